@@ -1,0 +1,137 @@
+/*
+ * frontend.h — from .tt source text to the IR program.
+ *
+ * Sections: diag.c (clang-style diagnostics), lexer.re (re2c tokenizer with INDENT and
+ * DEDENT), parser.y (Lemon grammar building the AST), ast.c (AST constructors and the
+ * debug dump), lower.c (evaluates the AST: host values at compile time, tensors traced
+ * into graphs).
+ */
+#ifndef TT_FRONTEND_H
+#define TT_FRONTEND_H
+
+#include "../ir/ir.h"
+
+/* ---- diag.c ----------------------------------------------------------------------- */
+
+typedef struct Source {
+  const char *name; /* file name as given */
+  const char *text; /* NUL-terminated; may contain other NULs (binary input), see len */
+  size_t len;
+} Source;
+
+/* Read a whole file; NULL and a message on stderr if it cannot be read. */
+Source *source_read(const char *path);
+Source *source_from_string(const char *name, const char *text);
+void source_free(Source *s);
+
+typedef struct Diag {
+  const Source *src;
+  FILE *out; /* where diagnostics go (stderr) */
+  int nerrors;
+} Diag;
+
+/*
+ * Prints "file:line:col: error: message", the source line, and a caret under the column.
+ * Line and column are computed here from the byte offset.
+ */
+void diag_error(Diag *d, int32_t off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void diag_note(Diag *d, int32_t off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void diag_verror(Diag *d, const char *kind, int32_t off, const char *fmt, va_list ap);
+
+/* ---- ast.c ------------------------------------------------------------------------ */
+
+typedef enum {
+  /* expressions */
+  AST_INT,     /* ival */
+  AST_FLOAT,   /* fval */
+  AST_STR,     /* str: the decoded value (escapes applied) */
+  AST_BOOL,    /* ival: 0 or 1 (False, True) */
+  AST_NONE,    /* None */
+  AST_NAME,    /* str */
+  AST_LIST,    /* items */
+  AST_TUPLE,   /* items (also bare "a, b" in assignments, returns and for targets) */
+  AST_ATTR,    /* a.str */
+  AST_CALL,    /* a(items...): items are expressions or AST_KWARG */
+  AST_KWARG,   /* str=a, inside a call's items */
+  AST_INDEX,   /* a[b]: b is an expression, AST_SLICE, or AST_TUPLE of them */
+  AST_SLICE,   /* a:b:c, each may be NULL */
+  AST_BINOP,   /* a op b; op is one of the BIN_* below */
+  AST_UNARY,   /* op a; op: UN_NEG, UN_POS, UN_NOT */
+  AST_COMPARE, /* a op b; op: CMP_*; chains a < b < c are nested ANDs of compares */
+  AST_BOOLOP,  /* a and b / a or b; op: BOOL_AND, BOOL_OR */
+  AST_IFEXP,   /* b if a else c */
+
+  /* statements */
+  AST_EXPR,      /* a as a statement */
+  AST_ASSIGN,    /* a = b; a is a NAME, ATTR, INDEX or TUPLE of them */
+  AST_AUGASSIGN, /* a op= b; op is a BIN_* */
+  AST_RETURN,    /* return a (a may be NULL) */
+  AST_PASS,      /* pass */
+  AST_BREAK,     /* break */
+  AST_CONTINUE,  /* continue */
+  AST_IF,        /* if a: b else: c (c is a BLOCK, another IF for elif, or NULL) */
+  AST_FOR,       /* for a in b: c */
+  AST_WHILE,     /* while a: c */
+  AST_WITH,      /* with a: c */
+  AST_DEF,       /* def str(items): c; items are NAME or KWARG (default value) params */
+  AST_CLASS,     /* class str(a): c; a is the base (may be NULL) */
+  AST_BLOCK,     /* items: statements */
+} AstKind;
+
+enum { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_FLOORDIV, BIN_MOD, BIN_POW, BIN_MATMUL };
+enum { UN_NEG, UN_POS, UN_NOT };
+enum { CMP_EQ, CMP_NE, CMP_LT, CMP_LE, CMP_GT, CMP_GE, CMP_IS, CMP_ISNOT, CMP_IN, CMP_NOTIN };
+enum { BOOL_AND, BOOL_OR };
+
+typedef struct Ast Ast;
+struct Ast {
+  AstKind kind;
+  int op;      /* BIN_*, UN_*, CMP_*, BOOL_* */
+  int32_t off; /* byte offset of the construct's first (or operator) token */
+  int64_t ival;
+  double fval;
+  const char *str;
+  Ast *a, *b, *c;
+  Ast **items;
+  int nitems;
+};
+
+Ast *ast_new(Arena *a, AstKind kind, int32_t off);
+void ast_push(Arena *a, Ast *list, Ast *item); /* append to list->items */
+const char *ast_kind_name(AstKind k);
+/* S-expression dump, one line per statement; the unit of the parser tests. */
+void ast_dump(FILE *f, const Ast *n);
+
+/* ---- lexer.re --------------------------------------------------------------------- */
+
+/* Token kinds are Lemon's (TK_* in the generated parser.h). TK_EOF is 0. */
+typedef struct Token {
+  int kind;
+  int32_t off; /* byte offset of the first character */
+  int32_t len;
+  int64_t ival;      /* TK_INT */
+  double fval;       /* TK_FLOAT */
+  const char *str;   /* TK_NAME, TK_STRING: arena copy (decoded for strings) */
+} Token;
+
+typedef struct Lexer Lexer;
+/* Allocated in arena; diagnostics (bad character, bad indentation, unterminated string)
+ * go to d and make lex_next return TK_EOF with d->nerrors > 0. */
+Lexer *lex_new(const Source *src, Arena *a, Diag *d);
+Token lex_next(Lexer *lx);
+const char *lex_token_name(int kind); /* "'('", "NAME", "INDENT" for messages */
+
+/* ---- parser.y --------------------------------------------------------------------- */
+
+/* Parses a whole file into an AST_BLOCK; NULL after a diagnostic. */
+Ast *parse_program(const Source *src, Arena *a, Diag *d);
+
+/* ---- lower.c ---------------------------------------------------------------------- */
+
+/* Evaluates the program: NULL after a diagnostic. */
+Program *lower_program(const Source *src, const Ast *root, Diag *d);
+
+/* The whole front end: read, parse, lower. NULL after a diagnostic. */
+Program *frontend_compile(const Source *src, Diag *d);
+
+#endif

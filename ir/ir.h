@@ -1,0 +1,275 @@
+/*
+ * ir.h — the graph IR and the host program that sequences graphs.
+ *
+ * A compilation produces one Program: host statements (prints, graph calls, and later
+ * loops and conditionals) plus a list of Graphs. A Graph is a straight-line dataflow
+ * region: an array of Nodes in topological order, each with an op from ops.def, its
+ * inputs by index, dtype, shape and source location. Values that live across graphs
+ * (parameters, tensors printed or used by a later graph) are program Vars; a graph
+ * reads a Var with OP_INPUT and writes one with OP_STORE.
+ *
+ * Sections: arena.c (allocation), ir.c (types, shapes, builder), shape.c (shape rules),
+ * verify.c (verifier), print.c (text and Graphviz printers).
+ */
+#ifndef TT_IR_H
+#define TT_IR_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Internal errors are not diagnostics: they name the ttc source line and abort. */
+#define TT_ASSERT(c) ((c) ? (void)0 : tt_internal_error(__FILE__, __LINE__, #c))
+#define tt_unreachable() tt_internal_error(__FILE__, __LINE__, "unreachable")
+_Noreturn void tt_internal_error(const char *file, int line, const char *what);
+
+/* ---- arena.c ---------------------------------------------------------------------- */
+
+/* A bump allocator freed whole. Out of memory is a clean fatal error. */
+typedef struct ArenaBlock ArenaBlock;
+typedef struct Arena {
+  ArenaBlock *head;
+  size_t used_total; /* bytes handed out, for statistics */
+} Arena;
+
+Arena *arena_new(void);
+void arena_free(Arena *a);
+void *arena_alloc(Arena *a, size_t n);           /* zeroed, 16-byte aligned */
+char *arena_strdup(Arena *a, const char *s);
+char *arena_strndup(Arena *a, const char *s, size_t n);
+char *arena_printf(Arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void *xmalloc(size_t n);                         /* malloc or a fatal "out of memory" */
+void *xrealloc(void *p, size_t n);
+
+/* ---- ir.c: dtypes and shapes ------------------------------------------------------ */
+
+typedef enum {
+  DT_F32,  /* float: the default floating type, as torch.float32 */
+  DT_F64,  /* double: torch.float64 */
+  DT_I64,  /* int64_t: the default integer type, as torch.int64 */
+  DT_I32,  /* int32_t: int8 matmul accumulators */
+  DT_I8,   /* int8_t: quantized weights */
+  DT_BOOL, /* _Bool: comparison results */
+  DT__COUNT
+} DType;
+
+const char *dt_name(DType t);  /* "f32" */
+const char *dt_ctype(DType t); /* "float" */
+const char *dt_torch(DType t); /* "torch.float32" */
+size_t dt_size(DType t);
+bool dt_is_float(DType t);
+
+#define TT_MAX_RANK 8
+
+/*
+ * A static shape, plus at most one symbolic (batch) dimension: when sym >= 0, d[sym] is
+ * the dimension's upper bound and the real extent is known only at run time (the last,
+ * smaller batch of a data loader). Printed as B:64.
+ */
+typedef struct Shape {
+  int rank;
+  int sym; /* index of the symbolic dimension, or -1 */
+  int64_t d[TT_MAX_RANK];
+} Shape;
+
+Shape shape_make(int rank, const int64_t *d);
+Shape shape_scalar(void);
+int64_t shape_numel(const Shape *s); /* with the symbolic dim at its bound */
+bool shape_eq(const Shape *a, const Shape *b);
+/* "[3,2]" into buf; returns buf. */
+char *shape_str(const Shape *s, char *buf, size_t n);
+
+/* ---- ops.def ---------------------------------------------------------------------- */
+
+typedef enum {
+#define X(op, name, nin, flags, shape, cost, grad, emit, expr, gradfn) OP_##op,
+#include "ops.def"
+#undef X
+  OP__COUNT
+} Op;
+
+/* Op flags (ops.def column 4). */
+enum {
+  OPF_EW = 1 << 0,     /* elementwise: output shape is the broadcast of the inputs */
+  OPF_SOURCE = 1 << 1, /* no tensor inputs: constants, fills, random draws */
+  OPF_SINK = 1 << 2,   /* has an effect, no value: STORE, BACKWARD; never dead */
+  OPF_VIEW = 1 << 3,   /* output may share the input's storage (reshape) */
+  OPF_RNG = 1 << 4,    /* draws from the program's RNG: order matters, never CSE'd */
+  OPF_CMP = 1 << 5,    /* elementwise comparison: output is bool */
+  OPF_REDUCE = 1 << 6, /* reduces attr.dims */
+};
+
+typedef struct OpInfo {
+  const char *name; /* as printed in the IR and in PyTorch where the names agree */
+  int nin;          /* number of tensor inputs, -1 = variadic */
+  unsigned flags;
+  const char *expr;   /* elementwise C expression template, see codegen; NULL if not EW */
+  const char *gradfn; /* PyTorch's grad_fn class name, for printing; NULL if none */
+} OpInfo;
+
+extern const OpInfo ir_ops[OP__COUNT];
+
+/* ---- ir.c: nodes, graphs, programs ------------------------------------------------- */
+
+/*
+ * Per-op attributes. Not a union: ops use a few of these fields each, documented in
+ * the op's ops.def row ("attr:"). Unused fields are zero so printing and hashing are
+ * deterministic.
+ */
+typedef struct Attr {
+  double f[2];   /* FILL value; ARANGE start, step; UNIFORM lo, hi; NORMAL mean, std; POW exp */
+  int64_t i[4];  /* dims bitmask (REDUCE), keepdim, dim, flags; see each op */
+  int64_t *ints; /* PERMUTE order, SLICE start/stop/step triples, ...; arena-owned */
+  int nints;
+  void *data; /* CONST: numel elements of the node's dtype; arena-owned */
+  int var;    /* INPUT, STORE: the program variable */
+} Attr;
+
+/* A source location: byte offset into the program's source text (line and column are
+ * computed when printed). */
+typedef struct Loc {
+  int32_t off;
+} Loc;
+
+typedef struct Node {
+  Op op;
+  DType dtype;
+  Shape shape;
+  Loc loc;
+  int nin;
+  int32_t *in;      /* input node ids, all < this node's id; arena-owned */
+  const char *name; /* source name ("h", "fc1_out") or NULL */
+  Attr attr;
+} Node;
+
+typedef struct Graph {
+  Arena *arena; /* owns the nodes' in[], names, attribute arrays */
+  Node *nodes;  /* growable; refer to nodes by index, never keep a Node * across ir_add */
+  int n, cap;
+  int id;           /* index in the program */
+  const char *name; /* "graph0", or a name a pass gave it */
+  Loc loc;          /* first statement of the region */
+} Graph;
+
+/* Program variables: tensors that outlive one graph. */
+typedef enum {
+  VAR_VALUE, /* a value computed by one graph and read by later statements */
+  VAR_PARAM, /* a Module parameter (or a requires_grad leaf): persistent, has .grad */
+  VAR_GRAD,  /* the .grad of another var (attr grad_of) */
+  VAR_STATE, /* optimizer or running statistics state */
+} VarKind;
+
+typedef struct Var {
+  const char *name; /* unique C identifier */
+  VarKind kind;
+  DType dtype;
+  Shape shape;
+  bool requires_grad;
+  int grad;    /* var id of its .grad, or -1 */
+  int grad_of; /* VAR_GRAD: the var it is the gradient of, else -1 */
+} Var;
+
+/* One argument of print(): literal text formatted at compile time, or a tensor. */
+typedef struct PrintItem {
+  const char *text; /* when var < 0 */
+  int var;
+  const char *gradfn; /* PyTorch grad_fn name to show, or NULL */
+  bool requires_grad; /* show ", requires_grad=True" */
+  bool param;         /* prefix "Parameter containing:\n" */
+} PrintItem;
+
+typedef enum {
+  ST_GRAPH, /* run graphs[graph] */
+  ST_PRINT, /* print items, separated by sep, ended by end */
+} StmtKind;
+
+typedef struct Stmt {
+  StmtKind kind;
+  Loc loc;
+  int graph;        /* ST_GRAPH */
+  PrintItem *items; /* ST_PRINT */
+  int nitems;
+  const char *sep, *end; /* ST_PRINT */
+} Stmt;
+
+typedef struct Program {
+  Arena *arena;
+  const char *filename; /* as given on the command line */
+  const char *src;      /* the source text, NUL-terminated */
+  Var *vars;
+  int nvars, capvars;
+  Graph **graphs;
+  int ngraphs, capgraphs;
+  Stmt *stmts;
+  int nstmts, capstmts;
+  uint64_t seed;    /* initial RNG seed (PyTorch's default unless manual_seed was called) */
+} Program;
+
+Program *ir_program_new(const char *filename, const char *src);
+void ir_program_free(Program *p);
+int ir_var_new(Program *p, const char *name, VarKind kind, DType dt, Shape shape);
+Graph *ir_graph_new(Program *p, Loc loc);
+Stmt *ir_stmt_add(Program *p, StmtKind kind, Loc loc);
+/* A fresh graph with the same id/name/loc and no nodes, for passes that rebuild. */
+Graph *ir_graph_clone_empty(const Graph *g);
+Graph *ir_graph_clone(const Graph *g);
+void ir_graph_free(Graph *g);
+
+/* 1-based line and column of a source offset. */
+void ir_linecol(const char *src, int32_t off, int *line, int *col);
+
+/*
+ * The builder. ir_add computes the node's shape and dtype with its op's shape rule; on
+ * a mismatch it adds nothing, returns -1 and writes a user-facing message into err
+ * (e.g. "matmul: [1,2] @ [1,2]: inner dimensions 2 and 1 differ"). The node's attr is
+ * copied; arrays it points to must be arena-owned by g (use ir_ints).
+ */
+typedef struct IrErr {
+  char msg[256];
+} IrErr;
+
+int ir_add(Graph *g, Op op, const int32_t *in, int nin, const Attr *attr, Loc loc, IrErr *err);
+/* Shorthands; all return the node id or -1 with err set. */
+int ir_add1(Graph *g, Op op, int a, Loc loc, IrErr *err);
+int ir_add2(Graph *g, Op op, int a, int b, Loc loc, IrErr *err);
+/* Source nodes whose shape/dtype are given rather than computed (CONST, INPUT, FILL, ...). */
+int ir_add_source(Graph *g, Op op, DType dt, Shape sh, const Attr *attr, Loc loc);
+int64_t *ir_ints(Graph *g, const int64_t *v, int n); /* copy into g's arena */
+
+/* Broadcast two shapes as PyTorch does; false if incompatible. */
+bool ir_broadcast(const Shape *a, const Shape *b, Shape *out);
+
+/* ---- shape.c ---------------------------------------------------------------------- */
+
+/* One shape rule per op (ops.def column 5): fill n->shape and n->dtype from its inputs
+ * and attributes, or return false with err set. */
+typedef bool (*ShapeFn)(const Graph *g, Node *n, IrErr *err);
+extern const ShapeFn ir_shape_rules[OP__COUNT];
+
+/* ---- cost ------------------------------------------------------------------------- */
+
+typedef struct Cost {
+  double flops;
+  double bytes; /* bytes read + written, assuming no reuse beyond registers */
+} Cost;
+Cost ir_cost(const Graph *g, const Node *n);
+
+/* ---- verify.c --------------------------------------------------------------------- */
+
+/* Check the structural invariants (inputs before users, arity, shapes reproducible by
+ * the shape rules, var ids in range). Returns true if valid; else writes the first
+ * problem to err. */
+bool ir_verify(const Program *p, const Graph *g, IrErr *err);
+bool ir_verify_program(const Program *p, IrErr *err);
+
+/* ---- print.c ---------------------------------------------------------------------- */
+
+/* Stable text form, one node per line:
+ *   %3:f32[3,2] = add %1, %2  @4:5  # y */
+void ir_print_graph(FILE *f, const Program *p, const Graph *g);
+void ir_print_program(FILE *f, const Program *p);
+void ir_print_dot(FILE *f, const Program *p);
+
+#endif
