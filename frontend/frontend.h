@@ -60,6 +60,11 @@ typedef enum {
   AST_COMPARE, /* a op b; op: CMP_*; chains a < b < c are nested ANDs of compares */
   AST_BOOLOP,  /* a and b / a or b; op: BOOL_AND, BOOL_OR */
   AST_IFEXP,   /* b if a else c */
+  AST_ELLIPSIS, /* ... (in indexing) */
+  AST_DICT,    /* {k: v, ...}: items alternate key, value */
+  AST_FSTRING, /* f"..": items are AST_STR pieces and AST_FORMAT fields, in order */
+  AST_FORMAT,  /* {a!r:spec} inside an f-string: a the expression, str the spec or NULL,
+                  ival the conversion ('r', 's', 'a') or 0 */
 
   /* statements */
   AST_EXPR,      /* a as a statement */
@@ -76,6 +81,9 @@ typedef enum {
   AST_DEF,       /* def str(items): c; items are NAME or KWARG (default value) params */
   AST_CLASS,     /* class str(a): c; a is the base (may be NULL) */
   AST_BLOCK,     /* items: statements */
+  AST_IMPORT,    /* import str [as a]: str the dotted module, a a NAME alias or NULL */
+  AST_FROMIMPORT,/* from str import items: each item a NAME (str) whose a is an alias NAME or NULL */
+  AST_ASSERT,    /* assert a[, b] */
 } AstKind;
 
 enum { BIN_ADD, BIN_SUB, BIN_MUL, BIN_DIV, BIN_FLOORDIV, BIN_MOD, BIN_POW, BIN_MATMUL };
