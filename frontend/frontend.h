@@ -77,7 +77,7 @@ typedef enum {
   AST_IF,        /* if a: b else: c (c is a BLOCK, another IF for elif, or NULL) */
   AST_FOR,       /* for a in b: c */
   AST_WHILE,     /* while a: c */
-  AST_WITH,      /* with a: c */
+  AST_WITH,      /* with a [as b]: c */
   AST_DEF,       /* def str(items): c; items are NAME or KWARG (default value) params */
   AST_CLASS,     /* class str(a): c; a is the base (may be NULL) */
   AST_BLOCK,     /* items: statements */
