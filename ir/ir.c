@@ -1,0 +1,342 @@
+/*
+ * ir.c — the IR's basic types and the graph builder.
+ *
+ * Holds the op table expanded from ops.def, the dtype and shape helpers, the constructors
+ * for programs, vars, statements and graphs, and ir_add: the one door through which a node
+ * enters a graph. ir_add runs the op's shape rule before anything is appended, so a graph
+ * with an inconsistent shape never exists; a mismatch comes back as a message the front end
+ * turns into a diagnostic at the user's source line.
+ */
+#include "ir/ir.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the op table ----------------------------------------------------------------- */
+
+const OpInfo ir_ops[OP__COUNT] = {
+#define X(op, name, nin, flags, shape, cost, grad, emit, expr, gradfn) \
+  [OP_##op] = {name, nin, flags, expr, gradfn},
+#include "ir/ops.def"
+#undef X
+};
+
+/* ---- dtypes ----------------------------------------------------------------------- */
+
+/* Keep in sync with the DType enum in ir.h. */
+static const struct {
+  const char *name, *ctype, *torch;
+  size_t size;
+  bool is_float;
+} dtypes[DT__COUNT] = {
+  [DT_F32] = {"f32", "float", "torch.float32", 4, true},
+  [DT_F64] = {"f64", "double", "torch.float64", 8, true},
+  [DT_I64] = {"i64", "int64_t", "torch.int64", 8, false},
+  [DT_I32] = {"i32", "int32_t", "torch.int32", 4, false},
+  [DT_I8] = {"i8", "int8_t", "torch.int8", 1, false},
+  [DT_BOOL] = {"bool", "_Bool", "torch.bool", 1, false},
+};
+
+static bool dt_ok(DType t) { return (unsigned)t < DT__COUNT; }
+
+const char *dt_name(DType t) { return dt_ok(t) ? dtypes[t].name : "?"; }
+const char *dt_ctype(DType t) { return dt_ok(t) ? dtypes[t].ctype : "?"; }
+const char *dt_torch(DType t) { return dt_ok(t) ? dtypes[t].torch : "?"; }
+size_t dt_size(DType t) { return dt_ok(t) ? dtypes[t].size : 0; }
+bool dt_is_float(DType t) { return dt_ok(t) && dtypes[t].is_float; }
+
+/* ---- shapes ----------------------------------------------------------------------- */
+
+Shape shape_make(int rank, const int64_t *d) {
+  Shape s;
+  memset(&s, 0, sizeof s);
+  TT_ASSERT(rank >= 0 && rank <= TT_MAX_RANK);
+  s.rank = rank;
+  s.sym = -1;
+  for (int i = 0; i < rank; i++) s.d[i] = d[i];
+  return s;
+}
+
+Shape shape_scalar(void) { return shape_make(0, NULL); }
+
+int64_t shape_numel(const Shape *s) {
+  int64_t n = 1;
+  for (int i = 0; i < s->rank; i++) n *= s->d[i];
+  return n;
+}
+
+bool shape_eq(const Shape *a, const Shape *b) {
+  if (a->rank != b->rank || a->sym != b->sym) return false;
+  for (int i = 0; i < a->rank; i++)
+    if (a->d[i] != b->d[i]) return false;
+  return true;
+}
+
+char *shape_str(const Shape *s, char *buf, size_t n) {
+  size_t k = 0;
+  if (n == 0) return buf;
+  buf[0] = '\0';
+  /* snprintf reports the length it wanted; clamp so a short buffer truncates cleanly. */
+#define PUT(...)                                              \
+  do {                                                        \
+    int w_ = snprintf(buf + k, n - k, __VA_ARGS__);           \
+    if (w_ < 0) return buf;                                   \
+    k = (size_t)w_ >= n - k ? n - 1 : k + (size_t)w_;         \
+  } while (0)
+  PUT("[");
+  for (int i = 0; i < s->rank && i < TT_MAX_RANK; i++) {
+    if (i) PUT(",");
+    if (i == s->sym) PUT("B:");
+    PUT("%lld", (long long)s->d[i]);
+  }
+  PUT("]");
+#undef PUT
+  return buf;
+}
+
+bool ir_broadcast(const Shape *a, const Shape *b, Shape *out) {
+  Shape r;
+  memset(&r, 0, sizeof r);
+  r.rank = a->rank > b->rank ? a->rank : b->rank;
+  r.sym = -1;
+  if (r.rank > TT_MAX_RANK) return false;
+  for (int i = 0; i < r.rank; i++) {
+    /* Right-aligned: output dim i is dim i - (r.rank - x.rank) of x, if that exists. */
+    int ia = i - (r.rank - a->rank), ib = i - (r.rank - b->rank);
+    bool ha = ia >= 0, hb = ib >= 0;
+    int64_t da = ha ? a->d[ia] : 1, db = hb ? b->d[ib] : 1;
+    bool sa = ha && ia == a->sym, sb = hb && ib == b->sym;
+    if (sa || sb) {
+      /* A symbolic dim's run-time extent is unknown, so it only matches itself or 1. */
+      if (sa && sb) {
+        if (da != db) return false;
+      } else if ((sa ? db : da) != 1) {
+        return false;
+      }
+      if (r.sym >= 0 && r.sym != i) return false;
+      r.sym = i;
+      r.d[i] = sa ? da : db;
+      continue;
+    }
+    if (da == db || db == 1) r.d[i] = da;
+    else if (da == 1) r.d[i] = db;
+    else return false;
+  }
+  *out = r;
+  return true;
+}
+
+/* ---- programs, vars, statements, graphs -------------------------------------------- */
+
+/* Grow a heap array of elements of size sz so that it holds at least need. */
+static void *grow(void *p, int *cap, int need, size_t sz) {
+  if (need <= *cap) return p;
+  int c = *cap ? *cap : 8;
+  while (c < need) {
+    if (c > (1 << 29)) tt_internal_error(__FILE__, __LINE__, "array too large");
+    c *= 2;
+  }
+  p = xrealloc(p, (size_t)c * sz);
+  memset((char *)p + (size_t)*cap * sz, 0, (size_t)(c - *cap) * sz);
+  *cap = c;
+  return p;
+}
+
+Program *ir_program_new(const char *filename, const char *src) {
+  Program *p = xmalloc(sizeof *p);
+  memset(p, 0, sizeof *p);
+  p->arena = arena_new();
+  p->filename = arena_strdup(p->arena, filename ? filename : "<input>");
+  p->src = arena_strdup(p->arena, src ? src : "");
+  /* PyTorch's default CPU generator seed (c10's default_rng_seed_val). */
+  p->seed = 67280421310721ULL;
+  return p;
+}
+
+void ir_program_free(Program *p) {
+  if (!p) return;
+  for (int i = 0; i < p->ngraphs; i++) ir_graph_free(p->graphs[i]);
+  free(p->graphs);
+  free(p->vars);
+  free(p->stmts);
+  arena_free(p->arena);
+  free(p);
+}
+
+int ir_var_new(Program *p, const char *name, VarKind kind, DType dt, Shape shape) {
+  p->vars = grow(p->vars, &p->capvars, p->nvars + 1, sizeof *p->vars);
+  Var *v = &p->vars[p->nvars];
+  memset(v, 0, sizeof *v);
+  v->name = arena_strdup(p->arena, name ? name : "");
+  v->kind = kind;
+  v->dtype = dt;
+  v->shape = shape;
+  v->requires_grad = false;
+  v->grad = -1;
+  v->grad_of = -1;
+  return p->nvars++;
+}
+
+static Graph *graph_alloc(int id, const char *name, Loc loc) {
+  Graph *g = xmalloc(sizeof *g);
+  memset(g, 0, sizeof *g);
+  g->arena = arena_new();
+  g->id = id;
+  g->name = name ? arena_strdup(g->arena, name) : arena_printf(g->arena, "graph%d", id);
+  g->loc = loc;
+  return g;
+}
+
+Graph *ir_graph_new(Program *p, Loc loc) {
+  p->graphs = grow(p->graphs, &p->capgraphs, p->ngraphs + 1, sizeof *p->graphs);
+  Graph *g = graph_alloc(p->ngraphs, NULL, loc);
+  p->graphs[p->ngraphs++] = g;
+  return g;
+}
+
+Stmt *ir_stmt_add(Program *p, StmtKind kind, Loc loc) {
+  p->stmts = grow(p->stmts, &p->capstmts, p->nstmts + 1, sizeof *p->stmts);
+  Stmt *s = &p->stmts[p->nstmts++];
+  memset(s, 0, sizeof *s);
+  s->kind = kind;
+  s->loc = loc;
+  s->graph = -1;
+  s->sep = " "; /* Python's print() defaults */
+  s->end = "\n";
+  return s;
+}
+
+Graph *ir_graph_clone_empty(const Graph *g) { return graph_alloc(g->id, g->name, g->loc); }
+
+Graph *ir_graph_clone(const Graph *g) {
+  Graph *c = ir_graph_clone_empty(g);
+  c->nodes = grow(c->nodes, &c->cap, g->n, sizeof *c->nodes);
+  for (int i = 0; i < g->n; i++) {
+    const Node *s = &g->nodes[i];
+    Node *d = &c->nodes[i];
+    *d = *s;
+    d->in = NULL;
+    if (s->nin > 0) {
+      d->in = arena_alloc(c->arena, (size_t)s->nin * sizeof *d->in);
+      memcpy(d->in, s->in, (size_t)s->nin * sizeof *d->in);
+    }
+    d->name = s->name ? arena_strdup(c->arena, s->name) : NULL;
+    d->attr.ints = s->attr.nints > 0 ? ir_ints(c, s->attr.ints, s->attr.nints) : NULL;
+    if (s->attr.data) {
+      size_t bytes = (size_t)shape_numel(&s->shape) * dt_size(s->dtype);
+      d->attr.data = arena_alloc(c->arena, bytes);
+      memcpy(d->attr.data, s->attr.data, bytes);
+    }
+  }
+  c->n = g->n;
+  return c;
+}
+
+void ir_graph_free(Graph *g) {
+  if (!g) return;
+  free(g->nodes);
+  arena_free(g->arena);
+  free(g);
+}
+
+void ir_linecol(const char *src, int32_t off, int *line, int *col) {
+  int l = 1, c = 1;
+  if (src) {
+    for (int32_t i = 0; i < off && src[i]; i++) {
+      if (src[i] == '\n') {
+        l++;
+        c = 1;
+      } else {
+        c++;
+      }
+    }
+  }
+  *line = l;
+  *col = c;
+}
+
+/* ---- the builder ------------------------------------------------------------------ */
+
+static bool fail(IrErr *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static bool fail(IrErr *err, const char *fmt, ...) {
+  if (!err) return false;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+  va_end(ap);
+  return false;
+}
+
+int64_t *ir_ints(Graph *g, const int64_t *v, int n) {
+  if (n <= 0) return NULL;
+  int64_t *d = arena_alloc(g->arena, (size_t)n * sizeof *d);
+  memcpy(d, v, (size_t)n * sizeof *d);
+  return d;
+}
+
+/* Append a finished node; the Node * of earlier nodes is invalid afterwards. */
+static int append(Graph *g, const Node *n) {
+  g->nodes = grow(g->nodes, &g->cap, g->n + 1, sizeof *g->nodes);
+  g->nodes[g->n] = *n;
+  return g->n++;
+}
+
+int ir_add(Graph *g, Op op, const int32_t *in, int nin, const Attr *attr, Loc loc, IrErr *err) {
+  if ((unsigned)op >= OP__COUNT) return fail(err, "internal: op %d out of range", (int)op), -1;
+  const OpInfo *oi = &ir_ops[op];
+  if (oi->nin >= 0 ? nin != oi->nin : nin < 1)
+    return fail(err, "%s: expected %d inputs, got %d", oi->name, oi->nin < 0 ? 1 : oi->nin, nin),
+           -1;
+  if (nin > 0 && !in) return fail(err, "%s: missing inputs", oi->name), -1;
+  for (int i = 0; i < nin; i++)
+    if (in[i] < 0 || in[i] >= g->n)
+      return fail(err, "%s: input %d refers to node %d, not in the graph", oi->name, i, (int)in[i]),
+             -1;
+  Node n;
+  memset(&n, 0, sizeof n);
+  n.op = op;
+  n.loc = loc;
+  n.nin = nin;
+  n.shape.sym = -1;
+  if (attr) n.attr = *attr;
+  if (nin > 0) {
+    n.in = arena_alloc(g->arena, (size_t)nin * sizeof *n.in);
+    memcpy(n.in, in, (size_t)nin * sizeof *n.in);
+  }
+  /* Copy the attribute array too: cheap, and it means a caller's stack array is safe. */
+  if (n.attr.nints < 0) return fail(err, "%s: negative attribute count", oi->name), -1;
+  if (n.attr.nints && !n.attr.ints) return fail(err, "%s: missing attribute array", oi->name), -1;
+  n.attr.ints = n.attr.nints ? ir_ints(g, n.attr.ints, n.attr.nints) : NULL;
+  if (err) err->msg[0] = '\0';
+  if (!ir_shape_rules[op](g, &n, err)) {
+    if (err && !err->msg[0]) fail(err, "%s: invalid operands", oi->name);
+    return -1;
+  }
+  return append(g, &n);
+}
+
+int ir_add1(Graph *g, Op op, int a, Loc loc, IrErr *err) {
+  int32_t in[1] = {a};
+  return ir_add(g, op, in, 1, NULL, loc, err);
+}
+
+int ir_add2(Graph *g, Op op, int a, int b, Loc loc, IrErr *err) {
+  int32_t in[2] = {a, b};
+  return ir_add(g, op, in, 2, NULL, loc, err);
+}
+
+int ir_add_source(Graph *g, Op op, DType dt, Shape sh, const Attr *attr, Loc loc) {
+  TT_ASSERT((unsigned)op < OP__COUNT && (ir_ops[op].flags & OPF_SOURCE));
+  TT_ASSERT(dt_ok(dt) && sh.rank >= 0 && sh.rank <= TT_MAX_RANK);
+  TT_ASSERT(sh.sym >= -1 && sh.sym < sh.rank);
+  Node n;
+  memset(&n, 0, sizeof n);
+  n.op = op;
+  n.dtype = dt;
+  n.shape = sh;
+  n.loc = loc;
+  if (attr) n.attr = *attr;
+  TT_ASSERT(n.attr.nints >= 0 && (n.attr.nints == 0 || n.attr.ints));
+  n.attr.ints = n.attr.nints ? ir_ints(g, n.attr.ints, n.attr.nints) : NULL;
+  return append(g, &n);
+}
