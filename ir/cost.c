@@ -1,0 +1,74 @@
+/*
+ * cost.c — per-node FLOPs and bytes moved, from ops.def's cost column.
+ *
+ * These numbers go into the comment above each emitted kernel and into the profiler's
+ * roofline estimate, so they count what a naive kernel does: every input read once, the
+ * output written once, no reuse beyond registers. Broadcast inputs count at their own
+ * (smaller) size, because that is what is actually loaded from memory.
+ */
+#include "ir/ir.h"
+
+typedef Cost (*CostFn)(const Graph *g, const Node *n);
+
+static double bytes_of(const Node *n) {
+  return (double)shape_numel(&n->shape) * (double)dt_size(n->dtype);
+}
+
+static double bytes_in(const Graph *g, const Node *n) {
+  double b = 0;
+  for (int i = 0; i < n->nin; i++) {
+    int k = n->in[i];
+    if (k >= 0 && k < g->n) b += bytes_of(&g->nodes[k]);
+  }
+  return b;
+}
+
+static Cost cost_none(const Graph *g, const Node *n) {
+  (void)g, (void)n;
+  return (Cost){0, 0};
+}
+
+/* Sources that write every element once (fills, ranges, random draws). */
+static Cost cost_fill(const Graph *g, const Node *n) {
+  (void)g;
+  return (Cost){0, bytes_of(n)};
+}
+
+/* Data movement: read the inputs, write the output (STORE writes what it reads). */
+static Cost cost_copy(const Graph *g, const Node *n) {
+  double in = bytes_in(g, n);
+  return (Cost){0, in + (n->op == OP_STORE ? in : bytes_of(n))};
+}
+
+static Cost cost_ew(const Graph *g, const Node *n) {
+  return (Cost){(double)shape_numel(&n->shape), bytes_in(g, n) + bytes_of(n)};
+}
+
+/* One combine per input element. */
+static Cost cost_reduce(const Graph *g, const Node *n) {
+  double flops = n->nin > 0 ? (double)shape_numel(&g->nodes[n->in[0]].shape) : 0;
+  return (Cost){flops, bytes_in(g, n) + bytes_of(n)};
+}
+
+/* A multiply and an add per (output element, k): 2*M*N*K per batch. */
+static Cost cost_matmul(const Graph *g, const Node *n) {
+  const Shape *a = &g->nodes[n->in[0]].shape;
+  double k = a->rank > 0 ? (double)a->d[a->rank - 1] : 0;
+  return (Cost){2.0 * (double)shape_numel(&n->shape) * k, bytes_in(g, n) + bytes_of(n)};
+}
+
+/* Max, subtract, exp, sum, divide (or log): about five operations per element. */
+static Cost cost_softmax(const Graph *g, const Node *n) {
+  return (Cost){5.0 * (double)shape_numel(&n->shape), bytes_in(g, n) + bytes_of(n)};
+}
+
+static const CostFn cost_rules[OP__COUNT] = {
+#define X(op, name, nin, flags, shape, cost, grad, emit, expr, gradfn) [OP_##op] = cost,
+#include "ir/ops.def"
+#undef X
+};
+
+Cost ir_cost(const Graph *g, const Node *n) {
+  if ((unsigned)n->op >= OP__COUNT || !cost_rules[n->op]) return (Cost){0, 0};
+  return cost_rules[n->op](g, n);
+}

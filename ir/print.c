@@ -1,0 +1,277 @@
+/*
+ * print.c — the IR's text form and its Graphviz picture.
+ *
+ * The text form is what golden tests check in and what --print-after shows, so it is
+ * stable: node order, fixed number formats (%.9g round-trips a float), no pointers, no
+ * hash order. One line per node:
+ *
+ *   %2:f32[3,2] = add %0, %1  @3:5  # y
+ *
+ * id, dtype and shape; the op and its operands; the op's attributes (printed by a small
+ * per-op function); the source line:column; and the source name when there is one.
+ */
+#include "ir/ir.h"
+
+#include <string.h>
+
+static const char *var_name(const Program *p, int v) {
+  if (p && v >= 0 && v < p->nvars) return p->vars[v].name;
+  return "?";
+}
+
+static void print_ints(FILE *f, const int64_t *v, int n) {
+  fputc('[', f);
+  for (int i = 0; i < n; i++) fprintf(f, "%s%lld", i ? "," : "", (long long)v[i]);
+  fputc(']', f);
+}
+
+static void print_dims(FILE *f, int64_t mask) {
+  fputc('[', f);
+  for (int i = 0, first = 1; i < 63; i++)
+    if ((mask >> i) & 1) {
+      fprintf(f, "%s%d", first ? "" : ",", i);
+      first = 0;
+    }
+  fputc(']', f);
+}
+
+/* One element of a CONST's data, in the node's dtype. */
+static void print_value(FILE *f, DType t, const void *data, int64_t i) {
+  switch (t) {
+  case DT_F32: fprintf(f, "%.9g", (double)((const float *)data)[i]); break;
+  case DT_F64: fprintf(f, "%.17g", ((const double *)data)[i]); break;
+  case DT_I64: fprintf(f, "%lld", (long long)((const int64_t *)data)[i]); break;
+  case DT_I32: fprintf(f, "%d", (int)((const int32_t *)data)[i]); break;
+  case DT_I8: fprintf(f, "%d", (int)((const int8_t *)data)[i]); break;
+  case DT_BOOL: fputs(((const _Bool *)data)[i] ? "true" : "false", f); break;
+  default: fputs("?", f); break;
+  }
+}
+
+static void print_const(FILE *f, const Node *n) {
+  int64_t numel = shape_numel(&n->shape);
+  fputs(" [", f);
+  if (n->attr.data) {
+    for (int64_t i = 0; i < numel && i < 8; i++) {
+      if (i) fputs(", ", f);
+      print_value(f, n->dtype, n->attr.data, i);
+    }
+    if (numel > 8) fprintf(f, ", ... %lld values", (long long)numel);
+  }
+  fputc(']', f);
+}
+
+/* Attributes no per-op printer claims: whatever is non-zero, so nothing is hidden. */
+static void print_attr_generic(FILE *f, const Node *n) {
+  const Attr *a = &n->attr;
+  for (int i = 0; i < 4; i++)
+    if (a->i[i]) fprintf(f, " i%d=%lld", i, (long long)a->i[i]);
+  for (int i = 0; i < 2; i++)
+    if (a->f[i] != 0) fprintf(f, " f%d=%.9g", i, a->f[i]);
+  if (a->nints) {
+    fputs(" ints=", f);
+    print_ints(f, a->ints, a->nints);
+  }
+}
+
+static void print_operands(FILE *f, const Node *n) {
+  for (int i = 0; i < n->nin; i++) fprintf(f, "%s%%%d", i ? ", " : " ", (int)n->in[i]);
+}
+
+static void print_node(FILE *f, const Program *p, const Node *n, int id) {
+  char sb[128];
+  const Attr *a = &n->attr;
+  const char *name = (unsigned)n->op < OP__COUNT ? ir_ops[n->op].name : "?";
+  if (n->op == OP_STORE) {
+    fprintf(f, "  store $%s,", var_name(p, a->var));
+    print_operands(f, n);
+  } else {
+    fprintf(f, "  %%%d:%s%s = %s", id, dt_name(n->dtype), shape_str(&n->shape, sb, sizeof sb),
+            name);
+    print_operands(f, n);
+    switch (n->op) {
+    case OP_CONST: print_const(f, n); break;
+    case OP_INPUT: fprintf(f, " $%s", var_name(p, a->var)); break;
+    case OP_FILL: fprintf(f, " value=%.9g", a->f[0]); break;
+    case OP_ARANGE: fprintf(f, " start=%.9g step=%.9g", a->f[0], a->f[1]); break;
+    case OP_UNIFORM: fprintf(f, " lo=%.9g hi=%.9g", a->f[0], a->f[1]); break;
+    case OP_NORMAL: fprintf(f, " mean=%.9g std=%.9g", a->f[0], a->f[1]); break;
+    case OP_CAST: break; /* the target dtype is the node's own */
+    case OP_SUM:
+    case OP_MEAN:
+    case OP_MAX:
+    case OP_MIN:
+    case OP_ARGMAX:
+    case OP_ARGMIN:
+      fputs(" dims=", f);
+      if (a->i[0] == 0 && (n->op == OP_ARGMAX || n->op == OP_ARGMIN)) fputs("all", f);
+      else print_dims(f, a->i[0]);
+      fprintf(f, " keepdim=%lld", (long long)a->i[1]);
+      break;
+    case OP_MATMUL:
+      if (a->i[0]) fputs(" transpose_b=1", f);
+      break;
+    case OP_RESHAPE:
+    case OP_EXPAND:
+      fputs(" shape=", f);
+      print_ints(f, a->ints, a->nints);
+      break;
+    case OP_PERMUTE:
+      fputs(" dims=", f);
+      print_ints(f, a->ints, a->nints);
+      break;
+    case OP_SLICE:
+      fputs(" slices=[", f);
+      for (int i = 0; i + 2 < a->nints; i += 3)
+        fprintf(f, "%s%lld:%lld:%lld", i ? "," : "", (long long)a->ints[i],
+                (long long)a->ints[i + 1], (long long)a->ints[i + 2]);
+      fputc(']', f);
+      break;
+    case OP_CAT:
+    case OP_SOFTMAX:
+    case OP_LOG_SOFTMAX: fprintf(f, " dim=%lld", (long long)a->i[0]); break;
+    default:
+      if ((unsigned)n->op < OP__COUNT && (ir_ops[n->op].flags & OPF_EW) && !a->nints &&
+          !a->i[0] && !a->i[1] && !a->i[2] && !a->i[3] && a->f[0] == 0 && a->f[1] == 0)
+        break;
+      print_attr_generic(f, n);
+      break;
+    }
+  }
+  int line, col;
+  ir_linecol(p ? p->src : NULL, n->loc.off, &line, &col);
+  fprintf(f, "  @%d:%d", line, col);
+  if (n->name) fprintf(f, "  # %s", n->name);
+  fputc('\n', f);
+}
+
+void ir_print_graph(FILE *f, const Program *p, const Graph *g) {
+  int line, col;
+  ir_linecol(p ? p->src : NULL, g->loc.off, &line, &col);
+  fprintf(f, "%s @%d:%d {\n", g->name ? g->name : "graph", line, col);
+  for (int i = 0; i < g->n; i++) print_node(f, p, &g->nodes[i], i);
+  fputs("}\n", f);
+}
+
+/* A C-style quoted string, so printed text with newlines stays on one line. */
+static void print_quoted(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; s && *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+    else if (c == '\n') fputs("\\n", f);
+    else if (c == '\t') fputs("\\t", f);
+    else if (c < 0x20 || c == 0x7f) fprintf(f, "\\x%02x", c);
+    else fputc(c, f);
+  }
+  fputc('"', f);
+}
+
+static const char *var_kind_name(VarKind k) {
+  switch (k) {
+  case VAR_VALUE: return "value";
+  case VAR_PARAM: return "param";
+  case VAR_GRAD: return "grad";
+  case VAR_STATE: return "state";
+  }
+  return "?";
+}
+
+void ir_print_program(FILE *f, const Program *p) {
+  char sb[128];
+  for (int i = 0; i < p->nvars; i++) {
+    const Var *v = &p->vars[i];
+    fprintf(f, "var $%s: %s%s %s", v->name, dt_name(v->dtype),
+            shape_str(&v->shape, sb, sizeof sb), var_kind_name(v->kind));
+    if (v->requires_grad) fputs(" requires_grad", f);
+    if (v->grad >= 0) fprintf(f, " grad=$%s", var_name(p, v->grad));
+    if (v->grad_of >= 0) fprintf(f, " grad_of=$%s", var_name(p, v->grad_of));
+    fputc('\n', f);
+  }
+  for (int i = 0; i < p->nstmts; i++) {
+    const Stmt *s = &p->stmts[i];
+    int line, col;
+    ir_linecol(p->src, s->loc.off, &line, &col);
+    switch (s->kind) {
+    case ST_GRAPH:
+      fprintf(f, "call %s",
+              s->graph >= 0 && s->graph < p->ngraphs && p->graphs[s->graph]
+                  ? p->graphs[s->graph]->name
+                  : "?");
+      break;
+    case ST_PRINT:
+      fputs("print", f);
+      for (int k = 0; k < s->nitems; k++) {
+        const PrintItem *it = &s->items[k];
+        fputs(k ? ", " : " ", f);
+        if (it->var >= 0) {
+          fprintf(f, "$%s", var_name(p, it->var));
+          if (it->param) fputs(" param", f);
+          if (it->requires_grad) fputs(" requires_grad", f);
+          if (it->gradfn) fprintf(f, " grad_fn=%s", it->gradfn);
+        } else {
+          print_quoted(f, it->text);
+        }
+      }
+      fputs(" sep=", f);
+      print_quoted(f, s->sep ? s->sep : " ");
+      fputs(" end=", f);
+      print_quoted(f, s->end ? s->end : "\n");
+      break;
+    default: fprintf(f, "stmt%d", (int)s->kind); break;
+    }
+    fprintf(f, "  @%d:%d\n", line, col);
+  }
+  for (int i = 0; i < p->ngraphs; i++)
+    if (p->graphs[i]) ir_print_graph(f, p, p->graphs[i]);
+}
+
+/* ---- Graphviz ----------------------------------------------------------------------- */
+
+/* Text inside a double-quoted dot label: escape what dot would interpret. */
+static void dot_text(FILE *f, const char *s) {
+  for (; s && *s; s++) {
+    if (*s == '"' || *s == '\\') fputc('\\', f);
+    if (*s == '\n') fputs("\\n", f);
+    else fputc(*s, f);
+  }
+}
+
+void ir_print_dot(FILE *f, const Program *p) {
+  char sb[128];
+  fputs("digraph ttc {\n", f);
+  fputs("  node [shape=box, fontname=\"monospace\"];\n", f);
+  for (int v = 0; v < p->nvars; v++) {
+    fprintf(f, "  v%d [shape=ellipse, label=\"$", v);
+    dot_text(f, p->vars[v].name);
+    fputs("\"];\n", f);
+  }
+  for (int gi = 0; gi < p->ngraphs; gi++) {
+    const Graph *g = p->graphs[gi];
+    if (!g) continue;
+    fprintf(f, "  subgraph cluster_g%d {\n    label=\"", gi);
+    dot_text(f, g->name);
+    fputs("\";\n", f);
+    for (int i = 0; i < g->n; i++) {
+      const Node *n = &g->nodes[i];
+      const char *op = (unsigned)n->op < OP__COUNT ? ir_ops[n->op].name : "?";
+      fprintf(f, "    g%dn%d [label=\"%s\\n%s%s", gi, i, op, dt_name(n->dtype),
+              shape_str(&n->shape, sb, sizeof sb));
+      if (n->name) {
+        fputs("\\n", f);
+        dot_text(f, n->name);
+      }
+      fputs("\"];\n", f);
+    }
+    fputs("  }\n", f);
+    for (int i = 0; i < g->n; i++) {
+      const Node *n = &g->nodes[i];
+      for (int k = 0; k < n->nin; k++) fprintf(f, "  g%dn%d -> g%dn%d;\n", gi, n->in[k], gi, i);
+      if (n->op == OP_INPUT && n->attr.var >= 0 && n->attr.var < p->nvars)
+        fprintf(f, "  v%d -> g%dn%d;\n", n->attr.var, gi, i);
+      if (n->op == OP_STORE && n->attr.var >= 0 && n->attr.var < p->nvars)
+        fprintf(f, "  g%dn%d -> v%d;\n", gi, i, n->attr.var);
+    }
+  }
+  fputs("}\n", f);
+}

@@ -1,0 +1,447 @@
+/*
+ * shape.c — the shape rules: one function per distinct name in ops.def's shape column.
+ *
+ * A rule reads its node's inputs (already in the graph) and attributes, and fills the
+ * node's dtype and shape, or writes a user-facing message and returns false. The rules are
+ * PyTorch's: broadcasting, torch.matmul's rank rules, reductions with keepdim. Dtype
+ * promotion is not done here — the front end inserts CASTs — so mismatched dtypes are
+ * errors. The verifier re-runs these rules on copies of finished nodes, so a rule must
+ * depend only on the node's inputs and attributes, never on the node's previous shape
+ * (sources excepted: their shape is given).
+ *
+ * The one symbolic (batch) dimension flows through elementwise ops, reductions, matmul's
+ * batch and row dims, permutes, and reshapes that keep it leading; anything whose meaning
+ * would depend on its run-time extent (slicing it, expanding into it) is rejected.
+ */
+#include "ir/ir.h"
+
+#include <string.h>
+
+/* ---- helpers ---------------------------------------------------------------------- */
+
+static bool fail(IrErr *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static bool fail(IrErr *err, const char *fmt, ...) {
+  if (!err) return false;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+  va_end(ap);
+  return false;
+}
+
+static const Node *in(const Graph *g, const Node *n, int i) { return &g->nodes[n->in[i]]; }
+static const char *opname(const Node *n) { return ir_ops[n->op].name; }
+
+/* A shape as text in a small rotating buffer, so a message can show several shapes. */
+typedef struct {
+  char b[4][96];
+  int k;
+} ShapeBufs;
+static const char *ss(ShapeBufs *sb, const Shape *s) {
+  char *b = sb->b[sb->k++ & 3];
+  return shape_str(s, b, sizeof sb->b[0]);
+}
+
+static bool valid_shape(const Shape *s) {
+  if (s->rank < 0 || s->rank > TT_MAX_RANK || s->sym < -1 || s->sym >= s->rank) return false;
+  for (int i = 0; i < s->rank; i++)
+    if (s->d[i] < 0) return false;
+  return true;
+}
+
+/* Dims [lo, hi) of s, keeping the symbolic marker if it falls inside. */
+static Shape sub_shape(const Shape *s, int lo, int hi) {
+  Shape r;
+  memset(&r, 0, sizeof r);
+  r.sym = -1;
+  for (int i = lo; i < hi; i++) {
+    if (i == s->sym) r.sym = r.rank;
+    r.d[r.rank++] = s->d[i];
+  }
+  return r;
+}
+
+/* Append b's dims to a (ranks already checked); false if both carry a symbolic dim. */
+static bool concat_shape(Shape *a, const Shape *b) {
+  if (a->sym >= 0 && b->sym >= 0) return false;
+  if (b->sym >= 0) a->sym = a->rank + b->sym;
+  for (int i = 0; i < b->rank; i++) a->d[a->rank++] = b->d[i];
+  return true;
+}
+
+/* Broadcast with PyTorch's message on failure, naming the first offending output dim. */
+static bool broadcast(const Node *n, const Shape *a, const Shape *b, Shape *out, IrErr *err) {
+  if (ir_broadcast(a, b, out)) return true;
+  ShapeBufs sb = {.k = 0};
+  int r = a->rank > b->rank ? a->rank : b->rank;
+  for (int i = 0; i < r; i++) {
+    int ia = i - (r - a->rank), ib = i - (r - b->rank);
+    int64_t da = ia >= 0 ? a->d[ia] : 1, db = ib >= 0 ? b->d[ib] : 1;
+    bool sa = ia >= 0 && ia == a->sym, sb2 = ib >= 0 && ib == b->sym;
+    if ((sa || sb2) && !(sa && sb2 && da == db) && (sa ? db : da) != 1)
+      return fail(err,
+                  "%s: shapes %s and %s cannot be broadcast: the batch dimension B:%lld at "
+                  "dimension %d matches only itself or 1",
+                  opname(n), ss(&sb, a), ss(&sb, b), (long long)(sa ? da : db), i);
+    if (!sa && !sb2 && da != db && da != 1 && db != 1)
+      return fail(err, "%s: shapes %s and %s cannot be broadcast: sizes %lld and %lld differ at "
+                  "dimension %d", opname(n), ss(&sb, a), ss(&sb, b), (long long)da,
+                  (long long)db, i);
+  }
+  return fail(err, "%s: shapes %s and %s cannot be broadcast: more than one batch dimension",
+              opname(n), ss(&sb, a), ss(&sb, b));
+}
+
+static bool same_dtype(const Node *n, DType a, DType b, IrErr *err) {
+  if (a == b) return true;
+  return fail(err, "%s: operands have different dtypes %s and %s", opname(n), dt_name(a),
+              dt_name(b));
+}
+
+/* ---- sources and sinks ------------------------------------------------------------ */
+
+/* Sources carry the shape they were built with (ir_add_source); only check it. */
+static bool shape_source(const Graph *g, Node *n, IrErr *err) {
+  (void)g;
+  if ((unsigned)n->dtype >= DT__COUNT) return fail(err, "%s: invalid dtype", opname(n));
+  if (!valid_shape(&n->shape)) return fail(err, "%s: invalid shape", opname(n));
+  return true;
+}
+
+/* STORE has no value; it is typed like its input so printers and passes can show it. */
+static bool shape_sink(const Graph *g, Node *n, IrErr *err) {
+  (void)err;
+  n->dtype = in(g, n, 0)->dtype;
+  n->shape = shape_scalar();
+  return true;
+}
+
+/* ---- elementwise ------------------------------------------------------------------ */
+
+static bool shape_ew(const Graph *g, Node *n, IrErr *err) {
+  const Node *a = in(g, n, 0);
+  Shape s = a->shape;
+  for (int i = 1; i < n->nin; i++) {
+    const Node *b = in(g, n, i);
+    if (!same_dtype(n, a->dtype, b->dtype, err)) return false;
+    Shape t;
+    if (!broadcast(n, &s, &b->shape, &t, err)) return false;
+    s = t;
+  }
+  if (n->op == OP_NEG && a->dtype == DT_BOOL)
+    return fail(err, "neg: negation of a bool tensor is not supported, use logical_not");
+  if (n->op == OP_SUB && a->dtype == DT_BOOL)
+    return fail(err, "sub: subtraction of bool tensors is not supported");
+  n->dtype = (ir_ops[n->op].flags & OPF_CMP) ? DT_BOOL : a->dtype;
+  n->shape = s;
+  return true;
+}
+
+/* Elementwise ops defined only on floating types; also softmax and log_softmax. */
+static bool shape_ew_float(const Graph *g, Node *n, IrErr *err) {
+  DType t = in(g, n, 0)->dtype;
+  if (!dt_is_float(t))
+    return fail(err, "%s: expected a floating-point tensor, got %s", opname(n), dt_name(t));
+  if (!shape_ew(g, n, err)) return false;
+  if (n->op == OP_SOFTMAX || n->op == OP_LOG_SOFTMAX) {
+    /* The front end normalizes the dim; a scalar has the one dim 0, as in PyTorch. */
+    int r = n->shape.rank ? n->shape.rank : 1;
+    if (n->attr.i[0] < 0 || n->attr.i[0] >= r)
+      return fail(err, "%s: dim %lld out of range for a tensor of rank %d", opname(n),
+                  (long long)n->attr.i[0], n->shape.rank);
+  }
+  return true;
+}
+
+static bool shape_cast(const Graph *g, Node *n, IrErr *err) {
+  if (n->attr.i[0] < 0 || n->attr.i[0] >= DT__COUNT)
+    return fail(err, "cast: invalid target dtype %lld", (long long)n->attr.i[0]);
+  n->dtype = (DType)n->attr.i[0];
+  n->shape = in(g, n, 0)->shape;
+  return true;
+}
+
+static bool shape_where(const Graph *g, Node *n, IrErr *err) {
+  const Node *c = in(g, n, 0), *a = in(g, n, 1), *b = in(g, n, 2);
+  if (c->dtype != DT_BOOL)
+    return fail(err, "where: expected condition to be a bool tensor, got %s", dt_name(c->dtype));
+  if (!same_dtype(n, a->dtype, b->dtype, err)) return false;
+  Shape s, t;
+  if (!broadcast(n, &c->shape, &a->shape, &s, err)) return false;
+  if (!broadcast(n, &s, &b->shape, &t, err)) return false;
+  n->dtype = a->dtype;
+  n->shape = t;
+  return true;
+}
+
+/* ---- reductions ------------------------------------------------------------------- */
+
+/* Reduce x over the dims in mask (checked against its rank), keepdim or not. */
+static bool reduce_dims(const Node *n, const Shape *x, int64_t mask, int64_t keepdim, Shape *out,
+                        IrErr *err) {
+  if (keepdim != 0 && keepdim != 1)
+    return fail(err, "%s: keepdim must be 0 or 1, got %lld", opname(n), (long long)keepdim);
+  if (mask < 0 || (x->rank < 63 && (mask >> x->rank) != 0)) {
+    int bad = 0;
+    while (bad < 63 && (bad < x->rank || !((mask >> bad) & 1))) bad++;
+    return fail(err, "%s: dim %d out of range for a tensor of rank %d", opname(n), bad, x->rank);
+  }
+  Shape r;
+  memset(&r, 0, sizeof r);
+  r.sym = -1;
+  for (int i = 0; i < x->rank; i++) {
+    if ((mask >> i) & 1) {
+      /* Reducing the batch dim leaves a static result: the loop bound is a run-time value. */
+      if (keepdim) r.d[r.rank++] = 1;
+    } else {
+      if (i == x->sym) r.sym = r.rank;
+      r.d[r.rank++] = x->d[i];
+    }
+  }
+  *out = r;
+  return true;
+}
+
+static bool shape_reduce(const Graph *g, Node *n, IrErr *err) {
+  const Node *x = in(g, n, 0);
+  /* A full reduction is the full mask; 0 means nothing to reduce, except on a scalar. */
+  if (n->attr.i[0] == 0 && x->shape.rank > 0)
+    return fail(err, "%s: no dims to reduce", opname(n));
+  if ((n->op == OP_MAX || n->op == OP_MIN) && x->dtype == DT_BOOL)
+    return fail(err, "%s: not supported for bool tensors", opname(n));
+  if (!reduce_dims(n, &x->shape, n->attr.i[0], n->attr.i[1], &n->shape, err)) return false;
+  /* torch.sum of an integer or bool tensor accumulates and returns int64. */
+  n->dtype = (n->op == OP_SUM && !dt_is_float(x->dtype)) ? DT_I64 : x->dtype;
+  return true;
+}
+
+static bool shape_reduce_float(const Graph *g, Node *n, IrErr *err) {
+  DType t = in(g, n, 0)->dtype;
+  if (!dt_is_float(t))
+    return fail(err, "%s: expected a floating-point tensor, got %s", opname(n), dt_name(t));
+  return shape_reduce(g, n, err);
+}
+
+static bool shape_argmax(const Graph *g, Node *n, IrErr *err) {
+  const Node *x = in(g, n, 0);
+  int64_t mask = n->attr.i[0];
+  if (x->dtype == DT_BOOL) return fail(err, "%s: not supported for bool tensors", opname(n));
+  if (mask != 0 && (mask & (mask - 1)) != 0)
+    return fail(err, "%s: expected at most one dim to reduce", opname(n));
+  if (mask == 0) {
+    /* Over the flattened tensor: the index is into the row-major order, the result 0-d. */
+    if (n->attr.i[1] != 0)
+      return fail(err, "%s: keepdim needs a dim", opname(n));
+    if (shape_numel(&x->shape) == 0 && x->shape.sym < 0)
+      return fail(err, "%s: expected a non-empty tensor", opname(n));
+    n->shape = shape_scalar();
+  } else if (!reduce_dims(n, &x->shape, mask, n->attr.i[1], &n->shape, err)) {
+    return false;
+  }
+  n->dtype = DT_I64;
+  return true;
+}
+
+/* ---- matmul ----------------------------------------------------------------------- */
+
+static bool shape_matmul(const Graph *g, Node *n, IrErr *err) {
+  const Node *x = in(g, n, 0), *y = in(g, n, 1);
+  ShapeBufs sb = {.k = 0};
+  Shape a = x->shape, b = y->shape;
+  if (n->attr.i[0] != 0 && n->attr.i[0] != 1)
+    return fail(err, "matmul: invalid transpose flag %lld", (long long)n->attr.i[0]);
+  if (n->attr.i[0]) {
+    if (b.rank < 2)
+      return fail(err, "matmul: a transposed operand needs rank >= 2, got %s", ss(&sb, &b));
+    /* The logical operand is the stored one with its last two dims swapped. */
+    int p = b.rank - 2, q = b.rank - 1;
+    int64_t t = b.d[p];
+    b.d[p] = b.d[q];
+    b.d[q] = t;
+    if (b.sym == p) b.sym = q;
+    else if (b.sym == q) b.sym = p;
+  }
+  if (a.rank == 0 || b.rank == 0)
+    return fail(err, "matmul: both arguments need to be at least 1D, but they are %dD and %dD",
+                a.rank, b.rank);
+  if (!same_dtype(n, x->dtype, y->dtype, err)) return false;
+  if (!dt_is_float(x->dtype) && x->dtype != DT_I64)
+    return fail(err, "matmul: expected a floating-point or int64 tensor, got %s",
+                dt_name(x->dtype));
+  /* torch.matmul: a 1-D left operand gets a leading 1, a 1-D right one a trailing 1,
+   * and both are removed from the result. */
+  Shape a2 = a, b2 = b;
+  if (a.rank == 1) {
+    a2 = sub_shape(&a, 0, 0);
+    a2.d[a2.rank++] = 1;
+    concat_shape(&a2, &a);
+  }
+  if (b.rank == 1) {
+    b2 = b;
+    b2.d[b2.rank++] = 1;
+  }
+  int ka = a2.rank - 1, kb = b2.rank - 2;
+  bool syma = a2.sym == ka, symb = b2.sym == kb;
+  if (a2.d[ka] != b2.d[kb] || syma != symb)
+    return fail(err, "matmul: %s @ %s: inner dimensions %s%lld and %s%lld differ", ss(&sb, &a),
+                ss(&sb, &b), syma ? "B:" : "", (long long)a2.d[ka], symb ? "B:" : "",
+                (long long)b2.d[kb]);
+  if (syma)
+    return fail(err, "matmul: %s @ %s: cannot contract over the batch dimension", ss(&sb, &a),
+                ss(&sb, &b));
+  Shape ba = sub_shape(&a2, 0, a2.rank - 2), bb = sub_shape(&b2, 0, b2.rank - 2), out;
+  if (!ir_broadcast(&ba, &bb, &out))
+    return fail(err, "matmul: %s @ %s: batch dimensions %s and %s cannot be broadcast",
+                ss(&sb, &a), ss(&sb, &b), ss(&sb, &ba), ss(&sb, &bb));
+  Shape m = a.rank == 1 ? sub_shape(&a2, 0, 0) : sub_shape(&a2, a2.rank - 2, a2.rank - 1);
+  Shape nn = b.rank == 1 ? sub_shape(&b2, 0, 0) : sub_shape(&b2, b2.rank - 1, b2.rank);
+  if (!concat_shape(&out, &m) || !concat_shape(&out, &nn))
+    return fail(err, "matmul: %s @ %s: more than one batch dimension", ss(&sb, &a), ss(&sb, &b));
+  n->dtype = x->dtype;
+  n->shape = out;
+  return true;
+}
+
+/* ---- layout ----------------------------------------------------------------------- */
+
+/* The node's attr.ints as a shape (a target shape), or false if it is not one. */
+static bool ints_shape(const Node *n, Shape *s, IrErr *err) {
+  if (n->attr.nints < 0 || n->attr.nints > TT_MAX_RANK)
+    return fail(err, "%s: target rank %d out of range", opname(n), n->attr.nints);
+  memset(s, 0, sizeof *s);
+  s->sym = -1;
+  s->rank = n->attr.nints;
+  for (int i = 0; i < s->rank; i++) {
+    if (n->attr.ints[i] < 0)
+      return fail(err, "%s: invalid size %lld", opname(n), (long long)n->attr.ints[i]);
+    s->d[i] = n->attr.ints[i];
+  }
+  return true;
+}
+
+static bool shape_reshape(const Graph *g, Node *n, IrErr *err) {
+  const Shape *x = &in(g, n, 0)->shape;
+  ShapeBufs sb = {.k = 0};
+  Shape t;
+  if (!ints_shape(n, &t, err)) return false;
+  if (shape_numel(x) != shape_numel(&t))
+    return fail(err, "reshape: cannot view %s (%lld elements) as %s (%lld elements)", ss(&sb, x),
+                (long long)shape_numel(x), ss(&sb, &t), (long long)shape_numel(&t));
+  if (x->sym >= 0) {
+    /* Only the leading batch dim survives a reshape: the rest is one static row. */
+    if (x->sym != 0 || t.rank == 0 || t.d[0] != x->d[0])
+      return fail(err, "reshape: cannot view %s as %s: the batch dimension must stay the "
+                  "leading dimension", ss(&sb, x), ss(&sb, &t));
+    t.sym = 0;
+  }
+  n->dtype = in(g, n, 0)->dtype;
+  n->shape = t;
+  return true;
+}
+
+static bool shape_permute(const Graph *g, Node *n, IrErr *err) {
+  const Shape *x = &in(g, n, 0)->shape;
+  if (n->attr.nints != x->rank)
+    return fail(err, "permute: expected %d dims in the order, got %d", x->rank, n->attr.nints);
+  Shape r;
+  memset(&r, 0, sizeof r);
+  r.rank = x->rank;
+  r.sym = -1;
+  bool seen[TT_MAX_RANK] = {false};
+  for (int i = 0; i < x->rank; i++) {
+    int64_t k = n->attr.ints[i];
+    if (k < 0 || k >= x->rank)
+      return fail(err, "permute: dim %lld out of range for a tensor of rank %d", (long long)k,
+                  x->rank);
+    if (seen[k]) return fail(err, "permute: dim %lld appears more than once", (long long)k);
+    seen[k] = true;
+    r.d[i] = x->d[k];
+    if (k == x->sym) r.sym = i;
+  }
+  n->dtype = in(g, n, 0)->dtype;
+  n->shape = r;
+  return true;
+}
+
+static bool shape_expand(const Graph *g, Node *n, IrErr *err) {
+  const Shape *x = &in(g, n, 0)->shape;
+  ShapeBufs sb = {.k = 0};
+  Shape t;
+  if (!ints_shape(n, &t, err)) return false;
+  if (t.rank < x->rank)
+    return fail(err, "expand: cannot expand %s to %s: the target has fewer dimensions",
+                ss(&sb, x), ss(&sb, &t));
+  int off = t.rank - x->rank;
+  for (int i = 0; i < x->rank; i++) {
+    int64_t d = x->d[i], want = t.d[off + i];
+    if (i == x->sym) {
+      if (want != d)
+        return fail(err, "expand: cannot expand %s to %s: the batch dimension must keep its size",
+                    ss(&sb, x), ss(&sb, &t));
+      t.sym = off + i;
+    } else if (d != want && d != 1) {
+      return fail(err, "expand: cannot expand %s to %s: size %lld at dimension %d must be 1 or "
+                  "%lld", ss(&sb, x), ss(&sb, &t), (long long)d, i, (long long)want);
+    }
+  }
+  n->dtype = in(g, n, 0)->dtype;
+  n->shape = t;
+  return true;
+}
+
+static bool shape_slice(const Graph *g, Node *n, IrErr *err) {
+  const Shape *x = &in(g, n, 0)->shape;
+  if (n->attr.nints != 3 * x->rank)
+    return fail(err, "slice: expected %d (start, stop, step) values, got %d", 3 * x->rank,
+                n->attr.nints);
+  Shape r = *x;
+  for (int i = 0; i < x->rank; i++) {
+    int64_t start = n->attr.ints[3 * i], stop = n->attr.ints[3 * i + 1];
+    int64_t step = n->attr.ints[3 * i + 2];
+    if (step < 1) return fail(err, "slice: step must be positive, got %lld", (long long)step);
+    if (start < 0 || start > stop || stop > x->d[i])
+      return fail(err, "slice: range %lld:%lld out of bounds for dimension %d of size %lld",
+                  (long long)start, (long long)stop, i, (long long)x->d[i]);
+    if (i == x->sym && (start != 0 || stop != x->d[i] || step != 1))
+      return fail(err, "slice: cannot slice the batch dimension (dimension %d)", i);
+    r.d[i] = (stop - start + step - 1) / step;
+  }
+  n->dtype = in(g, n, 0)->dtype;
+  n->shape = r;
+  return true;
+}
+
+static bool shape_cat(const Graph *g, Node *n, IrErr *err) {
+  const Node *a = in(g, n, 0);
+  ShapeBufs sb = {.k = 0};
+  int rank = a->shape.rank;
+  int64_t dim = n->attr.i[0];
+  if (rank == 0) return fail(err, "cat: zero-dimensional tensor cannot be concatenated");
+  if (dim < 0 || dim >= rank)
+    return fail(err, "cat: dim %lld out of range for a tensor of rank %d", (long long)dim, rank);
+  if (a->shape.sym == dim)
+    return fail(err, "cat: cannot concatenate along the batch dimension");
+  Shape r = a->shape;
+  for (int i = 1; i < n->nin; i++) {
+    const Node *b = in(g, n, i);
+    if (!same_dtype(n, a->dtype, b->dtype, err)) return false;
+    bool ok = b->shape.rank == rank && b->shape.sym == a->shape.sym;
+    for (int k = 0; ok && k < rank; k++)
+      if (k != dim && b->shape.d[k] != a->shape.d[k]) ok = false;
+    if (!ok)
+      return fail(err, "cat: shapes %s and %s differ outside dimension %lld", ss(&sb, &a->shape),
+                  ss(&sb, &b->shape), (long long)dim);
+    r.d[dim] += b->shape.d[dim];
+  }
+  n->dtype = a->dtype;
+  n->shape = r;
+  return true;
+}
+
+/* ---- the table -------------------------------------------------------------------- */
+
+const ShapeFn ir_shape_rules[OP__COUNT] = {
+#define X(op, name, nin, flags, shape, cost, grad, emit, expr, gradfn) [OP_##op] = shape,
+#include "ir/ops.def"
+#undef X
+};
