@@ -284,9 +284,10 @@ static int append(Graph *g, const Node *n) {
 int ir_add(Graph *g, Op op, const int32_t *in, int nin, const Attr *attr, Loc loc, IrErr *err) {
   if ((unsigned)op >= OP__COUNT) return fail(err, "internal: op %d out of range", (int)op), -1;
   const OpInfo *oi = &ir_ops[op];
-  if (oi->nin >= 0 ? nin != oi->nin : nin < 1)
-    return fail(err, "%s: expected %d inputs, got %d", oi->name, oi->nin < 0 ? 1 : oi->nin, nin),
-           -1;
+  if (oi->nin < 0 && nin < 1)
+    return fail(err, "%s: expected at least 1 input, got %d", oi->name, nin), -1;
+  if (oi->nin >= 0 && nin != oi->nin)
+    return fail(err, "%s: expected %d inputs, got %d", oi->name, oi->nin, nin), -1;
   if (nin > 0 && !in) return fail(err, "%s: missing inputs", oi->name), -1;
   for (int i = 0; i < nin; i++)
     if (in[i] < 0 || in[i] >= g->n)

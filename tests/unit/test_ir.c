@@ -106,6 +106,9 @@ static void test_arena(void **state) {
   assert_string_equal(arena_strdup(a, "abc"), "abc");
   assert_string_equal(arena_strndup(a, "abcdef", 2), "ab");
   assert_string_equal(arena_printf(a, "%s%d", "graph", 12), "graph12");
+  char *longs = arena_printf(a, "%300s|", "x"); /* past the printf's stack buffer */
+  assert_int_equal(strlen(longs), 301);
+  assert_int_equal(longs[299], 'x');
   arena_free(a);
   arena_free(NULL);
 }
@@ -166,6 +169,7 @@ static void test_builder_errors(void **state) {
   assert_int_equal(ir_add2(fx->g, OP_ADD, a, 7, L0, &fx->err), -1);
   assert_string_equal(fx->err.msg, "add: input 1 refers to node 7, not in the graph");
   assert_int_equal(ir_add(fx->g, OP_CAT, NULL, 0, NULL, L0, &fx->err), -1);
+  assert_string_equal(fx->err.msg, "cat: expected at least 1 input, got 0");
   assert_int_equal(ir_add(fx->g, (Op)999, NULL, 0, NULL, L0, &fx->err), -1);
   assert_int_equal(fx->g->n, 1); /* failures append nothing */
   int b = ir_add2(fx->g, OP_ADD, a, a, L0, &fx->err);
