@@ -341,3 +341,24 @@ int ir_add_source(Graph *g, Op op, DType dt, Shape sh, const Attr *attr, Loc loc
   n.attr.ints = n.attr.nints ? ir_ints(g, n.attr.ints, n.attr.nints) : NULL;
   return append(g, &n);
 }
+
+int ir_copy_node(Graph *out, const Graph *in, int id, const int32_t *map, IrErr *err) {
+  const Node *n = &in->nodes[id];
+  int32_t small[16];
+  int32_t *ins = n->nin <= 16 ? small : xmalloc(sizeof(int32_t) * (size_t)n->nin);
+  for (int k = 0; k < n->nin; k++) ins[k] = map ? map[n->in[k]] : n->in[k];
+  Attr a = n->attr;
+  if (a.data) {
+    size_t bytes = (size_t)shape_numel(&n->shape) * dt_size(n->dtype);
+    a.data = arena_alloc(out->arena, bytes ? bytes : 1);
+    memcpy(a.data, n->attr.data, bytes);
+  }
+  int r;
+  if (ir_ops[n->op].flags & OPF_SOURCE)
+    r = ir_add_source(out, n->op, n->dtype, n->shape, &a, n->loc);
+  else
+    r = ir_add(out, n->op, ins, n->nin, &a, n->loc, err);
+  if (ins != small) free(ins);
+  if (r >= 0 && n->name) out->nodes[r].name = arena_strdup(out->arena, n->name);
+  return r;
+}

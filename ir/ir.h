@@ -237,6 +237,9 @@ int ir_add2(Graph *g, Op op, int a, int b, Loc loc, IrErr *err);
 /* Source nodes whose shape/dtype are given rather than computed (CONST, INPUT, FILL, ...). */
 int ir_add_source(Graph *g, Op op, DType dt, Shape sh, const Attr *attr, Loc loc);
 int64_t *ir_ints(Graph *g, const int64_t *v, int n); /* copy into g's arena */
+/* Append a copy of in's node id to out (attributes, data and name copied into out's
+ * arena), its inputs renumbered through map (NULL: unchanged). For passes. */
+int ir_copy_node(Graph *out, const Graph *in, int id, const int32_t *map, IrErr *err);
 
 /* Broadcast two shapes as PyTorch does; false if incompatible. */
 bool ir_broadcast(const Shape *a, const Shape *b, Shape *out);

@@ -1,0 +1,2392 @@
+/*
+ * builtins.c — the torch names a .tt program can use, traced into graph nodes.
+ *
+ * Each builtin follows PyTorch: same name, same argument names and defaults (the `sig`
+ * column), same type promotion, same broadcasting. Functions that exist both as
+ * torch.f(x, ...) and x.f(...) are one entry flagged BI_FUNC | BI_METHOD; the method
+ * form binds the receiver to the first parameter. Module classes (Linear, Sequential, ...)
+ * construct objects at compile time and trace their forward when called.
+ *
+ * Python builtins (print, len, range, int, ...) live here too, since they act on the
+ * same values.
+ */
+#include "lower.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define B(name) static Value *bi_##name(L *l, Value *self, Args *a)
+#define UNUSED(x) (void)(x)
+
+/* ---- argument binding ------------------------------------------------------------- */
+
+static Value *parse_default(L *l, const char *s) {
+  if (!strcmp(s, "None")) return NULL;
+  if (!strcmp(s, "True")) return l->vtrue;
+  if (!strcmp(s, "False")) return l->vfalse;
+  if (s[0] == '\'') return v_str(l, arena_strndup(l->arena, s + 1, strlen(s) - 2));
+  if (strpbrk(s, ".e")) return v_float(l, strtod(s, NULL));
+  return v_int(l, strtoll(s, NULL, 10));
+}
+
+void args_bind(L *l, const char *fname, const char *sig, Value *self, Args *a, Value **out,
+               int nout) {
+  char names[16][32];
+  char defs[16][32];
+  bool hasdef[16];
+  int np = 0;
+  for (const char *p = sig; *p && np < 16;) {
+    while (*p == ' ' || *p == ',') p++;
+    if (!*p) break;
+    int k = 0;
+    while (*p && *p != ',' && *p != '=' && k < 31) names[np][k++] = *p++;
+    names[np][k] = 0;
+    hasdef[np] = false;
+    if (*p == '=') {
+      p++;
+      k = 0;
+      while (*p && *p != ',' && k < 31) defs[np][k++] = *p++;
+      defs[np][k] = 0;
+      hasdef[np] = true;
+    }
+    np++;
+  }
+  TT_ASSERT(np <= nout);
+  bool bound[16] = {0};
+  int pi = 0;
+  if (self) out[pi] = self, bound[pi++] = true;
+  for (int i = 0; i < a->npos; i++, pi++) {
+    if (pi >= np)
+      lerr(l, a->off, "%s() takes %d positional arguments but %d were given", fname,
+           np - (self ? 1 : 0), a->npos);
+    out[pi] = a->pos[i];
+    bound[pi] = true;
+  }
+  for (int k = 0; k < a->nkw; k++) {
+    int j;
+    for (j = 0; j < np; j++)
+      if (!strcmp(names[j], a->kwnames[k])) break;
+    if (j == np) lerr(l, a->off, "%s() got an unexpected keyword argument '%s'", fname, a->kwnames[k]);
+    if (bound[j]) lerr(l, a->off, "%s() got multiple values for argument '%s'", fname, names[j]);
+    out[j] = a->kw[k];
+    bound[j] = true;
+  }
+  for (int j = 0; j < np; j++) {
+    if (bound[j]) {
+      if (out[j]->k == V_NONE) out[j] = NULL;
+      continue;
+    }
+    if (!hasdef[j]) lerr(l, a->off, "%s() missing required argument '%s'", fname, names[j]);
+    out[j] = parse_default(l, defs[j]);
+  }
+}
+
+static int64_t want_int(L *l, Value *v, const char *what, int32_t off) {
+  if (v && (v->k == V_INT || v->k == V_BOOL)) return v->i;
+  lerr(l, off, "%s must be an int, not %s", what, v ? v_typename(v) : "None");
+}
+
+static double want_num(L *l, Value *v, const char *what, int32_t off) {
+  if (v && (v->k == V_INT || v->k == V_BOOL)) return (double)v->i;
+  if (v && v->k == V_FLOAT) return v->f;
+  lerr(l, off, "%s must be a number, not %s", what, v ? v_typename(v) : "None");
+}
+
+static bool want_bool(L *l, Value *v, int32_t off) {
+  return v ? v_truthy(l, v, off) : false;
+}
+
+static Value *want_tensor(L *l, Value *v, const char *fname, int32_t off) {
+  if (!v || v->k != V_TENSOR)
+    lerr(l, off, "%s(): expected a Tensor, got %s", fname, v ? v_typename(v) : "None");
+  return v;
+}
+
+/* ---- tensor results ---------------------------------------------------------------- */
+
+static Shape tshape(L *l, Value *t) {
+  return tn(l, t)->shape;
+}
+
+static DType tdtype(L *l, Value *t) {
+  return tn(l, t)->dtype;
+}
+
+/* A computed tensor: requires grad if an input does (outside no_grad), with PyTorch's
+ * grad_fn name (the op's, unless the builtin says otherwise). */
+static Value *result(L *l, int node, Value **ins, int nins, const char *gradfn) {
+  Value *r = mk_tensor(l, node);
+  bool rg = false;
+  for (int i = 0; i < nins; i++) rg |= ins[i] && ins[i]->k == V_TENSOR && ins[i]->t.requires_grad;
+  if (rg && !l->no_grad && dt_is_float(cur_graph(l)->nodes[node].dtype)) {
+    r->t.requires_grad = true;
+    r->t.gradfn = gradfn ? gradfn : ir_ops[cur_graph(l)->nodes[node].op].gradfn;
+  }
+  return r;
+}
+
+static Value *op1(L *l, Op op, Value *x, const Attr *attr, int32_t off, const char *gradfn) {
+  int32_t in = tnode(l, x);
+  int id = add_node(l, op, &in, 1, attr, off);
+  return result(l, id, &x, 1, gradfn);
+}
+
+static int normdim(L *l, int64_t d, int rank, int32_t off) {
+  int r = rank ? rank : 1;
+  if (d < -r || d >= r)
+    lerr(l, off, "Dimension out of range (expected to be in range of [%d, %d], but got %lld)", -r,
+         r - 1, (long long)d);
+  return (int)(d < 0 ? d + r : d);
+}
+
+/* ---- constants and dtype promotion ------------------------------------------------ */
+
+static int dcat(DType t) {
+  return t == DT_BOOL ? 0 : dt_is_float(t) ? 2 : 1;
+}
+
+static DType dmax(DType a, DType b) {
+  if (dcat(a) != dcat(b)) return dcat(a) > dcat(b) ? a : b;
+  return dt_size(a) >= dt_size(b) ? a : b;
+}
+
+static DType scalar_dtype(const Value *v) {
+  return v->k == V_FLOAT ? DT_F32 : v->k == V_BOOL ? DT_BOOL : DT_I64;
+}
+
+/* A 0-d constant tensor of dtype dt holding a host number. */
+static Value *scalar_const(L *l, Value *v, DType dt, int32_t off) {
+  double x = v->k == V_FLOAT ? v->f : (double)v->i;
+  Graph *g = cur_graph(l);
+  Attr at = {0};
+  at.data = arena_alloc(g->arena, 8);
+  switch (dt) {
+  case DT_F32: *(float *)at.data = (float)x; break;
+  case DT_F64: *(double *)at.data = x; break;
+  case DT_I64: *(int64_t *)at.data = v->k == V_FLOAT ? (int64_t)x : v->i; break;
+  case DT_I32: *(int32_t *)at.data = (int32_t)x; break;
+  case DT_I8: *(int8_t *)at.data = (int8_t)x; break;
+  case DT_BOOL: *(bool *)at.data = x != 0; break;
+  default: tt_unreachable();
+  }
+  if (g->n == 0) g->loc.off = off;
+  int id = ir_add_source(g, OP_CONST, dt, shape_scalar(), &at, (Loc){off});
+  return mk_tensor(l, id);
+}
+
+/* Cast a tensor to dt (a no-op if it already is). */
+static Value *cast(L *l, Value *x, DType dt, int32_t off) {
+  if (tdtype(l, x) == dt) return x;
+  Attr at = {0};
+  at.i[0] = dt;
+  return op1(l, OP_CAST, x, &at, off, "ToCopyBackward0");
+}
+
+/* PyTorch's result_type over tensors and Python scalars: dimensioned tensors decide,
+ * then zero-dim tensors if of a higher category, then scalars if of a higher category
+ * (as the default dtype of that category). */
+static DType result_type(L *l, Value **v, int n, int32_t off) {
+  int have[3] = {0};
+  DType best[3] = {DT_BOOL, DT_BOOL, DT_BOOL};
+  for (int i = 0; i < n; i++) {
+    int cls;
+    DType t;
+    if (v[i]->k == V_TENSOR) {
+      const Node *nd = tn(l, v[i]);
+      cls = nd->shape.rank > 0 ? 0 : 1;
+      t = nd->dtype;
+    } else if (v[i]->k == V_INT || v[i]->k == V_FLOAT || v[i]->k == V_BOOL) {
+      cls = 2;
+      t = scalar_dtype(v[i]);
+    } else
+      lerr(l, off, "unsupported operand type: %s", v_typename(v[i]));
+    best[cls] = have[cls] ? dmax(best[cls], t) : t;
+    have[cls] = 1;
+  }
+  DType r = DT_BOOL;
+  bool set = false;
+  for (int c = 0; c < 3; c++) {
+    if (!have[c]) continue;
+    if (!set) r = best[c], set = true;
+    else if (dcat(best[c]) > dcat(r)) r = c == 2 ? (dcat(best[c]) == 2 ? DT_F32 : DT_I64) : best[c];
+  }
+  return r;
+}
+
+static Value *to_tensor_dt(L *l, Value *v, DType dt, int32_t off) {
+  if (v->k == V_TENSOR) return cast(l, v, dt, off);
+  return scalar_const(l, v, dt, off);
+}
+
+/* ---- tensor literals ---------------------------------------------------------------- */
+
+typedef struct Lit {
+  Shape shape;
+  int kind; /* 0 bool, 1 int, 2 float */
+  int64_t n, cap;
+  double *vals;
+} Lit;
+
+static void lit_walk(L *l, Lit *t, Value *v, int depth, int32_t off) {
+  if (v->k == V_LIST || v->k == V_TUPLE) {
+    if (depth >= TT_MAX_RANK) lerr(l, off, "tensor literal nested too deeply (at most %d dims)", TT_MAX_RANK);
+    if (t->shape.rank <= depth) {
+      if (t->n > 0) lerr(l, off, "tensor literal: inconsistent nesting");
+      t->shape.rank = depth + 1;
+      t->shape.d[depth] = v->n;
+    } else if (t->shape.d[depth] != v->n)
+      lerr(l, off, "expected sequence of length %lld at dim %d (got %d)", (long long)t->shape.d[depth],
+           depth, v->n);
+    for (int i = 0; i < v->n; i++) lit_walk(l, t, v->items[i], depth + 1, off);
+    return;
+  }
+  if (depth != t->shape.rank) lerr(l, off, "tensor literal: inconsistent nesting");
+  double x;
+  int kind;
+  if (v->k == V_FLOAT) x = v->f, kind = 2;
+  else if (v->k == V_INT) x = (double)v->i, kind = 1;
+  else if (v->k == V_BOOL) x = (double)v->i, kind = 0;
+  else if (v->k == V_TENSOR) lerr(l, off, "tensor(): a list of tensors is not supported; use torch.stack");
+  else lerr(l, off, "tensor(): could not convert a %s to a number", v_typename(v));
+  if (kind > t->kind) t->kind = kind;
+  if (t->n == t->cap) {
+    t->cap = t->cap ? t->cap * 2 : 64;
+    t->vals = xrealloc(t->vals, sizeof(double) * (size_t)t->cap);
+  }
+  t->vals[t->n++] = x;
+}
+
+static Value *const_tensor(L *l, DType dt, Shape sh, const double *vals, int64_t n, int32_t off) {
+  Graph *g = cur_graph(l);
+  Attr at = {0};
+  at.data = arena_alloc(g->arena, (size_t)(n ? n : 1) * dt_size(dt));
+  for (int64_t i = 0; i < n; i++) {
+    double x = vals[i];
+    switch (dt) {
+    case DT_F32: ((float *)at.data)[i] = (float)x; break;
+    case DT_F64: ((double *)at.data)[i] = x; break;
+    case DT_I64: ((int64_t *)at.data)[i] = (int64_t)x; break;
+    case DT_I32: ((int32_t *)at.data)[i] = (int32_t)x; break;
+    case DT_I8: ((int8_t *)at.data)[i] = (int8_t)x; break;
+    case DT_BOOL: ((bool *)at.data)[i] = x != 0; break;
+    default: tt_unreachable();
+    }
+  }
+  if (g->n == 0) g->loc.off = off;
+  int id = ir_add_source(g, OP_CONST, dt, sh, &at, (Loc){off});
+  return mk_tensor(l, id);
+}
+
+static DType want_dtype(L *l, Value *v, int32_t off) {
+  if (v->k != V_DTYPE) lerr(l, off, "expected a dtype such as torch.float32, got %s", v_typename(v));
+  return (DType)v->i;
+}
+
+/* A leaf that requires grad lives in a program variable from the start, so that its
+ * .grad can accumulate across graphs. */
+static Value *make_leaf(L *l, Value *t, bool rg, int32_t off) {
+  if (!rg) {
+    t->t.leaf = true;
+    return t;
+  }
+  DType dt = tdtype(l, t);
+  if (!dt_is_float(dt)) lerr(l, off, "only Tensors of floating point dtype can require gradients");
+  const Node *n = tn(l, t);
+  int var = ir_var_new(l->p, "leaf", VAR_PARAM, n->dtype, n->shape);
+  l->p->vars[var].requires_grad = true;
+  Attr at = {0};
+  at.var = var;
+  int32_t in = tnode(l, t);
+  add_node(l, OP_STORE, &in, 1, &at, off);
+  t->t.var = var;
+  t->t.leaf = true;
+  t->t.requires_grad = true;
+  return t;
+}
+
+B(tensor) {
+  Value *v[3];
+  args_bind(l, "tensor", "data, dtype=None, requires_grad=False", self, a, v, 3);
+  Value *data = v[0];
+  if (data->k == V_TENSOR) {
+    Value *t = op1(l, OP_RESHAPE, data, &(Attr){.ints = ir_ints(cur_graph(l), tshape(l, data).d, tshape(l, data).rank), .nints = tshape(l, data).rank}, a->off, NULL);
+    t->t.requires_grad = false;
+    t->t.gradfn = NULL;
+    if (v[1]) t = cast(l, t, want_dtype(l, v[1], a->off), a->off);
+    return make_leaf(l, t, want_bool(l, v[2], a->off), a->off);
+  }
+  Lit lit = {0};
+  lit.shape.sym = -1;
+  lit_walk(l, &lit, data, 0, a->off);
+  if (lit.shape.rank > 0 && shape_numel(&lit.shape) == 0) lit.kind = 2; /* tensor([]) is float */
+  DType dt = lit.kind == 2 ? DT_F32 : lit.kind == 1 ? DT_I64 : DT_BOOL;
+  if (v[1]) dt = want_dtype(l, v[1], a->off);
+  Value *t = const_tensor(l, dt, lit.shape, lit.vals, lit.n, a->off);
+  free(lit.vals);
+  return make_leaf(l, t, want_bool(l, v[2], a->off), a->off);
+}
+
+/* A size given as f(2, 3), f((2, 3)), f([2, 3]) or f(torch.Size). */
+static Shape size_args(L *l, Args *a, int first, const char *fname) {
+  Shape s = {0};
+  s.sym = -1;
+  int n = a->npos - first;
+  Value **items = a->pos + first;
+  if (n == 1 && (items[0]->k == V_LIST || items[0]->k == V_TUPLE)) {
+    n = items[0]->n;
+    items = items[0]->items;
+  }
+  if (n > TT_MAX_RANK) lerr(l, a->off, "%s(): at most %d dimensions are supported", fname, TT_MAX_RANK);
+  s.rank = n;
+  for (int i = 0; i < n; i++) {
+    int64_t d = want_int(l, items[i], "a size", a->off);
+    if (d < 0) lerr(l, a->off, "%s(): negative dimension %lld", fname, (long long)d);
+    if (d > (1LL << 31)) lerr(l, a->off, "%s(): dimension %lld is too large", fname, (long long)d);
+    s.d[i] = d;
+  }
+  if (shape_numel(&s) > (1LL << 31)) lerr(l, a->off, "%s(): tensor too large", fname);
+  return s;
+}
+
+/* The keyword arguments factory functions share. */
+static void factory_kw(L *l, Args *a, const char *fname, DType *dt, bool *rg, Value **fill) {
+  for (int k = 0; k < a->nkw; k++) {
+    const char *n = a->kwnames[k];
+    if (!strcmp(n, "dtype")) *dt = want_dtype(l, a->kw[k], a->off);
+    else if (!strcmp(n, "requires_grad")) *rg = v_truthy(l, a->kw[k], a->off);
+    else if (!strcmp(n, "fill_value") && fill) *fill = a->kw[k];
+    else if (!strcmp(n, "device")) {
+      if (a->kw[k]->k != V_STR || strcmp(a->kw[k]->s, "cpu"))
+        lerr(l, a->off, "%s(): ttc compiles for the CPU; device must be 'cpu'", fname);
+    } else lerr(l, a->off, "%s() got an unexpected keyword argument '%s'", fname, n);
+  }
+}
+
+static Value *filled(L *l, Shape s, DType dt, double x, int32_t off) {
+  Attr at = {0};
+  at.f[0] = x;
+  Graph *g = cur_graph(l);
+  if (g->n == 0) g->loc.off = off;
+  return mk_tensor(l, ir_add_source(g, OP_FILL, dt, s, &at, (Loc){off}));
+}
+
+static Value *factory(L *l, Args *a, const char *fname, double x, Op op) {
+  DType dt = DT_F32;
+  bool rg = false;
+  Value *fill = NULL;
+  int first = 0;
+  if (op == OP__COUNT) { /* full(size, fill_value) */
+    if (a->npos >= 2) fill = a->pos[a->npos - 1], a->npos--;
+  }
+  Shape s = size_args(l, a, first, fname);
+  factory_kw(l, a, fname, &dt, &rg, &fill);
+  if (op == OP__COUNT) {
+    if (!fill) lerr(l, a->off, "full() missing required argument 'fill_value'");
+    x = want_num(l, fill, "fill_value", a->off);
+    if (!a->nkw || true) {
+      bool dtset = false;
+      for (int k = 0; k < a->nkw; k++) dtset |= !strcmp(a->kwnames[k], "dtype");
+      if (!dtset) dt = scalar_dtype(fill);
+    }
+    op = OP_FILL;
+  }
+  Value *t;
+  if (op == OP_FILL) t = filled(l, s, dt, x, a->off);
+  else {
+    if (!dt_is_float(dt)) lerr(l, a->off, "%s(): expected a floating point dtype", fname);
+    Attr at = {0};
+    at.f[0] = 0;
+    at.f[1] = 1;
+    Graph *g = cur_graph(l);
+    if (g->n == 0) g->loc.off = a->off;
+    t = mk_tensor(l, ir_add_source(g, op, dt, s, &at, (Loc){a->off}));
+  }
+  return make_leaf(l, t, rg, a->off);
+}
+
+B(zeros) { UNUSED(self); return factory(l, a, "zeros", 0, OP_FILL); }
+B(ones) { UNUSED(self); return factory(l, a, "ones", 1, OP_FILL); }
+B(empty) { UNUSED(self); return factory(l, a, "empty", 0, OP_FILL); }
+B(full) { UNUSED(self); return factory(l, a, "full", 0, OP__COUNT); }
+B(rand) { UNUSED(self); return factory(l, a, "rand", 0, OP_UNIFORM); }
+B(randn) { UNUSED(self); return factory(l, a, "randn", 0, OP_NORMAL); }
+
+static Value *like(L *l, Value *self, Args *a, const char *fname, double x, Op op) {
+  Value *v[3];
+  args_bind(l, fname, "input, dtype=None, requires_grad=False", self, a, v, 3);
+  Value *t = want_tensor(l, v[0], fname, a->off);
+  Shape s = tshape(l, t);
+  DType dt = v[1] ? want_dtype(l, v[1], a->off) : tdtype(l, t);
+  Value *r;
+  if (op == OP_FILL) r = filled(l, s, dt, x, a->off);
+  else {
+    Attr at = {0};
+    at.f[1] = 1;
+    r = mk_tensor(l, ir_add_source(cur_graph(l), op, dt, s, &at, (Loc){a->off}));
+  }
+  return make_leaf(l, r, want_bool(l, v[2], a->off), a->off);
+}
+
+B(zeros_like) { return like(l, self, a, "zeros_like", 0, OP_FILL); }
+B(ones_like) { return like(l, self, a, "ones_like", 1, OP_FILL); }
+B(rand_like) { return like(l, self, a, "rand_like", 0, OP_UNIFORM); }
+B(randn_like) { return like(l, self, a, "randn_like", 0, OP_NORMAL); }
+
+B(full_like) {
+  Value *v[4];
+  args_bind(l, "full_like", "input, fill_value, dtype=None, requires_grad=False", self, a, v, 4);
+  Value *t = want_tensor(l, v[0], "full_like", a->off);
+  DType dt = v[2] ? want_dtype(l, v[2], a->off) : tdtype(l, t);
+  Value *r = filled(l, tshape(l, t), dt, want_num(l, v[1], "fill_value", a->off), a->off);
+  return make_leaf(l, r, want_bool(l, v[3], a->off), a->off);
+}
+
+B(arange) {
+  UNUSED(self);
+  DType dt = DT_I64;
+  bool rg = false;
+  bool isfloat = false;
+  double s0 = 0, s1, st = 1;
+  for (int i = 0; i < a->npos; i++) isfloat |= a->pos[i]->k == V_FLOAT;
+  Value *kstart = NULL, *kend = NULL, *kstep = NULL;
+  Args rest = *a;
+  rest.nkw = 0;
+  const char **kn = arena_alloc(l->arena, sizeof(char *) * (size_t)(a->nkw + 1));
+  Value **kv = arena_alloc(l->arena, sizeof(Value *) * (size_t)(a->nkw + 1));
+  for (int k = 0; k < a->nkw; k++) {
+    if (!strcmp(a->kwnames[k], "start")) kstart = a->kw[k];
+    else if (!strcmp(a->kwnames[k], "end")) kend = a->kw[k];
+    else if (!strcmp(a->kwnames[k], "step")) kstep = a->kw[k];
+    else kn[rest.nkw] = a->kwnames[k], kv[rest.nkw++] = a->kw[k];
+  }
+  rest.kwnames = kn;
+  rest.kw = kv;
+  Value *p[3] = {0};
+  int np = 0;
+  for (int i = 0; i < a->npos && np < 3; i++) p[np++] = a->pos[i];
+  if (a->npos > 3) lerr(l, a->off, "arange() takes at most 3 positional arguments");
+  if (np == 1) kend = kend ? kend : p[0];
+  else if (np >= 2) kstart = p[0], kend = p[1], kstep = np == 3 ? p[2] : kstep;
+  if (!kend) lerr(l, a->off, "arange() missing required argument 'end'");
+  for (Value **q = (Value *[]){kstart, kend, kstep}, **e = q + 3; q < e; q++)
+    if (*q && (*q)->k == V_FLOAT) isfloat = true;
+  if (kstart) s0 = want_num(l, kstart, "start", a->off);
+  s1 = want_num(l, kend, "end", a->off);
+  if (kstep) st = want_num(l, kstep, "step", a->off);
+  if (st == 0) lerr(l, a->off, "arange(): step must be nonzero");
+  if ((st > 0 && s1 < s0) || (st < 0 && s1 > s0))
+    lerr(l, a->off, "arange(): upper bound and larger bound inconsistent with step sign");
+  if (isfloat) dt = DT_F32;
+  factory_kw(l, &rest, "arange", &dt, &rg, NULL);
+  double cnt = ceil((s1 - s0) / st);
+  if (cnt > (double)(1LL << 31)) lerr(l, a->off, "arange(): too many elements");
+  Shape s = {0};
+  s.sym = -1;
+  s.rank = 1;
+  s.d[0] = (int64_t)cnt;
+  Attr at = {0};
+  at.f[0] = s0;
+  at.f[1] = st;
+  Graph *g = cur_graph(l);
+  if (g->n == 0) g->loc.off = a->off;
+  Value *t = mk_tensor(l, ir_add_source(g, OP_ARANGE, dt, s, &at, (Loc){a->off}));
+  return make_leaf(l, t, rg, a->off);
+}
+
+B(linspace) {
+  Value *v[5];
+  args_bind(l, "linspace", "start, end, steps, dtype=None, requires_grad=False", self, a, v, 5);
+  double s0 = want_num(l, v[0], "start", a->off), s1 = want_num(l, v[1], "end", a->off);
+  int64_t n = want_int(l, v[2], "steps", a->off);
+  if (n < 0 || n > (1 << 24)) lerr(l, a->off, "linspace(): bad number of steps %lld", (long long)n);
+  double *vals = xmalloc(sizeof(double) * (size_t)(n ? n : 1));
+  /* PyTorch computes the first half from start and the second half from end */
+  double step = n > 1 ? (s1 - s0) / (double)(n - 1) : 0;
+  for (int64_t i = 0; i < n; i++) {
+    float fs = (float)step;
+    vals[i] = i < n / 2 ? (float)s0 + fs * (float)i : (float)s1 - fs * (float)(n - 1 - i);
+  }
+  Shape s = {.rank = 1, .sym = -1, .d = {n}};
+  DType dt = v[3] ? want_dtype(l, v[3], a->off) : DT_F32;
+  Value *t = const_tensor(l, dt, s, vals, n, a->off);
+  free(vals);
+  return make_leaf(l, t, want_bool(l, v[4], a->off), a->off);
+}
+
+B(eye) {
+  Value *v[4];
+  args_bind(l, "eye", "n, m=None, dtype=None, requires_grad=False", self, a, v, 4);
+  int64_t n = want_int(l, v[0], "n", a->off), m = v[1] ? want_int(l, v[1], "m", a->off) : n;
+  if (n < 0 || m < 0 || n * m > (1 << 24)) lerr(l, a->off, "eye(): bad size");
+  double *vals = xmalloc(sizeof(double) * (size_t)(n * m + 1));
+  for (int64_t i = 0; i < n * m; i++) vals[i] = (i / m == i % m);
+  Shape s = {.rank = 2, .sym = -1, .d = {n, m}};
+  Value *t = const_tensor(l, v[2] ? want_dtype(l, v[2], a->off) : DT_F32, s, vals, n * m, a->off);
+  free(vals);
+  return make_leaf(l, t, want_bool(l, v[3], a->off), a->off);
+}
+
+B(manual_seed) {
+  Value *v[1];
+  args_bind(l, "manual_seed", "seed", self, a, v, 1);
+  int64_t seed = want_int(l, v[0], "seed", a->off);
+  /* Reseeding mid-program is a runtime effect; at the start it is the program's seed. */
+  bool any_rng = false;
+  for (int gi = 0; gi < l->p->ngraphs && !any_rng; gi++)
+    for (int i = 0; i < l->p->graphs[gi]->n && !any_rng; i++)
+      any_rng = ir_ops[l->p->graphs[gi]->nodes[i].op].flags & OPF_RNG;
+  if (any_rng)
+    lerr(l, a->off, "manual_seed() after random numbers were drawn is not supported yet; call it "
+                    "at the start of the program");
+  l->p->seed = (uint64_t)seed;
+  return l->none;
+}
+
+/* ---- elementwise ----------------------------------------------------------------- */
+
+static Value *ew2(L *l, Op op, Value *x, Value *y, int32_t off, const char *gradfn) {
+  Value *ops[2] = {x, y};
+  DType dt = result_type(l, ops, 2, off);
+  if ((op == OP_DIV || op == OP_POW) && !dt_is_float(dt)) {
+    if (op == OP_DIV || (y->k == V_FLOAT)) dt = DT_F32;
+  }
+  if (op == OP_POW && !dt_is_float(dt))
+    lerr(l, off, "pow of integer tensors is not supported yet; use a float tensor");
+  Value *tx = to_tensor_dt(l, x, dt, off), *ty = to_tensor_dt(l, y, dt, off);
+  int32_t in[2] = {tnode(l, tx), tnode(l, ty)};
+  int id = add_node(l, op, in, 2, NULL, off);
+  return result(l, id, ops, 2, gradfn);
+}
+
+static const char *scalar_gradfn(Value *y, const char *plain, const char *scalar) {
+  return y->k == V_TENSOR ? plain : scalar;
+}
+
+Value *bi_binop(L *l, int op, Value *a, Value *b, int32_t off) {
+  bool ta = a->k == V_TENSOR, tb = b->k == V_TENSOR;
+  if (ta || tb) {
+    switch (op) {
+    case BIN_ADD: return ew2(l, OP_ADD, a, b, off, NULL);
+    case BIN_SUB: return ew2(l, OP_SUB, a, b, off, NULL);
+    case BIN_MUL: return ew2(l, OP_MUL, a, b, off, NULL);
+    case BIN_DIV: return ew2(l, OP_DIV, a, b, off, NULL);
+    case BIN_POW: return ew2(l, OP_POW, a, b, off, scalar_gradfn(b, "PowBackward1", "PowBackward0"));
+    case BIN_MATMUL: {
+      if (!ta || !tb) lerr(l, off, "matmul: both operands must be tensors");
+      Value *ops[2] = {a, b};
+      DType dt = result_type(l, ops, 2, off);
+      Value *x = cast(l, a, dt, off), *y = cast(l, b, dt, off);
+      int32_t in[2] = {tnode(l, x), tnode(l, y)};
+      int id = add_node(l, OP_MATMUL, in, 2, NULL, off);
+      const Node *nx = tn(l, x), *ny = tn(l, y);
+      const char *gf = nx->shape.rank == 2 && ny->shape.rank == 2 ? "MmBackward0"
+                       : nx->shape.rank == 1 && ny->shape.rank == 1 ? "DotBackward0"
+                       : nx->shape.rank <= 2 && ny->shape.rank <= 2 ? "MvBackward0"
+                                                                     : "UnsafeViewBackward0";
+      return result(l, id, ops, 2, gf);
+    }
+    default: lerr(l, off, "this operator is not supported on tensors yet");
+    }
+  }
+  /* host arithmetic, Python semantics */
+  if (a->k == V_STR && b->k == V_STR && op == BIN_ADD)
+    return v_str(l, arena_printf(l->arena, "%s%s", a->s, b->s));
+  if (a->k == V_STR && op == BIN_MOD) {
+    /* "%d %.3f" % (x, y): C's printf handles the common conversions */
+    Value *args = b->k == V_TUPLE ? b : NULL;
+    int ai = 0;
+    char out[4096];
+    size_t o = 0;
+    for (const char *p = a->s; *p && o < sizeof out - 1;) {
+      if (*p != '%') { out[o++] = *p++; continue; }
+      if (p[1] == '%') { out[o++] = '%'; p += 2; continue; }
+      const char *q = p + 1;
+      while (*q && strchr("-+ #0123456789.", *q)) q++;
+      if (!*q) lerr(l, off, "incomplete format");
+      char spec[32];
+      size_t sl = (size_t)(q - p + 1) < sizeof spec - 4 ? (size_t)(q - p + 1) : sizeof spec - 4;
+      memcpy(spec, p, sl);
+      spec[sl] = 0;
+      Value *arg = args ? (ai < args->n ? args->items[ai++] : NULL) : (ai++ == 0 ? b : NULL);
+      if (!arg) lerr(l, off, "not enough arguments for format string");
+      char piece[512];
+      if (strchr("diouxX", *q)) {
+        spec[sl - 1] = 0;
+        strcat(spec, "lld");
+        spec[strlen(spec) - 1] = *q == 'i' ? 'd' : *q;
+        snprintf(piece, sizeof piece, spec, (long long)want_num(l, arg, "%d format", off));
+      } else if (strchr("eEfFgG", *q)) snprintf(piece, sizeof piece, spec, want_num(l, arg, "%f format", off));
+      else if (*q == 's' || *q == 'r') {
+        spec[sl - 1] = 's';
+        snprintf(piece, sizeof piece, spec, v_str_of(l, arg, *q == 'r', off));
+      } else lerr(l, off, "unsupported format character '%c'", *q);
+      for (char *c = piece; *c && o < sizeof out - 1; c++) out[o++] = *c;
+      p = q + 1;
+    }
+    out[o] = 0;
+    return v_str(l, arena_strdup(l->arena, out));
+  }
+  if ((a->k == V_LIST && b->k == V_LIST) || (a->k == V_TUPLE && b->k == V_TUPLE)) {
+    if (op != BIN_ADD) lerr(l, off, "unsupported operand types for this operator: %s and %s", v_typename(a), v_typename(b));
+    Value *r = v_new(l, a->k);
+    for (int i = 0; i < a->n; i++) v_list_push(l, r, a->items[i]);
+    for (int i = 0; i < b->n; i++) v_list_push(l, r, b->items[i]);
+    return r;
+  }
+  if ((a->k == V_LIST || a->k == V_STR) && b->k == V_INT && op == BIN_MUL) {
+    if (a->k == V_STR) {
+      size_t n = strlen(a->s);
+      int64_t k = b->i < 0 ? 0 : b->i;
+      if ((double)n * (double)k > 1e7) lerr(l, off, "string too long");
+      char *s = arena_alloc(l->arena, n * (size_t)k + 1);
+      for (int64_t i = 0; i < k; i++) memcpy(s + (size_t)i * n, a->s, n);
+      return v_str(l, s);
+    }
+    Value *r = v_new(l, V_LIST);
+    if ((double)a->n * (double)b->i > 1e7) lerr(l, off, "list too long");
+    for (int64_t i = 0; i < b->i; i++)
+      for (int j = 0; j < a->n; j++) v_list_push(l, r, a->items[j]);
+    return r;
+  }
+  bool na = a->k == V_INT || a->k == V_BOOL || a->k == V_FLOAT;
+  bool nb = b->k == V_INT || b->k == V_BOOL || b->k == V_FLOAT;
+  if (!na || !nb)
+    lerr(l, off, "unsupported operand types: %s and %s", v_typename(a), v_typename(b));
+  bool isf = a->k == V_FLOAT || b->k == V_FLOAT;
+  if (!isf && op != BIN_DIV && !(op == BIN_POW && b->i < 0)) {
+    int64_t x = a->i, y = b->i;
+    switch (op) {
+    case BIN_ADD: return v_int(l, (int64_t)((uint64_t)x + (uint64_t)y));
+    case BIN_SUB: return v_int(l, (int64_t)((uint64_t)x - (uint64_t)y));
+    case BIN_MUL: return v_int(l, (int64_t)((uint64_t)x * (uint64_t)y));
+    case BIN_FLOORDIV:
+    case BIN_MOD: {
+      if (y == 0) lerr(l, off, "integer division or modulo by zero");
+      if (x == INT64_MIN && y == -1) lerr(l, off, "integer overflow");
+      int64_t q = x / y, r = x % y;
+      if (r != 0 && ((r < 0) != (y < 0))) q--, r += y;
+      return v_int(l, op == BIN_MOD ? r : q);
+    }
+    case BIN_POW: {
+      int64_t r = 1;
+      for (int64_t i = 0; i < y && i < 64; i++) r = (int64_t)((uint64_t)r * (uint64_t)x);
+      return v_int(l, r);
+    }
+    default: break;
+    }
+    lerr(l, off, "unsupported operator for ints");
+  }
+  double x = a->k == V_FLOAT ? a->f : (double)a->i, y = b->k == V_FLOAT ? b->f : (double)b->i;
+  switch (op) {
+  case BIN_ADD: return v_float(l, x + y);
+  case BIN_SUB: return v_float(l, x - y);
+  case BIN_MUL: return v_float(l, x * y);
+  case BIN_DIV:
+    if (y == 0) lerr(l, off, "division by zero");
+    return v_float(l, x / y);
+  case BIN_FLOORDIV:
+    if (y == 0) lerr(l, off, "float floor division by zero");
+    return v_float(l, floor(x / y));
+  case BIN_MOD:
+    if (y == 0) lerr(l, off, "float modulo");
+    return v_float(l, x - floor(x / y) * y);
+  case BIN_POW: return v_float(l, pow(x, y));
+  default: lerr(l, off, "unsupported operator for floats");
+  }
+}
+
+Value *bi_unop(L *l, int op, Value *a, int32_t off) {
+  if (a->k == V_TENSOR) {
+    if (op == UN_POS) return a;
+    if (tdtype(l, a) == DT_BOOL) lerr(l, off, "negation, the `-` operator, on a bool tensor is not supported");
+    return op1(l, OP_NEG, a, NULL, off, NULL);
+  }
+  if (a->k == V_INT || a->k == V_BOOL) return v_int(l, op == UN_NEG ? -a->i : a->i);
+  if (a->k == V_FLOAT) return v_float(l, op == UN_NEG ? -a->f : a->f);
+  lerr(l, off, "bad operand type for unary -: '%s'", v_typename(a));
+}
+
+static bool host_eq(L *l, Value *a, Value *b, int32_t off) {
+  bool na = a->k == V_INT || a->k == V_BOOL || a->k == V_FLOAT;
+  bool nb = b->k == V_INT || b->k == V_BOOL || b->k == V_FLOAT;
+  if (na && nb) {
+    if (a->k != V_FLOAT && b->k != V_FLOAT) return a->i == b->i;
+    return (a->k == V_FLOAT ? a->f : (double)a->i) == (b->k == V_FLOAT ? b->f : (double)b->i);
+  }
+  if (a->k != b->k) return false;
+  switch (a->k) {
+  case V_NONE: return true;
+  case V_STR: return !strcmp(a->s, b->s);
+  case V_DTYPE: return a->i == b->i;
+  case V_LIST:
+  case V_TUPLE:
+    if (a->n != b->n) return false;
+    for (int i = 0; i < a->n; i++)
+      if (!host_eq(l, a->items[i], b->items[i], off)) return false;
+    return true;
+  default: return a == b;
+  }
+}
+
+Value *bi_compare(L *l, int op, Value *a, Value *b, int32_t off) {
+  if (op == CMP_IS || op == CMP_ISNOT) {
+    bool same = a == b || (a->k == V_NONE && b->k == V_NONE) ||
+                (a->k == V_BOOL && b->k == V_BOOL && a->i == b->i);
+    return v_bool(l, op == CMP_IS ? same : !same);
+  }
+  if (op == CMP_IN || op == CMP_NOTIN) {
+    bool found = false;
+    if (b->k == V_STR && a->k == V_STR) found = strstr(b->s, a->s) != NULL;
+    else if (b->k == V_LIST || b->k == V_TUPLE) {
+      for (int i = 0; i < b->n && !found; i++) found = host_eq(l, a, b->items[i], off);
+    } else if (b->k == V_DICT) {
+      for (int i = 0; i + 1 < b->n && !found; i += 2) found = host_eq(l, a, b->items[i], off);
+    } else lerr(l, off, "argument of type '%s' is not iterable", v_typename(b));
+    return v_bool(l, op == CMP_IN ? found : !found);
+  }
+  if (a->k == V_TENSOR || b->k == V_TENSOR) {
+    static const Op map[] = {OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE};
+    return ew2(l, map[op], a, b, off, NULL);
+  }
+  if (op == CMP_EQ) return v_bool(l, host_eq(l, a, b, off));
+  if (op == CMP_NE) return v_bool(l, !host_eq(l, a, b, off));
+  int c;
+  if (a->k == V_STR && b->k == V_STR) c = strcmp(a->s, b->s);
+  else {
+    double x = want_num(l, a, "comparison operand", off), y = want_num(l, b, "comparison operand", off);
+    if (x != x || y != y) return l->vfalse;
+    c = x < y ? -1 : x > y ? 1 : 0;
+  }
+  switch (op) {
+  case CMP_LT: return v_bool(l, c < 0);
+  case CMP_LE: return v_bool(l, c <= 0);
+  case CMP_GT: return v_bool(l, c > 0);
+  default: return v_bool(l, c >= 0);
+  }
+}
+
+static Value *unary_builtin(L *l, Value *self, Args *a, const char *fname, Op op) {
+  Value *v[1];
+  args_bind(l, fname, "input", self, a, v, 1);
+  Value *x = want_tensor(l, v[0], fname, a->off);
+  if (ir_shape_rules[op] && (op == OP_EXP || op == OP_LOG || op == OP_SQRT || op == OP_RSQRT ||
+                             op == OP_SIGMOID || op == OP_TANH))
+    x = cast(l, x, dt_is_float(tdtype(l, x)) ? tdtype(l, x) : DT_F32, a->off);
+  return op1(l, op, x, NULL, a->off, NULL);
+}
+
+#define UNARY(fn, OPC) \
+  B(fn) { return unary_builtin(l, self, a, #fn, OPC); }
+UNARY(exp, OP_EXP)
+UNARY(log, OP_LOG)
+UNARY(sqrt, OP_SQRT)
+UNARY(rsqrt, OP_RSQRT)
+UNARY(abs, OP_ABS)
+UNARY(neg, OP_NEG)
+UNARY(relu, OP_RELU)
+UNARY(sigmoid, OP_SIGMOID)
+UNARY(tanh, OP_TANH)
+
+B(square) {
+  Value *v[1];
+  args_bind(l, "square", "input", self, a, v, 1);
+  Value *x = want_tensor(l, v[0], "square", a->off);
+  return ew2(l, OP_POW, x, v_int(l, 2), a->off, "PowBackward0");
+}
+
+B(gelu) {
+  Value *v[2];
+  args_bind(l, "gelu", "input, approximate='none'", self, a, v, 2);
+  Value *x = want_tensor(l, v[0], "gelu", a->off);
+  const char *ap = v[1] && v[1]->k == V_STR ? v[1]->s : "none";
+  if (strcmp(ap, "none") && strcmp(ap, "tanh"))
+    lerr(l, a->off, "gelu(): approximate must be 'none' or 'tanh', got '%s'", ap);
+  return op1(l, strcmp(ap, "tanh") ? OP_GELU : OP_GELU_TANH, x, NULL, a->off, NULL);
+}
+
+static Value *binary_builtin(L *l, Value *self, Args *a, const char *fname, int binop) {
+  Value *v[2];
+  args_bind(l, fname, "input, other", self, a, v, 2);
+  if (!v[0] || !v[1]) lerr(l, a->off, "%s(): arguments must not be None", fname);
+  return bi_binop(l, binop, v[0], v[1], a->off);
+}
+
+B(add) {
+  Value *v[3];
+  args_bind(l, "add", "input, other, alpha=1", self, a, v, 3);
+  Value *o = v[1];
+  if (v[2] && !(v[2]->k == V_INT && v[2]->i == 1)) o = bi_binop(l, BIN_MUL, o, v[2], a->off);
+  return bi_binop(l, BIN_ADD, v[0], o, a->off);
+}
+B(sub) {
+  Value *v[3];
+  args_bind(l, "sub", "input, other, alpha=1", self, a, v, 3);
+  Value *o = v[1];
+  if (v[2] && !(v[2]->k == V_INT && v[2]->i == 1)) o = bi_binop(l, BIN_MUL, o, v[2], a->off);
+  return bi_binop(l, BIN_SUB, v[0], o, a->off);
+}
+B(mul) { return binary_builtin(l, self, a, "mul", BIN_MUL); }
+B(div) { return binary_builtin(l, self, a, "div", BIN_DIV); }
+B(pow) {
+  Value *v[2];
+  args_bind(l, "pow", "input, exponent", self, a, v, 2);
+  return bi_binop(l, BIN_POW, v[0], v[1], a->off);
+}
+B(matmul) { return binary_builtin(l, self, a, "matmul", BIN_MATMUL); }
+B(mm) {
+  Value *v[2];
+  args_bind(l, "mm", "input, mat2", self, a, v, 2);
+  if (tshape(l, want_tensor(l, v[0], "mm", a->off)).rank != 2 || tshape(l, want_tensor(l, v[1], "mm", a->off)).rank != 2)
+    lerr(l, a->off, "mm(): both arguments must be 2-D matrices");
+  return bi_binop(l, BIN_MATMUL, v[0], v[1], a->off);
+}
+B(bmm) {
+  Value *v[2];
+  args_bind(l, "bmm", "input, mat2", self, a, v, 2);
+  if (tshape(l, want_tensor(l, v[0], "bmm", a->off)).rank != 3 || tshape(l, want_tensor(l, v[1], "bmm", a->off)).rank != 3)
+    lerr(l, a->off, "bmm(): both arguments must be 3-D tensors");
+  return bi_binop(l, BIN_MATMUL, v[0], v[1], a->off);
+}
+
+static Value *minmax2(L *l, Value *x, Value *y, Op op, int32_t off) {
+  return ew2(l, op, x, y, off, NULL);
+}
+B(maximum) {
+  Value *v[2];
+  args_bind(l, "maximum", "input, other", self, a, v, 2);
+  return minmax2(l, want_tensor(l, v[0], "maximum", a->off), want_tensor(l, v[1], "maximum", a->off), OP_MAXIMUM, a->off);
+}
+B(minimum) {
+  Value *v[2];
+  args_bind(l, "minimum", "input, other", self, a, v, 2);
+  return minmax2(l, want_tensor(l, v[0], "minimum", a->off), want_tensor(l, v[1], "minimum", a->off), OP_MINIMUM, a->off);
+}
+B(clamp) {
+  Value *v[3];
+  args_bind(l, "clamp", "input, min=None, max=None", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], "clamp", a->off);
+  if (!v[1] && !v[2]) lerr(l, a->off, "clamp(): at least one of 'min' or 'max' must not be None");
+  if (v[1]) x = ew2(l, OP_MAXIMUM, x, v[1], a->off, "ClampBackward1");
+  if (v[2]) x = ew2(l, OP_MINIMUM, x, v[2], a->off, "ClampBackward1");
+  return x;
+}
+
+B(where) {
+  Value *v[3];
+  args_bind(l, "where", "condition, input, other", self, a, v, 3);
+  Value *c = want_tensor(l, v[0], "where", a->off);
+  if (tdtype(l, c) != DT_BOOL) lerr(l, a->off, "where(): condition must be a bool tensor, got %s", dt_torch(tdtype(l, c)));
+  Value *ops[2] = {v[1], v[2]};
+  DType dt = result_type(l, ops, 2, a->off);
+  Value *x = to_tensor_dt(l, v[1], dt, a->off), *y = to_tensor_dt(l, v[2], dt, a->off);
+  int32_t in[3] = {tnode(l, c), tnode(l, x), tnode(l, y)};
+  int id = add_node(l, OP_WHERE, in, 3, NULL, a->off);
+  return result(l, id, ops, 2, NULL);
+}
+
+/* ---- reductions -------------------------------------------------------------------- */
+
+/* The dims bitmask for dim=None (all), an int, or a tuple/list of ints. */
+static int64_t dims_mask(L *l, Value *dim, int rank, int32_t off) {
+  if (!dim) return rank ? (int64_t)((1u << rank) - 1) : 0;
+  if (dim->k == V_LIST || dim->k == V_TUPLE) {
+    int64_t m = 0;
+    for (int i = 0; i < dim->n; i++) {
+      int d = normdim(l, want_int(l, dim->items[i], "dim", off), rank, off);
+      if (m & (1LL << d)) lerr(l, off, "dim %d appears multiple times in the list of dims", d);
+      m |= 1LL << d;
+    }
+    return m;
+  }
+  return 1LL << normdim(l, want_int(l, dim, "dim", off), rank, off);
+}
+
+static Value *reduce(L *l, Op op, Value *x, Value *dim, bool keepdim, int32_t off, const char *gradfn) {
+  Shape s = tshape(l, x);
+  int64_t mask = dims_mask(l, dim, s.rank, off);
+  if (s.rank == 0 || mask == 0) return x;
+  Attr at = {0};
+  at.i[0] = mask;
+  at.i[1] = keepdim;
+  return op1(l, op, x, &at, off, gradfn);
+}
+
+B(sum) {
+  Value *v[4];
+  args_bind(l, "sum", "input, dim=None, keepdim=False, dtype=None", self, a, v, 4);
+  Value *x = want_tensor(l, v[0], "sum", a->off);
+  DType dt = tdtype(l, x);
+  if (v[3]) x = cast(l, x, want_dtype(l, v[3], a->off), a->off);
+  else if (dt == DT_BOOL || dt == DT_I32 || dt == DT_I8) x = cast(l, x, DT_I64, a->off);
+  return reduce(l, OP_SUM, x, v[1], want_bool(l, v[2], a->off), a->off, v[1] ? "SumBackward1" : "SumBackward0");
+}
+
+B(mean) {
+  Value *v[4];
+  args_bind(l, "mean", "input, dim=None, keepdim=False, dtype=None", self, a, v, 4);
+  Value *x = want_tensor(l, v[0], "mean", a->off);
+  if (v[3]) x = cast(l, x, want_dtype(l, v[3], a->off), a->off);
+  if (!dt_is_float(tdtype(l, x)))
+    lerr(l, a->off, "mean(): could not infer output dtype. Input dtype must be either a floating "
+                    "point or complex dtype. Got: %s", dt_torch(tdtype(l, x)) + 6);
+  return reduce(l, OP_MEAN, x, v[1], want_bool(l, v[2], a->off), a->off, v[1] ? "MeanBackward1" : "MeanBackward0");
+}
+
+static Value *argreduce(L *l, Op op, Value *x, Value *dim, bool keepdim, int32_t off) {
+  Shape s = tshape(l, x);
+  Attr at = {0};
+  if (dim) {
+    at.i[0] = 1LL << normdim(l, want_int(l, dim, "dim", off), s.rank, off);
+    at.i[1] = keepdim;
+  }
+  if (s.rank == 0) {
+    at.i[0] = 0;
+    at.i[1] = 0;
+  }
+  return op1(l, op, x, &at, off, NULL);
+}
+
+B(argmax) {
+  Value *v[3];
+  args_bind(l, "argmax", "input, dim=None, keepdim=False", self, a, v, 3);
+  return argreduce(l, OP_ARGMAX, want_tensor(l, v[0], "argmax", a->off), v[1], want_bool(l, v[2], a->off), a->off);
+}
+B(argmin) {
+  Value *v[3];
+  args_bind(l, "argmin", "input, dim=None, keepdim=False", self, a, v, 3);
+  return argreduce(l, OP_ARGMIN, want_tensor(l, v[0], "argmin", a->off), v[1], want_bool(l, v[2], a->off), a->off);
+}
+
+/* max(x), max(x, dim, keepdim) -> (values, indices), max(x, other) */
+static Value *maxmin(L *l, Value *self, Args *a, bool ismax) {
+  const char *fname = ismax ? "max" : "min";
+  Value *v[3];
+  args_bind(l, fname, "input, dim=None, keepdim=False", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], fname, a->off);
+  if (v[1] && v[1]->k == V_TENSOR) return minmax2(l, x, v[1], ismax ? OP_MAXIMUM : OP_MINIMUM, a->off);
+  if (!v[1]) return reduce(l, ismax ? OP_MAX : OP_MIN, x, NULL, false, a->off, ismax ? "MaxBackward1" : "MinBackward1");
+  bool kd = want_bool(l, v[2], a->off);
+  Value *vals = reduce(l, ismax ? OP_MAX : OP_MIN, x, v[1], kd, a->off, ismax ? "MaxBackward0" : "MinBackward0");
+  Value *idx = argreduce(l, ismax ? OP_ARGMAX : OP_ARGMIN, x, v[1], kd, a->off);
+  Value *r = v_tuple(l, 2);
+  r->s = ismax ? "max" : "min";
+  r->items[0] = vals;
+  r->items[1] = idx;
+  return r;
+}
+B(max) { return maxmin(l, self, a, true); }
+B(min) { return maxmin(l, self, a, false); }
+
+static Value *softmax_like(L *l, Value *self, Args *a, Op op, const char *fname) {
+  Value *v[3];
+  args_bind(l, fname, "input, dim=None, dtype=None", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], fname, a->off);
+  if (v[2]) x = cast(l, x, want_dtype(l, v[2], a->off), a->off);
+  if (!dt_is_float(tdtype(l, x))) lerr(l, a->off, "%s(): expected a floating point tensor", fname);
+  int rank = tshape(l, x).rank;
+  /* PyTorch's legacy rule when dim is omitted (with a deprecation warning) */
+  int64_t d = v[1] ? want_int(l, v[1], "dim", a->off) : (rank == 0 || rank == 1 || rank == 3) ? 0 : 1;
+  Attr at = {0};
+  at.i[0] = normdim(l, d, rank, a->off);
+  return op1(l, op, x, &at, a->off, NULL);
+}
+B(softmax) { return softmax_like(l, self, a, OP_SOFTMAX, "softmax"); }
+B(log_softmax) { return softmax_like(l, self, a, OP_LOG_SOFTMAX, "log_softmax"); }
+
+/* ---- layout ------------------------------------------------------------------------ */
+
+static Value *reshape_to(L *l, Value *x, Shape s, int32_t off, const char *gradfn) {
+  Shape in = tshape(l, x);
+  if (shape_eq(&in, &s)) return x;
+  Attr at = {0};
+  at.ints = ir_ints(cur_graph(l), s.d, s.rank);
+  at.nints = s.rank;
+  return op1(l, OP_RESHAPE, x, &at, off, gradfn);
+}
+
+static Value *reshape_args(L *l, Value *x, Args *a, int first, const char *fname, const char *gradfn) {
+  Shape in = tshape(l, x);
+  int n = a->npos - first;
+  Value **items = a->pos + first;
+  if (a->nkw == 1 && !strcmp(a->kwnames[0], "shape") && n == 0) items = &a->kw[0], n = 1;
+  else if (a->nkw) lerr(l, a->off, "%s() got an unexpected keyword argument '%s'", fname, a->kwnames[0]);
+  if (n == 1 && (items[0]->k == V_LIST || items[0]->k == V_TUPLE)) {
+    n = items[0]->n;
+    items = items[0]->items;
+  }
+  if (n > TT_MAX_RANK) lerr(l, a->off, "%s(): at most %d dimensions", fname, TT_MAX_RANK);
+  Shape s = {0};
+  s.sym = -1;
+  s.rank = n;
+  int infer = -1;
+  int64_t known = 1;
+  for (int i = 0; i < n; i++) {
+    int64_t d = want_int(l, items[i], "a dimension", a->off);
+    if (d == -1) {
+      if (infer >= 0) lerr(l, a->off, "only one dimension can be inferred");
+      infer = i;
+      continue;
+    }
+    if (d < 0) lerr(l, a->off, "invalid shape dimension %lld", (long long)d);
+    s.d[i] = d;
+    known *= d;
+  }
+  int64_t numel = shape_numel(&in);
+  if (infer >= 0) {
+    if (known == 0 || numel % known) {
+      char b1[64];
+      lerr(l, a->off, "shape '%s' is invalid for input of size %lld", shape_str(&s, b1, sizeof b1), (long long)numel);
+    }
+    s.d[infer] = numel / known;
+  }
+  if (shape_numel(&s) != numel) {
+    char b1[64];
+    s.rank = n;
+    lerr(l, a->off, "shape '%s' is invalid for input of size %lld", shape_str(&s, b1, sizeof b1), (long long)numel);
+  }
+  return reshape_to(l, x, s, a->off, gradfn);
+}
+
+B(reshape) {
+  UNUSED(self);
+  Value *x = self ? self : (a->npos ? a->pos[0] : NULL);
+  return reshape_args(l, want_tensor(l, x, "reshape", a->off), a, self ? 0 : 1, "reshape", "ViewBackward0");
+}
+B(view) {
+  if (!self) lerr(l, a->off, "view() is a tensor method: x.view(...)");
+  if (a->npos == 1 && a->pos[0]->k == V_DTYPE) lerr(l, a->off, "view(dtype) is not supported");
+  return reshape_args(l, self, a, 0, "view", "ViewBackward0");
+}
+
+B(flatten) {
+  Value *v[3];
+  args_bind(l, "flatten", "input, start_dim=0, end_dim=-1", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], "flatten", a->off);
+  Shape in = tshape(l, x);
+  if (in.rank == 0) return reshape_to(l, x, (Shape){.rank = 1, .sym = -1, .d = {1}}, a->off, "ViewBackward0");
+  int s0 = normdim(l, want_int(l, v[1], "start_dim", a->off), in.rank, a->off);
+  int s1 = normdim(l, want_int(l, v[2], "end_dim", a->off), in.rank, a->off);
+  if (s0 > s1) lerr(l, a->off, "flatten() has invalid args: start_dim cannot come after end_dim");
+  Shape s = {0};
+  s.sym = -1;
+  for (int i = 0; i < s0; i++) s.d[s.rank++] = in.d[i];
+  int64_t m = 1;
+  for (int i = s0; i <= s1; i++) m *= in.d[i];
+  s.d[s.rank++] = m;
+  for (int i = s1 + 1; i < in.rank; i++) s.d[s.rank++] = in.d[i];
+  return reshape_to(l, x, s, a->off, "ViewBackward0");
+}
+
+B(unsqueeze) {
+  Value *v[2];
+  args_bind(l, "unsqueeze", "input, dim", self, a, v, 2);
+  Value *x = want_tensor(l, v[0], "unsqueeze", a->off);
+  Shape in = tshape(l, x);
+  if (in.rank >= TT_MAX_RANK) lerr(l, a->off, "unsqueeze(): too many dimensions");
+  int d = normdim(l, want_int(l, v[1], "dim", a->off), in.rank + 1, a->off);
+  Shape s = in;
+  s.rank = in.rank + 1;
+  for (int i = in.rank; i > d; i--) s.d[i] = in.d[i - 1];
+  s.d[d] = 1;
+  Attr at = {0};
+  at.ints = ir_ints(cur_graph(l), s.d, s.rank);
+  at.nints = s.rank;
+  return op1(l, OP_RESHAPE, x, &at, a->off, "UnsqueezeBackward0");
+}
+
+B(squeeze) {
+  Value *v[2];
+  args_bind(l, "squeeze", "input, dim=None", self, a, v, 2);
+  Value *x = want_tensor(l, v[0], "squeeze", a->off);
+  Shape in = tshape(l, x), s = {0};
+  s.sym = -1;
+  int64_t mask = v[1] ? dims_mask(l, v[1], in.rank, a->off) : -1;
+  for (int i = 0; i < in.rank; i++)
+    if (!(in.d[i] == 1 && (mask & (1LL << i)))) s.d[s.rank++] = in.d[i];
+  if (s.rank == in.rank) return x;
+  Attr at = {0};
+  at.ints = ir_ints(cur_graph(l), s.d, s.rank);
+  at.nints = s.rank;
+  return op1(l, OP_RESHAPE, x, &at, a->off, v[1] ? "SqueezeBackward1" : "SqueezeBackward0");
+}
+
+static Value *permute_to(L *l, Value *x, const int64_t *perm, int rank, int32_t off, const char *gradfn) {
+  bool ident = true;
+  for (int i = 0; i < rank; i++) ident &= perm[i] == i;
+  if (ident) return x;
+  Attr at = {0};
+  at.ints = ir_ints(cur_graph(l), perm, rank);
+  at.nints = rank;
+  return op1(l, OP_PERMUTE, x, &at, off, gradfn);
+}
+
+B(permute) {
+  Value *x = self ? self : (a->npos ? a->pos[0] : NULL);
+  x = want_tensor(l, x, "permute", a->off);
+  int first = self ? 0 : 1;
+  int n = a->npos - first;
+  Value **items = a->pos + first;
+  if (a->nkw == 1 && !strcmp(a->kwnames[0], "dims") && n == 0) items = &a->kw[0], n = 1;
+  if (n == 1 && (items[0]->k == V_LIST || items[0]->k == V_TUPLE)) n = items[0]->n, items = items[0]->items;
+  int rank = tshape(l, x).rank;
+  if (n != rank) lerr(l, a->off, "permute(): number of dims don't match in permute (got %d for a %d-d tensor)", n, rank);
+  int64_t perm[TT_MAX_RANK];
+  int64_t seen = 0;
+  for (int i = 0; i < n; i++) {
+    perm[i] = normdim(l, want_int(l, items[i], "dim", a->off), rank, a->off);
+    if (seen & (1LL << perm[i])) lerr(l, a->off, "permute(): repeated dim");
+    seen |= 1LL << perm[i];
+  }
+  return permute_to(l, x, perm, rank, a->off, "PermuteBackward0");
+}
+
+B(transpose) {
+  Value *v[3];
+  args_bind(l, "transpose", "input, dim0, dim1", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], "transpose", a->off);
+  int rank = tshape(l, x).rank;
+  int d0 = normdim(l, want_int(l, v[1], "dim0", a->off), rank, a->off);
+  int d1 = normdim(l, want_int(l, v[2], "dim1", a->off), rank, a->off);
+  int64_t perm[TT_MAX_RANK];
+  for (int i = 0; i < rank; i++) perm[i] = i;
+  perm[d0] = d1;
+  perm[d1] = d0;
+  if (rank == 0) return x;
+  return permute_to(l, x, perm, rank, a->off, "TransposeBackward0");
+}
+
+B(t) {
+  Value *v[1];
+  args_bind(l, "t", "input", self, a, v, 1);
+  Value *x = want_tensor(l, v[0], "t", a->off);
+  int rank = tshape(l, x).rank;
+  if (rank > 2) lerr(l, a->off, "t() expects a tensor with <= 2 dimensions, but self is %dD", rank);
+  if (rank < 2) return x;
+  int64_t perm[2] = {1, 0};
+  return permute_to(l, x, perm, 2, a->off, "TBackward0");
+}
+
+B(expand) {
+  Value *x = want_tensor(l, self ? self : (a->npos ? a->pos[0] : NULL), "expand", a->off);
+  int first = self ? 0 : 1;
+  int n = a->npos - first;
+  Value **items = a->pos + first;
+  if (n == 1 && (items[0]->k == V_LIST || items[0]->k == V_TUPLE)) n = items[0]->n, items = items[0]->items;
+  Shape in = tshape(l, x), s = {0};
+  s.sym = -1;
+  if (n < in.rank) lerr(l, a->off, "expand(): the number of sizes provided (%d) must be greater or equal to the number of dimensions in the tensor (%d)", n, in.rank);
+  if (n > TT_MAX_RANK) lerr(l, a->off, "expand(): too many dimensions");
+  s.rank = n;
+  for (int i = 0; i < n; i++) {
+    int64_t d = want_int(l, items[i], "size", a->off);
+    int j = i - (n - in.rank);
+    if (d == -1) {
+      if (j < 0) lerr(l, a->off, "expand(): -1 is not allowed in a leading, non-existing dimension");
+      d = in.d[j];
+    }
+    s.d[i] = d;
+  }
+  if (shape_eq(&in, &s)) return x;
+  Attr at = {0};
+  at.ints = ir_ints(cur_graph(l), s.d, s.rank);
+  at.nints = s.rank;
+  return op1(l, OP_EXPAND, x, &at, a->off, NULL);
+}
+
+static Value *cat_list(L *l, Value *list, int64_t dim, int32_t off, const char *fname, bool stack) {
+  if (!list || (list->k != V_LIST && list->k != V_TUPLE))
+    lerr(l, off, "%s(): expected a list or tuple of tensors", fname);
+  if (list->n == 0) lerr(l, off, "%s(): expected a non-empty list of Tensors", fname);
+  DType dt = DT_BOOL;
+  for (int i = 0; i < list->n; i++) {
+    want_tensor(l, list->items[i], fname, off);
+    dt = i ? dmax(dt, tdtype(l, list->items[i])) : tdtype(l, list->items[i]);
+  }
+  int32_t *in = arena_alloc(l->arena, sizeof(int32_t) * (size_t)list->n);
+  Value **ins = arena_alloc(l->arena, sizeof(Value *) * (size_t)list->n);
+  Shape s0 = tshape(l, list->items[0]);
+  int rank = stack ? s0.rank + 1 : s0.rank;
+  int d = normdim(l, dim, rank, off);
+  for (int i = 0; i < list->n; i++) {
+    Value *x = cast(l, list->items[i], dt, off);
+    if (stack) {
+      Shape si = tshape(l, x);
+      if (!shape_eq(&si, &s0)) {
+        char b1[64], b2[64];
+        lerr(l, off, "stack expects each tensor to be equal size, but got %s at entry 0 and %s at entry %d",
+             shape_str(&s0, b1, sizeof b1), shape_str(&si, b2, sizeof b2), i);
+      }
+      Shape s = si;
+      s.rank = si.rank + 1;
+      for (int k = si.rank; k > d; k--) s.d[k] = si.d[k - 1];
+      s.d[d] = 1;
+      x = reshape_to(l, x, s, off, "UnsqueezeBackward0");
+    }
+    ins[i] = x;
+    in[i] = tnode(l, x);
+  }
+  if (rank == 0) lerr(l, off, "zero-dimensional tensor cannot be concatenated");
+  Attr at = {0};
+  at.i[0] = d;
+  int id = add_node(l, OP_CAT, in, list->n, &at, off);
+  return result(l, id, ins, list->n, stack ? "StackBackward0" : "CatBackward0");
+}
+
+B(cat) {
+  Value *v[2];
+  args_bind(l, "cat", "tensors, dim=0", self, a, v, 2);
+  return cat_list(l, v[0], want_int(l, v[1], "dim", a->off), a->off, "cat", false);
+}
+B(stack) {
+  Value *v[2];
+  args_bind(l, "stack", "tensors, dim=0", self, a, v, 2);
+  return cat_list(l, v[0], want_int(l, v[1], "dim", a->off), a->off, "stack", true);
+}
+
+/* ---- indexing ---------------------------------------------------------------------- */
+
+static Value *host_index(L *l, Value *obj, Value *iv, int32_t off) {
+  if (obj->k == V_DICT) {
+    for (int i = 0; i + 1 < obj->n; i += 2)
+      if (host_eq(l, obj->items[i], iv, off)) return obj->items[i + 1];
+    lerr(l, off, "KeyError: %s", v_str_of(l, iv, true, off));
+  }
+  if (obj->k == V_OBJECT) {
+    Value *items = attrs_get(&obj->attrs, "__items__");
+    if (!items) lerr(l, off, "'%s' object is not subscriptable", v_typename(obj));
+    obj = items;
+  }
+  int64_t n = obj->k == V_STR ? (int64_t)strlen(obj->s) : obj->n;
+  if (iv->k != V_INT && iv->k != V_BOOL)
+    lerr(l, off, "%s indices must be integers or slices, not %s", v_typename(obj), v_typename(iv));
+  int64_t i = iv->i < 0 ? iv->i + n : iv->i;
+  if (i < 0 || i >= n) lerr(l, off, "%s index out of range", v_typename(obj));
+  if (obj->k == V_STR) return v_str(l, arena_strndup(l->arena, obj->s + i, 1));
+  return obj->items[i];
+}
+
+/* Python's slice.indices(n) for step > 0 (PyTorch rejects negative steps). */
+static void slice_bounds(L *l, Value *lo, Value *hi, Value *st, int64_t n, int64_t *s, int64_t *e,
+                         int64_t *step, int32_t off, bool tensor) {
+  *step = st ? want_int(l, st, "slice step", off) : 1;
+  if (*step == 0) lerr(l, off, "slice step cannot be zero");
+  if (*step < 0 && tensor) lerr(l, off, "step must be greater than zero");
+  if (*step < 0) lerr(l, off, "negative slice steps are not supported");
+  int64_t a = lo ? want_int(l, lo, "slice start", off) : 0;
+  int64_t b = hi ? want_int(l, hi, "slice stop", off) : n;
+  if (a < 0) a += n;
+  if (b < 0) b += n;
+  if (a < 0) a = 0;
+  if (a > n) a = n;
+  if (b < a) b = a;
+  if (b > n) b = n;
+  *s = a;
+  *e = b;
+}
+
+Value *bi_index(L *l, Value *obj, IndexItem *items, int n, bool tuple, int32_t off) {
+  if (obj->k != V_TENSOR) {
+    if (tuple) {
+      Value *key = v_tuple(l, n);
+      for (int i = 0; i < n; i++) {
+        if (items[i].kind != IX_VALUE) lerr(l, items[i].off, "'%s' object cannot be sliced this way", v_typename(obj));
+        key->items[i] = items[i].v;
+      }
+      return host_index(l, obj, key, off);
+    }
+    if (items[0].kind == IX_SLICE) {
+      Value *src = obj;
+      if (src->k == V_OBJECT) src = attrs_get(&src->attrs, "__items__");
+      if (!src || (src->k != V_LIST && src->k != V_TUPLE && src->k != V_STR))
+        lerr(l, off, "'%s' object cannot be sliced", v_typename(obj));
+      int64_t len = src->k == V_STR ? (int64_t)strlen(src->s) : src->n;
+      int64_t s, e, st;
+      slice_bounds(l, items[0].lo, items[0].hi, items[0].st, len, &s, &e, &st, off, false);
+      if (src->k == V_STR) {
+        char *buf = arena_alloc(l->arena, (size_t)len + 1);
+        int o = 0;
+        for (int64_t i = s; i < e; i += st) buf[o++] = src->s[i];
+        return v_str(l, buf);
+      }
+      Value *r = v_new(l, src->k);
+      for (int64_t i = s; i < e; i += st) v_list_push(l, r, src->items[i]);
+      if (obj->k == V_OBJECT) { /* ModuleList[a:b] is a ModuleList */
+        Value *o2 = v_new(l, V_OBJECT);
+        o2->cls = obj->cls;
+        attrs_set(l, &o2->attrs, "__items__", r);
+        return o2;
+      }
+      return r;
+    }
+    if (items[0].kind != IX_VALUE) lerr(l, off, "'%s' object cannot be indexed with '...'", v_typename(obj));
+    return host_index(l, obj, items[0].v, off);
+  }
+  /* tensor indexing: ints select, slices narrow, None inserts, ... expands */
+  Shape in = tshape(l, obj);
+  int consumed = 0, ell = -1;
+  for (int i = 0; i < n; i++) {
+    if (items[i].kind == IX_ELLIPSIS) {
+      if (ell >= 0) lerr(l, items[i].off, "an index can only have a single ellipsis ('...')");
+      ell = i;
+    } else if (!(items[i].kind == IX_VALUE && items[i].v->k == V_NONE))
+      consumed++;
+  }
+  if (consumed > in.rank) lerr(l, off, "too many indices for tensor of dimension %d", in.rank);
+  int64_t trip[TT_MAX_RANK * 3];
+  Shape out = {0};
+  out.sym = -1;
+  bool need_slice = false, anyint = false;
+  int dim = 0;
+  for (int i = 0; i < n; i++) {
+    IndexItem *it = &items[i];
+    if (it->kind == IX_ELLIPSIS) {
+      int skip = in.rank - consumed;
+      for (int k = 0; k < skip; k++, dim++) {
+        trip[dim * 3] = 0, trip[dim * 3 + 1] = in.d[dim], trip[dim * 3 + 2] = 1;
+        if (out.rank >= TT_MAX_RANK) lerr(l, it->off, "too many dimensions");
+        out.d[out.rank++] = in.d[dim];
+      }
+      continue;
+    }
+    if (it->kind == IX_VALUE && it->v->k == V_NONE) {
+      if (out.rank >= TT_MAX_RANK) lerr(l, it->off, "too many dimensions");
+      out.d[out.rank++] = 1;
+      continue;
+    }
+    if (it->kind == IX_SLICE) {
+      int64_t s, e, st;
+      slice_bounds(l, it->lo, it->hi, it->st, in.d[dim], &s, &e, &st, it->off, true);
+      trip[dim * 3] = s, trip[dim * 3 + 1] = e, trip[dim * 3 + 2] = st;
+      int64_t len = e > s ? (e - s + st - 1) / st : 0;
+      if (s != 0 || e != in.d[dim] || st != 1) need_slice = true;
+      if (out.rank >= TT_MAX_RANK) lerr(l, it->off, "too many dimensions");
+      out.d[out.rank++] = len;
+      dim++;
+      continue;
+    }
+    if (it->v->k == V_TENSOR || it->v->k == V_LIST)
+      lerr(l, it->off, "indexing with a tensor or list (advanced indexing) is not supported yet");
+    int64_t k = want_int(l, it->v, "an index", it->off);
+    int64_t sz = in.d[dim];
+    if (k < -sz || k >= sz)
+      lerr(l, it->off, "index %lld is out of bounds for dimension %d with size %lld", (long long)k, dim,
+           (long long)sz);
+    if (k < 0) k += sz;
+    trip[dim * 3] = k, trip[dim * 3 + 1] = k + 1, trip[dim * 3 + 2] = 1;
+    need_slice = anyint = true;
+    dim++;
+  }
+  for (; dim < in.rank; dim++) {
+    trip[dim * 3] = 0, trip[dim * 3 + 1] = in.d[dim], trip[dim * 3 + 2] = 1;
+    if (out.rank >= TT_MAX_RANK) lerr(l, off, "too many dimensions");
+    out.d[out.rank++] = in.d[dim];
+  }
+  Value *x = obj;
+  const char *gf = anyint ? "SelectBackward0" : "SliceBackward0";
+  if (need_slice) {
+    Attr at = {0};
+    at.ints = ir_ints(cur_graph(l), trip, in.rank * 3);
+    at.nints = in.rank * 3;
+    x = op1(l, OP_SLICE, x, &at, off, gf);
+  }
+  Value *r = reshape_to(l, x, out, off, need_slice ? gf : "UnsqueezeBackward0");
+  return r;
+}
+
+/* ---- casts, copies, properties ------------------------------------------------------ */
+
+static Value *to_dtype(L *l, Value *self, Args *a, const char *fname, DType dt) {
+  Value *v[1];
+  args_bind(l, fname, "input", self, a, v, 1);
+  return cast(l, want_tensor(l, v[0], fname, a->off), dt, a->off);
+}
+B(float) { return to_dtype(l, self, a, "float", DT_F32); }
+B(double) { return to_dtype(l, self, a, "double", DT_F64); }
+B(long) { return to_dtype(l, self, a, "long", DT_I64); }
+B(int) { return to_dtype(l, self, a, "int", DT_I32); }
+B(bool) { return to_dtype(l, self, a, "bool", DT_BOOL); }
+
+B(to) {
+  Value *x = want_tensor(l, self, "to", a->off);
+  for (int i = 0; i < a->npos; i++) {
+    if (a->pos[i]->k == V_DTYPE) x = cast(l, x, (DType)a->pos[i]->i, a->off);
+    else if (a->pos[i]->k == V_STR && !strcmp(a->pos[i]->s, "cpu")) continue;
+    else lerr(l, a->off, "to(): expected a dtype or 'cpu'");
+  }
+  for (int k = 0; k < a->nkw; k++) {
+    if (!strcmp(a->kwnames[k], "dtype")) x = cast(l, x, want_dtype(l, a->kw[k], a->off), a->off);
+    else if (strcmp(a->kwnames[k], "device")) lerr(l, a->off, "to() got an unexpected keyword argument '%s'", a->kwnames[k]);
+  }
+  return x;
+}
+
+B(detach) {
+  Value *v[1];
+  args_bind(l, "detach", "input", self, a, v, 1);
+  Value *x = want_tensor(l, v[0], "detach", a->off);
+  Value *r = mk_tensor(l, tnode(l, x));
+  r->t.leaf = true;
+  return r;
+}
+
+B(clone) {
+  Value *v[1];
+  args_bind(l, "clone", "input", self, a, v, 1);
+  Value *x = want_tensor(l, v[0], "clone", a->off);
+  /* a copy: a reshape to the same shape is the cheapest node that is not the input */
+  Shape s = tshape(l, x);
+  Attr at = {0};
+  at.ints = ir_ints(cur_graph(l), s.d, s.rank);
+  at.nints = s.rank;
+  int32_t in = tnode(l, x);
+  int id = add_node(l, OP_RESHAPE, &in, 1, &at, a->off);
+  return result(l, id, &x, 1, "CloneBackward0");
+}
+
+B(contiguous) {
+  UNUSED(l);
+  UNUSED(a);
+  return self;
+}
+
+B(requires_grad_) {
+  Value *v[2];
+  args_bind(l, "requires_grad_", "input, requires_grad=True", self, a, v, 2);
+  Value *x = want_tensor(l, v[0], "requires_grad_", a->off);
+  bool rg = want_bool(l, v[1], a->off);
+  if (!x->t.leaf && !rg) lerr(l, a->off, "you can only change requires_grad flags of leaf variables");
+  if (rg && !x->t.requires_grad) {
+    if (!x->t.leaf)
+      return x; /* a non-leaf that requires grad already; PyTorch allows it as a no-op */
+    make_leaf(l, x, true, a->off);
+  }
+  x->t.requires_grad = rg;
+  return x;
+}
+
+static Value *size_tuple(L *l, Shape s) {
+  Value *t = v_tuple(l, s.rank);
+  t->s = "torch.Size";
+  for (int i = 0; i < s.rank; i++) t->items[i] = v_int(l, s.d[i]);
+  return t;
+}
+
+B(size) {
+  Value *v[2];
+  args_bind(l, "size", "input, dim=None", self, a, v, 2);
+  Shape s = tshape(l, want_tensor(l, v[0], "size", a->off));
+  if (!v[1]) return size_tuple(l, s);
+  return v_int(l, s.d[normdim(l, want_int(l, v[1], "dim", a->off), s.rank, a->off)]);
+}
+B(dim) {
+  Value *v[1];
+  args_bind(l, "dim", "input", self, a, v, 1);
+  return v_int(l, tshape(l, want_tensor(l, v[0], "dim", a->off)).rank);
+}
+B(numel) {
+  Value *v[1];
+  args_bind(l, "numel", "input", self, a, v, 1);
+  Shape s = tshape(l, want_tensor(l, v[0], "numel", a->off));
+  return v_int(l, shape_numel(&s));
+}
+B(item) {
+  UNUSED(self);
+  lerr(l, a->off, "item() reads a value computed at run time; host values computed from tensors "
+                  "are not supported yet (print the tensor instead)");
+}
+
+/* ---- modules ----------------------------------------------------------------------- */
+
+static Value *module_new(L *l, const char *cls) {
+  const Builtin *b = bi_lookup(cls, BI_CLASS);
+  TT_ASSERT(b);
+  Value *c = v_new(l, V_CLASS);
+  c->bi = b;
+  c->s = b->name;
+  Value *o = v_new(l, V_OBJECT);
+  o->cls = c;
+  return o;
+}
+
+/* A parameter: a program variable initialised by the graph that created it. */
+static Value *make_param(L *l, Value *t, const char *name, int32_t off) {
+  const Node *n = tn(l, t);
+  int var = ir_var_new(l->p, name, VAR_PARAM, n->dtype, n->shape);
+  l->p->vars[var].requires_grad = true;
+  Attr at = {0};
+  at.var = var;
+  int32_t in = tnode(l, t);
+  add_node(l, OP_STORE, &in, 1, &at, off);
+  Value *p = v_new(l, V_TENSOR);
+  p->t = t->t;
+  p->t.var = var;
+  p->t.leaf = p->t.param = p->t.requires_grad = true;
+  p->t.gradfn = NULL;
+  return p;
+}
+
+static Value *uniform_param(L *l, Shape s, double bound, const char *name, int32_t off) {
+  Attr at = {0};
+  at.f[0] = -bound;
+  at.f[1] = bound;
+  Graph *g = cur_graph(l);
+  if (g->n == 0) g->loc.off = off;
+  Value *t = mk_tensor(l, ir_add_source(g, OP_UNIFORM, DT_F32, s, &at, (Loc){off}));
+  return make_param(l, t, name, off);
+}
+
+B(Parameter) {
+  Value *v[2];
+  args_bind(l, "Parameter", "data, requires_grad=True", self, a, v, 2);
+  Value *x = want_tensor(l, v[0], "Parameter", a->off);
+  Value *p = make_param(l, x, "param", a->off);
+  p->t.requires_grad = want_bool(l, v[1], a->off);
+  l->p->vars[p->t.var].requires_grad = p->t.requires_grad;
+  return p;
+}
+
+static Value *linear_forward(L *l, Value *m, Value *x, int32_t off) {
+  Value *w = attrs_get(&m->attrs, "weight"), *b = attrs_get(&m->attrs, "bias");
+  x = want_tensor(l, x, "Linear", off);
+  Shape xs = tshape(l, x), ws = tshape(l, w);
+  if (xs.rank == 0 || xs.d[xs.rank - 1] != ws.d[1]) {
+    char b1[64], b2[64];
+    Shape wt = ws;
+    wt.d[0] = ws.d[1], wt.d[1] = ws.d[0];
+    lerr(l, off, "Linear: input %s @ weight^T %s: inner dimensions %lld and %lld differ (in_features=%lld)",
+         shape_str(&xs, b1, sizeof b1), shape_str(&wt, b2, sizeof b2),
+         (long long)(xs.rank ? xs.d[xs.rank - 1] : 0), (long long)ws.d[1], (long long)ws.d[1]);
+  }
+  Value *ops[3] = {x, w, b && b->k == V_TENSOR ? b : NULL};
+  DType dt = tdtype(l, w);
+  if (tdtype(l, x) != dt)
+    lerr(l, off, "mat1 and mat2 must have the same dtype (input is %s, weight is %s)", dt_torch(tdtype(l, x)), dt_torch(dt));
+  Attr at = {0};
+  at.i[0] = 1; /* weight is [out, in]: multiply by its transpose */
+  int32_t in[2] = {tnode(l, x), tnode(l, w)};
+  int id = add_node(l, OP_MATMUL, in, 2, &at, off);
+  Value *y = result(l, id, ops, 2, xs.rank == 2 ? "MmBackward0" : "UnsafeViewBackward0");
+  if (ops[2]) {
+    int32_t in2[2] = {tnode(l, y), tnode(l, ops[2])};
+    int id2 = add_node(l, OP_ADD, in2, 2, NULL, off);
+    y = result(l, id2, ops, 3, xs.rank == 2 ? "AddmmBackward0" : xs.rank == 1 ? "AddBackward0" : "ViewBackward0");
+  }
+  return y;
+}
+
+/* A builtin module class: called with self == NULL it constructs, with self the object
+ * it runs forward. */
+B(Linear) {
+  if (self) {
+    Value *v[1];
+    args_bind(l, "Linear.forward", "input", NULL, a, v, 1);
+    return linear_forward(l, self, v[0], a->off);
+  }
+  Value *v[3];
+  args_bind(l, "Linear", "in_features, out_features, bias=True", NULL, a, v, 3);
+  int64_t in = want_int(l, v[0], "in_features", a->off), out = want_int(l, v[1], "out_features", a->off);
+  if (in < 0 || out < 0 || (double)in * (double)out > 1e9)
+    lerr(l, a->off, "Linear(%lld, %lld): invalid size", (long long)in, (long long)out);
+  Value *m = module_new(l, "Linear");
+  attrs_set(l, &m->attrs, "in_features", v_int(l, in));
+  attrs_set(l, &m->attrs, "out_features", v_int(l, out));
+  /* kaiming_uniform_(a=sqrt(5)) is U(-1/sqrt(in), 1/sqrt(in)); the bias uses the same bound */
+  double bound = in > 0 ? 1.0 / sqrt((double)in) : 0;
+  attrs_set(l, &m->attrs, "weight", uniform_param(l, (Shape){.rank = 2, .sym = -1, .d = {out, in}}, bound, "weight", a->off));
+  if (want_bool(l, v[2], a->off))
+    attrs_set(l, &m->attrs, "bias", uniform_param(l, (Shape){.rank = 1, .sym = -1, .d = {out}}, bound, "bias", a->off));
+  else
+    attrs_set(l, &m->attrs, "bias", l->none);
+  return m;
+}
+
+/* Activation modules: construct with their options, forward calls the function. */
+static Value *act_module(L *l, Value *self, Args *a, const char *cls, BuiltinFn fn, const char *sig) {
+  if (self) {
+    Value *v[1];
+    args_bind(l, cls, "input", NULL, a, v, 1);
+    Args fa = {0};
+    Value *pos[1] = {v[0]};
+    fa.pos = pos;
+    fa.npos = 1;
+    fa.off = a->off;
+    Value *opt = attrs_get(&self->attrs, "__opt__");
+    const char *kwn[1] = {sig};
+    Value *kwv[1] = {opt};
+    if (opt && sig) fa.kwnames = kwn, fa.kw = kwv, fa.nkw = 1;
+    return fn(l, NULL, &fa);
+  }
+  Value *m = module_new(l, cls);
+  if (sig) {
+    Value *v[1];
+    char full[64];
+    snprintf(full, sizeof full, "%s=None", sig);
+    args_bind(l, cls, full, NULL, a, v, 1);
+    if (v[0]) attrs_set(l, &m->attrs, "__opt__", v[0]);
+  } else if (a->npos || a->nkw) {
+    Value *v[1];
+    args_bind(l, cls, "inplace=False", NULL, a, v, 1);
+  }
+  return m;
+}
+B(ReLU) { return act_module(l, self, a, "ReLU", bi_relu, NULL); }
+B(Sigmoid) { return act_module(l, self, a, "Sigmoid", bi_sigmoid, NULL); }
+B(Tanh) { return act_module(l, self, a, "Tanh", bi_tanh, NULL); }
+B(GELU) { return act_module(l, self, a, "GELU", bi_gelu, "approximate"); }
+B(Softmax) { return act_module(l, self, a, "Softmax", bi_softmax, "dim"); }
+B(LogSoftmax) { return act_module(l, self, a, "LogSoftmax", bi_log_softmax, "dim"); }
+
+B(Identity) {
+  if (self) return a->npos ? a->pos[0] : l->none;
+  return module_new(l, "Identity");
+}
+
+B(Flatten) {
+  if (self) {
+    Value *v[1];
+    args_bind(l, "Flatten", "input", NULL, a, v, 1);
+    Value *pos[3] = {v[0], attrs_get(&self->attrs, "start_dim"), attrs_get(&self->attrs, "end_dim")};
+    Args fa = {.pos = pos, .npos = 3, .off = a->off};
+    return bi_flatten(l, NULL, &fa);
+  }
+  Value *v[2];
+  args_bind(l, "Flatten", "start_dim=1, end_dim=-1", NULL, a, v, 2);
+  Value *m = module_new(l, "Flatten");
+  attrs_set(l, &m->attrs, "start_dim", v[0]);
+  attrs_set(l, &m->attrs, "end_dim", v[1]);
+  return m;
+}
+
+B(Sequential) {
+  if (self) {
+    Value *items = attrs_get(&self->attrs, "__items__");
+    Value *v[1];
+    args_bind(l, "Sequential", "input", NULL, a, v, 1);
+    Value *x = v[0];
+    for (int i = 0; i < items->n; i++) {
+      Args fa = {.pos = &x, .npos = 1, .off = a->off};
+      x = v_call(l, items->items[i], &fa);
+    }
+    return x;
+  }
+  Value *m = module_new(l, "Sequential");
+  Value *items = v_new(l, V_LIST);
+  for (int i = 0; i < a->npos; i++) {
+    if (a->pos[i]->k != V_OBJECT) lerr(l, a->posoff ? a->posoff[i] : a->off, "Sequential(): %s is not a Module", v_typename(a->pos[i]));
+    v_list_push(l, items, a->pos[i]);
+  }
+  if (a->nkw) lerr(l, a->off, "Sequential() takes no keyword arguments");
+  attrs_set(l, &m->attrs, "__items__", items);
+  return m;
+}
+
+B(ModuleList) {
+  if (self) lerr(l, a->off, "ModuleList is not callable; iterate over it or index it");
+  Value *v[1];
+  args_bind(l, "ModuleList", "modules=None", NULL, a, v, 1);
+  Value *m = module_new(l, "ModuleList");
+  Value *items = v_new(l, V_LIST);
+  if (v[0]) {
+    if (v[0]->k != V_LIST && v[0]->k != V_TUPLE) lerr(l, a->off, "ModuleList(): expected a list of modules");
+    for (int i = 0; i < v[0]->n; i++) v_list_push(l, items, v[0]->items[i]);
+  }
+  attrs_set(l, &m->attrs, "__items__", items);
+  return m;
+}
+
+B(Module) {
+  if (self) lerr(l, a->off, "Module has no forward");
+  return module_new(l, "Module");
+}
+
+/* parameters() in PyTorch's order: own parameters, then sub-modules, recursively. */
+static void collect_params(L *l, Value *m, Value *out, const char *prefix, Value *names) {
+  for (int i = 0; i < m->attrs.n; i++) {
+    Value *v = m->attrs.vals[i];
+    if (v->k == V_TENSOR && v->t.param) {
+      for (int k = 0; k < out->n; k++)
+        if (out->items[k] == v) goto skip;
+      v_list_push(l, out, v);
+      if (names) v_list_push(l, names, v_str(l, *prefix ? arena_printf(l->arena, "%s.%s", prefix, m->attrs.keys[i]) : m->attrs.keys[i]));
+    }
+  skip:;
+  }
+  for (int i = 0; i < m->attrs.n; i++) {
+    Value *v = m->attrs.vals[i];
+    const char *key = m->attrs.keys[i];
+    if (v->k == V_OBJECT) {
+      collect_params(l, v, out, *prefix ? arena_printf(l->arena, "%s.%s", prefix, key) : key, names);
+    } else if (v->k == V_LIST && !strcmp(key, "__items__")) {
+      for (int k = 0; k < v->n; k++)
+        if (v->items[k]->k == V_OBJECT)
+          collect_params(l, v->items[k], out, *prefix ? arena_printf(l->arena, "%s.%d", prefix, k) : arena_printf(l->arena, "%d", k), names);
+    }
+  }
+}
+
+B(parameters) {
+  Value *out = v_new(l, V_LIST);
+  UNUSED(a);
+  collect_params(l, self, out, "", NULL);
+  return out;
+}
+
+B(named_parameters) {
+  Value *ps = v_new(l, V_LIST), *names = v_new(l, V_LIST), *out = v_new(l, V_LIST);
+  UNUSED(a);
+  collect_params(l, self, ps, "", names);
+  for (int i = 0; i < ps->n; i++) {
+    Value *t = v_tuple(l, 2);
+    t->items[0] = names->items[i];
+    t->items[1] = ps->items[i];
+    v_list_push(l, out, t);
+  }
+  return out;
+}
+
+B(train_mode) {
+  UNUSED(a);
+  attrs_set(l, &self->attrs, "training", l->vtrue);
+  return self;
+}
+B(eval_mode) {
+  UNUSED(a);
+  attrs_set(l, &self->attrs, "training", l->vfalse);
+  return self;
+}
+
+/* ---- Python builtins --------------------------------------------------------------- */
+
+void lower_print(L *l, Args *a) {
+  const char *sep = " ", *end = "\n";
+  for (int k = 0; k < a->nkw; k++) {
+    Value *v = a->kw[k];
+    if (!strcmp(a->kwnames[k], "sep")) sep = v->k == V_NONE ? " " : v->k == V_STR ? v->s : (lerr(l, a->off, "sep must be None or a string"), "");
+    else if (!strcmp(a->kwnames[k], "end")) end = v->k == V_NONE ? "\n" : v->k == V_STR ? v->s : (lerr(l, a->off, "end must be None or a string"), "");
+    else if (!strcmp(a->kwnames[k], "flush")) continue;
+    else lerr(l, a->off, "print() got an unexpected keyword argument '%s'", a->kwnames[k]);
+  }
+  /* Text is formatted now; tensors are printed by the program when it runs. */
+  end_graph(l);
+  Stmt *st = ir_stmt_add(l->p, ST_PRINT, (Loc){a->off});
+  int cap = 2 * a->npos + 2;
+  for (int i = 0; i < a->npos; i++)
+    if (a->pos[i]->k == V_TUPLE && a->pos[i]->s && !strcmp(a->pos[i]->s, "fstring")) cap += a->pos[i]->n;
+  PrintItem *items = arena_alloc(l->p->arena, sizeof(PrintItem) * (size_t)cap);
+  int n = 0;
+  char *text = NULL;
+  size_t tlen = 0;
+#define ADD_TEXT(s)                                                       \
+  do {                                                                    \
+    const char *s_ = (s);                                                 \
+    size_t sl_ = strlen(s_);                                              \
+    char *nt_ = arena_alloc(l->p->arena, tlen + sl_ + 1);                 \
+    if (tlen) memcpy(nt_, text, tlen);                                    \
+    memcpy(nt_ + tlen, s_, sl_ + 1);                                      \
+    text = nt_;                                                           \
+    tlen += sl_;                                                          \
+  } while (0)
+#define FLUSH_TEXT()                                                      \
+  do {                                                                    \
+    if (tlen) items[n++] = (PrintItem){.text = text, .var = -1};         \
+    text = NULL;                                                          \
+    tlen = 0;                                                             \
+  } while (0)
+  for (int i = 0; i < a->npos; i++) {
+    if (i) ADD_TEXT(sep);
+    Value *v = a->pos[i];
+    int nparts = 1;
+    Value **parts = &v;
+    if (v->k == V_TUPLE && v->s && !strcmp(v->s, "fstring")) parts = v->items, nparts = v->n;
+    for (int k = 0; k < nparts; k++) {
+      Value *pv = parts[k];
+      if (pv->k == V_TENSOR) {
+        FLUSH_TEXT();
+        PrintItem *it = &items[n++];
+        it->text = NULL;
+        it->var = tvar(l, pv);
+        it->param = pv->t.param && pv->t.requires_grad;
+        it->gradfn = pv->t.requires_grad && !pv->t.leaf ? pv->t.gradfn : NULL;
+        it->requires_grad = pv->t.requires_grad && !it->gradfn;
+      } else if (pv->k == V_TUPLE && pv->s && (!strcmp(pv->s, "max") || !strcmp(pv->s, "min"))) {
+        lerr(l, a->off, "printing a (values, indices) result is not supported; print .values and .indices");
+      } else {
+        ADD_TEXT(v_str_of(l, pv, false, a->off));
+      }
+    }
+  }
+  ADD_TEXT(end);
+  FLUSH_TEXT();
+  st->items = items;
+  st->nitems = n;
+  st->sep = "";
+  st->end = "";
+#undef ADD_TEXT
+#undef FLUSH_TEXT
+}
+
+B(print_) {
+  UNUSED(self);
+  lower_print(l, a);
+  return l->none;
+}
+
+B(len) {
+  Value *v[1];
+  args_bind(l, "len", "obj", self, a, v, 1);
+  Value *x = v[0];
+  if (!x) lerr(l, a->off, "object of type 'NoneType' has no len()");
+  switch (x->k) {
+  case V_STR: return v_int(l, (int64_t)strlen(x->s));
+  case V_LIST:
+  case V_TUPLE: return v_int(l, x->n);
+  case V_DICT: return v_int(l, x->n / 2);
+  case V_RANGE: {
+    int64_t n = x->i3 > 0 ? (x->i2 - x->i + x->i3 - 1) / x->i3 : (x->i - x->i2 - x->i3 - 1) / -x->i3;
+    return v_int(l, n < 0 ? 0 : n);
+  }
+  case V_TENSOR: {
+    Shape s = tshape(l, x);
+    if (s.rank == 0) lerr(l, a->off, "len() of a 0-d tensor");
+    return v_int(l, s.d[0]);
+  }
+  case V_OBJECT: {
+    Value *items = attrs_get(&x->attrs, "__items__");
+    if (items) return v_int(l, items->n);
+    break;
+  }
+  default: break;
+  }
+  lerr(l, a->off, "object of type '%s' has no len()", v_typename(x));
+}
+
+B(range) {
+  UNUSED(self);
+  if (a->nkw) lerr(l, a->off, "range() takes no keyword arguments");
+  if (a->npos < 1 || a->npos > 3) lerr(l, a->off, "range expected 1 to 3 arguments, got %d", a->npos);
+  Value *r = v_new(l, V_RANGE);
+  r->i = 0;
+  r->i3 = 1;
+  if (a->npos == 1) r->i2 = want_int(l, a->pos[0], "range() argument", a->off);
+  else {
+    r->i = want_int(l, a->pos[0], "range() argument", a->off);
+    r->i2 = want_int(l, a->pos[1], "range() argument", a->off);
+    if (a->npos == 3) r->i3 = want_int(l, a->pos[2], "range() argument", a->off);
+  }
+  if (r->i3 == 0) lerr(l, a->off, "range() arg 3 must not be zero");
+  return r;
+}
+
+B(py_int) {
+  Value *v[1];
+  args_bind(l, "int", "x=0", self, a, v, 1);
+  Value *x = v[0];
+  if (!x) lerr(l, a->off, "int() argument must be a string or a number, not 'NoneType'");
+  if (x->k == V_INT || x->k == V_BOOL) return v_int(l, x->i);
+  if (x->k == V_FLOAT) {
+    if (!isfinite(x->f)) lerr(l, a->off, "cannot convert float %s to integer", isnan(x->f) ? "NaN" : "infinity");
+    return v_int(l, (int64_t)x->f);
+  }
+  if (x->k == V_STR) {
+    char *e;
+    long long i = strtoll(x->s, &e, 10);
+    if (e == x->s || *e) lerr(l, a->off, "invalid literal for int() with base 10: '%s'", x->s);
+    return v_int(l, i);
+  }
+  if (x->k == V_TENSOR) return bi_item(l, x, a);
+  lerr(l, a->off, "int() argument must be a string or a number, not '%s'", v_typename(x));
+}
+
+B(py_float) {
+  Value *v[1];
+  args_bind(l, "float", "x=0.0", self, a, v, 1);
+  Value *x = v[0];
+  if (x && (x->k == V_INT || x->k == V_BOOL)) return v_float(l, (double)x->i);
+  if (x && x->k == V_FLOAT) return x;
+  if (x && x->k == V_STR) {
+    char *e;
+    double f = strtod(x->s, &e);
+    if (e == x->s || *e) lerr(l, a->off, "could not convert string to float: '%s'", x->s);
+    return v_float(l, f);
+  }
+  if (x && x->k == V_TENSOR) return bi_item(l, x, a);
+  lerr(l, a->off, "float() argument must be a string or a number, not '%s'", x ? v_typename(x) : "NoneType");
+}
+
+B(py_str) {
+  Value *v[1];
+  args_bind(l, "str", "x=''", self, a, v, 1);
+  return v_str(l, v[0] ? v_str_of(l, v[0], false, a->off) : "None");
+}
+B(py_repr) {
+  Value *v[1];
+  args_bind(l, "repr", "x", self, a, v, 1);
+  return v_str(l, v[0] ? v_str_of(l, v[0], true, a->off) : "None");
+}
+B(py_bool) {
+  Value *v[1];
+  args_bind(l, "bool", "x=False", self, a, v, 1);
+  return v_bool(l, v[0] ? v_truthy(l, v[0], a->off) : false);
+}
+
+B(py_abs) {
+  Value *v[1];
+  args_bind(l, "abs", "x", self, a, v, 1);
+  if (v[0] && v[0]->k == V_TENSOR) return bi_abs(l, v[0], &(Args){.off = a->off});
+  if (v[0] && (v[0]->k == V_INT || v[0]->k == V_BOOL)) return v_int(l, v[0]->i < 0 ? -v[0]->i : v[0]->i);
+  return v_float(l, fabs(want_num(l, v[0], "abs() argument", a->off)));
+}
+
+static Value *seq_of(L *l, Value *v, int32_t off);
+
+static Value *py_minmax(L *l, Args *a, bool ismax) {
+  if (a->npos == 1 && a->pos[0]->k == V_TENSOR) return maxmin(l, NULL, a, ismax);
+  if (a->npos == 2 && (a->pos[0]->k == V_TENSOR || a->pos[1]->k == V_TENSOR))
+    lerr(l, a->off, "Python's %s() on tensors: use torch.%s", ismax ? "max" : "min", ismax ? "maximum" : "minimum");
+  Value *seq = a->npos == 1 ? seq_of(l, a->pos[0], a->off) : NULL;
+  Value **items = seq ? seq->items : a->pos;
+  int n = seq ? seq->n : a->npos;
+  if (n == 0) lerr(l, a->off, "%s() arg is an empty sequence", ismax ? "max" : "min");
+  Value *best = items[0];
+  for (int i = 1; i < n; i++) {
+    Value *c = bi_compare(l, ismax ? CMP_GT : CMP_LT, items[i], best, a->off);
+    if (c->i) best = items[i];
+  }
+  return best;
+}
+B(py_max) { UNUSED(self); return py_minmax(l, a, true); }
+B(py_min) { UNUSED(self); return py_minmax(l, a, false); }
+
+static Value *seq_of(L *l, Value *v, int32_t off) {
+  if (v->k == V_LIST || v->k == V_TUPLE) return v;
+  Value *r = v_new(l, V_LIST);
+  if (v->k == V_RANGE) {
+    int64_t count = 0;
+    for (int64_t i = v->i; v->i3 > 0 ? i < v->i2 : i > v->i2; i += v->i3) {
+      if (++count > 10000000) lerr(l, off, "range too long");
+      v_list_push(l, r, v_int(l, i));
+    }
+    return r;
+  }
+  if (v->k == V_STR) {
+    for (const char *p = v->s; *p; p++) v_list_push(l, r, v_str(l, arena_strndup(l->arena, p, 1)));
+    return r;
+  }
+  if (v->k == V_DICT) {
+    for (int i = 0; i + 1 < v->n; i += 2) v_list_push(l, r, v->items[i]);
+    return r;
+  }
+  if (v->k == V_OBJECT && attrs_get(&v->attrs, "__items__")) return attrs_get(&v->attrs, "__items__");
+  if (v->k == V_TENSOR) {
+    Shape s = tshape(l, v);
+    if (s.rank == 0) lerr(l, off, "iteration over a 0-d tensor");
+    for (int64_t i = 0; i < s.d[0]; i++) {
+      IndexItem it = {.kind = IX_VALUE, .v = v_int(l, i), .off = off};
+      v_list_push(l, r, bi_index(l, v, &it, 1, false, off));
+    }
+    return r;
+  }
+  lerr(l, off, "'%s' object is not iterable", v_typename(v));
+}
+
+B(py_sum) {
+  Value *v[2];
+  args_bind(l, "sum", "iterable, start=0", self, a, v, 2);
+  if (v[0] && v[0]->k == V_TENSOR) return bi_sum(l, v[0], &(Args){.off = a->off});
+  Value *seq = seq_of(l, v[0], a->off);
+  Value *acc = v[1] ? v[1] : v_int(l, 0);
+  for (int i = 0; i < seq->n; i++) acc = bi_binop(l, BIN_ADD, acc, seq->items[i], a->off);
+  return acc;
+}
+
+B(py_list) {
+  Value *v[1];
+  args_bind(l, "list", "iterable=None", self, a, v, 1);
+  Value *r = v_new(l, V_LIST);
+  if (!v[0]) return r;
+  Value *seq = seq_of(l, v[0], a->off);
+  for (int i = 0; i < seq->n; i++) v_list_push(l, r, seq->items[i]);
+  return r;
+}
+B(py_tuple) {
+  Value *v[1];
+  args_bind(l, "tuple", "iterable=None", self, a, v, 1);
+  Value *r = v_new(l, V_TUPLE);
+  if (!v[0]) return r;
+  Value *seq = seq_of(l, v[0], a->off);
+  for (int i = 0; i < seq->n; i++) v_list_push(l, r, seq->items[i]);
+  return r;
+}
+B(py_enumerate) {
+  Value *v[2];
+  args_bind(l, "enumerate", "iterable, start=0", self, a, v, 2);
+  Value *seq = seq_of(l, v[0], a->off), *r = v_new(l, V_LIST);
+  int64_t start = want_int(l, v[1], "start", a->off);
+  for (int i = 0; i < seq->n; i++) {
+    Value *t = v_tuple(l, 2);
+    t->items[0] = v_int(l, start + i);
+    t->items[1] = seq->items[i];
+    v_list_push(l, r, t);
+  }
+  return r;
+}
+B(py_zip) {
+  UNUSED(self);
+  Value *r = v_new(l, V_LIST);
+  if (a->npos == 0) return r;
+  Value **seqs = arena_alloc(l->arena, sizeof(Value *) * (size_t)a->npos);
+  int n = INT32_MAX;
+  for (int i = 0; i < a->npos; i++) {
+    seqs[i] = seq_of(l, a->pos[i], a->off);
+    if (seqs[i]->n < n) n = seqs[i]->n;
+  }
+  for (int k = 0; k < n; k++) {
+    Value *t = v_tuple(l, a->npos);
+    for (int i = 0; i < a->npos; i++) t->items[i] = seqs[i]->items[k];
+    v_list_push(l, r, t);
+  }
+  return r;
+}
+B(py_round) {
+  Value *v[2];
+  args_bind(l, "round", "number, ndigits=None", self, a, v, 2);
+  double x = want_num(l, v[0], "round() argument", a->off);
+  if (!v[1]) {
+    double r = nearbyint(x); /* banker's rounding, as Python */
+    if (!isfinite(r)) lerr(l, a->off, "cannot convert float to integer");
+    return v_int(l, (int64_t)r);
+  }
+  double m = pow(10, (double)want_int(l, v[1], "ndigits", a->off));
+  return v_float(l, nearbyint(x * m) / m);
+}
+B(py_isinstance) {
+  Value *v[2];
+  args_bind(l, "isinstance", "obj, classinfo", self, a, v, 2);
+  Value *o = v[0], *c = v[1];
+  if (!c || c->k != V_BUILTIN || !c->bi) {
+    if (c && c->k == V_CLASS && o && o->k == V_OBJECT) {
+      for (Value *k = o->cls; k; k = k->self)
+        if (k == c) return l->vtrue;
+      return l->vfalse;
+    }
+    lerr(l, a->off, "isinstance(): unsupported class");
+  }
+  const char *n = c->bi->name;
+  bool r = (!strcmp(n, "int") && o->k == V_INT) || (!strcmp(n, "float") && o->k == V_FLOAT) ||
+           (!strcmp(n, "str") && o->k == V_STR) || (!strcmp(n, "bool") && o->k == V_BOOL) ||
+           (!strcmp(n, "list") && o->k == V_LIST) || (!strcmp(n, "tuple") && o->k == V_TUPLE);
+  return v_bool(l, r);
+}
+
+B(super) {
+  UNUSED(a);
+  UNUSED(self);
+  Value *s = v_tuple(l, 0);
+  s->s = "super";
+  return s;
+}
+B(noop) {
+  UNUSED(self);
+  UNUSED(a);
+  return l->none;
+}
+B(no_grad) {
+  UNUSED(self);
+  UNUSED(a);
+  Value *s = v_tuple(l, 0);
+  s->s = "no_grad";
+  return s;
+}
+
+#define MATH1(nm, expr)                                                 \
+  B(math_##nm) {                                                        \
+    Value *v[1];                                                        \
+    args_bind(l, "math." #nm, "x", self, a, v, 1);                      \
+    double x = want_num(l, v[0], "math." #nm " argument", a->off);      \
+    return v_float(l, expr);                                            \
+  }
+MATH1(sqrt, (x < 0 ? (lerr(l, a->off, "math domain error"), 0) : sqrt(x)))
+MATH1(exp, exp(x))
+MATH1(log, (x <= 0 ? (lerr(l, a->off, "math domain error"), 0) : log(x)))
+MATH1(cos, cos(x))
+MATH1(sin, sin(x))
+MATH1(tanh, tanh(x))
+B(math_floor) {
+  Value *v[1];
+  args_bind(l, "math.floor", "x", self, a, v, 1);
+  return v_int(l, (int64_t)floor(want_num(l, v[0], "math.floor argument", a->off)));
+}
+B(math_ceil) {
+  Value *v[1];
+  args_bind(l, "math.ceil", "x", self, a, v, 1);
+  return v_int(l, (int64_t)ceil(want_num(l, v[0], "math.ceil argument", a->off)));
+}
+B(math_pow) {
+  Value *v[2];
+  args_bind(l, "math.pow", "x, y", self, a, v, 2);
+  return v_float(l, pow(want_num(l, v[0], "x", a->off), want_num(l, v[1], "y", a->off)));
+}
+
+/* ---- the table ---------------------------------------------------------------------- */
+
+#define F BI_FUNC
+#define M BI_METHOD
+static const Builtin builtins[] = {
+  /* tensor creation */
+  {"tensor", F, bi_tensor, 0},
+  {"Tensor", F, bi_tensor, 0},
+  {"zeros", F, bi_zeros, 0},
+  {"ones", F, bi_ones, 0},
+  {"empty", F, bi_empty, 0},
+  {"full", F, bi_full, 0},
+  {"rand", F, bi_rand, 0},
+  {"randn", F, bi_randn, 0},
+  {"zeros_like", F, bi_zeros_like, 0},
+  {"ones_like", F, bi_ones_like, 0},
+  {"full_like", F, bi_full_like, 0},
+  {"rand_like", F, bi_rand_like, 0},
+  {"randn_like", F, bi_randn_like, 0},
+  {"arange", F, bi_arange, 0},
+  {"linspace", F, bi_linspace, 0},
+  {"eye", F, bi_eye, 0},
+  {"manual_seed", F, bi_manual_seed, 0},
+  /* elementwise */
+  {"add", F | M, bi_add, 0},
+  {"sub", F | M, bi_sub, 0},
+  {"subtract", F | M, bi_sub, 0},
+  {"mul", F | M, bi_mul, 0},
+  {"multiply", F | M, bi_mul, 0},
+  {"div", F | M, bi_div, 0},
+  {"divide", F | M, bi_div, 0},
+  {"true_divide", F | M, bi_div, 0},
+  {"pow", F | M, bi_pow, 0},
+  {"exp", F | M, bi_exp, 0},
+  {"log", F | M, bi_log, 0},
+  {"sqrt", F | M, bi_sqrt, 0},
+  {"rsqrt", F | M, bi_rsqrt, 0},
+  {"abs", M, bi_abs, 0},
+  {"neg", F | M, bi_neg, 0},
+  {"negative", F | M, bi_neg, 0},
+  {"square", F | M, bi_square, 0},
+  {"relu", F | M, bi_relu, 0},
+  {"sigmoid", F | M, bi_sigmoid, 0},
+  {"tanh", F | M, bi_tanh, 0},
+  {"gelu", F, bi_gelu, 0},
+  {"maximum", F | M, bi_maximum, 0},
+  {"minimum", F | M, bi_minimum, 0},
+  {"clamp", F | M, bi_clamp, 0},
+  {"clip", F | M, bi_clamp, 0},
+  {"where", F | M, bi_where, 0},
+  {"softmax", F | M, bi_softmax, 0},
+  {"log_softmax", F | M, bi_log_softmax, 0},
+  /* linear algebra */
+  {"matmul", F | M, bi_matmul, 0},
+  {"mm", F | M, bi_mm, 0},
+  {"bmm", F | M, bi_bmm, 0},
+  /* reductions */
+  {"sum", M, bi_sum, 0},
+  {"mean", F | M, bi_mean, 0},
+  {"max", M, bi_max, 0},
+  {"min", M, bi_min, 0},
+  {"argmax", F | M, bi_argmax, 0},
+  {"argmin", F | M, bi_argmin, 0},
+  /* layout */
+  {"reshape", F | M, bi_reshape, 0},
+  {"view", M, bi_view, 0},
+  {"flatten", F | M, bi_flatten, 0},
+  {"unsqueeze", F | M, bi_unsqueeze, 0},
+  {"squeeze", F | M, bi_squeeze, 0},
+  {"permute", F | M, bi_permute, 0},
+  {"transpose", F | M, bi_transpose, 0},
+  {"swapaxes", F | M, bi_transpose, 0},
+  {"t", F | M, bi_t, 0},
+  {"expand", M, bi_expand, 0},
+  {"cat", F, bi_cat, 0},
+  {"concat", F, bi_cat, 0},
+  {"concatenate", F, bi_cat, 0},
+  {"stack", F, bi_stack, 0},
+  /* casts and copies */
+  {"float", M, bi_float, 0},
+  {"double", M, bi_double, 0},
+  {"long", M, bi_long, 0},
+  {"int", M, bi_int, 0},
+  {"bool", M, bi_bool, 0},
+  {"to", M, bi_to, 0},
+  {"detach", F | M, bi_detach, 0},
+  {"clone", F | M, bi_clone, 0},
+  {"contiguous", M, bi_contiguous, 0},
+  {"requires_grad_", M, bi_requires_grad_, 0},
+  {"size", M, bi_size, 0},
+  {"dim", M, bi_dim, 0},
+  {"numel", F | M, bi_numel, 0},
+  {"item", M, bi_item, 0},
+  /* modules */
+  {"Module", BI_CLASS, bi_Module, 0},
+  {"Linear", BI_CLASS, bi_Linear, 0},
+  {"ReLU", BI_CLASS, bi_ReLU, 0},
+  {"Sigmoid", BI_CLASS, bi_Sigmoid, 0},
+  {"Tanh", BI_CLASS, bi_Tanh, 0},
+  {"GELU", BI_CLASS, bi_GELU, 0},
+  {"Softmax", BI_CLASS, bi_Softmax, 0},
+  {"LogSoftmax", BI_CLASS, bi_LogSoftmax, 0},
+  {"Identity", BI_CLASS, bi_Identity, 0},
+  {"Flatten", BI_CLASS, bi_Flatten, 0},
+  {"Sequential", BI_CLASS, bi_Sequential, 0},
+  {"ModuleList", BI_CLASS, bi_ModuleList, 0},
+  {"Parameter", F, bi_Parameter, 0},
+  /* Python */
+  {"print", F, bi_print_, 0},
+  {"len", F, bi_len, 0},
+  {"range", F, bi_range, 0},
+  {"int", F, bi_py_int, 0},
+  {"float", F, bi_py_float, 0},
+  {"str", F, bi_py_str, 0},
+  {"repr", F, bi_py_repr, 0},
+  {"bool", F, bi_py_bool, 0},
+  {"abs", F, bi_py_abs, 0},
+  {"max", F, bi_py_max, 0},
+  {"min", F, bi_py_min, 0},
+  {"sum", F, bi_py_sum, 0},
+  {"list", F, bi_py_list, 0},
+  {"tuple", F, bi_py_tuple, 0},
+  {"enumerate", F, bi_py_enumerate, 0},
+  {"zip", F, bi_py_zip, 0},
+  {"round", F, bi_py_round, 0},
+  {"isinstance", F, bi_py_isinstance, 0},
+  {"super", F, bi_super, 0},
+  {"no_grad", F, bi_no_grad, 0},
+  {"math.sqrt", F, bi_math_sqrt, 0},
+  {"math.exp", F, bi_math_exp, 0},
+  {"math.log", F, bi_math_log, 0},
+  {"math.cos", F, bi_math_cos, 0},
+  {"math.sin", F, bi_math_sin, 0},
+  {"math.tanh", F, bi_math_tanh, 0},
+  {"math.floor", F, bi_math_floor, 0},
+  {"math.ceil", F, bi_math_ceil, 0},
+  {"math.pow", F, bi_math_pow, 0},
+};
+#undef F
+#undef M
+
+/* Functions that are torch.X but whose plain name is Python's (sum, max, min, abs): the
+ * torch namespace maps to the tensor versions. */
+static const Builtin torch_overrides[] = {
+  {"sum", BI_FUNC, bi_sum, 0},
+  {"max", BI_FUNC, bi_max, 0},
+  {"min", BI_FUNC, bi_min, 0},
+  {"abs", BI_FUNC, bi_abs, 0},
+};
+
+const Builtin *bi_lookup(const char *name, unsigned flags) {
+  for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+    if ((builtins[i].flags & flags) && !strcmp(builtins[i].name, name)) return &builtins[i];
+  return NULL;
+}
+
+static const struct {
+  const char *name;
+  DType dt;
+} dtypes[] = {
+  {"float32", DT_F32}, {"float", DT_F32}, {"float64", DT_F64}, {"double", DT_F64},
+  {"int64", DT_I64},   {"long", DT_I64},  {"int32", DT_I32},   {"int", DT_I32},
+  {"int8", DT_I8},     {"bool", DT_BOOL},
+};
+
+static const Builtin bi_super_init = {"__init__", BI_FUNC, bi_noop, 0};
+enum { MM_parameters, MM_named_parameters, MM_train, MM_eval };
+static const Builtin module_methods[] = {
+  [MM_parameters] = {"parameters", BI_METHOD, bi_parameters, 0},
+  [MM_named_parameters] = {"named_parameters", BI_METHOD, bi_named_parameters, 0},
+  [MM_train] = {"train", BI_METHOD, bi_train_mode, 0},
+  [MM_eval] = {"eval", BI_METHOD, bi_eval_mode, 0},
+};
+
+static Value *bound(L *l, const Builtin *b, Value *self) {
+  Value *v = v_new(l, V_BUILTIN);
+  v->bi = b;
+  v->self = self;
+  v->s = b->name;
+  return v;
+}
+
+Value *bi_getattr(L *l, Value *obj, const char *name, int32_t off) {
+  if (obj->k == V_NS) {
+    if (!strcmp(obj->s, "torch") || !strcmp(obj->s, "torch.nn.functional")) {
+      for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
+        if (!strcmp(obj->s, "torch") && !strcmp(dtypes[i].name, name)) {
+          Value *d = v_new(l, V_DTYPE);
+          d->i = dtypes[i].dt;
+          return d;
+        }
+      for (size_t i = 0; i < sizeof torch_overrides / sizeof torch_overrides[0]; i++)
+        if (!strcmp(torch_overrides[i].name, name)) return bound(l, &torch_overrides[i], NULL);
+    }
+    if (!strcmp(name, "Tensor") || !strcmp(name, "tensor")) return bound(l, bi_lookup(name, BI_FUNC), NULL);
+    const Builtin *b = bi_lookup(name, BI_FUNC | BI_METHOD);
+    if (b && (b->flags & BI_FUNC)) return NULL; /* the caller resolves plain functions */
+    if (b) return bound(l, b, NULL);            /* torch.sum-like method-only names */
+    return NULL;
+  }
+  if (obj->k == V_TUPLE && obj->s) {
+    if (!strcmp(obj->s, "super") && !strcmp(name, "__init__")) return bound(l, &bi_super_init, NULL);
+    if (!strcmp(obj->s, "max") || !strcmp(obj->s, "min")) {
+      if (!strcmp(name, "values")) return obj->items[0];
+      if (!strcmp(name, "indices")) return obj->items[1];
+    }
+    return NULL;
+  }
+  if (obj->k == V_OBJECT) {
+    if (!strcmp(name, "parameters")) return bound(l, &module_methods[MM_parameters], obj);
+    if (!strcmp(name, "named_parameters")) return bound(l, &module_methods[MM_named_parameters], obj);
+    if (!strcmp(name, "train")) return bound(l, &module_methods[MM_train], obj);
+    if (!strcmp(name, "eval")) return bound(l, &module_methods[MM_eval], obj);
+    if (!strcmp(name, "training")) return l->vtrue;
+    if (!strcmp(name, "forward") && obj->cls->bi) return bound(l, obj->cls->bi, obj);
+    return NULL;
+  }
+  if (obj->k != V_TENSOR) return NULL;
+  Shape s = tshape(l, obj);
+  if (!strcmp(name, "shape")) return size_tuple(l, s);
+  if (!strcmp(name, "ndim")) return v_int(l, s.rank);
+  if (!strcmp(name, "dtype")) {
+    Value *d = v_new(l, V_DTYPE);
+    d->i = tdtype(l, obj);
+    return d;
+  }
+  if (!strcmp(name, "T") || !strcmp(name, "mT")) {
+    int64_t perm[TT_MAX_RANK];
+    for (int i = 0; i < s.rank; i++) perm[i] = name[0] == 'm' ? i : s.rank - 1 - i;
+    if (name[0] == 'm') {
+      if (s.rank < 2) lerr(l, off, "tensor.mT is only supported on matrices or batches of matrices");
+      perm[s.rank - 1] = s.rank - 2, perm[s.rank - 2] = s.rank - 1;
+    }
+    return s.rank < 2 ? obj : permute_to(l, obj, perm, s.rank, off, name[0] == 'm' ? "TransposeBackward0" : "PermuteBackward0");
+  }
+  if (!strcmp(name, "requires_grad")) return v_bool(l, obj->t.requires_grad);
+  if (!strcmp(name, "is_leaf")) return v_bool(l, obj->t.leaf || !obj->t.requires_grad);
+  if (!strcmp(name, "data")) {
+    Value *r = mk_tensor(l, tnode(l, obj));
+    r->t.var = obj->t.var;
+    r->t.leaf = true;
+    return r;
+  }
+  if (!strcmp(name, "grad")) {
+    if (obj->t.grad) return obj->t.grad;
+    return l->none;
+  }
+  if (!strcmp(name, "device")) return v_str(l, "cpu");
+  const Builtin *b = bi_lookup(name, BI_METHOD);
+  if (b) return bound(l, b, obj);
+  return NULL;
+}
+
+void lower_init_builtins(L *l) {
+  static const char *ns[] = {"torch", "nn", "F", "optim", "math"};
+  static const char *full[] = {"torch", "torch.nn", "torch.nn.functional", "torch.optim", "math"};
+  for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+    Value *v = v_new(l, V_NS);
+    v->s = full[i];
+    attrs_set(l, &l->globals->vars, ns[i], v);
+  }
+}

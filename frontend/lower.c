@@ -1,0 +1,1116 @@
+/*
+ * lower.c — evaluate the AST into an IR Program.
+ *
+ * The .tt program is run here, at compile time, as Python would run it, with one
+ * difference: tensor operations do not compute, they add nodes to the current graph
+ * (builtins.c). Host values — numbers, strings, lists, modules, functions — are ordinary
+ * compile-time values. A Module's __init__ runs here and builds the parameter tree;
+ * forward is traced (inlined) where the module is called; loops over compile-time
+ * ranges are unrolled. print() ends the current graph and becomes a host statement.
+ *
+ * Every failure is a diagnostic at the offending source location followed by a longjmp
+ * out of the evaluator; evaluation steps and call depth are bounded so no input can hang
+ * or overflow the compiler.
+ */
+#include "lower.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { MAX_DEPTH = 64, MAX_NODES = 2000000 };
+static const int64_t MAX_STEPS = 20000000;
+
+/* Statement outcomes. */
+typedef enum { X_NEXT, X_RETURN, X_BREAK, X_CONTINUE } Exit;
+
+typedef struct Frame {
+  Scope *scope;
+  Value *ret;
+} Frame;
+
+static Value *eval(L *l, Scope *s, const Ast *e);
+static Exit exec_block(L *l, Frame *f, const Ast *b);
+
+/* ---- errors and values ------------------------------------------------------------- */
+
+_Noreturn void lerr(L *l, int32_t off, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  diag_verror(l->diag, "error", off, fmt, ap);
+  va_end(ap);
+  longjmp(l->fail, 1);
+}
+
+Value *v_new(L *l, VKind k) {
+  Value *v = arena_alloc(l->arena, sizeof *v);
+  v->k = k;
+  v->t.graph = v->t.node = v->t.var = -1;
+  return v;
+}
+
+Value *v_int(L *l, int64_t i) {
+  Value *v = v_new(l, V_INT);
+  v->i = i;
+  return v;
+}
+
+Value *v_float(L *l, double f) {
+  Value *v = v_new(l, V_FLOAT);
+  v->f = f;
+  return v;
+}
+
+Value *v_str(L *l, const char *s) {
+  Value *v = v_new(l, V_STR);
+  v->s = s;
+  return v;
+}
+
+Value *v_bool(L *l, bool b) {
+  return b ? l->vtrue : l->vfalse;
+}
+
+Value *v_tuple(L *l, int n) {
+  Value *v = v_new(l, V_TUPLE);
+  v->n = v->cap = n;
+  v->items = arena_alloc(l->arena, sizeof(Value *) * (size_t)(n ? n : 1));
+  return v;
+}
+
+void v_list_push(L *l, Value *list, Value *item) {
+  if (list->n == list->cap) {
+    int cap = list->cap ? list->cap * 2 : 8;
+    Value **items = arena_alloc(l->arena, sizeof(Value *) * (size_t)cap);
+    if (list->n) memcpy(items, list->items, sizeof(Value *) * (size_t)list->n);
+    list->items = items;
+    list->cap = cap;
+  }
+  list->items[list->n++] = item;
+}
+
+const char *v_typename(const Value *v) {
+  switch (v->k) {
+  case V_NONE: return "NoneType";
+  case V_BOOL: return "bool";
+  case V_INT: return "int";
+  case V_FLOAT: return "float";
+  case V_STR: return "str";
+  case V_LIST: return "list";
+  case V_TUPLE: return v->s && !strcmp(v->s, "torch.Size") ? "torch.Size" : "tuple";
+  case V_DICT: return "dict";
+  case V_TENSOR: return "Tensor";
+  case V_DTYPE: return "torch.dtype";
+  case V_FUNC: return "function";
+  case V_CLASS: return "type";
+  case V_OBJECT: return v->cls->s;
+  case V_BUILTIN: return "builtin_function";
+  case V_METHOD: return "method";
+  case V_NS: return "module";
+  case V_RANGE: return "range";
+  }
+  return "?";
+}
+
+void attrs_set(L *l, Attrs *a, const char *key, Value *v) {
+  for (int i = 0; i < a->n; i++)
+    if (!strcmp(a->keys[i], key)) {
+      a->vals[i] = v;
+      return;
+    }
+  if (a->n == a->cap) {
+    int cap = a->cap ? a->cap * 2 : 8;
+    const char **keys = arena_alloc(l->arena, sizeof(char *) * (size_t)cap);
+    Value **vals = arena_alloc(l->arena, sizeof(Value *) * (size_t)cap);
+    if (a->n) {
+      memcpy(keys, a->keys, sizeof(char *) * (size_t)a->n);
+      memcpy(vals, a->vals, sizeof(Value *) * (size_t)a->n);
+    }
+    a->keys = keys;
+    a->vals = vals;
+    a->cap = cap;
+  }
+  a->keys[a->n] = key;
+  a->vals[a->n++] = v;
+}
+
+Value *attrs_get(const Attrs *a, const char *key) {
+  for (int i = 0; i < a->n; i++)
+    if (!strcmp(a->keys[i], key)) return a->vals[i];
+  return NULL;
+}
+
+bool v_truthy(L *l, Value *v, int32_t off) {
+  switch (v->k) {
+  case V_NONE: return false;
+  case V_BOOL:
+  case V_INT: return v->i != 0;
+  case V_FLOAT: return v->f != 0;
+  case V_STR: return v->s[0] != 0;
+  case V_LIST:
+  case V_TUPLE:
+  case V_DICT: return v->n != 0;
+  case V_RANGE: return (v->i3 > 0) ? v->i < v->i2 : v->i > v->i2;
+  case V_TENSOR:
+    lerr(l, off,
+         "the value of a tensor is not known at compile time; use a host value (a Python "
+         "number) in this condition");
+  default: return true;
+  }
+}
+
+/* Python's str()/repr() for host values. */
+static void buf_add(L *l, char **buf, size_t *len, size_t *cap, const char *s) {
+  size_t n = strlen(s);
+  if (*len + n + 1 > *cap) {
+    size_t c = (*cap ? *cap * 2 : 64);
+    while (c < *len + n + 1) c *= 2;
+    char *nb = arena_alloc(l->arena, c);
+    if (*len) memcpy(nb, *buf, *len);
+    *buf = nb;
+    *cap = c;
+  }
+  memcpy(*buf + *len, s, n + 1);
+  *len += n;
+}
+
+static const char *pyfloat(L *l, double f) {
+  char tmp[64];
+  if (isnan(f)) return "nan";
+  if (isinf(f)) return f < 0 ? "-inf" : "inf";
+  /* shortest round-trip digits, then Python's choice of notation */
+  int prec;
+  for (prec = 1; prec <= 17; prec++) {
+    snprintf(tmp, sizeof tmp, "%.*e", prec - 1, f);
+    if (strtod(tmp, NULL) == f) break;
+  }
+  /* tmp is d.ddde[+-]XX; digits and exponent */
+  char digits[32];
+  int nd = 0;
+  const char *q = tmp;
+  bool neg = false;
+  if (*q == '-') neg = true, q++;
+  for (; *q && *q != 'e'; q++)
+    if (*q >= '0' && *q <= '9') digits[nd++] = *q;
+  digits[nd] = 0;
+  int exp = atoi(q + 1);
+  while (nd > 1 && digits[nd - 1] == '0') digits[--nd] = 0;
+  char out[64];
+  int o = 0;
+  if (neg) out[o++] = '-';
+  if (exp < -4 || exp >= 16) {
+    out[o++] = digits[0];
+    if (nd > 1) {
+      out[o++] = '.';
+      for (int i = 1; i < nd; i++) out[o++] = digits[i];
+    }
+    o += snprintf(out + o, sizeof out - (size_t)o, "e%c%02d", exp < 0 ? '-' : '+', abs(exp));
+  } else if (exp < 0) {
+    out[o++] = '0';
+    out[o++] = '.';
+    for (int i = 0; i < -exp - 1; i++) out[o++] = '0';
+    for (int i = 0; i < nd; i++) out[o++] = digits[i];
+  } else {
+    for (int i = 0; i <= exp; i++) out[o++] = i < nd ? digits[i] : '0';
+    out[o++] = '.';
+    if (nd > exp + 1)
+      for (int i = exp + 1; i < nd; i++) out[o++] = digits[i];
+    else
+      out[o++] = '0';
+  }
+  out[o] = 0;
+  return arena_strdup(l->arena, out);
+}
+
+static const char *str_repr(L *l, const char *s) {
+  bool sq = strchr(s, '\'') && !strchr(s, '"');
+  char *buf = NULL;
+  size_t len = 0, cap = 0;
+  buf_add(l, &buf, &len, &cap, sq ? "\"" : "'");
+  for (const char *p = s; *p; p++) {
+    char c[8] = {*p, 0};
+    if (*p == '\\') strcpy(c, "\\\\");
+    else if (*p == '\n') strcpy(c, "\\n");
+    else if (*p == '\t') strcpy(c, "\\t");
+    else if (*p == '\r') strcpy(c, "\\r");
+    else if (*p == '\'' && !sq) strcpy(c, "\\'");
+    else if ((unsigned char)*p < 32) snprintf(c, sizeof c, "\\x%02x", (unsigned char)*p);
+    buf_add(l, &buf, &len, &cap, c);
+  }
+  buf_add(l, &buf, &len, &cap, sq ? "\"" : "'");
+  return buf;
+}
+
+const char *v_str_of(L *l, Value *v, bool repr, int32_t off) {
+  char tmp[64];
+  switch (v->k) {
+  case V_NONE: return "None";
+  case V_BOOL: return v->i ? "True" : "False";
+  case V_INT: snprintf(tmp, sizeof tmp, "%lld", (long long)v->i); return arena_strdup(l->arena, tmp);
+  case V_FLOAT: return pyfloat(l, v->f);
+  case V_STR: return repr ? str_repr(l, v->s) : v->s;
+  case V_DTYPE: return dt_torch((DType)v->i);
+  case V_LIST:
+  case V_TUPLE: {
+    bool size = v->k == V_TUPLE && v->s && !strcmp(v->s, "torch.Size");
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    buf_add(l, &buf, &len, &cap, size ? "torch.Size([" : v->k == V_LIST ? "[" : "(");
+    for (int i = 0; i < v->n; i++) {
+      if (i) buf_add(l, &buf, &len, &cap, ", ");
+      buf_add(l, &buf, &len, &cap, v_str_of(l, v->items[i], true, off));
+    }
+    if (v->k == V_TUPLE && v->n == 1 && !size) buf_add(l, &buf, &len, &cap, ",");
+    buf_add(l, &buf, &len, &cap, size ? "])" : v->k == V_LIST ? "]" : ")");
+    return buf;
+  }
+  case V_DICT: {
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    buf_add(l, &buf, &len, &cap, "{");
+    for (int i = 0; i + 1 < v->n; i += 2) {
+      if (i) buf_add(l, &buf, &len, &cap, ", ");
+      buf_add(l, &buf, &len, &cap, v_str_of(l, v->items[i], true, off));
+      buf_add(l, &buf, &len, &cap, ": ");
+      buf_add(l, &buf, &len, &cap, v_str_of(l, v->items[i + 1], true, off));
+    }
+    buf_add(l, &buf, &len, &cap, "}");
+    return buf;
+  }
+  case V_RANGE:
+    if (v->i3 == 1)
+      snprintf(tmp, sizeof tmp, "range(%lld, %lld)", (long long)v->i, (long long)v->i2);
+    else
+      snprintf(tmp, sizeof tmp, "range(%lld, %lld, %lld)", (long long)v->i, (long long)v->i2,
+               (long long)v->i3);
+    return arena_strdup(l->arena, tmp);
+  case V_TENSOR:
+    lerr(l, off, "a tensor cannot be formatted at compile time here; print it directly");
+  case V_OBJECT: return arena_printf(l->arena, "%s()", v->cls->s);
+  case V_CLASS: return arena_printf(l->arena, "<class '%s'>", v->s);
+  case V_FUNC: return arena_printf(l->arena, "<function %s>", v->ast->str);
+  case V_BUILTIN:
+  case V_METHOD: return "<built-in function>";
+  case V_NS: return arena_printf(l->arena, "<module '%s'>", v->s);
+  }
+  return "?";
+}
+
+/* ---- graphs ------------------------------------------------------------------------ */
+
+Graph *cur_graph(L *l) {
+  if (!l->g) l->g = ir_graph_new(l->p, (Loc){0});
+  return l->g;
+}
+
+/* Closes the open graph: it becomes a host statement that runs it. */
+void end_graph(L *l) {
+  if (!l->g) return;
+  if (l->g->n > 0) {
+    Stmt *st = ir_stmt_add(l->p, ST_GRAPH, l->g->loc);
+    st->graph = l->g->id;
+  }
+  l->g = NULL;
+}
+
+int add_node(L *l, Op op, const int32_t *in, int nin, const Attr *attr, int32_t off) {
+  Graph *g = cur_graph(l);
+  if (g->n >= MAX_NODES) lerr(l, off, "the program is too large (more than %d graph nodes)", MAX_NODES);
+  if (g->n == 0) g->loc.off = off;
+  IrErr err;
+  Attr zero = {0};
+  int id = ir_add(g, op, in, nin, attr ? attr : &zero, (Loc){off}, &err);
+  if (id < 0) lerr(l, off, "%s", err.msg);
+  return id;
+}
+
+Value *mk_tensor(L *l, int node) {
+  Value *v = v_new(l, V_TENSOR);
+  v->t.graph = cur_graph(l)->id;
+  v->t.node = node;
+  return v;
+}
+
+/* Makes sure the tensor's current value is held by a program variable. */
+int tvar(L *l, Value *t) {
+  TT_ASSERT(t->k == V_TENSOR);
+  if (t->t.var >= 0) return t->t.var;
+  Graph *g = l->p->graphs[t->t.graph];
+  const Node *n = &g->nodes[t->t.node];
+  const char *name = arena_strdup(l->p->arena, n->name ? n->name : "t");
+  int var = ir_var_new(l->p, name, VAR_VALUE, n->dtype, n->shape);
+  Attr a = {0};
+  a.var = var;
+  IrErr err;
+  int32_t in = t->t.node;
+  if (ir_add(g, OP_STORE, &in, 1, &a, n->loc, &err) < 0) tt_internal_error(__FILE__, __LINE__, err.msg);
+  t->t.var = var;
+  return var;
+}
+
+int tnode(L *l, Value *t) {
+  TT_ASSERT(t->k == V_TENSOR);
+  Graph *g = cur_graph(l);
+  if (t->t.graph == g->id) return t->t.node;
+  int var = tvar(l, t);
+  const Var *v = &l->p->vars[var];
+  Attr a = {0};
+  a.var = var;
+  int id = ir_add_source(g, OP_INPUT, v->dtype, v->shape, &a, (Loc){g->n ? g->nodes[g->n - 1].loc.off : 0});
+  t->t.graph = g->id;
+  t->t.node = id;
+  return id;
+}
+
+const Node *tn(L *l, Value *t) {
+  int id = tnode(l, t);
+  return &cur_graph(l)->nodes[id];
+}
+
+/* ---- names ------------------------------------------------------------------------- */
+
+static Value *scope_lookup(L *l, Scope *s, const char *name) {
+  for (; s; s = s->parent) {
+    Value *v = attrs_get(&s->vars, name);
+    if (v) return v;
+  }
+  (void)l;
+  return NULL;
+}
+
+static Value *lookup(L *l, Scope *s, const char *name, int32_t off) {
+  Value *v = scope_lookup(l, s, name);
+  if (v) return v;
+  const Builtin *b = bi_lookup(name, BI_FUNC | BI_CLASS);
+  if (b) {
+    Value *bv = v_new(l, (b->flags & BI_CLASS) ? V_CLASS : V_BUILTIN);
+    bv->bi = b;
+    bv->s = b->name;
+    return bv;
+  }
+  if (!strcmp(name, "__name__")) return v_str(l, "__main__");
+  lerr(l, off, "name '%s' is not defined", name);
+}
+
+/* Give the traced node a source name, for the IR and the emitted C. */
+static void name_tensor(L *l, Value *v, const char *name) {
+  if (v->k != V_TENSOR || v->t.graph < 0) return;
+  Graph *g = l->p->graphs[v->t.graph];
+  Node *n = &g->nodes[v->t.node];
+  if (!n->name && n->op != OP_INPUT) n->name = arena_strdup(g->arena, name);
+}
+
+/* ---- calls ------------------------------------------------------------------------- */
+
+static Value *call_func(L *l, Value *fn, Value *self, Args *a) {
+  const Ast *def = fn->ast;
+  if (++l->depth > MAX_DEPTH)
+    lerr(l, a->off, "calls nested too deeply (more than %d): is '%s' recursive?", MAX_DEPTH,
+         def->str);
+  Scope *sc = arena_alloc(l->arena, sizeof *sc);
+  sc->parent = fn->closure;
+  int np = def->nitems, pi = 0;
+  bool *bound = arena_alloc(l->arena, (size_t)np + 1);
+  if (self) {
+    if (np == 0) lerr(l, a->off, "%s() takes no arguments, but is called as a method", def->str);
+    attrs_set(l, &sc->vars, def->items[0]->str, self);
+    bound[0] = true;
+    pi = 1;
+  }
+  int first = pi;
+  for (int i = 0; i < a->npos; i++, pi++) {
+    if (pi >= np)
+      lerr(l, a->off, "%s() takes %d positional arguments but %d were given", def->str,
+           np - first, a->npos);
+    attrs_set(l, &sc->vars, def->items[pi]->str, a->pos[i]);
+    bound[pi] = true;
+  }
+  for (int k = 0; k < a->nkw; k++) {
+    int j;
+    for (j = 0; j < np; j++)
+      if (!strcmp(def->items[j]->str, a->kwnames[k])) break;
+    if (j == np) lerr(l, a->off, "%s() got an unexpected keyword argument '%s'", def->str, a->kwnames[k]);
+    if (bound[j]) lerr(l, a->off, "%s() got multiple values for argument '%s'", def->str, a->kwnames[k]);
+    attrs_set(l, &sc->vars, def->items[j]->str, a->kw[k]);
+    bound[j] = true;
+  }
+  for (int j = 0; j < np; j++) {
+    if (bound[j]) continue;
+    const Ast *p = def->items[j];
+    if (p->kind != AST_KWARG)
+      lerr(l, a->off, "%s() missing required argument '%s'", def->str, p->str);
+    attrs_set(l, &sc->vars, p->str, eval(l, fn->closure, p->a));
+  }
+  Frame f = {sc, l->none};
+  exec_block(l, &f, def->c);
+  l->depth--;
+  return f.ret;
+}
+
+static Value *instantiate(L *l, Value *cls, Args *a) {
+  Value *obj = v_new(l, V_OBJECT);
+  obj->cls = cls;
+  Value *init = attrs_get(&cls->attrs, "__init__");
+  if (init && init->k == V_FUNC) call_func(l, init, obj, a);
+  else if (a->npos || a->nkw) lerr(l, a->off, "%s() takes no arguments", cls->s);
+  return obj;
+}
+
+/* The user class a method is found on, walking base classes. */
+static Value *class_attr(Value *cls, const char *name) {
+  for (; cls; cls = cls->self) {
+    Value *v = attrs_get(&cls->attrs, name);
+    if (v) return v;
+  }
+  return NULL;
+}
+
+Value *v_call(L *l, Value *fn, Args *a) {
+  switch (fn->k) {
+  case V_BUILTIN: return fn->bi->fn(l, fn->self, a);
+  case V_FUNC: return call_func(l, fn, NULL, a);
+  case V_METHOD: return call_func(l, fn->fn, fn->self, a);
+  case V_CLASS:
+    if (fn->bi) return fn->bi->fn(l, NULL, a);
+    return instantiate(l, fn, a);
+  case V_OBJECT: {
+    if (fn->cls->bi) return fn->cls->bi->fn(l, fn, a);
+    Value *fwd = class_attr(fn->cls, "forward");
+    if (!fwd || fwd->k != V_FUNC) lerr(l, a->off, "'%s' object is not callable (it has no forward method)", fn->cls->s);
+    return call_func(l, fwd, fn, a);
+  }
+  default: lerr(l, a->off, "'%s' object is not callable", v_typename(fn));
+  }
+}
+
+static Value *eval_call(L *l, Scope *s, const Ast *e) {
+  Value *fn = eval(l, s, e->a);
+  Args a = {0};
+  a.off = e->off;
+  a.pos = arena_alloc(l->arena, sizeof(Value *) * (size_t)(e->nitems + 1));
+  a.kw = arena_alloc(l->arena, sizeof(Value *) * (size_t)(e->nitems + 1));
+  a.kwnames = arena_alloc(l->arena, sizeof(char *) * (size_t)(e->nitems + 1));
+  int32_t *po = arena_alloc(l->arena, sizeof(int32_t) * (size_t)(e->nitems + 1));
+  a.posoff = po;
+  for (int i = 0; i < e->nitems; i++) {
+    const Ast *it = e->items[i];
+    if (it->kind == AST_KWARG) {
+      for (int k = 0; k < a.nkw; k++)
+        if (!strcmp(a.kwnames[k], it->str)) lerr(l, it->off, "keyword argument repeated: %s", it->str);
+      a.kwnames[a.nkw] = it->str;
+      a.kw[a.nkw++] = eval(l, s, it->a);
+    } else {
+      if (a.nkw) lerr(l, it->off, "positional argument follows keyword argument");
+      po[a.npos] = it->off;
+      a.pos[a.npos++] = eval(l, s, it);
+    }
+  }
+  Value *r = v_call(l, fn, &a);
+  /* self.fc1(x) names its result fc1_out */
+  if (r && r->k == V_TENSOR && fn->k == V_OBJECT && e->a->kind == AST_ATTR)
+    name_tensor(l, r, arena_printf(l->arena, "%s_out", e->a->str));
+  return r ? r : l->none;
+}
+
+/* ---- expressions ------------------------------------------------------------------- */
+
+static void step(L *l, int32_t off) {
+  if (++l->steps > MAX_STEPS)
+    lerr(l, off, "the program takes too long to evaluate at compile time (over %lld steps)",
+         (long long)MAX_STEPS);
+}
+
+static Value *getattr(L *l, Value *obj, const char *name, int32_t off) {
+  switch (obj->k) {
+  case V_OBJECT: {
+    Value *v = attrs_get(&obj->attrs, name);
+    if (v) return v;
+    Value *m = class_attr(obj->cls, name);
+    if (m) {
+      if (m->k != V_FUNC) return m;
+      Value *bm = v_new(l, V_METHOD);
+      bm->fn = m;
+      bm->self = obj;
+      return bm;
+    }
+    break;
+  }
+  case V_CLASS: {
+    Value *v = class_attr(obj, name);
+    if (v) return v;
+    break;
+  }
+  case V_NS: {
+    /* torch.X, nn.X, F.X, math.X, torch.nn.functional.X: the builtin of that name */
+    static const char *subs[][2] = {
+      {"nn", "torch.nn"}, {"functional", "torch.nn.functional"}, {"optim", "torch.optim"},
+      {"init", "torch.nn.init"}, {"utils", "torch.utils"}, {"data", "torch.utils.data"},
+    };
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+      if (!strcmp(name, subs[i][0]) && strcmp(obj->s, "math")) {
+        Value *ns = v_new(l, V_NS);
+        ns->s = subs[i][1];
+        return ns;
+      }
+    if (!strcmp(obj->s, "math")) {
+      if (!strcmp(name, "pi")) return v_float(l, 3.14159265358979323846);
+      if (!strcmp(name, "e")) return v_float(l, 2.71828182845904523536);
+      if (!strcmp(name, "inf")) return v_float(l, INFINITY);
+      if (!strcmp(name, "nan")) return v_float(l, NAN);
+      const Builtin *b = bi_lookup(arena_printf(l->arena, "math.%s", name), BI_FUNC);
+      if (b) {
+        Value *bv = v_new(l, V_BUILTIN);
+        bv->bi = b;
+        return bv;
+      }
+      lerr(l, off, "module 'math' has no attribute '%s' in ttc", name);
+    }
+    Value *r = bi_getattr(l, obj, name, off);
+    if (r) return r;
+    const Builtin *b = bi_lookup(name, BI_FUNC | BI_CLASS);
+    if (b) {
+      Value *bv = v_new(l, (b->flags & BI_CLASS) ? V_CLASS : V_BUILTIN);
+      bv->bi = b;
+      bv->s = b->name;
+      return bv;
+    }
+    lerr(l, off, "module '%s' has no attribute '%s' (not supported by ttc)", obj->s, name);
+  }
+  default: {
+    Value *r = bi_getattr(l, obj, name, off);
+    if (r) return r;
+  }
+  }
+  lerr(l, off, "'%s' object has no attribute '%s'", v_typename(obj), name);
+}
+
+static Value *eval_list(L *l, Scope *s, const Ast *e, VKind k) {
+  Value *v = v_new(l, k);
+  for (int i = 0; i < e->nitems; i++) v_list_push(l, v, eval(l, s, e->items[i]));
+  return v;
+}
+
+static Value *eval_fstring(L *l, Scope *s, const Ast *e);
+
+static Value *eval_opt(L *l, Scope *s, const Ast *e) {
+  if (!e) return NULL;
+  Value *v = eval(l, s, e);
+  return v->k == V_NONE ? NULL : v;
+}
+
+static Value *eval_index(L *l, Scope *s, const Ast *e) {
+  Value *obj = eval(l, s, e->a);
+  const Ast *ix = e->b;
+  bool tuple = ix->kind == AST_TUPLE;
+  int n = tuple ? ix->nitems : 1;
+  IndexItem *items = arena_alloc(l->arena, sizeof(IndexItem) * (size_t)(n ? n : 1));
+  for (int i = 0; i < n; i++) {
+    const Ast *it = tuple ? ix->items[i] : ix;
+    items[i].off = it->off;
+    if (it->kind == AST_SLICE) {
+      items[i].kind = IX_SLICE;
+      items[i].lo = eval_opt(l, s, it->a);
+      items[i].hi = eval_opt(l, s, it->b);
+      items[i].st = eval_opt(l, s, it->c);
+    } else if (it->kind == AST_ELLIPSIS) {
+      items[i].kind = IX_ELLIPSIS;
+    } else {
+      items[i].kind = IX_VALUE;
+      items[i].v = eval(l, s, it);
+    }
+  }
+  return bi_index(l, obj, items, n, tuple, e->off);
+}
+
+static Value *eval(L *l, Scope *s, const Ast *e) {
+  step(l, e->off);
+  switch (e->kind) {
+  case AST_INT: return v_int(l, e->ival);
+  case AST_FLOAT: return v_float(l, e->fval);
+  case AST_STR: return v_str(l, arena_strdup(l->arena, e->str));
+  case AST_BOOL: return v_bool(l, e->ival != 0);
+  case AST_NONE: return l->none;
+  case AST_NAME: return lookup(l, s, e->str, e->off);
+  case AST_LIST: return eval_list(l, s, e, V_LIST);
+  case AST_TUPLE: return eval_list(l, s, e, V_TUPLE);
+  case AST_DICT: return eval_list(l, s, e, V_DICT);
+  case AST_ATTR: return getattr(l, eval(l, s, e->a), e->str, e->off);
+  case AST_CALL: return eval_call(l, s, e);
+  case AST_INDEX: return eval_index(l, s, e);
+  case AST_BINOP: {
+    Value *a = eval(l, s, e->a), *b = eval(l, s, e->b);
+    return bi_binop(l, e->op, a, b, e->off);
+  }
+  case AST_UNARY: {
+    Value *a = eval(l, s, e->a);
+    if (e->op == UN_NOT) return v_bool(l, !v_truthy(l, a, e->off));
+    return bi_unop(l, e->op, a, e->off);
+  }
+  case AST_COMPARE: {
+    Value *a = eval(l, s, e->a), *b = eval(l, s, e->b);
+    return bi_compare(l, e->op, a, b, e->off);
+  }
+  case AST_BOOLOP: {
+    Value *a = eval(l, s, e->a);
+    bool t = v_truthy(l, a, e->a->off);
+    if (e->op == BOOL_AND ? !t : t) return a;
+    return eval(l, s, e->b);
+  }
+  case AST_IFEXP: return v_truthy(l, eval(l, s, e->a), e->a->off) ? eval(l, s, e->b) : eval(l, s, e->c);
+  case AST_FSTRING: return eval_fstring(l, s, e);
+  case AST_ELLIPSIS: lerr(l, e->off, "'...' is only supported inside an index");
+  case AST_SLICE: lerr(l, e->off, "a slice is only supported inside an index");
+  case AST_KWARG: lerr(l, e->off, "unexpected keyword argument");
+  default: lerr(l, e->off, "unsupported expression (%s)", ast_kind_name(e->kind));
+  }
+}
+
+/* Python's format(value, spec) for host values: the common numeric specs. */
+static const char *format_spec(L *l, Value *v, const char *spec, int32_t off) {
+  if (!spec || !*spec) return v_str_of(l, v, false, off);
+  if (v->k == V_TENSOR) lerr(l, off, "a tensor cannot be formatted with ':%s' at compile time", spec);
+  /* [[fill]align][sign][#][0][width][,][.precision][type] */
+  const char *p = spec;
+  char fill = ' ', align = 0, sign = '-';
+  if (p[0] && p[1] && strchr("<>^=", p[1])) fill = p[0], align = p[1], p += 2;
+  else if (*p && strchr("<>^=", *p)) align = *p++;
+  if (*p && strchr("+- ", *p)) sign = *p++;
+  bool zero = false;
+  if (*p == '0') zero = true, p++;
+  int width = 0, prec = -1;
+  while (*p >= '0' && *p <= '9') width = width * 10 + (*p++ - '0');
+  if (*p == ',') p++;
+  if (*p == '.') {
+    p++;
+    prec = 0;
+    while (*p >= '0' && *p <= '9') prec = prec * 10 + (*p++ - '0');
+  }
+  char type = *p ? *p++ : 0;
+  if (*p) lerr(l, off, "invalid format specifier '%s'", spec);
+  char body[512];
+  double x = v->k == V_FLOAT ? v->f : (double)v->i;
+  bool num = v->k == V_INT || v->k == V_FLOAT || v->k == V_BOOL;
+  if (type && !num) lerr(l, off, "format code '%c' needs a number, got %s", type, v_typename(v));
+  const char *sg = sign == '+' ? "+" : sign == ' ' ? " " : "";
+  switch (type) {
+  case 'f': case 'F': case 'e': case 'E': case 'g': case 'G': case '%': {
+    if (type == '%') x *= 100;
+    char f[16];
+    snprintf(f, sizeof f, "%%%s.%d%c", sg, prec < 0 ? 6 : prec, type == '%' ? 'f' : type);
+    snprintf(body, sizeof body - 1, f, x);
+    if (type == '%') strcat(body, "%");
+    break;
+  }
+  case 'd':
+    if (v->k == V_FLOAT) lerr(l, off, "format code 'd' needs an int, got float");
+    snprintf(body, sizeof body, sign == '+' ? "%+lld" : "%lld", (long long)v->i);
+    break;
+  case 0: {
+    const char *str = v_str_of(l, v, false, off);
+    if (prec >= 0 && v->k == V_FLOAT) {
+      snprintf(body, sizeof body, "%.*g", prec, x);
+    } else
+      snprintf(body, sizeof body, "%s", str);
+    break;
+  }
+  default: lerr(l, off, "format code '%c' is not supported", type);
+  }
+  int len = (int)strlen(body);
+  if (width <= len) return arena_strdup(l->arena, body);
+  if (!align) align = (num && v->k != V_STR) ? '>' : '<';
+  if (zero && !align) align = '=', fill = '0';
+  if (zero) fill = '0', align = align == '<' ? '<' : '=';
+  int pad = width - len;
+  char *out = arena_alloc(l->arena, (size_t)width + 1);
+  int o = 0;
+  if (align == '<') {
+    memcpy(out, body, (size_t)len), o = len;
+    while (o < width) out[o++] = fill;
+  } else if (align == '^') {
+    for (int i = 0; i < pad / 2; i++) out[o++] = fill;
+    memcpy(out + o, body, (size_t)len), o += len;
+    while (o < width) out[o++] = fill;
+  } else if (align == '=' && (body[0] == '-' || body[0] == '+')) {
+    out[o++] = body[0];
+    for (int i = 0; i < pad; i++) out[o++] = fill;
+    memcpy(out + o, body + 1, (size_t)len - 1), o += len - 1;
+  } else {
+    for (int i = 0; i < pad; i++) out[o++] = fill;
+    memcpy(out + o, body, (size_t)len), o += len;
+  }
+  out[o] = 0;
+  return out;
+}
+
+/* An f-string of host values is a string; one with tensors becomes a V_TUPLE marked
+ * "fstring" of pieces that print() prints in order. */
+static Value *eval_fstring(L *l, Scope *s, const Ast *e) {
+  Value *parts = v_new(l, V_TUPLE);
+  parts->s = "fstring";
+  char *buf = NULL;
+  size_t len = 0, cap = 0;
+  buf_add(l, &buf, &len, &cap, "");
+  for (int i = 0; i < e->nitems; i++) {
+    const Ast *it = e->items[i];
+    if (it->kind == AST_STR) {
+      buf_add(l, &buf, &len, &cap, it->str ? it->str : "");
+      continue;
+    }
+    Value *v = eval(l, s, it->a);
+    if (v->k == V_TENSOR && !it->str && it->ival != 'r') {
+      v_list_push(l, parts, v_str(l, buf));
+      v_list_push(l, parts, v);
+      buf = NULL, len = cap = 0;
+      buf_add(l, &buf, &len, &cap, "");
+      continue;
+    }
+    const char *txt = it->ival == 'r' ? v_str_of(l, v, true, it->off)
+                                      : format_spec(l, v, it->str, it->off);
+    buf_add(l, &buf, &len, &cap, txt);
+  }
+  if (parts->n == 0) return v_str(l, buf);
+  v_list_push(l, parts, v_str(l, buf));
+  return parts;
+}
+
+/* ---- statements -------------------------------------------------------------------- */
+
+static void assign(L *l, Scope *s, const Ast *target, Value *v);
+
+static void unpack(L *l, Scope *s, const Ast *target, Value *v) {
+  Value *seq = v;
+  if (v->k == V_RANGE) {
+    seq = v_new(l, V_LIST);
+    for (int64_t i = v->i; v->i3 > 0 ? i < v->i2 : i > v->i2; i += v->i3) v_list_push(l, seq, v_int(l, i));
+  }
+  if (seq->k != V_LIST && seq->k != V_TUPLE)
+    lerr(l, target->off, "cannot unpack a %s into %d names", v_typename(v), target->nitems);
+  if (seq->n != target->nitems)
+    lerr(l, target->off, "cannot unpack %d values into %d names", seq->n, target->nitems);
+  for (int i = 0; i < seq->n; i++) assign(l, s, target->items[i], seq->items[i]);
+}
+
+static void assign(L *l, Scope *s, const Ast *target, Value *v) {
+  switch (target->kind) {
+  case AST_NAME:
+    attrs_set(l, &s->vars, target->str, v);
+    name_tensor(l, v, target->str);
+    return;
+  case AST_TUPLE:
+  case AST_LIST: unpack(l, s, target, v); return;
+  case AST_ATTR: {
+    Value *obj = eval(l, s, target->a);
+    if (obj->k == V_OBJECT || obj->k == V_CLASS) {
+      attrs_set(l, &obj->attrs, target->str, v);
+      return;
+    }
+    if (obj->k == V_TENSOR && !strcmp(target->str, "requires_grad")) {
+      obj->t.requires_grad = v_truthy(l, v, target->off);
+      return;
+    }
+    lerr(l, target->off, "cannot set attribute '%s' of a %s", target->str, v_typename(obj));
+  }
+  case AST_INDEX: {
+    Value *obj = eval(l, s, target->a);
+    if (obj->k == V_LIST) {
+      Value *iv = eval(l, s, target->b);
+      if (iv->k != V_INT) lerr(l, target->b->off, "list indices must be integers");
+      int64_t i = iv->i < 0 ? iv->i + obj->n : iv->i;
+      if (i < 0 || i >= obj->n) lerr(l, target->b->off, "list assignment index out of range");
+      obj->items[i] = v;
+      return;
+    }
+    if (obj->k == V_DICT) {
+      Value *key = eval(l, s, target->b);
+      for (int i = 0; i + 1 < obj->n; i += 2)
+        if (bi_compare(l, CMP_EQ, obj->items[i], key, target->off) == l->vtrue) {
+          obj->items[i + 1] = v;
+          return;
+        }
+      v_list_push(l, obj, key);
+      v_list_push(l, obj, v);
+      return;
+    }
+    lerr(l, target->off, "assignment into a %s by index is not supported yet", v_typename(obj));
+  }
+  default: lerr(l, target->off, "cannot assign to this expression");
+  }
+}
+
+/* The values a compile-time for loop runs over. */
+static Value *iter_items(L *l, Value *v, int32_t off) {
+  switch (v->k) {
+  case V_LIST:
+  case V_TUPLE: return v;
+  case V_RANGE: {
+    Value *r = v_new(l, V_LIST);
+    int64_t count = 0;
+    for (int64_t i = v->i; v->i3 > 0 ? i < v->i2 : i > v->i2; i += v->i3) {
+      if (++count > 10000000) lerr(l, off, "range too long to unroll at compile time");
+      v_list_push(l, r, v_int(l, i));
+    }
+    return r;
+  }
+  case V_STR: {
+    Value *r = v_new(l, V_LIST);
+    for (const char *p = v->s; *p; p++) v_list_push(l, r, v_str(l, arena_strndup(l->arena, p, 1)));
+    return r;
+  }
+  case V_DICT: {
+    Value *r = v_new(l, V_LIST);
+    for (int i = 0; i + 1 < v->n; i += 2) v_list_push(l, r, v->items[i]);
+    return r;
+  }
+  case V_OBJECT: {
+    Value *items = attrs_get(&v->attrs, "__items__"); /* ModuleList, Sequential */
+    if (items) return items;
+    break;
+  }
+  case V_TENSOR: {
+    const Node *n = tn(l, v);
+    if (n->shape.rank == 0) lerr(l, off, "iteration over a 0-d tensor");
+    Value *r = v_new(l, V_LIST);
+    int64_t d0 = n->shape.d[0];
+    for (int64_t i = 0; i < d0; i++) {
+      IndexItem it = {.kind = IX_VALUE, .v = v_int(l, i), .off = off};
+      v_list_push(l, r, bi_index(l, v, &it, 1, false, off));
+    }
+    return r;
+  }
+  default: break;
+  }
+  lerr(l, off, "'%s' object is not iterable", v_typename(v));
+}
+
+static Exit exec(L *l, Frame *f, const Ast *st);
+
+static Exit exec_block(L *l, Frame *f, const Ast *b) {
+  if (b->kind != AST_BLOCK) return exec(l, f, b);
+  for (int i = 0; i < b->nitems; i++) {
+    Exit x = exec(l, f, b->items[i]);
+    if (x != X_NEXT) return x;
+  }
+  return X_NEXT;
+}
+
+static Value *module_ns(L *l, const char *mod, int32_t off) {
+  static const char *known[] = {"torch", "torch.nn", "torch.nn.functional", "torch.optim",
+                                "torch.nn.init", "torch.utils", "torch.utils.data", "math",
+                                "tinytorch", "torchvision", "torchvision.datasets", "tqdm",
+                                "torch.optim.lr_scheduler"};
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+    if (!strcmp(mod, known[i]) || (!strncmp(mod, "tinytorch.", 10))) {
+      Value *ns = v_new(l, V_NS);
+      ns->s = !strncmp(mod, "tinytorch", 9) ? "torch" : arena_strdup(l->arena, mod);
+      return ns;
+    }
+  lerr(l, off, "module '%s' is not available in ttc (supported: torch, torch.nn, "
+               "torch.nn.functional, torch.optim, math, tinytorch)", mod);
+}
+
+static Exit exec(L *l, Frame *f, const Ast *st) {
+  Scope *s = f->scope;
+  step(l, st->off);
+  switch (st->kind) {
+  case AST_EXPR: eval(l, s, st->a); return X_NEXT;
+  case AST_ASSIGN: {
+    Value *v = eval(l, s, st->b);
+    assign(l, s, st->a, v);
+    return X_NEXT;
+  }
+  case AST_AUGASSIGN: {
+    Value *old = eval(l, s, st->a);
+    Value *rhs = eval(l, s, st->b);
+    Value *nv = bi_binop(l, st->op, old, rhs, st->off);
+    if (old->k == V_TENSOR) {
+      /* In place, as PyTorch: every name bound to this tensor sees the new value. */
+      if (old->t.leaf && old->t.requires_grad && !l->no_grad)
+        lerr(l, st->off, "a leaf tensor that requires grad is used in an in-place operation "
+                         "(wrap it in 'with no_grad():')");
+      const Node *nn = tn(l, nv);
+      const Node *on = tn(l, old);
+      if (nn->dtype != on->dtype)
+        lerr(l, st->off, "result type %s can't be cast to the desired output type %s",
+             dt_torch(nn->dtype), dt_torch(on->dtype));
+      if (!shape_eq(&nn->shape, &on->shape)) {
+        char b1[64], b2[64];
+        lerr(l, st->off, "output with shape %s doesn't match the broadcast shape %s",
+             shape_str(&on->shape, b1, sizeof b1), shape_str(&nn->shape, b2, sizeof b2));
+      }
+      old->t.graph = nv->t.graph;
+      old->t.node = nv->t.node;
+      if (!old->t.leaf) old->t.gradfn = nv->t.gradfn, old->t.requires_grad = nv->t.requires_grad;
+      if (old->t.var >= 0) {
+        Attr a = {0};
+        a.var = old->t.var;
+        int32_t in = tnode(l, old);
+        add_node(l, OP_STORE, &in, 1, &a, st->off);
+      }
+      return X_NEXT;
+    }
+    assign(l, s, st->a, nv);
+    return X_NEXT;
+  }
+  case AST_RETURN:
+    f->ret = st->a ? eval(l, s, st->a) : l->none;
+    return X_RETURN;
+  case AST_PASS: return X_NEXT;
+  case AST_BREAK: return X_BREAK;
+  case AST_CONTINUE: return X_CONTINUE;
+  case AST_IF:
+    if (v_truthy(l, eval(l, s, st->a), st->a->off)) return exec_block(l, f, st->b);
+    if (st->c) return exec_block(l, f, st->c);
+    return X_NEXT;
+  case AST_WHILE:
+    while (v_truthy(l, eval(l, s, st->a), st->a->off)) {
+      Exit x = exec_block(l, f, st->c);
+      if (x == X_BREAK) break;
+      if (x == X_RETURN) return x;
+    }
+    return X_NEXT;
+  case AST_FOR: {
+    Value *items = iter_items(l, eval(l, s, st->b), st->b->off);
+    int n = items->n;
+    for (int i = 0; i < n && i < items->n; i++) {
+      assign(l, s, st->a, items->items[i]);
+      Exit x = exec_block(l, f, st->c);
+      if (x == X_BREAK) break;
+      if (x == X_RETURN) return x;
+    }
+    return X_NEXT;
+  }
+  case AST_WITH: {
+    Value *ctx = eval(l, s, st->a);
+    if (!(ctx->k == V_TUPLE && ctx->s && !strcmp(ctx->s, "no_grad")))
+      lerr(l, st->a->off, "only 'with no_grad():' is supported");
+    bool saved = l->no_grad;
+    l->no_grad = true;
+    Exit x = exec_block(l, f, st->c);
+    l->no_grad = saved;
+    return x;
+  }
+  case AST_DEF: {
+    Value *fn = v_new(l, V_FUNC);
+    fn->ast = st;
+    fn->closure = s;
+    fn->s = st->str;
+    attrs_set(l, &s->vars, st->str, fn);
+    return X_NEXT;
+  }
+  case AST_CLASS: {
+    Value *cls = v_new(l, V_CLASS);
+    cls->s = st->str;
+    cls->ast = st;
+    if (st->a) {
+      Value *base = eval(l, s, st->a);
+      if (base->k != V_CLASS) lerr(l, st->a->off, "a class can only derive from a class");
+      if (!base->bi) cls->self = base; /* user base class: methods are inherited */
+      else if (strcmp(base->bi->name, "Module"))
+        lerr(l, st->a->off, "deriving from '%s' is not supported; derive from Module", base->bi->name);
+    }
+    Scope *cs = arena_alloc(l->arena, sizeof *cs);
+    cs->parent = s;
+    Frame cf = {cs, l->none};
+    exec_block(l, &cf, st->c);
+    for (int i = 0; i < cs->vars.n; i++) {
+      Value *m = cs->vars.vals[i];
+      if (m->k == V_FUNC) m->closure = s;
+      attrs_set(l, &cls->attrs, cs->vars.keys[i], m);
+    }
+    attrs_set(l, &s->vars, st->str, cls);
+    return X_NEXT;
+  }
+  case AST_IMPORT: {
+    Value *ns = module_ns(l, st->str, st->off);
+    if (st->a) attrs_set(l, &s->vars, st->a->str, ns);
+    else {
+      /* import torch.nn binds torch */
+      const char *dot = strchr(st->str, '.');
+      attrs_set(l, &s->vars, dot ? arena_strndup(l->arena, st->str, (size_t)(dot - st->str)) : st->str,
+                dot ? module_ns(l, arena_strndup(l->arena, st->str, (size_t)(dot - st->str)), st->off) : ns);
+    }
+    return X_NEXT;
+  }
+  case AST_FROMIMPORT: {
+    Value *ns = module_ns(l, st->str, st->off);
+    for (int i = 0; i < st->nitems; i++) {
+      const Ast *it = st->items[i];
+      Value *v = getattr(l, ns, it->str, it->off);
+      attrs_set(l, &s->vars, it->a ? it->a->str : it->str, v);
+    }
+    return X_NEXT;
+  }
+  case AST_ASSERT:
+    if (!v_truthy(l, eval(l, s, st->a), st->a->off)) {
+      if (st->b) lerr(l, st->off, "assertion failed: %s", v_str_of(l, eval(l, s, st->b), false, st->b->off));
+      lerr(l, st->off, "assertion failed");
+    }
+    return X_NEXT;
+  case AST_BLOCK: return exec_block(l, f, st);
+  default: lerr(l, st->off, "unsupported statement (%s)", ast_kind_name(st->kind));
+  }
+}
+
+/* ---- entry points -------------------------------------------------------------------- */
+
+/* Var names must be unique C identifiers; source names are kept where possible. */
+static void finish_names(Program *p) {
+  for (int i = 0; i < p->nvars; i++) {
+    Var *v = &p->vars[i];
+    char base[128];
+    size_t o = 0;
+    for (const char *c = v->name; *c && o < sizeof base - 8; c++)
+      base[o++] = ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9'))
+                      ? *c
+                      : '_';
+    base[o] = 0;
+    if (o == 0 || (base[0] >= '0' && base[0] <= '9')) {
+      memmove(base + 1, base, o + 1);
+      base[0] = 'v';
+    }
+    const char *name = arena_strdup(p->arena, base);
+    for (int k = 1;; k++) {
+      bool clash = false;
+      for (int j = 0; j < i && !clash; j++) clash = !strcmp(p->vars[j].name, name);
+      if (!clash) break;
+      name = arena_printf(p->arena, "%s_%d", base, k);
+    }
+    v->name = name;
+  }
+}
+
+Program *lower_program(const Source *src, const Ast *root, Diag *d) {
+  L *l = xmalloc(sizeof *l);
+  memset(l, 0, sizeof *l);
+  l->src = src;
+  l->diag = d;
+  l->p = ir_program_new(src->name, src->text);
+  l->arena = l->p->arena;
+  l->none = v_new(l, V_NONE);
+  l->vtrue = v_new(l, V_BOOL);
+  l->vtrue->i = 1;
+  l->vfalse = v_new(l, V_BOOL);
+  l->globals = arena_alloc(l->arena, sizeof(Scope));
+  Program *p = l->p;
+  if (setjmp(l->fail)) {
+    ir_program_free(p);
+    free(l);
+    return NULL;
+  }
+  lower_init_builtins(l);
+  Frame f = {l->globals, l->none};
+  Exit x = exec_block(l, &f, root);
+  if (x == X_RETURN) lerr(l, 0, "'return' outside a function");
+  end_graph(l);
+  finish_names(p);
+  free(l);
+  return p;
+}
+
+Program *frontend_compile(const Source *src, Diag *d) {
+  Arena *a = arena_new();
+  Ast *root = parse_program(src, a, d);
+  Program *p = root ? lower_program(src, root, d) : NULL;
+  arena_free(a);
+  return p;
+}

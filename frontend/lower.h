@@ -1,0 +1,170 @@
+/*
+ * lower.h — internal to the lowering (lower.c, builtins.c): compile-time values and the
+ * lowering context.
+ *
+ * The lowering is an evaluator of the AST. Host values (ints, floats, strings, lists,
+ * modules, functions) are computed at compile time; tensor operations are traced into
+ * the current graph. A print (and later any host control point) ends the current graph;
+ * tensors used after that travel through program variables (OP_STORE / OP_INPUT).
+ */
+#ifndef TT_LOWER_H
+#define TT_LOWER_H
+
+#include <setjmp.h>
+
+#include "frontend.h"
+
+typedef enum {
+  V_NONE,
+  V_BOOL,    /* i */
+  V_INT,     /* i */
+  V_FLOAT,   /* f */
+  V_STR,     /* s */
+  V_LIST,    /* items, n (mutable) */
+  V_TUPLE,   /* items, n; s = "torch.Size" for shapes, "max" etc. for named tuples */
+  V_DICT,    /* items: keys and values alternating, n pairs*2 */
+  V_TENSOR,  /* t */
+  V_DTYPE,   /* i: DType */
+  V_FUNC,    /* def: ast, closure scope */
+  V_CLASS,   /* user class: ast; or builtin module class: bi */
+  V_OBJECT,  /* module instance: cls, attrs */
+  V_BUILTIN, /* bi: builtin function; self: bound receiver or NULL */
+  V_METHOD,  /* user method bound to self: fn (V_FUNC), self */
+  V_NS,      /* namespace (torch, nn, F, math): s */
+  V_RANGE,   /* range(start, stop, step): i, i2, i3 */
+} VKind;
+
+typedef struct Value Value;
+typedef struct Scope Scope;
+typedef struct Builtin Builtin;
+
+/* A traced tensor: where its current value lives. */
+typedef struct Tensor {
+  int graph;          /* graph holding node, or -1 if only in var */
+  int node;           /* node id in that graph */
+  int var;            /* program var holding its current value, or -1 */
+  bool requires_grad; /* tracked as PyTorch does, for printing and autodiff */
+  bool leaf;          /* created by the user (or a parameter), not computed */
+  bool param;         /* an nn.Parameter: prints "Parameter containing:" */
+  const char *gradfn; /* PyTorch's grad_fn name for computed tensors that require grad */
+  Value *grad;        /* .grad, NULL until a backward() gives it one */
+} Tensor;
+
+typedef struct Attrs {
+  const char **keys;
+  Value **vals;
+  int n, cap;
+} Attrs;
+
+struct Value {
+  VKind k;
+  int64_t i, i2, i3;
+  double f;
+  const char *s;
+  Value **items;
+  int n, cap;
+  Tensor t;
+  const Ast *ast;      /* V_FUNC, V_CLASS */
+  Scope *closure;      /* V_FUNC: defining scope (globals) */
+  Value *cls;          /* V_OBJECT: its class */
+  Attrs attrs;         /* V_OBJECT, V_CLASS: attributes in insertion order */
+  const Builtin *bi;   /* V_BUILTIN, builtin V_CLASS */
+  Value *self;         /* V_BUILTIN (bound), V_METHOD */
+  Value *fn;           /* V_METHOD */
+};
+
+/* A call's arguments after evaluation. */
+typedef struct Args {
+  Value **pos;
+  int npos;
+  const char **kwnames;
+  Value **kw;
+  int nkw;
+  int32_t off;          /* the call, for diagnostics */
+  const int32_t *posoff; /* per positional argument, for diagnostics */
+} Args;
+
+typedef struct L L;
+typedef Value *(*BuiltinFn)(L *l, Value *self, Args *a);
+
+enum {
+  BI_FUNC = 1,   /* callable as a function: relu(x), torch.relu(x) */
+  BI_METHOD = 2, /* callable as a tensor method: x.relu() */
+  BI_CLASS = 4,  /* a module class: Linear(...) */
+  BI_PROP = 8,   /* a tensor property: x.shape, x.T */
+};
+
+struct Builtin {
+  const char *name;
+  unsigned flags;
+  BuiltinFn fn;
+  const char *sig; /* argument names and defaults, e.g. "input, dim=None, keepdim=False" */
+};
+
+struct Scope {
+  Scope *parent;
+  Attrs vars;
+};
+
+struct L {
+  Arena *arena;
+  const Source *src;
+  Diag *diag;
+  Program *p;
+  Graph *g;   /* the open graph, or NULL between graphs */
+  jmp_buf fail;
+  Scope *globals;
+  int depth;        /* call depth, bounded */
+  int64_t steps;    /* evaluation steps, bounded so no program hangs the compiler */
+  bool no_grad;     /* inside `with no_grad():` */
+  Value *none, *vtrue, *vfalse;
+  int nparams;      /* for default parameter names */
+};
+
+/* ---- lower.c ---------------------------------------------------------------------- */
+_Noreturn void lerr(L *l, int32_t off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+Value *v_new(L *l, VKind k);
+Value *v_int(L *l, int64_t i);
+Value *v_float(L *l, double f);
+Value *v_str(L *l, const char *s);
+Value *v_bool(L *l, bool b);
+Value *v_tuple(L *l, int n);
+void v_list_push(L *l, Value *list, Value *item);
+const char *v_typename(const Value *v);
+bool v_truthy(L *l, Value *v, int32_t off);
+Value *v_call(L *l, Value *fn, Args *a);
+void attrs_set(L *l, Attrs *a, const char *key, Value *v);
+Value *attrs_get(const Attrs *a, const char *key);
+/* Python's str() and repr() of a host value (tensors are rejected). */
+const char *v_str_of(L *l, Value *v, bool repr, int32_t off);
+
+/* Graph building. */
+Graph *cur_graph(L *l);
+void end_graph(L *l);
+int tnode(L *l, Value *t);          /* the tensor's node in the current graph */
+int tvar(L *l, Value *t);           /* make sure the tensor's value is in a program var */
+Value *mk_tensor(L *l, int node);   /* a new computed tensor value for node in cur graph */
+const Node *tn(L *l, Value *t);     /* its node (valid until the next ir_add) */
+int add_node(L *l, Op op, const int32_t *in, int nin, const Attr *attr, int32_t off);
+
+/* ---- builtins.c ------------------------------------------------------------------- */
+const Builtin *bi_lookup(const char *name, unsigned flags);
+/* Parse a call's arguments against a signature; out[i] is NULL for a missing optional
+ * argument whose default is None. */
+void args_bind(L *l, const char *fname, const char *sig, Value *self, Args *a, Value **out,
+               int nout);
+Value *bi_binop(L *l, int op, Value *a, Value *b, int32_t off);
+Value *bi_unop(L *l, int op, Value *a, int32_t off);
+Value *bi_compare(L *l, int op, Value *a, Value *b, int32_t off);
+Value *bi_getattr(L *l, Value *obj, const char *name, int32_t off); /* tensors, dtypes */
+/* One item of a subscript: x[value], x[lo:hi:st], x[...]; a None value inserts a dim. */
+typedef struct IndexItem {
+  enum { IX_VALUE, IX_SLICE, IX_ELLIPSIS } kind;
+  Value *v, *lo, *hi, *st; /* lo/hi/st NULL when absent */
+  int32_t off;
+} IndexItem;
+Value *bi_index(L *l, Value *obj, IndexItem *items, int n, bool tuple, int32_t off);
+void lower_print(L *l, Args *a);
+void lower_init_builtins(L *l);
+
+#endif
