@@ -1,0 +1,140 @@
+/*
+ * codegen.h — the IR -> C emitter.
+ *
+ * cg_emit_program writes one C translation unit for a Program: a file-scope buffer per
+ * program Var, one `static void` function per Graph (one kernel per node, in node order,
+ * each preceded by a comment with its source line, shapes, FLOPs and bytes), and a main()
+ * that runs the host statements. The output links against runtime/tt.h and is a product a
+ * learner reads and diffs between passes, so it is deterministic: the same Program gives
+ * the same bytes (names come from the source or from node ids, never from pointers).
+ *
+ * The rest of this header is the emitter's inside, shared by the .c files of codegen/; it is
+ * not for use outside codegen/. Sections: emit.c (the translation unit, names, graph
+ * functions, main and host statements), ew.c (loop nests and elementwise kernels),
+ * kernels.c (matmul, reductions, softmax), layout.c (reshape, permute, expand, slice, cat),
+ * sources.c (input, const, fill, arange, random draws, store).
+ */
+#ifndef TT_CODEGEN_H
+#define TT_CODEGEN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ir/ir.h"
+
+typedef struct CgOptions {
+  bool detect_anomaly; /* reserved: check kernels' outputs for NaN/inf */
+} CgOptions;
+
+/* Writes the C program for p to out. False with err set when the program cannot be
+ * emitted (symbolic dims, malformed nodes, a write error); out may then hold a prefix. */
+bool cg_emit_program(FILE *out, const Program *p, const CgOptions *o, IrErr *err);
+
+/* ==== inside the emitter ============================================================ */
+
+/* A set of C identifiers already taken in a scope; lookups fall through to parent. */
+typedef struct CgNames CgNames;
+
+/* The emitter's context: one per cg_emit_program call, no globals. */
+typedef struct Cg {
+  FILE *out;
+  const Program *p;
+  const CgOptions *opt;
+  IrErr *err;
+  Arena *arena;        /* names and scratch, freed at the end */
+  const char *file;    /* basename of p->filename, for comments */
+  const char **vname;  /* C name of each program var */
+  const char **gname;  /* C name of each graph's function */
+  const char ***bufs;  /* per graph, per node: the C name of its storage, or NULL */
+  bool **filescope;    /* per graph, per node: a CONST emitted at file scope */
+  const Graph *g;      /* the graph being emitted */
+  int gi;              /* its index in p->graphs */
+  int *uses;           /* per node of g: number of users */
+  int indent;          /* in units of two spaces */
+} Cg;
+
+/* ---- emit.c ----------------------------------------------------------------------- */
+
+/* One line of C at the current indent. */
+void cg_line(Cg *cg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Records an error for the caller of cg_emit_program; returns false. */
+bool cg_fail(Cg *cg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The C name of node id's storage in the current graph. */
+const char *cg_buf(const Cg *cg, int id);
+/* The node, and its input i, in the current graph. */
+const Node *cg_node(const Cg *cg, int id);
+const Node *cg_in(const Cg *cg, int id, int i);
+/* C type of a dtype in emitted code ("float", "_Bool"), and the runtime's TT_ name. */
+const char *cg_ctype(DType t);
+/* The comment line above a kernel: source position, op, shapes, FLOPs, bytes, intensity.
+ * extra (may be NULL) is shown after the input shapes, e.g. "dim=1". */
+void cg_kernel_comment(Cg *cg, int id, const char *extra);
+/* Checks that the node's inputs are the op's arity and exist; false with an error. */
+bool cg_check_inputs(Cg *cg, int id, int nin);
+
+/* ---- ew.c: loop nests ------------------------------------------------------------- */
+
+#define CG_MAX_OPS 4
+
+/*
+ * A loop nest over an iteration shape, with up to CG_MAX_OPS operands, each addressed as
+ * base + sum(i_k * st[op][k]). Merging drops extent-1 dims and fuses neighbours that every
+ * operand walks contiguously, so the innermost loop is as long as it can be. Bounds are
+ * int64 literals today; a symbolic batch dim would make d[] a runtime expression.
+ */
+typedef struct CgNest {
+  int nd, nops;
+  int64_t d[TT_MAX_RANK];
+  int64_t st[CG_MAX_OPS][TT_MAX_RANK];
+  int64_t base[CG_MAX_OPS];
+  int var0; /* loop variables are i<var0>, i<var0+1>, ... */
+} CgNest;
+
+/* A nest over shape s, all strides zero; set st[op][] with cg_nest_strides or by hand. */
+void cg_nest_init(CgNest *n, const Shape *s, int nops, int var0);
+/* Row-major strides of shape x broadcast (right-aligned) to the nest's shape: 0 where x
+ * has extent 1 or lacks the dim. */
+void cg_nest_broadcast(CgNest *n, int op, const Shape *x);
+void cg_nest_merge(CgNest *n);
+/* Opens the loops (brace: end the innermost header with " {"); close with cg_nest_close. */
+void cg_nest_open(Cg *cg, const CgNest *n, bool brace);
+void cg_nest_close(Cg *cg, const CgNest *n, bool brace);
+/* The index expression of operand op, e.g. "i0 * 6 + i1" or "0". */
+const char *cg_nest_index(Cg *cg, const CgNest *n, int op);
+/* "a + i3 * 4" with the zero cases simplified; arena-owned. */
+const char *cg_index_add(Cg *cg, const char *base, int var, int64_t stride);
+/* Row-major strides of s into st. */
+void cg_strides(const Shape *s, int64_t *st);
+
+bool cg_ew(Cg *cg, int id);
+
+/* ---- kernels.c -------------------------------------------------------------------- */
+
+bool cg_matmul(Cg *cg, int id);
+bool cg_reduce(Cg *cg, int id);
+bool cg_softmax(Cg *cg, int id);
+
+/* ---- layout.c --------------------------------------------------------------------- */
+
+bool cg_reshape(Cg *cg, int id);
+bool cg_permute(Cg *cg, int id);
+bool cg_expand(Cg *cg, int id);
+bool cg_slice(Cg *cg, int id);
+bool cg_cat(Cg *cg, int id);
+
+/* ---- sources.c -------------------------------------------------------------------- */
+
+bool cg_input(Cg *cg, int id);
+bool cg_const(Cg *cg, int id);
+bool cg_fill(Cg *cg, int id);
+bool cg_arange(Cg *cg, int id);
+bool cg_uniform(Cg *cg, int id);
+bool cg_normal(Cg *cg, int id);
+bool cg_store(Cg *cg, int id);
+/* A large CONST's file-scope definition (emitted before the graph functions). */
+bool cg_const_filescope(Cg *cg, const Graph *g, int id, const char *name);
+/* A C literal of type t for value v ("1.5f", "NAN", "-INFINITY", "3"); arena-owned. */
+const char *cg_literal(Cg *cg, DType t, double v);
+
+#endif

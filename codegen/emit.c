@@ -1,0 +1,637 @@
+/*
+ * emit.c — the translation unit: names, buffers, graph functions, main() and host code.
+ *
+ * Emission is two walks. The first names everything (graph functions, program vars,
+ * file-scope constants, then each graph's buffers) in one deterministic order, so a name
+ * depends only on the Program, never on pointers or hashes; a name that collides with a C
+ * keyword, a libc or runtime name, or an identifier the kernels use for themselves gets a
+ * suffix (int -> int_1). The second walk prints: header, vars, large constants, one
+ * function per graph whose kernels come from the per-op emitters of ops.def's emit column,
+ * and main(), which runs the host statements.
+ */
+#include "codegen/codegen.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* PyTorch's default seed; tt_init seeds with it, so main only reseeds when it differs. */
+#define TORCH_DEFAULT_SEED UINT64_C(67280421310721)
+
+/* ---- the emitter table ------------------------------------------------------------ */
+
+typedef bool (*CgEmitFn)(Cg *cg, int id);
+
+/* A new ops.def row without its emitter fails to compile here, which is the point. */
+static const CgEmitFn emitters[OP__COUNT] = {
+#define X(op, name, nin, flags, shape, cost, grad, emit, expr, gradfn) [OP_##op] = emit,
+#include "ir/ops.def"
+#undef X
+};
+
+/* ---- output helpers --------------------------------------------------------------- */
+
+void cg_line(Cg *cg, const char *fmt, ...) {
+  for (int i = 0; i < cg->indent; i++) fputs("  ", cg->out);
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(cg->out, fmt, ap);
+  va_end(ap);
+  fputc('\n', cg->out);
+}
+
+bool cg_fail(Cg *cg, const char *fmt, ...) {
+  /* Keep the first error: later ones are usually its consequences. */
+  if (cg->err && !cg->err->msg[0]) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cg->err->msg, sizeof cg->err->msg, fmt, ap);
+    va_end(ap);
+  }
+  return false;
+}
+
+const Node *cg_node(const Cg *cg, int id) { return &cg->g->nodes[id]; }
+const Node *cg_in(const Cg *cg, int id, int i) { return &cg->g->nodes[cg->g->nodes[id].in[i]]; }
+const char *cg_buf(const Cg *cg, int id) { return cg->bufs[cg->gi][id]; }
+
+/* Keep in sync with the DType enum (ir.h) and TtDType (runtime/tt.h). */
+static const char *const ctypes[DT__COUNT] = {"float", "double", "int64_t", "int32_t", "int8_t",
+                                              "_Bool"};
+static const char *const rt_dtypes[DT__COUNT] = {"TT_F32", "TT_F64", "TT_I64", "TT_I32", "TT_I8",
+                                                 "TT_BOOL"};
+
+const char *cg_ctype(DType t) { return (unsigned)t < DT__COUNT ? ctypes[t] : "void"; }
+
+bool cg_check_inputs(Cg *cg, int id, int nin) {
+  const Node *n = cg_node(cg, id);
+  if (n->nin != nin || (nin > 0 && !n->in))
+    return cg_fail(cg, "%s: node %%%d has %d inputs, expected %d", ir_ops[n->op].name, id,
+                   n->nin, nin);
+  return true;
+}
+
+/* ---- names ------------------------------------------------------------------------ */
+
+struct CgNames {
+  const CgNames *parent;
+  const char **slot; /* open addressing; the hash only decides membership, never order */
+  size_t cap, n;
+};
+
+static uint64_t hash_str(const char *s) {
+  uint64_t h = UINT64_C(1469598103934665603);
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
+  return h;
+}
+
+static bool names_has(const CgNames *ns, const char *s) {
+  for (; ns; ns = ns->parent) {
+    if (!ns->cap) continue;
+    for (size_t i = hash_str(s) & (ns->cap - 1); ns->slot[i]; i = (i + 1) & (ns->cap - 1))
+      if (!strcmp(ns->slot[i], s)) return true;
+  }
+  return false;
+}
+
+static void names_put(Arena *a, CgNames *ns, const char *s) {
+  if (2 * (ns->n + 1) > ns->cap) {
+    size_t cap = ns->cap ? 2 * ns->cap : 64;
+    const char **slot = arena_alloc(a, cap * sizeof *slot);
+    for (size_t k = 0; k < ns->cap; k++) {
+      if (!ns->slot[k]) continue;
+      size_t i = hash_str(ns->slot[k]) & (cap - 1);
+      while (slot[i]) i = (i + 1) & (cap - 1);
+      slot[i] = ns->slot[k];
+    }
+    ns->slot = slot;
+    ns->cap = cap;
+  }
+  size_t i = hash_str(s) & (ns->cap - 1);
+  while (ns->slot[i]) i = (i + 1) & (ns->cap - 1);
+  ns->slot[i] = s;
+  ns->n++;
+}
+
+/*
+ * Identifiers the emitted code cannot give to a buffer: C keywords, what <math.h>,
+ * <string.h>, <stdio.h> and tt.h declare or the code calls, and the names kernels use for
+ * their own loop variables and temporaries (i0..i9 are matched separately).
+ */
+static const char *const reserved[] = {
+  /* C11 keywords */
+  "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
+  "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
+  "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch", "typedef",
+  "union", "unsigned", "void", "volatile", "while", "bool", "true", "false", "asm", "typeof",
+  /* libc names the emitted code or its headers use */
+  "main", "argc", "argv", "memcpy", "memset", "fputs", "fputc", "printf", "fprintf", "putchar",
+  "stdout", "stderr", "stdin", "NULL", "NAN", "INFINITY", "HUGE_VAL", "EOF", "errno", "size_t",
+  "int8_t", "int32_t", "int64_t", "uint64_t", "FILE", "abs", "labs", "exit", "assert",
+  /* <math.h> (each also with an f and an l suffix) */
+  "acos", "asin", "atan", "atan2", "cos", "sin", "tan", "acosh", "asinh", "atanh", "cosh",
+  "sinh", "tanh", "exp", "exp2", "expm1", "log", "log10", "log1p", "log2", "logb", "pow", "sqrt",
+  "cbrt", "hypot", "erf", "erfc", "tgamma", "lgamma", "ceil", "floor", "round", "trunc", "fabs",
+  "fmod", "fmax", "fmin", "fma", "remainder", "remquo", "nan", "frexp", "ldexp", "modf",
+  "scalbn", "scalbln", "ilogb", "nearbyint", "rint", "lrint", "llrint", "lround", "llround",
+  "copysign", "nextafter", "nexttoward", "fdim", "isnan", "isinf", "isfinite", "signbit",
+  "fpclassify", "isnormal", "j0", "j1", "jn", "y0", "y1", "yn", "gamma", "drem", "finite",
+  "significand",
+  /* kernel temporaries */
+  "acc", "best", "besti", "rmax", "rsum", "v",
+};
+
+static bool is_reserved(const char *s) {
+  /* tt_ / TT_ belong to the runtime; i<digits> are loop variables. */
+  if (!strncmp(s, "tt_", 3) || !strncmp(s, "TT_", 3)) return true;
+  if (s[0] == 'i' && s[1]) {
+    const char *q = s + 1;
+    while (*q >= '0' && *q <= '9') q++;
+    if (!*q) return true;
+  }
+  size_t n = strlen(s);
+  for (size_t k = 0; k < sizeof reserved / sizeof *reserved; k++) {
+    size_t m = strlen(reserved[k]);
+    if (!strncmp(s, reserved[k], m) &&
+        (n == m || (n == m + 1 && (s[m] == 'f' || s[m] == 'l'))))
+      return true;
+  }
+  return false;
+}
+
+/* A C identifier from a source name: "fc1.weight" -> "fc1_weight"; a leading digit or
+ * underscore gets a "v" so the name is never a reserved identifier (_X, __x). */
+static char *sanitize(Arena *a, const char *s) {
+  size_t n = strlen(s);
+  if (n > 64) n = 64; /* long enough to read, short enough for every compiler */
+  char *r = arena_alloc(a, n + 2);
+  size_t k = 0;
+  if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z'))) r[k++] = 'v';
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    r[k++] = ok ? c : '_';
+  }
+  r[k] = '\0';
+  return r;
+}
+
+/* base, or base_1, base_2, ... : the first that is neither taken nor reserved. */
+static const char *uniquify(Cg *cg, CgNames *ns, const char *base) {
+  const char *s = base;
+  for (int k = 1; is_reserved(s) || names_has(ns, s); k++) s = arena_printf(cg->arena, "%s_%d",
+                                                                             base, k);
+  names_put(cg->arena, ns, s);
+  return s;
+}
+
+/* Constants larger than this go to file scope, out of the function a reader scans. */
+#define CG_SMALL_CONST 64
+
+static int64_t numel_of(const Shape *s) {
+  int64_t n = 1;
+  for (int i = 0; i < s->rank; i++) n *= s->d[i];
+  return n;
+}
+
+/* Whether node id of g has storage of its own (a declared array), as opposed to a view of
+ * a var or of another node, or no value at all. */
+static bool owns_storage(const Node *n) {
+  return n->op != OP_INPUT && n->op != OP_STORE && n->op != OP_RESHAPE;
+}
+
+static void name_everything(Cg *cg) {
+  const Program *p = cg->p;
+  CgNames *file = arena_alloc(cg->arena, sizeof *file);
+  cg->gname = arena_alloc(cg->arena, (size_t)(p->ngraphs + 1) * sizeof *cg->gname);
+  cg->vname = arena_alloc(cg->arena, (size_t)(p->nvars + 1) * sizeof *cg->vname);
+  cg->bufs = arena_alloc(cg->arena, (size_t)(p->ngraphs + 1) * sizeof *cg->bufs);
+  cg->filescope = arena_alloc(cg->arena, (size_t)(p->ngraphs + 1) * sizeof *cg->filescope);
+  for (int gi = 0; gi < p->ngraphs; gi++) {
+    const Graph *g = p->graphs[gi];
+    const char *base = g->name && g->name[0] ? sanitize(cg->arena, g->name)
+                                             : arena_printf(cg->arena, "graph%d", gi);
+    cg->gname[gi] = uniquify(cg, file, base);
+  }
+  for (int v = 0; v < p->nvars; v++) {
+    const char *nm = p->vars[v].name;
+    const char *base = nm && nm[0] ? sanitize(cg->arena, nm) : arena_printf(cg->arena, "var%d", v);
+    cg->vname[v] = uniquify(cg, file, base);
+  }
+  /* Node names: the source name or t<id>. Large constants live at file scope, prefixed with
+   * their graph's name; the rest are unique within their function and never shadow a
+   * file-scope name, so a kernel can always reach a var. */
+  for (int gi = 0; gi < p->ngraphs; gi++) {
+    const Graph *g = p->graphs[gi];
+    cg->bufs[gi] = arena_alloc(cg->arena, (size_t)(g->n + 1) * sizeof **cg->bufs);
+    cg->filescope[gi] = arena_alloc(cg->arena, (size_t)(g->n + 1) * sizeof **cg->filescope);
+    for (int id = 0; id < g->n; id++) {
+      const Node *n = &g->nodes[id];
+      if (n->op != OP_CONST || numel_of(&n->shape) <= CG_SMALL_CONST) continue;
+      const char *local = n->name && n->name[0] ? sanitize(cg->arena, n->name)
+                                                : arena_printf(cg->arena, "t%d", id);
+      cg->bufs[gi][id] =
+        uniquify(cg, file, arena_printf(cg->arena, "%s_%s", cg->gname[gi], local));
+      cg->filescope[gi][id] = true;
+    }
+  }
+  for (int gi = 0; gi < p->ngraphs; gi++) {
+    const Graph *g = p->graphs[gi];
+    CgNames *local = arena_alloc(cg->arena, sizeof *local);
+    local->parent = file;
+    for (int id = 0; id < g->n; id++) {
+      const Node *n = &g->nodes[id];
+      if (n->op == OP_INPUT) {
+        cg->bufs[gi][id] = cg->vname[n->attr.var];
+      } else if (n->op == OP_RESHAPE) {
+        cg->bufs[gi][id] = cg->bufs[gi][n->in[0]];
+      } else if (owns_storage(n) && !cg->filescope[gi][id]) {
+        const char *base = n->name && n->name[0] ? sanitize(cg->arena, n->name)
+                                                 : arena_printf(cg->arena, "t%d", id);
+        cg->bufs[gi][id] = uniquify(cg, local, base);
+      }
+    }
+  }
+}
+
+/* ---- checks ----------------------------------------------------------------------- */
+
+/* Tensors beyond this many elements are refused rather than declared as static arrays. */
+#define CG_MAX_NUMEL (INT64_C(1) << 40)
+
+static bool check_shape(Cg *cg, const Shape *s, const char *what) {
+  if (s->rank < 0 || s->rank > TT_MAX_RANK) return cg_fail(cg, "%s: invalid rank %d", what, s->rank);
+  if (s->sym >= 0) return cg_fail(cg, "symbolic dimensions are not supported by codegen yet");
+  int64_t n = 1;
+  for (int i = 0; i < s->rank; i++) {
+    if (s->d[i] < 0) return cg_fail(cg, "%s: negative dimension", what);
+    if (s->d[i] > 0 && n > CG_MAX_NUMEL / s->d[i])
+      return cg_fail(cg, "%s: tensor too large for a static buffer", what);
+    n *= s->d[i];
+  }
+  return true;
+}
+
+/* Structural checks the per-op emitters rely on, so a malformed Program is an error
+ * message and never an out-of-bounds read in the compiler. */
+static bool check_program(Cg *cg) {
+  const Program *p = cg->p;
+  if (p->nvars < 0 || p->ngraphs < 0 || p->nstmts < 0 || (p->nvars && !p->vars) ||
+      (p->ngraphs && !p->graphs) || (p->nstmts && !p->stmts))
+    return cg_fail(cg, "malformed program");
+  for (int v = 0; v < p->nvars; v++) {
+    if ((unsigned)p->vars[v].dtype >= DT__COUNT)
+      return cg_fail(cg, "var %d: invalid dtype", v);
+    if (!check_shape(cg, &p->vars[v].shape, "var")) return false;
+  }
+  for (int gi = 0; gi < p->ngraphs; gi++) {
+    const Graph *g = p->graphs[gi];
+    if (!g || g->n < 0 || (g->n && !g->nodes)) return cg_fail(cg, "graph %d: malformed", gi);
+    for (int id = 0; id < g->n; id++) {
+      const Node *n = &g->nodes[id];
+      if ((unsigned)n->op >= OP__COUNT) return cg_fail(cg, "node %%%d: invalid op", id);
+      const char *opn = ir_ops[n->op].name;
+      if ((unsigned)n->dtype >= DT__COUNT) return cg_fail(cg, "%s %%%d: invalid dtype", opn, id);
+      if (!check_shape(cg, &n->shape, opn)) return false;
+      int want = ir_ops[n->op].nin;
+      if (n->nin < 0 || (want >= 0 ? n->nin != want : n->nin < 1) || (n->nin && !n->in))
+        return cg_fail(cg, "%s %%%d: wrong number of inputs", opn, id);
+      for (int k = 0; k < n->nin; k++)
+        if (n->in[k] < 0 || n->in[k] >= id)
+          return cg_fail(cg, "%s %%%d: input %d is not an earlier node", opn, id, k);
+      if ((n->op == OP_INPUT || n->op == OP_STORE) && (n->attr.var < 0 || n->attr.var >= p->nvars))
+        return cg_fail(cg, "%s %%%d: var %d out of range", opn, id, n->attr.var);
+      if (n->attr.nints < 0 || (n->attr.nints && !n->attr.ints))
+        return cg_fail(cg, "%s %%%d: malformed attributes", opn, id);
+    }
+  }
+  for (int s = 0; s < p->nstmts; s++) {
+    const Stmt *st = &p->stmts[s];
+    if (st->kind == ST_GRAPH) {
+      if (st->graph < 0 || st->graph >= p->ngraphs)
+        return cg_fail(cg, "statement %d: graph %d out of range", s, st->graph);
+    } else if (st->kind == ST_PRINT) {
+      if (st->nitems < 0 || (st->nitems && !st->items))
+        return cg_fail(cg, "statement %d: malformed print", s);
+      for (int k = 0; k < st->nitems; k++)
+        if (st->items[k].var >= p->nvars || (st->items[k].var < 0 && !st->items[k].text))
+          return cg_fail(cg, "statement %d: print item %d is neither text nor a var", s, k);
+    } else {
+      return cg_fail(cg, "statement %d: unknown kind %d", s, (int)st->kind);
+    }
+  }
+  return true;
+}
+
+/* ---- kernel comments -------------------------------------------------------------- */
+
+static const char *basename_of(const char *path) {
+  if (!path || !path[0]) return "<input>";
+  const char *b = strrchr(path, '/');
+  return b && b[1] ? b + 1 : path;
+}
+
+/* The infix symbol a reader expects between a binary op's operand shapes, else ",". */
+static const char *infix(Op op) {
+  switch (op) {
+  case OP_ADD: return "+";
+  case OP_SUB: return "-";
+  case OP_MUL: return "*";
+  case OP_DIV: return "/";
+  case OP_POW: return "**";
+  case OP_MATMUL: return "@";
+  case OP_EQ: return "==";
+  case OP_NE: return "!=";
+  case OP_LT: return "<";
+  case OP_LE: return "<=";
+  case OP_GT: return ">";
+  case OP_GE: return ">=";
+  default: return ",";
+  }
+}
+
+/* A bounded string builder for one comment line. */
+typedef struct Text {
+  char b[512];
+  size_t n;
+} Text;
+
+static void text_add(Text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void text_add(Text *t, const char *fmt, ...) {
+  if (t->n >= sizeof t->b - 1) return;
+  va_list ap;
+  va_start(ap, fmt);
+  int k = vsnprintf(t->b + t->n, sizeof t->b - t->n, fmt, ap);
+  va_end(ap);
+  if (k > 0) t->n += (size_t)k < sizeof t->b - t->n ? (size_t)k : sizeof t->b - 1 - t->n;
+}
+
+void cg_kernel_comment(Cg *cg, int id, const char *extra) {
+  const Node *n = cg_node(cg, id);
+  int line, col;
+  ir_linecol(cg->p->src, n->loc.off, &line, &col);
+  Text t = {.n = 0};
+  char sh[96];
+  text_add(&t, "%s:%d:%d  ", cg->file, line, col);
+  if (n->op != OP_STORE) text_add(&t, "%s = ", cg_buf(cg, id));
+  text_add(&t, "%s", ir_ops[n->op].name);
+  for (int i = 0; i < n->nin; i++) {
+    const char *sym = infix(n->op);
+    shape_str(&cg_in(cg, id, i)->shape, sh, sizeof sh);
+    if (!i) text_add(&t, " %s", sh);
+    else if (!strcmp(sym, ",")) text_add(&t, ", %s", sh);
+    else text_add(&t, " %s %s", sym, sh);
+  }
+  if (extra && extra[0]) text_add(&t, " %s", extra);
+  if (n->op != OP_STORE) text_add(&t, " -> %s", shape_str(&n->shape, sh, sizeof sh));
+  Cost c = ir_cost(cg->g, n);
+  /* Constants and views cost nothing at run time; copies move bytes but do no math. */
+  if (c.flops > 0 || c.bytes > 0) text_add(&t, "   %.0f FLOPs, %.0f B", c.flops, c.bytes);
+  if (c.flops > 0 && c.bytes > 0) text_add(&t, ", %.2f FLOP/B", c.flops / c.bytes);
+  cg_line(cg, "/* %s */", t.b);
+}
+
+/* ---- graph functions -------------------------------------------------------------- */
+
+static void buffer_decls(Cg *cg) {
+  const Graph *g = cg->g;
+  char sh[96];
+  bool any = false;
+  for (int id = 0; id < g->n; id++) {
+    const Node *n = &g->nodes[id];
+    if (!owns_storage(n) || n->op == OP_CONST) continue;
+    int64_t ne = numel_of(&n->shape);
+    cg_line(cg, "static TT_ALIGN %s %s[%lld]; /* %s */", cg_ctype(n->dtype), cg_buf(cg, id),
+            (long long)(ne > 0 ? ne : 1), shape_str(&n->shape, sh, sizeof sh));
+    any = true;
+  }
+  if (any) fputc('\n', cg->out);
+}
+
+static bool emit_graph(Cg *cg, int gi) {
+  const Graph *g = cg->p->graphs[gi];
+  cg->g = g;
+  cg->gi = gi;
+  cg->uses = arena_alloc(cg->arena, (size_t)(g->n + 1) * sizeof *cg->uses);
+  int lo = 0, hi = 0;
+  for (int id = 0; id < g->n; id++) {
+    const Node *n = &g->nodes[id];
+    for (int k = 0; k < n->nin; k++) cg->uses[n->in[k]]++;
+    int line, col;
+    ir_linecol(cg->p->src, n->loc.off, &line, &col);
+    if (!lo || line < lo) lo = line;
+    if (line > hi) hi = line;
+  }
+  if (!g->n) {
+    int col;
+    ir_linecol(cg->p->src, g->loc.off, &lo, &col);
+    hi = lo;
+  }
+  if (lo == hi)
+    fprintf(cg->out, "/* %s line %d */\n", cg->file, lo);
+  else
+    fprintf(cg->out, "/* %s lines %d-%d */\n", cg->file, lo, hi);
+  fprintf(cg->out, "static void %s(void) {\n", cg->gname[gi]);
+  cg->indent = 1;
+  buffer_decls(cg);
+  for (int id = 0; id < g->n; id++) {
+    if (!emitters[g->nodes[id].op](cg, id)) {
+      if (cg->err && !cg->err->msg[0])
+        cg_fail(cg, "%s: cannot emit node %%%d", ir_ops[g->nodes[id].op].name, id);
+      return false;
+    }
+  }
+  cg->indent = 0;
+  fputs("}\n\n", cg->out);
+  return true;
+}
+
+/* ---- main() and host statements --------------------------------------------------- */
+
+/* s as the inside of a C string literal. Bytes outside printable ASCII become 3-digit
+ * octal escapes (so a following digit is not swallowed); "??" is broken up so it can
+ * never form a trigraph. */
+static void put_escaped(FILE *f, const char *s) {
+  char prev = 0;
+  for (; *s; prev = *s, s++) {
+    unsigned char c = (unsigned char)*s;
+    switch (c) {
+    case '\\': fputs("\\\\", f); break;
+    case '"': fputs("\\\"", f); break;
+    case '\n': fputs("\\n", f); break;
+    case '\t': fputs("\\t", f); break;
+    case '\r': fputs("\\r", f); break;
+    case '?': fputs(prev == '?' ? "\\?" : "?", f); break;
+    default:
+      if (c < 0x20 || c >= 0x7f) fprintf(f, "\\%03o", c);
+      else fputc(c, f);
+    }
+  }
+}
+
+/* Literal text waiting to be written, so that adjacent text, separators and the end
+ * become one fputs call. */
+typedef struct TextRun {
+  char *buf;
+  size_t n, cap;
+} TextRun;
+
+static void run_add(TextRun *r, const char *s) {
+  size_t m = strlen(s);
+  if (r->n + m + 1 > r->cap) {
+    r->cap = (r->n + m + 1) * 2;
+    r->buf = xrealloc(r->buf, r->cap);
+  }
+  memcpy(r->buf + r->n, s, m + 1);
+  r->n += m;
+}
+
+static void run_flush(Cg *cg, TextRun *r) {
+  if (!r->n) return;
+  for (int i = 0; i < cg->indent; i++) fputs("  ", cg->out);
+  fputs("fputs(\"", cg->out);
+  put_escaped(cg->out, r->buf);
+  fputs("\", stdout);\n", cg->out);
+  r->n = 0;
+  r->buf[0] = '\0';
+}
+
+static void emit_print(Cg *cg, const Stmt *st, TextRun *run) {
+  for (int k = 0; k < st->nitems; k++) {
+    const PrintItem *it = &st->items[k];
+    if (k && st->sep) run_add(run, st->sep);
+    if (it->var < 0) {
+      run_add(run, it->text);
+      continue;
+    }
+    run_flush(cg, run);
+    const Var *v = &cg->p->vars[it->var];
+    char dims[TT_MAX_RANK * 24 + 32] = "NULL";
+    if (v->shape.rank > 0) {
+      size_t q = (size_t)snprintf(dims, sizeof dims, "(const int64_t[]){");
+      for (int i = 0; i < v->shape.rank; i++)
+        q += (size_t)snprintf(dims + q, sizeof dims - q, "%s%lld", i ? ", " : "",
+                              (long long)v->shape.d[i]);
+      snprintf(dims + q, sizeof dims - q, "}");
+    }
+    char opts[256];
+    if (!it->gradfn && !it->requires_grad && !it->param) {
+      snprintf(opts, sizeof opts, "{0}");
+    } else {
+      size_t q = (size_t)snprintf(opts, sizeof opts, "{");
+      const char *sep = "";
+      if (it->gradfn) {
+        /* grad_fn names are identifiers; anything else is dropped rather than escaped. */
+        bool ok = it->gradfn[0] != '\0';
+        for (const char *c = it->gradfn; *c; c++)
+          if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+                *c == '_'))
+            ok = false;
+        if (ok) {
+          q += (size_t)snprintf(opts + q, sizeof opts - q, ".gradfn = \"%.100s\"", it->gradfn);
+          sep = ", ";
+        }
+      }
+      if (it->requires_grad)
+        q += (size_t)snprintf(opts + q, sizeof opts - q, "%s.requires_grad = true", sep), sep = ", ";
+      if (it->param) q += (size_t)snprintf(opts + q, sizeof opts - q, "%s.param = true", sep);
+      if (q < sizeof opts) snprintf(opts + q, sizeof opts - q, "}");
+      if (!strcmp(opts, "{}")) snprintf(opts, sizeof opts, "{0}");
+    }
+    cg_line(cg, "tt_print_tensor(stdout, %s, %s, %d, %s, &(TtPrintOpts)%s);", rt_dtypes[v->dtype],
+            cg->vname[it->var], v->shape.rank, dims, opts);
+  }
+  if (st->end) run_add(run, st->end);
+}
+
+static void emit_main(Cg *cg) {
+  const Program *p = cg->p;
+  fputs("int main(int argc, char **argv) {\n", cg->out);
+  cg->indent = 1;
+  cg_line(cg, "tt_init(argc, argv);");
+  if (p->seed != TORCH_DEFAULT_SEED)
+    cg_line(cg, "tt_manual_seed(%llu%s);", (unsigned long long)p->seed,
+            p->seed > (uint64_t)INT64_MAX ? "u" : "");
+  /* Graphs and vars nothing refers to would be unused statics, which -Wall rejects. */
+  bool *called = arena_alloc(cg->arena, (size_t)(p->ngraphs + 1) * sizeof *called);
+  bool *used = arena_alloc(cg->arena, (size_t)(p->nvars + 1) * sizeof *used);
+  for (int s = 0; s < p->nstmts; s++) {
+    const Stmt *st = &p->stmts[s];
+    if (st->kind == ST_GRAPH) called[st->graph] = true;
+    for (int k = 0; st->kind == ST_PRINT && k < st->nitems; k++)
+      if (st->items[k].var >= 0) used[st->items[k].var] = true;
+  }
+  for (int gi = 0; gi < p->ngraphs; gi++)
+    for (int id = 0; id < p->graphs[gi]->n; id++) {
+      const Node *n = &p->graphs[gi]->nodes[id];
+      if (n->op == OP_INPUT || n->op == OP_STORE) used[n->attr.var] = true;
+    }
+  for (int gi = 0; gi < p->ngraphs; gi++)
+    if (!called[gi]) cg_line(cg, "(void)%s; /* not called by the program */", cg->gname[gi]);
+  for (int v = 0; v < p->nvars; v++)
+    if (!used[v]) cg_line(cg, "(void)%s; /* not used by the program */", cg->vname[v]);
+  TextRun run = {0};
+  run_add(&run, "");
+  for (int s = 0; s < p->nstmts; s++) {
+    const Stmt *st = &p->stmts[s];
+    if (st->kind == ST_GRAPH) {
+      run_flush(cg, &run);
+      cg_line(cg, "%s();", cg->gname[st->graph]);
+    } else {
+      emit_print(cg, st, &run);
+    }
+  }
+  run_flush(cg, &run);
+  free(run.buf);
+  cg_line(cg, "return 0;");
+  cg->indent = 0;
+  fputs("}\n", cg->out);
+}
+
+/* ---- the translation unit --------------------------------------------------------- */
+
+static void emit_vars(Cg *cg) {
+  static const char *const kinds[] = {"value", "parameter", "gradient", "state"};
+  char sh[96];
+  for (int v = 0; v < cg->p->nvars; v++) {
+    const Var *var = &cg->p->vars[v];
+    int64_t ne = numel_of(&var->shape);
+    const char *kind = (unsigned)var->kind < 4 ? kinds[var->kind] : "var";
+    if (var->kind == VAR_GRAD && var->grad_of >= 0 && var->grad_of < cg->p->nvars)
+      kind = arena_printf(cg->arena, "gradient of %s", cg->vname[var->grad_of]);
+    cg_line(cg, "static TT_ALIGN %s %s[%lld]; /* %s %s */", cg_ctype(var->dtype), cg->vname[v],
+            (long long)(ne > 0 ? ne : 1), shape_str(&var->shape, sh, sizeof sh), kind);
+  }
+  if (cg->p->nvars) fputc('\n', cg->out);
+}
+
+bool cg_emit_program(FILE *out, const Program *p, const CgOptions *o, IrErr *err) {
+  CgOptions defaults = {.detect_anomaly = false};
+  IrErr scratch;
+  if (!err) err = &scratch;
+  err->msg[0] = '\0';
+  if (!out || !p) {
+    snprintf(err->msg, sizeof err->msg, "codegen: no program or no output");
+    return false;
+  }
+  Cg cg = {.out = out, .p = p, .opt = o ? o : &defaults, .err = err};
+  cg.arena = arena_new();
+  cg.file = basename_of(p->filename);
+  bool ok = check_program(&cg);
+  if (ok) {
+    name_everything(&cg);
+    fprintf(out, "/* generated by ttc from %s — do not edit */\n", cg.file);
+    fputs("#include <math.h>\n#include <string.h>\n\n#include \"tt.h\"\n\n", out);
+    emit_vars(&cg);
+    for (int gi = 0; ok && gi < p->ngraphs; gi++)
+      for (int id = 0; ok && id < p->graphs[gi]->n; id++)
+        if (cg.filescope[gi][id])
+          ok = cg_const_filescope(&cg, p->graphs[gi], id, cg.bufs[gi][id]);
+    for (int gi = 0; ok && gi < p->ngraphs; gi++) ok = emit_graph(&cg, gi);
+    if (ok) emit_main(&cg);
+  }
+  if (ok && (fflush(out) != 0 || ferror(out))) ok = cg_fail(&cg, "codegen: write error");
+  if (!ok && !err->msg[0]) snprintf(err->msg, sizeof err->msg, "codegen failed");
+  arena_free(cg.arena);
+  return ok;
+}

@@ -1,0 +1,192 @@
+/*
+ * ew.c — loop nests, and the elementwise kernels built on them.
+ *
+ * Every copy-like or elementwise kernel is a loop nest over its output shape in which
+ * each operand is addressed by its own strides (0 along a broadcast dim). Before emitting,
+ * the nest drops extent-1 dims and fuses neighbouring dims that every operand walks
+ * contiguously: [3,4] + [3,4] becomes one loop of 12, and [3,1] + [2] stays two loops with
+ * a unit-stride inner one. Bounds are literals, so -O3 sees exact trip counts and
+ * vectorizes the innermost loop.
+ *
+ * An elementwise body comes from ops.def's expr template: $a $b $c are replaced by the
+ * operand loads, $T by the result's C type and $f by the libm suffix ("f" for float).
+ */
+#include "codegen/codegen.h"
+
+#include <string.h>
+
+/* ---- loop nests ------------------------------------------------------------------- */
+
+void cg_strides(const Shape *s, int64_t *st) {
+  int64_t k = 1;
+  for (int i = s->rank - 1; i >= 0; i--) {
+    st[i] = k;
+    k *= s->d[i];
+  }
+}
+
+void cg_nest_init(CgNest *n, const Shape *s, int nops, int var0) {
+  memset(n, 0, sizeof *n);
+  n->nd = s->rank;
+  n->nops = nops;
+  n->var0 = var0;
+  for (int k = 0; k < s->rank; k++) n->d[k] = s->d[k];
+}
+
+void cg_nest_broadcast(CgNest *n, int op, const Shape *x) {
+  int64_t st[TT_MAX_RANK];
+  cg_strides(x, st);
+  int off = n->nd - x->rank;
+  for (int k = 0; k < n->nd; k++) {
+    int xi = k - off;
+    n->st[op][k] = (xi < 0 || (x->d[xi] == 1 && n->d[k] != 1)) ? 0 : st[xi];
+  }
+}
+
+void cg_nest_merge(CgNest *n) {
+  int nd = 0;
+  for (int k = 0; k < n->nd; k++) {
+    if (n->d[k] == 0) {
+      /* Nothing to do at all: one empty loop says so. */
+      n->nd = 1;
+      n->d[0] = 0;
+      for (int o = 0; o < n->nops; o++) n->st[o][0] = 0;
+      return;
+    }
+    if (n->d[k] == 1) continue; /* its index is always 0 */
+    n->d[nd] = n->d[k];
+    for (int o = 0; o < n->nops; o++) n->st[o][nd] = n->st[o][k];
+    nd++;
+  }
+  n->nd = nd;
+  /* Fuse k into k+1 when every operand steps over k exactly one full run of k+1. */
+  for (int k = n->nd - 2; k >= 0; k--) {
+    bool fuse = true;
+    for (int o = 0; o < n->nops; o++)
+      if (n->st[o][k] != n->st[o][k + 1] * n->d[k + 1]) fuse = false;
+    if (!fuse) continue;
+    n->d[k] *= n->d[k + 1];
+    for (int o = 0; o < n->nops; o++) n->st[o][k] = n->st[o][k + 1];
+    for (int j = k + 1; j < n->nd - 1; j++) {
+      n->d[j] = n->d[j + 1];
+      for (int o = 0; o < n->nops; o++) n->st[o][j] = n->st[o][j + 1];
+    }
+    n->nd--;
+  }
+}
+
+void cg_nest_open(Cg *cg, const CgNest *n, bool brace) {
+  for (int k = 0; k < n->nd; k++) {
+    int v = n->var0 + k;
+    cg_line(cg, "for (int64_t i%d = 0; i%d < %lld; i%d++)%s", v, v, (long long)n->d[k], v,
+            brace && k == n->nd - 1 ? " {" : "");
+    cg->indent++;
+  }
+  if (n->nd == 0 && brace) {
+    cg_line(cg, "{");
+    cg->indent++;
+  }
+}
+
+void cg_nest_close(Cg *cg, const CgNest *n, bool brace) {
+  if (brace) {
+    cg->indent--;
+    cg_line(cg, "}");
+    if (n->nd > 0) cg->indent -= n->nd - 1;
+  } else {
+    cg->indent -= n->nd;
+  }
+}
+
+const char *cg_index_add(Cg *cg, const char *base, int var, int64_t stride) {
+  if (stride == 0) return base;
+  const char *term = stride == 1 ? arena_printf(cg->arena, "i%d", var)
+                                 : arena_printf(cg->arena, "i%d * %lld", var, (long long)stride);
+  if (!strcmp(base, "0")) return term;
+  return arena_printf(cg->arena, "%s + %s", base, term);
+}
+
+const char *cg_nest_index(Cg *cg, const CgNest *n, int op) {
+  const char *s = "0";
+  for (int k = 0; k < n->nd; k++) s = cg_index_add(cg, s, n->var0 + k, n->st[op][k]);
+  if (n->base[op]) {
+    if (!strcmp(s, "0")) return arena_printf(cg->arena, "%lld", (long long)n->base[op]);
+    return arena_printf(cg->arena, "%s + %lld", s, (long long)n->base[op]);
+  }
+  return s;
+}
+
+/* ---- elementwise ------------------------------------------------------------------ */
+
+/* The template with $a $b $c, $T and $f replaced; arena-owned. */
+static const char *subst(Cg *cg, const char *tmpl, const char *const *opnd, int nopnd,
+                         const char *ty, const char *fsuf) {
+  size_t len = 1;
+  for (int pass = 0; pass < 2; pass++) {
+    char *out = pass ? arena_alloc(cg->arena, len) : NULL;
+    size_t k = 0;
+    for (const char *s = tmpl; *s; s++) {
+      const char *rep = NULL;
+      if (s[0] == '$' && s[1] >= 'a' && s[1] < 'a' + nopnd) rep = opnd[s[1] - 'a'];
+      else if (s[0] == '$' && s[1] == 'T') rep = ty;
+      else if (s[0] == '$' && s[1] == 'f') rep = fsuf;
+      if (rep) {
+        size_t m = strlen(rep);
+        if (pass) memcpy(out + k, rep, m);
+        k += m;
+        s++;
+      } else {
+        if (pass) out[k] = *s;
+        k++;
+      }
+    }
+    if (pass) {
+      out[k] = '\0';
+      return out;
+    }
+    len = k + 1;
+  }
+  return "";
+}
+
+bool cg_ew(Cg *cg, int id) {
+  const Node *n = cg_node(cg, id);
+  const OpInfo *oi = &ir_ops[n->op];
+  if (!oi->expr || oi->nin < 1 || oi->nin > CG_MAX_OPS - 1)
+    return cg_fail(cg, "%s: no elementwise expression", oi->name);
+  if (!cg_check_inputs(cg, id, oi->nin)) return false;
+  CgNest nest;
+  cg_nest_init(&nest, &n->shape, oi->nin + 1, 0);
+  cg_nest_broadcast(&nest, 0, &n->shape);
+  for (int i = 0; i < n->nin; i++) {
+    const Shape *x = &cg_in(cg, id, i)->shape;
+    bool ok = x->rank <= n->shape.rank;
+    for (int k = 0; ok && k < x->rank; k++) {
+      int64_t want = n->shape.d[n->shape.rank - x->rank + k];
+      if (x->d[k] != want && x->d[k] != 1) ok = false;
+    }
+    if (!ok) return cg_fail(cg, "%s: operand %d does not broadcast to the result", oi->name, i);
+    cg_nest_broadcast(&nest, i + 1, x);
+  }
+  cg_nest_merge(&nest);
+
+  const char *opnd[CG_MAX_OPS];
+  for (int i = 0; i < n->nin; i++) {
+    const Node *x = cg_in(cg, id, i);
+    const char *load =
+      arena_printf(cg->arena, "%s[%s]", cg_buf(cg, n->in[i]), cg_nest_index(cg, &nest, i + 1));
+    /* Inputs of the result's type, except a cast's source and a where's condition; the
+     * front end inserts casts, so this only guards against a surprising integer divide. */
+    bool as_is = n->op == OP_CAST || (oi->flags & OPF_CMP) || (n->op == OP_WHERE && i == 0) ||
+                 x->dtype == n->dtype;
+    opnd[i] = as_is ? load : arena_printf(cg->arena, "((%s)%s)", cg_ctype(n->dtype), load);
+  }
+  const char *expr = subst(cg, oi->expr, opnd, n->nin, cg_ctype(n->dtype),
+                           n->dtype == DT_F32 ? "f" : "");
+  const char *extra = n->op == OP_CAST ? arena_printf(cg->arena, "to %s", dt_name(n->dtype)) : NULL;
+  cg_kernel_comment(cg, id, extra);
+  cg_nest_open(cg, &nest, false);
+  cg_line(cg, "%s[%s] = %s;", cg_buf(cg, id), cg_nest_index(cg, &nest, 0), expr);
+  cg_nest_close(cg, &nest, false);
+  return true;
+}

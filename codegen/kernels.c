@@ -1,0 +1,324 @@
+/*
+ * kernels.c — matmul, reductions and softmax: the kernels that are more than one loop.
+ *
+ * Floating matmuls call the runtime's tiled GEMM, once when the batch folds into the rows
+ * (the Linear case: [B,T,in] @ [in,out]) and otherwise once per batch entry with offsets
+ * that give broadcast batch dims stride 0. Integer matmul is plain loops. Reductions keep
+ * the result's dims outside and the reduced ones inside, accumulating float sums in
+ * double (PyTorch sums pairwise; double accumulation stays within its rounding), and
+ * propagating NaN through max/min as PyTorch does. Softmax subtracts the row max before
+ * exponentiating (log-sum-exp), so large logits stay finite.
+ */
+#include "codegen/codegen.h"
+
+#include <string.h>
+
+/* "a + b" with "0" operands dropped; arena-owned. */
+static const char *join(Cg *cg, const char *a, const char *b) {
+  if (!strcmp(a, "0")) return b;
+  if (!strcmp(b, "0")) return a;
+  return arena_printf(cg->arena, "%s + %s", a, b);
+}
+
+/* buf, or buf + off when off is not "0". */
+static const char *ptr_at(Cg *cg, const char *buf, const char *off) {
+  return strcmp(off, "0") ? arena_printf(cg->arena, "%s + %s", buf, off) : buf;
+}
+
+static int64_t prod(const Shape *s, int lo, int hi) {
+  int64_t p = 1;
+  for (int i = lo; i < hi; i++) p *= s->d[i];
+  return p;
+}
+
+/* ---- matmul ----------------------------------------------------------------------- */
+
+bool cg_matmul(Cg *cg, int id) {
+  if (!cg_check_inputs(cg, id, 2)) return false;
+  const Node *n = cg_node(cg, id);
+  const Node *xa = cg_in(cg, id, 0), *xb = cg_in(cg, id, 1);
+  bool tb = n->attr.i[0] != 0;
+  Shape a = xa->shape, b = xb->shape;
+  if (a.rank < 1 || b.rank < 1 || (tb && b.rank < 2) || (n->attr.i[0] != 0 && n->attr.i[0] != 1))
+    return cg_fail(cg, "matmul: unsupported operand ranks or transpose flag");
+  if (xa->dtype != xb->dtype || xa->dtype != n->dtype)
+    return cg_fail(cg, "matmul: operand dtypes differ");
+  if (tb) { /* the logical operand: stored [.., N, K] */
+    int64_t t = b.d[b.rank - 1];
+    b.d[b.rank - 1] = b.d[b.rank - 2];
+    b.d[b.rank - 2] = t;
+  }
+  /* torch.matmul: a 1-D left operand is a row [1,K], a 1-D right one a column [K,1]. */
+  int64_t M = a.rank == 1 ? 1 : a.d[a.rank - 2], K = a.d[a.rank - 1];
+  int64_t N = b.rank == 1 ? 1 : b.d[b.rank - 1], Kb = b.rank == 1 ? b.d[0] : b.d[b.rank - 2];
+  if (K != Kb) return cg_fail(cg, "matmul: inner dimensions %lld and %lld differ", (long long)K,
+                              (long long)Kb);
+  Shape ba = a, bb = b;
+  ba.rank = a.rank > 2 ? a.rank - 2 : 0;
+  bb.rank = b.rank > 2 ? b.rank - 2 : 0;
+  Shape batch;
+  if (!ir_broadcast(&ba, &bb, &batch)) return cg_fail(cg, "matmul: batch dims do not broadcast");
+  int64_t nbatch = prod(&batch, 0, batch.rank);
+  if (n->shape.rank != batch.rank + (a.rank > 1) + (b.rank > 1) ||
+      prod(&n->shape, 0, n->shape.rank) != nbatch * M * N)
+    return cg_fail(cg, "matmul: result shape does not match its operands");
+  int64_t lda = K, ldb = b.rank == 1 ? 1 : (tb ? K : N);
+
+  /* Batch strides in elements: a whole matrix per batch step, 0 along broadcast dims. */
+  CgNest nest;
+  cg_nest_init(&nest, &batch, 3, 0);
+  cg_nest_broadcast(&nest, 0, &batch);
+  cg_nest_broadcast(&nest, 1, &ba);
+  cg_nest_broadcast(&nest, 2, &bb);
+  for (int k = 0; k < nest.nd; k++) {
+    nest.st[0][k] *= M * N;
+    nest.st[1][k] *= M * K;
+    nest.st[2][k] *= K * N;
+  }
+  /* The batch folds into M when b is one matrix for every batch entry and a's batches
+   * are all distinct and contiguous: one GEMM of nbatch*M rows. */
+  bool fold = prod(&bb, 0, bb.rank) == 1 && prod(&ba, 0, ba.rank) == nbatch;
+  if (fold) {
+    M *= nbatch;
+    nest.nd = 0;
+  }
+  cg_nest_merge(&nest);
+
+  cg_kernel_comment(cg, id, tb ? "(B transposed)" : NULL);
+  const char *A = cg_buf(cg, n->in[0]), *B = cg_buf(cg, n->in[1]), *C = cg_buf(cg, id);
+  if (M * N == 0) {
+    cg_line(cg, "/* empty result: nothing to compute */");
+    return true;
+  }
+  if (n->dtype == DT_F32 || n->dtype == DT_F64) {
+    cg_nest_open(cg, &nest, false);
+    cg_line(cg, "tt_gemm_%s(%lld, %lld, %lld, %s, %lld, false, %s, %lld, %s, %s, %lld, false);",
+            n->dtype == DT_F32 ? "f32" : "f64", (long long)M, (long long)N, (long long)K,
+            ptr_at(cg, A, cg_nest_index(cg, &nest, 1)), (long long)lda,
+            ptr_at(cg, B, cg_nest_index(cg, &nest, 2)), (long long)ldb, tb ? "true" : "false",
+            ptr_at(cg, C, cg_nest_index(cg, &nest, 0)), (long long)N);
+    cg_nest_close(cg, &nest, false);
+    return true;
+  }
+  /* Integer matmul: plain loops, accumulating in the result's type as PyTorch does. */
+  const char *offc = cg_nest_index(cg, &nest, 0), *offa = cg_nest_index(cg, &nest, 1);
+  const char *offb = cg_nest_index(cg, &nest, 2);
+  Shape mn = shape_make(2, (int64_t[]){M, N});
+  CgNest rows;
+  cg_nest_init(&rows, &mn, 3, nest.nd);
+  rows.st[0][0] = N, rows.st[0][1] = 1;
+  rows.st[1][0] = K, rows.st[1][1] = 0;
+  rows.st[2][0] = 0, rows.st[2][1] = tb ? K : (b.rank == 1 ? 0 : 1);
+  cg_nest_merge(&rows);
+  Shape ks = shape_make(1, (int64_t[]){K});
+  CgNest inner;
+  cg_nest_init(&inner, &ks, 2, nest.nd + rows.nd);
+  inner.st[0][0] = 1;
+  inner.st[1][0] = tb ? 1 : ldb;
+  cg_nest_merge(&inner);
+  cg_nest_open(cg, &nest, false);
+  cg_nest_open(cg, &rows, true);
+  cg_line(cg, "%s acc = 0;", cg_ctype(n->dtype));
+  cg_nest_open(cg, &inner, false);
+  cg_line(cg, "acc += %s[%s] * %s[%s];", A,
+          join(cg, join(cg, offa, cg_nest_index(cg, &rows, 1)), cg_nest_index(cg, &inner, 0)), B,
+          join(cg, join(cg, offb, cg_nest_index(cg, &rows, 2)), cg_nest_index(cg, &inner, 1)));
+  cg_nest_close(cg, &inner, false);
+  cg_line(cg, "%s[%s] = acc;", C, join(cg, offc, cg_nest_index(cg, &rows, 0)));
+  cg_nest_close(cg, &rows, true);
+  cg_nest_close(cg, &nest, false);
+  return true;
+}
+
+/* ---- reductions ------------------------------------------------------------------- */
+
+/* The identity of max (lowest) or min (highest) for type t, as a C expression. */
+static const char *extreme(DType t, bool lowest) {
+  switch (t) {
+  case DT_F32:
+  case DT_F64: return lowest ? "-INFINITY" : "INFINITY";
+  case DT_I64: return lowest ? "INT64_MIN" : "INT64_MAX";
+  case DT_I32: return lowest ? "INT32_MIN" : "INT32_MAX";
+  case DT_I8: return lowest ? "INT8_MIN" : "INT8_MAX";
+  default: return lowest ? "0" : "1";
+  }
+}
+
+/* A text for the comment: "dims=(0,2) keepdim". */
+static const char *reduce_desc(Cg *cg, int64_t mask, int rank, bool keepdim) {
+  const char *s = "dims=(";
+  bool first = true;
+  for (int i = 0; i < rank; i++)
+    if ((mask >> i) & 1) {
+      s = arena_printf(cg->arena, "%s%s%d", s, first ? "" : ",", i);
+      first = false;
+    }
+  return arena_printf(cg->arena, "%s)%s", s, keepdim ? " keepdim" : "");
+}
+
+/* ARGMAX / ARGMIN: the first index of the extreme along one dim (or the flattened tensor),
+ * a NaN counting as the maximum (and the minimum), as in PyTorch. */
+static bool emit_arg(Cg *cg, int id, const Shape *xs, int64_t mask) {
+  const Node *n = cg_node(cg, id);
+  const Node *x = cg_in(cg, id, 0);
+  bool is_max = n->op == OP_ARGMAX;
+  int dim = 0;
+  Shape v = *xs;
+  if (mask == 0) { /* over the flattened tensor */
+    v = shape_make(1, (int64_t[]){prod(xs, 0, xs->rank)});
+  } else {
+    while (!((mask >> dim) & 1)) dim++;
+  }
+  int64_t outer = prod(&v, 0, dim), R = v.d[dim], inner = prod(&v, dim + 1, v.rank);
+  if (prod(&n->shape, 0, n->shape.rank) != outer * inner || n->dtype != DT_I64)
+    return cg_fail(cg, "%s: result shape does not match its operand", ir_ops[n->op].name);
+  if (R == 0 && outer * inner > 0)
+    return cg_fail(cg, "%s: reduction over an empty dimension", ir_ops[n->op].name);
+  Shape oi = shape_make(2, (int64_t[]){outer, inner});
+  CgNest nest;
+  cg_nest_init(&nest, &oi, 2, 0);
+  nest.st[0][0] = inner, nest.st[0][1] = 1;
+  nest.st[1][0] = R * inner, nest.st[1][1] = 1;
+  cg_nest_merge(&nest);
+  int j = nest.nd;
+  const char *xb = cg_buf(cg, n->in[0]), *base = cg_nest_index(cg, &nest, 1);
+  const char *at = arena_printf(cg->arena, "%s[%s]", xb, cg_index_add(cg, base, j, inner));
+  cg_kernel_comment(cg, id, mask ? reduce_desc(cg, mask, xs->rank, n->attr.i[1]) : "(flattened)");
+  cg_nest_open(cg, &nest, true);
+  cg_line(cg, "%s best = %s[%s];", cg_ctype(x->dtype), xb, base);
+  cg_line(cg, "int64_t besti = 0;");
+  cg_line(cg, "for (int64_t i%d = 1; i%d < %lld; i%d++) {", j, j, (long long)R, j);
+  cg_line(cg, "  const %s v = %s;", cg_ctype(x->dtype), at);
+  if (dt_is_float(x->dtype))
+    cg_line(cg, "  if (v %s best || (v != v && best == best)) {", is_max ? ">" : "<");
+  else
+    cg_line(cg, "  if (v %s best) {", is_max ? ">" : "<");
+  cg_line(cg, "    best = v;");
+  cg_line(cg, "    besti = i%d;", j);
+  cg_line(cg, "  }");
+  cg_line(cg, "}");
+  cg_line(cg, "%s[%s] = besti;", cg_buf(cg, id), cg_nest_index(cg, &nest, 0));
+  cg_nest_close(cg, &nest, true);
+  return true;
+}
+
+bool cg_reduce(Cg *cg, int id) {
+  if (!cg_check_inputs(cg, id, 1)) return false;
+  const Node *n = cg_node(cg, id);
+  const Node *x = cg_in(cg, id, 0);
+  const Shape *xs = &x->shape;
+  int64_t mask = n->attr.i[0];
+  const char *opn = ir_ops[n->op].name;
+  if (mask < 0 || (xs->rank < 63 && (mask >> xs->rank) != 0))
+    return cg_fail(cg, "%s: reduced dims out of range", opn);
+  if (n->op == OP_ARGMAX || n->op == OP_ARGMIN) {
+    if (mask & (mask - 1)) return cg_fail(cg, "%s: more than one reduced dim", opn);
+    return emit_arg(cg, id, xs, mask);
+  }
+  if (x->dtype == DT_BOOL && n->op != OP_SUM) return cg_fail(cg, "%s: bool operand", opn);
+  /* The kept dims outside (the result walks them contiguously), the reduced ones inside. */
+  Shape kept = {.rank = 0, .sym = -1}, red = {.rank = 0, .sym = -1};
+  int64_t xst[TT_MAX_RANK], kst[TT_MAX_RANK], rst[TT_MAX_RANK];
+  cg_strides(xs, xst);
+  for (int i = 0; i < xs->rank; i++) {
+    if ((mask >> i) & 1) rst[red.rank] = xst[i], red.d[red.rank++] = xs->d[i];
+    else kst[kept.rank] = xst[i], kept.d[kept.rank++] = xs->d[i];
+  }
+  int64_t R = prod(&red, 0, red.rank);
+  if (prod(&n->shape, 0, n->shape.rank) != prod(&kept, 0, kept.rank))
+    return cg_fail(cg, "%s: result shape does not match its operand", opn);
+  if (R == 0 && (n->op == OP_MAX || n->op == OP_MIN) && prod(&kept, 0, kept.rank) > 0)
+    return cg_fail(cg, "%s: reduction over an empty dimension", opn);
+  CgNest outer, inner;
+  cg_nest_init(&outer, &kept, 2, 0);
+  cg_nest_broadcast(&outer, 0, &kept);
+  for (int k = 0; k < kept.rank; k++) outer.st[1][k] = kst[k];
+  cg_nest_merge(&outer);
+  cg_nest_init(&inner, &red, 1, outer.nd);
+  for (int k = 0; k < red.rank; k++) inner.st[0][k] = rst[k];
+  cg_nest_merge(&inner);
+
+  const char *T = cg_ctype(n->dtype);
+  bool fl = dt_is_float(n->dtype);
+  const char *at = arena_printf(cg->arena, "%s[%s]", cg_buf(cg, n->in[0]),
+                                join(cg, cg_nest_index(cg, &outer, 1), cg_nest_index(cg, &inner, 0)));
+  cg_kernel_comment(cg, id, reduce_desc(cg, mask, xs->rank, n->attr.i[1]));
+  cg_nest_open(cg, &outer, true);
+  const char *result = "acc";
+  if (n->op == OP_SUM || n->op == OP_MEAN) {
+    cg_line(cg, "%s acc = 0;", fl ? "double" : T);
+    cg_nest_open(cg, &inner, false);
+    cg_line(cg, "acc += %s;", at);
+    cg_nest_close(cg, &inner, false);
+    if (n->op == OP_MEAN) result = arena_printf(cg->arena, "acc / %lld", (long long)R);
+    if (n->dtype == DT_F32)
+      result = arena_printf(cg->arena, n->op == OP_MEAN ? "(float)(%s)" : "(float)%s", result);
+  } else {
+    bool is_max = n->op == OP_MAX;
+    if (n->op != OP_MIN && !is_max) return cg_fail(cg, "%s: not a reduction", opn);
+    cg_line(cg, "%s acc = %s;", T, extreme(n->dtype, is_max));
+    /* v != v: a NaN wins and then stays, since nothing compares greater than it. */
+    cg_nest_open(cg, &inner, true);
+    cg_line(cg, "const %s v = %s;", T, at);
+    if (fl) cg_line(cg, "if (v %s acc || v != v) acc = v;", is_max ? ">" : "<");
+    else cg_line(cg, "if (v %s acc) acc = v;", is_max ? ">" : "<");
+    cg_nest_close(cg, &inner, true);
+  }
+  cg_line(cg, "%s[%s] = %s;", cg_buf(cg, id), cg_nest_index(cg, &outer, 0), result);
+  cg_nest_close(cg, &outer, true);
+  return true;
+}
+
+/* ---- softmax ---------------------------------------------------------------------- */
+
+bool cg_softmax(Cg *cg, int id) {
+  if (!cg_check_inputs(cg, id, 1)) return false;
+  const Node *n = cg_node(cg, id);
+  const Node *x = cg_in(cg, id, 0);
+  const char *opn = ir_ops[n->op].name;
+  int rank = x->shape.rank;
+  int64_t dim = n->attr.i[0];
+  if (!dt_is_float(n->dtype) || n->dtype != x->dtype) return cg_fail(cg, "%s: not a float", opn);
+  if (dim < 0 || dim >= (rank ? rank : 1)) return cg_fail(cg, "%s: dim out of range", opn);
+  if (!shape_eq(&n->shape, &x->shape)) return cg_fail(cg, "%s: shape differs from input", opn);
+  Shape v = rank ? x->shape : shape_make(1, (int64_t[]){1});
+  int64_t outer = prod(&v, 0, (int)dim), R = v.d[dim], inner = prod(&v, (int)dim + 1, v.rank);
+  Shape oi = shape_make(2, (int64_t[]){outer, inner});
+  CgNest nest;
+  cg_nest_init(&nest, &oi, 1, 0);
+  nest.st[0][0] = R * inner, nest.st[0][1] = 1;
+  cg_nest_merge(&nest);
+  int j = nest.nd;
+  const char *idx = cg_index_add(cg, cg_nest_index(cg, &nest, 0), j, inner);
+  const char *X = arena_printf(cg->arena, "%s[%s]", cg_buf(cg, n->in[0]), idx);
+  const char *Y = arena_printf(cg->arena, "%s[%s]", cg_buf(cg, id), idx);
+  const char *T = cg_ctype(n->dtype), *f = n->dtype == DT_F32 ? "f" : "";
+  const char *loop = arena_printf(cg->arena, "for (int64_t i%d = 0; i%d < %lld; i%d++)", j, j,
+                                  (long long)R, j);
+  cg_kernel_comment(cg, id, arena_printf(cg->arena, "dim=%lld", (long long)dim));
+  if (outer * R * inner == 0) {
+    cg_line(cg, "/* empty: nothing to compute */");
+    return true;
+  }
+  cg_nest_open(cg, &nest, true);
+  cg_line(cg, "%s rmax = -INFINITY;", T);
+  cg_line(cg, "%s", loop);
+  cg_line(cg, "  if (%s > rmax) rmax = %s;", X, X);
+  cg_line(cg, "double rsum = 0;");
+  if (n->op == OP_SOFTMAX) {
+    cg_line(cg, "%s {", loop);
+    cg_line(cg, "  %s = exp%s(%s - rmax);", Y, f, X);
+    cg_line(cg, "  rsum += %s;", Y);
+    cg_line(cg, "}");
+    cg_line(cg, "%s", loop);
+    cg_line(cg, "  %s = (%s)(%s / rsum);", Y, T, Y);
+  } else {
+    cg_line(cg, "%s", loop);
+    cg_line(cg, "  rsum += exp%s(%s - rmax);", f, X);
+    cg_line(cg, "rsum = log(rsum);");
+    cg_line(cg, "%s", loop);
+    cg_line(cg, "  %s = (%s)(%s - rmax - rsum);", Y, T, X);
+  }
+  cg_nest_close(cg, &nest, true);
+  return true;
+}

@@ -1,0 +1,150 @@
+/*
+ * layout.c — reshape, permute, expand, slice and cat: ops that only move elements.
+ *
+ * Reshape is a view: its node reuses its input's buffer name and emits no code. The rest
+ * are copy loops over the result's shape, the source addressed by strides that say what
+ * the op means: permuted strides for permute, 0 along broadcast dims for expand, strides
+ * times steps plus a start offset for slice, and for cat one copy per input into its
+ * window of the result. The loop nest fuses whatever is contiguous, so a slice of whole
+ * rows or a cat along dim 0 becomes one flat loop that the C compiler turns into memcpy.
+ */
+#include "codegen/codegen.h"
+
+/* The one statement of a copy kernel: dst[index 0] = src[index 1] over the nest. */
+static void copy_loop(Cg *cg, CgNest *nest, const char *dst, const char *src) {
+  cg_nest_merge(nest);
+  cg_nest_open(cg, nest, false);
+  cg_line(cg, "%s[%s] = %s[%s];", dst, cg_nest_index(cg, nest, 0), src,
+          cg_nest_index(cg, nest, 1));
+  cg_nest_close(cg, nest, false);
+}
+
+static bool same_type_as_input(Cg *cg, int id) {
+  const Node *n = cg_node(cg, id);
+  if (n->dtype != cg_in(cg, id, 0)->dtype)
+    return cg_fail(cg, "%s: dtype differs from its input", ir_ops[n->op].name);
+  return true;
+}
+
+bool cg_reshape(Cg *cg, int id) {
+  if (!cg_check_inputs(cg, id, 1) || !same_type_as_input(cg, id)) return false;
+  const Node *n = cg_node(cg, id);
+  const Node *x = cg_in(cg, id, 0);
+  if (shape_numel(&n->shape) != shape_numel(&x->shape))
+    return cg_fail(cg, "reshape: element count differs from its input");
+  /* No kernel: say so, so the reader sees why the name below is the input's. */
+  int line, col;
+  ir_linecol(cg->p->src, n->loc.off, &line, &col);
+  char a[96], b[96];
+  cg_line(cg, "/* %s:%d:%d  %s%sreshape %s -> %s: a view of %s, no copy */", cg->file, line, col,
+          n->name ? n->name : "", n->name ? " = " : "", shape_str(&x->shape, a, sizeof a),
+          shape_str(&n->shape, b, sizeof b), cg_buf(cg, id));
+  return true;
+}
+
+bool cg_permute(Cg *cg, int id) {
+  if (!cg_check_inputs(cg, id, 1) || !same_type_as_input(cg, id)) return false;
+  const Node *n = cg_node(cg, id);
+  const Shape *x = &cg_in(cg, id, 0)->shape;
+  if (n->attr.nints != x->rank || n->shape.rank != x->rank)
+    return cg_fail(cg, "permute: order has %d dims for a tensor of rank %d", n->attr.nints,
+                   x->rank);
+  int64_t xst[TT_MAX_RANK];
+  cg_strides(x, xst);
+  bool seen[TT_MAX_RANK] = {false};
+  CgNest nest;
+  cg_nest_init(&nest, &n->shape, 2, 0);
+  cg_nest_broadcast(&nest, 0, &n->shape);
+  for (int i = 0; i < x->rank; i++) {
+    int64_t k = n->attr.ints[i];
+    if (k < 0 || k >= x->rank || seen[k] || n->shape.d[i] != x->d[k])
+      return cg_fail(cg, "permute: invalid order");
+    seen[k] = true;
+    nest.st[1][i] = xst[k];
+  }
+  const char *order = "order=(";
+  for (int i = 0; i < x->rank; i++)
+    order = arena_printf(cg->arena, "%s%s%lld", order, i ? "," : "", (long long)n->attr.ints[i]);
+  cg_kernel_comment(cg, id, arena_printf(cg->arena, "%s)", order));
+  copy_loop(cg, &nest, cg_buf(cg, id), cg_buf(cg, n->in[0]));
+  return true;
+}
+
+bool cg_expand(Cg *cg, int id) {
+  if (!cg_check_inputs(cg, id, 1) || !same_type_as_input(cg, id)) return false;
+  const Node *n = cg_node(cg, id);
+  const Shape *x = &cg_in(cg, id, 0)->shape;
+  int off = n->shape.rank - x->rank;
+  if (off < 0) return cg_fail(cg, "expand: target has fewer dims than its input");
+  for (int i = 0; i < x->rank; i++)
+    if (x->d[i] != 1 && x->d[i] != n->shape.d[off + i])
+      return cg_fail(cg, "expand: input does not broadcast to the target");
+  CgNest nest;
+  cg_nest_init(&nest, &n->shape, 2, 0);
+  cg_nest_broadcast(&nest, 0, &n->shape);
+  cg_nest_broadcast(&nest, 1, x);
+  cg_kernel_comment(cg, id, NULL);
+  copy_loop(cg, &nest, cg_buf(cg, id), cg_buf(cg, n->in[0]));
+  return true;
+}
+
+bool cg_slice(Cg *cg, int id) {
+  if (!cg_check_inputs(cg, id, 1) || !same_type_as_input(cg, id)) return false;
+  const Node *n = cg_node(cg, id);
+  const Shape *x = &cg_in(cg, id, 0)->shape;
+  if (n->attr.nints != 3 * x->rank || n->shape.rank != x->rank)
+    return cg_fail(cg, "slice: expected %d (start, stop, step) values", 3 * x->rank);
+  int64_t xst[TT_MAX_RANK];
+  cg_strides(x, xst);
+  CgNest nest;
+  cg_nest_init(&nest, &n->shape, 2, 0);
+  cg_nest_broadcast(&nest, 0, &n->shape);
+  const char *desc = "[";
+  for (int i = 0; i < x->rank; i++) {
+    const int64_t *t = &n->attr.ints[3 * i];
+    if (t[0] < 0 || t[2] < 1 || t[0] > t[1] || t[1] > x->d[i] ||
+        n->shape.d[i] != (t[1] - t[0] + t[2] - 1) / t[2])
+      return cg_fail(cg, "slice: invalid range for dimension %d", i);
+    nest.st[1][i] = xst[i] * t[2];
+    nest.base[1] += t[0] * xst[i];
+    desc = arena_printf(cg->arena, "%s%s%lld:%lld%s", desc, i ? ", " : "", (long long)t[0],
+                        (long long)t[1],
+                        t[2] != 1 ? arena_printf(cg->arena, ":%lld", (long long)t[2]) : "");
+  }
+  cg_kernel_comment(cg, id, arena_printf(cg->arena, "%s]", desc));
+  if (shape_numel(&n->shape) == 0) nest.base[1] = 0; /* no element is read */
+  copy_loop(cg, &nest, cg_buf(cg, id), cg_buf(cg, n->in[0]));
+  return true;
+}
+
+bool cg_cat(Cg *cg, int id) {
+  const Node *n = cg_node(cg, id);
+  if (n->nin < 1 || !n->in) return cg_fail(cg, "cat: no inputs");
+  int64_t dim = n->attr.i[0];
+  int rank = n->shape.rank;
+  if (dim < 0 || dim >= rank) return cg_fail(cg, "cat: dim out of range");
+  int64_t ost[TT_MAX_RANK], at = 0;
+  cg_strides(&n->shape, ost);
+  for (int k = 0; k < n->nin; k++) {
+    const Node *x = cg_in(cg, id, k);
+    bool ok = x->dtype == n->dtype && x->shape.rank == rank;
+    for (int i = 0; ok && i < rank; i++)
+      if (i != dim && x->shape.d[i] != n->shape.d[i]) ok = false;
+    if (!ok) return cg_fail(cg, "cat: input %d does not fit the result", k);
+    at += x->shape.d[dim];
+  }
+  if (at != n->shape.d[dim]) return cg_fail(cg, "cat: inputs do not fill the result");
+  cg_kernel_comment(cg, id, arena_printf(cg->arena, "dim=%lld", (long long)dim));
+  at = 0;
+  for (int k = 0; k < n->nin; k++) {
+    const Node *x = cg_in(cg, id, k);
+    CgNest nest;
+    cg_nest_init(&nest, &x->shape, 2, 0);
+    for (int i = 0; i < rank; i++) nest.st[0][i] = ost[i];
+    cg_nest_broadcast(&nest, 1, &x->shape);
+    nest.base[0] = shape_numel(&x->shape) ? at * ost[dim] : 0;
+    copy_loop(cg, &nest, cg_buf(cg, id), cg_buf(cg, n->in[k]));
+    at += x->shape.d[dim];
+  }
+  return true;
+}

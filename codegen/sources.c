@@ -1,0 +1,195 @@
+/*
+ * sources.c — where a graph's values come from and where they go: program vars (input,
+ * store), constants, fills, aranges and random draws.
+ *
+ * A constant is a `static const` array whose values are printed so that they read back
+ * bit for bit (%.9g for float, %.17g for double, NAN and INFINITY by name); constants
+ * larger than a screenful live at file scope so the graph function stays readable.
+ * Random draws call the runtime's PyTorch-compatible generator each time the graph runs,
+ * so a program draws the same numbers PyTorch would in the same order.
+ */
+#include "codegen/codegen.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- literals --------------------------------------------------------------------- */
+
+/* A floating literal that reads back exactly; "1" becomes "1.0" so the suffix applies. */
+static const char *float_lit(Cg *cg, double v, bool single) {
+  if (isnan(v)) return "NAN";
+  if (isinf(v)) return v < 0 ? "-INFINITY" : "INFINITY";
+  char b[48];
+  snprintf(b, sizeof b, single ? "%.9g" : "%.17g", v);
+  bool has_point = strpbrk(b, ".e") != NULL;
+  return arena_printf(cg->arena, "%s%s%s", b, has_point ? "" : ".0", single ? "f" : "");
+}
+
+static const char *int_lit(Cg *cg, int64_t v, DType t) {
+  /* The most negative value has no literal: its magnitude does not fit the type. */
+  if (t == DT_I64 && v == INT64_MIN) return "INT64_MIN";
+  if (t == DT_I32 && v == INT32_MIN) return "INT32_MIN";
+  return arena_printf(cg->arena, "%lld", (long long)v);
+}
+
+const char *cg_literal(Cg *cg, DType t, double v) {
+  switch (t) {
+  case DT_F32: return float_lit(cg, (float)v, true);
+  case DT_F64: return float_lit(cg, v, false);
+  case DT_BOOL: return v != 0 ? "1" : "0";
+  default:
+    /* Out-of-range or NaN values have no integer meaning; 0 keeps the C well defined. */
+    if (!(v >= -9.2e18 && v <= 9.2e18)) return "0";
+    return int_lit(cg, (int64_t)v, t);
+  }
+}
+
+/* Element i of a constant's data, as a literal. */
+static const char *data_lit(Cg *cg, DType t, const void *data, int64_t i) {
+  switch (t) {
+  case DT_F32: return float_lit(cg, ((const float *)data)[i], true);
+  case DT_F64: return float_lit(cg, ((const double *)data)[i], false);
+  case DT_I64: return int_lit(cg, ((const int64_t *)data)[i], t);
+  case DT_I32: return int_lit(cg, ((const int32_t *)data)[i], t);
+  case DT_I8: return int_lit(cg, ((const int8_t *)data)[i], t);
+  default: return ((const unsigned char *)data)[i] ? "1" : "0";
+  }
+}
+
+/* ---- program vars ----------------------------------------------------------------- */
+
+static bool matches_var(Cg *cg, int id, const Node *n, int var) {
+  const Var *v = &cg->p->vars[var];
+  (void)id;
+  if (n->dtype != v->dtype || shape_numel(&n->shape) != shape_numel(&v->shape))
+    return cg_fail(cg, "%s: var %s is %s[%lld elements], the node %s[%lld]", ir_ops[n->op].name,
+                   cg->vname[var], dt_name(v->dtype), (long long)shape_numel(&v->shape),
+                   dt_name(n->dtype), (long long)shape_numel(&n->shape));
+  return true;
+}
+
+/* The var's buffer is the node's storage: nothing to emit. */
+bool cg_input(Cg *cg, int id) {
+  const Node *n = cg_node(cg, id);
+  return matches_var(cg, id, n, n->attr.var);
+}
+
+bool cg_store(Cg *cg, int id) {
+  if (!cg_check_inputs(cg, id, 1)) return false;
+  const Node *n = cg_node(cg, id);
+  const Node *x = cg_in(cg, id, 0);
+  if (!matches_var(cg, id, x, n->attr.var)) return false;
+  const char *dst = cg->vname[n->attr.var], *src = cg_buf(cg, n->in[0]);
+  cg_kernel_comment(cg, id, arena_printf(cg->arena, "into %s", dst));
+  if (!strcmp(dst, src)) cg_line(cg, "/* already in %s: nothing to copy */", dst);
+  else if (shape_numel(&x->shape) == 0) cg_line(cg, "/* empty: nothing to copy */");
+  else cg_line(cg, "memcpy(%s, %s, sizeof %s);", dst, src, dst);
+  return true;
+}
+
+/* ---- constants -------------------------------------------------------------------- */
+
+/* "static const float name[n] = {...};" wrapped at 100 columns. */
+static bool const_def(Cg *cg, const Node *n, const char *name) {
+  int64_t ne = shape_numel(&n->shape);
+  if (ne > 0 && !n->attr.data) return cg_fail(cg, "const: no data");
+  char sh[96];
+  cg_line(cg, "static const %s %s[%lld] = { /* %s */", cg_ctype(n->dtype), name,
+          (long long)(ne > 0 ? ne : 1), shape_str(&n->shape, sh, sizeof sh));
+  int pad = 2 * (cg->indent + 1);
+  char line[128];
+  size_t k = 0;
+  for (int64_t i = 0; i < ne; i++) {
+    const char *lit = data_lit(cg, n->dtype, n->attr.data, i);
+    size_t m = strlen(lit);
+    if (k && pad + k + m + 2 > 100) {
+      cg_line(cg, "  %s", line);
+      k = 0;
+    }
+    k += (size_t)snprintf(line + k, sizeof line - k, "%s%s,", k ? " " : "", lit);
+  }
+  if (ne == 0) k = (size_t)snprintf(line, sizeof line, "0,");
+  if (k) cg_line(cg, "  %s", line);
+  cg_line(cg, "};");
+  return true;
+}
+
+bool cg_const_filescope(Cg *cg, const Graph *g, int id, const char *name) {
+  const Node *n = &g->nodes[id];
+  int line, col;
+  ir_linecol(cg->p->src, n->loc.off, &line, &col);
+  cg_line(cg, "/* %s:%d:%d  a constant of %s */", cg->file, line, col,
+          n->name ? n->name : "the program");
+  if (!const_def(cg, n, name)) return false;
+  fputc('\n', cg->out);
+  return true;
+}
+
+bool cg_const(Cg *cg, int id) {
+  const Node *n = cg_node(cg, id);
+  const char *name = cg_buf(cg, id);
+  if (!cg->filescope[cg->gi][id]) {
+    cg_kernel_comment(cg, id, NULL);
+    if (!const_def(cg, n, name)) return false;
+  }
+  /* An unused static const is a warning under -Wall; dead nodes are DCE's business. */
+  if (!cg->uses[id]) cg_line(cg, "(void)%s; /* unused */", name);
+  return true;
+}
+
+/* ---- fills and random draws ------------------------------------------------------- */
+
+/* A nest over the node's elements as one flat run. */
+static void flat_nest(const Node *n, CgNest *nest) {
+  Shape flat = shape_make(1, (int64_t[]){shape_numel(&n->shape)});
+  cg_nest_init(nest, &flat, 1, 0);
+  nest->st[0][0] = 1;
+  cg_nest_merge(nest);
+}
+
+bool cg_fill(Cg *cg, int id) {
+  const Node *n = cg_node(cg, id);
+  CgNest nest;
+  flat_nest(n, &nest);
+  cg_kernel_comment(cg, id, arena_printf(cg->arena, "value=%s",
+                                         cg_literal(cg, n->dtype, n->attr.f[0])));
+  cg_nest_open(cg, &nest, false);
+  cg_line(cg, "%s[%s] = %s;", cg_buf(cg, id), cg_nest_index(cg, &nest, 0),
+          cg_literal(cg, n->dtype, n->attr.f[0]));
+  cg_nest_close(cg, &nest, false);
+  return true;
+}
+
+bool cg_arange(Cg *cg, int id) {
+  const Node *n = cg_node(cg, id);
+  double start = n->attr.f[0], step = n->attr.f[1];
+  if (!isfinite(start) || !isfinite(step)) return cg_fail(cg, "arange: start and step must be finite");
+  CgNest nest;
+  flat_nest(n, &nest);
+  const char *s0 = float_lit(cg, start, false), *st = float_lit(cg, step, false);
+  cg_kernel_comment(cg, id, arena_printf(cg->arena, "start=%s step=%s", s0, st));
+  cg_nest_open(cg, &nest, false);
+  /* In double, then rounded once, as PyTorch computes it. */
+  const char *v = nest.nd ? arena_printf(cg->arena, "%s + (double)i0 * %s", s0, st) : s0;
+  cg_line(cg, "%s[%s] = (%s)(%s);", cg_buf(cg, id), cg_nest_index(cg, &nest, 0),
+          cg_ctype(n->dtype), v);
+  cg_nest_close(cg, &nest, false);
+  return true;
+}
+
+static bool random_draw(Cg *cg, int id, const char *fn, const char *p0, const char *p1) {
+  const Node *n = cg_node(cg, id);
+  if (n->dtype != DT_F32 && n->dtype != DT_F64)
+    return cg_fail(cg, "%s: only float32 and float64 tensors can be drawn", ir_ops[n->op].name);
+  double a = n->attr.f[0], b = n->attr.f[1];
+  if (!isfinite(a) || !isfinite(b)) return cg_fail(cg, "%s: parameters must be finite", fn);
+  const char *la = float_lit(cg, a, false), *lb = float_lit(cg, b, false);
+  cg_kernel_comment(cg, id, arena_printf(cg->arena, "%s=%s %s=%s", p0, la, p1, lb));
+  cg_line(cg, "tt_%s_%s(%s, %lld, %s, %s);", fn, n->dtype == DT_F32 ? "f32" : "f64",
+          cg_buf(cg, id), (long long)shape_numel(&n->shape), la, lb);
+  return true;
+}
+
+bool cg_uniform(Cg *cg, int id) { return random_draw(cg, id, "uniform", "lo", "hi"); }
+bool cg_normal(Cg *cg, int id) { return random_draw(cg, id, "normal", "mean", "std"); }
