@@ -1,0 +1,264 @@
+/*
+ * gemm.c — C[M,N] (+)= op(A)[M,K] @ op(B)[K,N] for the matmuls and linear layers of
+ * generated programs, forward and backward (A^T B and A B^T).
+ *
+ * tt_gemm_f32 is the GotoBLAS/BLIS loop nest written in plain C11 so that gcc/clang
+ * -O3 -march=native vectorize it:
+ *
+ *   for jc in N step NC:                      B panel of NC columns
+ *     for pc in K step KC:                    pack op(B)[pc:pc+KC, jc:jc+NC] (stays in L2)
+ *       for ic in M step MC:                  pack op(A)[ic:ic+MC, pc:pc+KC] (stays in L1/L2)
+ *         for jr in NC step NR, ir in MC step MR:
+ *           micro-kernel: a MR x NR block of C held in registers, rank-1 updates over KC
+ *
+ * Packing makes both operands contiguous in the order the micro-kernel reads them, and
+ * absorbs the transposes and leading dimensions, so one kernel serves all four cases.
+ * Edges are zero-padded in the packed panels; the kernel always computes a full block
+ * with compile-time bounds and only the store is clipped. The packed panels live in
+ * static thread-local buffers sized for the blocking: kernels do not allocate.
+ *
+ * tt_gemm_f32_naive is the reference the tests compare against; tt_gemm_f64 serves the
+ * float64 programs (gradient checks), where simplicity matters more than speed.
+ */
+#include "tt.h"
+
+#include <string.h>
+
+/* Register block: MR rows x NR columns of C. With AVX-512, 6 x 32 floats are 12 of the
+ * 32 vector registers; with AVX2, 6 x 16 are 12 of 16. Twelve independent accumulator
+ * chains cover the FMA latency on both. (MR = 6 is also spelled out in micro_kernel.) */
+#define MR 6
+#ifndef TT_GEMM_NR
+#ifdef __AVX512F__
+#define TT_GEMM_NR 32
+#else
+#define TT_GEMM_NR 16
+#endif
+#endif
+#define NR TT_GEMM_NR
+/* Cache blocks: a KC x NR sliver of B (16 KiB) and an MR x KC sliver of A stay in L1;
+ * the MC x KC block of A (72 KiB) in L2; the KC x NC panel of B (512 KiB) in L2/L3. */
+#ifndef TT_GEMM_KC
+#define TT_GEMM_KC 256
+#endif
+#ifndef TT_GEMM_MC
+#define TT_GEMM_MC 72
+#endif
+#define KC TT_GEMM_KC
+#define MC TT_GEMM_MC
+#define NC 512
+
+/* ISO C mode turns off gcc's contraction of a * b + c, so the kernel asks for the fused
+ * multiply-add by name where the target has one (it vectorizes to vfmadd); elsewhere
+ * fmaf would be a slow library call, and the plain expression is the right one. */
+#ifdef __FMA__
+#include <math.h>
+#define FMA(a, b, c) fmaf(a, b, c)
+#else
+#define FMA(a, b, c) ((a) * (b) + (c))
+#endif
+
+_Static_assert(MC % MR == 0, "MC must be a multiple of MR");
+_Static_assert(NC % NR == 0, "NC must be a multiple of NR");
+
+static _Thread_local TT_ALIGN float pack_a[MC * KC];
+static _Thread_local TT_ALIGN float pack_b[KC * NC];
+
+/* op(A)[i][k] for rows i0.., cols k0..: packed as panels of MR rows, k-major inside:
+ * dst[panel][k][r]. Rows past mc are zero. */
+static void pack_a_block(int64_t mc, int64_t kc, const float *A, int64_t lda, bool transA,
+                         int64_t i0, int64_t k0, float *restrict dst) {
+  for (int64_t p = 0; p < mc; p += MR) {
+    int64_t rows = mc - p < MR ? mc - p : MR;
+    float *restrict d = dst + p * kc;
+    if (!transA) {
+      for (int64_t r = 0; r < rows; r++) {
+        const float *src = A + (i0 + p + r) * lda + k0;
+        for (int64_t k = 0; k < kc; k++)
+          d[k * MR + r] = src[k];
+      }
+    } else {
+      for (int64_t k = 0; k < kc; k++) {
+        const float *src = A + (k0 + k) * lda + i0 + p;
+        for (int64_t r = 0; r < rows; r++)
+          d[k * MR + r] = src[r];
+      }
+    }
+    for (int64_t r = rows; r < MR; r++)
+      for (int64_t k = 0; k < kc; k++)
+        d[k * MR + r] = 0.0f;
+  }
+}
+
+/* op(B)[k][j] for rows k0.., cols j0..: packed as panels of NR columns, k-major inside:
+ * dst[panel][k][c]. Columns past nc are zero. */
+static void pack_b_block(int64_t kc, int64_t nc, const float *B, int64_t ldb, bool transB,
+                         int64_t k0, int64_t j0, float *restrict dst) {
+  for (int64_t p = 0; p < nc; p += NR) {
+    int64_t cols = nc - p < NR ? nc - p : NR;
+    float *restrict d = dst + p * kc;
+    if (!transB) {
+      for (int64_t k = 0; k < kc; k++) {
+        const float *src = B + (k0 + k) * ldb + j0 + p;
+        int64_t c = 0;
+        for (; c < cols; c++)
+          d[k * NR + c] = src[c];
+        for (; c < NR; c++)
+          d[k * NR + c] = 0.0f;
+      }
+    } else {
+      for (int64_t c = 0; c < cols; c++) {
+        const float *src = B + (j0 + p + c) * ldb + k0;
+        for (int64_t k = 0; k < kc; k++)
+          d[k * NR + c] = src[k];
+      }
+      for (int64_t c = cols; c < NR; c++)
+        for (int64_t k = 0; k < kc; k++)
+          d[k * NR + c] = 0.0f;
+    }
+  }
+}
+
+/* C[MR, NR] (+)= a[kc, MR]^T @ b[kc, NR]. The block of C is six row vectors of NR
+ * floats that stay in registers for the whole k loop: every bound is a compile-time
+ * constant and no accumulator is indexed by a runtime value (edges go through a scratch
+ * block in the caller). One k step is six broadcast-FMAs of a row of b. */
+static void micro_kernel(int64_t kc, const float *restrict a, const float *restrict b,
+                         float *restrict C, int64_t ldc, bool add) {
+  float c0[NR] = {0}, c1[NR] = {0}, c2[NR] = {0}, c3[NR] = {0}, c4[NR] = {0}, c5[NR] = {0};
+  for (int64_t k = 0; k < kc; k++) {
+    const float *restrict bk = b + k * NR;
+    const float *restrict ak = a + k * MR;
+    float a0 = ak[0], a1 = ak[1], a2 = ak[2], a3 = ak[3], a4 = ak[4], a5 = ak[5];
+    for (int j = 0; j < NR; j++) {
+      float bj = bk[j];
+      c0[j] = FMA(a0, bj, c0[j]);
+      c1[j] = FMA(a1, bj, c1[j]);
+      c2[j] = FMA(a2, bj, c2[j]);
+      c3[j] = FMA(a3, bj, c3[j]);
+      c4[j] = FMA(a4, bj, c4[j]);
+      c5[j] = FMA(a5, bj, c5[j]);
+    }
+  }
+  const float *rows[MR] = {c0, c1, c2, c3, c4, c5};
+  if (add) {
+    for (int i = 0; i < MR; i++)
+      for (int j = 0; j < NR; j++)
+        C[i * ldc + j] += rows[i][j];
+  } else {
+    for (int i = 0; i < MR; i++)
+      for (int j = 0; j < NR; j++)
+        C[i * ldc + j] = rows[i][j];
+  }
+}
+
+/* A partial block at the bottom or right edge: computed whole into scratch, stored
+ * clipped to mr x nr. */
+static void edge_kernel(int64_t kc, const float *restrict a, const float *restrict b,
+                        float *restrict C, int64_t ldc, int64_t mr, int64_t nr, bool add) {
+  TT_ALIGN float tile[MR * NR];
+  micro_kernel(kc, a, b, tile, NR, false);
+  for (int64_t i = 0; i < mr; i++)
+    for (int64_t j = 0; j < nr; j++)
+      C[i * ldc + j] = add ? C[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
+}
+
+static void check_args(const char *name, int64_t M, int64_t N, int64_t K, const void *A,
+                       int64_t lda, bool transA, const void *B, int64_t ldb, bool transB,
+                       const void *C, int64_t ldc) {
+  if (M < 0 || N < 0 || K < 0)
+    tt_fatal("%s: negative size (M=%lld N=%lld K=%lld)", name, (long long)M, (long long)N,
+             (long long)K);
+  if (M == 0 || N == 0)
+    return;
+  if (ldc < N || !C)
+    tt_fatal("%s: bad C (ldc=%lld, N=%lld)", name, (long long)ldc, (long long)N);
+  if (K == 0)
+    return;
+  if (!A || lda < (transA ? M : K))
+    tt_fatal("%s: bad A (lda=%lld)", name, (long long)lda);
+  if (!B || ldb < (transB ? K : N))
+    tt_fatal("%s: bad B (ldb=%lld)", name, (long long)ldb);
+}
+
+/* K == 0: the product is zero; only an overwrite has work to do. */
+#define ZERO_C(C, M, N, ldc)                                                                  \
+  do {                                                                                        \
+    for (int64_t i_ = 0; i_ < (M); i_++)                                                      \
+      memset((C) + i_ * (ldc), 0, (size_t)(N) * sizeof *(C));                                 \
+  } while (0)
+
+void tt_gemm_f32(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, bool transA,
+                 const float *B, int64_t ldb, bool transB, float *C, int64_t ldc,
+                 bool accumulate) {
+  check_args("gemm", M, N, K, A, lda, transA, B, ldb, transB, C, ldc);
+  if (M == 0 || N == 0)
+    return;
+  if (K == 0) {
+    if (!accumulate)
+      ZERO_C(C, M, N, ldc);
+    return;
+  }
+  for (int64_t jc = 0; jc < N; jc += NC) {
+    int64_t nc = N - jc < NC ? N - jc : NC;
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      int64_t kc = K - pc < KC ? K - pc : KC;
+      bool add = accumulate || pc > 0; /* later K blocks add to the first one's result */
+      pack_b_block(kc, nc, B, ldb, transB, pc, jc, pack_b);
+      for (int64_t ic = 0; ic < M; ic += MC) {
+        int64_t mc = M - ic < MC ? M - ic : MC;
+        pack_a_block(mc, kc, A, lda, transA, ic, pc, pack_a);
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          int64_t nr = nc - jr < NR ? nc - jr : NR;
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            int64_t mr = mc - ir < MR ? mc - ir : MR;
+            float *c = C + (ic + ir) * ldc + jc + jr;
+            if (mr == MR && nr == NR)
+              micro_kernel(kc, pack_a + ir * kc, pack_b + jr * kc, c, ldc, add);
+            else
+              edge_kernel(kc, pack_a + ir * kc, pack_b + jr * kc, c, ldc, mr, nr, add);
+          }
+        }
+      }
+    }
+  }
+}
+
+void tt_gemm_f32_naive(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, bool transA,
+                       const float *B, int64_t ldb, bool transB, float *C, int64_t ldc,
+                       bool accumulate) {
+  check_args("gemm_naive", M, N, K, A, lda, transA, B, ldb, transB, C, ldc);
+  for (int64_t i = 0; i < M; i++) {
+    for (int64_t j = 0; j < N; j++) {
+      float acc = 0.0f;
+      for (int64_t k = 0; k < K; k++) {
+        float a = transA ? A[k * lda + i] : A[i * lda + k];
+        float b = transB ? B[j * ldb + k] : B[k * ldb + j];
+        acc += a * b;
+      }
+      C[i * ldc + j] = accumulate ? C[i * ldc + j] + acc : acc;
+    }
+  }
+}
+
+void tt_gemm_f64(int64_t M, int64_t N, int64_t K, const double *A, int64_t lda, bool transA,
+                 const double *B, int64_t ldb, bool transB, double *C, int64_t ldc,
+                 bool accumulate) {
+  check_args("gemm_f64", M, N, K, A, lda, transA, B, ldb, transB, C, ldc);
+  /* i-k-j order: the inner loop runs along rows of C and (untransposed) B. */
+  for (int64_t i = 0; i < M; i++) {
+    double *restrict c = C + i * ldc;
+    if (!accumulate)
+      for (int64_t j = 0; j < N; j++)
+        c[j] = 0.0;
+    for (int64_t k = 0; k < K; k++) {
+      double a = transA ? A[k * lda + i] : A[i * lda + k];
+      if (transB)
+        for (int64_t j = 0; j < N; j++)
+          c[j] += a * B[j * ldb + k];
+      else
+        for (int64_t j = 0; j < N; j++)
+          c[j] += a * B[k * ldb + j];
+    }
+  }
+}

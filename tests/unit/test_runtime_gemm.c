@@ -1,0 +1,165 @@
+/*
+ * test_runtime_gemm.c — the tiled GEMM against its naive twin, and the float64 GEMM
+ * against a double-precision triple loop written here.
+ *
+ * Shapes cover the block edges (1, MR/NR +-1, KC +-1), all four transpose combinations,
+ * leading dimensions larger than the rows, accumulate on and off, and empty sizes.
+ * Guard values around C check that nothing outside the M x N window is written.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "runtime/tt.h"
+
+#define GUARD 12345.0f
+
+static uint64_t lcg_state = 88172645463325252ull;
+
+static uint64_t lcg(void) {
+  lcg_state = lcg_state * 6364136223846793005ull + 1442695040888963407ull;
+  return lcg_state >> 33;
+}
+
+static int64_t pick(const int64_t *choices, int n) { return choices[lcg() % (uint64_t)n]; }
+
+static float frand(void) { return (float)((double)(lcg() % 20001) / 10000.0 - 1.0); }
+
+/* One case: returns true when the tiled result matches the naive one. */
+static bool check_f32(int64_t M, int64_t N, int64_t K, bool ta, bool tb, int64_t pad,
+                      bool accumulate) {
+  int64_t lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
+  int64_t arows = ta ? K : M, brows = tb ? N : K;
+  size_t asz = (size_t)(arows * lda) + 1, bsz = (size_t)(brows * ldb) + 1;
+  size_t csz = (size_t)(M * ldc) + 1;
+  float *A = tt_alloc(asz * sizeof(float)), *B = tt_alloc(bsz * sizeof(float));
+  float *C1 = tt_alloc(csz * sizeof(float)), *C2 = tt_alloc(csz * sizeof(float));
+  for (size_t i = 0; i < asz; i++)
+    A[i] = frand();
+  for (size_t i = 0; i < bsz; i++)
+    B[i] = frand();
+  for (size_t i = 0; i < csz; i++)
+    C1[i] = C2[i] = GUARD;
+  for (int64_t i = 0; i < M; i++)
+    for (int64_t j = 0; j < N; j++)
+      C1[i * ldc + j] = C2[i * ldc + j] = frand();
+  tt_gemm_f32(M, N, K, A, lda, ta, B, ldb, tb, C1, ldc, accumulate);
+  tt_gemm_f32_naive(M, N, K, A, lda, ta, B, ldb, tb, C2, ldc, accumulate);
+  bool ok = true;
+  for (size_t i = 0; i < csz && ok; i++) {
+    int64_t r = (int64_t)i / ldc, c = (int64_t)i % ldc;
+    bool inside = r < M && c < N;
+    if (!inside) {
+      ok = C1[i] == GUARD;
+    } else {
+      /* |sum of K products of values in [-1, 1]| error bound for float summation */
+      float tol = 1e-5f * (float)(K + 2);
+      ok = fabsf(C1[i] - C2[i]) <= tol;
+    }
+    if (!ok)
+      print_error("M=%lld N=%lld K=%lld ta=%d tb=%d pad=%lld acc=%d: [%zu] tiled %g naive %g\n",
+                  (long long)M, (long long)N, (long long)K, ta, tb, (long long)pad, accumulate,
+                  i, (double)C1[i], (double)C2[i]);
+  }
+  tt_free(A);
+  tt_free(B);
+  tt_free(C1);
+  tt_free(C2);
+  return ok;
+}
+
+static void test_gemm_tiled_matches_naive_random(void **state) {
+  (void)state;
+  static const int64_t sizes[] = {1, 2, 3, 5, 6, 7, 12, 15, 16, 17, 31, 32, 33, 64, 73, 100};
+  int bad = 0;
+  for (int t = 0; t < 300; t++) {
+    int64_t M = pick(sizes, 16), N = pick(sizes, 16), K = pick(sizes, 16);
+    bad += !check_f32(M, N, K, lcg() & 1, lcg() & 1, (int64_t)(lcg() % 3) * 5, lcg() & 1);
+  }
+  assert_int_equal(bad, 0);
+}
+
+static void test_gemm_tiled_block_edges(void **state) {
+  (void)state;
+  int bad = 0;
+  /* K across the KC block (256), M across MC (72), N across NC (512) */
+  static const int64_t shapes[][3] = {{64, 256, 784}, {784, 40, 64}, {73, 35, 257},
+                                      {145, 513, 3}, {1, 1, 1}, {1, 600, 1}, {600, 1, 1},
+                                      {7, 1, 300}, {64, 10, 256}};
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+    for (int tr = 0; tr < 4; tr++)
+      bad += !check_f32(shapes[s][0], shapes[s][1], shapes[s][2], tr & 1, tr & 2, tr, tr == 3);
+  assert_int_equal(bad, 0);
+}
+
+static void test_gemm_empty_sizes(void **state) {
+  (void)state;
+  float C[6] = {1, 2, 3, 4, 5, 6};
+  float A[1] = {7}, B[1] = {8};
+  /* K = 0: the product is zero; overwrite clears, accumulate keeps */
+  tt_gemm_f32(2, 3, 0, A, 1, false, B, 3, false, C, 3, true);
+  assert_true(C[0] == 1 && C[5] == 6);
+  tt_gemm_f32(2, 3, 0, A, 1, false, B, 3, false, C, 3, false);
+  for (int i = 0; i < 6; i++)
+    assert_true(C[i] == 0.0f);
+  /* M = 0 or N = 0: nothing is touched, not even with NULL pointers */
+  tt_gemm_f32(0, 3, 4, NULL, 4, false, NULL, 3, false, NULL, 3, false);
+  tt_gemm_f32(2, 0, 4, NULL, 4, false, NULL, 0, false, NULL, 0, false);
+  tt_gemm_f64(0, 0, 0, NULL, 0, false, NULL, 0, false, NULL, 0, false);
+  tt_gemm_f32_naive(0, 3, 4, NULL, 4, false, NULL, 3, false, NULL, 3, false);
+}
+
+static void test_gemm_f64(void **state) {
+  (void)state;
+  int bad = 0;
+  for (int t = 0; t < 60; t++) {
+    int64_t M = 1 + (int64_t)(lcg() % 20), N = 1 + (int64_t)(lcg() % 20);
+    int64_t K = (int64_t)(lcg() % 20);
+    bool ta = lcg() & 1, tb = lcg() & 1, acc = lcg() & 1;
+    int64_t pad = (int64_t)(lcg() % 3);
+    int64_t lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
+    double *A = tt_alloc((size_t)((ta ? K : M) * lda + 1) * sizeof(double));
+    double *B = tt_alloc((size_t)((tb ? N : K) * ldb + 1) * sizeof(double));
+    double *C = tt_alloc((size_t)(M * ldc) * sizeof(double));
+    double *R = tt_alloc((size_t)(M * ldc) * sizeof(double));
+    for (int64_t i = 0; i < (ta ? K : M) * lda; i++)
+      A[i] = frand();
+    for (int64_t i = 0; i < (tb ? N : K) * ldb; i++)
+      B[i] = frand();
+    for (int64_t i = 0; i < M * ldc; i++)
+      C[i] = R[i] = frand();
+    for (int64_t i = 0; i < M; i++)
+      for (int64_t j = 0; j < N; j++) {
+        double s = 0.0;
+        for (int64_t k = 0; k < K; k++)
+          s += (ta ? A[k * lda + i] : A[i * lda + k]) * (tb ? B[j * ldb + k] : B[k * ldb + j]);
+        R[i * ldc + j] = acc ? R[i * ldc + j] + s : s;
+      }
+    tt_gemm_f64(M, N, K, A, lda, ta, B, ldb, tb, C, ldc, acc);
+    for (int64_t i = 0; i < M * ldc; i++)
+      if (fabs(C[i] - R[i]) > 1e-12 * (double)(K + 2))
+        bad++;
+    tt_free(A);
+    tt_free(B);
+    tt_free(C);
+    tt_free(R);
+  }
+  assert_int_equal(bad, 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_gemm_tiled_matches_naive_random),
+      cmocka_unit_test(test_gemm_tiled_block_edges),
+      cmocka_unit_test(test_gemm_empty_sizes),
+      cmocka_unit_test(test_gemm_f64),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
