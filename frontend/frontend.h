@@ -102,6 +102,8 @@ struct Ast {
   Ast *a, *b, *c;
   Ast **items;
   int nitems;
+  int depth; /* 1 + the deepest child (set by ast_new/ast_push and the parser): the parser
+                rejects expressions nested deeper than later recursive stages can take */
 };
 
 Ast *ast_new(Arena *a, AstKind kind, int32_t off);
@@ -113,6 +115,7 @@ void ast_dump(FILE *f, const Ast *n);
 /* ---- lexer.re --------------------------------------------------------------------- */
 
 /* Token kinds are Lemon's (TK_* in the generated parser.h). TK_EOF is 0. */
+#define TK_EOF 0 /* Lemon's end of input; parser.h numbers the other tokens from 1 */
 typedef struct Token {
   int kind;
   int32_t off; /* byte offset of the first character */
@@ -128,6 +131,14 @@ typedef struct Lexer Lexer;
 Lexer *lex_new(const Source *src, Arena *a, Diag *d);
 Token lex_next(Lexer *lx);
 const char *lex_token_name(int kind); /* "'('", "NAME", "INDENT" for messages */
+
+/* For the parser's f-strings: a lexer over src->text[start, end) that reads one expression
+ * (no NEWLINE, INDENT or DEDENT; offsets stay those of the whole file, so diagnostics point
+ * inside the f-string), and the string-escape decoder. lex_decode returns an arena copy of
+ * text[0, n) with escapes applied (raw: only CRLF folded), or NULL after a diagnostic at
+ * off + the offending byte. */
+Lexer *lex_new_range(const Source *src, Arena *a, Diag *d, int32_t start, int32_t end);
+char *lex_decode(Arena *a, Diag *d, const char *text, size_t n, int32_t off, bool raw);
 
 /* ---- parser.y --------------------------------------------------------------------- */
 
