@@ -118,26 +118,46 @@ const char *cg_nest_index(Cg *cg, const CgNest *n, int op) {
 
 /* ---- elementwise ------------------------------------------------------------------ */
 
-/* The template with $a $b $c, $T and $f replaced; arena-owned. */
+/* Whether s starts with the NaN test "$x != $x" (x an operand letter). */
+static bool nan_test(const char *s) {
+  return s[0] == '$' && s[1] >= 'a' && s[1] <= 'c' && !strncmp(s + 2, " != $", 5) &&
+         s[7] == s[1];
+}
+
+/*
+ * The template with $a $b $c, $T and $f replaced; arena-owned. For integer operands
+ * (integral: true) the NaN test "$x != $x" of templates like maximum's is dropped, with
+ * the "||" after it: it is always false there, and clang rejects it under -Wall.
+ */
 static const char *subst(Cg *cg, const char *tmpl, const char *const *opnd, int nopnd,
-                         const char *ty, const char *fsuf) {
+                         const char *ty, const char *fsuf, bool integral) {
   size_t len = 1;
   for (int pass = 0; pass < 2; pass++) {
     char *out = pass ? arena_alloc(cg->arena, len) : NULL;
     size_t k = 0;
-    for (const char *s = tmpl; *s; s++) {
+    for (const char *s = tmpl; *s;) {
       const char *rep = NULL;
-      if (s[0] == '$' && s[1] >= 'a' && s[1] < 'a' + nopnd) rep = opnd[s[1] - 'a'];
-      else if (s[0] == '$' && s[1] == 'T') rep = ty;
-      else if (s[0] == '$' && s[1] == 'f') rep = fsuf;
+      size_t adv = 2;
+      if (integral && nan_test(s)) {
+        bool with_or = !strncmp(s + 8, " || ", 4);
+        rep = with_or ? "" : "0";
+        adv = with_or ? 12 : 8;
+      } else if (s[0] == '$' && s[1] >= 'a' && s[1] < 'a' + nopnd) {
+        rep = opnd[s[1] - 'a'];
+      } else if (s[0] == '$' && s[1] == 'T') {
+        rep = ty;
+      } else if (s[0] == '$' && s[1] == 'f') {
+        rep = fsuf;
+      }
       if (rep) {
         size_t m = strlen(rep);
         if (pass) memcpy(out + k, rep, m);
         k += m;
-        s++;
+        s += adv;
       } else {
         if (pass) out[k] = *s;
         k++;
+        s++;
       }
     }
     if (pass) {
@@ -181,8 +201,9 @@ bool cg_ew(Cg *cg, int id) {
                  x->dtype == n->dtype;
     opnd[i] = as_is ? load : arena_printf(cg->arena, "((%s)%s)", cg_ctype(n->dtype), load);
   }
+  DType opt = cg_in(cg, id, n->nin - 1)->dtype; /* the value operands' type */
   const char *expr = subst(cg, oi->expr, opnd, n->nin, cg_ctype(n->dtype),
-                           n->dtype == DT_F32 ? "f" : "");
+                           n->dtype == DT_F32 ? "f" : "", !dt_is_float(opt));
   const char *extra = n->op == OP_CAST ? arena_printf(cg->arena, "to %s", dt_name(n->dtype)) : NULL;
   cg_kernel_comment(cg, id, extra);
   cg_nest_open(cg, &nest, false);

@@ -12,16 +12,22 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- literals --------------------------------------------------------------------- */
 
-/* A floating literal that reads back exactly; "1" becomes "1.0" so the suffix applies. */
+/* A floating literal that reads back exactly, with the fewest digits that do (0.1f, not
+ * 0.100000001f: %.9g and %.17g always round-trip, but a reader wants the short form);
+ * "1" becomes "1.0" so the suffix applies. */
 static const char *float_lit(Cg *cg, double v, bool single) {
   if (isnan(v)) return "NAN";
   if (isinf(v)) return v < 0 ? "-INFINITY" : "INFINITY";
   char b[48];
-  snprintf(b, sizeof b, single ? "%.9g" : "%.17g", v);
+  for (int prec = 1; prec <= 17; prec++) {
+    snprintf(b, sizeof b, "%.*g", prec, v);
+    if (single ? strtof(b, NULL) == (float)v : strtod(b, NULL) == v) break;
+  }
   bool has_point = strpbrk(b, ".e") != NULL;
   return arena_printf(cg->arena, "%s%s%s", b, has_point ? "" : ".0", single ? "f" : "");
 }
