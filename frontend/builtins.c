@@ -300,6 +300,7 @@ static Value *make_leaf(L *l, Value *t, bool rg, int32_t off) {
   int32_t in = tnode(l, t);
   add_node(l, OP_STORE, &in, 1, &at, off);
   t->t.var = var;
+  t->t.graph = -1; /* later uses read the variable: autodiff finds the leaf there */
   t->t.leaf = true;
   t->t.requires_grad = true;
   return t;
@@ -1521,6 +1522,7 @@ static Value *make_param(L *l, Value *t, const char *name, int32_t off) {
   Value *p = v_new(l, V_TENSOR);
   p->t = t->t;
   p->t.var = var;
+  p->t.graph = -1; /* uses read the variable, where autodiff finds the parameter */
   p->t.leaf = p->t.param = p->t.requires_grad = true;
   p->t.gradfn = NULL;
   return p;
@@ -1758,6 +1760,18 @@ B(eval_mode) {
 
 /* ---- Python builtins --------------------------------------------------------------- */
 
+/* A fresh variable holding the tensor's value at this point of the graph. */
+static int snapshot(L *l, Value *t, int32_t off) {
+  const Node *n = tn(l, t);
+  const char *name = n->name ? n->name : t->t.var >= 0 ? l->p->vars[t->t.var].name : "t";
+  int var = ir_var_new(l->p, arena_strdup(l->p->arena, name), VAR_VALUE, n->dtype, n->shape);
+  Attr at = {0};
+  at.var = var;
+  int32_t in = tnode(l, t);
+  add_node(l, OP_STORE, &in, 1, &at, off);
+  return var;
+}
+
 void lower_print(L *l, Args *a) {
   const char *sep = " ", *end = "\n";
   for (int k = 0; k < a->nkw; k++) {
@@ -1767,9 +1781,17 @@ void lower_print(L *l, Args *a) {
     else if (!strcmp(a->kwnames[k], "flush")) continue;
     else lerr(l, a->off, "print() got an unexpected keyword argument '%s'", a->kwnames[k]);
   }
-  /* Text is formatted now; tensors are printed by the program when it runs. */
-  end_graph(l);
-  Stmt *st = ir_stmt_add(l->p, ST_PRINT, (Loc){a->off});
+  /* Text is formatted now; tensors are printed by the program when it runs, from a
+   * snapshot taken here (the tensor may change in place later in the graph). */
+  if (l->npending == l->cappending) {
+    l->cappending = l->cappending ? l->cappending * 2 : 16;
+    l->pending = xrealloc(l->pending, sizeof(Stmt) * (size_t)l->cappending);
+  }
+  Stmt *st = &l->pending[l->npending++];
+  memset(st, 0, sizeof *st);
+  st->kind = ST_PRINT;
+  st->loc = (Loc){a->off};
+  st->graph = -1;
   int cap = 2 * a->npos + 2;
   for (int i = 0; i < a->npos; i++)
     if (a->pos[i]->k == V_TUPLE && a->pos[i]->s && !strcmp(a->pos[i]->s, "fstring")) cap += a->pos[i]->n;
@@ -1805,7 +1827,7 @@ void lower_print(L *l, Args *a) {
         FLUSH_TEXT();
         PrintItem *it = &items[n++];
         it->text = NULL;
-        it->var = tvar(l, pv);
+        it->var = snapshot(l, pv, a->off);
         it->param = pv->t.param && pv->t.requires_grad;
         it->gradfn = pv->t.requires_grad && !pv->t.leaf ? pv->t.gradfn : NULL;
         it->requires_grad = pv->t.requires_grad && !it->gradfn;

@@ -303,14 +303,23 @@ Graph *cur_graph(L *l) {
   return l->g;
 }
 
-/* Closes the open graph: it becomes a host statement that runs it. */
+/*
+ * Closes the open graph: it becomes a host statement that runs it, followed by the
+ * prints that were written inside it. A print does not end a graph: it reads a snapshot
+ * taken at its place in the graph, so printing never splits the forward from its
+ * backward, and the prints still appear in program order.
+ */
 void end_graph(L *l) {
-  if (!l->g) return;
-  if (l->g->n > 0) {
+  if (l->g && l->g->n > 0) {
     Stmt *st = ir_stmt_add(l->p, ST_GRAPH, l->g->loc);
     st->graph = l->g->id;
   }
   l->g = NULL;
+  for (int i = 0; i < l->npending; i++) {
+    Stmt *st = ir_stmt_add(l->p, ST_PRINT, l->pending[i].loc);
+    *st = l->pending[i];
+  }
+  l->npending = 0;
 }
 
 int add_node(L *l, Op op, const int32_t *in, int nin, const Attr *attr, int32_t off) {
@@ -356,7 +365,8 @@ int tnode(L *l, Value *t) {
   const Var *v = &l->p->vars[var];
   Attr a = {0};
   a.var = var;
-  int id = ir_add_source(g, OP_INPUT, v->dtype, v->shape, &a, (Loc){g->n ? g->nodes[g->n - 1].loc.off : 0});
+  if (g->n == 0) g->loc.off = l->stmt_off;
+  int id = ir_add_source(g, OP_INPUT, v->dtype, v->shape, &a, (Loc){l->stmt_off});
   t->t.graph = g->id;
   t->t.node = id;
   return id;
@@ -395,6 +405,9 @@ static Value *lookup(L *l, Scope *s, const char *name, int32_t off) {
 /* Give the traced node a source name, for the IR and the emitted C. */
 static void name_tensor(L *l, Value *v, const char *name) {
   if (v->k != V_TENSOR || v->t.graph < 0) return;
+  /* a leaf's variable is named after the first name it is bound to */
+  if (v->t.var >= 0 && !strcmp(l->p->vars[v->t.var].name, "leaf"))
+    l->p->vars[v->t.var].name = arena_strdup(l->p->arena, name);
   Graph *g = l->p->graphs[v->t.graph];
   Node *n = &g->nodes[v->t.node];
   if (!n->name && n->op != OP_INPUT) n->name = arena_strdup(g->arena, name);
@@ -911,6 +924,7 @@ static Value *module_ns(L *l, const char *mod, int32_t off) {
 static Exit exec(L *l, Frame *f, const Ast *st) {
   Scope *s = f->scope;
   step(l, st->off);
+  if (st->kind != AST_BLOCK) l->stmt_off = st->off;
   switch (st->kind) {
   case AST_EXPR: eval(l, s, st->a); return X_NEXT;
   case AST_ASSIGN: {
@@ -1094,15 +1108,18 @@ Program *lower_program(const Source *src, const Ast *root, Diag *d) {
   Program *p = l->p;
   if (setjmp(l->fail)) {
     ir_program_free(p);
+    free(l->pending);
     free(l);
     return NULL;
   }
   lower_init_builtins(l);
+  l->pending = NULL;
   Frame f = {l->globals, l->none};
   Exit x = exec_block(l, &f, root);
   if (x == X_RETURN) lerr(l, 0, "'return' outside a function");
   end_graph(l);
   finish_names(p);
+  free(l->pending);
   free(l);
   return p;
 }

@@ -118,7 +118,9 @@ struct L {
   int64_t steps;    /* evaluation steps, bounded so no program hangs the compiler */
   bool no_grad;     /* inside `with no_grad():` */
   Value *none, *vtrue, *vfalse;
-  int nparams;      /* for default parameter names */
+  Stmt *pending;    /* prints inside the open graph, emitted after it */
+  int npending, cappending;
+  int32_t stmt_off; /* the statement being evaluated: the location of graph inputs */
 };
 
 /* ---- lower.c ---------------------------------------------------------------------- */
