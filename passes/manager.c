@@ -75,7 +75,7 @@ static bool run_one(const char *name, void *ctx) {
     Graph *in = r->p->graphs[gi];
     Graph *out = pi->fn(in, &cx);
     if (!out) {
-      snprintf(r->err->msg, sizeof r->err->msg, "pass %s failed on %s: %s", name, in->name, cx.err.msg);
+      snprintf(r->err->msg, sizeof r->err->msg, "pass %s failed on %s: %.150s", name, in->name, cx.err.msg);
       return false;
     }
     if (out != in) {
@@ -84,7 +84,7 @@ static bool run_one(const char *name, void *ctx) {
     }
     IrErr verr;
     if (!ir_verify(r->p, out, &verr)) {
-      snprintf(r->err->msg, sizeof r->err->msg, "internal error: the IR after pass %s does not verify: %s",
+      snprintf(r->err->msg, sizeof r->err->msg, "internal error: the IR after pass %s does not verify: %.150s",
                name, verr.msg);
       return false;
     }
