@@ -1,0 +1,92 @@
+#!/usr/bin/python3
+"""torch_ref.py — run a .tt program under real PyTorch; its stdout is the expected output.
+
+A .tt program is Python with torch's names, so the reference is the program itself run with
+a prelude that binds ttc's bare names (tensor, zeros, relu, Linear, Module, ...) to torch's.
+`import torch` and friends in the program keep working: they are plain Python imports.
+
+    /usr/bin/python3 tests/torch_ref.py FILE.tt
+
+Used by tests/exec.sh --regen (UPDATE=1) to write tests/exec/NAME.expected; the test suite
+itself never needs torch.
+"""
+import math
+import sys
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Module(nn.Module):
+    """nn.Module whose state exists before __init__ runs: ttc lets a user class skip
+    super().__init__(), so the prelude sets nn.Module's fields up in __new__."""
+
+    def __new__(cls, *args, **kwargs):
+        self = super().__new__(cls)
+        nn.Module.__init__(self)
+        return self
+
+    def __init__(self, *args, **kwargs):
+        # super().__init__() from a user class must not reset what __new__ set up (a class
+        # may assign attributes before calling it).
+        pass
+
+
+def _tensor(data, *args, **kwargs):
+    if isinstance(data, torch.Tensor):
+        return data.clone().detach().requires_grad_(kwargs.get("requires_grad", False))
+    return torch.tensor(data, *args, **kwargs)
+
+
+_names = {
+    # creation
+    "tensor": _tensor, "Tensor": _tensor,
+    "zeros": torch.zeros, "ones": torch.ones, "empty": torch.zeros, "full": torch.full,
+    "rand": torch.rand, "randn": torch.randn,
+    "zeros_like": torch.zeros_like, "ones_like": torch.ones_like,
+    "full_like": torch.full_like, "rand_like": torch.rand_like, "randn_like": torch.randn_like,
+    "arange": torch.arange, "linspace": torch.linspace, "eye": torch.eye,
+    "manual_seed": torch.manual_seed,
+    # elementwise
+    "add": torch.add, "sub": torch.sub, "subtract": torch.subtract, "mul": torch.mul,
+    "multiply": torch.multiply, "div": torch.div, "divide": torch.divide,
+    "true_divide": torch.true_divide, "pow": torch.pow, "exp": torch.exp, "log": torch.log,
+    "sqrt": torch.sqrt, "rsqrt": torch.rsqrt, "neg": torch.neg, "negative": torch.negative,
+    "square": torch.square, "relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
+    "gelu": F.gelu, "maximum": torch.maximum, "minimum": torch.minimum,
+    "clamp": torch.clamp, "clip": torch.clip, "where": torch.where,
+    "softmax": torch.softmax, "log_softmax": torch.log_softmax,
+    # linear algebra
+    "matmul": torch.matmul, "mm": torch.mm, "bmm": torch.bmm,
+    # reductions and layout (functions)
+    "mean": torch.mean, "argmax": torch.argmax, "argmin": torch.argmin,
+    "reshape": torch.reshape, "flatten": torch.flatten, "unsqueeze": torch.unsqueeze,
+    "squeeze": torch.squeeze, "permute": torch.permute, "transpose": torch.transpose,
+    "swapaxes": torch.swapaxes, "t": torch.t, "cat": torch.cat, "concat": torch.cat,
+    "concatenate": torch.cat, "stack": torch.stack,
+    "detach": torch.detach, "clone": torch.clone, "numel": torch.numel,
+    # modules
+    "Module": Module, "Linear": nn.Linear, "ReLU": nn.ReLU, "Sigmoid": nn.Sigmoid,
+    "Tanh": nn.Tanh, "GELU": nn.GELU, "Softmax": nn.Softmax, "LogSoftmax": nn.LogSoftmax,
+    "Identity": nn.Identity, "Flatten": nn.Flatten, "Sequential": nn.Sequential,
+    "ModuleList": nn.ModuleList, "Parameter": nn.Parameter,
+    "no_grad": torch.no_grad,
+    # namespaces a program may use without importing them (ttc predefines them)
+    "torch": torch, "nn": nn, "F": F, "optim": torch.optim, "math": math,
+}
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: torch_ref.py FILE.tt")
+    path = sys.argv[1]
+    with open(path) as f:
+        src = f.read()
+    env = {"__name__": "__main__", "__file__": path}
+    env.update(_names)
+    exec(compile(src, path, "exec"), env)
+
+
+if __name__ == "__main__":
+    main()
