@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# cli.sh — command-line behaviour of ttc: options and exit statuses, the outputs of each
+# command, determinism, that emitted C compiles warning-free with gcc and clang, and that
+# hostile inputs (empty, binary, deeply nested, huge, NUL bytes) end in a diagnostic — exit
+# status 0 or 1 within a few seconds — never in a crash.
+#
+#   bash tests/cli.sh TTC TESTS_SRC_DIR WORK_DIR
+set -u
+ttc=$(realpath "$1")
+src=$(realpath "$2")
+work="${3:-$(mktemp -d)}"
+rm -rf "$work"
+mkdir -p "$work"
+cd "$work" || exit 1
+export TTC_CACHE_DIR="$work/cache"
+export TTC_CFLAGS="${TTC_CFLAGS:--O1}"
+rtdir="$src/../runtime"
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() {
+  echo "FAIL $1"
+  [ -s err ] && head -c 2000 err
+  fail=$((fail + 1))
+}
+# expect_rc NAME WANT CMD...: run CMD (stdout > out, stderr > err), check its exit status.
+expect_rc() {
+  local name=$1 want=$2
+  shift 2
+  "$@" > out 2> err
+  local rc=$?
+  if [ "$rc" -eq "$want" ]; then ok; else bad "$name: exit status $rc, expected $want"; fi
+}
+# grep_in NAME FILE PATTERN: the file must contain the (extended) regex.
+grep_in() {
+  if grep -Eq -- "$3" "$2"; then ok; else bad "$1: $2 lacks /$3/"; fi
+}
+# robust NAME FILE: compiling FILE must end with status 0 or 1, within 10 s; status 1
+# must come with a diagnostic on stderr.
+robust() {
+  timeout 10 "$ttc" compile "$2" -o /dev/null > out 2> err
+  local rc=$?
+  if [ $rc -eq 124 ]; then
+    bad "$1: took more than 10 s"
+  elif [ $rc -ne 0 ] && [ $rc -ne 1 ]; then
+    bad "$1: exit status $rc (crash?)"
+  elif [ $rc -eq 1 ] && ! grep -q 'error' err; then
+    bad "$1: exit status 1 without a diagnostic"
+  else
+    ok
+  fi
+}
+
+cat > prog.tt <<'TT'
+manual_seed(0)
+fc = Linear(3, 2)
+x = tensor([[1., 2., 3.]])
+unused = x @ x.t()
+y = relu(fc(x)) + tensor([[1.], [2.]])
+print(y.sum(dim=0))
+TT
+
+# ---- options -----------------------------------------------------------------------------
+expect_rc "--help" 0 "$ttc" --help
+grep_in "--help" out 'usage'
+expect_rc "--version" 0 "$ttc" --version
+grep_in "--version" out 'ttc [0-9]+\.[0-9]+'
+expect_rc "--list-passes" 0 "$ttc" --list-passes
+grep_in "--list-passes" out 'dce'
+expect_rc "no arguments" 1 "$ttc"
+expect_rc "unknown option" 1 "$ttc" compile prog.tt --no-such-option
+grep_in "unknown option" err 'no-such-option'
+expect_rc "unknown command" 1 "$ttc" frobnicate prog.tt
+grep_in "unknown command" err 'frobnicate'
+expect_rc "missing file" 1 "$ttc" compile does-not-exist.tt
+grep_in "missing file" err 'does-not-exist\.tt'
+expect_rc "unknown pass" 1 "$ttc" compile prog.tt --passes=no-such-pass
+grep_in "unknown pass" err 'no-such-pass'
+expect_rc "bad --emit" 1 "$ttc" compile prog.tt --emit=pdf
+
+# ---- compile -----------------------------------------------------------------------------
+expect_rc "compile -o -" 0 "$ttc" compile prog.tt -o -
+grep_in "compile -o -" out 'int main'
+expect_rc "compile -o FILE" 0 "$ttc" compile prog.tt -o prog.c
+if cmp -s out prog.c; then bad "compile -o FILE wrote to stdout too"; else ok; fi
+"$ttc" compile prog.tt -o - > again.c 2> err
+if cmp -s prog.c again.c; then ok; else bad "compile twice: the bytes differ"; fi
+"$ttc" compile prog.tt --emit=ir -o - > a.ir 2> err
+"$ttc" compile prog.tt --emit=ir -o - > b.ir 2> err
+if [ -s a.ir ] && cmp -s a.ir b.ir; then ok; else bad "--emit=ir twice: empty or the bytes differ"; fi
+for cc in gcc clang; do
+  if command -v $cc > /dev/null; then
+    expect_rc "$cc compiles the emitted C" 0 \
+      $cc -std=c11 -Wall -Wextra -Werror -I"$rtdir" -c prog.c -o prog-$cc.o
+  else
+    echo "note: $cc not installed, skipped"
+  fi
+done
+expect_rc "--emit=dot" 0 "$ttc" compile prog.tt --emit=dot -o prog.dot
+if command -v dot > /dev/null; then
+  expect_rc "dot -Tsvg" 0 dot -Tsvg prog.dot -o prog.svg
+  grep_in "dot -Tsvg" prog.svg '<svg'
+else
+  echo "note: graphviz not installed, dot check skipped"
+fi
+
+# ---- passes ------------------------------------------------------------------------------
+expect_rc "--print-after=dce" 0 "$ttc" compile prog.tt --print-after=dce -o /dev/null
+grep_in "--print-after=dce" err 'after dce'
+grep_in "--print-after=dce" err 'graph0'
+expect_rc "--print-after-all" 0 "$ttc" compile prog.tt --print-after-all -o /dev/null
+grep_in "--print-after-all" err 'after dce'
+expect_rc "diff --pass=dce" 0 "$ttc" diff prog.tt --pass=dce
+grep_in "diff --pass=dce" out '^--- '
+grep_in "diff --pass=dce" out '^\+\+\+ '
+grep_in "diff --pass=dce" out '^-.*matmul'
+expect_rc "-O0 keeps the dead matmul" 0 "$ttc" compile prog.tt -O0 --emit=ir -o -
+grep_in "-O0 keeps the dead matmul" out 'matmul'
+
+# ---- build and run -----------------------------------------------------------------------
+expect_rc "build -o BIN" 0 "$ttc" build prog.tt -o prog.bin
+if [ -x prog.bin ]; then
+  expect_rc "running the built binary" 0 ./prog.bin
+  "$ttc" run prog.tt > run.out 2> err
+  if cmp -s out run.out; then ok; else bad "ttc run and the built binary print different output"; fi
+else
+  bad "build -o BIN: no executable prog.bin"
+fi
+expect_rc "run prints" 0 "$ttc" run prog.tt
+grep_in "run prints" out '^tensor\('
+printf 'x = ones(2)\nprint(x[5])\n' > index-error.tt
+expect_rc "run of a program with a compile error" 1 "$ttc" run index-error.tt
+grep_in "run of a program with a compile error" err '^index-error\.tt:2:'
+expect_rc "run with a C compiler that fails" 1 "$ttc" run prog.tt --cc=false --cflags=-DNEW_FLAGS
+
+# ---- robustness: hostile input ends in a diagnostic, never a crash or a hang -------------
+: > empty.tt
+robust "empty file" empty.tt
+head -c 4096 /dev/urandom > binary.tt
+robust "binary file" binary.tt
+head -c 65536 /dev/zero > zeros.tt
+robust "file of NUL bytes" zeros.tt
+printf 'x = 1\ny = \0 2\nprint(x)\n' > nul.tt
+robust "NUL byte inside" nul.tt
+grep_in "NUL byte inside" err 'nul\.tt:2:'
+printf 'x = 1\n' > nonl.tt && printf 'print(x)' >> nonl.tt
+expect_rc "no final newline" 0 "$ttc" run nonl.tt
+grep_in "no final newline" out '^1$'
+awk 'BEGIN { printf "x = "; for (i = 0; i < 100000; i++) printf "("; printf "1";
+             for (i = 0; i < 100000; i++) printf ")"; print "" }' > parens.tt
+robust "100000 nested parentheses" parens.tt
+awk 'BEGIN { printf "["; for (i = 0; i < 100000; i++) printf "["; print "" }' > brackets.tt
+robust "100000 unclosed brackets" brackets.tt
+awk 'BEGIN { for (i = 0; i < 5000; i++) { for (j = 0; j < i; j++) printf " "; print "if 1:" }
+             for (j = 0; j < 5000; j++) printf " "; print "x = 1" }' > ifs.tt
+robust "5000 nested ifs" ifs.tt
+awk 'BEGIN { x = "x"; for (i = 0; i < 20000; i++) x = x " + 1"; print "y = " x }' > long.tt
+robust "a 20000-term expression" long.tt
+awk 'BEGIN { for (i = 0; i < 1000000; i++) print "x = 1" }' > big.tt
+robust "a 5 MB file of statements" big.tt
+awk 'BEGIN { for (i = 0; i < 50000; i++) print "x = ones(2) + 1" }' > manygraphs.tt
+robust "50000 tensor statements" manygraphs.tt
+printf 'def f(:\n  return\n' > junk1.tt
+robust "broken def" junk1.tt
+printf 'class C(Module):\n\tdef f(self):\n        return 1\n' > tabs.tt
+robust "mixed tabs and spaces" tabs.tt
+printf 'print(f"{x:{y}}{")\n' > fstr.tt
+robust "broken f-string" fstr.tt
+printf 'x = 99999999999999999999999999 * 1e999999\n' > numbers.tt
+robust "huge literals" numbers.tt
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
