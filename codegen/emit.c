@@ -178,6 +178,9 @@ static char *sanitize(Arena *a, const char *s) {
 
 /* base, or base_1, base_2, ... : the first that is neither taken nor reserved. */
 static const char *uniquify(Cg *cg, CgNames *ns, const char *base) {
+  /* No suffix frees a name from the runtime's prefix; a leading letter does. */
+  if (!strncmp(base, "tt_", 3) || !strncmp(base, "TT_", 3))
+    base = arena_printf(cg->arena, "v%s", base);
   const char *s = base;
   for (int k = 1; is_reserved(s) || names_has(ns, s); k++) s = arena_printf(cg->arena, "%s_%d",
                                                                              base, k);
@@ -414,9 +417,13 @@ static bool emit_graph(Cg *cg, int gi) {
   cg->gi = gi;
   cg->uses = arena_alloc(cg->arena, (size_t)(g->n + 1) * sizeof *cg->uses);
   int lo = 0, hi = 0;
+  /* Reads of each node's storage: a reshape reads nothing itself, its readers read the
+   * storage underneath. A buffer written and never read is "set but not used" to gcc. */
+  int *root = arena_alloc(cg->arena, (size_t)(g->n + 1) * sizeof *root);
   for (int id = 0; id < g->n; id++) {
     const Node *n = &g->nodes[id];
-    for (int k = 0; k < n->nin; k++) cg->uses[n->in[k]]++;
+    root[id] = n->op == OP_RESHAPE ? root[n->in[0]] : id;
+    for (int k = 0; k < n->nin && n->op != OP_RESHAPE; k++) cg->uses[root[n->in[k]]]++;
     int line, col;
     ir_linecol(cg->p->src, n->loc.off, &line, &col);
     if (!lo || line < lo) lo = line;
@@ -435,11 +442,15 @@ static bool emit_graph(Cg *cg, int gi) {
   cg->indent = 1;
   buffer_decls(cg);
   for (int id = 0; id < g->n; id++) {
-    if (!emitters[g->nodes[id].op](cg, id)) {
+    const Node *n = &g->nodes[id];
+    if (!emitters[n->op](cg, id)) {
       if (cg->err && !cg->err->msg[0])
-        cg_fail(cg, "%s: cannot emit node %%%d", ir_ops[g->nodes[id].op].name, id);
+        cg_fail(cg, "%s: cannot emit node %%%d", ir_ops[n->op].name, id);
       return false;
     }
+    /* Dead values are the DCE pass's business; without it the C must still compile. */
+    if (owns_storage(n) && n->op != OP_CONST && !cg->uses[id])
+      cg_line(cg, "(void)%s; /* never read */", cg_buf(cg, id));
   }
   cg->indent = 0;
   fputs("}\n\n", cg->out);

@@ -140,7 +140,7 @@ bool cg_const(Cg *cg, int id) {
     if (!const_def(cg, n, name)) return false;
   }
   /* An unused static const is a warning under -Wall; dead nodes are DCE's business. */
-  if (!cg->uses[id]) cg_line(cg, "(void)%s; /* unused */", name);
+  if (!cg->uses[id]) cg_line(cg, "(void)%s; /* never read */", name);
   return true;
 }
 

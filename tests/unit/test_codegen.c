@@ -571,11 +571,15 @@ static void test_names_sanitized_and_unique(void **state) {
   t.g->nodes[f].name = "out0"; /* the var's name */
   int v = tb_out(&t, f);
   t.p->vars[v].name = "main";
+  int r = tb_out(&t, a);
+  t.p->vars[r].name = "tt_init";
+  t.nouts = 1;
   tb_finish(&t);
   IrErr err = {{0}};
   char *src = emit(t.p, &err);
   assert_non_null(src);
   assert_non_null(strstr(src, "static TT_ALIGN float main_1[2];"));
+  assert_non_null(strstr(src, "static TT_ALIGN float vtt_init[2];"));
   assert_non_null(strstr(src, "static const float int_1[2]"));
   assert_non_null(strstr(src, "static TT_ALIGN float exp_1[2];"));
   assert_non_null(strstr(src, "static TT_ALIGN float fc1_out[2];"));
@@ -640,7 +644,9 @@ static void test_all_ops_warning_free(void **state) {
   tb_out(&t, ir_add_source(t.g, OP_FILL, DT_BOOL, SHAPE(2), &(Attr){.f = {1}}, (Loc){0}));
   tb_out(&t, tb_const(&t, DT_F64, SHAPE(3), (double[]){INFINITY, -INFINITY, NAN}, 0, 0));
   tb_out(&t, tb_const(&t, DT_I64, SHAPE(2), (double[]){-9223372036854775807.0 - 1, 7}, 0, 0));
-  tb_const(&t, DT_I8, SHAPE(2), NULL, 1, -1); /* unused */
+  tb_const(&t, DT_I8, SHAPE(2), NULL, 1, -1); /* dead values, as without the DCE pass */
+  tb_1(&t, OP_EXP, x, NULL);
+  tb_1(&t, OP_RESHAPE, tb_1(&t, OP_TANH, x, NULL), &(Attr){.ints = (int64_t[]){6}, .nints = 1});
   /* A graph nobody calls and a var nobody reads are still valid C. */
   ir_graph_new(t.p, (Loc){0});
   ir_var_new(t.p, "unused", VAR_PARAM, DT_F32, SHAPE(2));
