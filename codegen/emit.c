@@ -51,23 +51,31 @@ bool cg_fail(Cg *cg, const char *fmt, ...) {
   return false;
 }
 
-const Node *cg_node(const Cg *cg, int id) { return &cg->g->nodes[id]; }
-const Node *cg_in(const Cg *cg, int id, int i) { return &cg->g->nodes[cg->g->nodes[id].in[i]]; }
-const char *cg_buf(const Cg *cg, int id) { return cg->bufs[cg->gi][id]; }
+const Node *cg_node(const Cg *cg, int id) {
+  return &cg->g->nodes[id];
+}
+const Node *cg_in(const Cg *cg, int id, int i) {
+  return &cg->g->nodes[cg->g->nodes[id].in[i]];
+}
+const char *cg_buf(const Cg *cg, int id) {
+  return cg->bufs[cg->gi][id];
+}
 
 /* Keep in sync with the DType enum (ir.h) and TtDType (runtime/tt.h). */
-static const char *const ctypes[DT__COUNT] = {"float", "double", "int64_t", "int32_t", "int8_t",
-                                              "_Bool"};
-static const char *const rt_dtypes[DT__COUNT] = {"TT_F32", "TT_F64", "TT_I64", "TT_I32", "TT_I8",
-                                                 "TT_BOOL"};
+static const char *const ctypes[DT__COUNT] = {"float",   "double", "int64_t",
+                                              "int32_t", "int8_t", "_Bool"};
+static const char *const rt_dtypes[DT__COUNT] = {"TT_F32", "TT_F64", "TT_I64",
+                                                 "TT_I32", "TT_I8",  "TT_BOOL"};
 
-const char *cg_ctype(DType t) { return (unsigned)t < DT__COUNT ? ctypes[t] : "void"; }
+const char *cg_ctype(DType t) {
+  return (unsigned)t < DT__COUNT ? ctypes[t] : "void";
+}
 
 bool cg_check_inputs(Cg *cg, int id, int nin) {
   const Node *n = cg_node(cg, id);
   if (n->nin != nin || (nin > 0 && !n->in))
-    return cg_fail(cg, "%s: node %%%d has %d inputs, expected %d", ir_ops[n->op].name, id,
-                   n->nin, nin);
+    return cg_fail(cg, "%s: node %%%d has %d inputs, expected %d", ir_ops[n->op].name, id, n->nin,
+                   nin);
   return true;
 }
 
@@ -118,6 +126,7 @@ static void names_put(Arena *a, CgNames *ns, const char *s) {
  * <string.h>, <stdio.h> and tt.h declare or the code calls, and the names kernels use for
  * their own loop variables and temporaries (i0..i9 are matched separately).
  */
+/* clang-format off */
 static const char *const reserved[] = {
   /* C11 keywords */
   "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
@@ -137,9 +146,10 @@ static const char *const reserved[] = {
   "copysign", "nextafter", "nexttoward", "fdim", "isnan", "isinf", "isfinite", "signbit",
   "fpclassify", "isnormal", "j0", "j1", "jn", "y0", "y1", "yn", "gamma", "drem", "finite",
   "significand",
-  /* kernel temporaries */
-  "acc", "best", "besti", "rmax", "rsum", "v",
+  /* kernel loop variables and temporaries */
+  "i", "j", "k", "acc", "best", "besti", "rmax", "rsum", "v",
 };
+/* clang-format on */
 
 static bool is_reserved(const char *s) {
   /* tt_ / TT_ belong to the runtime; i<digits> are loop variables. */
@@ -152,8 +162,7 @@ static bool is_reserved(const char *s) {
   size_t n = strlen(s);
   for (size_t k = 0; k < sizeof reserved / sizeof *reserved; k++) {
     size_t m = strlen(reserved[k]);
-    if (!strncmp(s, reserved[k], m) &&
-        (n == m || (n == m + 1 && (s[m] == 'f' || s[m] == 'l'))))
+    if (!strncmp(s, reserved[k], m) && (n == m || (n == m + 1 && (s[m] == 'f' || s[m] == 'l'))))
       return true;
   }
   return false;
@@ -182,8 +191,8 @@ static const char *uniquify(Cg *cg, CgNames *ns, const char *base) {
   if (!strncmp(base, "tt_", 3) || !strncmp(base, "TT_", 3))
     base = arena_printf(cg->arena, "v%s", base);
   const char *s = base;
-  for (int k = 1; is_reserved(s) || names_has(ns, s); k++) s = arena_printf(cg->arena, "%s_%d",
-                                                                             base, k);
+  for (int k = 1; is_reserved(s) || names_has(ns, s); k++)
+    s = arena_printf(cg->arena, "%s_%d", base, k);
   names_put(cg->arena, ns, s);
   return s;
 }
@@ -231,10 +240,9 @@ static void name_everything(Cg *cg) {
     for (int id = 0; id < g->n; id++) {
       const Node *n = &g->nodes[id];
       if (n->op != OP_CONST || numel_of(&n->shape) <= CG_SMALL_CONST) continue;
-      const char *local = n->name && n->name[0] ? sanitize(cg->arena, n->name)
-                                                : arena_printf(cg->arena, "t%d", id);
-      cg->bufs[gi][id] =
-        uniquify(cg, file, arena_printf(cg->arena, "%s_%s", cg->gname[gi], local));
+      const char *local =
+          n->name && n->name[0] ? sanitize(cg->arena, n->name) : arena_printf(cg->arena, "t%d", id);
+      cg->bufs[gi][id] = uniquify(cg, file, arena_printf(cg->arena, "%s_%s", cg->gname[gi], local));
       cg->filescope[gi][id] = true;
     }
   }
@@ -263,7 +271,8 @@ static void name_everything(Cg *cg) {
 #define CG_MAX_NUMEL (INT64_C(1) << 40)
 
 static bool check_shape(Cg *cg, const Shape *s, const char *what) {
-  if (s->rank < 0 || s->rank > TT_MAX_RANK) return cg_fail(cg, "%s: invalid rank %d", what, s->rank);
+  if (s->rank < 0 || s->rank > TT_MAX_RANK)
+    return cg_fail(cg, "%s: invalid rank %d", what, s->rank);
   if (s->sym >= 0) return cg_fail(cg, "symbolic dimensions are not supported by codegen yet");
   int64_t n = 1;
   for (int i = 0; i < s->rank; i++) {
@@ -283,8 +292,7 @@ static bool check_program(Cg *cg) {
       (p->ngraphs && !p->graphs) || (p->nstmts && !p->stmts))
     return cg_fail(cg, "malformed program");
   for (int v = 0; v < p->nvars; v++) {
-    if ((unsigned)p->vars[v].dtype >= DT__COUNT)
-      return cg_fail(cg, "var %d: invalid dtype", v);
+    if ((unsigned)p->vars[v].dtype >= DT__COUNT) return cg_fail(cg, "var %d: invalid dtype", v);
     if (!check_shape(cg, &p->vars[v].shape, "var")) return false;
   }
   for (int gi = 0; gi < p->ngraphs; gi++) {
@@ -337,19 +345,32 @@ static const char *basename_of(const char *path) {
 /* The infix symbol a reader expects between a binary op's operand shapes, else ",". */
 static const char *infix(Op op) {
   switch (op) {
-  case OP_ADD: return "+";
-  case OP_SUB: return "-";
-  case OP_MUL: return "*";
-  case OP_DIV: return "/";
-  case OP_POW: return "**";
-  case OP_MATMUL: return "@";
-  case OP_EQ: return "==";
-  case OP_NE: return "!=";
-  case OP_LT: return "<";
-  case OP_LE: return "<=";
-  case OP_GT: return ">";
-  case OP_GE: return ">=";
-  default: return ",";
+  case OP_ADD:
+    return "+";
+  case OP_SUB:
+    return "-";
+  case OP_MUL:
+    return "*";
+  case OP_DIV:
+    return "/";
+  case OP_POW:
+    return "**";
+  case OP_MATMUL:
+    return "@";
+  case OP_EQ:
+    return "==";
+  case OP_NE:
+    return "!=";
+  case OP_LT:
+    return "<";
+  case OP_LE:
+    return "<=";
+  case OP_GT:
+    return ">";
+  case OP_GE:
+    return ">=";
+  default:
+    return ",";
   }
 }
 
@@ -381,9 +402,12 @@ void cg_kernel_comment(Cg *cg, int id, const char *extra) {
   for (int i = 0; i < n->nin; i++) {
     const char *sym = infix(n->op);
     shape_str(&cg_in(cg, id, i)->shape, sh, sizeof sh);
-    if (!i) text_add(&t, " %s", sh);
-    else if (!strcmp(sym, ",")) text_add(&t, ", %s", sh);
-    else text_add(&t, " %s %s", sym, sh);
+    if (!i)
+      text_add(&t, " %s", sh);
+    else if (!strcmp(sym, ","))
+      text_add(&t, ", %s", sh);
+    else
+      text_add(&t, " %s %s", sym, sh);
   }
   if (extra && extra[0]) text_add(&t, " %s", extra);
   if (n->op != OP_STORE) text_add(&t, " -> %s", shape_str(&n->shape, sh, sizeof sh));
@@ -467,15 +491,29 @@ static void put_escaped(FILE *f, const char *s) {
   for (; *s; prev = *s, s++) {
     unsigned char c = (unsigned char)*s;
     switch (c) {
-    case '\\': fputs("\\\\", f); break;
-    case '"': fputs("\\\"", f); break;
-    case '\n': fputs("\\n", f); break;
-    case '\t': fputs("\\t", f); break;
-    case '\r': fputs("\\r", f); break;
-    case '?': fputs(prev == '?' ? "\\?" : "?", f); break;
+    case '\\':
+      fputs("\\\\", f);
+      break;
+    case '"':
+      fputs("\\\"", f);
+      break;
+    case '\n':
+      fputs("\\n", f);
+      break;
+    case '\t':
+      fputs("\\t", f);
+      break;
+    case '\r':
+      fputs("\\r", f);
+      break;
+    case '?':
+      fputs(prev == '?' ? "\\?" : "?", f);
+      break;
     default:
-      if (c < 0x20 || c >= 0x7f) fprintf(f, "\\%03o", c);
-      else fputc(c, f);
+      if (c < 0x20 || c >= 0x7f)
+        fprintf(f, "\\%03o", c);
+      else
+        fputc(c, f);
     }
   }
 }
@@ -543,8 +581,10 @@ static void emit_print(Cg *cg, const Stmt *st, TextRun *run) {
           sep = ", ";
         }
       }
-      if (it->requires_grad)
-        q += (size_t)snprintf(opts + q, sizeof opts - q, "%s.requires_grad = true", sep), sep = ", ";
+      if (it->requires_grad) {
+        q += (size_t)snprintf(opts + q, sizeof opts - q, "%s.requires_grad = true", sep);
+        sep = ", ";
+      }
       if (it->param) q += (size_t)snprintf(opts + q, sizeof opts - q, "%s.param = true", sep);
       if (q < sizeof opts) snprintf(opts + q, sizeof opts - q, "}");
       if (!strcmp(opts, "{}")) snprintf(opts, sizeof opts, "{0}");
@@ -636,8 +676,7 @@ bool cg_emit_program(FILE *out, const Program *p, const CgOptions *o, IrErr *err
     emit_vars(&cg);
     for (int gi = 0; ok && gi < p->ngraphs; gi++)
       for (int id = 0; ok && id < p->graphs[gi]->n; id++)
-        if (cg.filescope[gi][id])
-          ok = cg_const_filescope(&cg, p->graphs[gi], id, cg.bufs[gi][id]);
+        if (cg.filescope[gi][id]) ok = cg_const_filescope(&cg, p->graphs[gi], id, cg.bufs[gi][id]);
     for (int gi = 0; ok && gi < p->ngraphs; gi++) ok = emit_graph(&cg, gi);
     if (ok) emit_main(&cg);
   }

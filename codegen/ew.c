@@ -120,8 +120,7 @@ const char *cg_nest_index(Cg *cg, const CgNest *n, int op) {
 
 /* Whether s starts with the NaN test "$x != $x" (x an operand letter). */
 static bool nan_test(const char *s) {
-  return s[0] == '$' && s[1] >= 'a' && s[1] <= 'c' && !strncmp(s + 2, " != $", 5) &&
-         s[7] == s[1];
+  return s[0] == '$' && s[1] >= 'a' && s[1] <= 'c' && !strncmp(s + 2, " != $", 5) && s[7] == s[1];
 }
 
 /*
@@ -194,7 +193,7 @@ bool cg_ew(Cg *cg, int id) {
   for (int i = 0; i < n->nin; i++) {
     const Node *x = cg_in(cg, id, i);
     const char *load =
-      arena_printf(cg->arena, "%s[%s]", cg_buf(cg, n->in[i]), cg_nest_index(cg, &nest, i + 1));
+        arena_printf(cg->arena, "%s[%s]", cg_buf(cg, n->in[i]), cg_nest_index(cg, &nest, i + 1));
     /* Inputs of the result's type, except a cast's source and a where's condition; the
      * front end inserts casts, so this only guards against a surprising integer divide. */
     bool as_is = n->op == OP_CAST || (oi->flags & OPF_CMP) || (n->op == OP_WHERE && i == 0) ||

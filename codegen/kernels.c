@@ -51,8 +51,9 @@ bool cg_matmul(Cg *cg, int id) {
   /* torch.matmul: a 1-D left operand is a row [1,K], a 1-D right one a column [K,1]. */
   int64_t M = a.rank == 1 ? 1 : a.d[a.rank - 2], K = a.d[a.rank - 1];
   int64_t N = b.rank == 1 ? 1 : b.d[b.rank - 1], Kb = b.rank == 1 ? b.d[0] : b.d[b.rank - 2];
-  if (K != Kb) return cg_fail(cg, "matmul: inner dimensions %lld and %lld differ", (long long)K,
-                              (long long)Kb);
+  if (K != Kb)
+    return cg_fail(cg, "matmul: inner dimensions %lld and %lld differ", (long long)K,
+                   (long long)Kb);
   Shape ba = a, bb = b;
   ba.rank = a.rank > 2 ? a.rank - 2 : 0;
   bb.rank = b.rank > 2 ? b.rank - 2 : 0;
@@ -136,11 +137,16 @@ bool cg_matmul(Cg *cg, int id) {
 static const char *extreme(DType t, bool lowest) {
   switch (t) {
   case DT_F32:
-  case DT_F64: return lowest ? "-INFINITY" : "INFINITY";
-  case DT_I64: return lowest ? "INT64_MIN" : "INT64_MAX";
-  case DT_I32: return lowest ? "INT32_MIN" : "INT32_MAX";
-  case DT_I8: return lowest ? "INT8_MIN" : "INT8_MAX";
-  default: return lowest ? "0" : "1";
+  case DT_F64:
+    return lowest ? "-INFINITY" : "INFINITY";
+  case DT_I64:
+    return lowest ? "INT64_MIN" : "INT64_MAX";
+  case DT_I32:
+    return lowest ? "INT32_MIN" : "INT32_MAX";
+  case DT_I8:
+    return lowest ? "INT8_MIN" : "INT8_MAX";
+  default:
+    return lowest ? "0" : "1";
   }
 }
 
@@ -221,8 +227,10 @@ bool cg_reduce(Cg *cg, int id) {
   int64_t xst[TT_MAX_RANK], kst[TT_MAX_RANK], rst[TT_MAX_RANK];
   cg_strides(xs, xst);
   for (int i = 0; i < xs->rank; i++) {
-    if ((mask >> i) & 1) rst[red.rank] = xst[i], red.d[red.rank++] = xs->d[i];
-    else kst[kept.rank] = xst[i], kept.d[kept.rank++] = xs->d[i];
+    if ((mask >> i) & 1)
+      rst[red.rank] = xst[i], red.d[red.rank++] = xs->d[i];
+    else
+      kst[kept.rank] = xst[i], kept.d[kept.rank++] = xs->d[i];
   }
   int64_t R = prod(&red, 0, red.rank);
   if (prod(&n->shape, 0, n->shape.rank) != prod(&kept, 0, kept.rank))
@@ -240,8 +248,8 @@ bool cg_reduce(Cg *cg, int id) {
 
   const char *T = cg_ctype(n->dtype);
   bool fl = dt_is_float(n->dtype);
-  const char *at = arena_printf(cg->arena, "%s[%s]", cg_buf(cg, n->in[0]),
-                                join(cg, cg_nest_index(cg, &outer, 1), cg_nest_index(cg, &inner, 0)));
+  const char *xi = join(cg, cg_nest_index(cg, &outer, 1), cg_nest_index(cg, &inner, 0));
+  const char *at = arena_printf(cg->arena, "%s[%s]", cg_buf(cg, n->in[0]), xi);
   cg_kernel_comment(cg, id, reduce_desc(cg, mask, xs->rank, n->attr.i[1]));
   cg_nest_open(cg, &outer, true);
   const char *result = "acc";
@@ -260,8 +268,10 @@ bool cg_reduce(Cg *cg, int id) {
     /* v != v: a NaN wins and then stays, since nothing compares greater than it. */
     cg_nest_open(cg, &inner, true);
     cg_line(cg, "const %s v = %s;", T, at);
-    if (fl) cg_line(cg, "if (v %s acc || v != v) acc = v;", is_max ? ">" : "<");
-    else cg_line(cg, "if (v %s acc) acc = v;", is_max ? ">" : "<");
+    if (fl)
+      cg_line(cg, "if (v %s acc || v != v) acc = v;", is_max ? ">" : "<");
+    else
+      cg_line(cg, "if (v %s acc) acc = v;", is_max ? ">" : "<");
     cg_nest_close(cg, &inner, true);
   }
   cg_line(cg, "%s[%s] = %s;", cg_buf(cg, id), cg_nest_index(cg, &outer, 0), result);
@@ -293,8 +303,8 @@ bool cg_softmax(Cg *cg, int id) {
   const char *X = arena_printf(cg->arena, "%s[%s]", cg_buf(cg, n->in[0]), idx);
   const char *Y = arena_printf(cg->arena, "%s[%s]", cg_buf(cg, id), idx);
   const char *T = cg_ctype(n->dtype), *f = n->dtype == DT_F32 ? "f" : "";
-  const char *loop = arena_printf(cg->arena, "for (int64_t i%d = 0; i%d < %lld; i%d++)", j, j,
-                                  (long long)R, j);
+  const char *loop =
+      arena_printf(cg->arena, "for (int64_t i%d = 0; i%d < %lld; i%d++)", j, j, (long long)R, j);
   cg_kernel_comment(cg, id, arena_printf(cg->arena, "dim=%lld", (long long)dim));
   if (outer * R * inner == 0) {
     cg_line(cg, "/* empty: nothing to compute */");

@@ -14,8 +14,7 @@
 static void copy_loop(Cg *cg, CgNest *nest, const char *dst, const char *src) {
   cg_nest_merge(nest);
   cg_nest_open(cg, nest, false);
-  cg_line(cg, "%s[%s] = %s[%s];", dst, cg_nest_index(cg, nest, 0), src,
-          cg_nest_index(cg, nest, 1));
+  cg_line(cg, "%s[%s] = %s[%s];", dst, cg_nest_index(cg, nest, 0), src, cg_nest_index(cg, nest, 1));
   cg_nest_close(cg, nest, false);
 }
 

@@ -41,9 +41,12 @@ static const char *int_lit(Cg *cg, int64_t v, DType t) {
 
 const char *cg_literal(Cg *cg, DType t, double v) {
   switch (t) {
-  case DT_F32: return float_lit(cg, (float)v, true);
-  case DT_F64: return float_lit(cg, v, false);
-  case DT_BOOL: return v != 0 ? "1" : "0";
+  case DT_F32:
+    return float_lit(cg, (float)v, true);
+  case DT_F64:
+    return float_lit(cg, v, false);
+  case DT_BOOL:
+    return v != 0 ? "1" : "0";
   default:
     /* Out-of-range or NaN values have no integer meaning; 0 keeps the C well defined. */
     if (!(v >= -9.2e18 && v <= 9.2e18)) return "0";
@@ -54,12 +57,18 @@ const char *cg_literal(Cg *cg, DType t, double v) {
 /* Element i of a constant's data, as a literal. */
 static const char *data_lit(Cg *cg, DType t, const void *data, int64_t i) {
   switch (t) {
-  case DT_F32: return float_lit(cg, ((const float *)data)[i], true);
-  case DT_F64: return float_lit(cg, ((const double *)data)[i], false);
-  case DT_I64: return int_lit(cg, ((const int64_t *)data)[i], t);
-  case DT_I32: return int_lit(cg, ((const int32_t *)data)[i], t);
-  case DT_I8: return int_lit(cg, ((const int8_t *)data)[i], t);
-  default: return ((const unsigned char *)data)[i] ? "1" : "0";
+  case DT_F32:
+    return float_lit(cg, ((const float *)data)[i], true);
+  case DT_F64:
+    return float_lit(cg, ((const double *)data)[i], false);
+  case DT_I64:
+    return int_lit(cg, ((const int64_t *)data)[i], t);
+  case DT_I32:
+    return int_lit(cg, ((const int32_t *)data)[i], t);
+  case DT_I8:
+    return int_lit(cg, ((const int8_t *)data)[i], t);
+  default:
+    return ((const unsigned char *)data)[i] ? "1" : "0";
   }
 }
 
@@ -88,9 +97,12 @@ bool cg_store(Cg *cg, int id) {
   if (!matches_var(cg, id, x, n->attr.var)) return false;
   const char *dst = cg->vname[n->attr.var], *src = cg_buf(cg, n->in[0]);
   cg_kernel_comment(cg, id, arena_printf(cg->arena, "into %s", dst));
-  if (!strcmp(dst, src)) cg_line(cg, "/* already in %s: nothing to copy */", dst);
-  else if (shape_numel(&x->shape) == 0) cg_line(cg, "/* empty: nothing to copy */");
-  else cg_line(cg, "memcpy(%s, %s, sizeof %s);", dst, src, dst);
+  if (!strcmp(dst, src))
+    cg_line(cg, "/* already in %s: nothing to copy */", dst);
+  else if (shape_numel(&x->shape) == 0)
+    cg_line(cg, "/* empty: nothing to copy */");
+  else
+    cg_line(cg, "memcpy(%s, %s, sizeof %s);", dst, src, dst);
   return true;
 }
 
@@ -158,8 +170,8 @@ bool cg_fill(Cg *cg, int id) {
   const Node *n = cg_node(cg, id);
   CgNest nest;
   flat_nest(n, &nest);
-  cg_kernel_comment(cg, id, arena_printf(cg->arena, "value=%s",
-                                         cg_literal(cg, n->dtype, n->attr.f[0])));
+  cg_kernel_comment(cg, id,
+                    arena_printf(cg->arena, "value=%s", cg_literal(cg, n->dtype, n->attr.f[0])));
   cg_nest_open(cg, &nest, false);
   cg_line(cg, "%s[%s] = %s;", cg_buf(cg, id), cg_nest_index(cg, &nest, 0),
           cg_literal(cg, n->dtype, n->attr.f[0]));
@@ -170,7 +182,8 @@ bool cg_fill(Cg *cg, int id) {
 bool cg_arange(Cg *cg, int id) {
   const Node *n = cg_node(cg, id);
   double start = n->attr.f[0], step = n->attr.f[1];
-  if (!isfinite(start) || !isfinite(step)) return cg_fail(cg, "arange: start and step must be finite");
+  if (!isfinite(start) || !isfinite(step))
+    return cg_fail(cg, "arange: start and step must be finite");
   CgNest nest;
   flat_nest(n, &nest);
   const char *s0 = float_lit(cg, start, false), *st = float_lit(cg, step, false);
@@ -178,8 +191,8 @@ bool cg_arange(Cg *cg, int id) {
   cg_nest_open(cg, &nest, false);
   /* In double, then rounded once, as PyTorch computes it. */
   const char *v = nest.nd ? arena_printf(cg->arena, "%s + (double)i0 * %s", s0, st) : s0;
-  cg_line(cg, "%s[%s] = (%s)(%s);", cg_buf(cg, id), cg_nest_index(cg, &nest, 0),
-          cg_ctype(n->dtype), v);
+  cg_line(cg, "%s[%s] = (%s)(%s);", cg_buf(cg, id), cg_nest_index(cg, &nest, 0), cg_ctype(n->dtype),
+          v);
   cg_nest_close(cg, &nest, false);
   return true;
 }
@@ -192,10 +205,14 @@ static bool random_draw(Cg *cg, int id, const char *fn, const char *p0, const ch
   if (!isfinite(a) || !isfinite(b)) return cg_fail(cg, "%s: parameters must be finite", fn);
   const char *la = float_lit(cg, a, false), *lb = float_lit(cg, b, false);
   cg_kernel_comment(cg, id, arena_printf(cg->arena, "%s=%s %s=%s", p0, la, p1, lb));
-  cg_line(cg, "tt_%s_%s(%s, %lld, %s, %s);", fn, n->dtype == DT_F32 ? "f32" : "f64",
-          cg_buf(cg, id), (long long)shape_numel(&n->shape), la, lb);
+  cg_line(cg, "tt_%s_%s(%s, %lld, %s, %s);", fn, n->dtype == DT_F32 ? "f32" : "f64", cg_buf(cg, id),
+          (long long)shape_numel(&n->shape), la, lb);
   return true;
 }
 
-bool cg_uniform(Cg *cg, int id) { return random_draw(cg, id, "uniform", "lo", "hi"); }
-bool cg_normal(Cg *cg, int id) { return random_draw(cg, id, "normal", "mean", "std"); }
+bool cg_uniform(Cg *cg, int id) {
+  return random_draw(cg, id, "uniform", "lo", "hi");
+}
+bool cg_normal(Cg *cg, int id) {
+  return random_draw(cg, id, "normal", "mean", "std");
+}

@@ -50,8 +50,10 @@ static int setup_all(void **state) {
     const char *suffix = "tests/unit/test_codegen.c";
     snprintf(buf, sizeof buf, "%s", __FILE__);
     size_t n = strlen(buf), m = strlen(suffix);
-    if (n >= m && !strcmp(buf + n - m, suffix)) buf[n - m] = '\0';
-    else snprintf(buf, sizeof buf, ".");
+    if (n >= m && !strcmp(buf + n - m, suffix))
+      buf[n - m] = '\0';
+    else
+      snprintf(buf, sizeof buf, ".");
     if (!buf[0]) snprintf(buf, sizeof buf, ".");
     root = buf;
   }
@@ -158,9 +160,11 @@ static TB tb_new(void) {
   return t;
 }
 
-static Shape shp(int rank, const int64_t *d) { return shape_make(rank, d); }
-#define SHAPE(...) shp((int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), \
-                       (int64_t[]){__VA_ARGS__})
+static Shape shp(int rank, const int64_t *d) {
+  return shape_make(rank, d);
+}
+#define SHAPE(...)                                                                                 \
+  shp((int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__})
 
 /* A constant of dtype dt; values v[i] (or i * scale + offset when v is NULL). */
 static int tb_const(TB *t, DType dt, Shape s, const double *v, double scale, double offset) {
@@ -169,12 +173,24 @@ static int tb_const(TB *t, DType dt, Shape s, const double *v, double scale, dou
   for (int64_t i = 0; i < n; i++) {
     double x = v ? v[i] : (double)i * scale + offset;
     switch (dt) {
-    case DT_F32: ((float *)data)[i] = (float)x; break;
-    case DT_F64: ((double *)data)[i] = x; break;
-    case DT_I64: ((int64_t *)data)[i] = (int64_t)x; break;
-    case DT_I32: ((int32_t *)data)[i] = (int32_t)x; break;
-    case DT_I8: ((int8_t *)data)[i] = (int8_t)x; break;
-    default: ((unsigned char *)data)[i] = x != 0; break;
+    case DT_F32:
+      ((float *)data)[i] = (float)x;
+      break;
+    case DT_F64:
+      ((double *)data)[i] = x;
+      break;
+    case DT_I64:
+      ((int64_t *)data)[i] = (int64_t)x;
+      break;
+    case DT_I32:
+      ((int32_t *)data)[i] = (int32_t)x;
+      break;
+    case DT_I8:
+      ((int8_t *)data)[i] = (int8_t)x;
+      break;
+    default:
+      ((unsigned char *)data)[i] = x != 0;
+      break;
     }
   }
   Attr a = {.data = data};
@@ -187,7 +203,9 @@ static int tb_op(TB *t, Op op, const int32_t *in, int nin, const Attr *a) {
   if (id < 0) fail_msg("ir_add %s: %s", ir_ops[op].name, err.msg);
   return id;
 }
-static int tb_1(TB *t, Op op, int a, const Attr *at) { return tb_op(t, op, (int32_t[]){a}, 1, at); }
+static int tb_1(TB *t, Op op, int a, const Attr *at) {
+  return tb_op(t, op, (int32_t[]){a}, 1, at);
+}
 static int tb_2(TB *t, Op op, int a, int b, const Attr *at) {
   return tb_op(t, op, (int32_t[]){a, b}, 2, at);
 }
@@ -635,8 +653,8 @@ static void test_all_ops_warning_free(void **state) {
   int xd = tb_1(&t, OP_CAST, x, &(Attr){.i = {DT_F64}});
   tb_out(&t, tb_1(&t, OP_LOG_SOFTMAX, xd, &(Attr){.i = {0}}));
   tb_out(&t, tb_1(&t, OP_MEAN, xd, &(Attr){.i = {3, 1}}));
-  tb_out(&t, tb_2(&t, OP_MATMUL, xd, tb_1(&t, OP_CAST, x, &(Attr){.i = {DT_F64}}),
-                  &(Attr){.i = {1}}));
+  tb_out(&t,
+         tb_2(&t, OP_MATMUL, xd, tb_1(&t, OP_CAST, x, &(Attr){.i = {DT_F64}}), &(Attr){.i = {1}}));
   tb_out(&t, tb_1(&t, OP_MIN, xi, &(Attr){.i = {2, 0}}));
   tb_out(&t, tb_1(&t, OP_ARGMIN, xi, &(Attr){.i = {0, 0}}));
   tb_out(&t, ir_add_source(t.g, OP_NORMAL, DT_F64, SHAPE(4), &(Attr){.f = {0, 1}}, (Loc){0}));
@@ -716,31 +734,31 @@ static void test_error_malformed_program(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_ew_broadcast_add),
-    cmocka_unit_test(test_ew_unary),
-    cmocka_unit_test(test_ew_cast_and_maximum_nan),
-    cmocka_unit_test(test_ew_where_and_comparisons),
-    cmocka_unit_test(test_matmul_2d),
-    cmocka_unit_test(test_matmul_batched),
-    cmocka_unit_test(test_matmul_broadcast_batch),
-    cmocka_unit_test(test_matmul_1d),
-    cmocka_unit_test(test_matmul_transposed_b),
-    cmocka_unit_test(test_matmul_int64),
-    cmocka_unit_test(test_reduce_dims_keepdim),
-    cmocka_unit_test(test_reduce_nan_and_integers),
-    cmocka_unit_test(test_reduce_argmax_first_index),
-    cmocka_unit_test(test_const_large_at_file_scope),
-    cmocka_unit_test(test_softmax_large_logits),
-    cmocka_unit_test(test_layout_permute),
-    cmocka_unit_test(test_layout_slice_of_reshape),
-    cmocka_unit_test(test_layout_cat_expand_fill_arange),
-    cmocka_unit_test(test_uniform_after_manual_seed),
-    cmocka_unit_test(test_print_items_and_options),
-    cmocka_unit_test(test_names_sanitized_and_unique),
-    cmocka_unit_test(test_emit_deterministic),
-    cmocka_unit_test(test_all_ops_warning_free),
-    cmocka_unit_test(test_error_symbolic_dim),
-    cmocka_unit_test(test_error_malformed_program),
+      cmocka_unit_test(test_ew_broadcast_add),
+      cmocka_unit_test(test_ew_unary),
+      cmocka_unit_test(test_ew_cast_and_maximum_nan),
+      cmocka_unit_test(test_ew_where_and_comparisons),
+      cmocka_unit_test(test_matmul_2d),
+      cmocka_unit_test(test_matmul_batched),
+      cmocka_unit_test(test_matmul_broadcast_batch),
+      cmocka_unit_test(test_matmul_1d),
+      cmocka_unit_test(test_matmul_transposed_b),
+      cmocka_unit_test(test_matmul_int64),
+      cmocka_unit_test(test_reduce_dims_keepdim),
+      cmocka_unit_test(test_reduce_nan_and_integers),
+      cmocka_unit_test(test_reduce_argmax_first_index),
+      cmocka_unit_test(test_const_large_at_file_scope),
+      cmocka_unit_test(test_softmax_large_logits),
+      cmocka_unit_test(test_layout_permute),
+      cmocka_unit_test(test_layout_slice_of_reshape),
+      cmocka_unit_test(test_layout_cat_expand_fill_arange),
+      cmocka_unit_test(test_uniform_after_manual_seed),
+      cmocka_unit_test(test_print_items_and_options),
+      cmocka_unit_test(test_names_sanitized_and_unique),
+      cmocka_unit_test(test_emit_deterministic),
+      cmocka_unit_test(test_all_ops_warning_free),
+      cmocka_unit_test(test_error_symbolic_dim),
+      cmocka_unit_test(test_error_malformed_program),
   };
   return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }
