@@ -123,6 +123,12 @@ bool cg_expand(Cg *cg, int id);
 bool cg_slice(Cg *cg, int id);
 bool cg_cat(Cg *cg, int id);
 
+/* ---- grad.c ------------------------------------------------------------------------ */
+
+bool cg_backward(Cg *cg, int id);
+bool cg_one_hot(Cg *cg, int id);
+bool cg_slice_backward(Cg *cg, int id);
+
 /* ---- sources.c -------------------------------------------------------------------- */
 
 bool cg_input(Cg *cg, int id);

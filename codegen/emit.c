@@ -209,7 +209,7 @@ static int64_t numel_of(const Shape *s) {
 /* Whether node id of g has storage of its own (a declared array), as opposed to a view of
  * a var or of another node, or no value at all. */
 static bool owns_storage(const Node *n) {
-  return n->op != OP_INPUT && n->op != OP_STORE && n->op != OP_RESHAPE;
+  return n->op != OP_INPUT && !(ir_ops[n->op].flags & (OPF_SINK | OPF_VIEW));
 }
 
 static void name_everything(Cg *cg) {
@@ -254,7 +254,7 @@ static void name_everything(Cg *cg) {
       const Node *n = &g->nodes[id];
       if (n->op == OP_INPUT) {
         cg->bufs[gi][id] = cg->vname[n->attr.var];
-      } else if (n->op == OP_RESHAPE) {
+      } else if (ir_ops[n->op].flags & OPF_VIEW) {
         cg->bufs[gi][id] = cg->bufs[gi][n->in[0]];
       } else if (owns_storage(n) && !cg->filescope[gi][id]) {
         const char *base = n->name && n->name[0] ? sanitize(cg->arena, n->name)

@@ -351,8 +351,8 @@ static uint64_t runtime_objects(const Opts *o, Argv *objs) {
   h = fnv_str(h, o->cflags);
   h = fnv_str(h, TTC_EXTRA_CFLAGS);
   for (int i = 0; i < n; i++) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", TTC_RUNTIME_DIR, names[i]);
+    char path[4096 + 256];
+    snprintf(path, sizeof path, "%.4000s/%.255s", TTC_RUNTIME_DIR, names[i]);
     size_t len;
     char *text = read_file(path, &len);
     if (!text) die("cannot read %s", path);
@@ -395,8 +395,8 @@ static uint64_t runtime_objects(const Opts *o, Argv *objs) {
 static void build_binary(const Opts *o, const char *cpath, const char *bin) {
   Argv objs = {0};
   runtime_objects(o, &objs);
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp%d", bin, (int)getpid());
+  char tmp[4400];
+  snprintf(tmp, sizeof tmp, "%.4300s.tmp%d", bin, (int)getpid());
   Argv a = {0};
   av_push(&a, o->cc);
   av_push(&a, "-std=c11");

@@ -348,6 +348,7 @@ int tvar(L *l, Value *t) {
   const Node *n = &g->nodes[t->t.node];
   const char *name = arena_strdup(l->p->arena, n->name ? n->name : "t");
   int var = ir_var_new(l->p, name, VAR_VALUE, n->dtype, n->shape);
+  l->p->vars[var].requires_grad = t->t.requires_grad; /* autodiff refuses to cross graphs */
   Attr a = {0};
   a.var = var;
   IrErr err;
@@ -375,6 +376,47 @@ int tnode(L *l, Value *t) {
 const Node *tn(L *l, Value *t) {
   int id = tnode(l, t);
   return &cur_graph(l)->nodes[id];
+}
+
+/*
+ * x op= y and the x.op_(...) methods: the tensor changes in place, as in PyTorch, so
+ * every name bound to it (and every view of a variable it lives in) sees the new value.
+ */
+void tensor_inplace(L *l, Value *old, Value *nv, int32_t off) {
+  if (old->t.leaf && old->t.requires_grad && !l->no_grad)
+    lerr(l, off, "a leaf Variable that requires grad is being used in an in-place operation "
+                 "(wrap it in 'with no_grad():')");
+  const Node *on = tn(l, old);
+  DType odt = on->dtype;
+  Shape osh = on->shape;
+  const Node *nn = tn(l, nv);
+  if (nn->dtype != odt) {
+    bool ok = dt_is_float(odt) || (!dt_is_float(nn->dtype) && (odt != DT_BOOL || nn->dtype == DT_BOOL));
+    if (!ok)
+      lerr(l, off, "result type %s can't be cast to the desired output type %s", dt_torch(nn->dtype),
+           dt_torch(odt));
+    Attr a = {0};
+    a.i[0] = odt;
+    int32_t in = tnode(l, nv);
+    nv = mk_tensor(l, add_node(l, OP_CAST, &in, 1, &a, off));
+    nn = tn(l, nv);
+  }
+  if (!shape_eq(&nn->shape, &osh)) {
+    char b1[64], b2[64];
+    lerr(l, off, "output with shape %s doesn't match the broadcast shape %s", shape_str(&osh, b1, sizeof b1),
+         shape_str(&nn->shape, b2, sizeof b2));
+  }
+  if (!old->t.leaf) old->t.gradfn = nv->t.gradfn, old->t.requires_grad = nv->t.requires_grad;
+  if (old->t.var >= 0) {
+    Attr a = {0};
+    a.var = old->t.var;
+    int32_t in = tnode(l, nv);
+    add_node(l, OP_STORE, &in, 1, &a, off);
+    old->t.graph = -1; /* read the variable again: other views of it see the same value */
+  } else {
+    old->t.graph = nv->t.graph;
+    old->t.node = nv->t.node;
+  }
 }
 
 /* ---- names ------------------------------------------------------------------------- */
@@ -937,29 +979,7 @@ static Exit exec(L *l, Frame *f, const Ast *st) {
     Value *rhs = eval(l, s, st->b);
     Value *nv = bi_binop(l, st->op, old, rhs, st->off);
     if (old->k == V_TENSOR) {
-      /* In place, as PyTorch: every name bound to this tensor sees the new value. */
-      if (old->t.leaf && old->t.requires_grad && !l->no_grad)
-        lerr(l, st->off, "a leaf tensor that requires grad is used in an in-place operation "
-                         "(wrap it in 'with no_grad():')");
-      const Node *nn = tn(l, nv);
-      const Node *on = tn(l, old);
-      if (nn->dtype != on->dtype)
-        lerr(l, st->off, "result type %s can't be cast to the desired output type %s",
-             dt_torch(nn->dtype), dt_torch(on->dtype));
-      if (!shape_eq(&nn->shape, &on->shape)) {
-        char b1[64], b2[64];
-        lerr(l, st->off, "output with shape %s doesn't match the broadcast shape %s",
-             shape_str(&on->shape, b1, sizeof b1), shape_str(&nn->shape, b2, sizeof b2));
-      }
-      old->t.graph = nv->t.graph;
-      old->t.node = nv->t.node;
-      if (!old->t.leaf) old->t.gradfn = nv->t.gradfn, old->t.requires_grad = nv->t.requires_grad;
-      if (old->t.var >= 0) {
-        Attr a = {0};
-        a.var = old->t.var;
-        int32_t in = tnode(l, old);
-        add_node(l, OP_STORE, &in, 1, &a, st->off);
-      }
+      tensor_inplace(l, old, nv, st->off);
       return X_NEXT;
     }
     assign(l, s, st->a, nv);

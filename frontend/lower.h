@@ -118,6 +118,8 @@ struct L {
   int64_t steps;    /* evaluation steps, bounded so no program hangs the compiler */
   bool no_grad;     /* inside `with no_grad():` */
   Value *none, *vtrue, *vfalse;
+  Value **leaves;   /* var id -> the leaf tensor (parameter) living in it, for .grad */
+  int nleaves;
   Stmt *pending;    /* prints inside the open graph, emitted after it */
   int npending, cappending;
   int32_t stmt_off; /* the statement being evaluated: the location of graph inputs */
@@ -148,6 +150,7 @@ int tvar(L *l, Value *t);           /* make sure the tensor's value is in a prog
 Value *mk_tensor(L *l, int node);   /* a new computed tensor value for node in cur graph */
 const Node *tn(L *l, Value *t);     /* its node (valid until the next ir_add) */
 int add_node(L *l, Op op, const int32_t *in, int nin, const Attr *attr, int32_t off);
+void tensor_inplace(L *l, Value *old, Value *nv, int32_t off);
 
 /* ---- builtins.c ------------------------------------------------------------------- */
 const Builtin *bi_lookup(const char *name, unsigned flags);

@@ -16,7 +16,7 @@
 
 const OpInfo ir_ops[OP__COUNT] = {
 #define X(op, name, nin, flags, shape, cost, grad, emit, expr, gradfn) \
-  [OP_##op] = {name, nin, flags, expr, gradfn},
+  [OP_##op] = {name, nin, flags, expr, gradfn, sizeof(#grad) > 2},
 #include "ir/ops.def"
 #undef X
 };

@@ -107,6 +107,7 @@ typedef struct OpInfo {
   unsigned flags;
   const char *expr;   /* elementwise C expression template, see codegen; NULL if not EW */
   const char *gradfn; /* PyTorch's grad_fn class name, for printing; NULL if none */
+  bool differentiable; /* has a gradient rule (the ops.def grad column is not 0) */
 } OpInfo;
 
 extern const OpInfo ir_ops[OP__COUNT];
@@ -142,6 +143,7 @@ typedef struct Node {
   int32_t *in;      /* input node ids, all < this node's id; arena-owned */
   const char *name; /* source name ("h", "fc1_out") or NULL */
   Attr attr;
+  bool backward; /* made by autodiff: the NaN detective reports it as backward */
 } Node;
 
 typedef struct Graph {

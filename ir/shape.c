@@ -438,6 +438,64 @@ static bool shape_cat(const Graph *g, Node *n, IrErr *err) {
   return true;
 }
 
+/* ---- autodiff's ops ---------------------------------------------------------------- */
+
+/* BACKWARD: a sink; the gradient, when given, has the loss's shape and a float dtype. */
+static bool shape_backward(const Graph *g, Node *n, IrErr *err) {
+  const Node *loss = in(g, n, 0);
+  ShapeBufs sb = {.k = 0};
+  if (n->nin > 2) return fail(err, "backward: expected the loss and at most one gradient");
+  if (!dt_is_float(loss->dtype)) return fail(err, "backward: the loss must be a floating-point tensor");
+  if (n->nin == 2 && !shape_eq(&in(g, n, 1)->shape, &loss->shape))
+    return fail(err, "backward: gradient shape %s differs from the output's %s", ss(&sb, &in(g, n, 1)->shape),
+                ss(&sb, &loss->shape));
+  if (n->attr.nints % 2) return fail(err, "backward: attr.ints must hold (var, accumulate) pairs");
+  n->dtype = loss->dtype;
+  n->shape = shape_scalar();
+  return true;
+}
+
+/* DETACH: the input's type and shape. */
+static bool shape_same(const Graph *g, Node *n, IrErr *err) {
+  (void)err;
+  n->dtype = in(g, n, 0)->dtype;
+  n->shape = in(g, n, 0)->shape;
+  return true;
+}
+
+static bool shape_one_hot(const Graph *g, Node *n, IrErr *err) {
+  const Node *x = in(g, n, 0);
+  if (x->dtype != DT_I64) return fail(err, "one_hot: expected an int64 index tensor, got %s", dt_name(x->dtype));
+  if (n->attr.i[0] < 1) return fail(err, "one_hot: the class count must be positive");
+  if ((unsigned)n->attr.i[1] >= DT__COUNT) return fail(err, "one_hot: invalid output dtype");
+  if (x->shape.rank >= TT_MAX_RANK) return fail(err, "one_hot: too many dimensions");
+  n->dtype = (DType)n->attr.i[1];
+  n->shape = x->shape;
+  n->shape.d[n->shape.rank++] = n->attr.i[0];
+  return true;
+}
+
+/* SLICE_BACKWARD: the output is the sliced tensor's shape (the last rank ints); in[0] must
+ * be the shape of that slice. */
+static bool shape_slice_backward(const Graph *g, Node *n, IrErr *err) {
+  const Node *x = in(g, n, 0);
+  int rank = x->shape.rank;
+  ShapeBufs sb = {.k = 0};
+  if (n->attr.nints != 4 * rank)
+    return fail(err, "slice_backward: expected %d attribute values, got %d", 4 * rank, n->attr.nints);
+  Shape out = {.rank = rank, .sym = x->shape.sym};
+  for (int i = 0; i < rank; i++) {
+    int64_t start = n->attr.ints[3 * i], stop = n->attr.ints[3 * i + 1], step = n->attr.ints[3 * i + 2];
+    out.d[i] = n->attr.ints[3 * rank + i];
+    if (step < 1 || start < 0 || start > stop || stop > out.d[i] ||
+        (stop - start + step - 1) / step != x->shape.d[i])
+      return fail(err, "slice_backward: %s is not a slice of %s", ss(&sb, &x->shape), ss(&sb, &out));
+  }
+  n->dtype = x->dtype;
+  n->shape = out;
+  return true;
+}
+
 /* ---- the table -------------------------------------------------------------------- */
 
 const ShapeFn ir_shape_rules[OP__COUNT] = {

@@ -11,6 +11,7 @@
 #include <string.h>
 
 const PassInfo pass_registry[] = {
+  {"autodiff", "reverse-mode autodiff: replace each backward() with the gradient graph", pass_autodiff},
   {"dce", "dead-code elimination: drop nodes nothing uses (random draws are kept)", pass_dce},
 };
 const int pass_count = (int)(sizeof pass_registry / sizeof pass_registry[0]);
@@ -27,7 +28,8 @@ void pass_list(FILE *f) {
 }
 
 const char *pass_pipeline_for_level(int level) {
-  return level <= 0 ? "" : "dce";
+  /* autodiff is not an optimization: without it backward() computes nothing */
+  return level <= 0 ? "autodiff" : "autodiff,dce";
 }
 
 /* Calls fn(name) for each name in the list; stops at the first false. */

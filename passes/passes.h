@@ -8,7 +8,8 @@
  * program, runs the verifier after each pass, and can print the IR after any pass, as
  * LLVM's opt does with -print-after.
  *
- * Sections: manager.c (registry, pipelines), dce.c (dead-code elimination).
+ * Sections: manager.c (registry, pipelines), autodiff.c (reverse-mode differentiation),
+ * dce.c (dead-code elimination).
  */
 #ifndef TT_PASSES_H
 #define TT_PASSES_H
@@ -55,6 +56,7 @@ bool pass_run_pipeline(Program *p, const char *list, const PipelineOpts *o, IrEr
 bool pass_check_list(const char *list, IrErr *err);
 
 /* ---- the passes (one file each) ---------------------------------------------------- */
+Graph *pass_autodiff(const Graph *in, PassCtx *cx);
 Graph *pass_dce(const Graph *in, PassCtx *cx);
 
 #endif

@@ -1,0 +1,68 @@
+/*
+ * grad.c — emitters for the ops autodiff introduces: the BACKWARD marker (a comment when
+ * the autodiff pass did not run), one_hot (the target mask of cross_entropy / nll_loss)
+ * and slice_backward (the gradient of a slice: zeros with the slice written in).
+ */
+#include "codegen/codegen.h"
+
+#include <string.h>
+
+bool cg_backward(Cg *cg, int id) {
+  const Node *n = cg_node(cg, id);
+  int line, col;
+  ir_linecol(cg->p->src, n->loc.off, &line, &col);
+  cg_line(cg, "/* %s:%d:%d  backward() of %s: no gradient code, the autodiff pass did not run */",
+          cg->file, line, col, cg_buf(cg, n->in[0]));
+  return true;
+}
+
+bool cg_one_hot(Cg *cg, int id) {
+  if (!cg_check_inputs(cg, id, 1)) return false;
+  const Node *n = cg_node(cg, id);
+  const Node *x = cg_in(cg, id, 0);
+  int64_t classes = n->attr.i[0], rows = shape_numel(&x->shape);
+  if (x->dtype != DT_I64 || classes < 1) return cg_fail(cg, "one_hot: bad operands");
+  int line, col;
+  ir_linecol(cg->p->src, n->loc.off, &line, &col);
+  cg_kernel_comment(cg, id, arena_printf(cg->arena, "classes=%lld", (long long)classes));
+  const char *out = cg_buf(cg, id), *in = cg_buf(cg, n->in[0]);
+  const char *ty = cg_ctype(n->dtype);
+  cg_line(cg, "for (int64_t i = 0; i < %lld; i++) {", (long long)rows);
+  cg->indent++;
+  cg_line(cg, "int64_t k = %s[i];", in);
+  cg_line(cg, "if (k < 0 || k >= %lld)", (long long)classes);
+  cg_line(cg, "  tt_fatal(\"%s:%d: class index %%lld is out of bounds for %lld classes\", (long long)k);",
+          cg->file, line, (long long)classes);
+  cg_line(cg, "for (int64_t j = 0; j < %lld; j++)", (long long)classes);
+  cg_line(cg, "  %s[i * %lld + j] = (%s)(j == k);", out, (long long)classes, ty);
+  cg->indent--;
+  cg_line(cg, "}");
+  return true;
+}
+
+bool cg_slice_backward(Cg *cg, int id) {
+  if (!cg_check_inputs(cg, id, 1)) return false;
+  const Node *n = cg_node(cg, id);
+  const Shape *g = &cg_in(cg, id, 0)->shape;
+  int rank = n->shape.rank;
+  if (n->attr.nints != 4 * rank || g->rank != rank) return cg_fail(cg, "slice_backward: bad attributes");
+  cg_kernel_comment(cg, id, NULL);
+  const char *out = cg_buf(cg, id), *in = cg_buf(cg, n->in[0]);
+  cg_line(cg, "for (int64_t i = 0; i < %lld; i++) %s[i] = 0;", (long long)shape_numel(&n->shape), out);
+  int64_t ost[TT_MAX_RANK];
+  cg_strides(&n->shape, ost);
+  CgNest nest;
+  cg_nest_init(&nest, g, 2, 0);
+  cg_nest_broadcast(&nest, 1, g);
+  for (int i = 0; i < rank; i++) {
+    const int64_t *t = &n->attr.ints[3 * i];
+    nest.st[0][i] = ost[i] * t[2];
+    nest.base[0] += t[0] * ost[i];
+  }
+  if (shape_numel(g) == 0) return true;
+  cg_nest_merge(&nest);
+  cg_nest_open(cg, &nest, false);
+  cg_line(cg, "%s[%s] = %s[%s];", out, cg_nest_index(cg, &nest, 0), in, cg_nest_index(cg, &nest, 1));
+  cg_nest_close(cg, &nest, false);
+  return true;
+}

@@ -1,0 +1,533 @@
+/*
+ * autodiff.c — reverse-mode automatic differentiation.
+ *
+ * Purpose:  replace each BACKWARD node (loss.backward()) with the gradient graph: the
+ *           forward nodes are kept, and a reverse-topological walk from the loss applies
+ *           each op's gradient rule (the ops.def grad column, defined below), summing the
+ *           contributions where a value fans out (shared weights) and reducing broadcast
+ *           dimensions. The gradients of the leaves (program variables that require
+ *           grad) are stored into their .grad variables, added to what is there when the
+ *           front end says the .grad already exists (PyTorch accumulates until zeroed).
+ * Requires: a verified graph; BACKWARD's attr.ints lists (var, accumulate) pairs, one per
+ *           leaf whose .grad the program can read.
+ * Produces: a graph with no BACKWARD node; the new nodes carry the backward() call's
+ *           source location and Node.backward = true (for the NaN detective).
+ *
+ * "loss.backward() isn't magic; it is simply a graph walk." The walk knows no op: it
+ * only calls rules. A rule receives the node and the gradient of its output, and adds
+ * nodes computing each input's contribution.
+ */
+#include "passes.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct Ad {
+  const Graph *in;
+  Graph *out;
+  const Program *p;
+  int32_t *map;  /* in id -> out id of the forward value */
+  int32_t *grad; /* in id -> out id of its accumulated gradient, or -1 */
+  bool *needs;   /* in id -> the value depends on a leaf that requires grad */
+  Loc loc;       /* the backward() call */
+} Ad;
+
+typedef void (*GradFn)(Ad *ad, int id, int g);
+
+/* ---- building gradient nodes -------------------------------------------------------- */
+
+static int mk(Ad *ad, Op op, const int32_t *in, int nin, const Attr *attr) {
+  IrErr err;
+  Attr zero = {0};
+  int id = ir_add(ad->out, op, in, nin, attr ? attr : &zero, ad->loc, &err);
+  if (id < 0) tt_internal_error(__FILE__, __LINE__, err.msg); /* a rule built a bad node */
+  ad->out->nodes[id].backward = true;
+  return id;
+}
+
+static int op1(Ad *ad, Op op, int a) {
+  int32_t in[1] = {a};
+  return mk(ad, op, in, 1, NULL);
+}
+
+static int op2(Ad *ad, Op op, int a, int b) {
+  int32_t in[2] = {a, b};
+  return mk(ad, op, in, 2, NULL);
+}
+
+static const Node *on(Ad *ad, int outid) {
+  return &ad->out->nodes[outid];
+}
+
+/* A 0-d constant of dtype dt. */
+static int scalar(Ad *ad, double v, DType dt) {
+  Attr a = {0};
+  a.data = arena_alloc(ad->out->arena, 8);
+  switch (dt) {
+  case DT_F32: *(float *)a.data = (float)v; break;
+  case DT_F64: *(double *)a.data = v; break;
+  default: tt_unreachable();
+  }
+  int id = ir_add_source(ad->out, OP_CONST, dt, shape_scalar(), &a, ad->loc);
+  ad->out->nodes[id].backward = true;
+  return id;
+}
+
+static int fill(Ad *ad, double v, DType dt, Shape s) {
+  Attr a = {0};
+  a.f[0] = v;
+  int id = ir_add_source(ad->out, OP_FILL, dt, s, &a, ad->loc);
+  ad->out->nodes[id].backward = true;
+  return id;
+}
+
+static int reshape(Ad *ad, int x, const Shape *s) {
+  if (shape_eq(&on(ad, x)->shape, s)) return x;
+  Attr a = {0};
+  a.ints = (int64_t *)s->d;
+  a.nints = s->rank;
+  int32_t in[1] = {x};
+  return mk(ad, OP_RESHAPE, in, 1, &a);
+}
+
+static int cast(Ad *ad, int x, DType dt) {
+  if (on(ad, x)->dtype == dt) return x;
+  Attr a = {0};
+  a.i[0] = dt;
+  int32_t in[1] = {x};
+  return mk(ad, OP_CAST, in, 1, &a);
+}
+
+static int mulc(Ad *ad, int x, double c) {
+  return op2(ad, OP_MUL, x, scalar(ad, c, on(ad, x)->dtype));
+}
+
+/* Sum g over the dimensions that broadcasting added or stretched, to shape t. */
+static int unbroadcast(Ad *ad, int g, const Shape *t) {
+  const Shape *gs = &on(ad, g)->shape;
+  if (shape_eq(gs, t)) return g;
+  int off = gs->rank - t->rank;
+  TT_ASSERT(off >= 0);
+  int64_t mask = 0;
+  for (int i = 0; i < gs->rank; i++)
+    if (i < off || (t->d[i - off] == 1 && gs->d[i] != 1)) mask |= 1LL << i;
+  int r = g;
+  if (mask) {
+    Attr a = {0};
+    a.i[0] = mask;
+    a.i[1] = 1;
+    int32_t in[1] = {g};
+    r = mk(ad, OP_SUM, in, 1, &a);
+  }
+  return reshape(ad, r, t);
+}
+
+/* Adds contribution c to the gradient of in-graph node x (if x needs one). */
+static void acc_node(Ad *ad, int x, int c) {
+  if (!ad->needs[x]) return;
+  const Node *xn = &ad->in->nodes[x];
+  c = cast(ad, c, xn->dtype);
+  c = unbroadcast(ad, c, &xn->shape);
+  ad->grad[x] = ad->grad[x] < 0 ? c : op2(ad, OP_ADD, ad->grad[x], c);
+}
+
+/* Input k of node id: its in-graph id, its forward value in out, whether it needs grad. */
+#define IN(k) (ad->in->nodes[id].in[k])
+#define X(k) (ad->map[IN(k)])
+#define Y (ad->map[id])
+#define NEEDS(k) (ad->needs[IN(k)])
+#define ACC(k, c) acc_node(ad, IN(k), (c))
+#define NODE (&ad->in->nodes[id])
+
+/* ---- gradient rules: one per differentiable op (ops.def grad column) ---------------- */
+
+static void grad_neg(Ad *ad, int id, int g) { ACC(0, op1(ad, OP_NEG, g)); }
+static void grad_exp(Ad *ad, int id, int g) { ACC(0, op2(ad, OP_MUL, g, Y)); }
+static void grad_log(Ad *ad, int id, int g) { ACC(0, op2(ad, OP_DIV, g, X(0))); }
+static void grad_sqrt(Ad *ad, int id, int g) {
+  ACC(0, op2(ad, OP_DIV, g, mulc(ad, Y, 2)));
+}
+static void grad_rsqrt(Ad *ad, int id, int g) {
+  int y3 = op2(ad, OP_MUL, op2(ad, OP_MUL, Y, Y), Y);
+  ACC(0, mulc(ad, op2(ad, OP_MUL, g, y3), -0.5));
+}
+static void grad_abs(Ad *ad, int id, int g) {
+  DType dt = NODE->dtype;
+  int zero = scalar(ad, 0, dt);
+  int sgn = op2(ad, OP_SUB, cast(ad, op2(ad, OP_GT, X(0), zero), dt), cast(ad, op2(ad, OP_LT, X(0), zero), dt));
+  ACC(0, op2(ad, OP_MUL, g, sgn));
+}
+static void grad_relu(Ad *ad, int id, int g) {
+  int zero = scalar(ad, 0, NODE->dtype);
+  int32_t in[3] = {op2(ad, OP_GT, Y, zero), g, zero};
+  ACC(0, mk(ad, OP_WHERE, in, 3, NULL));
+}
+static void grad_sigmoid(Ad *ad, int id, int g) {
+  int one_minus = op2(ad, OP_SUB, scalar(ad, 1, NODE->dtype), Y);
+  ACC(0, op2(ad, OP_MUL, g, op2(ad, OP_MUL, Y, one_minus)));
+}
+static void grad_tanh(Ad *ad, int id, int g) {
+  int d = op2(ad, OP_SUB, scalar(ad, 1, NODE->dtype), op2(ad, OP_MUL, Y, Y));
+  ACC(0, op2(ad, OP_MUL, g, d));
+}
+static void grad_erf(Ad *ad, int id, int g) {
+  /* d/dx erf(x) = 2/sqrt(pi) exp(-x^2) */
+  int e = op1(ad, OP_EXP, op1(ad, OP_NEG, op2(ad, OP_MUL, X(0), X(0))));
+  ACC(0, op2(ad, OP_MUL, g, mulc(ad, e, 1.12837916709551257390)));
+}
+static void grad_gelu(Ad *ad, int id, int g) {
+  /* Phi(x) + x phi(x), with Phi(x) = (1 + erf(x/sqrt2))/2, phi(x) = exp(-x^2/2)/sqrt(2 pi) */
+  DType dt = NODE->dtype;
+  int x = X(0);
+  int cdf = mulc(ad, op2(ad, OP_ADD, scalar(ad, 1, dt), op1(ad, OP_ERF, mulc(ad, x, 0.70710678118654752440))), 0.5);
+  int pdf = mulc(ad, op1(ad, OP_EXP, mulc(ad, op2(ad, OP_MUL, x, x), -0.5)), 0.39894228040143267794);
+  ACC(0, op2(ad, OP_MUL, g, op2(ad, OP_ADD, cdf, op2(ad, OP_MUL, x, pdf))));
+}
+static void grad_gelu_tanh(Ad *ad, int id, int g) {
+  /* PyTorch's GeluBackward with approximate='tanh' */
+  DType dt = NODE->dtype;
+  const double beta = 0.79788456080286535588, kappa = 0.044715;
+  int x = X(0);
+  int x2 = op2(ad, OP_MUL, x, x);
+  int inner = mulc(ad, op2(ad, OP_ADD, x, mulc(ad, op2(ad, OP_MUL, x2, x), kappa)), beta);
+  int t = op1(ad, OP_TANH, inner);
+  int one = scalar(ad, 1, dt);
+  int left_d = mulc(ad, op2(ad, OP_ADD, one, t), 0.5);
+  int sech2 = op2(ad, OP_SUB, one, op2(ad, OP_MUL, t, t));
+  int inner_d = mulc(ad, op2(ad, OP_ADD, one, mulc(ad, x2, 3 * kappa)), beta);
+  int right_d = op2(ad, OP_MUL, mulc(ad, x, 0.5), op2(ad, OP_MUL, sech2, inner_d));
+  ACC(0, op2(ad, OP_MUL, g, op2(ad, OP_ADD, left_d, right_d)));
+}
+static void grad_cast(Ad *ad, int id, int g) {
+  if (dt_is_float(ad->in->nodes[IN(0)].dtype)) ACC(0, g);
+}
+static void grad_add(Ad *ad, int id, int g) {
+  ACC(0, g);
+  ACC(1, g);
+}
+static void grad_sub(Ad *ad, int id, int g) {
+  ACC(0, g);
+  if (NEEDS(1)) ACC(1, op1(ad, OP_NEG, g));
+}
+static void grad_mul(Ad *ad, int id, int g) {
+  if (NEEDS(0)) ACC(0, op2(ad, OP_MUL, g, X(1)));
+  if (NEEDS(1)) ACC(1, op2(ad, OP_MUL, g, X(0)));
+}
+static void grad_div(Ad *ad, int id, int g) {
+  if (NEEDS(0)) ACC(0, op2(ad, OP_DIV, g, X(1)));
+  if (NEEDS(1)) /* -g * a / b^2 */
+    ACC(1, op1(ad, OP_NEG, op2(ad, OP_DIV, op2(ad, OP_MUL, g, X(0)), op2(ad, OP_MUL, X(1), X(1)))));
+}
+static void grad_pow(Ad *ad, int id, int g) {
+  DType dt = NODE->dtype;
+  int zero = scalar(ad, 0, dt);
+  if (NEEDS(0)) { /* g * b * a^(b-1), and 0 where b == 0 (PyTorch's pow_backward) */
+    int bm1 = op2(ad, OP_SUB, X(1), scalar(ad, 1, dt));
+    int d = op2(ad, OP_MUL, X(1), op2(ad, OP_POW, X(0), bm1));
+    int32_t in[3] = {op2(ad, OP_EQ, X(1), zero), zero, op2(ad, OP_MUL, g, d)};
+    ACC(0, mk(ad, OP_WHERE, in, 3, NULL));
+  }
+  if (NEEDS(1)) { /* g * a^b * log(a), and 0 where a == 0 and b >= 0 */
+    int d = op2(ad, OP_MUL, g, op2(ad, OP_MUL, Y, op1(ad, OP_LOG, X(0))));
+    int cond = op2(ad, OP_MUL, cast(ad, op2(ad, OP_EQ, X(0), zero), dt), cast(ad, op2(ad, OP_GE, X(1), zero), dt));
+    int32_t in[3] = {op2(ad, OP_GT, cond, zero), zero, d};
+    ACC(1, mk(ad, OP_WHERE, in, 3, NULL));
+  }
+}
+/* maximum/minimum: the gradient goes to the larger (smaller) input, split on ties. */
+static void minmax_grad(Ad *ad, int id, int g, Op wins) {
+  DType dt = NODE->dtype;
+  int zero = scalar(ad, 0, dt);
+  int half = mulc(ad, g, 0.5);
+  int eq = op2(ad, OP_EQ, X(0), X(1));
+  int32_t tie_in[3] = {eq, half, zero};
+  int tie = mk(ad, OP_WHERE, tie_in, 3, NULL);
+  if (NEEDS(0)) {
+    int32_t in[3] = {op2(ad, wins, X(0), X(1)), g, tie};
+    ACC(0, mk(ad, OP_WHERE, in, 3, NULL));
+  }
+  if (NEEDS(1)) {
+    int32_t in[3] = {op2(ad, wins, X(1), X(0)), g, tie};
+    ACC(1, mk(ad, OP_WHERE, in, 3, NULL));
+  }
+}
+static void grad_maximum(Ad *ad, int id, int g) { minmax_grad(ad, id, g, OP_GT); }
+static void grad_minimum(Ad *ad, int id, int g) { minmax_grad(ad, id, g, OP_LT); }
+static void grad_where(Ad *ad, int id, int g) {
+  int zero = scalar(ad, 0, NODE->dtype);
+  if (NEEDS(1)) {
+    int32_t in[3] = {X(0), g, zero};
+    ACC(1, mk(ad, OP_WHERE, in, 3, NULL));
+  }
+  if (NEEDS(2)) {
+    int32_t in[3] = {X(0), zero, g};
+    ACC(2, mk(ad, OP_WHERE, in, 3, NULL));
+  }
+}
+
+/* The reduced gradient, reshaped to keepdim form and broadcast back over the input. */
+static int expand_reduced(Ad *ad, int id, int g) {
+  const Node *n = NODE;
+  const Shape *xs = &ad->in->nodes[IN(0)].shape;
+  Shape keep = *xs;
+  for (int i = 0; i < xs->rank; i++)
+    if (n->attr.i[0] & (1LL << i)) keep.d[i] = 1;
+  int gk = reshape(ad, g, &keep);
+  Attr a = {0};
+  a.ints = (int64_t *)xs->d;
+  a.nints = xs->rank;
+  int32_t in[1] = {gk};
+  return shape_eq(&keep, xs) ? gk : mk(ad, OP_EXPAND, in, 1, &a);
+}
+static void grad_sum(Ad *ad, int id, int g) { ACC(0, expand_reduced(ad, id, g)); }
+static void grad_mean(Ad *ad, int id, int g) {
+  const Shape *xs = &ad->in->nodes[IN(0)].shape;
+  double count = 1;
+  for (int i = 0; i < xs->rank; i++)
+    if (NODE->attr.i[0] & (1LL << i)) count *= (double)xs->d[i];
+  ACC(0, mulc(ad, expand_reduced(ad, id, g), 1.0 / count));
+}
+/* max/min over dims: the gradient is shared evenly by the elements equal to the result
+ * (PyTorch's rule for a full reduction; for max(dim) PyTorch picks the first index, which
+ * differs only on exact ties). */
+static void grad_minmax_reduce(Ad *ad, int id, int g) {
+  const Node *x = &ad->in->nodes[IN(0)];
+  DType dt = x->dtype;
+  int yb = expand_reduced(ad, id, Y);
+  int mask = cast(ad, op2(ad, OP_EQ, X(0), yb), dt);
+  Attr a = {0};
+  a.i[0] = NODE->attr.i[0];
+  a.i[1] = 1;
+  int32_t in[1] = {mask};
+  int count = mk(ad, OP_SUM, in, 1, &a);
+  int gb = expand_reduced(ad, id, g);
+  ACC(0, op2(ad, OP_DIV, op2(ad, OP_MUL, gb, mask), count));
+}
+static void grad_max(Ad *ad, int id, int g) { grad_minmax_reduce(ad, id, g); }
+static void grad_min(Ad *ad, int id, int g) { grad_minmax_reduce(ad, id, g); }
+
+static int transpose_last2(Ad *ad, int x) {
+  const Shape *s = &on(ad, x)->shape;
+  int64_t perm[TT_MAX_RANK];
+  for (int i = 0; i < s->rank; i++) perm[i] = i;
+  perm[s->rank - 1] = s->rank - 2;
+  perm[s->rank - 2] = s->rank - 1;
+  Attr a = {0};
+  a.ints = perm;
+  a.nints = s->rank;
+  int32_t in[1] = {x};
+  return mk(ad, OP_PERMUTE, in, 1, &a);
+}
+
+static int matmul(Ad *ad, int a, int b, bool transb) {
+  Attr at = {0};
+  at.i[0] = transb;
+  int32_t in[2] = {a, b};
+  return mk(ad, OP_MATMUL, in, 2, &at);
+}
+
+/* torch.matmul: promote 1-D operands to matrices, then dA = g B^T and dB = A^T g, summed
+ * over broadcast batch dims. With transB (Linear's [out, in] weight) the stored B is
+ * already B^T, and its gradient is g^T A. */
+static void grad_matmul(Ad *ad, int id, int g) {
+  const Node *an = &ad->in->nodes[IN(0)], *bn = &ad->in->nodes[IN(1)];
+  bool tb = NODE->attr.i[0] != 0;
+  Shape as = an->shape, bs = bn->shape;
+  if (as.rank == 1) as = (Shape){.rank = 2, .sym = -1, .d = {1, an->shape.d[0]}};
+  if (bs.rank == 1) bs = (Shape){.rank = 2, .sym = -1, .d = {bn->shape.d[0], 1}};
+  int a2 = reshape(ad, X(0), &as), b2 = reshape(ad, X(1), &bs);
+  /* the output with both operands as matrices: batch, M, N */
+  Shape abatch = as, bbatch = bs, batch;
+  abatch.rank -= 2;
+  bbatch.rank -= 2;
+  bool ok = ir_broadcast(&abatch, &bbatch, &batch);
+  TT_ASSERT(ok);
+  Shape os = batch;
+  os.d[os.rank++] = as.d[as.rank - 2];
+  os.d[os.rank++] = tb ? bs.d[bs.rank - 2] : bs.d[bs.rank - 1];
+  int g2 = reshape(ad, g, &os);
+  if (NEEDS(0)) {
+    int da = matmul(ad, g2, b2, !tb);
+    ACC(0, reshape(ad, unbroadcast(ad, da, &as), &an->shape));
+  }
+  if (NEEDS(1)) {
+    int db = tb ? matmul(ad, transpose_last2(ad, g2), a2, false) : matmul(ad, transpose_last2(ad, a2), g2, false);
+    ACC(1, reshape(ad, unbroadcast(ad, db, &bs), &bn->shape));
+  }
+}
+
+static void grad_reshape(Ad *ad, int id, int g) {
+  ACC(0, reshape(ad, g, &ad->in->nodes[IN(0)].shape));
+}
+static void grad_permute(Ad *ad, int id, int g) {
+  const Node *n = NODE;
+  int64_t inv[TT_MAX_RANK];
+  for (int i = 0; i < n->attr.nints; i++) inv[n->attr.ints[i]] = i;
+  Attr a = {0};
+  a.ints = inv;
+  a.nints = n->attr.nints;
+  int32_t in[1] = {g};
+  ACC(0, mk(ad, OP_PERMUTE, in, 1, &a));
+}
+static void grad_expand(Ad *ad, int id, int g) { ACC(0, g); /* acc_node unbroadcasts */ }
+static void grad_slice(Ad *ad, int id, int g) {
+  const Node *n = NODE;
+  const Shape *xs = &ad->in->nodes[IN(0)].shape;
+  int64_t ints[TT_MAX_RANK * 4];
+  memcpy(ints, n->attr.ints, sizeof(int64_t) * (size_t)xs->rank * 3);
+  for (int i = 0; i < xs->rank; i++) ints[xs->rank * 3 + i] = xs->d[i];
+  Attr a = {0};
+  a.ints = ints;
+  a.nints = xs->rank * 4;
+  int32_t in[1] = {g};
+  ACC(0, mk(ad, OP_SLICE_BACKWARD, in, 1, &a));
+}
+static void grad_cat(Ad *ad, int id, int g) {
+  const Node *n = NODE;
+  int dim = (int)n->attr.i[0];
+  int64_t off = 0;
+  for (int k = 0; k < n->nin; k++) {
+    const Shape *ks = &ad->in->nodes[n->in[k]].shape;
+    if (ad->needs[n->in[k]]) {
+      int64_t trip[TT_MAX_RANK * 3];
+      for (int i = 0; i < ks->rank; i++) {
+        trip[i * 3] = i == dim ? off : 0;
+        trip[i * 3 + 1] = i == dim ? off + ks->d[i] : ks->d[i];
+        trip[i * 3 + 2] = 1;
+      }
+      Attr a = {0};
+      a.ints = trip;
+      a.nints = ks->rank * 3;
+      int32_t in[1] = {g};
+      acc_node(ad, n->in[k], mk(ad, OP_SLICE, in, 1, &a));
+    }
+    off += ks->d[dim];
+  }
+}
+static int sum_dim_keep(Ad *ad, int x, int dim) {
+  Attr a = {0};
+  a.i[0] = 1LL << dim;
+  a.i[1] = 1;
+  int32_t in[1] = {x};
+  return mk(ad, OP_SUM, in, 1, &a);
+}
+static void grad_softmax(Ad *ad, int id, int g) {
+  int dim = (int)NODE->attr.i[0];
+  int s = sum_dim_keep(ad, op2(ad, OP_MUL, g, Y), dim);
+  ACC(0, op2(ad, OP_MUL, Y, op2(ad, OP_SUB, g, s)));
+}
+static void grad_log_softmax(Ad *ad, int id, int g) {
+  int dim = (int)NODE->attr.i[0];
+  int s = sum_dim_keep(ad, g, dim);
+  ACC(0, op2(ad, OP_SUB, g, op2(ad, OP_MUL, op1(ad, OP_EXP, Y), s)));
+}
+
+#undef X
+#undef Y
+static const GradFn rules[OP__COUNT] = {
+#define X(op, name, nin, flags, shape, cost, grad, emit, expr, gradfn) [OP_##op] = grad,
+#include "../ir/ops.def"
+#undef X
+};
+
+/* ---- the walk ------------------------------------------------------------------------ */
+
+static bool leaf_needs_grad(const Program *p, const Node *n) {
+  return n->op == OP_INPUT && p->vars[n->attr.var].requires_grad;
+}
+
+/* Emits the gradient graph for BACKWARD node b (all of whose ancestors are in out). */
+static bool emit_backward(Ad *ad, int b, PassCtx *cx) {
+  const Graph *in = ad->in;
+  const Node *bn = &in->nodes[b];
+  ad->loc = bn->loc;
+  for (int i = 0; i < b; i++) {
+    const Node *n = &in->nodes[i];
+    ad->grad[i] = -1;
+    ad->needs[i] = leaf_needs_grad(ad->p, n);
+    if (!ad->needs[i] && rules[n->op] && dt_is_float(n->dtype))
+      for (int k = 0; k < n->nin; k++) ad->needs[i] |= ad->needs[n->in[k]];
+  }
+  int loss = bn->in[0];
+  if (!ad->needs[loss]) {
+    snprintf(cx->err.msg, sizeof cx->err.msg, "backward(): the loss does not depend on a tensor that requires grad");
+    return false;
+  }
+  const Node *ln = &in->nodes[loss];
+  ad->grad[loss] = bn->nin > 1 ? cast(ad, ad->map[bn->in[1]], ln->dtype) : fill(ad, 1, ln->dtype, ln->shape);
+  for (int i = loss; i >= 0; i--) {
+    if (ad->grad[i] < 0 || !ad->needs[i]) continue;
+    const Node *n = &in->nodes[i];
+    if (n->op == OP_INPUT) {
+      const Var *v = &ad->p->vars[n->attr.var];
+      if (v->kind == VAR_VALUE) {
+        snprintf(cx->err.msg, sizeof cx->err.msg,
+                 "backward() needs the gradient of '%s', which an earlier graph computed; "
+                 "compute the loss and call backward() in the same straight-line block",
+                 v->name);
+        return false;
+      }
+      continue;
+    }
+    rules[n->op](ad, i, ad->grad[i]);
+  }
+  /* Store the leaves' gradients: .grad = g, or .grad += g when it already exists. */
+  for (int k = 0; k + 1 < bn->attr.nints; k += 2) {
+    int var = (int)bn->attr.ints[k];
+    bool accumulate = bn->attr.ints[k + 1] != 0;
+    const Var *v = &ad->p->vars[var];
+    TT_ASSERT(v->grad >= 0);
+    const Var *gv = &ad->p->vars[v->grad];
+    int total = -1;
+    for (int i = 0; i < b; i++) {
+      const Node *n = &in->nodes[i];
+      if (n->op == OP_INPUT && n->attr.var == var && ad->grad[i] >= 0)
+        total = total < 0 ? ad->grad[i] : op2(ad, OP_ADD, total, ad->grad[i]);
+    }
+    if (total < 0) total = fill(ad, 0, gv->dtype, gv->shape); /* not on the loss's path */
+    if (accumulate) {
+      Attr a = {0};
+      a.var = v->grad;
+      int old = ir_add_source(ad->out, OP_INPUT, gv->dtype, gv->shape, &a, ad->loc);
+      ad->out->nodes[old].backward = true;
+      total = op2(ad, OP_ADD, old, total);
+    }
+    Attr a = {0};
+    a.var = v->grad;
+    int32_t sin[1] = {total};
+    mk(ad, OP_STORE, sin, 1, &a);
+  }
+  return true;
+}
+
+Graph *pass_autodiff(const Graph *in, PassCtx *cx) {
+  bool any = false;
+  for (int i = 0; i < in->n && !any; i++) any = in->nodes[i].op == OP_BACKWARD;
+  if (!any) return (Graph *)in;
+  Ad ad = {.in = in, .p = cx->p};
+  ad.out = ir_graph_clone_empty(in);
+  size_t n = (size_t)in->n;
+  ad.map = xmalloc(sizeof(int32_t) * n);
+  ad.grad = xmalloc(sizeof(int32_t) * n);
+  ad.needs = xmalloc(n);
+  bool ok = true;
+  for (int i = 0; i < in->n && ok; i++) {
+    if (in->nodes[i].op == OP_BACKWARD) {
+      ad.map[i] = -1;
+      ok = emit_backward(&ad, i, cx);
+      continue;
+    }
+    IrErr err;
+    ad.map[i] = ir_copy_node(ad.out, in, i, ad.map, &err);
+    TT_ASSERT(ad.map[i] >= 0);
+  }
+  free(ad.map);
+  free(ad.grad);
+  free(ad.needs);
+  if (!ok) {
+    ir_graph_free(ad.out);
+    return NULL;
+  }
+  return ad.out;
+}
