@@ -40,6 +40,16 @@ static Cost cost_copy(const Graph *g, const Node *n) {
   return (Cost){0, in + (n->op == OP_STORE ? in : bytes_of(n))};
 }
 
+/* An optimizer update: a handful of operations per parameter element, reading and
+ * writing the parameter and its state. */
+static Cost cost_opt(const Graph *g, const Node *n) {
+  const Node *prm = &g->nodes[n->in[0]];
+  double numel = (double)shape_numel(&prm->shape);
+  int states = n->op == OP_ADAM_STEP ? 2 : n->nin - 4;
+  return (Cost){numel * (n->op == OP_ADAM_STEP ? 12 : 4),
+                numel * (double)dt_size(prm->dtype) * (2 + 2 * (1 + states))};
+}
+
 static Cost cost_ew(const Graph *g, const Node *n) {
   return (Cost){(double)shape_numel(&n->shape), bytes_in(g, n) + bytes_of(n)};
 }

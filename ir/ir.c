@@ -159,6 +159,8 @@ void ir_program_free(Program *p) {
   free(p->graphs);
   free(p->vars);
   free(p->stmts);
+  free(p->hvars);
+  free(p->loaders);
   arena_free(p->arena);
   free(p);
 }
@@ -184,6 +186,7 @@ static Graph *graph_alloc(int id, const char *name, Loc loc) {
   g->id = id;
   g->name = name ? arena_strdup(g->arena, name) : arena_printf(g->arena, "graph%d", id);
   g->loc = loc;
+  g->loader = -1;
   return g;
 }
 
@@ -201,12 +204,18 @@ Stmt *ir_stmt_add(Program *p, StmtKind kind, Loc loc) {
   s->kind = kind;
   s->loc = loc;
   s->graph = -1;
+  s->hvar = -1;
+  s->loader = -1;
   s->sep = " "; /* Python's print() defaults */
   s->end = "\n";
   return s;
 }
 
-Graph *ir_graph_clone_empty(const Graph *g) { return graph_alloc(g->id, g->name, g->loc); }
+Graph *ir_graph_clone_empty(const Graph *g) {
+  Graph *c = graph_alloc(g->id, g->name, g->loc);
+  c->loader = g->loader;
+  return c;
+}
 
 Graph *ir_graph_clone(const Graph *g) {
   Graph *c = ir_graph_clone_empty(g);
@@ -361,4 +370,45 @@ int ir_copy_node(Graph *out, const Graph *in, int id, const int32_t *map, IrErr 
   if (ins != small) free(ins);
   if (r >= 0 && n->name) out->nodes[r].name = arena_strdup(out->arena, n->name);
   return r;
+}
+
+Stmt *ir_stmt_push(Program *p, Stmt **list, int *n, int *cap, StmtKind kind, Loc loc) {
+  if (*n == *cap) {
+    int c = *cap ? *cap * 2 : 8;
+    Stmt *nl = arena_alloc(p->arena, sizeof(Stmt) * (size_t)c);
+    if (*n) memcpy(nl, *list, sizeof(Stmt) * (size_t)*n);
+    *list = nl;
+    *cap = c;
+  }
+  Stmt *s = &(*list)[(*n)++];
+  memset(s, 0, sizeof *s);
+  s->kind = kind;
+  s->loc = loc;
+  s->graph = -1;
+  s->hvar = -1;
+  s->loader = -1;
+  s->sep = " ";
+  s->end = "\n";
+  return s;
+}
+
+int ir_hvar_new(Program *p, const char *name, bool isfloat) {
+  p->hvars = grow(p->hvars, &p->caphvars, p->nhvars + 1, sizeof *p->hvars);
+  HostVar *h = &p->hvars[p->nhvars];
+  h->name = arena_strdup(p->arena, name ? name : "h");
+  h->isfloat = isfloat;
+  return p->nhvars++;
+}
+
+int ir_loader_new(Program *p, const Loader *ld) {
+  p->loaders = grow(p->loaders, &p->caploaders, p->nloaders + 1, sizeof *p->loaders);
+  p->loaders[p->nloaders] = *ld;
+  return p->nloaders++;
+}
+
+HostExpr *ir_hx(Program *p, HostExprKind kind) {
+  HostExpr *e = arena_alloc(p->arena, sizeof *e);
+  e->kind = kind;
+  e->hvar = e->var = e->loader = -1;
+  return e;
 }

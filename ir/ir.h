@@ -120,7 +120,8 @@ extern const OpInfo ir_ops[OP__COUNT];
  * deterministic.
  */
 typedef struct Attr {
-  double f[2];   /* FILL value; ARANGE start, step; UNIFORM lo, hi; NORMAL mean, std; POW exp */
+  double f[4];   /* FILL value; ARANGE start, step; UNIFORM lo, hi; NORMAL mean, std;
+                    optimizer hyperparameters (see ops.def) */
   int64_t i[4];  /* dims bitmask (REDUCE), keepdim, dim, flags; see each op */
   int64_t *ints; /* PERMUTE order, SLICE start/stop/step triples, ...; arena-owned */
   int nints;
@@ -153,6 +154,8 @@ typedef struct Graph {
   int id;           /* index in the program */
   const char *name; /* "graph0", or a name a pass gave it */
   Loc loc;          /* first statement of the region */
+  int loader;       /* the loader whose current batch size is the run-time extent of this
+                       graph's symbolic dimension, or -1 (no symbolic dimension) */
 } Graph;
 
 /* Program variables: tensors that outlive one graph. */
@@ -173,28 +176,115 @@ typedef struct Var {
   int grad_of; /* VAR_GRAD: the var it is the gradient of, else -1 */
 } Var;
 
-/* One argument of print(): literal text formatted at compile time, or a tensor. */
+/*
+ * ---- the host program -------------------------------------------------------------
+ *
+ * main() runs a structured list of statements: graph calls, prints, and host control
+ * flow over scalars known only at run time (a loop counter, a running loss from
+ * loss.item(), a learning rate from a scheduler). Those scalars are HostVars (int64_t or
+ * double in C) and HostExprs over them.
+ */
+typedef struct HostVar {
+  const char *name; /* unique C identifier */
+  bool isfloat;     /* double, else int64_t (Python's float and int) */
+} HostVar;
+
+typedef enum {
+  HX_INT,         /* i */
+  HX_FLOAT,       /* f */
+  HX_VAR,         /* hvar */
+  HX_ITEM,        /* var: element 0 of a program tensor variable, as x.item() */
+  HX_BIN,         /* a op b, op one of HB_* */
+  HX_UN,          /* op a, op one of HU_* */
+  HX_BATCH,       /* loader: the number of samples in its current batch */
+  HX_LOADER_LEN,  /* loader: number of batches per epoch, len(loader) */
+  HX_DATASET_LEN, /* loader: number of samples, len(loader.dataset) */
+} HostExprKind;
+
+/* Python semantics: DIV is true division (float), FLOORDIV and MOD floor; comparisons and
+ * AND/OR give ints 0/1 (isbool set, printed True/False). */
+enum { HB_ADD, HB_SUB, HB_MUL, HB_DIV, HB_FLOORDIV, HB_MOD, HB_POW, HB_MIN, HB_MAX,
+       HB_EQ, HB_NE, HB_LT, HB_LE, HB_GT, HB_GE, HB_AND, HB_OR };
+enum { HU_NEG, HU_NOT, HU_COS, HU_SIN, HU_EXP, HU_LOG, HU_SQRT, HU_FLOOR, HU_CEIL, HU_ABS,
+       HU_TOINT, HU_TOFLOAT };
+
+typedef struct HostExpr HostExpr;
+struct HostExpr {
+  HostExprKind kind;
+  int op;       /* HB_* or HU_* */
+  bool isfloat; /* the value's type: double, else int64_t */
+  bool isbool;  /* an int that Python would print as True/False */
+  int64_t i;
+  double f;
+  int hvar, var, loader;
+  HostExpr *a, *b;
+};
+
+/* One argument of print(): literal text formatted at compile time, a tensor, or a host
+ * scalar known at run time. */
 typedef struct PrintItem {
-  const char *text; /* when var < 0 */
+  const char *text; /* when var < 0 and expr == NULL */
   int var;
   const char *gradfn; /* PyTorch grad_fn name to show, or NULL */
   bool requires_grad; /* show ", requires_grad=True" */
   bool param;         /* prefix "Parameter containing:\n" */
+  HostExpr *expr;     /* a host scalar: printed as Python's str(), or with spec */
+  const char *spec;   /* Python format spec (".4f", "5d", ">8.2e", ".1%"), or NULL */
 } PrintItem;
 
+/* Where a data loader's batches come from. */
 typedef enum {
-  ST_GRAPH, /* run graphs[graph] */
-  ST_PRINT, /* print items, separated by sep, ended by end */
+  LD_IDX,     /* MNIST / Fashion-MNIST: images-idx3 and labels-idx1 files, gzip or not */
+  LD_CIFAR10, /* CIFAR-10 binary batches (data_batch_1..5.bin, test_batch.bin) */
+  LD_TENSORS, /* TensorDataset: rows of program tensor variables */
+} LoaderKind;
+
+typedef struct Loader {
+  LoaderKind kind;
+  const char *name;   /* for messages and the emitted C */
+  const char *root;   /* LD_IDX, LD_CIFAR10: the directory of the files */
+  const char *prefix; /* LD_IDX: "train" or "t10k" */
+  int64_t batch;      /* batch_size: the bound of the symbolic dimension */
+  bool shuffle, drop_last;
+  int xvar, yvar;     /* receive each batch: shapes [B:batch, ...] (yvar may be -1) */
+  int srcx, srcy;     /* LD_TENSORS: the dataset's tensors, [N, ...] (srcy may be -1) */
+  int64_t n;          /* LD_TENSORS: number of samples (N) */
+} Loader;
+
+typedef enum {
+  ST_GRAPH,    /* run graphs[graph] */
+  ST_PRINT,    /* print items, separated by sep, ended by end */
+  ST_ASSIGN,   /* hvar = expr */
+  ST_FOR,      /* for (hvar = expr; hvar < expr2; hvar += step) body   (step > 0; or > for step < 0) */
+  ST_LOADER,   /* for each batch of loader: its xvar/yvar hold the batch; body */
+  ST_IF,       /* if (expr) body else orelse */
+  ST_BREAK,    /* leave the innermost ST_FOR / ST_LOADER */
+  ST_CONTINUE, /* next iteration of the innermost ST_FOR / ST_LOADER */
+  ST_SAVE,     /* write vars[] under keys[] to the checkpoint file path, atomically */
+  ST_LOAD,     /* read vars[] from the checkpoint at path, checking names, dtypes, shapes */
 } StmtKind;
 
-typedef struct Stmt {
+typedef struct Stmt Stmt;
+struct Stmt {
   StmtKind kind;
   Loc loc;
   int graph;        /* ST_GRAPH */
   PrintItem *items; /* ST_PRINT */
   int nitems;
   const char *sep, *end; /* ST_PRINT */
-} Stmt;
+  int hvar;              /* ST_ASSIGN, ST_FOR */
+  HostExpr *expr, *expr2; /* ST_ASSIGN value; ST_FOR start, stop; ST_IF condition */
+  int64_t step;           /* ST_FOR */
+  int loader;             /* ST_LOADER */
+  Stmt *body;             /* ST_FOR, ST_LOADER, ST_IF (then) */
+  int nbody, capbody;
+  Stmt *orelse;           /* ST_IF */
+  int norelse, capelse;
+  const char *path;       /* ST_SAVE, ST_LOAD */
+  int *vars;              /* ST_SAVE, ST_LOAD */
+  const char **keys;      /* ST_SAVE, ST_LOAD: state_dict keys ("fc1.weight") */
+  int nkeys;
+};
 
 typedef struct Program {
   Arena *arena;
@@ -204,9 +294,13 @@ typedef struct Program {
   int nvars, capvars;
   Graph **graphs;
   int ngraphs, capgraphs;
-  Stmt *stmts;
+  Stmt *stmts; /* the top-level statements; nested ones hang off their Stmt */
   int nstmts, capstmts;
-  uint64_t seed;    /* initial RNG seed (PyTorch's default unless manual_seed was called) */
+  HostVar *hvars;
+  int nhvars, caphvars;
+  Loader *loaders;
+  int nloaders, caploaders;
+  uint64_t seed; /* initial RNG seed (PyTorch's default unless manual_seed was called) */
 } Program;
 
 Program *ir_program_new(const char *filename, const char *src);
@@ -214,6 +308,12 @@ void ir_program_free(Program *p);
 int ir_var_new(Program *p, const char *name, VarKind kind, DType dt, Shape shape);
 Graph *ir_graph_new(Program *p, Loc loc);
 Stmt *ir_stmt_add(Program *p, StmtKind kind, Loc loc);
+/* Appends to a nested list (a Stmt's body or orelse), growing it in p's arena. The
+ * returned pointer is valid until the next push onto the same list. */
+Stmt *ir_stmt_push(Program *p, Stmt **list, int *n, int *cap, StmtKind kind, Loc loc);
+int ir_hvar_new(Program *p, const char *name, bool isfloat);
+int ir_loader_new(Program *p, const Loader *ld);
+HostExpr *ir_hx(Program *p, HostExprKind kind); /* zeroed, in p's arena */
 /* A fresh graph with the same id/name/loc and no nodes, for passes that rebuild. */
 Graph *ir_graph_clone_empty(const Graph *g);
 Graph *ir_graph_clone(const Graph *g);
@@ -276,5 +376,6 @@ bool ir_verify_program(const Program *p, IrErr *err);
 void ir_print_graph(FILE *f, const Program *p, const Graph *g);
 void ir_print_program(FILE *f, const Program *p);
 void ir_print_dot(FILE *f, const Program *p);
+void ir_print_hexpr(FILE *f, const Program *p, const HostExpr *e);
 
 #endif

@@ -177,21 +177,55 @@ static const char *var_kind_name(VarKind k) {
   return "?";
 }
 
-void ir_print_program(FILE *f, const Program *p) {
-  char sb[128];
-  for (int i = 0; i < p->nvars; i++) {
-    const Var *v = &p->vars[i];
-    fprintf(f, "var $%s: %s%s %s", v->name, dt_name(v->dtype),
-            shape_str(&v->shape, sb, sizeof sb), var_kind_name(v->kind));
-    if (v->requires_grad) fputs(" requires_grad", f);
-    if (v->grad >= 0) fprintf(f, " grad=$%s", var_name(p, v->grad));
-    if (v->grad_of >= 0) fprintf(f, " grad_of=$%s", var_name(p, v->grad_of));
-    fputc('\n', f);
+/* A host expression in C-like infix, fully parenthesized. */
+void ir_print_hexpr(FILE *f, const Program *p, const HostExpr *e) {
+  static const char *bin[] = {"+", "-", "*", "/", "//", "%", "**", "min", "max",
+                              "==", "!=", "<", "<=", ">", ">=", "and", "or"};
+  static const char *un[] = {"-", "not ", "cos", "sin", "exp", "log", "sqrt", "floor", "ceil",
+                             "abs", "int", "float"};
+  if (!e) {
+    fputs("?", f);
+    return;
   }
-  for (int i = 0; i < p->nstmts; i++) {
-    const Stmt *s = &p->stmts[i];
+  switch (e->kind) {
+  case HX_INT: fprintf(f, "%lld", (long long)e->i); break;
+  case HX_FLOAT: fprintf(f, "%.17g", e->f); break;
+  case HX_VAR:
+    fprintf(f, "%%%s", e->hvar >= 0 && e->hvar < p->nhvars ? p->hvars[e->hvar].name : "?");
+    break;
+  case HX_ITEM: fprintf(f, "item($%s)", var_name(p, e->var)); break;
+  case HX_BIN:
+    if (e->op == HB_MIN || e->op == HB_MAX) {
+      fprintf(f, "%s(", bin[e->op]);
+      ir_print_hexpr(f, p, e->a);
+      fputs(", ", f);
+      ir_print_hexpr(f, p, e->b);
+      fputc(')', f);
+    } else {
+      fputc('(', f);
+      ir_print_hexpr(f, p, e->a);
+      fprintf(f, " %s ", (unsigned)e->op < sizeof bin / sizeof *bin ? bin[e->op] : "?");
+      ir_print_hexpr(f, p, e->b);
+      fputc(')', f);
+    }
+    break;
+  case HX_UN:
+    fprintf(f, "%s(", (unsigned)e->op < sizeof un / sizeof *un ? un[e->op] : "?");
+    ir_print_hexpr(f, p, e->a);
+    fputc(')', f);
+    break;
+  case HX_BATCH: fprintf(f, "batch(%d)", e->loader); break;
+  case HX_LOADER_LEN: fprintf(f, "len_loader(%d)", e->loader); break;
+  case HX_DATASET_LEN: fprintf(f, "len_dataset(%d)", e->loader); break;
+  }
+}
+
+static void print_stmts(FILE *f, const Program *p, const Stmt *list, int n, int depth) {
+  for (int i = 0; i < n; i++) {
+    const Stmt *s = &list[i];
     int line, col;
     ir_linecol(p->src, s->loc.off, &line, &col);
+    fprintf(f, "%*s", depth * 2, "");
     switch (s->kind) {
     case ST_GRAPH:
       fprintf(f, "call %s",
@@ -209,6 +243,9 @@ void ir_print_program(FILE *f, const Program *p) {
           if (it->param) fputs(" param", f);
           if (it->requires_grad) fputs(" requires_grad", f);
           if (it->gradfn) fprintf(f, " grad_fn=%s", it->gradfn);
+        } else if (it->expr) {
+          ir_print_hexpr(f, p, it->expr);
+          if (it->spec) fprintf(f, ":%s", it->spec);
         } else {
           print_quoted(f, it->text);
         }
@@ -218,10 +255,71 @@ void ir_print_program(FILE *f, const Program *p) {
       fputs(" end=", f);
       print_quoted(f, s->end ? s->end : "\n");
       break;
+    case ST_ASSIGN:
+      fprintf(f, "%%%s = ", s->hvar >= 0 && s->hvar < p->nhvars ? p->hvars[s->hvar].name : "?");
+      ir_print_hexpr(f, p, s->expr);
+      break;
+    case ST_FOR:
+      fprintf(f, "for %%%s in range(", s->hvar >= 0 && s->hvar < p->nhvars ? p->hvars[s->hvar].name : "?");
+      ir_print_hexpr(f, p, s->expr);
+      fputs(", ", f);
+      ir_print_hexpr(f, p, s->expr2);
+      fprintf(f, ", %lld)", (long long)s->step);
+      break;
+    case ST_LOADER:
+      fprintf(f, "for batch in %s",
+              s->loader >= 0 && s->loader < p->nloaders && p->loaders[s->loader].name ? p->loaders[s->loader].name : "?");
+      break;
+    case ST_IF:
+      fputs("if ", f);
+      ir_print_hexpr(f, p, s->expr);
+      break;
+    case ST_BREAK: fputs("break", f); break;
+    case ST_CONTINUE: fputs("continue", f); break;
+    case ST_SAVE:
+    case ST_LOAD:
+      fprintf(f, "%s \"%s\"", s->kind == ST_SAVE ? "save" : "load", s->path ? s->path : "");
+      for (int k = 0; k < s->nkeys; k++) fprintf(f, " %s=$%s", s->keys[k], var_name(p, s->vars[k]));
+      break;
     default: fprintf(f, "stmt%d", (int)s->kind); break;
     }
     fprintf(f, "  @%d:%d\n", line, col);
+    if (s->kind == ST_FOR || s->kind == ST_LOADER || s->kind == ST_IF) {
+      print_stmts(f, p, s->body, s->nbody, depth + 1);
+      if (s->kind == ST_IF && s->norelse) {
+        fprintf(f, "%*selse\n", depth * 2, "");
+        print_stmts(f, p, s->orelse, s->norelse, depth + 1);
+      }
+    }
   }
+}
+
+void ir_print_program(FILE *f, const Program *p) {
+  char sb[128];
+  for (int i = 0; i < p->nvars; i++) {
+    const Var *v = &p->vars[i];
+    fprintf(f, "var $%s: %s%s %s", v->name, dt_name(v->dtype),
+            shape_str(&v->shape, sb, sizeof sb), var_kind_name(v->kind));
+    if (v->requires_grad) fputs(" requires_grad", f);
+    if (v->grad >= 0) fprintf(f, " grad=$%s", var_name(p, v->grad));
+    if (v->grad_of >= 0) fprintf(f, " grad_of=$%s", var_name(p, v->grad_of));
+    fputc('\n', f);
+  }
+  for (int i = 0; i < p->nhvars; i++)
+    fprintf(f, "host %%%s: %s\n", p->hvars[i].name, p->hvars[i].isfloat ? "float" : "int");
+  for (int i = 0; i < p->nloaders; i++) {
+    const Loader *ld = &p->loaders[i];
+    static const char *kinds[] = {"idx", "cifar10", "tensors"};
+    fprintf(f, "loader %s: %s", ld->name ? ld->name : "?", kinds[ld->kind]);
+    if (ld->root) fprintf(f, " root=\"%s\"", ld->root);
+    if (ld->prefix) fprintf(f, " prefix=%s", ld->prefix);
+    if (ld->kind == LD_TENSORS) fprintf(f, " n=%lld", (long long)ld->n);
+    fprintf(f, " batch=%lld shuffle=%d drop_last=%d", (long long)ld->batch, ld->shuffle, ld->drop_last);
+    if (ld->xvar >= 0) fprintf(f, " x=$%s", var_name(p, ld->xvar));
+    if (ld->yvar >= 0) fprintf(f, " y=$%s", var_name(p, ld->yvar));
+    fputc('\n', f);
+  }
+  print_stmts(f, p, p->stmts, p->nstmts, 0);
   for (int i = 0; i < p->ngraphs; i++)
     if (p->graphs[i]) ir_print_graph(f, p, p->graphs[i]);
 }

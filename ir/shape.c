@@ -248,8 +248,18 @@ static bool shape_matmul(const Graph *g, Node *n, IrErr *err) {
   const Node *x = in(g, n, 0), *y = in(g, n, 1);
   ShapeBufs sb = {.k = 0};
   Shape a = x->shape, b = y->shape;
-  if (n->attr.i[0] != 0 && n->attr.i[0] != 1)
-    return fail(err, "matmul: invalid transpose flag %lld", (long long)n->attr.i[0]);
+  if ((n->attr.i[0] != 0 && n->attr.i[0] != 1) || (n->attr.i[1] != 0 && n->attr.i[1] != 1))
+    return fail(err, "matmul: invalid transpose flag");
+  if (n->attr.i[1]) { /* transA: the stored left operand is [.., K, M] */
+    if (a.rank < 2)
+      return fail(err, "matmul: a transposed operand needs rank >= 2, got %s", ss(&sb, &a));
+    int p = a.rank - 2, q = a.rank - 1;
+    int64_t t = a.d[p];
+    a.d[p] = a.d[q];
+    a.d[q] = t;
+    if (a.sym == p) a.sym = q;
+    else if (a.sym == q) a.sym = p;
+  }
   if (n->attr.i[0]) {
     if (b.rank < 2)
       return fail(err, "matmul: a transposed operand needs rank >= 2, got %s", ss(&sb, &b));
@@ -286,9 +296,15 @@ static bool shape_matmul(const Graph *g, Node *n, IrErr *err) {
     return fail(err, "matmul: %s @ %s: inner dimensions %s%lld and %s%lld differ", ss(&sb, &a),
                 ss(&sb, &b), syma ? "B:" : "", (long long)a2.d[ka], symb ? "B:" : "",
                 (long long)b2.d[kb]);
-  if (syma)
-    return fail(err, "matmul: %s @ %s: cannot contract over the batch dimension", ss(&sb, &a),
-                ss(&sb, &b));
+  /* Contracting over the batch dimension (a weight gradient, X^T G) gives a static shape:
+   * drop the marker from both operands' contracted dims. */
+  if (syma) {
+    a2.sym = -1;
+    b2.sym = -1;
+    if (a.sym == a.rank - 1) a.sym = -1;
+    if (b.rank > 1 && b.sym == b.rank - 2) b.sym = -1;
+    if (b.rank == 1) b.sym = -1;
+  }
   Shape ba = sub_shape(&a2, 0, a2.rank - 2), bb = sub_shape(&b2, 0, b2.rank - 2), out;
   if (!ir_broadcast(&ba, &bb, &out))
     return fail(err, "matmul: %s @ %s: batch dimensions %s and %s cannot be broadcast",
@@ -493,6 +509,32 @@ static bool shape_slice_backward(const Graph *g, Node *n, IrErr *err) {
   }
   n->dtype = x->dtype;
   n->shape = out;
+  return true;
+}
+
+/* SGD_STEP / ADAM_STEP: a sink over parameter-shaped float operands, then the 0-d lr
+ * (f64) and step (i64). */
+static bool shape_opt(const Graph *g, Node *n, IrErr *err) {
+  bool adam = n->op == OP_ADAM_STEP;
+  int want = adam ? 6 : (n->nin == 5 ? 5 : 4);
+  if (n->nin != want) return fail(err, "%s: expected %d inputs, got %d", opname(n), want, n->nin);
+  const Node *prm = in(g, n, 0);
+  if (!dt_is_float(prm->dtype)) return fail(err, "%s: parameters must be floating point", opname(n));
+  int lr = adam ? 4 : 2, step = lr + 1;
+  for (int i = 0; i < n->nin; i++) {
+    if (i == lr || i == step) continue;
+    const Node *x = in(g, n, i);
+    if (x->dtype != prm->dtype || !shape_eq(&x->shape, &prm->shape))
+      return fail(err, "%s: operand %d does not match the parameter's dtype and shape", opname(n), i);
+  }
+  if (in(g, n, lr)->dtype != DT_F64 || in(g, n, lr)->shape.rank != 0)
+    return fail(err, "%s: the learning rate must be a 0-d f64", opname(n));
+  if (in(g, n, step)->dtype != DT_I64 || in(g, n, step)->shape.rank != 0)
+    return fail(err, "%s: the step must be a 0-d i64", opname(n));
+  int nvars = adam ? 3 : (n->nin == 5 ? 2 : 1);
+  if (n->attr.nints != nvars) return fail(err, "%s: expected %d variables in attr.ints", opname(n), nvars);
+  n->dtype = prm->dtype;
+  n->shape = shape_scalar();
   return true;
 }
 

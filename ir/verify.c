@@ -97,6 +97,89 @@ bool ir_verify(const Program *p, const Graph *g, IrErr *err) {
   return true;
 }
 
+static bool verify_hexpr(const Program *p, const HostExpr *e, IrErr *err) {
+  if (!e) return snprintf(err->msg, sizeof err->msg, "missing host expression"), false;
+  switch (e->kind) {
+  case HX_INT:
+  case HX_FLOAT: return true;
+  case HX_VAR:
+    if (e->hvar < 0 || e->hvar >= p->nhvars)
+      return snprintf(err->msg, sizeof err->msg, "host expression: host var %d out of range", e->hvar), false;
+    return true;
+  case HX_ITEM:
+    if (e->var < 0 || e->var >= p->nvars)
+      return snprintf(err->msg, sizeof err->msg, "host expression: item of var %d out of range", e->var), false;
+    return true;
+  case HX_BIN: return verify_hexpr(p, e->a, err) && verify_hexpr(p, e->b, err);
+  case HX_UN: return verify_hexpr(p, e->a, err);
+  case HX_BATCH:
+  case HX_LOADER_LEN:
+  case HX_DATASET_LEN:
+    if (e->loader < 0 || e->loader >= p->nloaders)
+      return snprintf(err->msg, sizeof err->msg, "host expression: loader %d out of range", e->loader), false;
+    return true;
+  }
+  return snprintf(err->msg, sizeof err->msg, "host expression of unknown kind %d", (int)e->kind), false;
+}
+
+/* Statements, recursively; loop_depth > 0 inside a loop (break/continue are legal). */
+static bool verify_stmts(const Program *p, const Stmt *list, int n, int loop_depth, IrErr *err) {
+  for (int i = 0; i < n; i++) {
+    const Stmt *s = &list[i];
+    switch (s->kind) {
+    case ST_GRAPH:
+      if (s->graph < 0 || s->graph >= p->ngraphs)
+        return snprintf(err->msg, sizeof err->msg, "statement runs graph %d, out of range", s->graph), false;
+      break;
+    case ST_PRINT:
+      if (s->nitems < 0 || (s->nitems > 0 && !s->items))
+        return snprintf(err->msg, sizeof err->msg, "invalid print items"), false;
+      for (int k = 0; k < s->nitems; k++) {
+        const PrintItem *it = &s->items[k];
+        if (it->var >= p->nvars || (it->var < 0 && !it->text && !it->expr))
+          return snprintf(err->msg, sizeof err->msg, "print item %d is neither text, a var nor a host value", k), false;
+        if (it->expr && !verify_hexpr(p, it->expr, err)) return false;
+      }
+      break;
+    case ST_ASSIGN:
+      if (s->hvar < 0 || s->hvar >= p->nhvars)
+        return snprintf(err->msg, sizeof err->msg, "assignment to host var %d, out of range", s->hvar), false;
+      if (!verify_hexpr(p, s->expr, err)) return false;
+      break;
+    case ST_FOR:
+      if (s->hvar < 0 || s->hvar >= p->nhvars || s->step == 0)
+        return snprintf(err->msg, sizeof err->msg, "for: bad counter or zero step"), false;
+      if (!verify_hexpr(p, s->expr, err) || !verify_hexpr(p, s->expr2, err)) return false;
+      if (!verify_stmts(p, s->body, s->nbody, loop_depth + 1, err)) return false;
+      break;
+    case ST_LOADER:
+      if (s->loader < 0 || s->loader >= p->nloaders)
+        return snprintf(err->msg, sizeof err->msg, "loop over loader %d, out of range", s->loader), false;
+      if (!verify_stmts(p, s->body, s->nbody, loop_depth + 1, err)) return false;
+      break;
+    case ST_IF:
+      if (!verify_hexpr(p, s->expr, err)) return false;
+      if (!verify_stmts(p, s->body, s->nbody, loop_depth, err)) return false;
+      if (!verify_stmts(p, s->orelse, s->norelse, loop_depth, err)) return false;
+      break;
+    case ST_BREAK:
+    case ST_CONTINUE:
+      if (loop_depth == 0) return snprintf(err->msg, sizeof err->msg, "break/continue outside a loop"), false;
+      break;
+    case ST_SAVE:
+    case ST_LOAD:
+      if (!s->path || s->nkeys < 0 || (s->nkeys && (!s->vars || !s->keys)))
+        return snprintf(err->msg, sizeof err->msg, "save/load without a path or variables"), false;
+      for (int k = 0; k < s->nkeys; k++)
+        if (s->vars[k] < 0 || s->vars[k] >= p->nvars)
+          return snprintf(err->msg, sizeof err->msg, "save/load of var %d, out of range", s->vars[k]), false;
+      break;
+    default: return snprintf(err->msg, sizeof err->msg, "statement of unknown kind %d", (int)s->kind), false;
+    }
+  }
+  return true;
+}
+
 bool ir_verify_program(const Program *p, IrErr *err) {
   Graph pg;
   memset(&pg, 0, sizeof pg);
@@ -118,25 +201,11 @@ bool ir_verify_program(const Program *p, IrErr *err) {
     if (g->id != i) return bad(err, &pg, -1, "graph %d has id %d", i, g->id);
     if (!ir_verify(p, g, err)) return false;
   }
-  for (int i = 0; i < p->nstmts; i++) {
-    const Stmt *s = &p->stmts[i];
-    switch (s->kind) {
-    case ST_GRAPH:
-      if (s->graph < 0 || s->graph >= p->ngraphs)
-        return bad(err, &pg, -1, "statement %d runs graph %d, out of range", i, s->graph);
-      break;
-    case ST_PRINT:
-      if (s->nitems < 0 || (s->nitems > 0 && !s->items))
-        return bad(err, &pg, -1, "statement %d: invalid print items", i);
-      for (int k = 0; k < s->nitems; k++) {
-        const PrintItem *it = &s->items[k];
-        if (it->var >= p->nvars || (it->var < 0 && !it->text))
-          return bad(err, &pg, -1, "statement %d: print item %d is neither text nor a var", i, k);
-      }
-      break;
-    default:
-      return bad(err, &pg, -1, "statement %d has unknown kind %d", i, (int)s->kind);
-    }
+  for (int i = 0; i < p->nloaders; i++) {
+    const Loader *ld = &p->loaders[i];
+    if (ld->xvar < 0 || ld->xvar >= p->nvars || ld->yvar < -1 || ld->yvar >= p->nvars || ld->batch < 1)
+      return bad(err, &pg, -1, "loader %d: invalid variables or batch size", i);
   }
+  if (!verify_stmts(p, p->stmts, p->nstmts, 0, err)) return false;
   return true;
 }

@@ -307,32 +307,22 @@ static void grad_minmax_reduce(Ad *ad, int id, int g) {
 static void grad_max(Ad *ad, int id, int g) { grad_minmax_reduce(ad, id, g); }
 static void grad_min(Ad *ad, int id, int g) { grad_minmax_reduce(ad, id, g); }
 
-static int transpose_last2(Ad *ad, int x) {
-  const Shape *s = &on(ad, x)->shape;
-  int64_t perm[TT_MAX_RANK];
-  for (int i = 0; i < s->rank; i++) perm[i] = i;
-  perm[s->rank - 1] = s->rank - 2;
-  perm[s->rank - 2] = s->rank - 1;
-  Attr a = {0};
-  a.ints = perm;
-  a.nints = s->rank;
-  int32_t in[1] = {x};
-  return mk(ad, OP_PERMUTE, in, 1, &a);
-}
-
-static int matmul(Ad *ad, int a, int b, bool transb) {
+static int matmul(Ad *ad, int a, int b, bool transa, bool transb) {
   Attr at = {0};
   at.i[0] = transb;
+  at.i[1] = transa;
   int32_t in[2] = {a, b};
   return mk(ad, OP_MATMUL, in, 2, &at);
 }
 
 /* torch.matmul: promote 1-D operands to matrices, then dA = g B^T and dB = A^T g, summed
  * over broadcast batch dims. With transB (Linear's [out, in] weight) the stored B is
- * already B^T, and its gradient is g^T A. */
+ * already B^T, and its gradient is g^T A. A transposed input of the forward matmul itself
+ * is not produced by the front end; the rule refuses it rather than guess. */
 static void grad_matmul(Ad *ad, int id, int g) {
   const Node *an = &ad->in->nodes[IN(0)], *bn = &ad->in->nodes[IN(1)];
   bool tb = NODE->attr.i[0] != 0;
+  TT_ASSERT(NODE->attr.i[1] == 0);
   Shape as = an->shape, bs = bn->shape;
   if (as.rank == 1) as = (Shape){.rank = 2, .sym = -1, .d = {1, an->shape.d[0]}};
   if (bs.rank == 1) bs = (Shape){.rank = 2, .sym = -1, .d = {bn->shape.d[0], 1}};
@@ -348,11 +338,13 @@ static void grad_matmul(Ad *ad, int id, int g) {
   os.d[os.rank++] = tb ? bs.d[bs.rank - 2] : bs.d[bs.rank - 1];
   int g2 = reshape(ad, g, &os);
   if (NEEDS(0)) {
-    int da = matmul(ad, g2, b2, !tb);
+    int da = matmul(ad, g2, b2, false, !tb);
     ACC(0, reshape(ad, unbroadcast(ad, da, &as), &an->shape));
   }
   if (NEEDS(1)) {
-    int db = tb ? matmul(ad, transpose_last2(ad, g2), a2, false) : matmul(ad, transpose_last2(ad, a2), g2, false);
+    /* A^T g (or g^T A): a transposed-operand matmul, no copy; over a batch dimension it
+     * is the sum over the batch */
+    int db = tb ? matmul(ad, g2, a2, true, false) : matmul(ad, a2, g2, true, false);
     ACC(1, reshape(ad, unbroadcast(ad, db, &bs), &bn->shape));
   }
 }

@@ -79,4 +79,98 @@ void tt_gemm_f64(int64_t M, int64_t N, int64_t K, const double *A, int64_t lda, 
                  const double *B, int64_t ldb, bool transB, double *C, int64_t ldc,
                  bool accumulate);
 
+/* ---- host values (print.c) ---------------------------------------------------------- */
+
+/* print() of a host scalar: Python's str() when spec is NULL or "", else Python's
+ * format(v, spec) for the format mini-language ([[fill]align][sign][#][0][width][,]
+ * [.precision][type], types d f F e E g G % and none). isint: v holds an int. */
+void tt_print_host(FILE *f, double v, bool isint, bool isbool, const char *spec);
+/* Python's // and % on ints and floats (floor semantics; division by zero is fatal with
+ * a message naming the source line in where). */
+int64_t tt_floordiv_i64(int64_t a, int64_t b, const char *where);
+int64_t tt_mod_i64(int64_t a, int64_t b, const char *where);
+double tt_floordiv_f64(double a, double b, const char *where);
+double tt_mod_f64(double a, double b, const char *where);
+
+/* ---- rng.c ------------------------------------------------------------------------- */
+
+/* The next 64 random bits of the program's generator (PyTorch's random64 of mt19937):
+ * what a DataLoader draws to seed its epoch's shuffle, as PyTorch's RandomSampler does. */
+uint64_t tt_rng_random64(void);
+
+/* ---- data.c: datasets and loaders --------------------------------------------------- */
+
+/*
+ * A loader yields batches of (x, y) rows in order or shuffled; the last batch may be
+ * smaller unless drop_last. Files are checked when the loader is opened: a missing,
+ * truncated or malformed file stops the program with a message naming the file. Images
+ * are float32 in [0, 1] (torchvision's ToTensor), labels int64. Memory stays bounded: the
+ * label index is read whole, images are read a batch at a time.
+ */
+typedef struct TtLoader TtLoader;
+/* MNIST / Fashion-MNIST: ROOT/PREFIX-images-idx3-ubyte[.gz] and ROOT/PREFIX-labels-idx1-ubyte[.gz],
+ * PREFIX "train" or "t10k"; x rows are [1, 28, 28]. */
+TtLoader *tt_loader_idx(const char *root, const char *prefix, int64_t batch, bool shuffle,
+                        bool drop_last);
+/* CIFAR-10 binary version: ROOT/data_batch_1.bin .. data_batch_5.bin (train) or
+ * ROOT/test_batch.bin; x rows are [3, 32, 32]. */
+TtLoader *tt_loader_cifar10(const char *root, bool train, int64_t batch, bool shuffle,
+                            bool drop_last);
+/* TensorDataset: n rows of xrow bytes in x, and of yrow bytes in y (y may be NULL). The
+ * arrays must outlive the loader. */
+TtLoader *tt_loader_tensors(const void *x, size_t xrow, const void *y, size_t yrow, int64_t n,
+                            int64_t batch, bool shuffle, bool drop_last);
+int64_t tt_loader_len(const TtLoader *ld);         /* batches per epoch: len(loader) */
+int64_t tt_loader_dataset_len(const TtLoader *ld); /* samples: len(loader.dataset) */
+/* Starts an epoch (draws a fresh shuffle from the program's RNG when shuffling). */
+void tt_loader_start(TtLoader *ld);
+/* Writes the next batch's rows into x and y and its size into *n; false at the epoch's end. */
+bool tt_loader_next(TtLoader *ld, void *x, void *y, int64_t *n);
+void tt_loader_free(TtLoader *ld);
+
+/* ---- ckpt.c: checkpoints ------------------------------------------------------------ */
+
+typedef struct TtCkptEntry {
+  const char *key; /* state_dict key, e.g. "fc1.weight", "opt.state.0.exp_avg" */
+  TtDType dtype;
+  int rank;
+  const int64_t *shape;
+  void *data;
+} TtCkptEntry;
+
+/*
+ * Writes the entries to path atomically (a temporary file in the same directory, fsync,
+ * rename), so an interrupted save never leaves a damaged file where a good one was. The
+ * format: a versioned header, then per tensor its name, dtype, shape and bytes, then a
+ * CRC32 of everything (docs/CHECKPOINT.md). I/O errors are fatal with the file's name.
+ */
+void tt_ckpt_save(const char *path, const TtCkptEntry *e, int n);
+/* Reads every entry's tensor from path: a missing, truncated or corrupted file, a missing
+ * key, or a dtype or shape that differs stops the program with a message naming the file
+ * and the problem. Extra tensors in the file are an error too (strict, as load_state_dict). */
+void tt_ckpt_load(const char *path, const TtCkptEntry *e, int n);
+
+/* ---- progress.c: tqdm ------------------------------------------------------------- */
+
+typedef struct TtProgress TtProgress;
+/* As tqdm(iterable, desc=desc, total=total): on a terminal (stderr is a TTY) a live bar
+ * "desc:  45%|████▌     | 422/938 [00:01<00:01, 412.31it/s, loss=0.512]" redrawn at most
+ * ~10 times a second; otherwise a plain line every 10% of total. Writes to stderr. */
+TtProgress *tt_progress_new(const char *desc, int64_t total);
+void tt_progress_update(TtProgress *p, int64_t n);
+/* set_postfix: "loss=0.512" style text shown after the rate. */
+void tt_progress_postfix(TtProgress *p, const char *text);
+void tt_progress_close(TtProgress *p);
+
+/* ---- rt.c: timing and checks ------------------------------------------------------ */
+
+double tt_now(void); /* monotonic seconds */
+/* The NaN detective (--detect-anomaly): if any of the n values is NaN or infinite, stop
+ * with "error: anomaly detected: <NaN|inf> in the output of OP (forward|backward) at
+ * FILE:LINE:COL" and exit 1. */
+void tt_check_finite_f32(const float *x, int64_t n, const char *op, bool backward,
+                         const char *where);
+void tt_check_finite_f64(const double *x, int64_t n, const char *op, bool backward,
+                         const char *where);
+
 #endif
