@@ -8,7 +8,7 @@
 set -u
 ttc=$(realpath "$1")
 src=$(realpath "$2")
-work="${3:-$(mktemp -d)}"
+work="$(realpath -m "${3:-$(mktemp -d)}")"
 rm -rf "$work"
 mkdir -p "$work"
 cd "$work" || exit 1

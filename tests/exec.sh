@@ -11,14 +11,14 @@ regen=0
 if [ "${1:-}" = --regen ]; then
   regen=1
   shift
-  dir="${1:-$(dirname "$0")}/exec"
-  ref="$(dirname "$0")/torch_ref.py"
+  dir="$(realpath "${1:-$(dirname "$0")}")/exec"
+  ref="$(realpath "$(dirname "$0")")/torch_ref.py"
 else
   [ "${UPDATE:-0}" = 1 ] && regen=1
   ttc=$(realpath "$1")
-  dir="$2/exec"
-  ref="$2/torch_ref.py"
-  work="${3:-$(mktemp -d)}"
+  dir="$(realpath "$2")/exec"
+  ref="$(realpath "$2")/torch_ref.py"
+  work="$(realpath -m "${3:-$(mktemp -d)}")"
   mkdir -p "$work"
   export TTC_CACHE_DIR="$work/cache"
   export TTC_CFLAGS="${TTC_CFLAGS:--O1}" # the numbers, not the speed, are under test

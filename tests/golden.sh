@@ -10,8 +10,8 @@
 #   bash tests/golden.sh TTC TESTS_SRC_DIR WORK_DIR
 set -u
 ttc=$(realpath "$1")
-dir="$2/golden"
-work="${3:-$(mktemp -d)}"
+dir="$(realpath "$2")/golden"
+work="$(realpath -m "${3:-$(mktemp -d)}")"
 mkdir -p "$work"
 export TTC_CACHE_DIR="$work/cache"
 pass=0
@@ -21,8 +21,7 @@ fail=0
 check() {
   local exp="$dir/$1.$2"
   if [ "${UPDATE:-0}" = 1 ]; then
-    cp "$3" "$exp"
-    pass=$((pass + 1))
+    if cp "$3" "$exp"; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
   elif diff -u --label "$1.$2 (expected)" --label "$1.$2 (got)" "$exp" "$3" > "$work/diff"; then
     pass=$((pass + 1))
   else

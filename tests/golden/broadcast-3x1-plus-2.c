@@ -22,7 +22,7 @@ static void graph0(void) {
   for (int64_t i0 = 0; i0 < 3; i0++)
     for (int64_t i1 = 0; i1 < 2; i1++)
       t2[i0 * 2 + i1] = a[i0] + b[i1];
-  /* broadcast-3x1-plus-2.tt:4:9  store [3,2] into t   0 FLOPs, 48 B */
+  /* broadcast-3x1-plus-2.tt:4:1  store [3,2] into t   0 FLOPs, 48 B */
   memcpy(t, t2, sizeof t);
 }
 

@@ -21,7 +21,7 @@ static void graph0(void) {
   /* dce-unused-value.tt:4:9  t2 = add [2,2] + [] -> [2,2]   4 FLOPs, 36 B, 0.11 FLOP/B */
   for (int64_t i0 = 0; i0 < 4; i0++)
     t2[i0] = x[i0] + t1[0];
-  /* dce-unused-value.tt:4:9  store [2,2] into t   0 FLOPs, 32 B */
+  /* dce-unused-value.tt:4:1  store [2,2] into t   0 FLOPs, 32 B */
   memcpy(t, t2, sizeof t);
 }
 

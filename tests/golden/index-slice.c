@@ -5,15 +5,17 @@
 #include "tt.h"
 
 static TT_ALIGN int64_t t[12]; /* [3,4] value */
-static TT_ALIGN int64_t x[24]; /* [2,3,4] value */
 static TT_ALIGN int64_t t_1[8]; /* [2,2,2] value */
 static TT_ALIGN int64_t t_2[1]; /* [] value */
 static TT_ALIGN int64_t t_3[6]; /* [2,3] value */
 
-/* index-slice.tt lines 1-2 */
+/* index-slice.tt lines 1-5 */
 static void graph0(void) {
   static TT_ALIGN int64_t t0[24]; /* [24] */
   static TT_ALIGN int64_t t2[12]; /* [1,3,4] */
+  static TT_ALIGN int64_t t5[8]; /* [2,2,2] */
+  static TT_ALIGN int64_t t7[1]; /* [1,1,1] */
+  static TT_ALIGN int64_t t10[6]; /* [2,3,1] */
 
   /* index-slice.tt:1:5  t0 = arange start=0.0 step=1.0 -> [24]   0 FLOPs, 192 B */
   for (int64_t i0 = 0; i0 < 24; i0++)
@@ -23,45 +25,25 @@ static void graph0(void) {
   for (int64_t i0 = 0; i0 < 12; i0++)
     t2[i0] = t0[i0 + 12];
   /* index-slice.tt:2:8  reshape [1,3,4] -> [3,4]: a view of t2, no copy */
-  /* index-slice.tt:2:8  store [3,4] into t   0 FLOPs, 192 B */
+  /* index-slice.tt:2:1  store [3,4] into t   0 FLOPs, 192 B */
   memcpy(t, t2, sizeof t);
-  /* index-slice.tt:1:15  store [2,3,4] into x   0 FLOPs, 384 B */
-  memcpy(x, t0, sizeof x);
-}
-
-/* index-slice.tt line 3 */
-static void graph1(void) {
-  static TT_ALIGN int64_t t1[8]; /* [2,2,2] */
-
-  /* index-slice.tt:3:8  t1 = slice [2,3,4] [0:2, 1:3, 0:4:2] -> [2,2,2]   0 FLOPs, 256 B */
+  /* index-slice.tt:3:8  t5 = slice [2,3,4] [0:2, 1:3, 0:4:2] -> [2,2,2]   0 FLOPs, 256 B */
   for (int64_t i0 = 0; i0 < 2; i0++)
     for (int64_t i1 = 0; i1 < 4; i1++)
-      t1[i0 * 4 + i1] = x[i0 * 12 + i1 * 2 + 4];
-  /* index-slice.tt:3:8  store [2,2,2] into t_1   0 FLOPs, 128 B */
-  memcpy(t_1, t1, sizeof t_1);
-}
-
-/* index-slice.tt line 4 */
-static void graph2(void) {
-  static TT_ALIGN int64_t t1[1]; /* [1,1,1] */
-
-  /* index-slice.tt:4:8  t1 = slice [2,3,4] [0:1, 2:3, 2:3] -> [1,1,1]   0 FLOPs, 200 B */
-  t1[0] = x[10];
-  /* index-slice.tt:4:8  reshape [1,1,1] -> []: a view of t1, no copy */
-  /* index-slice.tt:4:8  store [] into t_2   0 FLOPs, 16 B */
-  memcpy(t_2, t1, sizeof t_2);
-}
-
-/* index-slice.tt line 5 */
-static void graph3(void) {
-  static TT_ALIGN int64_t t1[6]; /* [2,3,1] */
-
-  /* index-slice.tt:5:8  t1 = slice [2,3,4] [0:2, 0:3, 0:1] -> [2,3,1]   0 FLOPs, 240 B */
+      t5[i0 * 4 + i1] = t0[i0 * 12 + i1 * 2 + 4];
+  /* index-slice.tt:3:1  store [2,2,2] into t_1   0 FLOPs, 128 B */
+  memcpy(t_1, t5, sizeof t_1);
+  /* index-slice.tt:4:8  t7 = slice [2,3,4] [0:1, 2:3, 2:3] -> [1,1,1]   0 FLOPs, 200 B */
+  t7[0] = t0[10];
+  /* index-slice.tt:4:8  reshape [1,1,1] -> []: a view of t7, no copy */
+  /* index-slice.tt:4:1  store [] into t_2   0 FLOPs, 16 B */
+  memcpy(t_2, t7, sizeof t_2);
+  /* index-slice.tt:5:8  t10 = slice [2,3,4] [0:2, 0:3, 0:1] -> [2,3,1]   0 FLOPs, 240 B */
   for (int64_t i0 = 0; i0 < 6; i0++)
-    t1[i0] = x[i0 * 4];
-  /* index-slice.tt:5:8  reshape [2,3,1] -> [2,3]: a view of t1, no copy */
-  /* index-slice.tt:5:8  store [2,3] into t_3   0 FLOPs, 96 B */
-  memcpy(t_3, t1, sizeof t_3);
+    t10[i0] = t0[i0 * 4];
+  /* index-slice.tt:5:8  reshape [2,3,1] -> [2,3]: a view of t10, no copy */
+  /* index-slice.tt:5:1  store [2,3] into t_3   0 FLOPs, 96 B */
+  memcpy(t_3, t10, sizeof t_3);
 }
 
 int main(int argc, char **argv) {
@@ -69,13 +51,10 @@ int main(int argc, char **argv) {
   graph0();
   tt_print_tensor(stdout, TT_I64, t, 2, (const int64_t[]){3, 4}, &(TtPrintOpts){0});
   fputs("\n", stdout);
-  graph1();
   tt_print_tensor(stdout, TT_I64, t_1, 3, (const int64_t[]){2, 2, 2}, &(TtPrintOpts){0});
   fputs("\n", stdout);
-  graph2();
   tt_print_tensor(stdout, TT_I64, t_2, 0, NULL, &(TtPrintOpts){0});
   fputs("\n", stdout);
-  graph3();
   tt_print_tensor(stdout, TT_I64, t_3, 2, (const int64_t[]){2, 3}, &(TtPrintOpts){0});
   fputs("\n", stdout);
   return 0;

@@ -10,17 +10,17 @@ static TT_ALIGN float weight_1[6]; /* [2,3] parameter */
 static TT_ALIGN float bias_1[2]; /* [2] parameter */
 static TT_ALIGN float y[4]; /* [2,2] value */
 
-/* mlp-forward-linear.tt lines 3-7 */
+/* mlp-forward-linear.tt lines 3-8 */
 static void graph0(void) {
   static TT_ALIGN float t0[12]; /* [3,4] */
   static TT_ALIGN float t2[3]; /* [3] */
   static TT_ALIGN float t4[6]; /* [2,3] */
   static TT_ALIGN float t6[2]; /* [2] */
   static TT_ALIGN float x[8]; /* [2,4] */
-  static TT_ALIGN float t9[6]; /* [2,3] */
   static TT_ALIGN float t10[6]; /* [2,3] */
+  static TT_ALIGN float t12[6]; /* [2,3] */
   static TT_ALIGN float h[6]; /* [2,3] */
-  static TT_ALIGN float t12[4]; /* [2,2] */
+  static TT_ALIGN float t15[4]; /* [2,2] */
   static TT_ALIGN float y_1[4]; /* [2,2] */
 
   /* mlp-forward-linear.tt:3:7  t0 = uniform lo=-0.5 hi=0.5 -> [3,4]   0 FLOPs, 48 B */
@@ -42,22 +42,22 @@ static void graph0(void) {
   /* mlp-forward-linear.tt:5:5  x = fill value=1.0f -> [2,4]   0 FLOPs, 32 B */
   for (int64_t i0 = 0; i0 < 8; i0++)
     x[i0] = 1.0f;
-  /* mlp-forward-linear.tt:6:10  t9 = matmul [2,4] @ [3,4] (B transposed) -> [2,3]   48 FLOPs, 104 B, 0.46 FLOP/B */
-  tt_gemm_f32(2, 3, 4, x, 4, false, t0, 4, true, t9, 3, false);
-  /* mlp-forward-linear.tt:6:10  t10 = add [2,3] + [3] -> [2,3]   6 FLOPs, 60 B, 0.10 FLOP/B */
+  /* mlp-forward-linear.tt:6:10  t10 = matmul [2,4] @ [3,4] (B transposed) -> [2,3]   48 FLOPs, 104 B, 0.46 FLOP/B */
+  tt_gemm_f32(2, 3, 4, x, 4, false, weight, 4, true, t10, 3, false);
+  /* mlp-forward-linear.tt:6:10  t12 = add [2,3] + [3] -> [2,3]   6 FLOPs, 60 B, 0.10 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++)
     for (int64_t i1 = 0; i1 < 3; i1++)
-      t10[i0 * 3 + i1] = t9[i0 * 3 + i1] + t2[i1];
+      t12[i0 * 3 + i1] = t10[i0 * 3 + i1] + bias[i1];
   /* mlp-forward-linear.tt:6:5  h = relu [2,3] -> [2,3]   6 FLOPs, 48 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 6; i0++)
-    h[i0] = (t10[i0] < 0 ? (float)0 : t10[i0]);
-  /* mlp-forward-linear.tt:7:5  t12 = matmul [2,3] @ [2,3] (B transposed) -> [2,2]   24 FLOPs, 64 B, 0.38 FLOP/B */
-  tt_gemm_f32(2, 2, 3, h, 3, false, t4, 3, true, t12, 2, false);
+    h[i0] = (t12[i0] < 0 ? (float)0 : t12[i0]);
+  /* mlp-forward-linear.tt:7:5  t15 = matmul [2,3] @ [2,3] (B transposed) -> [2,2]   24 FLOPs, 64 B, 0.38 FLOP/B */
+  tt_gemm_f32(2, 2, 3, h, 3, false, weight_1, 3, true, t15, 2, false);
   /* mlp-forward-linear.tt:7:5  y_1 = add [2,2] + [2] -> [2,2]   4 FLOPs, 40 B, 0.10 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++)
     for (int64_t i1 = 0; i1 < 2; i1++)
-      y_1[i0 * 2 + i1] = t12[i0 * 2 + i1] + t6[i1];
-  /* mlp-forward-linear.tt:7:5  store [2,2] into y   0 FLOPs, 32 B */
+      y_1[i0 * 2 + i1] = t15[i0 * 2 + i1] + bias_1[i1];
+  /* mlp-forward-linear.tt:8:1  store [2,2] into y   0 FLOPs, 32 B */
   memcpy(y, y_1, sizeof y);
 }
 
