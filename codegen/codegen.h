@@ -12,7 +12,8 @@
  * not for use outside codegen/. Sections: emit.c (the translation unit, names, graph
  * functions, main and host statements), ew.c (loop nests and elementwise kernels),
  * kernels.c (matmul, reductions, softmax), layout.c (reshape, permute, expand, slice, cat),
- * sources.c (input, const, fill, arange, random draws, store).
+ * sources.c (input, const, fill, arange, random draws, store), train.c (host values, the batch
+ * size, optimizer steps).
  */
 #ifndef TT_CODEGEN_H
 #define TT_CODEGEN_H
@@ -24,7 +25,7 @@
 #include "ir/ir.h"
 
 typedef struct CgOptions {
-  bool detect_anomaly; /* reserved: check kernels' outputs for NaN/inf */
+  bool detect_anomaly; /* check every float kernel's output for NaN/inf (the NaN detective) */
 } CgOptions;
 
 /* Writes the C program for p to out. False with err set when the program cannot be
@@ -46,6 +47,9 @@ typedef struct Cg {
   const char *file;    /* basename of p->filename, for comments */
   const char **vname;  /* C name of each program var */
   const char **gname;  /* C name of each graph's function */
+  const char **hname;  /* C name of each host variable */
+  const char **lname;  /* C name of each loader's TtLoader pointer */
+  const char **lbatch; /* C name of each loader's current batch size */
   const char ***bufs;  /* per graph, per node: the C name of its storage, or NULL */
   bool **filescope;    /* per graph, per node: a CONST emitted at file scope */
   const Graph *g;      /* the graph being emitted */
@@ -128,6 +132,13 @@ bool cg_cat(Cg *cg, int id);
 bool cg_backward(Cg *cg, int id);
 bool cg_one_hot(Cg *cg, int id);
 bool cg_slice_backward(Cg *cg, int id);
+
+/* ---- train.c: host values, the batch size, optimizer steps --------------------------- */
+
+bool cg_hostvar(Cg *cg, int id);
+bool cg_batch(Cg *cg, int id);
+bool cg_sgd_step(Cg *cg, int id);
+bool cg_adam_step(Cg *cg, int id);
 
 /* ---- sources.c -------------------------------------------------------------------- */
 

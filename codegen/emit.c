@@ -148,6 +148,9 @@ static const char *const reserved[] = {
   "significand",
   /* kernel loop variables and temporaries */
   "i", "j", "k", "acc", "best", "besti", "rmax", "rsum", "v",
+  /* the run-time batch size, and train.c's optimizer temporaries */
+  "B", "neg_lr", "neg_step", "bc1", "bc2_sqrt", "bc2s", "wd_decay", "p_i", "g_i", "m_i", "v_i",
+  "d_i", "b_i",
 };
 /* clang-format on */
 
@@ -229,6 +232,21 @@ static void name_everything(Cg *cg) {
     const char *nm = p->vars[v].name;
     const char *base = nm && nm[0] ? sanitize(cg->arena, nm) : arena_printf(cg->arena, "var%d", v);
     cg->vname[v] = uniquify(cg, file, base);
+  }
+  cg->hname = arena_alloc(cg->arena, (size_t)(p->nhvars + 1) * sizeof *cg->hname);
+  for (int h = 0; h < p->nhvars; h++) {
+    const char *nm = p->hvars[h].name;
+    const char *base = nm && nm[0] ? sanitize(cg->arena, nm) : arena_printf(cg->arena, "h%d", h);
+    cg->hname[h] = uniquify(cg, file, base);
+  }
+  cg->lname = arena_alloc(cg->arena, (size_t)(p->nloaders + 1) * sizeof *cg->lname);
+  cg->lbatch = arena_alloc(cg->arena, (size_t)(p->nloaders + 1) * sizeof *cg->lbatch);
+  for (int l = 0; l < p->nloaders; l++) {
+    const char *nm = p->loaders[l].name;
+    const char *base =
+        nm && nm[0] ? sanitize(cg->arena, nm) : arena_printf(cg->arena, "loader%d", l);
+    cg->lname[l] = uniquify(cg, file, base);
+    cg->lbatch[l] = uniquify(cg, file, arena_printf(cg->arena, "%s_batch", cg->lname[l]));
   }
   /* Node names: the source name or t<id>. Large constants live at file scope, prefixed with
    * their graph's name; the rest are unique within their function and never shadow a
