@@ -449,3 +449,340 @@ char *tt_pyfloat_repr(double v, char *buf, size_t n) {
   snprintf(buf, n, "%s", out);
   return buf;
 }
+
+/* ---- host values: str() and format() ------------------------------------------------- */
+
+/* A parsed format spec: [[fill]align][sign][#][0][width][,|_][.precision][type]. */
+typedef struct Spec {
+  char fill, align, sign, type, sep;
+  bool alt;
+  int width, prec; /* prec -1: not given */
+} Spec;
+
+static const char *spec_parse(const char *s, Spec *sp) {
+  *sp = (Spec){' ', 0, '-', 0, 0, false, 0, -1};
+  bool fill_given = false;
+  size_t len = strlen(s);
+  if (len >= 2 && strchr("<>=^", s[1])) {
+    sp->fill = s[0];
+    sp->align = s[1];
+    fill_given = true;
+    s += 2;
+  } else if (len >= 1 && strchr("<>=^", s[0])) {
+    sp->align = *s++;
+  }
+  if (*s && strchr("+- ", *s))
+    sp->sign = *s++;
+  if (*s == '#') {
+    sp->alt = true;
+    s++;
+  }
+  if (*s == '0') {
+    /* '0' before the width: zero padding between the sign and the digits, unless an
+     * alignment was given explicitly (Python 3.10+) */
+    if (!fill_given)
+      sp->fill = '0';
+    if (!sp->align)
+      sp->align = '=';
+    s++;
+  }
+  while (*s >= '0' && *s <= '9') {
+    if (sp->width > 100000)
+      return "width too big";
+    sp->width = sp->width * 10 + (*s++ - '0');
+  }
+  if (*s == ',' || *s == '_') {
+    sp->sep = *s++;
+    if (*s == ',' || *s == '_')
+      return "cannot specify both ',' and '_'";
+  }
+  if (*s == '.') {
+    s++;
+    if (!(*s >= '0' && *s <= '9'))
+      return "format specifier missing precision";
+    sp->prec = 0;
+    while (*s >= '0' && *s <= '9') {
+      if (sp->prec > 1000)
+        return "precision too big";
+      sp->prec = sp->prec * 10 + (*s++ - '0');
+    }
+  }
+  if (*s) {
+    if (!strchr("dfFeEgG%", *s) || s[1])
+      return "invalid format specifier";
+    sp->type = *s;
+  }
+  return NULL;
+}
+
+/*
+ * The digits of the integer part with thousands separators, zero-padded to min_width
+ * when the fill is '0' with '=' alignment: a port of CPython's
+ * _PyUnicode_InsertThousandsGrouping, which groups the padding zeros too
+ * (format(1234, '08,') == '0,001,234'). Writes right to left into out, returns the start.
+ */
+static char *group_digits(const char *dig, int nd, char sep, int min_width, char *end) {
+  char *o = end;
+  *o = '\0';
+  if (!sep) { /* zero padding, if any, is the '=' fill */
+    o -= nd;
+    memcpy(o, dig, (size_t)nd);
+    return o;
+  }
+  int remaining = nd;
+  for (bool use_sep = false;; use_sep = true) {
+    int want = remaining > min_width ? remaining : min_width;
+    int l = want < 1 ? 1 : (want < 3 ? want : 3);
+    int zeros = l - remaining > 0 ? l - remaining : 0;
+    int chars = remaining < l ? (remaining > 0 ? remaining : 0) : l;
+    if (use_sep)
+      *--o = sep;
+    for (int i = 0; i < chars; i++)
+      *--o = dig[remaining - 1 - i];
+    for (int i = 0; i < zeros; i++)
+      *--o = '0';
+    remaining -= chars;
+    min_width -= l;
+    if (remaining <= 0 && min_width <= 0)
+      return o;
+    min_width -= 1;
+  }
+}
+
+/* Lays out sign, integer digits, and the rest (point, fraction, exponent, '%') into the
+ * field, as CPython's calc_number_widths / fill_number do. */
+static void emit_number(FILE *f, const Spec *sp, bool neg, const char *intdig, int nd,
+                        const char *rest) {
+  char sign = neg ? '-' : (sp->sign == '+' ? '+' : (sp->sign == ' ' ? ' ' : 0));
+  int nrest = (int)strlen(rest);
+  int min_width = 0;
+  if (sp->fill == '0' && sp->align == '=')
+    min_width = sp->width - (sign ? 1 : 0) - nrest;
+  /* digits + separators fit in 4/3 of the larger of nd and min_width */
+  int cap = (nd > min_width ? nd : min_width) * 2 + 8;
+  char *gbuf = malloc((size_t)cap);
+  if (!gbuf)
+    tt_fatal("out of memory (formatting a number)");
+  char *g = group_digits(intdig, nd, sp->sep, min_width, gbuf + cap - 1);
+  int total = (sign ? 1 : 0) + (int)strlen(g) + nrest;
+  int pad = sp->width > total ? sp->width - total : 0;
+  int lpad = 0, rpad = 0, spad = 0;
+  switch (sp->align ? sp->align : '>') {
+  case '<': rpad = pad; break;
+  case '^': lpad = pad / 2; rpad = pad - lpad; break;
+  case '=': spad = pad; break;
+  default: lpad = pad; break;
+  }
+  for (int i = 0; i < lpad; i++)
+    fputc(sp->fill, f);
+  if (sign)
+    fputc(sign, f);
+  for (int i = 0; i < spad; i++)
+    fputc(sp->fill, f);
+  fputs(g, f);
+  fputs(rest, f);
+  for (int i = 0; i < rpad; i++)
+    fputc(sp->fill, f);
+  free(gbuf);
+}
+
+static void format_int(FILE *f, const Spec *sp, int64_t v) {
+  char dig[32];
+  uint64_t m = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+  int nd = snprintf(dig, sizeof dig, "%llu", (unsigned long long)m);
+  emit_number(f, sp, v < 0, dig, nd, "");
+}
+
+/* The text of |v| in the spec's type, before any padding or grouping. */
+static void float_text(const Spec *sp, double a, char *out, size_t n) {
+  char type = sp->type;
+  int prec = sp->prec;
+  bool upper = type == 'F' || type == 'E' || type == 'G';
+  if (isnan(a) || isinf(a)) {
+    snprintf(out, n, "%s", isnan(a) ? (upper ? "NAN" : "nan") : (upper ? "INF" : "inf"));
+    if (type == '%')
+      strncat(out, "%", n - strlen(out) - 1);
+    return;
+  }
+  switch (type) {
+  case 'f': case 'F':
+    snprintf(out, n, sp->alt ? "%#.*f" : "%.*f", prec < 0 ? 6 : prec, a);
+    break;
+  case '%':
+    snprintf(out, n, sp->alt ? "%#.*f%%" : "%.*f%%", prec < 0 ? 6 : prec, a * 100.0);
+    break;
+  case 'e': case 'E':
+    snprintf(out, n, sp->alt ? (upper ? "%#.*E" : "%#.*e") : (upper ? "%.*E" : "%.*e"),
+             prec < 0 ? 6 : prec, a);
+    break;
+  case 'g': case 'G':
+    snprintf(out, n, sp->alt ? (upper ? "%#.*G" : "%#.*g") : (upper ? "%.*G" : "%.*g"),
+             prec < 0 ? 6 : (prec == 0 ? 1 : prec), a);
+    break;
+  default:
+    if (prec < 0) {
+      tt_pyfloat_repr(a, out, n); /* str(float) */
+    } else {
+      /* like 'g', but fixed-point keeps one digit after the point ('.3' of 1.0 is 1.0),
+       * and so switches to an exponent one digit earlier (CPython's format_float_short
+       * with Py_DTSF_ADD_DOT_0: '.3' of 100.0 is 1e+02) */
+      int p = prec == 0 ? 1 : prec;
+      char e[1200];
+      snprintf(e, sizeof e, sp->alt ? "%#.*e" : "%.*e", p - 1, a);
+      char *ep = strchr(e, 'e');
+      int x = atoi(ep + 1);
+      if (x < -4 || x >= p - 1) {
+        size_t m = (size_t)(ep - e);
+        if (!sp->alt) {
+          while (m > 1 && e[m - 1] == '0')
+            m--;
+          if (e[m - 1] == '.')
+            m--;
+        }
+        snprintf(out, n, "%.*s%s", (int)m, e, ep);
+      } else {
+        snprintf(out, n, sp->alt ? "%#.*f" : "%.*f", p - 1 - x, a);
+        size_t m = strlen(out);
+        if (!sp->alt && strchr(out, '.'))
+          while (m > 1 && out[m - 1] == '0')
+            out[--m] = '\0';
+        if (out[m - 1] == '.')
+          strncat(out, "0", n - m - 1);
+        else if (!strchr(out, '.'))
+          strncat(out, ".0", n - m - 1);
+      }
+    }
+    break;
+  }
+}
+
+static void format_float(FILE *f, const Spec *sp, double v) {
+  char text[1200];
+  bool neg = signbit(v) && !isnan(v); /* Python never prints a sign on a NaN */
+  float_text(sp, fabs(v), text, sizeof text);
+  /* split the integer digits (grouped and zero-padded) from the rest */
+  int nd = 0;
+  while (text[nd] >= '0' && text[nd] <= '9')
+    nd++;
+  if (nd == 0) { /* nan, inf: no digits to group */
+    Spec plain = *sp;
+    plain.sep = 0; /* Python pads inf and nan with zeros but never groups them */
+    emit_number(f, &plain, neg, "", 0, text);
+    return;
+  }
+  char dig[1200];
+  memcpy(dig, text, (size_t)nd);
+  dig[nd] = '\0';
+  emit_number(f, sp, neg, dig, nd, text + nd);
+}
+
+/* format(v, spec) with Python's rules; see tt.h. An invalid spec is a fatal error, as
+ * Python raises ValueError (the compiler checks literal specs before this runs). */
+void tt_print_host(FILE *f, double v, bool isint, bool isbool, const char *spec) {
+  if (!spec || !*spec) {
+    char buf[64];
+    if (isbool)
+      fputs(v != 0.0 ? "True" : "False", f);
+    else if (isint)
+      fprintf(f, "%lld", (long long)v);
+    else
+      fputs(tt_pyfloat_repr(v, buf, sizeof buf), f);
+    return;
+  }
+  Spec sp;
+  const char *err = spec_parse(spec, &sp);
+  if (err)
+    tt_fatal("invalid format spec '%s': %s", spec, err);
+  if (isint || isbool) {
+    if (sp.type == 'd' || sp.type == 0) {
+      if (sp.prec >= 0)
+        tt_fatal("invalid format spec '%s': precision not allowed in integer format specifier",
+                 spec);
+      if (!(v >= -9223372036854775808.0 && v < 9223372036854775808.0))
+        tt_fatal("integer value out of range in format");
+      format_int(f, &sp, (int64_t)v);
+    } else {
+      format_float(f, &sp, v); /* format(3, '.2f') formats 3.0 */
+    }
+    return;
+  }
+  if (sp.type == 'd') {
+    /* Python rejects 'd' for a float; we print its integer part, which is what the
+     * program most likely meant. */
+    if (isfinite(v) && v >= -9223372036854775808.0 && v < 9223372036854775808.0) {
+      if (sp.prec >= 0)
+        sp.prec = -1;
+      format_int(f, &sp, (int64_t)v);
+      return;
+    }
+    sp.type = 0;
+  }
+  if (sp.align == 0)
+    sp.align = '>';
+  format_float(f, &sp, v);
+}
+
+/* ---- host arithmetic: Python's // and % -------------------------------------------- */
+
+int64_t tt_floordiv_i64(int64_t a, int64_t b, const char *where) {
+  if (b == 0)
+    tt_fatal("%s: integer division or modulo by zero", where ? where : "?");
+  if (a == INT64_MIN && b == -1)
+    tt_fatal("%s: integer overflow in //", where ? where : "?");
+  int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0)))
+    q--;
+  return q;
+}
+
+int64_t tt_mod_i64(int64_t a, int64_t b, const char *where) {
+  if (b == 0)
+    tt_fatal("%s: integer division or modulo by zero", where ? where : "?");
+  if (b == -1)
+    return 0; /* also avoids INT64_MIN % -1, which traps */
+  int64_t r = a % b;
+  if (r != 0 && ((r < 0) != (b < 0)))
+    r += b;
+  return r;
+}
+
+/* CPython's float_divmod, so that the edge cases (signed zeros, results that fall on an
+ * integer after rounding) come out as Python's. */
+static void float_divmod(double vx, double wx, double *floordiv, double *mod) {
+  double m = fmod(vx, wx);
+  double div = (vx - m) / wx;
+  if (m != 0.0) {
+    if ((wx < 0) != (m < 0)) {
+      m += wx;
+      div -= 1.0;
+    }
+  } else {
+    m = copysign(0.0, wx);
+  }
+  double fd;
+  if (div != 0.0) {
+    fd = floor(div);
+    if (div - fd > 0.5)
+      fd += 1.0;
+  } else {
+    fd = copysign(0.0, vx / wx);
+  }
+  *floordiv = fd;
+  *mod = m;
+}
+
+double tt_floordiv_f64(double a, double b, const char *where) {
+  if (b == 0.0)
+    tt_fatal("%s: float floor division by zero", where ? where : "?");
+  double q, r;
+  float_divmod(a, b, &q, &r);
+  return q;
+}
+
+double tt_mod_f64(double a, double b, const char *where) {
+  if (b == 0.0)
+    tt_fatal("%s: float modulo by zero", where ? where : "?");
+  double q, r;
+  float_divmod(a, b, &q, &r);
+  return r;
+}

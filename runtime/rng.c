@@ -40,14 +40,17 @@ typedef struct TtRng {
 
 static TtRng rng;
 
-void tt_manual_seed(uint64_t seed) {
-  rng.state[0] = (uint32_t)(seed & 0xffffffffu);
+/* at::mt19937(seed): only the low 32 bits of the seed matter. */
+static void seed_of(TtRng *g, uint64_t seed) {
+  g->state[0] = (uint32_t)(seed & 0xffffffffu);
   for (uint32_t j = 1; j < MT_N; j++)
-    rng.state[j] = 1812433253u * (rng.state[j - 1] ^ (rng.state[j - 1] >> 30)) + j;
-  rng.left = 1;
-  rng.next = 0;
-  rng.has_normal = false;
+    g->state[j] = 1812433253u * (g->state[j - 1] ^ (g->state[j - 1] >> 30)) + j;
+  g->left = 1;
+  g->next = 0;
+  g->has_normal = false;
 }
+
+void tt_manual_seed(uint64_t seed) { seed_of(&rng, seed); }
 
 static uint32_t mix_bits(uint32_t u, uint32_t v) {
   return (u & 0x80000000u) | (v & 0x7fffffffu);
@@ -57,21 +60,21 @@ static uint32_t twist(uint32_t u, uint32_t v) {
   return (mix_bits(u, v) >> 1) ^ ((v & 1u) ? 0x9908b0dfu : 0u);
 }
 
-static void next_state(void) {
-  uint32_t *p = rng.state;
-  rng.left = MT_N;
-  rng.next = 0;
+static void next_state(TtRng *g) {
+  uint32_t *p = g->state;
+  g->left = MT_N;
+  g->next = 0;
   for (int j = MT_N - MT_M + 1; --j; p++)
     *p = p[MT_M] ^ twist(p[0], p[1]);
   for (int j = MT_M; --j; p++)
     *p = p[MT_M - MT_N] ^ twist(p[0], p[1]);
-  *p = p[MT_M - MT_N] ^ twist(p[0], rng.state[0]);
+  *p = p[MT_M - MT_N] ^ twist(p[0], g->state[0]);
 }
 
-static uint32_t random32(void) {
-  if (--rng.left <= 0)
-    next_state();
-  uint32_t y = rng.state[rng.next++];
+static uint32_t random32_of(TtRng *g) {
+  if (--g->left <= 0)
+    next_state(g);
+  uint32_t y = g->state[g->next++];
   y ^= (y >> 11);
   y ^= (y << 7) & 0x9d2c5680u;
   y ^= (y << 15) & 0xefc60000u;
@@ -79,6 +82,9 @@ static uint32_t random32(void) {
   return y;
 }
 
+static uint32_t random32(void) { return random32_of(&rng); }
+
+/* CPUGeneratorImpl::random64: two 32-bit draws, the first one is the high word. */
 static uint64_t random64(void) {
   uint32_t hi = random32();
   uint32_t lo = random32();
@@ -279,5 +285,33 @@ void tt_normal_f64(double *out, int64_t n, double mean, double std) {
     for (int i = 0; i < 16; i++)
       tail[i] = uniform_f64(0.0, 1.0);
     normal_fill_16_f64(tail, mean, std);
+  }
+}
+
+/* ---- host draws: the DataLoader's seeds and shuffles -------------------------------- */
+
+/*
+ * What a DataLoader consumes, found by replaying torch 1.13 against this generator:
+ * torch.empty((), dtype=torch.int64).random_() takes exactly one random64() (two 32-bit
+ * draws, high word first) and keeps it modulo 2^63 (uniform_int_distribution<int64_t>).
+ * Each epoch, _BaseDataLoaderIter.__init__ draws one such value for its workers' base
+ * seed (even with shuffle=False and no workers), then RandomSampler.__iter__ draws one
+ * more and seeds a fresh torch.Generator with it, whose mt19937 keeps the low 32 bits.
+ */
+uint64_t tt_rng_random64(void) { return random64(); }
+
+/* ATen's randperm_cpu: r = 0..n-1, then for i in 0..n-2 swap r[i] with
+ * r[i + random() % (n - i)], random() being one 32-bit draw of the private generator.
+ * Verified equal to torch.randperm(n, generator=g) for n from 1 to 60000. */
+void tt_randperm(int64_t *perm, int64_t n, uint64_t seed) {
+  TtRng g;
+  seed_of(&g, seed);
+  for (int64_t i = 0; i < n; i++)
+    perm[i] = i;
+  for (int64_t i = 0; i + 1 < n; i++) {
+    int64_t z = (int64_t)(random32_of(&g) % (uint64_t)(n - i));
+    int64_t t = perm[i];
+    perm[i] = perm[i + z];
+    perm[i + z] = t;
   }
 }

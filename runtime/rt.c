@@ -7,9 +7,11 @@
  */
 #include "tt.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* PyTorch's default CPU seed (c10::detail::getNonDeterministicRandom is not used for the
  * CPU generator; default_rng_seed_val is this constant). */
@@ -51,3 +53,32 @@ void *tt_alloc(size_t bytes) {
 }
 
 void tt_free(void *p) { free(p); }
+
+/* ---- timing and checks ---------------------------------------------------------------- */
+
+double tt_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* The first non-finite value decides the word, as a user reading the message would look
+ * for the first bad element; -inf and +inf are both "inf" (the contract in tt.h). */
+static _Noreturn void anomaly(bool nan, const char *op, bool backward, const char *where) {
+  tt_fatal("anomaly detected: %s in the output of %s (%s) at %s", nan ? "NaN" : "inf",
+           op ? op : "?", backward ? "backward" : "forward", where ? where : "?");
+}
+
+void tt_check_finite_f32(const float *x, int64_t n, const char *op, bool backward,
+                         const char *where) {
+  for (int64_t i = 0; i < n; i++)
+    if (!isfinite(x[i]))
+      anomaly(isnan(x[i]), op, backward, where);
+}
+
+void tt_check_finite_f64(const double *x, int64_t n, const char *op, bool backward,
+                         const char *where) {
+  for (int64_t i = 0; i < n; i++)
+    if (!isfinite(x[i]))
+      anomaly(isnan(x[i]), op, backward, where);
+}
