@@ -97,6 +97,9 @@ double tt_mod_f64(double a, double b, const char *where);
 /* The next 64 random bits of the program's generator (PyTorch's random64 of mt19937):
  * what a DataLoader draws to seed its epoch's shuffle, as PyTorch's RandomSampler does. */
 uint64_t tt_rng_random64(void);
+/* torch.randperm(n, generator=torch.Generator().manual_seed(seed)) into perm[n], from a
+ * private generator: the program's stream is not touched. */
+void tt_randperm(int64_t *perm, int64_t n, uint64_t seed);
 
 /* ---- data.c: datasets and loaders --------------------------------------------------- */
 
@@ -161,6 +164,13 @@ void tt_progress_update(TtProgress *p, int64_t n);
 /* set_postfix: "loss=0.512" style text shown after the rate. */
 void tt_progress_postfix(TtProgress *p, const char *text);
 void tt_progress_close(TtProgress *p);
+/* For tests: a bar that writes to out, as a terminal when tty, reading time from now. */
+TtProgress *tt_progress_new_on(const char *desc, int64_t total, FILE *out, bool tty,
+                               double (*now)(void));
+/* tqdm's format_interval ("01:05", "1:02:03") and rate ("412.31it/s", "2.50s/it",
+ * "?it/s" for an unknown rate). */
+char *tt_fmt_interval(double seconds, char *buf, size_t n);
+char *tt_fmt_rate(double per_second, char *buf, size_t n);
 
 /* ---- rt.c: timing and checks ------------------------------------------------------ */
 
