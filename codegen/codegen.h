@@ -9,11 +9,11 @@
  * the same bytes (names come from the source or from node ids, never from pointers).
  *
  * The rest of this header is the emitter's inside, shared by the .c files of codegen/; it is
- * not for use outside codegen/. Sections: emit.c (the translation unit, names, graph
- * functions, main and host statements), ew.c (loop nests and elementwise kernels),
- * kernels.c (matmul, reductions, softmax), layout.c (reshape, permute, expand, slice, cat),
- * sources.c (input, const, fill, arange, random draws, store), train.c (host values, the batch
- * size, optimizer steps).
+ * not for use outside codegen/. Sections: emit.c (the translation unit, names, checks, graph
+ * functions), host.c (main() and the host program), ew.c (loop nests and elementwise
+ * kernels), kernels.c (matmul, reductions, softmax), layout.c (reshape, permute, expand,
+ * slice, cat), grad.c (autodiff's ops), train.c (host values, the batch size, optimizer
+ * steps), sources.c (input, const, fill, arange, random draws, store).
  */
 #ifndef TT_CODEGEN_H
 #define TT_CODEGEN_H
@@ -56,6 +56,7 @@ typedef struct Cg {
   int gi;              /* its index in p->graphs */
   int *uses;           /* per node of g: number of users */
   int indent;          /* in units of two spaces */
+  bool used_B;         /* a kernel of the current graph read the run-time batch size B */
 } Cg;
 
 /* ---- emit.c ----------------------------------------------------------------------- */
@@ -71,11 +72,23 @@ const Node *cg_node(const Cg *cg, int id);
 const Node *cg_in(const Cg *cg, int id, int i);
 /* C type of a dtype in emitted code ("float", "_Bool"), and the runtime's TT_ name. */
 const char *cg_ctype(DType t);
+const char *cg_rt_dtype(DType t);
 /* The comment line above a kernel: source position, op, shapes, FLOPs, bytes, intensity.
  * extra (may be NULL) is shown after the input shapes, e.g. "dim=1". */
 void cg_kernel_comment(Cg *cg, int id, const char *extra);
 /* Checks that the node's inputs are the op's arity and exist; false with an error. */
 bool cg_check_inputs(Cg *cg, int id, int nin);
+
+/* ---- host.c: main() and the host program ---------------------------------------- */
+
+/* Structural checks of host statements, expressions and loaders; false with an error. */
+bool cg_check_host(Cg *cg);
+/* File-scope host variables, loaders and their batch sizes. */
+void cg_emit_host_decls(Cg *cg);
+/* main(): loaders opened, the statements, loaders closed. */
+bool cg_emit_main(Cg *cg);
+/* "file:line:col" of a source offset, as the inside of a C string literal; arena-owned. */
+const char *cg_where(Cg *cg, Loc loc);
 
 /* ---- ew.c: loop nests ------------------------------------------------------------- */
 
@@ -84,12 +97,17 @@ bool cg_check_inputs(Cg *cg, int id, int nin);
 /*
  * A loop nest over an iteration shape, with up to CG_MAX_OPS operands, each addressed as
  * base + sum(i_k * st[op][k]). Merging drops extent-1 dims and fuses neighbours that every
- * operand walks contiguously, so the innermost loop is as long as it can be. Bounds are
- * int64 literals today; a symbolic batch dim would make d[] a runtime expression.
+ * operand walks contiguously, so the innermost loop is as long as it can be.
+ *
+ * Symbolic dims: buffers are laid out with every dim at its bound (static strides stay
+ * literals), and a loop over a symbolic dim runs to the graph's run-time batch size B. A
+ * nest dim with sm[k] != 0 has extent B * sm[k] (bound d[k]); merging fuses it with the
+ * static dims inside it, never with a symbolic dim inside (that would walk the padding).
  */
 typedef struct CgNest {
   int nd, nops;
   int64_t d[TT_MAX_RANK];
+  int64_t sm[TT_MAX_RANK]; /* 0: static extent d[k]; else run-time extent B * sm[k] */
   int64_t st[CG_MAX_OPS][TT_MAX_RANK];
   int64_t base[CG_MAX_OPS];
   int var0; /* loop variables are i<var0>, i<var0+1>, ... */
@@ -108,8 +126,13 @@ void cg_nest_close(Cg *cg, const CgNest *n, bool brace);
 const char *cg_nest_index(Cg *cg, const CgNest *n, int op);
 /* "a + i3 * 4" with the zero cases simplified; arena-owned. */
 const char *cg_index_add(Cg *cg, const char *base, int var, int64_t stride);
-/* Row-major strides of s into st. */
+/* Row-major strides of s into st (symbolic dims at their bound). */
 void cg_strides(const Shape *s, int64_t *st);
+/* The run-time number of elements in dims [lo, hi) of s as a C expression: a literal, or
+ * "B" / "B * 12" when the symbolic dim is among them. Marks B as used. */
+const char *cg_extent(Cg *cg, const Shape *s, int lo, int hi);
+/* The loop bound of nest dim k as a C expression. Marks B as used when symbolic. */
+const char *cg_nest_extent(Cg *cg, const CgNest *n, int k);
 
 bool cg_ew(Cg *cg, int id);
 

@@ -15,9 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* PyTorch's default seed; tt_init seeds with it, so main only reseeds when it differs. */
-#define TORCH_DEFAULT_SEED UINT64_C(67280421310721)
-
 /* ---- the emitter table ------------------------------------------------------------ */
 
 typedef bool (*CgEmitFn)(Cg *cg, int id);
@@ -69,6 +66,9 @@ static const char *const rt_dtypes[DT__COUNT] = {"TT_F32", "TT_F64", "TT_I64",
 
 const char *cg_ctype(DType t) {
   return (unsigned)t < DT__COUNT ? ctypes[t] : "void";
+}
+const char *cg_rt_dtype(DType t) {
+  return (unsigned)t < DT__COUNT ? rt_dtypes[t] : "TT_F32";
 }
 
 bool cg_check_inputs(Cg *cg, int id, int nin) {
@@ -155,12 +155,13 @@ static const char *const reserved[] = {
 /* clang-format on */
 
 static bool is_reserved(const char *s) {
-  /* tt_ / TT_ belong to the runtime; i<digits> are loop variables. */
+  /* tt_ / TT_ belong to the runtime; i<digits> are loop variables, i<digits>_end the stops
+   * of host loops. */
   if (!strncmp(s, "tt_", 3) || !strncmp(s, "TT_", 3)) return true;
   if (s[0] == 'i' && s[1]) {
     const char *q = s + 1;
     while (*q >= '0' && *q <= '9') q++;
-    if (!*q) return true;
+    if (!*q || (q > s + 1 && !strcmp(q, "_end"))) return true;
   }
   size_t n = strlen(s);
   for (size_t k = 0; k < sizeof reserved / sizeof *reserved; k++) {
@@ -291,7 +292,7 @@ static void name_everything(Cg *cg) {
 static bool check_shape(Cg *cg, const Shape *s, const char *what) {
   if (s->rank < 0 || s->rank > TT_MAX_RANK)
     return cg_fail(cg, "%s: invalid rank %d", what, s->rank);
-  if (s->sym >= 0) return cg_fail(cg, "symbolic dimensions are not supported by codegen yet");
+  if (s->sym < -1 || s->sym >= s->rank) return cg_fail(cg, "%s: invalid symbolic dimension", what);
   int64_t n = 1;
   for (int i = 0; i < s->rank; i++) {
     if (s->d[i] < 0) return cg_fail(cg, "%s: negative dimension", what);
@@ -334,22 +335,17 @@ static bool check_program(Cg *cg) {
         return cg_fail(cg, "%s %%%d: malformed attributes", opn, id);
     }
   }
-  for (int s = 0; s < p->nstmts; s++) {
-    const Stmt *st = &p->stmts[s];
-    if (st->kind == ST_GRAPH) {
-      if (st->graph < 0 || st->graph >= p->ngraphs)
-        return cg_fail(cg, "statement %d: graph %d out of range", s, st->graph);
-    } else if (st->kind == ST_PRINT) {
-      if (st->nitems < 0 || (st->nitems && !st->items))
-        return cg_fail(cg, "statement %d: malformed print", s);
-      for (int k = 0; k < st->nitems; k++)
-        if (st->items[k].var >= p->nvars || (st->items[k].var < 0 && !st->items[k].text))
-          return cg_fail(cg, "statement %d: print item %d is neither text nor a var", s, k);
-    } else {
-      return cg_fail(cg, "statement %d: unknown kind %d", s, (int)st->kind);
-    }
+  for (int gi = 0; gi < p->ngraphs; gi++) {
+    const Graph *g = p->graphs[gi];
+    bool sym = false;
+    for (int id = 0; id < g->n; id++)
+      if (g->nodes[id].shape.sym >= 0 || g->nodes[id].op == OP_BATCH) sym = true;
+    if (g->loader < -1 || g->loader >= p->nloaders)
+      return cg_fail(cg, "graph %d: loader %d out of range", gi, g->loader);
+    if (sym && g->loader < 0)
+      return cg_fail(cg, "graph %d has a batch dimension but no data loader to size it", gi);
   }
-  return true;
+  return cg_check_host(cg);
 }
 
 /* ---- kernel comments -------------------------------------------------------------- */
@@ -453,6 +449,35 @@ static void buffer_decls(Cg *cg) {
   if (any) fputc('\n', cg->out);
 }
 
+/*
+ * The NaN detective (--detect-anomaly): after a kernel that computes a float value, stop
+ * the program at the first NaN or infinity with the op and its source position. Views and
+ * sinks compute nothing; an input, a constant or a fill is a value the user wrote (a -inf
+ * attention mask is deliberate), not one a kernel computed. A symbolic dim not leading
+ * leaves padding between valid runs, so those are checked one run at a time.
+ */
+static void check_finite(Cg *cg, int id) {
+  const Node *n = cg_node(cg, id);
+  if (!owns_storage(n) || !dt_is_float(n->dtype) || n->op == OP_CONST || n->op == OP_FILL ||
+      numel_of(&n->shape) == 0)
+    return;
+  const Shape *s = &n->shape;
+  const char *fn = n->dtype == DT_F32 ? "tt_check_finite_f32" : "tt_check_finite_f64";
+  const char *opn = ir_ops[n->op].name, *bw = n->backward ? "true" : "false";
+  const char *where = cg_where(cg, n->loc);
+  if (s->sym <= 0) {
+    cg_line(cg, "%s(%s, %s, \"%s\", %s, \"%s\");", fn, cg_buf(cg, id),
+            cg_extent(cg, s, 0, s->rank), opn, bw, where);
+    return;
+  }
+  int64_t outer = 1, run = 1;
+  for (int i = 0; i < s->sym; i++) outer *= s->d[i];
+  for (int i = s->sym; i < s->rank; i++) run *= s->d[i];
+  cg_line(cg, "for (int64_t i = 0; i < %lld; i++)", (long long)outer);
+  cg_line(cg, "  %s(%s + i * %lld, %s, \"%s\", %s, \"%s\");", fn, cg_buf(cg, id), (long long)run,
+          cg_extent(cg, s, s->sym, s->rank), opn, bw, where);
+}
+
 static bool emit_graph(Cg *cg, int gi) {
   const Graph *g = cg->p->graphs[gi];
   cg->g = g;
@@ -482,6 +507,10 @@ static bool emit_graph(Cg *cg, int gi) {
     fprintf(cg->out, "/* %s lines %d-%d */\n", cg->file, lo, hi);
   fprintf(cg->out, "static void %s(void) {\n", cg->gname[gi]);
   cg->indent = 1;
+  cg->used_B = false;
+  if (g->loader >= 0)
+    cg_line(cg, "const int64_t B = %s; /* the batch size: extent of every B:... dim */",
+            cg->lbatch[g->loader]);
   buffer_decls(cg);
   for (int id = 0; id < g->n; id++) {
     const Node *n = &g->nodes[id];
@@ -490,171 +519,15 @@ static bool emit_graph(Cg *cg, int gi) {
         cg_fail(cg, "%s: cannot emit node %%%d", ir_ops[n->op].name, id);
       return false;
     }
+    if (cg->opt->detect_anomaly) check_finite(cg, id);
     /* Dead values are the DCE pass's business; without it the C must still compile. */
     if (owns_storage(n) && n->op != OP_CONST && !cg->uses[id])
       cg_line(cg, "(void)%s; /* never read */", cg_buf(cg, id));
   }
+  if (g->loader >= 0 && !cg->used_B) cg_line(cg, "(void)B; /* no kernel here depends on it */");
   cg->indent = 0;
   fputs("}\n\n", cg->out);
   return true;
-}
-
-/* ---- main() and host statements --------------------------------------------------- */
-
-/* s as the inside of a C string literal. Bytes outside printable ASCII become 3-digit
- * octal escapes (so a following digit is not swallowed); "??" is broken up so it can
- * never form a trigraph. */
-static void put_escaped(FILE *f, const char *s) {
-  char prev = 0;
-  for (; *s; prev = *s, s++) {
-    unsigned char c = (unsigned char)*s;
-    switch (c) {
-    case '\\':
-      fputs("\\\\", f);
-      break;
-    case '"':
-      fputs("\\\"", f);
-      break;
-    case '\n':
-      fputs("\\n", f);
-      break;
-    case '\t':
-      fputs("\\t", f);
-      break;
-    case '\r':
-      fputs("\\r", f);
-      break;
-    case '?':
-      fputs(prev == '?' ? "\\?" : "?", f);
-      break;
-    default:
-      if (c < 0x20 || c >= 0x7f)
-        fprintf(f, "\\%03o", c);
-      else
-        fputc(c, f);
-    }
-  }
-}
-
-/* Literal text waiting to be written, so that adjacent text, separators and the end
- * become one fputs call. */
-typedef struct TextRun {
-  char *buf;
-  size_t n, cap;
-} TextRun;
-
-static void run_add(TextRun *r, const char *s) {
-  size_t m = strlen(s);
-  if (r->n + m + 1 > r->cap) {
-    r->cap = (r->n + m + 1) * 2;
-    r->buf = xrealloc(r->buf, r->cap);
-  }
-  memcpy(r->buf + r->n, s, m + 1);
-  r->n += m;
-}
-
-static void run_flush(Cg *cg, TextRun *r) {
-  if (!r->n) return;
-  for (int i = 0; i < cg->indent; i++) fputs("  ", cg->out);
-  fputs("fputs(\"", cg->out);
-  put_escaped(cg->out, r->buf);
-  fputs("\", stdout);\n", cg->out);
-  r->n = 0;
-  r->buf[0] = '\0';
-}
-
-static void emit_print(Cg *cg, const Stmt *st, TextRun *run) {
-  for (int k = 0; k < st->nitems; k++) {
-    const PrintItem *it = &st->items[k];
-    if (k && st->sep) run_add(run, st->sep);
-    if (it->var < 0) {
-      run_add(run, it->text);
-      continue;
-    }
-    run_flush(cg, run);
-    const Var *v = &cg->p->vars[it->var];
-    char dims[TT_MAX_RANK * 24 + 32] = "NULL";
-    if (v->shape.rank > 0) {
-      size_t q = (size_t)snprintf(dims, sizeof dims, "(const int64_t[]){");
-      for (int i = 0; i < v->shape.rank; i++)
-        q += (size_t)snprintf(dims + q, sizeof dims - q, "%s%lld", i ? ", " : "",
-                              (long long)v->shape.d[i]);
-      snprintf(dims + q, sizeof dims - q, "}");
-    }
-    char opts[256];
-    if (!it->gradfn && !it->requires_grad && !it->param) {
-      snprintf(opts, sizeof opts, "{0}");
-    } else {
-      size_t q = (size_t)snprintf(opts, sizeof opts, "{");
-      const char *sep = "";
-      if (it->gradfn) {
-        /* grad_fn names are identifiers; anything else is dropped rather than escaped. */
-        bool ok = it->gradfn[0] != '\0';
-        for (const char *c = it->gradfn; *c; c++)
-          if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-                *c == '_'))
-            ok = false;
-        if (ok) {
-          q += (size_t)snprintf(opts + q, sizeof opts - q, ".gradfn = \"%.100s\"", it->gradfn);
-          sep = ", ";
-        }
-      }
-      if (it->requires_grad) {
-        q += (size_t)snprintf(opts + q, sizeof opts - q, "%s.requires_grad = true", sep);
-        sep = ", ";
-      }
-      if (it->param) q += (size_t)snprintf(opts + q, sizeof opts - q, "%s.param = true", sep);
-      if (q < sizeof opts) snprintf(opts + q, sizeof opts - q, "}");
-      if (!strcmp(opts, "{}")) snprintf(opts, sizeof opts, "{0}");
-    }
-    cg_line(cg, "tt_print_tensor(stdout, %s, %s, %d, %s, &(TtPrintOpts)%s);", rt_dtypes[v->dtype],
-            cg->vname[it->var], v->shape.rank, dims, opts);
-  }
-  if (st->end) run_add(run, st->end);
-}
-
-static void emit_main(Cg *cg) {
-  const Program *p = cg->p;
-  fputs("int main(int argc, char **argv) {\n", cg->out);
-  cg->indent = 1;
-  cg_line(cg, "tt_init(argc, argv);");
-  if (p->seed != TORCH_DEFAULT_SEED)
-    cg_line(cg, "tt_manual_seed(%llu%s);", (unsigned long long)p->seed,
-            p->seed > (uint64_t)INT64_MAX ? "u" : "");
-  /* Graphs and vars nothing refers to would be unused statics, which -Wall rejects. */
-  bool *called = arena_alloc(cg->arena, (size_t)(p->ngraphs + 1) * sizeof *called);
-  bool *used = arena_alloc(cg->arena, (size_t)(p->nvars + 1) * sizeof *used);
-  for (int s = 0; s < p->nstmts; s++) {
-    const Stmt *st = &p->stmts[s];
-    if (st->kind == ST_GRAPH) called[st->graph] = true;
-    for (int k = 0; st->kind == ST_PRINT && k < st->nitems; k++)
-      if (st->items[k].var >= 0) used[st->items[k].var] = true;
-  }
-  for (int gi = 0; gi < p->ngraphs; gi++)
-    for (int id = 0; id < p->graphs[gi]->n; id++) {
-      const Node *n = &p->graphs[gi]->nodes[id];
-      if (n->op == OP_INPUT || n->op == OP_STORE) used[n->attr.var] = true;
-    }
-  for (int gi = 0; gi < p->ngraphs; gi++)
-    if (!called[gi]) cg_line(cg, "(void)%s; /* not called by the program */", cg->gname[gi]);
-  for (int v = 0; v < p->nvars; v++)
-    if (!used[v]) cg_line(cg, "(void)%s; /* not used by the program */", cg->vname[v]);
-  TextRun run = {0};
-  run_add(&run, "");
-  for (int s = 0; s < p->nstmts; s++) {
-    const Stmt *st = &p->stmts[s];
-    if (st->kind == ST_GRAPH) {
-      run_flush(cg, &run);
-      cg_line(cg, "%s();", cg->gname[st->graph]);
-    } else {
-      emit_print(cg, st, &run);
-    }
-  }
-  run_flush(cg, &run);
-  free(run.buf);
-  cg_line(cg, "return 0;");
-  cg->indent = 0;
-  fputs("}\n", cg->out);
 }
 
 /* ---- the translation unit --------------------------------------------------------- */
@@ -672,6 +545,7 @@ static void emit_vars(Cg *cg) {
             (long long)(ne > 0 ? ne : 1), shape_str(&var->shape, sh, sizeof sh), kind);
   }
   if (cg->p->nvars) fputc('\n', cg->out);
+  cg_emit_host_decls(cg);
 }
 
 bool cg_emit_program(FILE *out, const Program *p, const CgOptions *o, IrErr *err) {
@@ -696,7 +570,7 @@ bool cg_emit_program(FILE *out, const Program *p, const CgOptions *o, IrErr *err
       for (int id = 0; ok && id < p->graphs[gi]->n; id++)
         if (cg.filescope[gi][id]) ok = cg_const_filescope(&cg, p->graphs[gi], id, cg.bufs[gi][id]);
     for (int gi = 0; ok && gi < p->ngraphs; gi++) ok = emit_graph(&cg, gi);
-    if (ok) emit_main(&cg);
+    if (ok) ok = cg_emit_main(&cg);
   }
   if (ok && (fflush(out) != 0 || ferror(out))) ok = cg_fail(&cg, "codegen: write error");
   if (!ok && !err->msg[0]) snprintf(err->msg, sizeof err->msg, "codegen failed");

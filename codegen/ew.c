@@ -6,7 +6,7 @@
  * the nest drops extent-1 dims and fuses neighbouring dims that every operand walks
  * contiguously: [3,4] + [3,4] becomes one loop of 12, and [3,1] + [2] stays two loops with
  * a unit-stride inner one. Bounds are literals, so -O3 sees exact trip counts and
- * vectorizes the innermost loop.
+ * vectorizes the innermost loop; only a symbolic (batch) dim's bound is the variable B.
  *
  * An elementwise body comes from ops.def's expr template: $a $b $c are replaced by the
  * operand loads, $T by the result's C type and $f by the libm suffix ("f" for float).
@@ -31,6 +31,27 @@ void cg_nest_init(CgNest *n, const Shape *s, int nops, int var0) {
   n->nops = nops;
   n->var0 = var0;
   for (int k = 0; k < s->rank; k++) n->d[k] = s->d[k];
+  if (s->sym >= 0 && s->sym < s->rank) n->sm[s->sym] = 1;
+}
+
+const char *cg_nest_extent(Cg *cg, const CgNest *n, int k) {
+  if (!n->sm[k]) return arena_printf(cg->arena, "%lld", (long long)n->d[k]);
+  cg->used_B = true;
+  return n->sm[k] == 1 ? "B" : arena_printf(cg->arena, "B * %lld", (long long)n->sm[k]);
+}
+
+const char *cg_extent(Cg *cg, const Shape *s, int lo, int hi) {
+  int64_t p = 1;
+  bool sym = false;
+  for (int i = lo; i < hi; i++) {
+    if (i == s->sym)
+      sym = true;
+    else
+      p *= s->d[i];
+  }
+  if (!sym) return arena_printf(cg->arena, "%lld", (long long)p);
+  cg->used_B = true;
+  return p == 1 ? "B" : arena_printf(cg->arena, "B * %lld", (long long)p);
 }
 
 void cg_nest_broadcast(CgNest *n, int op, const Shape *x) {
@@ -50,25 +71,32 @@ void cg_nest_merge(CgNest *n) {
       /* Nothing to do at all: one empty loop says so. */
       n->nd = 1;
       n->d[0] = 0;
+      n->sm[0] = 0;
       for (int o = 0; o < n->nops; o++) n->st[o][0] = 0;
       return;
     }
-    if (n->d[k] == 1) continue; /* its index is always 0 */
+    /* Its index is always 0 (a symbolic dim of bound 1 has B == 1). */
+    if (n->d[k] == 1) continue;
     n->d[nd] = n->d[k];
+    n->sm[nd] = n->sm[k];
     for (int o = 0; o < n->nops; o++) n->st[o][nd] = n->st[o][k];
     nd++;
   }
+  for (int k = nd; k < n->nd; k++) n->sm[k] = 0;
   n->nd = nd;
-  /* Fuse k into k+1 when every operand steps over k exactly one full run of k+1. */
+  /* Fuse k into k+1 when every operand steps over k exactly one full run of k+1, and k+1
+   * runs to its bound (a symbolic k+1 stops short of it at run time). */
   for (int k = n->nd - 2; k >= 0; k--) {
-    bool fuse = true;
+    bool fuse = n->sm[k + 1] == 0;
     for (int o = 0; o < n->nops; o++)
       if (n->st[o][k] != n->st[o][k + 1] * n->d[k + 1]) fuse = false;
     if (!fuse) continue;
     n->d[k] *= n->d[k + 1];
+    n->sm[k] *= n->d[k + 1];
     for (int o = 0; o < n->nops; o++) n->st[o][k] = n->st[o][k + 1];
     for (int j = k + 1; j < n->nd - 1; j++) {
       n->d[j] = n->d[j + 1];
+      n->sm[j] = n->sm[j + 1];
       for (int o = 0; o < n->nops; o++) n->st[o][j] = n->st[o][j + 1];
     }
     n->nd--;
@@ -78,7 +106,7 @@ void cg_nest_merge(CgNest *n) {
 void cg_nest_open(Cg *cg, const CgNest *n, bool brace) {
   for (int k = 0; k < n->nd; k++) {
     int v = n->var0 + k;
-    cg_line(cg, "for (int64_t i%d = 0; i%d < %lld; i%d++)%s", v, v, (long long)n->d[k], v,
+    cg_line(cg, "for (int64_t i%d = 0; i%d < %s; i%d++)%s", v, v, cg_nest_extent(cg, n, k), v,
             brace && k == n->nd - 1 ? " {" : "");
     cg->indent++;
   }

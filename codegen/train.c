@@ -36,6 +36,7 @@ bool cg_batch(Cg *cg, int id) {
   if (cg->g->loader < 0 || cg->g->loader >= cg->p->nloaders)
     return cg_fail(cg, "batch %%%d: the graph has no data loader, so no batch size", id);
   cg_kernel_comment(cg, id, NULL);
+  cg->used_B = true;
   cg_line(cg, "%s[0] = (%s)B;", cg_buf(cg, id), cg_ctype(n->dtype));
   return true;
 }

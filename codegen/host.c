@@ -1,0 +1,757 @@
+/*
+ * host.c — main(): the host program that sequences the graphs.
+ *
+ * Host scalars (a loop counter, a running loss, a learning rate) are file-scope int64_t or
+ * double variables with Python's semantics spelled out: `/` is true division in double,
+ * `//` and `%` floor through the runtime (which names the source line on a division by
+ * zero), comparisons are ints. A `for` over range() keeps its own counter and evaluates the
+ * stop once, as Python does, so assigning the loop variable in the body changes nothing.
+ * A data loader is a `static TtLoader *` opened at the start of main(); each batch's size is
+ * a file-scope int64_t that the graphs of its loop read as their symbolic extent B.
+ *
+ * Printing batches literal text: adjacent text, separators and line ends become one fputs.
+ */
+#include "codegen/codegen.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* PyTorch's default seed; tt_init seeds with it, so main only reseeds when it differs. */
+#define TORCH_DEFAULT_SEED UINT64_C(67280421310721)
+
+/* s as the inside of a C string literal. Bytes outside printable ASCII become 3-digit
+ * octal escapes (so a following digit is not swallowed); "??" is broken up so it can
+ * never form a trigraph. */
+static void put_escaped(FILE *f, const char *s) {
+  char prev = 0;
+  for (; *s; prev = *s, s++) {
+    unsigned char c = (unsigned char)*s;
+    switch (c) {
+    case '\\':
+      fputs("\\\\", f);
+      break;
+    case '"':
+      fputs("\\\"", f);
+      break;
+    case '\n':
+      fputs("\\n", f);
+      break;
+    case '\t':
+      fputs("\\t", f);
+      break;
+    case '\r':
+      fputs("\\r", f);
+      break;
+    case '?':
+      fputs(prev == '?' ? "\\?" : "?", f);
+      break;
+    default:
+      if (c < 0x20 || c >= 0x7f)
+        fprintf(f, "\\%03o", c);
+      else
+        fputc(c, f);
+    }
+  }
+}
+
+/* Literal text waiting to be written, so that adjacent text, separators and the end
+ * become one fputs call. */
+typedef struct TextRun {
+  char *buf;
+  size_t n, cap;
+} TextRun;
+
+static void run_add(TextRun *r, const char *s) {
+  size_t m = strlen(s);
+  if (r->n + m + 1 > r->cap) {
+    r->cap = (r->n + m + 1) * 2;
+    r->buf = xrealloc(r->buf, r->cap);
+  }
+  memcpy(r->buf + r->n, s, m + 1);
+  r->n += m;
+}
+
+static void run_flush(Cg *cg, TextRun *r) {
+  if (!r->n) return;
+  for (int i = 0; i < cg->indent; i++) fputs("  ", cg->out);
+  fputs("fputs(\"", cg->out);
+  put_escaped(cg->out, r->buf);
+  fputs("\", stdout);\n", cg->out);
+  r->n = 0;
+  r->buf[0] = '\0';
+}
+
+/* s escaped for a C string literal, in the arena. */
+static const char *escaped(Cg *cg, const char *s) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  if (!f) return "";
+  put_escaped(f, s);
+  fclose(f);
+  const char *r = arena_strdup(cg->arena, text ? text : "");
+  free(text);
+  return r;
+}
+
+const char *cg_where(Cg *cg, Loc loc) {
+  int line, col;
+  ir_linecol(cg->p->src, loc.off, &line, &col);
+  return escaped(cg, arena_printf(cg->arena, "%s:%d:%d", cg->file, line, col));
+}
+
+/* ---- checks ----------------------------------------------------------------------- */
+
+/* Deep enough for any program a person writes; deeper is refused, not a stack overflow. */
+#define CG_MAX_DEPTH 200
+
+static bool check_hexpr(Cg *cg, const HostExpr *e, int depth) {
+  const Program *p = cg->p;
+  if (!e) return cg_fail(cg, "host expression missing");
+  if (depth > CG_MAX_DEPTH) return cg_fail(cg, "host expression nested too deeply");
+  switch (e->kind) {
+  case HX_INT:
+  case HX_FLOAT:
+    return true;
+  case HX_VAR:
+    if (e->hvar < 0 || e->hvar >= p->nhvars)
+      return cg_fail(cg, "host expression: host var %d out of range", e->hvar);
+    return true;
+  case HX_ITEM:
+    if (e->var < 0 || e->var >= p->nvars)
+      return cg_fail(cg, "host expression: .item() of var %d out of range", e->var);
+    if (p->vars[e->var].dtype == DT_I8 || p->vars[e->var].dtype == DT_I32 ||
+        shape_numel(&p->vars[e->var].shape) < 1)
+      return cg_fail(cg, "host expression: .item() of var %d, which has no element or an "
+                     "unsupported type", e->var);
+    return true;
+  case HX_BIN:
+    if (e->op < HB_ADD || e->op > HB_OR) return cg_fail(cg, "host expression: bad operator");
+    return check_hexpr(cg, e->a, depth + 1) && check_hexpr(cg, e->b, depth + 1);
+  case HX_UN:
+    if (e->op < HU_NEG || e->op > HU_TOFLOAT) return cg_fail(cg, "host expression: bad operator");
+    return check_hexpr(cg, e->a, depth + 1);
+  case HX_BATCH:
+  case HX_LOADER_LEN:
+  case HX_DATASET_LEN:
+    if (e->loader < 0 || e->loader >= p->nloaders)
+      return cg_fail(cg, "host expression: loader %d out of range", e->loader);
+    return true;
+  }
+  return cg_fail(cg, "host expression of unknown kind %d", (int)e->kind);
+}
+
+static bool check_stmts(Cg *cg, const Stmt *list, int n, int loops, int depth) {
+  const Program *p = cg->p;
+  if (n < 0 || (n && !list)) return cg_fail(cg, "malformed statement list");
+  if (depth > CG_MAX_DEPTH) return cg_fail(cg, "statements nested too deeply");
+  for (int s = 0; s < n; s++) {
+    const Stmt *st = &list[s];
+    switch (st->kind) {
+    case ST_GRAPH:
+      if (st->graph < 0 || st->graph >= p->ngraphs)
+        return cg_fail(cg, "statement %d: graph %d out of range", s, st->graph);
+      break;
+    case ST_PRINT:
+      if (st->nitems < 0 || (st->nitems && !st->items))
+        return cg_fail(cg, "statement %d: malformed print", s);
+      for (int k = 0; k < st->nitems; k++) {
+        const PrintItem *it = &st->items[k];
+        if (it->var >= p->nvars || (it->var < 0 && !it->text && !it->expr))
+          return cg_fail(cg, "statement %d: print item %d is neither text, a var nor a host value",
+                         s, k);
+        if (it->var < 0 && it->expr && !check_hexpr(cg, it->expr, 0)) return false;
+      }
+      break;
+    case ST_ASSIGN:
+      if (st->hvar < 0 || st->hvar >= p->nhvars)
+        return cg_fail(cg, "statement %d: assignment to host var %d out of range", s, st->hvar);
+      if (!check_hexpr(cg, st->expr, 0)) return false;
+      break;
+    case ST_FOR:
+      if (st->hvar < 0 || st->hvar >= p->nhvars || st->step == 0 || st->step == INT64_MIN)
+        return cg_fail(cg, "statement %d: for loop with a bad counter or step", s);
+      if (!check_hexpr(cg, st->expr, 0) || !check_hexpr(cg, st->expr2, 0)) return false;
+      if (st->expr->isfloat || st->expr2->isfloat || p->hvars[st->hvar].isfloat)
+        return cg_fail(cg, "statement %d: range() takes integers", s);
+      if (!check_stmts(cg, st->body, st->nbody, loops + 1, depth + 1)) return false;
+      break;
+    case ST_LOADER:
+      if (st->loader < 0 || st->loader >= p->nloaders)
+        return cg_fail(cg, "statement %d: loader %d out of range", s, st->loader);
+      if (!check_stmts(cg, st->body, st->nbody, loops + 1, depth + 1)) return false;
+      break;
+    case ST_IF:
+      if (!check_hexpr(cg, st->expr, 0)) return false;
+      if (!check_stmts(cg, st->body, st->nbody, loops, depth + 1)) return false;
+      if (!check_stmts(cg, st->orelse, st->norelse, loops, depth + 1)) return false;
+      break;
+    case ST_BREAK:
+    case ST_CONTINUE:
+      if (!loops) return cg_fail(cg, "statement %d: break or continue outside a loop", s);
+      break;
+    case ST_SAVE:
+    case ST_LOAD:
+      if (!st->path || st->nkeys < 0 || (st->nkeys && (!st->vars || !st->keys)))
+        return cg_fail(cg, "statement %d: save/load without a path or variables", s);
+      for (int k = 0; k < st->nkeys; k++)
+        if (st->vars[k] < 0 || st->vars[k] >= p->nvars || !st->keys[k])
+          return cg_fail(cg, "statement %d: save/load entry %d is malformed", s, k);
+      break;
+    default:
+      return cg_fail(cg, "statement %d: unknown kind %d", s, (int)st->kind);
+    }
+  }
+  return true;
+}
+
+/* Elements per row of var v when its leading dim holds rows (a batch or a dataset). */
+static bool row_of(Cg *cg, int v, int64_t rows, int64_t *row) {
+  const Shape *s = &cg->p->vars[v].shape;
+  int64_t n = shape_numel(s);
+  if (s->rank < 1 || s->d[0] != rows || (s->sym >= 0 && s->sym != 0))
+    return cg_fail(cg, "loader: %s must have %lld rows in its leading dimension", cg->vname[v],
+                   (long long)rows);
+  *row = rows ? n / rows : 0;
+  return true;
+}
+
+static bool check_loader(Cg *cg, int l) {
+  const Program *p = cg->p;
+  const Loader *ld = &p->loaders[l];
+  const char *nm = cg->lname[l];
+  if (ld->xvar < 0 || ld->xvar >= p->nvars || ld->yvar < -1 || ld->yvar >= p->nvars ||
+      ld->batch < 1)
+    return cg_fail(cg, "loader %s: invalid variables or batch size", nm);
+  int64_t xrow, yrow = 0;
+  if (!row_of(cg, ld->xvar, ld->batch, &xrow)) return false;
+  if (ld->yvar >= 0 && !row_of(cg, ld->yvar, ld->batch, &yrow)) return false;
+  const Var *x = &p->vars[ld->xvar], *y = ld->yvar >= 0 ? &p->vars[ld->yvar] : NULL;
+  if (ld->kind == LD_IDX || ld->kind == LD_CIFAR10) {
+    int64_t want = ld->kind == LD_IDX ? 28 * 28 : 3 * 32 * 32;
+    if (!ld->root) return cg_fail(cg, "loader %s: no dataset directory", nm);
+    if (ld->kind == LD_IDX && !ld->prefix) return cg_fail(cg, "loader %s: no file prefix", nm);
+    if (x->dtype != DT_F32 || xrow != want || (y && (y->dtype != DT_I64 || yrow != 1)))
+      return cg_fail(cg, "loader %s: images are float32 rows of %lld values, labels int64", nm,
+                     (long long)want);
+  } else if (ld->kind == LD_TENSORS) {
+    if (ld->srcx < 0 || ld->srcx >= p->nvars || ld->srcy < -1 || ld->srcy >= p->nvars ||
+        (ld->srcy >= 0) != (ld->yvar >= 0) || ld->n < 0)
+      return cg_fail(cg, "loader %s: invalid dataset tensors", nm);
+    int64_t sxrow, syrow = 0;
+    if (!row_of(cg, ld->srcx, ld->n, &sxrow)) return false;
+    if (ld->srcy >= 0 && !row_of(cg, ld->srcy, ld->n, &syrow)) return false;
+    if (p->vars[ld->srcx].shape.sym >= 0 || (ld->srcy >= 0 && p->vars[ld->srcy].shape.sym >= 0))
+      return cg_fail(cg, "loader %s: a dataset tensor cannot have a batch dimension", nm);
+    if (sxrow != xrow || p->vars[ld->srcx].dtype != x->dtype ||
+        (y && (syrow != yrow || p->vars[ld->srcy].dtype != y->dtype)))
+      return cg_fail(cg, "loader %s: dataset rows and batch rows differ in size or dtype", nm);
+  } else {
+    return cg_fail(cg, "loader %s: unknown kind %d", nm, (int)ld->kind);
+  }
+  return true;
+}
+
+bool cg_check_host(Cg *cg) {
+  const Program *p = cg->p;
+  if (p->nhvars < 0 || (p->nhvars && !p->hvars) || p->nloaders < 0 ||
+      (p->nloaders && !p->loaders))
+    return cg_fail(cg, "malformed program");
+  return check_stmts(cg, p->stmts, p->nstmts, 0, 0);
+}
+
+/* ---- host expressions ------------------------------------------------------------- */
+
+/* e as a C expression of its own type (double or int64_t); arena-owned. */
+static const char *hexpr(Cg *cg, const HostExpr *e, Loc loc);
+
+/* e converted to double when the context is floating. */
+static const char *as_double(Cg *cg, const HostExpr *e, Loc loc) {
+  const char *s = hexpr(cg, e, loc);
+  return e->isfloat ? s : arena_printf(cg->arena, "(double)%s", s);
+}
+
+/* e in the type the result wants: double if isfloat, else as is. */
+static const char *as_type(Cg *cg, const HostExpr *e, bool isfloat, Loc loc) {
+  return isfloat ? as_double(cg, e, loc) : hexpr(cg, e, loc);
+}
+
+static const char *hbin(Cg *cg, const HostExpr *e, Loc loc) {
+  static const char *const sym[] = {[HB_ADD] = "+", [HB_SUB] = "-", [HB_MUL] = "*",
+                                    [HB_EQ] = "==", [HB_NE] = "!=", [HB_LT] = "<",
+                                    [HB_LE] = "<=", [HB_GT] = ">",  [HB_GE] = ">=",
+                                    [HB_AND] = "&&", [HB_OR] = "||"};
+  bool fl = e->isfloat;
+  Arena *A = cg->arena;
+  switch (e->op) {
+  case HB_ADD:
+  case HB_SUB:
+  case HB_MUL:
+    return arena_printf(A, "(%s %s %s)", as_type(cg, e->a, fl, loc), sym[e->op],
+                        as_type(cg, e->b, fl, loc));
+  case HB_DIV:
+    return arena_printf(A, "(%s / %s)", as_double(cg, e->a, loc), as_double(cg, e->b, loc));
+  case HB_FLOORDIV:
+  case HB_MOD: {
+    const char *fn = e->op == HB_FLOORDIV ? "floordiv" : "mod";
+    return arena_printf(A, "tt_%s_%s(%s, %s, \"%s\")", fn, fl ? "f64" : "i64",
+                        as_type(cg, e->a, fl, loc), as_type(cg, e->b, fl, loc), cg_where(cg, loc));
+  }
+  case HB_POW: {
+    const char *v =
+        arena_printf(A, "pow(%s, %s)", as_double(cg, e->a, loc), as_double(cg, e->b, loc));
+    return fl ? v : arena_printf(A, "(int64_t)%s", v);
+  }
+  case HB_MIN:
+  case HB_MAX: {
+    /* Python's min/max keep the first of equal values: b only when strictly better. */
+    const char *a = as_type(cg, e->a, fl, loc), *b = as_type(cg, e->b, fl, loc);
+    return arena_printf(A, "(%s %s %s ? %s : %s)", b, e->op == HB_MIN ? "<" : ">", a, b, a);
+  }
+  default: {
+    /* Comparisons and and/or: C's usual conversions compare an int with a float exactly as
+     * Python does for values within 2^53. */
+    const char *r = arena_printf(A, "(%s %s %s)", hexpr(cg, e->a, loc), sym[e->op],
+                                 hexpr(cg, e->b, loc));
+    return fl ? arena_printf(A, "(double)%s", r) : arena_printf(A, "(int64_t)%s", r);
+  }
+  }
+}
+
+static const char *hun(Cg *cg, const HostExpr *e, Loc loc) {
+  static const char *const fn[] = {[HU_COS] = "cos",   [HU_SIN] = "sin",     [HU_EXP] = "exp",
+                                   [HU_LOG] = "log",   [HU_SQRT] = "sqrt",   [HU_FLOOR] = "floor",
+                                   [HU_CEIL] = "ceil"};
+  Arena *A = cg->arena;
+  bool fl = e->isfloat;
+  const char *a = hexpr(cg, e->a, loc);
+  switch (e->op) {
+  case HU_NEG:
+    return arena_printf(A, "(-%s)", as_type(cg, e->a, fl, loc));
+  case HU_NOT:
+    return arena_printf(A, "(int64_t)(!%s)", a);
+  case HU_ABS:
+    if (fl) return arena_printf(A, "fabs(%s)", as_double(cg, e->a, loc));
+    return arena_printf(A, "(%s < 0 ? -%s : %s)", a, a, a);
+  case HU_TOINT: /* int(x) truncates toward zero */
+    return e->a->isfloat ? arena_printf(A, "(int64_t)%s", a) : a;
+  case HU_TOFLOAT:
+    return as_double(cg, e->a, loc);
+  case HU_FLOOR:
+  case HU_CEIL: /* math.floor/ceil return an int */
+    if (!e->a->isfloat) return a;
+    return arena_printf(A, fl ? "%s(%s)" : "(int64_t)%s(%s)", fn[e->op], a);
+  default: {
+    const char *v = arena_printf(A, "%s(%s)", fn[e->op], as_double(cg, e->a, loc));
+    return fl ? v : arena_printf(A, "(int64_t)%s", v);
+  }
+  }
+}
+
+static const char *hexpr(Cg *cg, const HostExpr *e, Loc loc) {
+  Arena *A = cg->arena;
+  switch (e->kind) {
+  case HX_INT:
+    if (e->i == INT64_MIN) return "INT64_MIN";
+    return arena_printf(A, e->i < 0 ? "(%lld)" : "%lld", (long long)e->i);
+  case HX_FLOAT: {
+    const char *lit = cg_literal(cg, DT_F64, e->f);
+    return lit[0] == '-' ? arena_printf(A, "(%s)", lit) : lit;
+  }
+  case HX_VAR: {
+    const char *h = cg->hname[e->hvar];
+    bool hf = cg->p->hvars[e->hvar].isfloat;
+    if (hf == e->isfloat) return h;
+    return arena_printf(A, "(%s)%s", e->isfloat ? "double" : "int64_t", h);
+  }
+  case HX_ITEM:
+    return arena_printf(A, "(%s)%s[0]", e->isfloat ? "double" : "int64_t", cg->vname[e->var]);
+  case HX_BIN:
+    return hbin(cg, e, loc);
+  case HX_UN:
+    return hun(cg, e, loc);
+  case HX_BATCH:
+    return e->isfloat ? arena_printf(A, "(double)%s", cg->lbatch[e->loader])
+                      : cg->lbatch[e->loader];
+  case HX_LOADER_LEN:
+  case HX_DATASET_LEN:
+    return arena_printf(A, "%stt_loader_%slen(%s)", e->isfloat ? "(double)" : "",
+                        e->kind == HX_LOADER_LEN ? "" : "dataset_", cg->lname[e->loader]);
+  }
+  return "0";
+}
+
+/* A condition without the outer parentheses hexpr puts around binary operations. */
+static const char *cond(Cg *cg, const HostExpr *e, Loc loc) {
+  const char *s = hexpr(cg, e, loc);
+  if (e->kind == HX_BIN && !e->isfloat && e->op >= HB_EQ && !strncmp(s, "(int64_t)(", 10))
+    return arena_printf(cg->arena, "%.*s", (int)strlen(s) - 11, s + 10);
+  return s;
+}
+/* The loader whose batch size is var v's run-time extent: the loader that fills it, or the
+ * loader of a graph that stores it; -1 if none. */
+static int var_loader(const Cg *cg, int v) {
+  const Program *p = cg->p;
+  for (int l = 0; l < p->nloaders; l++)
+    if (p->loaders[l].xvar == v || p->loaders[l].yvar == v) return l;
+  for (int gi = 0; gi < p->ngraphs; gi++) {
+    const Graph *g = p->graphs[gi];
+    for (int id = 0; id < g->n; id++)
+      if (g->nodes[id].op == OP_STORE && g->nodes[id].attr.var == v && g->loader >= 0)
+        return g->loader < p->nloaders ? g->loader : -1;
+  }
+  return -1;
+}
+
+static bool emit_print(Cg *cg, const Stmt *st, TextRun *run) {
+  for (int k = 0; k < st->nitems; k++) {
+    const PrintItem *it = &st->items[k];
+    if (k && st->sep) run_add(run, st->sep);
+    if (it->var < 0 && it->expr) {
+      const HostExpr *e = it->expr;
+      run_flush(cg, run);
+      const char *v = hexpr(cg, e, st->loc);
+      cg_line(cg, "tt_print_host(stdout, %s, %s, %s, %s);",
+              e->isfloat ? v : arena_printf(cg->arena, "(double)%s", v), e->isfloat ? "false" : "true",
+              e->isbool ? "true" : "false",
+              it->spec && it->spec[0] ? arena_printf(cg->arena, "\"%s\"", escaped(cg, it->spec))
+                                      : "NULL");
+      continue;
+    }
+    if (it->var < 0) {
+      run_add(run, it->text);
+      continue;
+    }
+    run_flush(cg, run);
+    const Var *v = &cg->p->vars[it->var];
+    char dims[TT_MAX_RANK * 24 + 128] = "NULL";
+    if (v->shape.rank > 0) {
+      size_t q = (size_t)snprintf(dims, sizeof dims, "(const int64_t[]){");
+      int l = v->shape.sym >= 0 ? var_loader(cg, it->var) : -1;
+      if (v->shape.sym > 0 || (v->shape.sym == 0 && l < 0))
+        return cg_fail(cg, "print: %s has a batch dimension that no data loader sizes",
+                       cg->vname[it->var]);
+      for (int i = 0; i < v->shape.rank; i++) {
+        if (i == v->shape.sym)
+          q += (size_t)snprintf(dims + q, sizeof dims - q, "%s%.64s", i ? ", " : "", cg->lbatch[l]);
+        else
+          q += (size_t)snprintf(dims + q, sizeof dims - q, "%s%lld", i ? ", " : "",
+                                (long long)v->shape.d[i]);
+      }
+      snprintf(dims + q, sizeof dims - q, "}");
+    }
+    char opts[256];
+    if (!it->gradfn && !it->requires_grad && !it->param) {
+      snprintf(opts, sizeof opts, "{0}");
+    } else {
+      size_t q = (size_t)snprintf(opts, sizeof opts, "{");
+      const char *sep = "";
+      if (it->gradfn) {
+        /* grad_fn names are identifiers; anything else is dropped rather than escaped. */
+        bool ok = it->gradfn[0] != '\0';
+        for (const char *c = it->gradfn; *c; c++)
+          if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+                *c == '_'))
+            ok = false;
+        if (ok) {
+          q += (size_t)snprintf(opts + q, sizeof opts - q, ".gradfn = \"%.100s\"", it->gradfn);
+          sep = ", ";
+        }
+      }
+      if (it->requires_grad) {
+        q += (size_t)snprintf(opts + q, sizeof opts - q, "%s.requires_grad = true", sep);
+        sep = ", ";
+      }
+      if (it->param) q += (size_t)snprintf(opts + q, sizeof opts - q, "%s.param = true", sep);
+      if (q < sizeof opts) snprintf(opts + q, sizeof opts - q, "}");
+      if (!strcmp(opts, "{}")) snprintf(opts, sizeof opts, "{0}");
+    }
+    cg_line(cg, "tt_print_tensor(stdout, %s, %s, %d, %s, &(TtPrintOpts)%s);", cg_rt_dtype(v->dtype),
+            cg->vname[it->var], v->shape.rank, dims, opts);
+  }
+  if (st->end) run_add(run, st->end);
+  return true;
+}
+
+/* ---- statements ------------------------------------------------------------------- */
+
+/* "/ * model.tt:7: for x, y in train: * /" above a control statement: the .tt line it came
+ * from, so a reader finds the source of every loop and branch. */
+static void src_comment(Cg *cg, Loc loc) {
+  const char *src = cg->p->src;
+  int line, col;
+  ir_linecol(src, loc.off, &line, &col);
+  char text[96] = "";
+  if (src && loc.off >= 0) {
+    const char *b = src + loc.off - (col - 1), *e = b;
+    while (*b == ' ' || *b == '\t') b++;
+    while (*e && *e != '\n') e++;
+    size_t k = 0;
+    for (const char *c = b; c < e && k < sizeof text - 4; c++) {
+      unsigned char u = (unsigned char)*c;
+      /* Nothing that ends the comment, continues it onto the next line, forms a trigraph,
+       * or is not ASCII. */
+      bool bad = u < 0x20 || u >= 0x7f || u == '\\' || (u == '*' && c + 1 < e && c[1] == '/') ||
+                 (u == '?' && k && text[k - 1] == '?');
+      text[k++] = bad ? ' ' : (char)u;
+    }
+    if (k >= sizeof text - 4 && e > b + k) memcpy(text + k, "...", 4);
+    else text[k] = '\0';
+    while (k && text[k - 1] == ' ') text[--k] = '\0';
+  }
+  cg_line(cg, "/* %s:%d: %s */", escaped(cg, cg->file), line, text);
+}
+
+static bool emit_stmts(Cg *cg, const Stmt *list, int n, TextRun *run, int depth);
+
+static bool emit_block(Cg *cg, const Stmt *list, int n, TextRun *run, int depth) {
+  cg->indent++;
+  bool ok = emit_stmts(cg, list, n, run, depth);
+  run_flush(cg, run);
+  cg->indent--;
+  return ok;
+}
+
+static void emit_ckpt(Cg *cg, const Stmt *st) {
+  const char *fn = st->kind == ST_SAVE ? "tt_ckpt_save" : "tt_ckpt_load";
+  const char *path = escaped(cg, st->path);
+  if (!st->nkeys) {
+    cg_line(cg, "%s(\"%s\", NULL, 0);", fn, path);
+    return;
+  }
+  cg_line(cg, "%s(\"%s\", (const TtCkptEntry[]){", fn, path);
+  for (int k = 0; k < st->nkeys; k++) {
+    const Var *v = &cg->p->vars[st->vars[k]];
+    const char *dims = "NULL";
+    if (v->shape.rank > 0) {
+      dims = "(const int64_t[]){";
+      for (int i = 0; i < v->shape.rank; i++)
+        dims = arena_printf(cg->arena, "%s%s%lld", dims, i ? ", " : "", (long long)v->shape.d[i]);
+      dims = arena_printf(cg->arena, "%s}", dims);
+    }
+    cg_line(cg, "    {\"%s\", %s, %d, %s, %s},", escaped(cg, st->keys[k]), cg_rt_dtype(v->dtype),
+            v->shape.rank, dims, cg->vname[st->vars[k]]);
+  }
+  cg_line(cg, "}, %d);", st->nkeys);
+}
+
+static bool emit_stmts(Cg *cg, const Stmt *list, int n, TextRun *run, int depth) {
+  const Program *p = cg->p;
+  for (int s = 0; s < n; s++) {
+    const Stmt *st = &list[s];
+    if (st->kind != ST_PRINT) run_flush(cg, run);
+    switch (st->kind) {
+    case ST_GRAPH:
+      cg_line(cg, "%s();", cg->gname[st->graph]);
+      break;
+    case ST_PRINT:
+      if (!emit_print(cg, st, run)) return false;
+      break;
+    case ST_ASSIGN: {
+      bool hf = p->hvars[st->hvar].isfloat;
+      src_comment(cg, st->loc);
+      const char *v = hf ? as_double(cg, st->expr, st->loc) : hexpr(cg, st->expr, st->loc);
+      if (!hf && st->expr->isfloat) v = arena_printf(cg->arena, "(int64_t)%s", v);
+      cg_line(cg, "%s = %s;", cg->hname[st->hvar], v);
+      break;
+    }
+    case ST_FOR: {
+      /* Python's range: the stop is evaluated once, and the counter is the loop's own. */
+      src_comment(cg, st->loc);
+      const char *start = hexpr(cg, st->expr, st->loc), *stop = hexpr(cg, st->expr2, st->loc);
+      const char *inc = st->step == 1    ? arena_printf(cg->arena, "i%d++", depth)
+                        : st->step == -1 ? arena_printf(cg->arena, "i%d--", depth)
+                                         : arena_printf(cg->arena, "i%d += %lld", depth,
+                                                        (long long)st->step);
+      const char *cmp = st->step > 0 ? "<" : ">";
+      if (st->expr2->kind == HX_INT)
+        cg_line(cg, "for (int64_t i%d = %s; i%d %s %s; %s) {", depth, start, depth, cmp, stop, inc);
+      else
+        cg_line(cg, "for (int64_t i%d = %s, i%d_end = %s; i%d %s i%d_end; %s) {", depth, start,
+                depth, stop, depth, cmp, depth, inc);
+      cg_line(cg, "  %s = i%d;", cg->hname[st->hvar], depth);
+      if (!emit_block(cg, st->body, st->nbody, run, depth + 1)) return false;
+      cg_line(cg, "}");
+      break;
+    }
+    case ST_LOADER: {
+      const Loader *ld = &p->loaders[st->loader];
+      const char *L = cg->lname[st->loader];
+      src_comment(cg, st->loc);
+      cg_line(cg, "tt_loader_start(%s);", L);
+      cg_line(cg, "while (tt_loader_next(%s, %s, %s, &%s)) {", L, cg->vname[ld->xvar],
+              ld->yvar >= 0 ? cg->vname[ld->yvar] : "NULL", cg->lbatch[st->loader]);
+      if (!emit_block(cg, st->body, st->nbody, run, depth)) return false;
+      cg_line(cg, "}");
+      break;
+    }
+    case ST_IF: {
+      src_comment(cg, st->loc);
+      cg_line(cg, "if (%s) {", cond(cg, st->expr, st->loc));
+      if (!emit_block(cg, st->body, st->nbody, run, depth)) return false;
+      /* elif chains stay flat: else if (...) { ... } */
+      const Stmt *e = st;
+      while (e->norelse == 1 && e->orelse[0].kind == ST_IF) {
+        e = &e->orelse[0];
+        cg_line(cg, "} else if (%s) {", cond(cg, e->expr, e->loc));
+        if (!emit_block(cg, e->body, e->nbody, run, depth)) return false;
+      }
+      if (e->norelse > 0) {
+        cg_line(cg, "} else {");
+        if (!emit_block(cg, e->orelse, e->norelse, run, depth)) return false;
+      }
+      cg_line(cg, "}");
+      break;
+    }
+    case ST_BREAK:
+      cg_line(cg, "break;");
+      break;
+    case ST_CONTINUE:
+      cg_line(cg, "continue;");
+      break;
+    case ST_SAVE:
+    case ST_LOAD:
+      src_comment(cg, st->loc);
+      emit_ckpt(cg, st);
+      break;
+    default:
+      return cg_fail(cg, "statement of unknown kind %d", (int)st->kind);
+    }
+  }
+  return true;
+}
+
+/* ---- main() ----------------------------------------------------------------------- */
+
+/* Marks the graphs called and the vars named by host statements. */
+static void mark_used(const Stmt *list, int n, bool *called, bool *used) {
+  for (int s = 0; s < n; s++) {
+    const Stmt *st = &list[s];
+    if (st->kind == ST_GRAPH) called[st->graph] = true;
+    for (int k = 0; st->kind == ST_PRINT && k < st->nitems; k++)
+      if (st->items[k].var >= 0) used[st->items[k].var] = true;
+    for (int k = 0; (st->kind == ST_SAVE || st->kind == ST_LOAD) && k < st->nkeys; k++)
+      used[st->vars[k]] = true;
+    if (st->kind == ST_FOR || st->kind == ST_LOADER || st->kind == ST_IF)
+      mark_used(st->body, st->nbody, called, used);
+    if (st->kind == ST_IF) mark_used(st->orelse, st->norelse, called, used);
+  }
+}
+
+/* Vars read by .item() in host expressions. */
+static void mark_items(const HostExpr *e, bool *used) {
+  for (; e; e = e->b) {
+    if (e->kind == HX_ITEM) used[e->var] = true;
+    if (e->kind != HX_BIN && e->kind != HX_UN) return;
+    mark_items(e->a, used);
+    if (e->kind == HX_UN) return;
+  }
+}
+
+static void mark_items_stmts(const Stmt *list, int n, bool *used) {
+  for (int s = 0; s < n; s++) {
+    const Stmt *st = &list[s];
+    mark_items(st->expr, used);
+    if (st->kind == ST_FOR) mark_items(st->expr2, used);
+    for (int k = 0; st->kind == ST_PRINT && k < st->nitems; k++)
+      if (st->items[k].var < 0) mark_items(st->items[k].expr, used);
+    mark_items_stmts(st->body, st->nbody, used);
+    mark_items_stmts(st->orelse, st->norelse, used);
+  }
+}
+
+void cg_emit_host_decls(Cg *cg) {
+  const Program *p = cg->p;
+  for (int h = 0; h < p->nhvars; h++)
+    cg_line(cg, "static %s %s; /* host %s */", p->hvars[h].isfloat ? "double" : "int64_t",
+            cg->hname[h], p->hvars[h].isfloat ? "float" : "int");
+  for (int l = 0; l < p->nloaders; l++) {
+    cg_line(cg, "static TtLoader *%s;", cg->lname[l]);
+    cg_line(cg, "static int64_t %s; /* samples in %s's current batch */", cg->lbatch[l],
+            cg->lname[l]);
+  }
+  if (p->nhvars || p->nloaders) fputc('\n', cg->out);
+}
+
+static void open_loader(Cg *cg, int l) {
+  const Loader *ld = &cg->p->loaders[l];
+  const char *L = cg->lname[l], *sh = ld->shuffle ? "true" : "false";
+  const char *dl = ld->drop_last ? "true" : "false";
+  switch (ld->kind) {
+  case LD_IDX:
+    cg_line(cg, "%s = tt_loader_idx(\"%s\", \"%s\", %lld, %s, %s);", L, escaped(cg, ld->root),
+            escaped(cg, ld->prefix), (long long)ld->batch, sh, dl);
+    break;
+  case LD_CIFAR10: {
+    /* Loader.prefix says which split: "test" (or "t10k") is the test batch. */
+    bool train = !ld->prefix || (strcmp(ld->prefix, "test") && strcmp(ld->prefix, "t10k"));
+    cg_line(cg, "%s = tt_loader_cifar10(\"%s\", %s, %lld, %s, %s);", L, escaped(cg, ld->root),
+            train ? "true" : "false", (long long)ld->batch, sh, dl);
+    break;
+  }
+  case LD_TENSORS: {
+    const Var *x = &cg->p->vars[ld->srcx];
+    int64_t xrow = ld->n ? shape_numel(&x->shape) / ld->n : 0;
+    const char *y = "NULL", *yrow = "0";
+    if (ld->srcy >= 0) {
+      const Var *yv = &cg->p->vars[ld->srcy];
+      y = cg->vname[ld->srcy];
+      yrow = arena_printf(cg->arena, "%lld * sizeof *%s",
+                          (long long)(ld->n ? shape_numel(&yv->shape) / ld->n : 0), y);
+    }
+    cg_line(cg, "%s = tt_loader_tensors(%s, %lld * sizeof *%s, %s, %s, %lld, %lld, %s, %s);", L,
+            cg->vname[ld->srcx], (long long)xrow, cg->vname[ld->srcx], y, yrow, (long long)ld->n,
+            (long long)ld->batch, sh, dl);
+    break;
+  }
+  }
+}
+
+bool cg_emit_main(Cg *cg) {
+  const Program *p = cg->p;
+  for (int l = 0; l < p->nloaders; l++)
+    if (!check_loader(cg, l)) return false;
+  fputs("int main(int argc, char **argv) {\n", cg->out);
+  cg->indent = 1;
+  cg_line(cg, "tt_init(argc, argv);");
+  if (p->seed != TORCH_DEFAULT_SEED)
+    cg_line(cg, "tt_manual_seed(%llu%s);", (unsigned long long)p->seed,
+            p->seed > (uint64_t)INT64_MAX ? "u" : "");
+  /* Graphs and vars nothing refers to would be unused statics, which -Wall rejects. */
+  bool *called = arena_alloc(cg->arena, (size_t)(p->ngraphs + 1) * sizeof *called);
+  bool *used = arena_alloc(cg->arena, (size_t)(p->nvars + 1) * sizeof *used);
+  mark_used(p->stmts, p->nstmts, called, used);
+  mark_items_stmts(p->stmts, p->nstmts, used);
+  for (int l = 0; l < p->nloaders; l++) {
+    const Loader *ld = &p->loaders[l];
+    used[ld->xvar] = true;
+    if (ld->yvar >= 0) used[ld->yvar] = true;
+    if (ld->kind == LD_TENSORS) {
+      used[ld->srcx] = true;
+      if (ld->srcy >= 0) used[ld->srcy] = true;
+    }
+  }
+  for (int gi = 0; gi < p->ngraphs; gi++)
+    for (int id = 0; id < p->graphs[gi]->n; id++) {
+      const Node *n = &p->graphs[gi]->nodes[id];
+      if (n->op == OP_INPUT || n->op == OP_STORE) used[n->attr.var] = true;
+      if (n->op == OP_SGD_STEP || n->op == OP_ADAM_STEP)
+        for (int k = 0; k < n->attr.nints; k++) used[n->attr.ints[k]] = true;
+    }
+  for (int gi = 0; gi < p->ngraphs; gi++)
+    if (!called[gi]) cg_line(cg, "(void)%s; /* not called by the program */", cg->gname[gi]);
+  for (int v = 0; v < p->nvars; v++)
+    if (!used[v]) cg_line(cg, "(void)%s; /* not used by the program */", cg->vname[v]);
+  for (int l = 0; l < p->nloaders; l++) open_loader(cg, l);
+  TextRun run = {0};
+  run_add(&run, "");
+  bool ok = emit_stmts(cg, p->stmts, p->nstmts, &run, 0);
+  run_flush(cg, &run);
+  free(run.buf);
+  if (!ok) return false;
+  for (int l = 0; l < p->nloaders; l++) cg_line(cg, "tt_loader_free(%s);", cg->lname[l]);
+  cg_line(cg, "return 0;");
+  cg->indent = 0;
+  fputs("}\n", cg->out);
+  return true;
+}
