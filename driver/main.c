@@ -409,6 +409,7 @@ static void build_binary(const Opts *o, const char *cpath, const char *bin) {
   for (int i = 0; i < objs.n; i++) av_push(&a, objs.v[i]);
   av_push(&a, "-o");
   av_push(&a, tmp);
+  av_push(&a, "-lz");
   av_push(&a, "-lm");
   int st = run_argv(a.v, true);
   av_free(&a);

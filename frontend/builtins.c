@@ -211,6 +211,9 @@ static DType result_type(L *l, Value **v, int n, int32_t off) {
     } else if (v[i]->k == V_INT || v[i]->k == V_FLOAT || v[i]->k == V_BOOL) {
       cls = 2;
       t = scalar_dtype(v[i]);
+    } else if (v[i]->k == V_HOST) {
+      cls = 2;
+      t = v[i]->hx->isfloat ? DT_F32 : v[i]->hx->isbool ? DT_BOOL : DT_I64;
     } else
       lerr(l, off, "unsupported operand type: %s", v_typename(v[i]));
     best[cls] = have[cls] ? dmax(best[cls], t) : t;
@@ -228,6 +231,7 @@ static DType result_type(L *l, Value **v, int n, int32_t off) {
 
 static Value *to_tensor_dt(L *l, Value *v, DType dt, int32_t off) {
   if (v->k == V_TENSOR) return cast(l, v, dt, off);
+  if (v->k == V_HOST) return host_to_tensor(l, v, dt, off);
   return scalar_const(l, v, dt, off);
 }
 
@@ -589,6 +593,7 @@ static const char *scalar_gradfn(Value *y, const char *plain, const char *scalar
 
 Value *bi_binop(L *l, int op, Value *a, Value *b, int32_t off) {
   bool ta = a->k == V_TENSOR, tb = b->k == V_TENSOR;
+  if (!ta && !tb && (a->k == V_HOST || b->k == V_HOST)) return host_binop(l, op, a, b, off);
   if (ta || tb) {
     switch (op) {
     case BIN_ADD: return ew2(l, OP_ADD, a, b, off, NULL);
@@ -721,6 +726,7 @@ Value *bi_binop(L *l, int op, Value *a, Value *b, int32_t off) {
 }
 
 Value *bi_unop(L *l, int op, Value *a, int32_t off) {
+  if (a->k == V_HOST) return host_unop(l, op, a, off);
   if (a->k == V_TENSOR) {
     if (op == UN_POS) return a;
     if (tdtype(l, a) == DT_BOOL) lerr(l, off, "negation, the `-` operator, on a bool tensor is not supported");
@@ -769,6 +775,8 @@ Value *bi_compare(L *l, int op, Value *a, Value *b, int32_t off) {
     } else lerr(l, off, "argument of type '%s' is not iterable", v_typename(b));
     return v_bool(l, op == CMP_IN ? found : !found);
   }
+  if (a->k != V_TENSOR && b->k != V_TENSOR && (a->k == V_HOST || b->k == V_HOST))
+    return host_compare(l, op, a, b, off);
   if (a->k == V_TENSOR || b->k == V_TENSOR) {
     static const Op map[] = {OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE};
     return ew2(l, map[op], a, b, off, NULL);
@@ -930,6 +938,20 @@ static Value *reduce(L *l, Op op, Value *x, Value *dim, bool keepdim, int32_t of
   Shape s = tshape(l, x);
   int64_t mask = dims_mask(l, dim, s.rank, off);
   if (s.rank == 0 || mask == 0) return x;
+  if (op == OP_MEAN && s.sym >= 0 && (mask & (1LL << s.sym))) {
+    /* a mean over the batch: the sum divided by the run-time batch size times the rest */
+    Value *sum = reduce(l, OP_SUM, x, dim, keepdim, off, NULL);
+    double count = 1;
+    for (int i = 0; i < s.rank; i++)
+      if ((mask & (1LL << i)) && i != s.sym) count *= (double)s.d[i];
+    DType dt = tdtype(l, x);
+    Graph *g = cur_graph(l);
+    Value *bs = mk_tensor(l, ir_add_source(g, OP_BATCH, dt, shape_scalar(), NULL, (Loc){off}));
+    if (count != 1) bs = ew2(l, OP_MUL, bs, v_float(l, count), off, NULL);
+    Value *r = ew2(l, OP_DIV, sum, bs, off, NULL);
+    if (r->t.requires_grad) r->t.gradfn = gradfn;
+    return r;
+  }
   Attr at = {0};
   at.i[0] = mask;
   at.i[1] = keepdim;
@@ -1045,6 +1067,43 @@ static Value *reshape_args(L *l, Value *x, Args *a, int first, const char *fname
   s.rank = n;
   int infer = -1;
   int64_t known = 1;
+  if (in.sym >= 0) {
+    /* a batch [B, ...] keeps B first: x.view(-1, 784), x.view(x.size(0), -1) */
+    if (in.sym != 0 || n == 0)
+      lerr(l, a->off, "%s(): the batch dimension must stay the first dimension", fname);
+    bool first_batch = items[0]->k == V_HOST || (items[0]->k == V_INT && (items[0]->i == -1 || items[0]->i == in.d[0]));
+    if (!first_batch)
+      lerr(l, a->off, "%s(): the first dimension of a batch must stay the batch (use -1 or x.size(0))", fname);
+    Shape rest = in, out = {0};
+    rest.sym = -1;
+    rest.d[0] = 1;
+    int64_t per = shape_numel(&rest), k2 = 1;
+    int inf2 = -1;
+    out.rank = n;
+    out.sym = 0;
+    out.d[0] = in.d[0];
+    for (int i = 1; i < n; i++) {
+      int64_t d = want_int(l, items[i], "a dimension", a->off);
+      if (d == -1) {
+        if (inf2 >= 0) lerr(l, a->off, "only one dimension can be inferred");
+        inf2 = i;
+        continue;
+      }
+      if (d < 0) lerr(l, a->off, "invalid shape dimension %lld", (long long)d);
+      out.d[i] = d;
+      k2 *= d;
+    }
+    if (inf2 >= 0) {
+      if (k2 == 0 || per % k2) lerr(l, a->off, "%s(): cannot infer a dimension: %lld elements per sample", fname, (long long)per);
+      out.d[inf2] = per / k2;
+      k2 *= out.d[inf2];
+    }
+    if (k2 != per) {
+      char b1[64], b2[64];
+      lerr(l, a->off, "shape '%s' is invalid for a batch of shape %s", shape_str(&out, b1, sizeof b1), shape_str(&in, b2, sizeof b2));
+    }
+    return reshape_to(l, x, out, a->off, gradfn);
+  }
   for (int i = 0; i < n; i++) {
     int64_t d = want_int(l, items[i], "a dimension", a->off);
     if (d == -1) {
@@ -1092,8 +1151,10 @@ B(flatten) {
   int s0 = normdim(l, want_int(l, v[1], "start_dim", a->off), in.rank, a->off);
   int s1 = normdim(l, want_int(l, v[2], "end_dim", a->off), in.rank, a->off);
   if (s0 > s1) lerr(l, a->off, "flatten() has invalid args: start_dim cannot come after end_dim");
+  if (in.sym >= 0 && s0 <= in.sym && in.sym <= s1 && s0 != s1)
+    lerr(l, a->off, "flatten(): cannot merge the batch dimension with others (use flatten(1))");
   Shape s = {0};
-  s.sym = -1;
+  s.sym = in.sym >= 0 && in.sym < s0 ? in.sym : -1;
   for (int i = 0; i < s0; i++) s.d[s.rank++] = in.d[i];
   int64_t m = 1;
   for (int i = s0; i <= s1; i++) m *= in.d[i];
@@ -1276,6 +1337,8 @@ static Value *host_index(L *l, Value *obj, Value *iv, int32_t off) {
       if (host_eq(l, obj->items[i], iv, off)) return obj->items[i + 1];
     lerr(l, off, "KeyError: %s", v_str_of(l, iv, true, off));
   }
+  if (obj->k == V_OBJECT && obj->cls && obj->cls->s && !strcmp(obj->cls->s, "Checkpoint"))
+    return checkpoint_index(l, obj, iv, off);
   if (obj->k == V_OBJECT) {
     Value *items = attrs_get(&obj->attrs, "__items__");
     if (!items) lerr(l, off, "'%s' object is not subscriptable", v_typename(obj));
@@ -1490,10 +1553,23 @@ B(requires_grad_) {
   return x;
 }
 
+/* The run-time extent of the current graph's batch dimension, as a host value. */
+static Value *batch_size_value(L *l, int32_t off) {
+  int ld = cur_graph(l)->loader >= 0 ? cur_graph(l)->loader : l->loader;
+  if (ld < 0) lerr(l, off, "the size of the batch dimension is only known inside the loop over its loader");
+  HostExpr *e = ir_hx(l->p, HX_BATCH);
+  e->loader = ld;
+  return v_host(l, e);
+}
+
+static Value *dim_size(L *l, Shape s, int i, int32_t off) {
+  return i == s.sym ? batch_size_value(l, off) : v_int(l, s.d[i]);
+}
+
 static Value *size_tuple(L *l, Shape s) {
   Value *t = v_tuple(l, s.rank);
   t->s = "torch.Size";
-  for (int i = 0; i < s.rank; i++) t->items[i] = v_int(l, s.d[i]);
+  for (int i = 0; i < s.rank; i++) t->items[i] = dim_size(l, s, i, 0);
   return t;
 }
 
@@ -1502,7 +1578,7 @@ B(size) {
   args_bind(l, "size", "input, dim=None", self, a, v, 2);
   Shape s = tshape(l, want_tensor(l, v[0], "size", a->off));
   if (!v[1]) return size_tuple(l, s);
-  return v_int(l, s.d[normdim(l, want_int(l, v[1], "dim", a->off), s.rank, a->off)]);
+  return dim_size(l, s, normdim(l, want_int(l, v[1], "dim", a->off), s.rank, a->off), a->off);
 }
 B(dim) {
   Value *v[1];
@@ -1516,9 +1592,9 @@ B(numel) {
   return v_int(l, shape_numel(&s));
 }
 B(item) {
-  UNUSED(self);
-  lerr(l, a->off, "item() reads a value computed at run time; host values computed from tensors "
-                  "are not supported yet (print the tensor instead)");
+  Value *v[1];
+  args_bind(l, "item", "input", self, a, v, 1);
+  return tensor_item(l, want_tensor(l, v[0], "item", a->off), a->off);
 }
 
 /* ---- modules ----------------------------------------------------------------------- */
@@ -1728,7 +1804,7 @@ B(Module) {
 }
 
 /* parameters() in PyTorch's order: own parameters, then sub-modules, recursively. */
-static void collect_params(L *l, Value *m, Value *out, const char *prefix, Value *names) {
+void collect_params(L *l, Value *m, Value *out, const char *prefix, Value *names) {
   for (int i = 0; i < m->attrs.n; i++) {
     Value *v = m->attrs.vals[i];
     if (v->k == V_TENSOR && v->t.param) {
@@ -1848,23 +1924,13 @@ B(backward) {
   int n = loss_leaves(l, in[0], vars, 1024);
   int64_t *pairs = arena_alloc(l->arena, sizeof(int64_t) * (size_t)(2 * n + 1));
   for (int k = 0; k < n; k++) {
-    Var *var = &l->p->vars[vars[k]];
     Value *leaf = vars[k] < l->nleaves ? l->leaves[vars[k]] : NULL;
     TT_ASSERT(leaf);
-    if (var->grad < 0) {
-      int gv = ir_var_new(l->p, "grad", VAR_GRAD, var->dtype, var->shape);
-      l->p->vars[gv].grad_of = vars[k];
-      l->p->vars[vars[k]].grad = gv; /* var may have moved */
-    }
     pairs[2 * k] = vars[k];
-    pairs[2 * k + 1] = leaf->t.grad != NULL; /* .grad exists: accumulate into it */
-    if (!leaf->t.grad) {
-      Value *gval = v_new(l, V_TENSOR);
-      gval->t.var = l->p->vars[vars[k]].grad;
-      gval->t.leaf = true;
-      leaf->t.grad = gval;
-    }
-    leaf->t.grad->t.graph = -1; /* read it again after this backward */
+    /* .grad exists: accumulate into it. Inside a run-time loop always: the buffer starts
+     * at zero, and later iterations must add to what earlier ones left. */
+    pairs[2 * k + 1] = leaf->t.grad != NULL || l->loop_depth > 0;
+    leaf_grad(l, leaf)->t.graph = -1; /* read it again after this backward */
   }
   Attr at = {0};
   at.ints = pairs;
@@ -1873,12 +1939,31 @@ B(backward) {
   return l->none;
 }
 
-/* Sets every existing .grad of the module's parameters to zero (PyTorch 1.13's
- * zero_grad(set_to_none=False), the version the tests compare against). */
-static void zero_grads(L *l, Value *params, int32_t off) {
+/* The .grad of a leaf, made (a program variable) if it has none yet. */
+Value *leaf_grad(L *l, Value *leaf) {
+  if (leaf->t.grad) return leaf->t.grad;
+  int v = leaf->t.var;
+  if (l->p->vars[v].grad < 0) {
+    int gv = ir_var_new(l->p, "grad", VAR_GRAD, l->p->vars[v].dtype, l->p->vars[v].shape);
+    l->p->vars[gv].grad_of = v;
+    l->p->vars[v].grad = gv;
+  }
+  Value *gval = v_new(l, V_TENSOR);
+  gval->t.var = l->p->vars[v].grad;
+  gval->t.leaf = true;
+  leaf->t.grad = gval;
+  return gval;
+}
+
+/* Sets every existing .grad of the parameters to zero (PyTorch 1.13's
+ * zero_grad(set_to_none=False), the version the tests compare against). Inside a run-time
+ * loop every parameter's: the first iteration lowered has no .grad yet, the next ones do. */
+void zero_param_grads(L *l, Value *params, int32_t off) {
   for (int i = 0; i < params->n; i++) {
     Value *p = params->items[i];
-    if (p->k != V_TENSOR || !p->t.grad) continue;
+    if (p->k != V_TENSOR || p->t.var < 0) continue;
+    if (!p->t.grad && l->loop_depth > 0 && p->t.requires_grad) leaf_grad(l, p);
+    if (!p->t.grad) continue;
     Value *g = p->t.grad;
     const Var *gv = &l->p->vars[g->t.var];
     Value *z = filled(l, gv->shape, gv->dtype, 0, off);
@@ -1894,7 +1979,7 @@ B(module_zero_grad) {
   args_bind(l, "zero_grad", "self, set_to_none=False", self, a, v, 2);
   Value *ps = v_new(l, V_LIST);
   collect_params(l, self, ps, "", NULL);
-  zero_grads(l, ps, a->off);
+  zero_param_grads(l, ps, a->off);
   return l->none;
 }
 
@@ -2133,15 +2218,6 @@ void lower_print(L *l, Args *a) {
   }
   /* Text is formatted now; tensors are printed by the program when it runs, from a
    * snapshot taken here (the tensor may change in place later in the graph). */
-  if (l->npending == l->cappending) {
-    l->cappending = l->cappending ? l->cappending * 2 : 16;
-    l->pending = xrealloc(l->pending, sizeof(Stmt) * (size_t)l->cappending);
-  }
-  Stmt *st = &l->pending[l->npending++];
-  memset(st, 0, sizeof *st);
-  st->kind = ST_PRINT;
-  st->loc = (Loc){a->off};
-  st->graph = -1;
   int cap = 2 * a->npos + 2;
   for (int i = 0; i < a->npos; i++)
     if (a->pos[i]->k == V_TUPLE && a->pos[i]->s && !strcmp(a->pos[i]->s, "fstring")) cap += a->pos[i]->n;
@@ -2181,6 +2257,14 @@ void lower_print(L *l, Args *a) {
         it->param = pv->t.param && pv->t.requires_grad;
         it->gradfn = pv->t.requires_grad && !pv->t.leaf ? pv->t.gradfn : NULL;
         it->requires_grad = pv->t.requires_grad && !it->gradfn;
+      } else if (pv->k == V_HOST || (pv->k == V_TUPLE && pv->s && !strcmp(pv->s, "hfmt"))) {
+        FLUSH_TEXT();
+        PrintItem *it = &items[n++];
+        it->var = -1;
+        Value *hv = pv->k == V_HOST ? pv : pv->items[0];
+        it->expr = hx_of(l, hv, a->off);
+        if (pv->k == V_TUPLE && pv->items[1]->k == V_STR && pv->items[1]->s[0])
+          it->spec = arena_strdup(l->p->arena, pv->items[1]->s);
       } else if (pv->k == V_TUPLE && pv->s && (!strcmp(pv->s, "max") || !strcmp(pv->s, "min"))) {
         lerr(l, a->off, "printing a (values, indices) result is not supported; print .values and .indices");
       } else {
@@ -2190,6 +2274,7 @@ void lower_print(L *l, Args *a) {
   }
   ADD_TEXT(end);
   FLUSH_TEXT();
+  Stmt *st = emit_host_stmt(l, ST_PRINT, a->off);
   st->items = items;
   st->nitems = n;
   st->sep = "";
@@ -2221,11 +2306,13 @@ B(len) {
   case V_TENSOR: {
     Shape s = tshape(l, x);
     if (s.rank == 0) lerr(l, a->off, "len() of a 0-d tensor");
-    return v_int(l, s.d[0]);
+    return dim_size(l, s, 0, a->off);
   }
   case V_OBJECT: {
     Value *items = attrs_get(&x->attrs, "__items__");
     if (items) return v_int(l, items->n);
+    Value *len = attrs_get(&x->attrs, "__len__");
+    if (len) return len;
     break;
   }
   default: break;
@@ -2266,7 +2353,8 @@ B(py_int) {
     if (e == x->s || *e) lerr(l, a->off, "invalid literal for int() with base 10: '%s'", x->s);
     return v_int(l, i);
   }
-  if (x->k == V_TENSOR) return bi_item(l, x, a);
+  if (x->k == V_TENSOR) x = tensor_item(l, x, a->off);
+  if (x->k == V_HOST) return x->hx->isfloat ? host_call1(l, HU_TOINT, x, a->off) : x;
   lerr(l, a->off, "int() argument must be a string or a number, not '%s'", v_typename(x));
 }
 
@@ -2282,7 +2370,8 @@ B(py_float) {
     if (e == x->s || *e) lerr(l, a->off, "could not convert string to float: '%s'", x->s);
     return v_float(l, f);
   }
-  if (x && x->k == V_TENSOR) return bi_item(l, x, a);
+  if (x && x->k == V_TENSOR) x = tensor_item(l, x, a->off);
+  if (x && x->k == V_HOST) return host_call1(l, HU_TOFLOAT, x, a->off);
   lerr(l, a->off, "float() argument must be a string or a number, not '%s'", x ? v_typename(x) : "NoneType");
 }
 
@@ -2306,6 +2395,7 @@ B(py_abs) {
   Value *v[1];
   args_bind(l, "abs", "x", self, a, v, 1);
   if (v[0] && v[0]->k == V_TENSOR) return bi_abs(l, v[0], &(Args){.off = a->off});
+  if (v[0] && v[0]->k == V_HOST) return host_call1(l, HU_ABS, v[0], a->off);
   if (v[0] && (v[0]->k == V_INT || v[0]->k == V_BOOL)) return v_int(l, v[0]->i < 0 ? -v[0]->i : v[0]->i);
   return v_float(l, fabs(want_num(l, v[0], "abs() argument", a->off)));
 }
@@ -2321,6 +2411,20 @@ static Value *py_minmax(L *l, Args *a, bool ismax) {
   int n = seq ? seq->n : a->npos;
   if (n == 0) lerr(l, a->off, "%s() arg is an empty sequence", ismax ? "max" : "min");
   Value *best = items[0];
+  for (int i = 0; i < n; i++)
+    if (items[i]->k == V_HOST) { /* run-time: min/max as host expressions */
+      HostExpr *acc = hx_of(l, items[0], a->off);
+      for (int k = 1; k < n; k++) {
+        HostExpr *e = ir_hx(l->p, HX_BIN);
+        e->op = ismax ? HB_MAX : HB_MIN;
+        e->a = acc;
+        e->b = hx_of(l, items[k], a->off);
+        if (!e->b) lerr(l, a->off, "%s() of a run-time value and a %s", ismax ? "max" : "min", v_typename(items[k]));
+        e->isfloat = acc->isfloat || e->b->isfloat;
+        acc = e;
+      }
+      return v_host(l, acc);
+    }
   for (int i = 1; i < n; i++) {
     Value *c = bi_compare(l, ismax ? CMP_GT : CMP_LT, items[i], best, a->off);
     if (c->i) best = items[i];
@@ -2393,6 +2497,13 @@ B(py_tuple) {
 B(py_enumerate) {
   Value *v[2];
   args_bind(l, "enumerate", "iterable, start=0", self, a, v, 2);
+  if (v[0] && v[0]->k == V_OBJECT && attrs_get(&v[0]->attrs, "__loader__")) {
+    Value *r = v_new(l, V_LIST); /* a loop over it counts at run time */
+    r->s = "enumerate_loader";
+    v_list_push(l, r, v[0]);
+    v_list_push(l, r, v[1] ? v[1] : v_int(l, 0));
+    return r;
+  }
   Value *seq = seq_of(l, v[0], a->off), *r = v_new(l, V_LIST);
   int64_t start = want_int(l, v[1], "start", a->off);
   for (int i = 0; i < seq->n; i++) {
@@ -2423,6 +2534,10 @@ B(py_zip) {
 B(py_round) {
   Value *v[2];
   args_bind(l, "round", "number, ndigits=None", self, a, v, 2);
+  if (v[0] && v[0]->k == V_HOST) {
+    if (v[1]) lerr(l, a->off, "round(x, ndigits) of a run-time value is not supported; use an f-string format");
+    return host_call1(l, HU_TOINT, host_call1(l, HU_FLOOR, host_binop(l, BIN_ADD, v[0], v_float(l, 0.5), a->off), a->off), a->off);
+  }
   double x = want_num(l, v[0], "round() argument", a->off);
   if (!v[1]) {
     double r = nearbyint(x); /* banker's rounding, as Python */
@@ -2471,19 +2586,20 @@ B(no_grad) {
   return s;
 }
 
-#define MATH1(nm, expr)                                                 \
+#define MATH1(nm, expr, hu)                                             \
   B(math_##nm) {                                                        \
     Value *v[1];                                                        \
     args_bind(l, "math." #nm, "x", self, a, v, 1);                      \
+    if (v[0] && v[0]->k == V_HOST) return host_call1(l, hu, v[0], a->off); \
     double x = want_num(l, v[0], "math." #nm " argument", a->off);      \
     return v_float(l, expr);                                            \
   }
-MATH1(sqrt, (x < 0 ? (lerr(l, a->off, "math domain error"), 0) : sqrt(x)))
-MATH1(exp, exp(x))
-MATH1(log, (x <= 0 ? (lerr(l, a->off, "math domain error"), 0) : log(x)))
-MATH1(cos, cos(x))
-MATH1(sin, sin(x))
-MATH1(tanh, tanh(x))
+MATH1(sqrt, (x < 0 ? (lerr(l, a->off, "math domain error"), 0) : sqrt(x)), HU_SQRT)
+MATH1(exp, exp(x), HU_EXP)
+MATH1(log, (x <= 0 ? (lerr(l, a->off, "math domain error"), 0) : log(x)), HU_LOG)
+MATH1(cos, cos(x), HU_COS)
+MATH1(sin, sin(x), HU_SIN)
+MATH1(tanh, tanh(x), HU_TOFLOAT)
 B(math_floor) {
   Value *v[1];
   args_bind(l, "math.floor", "x", self, a, v, 1);
@@ -2679,7 +2795,16 @@ static const Builtin torch_overrides[] = {
 const Builtin *bi_lookup(const char *name, unsigned flags) {
   for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
     if ((builtins[i].flags & flags) && !strcmp(builtins[i].name, name)) return &builtins[i];
+  for (int i = 0; i < train_nbuiltins; i++)
+    if ((train_builtins[i].flags & flags) && !strcmp(train_builtins[i].name, name)) return &train_builtins[i];
   return NULL;
+}
+
+Value *bi_call(L *l, const char *name, Value *self, Value **pos, int npos, int32_t off) {
+  const Builtin *b = bi_lookup(name, self ? BI_METHOD : BI_FUNC);
+  TT_ASSERT(b);
+  Args a = {.pos = pos, .npos = npos, .off = off};
+  return b->fn(l, self, &a);
 }
 
 static const struct {
@@ -2736,6 +2861,11 @@ Value *bi_getattr(L *l, Value *obj, const char *name, int32_t off) {
     return NULL;
   }
   if (obj->k == V_OBJECT) {
+    Value *tv = train_getattr(l, obj, name);
+    if (tv) return tv;
+    Value *len = attrs_get(&obj->attrs, "__len__");
+    if (len && !strcmp(name, "dataset")) return attrs_get(&obj->attrs, "dataset");
+    if (len && !strcmp(name, "batch_size")) return attrs_get(&obj->attrs, "batch_size");
     if (!strcmp(name, "parameters")) return bound(l, &module_methods[MM_parameters], obj);
     if (!strcmp(name, "named_parameters")) return bound(l, &module_methods[MM_named_parameters], obj);
     if (!strcmp(name, "train")) return bound(l, &module_methods[MM_train], obj);

@@ -21,13 +21,6 @@
 enum { MAX_DEPTH = 64, MAX_NODES = 2000000 };
 static const int64_t MAX_STEPS = 20000000;
 
-/* Statement outcomes. */
-typedef enum { X_NEXT, X_RETURN, X_BREAK, X_CONTINUE } Exit;
-
-typedef struct Frame {
-  Scope *scope;
-  Value *ret;
-} Frame;
 
 static Value *eval(L *l, Scope *s, const Ast *e);
 static Exit exec_block(L *l, Frame *f, const Ast *b);
@@ -108,6 +101,7 @@ const char *v_typename(const Value *v) {
   case V_METHOD: return "method";
   case V_NS: return "module";
   case V_RANGE: return "range";
+  case V_HOST: return v->hx->isbool ? "bool" : v->hx->isfloat ? "float" : "int";
   }
   return "?";
 }
@@ -152,9 +146,10 @@ bool v_truthy(L *l, Value *v, int32_t off) {
   case V_DICT: return v->n != 0;
   case V_RANGE: return (v->i3 > 0) ? v->i < v->i2 : v->i > v->i2;
   case V_TENSOR:
+  case V_HOST:
     lerr(l, off,
-         "the value of a tensor is not known at compile time; use a host value (a Python "
-         "number) in this condition");
+         "this value is only known when the program runs, and is used where ttc needs it at "
+         "compile time (a shape, a size, a compile-time loop or condition)");
   default: return true;
   }
 }
@@ -286,6 +281,9 @@ const char *v_str_of(L *l, Value *v, bool repr, int32_t off) {
     return arena_strdup(l->arena, tmp);
   case V_TENSOR:
     lerr(l, off, "a tensor cannot be formatted at compile time here; print it directly");
+  case V_HOST:
+    lerr(l, off, "a value known only at run time cannot be turned into a string at compile time; "
+                 "print it directly or in an f-string");
   case V_OBJECT: return arena_printf(l->arena, "%s()", v->cls->s);
   case V_CLASS: return arena_printf(l->arena, "<class '%s'>", v->s);
   case V_FUNC: return arena_printf(l->arena, "<function %s>", v->ast->str);
@@ -309,14 +307,35 @@ Graph *cur_graph(L *l) {
  * taken at its place in the graph, so printing never splits the forward from its
  * backward, and the prints still appear in program order.
  */
+Stmt *emit_stmt(L *l, StmtKind kind, int32_t off) {
+  if (l->blk) return ir_stmt_push(l->p, l->blk, l->blkn, l->blkcap, kind, (Loc){off});
+  return ir_stmt_add(l->p, kind, (Loc){off});
+}
+
+Stmt *emit_host_stmt(L *l, StmtKind kind, int32_t off) {
+  if (!l->g || l->g->n == 0) return emit_stmt(l, kind, off);
+  if (l->npending == l->cappending) {
+    l->cappending = l->cappending ? l->cappending * 2 : 16;
+    l->pending = xrealloc(l->pending, sizeof(Stmt) * (size_t)l->cappending);
+  }
+  Stmt *st = &l->pending[l->npending++];
+  memset(st, 0, sizeof *st);
+  st->kind = kind;
+  st->loc = (Loc){off};
+  st->graph = st->hvar = st->loader = -1;
+  st->sep = " ";
+  st->end = "\n";
+  return st;
+}
+
 void end_graph(L *l) {
   if (l->g && l->g->n > 0) {
-    Stmt *st = ir_stmt_add(l->p, ST_GRAPH, l->g->loc);
+    Stmt *st = emit_stmt(l, ST_GRAPH, l->g->loc.off);
     st->graph = l->g->id;
   }
   l->g = NULL;
   for (int i = 0; i < l->npending; i++) {
-    Stmt *st = ir_stmt_add(l->p, ST_PRINT, l->pending[i].loc);
+    Stmt *st = emit_stmt(l, l->pending[i].kind, l->pending[i].loc.off);
     *st = l->pending[i];
   }
   l->npending = 0;
@@ -349,6 +368,7 @@ int tvar(L *l, Value *t) {
   const char *name = arena_strdup(l->p->arena, n->name ? n->name : "t");
   int var = ir_var_new(l->p, name, VAR_VALUE, n->dtype, n->shape);
   l->p->vars[var].requires_grad = t->t.requires_grad; /* autodiff refuses to cross graphs */
+  if (n->shape.sym >= 0) set_var_loader(l, var, g->loader);
   Attr a = {0};
   a.var = var;
   IrErr err;
@@ -367,6 +387,13 @@ int tnode(L *l, Value *t) {
   Attr a = {0};
   a.var = var;
   if (g->n == 0) g->loc.off = l->stmt_off;
+  if (v->shape.sym >= 0) {
+    int ld = var < l->nvar_loader ? l->var_loader[var] : -1;
+    TT_ASSERT(ld >= 0);
+    if (g->loader >= 0 && g->loader != ld)
+      lerr(l, l->stmt_off, "tensors with batches from two different data loaders meet in one computation");
+    g->loader = ld;
+  }
   int id = ir_add_source(g, OP_INPUT, v->dtype, v->shape, &a, (Loc){l->stmt_off});
   t->t.graph = g->id;
   t->t.node = id;
@@ -588,6 +615,8 @@ static Value *getattr(L *l, Value *obj, const char *name, int32_t off) {
       bm->self = obj;
       return bm;
     }
+    Value *r = bi_getattr(l, obj, name, off);
+    if (r) return r;
     break;
   }
   case V_CLASS: {
@@ -698,6 +727,7 @@ static Value *eval(L *l, Scope *s, const Ast *e) {
   }
   case AST_UNARY: {
     Value *a = eval(l, s, e->a);
+    if (e->op == UN_NOT && a->k == V_HOST) return host_unop(l, UN_NOT, a, e->off);
     if (e->op == UN_NOT) return v_bool(l, !v_truthy(l, a, e->off));
     return bi_unop(l, e->op, a, e->off);
   }
@@ -707,6 +737,17 @@ static Value *eval(L *l, Scope *s, const Ast *e) {
   }
   case AST_BOOLOP: {
     Value *a = eval(l, s, e->a);
+    if (a->k == V_HOST) {
+      Value *b = eval(l, s, e->b);
+      HostExpr *x = hx_of(l, a, e->off), *y = hx_of(l, b, e->off);
+      if (!y) lerr(l, e->b->off, "'and'/'or' of a run-time value with a %s", v_typename(b));
+      HostExpr *r = ir_hx(l->p, HX_BIN);
+      r->op = e->op == BOOL_AND ? HB_AND : HB_OR;
+      r->a = x, r->b = y;
+      r->isbool = x->isbool && y->isbool;
+      r->isfloat = x->isfloat || y->isfloat;
+      return v_host(l, r);
+    }
     bool t = v_truthy(l, a, e->a->off);
     if (e->op == BOOL_AND ? !t : t) return a;
     return eval(l, s, e->b);
@@ -812,6 +853,17 @@ static Value *eval_fstring(L *l, Scope *s, const Ast *e) {
       continue;
     }
     Value *v = eval(l, s, it->a);
+    if (v->k == V_HOST) {
+      Value *hf = v_tuple(l, 2);
+      hf->s = "hfmt";
+      hf->items[0] = v;
+      hf->items[1] = it->str ? v_str(l, arena_strdup(l->arena, it->str)) : l->none;
+      v_list_push(l, parts, v_str(l, buf));
+      v_list_push(l, parts, hf);
+      buf = NULL, len = cap = 0;
+      buf_add(l, &buf, &len, &cap, "");
+      continue;
+    }
     if (v->k == V_TENSOR && !it->str && it->ival != 'r') {
       v_list_push(l, parts, v_str(l, buf));
       v_list_push(l, parts, v);
@@ -847,10 +899,28 @@ static void unpack(L *l, Scope *s, const Ast *target, Value *v) {
 
 static void assign(L *l, Scope *s, const Ast *target, Value *v) {
   switch (target->kind) {
-  case AST_NAME:
+  case AST_NAME: {
+    /* A name that owns a host variable keeps it: the assignment happens at run time. */
+    Value *cur = attrs_get(&s->vars, target->str);
+    bool owned = cur && cur->k == V_HOST && cur->hx->kind == HX_VAR && cur->s && !strcmp(cur->s, target->str);
+    if (owned && (v->k == V_HOST || v->k == V_INT || v->k == V_FLOAT || v->k == V_BOOL)) {
+      if (v != cur) host_assign(l, cur->hx->hvar, v, target->off);
+      return;
+    }
+    if (v->k == V_HOST && !(v->hx->kind == HX_VAR && v->s && !strcmp(v->s, target->str))) {
+      /* a run-time value is read where it is bound, as Python does */
+      int hv = host_var_for(l, v, target->str, target->off);
+      HostExpr *e = ir_hx(l->p, HX_VAR);
+      e->hvar = hv;
+      e->isfloat = l->p->hvars[hv].isfloat;
+      e->isbool = v->hx->isbool;
+      v = v_host(l, e);
+      v->s = target->str;
+    }
     attrs_set(l, &s->vars, target->str, v);
     name_tensor(l, v, target->str);
     return;
+  }
   case AST_TUPLE:
   case AST_LIST: unpack(l, s, target, v); return;
   case AST_ATTR: {
@@ -948,6 +1018,10 @@ static Exit exec_block(L *l, Frame *f, const Ast *b) {
   return X_NEXT;
 }
 
+Exit lower_block(L *l, Frame *f, const Ast *b) {
+  return exec_block(l, f, b);
+}
+
 static Value *module_ns(L *l, const char *mod, int32_t off) {
   static const char *known[] = {"torch", "torch.nn", "torch.nn.functional", "torch.optim",
                                 "torch.nn.init", "torch.utils", "torch.utils.data", "math",
@@ -991,10 +1065,13 @@ static Exit exec(L *l, Frame *f, const Ast *st) {
   case AST_PASS: return X_NEXT;
   case AST_BREAK: return X_BREAK;
   case AST_CONTINUE: return X_CONTINUE;
-  case AST_IF:
-    if (v_truthy(l, eval(l, s, st->a), st->a->off)) return exec_block(l, f, st->b);
+  case AST_IF: {
+    Value *c = eval(l, s, st->a);
+    if (c->k == V_HOST || c->k == V_TENSOR) return lower_host_if(l, f, st, hx_of(l, c, st->a->off));
+    if (v_truthy(l, c, st->a->off)) return exec_block(l, f, st->b);
     if (st->c) return exec_block(l, f, st->c);
     return X_NEXT;
+  }
   case AST_WHILE:
     while (v_truthy(l, eval(l, s, st->a), st->a->off)) {
       Exit x = exec_block(l, f, st->c);
@@ -1003,7 +1080,9 @@ static Exit exec(L *l, Frame *f, const Ast *st) {
     }
     return X_NEXT;
   case AST_FOR: {
-    Value *items = iter_items(l, eval(l, s, st->b), st->b->off);
+    Value *it = eval(l, s, st->b);
+    if (want_host_loop(l, st, it)) return lower_host_for(l, f, st, it);
+    Value *items = iter_items(l, it, st->b->off);
     int n = items->n;
     for (int i = 0; i < n && i < items->n; i++) {
       assign(l, s, st->a, items->items[i]);
@@ -1087,6 +1166,40 @@ static Exit exec(L *l, Frame *f, const Ast *st) {
 
 /* ---- entry points -------------------------------------------------------------------- */
 
+/* Parameters are named after their path from a global name: model.fc1.weight is
+ * fc1_weight (the global's name is kept for a module's own parameters: layer_weight);
+ * gradients and optimizer state after their parameter. */
+static void name_params(L *l) {
+  Program *p = l->p;
+  bool *named = xmalloc((size_t)p->nvars + 1);
+  memset(named, 0, (size_t)p->nvars + 1);
+  for (int i = 0; i < l->globals->vars.n; i++) {
+    Value *m = l->globals->vars.vals[i];
+    if (m->k != V_OBJECT || attrs_get(&m->attrs, "__optim__") || attrs_get(&m->attrs, "__sched__")) continue;
+    Value *ps = v_new(l, V_LIST), *names = v_new(l, V_LIST);
+    collect_params(l, m, ps, "", names);
+    for (int k = 0; k < ps->n; k++) {
+      int var = ps->items[k]->t.var;
+      if (var < 0 || named[var]) continue;
+      const char *path = names->items[k]->s;
+      bool bare = !strchr(path, '.') || (path[0] >= '0' && path[0] <= '9'); /* layer_weight, model_0_weight */
+      const char *full = bare ? arena_printf(p->arena, "%s.%s", l->globals->vars.keys[i], path) : path;
+      char *nm = arena_strdup(p->arena, full);
+      for (char *c = nm; *c; c++)
+        if (*c == '.') *c = '_';
+      p->vars[var].name = nm;
+      named[var] = true;
+    }
+  }
+  free(named);
+  for (int i = 0; i < p->nvars; i++) {
+    Var *v = &p->vars[i];
+    if (v->kind == VAR_GRAD && v->grad_of >= 0) v->name = arena_printf(p->arena, "%s_grad", p->vars[v->grad_of].name);
+    if (v->kind == VAR_STATE && v->state_of >= 0)
+      v->name = arena_printf(p->arena, "%s_%s", p->vars[v->state_of].name, v->name);
+  }
+}
+
 /* Var names must be unique C identifiers; source names are kept where possible. */
 static void finish_names(Program *p) {
   for (int i = 0; i < p->nvars; i++) {
@@ -1125,10 +1238,13 @@ Program *lower_program(const Source *src, const Ast *root, Diag *d) {
   l->vtrue->i = 1;
   l->vfalse = v_new(l, V_BOOL);
   l->globals = arena_alloc(l->arena, sizeof(Scope));
+  l->loader = -1;
   Program *p = l->p;
   if (setjmp(l->fail)) {
     ir_program_free(p);
     free(l->pending);
+    free(l->var_loader);
+    free(l->leaves);
     free(l);
     return NULL;
   }
@@ -1138,8 +1254,11 @@ Program *lower_program(const Source *src, const Ast *root, Diag *d) {
   Exit x = exec_block(l, &f, root);
   if (x == X_RETURN) lerr(l, 0, "'return' outside a function");
   end_graph(l);
+  name_params(l);
   finish_names(p);
   free(l->pending);
+  free(l->var_loader);
+  free(l->leaves);
   free(l);
   return p;
 }

@@ -32,6 +32,7 @@ typedef enum {
   V_METHOD,  /* user method bound to self: fn (V_FUNC), self */
   V_NS,      /* namespace (torch, nn, F, math): s */
   V_RANGE,   /* range(start, stop, step): i, i2, i3 */
+  V_HOST,    /* a host scalar known only at run time: hx (a loop counter, loss.item()) */
 } VKind;
 
 typedef struct Value Value;
@@ -71,6 +72,7 @@ struct Value {
   const Builtin *bi;   /* V_BUILTIN, builtin V_CLASS */
   Value *self;         /* V_BUILTIN (bound), V_METHOD */
   Value *fn;           /* V_METHOD */
+  HostExpr *hx;        /* V_HOST */
 };
 
 /* A call's arguments after evaluation. */
@@ -86,6 +88,14 @@ typedef struct Args {
 
 typedef struct L L;
 typedef Value *(*BuiltinFn)(L *l, Value *self, Args *a);
+
+/* Statement outcomes. */
+typedef enum { X_NEXT, X_RETURN, X_BREAK, X_CONTINUE } Exit;
+
+typedef struct Frame {
+  Scope *scope;
+  Value *ret;
+} Frame;
 
 enum {
   BI_FUNC = 1,   /* callable as a function: relu(x), torch.relu(x) */
@@ -118,6 +128,12 @@ struct L {
   int64_t steps;    /* evaluation steps, bounded so no program hangs the compiler */
   bool no_grad;     /* inside `with no_grad():` */
   Value *none, *vtrue, *vfalse;
+  Stmt **blk;       /* the statement list being filled (NULL: the program's top level) */
+  int *blkn, *blkcap;
+  int loop_depth;   /* host loops being lowered */
+  int loader;       /* the innermost loader loop's loader, or -1 */
+  int *var_loader;  /* var id -> the loader whose batch is its symbolic dim, or -1 */
+  int nvar_loader;
   Value **leaves;   /* var id -> the leaf tensor (parameter) living in it, for .grad */
   int nleaves;
   Stmt *pending;    /* prints inside the open graph, emitted after it */
@@ -152,6 +168,33 @@ const Node *tn(L *l, Value *t);     /* its node (valid until the next ir_add) */
 int add_node(L *l, Op op, const int32_t *in, int nin, const Attr *attr, int32_t off);
 void tensor_inplace(L *l, Value *old, Value *nv, int32_t off);
 
+/* Statements: appended to the current block, after the open graph's pending prints. */
+Stmt *emit_stmt(L *l, StmtKind kind, int32_t off);
+/* A host-side statement that must run after the open graph (it may read its values). */
+Stmt *emit_host_stmt(L *l, StmtKind kind, int32_t off);
+Exit lower_block(L *l, Frame *f, const Ast *b);
+
+/* ---- host.c: run-time host values and control flow ---------------------------------- */
+Value *v_host(L *l, HostExpr *e);
+HostExpr *hx_int(L *l, int64_t i);
+HostExpr *hx_float(L *l, double f);
+/* The value as a host expression: numbers, bools, V_HOST, and one-element tensors (their
+ * .item()). NULL if it is none of these. */
+HostExpr *hx_of(L *l, Value *v, int32_t off);
+Value *host_binop(L *l, int op, Value *a, Value *b, int32_t off);
+Value *host_compare(L *l, int op, Value *a, Value *b, int32_t off);
+Value *host_unop(L *l, int op, Value *a, int32_t off);
+Value *host_call1(L *l, int hu, Value *a, int32_t off); /* math functions, int(), float() */
+Value *tensor_item(L *l, Value *t, int32_t off);
+/* A 0-d tensor in the current graph holding a host value. */
+Value *host_to_tensor(L *l, Value *v, DType dt, int32_t off);
+int host_var_for(L *l, Value *init, const char *name, int32_t off); /* a fresh hvar = init */
+void host_assign(L *l, int hvar, Value *v, int32_t off);
+Exit lower_host_for(L *l, Frame *f, const Ast *st, Value *iter);
+Exit lower_host_if(L *l, Frame *f, const Ast *st, HostExpr *cond);
+bool want_host_loop(L *l, const Ast *st, Value *iter);
+void set_var_loader(L *l, int var, int loader);
+
 /* ---- builtins.c ------------------------------------------------------------------- */
 const Builtin *bi_lookup(const char *name, unsigned flags);
 /* Parse a call's arguments against a signature; out[i] is NULL for a missing optional
@@ -171,5 +214,18 @@ typedef struct IndexItem {
 Value *bi_index(L *l, Value *obj, IndexItem *items, int n, bool tuple, int32_t off);
 void lower_print(L *l, Args *a);
 void lower_init_builtins(L *l);
+/* Calls builtin name (a method when self is given) with positional arguments. */
+Value *bi_call(L *l, const char *name, Value *self, Value **pos, int npos, int32_t off);
+Value *leaf_grad(L *l, Value *leaf);
+void zero_param_grads(L *l, Value *params, int32_t off);
+void collect_params(L *l, Value *m, Value *out, const char *prefix, Value *names);
+
+/* ---- training.c: data, optimizers, schedulers, checkpoints --------------------------- */
+extern const Builtin train_builtins[];
+extern const int train_nbuiltins;
+/* The batch a loop over a loader binds: its variables, with the dataset's transform. */
+Value *loader_batch(L *l, Value *loader, int32_t off);
+Value *train_getattr(L *l, Value *obj, const char *name);
+Value *checkpoint_index(L *l, Value *c, Value *key, int32_t off);
 
 #endif

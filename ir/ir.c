@@ -176,6 +176,7 @@ int ir_var_new(Program *p, const char *name, VarKind kind, DType dt, Shape shape
   v->requires_grad = false;
   v->grad = -1;
   v->grad_of = -1;
+  v->state_of = -1;
   return p->nvars++;
 }
 

@@ -174,6 +174,8 @@ typedef struct Var {
   bool requires_grad;
   int grad;    /* var id of its .grad, or -1 */
   int grad_of; /* VAR_GRAD: the var it is the gradient of, else -1 */
+  int state_of; /* VAR_STATE: the parameter it belongs to (its name is then a suffix, as
+                   "exp_avg", until the front end names it "fc1_weight_exp_avg"), else -1 */
 } Var;
 
 /*

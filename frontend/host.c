@@ -1,0 +1,499 @@
+/*
+ * host.c — run-time host values and host control flow.
+ *
+ * Most of a .tt program runs at compile time. What cannot — a training loop over a data
+ * loader, an epoch counter, a running loss from loss.item(), an `if` on it — becomes the
+ * host program: C loops and conditionals over host variables (int64_t or double) that
+ * main() runs around the graphs. This file makes those: V_HOST values are host
+ * expressions; a name bound to one owns a host variable, so `total += loss.item()` in a
+ * loop updates it at run time; loops over loaders (always) and long top-level `range`
+ * loops become C loops whose body is lowered once; an `if` on a run-time value becomes a
+ * C `if` with both branches lowered.
+ *
+ * Values that live across iterations: numbers assigned in a loop body become host
+ * variables before the loop; tensors assigned in the body become program variables that
+ * the body writes back at its end, so the next iteration (and the code after the loop)
+ * reads the new value.
+ */
+#include "lower.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- host expressions ---------------------------------------------------------------- */
+
+Value *v_host(L *l, HostExpr *e) {
+  Value *v = v_new(l, V_HOST);
+  v->hx = e;
+  return v;
+}
+
+HostExpr *hx_int(L *l, int64_t i) {
+  HostExpr *e = ir_hx(l->p, HX_INT);
+  e->i = i;
+  return e;
+}
+
+HostExpr *hx_float(L *l, double f) {
+  HostExpr *e = ir_hx(l->p, HX_FLOAT);
+  e->f = f;
+  e->isfloat = true;
+  return e;
+}
+
+Value *tensor_item(L *l, Value *t, int32_t off) {
+  const Node *n = tn(l, t);
+  if (shape_numel(&n->shape) != 1 || n->shape.sym >= 0) {
+    char b[64];
+    lerr(l, off, "a Tensor with %s elements cannot be converted to a Python scalar",
+         n->shape.sym >= 0 ? "a batch of" : shape_str(&n->shape, b, sizeof b));
+  }
+  DType dt = n->dtype;
+  /* a snapshot: the value at this point of the graph, read after the graph has run */
+  int var = ir_var_new(l->p, "item", VAR_VALUE, dt, n->shape);
+  Attr at = {0};
+  at.var = var;
+  int32_t in = tnode(l, t);
+  add_node(l, OP_STORE, &in, 1, &at, off);
+  HostExpr *e = ir_hx(l->p, HX_ITEM);
+  e->var = var;
+  e->isfloat = dt_is_float(dt);
+  e->isbool = dt == DT_BOOL;
+  return v_host(l, e);
+}
+
+HostExpr *hx_of(L *l, Value *v, int32_t off) {
+  switch (v->k) {
+  case V_INT: return hx_int(l, v->i);
+  case V_BOOL: {
+    HostExpr *e = hx_int(l, v->i);
+    e->isbool = true;
+    return e;
+  }
+  case V_FLOAT: return hx_float(l, v->f);
+  case V_HOST: return v->hx;
+  case V_TENSOR: return tensor_item(l, v, off)->hx;
+  default: return NULL;
+  }
+}
+
+static HostExpr *hx_bin(L *l, int op, HostExpr *a, HostExpr *b) {
+  HostExpr *e = ir_hx(l->p, HX_BIN);
+  e->op = op;
+  e->a = a;
+  e->b = b;
+  bool f = a->isfloat || b->isfloat;
+  switch (op) {
+  case HB_DIV: e->isfloat = true; break;
+  case HB_EQ: case HB_NE: case HB_LT: case HB_LE: case HB_GT: case HB_GE:
+    e->isbool = true;
+    break;
+  case HB_AND: case HB_OR:
+    e->isfloat = f;
+    e->isbool = a->isbool && b->isbool;
+    break;
+  default: e->isfloat = f; break;
+  }
+  return e;
+}
+
+static HostExpr *hx_un(L *l, int op, HostExpr *a) {
+  HostExpr *e = ir_hx(l->p, HX_UN);
+  e->op = op;
+  e->a = a;
+  switch (op) {
+  case HU_NEG: case HU_ABS: e->isfloat = a->isfloat; break;
+  case HU_NOT: e->isbool = true; break;
+  case HU_FLOOR: case HU_CEIL: case HU_TOINT: break;
+  default: e->isfloat = true; break;
+  }
+  return e;
+}
+
+Value *host_binop(L *l, int op, Value *a, Value *b, int32_t off) {
+  HostExpr *x = hx_of(l, a, off), *y = hx_of(l, b, off);
+  if (!x || !y)
+    lerr(l, off, "unsupported operand types for a run-time value: %s and %s", v_typename(a), v_typename(b));
+  static const int map[] = {[BIN_ADD] = HB_ADD, [BIN_SUB] = HB_SUB, [BIN_MUL] = HB_MUL,
+                            [BIN_DIV] = HB_DIV, [BIN_FLOORDIV] = HB_FLOORDIV, [BIN_MOD] = HB_MOD,
+                            [BIN_POW] = HB_POW};
+  if (op == BIN_MATMUL) lerr(l, off, "'@' needs tensors");
+  return v_host(l, hx_bin(l, map[op], x, y));
+}
+
+Value *host_compare(L *l, int op, Value *a, Value *b, int32_t off) {
+  HostExpr *x = hx_of(l, a, off), *y = hx_of(l, b, off);
+  if (!x || !y) lerr(l, off, "cannot compare a run-time value with a %s", v_typename(!x ? a : b));
+  static const int map[] = {[CMP_EQ] = HB_EQ, [CMP_NE] = HB_NE, [CMP_LT] = HB_LT,
+                            [CMP_LE] = HB_LE, [CMP_GT] = HB_GT, [CMP_GE] = HB_GE};
+  if (op > CMP_GE) lerr(l, off, "this comparison is not supported on run-time values");
+  return v_host(l, hx_bin(l, map[op], x, y));
+}
+
+Value *host_unop(L *l, int op, Value *a, int32_t off) {
+  HostExpr *x = hx_of(l, a, off);
+  if (!x) lerr(l, off, "bad operand type for a unary operator: %s", v_typename(a));
+  if (op == UN_POS) return a;
+  return v_host(l, hx_un(l, op == UN_NEG ? HU_NEG : HU_NOT, x));
+}
+
+Value *host_call1(L *l, int hu, Value *a, int32_t off) {
+  HostExpr *x = hx_of(l, a, off);
+  if (!x) lerr(l, off, "expected a number, got %s", v_typename(a));
+  return v_host(l, hx_un(l, hu, x));
+}
+
+Value *host_to_tensor(L *l, Value *v, DType dt, int32_t off) {
+  HostExpr *e = hx_of(l, v, off);
+  TT_ASSERT(e);
+  int hv;
+  if (e->kind == HX_VAR) hv = e->hvar;
+  else hv = host_var_for(l, v, "h", off);
+  /* the graph reads the variable: a pending statement that assigns it must run first */
+  for (int i = 0; i < l->npending; i++)
+    if (l->pending[i].kind == ST_ASSIGN && l->pending[i].hvar == hv) {
+      end_graph(l);
+      break;
+    }
+  Attr at = {0};
+  at.var = hv;
+  Graph *g = cur_graph(l);
+  if (g->n == 0) g->loc.off = off;
+  return mk_tensor(l, ir_add_source(g, OP_HOSTVAR, dt, shape_scalar(), &at, (Loc){off}));
+}
+
+/* ---- host variables ------------------------------------------------------------------ */
+
+int host_var_for(L *l, Value *init, const char *name, int32_t off) {
+  HostExpr *e = hx_of(l, init, off);
+  TT_ASSERT(e);
+  int hv = ir_hvar_new(l->p, name, e->isfloat);
+  Stmt *st = emit_host_stmt(l, ST_ASSIGN, off);
+  st->hvar = hv;
+  st->expr = e;
+  return hv;
+}
+
+void host_assign(L *l, int hvar, Value *v, int32_t off) {
+  HostExpr *e = hx_of(l, v, off);
+  if (!e) lerr(l, off, "a %s cannot be assigned to a variable that holds a run-time number", v_typename(v));
+  /* Python rebinds: an int variable that gets a float becomes a float variable */
+  if (e->isfloat) l->p->hvars[hvar].isfloat = true;
+  Stmt *st = emit_host_stmt(l, ST_ASSIGN, off);
+  st->hvar = hvar;
+  st->expr = e;
+}
+
+/* ---- what a loop body assigns ---------------------------------------------------------- */
+
+typedef struct Names {
+  const char **v;
+  int n, cap;
+} Names;
+
+static void names_add(Names *ns, const char *s) {
+  for (int i = 0; i < ns->n; i++)
+    if (!strcmp(ns->v[i], s)) return;
+  if (ns->n == ns->cap) {
+    ns->cap = ns->cap ? ns->cap * 2 : 16;
+    ns->v = xrealloc(ns->v, sizeof(char *) * (size_t)ns->cap);
+  }
+  ns->v[ns->n++] = s;
+}
+
+static void target_names(const Ast *t, Names *ns) {
+  if (!t) return;
+  if (t->kind == AST_NAME) names_add(ns, t->str);
+  else if (t->kind == AST_TUPLE || t->kind == AST_LIST)
+    for (int i = 0; i < t->nitems; i++) target_names(t->items[i], ns);
+}
+
+static void assigned_names(const Ast *st, Names *ns) {
+  if (!st) return;
+  switch (st->kind) {
+  case AST_BLOCK:
+    for (int i = 0; i < st->nitems; i++) assigned_names(st->items[i], ns);
+    break;
+  case AST_ASSIGN:
+  case AST_AUGASSIGN: target_names(st->a, ns); break;
+  case AST_FOR:
+    target_names(st->a, ns);
+    assigned_names(st->c, ns);
+    break;
+  case AST_IF:
+    assigned_names(st->b, ns);
+    assigned_names(st->c, ns);
+    break;
+  case AST_WHILE:
+  case AST_WITH:
+    if (st->kind == AST_WITH) target_names(st->b, ns);
+    assigned_names(st->c, ns);
+    break;
+  default: break;
+  }
+}
+
+static bool contains(const Ast *st, bool (*pred)(const Ast *)) {
+  if (!st) return false;
+  if (pred(st)) return true;
+  if (contains(st->a, pred) || contains(st->b, pred) || contains(st->c, pred)) return true;
+  for (int i = 0; i < st->nitems; i++)
+    if (contains(st->items[i], pred)) return true;
+  return false;
+}
+
+static bool is_loop_or_training_call(const Ast *e) {
+  if (e->kind == AST_FOR || e->kind == AST_WHILE) return true;
+  if (e->kind == AST_CALL && e->a->kind == AST_ATTR)
+    return !strcmp(e->a->str, "backward") || !strcmp(e->a->str, "step") || !strcmp(e->a->str, "item");
+  return false;
+}
+
+/*
+ * A for loop becomes a C loop when it must (it iterates a data loader) or when unrolling
+ * would be wasteful: a top-level `range` loop with more than 16 iterations, or one whose
+ * body holds another loop or a training step. Loops inside functions and short loops are
+ * unrolled at compile time, which is what building a list of layers needs.
+ */
+bool want_host_loop(L *l, const Ast *st, Value *iter) {
+  if (iter->k == V_OBJECT && attrs_get(&iter->attrs, "__loader__")) return true;
+  if (iter->k == V_LIST && iter->s && !strcmp(iter->s, "enumerate_loader")) return true;
+  if (iter->k != V_RANGE || l->depth > 0) return false;
+  int64_t n = iter->i3 > 0 ? (iter->i2 - iter->i + iter->i3 - 1) / iter->i3
+                           : (iter->i - iter->i2 - iter->i3 - 1) / -iter->i3;
+  return n > 16 || contains(st->c, is_loop_or_training_call);
+}
+
+/* Looks a name up in the scope chain; returns the scope that binds it. */
+static Scope *binding(Scope *s, const char *name) {
+  for (; s; s = s->parent)
+    if (attrs_get(&s->vars, name)) return s;
+  return NULL;
+}
+
+typedef struct Carried {
+  const char *name;
+  Scope *scope;
+  Value *val; /* the tensor value reading the carried var */
+  int var;
+} Carried;
+
+/* Before a host loop or if: numbers the body assigns become host variables, tensors it
+ * assigns become program variables. Returns the carried tensors. */
+static Carried *prepare_carried(L *l, Frame *f, const Ast *body, const Ast *body2, int *ncarried, int32_t off) {
+  Names ns = {0};
+  assigned_names(body, &ns);
+  assigned_names(body2, &ns);
+  Carried *c = xmalloc(sizeof(Carried) * (size_t)(ns.n + 1));
+  int nc = 0;
+  for (int i = 0; i < ns.n; i++) {
+    Scope *sc = binding(f->scope, ns.v[i]);
+    if (!sc) continue;
+    Value *v = attrs_get(&sc->vars, ns.v[i]);
+    if (v->k == V_INT || v->k == V_FLOAT || v->k == V_BOOL ||
+        (v->k == V_HOST && !(v->hx->kind == HX_VAR && v->s && !strcmp(v->s, ns.v[i])))) {
+      int hv = host_var_for(l, v, ns.v[i], off);
+      HostExpr *e = ir_hx(l->p, HX_VAR);
+      e->hvar = hv;
+      e->isfloat = l->p->hvars[hv].isfloat;
+      e->isbool = v->k == V_BOOL || (v->k == V_HOST && v->hx->isbool);
+      Value *hvv = v_host(l, e);
+      hvv->s = ns.v[i]; /* owned by this name */
+      attrs_set(l, &sc->vars, ns.v[i], hvv);
+    } else if (v->k == V_TENSOR && v->t.graph >= 0) {
+      int var = tvar(l, v);
+      Value *t = v_new(l, V_TENSOR);
+      t->t = v->t;
+      t->t.graph = -1;
+      t->t.var = var;
+      attrs_set(l, &sc->vars, ns.v[i], t);
+      c[nc++] = (Carried){ns.v[i], sc, t, var};
+    }
+  }
+  free(ns.v);
+  *ncarried = nc;
+  return c;
+}
+
+/* At the end of the body: the carried names' new values go back into their variables. */
+static void store_carried(L *l, Carried *c, int nc, int32_t off) {
+  for (int i = 0; i < nc; i++) {
+    Value *v = attrs_get(&c[i].scope->vars, c[i].name);
+    if (v == c[i].val) continue;
+    if (!v || v->k != V_TENSOR)
+      lerr(l, off, "'%s' holds a tensor before the loop and a %s inside it; a value carried across "
+                   "iterations must stay a tensor of one shape", c[i].name, v ? v_typename(v) : "nothing");
+    const Var *var = &l->p->vars[c[i].var];
+    const Node *n = tn(l, v);
+    if (n->dtype != var->dtype || !shape_eq(&n->shape, &var->shape)) {
+      char b1[64], b2[64];
+      lerr(l, off, "'%s' changes from %s %s to %s %s in the loop; a tensor carried across iterations "
+                   "keeps its shape and dtype", c[i].name, dt_torch(var->dtype), shape_str(&var->shape, b1, sizeof b1),
+           dt_torch(n->dtype), shape_str(&n->shape, b2, sizeof b2));
+    }
+    Attr at = {0};
+    at.var = c[i].var;
+    int32_t in = tnode(l, v);
+    add_node(l, OP_STORE, &in, 1, &at, off);
+    attrs_set(l, &c[i].scope->vars, c[i].name, c[i].val);
+  }
+}
+
+static void bind_target(L *l, Frame *f, const Ast *target, Value *v);
+
+Exit lower_host_for(L *l, Frame *f, const Ast *st, Value *iter) {
+  int nc;
+  end_graph(l);
+  Carried *carried = prepare_carried(l, f, st->c, NULL, &nc, st->off);
+  end_graph(l);
+  Stmt *body = NULL;
+  int nbody = 0, capbody = 0;
+  int saved_loader = l->loader;
+  l->loop_depth++;
+  Value *loader = iter;
+  Value *counter = NULL;
+  if (iter->k == V_LIST && iter->s && !strcmp(iter->s, "enumerate_loader")) {
+    loader = iter->items[0];
+    counter = iter->items[1];
+  }
+  int kind, hv = -1, ld = -1;
+  int cv = -1;
+  if (counter) /* for i, (x, y) in enumerate(loader): i = start - 1 before, += 1 first */
+    cv = host_var_for(l, host_binop(l, BIN_SUB, counter, v_int(l, 1), st->off), "i", st->off);
+  end_graph(l);
+  /* from here on, statements and graphs go into the body */
+  Stmt **sb = l->blk;
+  int *sn = l->blkn, *sc = l->blkcap;
+  l->blk = &body;
+  l->blkn = &nbody;
+  l->blkcap = &capbody;
+  if (loader->k == V_RANGE) {
+    kind = ST_FOR;
+    if (st->a->kind != AST_NAME) lerr(l, st->a->off, "a range loop needs a single name as its target");
+    hv = ir_hvar_new(l->p, st->a->str, false);
+    HostExpr *e = ir_hx(l->p, HX_VAR);
+    e->hvar = hv;
+    /* the counter is the loop's: assigning the name in the body makes a new variable */
+    bind_target(l, f, st->a, v_host(l, e));
+  } else {
+    kind = ST_LOADER;
+    ld = (int)attrs_get(&loader->attrs, "__loader__")->i;
+    l->loader = ld;
+    Value *bind = NULL;
+    if (counter) {
+      HostExpr *e = ir_hx(l->p, HX_VAR);
+      e->hvar = cv;
+      Stmt *s0 = emit_stmt(l, ST_ASSIGN, st->off);
+      s0->hvar = cv;
+      HostExpr *add = ir_hx(l->p, HX_BIN);
+      add->op = HB_ADD;
+      add->a = e;
+      add->b = hx_int(l, 1);
+      s0->expr = add;
+      bind = v_tuple(l, 2);
+      bind->items[0] = v_host(l, e);
+    }
+    Value *batch = loader_batch(l, loader, st->off);
+    if (bind) {
+      bind->items[1] = batch;
+      batch = bind;
+    }
+    bind_target(l, f, st->a, batch);
+  }
+  /* the body, lowered once; the carried tensors are written back at its end */
+  Exit x = lower_block(l, f, st->c);
+  if (x == X_RETURN) lerr(l, st->off, "'return' inside a run-time loop is not supported");
+  store_carried(l, carried, nc, st->off);
+  end_graph(l);
+  l->blk = sb;
+  l->blkn = sn;
+  l->blkcap = sc;
+  l->loop_depth--;
+  l->loader = saved_loader;
+  free(carried);
+  Stmt *s = emit_stmt(l, (StmtKind)kind, st->off);
+  s->body = body;
+  s->nbody = nbody;
+  s->capbody = capbody;
+  if (kind == ST_FOR) {
+    s->hvar = hv;
+    s->expr = hx_int(l, loader->i);
+    s->expr2 = hx_int(l, loader->i2);
+    s->step = loader->i3;
+  } else {
+    s->loader = ld;
+  }
+  return X_NEXT;
+}
+
+Exit lower_host_if(L *l, Frame *f, const Ast *st, HostExpr *cond) {
+  int nc;
+  end_graph(l);
+  const Ast *orelse = st->c;
+  Carried *carried = prepare_carried(l, f, st->b, orelse, &nc, st->off);
+  end_graph(l);
+  Stmt *body = NULL, *els = NULL;
+  int nbody = 0, capbody = 0, nels = 0, capels = 0;
+  Stmt **sb = l->blk;
+  int *sn = l->blkn, *sc = l->blkcap;
+  l->blk = &body;
+  l->blkn = &nbody;
+  l->blkcap = &capbody;
+  Exit x1 = lower_block(l, f, st->b);
+  if (x1 == X_BREAK || x1 == X_CONTINUE) {
+    store_carried(l, carried, nc, st->off);
+    end_graph(l);
+    emit_stmt(l, x1 == X_BREAK ? ST_BREAK : ST_CONTINUE, st->off);
+  } else {
+    store_carried(l, carried, nc, st->off);
+    end_graph(l);
+  }
+  Exit x2 = X_NEXT;
+  if (orelse) {
+    l->blk = &els;
+    l->blkn = &nels;
+    l->blkcap = &capels;
+    x2 = lower_block(l, f, orelse);
+    store_carried(l, carried, nc, st->off);
+    end_graph(l);
+    if (x2 == X_BREAK || x2 == X_CONTINUE) emit_stmt(l, x2 == X_BREAK ? ST_BREAK : ST_CONTINUE, st->off);
+  }
+  l->blk = sb;
+  l->blkn = sn;
+  l->blkcap = sc;
+  if (x1 == X_RETURN || x2 == X_RETURN) lerr(l, st->off, "'return' under a run-time condition is not supported");
+  free(carried);
+  Stmt *s = emit_stmt(l, ST_IF, st->off);
+  s->expr = cond;
+  s->body = body;
+  s->nbody = nbody;
+  s->capbody = capbody;
+  s->orelse = els;
+  s->norelse = nels;
+  s->capelse = capels;
+  return X_NEXT;
+}
+
+/* Binding a loop target: names, and tuples unpacked. */
+static void bind_target(L *l, Frame *f, const Ast *target, Value *v) {
+  if (target->kind == AST_NAME) {
+    attrs_set(l, &f->scope->vars, target->str, v);
+    return;
+  }
+  if ((target->kind == AST_TUPLE || target->kind == AST_LIST) && v->k == V_TUPLE && v->n == target->nitems) {
+    for (int i = 0; i < v->n; i++) bind_target(l, f, target->items[i], v->items[i]);
+    return;
+  }
+  lerr(l, target->off, "cannot unpack the loop's value into this target");
+}
+
+void set_var_loader(L *l, int var, int loader) {
+  if (var >= l->nvar_loader) {
+    int n = var + 64;
+    l->var_loader = xrealloc(l->var_loader, sizeof(int) * (size_t)n);
+    for (int i = l->nvar_loader; i < n; i++) l->var_loader[i] = -1;
+    l->nvar_loader = n;
+  }
+  l->var_loader[var] = loader;
+}

@@ -1,0 +1,853 @@
+/*
+ * training.c — the training side of torch: datasets and data loaders, optimizers,
+ * learning-rate schedulers, gradient clipping, state_dict and checkpoints.
+ *
+ * Each follows PyTorch's names, arguments and defaults. Objects are compile-time values
+ * that own program variables (a loader's batch buffers, an optimizer's moment buffers
+ * and step count) and host variables (a learning rate); their methods add graph nodes
+ * (opt.step() is one fused update per parameter) or host statements (sched.step()
+ * recomputes the learning rate at run time, save() writes a checkpoint).
+ */
+#include "lower.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define B(name) static Value *tb_##name(L *l, Value *self, Args *a)
+#define UNUSED(x) (void)(x)
+
+static Value *obj_new(L *l, const char *clsname) {
+  const Builtin *b = bi_lookup(clsname, BI_CLASS);
+  TT_ASSERT(b);
+  Value *c = v_new(l, V_CLASS);
+  c->bi = b;
+  c->s = b->name;
+  Value *o = v_new(l, V_OBJECT);
+  o->cls = c;
+  return o;
+}
+
+static bool is_class(const Value *v, const char *name) {
+  return v && v->k == V_OBJECT && v->cls && v->cls->s && !strcmp(v->cls->s, name);
+}
+
+static int64_t num_i(L *l, Value *v, const char *what, int32_t off) {
+  if (v && (v->k == V_INT || v->k == V_BOOL)) return v->i;
+  lerr(l, off, "%s must be an int, not %s", what, v ? v_typename(v) : "None");
+}
+
+static double num_f(L *l, Value *v, const char *what, int32_t off) {
+  if (v && (v->k == V_INT || v->k == V_BOOL)) return (double)v->i;
+  if (v && v->k == V_FLOAT) return v->f;
+  lerr(l, off, "%s must be a number, not %s", what, v ? v_typename(v) : "None");
+}
+
+static const Node *node_of(L *l, Value *t) {
+  return tn(l, t);
+}
+
+/* ---- transforms (torchvision.transforms) ---------------------------------------------- */
+
+B(ToTensor) {
+  UNUSED(a);
+  if (self) lerr(l, a->off, "ToTensor is applied by the dataset, not called");
+  return obj_new(l, "ToTensor");
+}
+
+B(Normalize) {
+  if (self) lerr(l, a->off, "Normalize is applied by the dataset, not called");
+  Value *v[2];
+  args_bind(l, "Normalize", "mean, std", NULL, a, v, 2);
+  Value *o = obj_new(l, "Normalize");
+  attrs_set(l, &o->attrs, "mean", v[0]);
+  attrs_set(l, &o->attrs, "std", v[1]);
+  return o;
+}
+
+B(Compose) {
+  if (self) lerr(l, a->off, "Compose is applied by the dataset, not called");
+  Value *v[1];
+  args_bind(l, "Compose", "transforms", NULL, a, v, 1);
+  if (!v[0] || (v[0]->k != V_LIST && v[0]->k != V_TUPLE)) lerr(l, a->off, "Compose(): expected a list of transforms");
+  Value *o = obj_new(l, "Compose");
+  attrs_set(l, &o->attrs, "transforms", v[0]);
+  return o;
+}
+
+/* The Normalize transforms of a transform, in order (ToTensor is what loaders do anyway). */
+static void collect_normalize(L *l, Value *t, Value *out, int32_t off) {
+  if (!t) return;
+  if (is_class(t, "ToTensor")) return;
+  if (is_class(t, "Normalize")) {
+    v_list_push(l, out, t);
+    return;
+  }
+  if (is_class(t, "Compose")) {
+    Value *ts = attrs_get(&t->attrs, "transforms");
+    for (int i = 0; i < ts->n; i++) collect_normalize(l, ts->items[i], out, off);
+    return;
+  }
+  lerr(l, off, "transform %s is not supported (ToTensor, Normalize and Compose are)", v_typename(t));
+}
+
+/* ---- datasets ------------------------------------------------------------------------- */
+
+static Value *idx_dataset(L *l, Args *a, const char *name, const char *default_root, int64_t ntrain,
+                          int64_t ntest) {
+  Value *v[5];
+  args_bind(l, name, "root=None, train=True, transform=None, target_transform=None, download=False", NULL, a, v, 5);
+  Value *d = obj_new(l, name);
+  const char *root = v[0] ? (v[0]->k == V_STR ? v[0]->s : (lerr(l, a->off, "%s(): root must be a string", name), ""))
+                          : default_root;
+  if (!root) lerr(l, a->off, "%s(): root is required (the directory with the IDX files)", name);
+  bool train = v[1] ? v_truthy(l, v[1], a->off) : true;
+  if (v[3]) lerr(l, a->off, "%s(): target_transform is not supported", name);
+  attrs_set(l, &d->attrs, "__kind__", v_int(l, LD_IDX));
+  attrs_set(l, &d->attrs, "root", v_str(l, arena_strdup(l->p->arena, root)));
+  attrs_set(l, &d->attrs, "train", v_bool(l, train));
+  attrs_set(l, &d->attrs, "__len__", v_int(l, train ? ntrain : ntest));
+  Value *norm = v_new(l, V_LIST);
+  collect_normalize(l, v[2], norm, a->off);
+  attrs_set(l, &d->attrs, "__normalize__", norm);
+  return d;
+}
+
+B(FashionMNIST) {
+  UNUSED(self);
+  return idx_dataset(l, a, "FashionMNIST", "/usr/share/datasets/fashion-mnist", 60000, 10000);
+}
+
+B(MNIST) {
+  UNUSED(self);
+  return idx_dataset(l, a, "MNIST", NULL, 60000, 10000);
+}
+
+B(CIFAR10) {
+  UNUSED(self);
+  Value *v[5];
+  args_bind(l, "CIFAR10", "root, train=True, transform=None, target_transform=None, download=False", NULL, a, v, 5);
+  if (!v[0] || v[0]->k != V_STR) lerr(l, a->off, "CIFAR10(): root must be a string (the directory with the .bin files)");
+  Value *d = obj_new(l, "CIFAR10");
+  bool train = v[1] ? v_truthy(l, v[1], a->off) : true;
+  attrs_set(l, &d->attrs, "__kind__", v_int(l, LD_CIFAR10));
+  attrs_set(l, &d->attrs, "root", v_str(l, arena_strdup(l->p->arena, v[0]->s)));
+  attrs_set(l, &d->attrs, "train", v_bool(l, train));
+  attrs_set(l, &d->attrs, "__len__", v_int(l, train ? 50000 : 10000));
+  Value *norm = v_new(l, V_LIST);
+  collect_normalize(l, v[2], norm, a->off);
+  attrs_set(l, &d->attrs, "__normalize__", norm);
+  return d;
+}
+
+B(TensorDataset) {
+  UNUSED(self);
+  if (a->nkw) lerr(l, a->off, "TensorDataset() takes tensors only");
+  if (a->npos < 1 || a->npos > 2) lerr(l, a->off, "TensorDataset(): ttc supports one or two tensors (inputs, targets)");
+  int64_t n = -1;
+  for (int i = 0; i < a->npos; i++) {
+    if (a->pos[i]->k != V_TENSOR) lerr(l, a->off, "TensorDataset(): expected tensors, got %s", v_typename(a->pos[i]));
+    const Node *nd = node_of(l, a->pos[i]);
+    if (nd->shape.rank == 0 || nd->shape.sym >= 0) lerr(l, a->off, "TensorDataset(): tensors need a first (sample) dimension");
+    if (n >= 0 && nd->shape.d[0] != n) lerr(l, a->off, "Size mismatch between tensors");
+    n = nd->shape.d[0];
+  }
+  Value *d = obj_new(l, "TensorDataset");
+  attrs_set(l, &d->attrs, "__kind__", v_int(l, LD_TENSORS));
+  attrs_set(l, &d->attrs, "x", a->pos[0]);
+  if (a->npos > 1) attrs_set(l, &d->attrs, "y", a->pos[1]);
+  attrs_set(l, &d->attrs, "__len__", v_int(l, n));
+  attrs_set(l, &d->attrs, "__normalize__", v_new(l, V_LIST));
+  return d;
+}
+
+B(DataLoader) {
+  if (self) lerr(l, a->off, "a DataLoader is iterated, not called");
+  Value *v[7];
+  args_bind(l, "DataLoader", "dataset, batch_size=1, shuffle=False, drop_last=False, num_workers=0, pin_memory=False, generator=None", NULL, a, v, 7);
+  Value *ds = v[0];
+  if (!ds || ds->k != V_OBJECT || !attrs_get(&ds->attrs, "__kind__"))
+    lerr(l, a->off, "DataLoader(): expected a dataset (FashionMNIST, MNIST, CIFAR10, TensorDataset)");
+  int64_t bs = num_i(l, v[1], "batch_size", a->off);
+  if (bs < 1) lerr(l, a->off, "batch_size should be a positive integer value, but got batch_size=%lld", (long long)bs);
+  Loader ld = {0};
+  ld.kind = (LoaderKind)attrs_get(&ds->attrs, "__kind__")->i;
+  ld.batch = bs;
+  ld.shuffle = v[2] ? v_truthy(l, v[2], a->off) : false;
+  ld.drop_last = v[3] ? v_truthy(l, v[3], a->off) : false;
+  ld.srcx = ld.srcy = ld.yvar = -1;
+  int64_t n = attrs_get(&ds->attrs, "__len__")->i;
+  if (bs > n && ld.drop_last) lerr(l, a->off, "DataLoader(): drop_last with a batch larger than the dataset yields nothing");
+  Shape xs = {0}, ys = {0};
+  xs.sym = ys.sym = 0;
+  DType xdt = DT_F32, ydt = DT_I64;
+  bool has_y = true;
+  if (ld.kind == LD_TENSORS) {
+    Value *x = attrs_get(&ds->attrs, "x"), *y = attrs_get(&ds->attrs, "y");
+    const Node *xn = node_of(l, x);
+    xs = xn->shape;
+    xdt = xn->dtype;
+    ld.srcx = tvar(l, x);
+    if (y) {
+      const Node *yn = node_of(l, y);
+      ys = yn->shape;
+      ydt = yn->dtype;
+      ld.srcy = tvar(l, y);
+    } else
+      has_y = false;
+    ld.n = n;
+    xs.sym = 0;
+    ys.sym = 0;
+  } else {
+    ld.root = attrs_get(&ds->attrs, "root")->s;
+    bool train = attrs_get(&ds->attrs, "train")->i;
+    if (ld.kind == LD_IDX) {
+      ld.prefix = train ? "train" : "t10k";
+      xs = (Shape){.rank = 4, .sym = 0, .d = {0, 1, 28, 28}};
+    } else {
+      xs = (Shape){.rank = 4, .sym = 0, .d = {0, 3, 32, 32}};
+    }
+    ys = (Shape){.rank = 1, .sym = 0, .d = {0}};
+  }
+  xs.d[0] = bs;
+  ys.d[0] = bs;
+  int id = l->p->nloaders;
+  char nm[32];
+  snprintf(nm, sizeof nm, "loader%d", id);
+  ld.name = arena_strdup(l->p->arena, nm);
+  ld.xvar = ir_var_new(l->p, arena_printf(l->p->arena, "%s_x", nm), VAR_VALUE, xdt, xs);
+  set_var_loader(l, ld.xvar, id);
+  if (has_y) {
+    ld.yvar = ir_var_new(l->p, arena_printf(l->p->arena, "%s_y", nm), VAR_VALUE, ydt, ys);
+    set_var_loader(l, ld.yvar, id);
+  }
+  ir_loader_new(l->p, &ld);
+  Value *o = obj_new(l, "DataLoader");
+  attrs_set(l, &o->attrs, "__loader__", v_int(l, id));
+  attrs_set(l, &o->attrs, "dataset", ds);
+  attrs_set(l, &o->attrs, "batch_size", v_int(l, bs));
+  int64_t nb = ld.drop_last ? n / bs : (n + bs - 1) / bs;
+  attrs_set(l, &o->attrs, "__len__", v_int(l, nb));
+  return o;
+}
+
+Value *loader_batch(L *l, Value *loader, int32_t off) {
+  int id = (int)attrs_get(&loader->attrs, "__loader__")->i;
+  const Loader *ld = &l->p->loaders[id];
+  Value *x = v_new(l, V_TENSOR);
+  x->t.var = ld->xvar;
+  x->t.leaf = true;
+  Value *ds = attrs_get(&loader->attrs, "dataset");
+  Value *norm = attrs_get(&ds->attrs, "__normalize__");
+  for (int i = 0; norm && i < norm->n; i++) {
+    /* (x - mean) / std per channel, as transforms.Normalize */
+    Value *mean = attrs_get(&norm->items[i]->attrs, "mean"), *std = attrs_get(&norm->items[i]->attrs, "std");
+    int64_t c = node_of(l, x)->shape.d[1];
+    Value *mv = bi_call(l, "tensor", NULL, &mean, 1, off), *sv = bi_call(l, "tensor", NULL, &std, 1, off);
+    Shape ms = node_of(l, mv)->shape;
+    if (ms.rank != 1 || (ms.d[0] != c && ms.d[0] != 1))
+      lerr(l, off, "Normalize: mean and std need one value per channel (%lld)", (long long)c);
+    Value *shape[3] = {v_int(l, ms.d[0]), v_int(l, 1), v_int(l, 1)};
+    Value *tup = v_tuple(l, 3);
+    memcpy(tup->items, shape, sizeof shape);
+    mv = bi_call(l, "reshape", mv, &tup, 1, off);
+    sv = bi_call(l, "reshape", sv, &tup, 1, off);
+    x = bi_binop(l, BIN_DIV, bi_binop(l, BIN_SUB, x, mv, off), sv, off);
+  }
+  if (ld->yvar < 0) return x;
+  Value *y = v_new(l, V_TENSOR);
+  y->t.var = ld->yvar;
+  y->t.leaf = true;
+  Value *t = v_tuple(l, 2);
+  t->items[0] = x;
+  t->items[1] = y;
+  return t;
+}
+
+/* ---- optimizers ------------------------------------------------------------------------ */
+
+/* The parameters an optimizer is given: a list (model.parameters()) of leaf tensors. */
+static Value *param_list(L *l, Value *v, const char *name, int32_t off) {
+  if (!v || (v->k != V_LIST && v->k != V_TUPLE)) lerr(l, off, "%s(): params must be a list of tensors (model.parameters())", name);
+  if (v->n == 0) lerr(l, off, "optimizer got an empty parameter list");
+  for (int i = 0; i < v->n; i++) {
+    Value *p = v->items[i];
+    if (p->k != V_TENSOR || p->t.var < 0 || !p->t.leaf || !p->t.requires_grad)
+      lerr(l, off, "%s(): can't optimize a non-leaf Tensor or one that does not require grad", name);
+  }
+  return v;
+}
+
+static int state_var(L *l, Value *p, const char *what) {
+  const Var *pv = &l->p->vars[p->t.var];
+  int v = ir_var_new(l->p, what, VAR_STATE, pv->dtype, pv->shape);
+  l->p->vars[v].state_of = p->t.var; /* named after the parameter at the end */
+  return v;
+}
+
+static Value *optim_new(L *l, const char *cls, Value *params, double lr, int32_t off) {
+  Value *o = obj_new(l, cls);
+  attrs_set(l, &o->attrs, "__optim__", l->vtrue);
+  attrs_set(l, &o->attrs, "params", params);
+  /* the learning rate is a host variable: schedulers change it at run time */
+  int hv = host_var_for(l, v_float(l, lr), "lr", off);
+  attrs_set(l, &o->attrs, "__lr__", v_int(l, hv));
+  attrs_set(l, &o->attrs, "__base_lr__", v_float(l, lr));
+  int step = ir_var_new(l->p, arena_printf(l->p->arena, "%s_step", cls[0] == 'S' ? "sgd" : "adam"), VAR_STATE, DT_I64, shape_scalar());
+  attrs_set(l, &o->attrs, "__step__", v_int(l, step));
+  return o;
+}
+
+B(SGD) {
+  if (self) lerr(l, a->off, "an optimizer is not callable; use opt.step()");
+  Value *v[6];
+  args_bind(l, "SGD", "params, lr, momentum=0, dampening=0, weight_decay=0, nesterov=False", NULL, a, v, 6);
+  Value *ps = param_list(l, v[0], "SGD", a->off);
+  double lr = num_f(l, v[1], "lr", a->off), mom = num_f(l, v[2], "momentum", a->off);
+  double damp = num_f(l, v[3], "dampening", a->off), wd = num_f(l, v[4], "weight_decay", a->off);
+  bool nest = v[5] && v_truthy(l, v[5], a->off);
+  if (lr < 0) lerr(l, a->off, "Invalid learning rate: %g", lr);
+  if (mom < 0) lerr(l, a->off, "Invalid momentum value: %g", mom);
+  if (wd < 0) lerr(l, a->off, "Invalid weight_decay value: %g", wd);
+  if (nest && (mom <= 0 || damp != 0)) lerr(l, a->off, "Nesterov momentum requires a momentum and zero dampening");
+  Value *o = optim_new(l, "SGD", ps, lr, a->off);
+  attrs_set(l, &o->attrs, "momentum", v_float(l, mom));
+  attrs_set(l, &o->attrs, "dampening", v_float(l, damp));
+  attrs_set(l, &o->attrs, "weight_decay", v_float(l, wd));
+  attrs_set(l, &o->attrs, "nesterov", v_bool(l, nest));
+  Value *bufs = v_new(l, V_LIST);
+  for (int i = 0; i < ps->n; i++) v_list_push(l, bufs, v_int(l, mom != 0 ? state_var(l, ps->items[i], "momentum_buffer") : -1));
+  attrs_set(l, &o->attrs, "__state__", bufs);
+  return o;
+}
+
+static Value *adam_new(L *l, Args *a, const char *cls, bool adamw) {
+  Value *v[6];
+  args_bind(l, cls, adamw ? "params, lr=0.001, betas=None, eps=1e-08, weight_decay=0.01, amsgrad=False"
+                          : "params, lr=0.001, betas=None, eps=1e-08, weight_decay=0, amsgrad=False",
+            NULL, a, v, 6);
+  Value *ps = param_list(l, v[0], cls, a->off);
+  double lr = num_f(l, v[1], "lr", a->off), b1 = 0.9, b2 = 0.999;
+  if (v[2]) {
+    if ((v[2]->k != V_TUPLE && v[2]->k != V_LIST) || v[2]->n != 2) lerr(l, a->off, "betas must be a pair");
+    b1 = num_f(l, v[2]->items[0], "beta1", a->off);
+    b2 = num_f(l, v[2]->items[1], "beta2", a->off);
+  }
+  double eps = num_f(l, v[3], "eps", a->off), wd = num_f(l, v[4], "weight_decay", a->off);
+  if (v[5] && v_truthy(l, v[5], a->off)) lerr(l, a->off, "%s(amsgrad=True) is not supported", cls);
+  if (lr < 0) lerr(l, a->off, "Invalid learning rate: %g", lr);
+  if (eps < 0) lerr(l, a->off, "Invalid epsilon value: %g", eps);
+  if (b1 < 0 || b1 >= 1) lerr(l, a->off, "Invalid beta parameter at index 0: %g", b1);
+  if (b2 < 0 || b2 >= 1) lerr(l, a->off, "Invalid beta parameter at index 1: %g", b2);
+  if (wd < 0) lerr(l, a->off, "Invalid weight_decay value: %g", wd);
+  Value *o = optim_new(l, cls, ps, lr, a->off);
+  attrs_set(l, &o->attrs, "beta1", v_float(l, b1));
+  attrs_set(l, &o->attrs, "beta2", v_float(l, b2));
+  attrs_set(l, &o->attrs, "eps", v_float(l, eps));
+  attrs_set(l, &o->attrs, "weight_decay", v_float(l, wd));
+  attrs_set(l, &o->attrs, "adamw", v_bool(l, adamw));
+  Value *st = v_new(l, V_LIST);
+  for (int i = 0; i < ps->n; i++) {
+    v_list_push(l, st, v_int(l, state_var(l, ps->items[i], "exp_avg")));
+    v_list_push(l, st, v_int(l, state_var(l, ps->items[i], "exp_avg_sq")));
+  }
+  attrs_set(l, &o->attrs, "__state__", st);
+  return o;
+}
+
+B(Adam) {
+  if (self) lerr(l, a->off, "an optimizer is not callable; use opt.step()");
+  return adam_new(l, a, "Adam", false);
+}
+
+B(AdamW) {
+  if (self) lerr(l, a->off, "an optimizer is not callable; use opt.step()");
+  return adam_new(l, a, "AdamW", true);
+}
+
+static int input_of_var(L *l, int var, int32_t off) {
+  Value *t = v_new(l, V_TENSOR);
+  t->t.var = var;
+  return tnode(l, t);
+  (void)off;
+}
+
+static Value *lr_value(L *l, Value *opt) {
+  HostExpr *e = ir_hx(l->p, HX_VAR);
+  e->hvar = (int)attrs_get(&opt->attrs, "__lr__")->i;
+  e->isfloat = true;
+  return v_host(l, e);
+}
+
+B(optim_step) {
+  Value *v[2];
+  args_bind(l, "step", "self, closure=None", self, a, v, 2);
+  if (v[1]) lerr(l, a->off, "step(closure) is not supported");
+  Value *o = self;
+  Value *ps = attrs_get(&o->attrs, "params"), *st = attrs_get(&o->attrs, "__state__");
+  bool adam = attrs_get(&o->attrs, "beta1") != NULL;
+  Value *lr = host_to_tensor(l, lr_value(l, o), DT_F64, a->off);
+  /* the step count lives in the graph: step += 1, then the updates read it */
+  int stepvar = (int)attrs_get(&o->attrs, "__step__")->i;
+  int32_t sin = input_of_var(l, stepvar, a->off);
+  Value *one = bi_call(l, "tensor", NULL, (Value *[]){v_int(l, 1)}, 1, a->off);
+  int32_t add_in[2] = {sin, tnode(l, one)};
+  int step = add_node(l, OP_ADD, add_in, 2, NULL, a->off);
+  Attr sa = {0};
+  sa.var = stepvar;
+  int32_t store_in = step;
+  add_node(l, OP_STORE, &store_in, 1, &sa, a->off);
+  bool saved = l->no_grad;
+  l->no_grad = true;
+  for (int i = 0; i < ps->n; i++) {
+    Value *p = ps->items[i];
+    if (!p->t.grad) continue; /* PyTorch skips parameters without a .grad */
+    Attr at = {0};
+    int32_t in[6];
+    int nin;
+    int64_t vars[3];
+    in[0] = tnode(l, p);
+    in[1] = tnode(l, p->t.grad);
+    if (adam) {
+      int m = (int)st->items[2 * i]->i, s2 = (int)st->items[2 * i + 1]->i;
+      in[2] = input_of_var(l, m, a->off);
+      in[3] = input_of_var(l, s2, a->off);
+      in[4] = tnode(l, lr);
+      in[5] = step;
+      nin = 6;
+      at.f[0] = attrs_get(&o->attrs, "beta1")->f;
+      at.f[1] = attrs_get(&o->attrs, "beta2")->f;
+      at.f[2] = attrs_get(&o->attrs, "eps")->f;
+      at.f[3] = attrs_get(&o->attrs, "weight_decay")->f;
+      at.i[0] = attrs_get(&o->attrs, "adamw")->i;
+      vars[0] = p->t.var, vars[1] = m, vars[2] = s2;
+      at.ints = vars;
+      at.nints = 3;
+      add_node(l, OP_ADAM_STEP, in, nin, &at, a->off);
+    } else {
+      int buf = (int)st->items[i]->i;
+      in[2] = tnode(l, lr);
+      in[3] = step;
+      nin = 4;
+      vars[0] = p->t.var;
+      at.nints = 1;
+      if (buf >= 0) {
+        in[4] = input_of_var(l, buf, a->off);
+        nin = 5;
+        vars[1] = buf;
+        at.nints = 2;
+      }
+      at.ints = vars;
+      at.f[0] = attrs_get(&o->attrs, "momentum")->f;
+      at.f[1] = attrs_get(&o->attrs, "dampening")->f;
+      at.f[2] = attrs_get(&o->attrs, "weight_decay")->f;
+      at.i[0] = attrs_get(&o->attrs, "nesterov")->i;
+      add_node(l, OP_SGD_STEP, in, nin, &at, a->off);
+    }
+    p->t.graph = -1; /* the parameter changed in place: read its variable again */
+  }
+  l->no_grad = saved;
+  return l->none;
+}
+
+B(optim_zero_grad) {
+  Value *v[2];
+  args_bind(l, "zero_grad", "self, set_to_none=False", self, a, v, 2);
+  zero_param_grads(l, attrs_get(&self->attrs, "params"), a->off);
+  return l->none;
+}
+
+/* ---- learning-rate schedulers ------------------------------------------------------------ */
+
+static Value *sched_new(L *l, const char *cls, Value *opt, int32_t off) {
+  if (!opt || opt->k != V_OBJECT || !attrs_get(&opt->attrs, "__optim__"))
+    lerr(l, off, "%s(): expected an optimizer", cls);
+  Value *s = obj_new(l, cls);
+  attrs_set(l, &s->attrs, "__sched__", l->vtrue);
+  attrs_set(l, &s->attrs, "optimizer", opt);
+  int hv = host_var_for(l, v_int(l, 0), "last_epoch", off);
+  attrs_set(l, &s->attrs, "__epoch__", v_int(l, hv));
+  return s;
+}
+
+/* The learning rate at epoch e (a host expression), closed form of PyTorch's rule. */
+static Value *sched_lr(L *l, Value *s, Value *e, int32_t off) {
+  Value *opt = attrs_get(&s->attrs, "optimizer");
+  Value *base = attrs_get(&opt->attrs, "__base_lr__");
+  const char *k = s->cls->s;
+  if (!strcmp(k, "CosineAnnealingLR")) {
+    Value *tmax = attrs_get(&s->attrs, "T_max"), *emin = attrs_get(&s->attrs, "eta_min");
+    /* eta_min + (base - eta_min) * (1 + cos(pi * e / T_max)) / 2 */
+    Value *ang = bi_binop(l, BIN_DIV, bi_binop(l, BIN_MUL, v_float(l, 3.14159265358979323846), e, off), tmax, off);
+    Value *c = host_call1(l, HU_COS, ang, off);
+    Value *f = bi_binop(l, BIN_DIV, bi_binop(l, BIN_ADD, v_float(l, 1), c, off), v_float(l, 2), off);
+    return bi_binop(l, BIN_ADD, emin, bi_binop(l, BIN_MUL, bi_binop(l, BIN_SUB, base, emin, off), f, off), off);
+  }
+  if (!strcmp(k, "StepLR")) {
+    Value *ss = attrs_get(&s->attrs, "step_size"), *g = attrs_get(&s->attrs, "gamma");
+    return bi_binop(l, BIN_MUL, base, bi_binop(l, BIN_POW, g, bi_binop(l, BIN_FLOORDIV, e, ss, off), off), off);
+  }
+  if (!strcmp(k, "ExponentialLR")) {
+    Value *g = attrs_get(&s->attrs, "gamma");
+    return bi_binop(l, BIN_MUL, base, bi_binop(l, BIN_POW, g, e, off), off);
+  }
+  /* LinearLR: base * (start + (end - start) * min(e, total) / total) */
+  Value *sf = attrs_get(&s->attrs, "start_factor"), *ef = attrs_get(&s->attrs, "end_factor");
+  Value *tot = attrs_get(&s->attrs, "total_iters");
+  Value *pos[2] = {e, tot};
+  Value *m = bi_call(l, "min", NULL, pos, 2, off);
+  Value *frac = bi_binop(l, BIN_DIV, m, tot, off);
+  Value *fac = bi_binop(l, BIN_ADD, sf, bi_binop(l, BIN_MUL, bi_binop(l, BIN_SUB, ef, sf, off), frac, off), off);
+  return bi_binop(l, BIN_MUL, base, fac, off);
+}
+
+static Value *epoch_value(L *l, Value *s) {
+  HostExpr *e = ir_hx(l->p, HX_VAR);
+  e->hvar = (int)attrs_get(&s->attrs, "__epoch__")->i;
+  return v_host(l, e);
+}
+
+B(CosineAnnealingLR) {
+  if (self) lerr(l, a->off, "a scheduler is not callable; use sched.step()");
+  Value *v[3];
+  args_bind(l, "CosineAnnealingLR", "optimizer, T_max, eta_min=0", NULL, a, v, 3);
+  Value *s = sched_new(l, "CosineAnnealingLR", v[0], a->off);
+  if (num_f(l, v[1], "T_max", a->off) <= 0) lerr(l, a->off, "CosineAnnealingLR(): T_max must be positive");
+  attrs_set(l, &s->attrs, "T_max", v_float(l, num_f(l, v[1], "T_max", a->off)));
+  attrs_set(l, &s->attrs, "eta_min", v_float(l, num_f(l, v[2], "eta_min", a->off)));
+  return s;
+}
+
+B(StepLR) {
+  if (self) lerr(l, a->off, "a scheduler is not callable; use sched.step()");
+  Value *v[3];
+  args_bind(l, "StepLR", "optimizer, step_size, gamma=0.1", NULL, a, v, 3);
+  Value *s = sched_new(l, "StepLR", v[0], a->off);
+  if (num_i(l, v[1], "step_size", a->off) < 1) lerr(l, a->off, "StepLR(): step_size must be positive");
+  attrs_set(l, &s->attrs, "step_size", v_int(l, num_i(l, v[1], "step_size", a->off)));
+  attrs_set(l, &s->attrs, "gamma", v_float(l, num_f(l, v[2], "gamma", a->off)));
+  return s;
+}
+
+B(ExponentialLR) {
+  if (self) lerr(l, a->off, "a scheduler is not callable; use sched.step()");
+  Value *v[2];
+  args_bind(l, "ExponentialLR", "optimizer, gamma", NULL, a, v, 2);
+  Value *s = sched_new(l, "ExponentialLR", v[0], a->off);
+  attrs_set(l, &s->attrs, "gamma", v_float(l, num_f(l, v[1], "gamma", a->off)));
+  return s;
+}
+
+B(LinearLR) {
+  if (self) lerr(l, a->off, "a scheduler is not callable; use sched.step()");
+  Value *v[4];
+  args_bind(l, "LinearLR", "optimizer, start_factor=0.3333333333333333, end_factor=1.0, total_iters=5", NULL, a, v, 4);
+  Value *s = sched_new(l, "LinearLR", v[0], a->off);
+  double sf = num_f(l, v[1], "start_factor", a->off), ef = num_f(l, v[2], "end_factor", a->off);
+  if (sf <= 0 || sf > 1) lerr(l, a->off, "Starting multiplicative factor expected to be greater than 0 and less or equal to 1.");
+  attrs_set(l, &s->attrs, "start_factor", v_float(l, sf));
+  attrs_set(l, &s->attrs, "end_factor", v_float(l, ef));
+  attrs_set(l, &s->attrs, "total_iters", v_int(l, num_i(l, v[3], "total_iters", a->off)));
+  /* like PyTorch, the scheduler sets the first learning rate when it is made */
+  Value *opt = attrs_get(&s->attrs, "optimizer");
+  host_assign(l, (int)attrs_get(&opt->attrs, "__lr__")->i, sched_lr(l, s, v_int(l, 0), a->off), a->off);
+  return s;
+}
+
+B(sched_step) {
+  Value *v[2];
+  args_bind(l, "step", "self, epoch=None", self, a, v, 2);
+  if (v[1]) lerr(l, a->off, "scheduler.step(epoch) is deprecated in PyTorch and not supported");
+  Value *e = epoch_value(l, self);
+  Value *next = bi_binop(l, BIN_ADD, e, v_int(l, 1), a->off);
+  host_assign(l, e->hx->hvar, next, a->off);
+  Value *opt = attrs_get(&self->attrs, "optimizer");
+  host_assign(l, (int)attrs_get(&opt->attrs, "__lr__")->i, sched_lr(l, self, epoch_value(l, self), a->off), a->off);
+  return l->none;
+}
+
+B(get_last_lr) {
+  UNUSED(a);
+  Value *r = v_new(l, V_LIST);
+  v_list_push(l, r, lr_value(l, attrs_get(&self->attrs, "optimizer")));
+  return r;
+}
+
+/* ---- gradient clipping (torch.nn.utils) -------------------------------------------------- */
+
+static Value *grads_of(L *l, Value *params, const char *fname, int32_t off) {
+  if (params && params->k == V_TENSOR) {
+    Value *one = v_new(l, V_LIST);
+    v_list_push(l, one, params);
+    params = one;
+  }
+  if (!params || (params->k != V_LIST && params->k != V_TUPLE)) lerr(l, off, "%s(): expected parameters", fname);
+  Value *gs = v_new(l, V_LIST);
+  for (int i = 0; i < params->n; i++) {
+    Value *p = params->items[i];
+    if (p->k != V_TENSOR) lerr(l, off, "%s(): expected tensors", fname);
+    if (p->t.grad) v_list_push(l, gs, p->t.grad);
+  }
+  return gs;
+}
+
+B(clip_grad_norm_) {
+  Value *v[4];
+  args_bind(l, "clip_grad_norm_", "parameters, max_norm, norm_type=2.0, error_if_nonfinite=False", self, a, v, 4);
+  double max_norm = num_f(l, v[1], "max_norm", a->off);
+  if (num_f(l, v[2], "norm_type", a->off) != 2.0) lerr(l, a->off, "clip_grad_norm_(): only norm_type=2 is supported");
+  Value *gs = grads_of(l, v[0], "clip_grad_norm_", a->off);
+  bool saved = l->no_grad;
+  l->no_grad = true;
+  if (gs->n == 0) {
+    l->no_grad = saved;
+    return bi_call(l, "tensor", NULL, (Value *[]){v_float(l, 0)}, 1, a->off);
+  }
+  /* total = ||(||g_1||, ..., ||g_n||)||, as torch.nn.utils.clip_grad_norm_ */
+  Value *norms = v_new(l, V_LIST);
+  for (int i = 0; i < gs->n; i++) {
+    Value *g = gs->items[i];
+    Value *sq = bi_binop(l, BIN_MUL, g, g, a->off);
+    Value *s = bi_call(l, "sum", sq, NULL, 0, a->off);
+    v_list_push(l, norms, bi_call(l, "sqrt", NULL, &s, 1, a->off));
+  }
+  Value *st = bi_call(l, "stack", NULL, &norms, 1, a->off);
+  Value *total = bi_call(l, "sqrt", NULL, (Value *[]){bi_call(l, "sum", bi_binop(l, BIN_MUL, st, st, a->off), NULL, 0, a->off)}, 1, a->off);
+  Value *coef = bi_binop(l, BIN_DIV, v_float(l, max_norm), bi_binop(l, BIN_ADD, total, v_float(l, 1e-6), a->off), a->off);
+  Args ca = {.pos = (Value *[]){coef}, .npos = 1, .kwnames = (const char *[]){"max"}, .kw = (Value *[]){v_float(l, 1.0)}, .nkw = 1, .off = a->off};
+  Value *clamped = bi_lookup("clamp", BI_FUNC)->fn(l, NULL, &ca);
+  for (int i = 0; i < gs->n; i++) {
+    Value *g = gs->items[i];
+    tensor_inplace(l, g, bi_binop(l, BIN_MUL, g, clamped, a->off), a->off);
+  }
+  l->no_grad = saved;
+  return total;
+}
+
+B(clip_grad_value_) {
+  Value *v[2];
+  args_bind(l, "clip_grad_value_", "parameters, clip_value", self, a, v, 2);
+  double cv = num_f(l, v[1], "clip_value", a->off);
+  Value *gs = grads_of(l, v[0], "clip_grad_value_", a->off);
+  bool saved = l->no_grad;
+  l->no_grad = true;
+  for (int i = 0; i < gs->n; i++) {
+    Value *g = gs->items[i];
+    Args ca = {.pos = (Value *[]){g}, .npos = 1, .kwnames = (const char *[]){"min", "max"},
+               .kw = (Value *[]){v_float(l, -cv), v_float(l, cv)}, .nkw = 2, .off = a->off};
+    tensor_inplace(l, g, bi_lookup("clamp", BI_FUNC)->fn(l, NULL, &ca), a->off);
+  }
+  l->no_grad = saved;
+  return l->none;
+}
+
+/* ---- state_dict and checkpoints ----------------------------------------------------------- */
+
+/* A state dict is a V_DICT of key -> tensor, in PyTorch's order. */
+static Value *module_state_dict(L *l, Value *m) {
+  Value *ps = v_new(l, V_LIST), *names = v_new(l, V_LIST);
+  collect_params(l, m, ps, "", names);
+  Value *d = v_new(l, V_DICT);
+  for (int i = 0; i < ps->n; i++) {
+    v_list_push(l, d, names->items[i]);
+    v_list_push(l, d, ps->items[i]);
+  }
+  return d;
+}
+
+static Value *var_tensor(L *l, int var) {
+  Value *t = v_new(l, V_TENSOR);
+  t->t.var = var;
+  t->t.leaf = true;
+  return t;
+}
+
+static Value *optim_state_dict(L *l, Value *o) {
+  Value *d = v_new(l, V_DICT);
+  Value *ps = attrs_get(&o->attrs, "params"), *st = attrs_get(&o->attrs, "__state__");
+  bool adam = attrs_get(&o->attrs, "beta1") != NULL;
+  for (int i = 0; i < ps->n; i++) {
+    if (adam) {
+      v_list_push(l, d, v_str(l, arena_printf(l->arena, "state.%d.exp_avg", i)));
+      v_list_push(l, d, var_tensor(l, (int)st->items[2 * i]->i));
+      v_list_push(l, d, v_str(l, arena_printf(l->arena, "state.%d.exp_avg_sq", i)));
+      v_list_push(l, d, var_tensor(l, (int)st->items[2 * i + 1]->i));
+    } else if (st->items[i]->i >= 0) {
+      v_list_push(l, d, v_str(l, arena_printf(l->arena, "state.%d.momentum_buffer", i)));
+      v_list_push(l, d, var_tensor(l, (int)st->items[i]->i));
+    }
+  }
+  v_list_push(l, d, v_str(l, "state.step"));
+  v_list_push(l, d, var_tensor(l, (int)attrs_get(&o->attrs, "__step__")->i));
+  return d;
+}
+
+B(state_dict) {
+  UNUSED(a);
+  if (attrs_get(&self->attrs, "__optim__")) return optim_state_dict(l, self);
+  return module_state_dict(l, self);
+}
+
+/* Flattens nested dicts of tensors into (key, var) pairs: {"model": sd} -> "model.fc1.weight". */
+static void flatten_dict(L *l, Value *d, const char *prefix, Value *keys, Value *vals, int32_t off) {
+  for (int i = 0; i + 1 < d->n; i += 2) {
+    Value *k = d->items[i], *v = d->items[i + 1];
+    if (k->k != V_STR) lerr(l, off, "save(): dictionary keys must be strings");
+    const char *key = *prefix ? arena_printf(l->arena, "%s.%s", prefix, k->s) : k->s;
+    if (v->k == V_DICT) flatten_dict(l, v, key, keys, vals, off);
+    else if (v->k == V_TENSOR) {
+      v_list_push(l, keys, v_str(l, key));
+      v_list_push(l, vals, v);
+    } else
+      lerr(l, off, "save(): '%s' is a %s; ttc checkpoints hold tensors (and dicts of them)", key, v_typename(v));
+  }
+}
+
+static Stmt *ckpt_stmt(L *l, StmtKind kind, const char *path, Value *keys, Value *vals, int32_t off) {
+  /* the graph before must have run, and the one after must see what a load wrote */
+  end_graph(l);
+  Stmt *st = emit_stmt(l, kind, off);
+  st->path = arena_strdup(l->p->arena, path);
+  st->nkeys = keys->n;
+  st->keys = arena_alloc(l->p->arena, sizeof(char *) * (size_t)(keys->n + 1));
+  st->vars = arena_alloc(l->p->arena, sizeof(int) * (size_t)(keys->n + 1));
+  for (int i = 0; i < keys->n; i++) {
+    st->keys[i] = arena_strdup(l->p->arena, keys->items[i]->s);
+    st->vars[i] = vals->items[i]->t.var;
+  }
+  return st;
+}
+
+B(save) {
+  Value *v[2];
+  args_bind(l, "save", "obj, f", self, a, v, 2);
+  if (!v[1] || v[1]->k != V_STR) lerr(l, a->off, "save(): the file must be a path string");
+  if (!v[0] || (v[0]->k != V_DICT && v[0]->k != V_TENSOR)) lerr(l, a->off, "save(): expected a state_dict (or a dict of them)");
+  Value *keys = v_new(l, V_LIST), *vals = v_new(l, V_LIST);
+  if (v[0]->k == V_TENSOR) {
+    v_list_push(l, keys, v_str(l, "tensor"));
+    v_list_push(l, vals, v[0]);
+  } else
+    flatten_dict(l, v[0], "", keys, vals, a->off);
+  for (int i = 0; i < vals->n; i++) tvar(l, vals->items[i]);
+  ckpt_stmt(l, ST_SAVE, v[1]->s, keys, vals, a->off);
+  return l->none;
+}
+
+B(load) {
+  Value *v[2];
+  args_bind(l, "load", "f, map_location=None", self, a, v, 2);
+  if (!v[0] || v[0]->k != V_STR) lerr(l, a->off, "load(): the file must be a path string");
+  Value *c = obj_new(l, "Checkpoint");
+  attrs_set(l, &c->attrs, "path", v[0]);
+  attrs_set(l, &c->attrs, "prefix", v_str(l, ""));
+  return c;
+}
+
+B(load_state_dict) {
+  Value *v[3];
+  args_bind(l, "load_state_dict", "self, state_dict, strict=True", self, a, v, 3);
+  Value *c = v[1];
+  if (!is_class(c, "Checkpoint")) lerr(l, a->off, "load_state_dict(): expected torch.load(path) (or an entry of it)");
+  const char *prefix = attrs_get(&c->attrs, "prefix")->s;
+  Value *sd = attrs_get(&self->attrs, "__optim__") ? optim_state_dict(l, self) : module_state_dict(l, self);
+  Value *keys = v_new(l, V_LIST), *vals = v_new(l, V_LIST);
+  flatten_dict(l, sd, prefix, keys, vals, a->off);
+  for (int i = 0; i < vals->n; i++)
+    if (vals->items[i]->t.var < 0) tvar(l, vals->items[i]);
+  ckpt_stmt(l, ST_LOAD, attrs_get(&c->attrs, "path")->s, keys, vals, a->off);
+  for (int i = 0; i < vals->n; i++) vals->items[i]->t.graph = -1; /* read what was loaded */
+  return l->none;
+}
+
+/* ckpt["model"]: the entries under that prefix. */
+Value *checkpoint_index(L *l, Value *c, Value *key, int32_t off) {
+  if (key->k != V_STR) lerr(l, off, "checkpoint keys are strings");
+  Value *r = obj_new(l, "Checkpoint");
+  attrs_set(l, &r->attrs, "path", attrs_get(&c->attrs, "path"));
+  const char *p = attrs_get(&c->attrs, "prefix")->s;
+  attrs_set(l, &r->attrs, "prefix", v_str(l, *p ? arena_printf(l->arena, "%s.%s", p, key->s) : key->s));
+  return r;
+}
+
+B(Checkpoint) {
+  UNUSED(self);
+  lerr(l, a->off, "use torch.load(path)");
+}
+
+/* ---- the table --------------------------------------------------------------------------- */
+
+const Builtin train_builtins[] = {
+  {"ToTensor", BI_CLASS, tb_ToTensor, 0},
+  {"Normalize", BI_CLASS, tb_Normalize, 0},
+  {"Compose", BI_CLASS, tb_Compose, 0},
+  {"FashionMNIST", BI_CLASS, tb_FashionMNIST, 0},
+  {"MNIST", BI_CLASS, tb_MNIST, 0},
+  {"CIFAR10", BI_CLASS, tb_CIFAR10, 0},
+  {"TensorDataset", BI_CLASS, tb_TensorDataset, 0},
+  {"DataLoader", BI_CLASS, tb_DataLoader, 0},
+  {"SGD", BI_CLASS, tb_SGD, 0},
+  {"Adam", BI_CLASS, tb_Adam, 0},
+  {"AdamW", BI_CLASS, tb_AdamW, 0},
+  {"CosineAnnealingLR", BI_CLASS, tb_CosineAnnealingLR, 0},
+  {"StepLR", BI_CLASS, tb_StepLR, 0},
+  {"ExponentialLR", BI_CLASS, tb_ExponentialLR, 0},
+  {"LinearLR", BI_CLASS, tb_LinearLR, 0},
+  {"Checkpoint", BI_CLASS, tb_Checkpoint, 0},
+  {"clip_grad_norm_", BI_FUNC, tb_clip_grad_norm_, 0},
+  {"clip_grad_value_", BI_FUNC, tb_clip_grad_value_, 0},
+  {"save", BI_FUNC, tb_save, 0},
+  {"load", BI_FUNC, tb_load, 0},
+  /* methods, found through train_getattr */
+  {"step", 0, tb_optim_step, 0},
+  {"zero_grad", 0, tb_optim_zero_grad, 0},
+  {"step", 0, tb_sched_step, 0},
+  {"get_last_lr", 0, tb_get_last_lr, 0},
+  {"state_dict", 0, tb_state_dict, 0},
+  {"load_state_dict", 0, tb_load_state_dict, 0},
+};
+const int train_nbuiltins = (int)(sizeof train_builtins / sizeof train_builtins[0]);
+
+static Value *method(L *l, BuiltinFn fn, Value *self) {
+  for (int i = 0; i < train_nbuiltins; i++)
+    if (train_builtins[i].fn == fn) {
+      Value *v = v_new(l, V_BUILTIN);
+      v->bi = &train_builtins[i];
+      v->self = self;
+      v->s = train_builtins[i].name;
+      return v;
+    }
+  tt_unreachable();
+}
+
+/* Methods and attributes of the objects above (NULL if obj has no such one). */
+Value *train_getattr(L *l, Value *obj, const char *name) {
+  if (attrs_get(&obj->attrs, "__optim__")) {
+    if (!strcmp(name, "step")) return method(l, tb_optim_step, obj);
+    if (!strcmp(name, "zero_grad")) return method(l, tb_optim_zero_grad, obj);
+    if (!strcmp(name, "state_dict")) return method(l, tb_state_dict, obj);
+    if (!strcmp(name, "load_state_dict")) return method(l, tb_load_state_dict, obj);
+    if (!strcmp(name, "param_groups")) {
+      Value *g = v_new(l, V_DICT);
+      v_list_push(l, g, v_str(l, "lr"));
+      v_list_push(l, g, lr_value(l, obj));
+      v_list_push(l, g, v_str(l, "params"));
+      v_list_push(l, g, attrs_get(&obj->attrs, "params"));
+      Value *r = v_new(l, V_LIST);
+      v_list_push(l, r, g);
+      return r;
+    }
+    return NULL;
+  }
+  if (attrs_get(&obj->attrs, "__sched__")) {
+    if (!strcmp(name, "step")) return method(l, tb_sched_step, obj);
+    if (!strcmp(name, "get_last_lr")) return method(l, tb_get_last_lr, obj);
+    if (!strcmp(name, "last_epoch")) return epoch_value(l, obj);
+    return NULL;
+  }
+  if (attrs_get(&obj->attrs, "__loader__") || attrs_get(&obj->attrs, "__kind__") || is_class(obj, "Checkpoint"))
+    return NULL;
+  if (!strcmp(name, "state_dict")) return method(l, tb_state_dict, obj);
+  if (!strcmp(name, "load_state_dict")) return method(l, tb_load_state_dict, obj);
+  return NULL;
+}
