@@ -899,8 +899,21 @@ B(clamp) {
   args_bind(l, "clamp", "input, min=None, max=None", self, a, v, 3);
   Value *x = want_tensor(l, v[0], "clamp", a->off);
   if (!v[1] && !v[2]) lerr(l, a->off, "clamp(): at least one of 'min' or 'max' must not be None");
-  if (v[1]) x = ew2(l, OP_MAXIMUM, x, v[1], a->off, "ClampBackward1");
-  if (v[2]) x = ew2(l, OP_MINIMUM, x, v[2], a->off, "ClampBackward1");
+  /* where(x < lo, lo, x): the gradient passes at the bounds, as PyTorch's clamp */
+  Value *ops[3] = {x, NULL, NULL};
+  int nops = 1;
+  if (v[1]) ops[nops++] = v[1];
+  if (v[2]) ops[nops++] = v[2];
+  DType dt = result_type(l, ops, nops, a->off);
+  x = cast(l, x, dt, a->off);
+  for (int k = 1; k <= 2; k++) {
+    if (!v[k]) continue;
+    Value *bound = to_tensor_dt(l, v[k], dt, a->off);
+    Value *c = ew2(l, k == 1 ? OP_LT : OP_GT, x, bound, a->off, NULL);
+    int32_t in[3] = {tnode(l, c), tnode(l, bound), tnode(l, x)};
+    Value *ins[2] = {x, bound};
+    x = result(l, add_node(l, OP_WHERE, in, 3, NULL, a->off), ins, 2, "ClampBackward1");
+  }
   return x;
 }
 
@@ -1629,13 +1642,13 @@ static Value *make_param(L *l, Value *t, const char *name, int32_t off) {
   return p;
 }
 
-static Value *uniform_param(L *l, Shape s, double bound, const char *name, int32_t off) {
+static Value *uniform_param(L *l, Shape s, DType dt, double bound, const char *name, int32_t off) {
   Attr at = {0};
   at.f[0] = -bound;
   at.f[1] = bound;
   Graph *g = cur_graph(l);
   if (g->n == 0) g->loc.off = off;
-  Value *t = mk_tensor(l, ir_add_source(g, OP_UNIFORM, DT_F32, s, &at, (Loc){off}));
+  Value *t = mk_tensor(l, ir_add_source(g, OP_UNIFORM, dt, s, &at, (Loc){off}));
   return make_param(l, t, name, off);
 }
 
@@ -1686,8 +1699,10 @@ B(Linear) {
     args_bind(l, "Linear.forward", "input", NULL, a, v, 1);
     return linear_forward(l, self, v[0], a->off);
   }
-  Value *v[3];
-  args_bind(l, "Linear", "in_features, out_features, bias=True", NULL, a, v, 3);
+  Value *v[5];
+  args_bind(l, "Linear", "in_features, out_features, bias=True, device=None, dtype=None", NULL, a, v, 5);
+  DType pdt = v[4] ? want_dtype(l, v[4], a->off) : DT_F32;
+  if (!dt_is_float(pdt)) lerr(l, a->off, "Linear(): dtype must be a floating point type");
   int64_t in = want_int(l, v[0], "in_features", a->off), out = want_int(l, v[1], "out_features", a->off);
   if (in < 0 || out < 0 || (double)in * (double)out > 1e9)
     lerr(l, a->off, "Linear(%lld, %lld): invalid size", (long long)in, (long long)out);
@@ -1696,9 +1711,9 @@ B(Linear) {
   attrs_set(l, &m->attrs, "out_features", v_int(l, out));
   /* kaiming_uniform_(a=sqrt(5)) is U(-1/sqrt(in), 1/sqrt(in)); the bias uses the same bound */
   double bound = in > 0 ? 1.0 / sqrt((double)in) : 0;
-  attrs_set(l, &m->attrs, "weight", uniform_param(l, (Shape){.rank = 2, .sym = -1, .d = {out, in}}, bound, "weight", a->off));
+  attrs_set(l, &m->attrs, "weight", uniform_param(l, (Shape){.rank = 2, .sym = -1, .d = {out, in}}, pdt, bound, "weight", a->off));
   if (want_bool(l, v[2], a->off))
-    attrs_set(l, &m->attrs, "bias", uniform_param(l, (Shape){.rank = 1, .sym = -1, .d = {out}}, bound, "bias", a->off));
+    attrs_set(l, &m->attrs, "bias", uniform_param(l, (Shape){.rank = 1, .sym = -1, .d = {out}}, pdt, bound, "bias", a->off));
   else
     attrs_set(l, &m->attrs, "bias", l->none);
   return m;
@@ -2139,12 +2154,9 @@ B(binary_cross_entropy_with_logits) {
   Value *x = want_tensor(l, v[0], "binary_cross_entropy_with_logits", a->off);
   Value *y = want_tensor(l, v[1], "binary_cross_entropy_with_logits", a->off);
   same_shape(l, x, y, "binary_cross_entropy_with_logits", a->off);
-  /* max(x, 0) - x*y + log(1 + exp(-|x|)): no overflow for any x */
-  Value *t1 = op1(l, OP_RELU, x, NULL, a->off, NULL);
-  Value *t2 = bi_binop(l, BIN_MUL, x, y, a->off);
-  Value *e = op1(l, OP_EXP, bi_unop(l, UN_NEG, op1(l, OP_ABS, x, NULL, a->off, NULL), a->off), NULL, a->off, NULL);
-  Value *sp = op1(l, OP_LOG, bi_binop(l, BIN_ADD, e, v_int(l, 1), a->off), NULL, a->off, NULL);
-  Value *per = bi_binop(l, BIN_ADD, bi_binop(l, BIN_SUB, t1, t2, a->off), sp, a->off);
+  /* softplus(x) - x*y: no overflow for any x, and the gradient is sigmoid(x) - y */
+  Value *sp = op1(l, OP_SOFTPLUS, x, NULL, a->off, NULL);
+  Value *per = bi_binop(l, BIN_SUB, sp, bi_binop(l, BIN_MUL, x, y, a->off), a->off);
   return reduce_loss(l, per, v[2], a->off, "BinaryCrossEntropyWithLogitsBackward0");
 }
 
@@ -2160,6 +2172,16 @@ B(binary_cross_entropy) {
   Value *per = bi_unop(l, UN_NEG, bi_binop(l, BIN_ADD, bi_binop(l, BIN_MUL, y, lp, a->off),
                                        bi_binop(l, BIN_MUL, bi_binop(l, BIN_SUB, v_int(l, 1), y, a->off), lq, a->off), a->off), a->off);
   return reduce_loss(l, per, v[2], a->off, "BinaryCrossEntropyBackward0");
+}
+
+B(softplus) {
+  Value *v[3];
+  args_bind(l, "softplus", "input, beta=1, threshold=20", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], "softplus", a->off);
+  double beta = want_num(l, v[1], "beta", a->off);
+  if (beta == 1) return op1(l, OP_SOFTPLUS, x, NULL, a->off, NULL);
+  Value *bx = bi_binop(l, BIN_MUL, x, v_float(l, beta), a->off);
+  return bi_binop(l, BIN_DIV, op1(l, OP_SOFTPLUS, bx, NULL, a->off, NULL), v_float(l, beta), a->off);
 }
 
 B(erf) {
@@ -2735,6 +2757,7 @@ static const Builtin builtins[] = {
   {"uniform_", M, bi_uniform_, 0},
   {"normal_", M, bi_normal_, 0},
   {"erf", F | M, bi_erf, 0},
+  {"softplus", F, bi_softplus, 0},
   /* losses */
   {"mse_loss", F, bi_mse_loss, 0},
   {"l1_loss", F, bi_l1_loss, 0},

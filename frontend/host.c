@@ -246,7 +246,7 @@ static bool contains(const Ast *st, bool (*pred)(const Ast *)) {
 static bool is_loop_or_training_call(const Ast *e) {
   if (e->kind == AST_FOR || e->kind == AST_WHILE) return true;
   if (e->kind == AST_CALL && e->a->kind == AST_ATTR)
-    return !strcmp(e->a->str, "backward") || !strcmp(e->a->str, "step") || !strcmp(e->a->str, "item");
+    return !strcmp(e->a->str, "backward") || !strcmp(e->a->str, "step");
   return false;
 }
 

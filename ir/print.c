@@ -109,6 +109,7 @@ static void print_node(FILE *f, const Program *p, const Node *n, int id) {
       fprintf(f, " keepdim=%lld", (long long)a->i[1]);
       break;
     case OP_MATMUL:
+      if (a->i[1]) fputs(" transpose_a=1", f);
       if (a->i[0]) fputs(" transpose_b=1", f);
       break;
     case OP_RESHAPE:

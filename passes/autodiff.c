@@ -171,6 +171,9 @@ static void grad_tanh(Ad *ad, int id, int g) {
   int d = op2(ad, OP_SUB, scalar(ad, 1, NODE->dtype), op2(ad, OP_MUL, Y, Y));
   ACC(0, op2(ad, OP_MUL, g, d));
 }
+static void grad_softplus(Ad *ad, int id, int g) {
+  ACC(0, op2(ad, OP_MUL, g, op1(ad, OP_SIGMOID, X(0))));
+}
 static void grad_erf(Ad *ad, int id, int g) {
   /* d/dx erf(x) = 2/sqrt(pi) exp(-x^2) */
   int e = op1(ad, OP_EXP, op1(ad, OP_NEG, op2(ad, OP_MUL, X(0), X(0))));
@@ -304,8 +307,41 @@ static void grad_minmax_reduce(Ad *ad, int id, int g) {
   int gb = expand_reduced(ad, id, g);
   ACC(0, op2(ad, OP_DIV, op2(ad, OP_MUL, gb, mask), count));
 }
-static void grad_max(Ad *ad, int id, int g) { grad_minmax_reduce(ad, id, g); }
-static void grad_min(Ad *ad, int id, int g) { grad_minmax_reduce(ad, id, g); }
+/* max/min over one dim (x.max(dim)): PyTorch sends the gradient to the index it returned,
+ * the first maximum; a mask of arange(n) == argmax picks it. */
+static void grad_minmax_dim(Ad *ad, int id, int g, Op arg) {
+  const Node *n = NODE;
+  const Node *x = &ad->in->nodes[IN(0)];
+  int dim = 0;
+  while (!(n->attr.i[0] & (1LL << dim))) dim++;
+  Attr aa = {0};
+  aa.i[0] = n->attr.i[0];
+  aa.i[1] = 1;
+  int32_t ain[1] = {X(0)};
+  int idx = mk(ad, arg, ain, 1, &aa); /* [.., 1, ..] */
+  Attr ra = {0};
+  ra.f[0] = 0;
+  ra.f[1] = 1;
+  Shape rs = {.rank = 1, .sym = -1, .d = {x->shape.d[dim]}};
+  int r = ir_add_source(ad->out, OP_ARANGE, DT_I64, rs, &ra, ad->loc);
+  ad->out->nodes[r].backward = true;
+  Shape bs = {.rank = x->shape.rank, .sym = -1};
+  for (int i = 0; i < bs.rank; i++) bs.d[i] = i == dim ? x->shape.d[dim] : 1;
+  int mask = cast(ad, op2(ad, OP_EQ, reshape(ad, r, &bs), idx), x->dtype);
+  ACC(0, op2(ad, OP_MUL, expand_reduced(ad, id, g), mask));
+}
+static void grad_max(Ad *ad, int id, int g) {
+  const Node *n = NODE;
+  int64_t m = n->attr.i[0];
+  if (m && !(m & (m - 1)) && ad->in->nodes[IN(0)].shape.rank > 1) grad_minmax_dim(ad, id, g, OP_ARGMAX);
+  else grad_minmax_reduce(ad, id, g);
+}
+static void grad_min(Ad *ad, int id, int g) {
+  const Node *n = NODE;
+  int64_t m = n->attr.i[0];
+  if (m && !(m & (m - 1)) && ad->in->nodes[IN(0)].shape.rank > 1) grad_minmax_dim(ad, id, g, OP_ARGMIN);
+  else grad_minmax_reduce(ad, id, g);
+}
 
 static int matmul(Ad *ad, int a, int b, bool transa, bool transb) {
   Attr at = {0};
