@@ -87,7 +87,7 @@ static unsigned char pixel(int64_t i, int64_t j) { return (unsigned char)((i * 7
 /* A MNIST-style pair in dir: n images (rows x cols) and nl labels (label i = i % 10). */
 static void make_idx(const char *dir, const char *prefix, int n, int nl, int rows, int cols,
                      bool gz) {
-  char path[512];
+  char path[1100];
   size_t isz = 16 + (size_t)n * rows * cols;
   unsigned char *img = malloc(isz);
   put_be32(img, 0x00000803);
@@ -111,7 +111,7 @@ static void make_idx(const char *dir, const char *prefix, int n, int nl, int row
 }
 
 static char *subdir(const char *name) {
-  static char path[512];
+  static char path[1100];
   snprintf(path, sizeof path, "%s/%s", tmpdir, name);
   mkdir(path, 0755);
   return path;
@@ -244,11 +244,11 @@ static void test_cifar10(void **state) {
       for (int j = 0; j < 3072; j++)
         rec[r * 3073 + 1 + j] = (unsigned char)(k * 31 + r * 5 + j);
     }
-    char path[512];
-    snprintf(path, sizeof path, "%s/data_batch_%d.bin", dir, k);
+    char path[1100];
+    assert_true(snprintf(path, sizeof path, "%s/data_batch_%d.bin", dir, k) < (int)sizeof path);
     write_file(path, rec, sizeof rec, false);
     if (k == 1) {
-      snprintf(path, sizeof path, "%s/test_batch.bin", dir);
+      assert_true(snprintf(path, sizeof path, "%s/test_batch.bin", dir) < (int)sizeof path);
       write_file(path, rec, 2 * 3073, false);
     }
   }
@@ -286,7 +286,7 @@ typedef struct Bad {
 static void mk_missing(const char *dir) { (void)dir; }
 static void mk_bad_magic(const char *dir) {
   make_idx(dir, "train", 3, 3, 28, 28, false);
-  char path[512];
+  char path[1100];
   snprintf(path, sizeof path, "%s/train-images-idx3-ubyte", dir);
   FILE *f = fopen(path, "r+b");
   fputc(0x42, f);
@@ -296,19 +296,19 @@ static void mk_bad_dims(const char *dir) { make_idx(dir, "train", 3, 3, 32, 32, 
 static void mk_mismatch(const char *dir) { make_idx(dir, "train", 3, 4, 28, 28, true); }
 static void mk_truncated(const char *dir) {
   make_idx(dir, "train", 3, 3, 28, 28, false);
-  char path[512];
+  char path[1100];
   snprintf(path, sizeof path, "%s/train-images-idx3-ubyte", dir);
   assert_int_equal(truncate(path, 16 + 2 * 784 + 5), 0);
 }
 static void mk_truncated_labels(const char *dir) {
   make_idx(dir, "train", 3, 3, 28, 28, false);
-  char path[512];
+  char path[1100];
   snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte", dir);
   assert_int_equal(truncate(path, 9), 0);
 }
 static void mk_truncated_gz(const char *dir) {
   make_idx(dir, "train", 40, 40, 28, 28, true);
-  char path[512];
+  char path[1100];
   snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", dir);
   struct stat st;
   stat(path, &st);
@@ -316,7 +316,7 @@ static void mk_truncated_gz(const char *dir) {
 }
 static void mk_corrupt_gz(const char *dir) {
   make_idx(dir, "train", 40, 40, 28, 28, true);
-  char path[512];
+  char path[1100];
   snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", dir);
   FILE *f = fopen(path, "r+b");
   fseek(f, 40, SEEK_SET);
@@ -326,7 +326,7 @@ static void mk_corrupt_gz(const char *dir) {
 }
 static void mk_bad_label(const char *dir) {
   make_idx(dir, "train", 3, 3, 28, 28, false);
-  char path[512];
+  char path[1100];
   snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte", dir);
   FILE *f = fopen(path, "r+b");
   fseek(f, 9, SEEK_SET);
@@ -371,9 +371,10 @@ static void test_bad_idx_files(void **state) {
 static void bad_cifar(void *arg) {
   (void)arg;
   char *dir = subdir("badcifar");
-  char path[512];
+  char path[1100];
   unsigned char rec[3073 + 100] = {0};
-  snprintf(path, sizeof path, "%s/test_batch.bin", dir);
+  if (snprintf(path, sizeof path, "%s/test_batch.bin", dir) >= (int)sizeof path)
+    exit(2);
   write_file(path, rec, sizeof rec, false);
   tt_loader_cifar10(dir, false, 2, false, false);
 }
