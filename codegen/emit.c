@@ -466,8 +466,8 @@ static void check_finite(Cg *cg, int id) {
   const char *opn = ir_ops[n->op].name, *bw = n->backward ? "true" : "false";
   const char *where = cg_where(cg, n->loc);
   if (s->sym <= 0) {
-    cg_line(cg, "%s(%s, %s, \"%s\", %s, \"%s\");", fn, cg_buf(cg, id),
-            cg_extent(cg, s, 0, s->rank), opn, bw, where);
+    cg_line(cg, "%s(%s, %s, \"%s\", %s, \"%s\");", fn, cg_buf(cg, id), cg_extent(cg, s, 0, s->rank),
+            opn, bw, where);
     return;
   }
   int64_t outer = 1, run = 1;

@@ -20,19 +20,24 @@ bool cg_one_hot(Cg *cg, int id) {
   if (!cg_check_inputs(cg, id, 1)) return false;
   const Node *n = cg_node(cg, id);
   const Node *x = cg_in(cg, id, 0);
-  int64_t classes = n->attr.i[0], rows = shape_numel(&x->shape);
+  int64_t classes = n->attr.i[0];
   if (x->dtype != DT_I64 || classes < 1) return cg_fail(cg, "one_hot: bad operands");
+  /* One flat loop over the rows: a batch dim must lead so the valid rows are contiguous. */
+  if (x->shape.sym > 0) return cg_fail(cg, "one_hot: the batch dimension must be leading");
+  const char *nrows = cg_extent(cg, &x->shape, 0, x->shape.rank);
   int line, col;
   ir_linecol(cg->p->src, n->loc.off, &line, &col);
   cg_kernel_comment(cg, id, arena_printf(cg->arena, "classes=%lld", (long long)classes));
   const char *out = cg_buf(cg, id), *in = cg_buf(cg, n->in[0]);
   const char *ty = cg_ctype(n->dtype);
-  cg_line(cg, "for (int64_t i = 0; i < %lld; i++) {", (long long)rows);
+  cg_line(cg, "for (int64_t i = 0; i < %s; i++) {", nrows);
   cg->indent++;
   cg_line(cg, "int64_t k = %s[i];", in);
   cg_line(cg, "if (k < 0 || k >= %lld)", (long long)classes);
-  cg_line(cg, "  tt_fatal(\"%s:%d: class index %%lld is out of bounds for %lld classes\", (long long)k);",
-          cg->file, line, (long long)classes);
+  cg_line(
+      cg,
+      "  tt_fatal(\"%s:%d: class index %%lld is out of bounds for %lld classes\", (long long)k);",
+      cg->file, line, (long long)classes);
   cg_line(cg, "for (int64_t j = 0; j < %lld; j++)", (long long)classes);
   cg_line(cg, "  %s[i * %lld + j] = (%s)(j == k);", out, (long long)classes, ty);
   cg->indent--;
@@ -45,10 +50,12 @@ bool cg_slice_backward(Cg *cg, int id) {
   const Node *n = cg_node(cg, id);
   const Shape *g = &cg_in(cg, id, 0)->shape;
   int rank = n->shape.rank;
-  if (n->attr.nints != 4 * rank || g->rank != rank) return cg_fail(cg, "slice_backward: bad attributes");
+  if (n->attr.nints != 4 * rank || g->rank != rank)
+    return cg_fail(cg, "slice_backward: bad attributes");
   cg_kernel_comment(cg, id, NULL);
   const char *out = cg_buf(cg, id), *in = cg_buf(cg, n->in[0]);
-  cg_line(cg, "for (int64_t i = 0; i < %lld; i++) %s[i] = 0;", (long long)shape_numel(&n->shape), out);
+  cg_line(cg, "for (int64_t i = 0; i < %lld; i++) %s[i] = 0;", (long long)shape_numel(&n->shape),
+          out);
   int64_t ost[TT_MAX_RANK];
   cg_strides(&n->shape, ost);
   CgNest nest;
@@ -62,7 +69,8 @@ bool cg_slice_backward(Cg *cg, int id) {
   if (shape_numel(g) == 0) return true;
   cg_nest_merge(&nest);
   cg_nest_open(cg, &nest, false);
-  cg_line(cg, "%s[%s] = %s[%s];", out, cg_nest_index(cg, &nest, 0), in, cg_nest_index(cg, &nest, 1));
+  cg_line(cg, "%s[%s] = %s[%s];", out, cg_nest_index(cg, &nest, 0), in,
+          cg_nest_index(cg, &nest, 1));
   cg_nest_close(cg, &nest, false);
   return true;
 }

@@ -122,8 +122,10 @@ static bool check_hexpr(Cg *cg, const HostExpr *e, int depth) {
       return cg_fail(cg, "host expression: .item() of var %d out of range", e->var);
     if (p->vars[e->var].dtype == DT_I8 || p->vars[e->var].dtype == DT_I32 ||
         shape_numel(&p->vars[e->var].shape) < 1)
-      return cg_fail(cg, "host expression: .item() of var %d, which has no element or an "
-                     "unsupported type", e->var);
+      return cg_fail(cg,
+                     "host expression: .item() of var %d, which has no element or an "
+                     "unsupported type",
+                     e->var);
     return true;
   case HX_BIN:
     if (e->op < HB_ADD || e->op > HB_OR) return cg_fail(cg, "host expression: bad operator");
@@ -254,8 +256,7 @@ static bool check_loader(Cg *cg, int l) {
 
 bool cg_check_host(Cg *cg) {
   const Program *p = cg->p;
-  if (p->nhvars < 0 || (p->nhvars && !p->hvars) || p->nloaders < 0 ||
-      (p->nloaders && !p->loaders))
+  if (p->nhvars < 0 || (p->nhvars && !p->hvars) || p->nloaders < 0 || (p->nloaders && !p->loaders))
     return cg_fail(cg, "malformed program");
   return check_stmts(cg, p->stmts, p->nstmts, 0, 0);
 }
@@ -277,10 +278,9 @@ static const char *as_type(Cg *cg, const HostExpr *e, bool isfloat, Loc loc) {
 }
 
 static const char *hbin(Cg *cg, const HostExpr *e, Loc loc) {
-  static const char *const sym[] = {[HB_ADD] = "+", [HB_SUB] = "-", [HB_MUL] = "*",
-                                    [HB_EQ] = "==", [HB_NE] = "!=", [HB_LT] = "<",
-                                    [HB_LE] = "<=", [HB_GT] = ">",  [HB_GE] = ">=",
-                                    [HB_AND] = "&&", [HB_OR] = "||"};
+  static const char *const sym[] = {[HB_ADD] = "+", [HB_SUB] = "-",  [HB_MUL] = "*", [HB_EQ] = "==",
+                                    [HB_NE] = "!=", [HB_LT] = "<",   [HB_LE] = "<=", [HB_GT] = ">",
+                                    [HB_GE] = ">=", [HB_AND] = "&&", [HB_OR] = "||"};
   bool fl = e->isfloat;
   Arena *A = cg->arena;
   switch (e->op) {
@@ -311,17 +311,17 @@ static const char *hbin(Cg *cg, const HostExpr *e, Loc loc) {
   default: {
     /* Comparisons and and/or: C's usual conversions compare an int with a float exactly as
      * Python does for values within 2^53. */
-    const char *r = arena_printf(A, "(%s %s %s)", hexpr(cg, e->a, loc), sym[e->op],
-                                 hexpr(cg, e->b, loc));
+    const char *r =
+        arena_printf(A, "(%s %s %s)", hexpr(cg, e->a, loc), sym[e->op], hexpr(cg, e->b, loc));
     return fl ? arena_printf(A, "(double)%s", r) : arena_printf(A, "(int64_t)%s", r);
   }
   }
 }
 
 static const char *hun(Cg *cg, const HostExpr *e, Loc loc) {
-  static const char *const fn[] = {[HU_COS] = "cos",   [HU_SIN] = "sin",     [HU_EXP] = "exp",
-                                   [HU_LOG] = "log",   [HU_SQRT] = "sqrt",   [HU_FLOOR] = "floor",
-                                   [HU_CEIL] = "ceil"};
+  static const char *const fn[] = {
+      [HU_COS] = "cos",   [HU_SIN] = "sin",     [HU_EXP] = "exp",  [HU_LOG] = "log",
+      [HU_SQRT] = "sqrt", [HU_FLOOR] = "floor", [HU_CEIL] = "ceil"};
   Arena *A = cg->arena;
   bool fl = e->isfloat;
   const char *a = hexpr(cg, e->a, loc);
@@ -412,8 +412,8 @@ static bool emit_print(Cg *cg, const Stmt *st, TextRun *run) {
       run_flush(cg, run);
       const char *v = hexpr(cg, e, st->loc);
       cg_line(cg, "tt_print_host(stdout, %s, %s, %s, %s);",
-              e->isfloat ? v : arena_printf(cg->arena, "(double)%s", v), e->isfloat ? "false" : "true",
-              e->isbool ? "true" : "false",
+              e->isfloat ? v : arena_printf(cg->arena, "(double)%s", v),
+              e->isfloat ? "false" : "true", e->isbool ? "true" : "false",
               it->spec && it->spec[0] ? arena_printf(cg->arena, "\"%s\"", escaped(cg, it->spec))
                                       : "NULL");
       continue;
@@ -495,8 +495,10 @@ static void src_comment(Cg *cg, Loc loc) {
                  (u == '?' && k && text[k - 1] == '?');
       text[k++] = bad ? ' ' : (char)u;
     }
-    if (k >= sizeof text - 4 && e > b + k) memcpy(text + k, "...", 4);
-    else text[k] = '\0';
+    if (k >= sizeof text - 4 && e > b + k)
+      memcpy(text + k, "...", 4);
+    else
+      text[k] = '\0';
     while (k && text[k - 1] == ' ') text[--k] = '\0';
   }
   cg_line(cg, "/* %s:%d: %s */", escaped(cg, cg->file), line, text);
@@ -559,10 +561,10 @@ static bool emit_stmts(Cg *cg, const Stmt *list, int n, TextRun *run, int depth)
       /* Python's range: the stop is evaluated once, and the counter is the loop's own. */
       src_comment(cg, st->loc);
       const char *start = hexpr(cg, st->expr, st->loc), *stop = hexpr(cg, st->expr2, st->loc);
-      const char *inc = st->step == 1    ? arena_printf(cg->arena, "i%d++", depth)
-                        : st->step == -1 ? arena_printf(cg->arena, "i%d--", depth)
-                                         : arena_printf(cg->arena, "i%d += %lld", depth,
-                                                        (long long)st->step);
+      const char *inc = st->step == 1 ? arena_printf(cg->arena, "i%d++", depth)
+                        : st->step == -1
+                            ? arena_printf(cg->arena, "i%d--", depth)
+                            : arena_printf(cg->arena, "i%d += %lld", depth, (long long)st->step);
       const char *cmp = st->step > 0 ? "<" : ">";
       if (st->expr2->kind == HX_INT)
         cg_line(cg, "for (int64_t i%d = %s; i%d %s %s; %s) {", depth, start, depth, cmp, stop, inc);

@@ -33,37 +33,64 @@ static int64_t prod(const Shape *s, int lo, int hi) {
 
 /* ---- matmul ----------------------------------------------------------------------- */
 
+/* Swaps the last two dims of s, with the symbolic marker: the logical operand of a matmul
+ * input stored transposed. */
+static void swap_last2(Shape *s) {
+  int p = s->rank - 2, q = s->rank - 1;
+  int64_t t = s->d[p];
+  s->d[p] = s->d[q];
+  s->d[q] = t;
+  if (s->sym == p)
+    s->sym = q;
+  else if (s->sym == q)
+    s->sym = p;
+}
+
+/* Dims [0, hi) of s with its symbolic marker. */
+static Shape leading(const Shape *s, int hi) {
+  Shape r = shape_make(hi > 0 ? hi : 0, s->d);
+  if (s->sym >= 0 && s->sym < hi) r.sym = s->sym;
+  return r;
+}
+
+/*
+ * torch.matmul over bound-strided buffers. The symbolic batch dim may be a batch dim, the
+ * rows M (X W^T), the contracted K (a weight gradient X^T G, stored in[0] transposed) or the
+ * columns N; its extent is B in the GEMM call while every leading dimension stays its bound.
+ */
 bool cg_matmul(Cg *cg, int id) {
   if (!cg_check_inputs(cg, id, 2)) return false;
   const Node *n = cg_node(cg, id);
   const Node *xa = cg_in(cg, id, 0), *xb = cg_in(cg, id, 1);
-  bool tb = n->attr.i[0] != 0;
+  bool tb = n->attr.i[0] != 0, ta = n->attr.i[1] != 0;
   Shape a = xa->shape, b = xb->shape;
-  if (a.rank < 1 || b.rank < 1 || (tb && b.rank < 2) || (n->attr.i[0] != 0 && n->attr.i[0] != 1))
+  if (a.rank < 1 || b.rank < 1 || (tb && b.rank < 2) || (ta && a.rank < 2) ||
+      (n->attr.i[0] != 0 && n->attr.i[0] != 1) || (n->attr.i[1] != 0 && n->attr.i[1] != 1))
     return cg_fail(cg, "matmul: unsupported operand ranks or transpose flag");
   if (xa->dtype != xb->dtype || xa->dtype != n->dtype)
     return cg_fail(cg, "matmul: operand dtypes differ");
-  if (tb) { /* the logical operand: stored [.., N, K] */
-    int64_t t = b.d[b.rank - 1];
-    b.d[b.rank - 1] = b.d[b.rank - 2];
-    b.d[b.rank - 2] = t;
-  }
+  if (ta) swap_last2(&a); /* the logical operand: stored [.., K, M] */
+  if (tb) swap_last2(&b); /* stored [.., N, K] */
   /* torch.matmul: a 1-D left operand is a row [1,K], a 1-D right one a column [K,1]. */
   int64_t M = a.rank == 1 ? 1 : a.d[a.rank - 2], K = a.d[a.rank - 1];
   int64_t N = b.rank == 1 ? 1 : b.d[b.rank - 1], Kb = b.rank == 1 ? b.d[0] : b.d[b.rank - 2];
-  if (K != Kb)
+  bool msym = a.rank > 1 && a.sym == a.rank - 2, ksym = a.sym == a.rank - 1;
+  bool nsym = b.rank > 1 && b.sym == b.rank - 1;
+  bool kbsym = b.rank == 1 ? b.sym == 0 : b.sym == b.rank - 2;
+  if (K != Kb || ksym != kbsym)
     return cg_fail(cg, "matmul: inner dimensions %lld and %lld differ", (long long)K,
                    (long long)Kb);
-  Shape ba = a, bb = b;
-  ba.rank = a.rank > 2 ? a.rank - 2 : 0;
-  bb.rank = b.rank > 2 ? b.rank - 2 : 0;
+  Shape ba = leading(&a, a.rank - 2), bb = leading(&b, b.rank - 2);
   Shape batch;
   if (!ir_broadcast(&ba, &bb, &batch)) return cg_fail(cg, "matmul: batch dims do not broadcast");
+  if ((batch.sym >= 0) + msym + nsym > 1 || (ksym && (batch.sym >= 0 || msym || nsym)))
+    return cg_fail(cg, "matmul: more than one batch dimension");
   int64_t nbatch = prod(&batch, 0, batch.rank);
   if (n->shape.rank != batch.rank + (a.rank > 1) + (b.rank > 1) ||
       prod(&n->shape, 0, n->shape.rank) != nbatch * M * N)
     return cg_fail(cg, "matmul: result shape does not match its operands");
-  int64_t lda = K, ldb = b.rank == 1 ? 1 : (tb ? K : N);
+  /* Leading dimensions of the stored matrices, at the bounds. */
+  int64_t lda = ta ? M : K, ldb = b.rank == 1 ? 1 : (tb ? K : N);
 
   /* Batch strides in elements: a whole matrix per batch step, 0 along broadcast dims. */
   CgNest nest;
@@ -76,27 +103,46 @@ bool cg_matmul(Cg *cg, int id) {
     nest.st[1][k] *= M * K;
     nest.st[2][k] *= K * N;
   }
-  /* The batch folds into M when b is one matrix for every batch entry and a's batches
-   * are all distinct and contiguous: one GEMM of nbatch*M rows. */
-  bool fold = prod(&bb, 0, bb.rank) == 1 && prod(&ba, 0, ba.rank) == nbatch;
+  /* The batch folds into M when b is one matrix for every batch entry and a's batches are
+   * all distinct and contiguous rows: one GEMM of nbatch*M rows. Not when a is stored
+   * transposed, nor when symbolic rows would leave padding between the batches. */
+  bool fold = !ta && prod(&bb, 0, bb.rank) == 1 && prod(&ba, 0, ba.rank) == nbatch &&
+              (batch.sym <= 0) && (!msym || nbatch == 1);
+  const char *Ms = msym ? "B" : arena_printf(cg->arena, "%lld", (long long)M);
+  int64_t rows_sm = msym ? 1 : 0; /* the rows' extent is B * rows_sm when symbolic */
   if (fold) {
+    if (batch.sym == 0) {
+      rows_sm = nbatch / batch.d[0] * M;
+      Ms = cg_extent(cg, &batch, 0, batch.rank);
+      if (M != 1) Ms = arena_printf(cg->arena, "%s * %lld", Ms, (long long)M);
+    } else if (nbatch != 1) {
+      Ms = arena_printf(cg->arena, "%lld", (long long)(nbatch * M));
+    }
     M *= nbatch;
     nest.nd = 0;
   }
+  if (msym) cg->used_B = true;
+  const char *Ns = nsym ? "B" : arena_printf(cg->arena, "%lld", (long long)N);
+  const char *Ks = ksym ? "B" : arena_printf(cg->arena, "%lld", (long long)K);
+  if (nsym || ksym) cg->used_B = true;
   cg_nest_merge(&nest);
 
-  cg_kernel_comment(cg, id, tb ? "(B transposed)" : NULL);
-  const char *A = cg_buf(cg, n->in[0]), *B = cg_buf(cg, n->in[1]), *C = cg_buf(cg, id);
+  const char *desc = ta && tb ? "(A and B transposed)"
+                     : ta     ? "(A transposed)"
+                     : tb     ? "(B transposed)"
+                              : NULL;
+  cg_kernel_comment(cg, id, desc);
+  const char *A = cg_buf(cg, n->in[0]), *Bm = cg_buf(cg, n->in[1]), *C = cg_buf(cg, id);
   if (M * N == 0) {
     cg_line(cg, "/* empty result: nothing to compute */");
     return true;
   }
   if (n->dtype == DT_F32 || n->dtype == DT_F64) {
     cg_nest_open(cg, &nest, false);
-    cg_line(cg, "tt_gemm_%s(%lld, %lld, %lld, %s, %lld, false, %s, %lld, %s, %s, %lld, false);",
-            n->dtype == DT_F32 ? "f32" : "f64", (long long)M, (long long)N, (long long)K,
-            ptr_at(cg, A, cg_nest_index(cg, &nest, 1)), (long long)lda,
-            ptr_at(cg, B, cg_nest_index(cg, &nest, 2)), (long long)ldb, tb ? "true" : "false",
+    cg_line(cg, "tt_gemm_%s(%s, %s, %s, %s, %lld, %s, %s, %lld, %s, %s, %lld, false);",
+            n->dtype == DT_F32 ? "f32" : "f64", Ms, Ns, Ks,
+            ptr_at(cg, A, cg_nest_index(cg, &nest, 1)), (long long)lda, ta ? "true" : "false",
+            ptr_at(cg, Bm, cg_nest_index(cg, &nest, 2)), (long long)ldb, tb ? "true" : "false",
             ptr_at(cg, C, cg_nest_index(cg, &nest, 0)), (long long)N);
     cg_nest_close(cg, &nest, false);
     return true;
@@ -107,14 +153,17 @@ bool cg_matmul(Cg *cg, int id) {
   Shape mn = shape_make(2, (int64_t[]){M, N});
   CgNest rows;
   cg_nest_init(&rows, &mn, 3, nest.nd);
+  rows.sm[0] = rows_sm;
+  rows.sm[1] = nsym ? 1 : 0;
   rows.st[0][0] = N, rows.st[0][1] = 1;
-  rows.st[1][0] = K, rows.st[1][1] = 0;
+  rows.st[1][0] = ta ? 1 : K, rows.st[1][1] = 0;
   rows.st[2][0] = 0, rows.st[2][1] = tb ? K : (b.rank == 1 ? 0 : 1);
   cg_nest_merge(&rows);
   Shape ks = shape_make(1, (int64_t[]){K});
   CgNest inner;
   cg_nest_init(&inner, &ks, 2, nest.nd + rows.nd);
-  inner.st[0][0] = 1;
+  inner.sm[0] = ksym ? 1 : 0;
+  inner.st[0][0] = ta ? lda : 1;
   inner.st[1][0] = tb ? 1 : ldb;
   cg_nest_merge(&inner);
   cg_nest_open(cg, &nest, false);
@@ -122,7 +171,7 @@ bool cg_matmul(Cg *cg, int id) {
   cg_line(cg, "%s acc = 0;", cg_ctype(n->dtype));
   cg_nest_open(cg, &inner, false);
   cg_line(cg, "acc += %s[%s] * %s[%s];", A,
-          join(cg, join(cg, offa, cg_nest_index(cg, &rows, 1)), cg_nest_index(cg, &inner, 0)), B,
+          join(cg, join(cg, offa, cg_nest_index(cg, &rows, 1)), cg_nest_index(cg, &inner, 0)), Bm,
           join(cg, join(cg, offb, cg_nest_index(cg, &rows, 2)), cg_nest_index(cg, &inner, 1)));
   cg_nest_close(cg, &inner, false);
   cg_line(cg, "%s[%s] = acc;", C, join(cg, offc, cg_nest_index(cg, &rows, 0)));
@@ -163,7 +212,8 @@ static const char *reduce_desc(Cg *cg, int64_t mask, int rank, bool keepdim) {
 }
 
 /* ARGMAX / ARGMIN: the first index of the extreme along one dim (or the flattened tensor),
- * a NaN counting as the maximum (and the minimum), as in PyTorch. */
+ * a NaN counting as the maximum (and the minimum), as in PyTorch. The kept dims are a nest
+ * (a symbolic one runs to B); the reduced dim is one loop, to B when it is the symbolic one. */
 static bool emit_arg(Cg *cg, int id, const Shape *xs, int64_t mask) {
   const Node *n = cg_node(cg, id);
   const Node *x = cg_in(cg, id, 0);
@@ -171,29 +221,42 @@ static bool emit_arg(Cg *cg, int id, const Shape *xs, int64_t mask) {
   int dim = 0;
   Shape v = *xs;
   if (mask == 0) { /* over the flattened tensor */
+    if (xs->sym > 0)
+      return cg_fail(cg, "%s: flattening a tensor whose batch dimension is not leading",
+                     ir_ops[n->op].name);
     v = shape_make(1, (int64_t[]){prod(xs, 0, xs->rank)});
   } else {
     while (!((mask >> dim) & 1)) dim++;
   }
-  int64_t outer = prod(&v, 0, dim), R = v.d[dim], inner = prod(&v, dim + 1, v.rank);
-  if (prod(&n->shape, 0, n->shape.rank) != outer * inner || n->dtype != DT_I64)
+  int64_t vst[TT_MAX_RANK];
+  cg_strides(&v, vst);
+  Shape kept = {.rank = 0, .sym = -1};
+  int64_t kst[TT_MAX_RANK];
+  for (int i = 0; i < v.rank; i++) {
+    if (i == dim) continue;
+    if (i == v.sym) kept.sym = kept.rank;
+    kst[kept.rank] = vst[i];
+    kept.d[kept.rank++] = v.d[i];
+  }
+  int64_t R = v.d[dim];
+  const char *Rs = mask == 0 ? cg_extent(cg, xs, 0, xs->rank) : cg_extent(cg, &v, dim, dim + 1);
+  if (prod(&n->shape, 0, n->shape.rank) != prod(&kept, 0, kept.rank) || n->dtype != DT_I64)
     return cg_fail(cg, "%s: result shape does not match its operand", ir_ops[n->op].name);
-  if (R == 0 && outer * inner > 0)
+  if (R == 0 && prod(&kept, 0, kept.rank) > 0)
     return cg_fail(cg, "%s: reduction over an empty dimension", ir_ops[n->op].name);
-  Shape oi = shape_make(2, (int64_t[]){outer, inner});
   CgNest nest;
-  cg_nest_init(&nest, &oi, 2, 0);
-  nest.st[0][0] = inner, nest.st[0][1] = 1;
-  nest.st[1][0] = R * inner, nest.st[1][1] = 1;
+  cg_nest_init(&nest, &kept, 2, 0);
+  cg_nest_broadcast(&nest, 0, &kept);
+  for (int k = 0; k < kept.rank; k++) nest.st[1][k] = kst[k];
   cg_nest_merge(&nest);
   int j = nest.nd;
   const char *xb = cg_buf(cg, n->in[0]), *base = cg_nest_index(cg, &nest, 1);
-  const char *at = arena_printf(cg->arena, "%s[%s]", xb, cg_index_add(cg, base, j, inner));
+  const char *at = arena_printf(cg->arena, "%s[%s]", xb, cg_index_add(cg, base, j, vst[dim]));
   cg_kernel_comment(cg, id, mask ? reduce_desc(cg, mask, xs->rank, n->attr.i[1]) : "(flattened)");
   cg_nest_open(cg, &nest, true);
   cg_line(cg, "%s best = %s[%s];", cg_ctype(x->dtype), xb, base);
   cg_line(cg, "int64_t besti = 0;");
-  cg_line(cg, "for (int64_t i%d = 1; i%d < %lld; i%d++) {", j, j, (long long)R, j);
+  cg_line(cg, "for (int64_t i%d = 1; i%d < %s; i%d++) {", j, j, Rs, j);
   cg_line(cg, "  const %s v = %s;", cg_ctype(x->dtype), at);
   if (dt_is_float(x->dtype))
     cg_line(cg, "  if (v %s best || (v != v && best == best)) {", is_max ? ">" : "<");
@@ -227,10 +290,10 @@ bool cg_reduce(Cg *cg, int id) {
   int64_t xst[TT_MAX_RANK], kst[TT_MAX_RANK], rst[TT_MAX_RANK];
   cg_strides(xs, xst);
   for (int i = 0; i < xs->rank; i++) {
-    if ((mask >> i) & 1)
-      rst[red.rank] = xst[i], red.d[red.rank++] = xs->d[i];
-    else
-      kst[kept.rank] = xst[i], kept.d[kept.rank++] = xs->d[i];
+    Shape *to = ((mask >> i) & 1) ? &red : &kept;
+    if (i == xs->sym) to->sym = to->rank;
+    (to == &red ? rst : kst)[to->rank] = xst[i];
+    to->d[to->rank++] = xs->d[i];
   }
   int64_t R = prod(&red, 0, red.rank);
   if (prod(&n->shape, 0, n->shape.rank) != prod(&kept, 0, kept.rank))
@@ -258,7 +321,10 @@ bool cg_reduce(Cg *cg, int id) {
     cg_nest_open(cg, &inner, false);
     cg_line(cg, "acc += %s;", at);
     cg_nest_close(cg, &inner, false);
-    if (n->op == OP_MEAN) result = arena_printf(cg->arena, "acc / %lld", (long long)R);
+    if (n->op == OP_MEAN) {
+      const char *cnt = cg_extent(cg, &red, 0, red.rank);
+      result = arena_printf(cg->arena, red.sym >= 0 ? "acc / (double)(%s)" : "acc / %s", cnt);
+    }
     if (n->dtype == DT_F32)
       result = arena_printf(cg->arena, n->op == OP_MEAN ? "(float)(%s)" : "(float)%s", result);
   } else {
@@ -292,24 +358,33 @@ bool cg_softmax(Cg *cg, int id) {
   if (dim < 0 || dim >= (rank ? rank : 1)) return cg_fail(cg, "%s: dim out of range", opn);
   if (!shape_eq(&n->shape, &x->shape)) return cg_fail(cg, "%s: shape differs from input", opn);
   Shape v = rank ? x->shape : shape_make(1, (int64_t[]){1});
-  int64_t outer = prod(&v, 0, (int)dim), R = v.d[dim], inner = prod(&v, (int)dim + 1, v.rank);
-  Shape oi = shape_make(2, (int64_t[]){outer, inner});
+  /* One row per element of the other dims (a nest, symbolic dims to B); the row walks dim. */
+  int64_t vst[TT_MAX_RANK];
+  cg_strides(&v, vst);
+  Shape others = {.rank = 0, .sym = -1};
+  int64_t ost[TT_MAX_RANK];
+  for (int i = 0; i < v.rank; i++) {
+    if (i == dim) continue;
+    if (i == v.sym) others.sym = others.rank;
+    ost[others.rank] = vst[i];
+    others.d[others.rank++] = v.d[i];
+  }
   CgNest nest;
-  cg_nest_init(&nest, &oi, 1, 0);
-  nest.st[0][0] = R * inner, nest.st[0][1] = 1;
+  cg_nest_init(&nest, &others, 1, 0);
+  for (int k = 0; k < others.rank; k++) nest.st[0][k] = ost[k];
   cg_nest_merge(&nest);
   int j = nest.nd;
-  const char *idx = cg_index_add(cg, cg_nest_index(cg, &nest, 0), j, inner);
+  const char *idx = cg_index_add(cg, cg_nest_index(cg, &nest, 0), j, vst[dim]);
   const char *X = arena_printf(cg->arena, "%s[%s]", cg_buf(cg, n->in[0]), idx);
   const char *Y = arena_printf(cg->arena, "%s[%s]", cg_buf(cg, id), idx);
   const char *T = cg_ctype(n->dtype), *f = n->dtype == DT_F32 ? "f" : "";
-  const char *loop =
-      arena_printf(cg->arena, "for (int64_t i%d = 0; i%d < %lld; i%d++)", j, j, (long long)R, j);
   cg_kernel_comment(cg, id, arena_printf(cg->arena, "dim=%lld", (long long)dim));
-  if (outer * R * inner == 0) {
+  if (prod(&v, 0, v.rank) == 0) {
     cg_line(cg, "/* empty: nothing to compute */");
     return true;
   }
+  const char *loop = arena_printf(cg->arena, "for (int64_t i%d = 0; i%d < %s; i%d++)", j, j,
+                                  cg_extent(cg, &v, (int)dim, (int)dim + 1), j);
   cg_nest_open(cg, &nest, true);
   cg_line(cg, "%s rmax = -INFINITY;", T);
   cg_line(cg, "%s", loop);

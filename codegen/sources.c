@@ -101,7 +101,10 @@ bool cg_store(Cg *cg, int id) {
     cg_line(cg, "/* already in %s: nothing to copy */", dst);
   else if (shape_numel(&x->shape) == 0)
     cg_line(cg, "/* empty: nothing to copy */");
-  else
+  else if (x->shape.sym == 0) /* the valid rows only: B of them */
+    cg_line(cg, "memcpy(%s, %s, (size_t)(%s) * sizeof *%s);", dst, src,
+            cg_extent(cg, &x->shape, 0, x->shape.rank), dst);
+  else /* static, or padded between runs: the whole buffer */
     cg_line(cg, "memcpy(%s, %s, sizeof %s);", dst, src, dst);
   return true;
 }
@@ -205,8 +208,11 @@ static bool random_draw(Cg *cg, int id, const char *fn, const char *p0, const ch
   if (!isfinite(a) || !isfinite(b)) return cg_fail(cg, "%s: parameters must be finite", fn);
   const char *la = float_lit(cg, a, false), *lb = float_lit(cg, b, false);
   cg_kernel_comment(cg, id, arena_printf(cg->arena, "%s=%s %s=%s", p0, la, p1, lb));
-  cg_line(cg, "tt_%s_%s(%s, %lld, %s, %s);", fn, n->dtype == DT_F32 ? "f32" : "f64", cg_buf(cg, id),
-          (long long)shape_numel(&n->shape), la, lb);
+  /* Draw exactly the valid elements, so the stream stays PyTorch's for a partial batch. */
+  if (n->shape.sym > 0)
+    return cg_fail(cg, "%s: drawing a tensor whose batch dimension is not leading", fn);
+  cg_line(cg, "tt_%s_%s(%s, %s, %s, %s);", fn, n->dtype == DT_F32 ? "f32" : "f64", cg_buf(cg, id),
+          cg_extent(cg, &n->shape, 0, n->shape.rank), la, lb);
   return true;
 }
 

@@ -156,8 +156,8 @@ bool cg_adam_step(Cg *cg, int id) {
           STEP);
   cg_line(cg, "const %s neg_step = (%s)-(%s[0] / bc1);", T, T, LR);
   cg_line(cg, "const %s bc2s = (%s)bc2_sqrt;", T, T);
-  if (adamw && wd != 0) cg_line(cg, "const %s wd_decay = (%s)(1 - %s[0] * %s);", T, T, LR,
-                                hp(cg, DT_F64, wd));
+  if (adamw && wd != 0)
+    cg_line(cg, "const %s wd_decay = (%s)(1 - %s[0] * %s);", T, T, LR, hp(cg, DT_F64, wd));
   cg_line(cg, "for (int64_t i = 0; i < %lld; i++) {", (long long)numel);
   cg->indent++;
   cg_line(cg, "%s p_i = %s[i];", T, PIN);
