@@ -359,6 +359,7 @@ Exit lower_host_for(L *l, Frame *f, const Ast *st, Value *iter) {
   }
   int kind, hv = -1, ld = -1;
   int cv = -1;
+  Value *desc = NULL;
   if (counter) /* for i, (x, y) in enumerate(loader): i = start - 1 before, += 1 first */
     cv = host_var_for(l, host_binop(l, BIN_SUB, counter, v_int(l, 1), st->off), "i", st->off);
   end_graph(l);
@@ -378,6 +379,11 @@ Exit lower_host_for(L *l, Frame *f, const Ast *st, Value *iter) {
     bind_target(l, f, st->a, v_host(l, e));
   } else {
     kind = ST_LOADER;
+    Value *bar = attrs_get(&loader->attrs, "__tqdm_of__");
+    if (bar) {
+      desc = attrs_get(&loader->attrs, "desc");
+      loader = bar;
+    }
     ld = (int)attrs_get(&loader->attrs, "__loader__")->i;
     l->loader = ld;
     Value *bind = NULL;
@@ -423,6 +429,22 @@ Exit lower_host_for(L *l, Frame *f, const Ast *st, Value *iter) {
     s->step = loader->i3;
   } else {
     s->loader = ld;
+    if (desc && desc->k == V_STR) s->desc = arena_strdup(l->p->arena, desc->s);
+    else if (desc) { /* an f-string: text and run-time values */
+      s->desc = "";
+      s->items = arena_alloc(l->p->arena, sizeof(PrintItem) * (size_t)(desc->n + 1));
+      for (int k = 0; k < desc->n; k++) {
+        Value *pv = desc->items[k];
+        PrintItem *it = &s->items[s->nitems++];
+        it->var = -1;
+        if (pv->k == V_STR) it->text = arena_strdup(l->p->arena, pv->s);
+        else if (pv->k == V_TUPLE && pv->s && !strcmp(pv->s, "hfmt")) {
+          it->expr = hx_of(l, pv->items[0], st->off);
+          if (pv->items[1]->k == V_STR) it->spec = arena_strdup(l->p->arena, pv->items[1]->s);
+        } else
+          lerr(l, st->off, "tqdm(): desc may hold text and numbers, not a %s", v_typename(pv));
+      }
+    }
   }
   return X_NEXT;
 }

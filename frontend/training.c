@@ -770,6 +770,48 @@ Value *checkpoint_index(L *l, Value *c, Value *key, int32_t off) {
   return r;
 }
 
+/* tqdm(loader): a loop over it shows a progress bar (tqdm's look, on stderr). */
+B(tqdm) {
+  if (self) lerr(l, a->off, "a tqdm bar is iterated, not called");
+  Value *v[4];
+  args_bind(l, "tqdm", "iterable=None, desc=None, total=None, leave=True", NULL, a, v, 4);
+  if (!v[0]) lerr(l, a->off, "tqdm(): an iterable is required");
+  if (!(v[0]->k == V_OBJECT && attrs_get(&v[0]->attrs, "__loader__"))) return v[0]; /* no bar */
+  Value *o = obj_new(l, "tqdm");
+  attrs_set(l, &o->attrs, "__tqdm_of__", v[0]);
+  attrs_set(l, &o->attrs, "__loader__", attrs_get(&v[0]->attrs, "__loader__"));
+  attrs_set(l, &o->attrs, "dataset", attrs_get(&v[0]->attrs, "dataset"));
+  attrs_set(l, &o->attrs, "__len__", attrs_get(&v[0]->attrs, "__len__"));
+  if (v[1] && v[1]->k != V_STR && !(v[1]->k == V_TUPLE && v[1]->s && !strcmp(v[1]->s, "fstring")))
+    lerr(l, a->off, "tqdm(): desc must be a string");
+  attrs_set(l, &o->attrs, "desc", v[1] ? v[1] : v_str(l, ""));
+  return o;
+}
+
+/* bar.set_postfix(loss=0.51, acc=...): "loss=0.51, acc=..." after the bar, numbers as
+ * tqdm formats them ({:.3g}). */
+B(set_postfix) {
+  if (a->npos) lerr(l, a->off, "set_postfix(): pass the values as keyword arguments");
+  PrintItem *items = arena_alloc(l->p->arena, sizeof(PrintItem) * (size_t)(2 * a->nkw + 1));
+  int n = 0;
+  for (int k = 0; k < a->nkw; k++) {
+    items[n++] = (PrintItem){.text = arena_printf(l->p->arena, "%s%s=", k ? ", " : "", a->kwnames[k]), .var = -1};
+    Value *v = a->kw[k];
+    if (v->k == V_STR) {
+      items[n++] = (PrintItem){.text = arena_strdup(l->p->arena, v->s), .var = -1};
+      continue;
+    }
+    HostExpr *e = hx_of(l, v, a->off);
+    if (!e) lerr(l, a->off, "set_postfix(): %s is not a number or a string", a->kwnames[k]);
+    items[n++] = (PrintItem){.var = -1, .expr = e, .spec = e->isfloat ? ".3g" : NULL};
+  }
+  (void)self;
+  Stmt *st = emit_host_stmt(l, ST_POSTFIX, a->off);
+  st->items = items;
+  st->nitems = n;
+  return l->none;
+}
+
 B(Checkpoint) {
   UNUSED(self);
   lerr(l, a->off, "use torch.load(path)");
@@ -794,6 +836,7 @@ const Builtin train_builtins[] = {
   {"ExponentialLR", BI_CLASS, tb_ExponentialLR, 0},
   {"LinearLR", BI_CLASS, tb_LinearLR, 0},
   {"Checkpoint", BI_CLASS, tb_Checkpoint, 0},
+  {"tqdm", BI_CLASS, tb_tqdm, 0},
   {"clip_grad_norm_", BI_FUNC, tb_clip_grad_norm_, 0},
   {"clip_grad_value_", BI_FUNC, tb_clip_grad_value_, 0},
   {"save", BI_FUNC, tb_save, 0},
@@ -805,6 +848,7 @@ const Builtin train_builtins[] = {
   {"get_last_lr", 0, tb_get_last_lr, 0},
   {"state_dict", 0, tb_state_dict, 0},
   {"load_state_dict", 0, tb_load_state_dict, 0},
+  {"set_postfix", 0, tb_set_postfix, 0},
 };
 const int train_nbuiltins = (int)(sizeof train_builtins / sizeof train_builtins[0]);
 
@@ -843,6 +887,10 @@ Value *train_getattr(L *l, Value *obj, const char *name) {
     if (!strcmp(name, "step")) return method(l, tb_sched_step, obj);
     if (!strcmp(name, "get_last_lr")) return method(l, tb_get_last_lr, obj);
     if (!strcmp(name, "last_epoch")) return epoch_value(l, obj);
+    return NULL;
+  }
+  if (attrs_get(&obj->attrs, "__tqdm_of__")) {
+    if (!strcmp(name, "set_postfix")) return method(l, tb_set_postfix, obj);
     return NULL;
   }
   if (attrs_get(&obj->attrs, "__loader__") || attrs_get(&obj->attrs, "__kind__") || is_class(obj, "Checkpoint"))

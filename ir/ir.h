@@ -264,6 +264,8 @@ typedef enum {
   ST_CONTINUE, /* next iteration of the innermost ST_FOR / ST_LOADER */
   ST_SAVE,     /* write vars[] under keys[] to the checkpoint file path, atomically */
   ST_LOAD,     /* read vars[] from the checkpoint at path, checking names, dtypes, shapes */
+  ST_POSTFIX,  /* tqdm's set_postfix: items (as ST_PRINT's) shown after the innermost
+                  enclosing ST_LOADER's progress bar */
 } StmtKind;
 
 typedef struct Stmt Stmt;
@@ -278,6 +280,9 @@ struct Stmt {
   HostExpr *expr, *expr2; /* ST_ASSIGN value; ST_FOR start, stop; ST_IF condition */
   int64_t step;           /* ST_FOR */
   int loader;             /* ST_LOADER */
+  const char *desc;       /* ST_LOADER: when non-NULL, show a tqdm progress bar described
+                             by desc, or by items[] (text and host values, as ST_PRINT's)
+                             when nitems > 0 */
   Stmt *body;             /* ST_FOR, ST_LOADER, ST_IF (then) */
   int nbody, capbody;
   Stmt *orelse;           /* ST_IF */

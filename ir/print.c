@@ -270,6 +270,18 @@ static void print_stmts(FILE *f, const Program *p, const Stmt *list, int n, int 
     case ST_LOADER:
       fprintf(f, "for batch in %s",
               s->loader >= 0 && s->loader < p->nloaders && p->loaders[s->loader].name ? p->loaders[s->loader].name : "?");
+      if (s->desc) fprintf(f, " progress=\"%s\"", s->desc);
+      break;
+    case ST_POSTFIX:
+      fputs("postfix", f);
+      for (int k = 0; k < s->nitems; k++) {
+        const PrintItem *it = &s->items[k];
+        fputs(k ? ", " : " ", f);
+        if (it->expr) {
+          ir_print_hexpr(f, p, it->expr);
+          if (it->spec) fprintf(f, ":%s", it->spec);
+        } else print_quoted(f, it->text ? it->text : "");
+      }
       break;
     case ST_IF:
       fputs("if ", f);

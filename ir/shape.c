@@ -388,6 +388,16 @@ static bool shape_expand(const Graph *g, Node *n, IrErr *err) {
     return fail(err, "expand: cannot expand %s to %s: the target has fewer dimensions",
                 ss(&sb, x), ss(&sb, &t));
   int off = t.rank - x->rank;
+  /* attr.i[0] = 1 + the target's symbolic dim (a gradient broadcast back over a batch) */
+  if (n->attr.i[0] > 0) {
+    int sd = (int)n->attr.i[0] - 1;
+    if (sd >= t.rank || (x->sym >= 0 && x->sym + off != sd))
+      return fail(err, "expand: invalid batch dimension %d for %s", sd, ss(&sb, &t));
+    int xi = sd - off;
+    if (xi >= 0 && x->sym < 0 && x->d[xi] != 1)
+      return fail(err, "expand: only a size-1 dimension can be expanded to the batch");
+    t.sym = sd;
+  }
   for (int i = 0; i < x->rank; i++) {
     int64_t d = x->d[i], want = t.d[off + i];
     if (i == x->sym) {

@@ -141,6 +141,12 @@ static bool verify_stmts(const Program *p, const Stmt *list, int n, int loop_dep
         if (it->expr && !verify_hexpr(p, it->expr, err)) return false;
       }
       break;
+    case ST_POSTFIX:
+      for (int k = 0; k < s->nitems; k++)
+        if (s->items[k].expr ? !verify_hexpr(p, s->items[k].expr, err) : !s->items[k].text)
+          return snprintf(err->msg, sizeof err->msg, "postfix item %d is neither text nor a host value", k), false;
+      if (loop_depth == 0) return snprintf(err->msg, sizeof err->msg, "set_postfix outside a loop"), false;
+      break;
     case ST_ASSIGN:
       if (s->hvar < 0 || s->hvar >= p->nhvars)
         return snprintf(err->msg, sizeof err->msg, "assignment to host var %d, out of range", s->hvar), false;

@@ -75,6 +75,7 @@ static int scalar(Ad *ad, double v, DType dt) {
 }
 
 static int fill(Ad *ad, double v, DType dt, Shape s) {
+  if (s.sym >= 0) ad->out->loader = ad->in->loader;
   Attr a = {0};
   a.f[0] = v;
   int id = ir_add_source(ad->out, OP_FILL, dt, s, &a, ad->loc);
@@ -276,10 +277,12 @@ static int expand_reduced(Ad *ad, int id, int g) {
   Shape keep = *xs;
   for (int i = 0; i < xs->rank; i++)
     if (n->attr.i[0] & (1LL << i)) keep.d[i] = 1;
+  keep.sym = xs->sym >= 0 && !(n->attr.i[0] & (1LL << xs->sym)) ? xs->sym : -1;
   int gk = reshape(ad, g, &keep);
   Attr a = {0};
   a.ints = (int64_t *)xs->d;
   a.nints = xs->rank;
+  a.i[0] = xs->sym + 1;
   int32_t in[1] = {gk};
   return shape_eq(&keep, xs) ? gk : mk(ad, OP_EXPAND, in, 1, &a);
 }
