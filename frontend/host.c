@@ -252,9 +252,10 @@ static bool is_loop_or_training_call(const Ast *e) {
 
 /*
  * A for loop becomes a C loop when it must (it iterates a data loader) or when unrolling
- * would be wasteful: a top-level `range` loop with more than 16 iterations, or one whose
- * body holds another loop or a training step. Loops inside functions and short loops are
- * unrolled at compile time, which is what building a list of layers needs.
+ * would be wasteful: a top-level `range` loop whose body holds another loop or a training
+ * step (backward, step), or that runs more than 1000 times. Other loops, and every loop
+ * inside a function, are unrolled at compile time: that is what building a list of layers,
+ * or indexing a tensor with the loop variable, needs.
  */
 bool want_host_loop(L *l, const Ast *st, Value *iter) {
   if (iter->k == V_OBJECT && attrs_get(&iter->attrs, "__loader__")) return true;
@@ -262,7 +263,7 @@ bool want_host_loop(L *l, const Ast *st, Value *iter) {
   if (iter->k != V_RANGE || l->depth > 0) return false;
   int64_t n = iter->i3 > 0 ? (iter->i2 - iter->i + iter->i3 - 1) / iter->i3
                            : (iter->i - iter->i2 - iter->i3 - 1) / -iter->i3;
-  return n > 16 || contains(st->c, is_loop_or_training_call);
+  return n > 1000 || contains(st->c, is_loop_or_training_call);
 }
 
 /* Looks a name up in the scope chain; returns the scope that binds it. */

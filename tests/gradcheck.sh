@@ -12,6 +12,7 @@
 #
 #   bash tests/gradcheck.sh TTC TESTS_SRC_DIR WORK_DIR   # the test (ctest runs this)
 #   UPDATE=1 bash tests/gradcheck.sh TTC TESTS_SRC_DIR   # rewrite every .expected from PyTorch
+shopt -s nullglob
 set -u
 if [ $# -lt 2 ]; then
   echo "usage: [UPDATE=1] bash tests/gradcheck.sh TTC TESTS_SRC_DIR [WORK_DIR]" >&2

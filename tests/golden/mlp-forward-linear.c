@@ -4,10 +4,10 @@
 
 #include "tt.h"
 
-static TT_ALIGN float weight[12]; /* [3,4] parameter */
-static TT_ALIGN float bias[3]; /* [3] parameter */
-static TT_ALIGN float weight_1[6]; /* [2,3] parameter */
-static TT_ALIGN float bias_1[2]; /* [2] parameter */
+static TT_ALIGN float fc1_weight[12]; /* [3,4] parameter */
+static TT_ALIGN float fc1_bias[3]; /* [3] parameter */
+static TT_ALIGN float fc2_weight[6]; /* [2,3] parameter */
+static TT_ALIGN float fc2_bias[2]; /* [2] parameter */
 static TT_ALIGN float y[4]; /* [2,2] value */
 
 /* mlp-forward-linear.tt lines 3-8 */
@@ -25,38 +25,38 @@ static void graph0(void) {
 
   /* mlp-forward-linear.tt:3:7  t0 = uniform lo=-0.5 hi=0.5 -> [3,4]   0 FLOPs, 48 B */
   tt_uniform_f32(t0, 12, -0.5, 0.5);
-  /* mlp-forward-linear.tt:3:7  store [3,4] into weight   0 FLOPs, 96 B */
-  memcpy(weight, t0, sizeof weight);
+  /* mlp-forward-linear.tt:3:7  store [3,4] into fc1_weight   0 FLOPs, 96 B */
+  memcpy(fc1_weight, t0, sizeof fc1_weight);
   /* mlp-forward-linear.tt:3:7  t2 = uniform lo=-0.5 hi=0.5 -> [3]   0 FLOPs, 12 B */
   tt_uniform_f32(t2, 3, -0.5, 0.5);
-  /* mlp-forward-linear.tt:3:7  store [3] into bias   0 FLOPs, 24 B */
-  memcpy(bias, t2, sizeof bias);
+  /* mlp-forward-linear.tt:3:7  store [3] into fc1_bias   0 FLOPs, 24 B */
+  memcpy(fc1_bias, t2, sizeof fc1_bias);
   /* mlp-forward-linear.tt:4:7  t4 = uniform lo=-0.5773502691896258 hi=0.5773502691896258 -> [2,3]   0 FLOPs, 24 B */
   tt_uniform_f32(t4, 6, -0.5773502691896258, 0.5773502691896258);
-  /* mlp-forward-linear.tt:4:7  store [2,3] into weight_1   0 FLOPs, 48 B */
-  memcpy(weight_1, t4, sizeof weight_1);
+  /* mlp-forward-linear.tt:4:7  store [2,3] into fc2_weight   0 FLOPs, 48 B */
+  memcpy(fc2_weight, t4, sizeof fc2_weight);
   /* mlp-forward-linear.tt:4:7  t6 = uniform lo=-0.5773502691896258 hi=0.5773502691896258 -> [2]   0 FLOPs, 8 B */
   tt_uniform_f32(t6, 2, -0.5773502691896258, 0.5773502691896258);
-  /* mlp-forward-linear.tt:4:7  store [2] into bias_1   0 FLOPs, 16 B */
-  memcpy(bias_1, t6, sizeof bias_1);
+  /* mlp-forward-linear.tt:4:7  store [2] into fc2_bias   0 FLOPs, 16 B */
+  memcpy(fc2_bias, t6, sizeof fc2_bias);
   /* mlp-forward-linear.tt:5:5  x = fill value=1.0f -> [2,4]   0 FLOPs, 32 B */
   for (int64_t i0 = 0; i0 < 8; i0++)
     x[i0] = 1.0f;
   /* mlp-forward-linear.tt:6:10  t10 = matmul [2,4] @ [3,4] (B transposed) -> [2,3]   48 FLOPs, 104 B, 0.46 FLOP/B */
-  tt_gemm_f32(2, 3, 4, x, 4, false, weight, 4, true, t10, 3, false);
+  tt_gemm_f32(2, 3, 4, x, 4, false, fc1_weight, 4, true, t10, 3, false);
   /* mlp-forward-linear.tt:6:10  t12 = add [2,3] + [3] -> [2,3]   6 FLOPs, 60 B, 0.10 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++)
     for (int64_t i1 = 0; i1 < 3; i1++)
-      t12[i0 * 3 + i1] = t10[i0 * 3 + i1] + bias[i1];
+      t12[i0 * 3 + i1] = t10[i0 * 3 + i1] + fc1_bias[i1];
   /* mlp-forward-linear.tt:6:5  h = relu [2,3] -> [2,3]   6 FLOPs, 48 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 6; i0++)
     h[i0] = (t12[i0] < 0 ? (float)0 : t12[i0]);
   /* mlp-forward-linear.tt:7:5  t15 = matmul [2,3] @ [2,3] (B transposed) -> [2,2]   24 FLOPs, 64 B, 0.38 FLOP/B */
-  tt_gemm_f32(2, 2, 3, h, 3, false, weight_1, 3, true, t15, 2, false);
+  tt_gemm_f32(2, 2, 3, h, 3, false, fc2_weight, 3, true, t15, 2, false);
   /* mlp-forward-linear.tt:7:5  y_1 = add [2,2] + [2] -> [2,2]   4 FLOPs, 40 B, 0.10 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++)
     for (int64_t i1 = 0; i1 < 2; i1++)
-      y_1[i0 * 2 + i1] = t15[i0 * 2 + i1] + bias_1[i1];
+      y_1[i0 * 2 + i1] = t15[i0 * 2 + i1] + fc2_bias[i1];
   /* mlp-forward-linear.tt:8:1  store [2,2] into y   0 FLOPs, 32 B */
   memcpy(y, y_1, sizeof y);
 }
