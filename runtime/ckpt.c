@@ -5,7 +5,8 @@
  * A save never damages a good file: it writes a temporary in the same directory, syncs
  * it, renames it over the target and syncs the directory. A load checks everything before
  * it copies anything: the magic, the version, the length, the CRC32, and that the keys,
- * dtypes and shapes are exactly those the program expects (strict, as load_state_dict).
+ * dtypes and shapes are exactly those the program expects (strict, as load_state_dict,
+ * within the requested keys' common prefix).
  */
 #include "tt.h"
 
@@ -324,8 +325,18 @@ void tt_ckpt_load(const char *path, const TtCkptEntry *e, int n) {
                e[i].key, (unsigned long long)f->bytes,
                shape_str(e[i].rank, e[i].shape, s1, sizeof s1));
   }
+  /* Strict within the requested keys' common "a.b." prefix: a file holding a model and its
+   * optimizer ("model.*", "opt.*") loads each part on its own, but a key the model does not
+   * have under its own prefix is an error, as load_state_dict's unexpected keys are. */
+  size_t plen = n > 0 ? strlen(e[0].key) : 0;
+  for (int i = 1; i < n; i++) {
+    size_t k = 0;
+    while (k < plen && e[i].key[k] && e[i].key[k] == e[0].key[k]) k++;
+    plen = k;
+  }
+  while (plen > 0 && e[0].key[plen - 1] != '.') plen--;
   for (uint32_t j = 0; j < count; j++)
-    if (!used[j])
+    if (!used[j] && fe[j].klen >= plen && (plen == 0 || !memcmp(fe[j].key, e[0].key, plen)))
       tt_fatal("%s: unexpected key \"%.*s\" in checkpoint", path, (int)fe[j].klen, fe[j].key);
   for (int i = 0; i < n; i++)
     if (match[i]->bytes)
