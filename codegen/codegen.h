@@ -45,6 +45,8 @@ typedef struct Cg {
   IrErr *err;
   Arena *arena;        /* names and scratch, freed at the end */
   const char *file;    /* basename of p->filename, for comments */
+  const char *bar;     /* the innermost enclosing loop's progress bar variable, or NULL */
+  int nbars;           /* progress bars made so far, for their names */
   const char **vname;  /* C name of each program var */
   const char **gname;  /* C name of each graph's function */
   const char **hname;  /* C name of each host variable */

@@ -403,6 +403,23 @@ static int var_loader(const Cg *cg, int v) {
   return -1;
 }
 
+/* Text and host values written to the FILE * named f (a tt_text_begin buffer). */
+static void emit_items_to(Cg *cg, const PrintItem *items, int n, const char *f, Loc loc) {
+  for (int k = 0; k < n; k++) {
+    const PrintItem *it = &items[k];
+    if (it->expr) {
+      const HostExpr *e = it->expr;
+      const char *v = hexpr(cg, e, loc);
+      cg_line(cg, "tt_print_host(%s, %s, %s, %s, %s);", f,
+              e->isfloat ? v : arena_printf(cg->arena, "(double)%s", v), e->isfloat ? "false" : "true",
+              e->isbool ? "true" : "false",
+              it->spec && it->spec[0] ? arena_printf(cg->arena, "\"%s\"", escaped(cg, it->spec)) : "NULL");
+    } else if (it->text && it->text[0]) {
+      cg_line(cg, "fputs(\"%s\", %s);", escaped(cg, it->text), f);
+    }
+  }
+}
+
 static bool emit_print(Cg *cg, const Stmt *st, TextRun *run) {
   for (int k = 0; k < st->nitems; k++) {
     const PrintItem *it = &st->items[k];
@@ -580,10 +597,46 @@ static bool emit_stmts(Cg *cg, const Stmt *list, int n, TextRun *run, int depth)
       const Loader *ld = &p->loaders[st->loader];
       const char *L = cg->lname[st->loader];
       src_comment(cg, st->loc);
+      if (!st->desc) {
+        cg_line(cg, "tt_loader_start(%s);", L);
+        cg_line(cg, "while (tt_loader_next(%s, %s, %s, &%s)) {", L, cg->vname[ld->xvar],
+                ld->yvar >= 0 ? cg->vname[ld->yvar] : "NULL", cg->lbatch[st->loader]);
+        if (!emit_block(cg, st->body, st->nbody, run, depth)) return false;
+        cg_line(cg, "}");
+        break;
+      }
+      /* tqdm(loader): the bar counts each finished iteration (continue included) */
+      const char *saved = cg->bar;
+      const char *bar = arena_printf(cg->arena, "bar%d", cg->nbars++);
+      cg_line(cg, "{");
+      cg->indent++;
+      if (st->nitems > 0) {
+        cg_line(cg, "FILE *desc = tt_text_begin();");
+        emit_items_to(cg, st->items, st->nitems, "desc", st->loc);
+        cg_line(cg, "TtProgress *%s = tt_progress_new(tt_text_end(desc), tt_loader_len(%s));", bar, L);
+      } else {
+        cg_line(cg, "TtProgress *%s = tt_progress_new(\"%s\", tt_loader_len(%s));", bar, escaped(cg, st->desc), L);
+      }
       cg_line(cg, "tt_loader_start(%s);", L);
-      cg_line(cg, "while (tt_loader_next(%s, %s, %s, &%s)) {", L, cg->vname[ld->xvar],
-              ld->yvar >= 0 ? cg->vname[ld->yvar] : "NULL", cg->lbatch[st->loader]);
+      cg_line(cg, "for (; tt_loader_next(%s, %s, %s, &%s); tt_progress_update(%s, 1)) {", L,
+              cg->vname[ld->xvar], ld->yvar >= 0 ? cg->vname[ld->yvar] : "NULL", cg->lbatch[st->loader], bar);
+      cg->bar = bar;
       if (!emit_block(cg, st->body, st->nbody, run, depth)) return false;
+      cg->bar = saved;
+      cg_line(cg, "}");
+      cg_line(cg, "tt_progress_close(%s);", bar);
+      cg->indent--;
+      cg_line(cg, "}");
+      break;
+    }
+    case ST_POSTFIX: {
+      if (!cg->bar) break; /* set_postfix outside a tqdm loop shows nothing */
+      cg_line(cg, "{");
+      cg->indent++;
+      cg_line(cg, "FILE *postfix = tt_text_begin();");
+      emit_items_to(cg, st->items, st->nitems, "postfix", st->loc);
+      cg_line(cg, "tt_progress_postfix(%s, tt_text_end(postfix));", cg->bar);
+      cg->indent--;
       cg_line(cg, "}");
       break;
     }

@@ -169,3 +169,22 @@ void tt_progress_close(TtProgress *p) {
   }
   free(p);
 }
+
+/* ---- scratch text for descriptions and postfixes ------------------------------------- */
+
+static char *text_buf;
+static size_t text_len;
+
+FILE *tt_text_begin(void) {
+  free(text_buf);
+  text_buf = NULL;
+  text_len = 0;
+  FILE *f = open_memstream(&text_buf, &text_len);
+  if (!f) tt_fatal("out of memory");
+  return f;
+}
+
+const char *tt_text_end(FILE *f) {
+  if (fclose(f) != 0 || !text_buf) tt_fatal("out of memory");
+  return text_buf;
+}

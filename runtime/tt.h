@@ -164,6 +164,11 @@ void tt_progress_update(TtProgress *p, int64_t n);
 /* set_postfix: "loss=0.512" style text shown after the rate. */
 void tt_progress_postfix(TtProgress *p, const char *text);
 void tt_progress_close(TtProgress *p);
+/* A scratch text buffer for a bar's description or postfix made of host values:
+ * write to the FILE * tt_text_begin returns, then tt_text_end closes it and returns the
+ * text (valid until the next tt_text_begin). */
+FILE *tt_text_begin(void);
+const char *tt_text_end(FILE *f);
 /* For tests: a bar that writes to out, as a terminal when tty, reading time from now. */
 TtProgress *tt_progress_new_on(const char *desc, int64_t total, FILE *out, bool tty,
                                double (*now)(void));
