@@ -6,6 +6,7 @@
  *   ttc build FILE.tt [-o BIN] [--cc=CC] [--cflags=FLAGS] [compile options]
  *   ttc run FILE.tt [build options] [-- ARGS...]
  *   ttc diff FILE.tt --pass=NAME [--emit=c|ir]
+ *   (compile, build, run: --detect-anomaly adds a NaN/inf check after every kernel)
  *   ttc --list-passes | --help | --version
  *
  * `build` compiles the emitted C together with the runtime (the .c files of runtime/, compiled once
@@ -50,6 +51,7 @@ typedef struct Opts {
   const char *cc;
   const char *cflags;
   const char *pass; /* diff */
+  bool detect_anomaly;
   char **args;      /* run: arguments after -- */
   int nargs;
 } Opts;
@@ -73,6 +75,8 @@ static void usage(FILE *f) {
         "  --cc=CC            C compiler for build/run (default: $CC or cc)\n"
         "  --cflags=FLAGS     flags for it (default: $TTC_CFLAGS or -O3 -march=native)\n"
         "  --pass=NAME        diff: the pass whose effect to show\n"
+        "  --detect-anomaly   stop at the first NaN or inf a kernel produces, naming the\n"
+        "                     op, forward or backward, and the .tt line\n"
         "  -- ARGS            run: arguments for the program\n"
         "  --list-passes      list the passes\n"
         "  --help, --version\n",
@@ -138,6 +142,8 @@ static Opts parse_args(int argc, char **argv) {
       o.cc = v;
     } else if (prefix(a, "--cflags=", &v)) {
       o.cflags = v;
+    } else if (!strcmp(a, "--detect-anomaly")) {
+      o.detect_anomaly = true;
     } else if (prefix(a, "--pass=", &v)) {
       o.pass = v;
     } else if (a[0] == '-' && a[1]) {
@@ -191,8 +197,8 @@ static bool emit(const Opts *o, Program *p, const char *what, FILE *f) {
     return true;
   }
   CgOptions co = {0};
+  co.detect_anomaly = o->detect_anomaly;
   IrErr err;
-  (void)o;
   if (!cg_emit_program(f, p, &co, &err)) {
     fprintf(stderr, "%s: error: %s\n", p->filename, err.msg);
     return false;

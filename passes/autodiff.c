@@ -10,8 +10,9 @@
  *           front end says the .grad already exists (PyTorch accumulates until zeroed).
  * Requires: a verified graph; BACKWARD's attr.ints lists (var, accumulate) pairs, one per
  *           leaf whose .grad the program can read.
- * Produces: a graph with no BACKWARD node; the new nodes carry the backward() call's
- *           source location and Node.backward = true (for the NaN detective).
+ * Produces: a graph with no BACKWARD node; the new nodes carry the source location of the
+ *           forward op whose gradient they compute (the seed and the .grad stores that of
+ *           the backward() call) and Node.backward = true (for the NaN detective).
  *
  * "loss.backward() isn't magic; it is simply a graph walk." The walk knows no op: it
  * only calls rules. A rule receives the node and the gradient of its output, and adds
@@ -501,8 +502,12 @@ static bool emit_backward(Ad *ad, int b, PassCtx *cx) {
       }
       continue;
     }
+    /* the gradient's nodes carry the forward op's line: the C comments and the NaN
+     * detective point at the operation whose derivative they compute */
+    ad->loc = n->loc;
     rules[n->op](ad, i, ad->grad[i]);
   }
+  ad->loc = bn->loc;
   /* Store the leaves' gradients: .grad = g, or .grad += g when it already exists. */
   for (int k = 0; k + 1 < bn->attr.nints; k += 2) {
     int var = (int)bn->attr.ints[k];
