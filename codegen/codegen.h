@@ -155,6 +155,7 @@ bool cg_cat(Cg *cg, int id);
 /* ---- grad.c ------------------------------------------------------------------------ */
 
 bool cg_backward(Cg *cg, int id);
+bool cg_seed(Cg *cg, int id);
 bool cg_one_hot(Cg *cg, int id);
 bool cg_slice_backward(Cg *cg, int id);
 

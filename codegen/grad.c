@@ -1,7 +1,8 @@
 /*
  * grad.c — emitters for the ops autodiff introduces: the BACKWARD marker (a comment when
  * the autodiff pass did not run), one_hot (the target mask of cross_entropy / nll_loss)
- * and slice_backward (the gradient of a slice: zeros with the slice written in).
+ * and slice_backward (the gradient of a slice: zeros with the slice written in); and
+ * manual_seed in the middle of a program.
  */
 #include "codegen/codegen.h"
 
@@ -13,6 +14,17 @@ bool cg_backward(Cg *cg, int id) {
   ir_linecol(cg->p->src, n->loc.off, &line, &col);
   cg_line(cg, "/* %s:%d:%d  backward() of %s: no gradient code, the autodiff pass did not run */",
           cg->file, line, col, cg_buf(cg, n->in[0]));
+  return true;
+}
+
+/* manual_seed() after random numbers were drawn: reseed here (the first one, before any
+ * draw, is the program's seed and is set in main). */
+bool cg_seed(Cg *cg, int id) {
+  const Node *n = cg_node(cg, id);
+  int line, col;
+  ir_linecol(cg->p->src, n->loc.off, &line, &col);
+  cg_line(cg, "/* %s:%d:%d  manual_seed(%lld) */", cg->file, line, col, (long long)n->attr.i[0]);
+  cg_line(cg, "tt_manual_seed(%lldULL);", (long long)n->attr.i[0]);
   return true;
 }
 

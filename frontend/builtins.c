@@ -564,10 +564,13 @@ B(manual_seed) {
   for (int gi = 0; gi < l->p->ngraphs && !any_rng; gi++)
     for (int i = 0; i < l->p->graphs[gi]->n && !any_rng; i++)
       any_rng = ir_ops[l->p->graphs[gi]->nodes[i].op].flags & OPF_RNG;
-  if (any_rng)
-    lerr(l, a->off, "manual_seed() after random numbers were drawn is not supported yet; call it "
-                    "at the start of the program");
-  l->p->seed = (uint64_t)seed;
+  if (!any_rng && l->loop_depth == 0) {
+    l->p->seed = (uint64_t)seed; /* before any draw: the program's seed */
+    return l->none;
+  }
+  Attr at = {0};
+  at.i[0] = seed;
+  add_node(l, OP_SEED, NULL, 0, &at, a->off);
   return l->none;
 }
 
@@ -2638,6 +2641,193 @@ B(math_pow) {
   return v_float(l, pow(want_num(l, v[0], "x", a->off), want_num(l, v[1], "y", a->off)));
 }
 
+/* ---- methods of Python lists, dicts and strings ------------------------------------- */
+
+B(list_append) {
+  Value *v[2];
+  args_bind(l, "append", "self, object", self, a, v, 2);
+  v_list_push(l, self, v[1] ? v[1] : l->none);
+  return l->none;
+}
+B(list_extend) {
+  Value *v[2];
+  args_bind(l, "extend", "self, iterable", self, a, v, 2);
+  Value *seq = seq_of(l, v[1], a->off);
+  int n = seq->n; /* seq may be self */
+  for (int i = 0; i < n; i++) v_list_push(l, self, seq->items[i]);
+  return l->none;
+}
+B(list_pop) {
+  Value *v[2];
+  args_bind(l, "pop", "self, index=-1", self, a, v, 2);
+  if (self->n == 0) lerr(l, a->off, "pop from empty list");
+  int64_t i = want_int(l, v[1], "index", a->off);
+  if (i < 0) i += self->n;
+  if (i < 0 || i >= self->n) lerr(l, a->off, "pop index out of range");
+  Value *r = self->items[i];
+  memmove(self->items + i, self->items + i + 1, sizeof(Value *) * (size_t)(self->n - i - 1));
+  self->n--;
+  return r;
+}
+B(list_insert) {
+  Value *v[3];
+  args_bind(l, "insert", "self, index, object", self, a, v, 3);
+  int64_t i = want_int(l, v[1], "index", a->off);
+  if (i < 0) i += self->n;
+  if (i < 0) i = 0;
+  if (i > self->n) i = self->n;
+  v_list_push(l, self, l->none);
+  memmove(self->items + i + 1, self->items + i, sizeof(Value *) * (size_t)(self->n - 1 - i));
+  self->items[i] = v[2] ? v[2] : l->none;
+  return l->none;
+}
+B(list_index) {
+  Value *v[2];
+  args_bind(l, "index", "self, value", self, a, v, 2);
+  for (int i = 0; i < self->n; i++)
+    if (host_eq(l, self->items[i], v[1] ? v[1] : l->none, a->off)) return v_int(l, i);
+  lerr(l, a->off, "value is not in list");
+}
+static Value *dict_view(L *l, Value *d, int which) {
+  Value *r = v_new(l, V_LIST);
+  for (int i = 0; i + 1 < d->n; i += 2) {
+    if (which == 0) v_list_push(l, r, d->items[i]);
+    else if (which == 1) v_list_push(l, r, d->items[i + 1]);
+    else {
+      Value *t = v_tuple(l, 2);
+      t->items[0] = d->items[i];
+      t->items[1] = d->items[i + 1];
+      v_list_push(l, r, t);
+    }
+  }
+  return r;
+}
+B(dict_keys) { UNUSED(a); return dict_view(l, self, 0); }
+B(dict_values) { UNUSED(a); return dict_view(l, self, 1); }
+B(dict_items) { UNUSED(a); return dict_view(l, self, 2); }
+B(dict_get) {
+  Value *v[3];
+  args_bind(l, "get", "self, key, default=None", self, a, v, 3);
+  for (int i = 0; i + 1 < self->n; i += 2)
+    if (host_eq(l, self->items[i], v[1] ? v[1] : l->none, a->off)) return self->items[i + 1];
+  return v[2] ? v[2] : l->none;
+}
+B(str_join) {
+  Value *v[2];
+  args_bind(l, "join", "self, iterable", self, a, v, 2);
+  Value *seq = seq_of(l, v[1], a->off);
+  size_t n = 1;
+  for (int i = 0; i < seq->n; i++) {
+    if (seq->items[i]->k != V_STR) lerr(l, a->off, "sequence item %d: expected str instance, %s found", i, v_typename(seq->items[i]));
+    n += strlen(seq->items[i]->s) + strlen(self->s);
+  }
+  char *out = arena_alloc(l->arena, n);
+  for (int i = 0; i < seq->n; i++) {
+    if (i) strcat(out, self->s);
+    strcat(out, seq->items[i]->s);
+  }
+  return v_str(l, out);
+}
+static Value *str_case(L *l, Value *self, bool upper) {
+  char *s = arena_strdup(l->arena, self->s);
+  for (char *c = s; *c; c++)
+    if (upper && *c >= 'a' && *c <= 'z') *c = (char)(*c - 32);
+    else if (!upper && *c >= 'A' && *c <= 'Z') *c = (char)(*c + 32);
+  return v_str(l, s);
+}
+B(str_upper) { UNUSED(a); return str_case(l, self, true); }
+B(str_lower) { UNUSED(a); return str_case(l, self, false); }
+B(str_startswith) {
+  Value *v[2];
+  args_bind(l, "startswith", "self, prefix", self, a, v, 2);
+  if (!v[1] || v[1]->k != V_STR) lerr(l, a->off, "startswith(): expected a str");
+  return v_bool(l, !strncmp(self->s, v[1]->s, strlen(v[1]->s)));
+}
+B(str_endswith) {
+  Value *v[2];
+  args_bind(l, "endswith", "self, suffix", self, a, v, 2);
+  if (!v[1] || v[1]->k != V_STR) lerr(l, a->off, "endswith(): expected a str");
+  size_t n = strlen(self->s), m = strlen(v[1]->s);
+  return v_bool(l, m <= n && !strcmp(self->s + n - m, v[1]->s));
+}
+/* "{} {:.3f} {name}".format(...): compile-time values become text; run-time ones make a
+ * value print() and f-strings understand (text and host values in order). */
+B(str_format) {
+  Value *parts = v_new(l, V_TUPLE);
+  parts->s = "fstring";
+  char buf[4096];
+  size_t o = 0;
+  int auto_i = 0;
+  for (const char *p = self->s; *p;) {
+    if (*p == '{' && p[1] == '{') { if (o < sizeof buf - 1) buf[o++] = '{'; p += 2; continue; }
+    if (*p == '}' && p[1] == '}') { if (o < sizeof buf - 1) buf[o++] = '}'; p += 2; continue; }
+    if (*p != '{') { if (o < sizeof buf - 1) buf[o++] = *p; p++; continue; }
+    const char *e = strchr(p, '}');
+    if (!e) lerr(l, a->off, "format(): single '{' encountered in format string");
+    char field[256];
+    snprintf(field, sizeof field, "%.*s", (int)(e - p - 1), p + 1);
+    char *spec = strchr(field, ':');
+    if (spec) *spec++ = 0;
+    char *conv = strchr(field, '!');
+    if (conv) *conv++ = 0;
+    Value *arg = NULL;
+    if (!field[0]) {
+      if (auto_i >= a->npos) lerr(l, a->off, "format(): Replacement index %d out of range", auto_i);
+      arg = a->pos[auto_i++];
+    } else if (field[0] >= '0' && field[0] <= '9') {
+      int k = atoi(field);
+      if (k >= a->npos) lerr(l, a->off, "format(): Replacement index %d out of range", k);
+      arg = a->pos[k];
+    } else {
+      for (int k = 0; k < a->nkw && !arg; k++)
+        if (!strcmp(a->kwnames[k], field)) arg = a->kw[k];
+      if (!arg) lerr(l, a->off, "format(): no argument named '%s'", field);
+    }
+    if (arg->k == V_HOST || arg->k == V_TENSOR) {
+      buf[o] = 0;
+      v_list_push(l, parts, v_str(l, arena_strdup(l->arena, buf)));
+      o = 0;
+      if (arg->k == V_HOST) {
+        Value *hf = v_tuple(l, 2);
+        hf->s = "hfmt";
+        hf->items[0] = arg;
+        hf->items[1] = spec && *spec ? v_str(l, arena_strdup(l->arena, spec)) : l->none;
+        v_list_push(l, parts, hf);
+      } else
+        v_list_push(l, parts, arg);
+    } else {
+      const char *t = conv && *conv == 'r' ? v_str_of(l, arg, true, a->off) : format_spec(l, arg, spec, a->off);
+      for (const char *c = t; *c && o < sizeof buf - 1; c++) buf[o++] = *c;
+    }
+    p = e + 1;
+  }
+  buf[o] = 0;
+  if (parts->n == 0) return v_str(l, arena_strdup(l->arena, buf));
+  v_list_push(l, parts, v_str(l, arena_strdup(l->arena, buf)));
+  return parts;
+}
+
+static const Builtin list_methods[] = {
+  {"append", BI_METHOD, bi_list_append, 0}, {"extend", BI_METHOD, bi_list_extend, 0},
+  {"pop", BI_METHOD, bi_list_pop, 0},       {"insert", BI_METHOD, bi_list_insert, 0},
+  {"index", BI_METHOD, bi_list_index, 0},
+};
+static const Builtin dict_methods[] = {
+  {"keys", BI_METHOD, bi_dict_keys, 0}, {"values", BI_METHOD, bi_dict_values, 0},
+  {"items", BI_METHOD, bi_dict_items, 0}, {"get", BI_METHOD, bi_dict_get, 0},
+};
+static const Builtin str_methods[] = {
+  {"join", BI_METHOD, bi_str_join, 0},   {"format", BI_METHOD, bi_str_format, 0},
+  {"upper", BI_METHOD, bi_str_upper, 0}, {"lower", BI_METHOD, bi_str_lower, 0},
+  {"startswith", BI_METHOD, bi_str_startswith, 0}, {"endswith", BI_METHOD, bi_str_endswith, 0},
+};
+
+static const Builtin *method_of(const Builtin *tab, size_t n, const char *name) {
+  for (size_t i = 0; i < n; i++)
+    if (!strcmp(tab[i].name, name)) return &tab[i];
+  return NULL;
+}
+
 /* ---- the table ---------------------------------------------------------------------- */
 
 #define F BI_FUNC
@@ -2874,6 +3064,12 @@ Value *bi_getattr(L *l, Value *obj, const char *name, int32_t off) {
     if (b && (b->flags & BI_FUNC)) return NULL; /* the caller resolves plain functions */
     if (b) return bound(l, b, NULL);            /* torch.sum-like method-only names */
     return NULL;
+  }
+  if (obj->k == V_LIST || obj->k == V_DICT || obj->k == V_STR) {
+    const Builtin *m = obj->k == V_LIST ? method_of(list_methods, sizeof list_methods / sizeof *list_methods, name)
+                       : obj->k == V_DICT ? method_of(dict_methods, sizeof dict_methods / sizeof *dict_methods, name)
+                                          : method_of(str_methods, sizeof str_methods / sizeof *str_methods, name);
+    return m ? bound(l, m, obj) : NULL;
   }
   if (obj->k == V_TUPLE && obj->s) {
     if (!strcmp(obj->s, "super") && !strcmp(name, "__init__")) return bound(l, &bi_super_init, NULL);

@@ -89,7 +89,7 @@ static Lexer *lexer_make(const Source *src, Arena *a, Diag *d, int32_t start, in
     lx->lim = copy + n;
   } else {
     lx->base = (const unsigned char *)src->text;
-    lx->cur = lx->base;
+    lx->cur = lx->base + start;
     lx->lim = lx->base + src->len;
   }
   lx->expr_mode = expr_mode;
@@ -98,7 +98,9 @@ static Lexer *lexer_make(const Source *src, Arena *a, Diag *d, int32_t start, in
 }
 
 Lexer *lex_new(const Source *src, Arena *a, Diag *d) {
-  return lexer_make(src, a, d, 0, (int32_t)src->len, false);
+  /* a UTF-8 byte order mark at the start is skipped, as Python does */
+  int32_t start = src->len >= 3 && !memcmp(src->text, "\xEF\xBB\xBF", 3) ? 3 : 0;
+  return lexer_make(src, a, d, start, (int32_t)src->len, false);
 }
 
 Lexer *lex_new_range(const Source *src, Arena *a, Diag *d, int32_t start, int32_t end) {

@@ -762,7 +762,7 @@ static Value *eval(L *l, Scope *s, const Ast *e) {
 }
 
 /* Python's format(value, spec) for host values: the common numeric specs. */
-static const char *format_spec(L *l, Value *v, const char *spec, int32_t off) {
+const char *format_spec(L *l, Value *v, const char *spec, int32_t off) {
   if (!spec || !*spec) return v_str_of(l, v, false, off);
   if (v->k == V_TENSOR) lerr(l, off, "a tensor cannot be formatted with ':%s' at compile time", spec);
   /* [[fill]align][sign][#][0][width][,][.precision][type] */
@@ -774,12 +774,15 @@ static const char *format_spec(L *l, Value *v, const char *spec, int32_t off) {
   bool zero = false;
   if (*p == '0') zero = true, p++;
   int width = 0, prec = -1;
-  while (*p >= '0' && *p <= '9') width = width * 10 + (*p++ - '0');
-  if (*p == ',') p++;
+  bool commas = false;
+  while (*p >= '0' && *p <= '9')
+    if ((width = width * 10 + (*p++ - '0')) > 400) lerr(l, off, "format width too large in '%s'", spec);
+  if (*p == ',') p++, commas = true;
   if (*p == '.') {
     p++;
     prec = 0;
-    while (*p >= '0' && *p <= '9') prec = prec * 10 + (*p++ - '0');
+    while (*p >= '0' && *p <= '9')
+      if ((prec = prec * 10 + (*p++ - '0')) > 100) lerr(l, off, "format precision too large in '%s'", spec);
   }
   char type = *p ? *p++ : 0;
   if (*p) lerr(l, off, "invalid format specifier '%s'", spec);
@@ -801,6 +804,24 @@ static const char *format_spec(L *l, Value *v, const char *spec, int32_t off) {
     if (v->k == V_FLOAT) lerr(l, off, "format code 'd' needs an int, got float");
     snprintf(body, sizeof body, sign == '+' ? "%+lld" : "%lld", (long long)v->i);
     break;
+  case 'x': case 'X': case 'o': case 'b': {
+    if (v->k == V_FLOAT) lerr(l, off, "format code '%c' needs an int, got float", type);
+    uint64_t u = v->i < 0 ? (uint64_t)0 - (uint64_t)v->i : (uint64_t)v->i;
+    char digits[80];
+    int nd = 0;
+    unsigned base = type == 'o' ? 8 : type == 'b' ? 2 : 16;
+    do {
+      unsigned d = (unsigned)(u % base);
+      digits[nd++] = (char)(d < 10 ? '0' + d : (type == 'X' ? 'A' : 'a') + d - 10);
+      u /= base;
+    } while (u);
+    int o = 0;
+    if (v->i < 0) body[o++] = '-';
+    else if (sign == '+') body[o++] = '+';
+    while (nd) body[o++] = digits[--nd];
+    body[o] = 0;
+    break;
+  }
   case 0: {
     const char *str = v_str_of(l, v, false, off);
     if (prec >= 0 && v->k == V_FLOAT) {
@@ -810,6 +831,20 @@ static const char *format_spec(L *l, Value *v, const char *spec, int32_t off) {
     break;
   }
   default: lerr(l, off, "format code '%c' is not supported", type);
+  }
+  if (commas) { /* group the integer part's digits by three */
+    char tmp[600];
+    const char *q = body;
+    int o = 0;
+    if (*q == '-' || *q == '+' || *q == ' ') tmp[o++] = *q++;
+    int digits = 0;
+    while (q[digits] >= '0' && q[digits] <= '9') digits++;
+    for (int i = 0; i < digits; i++) {
+      if (i && (digits - i) % 3 == 0) tmp[o++] = ',';
+      tmp[o++] = q[i];
+    }
+    snprintf(tmp + o, sizeof tmp - (size_t)o, "%s", q + digits);
+    snprintf(body, sizeof body, "%.500s", tmp);
   }
   int len = (int)strlen(body);
   if (width <= len) return arena_strdup(l->arena, body);
@@ -969,11 +1004,11 @@ static Value *iter_items(L *l, Value *v, int32_t off) {
   case V_TUPLE: return v;
   case V_RANGE: {
     Value *r = v_new(l, V_LIST);
-    int64_t count = 0;
-    for (int64_t i = v->i; v->i3 > 0 ? i < v->i2 : i > v->i2; i += v->i3) {
-      if (++count > 10000000) lerr(l, off, "range too long to unroll at compile time");
-      v_list_push(l, r, v_int(l, i));
-    }
+    int64_t n = v->i3 > 0 ? (v->i2 - v->i + v->i3 - 1) / v->i3 : (v->i - v->i2 - v->i3 - 1) / -v->i3;
+    if (n > 1000000)
+      lerr(l, off, "a loop of %lld iterations is too long to unroll at compile time (inside a "
+                   "function, loops are unrolled; move it to the top level of the script)", (long long)n);
+    for (int64_t i = v->i; v->i3 > 0 ? i < v->i2 : i > v->i2; i += v->i3) v_list_push(l, r, v_int(l, i));
     return r;
   }
   case V_STR: {

@@ -157,6 +157,8 @@ void attrs_set(L *l, Attrs *a, const char *key, Value *v);
 Value *attrs_get(const Attrs *a, const char *key);
 /* Python's str() and repr() of a host value (tensors are rejected). */
 const char *v_str_of(L *l, Value *v, bool repr, int32_t off);
+/* Python's format(v, spec) for a compile-time value. */
+const char *format_spec(L *l, Value *v, const char *spec, int32_t off);
 
 /* Graph building. */
 Graph *cur_graph(L *l);

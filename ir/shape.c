@@ -481,6 +481,14 @@ static bool shape_backward(const Graph *g, Node *n, IrErr *err) {
   return true;
 }
 
+/* SEED: an effect with no value. */
+static bool shape_seed(const Graph *g, Node *n, IrErr *err) {
+  (void)g, (void)err;
+  n->dtype = DT_I64;
+  n->shape = shape_scalar();
+  return true;
+}
+
 /* DETACH: the input's type and shape. */
 static bool shape_same(const Graph *g, Node *n, IrErr *err) {
   (void)err;

@@ -149,7 +149,7 @@ static const char *SRC = "x = Tensor([[1.], [2.], [3.]])\n"
 typedef struct TB {
   Program *p;
   Graph *g;
-  int outs[16]; /* vars to print after the graph */
+  int outs[64]; /* vars to print after the graph */
   int nouts;
 } TB;
 
@@ -218,6 +218,7 @@ static int tb_out(TB *t, int id) {
   int v = ir_var_new(t->p, name, VAR_VALUE, n->dtype, n->shape);
   Attr a = {.var = v};
   tb_op(t, OP_STORE, (int32_t[]){id}, 1, &a);
+  assert_true(t->nouts < 64);
   t->outs[t->nouts++] = v;
   return v;
 }
