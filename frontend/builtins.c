@@ -604,6 +604,18 @@ Value *bi_binop(L *l, int op, Value *a, Value *b, int32_t off) {
     case BIN_MUL: return ew2(l, OP_MUL, a, b, off, NULL);
     case BIN_DIV: return ew2(l, OP_DIV, a, b, off, NULL);
     case BIN_POW: return ew2(l, OP_POW, a, b, off, scalar_gradfn(b, "PowBackward1", "PowBackward0"));
+    case BIN_FLOORDIV:
+    case BIN_MOD: {
+      /* floor(a / b) (and a - floor(a / b) * b), in double for integers so that the result
+       * is exact, then back to the operands' type */
+      Value *ops[2] = {a, b};
+      DType dt = result_type(l, ops, 2, off);
+      DType wt = dt_is_float(dt) ? dt : DT_F64;
+      Value *x = to_tensor_dt(l, a, wt, off), *y = to_tensor_dt(l, b, wt, off);
+      Value *q = op1(l, OP_FLOOR, ew2(l, OP_DIV, x, y, off, NULL), NULL, off, "FloorBackward0");
+      Value *r = op == BIN_FLOORDIV ? q : ew2(l, OP_SUB, x, ew2(l, OP_MUL, q, y, off, NULL), off, "RemainderBackward0");
+      return cast(l, r, dt, off);
+    }
     case BIN_MATMUL: {
       if (!ta || !tb) lerr(l, off, "matmul: both operands must be tensors");
       Value *ops[2] = {a, b};
@@ -1690,6 +1702,8 @@ static Value *linear_forward(L *l, Value *m, Value *x, int32_t off) {
     int32_t in2[2] = {tnode(l, y), tnode(l, ops[2])};
     int id2 = add_node(l, OP_ADD, in2, 2, NULL, off);
     y = result(l, id2, ops, 3, xs.rank == 2 ? "AddmmBackward0" : xs.rank == 1 ? "AddBackward0" : "ViewBackward0");
+  } else if (xs.rank == 1 && y->t.requires_grad) {
+    y->t.gradfn = "SqueezeBackward3"; /* PyTorch's mv of a 1-D input */
   }
   return y;
 }
@@ -2175,6 +2189,14 @@ B(binary_cross_entropy) {
   Value *per = bi_unop(l, UN_NEG, bi_binop(l, BIN_ADD, bi_binop(l, BIN_MUL, y, lp, a->off),
                                        bi_binop(l, BIN_MUL, bi_binop(l, BIN_SUB, v_int(l, 1), y, a->off), lq, a->off), a->off), a->off);
   return reduce_loss(l, per, v[2], a->off, "BinaryCrossEntropyBackward0");
+}
+
+B(floor) {
+  Value *v[1];
+  args_bind(l, "floor", "input", self, a, v, 1);
+  Value *x = want_tensor(l, v[0], "floor", a->off);
+  if (!dt_is_float(tdtype(l, x))) return x;
+  return op1(l, OP_FLOOR, x, NULL, a->off, NULL);
 }
 
 B(softplus) {
@@ -2948,6 +2970,7 @@ static const Builtin builtins[] = {
   {"normal_", M, bi_normal_, 0},
   {"erf", F | M, bi_erf, 0},
   {"softplus", F, bi_softplus, 0},
+  {"floor", F | M, bi_floor, 0},
   /* losses */
   {"mse_loss", F, bi_mse_loss, 0},
   {"l1_loss", F, bi_l1_loss, 0},

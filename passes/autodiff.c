@@ -173,6 +173,11 @@ static void grad_tanh(Ad *ad, int id, int g) {
   int d = op2(ad, OP_SUB, scalar(ad, 1, NODE->dtype), op2(ad, OP_MUL, Y, Y));
   ACC(0, op2(ad, OP_MUL, g, d));
 }
+/* floor is flat almost everywhere: its gradient is zero, as PyTorch's */
+static void grad_floor(Ad *ad, int id, int g) {
+  (void)g;
+  ACC(0, fill(ad, 0, NODE->dtype, NODE->shape));
+}
 static void grad_softplus(Ad *ad, int id, int g) {
   ACC(0, op2(ad, OP_MUL, g, op1(ad, OP_SIGMOID, X(0))));
 }
