@@ -49,6 +49,7 @@ const char *ast_kind_name(AstKind k) {
       [AST_UNARY] = "unary",     [AST_COMPARE] = "compare",
       [AST_BOOLOP] = "boolop",   [AST_IFEXP] = "ifexp",
       [AST_ELLIPSIS] = "ellipsis", [AST_DICT] = "dict",
+      [AST_COMP] = "comp",
       [AST_FSTRING] = "fstring", [AST_FORMAT] = "format",
       [AST_EXPR] = "expr",       [AST_ASSIGN] = "assign",
       [AST_AUGASSIGN] = "augassign", [AST_RETURN] = "return",

@@ -62,6 +62,8 @@ typedef enum {
   AST_IFEXP,   /* b if a else c */
   AST_ELLIPSIS, /* ... (in indexing) */
   AST_DICT,    /* {k: v, ...}: items alternate key, value */
+  AST_COMP,    /* [a for ... in ... if ...] (and generator expressions, as lists): items are
+                  the clauses, AST_FOR (a target, b iterable) and AST_IF (a condition) */
   AST_FSTRING, /* f"..": items are AST_STR pieces and AST_FORMAT fields, in order */
   AST_FORMAT,  /* {a!r:spec} inside an f-string: a the expression, str the spec or NULL,
                   ival the conversion ('r', 's', 'a') or 0 */

@@ -675,6 +675,26 @@ static Value *eval_list(L *l, Scope *s, const Ast *e, VKind k) {
 }
 
 static Value *eval_fstring(L *l, Scope *s, const Ast *e);
+static void assign(L *l, Scope *s, const Ast *target, Value *v);
+static Value *iter_items(L *l, Value *v, int32_t off);
+
+/* The clauses of a comprehension from clause k on, in their own scope (as Python 3). */
+static void comp_clauses(L *l, Scope *s, const Ast *e, int k, Value *out) {
+  if (k == e->nitems) {
+    v_list_push(l, out, eval(l, s, e->a));
+    return;
+  }
+  const Ast *c = e->items[k];
+  if (c->kind == AST_IF) {
+    if (v_truthy(l, eval(l, s, c->a), c->a->off)) comp_clauses(l, s, e, k + 1, out);
+    return;
+  }
+  Value *items = iter_items(l, eval(l, s, c->b), c->b->off);
+  for (int i = 0; i < items->n; i++) {
+    assign(l, s, c->a, items->items[i]);
+    comp_clauses(l, s, e, k + 1, out);
+  }
+}
 
 static Value *eval_opt(L *l, Scope *s, const Ast *e) {
   if (!e) return NULL;
@@ -754,6 +774,13 @@ static Value *eval(L *l, Scope *s, const Ast *e) {
   }
   case AST_IFEXP: return v_truthy(l, eval(l, s, e->a), e->a->off) ? eval(l, s, e->b) : eval(l, s, e->c);
   case AST_FSTRING: return eval_fstring(l, s, e);
+  case AST_COMP: {
+    Scope *cs = arena_alloc(l->arena, sizeof *cs);
+    cs->parent = s;
+    Value *out = v_new(l, V_LIST);
+    comp_clauses(l, cs, e, 0, out);
+    return out;
+  }
   case AST_ELLIPSIS: lerr(l, e->off, "'...' is only supported inside an index");
   case AST_SLICE: lerr(l, e->off, "a slice is only supported inside an index");
   case AST_KWARG: lerr(l, e->off, "unexpected keyword argument");
@@ -917,8 +944,6 @@ static Value *eval_fstring(L *l, Scope *s, const Ast *e) {
 
 /* ---- statements -------------------------------------------------------------------- */
 
-static void assign(L *l, Scope *s, const Ast *target, Value *v);
-
 static void unpack(L *l, Scope *s, const Ast *target, Value *v) {
   Value *seq = v;
   if (v->k == V_RANGE) {
@@ -999,6 +1024,8 @@ static void assign(L *l, Scope *s, const Ast *target, Value *v) {
 
 /* The values a compile-time for loop runs over. */
 static Value *iter_items(L *l, Value *v, int32_t off) {
+  if (v->k == V_LIST && v->s && !strcmp(v->s, "enumerate_loader"))
+    lerr(l, off, "a data loader can only be looped over by a for statement at run time");
   switch (v->k) {
   case V_LIST:
   case V_TUPLE: return v;

@@ -95,6 +95,9 @@ static Ast *p_attr(Parser *p, Token t, Ast *obj, Token name);
 static Ast *p_index(Parser *p, Token t, Ast *obj, Ast *sub);
 static Ast *p_slice(Parser *p, Token t, Ast *lo, Ast *hi, Ast *step);
 static Ast *p_paren(Parser *p, Token t, Ast *inner);
+static Ast *p_comp(Parser *p, int32_t off, Ast *elem, Ast *clauses);
+static Ast *p_comp_for(Parser *p, Ast *clauses, Token t, Ast *target, Ast *iter);
+static Ast *p_comp_if(Parser *p, Ast *clauses, Token t, Ast *cond);
 static Ast *p_bracketed(Parser *p, Token t, Ast *list);
 static Ast *p_dict(Parser *p, Ast *dict, Ast *k, Ast *v);
 static Ast *p_str(Parser *p, Token t);
@@ -318,7 +321,7 @@ arglist(A) ::= arg(B).                                { A = p_list(p, AST_TUPLE,
 arglist(A) ::= arglist(B) COMMA arg(C).               { A = p_push(p, B, C); }
 arg(A) ::= test(A).
 arg(A) ::= NAME(N) ASSIGN test(B).                    { A = p_kwarg(p, N, B); }
-arg(A) ::= test FOR(T).                               { A = p_reject(p, T, "generator expressions are not supported"); }
+arg(A) ::= test(E) comp_for(F).                       { A = p_comp(p, E->off, E, F); }
 arg(A) ::= STAR(T) test.                              { A = p_reject(p, T, "'*' unpacking in calls is not supported"); }
 arg(A) ::= POW(T) test.                               { A = p_reject(p, T, "'**' unpacking in calls is not supported"); }
 
@@ -348,13 +351,18 @@ atom(A) ::= strings(A).
 /* (), (x), (a,), (a, b) */
 atom(A) ::= LPAREN(T) RPAREN.                         { A = p_paren(p, T, NULL); }
 atom(A) ::= LPAREN(T) testlist(B) RPAREN.             { A = p_paren(p, T, B); }
-atom(A) ::= LPAREN test FOR(T).                       { A = p_reject(p, T, "generator expressions are not supported"); }
+atom(A) ::= LPAREN(T) test(E) comp_for(F) RPAREN.     { A = p_comp(p, T.off, E, F); }
 
 /* [a, b] */
 atom(A) ::= LBRACKET(T) RBRACKET.                     { A = p_bracketed(p, T, p_list(p, AST_LIST, T.off, NULL)); }
 atom(A) ::= LBRACKET(T) list_items(B) RBRACKET.       { A = p_bracketed(p, T, B); }
 atom(A) ::= LBRACKET(T) list_items(B) COMMA RBRACKET. { A = p_bracketed(p, T, B); }
-atom(A) ::= LBRACKET test FOR(T).                     { A = p_reject(p, T, "list comprehensions are not supported; build the list with a for loop"); }
+atom(A) ::= LBRACKET(T) test(E) comp_for(F) RBRACKET. { A = p_comp(p, T.off, E, F); }
+
+/* comprehensions: [e for t in it if c ...]; generator expressions evaluate to lists */
+comp_for(A) ::= FOR(T) exprlist(B) IN or_test(C).     { A = p_comp_for(p, NULL, T, B, C); }
+comp_for(A) ::= comp_for(B) FOR(T) exprlist(C) IN or_test(D). { A = p_comp_for(p, B, T, C, D); }
+comp_for(A) ::= comp_for(B) IF(T) or_test(C).         { A = p_comp_if(p, B, T, C); }
 list_items(A) ::= test(B).                            { A = p_list(p, AST_LIST, B->off, B); }
 list_items(A) ::= list_items(B) COMMA test(C).        { A = p_push(p, B, C); }
 
@@ -527,6 +535,26 @@ static Ast *p_index(Parser *p, Token t, Ast *obj, Ast *sub) {
 
 static Ast *p_slice(Parser *p, Token t, Ast *lo, Ast *hi, Ast *step) {
   return p_node(p, AST_SLICE, lo ? lo->off : t.off, lo, hi, step);
+}
+
+/* AST_COMP: a the element, items the clauses in order (AST_FOR with a target, b iterable;
+ * AST_IF with a condition). */
+static Ast *p_comp(Parser *p, int32_t off, Ast *elem, Ast *clauses) {
+  clauses->kind = AST_COMP;
+  clauses->off = off;
+  clauses->a = elem;
+  (void)p;
+  return clauses;
+}
+
+static Ast *p_comp_for(Parser *p, Ast *clauses, Token t, Ast *target, Ast *iter) {
+  Ast *c = p_node(p, AST_FOR, t.off, target, iter, NULL);
+  if (!clauses) return p_list(p, AST_COMP, t.off, c);
+  return p_push(p, clauses, c);
+}
+
+static Ast *p_comp_if(Parser *p, Ast *clauses, Token t, Ast *cond) {
+  return p_push(p, clauses, p_node(p, AST_IF, t.off, cond, NULL, NULL));
 }
 
 static Ast *p_paren(Parser *p, Token t, Ast *inner) {
