@@ -678,6 +678,16 @@ static bool emit_stmts(Cg *cg, const Stmt *list, int n, TextRun *run, int depth)
 
 /* ---- main() ----------------------------------------------------------------------- */
 
+/* Marks the loaders some statement loops over. */
+static void mark_loops(const Stmt *list, int n, bool *looped) {
+  for (int s = 0; s < n; s++) {
+    const Stmt *st = &list[s];
+    if (st->kind == ST_LOADER) looped[st->loader] = true;
+    if (st->kind == ST_FOR || st->kind == ST_LOADER || st->kind == ST_IF) mark_loops(st->body, st->nbody, looped);
+    if (st->kind == ST_IF) mark_loops(st->orelse, st->norelse, looped);
+  }
+}
+
 /* Marks the graphs called and the vars named by host statements. */
 static void mark_used(const Stmt *list, int n, bool *called, bool *used) {
   for (int s = 0; s < n; s++) {
@@ -777,10 +787,13 @@ bool cg_emit_main(Cg *cg) {
   bool *used = arena_alloc(cg->arena, (size_t)(p->nvars + 1) * sizeof *used);
   mark_used(p->stmts, p->nstmts, called, used);
   mark_items_stmts(p->stmts, p->nstmts, used);
+  bool *looped = arena_alloc(cg->arena, (size_t)(p->nloaders + 1) * sizeof *looped);
+  mark_loops(p->stmts, p->nstmts, looped);
   for (int l = 0; l < p->nloaders; l++) {
     const Loader *ld = &p->loaders[l];
-    used[ld->xvar] = true;
-    if (ld->yvar >= 0) used[ld->yvar] = true;
+    /* a loader nothing loops over still opens its files, but its buffers are unused */
+    if (looped[l]) used[ld->xvar] = true;
+    if (looped[l] && ld->yvar >= 0) used[ld->yvar] = true;
     if (ld->kind == LD_TENSORS) {
       used[ld->srcx] = true;
       if (ld->srcy >= 0) used[ld->srcy] = true;
@@ -795,6 +808,8 @@ bool cg_emit_main(Cg *cg) {
     }
   for (int gi = 0; gi < p->ngraphs; gi++)
     if (!called[gi]) cg_line(cg, "(void)%s; /* not called by the program */", cg->gname[gi]);
+  for (int l = 0; l < p->nloaders; l++)
+    if (!looped[l]) cg_line(cg, "(void)%s; /* no loop runs over %s */", cg->lbatch[l], cg->lname[l]);
   for (int v = 0; v < p->nvars; v++)
     if (!used[v]) cg_line(cg, "(void)%s; /* not used by the program */", cg->vname[v]);
   for (int l = 0; l < p->nloaders; l++) open_loader(cg, l);

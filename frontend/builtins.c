@@ -91,11 +91,17 @@ void args_bind(L *l, const char *fname, const char *sig, Value *self, Args *a, V
 }
 
 static int64_t want_int(L *l, Value *v, const char *what, int32_t off) {
+  if (v && v->k == V_HOST)
+    lerr(l, off, "%s must be known at compile time, but this value is only known when the "
+                 "program runs", what);
   if (v && (v->k == V_INT || v->k == V_BOOL)) return v->i;
   lerr(l, off, "%s must be an int, not %s", what, v ? v_typename(v) : "None");
 }
 
 static double want_num(L *l, Value *v, const char *what, int32_t off) {
+  if (v && v->k == V_HOST)
+    lerr(l, off, "%s must be known at compile time, but this value is only known when the "
+                 "program runs", what);
   if (v && (v->k == V_INT || v->k == V_BOOL)) return (double)v->i;
   if (v && v->k == V_FLOAT) return v->f;
   lerr(l, off, "%s must be a number, not %s", what, v ? v_typename(v) : "None");
@@ -2006,12 +2012,22 @@ void zero_param_grads(L *l, Value *params, int32_t off) {
   }
 }
 
+/* zero_grad(set_to_none=True): .grad becomes None; the buffer is zeroed so that the next
+ * backward, which may accumulate (inside a run-time loop it always does), starts from 0. */
+void none_param_grads(L *l, Value *params, int32_t off) {
+  zero_param_grads(l, params, off);
+  if (l->loop_depth > 0) return;
+  for (int i = 0; i < params->n; i++)
+    if (params->items[i]->k == V_TENSOR) params->items[i]->t.grad = NULL;
+}
+
 B(module_zero_grad) {
   Value *v[2];
   args_bind(l, "zero_grad", "self, set_to_none=False", self, a, v, 2);
   Value *ps = v_new(l, V_LIST);
   collect_params(l, self, ps, "", NULL);
-  zero_param_grads(l, ps, a->off);
+  if (v[1] && v_truthy(l, v[1], a->off)) none_param_grads(l, ps, a->off);
+  else zero_param_grads(l, ps, a->off);
   return l->none;
 }
 
@@ -3102,6 +3118,8 @@ Value *bi_getattr(L *l, Value *obj, const char *name, int32_t off) {
     }
     return NULL;
   }
+  if (obj->k == V_OBJECT && attrs_get(&obj->attrs, "__items__") && (!strcmp(name, "append") || !strcmp(name, "extend")))
+    return bound(l, method_of(list_methods, sizeof list_methods / sizeof *list_methods, name), attrs_get(&obj->attrs, "__items__"));
   if (obj->k == V_OBJECT) {
     Value *tv = train_getattr(l, obj, name);
     if (tv) return tv;

@@ -450,10 +450,56 @@ Exit lower_host_for(L *l, Frame *f, const Ast *st, Value *iter) {
   return X_NEXT;
 }
 
+/*
+ * A name first bound inside a run-time if (in one branch or both) must hold, after the if,
+ * what the branch that ran gave it: tensors through a program variable both branches write,
+ * numbers through a host variable.
+ */
+typedef struct Joined {
+  const char *name;
+  int var, hvar; /* the program or host variable the branches write, or -1 */
+} Joined;
+
+static void join_branch(L *l, Frame *f, Names *fresh, Joined *j, int32_t off) {
+  for (int i = 0; i < fresh->n; i++) {
+    Value *v = attrs_get(&f->scope->vars, fresh->v[i]);
+    if (!v) continue;
+    if (v->k == V_TENSOR) {
+      if (j[i].hvar >= 0) lerr(l, off, "'%s' is a number in one branch and a tensor in the other", fresh->v[i]);
+      if (j[i].var < 0) j[i].var = tvar(l, v);
+      else {
+        const Var *var = &l->p->vars[j[i].var];
+        const Node *n = tn(l, v);
+        if (n->dtype != var->dtype || !shape_eq(&n->shape, &var->shape))
+          lerr(l, off, "'%s' gets tensors of different shapes or dtypes in the two branches", fresh->v[i]);
+        Attr at = {0};
+        at.var = j[i].var;
+        int32_t in = tnode(l, v);
+        add_node(l, OP_STORE, &in, 1, &at, off);
+      }
+    } else if (hx_of(l, v, off) && v->k != V_TENSOR) {
+      if (j[i].var >= 0) lerr(l, off, "'%s' is a tensor in one branch and a number in the other", fresh->v[i]);
+      if (j[i].hvar < 0) j[i].hvar = host_var_for(l, v, fresh->v[i], off);
+      else host_assign(l, j[i].hvar, v, off);
+    }
+    attrs_set(l, &f->scope->vars, fresh->v[i], NULL);
+  }
+}
+
+static Scope *binding(Scope *s, const char *name);
+
 Exit lower_host_if(L *l, Frame *f, const Ast *st, HostExpr *cond) {
   int nc;
   end_graph(l);
   const Ast *orelse = st->c;
+  Names all = {0}, fresh = {0};
+  assigned_names(st->b, &all);
+  assigned_names(orelse, &all);
+  for (int i = 0; i < all.n; i++)
+    if (!binding(f->scope, all.v[i])) names_add(&fresh, all.v[i]);
+  free(all.v);
+  Joined *joined = xmalloc(sizeof(Joined) * (size_t)(fresh.n + 1));
+  for (int i = 0; i < fresh.n; i++) joined[i] = (Joined){fresh.v[i], -1, -1};
   Carried *carried = prepare_carried(l, f, st->b, orelse, &nc, st->off);
   end_graph(l);
   Stmt *body = NULL, *els = NULL;
@@ -464,6 +510,7 @@ Exit lower_host_if(L *l, Frame *f, const Ast *st, HostExpr *cond) {
   l->blkn = &nbody;
   l->blkcap = &capbody;
   Exit x1 = lower_block(l, f, st->b);
+  join_branch(l, f, &fresh, joined, st->off);
   if (x1 == X_BREAK || x1 == X_CONTINUE) {
     store_carried(l, carried, nc, st->off);
     end_graph(l);
@@ -478,6 +525,7 @@ Exit lower_host_if(L *l, Frame *f, const Ast *st, HostExpr *cond) {
     l->blkn = &nels;
     l->blkcap = &capels;
     x2 = lower_block(l, f, orelse);
+    join_branch(l, f, &fresh, joined, st->off);
     store_carried(l, carried, nc, st->off);
     end_graph(l);
     if (x2 == X_BREAK || x2 == X_CONTINUE) emit_stmt(l, x2 == X_BREAK ? ST_BREAK : ST_CONTINUE, st->off);
@@ -487,6 +535,23 @@ Exit lower_host_if(L *l, Frame *f, const Ast *st, HostExpr *cond) {
   l->blkcap = sc;
   if (x1 == X_RETURN || x2 == X_RETURN) lerr(l, st->off, "'return' under a run-time condition is not supported");
   free(carried);
+  for (int i = 0; i < fresh.n; i++) {
+    if (joined[i].var >= 0) {
+      Value *t = v_new(l, V_TENSOR);
+      t->t.var = joined[i].var;
+      t->t.leaf = true;
+      attrs_set(l, &f->scope->vars, fresh.v[i], t);
+    } else if (joined[i].hvar >= 0) {
+      HostExpr *e = ir_hx(l->p, HX_VAR);
+      e->hvar = joined[i].hvar;
+      e->isfloat = l->p->hvars[e->hvar].isfloat;
+      Value *hv = v_host(l, e);
+      hv->s = fresh.v[i];
+      attrs_set(l, &f->scope->vars, fresh.v[i], hv);
+    }
+  }
+  free(joined);
+  free(fresh.v);
   Stmt *s = emit_stmt(l, ST_IF, st->off);
   s->expr = cond;
   s->body = body;

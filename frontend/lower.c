@@ -6,7 +6,9 @@
  * (builtins.c). Host values — numbers, strings, lists, modules, functions — are ordinary
  * compile-time values. A Module's __init__ runs here and builds the parameter tree;
  * forward is traced (inlined) where the module is called; loops over compile-time
- * ranges are unrolled. print() ends the current graph and becomes a host statement.
+ * ranges are unrolled; loops over data loaders become host loops (host.c). print()
+ * becomes a host statement that runs after the current graph and reads a snapshot taken
+ * where it was called, so printing never splits a graph.
  *
  * Every failure is a diagnostic at the offending source location followed by a longjmp
  * out of the evaluator; evaluation steps and call depth are bounded so no input can hang
@@ -629,6 +631,8 @@ static Value *getattr(L *l, Value *obj, const char *name, int32_t off) {
     static const char *subs[][2] = {
       {"nn", "torch.nn"}, {"functional", "torch.nn.functional"}, {"optim", "torch.optim"},
       {"init", "torch.nn.init"}, {"utils", "torch.utils"}, {"data", "torch.utils.data"},
+      {"transforms", "torchvision.transforms"}, {"datasets", "torchvision.datasets"},
+      {"lr_scheduler", "torch.optim.lr_scheduler"}, {"autograd", "torch.autograd"},
     };
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
       if (!strcmp(name, subs[i][0]) && strcmp(obj->s, "math")) {
@@ -1087,7 +1091,7 @@ Exit lower_block(L *l, Frame *f, const Ast *b) {
 static Value *module_ns(L *l, const char *mod, int32_t off) {
   static const char *known[] = {"torch", "torch.nn", "torch.nn.functional", "torch.optim",
                                 "torch.nn.init", "torch.utils", "torch.utils.data", "math",
-                                "tinytorch", "torchvision", "torchvision.datasets", "tqdm",
+                                "tinytorch", "torchvision", "torchvision.datasets", "torchvision.transforms", "tqdm", "tqdm.auto", "time", "torch.autograd",
                                 "torch.optim.lr_scheduler"};
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
     if (!strcmp(mod, known[i]) || (!strncmp(mod, "tinytorch.", 10))) {

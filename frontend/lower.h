@@ -4,8 +4,9 @@
  *
  * The lowering is an evaluator of the AST. Host values (ints, floats, strings, lists,
  * modules, functions) are computed at compile time; tensor operations are traced into
- * the current graph. A print (and later any host control point) ends the current graph;
- * tensors used after that travel through program variables (OP_STORE / OP_INPUT).
+ * the current graph. Host control flow (a run-time loop or if) ends the current graph;
+ * tensors used after that travel through program variables (OP_STORE / OP_INPUT). Prints
+ * and other host statements written inside a graph run after it (l->pending).
  */
 #ifndef TT_LOWER_H
 #define TT_LOWER_H
@@ -220,6 +221,7 @@ void lower_init_builtins(L *l);
 Value *bi_call(L *l, const char *name, Value *self, Value **pos, int npos, int32_t off);
 Value *leaf_grad(L *l, Value *leaf);
 void zero_param_grads(L *l, Value *params, int32_t off);
+void none_param_grads(L *l, Value *params, int32_t off);
 void collect_params(L *l, Value *m, Value *out, const char *prefix, Value *names);
 
 /* ---- training.c: data, optimizers, schedulers, checkpoints --------------------------- */

@@ -33,11 +33,17 @@ static bool is_class(const Value *v, const char *name) {
 }
 
 static int64_t num_i(L *l, Value *v, const char *what, int32_t off) {
+  if (v && v->k == V_HOST)
+    lerr(l, off, "%s must be known at compile time, but this value is only known when the "
+                 "program runs", what);
   if (v && (v->k == V_INT || v->k == V_BOOL)) return v->i;
   lerr(l, off, "%s must be an int, not %s", what, v ? v_typename(v) : "None");
 }
 
 static double num_f(L *l, Value *v, const char *what, int32_t off) {
+  if (v && v->k == V_HOST)
+    lerr(l, off, "%s must be known at compile time, but this value is only known when the "
+                 "program runs", what);
   if (v && (v->k == V_INT || v->k == V_BOOL)) return (double)v->i;
   if (v && v->k == V_FLOAT) return v->f;
   lerr(l, off, "%s must be a number, not %s", what, v ? v_typename(v) : "None");
@@ -453,7 +459,8 @@ B(optim_step) {
 B(optim_zero_grad) {
   Value *v[2];
   args_bind(l, "zero_grad", "self, set_to_none=False", self, a, v, 2);
-  zero_param_grads(l, attrs_get(&self->attrs, "params"), a->off);
+  if (v[1] && v_truthy(l, v[1], a->off)) none_param_grads(l, attrs_get(&self->attrs, "params"), a->off);
+  else zero_param_grads(l, attrs_get(&self->attrs, "params"), a->off);
   return l->none;
 }
 
