@@ -243,6 +243,10 @@ static void dump(FILE *f, const Ast *n) {
     dump_child(f, n->a);
     dump_child(f, n->c);
     break;
+  case AST_COMP: /* the element, then the clauses */
+    dump_child(f, n->a);
+    dump_items(f, n);
+    break;
   case AST_RETURN:
   case AST_EXPR:
   case AST_ASSERT:
