@@ -188,4 +188,81 @@ void tt_check_finite_f32(const float *x, int64_t n, const char *op, bool backwar
 void tt_check_finite_f64(const double *x, int64_t n, const char *op, bool backward,
                          const char *where);
 
+/* ---- conv.c: convolution and pooling -------------------------------------------- */
+
+/*
+ * PyTorch's layouts, row-major and contiguous: x [N, C, H, W], weight [K, C, R, S], bias [K],
+ * y [N, K, OH, OW] with OH = (H + 2*ph - R) / sh + 1 (floor), OW likewise; zero padding.
+ * The im2col kernels take a caller-provided workspace of tt_conv2d_workspace(...) floats
+ * (generated code declares one, the largest any convolution needs, and shares it); the naive
+ * ones are the references and the --conv=naive kernels. Gradients overwrite their output.
+ */
+/* Floats of workspace one im2col convolution (or its gradients) needs: C*R*S*OH*OW. */
+size_t tt_conv2d_workspace(int64_t C, int64_t H, int64_t W, int64_t R, int64_t S, int64_t sh,
+                           int64_t sw, int64_t ph, int64_t pw);
+/* y = conv2d(x, w, b) (b may be NULL): im2col per image, then one tiled tt_gemm_f32. */
+void tt_conv2d_f32(const float *x, const float *w, const float *b, float *y, int64_t N,
+                   int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t sh,
+                   int64_t sw, int64_t ph, int64_t pw, float *ws);
+/* The direct 7-nested-loop convolution. */
+void tt_conv2d_naive_f32(const float *x, const float *w, const float *b, float *y, int64_t N,
+                         int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S,
+                         int64_t sh, int64_t sw, int64_t ph, int64_t pw);
+void tt_conv2d_naive_f64(const double *x, const double *w, const double *b, double *y, int64_t N,
+                         int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S,
+                         int64_t sh, int64_t sw, int64_t ph, int64_t pw);
+/* dx = d conv2d / d x given dy: per image one GEMM w^T dy into the workspace, then col2im. */
+void tt_conv2d_grad_input_f32(const float *dy, const float *w, float *dx, int64_t N, int64_t C,
+                              int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t sh,
+                              int64_t sw, int64_t ph, int64_t pw, float *ws);
+void tt_conv2d_grad_input_naive_f32(const float *dy, const float *w, float *dx, int64_t N,
+                                    int64_t C, int64_t H, int64_t W, int64_t K, int64_t R,
+                                    int64_t S, int64_t sh, int64_t sw, int64_t ph, int64_t pw);
+void tt_conv2d_grad_input_naive_f64(const double *dy, const double *w, double *dx, int64_t N,
+                                    int64_t C, int64_t H, int64_t W, int64_t K, int64_t R,
+                                    int64_t S, int64_t sh, int64_t sw, int64_t ph, int64_t pw);
+/* dw = d conv2d / d w summed over the batch: per image im2col, then GEMM dy cols^T added. */
+void tt_conv2d_grad_weight_f32(const float *x, const float *dy, float *dw, int64_t N, int64_t C,
+                               int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t sh,
+                               int64_t sw, int64_t ph, int64_t pw, float *ws);
+void tt_conv2d_grad_weight_naive_f32(const float *x, const float *dy, float *dw, int64_t N,
+                                     int64_t C, int64_t H, int64_t W, int64_t K, int64_t R,
+                                     int64_t S, int64_t sh, int64_t sw, int64_t ph, int64_t pw);
+void tt_conv2d_grad_weight_naive_f64(const double *x, const double *dy, double *dw, int64_t N,
+                                     int64_t C, int64_t H, int64_t W, int64_t K, int64_t R,
+                                     int64_t S, int64_t sh, int64_t sw, int64_t ph, int64_t pw);
+/* One image: cols is [C*R*S, OH*OW]. col2im is im2col's adjoint and ADDS into x (the caller
+ * zeroes it). */
+void tt_im2col_f32(const float *x, float *cols, int64_t C, int64_t H, int64_t W, int64_t R,
+                   int64_t S, int64_t sh, int64_t sw, int64_t ph, int64_t pw);
+void tt_col2im_f32(const float *cols, float *x, int64_t C, int64_t H, int64_t W, int64_t R,
+                   int64_t S, int64_t sh, int64_t sw, int64_t ph, int64_t pw);
+/*
+ * Pooling over [N, C, H, W] into [N, C, OH, OW], OH = (H + 2*ph - kh) / sh + 1 (floor,
+ * ceil_mode=False). Max pooling as PyTorch: padding is -inf, NaN propagates, the gradient goes
+ * to the first maximum of each window (recomputed from x) and accumulates where windows
+ * overlap. Average pooling counts the padding (count_include_pad=True): divides by kh*kw.
+ * The gradients overwrite dx.
+ */
+void tt_maxpool2d_f32(const float *x, float *y, int64_t N, int64_t C, int64_t H, int64_t W,
+                      int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw);
+void tt_maxpool2d_grad_f32(const float *x, const float *dy, float *dx, int64_t N, int64_t C,
+                           int64_t H, int64_t W, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                           int64_t ph, int64_t pw);
+void tt_maxpool2d_f64(const double *x, double *y, int64_t N, int64_t C, int64_t H, int64_t W,
+                      int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw);
+void tt_maxpool2d_grad_f64(const double *x, const double *dy, double *dx, int64_t N, int64_t C,
+                           int64_t H, int64_t W, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                           int64_t ph, int64_t pw);
+void tt_avgpool2d_f32(const float *x, float *y, int64_t N, int64_t C, int64_t H, int64_t W,
+                      int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw);
+void tt_avgpool2d_grad_f32(const float *dy, float *dx, int64_t N, int64_t C, int64_t H,
+                           int64_t W, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph,
+                           int64_t pw);
+void tt_avgpool2d_f64(const double *x, double *y, int64_t N, int64_t C, int64_t H, int64_t W,
+                      int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw);
+void tt_avgpool2d_grad_f64(const double *dy, double *dx, int64_t N, int64_t C, int64_t H,
+                           int64_t W, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph,
+                           int64_t pw);
+
 #endif
