@@ -152,6 +152,16 @@ bool cg_expand(Cg *cg, int id);
 bool cg_slice(Cg *cg, int id);
 bool cg_cat(Cg *cg, int id);
 
+/* ---- conv.c ------------------------------------------------------------------------ */
+
+bool cg_conv2d(Cg *cg, int id);
+bool cg_conv2d_grad_input(Cg *cg, int id);
+bool cg_conv2d_grad_weight(Cg *cg, int id);
+bool cg_pool2d(Cg *cg, int id);
+bool cg_pool2d_grad(Cg *cg, int id);
+/* The shared im2col workspace's file-scope declaration, when the program needs one. */
+void cg_conv_workspace(Cg *cg);
+
 /* ---- grad.c ------------------------------------------------------------------------ */
 
 bool cg_backward(Cg *cg, int id);

@@ -52,6 +52,7 @@ typedef struct Opts {
   const char *cflags;
   const char *pass; /* diff */
   bool detect_anomaly;
+  bool conv_naive; /* --conv=naive: leave conv-im2col out of the pipeline */
   char **args;      /* run: arguments after -- */
   int nargs;
 } Opts;
@@ -75,6 +76,7 @@ static void usage(FILE *f) {
         "  --cc=CC            C compiler for build/run (default: $CC or cc)\n"
         "  --cflags=FLAGS     flags for it (default: $TTC_CFLAGS or -O3 -march=native)\n"
         "  --pass=NAME        diff: the pass whose effect to show\n"
+        "  --conv=naive|im2col  the convolution kernel (default im2col: the conv-im2col pass)\n"
         "  --detect-anomaly   stop at the first NaN or inf a kernel produces, naming the\n"
         "                     op, forward or backward, and the .tt line\n"
         "  -- ARGS            run: arguments for the program\n"
@@ -142,6 +144,9 @@ static Opts parse_args(int argc, char **argv) {
       o.cc = v;
     } else if (prefix(a, "--cflags=", &v)) {
       o.cflags = v;
+    } else if (prefix(a, "--conv=", &v)) {
+      if (strcmp(v, "naive") && strcmp(v, "im2col")) die("--conv must be naive or im2col, not '%s'", v);
+      o.conv_naive = !strcmp(v, "naive");
     } else if (!strcmp(a, "--detect-anomaly")) {
       o.detect_anomaly = true;
     } else if (prefix(a, "--pass=", &v)) {
@@ -439,7 +444,24 @@ static void write_file_atomic(const char *path, const char *data, size_t n) {
 /* ---- commands -------------------------------------------------------------------- */
 
 static const char *pipeline_of(const Opts *o) {
-  return o->passes ? o->passes : pass_pipeline_for_level(o->level);
+  const char *base = o->passes ? o->passes : pass_pipeline_for_level(o->level);
+  if (!o->conv_naive) return base;
+  /* --conv=naive: the same pipeline without the kernel choice */
+  static char buf[1024];
+  size_t n = 0;
+  buf[0] = 0;
+  for (const char *p = base; *p;) {
+    const char *e = strchr(p, ',');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    if (!(len == 11 && !strncmp(p, "conv-im2col", 11)) && n + len + 2 < sizeof buf) {
+      if (n) buf[n++] = ',';
+      memcpy(buf + n, p, len);
+      n += len;
+      buf[n] = 0;
+    }
+    p = e ? e + 1 : p + len;
+  }
+  return buf;
 }
 
 static int cmd_compile(const Opts *o, const Source *src) {

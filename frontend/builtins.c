@@ -129,7 +129,7 @@ static DType tdtype(L *l, Value *t) {
 
 /* A computed tensor: requires grad if an input does (outside no_grad), with PyTorch's
  * grad_fn name (the op's, unless the builtin says otherwise). */
-static Value *result(L *l, int node, Value **ins, int nins, const char *gradfn) {
+Value *bi_result(L *l, int node, Value **ins, int nins, const char *gradfn) {
   Value *r = mk_tensor(l, node);
   bool rg = false;
   for (int i = 0; i < nins; i++) rg |= ins[i] && ins[i]->k == V_TENSOR && ins[i]->t.requires_grad;
@@ -144,6 +144,7 @@ static Value *result(L *l, int node, Value **ins, int nins, const char *gradfn) 
   return r;
 }
 
+#define result bi_result
 static Value *op1(L *l, Op op, Value *x, const Attr *attr, int32_t off, const char *gradfn) {
   int32_t in = tnode(l, x);
   int id = add_node(l, op, &in, 1, attr, off);
@@ -1633,7 +1634,7 @@ B(item) {
 
 /* ---- modules ----------------------------------------------------------------------- */
 
-static Value *module_new(L *l, const char *cls) {
+Value *bi_module_new(L *l, const char *cls) {
   const Builtin *b = bi_lookup(cls, BI_CLASS);
   TT_ASSERT(b);
   Value *c = v_new(l, V_CLASS);
@@ -1644,8 +1645,9 @@ static Value *module_new(L *l, const char *cls) {
   return o;
 }
 
+#define module_new bi_module_new
 /* A parameter: a program variable initialised by the graph that created it. */
-static Value *make_param(L *l, Value *t, const char *name, int32_t off) {
+Value *bi_make_param(L *l, Value *t, const char *name, int32_t off) {
   const Node *n = tn(l, t);
   int var = ir_var_new(l->p, name, VAR_PARAM, n->dtype, n->shape);
   l->p->vars[var].requires_grad = true;
@@ -1663,7 +1665,8 @@ static Value *make_param(L *l, Value *t, const char *name, int32_t off) {
   return p;
 }
 
-static Value *uniform_param(L *l, Shape s, DType dt, double bound, const char *name, int32_t off) {
+#define make_param bi_make_param
+Value *bi_uniform_param(L *l, Shape s, DType dt, double bound, const char *name, int32_t off) {
   Attr at = {0};
   at.f[0] = -bound;
   at.f[1] = bound;
@@ -1673,6 +1676,7 @@ static Value *uniform_param(L *l, Shape s, DType dt, double bound, const char *n
   return make_param(l, t, name, off);
 }
 
+#define uniform_param bi_uniform_param
 B(Parameter) {
   Value *v[2];
   args_bind(l, "Parameter", "data, requires_grad=True", self, a, v, 2);
@@ -1886,14 +1890,27 @@ B(named_parameters) {
   return out;
 }
 
+/* model.train() / model.eval(): the mode of the module and of all its sub-modules, read
+ * when forward is traced (Dropout, BatchNorm2d) */
+static void set_training(L *l, Value *m, bool on) {
+  attrs_set(l, &m->attrs, "training", v_bool(l, on));
+  for (int i = 0; i < m->attrs.n; i++) {
+    Value *v = m->attrs.vals[i];
+    if (v->k == V_OBJECT && !attrs_get(&v->attrs, "__optim__")) set_training(l, v, on);
+    if (v->k == V_LIST && !strcmp(m->attrs.keys[i], "__items__"))
+      for (int k = 0; k < v->n; k++)
+        if (v->items[k]->k == V_OBJECT) set_training(l, v->items[k], on);
+  }
+}
 B(train_mode) {
-  UNUSED(a);
-  attrs_set(l, &self->attrs, "training", l->vtrue);
+  Value *v[2];
+  args_bind(l, "train", "self, mode=True", self, a, v, 2);
+  set_training(l, self, v[1] ? v_truthy(l, v[1], a->off) : true);
   return self;
 }
 B(eval_mode) {
   UNUSED(a);
-  attrs_set(l, &self->attrs, "training", l->vfalse);
+  set_training(l, self, false);
   return self;
 }
 
@@ -3049,6 +3066,8 @@ const Builtin *bi_lookup(const char *name, unsigned flags) {
     if ((builtins[i].flags & flags) && !strcmp(builtins[i].name, name)) return &builtins[i];
   for (int i = 0; i < train_nbuiltins; i++)
     if ((train_builtins[i].flags & flags) && !strcmp(train_builtins[i].name, name)) return &train_builtins[i];
+  for (int i = 0; i < layer_nbuiltins; i++)
+    if ((layer_builtins[i].flags & flags) && !strcmp(layer_builtins[i].name, name)) return &layer_builtins[i];
   return NULL;
 }
 
@@ -3131,7 +3150,7 @@ Value *bi_getattr(L *l, Value *obj, const char *name, int32_t off) {
     if (!strcmp(name, "train")) return bound(l, &module_methods[MM_train], obj);
     if (!strcmp(name, "eval")) return bound(l, &module_methods[MM_eval], obj);
     if (!strcmp(name, "zero_grad")) return bound(l, &module_methods[MM_zero_grad], obj);
-    if (!strcmp(name, "training")) return l->vtrue;
+    if (!strcmp(name, "training")) return attrs_get(&obj->attrs, "training") ? attrs_get(&obj->attrs, "training") : l->vtrue;
     if (!strcmp(name, "forward") && obj->cls->bi) return bound(l, obj->cls->bi, obj);
     return NULL;
   }

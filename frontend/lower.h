@@ -224,6 +224,16 @@ void zero_param_grads(L *l, Value *params, int32_t off);
 void none_param_grads(L *l, Value *params, int32_t off);
 void collect_params(L *l, Value *m, Value *out, const char *prefix, Value *names);
 
+/* The traced result of node (requires grad as its inputs do, PyTorch's grad_fn name). */
+Value *bi_result(L *l, int node, Value **ins, int nins, const char *gradfn);
+Value *bi_module_new(L *l, const char *cls);
+Value *bi_make_param(L *l, Value *t, const char *name, int32_t off);
+Value *bi_uniform_param(L *l, Shape s, DType dt, double bound, const char *name, int32_t off);
+
+/* ---- layers.c: convolution, pooling, dropout, batch norm ------------------------------ */
+extern const Builtin layer_builtins[];
+extern const int layer_nbuiltins;
+
 /* ---- training.c: data, optimizers, schedulers, checkpoints --------------------------- */
 extern const Builtin train_builtins[];
 extern const int train_nbuiltins;

@@ -50,6 +50,25 @@ static Cost cost_opt(const Graph *g, const Node *n) {
                 numel * (double)dt_size(prm->dtype) * (2 + 2 * (1 + states))};
 }
 
+/* A multiply-add per output element per (input channel x kernel element). */
+static Cost cost_conv2d(const Graph *g, const Node *n) {
+  const Node *w = &g->nodes[n->in[1]]; /* the weight (dy for the weight gradient) */
+  double per;
+  if (n->op == OP_CONV2D) per = (double)(w->shape.d[1] * w->shape.d[2] * w->shape.d[3]);
+  else if (n->op == OP_CONV2D_GRAD_INPUT) per = (double)(w->shape.d[0] * w->shape.d[2] * w->shape.d[3]);
+  else {
+    const Node *dy = &g->nodes[n->in[1]];
+    return (Cost){2.0 * (double)shape_numel(&n->shape) * (double)(dy->shape.d[0] * dy->shape.d[2] * dy->shape.d[3]),
+                  bytes_in(g, n) + bytes_of(n)};
+  }
+  return (Cost){2.0 * (double)shape_numel(&n->shape) * per, bytes_in(g, n) + bytes_of(n)};
+}
+
+/* One comparison or add per window element. */
+static Cost cost_pool2d(const Graph *g, const Node *n) {
+  return (Cost){(double)shape_numel(&n->shape) * (double)(n->attr.ints[0] * n->attr.ints[1]), bytes_in(g, n) + bytes_of(n)};
+}
+
 static Cost cost_ew(const Graph *g, const Node *n) {
   return (Cost){(double)shape_numel(&n->shape), bytes_in(g, n) + bytes_of(n)};
 }

@@ -556,6 +556,122 @@ static bool shape_opt(const Graph *g, Node *n, IrErr *err) {
   return true;
 }
 
+/* ---- convolution and pooling ------------------------------------------------------- */
+
+static int64_t conv_out(int64_t n, int64_t k, int64_t s, int64_t p) {
+  return (n + 2 * p - k) / s + 1;
+}
+
+/* A 4-D float image batch whose batch dimension, if symbolic, is the first. */
+static bool image(const Node *n, const Node *x, IrErr *err) {
+  ShapeBufs sb = {.k = 0};
+  if (x->shape.rank != 4)
+    return fail(err, "%s: expected a 4-D input [N, C, H, W], got %s", opname(n), ss(&sb, &x->shape));
+  if (x->shape.sym > 0) return fail(err, "%s: the batch dimension must be the first", opname(n));
+  if (!dt_is_float(x->dtype)) return fail(err, "%s: expected a floating-point tensor", opname(n));
+  return true;
+}
+
+static bool window(const Node *n, const int64_t *a, int64_t h, int64_t w, int64_t kh, int64_t kw, IrErr *err) {
+  if (a[0] < 1 || a[1] < 1 || a[2] < 0 || a[3] < 0)
+    return fail(err, "%s: stride must be positive and padding non-negative", opname(n));
+  if (h + 2 * a[2] < kh || w + 2 * a[3] < kw)
+    return fail(err, "%s: the kernel (%lldx%lld) is larger than the padded input (%lldx%lld)", opname(n),
+                (long long)kh, (long long)kw, (long long)(h + 2 * a[2]), (long long)(w + 2 * a[3]));
+  return true;
+}
+
+static bool shape_conv2d(const Graph *g, Node *n, IrErr *err) {
+  ShapeBufs sb = {.k = 0};
+  if (n->nin != 2 && n->nin != 3) return fail(err, "conv2d: expected input, weight and an optional bias");
+  const Node *x = in(g, n, 0), *w = in(g, n, 1);
+  if (!image(n, x, err)) return false;
+  if (n->attr.nints != 4) return fail(err, "conv2d: expected stride and padding");
+  if (w->shape.rank != 4 || w->shape.sym >= 0)
+    return fail(err, "conv2d: expected a 4-D weight [K, C, R, S], got %s", ss(&sb, &w->shape));
+  if (!same_dtype(n, x->dtype, w->dtype, err)) return false;
+  if (w->shape.d[1] != x->shape.d[1])
+    return fail(err, "conv2d: input %s has %lld channels, but the weight %s expects %lld", ss(&sb, &x->shape),
+                (long long)x->shape.d[1], ss(&sb, &w->shape), (long long)w->shape.d[1]);
+  if (n->nin == 3) {
+    const Node *b = in(g, n, 2);
+    if (b->shape.rank != 1 || b->shape.d[0] != w->shape.d[0] || b->dtype != x->dtype)
+      return fail(err, "conv2d: the bias must be [%lld], got %s", (long long)w->shape.d[0], ss(&sb, &b->shape));
+  }
+  const int64_t *a = n->attr.ints;
+  if (!window(n, a, x->shape.d[2], x->shape.d[3], w->shape.d[2], w->shape.d[3], err)) return false;
+  Shape o = x->shape;
+  o.d[1] = w->shape.d[0];
+  o.d[2] = conv_out(x->shape.d[2], w->shape.d[2], a[0], a[2]);
+  o.d[3] = conv_out(x->shape.d[3], w->shape.d[3], a[1], a[3]);
+  n->dtype = x->dtype;
+  n->shape = o;
+  return true;
+}
+
+static bool shape_conv2d_grad_input(const Graph *g, Node *n, IrErr *err) {
+  const Node *dy = in(g, n, 0), *w = in(g, n, 1);
+  if (!image(n, dy, err) || n->attr.nints != 6 || w->shape.rank != 4) return fail(err, "conv2d_grad_input: bad operands");
+  const int64_t *a = n->attr.ints;
+  Shape o = dy->shape;
+  o.d[1] = w->shape.d[1];
+  o.d[2] = a[4];
+  o.d[3] = a[5];
+  if (dy->shape.d[1] != w->shape.d[0] || conv_out(a[4], w->shape.d[2], a[0], a[2]) != dy->shape.d[2] ||
+      conv_out(a[5], w->shape.d[3], a[1], a[3]) != dy->shape.d[3])
+    return fail(err, "conv2d_grad_input: the gradient's shape does not match the convolution");
+  n->dtype = dy->dtype;
+  n->shape = o;
+  return true;
+}
+
+static bool shape_conv2d_grad_weight(const Graph *g, Node *n, IrErr *err) {
+  const Node *x = in(g, n, 0), *dy = in(g, n, 1);
+  if (!image(n, x, err) || !image(n, dy, err) || n->attr.nints != 6) return fail(err, "conv2d_grad_weight: bad operands");
+  const int64_t *a = n->attr.ints;
+  if (dy->shape.d[0] != x->shape.d[0] || dy->shape.sym != x->shape.sym ||
+      conv_out(x->shape.d[2], a[4], a[0], a[2]) != dy->shape.d[2] || conv_out(x->shape.d[3], a[5], a[1], a[3]) != dy->shape.d[3])
+    return fail(err, "conv2d_grad_weight: the gradient's shape does not match the convolution");
+  n->dtype = x->dtype;
+  n->shape = (Shape){.rank = 4, .sym = -1, .d = {dy->shape.d[1], x->shape.d[1], a[4], a[5]}};
+  return true;
+}
+
+static bool shape_pool2d(const Graph *g, Node *n, IrErr *err) {
+  const Node *x = in(g, n, 0);
+  if (!image(n, x, err)) return false;
+  if (n->attr.nints != 6) return fail(err, "%s: expected kernel, stride and padding", opname(n));
+  const int64_t *a = n->attr.ints;
+  if (a[0] < 1 || a[1] < 1) return fail(err, "%s: the kernel size must be positive", opname(n));
+  if (a[4] * 2 > a[0] || a[5] * 2 > a[1])
+    return fail(err, "%s: pad should be at most half of effective kernel size", opname(n));
+  if (!window(n, a + 2, x->shape.d[2], x->shape.d[3], a[0], a[1], err)) return false;
+  Shape o = x->shape;
+  o.d[2] = conv_out(x->shape.d[2], a[0], a[2], a[4]);
+  o.d[3] = conv_out(x->shape.d[3], a[1], a[3], a[5]);
+  n->dtype = x->dtype;
+  n->shape = o;
+  return true;
+}
+
+static bool shape_pool2d_grad(const Graph *g, Node *n, IrErr *err) {
+  if (n->op == OP_MAXPOOL2D_GRAD) {
+    const Node *x = in(g, n, 0);
+    if (!image(n, x, err) || n->attr.nints != 6) return fail(err, "max_pool2d_grad: bad operands");
+    n->dtype = x->dtype;
+    n->shape = x->shape;
+    return true;
+  }
+  const Node *dy = in(g, n, 0);
+  if (!image(n, dy, err) || n->attr.nints != 8) return fail(err, "avg_pool2d_grad: bad operands");
+  Shape o = dy->shape;
+  o.d[2] = n->attr.ints[6];
+  o.d[3] = n->attr.ints[7];
+  n->dtype = dy->dtype;
+  n->shape = o;
+  return true;
+}
+
 /* ---- the table -------------------------------------------------------------------- */
 
 const ShapeFn ir_shape_rules[OP__COUNT] = {

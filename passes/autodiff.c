@@ -394,6 +394,51 @@ static void grad_matmul(Ad *ad, int id, int g) {
   }
 }
 
+/* conv2d: the input gradient is the transposed convolution of g, the weight gradient the
+ * correlation of x with g summed over the batch, the bias gradient g summed over N, H, W. */
+static void grad_conv2d(Ad *ad, int id, int g) {
+  const Node *n = NODE;
+  const Node *x = &ad->in->nodes[IN(0)], *w = &ad->in->nodes[IN(1)];
+  int64_t ints[6];
+  memcpy(ints, n->attr.ints, sizeof(int64_t) * 4);
+  Attr a = {0};
+  a.ints = ints;
+  a.nints = 6;
+  a.i[0] = n->attr.i[0];
+  if (NEEDS(0)) {
+    ints[4] = x->shape.d[2], ints[5] = x->shape.d[3];
+    int32_t in[2] = {g, X(1)};
+    ACC(0, mk(ad, OP_CONV2D_GRAD_INPUT, in, 2, &a));
+  }
+  if (NEEDS(1)) {
+    ints[4] = w->shape.d[2], ints[5] = w->shape.d[3];
+    int32_t in[2] = {X(0), g};
+    ACC(1, mk(ad, OP_CONV2D_GRAD_WEIGHT, in, 2, &a));
+  }
+  if (n->nin == 3 && NEEDS(2)) {
+    Attr sa = {0};
+    sa.i[0] = 1 | 4 | 8; /* N, H, W */
+    int32_t in[1] = {g};
+    ACC(2, mk(ad, OP_SUM, in, 1, &sa));
+  }
+}
+static void grad_maxpool2d(Ad *ad, int id, int g) {
+  Attr a = NODE->attr;
+  int32_t in[2] = {X(0), g};
+  ACC(0, mk(ad, OP_MAXPOOL2D_GRAD, in, 2, &a));
+}
+static void grad_avgpool2d(Ad *ad, int id, int g) {
+  const Node *x = &ad->in->nodes[IN(0)];
+  int64_t ints[8];
+  memcpy(ints, NODE->attr.ints, sizeof(int64_t) * 6);
+  ints[6] = x->shape.d[2], ints[7] = x->shape.d[3];
+  Attr a = {0};
+  a.ints = ints;
+  a.nints = 8;
+  int32_t in[1] = {g};
+  ACC(0, mk(ad, OP_AVGPOOL2D_GRAD, in, 1, &a));
+}
+
 static void grad_reshape(Ad *ad, int id, int g) {
   ACC(0, reshape(ad, g, &ad->in->nodes[IN(0)].shape));
 }

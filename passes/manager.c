@@ -12,6 +12,7 @@
 
 const PassInfo pass_registry[] = {
   {"autodiff", "reverse-mode autodiff: replace each backward() with the gradient graph", pass_autodiff},
+  {"conv-im2col", "run float32 convolutions as im2col + GEMM instead of the direct loops", pass_conv_im2col},
   {"dce", "dead-code elimination: drop nodes nothing uses (random draws are kept)", pass_dce},
 };
 const int pass_count = (int)(sizeof pass_registry / sizeof pass_registry[0]);
@@ -29,7 +30,7 @@ void pass_list(FILE *f) {
 
 const char *pass_pipeline_for_level(int level) {
   /* autodiff is not an optimization: without it backward() computes nothing */
-  return level <= 0 ? "autodiff" : "autodiff,dce";
+  return level <= 0 ? "autodiff" : "autodiff,conv-im2col,dce";
 }
 
 /* Calls fn(name) for each name in the list; stops at the first false. */

@@ -9,7 +9,7 @@
  * LLVM's opt does with -print-after.
  *
  * Sections: manager.c (registry, pipelines), autodiff.c (reverse-mode differentiation),
- * dce.c (dead-code elimination).
+ * dce.c (dead-code elimination), convalgo.c (the convolution kernel choice).
  */
 #ifndef TT_PASSES_H
 #define TT_PASSES_H
@@ -58,5 +58,6 @@ bool pass_check_list(const char *list, IrErr *err);
 /* ---- the passes (one file each) ---------------------------------------------------- */
 Graph *pass_autodiff(const Graph *in, PassCtx *cx);
 Graph *pass_dce(const Graph *in, PassCtx *cx);
+Graph *pass_conv_im2col(const Graph *in, PassCtx *cx);
 
 #endif

@@ -1,0 +1,125 @@
+/*
+ * conv.c — convolution and pooling: calls into the runtime's kernels (runtime/conv.c).
+ *
+ * A CONV2D node marked by the conv-im2col pass calls the im2col + GEMM kernel with the
+ * program's one shared workspace (declared at file scope, sized for the largest
+ * convolution: kernels never allocate); unmarked ones, and float64 ones, call the direct
+ * 7-nested-loop kernel. The batch extent is the literal N or, for a batch from a data
+ * loader, the graph's run-time B.
+ */
+#include "codegen/codegen.h"
+
+#include <string.h>
+
+static const char *sfx(DType t) {
+  return t == DT_F64 ? "f64" : "f32";
+}
+
+/* The sizes every kernel takes: N C H W, as C expressions. */
+static const char *nchw(Cg *cg, const Shape *x) {
+  return arena_printf(cg->arena, "%s, %lld, %lld, %lld", cg_extent(cg, x, 0, 1), (long long)x->d[1],
+                      (long long)x->d[2], (long long)x->d[3]);
+}
+
+static bool im2col(const Node *n) {
+  return n->attr.i[0] == 1 && n->dtype == DT_F32;
+}
+
+/* floats of workspace one im2col convolution needs (the runtime's tt_conv2d_workspace) */
+static int64_t ws_of(const Graph *g, const Node *n) {
+  const Shape *x, *w;
+  int64_t R, S;
+  if (n->op == OP_CONV2D) x = &g->nodes[n->in[0]].shape, w = &g->nodes[n->in[1]].shape, R = w->d[2], S = w->d[3];
+  else if (n->op == OP_CONV2D_GRAD_WEIGHT) x = &g->nodes[n->in[0]].shape, R = n->attr.ints[4], S = n->attr.ints[5];
+  else {
+    x = &n->shape; /* the input gradient has x's shape */
+    w = &g->nodes[n->in[1]].shape;
+    R = w->d[2], S = w->d[3];
+  }
+  const int64_t *a = n->attr.ints;
+  int64_t oh = (x->d[2] + 2 * a[2] - R) / a[0] + 1, ow = (x->d[3] + 2 * a[3] - S) / a[1] + 1;
+  return x->d[1] * R * S * oh * ow;
+}
+
+void cg_conv_workspace(Cg *cg) {
+  int64_t most = 0;
+  for (int gi = 0; gi < cg->p->ngraphs; gi++) {
+    const Graph *g = cg->p->graphs[gi];
+    for (int id = 0; id < g->n; id++) {
+      const Node *n = &g->nodes[id];
+      if ((n->op == OP_CONV2D || n->op == OP_CONV2D_GRAD_INPUT || n->op == OP_CONV2D_GRAD_WEIGHT) && im2col(n)) {
+        int64_t w = ws_of(g, n);
+        if (w > most) most = w;
+      }
+    }
+  }
+  if (!most) return;
+  cg_line(cg, "/* the im2col workspace, shared by every convolution (one image's columns) */");
+  cg_line(cg, "static TT_ALIGN float conv_workspace[%lld];", (long long)most);
+  fputc('\n', cg->out);
+}
+
+static const char *window(Cg *cg, const int64_t *a) {
+  return arena_printf(cg->arena, "%lld, %lld, %lld, %lld", (long long)a[0], (long long)a[1], (long long)a[2],
+                      (long long)a[3]);
+}
+
+bool cg_conv2d(Cg *cg, int id) {
+  const Node *n = cg_node(cg, id);
+  const Node *x = cg_in(cg, id, 0), *w = cg_in(cg, id, 1);
+  cg_kernel_comment(cg, id, im2col(n) ? "im2col + GEMM" : "direct loops");
+  const char *b = n->nin == 3 ? cg_buf(cg, n->in[2]) : "NULL";
+  cg_line(cg, "tt_conv2d%s_%s(%s, %s, %s, %s, %s, %lld, %lld, %lld, %s%s);", im2col(n) ? "" : "_naive", sfx(n->dtype),
+          cg_buf(cg, n->in[0]), cg_buf(cg, n->in[1]), b, cg_buf(cg, id), nchw(cg, &x->shape),
+          (long long)w->shape.d[0], (long long)w->shape.d[2], (long long)w->shape.d[3], window(cg, n->attr.ints),
+          im2col(n) ? ", conv_workspace" : "");
+  return true;
+}
+
+bool cg_conv2d_grad_input(Cg *cg, int id) {
+  const Node *n = cg_node(cg, id);
+  const Node *w = cg_in(cg, id, 1);
+  cg_kernel_comment(cg, id, im2col(n) ? "GEMM + col2im" : "direct loops");
+  cg_line(cg, "tt_conv2d_grad_input%s_%s(%s, %s, %s, %s, %lld, %lld, %lld, %s%s);", im2col(n) ? "" : "_naive",
+          sfx(n->dtype), cg_buf(cg, n->in[0]), cg_buf(cg, n->in[1]), cg_buf(cg, id), nchw(cg, &n->shape),
+          (long long)w->shape.d[0], (long long)w->shape.d[2], (long long)w->shape.d[3], window(cg, n->attr.ints),
+          im2col(n) ? ", conv_workspace" : "");
+  return true;
+}
+
+bool cg_conv2d_grad_weight(Cg *cg, int id) {
+  const Node *n = cg_node(cg, id);
+  const Node *x = cg_in(cg, id, 0);
+  cg_kernel_comment(cg, id, im2col(n) ? "im2col + GEMM, summed over the batch" : "direct loops");
+  cg_line(cg, "tt_conv2d_grad_weight%s_%s(%s, %s, %s, %s, %lld, %lld, %lld, %s%s);", im2col(n) ? "" : "_naive",
+          sfx(n->dtype), cg_buf(cg, n->in[0]), cg_buf(cg, n->in[1]), cg_buf(cg, id), nchw(cg, &x->shape),
+          (long long)n->shape.d[0], (long long)n->shape.d[2], (long long)n->shape.d[3], window(cg, n->attr.ints),
+          im2col(n) ? ", conv_workspace" : "");
+  return true;
+}
+
+static const char *pool_args(Cg *cg, const int64_t *a) {
+  return arena_printf(cg->arena, "%lld, %lld, %lld, %lld, %lld, %lld", (long long)a[0], (long long)a[1],
+                      (long long)a[2], (long long)a[3], (long long)a[4], (long long)a[5]);
+}
+
+bool cg_pool2d(Cg *cg, int id) {
+  const Node *n = cg_node(cg, id);
+  const Node *x = cg_in(cg, id, 0);
+  cg_kernel_comment(cg, id, NULL);
+  cg_line(cg, "tt_%s_%s(%s, %s, %s, %s);", n->op == OP_MAXPOOL2D ? "maxpool2d" : "avgpool2d", sfx(n->dtype),
+          cg_buf(cg, n->in[0]), cg_buf(cg, id), nchw(cg, &x->shape), pool_args(cg, n->attr.ints));
+  return true;
+}
+
+bool cg_pool2d_grad(Cg *cg, int id) {
+  const Node *n = cg_node(cg, id);
+  cg_kernel_comment(cg, id, NULL);
+  if (n->op == OP_MAXPOOL2D_GRAD)
+    cg_line(cg, "tt_maxpool2d_grad_%s(%s, %s, %s, %s, %s);", sfx(n->dtype), cg_buf(cg, n->in[0]),
+            cg_buf(cg, n->in[1]), cg_buf(cg, id), nchw(cg, &n->shape), pool_args(cg, n->attr.ints));
+  else
+    cg_line(cg, "tt_avgpool2d_grad_%s(%s, %s, %s, %s);", sfx(n->dtype), cg_buf(cg, n->in[0]), cg_buf(cg, id),
+            nchw(cg, &n->shape), pool_args(cg, n->attr.ints));
+  return true;
+}

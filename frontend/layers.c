@@ -1,0 +1,348 @@
+/*
+ * layers.c — convolution, pooling, dropout and batch normalization (curriculum module 09),
+ * as torch.nn.functional functions and torch.nn modules with PyTorch's arguments,
+ * defaults and initialization.
+ *
+ * conv2d and the poolings are IR ops with their own kernels (runtime/conv.c); dropout and
+ * batch norm are compositions of elementwise ops and reductions, so their gradients come
+ * from the ops' rules. Dropout and BatchNorm2d read the module's training flag when
+ * forward is traced: model.eval() before a test loop makes that loop's graph use the
+ * running statistics and no dropout, as in PyTorch.
+ */
+#include "lower.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define B(name) static Value *ly_##name(L *l, Value *self, Args *a)
+
+static int64_t num_i(L *l, Value *v, const char *what, int32_t off) {
+  if (v && v->k == V_HOST) lerr(l, off, "%s must be known at compile time", what);
+  if (v && (v->k == V_INT || v->k == V_BOOL)) return v->i;
+  lerr(l, off, "%s must be an int, not %s", what, v ? v_typename(v) : "None");
+}
+
+static double num_f(L *l, Value *v, const char *what, int32_t off) {
+  if (v && v->k == V_FLOAT) return v->f;
+  return (double)num_i(l, v, what, off);
+}
+
+/* An int or an (h, w) pair: kernel_size=3, stride=(2, 1). */
+static void pair(L *l, Value *v, int64_t *out, const char *what, int32_t off) {
+  if (v && (v->k == V_TUPLE || v->k == V_LIST)) {
+    if (v->n != 2) lerr(l, off, "%s must be an int or a pair of ints", what);
+    out[0] = num_i(l, v->items[0], what, off);
+    out[1] = num_i(l, v->items[1], what, off);
+    return;
+  }
+  out[0] = out[1] = num_i(l, v, what, off);
+}
+
+static Value *tensor_arg(L *l, Value *v, const char *fname, int32_t off) {
+  if (!v || v->k != V_TENSOR) lerr(l, off, "%s(): expected a Tensor, got %s", fname, v ? v_typename(v) : "None");
+  return v;
+}
+
+/* 3-D (C, H, W) inputs are one image: PyTorch accepts them unbatched. */
+static Value *batched(L *l, Value *x, bool *unbatched, const char *fname, int32_t off) {
+  int rank = tn(l, x)->shape.rank;
+  *unbatched = rank == 3;
+  if (rank == 3) return bi_call(l, "unsqueeze", x, (Value *[]){v_int(l, 0)}, 1, off);
+  if (rank != 4) lerr(l, off, "%s(): expected a 3-D or 4-D input [N, C, H, W], got %d-D", fname, rank);
+  return x;
+}
+
+static Value *unbatch(L *l, Value *y, bool unbatched, int32_t off) {
+  return unbatched ? bi_call(l, "squeeze", y, (Value *[]){v_int(l, 0)}, 1, off) : y;
+}
+
+/* ---- convolution ----------------------------------------------------------------------- */
+
+static Value *conv(L *l, Value *x, Value *w, Value *b, Value *stride, Value *padding, int32_t off) {
+  bool ub;
+  x = batched(l, x, &ub, "conv2d", off);
+  int64_t st[2], pd[2];
+  pair(l, stride, st, "stride", off);
+  const Shape ws = tn(l, w)->shape;
+  if (padding && padding->k == V_STR) {
+    if (!strcmp(padding->s, "valid")) pd[0] = pd[1] = 0;
+    else if (!strcmp(padding->s, "same")) {
+      if (st[0] != 1 || st[1] != 1) lerr(l, off, "padding='same' is not supported for strided convolutions");
+      if (ws.rank != 4 || ws.d[2] % 2 == 0 || ws.d[3] % 2 == 0)
+        lerr(l, off, "padding='same' with an even kernel is not supported by ttc");
+      pd[0] = ws.d[2] / 2, pd[1] = ws.d[3] / 2;
+    } else
+      lerr(l, off, "Invalid padding string '%s'", padding->s);
+  } else
+    pair(l, padding, pd, "padding", off);
+  int64_t ints[4] = {st[0], st[1], pd[0], pd[1]};
+  Attr at = {0};
+  at.ints = ints;
+  at.nints = 4;
+  int32_t in[3] = {tnode(l, x), tnode(l, w), b ? tnode(l, b) : -1};
+  Value *ins[3] = {x, w, b};
+  int id = add_node(l, OP_CONV2D, in, b ? 3 : 2, &at, off);
+  return unbatch(l, bi_result(l, id, ins, b ? 3 : 2, NULL), ub, off);
+}
+
+B(conv2d) {
+  Value *v[7];
+  args_bind(l, "conv2d", "input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1", self, a, v, 7);
+  int64_t dl[2];
+  pair(l, v[5], dl, "dilation", a->off);
+  if (dl[0] != 1 || dl[1] != 1) lerr(l, a->off, "conv2d(): dilation is not supported by ttc");
+  if (num_i(l, v[6], "groups", a->off) != 1) lerr(l, a->off, "conv2d(): groups is not supported by ttc");
+  return conv(l, tensor_arg(l, v[0], "conv2d", a->off), tensor_arg(l, v[1], "conv2d", a->off),
+              v[2] ? tensor_arg(l, v[2], "conv2d", a->off) : NULL, v[3], v[4], a->off);
+}
+
+B(Conv2d) {
+  if (self) {
+    Value *v[1];
+    args_bind(l, "Conv2d", "input", NULL, a, v, 1);
+    Value *b = attrs_get(&self->attrs, "bias");
+    return conv(l, tensor_arg(l, v[0], "Conv2d", a->off), attrs_get(&self->attrs, "weight"),
+                b && b->k == V_TENSOR ? b : NULL, attrs_get(&self->attrs, "stride"),
+                attrs_get(&self->attrs, "padding"), a->off);
+  }
+  Value *v[9];
+  args_bind(l, "Conv2d", "in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True, padding_mode='zeros'",
+            NULL, a, v, 9);
+  int64_t cin = num_i(l, v[0], "in_channels", a->off), cout = num_i(l, v[1], "out_channels", a->off), k[2];
+  pair(l, v[2], k, "kernel_size", a->off);
+  if (cin < 1 || cout < 1 || k[0] < 1 || k[1] < 1 || (double)cin * (double)cout * (double)(k[0] * k[1]) > 1e9)
+    lerr(l, a->off, "Conv2d(): invalid sizes");
+  int64_t dl[2];
+  pair(l, v[5], dl, "dilation", a->off);
+  if (dl[0] != 1 || dl[1] != 1 || num_i(l, v[6], "groups", a->off) != 1)
+    lerr(l, a->off, "Conv2d(): dilation and groups are not supported by ttc");
+  if (v[8] && (v[8]->k != V_STR || strcmp(v[8]->s, "zeros")))
+    lerr(l, a->off, "Conv2d(): only padding_mode='zeros' is supported");
+  Value *m = bi_module_new(l, "Conv2d");
+  attrs_set(l, &m->attrs, "in_channels", v_int(l, cin));
+  attrs_set(l, &m->attrs, "out_channels", v_int(l, cout));
+  attrs_set(l, &m->attrs, "stride", v[3]);
+  attrs_set(l, &m->attrs, "padding", v[4] ? v[4] : v_int(l, 0));
+  /* kaiming_uniform_(a=sqrt(5)): U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = C*R*S; the
+   * bias uses the same bound; weight first, as PyTorch draws them */
+  double bound = 1.0 / sqrt((double)(cin * k[0] * k[1]));
+  attrs_set(l, &m->attrs, "weight",
+            bi_uniform_param(l, (Shape){.rank = 4, .sym = -1, .d = {cout, cin, k[0], k[1]}}, DT_F32, bound, "weight", a->off));
+  if (!v[7] || v_truthy(l, v[7], a->off))
+    attrs_set(l, &m->attrs, "bias", bi_uniform_param(l, (Shape){.rank = 1, .sym = -1, .d = {cout}}, DT_F32, bound, "bias", a->off));
+  else
+    attrs_set(l, &m->attrs, "bias", l->none);
+  return m;
+}
+
+/* ---- pooling ------------------------------------------------------------------------------ */
+
+static Value *pool(L *l, Op op, Value *x, Value *ks, Value *stride, Value *padding, int32_t off) {
+  const char *fname = op == OP_MAXPOOL2D ? "max_pool2d" : "avg_pool2d";
+  bool ub;
+  x = batched(l, x, &ub, fname, off);
+  int64_t k[2], st[2], pd[2];
+  pair(l, ks, k, "kernel_size", off);
+  if (stride && !((stride->k == V_LIST || stride->k == V_TUPLE) && stride->n == 0)) pair(l, stride, st, "stride", off);
+  else st[0] = k[0], st[1] = k[1]; /* PyTorch: stride defaults to kernel_size */
+  pair(l, padding, pd, "padding", off);
+  int64_t ints[6] = {k[0], k[1], st[0], st[1], pd[0], pd[1]};
+  Attr at = {0};
+  at.ints = ints;
+  at.nints = 6;
+  int32_t in[1] = {tnode(l, x)};
+  int id = add_node(l, op, in, 1, &at, off);
+  return unbatch(l, bi_result(l, id, &x, 1, NULL), ub, off);
+}
+
+B(max_pool2d) {
+  Value *v[7];
+  args_bind(l, "max_pool2d", "input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False", self, a, v, 7);
+  if (num_i(l, v[4], "dilation", a->off) != 1) lerr(l, a->off, "max_pool2d(): dilation is not supported by ttc");
+  if (v[5] && v_truthy(l, v[5], a->off)) lerr(l, a->off, "max_pool2d(): ceil_mode is not supported by ttc");
+  if (v[6] && v_truthy(l, v[6], a->off)) lerr(l, a->off, "max_pool2d(): return_indices is not supported by ttc");
+  return pool(l, OP_MAXPOOL2D, tensor_arg(l, v[0], "max_pool2d", a->off), v[1], v[2], v[3], a->off);
+}
+
+B(avg_pool2d) {
+  Value *v[7];
+  args_bind(l, "avg_pool2d", "input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None", self, a, v, 7);
+  if (v[4] && v_truthy(l, v[4], a->off)) lerr(l, a->off, "avg_pool2d(): ceil_mode is not supported by ttc");
+  if (v[5] && !v_truthy(l, v[5], a->off)) lerr(l, a->off, "avg_pool2d(): only count_include_pad=True is supported");
+  if (v[6]) lerr(l, a->off, "avg_pool2d(): divisor_override is not supported by ttc");
+  return pool(l, OP_AVGPOOL2D, tensor_arg(l, v[0], "avg_pool2d", a->off), v[1], v[2], v[3], a->off);
+}
+
+static Value *pool_module(L *l, Value *self, Args *a, const char *cls, Op op) {
+  if (self) {
+    Value *v[1];
+    args_bind(l, cls, "input", NULL, a, v, 1);
+    return pool(l, op, tensor_arg(l, v[0], cls, a->off), attrs_get(&self->attrs, "kernel_size"),
+                attrs_get(&self->attrs, "stride"), attrs_get(&self->attrs, "padding"), a->off);
+  }
+  Value *v[3];
+  args_bind(l, cls, "kernel_size, stride=None, padding=0", NULL, a, v, 3);
+  Value *m = bi_module_new(l, cls);
+  attrs_set(l, &m->attrs, "kernel_size", v[0]);
+  attrs_set(l, &m->attrs, "stride", v[1] ? v[1] : v_tuple(l, 0));
+  attrs_set(l, &m->attrs, "padding", v[2] ? v[2] : v_int(l, 0));
+  return m;
+}
+
+B(MaxPool2d) { return pool_module(l, self, a, "MaxPool2d", OP_MAXPOOL2D); }
+B(AvgPool2d) { return pool_module(l, self, a, "AvgPool2d", OP_AVGPOOL2D); }
+
+/* ---- dropout ---------------------------------------------------------------------------- */
+
+/* In training, each element is kept with probability 1 - p and scaled by 1 / (1 - p). The
+ * mask comes from the program's generator (uniform < 1 - p); PyTorch draws it with its
+ * Bernoulli sampler, so the kept elements differ from PyTorch's for the same seed. */
+static Value *dropout(L *l, Value *x, double p, bool training, int32_t off) {
+  if (p < 0 || p > 1) lerr(l, off, "dropout probability has to be between 0 and 1, but got %g", p);
+  if (!training || p == 0) return x;
+  const Node *n = tn(l, x);
+  if (!dt_is_float(n->dtype)) lerr(l, off, "dropout(): expected a floating point tensor");
+  if (p == 1) return bi_binop(l, BIN_MUL, x, v_float(l, 0.0), off);
+  Attr at = {0};
+  at.f[0] = 0;
+  at.f[1] = 1;
+  Graph *g = cur_graph(l);
+  Value *u = mk_tensor(l, ir_add_source(g, OP_UNIFORM, n->dtype, n->shape, &at, (Loc){off}));
+  Value *keep = bi_compare(l, CMP_LT, u, v_float(l, 1 - p), off);
+  Value *mask = bi_call(l, "float", keep, NULL, 0, off);
+  if (n->dtype == DT_F64) mask = bi_call(l, "double", mask, NULL, 0, off);
+  Value *y = bi_binop(l, BIN_MUL, x, bi_binop(l, BIN_MUL, mask, v_float(l, 1.0 / (1 - p)), off), off);
+  if (y->t.requires_grad) y->t.gradfn = "MulBackward0";
+  return y;
+}
+
+B(dropout) {
+  Value *v[4];
+  args_bind(l, "dropout", "input, p=0.5, training=True, inplace=False", self, a, v, 4);
+  return dropout(l, tensor_arg(l, v[0], "dropout", a->off), num_f(l, v[1], "p", a->off),
+                 v[2] ? v_truthy(l, v[2], a->off) : true, a->off);
+}
+
+static bool training_of(L *l, Value *m) {
+  Value *t = attrs_get(&m->attrs, "training");
+  return !t || v_truthy(l, t, 0);
+}
+
+B(Dropout) {
+  if (self) {
+    Value *v[1];
+    args_bind(l, "Dropout", "input", NULL, a, v, 1);
+    return dropout(l, tensor_arg(l, v[0], "Dropout", a->off), attrs_get(&self->attrs, "p")->f,
+                   training_of(l, self), a->off);
+  }
+  Value *v[2];
+  args_bind(l, "Dropout", "p=0.5, inplace=False", NULL, a, v, 2);
+  double p = num_f(l, v[0], "p", a->off);
+  if (p < 0 || p > 1) lerr(l, a->off, "dropout probability has to be between 0 and 1, but got %g", p);
+  Value *m = bi_module_new(l, "Dropout");
+  attrs_set(l, &m->attrs, "p", v_float(l, p));
+  return m;
+}
+
+/* ---- batch normalization ------------------------------------------------------------------ */
+
+/* A buffer (running statistics): a program variable filled once, not a parameter. */
+static Value *buffer(L *l, int64_t c, double value, const char *name, int32_t off) {
+  Shape s = {.rank = 1, .sym = -1, .d = {c}};
+  Value *t = bi_call(l, value == 0 ? "zeros" : "ones", NULL, (Value *[]){v_int(l, c)}, 1, off);
+  const Node *n = tn(l, t);
+  int var = ir_var_new(l->p, name, VAR_STATE, n->dtype, s);
+  Attr at = {0};
+  at.var = var;
+  int32_t in = tnode(l, t);
+  add_node(l, OP_STORE, &in, 1, &at, off);
+  Value *b = v_new(l, V_TENSOR);
+  b->t.var = var;
+  b->t.leaf = true;
+  return b;
+}
+
+static Value *channel_view(L *l, Value *t, int64_t c, int32_t off) {
+  Value *shape = v_tuple(l, 4);
+  shape->items[0] = v_int(l, 1);
+  shape->items[1] = v_int(l, c);
+  shape->items[2] = v_int(l, 1);
+  shape->items[3] = v_int(l, 1);
+  return bi_call(l, "reshape", t, &shape, 1, off);
+}
+
+B(BatchNorm2d) {
+  if (!self) {
+    Value *v[5];
+    args_bind(l, "BatchNorm2d", "num_features, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True", NULL, a, v, 5);
+    int64_t c = num_i(l, v[0], "num_features", a->off);
+    if (c < 1) lerr(l, a->off, "BatchNorm2d(): num_features must be positive");
+    if (v[3] && !v_truthy(l, v[3], a->off)) lerr(l, a->off, "BatchNorm2d(affine=False) is not supported by ttc");
+    if (v[4] && !v_truthy(l, v[4], a->off)) lerr(l, a->off, "BatchNorm2d(track_running_stats=False) is not supported by ttc");
+    Value *m = bi_module_new(l, "BatchNorm2d");
+    attrs_set(l, &m->attrs, "num_features", v_int(l, c));
+    attrs_set(l, &m->attrs, "eps", v_float(l, num_f(l, v[1], "eps", a->off)));
+    attrs_set(l, &m->attrs, "momentum", v_float(l, num_f(l, v[2], "momentum", a->off)));
+    attrs_set(l, &m->attrs, "weight", bi_make_param(l, bi_call(l, "ones", NULL, (Value *[]){v_int(l, c)}, 1, a->off), "weight", a->off));
+    attrs_set(l, &m->attrs, "bias", bi_make_param(l, bi_call(l, "zeros", NULL, (Value *[]){v_int(l, c)}, 1, a->off), "bias", a->off));
+    attrs_set(l, &m->attrs, "running_mean", buffer(l, c, 0, "running_mean", a->off));
+    attrs_set(l, &m->attrs, "running_var", buffer(l, c, 1, "running_var", a->off));
+    return m;
+  }
+  Value *v[1];
+  args_bind(l, "BatchNorm2d", "input", NULL, a, v, 1);
+  Value *x = tensor_arg(l, v[0], "BatchNorm2d", a->off);
+  const Shape xs = tn(l, x)->shape;
+  int64_t c = attrs_get(&self->attrs, "num_features")->i;
+  if (xs.rank != 4 || xs.d[1] != c)
+    lerr(l, a->off, "BatchNorm2d(%lld): expected a 4-D input with %lld channels", (long long)c, (long long)c);
+  double eps = attrs_get(&self->attrs, "eps")->f, mom = attrs_get(&self->attrs, "momentum")->f;
+  Value *w = channel_view(l, attrs_get(&self->attrs, "weight"), c, a->off);
+  Value *b = channel_view(l, attrs_get(&self->attrs, "bias"), c, a->off);
+  Value *rm = attrs_get(&self->attrs, "running_mean"), *rv = attrs_get(&self->attrs, "running_var");
+  Value *mean, *var;
+  if (training_of(l, self)) {
+    /* the batch's statistics over N, H, W (the variance biased, as the normalization uses) */
+    Value *dims = v_tuple(l, 3);
+    dims->items[0] = v_int(l, 0), dims->items[1] = v_int(l, 2), dims->items[2] = v_int(l, 3);
+    Args ma = {.pos = (Value *[]){x, dims}, .npos = 2, .kwnames = (const char *[]){"keepdim"}, .kw = (Value *[]){l->vtrue}, .nkw = 1, .off = a->off};
+    mean = bi_lookup("mean", BI_FUNC)->fn(l, NULL, &ma);
+    Value *d = bi_binop(l, BIN_SUB, x, mean, a->off);
+    Args va = {.pos = (Value *[]){bi_binop(l, BIN_MUL, d, d, a->off), dims}, .npos = 2, .kwnames = (const char *[]){"keepdim"}, .kw = (Value *[]){l->vtrue}, .nkw = 1, .off = a->off};
+    var = bi_lookup("mean", BI_FUNC)->fn(l, NULL, &va);
+    /* running statistics, without history: the unbiased variance, n = N*H*W */
+    bool saved = l->no_grad;
+    l->no_grad = true;
+    Value *n = xs.sym >= 0 ? bi_call(l, "size", x, (Value *[]){v_int(l, 0)}, 1, a->off) : v_int(l, xs.d[0]);
+    n = bi_binop(l, BIN_MUL, n, v_int(l, xs.d[2] * xs.d[3]), a->off);
+    Value *unb = bi_binop(l, BIN_DIV, n, bi_binop(l, BIN_SUB, n, v_int(l, 1), a->off), a->off);
+    Value *flat_m = bi_call(l, "reshape", mean, (Value *[]){v_int(l, c)}, 1, a->off);
+    Value *flat_v = bi_binop(l, BIN_MUL, bi_call(l, "reshape", var, (Value *[]){v_int(l, c)}, 1, a->off), unb, a->off);
+    tensor_inplace(l, rm, bi_binop(l, BIN_ADD, bi_binop(l, BIN_MUL, rm, v_float(l, 1 - mom), a->off),
+                                  bi_binop(l, BIN_MUL, flat_m, v_float(l, mom), a->off), a->off), a->off);
+    tensor_inplace(l, rv, bi_binop(l, BIN_ADD, bi_binop(l, BIN_MUL, rv, v_float(l, 1 - mom), a->off),
+                                  bi_binop(l, BIN_MUL, flat_v, v_float(l, mom), a->off), a->off), a->off);
+    l->no_grad = saved;
+  } else {
+    mean = channel_view(l, rm, c, a->off);
+    var = channel_view(l, rv, c, a->off);
+  }
+  Value *den = bi_call(l, "sqrt", NULL, (Value *[]){bi_binop(l, BIN_ADD, var, v_float(l, eps), a->off)}, 1, a->off);
+  Value *y = bi_binop(l, BIN_ADD, bi_binop(l, BIN_MUL, bi_binop(l, BIN_DIV, bi_binop(l, BIN_SUB, x, mean, a->off), den, a->off), w, a->off), b, a->off);
+  if (y->t.requires_grad) y->t.gradfn = "NativeBatchNormBackward0";
+  return y;
+}
+
+const Builtin layer_builtins[] = {
+  {"conv2d", BI_FUNC, ly_conv2d, 0},
+  {"max_pool2d", BI_FUNC, ly_max_pool2d, 0},
+  {"avg_pool2d", BI_FUNC, ly_avg_pool2d, 0},
+  {"dropout", BI_FUNC, ly_dropout, 0},
+  {"Conv2d", BI_CLASS, ly_Conv2d, 0},
+  {"MaxPool2d", BI_CLASS, ly_MaxPool2d, 0},
+  {"AvgPool2d", BI_CLASS, ly_AvgPool2d, 0},
+  {"Dropout", BI_CLASS, ly_Dropout, 0},
+  {"BatchNorm2d", BI_CLASS, ly_BatchNorm2d, 0},
+};
+const int layer_nbuiltins = (int)(sizeof layer_builtins / sizeof layer_builtins[0]);
