@@ -1,0 +1,407 @@
+/*
+ * conv.c — 2-D convolution and pooling for the CNNs of generated programs, forward and
+ * backward, in PyTorch's NCHW layout (x [N, C, H, W], weight [K, C, R, S], y [N, K, OH, OW]).
+ *
+ * The fast convolution is im2col + GEMM, as Caffe did it: per image, the receptive field of
+ * every output pixel is copied into a column of cols [C*R*S, OH*OW], and the convolution
+ * becomes one tiled tt_gemm_f32, y_n [K, OH*OW] = w [K, C*R*S] @ cols. The gradients are the
+ * same GEMM transposed: dx_n = col2im(w^T @ dy_n), dw += dy_n @ cols^T. col2im is im2col's
+ * adjoint (it scatters and adds), which is why it ADDS into x. The caller passes the
+ * workspace for cols (tt_conv2d_workspace floats), so kernels never allocate; generated code
+ * shares one workspace between all convolutions.
+ *
+ * The naive kernels are the seven nested loops straight from the definition: the references
+ * the tests hold the fast path to, the --conv=naive kernels, and (in float64) what gradient
+ * checks run. Pooling is direct: a window is a handful of loads and the pass is memory bound.
+ *
+ * Bad sizes (a stride below 1, a kernel larger than the padded input, negative sizes) give
+ * empty outputs and zeroed gradients instead of out-of-bounds accesses; the compiler
+ * rejects them before they get here.
+ */
+#include "tt.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Output extent along one axis: floor((in + 2*pad - k) / stride) + 1, or 0 when the sizes
+ * make no valid window (C's / truncates toward zero, so a negative numerator needs the
+ * guard, not just the division). */
+static int64_t out_dim(int64_t in, int64_t k, int64_t stride, int64_t pad) {
+  if (in < 0 || k <= 0 || stride <= 0 || pad < 0 || in + 2 * pad < k)
+    return 0;
+  return (in + 2 * pad - k) / stride + 1;
+}
+
+/* Elements of a tensor with these four sizes, 0 if any is negative. */
+static size_t count4(int64_t a, int64_t b, int64_t c, int64_t d) {
+  if (a < 0 || b < 0 || c < 0 || d < 0)
+    return 0;
+  return (size_t)a * (size_t)b * (size_t)c * (size_t)d;
+}
+
+/* The output columns [*lo, *hi) whose input column o*stride + off lies inside [0, in):
+ * hoisting the padding test out of the inner loop lets it be a plain (vectorized) copy. */
+static void valid_range(int64_t off, int64_t stride, int64_t in, int64_t out, int64_t *lo,
+                        int64_t *hi) {
+  /* smallest o with o*stride + off >= 0, and smallest o with o*stride + off >= in */
+  int64_t a = off >= 0 ? 0 : (-off + stride - 1) / stride;
+  int64_t b = in - off <= 0 ? 0 : (in - off + stride - 1) / stride;
+  if (a > out)
+    a = out;
+  if (b > out)
+    b = out;
+  if (b < a)
+    b = a;
+  *lo = a;
+  *hi = b;
+}
+
+size_t tt_conv2d_workspace(int64_t C, int64_t H, int64_t W, int64_t R, int64_t S, int64_t sh,
+                           int64_t sw, int64_t ph, int64_t pw) {
+  return count4(C, R * S, out_dim(H, R, sh, ph), out_dim(W, S, sw, pw));
+}
+
+/* ---- im2col / col2im ------------------------------------------------------------------ */
+
+/* x [C, H, W] -> cols [C*R*S, OH*OW]: row (c, r, s), column (oh, ow) holds
+ * x[c, oh*sh - ph + r, ow*sw - pw + s], 0 in the padding. */
+void tt_im2col_f32(const float *x, float *cols, int64_t C, int64_t H, int64_t W, int64_t R,
+                   int64_t S, int64_t sh, int64_t sw, int64_t ph, int64_t pw) {
+  int64_t OH = out_dim(H, R, sh, ph), OW = out_dim(W, S, sw, pw);
+  if (OH == 0 || OW == 0 || C <= 0)
+    return;
+  for (int64_t c = 0; c < C; c++)
+    for (int64_t r = 0; r < R; r++)
+      for (int64_t s = 0; s < S; s++) {
+        float *row = cols + ((c * R + r) * S + s) * OH * OW;
+        int64_t lo, hi;
+        valid_range(s - pw, sw, W, OW, &lo, &hi);
+        for (int64_t oh = 0; oh < OH; oh++) {
+          float *restrict d = row + oh * OW;
+          int64_t ih = oh * sh - ph + r;
+          if (ih < 0 || ih >= H) {
+            memset(d, 0, (size_t)OW * sizeof(float));
+            continue;
+          }
+          const float *restrict xr = x + (c * H + ih) * W;
+          memset(d, 0, (size_t)lo * sizeof(float));
+          if (sw == 1) {
+            memcpy(d + lo, xr + lo + s - pw, (size_t)(hi - lo) * sizeof(float));
+          } else {
+            for (int64_t ow = lo; ow < hi; ow++)
+              d[ow] = xr[ow * sw + s - pw];
+          }
+          memset(d + hi, 0, (size_t)(OW - hi) * sizeof(float));
+        }
+      }
+}
+
+/* The adjoint of tt_im2col_f32: every column entry is added back to the input pixel it was
+ * copied from (padding entries are dropped). Overlapping windows accumulate. */
+void tt_col2im_f32(const float *cols, float *x, int64_t C, int64_t H, int64_t W, int64_t R,
+                   int64_t S, int64_t sh, int64_t sw, int64_t ph, int64_t pw) {
+  int64_t OH = out_dim(H, R, sh, ph), OW = out_dim(W, S, sw, pw);
+  if (OH == 0 || OW == 0 || C <= 0)
+    return;
+  for (int64_t c = 0; c < C; c++)
+    for (int64_t r = 0; r < R; r++)
+      for (int64_t s = 0; s < S; s++) {
+        const float *row = cols + ((c * R + r) * S + s) * OH * OW;
+        int64_t lo, hi;
+        valid_range(s - pw, sw, W, OW, &lo, &hi);
+        for (int64_t oh = 0; oh < OH; oh++) {
+          int64_t ih = oh * sh - ph + r;
+          if (ih < 0 || ih >= H)
+            continue;
+          const float *restrict d = row + oh * OW;
+          float *restrict xr = x + (c * H + ih) * W;
+          for (int64_t ow = lo; ow < hi; ow++)
+            xr[ow * sw + s - pw] += d[ow];
+        }
+      }
+}
+
+/* ---- im2col + GEMM convolution -------------------------------------------------------- */
+
+/* y [N, K, OH, OW] = conv2d(x [N, C, H, W], w [K, C, R, S]) + b [K]. */
+void tt_conv2d_f32(const float *x, const float *w, const float *b, float *y, int64_t N,
+                   int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t sh,
+                   int64_t sw, int64_t ph, int64_t pw, float *ws) {
+  int64_t OH = out_dim(H, R, sh, ph), OW = out_dim(W, S, sw, pw);
+  int64_t P = OH * OW, CRS = C * R * S;
+  if (P == 0 || N <= 0 || K <= 0 || C <= 0)
+    return;
+  /* A 1x1 stride-1 unpadded convolution's cols are the image itself: skip the copy. */
+  bool pointwise = R == 1 && S == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;
+  for (int64_t n = 0; n < N; n++) {
+    const float *cols = x + n * C * H * W;
+    if (!pointwise) {
+      tt_im2col_f32(cols, ws, C, H, W, R, S, sh, sw, ph, pw);
+      cols = ws;
+    }
+    float *yn = y + n * K * P;
+    /* The bias goes in first so that the GEMM accumulates onto it: no second pass. */
+    if (b)
+      for (int64_t k = 0; k < K; k++)
+        for (int64_t p = 0; p < P; p++)
+          yn[k * P + p] = b[k];
+    tt_gemm_f32(K, P, CRS, w, CRS, false, cols, P, false, yn, P, b != NULL);
+  }
+}
+
+/* dx [N, C, H, W] from dy [N, K, OH, OW]: cols = w^T @ dy_n, then col2im. */
+void tt_conv2d_grad_input_f32(const float *dy, const float *w, float *dx, int64_t N, int64_t C,
+                              int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t sh,
+                              int64_t sw, int64_t ph, int64_t pw, float *ws) {
+  int64_t OH = out_dim(H, R, sh, ph), OW = out_dim(W, S, sw, pw);
+  int64_t P = OH * OW, CRS = C * R * S;
+  size_t nx = count4(N, C, H, W);
+  if (nx)
+    memset(dx, 0, nx * sizeof(float));
+  if (P == 0 || nx == 0 || K <= 0)
+    return;
+  bool pointwise = R == 1 && S == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;
+  for (int64_t n = 0; n < N; n++) {
+    float *dxn = dx + n * C * H * W;
+    const float *dyn = dy + n * K * P;
+    if (pointwise) {
+      /* cols is the image itself, so the GEMM can write dx directly. */
+      tt_gemm_f32(CRS, P, K, w, CRS, true, dyn, P, false, dxn, P, false);
+      continue;
+    }
+    tt_gemm_f32(CRS, P, K, w, CRS, true, dyn, P, false, ws, P, false);
+    tt_col2im_f32(ws, dxn, C, H, W, R, S, sh, sw, ph, pw);
+  }
+}
+
+/* dw [K, C, R, S] = sum over n of dy_n [K, OH*OW] @ im2col(x_n)^T. */
+void tt_conv2d_grad_weight_f32(const float *x, const float *dy, float *dw, int64_t N, int64_t C,
+                               int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t sh,
+                               int64_t sw, int64_t ph, int64_t pw, float *ws) {
+  int64_t OH = out_dim(H, R, sh, ph), OW = out_dim(W, S, sw, pw);
+  int64_t P = OH * OW, CRS = C * R * S;
+  size_t nw = count4(K, C, R, S);
+  if (nw)
+    memset(dw, 0, nw * sizeof(float));
+  if (P == 0 || nw == 0 || N <= 0)
+    return;
+  bool pointwise = R == 1 && S == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;
+  for (int64_t n = 0; n < N; n++) {
+    const float *cols = x + n * C * H * W;
+    if (!pointwise) {
+      tt_im2col_f32(cols, ws, C, H, W, R, S, sh, sw, ph, pw);
+      cols = ws;
+    }
+    tt_gemm_f32(K, CRS, P, dy + n * K * P, P, false, cols, P, true, dw, CRS, true);
+  }
+}
+
+/* ---- naive convolution ---------------------------------------------------------------- */
+
+/*
+ * The naive kernels exist in float32 and float64 with one body each: written once as a
+ * macro over the element type, so the two precisions cannot drift apart.
+ */
+#define DEFINE_CONV_NAIVE(T, SUF)                                                             \
+  /* y [N, K, OH, OW]: one dot product of length C*R*S per output, padding skipped. */       \
+  void tt_conv2d_naive_##SUF(const T *x, const T *w, const T *b, T *y, int64_t N, int64_t C, \
+                             int64_t H, int64_t W, int64_t K, int64_t R, int64_t S,          \
+                             int64_t sh, int64_t sw, int64_t ph, int64_t pw) {               \
+    int64_t OH = out_dim(H, R, sh, ph), OW = out_dim(W, S, sw, pw);                          \
+    for (int64_t n = 0; n < N; n++)                                                          \
+      for (int64_t k = 0; k < K; k++)                                                        \
+        for (int64_t oh = 0; oh < OH; oh++)                                                  \
+          for (int64_t ow = 0; ow < OW; ow++) {                                              \
+            T acc = b ? b[k] : (T)0;                                                         \
+            for (int64_t c = 0; c < C; c++)                                                  \
+              for (int64_t r = 0; r < R; r++) {                                              \
+                int64_t ih = oh * sh - ph + r;                                               \
+                if (ih < 0 || ih >= H)                                                       \
+                  continue;                                                                  \
+                for (int64_t s = 0; s < S; s++) {                                            \
+                  int64_t iw = ow * sw - pw + s;                                             \
+                  if (iw < 0 || iw >= W)                                                     \
+                    continue;                                                                \
+                  acc += x[((n * C + c) * H + ih) * W + iw] * w[((k * C + c) * R + r) * S + s]; \
+                }                                                                            \
+              }                                                                              \
+            y[((n * K + k) * OH + oh) * OW + ow] = acc;                                      \
+          }                                                                                  \
+  }                                                                                          \
+                                                                                             \
+  /* dx [N, C, H, W]: every output's gradient scattered back through its window. */          \
+  void tt_conv2d_grad_input_naive_##SUF(const T *dy, const T *w, T *dx, int64_t N, int64_t C, \
+                                        int64_t H, int64_t W, int64_t K, int64_t R,          \
+                                        int64_t S, int64_t sh, int64_t sw, int64_t ph,       \
+                                        int64_t pw) {                                        \
+    int64_t OH = out_dim(H, R, sh, ph), OW = out_dim(W, S, sw, pw);                          \
+    size_t nx = count4(N, C, H, W);                                                          \
+    for (size_t i = 0; i < nx; i++)                                                          \
+      dx[i] = 0;                                                                             \
+    for (int64_t n = 0; n < N; n++)                                                          \
+      for (int64_t k = 0; k < K; k++)                                                        \
+        for (int64_t oh = 0; oh < OH; oh++)                                                  \
+          for (int64_t ow = 0; ow < OW; ow++) {                                              \
+            T g = dy[((n * K + k) * OH + oh) * OW + ow];                                     \
+            for (int64_t c = 0; c < C; c++)                                                  \
+              for (int64_t r = 0; r < R; r++) {                                              \
+                int64_t ih = oh * sh - ph + r;                                               \
+                if (ih < 0 || ih >= H)                                                       \
+                  continue;                                                                  \
+                for (int64_t s = 0; s < S; s++) {                                            \
+                  int64_t iw = ow * sw - pw + s;                                             \
+                  if (iw < 0 || iw >= W)                                                     \
+                    continue;                                                                \
+                  dx[((n * C + c) * H + ih) * W + iw] += g * w[((k * C + c) * R + r) * S + s]; \
+                }                                                                            \
+              }                                                                              \
+          }                                                                                  \
+  }                                                                                          \
+                                                                                             \
+  /* dw [K, C, R, S]: input times output gradient, summed over the batch and the pixels. */  \
+  void tt_conv2d_grad_weight_naive_##SUF(const T *x, const T *dy, T *dw, int64_t N,          \
+                                         int64_t C, int64_t H, int64_t W, int64_t K,         \
+                                         int64_t R, int64_t S, int64_t sh, int64_t sw,       \
+                                         int64_t ph, int64_t pw) {                           \
+    int64_t OH = out_dim(H, R, sh, ph), OW = out_dim(W, S, sw, pw);                          \
+    size_t nw = count4(K, C, R, S);                                                          \
+    for (size_t i = 0; i < nw; i++)                                                          \
+      dw[i] = 0;                                                                             \
+    for (int64_t n = 0; n < N; n++)                                                          \
+      for (int64_t k = 0; k < K; k++)                                                        \
+        for (int64_t oh = 0; oh < OH; oh++)                                                  \
+          for (int64_t ow = 0; ow < OW; ow++) {                                              \
+            T g = dy[((n * K + k) * OH + oh) * OW + ow];                                     \
+            for (int64_t c = 0; c < C; c++)                                                  \
+              for (int64_t r = 0; r < R; r++) {                                              \
+                int64_t ih = oh * sh - ph + r;                                               \
+                if (ih < 0 || ih >= H)                                                       \
+                  continue;                                                                  \
+                for (int64_t s = 0; s < S; s++) {                                            \
+                  int64_t iw = ow * sw - pw + s;                                             \
+                  if (iw < 0 || iw >= W)                                                     \
+                    continue;                                                                \
+                  dw[((k * C + c) * R + r) * S + s] += g * x[((n * C + c) * H + ih) * W + iw]; \
+                }                                                                            \
+              }                                                                              \
+          }                                                                                  \
+  }
+
+DEFINE_CONV_NAIVE(float, f32)
+DEFINE_CONV_NAIVE(double, f64)
+
+/* ---- pooling -------------------------------------------------------------------------- */
+
+/*
+ * Max pooling follows ATen's CPU kernel: the running maximum starts at -inf with the index
+ * of the window's first in-bounds pixel, and a value replaces it when it is greater or NaN.
+ * So ties go to the first maximum, a NaN wins (the last NaN of the window, as in ATen), and
+ * a window of -infs sends its gradient to its first pixel. The backward pass recomputes
+ * that choice from x instead of storing indices, and adds, since windows may overlap.
+ * Average pooling divides by kh*kw (count_include_pad=True; with ceil_mode=False no window
+ * reaches past the padding, so that is also PyTorch's divisor).
+ */
+#define DEFINE_POOL(T, SUF, ISNAN)                                                           \
+  /* The flat index in the [H, W] plane of window (oh, ow)'s maximum. */                     \
+  static int64_t argmax_##SUF(const T *xp, int64_t H, int64_t W, int64_t oh, int64_t ow,    \
+                              int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph,    \
+                              int64_t pw, T *maxv) {                                         \
+    int64_t h0 = oh * sh - ph, w0 = ow * sw - pw;                                            \
+    int64_t h1 = h0 + kh < H ? h0 + kh : H, w1 = w0 + kw < W ? w0 + kw : W;                  \
+    h0 = h0 > 0 ? h0 : 0;                                                                    \
+    w0 = w0 > 0 ? w0 : 0;                                                                    \
+    T best = (T)-INFINITY;                                                                   \
+    if (h0 >= h1 || w0 >= w1) { /* all padding: only when pad > kernel / 2, bad input */     \
+      *maxv = best;                                                                          \
+      return -1;                                                                             \
+    }                                                                                        \
+    int64_t at = h0 * W + w0;                                                                \
+    for (int64_t ih = h0; ih < h1; ih++)                                                     \
+      for (int64_t iw = w0; iw < w1; iw++) {                                                 \
+        T v = xp[ih * W + iw];                                                               \
+        if (v > best || ISNAN(v)) {                                                          \
+          best = v;                                                                          \
+          at = ih * W + iw;                                                                  \
+        }                                                                                    \
+      }                                                                                      \
+    *maxv = best;                                                                            \
+    return at;                                                                               \
+  }                                                                                          \
+                                                                                             \
+  /* y [N, C, OH, OW] = the maximum of each window of x [N, C, H, W]. */                     \
+  void tt_maxpool2d_##SUF(const T *x, T *y, int64_t N, int64_t C, int64_t H, int64_t W,      \
+                          int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph,        \
+                          int64_t pw) {                                                      \
+    int64_t OH = out_dim(H, kh, sh, ph), OW = out_dim(W, kw, sw, pw);                        \
+    size_t planes = count4(N, C, 1, 1);                                                      \
+    for (size_t p = 0; p < planes; p++)                                                      \
+      for (int64_t oh = 0; oh < OH; oh++)                                                    \
+        for (int64_t ow = 0; ow < OW; ow++)                                                  \
+          argmax_##SUF(x + (int64_t)p * H * W, H, W, oh, ow, kh, kw, sh, sw, ph, pw,         \
+                       &y[((int64_t)p * OH + oh) * OW + ow]);                                \
+  }                                                                                          \
+                                                                                             \
+  /* dx [N, C, H, W] (overwritten): each dy goes to its window's maximum. */                 \
+  void tt_maxpool2d_grad_##SUF(const T *x, const T *dy, T *dx, int64_t N, int64_t C,         \
+                               int64_t H, int64_t W, int64_t kh, int64_t kw, int64_t sh,     \
+                               int64_t sw, int64_t ph, int64_t pw) {                         \
+    int64_t OH = out_dim(H, kh, sh, ph), OW = out_dim(W, kw, sw, pw);                        \
+    size_t planes = count4(N, C, 1, 1), nx = count4(N, C, H, W);                             \
+    for (size_t i = 0; i < nx; i++)                                                          \
+      dx[i] = 0;                                                                             \
+    for (size_t p = 0; p < planes; p++)                                                      \
+      for (int64_t oh = 0; oh < OH; oh++)                                                    \
+        for (int64_t ow = 0; ow < OW; ow++) {                                                \
+          T m;                                                                               \
+          int64_t at =                                                                       \
+              argmax_##SUF(x + (int64_t)p * H * W, H, W, oh, ow, kh, kw, sh, sw, ph, pw, &m); \
+          if (at >= 0)                                                                       \
+            dx[(int64_t)p * H * W + at] += dy[((int64_t)p * OH + oh) * OW + ow];             \
+        }                                                                                    \
+  }                                                                                          \
+                                                                                             \
+  /* y [N, C, OH, OW] = the sum of each window of x (padding counts as 0) / (kh*kw). */      \
+  void tt_avgpool2d_##SUF(const T *x, T *y, int64_t N, int64_t C, int64_t H, int64_t W,      \
+                          int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph,        \
+                          int64_t pw) {                                                      \
+    int64_t OH = out_dim(H, kh, sh, ph), OW = out_dim(W, kw, sw, pw);                        \
+    size_t planes = count4(N, C, 1, 1);                                                      \
+    for (size_t p = 0; p < planes; p++) {                                                    \
+      const T *xp = x + (int64_t)p * H * W;                                                  \
+      for (int64_t oh = 0; oh < OH; oh++)                                                    \
+        for (int64_t ow = 0; ow < OW; ow++) {                                                \
+          int64_t h0 = oh * sh - ph, w0 = ow * sw - pw;                                      \
+          int64_t h1 = h0 + kh < H ? h0 + kh : H, w1 = w0 + kw < W ? w0 + kw : W;            \
+          T acc = 0;                                                                         \
+          for (int64_t ih = h0 > 0 ? h0 : 0; ih < h1; ih++)                                  \
+            for (int64_t iw = w0 > 0 ? w0 : 0; iw < w1; iw++)                                \
+              acc += xp[ih * W + iw];                                                        \
+          y[((int64_t)p * OH + oh) * OW + ow] = acc / (T)(kh * kw);                          \
+        }                                                                                    \
+    }                                                                                        \
+  }                                                                                          \
+                                                                                             \
+  /* dx [N, C, H, W] (overwritten): each dy / (kh*kw) spread over its window. */             \
+  void tt_avgpool2d_grad_##SUF(const T *dy, T *dx, int64_t N, int64_t C, int64_t H,          \
+                               int64_t W, int64_t kh, int64_t kw, int64_t sh, int64_t sw,    \
+                               int64_t ph, int64_t pw) {                                     \
+    int64_t OH = out_dim(H, kh, sh, ph), OW = out_dim(W, kw, sw, pw);                        \
+    size_t planes = count4(N, C, 1, 1), nx = count4(N, C, H, W);                             \
+    for (size_t i = 0; i < nx; i++)                                                          \
+      dx[i] = 0;                                                                             \
+    for (size_t p = 0; p < planes; p++) {                                                    \
+      T *dxp = dx + (int64_t)p * H * W;                                                      \
+      for (int64_t oh = 0; oh < OH; oh++)                                                    \
+        for (int64_t ow = 0; ow < OW; ow++) {                                                \
+          int64_t h0 = oh * sh - ph, w0 = ow * sw - pw;                                      \
+          int64_t h1 = h0 + kh < H ? h0 + kh : H, w1 = w0 + kw < W ? w0 + kw : W;            \
+          T g = dy[((int64_t)p * OH + oh) * OW + ow] / (T)(kh * kw);                         \
+          for (int64_t ih = h0 > 0 ? h0 : 0; ih < h1; ih++)                                  \
+            for (int64_t iw = w0 > 0 ? w0 : 0; iw < w1; iw++)                                \
+              dxp[ih * W + iw] += g;                                                         \
+        }                                                                                    \
+    }                                                                                        \
+  }
+
+DEFINE_POOL(float, f32, isnan)
+DEFINE_POOL(double, f64, isnan)
