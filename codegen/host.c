@@ -192,6 +192,11 @@ static bool check_stmts(Cg *cg, const Stmt *list, int n, int loops, int depth) {
     case ST_CONTINUE:
       if (!loops) return cg_fail(cg, "statement %d: break or continue outside a loop", s);
       break;
+    case ST_POSTFIX:
+      for (int k = 0; k < st->nitems; k++)
+        if (!st->items[k].expr && !st->items[k].text)
+          return cg_fail(cg, "statement %d: postfix item %d is neither text nor a host value", s, k);
+      break;
     case ST_SAVE:
     case ST_LOAD:
       if (!st->path || st->nkeys < 0 || (st->nkeys && (!st->vars || !st->keys)))

@@ -571,7 +571,7 @@ B(manual_seed) {
   for (int gi = 0; gi < l->p->ngraphs && !any_rng; gi++)
     for (int i = 0; i < l->p->graphs[gi]->n && !any_rng; i++)
       any_rng = ir_ops[l->p->graphs[gi]->nodes[i].op].flags & OPF_RNG;
-  if (!any_rng && l->loop_depth == 0) {
+  if (!any_rng && !l->rng_drawn && l->loop_depth == 0) {
     l->p->seed = (uint64_t)seed; /* before any draw: the program's seed */
     return l->none;
   }
@@ -2275,6 +2275,12 @@ B(BCELoss) { return loss_module(l, self, a, "BCELoss", bi_binary_cross_entropy);
 
 /* ---- Python builtins --------------------------------------------------------------- */
 
+static bool has_host(const Value *v) {
+  for (int i = 0; i < v->n; i++)
+    if (v->items[i]->k == V_HOST || v->items[i]->k == V_TENSOR) return true;
+  return false;
+}
+
 /* A fresh variable holding the tensor's value at this point of the graph. */
 static int snapshot(L *l, Value *t, int32_t off) {
   const Node *n = tn(l, t);
@@ -2300,7 +2306,7 @@ void lower_print(L *l, Args *a) {
    * snapshot taken here (the tensor may change in place later in the graph). */
   int cap = 2 * a->npos + 2;
   for (int i = 0; i < a->npos; i++)
-    if (a->pos[i]->k == V_TUPLE && a->pos[i]->s && !strcmp(a->pos[i]->s, "fstring")) cap += a->pos[i]->n;
+    if (a->pos[i]->k == V_TUPLE || a->pos[i]->k == V_LIST) cap += 2 * a->pos[i]->n + 2;
   PrintItem *items = arena_alloc(l->p->arena, sizeof(PrintItem) * (size_t)cap);
   int n = 0;
   char *text = NULL;
@@ -2345,6 +2351,30 @@ void lower_print(L *l, Args *a) {
         it->expr = hx_of(l, hv, a->off);
         if (pv->k == V_TUPLE && pv->items[1]->k == V_STR && pv->items[1]->s[0])
           it->spec = arena_strdup(l->p->arena, pv->items[1]->s);
+      } else if ((pv->k == V_LIST || pv->k == V_TUPLE) && has_host(pv)) {
+        /* [lr], torch.Size([B, 784]): the brackets now, the run-time items when printed */
+        bool size = pv->k == V_TUPLE && pv->s && !strcmp(pv->s, "torch.Size");
+        ADD_TEXT(size ? "torch.Size([" : pv->k == V_LIST ? "[" : "(");
+        for (int q = 0; q < pv->n; q++) {
+          if (q) ADD_TEXT(", ");
+          Value *iv = pv->items[q];
+          if (iv->k == V_HOST) {
+            FLUSH_TEXT();
+            PrintItem *it = &items[n++];
+            it->var = -1;
+            it->expr = iv->hx;
+          } else if (iv->k == V_TENSOR) {
+            FLUSH_TEXT();
+            PrintItem *it = &items[n++];
+            it->var = snapshot(l, iv, a->off);
+            it->param = iv->t.param && iv->t.requires_grad;
+            it->gradfn = iv->t.requires_grad && !iv->t.leaf ? iv->t.gradfn : NULL;
+            it->requires_grad = iv->t.requires_grad && !it->gradfn;
+          } else
+            ADD_TEXT(v_str_of(l, iv, true, a->off));
+        }
+        if (pv->k == V_TUPLE && pv->n == 1 && !size) ADD_TEXT(",");
+        ADD_TEXT(size ? "])" : pv->k == V_LIST ? "]" : ")");
       } else if (pv->k == V_TUPLE && pv->s && (!strcmp(pv->s, "max") || !strcmp(pv->s, "min"))) {
         lerr(l, a->off, "printing a (values, indices) result is not supported; print .values and .indices");
       } else {

@@ -218,7 +218,8 @@ static void assigned_names(const Ast *st, Names *ns) {
   case AST_ASSIGN:
   case AST_AUGASSIGN: target_names(st->a, ns); break;
   case AST_FOR:
-    target_names(st->a, ns);
+    /* a nested loop's target is bound afresh by every iteration of that loop: it is not a
+     * value the enclosing loop carries (after the loops it is the last one bound) */
     assigned_names(st->c, ns);
     break;
   case AST_IF:
@@ -380,6 +381,7 @@ Exit lower_host_for(L *l, Frame *f, const Ast *st, Value *iter) {
     bind_target(l, f, st->a, v_host(l, e));
   } else {
     kind = ST_LOADER;
+    l->rng_drawn = true; /* every epoch draws its seeds from the program's generator */
     Value *bar = attrs_get(&loader->attrs, "__tqdm_of__");
     if (bar) {
       desc = attrs_get(&loader->attrs, "desc");
@@ -569,7 +571,8 @@ static void bind_target(L *l, Frame *f, const Ast *target, Value *v) {
     attrs_set(l, &f->scope->vars, target->str, v);
     return;
   }
-  if ((target->kind == AST_TUPLE || target->kind == AST_LIST) && v->k == V_TUPLE && v->n == target->nitems) {
+  if ((target->kind == AST_TUPLE || target->kind == AST_LIST) && (v->k == V_TUPLE || v->k == V_LIST) &&
+      v->n == target->nitems) {
     for (int i = 0; i < v->n; i++) bind_target(l, f, target->items[i], v->items[i]);
     return;
   }

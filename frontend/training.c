@@ -238,6 +238,7 @@ B(DataLoader) {
 }
 
 Value *loader_batch(L *l, Value *loader, int32_t off) {
+  /* a TensorDataset of one tensor yields [x] batches, as PyTorch's default collate */
   int id = (int)attrs_get(&loader->attrs, "__loader__")->i;
   const Loader *ld = &l->p->loaders[id];
   Value *x = v_new(l, V_TENSOR);
@@ -260,7 +261,11 @@ Value *loader_batch(L *l, Value *loader, int32_t off) {
     sv = bi_call(l, "reshape", sv, &tup, 1, off);
     x = bi_binop(l, BIN_DIV, bi_binop(l, BIN_SUB, x, mv, off), sv, off);
   }
-  if (ld->yvar < 0) return x;
+  if (ld->yvar < 0) {
+    Value *one = v_new(l, V_LIST);
+    v_list_push(l, one, x);
+    return one;
+  }
   Value *y = v_new(l, V_TENSOR);
   y->t.var = ld->yvar;
   y->t.leaf = true;
@@ -657,7 +662,13 @@ static Value *module_state_dict(L *l, Value *m) {
   Value *d = v_new(l, V_DICT);
   for (int i = 0; i < ps->n; i++) {
     v_list_push(l, d, names->items[i]);
-    v_list_push(l, d, ps->items[i]);
+    /* state_dict() holds the tensors without autograd (PyTorch detaches them) */
+    Value *t = v_new(l, V_TENSOR);
+    t->t = ps->items[i]->t;
+    t->t.param = t->t.requires_grad = false;
+    t->t.gradfn = NULL;
+    t->t.grad = NULL;
+    v_list_push(l, d, t);
   }
   return d;
 }
@@ -893,6 +904,7 @@ Value *train_getattr(L *l, Value *obj, const char *name) {
   if (attrs_get(&obj->attrs, "__sched__")) {
     if (!strcmp(name, "step")) return method(l, tb_sched_step, obj);
     if (!strcmp(name, "get_last_lr")) return method(l, tb_get_last_lr, obj);
+    if (!strcmp(name, "optimizer")) return attrs_get(&obj->attrs, "optimizer");
     if (!strcmp(name, "last_epoch")) return epoch_value(l, obj);
     return NULL;
   }
