@@ -2422,6 +2422,23 @@ B(len) {
     Value *items = attrs_get(&x->attrs, "__items__");
     if (items) return v_int(l, items->n);
     Value *len = attrs_get(&x->attrs, "__len__");
+    /* files are counted when they are opened: len() of a file dataset (or of its loader)
+     * is a run-time value, so a smaller or larger file is counted right */
+    Value *kind = attrs_get(&x->attrs, "__kind__");
+    Value *lid = attrs_get(&x->attrs, "__loader__");
+    Value *dsl = attrs_get(&x->attrs, "__loader_id__");
+    if (lid && attrs_get(&x->attrs, "dataset")) {
+      Value *ds = attrs_get(&x->attrs, "dataset");
+      if (attrs_get(&ds->attrs, "__kind__")->i != LD_TENSORS) {
+        HostExpr *e = ir_hx(l->p, HX_LOADER_LEN);
+        e->loader = (int)lid->i;
+        return v_host(l, e);
+      }
+    } else if (kind && kind->i != LD_TENSORS && dsl) {
+      HostExpr *e = ir_hx(l->p, HX_DATASET_LEN);
+      e->loader = (int)dsl->i;
+      return v_host(l, e);
+    }
     if (len) return len;
     break;
   }

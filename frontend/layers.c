@@ -314,8 +314,15 @@ B(BatchNorm2d) {
     /* running statistics, without history: the unbiased variance, n = N*H*W */
     bool saved = l->no_grad;
     l->no_grad = true;
-    Value *n = xs.sym >= 0 ? bi_call(l, "size", x, (Value *[]){v_int(l, 0)}, 1, a->off) : v_int(l, xs.d[0]);
-    n = bi_binop(l, BIN_MUL, n, v_int(l, xs.d[2] * xs.d[3]), a->off);
+    /* n = N*H*W; a batch's N is known only at run time: the BATCH node, inside the graph
+     * (a host value here would end the graph between the forward and its backward) */
+    Value *n;
+    if (xs.sym >= 0) {
+      Graph *g = cur_graph(l);
+      n = mk_tensor(l, ir_add_source(g, OP_BATCH, tn(l, x)->dtype, shape_scalar(), NULL, (Loc){a->off}));
+      n = bi_binop(l, BIN_MUL, n, v_float(l, (double)(xs.d[2] * xs.d[3])), a->off);
+    } else
+      n = v_float(l, (double)(xs.d[0] * xs.d[2] * xs.d[3]));
     Value *unb = bi_binop(l, BIN_DIV, n, bi_binop(l, BIN_SUB, n, v_int(l, 1), a->off), a->off);
     Value *flat_m = bi_call(l, "reshape", mean, (Value *[]){v_int(l, c)}, 1, a->off);
     Value *flat_v = bi_binop(l, BIN_MUL, bi_call(l, "reshape", var, (Value *[]){v_int(l, c)}, 1, a->off), unb, a->off);

@@ -228,6 +228,7 @@ B(DataLoader) {
     set_var_loader(l, ld.yvar, id);
   }
   ir_loader_new(l->p, &ld);
+  if (!attrs_get(&ds->attrs, "__loader_id__")) attrs_set(l, &ds->attrs, "__loader_id__", v_int(l, id));
   Value *o = obj_new(l, "DataLoader");
   attrs_set(l, &o->attrs, "__loader__", v_int(l, id));
   attrs_set(l, &o->attrs, "dataset", ds);
