@@ -74,7 +74,8 @@ static void usage(FILE *f) {
         "  --print-after=P    print the IR after pass P to stderr\n"
         "  --print-after-all  print the IR after every pass to stderr\n"
         "  --cc=CC            C compiler for build/run (default: $CC or cc)\n"
-        "  --cflags=FLAGS     flags for it (default: $TTC_CFLAGS or -O3 -march=native)\n"
+        "  --cflags=FLAGS     flags for it (default: $TTC_CFLAGS or -O3 -march=native\n"
+        "                     -fno-math-errno: sqrtf and friends vectorize without errno)\n"
         "  --pass=NAME        diff: the pass whose effect to show\n"
         "  --conv=naive|im2col  the convolution kernel (default im2col: the conv-im2col pass)\n"
         "  --detect-anomaly   stop at the first NaN or inf a kernel produces, naming the\n"
@@ -166,7 +167,7 @@ static Opts parse_args(int argc, char **argv) {
     die("unknown command '%s' (see ttc --help)", o.cmd);
   if (!o.file) die("%s: no input file", o.cmd);
   if (!o.cc) o.cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
-  if (!o.cflags) o.cflags = getenv("TTC_CFLAGS") && *getenv("TTC_CFLAGS") ? getenv("TTC_CFLAGS") : "-O3 -march=native";
+  if (!o.cflags) o.cflags = getenv("TTC_CFLAGS") && *getenv("TTC_CFLAGS") ? getenv("TTC_CFLAGS") : "-O3 -march=native -fno-math-errno";
   return o;
 }
 
