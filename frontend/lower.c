@@ -475,10 +475,11 @@ static Value *lookup(L *l, Scope *s, const char *name, int32_t off) {
 
 /* Give the traced node a source name, for the IR and the emitted C. */
 static void name_tensor(L *l, Value *v, const char *name) {
-  if (v->k != V_TENSOR || v->t.graph < 0) return;
+  if (v->k != V_TENSOR) return;
   /* a leaf's variable is named after the first name it is bound to */
   if (v->t.var >= 0 && !strcmp(l->p->vars[v->t.var].name, "leaf"))
     l->p->vars[v->t.var].name = arena_strdup(l->p->arena, name);
+  if (v->t.graph < 0) return;
   Graph *g = l->p->graphs[v->t.graph];
   Node *n = &g->nodes[v->t.node];
   if (!n->name && n->op != OP_INPUT) n->name = arena_strdup(g->arena, name);

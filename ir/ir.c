@@ -370,6 +370,7 @@ int ir_copy_node(Graph *out, const Graph *in, int id, const int32_t *map, IrErr 
     r = ir_add(out, n->op, ins, n->nin, &a, n->loc, err);
   if (ins != small) free(ins);
   if (r >= 0 && n->name) out->nodes[r].name = arena_strdup(out->arena, n->name);
+  if (r >= 0) out->nodes[r].backward = n->backward;
   return r;
 }
 

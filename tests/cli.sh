@@ -170,5 +170,40 @@ robust "broken f-string" fstr.tt
 printf 'x = 99999999999999999999999999 * 1e999999\n' > numbers.tt
 robust "huge literals" numbers.tt
 
+# ---- the NaN detective, autodiff's diff, the convolution kernel choice ------------------
+cat > nan.tt <<'TT'
+x = tensor([[0.5, -1.0, 2.0]], requires_grad=True)
+w = tensor([[1.0], [2.0], [3.0]], requires_grad=True)
+h = x @ w
+y = sqrt(h - 4.5)
+loss = y.sum() * 0.0 + h.sum()
+loss.backward()
+print(x.grad)
+TT
+expect_rc "NaN without the detective" 0 "$ttc" run nan.tt
+grep_in "NaN without the detective" out 'nan'
+expect_rc "--detect-anomaly stops" 1 "$ttc" run --detect-anomaly nan.tt
+grep_in "--detect-anomaly names sqrt's line, backward" err 'anomaly detected: NaN in the output of .* [(]backward[)] at nan\.tt:4:5'
+printf 'x = log(tensor([-1.0, 2.0]))\nprint(x)\n' > nanfwd.tt
+expect_rc "--detect-anomaly forward" 1 "$ttc" run --detect-anomaly nanfwd.tt
+grep_in "--detect-anomaly forward names log" err 'NaN in the output of log [(]forward[)] at nanfwd\.tt:1:5'
+expect_rc "diff --pass=autodiff" 0 "$ttc" diff nan.tt --pass=autodiff
+grep_in "diff --pass=autodiff shows the backward" out '^[+].*store \[1,3\] into x_grad'
+cat > conv.tt <<'TT'
+manual_seed(0)
+c = Conv2d(1, 2, 3, padding=1)
+x = randn(2, 1, 5, 5)
+y = max_pool2d(relu(c(x)), 2)
+y.sum().backward()
+print(y.sum(), c.weight.grad.sum())
+TT
+expect_rc "conv im2col" 0 "$ttc" run conv.tt
+cp out conv-im2col.out
+expect_rc "conv --conv=naive" 0 "$ttc" run --conv=naive conv.tt
+if cmp -s out conv-im2col.out; then ok; else bad "--conv=naive and im2col print the same"; fi
+expect_rc "diff --pass=conv-im2col" 0 "$ttc" diff conv.tt --pass=conv-im2col
+grep_in "diff --pass=conv-im2col shows the kernels" out '^[+].*tt_conv2d_f32[(]'
+expect_rc "bad --conv" 1 "$ttc" run --conv=fast conv.tt
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
