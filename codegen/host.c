@@ -230,7 +230,7 @@ static bool check_loader(Cg *cg, int l) {
   if (ld->xvar < 0 || ld->xvar >= p->nvars || ld->yvar < -1 || ld->yvar >= p->nvars ||
       ld->batch < 1)
     return cg_fail(cg, "loader %s: invalid variables or batch size", nm);
-  int64_t xrow, yrow = 0;
+  int64_t xrow = 0, yrow = 0;
   if (!row_of(cg, ld->xvar, ld->batch, &xrow)) return false;
   if (ld->yvar >= 0 && !row_of(cg, ld->yvar, ld->batch, &yrow)) return false;
   const Var *x = &p->vars[ld->xvar], *y = ld->yvar >= 0 ? &p->vars[ld->yvar] : NULL;
@@ -245,7 +245,7 @@ static bool check_loader(Cg *cg, int l) {
     if (ld->srcx < 0 || ld->srcx >= p->nvars || ld->srcy < -1 || ld->srcy >= p->nvars ||
         (ld->srcy >= 0) != (ld->yvar >= 0) || ld->n < 0)
       return cg_fail(cg, "loader %s: invalid dataset tensors", nm);
-    int64_t sxrow, syrow = 0;
+    int64_t sxrow = 0, syrow = 0;
     if (!row_of(cg, ld->srcx, ld->n, &sxrow)) return false;
     if (ld->srcy >= 0 && !row_of(cg, ld->srcy, ld->n, &syrow)) return false;
     if (p->vars[ld->srcx].shape.sym >= 0 || (ld->srcy >= 0 && p->vars[ld->srcy].shape.sym >= 0))
