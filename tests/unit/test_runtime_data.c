@@ -97,7 +97,7 @@ static void make_idx(const char *dir, const char *prefix, int n, int nl, int row
   for (int i = 0; i < n; i++)
     for (int j = 0; j < rows * cols; j++)
       img[16 + (size_t)i * rows * cols + j] = pixel(i, j);
-  snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte%s", dir, prefix, gz ? ".gz" : "");
+  snprintf(path, sizeof path, "%.900s/%.64s-images-idx3-ubyte%s", dir, prefix, gz ? ".gz" : "");
   write_file(path, img, isz, gz);
   free(img);
   unsigned char *lab = malloc(8 + (size_t)nl);
@@ -105,7 +105,7 @@ static void make_idx(const char *dir, const char *prefix, int n, int nl, int row
   put_be32(lab + 4, (uint32_t)nl);
   for (int i = 0; i < nl; i++)
     lab[8 + i] = (unsigned char)(i % 10);
-  snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte%s", dir, prefix, gz ? ".gz" : "");
+  snprintf(path, sizeof path, "%.900s/%.64s-labels-idx1-ubyte%s", dir, prefix, gz ? ".gz" : "");
   write_file(path, lab, 8 + (size_t)nl, gz);
   free(lab);
 }
