@@ -5,7 +5,7 @@
  *                       [--print-after=PASS] [--print-after-all]
  *   ttc build FILE.tt [-o BIN] [--cc=CC] [--cflags=FLAGS] [compile options]
  *   ttc run FILE.tt [build options] [-- ARGS...]
- *   ttc diff FILE.tt --pass=NAME [--emit=c|ir]
+ *   ttc diff FILE.tt --pass=NAME | --from=A --to=B [--emit=c|ir]
  *   (compile, build, run: --detect-anomaly adds a NaN/inf check after every kernel)
  *   ttc --list-passes | --help | --version
  *
@@ -51,6 +51,7 @@ typedef struct Opts {
   const char *cc;
   const char *cflags;
   const char *pass; /* diff */
+  const char *from, *to; /* diff: two pipeline points */
   bool detect_anomaly;
   bool conv_naive; /* --conv=naive: leave conv-im2col out of the pipeline */
   char **args;      /* run: arguments after -- */
@@ -77,6 +78,7 @@ static void usage(FILE *f) {
         "  --cflags=FLAGS     flags for it (default: $TTC_CFLAGS or -O3 -march=native\n"
         "                     -fno-math-errno: sqrtf and friends vectorize without errno)\n"
         "  --pass=NAME        diff: the pass whose effect to show\n"
+        "  --from=A --to=B    diff: two points of the pipeline (start, a pass name, end)\n"
         "  --conv=naive|im2col  the convolution kernel (default im2col: the conv-im2col pass)\n"
         "  --detect-anomaly   stop at the first NaN or inf a kernel produces, naming the\n"
         "                     op, forward or backward, and the .tt line\n"
@@ -150,6 +152,10 @@ static Opts parse_args(int argc, char **argv) {
       o.conv_naive = !strcmp(v, "naive");
     } else if (!strcmp(a, "--detect-anomaly")) {
       o.detect_anomaly = true;
+    } else if (prefix(a, "--from=", &v)) {
+      o.from = v;
+    } else if (prefix(a, "--to=", &v)) {
+      o.to = v;
     } else if (prefix(a, "--pass=", &v)) {
       o.pass = v;
     } else if (a[0] == '-' && a[1]) {
@@ -547,15 +553,47 @@ static int cmd_run(const Opts *o, const Source *src) {
 }
 
 /* The pipeline with and without one pass. */
+/* The pipeline's passes up to and including `point` ("start": none, "end": all). */
+static void pipeline_prefix(const char *pipeline, const char *point, char *out, size_t n) {
+  out[0] = 0;
+  if (!strcmp(point, "start")) return;
+  bool found = !strcmp(point, "end");
+  if (!found) {
+    char wrapped[1100], pat[80];
+    snprintf(wrapped, sizeof wrapped, ",%s,", pipeline);
+    snprintf(pat, sizeof pat, ",%.70s,", point);
+    found = strstr(wrapped, pat) != NULL;
+    if (!found) die("diff: '%s' is not a pass of the pipeline '%s' (use start, end or one of its passes)", point, pipeline);
+  }
+  size_t len = 0;
+  for (const char *p = pipeline; *p;) {
+    const char *e = strchr(p, ',');
+    size_t l = e ? (size_t)(e - p) : strlen(p);
+    if (l && len + l + 2 < n) {
+      if (len) out[len++] = ',';
+      memcpy(out + len, p, l);
+      len += l;
+      out[len] = 0;
+    }
+    if (strcmp(point, "end") && l == strlen(point) && !strncmp(p, point, l)) break;
+    p = e ? e + 1 : p + l;
+  }
+}
+
 static int cmd_diff(const Opts *o, const Source *src) {
-  if (!o->pass) die("diff: --pass=NAME is required (see ttc --list-passes)");
-  if (!pass_lookup(o->pass)) die("diff: unknown pass '%s' (see ttc --list-passes)", o->pass);
+  if (!o->pass && !(o->from && o->to))
+    die("diff: --pass=NAME, or --from=A --to=B (pipeline points), is required (see ttc --list-passes)");
+  if (o->pass && !pass_lookup(o->pass)) die("diff: unknown pass '%s' (see ttc --list-passes)", o->pass);
   const char *what = strcmp(o->emit, "ir") ? "c" : "ir";
   /* before: the pipeline without the pass; after: with it (added if absent) */
   const char *base = pipeline_of(o);
   char before[1024] = "", after[1024] = "";
   bool present = false;
-  for (int i = 0; i < pass_count; i++) {
+  if (!o->pass) {
+    pipeline_prefix(base, o->from, before, sizeof before);
+    pipeline_prefix(base, o->to, after, sizeof after);
+  }
+  for (int i = 0; o->pass && i < pass_count; i++) {
     const char *nm = pass_registry[i].name;
     char pat[80];
     snprintf(pat, sizeof pat, ",%s,", nm);
@@ -591,8 +629,13 @@ static int cmd_diff(const Opts *o, const Source *src) {
   snprintf(f2, sizeof f2, "%s/after", dir);
   write_file_atomic(f1, t1, n1);
   write_file_atomic(f2, t2, n2);
-  snprintf(l1, sizeof l1, "%s.%s (without %s)", base_name, what, o->pass);
-  snprintf(l2, sizeof l2, "%s.%s (with %s)", base_name, what, o->pass);
+  if (o->pass) {
+    snprintf(l1, sizeof l1, "%s.%s (without %s)", base_name, what, o->pass);
+    snprintf(l2, sizeof l2, "%s.%s (with %s)", base_name, what, o->pass);
+  } else {
+    snprintf(l1, sizeof l1, "%s.%s (after %.100s)", base_name, what, o->from);
+    snprintf(l2, sizeof l2, "%s.%s (after %.100s)", base_name, what, o->to);
+  }
   char *argv[] = {"diff", "-u", "--label", l1, "--label", l2, f1, f2, NULL};
   int st = run_argv(argv, false);
   unlink(f1);
