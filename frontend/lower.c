@@ -21,7 +21,9 @@
 #include <string.h>
 
 enum { MAX_DEPTH = 64, MAX_NODES = 2000000 };
-static const int64_t MAX_STEPS = 20000000;
+/* Enough for programs that unroll thousands of iterations (the finite-difference checks
+ * use under 200,000), few enough that `while True: pass` stops within seconds. */
+static const int64_t MAX_STEPS = 4000000;
 
 
 static Value *eval(L *l, Scope *s, const Ast *e);
@@ -462,7 +464,16 @@ static Value *scope_lookup(L *l, Scope *s, const char *name) {
 static Value *lookup(L *l, Scope *s, const char *name, int32_t off) {
   Value *v = scope_lookup(l, s, name);
   if (v) return v;
-  const Builtin *b = bi_lookup(name, BI_FUNC | BI_CLASS);
+  /* builtins by the name's (AST-owned, stable) pointer: a loop evaluates one name many
+   * times, and the table is searched once */
+  size_t slot = ((uintptr_t)name >> 3) % (sizeof l->bcache / sizeof l->bcache[0]);
+  const Builtin *b;
+  if (l->bcache[slot].key == name) b = l->bcache[slot].b;
+  else {
+    b = bi_lookup(name, BI_FUNC | BI_CLASS);
+    l->bcache[slot].key = name;
+    l->bcache[slot].b = b;
+  }
   if (b) {
     Value *bv = v_new(l, (b->flags & BI_CLASS) ? V_CLASS : V_BUILTIN);
     bv->bi = b;

@@ -129,6 +129,10 @@ struct L {
   int64_t steps;    /* evaluation steps, bounded so no program hangs the compiler */
   bool no_grad;     /* inside `with no_grad():` */
   Value *none, *vtrue, *vfalse;
+  struct {
+    const char *key;
+    const Builtin *b;
+  } bcache[256]; /* builtins looked up by name pointer (lower.c lookup) */
   Stmt **blk;       /* the statement list being filled (NULL: the program's top level) */
   int *blkn, *blkcap;
   int loop_depth;   /* host loops being lowered */
