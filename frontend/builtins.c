@@ -117,6 +117,21 @@ static Value *want_tensor(L *l, Value *v, const char *fname, int32_t off) {
   return v;
 }
 
+/* A float's integer value as an int64 (Python's ints are unbounded; ttc's are not). */
+static int64_t f2i(L *l, double x, int32_t off) {
+  if (!(x >= -9223372036854775808.0 && x < 9223372036854775808.0))
+    lerr(l, off, "integer %g is too large (ttc's integers are 64-bit)", x);
+  return (int64_t)x;
+}
+
+/* A double as a float, overflowing to an infinity as IEEE rounding does (a plain cast of
+ * an out-of-range value is undefined in C). */
+static float d2f(double x) {
+  if (x > 3.4028234663852886e38) return INFINITY;
+  if (x < -3.4028234663852886e38) return -INFINITY;
+  return (float)x;
+}
+
 /* ---- tensor results ---------------------------------------------------------------- */
 
 static Shape tshape(L *l, Value *t) {
@@ -181,11 +196,11 @@ static Value *scalar_const(L *l, Value *v, DType dt, int32_t off) {
   Attr at = {0};
   at.data = arena_alloc(g->arena, 8);
   switch (dt) {
-  case DT_F32: *(float *)at.data = (float)x; break;
+  case DT_F32: *(float *)at.data = d2f(x); break;
   case DT_F64: *(double *)at.data = x; break;
-  case DT_I64: *(int64_t *)at.data = v->k == V_FLOAT ? (int64_t)x : v->i; break;
-  case DT_I32: *(int32_t *)at.data = (int32_t)x; break;
-  case DT_I8: *(int8_t *)at.data = (int8_t)x; break;
+  case DT_I64: *(int64_t *)at.data = v->k == V_FLOAT ? f2i(l, trunc(x), off) : v->i; break;
+  case DT_I32: *(int32_t *)at.data = (int32_t)f2i(l, trunc(x), off); break;
+  case DT_I8: *(int8_t *)at.data = (int8_t)f2i(l, trunc(x), off); break;
   case DT_BOOL: *(bool *)at.data = x != 0; break;
   default: tt_unreachable();
   }
@@ -287,11 +302,11 @@ static Value *const_tensor(L *l, DType dt, Shape sh, const double *vals, int64_t
   for (int64_t i = 0; i < n; i++) {
     double x = vals[i];
     switch (dt) {
-    case DT_F32: ((float *)at.data)[i] = (float)x; break;
+    case DT_F32: ((float *)at.data)[i] = d2f(x); break;
     case DT_F64: ((double *)at.data)[i] = x; break;
-    case DT_I64: ((int64_t *)at.data)[i] = (int64_t)x; break;
-    case DT_I32: ((int32_t *)at.data)[i] = (int32_t)x; break;
-    case DT_I8: ((int8_t *)at.data)[i] = (int8_t)x; break;
+    case DT_I64: ((int64_t *)at.data)[i] = f2i(l, trunc(x), off); break;
+    case DT_I32: ((int32_t *)at.data)[i] = (int32_t)f2i(l, trunc(x), off); break;
+    case DT_I8: ((int8_t *)at.data)[i] = (int8_t)f2i(l, trunc(x), off); break;
     case DT_BOOL: ((bool *)at.data)[i] = x != 0; break;
     default: tt_unreachable();
     }
@@ -539,8 +554,8 @@ B(linspace) {
   /* PyTorch computes the first half from start and the second half from end */
   double step = n > 1 ? (s1 - s0) / (double)(n - 1) : 0;
   for (int64_t i = 0; i < n; i++) {
-    float fs = (float)step;
-    vals[i] = i < n / 2 ? (float)s0 + fs * (float)i : (float)s1 - fs * (float)(n - 1 - i);
+    float fs = d2f(step);
+    vals[i] = i < n / 2 ? d2f(s0) + fs * (float)i : d2f(s1) - fs * (float)(n - 1 - i);
   }
   Shape s = {.rank = 1, .sym = -1, .d = {n}};
   DType dt = v[3] ? want_dtype(l, v[3], a->off) : DT_F32;
@@ -2472,7 +2487,7 @@ B(py_int) {
   if (x->k == V_INT || x->k == V_BOOL) return v_int(l, x->i);
   if (x->k == V_FLOAT) {
     if (!isfinite(x->f)) lerr(l, a->off, "cannot convert float %s to integer", isnan(x->f) ? "NaN" : "infinity");
-    return v_int(l, (int64_t)x->f);
+    return v_int(l, f2i(l, trunc(x->f), a->off));
   }
   if (x->k == V_STR) {
     char *e;
@@ -2669,7 +2684,7 @@ B(py_round) {
   if (!v[1]) {
     double r = nearbyint(x); /* banker's rounding, as Python */
     if (!isfinite(r)) lerr(l, a->off, "cannot convert float to integer");
-    return v_int(l, (int64_t)r);
+    return v_int(l, f2i(l, r, a->off));
   }
   double m = pow(10, (double)want_int(l, v[1], "ndigits", a->off));
   return v_float(l, nearbyint(x * m) / m);
@@ -2730,12 +2745,12 @@ MATH1(tanh, tanh(x), HU_TOFLOAT)
 B(math_floor) {
   Value *v[1];
   args_bind(l, "math.floor", "x", self, a, v, 1);
-  return v_int(l, (int64_t)floor(want_num(l, v[0], "math.floor argument", a->off)));
+  return v_int(l, f2i(l, floor(want_num(l, v[0], "math.floor argument", a->off)), a->off));
 }
 B(math_ceil) {
   Value *v[1];
   args_bind(l, "math.ceil", "x", self, a, v, 1);
-  return v_int(l, (int64_t)ceil(want_num(l, v[0], "math.ceil argument", a->off)));
+  return v_int(l, f2i(l, ceil(want_num(l, v[0], "math.ceil argument", a->off)), a->off));
 }
 B(math_pow) {
   Value *v[2];
