@@ -288,9 +288,12 @@ static void lit_walk(L *l, Lit *t, Value *v, int depth, int32_t off) {
   else if (v->k == V_TENSOR) lerr(l, off, "tensor(): a list of tensors is not supported; use torch.stack");
   else lerr(l, off, "tensor(): could not convert a %s to a number", v_typename(v));
   if (kind > t->kind) t->kind = kind;
-  if (t->n == t->cap) {
-    t->cap = t->cap ? t->cap * 2 : 64;
-    t->vals = xrealloc(t->vals, sizeof(double) * (size_t)t->cap);
+  if (t->n == t->cap) { /* in the arena: a diagnostic may longjmp out of the walk */
+    int64_t cap = t->cap ? t->cap * 2 : 64;
+    double *nv = arena_alloc(l->arena, sizeof(double) * (size_t)cap);
+    if (t->n) memcpy(nv, t->vals, sizeof(double) * (size_t)t->n);
+    t->vals = nv;
+    t->cap = cap;
   }
   t->vals[t->n++] = x;
 }
@@ -373,7 +376,6 @@ B(tensor) {
   DType dt = lit.kind == 2 ? DT_F32 : lit.kind == 1 ? DT_I64 : DT_BOOL;
   if (v[1]) dt = want_dtype(l, v[1], a->off);
   Value *t = const_tensor(l, dt, lit.shape, lit.vals, lit.n, a->off);
-  free(lit.vals);
   return make_leaf(l, t, want_bool(l, v[2], a->off), a->off);
 }
 
@@ -550,7 +552,7 @@ B(linspace) {
   double s0 = want_num(l, v[0], "start", a->off), s1 = want_num(l, v[1], "end", a->off);
   int64_t n = want_int(l, v[2], "steps", a->off);
   if (n < 0 || n > (1 << 24)) lerr(l, a->off, "linspace(): bad number of steps %lld", (long long)n);
-  double *vals = xmalloc(sizeof(double) * (size_t)(n ? n : 1));
+  double *vals = arena_alloc(l->arena, sizeof(double) * (size_t)(n ? n : 1));
   /* PyTorch computes the first half from start and the second half from end */
   double step = n > 1 ? (s1 - s0) / (double)(n - 1) : 0;
   for (int64_t i = 0; i < n; i++) {
@@ -560,7 +562,6 @@ B(linspace) {
   Shape s = {.rank = 1, .sym = -1, .d = {n}};
   DType dt = v[3] ? want_dtype(l, v[3], a->off) : DT_F32;
   Value *t = const_tensor(l, dt, s, vals, n, a->off);
-  free(vals);
   return make_leaf(l, t, want_bool(l, v[4], a->off), a->off);
 }
 
@@ -569,11 +570,10 @@ B(eye) {
   args_bind(l, "eye", "n, m=None, dtype=None, requires_grad=False", self, a, v, 4);
   int64_t n = want_int(l, v[0], "n", a->off), m = v[1] ? want_int(l, v[1], "m", a->off) : n;
   if (n < 0 || m < 0 || n * m > (1 << 24)) lerr(l, a->off, "eye(): bad size");
-  double *vals = xmalloc(sizeof(double) * (size_t)(n * m + 1));
+  double *vals = arena_alloc(l->arena, sizeof(double) * (size_t)(n * m + 1));
   for (int64_t i = 0; i < n * m; i++) vals[i] = (i / m == i % m);
   Shape s = {.rank = 2, .sym = -1, .d = {n, m}};
   Value *t = const_tensor(l, v[2] ? want_dtype(l, v[2], a->off) : DT_F32, s, vals, n * m, a->off);
-  free(vals);
   return make_leaf(l, t, want_bool(l, v[3], a->off), a->off);
 }
 

@@ -187,7 +187,9 @@ void host_assign(L *l, int hvar, Value *v, int32_t off) {
 
 /* ---- what a loop body assigns ---------------------------------------------------------- */
 
+/* Names, in the compilation's arena (a diagnostic may longjmp out of the lowering). */
 typedef struct Names {
+  Arena *arena;
   const char **v;
   int n, cap;
 } Names;
@@ -196,8 +198,11 @@ static void names_add(Names *ns, const char *s) {
   for (int i = 0; i < ns->n; i++)
     if (!strcmp(ns->v[i], s)) return;
   if (ns->n == ns->cap) {
-    ns->cap = ns->cap ? ns->cap * 2 : 16;
-    ns->v = xrealloc(ns->v, sizeof(char *) * (size_t)ns->cap);
+    int cap = ns->cap ? ns->cap * 2 : 16;
+    const char **nv = arena_alloc(ns->arena, sizeof(char *) * (size_t)cap);
+    if (ns->n) memcpy(nv, ns->v, sizeof(char *) * (size_t)ns->n);
+    ns->v = nv;
+    ns->cap = cap;
   }
   ns->v[ns->n++] = s;
 }
@@ -284,10 +289,10 @@ typedef struct Carried {
 /* Before a host loop or if: numbers the body assigns become host variables, tensors it
  * assigns become program variables. Returns the carried tensors. */
 static Carried *prepare_carried(L *l, Frame *f, const Ast *body, const Ast *body2, int *ncarried, int32_t off) {
-  Names ns = {0};
+  Names ns = {.arena = l->arena};
   assigned_names(body, &ns);
   assigned_names(body2, &ns);
-  Carried *c = xmalloc(sizeof(Carried) * (size_t)(ns.n + 1));
+  Carried *c = arena_alloc(l->arena, sizeof(Carried) * (size_t)(ns.n + 1));
   int nc = 0;
   for (int i = 0; i < ns.n; i++) {
     Scope *sc = binding(f->scope, ns.v[i]);
@@ -313,7 +318,6 @@ static Carried *prepare_carried(L *l, Frame *f, const Ast *body, const Ast *body
       c[nc++] = (Carried){ns.v[i], sc, t, var};
     }
   }
-  free(ns.v);
   *ncarried = nc;
   return c;
 }
@@ -420,7 +424,6 @@ Exit lower_host_for(L *l, Frame *f, const Ast *st, Value *iter) {
   l->blkcap = sc;
   l->loop_depth--;
   l->loader = saved_loader;
-  free(carried);
   Stmt *s = emit_stmt(l, (StmtKind)kind, st->off);
   s->body = body;
   s->nbody = nbody;
@@ -494,13 +497,12 @@ Exit lower_host_if(L *l, Frame *f, const Ast *st, HostExpr *cond) {
   int nc;
   end_graph(l);
   const Ast *orelse = st->c;
-  Names all = {0}, fresh = {0};
+  Names all = {.arena = l->arena}, fresh = {.arena = l->arena};
   assigned_names(st->b, &all);
   assigned_names(orelse, &all);
   for (int i = 0; i < all.n; i++)
     if (!binding(f->scope, all.v[i])) names_add(&fresh, all.v[i]);
-  free(all.v);
-  Joined *joined = xmalloc(sizeof(Joined) * (size_t)(fresh.n + 1));
+  Joined *joined = arena_alloc(l->arena, sizeof(Joined) * (size_t)(fresh.n + 1));
   for (int i = 0; i < fresh.n; i++) joined[i] = (Joined){fresh.v[i], -1, -1};
   Carried *carried = prepare_carried(l, f, st->b, orelse, &nc, st->off);
   end_graph(l);
@@ -536,7 +538,6 @@ Exit lower_host_if(L *l, Frame *f, const Ast *st, HostExpr *cond) {
   l->blkn = sn;
   l->blkcap = sc;
   if (x1 == X_RETURN || x2 == X_RETURN) lerr(l, st->off, "'return' under a run-time condition is not supported");
-  free(carried);
   for (int i = 0; i < fresh.n; i++) {
     if (joined[i].var >= 0) {
       Value *t = v_new(l, V_TENSOR);
@@ -552,8 +553,7 @@ Exit lower_host_if(L *l, Frame *f, const Ast *st, HostExpr *cond) {
       attrs_set(l, &f->scope->vars, fresh.v[i], hv);
     }
   }
-  free(joined);
-  free(fresh.v);
+
   Stmt *s = emit_stmt(l, ST_IF, st->off);
   s->expr = cond;
   s->body = body;
