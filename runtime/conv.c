@@ -334,6 +334,23 @@ DEFINE_CONV_NAIVE(double, f64)
                           int64_t pw) {                                                      \
     int64_t OH = out_dim(H, kh, sh, ph), OW = out_dim(W, kw, sw, pw);                        \
     size_t planes = count4(N, C, 1, 1);                                                      \
+    if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0 && OH > 0 && OW > 0) { \
+      /* the CNN's 2x2 pooling: the same choice as argmax below, without its bounds work, */ \
+      /* in a loop the compiler vectorizes (selects instead of branches) */                  \
+      for (size_t p = 0; p < planes; p++)                                                    \
+        for (int64_t oh = 0; oh < OH; oh++) {                                                \
+          const T *r0 = x + ((int64_t)p * H + 2 * oh) * W, *r1 = r0 + W;                     \
+          T *yr = y + ((int64_t)p * OH + oh) * OW;                                           \
+          for (int64_t ow = 0; ow < OW; ow++) {                                              \
+            T m = r0[2 * ow], v;                                                             \
+            v = r0[2 * ow + 1], m = (v > m || ISNAN(v)) ? v : m;                             \
+            v = r1[2 * ow], m = (v > m || ISNAN(v)) ? v : m;                                 \
+            v = r1[2 * ow + 1], m = (v > m || ISNAN(v)) ? v : m;                             \
+            yr[ow] = m;                                                                      \
+          }                                                                                  \
+        }                                                                                    \
+      return;                                                                                \
+    }                                                                                        \
     for (size_t p = 0; p < planes; p++)                                                      \
       for (int64_t oh = 0; oh < OH; oh++)                                                    \
         for (int64_t ow = 0; ow < OW; ow++)                                                  \
@@ -349,6 +366,30 @@ DEFINE_CONV_NAIVE(double, f64)
     size_t planes = count4(N, C, 1, 1), nx = count4(N, C, H, W);                             \
     for (size_t i = 0; i < nx; i++)                                                          \
       dx[i] = 0;                                                                             \
+    if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0 && OH > 0 && OW > 0) { \
+      /* 2x2 windows do not overlap: each gradient goes to its window's first maximum */     \
+      for (size_t p = 0; p < planes; p++)                                                    \
+        for (int64_t oh = 0; oh < OH; oh++) {                                                \
+          const T *r0 = x + ((int64_t)p * H + 2 * oh) * W, *r1 = r0 + W;                     \
+          T *d0 = dx + ((int64_t)p * H + 2 * oh) * W, *d1 = d0 + W;                          \
+          const T *g = dy + ((int64_t)p * OH + oh) * OW;                                     \
+          for (int64_t ow = 0; ow < OW; ow++) {                                              \
+            T m = r0[2 * ow], v;                                                             \
+            int at = 0;                                                                      \
+            v = r0[2 * ow + 1];                                                              \
+            if (v > m || ISNAN(v)) m = v, at = 1;                                            \
+            v = r1[2 * ow];                                                                  \
+            if (v > m || ISNAN(v)) m = v, at = 2;                                            \
+            v = r1[2 * ow + 1];                                                              \
+            if (v > m || ISNAN(v)) m = v, at = 3;                                            \
+            d0[2 * ow] = at == 0 ? g[ow] : 0;                                                \
+            d0[2 * ow + 1] = at == 1 ? g[ow] : 0;                                            \
+            d1[2 * ow] = at == 2 ? g[ow] : 0;                                                \
+            d1[2 * ow + 1] = at == 3 ? g[ow] : 0;                                            \
+          }                                                                                  \
+        }                                                                                    \
+      return;                                                                                \
+    }                                                                                        \
     for (size_t p = 0; p < planes; p++)                                                      \
       for (int64_t oh = 0; oh < OH; oh++)                                                    \
         for (int64_t ow = 0; ow < OW; ow++) {                                                \
