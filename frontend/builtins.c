@@ -90,7 +90,7 @@ void args_bind(L *l, const char *fname, const char *sig, Value *self, Args *a, V
   }
 }
 
-static int64_t want_int(L *l, Value *v, const char *what, int32_t off) {
+int64_t want_int(L *l, Value *v, const char *what, int32_t off) {
   if (v && v->k == V_HOST)
     lerr(l, off, "%s must be known at compile time, but this value is only known when the "
                  "program runs", what);
@@ -98,7 +98,7 @@ static int64_t want_int(L *l, Value *v, const char *what, int32_t off) {
   lerr(l, off, "%s must be an int, not %s", what, v ? v_typename(v) : "None");
 }
 
-static double want_num(L *l, Value *v, const char *what, int32_t off) {
+double want_num(L *l, Value *v, const char *what, int32_t off) {
   if (v && v->k == V_HOST)
     lerr(l, off, "%s must be known at compile time, but this value is only known when the "
                  "program runs", what);

@@ -17,26 +17,15 @@
 
 #define B(name) static Value *ly_##name(L *l, Value *self, Args *a)
 
-static int64_t num_i(L *l, Value *v, const char *what, int32_t off) {
-  if (v && v->k == V_HOST) lerr(l, off, "%s must be known at compile time", what);
-  if (v && (v->k == V_INT || v->k == V_BOOL)) return v->i;
-  lerr(l, off, "%s must be an int, not %s", what, v ? v_typename(v) : "None");
-}
-
-static double num_f(L *l, Value *v, const char *what, int32_t off) {
-  if (v && v->k == V_FLOAT) return v->f;
-  return (double)num_i(l, v, what, off);
-}
-
 /* An int or an (h, w) pair: kernel_size=3, stride=(2, 1). */
 static void pair(L *l, Value *v, int64_t *out, const char *what, int32_t off) {
   if (v && (v->k == V_TUPLE || v->k == V_LIST)) {
     if (v->n != 2) lerr(l, off, "%s must be an int or a pair of ints", what);
-    out[0] = num_i(l, v->items[0], what, off);
-    out[1] = num_i(l, v->items[1], what, off);
+    out[0] = want_int(l, v->items[0], what, off);
+    out[1] = want_int(l, v->items[1], what, off);
     return;
   }
-  out[0] = out[1] = num_i(l, v, what, off);
+  out[0] = out[1] = want_int(l, v, what, off);
 }
 
 static Value *tensor_arg(L *l, Value *v, const char *fname, int32_t off) {
@@ -92,7 +81,7 @@ B(conv2d) {
   int64_t dl[2];
   pair(l, v[5], dl, "dilation", a->off);
   if (dl[0] != 1 || dl[1] != 1) lerr(l, a->off, "conv2d(): dilation is not supported by ttc");
-  if (num_i(l, v[6], "groups", a->off) != 1) lerr(l, a->off, "conv2d(): groups is not supported by ttc");
+  if (want_int(l, v[6], "groups", a->off) != 1) lerr(l, a->off, "conv2d(): groups is not supported by ttc");
   return conv(l, tensor_arg(l, v[0], "conv2d", a->off), tensor_arg(l, v[1], "conv2d", a->off),
               v[2] ? tensor_arg(l, v[2], "conv2d", a->off) : NULL, v[3], v[4], a->off);
 }
@@ -109,13 +98,13 @@ B(Conv2d) {
   Value *v[9];
   args_bind(l, "Conv2d", "in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True, padding_mode='zeros'",
             NULL, a, v, 9);
-  int64_t cin = num_i(l, v[0], "in_channels", a->off), cout = num_i(l, v[1], "out_channels", a->off), k[2];
+  int64_t cin = want_int(l, v[0], "in_channels", a->off), cout = want_int(l, v[1], "out_channels", a->off), k[2];
   pair(l, v[2], k, "kernel_size", a->off);
   if (cin < 1 || cout < 1 || k[0] < 1 || k[1] < 1 || (double)cin * (double)cout * (double)(k[0] * k[1]) > 1e9)
     lerr(l, a->off, "Conv2d(): invalid sizes");
   int64_t dl[2];
   pair(l, v[5], dl, "dilation", a->off);
-  if (dl[0] != 1 || dl[1] != 1 || num_i(l, v[6], "groups", a->off) != 1)
+  if (dl[0] != 1 || dl[1] != 1 || want_int(l, v[6], "groups", a->off) != 1)
     lerr(l, a->off, "Conv2d(): dilation and groups are not supported by ttc");
   if (v[8] && (v[8]->k != V_STR || strcmp(v[8]->s, "zeros")))
     lerr(l, a->off, "Conv2d(): only padding_mode='zeros' is supported");
@@ -159,7 +148,7 @@ static Value *pool(L *l, Op op, Value *x, Value *ks, Value *stride, Value *paddi
 B(max_pool2d) {
   Value *v[7];
   args_bind(l, "max_pool2d", "input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False", self, a, v, 7);
-  if (num_i(l, v[4], "dilation", a->off) != 1) lerr(l, a->off, "max_pool2d(): dilation is not supported by ttc");
+  if (want_int(l, v[4], "dilation", a->off) != 1) lerr(l, a->off, "max_pool2d(): dilation is not supported by ttc");
   if (v[5] && v_truthy(l, v[5], a->off)) lerr(l, a->off, "max_pool2d(): ceil_mode is not supported by ttc");
   if (v[6] && v_truthy(l, v[6], a->off)) lerr(l, a->off, "max_pool2d(): return_indices is not supported by ttc");
   return pool(l, OP_MAXPOOL2D, tensor_arg(l, v[0], "max_pool2d", a->off), v[1], v[2], v[3], a->off);
@@ -220,7 +209,7 @@ static Value *dropout(L *l, Value *x, double p, bool training, int32_t off) {
 B(dropout) {
   Value *v[4];
   args_bind(l, "dropout", "input, p=0.5, training=True, inplace=False", self, a, v, 4);
-  return dropout(l, tensor_arg(l, v[0], "dropout", a->off), num_f(l, v[1], "p", a->off),
+  return dropout(l, tensor_arg(l, v[0], "dropout", a->off), want_num(l, v[1], "p", a->off),
                  v[2] ? v_truthy(l, v[2], a->off) : true, a->off);
 }
 
@@ -238,7 +227,7 @@ B(Dropout) {
   }
   Value *v[2];
   args_bind(l, "Dropout", "p=0.5, inplace=False", NULL, a, v, 2);
-  double p = num_f(l, v[0], "p", a->off);
+  double p = want_num(l, v[0], "p", a->off);
   if (p < 0 || p > 1) lerr(l, a->off, "dropout probability has to be between 0 and 1, but got %g", p);
   Value *m = bi_module_new(l, "Dropout");
   attrs_set(l, &m->attrs, "p", v_float(l, p));
@@ -276,14 +265,14 @@ B(BatchNorm2d) {
   if (!self) {
     Value *v[5];
     args_bind(l, "BatchNorm2d", "num_features, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True", NULL, a, v, 5);
-    int64_t c = num_i(l, v[0], "num_features", a->off);
+    int64_t c = want_int(l, v[0], "num_features", a->off);
     if (c < 1) lerr(l, a->off, "BatchNorm2d(): num_features must be positive");
     if (v[3] && !v_truthy(l, v[3], a->off)) lerr(l, a->off, "BatchNorm2d(affine=False) is not supported by ttc");
     if (v[4] && !v_truthy(l, v[4], a->off)) lerr(l, a->off, "BatchNorm2d(track_running_stats=False) is not supported by ttc");
     Value *m = bi_module_new(l, "BatchNorm2d");
     attrs_set(l, &m->attrs, "num_features", v_int(l, c));
-    attrs_set(l, &m->attrs, "eps", v_float(l, num_f(l, v[1], "eps", a->off)));
-    attrs_set(l, &m->attrs, "momentum", v_float(l, num_f(l, v[2], "momentum", a->off)));
+    attrs_set(l, &m->attrs, "eps", v_float(l, want_num(l, v[1], "eps", a->off)));
+    attrs_set(l, &m->attrs, "momentum", v_float(l, want_num(l, v[2], "momentum", a->off)));
     attrs_set(l, &m->attrs, "weight", bi_make_param(l, bi_call(l, "ones", NULL, (Value *[]){v_int(l, c)}, 1, a->off), "weight", a->off));
     attrs_set(l, &m->attrs, "bias", bi_make_param(l, bi_call(l, "zeros", NULL, (Value *[]){v_int(l, c)}, 1, a->off), "bias", a->off));
     attrs_set(l, &m->attrs, "running_mean", buffer(l, c, 0, "running_mean", a->off));

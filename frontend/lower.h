@@ -222,6 +222,9 @@ typedef struct IndexItem {
 Value *bi_index(L *l, Value *obj, IndexItem *items, int n, bool tuple, int32_t off);
 void lower_print(L *l, Args *a);
 void lower_init_builtins(L *l);
+/* A compile-time int (or number) argument, or a diagnostic naming what it is for. */
+int64_t want_int(L *l, Value *v, const char *what, int32_t off);
+double want_num(L *l, Value *v, const char *what, int32_t off);
 /* Calls builtin name (a method when self is given) with positional arguments. */
 Value *bi_call(L *l, const char *name, Value *self, Value **pos, int npos, int32_t off);
 Value *leaf_grad(L *l, Value *leaf);

@@ -32,23 +32,6 @@ static bool is_class(const Value *v, const char *name) {
   return v && v->k == V_OBJECT && v->cls && v->cls->s && !strcmp(v->cls->s, name);
 }
 
-static int64_t num_i(L *l, Value *v, const char *what, int32_t off) {
-  if (v && v->k == V_HOST)
-    lerr(l, off, "%s must be known at compile time, but this value is only known when the "
-                 "program runs", what);
-  if (v && (v->k == V_INT || v->k == V_BOOL)) return v->i;
-  lerr(l, off, "%s must be an int, not %s", what, v ? v_typename(v) : "None");
-}
-
-static double num_f(L *l, Value *v, const char *what, int32_t off) {
-  if (v && v->k == V_HOST)
-    lerr(l, off, "%s must be known at compile time, but this value is only known when the "
-                 "program runs", what);
-  if (v && (v->k == V_INT || v->k == V_BOOL)) return (double)v->i;
-  if (v && v->k == V_FLOAT) return v->f;
-  lerr(l, off, "%s must be a number, not %s", what, v ? v_typename(v) : "None");
-}
-
 static const Node *node_of(L *l, Value *t) {
   return tn(l, t);
 }
@@ -174,7 +157,7 @@ B(DataLoader) {
   Value *ds = v[0];
   if (!ds || ds->k != V_OBJECT || !attrs_get(&ds->attrs, "__kind__"))
     lerr(l, a->off, "DataLoader(): expected a dataset (FashionMNIST, MNIST, CIFAR10, TensorDataset)");
-  int64_t bs = num_i(l, v[1], "batch_size", a->off);
+  int64_t bs = want_int(l, v[1], "batch_size", a->off);
   if (bs < 1) lerr(l, a->off, "batch_size should be a positive integer value, but got batch_size=%lld", (long long)bs);
   Loader ld = {0};
   ld.kind = (LoaderKind)attrs_get(&ds->attrs, "__kind__")->i;
@@ -315,8 +298,8 @@ B(SGD) {
   Value *v[6];
   args_bind(l, "SGD", "params, lr, momentum=0, dampening=0, weight_decay=0, nesterov=False", NULL, a, v, 6);
   Value *ps = param_list(l, v[0], "SGD", a->off);
-  double lr = num_f(l, v[1], "lr", a->off), mom = num_f(l, v[2], "momentum", a->off);
-  double damp = num_f(l, v[3], "dampening", a->off), wd = num_f(l, v[4], "weight_decay", a->off);
+  double lr = want_num(l, v[1], "lr", a->off), mom = want_num(l, v[2], "momentum", a->off);
+  double damp = want_num(l, v[3], "dampening", a->off), wd = want_num(l, v[4], "weight_decay", a->off);
   bool nest = v[5] && v_truthy(l, v[5], a->off);
   if (lr < 0) lerr(l, a->off, "Invalid learning rate: %g", lr);
   if (mom < 0) lerr(l, a->off, "Invalid momentum value: %g", mom);
@@ -339,13 +322,13 @@ static Value *adam_new(L *l, Args *a, const char *cls, bool adamw) {
                           : "params, lr=0.001, betas=None, eps=1e-08, weight_decay=0, amsgrad=False",
             NULL, a, v, 6);
   Value *ps = param_list(l, v[0], cls, a->off);
-  double lr = num_f(l, v[1], "lr", a->off), b1 = 0.9, b2 = 0.999;
+  double lr = want_num(l, v[1], "lr", a->off), b1 = 0.9, b2 = 0.999;
   if (v[2]) {
     if ((v[2]->k != V_TUPLE && v[2]->k != V_LIST) || v[2]->n != 2) lerr(l, a->off, "betas must be a pair");
-    b1 = num_f(l, v[2]->items[0], "beta1", a->off);
-    b2 = num_f(l, v[2]->items[1], "beta2", a->off);
+    b1 = want_num(l, v[2]->items[0], "beta1", a->off);
+    b2 = want_num(l, v[2]->items[1], "beta2", a->off);
   }
-  double eps = num_f(l, v[3], "eps", a->off), wd = num_f(l, v[4], "weight_decay", a->off);
+  double eps = want_num(l, v[3], "eps", a->off), wd = want_num(l, v[4], "weight_decay", a->off);
   if (v[5] && v_truthy(l, v[5], a->off)) lerr(l, a->off, "%s(amsgrad=True) is not supported", cls);
   if (lr < 0) lerr(l, a->off, "Invalid learning rate: %g", lr);
   if (eps < 0) lerr(l, a->off, "Invalid epsilon value: %g", eps);
@@ -525,9 +508,9 @@ B(CosineAnnealingLR) {
   Value *v[3];
   args_bind(l, "CosineAnnealingLR", "optimizer, T_max, eta_min=0", NULL, a, v, 3);
   Value *s = sched_new(l, "CosineAnnealingLR", v[0], a->off);
-  if (num_f(l, v[1], "T_max", a->off) <= 0) lerr(l, a->off, "CosineAnnealingLR(): T_max must be positive");
-  attrs_set(l, &s->attrs, "T_max", v_float(l, num_f(l, v[1], "T_max", a->off)));
-  attrs_set(l, &s->attrs, "eta_min", v_float(l, num_f(l, v[2], "eta_min", a->off)));
+  if (want_num(l, v[1], "T_max", a->off) <= 0) lerr(l, a->off, "CosineAnnealingLR(): T_max must be positive");
+  attrs_set(l, &s->attrs, "T_max", v_float(l, want_num(l, v[1], "T_max", a->off)));
+  attrs_set(l, &s->attrs, "eta_min", v_float(l, want_num(l, v[2], "eta_min", a->off)));
   return s;
 }
 
@@ -536,9 +519,9 @@ B(StepLR) {
   Value *v[3];
   args_bind(l, "StepLR", "optimizer, step_size, gamma=0.1", NULL, a, v, 3);
   Value *s = sched_new(l, "StepLR", v[0], a->off);
-  if (num_i(l, v[1], "step_size", a->off) < 1) lerr(l, a->off, "StepLR(): step_size must be positive");
-  attrs_set(l, &s->attrs, "step_size", v_int(l, num_i(l, v[1], "step_size", a->off)));
-  attrs_set(l, &s->attrs, "gamma", v_float(l, num_f(l, v[2], "gamma", a->off)));
+  if (want_int(l, v[1], "step_size", a->off) < 1) lerr(l, a->off, "StepLR(): step_size must be positive");
+  attrs_set(l, &s->attrs, "step_size", v_int(l, want_int(l, v[1], "step_size", a->off)));
+  attrs_set(l, &s->attrs, "gamma", v_float(l, want_num(l, v[2], "gamma", a->off)));
   return s;
 }
 
@@ -547,7 +530,7 @@ B(ExponentialLR) {
   Value *v[2];
   args_bind(l, "ExponentialLR", "optimizer, gamma", NULL, a, v, 2);
   Value *s = sched_new(l, "ExponentialLR", v[0], a->off);
-  attrs_set(l, &s->attrs, "gamma", v_float(l, num_f(l, v[1], "gamma", a->off)));
+  attrs_set(l, &s->attrs, "gamma", v_float(l, want_num(l, v[1], "gamma", a->off)));
   return s;
 }
 
@@ -556,11 +539,11 @@ B(LinearLR) {
   Value *v[4];
   args_bind(l, "LinearLR", "optimizer, start_factor=0.3333333333333333, end_factor=1.0, total_iters=5", NULL, a, v, 4);
   Value *s = sched_new(l, "LinearLR", v[0], a->off);
-  double sf = num_f(l, v[1], "start_factor", a->off), ef = num_f(l, v[2], "end_factor", a->off);
+  double sf = want_num(l, v[1], "start_factor", a->off), ef = want_num(l, v[2], "end_factor", a->off);
   if (sf <= 0 || sf > 1) lerr(l, a->off, "Starting multiplicative factor expected to be greater than 0 and less or equal to 1.");
   attrs_set(l, &s->attrs, "start_factor", v_float(l, sf));
   attrs_set(l, &s->attrs, "end_factor", v_float(l, ef));
-  attrs_set(l, &s->attrs, "total_iters", v_int(l, num_i(l, v[3], "total_iters", a->off)));
+  attrs_set(l, &s->attrs, "total_iters", v_int(l, want_int(l, v[3], "total_iters", a->off)));
   /* like PyTorch, the scheduler sets the first learning rate when it is made */
   Value *opt = attrs_get(&s->attrs, "optimizer");
   host_assign(l, (int)attrs_get(&opt->attrs, "__lr__")->i, sched_lr(l, s, v_int(l, 0), a->off), a->off);
@@ -607,8 +590,8 @@ static Value *grads_of(L *l, Value *params, const char *fname, int32_t off) {
 B(clip_grad_norm_) {
   Value *v[4];
   args_bind(l, "clip_grad_norm_", "parameters, max_norm, norm_type=2.0, error_if_nonfinite=False", self, a, v, 4);
-  double max_norm = num_f(l, v[1], "max_norm", a->off);
-  if (num_f(l, v[2], "norm_type", a->off) != 2.0) lerr(l, a->off, "clip_grad_norm_(): only norm_type=2 is supported");
+  double max_norm = want_num(l, v[1], "max_norm", a->off);
+  if (want_num(l, v[2], "norm_type", a->off) != 2.0) lerr(l, a->off, "clip_grad_norm_(): only norm_type=2 is supported");
   Value *gs = grads_of(l, v[0], "clip_grad_norm_", a->off);
   bool saved = l->no_grad;
   l->no_grad = true;
@@ -640,7 +623,7 @@ B(clip_grad_norm_) {
 B(clip_grad_value_) {
   Value *v[2];
   args_bind(l, "clip_grad_value_", "parameters, clip_value", self, a, v, 2);
-  double cv = num_f(l, v[1], "clip_value", a->off);
+  double cv = want_num(l, v[1], "clip_value", a->off);
   Value *gs = grads_of(l, v[0], "clip_grad_value_", a->off);
   bool saved = l->no_grad;
   l->no_grad = true;
