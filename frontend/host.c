@@ -288,15 +288,77 @@ typedef struct Carried {
 
 /* Before a host loop or if: numbers the body assigns become host variables, tensors it
  * assigns become program variables. Returns the carried tensors. */
+/* Whether expression e mentions name. */
+static bool reads(const Ast *e, const char *name) {
+  if (!e) return false;
+  if (e->kind == AST_NAME) return !strcmp(e->str, name);
+  if (e->kind == AST_DEF || e->kind == AST_CLASS) return false;
+  if (reads(e->a, name) || reads(e->b, name) || reads(e->c, name)) return true;
+  for (int i = 0; i < e->nitems; i++)
+    if (reads(e->items[i], name)) return true;
+  return false;
+}
+
+static bool binds(const Ast *t, const char *name) {
+  if (!t) return false;
+  if (t->kind == AST_NAME) return !strcmp(t->str, name);
+  if (t->kind == AST_TUPLE || t->kind == AST_LIST)
+    for (int i = 0; i < t->nitems; i++)
+      if (binds(t->items[i], name)) return true;
+  return false;
+}
+
+/* In statement order: 1 if the body may read name's incoming value before assigning it,
+ * 0 if it certainly assigns it first, -1 if this statement does neither. */
+static int read_first(const Ast *st, const char *name) {
+  if (!st) return -1;
+  switch (st->kind) {
+  case AST_BLOCK:
+    for (int i = 0; i < st->nitems; i++) {
+      int r = read_first(st->items[i], name);
+      if (r >= 0) return r;
+    }
+    return -1;
+  case AST_ASSIGN:
+    if (reads(st->b, name)) return 1;
+    if (binds(st->a, name)) return 0;
+    return reads(st->a, name) ? 1 : -1; /* x[i] = ..., x.attr = ... use x */
+  case AST_IF: {
+    if (reads(st->a, name)) return 1;
+    int r1 = read_first(st->b, name), r2 = read_first(st->c, name);
+    if (r1 == 1 || r2 == 1) return 1;
+    return r1 == 0 && r2 == 0 ? 0 : -1;
+  }
+  case AST_FOR:
+    if (reads(st->b, name)) return 1;
+    return read_first(st->c, name) == 1 ? 1 : -1; /* the body may not run */
+  case AST_WHILE:
+    if (reads(st->a, name)) return 1;
+    return read_first(st->c, name) == 1 ? 1 : -1;
+  case AST_WITH:
+    if (reads(st->a, name)) return 1;
+    return read_first(st->c, name);
+  case AST_DEF:
+  case AST_CLASS: return -1;
+  default: return reads(st, name) ? 1 : -1; /* expressions, +=, return, assert, ... */
+  }
+}
+
+/* Before a run-time loop or if, the names the body assigns that hold a value from before:
+ * numbers become host variables and tensors program variables, so that the value a later
+ * iteration (or the code after the if) reads is the one the program computed. In a loop,
+ * a name the body always assigns before reading is the body's own and is not carried. */
 static Carried *prepare_carried(L *l, Frame *f, const Ast *body, const Ast *body2, int *ncarried, int32_t off) {
   Names ns = {.arena = l->arena};
   assigned_names(body, &ns);
   assigned_names(body2, &ns);
   Carried *c = arena_alloc(l->arena, sizeof(Carried) * (size_t)(ns.n + 1));
   int nc = 0;
+  bool loop = body2 == NULL && l->carry_loop;
   for (int i = 0; i < ns.n; i++) {
     Scope *sc = binding(f->scope, ns.v[i]);
     if (!sc) continue;
+    if (loop && read_first(body, ns.v[i]) != 1) continue;
     Value *v = attrs_get(&sc->vars, ns.v[i]);
     if (v->k == V_INT || v->k == V_FLOAT || v->k == V_BOOL ||
         (v->k == V_HOST && !(v->hx->kind == HX_VAR && v->s && !strcmp(v->s, ns.v[i])))) {
@@ -351,7 +413,9 @@ static void bind_target(L *l, Frame *f, const Ast *target, Value *v);
 Exit lower_host_for(L *l, Frame *f, const Ast *st, Value *iter) {
   int nc;
   end_graph(l);
+  l->carry_loop = true;
   Carried *carried = prepare_carried(l, f, st->c, NULL, &nc, st->off);
+  l->carry_loop = false;
   end_graph(l);
   Stmt *body = NULL;
   int nbody = 0, capbody = 0;
