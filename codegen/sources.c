@@ -222,3 +222,16 @@ bool cg_uniform(Cg *cg, int id) {
 bool cg_normal(Cg *cg, int id) {
   return random_draw(cg, id, "normal", "mean", "std");
 }
+
+/* torch.randint: int64 draws in [lo, hi), PyTorch's stream (tt_randint_i64). */
+bool cg_randint(Cg *cg, int id) {
+  const Node *n = cg_node(cg, id);
+  if (n->dtype != DT_I64) return cg_fail(cg, "randint: only int64 tensors are drawn");
+  int64_t lo = (int64_t)n->attr.i[0], hi = (int64_t)n->attr.i[1];
+  if (hi <= lo) return cg_fail(cg, "randint: empty range [%lld, %lld)", (long long)lo, (long long)hi);
+  cg_kernel_comment(cg, id, arena_printf(cg->arena, "low=%lld high=%lld", (long long)lo, (long long)hi));
+  if (n->shape.sym > 0) return cg_fail(cg, "randint: a batch dimension that is not leading");
+  cg_line(cg, "tt_randint_i64(%s, %s, %lld, %lld);", cg_buf(cg, id), cg_extent(cg, &n->shape, 0, n->shape.rank),
+          (long long)lo, (long long)hi);
+  return true;
+}

@@ -480,6 +480,34 @@ static Value *like(L *l, Value *self, Args *a, const char *fname, double x, Op o
   return make_leaf(l, r, want_bool(l, v[2], a->off), a->off);
 }
 
+B(randint) {
+  UNUSED(self);
+  /* randint(high, size) or randint(low, high, size), size a tuple */
+  Value *lo = NULL, *hi = NULL, *size = NULL;
+  if (a->npos == 2) hi = a->pos[0], size = a->pos[1];
+  else if (a->npos == 3) lo = a->pos[0], hi = a->pos[1], size = a->pos[2];
+  for (int k = 0; k < a->nkw; k++) {
+    if (!strcmp(a->kwnames[k], "low")) lo = a->kw[k];
+    else if (!strcmp(a->kwnames[k], "high")) hi = a->kw[k];
+    else if (!strcmp(a->kwnames[k], "size")) size = a->kw[k];
+    else if (strcmp(a->kwnames[k], "dtype") && strcmp(a->kwnames[k], "device"))
+      lerr(l, a->off, "randint() got an unexpected keyword argument '%s'", a->kwnames[k]);
+  }
+  if (!hi || !size) lerr(l, a->off, "randint(): expected (high, size) or (low, high, size)");
+  int64_t l0 = lo ? want_int(l, lo, "low", a->off) : 0, h0 = want_int(l, hi, "high", a->off);
+  if (h0 <= l0) lerr(l, a->off, "random_ expects 'from' to be less than 'to', but got from=%lld >= to=%lld", (long long)l0, (long long)h0);
+  Args sa = {.pos = &size, .npos = 1, .off = a->off};
+  Shape s = size_args(l, &sa, 0, "randint");
+  Attr at = {0};
+  at.i[0] = l0;
+  at.i[1] = h0;
+  Graph *g = cur_graph(l);
+  if (g->n == 0) g->loc.off = a->off;
+  Value *t = mk_tensor(l, ir_add_source(g, OP_RANDINT, DT_I64, s, &at, (Loc){a->off}));
+  t->t.leaf = true;
+  return t;
+}
+
 B(zeros_like) { return like(l, self, a, "zeros_like", 0, OP_FILL); }
 B(ones_like) { return like(l, self, a, "ones_like", 1, OP_FILL); }
 B(rand_like) { return like(l, self, a, "rand_like", 0, OP_UNIFORM); }
@@ -2044,6 +2072,14 @@ void zero_param_grads(L *l, Value *params, int32_t off) {
   }
 }
 
+/* model.to(device) / model.cpu(): the CPU is where the module already is */
+B(module_to) {
+  for (int i = 0; i < a->npos; i++)
+    if (!(a->pos[i]->k == V_STR && !strncmp(a->pos[i]->s, "cpu", 3)))
+      lerr(l, a->off, "Module.to(): ttc compiles for the CPU; only 'cpu' is supported");
+  return self;
+}
+
 /* zero_grad(set_to_none=True): .grad becomes None; the buffer is zeroed so that the next
  * backward, which may accumulate (inside a run-time loop it always does), starts from 0. */
 void none_param_grads(L *l, Value *params, int32_t off) {
@@ -2715,6 +2751,16 @@ B(super) {
   s->s = "super";
   return s;
 }
+/* torch.device("cpu"): a device is its name; ttc's programs run on the CPU */
+B(device) {
+  Value *v[2];
+  args_bind(l, "device", "type, index=None", self, a, v, 2);
+  if (!v[0] || v[0]->k != V_STR) lerr(l, a->off, "device(): expected a device name such as 'cpu'");
+  if (strncmp(v[0]->s, "cpu", 3))
+    lerr(l, a->off, "device('%s'): ttc compiles for the CPU; use 'cpu'", v[0]->s);
+  return v_str(l, "cpu");
+}
+
 B(noop) {
   UNUSED(self);
   UNUSED(a);
@@ -2959,6 +3005,7 @@ static const Builtin builtins[] = {
   {"full", F, bi_full, 0},
   {"rand", F, bi_rand, 0},
   {"randn", F, bi_randn, 0},
+  {"randint", F, bi_randint, 0},
   {"zeros_like", F, bi_zeros_like, 0},
   {"ones_like", F, bi_ones_like, 0},
   {"full_like", F, bi_full_like, 0},
@@ -3100,6 +3147,7 @@ static const Builtin builtins[] = {
   {"round", F, bi_py_round, 0},
   {"isinstance", F, bi_py_isinstance, 0},
   {"super", F, bi_super, 0},
+  {"device", F, bi_device, 0},
   {"no_grad", F, bi_no_grad, 0},
   {"math.sqrt", F, bi_math_sqrt, 0},
   {"math.exp", F, bi_math_exp, 0},
@@ -3150,13 +3198,27 @@ static const struct {
 };
 
 static const Builtin bi_super_init = {"__init__", BI_FUNC, bi_noop, 0};
-enum { MM_parameters, MM_named_parameters, MM_train, MM_eval, MM_zero_grad };
+/* ttc compiles for the CPU: no CUDA device is ever available */
+static Value *bi_false_(L *l, Value *self, Args *a) {
+  UNUSED(self);
+  UNUSED(a);
+  return l->vfalse;
+}
+static Value *bi_int_zero(L *l, Value *self, Args *a) {
+  UNUSED(self);
+  UNUSED(a);
+  return v_int(l, 0);
+}
+static const Builtin bi_cuda_available = {"is_available", BI_FUNC, bi_false_, 0};
+static const Builtin bi_cuda_device_count = {"device_count", BI_FUNC, bi_int_zero, 0};
+enum { MM_parameters, MM_named_parameters, MM_train, MM_eval, MM_zero_grad, MM_to };
 static const Builtin module_methods[] = {
   [MM_parameters] = {"parameters", BI_METHOD, bi_parameters, 0},
   [MM_named_parameters] = {"named_parameters", BI_METHOD, bi_named_parameters, 0},
   [MM_train] = {"train", BI_METHOD, bi_train_mode, 0},
   [MM_eval] = {"eval", BI_METHOD, bi_eval_mode, 0},
   [MM_zero_grad] = {"zero_grad", BI_METHOD, bi_module_zero_grad, 0},
+  [MM_to] = {"to", BI_METHOD, bi_module_to, 0},
 };
 
 static Value *bound(L *l, const Builtin *b, Value *self) {
@@ -3180,6 +3242,8 @@ Value *bi_getattr(L *l, Value *obj, const char *name, int32_t off) {
         if (!strcmp(torch_overrides[i].name, name)) return bound(l, &torch_overrides[i], NULL);
     }
     if (!strcmp(name, "Tensor") || !strcmp(name, "tensor")) return bound(l, bi_lookup(name, BI_FUNC), NULL);
+    if (!strcmp(obj->s, "torch.cuda") && !strcmp(name, "is_available")) return bound(l, &bi_cuda_available, NULL);
+    if (!strcmp(obj->s, "torch.cuda") && !strcmp(name, "device_count")) return bound(l, &bi_cuda_device_count, NULL);
     const Builtin *b = bi_lookup(name, BI_FUNC | BI_METHOD);
     if (b && (b->flags & BI_FUNC)) return NULL; /* the caller resolves plain functions */
     if (b) return bound(l, b, NULL);            /* torch.sum-like method-only names */
@@ -3212,6 +3276,7 @@ Value *bi_getattr(L *l, Value *obj, const char *name, int32_t off) {
     if (!strcmp(name, "train")) return bound(l, &module_methods[MM_train], obj);
     if (!strcmp(name, "eval")) return bound(l, &module_methods[MM_eval], obj);
     if (!strcmp(name, "zero_grad")) return bound(l, &module_methods[MM_zero_grad], obj);
+    if (!strcmp(name, "to") || !strcmp(name, "cpu")) return bound(l, &module_methods[MM_to], obj);
     if (!strcmp(name, "training")) return attrs_get(&obj->attrs, "training") ? attrs_get(&obj->attrs, "training") : l->vtrue;
     if (!strcmp(name, "forward") && obj->cls->bi) return bound(l, obj->cls->bi, obj);
     return NULL;

@@ -385,10 +385,22 @@ static Carried *prepare_carried(L *l, Frame *f, const Ast *body, const Ast *body
 }
 
 /* At the end of the body: the carried names' new values go back into their variables. */
-static void store_carried(L *l, Carried *c, int nc, int32_t off) {
+static void store_carried(L *l, Carried *c, int nc, int32_t off, bool in_if) {
   for (int i = 0; i < nc; i++) {
     Value *v = attrs_get(&c[i].scope->vars, c[i].name);
     if (v == c[i].val) continue;
+    if (in_if && v) {
+      /* a branch rebinding the name to something else (loss = loss.item()): the name cannot
+       * be used after the if, where which branch ran is unknown; using it is an error */
+      const Node *n = v->k == V_TENSOR ? tn(l, v) : NULL;
+      const Var *var = &l->p->vars[c[i].var];
+      if (!n || n->dtype != var->dtype || !shape_eq(&n->shape, &var->shape)) {
+        Value *poison = v_tuple(l, 0);
+        poison->s = "poison";
+        attrs_set(l, &c[i].scope->vars, c[i].name, poison);
+        continue;
+      }
+    }
     if (!v || v->k != V_TENSOR)
       lerr(l, off, "'%s' holds a tensor before the loop and a %s inside it; a value carried across "
                    "iterations must stay a tensor of one shape", c[i].name, v ? v_typename(v) : "nothing");
@@ -481,7 +493,7 @@ Exit lower_host_for(L *l, Frame *f, const Ast *st, Value *iter) {
   /* the body, lowered once; the carried tensors are written back at its end */
   Exit x = lower_block(l, f, st->c);
   if (x == X_RETURN) lerr(l, st->off, "'return' inside a run-time loop is not supported");
-  store_carried(l, carried, nc, st->off);
+  store_carried(l, carried, nc, st->off, false);
   end_graph(l);
   l->blk = sb;
   l->blkn = sn;
@@ -580,11 +592,11 @@ Exit lower_host_if(L *l, Frame *f, const Ast *st, HostExpr *cond) {
   Exit x1 = lower_block(l, f, st->b);
   join_branch(l, f, &fresh, joined, st->off);
   if (x1 == X_BREAK || x1 == X_CONTINUE) {
-    store_carried(l, carried, nc, st->off);
+    store_carried(l, carried, nc, st->off, true);
     end_graph(l);
     emit_stmt(l, x1 == X_BREAK ? ST_BREAK : ST_CONTINUE, st->off);
   } else {
-    store_carried(l, carried, nc, st->off);
+    store_carried(l, carried, nc, st->off, true);
     end_graph(l);
   }
   Exit x2 = X_NEXT;
@@ -594,7 +606,7 @@ Exit lower_host_if(L *l, Frame *f, const Ast *st, HostExpr *cond) {
     l->blkcap = &capels;
     x2 = lower_block(l, f, orelse);
     join_branch(l, f, &fresh, joined, st->off);
-    store_carried(l, carried, nc, st->off);
+    store_carried(l, carried, nc, st->off, true);
     end_graph(l);
     if (x2 == X_BREAK || x2 == X_CONTINUE) emit_stmt(l, x2 == X_BREAK ? ST_BREAK : ST_CONTINUE, st->off);
   }

@@ -463,6 +463,9 @@ static Value *scope_lookup(L *l, Scope *s, const char *name) {
 
 static Value *lookup(L *l, Scope *s, const char *name, int32_t off) {
   Value *v = scope_lookup(l, s, name);
+  if (v && v->k == V_TUPLE && v->s && !strcmp(v->s, "poison"))
+    lerr(l, off, "'%s' was given a different kind of value in one branch of an if on a run-time "
+                 "value; after the if it could be either, so ttc cannot use it here", name);
   if (v) return v;
   /* builtins by the name's (AST-owned, stable) pointer: a loop evaluates one name many
    * times, and the table is searched once */
@@ -645,6 +648,7 @@ static Value *getattr(L *l, Value *obj, const char *name, int32_t off) {
       {"init", "torch.nn.init"}, {"utils", "torch.utils"}, {"data", "torch.utils.data"},
       {"transforms", "torchvision.transforms"}, {"datasets", "torchvision.datasets"},
       {"lr_scheduler", "torch.optim.lr_scheduler"}, {"autograd", "torch.autograd"},
+      {"cuda", "torch.cuda"},
     };
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
       if (!strcmp(name, subs[i][0]) && strcmp(obj->s, "math")) {

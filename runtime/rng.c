@@ -315,3 +315,13 @@ void tt_randperm(int64_t *perm, int64_t n, uint64_t seed) {
     perm[i + z] = t;
   }
 }
+
+/* torch.randint(low, high, size) on int64, as ATen's random_from_to: a 32-bit draw when
+ * the range fits in 32 bits, else a 64-bit one, taken modulo the range. */
+void tt_randint_i64(int64_t *out, int64_t n, int64_t lo, int64_t hi) {
+  uint64_t range = (uint64_t)hi - (uint64_t)lo;
+  for (int64_t i = 0; i < n; i++) {
+    uint64_t r = range >= (1ULL << 32) ? random64() : (uint64_t)random32();
+    out[i] = (int64_t)((uint64_t)lo + r % range);
+  }
+}

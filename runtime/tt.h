@@ -97,6 +97,8 @@ double tt_mod_f64(double a, double b, const char *where);
 /* The next 64 random bits of the program's generator (PyTorch's random64 of mt19937):
  * what a DataLoader draws to seed its epoch's shuffle, as PyTorch's RandomSampler does. */
 uint64_t tt_rng_random64(void);
+/* torch.randint(low, high, (n,)) for int64 (high > low), the same numbers as PyTorch. */
+void tt_randint_i64(int64_t *out, int64_t n, int64_t lo, int64_t hi);
 /* torch.randperm(n, generator=torch.Generator().manual_seed(seed)) into perm[n], from a
  * private generator: the program's stream is not touched. */
 void tt_randperm(int64_t *perm, int64_t n, uint64_t seed);
