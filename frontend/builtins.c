@@ -868,7 +868,7 @@ static Value *unary_builtin(L *l, Value *self, Args *a, const char *fname, Op op
   args_bind(l, fname, "input", self, a, v, 1);
   Value *x = want_tensor(l, v[0], fname, a->off);
   if (ir_shape_rules[op] && (op == OP_EXP || op == OP_LOG || op == OP_SQRT || op == OP_RSQRT ||
-                             op == OP_SIGMOID || op == OP_TANH))
+                             op == OP_SIGMOID || op == OP_TANH || op == OP_SIN || op == OP_COS))
     x = cast(l, x, dt_is_float(tdtype(l, x)) ? tdtype(l, x) : DT_F32, a->off);
   return op1(l, op, x, NULL, a->off, NULL);
 }
@@ -884,6 +884,8 @@ UNARY(neg, OP_NEG)
 UNARY(relu, OP_RELU)
 UNARY(sigmoid, OP_SIGMOID)
 UNARY(tanh, OP_TANH)
+UNARY(sin, OP_SIN)
+UNARY(cos, OP_COS)
 
 B(square) {
   Value *v[1];
@@ -3036,6 +3038,8 @@ static const Builtin builtins[] = {
   {"relu", F | M, bi_relu, 0},
   {"sigmoid", F | M, bi_sigmoid, 0},
   {"tanh", F | M, bi_tanh, 0},
+  {"sin", F | M, bi_sin, 0},
+  {"cos", F | M, bi_cos, 0},
   {"gelu", F, bi_gelu, 0},
   {"maximum", F | M, bi_maximum, 0},
   {"minimum", F | M, bi_minimum, 0},

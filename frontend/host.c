@@ -153,6 +153,9 @@ Value *host_to_tensor(L *l, Value *v, DType dt, int32_t off) {
   /* the graph reads the variable: a pending statement that assigns it must run first */
   for (int i = 0; i < l->npending; i++)
     if (l->pending[i].kind == ST_ASSIGN && l->pending[i].hvar == hv) {
+      if (l->capture)
+        lerr(l, off, "a tensor computed from a run-time value under this if is not supported; "
+                     "compute it before the if");
       end_graph(l);
       break;
     }
@@ -569,8 +572,115 @@ static void join_branch(L *l, Frame *f, Names *fresh, Joined *j, int32_t off) {
 
 static Scope *binding(Scope *s, const char *name);
 
+/* ---- ifs that only do host work ------------------------------------------------------- */
+
+/* Calls with effects on tensors, the generator or files: an if doing these must split the
+ * graph, so that they happen only when the condition holds. */
+static bool effectful_call(const Ast *e) {
+  static const char *const names[] = {"backward", "step", "zero_grad", "save", "load",
+                                      "load_state_dict", "manual_seed", "rand", "randn",
+                                      "randint", "rand_like", "randn_like", "dropout",
+                                      "Dropout", "train", "eval", "clip_grad_norm_",
+                                      "clip_grad_value_"};
+  const Ast *fn = e->a;
+  const char *nm = fn->kind == AST_NAME || fn->kind == AST_ATTR ? fn->str : NULL;
+  if (!nm) return false;
+  size_t n = strlen(nm);
+  if (n > 1 && nm[n - 1] == '_') return true; /* in-place tensor methods */
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (!strcmp(nm, names[i])) return true;
+  return false;
+}
+
+static bool host_only_expr(const Ast *e) {
+  if (!e) return true;
+  if (e->kind == AST_CALL && effectful_call(e)) return false;
+  if (e->kind == AST_COMP || e->kind == AST_DEF || e->kind == AST_CLASS) return false;
+  if (!host_only_expr(e->a) || !host_only_expr(e->b) || !host_only_expr(e->c)) return false;
+  for (int i = 0; i < e->nitems; i++)
+    if (!host_only_expr(e->items[i])) return false;
+  return true;
+}
+
+static bool host_target(Frame *f, const Ast *t) {
+  if (t->kind == AST_TUPLE || t->kind == AST_LIST) {
+    for (int i = 0; i < t->nitems; i++)
+      if (!host_target(f, t->items[i])) return false;
+    return true;
+  }
+  if (t->kind != AST_NAME) return false;
+  Scope *sc = binding(f->scope, t->str);
+  Value *v = sc ? attrs_get(&sc->vars, t->str) : NULL;
+  return !v || v->k != V_TENSOR;
+}
+
+/* Whether a branch only prints and computes host values (loss.item(), counters): it can
+ * then run after the graph it is written in, instead of splitting that graph (which would
+ * separate a loss from its backward()). */
+static bool host_only(Frame *f, const Ast *st) {
+  if (!st) return true;
+  switch (st->kind) {
+  case AST_BLOCK:
+    for (int i = 0; i < st->nitems; i++)
+      if (!host_only(f, st->items[i])) return false;
+    return true;
+  case AST_PASS: return true;
+  case AST_EXPR: return host_only_expr(st->a);
+  case AST_ASSIGN:
+  case AST_AUGASSIGN: return host_target(f, st->a) && host_only_expr(st->b);
+  case AST_IF: return host_only_expr(st->a) && host_only(f, st->b) && host_only(f, st->c);
+  default: return false;
+  }
+}
+
 Exit lower_host_if(L *l, Frame *f, const Ast *st, HostExpr *cond) {
   int nc;
+  if (l->g && l->g->n > 0 && host_only(f, st->b) && host_only(f, st->c)) {
+    /* run after the graph: its .item() snapshots are taken in the graph, unconditionally */
+    const Ast *orelse = st->c;
+    Names all = {.arena = l->arena}, fresh = {.arena = l->arena};
+    assigned_names(st->b, &all);
+    assigned_names(orelse, &all);
+    for (int i = 0; i < all.n; i++)
+      if (!binding(f->scope, all.v[i])) names_add(&fresh, all.v[i]);
+    Joined *joined = arena_alloc(l->arena, sizeof(Joined) * (size_t)(fresh.n + 1));
+    for (int i = 0; i < fresh.n; i++) joined[i] = (Joined){fresh.v[i], -1, -1};
+    prepare_carried(l, f, st->b, orelse, &nc, st->off); /* numbers only: no tensor targets */
+    Stmt *body = NULL, *els = NULL;
+    int nbody = 0, capbody = 0, nels = 0, capels = 0;
+    Stmt **sb = l->blk;
+    int *sn = l->blkn, *sc = l->blkcap;
+    l->capture++;
+    l->blk = &body, l->blkn = &nbody, l->blkcap = &capbody;
+    lower_block(l, f, st->b);
+    join_branch(l, f, &fresh, joined, st->off);
+    if (orelse) {
+      l->blk = &els, l->blkn = &nels, l->blkcap = &capels;
+      lower_block(l, f, orelse);
+      join_branch(l, f, &fresh, joined, st->off);
+    }
+    l->capture--;
+    l->blk = sb, l->blkn = sn, l->blkcap = sc;
+    Stmt *s = emit_host_stmt(l, ST_IF, st->off);
+    s->expr = cond;
+    s->body = body, s->nbody = nbody, s->capbody = capbody;
+    s->orelse = els, s->norelse = nels, s->capelse = capels;
+    for (int i = 0; i < fresh.n; i++)
+      if (joined[i].hvar >= 0) {
+        HostExpr *e = ir_hx(l->p, HX_VAR);
+        e->hvar = joined[i].hvar;
+        e->isfloat = l->p->hvars[e->hvar].isfloat;
+        Value *hv = v_host(l, e);
+        hv->s = fresh.v[i];
+        attrs_set(l, &f->scope->vars, fresh.v[i], hv);
+      } else if (joined[i].var >= 0) {
+        Value *t = v_new(l, V_TENSOR);
+        t->t.var = joined[i].var;
+        t->t.leaf = true;
+        attrs_set(l, &f->scope->vars, fresh.v[i], t);
+      }
+    return X_NEXT;
+  }
   end_graph(l);
   const Ast *orelse = st->c;
   Names all = {.arena = l->arena}, fresh = {.arena = l->arena};

@@ -317,7 +317,8 @@ Stmt *emit_stmt(L *l, StmtKind kind, int32_t off) {
 }
 
 Stmt *emit_host_stmt(L *l, StmtKind kind, int32_t off) {
-  if (!l->g || l->g->n == 0) return emit_stmt(l, kind, off);
+  /* inside an if that runs after the graph (host.c), statements go to its branch */
+  if (l->capture || !l->g || l->g->n == 0) return emit_stmt(l, kind, off);
   if (l->npending == l->cappending) {
     l->cappending = l->cappending ? l->cappending * 2 : 16;
     l->pending = xrealloc(l->pending, sizeof(Stmt) * (size_t)l->cappending);
@@ -333,6 +334,7 @@ Stmt *emit_host_stmt(L *l, StmtKind kind, int32_t off) {
 }
 
 void end_graph(L *l) {
+  TT_ASSERT(!l->capture || !l->g || l->g->n == 0);
   if (l->g && l->g->n > 0) {
     Stmt *st = emit_stmt(l, ST_GRAPH, l->g->loc.off);
     st->graph = l->g->id;
@@ -1012,6 +1014,25 @@ static void assign(L *l, Scope *s, const Ast *target, Value *v) {
     if (obj->k == V_TENSOR && !strcmp(target->str, "requires_grad")) {
       obj->t.requires_grad = v_truthy(l, v, target->off);
       return;
+    }
+    if (obj->k == V_TENSOR && !strcmp(target->str, "grad") && obj->t.var >= 0 && obj->t.leaf) {
+      /* x.grad = None: no .grad (its buffer zeroed, so a later backward starts from 0);
+       * x.grad = tensor: the gradient is set to that value */
+      Value *one = v_new(l, V_LIST);
+      v_list_push(l, one, obj);
+      if (v->k == V_NONE) {
+        none_param_grads(l, one, target->off);
+        return;
+      }
+      if (v->k == V_TENSOR) {
+        Value *g = leaf_grad(l, obj);
+        bool saved = l->no_grad;
+        l->no_grad = true;
+        tensor_inplace(l, g, v, target->off);
+        l->no_grad = saved;
+        return;
+      }
+      lerr(l, target->off, "assigned grad expected to be a Tensor or None but got %s", v_typename(v));
     }
     lerr(l, target->off, "cannot set attribute '%s' of a %s", target->str, v_typename(obj));
   }

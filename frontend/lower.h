@@ -137,7 +137,8 @@ struct L {
   int *blkn, *blkcap;
   int loop_depth;   /* host loops being lowered */
   bool rng_drawn;
-  bool carry_loop;  /* prepare_carried is preparing a loop (not an if) */   /* a loader loop ran before: manual_seed() can no longer be the start seed */
+  bool carry_loop;
+  int capture;      /* lowering the branches of an if that runs after the graph */  /* prepare_carried is preparing a loop (not an if) */   /* a loader loop ran before: manual_seed() can no longer be the start seed */
   int loader;       /* the innermost loader loop's loader, or -1 */
   int *var_loader;  /* var id -> the loader whose batch is its symbolic dim, or -1 */
   int nvar_loader;

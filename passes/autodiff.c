@@ -169,6 +169,10 @@ static void grad_sigmoid(Ad *ad, int id, int g) {
   int one_minus = op2(ad, OP_SUB, scalar(ad, 1, NODE->dtype), Y);
   ACC(0, op2(ad, OP_MUL, g, op2(ad, OP_MUL, Y, one_minus)));
 }
+static void grad_sin(Ad *ad, int id, int g) { ACC(0, op2(ad, OP_MUL, g, op1(ad, OP_COS, X(0)))); }
+static void grad_cos(Ad *ad, int id, int g) {
+  ACC(0, op1(ad, OP_NEG, op2(ad, OP_MUL, g, op1(ad, OP_SIN, X(0)))));
+}
 static void grad_tanh(Ad *ad, int id, int g) {
   int d = op2(ad, OP_SUB, scalar(ad, 1, NODE->dtype), op2(ad, OP_MUL, Y, Y));
   ACC(0, op2(ad, OP_MUL, g, d));
