@@ -2806,6 +2806,101 @@ B(math_pow) {
   return v_float(l, pow(want_num(l, v[0], "x", a->off), want_num(l, v[1], "y", a->off)));
 }
 
+/* ---- print(model): PyTorch's module repr ------------------------------------------------ */
+
+static bool is_module(const Value *v) {
+  static const char *const mods[] = {"Module", "Linear", "ReLU", "Sigmoid", "Tanh", "GELU", "Softmax",
+                                     "LogSoftmax", "Identity", "Flatten", "Sequential", "ModuleList",
+                                     "Conv2d", "MaxPool2d", "AvgPool2d", "Dropout", "BatchNorm2d",
+                                     "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss",
+                                     "BCEWithLogitsLoss", "BCELoss"};
+  if (v->k != V_OBJECT || !v->cls) return false;
+  if (!v->cls->bi) return true; /* a user class */
+  for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++)
+    if (!strcmp(v->cls->bi->name, mods[i])) return true;
+  return false;
+}
+
+/* An int or pair attribute as PyTorch shows it: 2, or (1, 1) when pair is asked for. */
+static const char *pair_repr(L *l, Value *v, bool pair, int32_t off) {
+  if (v && (v->k == V_TUPLE || v->k == V_LIST) && v->n == 2)
+    return arena_printf(l->arena, "(%s, %s)", v_str_of(l, v->items[0], true, off), v_str_of(l, v->items[1], true, off));
+  const char *x = v ? v_str_of(l, v, true, off) : "None";
+  return pair ? arena_printf(l->arena, "(%s, %s)", x, x) : x;
+}
+
+static const char *extra_repr(L *l, Value *m, int32_t off) {
+  const char *k = m->cls->bi ? m->cls->bi->name : "";
+  Attrs *a = &m->attrs;
+  if (!strcmp(k, "Linear"))
+    return arena_printf(l->arena, "in_features=%lld, out_features=%lld, bias=%s", (long long)attrs_get(a, "in_features")->i,
+                        (long long)attrs_get(a, "out_features")->i, attrs_get(a, "bias")->k == V_TENSOR ? "True" : "False");
+  if (!strcmp(k, "Conv2d")) {
+    const Shape ws = tn(l, attrs_get(a, "weight"))->shape;
+    Value *pad = attrs_get(a, "padding");
+    bool nopad = pad->k == V_INT && pad->i == 0;
+    return arena_printf(l->arena, "%lld, %lld, kernel_size=(%lld, %lld), stride=%s%s%s", (long long)ws.d[1], (long long)ws.d[0],
+                        (long long)ws.d[2], (long long)ws.d[3], pair_repr(l, attrs_get(a, "stride"), true, off),
+                        nopad ? "" : arena_printf(l->arena, ", padding=%s", pad->k == V_STR ? v_str_of(l, pad, true, off) : pair_repr(l, pad, true, off)),
+                        attrs_get(a, "bias")->k == V_TENSOR ? "" : ", bias=False");
+  }
+  if (!strcmp(k, "MaxPool2d") || !strcmp(k, "AvgPool2d")) {
+    Value *ks = attrs_get(a, "kernel_size"), *st = attrs_get(a, "stride");
+    if (st && (st->k == V_TUPLE || st->k == V_LIST) && st->n == 0) st = ks;
+    return arena_printf(l->arena, "kernel_size=%s, stride=%s, padding=%s%s", pair_repr(l, ks, false, off), pair_repr(l, st, false, off),
+                        pair_repr(l, attrs_get(a, "padding"), false, off), k[0] == 'M' ? ", dilation=1, ceil_mode=False" : "");
+  }
+  if (!strcmp(k, "Flatten"))
+    return arena_printf(l->arena, "start_dim=%s, end_dim=%s", v_str_of(l, attrs_get(a, "start_dim"), true, off),
+                        v_str_of(l, attrs_get(a, "end_dim"), true, off));
+  if (!strcmp(k, "Dropout")) return arena_printf(l->arena, "p=%s, inplace=False", v_str_of(l, attrs_get(a, "p"), true, off));
+  if (!strcmp(k, "BatchNorm2d"))
+    return arena_printf(l->arena, "%lld, eps=%s, momentum=%s, affine=True, track_running_stats=True",
+                        (long long)attrs_get(a, "num_features")->i, v_str_of(l, attrs_get(a, "eps"), true, off),
+                        v_str_of(l, attrs_get(a, "momentum"), true, off));
+  if (!strcmp(k, "Softmax") || !strcmp(k, "LogSoftmax")) {
+    Value *d = attrs_get(a, "__opt__");
+    return arena_printf(l->arena, "dim=%s", d ? v_str_of(l, d, true, off) : "None");
+  }
+  if (!strcmp(k, "GELU")) {
+    Value *ap = attrs_get(a, "__opt__");
+    return arena_printf(l->arena, "approximate=%s", ap ? v_str_of(l, ap, true, off) : "'none'");
+  }
+  return "";
+}
+
+/* Indents every line but the first by two spaces (PyTorch's _addindent). */
+static const char *add_indent(L *l, const char *s) {
+  size_t n = 0;
+  for (const char *c = s; *c; c++) n += *c == '\n' ? 3 : 1;
+  char *o = arena_alloc(l->arena, n + 1), *q = o;
+  for (const char *c = s; *c; c++) {
+    *q++ = *c;
+    if (*c == '\n') *q++ = ' ', *q++ = ' ';
+  }
+  *q = 0;
+  return o;
+}
+
+const char *bi_module_repr(L *l, Value *m, int32_t off) {
+  if (!is_module(m)) return NULL;
+  const char *name = m->cls->bi ? m->cls->bi->name : m->cls->s;
+  char *buf = arena_printf(l->arena, "%s(%s", name, extra_repr(l, m, off));
+  bool children = false;
+  Value *items = attrs_get(&m->attrs, "__items__");
+  for (int i = 0; items && i < items->n; i++)
+    if (is_module(items->items[i])) {
+      buf = arena_printf(l->arena, "%s\n  (%d): %s", buf, i, add_indent(l, bi_module_repr(l, items->items[i], off)));
+      children = true;
+    }
+  for (int i = 0; i < m->attrs.n; i++)
+    if (is_module(m->attrs.vals[i])) {
+      buf = arena_printf(l->arena, "%s\n  (%s): %s", buf, m->attrs.keys[i], add_indent(l, bi_module_repr(l, m->attrs.vals[i], off)));
+      children = true;
+    }
+  return arena_printf(l->arena, "%s%s)", buf, children ? "\n" : "");
+}
+
 /* ---- methods of Python lists, dicts and strings ------------------------------------- */
 
 B(list_append) {

@@ -288,7 +288,10 @@ const char *v_str_of(L *l, Value *v, bool repr, int32_t off) {
   case V_HOST:
     lerr(l, off, "a value known only at run time cannot be turned into a string at compile time; "
                  "print it directly or in an f-string");
-  case V_OBJECT: return arena_printf(l->arena, "%s()", v->cls->s);
+  case V_OBJECT: {
+    const char *r = bi_module_repr(l, v, off);
+    return r ? r : arena_printf(l->arena, "<%s object>", v->cls->s);
+  }
   case V_CLASS: return arena_printf(l->arena, "<class '%s'>", v->s);
   case V_FUNC: return arena_printf(l->arena, "<function %s>", v->ast->str);
   case V_BUILTIN:

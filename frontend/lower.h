@@ -237,6 +237,8 @@ void collect_params(L *l, Value *m, Value *out, const char *prefix, Value *names
 /* The traced result of node (requires grad as its inputs do, PyTorch's grad_fn name). */
 Value *bi_result(L *l, int node, Value **ins, int nins, const char *gradfn);
 Value *bi_module_new(L *l, const char *cls);
+/* print(model): PyTorch's repr of a module, or NULL for other objects. */
+const char *bi_module_repr(L *l, Value *m, int32_t off);
 Value *bi_make_param(L *l, Value *t, const char *name, int32_t off);
 Value *bi_uniform_param(L *l, Shape s, DType dt, double bound, const char *name, int32_t off);
 
