@@ -940,6 +940,10 @@ static Value *eval_fstring(L *l, Scope *s, const Ast *e) {
       continue;
     }
     Value *v = eval(l, s, it->a);
+    /* a 0-d tensor formats its value (Tensor.__format__: f"{acc:.2%}", f"{loss}"); others
+     * take a spec only if they have one element */
+    if (v->k == V_TENSOR && it->ival != 'r' && (tn(l, v)->shape.rank == 0 || (it->str && it->str[0])))
+      v = tensor_item(l, v, it->off);
     if (v->k == V_HOST) {
       Value *hf = v_tuple(l, 2);
       hf->s = "hfmt";
