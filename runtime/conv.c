@@ -342,10 +342,11 @@ DEFINE_CONV_NAIVE(double, f64)
           const T *r0 = x + ((int64_t)p * H + 2 * oh) * W, *r1 = r0 + W;                     \
           T *yr = y + ((int64_t)p * OH + oh) * OW;                                           \
           for (int64_t ow = 0; ow < OW; ow++) {                                              \
+            /* bitwise | and v != v (NaN): no branches, so the loop vectorizes */           \
             T m = r0[2 * ow], v;                                                             \
-            v = r0[2 * ow + 1], m = (v > m || ISNAN(v)) ? v : m;                             \
-            v = r1[2 * ow], m = (v > m || ISNAN(v)) ? v : m;                                 \
-            v = r1[2 * ow + 1], m = (v > m || ISNAN(v)) ? v : m;                             \
+            v = r0[2 * ow + 1], m = ((v > m) | (v != v)) ? v : m;                            \
+            v = r1[2 * ow], m = ((v > m) | (v != v)) ? v : m;                                \
+            v = r1[2 * ow + 1], m = ((v > m) | (v != v)) ? v : m;                            \
             yr[ow] = m;                                                                      \
           }                                                                                  \
         }                                                                                    \
@@ -375,13 +376,13 @@ DEFINE_CONV_NAIVE(double, f64)
           const T *g = dy + ((int64_t)p * OH + oh) * OW;                                     \
           for (int64_t ow = 0; ow < OW; ow++) {                                              \
             T m = r0[2 * ow], v;                                                             \
-            int at = 0;                                                                      \
-            v = r0[2 * ow + 1];                                                              \
-            if (v > m || ISNAN(v)) m = v, at = 1;                                            \
-            v = r1[2 * ow];                                                                  \
-            if (v > m || ISNAN(v)) m = v, at = 2;                                            \
-            v = r1[2 * ow + 1];                                                              \
-            if (v > m || ISNAN(v)) m = v, at = 3;                                            \
+            int at = 0, c;                                                                   \
+            v = r0[2 * ow + 1], c = (v > m) | (v != v);                                      \
+            m = c ? v : m, at = c ? 1 : at;                                                  \
+            v = r1[2 * ow], c = (v > m) | (v != v);                                          \
+            m = c ? v : m, at = c ? 2 : at;                                                  \
+            v = r1[2 * ow + 1], c = (v > m) | (v != v);                                      \
+            m = c ? v : m, at = c ? 3 : at;                                                  \
             d0[2 * ow] = at == 0 ? g[ow] : 0;                                                \
             d0[2 * ow + 1] = at == 1 ? g[ow] : 0;                                            \
             d1[2 * ow] = at == 2 ? g[ow] : 0;                                                \
