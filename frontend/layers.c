@@ -330,7 +330,104 @@ B(BatchNorm2d) {
   return y;
 }
 
+/* ---- torch.nn.init: in place, drawing from the program's generator as PyTorch does -------- */
+
+static void fans(L *l, Value *w, double *fan_in, double *fan_out, int32_t off) {
+  const Shape s = tn(l, w)->shape;
+  if (s.rank < 2) lerr(l, off, "Fan in and fan out can not be computed for tensor with fewer than 2 dimensions");
+  double field = 1;
+  for (int i = 2; i < s.rank; i++) field *= (double)s.d[i];
+  *fan_in = (double)s.d[1] * field;
+  *fan_out = (double)s.d[0] * field;
+}
+
+static double gain_of(L *l, Value *nonlin, double a, int32_t off) {
+  const char *n = nonlin && nonlin->k == V_STR ? nonlin->s : "leaky_relu";
+  if (!strcmp(n, "linear") || !strcmp(n, "sigmoid") || !strncmp(n, "conv", 4)) return 1;
+  if (!strcmp(n, "tanh")) return 5.0 / 3;
+  if (!strcmp(n, "relu")) return sqrt(2.0);
+  if (!strcmp(n, "leaky_relu")) return sqrt(2.0 / (1 + a * a));
+  if (!strcmp(n, "selu")) return 3.0 / 4;
+  lerr(l, off, "Unsupported nonlinearity %s", n);
+}
+
+static Value *init_draw(L *l, Value *w, const char *method, double p0, double p1, int32_t off) {
+  return bi_call(l, method, w, (Value *[]){v_float(l, p0), v_float(l, p1)}, 2, off);
+}
+
+B(init_uniform_) {
+  Value *v[3];
+  args_bind(l, "uniform_", "tensor, a=0.0, b=1.0", self, a, v, 3);
+  return init_draw(l, tensor_arg(l, v[0], "uniform_", a->off), "uniform_", want_num(l, v[1], "a", a->off), want_num(l, v[2], "b", a->off), a->off);
+}
+B(init_normal_) {
+  Value *v[3];
+  args_bind(l, "normal_", "tensor, mean=0.0, std=1.0", self, a, v, 3);
+  return init_draw(l, tensor_arg(l, v[0], "normal_", a->off), "normal_", want_num(l, v[1], "mean", a->off), want_num(l, v[2], "std", a->off), a->off);
+}
+/* nn.init works without recording history (PyTorch runs it under no_grad) */
+static Value *fill_no_grad(L *l, Value *t, Value *value, int32_t off) {
+  bool saved = l->no_grad;
+  l->no_grad = true;
+  Value *r = value ? bi_call(l, "fill_", t, &value, 1, off) : bi_call(l, "zero_", t, NULL, 0, off);
+  l->no_grad = saved;
+  return r;
+}
+B(init_constant_) {
+  Value *v[2];
+  args_bind(l, "constant_", "tensor, val", self, a, v, 2);
+  return fill_no_grad(l, tensor_arg(l, v[0], "constant_", a->off), v[1], a->off);
+}
+B(init_zeros_) {
+  Value *v[1];
+  args_bind(l, "zeros_", "tensor", self, a, v, 1);
+  return fill_no_grad(l, tensor_arg(l, v[0], "zeros_", a->off), NULL, a->off);
+}
+B(init_ones_) {
+  Value *v[1];
+  args_bind(l, "ones_", "tensor", self, a, v, 1);
+  return fill_no_grad(l, tensor_arg(l, v[0], "ones_", a->off), v_float(l, 1), a->off);
+}
+B(init_xavier_uniform_) {
+  Value *v[2];
+  args_bind(l, "xavier_uniform_", "tensor, gain=1.0", self, a, v, 2);
+  double fi, fo;
+  fans(l, tensor_arg(l, v[0], "xavier_uniform_", a->off), &fi, &fo, a->off);
+  double b = want_num(l, v[1], "gain", a->off) * sqrt(6.0 / (fi + fo));
+  return init_draw(l, v[0], "uniform_", -b, b, a->off);
+}
+B(init_xavier_normal_) {
+  Value *v[2];
+  args_bind(l, "xavier_normal_", "tensor, gain=1.0", self, a, v, 2);
+  double fi, fo;
+  fans(l, tensor_arg(l, v[0], "xavier_normal_", a->off), &fi, &fo, a->off);
+  return init_draw(l, v[0], "normal_", 0, want_num(l, v[1], "gain", a->off) * sqrt(2.0 / (fi + fo)), a->off);
+}
+static Value *kaiming(L *l, Value *self, Args *a, const char *fname, bool normal) {
+  Value *v[4];
+  args_bind(l, fname, "tensor, a=0, mode='fan_in', nonlinearity='leaky_relu'", self, a, v, 4);
+  double fi, fo;
+  fans(l, tensor_arg(l, v[0], fname, a->off), &fi, &fo, a->off);
+  const char *mode = v[2] && v[2]->k == V_STR ? v[2]->s : "fan_in";
+  if (strcmp(mode, "fan_in") && strcmp(mode, "fan_out")) lerr(l, a->off, "Mode %s not supported, please use one of fan_in, fan_out", mode);
+  double fan = !strcmp(mode, "fan_in") ? fi : fo;
+  double std = gain_of(l, v[3], want_num(l, v[1], "a", a->off), a->off) / sqrt(fan);
+  if (normal) return init_draw(l, v[0], "normal_", 0, std, a->off);
+  return init_draw(l, v[0], "uniform_", -sqrt(3.0) * std, sqrt(3.0) * std, a->off);
+}
+B(init_kaiming_uniform_) { return kaiming(l, self, a, "kaiming_uniform_", false); }
+B(init_kaiming_normal_) { return kaiming(l, self, a, "kaiming_normal_", true); }
+
 const Builtin layer_builtins[] = {
+  {"uniform_", BI_FUNC, ly_init_uniform_, 0},
+  {"normal_", BI_FUNC, ly_init_normal_, 0},
+  {"constant_", BI_FUNC, ly_init_constant_, 0},
+  {"zeros_", BI_FUNC, ly_init_zeros_, 0},
+  {"ones_", BI_FUNC, ly_init_ones_, 0},
+  {"xavier_uniform_", BI_FUNC, ly_init_xavier_uniform_, 0},
+  {"xavier_normal_", BI_FUNC, ly_init_xavier_normal_, 0},
+  {"kaiming_uniform_", BI_FUNC, ly_init_kaiming_uniform_, 0},
+  {"kaiming_normal_", BI_FUNC, ly_init_kaiming_normal_, 0},
   {"conv2d", BI_FUNC, ly_conv2d, 0},
   {"max_pool2d", BI_FUNC, ly_max_pool2d, 0},
   {"avg_pool2d", BI_FUNC, ly_avg_pool2d, 0},
