@@ -22,6 +22,10 @@
  */
 #include "tt.h"
 
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <string.h>
 
 /* Register block: MR rows x NR columns of C. With AVX-512, 6 x 32 floats are 12 of the
@@ -188,19 +192,13 @@ static void check_args(const char *name, int64_t M, int64_t N, int64_t K, const 
       memset((C) + i_ * (ldc), 0, (size_t)(N) * sizeof *(C));                                 \
   } while (0)
 
-void tt_gemm_f32(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, bool transA,
-                 const float *B, int64_t ldb, bool transB, float *C, int64_t ldc,
-                 bool accumulate) {
-  check_args("gemm", M, N, K, A, lda, transA, B, ldb, transB, C, ldc);
-  if (M == 0 || N == 0)
-    return;
-  if (K == 0) {
-    if (!accumulate)
-      ZERO_C(C, M, N, ldc);
-    return;
-  }
-  for (int64_t jc = 0; jc < N; jc += NC) {
-    int64_t nc = N - jc < NC ? N - jc : NC;
+/* C[:, j0:j1] of the product; j0 is a multiple of NR, so the register tiles, and thus
+ * every element's arithmetic, are exactly those of the whole product. */
+static void gemm_cols(int64_t M, int64_t j0, int64_t j1, int64_t K, const float *A, int64_t lda,
+                      bool transA, const float *B, int64_t ldb, bool transB, float *C,
+                      int64_t ldc, bool accumulate) {
+  for (int64_t jc = j0; jc < j1; jc += NC) {
+    int64_t nc = j1 - jc < NC ? j1 - jc : NC;
     for (int64_t pc = 0; pc < K; pc += KC) {
       int64_t kc = K - pc < KC ? K - pc : KC;
       bool add = accumulate || pc > 0; /* later K blocks add to the first one's result */
@@ -222,6 +220,93 @@ void tt_gemm_f32(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, b
       }
     }
   }
+}
+
+/*
+ * A second core: big products are split by columns between the calling thread and one
+ * worker thread (started at the first such product; TT_THREADS=1 turns it off). Each
+ * element is computed by one thread with the same arithmetic as without the split, so
+ * results do not depend on the thread count.
+ */
+typedef struct GemmJob {
+  int64_t M, j0, j1, K, lda, ldb, ldc;
+  const float *A, *B;
+  float *C;
+  bool transA, transB, accumulate;
+} GemmJob;
+
+static pthread_mutex_t job_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t job_cv = PTHREAD_COND_INITIALIZER, done_cv = PTHREAD_COND_INITIALIZER;
+static GemmJob job;
+static bool job_posted, job_done;
+static int worker_state; /* 0 not started, 1 running, -1 unavailable */
+
+static void *gemm_worker(void *arg) {
+  (void)arg;
+  for (;;) {
+    pthread_mutex_lock(&job_mu);
+    while (!job_posted) pthread_cond_wait(&job_cv, &job_mu);
+    GemmJob j = job;
+    job_posted = false;
+    pthread_mutex_unlock(&job_mu);
+    gemm_cols(j.M, j.j0, j.j1, j.K, j.A, j.lda, j.transA, j.B, j.ldb, j.transB, j.C, j.ldc, j.accumulate);
+    pthread_mutex_lock(&job_mu);
+    job_done = true;
+    pthread_cond_signal(&done_cv);
+    pthread_mutex_unlock(&job_mu);
+  }
+  return NULL;
+}
+
+void tt_gemm_threads(int n) {
+  if (n <= 1) worker_state = -1;
+  else if (worker_state == -1) worker_state = 0;
+}
+
+static bool worker_ready(void) {
+  if (worker_state == 0) {
+    const char *e = getenv("TT_THREADS");
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    worker_state = -1;
+    if (!(e && atoi(e) == 1) && cpus >= 2) {
+      pthread_t t;
+      pthread_attr_t at;
+      pthread_attr_init(&at);
+      pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+      if (pthread_create(&t, &at, gemm_worker, NULL) == 0) worker_state = 1;
+      pthread_attr_destroy(&at);
+    }
+  }
+  return worker_state == 1;
+}
+
+void tt_gemm_f32(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, bool transA,
+                 const float *B, int64_t ldb, bool transB, float *C, int64_t ldc,
+                 bool accumulate) {
+  check_args("gemm", M, N, K, A, lda, transA, B, ldb, transB, C, ldc);
+  if (M == 0 || N == 0)
+    return;
+  if (K == 0) {
+    if (!accumulate)
+      ZERO_C(C, M, N, ldc);
+    return;
+  }
+  /* worth a second thread: about 4 MFLOP and at least two register tiles of columns */
+  if ((double)M * (double)N * (double)K >= 2e6 && N >= 2 * NR && worker_ready()) {
+    int64_t half = (N / 2 + NR - 1) / NR * NR;
+    pthread_mutex_lock(&job_mu);
+    job = (GemmJob){M, half, N, K, lda, ldb, ldc, A, B, C, transA, transB, accumulate};
+    job_posted = true;
+    job_done = false;
+    pthread_cond_signal(&job_cv);
+    pthread_mutex_unlock(&job_mu);
+    gemm_cols(M, 0, half, K, A, lda, transA, B, ldb, transB, C, ldc, accumulate);
+    pthread_mutex_lock(&job_mu);
+    while (!job_done) pthread_cond_wait(&done_cv, &job_mu);
+    pthread_mutex_unlock(&job_mu);
+    return;
+  }
+  gemm_cols(M, 0, N, K, A, lda, transA, B, ldb, transB, C, ldc, accumulate);
 }
 
 void tt_gemm_f32_naive(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, bool transA,

@@ -116,6 +116,27 @@ static void test_gemm_empty_sizes(void **state) {
   tt_gemm_f32_naive(0, 3, 4, NULL, 4, false, NULL, 3, false, NULL, 3, false);
 }
 
+/* The column split between two threads gives the same bits as one thread. */
+static void test_gemm_threads_bit_identical(void **state) {
+  (void)state;
+  srand(7);
+  for (int t = 0; t < 12; t++) {
+    int M = 1 + rand() % 200, N = 64 + rand() % 700, K = 200 + rand() % 600;
+    bool ta = rand() % 2, tb = rand() % 2, acc = rand() % 2;
+    float *A = malloc(sizeof(float) * (size_t)(M * K)), *B = malloc(sizeof(float) * (size_t)(K * N));
+    float *C1 = malloc(sizeof(float) * (size_t)(M * N)), *C2 = malloc(sizeof(float) * (size_t)(M * N));
+    for (int i = 0; i < M * K; i++) A[i] = (float)rand() / (float)RAND_MAX - 0.5f;
+    for (int i = 0; i < K * N; i++) B[i] = (float)rand() / (float)RAND_MAX - 0.5f;
+    for (int i = 0; i < M * N; i++) C1[i] = C2[i] = (float)rand() / (float)RAND_MAX;
+    tt_gemm_threads(1);
+    tt_gemm_f32(M, N, K, A, ta ? M : K, ta, B, tb ? K : N, tb, C1, N, acc);
+    tt_gemm_threads(2);
+    tt_gemm_f32(M, N, K, A, ta ? M : K, ta, B, tb ? K : N, tb, C2, N, acc);
+    assert_memory_equal(C1, C2, sizeof(float) * (size_t)(M * N));
+    free(A), free(B), free(C1), free(C2);
+  }
+}
+
 static void test_gemm_f64(void **state) {
   (void)state;
   int bad = 0;
@@ -160,6 +181,7 @@ int main(void) {
       cmocka_unit_test(test_gemm_tiled_block_edges),
       cmocka_unit_test(test_gemm_empty_sizes),
       cmocka_unit_test(test_gemm_f64),
+      cmocka_unit_test(test_gemm_threads_bit_identical),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
