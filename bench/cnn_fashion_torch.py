@@ -151,11 +151,14 @@ def loadavg():
 
 def bench(args):
     me = os.path.abspath(__file__)
-    # (name, threads, command, environment, measured runs). ttc's binaries are single-threaded.
+    # (name, threads, command, environment, measured runs). ttc's runtime splits its big GEMMs
+    # over two threads when there are two CPUs; the direct convolution kernels use one (so
+    # ttc-naive's Linear layers may use two).
     # OpenBLAS keeps its own thread pool, which torch.set_num_threads does not size, so
     # OPENBLAS_NUM_THREADS is set to match.
-    systems = [("ttc", 1, ["stdbuf", "-oL", args.ttc_bin], dict(os.environ), args.runs),
-               ("ttc-naive", 1, ["stdbuf", "-oL", args.ttc_naive_bin], dict(os.environ),
+    ttc_threads = 1 if os.environ.get("TT_THREADS") == "1" else min(2, os.cpu_count() or 1)
+    systems = [("ttc", ttc_threads, ["stdbuf", "-oL", args.ttc_bin], dict(os.environ), args.runs),
+               ("ttc-naive", ttc_threads, ["stdbuf", "-oL", args.ttc_naive_bin], dict(os.environ),
                 args.naive_runs)]
     blases = [("torch", None)] + ([("torch+ob", args.openblas_dir)] if args.openblas_dir else [])
     for name, libdir in blases:

@@ -155,7 +155,9 @@ def bench(args):
     me = os.path.abspath(__file__)
     # (name, threads, command, environment); OpenBLAS keeps its own thread pool, which
     # torch.set_num_threads does not size, so OPENBLAS_NUM_THREADS is set to match.
-    systems = [("ttc", 1, ["stdbuf", "-oL", args.ttc_bin], dict(os.environ))]
+    # ttc's runtime splits its big GEMMs over two threads when there are two CPUs.
+    ttc_threads = 1 if os.environ.get("TT_THREADS") == "1" else min(2, os.cpu_count() or 1)
+    systems = [("ttc", ttc_threads, ["stdbuf", "-oL", args.ttc_bin], dict(os.environ))]
     blases = [("torch", None)] + ([("torch+ob", args.openblas_dir)] if args.openblas_dir else [])
     for name, libdir in blases:
         for t in (1, 2):
