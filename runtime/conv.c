@@ -20,6 +20,8 @@
  */
 #include "tt.h"
 
+#include <stdlib.h>
+
 #include <math.h>
 #include <string.h>
 
@@ -123,30 +125,109 @@ void tt_col2im_f32(const float *cols, float *x, int64_t C, int64_t H, int64_t W,
 
 /* ---- im2col + GEMM convolution -------------------------------------------------------- */
 
+/*
+ * The forward and input-gradient kernels are independent per image, so a batch is split
+ * in two halves for tt_parallel2: the caller's half uses the workspace generated code
+ * passes in, the worker's half a second one kept here (grown when needed, never freed).
+ * Each image is computed exactly as without the split. If that workspace cannot be had,
+ * or there is no worker, or the batch is a single image, the loop runs on one thread.
+ */
+static float *worker_ws;
+static size_t worker_ws_len;
+
+static float *second_workspace(size_t n) {
+  if (n > worker_ws_len) {
+    float *p = realloc(worker_ws, n * sizeof(float));
+    if (!p)
+      return NULL;
+    worker_ws = p;
+    worker_ws_len = n;
+  }
+  return worker_ws;
+}
+
+typedef struct ConvJob {
+  const float *x, *w, *b, *dy;
+  float *y, *dx, *ws[2];
+  int64_t N, C, H, W, K, R, S, sh, sw, ph, pw, half;
+} ConvJob;
+
+static void conv_images(const ConvJob *j, int64_t n0, int64_t n1, float *ws) {
+  int64_t OH = out_dim(j->H, j->R, j->sh, j->ph), OW = out_dim(j->W, j->S, j->sw, j->pw);
+  int64_t P = OH * OW, CRS = j->C * j->R * j->S, K = j->K;
+  /* A 1x1 stride-1 unpadded convolution's cols are the image itself: skip the copy. */
+  bool pointwise = j->R == 1 && j->S == 1 && j->sh == 1 && j->sw == 1 && j->ph == 0 &&
+                   j->pw == 0;
+  for (int64_t n = n0; n < n1; n++) {
+    const float *cols = j->x + n * j->C * j->H * j->W;
+    if (!pointwise) {
+      tt_im2col_f32(cols, ws, j->C, j->H, j->W, j->R, j->S, j->sh, j->sw, j->ph, j->pw);
+      cols = ws;
+    }
+    float *yn = j->y + n * K * P;
+    /* The bias goes in first so that the GEMM accumulates onto it: no second pass. */
+    if (j->b)
+      for (int64_t k = 0; k < K; k++)
+        for (int64_t p = 0; p < P; p++)
+          yn[k * P + p] = j->b[k];
+    tt_gemm_f32(K, P, CRS, j->w, CRS, false, cols, P, false, yn, P, j->b != NULL);
+  }
+}
+
+static void grad_input_images(const ConvJob *j, int64_t n0, int64_t n1, float *ws) {
+  int64_t OH = out_dim(j->H, j->R, j->sh, j->ph), OW = out_dim(j->W, j->S, j->sw, j->pw);
+  int64_t P = OH * OW, CRS = j->C * j->R * j->S, K = j->K;
+  bool pointwise = j->R == 1 && j->S == 1 && j->sh == 1 && j->sw == 1 && j->ph == 0 &&
+                   j->pw == 0;
+  for (int64_t n = n0; n < n1; n++) {
+    float *dxn = j->dx + n * j->C * j->H * j->W;
+    const float *dyn = j->dy + n * K * P;
+    if (pointwise) {
+      /* cols is the image itself, so the GEMM can write dx directly. */
+      tt_gemm_f32(CRS, P, K, j->w, CRS, true, dyn, P, false, dxn, P, false);
+      continue;
+    }
+    tt_gemm_f32(CRS, P, K, j->w, CRS, true, dyn, P, false, ws, P, false);
+    tt_col2im_f32(ws, dxn, j->C, j->H, j->W, j->R, j->S, j->sh, j->sw, j->ph, j->pw);
+  }
+}
+
+static void conv_part(void *arg, int part) {
+  const ConvJob *j = arg;
+  conv_images(j, part ? j->half : 0, part ? j->N : j->half, j->ws[part]);
+}
+
+static void grad_input_part(void *arg, int part) {
+  const ConvJob *j = arg;
+  grad_input_images(j, part ? j->half : 0, part ? j->N : j->half, j->ws[part]);
+}
+
+/* Runs part over the batch: in two halves on two threads when that is possible. */
+static void over_batch(ConvJob *j, void (*part)(void *, int), float *ws) {
+  size_t wn = tt_conv2d_workspace(j->C, j->H, j->W, j->R, j->S, j->sh, j->sw, j->ph, j->pw);
+  j->ws[0] = ws;
+  j->ws[1] = NULL;
+  if (j->N >= 2 && tt_parallel2_available())
+    j->ws[1] = wn ? second_workspace(wn) : ws;
+  if (j->ws[1]) {
+    j->half = j->N / 2;
+    tt_parallel2(part, j);
+  } else {
+    j->half = j->N;
+    part(j, 0);
+  }
+}
+
 /* y [N, K, OH, OW] = conv2d(x [N, C, H, W], w [K, C, R, S]) + b [K]. */
 void tt_conv2d_f32(const float *x, const float *w, const float *b, float *y, int64_t N,
                    int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t sh,
                    int64_t sw, int64_t ph, int64_t pw, float *ws) {
   int64_t OH = out_dim(H, R, sh, ph), OW = out_dim(W, S, sw, pw);
-  int64_t P = OH * OW, CRS = C * R * S;
-  if (P == 0 || N <= 0 || K <= 0 || C <= 0)
+  if (OH * OW == 0 || N <= 0 || K <= 0 || C <= 0)
     return;
-  /* A 1x1 stride-1 unpadded convolution's cols are the image itself: skip the copy. */
-  bool pointwise = R == 1 && S == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;
-  for (int64_t n = 0; n < N; n++) {
-    const float *cols = x + n * C * H * W;
-    if (!pointwise) {
-      tt_im2col_f32(cols, ws, C, H, W, R, S, sh, sw, ph, pw);
-      cols = ws;
-    }
-    float *yn = y + n * K * P;
-    /* The bias goes in first so that the GEMM accumulates onto it: no second pass. */
-    if (b)
-      for (int64_t k = 0; k < K; k++)
-        for (int64_t p = 0; p < P; p++)
-          yn[k * P + p] = b[k];
-    tt_gemm_f32(K, P, CRS, w, CRS, false, cols, P, false, yn, P, b != NULL);
-  }
+  ConvJob j = {.x = x, .w = w, .b = b, .y = y, .N = N, .C = C, .H = H, .W = W, .K = K,
+               .R = R, .S = S, .sh = sh, .sw = sw, .ph = ph, .pw = pw};
+  over_batch(&j, conv_part, ws);
 }
 
 /* dx [N, C, H, W] from dy [N, K, OH, OW]: cols = w^T @ dy_n, then col2im. */
@@ -154,24 +235,14 @@ void tt_conv2d_grad_input_f32(const float *dy, const float *w, float *dx, int64_
                               int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t sh,
                               int64_t sw, int64_t ph, int64_t pw, float *ws) {
   int64_t OH = out_dim(H, R, sh, ph), OW = out_dim(W, S, sw, pw);
-  int64_t P = OH * OW, CRS = C * R * S;
   size_t nx = count4(N, C, H, W);
   if (nx)
     memset(dx, 0, nx * sizeof(float));
-  if (P == 0 || nx == 0 || K <= 0)
+  if (OH * OW == 0 || nx == 0 || K <= 0)
     return;
-  bool pointwise = R == 1 && S == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;
-  for (int64_t n = 0; n < N; n++) {
-    float *dxn = dx + n * C * H * W;
-    const float *dyn = dy + n * K * P;
-    if (pointwise) {
-      /* cols is the image itself, so the GEMM can write dx directly. */
-      tt_gemm_f32(CRS, P, K, w, CRS, true, dyn, P, false, dxn, P, false);
-      continue;
-    }
-    tt_gemm_f32(CRS, P, K, w, CRS, true, dyn, P, false, ws, P, false);
-    tt_col2im_f32(ws, dxn, C, H, W, R, S, sh, sw, ph, pw);
-  }
+  ConvJob j = {.dy = dy, .w = w, .dx = dx, .N = N, .C = C, .H = H, .W = W, .K = K,
+               .R = R, .S = S, .sh = sh, .sw = sw, .ph = ph, .pw = pw};
+  over_batch(&j, grad_input_part, ws);
 }
 
 /* dw [K, C, R, S] = sum over n of dy_n [K, OH*OW] @ im2col(x_n)^T. */
@@ -301,6 +372,35 @@ DEFINE_CONV_NAIVE(double, f64)
  * Average pooling divides by kh*kw (count_include_pad=True; with ceil_mode=False no window
  * reaches past the padding, so that is also PyTorch's divisor).
  */
+/* Planes [p0, p1) of a pooling kernel; run_planes splits big ones over two threads (each
+ * plane is computed exactly as on one thread, so the bits do not change). */
+typedef struct PlaneJob PlaneJob;
+struct PlaneJob {
+  void (*body)(const PlaneJob *, size_t p0, size_t p1);
+  const void *x, *dy;
+  void *y;
+  int64_t H, W, OH, OW;
+  size_t planes;
+};
+
+static void plane_part(void *arg, int part) {
+  const PlaneJob *j = arg;
+  size_t half = j->planes / 2;
+  if (part)
+    j->body(j, half, j->planes);
+  else
+    j->body(j, 0, half);
+}
+
+static void run_planes(PlaneJob *j) {
+  /* below about 32K pixels the hand-off costs more than the second core gives */
+  if (j->planes >= 2 && (double)j->planes * (double)j->H * (double)j->W >= 32768 &&
+      tt_parallel2_available())
+    tt_parallel2(plane_part, j);
+  else
+    j->body(j, 0, j->planes);
+}
+
 #define DEFINE_POOL(T, SUF, ISNAN)                                                           \
   /* The flat index in the [H, W] plane of window (oh, ow)'s maximum. */                     \
   static int64_t argmax_##SUF(const T *xp, int64_t H, int64_t W, int64_t oh, int64_t ow,    \
@@ -328,28 +428,69 @@ DEFINE_CONV_NAIVE(double, f64)
     return at;                                                                               \
   }                                                                                          \
                                                                                              \
+  /* Planes [p0, p1) of the 2x2 stride-2 pooling of the CNNs: the same choice as argmax      \
+     above, without its bounds work, in a loop the compiler vectorizes (selects instead of   \
+     branches: bitwise | and v != v for NaN). */                                             \
+  static void maxpool2x2_##SUF(const PlaneJob *j, size_t p0, size_t p1) {                    \
+    const T *x = j->x;                                                                       \
+    T *y = j->y;                                                                             \
+    int64_t H = j->H, W = j->W, OH = j->OH, OW = j->OW;                                      \
+    for (size_t p = p0; p < p1; p++)                                                         \
+      for (int64_t oh = 0; oh < OH; oh++) {                                                  \
+        const T *r0 = x + ((int64_t)p * H + 2 * oh) * W, *r1 = r0 + W;                       \
+        T *yr = y + ((int64_t)p * OH + oh) * OW;                                             \
+        for (int64_t ow = 0; ow < OW; ow++) {                                                \
+          T m = r0[2 * ow], v;                                                               \
+          v = r0[2 * ow + 1], m = ((v > m) | (v != v)) ? v : m;                              \
+          v = r1[2 * ow], m = ((v > m) | (v != v)) ? v : m;                                  \
+          v = r1[2 * ow + 1], m = ((v > m) | (v != v)) ? v : m;                              \
+          yr[ow] = m;                                                                        \
+        }                                                                                    \
+      }                                                                                      \
+  }                                                                                          \
+                                                                                             \
+  /* Its gradient: 2x2 windows do not overlap, so each dy goes to its window's first         \
+     maximum and the other three pixels get 0. An odd last row or column is in no window     \
+     and is zeroed first; otherwise every dx is written once. */                             \
+  static void maxpool2x2_grad_##SUF(const PlaneJob *j, size_t p0, size_t p1) {               \
+    const T *x = j->x, *dy = j->dy;                                                          \
+    T *dx = j->y;                                                                            \
+    int64_t H = j->H, W = j->W, OH = j->OH, OW = j->OW;                                      \
+    for (size_t p = p0; p < p1; p++) {                                                       \
+      if (H != 2 * OH || W != 2 * OW)                                                        \
+        for (int64_t i = 0; i < H * W; i++)                                                  \
+          dx[(int64_t)p * H * W + i] = 0;                                                    \
+      for (int64_t oh = 0; oh < OH; oh++) {                                                  \
+        const T *r0 = x + ((int64_t)p * H + 2 * oh) * W, *r1 = r0 + W;                       \
+        T *d0 = dx + ((int64_t)p * H + 2 * oh) * W, *d1 = d0 + W;                            \
+        const T *g = dy + ((int64_t)p * OH + oh) * OW;                                       \
+        for (int64_t ow = 0; ow < OW; ow++) {                                                \
+          T m = r0[2 * ow], v;                                                               \
+          int at = 0, c;                                                                     \
+          v = r0[2 * ow + 1], c = (v > m) | (v != v);                                        \
+          m = c ? v : m, at = c ? 1 : at;                                                    \
+          v = r1[2 * ow], c = (v > m) | (v != v);                                            \
+          m = c ? v : m, at = c ? 2 : at;                                                    \
+          v = r1[2 * ow + 1], c = (v > m) | (v != v);                                        \
+          m = c ? v : m, at = c ? 3 : at;                                                    \
+          d0[2 * ow] = at == 0 ? g[ow] : 0;                                                  \
+          d0[2 * ow + 1] = at == 1 ? g[ow] : 0;                                              \
+          d1[2 * ow] = at == 2 ? g[ow] : 0;                                                  \
+          d1[2 * ow + 1] = at == 3 ? g[ow] : 0;                                              \
+        }                                                                                    \
+      }                                                                                      \
+    }                                                                                        \
+  }                                                                                          \
+                                                                                             \
   /* y [N, C, OH, OW] = the maximum of each window of x [N, C, H, W]. */                     \
   void tt_maxpool2d_##SUF(const T *x, T *y, int64_t N, int64_t C, int64_t H, int64_t W,      \
                           int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph,        \
                           int64_t pw) {                                                      \
     int64_t OH = out_dim(H, kh, sh, ph), OW = out_dim(W, kw, sw, pw);                        \
     size_t planes = count4(N, C, 1, 1);                                                      \
-    if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0 && OH > 0 && OW > 0) { \
-      /* the CNN's 2x2 pooling: the same choice as argmax below, without its bounds work, */ \
-      /* in a loop the compiler vectorizes (selects instead of branches) */                  \
-      for (size_t p = 0; p < planes; p++)                                                    \
-        for (int64_t oh = 0; oh < OH; oh++) {                                                \
-          const T *r0 = x + ((int64_t)p * H + 2 * oh) * W, *r1 = r0 + W;                     \
-          T *yr = y + ((int64_t)p * OH + oh) * OW;                                           \
-          for (int64_t ow = 0; ow < OW; ow++) {                                              \
-            /* bitwise | and v != v (NaN): no branches, so the loop vectorizes */           \
-            T m = r0[2 * ow], v;                                                             \
-            v = r0[2 * ow + 1], m = ((v > m) | (v != v)) ? v : m;                            \
-            v = r1[2 * ow], m = ((v > m) | (v != v)) ? v : m;                                \
-            v = r1[2 * ow + 1], m = ((v > m) | (v != v)) ? v : m;                            \
-            yr[ow] = m;                                                                      \
-          }                                                                                  \
-        }                                                                                    \
+    if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0 && OH > 0 && OW > 0) {\
+      PlaneJob j = {maxpool2x2_##SUF, x, NULL, y, H, W, OH, OW, planes};                     \
+      run_planes(&j);                                                                        \
       return;                                                                                \
     }                                                                                        \
     for (size_t p = 0; p < planes; p++)                                                      \
@@ -365,38 +506,19 @@ DEFINE_CONV_NAIVE(double, f64)
                                int64_t sw, int64_t ph, int64_t pw) {                         \
     int64_t OH = out_dim(H, kh, sh, ph), OW = out_dim(W, kw, sw, pw);                        \
     size_t planes = count4(N, C, 1, 1), nx = count4(N, C, H, W);                             \
-    for (size_t i = 0; i < nx; i++)                                                          \
-      dx[i] = 0;                                                                             \
-    if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0 && OH > 0 && OW > 0) { \
-      /* 2x2 windows do not overlap: each gradient goes to its window's first maximum */     \
-      for (size_t p = 0; p < planes; p++)                                                    \
-        for (int64_t oh = 0; oh < OH; oh++) {                                                \
-          const T *r0 = x + ((int64_t)p * H + 2 * oh) * W, *r1 = r0 + W;                     \
-          T *d0 = dx + ((int64_t)p * H + 2 * oh) * W, *d1 = d0 + W;                          \
-          const T *g = dy + ((int64_t)p * OH + oh) * OW;                                     \
-          for (int64_t ow = 0; ow < OW; ow++) {                                              \
-            T m = r0[2 * ow], v;                                                             \
-            int at = 0, c;                                                                   \
-            v = r0[2 * ow + 1], c = (v > m) | (v != v);                                      \
-            m = c ? v : m, at = c ? 1 : at;                                                  \
-            v = r1[2 * ow], c = (v > m) | (v != v);                                          \
-            m = c ? v : m, at = c ? 2 : at;                                                  \
-            v = r1[2 * ow + 1], c = (v > m) | (v != v);                                      \
-            m = c ? v : m, at = c ? 3 : at;                                                  \
-            d0[2 * ow] = at == 0 ? g[ow] : 0;                                                \
-            d0[2 * ow + 1] = at == 1 ? g[ow] : 0;                                            \
-            d1[2 * ow] = at == 2 ? g[ow] : 0;                                                \
-            d1[2 * ow + 1] = at == 3 ? g[ow] : 0;                                            \
-          }                                                                                  \
-        }                                                                                    \
+    if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0 && OH > 0 && OW > 0) {\
+      PlaneJob j = {maxpool2x2_grad_##SUF, x, dy, dx, H, W, OH, OW, planes};                 \
+      run_planes(&j);                                                                        \
       return;                                                                                \
     }                                                                                        \
+    for (size_t i = 0; i < nx; i++)                                                          \
+      dx[i] = 0;                                                                             \
     for (size_t p = 0; p < planes; p++)                                                      \
       for (int64_t oh = 0; oh < OH; oh++)                                                    \
         for (int64_t ow = 0; ow < OW; ow++) {                                                \
           T m;                                                                               \
           int64_t at =                                                                       \
-              argmax_##SUF(x + (int64_t)p * H * W, H, W, oh, ow, kh, kw, sh, sw, ph, pw, &m); \
+              argmax_##SUF(x + (int64_t)p * H * W, H, W, oh, ow, kh, kw, sh, sw, ph, pw, &m);\
           if (at >= 0)                                                                       \
             dx[(int64_t)p * H * W + at] += dy[((int64_t)p * OH + oh) * OW + ow];             \
         }                                                                                    \

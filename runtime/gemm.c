@@ -223,33 +223,32 @@ static void gemm_cols(int64_t M, int64_t j0, int64_t j1, int64_t K, const float 
 }
 
 /*
- * A second core: big products are split by columns between the calling thread and one
- * worker thread (started at the first such product; TT_THREADS=1 turns it off). Each
- * element is computed by one thread with the same arithmetic as without the split, so
- * results do not depend on the thread count.
+ * A second core: tt_parallel2 runs part 0 of a job on the calling thread and part 1 on one
+ * worker thread (started at the first call; TT_THREADS=1 or a single CPU keeps both parts
+ * on the caller, one after the other). Callers split their work so that each output
+ * element is computed by one part with the same arithmetic as without the split: results
+ * do not depend on the thread count. A job's parts may call tt_gemm_f32; nested calls run
+ * serially (in_part), so the one worker never waits on itself.
  */
-typedef struct GemmJob {
-  int64_t M, j0, j1, K, lda, ldb, ldc;
-  const float *A, *B;
-  float *C;
-  bool transA, transB, accumulate;
-} GemmJob;
-
 static pthread_mutex_t job_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t job_cv = PTHREAD_COND_INITIALIZER, done_cv = PTHREAD_COND_INITIALIZER;
-static GemmJob job;
+static void (*job_fn)(void *, int);
+static void *job_arg;
 static bool job_posted, job_done;
 static int worker_state; /* 0 not started, 1 running, -1 unavailable */
+static _Thread_local bool in_part;
 
-static void *gemm_worker(void *arg) {
+static void *worker_main(void *arg) {
   (void)arg;
+  in_part = true;
   for (;;) {
     pthread_mutex_lock(&job_mu);
     while (!job_posted) pthread_cond_wait(&job_cv, &job_mu);
-    GemmJob j = job;
+    void (*fn)(void *, int) = job_fn;
+    void *fa = job_arg;
     job_posted = false;
     pthread_mutex_unlock(&job_mu);
-    gemm_cols(j.M, j.j0, j.j1, j.K, j.A, j.lda, j.transA, j.B, j.ldb, j.transB, j.C, j.ldc, j.accumulate);
+    fn(fa, 1);
     pthread_mutex_lock(&job_mu);
     job_done = true;
     pthread_cond_signal(&done_cv);
@@ -273,11 +272,53 @@ static bool worker_ready(void) {
       pthread_attr_t at;
       pthread_attr_init(&at);
       pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-      if (pthread_create(&t, &at, gemm_worker, NULL) == 0) worker_state = 1;
+      if (pthread_create(&t, &at, worker_main, NULL) == 0) worker_state = 1;
       pthread_attr_destroy(&at);
     }
   }
   return worker_state == 1;
+}
+
+bool tt_parallel2_available(void) {
+  return !in_part && worker_ready();
+}
+
+void tt_parallel2(void (*fn)(void *, int), void *arg) {
+  if (!tt_parallel2_available()) {
+    bool was = in_part;
+    in_part = true;
+    fn(arg, 0);
+    fn(arg, 1);
+    in_part = was;
+    return;
+  }
+  pthread_mutex_lock(&job_mu);
+  job_fn = fn;
+  job_arg = arg;
+  job_posted = true;
+  job_done = false;
+  pthread_cond_signal(&job_cv);
+  pthread_mutex_unlock(&job_mu);
+  in_part = true;
+  fn(arg, 0);
+  in_part = false;
+  pthread_mutex_lock(&job_mu);
+  while (!job_done) pthread_cond_wait(&done_cv, &job_mu);
+  pthread_mutex_unlock(&job_mu);
+}
+
+typedef struct GemmJob {
+  int64_t M, half, N, K, lda, ldb, ldc;
+  const float *A, *B;
+  float *C;
+  bool transA, transB, accumulate;
+} GemmJob;
+
+static void gemm_part(void *arg, int part) {
+  const GemmJob *j = arg;
+  int64_t j0 = part ? j->half : 0, j1 = part ? j->N : j->half;
+  gemm_cols(j->M, j0, j1, j->K, j->A, j->lda, j->transA, j->B, j->ldb, j->transB, j->C, j->ldc,
+            j->accumulate);
 }
 
 void tt_gemm_f32(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, bool transA,
@@ -292,18 +333,10 @@ void tt_gemm_f32(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, b
     return;
   }
   /* worth a second thread: about 4 MFLOP and at least two register tiles of columns */
-  if ((double)M * (double)N * (double)K >= 2e6 && N >= 2 * NR && worker_ready()) {
-    int64_t half = (N / 2 + NR - 1) / NR * NR;
-    pthread_mutex_lock(&job_mu);
-    job = (GemmJob){M, half, N, K, lda, ldb, ldc, A, B, C, transA, transB, accumulate};
-    job_posted = true;
-    job_done = false;
-    pthread_cond_signal(&job_cv);
-    pthread_mutex_unlock(&job_mu);
-    gemm_cols(M, 0, half, K, A, lda, transA, B, ldb, transB, C, ldc, accumulate);
-    pthread_mutex_lock(&job_mu);
-    while (!job_done) pthread_cond_wait(&done_cv, &job_mu);
-    pthread_mutex_unlock(&job_mu);
+  if ((double)M * (double)N * (double)K >= 2e6 && N >= 2 * NR && tt_parallel2_available()) {
+    GemmJob job = {M, (N / 2 + NR - 1) / NR * NR, N, K, lda, ldb, ldc, A, B, C,
+                   transA, transB, accumulate};
+    tt_parallel2(gemm_part, &job);
     return;
   }
   gemm_cols(M, 0, N, K, A, lda, transA, B, ldb, transB, C, ldc, accumulate);

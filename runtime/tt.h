@@ -75,10 +75,16 @@ void tt_gemm_f32(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, b
 void tt_gemm_f32_naive(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, bool transA,
                        const float *B, int64_t ldb, bool transB, float *C, int64_t ldc,
                        bool accumulate);
-/* Threads for tt_gemm_f32's big products: 1 keeps them on the calling thread, 2 (the
- * default on two or more CPUs, unless TT_THREADS=1) splits their columns with a worker.
- * The results are bit for bit the same either way. */
+/* Threads for the runtime's big kernels: 1 keeps them on the calling thread, 2 (the
+ * default on two or more CPUs, unless TT_THREADS=1) shares them with one worker: GEMMs
+ * split their columns, convolutions their batch, pooling its planes. The results are bit
+ * for bit the same either way. */
 void tt_gemm_threads(int n);
+/* Runs fn(arg, 0) on the calling thread and fn(arg, 1) on the worker, and returns when
+ * both are done; without a worker (or from inside a part) both run here, in order. */
+void tt_parallel2(void (*fn)(void *arg, int part), void *arg);
+/* Whether tt_parallel2 would use the worker now. */
+bool tt_parallel2_available(void);
 void tt_gemm_f64(int64_t M, int64_t N, int64_t K, const double *A, int64_t lda, bool transA,
                  const double *B, int64_t ldb, bool transB, double *C, int64_t ldc,
                  bool accumulate);

@@ -259,6 +259,74 @@ static void test_im2col_matches_naive(void **state) {
     check_random_shape();
 }
 
+/* A batch split over two threads gives the same bits as one thread, workspaces included:
+ * the worker's half uses its own workspace, so the halves cannot trample each other. */
+static void test_threads_bit_identical(void **state) {
+  (void)state;
+  for (int t = 0; t < 60; t++) {
+    int64_t N = irand(1, 9), C = irand(1, 6), K = irand(1, 40), R = irand(1, 3), S = R;
+    int64_t H = irand(R, 20), W = irand(S, 20), sh = irand(1, 2), sw = sh, ph = irand(0, 1);
+    int64_t pw = ph;
+    int64_t OH = odim(H, R, sh, ph), OW = odim(W, S, sw, pw);
+    size_t nx = (size_t)(N * C * H * W), nw = (size_t)(K * C * R * S);
+    size_t ny = (size_t)(N * K * OH * OW);
+    size_t nws = tt_conv2d_workspace(C, H, W, R, S, sh, sw, ph, pw);
+    float *x = fbuf(nx, true), *w = fbuf(nw, true), *b = fbuf((size_t)K, true);
+    float *dy = fbuf(ny, true), *ws = fbuf(nws, false);
+    float *y[2], *dx[2], *dw[2];
+    for (int th = 0; th < 2; th++) {
+      y[th] = fbuf(ny, false), dx[th] = fbuf(nx, false), dw[th] = fbuf(nw, false);
+      tt_gemm_threads(th + 1);
+#define SIZES N, C, H, W, K, R, S, sh, sw, ph, pw
+      tt_conv2d_f32(x, w, b, y[th], SIZES, ws);
+      tt_conv2d_grad_input_f32(dy, w, dx[th], SIZES, ws);
+      tt_conv2d_grad_weight_f32(x, dy, dw[th], SIZES, ws);
+#undef SIZES
+    }
+    assert_memory_equal(y[0], y[1], ny * sizeof(float));
+    assert_memory_equal(dx[0], dx[1], nx * sizeof(float));
+    assert_memory_equal(dw[0], dw[1], nw * sizeof(float));
+    assert_true(guards_ok(ws, nws));
+    tt_free(x), tt_free(w), tt_free(b), tt_free(dy), tt_free(ws);
+    for (int th = 0; th < 2; th++)
+      tt_free(y[th]), tt_free(dx[th]), tt_free(dw[th]);
+  }
+}
+
+/* 2x2 max pooling, big enough to be split over two threads, odd sizes included: the same
+ * bits on one and two threads; each dy lands on one pixel of its window, and an odd last
+ * row or column (in no window) gets 0. */
+static void test_pool_threads(void **state) {
+  (void)state;
+  for (int t = 0; t < 4; t++) {
+    int64_t N = 16, C = 8, H = 28 - (t & 1), W = 28 - (t >> 1), OH = H / 2, OW = W / 2;
+    size_t nx = (size_t)(N * C * H * W), ny = (size_t)(N * C * OH * OW);
+    float *x = fbuf(nx, true), *dy = fbuf(ny, true), *y[2], *dx[2];
+    for (int th = 0; th < 2; th++) {
+      y[th] = fbuf(ny, false), dx[th] = fbuf(nx, false);
+      tt_gemm_threads(th + 1);
+      tt_maxpool2d_f32(x, y[th], N, C, H, W, 2, 2, 2, 2, 0, 0);
+      tt_maxpool2d_grad_f32(x, dy, dx[th], N, C, H, W, 2, 2, 2, 2, 0, 0);
+      assert_true(guards_ok(y[th], ny) && guards_ok(dx[th], nx));
+    }
+    assert_memory_equal(y[0], y[1], ny * sizeof(float));
+    assert_memory_equal(dx[0], dx[1], nx * sizeof(float));
+    for (int64_t p = 0; p < N * C; p++)
+      for (int64_t i = 0; i < H; i++)
+        for (int64_t j = 0; j < W; j++) {
+          float d = dx[1][(p * H + i) * W + j];
+          if (i >= 2 * OH || j >= 2 * OW)
+            assert_true(d == 0.0f);
+          else if (d != 0.0f)
+            assert_true(d == dy[(p * OH + i / 2) * OW + j / 2] &&
+                        x[(p * H + i) * W + j] == y[1][(p * OH + i / 2) * OW + j / 2]);
+        }
+    tt_free(x), tt_free(dy);
+    for (int th = 0; th < 2; th++)
+      tt_free(y[th]), tt_free(dx[th]);
+  }
+}
+
 /* <im2col(x), g> = <x, col2im(g)> for random x and g: col2im is exactly im2col's adjoint,
  * which is what makes the input gradient right. */
 static void test_col2im_is_adjoint(void **state) {
@@ -353,6 +421,7 @@ int main(void) {
       cmocka_unit_test(test_conv_vs_pytorch),      cmocka_unit_test(test_pool_vs_pytorch),
       cmocka_unit_test(test_im2col_matches_naive), cmocka_unit_test(test_col2im_is_adjoint),
       cmocka_unit_test(test_col2im_accumulates),   cmocka_unit_test(test_bad_sizes),
+      cmocka_unit_test(test_threads_bit_identical), cmocka_unit_test(test_pool_threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
