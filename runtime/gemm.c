@@ -236,6 +236,7 @@ static void (*job_fn)(void *, int);
 static void *job_arg;
 static bool job_posted, job_done;
 static int worker_state; /* 0 not started, 1 running, -1 unavailable */
+static bool threads_off;  /* tt_gemm_threads(1): the worker (if any) stays idle */
 static _Thread_local bool in_part;
 
 static void *worker_main(void *arg) {
@@ -258,8 +259,7 @@ static void *worker_main(void *arg) {
 }
 
 void tt_gemm_threads(int n) {
-  if (n <= 1) worker_state = -1;
-  else if (worker_state == -1) worker_state = 0;
+  threads_off = n <= 1;
 }
 
 static bool worker_ready(void) {
@@ -280,7 +280,7 @@ static bool worker_ready(void) {
 }
 
 bool tt_parallel2_available(void) {
-  return !in_part && worker_ready();
+  return !in_part && !threads_off && worker_ready();
 }
 
 void tt_parallel2(void (*fn)(void *, int), void *arg) {
