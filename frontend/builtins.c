@@ -1171,7 +1171,7 @@ static Value *reshape_args(L *l, Value *x, Args *a, int first, const char *fname
       }
       if (d < 0) lerr(l, a->off, "invalid shape dimension %lld", (long long)d);
       out.d[i] = d;
-      k2 *= d;
+      k2 = dim_mul(k2, d);
     }
     if (inf2 >= 0) {
       if (k2 == 0 || per % k2) lerr(l, a->off, "%s(): cannot infer a dimension: %lld elements per sample", fname, (long long)per);
@@ -1193,7 +1193,7 @@ static Value *reshape_args(L *l, Value *x, Args *a, int first, const char *fname
     }
     if (d < 0) lerr(l, a->off, "invalid shape dimension %lld", (long long)d);
     s.d[i] = d;
-    known *= d;
+    known = dim_mul(known, d);
   }
   int64_t numel = shape_numel(&in);
   if (infer >= 0) {

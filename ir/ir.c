@@ -59,9 +59,13 @@ Shape shape_make(int rank, const int64_t *d) {
 
 Shape shape_scalar(void) { return shape_make(0, NULL); }
 
+/* Saturates at INT64_MAX instead of overflowing, so that callers' "too large" checks see
+ * shapes like (1e8, 1000, 1e8) for what they are. An empty dimension still gives 0. */
 int64_t shape_numel(const Shape *s) {
   int64_t n = 1;
-  for (int i = 0; i < s->rank; i++) n *= s->d[i];
+  for (int i = 0; i < s->rank; i++)
+    if (s->d[i] == 0) return 0;
+  for (int i = 0; i < s->rank; i++) n = dim_mul(n, s->d[i]);
   return n;
 }
 

@@ -76,7 +76,13 @@ typedef struct Shape {
 
 Shape shape_make(int rank, const int64_t *d);
 Shape shape_scalar(void);
-int64_t shape_numel(const Shape *s); /* with the symbolic dim at its bound */
+/* With the symbolic dim at its bound; INT64_MAX when the product does not fit. */
+int64_t shape_numel(const Shape *s);
+/* a * b for dimension products, INT64_MAX when it does not fit (a, b >= 0). */
+static inline int64_t dim_mul(int64_t a, int64_t b) {
+  int64_t r;
+  return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
+}
 bool shape_eq(const Shape *a, const Shape *b);
 /* "[3,2]" into buf; returns buf. */
 char *shape_str(const Shape *s, char *buf, size_t n);

@@ -169,6 +169,13 @@ printf 'print(f"{x:{y}}{")\n' > fstr.tt
 robust "broken f-string" fstr.tt
 printf 'x = 99999999999999999999999999 * 1e999999\n' > numbers.tt
 robust "huge literals" numbers.tt
+# shapes whose element count overflows 64 bits (found by the fuzzer: UB under UBSan)
+printf 'x = ones(100000000, 1000, 100000000)\nprint(x.sum())\n' > hugeshape.tt
+robust "a shape of 1e19 elements" hugeshape.tt
+grep_in "a shape of 1e19 elements" err 'hugeshape\.tt:1:5: error: ones\(\): tensor too large'
+printf 'x = ones(4, 6)\ny = x.view(10000000000, 10000000000, -1)\n' > hugeview.tt
+robust "a view of 1e20 elements" hugeview.tt
+grep_in "a view of 1e20 elements" err 'hugeview\.tt:2:.*is invalid for input of size 24'
 
 # ---- the NaN detective, autodiff's diff, the convolution kernel choice ------------------
 cat > nan.tt <<'TT'
