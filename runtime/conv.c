@@ -130,7 +130,8 @@ void tt_col2im_f32(const float *cols, float *x, int64_t C, int64_t H, int64_t W,
  * in two halves for tt_parallel2: the caller's half uses the workspace generated code
  * passes in, the worker's half a second one kept here (grown when needed, never freed).
  * Each image is computed exactly as without the split. If that workspace cannot be had,
- * or there is no worker, or the batch is a single image, the loop runs on one thread.
+ * or there is no worker, or the batch is a single image or small, the loop runs on one
+ * thread.
  */
 static float *worker_ws;
 static size_t worker_ws_len;
@@ -207,8 +208,10 @@ static void over_batch(ConvJob *j, void (*part)(void *, int), float *ws) {
   size_t wn = tt_conv2d_workspace(j->C, j->H, j->W, j->R, j->S, j->sh, j->sw, j->ph, j->pw);
   j->ws[0] = ws;
   j->ws[1] = NULL;
-  if (j->N >= 2 && tt_parallel2_available())
-    j->ws[1] = wn ? second_workspace(wn) : ws;
+  /* below about a MFLOP the hand-off costs more than the second core gives */
+  double flops = 2.0 * (double)j->N * (double)j->K * (double)wn;
+  if (j->N >= 2 && flops >= 1e6 && tt_parallel2_available())
+    j->ws[1] = second_workspace(wn);
   if (j->ws[1]) {
     j->half = j->N / 2;
     tt_parallel2(part, j);
