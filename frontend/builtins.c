@@ -1131,6 +1131,18 @@ static Value *reshape_to(L *l, Value *x, Shape s, int32_t off, const char *gradf
   return op1(l, OP_RESHAPE, x, &at, off, gradfn);
 }
 
+/* "[5, -1]": a requested shape as PyTorch's error messages print it, -1 where inferred. */
+static const char *requested_shape(const Shape *s, int infer, char *buf, size_t n) {
+  size_t k = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < s->rank && k < n; i++) {
+    int w = snprintf(buf + k, n - k, "%s%lld", i ? ", " : "[", (long long)(i == infer ? -1 : s->d[i]));
+    k += w > 0 ? (size_t)w : 0;
+  }
+  if (k < n) snprintf(buf + k, n - k, "%s", s->rank ? "]" : "[]");
+  return buf;
+}
+
 static Value *reshape_args(L *l, Value *x, Args *a, int first, const char *fname, const char *gradfn) {
   Shape in = tshape(l, x);
   int n = a->npos - first;
@@ -1198,15 +1210,14 @@ static Value *reshape_args(L *l, Value *x, Args *a, int first, const char *fname
   int64_t numel = shape_numel(&in);
   if (infer >= 0) {
     if (known == 0 || numel % known) {
-      char b1[64];
-      lerr(l, a->off, "shape '%s' is invalid for input of size %lld", shape_str(&s, b1, sizeof b1), (long long)numel);
+      char b1[200];
+      lerr(l, a->off, "shape '%s' is invalid for input of size %lld", requested_shape(&s, infer, b1, sizeof b1), (long long)numel);
     }
     s.d[infer] = numel / known;
   }
   if (shape_numel(&s) != numel) {
-    char b1[64];
-    s.rank = n;
-    lerr(l, a->off, "shape '%s' is invalid for input of size %lld", shape_str(&s, b1, sizeof b1), (long long)numel);
+    char b1[200];
+    lerr(l, a->off, "shape '%s' is invalid for input of size %lld", requested_shape(&s, infer, b1, sizeof b1), (long long)numel);
   }
   return reshape_to(l, x, s, a->off, gradfn);
 }
