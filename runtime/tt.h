@@ -77,8 +77,9 @@ void tt_gemm_f32_naive(int64_t M, int64_t N, int64_t K, const float *A, int64_t 
                        bool accumulate);
 /* Threads for the runtime's big kernels: 1 keeps them on the calling thread, 2 (the
  * default on two or more CPUs, unless TT_THREADS=1) shares them with one worker: GEMMs
- * split their columns, convolutions their batch, pooling its planes. The results are bit
- * for bit the same either way. TT_THREADS=1 in the environment wins over this call. */
+ * split their columns, convolutions (forward, input gradient) their batch, 2x2 max
+ * pooling its planes. The results are bit for bit the same either way. TT_THREADS=1 in
+ * the environment wins over this call. */
 void tt_gemm_threads(int n);
 /* Runs fn(arg, 0) on the calling thread and fn(arg, 1) on the worker, and returns when
  * both are done; without a worker (or from inside a part) both run here, in order. */

@@ -25,119 +25,25 @@
 #include "codegen/codegen.h"
 #include "ir/ir.h"
 
-/* ---- the harness ------------------------------------------------------------------ */
+/* ---- the harness: cg_harness.h ---------------------------------------------------- */
 
-static char tmpdir[256];
-static char rtdir[600];
-static bool have_runtime, have_clang;
-static int nprog;
-
-static int run_cmd(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run_cmd(const char *fmt, ...) {
-  char cmd[4096];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  return system(cmd);
-}
+#include "cg_harness.h"
 
 static int setup_all(void **state) {
   (void)state;
-  const char *root = getenv("TTC_SOURCE_DIR");
-  char buf[512];
-  if (!root) {
-    const char *suffix = "tests/unit/test_codegen.c";
-    snprintf(buf, sizeof buf, "%s", __FILE__);
-    size_t n = strlen(buf), m = strlen(suffix);
-    if (n >= m && !strcmp(buf + n - m, suffix))
-      buf[n - m] = '\0';
-    else
-      snprintf(buf, sizeof buf, ".");
-    if (!buf[0]) snprintf(buf, sizeof buf, ".");
-    root = buf;
-  }
-  snprintf(rtdir, sizeof rtdir, "%s/runtime", root);
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/ttc_codegen_XXXXXX");
-  if (!mkdtemp(tmpdir)) return -1;
-  /* The runtime, once: every test links its program against these objects. */
-  have_runtime = run_cmd("cd %s && for f in '%s'/*.c; do cc -std=c11 -O1 -D_POSIX_C_SOURCE=200809L "
-                         "-I'%s' -c \"$f\" -o rt_$(basename \"$f\" .c).o 2>/dev/null || exit 1; "
-                         "done",
-                         tmpdir, rtdir, rtdir) == 0;
-  if (!have_runtime) fprintf(stderr, "note: runtime does not build; comparisons skipped\n");
-  have_clang = run_cmd("command -v clang >/dev/null") == 0;
-  return 0;
+  return cg_setup(__FILE__, "tests/unit/test_codegen.c");
 }
 
-static int teardown_all(void **state) {
-  (void)state;
-  if (!getenv("TTC_KEEP_TMP")) run_cmd("rm -rf '%s'", tmpdir);
-  return 0;
-}
-
-/* The emitted C of p, as a malloc'd string; NULL with err set on failure. */
 static char *emit(const Program *p, IrErr *err) {
-  char *text = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&text, &len);
-  assert_non_null(f);
-  bool ok = cg_emit_program(f, p, NULL, err);
-  fclose(f);
-  if (!ok) {
-    free(text);
-    return NULL;
-  }
-  return text;
+  return emit_opts(p, NULL, err);
 }
 
-static char *read_all(FILE *f) {
-  size_t cap = 4096, n = 0;
-  char *s = malloc(cap);
-  size_t k;
-  while ((k = fread(s + n, 1, cap - n - 1, f)) > 0) {
-    n += k;
-    if (cap - n < 2) s = realloc(s, cap *= 2);
-  }
-  s[n] = '\0';
-  return s;
-}
-
-/* Emits p, compiles it with the given compiler flags, runs it; returns its stdout. */
+/* Emits p, compiles and runs it; returns its stdout (the program must exit 0). */
 static char *build_and_run(const Program *p) {
-  IrErr err = {{0}};
-  char *c = emit(p, &err);
-  if (!c) fail_msg("codegen failed: %s", err.msg);
-  int k = nprog++;
-  char path[600];
-  snprintf(path, sizeof path, "%s/prog%d.c", tmpdir, k);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(c, f);
-  fclose(f);
-  free(c);
-  const char *flags = "-std=c11 -O1 -Wall -Wextra -Werror";
-  /* Both compilers warn about different things; the driver may use either. */
-  if (have_clang &&
-      run_cmd("clang -std=c11 -O3 -march=native -Wall -Wextra -Werror -I'%s' -c '%s' -o /dev/null",
-              rtdir, path) != 0)
-    fail_msg("emitted C does not compile warning-free with clang: %s", path);
-  if (!have_runtime) {
-    int rc = run_cmd("cc %s -I'%s' -c '%s' -o '%s/prog%d.o'", flags, rtdir, path, tmpdir, k);
-    if (rc != 0) fail_msg("emitted C does not compile: %s", path);
-    skip();
-  }
-  int rc = run_cmd("cc %s -I'%s' '%s' '%s'/rt_*.o -lz -lm -o '%s/prog%d'", flags, rtdir, path, tmpdir,
-                   tmpdir, k);
-  if (rc != 0) fail_msg("emitted C does not compile: %s", path);
-  char cmd[700];
-  snprintf(cmd, sizeof cmd, "'%s/prog%d'", tmpdir, k);
-  FILE *pp = popen(cmd, "r");
-  assert_non_null(pp);
-  char *out = read_all(pp);
-  int status = pclose(pp);
-  if (status != 0) fail_msg("program %s exited with status %d", path, status);
-  return out;
+  Run r = cg_build_and_run(p, NULL);
+  if (r.status != 0) fail_msg("program exited with status %d: %s", r.status, r.err);
+  free(r.err);
+  return r.out;
 }
 
 /* ---- building programs ------------------------------------------------------------ */
@@ -761,5 +667,5 @@ int main(void) {
       cmocka_unit_test(test_error_symbolic_dim),
       cmocka_unit_test(test_error_malformed_program),
   };
-  return cmocka_run_group_tests(tests, setup_all, teardown_all);
+  return cmocka_run_group_tests(tests, setup_all, cg_teardown);
 }

@@ -25,126 +25,13 @@
 #include "codegen/codegen.h"
 #include "ir/ir.h"
 
-/* ---- the harness ------------------------------------------------------------------ */
+/* ---- the harness: cg_harness.h ---------------------------------------------------- */
 
-static char tmpdir[256];
-static char rtdir[600];
-static bool have_runtime, have_clang;
-static int nprog;
-
-static int run_cmd(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run_cmd(const char *fmt, ...) {
-  char cmd[4096];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  return system(cmd);
-}
+#include "cg_harness.h"
 
 static int setup_all(void **state) {
   (void)state;
-  const char *root = getenv("TTC_SOURCE_DIR");
-  char buf[512];
-  if (!root) {
-    const char *suffix = "tests/unit/test_codegen_host.c";
-    snprintf(buf, sizeof buf, "%s", __FILE__);
-    size_t n = strlen(buf), m = strlen(suffix);
-    if (n >= m && !strcmp(buf + n - m, suffix))
-      buf[n - m] = '\0';
-    else
-      snprintf(buf, sizeof buf, ".");
-    if (!buf[0]) snprintf(buf, sizeof buf, ".");
-    root = buf;
-  }
-  snprintf(rtdir, sizeof rtdir, "%s/runtime", root);
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/ttc_cghost_XXXXXX");
-  if (!mkdtemp(tmpdir)) return -1;
-  have_runtime = run_cmd("cd %s && for f in '%s'/*.c; do cc -std=c11 -O1 -D_POSIX_C_SOURCE=200809L "
-                         "-I'%s' -c \"$f\" -o rt_$(basename \"$f\" .c).o 2>/dev/null || exit 1; "
-                         "done",
-                         tmpdir, rtdir, rtdir) == 0;
-  if (!have_runtime) fprintf(stderr, "note: runtime does not build; comparisons skipped\n");
-  have_clang = run_cmd("command -v clang >/dev/null") == 0;
-  return 0;
-}
-
-static int teardown_all(void **state) {
-  (void)state;
-  if (!getenv("TTC_KEEP_TMP")) run_cmd("rm -rf '%s'", tmpdir);
-  return 0;
-}
-
-static char *emit_opts(const Program *p, const CgOptions *o, IrErr *err) {
-  char *text = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&text, &len);
-  assert_non_null(f);
-  bool ok = cg_emit_program(f, p, o, err);
-  fclose(f);
-  if (!ok) {
-    free(text);
-    return NULL;
-  }
-  return text;
-}
-
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "r");
-  if (!f) return strdup("");
-  size_t cap = 4096, n = 0, k;
-  char *s = malloc(cap);
-  while ((k = fread(s + n, 1, cap - n - 1, f)) > 0) {
-    n += k;
-    if (cap - n < 2) s = realloc(s, cap *= 2);
-  }
-  s[n] = '\0';
-  fclose(f);
-  return s;
-}
-
-typedef struct Run {
-  char *out, *err;
-  int status;
-} Run;
-
-/* Emits p, compiles it with gcc and clang (-Werror), runs it; skips when no runtime. */
-static Run build_and_run(const Program *p, const CgOptions *o) {
-  IrErr err = {{0}};
-  char *c = emit_opts(p, o, &err);
-  if (!c) fail_msg("codegen failed: %s", err.msg);
-  int k = nprog++;
-  char path[600];
-  snprintf(path, sizeof path, "%s/prog%d.c", tmpdir, k);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(c, f);
-  fclose(f);
-  free(c);
-  const char *flags = "-std=c11 -O1 -Wall -Wextra -Wshadow -Werror";
-  if (have_clang && run_cmd("clang %s -O3 -I'%s' -c '%s' -o /dev/null", flags, rtdir, path) != 0)
-    fail_msg("emitted C does not compile warning-free with clang: %s", path);
-  if (!have_runtime) {
-    if (run_cmd("cc %s -I'%s' -c '%s' -o /dev/null", flags, rtdir, path) != 0)
-      fail_msg("emitted C does not compile: %s", path);
-    skip();
-  }
-  if (run_cmd("cc %s -I'%s' '%s' '%s'/rt_*.o -lz -lm -o '%s/prog%d'", flags, rtdir, path, tmpdir,
-              tmpdir, k) != 0)
-    fail_msg("emitted C does not compile: %s", path);
-  int rc = run_cmd("cd '%s' && ./prog%d >out%d.txt 2>err%d.txt", tmpdir, k, k, k);
-  Run r = {.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1};
-  char o1[700], e1[700];
-  snprintf(o1, sizeof o1, "%s/out%d.txt", tmpdir, k);
-  snprintf(e1, sizeof e1, "%s/err%d.txt", tmpdir, k);
-  r.out = slurp(o1);
-  r.err = slurp(e1);
-  return r;
-}
-
-static void run_free(Run *r) {
-  free(r->out);
-  free(r->err);
+  return cg_setup(__FILE__, "tests/unit/test_codegen_host.c");
 }
 
 /* ---- building programs ------------------------------------------------------------ */
@@ -298,7 +185,7 @@ static void test_host_loops_ifs_prints(void **state) {
              NULL, "mod");
   print_host(p, NULL, NULL, NULL, hx_bin(p, HB_POW, hx_float(p, 2), hx_int(p, 10), true, false),
              NULL, "pow");
-  Run r = build_and_run(p, NULL);
+  Run r = cg_build_and_run(p, NULL);
   /* what Python prints for the same program */
   assert_int_equal(r.status, 0);
   assert_string_equal(r.out, "even 0\nodd True\neven 1\neven 2\nbig 6.000\ns 6.0\ni 10\nfd -4\n"
@@ -398,7 +285,7 @@ static void test_loader_partial_batch_symbolic(void **state) {
   print_host(p, NULL, NULL, NULL, nd, NULL, "dataset");
   IrErr err = {{0}};
   assert_true(ir_verify_program(p, &err));
-  Run run = build_and_run(p, NULL);
+  Run run = cg_build_and_run(p, NULL);
   assert_int_equal(run.status, 0);
   /* torch, /tmp/hostref.py: x = arange(15.).view(5, 3); batches of 2, the last of 1 */
   const char *want =
@@ -434,7 +321,7 @@ static void test_matmul_trans_a(void **state) {
   ir_stmt_add(p, ST_GRAPH, (Loc){0})->graph = g->id;
   print_var(p, NULL, NULL, NULL, cv);
   print_var(p, NULL, NULL, NULL, civ);
-  Run r = build_and_run(p, NULL);
+  Run r = cg_build_and_run(p, NULL);
   assert_int_equal(r.status, 0);
   assert_string_equal(r.out, "tensor([[ 6.,  8.,  5., 22.],\n        [ 8., 10.,  8., 28.]])\n"
                              "tensor([[ 6,  8,  5, 22],\n        [ 8, 10,  8, 28]])\n");
@@ -509,7 +396,7 @@ static void run_opt(Op o, const double *f, int64_t flag, const double *want) {
   }
   IrErr err = {{0}};
   if (!ir_verify_program(p, &err)) fail_msg("verify: %s", err.msg);
-  Run r = build_and_run(p, NULL);
+  Run r = cg_build_and_run(p, NULL);
   assert_int_equal(r.status, 0);
   double got[3];
   assert_int_equal(sscanf(r.out, "e %lf\ne %lf\ne %lf", &got[0], &got[1], &got[2]), 3);
@@ -563,14 +450,14 @@ static void test_detect_anomaly_stops_at_nan(void **state) {
   store(g, lg, yv);
   ir_stmt_add(p, ST_GRAPH, (Loc){0})->graph = g->id;
   print_var(p, NULL, NULL, NULL, yv);
-  Run r = build_and_run(p, &(CgOptions){.detect_anomaly = true});
+  Run r = cg_build_and_run(p, &(CgOptions){.detect_anomaly = true});
   assert_int_equal(r.status, 1);
   assert_string_equal(r.out, "");
   assert_non_null(
       strstr(r.err, "anomaly detected: NaN in the output of log (forward) at nan.tt:1:5"));
   run_free(&r);
   /* Without the option the NaN is printed, as PyTorch does. */
-  r = build_and_run(p, NULL);
+  r = cg_build_and_run(p, NULL);
   assert_int_equal(r.status, 0);
   assert_string_equal(r.out, "tensor([0., nan])\n");
   run_free(&r);
@@ -644,5 +531,5 @@ int main(void) {
       cmocka_unit_test(test_emit_deterministic_with_host),
       cmocka_unit_test(test_errors_are_messages),
   };
-  return cmocka_run_group_tests(tests, setup_all, teardown_all);
+  return cmocka_run_group_tests(tests, setup_all, cg_teardown);
 }
