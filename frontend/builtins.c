@@ -2626,6 +2626,8 @@ B(py_max) { UNUSED(self); return py_minmax(l, a, true); }
 B(py_min) { UNUSED(self); return py_minmax(l, a, false); }
 
 static Value *seq_of(L *l, Value *v, int32_t off) {
+  /* arguments bind None as NULL */
+  if (!v || v->k == V_NONE) lerr(l, off, "'NoneType' object is not iterable");
   if (v->k == V_LIST || v->k == V_TUPLE) return v;
   Value *r = v_new(l, V_LIST);
   if (v->k == V_RANGE) {

@@ -173,6 +173,9 @@ robust "huge literals" numbers.tt
 printf 'x = ones(100000000, 1000, 100000000)\nprint(x.sum())\n' > hugeshape.tt
 robust "a shape of 1e19 elements" hugeshape.tt
 grep_in "a shape of 1e19 elements" err 'hugeshape\.tt:1:5: error: ones\(\): tensor too large'
+printf 'x = ones()\nprint(x, sum(print(x.sum())))\n' > sumnone.tt
+robust "sum() of print()'s None (found by the fuzzer: NULL dereference)" sumnone.tt
+grep_in "sum() of print()'s None" err "sumnone\\.tt:2:.*'NoneType' object is not iterable"
 printf 'x = ones(4, 6)\ny = x.view(10000000000, 10000000000, -1)\n' > hugeview.tt
 robust "a view of 1e20 elements" hugeview.tt
 grep_in "a view of 1e20 elements" err 'hugeview\.tt:2:6: error: shape .\[10000000000, 10000000000, -1\]. is invalid for input of size 24'
