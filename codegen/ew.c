@@ -220,8 +220,12 @@ bool cg_ew(Cg *cg, int id) {
   const char *opnd[CG_MAX_OPS];
   for (int i = 0; i < n->nin; i++) {
     const Node *x = cg_in(cg, id, i);
-    const char *load =
-        arena_printf(cg->arena, "%s[%s]", cg_buf(cg, n->in[i]), cg_nest_index(cg, &nest, i + 1));
+    /* A where's bool mask is read through unsigned char (C lets any object be): gcc 12
+     * does not vectorize a select on a _Bool load and emits a branch per element, which a
+     * relu mask mispredicts half the time; on bytes it is a vector blend. */
+    bool bytes = n->op == OP_WHERE && i == 0 && x->dtype == DT_BOOL;
+    const char *load = arena_printf(cg->arena, bytes ? "((const unsigned char *)%s)[%s]" : "%s[%s]",
+                                    cg_buf(cg, n->in[i]), cg_nest_index(cg, &nest, i + 1));
     /* Inputs of the result's type, except a cast's source and a where's condition; the
      * front end inserts casts, so this only guards against a surprising integer divide. */
     bool as_is = n->op == OP_CAST || (oi->flags & OPF_CMP) || (n->op == OP_WHERE && i == 0) ||

@@ -5,7 +5,8 @@
  * (the Linear case: [B,T,in] @ [in,out]) and otherwise once per batch entry with offsets
  * that give broadcast batch dims stride 0. Integer matmul is plain loops. Reductions keep
  * the result's dims outside and the reduced ones inside, accumulating float sums in
- * double (PyTorch sums pairwise; double accumulation stays within its rounding), and
+ * double (PyTorch sums pairwise; double accumulation stays within its rounding; long
+ * contiguous rows in 16 independent lanes, so the adds vectorize), and
  * propagating NaN through max/min as PyTorch does. Softmax subtracts the row max before
  * exponentiating (log-sum-exp), so large logits stay finite.
  */
@@ -271,6 +272,42 @@ static bool emit_arg(Cg *cg, int id, const Shape *xs, int64_t mask) {
   return true;
 }
 
+/*
+ * A float sum whose innermost reduced dim is contiguous and at least 4*SUM_LANES long runs
+ * in SUM_LANES independent double accumulators, added in a fixed tree at the end. One
+ * accumulator is a chain of dependent adds (4 cycles each, nothing to vectorize); lanes
+ * are a vector add per SUM_LANES elements. The order is fixed by the code, not by the
+ * machine, so the result is deterministic; in double it stays within float's rounding of
+ * the exact sum, as the single chain did.
+ */
+#define SUM_LANES 16
+
+static void emit_lane_sum(Cg *cg, const CgNest *outer, const CgNest *inner, const char *xb,
+                          const char *xt) {
+  CgNest head = *inner; /* the reduced dims outside the contiguous one */
+  head.nd--;
+  int v = inner->var0 + head.nd;
+  int64_t D = inner->d[head.nd], D16 = D / SUM_LANES * SUM_LANES;
+  const char *base = join(cg, cg_nest_index(cg, outer, 1), cg_nest_index(cg, &head, 0));
+  const char *row = ptr_at(cg, xb, base);
+  cg_line(cg, "double lane[%d] = {0};", SUM_LANES);
+  if (head.nd > 0) cg_nest_open(cg, &head, true);
+  cg_line(cg, "const %s *row = %s;", xt, row);
+  cg_line(cg, "for (int64_t i%d = 0; i%d < %lld; i%d += %d)", v, v, (long long)D16, v, SUM_LANES);
+  cg_line(cg, "  for (int l = 0; l < %d; l++)", SUM_LANES);
+  cg_line(cg, "    lane[l] += row[i%d + l];", v);
+  if (D16 < D) {
+    cg_line(cg, "for (int64_t i%d = %lld; i%d < %lld; i%d++)", v, (long long)D16, v, (long long)D, v);
+    cg_line(cg, "  acc += row[i%d];", v);
+  }
+  if (head.nd > 0) cg_nest_close(cg, &head, true);
+  /* a fixed pairwise tree over the lanes */
+  cg_line(cg, "for (int w = %d; w > 1; w /= 2)", SUM_LANES);
+  cg_line(cg, "  for (int l = 0; l < w / 2; l++)");
+  cg_line(cg, "    lane[l] += lane[l + w / 2];");
+  cg_line(cg, "acc += lane[0];");
+}
+
 bool cg_reduce(Cg *cg, int id) {
   if (!cg_check_inputs(cg, id, 1)) return false;
   const Node *n = cg_node(cg, id);
@@ -318,9 +355,15 @@ bool cg_reduce(Cg *cg, int id) {
   const char *result = "acc";
   if (n->op == OP_SUM || n->op == OP_MEAN) {
     cg_line(cg, "%s acc = 0;", fl ? "double" : T);
-    cg_nest_open(cg, &inner, false);
-    cg_line(cg, "acc += %s;", at);
-    cg_nest_close(cg, &inner, false);
+    int last = inner.nd - 1;
+    if (fl && last >= 0 && !inner.sm[last] && inner.st[0][last] == 1 &&
+        inner.d[last] >= 4 * SUM_LANES) {
+      emit_lane_sum(cg, &outer, &inner, cg_buf(cg, n->in[0]), cg_ctype(x->dtype));
+    } else {
+      cg_nest_open(cg, &inner, false);
+      cg_line(cg, "acc += %s;", at);
+      cg_nest_close(cg, &inner, false);
+    }
     if (n->op == OP_MEAN) {
       const char *cnt = cg_extent(cg, &red, 0, red.rank);
       result = arena_printf(cg->arena, red.sym >= 0 ? "acc / (double)(%s)" : "acc / %s", cnt);

@@ -59,7 +59,7 @@ static void graph0(void) {
     t14[i0] = t8[i0] > t13[0];
   /* conv-im2col-vs-naive.tt:5:16  t15 = where [1,3,5,5], [1,3,5,5], [] -> [1,3,5,5]   75 FLOPs, 679 B, 0.11 FLOP/B */
   for (int64_t i0 = 0; i0 < 75; i0++)
-    t15[i0] = (t14[i0] ? t12[i0] : t13[0]);
+    t15[i0] = (((const unsigned char *)t14)[i0] ? t12[i0] : t13[0]);
   /* conv-im2col-vs-naive.tt:5:21  t16 = conv2d_grad_weight [1,2,5,5], [1,3,5,5] im2col + GEMM, summed over the batch -> [3,2,3,3]   2700 FLOPs, 716 B, 3.77 FLOP/B */
   tt_conv2d_grad_weight_f32(x, t15, t16, 1, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* conv-im2col-vs-naive.tt:5:21  t17 = sum [1,3,5,5] dims=(0,2,3) -> [3]   75 FLOPs, 312 B, 0.24 FLOP/B */
