@@ -4,7 +4,7 @@
  * kernels, padding 1): conv1 1 -> 8 channels at 28x28, conv2 8 -> 16 at 14x14. Forward,
  * input gradient and weight gradient are timed separately, then summed as one step.
  *
- *   cc -std=c11 -O3 -march=native -Iruntime bench/conv_bench.c runtime/[a-z]*.c -lm -lz
+ *   cc -std=gnu11 -O3 -march=native -Iruntime bench/conv_bench.c runtime/[a-z]*.c -lm -lz -lpthread
  */
 #define _POSIX_C_SOURCE 200809L
 #include "tt.h"
@@ -93,5 +93,28 @@ int main(void) {
   printf("training step (both layers, no conv1 grad_input): naive %.3f ms, im2col %.3f ms, "
          "%.1fx\n",
          step_naive, step_fast, step_naive / step_fast);
+
+  /* The 2x2 max pooling after each convolution, forward and gradient. */
+  for (size_t li = 0; li < sizeof layers / sizeof layers[0]; li++) {
+    const Layer *l = &layers[li];
+    int64_t N = l->N, C = l->K, H = l->H, W = l->W;
+    size_t nx = (size_t)(N * C * H * W), ny = nx / 4;
+    float *x = randbuf(nx), *y = randbuf(ny), *dy = randbuf(ny), *dx = randbuf(nx);
+    double best[2] = {1e30, 1e30};
+    for (int rep = 0; rep < 50; rep++) {
+      double t0 = now();
+      tt_maxpool2d_f32(x, y, N, C, H, W, 2, 2, 2, 2, 0, 0);
+      double t1 = now();
+      tt_maxpool2d_grad_f32(x, dy, dx, N, C, H, W, 2, 2, 2, 2, 0, 0);
+      double t2 = now();
+      if (t1 - t0 < best[0]) best[0] = t1 - t0;
+      if (t2 - t1 < best[1]) best[1] = t2 - t1;
+    }
+    double mb = (double)nx * 4 / 1e6;
+    printf("maxpool2x2 %lldx%lldx%lldx%lld: forward %.3f ms (%.1f GB/s), grad %.3f ms (%.1f GB/s)\n",
+           (long long)N, (long long)C, (long long)H, (long long)W, best[0] * 1e3,
+           mb * 1.25 / best[0] * 1e-3, best[1] * 1e3, mb * 2.25 / best[1] * 1e-3);
+    tt_free(x), tt_free(y), tt_free(dy), tt_free(dx);
+  }
   return 0;
 }

@@ -404,7 +404,7 @@ static void run_planes(PlaneJob *j) {
     j->body(j, 0, j->planes);
 }
 
-#define DEFINE_POOL(T, SUF, ISNAN)                                                           \
+#define DEFINE_POOL(T, U, SUF, ISNAN)                                                           \
   /* The flat index in the [H, W] plane of window (oh, ow)'s maximum. */                     \
   static int64_t argmax_##SUF(const T *xp, int64_t H, int64_t W, int64_t oh, int64_t ow,    \
                               int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph,    \
@@ -431,9 +431,23 @@ static void run_planes(PlaneJob *j) {
     return at;                                                                               \
   }                                                                                          \
                                                                                              \
-  /* Planes [p0, p1) of the 2x2 stride-2 pooling of the CNNs: the same choice as argmax      \
-     above, without its bounds work, in a loop the compiler vectorizes (selects instead of   \
-     branches: bitwise | and v != v for NaN). */                                             \
+  /* The 2x2 stride-2 pooling of the CNNs, planes [p0, p1): the same choice as argmax above  \
+     without its bounds work, in loops the compiler vectorizes. The NaN rule is taken out    \
+     of the running maximum: "v > m ? v : m" alone is a vector max, while the combined       \
+     "v > m || v != v" made gcc branch on every compare, half of them mispredicted on real   \
+     activations. Each row notes whether a window held a NaN (or infs of both signs: a sum   \
+     is the cheap test) and such a row is redone by the exact rule, window_nan. */           \
+  static T window_nan_##SUF(T a, T b, T c, T d, int *at) {                                   \
+    T m = a, v[3] = {b, c, d};                                                               \
+    *at = 0;                                                                                 \
+    for (int k = 0; k < 3; k++)                                                              \
+      if (v[k] > m || ISNAN(v[k])) {                                                         \
+        m = v[k];                                                                            \
+        *at = k + 1;                                                                         \
+      }                                                                                      \
+    return m;                                                                                \
+  }                                                                                          \
+                                                                                             \
   static void maxpool2x2_##SUF(const PlaneJob *j, size_t p0, size_t p1) {                    \
     const T *x = j->x;                                                                       \
     T *y = j->y;                                                                             \
@@ -442,19 +456,37 @@ static void run_planes(PlaneJob *j) {
       for (int64_t oh = 0; oh < OH; oh++) {                                                  \
         const T *r0 = x + ((int64_t)p * H + 2 * oh) * W, *r1 = r0 + W;                       \
         T *yr = y + ((int64_t)p * OH + oh) * OW;                                             \
+        int nan = 0;                                                                         \
         for (int64_t ow = 0; ow < OW; ow++) {                                                \
-          T m = r0[2 * ow], v;                                                               \
-          v = r0[2 * ow + 1], m = ((v > m) | (v != v)) ? v : m;                              \
-          v = r1[2 * ow], m = ((v > m) | (v != v)) ? v : m;                                  \
-          v = r1[2 * ow + 1], m = ((v > m) | (v != v)) ? v : m;                              \
+          T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1], m = a;   \
+          m = b > m ? b : m;                                                                 \
+          m = c > m ? c : m;                                                                 \
+          m = d > m ? d : m;                                                                 \
           yr[ow] = m;                                                                        \
+          nan |= ISNAN(a + b + c + d);                                                       \
+        }                                                                                    \
+        if (nan) {                                                                           \
+          int at;                                                                            \
+          for (int64_t ow = 0; ow < OW; ow++)                                                \
+            yr[ow] = window_nan_##SUF(r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1], &at);\
         }                                                                                    \
       }                                                                                      \
   }                                                                                          \
                                                                                              \
   /* Its gradient: 2x2 windows do not overlap, so each dy goes to its window's first         \
-     maximum and the other three pixels get 0. An odd last row or column is in no window     \
-     and is zeroed first; otherwise every dx is written once. */                             \
+     maximum, the first pixel equal to the maximum, and the other three pixels get 0. An     \
+     odd last row or column is in no window and is zeroed first; otherwise every dx is       \
+     written once. */                                                                        \
+  /* v if c else +0, as bits: a float select on a compare here became a branch per pixel     \
+     in gcc's scalar code (the rows are too short for its vector loop to run). */            \
+  static inline T keep_##SUF(T v, int c) {                                                   \
+    U u;                                                                                     \
+    memcpy(&u, &v, sizeof u);                                                                \
+    u &= -(U)c;                                                                              \
+    memcpy(&v, &u, sizeof v);                                                                \
+    return v;                                                                                \
+  }                                                                                          \
+                                                                                             \
   static void maxpool2x2_grad_##SUF(const PlaneJob *j, size_t p0, size_t p1) {               \
     const T *x = j->x, *dy = j->dy;                                                          \
     T *dx = j->y;                                                                            \
@@ -467,20 +499,29 @@ static void run_planes(PlaneJob *j) {
         const T *r0 = x + ((int64_t)p * H + 2 * oh) * W, *r1 = r0 + W;                       \
         T *d0 = dx + ((int64_t)p * H + 2 * oh) * W, *d1 = d0 + W;                            \
         const T *g = dy + ((int64_t)p * OH + oh) * OW;                                       \
+        int nan = 0;                                                                         \
         for (int64_t ow = 0; ow < OW; ow++) {                                                \
-          T m = r0[2 * ow], v;                                                               \
-          int at = 0, c;                                                                     \
-          v = r0[2 * ow + 1], c = (v > m) | (v != v);                                        \
-          m = c ? v : m, at = c ? 1 : at;                                                    \
-          v = r1[2 * ow], c = (v > m) | (v != v);                                            \
-          m = c ? v : m, at = c ? 2 : at;                                                    \
-          v = r1[2 * ow + 1], c = (v > m) | (v != v);                                        \
-          m = c ? v : m, at = c ? 3 : at;                                                    \
-          d0[2 * ow] = at == 0 ? g[ow] : 0;                                                  \
-          d0[2 * ow + 1] = at == 1 ? g[ow] : 0;                                              \
-          d1[2 * ow] = at == 2 ? g[ow] : 0;                                                  \
-          d1[2 * ow + 1] = at == 3 ? g[ow] : 0;                                              \
+          T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1], m = a;   \
+          m = b > m ? b : m;                                                                 \
+          m = c > m ? c : m;                                                                 \
+          m = d > m ? d : m;                                                                 \
+          int ea = a == m, eb = b == m, ec = c == m;                                         \
+          T gv = g[ow];                                                                      \
+          d0[2 * ow] = keep_##SUF(gv, ea);                                                   \
+          d0[2 * ow + 1] = keep_##SUF(gv, (!ea) & eb);                                         \
+          d1[2 * ow] = keep_##SUF(gv, (!ea) & (!eb) & ec);                                       \
+          d1[2 * ow + 1] = keep_##SUF(gv, (!ea) & (!eb) & (!ec));                                  \
+          nan |= ISNAN(a + b + c + d);                                                       \
         }                                                                                    \
+        if (nan)                                                                             \
+          for (int64_t ow = 0; ow < OW; ow++) {                                              \
+            int at;                                                                          \
+            window_nan_##SUF(r0[2 * ow], r0[2 * ow + 1], r1[2 * ow], r1[2 * ow + 1], &at);   \
+            d0[2 * ow] = at == 0 ? g[ow] : 0;                                                \
+            d0[2 * ow + 1] = at == 1 ? g[ow] : 0;                                            \
+            d1[2 * ow] = at == 2 ? g[ow] : 0;                                                \
+            d1[2 * ow + 1] = at == 3 ? g[ow] : 0;                                            \
+          }                                                                                  \
       }                                                                                      \
     }                                                                                        \
   }                                                                                          \
@@ -570,5 +611,5 @@ static void run_planes(PlaneJob *j) {
     }                                                                                        \
   }
 
-DEFINE_POOL(float, f32, isnan)
-DEFINE_POOL(double, f64, isnan)
+DEFINE_POOL(float, uint32_t, f32, isnan)
+DEFINE_POOL(double, uint64_t, f64, isnan)

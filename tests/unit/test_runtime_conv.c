@@ -327,6 +327,41 @@ static void test_pool_threads(void **state) {
   }
 }
 
+/* The 2x2 fast path's first-maximum rule, written out (ATen's: a value replaces the
+ * running maximum when it is greater or NaN), bit for bit on windows drawn from a small
+ * set of values so that ties, -0 against +0, infinities and NaNs meet in every shape. */
+static void test_pool2x2_exact_rule(void **state) {
+  (void)state;
+  const float vals[] = {-INFINITY, -1.0f, -0.0f, 0.0f, 1.0f, 2.0f, INFINITY, NAN};
+  srand(7);
+  for (int t = 0; t < 4; t++) {
+    int64_t N = 3, C = 5, H = 16 + (t & 1), W = 30 + (t >> 1), OH = H / 2, OW = W / 2;
+    size_t nx = (size_t)(N * C * H * W), ny = (size_t)(N * C * OH * OW);
+    float *x = fbuf(nx, false), *dy = fbuf(ny, true), *y = fbuf(ny, false);
+    float *dx = fbuf(nx, false), *ry = fbuf(ny, false), *rdx = fbuf(nx, false);
+    /* most windows finite (the vector path), some with a NaN or infs (the exact redo) */
+    for (size_t i = 0; i < nx; i++)
+      x[i] = vals[rand() % (rand() % 8 ? 6 : 8)];
+    memset(rdx, 0, nx * sizeof(float));
+    for (int64_t p = 0; p < N * C; p++)
+      for (int64_t oh = 0; oh < OH; oh++)
+        for (int64_t ow = 0; ow < OW; ow++) {
+          int64_t at = (p * H + 2 * oh) * W + 2 * ow, best = at;
+          const int64_t win[4] = {at, at + 1, at + W, at + W + 1};
+          for (int k = 1; k < 4; k++)
+            if (x[win[k]] > x[best] || isnan(x[win[k]]))
+              best = win[k];
+          ry[(p * OH + oh) * OW + ow] = x[best];
+          rdx[best] = dy[(p * OH + oh) * OW + ow];
+        }
+    tt_maxpool2d_f32(x, y, N, C, H, W, 2, 2, 2, 2, 0, 0);
+    tt_maxpool2d_grad_f32(x, dy, dx, N, C, H, W, 2, 2, 2, 2, 0, 0);
+    assert_memory_equal(y, ry, ny * sizeof(float));
+    assert_memory_equal(dx, rdx, nx * sizeof(float));
+    tt_free(x), tt_free(dy), tt_free(y), tt_free(dx), tt_free(ry), tt_free(rdx);
+  }
+}
+
 /* <im2col(x), g> = <x, col2im(g)> for random x and g: col2im is exactly im2col's adjoint,
  * which is what makes the input gradient right. */
 static void test_col2im_is_adjoint(void **state) {
@@ -422,6 +457,7 @@ int main(void) {
       cmocka_unit_test(test_im2col_matches_naive), cmocka_unit_test(test_col2im_is_adjoint),
       cmocka_unit_test(test_col2im_accumulates),   cmocka_unit_test(test_bad_sizes),
       cmocka_unit_test(test_threads_bit_identical), cmocka_unit_test(test_pool_threads),
+      cmocka_unit_test(test_pool2x2_exact_rule),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
