@@ -65,6 +65,32 @@ size_t tt_conv2d_workspace(int64_t C, int64_t H, int64_t W, int64_t R, int64_t S
 
 /* ---- im2col / col2im ------------------------------------------------------------------ */
 
+/*
+ * The "same" stride-1 case (2*pad == kernel - 1 along W, so OW == W; 3x3 with padding 1)
+ * is the common one, and there a whole cols row (c, r, s) is the input plane shifted by
+ * (r - ph) rows and (s - pw) columns: one long copy, then the entries whose column falls
+ * in the padding (|s - pw| per output row) and the rows in the padding are zeroed. The
+ * copy never reads outside the plane: its range is clipped, and what is clipped is
+ * padding. Other shapes copy row by row.
+ */
+static bool same_rows(int64_t W, int64_t S, int64_t sw, int64_t pw, int64_t OW) {
+  return sw == 1 && OW == W && 2 * pw == S - 1;
+}
+
+/* For row (r, s) of the flat same-stride-1 layout: the output range [*i0, *i1) to copy
+ * (rows inside the image, clipped to the plane) and the source offset. */
+static int64_t flat_range(int64_t H, int64_t W, int64_t OH, int64_t r, int64_t s, int64_t sh,
+                          int64_t ph, int64_t pw, int64_t *i0, int64_t *i1) {
+  int64_t lo, hi, shift = (r - ph) * W + (s - pw);
+  valid_range(r - ph, sh, H, OH, &lo, &hi);
+  *i0 = lo * W > -shift ? lo * W : -shift;
+  *i1 = hi * W < H * W - shift ? hi * W : H * W - shift;
+  if (*i1 < *i0)
+    *i1 = *i0;
+  return shift;
+}
+
+
 /* x [C, H, W] -> cols [C*R*S, OH*OW]: row (c, r, s), column (oh, ow) holds
  * x[c, oh*sh - ph + r, ow*sw - pw + s], 0 in the padding. */
 void tt_im2col_f32(const float *x, float *cols, int64_t C, int64_t H, int64_t W, int64_t R,
@@ -72,6 +98,23 @@ void tt_im2col_f32(const float *x, float *cols, int64_t C, int64_t H, int64_t W,
   int64_t OH = out_dim(H, R, sh, ph), OW = out_dim(W, S, sw, pw);
   if (OH == 0 || OW == 0 || C <= 0)
     return;
+  if (same_rows(W, S, sw, pw, OW) && sh == 1) {
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t r = 0; r < R; r++)
+        for (int64_t s = 0; s < S; s++) {
+          float *row = cols + ((c * R + r) * S + s) * OH * OW;
+          int64_t i0, i1, shift = flat_range(H, W, OH, r, s, sh, ph, pw, &i0, &i1);
+          memset(row, 0, (size_t)i0 * sizeof(float));
+          memcpy(row + i0, x + c * H * W + i0 + shift, (size_t)(i1 - i0) * sizeof(float));
+          memset(row + i1, 0, (size_t)(OH * OW - i1) * sizeof(float));
+          /* the columns that fall in the padding: the first or the last |s - pw| */
+          int64_t z0 = s < pw ? 0 : W - (s - pw), z1 = s < pw ? pw - s : W;
+          for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = z0; ow < z1; ow++)
+              row[oh * OW + ow] = 0;
+        }
+    return;
+  }
   for (int64_t c = 0; c < C; c++)
     for (int64_t r = 0; r < R; r++)
       for (int64_t s = 0; s < S; s++) {
