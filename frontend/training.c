@@ -503,13 +503,22 @@ static Value *epoch_value(L *l, Value *s) {
   return v_host(l, e);
 }
 
+/* A scheduler's length (T_max, step_size, total_iters): a number checked here, or a host
+ * value such as epochs * len(loader), known only when the program runs and used as it is
+ * (the rate is a host expression anyway; PyTorch does not check these either). */
+static Value *sched_len(L *l, Value *v, const char *cls, const char *what, bool integral, int32_t off) {
+  if (v && v->k == V_HOST) return v;
+  double n = integral ? (double)want_int(l, v, what, off) : want_num(l, v, what, off);
+  if (n <= 0) lerr(l, off, "%s(): %s must be positive", cls, what);
+  return integral ? v_int(l, (int64_t)n) : v_float(l, n);
+}
+
 B(CosineAnnealingLR) {
   if (self) lerr(l, a->off, "a scheduler is not callable; use sched.step()");
   Value *v[3];
   args_bind(l, "CosineAnnealingLR", "optimizer, T_max, eta_min=0", NULL, a, v, 3);
   Value *s = sched_new(l, "CosineAnnealingLR", v[0], a->off);
-  if (want_num(l, v[1], "T_max", a->off) <= 0) lerr(l, a->off, "CosineAnnealingLR(): T_max must be positive");
-  attrs_set(l, &s->attrs, "T_max", v_float(l, want_num(l, v[1], "T_max", a->off)));
+  attrs_set(l, &s->attrs, "T_max", sched_len(l, v[1], "CosineAnnealingLR", "T_max", false, a->off));
   attrs_set(l, &s->attrs, "eta_min", v_float(l, want_num(l, v[2], "eta_min", a->off)));
   return s;
 }
@@ -519,8 +528,7 @@ B(StepLR) {
   Value *v[3];
   args_bind(l, "StepLR", "optimizer, step_size, gamma=0.1", NULL, a, v, 3);
   Value *s = sched_new(l, "StepLR", v[0], a->off);
-  if (want_int(l, v[1], "step_size", a->off) < 1) lerr(l, a->off, "StepLR(): step_size must be positive");
-  attrs_set(l, &s->attrs, "step_size", v_int(l, want_int(l, v[1], "step_size", a->off)));
+  attrs_set(l, &s->attrs, "step_size", sched_len(l, v[1], "StepLR", "step_size", true, a->off));
   attrs_set(l, &s->attrs, "gamma", v_float(l, want_num(l, v[2], "gamma", a->off)));
   return s;
 }
@@ -543,7 +551,7 @@ B(LinearLR) {
   if (sf <= 0 || sf > 1) lerr(l, a->off, "Starting multiplicative factor expected to be greater than 0 and less or equal to 1.");
   attrs_set(l, &s->attrs, "start_factor", v_float(l, sf));
   attrs_set(l, &s->attrs, "end_factor", v_float(l, ef));
-  attrs_set(l, &s->attrs, "total_iters", v_int(l, want_int(l, v[3], "total_iters", a->off)));
+  attrs_set(l, &s->attrs, "total_iters", sched_len(l, v[3], "LinearLR", "total_iters", true, a->off));
   /* like PyTorch, the scheduler sets the first learning rate when it is made */
   Value *opt = attrs_get(&s->attrs, "optimizer");
   host_assign(l, (int)attrs_get(&opt->attrs, "__lr__")->i, sched_lr(l, s, v_int(l, 0), a->off), a->off);
