@@ -184,9 +184,11 @@ B(AvgPool2d) { return pool_module(l, self, a, "AvgPool2d", OP_AVGPOOL2D); }
 
 /* ---- dropout ---------------------------------------------------------------------------- */
 
-/* In training, each element is kept with probability 1 - p and scaled by 1 / (1 - p). The
- * mask comes from the program's generator (uniform < 1 - p); PyTorch draws it with its
- * Bernoulli sampler, so the kept elements differ from PyTorch's for the same seed. */
+/* In training, each element is kept with probability 1 - p and scaled by 1 / (1 - p),
+ * drawn as ATen's CPU dropout draws it (noise.bernoulli_(1 - p).div_(1 - p), then x * noise):
+ * bernoulli_distribution<double> is a double uniform (53 bits of two 32-bit draws) < 1 - p,
+ * per element in order, and the division is in the tensor's dtype. So the same seed keeps
+ * the same elements as PyTorch, and the scaled values are PyTorch's to the last bit. */
 static Value *dropout(L *l, Value *x, double p, bool training, int32_t off) {
   if (p < 0 || p > 1) lerr(l, off, "dropout probability has to be between 0 and 1, but got %g", p);
   if (!training || p == 0) return x;
@@ -197,11 +199,10 @@ static Value *dropout(L *l, Value *x, double p, bool training, int32_t off) {
   at.f[0] = 0;
   at.f[1] = 1;
   Graph *g = cur_graph(l);
-  Value *u = mk_tensor(l, ir_add_source(g, OP_UNIFORM, n->dtype, n->shape, &at, (Loc){off}));
+  Value *u = mk_tensor(l, ir_add_source(g, OP_UNIFORM, DT_F64, n->shape, &at, (Loc){off}));
   Value *keep = bi_compare(l, CMP_LT, u, v_float(l, 1 - p), off);
-  Value *mask = bi_call(l, "float", keep, NULL, 0, off);
-  if (n->dtype == DT_F64) mask = bi_call(l, "double", mask, NULL, 0, off);
-  Value *y = bi_binop(l, BIN_MUL, x, bi_binop(l, BIN_MUL, mask, v_float(l, 1.0 / (1 - p)), off), off);
+  Value *mask = bi_call(l, n->dtype == DT_F64 ? "double" : "float", keep, NULL, 0, off);
+  Value *y = bi_binop(l, BIN_MUL, x, bi_binop(l, BIN_DIV, mask, v_float(l, 1 - p), off), off);
   if (y->t.requires_grad) y->t.gradfn = "MulBackward0";
   return y;
 }
