@@ -3,7 +3,7 @@
  *
  * The .tt program is run here, at compile time, as Python would run it, with one
  * difference: tensor operations do not compute, they add nodes to the current graph
- * (builtins.c). Host values — numbers, strings, lists, modules, functions — are ordinary
+ * (the builtin files). Host values — numbers, strings, lists, modules, functions — are ordinary
  * compile-time values. A Module's __init__ runs here and builds the parameter tree;
  * forward is traced (inlined) where the module is called; loops over compile-time
  * ranges are unrolled; loops over data loaders become host loops (host.c). print()

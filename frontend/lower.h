@@ -1,6 +1,6 @@
 /*
- * lower.h — internal to the lowering (lower.c, builtins.c): compile-time values and the
- * lowering context.
+ * lower.h — internal to the lowering (lower.c, host.c, builtins.c and the files of
+ * builtins it lists): compile-time values and the lowering context.
  *
  * The lowering is an evaluator of the AST. Host values (ints, floats, strings, lists,
  * modules, functions) are computed at compile time; tensor operations are traced into
@@ -205,16 +205,79 @@ Exit lower_host_if(L *l, Frame *f, const Ast *st, HostExpr *cond);
 bool want_host_loop(L *l, const Ast *st, Value *iter);
 void set_var_loader(L *l, int var, int loader);
 
-/* ---- builtins.c ------------------------------------------------------------------- */
+/* ---- builtins.c: the registry, argument binding, what every builtin shares ------------ */
+/* A builtin's function: BI_FN(add) is bi_add. Each file defines its builtins static and
+ * lists them in its table; the few that another file calls directly are declared in that
+ * file's section below. */
+#define BI_FN(name) Value *bi_##name(L *l, Value *self, Args *a)
 const Builtin *bi_lookup(const char *name, unsigned flags);
+/* Calls builtin name (a method when self is given) with positional arguments. */
+Value *bi_call(L *l, const char *name, Value *self, Value **pos, int npos, int32_t off);
+Value *bi_getattr(L *l, Value *obj, const char *name, int32_t off); /* tensors, dtypes */
+void lower_init_builtins(L *l);
 /* Parse a call's arguments against a signature; out[i] is NULL for a missing optional
  * argument whose default is None. */
 void args_bind(L *l, const char *fname, const char *sig, Value *self, Args *a, Value **out,
                int nout);
+/* A compile-time int (or number) argument, or a diagnostic naming what it is for. */
+int64_t want_int(L *l, Value *v, const char *what, int32_t off);
+double want_num(L *l, Value *v, const char *what, int32_t off);
+bool want_bool(L *l, Value *v, int32_t off); /* None is False */
+Value *want_tensor(L *l, Value *v, const char *fname, int32_t off);
+DType want_dtype(L *l, Value *v, int32_t off);
+int64_t f2i(L *l, double x, int32_t off); /* a float's integer value, or a diagnostic */
+float d2f(double x);                       /* out-of-range values become infinities */
+Shape tshape(L *l, Value *t);
+DType tdtype(L *l, Value *t);
+/* The traced result of node (requires grad as its inputs do, PyTorch's grad_fn name). */
+Value *bi_result(L *l, int node, Value **ins, int nins, const char *gradfn);
+/* The traced result of a one-input op on x. */
+Value *op1(L *l, Op op, Value *x, const Attr *attr, int32_t off, const char *gradfn);
+int normdim(L *l, int64_t d, int rank, int32_t off); /* d in [-rank, rank) as an index */
+void remember_leaf(L *l, int var, Value *t); /* var holds leaf t, for its .grad */
+/* t as a leaf; requiring grad, it moves into a program variable. */
+Value *make_leaf(L *l, Value *t, bool rg, int32_t off);
+DType dmax(DType a, DType b);       /* the wider of two dtypes, by category then size */
+DType scalar_dtype(const Value *v); /* a Python number's tensor dtype */
+Value *cast(L *l, Value *x, DType dt, int32_t off);
+/* PyTorch's result_type over tensors and Python scalars. */
+DType result_type(L *l, Value **v, int n, int32_t off);
+/* v (a tensor, a Python number or a host value) as a tensor of dtype dt. */
+Value *to_tensor_dt(L *l, Value *v, DType dt, int32_t off);
+
+/* ---- tensor_ops.c: creation, elementwise, reductions ---------------------------------- */
+extern const Builtin tensor_builtins[];
+extern const int tensor_nbuiltins;
 Value *bi_binop(L *l, int op, Value *a, Value *b, int32_t off);
 Value *bi_unop(L *l, int op, Value *a, int32_t off);
 Value *bi_compare(L *l, int op, Value *a, Value *b, int32_t off);
-Value *bi_getattr(L *l, Value *obj, const char *name, int32_t off); /* tensors, dtypes */
+bool host_eq(L *l, Value *a, Value *b, int32_t off); /* Python's == on compile-time values */
+Value *filled(L *l, Shape s, DType dt, double x, int32_t off); /* every element x */
+Value *ew2(L *l, Op op, Value *x, Value *y, int32_t off, const char *gradfn);
+/* The dims bitmask for dim=None (all), an int, or a tuple/list of ints. */
+int64_t dims_mask(L *l, Value *dim, int rank, int32_t off);
+Value *reduce(L *l, Op op, Value *x, Value *dim, bool keepdim, int32_t off, const char *gradfn);
+Value *maxmin(L *l, Value *self, Args *a, bool ismax); /* torch.max / torch.min */
+/* Called directly by the activation modules, the in-place methods, torch.sum & co. and
+ * Python's abs() and sum(). */
+BI_FN(add);
+BI_FN(sub);
+BI_FN(mul);
+BI_FN(div);
+BI_FN(abs);
+BI_FN(relu);
+BI_FN(sigmoid);
+BI_FN(tanh);
+BI_FN(gelu);
+BI_FN(sum);
+BI_FN(max);
+BI_FN(min);
+BI_FN(softmax);
+BI_FN(log_softmax);
+
+/* ---- tensor_layout.c: layout, indexing, casts, sizes ---------------------------------- */
+extern const Builtin layout_builtins[];
+extern const int layout_nbuiltins;
 /* One item of a subscript: x[value], x[lo:hi:st], x[...]; a None value inserts a dim. */
 typedef struct IndexItem {
   enum { IX_VALUE, IX_SLICE, IX_ELLIPSIS } kind;
@@ -222,25 +285,42 @@ typedef struct IndexItem {
   int32_t off;
 } IndexItem;
 Value *bi_index(L *l, Value *obj, IndexItem *items, int n, bool tuple, int32_t off);
-void lower_print(L *l, Args *a);
-void lower_init_builtins(L *l);
-/* A compile-time int (or number) argument, or a diagnostic naming what it is for. */
-int64_t want_int(L *l, Value *v, const char *what, int32_t off);
-double want_num(L *l, Value *v, const char *what, int32_t off);
-/* Calls builtin name (a method when self is given) with positional arguments. */
-Value *bi_call(L *l, const char *name, Value *self, Value **pos, int npos, int32_t off);
+Value *permute_to(L *l, Value *x, const int64_t *perm, int rank, int32_t off, const char *gradfn);
+Value *dim_size(L *l, Shape s, int i, int32_t off); /* a host value for the batch dim */
+Value *size_tuple(L *l, Shape s);                   /* x.shape, a torch.Size */
+BI_FN(flatten);                                     /* for nn.Flatten */
+
+/* ---- modules.c: module classes, module methods, print(model) -------------------------- */
+extern const Builtin module_builtins[];
+extern const int module_nbuiltins;
+Value *bi_module_new(L *l, const char *cls);
+Value *bi_make_param(L *l, Value *t, const char *name, int32_t off);
+Value *bi_uniform_param(L *l, Shape s, DType dt, double bound, const char *name, int32_t off);
+void collect_params(L *l, Value *m, Value *out, const char *prefix, Value *names);
+/* print(model): PyTorch's repr of a module, or NULL for other objects. */
+const char *bi_module_repr(L *l, Value *m, int32_t off);
+/* The methods every module has, for bi_getattr: parameters(), named_parameters(),
+ * train(), eval(), zero_grad(), to(). */
+BI_FN(parameters);
+BI_FN(named_parameters);
+BI_FN(train_mode);
+BI_FN(eval_mode);
+BI_FN(module_zero_grad);
+BI_FN(module_to);
+
+/* ---- autograd.c: backward, gradients, in-place methods, losses ------------------------ */
+extern const Builtin grad_builtins[];
+extern const int grad_nbuiltins;
 Value *leaf_grad(L *l, Value *leaf);
 void zero_param_grads(L *l, Value *params, int32_t off);
 void none_param_grads(L *l, Value *params, int32_t off);
-void collect_params(L *l, Value *m, Value *out, const char *prefix, Value *names);
 
-/* The traced result of node (requires grad as its inputs do, PyTorch's grad_fn name). */
-Value *bi_result(L *l, int node, Value **ins, int nins, const char *gradfn);
-Value *bi_module_new(L *l, const char *cls);
-/* print(model): PyTorch's repr of a module, or NULL for other objects. */
-const char *bi_module_repr(L *l, Value *m, int32_t off);
-Value *bi_make_param(L *l, Value *t, const char *name, int32_t off);
-Value *bi_uniform_param(L *l, Shape s, DType dt, double bound, const char *name, int32_t off);
+/* ---- python.c: Python's built-ins, methods of lists, dicts and strings ---------------- */
+extern const Builtin py_builtins[];
+extern const int py_nbuiltins;
+void lower_print(L *l, Args *a);
+/* The method called name of a list, dict or str (by its kind k), or NULL. */
+const Builtin *py_method(VKind k, const char *name);
 
 /* ---- layers.c: convolution, pooling, dropout, batch norm ------------------------------ */
 extern const Builtin layer_builtins[];

@@ -1,0 +1,407 @@
+/*
+ * autograd.c — backward() and .grad, zeroing gradients, the in-place tensor methods
+ * (zero_, add_, copy_, uniform_, ...), and the losses of torch.nn.functional with their
+ * module classes (MSELoss, CrossEntropyLoss, ...).
+ *
+ * backward() adds one OP_BACKWARD node naming the leaves the loss depends on; the
+ * autodiff pass replaces it with the gradient graph. The losses are composed from
+ * differentiable ops, so their gradients come from those ops' rules; they carry
+ * PyTorch's grad_fn names.
+ */
+#include "lower.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define B(name) static Value *bi_##name(L *l, Value *self, Args *a)
+#define UNUSED(x) (void)(x)
+
+#define module_new bi_module_new
+
+/* ---- autograd ------------------------------------------------------------------------ */
+
+/* The leaves (variables that require grad) the loss depends on, walking the current
+ * graph back from it; ops without a gradient rule and DETACH stop the walk. */
+static int loss_leaves(L *l, int loss, int *vars, int max) {
+  Graph *g = cur_graph(l);
+  bool *seen = xmalloc((size_t)g->n + 1);
+  memset(seen, 0, (size_t)g->n + 1);
+  seen[loss] = true;
+  int n = 0;
+  for (int i = loss; i >= 0; i--) {
+    if (!seen[i]) continue;
+    const Node *nd = &g->nodes[i];
+    if (nd->op == OP_INPUT) {
+      const Var *v = &l->p->vars[nd->attr.var];
+      if (v->requires_grad && v->kind == VAR_PARAM) {
+        bool dup = false;
+        for (int k = 0; k < n; k++) dup |= vars[k] == nd->attr.var;
+        if (!dup && n < max) vars[n++] = nd->attr.var;
+      }
+      continue;
+    }
+    if (!ir_ops[nd->op].differentiable) continue;
+    for (int k = 0; k < nd->nin; k++) seen[nd->in[k]] = true;
+  }
+  free(seen);
+  /* in variable order, so the emitted code does not depend on the walk */
+  for (int i = 1; i < n; i++)
+    for (int k = i; k > 0 && vars[k - 1] > vars[k]; k--) {
+      int t = vars[k];
+      vars[k] = vars[k - 1];
+      vars[k - 1] = t;
+    }
+  return n;
+}
+
+B(backward) {
+  Value *v[5];
+  args_bind(l, "backward", "input, gradient=None, retain_graph=None, create_graph=False, inputs=None", self, a, v, 5);
+  Value *loss = want_tensor(l, v[0], "backward", a->off);
+  if (v[3] && v_truthy(l, v[3], a->off)) lerr(l, a->off, "backward(create_graph=True) is not supported");
+  if (v[4]) lerr(l, a->off, "backward(inputs=...) is not supported");
+  if (!loss->t.requires_grad)
+    lerr(l, a->off, "element 0 of tensors does not require grad and does not have a grad_fn");
+  Shape ls = tshape(l, loss);
+  Value *gradient = v[1];
+  if (!gradient && shape_numel(&ls) != 1)
+    lerr(l, a->off, "grad can be implicitly created only for scalar outputs");
+  int32_t in[2] = {tnode(l, loss), -1};
+  int nin = 1;
+  if (gradient) {
+    Value *gt = want_tensor(l, gradient, "backward", a->off);
+    Shape gs = tshape(l, gt);
+    if (!shape_eq(&gs, &ls)) {
+      char b1[64], b2[64];
+      lerr(l, a->off, "Mismatch in shape: grad_output[0] has a shape of %s and output[0] has a shape of %s",
+           shape_str(&gs, b1, sizeof b1), shape_str(&ls, b2, sizeof b2));
+    }
+    in[1] = tnode(l, gt);
+    nin = 2;
+  }
+  int vars[1024];
+  int n = loss_leaves(l, in[0], vars, 1024);
+  int64_t *pairs = arena_alloc(l->arena, sizeof(int64_t) * (size_t)(2 * n + 1));
+  for (int k = 0; k < n; k++) {
+    Value *leaf = vars[k] < l->nleaves ? l->leaves[vars[k]] : NULL;
+    TT_ASSERT(leaf);
+    pairs[2 * k] = vars[k];
+    /* .grad exists: accumulate into it. Inside a run-time loop always: the buffer starts
+     * at zero, and later iterations must add to what earlier ones left. */
+    pairs[2 * k + 1] = leaf->t.grad != NULL || l->loop_depth > 0;
+    leaf_grad(l, leaf)->t.graph = -1; /* read it again after this backward */
+  }
+  Attr at = {0};
+  at.ints = pairs;
+  at.nints = 2 * n;
+  add_node(l, OP_BACKWARD, in, nin, &at, a->off);
+  return l->none;
+}
+
+/* The .grad of a leaf, made (a program variable) if it has none yet. */
+Value *leaf_grad(L *l, Value *leaf) {
+  if (leaf->t.grad) return leaf->t.grad;
+  int v = leaf->t.var;
+  if (l->p->vars[v].grad < 0) {
+    int gv = ir_var_new(l->p, "grad", VAR_GRAD, l->p->vars[v].dtype, l->p->vars[v].shape);
+    l->p->vars[gv].grad_of = v;
+    l->p->vars[v].grad = gv;
+  }
+  Value *gval = v_new(l, V_TENSOR);
+  gval->t.var = l->p->vars[v].grad;
+  gval->t.leaf = true;
+  leaf->t.grad = gval;
+  return gval;
+}
+
+/* Sets every existing .grad of the parameters to zero (PyTorch 1.13's
+ * zero_grad(set_to_none=False), the version the tests compare against). Inside a run-time
+ * loop every parameter's: the first iteration lowered has no .grad yet, the next ones do. */
+void zero_param_grads(L *l, Value *params, int32_t off) {
+  for (int i = 0; i < params->n; i++) {
+    Value *p = params->items[i];
+    if (p->k != V_TENSOR || p->t.var < 0) continue;
+    if (!p->t.grad && l->loop_depth > 0 && p->t.requires_grad) leaf_grad(l, p);
+    if (!p->t.grad) continue;
+    Value *g = p->t.grad;
+    const Var *gv = &l->p->vars[g->t.var];
+    Value *z = filled(l, gv->shape, gv->dtype, 0, off);
+    bool saved = l->no_grad;
+    l->no_grad = true;
+    tensor_inplace(l, g, z, off);
+    l->no_grad = saved;
+  }
+}
+
+/* zero_grad(set_to_none=True): .grad becomes None; the buffer is zeroed so that the next
+ * backward, which may accumulate (inside a run-time loop it always does), starts from 0. */
+void none_param_grads(L *l, Value *params, int32_t off) {
+  zero_param_grads(l, params, off);
+  if (l->loop_depth > 0) return;
+  for (int i = 0; i < params->n; i++)
+    if (params->items[i]->k == V_TENSOR) params->items[i]->t.grad = NULL;
+}
+
+/* In-place tensor methods: the new value computed out of place, then written back. */
+static Value *inplace_result(L *l, Value *self, Value *nv, int32_t off) {
+  tensor_inplace(l, self, nv, off);
+  return self;
+}
+B(zero_) {
+  want_tensor(l, self, "zero_", a->off);
+  return inplace_result(l, self, filled(l, tshape(l, self), tdtype(l, self), 0, a->off), a->off);
+}
+B(fill_) {
+  Value *v[2];
+  args_bind(l, "fill_", "self, value", self, a, v, 2);
+  return inplace_result(l, self, filled(l, tshape(l, self), tdtype(l, self), want_num(l, v[1], "value", a->off), a->off), a->off);
+}
+B(add_) { return inplace_result(l, self, bi_add(l, self, a), a->off); }
+B(sub_) { return inplace_result(l, self, bi_sub(l, self, a), a->off); }
+B(mul_) { return inplace_result(l, self, bi_mul(l, self, a), a->off); }
+B(div_) { return inplace_result(l, self, bi_div(l, self, a), a->off); }
+B(copy_) {
+  Value *v[2];
+  args_bind(l, "copy_", "self, src", self, a, v, 2);
+  Value *src = want_tensor(l, v[1], "copy_", a->off);
+  Shape s = tshape(l, self);
+  Attr at = {0};
+  at.ints = ir_ints(cur_graph(l), s.d, s.rank);
+  at.nints = s.rank;
+  Value *b = shape_eq(&s, &(Shape){0}) ? src : src;
+  Shape ss = tshape(l, src);
+  if (!shape_eq(&ss, &s)) b = op1(l, OP_EXPAND, src, &at, a->off, NULL);
+  return inplace_result(l, self, b, a->off);
+}
+static Value *random_inplace(L *l, Value *self, Args *a, Op op, const char *fname, const char *sig) {
+  Value *v[3];
+  args_bind(l, fname, sig, self, a, v, 3);
+  DType dt = tdtype(l, self);
+  if (!dt_is_float(dt)) lerr(l, a->off, "%s(): expected a floating point tensor", fname);
+  Attr at = {0};
+  at.f[0] = want_num(l, v[1], "a bound", a->off);
+  at.f[1] = want_num(l, v[2], "a bound", a->off);
+  Value *r = mk_tensor(l, ir_add_source(cur_graph(l), op, dt, tshape(l, self), &at, (Loc){a->off}));
+  bool saved = l->no_grad;
+  l->no_grad = true; /* nn.init draws without recording history */
+  tensor_inplace(l, self, r, a->off);
+  l->no_grad = saved;
+  return self;
+}
+B(uniform_) { return random_inplace(l, self, a, OP_UNIFORM, "uniform_", "self, a=0.0, b=1.0"); }
+B(normal_) { return random_inplace(l, self, a, OP_NORMAL, "normal_", "self, mean=0.0, std=1.0"); }
+
+/* ---- losses (torch.nn.functional), composed from differentiable ops ----------------- */
+
+static Value *reduce_loss(L *l, Value *per, Value *reduction, int32_t off, const char *gradfn) {
+  const char *r = reduction && reduction->k == V_STR ? reduction->s : "mean";
+  Value *out;
+  if (!strcmp(r, "none")) out = per;
+  else if (!strcmp(r, "sum")) out = reduce(l, OP_SUM, per, NULL, false, off, NULL);
+  else if (!strcmp(r, "mean")) out = reduce(l, OP_MEAN, per, NULL, false, off, NULL);
+  else lerr(l, off, "%s is not a valid value for reduction", r);
+  if (out->t.requires_grad) out->t.gradfn = gradfn;
+  return out;
+}
+
+static void same_shape(L *l, Value *x, Value *y, const char *fname, int32_t off) {
+  Shape a = tshape(l, x), b = tshape(l, y);
+  if (!shape_eq(&a, &b)) {
+    char b1[64], b2[64];
+    lerr(l, off, "%s: target size %s must be the same as input size %s", fname, shape_str(&b, b1, sizeof b1),
+         shape_str(&a, b2, sizeof b2));
+  }
+}
+
+B(mse_loss) {
+  Value *v[3];
+  args_bind(l, "mse_loss", "input, target, reduction='mean'", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], "mse_loss", a->off), *y = want_tensor(l, v[1], "mse_loss", a->off);
+  same_shape(l, x, y, "mse_loss", a->off);
+  Value *d = bi_binop(l, BIN_SUB, x, y, a->off);
+  return reduce_loss(l, bi_binop(l, BIN_MUL, d, d, a->off), v[2], a->off, "MseLossBackward0");
+}
+
+B(l1_loss) {
+  Value *v[3];
+  args_bind(l, "l1_loss", "input, target, reduction='mean'", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], "l1_loss", a->off), *y = want_tensor(l, v[1], "l1_loss", a->off);
+  same_shape(l, x, y, "l1_loss", a->off);
+  Value *d = bi_binop(l, BIN_SUB, x, y, a->off);
+  return reduce_loss(l, op1(l, OP_ABS, d, NULL, a->off, NULL), v[2], a->off, "MeanBackward0");
+}
+
+static Value *one_hot_f(L *l, Value *target, int64_t classes, DType dt, int32_t off) {
+  Attr at = {0};
+  at.i[0] = classes;
+  at.i[1] = dt;
+  return op1(l, OP_ONE_HOT, target, &at, off, NULL);
+}
+
+B(one_hot) {
+  Value *v[2];
+  args_bind(l, "one_hot", "input, num_classes=-1", self, a, v, 2);
+  Value *t = want_tensor(l, v[0], "one_hot", a->off);
+  if (tdtype(l, t) != DT_I64) lerr(l, a->off, "one_hot is only applicable to index tensor (int64)");
+  int64_t c = want_int(l, v[1], "num_classes", a->off);
+  if (c < 0) lerr(l, a->off, "one_hot(): num_classes must be given in ttc (the class count is part of the shape)");
+  return one_hot_f(l, t, c, DT_I64, a->off);
+}
+
+/* -sum(logp * onehot(target)) per sample: the log-probability of the target class. */
+static Value *nll(L *l, Value *logp, Value *target, Value *reduction, int32_t off, const char *fname) {
+  Shape xs = tshape(l, logp), ts = tshape(l, target);
+  if (tdtype(l, target) != DT_I64)
+    lerr(l, off, "%s(): expected class indices of type int64 as target, got %s", fname, dt_torch(tdtype(l, target)));
+  bool batched = xs.rank == 2;
+  if (!(xs.rank == 2 && ts.rank == 1 && ts.d[0] == xs.d[0]) && !(xs.rank == 1 && ts.rank == 0)) {
+    char b1[64], b2[64];
+    lerr(l, off, "%s(): expected input [N, C] with target [N], or input [C] with a scalar target; got %s and %s",
+         fname, shape_str(&xs, b1, sizeof b1), shape_str(&ts, b2, sizeof b2));
+  }
+  int64_t classes = xs.d[xs.rank - 1];
+  Value *oh = one_hot_f(l, target, classes, tdtype(l, logp), off);
+  Value *picked = bi_binop(l, BIN_MUL, logp, oh, off);
+  Value *dimv = v_int(l, batched ? 1 : 0);
+  Value *per = bi_unop(l, UN_NEG, reduce(l, OP_SUM, picked, dimv, false, off, NULL), off);
+  return reduce_loss(l, per, reduction, off, "NllLossBackward0");
+}
+
+B(nll_loss) {
+  Value *v[3];
+  args_bind(l, "nll_loss", "input, target, reduction='mean'", self, a, v, 3);
+  return nll(l, want_tensor(l, v[0], "nll_loss", a->off), want_tensor(l, v[1], "nll_loss", a->off), v[2], a->off, "nll_loss");
+}
+
+B(cross_entropy) {
+  Value *v[3];
+  args_bind(l, "cross_entropy", "input, target, reduction='mean'", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], "cross_entropy", a->off), *t = want_tensor(l, v[1], "cross_entropy", a->off);
+  Shape xs = tshape(l, x);
+  if (xs.rank < 1 || xs.rank > 2) lerr(l, a->off, "cross_entropy(): expected logits of shape [N, C] or [C]");
+  Value *dim = v_int(l, xs.rank - 1);
+  Value *pos[2] = {x, dim};
+  Args la = {.pos = pos, .npos = 2, .off = a->off};
+  Value *logp = bi_log_softmax(l, NULL, &la);
+  if (dt_is_float(tdtype(l, t))) { /* class probabilities as targets */
+    same_shape(l, x, t, "cross_entropy", a->off);
+    Value *per = bi_unop(l, UN_NEG, reduce(l, OP_SUM, bi_binop(l, BIN_MUL, logp, t, a->off), dim, false, a->off, NULL), a->off);
+    Value *r = reduce_loss(l, per, v[2], a->off, "DivBackward1");
+    return r;
+  }
+  return nll(l, logp, t, v[2], a->off, "cross_entropy");
+}
+
+B(binary_cross_entropy_with_logits) {
+  Value *v[3];
+  args_bind(l, "binary_cross_entropy_with_logits", "input, target, reduction='mean'", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], "binary_cross_entropy_with_logits", a->off);
+  Value *y = want_tensor(l, v[1], "binary_cross_entropy_with_logits", a->off);
+  same_shape(l, x, y, "binary_cross_entropy_with_logits", a->off);
+  /* softplus(x) - x*y: no overflow for any x, and the gradient is sigmoid(x) - y */
+  Value *sp = op1(l, OP_SOFTPLUS, x, NULL, a->off, NULL);
+  Value *per = bi_binop(l, BIN_SUB, sp, bi_binop(l, BIN_MUL, x, y, a->off), a->off);
+  return reduce_loss(l, per, v[2], a->off, "BinaryCrossEntropyWithLogitsBackward0");
+}
+
+B(binary_cross_entropy) {
+  Value *v[3];
+  args_bind(l, "binary_cross_entropy", "input, target, reduction='mean'", self, a, v, 3);
+  Value *p = want_tensor(l, v[0], "binary_cross_entropy", a->off);
+  Value *y = want_tensor(l, v[1], "binary_cross_entropy", a->off);
+  same_shape(l, p, y, "binary_cross_entropy", a->off);
+  /* PyTorch clamps the logs at -100 */
+  Value *lp = ew2(l, OP_MAXIMUM, op1(l, OP_LOG, p, NULL, a->off, NULL), v_float(l, -100), a->off, NULL);
+  Value *lq = ew2(l, OP_MAXIMUM, op1(l, OP_LOG, bi_binop(l, BIN_SUB, v_int(l, 1), p, a->off), NULL, a->off, NULL), v_float(l, -100), a->off, NULL);
+  Value *per = bi_unop(l, UN_NEG, bi_binop(l, BIN_ADD, bi_binop(l, BIN_MUL, y, lp, a->off),
+                                       bi_binop(l, BIN_MUL, bi_binop(l, BIN_SUB, v_int(l, 1), y, a->off), lq, a->off), a->off), a->off);
+  return reduce_loss(l, per, v[2], a->off, "BinaryCrossEntropyBackward0");
+}
+
+B(floor) {
+  Value *v[1];
+  args_bind(l, "floor", "input", self, a, v, 1);
+  Value *x = want_tensor(l, v[0], "floor", a->off);
+  if (!dt_is_float(tdtype(l, x))) return x;
+  return op1(l, OP_FLOOR, x, NULL, a->off, NULL);
+}
+
+B(softplus) {
+  Value *v[3];
+  args_bind(l, "softplus", "input, beta=1, threshold=20", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], "softplus", a->off);
+  double beta = want_num(l, v[1], "beta", a->off);
+  if (beta == 1) return op1(l, OP_SOFTPLUS, x, NULL, a->off, NULL);
+  Value *bx = bi_binop(l, BIN_MUL, x, v_float(l, beta), a->off);
+  return bi_binop(l, BIN_DIV, op1(l, OP_SOFTPLUS, bx, NULL, a->off, NULL), v_float(l, beta), a->off);
+}
+
+B(erf) {
+  Value *v[1];
+  args_bind(l, "erf", "input", self, a, v, 1);
+  return op1(l, OP_ERF, want_tensor(l, v[0], "erf", a->off), NULL, a->off, NULL);
+}
+
+/* Loss modules: the options at construction, the function at the call. */
+static Value *loss_module(L *l, Value *self, Args *a, const char *cls, BuiltinFn fn) {
+  if (self) {
+    Value *v[2];
+    args_bind(l, cls, "input, target", NULL, a, v, 2);
+    Value *pos[2] = {v[0], v[1]};
+    Value *red = attrs_get(&self->attrs, "reduction");
+    const char *kn[1] = {"reduction"};
+    Value *kv[1] = {red};
+    Args fa = {.pos = pos, .npos = 2, .off = a->off, .kwnames = kn, .kw = kv, .nkw = 1};
+    return fn(l, NULL, &fa);
+  }
+  Value *v[1];
+  args_bind(l, cls, "reduction='mean'", NULL, a, v, 1);
+  Value *m = module_new(l, cls);
+  attrs_set(l, &m->attrs, "reduction", v[0]);
+  return m;
+}
+B(MSELoss) { return loss_module(l, self, a, "MSELoss", bi_mse_loss); }
+B(L1Loss) { return loss_module(l, self, a, "L1Loss", bi_l1_loss); }
+B(CrossEntropyLoss) { return loss_module(l, self, a, "CrossEntropyLoss", bi_cross_entropy); }
+B(NLLLoss) { return loss_module(l, self, a, "NLLLoss", bi_nll_loss); }
+B(BCEWithLogitsLoss) { return loss_module(l, self, a, "BCEWithLogitsLoss", bi_binary_cross_entropy_with_logits); }
+B(BCELoss) { return loss_module(l, self, a, "BCELoss", bi_binary_cross_entropy); }
+
+/* ---- the table ---------------------------------------------------------------------- */
+
+#define F BI_FUNC
+#define M BI_METHOD
+const Builtin grad_builtins[] = {
+  /* autograd */
+  {"backward", M, bi_backward, 0},
+  {"zero_", M, bi_zero_, 0},
+  {"fill_", M, bi_fill_, 0},
+  {"add_", M, bi_add_, 0},
+  {"sub_", M, bi_sub_, 0},
+  {"mul_", M, bi_mul_, 0},
+  {"div_", M, bi_div_, 0},
+  {"copy_", M, bi_copy_, 0},
+  {"uniform_", M, bi_uniform_, 0},
+  {"normal_", M, bi_normal_, 0},
+  {"erf", F | M, bi_erf, 0},
+  {"softplus", F, bi_softplus, 0},
+  {"floor", F | M, bi_floor, 0},
+  /* losses */
+  {"mse_loss", F, bi_mse_loss, 0},
+  {"l1_loss", F, bi_l1_loss, 0},
+  {"nll_loss", F, bi_nll_loss, 0},
+  {"cross_entropy", F, bi_cross_entropy, 0},
+  {"binary_cross_entropy_with_logits", F, bi_binary_cross_entropy_with_logits, 0},
+  {"binary_cross_entropy", F, bi_binary_cross_entropy, 0},
+  {"one_hot", F, bi_one_hot, 0},
+  {"MSELoss", BI_CLASS, bi_MSELoss, 0},
+  {"L1Loss", BI_CLASS, bi_L1Loss, 0},
+  {"CrossEntropyLoss", BI_CLASS, bi_CrossEntropyLoss, 0},
+  {"NLLLoss", BI_CLASS, bi_NLLLoss, 0},
+  {"BCEWithLogitsLoss", BI_CLASS, bi_BCEWithLogitsLoss, 0},
+  {"BCELoss", BI_CLASS, bi_BCELoss, 0},
+};
+#undef F
+#undef M
+const int grad_nbuiltins = (int)(sizeof grad_builtins / sizeof grad_builtins[0]);

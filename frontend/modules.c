@@ -1,0 +1,437 @@
+/*
+ * modules.c — torch.nn's module classes (Module, Linear, the activation modules,
+ * Identity, Flatten, Sequential, ModuleList) and Parameter, the methods every module has
+ * (parameters(), named_parameters(), train(), eval(), zero_grad(), to()), and print(model).
+ *
+ * A module class is a BI_CLASS builtin: called with self == NULL it constructs a
+ * V_OBJECT at compile time, whose parameters are program variables initialised as
+ * PyTorch does; called with the object it traces forward. Convolution, pooling, dropout
+ * and batch norm modules are in layers.c, the loss modules in autograd.c.
+ */
+#include "lower.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define B(name) static Value *bi_##name(L *l, Value *self, Args *a)
+#define UNUSED(x) (void)(x)
+
+#define result bi_result
+
+/* ---- modules ----------------------------------------------------------------------- */
+
+Value *bi_module_new(L *l, const char *cls) {
+  const Builtin *b = bi_lookup(cls, BI_CLASS);
+  TT_ASSERT(b);
+  Value *c = v_new(l, V_CLASS);
+  c->bi = b;
+  c->s = b->name;
+  Value *o = v_new(l, V_OBJECT);
+  o->cls = c;
+  return o;
+}
+
+#define module_new bi_module_new
+/* A parameter: a program variable initialised by the graph that created it. */
+Value *bi_make_param(L *l, Value *t, const char *name, int32_t off) {
+  const Node *n = tn(l, t);
+  int var = ir_var_new(l->p, name, VAR_PARAM, n->dtype, n->shape);
+  l->p->vars[var].requires_grad = true;
+  Attr at = {0};
+  at.var = var;
+  int32_t in = tnode(l, t);
+  add_node(l, OP_STORE, &in, 1, &at, off);
+  Value *p = v_new(l, V_TENSOR);
+  p->t = t->t;
+  p->t.var = var;
+  p->t.graph = -1; /* uses read the variable, where autodiff finds the parameter */
+  remember_leaf(l, var, p);
+  p->t.leaf = p->t.param = p->t.requires_grad = true;
+  p->t.gradfn = NULL;
+  return p;
+}
+
+#define make_param bi_make_param
+Value *bi_uniform_param(L *l, Shape s, DType dt, double bound, const char *name, int32_t off) {
+  Attr at = {0};
+  at.f[0] = -bound;
+  at.f[1] = bound;
+  Graph *g = cur_graph(l);
+  if (g->n == 0) g->loc.off = off;
+  Value *t = mk_tensor(l, ir_add_source(g, OP_UNIFORM, dt, s, &at, (Loc){off}));
+  return make_param(l, t, name, off);
+}
+
+#define uniform_param bi_uniform_param
+B(Parameter) {
+  Value *v[2];
+  args_bind(l, "Parameter", "data, requires_grad=True", self, a, v, 2);
+  Value *x = want_tensor(l, v[0], "Parameter", a->off);
+  Value *p = make_param(l, x, "param", a->off);
+  p->t.requires_grad = want_bool(l, v[1], a->off);
+  l->p->vars[p->t.var].requires_grad = p->t.requires_grad;
+  return p;
+}
+
+static Value *linear_forward(L *l, Value *m, Value *x, int32_t off) {
+  Value *w = attrs_get(&m->attrs, "weight"), *b = attrs_get(&m->attrs, "bias");
+  x = want_tensor(l, x, "Linear", off);
+  Shape xs = tshape(l, x), ws = tshape(l, w);
+  if (xs.rank == 0 || xs.d[xs.rank - 1] != ws.d[1]) {
+    char b1[64], b2[64];
+    Shape wt = ws;
+    wt.d[0] = ws.d[1], wt.d[1] = ws.d[0];
+    lerr(l, off, "Linear: input %s @ weight^T %s: inner dimensions %lld and %lld differ (in_features=%lld)",
+         shape_str(&xs, b1, sizeof b1), shape_str(&wt, b2, sizeof b2),
+         (long long)(xs.rank ? xs.d[xs.rank - 1] : 0), (long long)ws.d[1], (long long)ws.d[1]);
+  }
+  Value *ops[3] = {x, w, b && b->k == V_TENSOR ? b : NULL};
+  DType dt = tdtype(l, w);
+  if (tdtype(l, x) != dt)
+    lerr(l, off, "mat1 and mat2 must have the same dtype (input is %s, weight is %s)", dt_torch(tdtype(l, x)), dt_torch(dt));
+  Attr at = {0};
+  at.i[0] = 1; /* weight is [out, in]: multiply by its transpose */
+  int32_t in[2] = {tnode(l, x), tnode(l, w)};
+  int id = add_node(l, OP_MATMUL, in, 2, &at, off);
+  Value *y = result(l, id, ops, 2, xs.rank == 2 ? "MmBackward0" : "UnsafeViewBackward0");
+  if (ops[2]) {
+    int32_t in2[2] = {tnode(l, y), tnode(l, ops[2])};
+    int id2 = add_node(l, OP_ADD, in2, 2, NULL, off);
+    y = result(l, id2, ops, 3, xs.rank == 2 ? "AddmmBackward0" : xs.rank == 1 ? "AddBackward0" : "ViewBackward0");
+  } else if (xs.rank == 1 && y->t.requires_grad) {
+    y->t.gradfn = "SqueezeBackward3"; /* PyTorch's mv of a 1-D input */
+  }
+  return y;
+}
+
+/* A builtin module class: called with self == NULL it constructs, with self the object
+ * it runs forward. */
+B(Linear) {
+  if (self) {
+    Value *v[1];
+    args_bind(l, "Linear.forward", "input", NULL, a, v, 1);
+    return linear_forward(l, self, v[0], a->off);
+  }
+  Value *v[5];
+  args_bind(l, "Linear", "in_features, out_features, bias=True, device=None, dtype=None", NULL, a, v, 5);
+  DType pdt = v[4] ? want_dtype(l, v[4], a->off) : DT_F32;
+  if (!dt_is_float(pdt)) lerr(l, a->off, "Linear(): dtype must be a floating point type");
+  int64_t in = want_int(l, v[0], "in_features", a->off), out = want_int(l, v[1], "out_features", a->off);
+  if (in < 0 || out < 0 || (double)in * (double)out > 1e9)
+    lerr(l, a->off, "Linear(%lld, %lld): invalid size", (long long)in, (long long)out);
+  Value *m = module_new(l, "Linear");
+  attrs_set(l, &m->attrs, "in_features", v_int(l, in));
+  attrs_set(l, &m->attrs, "out_features", v_int(l, out));
+  /* kaiming_uniform_(a=sqrt(5)) is U(-1/sqrt(in), 1/sqrt(in)); the bias uses the same bound */
+  double bound = in > 0 ? 1.0 / sqrt((double)in) : 0;
+  attrs_set(l, &m->attrs, "weight", uniform_param(l, (Shape){.rank = 2, .sym = -1, .d = {out, in}}, pdt, bound, "weight", a->off));
+  if (want_bool(l, v[2], a->off))
+    attrs_set(l, &m->attrs, "bias", uniform_param(l, (Shape){.rank = 1, .sym = -1, .d = {out}}, pdt, bound, "bias", a->off));
+  else
+    attrs_set(l, &m->attrs, "bias", l->none);
+  return m;
+}
+
+/* Activation modules: construct with their options, forward calls the function. */
+static Value *act_module(L *l, Value *self, Args *a, const char *cls, BuiltinFn fn, const char *sig) {
+  if (self) {
+    Value *v[1];
+    args_bind(l, cls, "input", NULL, a, v, 1);
+    Args fa = {0};
+    Value *pos[1] = {v[0]};
+    fa.pos = pos;
+    fa.npos = 1;
+    fa.off = a->off;
+    Value *opt = attrs_get(&self->attrs, "__opt__");
+    const char *kwn[1] = {sig};
+    Value *kwv[1] = {opt};
+    if (opt && sig) fa.kwnames = kwn, fa.kw = kwv, fa.nkw = 1;
+    return fn(l, NULL, &fa);
+  }
+  Value *m = module_new(l, cls);
+  if (sig) {
+    Value *v[1];
+    char full[64];
+    snprintf(full, sizeof full, "%s=None", sig);
+    args_bind(l, cls, full, NULL, a, v, 1);
+    if (v[0]) attrs_set(l, &m->attrs, "__opt__", v[0]);
+  } else if (a->npos || a->nkw) {
+    Value *v[1];
+    args_bind(l, cls, "inplace=False", NULL, a, v, 1);
+  }
+  return m;
+}
+B(ReLU) { return act_module(l, self, a, "ReLU", bi_relu, NULL); }
+B(Sigmoid) { return act_module(l, self, a, "Sigmoid", bi_sigmoid, NULL); }
+B(Tanh) { return act_module(l, self, a, "Tanh", bi_tanh, NULL); }
+B(GELU) { return act_module(l, self, a, "GELU", bi_gelu, "approximate"); }
+B(Softmax) { return act_module(l, self, a, "Softmax", bi_softmax, "dim"); }
+B(LogSoftmax) { return act_module(l, self, a, "LogSoftmax", bi_log_softmax, "dim"); }
+
+B(Identity) {
+  if (self) return a->npos ? a->pos[0] : l->none;
+  return module_new(l, "Identity");
+}
+
+B(Flatten) {
+  if (self) {
+    Value *v[1];
+    args_bind(l, "Flatten", "input", NULL, a, v, 1);
+    Value *pos[3] = {v[0], attrs_get(&self->attrs, "start_dim"), attrs_get(&self->attrs, "end_dim")};
+    Args fa = {.pos = pos, .npos = 3, .off = a->off};
+    return bi_flatten(l, NULL, &fa);
+  }
+  Value *v[2];
+  args_bind(l, "Flatten", "start_dim=1, end_dim=-1", NULL, a, v, 2);
+  Value *m = module_new(l, "Flatten");
+  attrs_set(l, &m->attrs, "start_dim", v[0]);
+  attrs_set(l, &m->attrs, "end_dim", v[1]);
+  return m;
+}
+
+B(Sequential) {
+  if (self) {
+    Value *items = attrs_get(&self->attrs, "__items__");
+    Value *v[1];
+    args_bind(l, "Sequential", "input", NULL, a, v, 1);
+    Value *x = v[0];
+    for (int i = 0; i < items->n; i++) {
+      Args fa = {.pos = &x, .npos = 1, .off = a->off};
+      x = v_call(l, items->items[i], &fa);
+    }
+    return x;
+  }
+  Value *m = module_new(l, "Sequential");
+  Value *items = v_new(l, V_LIST);
+  for (int i = 0; i < a->npos; i++) {
+    if (a->pos[i]->k != V_OBJECT) lerr(l, a->posoff ? a->posoff[i] : a->off, "Sequential(): %s is not a Module", v_typename(a->pos[i]));
+    v_list_push(l, items, a->pos[i]);
+  }
+  if (a->nkw) lerr(l, a->off, "Sequential() takes no keyword arguments");
+  attrs_set(l, &m->attrs, "__items__", items);
+  return m;
+}
+
+B(ModuleList) {
+  if (self) lerr(l, a->off, "ModuleList is not callable; iterate over it or index it");
+  Value *v[1];
+  args_bind(l, "ModuleList", "modules=None", NULL, a, v, 1);
+  Value *m = module_new(l, "ModuleList");
+  Value *items = v_new(l, V_LIST);
+  if (v[0]) {
+    if (v[0]->k != V_LIST && v[0]->k != V_TUPLE) lerr(l, a->off, "ModuleList(): expected a list of modules");
+    for (int i = 0; i < v[0]->n; i++) v_list_push(l, items, v[0]->items[i]);
+  }
+  attrs_set(l, &m->attrs, "__items__", items);
+  return m;
+}
+
+B(Module) {
+  if (self) lerr(l, a->off, "Module has no forward");
+  return module_new(l, "Module");
+}
+
+/* parameters() in PyTorch's order: own parameters, then sub-modules, recursively. */
+void collect_params(L *l, Value *m, Value *out, const char *prefix, Value *names) {
+  for (int i = 0; i < m->attrs.n; i++) {
+    Value *v = m->attrs.vals[i];
+    if (v->k == V_TENSOR && v->t.param) {
+      for (int k = 0; k < out->n; k++)
+        if (out->items[k] == v) goto skip;
+      v_list_push(l, out, v);
+      if (names) v_list_push(l, names, v_str(l, *prefix ? arena_printf(l->arena, "%s.%s", prefix, m->attrs.keys[i]) : m->attrs.keys[i]));
+    }
+  skip:;
+  }
+  for (int i = 0; i < m->attrs.n; i++) {
+    Value *v = m->attrs.vals[i];
+    const char *key = m->attrs.keys[i];
+    if (v->k == V_OBJECT) {
+      collect_params(l, v, out, *prefix ? arena_printf(l->arena, "%s.%s", prefix, key) : key, names);
+    } else if (v->k == V_LIST && !strcmp(key, "__items__")) {
+      for (int k = 0; k < v->n; k++)
+        if (v->items[k]->k == V_OBJECT)
+          collect_params(l, v->items[k], out, *prefix ? arena_printf(l->arena, "%s.%d", prefix, k) : arena_printf(l->arena, "%d", k), names);
+    }
+  }
+}
+
+BI_FN(parameters) {
+  Value *out = v_new(l, V_LIST);
+  UNUSED(a);
+  collect_params(l, self, out, "", NULL);
+  return out;
+}
+
+BI_FN(named_parameters) {
+  Value *ps = v_new(l, V_LIST), *names = v_new(l, V_LIST), *out = v_new(l, V_LIST);
+  UNUSED(a);
+  collect_params(l, self, ps, "", names);
+  for (int i = 0; i < ps->n; i++) {
+    Value *t = v_tuple(l, 2);
+    t->items[0] = names->items[i];
+    t->items[1] = ps->items[i];
+    v_list_push(l, out, t);
+  }
+  return out;
+}
+
+/* model.train() / model.eval(): the mode of the module and of all its sub-modules, read
+ * when forward is traced (Dropout, BatchNorm2d) */
+static void set_training(L *l, Value *m, bool on) {
+  attrs_set(l, &m->attrs, "training", v_bool(l, on));
+  for (int i = 0; i < m->attrs.n; i++) {
+    Value *v = m->attrs.vals[i];
+    if (v->k == V_OBJECT && !attrs_get(&v->attrs, "__optim__")) set_training(l, v, on);
+    if (v->k == V_LIST && !strcmp(m->attrs.keys[i], "__items__"))
+      for (int k = 0; k < v->n; k++)
+        if (v->items[k]->k == V_OBJECT) set_training(l, v->items[k], on);
+  }
+}
+BI_FN(train_mode) {
+  Value *v[2];
+  args_bind(l, "train", "self, mode=True", self, a, v, 2);
+  set_training(l, self, v[1] ? v_truthy(l, v[1], a->off) : true);
+  return self;
+}
+BI_FN(eval_mode) {
+  UNUSED(a);
+  set_training(l, self, false);
+  return self;
+}
+
+BI_FN(module_zero_grad) {
+  Value *v[2];
+  args_bind(l, "zero_grad", "self, set_to_none=False", self, a, v, 2);
+  Value *ps = v_new(l, V_LIST);
+  collect_params(l, self, ps, "", NULL);
+  if (v[1] && v_truthy(l, v[1], a->off)) none_param_grads(l, ps, a->off);
+  else zero_param_grads(l, ps, a->off);
+  return l->none;
+}
+
+/* model.to(device) / model.cpu(): the CPU is where the module already is */
+BI_FN(module_to) {
+  for (int i = 0; i < a->npos; i++)
+    if (!(a->pos[i]->k == V_STR && !strncmp(a->pos[i]->s, "cpu", 3)))
+      lerr(l, a->off, "Module.to(): ttc compiles for the CPU; only 'cpu' is supported");
+  return self;
+}
+
+/* ---- print(model): PyTorch's module repr ------------------------------------------------ */
+
+static bool is_module(const Value *v) {
+  static const char *const mods[] = {"Module", "Linear", "ReLU", "Sigmoid", "Tanh", "GELU", "Softmax",
+                                     "LogSoftmax", "Identity", "Flatten", "Sequential", "ModuleList",
+                                     "Conv2d", "MaxPool2d", "AvgPool2d", "Dropout", "BatchNorm2d",
+                                     "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss",
+                                     "BCEWithLogitsLoss", "BCELoss"};
+  if (v->k != V_OBJECT || !v->cls) return false;
+  if (!v->cls->bi) return true; /* a user class */
+  for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++)
+    if (!strcmp(v->cls->bi->name, mods[i])) return true;
+  return false;
+}
+
+/* An int or pair attribute as PyTorch shows it: 2, or (1, 1) when pair is asked for. */
+static const char *pair_repr(L *l, Value *v, bool pair, int32_t off) {
+  if (v && (v->k == V_TUPLE || v->k == V_LIST) && v->n == 2)
+    return arena_printf(l->arena, "(%s, %s)", v_str_of(l, v->items[0], true, off), v_str_of(l, v->items[1], true, off));
+  const char *x = v ? v_str_of(l, v, true, off) : "None";
+  return pair ? arena_printf(l->arena, "(%s, %s)", x, x) : x;
+}
+
+static const char *extra_repr(L *l, Value *m, int32_t off) {
+  const char *k = m->cls->bi ? m->cls->bi->name : "";
+  Attrs *a = &m->attrs;
+  if (!strcmp(k, "Linear"))
+    return arena_printf(l->arena, "in_features=%lld, out_features=%lld, bias=%s", (long long)attrs_get(a, "in_features")->i,
+                        (long long)attrs_get(a, "out_features")->i, attrs_get(a, "bias")->k == V_TENSOR ? "True" : "False");
+  if (!strcmp(k, "Conv2d")) {
+    const Shape ws = tn(l, attrs_get(a, "weight"))->shape;
+    Value *pad = attrs_get(a, "padding");
+    bool nopad = pad->k == V_INT && pad->i == 0;
+    return arena_printf(l->arena, "%lld, %lld, kernel_size=(%lld, %lld), stride=%s%s%s", (long long)ws.d[1], (long long)ws.d[0],
+                        (long long)ws.d[2], (long long)ws.d[3], pair_repr(l, attrs_get(a, "stride"), true, off),
+                        nopad ? "" : arena_printf(l->arena, ", padding=%s", pad->k == V_STR ? v_str_of(l, pad, true, off) : pair_repr(l, pad, true, off)),
+                        attrs_get(a, "bias")->k == V_TENSOR ? "" : ", bias=False");
+  }
+  if (!strcmp(k, "MaxPool2d") || !strcmp(k, "AvgPool2d")) {
+    Value *ks = attrs_get(a, "kernel_size"), *st = attrs_get(a, "stride");
+    if (st && (st->k == V_TUPLE || st->k == V_LIST) && st->n == 0) st = ks;
+    return arena_printf(l->arena, "kernel_size=%s, stride=%s, padding=%s%s", pair_repr(l, ks, false, off), pair_repr(l, st, false, off),
+                        pair_repr(l, attrs_get(a, "padding"), false, off), k[0] == 'M' ? ", dilation=1, ceil_mode=False" : "");
+  }
+  if (!strcmp(k, "Flatten"))
+    return arena_printf(l->arena, "start_dim=%s, end_dim=%s", v_str_of(l, attrs_get(a, "start_dim"), true, off),
+                        v_str_of(l, attrs_get(a, "end_dim"), true, off));
+  if (!strcmp(k, "Dropout")) return arena_printf(l->arena, "p=%s, inplace=False", v_str_of(l, attrs_get(a, "p"), true, off));
+  if (!strcmp(k, "BatchNorm2d"))
+    return arena_printf(l->arena, "%lld, eps=%s, momentum=%s, affine=True, track_running_stats=True",
+                        (long long)attrs_get(a, "num_features")->i, v_str_of(l, attrs_get(a, "eps"), true, off),
+                        v_str_of(l, attrs_get(a, "momentum"), true, off));
+  if (!strcmp(k, "Softmax") || !strcmp(k, "LogSoftmax")) {
+    Value *d = attrs_get(a, "__opt__");
+    return arena_printf(l->arena, "dim=%s", d ? v_str_of(l, d, true, off) : "None");
+  }
+  if (!strcmp(k, "GELU")) {
+    Value *ap = attrs_get(a, "__opt__");
+    return arena_printf(l->arena, "approximate=%s", ap ? v_str_of(l, ap, true, off) : "'none'");
+  }
+  return "";
+}
+
+/* Indents every line but the first by two spaces (PyTorch's _addindent). */
+static const char *add_indent(L *l, const char *s) {
+  size_t n = 0;
+  for (const char *c = s; *c; c++) n += *c == '\n' ? 3 : 1;
+  char *o = arena_alloc(l->arena, n + 1), *q = o;
+  for (const char *c = s; *c; c++) {
+    *q++ = *c;
+    if (*c == '\n') *q++ = ' ', *q++ = ' ';
+  }
+  *q = 0;
+  return o;
+}
+
+const char *bi_module_repr(L *l, Value *m, int32_t off) {
+  if (!is_module(m)) return NULL;
+  const char *name = m->cls->bi ? m->cls->bi->name : m->cls->s;
+  char *buf = arena_printf(l->arena, "%s(%s", name, extra_repr(l, m, off));
+  bool children = false;
+  Value *items = attrs_get(&m->attrs, "__items__");
+  for (int i = 0; items && i < items->n; i++)
+    if (is_module(items->items[i])) {
+      buf = arena_printf(l->arena, "%s\n  (%d): %s", buf, i, add_indent(l, bi_module_repr(l, items->items[i], off)));
+      children = true;
+    }
+  for (int i = 0; i < m->attrs.n; i++)
+    if (is_module(m->attrs.vals[i])) {
+      buf = arena_printf(l->arena, "%s\n  (%s): %s", buf, m->attrs.keys[i], add_indent(l, bi_module_repr(l, m->attrs.vals[i], off)));
+      children = true;
+    }
+  return arena_printf(l->arena, "%s%s)", buf, children ? "\n" : "");
+}
+
+/* ---- the table ---------------------------------------------------------------------- */
+
+#define F BI_FUNC
+const Builtin module_builtins[] = {
+  /* modules */
+  {"Module", BI_CLASS, bi_Module, 0},
+  {"Linear", BI_CLASS, bi_Linear, 0},
+  {"ReLU", BI_CLASS, bi_ReLU, 0},
+  {"Sigmoid", BI_CLASS, bi_Sigmoid, 0},
+  {"Tanh", BI_CLASS, bi_Tanh, 0},
+  {"GELU", BI_CLASS, bi_GELU, 0},
+  {"Softmax", BI_CLASS, bi_Softmax, 0},
+  {"LogSoftmax", BI_CLASS, bi_LogSoftmax, 0},
+  {"Identity", BI_CLASS, bi_Identity, 0},
+  {"Flatten", BI_CLASS, bi_Flatten, 0},
+  {"Sequential", BI_CLASS, bi_Sequential, 0},
+  {"ModuleList", BI_CLASS, bi_ModuleList, 0},
+  {"Parameter", F, bi_Parameter, 0},
+};
+#undef F
+const int module_nbuiltins = (int)(sizeof module_builtins / sizeof module_builtins[0]);

@@ -1,0 +1,628 @@
+/*
+ * tensor_layout.c — the torch functions that change how a tensor's elements are arranged
+ * rather than what they are: reshape/view, flatten, (un)squeeze, permute, transpose,
+ * expand, cat and stack; subscripts (x[i], x[a:b], x[..., None], and the indexing of
+ * lists, dicts and strings); casts and copies (float(), to(), detach, clone); and the size
+ * queries (size, dim, numel, item).
+ *
+ * The symbolic batch dimension stays first through a reshape, and its size is a run-time
+ * value (batch_size_value).
+ */
+#include "lower.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define B(name) static Value *bi_##name(L *l, Value *self, Args *a)
+#define UNUSED(x) (void)(x)
+
+#define result bi_result
+
+/* ---- layout ------------------------------------------------------------------------ */
+
+static Value *reshape_to(L *l, Value *x, Shape s, int32_t off, const char *gradfn) {
+  Shape in = tshape(l, x);
+  if (shape_eq(&in, &s)) return x;
+  Attr at = {0};
+  at.ints = ir_ints(cur_graph(l), s.d, s.rank);
+  at.nints = s.rank;
+  return op1(l, OP_RESHAPE, x, &at, off, gradfn);
+}
+
+/* "[5, -1]": a requested shape as PyTorch's error messages print it, -1 where inferred. */
+static const char *requested_shape(const Shape *s, int infer, char *buf, size_t n) {
+  size_t k = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < s->rank && k < n; i++) {
+    int w = snprintf(buf + k, n - k, "%s%lld", i ? ", " : "[", (long long)(i == infer ? -1 : s->d[i]));
+    k += w > 0 ? (size_t)w : 0;
+  }
+  if (k < n) snprintf(buf + k, n - k, "%s", s->rank ? "]" : "[]");
+  return buf;
+}
+
+static Value *reshape_args(L *l, Value *x, Args *a, int first, const char *fname, const char *gradfn) {
+  Shape in = tshape(l, x);
+  int n = a->npos - first;
+  Value **items = a->pos + first;
+  if (a->nkw == 1 && !strcmp(a->kwnames[0], "shape") && n == 0) items = &a->kw[0], n = 1;
+  else if (a->nkw) lerr(l, a->off, "%s() got an unexpected keyword argument '%s'", fname, a->kwnames[0]);
+  if (n == 1 && (items[0]->k == V_LIST || items[0]->k == V_TUPLE)) {
+    n = items[0]->n;
+    items = items[0]->items;
+  }
+  if (n > TT_MAX_RANK) lerr(l, a->off, "%s(): at most %d dimensions", fname, TT_MAX_RANK);
+  Shape s = {0};
+  s.sym = -1;
+  s.rank = n;
+  int infer = -1;
+  int64_t known = 1;
+  if (in.sym >= 0) {
+    /* a batch [B, ...] keeps B first: x.view(-1, 784), x.view(x.size(0), -1) */
+    if (in.sym != 0 || n == 0)
+      lerr(l, a->off, "%s(): the batch dimension must stay the first dimension", fname);
+    bool first_batch = items[0]->k == V_HOST || (items[0]->k == V_INT && (items[0]->i == -1 || items[0]->i == in.d[0]));
+    if (!first_batch)
+      lerr(l, a->off, "%s(): the first dimension of a batch must stay the batch (use -1 or x.size(0))", fname);
+    Shape rest = in, out = {0};
+    rest.sym = -1;
+    rest.d[0] = 1;
+    int64_t per = shape_numel(&rest), k2 = 1;
+    int inf2 = -1;
+    out.rank = n;
+    out.sym = 0;
+    out.d[0] = in.d[0];
+    for (int i = 1; i < n; i++) {
+      int64_t d = want_int(l, items[i], "a dimension", a->off);
+      if (d == -1) {
+        if (inf2 >= 0) lerr(l, a->off, "only one dimension can be inferred");
+        inf2 = i;
+        continue;
+      }
+      if (d < 0) lerr(l, a->off, "invalid shape dimension %lld", (long long)d);
+      out.d[i] = d;
+      k2 = dim_mul(k2, d);
+    }
+    if (inf2 >= 0) {
+      if (k2 == 0 || per % k2) lerr(l, a->off, "%s(): cannot infer a dimension: %lld elements per sample", fname, (long long)per);
+      out.d[inf2] = per / k2;
+      k2 *= out.d[inf2];
+    }
+    if (k2 != per) {
+      char b1[64], b2[64];
+      lerr(l, a->off, "shape '%s' is invalid for a batch of shape %s", shape_str(&out, b1, sizeof b1), shape_str(&in, b2, sizeof b2));
+    }
+    return reshape_to(l, x, out, a->off, gradfn);
+  }
+  for (int i = 0; i < n; i++) {
+    int64_t d = want_int(l, items[i], "a dimension", a->off);
+    if (d == -1) {
+      if (infer >= 0) lerr(l, a->off, "only one dimension can be inferred");
+      infer = i;
+      continue;
+    }
+    if (d < 0) lerr(l, a->off, "invalid shape dimension %lld", (long long)d);
+    s.d[i] = d;
+    known = dim_mul(known, d);
+  }
+  int64_t numel = shape_numel(&in);
+  if (infer >= 0) {
+    if (known == 0 || numel % known) {
+      char b1[200];
+      lerr(l, a->off, "shape '%s' is invalid for input of size %lld", requested_shape(&s, infer, b1, sizeof b1), (long long)numel);
+    }
+    s.d[infer] = numel / known;
+  }
+  if (shape_numel(&s) != numel) {
+    char b1[200];
+    lerr(l, a->off, "shape '%s' is invalid for input of size %lld", requested_shape(&s, infer, b1, sizeof b1), (long long)numel);
+  }
+  return reshape_to(l, x, s, a->off, gradfn);
+}
+
+B(reshape) {
+  UNUSED(self);
+  Value *x = self ? self : (a->npos ? a->pos[0] : NULL);
+  return reshape_args(l, want_tensor(l, x, "reshape", a->off), a, self ? 0 : 1, "reshape", "ViewBackward0");
+}
+B(view) {
+  if (!self) lerr(l, a->off, "view() is a tensor method: x.view(...)");
+  if (a->npos == 1 && a->pos[0]->k == V_DTYPE) lerr(l, a->off, "view(dtype) is not supported");
+  return reshape_args(l, self, a, 0, "view", "ViewBackward0");
+}
+
+BI_FN(flatten) {
+  Value *v[3];
+  args_bind(l, "flatten", "input, start_dim=0, end_dim=-1", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], "flatten", a->off);
+  Shape in = tshape(l, x);
+  if (in.rank == 0) return reshape_to(l, x, (Shape){.rank = 1, .sym = -1, .d = {1}}, a->off, "ViewBackward0");
+  int s0 = normdim(l, want_int(l, v[1], "start_dim", a->off), in.rank, a->off);
+  int s1 = normdim(l, want_int(l, v[2], "end_dim", a->off), in.rank, a->off);
+  if (s0 > s1) lerr(l, a->off, "flatten() has invalid args: start_dim cannot come after end_dim");
+  if (in.sym >= 0 && s0 <= in.sym && in.sym <= s1 && s0 != s1)
+    lerr(l, a->off, "flatten(): cannot merge the batch dimension with others (use flatten(1))");
+  Shape s = {0};
+  s.sym = in.sym >= 0 && in.sym < s0 ? in.sym : -1;
+  for (int i = 0; i < s0; i++) s.d[s.rank++] = in.d[i];
+  int64_t m = 1;
+  for (int i = s0; i <= s1; i++) m *= in.d[i];
+  s.d[s.rank++] = m;
+  for (int i = s1 + 1; i < in.rank; i++) s.d[s.rank++] = in.d[i];
+  return reshape_to(l, x, s, a->off, "ViewBackward0");
+}
+
+B(unsqueeze) {
+  Value *v[2];
+  args_bind(l, "unsqueeze", "input, dim", self, a, v, 2);
+  Value *x = want_tensor(l, v[0], "unsqueeze", a->off);
+  Shape in = tshape(l, x);
+  if (in.rank >= TT_MAX_RANK) lerr(l, a->off, "unsqueeze(): too many dimensions");
+  int d = normdim(l, want_int(l, v[1], "dim", a->off), in.rank + 1, a->off);
+  Shape s = in;
+  s.rank = in.rank + 1;
+  for (int i = in.rank; i > d; i--) s.d[i] = in.d[i - 1];
+  s.d[d] = 1;
+  Attr at = {0};
+  at.ints = ir_ints(cur_graph(l), s.d, s.rank);
+  at.nints = s.rank;
+  return op1(l, OP_RESHAPE, x, &at, a->off, "UnsqueezeBackward0");
+}
+
+B(squeeze) {
+  Value *v[2];
+  args_bind(l, "squeeze", "input, dim=None", self, a, v, 2);
+  Value *x = want_tensor(l, v[0], "squeeze", a->off);
+  Shape in = tshape(l, x), s = {0};
+  s.sym = -1;
+  int64_t mask = v[1] ? dims_mask(l, v[1], in.rank, a->off) : -1;
+  for (int i = 0; i < in.rank; i++)
+    if (!(in.d[i] == 1 && (mask & (1LL << i)))) s.d[s.rank++] = in.d[i];
+  if (s.rank == in.rank) return x;
+  Attr at = {0};
+  at.ints = ir_ints(cur_graph(l), s.d, s.rank);
+  at.nints = s.rank;
+  return op1(l, OP_RESHAPE, x, &at, a->off, v[1] ? "SqueezeBackward1" : "SqueezeBackward0");
+}
+
+Value *permute_to(L *l, Value *x, const int64_t *perm, int rank, int32_t off, const char *gradfn) {
+  bool ident = true;
+  for (int i = 0; i < rank; i++) ident &= perm[i] == i;
+  if (ident) return x;
+  Attr at = {0};
+  at.ints = ir_ints(cur_graph(l), perm, rank);
+  at.nints = rank;
+  return op1(l, OP_PERMUTE, x, &at, off, gradfn);
+}
+
+B(permute) {
+  Value *x = self ? self : (a->npos ? a->pos[0] : NULL);
+  x = want_tensor(l, x, "permute", a->off);
+  int first = self ? 0 : 1;
+  int n = a->npos - first;
+  Value **items = a->pos + first;
+  if (a->nkw == 1 && !strcmp(a->kwnames[0], "dims") && n == 0) items = &a->kw[0], n = 1;
+  if (n == 1 && (items[0]->k == V_LIST || items[0]->k == V_TUPLE)) n = items[0]->n, items = items[0]->items;
+  int rank = tshape(l, x).rank;
+  if (n != rank) lerr(l, a->off, "permute(): number of dims don't match in permute (got %d for a %d-d tensor)", n, rank);
+  int64_t perm[TT_MAX_RANK];
+  int64_t seen = 0;
+  for (int i = 0; i < n; i++) {
+    perm[i] = normdim(l, want_int(l, items[i], "dim", a->off), rank, a->off);
+    if (seen & (1LL << perm[i])) lerr(l, a->off, "permute(): repeated dim");
+    seen |= 1LL << perm[i];
+  }
+  return permute_to(l, x, perm, rank, a->off, "PermuteBackward0");
+}
+
+B(transpose) {
+  Value *v[3];
+  args_bind(l, "transpose", "input, dim0, dim1", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], "transpose", a->off);
+  int rank = tshape(l, x).rank;
+  int d0 = normdim(l, want_int(l, v[1], "dim0", a->off), rank, a->off);
+  int d1 = normdim(l, want_int(l, v[2], "dim1", a->off), rank, a->off);
+  int64_t perm[TT_MAX_RANK];
+  for (int i = 0; i < rank; i++) perm[i] = i;
+  perm[d0] = d1;
+  perm[d1] = d0;
+  if (rank == 0) return x;
+  return permute_to(l, x, perm, rank, a->off, "TransposeBackward0");
+}
+
+B(t) {
+  Value *v[1];
+  args_bind(l, "t", "input", self, a, v, 1);
+  Value *x = want_tensor(l, v[0], "t", a->off);
+  int rank = tshape(l, x).rank;
+  if (rank > 2) lerr(l, a->off, "t() expects a tensor with <= 2 dimensions, but self is %dD", rank);
+  if (rank < 2) return x;
+  int64_t perm[2] = {1, 0};
+  return permute_to(l, x, perm, 2, a->off, "TBackward0");
+}
+
+B(expand) {
+  Value *x = want_tensor(l, self ? self : (a->npos ? a->pos[0] : NULL), "expand", a->off);
+  int first = self ? 0 : 1;
+  int n = a->npos - first;
+  Value **items = a->pos + first;
+  if (n == 1 && (items[0]->k == V_LIST || items[0]->k == V_TUPLE)) n = items[0]->n, items = items[0]->items;
+  Shape in = tshape(l, x), s = {0};
+  s.sym = -1;
+  if (n < in.rank) lerr(l, a->off, "expand(): the number of sizes provided (%d) must be greater or equal to the number of dimensions in the tensor (%d)", n, in.rank);
+  if (n > TT_MAX_RANK) lerr(l, a->off, "expand(): too many dimensions");
+  s.rank = n;
+  for (int i = 0; i < n; i++) {
+    int64_t d = want_int(l, items[i], "size", a->off);
+    int j = i - (n - in.rank);
+    if (d == -1) {
+      if (j < 0) lerr(l, a->off, "expand(): -1 is not allowed in a leading, non-existing dimension");
+      d = in.d[j];
+    }
+    s.d[i] = d;
+  }
+  if (shape_eq(&in, &s)) return x;
+  Attr at = {0};
+  at.ints = ir_ints(cur_graph(l), s.d, s.rank);
+  at.nints = s.rank;
+  return op1(l, OP_EXPAND, x, &at, a->off, NULL);
+}
+
+static Value *cat_list(L *l, Value *list, int64_t dim, int32_t off, const char *fname, bool stack) {
+  if (!list || (list->k != V_LIST && list->k != V_TUPLE))
+    lerr(l, off, "%s(): expected a list or tuple of tensors", fname);
+  if (list->n == 0) lerr(l, off, "%s(): expected a non-empty list of Tensors", fname);
+  DType dt = DT_BOOL;
+  for (int i = 0; i < list->n; i++) {
+    want_tensor(l, list->items[i], fname, off);
+    dt = i ? dmax(dt, tdtype(l, list->items[i])) : tdtype(l, list->items[i]);
+  }
+  int32_t *in = arena_alloc(l->arena, sizeof(int32_t) * (size_t)list->n);
+  Value **ins = arena_alloc(l->arena, sizeof(Value *) * (size_t)list->n);
+  Shape s0 = tshape(l, list->items[0]);
+  int rank = stack ? s0.rank + 1 : s0.rank;
+  int d = normdim(l, dim, rank, off);
+  for (int i = 0; i < list->n; i++) {
+    Value *x = cast(l, list->items[i], dt, off);
+    if (stack) {
+      Shape si = tshape(l, x);
+      if (!shape_eq(&si, &s0)) {
+        char b1[64], b2[64];
+        lerr(l, off, "stack expects each tensor to be equal size, but got %s at entry 0 and %s at entry %d",
+             shape_str(&s0, b1, sizeof b1), shape_str(&si, b2, sizeof b2), i);
+      }
+      Shape s = si;
+      s.rank = si.rank + 1;
+      for (int k = si.rank; k > d; k--) s.d[k] = si.d[k - 1];
+      s.d[d] = 1;
+      x = reshape_to(l, x, s, off, "UnsqueezeBackward0");
+    }
+    ins[i] = x;
+    in[i] = tnode(l, x);
+  }
+  if (rank == 0) lerr(l, off, "zero-dimensional tensor cannot be concatenated");
+  Attr at = {0};
+  at.i[0] = d;
+  int id = add_node(l, OP_CAT, in, list->n, &at, off);
+  return result(l, id, ins, list->n, stack ? "StackBackward0" : "CatBackward0");
+}
+
+B(cat) {
+  Value *v[2];
+  args_bind(l, "cat", "tensors, dim=0", self, a, v, 2);
+  return cat_list(l, v[0], want_int(l, v[1], "dim", a->off), a->off, "cat", false);
+}
+B(stack) {
+  Value *v[2];
+  args_bind(l, "stack", "tensors, dim=0", self, a, v, 2);
+  return cat_list(l, v[0], want_int(l, v[1], "dim", a->off), a->off, "stack", true);
+}
+
+/* ---- indexing ---------------------------------------------------------------------- */
+
+static Value *host_index(L *l, Value *obj, Value *iv, int32_t off) {
+  if (obj->k == V_DICT) {
+    for (int i = 0; i + 1 < obj->n; i += 2)
+      if (host_eq(l, obj->items[i], iv, off)) return obj->items[i + 1];
+    lerr(l, off, "KeyError: %s", v_str_of(l, iv, true, off));
+  }
+  if (obj->k == V_OBJECT && obj->cls && obj->cls->s && !strcmp(obj->cls->s, "Checkpoint"))
+    return checkpoint_index(l, obj, iv, off);
+  if (obj->k == V_OBJECT) {
+    Value *items = attrs_get(&obj->attrs, "__items__");
+    if (!items) lerr(l, off, "'%s' object is not subscriptable", v_typename(obj));
+    obj = items;
+  }
+  int64_t n = obj->k == V_STR ? (int64_t)strlen(obj->s) : obj->n;
+  if (iv->k != V_INT && iv->k != V_BOOL)
+    lerr(l, off, "%s indices must be integers or slices, not %s", v_typename(obj), v_typename(iv));
+  int64_t i = iv->i < 0 ? iv->i + n : iv->i;
+  if (i < 0 || i >= n) lerr(l, off, "%s index out of range", v_typename(obj));
+  if (obj->k == V_STR) return v_str(l, arena_strndup(l->arena, obj->s + i, 1));
+  return obj->items[i];
+}
+
+/* Python's slice.indices(n) for step > 0 (PyTorch rejects negative steps). */
+static void slice_bounds(L *l, Value *lo, Value *hi, Value *st, int64_t n, int64_t *s, int64_t *e,
+                         int64_t *step, int32_t off, bool tensor) {
+  *step = st ? want_int(l, st, "slice step", off) : 1;
+  if (*step == 0) lerr(l, off, "slice step cannot be zero");
+  if (*step < 0 && tensor) lerr(l, off, "step must be greater than zero");
+  if (*step < 0) lerr(l, off, "negative slice steps are not supported");
+  int64_t a = lo ? want_int(l, lo, "slice start", off) : 0;
+  int64_t b = hi ? want_int(l, hi, "slice stop", off) : n;
+  if (a < 0) a += n;
+  if (b < 0) b += n;
+  if (a < 0) a = 0;
+  if (a > n) a = n;
+  if (b < a) b = a;
+  if (b > n) b = n;
+  *s = a;
+  *e = b;
+}
+
+Value *bi_index(L *l, Value *obj, IndexItem *items, int n, bool tuple, int32_t off) {
+  if (obj->k != V_TENSOR) {
+    if (tuple) {
+      Value *key = v_tuple(l, n);
+      for (int i = 0; i < n; i++) {
+        if (items[i].kind != IX_VALUE) lerr(l, items[i].off, "'%s' object cannot be sliced this way", v_typename(obj));
+        key->items[i] = items[i].v;
+      }
+      return host_index(l, obj, key, off);
+    }
+    if (items[0].kind == IX_SLICE) {
+      Value *src = obj;
+      if (src->k == V_OBJECT) src = attrs_get(&src->attrs, "__items__");
+      if (!src || (src->k != V_LIST && src->k != V_TUPLE && src->k != V_STR))
+        lerr(l, off, "'%s' object cannot be sliced", v_typename(obj));
+      int64_t len = src->k == V_STR ? (int64_t)strlen(src->s) : src->n;
+      int64_t s, e, st;
+      slice_bounds(l, items[0].lo, items[0].hi, items[0].st, len, &s, &e, &st, off, false);
+      if (src->k == V_STR) {
+        char *buf = arena_alloc(l->arena, (size_t)len + 1);
+        int o = 0;
+        for (int64_t i = s; i < e; i += st) buf[o++] = src->s[i];
+        return v_str(l, buf);
+      }
+      Value *r = v_new(l, src->k);
+      for (int64_t i = s; i < e; i += st) v_list_push(l, r, src->items[i]);
+      if (obj->k == V_OBJECT) { /* ModuleList[a:b] is a ModuleList */
+        Value *o2 = v_new(l, V_OBJECT);
+        o2->cls = obj->cls;
+        attrs_set(l, &o2->attrs, "__items__", r);
+        return o2;
+      }
+      return r;
+    }
+    if (items[0].kind != IX_VALUE) lerr(l, off, "'%s' object cannot be indexed with '...'", v_typename(obj));
+    return host_index(l, obj, items[0].v, off);
+  }
+  /* tensor indexing: ints select, slices narrow, None inserts, ... expands */
+  Shape in = tshape(l, obj);
+  int consumed = 0, ell = -1;
+  for (int i = 0; i < n; i++) {
+    if (items[i].kind == IX_ELLIPSIS) {
+      if (ell >= 0) lerr(l, items[i].off, "an index can only have a single ellipsis ('...')");
+      ell = i;
+    } else if (!(items[i].kind == IX_VALUE && items[i].v->k == V_NONE))
+      consumed++;
+  }
+  if (consumed > in.rank) lerr(l, off, "too many indices for tensor of dimension %d", in.rank);
+  int64_t trip[TT_MAX_RANK * 3];
+  Shape out = {0};
+  out.sym = -1;
+  bool need_slice = false, anyint = false;
+  int dim = 0;
+  for (int i = 0; i < n; i++) {
+    IndexItem *it = &items[i];
+    if (it->kind == IX_ELLIPSIS) {
+      int skip = in.rank - consumed;
+      for (int k = 0; k < skip; k++, dim++) {
+        trip[dim * 3] = 0, trip[dim * 3 + 1] = in.d[dim], trip[dim * 3 + 2] = 1;
+        if (out.rank >= TT_MAX_RANK) lerr(l, it->off, "too many dimensions");
+        out.d[out.rank++] = in.d[dim];
+      }
+      continue;
+    }
+    if (it->kind == IX_VALUE && it->v->k == V_NONE) {
+      if (out.rank >= TT_MAX_RANK) lerr(l, it->off, "too many dimensions");
+      out.d[out.rank++] = 1;
+      continue;
+    }
+    if (it->kind == IX_SLICE) {
+      int64_t s, e, st;
+      slice_bounds(l, it->lo, it->hi, it->st, in.d[dim], &s, &e, &st, it->off, true);
+      trip[dim * 3] = s, trip[dim * 3 + 1] = e, trip[dim * 3 + 2] = st;
+      int64_t len = e > s ? (e - s + st - 1) / st : 0;
+      if (s != 0 || e != in.d[dim] || st != 1) need_slice = true;
+      if (out.rank >= TT_MAX_RANK) lerr(l, it->off, "too many dimensions");
+      out.d[out.rank++] = len;
+      dim++;
+      continue;
+    }
+    if (it->v->k == V_TENSOR || it->v->k == V_LIST)
+      lerr(l, it->off, "indexing with a tensor or list (advanced indexing) is not supported yet");
+    int64_t k = want_int(l, it->v, "an index", it->off);
+    int64_t sz = in.d[dim];
+    if (k < -sz || k >= sz)
+      lerr(l, it->off, "index %lld is out of bounds for dimension %d with size %lld", (long long)k, dim,
+           (long long)sz);
+    if (k < 0) k += sz;
+    trip[dim * 3] = k, trip[dim * 3 + 1] = k + 1, trip[dim * 3 + 2] = 1;
+    need_slice = anyint = true;
+    dim++;
+  }
+  for (; dim < in.rank; dim++) {
+    trip[dim * 3] = 0, trip[dim * 3 + 1] = in.d[dim], trip[dim * 3 + 2] = 1;
+    if (out.rank >= TT_MAX_RANK) lerr(l, off, "too many dimensions");
+    out.d[out.rank++] = in.d[dim];
+  }
+  Value *x = obj;
+  const char *gf = anyint ? "SelectBackward0" : "SliceBackward0";
+  if (need_slice) {
+    Attr at = {0};
+    at.ints = ir_ints(cur_graph(l), trip, in.rank * 3);
+    at.nints = in.rank * 3;
+    x = op1(l, OP_SLICE, x, &at, off, gf);
+  }
+  Value *r = reshape_to(l, x, out, off, need_slice ? gf : "UnsqueezeBackward0");
+  return r;
+}
+
+/* ---- casts, copies, properties ------------------------------------------------------ */
+
+static Value *to_dtype(L *l, Value *self, Args *a, const char *fname, DType dt) {
+  Value *v[1];
+  args_bind(l, fname, "input", self, a, v, 1);
+  return cast(l, want_tensor(l, v[0], fname, a->off), dt, a->off);
+}
+B(float) { return to_dtype(l, self, a, "float", DT_F32); }
+B(double) { return to_dtype(l, self, a, "double", DT_F64); }
+B(long) { return to_dtype(l, self, a, "long", DT_I64); }
+B(int) { return to_dtype(l, self, a, "int", DT_I32); }
+B(bool) { return to_dtype(l, self, a, "bool", DT_BOOL); }
+
+B(to) {
+  Value *x = want_tensor(l, self, "to", a->off);
+  for (int i = 0; i < a->npos; i++) {
+    if (a->pos[i]->k == V_DTYPE) x = cast(l, x, (DType)a->pos[i]->i, a->off);
+    else if (a->pos[i]->k == V_STR && !strcmp(a->pos[i]->s, "cpu")) continue;
+    else lerr(l, a->off, "to(): expected a dtype or 'cpu'");
+  }
+  for (int k = 0; k < a->nkw; k++) {
+    if (!strcmp(a->kwnames[k], "dtype")) x = cast(l, x, want_dtype(l, a->kw[k], a->off), a->off);
+    else if (strcmp(a->kwnames[k], "device")) lerr(l, a->off, "to() got an unexpected keyword argument '%s'", a->kwnames[k]);
+  }
+  return x;
+}
+
+B(detach) {
+  Value *v[1];
+  args_bind(l, "detach", "input", self, a, v, 1);
+  Value *x = want_tensor(l, v[0], "detach", a->off);
+  int32_t in = tnode(l, x);
+  Value *r = mk_tensor(l, add_node(l, OP_DETACH, &in, 1, NULL, a->off));
+  r->t.leaf = true;
+  return r;
+}
+
+B(clone) {
+  Value *v[1];
+  args_bind(l, "clone", "input", self, a, v, 1);
+  Value *x = want_tensor(l, v[0], "clone", a->off);
+  /* a copy: a reshape to the same shape is the cheapest node that is not the input */
+  Shape s = tshape(l, x);
+  Attr at = {0};
+  at.ints = ir_ints(cur_graph(l), s.d, s.rank);
+  at.nints = s.rank;
+  int32_t in = tnode(l, x);
+  int id = add_node(l, OP_RESHAPE, &in, 1, &at, a->off);
+  return result(l, id, &x, 1, "CloneBackward0");
+}
+
+B(contiguous) {
+  UNUSED(l);
+  UNUSED(a);
+  return self;
+}
+
+B(requires_grad_) {
+  Value *v[2];
+  args_bind(l, "requires_grad_", "input, requires_grad=True", self, a, v, 2);
+  Value *x = want_tensor(l, v[0], "requires_grad_", a->off);
+  bool rg = want_bool(l, v[1], a->off);
+  if (!x->t.leaf && !rg) lerr(l, a->off, "you can only change requires_grad flags of leaf variables");
+  if (rg && !x->t.requires_grad) {
+    if (!x->t.leaf)
+      return x; /* a non-leaf that requires grad already; PyTorch allows it as a no-op */
+    make_leaf(l, x, true, a->off);
+  }
+  x->t.requires_grad = rg;
+  return x;
+}
+
+/* The run-time extent of the current graph's batch dimension, as a host value. */
+static Value *batch_size_value(L *l, int32_t off) {
+  int ld = cur_graph(l)->loader >= 0 ? cur_graph(l)->loader : l->loader;
+  if (ld < 0) lerr(l, off, "the size of the batch dimension is only known inside the loop over its loader");
+  HostExpr *e = ir_hx(l->p, HX_BATCH);
+  e->loader = ld;
+  return v_host(l, e);
+}
+
+Value *dim_size(L *l, Shape s, int i, int32_t off) {
+  return i == s.sym ? batch_size_value(l, off) : v_int(l, s.d[i]);
+}
+
+Value *size_tuple(L *l, Shape s) {
+  Value *t = v_tuple(l, s.rank);
+  t->s = "torch.Size";
+  for (int i = 0; i < s.rank; i++) t->items[i] = dim_size(l, s, i, 0);
+  return t;
+}
+
+B(size) {
+  Value *v[2];
+  args_bind(l, "size", "input, dim=None", self, a, v, 2);
+  Shape s = tshape(l, want_tensor(l, v[0], "size", a->off));
+  if (!v[1]) return size_tuple(l, s);
+  return dim_size(l, s, normdim(l, want_int(l, v[1], "dim", a->off), s.rank, a->off), a->off);
+}
+B(dim) {
+  Value *v[1];
+  args_bind(l, "dim", "input", self, a, v, 1);
+  return v_int(l, tshape(l, want_tensor(l, v[0], "dim", a->off)).rank);
+}
+B(numel) {
+  Value *v[1];
+  args_bind(l, "numel", "input", self, a, v, 1);
+  Shape s = tshape(l, want_tensor(l, v[0], "numel", a->off));
+  return v_int(l, shape_numel(&s));
+}
+B(item) {
+  Value *v[1];
+  args_bind(l, "item", "input", self, a, v, 1);
+  return tensor_item(l, want_tensor(l, v[0], "item", a->off), a->off);
+}
+
+/* ---- the table ---------------------------------------------------------------------- */
+
+#define F BI_FUNC
+#define M BI_METHOD
+const Builtin layout_builtins[] = {
+  /* layout */
+  {"reshape", F | M, bi_reshape, 0},
+  {"view", M, bi_view, 0},
+  {"flatten", F | M, bi_flatten, 0},
+  {"unsqueeze", F | M, bi_unsqueeze, 0},
+  {"squeeze", F | M, bi_squeeze, 0},
+  {"permute", F | M, bi_permute, 0},
+  {"transpose", F | M, bi_transpose, 0},
+  {"swapaxes", F | M, bi_transpose, 0},
+  {"t", F | M, bi_t, 0},
+  {"expand", M, bi_expand, 0},
+  {"cat", F, bi_cat, 0},
+  {"concat", F, bi_cat, 0},
+  {"concatenate", F, bi_cat, 0},
+  {"stack", F, bi_stack, 0},
+  /* casts and copies */
+  {"float", M, bi_float, 0},
+  {"double", M, bi_double, 0},
+  {"long", M, bi_long, 0},
+  {"int", M, bi_int, 0},
+  {"bool", M, bi_bool, 0},
+  {"to", M, bi_to, 0},
+  {"detach", F | M, bi_detach, 0},
+  {"clone", F | M, bi_clone, 0},
+  {"contiguous", M, bi_contiguous, 0},
+  {"requires_grad_", M, bi_requires_grad_, 0},
+  {"size", M, bi_size, 0},
+  {"dim", M, bi_dim, 0},
+  {"numel", F | M, bi_numel, 0},
+  {"item", M, bi_item, 0},
+};
+#undef F
+#undef M
+const int layout_nbuiltins = (int)(sizeof layout_builtins / sizeof layout_builtins[0]);

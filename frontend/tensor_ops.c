@@ -1,0 +1,916 @@
+/*
+ * tensor_ops.c — the torch functions that make tensors and compute on them: creation
+ * (tensor, zeros, rand, arange, ...), elementwise arithmetic and math with PyTorch's type
+ * promotion and broadcasting, matmul, and the reductions (sum, mean, max, argmax, softmax).
+ *
+ * bi_binop, bi_unop and bi_compare are the operators too: lower.c sends `a + b`, `-a` and
+ * `a < b` here, and operands that are not tensors get Python's semantics (host arithmetic,
+ * `%` formatting, list concatenation, ==, in).
+ */
+#include "lower.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define B(name) static Value *bi_##name(L *l, Value *self, Args *a)
+#define UNUSED(x) (void)(x)
+
+#define result bi_result
+
+/* ---- tensor literals ---------------------------------------------------------------- */
+
+typedef struct Lit {
+  Shape shape;
+  int kind; /* 0 bool, 1 int, 2 float */
+  int64_t n, cap;
+  double *vals;
+} Lit;
+
+static void lit_walk(L *l, Lit *t, Value *v, int depth, int32_t off) {
+  if (v->k == V_LIST || v->k == V_TUPLE) {
+    if (depth >= TT_MAX_RANK) lerr(l, off, "tensor literal nested too deeply (at most %d dims)", TT_MAX_RANK);
+    if (t->shape.rank <= depth) {
+      if (t->n > 0) lerr(l, off, "tensor literal: inconsistent nesting");
+      t->shape.rank = depth + 1;
+      t->shape.d[depth] = v->n;
+    } else if (t->shape.d[depth] != v->n)
+      lerr(l, off, "expected sequence of length %lld at dim %d (got %d)", (long long)t->shape.d[depth],
+           depth, v->n);
+    for (int i = 0; i < v->n; i++) lit_walk(l, t, v->items[i], depth + 1, off);
+    return;
+  }
+  if (depth != t->shape.rank) lerr(l, off, "tensor literal: inconsistent nesting");
+  double x;
+  int kind;
+  if (v->k == V_FLOAT) x = v->f, kind = 2;
+  else if (v->k == V_INT) x = (double)v->i, kind = 1;
+  else if (v->k == V_BOOL) x = (double)v->i, kind = 0;
+  else if (v->k == V_TENSOR) lerr(l, off, "tensor(): a list of tensors is not supported; use torch.stack");
+  else lerr(l, off, "tensor(): could not convert a %s to a number", v_typename(v));
+  if (kind > t->kind) t->kind = kind;
+  if (t->n == t->cap) { /* in the arena: a diagnostic may longjmp out of the walk */
+    int64_t cap = t->cap ? t->cap * 2 : 64;
+    double *nv = arena_alloc(l->arena, sizeof(double) * (size_t)cap);
+    if (t->n) memcpy(nv, t->vals, sizeof(double) * (size_t)t->n);
+    t->vals = nv;
+    t->cap = cap;
+  }
+  t->vals[t->n++] = x;
+}
+
+static Value *const_tensor(L *l, DType dt, Shape sh, const double *vals, int64_t n, int32_t off) {
+  Graph *g = cur_graph(l);
+  Attr at = {0};
+  at.data = arena_alloc(g->arena, (size_t)(n ? n : 1) * dt_size(dt));
+  for (int64_t i = 0; i < n; i++) {
+    double x = vals[i];
+    switch (dt) {
+    case DT_F32: ((float *)at.data)[i] = d2f(x); break;
+    case DT_F64: ((double *)at.data)[i] = x; break;
+    case DT_I64: ((int64_t *)at.data)[i] = f2i(l, trunc(x), off); break;
+    case DT_I32: ((int32_t *)at.data)[i] = (int32_t)f2i(l, trunc(x), off); break;
+    case DT_I8: ((int8_t *)at.data)[i] = (int8_t)f2i(l, trunc(x), off); break;
+    case DT_BOOL: ((bool *)at.data)[i] = x != 0; break;
+    default: tt_unreachable();
+    }
+  }
+  if (g->n == 0) g->loc.off = off;
+  int id = ir_add_source(g, OP_CONST, dt, sh, &at, (Loc){off});
+  return mk_tensor(l, id);
+}
+
+B(tensor) {
+  Value *v[3];
+  args_bind(l, "tensor", "data, dtype=None, requires_grad=False", self, a, v, 3);
+  Value *data = v[0];
+  if (data->k == V_TENSOR) {
+    Value *t = op1(l, OP_RESHAPE, data, &(Attr){.ints = ir_ints(cur_graph(l), tshape(l, data).d, tshape(l, data).rank), .nints = tshape(l, data).rank}, a->off, NULL);
+    t->t.requires_grad = false;
+    t->t.gradfn = NULL;
+    if (v[1]) t = cast(l, t, want_dtype(l, v[1], a->off), a->off);
+    return make_leaf(l, t, want_bool(l, v[2], a->off), a->off);
+  }
+  Lit lit = {0};
+  lit.shape.sym = -1;
+  lit_walk(l, &lit, data, 0, a->off);
+  if (lit.shape.rank > 0 && shape_numel(&lit.shape) == 0) lit.kind = 2; /* tensor([]) is float */
+  DType dt = lit.kind == 2 ? DT_F32 : lit.kind == 1 ? DT_I64 : DT_BOOL;
+  if (v[1]) dt = want_dtype(l, v[1], a->off);
+  Value *t = const_tensor(l, dt, lit.shape, lit.vals, lit.n, a->off);
+  return make_leaf(l, t, want_bool(l, v[2], a->off), a->off);
+}
+
+/* A size given as f(2, 3), f((2, 3)), f([2, 3]) or f(torch.Size). */
+static Shape size_args(L *l, Args *a, int first, const char *fname) {
+  Shape s = {0};
+  s.sym = -1;
+  int n = a->npos - first;
+  Value **items = a->pos + first;
+  if (n == 1 && (items[0]->k == V_LIST || items[0]->k == V_TUPLE)) {
+    n = items[0]->n;
+    items = items[0]->items;
+  }
+  if (n > TT_MAX_RANK) lerr(l, a->off, "%s(): at most %d dimensions are supported", fname, TT_MAX_RANK);
+  s.rank = n;
+  for (int i = 0; i < n; i++) {
+    int64_t d = want_int(l, items[i], "a size", a->off);
+    if (d < 0) lerr(l, a->off, "%s(): negative dimension %lld", fname, (long long)d);
+    if (d > (1LL << 31)) lerr(l, a->off, "%s(): dimension %lld is too large", fname, (long long)d);
+    s.d[i] = d;
+  }
+  if (shape_numel(&s) > (1LL << 31)) lerr(l, a->off, "%s(): tensor too large", fname);
+  return s;
+}
+
+/* The keyword arguments factory functions share. */
+static void factory_kw(L *l, Args *a, const char *fname, DType *dt, bool *rg, Value **fill) {
+  for (int k = 0; k < a->nkw; k++) {
+    const char *n = a->kwnames[k];
+    if (!strcmp(n, "dtype")) *dt = want_dtype(l, a->kw[k], a->off);
+    else if (!strcmp(n, "requires_grad")) *rg = v_truthy(l, a->kw[k], a->off);
+    else if (!strcmp(n, "fill_value") && fill) *fill = a->kw[k];
+    else if (!strcmp(n, "device")) {
+      if (a->kw[k]->k != V_STR || strcmp(a->kw[k]->s, "cpu"))
+        lerr(l, a->off, "%s(): ttc compiles for the CPU; device must be 'cpu'", fname);
+    } else lerr(l, a->off, "%s() got an unexpected keyword argument '%s'", fname, n);
+  }
+}
+
+Value *filled(L *l, Shape s, DType dt, double x, int32_t off) {
+  Attr at = {0};
+  at.f[0] = x;
+  Graph *g = cur_graph(l);
+  if (g->n == 0) g->loc.off = off;
+  return mk_tensor(l, ir_add_source(g, OP_FILL, dt, s, &at, (Loc){off}));
+}
+
+static Value *factory(L *l, Args *a, const char *fname, double x, Op op) {
+  DType dt = DT_F32;
+  bool rg = false;
+  Value *fill = NULL;
+  int first = 0;
+  if (op == OP__COUNT) { /* full(size, fill_value) */
+    if (a->npos >= 2) fill = a->pos[a->npos - 1], a->npos--;
+  }
+  Shape s = size_args(l, a, first, fname);
+  factory_kw(l, a, fname, &dt, &rg, &fill);
+  if (op == OP__COUNT) {
+    if (!fill) lerr(l, a->off, "full() missing required argument 'fill_value'");
+    x = want_num(l, fill, "fill_value", a->off);
+    if (!a->nkw || true) {
+      bool dtset = false;
+      for (int k = 0; k < a->nkw; k++) dtset |= !strcmp(a->kwnames[k], "dtype");
+      if (!dtset) dt = scalar_dtype(fill);
+    }
+    op = OP_FILL;
+  }
+  Value *t;
+  if (op == OP_FILL) t = filled(l, s, dt, x, a->off);
+  else {
+    if (!dt_is_float(dt)) lerr(l, a->off, "%s(): expected a floating point dtype", fname);
+    Attr at = {0};
+    at.f[0] = 0;
+    at.f[1] = 1;
+    Graph *g = cur_graph(l);
+    if (g->n == 0) g->loc.off = a->off;
+    t = mk_tensor(l, ir_add_source(g, op, dt, s, &at, (Loc){a->off}));
+  }
+  return make_leaf(l, t, rg, a->off);
+}
+
+B(zeros) { UNUSED(self); return factory(l, a, "zeros", 0, OP_FILL); }
+B(ones) { UNUSED(self); return factory(l, a, "ones", 1, OP_FILL); }
+B(empty) { UNUSED(self); return factory(l, a, "empty", 0, OP_FILL); }
+B(full) { UNUSED(self); return factory(l, a, "full", 0, OP__COUNT); }
+B(rand) { UNUSED(self); return factory(l, a, "rand", 0, OP_UNIFORM); }
+B(randn) { UNUSED(self); return factory(l, a, "randn", 0, OP_NORMAL); }
+
+static Value *like(L *l, Value *self, Args *a, const char *fname, double x, Op op) {
+  Value *v[3];
+  args_bind(l, fname, "input, dtype=None, requires_grad=False", self, a, v, 3);
+  Value *t = want_tensor(l, v[0], fname, a->off);
+  Shape s = tshape(l, t);
+  DType dt = v[1] ? want_dtype(l, v[1], a->off) : tdtype(l, t);
+  Value *r;
+  if (op == OP_FILL) r = filled(l, s, dt, x, a->off);
+  else {
+    Attr at = {0};
+    at.f[1] = 1;
+    r = mk_tensor(l, ir_add_source(cur_graph(l), op, dt, s, &at, (Loc){a->off}));
+  }
+  return make_leaf(l, r, want_bool(l, v[2], a->off), a->off);
+}
+
+B(randint) {
+  UNUSED(self);
+  /* randint(high, size) or randint(low, high, size), size a tuple */
+  Value *lo = NULL, *hi = NULL, *size = NULL;
+  if (a->npos == 2) hi = a->pos[0], size = a->pos[1];
+  else if (a->npos == 3) lo = a->pos[0], hi = a->pos[1], size = a->pos[2];
+  for (int k = 0; k < a->nkw; k++) {
+    if (!strcmp(a->kwnames[k], "low")) lo = a->kw[k];
+    else if (!strcmp(a->kwnames[k], "high")) hi = a->kw[k];
+    else if (!strcmp(a->kwnames[k], "size")) size = a->kw[k];
+    else if (strcmp(a->kwnames[k], "dtype") && strcmp(a->kwnames[k], "device"))
+      lerr(l, a->off, "randint() got an unexpected keyword argument '%s'", a->kwnames[k]);
+  }
+  if (!hi || !size) lerr(l, a->off, "randint(): expected (high, size) or (low, high, size)");
+  int64_t l0 = lo ? want_int(l, lo, "low", a->off) : 0, h0 = want_int(l, hi, "high", a->off);
+  if (h0 <= l0) lerr(l, a->off, "random_ expects 'from' to be less than 'to', but got from=%lld >= to=%lld", (long long)l0, (long long)h0);
+  Args sa = {.pos = &size, .npos = 1, .off = a->off};
+  Shape s = size_args(l, &sa, 0, "randint");
+  Attr at = {0};
+  at.i[0] = l0;
+  at.i[1] = h0;
+  Graph *g = cur_graph(l);
+  if (g->n == 0) g->loc.off = a->off;
+  Value *t = mk_tensor(l, ir_add_source(g, OP_RANDINT, DT_I64, s, &at, (Loc){a->off}));
+  t->t.leaf = true;
+  return t;
+}
+
+B(zeros_like) { return like(l, self, a, "zeros_like", 0, OP_FILL); }
+B(ones_like) { return like(l, self, a, "ones_like", 1, OP_FILL); }
+B(rand_like) { return like(l, self, a, "rand_like", 0, OP_UNIFORM); }
+B(randn_like) { return like(l, self, a, "randn_like", 0, OP_NORMAL); }
+
+B(full_like) {
+  Value *v[4];
+  args_bind(l, "full_like", "input, fill_value, dtype=None, requires_grad=False", self, a, v, 4);
+  Value *t = want_tensor(l, v[0], "full_like", a->off);
+  DType dt = v[2] ? want_dtype(l, v[2], a->off) : tdtype(l, t);
+  Value *r = filled(l, tshape(l, t), dt, want_num(l, v[1], "fill_value", a->off), a->off);
+  return make_leaf(l, r, want_bool(l, v[3], a->off), a->off);
+}
+
+B(arange) {
+  UNUSED(self);
+  DType dt = DT_I64;
+  bool rg = false;
+  bool isfloat = false;
+  double s0 = 0, s1, st = 1;
+  for (int i = 0; i < a->npos; i++) isfloat |= a->pos[i]->k == V_FLOAT;
+  Value *kstart = NULL, *kend = NULL, *kstep = NULL;
+  Args rest = *a;
+  rest.nkw = 0;
+  const char **kn = arena_alloc(l->arena, sizeof(char *) * (size_t)(a->nkw + 1));
+  Value **kv = arena_alloc(l->arena, sizeof(Value *) * (size_t)(a->nkw + 1));
+  for (int k = 0; k < a->nkw; k++) {
+    if (!strcmp(a->kwnames[k], "start")) kstart = a->kw[k];
+    else if (!strcmp(a->kwnames[k], "end")) kend = a->kw[k];
+    else if (!strcmp(a->kwnames[k], "step")) kstep = a->kw[k];
+    else kn[rest.nkw] = a->kwnames[k], kv[rest.nkw++] = a->kw[k];
+  }
+  rest.kwnames = kn;
+  rest.kw = kv;
+  Value *p[3] = {0};
+  int np = 0;
+  for (int i = 0; i < a->npos && np < 3; i++) p[np++] = a->pos[i];
+  if (a->npos > 3) lerr(l, a->off, "arange() takes at most 3 positional arguments");
+  if (np == 1) kend = kend ? kend : p[0];
+  else if (np >= 2) kstart = p[0], kend = p[1], kstep = np == 3 ? p[2] : kstep;
+  if (!kend) lerr(l, a->off, "arange() missing required argument 'end'");
+  for (Value **q = (Value *[]){kstart, kend, kstep}, **e = q + 3; q < e; q++)
+    if (*q && (*q)->k == V_FLOAT) isfloat = true;
+  if (kstart) s0 = want_num(l, kstart, "start", a->off);
+  s1 = want_num(l, kend, "end", a->off);
+  if (kstep) st = want_num(l, kstep, "step", a->off);
+  if (st == 0) lerr(l, a->off, "arange(): step must be nonzero");
+  if ((st > 0 && s1 < s0) || (st < 0 && s1 > s0))
+    lerr(l, a->off, "arange(): upper bound and larger bound inconsistent with step sign");
+  if (isfloat) dt = DT_F32;
+  factory_kw(l, &rest, "arange", &dt, &rg, NULL);
+  double cnt = ceil((s1 - s0) / st);
+  if (cnt > (double)(1LL << 31)) lerr(l, a->off, "arange(): too many elements");
+  Shape s = {0};
+  s.sym = -1;
+  s.rank = 1;
+  s.d[0] = (int64_t)cnt;
+  Attr at = {0};
+  at.f[0] = s0;
+  at.f[1] = st;
+  Graph *g = cur_graph(l);
+  if (g->n == 0) g->loc.off = a->off;
+  Value *t = mk_tensor(l, ir_add_source(g, OP_ARANGE, dt, s, &at, (Loc){a->off}));
+  return make_leaf(l, t, rg, a->off);
+}
+
+B(linspace) {
+  Value *v[5];
+  args_bind(l, "linspace", "start, end, steps, dtype=None, requires_grad=False", self, a, v, 5);
+  double s0 = want_num(l, v[0], "start", a->off), s1 = want_num(l, v[1], "end", a->off);
+  int64_t n = want_int(l, v[2], "steps", a->off);
+  if (n < 0 || n > (1 << 24)) lerr(l, a->off, "linspace(): bad number of steps %lld", (long long)n);
+  double *vals = arena_alloc(l->arena, sizeof(double) * (size_t)(n ? n : 1));
+  /* PyTorch computes the first half from start and the second half from end */
+  double step = n > 1 ? (s1 - s0) / (double)(n - 1) : 0;
+  for (int64_t i = 0; i < n; i++) {
+    float fs = d2f(step);
+    vals[i] = i < n / 2 ? d2f(s0) + fs * (float)i : d2f(s1) - fs * (float)(n - 1 - i);
+  }
+  Shape s = {.rank = 1, .sym = -1, .d = {n}};
+  DType dt = v[3] ? want_dtype(l, v[3], a->off) : DT_F32;
+  Value *t = const_tensor(l, dt, s, vals, n, a->off);
+  return make_leaf(l, t, want_bool(l, v[4], a->off), a->off);
+}
+
+B(eye) {
+  Value *v[4];
+  args_bind(l, "eye", "n, m=None, dtype=None, requires_grad=False", self, a, v, 4);
+  int64_t n = want_int(l, v[0], "n", a->off), m = v[1] ? want_int(l, v[1], "m", a->off) : n;
+  if (n < 0 || m < 0 || n * m > (1 << 24)) lerr(l, a->off, "eye(): bad size");
+  double *vals = arena_alloc(l->arena, sizeof(double) * (size_t)(n * m + 1));
+  for (int64_t i = 0; i < n * m; i++) vals[i] = (i / m == i % m);
+  Shape s = {.rank = 2, .sym = -1, .d = {n, m}};
+  Value *t = const_tensor(l, v[2] ? want_dtype(l, v[2], a->off) : DT_F32, s, vals, n * m, a->off);
+  return make_leaf(l, t, want_bool(l, v[3], a->off), a->off);
+}
+
+B(manual_seed) {
+  Value *v[1];
+  args_bind(l, "manual_seed", "seed", self, a, v, 1);
+  int64_t seed = want_int(l, v[0], "seed", a->off);
+  /* Reseeding mid-program is a runtime effect; at the start it is the program's seed. */
+  bool any_rng = false;
+  for (int gi = 0; gi < l->p->ngraphs && !any_rng; gi++)
+    for (int i = 0; i < l->p->graphs[gi]->n && !any_rng; i++)
+      any_rng = ir_ops[l->p->graphs[gi]->nodes[i].op].flags & OPF_RNG;
+  if (!any_rng && !l->rng_drawn && l->loop_depth == 0) {
+    l->p->seed = (uint64_t)seed; /* before any draw: the program's seed */
+    return l->none;
+  }
+  Attr at = {0};
+  at.i[0] = seed;
+  add_node(l, OP_SEED, NULL, 0, &at, a->off);
+  return l->none;
+}
+
+/* ---- elementwise ----------------------------------------------------------------- */
+
+Value *ew2(L *l, Op op, Value *x, Value *y, int32_t off, const char *gradfn) {
+  Value *ops[2] = {x, y};
+  DType dt = result_type(l, ops, 2, off);
+  if ((op == OP_DIV || op == OP_POW) && !dt_is_float(dt)) {
+    if (op == OP_DIV || (y->k == V_FLOAT)) dt = DT_F32;
+  }
+  if (op == OP_POW && !dt_is_float(dt))
+    lerr(l, off, "pow of integer tensors is not supported yet; use a float tensor");
+  Value *tx = to_tensor_dt(l, x, dt, off), *ty = to_tensor_dt(l, y, dt, off);
+  int32_t in[2] = {tnode(l, tx), tnode(l, ty)};
+  int id = add_node(l, op, in, 2, NULL, off);
+  return result(l, id, ops, 2, gradfn);
+}
+
+static const char *scalar_gradfn(Value *y, const char *plain, const char *scalar) {
+  return y->k == V_TENSOR ? plain : scalar;
+}
+
+Value *bi_binop(L *l, int op, Value *a, Value *b, int32_t off) {
+  bool ta = a->k == V_TENSOR, tb = b->k == V_TENSOR;
+  if (!ta && !tb && (a->k == V_HOST || b->k == V_HOST)) return host_binop(l, op, a, b, off);
+  if (ta || tb) {
+    switch (op) {
+    case BIN_ADD: return ew2(l, OP_ADD, a, b, off, NULL);
+    case BIN_SUB: return ew2(l, OP_SUB, a, b, off, NULL);
+    case BIN_MUL: return ew2(l, OP_MUL, a, b, off, NULL);
+    case BIN_DIV: return ew2(l, OP_DIV, a, b, off, NULL);
+    case BIN_POW: return ew2(l, OP_POW, a, b, off, scalar_gradfn(b, "PowBackward1", "PowBackward0"));
+    case BIN_FLOORDIV:
+    case BIN_MOD: {
+      /* floor(a / b) (and a - floor(a / b) * b), in double for integers so that the result
+       * is exact, then back to the operands' type */
+      Value *ops[2] = {a, b};
+      DType dt = result_type(l, ops, 2, off);
+      DType wt = dt_is_float(dt) ? dt : DT_F64;
+      Value *x = to_tensor_dt(l, a, wt, off), *y = to_tensor_dt(l, b, wt, off);
+      Value *q = op1(l, OP_FLOOR, ew2(l, OP_DIV, x, y, off, NULL), NULL, off, "FloorBackward0");
+      Value *r = op == BIN_FLOORDIV ? q : ew2(l, OP_SUB, x, ew2(l, OP_MUL, q, y, off, NULL), off, "RemainderBackward0");
+      return cast(l, r, dt, off);
+    }
+    case BIN_MATMUL: {
+      if (!ta || !tb) lerr(l, off, "matmul: both operands must be tensors");
+      Value *ops[2] = {a, b};
+      DType dt = result_type(l, ops, 2, off);
+      Value *x = cast(l, a, dt, off), *y = cast(l, b, dt, off);
+      int32_t in[2] = {tnode(l, x), tnode(l, y)};
+      int id = add_node(l, OP_MATMUL, in, 2, NULL, off);
+      const Node *nx = tn(l, x), *ny = tn(l, y);
+      const char *gf = nx->shape.rank == 2 && ny->shape.rank == 2 ? "MmBackward0"
+                       : nx->shape.rank == 1 && ny->shape.rank == 1 ? "DotBackward0"
+                       : nx->shape.rank <= 2 && ny->shape.rank <= 2 ? "MvBackward0"
+                                                                     : "UnsafeViewBackward0";
+      return result(l, id, ops, 2, gf);
+    }
+    default: lerr(l, off, "this operator is not supported on tensors yet");
+    }
+  }
+  /* host arithmetic, Python semantics */
+  if (a->k == V_STR && b->k == V_STR && op == BIN_ADD)
+    return v_str(l, arena_printf(l->arena, "%s%s", a->s, b->s));
+  if (a->k == V_STR && op == BIN_MOD) {
+    /* "%d %.3f" % (x, y): C's printf handles the common conversions */
+    Value *args = b->k == V_TUPLE ? b : NULL;
+    int ai = 0;
+    char out[4096];
+    size_t o = 0;
+    for (const char *p = a->s; *p && o < sizeof out - 1;) {
+      if (*p != '%') { out[o++] = *p++; continue; }
+      if (p[1] == '%') { out[o++] = '%'; p += 2; continue; }
+      const char *q = p + 1;
+      while (*q && strchr("-+ #0123456789.", *q)) q++;
+      if (!*q) lerr(l, off, "incomplete format");
+      char spec[32];
+      size_t sl = (size_t)(q - p + 1) < sizeof spec - 4 ? (size_t)(q - p + 1) : sizeof spec - 4;
+      memcpy(spec, p, sl);
+      spec[sl] = 0;
+      Value *arg = args ? (ai < args->n ? args->items[ai++] : NULL) : (ai++ == 0 ? b : NULL);
+      if (!arg) lerr(l, off, "not enough arguments for format string");
+      char piece[512];
+      if (strchr("diouxX", *q)) {
+        spec[sl - 1] = 0;
+        strcat(spec, "lld");
+        spec[strlen(spec) - 1] = *q == 'i' ? 'd' : *q;
+        snprintf(piece, sizeof piece, spec, (long long)want_num(l, arg, "%d format", off));
+      } else if (strchr("eEfFgG", *q)) snprintf(piece, sizeof piece, spec, want_num(l, arg, "%f format", off));
+      else if (*q == 's' || *q == 'r') {
+        spec[sl - 1] = 's';
+        snprintf(piece, sizeof piece, spec, v_str_of(l, arg, *q == 'r', off));
+      } else lerr(l, off, "unsupported format character '%c'", *q);
+      for (char *c = piece; *c && o < sizeof out - 1; c++) out[o++] = *c;
+      p = q + 1;
+    }
+    out[o] = 0;
+    return v_str(l, arena_strdup(l->arena, out));
+  }
+  if ((a->k == V_LIST && b->k == V_LIST) || (a->k == V_TUPLE && b->k == V_TUPLE)) {
+    if (op != BIN_ADD) lerr(l, off, "unsupported operand types for this operator: %s and %s", v_typename(a), v_typename(b));
+    Value *r = v_new(l, a->k);
+    for (int i = 0; i < a->n; i++) v_list_push(l, r, a->items[i]);
+    for (int i = 0; i < b->n; i++) v_list_push(l, r, b->items[i]);
+    return r;
+  }
+  if ((a->k == V_LIST || a->k == V_STR) && b->k == V_INT && op == BIN_MUL) {
+    if (a->k == V_STR) {
+      size_t n = strlen(a->s);
+      int64_t k = b->i < 0 ? 0 : b->i;
+      if ((double)n * (double)k > 1e7) lerr(l, off, "string too long");
+      char *s = arena_alloc(l->arena, n * (size_t)k + 1);
+      for (int64_t i = 0; i < k; i++) memcpy(s + (size_t)i * n, a->s, n);
+      return v_str(l, s);
+    }
+    Value *r = v_new(l, V_LIST);
+    if ((double)a->n * (double)b->i > 1e7) lerr(l, off, "list too long");
+    for (int64_t i = 0; i < b->i; i++)
+      for (int j = 0; j < a->n; j++) v_list_push(l, r, a->items[j]);
+    return r;
+  }
+  bool na = a->k == V_INT || a->k == V_BOOL || a->k == V_FLOAT;
+  bool nb = b->k == V_INT || b->k == V_BOOL || b->k == V_FLOAT;
+  if (!na || !nb)
+    lerr(l, off, "unsupported operand types: %s and %s", v_typename(a), v_typename(b));
+  bool isf = a->k == V_FLOAT || b->k == V_FLOAT;
+  if (!isf && op != BIN_DIV && !(op == BIN_POW && b->i < 0)) {
+    int64_t x = a->i, y = b->i;
+    switch (op) {
+    case BIN_ADD: return v_int(l, (int64_t)((uint64_t)x + (uint64_t)y));
+    case BIN_SUB: return v_int(l, (int64_t)((uint64_t)x - (uint64_t)y));
+    case BIN_MUL: return v_int(l, (int64_t)((uint64_t)x * (uint64_t)y));
+    case BIN_FLOORDIV:
+    case BIN_MOD: {
+      if (y == 0) lerr(l, off, "integer division or modulo by zero");
+      if (x == INT64_MIN && y == -1) lerr(l, off, "integer overflow");
+      int64_t q = x / y, r = x % y;
+      if (r != 0 && ((r < 0) != (y < 0))) q--, r += y;
+      return v_int(l, op == BIN_MOD ? r : q);
+    }
+    case BIN_POW: {
+      int64_t r = 1;
+      for (int64_t i = 0; i < y && i < 64; i++) r = (int64_t)((uint64_t)r * (uint64_t)x);
+      return v_int(l, r);
+    }
+    default: break;
+    }
+    lerr(l, off, "unsupported operator for ints");
+  }
+  double x = a->k == V_FLOAT ? a->f : (double)a->i, y = b->k == V_FLOAT ? b->f : (double)b->i;
+  switch (op) {
+  case BIN_ADD: return v_float(l, x + y);
+  case BIN_SUB: return v_float(l, x - y);
+  case BIN_MUL: return v_float(l, x * y);
+  case BIN_DIV:
+    if (y == 0) lerr(l, off, "division by zero");
+    return v_float(l, x / y);
+  case BIN_FLOORDIV:
+    if (y == 0) lerr(l, off, "float floor division by zero");
+    return v_float(l, floor(x / y));
+  case BIN_MOD:
+    if (y == 0) lerr(l, off, "float modulo");
+    return v_float(l, x - floor(x / y) * y);
+  case BIN_POW: return v_float(l, pow(x, y));
+  default: lerr(l, off, "unsupported operator for floats");
+  }
+}
+
+Value *bi_unop(L *l, int op, Value *a, int32_t off) {
+  if (a->k == V_HOST) return host_unop(l, op, a, off);
+  if (a->k == V_TENSOR) {
+    if (op == UN_POS) return a;
+    if (tdtype(l, a) == DT_BOOL) lerr(l, off, "negation, the `-` operator, on a bool tensor is not supported");
+    return op1(l, OP_NEG, a, NULL, off, NULL);
+  }
+  if (a->k == V_INT || a->k == V_BOOL) return v_int(l, op == UN_NEG ? -a->i : a->i);
+  if (a->k == V_FLOAT) return v_float(l, op == UN_NEG ? -a->f : a->f);
+  lerr(l, off, "bad operand type for unary -: '%s'", v_typename(a));
+}
+
+bool host_eq(L *l, Value *a, Value *b, int32_t off) {
+  bool na = a->k == V_INT || a->k == V_BOOL || a->k == V_FLOAT;
+  bool nb = b->k == V_INT || b->k == V_BOOL || b->k == V_FLOAT;
+  if (na && nb) {
+    if (a->k != V_FLOAT && b->k != V_FLOAT) return a->i == b->i;
+    return (a->k == V_FLOAT ? a->f : (double)a->i) == (b->k == V_FLOAT ? b->f : (double)b->i);
+  }
+  if (a->k != b->k) return false;
+  switch (a->k) {
+  case V_NONE: return true;
+  case V_STR: return !strcmp(a->s, b->s);
+  case V_DTYPE: return a->i == b->i;
+  case V_LIST:
+  case V_TUPLE:
+    if (a->n != b->n) return false;
+    for (int i = 0; i < a->n; i++)
+      if (!host_eq(l, a->items[i], b->items[i], off)) return false;
+    return true;
+  default: return a == b;
+  }
+}
+
+Value *bi_compare(L *l, int op, Value *a, Value *b, int32_t off) {
+  if (op == CMP_IS || op == CMP_ISNOT) {
+    bool same = a == b || (a->k == V_NONE && b->k == V_NONE) ||
+                (a->k == V_BOOL && b->k == V_BOOL && a->i == b->i);
+    return v_bool(l, op == CMP_IS ? same : !same);
+  }
+  if (op == CMP_IN || op == CMP_NOTIN) {
+    bool found = false;
+    if (b->k == V_STR && a->k == V_STR) found = strstr(b->s, a->s) != NULL;
+    else if (b->k == V_LIST || b->k == V_TUPLE) {
+      for (int i = 0; i < b->n && !found; i++) found = host_eq(l, a, b->items[i], off);
+    } else if (b->k == V_DICT) {
+      for (int i = 0; i + 1 < b->n && !found; i += 2) found = host_eq(l, a, b->items[i], off);
+    } else lerr(l, off, "argument of type '%s' is not iterable", v_typename(b));
+    return v_bool(l, op == CMP_IN ? found : !found);
+  }
+  if (a->k != V_TENSOR && b->k != V_TENSOR && (a->k == V_HOST || b->k == V_HOST))
+    return host_compare(l, op, a, b, off);
+  if (a->k == V_TENSOR || b->k == V_TENSOR) {
+    static const Op map[] = {OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE};
+    return ew2(l, map[op], a, b, off, NULL);
+  }
+  if (op == CMP_EQ) return v_bool(l, host_eq(l, a, b, off));
+  if (op == CMP_NE) return v_bool(l, !host_eq(l, a, b, off));
+  int c;
+  if (a->k == V_STR && b->k == V_STR) c = strcmp(a->s, b->s);
+  else {
+    double x = want_num(l, a, "comparison operand", off), y = want_num(l, b, "comparison operand", off);
+    if (x != x || y != y) return l->vfalse;
+    c = x < y ? -1 : x > y ? 1 : 0;
+  }
+  switch (op) {
+  case CMP_LT: return v_bool(l, c < 0);
+  case CMP_LE: return v_bool(l, c <= 0);
+  case CMP_GT: return v_bool(l, c > 0);
+  default: return v_bool(l, c >= 0);
+  }
+}
+
+static Value *unary_builtin(L *l, Value *self, Args *a, const char *fname, Op op) {
+  Value *v[1];
+  args_bind(l, fname, "input", self, a, v, 1);
+  Value *x = want_tensor(l, v[0], fname, a->off);
+  if (ir_shape_rules[op] && (op == OP_EXP || op == OP_LOG || op == OP_SQRT || op == OP_RSQRT ||
+                             op == OP_SIGMOID || op == OP_TANH || op == OP_SIN || op == OP_COS))
+    x = cast(l, x, dt_is_float(tdtype(l, x)) ? tdtype(l, x) : DT_F32, a->off);
+  return op1(l, op, x, NULL, a->off, NULL);
+}
+
+#define UNARY(fn, OPC) \
+  B(fn) { return unary_builtin(l, self, a, #fn, OPC); }
+#define UNARY_SHARED(fn, OPC) /* declared in lower.h */ \
+  BI_FN(fn) { return unary_builtin(l, self, a, #fn, OPC); }
+UNARY(exp, OP_EXP)
+UNARY(log, OP_LOG)
+UNARY(sqrt, OP_SQRT)
+UNARY(rsqrt, OP_RSQRT)
+UNARY_SHARED(abs, OP_ABS)
+UNARY(neg, OP_NEG)
+UNARY_SHARED(relu, OP_RELU)
+UNARY_SHARED(sigmoid, OP_SIGMOID)
+UNARY_SHARED(tanh, OP_TANH)
+UNARY(sin, OP_SIN)
+UNARY(cos, OP_COS)
+
+B(square) {
+  Value *v[1];
+  args_bind(l, "square", "input", self, a, v, 1);
+  Value *x = want_tensor(l, v[0], "square", a->off);
+  return ew2(l, OP_POW, x, v_int(l, 2), a->off, "PowBackward0");
+}
+
+BI_FN(gelu) {
+  Value *v[2];
+  args_bind(l, "gelu", "input, approximate='none'", self, a, v, 2);
+  Value *x = want_tensor(l, v[0], "gelu", a->off);
+  const char *ap = v[1] && v[1]->k == V_STR ? v[1]->s : "none";
+  if (strcmp(ap, "none") && strcmp(ap, "tanh"))
+    lerr(l, a->off, "gelu(): approximate must be 'none' or 'tanh', got '%s'", ap);
+  return op1(l, strcmp(ap, "tanh") ? OP_GELU : OP_GELU_TANH, x, NULL, a->off, NULL);
+}
+
+static Value *binary_builtin(L *l, Value *self, Args *a, const char *fname, int binop) {
+  Value *v[2];
+  args_bind(l, fname, "input, other", self, a, v, 2);
+  if (!v[0] || !v[1]) lerr(l, a->off, "%s(): arguments must not be None", fname);
+  return bi_binop(l, binop, v[0], v[1], a->off);
+}
+
+BI_FN(add) {
+  Value *v[3];
+  args_bind(l, "add", "input, other, alpha=1", self, a, v, 3);
+  Value *o = v[1];
+  if (v[2] && !(v[2]->k == V_INT && v[2]->i == 1)) o = bi_binop(l, BIN_MUL, o, v[2], a->off);
+  return bi_binop(l, BIN_ADD, v[0], o, a->off);
+}
+BI_FN(sub) {
+  Value *v[3];
+  args_bind(l, "sub", "input, other, alpha=1", self, a, v, 3);
+  Value *o = v[1];
+  if (v[2] && !(v[2]->k == V_INT && v[2]->i == 1)) o = bi_binop(l, BIN_MUL, o, v[2], a->off);
+  return bi_binop(l, BIN_SUB, v[0], o, a->off);
+}
+BI_FN(mul) { return binary_builtin(l, self, a, "mul", BIN_MUL); }
+BI_FN(div) { return binary_builtin(l, self, a, "div", BIN_DIV); }
+B(pow) {
+  Value *v[2];
+  args_bind(l, "pow", "input, exponent", self, a, v, 2);
+  return bi_binop(l, BIN_POW, v[0], v[1], a->off);
+}
+B(matmul) { return binary_builtin(l, self, a, "matmul", BIN_MATMUL); }
+B(mm) {
+  Value *v[2];
+  args_bind(l, "mm", "input, mat2", self, a, v, 2);
+  if (tshape(l, want_tensor(l, v[0], "mm", a->off)).rank != 2 || tshape(l, want_tensor(l, v[1], "mm", a->off)).rank != 2)
+    lerr(l, a->off, "mm(): both arguments must be 2-D matrices");
+  return bi_binop(l, BIN_MATMUL, v[0], v[1], a->off);
+}
+B(bmm) {
+  Value *v[2];
+  args_bind(l, "bmm", "input, mat2", self, a, v, 2);
+  if (tshape(l, want_tensor(l, v[0], "bmm", a->off)).rank != 3 || tshape(l, want_tensor(l, v[1], "bmm", a->off)).rank != 3)
+    lerr(l, a->off, "bmm(): both arguments must be 3-D tensors");
+  return bi_binop(l, BIN_MATMUL, v[0], v[1], a->off);
+}
+
+static Value *minmax2(L *l, Value *x, Value *y, Op op, int32_t off) {
+  return ew2(l, op, x, y, off, NULL);
+}
+B(maximum) {
+  Value *v[2];
+  args_bind(l, "maximum", "input, other", self, a, v, 2);
+  return minmax2(l, want_tensor(l, v[0], "maximum", a->off), want_tensor(l, v[1], "maximum", a->off), OP_MAXIMUM, a->off);
+}
+B(minimum) {
+  Value *v[2];
+  args_bind(l, "minimum", "input, other", self, a, v, 2);
+  return minmax2(l, want_tensor(l, v[0], "minimum", a->off), want_tensor(l, v[1], "minimum", a->off), OP_MINIMUM, a->off);
+}
+B(clamp) {
+  Value *v[3];
+  args_bind(l, "clamp", "input, min=None, max=None", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], "clamp", a->off);
+  if (!v[1] && !v[2]) lerr(l, a->off, "clamp(): at least one of 'min' or 'max' must not be None");
+  /* where(x < lo, lo, x): the gradient passes at the bounds, as PyTorch's clamp */
+  Value *ops[3] = {x, NULL, NULL};
+  int nops = 1;
+  if (v[1]) ops[nops++] = v[1];
+  if (v[2]) ops[nops++] = v[2];
+  DType dt = result_type(l, ops, nops, a->off);
+  x = cast(l, x, dt, a->off);
+  for (int k = 1; k <= 2; k++) {
+    if (!v[k]) continue;
+    Value *bound = to_tensor_dt(l, v[k], dt, a->off);
+    Value *c = ew2(l, k == 1 ? OP_LT : OP_GT, x, bound, a->off, NULL);
+    int32_t in[3] = {tnode(l, c), tnode(l, bound), tnode(l, x)};
+    Value *ins[2] = {x, bound};
+    x = result(l, add_node(l, OP_WHERE, in, 3, NULL, a->off), ins, 2, "ClampBackward1");
+  }
+  return x;
+}
+
+B(where) {
+  Value *v[3];
+  args_bind(l, "where", "condition, input, other", self, a, v, 3);
+  Value *c = want_tensor(l, v[0], "where", a->off);
+  if (tdtype(l, c) != DT_BOOL) lerr(l, a->off, "where(): condition must be a bool tensor, got %s", dt_torch(tdtype(l, c)));
+  Value *ops[2] = {v[1], v[2]};
+  DType dt = result_type(l, ops, 2, a->off);
+  Value *x = to_tensor_dt(l, v[1], dt, a->off), *y = to_tensor_dt(l, v[2], dt, a->off);
+  int32_t in[3] = {tnode(l, c), tnode(l, x), tnode(l, y)};
+  int id = add_node(l, OP_WHERE, in, 3, NULL, a->off);
+  return result(l, id, ops, 2, NULL);
+}
+
+/* ---- reductions -------------------------------------------------------------------- */
+
+/* The dims bitmask for dim=None (all), an int, or a tuple/list of ints. */
+int64_t dims_mask(L *l, Value *dim, int rank, int32_t off) {
+  if (!dim) return rank ? (int64_t)((1u << rank) - 1) : 0;
+  if (dim->k == V_LIST || dim->k == V_TUPLE) {
+    int64_t m = 0;
+    for (int i = 0; i < dim->n; i++) {
+      int d = normdim(l, want_int(l, dim->items[i], "dim", off), rank, off);
+      if (m & (1LL << d)) lerr(l, off, "dim %d appears multiple times in the list of dims", d);
+      m |= 1LL << d;
+    }
+    return m;
+  }
+  return 1LL << normdim(l, want_int(l, dim, "dim", off), rank, off);
+}
+
+Value *reduce(L *l, Op op, Value *x, Value *dim, bool keepdim, int32_t off, const char *gradfn) {
+  Shape s = tshape(l, x);
+  int64_t mask = dims_mask(l, dim, s.rank, off);
+  if (s.rank == 0 || mask == 0) return x;
+  if (op == OP_MEAN && s.sym >= 0 && (mask & (1LL << s.sym))) {
+    /* a mean over the batch: the sum divided by the run-time batch size times the rest */
+    Value *sum = reduce(l, OP_SUM, x, dim, keepdim, off, NULL);
+    double count = 1;
+    for (int i = 0; i < s.rank; i++)
+      if ((mask & (1LL << i)) && i != s.sym) count *= (double)s.d[i];
+    DType dt = tdtype(l, x);
+    Graph *g = cur_graph(l);
+    Value *bs = mk_tensor(l, ir_add_source(g, OP_BATCH, dt, shape_scalar(), NULL, (Loc){off}));
+    if (count != 1) bs = ew2(l, OP_MUL, bs, v_float(l, count), off, NULL);
+    Value *r = ew2(l, OP_DIV, sum, bs, off, NULL);
+    if (r->t.requires_grad) r->t.gradfn = gradfn;
+    return r;
+  }
+  Attr at = {0};
+  at.i[0] = mask;
+  at.i[1] = keepdim;
+  return op1(l, op, x, &at, off, gradfn);
+}
+
+BI_FN(sum) {
+  Value *v[4];
+  args_bind(l, "sum", "input, dim=None, keepdim=False, dtype=None", self, a, v, 4);
+  Value *x = want_tensor(l, v[0], "sum", a->off);
+  DType dt = tdtype(l, x);
+  if (v[3]) x = cast(l, x, want_dtype(l, v[3], a->off), a->off);
+  else if (dt == DT_BOOL || dt == DT_I32 || dt == DT_I8) x = cast(l, x, DT_I64, a->off);
+  return reduce(l, OP_SUM, x, v[1], want_bool(l, v[2], a->off), a->off, v[1] ? "SumBackward1" : "SumBackward0");
+}
+
+B(mean) {
+  Value *v[4];
+  args_bind(l, "mean", "input, dim=None, keepdim=False, dtype=None", self, a, v, 4);
+  Value *x = want_tensor(l, v[0], "mean", a->off);
+  if (v[3]) x = cast(l, x, want_dtype(l, v[3], a->off), a->off);
+  if (!dt_is_float(tdtype(l, x)))
+    lerr(l, a->off, "mean(): could not infer output dtype. Input dtype must be either a floating "
+                    "point or complex dtype. Got: %s", dt_torch(tdtype(l, x)) + 6);
+  return reduce(l, OP_MEAN, x, v[1], want_bool(l, v[2], a->off), a->off, v[1] ? "MeanBackward1" : "MeanBackward0");
+}
+
+static Value *argreduce(L *l, Op op, Value *x, Value *dim, bool keepdim, int32_t off) {
+  Shape s = tshape(l, x);
+  Attr at = {0};
+  if (dim) {
+    at.i[0] = 1LL << normdim(l, want_int(l, dim, "dim", off), s.rank, off);
+    at.i[1] = keepdim;
+  }
+  if (s.rank == 0) {
+    at.i[0] = 0;
+    at.i[1] = 0;
+  }
+  return op1(l, op, x, &at, off, NULL);
+}
+
+B(argmax) {
+  Value *v[3];
+  args_bind(l, "argmax", "input, dim=None, keepdim=False", self, a, v, 3);
+  return argreduce(l, OP_ARGMAX, want_tensor(l, v[0], "argmax", a->off), v[1], want_bool(l, v[2], a->off), a->off);
+}
+B(argmin) {
+  Value *v[3];
+  args_bind(l, "argmin", "input, dim=None, keepdim=False", self, a, v, 3);
+  return argreduce(l, OP_ARGMIN, want_tensor(l, v[0], "argmin", a->off), v[1], want_bool(l, v[2], a->off), a->off);
+}
+
+/* max(x), max(x, dim, keepdim) -> (values, indices), max(x, other) */
+Value *maxmin(L *l, Value *self, Args *a, bool ismax) {
+  const char *fname = ismax ? "max" : "min";
+  Value *v[3];
+  args_bind(l, fname, "input, dim=None, keepdim=False", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], fname, a->off);
+  if (v[1] && v[1]->k == V_TENSOR) return minmax2(l, x, v[1], ismax ? OP_MAXIMUM : OP_MINIMUM, a->off);
+  if (!v[1]) return reduce(l, ismax ? OP_MAX : OP_MIN, x, NULL, false, a->off, ismax ? "MaxBackward1" : "MinBackward1");
+  bool kd = want_bool(l, v[2], a->off);
+  Value *vals = reduce(l, ismax ? OP_MAX : OP_MIN, x, v[1], kd, a->off, ismax ? "MaxBackward0" : "MinBackward0");
+  Value *idx = argreduce(l, ismax ? OP_ARGMAX : OP_ARGMIN, x, v[1], kd, a->off);
+  Value *r = v_tuple(l, 2);
+  r->s = ismax ? "max" : "min";
+  r->items[0] = vals;
+  r->items[1] = idx;
+  return r;
+}
+BI_FN(max) { return maxmin(l, self, a, true); }
+BI_FN(min) { return maxmin(l, self, a, false); }
+
+static Value *softmax_like(L *l, Value *self, Args *a, Op op, const char *fname) {
+  Value *v[3];
+  args_bind(l, fname, "input, dim=None, dtype=None", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], fname, a->off);
+  if (v[2]) x = cast(l, x, want_dtype(l, v[2], a->off), a->off);
+  if (!dt_is_float(tdtype(l, x))) lerr(l, a->off, "%s(): expected a floating point tensor", fname);
+  int rank = tshape(l, x).rank;
+  /* PyTorch's legacy rule when dim is omitted (with a deprecation warning) */
+  int64_t d = v[1] ? want_int(l, v[1], "dim", a->off) : (rank == 0 || rank == 1 || rank == 3) ? 0 : 1;
+  Attr at = {0};
+  at.i[0] = normdim(l, d, rank, a->off);
+  return op1(l, op, x, &at, a->off, NULL);
+}
+BI_FN(softmax) { return softmax_like(l, self, a, OP_SOFTMAX, "softmax"); }
+BI_FN(log_softmax) { return softmax_like(l, self, a, OP_LOG_SOFTMAX, "log_softmax"); }
+
+/* ---- the table ---------------------------------------------------------------------- */
+
+#define F BI_FUNC
+#define M BI_METHOD
+const Builtin tensor_builtins[] = {
+  /* tensor creation */
+  {"tensor", F, bi_tensor, 0},
+  {"Tensor", F, bi_tensor, 0},
+  {"zeros", F, bi_zeros, 0},
+  {"ones", F, bi_ones, 0},
+  {"empty", F, bi_empty, 0},
+  {"full", F, bi_full, 0},
+  {"rand", F, bi_rand, 0},
+  {"randn", F, bi_randn, 0},
+  {"randint", F, bi_randint, 0},
+  {"zeros_like", F, bi_zeros_like, 0},
+  {"ones_like", F, bi_ones_like, 0},
+  {"full_like", F, bi_full_like, 0},
+  {"rand_like", F, bi_rand_like, 0},
+  {"randn_like", F, bi_randn_like, 0},
+  {"arange", F, bi_arange, 0},
+  {"linspace", F, bi_linspace, 0},
+  {"eye", F, bi_eye, 0},
+  {"manual_seed", F, bi_manual_seed, 0},
+  /* elementwise */
+  {"add", F | M, bi_add, 0},
+  {"sub", F | M, bi_sub, 0},
+  {"subtract", F | M, bi_sub, 0},
+  {"mul", F | M, bi_mul, 0},
+  {"multiply", F | M, bi_mul, 0},
+  {"div", F | M, bi_div, 0},
+  {"divide", F | M, bi_div, 0},
+  {"true_divide", F | M, bi_div, 0},
+  {"pow", F | M, bi_pow, 0},
+  {"exp", F | M, bi_exp, 0},
+  {"log", F | M, bi_log, 0},
+  {"sqrt", F | M, bi_sqrt, 0},
+  {"rsqrt", F | M, bi_rsqrt, 0},
+  {"abs", M, bi_abs, 0},
+  {"neg", F | M, bi_neg, 0},
+  {"negative", F | M, bi_neg, 0},
+  {"square", F | M, bi_square, 0},
+  {"relu", F | M, bi_relu, 0},
+  {"sigmoid", F | M, bi_sigmoid, 0},
+  {"tanh", F | M, bi_tanh, 0},
+  {"sin", F | M, bi_sin, 0},
+  {"cos", F | M, bi_cos, 0},
+  {"gelu", F, bi_gelu, 0},
+  {"maximum", F | M, bi_maximum, 0},
+  {"minimum", F | M, bi_minimum, 0},
+  {"clamp", F | M, bi_clamp, 0},
+  {"clip", F | M, bi_clamp, 0},
+  {"where", F | M, bi_where, 0},
+  {"softmax", F | M, bi_softmax, 0},
+  {"log_softmax", F | M, bi_log_softmax, 0},
+  /* linear algebra */
+  {"matmul", F | M, bi_matmul, 0},
+  {"mm", F | M, bi_mm, 0},
+  {"bmm", F | M, bi_bmm, 0},
+  /* reductions */
+  {"sum", M, bi_sum, 0},
+  {"mean", F | M, bi_mean, 0},
+  {"max", M, bi_max, 0},
+  {"min", M, bi_min, 0},
+  {"argmax", F | M, bi_argmax, 0},
+  {"argmin", F | M, bi_argmin, 0},
+};
+#undef F
+#undef M
+const int tensor_nbuiltins = (int)(sizeof tensor_builtins / sizeof tensor_builtins[0]);
