@@ -175,6 +175,9 @@ bool cg_hostvar(Cg *cg, int id);
 bool cg_batch(Cg *cg, int id);
 bool cg_sgd_step(Cg *cg, int id);
 bool cg_adam_step(Cg *cg, int id);
+bool cg_rmsprop_step(Cg *cg, int id);
+bool cg_adagrad_step(Cg *cg, int id);
+bool cg_adadelta_step(Cg *cg, int id);
 
 /* ---- sources.c -------------------------------------------------------------------- */
 

@@ -808,7 +808,7 @@ bool cg_emit_main(Cg *cg) {
     for (int id = 0; id < p->graphs[gi]->n; id++) {
       const Node *n = &p->graphs[gi]->nodes[id];
       if (n->op == OP_INPUT || n->op == OP_STORE) used[n->attr.var] = true;
-      if (n->op == OP_SGD_STEP || n->op == OP_ADAM_STEP)
+      if (ir_ops[n->op].flags & OPF_OPTIM)
         for (int k = 0; k < n->attr.nints; k++) used[n->attr.ints[k]] = true;
     }
   for (int gi = 0; gi < p->ngraphs; gi++)

@@ -2,9 +2,10 @@
  * train.c — the ops a training step adds: host values read into a graph (a learning rate, a
  * step count), the run-time batch size, and the optimizer updates.
  *
- * SGD and Adam(W) are one fused loop each over the parameter, rewriting the parameter and
- * its state variables in place. They reproduce PyTorch 1.13's single-tensor updates
- * (torch/optim/sgd.py, adam.py, adamw.py) operation by operation: every tensor operation
+ * SGD, Adam(W), RMSprop, Adagrad and Adadelta are one fused loop each over the parameter,
+ * rewriting the parameter and its state variables in place. They reproduce PyTorch 1.13's
+ * single-tensor updates (torch/optim/sgd.py, adam.py, adamw.py, rmsprop.py, adagrad.py,
+ * adadelta.py) operation by operation: every tensor operation
  * there rounds to float32, so each one is a separate float statement here, and the Python
  * scalars (lr, bias corrections, step size) are computed in double and cast to float where
  * PyTorch passes them to a float kernel. The step count is an input, 1 at the first step:
@@ -183,5 +184,142 @@ bool cg_adam_step(Cg *cg, int id) {
   cg_line(cg, "}");
   cg->indent--;
   cg_line(cg, "}");
+  return true;
+}
+
+/* The opening of the loop the three below share: "{", the element type's names, and the
+ * gradient with weight decay folded in (grad.add(param, alpha=weight_decay)). */
+static void open_update(Cg *cg, int id, double wd, const char **T, const char **f) {
+  const Node *n = cg_node(cg, id);
+  DType t = cg_node(cg, n->in[0])->dtype;
+  *T = cg_ctype(t);
+  *f = t == DT_F32 ? "f" : "";
+  cg_line(cg, "for (int64_t i = 0; i < %lld; i++) {",
+          (long long)shape_numel(&cg_node(cg, n->in[0])->shape));
+  cg->indent++;
+  cg_line(cg, "%s p_i = %s[i];", *T, cg_buf(cg, n->in[0]));
+  cg_line(cg, "%s g_i = %s[i];", *T, cg_buf(cg, n->in[1]));
+  if (wd != 0) cg_line(cg, "g_i = g_i + %s * p_i;", hp(cg, t, wd));
+}
+
+static void close_update(Cg *cg) {
+  cg->indent--;
+  cg_line(cg, "}");
+  cg->indent--;
+  cg_line(cg, "}");
+}
+
+bool cg_rmsprop_step(Cg *cg, int id) {
+  const Node *n = cg_node(cg, id);
+  double alpha = n->attr.f[0], eps = n->attr.f[1], wd = n->attr.f[2], mom = n->attr.f[3];
+  bool centered = n->attr.i[0] != 0;
+  int nstate = 1 + (mom > 0) + centered;
+  if (n->nin != 4 + nstate)
+    return cg_fail(cg, "rmsprop_step: expected %d inputs for its options", 4 + nstate);
+  if (!check_opt(cg, id, n->nin, n->nin - 2, 1 + nstate)) return false;
+  if (!isfinite(alpha) || !isfinite(eps) || !isfinite(wd) || !isfinite(mom))
+    return cg_fail(cg, "rmsprop_step: hyperparameters must be finite");
+  DType t = cg_node(cg, n->in[0])->dtype;
+  const char *LR = cg_buf(cg, n->in[n->nin - 2]), *STEP = cg_buf(cg, n->in[n->nin - 1]);
+  cg_kernel_comment(cg, id, arena_printf(cg->arena, "alpha=%s eps=%s weight_decay=%s momentum=%s%s",
+                                         hp(cg, DT_F64, alpha), hp(cg, DT_F64, eps),
+                                         hp(cg, DT_F64, wd), hp(cg, DT_F64, mom),
+                                         centered ? " centered" : ""));
+  cg_line(cg, "{");
+  cg->indent++;
+  cg_line(cg, "const %s neg_lr = (%s)-%s[0];", cg_ctype(t), cg_ctype(t), LR);
+  cg_line(cg, "(void)%s;", STEP);
+  const char *T, *f;
+  open_update(cg, id, wd, &T, &f);
+  int k = 2; /* the next state input */
+  const char *SQ = cg->vname[n->attr.ints[1]];
+  /* square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha) */
+  cg_line(cg, "%s s_i = %s[i] * %s;", T, cg_buf(cg, n->in[k++]), hp(cg, t, alpha));
+  cg_line(cg, "s_i = s_i + %s * g_i * g_i;", hp(cg, t, 1 - alpha));
+  cg_line(cg, "%s[i] = s_i;", SQ);
+  int buf_in = mom > 0 ? k++ : -1, avg_in = centered ? k++ : -1;
+  if (centered) {
+    /* grad_avg.mul_(alpha).add_(grad, alpha=1 - alpha);
+       avg = square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_() */
+    cg_line(cg, "%s a_i = %s[i] * %s;", T, cg_buf(cg, n->in[avg_in]), hp(cg, t, alpha));
+    cg_line(cg, "a_i = a_i + %s * g_i;", hp(cg, t, 1 - alpha));
+    cg_line(cg, "%s[i] = a_i;", cg->vname[n->attr.ints[avg_in - 1]]);
+    cg_line(cg, "%s d_i = sqrt%s(s_i + %s * a_i * a_i);", T, f, hp(cg, t, -1));
+  } else {
+    cg_line(cg, "%s d_i = sqrt%s(s_i);", T, f);
+  }
+  cg_line(cg, "d_i = d_i + %s;", hp(cg, t, eps));
+  if (mom > 0) {
+    /* buf.mul_(momentum).addcdiv_(grad, avg); param.add_(buf, alpha=-lr) */
+    cg_line(cg, "%s b_i = %s[i] * %s;", T, cg_buf(cg, n->in[buf_in]), hp(cg, t, mom));
+    cg_line(cg, "b_i = b_i + g_i / d_i;");
+    cg_line(cg, "%s[i] = b_i;", cg->vname[n->attr.ints[buf_in - 1]]);
+    cg_line(cg, "%s[i] = p_i + neg_lr * b_i;", cg->vname[n->attr.ints[0]]);
+  } else {
+    /* param.addcdiv_(grad, avg, value=-lr) */
+    cg_line(cg, "%s[i] = p_i + neg_lr * g_i / d_i;", cg->vname[n->attr.ints[0]]);
+  }
+  close_update(cg);
+  return true;
+}
+
+bool cg_adagrad_step(Cg *cg, int id) {
+  const Node *n = cg_node(cg, id);
+  if (!check_opt(cg, id, 5, 3, 2)) return false;
+  double decay = n->attr.f[0], eps = n->attr.f[1], wd = n->attr.f[2];
+  if (!isfinite(decay) || !isfinite(eps) || !isfinite(wd))
+    return cg_fail(cg, "adagrad_step: hyperparameters must be finite");
+  DType t = cg_node(cg, n->in[0])->dtype;
+  cg_kernel_comment(cg, id, arena_printf(cg->arena, "lr_decay=%s eps=%s weight_decay=%s",
+                                         hp(cg, DT_F64, decay), hp(cg, DT_F64, eps),
+                                         hp(cg, DT_F64, wd)));
+  cg_line(cg, "{");
+  cg->indent++;
+  /* clr = lr / (1 + (step - 1) * lr_decay), a Python float */
+  cg_line(cg, "const double clr = %s[0] / (1 + (double)(%s[0] - 1) * %s);", cg_buf(cg, n->in[3]),
+          cg_buf(cg, n->in[4]), hp(cg, DT_F64, decay));
+  cg_line(cg, "const %s neg_clr = (%s)-clr;", cg_ctype(t), cg_ctype(t));
+  const char *T, *f;
+  open_update(cg, id, wd, &T, &f);
+  /* state_sum.addcmul_(grad, grad, value=1); std = state_sum.sqrt().add_(eps);
+     param.addcdiv_(grad, std, value=-clr) */
+  cg_line(cg, "%s s_i = %s[i] + %s * g_i * g_i;", T, cg_buf(cg, n->in[2]), hp(cg, t, 1));
+  cg_line(cg, "%s[i] = s_i;", cg->vname[n->attr.ints[1]]);
+  cg_line(cg, "%s d_i = sqrt%s(s_i) + %s;", T, f, hp(cg, t, eps));
+  cg_line(cg, "%s[i] = p_i + neg_clr * g_i / d_i;", cg->vname[n->attr.ints[0]]);
+  close_update(cg);
+  return true;
+}
+
+bool cg_adadelta_step(Cg *cg, int id) {
+  const Node *n = cg_node(cg, id);
+  if (!check_opt(cg, id, 6, 4, 3)) return false;
+  double rho = n->attr.f[0], eps = n->attr.f[1], wd = n->attr.f[2];
+  if (!isfinite(rho) || !isfinite(eps) || !isfinite(wd))
+    return cg_fail(cg, "adadelta_step: hyperparameters must be finite");
+  DType t = cg_node(cg, n->in[0])->dtype;
+  cg_kernel_comment(cg, id, arena_printf(cg->arena, "rho=%s eps=%s weight_decay=%s",
+                                         hp(cg, DT_F64, rho), hp(cg, DT_F64, eps),
+                                         hp(cg, DT_F64, wd)));
+  cg_line(cg, "{");
+  cg->indent++;
+  cg_line(cg, "const %s neg_lr = (%s)-%s[0];", cg_ctype(t), cg_ctype(t), cg_buf(cg, n->in[4]));
+  cg_line(cg, "(void)%s;", cg_buf(cg, n->in[5]));
+  const char *T, *f;
+  open_update(cg, id, wd, &T, &f);
+  /* square_avg.mul_(rho).addcmul_(grad, grad, value=1 - rho);
+     std = square_avg.add(eps).sqrt_(); delta = acc_delta.add(eps).sqrt_().div_(std).mul_(grad);
+     acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho); param.add_(delta, alpha=-lr) */
+  cg_line(cg, "%s s_i = %s[i] * %s;", T, cg_buf(cg, n->in[2]), hp(cg, t, rho));
+  cg_line(cg, "s_i = s_i + %s * g_i * g_i;", hp(cg, t, 1 - rho));
+  cg_line(cg, "%s std_i = sqrt%s(s_i + %s);", T, f, hp(cg, t, eps));
+  cg_line(cg, "%s u_i = %s[i];", T, cg_buf(cg, n->in[3]));
+  cg_line(cg, "%s delta_i = sqrt%s(u_i + %s) / std_i * g_i;", T, f, hp(cg, t, eps));
+  cg_line(cg, "u_i = u_i * %s;", hp(cg, t, rho));
+  cg_line(cg, "u_i = u_i + %s * delta_i * delta_i;", hp(cg, t, 1 - rho));
+  cg_line(cg, "%s[i] = s_i;", cg->vname[n->attr.ints[1]]);
+  cg_line(cg, "%s[i] = u_i;", cg->vname[n->attr.ints[2]]);
+  cg_line(cg, "%s[i] = p_i + neg_lr * delta_i;", cg->vname[n->attr.ints[0]]);
+  close_update(cg);
   return true;
 }

@@ -303,13 +303,16 @@ Value *to_tensor_dt(L *l, Value *v, DType dt, int32_t off) {
 
 /* ---- the registry ------------------------------------------------------------------- */
 
-/* Functions that are torch.X but whose plain name is Python's (sum, max, min, abs): the
- * torch namespace maps to the tensor versions. */
+/* Functions that are torch.X but whose plain name is Python's (sum, max, min, abs, round,
+ * any, all): the torch namespace maps to the tensor versions. */
 static const Builtin torch_overrides[] = {
   {"sum", BI_FUNC, bi_sum, 0},
   {"max", BI_FUNC, bi_max, 0},
   {"min", BI_FUNC, bi_min, 0},
   {"abs", BI_FUNC, bi_abs, 0},
+  {"round", BI_FUNC, bi_round, 0},
+  {"any", BI_FUNC, bi_any, 0},
+  {"all", BI_FUNC, bi_all, 0},
 };
 
 /* The tables of builtins, searched in this order: the first row whose name and flags

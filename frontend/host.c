@@ -188,6 +188,48 @@ void host_assign(L *l, int hvar, Value *v, int32_t off) {
   st->expr = e;
 }
 
+/* ---- final types ------------------------------------------------------------------------ */
+
+/* The types of a host expression once the program is lowered: a read of a variable has
+ * the variable's final type, and the rest follows as hx_bin and hx_un derive it. A loop
+ * body reads its carried variables before it assigns them, so `total = 0; for ...: total
+ * += loss.item()` read total as an int (and truncated it) until the assignment made the
+ * variable a float; in Python the variable is a float from the second iteration on, and in
+ * C it is one double. */
+static void retype(const Program *p, HostExpr *e, int depth) {
+  if (!e || depth > 256) return; /* codegen refuses deeper expressions anyway */
+  retype(p, e->a, depth + 1);
+  retype(p, e->b, depth + 1);
+  switch (e->kind) {
+  case HX_VAR:
+    if (e->hvar >= 0 && e->hvar < p->nhvars) e->isfloat = p->hvars[e->hvar].isfloat;
+    break;
+  case HX_BIN:
+    if (e->a && e->b && e->op != HB_DIV && e->op < HB_EQ) e->isfloat = e->a->isfloat || e->b->isfloat;
+    if (e->a && e->b && (e->op == HB_AND || e->op == HB_OR)) e->isfloat = e->a->isfloat || e->b->isfloat;
+    break;
+  case HX_UN:
+    if (e->a && (e->op == HU_NEG || e->op == HU_ABS)) e->isfloat = e->a->isfloat;
+    break;
+  default:
+    break;
+  }
+}
+
+static void retype_stmts(const Program *p, Stmt *st, int n, int depth) {
+  if (depth > 100000) return;
+  for (int i = 0; i < n; i++) {
+    Stmt *s = &st[i];
+    retype(p, s->expr, 0);
+    retype(p, s->expr2, 0);
+    for (int k = 0; k < s->nitems; k++) retype(p, s->items[k].expr, 0);
+    retype_stmts(p, s->body, s->nbody, depth + 1);
+    retype_stmts(p, s->orelse, s->norelse, depth + 1);
+  }
+}
+
+void host_final_types(Program *p) { retype_stmts(p, p->stmts, p->nstmts, 0); }
+
 /* ---- what a loop body assigns ---------------------------------------------------------- */
 
 /* Names, in the compilation's arena (a diagnostic may longjmp out of the lowering). */

@@ -1366,6 +1366,7 @@ Program *lower_program(const Source *src, const Ast *root, Diag *d) {
   end_graph(l);
   name_params(l);
   finish_names(p);
+  host_final_types(p);
   free(l->pending);
   free(l->var_loader);
   free(l->leaves);

@@ -204,6 +204,8 @@ Exit lower_host_for(L *l, Frame *f, const Ast *st, Value *iter);
 Exit lower_host_if(L *l, Frame *f, const Ast *st, HostExpr *cond);
 bool want_host_loop(L *l, const Ast *st, Value *iter);
 void set_var_loader(L *l, int var, int loader);
+/* After lowering: every read of a host variable takes the variable's final type. */
+void host_final_types(Program *p);
 
 /* ---- builtins.c: the registry, argument binding, what every builtin shares ------------ */
 /* A builtin's function: BI_FN(add) is bi_add. Each file defines its builtins static and
@@ -274,6 +276,9 @@ BI_FN(max);
 BI_FN(min);
 BI_FN(softmax);
 BI_FN(log_softmax);
+BI_FN(round); /* torch.round; round() is Python's */
+BI_FN(any);   /* torch.any, torch.all */
+BI_FN(all);
 
 /* ---- tensor_layout.c: layout, indexing, casts, sizes ---------------------------------- */
 extern const Builtin layout_builtins[];

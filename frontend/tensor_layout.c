@@ -587,6 +587,50 @@ B(item) {
   return tensor_item(l, want_tensor(l, v[0], "item", a->off), a->off);
 }
 
+/* ---- shapes and dtypes of another tensor --------------------------------------------------- */
+
+/* x.view_as(o) / x.reshape_as(o): x in o's shape (o's batch dimension included). */
+static Value *shape_as(L *l, Value *self, Args *a, const char *fname) {
+  Value *v[2];
+  args_bind(l, fname, "input, other", self, a, v, 2);
+  Value *x = want_tensor(l, v[0], fname, a->off), *o = want_tensor(l, v[1], fname, a->off);
+  Shape in = tshape(l, x), s = tshape(l, o);
+  if ((in.sym >= 0) != (s.sym >= 0) || shape_numel(&in) != shape_numel(&s)) {
+    char b1[64], b2[64];
+    lerr(l, a->off, "shape '%s' is invalid for input of size %s", shape_str(&s, b1, sizeof b1), shape_str(&in, b2, sizeof b2));
+  }
+  return reshape_to(l, x, s, a->off, "ViewBackward0");
+}
+B(view_as) { return shape_as(l, self, a, "view_as"); }
+B(reshape_as) { return shape_as(l, self, a, "reshape_as"); }
+
+/* x.expand_as(o): x broadcast to o's shape. */
+B(expand_as) {
+  Value *v[2];
+  args_bind(l, "expand_as", "input, other", self, a, v, 2);
+  Value *x = want_tensor(l, v[0], "expand_as", a->off), *o = want_tensor(l, v[1], "expand_as", a->off);
+  Shape in = tshape(l, x), s = tshape(l, o);
+  if (shape_eq(&in, &s)) return x;
+  Attr at = {0};
+  at.ints = ir_ints(cur_graph(l), s.d, s.rank);
+  at.nints = s.rank;
+  return op1(l, OP_EXPAND, x, &at, a->off, NULL);
+}
+
+/* x.type_as(o): x in o's dtype. x.type(dtype): the same with a dtype. */
+B(type_as) {
+  Value *v[2];
+  args_bind(l, "type_as", "input, other", self, a, v, 2);
+  return cast(l, want_tensor(l, v[0], "type_as", a->off), tdtype(l, want_tensor(l, v[1], "type_as", a->off)), a->off);
+}
+B(type) {
+  Value *v[2];
+  args_bind(l, "type", "input, dtype=None", self, a, v, 2);
+  Value *x = want_tensor(l, v[0], "type", a->off);
+  if (!v[1]) lerr(l, a->off, "type() without a dtype returns a type name string, which ttc does not support");
+  return cast(l, x, want_dtype(l, v[1], a->off), a->off);
+}
+
 /* ---- the table ---------------------------------------------------------------------- */
 
 #define F BI_FUNC
@@ -622,6 +666,11 @@ const Builtin layout_builtins[] = {
   {"dim", M, bi_dim, 0},
   {"numel", F | M, bi_numel, 0},
   {"item", M, bi_item, 0},
+  {"view_as", M, bi_view_as, 0},
+  {"reshape_as", M, bi_reshape_as, 0},
+  {"expand_as", M, bi_expand_as, 0},
+  {"type_as", M, bi_type_as, 0},
+  {"type", M, bi_type, 0},
 };
 #undef F
 #undef M

@@ -590,7 +590,8 @@ static Value *unary_builtin(L *l, Value *self, Args *a, const char *fname, Op op
   args_bind(l, fname, "input", self, a, v, 1);
   Value *x = want_tensor(l, v[0], fname, a->off);
   if (ir_shape_rules[op] && (op == OP_EXP || op == OP_LOG || op == OP_SQRT || op == OP_RSQRT ||
-                             op == OP_SIGMOID || op == OP_TANH || op == OP_SIN || op == OP_COS))
+                             op == OP_SIGMOID || op == OP_TANH || op == OP_SIN || op == OP_COS ||
+                             op == OP_LOG1P || op == OP_EXPM1))
     x = cast(l, x, dt_is_float(tdtype(l, x)) ? tdtype(l, x) : DT_F32, a->off);
   return op1(l, op, x, NULL, a->off, NULL);
 }
@@ -610,6 +611,8 @@ UNARY_SHARED(sigmoid, OP_SIGMOID)
 UNARY_SHARED(tanh, OP_TANH)
 UNARY(sin, OP_SIN)
 UNARY(cos, OP_COS)
+UNARY(log1p, OP_LOG1P)
+UNARY(expm1, OP_EXPM1)
 
 B(square) {
   Value *v[1];
@@ -844,6 +847,205 @@ static Value *softmax_like(L *l, Value *self, Args *a, Op op, const char *fname)
 BI_FN(softmax) { return softmax_like(l, self, a, OP_SOFTMAX, "softmax"); }
 BI_FN(log_softmax) { return softmax_like(l, self, a, OP_LOG_SOFTMAX, "log_softmax"); }
 
+/* ---- comparisons by name, tests, and more elementwise math -------------------------------- */
+
+/* torch.eq(x, y) and x.eq(y) & co: the operators' comparisons by name. */
+static Value *cmp_builtin(L *l, Value *self, Args *a, const char *fname, int op) {
+  Value *v[2];
+  args_bind(l, fname, "input, other", self, a, v, 2);
+  want_tensor(l, v[0], fname, a->off);
+  if (!v[1]) lerr(l, a->off, "%s(): other must not be None", fname);
+  return bi_compare(l, op, v[0], v[1], a->off);
+}
+B(eq) { return cmp_builtin(l, self, a, "eq", CMP_EQ); }
+B(ne) { return cmp_builtin(l, self, a, "ne", CMP_NE); }
+B(lt) { return cmp_builtin(l, self, a, "lt", CMP_LT); }
+B(le) { return cmp_builtin(l, self, a, "le", CMP_LE); }
+B(gt) { return cmp_builtin(l, self, a, "gt", CMP_GT); }
+B(ge) { return cmp_builtin(l, self, a, "ge", CMP_GE); }
+
+/* isnan: x != x; isinf: |x| == inf; isfinite: |x| < inf (false for NaN). Integers are
+ * never NaN or infinite, and the same comparisons say so. */
+static Value *float_test(L *l, Value *self, Args *a, const char *fname) {
+  Value *v[1];
+  args_bind(l, fname, "input", self, a, v, 1);
+  Value *x = want_tensor(l, v[0], fname, a->off);
+  if (!strcmp(fname, "isnan")) return bi_compare(l, CMP_NE, x, x, a->off);
+  Value *ax = bi_call(l, "abs", x, NULL, 0, a->off);
+  return bi_compare(l, fname[2] == 'i' ? CMP_EQ : CMP_LT, ax, v_float(l, INFINITY), a->off);
+}
+B(isnan) { return float_test(l, self, a, "isnan"); }
+B(isinf) { return float_test(l, self, a, "isinf"); }
+B(isfinite) { return float_test(l, self, a, "isfinite"); }
+
+/* any: some element is non-zero (NaN counts); all: none is zero. Over dim, or everything. */
+static Value *any_all(L *l, Value *self, Args *a, bool any) {
+  const char *fname = any ? "any" : "all";
+  Value *v[3];
+  args_bind(l, fname, "input, dim=None, keepdim=False", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], fname, a->off);
+  Value *hit = bi_compare(l, any ? CMP_NE : CMP_EQ, x, v_int(l, 0), a->off);
+  Value *n = reduce(l, OP_SUM, cast(l, hit, DT_I64, a->off), v[1], want_bool(l, v[2], a->off), a->off, NULL);
+  return bi_compare(l, any ? CMP_GT : CMP_EQ, n, v_int(l, 0), a->off);
+}
+BI_FN(any) { return any_all(l, self, a, true); }
+BI_FN(all) { return any_all(l, self, a, false); }
+
+/* ceil, round (half to even), trunc: integers are already whole and come back as they are. */
+static Value *rounding(L *l, Value *self, Args *a, const char *fname, Op op) {
+  Value *v[1];
+  args_bind(l, fname, "input", self, a, v, 1);
+  Value *x = want_tensor(l, v[0], fname, a->off);
+  if (!dt_is_float(tdtype(l, x))) return x;
+  return op1(l, op, x, NULL, a->off, NULL);
+}
+B(ceil) { return rounding(l, self, a, "ceil", OP_CEIL); }
+BI_FN(round) { return rounding(l, self, a, "round", OP_ROUND); }
+B(trunc) { return rounding(l, self, a, "trunc", OP_TRUNC); }
+B(fix) { return rounding(l, self, a, "fix", OP_TRUNC); }
+B(sign) {
+  Value *v[1];
+  args_bind(l, "sign", "input", self, a, v, 1);
+  Value *x = want_tensor(l, v[0], "sign", a->off);
+  if (tdtype(l, x) == DT_BOOL) return x;
+  return op1(l, OP_SIGN, x, NULL, a->off, NULL);
+}
+/* frac: x - trunc(x), as ATen computes it */
+B(frac) {
+  Value *v[1];
+  args_bind(l, "frac", "input", self, a, v, 1);
+  Value *x = want_tensor(l, v[0], "frac", a->off);
+  if (!dt_is_float(tdtype(l, x))) lerr(l, a->off, "frac(): expected a floating point tensor");
+  return ew2(l, OP_SUB, x, op1(l, OP_TRUNC, x, NULL, a->off, NULL), a->off, "FracBackward0");
+}
+B(reciprocal) {
+  Value *v[1];
+  args_bind(l, "reciprocal", "input", self, a, v, 1);
+  return bi_binop(l, BIN_DIV, v_int(l, 1), want_tensor(l, v[0], "reciprocal", a->off), a->off);
+}
+
+/* masked_fill(mask, value): value where mask is true, x elsewhere, in x's dtype. */
+B(masked_fill) {
+  Value *v[3];
+  args_bind(l, "masked_fill", "input, mask, value", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], "masked_fill", a->off), *m = want_tensor(l, v[1], "masked_fill", a->off);
+  if (tdtype(l, m) != DT_BOOL)
+    lerr(l, a->off, "masked_fill only supports boolean masks, but got mask with dtype %s", dt_torch(tdtype(l, m)));
+  if (!v[2]) lerr(l, a->off, "masked_fill(): value must not be None");
+  Value *fill = to_tensor_dt(l, v[2], tdtype(l, x), a->off);
+  int32_t in[3] = {tnode(l, m), tnode(l, fill), tnode(l, x)};
+  Value *ins[2] = {x, fill};
+  return bi_result(l, add_node(l, OP_WHERE, in, 3, NULL, a->off), ins, 2, "MaskedFillBackward0");
+}
+
+/* ---- variance, standard deviation, norms ------------------------------------------------- */
+
+/* The number of elements dims `mask` of x hold, less `minus`: a number, or a 0-d tensor
+ * when the run-time batch dimension is among them. */
+static Value *count_less(L *l, Value *x, int64_t mask, double minus, int32_t off) {
+  Shape s = tshape(l, x);
+  double count = 1;
+  bool batch = false;
+  for (int i = 0; i < s.rank; i++)
+    if ((mask >> i) & 1) {
+      if (i == s.sym) batch = true;
+      else count *= (double)s.d[i];
+    }
+  if (!batch) return v_float(l, count - minus);
+  DType dt = tdtype(l, x);
+  Value *bs = mk_tensor(l, ir_add_source(cur_graph(l), OP_BATCH, dt, shape_scalar(), NULL, (Loc){off}));
+  return ew2(l, OP_SUB, ew2(l, OP_MUL, bs, v_float(l, count), off, NULL), v_float(l, minus), off, NULL);
+}
+
+/* var(dim=None, unbiased=True, keepdim=False, correction=None): the mean of the squared
+ * deviations, divided by N - correction (1 unless unbiased=False or correction says). */
+static Value *variance(L *l, Value *self, Args *a, const char *fname, bool root) {
+  Value *v[5];
+  args_bind(l, fname, "input, dim=None, unbiased=True, keepdim=False, correction=None", self, a, v, 5);
+  Value *x = want_tensor(l, v[0], fname, a->off), *dim = v[1];
+  double corr = 1;
+  if (dim && dim->k == V_BOOL) { /* var(input, unbiased) */
+    corr = dim->i ? 1 : 0;
+    dim = NULL;
+  } else if (v[2] && !v_truthy(l, v[2], a->off)) {
+    corr = 0;
+  }
+  if (v[4]) corr = want_num(l, v[4], "correction", a->off);
+  if (!dt_is_float(tdtype(l, x))) lerr(l, a->off, "%s(): expected a floating point tensor", fname);
+  bool keep = want_bool(l, v[3], a->off);
+  Shape s = tshape(l, x);
+  int64_t mask = dims_mask(l, dim, s.rank, a->off);
+  if (s.rank == 0) mask = 0;
+  Value *mean = bi_call(l, "mean", x, NULL, 0, a->off);
+  if (dim) {
+    Value *pos[2] = {dim, l->vtrue};
+    mean = bi_call(l, "mean", x, pos, 2, a->off);
+  }
+  Value *d = bi_binop(l, BIN_SUB, x, mean, a->off);
+  Value *ss = reduce(l, OP_SUM, bi_binop(l, BIN_MUL, d, d, a->off), dim, keep, a->off, NULL);
+  if (s.rank == 0) ss = bi_binop(l, BIN_MUL, d, d, a->off);
+  Value *r = bi_binop(l, BIN_DIV, ss, count_less(l, x, s.rank ? mask : 0, corr, a->off), a->off);
+  if (root) r = bi_call(l, "sqrt", r, NULL, 0, a->off);
+  if (r->t.requires_grad) r->t.gradfn = root ? "StdBackward0" : "VarBackward0";
+  return r;
+}
+B(var) { return variance(l, self, a, "var", false); }
+B(std) { return variance(l, self, a, "std", true); }
+
+/* norm(p='fro', dim=None, keepdim=False): the 2-norm (p 2 or 'fro'), the 1-norm, the
+ * largest magnitude (p inf), or (sum |x|^p)^(1/p). */
+B(norm) {
+  Value *v[5];
+  args_bind(l, "norm", "input, p='fro', dim=None, keepdim=False, dtype=None", self, a, v, 5);
+  Value *x = want_tensor(l, v[0], "norm", a->off);
+  if (v[4]) x = cast(l, x, want_dtype(l, v[4], a->off), a->off);
+  if (!dt_is_float(tdtype(l, x))) lerr(l, a->off, "norm(): expected a floating point tensor");
+  double p = 2;
+  if (v[1] && v[1]->k == V_STR) {
+    if (strcmp(v[1]->s, "fro")) lerr(l, a->off, "norm(): p='%s' is not supported (use 'fro' or a number)", v[1]->s);
+  } else if (v[1]) {
+    p = want_num(l, v[1], "p", a->off);
+  }
+  bool keep = want_bool(l, v[3], a->off);
+  Value *ax = bi_call(l, "abs", x, NULL, 0, a->off), *r;
+  if (isinf(p)) {
+    r = reduce(l, p > 0 ? OP_MAX : OP_MIN, ax, v[2], keep, a->off, NULL);
+  } else if (p == 1) {
+    r = reduce(l, OP_SUM, ax, v[2], keep, a->off, NULL);
+  } else if (p == 2) {
+    r = bi_call(l, "sqrt", reduce(l, OP_SUM, bi_binop(l, BIN_MUL, x, x, a->off), v[2], keep, a->off, NULL), NULL, 0, a->off);
+  } else {
+    if (p <= 0) lerr(l, a->off, "norm(): p must be positive in ttc, got %g", p);
+    Value *sp = reduce(l, OP_SUM, bi_binop(l, BIN_POW, ax, v_float(l, p), a->off), v[2], keep, a->off, NULL);
+    r = bi_binop(l, BIN_POW, sp, v_float(l, 1 / p), a->off);
+  }
+  if (r->t.requires_grad) r->t.gradfn = "NormBackward1";
+  return r;
+}
+
+/* x.new_zeros(size) & co: the factory with x's dtype, unless the call names another. */
+static Value *new_like(L *l, Value *self, Args *a, const char *fname, const char *factory_name) {
+  Value *x = want_tensor(l, self, fname, a->off);
+  Args b = *a;
+  bool has = false;
+  for (int k = 0; k < a->nkw; k++) has |= !strcmp(a->kwnames[k], "dtype");
+  if (!has) {
+    b.kwnames = arena_alloc(l->arena, sizeof(const char *) * (size_t)(a->nkw + 1));
+    b.kw = arena_alloc(l->arena, sizeof(Value *) * (size_t)(a->nkw + 1));
+    for (int k = 0; k < a->nkw; k++) b.kwnames[k] = a->kwnames[k], b.kw[k] = a->kw[k];
+    Value *d = v_new(l, V_DTYPE);
+    d->i = tdtype(l, x);
+    b.kwnames[b.nkw] = "dtype";
+    b.kw[b.nkw++] = d;
+  }
+  return bi_lookup(factory_name, BI_FUNC)->fn(l, NULL, &b);
+}
+B(new_zeros) { return new_like(l, self, a, "new_zeros", "zeros"); }
+B(new_ones) { return new_like(l, self, a, "new_ones", "ones"); }
+B(new_empty) { return new_like(l, self, a, "new_empty", "empty"); }
+B(new_full) { return new_like(l, self, a, "new_full", "full"); }
+B(new_tensor) { return new_like(l, self, a, "new_tensor", "tensor"); }
+
 /* ---- the table ---------------------------------------------------------------------- */
 
 #define F BI_FUNC
@@ -910,6 +1112,42 @@ const Builtin tensor_builtins[] = {
   {"min", M, bi_min, 0},
   {"argmax", F | M, bi_argmax, 0},
   {"argmin", F | M, bi_argmin, 0},
+  {"any", M, bi_any, 0},
+  {"all", M, bi_all, 0},
+  {"var", F | M, bi_var, 0},
+  {"std", F | M, bi_std, 0},
+  {"norm", F | M, bi_norm, 0},
+  /* comparisons by name, tests */
+  {"eq", F | M, bi_eq, 0},
+  {"ne", F | M, bi_ne, 0},
+  {"not_equal", F | M, bi_ne, 0},
+  {"lt", F | M, bi_lt, 0},
+  {"less", F | M, bi_lt, 0},
+  {"le", F | M, bi_le, 0},
+  {"less_equal", F | M, bi_le, 0},
+  {"gt", F | M, bi_gt, 0},
+  {"greater", F | M, bi_gt, 0},
+  {"ge", F | M, bi_ge, 0},
+  {"greater_equal", F | M, bi_ge, 0},
+  {"isnan", F | M, bi_isnan, 0},
+  {"isinf", F | M, bi_isinf, 0},
+  {"isfinite", F | M, bi_isfinite, 0},
+  /* more elementwise */
+  {"ceil", F | M, bi_ceil, 0},
+  {"round", M, bi_round, 0},
+  {"trunc", F | M, bi_trunc, 0},
+  {"fix", F | M, bi_fix, 0},
+  {"sign", F | M, bi_sign, 0},
+  {"frac", F | M, bi_frac, 0},
+  {"reciprocal", F | M, bi_reciprocal, 0},
+  {"log1p", F | M, bi_log1p, 0},
+  {"expm1", F | M, bi_expm1, 0},
+  {"masked_fill", F | M, bi_masked_fill, 0},
+  {"new_zeros", M, bi_new_zeros, 0},
+  {"new_ones", M, bi_new_ones, 0},
+  {"new_empty", M, bi_new_empty, 0},
+  {"new_full", M, bi_new_full, 0},
+  {"new_tensor", M, bi_new_tensor, 0},
 };
 #undef F
 #undef M

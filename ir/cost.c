@@ -45,8 +45,8 @@ static Cost cost_copy(const Graph *g, const Node *n) {
 static Cost cost_opt(const Graph *g, const Node *n) {
   const Node *prm = &g->nodes[n->in[0]];
   double numel = (double)shape_numel(&prm->shape);
-  int states = n->op == OP_ADAM_STEP ? 2 : n->nin - 4;
-  return (Cost){numel * (n->op == OP_ADAM_STEP ? 12 : 4),
+  int states = n->nin - 4;
+  return (Cost){numel * (n->op == OP_SGD_STEP ? 4 : 4 + 4 * states),
                 numel * (double)dt_size(prm->dtype) * (2 + 2 * (1 + states))};
 }
 

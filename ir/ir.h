@@ -105,6 +105,7 @@ enum {
   OPF_RNG = 1 << 4,    /* draws from the program's RNG: order matters, never CSE'd */
   OPF_CMP = 1 << 5,    /* elementwise comparison: output is bool */
   OPF_REDUCE = 1 << 6, /* reduces attr.dims */
+  OPF_OPTIM = 1 << 7,  /* an optimizer step: rewrites the variables in attr.ints in place */
 };
 
 typedef struct OpInfo {

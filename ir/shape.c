@@ -530,15 +530,24 @@ static bool shape_slice_backward(const Graph *g, Node *n, IrErr *err) {
   return true;
 }
 
-/* SGD_STEP / ADAM_STEP: a sink over parameter-shaped float operands, then the 0-d lr
- * (f64) and step (i64). */
+/* The optimizer steps: a sink over parameter-shaped float operands (the parameter, its
+ * gradient, its state) and the 0-d lr (f64) and step (i64). SGD has them after the
+ * gradient (param, grad, lr, step[, momentum buffer]); the others last. */
 static bool shape_opt(const Graph *g, Node *n, IrErr *err) {
-  bool adam = n->op == OP_ADAM_STEP;
-  int want = adam ? 6 : (n->nin == 5 ? 5 : 4);
-  if (n->nin != want) return fail(err, "%s: expected %d inputs, got %d", opname(n), want, n->nin);
+  int lo = 4, hi = 4; /* the inputs each optimizer may have */
+  switch (n->op) {
+  case OP_SGD_STEP: hi = 5; break;
+  case OP_ADAM_STEP: case OP_ADADELTA_STEP: lo = hi = 6; break;
+  case OP_ADAGRAD_STEP: lo = hi = 5; break;
+  case OP_RMSPROP_STEP: lo = 5, hi = 7; break;
+  default: return fail(err, "%s: not an optimizer step", opname(n));
+  }
+  if (n->nin < lo || n->nin > hi)
+    return fail(err, "%s: expected %d to %d inputs, got %d", opname(n), lo, hi, n->nin);
   const Node *prm = in(g, n, 0);
   if (!dt_is_float(prm->dtype)) return fail(err, "%s: parameters must be floating point", opname(n));
-  int lr = adam ? 4 : 2, step = lr + 1;
+  bool sgd = n->op == OP_SGD_STEP;
+  int lr = sgd ? 2 : n->nin - 2, step = lr + 1;
   for (int i = 0; i < n->nin; i++) {
     if (i == lr || i == step) continue;
     const Node *x = in(g, n, i);
@@ -549,7 +558,7 @@ static bool shape_opt(const Graph *g, Node *n, IrErr *err) {
     return fail(err, "%s: the learning rate must be a 0-d f64", opname(n));
   if (in(g, n, step)->dtype != DT_I64 || in(g, n, step)->shape.rank != 0)
     return fail(err, "%s: the step must be a 0-d i64", opname(n));
-  int nvars = adam ? 3 : (n->nin == 5 ? 2 : 1);
+  int nvars = n->nin - 3; /* the parameter and its states */
   if (n->attr.nints != nvars) return fail(err, "%s: expected %d variables in attr.ints", opname(n), nvars);
   n->dtype = prm->dtype;
   n->shape = shape_scalar();

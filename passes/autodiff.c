@@ -177,10 +177,17 @@ static void grad_tanh(Ad *ad, int id, int g) {
   int d = op2(ad, OP_SUB, scalar(ad, 1, NODE->dtype), op2(ad, OP_MUL, Y, Y));
   ACC(0, op2(ad, OP_MUL, g, d));
 }
-/* floor is flat almost everywhere: its gradient is zero, as PyTorch's */
-static void grad_floor(Ad *ad, int id, int g) {
+/* floor, ceil, round, trunc and sign are flat almost everywhere: their gradient is zero,
+ * as PyTorch's */
+static void grad_flat(Ad *ad, int id, int g) {
   (void)g;
   ACC(0, fill(ad, 0, NODE->dtype, NODE->shape));
+}
+static void grad_log1p(Ad *ad, int id, int g) {
+  ACC(0, op2(ad, OP_DIV, g, op2(ad, OP_ADD, X(0), scalar(ad, 1, NODE->dtype))));
+}
+static void grad_expm1(Ad *ad, int id, int g) {
+  ACC(0, op2(ad, OP_MUL, g, op2(ad, OP_ADD, Y, scalar(ad, 1, NODE->dtype))));
 }
 static void grad_softplus(Ad *ad, int id, int g) {
   ACC(0, op2(ad, OP_MUL, g, op1(ad, OP_SIGMOID, X(0))));
