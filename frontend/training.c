@@ -288,9 +288,30 @@ static Value *optim_new(L *l, const char *cls, Value *params, double lr, int32_t
   int hv = host_var_for(l, v_float(l, lr), "lr", off);
   attrs_set(l, &o->attrs, "__lr__", v_int(l, hv));
   attrs_set(l, &o->attrs, "__base_lr__", v_float(l, lr));
-  int step = ir_var_new(l->p, arena_printf(l->p->arena, "%s_step", cls[0] == 'S' ? "sgd" : "adam"), VAR_STATE, DT_I64, shape_scalar());
+  char lower[16];
+  size_t n = 0;
+  for (; cls[n] && n + 1 < sizeof lower; n++) lower[n] = (char)(cls[n] >= 'A' && cls[n] <= 'Z' ? cls[n] + 32 : cls[n]);
+  lower[n] = '\0';
+  if (!strcmp(lower, "adamw")) lower[4] = '\0'; /* Adam and AdamW share a name, as before */
+  int step = ir_var_new(l->p, arena_printf(l->p->arena, "%s_step", lower), VAR_STATE, DT_I64, shape_scalar());
   attrs_set(l, &o->attrs, "__step__", v_int(l, step));
   return o;
+}
+
+/*
+ * An optimizer's per-parameter state: k named buffers per parameter (PyTorch's state
+ * names, as its state_dict() has them), some absent for these options (SGD without
+ * momentum has no momentum_buffer). __state__ holds k var ids per parameter, -1 where
+ * absent; __snames__ the k names. The step and the state_dict read them the same way for
+ * every optimizer.
+ */
+static void optim_states(L *l, Value *o, Value *ps, const char *const *names, const bool *have, int k) {
+  Value *st = v_new(l, V_LIST), *nm = v_new(l, V_LIST);
+  for (int j = 0; j < k; j++) v_list_push(l, nm, v_str(l, names[j]));
+  for (int i = 0; i < ps->n; i++)
+    for (int j = 0; j < k; j++) v_list_push(l, st, v_int(l, have[j] ? state_var(l, ps->items[i], names[j]) : -1));
+  attrs_set(l, &o->attrs, "__state__", st);
+  attrs_set(l, &o->attrs, "__snames__", nm);
 }
 
 B(SGD) {
@@ -310,9 +331,7 @@ B(SGD) {
   attrs_set(l, &o->attrs, "dampening", v_float(l, damp));
   attrs_set(l, &o->attrs, "weight_decay", v_float(l, wd));
   attrs_set(l, &o->attrs, "nesterov", v_bool(l, nest));
-  Value *bufs = v_new(l, V_LIST);
-  for (int i = 0; i < ps->n; i++) v_list_push(l, bufs, v_int(l, mom != 0 ? state_var(l, ps->items[i], "momentum_buffer") : -1));
-  attrs_set(l, &o->attrs, "__state__", bufs);
+  optim_states(l, o, ps, (const char *[]){"momentum_buffer"}, (bool[]){mom != 0}, 1);
   return o;
 }
 
@@ -341,12 +360,7 @@ static Value *adam_new(L *l, Args *a, const char *cls, bool adamw) {
   attrs_set(l, &o->attrs, "eps", v_float(l, eps));
   attrs_set(l, &o->attrs, "weight_decay", v_float(l, wd));
   attrs_set(l, &o->attrs, "adamw", v_bool(l, adamw));
-  Value *st = v_new(l, V_LIST);
-  for (int i = 0; i < ps->n; i++) {
-    v_list_push(l, st, v_int(l, state_var(l, ps->items[i], "exp_avg")));
-    v_list_push(l, st, v_int(l, state_var(l, ps->items[i], "exp_avg_sq")));
-  }
-  attrs_set(l, &o->attrs, "__state__", st);
+  optim_states(l, o, ps, (const char *[]){"exp_avg", "exp_avg_sq"}, (bool[]){true, true}, 2);
   return o;
 }
 
@@ -358,6 +372,82 @@ B(Adam) {
 B(AdamW) {
   if (self) lerr(l, a->off, "an optimizer is not callable; use opt.step()");
   return adam_new(l, a, "AdamW", true);
+}
+
+/* The options every optimizer checks as PyTorch does. */
+static void check_lr_wd(L *l, double lr, double eps, double wd, int32_t off) {
+  if (lr < 0) lerr(l, off, "Invalid learning rate: %g", lr);
+  if (eps < 0) lerr(l, off, "Invalid epsilon value: %g", eps);
+  if (wd < 0) lerr(l, off, "Invalid weight_decay value: %g", wd);
+}
+
+B(RMSprop) {
+  if (self) lerr(l, a->off, "an optimizer is not callable; use opt.step()");
+  Value *v[7];
+  args_bind(l, "RMSprop", "params, lr=0.01, alpha=0.99, eps=1e-08, weight_decay=0, momentum=0, centered=False", NULL, a, v, 7);
+  Value *ps = param_list(l, v[0], "RMSprop", a->off);
+  double lr = want_num(l, v[1], "lr", a->off), alpha = want_num(l, v[2], "alpha", a->off);
+  double eps = want_num(l, v[3], "eps", a->off), wd = want_num(l, v[4], "weight_decay", a->off);
+  double mom = want_num(l, v[5], "momentum", a->off);
+  bool centered = want_bool(l, v[6], a->off);
+  check_lr_wd(l, lr, eps, wd, a->off);
+  if (mom < 0) lerr(l, a->off, "Invalid momentum value: %g", mom);
+  if (alpha < 0) lerr(l, a->off, "Invalid alpha value: %g", alpha);
+  Value *o = optim_new(l, "RMSprop", ps, lr, a->off);
+  attrs_set(l, &o->attrs, "alpha", v_float(l, alpha));
+  attrs_set(l, &o->attrs, "eps", v_float(l, eps));
+  attrs_set(l, &o->attrs, "weight_decay", v_float(l, wd));
+  attrs_set(l, &o->attrs, "momentum", v_float(l, mom));
+  attrs_set(l, &o->attrs, "centered", v_bool(l, centered));
+  optim_states(l, o, ps, (const char *[]){"square_avg", "momentum_buffer", "grad_avg"},
+               (bool[]){true, mom > 0, centered}, 3);
+  return o;
+}
+
+B(Adagrad) {
+  if (self) lerr(l, a->off, "an optimizer is not callable; use opt.step()");
+  Value *v[6];
+  args_bind(l, "Adagrad", "params, lr=0.01, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10", NULL, a, v, 6);
+  Value *ps = param_list(l, v[0], "Adagrad", a->off);
+  double lr = want_num(l, v[1], "lr", a->off), decay = want_num(l, v[2], "lr_decay", a->off);
+  double wd = want_num(l, v[3], "weight_decay", a->off), init = want_num(l, v[4], "initial_accumulator_value", a->off);
+  double eps = want_num(l, v[5], "eps", a->off);
+  check_lr_wd(l, lr, eps, wd, a->off);
+  if (decay < 0) lerr(l, a->off, "Invalid lr_decay value: %g", decay);
+  if (init < 0) lerr(l, a->off, "Invalid initial_accumulator_value value: %g", init);
+  Value *o = optim_new(l, "Adagrad", ps, lr, a->off);
+  attrs_set(l, &o->attrs, "lr_decay", v_float(l, decay));
+  attrs_set(l, &o->attrs, "eps", v_float(l, eps));
+  attrs_set(l, &o->attrs, "weight_decay", v_float(l, wd));
+  optim_states(l, o, ps, (const char *[]){"sum"}, (bool[]){true}, 1);
+  /* state['sum'] = torch.full_like(p, initial_accumulator_value): state starts at 0 */
+  Value *st = attrs_get(&o->attrs, "__state__");
+  for (int i = 0; init != 0 && i < ps->n; i++) {
+    Value *p = ps->items[i];
+    Value *f = filled(l, tshape(l, p), tdtype(l, p), init, a->off);
+    Attr sa = {0};
+    sa.var = (int)st->items[i]->i;
+    int32_t in = tnode(l, f);
+    add_node(l, OP_STORE, &in, 1, &sa, a->off);
+  }
+  return o;
+}
+
+B(Adadelta) {
+  if (self) lerr(l, a->off, "an optimizer is not callable; use opt.step()");
+  Value *v[5];
+  args_bind(l, "Adadelta", "params, lr=1.0, rho=0.9, eps=1e-06, weight_decay=0", NULL, a, v, 5);
+  Value *ps = param_list(l, v[0], "Adadelta", a->off);
+  double lr = want_num(l, v[1], "lr", a->off), rho = want_num(l, v[2], "rho", a->off);
+  double eps = want_num(l, v[3], "eps", a->off), wd = want_num(l, v[4], "weight_decay", a->off);
+  check_lr_wd(l, lr, eps, wd, a->off);
+  if (rho < 0 || rho > 1) lerr(l, a->off, "Invalid rho value: %g", rho);
+  Value *o = optim_new(l, "Adadelta", ps, lr, a->off);
+  attrs_set(l, &o->attrs, "rho", v_float(l, rho));
+  attrs_set(l, &o->attrs, "eps", v_float(l, eps));
+  attrs_set(l, &o->attrs, "weight_decay", v_float(l, wd));
+  optim_states(l, o, ps, (const char *[]){"square_avg", "acc_delta"}, (bool[]){true, true}, 2);
+  return o;
 }
 
 static int input_of_var(L *l, int var, int32_t off) {
@@ -380,7 +470,6 @@ B(optim_step) {
   if (v[1]) lerr(l, a->off, "step(closure) is not supported");
   Value *o = self;
   Value *ps = attrs_get(&o->attrs, "params"), *st = attrs_get(&o->attrs, "__state__");
-  bool adam = attrs_get(&o->attrs, "beta1") != NULL;
   Value *lr = host_to_tensor(l, lr_value(l, o), DT_F64, a->off);
   /* the step count lives in the graph: step += 1, then the updates read it */
   int stepvar = (int)attrs_get(&o->attrs, "__step__")->i;
@@ -392,53 +481,66 @@ B(optim_step) {
   sa.var = stepvar;
   int32_t store_in = step;
   add_node(l, OP_STORE, &store_in, 1, &sa, a->off);
+  const char *cls = o->cls->s;
+  int k = attrs_get(&o->attrs, "__snames__")->n;
+  bool sgd = !strcmp(cls, "SGD");
+  Op op = sgd ? OP_SGD_STEP : !strcmp(cls, "RMSprop") ? OP_RMSPROP_STEP : !strcmp(cls, "Adagrad") ? OP_ADAGRAD_STEP
+        : !strcmp(cls, "Adadelta") ? OP_ADADELTA_STEP : OP_ADAM_STEP;
   bool saved = l->no_grad;
   l->no_grad = true;
   for (int i = 0; i < ps->n; i++) {
     Value *p = ps->items[i];
     if (!p->t.grad) continue; /* PyTorch skips parameters without a .grad */
     Attr at = {0};
-    int32_t in[6];
-    int nin;
-    int64_t vars[3];
-    in[0] = tnode(l, p);
-    in[1] = tnode(l, p->t.grad);
-    if (adam) {
-      int m = (int)st->items[2 * i]->i, s2 = (int)st->items[2 * i + 1]->i;
-      in[2] = input_of_var(l, m, a->off);
-      in[3] = input_of_var(l, s2, a->off);
-      in[4] = tnode(l, lr);
-      in[5] = step;
-      nin = 6;
+    int32_t in[8];
+    int64_t vars[4];
+    int nin = 0, nv = 0;
+    in[nin++] = tnode(l, p);
+    in[nin++] = tnode(l, p->t.grad);
+    vars[nv++] = p->t.var;
+    if (sgd) in[nin++] = tnode(l, lr), in[nin++] = step; /* SGD: lr and step before its buffer */
+    for (int j = 0; j < k; j++) {
+      int sv = (int)st->items[i * k + j]->i;
+      if (sv < 0) continue;
+      in[nin++] = input_of_var(l, sv, a->off);
+      vars[nv++] = sv;
+    }
+    if (!sgd) in[nin++] = tnode(l, lr), in[nin++] = step;
+    at.ints = vars;
+    at.nints = nv;
+    switch (op) {
+    case OP_SGD_STEP:
+      at.f[0] = attrs_get(&o->attrs, "momentum")->f;
+      at.f[1] = attrs_get(&o->attrs, "dampening")->f;
+      at.f[2] = attrs_get(&o->attrs, "weight_decay")->f;
+      at.i[0] = attrs_get(&o->attrs, "nesterov")->i;
+      break;
+    case OP_ADAM_STEP:
       at.f[0] = attrs_get(&o->attrs, "beta1")->f;
       at.f[1] = attrs_get(&o->attrs, "beta2")->f;
       at.f[2] = attrs_get(&o->attrs, "eps")->f;
       at.f[3] = attrs_get(&o->attrs, "weight_decay")->f;
       at.i[0] = attrs_get(&o->attrs, "adamw")->i;
-      vars[0] = p->t.var, vars[1] = m, vars[2] = s2;
-      at.ints = vars;
-      at.nints = 3;
-      add_node(l, OP_ADAM_STEP, in, nin, &at, a->off);
-    } else {
-      int buf = (int)st->items[i]->i;
-      in[2] = tnode(l, lr);
-      in[3] = step;
-      nin = 4;
-      vars[0] = p->t.var;
-      at.nints = 1;
-      if (buf >= 0) {
-        in[4] = input_of_var(l, buf, a->off);
-        nin = 5;
-        vars[1] = buf;
-        at.nints = 2;
-      }
-      at.ints = vars;
-      at.f[0] = attrs_get(&o->attrs, "momentum")->f;
-      at.f[1] = attrs_get(&o->attrs, "dampening")->f;
+      break;
+    case OP_RMSPROP_STEP:
+      at.f[0] = attrs_get(&o->attrs, "alpha")->f;
+      at.f[1] = attrs_get(&o->attrs, "eps")->f;
       at.f[2] = attrs_get(&o->attrs, "weight_decay")->f;
-      at.i[0] = attrs_get(&o->attrs, "nesterov")->i;
-      add_node(l, OP_SGD_STEP, in, nin, &at, a->off);
+      at.f[3] = attrs_get(&o->attrs, "momentum")->f;
+      at.i[0] = attrs_get(&o->attrs, "centered")->i;
+      break;
+    case OP_ADAGRAD_STEP:
+      at.f[0] = attrs_get(&o->attrs, "lr_decay")->f;
+      at.f[1] = attrs_get(&o->attrs, "eps")->f;
+      at.f[2] = attrs_get(&o->attrs, "weight_decay")->f;
+      break;
+    default: /* OP_ADADELTA_STEP */
+      at.f[0] = attrs_get(&o->attrs, "rho")->f;
+      at.f[1] = attrs_get(&o->attrs, "eps")->f;
+      at.f[2] = attrs_get(&o->attrs, "weight_decay")->f;
+      break;
     }
+    add_node(l, op, in, nin, &at, a->off);
     p->t.graph = -1; /* the parameter changed in place: read its variable again */
   }
   l->no_grad = saved;
@@ -675,18 +777,14 @@ static Value *var_tensor(L *l, int var) {
 static Value *optim_state_dict(L *l, Value *o) {
   Value *d = v_new(l, V_DICT);
   Value *ps = attrs_get(&o->attrs, "params"), *st = attrs_get(&o->attrs, "__state__");
-  bool adam = attrs_get(&o->attrs, "beta1") != NULL;
-  for (int i = 0; i < ps->n; i++) {
-    if (adam) {
-      v_list_push(l, d, v_str(l, arena_printf(l->arena, "state.%d.exp_avg", i)));
-      v_list_push(l, d, var_tensor(l, (int)st->items[2 * i]->i));
-      v_list_push(l, d, v_str(l, arena_printf(l->arena, "state.%d.exp_avg_sq", i)));
-      v_list_push(l, d, var_tensor(l, (int)st->items[2 * i + 1]->i));
-    } else if (st->items[i]->i >= 0) {
-      v_list_push(l, d, v_str(l, arena_printf(l->arena, "state.%d.momentum_buffer", i)));
-      v_list_push(l, d, var_tensor(l, (int)st->items[i]->i));
+  Value *names = attrs_get(&o->attrs, "__snames__");
+  for (int i = 0; i < ps->n; i++)
+    for (int j = 0; j < names->n; j++) {
+      int sv = (int)st->items[i * names->n + j]->i;
+      if (sv < 0) continue;
+      v_list_push(l, d, v_str(l, arena_printf(l->arena, "state.%d.%s", i, names->items[j]->s)));
+      v_list_push(l, d, var_tensor(l, sv));
     }
-  }
   v_list_push(l, d, v_str(l, "state.step"));
   v_list_push(l, d, var_tensor(l, (int)attrs_get(&o->attrs, "__step__")->i));
   return d;
@@ -841,6 +939,9 @@ const Builtin train_builtins[] = {
   {"SGD", BI_CLASS, tb_SGD, 0},
   {"Adam", BI_CLASS, tb_Adam, 0},
   {"AdamW", BI_CLASS, tb_AdamW, 0},
+  {"RMSprop", BI_CLASS, tb_RMSprop, 0},
+  {"Adagrad", BI_CLASS, tb_Adagrad, 0},
+  {"Adadelta", BI_CLASS, tb_Adadelta, 0},
   {"CosineAnnealingLR", BI_CLASS, tb_CosineAnnealingLR, 0},
   {"StepLR", BI_CLASS, tb_StepLR, 0},
   {"ExponentialLR", BI_CLASS, tb_ExponentialLR, 0},

@@ -22,7 +22,7 @@ import prelude as grad_prelude  # noqa: E402,F401  (its import adds the loss nam
 import torch_ref  # noqa: E402
 from torch_ref import torch  # noqa: E402
 
-from torch.optim import SGD, Adam, AdamW  # noqa: E402
+from torch.optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop  # noqa: E402
 from torch.optim.lr_scheduler import (CosineAnnealingLR, ExponentialLR, LinearLR,  # noqa: E402
                                       StepLR)
 from torch.nn.utils import clip_grad_norm_, clip_grad_value_  # noqa: E402
@@ -46,7 +46,8 @@ class tqdm:
 
 
 torch_ref._names.update({
-    "SGD": SGD, "Adam": Adam, "AdamW": AdamW,
+    "SGD": SGD, "Adam": Adam, "AdamW": AdamW, "RMSprop": RMSprop, "Adagrad": Adagrad,
+    "Adadelta": Adadelta,
     "CosineAnnealingLR": CosineAnnealingLR, "StepLR": StepLR, "LinearLR": LinearLR,
     "ExponentialLR": ExponentialLR,
     "clip_grad_norm_": clip_grad_norm_, "clip_grad_value_": clip_grad_value_,
