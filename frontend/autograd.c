@@ -232,6 +232,31 @@ B(l1_loss) {
   return reduce_loss(l, op1(l, OP_ABS, d, NULL, a->off, NULL), v[2], a->off, "MeanBackward0");
 }
 
+/* smooth_l1_loss (beta) and huber_loss (delta): quadratic below the threshold, linear
+ * above, in ATen's order of operations (z = |x - y|). */
+static Value *smooth_loss(L *l, Value *self, Args *a, const char *fname, bool huber) {
+  Value *v[4];
+  args_bind(l, fname, huber ? "input, target, reduction='mean', delta=1.0" : "input, target, reduction='mean', beta=1.0", self, a, v, 4);
+  Value *x = want_tensor(l, v[0], fname, a->off), *y = want_tensor(l, v[1], fname, a->off);
+  same_shape(l, x, y, fname, a->off);
+  double t = want_num(l, v[3], huber ? "delta" : "beta", a->off);
+  if (t < 0 || (huber && t == 0)) lerr(l, a->off, "%s does not support negative values for %s", fname, huber ? "delta" : "beta");
+  Value *z = op1(l, OP_ABS, bi_binop(l, BIN_SUB, x, y, a->off), NULL, a->off, NULL);
+  if (t == 0) return reduce_loss(l, z, v[2], a->off, "SmoothL1LossBackward0");
+  Value *tv = to_tensor_dt(l, v_float(l, t), tdtype(l, z), a->off);
+  Value *quad = bi_binop(l, BIN_MUL, bi_binop(l, BIN_MUL, v_float(l, 0.5), z, a->off), z, a->off);
+  Value *half = bi_binop(l, BIN_MUL, v_float(l, 0.5), tv, a->off);
+  Value *lin = bi_binop(l, BIN_SUB, z, half, a->off);
+  if (huber) lin = bi_binop(l, BIN_MUL, tv, lin, a->off);
+  else quad = bi_binop(l, BIN_DIV, quad, tv, a->off);
+  int32_t in[3] = {tnode(l, bi_compare(l, CMP_LT, z, tv, a->off)), tnode(l, quad), tnode(l, lin)};
+  Value *ins[2] = {quad, lin};
+  Value *per = bi_result(l, add_node(l, OP_WHERE, in, 3, NULL, a->off), ins, 2, NULL);
+  return reduce_loss(l, per, v[2], a->off, huber ? "HuberLossBackward0" : "SmoothL1LossBackward0");
+}
+B(smooth_l1_loss) { return smooth_loss(l, self, a, "smooth_l1_loss", false); }
+B(huber_loss) { return smooth_loss(l, self, a, "huber_loss", true); }
+
 static Value *one_hot_f(L *l, Value *target, int64_t classes, DType dt, int32_t off) {
   Attr at = {0};
   at.i[0] = classes;
@@ -327,7 +352,7 @@ B(floor) {
   return op1(l, OP_FLOOR, x, NULL, a->off, NULL);
 }
 
-B(softplus) {
+BI_FN(softplus) {
   Value *v[3];
   args_bind(l, "softplus", "input, beta=1, threshold=20", self, a, v, 3);
   Value *x = want_tensor(l, v[0], "softplus", a->off);
@@ -368,6 +393,28 @@ B(NLLLoss) { return loss_module(l, self, a, "NLLLoss", bi_nll_loss); }
 B(BCEWithLogitsLoss) { return loss_module(l, self, a, "BCEWithLogitsLoss", bi_binary_cross_entropy_with_logits); }
 B(BCELoss) { return loss_module(l, self, a, "BCELoss", bi_binary_cross_entropy); }
 
+/* SmoothL1Loss(reduction, beta) and HuberLoss(reduction, delta): a second option. */
+static Value *smooth_module(L *l, Value *self, Args *a, const char *cls, bool huber) {
+  const char *opt = huber ? "delta" : "beta";
+  if (self) {
+    Value *v[2];
+    args_bind(l, cls, "input, target", NULL, a, v, 2);
+    Value *pos[2] = {v[0], v[1]};
+    const char *kn[2] = {"reduction", opt};
+    Value *kv[2] = {attrs_get(&self->attrs, "reduction"), attrs_get(&self->attrs, opt)};
+    Args fa = {.pos = pos, .npos = 2, .off = a->off, .kwnames = kn, .kw = kv, .nkw = 2};
+    return huber ? bi_huber_loss(l, NULL, &fa) : bi_smooth_l1_loss(l, NULL, &fa);
+  }
+  Value *v[2];
+  args_bind(l, cls, huber ? "reduction='mean', delta=1.0" : "reduction='mean', beta=1.0", NULL, a, v, 2);
+  Value *m = bi_module_new(l, cls);
+  attrs_set(l, &m->attrs, "reduction", v[0]);
+  attrs_set(l, &m->attrs, opt, v[1]);
+  return m;
+}
+B(SmoothL1Loss) { return smooth_module(l, self, a, "SmoothL1Loss", false); }
+B(HuberLoss) { return smooth_module(l, self, a, "HuberLoss", true); }
+
 /* ---- the table ---------------------------------------------------------------------- */
 
 #define F BI_FUNC
@@ -389,6 +436,8 @@ const Builtin grad_builtins[] = {
   {"floor", F | M, bi_floor, 0},
   /* losses */
   {"mse_loss", F, bi_mse_loss, 0},
+  {"smooth_l1_loss", F, bi_smooth_l1_loss, 0},
+  {"huber_loss", F, bi_huber_loss, 0},
   {"l1_loss", F, bi_l1_loss, 0},
   {"nll_loss", F, bi_nll_loss, 0},
   {"cross_entropy", F, bi_cross_entropy, 0},
@@ -401,6 +450,8 @@ const Builtin grad_builtins[] = {
   {"NLLLoss", BI_CLASS, bi_NLLLoss, 0},
   {"BCEWithLogitsLoss", BI_CLASS, bi_BCEWithLogitsLoss, 0},
   {"BCELoss", BI_CLASS, bi_BCELoss, 0},
+  {"SmoothL1Loss", BI_CLASS, bi_SmoothL1Loss, 0},
+  {"HuberLoss", BI_CLASS, bi_HuberLoss, 0},
 };
 #undef F
 #undef M

@@ -325,7 +325,7 @@ static const struct {
   {tensor_builtins, &tensor_nbuiltins}, {layout_builtins, &layout_nbuiltins},
   {module_builtins, &module_nbuiltins}, {grad_builtins, &grad_nbuiltins},
   {py_builtins, &py_nbuiltins},         {train_builtins, &train_nbuiltins},
-  {layer_builtins, &layer_nbuiltins},
+  {layer_builtins, &layer_nbuiltins},   {act_builtins, &act_nbuiltins},
 };
 
 const Builtin *bi_lookup(const char *name, unsigned flags) {

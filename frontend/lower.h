@@ -317,6 +317,7 @@ BI_FN(module_to);
 extern const Builtin grad_builtins[];
 extern const int grad_nbuiltins;
 Value *leaf_grad(L *l, Value *leaf);
+BI_FN(softplus); /* for nn.Softplus */
 void zero_param_grads(L *l, Value *params, int32_t off);
 void none_param_grads(L *l, Value *params, int32_t off);
 
@@ -326,6 +327,10 @@ extern const int py_nbuiltins;
 void lower_print(L *l, Args *a);
 /* The method called name of a list, dict or str (by its kind k), or NULL. */
 const Builtin *py_method(VKind k, const char *name);
+
+/* ---- activations.c: more activation functions and their modules ---------------------- */
+extern const Builtin act_builtins[];
+extern const int act_nbuiltins;
 
 /* ---- layers.c: convolution, pooling, dropout, batch norm ------------------------------ */
 extern const Builtin layer_builtins[];

@@ -159,6 +159,7 @@ static Value *act_module(L *l, Value *self, Args *a, const char *cls, BuiltinFn 
   } else if (a->npos || a->nkw) {
     Value *v[1];
     args_bind(l, cls, "inplace=False", NULL, a, v, 1);
+    if (v[0]) attrs_set(l, &m->attrs, "inplace", v[0]);
   }
   return m;
 }
@@ -326,7 +327,9 @@ static bool is_module(const Value *v) {
                                      "LogSoftmax", "Identity", "Flatten", "Sequential", "ModuleList",
                                      "Conv2d", "MaxPool2d", "AvgPool2d", "Dropout", "BatchNorm2d",
                                      "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss",
-                                     "BCEWithLogitsLoss", "BCELoss"};
+                                     "BCEWithLogitsLoss", "BCELoss", "LeakyReLU", "ELU", "SiLU",
+                                     "Mish", "Hardtanh", "ReLU6", "LogSigmoid", "Softsign",
+                                     "Softplus", "SmoothL1Loss", "HuberLoss"};
   if (v->k != V_OBJECT || !v->cls) return false;
   if (!v->cls->bi) return true; /* a user class */
   for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++)
@@ -374,6 +377,27 @@ static const char *extra_repr(L *l, Value *m, int32_t off) {
   if (!strcmp(k, "Softmax") || !strcmp(k, "LogSoftmax")) {
     Value *d = attrs_get(a, "__opt__");
     return arena_printf(l->arena, "dim=%s", d ? v_str_of(l, d, true, off) : "None");
+  }
+  /* the activations of activations.c: their options by name, PyTorch's defaults when not
+     given; inplace shows only when set */
+  Value *inpl = attrs_get(a, "inplace");
+  const char *ip = inpl && v_truthy(l, inpl, off) ? "inplace=True" : "";
+  if (!strcmp(k, "ReLU") || !strcmp(k, "SiLU") || !strcmp(k, "Mish") || !strcmp(k, "ReLU6")) return ip;
+  if (!strcmp(k, "LeakyReLU") || !strcmp(k, "ELU")) {
+    bool leaky = k[0] == 'L';
+    Value *o = attrs_get(a, leaky ? "negative_slope" : "alpha");
+    return arena_printf(l->arena, "%s=%s%s%s", leaky ? "negative_slope" : "alpha",
+                        o ? v_str_of(l, o, true, off) : leaky ? "0.01" : "1.0", *ip ? ", " : "", ip);
+  }
+  if (!strcmp(k, "Hardtanh")) {
+    Value *lo = attrs_get(a, "min_val"), *hi = attrs_get(a, "max_val");
+    return arena_printf(l->arena, "min_val=%s, max_val=%s%s%s", lo ? v_str_of(l, lo, true, off) : "-1.0",
+                        hi ? v_str_of(l, hi, true, off) : "1.0", *ip ? ", " : "", ip);
+  }
+  if (!strcmp(k, "Softplus")) {
+    Value *b = attrs_get(a, "beta"), *t = attrs_get(a, "threshold");
+    return arena_printf(l->arena, "beta=%s, threshold=%s", b ? v_str_of(l, b, true, off) : "1",
+                        t ? v_str_of(l, t, true, off) : "20");
   }
   if (!strcmp(k, "GELU")) {
     Value *ap = attrs_get(a, "__opt__");

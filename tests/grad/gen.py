@@ -453,8 +453,44 @@ def linear():
     p.write()
 
 
+def more():
+    p = Program("fd-more", "Gradient rules of the ops and compositions added for PyTorch "
+                "scripts: log1p, expm1, rounding, the activations of activations.c, var, std, "
+                "norm, masked_fill, smooth_l1_loss, huber_loss.", 5)
+    x = [("x", (2, 3), "any", True)]
+    xp = [("x", (2, 3), "pos", True)]
+    away = lambda lo, hi: (lambda x: bool(((x - lo).abs() > 0.05).all() and ((x - hi).abs() > 0.05).all()))
+    p.check("log1p", "torch.log1p(x)", xp)
+    p.check("expm1", "x.expm1()", x)
+    p.check("rounding", "x.sign() * x + torch.ceil(x) + x.trunc() + torch.round(x) + (3 * x).frac()", x,
+            ok=lambda x: bool((((3 * x) - (3 * x).round()).abs() > 0.05).all()
+                              and ((x - x.round()).abs() - 0.5).abs().min() > 0.05))
+    p.check("leaky_relu", "F.leaky_relu(x, 0.1)", x)
+    p.check("elu", "F.elu(x, 0.7)", x)
+    p.check("silu", "F.silu(x)", x)
+    p.check("mish", "F.mish(x)", x)
+    p.check("hardtanh", "F.hardtanh(x, -0.9, 0.8)", x, ok=away(-0.9, 0.8))
+    p.check("relu6", "F.relu6(4 * x)", x, ok=away(0.0, 1.5))
+    p.check("logsigmoid", "F.logsigmoid(x)", x)
+    p.check("softsign", "F.softsign(x)", x)
+    p.check("var", "x.var()", x)
+    p.check("std dim", "x.std(dim=1, keepdim=True)", x)
+    p.check("var biased", "torch.var(x, 0, unbiased=False)", x)
+    p.check("norm", "x.norm()", x)
+    p.check("norm dim", "x.norm(dim=0)", x)
+    p.check("norm p1", "x.norm(p=1)", x)
+    p.check("norm p3", "x.norm(p=3, dim=1)", x)
+    p.check("masked_fill", "x.masked_fill(x > 0.5, 2.0)", x, ok=away(0.5, 0.5))
+    xy = [("x", (2, 3), "any", True), ("y", (2, 3), "small", True)]
+    dok = lambda t: (lambda x, y: bool((((x - y).abs() - t).abs() > 0.05).all()))
+    p.check("smooth_l1_loss", "F.smooth_l1_loss(x, y, beta=0.8)", xy, ok=dok(0.8))
+    p.check("huber_loss", "F.huber_loss(x, y, delta=0.9, reduction='sum')", xy, ok=dok(0.9))
+    p.write()
+
+
 def main():
     unary()
+    more()
     cast()
     binary("{a} + {b}", "add", "torch.add")
     binary("{a} - {b}", "sub", "torch.sub")
