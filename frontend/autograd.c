@@ -157,6 +157,43 @@ B(fill_) {
   args_bind(l, "fill_", "self, value", self, a, v, 2);
   return inplace_result(l, self, filled(l, tshape(l, self), tdtype(l, self), want_num(l, v[1], "value", a->off), a->off), a->off);
 }
+/* x.relu_(), x.clamp_(...) & co: the method of the same name without the underscore,
+ * written back into x. */
+static Value *inplace_of(L *l, Value *self, Args *a, const char *name) {
+  const Builtin *b = bi_lookup(name, BI_METHOD);
+  TT_ASSERT(b);
+  want_tensor(l, self, name, a->off);
+  return inplace_result(l, self, b->fn(l, self, a), a->off);
+}
+#define INPLACE(name) \
+  B(name##_) { return inplace_of(l, self, a, #name); }
+INPLACE(relu)
+INPLACE(clamp)
+INPLACE(clip)
+INPLACE(abs)
+INPLACE(neg)
+INPLACE(exp)
+INPLACE(log)
+INPLACE(sqrt)
+INPLACE(rsqrt)
+INPLACE(sigmoid)
+INPLACE(tanh)
+INPLACE(sin)
+INPLACE(cos)
+INPLACE(pow)
+INPLACE(square)
+INPLACE(reciprocal)
+INPLACE(floor)
+INPLACE(ceil)
+INPLACE(round)
+INPLACE(trunc)
+INPLACE(sign)
+INPLACE(frac)
+INPLACE(log1p)
+INPLACE(expm1)
+INPLACE(masked_fill)
+#undef INPLACE
+
 B(add_) { return inplace_result(l, self, bi_add(l, self, a), a->off); }
 B(sub_) { return inplace_result(l, self, bi_sub(l, self, a), a->off); }
 B(mul_) { return inplace_result(l, self, bi_mul(l, self, a), a->off); }
@@ -429,6 +466,31 @@ const Builtin grad_builtins[] = {
   {"mul_", M, bi_mul_, 0},
   {"div_", M, bi_div_, 0},
   {"copy_", M, bi_copy_, 0},
+  {"relu_", M, bi_relu_, 0},
+  {"clamp_", M, bi_clamp_, 0},
+  {"clip_", M, bi_clip_, 0},
+  {"abs_", M, bi_abs_, 0},
+  {"neg_", M, bi_neg_, 0},
+  {"exp_", M, bi_exp_, 0},
+  {"log_", M, bi_log_, 0},
+  {"sqrt_", M, bi_sqrt_, 0},
+  {"rsqrt_", M, bi_rsqrt_, 0},
+  {"sigmoid_", M, bi_sigmoid_, 0},
+  {"tanh_", M, bi_tanh_, 0},
+  {"sin_", M, bi_sin_, 0},
+  {"cos_", M, bi_cos_, 0},
+  {"pow_", M, bi_pow_, 0},
+  {"square_", M, bi_square_, 0},
+  {"reciprocal_", M, bi_reciprocal_, 0},
+  {"floor_", M, bi_floor_, 0},
+  {"ceil_", M, bi_ceil_, 0},
+  {"round_", M, bi_round_, 0},
+  {"trunc_", M, bi_trunc_, 0},
+  {"sign_", M, bi_sign_, 0},
+  {"frac_", M, bi_frac_, 0},
+  {"log1p_", M, bi_log1p_, 0},
+  {"expm1_", M, bi_expm1_, 0},
+  {"masked_fill_", M, bi_masked_fill_, 0},
   {"uniform_", M, bi_uniform_, 0},
   {"normal_", M, bi_normal_, 0},
   {"erf", F | M, bi_erf, 0},

@@ -631,6 +631,133 @@ B(type) {
   return cast(l, x, want_dtype(l, v[1], a->off), a->off);
 }
 
+/* ---- pieces along a dim ----------------------------------------------------------------- */
+
+/* x[..., s:e, ...] along dim d (a static dimension). */
+static Value *slice_along(L *l, Value *x, int d, int64_t s, int64_t e, int32_t off) {
+  Shape in = tshape(l, x);
+  if (s == 0 && e == in.d[d]) return x;
+  int64_t trip[TT_MAX_RANK * 3];
+  for (int i = 0; i < in.rank; i++) trip[i * 3] = 0, trip[i * 3 + 1] = in.d[i], trip[i * 3 + 2] = 1;
+  trip[d * 3] = s, trip[d * 3 + 1] = e;
+  Attr at = {0};
+  at.ints = ir_ints(cur_graph(l), trip, in.rank * 3);
+  at.nints = in.rank * 3;
+  return op1(l, OP_SLICE, x, &at, off, "SplitBackward0");
+}
+
+/* The tuple of pieces of the given sizes along dim (split, chunk, tensor_split's cousins). */
+static Value *pieces(L *l, Value *x, int64_t dim, const int64_t *sizes, int n, int32_t off) {
+  Shape s = tshape(l, x);
+  int d = normdim(l, dim, s.rank ? s.rank : 1, off);
+  if (s.rank == 0) lerr(l, off, "split(): a 0-d tensor has no dimension to split");
+  if (d == s.sym) lerr(l, off, "split(): ttc cannot split the batch dimension, whose size is known only at run time");
+  Value *t = v_tuple(l, n);
+  int64_t at = 0;
+  for (int i = 0; i < n; i++) {
+    t->items[i] = slice_along(l, x, d, at, at + sizes[i], off);
+    at += sizes[i];
+  }
+  return t;
+}
+
+B(split) {
+  Value *v[3];
+  args_bind(l, "split", "input, split_size_or_sections, dim=0", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], "split", a->off), *ss = v[1];
+  Shape s = tshape(l, x);
+  int64_t dim = want_int(l, v[2], "dim", a->off);
+  int d = normdim(l, dim, s.rank ? s.rank : 1, a->off);
+  int64_t len = s.rank ? s.d[d] : 0;
+  int64_t sizes[1024];
+  int n = 0;
+  if (ss && (ss->k == V_LIST || ss->k == V_TUPLE)) {
+    int64_t tot = 0;
+    if (ss->n > 1024) lerr(l, a->off, "split(): too many sections");
+    for (int i = 0; i < ss->n; i++) {
+      sizes[n] = want_int(l, ss->items[i], "a section size", a->off);
+      if (sizes[n] < 0) lerr(l, a->off, "split(): section sizes must be non-negative");
+      tot += sizes[n++];
+    }
+    if (tot != len)
+      lerr(l, a->off, "split_with_sizes expects split_sizes to sum exactly to %lld (input tensor's size at dimension %d), but got split_sizes=%s",
+           (long long)len, d, v_str_of(l, ss, true, a->off));
+  } else {
+    int64_t k = want_int(l, ss, "split_size", a->off);
+    if (k <= 0) lerr(l, a->off, "split(): split_size must be positive, got %lld", (long long)k);
+    for (int64_t at = 0; at < len || n == 0; at += k) {
+      if (n == 1024) lerr(l, a->off, "split(): more than 1024 pieces");
+      sizes[n++] = len - at < k ? len - at : k;
+      if (len == 0) break;
+    }
+  }
+  return pieces(l, x, dim, sizes, n, a->off);
+}
+
+B(chunk) {
+  Value *v[3];
+  args_bind(l, "chunk", "input, chunks, dim=0", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], "chunk", a->off);
+  Shape s = tshape(l, x);
+  int64_t c = want_int(l, v[1], "chunks", a->off), dim = want_int(l, v[2], "dim", a->off);
+  if (c <= 0) lerr(l, a->off, "chunk expects `chunks` to be greater than 0, got: %lld", (long long)c);
+  int d = normdim(l, dim, s.rank ? s.rank : 1, a->off);
+  int64_t len = s.rank ? s.d[d] : 0, k = (len + c - 1) / c;
+  int64_t sizes[1024];
+  int n = 0;
+  if (k == 0) sizes[n++] = 0;
+  for (int64_t at = 0; k > 0 && at < len; at += k) {
+    if (n == 1024) lerr(l, a->off, "chunk(): more than 1024 pieces");
+    sizes[n++] = len - at < k ? len - at : k;
+  }
+  return pieces(l, x, dim, sizes, n, a->off);
+}
+
+/* x.repeat(*sizes): x viewed as [1, d0, 1, d1, ...] expanded to [r0, d0, r1, d1, ...] and
+ * merged; tile pads the sizes with leading 1s instead. */
+static Value *repeat_impl(L *l, Value *x, Value **items, int n, bool tile, int32_t off) {
+  Shape in = tshape(l, x);
+  if (n == 1 && (items[0]->k == V_LIST || items[0]->k == V_TUPLE)) n = items[0]->n, items = items[0]->items;
+  int64_t r[TT_MAX_RANK];
+  if (n > TT_MAX_RANK || (2 * (n > in.rank ? n : in.rank)) > TT_MAX_RANK) lerr(l, off, "repeat(): too many dimensions for ttc");
+  if (!tile && n < in.rank)
+    lerr(l, off, "Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor");
+  int rank = n > in.rank ? n : in.rank;
+  for (int i = 0; i < rank; i++) {
+    int k = i - (rank - n);
+    r[i] = k >= 0 ? want_int(l, items[k], "a repeat count", off) : 1;
+    if (r[i] < 0) lerr(l, off, "Trying to create tensor with negative dimension %lld", (long long)r[i]);
+  }
+  if (in.sym >= 0) lerr(l, off, "repeat(): ttc cannot repeat a tensor with a run-time batch dimension");
+  Shape v1 = {.rank = 2 * rank, .sym = -1}, big = {.rank = 2 * rank, .sym = -1}, out = {.rank = rank, .sym = -1};
+  for (int i = 0; i < rank; i++) {
+    int k = i - (rank - in.rank);
+    int64_t d = k >= 0 ? in.d[k] : 1;
+    v1.d[2 * i] = 1, v1.d[2 * i + 1] = d;
+    big.d[2 * i] = r[i], big.d[2 * i + 1] = d;
+    out.d[i] = r[i] * d;
+  }
+  Value *y = reshape_to(l, x, v1, off, "ViewBackward0");
+  Attr at = {0};
+  at.ints = ir_ints(cur_graph(l), big.d, big.rank);
+  at.nints = big.rank;
+  if (!shape_eq(&v1, &big)) y = op1(l, OP_EXPAND, y, &at, off, NULL);
+  Value *res = reshape_to(l, y, out, off, "RepeatBackward0");
+  if (res->t.requires_grad) res->t.gradfn = "RepeatBackward0";
+  return res;
+}
+B(repeat) {
+  Value *x = want_tensor(l, self, "repeat", a->off);
+  if (a->nkw) lerr(l, a->off, "repeat() takes no keyword arguments");
+  return repeat_impl(l, x, a->pos, a->npos, false, a->off);
+}
+B(tile) {
+  Value *x = want_tensor(l, self ? self : (a->npos ? a->pos[0] : NULL), "tile", a->off);
+  int first = self ? 0 : 1;
+  if (a->nkw == 1 && !strcmp(a->kwnames[0], "dims")) return repeat_impl(l, x, a->kw, 1, true, a->off);
+  return repeat_impl(l, x, a->pos + first, a->npos - first, true, a->off);
+}
+
 /* ---- the table ---------------------------------------------------------------------- */
 
 #define F BI_FUNC
@@ -671,6 +798,10 @@ const Builtin layout_builtins[] = {
   {"expand_as", M, bi_expand_as, 0},
   {"type_as", M, bi_type_as, 0},
   {"type", M, bi_type, 0},
+  {"split", F | M, bi_split, 0},
+  {"chunk", F | M, bi_chunk, 0},
+  {"repeat", M, bi_repeat, 0},
+  {"tile", F | M, bi_tile, 0},
 };
 #undef F
 #undef M

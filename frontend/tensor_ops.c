@@ -606,7 +606,17 @@ UNARY(sqrt, OP_SQRT)
 UNARY(rsqrt, OP_RSQRT)
 UNARY_SHARED(abs, OP_ABS)
 UNARY(neg, OP_NEG)
-UNARY_SHARED(relu, OP_RELU)
+BI_FN(relu) { /* F.relu(x, inplace=False) as well as x.relu() and torch.relu(x) */
+  Value *v[2];
+  args_bind(l, "relu", "input, inplace=False", self, a, v, 2);
+  Value *x = want_tensor(l, v[0], "relu", a->off);
+  Value *r = op1(l, OP_RELU, x, NULL, a->off, NULL);
+  if (v[1] && v_truthy(l, v[1], a->off)) {
+    tensor_inplace(l, x, r, a->off);
+    return x;
+  }
+  return r;
+}
 UNARY_SHARED(sigmoid, OP_SIGMOID)
 UNARY_SHARED(tanh, OP_TANH)
 UNARY(sin, OP_SIN)
@@ -1046,6 +1056,64 @@ B(new_empty) { return new_like(l, self, a, "new_empty", "empty"); }
 B(new_full) { return new_like(l, self, a, "new_full", "full"); }
 B(new_tensor) { return new_like(l, self, a, "new_tensor", "tensor"); }
 
+/* logsumexp(dim, keepdim=False): log(sum(exp(x - m))) + m with m the (detached) maximum,
+ * an infinite maximum taken as 0, as ATen computes it; the gradient is softmax(x). */
+B(logsumexp) {
+  Value *v[3];
+  args_bind(l, "logsumexp", "input, dim, keepdim=False", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], "logsumexp", a->off);
+  if (!dt_is_float(tdtype(l, x))) x = cast(l, x, DT_F32, a->off);
+  bool keep = want_bool(l, v[2], a->off);
+  Value *m = reduce(l, OP_MAX, x, v[1], true, a->off, NULL);
+  int32_t in = tnode(l, m);
+  m = mk_tensor(l, add_node(l, OP_DETACH, &in, 1, NULL, a->off));
+  Value *inf = bi_compare(l, CMP_EQ, bi_call(l, "abs", m, NULL, 0, a->off), v_float(l, INFINITY), a->off);
+  Value *zero = to_tensor_dt(l, v_int(l, 0), tdtype(l, x), a->off);
+  int32_t win[3] = {tnode(l, inf), tnode(l, zero), tnode(l, m)};
+  m = mk_tensor(l, add_node(l, OP_WHERE, win, 3, NULL, a->off));
+  Value *e = bi_call(l, "exp", bi_binop(l, BIN_SUB, x, m, a->off), NULL, 0, a->off);
+  Value *s = bi_call(l, "log", reduce(l, OP_SUM, e, v[1], keep, a->off, NULL), NULL, 0, a->off);
+  Value *mk = keep ? m : reduce(l, OP_SUM, m, v[1], false, a->off, NULL); /* drop the kept dims */
+  Value *r = bi_binop(l, BIN_ADD, s, mk, a->off);
+  if (r->t.requires_grad) r->t.gradfn = "LogsumexpBackward0";
+  return r;
+}
+
+/* isclose: |a - b| <= atol + rtol * |b|, NaNs equal when equal_nan; allclose: all of it,
+ * as a Python bool; equal: same shape and all elements equal. */
+static Value *close_test(L *l, Value *self, Args *a, const char *fname) {
+  Value *v[5];
+  args_bind(l, fname, "input, other, rtol=1e-05, atol=1e-08, equal_nan=False", self, a, v, 5);
+  Value *x = want_tensor(l, v[0], fname, a->off), *y = want_tensor(l, v[1], fname, a->off);
+  double rtol = want_num(l, v[2], "rtol", a->off), atol = want_num(l, v[3], "atol", a->off);
+  Value *tol = bi_binop(l, BIN_ADD, v_float(l, atol), bi_binop(l, BIN_MUL, v_float(l, rtol), bi_call(l, "abs", y, NULL, 0, a->off), a->off), a->off);
+  Value *d = bi_call(l, "abs", bi_binop(l, BIN_SUB, x, y, a->off), NULL, 0, a->off);
+  /* equal values first: infinities of one sign are close (their difference is NaN) */
+  Value *c = bi_compare(l, CMP_LE, d, tol, a->off);
+  Value *same = bi_compare(l, CMP_EQ, x, y, a->off);
+  Value *r = bi_compare(l, CMP_GT, bi_binop(l, BIN_ADD, cast(l, c, DT_I64, a->off), cast(l, same, DT_I64, a->off), a->off), v_int(l, 0), a->off);
+  if (v[4] && v_truthy(l, v[4], a->off)) {
+    Value *nn = bi_binop(l, BIN_MUL, cast(l, bi_compare(l, CMP_NE, x, x, a->off), DT_I64, a->off),
+                         cast(l, bi_compare(l, CMP_NE, y, y, a->off), DT_I64, a->off), a->off);
+    r = bi_compare(l, CMP_GT, bi_binop(l, BIN_ADD, cast(l, r, DT_I64, a->off), nn, a->off), v_int(l, 0), a->off);
+  }
+  return r;
+}
+B(isclose) { return close_test(l, self, a, "isclose"); }
+B(allclose) {
+  Value *r = close_test(l, self, a, "allclose");
+  return tensor_item(l, any_all(l, r, &(Args){.off = a->off}, false), a->off);
+}
+B(equal) {
+  Value *v[2];
+  args_bind(l, "equal", "input, other", self, a, v, 2);
+  Value *x = want_tensor(l, v[0], "equal", a->off), *y = want_tensor(l, v[1], "equal", a->off);
+  Shape sx = tshape(l, x), sy = tshape(l, y);
+  if (!shape_eq(&sx, &sy)) return l->vfalse;
+  Value *r = bi_compare(l, CMP_EQ, x, y, a->off);
+  return tensor_item(l, any_all(l, r, &(Args){.off = a->off}, false), a->off);
+}
+
 /* ---- the table ---------------------------------------------------------------------- */
 
 #define F BI_FUNC
@@ -1143,6 +1211,10 @@ const Builtin tensor_builtins[] = {
   {"log1p", F | M, bi_log1p, 0},
   {"expm1", F | M, bi_expm1, 0},
   {"masked_fill", F | M, bi_masked_fill, 0},
+  {"logsumexp", F | M, bi_logsumexp, 0},
+  {"isclose", F | M, bi_isclose, 0},
+  {"allclose", F | M, bi_allclose, 0},
+  {"equal", F | M, bi_equal, 0},
   {"new_zeros", M, bi_new_zeros, 0},
   {"new_ones", M, bi_new_ones, 0},
   {"new_empty", M, bi_new_empty, 0},
