@@ -192,16 +192,18 @@ B(AvgPool2d) { return pool_module(l, self, a, "AvgPool2d", OP_AVGPOOL2D); }
 static Value *dropout(L *l, Value *x, double p, bool training, int32_t off) {
   if (p < 0 || p > 1) lerr(l, off, "dropout probability has to be between 0 and 1, but got %g", p);
   if (!training || p == 0) return x;
-  const Node *n = tn(l, x);
-  if (!dt_is_float(n->dtype)) lerr(l, off, "dropout(): expected a floating point tensor");
+  /* copies: adding nodes may move the graph's node array */
+  DType dt = tdtype(l, x);
+  Shape shape = tshape(l, x);
+  if (!dt_is_float(dt)) lerr(l, off, "dropout(): expected a floating point tensor");
   if (p == 1) return bi_binop(l, BIN_MUL, x, v_float(l, 0.0), off);
   Attr at = {0};
   at.f[0] = 0;
   at.f[1] = 1;
   Graph *g = cur_graph(l);
-  Value *u = mk_tensor(l, ir_add_source(g, OP_UNIFORM, DT_F64, n->shape, &at, (Loc){off}));
+  Value *u = mk_tensor(l, ir_add_source(g, OP_UNIFORM, DT_F64, shape, &at, (Loc){off}));
   Value *keep = bi_compare(l, CMP_LT, u, v_float(l, 1 - p), off);
-  Value *mask = bi_call(l, n->dtype == DT_F64 ? "double" : "float", keep, NULL, 0, off);
+  Value *mask = bi_call(l, dt == DT_F64 ? "double" : "float", keep, NULL, 0, off);
   Value *y = bi_binop(l, BIN_MUL, x, bi_binop(l, BIN_DIV, mask, v_float(l, 1 - p), off), off);
   if (y->t.requires_grad) y->t.gradfn = "MulBackward0";
   return y;
