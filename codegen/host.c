@@ -128,10 +128,10 @@ static bool check_hexpr(Cg *cg, const HostExpr *e, int depth) {
                      e->var);
     return true;
   case HX_BIN:
-    if (e->op < HB_ADD || e->op > HB_OR) return cg_fail(cg, "host expression: bad operator");
+    if (e->op < HB_ADD || e->op > HB_ROUND) return cg_fail(cg, "host expression: bad operator");
     return check_hexpr(cg, e->a, depth + 1) && check_hexpr(cg, e->b, depth + 1);
   case HX_UN:
-    if (e->op < HU_NEG || e->op > HU_TOFLOAT) return cg_fail(cg, "host expression: bad operator");
+    if (e->op < HU_NEG || e->op > HU_ROUND) return cg_fail(cg, "host expression: bad operator");
     return check_hexpr(cg, e->a, depth + 1);
   case HX_BATCH:
   case HX_LOADER_LEN:
@@ -307,6 +307,10 @@ static const char *hbin(Cg *cg, const HostExpr *e, Loc loc) {
         arena_printf(A, "pow(%s, %s)", as_double(cg, e->a, loc), as_double(cg, e->b, loc));
     return fl ? v : arena_printf(A, "(int64_t)%s", v);
   }
+  case HB_ROUND: /* Python's round(x, n): an int stays as it is */
+    if (!fl) return hexpr(cg, e->a, loc);
+    return arena_printf(A, "tt_round_digits(%s, %s)", as_double(cg, e->a, loc),
+                        as_type(cg, e->b, false, loc));
   case HB_MIN:
   case HB_MAX: {
     /* Python's min/max keep the first of equal values: b only when strictly better. */
@@ -342,6 +346,8 @@ static const char *hun(Cg *cg, const HostExpr *e, Loc loc) {
     return e->a->isfloat ? arena_printf(A, "(int64_t)%s", a) : a;
   case HU_TOFLOAT:
     return as_double(cg, e->a, loc);
+  case HU_ROUND: /* round(x): to nearest, ties to even (C's default rounding mode) */
+    return e->a->isfloat ? arena_printf(A, "(int64_t)nearbyint(%s)", a) : a;
   case HU_FLOOR:
   case HU_CEIL: /* math.floor/ceil return an int */
     if (!e->a->isfloat) return a;

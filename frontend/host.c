@@ -93,6 +93,7 @@ static HostExpr *hx_bin(L *l, int op, HostExpr *a, HostExpr *b) {
     e->isfloat = f;
     e->isbool = a->isbool && b->isbool;
     break;
+  case HB_ROUND: e->isfloat = a->isfloat; break;
   default: e->isfloat = f; break;
   }
   return e;
@@ -105,7 +106,7 @@ static HostExpr *hx_un(L *l, int op, HostExpr *a) {
   switch (op) {
   case HU_NEG: case HU_ABS: e->isfloat = a->isfloat; break;
   case HU_NOT: e->isbool = true; break;
-  case HU_FLOOR: case HU_CEIL: case HU_TOINT: break;
+  case HU_FLOOR: case HU_CEIL: case HU_TOINT: case HU_ROUND: break;
   default: e->isfloat = true; break;
   }
   return e;
@@ -120,6 +121,12 @@ Value *host_binop(L *l, int op, Value *a, Value *b, int32_t off) {
                             [BIN_POW] = HB_POW};
   if (op == BIN_MATMUL) lerr(l, off, "'@' needs tensors");
   return v_host(l, hx_bin(l, map[op], x, y));
+}
+
+Value *host_round(L *l, Value *x, int64_t ndigits, int32_t off) {
+  HostExpr *e = hx_of(l, x, off);
+  if (!e) lerr(l, off, "round(): expected a number, got %s", v_typename(x));
+  return v_host(l, hx_bin(l, HB_ROUND, e, hx_int(l, ndigits)));
 }
 
 Value *host_compare(L *l, int op, Value *a, Value *b, int32_t off) {
@@ -207,6 +214,7 @@ static void retype(const Program *p, HostExpr *e, int depth) {
   case HX_BIN:
     if (e->a && e->b && e->op != HB_DIV && e->op < HB_EQ) e->isfloat = e->a->isfloat || e->b->isfloat;
     if (e->a && e->b && (e->op == HB_AND || e->op == HB_OR)) e->isfloat = e->a->isfloat || e->b->isfloat;
+    if (e->a && e->op == HB_ROUND) e->isfloat = e->a->isfloat;
     break;
   case HX_UN:
     if (e->a && (e->op == HU_NEG || e->op == HU_ABS)) e->isfloat = e->a->isfloat;

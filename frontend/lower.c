@@ -569,6 +569,16 @@ static Value *class_attr(Value *cls, const char *name) {
   return NULL;
 }
 
+Value *user_method(L *l, Value *obj, const char *name) {
+  if (obj->k != V_OBJECT || !obj->cls || obj->cls->bi) return NULL;
+  Value *m = class_attr(obj->cls, name);
+  if (!m || m->k != V_FUNC) return NULL;
+  Value *bm = v_new(l, V_METHOD);
+  bm->fn = m;
+  bm->self = obj;
+  return bm;
+}
+
 Value *v_call(L *l, Value *fn, Args *a) {
   switch (fn->k) {
   case V_BUILTIN: return fn->bi->fn(l, fn->self, a);
@@ -747,6 +757,13 @@ static Value *eval_index(L *l, Scope *s, const Ast *e) {
       items[i].kind = IX_VALUE;
       items[i].v = eval(l, s, it);
     }
+  }
+  Value *gi = user_method(l, obj, "__getitem__"); /* ds[i] of a user class */
+  if (gi) {
+    if (tuple || items[0].kind != IX_VALUE) lerr(l, e->off, "ttc passes one index to a class's __getitem__");
+    Value *pos[1] = {items[0].v};
+    Args ga = {.pos = pos, .npos = 1, .off = e->off};
+    return v_call(l, gi, &ga);
   }
   return bi_index(l, obj, items, n, tuple, e->off);
 }
@@ -1228,8 +1245,8 @@ static Exit exec(L *l, Frame *f, const Ast *st) {
       Value *base = eval(l, s, st->a);
       if (base->k != V_CLASS) lerr(l, st->a->off, "a class can only derive from a class");
       if (!base->bi) cls->self = base; /* user base class: methods are inherited */
-      else if (strcmp(base->bi->name, "Module"))
-        lerr(l, st->a->off, "deriving from '%s' is not supported; derive from Module", base->bi->name);
+      else if (strcmp(base->bi->name, "Module") && strcmp(base->bi->name, "Dataset"))
+        lerr(l, st->a->off, "deriving from '%s' is not supported; derive from Module or Dataset", base->bi->name);
     }
     Scope *cs = arena_alloc(l->arena, sizeof *cs);
     cs->parent = s;

@@ -147,6 +147,11 @@ struct L {
   Stmt *pending;    /* prints inside the open graph, emitted after it */
   int npending, cappending;
   int32_t stmt_off; /* the statement being evaluated: the location of graph inputs */
+  /* DataLoader over a user Dataset: the index passed to __getitem__ to see what it
+   * returns, and the rows x[probe] it produced, with the tensors they are rows of */
+  Value *row_probe;
+  Value *rows[8][2];
+  int nrows;
 };
 
 /* ---- lower.c ---------------------------------------------------------------------- */
@@ -161,6 +166,8 @@ void v_list_push(L *l, Value *list, Value *item);
 const char *v_typename(const Value *v);
 bool v_truthy(L *l, Value *v, int32_t off);
 Value *v_call(L *l, Value *fn, Args *a);
+/* obj.name bound to obj when it is a method of obj's user class, else NULL. */
+Value *user_method(L *l, Value *obj, const char *name);
 void attrs_set(L *l, Attrs *a, const char *key, Value *v);
 Value *attrs_get(const Attrs *a, const char *key);
 /* Python's str() and repr() of a host value (tensors are rejected). */
@@ -193,6 +200,7 @@ HostExpr *hx_float(L *l, double f);
 HostExpr *hx_of(L *l, Value *v, int32_t off);
 Value *host_binop(L *l, int op, Value *a, Value *b, int32_t off);
 Value *host_compare(L *l, int op, Value *a, Value *b, int32_t off);
+Value *host_round(L *l, Value *x, int64_t ndigits, int32_t off); /* Python's round(x, n) */
 Value *host_unop(L *l, int op, Value *a, int32_t off);
 Value *host_call1(L *l, int hu, Value *a, int32_t off); /* math functions, int(), float() */
 Value *tensor_item(L *l, Value *t, int32_t off);

@@ -184,6 +184,11 @@ B(len) {
       return v_host(l, e);
     }
     if (len) return len;
+    Value *m = user_method(l, x, "__len__"); /* a user class's __len__ */
+    if (m) {
+      Args none = {.off = a->off};
+      return v_call(l, m, &none);
+    }
     break;
   }
   default: break;
@@ -404,21 +409,38 @@ B(py_zip) {
   }
   return r;
 }
+/* round(x, n) of a float, as Python computes it: x's exact decimal value rounded to n
+ * digits (ties to even), then the nearest double. The same as runtime/print.c's
+ * tt_round_digits, which programs call for run-time values (ttc does not link the
+ * runtime). */
+static double round_digits(double x, int64_t n) {
+  if (!isfinite(x) || n > 330) return x;
+  if (n < 0) {
+    if (n < -330) return copysign(0.0, x);
+    double m = pow(10.0, (double)-n);
+    return nearbyint(x / m) * m;
+  }
+  char buf[720];
+  snprintf(buf, sizeof buf, "%.*f", (int)n, x);
+  return strtod(buf, NULL);
+}
+
 B(py_round) {
   Value *v[2];
   args_bind(l, "round", "number, ndigits=None", self, a, v, 2);
   if (v[0] && v[0]->k == V_HOST) {
-    if (v[1]) lerr(l, a->off, "round(x, ndigits) of a run-time value is not supported; use an f-string format");
-    return host_call1(l, HU_TOINT, host_call1(l, HU_FLOOR, host_binop(l, BIN_ADD, v[0], v_float(l, 0.5), a->off), a->off), a->off);
+    if (!v[1]) return host_call1(l, HU_ROUND, v[0], a->off);
+    int64_t nd = want_int(l, v[1], "ndigits", a->off);
+    return host_round(l, v[0], nd, a->off);
   }
+  if (v[0] && v[0]->k == V_INT) return v[0]; /* round(int[, n]) is the int (for n >= 0) */
   double x = want_num(l, v[0], "round() argument", a->off);
   if (!v[1]) {
     double r = nearbyint(x); /* banker's rounding, as Python */
     if (!isfinite(r)) lerr(l, a->off, "cannot convert float to integer");
     return v_int(l, f2i(l, r, a->off));
   }
-  double m = pow(10, (double)want_int(l, v[1], "ndigits", a->off));
-  return v_float(l, nearbyint(x * m) / m);
+  return v_float(l, round_digits(x, want_int(l, v[1], "ndigits", a->off)));
 }
 B(py_isinstance) {
   Value *v[2];

@@ -363,6 +363,15 @@ static void slice_bounds(L *l, Value *lo, Value *hi, Value *st, int64_t n, int64
 }
 
 Value *bi_index(L *l, Value *obj, IndexItem *items, int n, bool tuple, int32_t off) {
+  if (l->row_probe && n == 1 && items[0].kind == IX_VALUE && items[0].v == l->row_probe && obj->k == V_TENSOR) {
+    /* a Dataset's self.x[idx] under DataLoader's probe: a row, noted with its tensor */
+    Value *probe = l->row_probe;
+    l->row_probe = NULL;
+    Value *r = bi_index(l, obj, items, n, tuple, off);
+    l->row_probe = probe;
+    if (l->nrows < 8) l->rows[l->nrows][0] = r, l->rows[l->nrows++][1] = obj;
+    return r;
+  }
   if (obj->k != V_TENSOR) {
     if (tuple) {
       Value *key = v_tuple(l, n);

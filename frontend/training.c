@@ -150,11 +150,65 @@ B(TensorDataset) {
   return d;
 }
 
+/* torch.utils.data.Dataset, the base class of a user's dataset: nothing of its own. */
+B(Dataset) {
+  if (self) lerr(l, a->off, "a Dataset is indexed, not called");
+  return obj_new(l, "Dataset");
+}
+
+/*
+ * A user's map-style Dataset (a class with __len__ and __getitem__) as a DataLoader sees
+ * it. ttc compiles the common shape, whose __getitem__ returns rows of tensors the dataset
+ * holds (return self.x[idx], self.y[idx]): __len__ is called (it must be known at compile
+ * time), and __getitem__ once with a probe index, noting which tensors the returned rows
+ * come from. The loader then gathers batches of those rows, as from a TensorDataset.
+ * Anything else a __getitem__ computes per sample is a diagnostic: do it on the batch.
+ */
+static Value *user_dataset(L *l, Value *ds, int32_t off) {
+  Value *getitem = user_method(l, ds, "__getitem__"), *lenm = user_method(l, ds, "__len__");
+  if (!getitem || !lenm) lerr(l, off, "DataLoader(): a Dataset class needs __len__ and __getitem__ methods");
+  Args none = {.off = off};
+  int64_t n = want_int(l, v_call(l, lenm, &none), "the dataset's __len__()", off);
+  Value *probe = v_int(l, 0);
+  Value *pos[1] = {probe};
+  Args ga = {.pos = pos, .npos = 1, .off = off};
+  l->row_probe = probe;
+  l->nrows = 0;
+  Value *r = v_call(l, getitem, &ga);
+  l->row_probe = NULL;
+  Value *items[2];
+  int k = 0;
+  if (r && (r->k == V_TUPLE || r->k == V_LIST) && r->n >= 1 && r->n <= 2)
+    for (int i = 0; i < r->n; i++) items[k++] = r->items[i];
+  else if (r && r->k == V_TENSOR)
+    items[k++] = r;
+  else
+    lerr(l, off, "DataLoader(): ttc compiles a Dataset whose __getitem__ returns one or two tensor rows (return self.x[idx], self.y[idx]), not a %s",
+         r ? v_typename(r) : "None");
+  Value *src[2];
+  for (int i = 0; i < k; i++) {
+    src[i] = NULL;
+    for (int j = 0; j < l->nrows; j++)
+      if (l->rows[j][0] == items[i]) src[i] = l->rows[j][1];
+    if (!src[i])
+      lerr(l, off, "DataLoader(): item %d of the Dataset's __getitem__ is not a row of a tensor it holds (self.x[idx]); ttc gathers rows into batches, so compute per-sample transforms on the batch instead", i);
+    Shape s = tshape(l, src[i]);
+    if (s.rank == 0 || s.sym >= 0 || s.d[0] != n)
+      lerr(l, off, "DataLoader(): the Dataset's __len__ is %lld, but item %d comes from a tensor of shape [%lld, ...]", (long long)n, i,
+           (long long)(s.rank ? s.d[0] : 0));
+  }
+  Args ta = {.pos = src, .npos = k, .off = off};
+  Value *d = tb_TensorDataset(l, NULL, &ta);
+  attrs_set(l, &d->attrs, "__user__", ds);
+  return d;
+}
+
 B(DataLoader) {
   if (self) lerr(l, a->off, "a DataLoader is iterated, not called");
   Value *v[7];
   args_bind(l, "DataLoader", "dataset, batch_size=1, shuffle=False, drop_last=False, num_workers=0, pin_memory=False, generator=None", NULL, a, v, 7);
   Value *ds = v[0];
+  if (ds && ds->k == V_OBJECT && ds->cls && !ds->cls->bi) ds = user_dataset(l, ds, a->off);
   if (!ds || ds->k != V_OBJECT || !attrs_get(&ds->attrs, "__kind__"))
     lerr(l, a->off, "DataLoader(): expected a dataset (FashionMNIST, MNIST, CIFAR10, TensorDataset)");
   int64_t bs = want_int(l, v[1], "batch_size", a->off);
@@ -935,6 +989,7 @@ const Builtin train_builtins[] = {
   {"MNIST", BI_CLASS, tb_MNIST, 0},
   {"CIFAR10", BI_CLASS, tb_CIFAR10, 0},
   {"TensorDataset", BI_CLASS, tb_TensorDataset, 0},
+  {"Dataset", BI_CLASS, tb_Dataset, 0},
   {"DataLoader", BI_CLASS, tb_DataLoader, 0},
   {"SGD", BI_CLASS, tb_SGD, 0},
   {"Adam", BI_CLASS, tb_Adam, 0},

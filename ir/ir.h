@@ -213,9 +213,10 @@ typedef enum {
 /* Python semantics: DIV is true division (float), FLOORDIV and MOD floor; comparisons and
  * AND/OR give ints 0/1 (isbool set, printed True/False). */
 enum { HB_ADD, HB_SUB, HB_MUL, HB_DIV, HB_FLOORDIV, HB_MOD, HB_POW, HB_MIN, HB_MAX,
-       HB_EQ, HB_NE, HB_LT, HB_LE, HB_GT, HB_GE, HB_AND, HB_OR };
+       HB_EQ, HB_NE, HB_LT, HB_LE, HB_GT, HB_GE, HB_AND, HB_OR,
+       HB_ROUND /* round(a, b): a rounded to b decimal digits (an int a stays as it is) */ };
 enum { HU_NEG, HU_NOT, HU_COS, HU_SIN, HU_EXP, HU_LOG, HU_SQRT, HU_FLOOR, HU_CEIL, HU_ABS,
-       HU_TOINT, HU_TOFLOAT };
+       HU_TOINT, HU_TOFLOAT, HU_ROUND /* round(a): to the nearest int, ties to even */ };
 
 typedef struct HostExpr HostExpr;
 struct HostExpr {

@@ -181,9 +181,9 @@ static const char *var_kind_name(VarKind k) {
 /* A host expression in C-like infix, fully parenthesized. */
 void ir_print_hexpr(FILE *f, const Program *p, const HostExpr *e) {
   static const char *bin[] = {"+", "-", "*", "/", "//", "%", "**", "min", "max",
-                              "==", "!=", "<", "<=", ">", ">=", "and", "or"};
+                              "==", "!=", "<", "<=", ">", ">=", "and", "or", "round"};
   static const char *un[] = {"-", "not ", "cos", "sin", "exp", "log", "sqrt", "floor", "ceil",
-                             "abs", "int", "float"};
+                             "abs", "int", "float", "round"};
   if (!e) {
     fputs("?", f);
     return;
@@ -196,7 +196,7 @@ void ir_print_hexpr(FILE *f, const Program *p, const HostExpr *e) {
     break;
   case HX_ITEM: fprintf(f, "item($%s)", var_name(p, e->var)); break;
   case HX_BIN:
-    if (e->op == HB_MIN || e->op == HB_MAX) {
+    if (e->op == HB_MIN || e->op == HB_MAX || e->op == HB_ROUND) {
       fprintf(f, "%s(", bin[e->op]);
       ir_print_hexpr(f, p, e->a);
       fputs(", ", f);

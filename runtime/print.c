@@ -786,3 +786,19 @@ double tt_mod_f64(double a, double b, const char *where) {
   float_divmod(a, b, &q, &r);
   return r;
 }
+
+double tt_round_digits(double x, int64_t n) {
+  if (!isfinite(x) || n > 330)
+    return x;
+  if (n < 0) {
+    if (n < -330)
+      return copysign(0.0, x);
+    double m = pow(10.0, (double)-n);
+    return nearbyint(x / m) * m;
+  }
+  /* printf rounds the exact binary value correctly; strtod returns the nearest double:
+     what Python's round does with its own dtoa */
+  char buf[720];
+  snprintf(buf, sizeof buf, "%.*f", (int)n, x);
+  return strtod(buf, NULL);
+}

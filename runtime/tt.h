@@ -102,6 +102,9 @@ int64_t tt_floordiv_i64(int64_t a, int64_t b, const char *where);
 int64_t tt_mod_i64(int64_t a, int64_t b, const char *where);
 double tt_floordiv_f64(double a, double b, const char *where);
 double tt_mod_f64(double a, double b, const char *where);
+/* Python's round(x, n) of a float: x rounded to n decimal digits exactly (the decimal
+ * value of x, ties to even), then the nearest double. */
+double tt_round_digits(double x, int64_t n);
 
 /* ---- rng.c ------------------------------------------------------------------------- */
 
