@@ -98,9 +98,12 @@ void lower_print(L *l, Args *a) {
       } else if ((pv->k == V_LIST || pv->k == V_TUPLE) && has_host(pv)) {
         /* [lr], torch.Size([B, 784]): the brackets now, the run-time items when printed */
         bool size = pv->k == V_TUPLE && pv->s && !strcmp(pv->s, "torch.Size");
-        ADD_TEXT(size ? "torch.Size([" : pv->k == V_LIST ? "[" : "(");
+        /* torch.max(x, dim)'s named tuple prints as torch.return_types.max(values=..., ...) */
+        bool named = pv->k == V_TUPLE && pv->n == 2 && pv->s && (!strcmp(pv->s, "max") || !strcmp(pv->s, "min"));
+        if (named) ADD_TEXT(arena_printf(l->arena, "torch.return_types.%s(\nvalues=", pv->s));
+        else ADD_TEXT(size ? "torch.Size([" : pv->k == V_LIST ? "[" : "(");
         for (int q = 0; q < pv->n; q++) {
-          if (q) ADD_TEXT(", ");
+          if (q) ADD_TEXT(named ? ",\nindices=" : ", ");
           Value *iv = pv->items[q];
           if (iv->k == V_HOST) {
             FLUSH_TEXT();
