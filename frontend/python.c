@@ -361,6 +361,8 @@ B(py_list) {
   Value *v[1];
   args_bind(l, "list", "iterable=None", self, a, v, 1);
   Value *r = v_new(l, V_LIST);
+  /* an explicit None binds as a missing argument: look at the call itself */
+  if (!v[0] && (a->npos || a->nkw)) lerr(l, a->off, "'NoneType' object is not iterable");
   if (!v[0]) return r;
   Value *seq = seq_of(l, v[0], a->off);
   for (int i = 0; i < seq->n; i++) v_list_push(l, r, seq->items[i]);
@@ -370,6 +372,8 @@ B(py_tuple) {
   Value *v[1];
   args_bind(l, "tuple", "iterable=None", self, a, v, 1);
   Value *r = v_new(l, V_TUPLE);
+  /* an explicit None binds as a missing argument: look at the call itself */
+  if (!v[0] && (a->npos || a->nkw)) lerr(l, a->off, "'NoneType' object is not iterable");
   if (!v[0]) return r;
   Value *seq = seq_of(l, v[0], a->off);
   for (int i = 0; i < seq->n; i++) v_list_push(l, r, seq->items[i]);
