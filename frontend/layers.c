@@ -182,6 +182,48 @@ static Value *pool_module(L *l, Value *self, Args *a, const char *cls, Op op) {
 B(MaxPool2d) { return pool_module(l, self, a, "MaxPool2d", OP_MAXPOOL2D); }
 B(AvgPool2d) { return pool_module(l, self, a, "AvgPool2d", OP_AVGPOOL2D); }
 
+/* adaptive_avg_pool2d(x, output_size): when the output divides the input (global pooling
+ * to 1x1, 14x14 to 7x7) the windows are equal and it is avg_pool2d with kernel = stride =
+ * input / output. PyTorch's uneven windows are not supported. */
+static Value *adaptive_avg(L *l, Value *x, Value *os, int32_t off) {
+  Shape s = tshape(l, x);
+  if (s.rank != 3 && s.rank != 4) lerr(l, off, "adaptive_avg_pool2d(): expected a 3-D or 4-D input");
+  int64_t H = s.d[s.rank - 2], W = s.d[s.rank - 1], o[2];
+  if (os && (os->k == V_TUPLE || os->k == V_LIST)) {
+    if (os->n != 2) lerr(l, off, "adaptive_avg_pool2d(): output_size must be an int or a pair");
+    o[0] = os->items[0]->k == V_NONE ? H : want_int(l, os->items[0], "output_size", off);
+    o[1] = os->items[1]->k == V_NONE ? W : want_int(l, os->items[1], "output_size", off);
+  } else {
+    o[0] = o[1] = want_int(l, os, "output_size", off);
+  }
+  if (o[0] < 1 || o[1] < 1) lerr(l, off, "adaptive_avg_pool2d(): output_size must be positive");
+  if (H % o[0] || W % o[1])
+    lerr(l, off, "adaptive_avg_pool2d(): ttc supports output sizes that divide the input (%lldx%lld into %lldx%lld does not)",
+         (long long)H, (long long)W, (long long)o[0], (long long)o[1]);
+  Value *k = v_tuple(l, 2);
+  k->items[0] = v_int(l, H / o[0]), k->items[1] = v_int(l, W / o[1]);
+  Value *r = pool(l, OP_AVGPOOL2D, x, k, k, v_int(l, 0), off);
+  if (r->t.requires_grad) r->t.gradfn = "AdaptiveAvgPool2DBackward0";
+  return r;
+}
+B(adaptive_avg_pool2d) {
+  Value *v[2];
+  args_bind(l, "adaptive_avg_pool2d", "input, output_size", self, a, v, 2);
+  return adaptive_avg(l, tensor_arg(l, v[0], "adaptive_avg_pool2d", a->off), v[1], a->off);
+}
+B(AdaptiveAvgPool2d) {
+  if (self) {
+    Value *v[1];
+    args_bind(l, "AdaptiveAvgPool2d", "input", NULL, a, v, 1);
+    return adaptive_avg(l, tensor_arg(l, v[0], "AdaptiveAvgPool2d", a->off), attrs_get(&self->attrs, "output_size"), a->off);
+  }
+  Value *v[1];
+  args_bind(l, "AdaptiveAvgPool2d", "output_size", NULL, a, v, 1);
+  Value *m = bi_module_new(l, "AdaptiveAvgPool2d");
+  attrs_set(l, &m->attrs, "output_size", v[0]);
+  return m;
+}
+
 /* ---- dropout ---------------------------------------------------------------------------- */
 
 /* In training, each element is kept with probability 1 - p and scaled by 1 / (1 - p),
@@ -189,13 +231,18 @@ B(AvgPool2d) { return pool_module(l, self, a, "AvgPool2d", OP_AVGPOOL2D); }
  * bernoulli_distribution<double> is a double uniform (53 bits of two 32-bit draws) < 1 - p,
  * per element in order, and the division is in the tensor's dtype. So the same seed keeps
  * the same elements as PyTorch, and the scaled values are PyTorch's to the last bit. */
-static Value *dropout(L *l, Value *x, double p, bool training, int32_t off) {
+static Value *dropout(L *l, Value *x, double p, bool training, bool feature, int32_t off) {
   if (p < 0 || p > 1) lerr(l, off, "dropout probability has to be between 0 and 1, but got %g", p);
   if (!training || p == 0) return x;
   /* copies: adding nodes may move the graph's node array */
   DType dt = tdtype(l, x);
   Shape shape = tshape(l, x);
   if (!dt_is_float(dt)) lerr(l, off, "dropout(): expected a floating point tensor");
+  /* Dropout2d drops whole channels: one draw per (sample, channel), ATen's feature noise */
+  if (feature) {
+    if (shape.rank < 2) lerr(l, off, "dropout2d(): expected an input with a channel dimension");
+    for (int i = 2; i < shape.rank; i++) shape.d[i] = 1;
+  }
   if (p == 1) return bi_binop(l, BIN_MUL, x, v_float(l, 0.0), off);
   Attr at = {0};
   at.f[0] = 0;
@@ -213,7 +260,14 @@ B(dropout) {
   Value *v[4];
   args_bind(l, "dropout", "input, p=0.5, training=True, inplace=False", self, a, v, 4);
   return dropout(l, tensor_arg(l, v[0], "dropout", a->off), want_num(l, v[1], "p", a->off),
-                 v[2] ? v_truthy(l, v[2], a->off) : true, a->off);
+                 v[2] ? v_truthy(l, v[2], a->off) : true, false, a->off);
+}
+
+B(dropout2d) {
+  Value *v[4];
+  args_bind(l, "dropout2d", "input, p=0.5, training=True, inplace=False", self, a, v, 4);
+  return dropout(l, tensor_arg(l, v[0], "dropout2d", a->off), want_num(l, v[1], "p", a->off),
+                 v[2] ? v_truthy(l, v[2], a->off) : true, true, a->off);
 }
 
 static bool training_of(L *l, Value *m) {
@@ -221,21 +275,23 @@ static bool training_of(L *l, Value *m) {
   return !t || v_truthy(l, t, 0);
 }
 
-B(Dropout) {
+static Value *dropout_module(L *l, Value *self, Args *a, const char *cls, bool feature) {
   if (self) {
     Value *v[1];
-    args_bind(l, "Dropout", "input", NULL, a, v, 1);
-    return dropout(l, tensor_arg(l, v[0], "Dropout", a->off), attrs_get(&self->attrs, "p")->f,
-                   training_of(l, self), a->off);
+    args_bind(l, cls, "input", NULL, a, v, 1);
+    return dropout(l, tensor_arg(l, v[0], cls, a->off), attrs_get(&self->attrs, "p")->f,
+                   training_of(l, self), feature, a->off);
   }
   Value *v[2];
-  args_bind(l, "Dropout", "p=0.5, inplace=False", NULL, a, v, 2);
+  args_bind(l, cls, "p=0.5, inplace=False", NULL, a, v, 2);
   double p = want_num(l, v[0], "p", a->off);
   if (p < 0 || p > 1) lerr(l, a->off, "dropout probability has to be between 0 and 1, but got %g", p);
-  Value *m = bi_module_new(l, "Dropout");
+  Value *m = bi_module_new(l, cls);
   attrs_set(l, &m->attrs, "p", v_float(l, p));
   return m;
 }
+B(Dropout) { return dropout_module(l, self, a, "Dropout", false); }
+B(Dropout2d) { return dropout_module(l, self, a, "Dropout2d", true); }
 
 /* ---- batch normalization ------------------------------------------------------------------ */
 
@@ -331,6 +387,105 @@ B(BatchNorm2d) {
   Value *y = bi_binop(l, BIN_ADD, bi_binop(l, BIN_MUL, bi_binop(l, BIN_DIV, bi_binop(l, BIN_SUB, x, mean, a->off), den, a->off), w, a->off), b, a->off);
   if (y->t.requires_grad) y->t.gradfn = "NativeBatchNormBackward0";
   return y;
+}
+
+/* BatchNorm1d: BatchNorm2d's statistics on [N, C] or [N, C, L] seen as [N, C, L, 1]. */
+B(BatchNorm1d) {
+  if (!self) {
+    Value *m = ly_BatchNorm2d(l, NULL, a);
+    m->cls = bi_module_new(l, "BatchNorm1d")->cls;
+    return m;
+  }
+  Value *v[1];
+  args_bind(l, "BatchNorm1d", "input", NULL, a, v, 1);
+  Value *x = tensor_arg(l, v[0], "BatchNorm1d", a->off);
+  Shape s = tshape(l, x);
+  int64_t c = attrs_get(&self->attrs, "num_features")->i;
+  if ((s.rank != 2 && s.rank != 3) || s.d[1] != c)
+    lerr(l, a->off, "BatchNorm1d(%lld): expected a 2-D or 3-D input with %lld channels", (long long)c, (long long)c);
+  Value *shape = v_tuple(l, 4), *back = v_tuple(l, s.rank);
+  shape->items[0] = v_int(l, -1), shape->items[1] = v_int(l, c);
+  shape->items[2] = v_int(l, s.rank == 3 ? s.d[2] : 1), shape->items[3] = v_int(l, 1);
+  back->items[0] = v_int(l, -1), back->items[1] = v_int(l, c);
+  if (s.rank == 3) back->items[2] = v_int(l, s.d[2]);
+  Value *x4 = bi_call(l, "reshape", x, &shape, 1, a->off);
+  Args ba = {.pos = &x4, .npos = 1, .off = a->off};
+  Value *y = bi_call(l, "reshape", ly_BatchNorm2d(l, self, &ba), &back, 1, a->off);
+  if (y->t.requires_grad) y->t.gradfn = "NativeBatchNormBackward0";
+  return y;
+}
+
+/* ---- layer normalization ------------------------------------------------------------------ */
+
+/* (x - mean) / sqrt(var + eps) over the last dims (normalized_shape), the variance biased,
+ * then * weight + bias, in ATen's order of operations (its float statistics may still
+ * differ from these double-accumulated ones in the last bit). */
+static Value *layer_norm(L *l, Value *x, Value *ns, Value *w, Value *b, double eps, int32_t off) {
+  Shape s = tshape(l, x);
+  int64_t d[TT_MAX_RANK];
+  int k = 0;
+  if (ns && (ns->k == V_TUPLE || ns->k == V_LIST)) {
+    for (int i = 0; i < ns->n && k < TT_MAX_RANK; i++) d[k++] = want_int(l, ns->items[i], "normalized_shape", off);
+  } else {
+    d[k++] = want_int(l, ns, "normalized_shape", off);
+  }
+  bool ok = k >= 1 && k <= s.rank;
+  for (int i = 0; ok && i < k; i++) ok = s.d[s.rank - k + i] == d[i] && s.rank - k + i != s.sym;
+  if (!ok) lerr(l, off, "layer_norm(): normalized_shape must be the input's last dimensions");
+  Value *dims = v_tuple(l, k);
+  for (int i = 0; i < k; i++) dims->items[i] = v_int(l, i - k);
+  Value *mean = reduce(l, OP_MEAN, x, dims, true, off, NULL);
+  Value *dx = bi_binop(l, BIN_SUB, x, mean, off);
+  Value *var = reduce(l, OP_MEAN, bi_binop(l, BIN_MUL, dx, dx, off), dims, true, off, NULL);
+  Value *rstd = bi_call(l, "rsqrt", bi_binop(l, BIN_ADD, var, v_float(l, eps), off), NULL, 0, off);
+  /* ATen's order: x * rstd + (-rstd * mean) */
+  Value *shift = bi_binop(l, BIN_MUL, bi_unop(l, UN_NEG, rstd, off), mean, off);
+  Value *y = bi_binop(l, BIN_ADD, bi_binop(l, BIN_MUL, x, rstd, off), shift, off);
+  if (w && w->k == V_TENSOR) y = bi_binop(l, BIN_MUL, y, w, off);
+  if (b && b->k == V_TENSOR) y = bi_binop(l, BIN_ADD, y, b, off);
+  if (y->t.requires_grad) y->t.gradfn = "NativeLayerNormBackward0";
+  return y;
+}
+
+B(layer_norm) {
+  Value *v[5];
+  args_bind(l, "layer_norm", "input, normalized_shape, weight=None, bias=None, eps=1e-05", self, a, v, 5);
+  Value *x = tensor_arg(l, v[0], "layer_norm", a->off);
+  if (!dt_is_float(tdtype(l, x))) lerr(l, a->off, "layer_norm(): expected a floating point tensor");
+  return layer_norm(l, x, v[1], v[2], v[3], want_num(l, v[4], "eps", a->off), a->off);
+}
+
+B(LayerNorm) {
+  if (self) {
+    Value *v[1];
+    args_bind(l, "LayerNorm", "input", NULL, a, v, 1);
+    Value *x = tensor_arg(l, v[0], "LayerNorm", a->off);
+    return layer_norm(l, x, attrs_get(&self->attrs, "normalized_shape"), attrs_get(&self->attrs, "weight"),
+                      attrs_get(&self->attrs, "bias"), attrs_get(&self->attrs, "eps")->f, a->off);
+  }
+  Value *v[3];
+  args_bind(l, "LayerNorm", "normalized_shape, eps=1e-05, elementwise_affine=True", NULL, a, v, 3);
+  Value *ns = v[0];
+  if (ns && ns->k != V_TUPLE && ns->k != V_LIST) {
+    ns = v_tuple(l, 1);
+    ns->items[0] = v[0];
+  }
+  if (!ns || ns->n < 1 || ns->n > TT_MAX_RANK) lerr(l, a->off, "LayerNorm(): expected a normalized_shape");
+  Value *t = v_tuple(l, ns->n);
+  for (int i = 0; i < ns->n; i++) {
+    t->items[i] = v_int(l, want_int(l, ns->items[i], "normalized_shape", a->off));
+    if (t->items[i]->i < 1) lerr(l, a->off, "LayerNorm(): normalized_shape must be positive");
+  }
+  Value *m = bi_module_new(l, "LayerNorm");
+  attrs_set(l, &m->attrs, "normalized_shape", t);
+  attrs_set(l, &m->attrs, "eps", v_float(l, want_num(l, v[1], "eps", a->off)));
+  bool affine = !v[2] || v_truthy(l, v[2], a->off);
+  attrs_set(l, &m->attrs, "elementwise_affine", v_bool(l, affine));
+  if (affine) {
+    attrs_set(l, &m->attrs, "weight", bi_make_param(l, bi_call(l, "ones", NULL, &t, 1, a->off), "weight", a->off));
+    attrs_set(l, &m->attrs, "bias", bi_make_param(l, bi_call(l, "zeros", NULL, &t, 1, a->off), "bias", a->off));
+  }
+  return m;
 }
 
 /* ---- torch.nn.init: in place, drawing from the program's generator as PyTorch does -------- */
@@ -435,10 +590,17 @@ const Builtin layer_builtins[] = {
   {"max_pool2d", BI_FUNC, ly_max_pool2d, 0},
   {"avg_pool2d", BI_FUNC, ly_avg_pool2d, 0},
   {"dropout", BI_FUNC, ly_dropout, 0},
+  {"dropout2d", BI_FUNC, ly_dropout2d, 0},
+  {"adaptive_avg_pool2d", BI_FUNC, ly_adaptive_avg_pool2d, 0},
+  {"layer_norm", BI_FUNC, ly_layer_norm, 0},
   {"Conv2d", BI_CLASS, ly_Conv2d, 0},
   {"MaxPool2d", BI_CLASS, ly_MaxPool2d, 0},
   {"AvgPool2d", BI_CLASS, ly_AvgPool2d, 0},
   {"Dropout", BI_CLASS, ly_Dropout, 0},
   {"BatchNorm2d", BI_CLASS, ly_BatchNorm2d, 0},
+  {"BatchNorm1d", BI_CLASS, ly_BatchNorm1d, 0},
+  {"Dropout2d", BI_CLASS, ly_Dropout2d, 0},
+  {"AdaptiveAvgPool2d", BI_CLASS, ly_AdaptiveAvgPool2d, 0},
+  {"LayerNorm", BI_CLASS, ly_LayerNorm, 0},
 };
 const int layer_nbuiltins = (int)(sizeof layer_builtins / sizeof layer_builtins[0]);

@@ -329,7 +329,8 @@ static bool is_module(const Value *v) {
                                      "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss",
                                      "BCEWithLogitsLoss", "BCELoss", "LeakyReLU", "ELU", "SiLU",
                                      "Mish", "Hardtanh", "ReLU6", "LogSigmoid", "Softsign",
-                                     "Softplus", "SmoothL1Loss", "HuberLoss"};
+                                     "Softplus", "SmoothL1Loss", "HuberLoss", "BatchNorm1d",
+                                     "Dropout2d", "AdaptiveAvgPool2d", "LayerNorm"};
   if (v->k != V_OBJECT || !v->cls) return false;
   if (!v->cls->bi) return true; /* a user class */
   for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++)
@@ -369,8 +370,14 @@ static const char *extra_repr(L *l, Value *m, int32_t off) {
   if (!strcmp(k, "Flatten"))
     return arena_printf(l->arena, "start_dim=%s, end_dim=%s", v_str_of(l, attrs_get(a, "start_dim"), true, off),
                         v_str_of(l, attrs_get(a, "end_dim"), true, off));
-  if (!strcmp(k, "Dropout")) return arena_printf(l->arena, "p=%s, inplace=False", v_str_of(l, attrs_get(a, "p"), true, off));
-  if (!strcmp(k, "BatchNorm2d"))
+  if (!strcmp(k, "Dropout") || !strcmp(k, "Dropout2d"))
+    return arena_printf(l->arena, "p=%s, inplace=False", v_str_of(l, attrs_get(a, "p"), true, off));
+  if (!strcmp(k, "AdaptiveAvgPool2d"))
+    return arena_printf(l->arena, "output_size=%s", v_str_of(l, attrs_get(a, "output_size"), true, off));
+  if (!strcmp(k, "LayerNorm"))
+    return arena_printf(l->arena, "%s, eps=%s, elementwise_affine=%s", v_str_of(l, attrs_get(a, "normalized_shape"), true, off),
+                        v_str_of(l, attrs_get(a, "eps"), true, off), attrs_get(a, "elementwise_affine")->i ? "True" : "False");
+  if (!strcmp(k, "BatchNorm2d") || !strcmp(k, "BatchNorm1d"))
     return arena_printf(l->arena, "%lld, eps=%s, momentum=%s, affine=True, track_running_stats=True",
                         (long long)attrs_get(a, "num_features")->i, v_str_of(l, attrs_get(a, "eps"), true, off),
                         v_str_of(l, attrs_get(a, "momentum"), true, off));

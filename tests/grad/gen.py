@@ -485,6 +485,9 @@ def more():
     dok = lambda t: (lambda x, y: bool((((x - y).abs() - t).abs() > 0.05).all()))
     p.check("smooth_l1_loss", "F.smooth_l1_loss(x, y, beta=0.8)", xy, ok=dok(0.8))
     p.check("huber_loss", "F.huber_loss(x, y, delta=0.9, reduction='sum')", xy, ok=dok(0.9))
+    p.check("layer_norm", "F.layer_norm(x, (3,))", x)
+    p.check("logsumexp", "torch.logsumexp(x, dim=1)", x)
+    p.check("split", "torch.cat([t * (i + 1) for i, t in enumerate(x.split(2, dim=1))], 1)", x)
     p.write()
 
 
