@@ -43,7 +43,7 @@ pass=0
 fail=0
 for tt in *.tt; do
   name="${tt%.tt}"
-  timeout 60 "$ttc" run "$tt" > "$work/out" 2> "$work/err"
+  timeout "${TTC_TEST_TIMEOUT:-300}" "$ttc" run "$tt" > "$work/out" 2> "$work/err"
   rc=$?
   if [ $rc -ne 0 ]; then
     echo "FAIL $name: ttc run exited with status $rc"

@@ -65,7 +65,7 @@ bad() {
 run_one() {
   local tt=$1 ttc=$2 out=$3
   local name="${tt%.tt}"
-  timeout 60 "$ttc" run "$tt" > "$out/$name.out" 2> "$out/$name.err"
+  timeout "${TTC_TEST_TIMEOUT:-300}" "$ttc" run "$tt" > "$out/$name.out" 2> "$out/$name.err"
   echo $? > "$out/$name.rc"
 }
 export -f run_one
@@ -109,7 +109,7 @@ done
 
 # ---- models/xor.tt, the milestone: 100% on the four points.
 xor="$src/../models/xor.tt"
-if ! timeout 60 "$ttc" run "$xor" > "$work/out/xor.out" 2> "$work/out/xor.err"; then
+if ! timeout "${TTC_TEST_TIMEOUT:-300}" "$ttc" run "$xor" > "$work/out/xor.out" 2> "$work/out/xor.err"; then
   bad "models/xor.tt: ttc run failed: $(grep -m1 . "$work/out/xor.err")"
 elif ! grep -qx 'accuracy: 100%' "$work/out/xor.out"; then
   bad "models/xor.tt: not 100%: $(grep -m1 accuracy "$work/out/xor.out")"
@@ -126,7 +126,7 @@ actual="$ck/actual.txt"
 # ckrun SUBDIR PROGRAM: run ckpt/PROGRAM.tt with SUBDIR of the work dir as its directory
 ckrun() {
   mkdir -p "$ck/$1"
-  (cd "$ck/$1" && timeout 60 "$ttc" run "$dir/ckpt/$2.tt" > "$2.out" 2> "$2.err")
+  (cd "$ck/$1" && timeout "${TTC_TEST_TIMEOUT:-300}" "$ttc" run "$dir/ckpt/$2.tt" > "$2.out" 2> "$2.err")
   echo $? > "$ck/$1/$2.rc"
 }
 outcome() { # SUBDIR PROGRAM: the exit status and the last line on stderr
