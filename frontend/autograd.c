@@ -311,11 +311,46 @@ B(one_hot) {
   return one_hot_f(l, t, c, DT_I64, a->off);
 }
 
-/* -sum(logp * onehot(target)) per sample: the log-probability of the target class. */
-static Value *nll(L *l, Value *logp, Value *target, Value *reduction, int32_t off, const char *fname) {
-  Shape xs = tshape(l, logp), ts = tshape(l, target);
+/* The options of nll_loss and cross_entropy beyond the reduction. */
+typedef struct ClassOpts {
+  Value *weight;   /* [C] per-class weights, or NULL */
+  Value *ignore;   /* ignore_index when given (its default, -100, is not applied: no class
+                      index is negative, and one_hot of a target of -100 is a zero row) */
+  double smoothing; /* cross_entropy's label_smoothing */
+} ClassOpts;
+
+/* Class scores [N, C, d1, ...] with targets [N, d1, ...] as rows: [N*d1*..., C] and
+ * [N*d1*...], the layout the loss computes on (PyTorch's nll_loss_nd). */
+static void flatten_classes(L *l, Value **logp, Value **target, const char *fname, int32_t off) {
+  Shape xs = tshape(l, *logp), ts = tshape(l, *target);
+  if (xs.rank < 3) return;
+  bool ok = ts.rank == xs.rank - 1 && ts.d[0] == xs.d[0];
+  for (int i = 2; ok && i < xs.rank; i++) ok = ts.d[i - 1] == xs.d[i];
+  if (!ok) {
+    char b1[64], b2[64];
+    lerr(l, off, "%s(): expected target [N, d1, ...] for input [N, C, d1, ...]; got %s and %s", fname,
+         shape_str(&xs, b1, sizeof b1), shape_str(&ts, b2, sizeof b2));
+  }
+  int64_t perm[TT_MAX_RANK];
+  perm[0] = 0;
+  for (int i = 1; i + 1 < xs.rank; i++) perm[i] = i + 1;
+  perm[xs.rank - 1] = 1;
+  Value *p = permute_to(l, *logp, perm, xs.rank, off, "PermuteBackward0");
+  Value *rows = v_tuple(l, 2);
+  rows->items[0] = v_int(l, -1), rows->items[1] = v_int(l, xs.d[1]);
+  *logp = bi_call(l, "reshape", p, &rows, 1, off);
+  Value *flat = v_int(l, -1);
+  *target = bi_call(l, "reshape", *target, &flat, 1, off);
+}
+
+/* -w[t] * logp[t] per sample (w = 1 without weights), 0 where the target is ignore_index;
+ * 'mean' divides the sum by the summed weights of the samples counted, as PyTorch. */
+static Value *nll(L *l, Value *logp, Value *target, Value *reduction, const ClassOpts *o, int32_t off, const char *fname) {
+  Shape xs0 = tshape(l, logp), ts0 = tshape(l, target);
   if (tdtype(l, target) != DT_I64)
     lerr(l, off, "%s(): expected class indices of type int64 as target, got %s", fname, dt_torch(tdtype(l, target)));
+  flatten_classes(l, &logp, &target, fname, off);
+  Shape xs = tshape(l, logp), ts = tshape(l, target);
   bool batched = xs.rank == 2;
   if (!(xs.rank == 2 && ts.rank == 1 && ts.d[0] == xs.d[0]) && !(xs.rank == 1 && ts.rank == 0)) {
     char b1[64], b2[64];
@@ -323,36 +358,121 @@ static Value *nll(L *l, Value *logp, Value *target, Value *reduction, int32_t of
          fname, shape_str(&xs, b1, sizeof b1), shape_str(&ts, b2, sizeof b2));
   }
   int64_t classes = xs.d[xs.rank - 1];
-  Value *oh = one_hot_f(l, target, classes, tdtype(l, logp), off);
-  Value *picked = bi_binop(l, BIN_MUL, logp, oh, off);
+  DType dt = tdtype(l, logp);
+  Value *valid = NULL, *t = target;
+  if (o->ignore) { /* ignored targets become class 0 with a zero mask */
+    valid = bi_compare(l, CMP_NE, target, o->ignore, off);
+    Value *zero = to_tensor_dt(l, v_int(l, 0), DT_I64, off);
+    int32_t in[3] = {tnode(l, valid), tnode(l, target), tnode(l, zero)};
+    t = mk_tensor(l, add_node(l, OP_WHERE, in, 3, NULL, off));
+  }
+  Value *oh = one_hot_f(l, t, classes, dt, off);
   Value *dimv = v_int(l, batched ? 1 : 0);
-  Value *per = bi_unop(l, UN_NEG, reduce(l, OP_SUM, picked, dimv, false, off, NULL), off);
-  return reduce_loss(l, per, reduction, off, "NllLossBackward0");
+  Value *wt = NULL; /* w[t] per sample */
+  if (o->weight) {
+    Shape ws = tshape(l, o->weight);
+    if (ws.rank != 1 || ws.d[0] != classes)
+      lerr(l, off, "%s(): weight tensor should be defined either for all %lld classes or no classes", fname, (long long)classes);
+    wt = reduce(l, OP_SUM, bi_binop(l, BIN_MUL, oh, cast(l, o->weight, dt, off), off), dimv, false, off, NULL);
+  }
+  Value *zero = to_tensor_dt(l, v_int(l, 0), dt, off), *per;
+  if (valid) {
+    /* the negated one-hot, all +0 on ignored samples: their loss and their gradient are
+       +0, as PyTorch's (a product with a 0/1 mask would give -0 to negative terms) */
+    Value *vr = valid;
+    if (batched) {
+      Value *sh = v_tuple(l, 2);
+      sh->items[0] = v_int(l, -1), sh->items[1] = v_int(l, 1);
+      vr = bi_call(l, "reshape", valid, &sh, 1, off);
+    }
+    Value *noh = bi_unop(l, UN_NEG, oh, off);
+    int32_t in[3] = {tnode(l, vr), tnode(l, noh), tnode(l, zero)};
+    noh = mk_tensor(l, add_node(l, OP_WHERE, in, 3, NULL, off));
+    per = reduce(l, OP_SUM, bi_binop(l, BIN_MUL, logp, noh, off), dimv, false, off, NULL);
+  } else {
+    per = bi_unop(l, UN_NEG, reduce(l, OP_SUM, bi_binop(l, BIN_MUL, logp, oh, off), dimv, false, off, NULL), off);
+  }
+  if (wt) per = bi_binop(l, BIN_MUL, per, wt, off);
+  if (valid) { /* the weights of the samples counted, for the mean */
+    Value *vf = cast(l, valid, dt, off);
+    wt = wt ? bi_binop(l, BIN_MUL, wt, vf, off) : vf;
+  }
+  const char *r = reduction && reduction->k == V_STR ? reduction->s : "mean";
+  Value *out;
+  if (!strcmp(r, "mean") && wt) /* a weighted mean: by the weights of the counted samples */
+    out = bi_binop(l, BIN_DIV, reduce(l, OP_SUM, per, NULL, false, off, NULL), reduce(l, OP_SUM, wt, NULL, false, off, NULL), off);
+  else
+    out = reduce_loss(l, per, reduction, off, "NllLossBackward0");
+  if (!strcmp(r, "none") && xs0.rank >= 3) { /* back to [N, d1, ...] */
+    Value *sh = v_tuple(l, ts0.rank);
+    sh->items[0] = v_int(l, -1);
+    for (int i = 1; i < ts0.rank; i++) sh->items[i] = v_int(l, ts0.d[i]);
+    out = bi_call(l, "reshape", out, &sh, 1, off);
+  }
+  if (o->smoothing > 0) {
+    /* PyTorch: (1 - e) * nll + e / C * (-sum_c w_c logp_c), the second term reduced like
+       the first (ignored samples 0, a mean over the counted samples' weights) */
+    Value *lp = logp;
+    if (o->weight) lp = bi_binop(l, BIN_MUL, lp, cast(l, o->weight, dt, off), off);
+    Value *sm = bi_unop(l, UN_NEG, reduce(l, OP_SUM, lp, dimv, false, off, NULL), off);
+    if (valid) {
+      int32_t in[3] = {tnode(l, valid), tnode(l, sm), tnode(l, zero)};
+      Value *ins[2] = {sm, zero};
+      sm = bi_result(l, add_node(l, OP_WHERE, in, 3, NULL, off), ins, 2, NULL);
+    }
+    Value *sr;
+    if (!strcmp(r, "mean") && wt)
+      sr = bi_binop(l, BIN_DIV, reduce(l, OP_SUM, sm, NULL, false, off, NULL), reduce(l, OP_SUM, wt, NULL, false, off, NULL), off);
+    else
+      sr = reduce_loss(l, sm, reduction, off, NULL);
+    if (!strcmp(r, "none") && xs0.rank >= 3) sr = bi_call(l, "reshape_as", sr, &out, 1, off);
+    out = bi_binop(l, BIN_ADD, bi_binop(l, BIN_MUL, out, v_float(l, 1 - o->smoothing), off),
+                   bi_binop(l, BIN_MUL, sr, v_float(l, o->smoothing / (double)classes), off), off);
+  }
+  if (out->t.requires_grad)
+    out->t.gradfn = o->smoothing > 0 ? "AddBackward0"
+                    : xs0.rank >= 3  ? (!strcmp(r, "none") ? "ViewBackward0" : "NllLoss2DBackward0")
+                                     : "NllLossBackward0";
+  return out;
+}
+
+static void class_opts(L *l, ClassOpts *o, Value *weight, Value *ignore, Value *smoothing, int32_t off) {
+  o->weight = weight && weight->k != V_NONE ? want_tensor(l, weight, "weight", off) : NULL;
+  o->ignore = NULL;
+  if (ignore && !(ignore->k == V_INT && ignore->i == -100)) o->ignore = v_int(l, want_int(l, ignore, "ignore_index", off));
+  o->smoothing = smoothing ? want_num(l, smoothing, "label_smoothing", off) : 0;
+  if (o->smoothing < 0 || o->smoothing > 1) lerr(l, off, "label_smoothing must be between 0.0 and 1.0. Got: %g", o->smoothing);
 }
 
 B(nll_loss) {
-  Value *v[3];
-  args_bind(l, "nll_loss", "input, target, reduction='mean'", self, a, v, 3);
-  return nll(l, want_tensor(l, v[0], "nll_loss", a->off), want_tensor(l, v[1], "nll_loss", a->off), v[2], a->off, "nll_loss");
+  Value *v[5];
+  args_bind(l, "nll_loss", "input, target, weight=None, ignore_index=-100, reduction='mean'", self, a, v, 5);
+  ClassOpts o;
+  class_opts(l, &o, v[2], v[3], NULL, a->off);
+  return nll(l, want_tensor(l, v[0], "nll_loss", a->off), want_tensor(l, v[1], "nll_loss", a->off), v[4], &o, a->off, "nll_loss");
 }
 
 B(cross_entropy) {
-  Value *v[3];
-  args_bind(l, "cross_entropy", "input, target, reduction='mean'", self, a, v, 3);
+  Value *v[6];
+  args_bind(l, "cross_entropy", "input, target, weight=None, ignore_index=-100, reduction='mean', label_smoothing=0.0", self, a, v, 6);
   Value *x = want_tensor(l, v[0], "cross_entropy", a->off), *t = want_tensor(l, v[1], "cross_entropy", a->off);
   Shape xs = tshape(l, x);
-  if (xs.rank < 1 || xs.rank > 2) lerr(l, a->off, "cross_entropy(): expected logits of shape [N, C] or [C]");
-  Value *dim = v_int(l, xs.rank - 1);
+  if (xs.rank < 1) lerr(l, a->off, "cross_entropy(): expected logits of shape [N, C], [C] or [N, C, d1, ...]");
+  Value *dim = v_int(l, xs.rank == 1 ? 0 : 1);
   Value *pos[2] = {x, dim};
   Args la = {.pos = pos, .npos = 2, .off = a->off};
   Value *logp = bi_log_softmax(l, NULL, &la);
+  ClassOpts o;
+  class_opts(l, &o, v[2], v[3], v[5], a->off);
   if (dt_is_float(tdtype(l, t))) { /* class probabilities as targets */
     same_shape(l, x, t, "cross_entropy", a->off);
+    if (o.weight || o.ignore || o.smoothing > 0 || xs.rank > 2)
+      lerr(l, a->off, "cross_entropy(): with probabilities as targets ttc supports [N, C] inputs without weight, ignore_index or label_smoothing");
     Value *per = bi_unop(l, UN_NEG, reduce(l, OP_SUM, bi_binop(l, BIN_MUL, logp, t, a->off), dim, false, a->off, NULL), a->off);
-    Value *r = reduce_loss(l, per, v[2], a->off, "DivBackward1");
+    Value *r = reduce_loss(l, per, v[4], a->off, "DivBackward1");
     return r;
   }
-  return nll(l, logp, t, v[2], a->off, "cross_entropy");
+  return nll(l, logp, t, v[4], &o, a->off, "cross_entropy");
 }
 
 B(binary_cross_entropy_with_logits) {
@@ -425,8 +545,36 @@ static Value *loss_module(L *l, Value *self, Args *a, const char *cls, BuiltinFn
 }
 B(MSELoss) { return loss_module(l, self, a, "MSELoss", bi_mse_loss); }
 B(L1Loss) { return loss_module(l, self, a, "L1Loss", bi_l1_loss); }
-B(CrossEntropyLoss) { return loss_module(l, self, a, "CrossEntropyLoss", bi_cross_entropy); }
-B(NLLLoss) { return loss_module(l, self, a, "NLLLoss", bi_nll_loss); }
+/* CrossEntropyLoss / NLLLoss: weight, ignore_index (and label_smoothing) kept for forward. */
+static Value *class_loss_module(L *l, Value *self, Args *a, const char *cls, BuiltinFn fn, bool ce) {
+  static const char *const names[] = {"weight", "ignore_index", "reduction", "label_smoothing"};
+  int n = ce ? 4 : 3;
+  if (self) {
+    Value *v[2];
+    args_bind(l, cls, "input, target", NULL, a, v, 2);
+    Value *pos[2] = {v[0], v[1]}, *kv[4];
+    const char *kn[4];
+    int nk = 0;
+    for (int i = 0; i < n; i++) {
+      Value *o = attrs_get(&self->attrs, names[i]);
+      if (o) kn[nk] = names[i], kv[nk++] = o;
+    }
+    Args fa = {.pos = pos, .npos = 2, .off = a->off, .kwnames = kn, .kw = kv, .nkw = nk};
+    return fn(l, NULL, &fa);
+  }
+  Value *v[6];
+  args_bind(l, cls, ce ? "weight=None, size_average=None, ignore_index=-100, reduce=None, reduction='mean', label_smoothing=0.0"
+                       : "weight=None, size_average=None, ignore_index=-100, reduce=None, reduction='mean'", NULL, a, v, ce ? 6 : 5);
+  if (v[1] || v[3]) lerr(l, a->off, "%s(): size_average and reduce are deprecated; use reduction", cls);
+  Value *m = bi_module_new(l, cls);
+  if (v[0]) attrs_set(l, &m->attrs, "weight", v[0]);
+  attrs_set(l, &m->attrs, "ignore_index", v[2]);
+  attrs_set(l, &m->attrs, "reduction", v[4]);
+  if (ce) attrs_set(l, &m->attrs, "label_smoothing", v[5]);
+  return m;
+}
+B(CrossEntropyLoss) { return class_loss_module(l, self, a, "CrossEntropyLoss", bi_cross_entropy, true); }
+B(NLLLoss) { return class_loss_module(l, self, a, "NLLLoss", bi_nll_loss, false); }
 B(BCEWithLogitsLoss) { return loss_module(l, self, a, "BCEWithLogitsLoss", bi_binary_cross_entropy_with_logits); }
 B(BCELoss) { return loss_module(l, self, a, "BCELoss", bi_binary_cross_entropy); }
 
