@@ -476,15 +476,61 @@ B(cross_entropy) {
 }
 
 B(binary_cross_entropy_with_logits) {
-  Value *v[3];
-  args_bind(l, "binary_cross_entropy_with_logits", "input, target, reduction='mean'", self, a, v, 3);
+  Value *v[7];
+  args_bind(l, "binary_cross_entropy_with_logits",
+            "input, target, weight=None, size_average=None, reduce=None, reduction='mean', pos_weight=None", self, a, v, 7);
   Value *x = want_tensor(l, v[0], "binary_cross_entropy_with_logits", a->off);
   Value *y = want_tensor(l, v[1], "binary_cross_entropy_with_logits", a->off);
   same_shape(l, x, y, "binary_cross_entropy_with_logits", a->off);
-  /* softplus(x) - x*y: no overflow for any x, and the gradient is sigmoid(x) - y */
-  Value *sp = op1(l, OP_SOFTPLUS, x, NULL, a->off, NULL);
-  Value *per = bi_binop(l, BIN_SUB, sp, bi_binop(l, BIN_MUL, x, y, a->off), a->off);
-  return reduce_loss(l, per, v[2], a->off, "BinaryCrossEntropyWithLogitsBackward0");
+  if (v[3] || v[4]) lerr(l, a->off, "binary_cross_entropy_with_logits(): size_average and reduce are deprecated; use reduction");
+  Value *per;
+  if (v[6] && v[6]->k != V_NONE) {
+    /* ATen: (1 - y) x + (1 + (pos_weight - 1) y) softplus(-x) */
+    Value *pw = want_tensor(l, v[6], "pos_weight", a->off);
+    Value *lw = bi_binop(l, BIN_ADD, bi_binop(l, BIN_MUL, bi_binop(l, BIN_SUB, pw, v_int(l, 1), a->off), y, a->off), v_int(l, 1), a->off);
+    Value *spn = op1(l, OP_SOFTPLUS, bi_unop(l, UN_NEG, x, a->off), NULL, a->off, NULL);
+    per = bi_binop(l, BIN_ADD, bi_binop(l, BIN_MUL, bi_binop(l, BIN_SUB, v_int(l, 1), y, a->off), x, a->off),
+                   bi_binop(l, BIN_MUL, lw, spn, a->off), a->off);
+  } else {
+    /* softplus(x) - x*y: no overflow for any x, and the gradient is sigmoid(x) - y */
+    Value *sp = op1(l, OP_SOFTPLUS, x, NULL, a->off, NULL);
+    per = bi_binop(l, BIN_SUB, sp, bi_binop(l, BIN_MUL, x, y, a->off), a->off);
+  }
+  if (v[2] && v[2]->k != V_NONE) per = bi_binop(l, BIN_MUL, per, want_tensor(l, v[2], "weight", a->off), a->off);
+  return reduce_loss(l, per, v[5], a->off, "BinaryCrossEntropyWithLogitsBackward0");
+}
+
+/* kl_div(input, target): target * (log(target) - input), 0 where target is 0 (xlogy), or
+ * exp(target) * (target - input) for log targets; 'batchmean' divides the sum by N. */
+B(kl_div) {
+  Value *v[6];
+  args_bind(l, "kl_div", "input, target, size_average=None, reduce=None, reduction='mean', log_target=False", self, a, v, 6);
+  Value *x = want_tensor(l, v[0], "kl_div", a->off), *t = want_tensor(l, v[1], "kl_div", a->off);
+  if (v[2] || v[3]) lerr(l, a->off, "kl_div(): size_average and reduce are deprecated; use reduction");
+  Value *per;
+  if (v[5] && v_truthy(l, v[5], a->off)) {
+    per = bi_binop(l, BIN_MUL, bi_call(l, "exp", t, NULL, 0, a->off), bi_binop(l, BIN_SUB, t, x, a->off), a->off);
+  } else {
+    Value *tl = bi_binop(l, BIN_MUL, t, bi_call(l, "log", t, NULL, 0, a->off), a->off);
+    Value *zero = to_tensor_dt(l, v_int(l, 0), tdtype(l, tl), a->off);
+    Value *is0 = bi_compare(l, CMP_EQ, t, v_int(l, 0), a->off);
+    int32_t in[3] = {tnode(l, is0), tnode(l, zero), tnode(l, tl)};
+    Value *ins[2] = {zero, tl};
+    Value *xlogy = bi_result(l, add_node(l, OP_WHERE, in, 3, NULL, a->off), ins, 2, NULL);
+    per = bi_binop(l, BIN_SUB, xlogy, bi_binop(l, BIN_MUL, t, x, a->off), a->off);
+  }
+  const char *r = v[4] && v[4]->k == V_STR ? v[4]->s : "mean";
+  if (!strcmp(r, "batchmean")) {
+    Shape s = tshape(l, x);
+    Value *sum = reduce(l, OP_SUM, per, NULL, false, a->off, NULL);
+    if (s.rank == 0) return sum;
+    Value *n = s.sym == 0 ? dim_size(l, s, 0, a->off) : v_int(l, s.d[0]);
+    if (n->k == V_HOST) n = host_to_tensor(l, n, tdtype(l, sum), a->off);
+    return bi_binop(l, BIN_DIV, sum, n, a->off);
+  }
+  /* PyTorch 1.13's kl_div is composite: its grad_fn is the last op's */
+  bool logt = v[5] && v_truthy(l, v[5], a->off);
+  return reduce_loss(l, per, v[4], a->off, !strcmp(r, "sum") ? "SumBackward0" : !strcmp(r, "none") ? (logt ? "MulBackward0" : "SubBackward0") : "MeanBackward0");
 }
 
 B(binary_cross_entropy) {
@@ -575,7 +621,32 @@ static Value *class_loss_module(L *l, Value *self, Args *a, const char *cls, Bui
 }
 B(CrossEntropyLoss) { return class_loss_module(l, self, a, "CrossEntropyLoss", bi_cross_entropy, true); }
 B(NLLLoss) { return class_loss_module(l, self, a, "NLLLoss", bi_nll_loss, false); }
-B(BCEWithLogitsLoss) { return loss_module(l, self, a, "BCEWithLogitsLoss", bi_binary_cross_entropy_with_logits); }
+/* BCEWithLogitsLoss(weight=None, reduction='mean', pos_weight=None) */
+B(BCEWithLogitsLoss) {
+  static const char *const names[] = {"weight", "reduction", "pos_weight"};
+  if (self) {
+    Value *v[2];
+    args_bind(l, "BCEWithLogitsLoss", "input, target", NULL, a, v, 2);
+    Value *pos[2] = {v[0], v[1]}, *kv[3];
+    const char *kn[3];
+    int nk = 0;
+    for (int i = 0; i < 3; i++) {
+      Value *o = attrs_get(&self->attrs, names[i]);
+      if (o) kn[nk] = names[i], kv[nk++] = o;
+    }
+    Args fa = {.pos = pos, .npos = 2, .off = a->off, .kwnames = kn, .kw = kv, .nkw = nk};
+    return bi_binary_cross_entropy_with_logits(l, NULL, &fa);
+  }
+  Value *v[5];
+  args_bind(l, "BCEWithLogitsLoss", "weight=None, size_average=None, reduce=None, reduction='mean', pos_weight=None", NULL, a, v, 5);
+  if (v[1] || v[2]) lerr(l, a->off, "BCEWithLogitsLoss(): size_average and reduce are deprecated; use reduction");
+  Value *m = bi_module_new(l, "BCEWithLogitsLoss");
+  if (v[0]) attrs_set(l, &m->attrs, "weight", v[0]);
+  attrs_set(l, &m->attrs, "reduction", v[3]);
+  if (v[4]) attrs_set(l, &m->attrs, "pos_weight", v[4]);
+  return m;
+}
+B(KLDivLoss) { return loss_module(l, self, a, "KLDivLoss", bi_kl_div); }
 B(BCELoss) { return loss_module(l, self, a, "BCELoss", bi_binary_cross_entropy); }
 
 /* SmoothL1Loss(reduction, beta) and HuberLoss(reduction, delta): a second option. */
@@ -648,6 +719,7 @@ const Builtin grad_builtins[] = {
   {"mse_loss", F, bi_mse_loss, 0},
   {"smooth_l1_loss", F, bi_smooth_l1_loss, 0},
   {"huber_loss", F, bi_huber_loss, 0},
+  {"kl_div", F, bi_kl_div, 0},
   {"l1_loss", F, bi_l1_loss, 0},
   {"nll_loss", F, bi_nll_loss, 0},
   {"cross_entropy", F, bi_cross_entropy, 0},
@@ -660,6 +732,7 @@ const Builtin grad_builtins[] = {
   {"NLLLoss", BI_CLASS, bi_NLLLoss, 0},
   {"BCEWithLogitsLoss", BI_CLASS, bi_BCEWithLogitsLoss, 0},
   {"BCELoss", BI_CLASS, bi_BCELoss, 0},
+  {"KLDivLoss", BI_CLASS, bi_KLDivLoss, 0},
   {"SmoothL1Loss", BI_CLASS, bi_SmoothL1Loss, 0},
   {"HuberLoss", BI_CLASS, bi_HuberLoss, 0},
 };

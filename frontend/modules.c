@@ -330,7 +330,7 @@ static bool is_module(const Value *v) {
                                      "BCEWithLogitsLoss", "BCELoss", "LeakyReLU", "ELU", "SiLU",
                                      "Mish", "Hardtanh", "ReLU6", "LogSigmoid", "Softsign",
                                      "Softplus", "SmoothL1Loss", "HuberLoss", "BatchNorm1d",
-                                     "Dropout2d", "AdaptiveAvgPool2d", "LayerNorm"};
+                                     "Dropout2d", "AdaptiveAvgPool2d", "LayerNorm", "KLDivLoss"};
   if (v->k != V_OBJECT || !v->cls) return false;
   if (!v->cls->bi) return true; /* a user class */
   for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++)

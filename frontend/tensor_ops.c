@@ -1114,6 +1114,34 @@ B(equal) {
   return tensor_item(l, any_all(l, r, &(Args){.off = a->off}, false), a->off);
 }
 
+/* F.normalize(p=2, dim=1, eps=1e-12): x / max(||x||_p, eps) along dim. */
+B(normalize) {
+  Value *v[4];
+  args_bind(l, "normalize", "input, p=2.0, dim=1, eps=1e-12", self, a, v, 4);
+  Value *x = want_tensor(l, v[0], "normalize", a->off);
+  Value *pos[4] = {v[1], v[2], l->vtrue};
+  Value *n = bi_norm(l, x, &(Args){.pos = pos, .npos = 3, .off = a->off});
+  Value *cpos[1] = {v[3]};
+  Value *d = bi_clamp(l, n, &(Args){.pos = cpos, .npos = 1, .off = a->off});
+  return bi_binop(l, BIN_DIV, x, d, a->off);
+}
+
+/* F.cosine_similarity(dim=1, eps=1e-8): each input divided by its norm (at least eps),
+ * then the product summed over dim, as ATen 1.13 computes it. */
+B(cosine_similarity) {
+  Value *v[4];
+  args_bind(l, "cosine_similarity", "x1, x2, dim=1, eps=1e-08", self, a, v, 4);
+  Value *x[2] = {want_tensor(l, v[0], "cosine_similarity", a->off), want_tensor(l, v[1], "cosine_similarity", a->off)};
+  for (int i = 0; i < 2; i++) {
+    if (!dt_is_float(tdtype(l, x[i]))) x[i] = cast(l, x[i], DT_F32, a->off);
+    Value *pos[3] = {v_int(l, 2), v[2], l->vtrue};
+    Value *n = bi_norm(l, x[i], &(Args){.pos = pos, .npos = 3, .off = a->off});
+    Value *cpos[1] = {v[3]};
+    x[i] = bi_binop(l, BIN_DIV, x[i], bi_clamp(l, n, &(Args){.pos = cpos, .npos = 1, .off = a->off}), a->off);
+  }
+  return reduce(l, OP_SUM, bi_binop(l, BIN_MUL, x[0], x[1], a->off), v[2], false, a->off, NULL);
+}
+
 /* ---- the table ---------------------------------------------------------------------- */
 
 #define F BI_FUNC
@@ -1215,6 +1243,8 @@ const Builtin tensor_builtins[] = {
   {"isclose", F | M, bi_isclose, 0},
   {"allclose", F | M, bi_allclose, 0},
   {"equal", F | M, bi_equal, 0},
+  {"normalize", F, bi_normalize, 0},
+  {"cosine_similarity", F, bi_cosine_similarity, 0},
   {"new_zeros", M, bi_new_zeros, 0},
   {"new_ones", M, bi_new_ones, 0},
   {"new_empty", M, bi_new_empty, 0},
