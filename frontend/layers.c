@@ -125,6 +125,76 @@ B(Conv2d) {
   return m;
 }
 
+/* ---- 1-D convolution: the 2-D one on [N, C, 1, L] ------------------------------------------ */
+
+static Value *one_int(L *l, Value *v, const char *what, int32_t off) {
+  if (v && (v->k == V_TUPLE || v->k == V_LIST)) {
+    if (v->n != 1) lerr(l, off, "conv1d(): %s must be an int or a 1-tuple", what);
+    v = v->items[0];
+  }
+  return v;
+}
+
+/* x [N, C, L] (or [C, L]) with w [K, C, k]: conv2d of x[:, :, None, :] with w[:, :, None, :],
+ * stride (1, s), padding (0, p), and the height dimension dropped again. */
+static Value *conv1d_of(L *l, Value *x, Value *w, Value *b, Value *stride, Value *padding, int32_t off) {
+  Shape xs = tshape(l, x), ws = tshape(l, w);
+  if ((xs.rank != 2 && xs.rank != 3) || ws.rank != 3)
+    lerr(l, off, "conv1d(): expected input [N, C, L] or [C, L] and weight [K, C, k]");
+  int cd = xs.rank - 2; /* the channel dim; the new height dim goes after it */
+  Value *x4 = bi_call(l, "unsqueeze", x, (Value *[]){v_int(l, cd + 1)}, 1, off);
+  Value *w4 = bi_call(l, "unsqueeze", w, (Value *[]){v_int(l, 2)}, 1, off);
+  stride = one_int(l, stride, "stride", off);
+  padding = one_int(l, padding, "padding", off);
+  Value *st = v_tuple(l, 2), *pd = padding && padding->k == V_STR ? padding : v_tuple(l, 2);
+  st->items[0] = v_int(l, 1), st->items[1] = stride ? stride : v_int(l, 1);
+  if (pd != padding) pd->items[0] = v_int(l, 0), pd->items[1] = padding ? padding : v_int(l, 0);
+  Value *y = conv(l, x4, w4, b, st, pd, off);
+  Value *r = bi_call(l, "squeeze", y, (Value *[]){v_int(l, cd + 1)}, 1, off);
+  if (r->t.requires_grad) r->t.gradfn = "ConvolutionBackward0";
+  return r;
+}
+
+B(conv1d) {
+  Value *v[7];
+  args_bind(l, "conv1d", "input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1", self, a, v, 7);
+  if (want_int(l, one_int(l, v[5], "dilation", a->off), "dilation", a->off) != 1) lerr(l, a->off, "conv1d(): dilation is not supported by ttc");
+  if (want_int(l, v[6], "groups", a->off) != 1) lerr(l, a->off, "conv1d(): groups is not supported by ttc");
+  return conv1d_of(l, tensor_arg(l, v[0], "conv1d", a->off), tensor_arg(l, v[1], "conv1d", a->off),
+                   v[2] ? tensor_arg(l, v[2], "conv1d", a->off) : NULL, v[3], v[4], a->off);
+}
+
+B(Conv1d) {
+  if (self) {
+    Value *v[1];
+    args_bind(l, "Conv1d", "input", NULL, a, v, 1);
+    Value *b = attrs_get(&self->attrs, "bias");
+    return conv1d_of(l, tensor_arg(l, v[0], "Conv1d", a->off), attrs_get(&self->attrs, "weight"),
+                     b && b->k == V_TENSOR ? b : NULL, attrs_get(&self->attrs, "stride"),
+                     attrs_get(&self->attrs, "padding"), a->off);
+  }
+  Value *v[9];
+  args_bind(l, "Conv1d", "in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True, padding_mode='zeros'",
+            NULL, a, v, 9);
+  int64_t cin = want_int(l, v[0], "in_channels", a->off), cout = want_int(l, v[1], "out_channels", a->off);
+  int64_t k = want_int(l, one_int(l, v[2], "kernel_size", a->off), "kernel_size", a->off);
+  if (cin < 1 || cout < 1 || k < 1 || (double)cin * (double)cout * (double)k > 1e9) lerr(l, a->off, "Conv1d(): invalid sizes");
+  if (want_int(l, one_int(l, v[5], "dilation", a->off), "dilation", a->off) != 1 || want_int(l, v[6], "groups", a->off) != 1)
+    lerr(l, a->off, "Conv1d(): dilation and groups are not supported by ttc");
+  if (v[8] && (v[8]->k != V_STR || strcmp(v[8]->s, "zeros"))) lerr(l, a->off, "Conv1d(): only padding_mode='zeros' is supported");
+  Value *m = bi_module_new(l, "Conv1d");
+  attrs_set(l, &m->attrs, "stride", v[3] ? one_int(l, v[3], "stride", a->off) : v_int(l, 1));
+  attrs_set(l, &m->attrs, "padding", v[4] ? one_int(l, v[4], "padding", a->off) : v_int(l, 0));
+  /* PyTorch's init, as Conv2d's: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = C*k */
+  double bound = 1.0 / sqrt((double)(cin * k));
+  attrs_set(l, &m->attrs, "weight", bi_uniform_param(l, (Shape){.rank = 3, .sym = -1, .d = {cout, cin, k}}, DT_F32, bound, "weight", a->off));
+  if (!v[7] || v_truthy(l, v[7], a->off))
+    attrs_set(l, &m->attrs, "bias", bi_uniform_param(l, (Shape){.rank = 1, .sym = -1, .d = {cout}}, DT_F32, bound, "bias", a->off));
+  else
+    attrs_set(l, &m->attrs, "bias", l->none);
+  return m;
+}
+
 /* ---- pooling ------------------------------------------------------------------------------ */
 
 static Value *pool(L *l, Op op, Value *x, Value *ks, Value *stride, Value *padding, int32_t off) {
@@ -587,6 +657,7 @@ const Builtin layer_builtins[] = {
   {"kaiming_uniform_", BI_FUNC, ly_init_kaiming_uniform_, 0},
   {"kaiming_normal_", BI_FUNC, ly_init_kaiming_normal_, 0},
   {"conv2d", BI_FUNC, ly_conv2d, 0},
+  {"conv1d", BI_FUNC, ly_conv1d, 0},
   {"max_pool2d", BI_FUNC, ly_max_pool2d, 0},
   {"avg_pool2d", BI_FUNC, ly_avg_pool2d, 0},
   {"dropout", BI_FUNC, ly_dropout, 0},
@@ -594,6 +665,7 @@ const Builtin layer_builtins[] = {
   {"adaptive_avg_pool2d", BI_FUNC, ly_adaptive_avg_pool2d, 0},
   {"layer_norm", BI_FUNC, ly_layer_norm, 0},
   {"Conv2d", BI_CLASS, ly_Conv2d, 0},
+  {"Conv1d", BI_CLASS, ly_Conv1d, 0},
   {"MaxPool2d", BI_CLASS, ly_MaxPool2d, 0},
   {"AvgPool2d", BI_CLASS, ly_AvgPool2d, 0},
   {"Dropout", BI_CLASS, ly_Dropout, 0},

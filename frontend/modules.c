@@ -330,7 +330,7 @@ static bool is_module(const Value *v) {
                                      "BCEWithLogitsLoss", "BCELoss", "LeakyReLU", "ELU", "SiLU",
                                      "Mish", "Hardtanh", "ReLU6", "LogSigmoid", "Softsign",
                                      "Softplus", "SmoothL1Loss", "HuberLoss", "BatchNorm1d",
-                                     "Dropout2d", "AdaptiveAvgPool2d", "LayerNorm", "KLDivLoss"};
+                                     "Dropout2d", "AdaptiveAvgPool2d", "LayerNorm", "KLDivLoss", "Conv1d"};
   if (v->k != V_OBJECT || !v->cls) return false;
   if (!v->cls->bi) return true; /* a user class */
   for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++)
@@ -358,7 +358,17 @@ static const char *extra_repr(L *l, Value *m, int32_t off) {
     bool nopad = pad->k == V_INT && pad->i == 0;
     return arena_printf(l->arena, "%lld, %lld, kernel_size=(%lld, %lld), stride=%s%s%s", (long long)ws.d[1], (long long)ws.d[0],
                         (long long)ws.d[2], (long long)ws.d[3], pair_repr(l, attrs_get(a, "stride"), true, off),
-                        nopad ? "" : arena_printf(l->arena, ", padding=%s", pad->k == V_STR ? v_str_of(l, pad, true, off) : pair_repr(l, pad, true, off)),
+                        nopad ? "" : arena_printf(l->arena, ", padding=%s", pad->k == V_STR ? v_str_of(l, pad, false, off) : pair_repr(l, pad, true, off)),
+                        attrs_get(a, "bias")->k == V_TENSOR ? "" : ", bias=False");
+  }
+  if (!strcmp(k, "Conv1d")) {
+    const Shape ws = tn(l, attrs_get(a, "weight"))->shape;
+    Value *pad = attrs_get(a, "padding");
+    bool nopad = pad->k == V_INT && pad->i == 0;
+    return arena_printf(l->arena, "%lld, %lld, kernel_size=(%lld,), stride=(%s,)%s%s", (long long)ws.d[1], (long long)ws.d[0],
+                        (long long)ws.d[2], v_str_of(l, attrs_get(a, "stride"), true, off),
+                        nopad ? "" : pad->k == V_STR ? arena_printf(l->arena, ", padding=%s", v_str_of(l, pad, false, off))
+                                                     : arena_printf(l->arena, ", padding=(%s,)", v_str_of(l, pad, true, off)),
                         attrs_get(a, "bias")->k == V_TENSOR ? "" : ", bias=False");
   }
   if (!strcmp(k, "MaxPool2d") || !strcmp(k, "AvgPool2d")) {
