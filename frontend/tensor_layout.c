@@ -767,6 +767,35 @@ B(tile) {
   return repeat_impl(l, x, a->pos + first, a->npos - first, true, a->off);
 }
 
+/* F.pad(input, pad, mode='constant', value=0): pad = (left, right) for the last dim, then
+ * (top, bottom) for the one before, ...; the input between blocks of value (a cat). */
+B(pad) {
+  Value *v[4];
+  args_bind(l, "pad", "input, pad, mode='constant', value=None", self, a, v, 4);
+  Value *x = want_tensor(l, v[0], "pad", a->off), *p = v[1];
+  if (v[2] && (v[2]->k != V_STR || strcmp(v[2]->s, "constant")))
+    lerr(l, a->off, "pad(): ttc supports mode='constant' only");
+  if (!p || (p->k != V_TUPLE && p->k != V_LIST) || p->n % 2) lerr(l, a->off, "Padding length must be divisible by 2");
+  Shape s = tshape(l, x);
+  if (p->n / 2 > s.rank) lerr(l, a->off, "Padding length too large");
+  double value = v[3] && v[3]->k != V_NONE ? want_num(l, v[3], "value", a->off) : 0;
+  for (int i = 0; i < p->n / 2; i++) {
+    int d = s.rank - 1 - i;
+    int64_t lo = want_int(l, p->items[2 * i], "pad", a->off), hi = want_int(l, p->items[2 * i + 1], "pad", a->off);
+    if (lo < 0 || hi < 0) lerr(l, a->off, "pad(): negative padding (cropping) is not supported by ttc");
+    if (lo == 0 && hi == 0) continue;
+    if (d == s.sym) lerr(l, a->off, "pad(): ttc cannot pad the batch dimension");
+    Value *parts = v_new(l, V_LIST);
+    Shape bs = tshape(l, x);
+    if (lo) bs.d[d] = lo, v_list_push(l, parts, filled(l, bs, tdtype(l, x), value, a->off));
+    v_list_push(l, parts, x);
+    if (hi) bs.d[d] = hi, v_list_push(l, parts, filled(l, bs, tdtype(l, x), value, a->off));
+    x = cat_list(l, parts, d, a->off, "pad", false);
+  }
+  if (x->t.requires_grad) x->t.gradfn = "ConstantPadNdBackward0";
+  return x;
+}
+
 /* ---- the table ---------------------------------------------------------------------- */
 
 #define F BI_FUNC
@@ -811,6 +840,7 @@ const Builtin layout_builtins[] = {
   {"chunk", F | M, bi_chunk, 0},
   {"repeat", M, bi_repeat, 0},
   {"tile", F | M, bi_tile, 0},
+  {"pad", F, bi_pad, 0},
 };
 #undef F
 #undef M
