@@ -168,6 +168,8 @@ bool cg_backward(Cg *cg, int id);
 bool cg_seed(Cg *cg, int id);
 bool cg_one_hot(Cg *cg, int id);
 bool cg_slice_backward(Cg *cg, int id);
+bool cg_gather(Cg *cg, int id);
+bool cg_scatter_add(Cg *cg, int id);
 
 /* ---- train.c: host values, the batch size, optimizer steps --------------------------- */
 

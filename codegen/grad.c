@@ -1,8 +1,8 @@
 /*
  * grad.c — emitters for the ops autodiff introduces: the BACKWARD marker (a comment when
  * the autodiff pass did not run), one_hot (the target mask of cross_entropy / nll_loss)
- * and slice_backward (the gradient of a slice: zeros with the slice written in); and
- * manual_seed in the middle of a program.
+ * and slice_backward (the gradient of a slice: zeros with the slice written in); gather
+ * and its gradient scatter_add; and manual_seed in the middle of a program.
  */
 #include "codegen/codegen.h"
 
@@ -86,3 +86,55 @@ bool cg_slice_backward(Cg *cg, int id) {
   cg_nest_close(cg, &nest, false);
   return true;
 }
+
+/*
+ * gather and scatter_add walk the index tensor; x is addressed by its own strides along
+ * the other dims and by the index value along dim. Indices are checked: one outside the
+ * dim stops the program naming the .tt line, as PyTorch raises.
+ */
+static bool emit_gather_like(Cg *cg, int id, bool scatter) {
+  if (!cg_check_inputs(cg, id, 2)) return false;
+  const Node *n = cg_node(cg, id);
+  const Node *ix = cg_in(cg, id, 1);
+  const Shape *xs = scatter ? &n->shape : &cg_in(cg, id, 0)->shape;
+  const Shape *is = &ix->shape;
+  int dim = (int)n->attr.i[0], rank = is->rank;
+  if (xs->rank != rank || dim < 0 || dim >= (rank ? rank : 1)) return cg_fail(cg, "gather: bad shapes");
+  int64_t xst[TT_MAX_RANK];
+  cg_strides(xs, xst);
+  int line, col;
+  ir_linecol(cg->p->src, n->loc.off, &line, &col);
+  cg_kernel_comment(cg, id, arena_printf(cg->arena, "dim=%d", dim));
+  const char *x = cg_buf(cg, scatter ? id : n->in[0]), *v = cg_buf(cg, scatter ? n->in[0] : id);
+  if (scatter) {
+    cg_line(cg, "for (int64_t i = 0; i < %lld; i++) %s[i] = 0;", (long long)shape_numel(xs), x);
+  }
+  if (rank == 0 || shape_numel(is) == 0) {
+    if (rank == 0) cg_line(cg, scatter ? "%s[0] += %s[0];" : "%s[0] = %s[0];", scatter ? x : v, scatter ? v : x);
+    return true;
+  }
+  /* operands: 0 the value side (out of gather, in of scatter), 1 the index, 2 x */
+  CgNest nest;
+  cg_nest_init(&nest, is, 3, 0);
+  cg_nest_broadcast(&nest, 0, is);
+  cg_nest_broadcast(&nest, 1, is);
+  for (int i = 0; i < rank; i++) nest.st[2][i] = i == dim ? 0 : xst[i];
+  cg_nest_merge(&nest);
+  const char *bound = cg_extent(cg, xs, dim, dim + 1);
+  cg_nest_open(cg, &nest, true);
+  cg_line(cg, "const int64_t k = %s[%s];", cg_buf(cg, n->in[1]), cg_nest_index(cg, &nest, 1));
+  cg_line(cg, "if (k < 0 || k >= %s)", bound);
+  cg_line(cg, "  tt_fatal(\"%s:%d: index %%lld is out of bounds for dimension %d with size %%lld\", (long long)k, (long long)(%s));",
+          cg->file, line, dim, bound);
+  const char *xi = cg_index_add(cg, cg_nest_index(cg, &nest, 2), -1, 0);
+  xi = arena_printf(cg->arena, "%s + k * %lld", xi, (long long)xst[dim]);
+  if (scatter)
+    cg_line(cg, "%s[%s] += %s[%s];", x, xi, v, cg_nest_index(cg, &nest, 0));
+  else
+    cg_line(cg, "%s[%s] = %s[%s];", v, cg_nest_index(cg, &nest, 0), x, xi);
+  cg_nest_close(cg, &nest, true);
+  return true;
+}
+
+bool cg_gather(Cg *cg, int id) { return emit_gather_like(cg, id, false); }
+bool cg_scatter_add(Cg *cg, int id) { return emit_gather_like(cg, id, true); }

@@ -330,7 +330,7 @@ static bool is_module(const Value *v) {
                                      "BCEWithLogitsLoss", "BCELoss", "LeakyReLU", "ELU", "SiLU",
                                      "Mish", "Hardtanh", "ReLU6", "LogSigmoid", "Softsign",
                                      "Softplus", "SmoothL1Loss", "HuberLoss", "BatchNorm1d",
-                                     "Dropout2d", "AdaptiveAvgPool2d", "LayerNorm", "KLDivLoss", "Conv1d"};
+                                     "Dropout2d", "AdaptiveAvgPool2d", "LayerNorm", "KLDivLoss", "Conv1d", "Embedding"};
   if (v->k != V_OBJECT || !v->cls) return false;
   if (!v->cls->bi) return true; /* a user class */
   for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++)
@@ -360,6 +360,11 @@ static const char *extra_repr(L *l, Value *m, int32_t off) {
                         (long long)ws.d[2], (long long)ws.d[3], pair_repr(l, attrs_get(a, "stride"), true, off),
                         nopad ? "" : arena_printf(l->arena, ", padding=%s", pad->k == V_STR ? v_str_of(l, pad, false, off) : pair_repr(l, pad, true, off)),
                         attrs_get(a, "bias")->k == V_TENSOR ? "" : ", bias=False");
+  }
+  if (!strcmp(k, "Embedding")) {
+    Value *p = attrs_get(a, "padding_idx");
+    return arena_printf(l->arena, "%lld, %lld%s", (long long)attrs_get(a, "num_embeddings")->i, (long long)attrs_get(a, "embedding_dim")->i,
+                        p ? arena_printf(l->arena, ", padding_idx=%lld", (long long)p->i) : "");
   }
   if (!strcmp(k, "Conv1d")) {
     const Shape ws = tn(l, attrs_get(a, "weight"))->shape;

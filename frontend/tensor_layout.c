@@ -362,6 +362,8 @@ static void slice_bounds(L *l, Value *lo, Value *hi, Value *st, int64_t n, int64
   *e = b;
 }
 
+static Value *take_rows(L *l, Value *x, Value *ix, int32_t off);
+
 Value *bi_index(L *l, Value *obj, IndexItem *items, int n, bool tuple, int32_t off) {
   if (l->row_probe && n == 1 && items[0].kind == IX_VALUE && items[0].v == l->row_probe && obj->k == V_TENSOR) {
     /* a Dataset's self.x[idx] under DataLoader's probe: a row, noted with its tensor */
@@ -408,6 +410,17 @@ Value *bi_index(L *l, Value *obj, IndexItem *items, int n, bool tuple, int32_t o
     if (items[0].kind != IX_VALUE) lerr(l, off, "'%s' object cannot be indexed with '...'", v_typename(obj));
     return host_index(l, obj, items[0].v, off);
   }
+  if (n == 1 && items[0].kind == IX_VALUE && !tuple &&
+      ((items[0].v->k == V_TENSOR && tdtype(l, items[0].v) == DT_I64) || items[0].v->k == V_LIST)) {
+    /* x[idx] with an int64 tensor (or a list of ints): rows, as torch's advanced indexing */
+    Value *ix = items[0].v;
+    if (ix->k == V_LIST) ix = bi_call(l, "tensor", NULL, &ix, 1, items[0].off);
+    if (tdtype(l, ix) == DT_BOOL) lerr(l, items[0].off, "indexing with a bool mask gives a shape known only at run time; ttc does not support it (use where or masked_fill)");
+    if (tdtype(l, ix) != DT_I64) lerr(l, items[0].off, "tensors used as indices must be long, int, byte or bool tensors");
+    return take_rows(l, obj, ix, items[0].off);
+  }
+  if (n == 1 && items[0].kind == IX_VALUE && items[0].v->k == V_TENSOR && tdtype(l, items[0].v) == DT_BOOL)
+    lerr(l, items[0].off, "indexing with a bool mask gives a shape known only at run time; ttc does not support it (use where or masked_fill)");
   /* tensor indexing: ints select, slices narrow, None inserts, ... expands */
   Shape in = tshape(l, obj);
   int consumed = 0, ell = -1;
@@ -796,6 +809,160 @@ B(pad) {
   return x;
 }
 
+/* ---- gather, index_select, embedding ------------------------------------------------------ */
+
+static Value *gather_node(L *l, Value *x, int64_t dim, Value *idx, int32_t off, const char *gradfn) {
+  Attr at = {0};
+  at.i[0] = dim;
+  int32_t in[2] = {tnode(l, x), tnode(l, idx)};
+  Value *ins[2] = {x, NULL};
+  return bi_result(l, add_node(l, OP_GATHER, in, 2, &at, off), ins, 1, gradfn);
+}
+
+static Value *index_arg(L *l, Value *v, const char *fname, int32_t off) {
+  Value *t = want_tensor(l, v, fname, off);
+  if (tdtype(l, t) != DT_I64) lerr(l, off, "%s(): expected an int64 index tensor, got %s", fname, dt_torch(tdtype(l, t)));
+  return t;
+}
+
+B(gather) {
+  Value *v[3];
+  args_bind(l, "gather", "input, dim, index", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], "gather", a->off), *ix = index_arg(l, v[2], "gather", a->off);
+  Shape xs = tshape(l, x), is = tshape(l, ix);
+  int d = normdim(l, want_int(l, v[1], "dim", a->off), xs.rank ? xs.rank : 1, a->off);
+  if (is.rank != xs.rank) lerr(l, a->off, "Index tensor must have the same number of dimensions as input tensor");
+  for (int i = 0; i < xs.rank; i++)
+    if (i != d && i != is.sym && is.d[i] > xs.d[i])
+      lerr(l, a->off, "Size does not match at dimension %d expected index %s to be smaller than self apart from dimension %d",
+           i, v_str_of(l, size_tuple(l, is), false, a->off), d);
+  return gather_node(l, x, d, ix, a->off, "GatherBackward0");
+}
+
+/* index_select(dim, idx): idx [n] viewed as [1, .., n, .., 1] and broadcast to x's other
+ * dims, then gathered. */
+static Value *select_rows(L *l, Value *x, int d, Value *ix, int32_t off, const char *gradfn) {
+  Shape xs = tshape(l, x), is = tshape(l, ix);
+  if (is.rank != 1 || is.sym >= 0) lerr(l, off, "index_select(): the index must be a 1-D tensor (of a static size)");
+  Shape v1 = {.rank = xs.rank, .sym = -1}, tgt = xs;
+  for (int i = 0; i < xs.rank; i++) v1.d[i] = i == d ? is.d[0] : 1;
+  tgt.d[d] = is.d[0];
+  if (tgt.sym == d) tgt.sym = -1;
+  Value *iv = reshape_to(l, ix, v1, off, NULL);
+  if (!shape_eq(&v1, &tgt)) {
+    Attr at = {0};
+    at.ints = ir_ints(cur_graph(l), tgt.d, tgt.rank);
+    at.nints = tgt.rank;
+    at.i[0] = tgt.sym >= 0 ? tgt.sym + 1 : 0;
+    iv = op1(l, OP_EXPAND, iv, &at, off, NULL);
+  }
+  return gather_node(l, x, d, iv, off, gradfn);
+}
+
+B(index_select) {
+  Value *v[3];
+  args_bind(l, "index_select", "input, dim, index", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], "index_select", a->off), *ix = index_arg(l, v[2], "index_select", a->off);
+  Shape xs = tshape(l, x);
+  if (xs.rank == 0) lerr(l, a->off, "index_select(): a 0-d tensor has no dimension to select from");
+  int d = normdim(l, want_int(l, v[1], "dim", a->off), xs.rank, a->off);
+  return select_rows(l, x, d, ix, a->off, "IndexSelectBackward0");
+}
+
+/* x[idx] with an int64 tensor idx of any shape: rows of x (negative indices count from the
+ * end), in idx's shape followed by x's other dims. */
+static Value *take_rows(L *l, Value *x, Value *ix, int32_t off) {
+  Shape xs = tshape(l, x), is = tshape(l, ix);
+  if (xs.rank == 0) lerr(l, off, "invalid index of a 0-dim tensor");
+  if (xs.sym == 0) lerr(l, off, "indexing the batch dimension with a tensor is not supported by ttc");
+  if (is.sym >= 0) lerr(l, off, "an index tensor with a batch dimension is not supported by ttc yet");
+  Value *flat = reshape_to(l, ix, (Shape){.rank = 1, .sym = -1, .d = {shape_numel(&is)}}, off, NULL);
+  Value *neg = bi_compare(l, CMP_LT, flat, v_int(l, 0), off);
+  Value *wrapped = bi_binop(l, BIN_ADD, flat, v_int(l, xs.d[0]), off);
+  int32_t in[3] = {tnode(l, neg), tnode(l, wrapped), tnode(l, flat)};
+  flat = mk_tensor(l, add_node(l, OP_WHERE, in, 3, NULL, off));
+  Value *rows = select_rows(l, x, 0, flat, off, "IndexBackward0");
+  Shape out = {.rank = is.rank + xs.rank - 1, .sym = -1};
+  if (out.rank > TT_MAX_RANK) lerr(l, off, "too many dimensions");
+  for (int i = 0; i < is.rank; i++) out.d[i] = is.d[i];
+  for (int i = 1; i < xs.rank; i++) out.d[is.rank + i - 1] = xs.d[i];
+  Value *r = reshape_to(l, rows, out, off, NULL);
+  if (r->t.requires_grad) r->t.gradfn = "IndexBackward0";
+  return r;
+}
+
+/* F.embedding(input, weight, padding_idx=None): the rows of weight, in input's shape
+ * followed by the embedding dim; padding_idx's rows get no gradient (they are masked). */
+static Value *embedding_of(L *l, Value *ix, Value *w, Value *pad, int32_t off) {
+  Shape ws = tshape(l, w), is = tshape(l, ix);
+  if (ws.rank != 2) lerr(l, off, "embedding(): the weight must be 2-D [num_embeddings, embedding_dim]");
+  if (tdtype(l, ix) != DT_I64) lerr(l, off, "embedding(): expected an int64 index tensor, got %s", dt_torch(tdtype(l, ix)));
+  Value *flat = reshape_to(l, ix, (Shape){.rank = 1, .sym = is.sym >= 0 ? 0 : -1, .d = {shape_numel(&is)}}, off, NULL);
+  if (is.sym > 0) lerr(l, off, "embedding(): the batch dimension must lead the indices");
+  /* rows: gather along 0 with the indices broadcast over the embedding dim */
+  Shape v1 = {.rank = 2, .sym = flat->k == V_TENSOR ? tshape(l, flat).sym : -1, .d = {shape_numel(&is), 1}};
+  Value *iv = reshape_to(l, flat, v1, off, NULL);
+  Shape tgt = v1;
+  tgt.d[1] = ws.d[1];
+  Attr at = {0};
+  at.ints = ir_ints(cur_graph(l), tgt.d, 2);
+  at.nints = 2;
+  iv = op1(l, OP_EXPAND, iv, &at, off, NULL);
+  Value *rows = gather_node(l, w, 0, iv, off, "EmbeddingBackward0");
+  if (pad && pad->k != V_NONE) {
+    Value *keep = bi_compare(l, CMP_NE, iv, pad, off);
+    Value *zero = to_tensor_dt(l, v_int(l, 0), tdtype(l, rows), off);
+    int32_t in[3] = {tnode(l, keep), tnode(l, rows), tnode(l, zero)};
+    Value *ins[2] = {rows, zero};
+    rows = bi_result(l, add_node(l, OP_WHERE, in, 3, NULL, off), ins, 2, NULL);
+  }
+  Shape out = {.rank = is.rank + 1, .sym = is.sym};
+  if (out.rank > TT_MAX_RANK) lerr(l, off, "too many dimensions");
+  for (int i = 0; i < is.rank; i++) out.d[i] = is.d[i];
+  out.d[is.rank] = ws.d[1];
+  Value *r = reshape_to(l, rows, out, off, NULL);
+  if (r->t.requires_grad) r->t.gradfn = "EmbeddingBackward0";
+  return r;
+}
+
+B(embedding) {
+  Value *v[3];
+  args_bind(l, "embedding", "input, weight, padding_idx=None", self, a, v, 3);
+  return embedding_of(l, want_tensor(l, v[0], "embedding", a->off), want_tensor(l, v[1], "embedding", a->off), v[2], a->off);
+}
+
+B(Embedding) {
+  if (self) {
+    Value *v[1];
+    args_bind(l, "Embedding", "input", NULL, a, v, 1);
+    return embedding_of(l, want_tensor(l, v[0], "Embedding", a->off), attrs_get(&self->attrs, "weight"),
+                        attrs_get(&self->attrs, "padding_idx"), a->off);
+  }
+  Value *v[3];
+  args_bind(l, "Embedding", "num_embeddings, embedding_dim, padding_idx=None", NULL, a, v, 3);
+  int64_t n = want_int(l, v[0], "num_embeddings", a->off), dim = want_int(l, v[1], "embedding_dim", a->off);
+  if (n < 1 || dim < 1 || (double)n * (double)dim > 1e9) lerr(l, a->off, "Embedding(): invalid sizes");
+  Value *m = bi_module_new(l, "Embedding");
+  attrs_set(l, &m->attrs, "num_embeddings", v_int(l, n));
+  attrs_set(l, &m->attrs, "embedding_dim", v_int(l, dim));
+  /* init.normal_(weight), then the padding row zeroed, as PyTorch */
+  Value *w = bi_call(l, "randn", NULL, (Value *[]){v_int(l, n), v_int(l, dim)}, 2, a->off);
+  if (v[2] && v[2]->k != V_NONE) {
+    int64_t p = want_int(l, v[2], "padding_idx", a->off);
+    if (p < -n || p >= n) lerr(l, a->off, "Padding_idx must be within num_embeddings");
+    if (p < 0) p += n;
+    attrs_set(l, &m->attrs, "padding_idx", v_int(l, p));
+    Value *rowmask = bi_compare(l, CMP_NE, bi_call(l, "arange", NULL, (Value *[]){v_int(l, n)}, 1, a->off), v_int(l, p), a->off);
+    Value *sh = v_tuple(l, 2);
+    sh->items[0] = v_int(l, n), sh->items[1] = v_int(l, 1);
+    Value *zero = to_tensor_dt(l, v_int(l, 0), DT_F32, a->off);
+    int32_t in[3] = {tnode(l, bi_call(l, "reshape", rowmask, &sh, 1, a->off)), tnode(l, w), tnode(l, zero)};
+    w = mk_tensor(l, add_node(l, OP_WHERE, in, 3, NULL, a->off)); /* +0 rows, as fill_(0) */
+  }
+  attrs_set(l, &m->attrs, "weight", bi_make_param(l, w, "weight", a->off));
+  return m;
+}
+
 /* ---- the table ---------------------------------------------------------------------- */
 
 #define F BI_FUNC
@@ -841,6 +1008,10 @@ const Builtin layout_builtins[] = {
   {"repeat", M, bi_repeat, 0},
   {"tile", F | M, bi_tile, 0},
   {"pad", F, bi_pad, 0},
+  {"gather", F | M, bi_gather, 0},
+  {"index_select", F | M, bi_index_select, 0},
+  {"embedding", F, bi_embedding, 0},
+  {"Embedding", BI_CLASS, bi_Embedding, 0},
 };
 #undef F
 #undef M

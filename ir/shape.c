@@ -509,6 +509,44 @@ static bool shape_one_hot(const Graph *g, Node *n, IrErr *err) {
   return true;
 }
 
+/* GATHER: int64 indices of x's rank, no larger than x along the other dims (torch.gather);
+ * the output has the indices' shape and x's dtype. */
+static bool shape_gather(const Graph *g, Node *n, IrErr *err) {
+  const Node *x = in(g, n, 0), *ix = in(g, n, 1);
+  ShapeBufs sb = {.k = 0};
+  int64_t dim = n->attr.i[0];
+  if (ix->dtype != DT_I64) return fail(err, "gather: expected an int64 index tensor, got %s", dt_name(ix->dtype));
+  if (ix->shape.rank != x->shape.rank || dim < 0 || dim >= (x->shape.rank ? x->shape.rank : 1))
+    return fail(err, "gather: index %s and input %s need the same rank, dim in range", ss(&sb, &ix->shape), ss(&sb, &x->shape));
+  for (int i = 0; i < x->shape.rank; i++) {
+    bool xs = i == x->shape.sym, is = i == ix->shape.sym;
+    if (i != dim && (is && !xs)) return fail(err, "gather: the index has a batch dimension the input lacks");
+    if (i != dim && !is && ix->shape.d[i] > x->shape.d[i])
+      return fail(err, "gather: index %s is larger than input %s outside dim %lld", ss(&sb, &ix->shape), ss(&sb, &x->shape), (long long)dim);
+    if (i != dim && xs && !is && ix->shape.d[i] != 1)
+      return fail(err, "gather: along the batch dimension the index must be the batch, or 1");
+  }
+  n->dtype = x->dtype;
+  n->shape = ix->shape;
+  return true;
+}
+
+/* SCATTER_ADD: in[0] (the gathered shape) added into zeros of shape attr.ints. */
+static bool shape_scatter_add(const Graph *g, Node *n, IrErr *err) {
+  const Node *gr = in(g, n, 0), *ix = in(g, n, 1);
+  ShapeBufs sb = {.k = 0};
+  if (ix->dtype != DT_I64 || !shape_eq(&gr->shape, &ix->shape))
+    return fail(err, "scatter_add: values %s and int64 indices %s must have one shape", ss(&sb, &gr->shape), ss(&sb, &ix->shape));
+  int rank = n->attr.nints;
+  if (rank != ix->shape.rank || n->attr.i[0] < 0 || n->attr.i[0] >= (rank ? rank : 1) || n->attr.i[1] < 0 || n->attr.i[1] > rank)
+    return fail(err, "scatter_add: bad attributes");
+  Shape out = {.rank = rank, .sym = (int)n->attr.i[1] - 1};
+  for (int i = 0; i < rank; i++) out.d[i] = n->attr.ints[i];
+  n->dtype = gr->dtype;
+  n->shape = out;
+  return true;
+}
+
 /* SLICE_BACKWARD: the output is the sliced tensor's shape (the last rank ints); in[0] must
  * be the shape of that slice. */
 static bool shape_slice_backward(const Graph *g, Node *n, IrErr *err) {

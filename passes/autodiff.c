@@ -476,6 +476,17 @@ static void grad_slice(Ad *ad, int id, int g) {
   int32_t in[1] = {g};
   ACC(0, mk(ad, OP_SLICE_BACKWARD, in, 1, &a));
 }
+/* gather's gradient adds each output's gradient back at the element it was read from */
+static void grad_gather(Ad *ad, int id, int g) {
+  const Shape *xs = &ad->in->nodes[IN(0)].shape;
+  Attr a = {0};
+  a.i[0] = NODE->attr.i[0];
+  a.i[1] = xs->sym + 1;
+  a.ints = (int64_t *)xs->d;
+  a.nints = xs->rank;
+  int32_t in[2] = {g, X(1)};
+  ACC(0, mk(ad, OP_SCATTER_ADD, in, 2, &a));
+}
 static void grad_cat(Ad *ad, int id, int g) {
   const Node *n = NODE;
   int dim = (int)n->attr.i[0];

@@ -488,6 +488,9 @@ def more():
     p.check("layer_norm", "F.layer_norm(x, (3,))", x)
     p.check("logsumexp", "torch.logsumexp(x, dim=1)", x)
     p.check("split", "torch.cat([t * (i + 1) for i, t in enumerate(x.split(2, dim=1))], 1)", x)
+    p.check("gather", "x.gather(1, torch.tensor([[0, 2, 2], [1, 1, 0]]))", x)
+    p.check("index_select", "x.index_select(1, torch.tensor([2, 0, 2]))", x)
+    p.check("index rows", "x[torch.tensor([1, 0, 1, -1])]", x)
     p.write()
 
 
