@@ -874,12 +874,13 @@ B(le) { return cmp_builtin(l, self, a, "le", CMP_LE); }
 B(gt) { return cmp_builtin(l, self, a, "gt", CMP_GT); }
 B(ge) { return cmp_builtin(l, self, a, "ge", CMP_GE); }
 
-/* isnan: x != x; isinf: |x| == inf; isfinite: |x| < inf (false for NaN). Integers are
- * never NaN or infinite, and the same comparisons say so. */
+/* isnan: x != x; isinf: |x| == inf; isfinite: |x| < inf (false for NaN). */
 static Value *float_test(L *l, Value *self, Args *a, const char *fname) {
   Value *v[1];
   args_bind(l, fname, "input", self, a, v, 1);
   Value *x = want_tensor(l, v[0], fname, a->off);
+  /* integers are never NaN or infinite (and x != x on them is a compiler warning) */
+  if (!dt_is_float(tdtype(l, x))) return filled(l, tshape(l, x), DT_BOOL, !strcmp(fname, "isfinite"), a->off);
   if (!strcmp(fname, "isnan")) return bi_compare(l, CMP_NE, x, x, a->off);
   Value *ax = bi_call(l, "abs", x, NULL, 0, a->off);
   return bi_compare(l, fname[2] == 'i' ? CMP_EQ : CMP_LT, ax, v_float(l, INFINITY), a->off);
@@ -1092,7 +1093,7 @@ static Value *close_test(L *l, Value *self, Args *a, const char *fname) {
   Value *c = bi_compare(l, CMP_LE, d, tol, a->off);
   Value *same = bi_compare(l, CMP_EQ, x, y, a->off);
   Value *r = bi_compare(l, CMP_GT, bi_binop(l, BIN_ADD, cast(l, c, DT_I64, a->off), cast(l, same, DT_I64, a->off), a->off), v_int(l, 0), a->off);
-  if (v[4] && v_truthy(l, v[4], a->off)) {
+  if (v[4] && v_truthy(l, v[4], a->off) && dt_is_float(tdtype(l, x)) && dt_is_float(tdtype(l, y))) {
     Value *nn = bi_binop(l, BIN_MUL, cast(l, bi_compare(l, CMP_NE, x, x, a->off), DT_I64, a->off),
                          cast(l, bi_compare(l, CMP_NE, y, y, a->off), DT_I64, a->off), a->off);
     r = bi_compare(l, CMP_GT, bi_binop(l, BIN_ADD, cast(l, r, DT_I64, a->off), nn, a->off), v_int(l, 0), a->off);
