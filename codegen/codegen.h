@@ -190,6 +190,7 @@ bool cg_arange(Cg *cg, int id);
 bool cg_uniform(Cg *cg, int id);
 bool cg_normal(Cg *cg, int id);
 bool cg_randint(Cg *cg, int id);
+bool cg_randperm(Cg *cg, int id);
 bool cg_store(Cg *cg, int id);
 /* A large CONST's file-scope definition (emitted before the graph functions). */
 bool cg_const_filescope(Cg *cg, const Graph *g, int id, const char *name);

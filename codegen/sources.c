@@ -224,6 +224,15 @@ bool cg_normal(Cg *cg, int id) {
 }
 
 /* torch.randint: int64 draws in [lo, hi), PyTorch's stream (tt_randint_i64). */
+bool cg_randperm(Cg *cg, int id) {
+  const Node *n = cg_node(cg, id);
+  if (n->dtype != DT_I64 || n->shape.rank != 1 || n->shape.sym >= 0)
+    return cg_fail(cg, "randperm: a 1-D int64 tensor of a static size");
+  cg_kernel_comment(cg, id, NULL);
+  cg_line(cg, "tt_randperm_i64(%s, %lld);", cg_buf(cg, id), (long long)n->shape.d[0]);
+  return true;
+}
+
 bool cg_randint(Cg *cg, int id) {
   const Node *n = cg_node(cg, id);
   if (n->dtype != DT_I64) return cg_fail(cg, "randint: only int64 tensors are drawn");

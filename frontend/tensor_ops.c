@@ -230,6 +230,19 @@ B(randint) {
   return t;
 }
 
+B(randperm) {
+  Value *v[4];
+  args_bind(l, "randperm", "n, dtype=None, device=None, requires_grad=False", self, a, v, 4);
+  int64_t n = want_int(l, v[0], "n", a->off);
+  if (n < 0) lerr(l, a->off, "n must be non-negative, got%lld", (long long)n);
+  if (v[1] && want_dtype(l, v[1], a->off) != DT_I64) lerr(l, a->off, "randperm(): ttc draws int64 permutations only");
+  Graph *g = cur_graph(l);
+  if (g->n == 0) g->loc.off = a->off;
+  Value *t = mk_tensor(l, ir_add_source(g, OP_RANDPERM, DT_I64, (Shape){.rank = 1, .sym = -1, .d = {n}}, NULL, (Loc){a->off}));
+  t->t.leaf = true;
+  return t;
+}
+
 B(zeros_like) { return like(l, self, a, "zeros_like", 0, OP_FILL); }
 B(ones_like) { return like(l, self, a, "ones_like", 1, OP_FILL); }
 B(rand_like) { return like(l, self, a, "rand_like", 0, OP_UNIFORM); }
@@ -1158,6 +1171,7 @@ const Builtin tensor_builtins[] = {
   {"rand", F, bi_rand, 0},
   {"randn", F, bi_randn, 0},
   {"randint", F, bi_randint, 0},
+  {"randperm", F, bi_randperm, 0},
   {"zeros_like", F, bi_zeros_like, 0},
   {"ones_like", F, bi_ones_like, 0},
   {"full_like", F, bi_full_like, 0},

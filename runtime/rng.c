@@ -316,6 +316,18 @@ void tt_randperm(int64_t *perm, int64_t n, uint64_t seed) {
   }
 }
 
+/* torch.randperm(n) from the program's generator: the same shuffle as tt_randperm. */
+void tt_randperm_i64(int64_t *perm, int64_t n) {
+  for (int64_t i = 0; i < n; i++)
+    perm[i] = i;
+  for (int64_t i = 0; i + 1 < n; i++) {
+    int64_t z = (int64_t)(random32() % (uint64_t)(n - i));
+    int64_t t = perm[i];
+    perm[i] = perm[i + z];
+    perm[i + z] = t;
+  }
+}
+
 /* torch.randint(low, high, size) on int64, as ATen's random_from_to: a 32-bit draw when
  * the range fits in 32 bits, else a 64-bit one, taken modulo the range. */
 void tt_randint_i64(int64_t *out, int64_t n, int64_t lo, int64_t hi) {

@@ -116,6 +116,8 @@ void tt_randint_i64(int64_t *out, int64_t n, int64_t lo, int64_t hi);
 /* torch.randperm(n, generator=torch.Generator().manual_seed(seed)) into perm[n], from a
  * private generator: the program's stream is not touched. */
 void tt_randperm(int64_t *perm, int64_t n, uint64_t seed);
+/* torch.randperm(n): the same shuffle drawn from the program's generator. */
+void tt_randperm_i64(int64_t *perm, int64_t n);
 
 /* ---- data.c: datasets and loaders --------------------------------------------------- */
 
