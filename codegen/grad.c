@@ -138,3 +138,37 @@ static bool emit_gather_like(Cg *cg, int id, bool scatter) {
 
 bool cg_gather(Cg *cg, int id) { return emit_gather_like(cg, id, false); }
 bool cg_scatter_add(Cg *cg, int id) { return emit_gather_like(cg, id, true); }
+
+/* embedding and its gradient: one row of D per index, copied out or added back. */
+static bool emit_embedding_like(Cg *cg, int id, bool backward) {
+  if (!cg_check_inputs(cg, id, 2)) return false;
+  const Node *n = cg_node(cg, id);
+  const Node *ix = cg_in(cg, id, 1);
+  const Shape *ws = backward ? &n->shape : &cg_in(cg, id, 0)->shape;
+  if (ws->rank != 2) return cg_fail(cg, "embedding: bad table shape");
+  int64_t V = ws->d[0], D = ws->d[1];
+  int line, col;
+  ir_linecol(cg->p->src, n->loc.off, &line, &col);
+  cg_kernel_comment(cg, id, arena_printf(cg->arena, "%lld rows of %lld", (long long)V, (long long)D));
+  const char *w = cg_buf(cg, backward ? id : n->in[0]), *rows = cg_buf(cg, backward ? n->in[0] : id);
+  if (backward) cg_line(cg, "for (int64_t i = 0; i < %lld; i++) %s[i] = 0;", (long long)(V * D), w);
+  if (ix->shape.sym > 0) return cg_fail(cg, "embedding: the batch dimension must lead the indices");
+  const char *count = cg_extent(cg, &ix->shape, 0, ix->shape.rank);
+  cg_line(cg, "for (int64_t i = 0; i < %s; i++) {", count);
+  cg->indent++;
+  cg_line(cg, "const int64_t k = %s[i];", cg_buf(cg, n->in[1]));
+  cg_line(cg, "if (k < 0 || k >= %lld)", (long long)V);
+  cg_line(cg, "  tt_fatal(\"%s:%d: index %%lld is out of range for an embedding of %lld rows\", (long long)k);",
+          cg->file, line, (long long)V);
+  cg_line(cg, "for (int64_t j = 0; j < %lld; j++)", (long long)D);
+  if (backward)
+    cg_line(cg, "  %s[k * %lld + j] += %s[i * %lld + j];", w, (long long)D, rows, (long long)D);
+  else
+    cg_line(cg, "  %s[i * %lld + j] = %s[k * %lld + j];", rows, (long long)D, w, (long long)D);
+  cg->indent--;
+  cg_line(cg, "}");
+  return true;
+}
+
+bool cg_embedding(Cg *cg, int id) { return emit_embedding_like(cg, id, false); }
+bool cg_embedding_backward(Cg *cg, int id) { return emit_embedding_like(cg, id, true); }

@@ -897,32 +897,20 @@ static Value *embedding_of(L *l, Value *ix, Value *w, Value *pad, int32_t off) {
   Shape ws = tshape(l, w), is = tshape(l, ix);
   if (ws.rank != 2) lerr(l, off, "embedding(): the weight must be 2-D [num_embeddings, embedding_dim]");
   if (tdtype(l, ix) != DT_I64) lerr(l, off, "embedding(): expected an int64 index tensor, got %s", dt_torch(tdtype(l, ix)));
-  Value *flat = reshape_to(l, ix, (Shape){.rank = 1, .sym = is.sym >= 0 ? 0 : -1, .d = {shape_numel(&is)}}, off, NULL);
   if (is.sym > 0) lerr(l, off, "embedding(): the batch dimension must lead the indices");
-  /* rows: gather along 0 with the indices broadcast over the embedding dim */
-  Shape v1 = {.rank = 2, .sym = flat->k == V_TENSOR ? tshape(l, flat).sym : -1, .d = {shape_numel(&is), 1}};
-  Value *iv = reshape_to(l, flat, v1, off, NULL);
-  Shape tgt = v1;
-  tgt.d[1] = ws.d[1];
-  Attr at = {0};
-  at.ints = ir_ints(cur_graph(l), tgt.d, 2);
-  at.nints = 2;
-  iv = op1(l, OP_EXPAND, iv, &at, off, NULL);
-  Value *rows = gather_node(l, w, 0, iv, off, "EmbeddingBackward0");
+  if (is.rank + 1 > TT_MAX_RANK) lerr(l, off, "too many dimensions");
+  int32_t in[2] = {tnode(l, w), tnode(l, ix)};
+  Value *ins[2] = {w, NULL};
+  Value *rows = bi_result(l, add_node(l, OP_EMBEDDING, in, 2, NULL, off), ins, 1, "EmbeddingBackward0");
   if (pad && pad->k != V_NONE) {
-    Value *keep = bi_compare(l, CMP_NE, iv, pad, off);
+    /* padding_idx's rows read as +0 and take no gradient */
+    Value *keep = bi_call(l, "unsqueeze", bi_compare(l, CMP_NE, ix, pad, off), (Value *[]){v_int(l, -1)}, 1, off);
     Value *zero = to_tensor_dt(l, v_int(l, 0), tdtype(l, rows), off);
-    int32_t in[3] = {tnode(l, keep), tnode(l, rows), tnode(l, zero)};
-    Value *ins[2] = {rows, zero};
-    rows = bi_result(l, add_node(l, OP_WHERE, in, 3, NULL, off), ins, 2, NULL);
+    int32_t win[3] = {tnode(l, keep), tnode(l, rows), tnode(l, zero)};
+    Value *wins[2] = {rows, zero};
+    rows = bi_result(l, add_node(l, OP_WHERE, win, 3, NULL, off), wins, 2, "EmbeddingBackward0");
   }
-  Shape out = {.rank = is.rank + 1, .sym = is.sym};
-  if (out.rank > TT_MAX_RANK) lerr(l, off, "too many dimensions");
-  for (int i = 0; i < is.rank; i++) out.d[i] = is.d[i];
-  out.d[is.rank] = ws.d[1];
-  Value *r = reshape_to(l, rows, out, off, NULL);
-  if (r->t.requires_grad) r->t.gradfn = "EmbeddingBackward0";
-  return r;
+  return rows;
 }
 
 B(embedding) {

@@ -531,6 +531,30 @@ static bool shape_gather(const Graph *g, Node *n, IrErr *err) {
   return true;
 }
 
+/* EMBEDDING: rows of a [V, D] table at int64 indices of any shape: [*, D]. */
+static bool shape_embedding(const Graph *g, Node *n, IrErr *err) {
+  const Node *w = in(g, n, 0), *ix = in(g, n, 1);
+  ShapeBufs sb = {.k = 0};
+  if (w->shape.rank != 2 || w->shape.sym >= 0) return fail(err, "embedding: the table must be [V, D], got %s", ss(&sb, &w->shape));
+  if (ix->dtype != DT_I64) return fail(err, "embedding: expected int64 indices, got %s", dt_name(ix->dtype));
+  if (ix->shape.rank >= TT_MAX_RANK) return fail(err, "embedding: too many dimensions");
+  n->dtype = w->dtype;
+  n->shape = ix->shape;
+  n->shape.d[n->shape.rank++] = w->shape.d[1];
+  return true;
+}
+
+/* EMBEDDING_BACKWARD: [*, D] rows at indices [*] added into zeros [V, D] (attr.ints). */
+static bool shape_embedding_backward(const Graph *g, Node *n, IrErr *err) {
+  const Node *gr = in(g, n, 0), *ix = in(g, n, 1);
+  if (n->attr.nints != 2 || ix->dtype != DT_I64 || gr->shape.rank != ix->shape.rank + 1 ||
+      gr->shape.d[gr->shape.rank - 1] != n->attr.ints[1])
+    return fail(err, "embedding_backward: bad operands");
+  n->dtype = gr->dtype;
+  n->shape = (Shape){.rank = 2, .sym = -1, .d = {n->attr.ints[0], n->attr.ints[1]}};
+  return true;
+}
+
 /* SCATTER_ADD: in[0] (the gathered shape) added into zeros of shape attr.ints. */
 static bool shape_scatter_add(const Graph *g, Node *n, IrErr *err) {
   const Node *gr = in(g, n, 0), *ix = in(g, n, 1);

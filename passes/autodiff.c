@@ -487,6 +487,14 @@ static void grad_gather(Ad *ad, int id, int g) {
   int32_t in[2] = {g, X(1)};
   ACC(0, mk(ad, OP_SCATTER_ADD, in, 2, &a));
 }
+static void grad_embedding(Ad *ad, int id, int g) {
+  const Shape *ws = &ad->in->nodes[IN(0)].shape;
+  Attr a = {0};
+  a.ints = (int64_t *)ws->d;
+  a.nints = 2;
+  int32_t in[2] = {g, X(1)};
+  ACC(0, mk(ad, OP_EMBEDDING_BACKWARD, in, 2, &a));
+}
 static void grad_cat(Ad *ad, int id, int g) {
   const Node *n = NODE;
   int dim = (int)n->attr.i[0];
