@@ -235,6 +235,7 @@ B(randperm) {
   args_bind(l, "randperm", "n, dtype=None, device=None, requires_grad=False", self, a, v, 4);
   int64_t n = want_int(l, v[0], "n", a->off);
   if (n < 0) lerr(l, a->off, "n must be non-negative, got%lld", (long long)n);
+  if (n > (1LL << 31)) lerr(l, a->off, "randperm(): n = %lld is too large", (long long)n);
   if (v[1] && want_dtype(l, v[1], a->off) != DT_I64) lerr(l, a->off, "randperm(): ttc draws int64 permutations only");
   Graph *g = cur_graph(l);
   if (g->n == 0) g->loc.off = a->off;
