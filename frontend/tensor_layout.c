@@ -464,8 +464,11 @@ Value *bi_index(L *l, Value *obj, IndexItem *items, int n, bool tuple, int32_t o
       dim++;
       continue;
     }
-    if (it->v->k == V_TENSOR || it->v->k == V_LIST)
-      lerr(l, it->off, "indexing with a tensor or list (advanced indexing) is not supported yet");
+    if (it->v->k == V_TENSOR)
+      lerr(l, it->off, "tensors used as indices must be long (int64) tensors, got %s; ttc indexes one dimension with them (x[idx])",
+           dt_torch(tdtype(l, it->v)));
+    if (it->v->k == V_LIST)
+      lerr(l, it->off, "a list index is supported alone (x[[0, 2]]), not among other indices");
     int64_t k = want_int(l, it->v, "an index", it->off);
     int64_t sz = in.d[dim];
     if (k < -sz || k >= sz)
