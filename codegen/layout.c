@@ -147,3 +147,49 @@ bool cg_cat(Cg *cg, int id) {
   }
   return true;
 }
+
+/* cumsum: the dims other than dim are a nest; dim is one loop carrying the running sum
+ * (double for floats, as ATen's acc_type), forwards or from the end. */
+bool cg_cumsum(Cg *cg, int id) {
+  if (!cg_check_inputs(cg, id, 1)) return false;
+  const Node *n = cg_node(cg, id);
+  const Shape *s = &n->shape;
+  int dim = (int)n->attr.i[0], rank = s->rank;
+  bool rev = n->attr.i[1] != 0;
+  cg_kernel_comment(cg, id, arena_printf(cg->arena, "dim=%d%s", dim, rev ? " from the end" : ""));
+  const char *y = cg_buf(cg, id), *x = cg_buf(cg, n->in[0]);
+  const char *acc_t = dt_is_float(n->dtype) ? "double" : "int64_t", *T = cg_ctype(n->dtype);
+  if (rank == 0) {
+    cg_line(cg, "%s[0] = %s[0];", y, x);
+    return true;
+  }
+  if (shape_numel(s) == 0) return true;
+  int64_t st[TT_MAX_RANK];
+  cg_strides(s, st);
+  Shape kept = {.rank = 0, .sym = -1};
+  int64_t kst[TT_MAX_RANK];
+  for (int i = 0; i < rank; i++) {
+    if (i == dim) continue;
+    if (i == s->sym) kept.sym = kept.rank;
+    kst[kept.rank] = st[i];
+    kept.d[kept.rank++] = s->d[i];
+  }
+  CgNest nest;
+  cg_nest_init(&nest, &kept, 1, 0);
+  for (int k = 0; k < kept.rank; k++) nest.st[0][k] = kst[k];
+  cg_nest_merge(&nest);
+  int v = nest.nd;
+  const char *D = cg_extent(cg, s, dim, dim + 1);
+  const char *at = cg_index_add(cg, cg_nest_index(cg, &nest, 0), v, st[dim]);
+  cg_nest_open(cg, &nest, true);
+  cg_line(cg, "%s acc = 0;", acc_t);
+  if (rev)
+    cg_line(cg, "for (int64_t i%d = %s - 1; i%d >= 0; i%d--) {", v, D, v, v);
+  else
+    cg_line(cg, "for (int64_t i%d = 0; i%d < %s; i%d++) {", v, v, D, v);
+  cg_line(cg, "  acc += %s[%s];", x, at);
+  cg_line(cg, "  %s[%s] = (%s)acc;", y, at, T);
+  cg_line(cg, "}");
+  cg_nest_close(cg, &nest, true);
+  return true;
+}

@@ -1129,6 +1129,21 @@ B(equal) {
   return tensor_item(l, any_all(l, r, &(Args){.off = a->off}, false), a->off);
 }
 
+/* cumsum(dim): running sums (bools and small ints summed as int64, as PyTorch). */
+B(cumsum) {
+  Value *v[3];
+  args_bind(l, "cumsum", "input, dim, dtype=None", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], "cumsum", a->off);
+  Shape s = tshape(l, x);
+  int d = normdim(l, want_int(l, v[1], "dim", a->off), s.rank ? s.rank : 1, a->off);
+  DType dt = tdtype(l, x);
+  if (v[2]) x = cast(l, x, want_dtype(l, v[2], a->off), a->off);
+  else if (!dt_is_float(dt) && dt != DT_I64) x = cast(l, x, DT_I64, a->off);
+  Attr at = {0};
+  at.i[0] = d;
+  return op1(l, OP_CUMSUM, x, &at, a->off, "CumsumBackward0");
+}
+
 /* F.normalize(p=2, dim=1, eps=1e-12): x / max(||x||_p, eps) along dim. */
 B(normalize) {
   Value *v[4];
@@ -1260,6 +1275,7 @@ const Builtin tensor_builtins[] = {
   {"allclose", F | M, bi_allclose, 0},
   {"equal", F | M, bi_equal, 0},
   {"normalize", F, bi_normalize, 0},
+  {"cumsum", F | M, bi_cumsum, 0},
   {"cosine_similarity", F, bi_cosine_similarity, 0},
   {"new_zeros", M, bi_new_zeros, 0},
   {"new_ones", M, bi_new_ones, 0},

@@ -497,6 +497,15 @@ static bool shape_same(const Graph *g, Node *n, IrErr *err) {
   return true;
 }
 
+static bool shape_cumsum(const Graph *g, Node *n, IrErr *err) {
+  const Node *x = in(g, n, 0);
+  if (x->dtype == DT_BOOL) return fail(err, "cumsum: a bool operand (cast it first)");
+  if (n->attr.i[0] < 0 || n->attr.i[0] >= (x->shape.rank ? x->shape.rank : 1)) return fail(err, "cumsum: dim out of range");
+  n->dtype = x->dtype;
+  n->shape = x->shape;
+  return true;
+}
+
 static bool shape_one_hot(const Graph *g, Node *n, IrErr *err) {
   const Node *x = in(g, n, 0);
   if (x->dtype != DT_I64) return fail(err, "one_hot: expected an int64 index tensor, got %s", dt_name(x->dtype));

@@ -495,6 +495,14 @@ static void grad_embedding(Ad *ad, int id, int g) {
   int32_t in[2] = {g, X(1)};
   ACC(0, mk(ad, OP_EMBEDDING_BACKWARD, in, 2, &a));
 }
+/* the gradient of a running sum is the running sum of the gradient, from the other end */
+static void grad_cumsum(Ad *ad, int id, int g) {
+  Attr a = {0};
+  a.i[0] = NODE->attr.i[0];
+  a.i[1] = !NODE->attr.i[1];
+  int32_t in[1] = {g};
+  ACC(0, mk(ad, OP_CUMSUM, in, 1, &a));
+}
 static void grad_cat(Ad *ad, int id, int g) {
   const Node *n = NODE;
   int dim = (int)n->attr.i[0];

@@ -492,6 +492,7 @@ def more():
     p.check("index_select", "x.index_select(1, torch.tensor([2, 0, 2]))", x)
     p.check("index rows", "x[torch.tensor([1, 0, 1, -1])]", x)
     p.check("embedding", "F.embedding(torch.tensor([[1, 0, 1], [0, 0, 1]]), x)", x)
+    p.check("cumsum", "x.cumsum(dim=1) * x.cumsum(0)", x)
     p.write()
 
 
