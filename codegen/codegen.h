@@ -172,6 +172,7 @@ bool cg_gather(Cg *cg, int id);
 bool cg_scatter_add(Cg *cg, int id);
 bool cg_embedding(Cg *cg, int id);
 bool cg_cumsum(Cg *cg, int id);
+bool cg_argsort(Cg *cg, int id);
 bool cg_embedding_backward(Cg *cg, int id);
 
 /* ---- train.c: host values, the batch size, optimizer steps --------------------------- */

@@ -193,3 +193,48 @@ bool cg_cumsum(Cg *cg, int id) {
   cg_nest_close(cg, &nest, true);
   return true;
 }
+
+/* argsort: each line along dim sorted by the runtime (tt_argsort_*), with a scratch array
+ * of the line's length declared here. */
+bool cg_argsort(Cg *cg, int id) {
+  if (!cg_check_inputs(cg, id, 1)) return false;
+  const Node *n = cg_node(cg, id);
+  const Node *xn = cg_in(cg, id, 0);
+  const Shape *s = &n->shape;
+  int dim = (int)n->attr.i[0], rank = s->rank;
+  bool desc = n->attr.i[1] != 0;
+  const char *suf = xn->dtype == DT_F32 ? "f32" : xn->dtype == DT_F64 ? "f64" : xn->dtype == DT_I64 ? "i64" : NULL;
+  if (!suf) return cg_fail(cg, "argsort: unsupported dtype");
+  cg_kernel_comment(cg, id, arena_printf(cg->arena, "dim=%d%s", dim, desc ? " descending" : ""));
+  const char *y = cg_buf(cg, id), *x = cg_buf(cg, n->in[0]);
+  if (rank == 0) {
+    cg_line(cg, "%s[0] = 0;", y);
+    return true;
+  }
+  if (shape_numel(s) == 0) return true;
+  int64_t st[TT_MAX_RANK];
+  cg_strides(s, st);
+  Shape kept = {.rank = 0, .sym = -1};
+  int64_t kst[TT_MAX_RANK];
+  for (int i = 0; i < rank; i++) {
+    if (i == dim) continue;
+    if (i == s->sym) kept.sym = kept.rank;
+    kst[kept.rank] = st[i];
+    kept.d[kept.rank++] = s->d[i];
+  }
+  CgNest nest;
+  cg_nest_init(&nest, &kept, 1, 0);
+  for (int k = 0; k < kept.rank; k++) nest.st[0][k] = kst[k];
+  cg_nest_merge(&nest);
+  cg_line(cg, "{");
+  cg->indent++;
+  cg_line(cg, "static int64_t scratch[%lld];", (long long)s->d[dim]);
+  cg_nest_open(cg, &nest, true);
+  const char *base = cg_nest_index(cg, &nest, 0);
+  cg_line(cg, "tt_argsort_%s(%s + %s, %s, %lld, %s + %s, %d, scratch);", suf, x, base,
+          cg_extent(cg, s, dim, dim + 1), (long long)st[dim], y, base, desc ? 1 : 0);
+  cg_nest_close(cg, &nest, true);
+  cg->indent--;
+  cg_line(cg, "}");
+  return true;
+}

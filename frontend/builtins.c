@@ -415,7 +415,7 @@ Value *bi_getattr(L *l, Value *obj, const char *name, int32_t off) {
   }
   if (obj->k == V_TUPLE && obj->s) {
     if (!strcmp(obj->s, "super") && !strcmp(name, "__init__")) return bound(l, &bi_super_init, NULL);
-    if (!strcmp(obj->s, "max") || !strcmp(obj->s, "min")) {
+    if (!strcmp(obj->s, "max") || !strcmp(obj->s, "min") || !strcmp(obj->s, "sort") || !strcmp(obj->s, "topk")) {
       if (!strcmp(name, "values")) return obj->items[0];
       if (!strcmp(name, "indices")) return obj->items[1];
     }

@@ -99,7 +99,8 @@ void lower_print(L *l, Args *a) {
         /* [lr], torch.Size([B, 784]): the brackets now, the run-time items when printed */
         bool size = pv->k == V_TUPLE && pv->s && !strcmp(pv->s, "torch.Size");
         /* torch.max(x, dim)'s named tuple prints as torch.return_types.max(values=..., ...) */
-        bool named = pv->k == V_TUPLE && pv->n == 2 && pv->s && (!strcmp(pv->s, "max") || !strcmp(pv->s, "min"));
+        bool named = pv->k == V_TUPLE && pv->n == 2 && pv->s &&
+                     (!strcmp(pv->s, "max") || !strcmp(pv->s, "min") || !strcmp(pv->s, "sort") || !strcmp(pv->s, "topk"));
         if (named) ADD_TEXT(arena_printf(l->arena, "torch.return_types.%s(\nvalues=", pv->s));
         else ADD_TEXT(size ? "torch.Size([" : pv->k == V_LIST ? "[" : "(");
         for (int q = 0; q < pv->n; q++) {

@@ -1129,6 +1129,75 @@ B(equal) {
   return tensor_item(l, any_all(l, r, &(Args){.off = a->off}, false), a->off);
 }
 
+/* ---- sorting ------------------------------------------------------------------------------ */
+
+/* The positions that sort x along dim (a stable sort; bools and small ints as int64). */
+static Value *argsort_of(L *l, Value *x, int64_t dim, bool desc, int32_t off, int *d_out) {
+  Shape s = tshape(l, x);
+  int d = normdim(l, dim, s.rank ? s.rank : 1, off);
+  DType dt = tdtype(l, x);
+  if (dt != DT_F32 && dt != DT_F64) x = cast(l, x, DT_I64, off);
+  Attr at = {0};
+  at.i[0] = d;
+  at.i[1] = desc;
+  int32_t in = tnode(l, x);
+  Value *r = mk_tensor(l, add_node(l, OP_ARGSORT, &in, 1, &at, off));
+  if (d_out) *d_out = d;
+  return r;
+}
+
+B(argsort) {
+  Value *v[4];
+  args_bind(l, "argsort", "input, dim=-1, descending=False, stable=False", self, a, v, 4);
+  return argsort_of(l, want_tensor(l, v[0], "argsort", a->off), want_int(l, v[1], "dim", a->off), want_bool(l, v[2], a->off), a->off, NULL);
+}
+
+/* (values, indices), printed as torch.return_types.<name>(values=..., indices=...) */
+static Value *values_indices(L *l, const char *name, Value *vals, Value *idx) {
+  Value *r = v_tuple(l, 2);
+  r->s = name;
+  r->items[0] = vals, r->items[1] = idx;
+  return r;
+}
+
+B(sort) {
+  Value *v[4];
+  args_bind(l, "sort", "input, dim=-1, descending=False, stable=False", self, a, v, 4);
+  Value *x = want_tensor(l, v[0], "sort", a->off);
+  int d;
+  Value *idx = argsort_of(l, x, want_int(l, v[1], "dim", a->off), want_bool(l, v[2], a->off), a->off, &d);
+  Value *pos[2] = {v_int(l, d), idx};
+  Value *vals = bi_call(l, "gather", x, pos, 2, a->off);
+  if (vals->t.requires_grad) vals->t.gradfn = "SortBackward0";
+  return values_indices(l, "sort", vals, idx);
+}
+
+/* topk(k, dim=-1, largest=True, sorted=True): the first k of a sort along dim. */
+B(topk) {
+  Value *v[5];
+  args_bind(l, "topk", "input, k, dim=-1, largest=True, sorted=True", self, a, v, 5);
+  Value *x = want_tensor(l, v[0], "topk", a->off);
+  Shape s = tshape(l, x);
+  int64_t k = want_int(l, v[1], "k", a->off);
+  int d;
+  Value *idx = argsort_of(l, x, want_int(l, v[2], "dim", a->off), !v[3] || v_truthy(l, v[3], a->off), a->off, &d);
+  int64_t len = s.rank ? s.d[d] : 1;
+  if (k < 0 || k > len) lerr(l, a->off, "selected index k out of range");
+  if (s.rank && d == s.sym) lerr(l, a->off, "topk(): ttc cannot select along the batch dimension");
+  if (s.rank && k < len) {
+    IndexItem it[TT_MAX_RANK];
+    for (int i = 0; i <= d; i++) {
+      it[i].kind = IX_SLICE, it[i].lo = it[i].hi = it[i].st = NULL, it[i].off = a->off;
+      if (i == d) it[i].hi = v_int(l, k);
+    }
+    idx = bi_index(l, idx, it, d + 1, true, a->off);
+  }
+  Value *pos[2] = {v_int(l, d), idx};
+  Value *vals = bi_call(l, "gather", x, pos, 2, a->off);
+  if (vals->t.requires_grad) vals->t.gradfn = "TopkBackward0";
+  return values_indices(l, "topk", vals, idx);
+}
+
 /* cumsum(dim): running sums (bools and small ints summed as int64, as PyTorch). */
 B(cumsum) {
   Value *v[3];
@@ -1276,6 +1345,9 @@ const Builtin tensor_builtins[] = {
   {"equal", F | M, bi_equal, 0},
   {"normalize", F, bi_normalize, 0},
   {"cumsum", F | M, bi_cumsum, 0},
+  {"argsort", F | M, bi_argsort, 0},
+  {"sort", F | M, bi_sort, 0},
+  {"topk", F | M, bi_topk, 0},
   {"cosine_similarity", F, bi_cosine_similarity, 0},
   {"new_zeros", M, bi_new_zeros, 0},
   {"new_ones", M, bi_new_ones, 0},

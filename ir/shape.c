@@ -506,6 +506,16 @@ static bool shape_cumsum(const Graph *g, Node *n, IrErr *err) {
   return true;
 }
 
+static bool shape_argsort(const Graph *g, Node *n, IrErr *err) {
+  const Node *x = in(g, n, 0);
+  if (x->dtype != DT_F32 && x->dtype != DT_F64 && x->dtype != DT_I64)
+    return fail(err, "argsort: float32, float64 or int64 values, got %s", dt_name(x->dtype));
+  if (n->attr.i[0] < 0 || n->attr.i[0] >= (x->shape.rank ? x->shape.rank : 1)) return fail(err, "argsort: dim out of range");
+  n->dtype = DT_I64;
+  n->shape = x->shape;
+  return true;
+}
+
 static bool shape_one_hot(const Graph *g, Node *n, IrErr *err) {
   const Node *x = in(g, n, 0);
   if (x->dtype != DT_I64) return fail(err, "one_hot: expected an int64 index tensor, got %s", dt_name(x->dtype));

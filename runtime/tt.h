@@ -50,6 +50,15 @@ void tt_print_tensor(FILE *f, TtDType dt, const void *data, int rank, const int6
 /* Python's repr(float): the shortest string that round-trips ("0.1", "1e-05", "inf"). */
 char *tt_pyfloat_repr(double v, char *buf, size_t n);
 
+/* ---- sort.c ------------------------------------------------------------------------- */
+
+/* The positions (0..n-1) that sort x[0], x[st], ..., x[(n-1)*st] ascending (descending when
+ * desc), written to out with the same stride: a stable merge sort; NaN sorts after every
+ * number ascending and before descending, as PyTorch. scratch holds n positions. */
+void tt_argsort_f32(const float *x, int64_t n, int64_t st, int64_t *out, int desc, int64_t *scratch);
+void tt_argsort_f64(const double *x, int64_t n, int64_t st, int64_t *out, int desc, int64_t *scratch);
+void tt_argsort_i64(const int64_t *x, int64_t n, int64_t st, int64_t *out, int desc, int64_t *scratch);
+
 /* ---- rng.c ------------------------------------------------------------------------- */
 
 /* PyTorch's CPU generator: mt19937 seeded as torch.manual_seed(seed) seeds it. */

@@ -493,6 +493,8 @@ def more():
     p.check("index rows", "x[torch.tensor([1, 0, 1, -1])]", x)
     p.check("embedding", "F.embedding(torch.tensor([[1, 0, 1], [0, 0, 1]]), x)", x)
     p.check("cumsum", "x.cumsum(dim=1) * x.cumsum(0)", x)
+    p.check("sort", "x.sort(dim=1, descending=True).values * torch.tensor([1.0, 2.0, 3.0])", x)
+    p.check("topk", "torch.topk(x, 2, dim=0).values", x)
     p.write()
 
 
