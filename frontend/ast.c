@@ -45,6 +45,7 @@ const char *ast_kind_name(AstKind k) {
       [AST_LIST] = "list",       [AST_TUPLE] = "tuple",
       [AST_ATTR] = "attr",       [AST_CALL] = "call",
       [AST_KWARG] = "kwarg",     [AST_INDEX] = "index",
+      [AST_STARARG] = "stararg",
       [AST_SLICE] = "slice",     [AST_BINOP] = "binop",
       [AST_UNARY] = "unary",     [AST_COMPARE] = "compare",
       [AST_BOOLOP] = "boolop",   [AST_IFEXP] = "ifexp",
@@ -164,6 +165,10 @@ static void dump(FILE *f, const Ast *n) {
     break;
   case AST_KWARG:
     fprintf(f, " %s", n->str);
+    dump_child(f, n->a);
+    break;
+  case AST_STARARG:
+    fprintf(f, " %s", n->ival == 2 ? "**" : "*");
     dump_child(f, n->a);
     break;
   case AST_CALL:

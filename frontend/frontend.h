@@ -53,6 +53,7 @@ typedef enum {
   AST_ATTR,    /* a.str */
   AST_CALL,    /* a(items...): items are expressions or AST_KWARG */
   AST_KWARG,   /* str=a, inside a call's items */
+  AST_STARARG, /* *a (ival 1) or **a (ival 2), inside a call's items: unpacked */
   AST_INDEX,   /* a[b]: b is an expression, AST_SLICE, or AST_TUPLE of them */
   AST_SLICE,   /* a:b:c, each may be NULL */
   AST_BINOP,   /* a op b; op is one of the BIN_* below */

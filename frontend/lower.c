@@ -597,26 +597,66 @@ Value *v_call(L *l, Value *fn, Args *a) {
   }
 }
 
+/* The values a *x in a call unpacks: a list, a tuple, or a ModuleList's items. */
+static Value *star_items(L *l, Value *v, int32_t off) {
+  if (v->k == V_OBJECT && attrs_get(&v->attrs, "__items__")) v = attrs_get(&v->attrs, "__items__");
+  if (v->k != V_LIST && v->k != V_TUPLE)
+    lerr(l, off, "argument after * must be an iterable ttc can unpack (a list or tuple), not %s", v_typename(v));
+  return v;
+}
+
 static Value *eval_call(L *l, Scope *s, const Ast *e) {
   Value *fn = eval(l, s, e->a);
   Args a = {0};
   a.off = e->off;
-  a.pos = arena_alloc(l->arena, sizeof(Value *) * (size_t)(e->nitems + 1));
-  a.kw = arena_alloc(l->arena, sizeof(Value *) * (size_t)(e->nitems + 1));
-  a.kwnames = arena_alloc(l->arena, sizeof(char *) * (size_t)(e->nitems + 1));
-  int32_t *po = arena_alloc(l->arena, sizeof(int32_t) * (size_t)(e->nitems + 1));
+  /* the arguments evaluated in source order (their side effects, random draws included,
+     happen as Python's), then *x and **d unpacked */
+  Value **starv = arena_alloc(l->arena, sizeof(Value *) * (size_t)(e->nitems + 1));
+  int npos = 0, nkw = 0;
+  for (int i = 0; i < e->nitems; i++) {
+    const Ast *it = e->items[i];
+    starv[i] = eval(l, s, it->kind == AST_STARARG || it->kind == AST_KWARG ? it->a : it);
+    if (it->kind == AST_STARARG) {
+      if (it->ival == 1) npos += star_items(l, starv[i], it->off)->n;
+      else if (starv[i]->k != V_DICT) lerr(l, it->off, "argument after ** must be a dict, not %s", v_typename(starv[i]));
+      else nkw += starv[i]->n / 2;
+    } else if (it->kind == AST_KWARG) {
+      nkw++;
+    } else {
+      npos++;
+    }
+  }
+  a.pos = arena_alloc(l->arena, sizeof(Value *) * (size_t)(npos + 1));
+  a.kw = arena_alloc(l->arena, sizeof(Value *) * (size_t)(nkw + 1));
+  a.kwnames = arena_alloc(l->arena, sizeof(char *) * (size_t)(nkw + 1));
+  int32_t *po = arena_alloc(l->arena, sizeof(int32_t) * (size_t)(npos + 1));
   a.posoff = po;
   for (int i = 0; i < e->nitems; i++) {
     const Ast *it = e->items[i];
-    if (it->kind == AST_KWARG) {
-      for (int k = 0; k < a.nkw; k++)
-        if (!strcmp(a.kwnames[k], it->str)) lerr(l, it->off, "keyword argument repeated: %s", it->str);
-      a.kwnames[a.nkw] = it->str;
-      a.kw[a.nkw++] = eval(l, s, it->a);
+    if (it->kind == AST_KWARG || (it->kind == AST_STARARG && it->ival == 2)) {
+      int n = it->kind == AST_KWARG ? 1 : starv[i]->n / 2;
+      for (int j = 0; j < n; j++) {
+        const char *name = it->kind == AST_KWARG ? it->str : NULL;
+        Value *val;
+        if (!name) {
+          Value *key = starv[i]->items[2 * j];
+          if (key->k != V_STR) lerr(l, it->off, "keywords must be strings");
+          name = key->s;
+          val = starv[i]->items[2 * j + 1];
+        } else {
+          val = starv[i];
+        }
+        for (int k = 0; k < a.nkw; k++)
+          if (!strcmp(a.kwnames[k], name)) lerr(l, it->off, "keyword argument repeated: %s", name);
+        a.kwnames[a.nkw] = name;
+        a.kw[a.nkw++] = val;
+      }
+    } else if (it->kind == AST_STARARG) {
+      Value *seq = star_items(l, starv[i], it->off);
+      for (int j = 0; j < seq->n; j++) po[a.npos] = it->off, a.pos[a.npos++] = seq->items[j];
     } else {
-      if (a.nkw) lerr(l, it->off, "positional argument follows keyword argument");
-      po[a.npos] = it->off;
-      a.pos[a.npos++] = eval(l, s, it);
+      po[a.npos] = it->off; /* the parser has rejected positionals after keywords */
+      a.pos[a.npos++] = starv[i];
     }
   }
   Value *r = v_call(l, fn, &a);

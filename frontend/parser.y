@@ -322,8 +322,8 @@ arglist(A) ::= arglist(B) COMMA arg(C).               { A = p_push(p, B, C); }
 arg(A) ::= test(A).
 arg(A) ::= NAME(N) ASSIGN test(B).                    { A = p_kwarg(p, N, B); }
 arg(A) ::= test(E) comp_for(F).                       { A = p_comp(p, E->off, E, F); }
-arg(A) ::= STAR(T) test.                              { A = p_reject(p, T, "'*' unpacking in calls is not supported"); }
-arg(A) ::= POW(T) test.                               { A = p_reject(p, T, "'**' unpacking in calls is not supported"); }
+arg(A) ::= STAR(T) test(B).                           { A = p_node(p, AST_STARARG, T.off, B, NULL, NULL); A->ival = 1; }
+arg(A) ::= POW(T) test(B).                            { A = p_node(p, AST_STARARG, T.off, B, NULL, NULL); A->ival = 2; }
 
 /* x[i], x[a:b:c], x[:, 0], x[..., None] */
 subscripts(A) ::= subscript(A).
@@ -508,6 +508,9 @@ static Ast *p_call(Parser *p, Token t, Ast *fn, Ast *args) {
         if (args->items[j]->kind == AST_KWARG && strcmp(args->items[j]->str, arg->str) == 0)
           p_error(p, arg->off, "keyword argument '%s' repeated", arg->str);
       kw = true;
+    } else if (arg->kind == AST_STARARG) {
+      /* Python allows *a after keywords; **d makes what follows keyword-only */
+      if (arg->ival == 2) kw = true;
     } else if (kw) {
       p_error(p, arg->off, "positional argument follows keyword argument");
     }

@@ -339,8 +339,9 @@ static void unsupported(void **state) {
                       "(assign (name y) (comp (binop * (name x) (int 2)) (for (name x) (name xs) _) (if (name x) _)))\n");
   assert_string_equal(parse("s = sum(x for x in xs)\n"),
                       "(assign (name s) (call (name sum) (comp (name x) (for (name x) (name xs) _))))\n");
-  assert_string_equal(parse_error("f(*a)\n"),
-                      "m.tt:1:3: error: '*' unpacking in calls is not supported\nf(*a)\n  ^\n");
+  /* unpacking in calls parses (lowering expands it) */
+  assert_string_equal(parse("f(x, *a, k=1, **d)\n"),
+                      "(expr (call (name f) (name x) (stararg * (name a)) (kwarg k (int 1)) (stararg ** (name d))))\n");
   assert_string_equal(parse_error("s = {1, 2}\n"),
                       "m.tt:1:5: error: set literals are not supported\ns = {1, 2}\n    ^\n");
   assert_string_equal(parse_error("from m import *\n"),
