@@ -371,7 +371,8 @@ static Value *bi_int_zero(L *l, Value *self, Args *a) {
 }
 static const Builtin bi_cuda_available = {"is_available", BI_FUNC, bi_false_, 0};
 static const Builtin bi_cuda_device_count = {"device_count", BI_FUNC, bi_int_zero, 0};
-enum { MM_parameters, MM_named_parameters, MM_train, MM_eval, MM_zero_grad, MM_to };
+enum { MM_parameters, MM_named_parameters, MM_train, MM_eval, MM_zero_grad, MM_to, MM_children,
+       MM_named_children, MM_modules, MM_named_modules, MM_apply, MM_requires_grad_, MM__COUNT };
 static const Builtin module_methods[] = {
   [MM_parameters] = {"parameters", BI_METHOD, bi_parameters, 0},
   [MM_named_parameters] = {"named_parameters", BI_METHOD, bi_named_parameters, 0},
@@ -379,6 +380,12 @@ static const Builtin module_methods[] = {
   [MM_eval] = {"eval", BI_METHOD, bi_eval_mode, 0},
   [MM_zero_grad] = {"zero_grad", BI_METHOD, bi_module_zero_grad, 0},
   [MM_to] = {"to", BI_METHOD, bi_module_to, 0},
+  [MM_children] = {"children", BI_METHOD, bi_module_children, 0},
+  [MM_named_children] = {"named_children", BI_METHOD, bi_module_named_children, 0},
+  [MM_modules] = {"modules", BI_METHOD, bi_module_modules, 0},
+  [MM_named_modules] = {"named_modules", BI_METHOD, bi_module_named_modules, 0},
+  [MM_apply] = {"apply", BI_METHOD, bi_module_apply, 0},
+  [MM_requires_grad_] = {"requires_grad_", BI_METHOD, bi_module_requires_grad_, 0},
 };
 
 static Value *bound(L *l, const Builtin *b, Value *self) {
@@ -435,6 +442,8 @@ Value *bi_getattr(L *l, Value *obj, const char *name, int32_t off) {
     if (!strcmp(name, "eval")) return bound(l, &module_methods[MM_eval], obj);
     if (!strcmp(name, "zero_grad")) return bound(l, &module_methods[MM_zero_grad], obj);
     if (!strcmp(name, "to") || !strcmp(name, "cpu")) return bound(l, &module_methods[MM_to], obj);
+    for (int m = MM_children; m < MM__COUNT; m++)
+      if (!strcmp(name, module_methods[m].name)) return bound(l, &module_methods[m], obj);
     if (!strcmp(name, "training")) return attrs_get(&obj->attrs, "training") ? attrs_get(&obj->attrs, "training") : l->vtrue;
     if (!strcmp(name, "forward") && obj->cls->bi) return bound(l, obj->cls->bi, obj);
     return NULL;

@@ -1076,7 +1076,8 @@ static void assign(L *l, Scope *s, const Ast *target, Value *v) {
       return;
     }
     if (obj->k == V_TENSOR && !strcmp(target->str, "requires_grad")) {
-      obj->t.requires_grad = v_truthy(l, v, target->off);
+      Args ra = {.pos = &v, .npos = 1, .off = target->off};
+      bi_lookup("requires_grad_", BI_METHOD)->fn(l, obj, &ra); /* the same as requires_grad_() */
       return;
     }
     if (obj->k == V_TENSOR && !strcmp(target->str, "grad") && obj->t.var >= 0 && obj->t.leaf) {

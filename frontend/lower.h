@@ -312,6 +312,7 @@ Value *bi_uniform_param(L *l, Shape s, DType dt, double bound, const char *name,
 void collect_params(L *l, Value *m, Value *out, const char *prefix, Value *names);
 /* print(model): PyTorch's repr of a module, or NULL for other objects. */
 const char *bi_module_repr(L *l, Value *m, int32_t off);
+bool bi_is_module(const Value *v); /* a torch.nn module (builtin or a user class) */
 /* The methods every module has, for bi_getattr: parameters(), named_parameters(),
  * train(), eval(), zero_grad(), to(). */
 BI_FN(parameters);
@@ -320,6 +321,12 @@ BI_FN(train_mode);
 BI_FN(eval_mode);
 BI_FN(module_zero_grad);
 BI_FN(module_to);
+BI_FN(module_children); /* children(), named_children(), modules(), named_modules() */
+BI_FN(module_named_children);
+BI_FN(module_modules);
+BI_FN(module_named_modules);
+BI_FN(module_apply);
+BI_FN(module_requires_grad_);
 
 /* ---- autograd.c: backward, gradients, in-place methods, losses ------------------------ */
 extern const Builtin grad_builtins[];

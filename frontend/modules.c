@@ -312,6 +312,102 @@ BI_FN(module_zero_grad) {
   return l->none;
 }
 
+/* ---- the module tree: children(), modules(), apply(), requires_grad_() ------------------ */
+
+
+/* The direct sub-modules in PyTorch's registration order (a Sequential's or ModuleList's
+ * items, named "0", "1", ..., then attributes), pushed with their names. */
+static void children_of(L *l, Value *m, Value *names, Value *mods) {
+  Value *items = attrs_get(&m->attrs, "__items__");
+  for (int i = 0; items && i < items->n; i++)
+    if (bi_is_module(items->items[i])) {
+      v_list_push(l, names, v_str(l, arena_printf(l->arena, "%d", i)));
+      v_list_push(l, mods, items->items[i]);
+    }
+  for (int i = 0; i < m->attrs.n; i++)
+    if (bi_is_module(m->attrs.vals[i])) {
+      v_list_push(l, names, v_str(l, m->attrs.keys[i]));
+      v_list_push(l, mods, m->attrs.vals[i]);
+    }
+}
+
+/* self and every sub-module, depth first, each once (PyTorch's named_modules). */
+static void walk_modules(L *l, Value *m, const char *prefix, Value *names, Value *mods, int depth) {
+  if (depth > 200) lerr(l, 0, "modules(): the module tree is too deep");
+  for (int i = 0; i < mods->n; i++)
+    if (mods->items[i] == m) return;
+  v_list_push(l, names, v_str(l, prefix));
+  v_list_push(l, mods, m);
+  Value *cn = v_new(l, V_LIST), *cm = v_new(l, V_LIST);
+  children_of(l, m, cn, cm);
+  for (int i = 0; i < cm->n; i++)
+    walk_modules(l, cm->items[i], *prefix ? arena_printf(l->arena, "%s.%s", prefix, cn->items[i]->s) : cn->items[i]->s,
+                 names, mods, depth + 1);
+}
+
+static Value *pairs(L *l, Value *names, Value *mods) {
+  Value *out = v_new(l, V_LIST);
+  for (int i = 0; i < mods->n; i++) {
+    Value *t = v_tuple(l, 2);
+    t->items[0] = names->items[i], t->items[1] = mods->items[i];
+    v_list_push(l, out, t);
+  }
+  return out;
+}
+
+BI_FN(module_children) {
+  UNUSED(a);
+  Value *names = v_new(l, V_LIST), *mods = v_new(l, V_LIST);
+  children_of(l, self, names, mods);
+  return mods;
+}
+BI_FN(module_named_children) {
+  UNUSED(a);
+  Value *names = v_new(l, V_LIST), *mods = v_new(l, V_LIST);
+  children_of(l, self, names, mods);
+  return pairs(l, names, mods);
+}
+BI_FN(module_modules) {
+  UNUSED(a);
+  Value *names = v_new(l, V_LIST), *mods = v_new(l, V_LIST);
+  walk_modules(l, self, "", names, mods, 0);
+  return mods;
+}
+BI_FN(module_named_modules) {
+  UNUSED(a);
+  Value *names = v_new(l, V_LIST), *mods = v_new(l, V_LIST);
+  walk_modules(l, self, "", names, mods, 0);
+  return pairs(l, names, mods);
+}
+
+/* apply(fn): fn on every sub-module, then on self (PyTorch's post-order); returns self */
+static void apply_to(L *l, Value *m, Value *fn, int32_t off, int depth) {
+  if (depth > 200) lerr(l, off, "apply(): the module tree is too deep");
+  Value *names = v_new(l, V_LIST), *mods = v_new(l, V_LIST);
+  children_of(l, m, names, mods);
+  for (int i = 0; i < mods->n; i++) apply_to(l, mods->items[i], fn, off, depth + 1);
+  Value *pos[1] = {m};
+  Args fa = {.pos = pos, .npos = 1, .off = off};
+  v_call(l, fn, &fa);
+}
+BI_FN(module_apply) {
+  Value *v[2];
+  args_bind(l, "apply", "self, fn", self, a, v, 2);
+  apply_to(l, self, v[1], a->off, 0);
+  return self;
+}
+
+/* requires_grad_(requires_grad=True): every parameter's flag (freezing a model) */
+BI_FN(module_requires_grad_) {
+  Value *v[2];
+  args_bind(l, "requires_grad_", "self, requires_grad=True", self, a, v, 2);
+  Value *ps = v_new(l, V_LIST);
+  collect_params(l, self, ps, "", NULL);
+  Value *flag = v[1] ? v[1] : l->vtrue;
+  for (int i = 0; i < ps->n; i++) bi_call(l, "requires_grad_", ps->items[i], &flag, 1, a->off);
+  return self;
+}
+
 /* model.to(device) / model.cpu(): the CPU is where the module already is */
 BI_FN(module_to) {
   for (int i = 0; i < a->npos; i++)
@@ -322,7 +418,7 @@ BI_FN(module_to) {
 
 /* ---- print(model): PyTorch's module repr ------------------------------------------------ */
 
-static bool is_module(const Value *v) {
+bool bi_is_module(const Value *v) {
   static const char *const mods[] = {"Module", "Linear", "ReLU", "Sigmoid", "Tanh", "GELU", "Softmax",
                                      "LogSoftmax", "Identity", "Flatten", "Sequential", "ModuleList",
                                      "Conv2d", "MaxPool2d", "AvgPool2d", "Dropout", "BatchNorm2d",
@@ -442,18 +538,18 @@ static const char *add_indent(L *l, const char *s) {
 }
 
 const char *bi_module_repr(L *l, Value *m, int32_t off) {
-  if (!is_module(m)) return NULL;
+  if (!bi_is_module(m)) return NULL;
   const char *name = m->cls->bi ? m->cls->bi->name : m->cls->s;
   char *buf = arena_printf(l->arena, "%s(%s", name, extra_repr(l, m, off));
   bool children = false;
   Value *items = attrs_get(&m->attrs, "__items__");
   for (int i = 0; items && i < items->n; i++)
-    if (is_module(items->items[i])) {
+    if (bi_is_module(items->items[i])) {
       buf = arena_printf(l->arena, "%s\n  (%d): %s", buf, i, add_indent(l, bi_module_repr(l, items->items[i], off)));
       children = true;
     }
   for (int i = 0; i < m->attrs.n; i++)
-    if (is_module(m->attrs.vals[i])) {
+    if (bi_is_module(m->attrs.vals[i])) {
       buf = arena_printf(l->arena, "%s\n  (%s): %s", buf, m->attrs.keys[i], add_indent(l, bi_module_repr(l, m->attrs.vals[i], off)));
       children = true;
     }

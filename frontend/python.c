@@ -455,11 +455,19 @@ B(py_isinstance) {
   args_bind(l, "isinstance", "obj, classinfo", self, a, v, 2);
   Value *o = v[0], *c = v[1];
   if (!c || c->k != V_BUILTIN || !c->bi) {
+    if (c && c->k == V_CLASS && c->bi && o && o->k == V_OBJECT) {
+      /* a builtin class (nn.Linear): the object's class or a user class's builtin base */
+      if (!strcmp(c->bi->name, "Module")) return v_bool(l, bi_is_module(o));
+      for (Value *k = o->cls; k; k = k->self)
+        if (k->bi == c->bi) return l->vtrue;
+      return l->vfalse;
+    }
     if (c && c->k == V_CLASS && o && o->k == V_OBJECT) {
       for (Value *k = o->cls; k; k = k->self)
         if (k == c) return l->vtrue;
       return l->vfalse;
     }
+    if (c && c->k == V_CLASS && c->bi && o && o->k == V_TENSOR) return v_bool(l, !strcmp(c->bi->name, "Parameter") && o->t.param);
     lerr(l, a->off, "isinstance(): unsupported class");
   }
   const char *n = c->bi->name;

@@ -565,6 +565,9 @@ B(requires_grad_) {
     make_leaf(l, x, true, a->off);
   }
   x->t.requires_grad = rg;
+  /* a parameter's flag is its variable's too: backward() calls after this one leave a
+     frozen parameter without a gradient (earlier ones were already traced) */
+  if (x->t.leaf && x->t.var >= 0 && l->p->vars[x->t.var].kind == VAR_PARAM) l->p->vars[x->t.var].requires_grad = rg;
   return x;
 }
 
