@@ -1113,6 +1113,11 @@ static void assign(L *l, Scope *s, const Ast *target, Value *v) {
     }
     if (obj->k == V_DICT) {
       Value *key = eval(l, s, target->b);
+      if (obj->s && !strcmp(obj->s, "param_group")) { /* opt.param_groups[0]['lr'] = x */
+        if (key->k != V_STR || strcmp(key->s, "lr"))
+          lerr(l, target->b->off, "ttc can change a param group's 'lr' only");
+        train_set_lr(l, obj->self, v, target->off);
+      }
       for (int i = 0; i + 1 < obj->n; i += 2)
         if (bi_compare(l, CMP_EQ, obj->items[i], key, target->off) == l->vtrue) {
           obj->items[i + 1] = v;

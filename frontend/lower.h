@@ -357,6 +357,8 @@ extern const int train_nbuiltins;
 /* The batch a loop over a loader binds: its variables, with the dataset's transform. */
 Value *loader_batch(L *l, Value *loader, int32_t off);
 Value *train_getattr(L *l, Value *obj, const char *name);
+/* opt.param_groups[i]['lr'] = lr: the optimizer's learning rate from here on */
+void train_set_lr(L *l, Value *opt, Value *lr, int32_t off);
 Value *checkpoint_index(L *l, Value *c, Value *key, int32_t off);
 
 #endif

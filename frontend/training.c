@@ -1030,6 +1030,10 @@ static Value *method(L *l, BuiltinFn fn, Value *self) {
   tt_unreachable();
 }
 
+void train_set_lr(L *l, Value *opt, Value *lr, int32_t off) {
+  host_assign(l, (int)attrs_get(&opt->attrs, "__lr__")->i, lr, off);
+}
+
 /* Methods and attributes of the objects above (NULL if obj has no such one). */
 Value *train_getattr(L *l, Value *obj, const char *name) {
   if (attrs_get(&obj->attrs, "__optim__")) {
@@ -1039,6 +1043,8 @@ Value *train_getattr(L *l, Value *obj, const char *name) {
     if (!strcmp(name, "load_state_dict")) return method(l, tb_load_state_dict, obj);
     if (!strcmp(name, "param_groups")) {
       Value *g = v_new(l, V_DICT);
+      g->s = "param_group"; /* g['lr'] = x sets the optimizer's rate (train_set_lr) */
+      g->self = obj;
       v_list_push(l, g, v_str(l, "lr"));
       v_list_push(l, g, lr_value(l, obj));
       v_list_push(l, g, v_str(l, "params"));
