@@ -81,7 +81,8 @@ typedef enum {
   AST_FOR,       /* for a in b: c */
   AST_WHILE,     /* while a: c */
   AST_WITH,      /* with a [as b]: c */
-  AST_DEF,       /* def str(items): c; items are NAME or KWARG (default value) params */
+  AST_DEF,       /* def str(items): c; items are NAME or KWARG (default value) params; a: its
+                    decorator expression or NULL */
   AST_CLASS,     /* class str(a): c; a is the base (may be NULL) */
   AST_BLOCK,     /* items: statements */
   AST_IMPORT,    /* import str [as a]: str the dotted module, a a NAME alias or NULL */

@@ -559,7 +559,7 @@ static Token scan(Lexer *lx) {
       "@"   {
         lx->cur = p;
         if (!lx->line_has_tokens && !lx->expr_mode)
-          return fail(lx, tok, "decorators are not supported");
+          return make(lx, TK_DECOR, tok, p); /* @ starting a line: a decorator */
         return make(lx, TK_AT, tok, p);
       }
       "="   { lx->cur = p; return make(lx, TK_ASSIGN, tok, p); }
@@ -677,6 +677,7 @@ const char *lex_token_name(int kind) {
   case TK_PERCENT: return "'%'";
   case TK_POW: return "'**'";
   case TK_AT: return "'@'";
+  case TK_DECOR: return "'@' (a decorator)";
   case TK_ASSIGN: return "'='";
   case TK_PLUSEQ: return "'+='";
   case TK_MINUSEQ: return "'-='";

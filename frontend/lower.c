@@ -582,8 +582,15 @@ Value *user_method(L *l, Value *obj, const char *name) {
 Value *v_call(L *l, Value *fn, Args *a) {
   switch (fn->k) {
   case V_BUILTIN: return fn->bi->fn(l, fn->self, a);
-  case V_FUNC: return call_func(l, fn, NULL, a);
-  case V_METHOD: return call_func(l, fn->fn, fn->self, a);
+  case V_FUNC:
+  case V_METHOD: {
+    Value *f = fn->k == V_FUNC ? fn : fn->fn;
+    bool saved = l->no_grad;
+    if (f->i == 1) l->no_grad = true; /* decorated with @torch.no_grad() */
+    Value *r = call_func(l, f, fn->k == V_FUNC ? NULL : fn->self, a);
+    l->no_grad = saved;
+    return r;
+  }
   case V_CLASS:
     if (fn->bi) return fn->bi->fn(l, NULL, a);
     return instantiate(l, fn, a);
@@ -1280,6 +1287,12 @@ static Exit exec(L *l, Frame *f, const Ast *st) {
     fn->ast = st;
     fn->closure = s;
     fn->s = st->str;
+    if (st->a) { /* @torch.no_grad() (or @torch.inference_mode()): the body runs without grad */
+      Value *d = eval(l, s, st->a);
+      if (!(d->k == V_TUPLE && d->s && !strcmp(d->s, "no_grad")))
+        lerr(l, st->a->off, "ttc supports the decorator @torch.no_grad() only");
+      fn->i = 1;
+    }
     attrs_set(l, &s->vars, st->str, fn);
     return X_NEXT;
   }

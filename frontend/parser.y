@@ -35,6 +35,7 @@
 %token PLUS MINUS STAR SLASH DSLASH PERCENT POW AT.
 %token ASSIGN PLUSEQ MINUSEQ STAREQ SLASHEQ DSLASHEQ PERCENTEQ POWEQ ATEQ.
 %token EQ NE LT LE GT GE.
+%token DECOR.
 
 /* Arithmetic precedence, loosest first (comparisons and boolean operators are layered
  * nonterminals below). UMINUS sits under POW so that -x**2 is -(x**2), as in Python. */
@@ -124,6 +125,7 @@ static Ast *p_for(Parser *p, Token t, Ast *target, Ast *iter, Ast *body);
 static Ast *p_while(Parser *p, Token t, Ast *cond, Ast *body);
 static Ast *p_with(Parser *p, Token t, Ast *e, Ast *target, Ast *body);
 static Ast *p_def(Parser *p, Token t, Token name, Ast *params, Ast *body);
+static Ast *p_decorate(Parser *p, Token t, Ast *dec, Ast *def);
 static Ast *p_param(Parser *p, Token name, Ast *dflt);
 static Ast *p_class(Parser *p, Token t, Token name, Ast *base, Ast *body);
 }
@@ -227,6 +229,8 @@ compound_stmt(A) ::= WITH(T) test(B) AS expr(C) COLON suite(D). { A = p_with(p, 
 
 compound_stmt(A) ::= DEF(T) NAME(N) LPAREN params(B) RPAREN return_annot COLON suite(C).
                                                       { A = p_def(p, T, N, B, C); }
+/* @decorator on its own line before a def; lowering knows @torch.no_grad() */
+compound_stmt(A) ::= DECOR(T) test(D) NEWLINE compound_stmt(B). { A = p_decorate(p, T, D, B); }
 compound_stmt(A) ::= CLASS(T) NAME(N) COLON suite(C). { A = p_class(p, T, N, NULL, C); }
 compound_stmt(A) ::= CLASS(T) NAME(N) LPAREN RPAREN COLON suite(C). { A = p_class(p, T, N, NULL, C); }
 compound_stmt(A) ::= CLASS(T) NAME(N) LPAREN test(B) RPAREN COLON suite(C).
@@ -921,6 +925,14 @@ static Ast *p_param(Parser *p, Token name, Ast *dflt) {
   if (!dflt)
     return p_leaf(p, AST_NAME, name);
   return p_kwarg(p, name, dflt);
+}
+
+/* One decorator, kept in the def's a (lowering checks which it is). */
+static Ast *p_decorate(Parser *p, Token t, Ast *dec, Ast *def) {
+  if (def->kind != AST_DEF) return p_reject(p, t, "decorators are supported on functions only");
+  if (def->a) return p_reject(p, t, "ttc supports one decorator per function");
+  def->a = dec;
+  return def;
 }
 
 static Ast *p_def(Parser *p, Token t, Token name, Ast *params, Ast *body) {

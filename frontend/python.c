@@ -752,6 +752,7 @@ const Builtin py_builtins[] = {
   {"super", F, bi_super, 0},
   {"device", F, bi_device, 0},
   {"no_grad", F, bi_no_grad, 0},
+  {"inference_mode", F, bi_no_grad, 0},
   {"math.sqrt", F, bi_math_sqrt, 0},
   {"math.exp", F, bi_math_exp, 0},
   {"math.log", F, bi_math_log, 0},
