@@ -1241,6 +1241,141 @@ B(cosine_similarity) {
   return reduce(l, OP_SUM, bi_binop(l, BIN_MUL, x[0], x[1], a->off), v[2], false, a->off, NULL);
 }
 
+/* ---- small linear algebra and friends, composed as PyTorch defines them ------------------ */
+
+/* r, shown with PyTorch's grad_fn name for the composed op */
+static Value *named_grad(Value *r, const char *gradfn) {
+  if (r->t.requires_grad) r->t.gradfn = gradfn;
+  return r;
+}
+
+static Value *want_rank(L *l, Value *v, int rank, const char *fname, int32_t off) {
+  Value *t = want_tensor(l, v, fname, off);
+  if (tshape(l, t).rank != rank) lerr(l, off, "%s(): expected a %d-D tensor", fname, rank);
+  return t;
+}
+
+B(dot) { /* 1-D inner product */
+  Value *v[2];
+  args_bind(l, "dot", "input, other", self, a, v, 2);
+  Value *x = want_rank(l, v[0], 1, "dot", a->off), *y = want_rank(l, v[1], 1, "dot", a->off);
+  return bi_binop(l, BIN_MATMUL, x, y, a->off);
+}
+
+B(outer) { /* x[:, None] * y[None, :] */
+  Value *v[2];
+  args_bind(l, "outer", "input, vec2", self, a, v, 2);
+  Value *x = want_rank(l, v[0], 1, "outer", a->off), *y = want_rank(l, v[1], 1, "outer", a->off);
+  Value *xc = bi_call(l, "unsqueeze", x, (Value *[]){v_int(l, 1)}, 1, a->off);
+  return bi_binop(l, BIN_MUL, xc, y, a->off);
+}
+
+B(mv) {
+  Value *v[2];
+  args_bind(l, "mv", "input, vec", self, a, v, 2);
+  return bi_binop(l, BIN_MATMUL, want_rank(l, v[0], 2, "mv", a->off), want_rank(l, v[1], 1, "mv", a->off), a->off);
+}
+
+B(addmm) { /* beta * input + alpha * (mat1 @ mat2) */
+  Value *v[5];
+  args_bind(l, "addmm", "input, mat1, mat2, beta=1, alpha=1", self, a, v, 5);
+  Value *p = bi_binop(l, BIN_MATMUL, want_rank(l, v[1], 2, "addmm", a->off), want_rank(l, v[2], 2, "addmm", a->off), a->off);
+  Value *in = want_tensor(l, v[0], "addmm", a->off);
+  if (!(v[4]->k == V_INT && v[4]->i == 1)) p = bi_binop(l, BIN_MUL, p, v[4], a->off);
+  if (!(v[3]->k == V_INT && v[3]->i == 1)) in = bi_binop(l, BIN_MUL, in, v[3], a->off);
+  return named_grad(bi_binop(l, BIN_ADD, in, p, a->off), "AddmmBackward0");
+}
+
+/* amax/amin(dim=(), keepdim=False): the extreme over dims (all when none given). */
+static Value *amaxmin(L *l, Value *self, Args *a, bool ismax) {
+  const char *fname = ismax ? "amax" : "amin";
+  Value *v[3];
+  args_bind(l, fname, "input, dim=None, keepdim=False", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], fname, a->off), *dim = v[1];
+  if (dim && (dim->k == V_TUPLE || dim->k == V_LIST) && dim->n == 0) dim = NULL;
+  return reduce(l, ismax ? OP_MAX : OP_MIN, x, dim, want_bool(l, v[2], a->off), a->off, ismax ? "AmaxBackward0" : "AminBackward0");
+}
+B(amax) { return amaxmin(l, self, a, true); }
+B(amin) { return amaxmin(l, self, a, false); }
+
+static Value *clamp_one(L *l, Value *self, Args *a, const char *fname, bool lo) {
+  Value *v[2];
+  args_bind(l, fname, lo ? "input, min" : "input, max", self, a, v, 2);
+  Value *pos[1] = {v[1]};
+  const char *kn[1] = {lo ? "min" : "max"};
+  Args ca = {.pos = &v[0], .npos = 1, .kwnames = kn, .kw = pos, .nkw = 1, .off = a->off};
+  return named_grad(bi_clamp(l, NULL, &ca), lo ? "ClampMinBackward0" : "ClampMaxBackward0");
+}
+B(clamp_min) { return clamp_one(l, self, a, "clamp_min", true); }
+B(clamp_max) { return clamp_one(l, self, a, "clamp_max", false); }
+
+/* log2 / log10 as log(x) / log(base); exp2 as 2 ** x */
+static Value *log_base(L *l, Value *self, Args *a, const char *fname, double base) {
+  Value *v[1];
+  args_bind(l, fname, "input", self, a, v, 1);
+  Value *lg = bi_call(l, "log", want_tensor(l, v[0], fname, a->off), NULL, 0, a->off);
+  return named_grad(bi_binop(l, BIN_DIV, lg, v_float(l, log(base)), a->off), base == 2 ? "Log2Backward0" : "Log10Backward0");
+}
+B(log2) { return log_base(l, self, a, "log2", 2); }
+B(log10) { return log_base(l, self, a, "log10", 10); }
+B(exp2) {
+  Value *v[1];
+  args_bind(l, "exp2", "input", self, a, v, 1);
+  Value *x = want_tensor(l, v[0], "exp2", a->off);
+  if (!dt_is_float(tdtype(l, x))) x = cast(l, x, DT_F32, a->off);
+  return named_grad(bi_binop(l, BIN_POW, v_float(l, 2.0), x, a->off), "Exp2Backward0");
+}
+
+/* tril/triu(diagonal=0): x where the column is <= (>=) row + diagonal, else 0, over the
+ * last two dims. */
+static Value *tri(L *l, Value *self, Args *a, const char *fname, bool lower) {
+  Value *v[2];
+  args_bind(l, fname, "input, diagonal=0", self, a, v, 2);
+  Value *x = want_tensor(l, v[0], fname, a->off);
+  Shape s = tshape(l, x);
+  if (s.rank < 2) lerr(l, a->off, "%s: input tensor must have at least 2 dimensions", fname);
+  int64_t R = s.d[s.rank - 2], C = s.d[s.rank - 1], k = want_int(l, v[1], "diagonal", a->off);
+  Value *r = bi_call(l, "unsqueeze", bi_call(l, "arange", NULL, (Value *[]){v_int(l, R)}, 1, a->off), (Value *[]){v_int(l, 1)}, 1, a->off);
+  Value *c = bi_call(l, "arange", NULL, (Value *[]){v_int(l, C)}, 1, a->off);
+  Value *keep = bi_compare(l, lower ? CMP_LE : CMP_GE, c, bi_binop(l, BIN_ADD, r, v_int(l, k), a->off), a->off);
+  Value *zero = to_tensor_dt(l, v_int(l, 0), tdtype(l, x), a->off);
+  int32_t in[3] = {tnode(l, keep), tnode(l, x), tnode(l, zero)};
+  Value *ins[2] = {x, zero};
+  return bi_result(l, add_node(l, OP_WHERE, in, 3, NULL, a->off), ins, 2, lower ? "TrilBackward0" : "TriuBackward0");
+}
+B(tril) { return tri(l, self, a, "tril", true); }
+B(triu) { return tri(l, self, a, "triu", false); }
+
+/* diag: a 1-D tensor as the diagonal of a square matrix, or a matrix's main diagonal */
+B(diag) {
+  Value *v[2];
+  args_bind(l, "diag", "input, diagonal=0", self, a, v, 2);
+  Value *x = want_tensor(l, v[0], "diag", a->off);
+  Shape s = tshape(l, x);
+  if (want_int(l, v[1], "diagonal", a->off) != 0) lerr(l, a->off, "diag(): ttc supports the main diagonal only");
+  if (s.rank == 1) { /* where(eye, v, 0): +0 off the diagonal */
+    Value *eye = bi_call(l, "eye", NULL, (Value *[]){v_int(l, s.d[0])}, 1, a->off);
+    Value *row = bi_call(l, "unsqueeze", x, (Value *[]){v_int(l, 0)}, 1, a->off);
+    Value *zero = to_tensor_dt(l, v_int(l, 0), tdtype(l, x), a->off);
+    int32_t in[3] = {tnode(l, bi_compare(l, CMP_NE, eye, v_int(l, 0), a->off)), tnode(l, row), tnode(l, zero)};
+    Value *ins[2] = {row, zero};
+    return bi_result(l, add_node(l, OP_WHERE, in, 3, NULL, a->off), ins, 2, "DiagBackward0");
+  }
+  if (s.rank != 2 || s.sym >= 0) lerr(l, a->off, "diag(): expected a 1-D or 2-D tensor");
+  int64_t n = s.d[0] < s.d[1] ? s.d[0] : s.d[1];
+  Value *idx = bi_call(l, "unsqueeze", bi_call(l, "arange", NULL, (Value *[]){v_int(l, n)}, 1, a->off), (Value *[]){v_int(l, 1)}, 1, a->off);
+  Value *rows = bi_call(l, "index_select", x, (Value *[]){v_int(l, 0), bi_call(l, "squeeze", idx, (Value *[]){v_int(l, 1)}, 1, a->off)}, 2, a->off);
+  Value *pos[2] = {v_int(l, 1), idx};
+  return named_grad(bi_call(l, "squeeze", bi_call(l, "gather", rows, pos, 2, a->off), (Value *[]){v_int(l, 1)}, 1, a->off), "DiagBackward0");
+}
+
+B(trace) {
+  Value *v[1];
+  args_bind(l, "trace", "input", self, a, v, 1);
+  Value *d = bi_call(l, "diag", want_rank(l, v[0], 2, "trace", a->off), NULL, 0, a->off);
+  return reduce(l, OP_SUM, d, NULL, false, a->off, "TraceBackward0");
+}
+
 /* ---- the table ---------------------------------------------------------------------- */
 
 #define F BI_FUNC
@@ -1348,6 +1483,22 @@ const Builtin tensor_builtins[] = {
   {"argsort", F | M, bi_argsort, 0},
   {"sort", F | M, bi_sort, 0},
   {"topk", F | M, bi_topk, 0},
+  {"dot", F | M, bi_dot, 0},
+  {"outer", F | M, bi_outer, 0},
+  {"ger", F | M, bi_outer, 0},
+  {"mv", F | M, bi_mv, 0},
+  {"addmm", F | M, bi_addmm, 0},
+  {"amax", F | M, bi_amax, 0},
+  {"amin", F | M, bi_amin, 0},
+  {"clamp_min", F | M, bi_clamp_min, 0},
+  {"clamp_max", F | M, bi_clamp_max, 0},
+  {"log2", F | M, bi_log2, 0},
+  {"log10", F | M, bi_log10, 0},
+  {"exp2", F | M, bi_exp2, 0},
+  {"tril", F | M, bi_tril, 0},
+  {"triu", F | M, bi_triu, 0},
+  {"diag", F | M, bi_diag, 0},
+  {"trace", F | M, bi_trace, 0},
   {"cosine_similarity", F, bi_cosine_similarity, 0},
   {"new_zeros", M, bi_new_zeros, 0},
   {"new_ones", M, bi_new_ones, 0},
