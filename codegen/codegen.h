@@ -115,6 +115,10 @@ typedef struct CgNest {
   int var0; /* loop variables are i<var0>, i<var0+1>, ... */
 } CgNest;
 
+/* A one-operand nest over every dim of s but dim, addressed with s's row-major strides
+ * (returned in st), merged: the outer loops of a kernel that walks dim itself (softmax,
+ * cumsum, argsort). Its loop variables are i0.. and i<nest->nd> is free for dim. */
+void cg_nest_except(CgNest *n, const Shape *s, int dim, int64_t *st);
 /* A nest over shape s, all strides zero; set st[op][] with cg_nest_strides or by hand. */
 void cg_nest_init(CgNest *n, const Shape *s, int nops, int var0);
 /* Row-major strides of shape x broadcast (right-aligned) to the nest's shape: 0 where x

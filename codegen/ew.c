@@ -54,6 +54,21 @@ const char *cg_extent(Cg *cg, const Shape *s, int lo, int hi) {
   return p == 1 ? "B" : arena_printf(cg->arena, "B * %lld", (long long)p);
 }
 
+void cg_nest_except(CgNest *n, const Shape *s, int dim, int64_t *st) {
+  cg_strides(s, st);
+  Shape kept = {.rank = 0, .sym = -1};
+  int64_t kst[TT_MAX_RANK];
+  for (int i = 0; i < s->rank; i++) {
+    if (i == dim) continue;
+    if (i == s->sym) kept.sym = kept.rank;
+    kst[kept.rank] = st[i];
+    kept.d[kept.rank++] = s->d[i];
+  }
+  cg_nest_init(n, &kept, 1, 0);
+  for (int k = 0; k < kept.rank; k++) n->st[0][k] = kst[k];
+  cg_nest_merge(n);
+}
+
 void cg_nest_broadcast(CgNest *n, int op, const Shape *x) {
   int64_t st[TT_MAX_RANK];
   cg_strides(x, st);

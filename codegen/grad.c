@@ -126,8 +126,7 @@ static bool emit_gather_like(Cg *cg, int id, bool scatter) {
   cg_line(cg, "if (k < 0 || k >= %s)", bound);
   cg_line(cg, "  tt_fatal(\"%s:%d: index %%lld is out of bounds for dimension %d with size %%lld\", (long long)k, (long long)(%s));",
           cg->file, line, dim, bound);
-  const char *xi = cg_index_add(cg, cg_nest_index(cg, &nest, 2), -1, 0);
-  xi = arena_printf(cg->arena, "%s + k * %lld", xi, (long long)xst[dim]);
+  const char *xi = arena_printf(cg->arena, "%s + k * %lld", cg_nest_index(cg, &nest, 2), (long long)xst[dim]);
   if (scatter)
     cg_line(cg, "%s[%s] += %s[%s];", x, xi, v, cg_nest_index(cg, &nest, 0));
   else

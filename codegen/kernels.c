@@ -403,19 +403,8 @@ bool cg_softmax(Cg *cg, int id) {
   Shape v = rank ? x->shape : shape_make(1, (int64_t[]){1});
   /* One row per element of the other dims (a nest, symbolic dims to B); the row walks dim. */
   int64_t vst[TT_MAX_RANK];
-  cg_strides(&v, vst);
-  Shape others = {.rank = 0, .sym = -1};
-  int64_t ost[TT_MAX_RANK];
-  for (int i = 0; i < v.rank; i++) {
-    if (i == dim) continue;
-    if (i == v.sym) others.sym = others.rank;
-    ost[others.rank] = vst[i];
-    others.d[others.rank++] = v.d[i];
-  }
   CgNest nest;
-  cg_nest_init(&nest, &others, 1, 0);
-  for (int k = 0; k < others.rank; k++) nest.st[0][k] = ost[k];
-  cg_nest_merge(&nest);
+  cg_nest_except(&nest, &v, (int)dim, vst);
   int j = nest.nd;
   const char *idx = cg_index_add(cg, cg_nest_index(cg, &nest, 0), j, vst[dim]);
   const char *X = arena_printf(cg->arena, "%s[%s]", cg_buf(cg, n->in[0]), idx);

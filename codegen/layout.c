@@ -165,19 +165,8 @@ bool cg_cumsum(Cg *cg, int id) {
   }
   if (shape_numel(s) == 0) return true;
   int64_t st[TT_MAX_RANK];
-  cg_strides(s, st);
-  Shape kept = {.rank = 0, .sym = -1};
-  int64_t kst[TT_MAX_RANK];
-  for (int i = 0; i < rank; i++) {
-    if (i == dim) continue;
-    if (i == s->sym) kept.sym = kept.rank;
-    kst[kept.rank] = st[i];
-    kept.d[kept.rank++] = s->d[i];
-  }
   CgNest nest;
-  cg_nest_init(&nest, &kept, 1, 0);
-  for (int k = 0; k < kept.rank; k++) nest.st[0][k] = kst[k];
-  cg_nest_merge(&nest);
+  cg_nest_except(&nest, s, dim, st);
   int v = nest.nd;
   const char *D = cg_extent(cg, s, dim, dim + 1);
   const char *at = cg_index_add(cg, cg_nest_index(cg, &nest, 0), v, st[dim]);
@@ -213,19 +202,8 @@ bool cg_argsort(Cg *cg, int id) {
   }
   if (shape_numel(s) == 0) return true;
   int64_t st[TT_MAX_RANK];
-  cg_strides(s, st);
-  Shape kept = {.rank = 0, .sym = -1};
-  int64_t kst[TT_MAX_RANK];
-  for (int i = 0; i < rank; i++) {
-    if (i == dim) continue;
-    if (i == s->sym) kept.sym = kept.rank;
-    kst[kept.rank] = st[i];
-    kept.d[kept.rank++] = s->d[i];
-  }
   CgNest nest;
-  cg_nest_init(&nest, &kept, 1, 0);
-  for (int k = 0; k < kept.rank; k++) nest.st[0][k] = kst[k];
-  cg_nest_merge(&nest);
+  cg_nest_except(&nest, s, dim, st);
   cg_line(cg, "{");
   cg->indent++;
   cg_line(cg, "static int64_t scratch[%lld];", (long long)s->d[dim]);

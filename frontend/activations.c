@@ -15,13 +15,6 @@
 
 #define B(name) static Value *bi_##name(L *l, Value *self, Args *a)
 
-/* where(c, x, y) as a traced result of x and y. */
-static Value *select3(L *l, Value *c, Value *x, Value *y, int32_t off, const char *gradfn) {
-  int32_t in[3] = {tnode(l, c), tnode(l, x), tnode(l, y)};
-  Value *ins[2] = {x, y};
-  return bi_result(l, add_node(l, OP_WHERE, in, 3, NULL, off), ins, 2, gradfn);
-}
-
 /* A float tensor argument (an integer one is PyTorch's error too). */
 static Value *float_arg(L *l, Value *v, const char *fname, int32_t off) {
   Value *x = want_tensor(l, v, fname, off);
@@ -49,7 +42,7 @@ B(leaky_relu) {
   Value *x = float_arg(l, v[0], "leaky_relu", a->off);
   double s = want_num(l, v[1], "negative_slope", a->off);
   Value *neg = bi_binop(l, BIN_MUL, x, v_float(l, s), a->off);
-  Value *r = select3(l, bi_compare(l, CMP_GT, x, v_int(l, 0), a->off), x, neg, a->off, "LeakyReluBackward0");
+  Value *r = bi_select(l, bi_compare(l, CMP_GT, x, v_int(l, 0), a->off), x, neg, a->off, "LeakyReluBackward0");
   return done(l, x, r, v[2], a->off);
 }
 
@@ -61,7 +54,7 @@ B(elu) {
   double al = want_num(l, v[1], "alpha", a->off);
   Value *e = bi_binop(l, BIN_SUB, bi_call(l, "exp", x, NULL, 0, a->off), v_int(l, 1), a->off);
   Value *neg = bi_binop(l, BIN_MUL, e, v_float(l, al), a->off);
-  Value *r = select3(l, bi_compare(l, CMP_GT, x, v_int(l, 0), a->off), x, neg, a->off, "EluBackward0");
+  Value *r = bi_select(l, bi_compare(l, CMP_GT, x, v_int(l, 0), a->off), x, neg, a->off, "EluBackward0");
   return done(l, x, r, v[2], a->off);
 }
 
@@ -90,8 +83,8 @@ B(mish) {
  * gradient at or beyond the bounds, as ATen's hardtanh_backward */
 static Value *hardtanh_of(L *l, Value *x, double lo, double hi, int32_t off) {
   Value *lov = scalar_of(l, x, lo, off), *hiv = scalar_of(l, x, hi, off);
-  Value *r = select3(l, bi_compare(l, CMP_GE, x, hiv, off), hiv, x, off, NULL);
-  return select3(l, bi_compare(l, CMP_LE, x, lov, off), lov, r, off, "HardtanhBackward0");
+  Value *r = bi_select(l, bi_compare(l, CMP_GE, x, hiv, off), hiv, x, off, NULL);
+  return bi_select(l, bi_compare(l, CMP_LE, x, lov, off), lov, r, off, "HardtanhBackward0");
 }
 
 B(hardtanh) {
@@ -154,15 +147,7 @@ static Value *act_class(L *l, Value *self, Args *a, const char *cls, BuiltinFn f
   if (self) {
     Value *v[1];
     args_bind(l, cls, "input", NULL, a, v, 1);
-    Value *pos[1] = {v[0]}, *kv[MAX_OPTS];
-    const char *kn[MAX_OPTS];
-    int nk = 0;
-    for (int i = 0; i < n; i++) {
-      Value *o = attrs_get(&self->attrs, names[i]);
-      if (o) kn[nk] = names[i], kv[nk++] = o;
-    }
-    Args fa = {.pos = pos, .npos = 1, .kwnames = kn, .kw = kv, .nkw = nk, .off = a->off};
-    return fn(l, NULL, &fa);
+    return bi_call_with_opts(l, fn, v, 1, self, names, n, a->off);
   }
   Value *v[MAX_OPTS] = {0};
   args_bind(l, cls, sig, NULL, a, v, n);

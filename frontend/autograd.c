@@ -286,9 +286,7 @@ static Value *smooth_loss(L *l, Value *self, Args *a, const char *fname, bool hu
   Value *lin = bi_binop(l, BIN_SUB, z, half, a->off);
   if (huber) lin = bi_binop(l, BIN_MUL, tv, lin, a->off);
   else quad = bi_binop(l, BIN_DIV, quad, tv, a->off);
-  int32_t in[3] = {tnode(l, bi_compare(l, CMP_LT, z, tv, a->off)), tnode(l, quad), tnode(l, lin)};
-  Value *ins[2] = {quad, lin};
-  Value *per = bi_result(l, add_node(l, OP_WHERE, in, 3, NULL, a->off), ins, 2, NULL);
+  Value *per = bi_select(l, bi_compare(l, CMP_LT, z, tv, a->off), quad, lin, a->off, NULL);
   return reduce_loss(l, per, v[2], a->off, huber ? "HuberLossBackward0" : "SmoothL1LossBackward0");
 }
 B(smooth_l1_loss) { return smooth_loss(l, self, a, "smooth_l1_loss", false); }
@@ -362,9 +360,7 @@ static Value *nll(L *l, Value *logp, Value *target, Value *reduction, const Clas
   Value *valid = NULL, *t = target;
   if (o->ignore) { /* ignored targets become class 0 with a zero mask */
     valid = bi_compare(l, CMP_NE, target, o->ignore, off);
-    Value *zero = to_tensor_dt(l, v_int(l, 0), DT_I64, off);
-    int32_t in[3] = {tnode(l, valid), tnode(l, target), tnode(l, zero)};
-    t = mk_tensor(l, add_node(l, OP_WHERE, in, 3, NULL, off));
+    t = bi_select(l, valid, target, v_int(l, 0), off, NULL);
   }
   Value *oh = one_hot_f(l, t, classes, dt, off);
   Value *dimv = v_int(l, batched ? 1 : 0);
@@ -375,7 +371,7 @@ static Value *nll(L *l, Value *logp, Value *target, Value *reduction, const Clas
       lerr(l, off, "%s(): weight tensor should be defined either for all %lld classes or no classes", fname, (long long)classes);
     wt = reduce(l, OP_SUM, bi_binop(l, BIN_MUL, oh, cast(l, o->weight, dt, off), off), dimv, false, off, NULL);
   }
-  Value *zero = to_tensor_dt(l, v_int(l, 0), dt, off), *per;
+  Value *per;
   if (valid) {
     /* the negated one-hot, all +0 on ignored samples: their loss and their gradient are
        +0, as PyTorch's (a product with a 0/1 mask would give -0 to negative terms) */
@@ -385,9 +381,7 @@ static Value *nll(L *l, Value *logp, Value *target, Value *reduction, const Clas
       sh->items[0] = v_int(l, -1), sh->items[1] = v_int(l, 1);
       vr = bi_call(l, "reshape", valid, &sh, 1, off);
     }
-    Value *noh = bi_unop(l, UN_NEG, oh, off);
-    int32_t in[3] = {tnode(l, vr), tnode(l, noh), tnode(l, zero)};
-    noh = mk_tensor(l, add_node(l, OP_WHERE, in, 3, NULL, off));
+    Value *noh = bi_select(l, vr, bi_unop(l, UN_NEG, oh, off), v_int(l, 0), off, NULL);
     per = reduce(l, OP_SUM, bi_binop(l, BIN_MUL, logp, noh, off), dimv, false, off, NULL);
   } else {
     per = bi_unop(l, UN_NEG, reduce(l, OP_SUM, bi_binop(l, BIN_MUL, logp, oh, off), dimv, false, off, NULL), off);
@@ -415,11 +409,7 @@ static Value *nll(L *l, Value *logp, Value *target, Value *reduction, const Clas
     Value *lp = logp;
     if (o->weight) lp = bi_binop(l, BIN_MUL, lp, cast(l, o->weight, dt, off), off);
     Value *sm = bi_unop(l, UN_NEG, reduce(l, OP_SUM, lp, dimv, false, off, NULL), off);
-    if (valid) {
-      int32_t in[3] = {tnode(l, valid), tnode(l, sm), tnode(l, zero)};
-      Value *ins[2] = {sm, zero};
-      sm = bi_result(l, add_node(l, OP_WHERE, in, 3, NULL, off), ins, 2, NULL);
-    }
+    if (valid) sm = bi_select(l, valid, sm, v_int(l, 0), off, NULL);
     Value *sr;
     if (!strcmp(r, "mean") && wt)
       sr = bi_binop(l, BIN_DIV, reduce(l, OP_SUM, sm, NULL, false, off, NULL), reduce(l, OP_SUM, wt, NULL, false, off, NULL), off);
@@ -512,11 +502,7 @@ B(kl_div) {
     per = bi_binop(l, BIN_MUL, bi_call(l, "exp", t, NULL, 0, a->off), bi_binop(l, BIN_SUB, t, x, a->off), a->off);
   } else {
     Value *tl = bi_binop(l, BIN_MUL, t, bi_call(l, "log", t, NULL, 0, a->off), a->off);
-    Value *zero = to_tensor_dt(l, v_int(l, 0), tdtype(l, tl), a->off);
-    Value *is0 = bi_compare(l, CMP_EQ, t, v_int(l, 0), a->off);
-    int32_t in[3] = {tnode(l, is0), tnode(l, zero), tnode(l, tl)};
-    Value *ins[2] = {zero, tl};
-    Value *xlogy = bi_result(l, add_node(l, OP_WHERE, in, 3, NULL, a->off), ins, 2, NULL);
+    Value *xlogy = bi_select(l, bi_compare(l, CMP_EQ, t, v_int(l, 0), a->off), v_int(l, 0), tl, a->off, NULL);
     per = bi_binop(l, BIN_SUB, xlogy, bi_binop(l, BIN_MUL, t, x, a->off), a->off);
   }
   const char *r = v[4] && v[4]->k == V_STR ? v[4]->s : "mean";
@@ -572,17 +558,15 @@ B(erf) {
 }
 
 /* Loss modules: the options at construction, the function at the call. */
+/* A loss module's forward: the function on (input, target) with the module's options. */
+static Value *loss_forward(L *l, Value *self, Args *a, const char *cls, BuiltinFn fn, const char *const *names, int n) {
+  Value *v[2];
+  args_bind(l, cls, "input, target", NULL, a, v, 2);
+  return bi_call_with_opts(l, fn, v, 2, self, names, n, a->off);
+}
+
 static Value *loss_module(L *l, Value *self, Args *a, const char *cls, BuiltinFn fn) {
-  if (self) {
-    Value *v[2];
-    args_bind(l, cls, "input, target", NULL, a, v, 2);
-    Value *pos[2] = {v[0], v[1]};
-    Value *red = attrs_get(&self->attrs, "reduction");
-    const char *kn[1] = {"reduction"};
-    Value *kv[1] = {red};
-    Args fa = {.pos = pos, .npos = 2, .off = a->off, .kwnames = kn, .kw = kv, .nkw = 1};
-    return fn(l, NULL, &fa);
-  }
+  if (self) return loss_forward(l, self, a, cls, fn, (const char *const[]){"reduction"}, 1);
   Value *v[1];
   args_bind(l, cls, "reduction='mean'", NULL, a, v, 1);
   Value *m = module_new(l, cls);
@@ -594,20 +578,7 @@ B(L1Loss) { return loss_module(l, self, a, "L1Loss", bi_l1_loss); }
 /* CrossEntropyLoss / NLLLoss: weight, ignore_index (and label_smoothing) kept for forward. */
 static Value *class_loss_module(L *l, Value *self, Args *a, const char *cls, BuiltinFn fn, bool ce) {
   static const char *const names[] = {"weight", "ignore_index", "reduction", "label_smoothing"};
-  int n = ce ? 4 : 3;
-  if (self) {
-    Value *v[2];
-    args_bind(l, cls, "input, target", NULL, a, v, 2);
-    Value *pos[2] = {v[0], v[1]}, *kv[4];
-    const char *kn[4];
-    int nk = 0;
-    for (int i = 0; i < n; i++) {
-      Value *o = attrs_get(&self->attrs, names[i]);
-      if (o) kn[nk] = names[i], kv[nk++] = o;
-    }
-    Args fa = {.pos = pos, .npos = 2, .off = a->off, .kwnames = kn, .kw = kv, .nkw = nk};
-    return fn(l, NULL, &fa);
-  }
+  if (self) return loss_forward(l, self, a, cls, fn, names, ce ? 4 : 3);
   Value *v[6];
   args_bind(l, cls, ce ? "weight=None, size_average=None, ignore_index=-100, reduce=None, reduction='mean', label_smoothing=0.0"
                        : "weight=None, size_average=None, ignore_index=-100, reduce=None, reduction='mean'", NULL, a, v, ce ? 6 : 5);
@@ -624,19 +595,7 @@ B(NLLLoss) { return class_loss_module(l, self, a, "NLLLoss", bi_nll_loss, false)
 /* BCEWithLogitsLoss(weight=None, reduction='mean', pos_weight=None) */
 B(BCEWithLogitsLoss) {
   static const char *const names[] = {"weight", "reduction", "pos_weight"};
-  if (self) {
-    Value *v[2];
-    args_bind(l, "BCEWithLogitsLoss", "input, target", NULL, a, v, 2);
-    Value *pos[2] = {v[0], v[1]}, *kv[3];
-    const char *kn[3];
-    int nk = 0;
-    for (int i = 0; i < 3; i++) {
-      Value *o = attrs_get(&self->attrs, names[i]);
-      if (o) kn[nk] = names[i], kv[nk++] = o;
-    }
-    Args fa = {.pos = pos, .npos = 2, .off = a->off, .kwnames = kn, .kw = kv, .nkw = nk};
-    return bi_binary_cross_entropy_with_logits(l, NULL, &fa);
-  }
+  if (self) return loss_forward(l, self, a, "BCEWithLogitsLoss", bi_binary_cross_entropy_with_logits, names, 3);
   Value *v[5];
   args_bind(l, "BCEWithLogitsLoss", "weight=None, size_average=None, reduce=None, reduction='mean', pos_weight=None", NULL, a, v, 5);
   if (v[1] || v[2]) lerr(l, a->off, "BCEWithLogitsLoss(): size_average and reduce are deprecated; use reduction");
@@ -652,15 +611,8 @@ B(BCELoss) { return loss_module(l, self, a, "BCELoss", bi_binary_cross_entropy);
 /* SmoothL1Loss(reduction, beta) and HuberLoss(reduction, delta): a second option. */
 static Value *smooth_module(L *l, Value *self, Args *a, const char *cls, bool huber) {
   const char *opt = huber ? "delta" : "beta";
-  if (self) {
-    Value *v[2];
-    args_bind(l, cls, "input, target", NULL, a, v, 2);
-    Value *pos[2] = {v[0], v[1]};
-    const char *kn[2] = {"reduction", opt};
-    Value *kv[2] = {attrs_get(&self->attrs, "reduction"), attrs_get(&self->attrs, opt)};
-    Args fa = {.pos = pos, .npos = 2, .off = a->off, .kwnames = kn, .kw = kv, .nkw = 2};
-    return huber ? bi_huber_loss(l, NULL, &fa) : bi_smooth_l1_loss(l, NULL, &fa);
-  }
+  if (self)
+    return loss_forward(l, self, a, cls, huber ? bi_huber_loss : bi_smooth_l1_loss, (const char *const[]){"reduction", opt}, 2);
   Value *v[2];
   args_bind(l, cls, huber ? "reduction='mean', delta=1.0" : "reduction='mean', beta=1.0", NULL, a, v, 2);
   Value *m = bi_module_new(l, cls);

@@ -264,6 +264,8 @@ Value *bi_compare(L *l, int op, Value *a, Value *b, int32_t off);
 bool host_eq(L *l, Value *a, Value *b, int32_t off); /* Python's == on compile-time values */
 Value *filled(L *l, Shape s, DType dt, double x, int32_t off); /* every element x */
 Value *ew2(L *l, Op op, Value *x, Value *y, int32_t off, const char *gradfn);
+/* where(c, x, y), traced; a number on one side takes the other side's dtype */
+Value *bi_select(L *l, Value *c, Value *x, Value *y, int32_t off, const char *gradfn);
 /* The dims bitmask for dim=None (all), an int, or a tuple/list of ints. */
 int64_t dims_mask(L *l, Value *dim, int rank, int32_t off);
 Value *reduce(L *l, Op op, Value *x, Value *dim, bool keepdim, int32_t off, const char *gradfn);
@@ -313,6 +315,8 @@ void collect_params(L *l, Value *m, Value *out, const char *prefix, Value *names
 /* print(model): PyTorch's repr of a module, or NULL for other objects. */
 const char *bi_module_repr(L *l, Value *m, int32_t off);
 bool bi_is_module(const Value *v); /* a torch.nn module (builtin or a user class) */
+Value *bi_call_with_opts(L *l, BuiltinFn fn, Value **pos, int npos, Value *m, const char *const *names, int n,
+                         int32_t off);
 /* The methods every module has, for bi_getattr: parameters(), named_parameters(),
  * train(), eval(), zero_grad(), to(). */
 BI_FN(parameters);

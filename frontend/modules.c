@@ -312,6 +312,21 @@ BI_FN(module_zero_grad) {
   return l->none;
 }
 
+/* A module's forward that is a function with the module's options: fn(pos..., name=value
+ * for each of names the module holds as an attribute). */
+Value *bi_call_with_opts(L *l, BuiltinFn fn, Value **pos, int npos, Value *m, const char *const *names, int n,
+                         int32_t off) {
+  const char *kn[8];
+  Value *kv[8];
+  int nk = 0;
+  for (int i = 0; i < n && nk < 8; i++) {
+    Value *o = attrs_get(&m->attrs, names[i]);
+    if (o) kn[nk] = names[i], kv[nk++] = o;
+  }
+  Args fa = {.pos = pos, .npos = npos, .off = off, .kwnames = kn, .kw = kv, .nkw = nk};
+  return fn(l, NULL, &fa);
+}
+
 /* ---- the module tree: children(), modules(), apply(), requires_grad_() ------------------ */
 
 

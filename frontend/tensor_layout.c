@@ -885,8 +885,7 @@ static Value *take_rows(L *l, Value *x, Value *ix, int32_t off) {
   Value *flat = reshape_to(l, ix, (Shape){.rank = 1, .sym = -1, .d = {shape_numel(&is)}}, off, NULL);
   Value *neg = bi_compare(l, CMP_LT, flat, v_int(l, 0), off);
   Value *wrapped = bi_binop(l, BIN_ADD, flat, v_int(l, xs.d[0]), off);
-  int32_t in[3] = {tnode(l, neg), tnode(l, wrapped), tnode(l, flat)};
-  flat = mk_tensor(l, add_node(l, OP_WHERE, in, 3, NULL, off));
+  flat = bi_select(l, neg, wrapped, flat, off, NULL);
   Value *rows = select_rows(l, x, 0, flat, off, "IndexBackward0");
   Shape out = {.rank = is.rank + xs.rank - 1, .sym = -1};
   if (out.rank > TT_MAX_RANK) lerr(l, off, "too many dimensions");
@@ -911,10 +910,7 @@ static Value *embedding_of(L *l, Value *ix, Value *w, Value *pad, int32_t off) {
   if (pad && pad->k != V_NONE) {
     /* padding_idx's rows read as +0 and take no gradient */
     Value *keep = bi_call(l, "unsqueeze", bi_compare(l, CMP_NE, ix, pad, off), (Value *[]){v_int(l, -1)}, 1, off);
-    Value *zero = to_tensor_dt(l, v_int(l, 0), tdtype(l, rows), off);
-    int32_t win[3] = {tnode(l, keep), tnode(l, rows), tnode(l, zero)};
-    Value *wins[2] = {rows, zero};
-    rows = bi_result(l, add_node(l, OP_WHERE, win, 3, NULL, off), wins, 2, "EmbeddingBackward0");
+    rows = bi_select(l, keep, rows, v_int(l, 0), off, "EmbeddingBackward0");
   }
   return rows;
 }
@@ -949,9 +945,7 @@ B(Embedding) {
     Value *rowmask = bi_compare(l, CMP_NE, bi_call(l, "arange", NULL, (Value *[]){v_int(l, n)}, 1, a->off), v_int(l, p), a->off);
     Value *sh = v_tuple(l, 2);
     sh->items[0] = v_int(l, n), sh->items[1] = v_int(l, 1);
-    Value *zero = to_tensor_dt(l, v_int(l, 0), DT_F32, a->off);
-    int32_t in[3] = {tnode(l, bi_call(l, "reshape", rowmask, &sh, 1, a->off)), tnode(l, w), tnode(l, zero)};
-    w = mk_tensor(l, add_node(l, OP_WHERE, in, 3, NULL, a->off)); /* +0 rows, as fill_(0) */
+    w = bi_select(l, bi_call(l, "reshape", rowmask, &sh, 1, a->off), w, v_int(l, 0), a->off, NULL); /* +0 rows, as fill_(0) */
   }
   attrs_set(l, &m->attrs, "weight", bi_make_param(l, w, "weight", a->off));
   return m;

@@ -735,6 +735,17 @@ B(clamp) {
   return x;
 }
 
+/* where(c, x, y) as a traced result of x and y; a Python number on either side takes the
+ * other side's dtype (where(mask, x, 0) keeps x's). The compositions of ATen's kernels
+ * select with it, which also keeps +0 where a product with a 0/1 mask would give -0. */
+Value *bi_select(L *l, Value *c, Value *x, Value *y, int32_t off, const char *gradfn) {
+  if (x->k != V_TENSOR) x = to_tensor_dt(l, x, tdtype(l, y), off);
+  if (y->k != V_TENSOR) y = to_tensor_dt(l, y, tdtype(l, x), off);
+  int32_t in[3] = {tnode(l, c), tnode(l, x), tnode(l, y)};
+  Value *ins[2] = {x, y};
+  return bi_result(l, add_node(l, OP_WHERE, in, 3, NULL, off), ins, 2, gradfn);
+}
+
 B(where) {
   Value *v[3];
   args_bind(l, "where", "condition, input, other", self, a, v, 3);
@@ -765,6 +776,24 @@ int64_t dims_mask(L *l, Value *dim, int rank, int32_t off) {
   return 1LL << normdim(l, want_int(l, dim, "dim", off), rank, off);
 }
 
+/* The number of elements dims `mask` of x hold, less `minus`: a number, or a 0-d tensor
+ * when the run-time batch dimension is among them. */
+static Value *count_less(L *l, Value *x, int64_t mask, double minus, int32_t off) {
+  Shape s = tshape(l, x);
+  double count = 1;
+  bool batch = false;
+  for (int i = 0; i < s.rank; i++)
+    if ((mask >> i) & 1) {
+      if (i == s.sym) batch = true;
+      else count *= (double)s.d[i];
+    }
+  if (!batch) return v_float(l, count - minus);
+  DType dt = tdtype(l, x);
+  Value *bs = mk_tensor(l, ir_add_source(cur_graph(l), OP_BATCH, dt, shape_scalar(), NULL, (Loc){off}));
+  if (count != 1) bs = ew2(l, OP_MUL, bs, v_float(l, count), off, NULL);
+  return minus != 0 ? ew2(l, OP_SUB, bs, v_float(l, minus), off, NULL) : bs;
+}
+
 Value *reduce(L *l, Op op, Value *x, Value *dim, bool keepdim, int32_t off, const char *gradfn) {
   Shape s = tshape(l, x);
   int64_t mask = dims_mask(l, dim, s.rank, off);
@@ -772,14 +801,7 @@ Value *reduce(L *l, Op op, Value *x, Value *dim, bool keepdim, int32_t off, cons
   if (op == OP_MEAN && s.sym >= 0 && (mask & (1LL << s.sym))) {
     /* a mean over the batch: the sum divided by the run-time batch size times the rest */
     Value *sum = reduce(l, OP_SUM, x, dim, keepdim, off, NULL);
-    double count = 1;
-    for (int i = 0; i < s.rank; i++)
-      if ((mask & (1LL << i)) && i != s.sym) count *= (double)s.d[i];
-    DType dt = tdtype(l, x);
-    Graph *g = cur_graph(l);
-    Value *bs = mk_tensor(l, ir_add_source(g, OP_BATCH, dt, shape_scalar(), NULL, (Loc){off}));
-    if (count != 1) bs = ew2(l, OP_MUL, bs, v_float(l, count), off, NULL);
-    Value *r = ew2(l, OP_DIV, sum, bs, off, NULL);
+    Value *r = ew2(l, OP_DIV, sum, count_less(l, x, mask, 0, off), off, NULL);
     if (r->t.requires_grad) r->t.gradfn = gradfn;
     return r;
   }
@@ -957,30 +979,10 @@ B(masked_fill) {
   if (tdtype(l, m) != DT_BOOL)
     lerr(l, a->off, "masked_fill only supports boolean masks, but got mask with dtype %s", dt_torch(tdtype(l, m)));
   if (!v[2]) lerr(l, a->off, "masked_fill(): value must not be None");
-  Value *fill = to_tensor_dt(l, v[2], tdtype(l, x), a->off);
-  int32_t in[3] = {tnode(l, m), tnode(l, fill), tnode(l, x)};
-  Value *ins[2] = {x, fill};
-  return bi_result(l, add_node(l, OP_WHERE, in, 3, NULL, a->off), ins, 2, "MaskedFillBackward0");
+  return bi_select(l, m, to_tensor_dt(l, v[2], tdtype(l, x), a->off), x, a->off, "MaskedFillBackward0");
 }
 
 /* ---- variance, standard deviation, norms ------------------------------------------------- */
-
-/* The number of elements dims `mask` of x hold, less `minus`: a number, or a 0-d tensor
- * when the run-time batch dimension is among them. */
-static Value *count_less(L *l, Value *x, int64_t mask, double minus, int32_t off) {
-  Shape s = tshape(l, x);
-  double count = 1;
-  bool batch = false;
-  for (int i = 0; i < s.rank; i++)
-    if ((mask >> i) & 1) {
-      if (i == s.sym) batch = true;
-      else count *= (double)s.d[i];
-    }
-  if (!batch) return v_float(l, count - minus);
-  DType dt = tdtype(l, x);
-  Value *bs = mk_tensor(l, ir_add_source(cur_graph(l), OP_BATCH, dt, shape_scalar(), NULL, (Loc){off}));
-  return ew2(l, OP_SUB, ew2(l, OP_MUL, bs, v_float(l, count), off, NULL), v_float(l, minus), off, NULL);
-}
 
 /* var(dim=None, unbiased=True, keepdim=False, correction=None): the mean of the squared
  * deviations, divided by N - correction (1 unless unbiased=False or correction says). */
@@ -1083,9 +1085,7 @@ B(logsumexp) {
   int32_t in = tnode(l, m);
   m = mk_tensor(l, add_node(l, OP_DETACH, &in, 1, NULL, a->off));
   Value *inf = bi_compare(l, CMP_EQ, bi_call(l, "abs", m, NULL, 0, a->off), v_float(l, INFINITY), a->off);
-  Value *zero = to_tensor_dt(l, v_int(l, 0), tdtype(l, x), a->off);
-  int32_t win[3] = {tnode(l, inf), tnode(l, zero), tnode(l, m)};
-  m = mk_tensor(l, add_node(l, OP_WHERE, win, 3, NULL, a->off));
+  m = bi_select(l, inf, v_int(l, 0), m, a->off, NULL);
   Value *e = bi_call(l, "exp", bi_binop(l, BIN_SUB, x, m, a->off), NULL, 0, a->off);
   Value *s = bi_call(l, "log", reduce(l, OP_SUM, e, v[1], keep, a->off, NULL), NULL, 0, a->off);
   Value *mk = keep ? m : reduce(l, OP_SUM, m, v[1], false, a->off, NULL); /* drop the kept dims */
@@ -1338,10 +1338,7 @@ static Value *tri(L *l, Value *self, Args *a, const char *fname, bool lower) {
   Value *r = bi_call(l, "unsqueeze", bi_call(l, "arange", NULL, (Value *[]){v_int(l, R)}, 1, a->off), (Value *[]){v_int(l, 1)}, 1, a->off);
   Value *c = bi_call(l, "arange", NULL, (Value *[]){v_int(l, C)}, 1, a->off);
   Value *keep = bi_compare(l, lower ? CMP_LE : CMP_GE, c, bi_binop(l, BIN_ADD, r, v_int(l, k), a->off), a->off);
-  Value *zero = to_tensor_dt(l, v_int(l, 0), tdtype(l, x), a->off);
-  int32_t in[3] = {tnode(l, keep), tnode(l, x), tnode(l, zero)};
-  Value *ins[2] = {x, zero};
-  return bi_result(l, add_node(l, OP_WHERE, in, 3, NULL, a->off), ins, 2, lower ? "TrilBackward0" : "TriuBackward0");
+  return bi_select(l, keep, x, v_int(l, 0), a->off, lower ? "TrilBackward0" : "TriuBackward0");
 }
 B(tril) { return tri(l, self, a, "tril", true); }
 B(triu) { return tri(l, self, a, "triu", false); }
@@ -1356,10 +1353,7 @@ B(diag) {
   if (s.rank == 1) { /* where(eye, v, 0): +0 off the diagonal */
     Value *eye = bi_call(l, "eye", NULL, (Value *[]){v_int(l, s.d[0])}, 1, a->off);
     Value *row = bi_call(l, "unsqueeze", x, (Value *[]){v_int(l, 0)}, 1, a->off);
-    Value *zero = to_tensor_dt(l, v_int(l, 0), tdtype(l, x), a->off);
-    int32_t in[3] = {tnode(l, bi_compare(l, CMP_NE, eye, v_int(l, 0), a->off)), tnode(l, row), tnode(l, zero)};
-    Value *ins[2] = {row, zero};
-    return bi_result(l, add_node(l, OP_WHERE, in, 3, NULL, a->off), ins, 2, "DiagBackward0");
+    return bi_select(l, bi_compare(l, CMP_NE, eye, v_int(l, 0), a->off), row, v_int(l, 0), a->off, "DiagBackward0");
   }
   if (s.rank != 2 || s.sym >= 0) lerr(l, a->off, "diag(): expected a 1-D or 2-D tensor");
   int64_t n = s.d[0] < s.d[1] ? s.d[0] : s.d[1];
