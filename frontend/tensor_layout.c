@@ -558,12 +558,11 @@ B(requires_grad_) {
   args_bind(l, "requires_grad_", "input, requires_grad=True", self, a, v, 2);
   Value *x = want_tensor(l, v[0], "requires_grad_", a->off);
   bool rg = want_bool(l, v[1], a->off);
-  if (!x->t.leaf && !rg) lerr(l, a->off, "you can only change requires_grad flags of leaf variables");
-  if (rg && !x->t.requires_grad) {
-    if (!x->t.leaf)
-      return x; /* a non-leaf that requires grad already; PyTorch allows it as a no-op */
-    make_leaf(l, x, true, a->off);
-  }
+  /* As PyTorch's is_leaf: a tensor without grad history is a leaf, however it was
+     computed (torch.arange(4.).reshape(2, 2), torch.ones(3) * 2). */
+  bool leaf = x->t.leaf || !x->t.requires_grad;
+  if (!leaf && !rg) lerr(l, a->off, "you can only change requires_grad flags of leaf variables");
+  if (rg && !x->t.requires_grad) make_leaf(l, x, true, a->off);
   x->t.requires_grad = rg;
   /* a parameter's flag is its variable's too: backward() calls after this one leave a
      frozen parameter without a gradient (earlier ones were already traced) */
