@@ -44,7 +44,8 @@ typedef struct Cg {
   const CgOptions *opt;
   IrErr *err;
   Arena *arena;        /* names and scratch, freed at the end */
-  const char *file;    /* basename of p->filename, for comments */
+  const char *srcname; /* basename of p->filename, as it is */
+  const char *file;    /* the same, made safe for comments (cg_text) */
   const char *bar;     /* the innermost enclosing loop's progress bar variable, or NULL */
   int nbars;           /* progress bars made so far, for their names */
   const char **vname;  /* C name of each program var */
@@ -63,6 +64,15 @@ typedef struct Cg {
 
 /* ---- emit.c ----------------------------------------------------------------------- */
 
+/* Outside text (a file name, a path, a string the program prints, a name) as C: escaped
+ * for the inside of a string literal, or (comment) for the inside of a comment. Every such
+ * text reaches the emitted C through these, and never as part of a format string. */
+void cg_put_text(FILE *f, const char *s, bool comment);
+const char *cg_text(Cg *cg, const char *s, bool comment); /* arena-owned */
+/* "tt_fatal(\"%s: MSG\", \"FILE:LINE\", ARGS)": a run-time error naming the source line,
+ * whose position is an argument, never part of the format. msg is the emitter's own
+ * printf format (never outside text) for args, a C argument list (may be NULL). */
+const char *cg_fatal_call(Cg *cg, Loc loc, const char *msg, const char *args);
 /* One line of C at the current indent. */
 void cg_line(Cg *cg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Records an error for the caller of cg_emit_program; returns false. */

@@ -37,6 +37,62 @@ void cg_line(Cg *cg, const char *fmt, ...) {
   fputc('\n', cg->out);
 }
 
+/*
+ * The one way outside text (file names, paths, strings a program prints, format specs,
+ * names shown in comments) reaches the emitted C. The result is inert in both places it
+ * can go: inside a string literal it means exactly s, and inside a comment it can neither
+ * end the comment nor continue it onto another line. So: no raw control byte or newline
+ * (escape sequences; other bytes outside printable ASCII become 3-digit octal, so a
+ * following digit is not swallowed), no "* /" or "/ *" pair (the slash or star as an octal
+ * escape), no "??" (a trigraph under -std=c11), and in a string, quotes and backslashes
+ * escaped. In a comment (comment: true) quotes and backslashes stay as they are, since
+ * a backslash can only splice lines when a newline follows it, and none ever does.
+ */
+void cg_put_text(FILE *f, const char *s, bool comment) {
+  unsigned char prev = 0;
+  for (; *s; prev = (unsigned char)*s, s++) {
+    unsigned char c = (unsigned char)*s, next = (unsigned char)s[1];
+    if ((c == '\\' || c == '"') && !comment) {
+      fputc('\\', f);
+      fputc(c, f);
+    } else if (c == '\n') {
+      fputs("\\n", f);
+    } else if (c == '\t') {
+      fputs("\\t", f);
+    } else if (c == '\r') {
+      fputs("\\r", f);
+    } else if (c == '?' && prev == '?') {
+      fputs("\\?", f);
+    } else if (c == '/' && (prev == '*' || next == '*')) {
+      fputs("\\057", f); /* neither "* /" nor "/ *" ever forms */
+    } else if (c < 0x20 || c >= 0x7f) {
+      fprintf(f, "\\%03o", c);
+    } else {
+      fputc(c, f);
+    }
+  }
+}
+
+const char *cg_text(Cg *cg, const char *s, bool comment) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  if (!f) return "";
+  cg_put_text(f, s ? s : "", comment);
+  fclose(f);
+  const char *r = arena_strdup(cg->arena, text ? text : "");
+  free(text);
+  return r;
+}
+
+const char *cg_fatal_call(Cg *cg, Loc loc, const char *msg, const char *args) {
+  int line, col;
+  ir_linecol(cg->p->src, loc.off, &line, &col);
+  const char *where = cg_text(cg, arena_printf(cg->arena, "%s:%d", cg->srcname, line), false);
+  return arena_printf(cg->arena, "tt_fatal(\"%%s: %s\", \"%s\"%s%s)", msg, where,
+                      args && args[0] ? ", " : "", args ? args : "");
+}
+
 bool cg_fail(Cg *cg, const char *fmt, ...) {
   /* Keep the first error: later ones are usually its consequences. */
   if (cg->err && !cg->err->msg[0]) {
@@ -559,7 +615,8 @@ bool cg_emit_program(FILE *out, const Program *p, const CgOptions *o, IrErr *err
   }
   Cg cg = {.out = out, .p = p, .opt = o ? o : &defaults, .err = err};
   cg.arena = arena_new();
-  cg.file = basename_of(p->filename);
+  cg.srcname = basename_of(p->filename);
+  cg.file = cg_text(&cg, cg.srcname, true);
   bool ok = check_program(&cg);
   if (ok) {
     name_everything(&cg);

@@ -37,8 +37,6 @@ bool cg_one_hot(Cg *cg, int id) {
   /* One flat loop over the rows: a batch dim must lead so the valid rows are contiguous. */
   if (x->shape.sym > 0) return cg_fail(cg, "one_hot: the batch dimension must be leading");
   const char *nrows = cg_extent(cg, &x->shape, 0, x->shape.rank);
-  int line, col;
-  ir_linecol(cg->p->src, n->loc.off, &line, &col);
   cg_kernel_comment(cg, id, arena_printf(cg->arena, "classes=%lld", (long long)classes));
   const char *out = cg_buf(cg, id), *in = cg_buf(cg, n->in[0]);
   const char *ty = cg_ctype(n->dtype);
@@ -46,10 +44,12 @@ bool cg_one_hot(Cg *cg, int id) {
   cg->indent++;
   cg_line(cg, "int64_t k = %s[i];", in);
   cg_line(cg, "if (k < 0 || k >= %lld)", (long long)classes);
-  cg_line(
-      cg,
-      "  tt_fatal(\"%s:%d: class index %%lld is out of bounds for %lld classes\", (long long)k);",
-      cg->file, line, (long long)classes);
+  cg_line(cg, "  %s;",
+          cg_fatal_call(cg, n->loc,
+                        arena_printf(cg->arena,
+                                     "class index %%lld is out of bounds for %lld classes",
+                                     (long long)classes),
+                        "(long long)k"));
   cg_line(cg, "for (int64_t j = 0; j < %lld; j++)", (long long)classes);
   cg_line(cg, "  %s[i * %lld + j] = (%s)(j == k);", out, (long long)classes, ty);
   cg->indent--;
@@ -102,8 +102,6 @@ static bool emit_gather_like(Cg *cg, int id, bool scatter) {
   if (xs->rank != rank || dim < 0 || dim >= (rank ? rank : 1)) return cg_fail(cg, "gather: bad shapes");
   int64_t xst[TT_MAX_RANK];
   cg_strides(xs, xst);
-  int line, col;
-  ir_linecol(cg->p->src, n->loc.off, &line, &col);
   cg_kernel_comment(cg, id, arena_printf(cg->arena, "dim=%d", dim));
   const char *x = cg_buf(cg, scatter ? id : n->in[0]), *v = cg_buf(cg, scatter ? n->in[0] : id);
   if (scatter) {
@@ -124,8 +122,11 @@ static bool emit_gather_like(Cg *cg, int id, bool scatter) {
   cg_nest_open(cg, &nest, true);
   cg_line(cg, "const int64_t k = %s[%s];", cg_buf(cg, n->in[1]), cg_nest_index(cg, &nest, 1));
   cg_line(cg, "if (k < 0 || k >= %s)", bound);
-  cg_line(cg, "  tt_fatal(\"%s:%d: index %%lld is out of bounds for dimension %d with size %%lld\", (long long)k, (long long)(%s));",
-          cg->file, line, dim, bound);
+  const char *msg = arena_printf(
+      cg->arena, "index %%lld is out of bounds for dimension %d with size %%lld", dim);
+  cg_line(cg, "  %s;",
+          cg_fatal_call(cg, n->loc, msg,
+                        arena_printf(cg->arena, "(long long)k, (long long)(%s)", bound)));
   const char *xi = arena_printf(cg->arena, "%s + k * %lld", cg_nest_index(cg, &nest, 2), (long long)xst[dim]);
   if (scatter)
     cg_line(cg, "%s[%s] += %s[%s];", x, xi, v, cg_nest_index(cg, &nest, 0));
@@ -146,8 +147,6 @@ static bool emit_embedding_like(Cg *cg, int id, bool backward) {
   const Shape *ws = backward ? &n->shape : &cg_in(cg, id, 0)->shape;
   if (ws->rank != 2) return cg_fail(cg, "embedding: bad table shape");
   int64_t V = ws->d[0], D = ws->d[1];
-  int line, col;
-  ir_linecol(cg->p->src, n->loc.off, &line, &col);
   cg_kernel_comment(cg, id, arena_printf(cg->arena, "%lld rows of %lld", (long long)V, (long long)D));
   const char *w = cg_buf(cg, backward ? id : n->in[0]), *rows = cg_buf(cg, backward ? n->in[0] : id);
   if (backward) cg_line(cg, "for (int64_t i = 0; i < %lld; i++) %s[i] = 0;", (long long)(V * D), w);
@@ -157,8 +156,12 @@ static bool emit_embedding_like(Cg *cg, int id, bool backward) {
   cg->indent++;
   cg_line(cg, "const int64_t k = %s[i];", cg_buf(cg, n->in[1]));
   cg_line(cg, "if (k < 0 || k >= %lld)", (long long)V);
-  cg_line(cg, "  tt_fatal(\"%s:%d: index %%lld is out of range for an embedding of %lld rows\", (long long)k);",
-          cg->file, line, (long long)V);
+  cg_line(cg, "  %s;",
+          cg_fatal_call(cg, n->loc,
+                        arena_printf(cg->arena,
+                                     "index %%lld is out of range for an embedding of %lld rows",
+                                     (long long)V),
+                        "(long long)k"));
   cg_line(cg, "for (int64_t j = 0; j < %lld; j++)", (long long)D);
   if (backward)
     cg_line(cg, "  %s[k * %lld + j] += %s[i * %lld + j];", w, (long long)D, rows, (long long)D);

@@ -19,41 +19,6 @@
 /* PyTorch's default seed; tt_init seeds with it, so main only reseeds when it differs. */
 #define TORCH_DEFAULT_SEED UINT64_C(67280421310721)
 
-/* s as the inside of a C string literal. Bytes outside printable ASCII become 3-digit
- * octal escapes (so a following digit is not swallowed); "??" is broken up so it can
- * never form a trigraph. */
-static void put_escaped(FILE *f, const char *s) {
-  char prev = 0;
-  for (; *s; prev = *s, s++) {
-    unsigned char c = (unsigned char)*s;
-    switch (c) {
-    case '\\':
-      fputs("\\\\", f);
-      break;
-    case '"':
-      fputs("\\\"", f);
-      break;
-    case '\n':
-      fputs("\\n", f);
-      break;
-    case '\t':
-      fputs("\\t", f);
-      break;
-    case '\r':
-      fputs("\\r", f);
-      break;
-    case '?':
-      fputs(prev == '?' ? "\\?" : "?", f);
-      break;
-    default:
-      if (c < 0x20 || c >= 0x7f)
-        fprintf(f, "\\%03o", c);
-      else
-        fputc(c, f);
-    }
-  }
-}
-
 /* Literal text waiting to be written, so that adjacent text, separators and the end
  * become one fputs call. */
 typedef struct TextRun {
@@ -75,7 +40,7 @@ static void run_flush(Cg *cg, TextRun *r) {
   if (!r->n) return;
   for (int i = 0; i < cg->indent; i++) fputs("  ", cg->out);
   fputs("fputs(\"", cg->out);
-  put_escaped(cg->out, r->buf);
+  cg_put_text(cg->out, r->buf, false);
   fputs("\", stdout);\n", cg->out);
   r->n = 0;
   r->buf[0] = '\0';
@@ -83,21 +48,13 @@ static void run_flush(Cg *cg, TextRun *r) {
 
 /* s escaped for a C string literal, in the arena. */
 static const char *escaped(Cg *cg, const char *s) {
-  char *text = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&text, &len);
-  if (!f) return "";
-  put_escaped(f, s);
-  fclose(f);
-  const char *r = arena_strdup(cg->arena, text ? text : "");
-  free(text);
-  return r;
+  return cg_text(cg, s, false);
 }
 
 const char *cg_where(Cg *cg, Loc loc) {
   int line, col;
   ir_linecol(cg->p->src, loc.off, &line, &col);
-  return escaped(cg, arena_printf(cg->arena, "%s:%d:%d", cg->file, line, col));
+  return escaped(cg, arena_printf(cg->arena, "%s:%d:%d", cg->srcname, line, col));
 }
 
 /* ---- checks ----------------------------------------------------------------------- */
@@ -510,26 +467,18 @@ static void src_comment(Cg *cg, Loc loc) {
   int line, col;
   ir_linecol(src, loc.off, &line, &col);
   char text[96] = "";
+  bool cut = false;
   if (src && loc.off >= 0) {
     const char *b = src + loc.off - (col - 1), *e = b;
     while (*b == ' ' || *b == '\t') b++;
     while (*e && *e != '\n') e++;
     size_t k = 0;
-    for (const char *c = b; c < e && k < sizeof text - 4; c++) {
-      unsigned char u = (unsigned char)*c;
-      /* Nothing that ends the comment, continues it onto the next line, forms a trigraph,
-       * or is not ASCII. */
-      bool bad = u < 0x20 || u >= 0x7f || u == '\\' || (u == '*' && c + 1 < e && c[1] == '/') ||
-                 (u == '?' && k && text[k - 1] == '?');
-      text[k++] = bad ? ' ' : (char)u;
-    }
-    if (k >= sizeof text - 4 && e > b + k)
-      memcpy(text + k, "...", 4);
-    else
-      text[k] = '\0';
-    while (k && text[k - 1] == ' ') text[--k] = '\0';
+    for (const char *c = b; c < e && k < sizeof text - 4; c++) text[k++] = *c == '\t' ? ' ' : *c;
+    text[k] = '\0';
+    cut = b + k < e;
+    while (k && (text[k - 1] == ' ' || text[k - 1] == '\r')) text[--k] = '\0';
   }
-  cg_line(cg, "/* %s:%d: %s */", escaped(cg, cg->file), line, text);
+  cg_line(cg, "/* %s:%d: %s%s */", cg->file, line, cg_text(cg, text, true), cut ? "..." : "");
 }
 
 static bool emit_stmts(Cg *cg, const Stmt *list, int n, TextRun *run, int depth);

@@ -141,7 +141,7 @@ bool cg_const_filescope(Cg *cg, const Graph *g, int id, const char *name) {
   int line, col;
   ir_linecol(cg->p->src, n->loc.off, &line, &col);
   cg_line(cg, "/* %s:%d:%d  a constant of %s */", cg->file, line, col,
-          n->name ? n->name : "the program");
+          n->name ? cg_text(cg, n->name, true) : "the program");
   if (!const_def(cg, n, name)) return false;
   fputc('\n', cg->out);
   return true;
