@@ -290,7 +290,12 @@ const char *v_str_of(L *l, Value *v, bool repr, int32_t off) {
                  "print it directly or in an f-string");
   case V_OBJECT: {
     const char *r = bi_module_repr(l, v, off);
-    return r ? r : arena_printf(l->arena, "<%s object>", v->cls->s);
+    if (r) return r;
+    /* a built-in object PyTorch prints otherwise (an optimizer's param groups, a state
+       dict's entries): say so rather than print something else */
+    if (v->cls->bi && !strcmp(v->cls->s, "Checkpoint")) lerr(l, off, "%s", checkpoint_unknown(l, v));
+    if (v->cls->bi) lerr(l, off, "printing a %s object is not supported", v->cls->s);
+    return arena_printf(l->arena, "<__main__.%s object>", v->cls->s);
   }
   case V_CLASS: return arena_printf(l->arena, "<class '%s'>", v->s);
   case V_FUNC: return arena_printf(l->arena, "<function %s>", v->ast->str);

@@ -149,6 +149,7 @@ struct L {
   int32_t stmt_off; /* the statement being evaluated: the location of graph inputs */
   /* DataLoader over a user Dataset: the index passed to __getitem__ to see what it
    * returns, and the rows x[probe] it produced, with the tensors they are rows of */
+  Value *saves;     /* save() calls so far: (path, bare tensor?, [key, tensor, ...]) */
   Value *row_probe;
   Value *rows[8][2];
   int nrows;
@@ -364,5 +365,6 @@ Value *train_getattr(L *l, Value *obj, const char *name);
 /* opt.param_groups[i]['lr'] = lr: the optimizer's learning rate from here on */
 void train_set_lr(L *l, Value *opt, Value *lr, int32_t off);
 Value *checkpoint_index(L *l, Value *c, Value *key, int32_t off);
+const char *checkpoint_unknown(L *l, Value *c);
 
 #endif

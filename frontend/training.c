@@ -13,6 +13,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define B(name) static Value *tb_##name(L *l, Value *self, Args *a)
 #define UNUSED(x) (void)(x)
@@ -893,7 +896,159 @@ B(save) {
     flatten_dict(l, v[0], "", keys, vals, a->off);
   for (int i = 0; i < vals->n; i++) tvar(l, vals->items[i]);
   ckpt_stmt(l, ST_SAVE, v[1]->s, keys, vals, a->off);
+  /* what the file holds from here on, for torch.load(path)[key] and torch.load of a bare
+     tensor later in the program */
+  Value *rec = v_tuple(l, 3);
+  rec->items[0] = v[1];
+  rec->items[1] = v_bool(l, v[0]->k == V_TENSOR);
+  rec->items[2] = v_new(l, V_LIST);
+  for (int i = 0; i < keys->n; i++) {
+    v_list_push(l, rec->items[2], keys->items[i]);
+    v_list_push(l, rec->items[2], vals->items[i]);
+  }
+  if (!l->saves) l->saves = v_new(l, V_LIST);
+  v_list_push(l, l->saves, rec);
   return l->none;
+}
+
+/*
+ * What a checkpoint file holds, known at compile time, so that an entry read by its full
+ * key (torch.load(path)["fc.bias"]) or a bare tensor (torch.save(t, path)) can be a tensor
+ * of known dtype and shape. Two sources: the last save() to the same path earlier in the
+ * program, else the file itself as it is when ttc compiles (its header and entry headers;
+ * the run-time load checks every dtype and shape again). Unknown: NULL.
+ */
+typedef struct CkptEntries {
+  int n;
+  bool bare;            /* a tensor saved on its own, not a dict */
+  const char **keys;
+  DType *dtypes;
+  Shape *shapes;
+} CkptEntries;
+
+static bool read_u32(FILE *f, uint32_t *x) {
+  unsigned char b[4];
+  if (fread(b, 1, 4, f) != 4) return false;
+  *x = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+  return true;
+}
+
+static bool read_u64(FILE *f, uint64_t *x) {
+  uint32_t lo, hi;
+  if (!read_u32(f, &lo) || !read_u32(f, &hi)) return false;
+  *x = (uint64_t)hi << 32 | lo;
+  return true;
+}
+
+/* The entry headers of a ttc checkpoint (docs/CHECKPOINT.md); NULL if the file does not
+ * exist or cannot be read as one. */
+static CkptEntries *ckpt_file_entries(L *l, const char *path, int32_t off) {
+  UNUSED(off);
+  /* O_NONBLOCK and a regular-file check: a FIFO in the file's place cannot hang ttc */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat sb;
+  if (fd < 0) return NULL;
+  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    close(fd);
+    return NULL;
+  }
+  FILE *f = fdopen(fd, "rb");
+  if (!f) {
+    close(fd);
+    return NULL;
+  }
+  char magic[6];
+  uint32_t version = 0, count = 0;
+  uint64_t size = 0;
+  const char *why = NULL;
+  CkptEntries *ce = arena_alloc(l->arena, sizeof *ce);
+  if (fread(magic, 1, 6, f) != 6 || memcmp(magic, "TTCKPT", 6)) why = "not a ttc checkpoint (bad magic)";
+  else if (!read_u32(f, &version) || version != 1) why = "checkpoint format version is not supported";
+  else if (!read_u64(f, &size) || !read_u32(f, &count) || size != (uint64_t)sb.st_size || count > 1000000)
+    why = "checkpoint is truncated or corrupted";
+  else {
+    ce->keys = arena_alloc(l->arena, sizeof(char *) * (count + 1));
+    ce->dtypes = arena_alloc(l->arena, sizeof(DType) * (count + 1));
+    ce->shapes = arena_alloc(l->arena, sizeof(Shape) * (count + 1));
+    for (uint32_t i = 0; i < count && !why; i++) {
+      uint32_t klen, dt, rank;
+      uint64_t bytes;
+      if (!read_u32(f, &klen) || klen > 4096) { why = "checkpoint is corrupted (a key is too long)"; break; }
+      char *k = arena_alloc(l->arena, klen + 1);
+      if (fread(k, 1, klen, f) != klen || !read_u32(f, &dt) || !read_u32(f, &rank) || dt >= DT__COUNT ||
+          rank > TT_MAX_RANK) {
+        why = "checkpoint is corrupted or has a tensor ttc cannot hold";
+        break;
+      }
+      k[klen] = 0;
+      Shape sh = shape_scalar();
+      sh.rank = (int)rank;
+      for (uint32_t d = 0; d < rank && !why; d++) {
+        uint64_t x;
+        if (!read_u64(f, &x) || x > (uint64_t)INT64_MAX) why = "checkpoint is corrupted (bad dimension)";
+        else sh.d[d] = (int64_t)x;
+      }
+      if (why || !read_u64(f, &bytes) || bytes > (uint64_t)sb.st_size || fseek(f, (long)bytes, SEEK_CUR)) {
+        why = why ? why : "checkpoint is truncated or corrupted";
+        break;
+      }
+      ce->keys[i] = k;
+      ce->dtypes[i] = (DType)dt;
+      ce->shapes[i] = sh;
+      ce->n++;
+    }
+  }
+  fclose(f);
+  /* a damaged file is the run-time load's to report, with its exact message */
+  if (why) return NULL;
+  /* torch.save(t, path) stores one entry named "tensor" (docs/CHECKPOINT.md) */
+  ce->bare = ce->n == 1 && !strcmp(ce->keys[0], "tensor");
+  return ce;
+}
+
+static CkptEntries *ckpt_entries(L *l, const char *path, int32_t off) {
+  for (int r = l->saves ? l->saves->n - 1 : -1; r >= 0; r--) {
+    Value *rec = l->saves->items[r];
+    if (strcmp(rec->items[0]->s, path)) continue;
+    Value *kv = rec->items[2];
+    CkptEntries *ce = arena_alloc(l->arena, sizeof *ce);
+    ce->n = kv->n / 2;
+    ce->bare = rec->items[1]->i;
+    ce->keys = arena_alloc(l->arena, sizeof(char *) * (size_t)(ce->n + 1));
+    ce->dtypes = arena_alloc(l->arena, sizeof(DType) * (size_t)(ce->n + 1));
+    ce->shapes = arena_alloc(l->arena, sizeof(Shape) * (size_t)(ce->n + 1));
+    for (int i = 0; i < ce->n; i++) {
+      const Var *v = &l->p->vars[kv->items[2 * i + 1]->t.var];
+      ce->keys[i] = kv->items[2 * i]->s;
+      ce->dtypes[i] = v->dtype;
+      ce->shapes[i] = v->shape;
+    }
+    return ce;
+  }
+  return ckpt_file_entries(l, path, off);
+}
+
+/* Reads every entry of the file into fresh variables, once, as torch.load does; returns
+ * a dict from key to tensor. */
+static Value *ckpt_materialize(L *l, Value *root, const CkptEntries *ce, int32_t off) {
+  Value *d = attrs_get(&root->attrs, "__loaded__");
+  if (d) return d;
+  d = v_new(l, V_DICT);
+  Value *keys = v_new(l, V_LIST), *vals = v_new(l, V_LIST);
+  for (int i = 0; i < ce->n; i++) {
+    Shape sh = ce->shapes[i];
+    if (sh.sym >= 0) lerr(l, off, "torch.load(): entry '%s' has a batch dimension", ce->keys[i]);
+    int var = ir_var_new(l->p, "loaded", VAR_VALUE, ce->dtypes[i], sh);
+    Value *t = var_tensor(l, var);
+    v_list_push(l, keys, v_str(l, ce->keys[i]));
+    v_list_push(l, vals, t);
+    v_list_push(l, d, v_str(l, ce->keys[i]));
+    v_list_push(l, d, t);
+  }
+  ckpt_stmt(l, ST_LOAD, attrs_get(&root->attrs, "path")->s, keys, vals, off);
+  for (int i = 0; i < vals->n; i++) vals->items[i]->t.graph = -1;
+  attrs_set(l, &root->attrs, "__loaded__", d);
+  return d;
 }
 
 B(load) {
@@ -903,6 +1058,8 @@ B(load) {
   Value *c = obj_new(l, "Checkpoint");
   attrs_set(l, &c->attrs, "path", v[0]);
   attrs_set(l, &c->attrs, "prefix", v_str(l, ""));
+  CkptEntries *ce = ckpt_entries(l, v[0]->s, a->off);
+  if (ce && ce->bare) return ckpt_materialize(l, c, ce, a->off)->items[1];
   return c;
 }
 
@@ -922,13 +1079,45 @@ B(load_state_dict) {
   return l->none;
 }
 
+/* Why a torch.load() result (or an entry of it) is not a value here. */
+const char *checkpoint_unknown(L *l, Value *c) {
+  const char *path = attrs_get(&c->attrs, "path")->s, *prefix = attrs_get(&c->attrs, "prefix")->s;
+  if (ckpt_entries(l, path, 0))
+    return arena_printf(l->arena, "a whole checkpoint (or a part of one) cannot be printed or used as a value "
+                        "here; index its entries by their full keys");
+  return arena_printf(l->arena,
+                      "the entries of checkpoint '%s'%s%s%s are not known at compile time: ttc reads "
+                      "torch.load(path)[key] as a tensor when the program saved that path earlier, or "
+                      "when a ttc checkpoint is there as it compiles; load_state_dict() takes it as it is",
+                      path, *prefix ? " (under '" : "", prefix, *prefix ? "')" : "");
+}
+
 /* ckpt["model"]: the entries under that prefix. */
 Value *checkpoint_index(L *l, Value *c, Value *key, int32_t off) {
   if (key->k != V_STR) lerr(l, off, "checkpoint keys are strings");
+  const char *p = attrs_get(&c->attrs, "prefix")->s;
+  const char *full = *p ? arena_printf(l->arena, "%s.%s", p, key->s) : key->s;
+  Value *root = attrs_get(&c->attrs, "__root__"); /* where the loaded entries are kept */
+  if (!root) root = c;
+  CkptEntries *ce = ckpt_entries(l, attrs_get(&c->attrs, "path")->s, off);
+  if (ce) {
+    /* an entry: its tensor; a prefix of entries ("model" of "model.fc.weight"): a
+       sub-checkpoint for load_state_dict; else PyTorch's KeyError */
+    size_t n = strlen(full);
+    bool prefix = false;
+    for (int i = 0; i < ce->n; i++) {
+      if (!strcmp(ce->keys[i], full)) {
+        Value *d = ckpt_materialize(l, root, ce, off);
+        return d->items[2 * i + 1];
+      }
+      if (!strncmp(ce->keys[i], full, n) && ce->keys[i][n] == '.') prefix = true;
+    }
+    if (!prefix) lerr(l, off, "KeyError: '%s' (%s holds no such entry)", full, attrs_get(&c->attrs, "path")->s);
+  }
   Value *r = obj_new(l, "Checkpoint");
   attrs_set(l, &r->attrs, "path", attrs_get(&c->attrs, "path"));
-  const char *p = attrs_get(&c->attrs, "prefix")->s;
-  attrs_set(l, &r->attrs, "prefix", v_str(l, *p ? arena_printf(l->arena, "%s.%s", p, key->s) : key->s));
+  attrs_set(l, &r->attrs, "prefix", v_str(l, full));
+  attrs_set(l, &r->attrs, "__root__", root);
   return r;
 }
 

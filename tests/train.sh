@@ -62,10 +62,14 @@ bad() {
 
 # ---- the programs with expected output, two at a time (the build machines have two cores);
 # each run writes its own files and the verdicts are read in name order afterwards.
+# Each program runs in a scratch directory of its own, so what it saves (torch.save) stays
+# out of the source tree and away from the programs running beside it.
 run_one() {
   local tt=$1 ttc=$2 out=$3
   local name="${tt%.tt}"
-  timeout "${TTC_TEST_TIMEOUT:-300}" "$ttc" run "$tt" > "$out/$name.out" 2> "$out/$name.err"
+  mkdir -p "$out/$name.dir"
+  (cd "$out/$name.dir" && timeout "${TTC_TEST_TIMEOUT:-300}" "$ttc" run "$OLDPWD/$tt") \
+    > "$out/$name.out" 2> "$out/$name.err"
   echo $? > "$out/$name.rc"
 }
 export -f run_one
@@ -159,6 +163,13 @@ else
     echo "round trip: identical predictions" >> "$actual"
   else
     echo "round trip: predictions differ" >> "$actual"
+  fi
+
+  ckrun good load-entries
+  if [ "$(cat "$ck/good/load-entries.rc")" != 0 ]; then
+    echo "entries by key: $(outcome good load-entries)" >> "$actual"
+  else
+    echo "entries by key: $(paste -sd' ' "$ck/good/load-entries.out")" >> "$actual"
   fi
 
   ckrun missing load-missing
