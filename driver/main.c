@@ -12,15 +12,22 @@
  * `build` compiles the emitted C together with the runtime (the .c files of runtime/, compiled once
  * per compiler and flags into a cache); `run` builds into a cache keyed by the content
  * of the emitted C and the compiler settings, then runs the program from the current
- * directory and exits with its status.
+ * directory and exits with its status. What ttc runs from the cache it trusts only because
+ * the cache is private and checksummed (see "the cache" below); -o writes through device
+ * nodes, FIFOs and symbolic links rather than renaming over them (write_output).
  */
+/* XSI on top of the build's POSIX 2008: realpath and S_ISVTX, for checking the cache's parents */
+#define _XOPEN_SOURCE 700
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -234,7 +241,7 @@ static char *emit_to_string(const Opts *o, Program *p, const char *what, size_t 
   return buf;
 }
 
-/* ---- files, hashing, processes ---------------------------------------------------- */
+/* ---- files and hashing ------------------------------------------------------------ */
 
 static uint64_t fnv(uint64_t h, const void *data, size_t n) {
   const unsigned char *p = data;
@@ -246,9 +253,8 @@ static uint64_t fnv_str(uint64_t h, const char *s) {
   return fnv(h, s, strlen(s) + 1);
 }
 
-static char *read_file(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
+/* The whole of what fd reads; NULL on a read error (errno set). */
+static char *read_fd(int fd, size_t *len) {
   char *buf = NULL;
   size_t n = 0, cap = 0;
   for (;;) {
@@ -256,51 +262,123 @@ static char *read_file(const char *path, size_t *len) {
       cap = cap ? cap * 2 : 65536;
       buf = xrealloc(buf, cap + 1);
     }
-    size_t r = fread(buf + n, 1, cap - n, f);
-    n += r;
+    ssize_t r = read(fd, buf + n, cap - n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      free(buf);
+      return NULL;
+    }
     if (r == 0) break;
+    n += (size_t)r;
   }
-  fclose(f);
   buf[n] = 0;
   *len = n;
   return buf;
 }
 
-static void mkdirs(const char *path) {
-  char tmp[4096];
-  snprintf(tmp, sizeof tmp, "%s", path);
-  for (char *p = tmp + 1; *p; p++)
-    if (*p == '/') {
-      *p = 0;
-      mkdir(tmp, 0777);
-      *p = '/';
-    }
-  if (mkdir(tmp, 0777) && errno != EEXIST) die("cannot create directory %s: %s", tmp, strerror(errno));
+static char *read_file(const char *path, size_t *len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NULL;
+  char *buf = read_fd(fd, len);
+  close(fd);
+  return buf;
 }
 
-static const char *cache_dir(void) {
-  static char dir[900];
-  const char *e = getenv("TTC_CACHE_DIR");
-  if (e && *e) snprintf(dir, sizeof dir, "%s", e);
-  else if ((e = getenv("XDG_CACHE_HOME")) && *e) snprintf(dir, sizeof dir, "%s/ttc", e);
-  else if ((e = getenv("HOME")) && *e) snprintf(dir, sizeof dir, "%s/.cache/ttc", e);
-  else snprintf(dir, sizeof dir, "/tmp/ttc-cache-%d", (int)getuid());
-  mkdirs(dir);
-  return dir;
+/* 0, or the errno of the write that failed. */
+static int write_all(int fd, const char *data, size_t n) {
+  while (n) {
+    ssize_t w = write(fd, data, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return errno;
+    data += w;
+    n -= (size_t)w;
+  }
+  return 0;
 }
 
-/* Runs argv; returns the exit status (128+signal if killed). */
-static int run_argv(char **argv, bool quiet_stdout) {
+/* A failed write or mkdir. A full disk, a quota or `ulimit -f` is the user's to fix, and is
+ * said in those words rather than as a compiler failure. */
+static _Noreturn void die_io(const char *path, bool dir, int err) {
+  const char *doing = dir ? "creating the directory" : "writing";
+  if (err == ENOSPC) die("no space left on device while %s %s", doing, path);
+#ifdef EDQUOT
+  if (err == EDQUOT) die("disk quota exceeded while %s %s", doing, path);
+#endif
+  if (err == EFBIG) die("file size limit exceeded (ulimit -f) while %s %s", doing, path);
+  die("cannot %s %s: %s", dir ? "create the directory" : "write", path, strerror(err));
+}
+
+static mode_t umasked(mode_t mode) {
+  mode_t u = umask(0);
+  umask(u);
+  return mode & ~u;
+}
+
+/* Writes path whole or not at all: a new temporary beside it, renamed over it. */
+static void write_atomic(const char *path, const char *data, size_t n, mode_t mode) {
+  char tmp[4300];
+  snprintf(tmp, sizeof tmp, "%.4200s.tmpXXXXXX", path);
+  int fd = mkstemp(tmp);
+  if (fd < 0) die_io(path, false, errno);
+  int err = write_all(fd, data, n);
+  if (!err && fchmod(fd, mode)) err = errno;
+  if (close(fd) && !err) err = errno;
+  if (!err && rename(tmp, path)) err = errno;
+  if (err) {
+    unlink(tmp);
+    die_io(path, false, err);
+  }
+}
+
+/* Writes what -o names. A regular file, or a path that does not exist yet, is replaced
+ * atomically, so nobody reads half a file. Anything else (/dev/null, a FIFO, a terminal, a
+ * symbolic link such as /dev/stdout) is opened and written in place, and its mode left
+ * alone: renaming over it would replace the node itself with a regular file, and as root
+ * that turned /dev/null into one for everybody. */
+static void write_output(const char *path, const char *data, size_t n, mode_t mode) {
+  struct stat st;
+  if (lstat(path, &st) || S_ISREG(st.st_mode)) {
+    write_atomic(path, data, n, mode);
+    return;
+  }
+  int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0) die_io(path, false, errno);
+  int err = write_all(fd, data, n);
+  if (close(fd) && !err) err = errno;
+  if (err) die_io(path, false, err);
+}
+
+/* ---- processes -------------------------------------------------------------------- */
+
+extern char **environ;
+
+/* Forks and runs argv. With exec_fd >= 0 the child executes that descriptor (a checked
+ * binary) rather than looking argv[0] up, so what runs is the file that was checked; out_fd
+ * and err_fd >= 0 become the child's stdout and stderr. */
+static pid_t spawn(char **argv, int exec_fd, int out_fd, int err_fd) {
   fflush(stdout);
   fflush(stderr);
   pid_t pid = fork();
   if (pid < 0) die("fork: %s", strerror(errno));
   if (pid == 0) {
-    if (quiet_stdout) dup2(2, 1);
-    execvp(argv[0], argv);
+    signal(SIGXFSZ, SIG_DFL); /* ignored by ttc (see main), not by what it runs */
+    if (out_fd >= 0) dup2(out_fd, 1);
+    if (err_fd >= 0) dup2(err_fd, 2);
+    if (exec_fd >= 0) {
+      fexecve(exec_fd, argv, environ);
+      /* no execveat and no /proc: the path, in a directory already proven private */
+      if (errno == ENOSYS || errno == ENOENT) execv(argv[0], argv);
+    } else {
+      execvp(argv[0], argv);
+    }
     fprintf(stderr, "ttc: error: cannot run %s: %s\n", argv[0], strerror(errno));
     _exit(127);
   }
+  return pid;
+}
+
+/* The exit status of pid (128+signal if killed). */
+static int wait_for(pid_t pid) {
   int st;
   while (waitpid(pid, &st, 0) < 0)
     if (errno != EINTR) die("waitpid: %s", strerror(errno));
@@ -308,6 +386,271 @@ static int run_argv(char **argv, bool quiet_stdout) {
   if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
   return 1;
 }
+
+static int run_argv(char **argv, bool quiet_stdout) {
+  return wait_for(spawn(argv, -1, quiet_stdout ? 2 : -1, -1));
+}
+
+static bool contains(const char *s, size_t n, const char *needle) {
+  size_t k = strlen(needle);
+  for (size_t i = 0; k && i + k <= n; i++)
+    if (!memcmp(s + i, needle, k)) return true;
+  return false;
+}
+
+/* Runs the C compiler, its stdout and stderr passed on to ttc's stderr and read on the way
+ * for a full disk, a quota or a file size limit; returns its status and, through io_err, the
+ * errno its messages named (0: none). The messages are in the C locale's words; a
+ * translated one is caught by the free-space check in cc_failed instead. */
+static int run_cc(char **argv, int *io_err) {
+  static const struct {
+    const char *text;
+    int err;
+  } words[] = {
+      {"No space left on device", ENOSPC},
+#ifdef EDQUOT
+      {"Disk quota exceeded", EDQUOT},
+#endif
+      {"File size limit exceeded", EFBIG}, /* SIGXFSZ, as the gcc driver reports ld's death */
+      {"File too large", EFBIG},
+  };
+  int p[2];
+  if (pipe(p)) die("pipe: %s", strerror(errno));
+  fcntl(p[0], F_SETFD, FD_CLOEXEC);
+  fcntl(p[1], F_SETFD, FD_CLOEXEC);
+  pid_t pid = spawn(argv, -1, p[1], p[1]);
+  close(p[1]);
+  /* a window of the last 64 bytes and the new chunk, so a phrase split by a read is seen */
+  char win[64 + 4096];
+  size_t keep = 0;
+  *io_err = 0;
+  for (;;) {
+    ssize_t r = read(p[0], win + keep, sizeof win - keep);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    fwrite(win + keep, 1, (size_t)r, stderr);
+    size_t n = keep + (size_t)r;
+    for (size_t i = 0; !*io_err && i < sizeof words / sizeof words[0]; i++)
+      if (contains(win, n, words[i].text)) *io_err = words[i].err;
+    keep = n < 64 ? n : 64;
+    memmove(win, win + n - keep, keep);
+  }
+  fflush(stderr);
+  close(p[0]);
+  return wait_for(pid);
+}
+
+/* True if the file system holding dir has no room left (for us). */
+static bool fs_full(const char *dir) {
+  struct statvfs sv;
+  if (statvfs(dir, &sv)) return false;
+  return geteuid() == 0 ? sv.f_bfree == 0 : sv.f_bavail == 0;
+}
+
+/* The C compiler failed while writing out (in dir): if for want of space (io_err from
+ * run_cc, or a file system now full), says so and exits; otherwise returns, and the caller
+ * reports the failure as its own. */
+static void cc_io_failure(const char *out, const char *dir, int io_err) {
+  const char *tmpdir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+  if (!io_err && (fs_full(dir) || fs_full(tmpdir))) io_err = ENOSPC;
+  if (!io_err) return;
+  if (io_err == EFBIG)
+    die("file size limit exceeded (ulimit -f) while the C compiler wrote %s (or its temporary "
+        "files in %s; its message is above): raise the limit",
+        out, tmpdir);
+  die("%s while the C compiler wrote %s (or its temporary files in %s; its message is above): "
+      "free some space, or set TTC_CACHE_DIR or TMPDIR to another file system",
+      io_err == ENOSPC ? "no space left on device" : "disk quota exceeded", out, tmpdir);
+}
+
+/* ---- the cache ----------------------------------------------------------------------
+ *
+ * `ttc run` executes what it finds in the cache, so the cache is trusted only as far as
+ * nobody else can write to it:
+ *   - each directory ttc makes there is created 0700, and each one it uses (the cache root,
+ *     the <hash> entries, the rt-<hash> runtime objects, diff-<pid>) must be a directory, not
+ *     a symbolic link (lstat), owned by the effective uid and not writable by group or
+ *     others. The root's ancestors must belong to root or the user, and be writable by others
+ *     only if sticky, as /tmp is. Anything else is an error naming the directory: ttc neither
+ *     uses nor repairs a directory that someone else may have filled.
+ *   - each file ttc builds there (a program, a runtime object) gets a checksum beside it,
+ *     FILE.sum, written once FILE is complete. Before use, FILE is read through one
+ *     descriptor and checked, and `run` executes that descriptor (fexecve), so the bytes
+ *     checked are the bytes run. A missing or wrong checksum means: build it again. This
+ *     catches corruption (a truncated or replaced file), not an attacker: the private
+ *     directories keep attackers out.
+ */
+
+/* NULL if dir is a directory that only the user can change; otherwise what is wrong, in why. */
+static const char *dir_problem(const char *dir, char *why, size_t n) {
+  struct stat st;
+  if (lstat(dir, &st)) snprintf(why, n, "cannot be examined (%s)", strerror(errno));
+  else if (S_ISLNK(st.st_mode)) snprintf(why, n, "is a symbolic link, not a directory");
+  else if (!S_ISDIR(st.st_mode)) snprintf(why, n, "is not a directory");
+  else if (st.st_uid != geteuid())
+    snprintf(why, n, "is owned by uid %ld, not by you (uid %ld)", (long)st.st_uid, (long)geteuid());
+  else if (st.st_mode & 022)
+    snprintf(why, n, "is writable by %s (mode %04o)", st.st_mode & 002 ? "others" : "its group",
+             (unsigned)(st.st_mode & 07777));
+  else return NULL;
+  return why;
+}
+
+static _Noreturn void refuse_dir(const char *dir, const char *why) {
+  die("refusing the cache directory %s: it %s. ttc runs the programs it caches, so the cache "
+      "must be yours and writable by you alone: remove it, or set TTC_CACHE_DIR to a "
+      "directory of your own",
+      dir, why);
+}
+
+/* Creates dir 0700 if it is missing, and refuses it unless it is private. */
+static void private_dir(const char *dir) {
+  if (mkdir(dir, 0700) && errno != EEXIST) die_io(dir, true, errno);
+  char why[200];
+  if (dir_problem(dir, why, sizeof why)) refuse_dir(dir, why);
+}
+
+/* Refuses dir if someone other than root and the user could rename it away and put their
+ * own in its place: an ancestor that belongs to another user, or that others can write and
+ * is not sticky. */
+static void check_ancestors(const char *dir) {
+  char parent[1024];
+  snprintf(parent, sizeof parent, "%s", dir);
+  size_t n = strlen(parent);
+  while (n > 1 && parent[n - 1] == '/') parent[--n] = 0;
+  char *slash = strrchr(parent, '/');
+  if (!slash) snprintf(parent, sizeof parent, ".");
+  else if (slash == parent) parent[1] = 0;
+  else *slash = 0;
+  char *real = realpath(parent, NULL);
+  if (!real) die("cannot resolve %s: %s", parent, strerror(errno));
+  size_t len = strlen(real);
+  for (size_t i = 0; i <= len; i++) {
+    if (i && i < len && real[i] != '/') continue;
+    /* "/", then the prefix before each further slash, then the whole */
+    char pre[1024];
+    snprintf(pre, sizeof pre, "%.*s", i ? (int)i : 1, real);
+    struct stat st;
+    if (lstat(pre, &st)) die("cannot examine %s: %s", pre, strerror(errno));
+    char why[1300];
+    if (st.st_uid != 0 && st.st_uid != geteuid())
+      snprintf(why, sizeof why, "is inside %s, which belongs to uid %ld", pre, (long)st.st_uid);
+    else if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))
+      snprintf(why, sizeof why, "is inside %s, which others can write (mode %04o, not sticky)",
+               pre, (unsigned)(st.st_mode & 07777));
+    else continue;
+    free(real);
+    refuse_dir(dir, why);
+  }
+  free(real);
+}
+
+/* Creates the missing directories above path, 0700. */
+static void mkparents(const char *path) {
+  char tmp[1024];
+  snprintf(tmp, sizeof tmp, "%s", path);
+  for (char *p = tmp + 1; *p; p++)
+    if (*p == '/') {
+      *p = 0;
+      if (mkdir(tmp, 0700) && errno != EEXIST) die_io(tmp, true, errno);
+      *p = '/';
+    }
+}
+
+/* The cache root: $TTC_CACHE_DIR, $XDG_CACHE_HOME/ttc, ~/.cache/ttc, or else
+ * ttc-cache-EUID in $TMPDIR or /tmp, where others could have made it first: checked, like
+ * every cache directory, before anything in it is used. */
+static const char *cache_dir(void) {
+  static char dir[900];
+  if (*dir) return dir;
+  const char *e = getenv("TTC_CACHE_DIR");
+  if (e && *e) snprintf(dir, sizeof dir, "%s", e);
+  else if ((e = getenv("XDG_CACHE_HOME")) && *e) snprintf(dir, sizeof dir, "%s/ttc", e);
+  else if ((e = getenv("HOME")) && *e) snprintf(dir, sizeof dir, "%s/.cache/ttc", e);
+  else {
+    e = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/ttc-cache-%ld", e && *e == '/' ? e : "/tmp", (long)geteuid());
+  }
+  mkparents(dir);
+  if (mkdir(dir, 0700) && errno != EEXIST) die_io(dir, true, errno);
+  check_ancestors(dir);
+  private_dir(dir);
+  return dir;
+}
+
+/* A file of the cache, checked: its bytes, and a descriptor open on them. */
+typedef struct Cached {
+  int fd;
+  char *data;
+  size_t n;
+} Cached;
+
+static void cached_close(Cached *c) {
+  if (c->fd >= 0) close(c->fd);
+  free(c->data);
+  c->fd = -1;
+  c->data = NULL;
+}
+
+/* The checksum file's one line: FNV-1a, 64 bits, over the bytes, and their count. */
+static void sum_line(char *out, size_t cap, const char *data, size_t n) {
+  uint64_t h = fnv(14695981039346656037ULL, data, n);
+  snprintf(out, cap, "fnv1a64 %016llx %zu\n", (unsigned long long)h, n);
+}
+
+/* Opens a cached file and checks it against its checksum; false (c closed) if it is missing,
+ * is not a regular file of the user's that only the user can write, or does not match. */
+static bool cached_open(const char *path, Cached *c) {
+  c->data = NULL;
+  /* O_NOFOLLOW: a symlink fails (ELOOP) and is rebuilt over; O_NONBLOCK: a FIFO cannot hang us */
+  c->fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (c->fd < 0) return false;
+  struct stat st;
+  bool ok = !fstat(c->fd, &st) && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+            !(st.st_mode & 022) && (c->data = read_fd(c->fd, &c->n));
+  if (ok) {
+    char sum[4300], want[80], have[81] = "";
+    snprintf(sum, sizeof sum, "%.4200s.sum", path);
+    int fd = open(sum, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    ssize_t r = fd >= 0 ? read(fd, have, sizeof have - 1) : -1;
+    if (fd >= 0) close(fd);
+    sum_line(want, sizeof want, c->data, c->n);
+    if (r < 0) ok = false; /* no checksum (a cache from before checksums, or a build cut short) */
+    else if (strcmp(have, want)) {
+      fprintf(stderr, "ttc: note: %s does not match its checksum; building it again\n", path);
+      ok = false;
+    }
+  }
+  if (!ok) cached_close(c);
+  return ok;
+}
+
+/* Puts a file the C compiler has just written (tmp) in place as path, its checksum last: a
+ * file without its checksum, or with another's, is rebuilt, never trusted. Returns it open. */
+static void cached_commit(const char *tmp, const char *path, mode_t mode, Cached *c) {
+  c->fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (c->fd < 0) die("cannot read %s: %s", tmp, strerror(errno));
+  /* the compiler made it with the umask's mode: group-writable would be refused next time */
+  if (fchmod(c->fd, mode) || !(c->data = read_fd(c->fd, &c->n)))
+    die("cannot read %s: %s", tmp, strerror(errno));
+  char sum[4300], sumtmp[4400], line[80];
+  snprintf(sum, sizeof sum, "%.4200s.sum", path);
+  snprintf(sumtmp, sizeof sumtmp, "%s.tmp%ld", sum, (long)getpid());
+  sum_line(line, sizeof line, c->data, c->n);
+  int fd = open(sumtmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+  int err = fd < 0 ? errno : write_all(fd, line, strlen(line));
+  if (fd >= 0 && close(fd) && !err) err = errno;
+  if (!err && unlink(sum) && errno != ENOENT) err = errno;
+  if (!err && rename(tmp, path)) err = errno;
+  if (!err && rename(sumtmp, sum)) err = errno;
+  if (err) {
+    unlink(tmp);
+    unlink(sumtmp);
+    die_io(sum, false, err);
+  }
+}
+
+/* ---- building --------------------------------------------------------------------- */
 
 /* argv for the C compiler: cc, the flag words, then the rest. */
 typedef struct Argv {
@@ -380,14 +723,15 @@ static uint64_t runtime_objects(const Opts *o, Argv *objs) {
   }
   char dir[1024];
   snprintf(dir, sizeof dir, "%s/rt-%016llx", cache_dir(), (unsigned long long)h);
-  mkdirs(dir);
+  private_dir(dir);
   for (int i = 0; i < n; i++) {
     size_t l = strlen(names[i]);
     if (strcmp(names[i] + l - 2, ".c")) continue;
     char obj[1400], src[1400], tmp[1500];
     snprintf(obj, sizeof obj, "%s/%.*s.o", dir, (int)(l - 2), names[i]);
     snprintf(src, sizeof src, "%s/%s", TTC_RUNTIME_DIR, names[i]);
-    if (access(obj, R_OK)) {
+    Cached c;
+    if (!cached_open(obj, &c)) {
       snprintf(tmp, sizeof tmp, "%s.tmp%d", obj, (int)getpid());
       Argv a = {0};
       av_push(&a, o->cc);
@@ -399,18 +743,26 @@ static uint64_t runtime_objects(const Opts *o, Argv *objs) {
       av_push(&a, src);
       av_push(&a, "-o");
       av_push(&a, tmp);
-      int st = run_argv(a.v, true);
+      int io_err;
+      int st = run_cc(a.v, &io_err);
       av_free(&a);
-      if (st) die("could not compile the runtime (%s) with %s", src, o->cc);
-      if (rename(tmp, obj)) die("cannot write %s: %s", obj, strerror(errno));
+      if (st) {
+        unlink(tmp);
+        cc_io_failure(obj, dir, io_err);
+        die("could not compile the runtime (%s) with %s", src, o->cc);
+      }
+      cached_commit(tmp, obj, 0644, &c);
     }
+    cached_close(&c);
     av_push(objs, obj);
   }
   return h;
 }
 
-/* Writes C to cpath and links it with the runtime into bin (atomically). */
-static void build_binary(const Opts *o, const char *cpath, const char *bin) {
+/* Links the C at cpath with the runtime into bin, in the entry directory dir, and returns
+ * it checked and open. */
+static void build_binary(const Opts *o, const char *cpath, const char *dir, const char *bin,
+                         Cached *c) {
   Argv objs = {0};
   runtime_objects(o, &objs);
   char tmp[4400];
@@ -429,23 +781,16 @@ static void build_binary(const Opts *o, const char *cpath, const char *bin) {
   av_push(&a, tmp);
   av_push(&a, "-lz");
   av_push(&a, "-lm");
-  int st = run_argv(a.v, true);
+  int io_err;
+  int st = run_cc(a.v, &io_err);
   av_free(&a);
   av_free(&objs);
   if (st) {
     unlink(tmp);
+    cc_io_failure(bin, dir, io_err);
     die("internal error: the C emitted for %s did not compile with %s (please report it)", o->file, o->cc);
   }
-  if (rename(tmp, bin)) die("cannot write %s: %s", bin, strerror(errno));
-}
-
-static void write_file_atomic(const char *path, const char *data, size_t n) {
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid());
-  FILE *f = fopen(tmp, "wb");
-  if (!f) die("cannot write %s: %s", path, strerror(errno));
-  if (fwrite(data, 1, n, f) != n || fclose(f)) die("cannot write %s: %s", path, strerror(errno));
-  if (rename(tmp, path)) die("cannot write %s: %s", path, strerror(errno));
+  cached_commit(tmp, bin, 0755, c);
 }
 
 /* ---- commands -------------------------------------------------------------------- */
@@ -479,45 +824,44 @@ static int cmd_compile(const Opts *o, const Source *src) {
   ir_program_free(p);
   if (!text) return 1;
   if (!o->out || !strcmp(o->out, "-")) {
-    fwrite(text, 1, n, stdout);
+    if (fwrite(text, 1, n, stdout) != n || fflush(stdout)) die_io("standard output", false, errno);
   } else {
-    write_file_atomic(o->out, text, n);
+    write_output(o->out, text, n, umasked(0666));
   }
   free(text);
   return 0;
 }
 
-/* Builds the program into the cache (or reuses it); returns the binary's path. */
-static char *build_cached(const Opts *o, const Source *src, bool *ok) {
+/* Builds the program into the cache, or reuses what is there if it matches its checksum;
+ * returns the binary checked and open (false after a diagnostic). */
+static bool build_cached(const Opts *o, const Source *src, Cached *c, char bin[4200]) {
   Program *p = compile_program(o, src, pipeline_of(o));
-  *ok = false;
-  if (!p) return NULL;
+  if (!p) return false;
   size_t n;
   char *text = emit_to_string(o, p, "c", &n);
   ir_program_free(p);
-  if (!text) return NULL;
+  if (!text) return false;
   Argv objs = {0};
   uint64_t h = runtime_objects(o, &objs);
   av_free(&objs);
   h = fnv(h, text, n);
-  char dir[4096], cpath[4200], bin[4200];
+  char dir[4096], cpath[4200];
   snprintf(dir, sizeof dir, "%s/%016llx", cache_dir(), (unsigned long long)h);
-  mkdirs(dir);
+  private_dir(dir);
   snprintf(cpath, sizeof cpath, "%s/model.c", dir);
-  snprintf(bin, sizeof bin, "%s/model", dir);
-  if (access(bin, X_OK)) {
-    write_file_atomic(cpath, text, n);
-    build_binary(o, cpath, bin);
+  snprintf(bin, 4200, "%.4190s/model", dir);
+  if (!cached_open(bin, c)) {
+    write_atomic(cpath, text, n, 0644);
+    build_binary(o, cpath, dir, bin, c);
   }
   free(text);
-  *ok = true;
-  return strdup(bin);
+  return true;
 }
 
 static int cmd_build(const Opts *o, const Source *src) {
-  bool ok;
-  char *bin = build_cached(o, src, &ok);
-  if (!ok) return 1;
+  Cached c;
+  char bin[4200];
+  if (!build_cached(o, src, &c, bin)) return 1;
   char out[4096];
   if (o->out) snprintf(out, sizeof out, "%s", o->out);
   else {
@@ -529,26 +873,22 @@ static int cmd_build(const Opts *o, const Source *src) {
     if (dot && !strcmp(dot, ".tt")) *dot = 0;
     else strncat(out, ".out", sizeof out - strlen(out) - 1);
   }
-  size_t n;
-  char *data = read_file(bin, &n);
-  if (!data) die("cannot read %s", bin);
-  write_file_atomic(out, data, n);
-  chmod(out, 0755);
-  free(data);
-  free(bin);
+  /* the bytes checked against the checksum, not the file read again */
+  write_output(out, c.data, c.n, 0755);
+  cached_close(&c);
   return 0;
 }
 
 static int cmd_run(const Opts *o, const Source *src) {
-  bool ok;
-  char *bin = build_cached(o, src, &ok);
-  if (!ok) return 1;
+  Cached c;
+  char bin[4200];
+  if (!build_cached(o, src, &c, bin)) return 1;
   Argv a = {0};
   av_push(&a, bin);
   for (int i = 0; i < o->nargs; i++) av_push(&a, o->args[i]);
-  int st = run_argv(a.v, false);
+  int st = wait_for(spawn(a.v, c.fd, -1, -1));
   av_free(&a);
-  free(bin);
+  cached_close(&c);
   return st;
 }
 
@@ -623,12 +963,12 @@ static int cmd_diff(const Opts *o, const Source *src) {
   if (!t2) return 1;
   char dir[4096], f1[4200], f2[4200], l1[300], l2[300];
   snprintf(dir, sizeof dir, "%s/diff-%d", cache_dir(), (int)getpid());
-  mkdirs(dir);
+  private_dir(dir);
   const char *base_name = strrchr(o->file, '/') ? strrchr(o->file, '/') + 1 : o->file;
   snprintf(f1, sizeof f1, "%s/before", dir);
   snprintf(f2, sizeof f2, "%s/after", dir);
-  write_file_atomic(f1, t1, n1);
-  write_file_atomic(f2, t2, n2);
+  write_atomic(f1, t1, n1, 0644);
+  write_atomic(f2, t2, n2, 0644);
   if (o->pass) {
     snprintf(l1, sizeof l1, "%s.%s (without %s)", base_name, what, o->pass);
     snprintf(l2, sizeof l2, "%s.%s (with %s)", base_name, what, o->pass);
@@ -647,6 +987,8 @@ static int cmd_diff(const Opts *o, const Source *src) {
 }
 
 int main(int argc, char **argv) {
+  /* past `ulimit -f` a write fails with EFBIG, said as such, rather than killing ttc */
+  signal(SIGXFSZ, SIG_IGN);
   Opts o = parse_args(argc, argv);
   if (o.passes) {
     IrErr err;
