@@ -365,10 +365,19 @@ B(Dropout2d) { return dropout_module(l, self, a, "Dropout2d", true); }
 
 /* ---- batch normalization ------------------------------------------------------------------ */
 
-/* A buffer (running statistics): a program variable filled once, not a parameter. */
-static Value *buffer(L *l, int64_t c, double value, const char *name, int32_t off) {
-  Shape s = {.rank = 1, .sym = -1, .d = {c}};
-  Value *t = bi_call(l, value == 0 ? "zeros" : "ones", NULL, (Value *[]){v_int(l, c)}, 1, off);
+/* A buffer (running statistics): a program variable filled once, not a parameter. c > 0:
+ * c float elements; c == 0: an int64 scalar (num_batches_tracked). It is registered in the
+ * module's "__buffers__" list, so state_dict() holds it after the parameters, as PyTorch's. */
+static Value *buffer(L *l, Value *m, int64_t c, double value, const char *name, int32_t off) {
+  Shape s = {.rank = c ? 1 : 0, .sym = -1, .d = {c}};
+  Value *t = c ? bi_call(l, value == 0 ? "zeros" : "ones", NULL, (Value *[]){v_int(l, c)}, 1, off)
+               : bi_call(l, "tensor", NULL, (Value *[]){v_int(l, 0)}, 1, off);
+  Value *names = attrs_get(&m->attrs, "__buffers__");
+  if (!names) {
+    names = v_new(l, V_LIST);
+    attrs_set(l, &m->attrs, "__buffers__", names);
+  }
+  v_list_push(l, names, v_str(l, name));
   const Node *n = tn(l, t);
   int var = ir_var_new(l->p, name, VAR_STATE, n->dtype, s);
   Attr at = {0};
@@ -404,8 +413,9 @@ B(BatchNorm2d) {
     attrs_set(l, &m->attrs, "momentum", v_float(l, want_num(l, v[2], "momentum", a->off)));
     attrs_set(l, &m->attrs, "weight", bi_make_param(l, bi_call(l, "ones", NULL, (Value *[]){v_int(l, c)}, 1, a->off), "weight", a->off));
     attrs_set(l, &m->attrs, "bias", bi_make_param(l, bi_call(l, "zeros", NULL, (Value *[]){v_int(l, c)}, 1, a->off), "bias", a->off));
-    attrs_set(l, &m->attrs, "running_mean", buffer(l, c, 0, "running_mean", a->off));
-    attrs_set(l, &m->attrs, "running_var", buffer(l, c, 1, "running_var", a->off));
+    attrs_set(l, &m->attrs, "running_mean", buffer(l, m, c, 0, "running_mean", a->off));
+    attrs_set(l, &m->attrs, "running_var", buffer(l, m, c, 1, "running_var", a->off));
+    attrs_set(l, &m->attrs, "num_batches_tracked", buffer(l, m, 0, 0, "num_batches_tracked", a->off));
     return m;
   }
   Value *v[1];
@@ -448,6 +458,8 @@ B(BatchNorm2d) {
                                   bi_binop(l, BIN_MUL, flat_m, v_float(l, mom), a->off), a->off), a->off);
     tensor_inplace(l, rv, bi_binop(l, BIN_ADD, bi_binop(l, BIN_MUL, rv, v_float(l, 1 - mom), a->off),
                                   bi_binop(l, BIN_MUL, flat_v, v_float(l, mom), a->off), a->off), a->off);
+    Value *nbt = attrs_get(&self->attrs, "num_batches_tracked");
+    tensor_inplace(l, nbt, bi_binop(l, BIN_ADD, nbt, v_int(l, 1), a->off), a->off);
     l->no_grad = saved;
   } else {
     mean = channel_view(l, rm, c, a->off);

@@ -807,20 +807,42 @@ B(clip_grad_value_) {
 /* ---- state_dict and checkpoints ----------------------------------------------------------- */
 
 /* A state dict is a V_DICT of key -> tensor, in PyTorch's order. */
-static Value *module_state_dict(L *l, Value *m) {
-  Value *ps = v_new(l, V_LIST), *names = v_new(l, V_LIST);
-  collect_params(l, m, ps, "", names);
-  Value *d = v_new(l, V_DICT);
-  for (int i = 0; i < ps->n; i++) {
-    v_list_push(l, d, names->items[i]);
-    /* state_dict() holds the tensors without autograd (PyTorch detaches them) */
-    Value *t = v_new(l, V_TENSOR);
-    t->t = ps->items[i]->t;
-    t->t.param = t->t.requires_grad = false;
-    t->t.gradfn = NULL;
-    t->t.grad = NULL;
-    v_list_push(l, d, t);
+/* PyTorch's state_dict order: a module's parameters, then its persistent buffers
+ * ("__buffers__", e.g. BatchNorm's running statistics), then each child's, recursively.
+ * The tensors are held without autograd (PyTorch detaches them). */
+static void state_entries(L *l, Value *m, const char *prefix, Value *d) {
+  Value *bufs = attrs_get(&m->attrs, "__buffers__");
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 0; i < m->attrs.n; i++) {
+      Value *v = m->attrs.vals[i];
+      const char *key = m->attrs.keys[i];
+      bool want = false;
+      if (pass == 0) want = v->k == V_TENSOR && v->t.param;
+      for (int b = 0; pass == 1 && bufs && b < bufs->n; b++) want |= !strcmp(bufs->items[b]->s, key);
+      if (!want || v->k != V_TENSOR) continue;
+      v_list_push(l, d, v_str(l, *prefix ? arena_printf(l->arena, "%s.%s", prefix, key) : key));
+      Value *t = v_new(l, V_TENSOR);
+      t->t = v->t;
+      t->t.param = t->t.requires_grad = false;
+      t->t.gradfn = NULL;
+      t->t.grad = NULL;
+      v_list_push(l, d, t);
+    }
+  for (int i = 0; i < m->attrs.n; i++) {
+    Value *v = m->attrs.vals[i];
+    const char *key = m->attrs.keys[i];
+    if (v->k == V_OBJECT)
+      state_entries(l, v, *prefix ? arena_printf(l->arena, "%s.%s", prefix, key) : key, d);
+    else if (v->k == V_LIST && !strcmp(key, "__items__"))
+      for (int k = 0; k < v->n; k++)
+        if (v->items[k]->k == V_OBJECT)
+          state_entries(l, v->items[k], *prefix ? arena_printf(l->arena, "%s.%d", prefix, k) : arena_printf(l->arena, "%d", k), d);
   }
+}
+
+static Value *module_state_dict(L *l, Value *m) {
+  Value *d = v_new(l, V_DICT);
+  state_entries(l, m, "", d);
   return d;
 }
 
