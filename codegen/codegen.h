@@ -10,7 +10,7 @@
  *
  * The rest of this header is the emitter's inside, shared by the .c files of codegen/; it is
  * not for use outside codegen/. Sections: emit.c (the translation unit, names, checks, graph
- * functions), host.c (main() and the host program), ew.c (loop nests and elementwise
+ * functions), checks.c (checked arithmetic the emitted C defines), host.c (main() and the host program), ew.c (loop nests and elementwise
  * kernels), kernels.c (matmul, reductions, softmax), layout.c (reshape, permute, expand,
  * slice, cat), grad.c (autodiff's ops), train.c (host values, the batch size, optimizer
  * steps), sources.c (input, const, fill, arange, random draws, store).
@@ -33,6 +33,23 @@ typedef struct CgOptions {
 bool cg_emit_program(FILE *out, const Program *p, const CgOptions *o, IrErr *err);
 
 /* ==== inside the emitter ============================================================ */
+
+/* The checked operations the emitted C may define for itself (checks.c). */
+typedef enum CgHelper {
+  CG_H_ADD,       /* int64 + int64, overflow fatal */
+  CG_H_SUB,       /* int64 - int64 */
+  CG_H_MUL,       /* int64 * int64 */
+  CG_H_NEG,       /* -int64 */
+  CG_H_ABS,       /* abs(int64) */
+  CG_H_POW,       /* int64 ** int64 (exponent >= 0) */
+  CG_H_POWF,      /* double ** double, 0.0 ** negative fatal */
+  CG_H_DIV,       /* true division, by zero fatal */
+  CG_H_F2I,       /* int(double): NaN, infinities and values past int64 fatal */
+  CG_H_STEP,      /* a range() counter's step, saturating */
+  CG_H_FLOORDIV,  /* // of integer tensors, by zero fatal */
+  CG_H_REMAINDER, /* % of integer tensors, by zero fatal */
+  CG_H__COUNT
+} CgHelper;
 
 /* A set of C identifiers already taken in a scope; lookups fall through to parent. */
 typedef struct CgNames CgNames;
@@ -60,6 +77,7 @@ typedef struct Cg {
   int *uses;           /* per node of g: number of users */
   int indent;          /* in units of two spaces */
   bool used_B;         /* a kernel of the current graph read the run-time batch size B */
+  bool helpers[CG_H__COUNT]; /* the checked operations the program uses (checks.c) */
 } Cg;
 
 /* ---- emit.c ----------------------------------------------------------------------- */
@@ -90,6 +108,13 @@ const char *cg_rt_dtype(DType t);
 void cg_kernel_comment(Cg *cg, int id, const char *extra);
 /* Checks that the node's inputs are the op's arity and exist; false with an error. */
 bool cg_check_inputs(Cg *cg, int id, int nin);
+
+/* ---- checks.c: checked operations the emitted C defines ---------------------------- */
+
+/* The C name of helper h, which the program now uses. */
+const char *cg_helper(Cg *cg, CgHelper h);
+/* The definitions of the helpers used, before the first function. */
+void cg_emit_helpers(Cg *cg);
 
 /* ---- host.c: main() and the host program ---------------------------------------- */
 

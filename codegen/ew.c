@@ -167,12 +167,13 @@ static bool nan_test(const char *s) {
 }
 
 /*
- * The template with $a $b $c, $T and $f replaced; arena-owned. For integer operands
- * (integral: true) the NaN test "$x != $x" of templates like maximum's is dropped, with
- * the "||" after it: it is always false there, and clang rejects it under -Wall.
+ * The template with $a $b $c, $T, $f and $w (the source position, a C string) replaced;
+ * arena-owned. For integer operands (integral: true) the NaN test "$x != $x" of templates
+ * like maximum's is dropped, with the "||" after it: it is always false there, and clang
+ * rejects it under -Wall.
  */
 static const char *subst(Cg *cg, const char *tmpl, const char *const *opnd, int nopnd,
-                         const char *ty, const char *fsuf, bool integral) {
+                         const char *ty, const char *fsuf, const char *where, bool integral) {
   size_t len = 1;
   for (int pass = 0; pass < 2; pass++) {
     char *out = pass ? arena_alloc(cg->arena, len) : NULL;
@@ -190,6 +191,8 @@ static const char *subst(Cg *cg, const char *tmpl, const char *const *opnd, int 
         rep = ty;
       } else if (s[0] == '$' && s[1] == 'f') {
         rep = fsuf;
+      } else if (s[0] == '$' && s[1] == 'w') {
+        rep = where;
       }
       if (rep) {
         size_t m = strlen(rep);
@@ -209,6 +212,30 @@ static const char *subst(Cg *cg, const char *tmpl, const char *const *opnd, int 
     len = k + 1;
   }
   return "";
+}
+
+/*
+ * Integer +, -, * and negation of int64 and int32 tensors wrap around, as PyTorch's do; in
+ * C a signed overflow is undefined behaviour, so they are computed in the unsigned type
+ * and converted back (gcc and clang define that conversion as two's complement). Smaller
+ * integers are promoted to int by C and cannot overflow it. NULL: the op's own template.
+ */
+static const char *wrapping(Cg *cg, Op op, DType t) {
+  if (t != DT_I64 && t != DT_I32) return NULL;
+  const char *u = t == DT_I64 ? "uint64_t" : "uint32_t";
+  switch (op) {
+  case OP_ADD:
+  case OP_SUB:
+  case OP_MUL:
+    return arena_printf(cg->arena, "($T)((%s)$a %s (%s)$b)", u,
+                        op == OP_ADD ? "+" : op == OP_SUB ? "-" : "*", u);
+  case OP_NEG:
+    return arena_printf(cg->arena, "($T)(0 - (%s)$a)", u);
+  case OP_ABS:
+    return arena_printf(cg->arena, "($a < 0 ? ($T)(0 - (%s)$a) : $a)", u);
+  default:
+    return NULL;
+  }
 }
 
 bool cg_ew(Cg *cg, int id) {
@@ -248,8 +275,14 @@ bool cg_ew(Cg *cg, int id) {
     opnd[i] = as_is ? load : arena_printf(cg->arena, "((%s)%s)", cg_ctype(n->dtype), load);
   }
   DType opt = cg_in(cg, id, n->nin - 1)->dtype; /* the value operands' type */
-  const char *expr = subst(cg, oi->expr, opnd, n->nin, cg_ctype(n->dtype),
-                           n->dtype == DT_F32 ? "f" : "", !dt_is_float(opt));
+  if (n->op == OP_FLOORDIV) cg_helper(cg, CG_H_FLOORDIV);
+  if (n->op == OP_REMAINDER) cg_helper(cg, CG_H_REMAINDER);
+  const char *where = strstr(oi->expr, "$w")
+                          ? arena_printf(cg->arena, "\"%s\"", cg_where(cg, n->loc))
+                          : "";
+  const char *tmpl = wrapping(cg, n->op, n->dtype);
+  const char *expr = subst(cg, tmpl ? tmpl : oi->expr, opnd, n->nin, cg_ctype(n->dtype),
+                           n->dtype == DT_F32 ? "f" : "", where, !dt_is_float(opt));
   const char *extra = n->op == OP_CAST ? arena_printf(cg->arena, "to %s", dt_name(n->dtype)) : NULL;
   cg_kernel_comment(cg, id, extra);
   cg_nest_open(cg, &nest, false);

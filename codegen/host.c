@@ -248,22 +248,31 @@ static const char *hbin(Cg *cg, const HostExpr *e, Loc loc) {
   switch (e->op) {
   case HB_ADD:
   case HB_SUB:
-  case HB_MUL:
-    return arena_printf(A, "(%s %s %s)", as_type(cg, e->a, fl, loc), sym[e->op],
-                        as_type(cg, e->b, fl, loc));
-  case HB_DIV:
-    return arena_printf(A, "(%s / %s)", as_double(cg, e->a, loc), as_double(cg, e->b, loc));
+  case HB_MUL: {
+    if (fl)
+      return arena_printf(A, "(%s %s %s)", as_double(cg, e->a, loc), sym[e->op],
+                          as_double(cg, e->b, loc));
+    /* int64 overflow is undefined in C and a bigger int in Python: stop the program */
+    CgHelper h = e->op == HB_ADD ? CG_H_ADD : e->op == HB_SUB ? CG_H_SUB : CG_H_MUL;
+    return arena_printf(A, "%s(%s, %s, \"%s\")", cg_helper(cg, h), hexpr(cg, e->a, loc),
+                        hexpr(cg, e->b, loc), cg_where(cg, loc));
+  }
+  case HB_DIV: /* Python's message for ints differs from the one for floats */
+    return arena_printf(A, "%s(%s, %s, %d, \"%s\")", cg_helper(cg, CG_H_DIV),
+                        as_double(cg, e->a, loc), as_double(cg, e->b, loc),
+                        !e->a->isfloat && !e->b->isfloat, cg_where(cg, loc));
   case HB_FLOORDIV:
   case HB_MOD: {
     const char *fn = e->op == HB_FLOORDIV ? "floordiv" : "mod";
     return arena_printf(A, "tt_%s_%s(%s, %s, \"%s\")", fn, fl ? "f64" : "i64",
                         as_type(cg, e->a, fl, loc), as_type(cg, e->b, fl, loc), cg_where(cg, loc));
   }
-  case HB_POW: {
-    const char *v =
-        arena_printf(A, "pow(%s, %s)", as_double(cg, e->a, loc), as_double(cg, e->b, loc));
-    return fl ? v : arena_printf(A, "(int64_t)%s", v);
-  }
+  case HB_POW:
+    if (fl)
+      return arena_printf(A, "%s(%s, %s, \"%s\")", cg_helper(cg, CG_H_POWF),
+                          as_double(cg, e->a, loc), as_double(cg, e->b, loc), cg_where(cg, loc));
+    return arena_printf(A, "%s(%s, %s, \"%s\")", cg_helper(cg, CG_H_POW), hexpr(cg, e->a, loc),
+                        hexpr(cg, e->b, loc), cg_where(cg, loc));
   case HB_ROUND: /* Python's round(x, n): an int stays as it is */
     if (!fl) return hexpr(cg, e->a, loc);
     return arena_printf(A, "tt_round_digits(%s, %s)", as_double(cg, e->a, loc),
@@ -284,6 +293,12 @@ static const char *hbin(Cg *cg, const HostExpr *e, Loc loc) {
   }
 }
 
+/* A double expression as an int64_t: checked, since a cast of NaN, an infinity or a value
+ * past int64 is undefined in C (and an error, or a bigger int, in Python). */
+static const char *to_int(Cg *cg, const char *v, Loc loc) {
+  return arena_printf(cg->arena, "%s(%s, \"%s\")", cg_helper(cg, CG_H_F2I), v, cg_where(cg, loc));
+}
+
 static const char *hun(Cg *cg, const HostExpr *e, Loc loc) {
   static const char *const fn[] = {
       [HU_COS] = "cos",   [HU_SIN] = "sin",     [HU_EXP] = "exp",  [HU_LOG] = "log",
@@ -293,25 +308,27 @@ static const char *hun(Cg *cg, const HostExpr *e, Loc loc) {
   const char *a = hexpr(cg, e->a, loc);
   switch (e->op) {
   case HU_NEG:
-    return arena_printf(A, "(-%s)", as_type(cg, e->a, fl, loc));
+    if (fl) return arena_printf(A, "(-%s)", as_double(cg, e->a, loc));
+    return arena_printf(A, "%s(%s, \"%s\")", cg_helper(cg, CG_H_NEG), a, cg_where(cg, loc));
   case HU_NOT:
     return arena_printf(A, "(int64_t)(!%s)", a);
   case HU_ABS:
     if (fl) return arena_printf(A, "fabs(%s)", as_double(cg, e->a, loc));
-    return arena_printf(A, "(%s < 0 ? -%s : %s)", a, a, a);
+    return arena_printf(A, "%s(%s, \"%s\")", cg_helper(cg, CG_H_ABS), a, cg_where(cg, loc));
   case HU_TOINT: /* int(x) truncates toward zero */
-    return e->a->isfloat ? arena_printf(A, "(int64_t)%s", a) : a;
+    return e->a->isfloat ? to_int(cg, a, loc) : a;
   case HU_TOFLOAT:
     return as_double(cg, e->a, loc);
   case HU_ROUND: /* round(x): to nearest, ties to even (C's default rounding mode) */
-    return e->a->isfloat ? arena_printf(A, "(int64_t)nearbyint(%s)", a) : a;
+    return e->a->isfloat ? to_int(cg, arena_printf(A, "nearbyint(%s)", a), loc) : a;
   case HU_FLOOR:
   case HU_CEIL: /* math.floor/ceil return an int */
     if (!e->a->isfloat) return a;
-    return arena_printf(A, fl ? "%s(%s)" : "(int64_t)%s(%s)", fn[e->op], a);
+    if (fl) return arena_printf(A, "%s(%s)", fn[e->op], a);
+    return to_int(cg, arena_printf(A, "%s(%s)", fn[e->op], a), loc);
   default: {
     const char *v = arena_printf(A, "%s(%s)", fn[e->op], as_double(cg, e->a, loc));
-    return fl ? v : arena_printf(A, "(int64_t)%s", v);
+    return fl ? v : to_int(cg, v, loc);
   }
   }
 }
@@ -330,7 +347,7 @@ static const char *hexpr(Cg *cg, const HostExpr *e, Loc loc) {
     const char *h = cg->hname[e->hvar];
     bool hf = cg->p->hvars[e->hvar].isfloat;
     if (hf == e->isfloat) return h;
-    return arena_printf(A, "(%s)%s", e->isfloat ? "double" : "int64_t", h);
+    return e->isfloat ? arena_printf(A, "(double)%s", h) : to_int(cg, h, loc);
   }
   case HX_ITEM:
     return arena_printf(A, "(%s)%s[0]", e->isfloat ? "double" : "int64_t", cg->vname[e->var]);
@@ -371,17 +388,29 @@ static int var_loader(const Cg *cg, int v) {
   return -1;
 }
 
+/* A host value written to the FILE * named f: Python's str() or format(v, spec). An int
+ * without a spec is printed from its int64_t, every digit exact (tt_print_host takes a
+ * double, which holds ints exactly only up to 2^53). */
+static void print_host(Cg *cg, const PrintItem *it, const char *f, Loc loc) {
+  const HostExpr *e = it->expr;
+  const char *v = hexpr(cg, e, loc);
+  bool spec = it->spec && it->spec[0];
+  if (!e->isfloat && !e->isbool && !spec) {
+    cg_line(cg, "fprintf(%s, \"%%lld\", (long long)%s);", f, v);
+    return;
+  }
+  cg_line(cg, "tt_print_host(%s, %s, %s, %s, %s);", f,
+          e->isfloat ? v : arena_printf(cg->arena, "(double)%s", v), e->isfloat ? "false" : "true",
+          e->isbool ? "true" : "false",
+          spec ? arena_printf(cg->arena, "\"%s\"", escaped(cg, it->spec)) : "NULL");
+}
+
 /* Text and host values written to the FILE * named f (a tt_text_begin buffer). */
 static void emit_items_to(Cg *cg, const PrintItem *items, int n, const char *f, Loc loc) {
   for (int k = 0; k < n; k++) {
     const PrintItem *it = &items[k];
     if (it->expr) {
-      const HostExpr *e = it->expr;
-      const char *v = hexpr(cg, e, loc);
-      cg_line(cg, "tt_print_host(%s, %s, %s, %s, %s);", f,
-              e->isfloat ? v : arena_printf(cg->arena, "(double)%s", v), e->isfloat ? "false" : "true",
-              e->isbool ? "true" : "false",
-              it->spec && it->spec[0] ? arena_printf(cg->arena, "\"%s\"", escaped(cg, it->spec)) : "NULL");
+      print_host(cg, it, f, loc);
     } else if (it->text && it->text[0]) {
       cg_line(cg, "fputs(\"%s\", %s);", escaped(cg, it->text), f);
     }
@@ -393,14 +422,8 @@ static bool emit_print(Cg *cg, const Stmt *st, TextRun *run) {
     const PrintItem *it = &st->items[k];
     if (k && st->sep) run_add(run, st->sep);
     if (it->var < 0 && it->expr) {
-      const HostExpr *e = it->expr;
       run_flush(cg, run);
-      const char *v = hexpr(cg, e, st->loc);
-      cg_line(cg, "tt_print_host(stdout, %s, %s, %s, %s);",
-              e->isfloat ? v : arena_printf(cg->arena, "(double)%s", v),
-              e->isfloat ? "false" : "true", e->isbool ? "true" : "false",
-              it->spec && it->spec[0] ? arena_printf(cg->arena, "\"%s\"", escaped(cg, it->spec))
-                                      : "NULL");
+      print_host(cg, it, "stdout", st->loc);
       continue;
     }
     if (it->var < 0) {
@@ -530,7 +553,7 @@ static bool emit_stmts(Cg *cg, const Stmt *list, int n, TextRun *run, int depth)
       bool hf = p->hvars[st->hvar].isfloat;
       src_comment(cg, st->loc);
       const char *v = hf ? as_double(cg, st->expr, st->loc) : hexpr(cg, st->expr, st->loc);
-      if (!hf && st->expr->isfloat) v = arena_printf(cg->arena, "(int64_t)%s", v);
+      if (!hf && st->expr->isfloat) v = to_int(cg, v, st->loc);
       cg_line(cg, "%s = %s;", cg->hname[st->hvar], v);
       break;
     }
@@ -542,6 +565,14 @@ static bool emit_stmts(Cg *cg, const Stmt *list, int n, TextRun *run, int depth)
                         : st->step == -1
                             ? arena_printf(cg->arena, "i%d--", depth)
                             : arena_printf(cg->arena, "i%d += %lld", depth, (long long)st->step);
+      /* A step past +-1 can carry the counter beyond int64 after the last value (say
+       * range(2**63 - 3, 2**63 - 1, 5)): saturate then, unless the stop is a constant far
+       * enough from the edge. */
+      int64_t past;
+      if ((st->step > 1 || st->step < -1) &&
+          (st->expr2->kind != HX_INT || __builtin_add_overflow(st->expr2->i, st->step, &past)))
+        inc = arena_printf(cg->arena, "i%d = %s(i%d, %lld)", depth, cg_helper(cg, CG_H_STEP), depth,
+                           (long long)st->step);
       const char *cmp = st->step > 0 ? "<" : ">";
       if (st->expr2->kind == HX_INT)
         cg_line(cg, "for (int64_t i%d = %s; i%d %s %s; %s) {", depth, start, depth, cmp, stop, inc);

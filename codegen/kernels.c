@@ -169,13 +169,16 @@ bool cg_matmul(Cg *cg, int id) {
   cg_nest_merge(&inner);
   cg_nest_open(cg, &nest, false);
   cg_nest_open(cg, &rows, true);
-  cg_line(cg, "%s acc = 0;", cg_ctype(n->dtype));
+  /* integer products and sums wrap around as PyTorch's do: unsigned, where C defines it */
+  bool fl = dt_is_float(n->dtype);
+  cg_line(cg, "%s acc = 0;", fl ? cg_ctype(n->dtype) : "uint64_t");
   cg_nest_open(cg, &inner, false);
-  cg_line(cg, "acc += %s[%s] * %s[%s];", A,
+  cg_line(cg, fl ? "acc += %s[%s] * %s[%s];" : "acc += (uint64_t)%s[%s] * (uint64_t)%s[%s];", A,
           join(cg, join(cg, offa, cg_nest_index(cg, &rows, 1)), cg_nest_index(cg, &inner, 0)), Bm,
           join(cg, join(cg, offb, cg_nest_index(cg, &rows, 2)), cg_nest_index(cg, &inner, 1)));
   cg_nest_close(cg, &inner, false);
-  cg_line(cg, "%s[%s] = acc;", C, join(cg, offc, cg_nest_index(cg, &rows, 0)));
+  cg_line(cg, "%s[%s] = %sacc;", C, join(cg, offc, cg_nest_index(cg, &rows, 0)),
+          fl ? "" : arena_printf(cg->arena, "(%s)", cg_ctype(n->dtype)));
   cg_nest_close(cg, &rows, true);
   cg_nest_close(cg, &nest, false);
   return true;
@@ -354,16 +357,18 @@ bool cg_reduce(Cg *cg, int id) {
   cg_nest_open(cg, &outer, true);
   const char *result = "acc";
   if (n->op == OP_SUM || n->op == OP_MEAN) {
-    cg_line(cg, "%s acc = 0;", fl ? "double" : T);
+    /* integers wrap around as PyTorch's sums do: unsigned, where C defines it */
+    cg_line(cg, "%s acc = 0;", fl ? "double" : "uint64_t");
     int last = inner.nd - 1;
     if (fl && last >= 0 && !inner.sm[last] && inner.st[0][last] == 1 &&
         inner.d[last] >= 4 * SUM_LANES) {
       emit_lane_sum(cg, &outer, &inner, cg_buf(cg, n->in[0]), cg_ctype(x->dtype));
     } else {
       cg_nest_open(cg, &inner, false);
-      cg_line(cg, "acc += %s;", at);
+      cg_line(cg, fl ? "acc += %s;" : "acc += (uint64_t)%s;", at);
       cg_nest_close(cg, &inner, false);
     }
+    if (!fl) result = arena_printf(cg->arena, "(%s)acc", T);
     if (n->op == OP_MEAN) {
       const char *cnt = cg_extent(cg, &red, 0, red.rank);
       result = arena_printf(cg->arena, red.sym >= 0 ? "acc / (double)(%s)" : "acc / %s", cnt);

@@ -173,11 +173,12 @@ bool cg_fill(Cg *cg, int id) {
   const Node *n = cg_node(cg, id);
   CgNest nest;
   flat_nest(n, &nest);
-  cg_kernel_comment(cg, id,
-                    arena_printf(cg->arena, "value=%s", cg_literal(cg, n->dtype, n->attr.f[0])));
+  /* An integer fill past 2^53 carries its exact value in attr.i[0] (f[0] is its rounding). */
+  bool exact = n->dtype == DT_I64 && (double)n->attr.i[0] == n->attr.f[0];
+  const char *v = exact ? int_lit(cg, n->attr.i[0], n->dtype) : cg_literal(cg, n->dtype, n->attr.f[0]);
+  cg_kernel_comment(cg, id, arena_printf(cg->arena, "value=%s", v));
   cg_nest_open(cg, &nest, false);
-  cg_line(cg, "%s[%s] = %s;", cg_buf(cg, id), cg_nest_index(cg, &nest, 0),
-          cg_literal(cg, n->dtype, n->attr.f[0]));
+  cg_line(cg, "%s[%s] = %s;", cg_buf(cg, id), cg_nest_index(cg, &nest, 0), v);
   cg_nest_close(cg, &nest, false);
   return true;
 }

@@ -25,6 +25,7 @@ typedef struct Lit {
   int kind; /* 0 bool, 1 int, 2 float */
   int64_t n, cap;
   double *vals;
+  int64_t *ivals; /* the same values, exact for ints (a double holds them only to 2^53) */
 } Lit;
 
 static void lit_walk(L *l, Lit *t, Value *v, int depth, int32_t off) {
@@ -52,14 +53,20 @@ static void lit_walk(L *l, Lit *t, Value *v, int depth, int32_t off) {
   if (t->n == t->cap) { /* in the arena: a diagnostic may longjmp out of the walk */
     int64_t cap = t->cap ? t->cap * 2 : 64;
     double *nv = arena_alloc(l->arena, sizeof(double) * (size_t)cap);
+    int64_t *ni = arena_alloc(l->arena, sizeof(int64_t) * (size_t)cap);
     if (t->n) memcpy(nv, t->vals, sizeof(double) * (size_t)t->n);
+    if (t->n) memcpy(ni, t->ivals, sizeof(int64_t) * (size_t)t->n);
     t->vals = nv;
+    t->ivals = ni;
     t->cap = cap;
   }
+  t->ivals[t->n] = kind < 2 ? v->i : 0;
   t->vals[t->n++] = x;
 }
 
-static Value *const_tensor(L *l, DType dt, Shape sh, const double *vals, int64_t n, int32_t off) {
+/* A constant tensor of the n values; ivals, when given, holds them exactly as ints. */
+static Value *const_tensor(L *l, DType dt, Shape sh, const double *vals, const int64_t *ivals,
+                           int64_t n, int32_t off) {
   Graph *g = cur_graph(l);
   Attr at = {0};
   at.data = arena_alloc(g->arena, (size_t)(n ? n : 1) * dt_size(dt));
@@ -68,7 +75,7 @@ static Value *const_tensor(L *l, DType dt, Shape sh, const double *vals, int64_t
     switch (dt) {
     case DT_F32: ((float *)at.data)[i] = d2f(x); break;
     case DT_F64: ((double *)at.data)[i] = x; break;
-    case DT_I64: ((int64_t *)at.data)[i] = f2i(l, trunc(x), off); break;
+    case DT_I64: ((int64_t *)at.data)[i] = ivals ? ivals[i] : f2i(l, trunc(x), off); break;
     case DT_I32: ((int32_t *)at.data)[i] = (int32_t)f2i(l, trunc(x), off); break;
     case DT_I8: ((int8_t *)at.data)[i] = (int8_t)f2i(l, trunc(x), off); break;
     case DT_BOOL: ((bool *)at.data)[i] = x != 0; break;
@@ -97,7 +104,7 @@ B(tensor) {
   if (lit.shape.rank > 0 && shape_numel(&lit.shape) == 0) lit.kind = 2; /* tensor([]) is float */
   DType dt = lit.kind == 2 ? DT_F32 : lit.kind == 1 ? DT_I64 : DT_BOOL;
   if (v[1]) dt = want_dtype(l, v[1], a->off);
-  Value *t = const_tensor(l, dt, lit.shape, lit.vals, lit.n, a->off);
+  Value *t = const_tensor(l, dt, lit.shape, lit.vals, lit.kind < 2 ? lit.ivals : NULL, lit.n, a->off);
   return make_leaf(l, t, want_bool(l, v[2], a->off), a->off);
 }
 
@@ -116,10 +123,10 @@ static Shape size_args(L *l, Args *a, int first, const char *fname) {
   for (int i = 0; i < n; i++) {
     int64_t d = want_int(l, items[i], "a size", a->off);
     if (d < 0) lerr(l, a->off, "%s(): negative dimension %lld", fname, (long long)d);
-    if (d > (1LL << 31)) lerr(l, a->off, "%s(): dimension %lld is too large", fname, (long long)d);
+    if (d > IR_MAX_NUMEL) lerr(l, a->off, "%s(): dimension %lld is too large", fname, (long long)d);
     s.d[i] = d;
   }
-  if (shape_numel(&s) > (1LL << 31)) lerr(l, a->off, "%s(): tensor too large", fname);
+  if (shape_numel(&s) > IR_MAX_NUMEL) lerr(l, a->off, "%s(): tensor too large", fname);
   return s;
 }
 
@@ -135,6 +142,13 @@ static void factory_kw(L *l, Args *a, const char *fname, DType *dt, bool *rg, Va
         lerr(l, a->off, "%s(): ttc compiles for the CPU; device must be 'cpu'", fname);
     } else lerr(l, a->off, "%s() got an unexpected keyword argument '%s'", fname, n);
   }
+}
+
+/* A fill with the value v (a Python number): ints exact, past 2^53 included. */
+static Value *filled_value(L *l, Shape s, DType dt, Value *v, int32_t off) {
+  Value *t = filled(l, s, dt, want_num(l, v, "fill_value", off), off);
+  if (v->k == V_INT || v->k == V_BOOL) cur_graph(l)->nodes[t->t.node].attr.i[0] = v->i;
+  return t;
 }
 
 Value *filled(L *l, Shape s, DType dt, double x, int32_t off) {
@@ -154,7 +168,7 @@ static Value *factory(L *l, Args *a, const char *fname, double x, Op op) {
     if (a->npos >= 2) fill = a->pos[a->npos - 1], a->npos--;
   }
   Shape s = size_args(l, a, first, fname);
-  factory_kw(l, a, fname, &dt, &rg, &fill);
+  factory_kw(l, a, fname, &dt, &rg, op == OP__COUNT ? &fill : NULL);
   if (op == OP__COUNT) {
     if (!fill) lerr(l, a->off, "full() missing required argument 'fill_value'");
     x = want_num(l, fill, "fill_value", a->off);
@@ -166,7 +180,7 @@ static Value *factory(L *l, Args *a, const char *fname, double x, Op op) {
     op = OP_FILL;
   }
   Value *t;
-  if (op == OP_FILL) t = filled(l, s, dt, x, a->off);
+  if (op == OP_FILL) t = fill ? filled_value(l, s, dt, fill, a->off) : filled(l, s, dt, x, a->off);
   else {
     if (!dt_is_float(dt)) lerr(l, a->off, "%s(): expected a floating point dtype", fname);
     Attr at = {0};
@@ -235,7 +249,7 @@ B(randperm) {
   args_bind(l, "randperm", "n, dtype=None, device=None, requires_grad=False", self, a, v, 4);
   int64_t n = want_int(l, v[0], "n", a->off);
   if (n < 0) lerr(l, a->off, "n must be non-negative, got%lld", (long long)n);
-  if (n > (1LL << 31)) lerr(l, a->off, "randperm(): n = %lld is too large", (long long)n);
+  if (n > IR_MAX_NUMEL) lerr(l, a->off, "randperm(): n = %lld is too large", (long long)n);
   if (v[1] && want_dtype(l, v[1], a->off) != DT_I64) lerr(l, a->off, "randperm(): ttc draws int64 permutations only");
   Graph *g = cur_graph(l);
   if (g->n == 0) g->loc.off = a->off;
@@ -254,7 +268,7 @@ B(full_like) {
   args_bind(l, "full_like", "input, fill_value, dtype=None, requires_grad=False", self, a, v, 4);
   Value *t = want_tensor(l, v[0], "full_like", a->off);
   DType dt = v[2] ? want_dtype(l, v[2], a->off) : tdtype(l, t);
-  Value *r = filled(l, tshape(l, t), dt, want_num(l, v[1], "fill_value", a->off), a->off);
+  Value *r = filled_value(l, tshape(l, t), dt, v[1], a->off);
   return make_leaf(l, r, want_bool(l, v[3], a->off), a->off);
 }
 
@@ -296,7 +310,7 @@ B(arange) {
   if (isfloat) dt = DT_F32;
   factory_kw(l, &rest, "arange", &dt, &rg, NULL);
   double cnt = ceil((s1 - s0) / st);
-  if (cnt > (double)(1LL << 31)) lerr(l, a->off, "arange(): too many elements");
+  if (cnt > (double)IR_MAX_NUMEL) lerr(l, a->off, "arange(): too many elements");
   Shape s = {0};
   s.sym = -1;
   s.rank = 1;
@@ -325,7 +339,7 @@ B(linspace) {
   }
   Shape s = {.rank = 1, .sym = -1, .d = {n}};
   DType dt = v[3] ? want_dtype(l, v[3], a->off) : DT_F32;
-  Value *t = const_tensor(l, dt, s, vals, n, a->off);
+  Value *t = const_tensor(l, dt, s, vals, NULL, n, a->off);
   return make_leaf(l, t, want_bool(l, v[4], a->off), a->off);
 }
 
@@ -337,7 +351,7 @@ B(eye) {
   double *vals = arena_alloc(l->arena, sizeof(double) * (size_t)(n * m + 1));
   for (int64_t i = 0; i < n * m; i++) vals[i] = (i / m == i % m);
   Shape s = {.rank = 2, .sym = -1, .d = {n, m}};
-  Value *t = const_tensor(l, v[2] ? want_dtype(l, v[2], a->off) : DT_F32, s, vals, n * m, a->off);
+  Value *t = const_tensor(l, v[2] ? want_dtype(l, v[2], a->off) : DT_F32, s, vals, NULL, n * m, a->off);
   return make_leaf(l, t, want_bool(l, v[3], a->off), a->off);
 }
 
@@ -380,6 +394,53 @@ static const char *scalar_gradfn(Value *y, const char *plain, const char *scalar
   return y->k == V_TENSOR ? plain : scalar;
 }
 
+/*
+ * Python's int arithmetic on compile-time ints. Python's ints grow without bound; ttc's
+ * are int64_t, so a result outside int64 is a diagnostic at the line, never a silent wrap
+ * (a shape or a range() bound computed from a wrapped value would be quietly wrong).
+ */
+_Noreturn static void int_overflow(L *l, int32_t off) {
+  lerr(l, off, "integer overflow: ttc's compile-time ints are 64-bit (Python's would grow)");
+}
+
+static Value *int_binop(L *l, int op, int64_t x, int64_t y, int32_t off) {
+  int64_t r;
+  switch (op) {
+  case BIN_ADD:
+    if (__builtin_add_overflow(x, y, &r)) int_overflow(l, off);
+    return v_int(l, r);
+  case BIN_SUB:
+    if (__builtin_sub_overflow(x, y, &r)) int_overflow(l, off);
+    return v_int(l, r);
+  case BIN_MUL:
+    if (__builtin_mul_overflow(x, y, &r)) int_overflow(l, off);
+    return v_int(l, r);
+  case BIN_FLOORDIV:
+  case BIN_MOD: {
+    if (y == 0) lerr(l, off, op == BIN_MOD ? "integer modulo by zero" : "integer division or modulo by zero");
+    if (y == -1) { /* also keeps INT64_MIN / -1, which traps, out of C */
+      if (op == BIN_MOD) return v_int(l, 0);
+      if (x == INT64_MIN) int_overflow(l, off);
+      return v_int(l, -x);
+    }
+    int64_t q = x / y, m = x % y;
+    if (m != 0 && ((m < 0) != (y < 0))) q--, m += y;
+    return v_int(l, op == BIN_MOD ? m : q);
+  }
+  case BIN_POW: { /* y >= 0: square and multiply, every product checked */
+    r = 1;
+    for (int64_t base = x; y; ) {
+      if ((y & 1) && __builtin_mul_overflow(r, base, &r)) int_overflow(l, off);
+      y >>= 1;
+      /* a square that overflows is only needed if bits remain, and then |x| >= 2 */
+      if (y && __builtin_mul_overflow(base, base, &base)) int_overflow(l, off);
+    }
+    return v_int(l, r);
+  }
+  default: lerr(l, off, "unsupported operator for ints");
+  }
+}
+
 Value *bi_binop(L *l, int op, Value *a, Value *b, int32_t off) {
   bool ta = a->k == V_TENSOR, tb = b->k == V_TENSOR;
   if (!ta && !tb && (a->k == V_HOST || b->k == V_HOST)) return host_binop(l, op, a, b, off);
@@ -392,10 +453,12 @@ Value *bi_binop(L *l, int op, Value *a, Value *b, int32_t off) {
     case BIN_POW: return ew2(l, OP_POW, a, b, off, scalar_gradfn(b, "PowBackward1", "PowBackward0"));
     case BIN_FLOORDIV:
     case BIN_MOD: {
-      /* floor(a / b) (and a - floor(a / b) * b), in double for integers so that the result
-       * is exact, then back to the operands' type */
       Value *ops[2] = {a, b};
       DType dt = result_type(l, ops, 2, off);
+      /* integers: exact int64 ops (a zero divisor is a run-time error, as in PyTorch) */
+      if (!dt_is_float(dt) && dt != DT_BOOL)
+        return ew2(l, op == BIN_FLOORDIV ? OP_FLOORDIV : OP_REMAINDER, a, b, off, NULL);
+      /* floats: floor(a / b), and a - floor(a / b) * b */
       DType wt = dt_is_float(dt) ? dt : DT_F64;
       Value *x = to_tensor_dt(l, a, wt, off), *y = to_tensor_dt(l, b, wt, off);
       Value *q = op1(l, OP_FLOOR, ew2(l, OP_DIV, x, y, off, NULL), NULL, off, "FloorBackward0");
@@ -484,36 +547,14 @@ Value *bi_binop(L *l, int op, Value *a, Value *b, int32_t off) {
   if (!na || !nb)
     lerr(l, off, "unsupported operand types: %s and %s", v_typename(a), v_typename(b));
   bool isf = a->k == V_FLOAT || b->k == V_FLOAT;
-  if (!isf && op != BIN_DIV && !(op == BIN_POW && b->i < 0)) {
-    int64_t x = a->i, y = b->i;
-    switch (op) {
-    case BIN_ADD: return v_int(l, (int64_t)((uint64_t)x + (uint64_t)y));
-    case BIN_SUB: return v_int(l, (int64_t)((uint64_t)x - (uint64_t)y));
-    case BIN_MUL: return v_int(l, (int64_t)((uint64_t)x * (uint64_t)y));
-    case BIN_FLOORDIV:
-    case BIN_MOD: {
-      if (y == 0) lerr(l, off, "integer division or modulo by zero");
-      if (x == INT64_MIN && y == -1) lerr(l, off, "integer overflow");
-      int64_t q = x / y, r = x % y;
-      if (r != 0 && ((r < 0) != (y < 0))) q--, r += y;
-      return v_int(l, op == BIN_MOD ? r : q);
-    }
-    case BIN_POW: {
-      int64_t r = 1;
-      for (int64_t i = 0; i < y && i < 64; i++) r = (int64_t)((uint64_t)r * (uint64_t)x);
-      return v_int(l, r);
-    }
-    default: break;
-    }
-    lerr(l, off, "unsupported operator for ints");
-  }
+  if (!isf && op != BIN_DIV && !(op == BIN_POW && b->i < 0)) return int_binop(l, op, a->i, b->i, off);
   double x = a->k == V_FLOAT ? a->f : (double)a->i, y = b->k == V_FLOAT ? b->f : (double)b->i;
   switch (op) {
   case BIN_ADD: return v_float(l, x + y);
   case BIN_SUB: return v_float(l, x - y);
   case BIN_MUL: return v_float(l, x * y);
   case BIN_DIV:
-    if (y == 0) lerr(l, off, "division by zero");
+    if (y == 0) lerr(l, off, "%sdivision by zero", isf ? "float " : "");
     return v_float(l, x / y);
   case BIN_FLOORDIV:
     if (y == 0) lerr(l, off, "float floor division by zero");
@@ -521,7 +562,9 @@ Value *bi_binop(L *l, int op, Value *a, Value *b, int32_t off) {
   case BIN_MOD:
     if (y == 0) lerr(l, off, "float modulo");
     return v_float(l, x - floor(x / y) * y);
-  case BIN_POW: return v_float(l, pow(x, y));
+  case BIN_POW:
+    if (x == 0 && y < 0) lerr(l, off, "0.0 cannot be raised to a negative power");
+    return v_float(l, pow(x, y));
   default: lerr(l, off, "unsupported operator for floats");
   }
 }
@@ -533,7 +576,10 @@ Value *bi_unop(L *l, int op, Value *a, int32_t off) {
     if (tdtype(l, a) == DT_BOOL) lerr(l, off, "negation, the `-` operator, on a bool tensor is not supported");
     return op1(l, OP_NEG, a, NULL, off, NULL);
   }
-  if (a->k == V_INT || a->k == V_BOOL) return v_int(l, op == UN_NEG ? -a->i : a->i);
+  if (a->k == V_INT || a->k == V_BOOL) {
+    if (op == UN_NEG && a->i == INT64_MIN) int_overflow(l, off);
+    return v_int(l, op == UN_NEG ? -a->i : a->i);
+  }
   if (a->k == V_FLOAT) return v_float(l, op == UN_NEG ? -a->f : a->f);
   lerr(l, off, "bad operand type for unary -: '%s'", v_typename(a));
 }
@@ -678,6 +724,8 @@ BI_FN(sub) {
 }
 BI_FN(mul) { return binary_builtin(l, self, a, "mul", BIN_MUL); }
 BI_FN(div) { return binary_builtin(l, self, a, "div", BIN_DIV); }
+B(floor_divide) { return binary_builtin(l, self, a, "floor_divide", BIN_FLOORDIV); }
+B(remainder) { return binary_builtin(l, self, a, "remainder", BIN_MOD); }
 B(pow) {
   Value *v[2];
   args_bind(l, "pow", "input, exponent", self, a, v, 2);
@@ -1402,6 +1450,8 @@ const Builtin tensor_builtins[] = {
   {"mul", F | M, bi_mul, 0},
   {"multiply", F | M, bi_mul, 0},
   {"div", F | M, bi_div, 0},
+  {"floor_divide", F | M, bi_floor_divide, 0},
+  {"remainder", F | M, bi_remainder, 0},
   {"divide", F | M, bi_div, 0},
   {"true_divide", F | M, bi_div, 0},
   {"pow", F | M, bi_pow, 0},

@@ -327,6 +327,11 @@ int ir_add(Graph *g, Op op, const int32_t *in, int nin, const Attr *attr, Loc lo
     if (err && !err->msg[0]) fail(err, "%s: invalid operands", oi->name);
     return -1;
   }
+  if (shape_numel(&n.shape) > IR_MAX_NUMEL) {
+    char sb[96];
+    return fail(err, "%s: a result of shape %s is too large (ttc allows at most 2^31 elements in "
+                "a tensor)", oi->name, shape_str(&n.shape, sb, sizeof sb)), -1;
+  }
   return append(g, &n);
 }
 

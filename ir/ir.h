@@ -78,6 +78,10 @@ Shape shape_make(int rank, const int64_t *d);
 Shape shape_scalar(void);
 /* With the symbolic dim at its bound; INT64_MAX when the product does not fit. */
 int64_t shape_numel(const Shape *s);
+/* The most elements one tensor may have: the factories' limit (zeros, arange, ...), and
+ * ir_add refuses a node whose shape passes it, so every op that makes a shape (repeat,
+ * expand, broadcasting, cat, matmul, ...) is held to it where the node is built. */
+#define IR_MAX_NUMEL (INT64_C(1) << 31)
 /* a * b for dimension products, INT64_MAX when it does not fit (a, b >= 0). */
 static inline int64_t dim_mul(int64_t a, int64_t b) {
   int64_t r;

@@ -153,6 +153,14 @@ static bool shape_ew_float(const Graph *g, Node *n, IrErr *err) {
   return true;
 }
 
+/* Elementwise ops defined only on integer types (floor_divide, remainder). */
+static bool shape_ew_int(const Graph *g, Node *n, IrErr *err) {
+  DType t = in(g, n, 0)->dtype;
+  if (dt_is_float(t) || t == DT_BOOL)
+    return fail(err, "%s: expected an integer tensor, got %s", opname(n), dt_name(t));
+  return shape_ew(g, n, err);
+}
+
 static bool shape_cast(const Graph *g, Node *n, IrErr *err) {
   if (n->attr.i[0] < 0 || n->attr.i[0] >= DT__COUNT)
     return fail(err, "cast: invalid target dtype %lld", (long long)n->attr.i[0]);
