@@ -191,6 +191,22 @@ bool cg_arange(Cg *cg, int id) {
   CgNest nest;
   flat_nest(n, &nest);
   const char *s0 = float_lit(cg, start, false), *st = float_lit(cg, step, false);
+  /* Integers exactly, when the front end carried them (attr.i; f holds their roundings). */
+  if (!dt_is_float(n->dtype) && (double)n->attr.i[0] == start && (double)n->attr.i[1] == step &&
+      n->attr.i[1] != 0) {
+    s0 = int_lit(cg, n->attr.i[0], DT_I64);
+    st = int_lit(cg, n->attr.i[1], DT_I64);
+    cg_kernel_comment(cg, id, arena_printf(cg->arena, "start=%s step=%s", s0, st));
+    cg_nest_open(cg, &nest, false);
+    const char *v = !nest.nd ? s0
+                    : arena_printf(cg->arena, "%s%s%s%s", n->attr.i[0] ? s0 : "",
+                                   n->attr.i[0] ? " + " : "", "i0",
+                                   n->attr.i[1] == 1 ? "" : arena_printf(cg->arena, " * %s", st));
+    cg_line(cg, "%s[%s] = (%s)(%s);", cg_buf(cg, id), cg_nest_index(cg, &nest, 0),
+            cg_ctype(n->dtype), v);
+    cg_nest_close(cg, &nest, false);
+    return true;
+  }
   cg_kernel_comment(cg, id, arena_printf(cg->arena, "start=%s step=%s", s0, st));
   cg_nest_open(cg, &nest, false);
   /* In double, then rounded once, as PyTorch computes it. */

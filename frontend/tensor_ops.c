@@ -18,6 +18,11 @@
 
 #define result bi_result
 
+/* An int64 result that does not fit: Python's would grow, ttc's compile-time ints cannot. */
+_Noreturn static void int_overflow(L *l, int32_t off) {
+  lerr(l, off, "integer overflow: ttc's compile-time ints are 64-bit (Python's would grow)");
+}
+
 /* ---- tensor literals ---------------------------------------------------------------- */
 
 typedef struct Lit {
@@ -310,14 +315,24 @@ B(arange) {
   if (isfloat) dt = DT_F32;
   factory_kw(l, &rest, "arange", &dt, &rg, NULL);
   double cnt = ceil((s1 - s0) / st);
+  Attr at = {0};
+  at.f[0] = s0;
+  at.f[1] = st;
+  if (!isfloat && !dt_is_float(dt)) {
+    /* int arguments, an integer result: counted and carried exactly (a double holds ints
+     * only to 2^53); attr.i holds start and step, attr.f their roundings */
+    int64_t i0 = kstart ? want_int(l, kstart, "start", a->off) : 0, i1 = want_int(l, kend, "end", a->off);
+    int64_t is = kstep ? want_int(l, kstep, "step", a->off) : 1, diff;
+    if (__builtin_sub_overflow(i1, i0, &diff) || diff == INT64_MIN) int_overflow(l, a->off);
+    cnt = (double)(diff / is + (diff % is != 0));
+    at.i[0] = i0;
+    at.i[1] = is;
+  }
   if (cnt > (double)IR_MAX_NUMEL) lerr(l, a->off, "arange(): too many elements");
   Shape s = {0};
   s.sym = -1;
   s.rank = 1;
   s.d[0] = (int64_t)cnt;
-  Attr at = {0};
-  at.f[0] = s0;
-  at.f[1] = st;
   Graph *g = cur_graph(l);
   if (g->n == 0) g->loc.off = a->off;
   Value *t = mk_tensor(l, ir_add_source(g, OP_ARANGE, dt, s, &at, (Loc){a->off}));
@@ -399,9 +414,6 @@ static const char *scalar_gradfn(Value *y, const char *plain, const char *scalar
  * are int64_t, so a result outside int64 is a diagnostic at the line, never a silent wrap
  * (a shape or a range() bound computed from a wrapped value would be quietly wrong).
  */
-_Noreturn static void int_overflow(L *l, int32_t off) {
-  lerr(l, off, "integer overflow: ttc's compile-time ints are 64-bit (Python's would grow)");
-}
 
 static Value *int_binop(L *l, int op, int64_t x, int64_t y, int32_t off) {
   int64_t r;

@@ -17,9 +17,9 @@ static void graph0(void) {
   static TT_ALIGN int64_t t7[1]; /* [1,1,1] */
   static TT_ALIGN int64_t t10[6]; /* [2,3,1] */
 
-  /* index-slice.tt:1:5  t0 = arange start=0.0 step=1.0 -> [24]   0 FLOPs, 192 B */
+  /* index-slice.tt:1:5  t0 = arange start=0 step=1 -> [24]   0 FLOPs, 192 B */
   for (int64_t i0 = 0; i0 < 24; i0++)
-    t0[i0] = (int64_t)(0.0 + (double)i0 * 1.0);
+    t0[i0] = (int64_t)(i0);
   /* index-slice.tt:1:15  x = reshape [24] -> [2,3,4]: a view of t0, no copy */
   /* index-slice.tt:2:8  t2 = slice [2,3,4] [1:2, 0:3, 0:4] -> [1,3,4]   0 FLOPs, 288 B */
   for (int64_t i0 = 0; i0 < 12; i0++)
