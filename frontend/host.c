@@ -151,12 +151,34 @@ Value *host_call1(L *l, int hu, Value *a, int32_t off) {
   return v_host(l, hx_un(l, hu, x));
 }
 
+/* Whether e can be computed before the open graph runs: it reads no snapshot the graph
+ * takes (x.item() of a variable the graph stores) and no host variable that a statement
+ * pending after the graph assigns. */
+static bool hx_before_graph(L *l, const HostExpr *e) {
+  if (!e) return true;
+  if (e->kind == HX_ITEM && l->g)
+    for (int i = 0; i < l->g->n; i++)
+      if (l->g->nodes[i].op == OP_STORE && l->g->nodes[i].attr.var == e->var) return false;
+  if (e->kind == HX_VAR)
+    for (int i = 0; i < l->npending; i++)
+      if (l->pending[i].kind == ST_ASSIGN && l->pending[i].hvar == e->hvar) return false;
+  return hx_before_graph(l, e->a) && hx_before_graph(l, e->b);
+}
+
 Value *host_to_tensor(L *l, Value *v, DType dt, int32_t off) {
   HostExpr *e = hx_of(l, v, off);
   TT_ASSERT(e);
   int hv;
   if (e->kind == HX_VAR) hv = e->hvar;
-  else hv = host_var_for(l, v, "h", off);
+  else if (!l->capture && hx_before_graph(l, e)) {
+    /* (i + 1) of a loop counter: computed before the graph, which reads it, so the graph
+       is not split (a split would part a loss from its backward()) */
+    hv = ir_hvar_new(l->p, "h", e->isfloat);
+    Stmt *st = emit_stmt(l, ST_ASSIGN, off);
+    st->hvar = hv;
+    st->expr = e;
+  } else
+    hv = host_var_for(l, v, "h", off);
   /* the graph reads the variable: a pending statement that assigns it must run first */
   for (int i = 0; i < l->npending; i++)
     if (l->pending[i].kind == ST_ASSIGN && l->pending[i].hvar == hv) {

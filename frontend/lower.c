@@ -106,6 +106,7 @@ const char *v_typename(const Value *v) {
   case V_NS: return "module";
   case V_RANGE: return "range";
   case V_HOST: return v->hx->isbool ? "bool" : v->hx->isfloat ? "float" : "int";
+  case V_FSTR: return "str";
   }
   return "?";
 }
@@ -145,6 +146,7 @@ bool v_truthy(L *l, Value *v, int32_t off) {
   case V_INT: return v->i != 0;
   case V_FLOAT: return v->f != 0;
   case V_STR: return v->s[0] != 0;
+  case V_FSTR: return true; /* it holds a number's text, never empty */
   case V_LIST:
   case V_TUPLE:
   case V_DICT: return v->n != 0;
@@ -288,6 +290,7 @@ const char *v_str_of(L *l, Value *v, bool repr, int32_t off) {
   case V_HOST:
     lerr(l, off, "a value known only at run time cannot be turned into a string at compile time; "
                  "print it directly or in an f-string");
+  case V_FSTR: fstr_unsupported(l, "its use here", off);
   case V_OBJECT: {
     const char *r = bi_module_repr(l, v, off);
     if (r) return r;
@@ -688,6 +691,7 @@ static void step(L *l, int32_t off) {
 
 static Value *getattr(L *l, Value *obj, const char *name, int32_t off) {
   switch (obj->k) {
+  case V_FSTR: fstr_unsupported(l, arena_printf(l->arena, "its method %s()", name), off);
   case V_OBJECT: {
     Value *v = attrs_get(&obj->attrs, name);
     if (v) return v;
@@ -837,6 +841,10 @@ static Value *eval(L *l, Scope *s, const Ast *e) {
   case AST_INDEX: return eval_index(l, s, e);
   case AST_BINOP: {
     Value *a = eval(l, s, e->a), *b = eval(l, s, e->b);
+    if (a->k == V_FSTR || b->k == V_FSTR) {
+      if (e->op != BIN_ADD) fstr_unsupported(l, "this operator", e->off);
+      return fstr_concat(l, a, b, e->off);
+    }
     return bi_binop(l, e->op, a, b, e->off);
   }
   case AST_UNARY: {
@@ -847,6 +855,7 @@ static Value *eval(L *l, Scope *s, const Ast *e) {
   }
   case AST_COMPARE: {
     Value *a = eval(l, s, e->a), *b = eval(l, s, e->b);
+    if (a->k == V_FSTR || b->k == V_FSTR) fstr_unsupported(l, "comparing it", e->off);
     return bi_compare(l, e->op, a, b, e->off);
   }
   case AST_BOOLOP: {
@@ -910,7 +919,9 @@ const char *format_spec(L *l, Value *v, const char *spec, int32_t off) {
   char body[512];
   double x = v->k == V_FLOAT ? v->f : (double)v->i;
   bool num = v->k == V_INT || v->k == V_FLOAT || v->k == V_BOOL;
-  if (type && !num) lerr(l, off, "format code '%c' needs a number, got %s", type, v_typename(v));
+  if (type == 's' && v->k != V_STR)
+    lerr(l, off, "ValueError: Unknown format code 's' for object of type '%s'", v_typename(v));
+  if (type && type != 's' && !num) lerr(l, off, "format code '%c' needs a number, got %s", type, v_typename(v));
   const char *sg = sign == '+' ? "+" : sign == ' ' ? " " : "";
   switch (type) {
   case 'f': case 'F': case 'e': case 'E': case 'g': case 'G': case '%': {
@@ -943,9 +954,12 @@ const char *format_spec(L *l, Value *v, const char *spec, int32_t off) {
     body[o] = 0;
     break;
   }
+  case 's':
   case 0: {
     const char *str = v_str_of(l, v, false, off);
-    if (prec >= 0 && v->k == V_FLOAT) {
+    if (prec >= 0 && v->k == V_STR) /* a precision cuts a string: f"{name:.3}" */
+      snprintf(body, sizeof body, "%.*s", prec, str);
+    else if (prec >= 0 && v->k == V_FLOAT) {
       snprintf(body, sizeof body, "%.*g", prec, x);
     } else
       snprintf(body, sizeof body, "%s", str);
@@ -994,11 +1008,32 @@ const char *format_spec(L *l, Value *v, const char *spec, int32_t off) {
   return out;
 }
 
-/* An f-string of host values is a string; one with tensors becomes a V_TUPLE marked
- * "fstring" of pieces that print() prints in order. */
+_Noreturn void fstr_unsupported(L *l, const char *what, int32_t off) {
+  lerr(l, off, "this string holds values known only at run time: it can be printed, joined, "
+               "concatenated with + and put in f-strings, but %s is not supported", what);
+}
+
+Value *fstr_concat(L *l, Value *a, Value *b, int32_t off) {
+  if ((a->k != V_STR && a->k != V_FSTR) || (b->k != V_STR && b->k != V_FSTR))
+    lerr(l, off, "can only concatenate str (not \"%s\") to str", v_typename(a->k == V_STR || a->k == V_FSTR ? b : a));
+  if (a->k == V_STR && b->k == V_STR) return v_str(l, arena_printf(l->arena, "%s%s", a->s, b->s));
+  Value *r = v_new(l, V_FSTR);
+  Value *one[1];
+  Value **ai = a->k == V_FSTR ? a->items : (one[0] = a, one), **bi;
+  int an = a->k == V_FSTR ? a->n : 1;
+  Value *two[1];
+  bi = b->k == V_FSTR ? b->items : (two[0] = b, two);
+  int bn = b->k == V_FSTR ? b->n : 1;
+  for (int i = 0; i < an - 1; i++) v_list_push(l, r, ai[i]);
+  v_list_push(l, r, v_str(l, arena_printf(l->arena, "%s%s", ai[an - 1]->s, bi[0]->s)));
+  for (int i = 1; i < bn; i++) v_list_push(l, r, bi[i]);
+  return r;
+}
+
+/* An f-string of host values is a string; one with tensors or run-time numbers is a
+ * V_FSTR of pieces that print() prints in order. */
 static Value *eval_fstring(L *l, Scope *s, const Ast *e) {
-  Value *parts = v_new(l, V_TUPLE);
-  parts->s = "fstring";
+  Value *parts = v_new(l, V_FSTR);
   char *buf = NULL;
   size_t len = 0, cap = 0;
   buf_add(l, &buf, &len, &cap, "");
@@ -1022,6 +1057,17 @@ static Value *eval_fstring(L *l, Scope *s, const Ast *e) {
       v_list_push(l, parts, hf);
       buf = NULL, len = cap = 0;
       buf_add(l, &buf, &len, &cap, "");
+      continue;
+    }
+    if (v->k == V_FSTR) { /* f"[{s}]" of a run-time string: its pieces, in place */
+      if ((it->str && it->str[0]) || it->ival == 'r') fstr_unsupported(l, "a format spec or !r", it->off);
+      buf_add(l, &buf, &len, &cap, v->items[0]->s);
+      for (int k = 1; k < v->n; k += 2) {
+        v_list_push(l, parts, v_str(l, buf));
+        v_list_push(l, parts, v->items[k]);
+        buf = NULL, len = cap = 0;
+        buf_add(l, &buf, &len, &cap, v->items[k + 1]->s);
+      }
       continue;
     }
     if (v->k == V_TENSOR && !it->str && it->ival != 'r') {
@@ -1236,7 +1282,12 @@ static Exit exec(L *l, Frame *f, const Ast *st) {
   case AST_AUGASSIGN: {
     Value *old = eval(l, s, st->a);
     Value *rhs = eval(l, s, st->b);
-    Value *nv = bi_binop(l, st->op, old, rhs, st->off);
+    Value *nv;
+    if (old->k == V_FSTR || rhs->k == V_FSTR) {
+      if (st->op != BIN_ADD) fstr_unsupported(l, "this operator", st->off);
+      nv = fstr_concat(l, old, rhs, st->off);
+    } else
+      nv = bi_binop(l, st->op, old, rhs, st->off);
     if (old->k == V_TENSOR) {
       tensor_inplace(l, old, nv, st->off);
       return X_NEXT;

@@ -34,6 +34,9 @@ typedef enum {
   V_NS,      /* namespace (torch, nn, F, math): s */
   V_RANGE,   /* range(start, stop, step): i, i2, i3 */
   V_HOST,    /* a host scalar known only at run time: hx (a loop counter, loss.item()) */
+  V_FSTR,    /* a str holding run-time values (f"{loss.item():.3f}", str(lr)): items, n:
+                text (V_STR) and pieces (V_TENSOR, V_HOST, or a "hfmt" tuple (V_HOST, spec))
+                alternating, text first and last; print() prints it, + and join() extend it */
 } VKind;
 
 typedef struct Value Value;
@@ -173,6 +176,10 @@ void attrs_set(L *l, Attrs *a, const char *key, Value *v);
 Value *attrs_get(const Attrs *a, const char *key);
 /* Python's str() and repr() of a host value (tensors are rejected). */
 const char *v_str_of(L *l, Value *v, bool repr, int32_t off);
+/* a + b for strings of which one or both hold run-time values (V_FSTR). */
+Value *fstr_concat(L *l, Value *a, Value *b, int32_t off);
+/* The error for a V_FSTR used where its text is needed at compile time. */
+_Noreturn void fstr_unsupported(L *l, const char *what, int32_t off);
 /* Python's format(v, spec) for a compile-time value. */
 const char *format_spec(L *l, Value *v, const char *spec, int32_t off);
 

@@ -50,7 +50,7 @@ void lower_print(L *l, Args *a) {
    * snapshot taken here (the tensor may change in place later in the graph). */
   int cap = 2 * a->npos + 2;
   for (int i = 0; i < a->npos; i++)
-    if (a->pos[i]->k == V_TUPLE || a->pos[i]->k == V_LIST) cap += 2 * a->pos[i]->n + 2;
+    if (a->pos[i]->k == V_TUPLE || a->pos[i]->k == V_LIST || a->pos[i]->k == V_FSTR) cap += 2 * a->pos[i]->n + 2;
   PrintItem *items = arena_alloc(l->p->arena, sizeof(PrintItem) * (size_t)cap);
   int n = 0;
   char *text = NULL;
@@ -76,7 +76,7 @@ void lower_print(L *l, Args *a) {
     Value *v = a->pos[i];
     int nparts = 1;
     Value **parts = &v;
-    if (v->k == V_TUPLE && v->s && !strcmp(v->s, "fstring")) parts = v->items, nparts = v->n;
+    if (v->k == V_FSTR) parts = v->items, nparts = v->n;
     for (int k = 0; k < nparts; k++) {
       Value *pv = parts[k];
       if (pv->k == V_TENSOR) {
@@ -153,6 +153,7 @@ B(len) {
   Value *x = v[0];
   if (!x) lerr(l, a->off, "object of type 'NoneType' has no len()");
   switch (x->k) {
+  case V_FSTR: fstr_unsupported(l, "len()", a->off);
   case V_STR: return v_int(l, (int64_t)strlen(x->s));
   case V_LIST:
   case V_TUPLE: return v_int(l, x->n);
@@ -255,14 +256,25 @@ B(py_float) {
   lerr(l, a->off, "float() argument must be a string or a number, not '%s'", x ? v_typename(x) : "NoneType");
 }
 
+/* str(x) of a run-time number: a string of its text when the program runs (V_FSTR) */
+static Value *host_str(L *l, Value *x) {
+  Value *r = v_new(l, V_FSTR);
+  v_list_push(l, r, v_str(l, ""));
+  v_list_push(l, r, x);
+  v_list_push(l, r, v_str(l, ""));
+  return r;
+}
 B(py_str) {
   Value *v[1];
   args_bind(l, "str", "x=''", self, a, v, 1);
+  if (v[0] && (v[0]->k == V_FSTR)) return v[0];
+  if (v[0] && v[0]->k == V_HOST) return host_str(l, v[0]);
   return v_str(l, v[0] ? v_str_of(l, v[0], false, a->off) : "None");
 }
 B(py_repr) {
   Value *v[1];
   args_bind(l, "repr", "x", self, a, v, 1);
+  if (v[0] && v[0]->k == V_HOST) return host_str(l, v[0]); /* a number's repr is its str */
   return v_str(l, v[0] ? v_str_of(l, v[0], true, a->off) : "None");
 }
 B(py_bool) {
@@ -318,6 +330,7 @@ static Value *seq_of(L *l, Value *v, int32_t off) {
   /* arguments bind None as NULL */
   if (!v || v->k == V_NONE) lerr(l, off, "'NoneType' object is not iterable");
   if (v->k == V_LIST || v->k == V_TUPLE) return v;
+  if (v->k == V_FSTR) fstr_unsupported(l, "iterating over it", off);
   Value *r = v_new(l, V_LIST);
   if (v->k == V_RANGE) {
     int64_t count = 0;
@@ -608,9 +621,20 @@ B(str_join) {
   args_bind(l, "join", "self, iterable", self, a, v, 2);
   Value *seq = seq_of(l, v[1], a->off);
   size_t n = 1;
+  bool runtime = false;
   for (int i = 0; i < seq->n; i++) {
-    if (seq->items[i]->k != V_STR) lerr(l, a->off, "sequence item %d: expected str instance, %s found", i, v_typename(seq->items[i]));
-    n += strlen(seq->items[i]->s) + strlen(self->s);
+    runtime |= seq->items[i]->k == V_FSTR;
+    if (seq->items[i]->k != V_STR && seq->items[i]->k != V_FSTR)
+      lerr(l, a->off, "sequence item %d: expected str instance, %s found", i, v_typename(seq->items[i]));
+    if (seq->items[i]->k == V_STR) n += strlen(seq->items[i]->s) + strlen(self->s);
+  }
+  if (runtime) { /* " ".join(f"{lr:.5f}" for lr in lrs): a string of run-time values */
+    Value *r = v_str(l, "");
+    for (int i = 0; i < seq->n; i++) {
+      if (i) r = fstr_concat(l, r, self, a->off);
+      r = fstr_concat(l, r, seq->items[i], a->off);
+    }
+    return r;
   }
   char *out = arena_alloc(l->arena, n);
   for (int i = 0; i < seq->n; i++) {
@@ -644,8 +668,7 @@ B(str_endswith) {
 /* "{} {:.3f} {name}".format(...): compile-time values become text; run-time ones make a
  * value print() and f-strings understand (text and host values in order). */
 B(str_format) {
-  Value *parts = v_new(l, V_TUPLE);
-  parts->s = "fstring";
+  Value *parts = v_new(l, V_FSTR);
   char buf[4096];
   size_t o = 0;
   int auto_i = 0;

@@ -1155,7 +1155,7 @@ B(tqdm) {
   attrs_set(l, &o->attrs, "__loader__", attrs_get(&v[0]->attrs, "__loader__"));
   attrs_set(l, &o->attrs, "dataset", attrs_get(&v[0]->attrs, "dataset"));
   attrs_set(l, &o->attrs, "__len__", attrs_get(&v[0]->attrs, "__len__"));
-  if (v[1] && v[1]->k != V_STR && !(v[1]->k == V_TUPLE && v[1]->s && !strcmp(v[1]->s, "fstring")))
+  if (v[1] && v[1]->k != V_STR && v[1]->k != V_FSTR)
     lerr(l, a->off, "tqdm(): desc must be a string");
   attrs_set(l, &o->attrs, "desc", v[1] ? v[1] : v_str(l, ""));
   return o;
