@@ -3,18 +3,27 @@
  * docs/CHECKPOINT.md (keep the two in sync).
  *
  * A save never damages a good file: it writes a temporary in the same directory, syncs
- * it, renames it over the target and syncs the directory. A load checks everything before
- * it copies anything: the magic, the version, the length, the CRC32, and that the keys,
- * dtypes and shapes are exactly those the program expects (strict, as load_state_dict,
- * within the requested keys' common prefix).
+ * it, renames it over the target and syncs the directory; it first removes what killed
+ * saves of the same checkpoint left behind (the rule is at remove_stale_temporaries). A
+ * load reads only regular files (a FIFO would block it forever), checks the 22-byte header
+ * before it reads or allocates the rest (so a huge file that is not a checkpoint costs
+ * nothing), then checks everything before it copies anything: the length, the CRC32, and
+ * that the keys, dtypes and shapes are exactly those the program expects (strict, as
+ * load_state_dict, within the requested keys' common prefix). A failing load frees what it
+ * holds before tt_fatal, so that the readers' fuzzer (tests/fuzz) can jump back from it.
  */
 #include "tt.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -23,6 +32,11 @@
 #define CKPT_VERSION 1u
 #define CKPT_HEADER (CKPT_MAGIC_LEN + 4 + 8 + 4) /* magic, version, file size, count */
 #define CKPT_MAX_RANK 32
+/* A killed save's temporary is removed by a later save once its writer is gone and it has
+ * not been written for this long, or once it is this old whatever its writer (the rule:
+ * remove_stale_temporaries and docs/CHECKPOINT.md). */
+#define STALE_GONE_SECONDS (5 * 60)
+#define STALE_ANY_SECONDS (24 * 60 * 60)
 
 static size_t dtype_size(TtDType dt) {
   switch (dt) {
@@ -104,18 +118,94 @@ static void check_entries(const char *path, const TtCkptEntry *e, int n, const c
       tt_fatal("%s: cannot %s checkpoint: entry %d is malformed", path, what, i);
 }
 
+/*
+ * Removes the temporaries that killed saves of path left: PATH.tmp.PID.XXXXXX, where PID
+ * is the writer's process id and XXXXXX mkstemp's six letters or digits. Only files of
+ * exactly that name, for exactly this path, regular, and owned by this user are touched,
+ * and of those only ones that no writer can still be using:
+ *   - its writer is gone (kill(PID, 0) says ESRCH) and it has not been written for
+ *     STALE_GONE_SECONDS: a live writer writes as it goes, and the pause guards a writer
+ *     whose PID this process cannot see (another PID namespace, or another host sharing the
+ *     directory), which is still writing;
+ *   - or it has not been written for STALE_ANY_SECONDS, whatever its PID says (a PID that
+ *     was reused would otherwise keep a dead writer's file forever).
+ * A writer is never harmed by losing a file it is no longer writing to: its rename then
+ * fails and its save reports an error, and the checkpoint it meant to replace stays whole.
+ * A name cannot be taken by a new writer between the check and the unlink, as mkstemp
+ * never reuses an existing name.
+ */
+static void remove_stale_temporaries(const char *path) {
+  const char *slash = strrchr(path, '/');
+  const char *base = slash ? slash + 1 : path;
+  size_t dlen = slash ? (size_t)(slash - path) : 0, blen = strlen(base);
+  char *dir = malloc(dlen + 2);
+  if (!dir || !*base) {
+    free(dir);
+    return;
+  }
+  if (!slash)
+    strcpy(dir, ".");
+  else if (dlen == 0)
+    strcpy(dir, "/"); /* "/x.ckpt" */
+  else {
+    memcpy(dir, path, dlen);
+    dir[dlen] = '\0';
+  }
+  DIR *d = opendir(dir);
+  if (!d) {
+    free(dir);
+    return;
+  }
+  time_t now = time(NULL);
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    const char *nm = de->d_name;
+    if (strncmp(nm, base, blen) != 0 || strncmp(nm + blen, ".tmp.", 5) != 0)
+      continue;
+    const char *s = nm + blen + 5;
+    long long pid = 0;
+    int digits = 0;
+    for (; *s >= '0' && *s <= '9' && digits < 10; s++, digits++)
+      pid = pid * 10 + (*s - '0');
+    if (digits == 0 || pid <= 0 || pid > INT_MAX || *s != '.' || strlen(s + 1) != 6)
+      continue;
+    bool letters = true;
+    for (const char *c = s + 1; *c; c++)
+      letters &= (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9');
+    if (!letters)
+      continue;
+    size_t flen = strlen(dir) + 1 + strlen(nm) + 1;
+    char *full = malloc(flen);
+    if (!full)
+      break;
+    snprintf(full, flen, "%s/%s", dir, nm);
+    struct stat st;
+    if (lstat(full, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid()) {
+      double idle = difftime(now, st.st_mtime);
+      bool gone = kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+      if ((gone && idle >= STALE_GONE_SECONDS) || idle >= STALE_ANY_SECONDS)
+        unlink(full); /* at worst someone else removed it first */
+    }
+    free(full);
+  }
+  closedir(d);
+  free(dir);
+}
+
 void tt_ckpt_save(const char *path, const TtCkptEntry *e, int n) {
   check_entries(path, e, n, "save");
+  remove_stale_temporaries(path);
   uint64_t total = CKPT_HEADER + 4;
   for (int i = 0; i < n; i++)
     total += 4 + strlen(e[i].key) + 4 + 4 + 8 * (uint64_t)e[i].rank + 8 +
              numel(e[i].rank, e[i].shape) * dtype_size(e[i].dtype);
 
   size_t plen = strlen(path);
-  char *tmp = malloc(plen + 16);
+  char *tmp = malloc(plen + 32);
   if (!tmp)
     tt_fatal("out of memory (saving %s)", path);
-  snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
+  /* the writer's PID in the name lets a later save tell a killed save's file from a live one */
+  snprintf(tmp, plen + 32, "%s.tmp.%ld.XXXXXX", path, (long)getpid());
   Writer w = {NULL, crc32(0, Z_NULL, 0), path, tmp};
   int fd = mkstemp(tmp);
   if (fd < 0) {
@@ -173,10 +263,53 @@ void tt_ckpt_save(const char *path, const TtCkptEntry *e, int n) {
 
 /* ---- load ------------------------------------------------------------------------------ */
 
+typedef struct FileEntry {
+  const char *key;
+  uint32_t klen, dtype, rank;
+  int64_t shape[CKPT_MAX_RANK];
+  uint64_t bytes;
+  const unsigned char *data;
+} FileEntry;
+
+/* What a load holds, so that an error frees it before tt_fatal (which may jump back to a
+ * test or a fuzzer rather than exit). */
+typedef struct Load {
+  const char *path;
+  int fd;                    /* -1 once closed */
+  unsigned char *b;          /* the whole file */
+  size_t len;
+  FileEntry *fe;
+  FileEntry **match;
+  bool *used;
+} Load;
+
+static void load_release(Load *l) {
+  if (l->fd >= 0)
+    close(l->fd);
+  l->fd = -1;
+  free(l->b);
+  free(l->fe);
+  free(l->match);
+  free(l->used);
+  l->b = NULL, l->fe = NULL, l->match = NULL, l->used = NULL;
+}
+
+/* The message first (its arguments may point into the file's bytes), then the release. */
+static _Noreturn __attribute__((format(printf, 2, 3))) void load_fail(Load *l, const char *fmt,
+                                                                      ...) {
+  char msg[8192];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  load_release(l);
+  tt_fatal("%s", msg);
+}
+
 typedef struct Reader {
   const unsigned char *b;
   size_t n, at;
-  const char *path;
+  Load *l;
 } Reader;
 
 static uint64_t get_le(const unsigned char *b, int k) {
@@ -188,7 +321,7 @@ static uint64_t get_le(const unsigned char *b, int k) {
 
 /* The file's CRC was right, yet its structure is not: another writer, or a bug. */
 static _Noreturn void malformed(const Reader *r, const char *what) {
-  tt_fatal("%s: checkpoint is malformed (%s at byte %zu)", r->path, what, r->at);
+  load_fail(r->l, "%s: checkpoint is malformed (%s at byte %zu)", r->l->path, what, r->at);
 }
 
 static const unsigned char *take(Reader *r, uint64_t k, const char *what) {
@@ -199,31 +332,65 @@ static const unsigned char *take(Reader *r, uint64_t k, const char *what) {
   return p;
 }
 
-static unsigned char *read_all(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    tt_fatal("%s: cannot open checkpoint: %s", path, strerror(errno));
+/* Reads up to n bytes at off; returns how many there were (fewer at the end of the file). */
+static size_t read_at(Load *l, unsigned char *buf, size_t n, off_t off) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = pread(l->fd, buf + got, n - got, off + (off_t)got);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0)
+      load_fail(l, "%s: cannot read checkpoint: %s", l->path, strerror(errno));
+    if (r == 0)
+      break;
+    got += (size_t)r;
+  }
+  return got;
+}
+
+/*
+ * Opens the file and checks its header before anything else is read or allocated: the
+ * magic, the version, and that the size the header claims is the file's. Then reads the
+ * whole file into l->b: at most the size of a file whose header agrees with it.
+ */
+static void read_checked(Load *l) {
+  const char *why;
+  l->fd = tt_open_regular(l->path, &why);
+  if (l->fd < 0)
+    load_fail(l, "%s: cannot open checkpoint: %s", l->path, why);
   struct stat st;
-  if (fstat(fileno(f), &st) != 0) {
-    int err = errno;
-    fclose(f);
-    tt_fatal("%s: cannot open checkpoint: %s", path, strerror(err));
-  }
-  if (S_ISDIR(st.st_mode)) {
-    fclose(f);
-    tt_fatal("%s: cannot open checkpoint: %s", path, strerror(EISDIR));
-  }
-  size_t n = (size_t)st.st_size;
-  unsigned char *b = malloc(n ? n : 1);
-  if (!b)
-    tt_fatal("out of memory (loading %s, %zu bytes)", path, n);
-  if (fread(b, 1, n, f) != n) {
-    fclose(f);
-    tt_fatal("%s: cannot read checkpoint: %s", path, strerror(errno ? errno : EIO));
-  }
-  fclose(f);
-  *len = n;
-  return b;
+  if (fstat(l->fd, &st) != 0)
+    load_fail(l, "%s: cannot open checkpoint: %s", l->path, strerror(errno));
+  uint64_t size = (uint64_t)st.st_size;
+  unsigned char h[CKPT_HEADER];
+  size_t hn = read_at(l, h, size < CKPT_HEADER ? (size_t)size : CKPT_HEADER, 0);
+  size_t m = hn < CKPT_MAGIC_LEN ? hn : CKPT_MAGIC_LEN;
+  if (memcmp(h, CKPT_MAGIC, m) != 0)
+    load_fail(l, "%s: not a ttc checkpoint (bad magic)", l->path);
+  if (hn < CKPT_MAGIC_LEN + 4)
+    load_fail(l, "%s: checkpoint is truncated", l->path);
+  uint32_t version = (uint32_t)get_le(h + CKPT_MAGIC_LEN, 4);
+  if (version != CKPT_VERSION)
+    load_fail(l, "%s: checkpoint format version %u is not supported", l->path, version);
+  if (hn < CKPT_HEADER)
+    load_fail(l, "%s: checkpoint is truncated", l->path);
+  uint64_t claimed = get_le(h + CKPT_MAGIC_LEN + 4, 8);
+  if (claimed > size) /* a file shorter than its header says was cut off */
+    load_fail(l, "%s: checkpoint is truncated", l->path);
+  if (claimed < size)
+    load_fail(l, "%s: checkpoint is corrupted (its header says %llu bytes, the file has %llu)",
+              l->path, (unsigned long long)claimed, (unsigned long long)size);
+  if (size > SIZE_MAX - 1)
+    load_fail(l, "out of memory (loading %s, %llu bytes)", l->path, (unsigned long long)size);
+  l->len = (size_t)size;
+  l->b = malloc(l->len);
+  if (!l->b)
+    load_fail(l, "out of memory (loading %s, %zu bytes)", l->path, l->len);
+  memcpy(l->b, h, CKPT_HEADER);
+  if (read_at(l, l->b + CKPT_HEADER, l->len - CKPT_HEADER, CKPT_HEADER) != l->len - CKPT_HEADER)
+    load_fail(l, "%s: checkpoint is truncated", l->path); /* it shrank as it was read */
+  close(l->fd);
+  l->fd = -1;
 }
 
 static uint32_t crc_of(const unsigned char *b, size_t n) {
@@ -236,43 +403,23 @@ static uint32_t crc_of(const unsigned char *b, size_t n) {
   return (uint32_t)c;
 }
 
-typedef struct FileEntry {
-  const char *key;
-  uint32_t klen, dtype, rank;
-  int64_t shape[CKPT_MAX_RANK];
-  uint64_t bytes;
-  const unsigned char *data;
-} FileEntry;
-
 void tt_ckpt_load(const char *path, const TtCkptEntry *e, int n) {
   check_entries(path, e, n, "load");
-  size_t len;
-  unsigned char *b = read_all(path, &len);
-  /* the header first: whose file is it, which version, and is all of it there */
-  size_t m = len < CKPT_MAGIC_LEN ? len : CKPT_MAGIC_LEN;
-  if (memcmp(b, CKPT_MAGIC, m) != 0)
-    tt_fatal("%s: not a ttc checkpoint (bad magic)", path);
-  if (len < CKPT_MAGIC_LEN + 4)
-    tt_fatal("%s: checkpoint is truncated", path);
-  uint32_t version = (uint32_t)get_le(b + CKPT_MAGIC_LEN, 4);
-  if (version != CKPT_VERSION)
-    tt_fatal("%s: checkpoint format version %u is not supported", path, version);
-  bool crc_ok = len >= 4 && crc_of(b, len - 4) == (uint32_t)get_le(b + len - 4, 4);
-  if (!crc_ok) {
-    /* a short file whose header promises more was cut off; anything else is damage */
-    if (len < CKPT_HEADER || get_le(b + CKPT_MAGIC_LEN + 4, 8) > len)
-      tt_fatal("%s: checkpoint is truncated", path);
-    tt_fatal("%s: checkpoint is corrupted (checksum mismatch)", path);
-  }
-  Reader r = {b, len - 4, CKPT_MAGIC_LEN + 4, path};
+  Load l = {path, -1, NULL, 0, NULL, NULL, NULL};
+  read_checked(&l);
+  const unsigned char *b = l.b;
+  size_t len = l.len; /* = the header's size, at least CKPT_HEADER */
+  if (len < CKPT_HEADER + 4 || crc_of(b, len - 4) != (uint32_t)get_le(b + len - 4, 4))
+    load_fail(&l, "%s: checkpoint is corrupted (checksum mismatch)", path);
+  Reader r = {b, len - 4, CKPT_MAGIC_LEN + 4, &l};
   if (get_le(take(&r, 8, "file size"), 8) != len)
     malformed(&r, "file size");
   uint32_t count = (uint32_t)get_le(take(&r, 4, "entry count"), 4);
   if (count > (len - CKPT_HEADER) / 20) /* each entry takes at least 20 bytes */
     malformed(&r, "entry count");
-  FileEntry *fe = calloc(count ? count : 1, sizeof *fe);
+  FileEntry *fe = l.fe = calloc(count ? count : 1, sizeof *fe);
   if (!fe)
-    tt_fatal("out of memory (loading %s)", path);
+    load_fail(&l, "out of memory (loading %s)", path);
   for (uint32_t i = 0; i < count; i++) {
     fe[i].klen = (uint32_t)get_le(take(&r, 4, "key length"), 4);
     fe[i].key = (const char *)take(&r, fe[i].klen, "key");
@@ -295,10 +442,10 @@ void tt_ckpt_load(const char *path, const TtCkptEntry *e, int n) {
 
   /* then the match with what the program expects, before a single byte is copied */
   char s1[512], s2[512];
-  FileEntry **match = calloc((size_t)(n ? n : 1), sizeof *match);
-  bool *used = calloc(count ? count : 1, sizeof *used);
+  FileEntry **match = l.match = calloc((size_t)(n ? n : 1), sizeof *match);
+  bool *used = l.used = calloc(count ? count : 1, sizeof *used);
   if (!match || !used)
-    tt_fatal("out of memory (loading %s)", path);
+    load_fail(&l, "out of memory (loading %s)", path);
   for (int i = 0; i < n; i++) {
     size_t klen = strlen(e[i].key);
     for (uint32_t j = 0; j < count && !match[i]; j++)
@@ -308,22 +455,22 @@ void tt_ckpt_load(const char *path, const TtCkptEntry *e, int n) {
       }
     const FileEntry *f = match[i];
     if (!f)
-      tt_fatal("%s: missing key \"%s\" in checkpoint", path, e[i].key);
+      load_fail(&l, "%s: missing key \"%s\" in checkpoint", path, e[i].key);
     if (f->dtype != (uint32_t)e[i].dtype)
-      tt_fatal("%s: dtype mismatch for \"%s\": the checkpoint has %s, the program expects %s",
-               path, e[i].key, dtype_name((TtDType)f->dtype), dtype_name(e[i].dtype));
+      load_fail(&l, "%s: dtype mismatch for \"%s\": the checkpoint has %s, the program expects %s",
+                path, e[i].key, dtype_name((TtDType)f->dtype), dtype_name(e[i].dtype));
     bool same = f->rank == (uint32_t)e[i].rank;
     for (int d = 0; same && d < e[i].rank; d++)
       same = f->shape[d] == e[i].shape[d];
     if (!same)
-      tt_fatal("%s: size mismatch for \"%s\": the checkpoint has shape %s, the program "
-               "expects %s",
-               path, e[i].key, shape_str((int)f->rank, f->shape, s1, sizeof s1),
-               shape_str(e[i].rank, e[i].shape, s2, sizeof s2));
+      load_fail(&l, "%s: size mismatch for \"%s\": the checkpoint has shape %s, the program "
+                "expects %s",
+                path, e[i].key, shape_str((int)f->rank, f->shape, s1, sizeof s1),
+                shape_str(e[i].rank, e[i].shape, s2, sizeof s2));
     if (f->bytes != numel(e[i].rank, e[i].shape) * dtype_size(e[i].dtype))
-      tt_fatal("%s: checkpoint is malformed (\"%s\" has %llu bytes for shape %s)", path,
-               e[i].key, (unsigned long long)f->bytes,
-               shape_str(e[i].rank, e[i].shape, s1, sizeof s1));
+      load_fail(&l, "%s: checkpoint is malformed (\"%s\" has %llu bytes for shape %s)", path,
+                e[i].key, (unsigned long long)f->bytes,
+                shape_str(e[i].rank, e[i].shape, s1, sizeof s1));
   }
   /* Strict within the requested keys' common "a.b." prefix: a file holding a model and its
    * optimizer ("model.*", "opt.*") loads each part on its own, but a key the model does not
@@ -337,12 +484,10 @@ void tt_ckpt_load(const char *path, const TtCkptEntry *e, int n) {
   while (plen > 0 && e[0].key[plen - 1] != '.') plen--;
   for (uint32_t j = 0; j < count; j++)
     if (!used[j] && fe[j].klen >= plen && (plen == 0 || !memcmp(fe[j].key, e[0].key, plen)))
-      tt_fatal("%s: unexpected key \"%.*s\" in checkpoint", path, (int)fe[j].klen, fe[j].key);
+      load_fail(&l, "%s: unexpected key \"%.*s\" in checkpoint", path,
+                fe[j].klen > 1000 ? 1000 : (int)fe[j].klen, fe[j].key); /* not NUL-ended */
   for (int i = 0; i < n; i++)
     if (match[i]->bytes)
       memcpy(e[i].data, match[i]->data, (size_t)match[i]->bytes);
-  free(used);
-  free(match);
-  free(fe);
-  free(b);
+  load_release(&l);
 }

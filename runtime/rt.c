@@ -1,17 +1,24 @@
 /*
- * rt.c — process start-up, fatal errors and aligned allocation for generated programs.
+ * rt.c — process start-up, fatal errors, aligned allocation and opening input files for
+ * generated programs.
  *
  * Generated code never checks a return value from the runtime: every failure ends here,
  * in tt_fatal, with a one-line message and exit status 1, so a missing file or an
- * exhausted heap is never a crash and never a silently wrong number.
+ * exhausted heap is never a crash and never a silently wrong number. Tests and the
+ * readers' fuzzers set a fatal hook instead, which gets the message and longjmps back:
+ * that is why a reader frees what it holds before it calls tt_fatal.
  */
 #include "tt.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* PyTorch's default CPU seed (c10::detail::getNonDeterministicRandom is not used for the
  * CPU generator; default_rng_seed_val is this constant). */
@@ -26,8 +33,19 @@ void tt_init(int argc, char **argv) {
   tt_manual_seed(TT_DEFAULT_SEED);
 }
 
+static void (*fatal_hook)(const char *msg);
+
+void tt_set_fatal_hook(void (*hook)(const char *msg)) { fatal_hook = hook; }
+
 _Noreturn void tt_fatal(const char *fmt, ...) {
   va_list ap;
+  if (fatal_hook) {
+    char msg[8192];
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fatal_hook(msg); /* longjmps; should it return, the error ends the program as usual */
+  }
   fflush(stdout); /* what the program printed so far comes before the error */
   fputs("error: ", stderr);
   va_start(ap, fmt);
@@ -53,6 +71,57 @@ void *tt_alloc(size_t bytes) {
 }
 
 void tt_free(void *p) { free(p); }
+
+/* ---- input files ---------------------------------------------------------------------- */
+
+/* What a file that is not a regular one is, for the message. */
+static const char *not_regular(mode_t m) {
+  if (S_ISDIR(m))
+    return "Is a directory";
+  if (S_ISFIFO(m))
+    return "Is a FIFO, not a regular file";
+  if (S_ISCHR(m))
+    return "Is a character device, not a regular file";
+  if (S_ISBLK(m))
+    return "Is a block device, not a regular file";
+  if (S_ISSOCK(m))
+    return "Is a socket, not a regular file";
+  return "Is not a regular file";
+}
+
+int tt_open_regular(const char *path, const char **why) {
+  /* stat first, so that a device is not even opened (opening a tape rewinds it), and a
+   * socket gets its own word rather than open's ENXIO. Then the open, with O_NONBLOCK: a
+   * FIFO swapped in after the stat must not make it wait for a writer; fstat on the
+   * descriptor is what decides. O_NOCTTY: a terminal never becomes the controlling one. */
+  struct stat st;
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+    *why = not_regular(st.st_mode);
+    return -1;
+  }
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
+    *why = strerror(errno);
+    return -1;
+  }
+  if (fstat(fd, &st) != 0) {
+    *why = strerror(errno);
+    close(fd);
+    return -1;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    *why = not_regular(st.st_mode);
+    close(fd);
+    return -1;
+  }
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+    *why = strerror(errno);
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
 
 /* ---- timing and checks ---------------------------------------------------------------- */
 

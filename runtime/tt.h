@@ -28,6 +28,15 @@ typedef enum { TT_F32, TT_F64, TT_I64, TT_I32, TT_I8, TT_BOOL } TtDType;
 void tt_init(int argc, char **argv);
 /* Prints "error: ..." to stderr and exits with status 1. */
 _Noreturn void tt_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* For tests and fuzzers only (generated programs never call it): while hook is set,
+ * tt_fatal passes it the message (without "error: ") instead, and the hook must not
+ * return (it longjmps out). The data and checkpoint readers free what they hold before
+ * they call tt_fatal, so a jump leaks nothing. NULL restores the default. */
+void tt_set_fatal_hook(void (*hook)(const char *msg));
+/* Opens path for reading, refusing anything but a regular file without blocking on it
+ * (a FIFO, a device). Returns the descriptor (close-on-exec), or -1 with *why saying what
+ * is wrong ("No such file or directory", "Is a FIFO, not a regular file"). */
+int tt_open_regular(const char *path, const char **why);
 /* 64-byte aligned, zeroed; fatal on out of memory. Freed with tt_free. */
 void *tt_alloc(size_t bytes);
 void tt_free(void *p);

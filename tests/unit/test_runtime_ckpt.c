@@ -2,6 +2,9 @@
  * test_runtime_ckpt.c — checkpoints: the round trip, and a clear fatal error for every
  * kind of damage (each byte flipped, each truncation of a small file, a wrong version,
  * key, dtype or shape, a missing file), and a failed save that leaves the old file intact.
+ * Hardening: a FIFO or device is refused at once (never a hang), a huge file's header is
+ * checked before anything is allocated, and a killed save's temporary is removed by the
+ * next save of the same checkpoint once its writer is gone.
  *
  * Fatal paths run in a forked child, so that its exit status and stderr can be checked.
  */
@@ -16,7 +19,9 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -332,6 +337,198 @@ static void test_failed_save_keeps_old_file(void **state) {
   assert_non_null(strstr(err, "x.ckpt: cannot write checkpoint: No such file or directory"));
 }
 
+/* ---- hardening ------------------------------------------------------------------------- */
+
+/* A load that would block (a FIFO with no writer) is killed by the alarm: exit 128 + 14. */
+static void do_load_with_alarm(void *arg) {
+  alarm(5);
+  do_load(arg);
+}
+
+static void test_fifo_and_device_refused(void **state) {
+  (void)state;
+  set_entries();
+  const char *p = tpath("fifo.ckpt");
+  unlink(p);
+  assert_int_equal(mkfifo(p, 0644), 0);
+  char err[1024], want[600];
+  LoadCase c = {p, entries, 5};
+  int rc = run_child(do_load_with_alarm, &c, err, sizeof err);
+  snprintf(want, sizeof want, "error: %s: cannot open checkpoint: Is a FIFO, not a regular file\n",
+           p);
+  if (rc != 1 || strcmp(err, want) != 0)
+    fail_msg("FIFO: exit %d, stderr '%s'", rc, err);
+  unlink(p);
+  c.path = "/dev/null";
+  rc = run_child(do_load_with_alarm, &c, err, sizeof err);
+  if (rc != 1 || !strstr(err, "/dev/null: cannot open checkpoint: Is a character device, not a "
+                              "regular file"))
+    fail_msg("/dev/null: exit %d, stderr '%s'", rc, err);
+}
+
+/* A sparse 3 GiB file whose 22-byte header is wrong in one way each: the load must stop at
+ * the header without reading or allocating the rest. Where the sanitizers do not reserve
+ * address space of their own, RLIMIT_AS makes any big allocation fail outright; everywhere
+ * the child's peak resident size is checked too. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+static void do_load_small_as(void *arg) {
+#ifndef UNDER_ASAN
+  struct rlimit rl = {1u << 30, 1u << 30}; /* 1 GiB of address space */
+  setrlimit(RLIMIT_AS, &rl);
+#endif
+  do_load(arg);
+}
+
+static void put_le(unsigned char *b, uint64_t v, int k) {
+  for (int i = 0; i < k; i++)
+    b[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void test_huge_file_header_checked_first(void **state) {
+  (void)state;
+  set_entries();
+  const uint64_t huge = 3ull << 30;
+  struct {
+    uint32_t version;
+    uint64_t claimed;
+    const char *msg;
+  } cases[] = {
+      {0, huge, "checkpoint format version 0 is not supported"},
+      {7, huge, "checkpoint format version 7 is not supported"},
+      {1, 100, "checkpoint is corrupted (its header says 100 bytes, the file has 3221225472)"},
+      {1, huge + 1, "checkpoint is truncated"},
+  };
+  for (size_t i = 0; i < NELEMS(cases); i++) {
+    const char *p = tpath("huge.ckpt");
+    unsigned char h[22] = "TTCKPT";
+    put_le(h + 6, cases[i].version, 4);
+    put_le(h + 10, cases[i].claimed, 8);
+    put_le(h + 18, 1, 4);
+    spit(p, h, sizeof h);
+    assert_int_equal(truncate(p, (off_t)huge), 0); /* sparse: no disk used */
+    char err[1024], want[600];
+    LoadCase c = {p, entries, 5};
+    int rc = run_child(do_load_small_as, &c, err, sizeof err);
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    snprintf(want, sizeof want, "error: %s: %s\n", p, cases[i].msg);
+    if (rc != 1 || strcmp(err, want) != 0)
+      fail_msg("case %zu: exit %d, stderr '%s', expected '%s'", i, rc, err, want);
+    /* ru_maxrss (KiB) is the largest child so far: every one of them was small */
+    if (ru.ru_maxrss > 512 * 1024)
+      fail_msg("case %zu: a child used %ld KiB", i, ru.ru_maxrss);
+    unlink(p);
+  }
+}
+
+/* ---- temporaries of killed saves --------------------------------------------------------- */
+
+/* The child's save is killed by SIGXFSZ half way (the default action): a real killed save. */
+static void save_killed(void *arg) {
+  (void)arg;
+  signal(SIGXFSZ, SIG_DFL);
+  struct rlimit rl = {64, 64};
+  setrlimit(RLIMIT_FSIZE, &rl);
+  set_entries();
+  fill(9);
+  tt_ckpt_save(tpath("kill/k.ckpt"), entries, 5);
+}
+
+static void exit_now(void *arg) {
+  (void)arg;
+  _exit(0);
+}
+
+/* The names in tpath("kill") that start with prefix. */
+static int count_prefixed(const char *prefix) {
+  DIR *d = opendir(tpath("kill"));
+  assert_non_null(d);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)))
+    n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+  closedir(d);
+  return n;
+}
+
+static void plant(const char *name, time_t age, bool dir) {
+  char p[600];
+  snprintf(p, sizeof p, "%s/%s", tpath("kill"), name);
+  if (dir)
+    assert_int_equal(mkdir(p, 0755), 0);
+  else
+    spit(p, (const unsigned char *)"partial", 7);
+  struct timeval tv[2] = {{time(NULL) - age, 0}, {time(NULL) - age, 0}};
+  assert_int_equal(utimes(p, tv), 0);
+}
+
+static bool exists(const char *name) {
+  char p[600];
+  snprintf(p, sizeof p, "%s/%s", tpath("kill"), name);
+  return access(p, F_OK) == 0;
+}
+
+static void test_killed_save_temporaries_cleaned(void **state) {
+  (void)state;
+  mkdir(tpath("kill"), 0755);
+  char err[1024];
+  int rc = run_child(save_killed, NULL, err, sizeof err);
+  assert_int_equal(rc, 128 + SIGXFSZ);
+  assert_int_equal(count_prefixed("k.ckpt.tmp"), 1); /* what the killed save left */
+  /* make it look 10 minutes old, as after a restart */
+  DIR *d = opendir(tpath("kill"));
+  struct dirent *e;
+  while ((e = readdir(d)))
+    if (strncmp(e->d_name, "k.ckpt.tmp", 10) == 0)
+      plant(e->d_name, 600, false);
+  closedir(d);
+
+  /* a process that is surely gone, and one that is surely alive */
+  pid_t dead = fork();
+  if (dead == 0)
+    exit_now(NULL);
+  assert_true(dead > 0);
+  waitpid(dead, NULL, 0);
+  char n1[64], n2[64], n3[64], n4[64], n5[64], n6[64], n7[64];
+  snprintf(n1, sizeof n1, "k.ckpt.tmp.%d.aB3xYz", (int)dead);    /* gone, old: removed */
+  snprintf(n2, sizeof n2, "k.ckpt.tmp.%d.Qw12Er", (int)dead);    /* gone, fresh: kept */
+  snprintf(n3, sizeof n3, "k.ckpt.tmp.%d.Zx98Cv", (int)getpid()); /* alive, old: kept */
+  snprintf(n4, sizeof n4, "k.ckpt.tmp.%d.Mn45Bv", (int)getpid()); /* alive, 2 days: removed */
+  snprintf(n5, sizeof n5, "other.ckpt.tmp.%d.aB3xYz", (int)dead); /* another checkpoint's */
+  snprintf(n6, sizeof n6, "k.ckpt.tmp.%d.aB3x", (int)dead);       /* not a ttc name */
+  snprintf(n7, sizeof n7, "k.ckpt.tmp.%d.Dd00Dd", (int)dead);     /* a directory */
+  plant(n1, 600, false);
+  plant(n2, 0, false);
+  plant(n3, 600, false);
+  plant(n4, 2 * 86400, false);
+  plant(n5, 600, false);
+  plant(n6, 600, false);
+  plant(n7, 600, true);
+
+  set_entries();
+  fill(3);
+  tt_ckpt_save(tpath("kill/k.ckpt"), entries, 5);
+  assert_false(exists(n1));
+  assert_true(exists(n2));
+  assert_true(exists(n3));
+  assert_false(exists(n4));
+  assert_true(exists(n5));
+  assert_true(exists(n6));
+  assert_true(exists(n7));
+  /* the killed save's temporary is gone: what is left are n2, n3, n6 and n7 */
+  assert_int_equal(count_prefixed("k.ckpt.tmp"), 4);
+  fill(0);
+  tt_ckpt_load(tpath("kill/k.ckpt"), entries, 5);
+  assert_int_equal(step, 1000000000003ll);
+}
+
 static int setup(void **state) {
   (void)state;
   snprintf(tmpdir, sizeof tmpdir, "/tmp/ttc-ckpt-test-XXXXXX");
@@ -354,6 +551,9 @@ int main(void) {
       cmocka_unit_test(test_mismatches),
       cmocka_unit_test(test_other_version),
       cmocka_unit_test(test_failed_save_keeps_old_file),
+      cmocka_unit_test(test_fifo_and_device_refused),
+      cmocka_unit_test(test_huge_file_header_checked_first),
+      cmocka_unit_test(test_killed_save_temporaries_cleaned),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -2,11 +2,15 @@
  * test_runtime_data.c — DataLoaders over IDX (plain and gzip), CIFAR-10 binary batches
  * and tensors: values, batch sizes, drop_last, PyTorch's shuffle order and RNG use, the
  * decompression cache, and a clear fatal error for every kind of bad file.
+ * Hardening: a FIFO or device is refused at once (never a hang); the cache is keyed by the
+ * .gz file's content, so a replaced file is never served stale and a damaged cache copy is
+ * rebuilt; a gzip bomb stops at the size the IDX header (or gzip's ISIZE) claims.
  *
  * The files are small ones written here in the real formats, in a fresh temporary
  * directory. One test reads Debian's Fashion-MNIST when it is installed (skipped if not).
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -324,6 +331,14 @@ static void mk_corrupt_gz(const char *dir) {
     fputc(0xff, f);
   fclose(f);
 }
+static void mk_not_gzip(const char *dir) { /* an uncompressed file named .gz */
+  make_idx(dir, "train", 3, 3, 28, 28, false);
+  char from[1100], to[1100];
+  snprintf(from, sizeof from, "%s/train-images-idx3-ubyte", dir);
+  snprintf(to, sizeof to, "%s/train-images-idx3-ubyte.gz", dir);
+  assert_int_equal(rename(from, to), 0);
+}
+static void mk_bad_dims_gz(const char *dir) { make_idx(dir, "train", 3, 3, 32, 32, true); }
 static void mk_bad_label(const char *dir) {
   make_idx(dir, "train", 3, 3, 28, 28, false);
   char path[1100];
@@ -357,6 +372,8 @@ static void test_bad_idx_files(void **state) {
       {"truncated gzip", mk_truncated_gz, "train-images-idx3-ubyte.gz: gzip data is"},
       {"corrupt gzip", mk_corrupt_gz, "train-images-idx3-ubyte.gz: gzip data is"},
       {"label", mk_bad_label, "label 12 of sample 1 is out of range"},
+      {"not gzip", mk_not_gzip, "train-images-idx3-ubyte.gz: not in gzip format"},
+      {"dims gzip", mk_bad_dims_gz, "train-images-idx3-ubyte.gz: images are 32x32, expected 28x28"},
   };
   for (size_t i = 0; i < NELEMS(bads); i++) {
     char err[1024];
@@ -392,6 +409,296 @@ static void test_bad_cifar_and_batch(void **state) {
   assert_non_null(strstr(err, "test_batch.bin: file is truncated or not a CIFAR-10 batch"));
   assert_int_equal(run_child(bad_batch, NULL, err, sizeof err), 1);
   assert_non_null(strstr(err, "batch_size should be a positive integer"));
+}
+
+/* ---- hardening ------------------------------------------------------------------------- */
+
+typedef struct Open {
+  const char *dir;
+  bool cifar;
+} Open;
+
+/* Opens the dataset in dir with a 5 s alarm: a blocked open dies of SIGALRM (exit 142). */
+static void open_with_alarm(void *arg) {
+  const Open *o = arg;
+  alarm(5);
+  if (o->cifar)
+    tt_loader_free(tt_loader_cifar10(o->dir, false, 2, false, false));
+  else
+    tt_loader_free(tt_loader_idx(o->dir, "train", 2, false, false));
+}
+
+static void expect_open_error(const char *dir, bool cifar, const char *expect) {
+  char err[1024];
+  Open o = {dir, cifar};
+  int rc = run_child(open_with_alarm, &o, err, sizeof err);
+  if (rc != 1 || !strstr(err, expect) || strncmp(err, "error: ", 7) != 0)
+    fail_msg("%s: exit %d, stderr '%s', expected '%s'", dir, rc, err, expect);
+}
+
+static void test_fifo_and_device_refused(void **state) {
+  (void)state;
+  char path[1200];
+  char *dir = subdir("fifo-labels");
+  make_idx(dir, "train", 3, 3, 28, 28, false);
+  snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte", dir);
+  unlink(path);
+  assert_int_equal(mkfifo(path, 0644), 0);
+  expect_open_error(dir, false, "train-labels-idx1-ubyte: cannot open dataset file: Is a FIFO, "
+                                "not a regular file");
+
+  dir = subdir("fifo-gz"); /* the images only as .gz, and that a FIFO */
+  make_idx(dir, "train", 3, 3, 28, 28, false);
+  snprintf(path, sizeof path, "%s/train-images-idx3-ubyte", dir);
+  unlink(path);
+  snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", dir);
+  assert_int_equal(mkfifo(path, 0644), 0);
+  expect_open_error(dir, false, "train-images-idx3-ubyte.gz: cannot open dataset file: Is a FIFO, "
+                                "not a regular file");
+
+  dir = subdir("fifo-cifar");
+  snprintf(path, sizeof path, "%s/test_batch.bin", dir);
+  assert_int_equal(mkfifo(path, 0644), 0);
+  expect_open_error(dir, true,
+                    "test_batch.bin: cannot open dataset file: Is a FIFO, not a regular file");
+
+  dir = subdir("device");
+  make_idx(dir, "train", 3, 3, 28, 28, false);
+  snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte", dir);
+  unlink(path);
+  assert_int_equal(symlink("/dev/null", path), 0);
+  expect_open_error(dir, false, "train-labels-idx1-ubyte: cannot open dataset file: Is a character "
+                                "device, not a regular file");
+
+  dir = subdir("directory");
+  make_idx(dir, "train", 3, 3, 28, 28, false);
+  snprintf(path, sizeof path, "%s/train-images-idx3-ubyte", dir);
+  unlink(path);
+  assert_int_equal(mkdir(path, 0755), 0);
+  expect_open_error(dir, false,
+                    "train-images-idx3-ubyte: cannot open dataset file: Is a directory");
+}
+
+/* One epoch without cmocka (for children): every row against pixel() and label
+ * (i + shift) % 10; false at the first difference. */
+static bool epoch_ok(TtLoader *ld, int n, int shift) {
+  float x[PIX];
+  int64_t y, m, i = 0;
+  tt_loader_start(ld);
+  while (tt_loader_next(ld, x, &y, &m)) {
+    if (y != (i + shift) % 10)
+      return false;
+    for (int j = 0; j < PIX; j++)
+      if (x[j] != (float)pixel(i, j) / 255.0f)
+        return false;
+    i++;
+  }
+  return i == n;
+}
+
+typedef struct Check {
+  const char *dir;
+  int n, shift;
+} Check;
+
+/* Exit 0 when the dataset in dir reads right, 3 when it reads wrong (1 on a fatal error). */
+static void load_and_check(void *arg) {
+  const Check *c = arg;
+  TtLoader *ld = tt_loader_idx(c->dir, "train", 1, false, false);
+  bool ok = epoch_ok(ld, c->n, c->shift);
+  tt_loader_free(ld);
+  exit(ok ? 0 : 3);
+}
+
+static void expect_reads_right(const char *dir, int n, int shift, const char *what) {
+  char err[1024];
+  Check c = {dir, n, shift};
+  int rc = run_child(load_and_check, &c, err, sizeof err);
+  if (rc != 0)
+    fail_msg("%s: exit %d (3: wrong data), stderr '%s'", what, rc, err);
+}
+
+/* Labels (i + shift) % 10, gzip level 0 (stored): the .gz's size depends only on n. */
+static void write_stored_labels(const char *dir, int n, int shift) {
+  unsigned char lab[8 + 64];
+  put_be32(lab, 0x00000801);
+  put_be32(lab + 4, (uint32_t)n);
+  for (int i = 0; i < n; i++)
+    lab[8 + i] = (unsigned char)((i + shift) % 10);
+  char path[1200];
+  snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte.gz", dir);
+  gzFile g = gzopen(path, "wb0");
+  assert_non_null(g);
+  assert_int_equal(gzwrite(g, lab, 8u + (unsigned)n), 8 + n);
+  assert_int_equal(gzclose(g), Z_OK);
+}
+
+static void test_gz_cache_keyed_by_content(void **state) {
+  (void)state;
+  char *dir = subdir("stale");
+  char path[1200];
+  make_idx(dir, "train", 12, 12, 28, 28, true);
+  write_stored_labels(dir, 12, 0);
+  expect_reads_right(dir, 12, 0, "first load");
+  snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte.gz", dir);
+  struct stat before, after;
+  assert_int_equal(stat(path, &before), 0);
+  /* replaced by a file of the same size whose mtime has the same seconds */
+  write_stored_labels(dir, 12, 3);
+  struct timespec ts[2] = {before.st_atim, before.st_mtim};
+  ts[1].tv_nsec = (ts[1].tv_nsec + 1) % 1000000000;
+  assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+  assert_int_equal(stat(path, &after), 0);
+  assert_int_equal(after.st_size, before.st_size);
+  assert_int_equal(after.st_mtime, before.st_mtime);
+  expect_reads_right(dir, 12, 3, "replaced labels");
+}
+
+/* The cache files of dir's dataset: every regular file in the cache directory. */
+static int cache_files(const char *cache, char names[][1200], off_t *sizes, int max) {
+  DIR *d = opendir(cache);
+  assert_non_null(d);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) && n < max) {
+    if (e->d_name[0] == '.')
+      continue;
+    snprintf(names[n], 1200, "%s/%s", cache, e->d_name);
+    struct stat st;
+    assert_int_equal(stat(names[n], &st), 0);
+    sizes[n++] = st.st_size;
+  }
+  closedir(d);
+  return n;
+}
+
+static void test_gz_cache_damaged_copy_rebuilt(void **state) {
+  (void)state;
+  char *dir = subdir("damaged");
+  char cache[600];
+  snprintf(cache, sizeof cache, "%s/cache-damaged", tmpdir);
+  setenv("TTC_DATA_CACHE", cache, 1);
+  make_idx(dir, "train", 9, 9, 28, 28, true);
+  expect_reads_right(dir, 9, 0, "first load");
+  char names[4][1200];
+  off_t sizes[4], now[4];
+  int n = cache_files(cache, names, sizes, 4);
+  assert_int_equal(n, 2);
+  /* cut both copies short: the next load rebuilds them from the intact .gz files */
+  for (int i = 0; i < n; i++)
+    assert_int_equal(truncate(names[i], sizes[i] / 2), 0);
+  expect_reads_right(dir, 9, 0, "truncated cache copies");
+  assert_int_equal(cache_files(cache, names, now, 4), 2);
+  for (int i = 0; i < n; i++)
+    assert_int_equal(now[i], sizes[i]);
+  /* a flipped byte in the middle of each copy: caught by its checksum, rebuilt */
+  for (int i = 0; i < n; i++) {
+    FILE *f = fopen(names[i], "r+b");
+    assert_non_null(f);
+    fseek(f, (long)(sizes[i] / 2), SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, (long)(sizes[i] / 2), SEEK_SET);
+    fputc(c ^ 0x40, f);
+    fclose(f);
+  }
+  expect_reads_right(dir, 9, 0, "flipped cache copies");
+  char cache0[512];
+  snprintf(cache0, sizeof cache0, "%s/cache/nested", tmpdir);
+  setenv("TTC_DATA_CACHE", cache0, 1);
+}
+
+/* A .gz of zlen zero bytes after the given header, in one gzip member (level 9: a few KiB
+ * for many MiB). */
+static void write_bomb(const char *path, const unsigned char *head, size_t hlen, size_t zlen,
+                       const char *mode) {
+  gzFile g = gzopen(path, mode);
+  assert_non_null(g);
+  if (hlen)
+    assert_int_equal(gzwrite(g, head, (unsigned)hlen), (int)hlen);
+  static unsigned char zeros[1 << 16];
+  for (size_t done = 0; done < zlen; done += sizeof zeros)
+    assert_int_equal(gzwrite(g, zeros, sizeof zeros), (int)sizeof zeros);
+  assert_int_equal(gzclose(g), Z_OK);
+}
+
+/* The child may write at most 4 MiB to any file: an unbounded decompression fails with
+ * "File too large" instead of the error the test expects. */
+static void open_limited(void *arg) {
+  signal(SIGXFSZ, SIG_IGN);
+  struct rlimit rl = {4 << 20, 4 << 20};
+  setrlimit(RLIMIT_FSIZE, &rl);
+  open_with_alarm(arg);
+}
+
+static void expect_limited_error(const char *dir, bool cifar, const char *expect) {
+  char err[1024];
+  Open o = {dir, cifar};
+  int rc = run_child(open_limited, &o, err, sizeof err);
+  if (rc != 1 || !strstr(err, expect) || strncmp(err, "error: ", 7) != 0)
+    fail_msg("%s: exit %d, stderr '%s', expected '%s'", dir, rc, err, expect);
+}
+
+static void test_gzip_bomb_stops_at_expected_size(void **state) {
+  (void)state;
+  char cache[600], path[1200];
+  snprintf(cache, sizeof cache, "%s/cache-bomb", tmpdir);
+  setenv("TTC_DATA_CACHE", cache, 1);
+  /* images: the header claims 2 images (1584 bytes), the stream holds 32 MiB more */
+  char *dir = subdir("bomb-images");
+  make_idx(dir, "train", 2, 2, 28, 28, true);
+  unsigned char h[16 + 2 * PIX] = {0};
+  put_be32(h, 0x00000803);
+  put_be32(h + 4, 2);
+  put_be32(h + 8, 28);
+  put_be32(h + 12, 28);
+  snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", dir);
+  write_bomb(path, h, sizeof h, 32u << 20, "wb9");
+  expect_limited_error(dir, false, "train-images-idx3-ubyte.gz: gzip data inflates to more than "
+                                   "the 1584 bytes its IDX header claims");
+  /* the labels were cached; the bomb left nothing behind, not even a temporary */
+  assert_int_equal(count_files(cache), 1);
+  /* labels: 3 claimed, 32 MiB in the stream */
+  dir = subdir("bomb-labels");
+  make_idx(dir, "train", 3, 3, 28, 28, true);
+  unsigned char l[8 + 3] = {0};
+  put_be32(l, 0x00000801);
+  put_be32(l + 4, 3);
+  snprintf(path, sizeof path, "%s/train-labels-idx1-ubyte.gz", dir);
+  write_bomb(path, l, sizeof l, 32u << 20, "wb9");
+  expect_limited_error(dir, false, "train-labels-idx1-ubyte.gz: gzip data inflates to more than "
+                                   "the 11 bytes its IDX header claims");
+  /* without a cache directory (an unlinked temporary file) the bound is the same */
+  setenv("TTC_DATA_CACHE", "/proc/no/such/dir", 1);
+  expect_limited_error(dir, false, "train-labels-idx1-ubyte.gz: gzip data inflates to more than "
+                                   "the 11 bytes its IDX header claims");
+  setenv("TTC_DATA_CACHE", cache, 1);
+  /* CIFAR has no header: gzip's ISIZE trailer (the last member's size) is the claim. Two
+   * members, 8 MiB of zeros then one record: ISIZE says 3073. */
+  dir = subdir("bomb-cifar");
+  snprintf(path, sizeof path, "%s/test_batch.bin.gz", dir);
+  write_bomb(path, NULL, 0, 8u << 20, "wb9");
+  unsigned char rec[3073] = {3};
+  write_bomb(path, rec, sizeof rec, 0, "ab9");
+  expect_limited_error(dir, true, "test_batch.bin.gz: gzip data inflates to more than the 3073 "
+                                  "bytes its gzip trailer claims");
+  /* and a good CIFAR .gz loads */
+  dir = subdir("cifar-gz");
+  snprintf(path, sizeof path, "%s/test_batch.bin.gz", dir);
+  unsigned char two[2 * 3073] = {4};
+  two[3073] = 7;
+  write_file(path, two, sizeof two, true);
+  TtLoader *ld = tt_loader_cifar10(dir, false, 2, false, false);
+  assert_int_equal(tt_loader_dataset_len(ld), 2);
+  float *x = malloc(sizeof(float) * 3072 * 2);
+  int64_t y[2], m;
+  assert_true(tt_loader_next(ld, x, y, &m));
+  assert_int_equal(y[0], 4);
+  assert_int_equal(y[1], 7);
+  free(x);
+  tt_loader_free(ld);
+  char cache0[512];
+  snprintf(cache0, sizeof cache0, "%s/cache/nested", tmpdir);
+  setenv("TTC_DATA_CACHE", cache0, 1);
 }
 
 /* Debian's dataset-fashion-mnist, when installed: torchvision's FashionMNIST(train=True)
@@ -440,6 +747,10 @@ int main(void) {
       cmocka_unit_test(test_cifar10),
       cmocka_unit_test(test_bad_idx_files),
       cmocka_unit_test(test_bad_cifar_and_batch),
+      cmocka_unit_test(test_fifo_and_device_refused),
+      cmocka_unit_test(test_gz_cache_keyed_by_content),
+      cmocka_unit_test(test_gz_cache_damaged_copy_rebuilt),
+      cmocka_unit_test(test_gzip_bomb_stops_at_expected_size),
       cmocka_unit_test(test_fashion_mnist_if_installed),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
