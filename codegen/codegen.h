@@ -48,6 +48,7 @@ typedef enum CgHelper {
   CG_H_STEP,      /* a range() counter's step, saturating */
   CG_H_FLOORDIV,  /* // of integer tensors, by zero fatal */
   CG_H_REMAINDER, /* % of integer tensors, by zero fatal */
+  CG_H_LIST,      /* run-time Python lists of numbers (ttc_list): push, get, sum, min/max, print */
   CG_H__COUNT
 } CgHelper;
 

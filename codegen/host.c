@@ -74,16 +74,21 @@ static bool check_hexpr(Cg *cg, const HostExpr *e, int depth) {
     if (e->hvar < 0 || e->hvar >= p->nhvars)
       return cg_fail(cg, "host expression: host var %d out of range", e->hvar);
     return true;
-  case HX_ITEM:
+  case HX_ITEM: /* any dtype: the element is read through a cast to int64_t or double */
     if (e->var < 0 || e->var >= p->nvars)
       return cg_fail(cg, "host expression: .item() of var %d out of range", e->var);
-    if (p->vars[e->var].dtype == DT_I8 || p->vars[e->var].dtype == DT_I32 ||
-        shape_numel(&p->vars[e->var].shape) < 1)
-      return cg_fail(cg,
-                     "host expression: .item() of var %d, which has no element or an "
-                     "unsupported type",
-                     e->var);
+    if (shape_numel(&p->vars[e->var].shape) < 1)
+      return cg_fail(cg, "host expression: .item() of var %d, which has no element", e->var);
     return true;
+  case HX_LIST:
+  case HX_LIST_LEN:
+  case HX_LIST_GET:
+  case HX_LIST_SUM:
+  case HX_LIST_MIN:
+  case HX_LIST_MAX:
+    if (e->hvar < 0 || e->hvar >= p->nhvars || !p->hvars[e->hvar].list)
+      return cg_fail(cg, "host expression: %d is not a run-time list", e->hvar);
+    return e->kind != HX_LIST_GET || check_hexpr(cg, e->a, depth + 1);
   case HX_BIN:
     if (e->op < HB_ADD || e->op > HB_ROUND) return cg_fail(cg, "host expression: bad operator");
     return check_hexpr(cg, e->a, depth + 1) && check_hexpr(cg, e->b, depth + 1);
@@ -161,6 +166,14 @@ static bool check_stmts(Cg *cg, const Stmt *list, int n, int loops, int depth) {
       for (int k = 0; k < st->nkeys; k++)
         if (st->vars[k] < 0 || st->vars[k] >= p->nvars || !st->keys[k])
           return cg_fail(cg, "statement %d: save/load entry %d is malformed", s, k);
+      break;
+    case ST_LIST_INIT:
+    case ST_LIST_APPEND:
+      if (st->hvar < 0 || st->hvar >= p->nhvars || !p->hvars[st->hvar].list)
+        return cg_fail(cg, "statement %d: list operation on %d, not a run-time list", s, st->hvar);
+      if (st->kind == ST_LIST_APPEND && !check_hexpr(cg, st->expr, 0)) return false;
+      for (int k = 0; st->kind == ST_LIST_INIT && k < st->nitems; k++)
+        if (!check_hexpr(cg, st->items[k].expr, 0)) return false;
       break;
     default:
       return cg_fail(cg, "statement %d: unknown kind %d", s, (int)st->kind);
@@ -362,6 +375,26 @@ static const char *hexpr(Cg *cg, const HostExpr *e, Loc loc) {
   case HX_DATASET_LEN:
     return arena_printf(A, "%stt_loader_%slen(%s)", e->isfloat ? "(double)" : "",
                         e->kind == HX_LOADER_LEN ? "" : "dataset_", cg->lname[e->loader]);
+  case HX_LIST: /* only printed (print_host); as a value, its length */
+  case HX_LIST_LEN:
+    cg_helper(cg, CG_H_LIST);
+    return arena_printf(A, "%s%s.n", e->isfloat ? "(double)" : "", cg->hname[e->hvar]);
+  case HX_LIST_GET: /* the frontend types a read by the kinds the list holds (one kind) */
+    cg_helper(cg, CG_H_LIST);
+    return arena_printf(A, "ttc_list_get(&%s, %s, \"%s\").%s", cg->hname[e->hvar],
+                        as_type(cg, e->a, false, loc), cg_where(cg, e->loc.off ? e->loc : loc),
+                        e->isfloat ? "f" : "i");
+  case HX_LIST_SUM:
+    cg_helper(cg, CG_H_LIST);
+    if (e->isfloat) return arena_printf(A, "ttc_list_sum_f(&%s)", cg->hname[e->hvar]);
+    return arena_printf(A, "ttc_list_sum_i(&%s, \"%s\")", cg->hname[e->hvar],
+                        cg_where(cg, e->loc.off ? e->loc : loc));
+  case HX_LIST_MIN:
+  case HX_LIST_MAX:
+    cg_helper(cg, CG_H_LIST);
+    return arena_printf(A, "ttc_list_best(&%s, %d, \"%s\").%s", cg->hname[e->hvar],
+                        e->kind == HX_LIST_MAX, cg_where(cg, e->loc.off ? e->loc : loc),
+                        e->isfloat ? "f" : "i");
   }
   return "0";
 }
@@ -393,6 +426,11 @@ static int var_loader(const Cg *cg, int v) {
  * double, which holds ints exactly only up to 2^53). */
 static void print_host(Cg *cg, const PrintItem *it, const char *f, Loc loc) {
   const HostExpr *e = it->expr;
+  if (e->kind == HX_LIST) {
+    cg_helper(cg, CG_H_LIST);
+    cg_line(cg, "ttc_list_print(%s, &%s);", f, cg->hname[e->hvar]);
+    return;
+  }
   const char *v = hexpr(cg, e, loc);
   bool spec = it->spec && it->spec[0];
   if (!e->isfloat && !e->isbool && !spec) {
@@ -660,6 +698,22 @@ static bool emit_stmts(Cg *cg, const Stmt *list, int n, TextRun *run, int depth)
       src_comment(cg, st->loc);
       emit_ckpt(cg, st);
       break;
+    case ST_LIST_INIT:
+    case ST_LIST_APPEND: {
+      const char *name = cg->hname[st->hvar];
+      cg_helper(cg, CG_H_LIST);
+      src_comment(cg, st->loc);
+      if (st->kind == ST_LIST_INIT) cg_line(cg, "%s.n = 0;", name);
+      int n1 = st->kind == ST_LIST_INIT ? st->nitems : 1;
+      for (int k = 0; k < n1; k++) {
+        const HostExpr *e = st->kind == ST_LIST_INIT ? st->items[k].expr : st->expr;
+        if (e->isfloat)
+          cg_line(cg, "ttc_list_push_f(&%s, %s);", name, hexpr(cg, e, st->loc));
+        else
+          cg_line(cg, "ttc_list_push_i(&%s, %s, %d);", name, hexpr(cg, e, st->loc), e->isbool);
+      }
+      break;
+    }
     default:
       return cg_fail(cg, "statement of unknown kind %d", (int)st->kind);
     }
@@ -698,7 +752,7 @@ static void mark_used(const Stmt *list, int n, bool *called, bool *used) {
 static void mark_items(const HostExpr *e, bool *used) {
   for (; e; e = e->b) {
     if (e->kind == HX_ITEM) used[e->var] = true;
-    if (e->kind != HX_BIN && e->kind != HX_UN) return;
+    if (e->kind != HX_BIN && e->kind != HX_UN && e->kind != HX_LIST_GET) return;
     mark_items(e->a, used);
     if (e->kind == HX_UN) return;
   }
@@ -709,7 +763,7 @@ static void mark_items_stmts(const Stmt *list, int n, bool *used) {
     const Stmt *st = &list[s];
     mark_items(st->expr, used);
     if (st->kind == ST_FOR) mark_items(st->expr2, used);
-    for (int k = 0; st->kind == ST_PRINT && k < st->nitems; k++)
+    for (int k = 0; (st->kind == ST_PRINT || st->kind == ST_LIST_INIT) && k < st->nitems; k++)
       if (st->items[k].var < 0) mark_items(st->items[k].expr, used);
     mark_items_stmts(st->body, st->nbody, used);
     mark_items_stmts(st->orelse, st->norelse, used);
@@ -719,8 +773,11 @@ static void mark_items_stmts(const Stmt *list, int n, bool *used) {
 void cg_emit_host_decls(Cg *cg) {
   const Program *p = cg->p;
   for (int h = 0; h < p->nhvars; h++)
-    cg_line(cg, "static %s %s; /* host %s */", p->hvars[h].isfloat ? "double" : "int64_t",
-            cg->hname[h], p->hvars[h].isfloat ? "float" : "int");
+    if (p->hvars[h].list)
+      cg_line(cg, "static ttc_list %s; /* host list */", cg->hname[h]);
+    else
+      cg_line(cg, "static %s %s; /* host %s */", p->hvars[h].isfloat ? "double" : "int64_t",
+              cg->hname[h], p->hvars[h].isfloat ? "float" : "int");
   for (int l = 0; l < p->nloaders; l++) {
     cg_line(cg, "static TtLoader *%s;", cg->lname[l]);
     cg_line(cg, "static int64_t %s; /* samples in %s's current batch */", cg->lbatch[l],

@@ -453,15 +453,43 @@ static Carried *prepare_carried(L *l, Frame *f, const Ast *body, const Ast *body
       t->t.var = var;
       attrs_set(l, &sc->vars, ns.v[i], t);
       c[nc++] = (Carried){ns.v[i], sc, t, var};
+    } else if (v->k != V_TENSOR && v->k != V_HOST) {
+      /* a string, list, dict, tuple or None: watched (var -1), since the body is lowered
+         once and cannot give such a name a new value per iteration or per branch */
+      c[nc++] = (Carried){ns.v[i], sc, v, -1};
     }
   }
   *ncarried = nc;
   return c;
 }
 
+/* A watched name (a string, list, dict, tuple or None before a run-time loop or if) that
+ * the body rebound: in a loop the next iteration would read the wrong value, an error; in
+ * a branch, which value it has after the if is known only at run time: an error where it
+ * is used. */
+static bool rebound_watched(L *l, Carried *c, int32_t off, bool in_if) {
+  if (c->var >= 0) return false;
+  Value *v = attrs_get(&c->scope->vars, c->name);
+  if (v == c->val) return true;
+  if (v && v->k == V_STR && c->val->k == V_STR && !strcmp(v->s, c->val->s)) return true;
+  if (!in_if)
+    lerr(l, off, "'%s' holds a %s before this run-time loop and is given a new value in it; ttc "
+                 "lowers the body once, so it cannot change a %s from one iteration to the next "
+                 "(numbers and tensors can; for a list, append to it)",
+         c->name, v_typename(c->val), v_typename(c->val));
+  Value *poison = v_tuple(l, 1);
+  poison->s = "poison";
+  poison->items[0] = v_str(l, arena_printf(l->arena, "'%s' is given a new value in a branch of an if on a "
+                                                      "run-time value; after the if it could be either, "
+                                                      "so ttc cannot use it here", c->name));
+  attrs_set(l, &c->scope->vars, c->name, poison);
+  return true;
+}
+
 /* At the end of the body: the carried names' new values go back into their variables. */
 static void store_carried(L *l, Carried *c, int nc, int32_t off, bool in_if) {
   for (int i = 0; i < nc; i++) {
+    if (rebound_watched(l, &c[i], off, in_if)) continue;
     Value *v = attrs_get(&c[i].scope->vars, c[i].name);
     if (v == c[i].val) continue;
     if (in_if && v) {
@@ -526,6 +554,7 @@ Exit lower_host_for(L *l, Frame *f, const Ast *st, Value *iter) {
   l->blk = &body;
   l->blkn = &nbody;
   l->blkcap = &capbody;
+  region_enter(l, st->off);
   if (loader->k == V_RANGE) {
     kind = ST_FOR;
     if (st->a->kind != AST_NAME) lerr(l, st->a->off, "a range loop needs a single name as its target");
@@ -570,6 +599,7 @@ Exit lower_host_for(L *l, Frame *f, const Ast *st, Value *iter) {
   if (x == X_RETURN) lerr(l, st->off, "'return' inside a run-time loop is not supported");
   store_carried(l, carried, nc, st->off, false);
   end_graph(l);
+  region_leave(l);
   l->blk = sb;
   l->blkn = sn;
   l->blkcap = sc;
@@ -717,22 +747,28 @@ Exit lower_host_if(L *l, Frame *f, const Ast *st, HostExpr *cond) {
       if (!binding(f->scope, all.v[i])) names_add(&fresh, all.v[i]);
     Joined *joined = arena_alloc(l->arena, sizeof(Joined) * (size_t)(fresh.n + 1));
     for (int i = 0; i < fresh.n; i++) joined[i] = (Joined){fresh.v[i], -1, -1};
-    prepare_carried(l, f, st->b, orelse, &nc, st->off); /* numbers only: no tensor targets */
+    /* numbers only: no tensor targets; strings and the like are watched */
+    Carried *watched = prepare_carried(l, f, st->b, orelse, &nc, st->off);
     Stmt *body = NULL, *els = NULL;
     int nbody = 0, capbody = 0, nels = 0, capels = 0;
     Stmt **sb = l->blk;
     int *sn = l->blkn, *sc = l->blkcap;
     l->capture++;
     l->blk = &body, l->blkn = &nbody, l->blkcap = &capbody;
+    region_enter(l, st->off);
     lower_block(l, f, st->b);
+    region_leave(l);
     join_branch(l, f, &fresh, joined, st->off);
     if (orelse) {
       l->blk = &els, l->blkn = &nels, l->blkcap = &capels;
+      region_enter(l, st->off);
       lower_block(l, f, orelse);
+      region_leave(l);
       join_branch(l, f, &fresh, joined, st->off);
     }
     l->capture--;
     l->blk = sb, l->blkn = sn, l->blkcap = sc;
+    for (int i = 0; i < nc; i++) rebound_watched(l, &watched[i], st->off, true);
     Stmt *s = emit_host_stmt(l, ST_IF, st->off);
     s->expr = cond;
     s->body = body, s->nbody = nbody, s->capbody = capbody;
@@ -771,7 +807,9 @@ Exit lower_host_if(L *l, Frame *f, const Ast *st, HostExpr *cond) {
   l->blk = &body;
   l->blkn = &nbody;
   l->blkcap = &capbody;
+  region_enter(l, st->off);
   Exit x1 = lower_block(l, f, st->b);
+  region_leave(l);
   join_branch(l, f, &fresh, joined, st->off);
   if (x1 == X_BREAK || x1 == X_CONTINUE) {
     store_carried(l, carried, nc, st->off, true);
@@ -786,7 +824,9 @@ Exit lower_host_if(L *l, Frame *f, const Ast *st, HostExpr *cond) {
     l->blk = &els;
     l->blkn = &nels;
     l->blkcap = &capels;
+    region_enter(l, st->off);
     x2 = lower_block(l, f, orelse);
+    region_leave(l);
     join_branch(l, f, &fresh, joined, st->off);
     store_carried(l, carried, nc, st->off, true);
     end_graph(l);
@@ -845,4 +885,168 @@ void set_var_loader(L *l, int var, int loader) {
     l->nvar_loader = n;
   }
   l->var_loader[var] = loader;
+}
+
+/* ---- run-time lists -------------------------------------------------------------------
+ *
+ * A host loop's body is lowered once, so `hist.append(loss.item())` on a list made before
+ * the loop would append once, at compile time, and the list would end with one value where
+ * Python has one per iteration. Such a list becomes a run-time list (V_RTLIST): a host
+ * variable holding a growable array of numbers in the emitted C, set (ST_LIST_INIT) where
+ * the list was made, appended to (ST_LIST_APPEND) where the program appends. It can be
+ * printed, measured with len(), indexed, summed and given to min()/max(); anything else
+ * (iteration, slicing, other methods) is a diagnostic, as is any other change to an outer
+ * container inside a run-time loop or branch — never a value that differs from Python's.
+ */
+
+void region_enter(L *l, int32_t off) {
+  if (l->nregions == (int)(sizeof l->regions / sizeof l->regions[0]))
+    lerr(l, off, "run-time loops and branches are nested too deeply");
+  struct Region *r = &l->regions[l->nregions++];
+  r->serial = ++l->nserial;
+  r->blk = l->blk;
+  r->blkn = l->blkn;
+  r->blkcap = l->blkcap;
+  l->region = r->serial;
+}
+
+void region_leave(L *l) {
+  TT_ASSERT(l->nregions > 1);
+  l->nregions--;
+  l->region = l->regions[l->nregions - 1].serial;
+}
+
+bool outer_container(L *l, const Value *v) {
+  return v->k == V_RTLIST || (l->nregions > 1 && v->region != l->region);
+}
+
+_Noreturn void outer_mutation(L *l, const Value *v, const char *what, int32_t off) {
+  lerr(l, off, "%s on a %s made outside this run-time %s is not supported: the body runs "
+               "many times but ttc lowers it once (only append() and extend() of numbers to "
+               "a list are run-time operations)",
+       what, v_typename(v), l->loop_depth ? "loop" : "branch");
+}
+
+_Noreturn void rtlist_unsupported(L *l, const char *what, int32_t off) {
+  lerr(l, off, "this list is filled while the program runs: it supports append(), extend(), "
+               "len(), indexing, sum(), min(), max() and print(), but not %s", what);
+}
+
+/* The kind of a number as a run-time list element: 1 int, 2 float, 4 bool. */
+static int elem_kind(const HostExpr *e) {
+  return e->isbool ? 4 : e->isfloat ? 2 : 1;
+}
+
+static HostExpr *elem_expr(L *l, Value *x, int32_t off) {
+  if (x->k == V_TENSOR)
+    lerr(l, off, "appending a tensor to a list in a run-time loop is not supported; append "
+                 "t.item() for a number, or collect tensors with torch.cat/torch.stack");
+  HostExpr *e = x->k == V_INT || x->k == V_FLOAT || x->k == V_BOOL || x->k == V_HOST ? hx_of(l, x, off) : NULL;
+  if (!e) lerr(l, off, "a list filled in a run-time loop holds numbers; a %s cannot be added to it", v_typename(x));
+  return e;
+}
+
+/* list as a run-time list: its host variable, set to its current items where it was made. */
+static int rtlist_of(L *l, Value *list, int32_t off) {
+  if (list->k == V_RTLIST) return (int)list->i;
+  int r = l->nregions - 1;
+  while (r >= 0 && l->regions[r].serial != list->region) r--;
+  if (r < 0)
+    lerr(l, off, "this list was made in a run-time loop or branch that has ended; changing it "
+                 "here is not supported");
+  HostExpr **init = arena_alloc(l->arena, sizeof(HostExpr *) * (size_t)(list->n + 1));
+  for (int i = 0; i < list->n; i++) init[i] = elem_expr(l, list->items[i], off);
+  int hv = ir_hvar_new(l->p, "list", false);
+  l->p->hvars[hv].list = true;
+  struct Region *rg = &l->regions[r];
+  Stmt *st = rg->blk ? ir_stmt_push(l->p, rg->blk, rg->blkn, rg->blkcap, ST_LIST_INIT, (Loc){off})
+                     : ir_stmt_add(l->p, ST_LIST_INIT, (Loc){off});
+  st->hvar = hv;
+  st->items = arena_alloc(l->p->arena, sizeof(PrintItem) * (size_t)(list->n + 1));
+  for (int i = 0; i < list->n; i++) st->items[st->nitems++] = (PrintItem){.var = -1, .expr = init[i]};
+  list->k = V_RTLIST; /* in place: every name and container holding it sees the change */
+  list->i = hv;
+  return hv;
+}
+
+void rtlist_append(L *l, Value *list, Value *x, int32_t off) {
+  HostExpr *e = elem_expr(l, x, off);
+  int hv = rtlist_of(l, list, off);
+  Stmt *st = emit_host_stmt(l, ST_LIST_APPEND, off);
+  st->hvar = hv;
+  st->expr = e;
+}
+
+static HostExpr *list_hx(L *l, Value *list, HostExprKind kind, int32_t off) {
+  HostExpr *e = ir_hx(l->p, kind);
+  e->hvar = rtlist_of(l, list, off);
+  e->loc = (Loc){off};
+  return e;
+}
+
+Value *rtlist_len(L *l, Value *list, int32_t off) {
+  return v_host(l, list_hx(l, list, HX_LIST_LEN, off));
+}
+
+/* The element type a read gives: the kinds appended so far, checked again once the
+ * program is lowered (rtlist_check_types), when every append is known. */
+static void typed_read(L *l, HostExpr *e, bool sum) {
+  HostVar *hv = &l->p->hvars[e->hvar];
+  e->isfloat = (hv->kinds & 2) != 0;
+  e->isbool = !sum && hv->kinds == 4;
+  if (l->nlreads == l->caplreads) {
+    l->caplreads = l->caplreads ? 2 * l->caplreads : 16;
+    l->lreads = xrealloc(l->lreads, sizeof *l->lreads * (size_t)l->caplreads);
+  }
+  l->lreads[l->nlreads++] = (struct ListRead){e, hv->kinds, sum};
+}
+
+Value *rtlist_get(L *l, Value *list, Value *index, int32_t off) {
+  HostExpr *i = index->k == V_INT || index->k == V_BOOL || index->k == V_HOST ? hx_of(l, index, off) : NULL;
+  if (!i || i->isfloat) lerr(l, off, "list indices must be integers, not %s", v_typename(index));
+  HostExpr *e = list_hx(l, list, HX_LIST_GET, off);
+  e->a = i;
+  typed_read(l, e, false);
+  return v_host(l, e);
+}
+
+Value *rtlist_reduce(L *l, Value *list, int kind, int32_t off) {
+  HostExpr *e = list_hx(l, list, (HostExprKind)kind, off);
+  typed_read(l, e, kind == HX_LIST_SUM);
+  return v_host(l, e);
+}
+
+HostExpr *rtlist_expr(L *l, Value *list) {
+  return list_hx(l, list, HX_LIST, 0);
+}
+
+static void list_kinds(Program *p, Stmt *st, int n) {
+  for (int i = 0; i < n; i++) {
+    Stmt *s = &st[i];
+    if (s->kind == ST_LIST_APPEND) p->hvars[s->hvar].kinds |= elem_kind(s->expr);
+    if (s->kind == ST_LIST_INIT)
+      for (int k = 0; k < s->nitems; k++) p->hvars[s->hvar].kinds |= elem_kind(s->items[k].expr);
+    list_kinds(p, s->body, s->nbody);
+    list_kinds(p, s->orelse, s->norelse);
+  }
+}
+
+void rtlist_check_types(L *l) {
+  Program *p = l->p;
+  for (int i = 0; i < p->nhvars; i++) p->hvars[i].kinds = 0;
+  list_kinds(p, p->stmts, p->nstmts);
+  for (int i = 0; i < l->nlreads; i++) {
+    struct ListRead *r = &l->lreads[i];
+    int final = p->hvars[r->e->hvar].kinds;
+    bool mixed = final != 1 && final != 2 && final != 4 && final != 0;
+    if (r->sum) mixed = (final & 2) && (final & 5); /* sum() of ints and floats is a float */
+    if (mixed || (final != r->kinds && r->kinds != 0 && !r->sum))
+      lerr(l, r->e->loc.off, "this list holds both %s when the program runs; ttc reads its elements "
+                             "with one type (keep it to one kind of number)",
+           (final & 2) ? "floats and ints" : "ints and bools");
+    if (r->kinds == 0 || final != r->kinds) { /* read before the first append: its type now */
+      r->e->isfloat = (final & 2) != 0;
+      r->e->isbool = !r->sum && final == 4;
+    }
+  }
 }

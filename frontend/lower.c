@@ -43,6 +43,7 @@ Value *v_new(L *l, VKind k) {
   Value *v = arena_alloc(l->arena, sizeof *v);
   v->k = k;
   v->t.graph = v->t.node = v->t.var = -1;
+  v->region = l->region;
   return v;
 }
 
@@ -107,6 +108,7 @@ const char *v_typename(const Value *v) {
   case V_RANGE: return "range";
   case V_HOST: return v->hx->isbool ? "bool" : v->hx->isfloat ? "float" : "int";
   case V_FSTR: return "str";
+  case V_RTLIST: return "list";
   }
   return "?";
 }
@@ -147,6 +149,7 @@ bool v_truthy(L *l, Value *v, int32_t off) {
   case V_FLOAT: return v->f != 0;
   case V_STR: return v->s[0] != 0;
   case V_FSTR: return true; /* it holds a number's text, never empty */
+  case V_RTLIST: rtlist_unsupported(l, "its truth value", off);
   case V_LIST:
   case V_TUPLE:
   case V_DICT: return v->n != 0;
@@ -291,6 +294,7 @@ const char *v_str_of(L *l, Value *v, bool repr, int32_t off) {
     lerr(l, off, "a value known only at run time cannot be turned into a string at compile time; "
                  "print it directly or in an f-string");
   case V_FSTR: fstr_unsupported(l, "its use here", off);
+  case V_RTLIST: rtlist_unsupported(l, "its use here (print it, or format it in an f-string)", off);
   case V_OBJECT: {
     const char *r = bi_module_repr(l, v, off);
     if (r) return r;
@@ -476,6 +480,7 @@ static Value *scope_lookup(L *l, Scope *s, const char *name) {
 
 static Value *lookup(L *l, Scope *s, const char *name, int32_t off) {
   Value *v = scope_lookup(l, s, name);
+  if (v && v->k == V_TUPLE && v->s && !strcmp(v->s, "poison") && v->n == 1) lerr(l, off, "%s", v->items[0]->s);
   if (v && v->k == V_TUPLE && v->s && !strcmp(v->s, "poison"))
     lerr(l, off, "'%s' was given a different kind of value in one branch of an if on a run-time "
                  "value; after the if it could be either, so ttc cannot use it here", name);
@@ -692,6 +697,14 @@ static void step(L *l, int32_t off) {
 static Value *getattr(L *l, Value *obj, const char *name, int32_t off) {
   switch (obj->k) {
   case V_FSTR: fstr_unsupported(l, arena_printf(l->arena, "its method %s()", name), off);
+  case V_RTLIST:
+    if (!strcmp(name, "append") || !strcmp(name, "extend")) {
+      Value *bm = v_new(l, V_BUILTIN);
+      bm->bi = py_method(V_LIST, name);
+      bm->self = obj;
+      return bm;
+    }
+    rtlist_unsupported(l, arena_printf(l->arena, "its method %s()", name), off);
   case V_OBJECT: {
     Value *v = attrs_get(&obj->attrs, name);
     if (v) return v;
@@ -814,6 +827,10 @@ static Value *eval_index(L *l, Scope *s, const Ast *e) {
       items[i].v = eval(l, s, it);
     }
   }
+  if (obj->k == V_RTLIST) {
+    if (n != 1 || items[0].kind != IX_VALUE) rtlist_unsupported(l, "slicing", e->off);
+    return rtlist_get(l, obj, items[0].v, e->off);
+  }
   Value *gi = user_method(l, obj, "__getitem__"); /* ds[i] of a user class */
   if (gi) {
     if (tuple || items[0].kind != IX_VALUE) lerr(l, e->off, "ttc passes one index to a class's __getitem__");
@@ -841,6 +858,7 @@ static Value *eval(L *l, Scope *s, const Ast *e) {
   case AST_INDEX: return eval_index(l, s, e);
   case AST_BINOP: {
     Value *a = eval(l, s, e->a), *b = eval(l, s, e->b);
+    if (a->k == V_RTLIST || b->k == V_RTLIST) rtlist_unsupported(l, "this operator", e->off);
     if (a->k == V_FSTR || b->k == V_FSTR) {
       if (e->op != BIN_ADD) fstr_unsupported(l, "this operator", e->off);
       return fstr_concat(l, a, b, e->off);
@@ -856,6 +874,7 @@ static Value *eval(L *l, Scope *s, const Ast *e) {
   case AST_COMPARE: {
     Value *a = eval(l, s, e->a), *b = eval(l, s, e->b);
     if (a->k == V_FSTR || b->k == V_FSTR) fstr_unsupported(l, "comparing it", e->off);
+    if (a->k == V_RTLIST || b->k == V_RTLIST) rtlist_unsupported(l, "comparing it", e->off);
     return bi_compare(l, e->op, a, b, e->off);
   }
   case AST_BOOLOP: {
@@ -1048,6 +1067,10 @@ static Value *eval_fstring(L *l, Scope *s, const Ast *e) {
      * take a spec only if they have one element */
     if (v->k == V_TENSOR && it->ival != 'r' && (tn(l, v)->shape.rank == 0 || (it->str && it->str[0])))
       v = tensor_item(l, v, it->off);
+    if (v->k == V_RTLIST) {
+      if ((it->str && it->str[0]) || it->ival == 'r') rtlist_unsupported(l, "a format spec or !r", it->off);
+      v = v_host(l, rtlist_expr(l, v));
+    }
     if (v->k == V_HOST) {
       Value *hf = v_tuple(l, 2);
       hf->s = "hfmt";
@@ -1161,6 +1184,10 @@ static void assign(L *l, Scope *s, const Ast *target, Value *v) {
   }
   case AST_INDEX: {
     Value *obj = eval(l, s, target->a);
+    if (obj->k == V_RTLIST) rtlist_unsupported(l, "assigning to an element", target->off);
+    if ((obj->k == V_LIST || (obj->k == V_DICT && !(obj->s && !strcmp(obj->s, "param_group")))) &&
+        outer_container(l, obj))
+      outer_mutation(l, obj, "assigning to an element", target->off);
     if (obj->k == V_LIST) {
       Value *iv = eval(l, s, target->b);
       if (iv->k != V_INT) lerr(l, target->b->off, "list indices must be integers");
@@ -1195,6 +1222,8 @@ static void assign(L *l, Scope *s, const Ast *target, Value *v) {
 static Value *iter_items(L *l, Value *v, int32_t off) {
   if (v->k == V_LIST && v->s && !strcmp(v->s, "enumerate_loader"))
     lerr(l, off, "a data loader can only be looped over by a for statement at run time");
+  if (v->k == V_RTLIST) rtlist_unsupported(l, "iterating over it", off);
+  if (v->k == V_FSTR) fstr_unsupported(l, "iterating over it", off);
   switch (v->k) {
   case V_LIST:
   case V_TUPLE: return v;
@@ -1283,6 +1312,14 @@ static Exit exec(L *l, Frame *f, const Ast *st) {
     Value *old = eval(l, s, st->a);
     Value *rhs = eval(l, s, st->b);
     Value *nv;
+    if ((old->k == V_LIST || old->k == V_RTLIST) && st->op == BIN_ADD && outer_container(l, old)) {
+      /* hist += [x]: extends the list in place, as list.__iadd__ does */
+      Value *seq = rhs->k == V_LIST || rhs->k == V_TUPLE ? rhs : NULL;
+      if (!seq) rtlist_unsupported(l, arena_printf(l->arena, "+= of a %s", v_typename(rhs)), st->off);
+      for (int i = 0; i < seq->n; i++) rtlist_append(l, old, seq->items[i], st->off);
+      return X_NEXT;
+    }
+    if (old->k == V_RTLIST || rhs->k == V_RTLIST) rtlist_unsupported(l, "this operator", st->off);
     if (old->k == V_FSTR || rhs->k == V_FSTR) {
       if (st->op != BIN_ADD) fstr_unsupported(l, "this operator", st->off);
       nv = fstr_concat(l, old, rhs, st->off);
@@ -1481,12 +1518,14 @@ Program *lower_program(const Source *src, const Ast *root, Diag *d) {
   l->vfalse = v_new(l, V_BOOL);
   l->globals = arena_alloc(l->arena, sizeof(Scope));
   l->loader = -1;
+  l->nregions = 1; /* the top level: regions[0] is all zeros */
   Program *p = l->p;
   if (setjmp(l->fail)) {
     ir_program_free(p);
     free(l->pending);
     free(l->var_loader);
     free(l->leaves);
+    free(l->lreads);
     free(l);
     return NULL;
   }
@@ -1499,6 +1538,9 @@ Program *lower_program(const Source *src, const Ast *root, Diag *d) {
   name_params(l);
   finish_names(p);
   host_final_types(p);
+  rtlist_check_types(l);
+  host_final_types(p); /* again: expressions over list reads take their final types */
+  free(l->lreads);
   free(l->pending);
   free(l->var_loader);
   free(l->leaves);

@@ -37,6 +37,8 @@ typedef enum {
   V_FSTR,    /* a str holding run-time values (f"{loss.item():.3f}", str(lr)): items, n:
                 text (V_STR) and pieces (V_TENSOR, V_HOST, or a "hfmt" tuple (V_HOST, spec))
                 alternating, text first and last; print() prints it, + and join() extend it */
+  V_RTLIST,  /* a list appended to in a run-time loop or branch: i = its host variable (a
+                list of numbers when the program runs); items, n: what it held before */
 } VKind;
 
 typedef struct Value Value;
@@ -77,6 +79,7 @@ struct Value {
   Value *self;         /* V_BUILTIN (bound), V_METHOD */
   Value *fn;           /* V_METHOD */
   HostExpr *hx;        /* V_HOST */
+  int region;          /* the run-time region (loop body or branch) it was made in */
 };
 
 /* A call's arguments after evaluation. */
@@ -139,6 +142,21 @@ struct L {
   Stmt **blk;       /* the statement list being filled (NULL: the program's top level) */
   int *blkn, *blkcap;
   int loop_depth;   /* host loops being lowered */
+  /* Run-time regions: the bodies of host loops and the branches of host ifs, innermost
+   * last; [0] is the top level. A container made in one region and changed in an inner
+   * one changes at run time, once per iteration (host.c, "run-time lists"). */
+  struct Region {
+    int serial;
+    Stmt **blk;       /* the statement list it fills (NULL: the top level) */
+    int *blkn, *blkcap;
+  } regions[64];
+  int nregions, region, nserial;
+  struct ListRead {   /* typed reads of run-time lists, checked once every append is known */
+    HostExpr *e;
+    int kinds;        /* the element kinds when it was read */
+    bool sum;
+  } *lreads;
+  int nlreads, caplreads;
   bool rng_drawn;
   bool carry_loop;
   int capture;      /* lowering the branches of an if that runs after the graph */  /* prepare_carried is preparing a loop (not an if) */   /* a loader loop ran before: manual_seed() can no longer be the start seed */
@@ -214,6 +232,21 @@ Value *host_call1(L *l, int hu, Value *a, int32_t off); /* math functions, int()
 Value *tensor_item(L *l, Value *t, int32_t off);
 /* A 0-d tensor in the current graph holding a host value. */
 Value *host_to_tensor(L *l, Value *v, DType dt, int32_t off);
+/* Run-time regions and lists. */
+void region_enter(L *l, int32_t off);
+void region_leave(L *l);
+/* Whether container v was made outside the run-time region being lowered. */
+bool outer_container(L *l, const Value *v);
+/* The mutation of an outer container that only a run-time list could hold: a diagnostic. */
+_Noreturn void outer_mutation(L *l, const Value *v, const char *what, int32_t off);
+void rtlist_append(L *l, Value *list, Value *x, int32_t off);
+Value *rtlist_len(L *l, Value *list, int32_t off);
+Value *rtlist_get(L *l, Value *list, Value *index, int32_t off);
+Value *rtlist_reduce(L *l, Value *list, int kind, int32_t off); /* HX_LIST_SUM/MIN/MAX */
+/* The list as a print item (and an f-string piece). */
+HostExpr *rtlist_expr(L *l, Value *list);
+void rtlist_check_types(L *l); /* after lowering: typed reads of lists of mixed kinds */
+_Noreturn void rtlist_unsupported(L *l, const char *what, int32_t off);
 int host_var_for(L *l, Value *init, const char *name, int32_t off); /* a fresh hvar = init */
 void host_assign(L *l, int hvar, Value *v, int32_t off);
 Exit lower_host_for(L *l, Frame *f, const Ast *st, Value *iter);

@@ -79,7 +79,10 @@ void lower_print(L *l, Args *a) {
     if (v->k == V_FSTR) parts = v->items, nparts = v->n;
     for (int k = 0; k < nparts; k++) {
       Value *pv = parts[k];
-      if (pv->k == V_TENSOR) {
+      if (pv->k == V_RTLIST) {
+        FLUSH_TEXT();
+        items[n++] = (PrintItem){.var = -1, .expr = rtlist_expr(l, pv)};
+      } else if (pv->k == V_TENSOR) {
         FLUSH_TEXT();
         PrintItem *it = &items[n++];
         it->text = NULL;
@@ -154,6 +157,7 @@ B(len) {
   if (!x) lerr(l, a->off, "object of type 'NoneType' has no len()");
   switch (x->k) {
   case V_FSTR: fstr_unsupported(l, "len()", a->off);
+  case V_RTLIST: return rtlist_len(l, x, a->off);
   case V_STR: return v_int(l, (int64_t)strlen(x->s));
   case V_LIST:
   case V_TUPLE: return v_int(l, x->n);
@@ -268,6 +272,7 @@ B(py_str) {
   Value *v[1];
   args_bind(l, "str", "x=''", self, a, v, 1);
   if (v[0] && (v[0]->k == V_FSTR)) return v[0];
+  if (v[0] && v[0]->k == V_RTLIST) return host_str(l, v_host(l, rtlist_expr(l, v[0])));
   if (v[0] && v[0]->k == V_HOST) return host_str(l, v[0]);
   return v_str(l, v[0] ? v_str_of(l, v[0], false, a->off) : "None");
 }
@@ -275,6 +280,7 @@ B(py_repr) {
   Value *v[1];
   args_bind(l, "repr", "x", self, a, v, 1);
   if (v[0] && v[0]->k == V_HOST) return host_str(l, v[0]); /* a number's repr is its str */
+  if (v[0] && v[0]->k == V_RTLIST) return host_str(l, v_host(l, rtlist_expr(l, v[0])));
   return v_str(l, v[0] ? v_str_of(l, v[0], true, a->off) : "None");
 }
 B(py_bool) {
@@ -295,6 +301,7 @@ B(py_abs) {
 static Value *seq_of(L *l, Value *v, int32_t off);
 
 static Value *py_minmax(L *l, Args *a, bool ismax) {
+  if (a->npos == 1 && a->pos[0]->k == V_RTLIST) return rtlist_reduce(l, a->pos[0], ismax ? HX_LIST_MAX : HX_LIST_MIN, a->off);
   if (a->npos == 1 && a->pos[0]->k == V_TENSOR) return maxmin(l, NULL, a, ismax);
   if (a->npos == 2 && (a->pos[0]->k == V_TENSOR || a->pos[1]->k == V_TENSOR))
     lerr(l, a->off, "Python's %s() on tensors: use torch.%s", ismax ? "max" : "min", ismax ? "maximum" : "minimum");
@@ -331,6 +338,7 @@ static Value *seq_of(L *l, Value *v, int32_t off) {
   if (!v || v->k == V_NONE) lerr(l, off, "'NoneType' object is not iterable");
   if (v->k == V_LIST || v->k == V_TUPLE) return v;
   if (v->k == V_FSTR) fstr_unsupported(l, "iterating over it", off);
+  if (v->k == V_RTLIST) rtlist_unsupported(l, "iterating over it", off);
   Value *r = v_new(l, V_LIST);
   if (v->k == V_RANGE) {
     int64_t count = 0;
@@ -365,6 +373,10 @@ B(py_sum) {
   Value *v[2];
   args_bind(l, "sum", "iterable, start=0", self, a, v, 2);
   if (v[0] && v[0]->k == V_TENSOR) return bi_sum(l, v[0], &(Args){.off = a->off});
+  if (v[0] && v[0]->k == V_RTLIST) {
+    Value *s = rtlist_reduce(l, v[0], HX_LIST_SUM, a->off);
+    return v[1] ? bi_binop(l, BIN_ADD, v[1], s, a->off) : s;
+  }
   Value *seq = seq_of(l, v[0], a->off);
   Value *acc = v[1] ? v[1] : v_int(l, 0);
   for (int i = 0; i < seq->n; i++) acc = bi_binop(l, BIN_ADD, acc, seq->items[i], a->off);
@@ -550,6 +562,10 @@ B(math_pow) {
 B(list_append) {
   Value *v[2];
   args_bind(l, "append", "self, object", self, a, v, 2);
+  if (outer_container(l, self)) {
+    rtlist_append(l, self, v[1] ? v[1] : l->none, a->off);
+    return l->none;
+  }
   v_list_push(l, self, v[1] ? v[1] : l->none);
   return l->none;
 }
@@ -558,12 +574,18 @@ B(list_extend) {
   args_bind(l, "extend", "self, iterable", self, a, v, 2);
   Value *seq = seq_of(l, v[1], a->off);
   int n = seq->n; /* seq may be self */
+  if (outer_container(l, self)) {
+    if (seq == self) rtlist_unsupported(l, "extending it with itself", a->off);
+    for (int i = 0; i < n; i++) rtlist_append(l, self, seq->items[i], a->off);
+    return l->none;
+  }
   for (int i = 0; i < n; i++) v_list_push(l, self, seq->items[i]);
   return l->none;
 }
 B(list_pop) {
   Value *v[2];
   args_bind(l, "pop", "self, index=-1", self, a, v, 2);
+  if (outer_container(l, self)) outer_mutation(l, self, "pop()", a->off);
   if (self->n == 0) lerr(l, a->off, "pop from empty list");
   int64_t i = want_int(l, v[1], "index", a->off);
   if (i < 0) i += self->n;
@@ -576,6 +598,7 @@ B(list_pop) {
 B(list_insert) {
   Value *v[3];
   args_bind(l, "insert", "self, index, object", self, a, v, 3);
+  if (outer_container(l, self)) outer_mutation(l, self, "insert()", a->off);
   int64_t i = want_int(l, v[1], "index", a->off);
   if (i < 0) i += self->n;
   if (i < 0) i = 0;

@@ -200,6 +200,9 @@ typedef struct Var {
 typedef struct HostVar {
   const char *name; /* unique C identifier */
   bool isfloat;     /* double, else int64_t (Python's float and int) */
+  bool list;        /* a Python list of numbers that grows at run time (ST_LIST_*, HX_LIST*);
+                       each element keeps its own kind (int, float or bool), as Python's */
+  int kinds;        /* list: the kinds its elements can have, 1 int | 2 float | 4 bool */
 } HostVar;
 
 typedef enum {
@@ -212,6 +215,12 @@ typedef enum {
   HX_BATCH,       /* loader: the number of samples in its current batch */
   HX_LOADER_LEN,  /* loader: number of batches per epoch, len(loader) */
   HX_DATASET_LEN, /* loader: number of samples, len(loader.dataset) */
+  HX_LIST,        /* hvar: the run-time list itself; only as a print item (its repr) */
+  HX_LIST_LEN,    /* hvar: len(list) */
+  HX_LIST_GET,    /* hvar: list[a], a negative a counting from the end; IndexError at loc */
+  HX_LIST_SUM,    /* hvar: sum(list) */
+  HX_LIST_MIN,    /* hvar: min(list); ValueError at loc when empty */
+  HX_LIST_MAX,    /* hvar: max(list) */
 } HostExprKind;
 
 /* Python semantics: DIV is true division (float), FLOORDIV and MOD floor; comparisons and
@@ -232,6 +241,7 @@ struct HostExpr {
   double f;
   int hvar, var, loader;
   HostExpr *a, *b;
+  Loc loc; /* HX_LIST_GET, HX_LIST_MIN/MAX: where their errors point */
 };
 
 /* One argument of print(): literal text formatted at compile time, a tensor, or a host
@@ -278,6 +288,8 @@ typedef enum {
   ST_LOAD,     /* read vars[] from the checkpoint at path, checking names, dtypes, shapes */
   ST_POSTFIX,  /* tqdm's set_postfix: items (as ST_PRINT's) shown after the innermost
                   enclosing ST_LOADER's progress bar */
+  ST_LIST_INIT,   /* run-time list hvar = [items[].expr ...] (where the list was made) */
+  ST_LIST_APPEND, /* run-time list hvar .append(expr) */
 } StmtKind;
 
 typedef struct Stmt Stmt;

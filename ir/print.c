@@ -218,6 +218,26 @@ void ir_print_hexpr(FILE *f, const Program *p, const HostExpr *e) {
   case HX_BATCH: fprintf(f, "batch(%d)", e->loader); break;
   case HX_LOADER_LEN: fprintf(f, "len_loader(%d)", e->loader); break;
   case HX_DATASET_LEN: fprintf(f, "len_dataset(%d)", e->loader); break;
+  case HX_LIST:
+  case HX_LIST_LEN:
+  case HX_LIST_GET:
+  case HX_LIST_SUM:
+  case HX_LIST_MIN:
+  case HX_LIST_MAX: {
+    static const char *fn[] = {"", "len", "get", "sum", "min", "max"};
+    const char *name = e->hvar >= 0 && e->hvar < p->nhvars ? p->hvars[e->hvar].name : "?";
+    if (e->kind == HX_LIST) {
+      fprintf(f, "%%%s", name);
+      break;
+    }
+    fprintf(f, "%s(%%%s", fn[e->kind - HX_LIST], name);
+    if (e->kind == HX_LIST_GET) {
+      fputs(", ", f);
+      ir_print_hexpr(f, p, e->a);
+    }
+    fputc(')', f);
+    break;
+  }
   }
 }
 
@@ -293,6 +313,19 @@ static void print_stmts(FILE *f, const Program *p, const Stmt *list, int n, int 
     case ST_LOAD:
       fprintf(f, "%s \"%s\"", s->kind == ST_SAVE ? "save" : "load", s->path ? s->path : "");
       for (int k = 0; k < s->nkeys; k++) fprintf(f, " %s=$%s", s->keys[k], var_name(p, s->vars[k]));
+      break;
+    case ST_LIST_INIT:
+      fprintf(f, "%%%s = [", s->hvar >= 0 && s->hvar < p->nhvars ? p->hvars[s->hvar].name : "?");
+      for (int k = 0; k < s->nitems; k++) {
+        if (k) fputs(", ", f);
+        ir_print_hexpr(f, p, s->items[k].expr);
+      }
+      fputc(']', f);
+      break;
+    case ST_LIST_APPEND:
+      fprintf(f, "%%%s.append(", s->hvar >= 0 && s->hvar < p->nhvars ? p->hvars[s->hvar].name : "?");
+      ir_print_hexpr(f, p, s->expr);
+      fputc(')', f);
       break;
     default: fprintf(f, "stmt%d", (int)s->kind); break;
     }

@@ -118,6 +118,15 @@ static bool verify_hexpr(const Program *p, const HostExpr *e, IrErr *err) {
     if (e->loader < 0 || e->loader >= p->nloaders)
       return snprintf(err->msg, sizeof err->msg, "host expression: loader %d out of range", e->loader), false;
     return true;
+  case HX_LIST:
+  case HX_LIST_LEN:
+  case HX_LIST_GET:
+  case HX_LIST_SUM:
+  case HX_LIST_MIN:
+  case HX_LIST_MAX:
+    if (e->hvar < 0 || e->hvar >= p->nhvars || !p->hvars[e->hvar].list)
+      return snprintf(err->msg, sizeof err->msg, "host expression: %d is not a run-time list", e->hvar), false;
+    return e->kind != HX_LIST_GET || verify_hexpr(p, e->a, err);
   }
   return snprintf(err->msg, sizeof err->msg, "host expression of unknown kind %d", (int)e->kind), false;
 }
@@ -179,6 +188,14 @@ static bool verify_stmts(const Program *p, const Stmt *list, int n, int loop_dep
       for (int k = 0; k < s->nkeys; k++)
         if (s->vars[k] < 0 || s->vars[k] >= p->nvars)
           return snprintf(err->msg, sizeof err->msg, "save/load of var %d, out of range", s->vars[k]), false;
+      break;
+    case ST_LIST_INIT:
+    case ST_LIST_APPEND:
+      if (s->hvar < 0 || s->hvar >= p->nhvars || !p->hvars[s->hvar].list)
+        return snprintf(err->msg, sizeof err->msg, "list statement on %d, not a run-time list", s->hvar), false;
+      if (s->kind == ST_LIST_APPEND && !verify_hexpr(p, s->expr, err)) return false;
+      for (int k = 0; s->kind == ST_LIST_INIT && k < s->nitems; k++)
+        if (!verify_hexpr(p, s->items[k].expr, err)) return false;
       break;
     default: return snprintf(err->msg, sizeof err->msg, "statement of unknown kind %d", (int)s->kind), false;
     }
