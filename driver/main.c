@@ -199,7 +199,10 @@ static Program *compile_program(const Opts *o, const Source *src, const char *pi
   }
   PipelineOpts po = {.print_after = o->print_after, .print_after_all = o->print_after_all, .trace = stderr};
   if (!pass_run_pipeline(p, pipeline, &po, &err)) {
-    fprintf(stderr, "ttc: error: %s\n", err.msg);
+    if (err.off >= 0)
+      diag_error(&d, err.off, "%s", err.msg);
+    else
+      fprintf(stderr, "ttc: error: %s\n", err.msg);
     ir_program_free(p);
     return NULL;
   }

@@ -286,6 +286,11 @@ B(py_repr) {
 B(py_bool) {
   Value *v[1];
   args_bind(l, "bool", "x=False", self, a, v, 1);
+  if (v[0] && v[0]->k == V_TENSOR) v[0] = tensor_item(l, v[0], a->off); /* bool(t): its one element */
+  if (v[0] && v[0]->k == V_HOST) { /* known at run time: x != 0, printed True/False */
+    if (v[0]->hx->isbool) return v[0];
+    return host_compare(l, CMP_NE, v[0], v_int(l, 0), a->off);
+  }
   return v_bool(l, v[0] ? v_truthy(l, v[0], a->off) : false);
 }
 

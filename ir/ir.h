@@ -361,6 +361,8 @@ void ir_linecol(const char *src, int32_t off, int *line, int *col);
  */
 typedef struct IrErr {
   char msg[256];
+  int32_t off; /* a pass's failure at a source position (a backward() call), or -1: then the
+                  driver prints it as file:line:col: error: msg, as a diagnostic */
 } IrErr;
 
 int ir_add(Graph *g, Op op, const int32_t *in, int nin, const Attr *attr, Loc loc, IrErr *err);

@@ -572,6 +572,7 @@ static bool emit_backward(Ad *ad, int b, PassCtx *cx) {
   int loss = bn->in[0];
   if (!ad->needs[loss]) {
     snprintf(cx->err.msg, sizeof cx->err.msg, "backward(): the loss does not depend on a tensor that requires grad");
+    cx->err.off = bn->loc.off;
     return false;
   }
   const Node *ln = &in->nodes[loss];
@@ -586,6 +587,7 @@ static bool emit_backward(Ad *ad, int b, PassCtx *cx) {
                  "backward() needs the gradient of '%s', which an earlier graph computed; "
                  "compute the loss and call backward() in the same straight-line block",
                  v->name);
+        cx->err.off = bn->loc.off;
         return false;
       }
       continue;

@@ -75,10 +75,15 @@ static bool run_one(const char *name, void *ctx) {
   const PassInfo *pi = pass_lookup(name);
   for (int gi = 0; gi < r->p->ngraphs; gi++) {
     PassCtx cx = {.p = r->p};
+    cx.err.off = -1;
     Graph *in = r->p->graphs[gi];
     Graph *out = pi->fn(in, &cx);
     if (!out) {
-      snprintf(r->err->msg, sizeof r->err->msg, "pass %s failed on %s: %.150s", name, in->name, cx.err.msg);
+      r->err->off = cx.err.off;
+      if (cx.err.off >= 0) /* the user's mistake, at their line: no internal names */
+        snprintf(r->err->msg, sizeof r->err->msg, "%s", cx.err.msg);
+      else
+        snprintf(r->err->msg, sizeof r->err->msg, "pass %s failed on %s: %.150s", name, in->name, cx.err.msg);
       return false;
     }
     if (out != in) {
@@ -101,6 +106,7 @@ static bool run_one(const char *name, void *ctx) {
 }
 
 bool pass_run_pipeline(Program *p, const char *list, const PipelineOpts *o, IrErr *err) {
+  err->off = -1;
   if (!pass_check_list(list, err)) return false;
   if (o && o->print_after && !pass_lookup(o->print_after)) {
     snprintf(err->msg, sizeof err->msg, "unknown pass '%s' in --print-after (see ttc --list-passes)", o->print_after);

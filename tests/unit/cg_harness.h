@@ -103,7 +103,7 @@ typedef struct Run {
 /* Emits p, compiles it with gcc and clang (-Werror; the driver may use either, and they
  * warn about different things), runs it; skips when the runtime does not build. */
 static Run cg_build_and_run(const Program *p, const CgOptions *o) {
-  IrErr err = {{0}};
+  IrErr err = {{0}, -1};
   char *c = emit_opts(p, o, &err);
   if (!c) fail_msg("codegen failed: %s", err.msg);
   int k = nprog++;

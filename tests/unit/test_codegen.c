@@ -104,7 +104,7 @@ static int tb_const(TB *t, DType dt, Shape s, const double *v, double scale, dou
 }
 
 static int tb_op(TB *t, Op op, const int32_t *in, int nin, const Attr *a) {
-  IrErr err = {{0}};
+  IrErr err = {{0}, -1};
   int id = ir_add(t->g, op, in, nin, a, (Loc){31}, &err);
   if (id < 0) fail_msg("ir_add %s: %s", ir_ops[op].name, err.msg);
   return id;
@@ -165,7 +165,7 @@ static void test_ew_broadcast_add(void **state) {
   tb_out(&t, y);
   /* The kernel comment names the source position, op, shapes and cost. */
   tb_finish(&t);
-  IrErr err = {{0}};
+  IrErr err = {{0}, -1};
   char *c = emit(t.p, &err);
   assert_non_null(c);
   assert_non_null(strstr(c, "/* test.tt:2:1  y = add [3,1] + [2] -> [3,2]   6 FLOPs"));
@@ -364,7 +364,7 @@ static void test_const_large_at_file_scope(void **state) {
   t.g->nodes[c].name = "big";
   tb_out(&t, tb_1(&t, OP_SUM, c, &(Attr){.i = {1, 0}}));
   tb_finish(&t);
-  IrErr err = {{0}};
+  IrErr err = {{0}, -1};
   char *src = emit(t.p, &err);
   assert_non_null(src);
   char *at = strstr(src, "static const float graph0_big[100]");
@@ -500,7 +500,7 @@ static void test_names_sanitized_and_unique(void **state) {
   t.p->vars[r].name = "tt_init";
   t.nouts = 1;
   tb_finish(&t);
-  IrErr err = {{0}};
+  IrErr err = {{0}, -1};
   char *src = emit(t.p, &err);
   assert_non_null(src);
   assert_non_null(strstr(src, "static TT_ALIGN float main_1[2];"));
@@ -526,7 +526,7 @@ static void test_emit_deterministic(void **state) {
   int y = tb_2(&t, OP_MATMUL, x, w, &(Attr){.i = {1}});
   tb_out(&t, tb_1(&t, OP_SOFTMAX, y, &(Attr){.i = {1}}));
   tb_finish(&t);
-  IrErr err = {{0}};
+  IrErr err = {{0}, -1};
   char *a = emit(t.p, &err), *b = emit(t.p, &err);
   assert_non_null(a);
   assert_non_null(b);
@@ -578,7 +578,7 @@ static void test_all_ops_warning_free(void **state) {
   ir_graph_new(t.p, (Loc){0});
   ir_var_new(t.p, "unused", VAR_PARAM, DT_F32, SHAPE(2));
   tb_finish(&t);
-  IrErr err = {{0}};
+  IrErr err = {{0}, -1};
   char *src = emit(t.p, &err);
   if (!src) fail_msg("codegen failed: %s", err.msg);
   char path[600];
@@ -605,7 +605,7 @@ static void test_error_symbolic_dim(void **state) {
   int x = ir_add_source(t.g, OP_FILL, DT_F32, s, &(Attr){.f = {1}}, (Loc){0});
   tb_out(&t, x);
   tb_finish(&t);
-  IrErr err = {{0}};
+  IrErr err = {{0}, -1};
   char *src = emit(t.p, &err);
   assert_null(src);
   assert_string_equal(err.msg, "graph 0 has a batch dimension but no data loader to size it");
@@ -620,7 +620,7 @@ static void test_error_malformed_program(void **state) {
   int x = tb_const(&t, DT_F32, SHAPE(2), NULL, 1, 0);
   tb_out(&t, x);
   tb_finish(&t);
-  IrErr err = {{0}};
+  IrErr err = {{0}, -1};
   Node *st = &t.g->nodes[t.g->n - 1];
   st->attr.var = 99;
   assert_null(emit(t.p, &err));

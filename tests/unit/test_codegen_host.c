@@ -62,7 +62,7 @@ static int cst(Graph *g, DType dt, Shape s, const double *v) {
 }
 
 static int op(Graph *g, Op o, const int32_t *in, int nin, const Attr *a) {
-  IrErr err = {{0}};
+  IrErr err = {{0}, -1};
   int id = ir_add(g, o, in, nin, a ? a : &(Attr){0}, (Loc){0}, &err);
   if (id < 0) fail_msg("ir_add %s: %s", ir_ops[o].name, err.msg);
   return id;
@@ -283,7 +283,7 @@ static void test_loader_partial_batch_symbolic(void **state) {
   nl->loader = nd->loader = L;
   print_host(p, NULL, NULL, NULL, nl, NULL, "len");
   print_host(p, NULL, NULL, NULL, nd, NULL, "dataset");
-  IrErr err = {{0}};
+  IrErr err = {{0}, -1};
   assert_true(ir_verify_program(p, &err));
   Run run = cg_build_and_run(p, NULL);
   assert_int_equal(run.status, 0);
@@ -394,7 +394,7 @@ static void run_opt(Op o, const double *f, int64_t flag, const double *want) {
     it->isfloat = true;
     print_host(p, NULL, NULL, NULL, it, ".9e", "e");
   }
-  IrErr err = {{0}};
+  IrErr err = {{0}, -1};
   if (!ir_verify_program(p, &err)) fail_msg("verify: %s", err.msg);
   Run r = cg_build_and_run(p, NULL);
   assert_int_equal(r.status, 0);
@@ -445,7 +445,7 @@ static void test_detect_anomaly_stops_at_nan(void **state) {
   Program *p = ir_program_new("models/nan.tt", SRC);
   Graph *g = ir_graph_new(p, (Loc){0});
   int x = cst(g, DT_F32, SHAPE(2), (double[]){1, -1});
-  int lg = ir_add(g, OP_LOG, (int32_t[]){x}, 1, &(Attr){0}, (Loc){4}, &(IrErr){{0}});
+  int lg = ir_add(g, OP_LOG, (int32_t[]){x}, 1, &(Attr){0}, (Loc){4}, &(IrErr){{0}, -1});
   int yv = ir_var_new(p, "y", VAR_VALUE, DT_F32, SHAPE(2));
   store(g, lg, yv);
   ir_stmt_add(p, ST_GRAPH, (Loc){0})->graph = g->id;
@@ -478,7 +478,7 @@ static void test_emit_deterministic_with_host(void **state) {
   Stmt *a = ir_stmt_push(p, &f->body, &f->nbody, &f->capbody, ST_ASSIGN, (Loc){12});
   a->hvar = h;
   a->expr = hx_bin(p, HB_MUL, hx_var(p, h), hx_float(p, 0.5), true, false);
-  char *c1 = emit_opts(p, NULL, &(IrErr){{0}}), *c2 = emit_opts(p, NULL, &(IrErr){{0}});
+  char *c1 = emit_opts(p, NULL, &(IrErr){{0}, -1}), *c2 = emit_opts(p, NULL, &(IrErr){{0}, -1});
   assert_non_null(c1);
   assert_string_equal(c1, c2);
   assert_non_null(strstr(c1, "for (int64_t i0 = 0, i0_end = i_1; i0 > i0_end; i0--) {"));
@@ -493,7 +493,7 @@ static void test_errors_are_messages(void **state) {
   Program *p = ir_program_new("bad.tt", SRC);
   Stmt *b = ir_stmt_add(p, ST_BREAK, (Loc){0});
   (void)b;
-  IrErr err = {{0}};
+  IrErr err = {{0}, -1};
   assert_null(emit_opts(p, NULL, &err));
   assert_non_null(strstr(err.msg, "break or continue outside a loop"));
   ir_program_free(p);
