@@ -342,9 +342,7 @@ bool want_host_loop(L *l, const Ast *st, Value *iter) {
   if (iter->k == V_OBJECT && attrs_get(&iter->attrs, "__loader__")) return true;
   if (iter->k == V_LIST && iter->s && !strcmp(iter->s, "enumerate_loader")) return true;
   if (iter->k != V_RANGE || l->depth > 0) return false;
-  int64_t n = iter->i3 > 0 ? (iter->i2 - iter->i + iter->i3 - 1) / iter->i3
-                           : (iter->i - iter->i2 - iter->i3 - 1) / -iter->i3;
-  return n > 1000 || contains(st->c, is_loop_or_training_call);
+  return range_len(l, iter, st->off) > 1000 || contains(st->c, is_loop_or_training_call);
 }
 
 /* Looks a name up in the scope chain; returns the scope that binds it. */

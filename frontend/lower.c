@@ -1218,6 +1218,18 @@ static void assign(L *l, Scope *s, const Ast *target, Value *v) {
   }
 }
 
+/* len(range(...)), without the overflow of stop - start in int64; past int64 it is
+ * Python's OverflowError. */
+int64_t range_len(L *l, const Value *r, int32_t off) {
+  int64_t lo = r->i3 > 0 ? r->i : r->i2, hi = r->i3 > 0 ? r->i2 : r->i;
+  if (hi <= lo) return 0;
+  uint64_t d = (uint64_t)hi - (uint64_t)lo; /* exact: below 2^64 */
+  uint64_t s = r->i3 > 0 ? (uint64_t)r->i3 : (uint64_t)0 - (uint64_t)r->i3;
+  uint64_t n = d / s + (d % s != 0);
+  if (n > (uint64_t)INT64_MAX) lerr(l, off, "OverflowError: Python int too large to convert to C ssize_t");
+  return (int64_t)n;
+}
+
 /* The values a compile-time for loop runs over. */
 static Value *iter_items(L *l, Value *v, int32_t off) {
   if (v->k == V_LIST && v->s && !strcmp(v->s, "enumerate_loader"))
@@ -1229,7 +1241,7 @@ static Value *iter_items(L *l, Value *v, int32_t off) {
   case V_TUPLE: return v;
   case V_RANGE: {
     Value *r = v_new(l, V_LIST);
-    int64_t n = v->i3 > 0 ? (v->i2 - v->i + v->i3 - 1) / v->i3 : (v->i - v->i2 - v->i3 - 1) / -v->i3;
+    int64_t n = range_len(l, v, off);
     if (n > 1000000)
       lerr(l, off, "a loop of %lld iterations is too long to unroll at compile time (inside a "
                    "function, loops are unrolled; move it to the top level of the script)", (long long)n);

@@ -194,6 +194,7 @@ void attrs_set(L *l, Attrs *a, const char *key, Value *v);
 Value *attrs_get(const Attrs *a, const char *key);
 /* Python's str() and repr() of a host value (tensors are rejected). */
 const char *v_str_of(L *l, Value *v, bool repr, int32_t off);
+int64_t range_len(L *l, const Value *r, int32_t off);
 /* a + b for strings of which one or both hold run-time values (V_FSTR). */
 Value *fstr_concat(L *l, Value *a, Value *b, int32_t off);
 /* The error for a V_FSTR used where its text is needed at compile time. */

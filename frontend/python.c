@@ -162,10 +162,7 @@ B(len) {
   case V_LIST:
   case V_TUPLE: return v_int(l, x->n);
   case V_DICT: return v_int(l, x->n / 2);
-  case V_RANGE: {
-    int64_t n = x->i3 > 0 ? (x->i2 - x->i + x->i3 - 1) / x->i3 : (x->i - x->i2 - x->i3 - 1) / -x->i3;
-    return v_int(l, n < 0 ? 0 : n);
-  }
+  case V_RANGE: return v_int(l, range_len(l, x, a->off));
   case V_TENSOR: {
     Shape s = tshape(l, x);
     if (s.rank == 0) lerr(l, a->off, "len() of a 0-d tensor");
@@ -299,7 +296,10 @@ B(py_abs) {
   args_bind(l, "abs", "x", self, a, v, 1);
   if (v[0] && v[0]->k == V_TENSOR) return bi_abs(l, v[0], &(Args){.off = a->off});
   if (v[0] && v[0]->k == V_HOST) return host_call1(l, HU_ABS, v[0], a->off);
-  if (v[0] && (v[0]->k == V_INT || v[0]->k == V_BOOL)) return v_int(l, v[0]->i < 0 ? -v[0]->i : v[0]->i);
+  if (v[0] && (v[0]->k == V_INT || v[0]->k == V_BOOL)) {
+    if (v[0]->i == INT64_MIN) lerr(l, a->off, "integer overflow: ttc's compile-time ints are 64-bit (Python's would grow)");
+    return v_int(l, v[0]->i < 0 ? -v[0]->i : v[0]->i);
+  }
   return v_float(l, fabs(want_num(l, v[0], "abs() argument", a->off)));
 }
 
