@@ -16,7 +16,8 @@
  * the .gz rather than blamed on it. Decompression is bounded by what the data claims: an
  * IDX file's header (decompressed first and checked as a plain file's would be) gives the
  * total size, a CIFAR batch's gzip ISIZE trailer gives its size, and a stream that inflates
- * past that is an error, not a disk filled with a gzip bomb.
+ * past that is an error, not a disk filled with a gzip bomb. The cache directory is used
+ * only if it is private (cache_dir).
  *
  * Opening a loader keeps everything it holds in an Opening, and an error frees all of it
  * before tt_fatal: generated programs exit there anyway, but the readers' fuzzers
@@ -321,7 +322,10 @@ static bool mkdir_p(char *dir) {
   return mkdir(dir, 0755) == 0 || errno == EEXIST;
 }
 
-/* $TTC_DATA_CACHE, else $XDG_CACHE_HOME/ttc/data, else $HOME/.cache/ttc/data. */
+/* $TTC_DATA_CACHE, else $XDG_CACHE_HOME/ttc/data, else $HOME/.cache/ttc/data, if it is
+ * private: a directory (or a link to one) that the user owns and nobody else may write to.
+ * A cache's trailer is a checksum, not a signature, so whoever can write there could plant
+ * data; a shared directory is not used, and the data is decompressed afresh instead. */
 static bool cache_dir(char *out, size_t n) {
   const char *v;
   int k;
@@ -333,7 +337,9 @@ static bool cache_dir(char *out, size_t n) {
     k = snprintf(out, n, "%s/.cache/ttc/data", v);
   else
     return false;
-  return k > 0 && (size_t)k < n && mkdir_p(out);
+  struct stat st;
+  return k > 0 && (size_t)k < n && mkdir_p(out) && stat(out, &st) == 0 && S_ISDIR(st.st_mode) &&
+         st.st_uid == geteuid() && !(st.st_mode & (S_IWGRP | S_IWOTH));
 }
 
 /* The SHA-256 of all of o->src, and (in isize) its last 4 bytes: gzip's ISIZE field, the

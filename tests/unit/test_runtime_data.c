@@ -554,6 +554,26 @@ static void test_gz_cache_keyed_by_content(void **state) {
   expect_reads_right(dir, 12, 3, "replaced labels");
 }
 
+/* A cache directory that others may write to is not used: what is in it could be planted. */
+static void test_gz_shared_cache_not_used(void **state) {
+  (void)state;
+  char *dir = subdir("shared");
+  char cache[600];
+  snprintf(cache, sizeof cache, "%s/cache-shared", tmpdir);
+  assert_int_equal(mkdir(cache, 0777), 0);
+  assert_int_equal(chmod(cache, 0777), 0); /* whatever the umask */
+  setenv("TTC_DATA_CACHE", cache, 1);
+  make_idx(dir, "train", 5, 5, 28, 28, true);
+  expect_reads_right(dir, 5, 0, "shared cache");
+  assert_int_equal(count_files(cache), 0);
+  assert_int_equal(chmod(cache, 0755), 0); /* private again: used */
+  expect_reads_right(dir, 5, 0, "private cache");
+  assert_int_equal(count_files(cache), 2);
+  char cache0[512];
+  snprintf(cache0, sizeof cache0, "%s/cache/nested", tmpdir);
+  setenv("TTC_DATA_CACHE", cache0, 1);
+}
+
 /* The cache files of dir's dataset: every regular file in the cache directory. */
 static int cache_files(const char *cache, char names[][1200], off_t *sizes, int max) {
   DIR *d = opendir(cache);
@@ -749,6 +769,7 @@ int main(void) {
       cmocka_unit_test(test_bad_cifar_and_batch),
       cmocka_unit_test(test_fifo_and_device_refused),
       cmocka_unit_test(test_gz_cache_keyed_by_content),
+      cmocka_unit_test(test_gz_shared_cache_not_used),
       cmocka_unit_test(test_gz_cache_damaged_copy_rebuilt),
       cmocka_unit_test(test_gzip_bomb_stops_at_expected_size),
       cmocka_unit_test(test_fashion_mnist_if_installed),
