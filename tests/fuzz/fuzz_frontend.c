@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   Diag d = {.src = &src, .out = devnull(), .nerrors = 0};
   Program *p = frontend_compile(&src, &d);
   if (p) {
-    IrErr err = {{0}};
+    IrErr err = {{0}, -1};
     if (!ir_verify_program(p, &err)) {
       fprintf(stderr, "verifier rejected the front end's program: %s\n", err.msg);
       abort();
