@@ -1436,6 +1436,18 @@ static Exit exec(L *l, Frame *f, const Ast *st) {
     return X_NEXT;
   }
   case AST_FROMIMPORT: {
+    if (!strcmp(st->str, "__future__")) { /* all of them are Python 3's behaviour already */
+      static const char *features[] = {"annotations", "print_function", "division", "absolute_import",
+                                       "unicode_literals", "generator_stop", "nested_scopes", "generators",
+                                       "with_statement"};
+      for (int i = 0; i < st->nitems; i++) {
+        size_t k = 0;
+        while (k < sizeof features / sizeof *features && strcmp(features[k], st->items[i]->str)) k++;
+        if (k == sizeof features / sizeof *features)
+          lerr(l, st->items[i]->off, "future feature %s is not defined", st->items[i]->str);
+      }
+      return X_NEXT;
+    }
     Value *ns = module_ns(l, st->str, st->off);
     for (int i = 0; i < st->nitems; i++) {
       const Ast *it = st->items[i];

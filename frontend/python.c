@@ -306,6 +306,32 @@ B(py_abs) {
 static Value *seq_of(L *l, Value *v, int32_t off);
 
 static Value *py_minmax(L *l, Args *a, bool ismax) {
+  Value *key = NULL, *dflt = NULL;
+  for (int k = 0; k < a->nkw; k++) {
+    if (!strcmp(a->kwnames[k], "key")) key = a->kw[k]->k == V_NONE ? NULL : a->kw[k];
+    else if (!strcmp(a->kwnames[k], "default")) dflt = a->kw[k];
+    else lerr(l, a->off, "%s() got an unexpected keyword argument '%s'", ismax ? "max" : "min", a->kwnames[k]);
+  }
+  if (key || dflt) { /* Python's rules, at compile time: the first item with the best key */
+    if (dflt && a->npos != 1) lerr(l, a->off, "Cannot specify a default for %s() with multiple positional arguments", ismax ? "max" : "min");
+    Value *seq = a->npos == 1 ? seq_of(l, a->pos[0], a->off) : NULL;
+    Value **items = seq ? seq->items : a->pos;
+    int n = seq ? seq->n : a->npos;
+    if (n == 0) {
+      if (dflt) return dflt;
+      lerr(l, a->off, "%s() arg is an empty sequence", ismax ? "max" : "min");
+    }
+    Value *best = items[0], *bestk = NULL;
+    for (int i = 0; i < n; i++) {
+      Value *kv = items[i];
+      if (key) kv = v_call(l, key, &(Args){.pos = &items[i], .npos = 1, .off = a->off});
+      if (kv->k == V_HOST || kv->k == V_TENSOR || kv->k == V_RTLIST)
+        lerr(l, a->off, "%s() with a key that is known only at run time is not supported: which item "
+                        "it picks is decided when the program runs", ismax ? "max" : "min");
+      if (i == 0 || bi_compare(l, ismax ? CMP_GT : CMP_LT, kv, bestk, a->off)->i) best = items[i], bestk = kv;
+    }
+    return best;
+  }
   if (a->npos == 1 && a->pos[0]->k == V_RTLIST) return rtlist_reduce(l, a->pos[0], ismax ? HX_LIST_MAX : HX_LIST_MIN, a->off);
   if (a->npos == 1 && a->pos[0]->k == V_TENSOR) return maxmin(l, NULL, a, ismax);
   if (a->npos == 2 && (a->pos[0]->k == V_TENSOR || a->pos[1]->k == V_TENSOR))
