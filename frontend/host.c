@@ -431,7 +431,9 @@ static Carried *prepare_carried(L *l, Frame *f, const Ast *body, const Ast *body
   for (int i = 0; i < ns.n; i++) {
     Scope *sc = binding(f->scope, ns.v[i]);
     if (!sc) continue;
-    if (loop && read_first(body, ns.v[i]) != 1) continue;
+    /* a name the body always assigns before reading is the body's own; one it may leave
+       alone (assigned only in a branch or an inner loop) keeps its value across iterations */
+    if (loop && read_first(body, ns.v[i]) == 0) continue;
     Value *v = attrs_get(&sc->vars, ns.v[i]);
     if (v->k == V_INT || v->k == V_FLOAT || v->k == V_BOOL ||
         (v->k == V_HOST && !(v->hx->kind == HX_VAR && v->s && !strcmp(v->s, ns.v[i])))) {
