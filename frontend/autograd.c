@@ -214,6 +214,7 @@ B(copy_) {
 static Value *random_inplace(L *l, Value *self, Args *a, Op op, const char *fname, const char *sig) {
   Value *v[3];
   args_bind(l, fname, sig, self, a, v, 3);
+  self = want_tensor(l, v[0], fname, a->off);
   DType dt = tdtype(l, self);
   if (!dt_is_float(dt)) lerr(l, a->off, "%s(): expected a floating point tensor", fname);
   Attr at = {0};

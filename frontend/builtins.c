@@ -408,11 +408,15 @@ Value *bi_getattr(L *l, Value *obj, const char *name, int32_t off) {
       for (size_t i = 0; i < sizeof torch_overrides / sizeof torch_overrides[0]; i++)
         if (!strcmp(torch_overrides[i].name, name)) return bound(l, &torch_overrides[i], NULL);
     }
+    if (!strcmp(obj->s, "torch") && !strcmp(name, "Tensor")) /* the float constructor */
+      return bound(l, bi_lookup("torch.Tensor", BI_FUNC), NULL);
     if (!strcmp(name, "Tensor") || !strcmp(name, "tensor")) return bound(l, bi_lookup(name, BI_FUNC), NULL);
     if (!strcmp(obj->s, "torch.cuda") && !strcmp(name, "is_available")) return bound(l, &bi_cuda_available, NULL);
     if (!strcmp(obj->s, "torch.cuda") && !strcmp(name, "device_count")) return bound(l, &bi_cuda_device_count, NULL);
-    const Builtin *b = bi_lookup(name, BI_FUNC | BI_METHOD);
-    if (b && (b->flags & BI_FUNC)) return NULL; /* the caller resolves plain functions */
+    /* A function row wins over a method-only row of the same name found first:
+     * nn.init.normal_(w) is the init function, not Tensor.normal_ with no tensor. */
+    if (bi_lookup(name, BI_FUNC)) return NULL; /* the caller resolves plain functions */
+    const Builtin *b = bi_lookup(name, BI_METHOD);
     if (b) return bound(l, b, NULL);            /* torch.sum-like method-only names */
     return NULL;
   }

@@ -205,6 +205,45 @@ B(full) { UNUSED(self); return factory(l, a, "full", 0, OP__COUNT); }
 B(rand) { UNUSED(self); return factory(l, a, "rand", 0, OP_UNIFORM); }
 B(randn) { UNUSED(self); return factory(l, a, "randn", 0, OP_NORMAL); }
 
+/*
+ * torch.Tensor(...), the legacy constructor: always the default float dtype. A sequence is
+ * data (torch.Tensor([1, 2]) is tensor([1., 2.]), a tuple too), ints or a torch.Size are a
+ * shape (uninitialized in PyTorch; zeros in ttc), a tensor is an alias of itself (its
+ * dtype kept). It takes no dtype or requires_grad. The bare name Tensor, which Python
+ * does not have, stays an alias of tensor() (as tests/torch_ref.py's prelude binds it).
+ */
+B(torch_Tensor) {
+  UNUSED(self);
+  for (int k = 0; k < a->nkw; k++) {
+    if (strcmp(a->kwnames[k], "device"))
+      lerr(l, a->off, "torch.Tensor() got an unexpected keyword argument '%s' (it takes no dtype or "
+                      "requires_grad; use torch.tensor)", a->kwnames[k]);
+    if (a->kw[k]->k != V_STR || strcmp(a->kw[k]->s, "cpu"))
+      lerr(l, a->off, "torch.Tensor(): ttc compiles for the CPU; device must be 'cpu'");
+  }
+  Value *p0 = a->npos ? a->pos[0] : NULL;
+  if (!p0) /* torch.Tensor(): tensor([]) */
+    return factory(l, &(Args){.pos = (Value *[]){v_int(l, 0)}, .npos = 1, .off = a->off}, "Tensor", 0, OP_FILL);
+  if (a->npos == 1 && p0->k == V_TENSOR) {
+    if (!p0->t.requires_grad) return p0; /* the same storage */
+    Shape s = tshape(l, p0);
+    Attr at = {.ints = ir_ints(cur_graph(l), s.d, s.rank), .nints = s.rank};
+    return op1(l, OP_RESHAPE, p0, &at, a->off, "AliasBackward0");
+  }
+  if (a->npos == 1 && (p0->k == V_LIST || (p0->k == V_TUPLE && !(p0->s && !strcmp(p0->s, "torch.Size"))))) {
+    Value *dt = v_new(l, V_DTYPE);
+    dt->i = DT_F32;
+    return bi_tensor(l, NULL, &(Args){.pos = (Value *[]){p0, dt}, .npos = 2, .off = a->off});
+  }
+  if (a->npos == 1 && p0->k != V_INT && p0->k != V_TUPLE)
+    lerr(l, a->off, "torch.Tensor(): data must be a sequence (got %s)", v_typename(p0));
+  for (int i = 0; i < a->npos; i++)
+    if (a->pos[i]->k != V_INT && a->pos[i]->k != V_TUPLE)
+      lerr(l, a->off, "torch.Tensor(): a size must be ints, got %s", v_typename(a->pos[i]));
+  return factory(l, &(Args){.pos = a->pos, .npos = a->npos, .off = a->off}, "Tensor", 0, OP_FILL);
+}
+
+
 static Value *like(L *l, Value *self, Args *a, const char *fname, double x, Op op) {
   Value *v[3];
   args_bind(l, fname, "input, dtype=None, requires_grad=False", self, a, v, 3);
@@ -1438,6 +1477,7 @@ const Builtin tensor_builtins[] = {
   /* tensor creation */
   {"tensor", F, bi_tensor, 0},
   {"Tensor", F, bi_tensor, 0},
+  {"torch.Tensor", F, bi_torch_Tensor, 0}, /* torch.Tensor, by name (builtins.c) */
   {"zeros", F, bi_zeros, 0},
   {"ones", F, bi_ones, 0},
   {"empty", F, bi_empty, 0},
