@@ -806,9 +806,8 @@ static Value *eval_opt(L *l, Scope *s, const Ast *e) {
   return v->k == V_NONE ? NULL : v;
 }
 
-static Value *eval_index(L *l, Scope *s, const Ast *e) {
-  Value *obj = eval(l, s, e->a);
-  const Ast *ix = e->b;
+/* The items of a subscript x[...], evaluated in order. */
+static IndexItem *index_items(L *l, Scope *s, const Ast *ix, int *np, bool *tp) {
   bool tuple = ix->kind == AST_TUPLE;
   int n = tuple ? ix->nitems : 1;
   IndexItem *items = arena_alloc(l->arena, sizeof(IndexItem) * (size_t)(n ? n : 1));
@@ -827,6 +826,16 @@ static Value *eval_index(L *l, Scope *s, const Ast *e) {
       items[i].v = eval(l, s, it);
     }
   }
+  *np = n;
+  *tp = tuple;
+  return items;
+}
+
+static Value *eval_index(L *l, Scope *s, const Ast *e) {
+  Value *obj = eval(l, s, e->a);
+  int n;
+  bool tuple;
+  IndexItem *items = index_items(l, s, e->b, &n, &tuple);
   if (obj->k == V_RTLIST) {
     if (n != 1 || items[0].kind != IX_VALUE) rtlist_unsupported(l, "slicing", e->off);
     return rtlist_get(l, obj, items[0].v, e->off);
@@ -903,6 +912,10 @@ static Value *eval(L *l, Scope *s, const Ast *e) {
     comp_clauses(l, cs, e, 0, out);
     return out;
   }
+  case AST_LAMBDA: return py_lambda(l, s, e);
+  case AST_DICTCOMP: return py_dictcomp(l, s, e);
+  case AST_SET: return py_set_display(l, s, e);
+  case AST_MODULE: return py_module(l, e);
   case AST_ELLIPSIS: lerr(l, e->off, "'...' is only supported inside an index");
   case AST_SLICE: lerr(l, e->off, "a slice is only supported inside an index");
   case AST_KWARG: lerr(l, e->off, "unexpected keyword argument");
@@ -1184,6 +1197,13 @@ static void assign(L *l, Scope *s, const Ast *target, Value *v) {
   }
   case AST_INDEX: {
     Value *obj = eval(l, s, target->a);
+    if (obj->k == V_TENSOR) { /* x[i, 1:3] = v */
+      int n;
+      bool tuple;
+      IndexItem *items = index_items(l, s, target->b, &n, &tuple);
+      bi_index_put(l, obj, items, n, v, target->off);
+      return;
+    }
     if (obj->k == V_RTLIST) rtlist_unsupported(l, "assigning to an element", target->off);
     if ((obj->k == V_LIST || (obj->k == V_DICT && !(obj->s && !strcmp(obj->s, "param_group")))) &&
         outer_container(l, obj))
@@ -1321,6 +1341,18 @@ static Exit exec(L *l, Frame *f, const Ast *st) {
     return X_NEXT;
   }
   case AST_AUGASSIGN: {
+    if (st->a->kind == AST_INDEX) { /* x[i] += v: the subscript is evaluated once */
+      Value *obj = eval(l, s, st->a->a);
+      if (obj->k == V_TENSOR) {
+        int n;
+        bool tuple;
+        IndexItem *items = index_items(l, s, st->a->b, &n, &tuple);
+        Value *cur = bi_index(l, obj, items, n, tuple, st->off);
+        Value *rhs = eval(l, s, st->b);
+        bi_index_put(l, obj, items, n, bi_binop(l, st->op, cur, rhs, st->off), st->off);
+        return X_NEXT;
+      }
+    }
     Value *old = eval(l, s, st->a);
     Value *rhs = eval(l, s, st->b);
     Value *nv;

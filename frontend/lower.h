@@ -342,6 +342,7 @@ typedef struct IndexItem {
   int32_t off;
 } IndexItem;
 Value *bi_index(L *l, Value *obj, IndexItem *items, int n, bool tuple, int32_t off);
+void bi_index_put(L *l, Value *x, IndexItem *items, int n, Value *v, int32_t off);
 Value *permute_to(L *l, Value *x, const int64_t *perm, int rank, int32_t off, const char *gradfn);
 Value *dim_size(L *l, Shape s, int i, int32_t off); /* a host value for the batch dim */
 Value *size_tuple(L *l, Shape s);                   /* x.shape, a torch.Size */
@@ -407,5 +408,11 @@ Value *train_getattr(L *l, Value *obj, const char *name);
 void train_set_lr(L *l, Value *opt, Value *lr, int32_t off);
 Value *checkpoint_index(L *l, Value *c, Value *key, int32_t off);
 const char *checkpoint_unknown(L *l, Value *c);
+
+/* ---- python.c: the evaluator's cases for lambdas, dict and set displays, modules -------- */
+Value *py_lambda(L *l, Scope *s, const Ast *e);      /* AST_LAMBDA: a function value */
+Value *py_dictcomp(L *l, Scope *s, const Ast *e);    /* AST_DICTCOMP */
+Value *py_set_display(L *l, Scope *s, const Ast *e); /* AST_SET */
+Value *py_module(L *l, const Ast *e);                /* AST_MODULE: copy, collections */
 
 #endif

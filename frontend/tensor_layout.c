@@ -485,7 +485,32 @@ Value *bi_index(L *l, Value *obj, IndexItem *items, int n, bool tuple, int32_t o
     out.d[out.rank++] = in.d[dim];
   }
   Value *x = obj;
+  /* PyTorch applies the items in order; the last select, slice or unsqueeze names the
+     result's grad_fn (x[0, :3] is SliceBackward0, x[:3, 0] SelectBackward0) */
   const char *gf = anyint ? "SelectBackward0" : "SliceBackward0";
+  for (int i = n - 1, d = -1; i >= 0; i--) {
+    if (items[i].kind == IX_ELLIPSIS) continue;
+    if (items[i].kind == IX_SLICE) {
+      /* PyTorch skips a slice whose explicit stop is the dim's size (x[0, :3] of [4, 3]) */
+      if (d < 0) { /* the dim this slice indexes: count the dim-consuming items before it */
+        d = 0;
+        for (int k = 0; k < i; k++) {
+          if (items[k].kind == IX_ELLIPSIS) { d += in.rank - consumed; continue; }
+          if (items[k].kind == IX_SLICE || items[k].v->k != V_NONE) d++;
+        }
+      }
+      IndexItem *it = &items[i];
+      bool lo0 = !it->lo || (it->lo->k == V_INT && it->lo->i == 0);
+      bool st1 = !it->st || (it->st->k == V_INT && it->st->i == 1);
+      if (lo0 && st1 && it->hi && it->hi->k == V_INT && it->hi->i == in.d[d]) {
+        d = -1;
+        continue;
+      }
+      gf = "SliceBackward0";
+    } else
+      gf = items[i].v->k == V_NONE ? "UnsqueezeBackward0" : "SelectBackward0";
+    break;
+  }
   if (need_slice) {
     Attr at = {0};
     at.ints = ir_ints(cur_graph(l), trip, in.rank * 3);
@@ -493,7 +518,110 @@ Value *bi_index(L *l, Value *obj, IndexItem *items, int n, bool tuple, int32_t o
     x = op1(l, OP_SLICE, x, &at, off, gf);
   }
   Value *r = reshape_to(l, x, out, off, need_slice ? gf : "UnsqueezeBackward0");
+  if (r != obj && r->t.requires_grad && !r->t.leaf) r->t.gradfn = gf;
   return r;
+}
+
+/*
+ * x[index] = v, and x[index] op= v: PyTorch's copy into a view, or index_put_ for a bool
+ * mask. The new value of x is where(mask, v placed at the indexed positions, x), and x
+ * changes in place (tensor_inplace), so every name bound to it sees the change. Basic
+ * indices (ints, slices with steps, None, ...) and a bool mask with a scalar are
+ * supported; tensor and list indices are a diagnostic.
+ */
+void bi_index_put(L *l, Value *x, IndexItem *items, int n, Value *v, int32_t off) {
+  Shape in = tshape(l, x);
+  DType dt = tdtype(l, x);
+  if (in.sym >= 0) lerr(l, off, "assignment by index into a tensor with a batch dimension is not supported");
+  if (v->k != V_TENSOR) v = bi_call(l, "tensor", NULL, &v, 1, off);
+  if (v->t.requires_grad && !l->no_grad)
+    lerr(l, off, "assigning a tensor that requires grad into another by index is not supported");
+  if (tdtype(l, v) != dt) v = cast(l, v, dt, off);
+  if (n == 1 && items[0].kind == IX_VALUE && items[0].v->k == V_TENSOR && tdtype(l, items[0].v) == DT_BOOL) {
+    /* x[mask] = v: a scalar (or one-element) v where the mask is true */
+    Value *mask = items[0].v;
+    Shape ms = tshape(l, mask);
+    if (ms.rank > in.rank) lerr(l, items[0].off, "too many indices for tensor of dimension %d", in.rank);
+    for (int i = 0; i < ms.rank; i++)
+      if (ms.d[i] != in.d[i])
+        lerr(l, items[0].off, "The shape of the mask %s at index %d does not match the shape of the indexed tensor",
+             shape_str(&ms, (char[64]){0}, 64), i);
+    Shape vs = tshape(l, v);
+    if (shape_numel(&vs) != 1)
+      lerr(l, off, "x[mask] = v with a v of several elements is not supported (its count depends on "
+                   "the mask at run time); assign a number, or use torch.where");
+    if (ms.rank < in.rank) { /* the mask covers leading dims: one value per trailing block */
+      Shape m2 = ms;
+      for (int i = ms.rank; i < in.rank; i++) m2.d[m2.rank++] = 1;
+      mask = reshape_to(l, mask, m2, off, NULL);
+    }
+    Value *scalar = reshape_to(l, v, shape_scalar(), off, NULL);
+    Value *r = bi_select(l, mask, scalar, x, off, "IndexPutBackward0");
+    tensor_inplace(l, x, r, off);
+    return;
+  }
+  for (int i = 0; i < n; i++)
+    if (items[i].kind == IX_VALUE && (items[i].v->k == V_TENSOR || items[i].v->k == V_LIST || items[i].v->k == V_RANGE))
+      lerr(l, items[i].off, "assignment through a tensor or list index (index_put_) is not supported; "
+                            "index with ints and slices, or use scatter/where");
+  /* the view x[items]: one slice triple per dim of x (an int is k:k+1) */
+  int64_t trip[TT_MAX_RANK * 3];
+  Shape sl = {.rank = in.rank, .sym = -1};
+  int consumed = 0, dim = 0;
+  for (int i = 0; i < n; i++)
+    if (items[i].kind == IX_SLICE || (items[i].kind == IX_VALUE && items[i].v->k != V_NONE)) consumed++;
+  if (consumed > in.rank) lerr(l, off, "too many indices for tensor of dimension %d", in.rank);
+  for (int i = 0; i < n; i++) {
+    IndexItem *it = &items[i];
+    if (it->kind == IX_ELLIPSIS) {
+      for (int k = 0; k < in.rank - consumed; k++, dim++)
+        trip[dim * 3] = 0, trip[dim * 3 + 1] = in.d[dim], trip[dim * 3 + 2] = 1, sl.d[dim] = in.d[dim];
+      continue;
+    }
+    if (it->kind == IX_VALUE && it->v->k == V_NONE) continue;
+    if (it->kind == IX_SLICE) {
+      int64_t s, e, st;
+      slice_bounds(l, it->lo, it->hi, it->st, in.d[dim], &s, &e, &st, it->off, true);
+      trip[dim * 3] = s, trip[dim * 3 + 1] = e > s ? e : s, trip[dim * 3 + 2] = st;
+      sl.d[dim] = e > s ? (e - s + st - 1) / st : 0;
+      dim++;
+      continue;
+    }
+    int64_t k = want_int(l, it->v, "an index", it->off);
+    if (k < -in.d[dim] || k >= in.d[dim])
+      lerr(l, it->off, "index %lld is out of bounds for dimension %d with size %lld", (long long)k, dim,
+           (long long)in.d[dim]);
+    if (k < 0) k += in.d[dim];
+    trip[dim * 3] = k, trip[dim * 3 + 1] = k + 1, trip[dim * 3 + 2] = 1, sl.d[dim] = 1;
+    dim++;
+  }
+  for (; dim < in.rank; dim++) trip[dim * 3] = 0, trip[dim * 3 + 1] = in.d[dim], trip[dim * 3 + 2] = 1, sl.d[dim] = in.d[dim];
+  /* v broadcast to the view's shape (x[items]'s), then laid out as the slice */
+  Value *view = bi_index(l, x, items, n, n > 1, off);
+  Shape vw = tshape(l, view), vs = tshape(l, v);
+  Value *vb = v;
+  if (!shape_eq(&vs, &vw)) {
+    Value *dims = v_tuple(l, vw.rank);
+    for (int i = 0; i < vw.rank; i++) dims->items[i] = v_int(l, vw.d[i]);
+    vb = bi_call(l, "expand", v, &dims, 1, off);
+  }
+  vb = reshape_to(l, vb, sl, off, NULL);
+  if (shape_eq(&sl, &in)) { /* the whole tensor */
+    tensor_inplace(l, x, vb, off);
+    return;
+  }
+  int64_t at4[TT_MAX_RANK * 4];
+  for (int i = 0; i < in.rank * 3; i++) at4[i] = trip[i];
+  for (int i = 0; i < in.rank; i++) at4[in.rank * 3 + i] = in.d[i];
+  Attr at = {0};
+  at.ints = ir_ints(cur_graph(l), at4, in.rank * 4);
+  at.nints = in.rank * 4;
+  Value *placed = op1(l, OP_SLICE_BACKWARD, vb, &at, off, NULL);
+  Value *ones = bi_call(l, "ones", NULL, (Value *[]){size_tuple(l, sl)}, 1, off);
+  ones = cast(l, ones, DT_BOOL, off);
+  Value *mask = op1(l, OP_SLICE_BACKWARD, ones, &at, off, NULL);
+  Value *r = bi_select(l, mask, placed, x, off, "CopySlices");
+  tensor_inplace(l, x, r, off);
 }
 
 /* ---- casts, copies, properties ------------------------------------------------------ */
