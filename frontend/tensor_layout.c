@@ -363,6 +363,116 @@ static void slice_bounds(L *l, Value *lo, Value *hi, Value *st, int64_t n, int64
 }
 
 static Value *take_rows(L *l, Value *x, Value *ix, int32_t off);
+static Value *select_rows(L *l, Value *x, int d, Value *ix, int32_t off, const char *gradfn);
+
+/* An advanced index item as an int64 tensor: a tensor, a list of ints, a range, an int. */
+static Value *adv_tensor(L *l, IndexItem *it) {
+  Value *v = it->v;
+  if (v->k == V_RANGE) {
+    Value *args[3] = {v_int(l, v->i), v_int(l, v->i2), v_int(l, v->i3)};
+    v = bi_call(l, "arange", NULL, args, 3, it->off);
+  } else if (v->k != V_TENSOR)
+    v = bi_call(l, "tensor", NULL, &v, 1, it->off);
+  DType dt = tdtype(l, v);
+  if (dt == DT_BOOL)
+    lerr(l, it->off, "indexing with a bool mask among other indices is not supported (its size is known only at run time)");
+  if (dt_is_float(dt)) lerr(l, it->off, "tensors used as indices must be long, int, byte or bool tensors");
+  if (dt != DT_I64) v = cast(l, v, DT_I64, it->off);
+  return v;
+}
+
+static bool is_adv(const IndexItem *it) {
+  return it->kind == IX_VALUE && (it->v->k == V_TENSOR || it->v->k == V_LIST || it->v->k == V_RANGE);
+}
+
+/* idx with negative entries counted from the end of a dim of size n. */
+static Value *wrap_negative(L *l, Value *idx, int64_t n, int32_t off) {
+  Value *neg = bi_compare(l, CMP_LT, idx, v_int(l, 0), off);
+  return bi_select(l, neg, bi_binop(l, BIN_ADD, idx, v_int(l, n), off), idx, off, NULL);
+}
+
+/* x's elements along dim d at the indices idx (any shape): x.shape[:d] + idx.shape +
+ * x.shape[d+1:], through index_select (indices checked when the program runs). */
+static Value *take_along(L *l, Value *x, int d, Value *idx, int32_t off) {
+  Shape xs = tshape(l, x), is = tshape(l, idx);
+  if (xs.sym >= 0 || is.sym >= 0) lerr(l, off, "tensor indices on a tensor with a batch dimension are not supported by ttc");
+  if (xs.rank - 1 + is.rank > TT_MAX_RANK) lerr(l, off, "too many dimensions");
+  Value *flat = reshape_to(l, wrap_negative(l, idx, xs.d[d], off), (Shape){.rank = 1, .sym = -1, .d = {shape_numel(&is)}}, off, NULL);
+  Value *r = select_rows(l, x, d, flat, off, "IndexBackward0");
+  Shape out = {.rank = 0, .sym = -1};
+  for (int i = 0; i < d; i++) out.d[out.rank++] = xs.d[i];
+  for (int i = 0; i < is.rank; i++) out.d[out.rank++] = is.d[i];
+  for (int i = d + 1; i < xs.rank; i++) out.d[out.rank++] = xs.d[i];
+  r = reshape_to(l, r, out, off, NULL);
+  if (r->t.requires_grad) r->t.gradfn = "IndexBackward0";
+  return r;
+}
+
+/*
+ * Advanced indexing with tensors, lists or ranges among other indices, as PyTorch: one such
+ * index (x[:, [1, 4]], x[0, idx]) takes elements along its dim, its shape in the dim's place;
+ * several on the leading dims (log_probs[range(n), targets], cm[t, p]) are broadcast and
+ * combined into one index over those dims flattened. Other layouts are a diagnostic.
+ */
+static Value *adv_index(L *l, Value *x, IndexItem *items, int n, int32_t off) {
+  int nadv = 0, first = -1;
+  for (int i = 0; i < n; i++)
+    if (is_adv(&items[i])) nadv++, first = first < 0 ? i : first;
+  Shape xs = tshape(l, x);
+  if (nadv == 1) {
+    /* the basic part first, a full slice in the advanced item's place; then along its dim */
+    IndexItem *rest = arena_alloc(l->arena, sizeof(IndexItem) * (size_t)n);
+    memcpy(rest, items, sizeof(IndexItem) * (size_t)n);
+    rest[first] = (IndexItem){.kind = IX_SLICE, .off = items[first].off};
+    Value *idx = adv_tensor(l, &items[first]);
+    int d = 0, consumed = 0;
+    for (int i = 0; i < n; i++)
+      if (items[i].kind == IX_SLICE || (items[i].kind == IX_VALUE && items[i].v->k != V_NONE)) consumed++;
+    for (int i = 0; i < first; i++) {
+      if (items[i].kind == IX_ELLIPSIS) d += xs.rank - consumed;
+      else if (items[i].kind == IX_SLICE || items[i].v->k == V_NONE) d++;
+    }
+    Value *y = bi_index(l, x, rest, n, true, off);
+    return take_along(l, y, d, idx, off);
+  }
+  /* several: on the leading dims, ints and advanced items only, then slices that keep all */
+  for (int i = 0; i < n; i++) {
+    if (items[i].kind == IX_ELLIPSIS || (items[i].kind == IX_VALUE && items[i].v->k == V_NONE))
+      lerr(l, items[i].off, "tensor indices combined with None or ... are not supported by ttc");
+    if (items[i].kind == IX_SLICE) {
+      for (int k = i + 1; k < n; k++)
+        if (items[k].kind != IX_SLICE)
+          lerr(l, items[k].off, "tensor indices after a slice are not supported by ttc (index the leading dims with them)");
+      if (items[i].lo || items[i].hi || items[i].st)
+        lerr(l, items[i].off, "a partial slice after tensor indices is not supported by ttc; slice first, then index");
+    }
+  }
+  int k = 0;
+  while (k < n && items[k].kind == IX_VALUE) k++;
+  if (k > xs.rank) lerr(l, off, "too many indices for tensor of dimension %d", xs.rank);
+  if (xs.sym >= 0 && xs.sym < k) lerr(l, off, "tensor indices on the batch dimension are not supported by ttc");
+  int64_t total = 1;
+  for (int i = 0; i < k; i++) total *= xs.d[i];
+  Value *flat = NULL, *oob = NULL;
+  int64_t stride = total;
+  for (int i = 0; i < k; i++) {
+    stride /= xs.d[i];
+    Value *idx = wrap_negative(l, adv_tensor(l, &items[i]), xs.d[i], items[i].off);
+    Value *bad = bi_binop(l, BIN_ADD, cast(l, bi_compare(l, CMP_LT, idx, v_int(l, 0), off), DT_I64, off),
+                          cast(l, bi_compare(l, CMP_GE, idx, v_int(l, xs.d[i]), off), DT_I64, off), off);
+    oob = oob ? bi_binop(l, BIN_ADD, oob, bad, off) : bad;
+    Value *term = bi_binop(l, BIN_MUL, idx, v_int(l, stride), off);
+    flat = flat ? bi_binop(l, BIN_ADD, flat, term, off) : term;
+  }
+  /* an index outside its own dim must not land inside another row: make it fail the check */
+  flat = bi_select(l, bi_compare(l, CMP_GT, oob, v_int(l, 0), off), bi_binop(l, BIN_MUL, flat, v_int(l, 0), off),
+                   flat, off, NULL);
+  flat = bi_select(l, bi_compare(l, CMP_GT, oob, v_int(l, 0), off), bi_binop(l, BIN_ADD, flat, v_int(l, total), off),
+                   flat, off, NULL);
+  Shape fs = {.rank = 1 + xs.rank - k, .sym = -1, .d = {total}};
+  for (int i = k; i < xs.rank; i++) fs.d[1 + i - k] = xs.d[i];
+  return take_along(l, reshape_to(l, x, fs, off, NULL), 0, flat, off);
+}
 
 Value *bi_index(L *l, Value *obj, IndexItem *items, int n, bool tuple, int32_t off) {
   if (l->row_probe && n == 1 && items[0].kind == IX_VALUE && items[0].v == l->row_probe && obj->k == V_TENSOR) {
@@ -421,6 +531,8 @@ Value *bi_index(L *l, Value *obj, IndexItem *items, int n, bool tuple, int32_t o
   }
   if (n == 1 && items[0].kind == IX_VALUE && items[0].v->k == V_TENSOR && tdtype(l, items[0].v) == DT_BOOL)
     lerr(l, items[0].off, "indexing with a bool mask gives a shape known only at run time; ttc does not support it (use where or masked_fill)");
+  for (int i = 0; i < n; i++)
+    if (is_adv(&items[i])) return adv_index(l, obj, items, n, off);
   /* tensor indexing: ints select, slices narrow, None inserts, ... expands */
   Shape in = tshape(l, obj);
   int consumed = 0, ell = -1;
