@@ -408,6 +408,84 @@ static Value *take_along(L *l, Value *x, int d, Value *idx, int32_t off) {
   return r;
 }
 
+/* A host expression as c + sum(coef * var) over host variables and ints, so that the
+ * length of x[i:i + bs] or x[i * 8:(i + 1) * 8] is seen to be constant. */
+typedef struct Lin {
+  int64_t c;
+  int n;
+  int var[8];
+  int64_t coef[8];
+} Lin;
+
+static bool lin_add(Lin *r, const Lin *a, int64_t k) {
+  if (__builtin_mul_overflow(a->c, k, &(int64_t){0})) return false;
+  r->c += a->c * k;
+  for (int i = 0; i < a->n; i++) {
+    int j = 0;
+    while (j < r->n && r->var[j] != a->var[i]) j++;
+    if (j == r->n) {
+      if (r->n == 8) return false;
+      r->var[r->n] = a->var[i], r->coef[r->n++] = 0;
+    }
+    r->coef[j] += a->coef[i] * k;
+  }
+  return true;
+}
+
+static bool hx_linear(const HostExpr *e, Lin *out, int depth) {
+  memset(out, 0, sizeof *out);
+  if (!e || depth > 32 || e->isfloat) return false;
+  if (e->kind == HX_INT) return out->c = e->i, true;
+  if (e->kind == HX_VAR) return out->n = 1, out->var[0] = e->hvar, out->coef[0] = 1, true;
+  if (e->kind != HX_BIN) return false;
+  Lin a, b;
+  if (!hx_linear(e->a, &a, depth + 1) || !hx_linear(e->b, &b, depth + 1)) return false;
+  switch (e->op) {
+  case HB_ADD: return lin_add(out, &a, 1) && lin_add(out, &b, 1);
+  case HB_SUB: return lin_add(out, &a, 1) && lin_add(out, &b, -1);
+  case HB_MUL:
+    if (a.n == 0) return lin_add(out, &b, a.c);
+    if (b.n == 0) return lin_add(out, &a, b.c);
+    return false;
+  default: return false;
+  }
+}
+
+/* x[start:stop] on one dim where start (and stop) are known only at run time but stop -
+ * start is a constant: the elements start, start + 1, ... through index_select, so a slice
+ * that would run past the end stops the program (its size would be known only then). */
+static Value *runtime_slice(L *l, Value *x, IndexItem *items, int n, int at, int32_t off) {
+  IndexItem *it = &items[at];
+  int64_t step = it->st ? want_int(l, it->st, "slice step", it->off) : 1;
+  if (step <= 0) lerr(l, it->off, "step must be greater than zero");
+  HostExpr *lo = it->lo ? hx_of(l, it->lo, it->off) : NULL, *hi = it->hi ? hx_of(l, it->hi, it->off) : NULL;
+  Lin a, b, d = {0};
+  if (!lo || !hi || !hx_linear(lo, &a, 0) || !hx_linear(hi, &b, 0) || !lin_add(&d, &b, 1) || !lin_add(&d, &a, -1))
+    lerr(l, it->off, "a slice whose bounds are known only at run time needs both, as start:start + n "
+                     "with n known at compile time (its length is the tensor's size)");
+  for (int i = 0; i < d.n; i++)
+    if (d.coef[i]) lerr(l, it->off, "this slice's length (stop - start) is known only at run time; ttc needs it at compile time");
+  if (d.c < 0) d.c = 0;
+  int64_t len = (d.c + step - 1) / step;
+  IndexItem *rest = arena_alloc(l->arena, sizeof(IndexItem) * (size_t)n);
+  memcpy(rest, items, sizeof(IndexItem) * (size_t)n);
+  rest[at] = (IndexItem){.kind = IX_SLICE, .off = it->off};
+  int dd = 0, consumed = 0;
+  Shape xs = tshape(l, x);
+  for (int i = 0; i < n; i++)
+    if (items[i].kind == IX_SLICE || (items[i].kind == IX_VALUE && items[i].v->k != V_NONE)) consumed++;
+  for (int i = 0; i < at; i++) {
+    if (items[i].kind == IX_ELLIPSIS) dd += xs.rank - consumed;
+    else if (items[i].kind == IX_SLICE || items[i].v->k == V_NONE) dd++;
+  }
+  Value *y = bi_index(l, x, rest, n, true, off);
+  Value *args[3] = {v_int(l, 0), v_int(l, len * step), v_int(l, step)};
+  Value *idx = bi_binop(l, BIN_ADD, bi_call(l, "arange", NULL, args, 3, it->off), v_host(l, lo), it->off);
+  Value *r = take_along(l, y, dd, idx, off);
+  if (r->t.requires_grad) r->t.gradfn = "SliceBackward0";
+  return r;
+}
+
 /*
  * Advanced indexing with tensors, lists or ranges among other indices, as PyTorch: one such
  * index (x[:, [1, 4]], x[0, idx]) takes elements along its dim, its shape in the dim's place;
@@ -533,6 +611,9 @@ Value *bi_index(L *l, Value *obj, IndexItem *items, int n, bool tuple, int32_t o
     lerr(l, items[0].off, "indexing with a bool mask gives a shape known only at run time; ttc does not support it (use where or masked_fill)");
   for (int i = 0; i < n; i++)
     if (is_adv(&items[i])) return adv_index(l, obj, items, n, off);
+  for (int i = 0; i < n; i++) /* X[i:i + bs] in a run-time loop */
+    if (items[i].kind == IX_SLICE && ((items[i].lo && items[i].lo->k == V_HOST) || (items[i].hi && items[i].hi->k == V_HOST)))
+      return runtime_slice(l, obj, items, n, i, off);
   /* tensor indexing: ints select, slices narrow, None inserts, ... expands */
   Shape in = tshape(l, obj);
   int consumed = 0, ell = -1;
