@@ -322,6 +322,10 @@ Value *loader_batch(L *l, Value *loader, int32_t off) {
 static Value *param_list(L *l, Value *v, const char *name, int32_t off) {
   if (!v || (v->k != V_LIST && v->k != V_TUPLE)) lerr(l, off, "%s(): params must be a list of tensors (model.parameters())", name);
   if (v->n == 0) lerr(l, off, "optimizer got an empty parameter list");
+  for (int i = 0; i < v->n; i++)
+    if (v->items[i]->k == V_DICT)
+      lerr(l, off, "%s(): parameter groups (a list of dicts with their own options) are not supported "
+                   "by ttc yet; use one optimizer per group", name);
   for (int i = 0; i < v->n; i++) {
     Value *p = v->items[i];
     if (p->k != V_TENSOR || p->t.var < 0 || !p->t.leaf || !p->t.requires_grad)
