@@ -650,6 +650,27 @@ static Value *sched_lr(L *l, Value *s, Value *e, int32_t off) {
     Value *g = attrs_get(&s->attrs, "gamma");
     return bi_binop(l, BIN_MUL, base, bi_binop(l, BIN_POW, g, e, off), off);
   }
+  if (!strcmp(k, "MultiStepLR")) { /* base * gamma ** (milestones passed) */
+    Value *ms = attrs_get(&s->attrs, "milestones"), *g = attrs_get(&s->attrs, "gamma"), *count = v_int(l, 0);
+    for (int i = 0; i < ms->n; i++)
+      count = bi_binop(l, BIN_ADD, count, bi_compare(l, CMP_GE, e, ms->items[i], off), off);
+    return bi_binop(l, BIN_MUL, base, bi_binop(l, BIN_POW, g, count, off), off);
+  }
+  if (!strcmp(k, "LambdaLR")) { /* base * lr_lambda(epoch): the function traced on the epoch */
+    Value *f = attrs_get(&s->attrs, "lr_lambda");
+    Value *r = v_call(l, f, &(Args){.pos = &e, .npos = 1, .off = off});
+    if (r->k != V_INT && r->k != V_FLOAT && r->k != V_BOOL && r->k != V_HOST)
+      lerr(l, off, "LambdaLR(): lr_lambda must return a number, got %s", v_typename(r));
+    return bi_binop(l, BIN_MUL, base, r, off);
+  }
+  if (!strcmp(k, "CosineAnnealingWarmRestarts")) { /* T_mult 1: the cosine restarts every T_0 */
+    Value *t0 = attrs_get(&s->attrs, "T_0"), *emin = attrs_get(&s->attrs, "eta_min");
+    Value *tcur = bi_binop(l, BIN_MOD, e, t0, off);
+    Value *ang = bi_binop(l, BIN_DIV, bi_binop(l, BIN_MUL, v_float(l, 3.14159265358979323846), tcur, off), t0, off);
+    Value *c = host_call1(l, HU_COS, ang, off);
+    Value *fr = bi_binop(l, BIN_DIV, bi_binop(l, BIN_ADD, v_float(l, 1), c, off), v_float(l, 2), off);
+    return bi_binop(l, BIN_ADD, emin, bi_binop(l, BIN_MUL, bi_binop(l, BIN_SUB, base, emin, off), fr, off), off);
+  }
   /* LinearLR: base * (start + (end - start) * min(e, total) / total) */
   Value *sf = attrs_get(&s->attrs, "start_factor"), *ef = attrs_get(&s->attrs, "end_factor");
   Value *tot = attrs_get(&s->attrs, "total_iters");
@@ -721,6 +742,63 @@ B(LinearLR) {
   return s;
 }
 
+/* MultiStepLR(optimizer, milestones, gamma=0.1) */
+B(MultiStepLR) {
+  if (self) lerr(l, a->off, "a scheduler is not callable; use sched.step()");
+  Value *v[3];
+  args_bind(l, "MultiStepLR", "optimizer, milestones, gamma=0.1", NULL, a, v, 3);
+  Value *s = sched_new(l, "MultiStepLR", v[0], a->off);
+  if (!v[1] || (v[1]->k != V_LIST && v[1]->k != V_TUPLE)) lerr(l, a->off, "MultiStepLR(): milestones must be a list of ints");
+  for (int i = 0; i < v[1]->n; i++) want_int(l, v[1]->items[i], "milestone", a->off);
+  attrs_set(l, &s->attrs, "milestones", v[1]);
+  attrs_set(l, &s->attrs, "gamma", v_float(l, want_num(l, v[2], "gamma", a->off)));
+  return s;
+}
+
+/* LambdaLR / MultiplicativeLR(optimizer, lr_lambda): a function of the epoch (a def or a
+ * lambda), called on the run-time epoch, so its body must be arithmetic on it. */
+static Value *lambda_sched(L *l, Args *a, const char *cls) {
+  Value *v[2];
+  args_bind(l, cls, "optimizer, lr_lambda", NULL, a, v, 2);
+  Value *s = sched_new(l, cls, v[0], a->off);
+  Value *f = v[1];
+  if (f && (f->k == V_LIST || f->k == V_TUPLE)) { /* one per param group: ttc has one */
+    if (f->n != 1) lerr(l, a->off, "%s(): expected 1 lr_lambda, but got %d", cls, f->n);
+    f = f->items[0];
+  }
+  if (!f || (f->k != V_FUNC && f->k != V_METHOD && f->k != V_BUILTIN)) lerr(l, a->off, "%s(): lr_lambda must be a function", cls);
+  attrs_set(l, &s->attrs, "lr_lambda", f);
+  return s;
+}
+
+B(LambdaLR) {
+  if (self) lerr(l, a->off, "a scheduler is not callable; use sched.step()");
+  Value *s = lambda_sched(l, a, "LambdaLR");
+  /* like PyTorch, the scheduler sets the first learning rate when it is made */
+  Value *opt = attrs_get(&s->attrs, "optimizer");
+  host_assign(l, (int)attrs_get(&opt->attrs, "__lr__")->i, sched_lr(l, s, v_int(l, 0), a->off), a->off);
+  return s;
+}
+
+B(MultiplicativeLR) {
+  if (self) lerr(l, a->off, "a scheduler is not callable; use sched.step()");
+  return lambda_sched(l, a, "MultiplicativeLR");
+}
+
+B(CosineAnnealingWarmRestarts) {
+  if (self) lerr(l, a->off, "a scheduler is not callable; use sched.step()");
+  Value *v[4];
+  args_bind(l, "CosineAnnealingWarmRestarts", "optimizer, T_0, T_mult=1, eta_min=0", NULL, a, v, 4);
+  Value *s = sched_new(l, "CosineAnnealingWarmRestarts", v[0], a->off);
+  int64_t t0 = want_int(l, v[1], "T_0", a->off), tm = v[2] ? want_int(l, v[2], "T_mult", a->off) : 1;
+  if (t0 <= 0) lerr(l, a->off, "Expected positive integer T_0, but got %lld", (long long)t0);
+  if (tm < 1) lerr(l, a->off, "Expected integer T_mult >= 1, but got %lld", (long long)tm);
+  if (tm != 1) lerr(l, a->off, "CosineAnnealingWarmRestarts(T_mult=%lld) is not supported by ttc (T_mult=1 is)", (long long)tm);
+  attrs_set(l, &s->attrs, "T_0", v_int(l, t0));
+  attrs_set(l, &s->attrs, "eta_min", v_float(l, want_num(l, v[3], "eta_min", a->off)));
+  return s;
+}
+
 B(sched_step) {
   Value *v[2];
   args_bind(l, "step", "self, epoch=None", self, a, v, 2);
@@ -729,6 +807,12 @@ B(sched_step) {
   Value *next = bi_binop(l, BIN_ADD, e, v_int(l, 1), a->off);
   host_assign(l, e->hx->hvar, next, a->off);
   Value *opt = attrs_get(&self->attrs, "optimizer");
+  if (!strcmp(self->cls->s, "MultiplicativeLR")) { /* chained: lr *= lr_lambda(epoch) */
+    Value *f = attrs_get(&self->attrs, "lr_lambda"), *ep = epoch_value(l, self);
+    Value *r = v_call(l, f, &(Args){.pos = &ep, .npos = 1, .off = a->off});
+    host_assign(l, (int)attrs_get(&opt->attrs, "__lr__")->i, bi_binop(l, BIN_MUL, lr_value(l, opt), r, a->off), a->off);
+    return l->none;
+  }
   host_assign(l, (int)attrs_get(&opt->attrs, "__lr__")->i, sched_lr(l, self, epoch_value(l, self), a->off), a->off);
   return l->none;
 }
@@ -1216,6 +1300,10 @@ const Builtin train_builtins[] = {
   {"StepLR", BI_CLASS, tb_StepLR, 0},
   {"ExponentialLR", BI_CLASS, tb_ExponentialLR, 0},
   {"LinearLR", BI_CLASS, tb_LinearLR, 0},
+  {"MultiStepLR", BI_CLASS, tb_MultiStepLR, 0},
+  {"LambdaLR", BI_CLASS, tb_LambdaLR, 0},
+  {"MultiplicativeLR", BI_CLASS, tb_MultiplicativeLR, 0},
+  {"CosineAnnealingWarmRestarts", BI_CLASS, tb_CosineAnnealingWarmRestarts, 0},
   {"Checkpoint", BI_CLASS, tb_Checkpoint, 0},
   {"tqdm", BI_CLASS, tb_tqdm, 0},
   {"clip_grad_norm_", BI_FUNC, tb_clip_grad_norm_, 0},
