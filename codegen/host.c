@@ -569,7 +569,11 @@ static void emit_ckpt(Cg *cg, const Stmt *st) {
         dims = arena_printf(cg->arena, "%s%s%lld", dims, i ? ", " : "", (long long)v->shape.d[i]);
       dims = arena_printf(cg->arena, "%s}", dims);
     }
-    cg_line(cg, "    {\"%s\", %s, %d, %s, %s},", escaped(cg, st->keys[k]), cg_rt_dtype(v->dtype),
+    /* a Python number's code follows the tensor dtypes' (runtime/ckpt.c) */
+    const char *dt = st->pykinds && st->pykinds[k]
+                         ? arena_printf(cg->arena, "(TtDType)%d /* a Python number */", 5 + st->pykinds[k])
+                         : cg_rt_dtype(v->dtype);
+    cg_line(cg, "    {\"%s\", %s, %d, %s, %s},", escaped(cg, st->keys[k]), dt,
             v->shape.rank, dims, cg->vname[st->vars[k]]);
   }
   cg_line(cg, "}, %d);", st->nkeys);

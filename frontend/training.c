@@ -963,18 +963,31 @@ B(state_dict) {
   return module_state_dict(l, self);
 }
 
-/* Flattens nested dicts of tensors into (key, var) pairs: {"model": sd} -> "model.fc1.weight". */
+/* A Python number saved with the tensors ({"epoch": epoch}) travels as a 0-d tensor of
+ * its type, marked in the Value's i3 with its kind (Stmt.pykinds: 1 int, 2 float, 3 bool),
+ * so that torch.load gives a number back. */
+static Value *number_entry(L *l, Value *v, int32_t off) {
+  HostExpr *e = hx_of(l, v, off);
+  int kind = e->isbool ? 3 : e->isfloat ? 2 : 1;
+  Value *t = host_to_tensor(l, v, kind == 3 ? DT_BOOL : kind == 2 ? DT_F64 : DT_I64, off);
+  t->i3 = kind;
+  return t;
+}
+
+/* Flattens nested dicts of tensors and numbers into (key, var) pairs: {"model": sd} ->
+ * "model.fc1.weight". */
 static void flatten_dict(L *l, Value *d, const char *prefix, Value *keys, Value *vals, int32_t off) {
   for (int i = 0; i + 1 < d->n; i += 2) {
     Value *k = d->items[i], *v = d->items[i + 1];
     if (k->k != V_STR) lerr(l, off, "save(): dictionary keys must be strings");
     const char *key = *prefix ? arena_printf(l->arena, "%s.%s", prefix, k->s) : k->s;
     if (v->k == V_DICT) flatten_dict(l, v, key, keys, vals, off);
-    else if (v->k == V_TENSOR) {
+    else if (v->k == V_TENSOR || v->k == V_INT || v->k == V_FLOAT || v->k == V_BOOL || v->k == V_HOST) {
       v_list_push(l, keys, v_str(l, key));
-      v_list_push(l, vals, v);
+      v_list_push(l, vals, v->k == V_TENSOR ? v : number_entry(l, v, off));
     } else
-      lerr(l, off, "save(): '%s' is a %s; ttc checkpoints hold tensors (and dicts of them)", key, v_typename(v));
+      lerr(l, off, "save(): '%s' is a %s; ttc checkpoints hold tensors, numbers and dicts of them", key,
+           v_typename(v));
   }
 }
 
@@ -989,6 +1002,10 @@ static Stmt *ckpt_stmt(L *l, StmtKind kind, const char *path, Value *keys, Value
   for (int i = 0; i < keys->n; i++) {
     st->keys[i] = arena_strdup(l->p->arena, keys->items[i]->s);
     st->vars[i] = vals->items[i]->t.var;
+    if (vals->items[i]->i3) {
+      if (!st->pykinds) st->pykinds = arena_alloc(l->p->arena, (size_t)keys->n + 1);
+      st->pykinds[i] = (unsigned char)vals->items[i]->i3;
+    }
   }
   return st;
 }
@@ -1034,6 +1051,9 @@ typedef struct CkptEntries {
   const char **keys;
   DType *dtypes;
   Shape *shapes;
+  unsigned char *pykinds; /* 0 a tensor, else a Python number (Stmt.pykinds) */
+  bool *rg;               /* saved by this program from a tensor that required grad: it loads
+                             as a leaf that does, as PyTorch's pickled tensors do (NULL: none) */
 } CkptEntries;
 
 static bool read_u32(FILE *f, uint32_t *x) {
@@ -1080,13 +1100,14 @@ static CkptEntries *ckpt_file_entries(L *l, const char *path, int32_t off) {
     ce->keys = arena_alloc(l->arena, sizeof(char *) * (count + 1));
     ce->dtypes = arena_alloc(l->arena, sizeof(DType) * (count + 1));
     ce->shapes = arena_alloc(l->arena, sizeof(Shape) * (count + 1));
+    ce->pykinds = arena_alloc(l->arena, count + 1);
     for (uint32_t i = 0; i < count && !why; i++) {
       uint32_t klen, dt, rank;
       uint64_t bytes;
       if (!read_u32(f, &klen) || klen > 4096) { why = "checkpoint is corrupted (a key is too long)"; break; }
       char *k = arena_alloc(l->arena, klen + 1);
-      if (fread(k, 1, klen, f) != klen || !read_u32(f, &dt) || !read_u32(f, &rank) || dt >= DT__COUNT ||
-          rank > TT_MAX_RANK) {
+      if (fread(k, 1, klen, f) != klen || !read_u32(f, &dt) || !read_u32(f, &rank) || dt > 8 ||
+          rank > TT_MAX_RANK || (dt > 5 && rank != 0)) {
         why = "checkpoint is corrupted or has a tensor ttc cannot hold";
         break;
       }
@@ -1103,7 +1124,9 @@ static CkptEntries *ckpt_file_entries(L *l, const char *path, int32_t off) {
         break;
       }
       ce->keys[i] = k;
-      ce->dtypes[i] = (DType)dt;
+      /* codes 6-8: a Python int, float or bool, held as a 0-d int64, float64 or bool */
+      ce->pykinds[i] = dt > 5 ? (unsigned char)(dt - 5) : 0;
+      ce->dtypes[i] = dt == 6 ? DT_I64 : dt == 7 ? DT_F64 : dt == 8 ? DT_BOOL : (DType)dt;
       ce->shapes[i] = sh;
       ce->n++;
     }
@@ -1127,8 +1150,12 @@ static CkptEntries *ckpt_entries(L *l, const char *path, int32_t off) {
     ce->keys = arena_alloc(l->arena, sizeof(char *) * (size_t)(ce->n + 1));
     ce->dtypes = arena_alloc(l->arena, sizeof(DType) * (size_t)(ce->n + 1));
     ce->shapes = arena_alloc(l->arena, sizeof(Shape) * (size_t)(ce->n + 1));
+    ce->pykinds = arena_alloc(l->arena, (size_t)ce->n + 1);
+    ce->rg = arena_alloc(l->arena, sizeof(bool) * (size_t)(ce->n + 1));
     for (int i = 0; i < ce->n; i++) {
       const Var *v = &l->p->vars[kv->items[2 * i + 1]->t.var];
+      ce->pykinds[i] = (unsigned char)kv->items[2 * i + 1]->i3;
+      ce->rg[i] = kv->items[2 * i + 1]->t.requires_grad && dt_is_float(v->dtype);
       ce->keys[i] = kv->items[2 * i]->s;
       ce->dtypes[i] = v->dtype;
       ce->shapes[i] = v->shape;
@@ -1150,13 +1177,18 @@ static Value *ckpt_materialize(L *l, Value *root, const CkptEntries *ce, int32_t
     if (sh.sym >= 0) lerr(l, off, "torch.load(): entry '%s' has a batch dimension", ce->keys[i]);
     int var = ir_var_new(l->p, "loaded", VAR_VALUE, ce->dtypes[i], sh);
     Value *t = var_tensor(l, var);
+    t->i3 = ce->pykinds[i];
     v_list_push(l, keys, v_str(l, ce->keys[i]));
     v_list_push(l, vals, t);
-    v_list_push(l, d, v_str(l, ce->keys[i]));
-    v_list_push(l, d, t);
   }
   ckpt_stmt(l, ST_LOAD, attrs_get(&root->attrs, "path")->s, keys, vals, off);
-  for (int i = 0; i < vals->n; i++) vals->items[i]->t.graph = -1;
+  for (int i = 0; i < vals->n; i++) {
+    Value *t = vals->items[i];
+    t->t.graph = -1;
+    v_list_push(l, d, keys->items[i]);
+    if (ce->rg && ce->rg[i]) make_leaf(l, t, true, off);
+    v_list_push(l, d, t->i3 ? tensor_item(l, t, off) : t); /* a number comes back a number */
+  }
   attrs_set(l, &root->attrs, "__loaded__", d);
   return d;
 }

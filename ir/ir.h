@@ -314,6 +314,8 @@ struct Stmt {
   const char *path;       /* ST_SAVE, ST_LOAD */
   int *vars;              /* ST_SAVE, ST_LOAD */
   const char **keys;      /* ST_SAVE, ST_LOAD: state_dict keys ("fc1.weight") */
+  unsigned char *pykinds; /* ST_SAVE, ST_LOAD, or NULL: per key, 0 a tensor, or a Python
+                             number held in a 0-d var: 1 int (i64), 2 float (f64), 3 bool */
   int nkeys;
 };
 

@@ -38,17 +38,23 @@
 #define STALE_GONE_SECONDS (5 * 60)
 #define STALE_ANY_SECONDS (24 * 60 * 60)
 
+/* Besides TtDType's tensor codes 0-5, an entry may hold a Python number saved with the
+ * tensors (torch.save({"epoch": 3, "model": ...})): 6 an int (8 bytes, int64), 7 a float (8
+ * bytes, float64), 8 a bool (1 byte), each with rank 0 (docs/CHECKPOINT.md). */
+enum { CKPT_PY_INT = 6, CKPT_PY_FLOAT = 7, CKPT_PY_BOOL = 8, CKPT_MAX_DTYPE = 8 };
+
 static size_t dtype_size(TtDType dt) {
-  switch (dt) {
+  switch ((int)dt) {
   case TT_F32: case TT_I32: return 4;
-  case TT_F64: case TT_I64: return 8;
-  case TT_I8: case TT_BOOL: return 1;
+  case TT_F64: case TT_I64: case CKPT_PY_INT: case CKPT_PY_FLOAT: return 8;
+  case TT_I8: case TT_BOOL: case CKPT_PY_BOOL: return 1;
   }
   return 0;
 }
 
 static const char *dtype_name(TtDType dt) {
-  static const char *names[] = {"float32", "float64", "int64", "int32", "int8", "bool"};
+  static const char *names[] = {"float32", "float64", "int64", "int32", "int8", "bool",
+                                "a Python int", "a Python float", "a Python bool"};
   return (unsigned)dt < sizeof names / sizeof names[0] ? names[dt] : "unknown";
 }
 
@@ -425,7 +431,7 @@ void tt_ckpt_load(const char *path, const TtCkptEntry *e, int n) {
     fe[i].key = (const char *)take(&r, fe[i].klen, "key");
     fe[i].dtype = (uint32_t)get_le(take(&r, 4, "dtype"), 4);
     fe[i].rank = (uint32_t)get_le(take(&r, 4, "rank"), 4);
-    if (fe[i].dtype > TT_BOOL)
+    if (fe[i].dtype > CKPT_MAX_DTYPE)
       malformed(&r, "dtype");
     if (fe[i].rank > CKPT_MAX_RANK)
       malformed(&r, "rank");
