@@ -331,17 +331,31 @@ static bool is_loop_or_training_call(const Ast *e) {
   return false;
 }
 
+static bool is_training_call(const Ast *e) {
+  return e->kind == AST_CALL && e->a->kind == AST_ATTR &&
+         (!strcmp(e->a->str, "backward") || !strcmp(e->a->str, "step"));
+}
+
+static bool is_return(const Ast *e) {
+  return e->kind == AST_RETURN;
+}
+
 /*
  * A for loop becomes a C loop when it must (it iterates a data loader) or when unrolling
  * would be wasteful: a top-level `range` loop whose body holds another loop or a training
- * step (backward, step), or that runs more than 1000 times. Other loops, and every loop
- * inside a function, are unrolled at compile time: that is what building a list of layers,
- * or indexing a tensor with the loop variable, needs.
+ * step (backward, step), or that runs more than 1000 times. Inside a function (a script's
+ * main(), a train() helper) a `range` loop is a C loop only when it runs more than 16
+ * times around a training step and holds no `return`: a manual mini-batch loop
+ * (`for i in range(0, n, bs)`) unrolled hundreds of times made C that took minutes to
+ * compile. Other loops are unrolled at compile time: that is what building a list of
+ * layers, or indexing a tensor with the loop variable, needs.
  */
 bool want_host_loop(L *l, const Ast *st, Value *iter) {
   if (iter->k == V_OBJECT && attrs_get(&iter->attrs, "__loader__")) return true;
   if (iter->k == V_LIST && iter->s && !strcmp(iter->s, "enumerate_loader")) return true;
-  if (iter->k != V_RANGE || l->depth > 0) return false;
+  if (iter->k != V_RANGE) return false;
+  if (l->depth > 0)
+    return range_len(l, iter, st->off) > 16 && contains(st->c, is_training_call) && !contains(st->c, is_return);
   return range_len(l, iter, st->off) > 1000 || contains(st->c, is_loop_or_training_call);
 }
 

@@ -858,13 +858,16 @@ B(clone) {
   Value *v[1];
   args_bind(l, "clone", "input", self, a, v, 1);
   Value *x = want_tensor(l, v[0], "clone", a->off);
-  /* a copy: a reshape to the same shape is the cheapest node that is not the input */
+  /* a copy: an identity permute, a copy loop (a reshape is a view in the emitted C, so a
+     clone of .grad would change when zero_grad() later wrote the gradient) */
   Shape s = tshape(l, x);
+  int64_t order[TT_MAX_RANK];
+  for (int i = 0; i < s.rank; i++) order[i] = i;
   Attr at = {0};
-  at.ints = ir_ints(cur_graph(l), s.d, s.rank);
+  at.ints = ir_ints(cur_graph(l), order, s.rank);
   at.nints = s.rank;
   int32_t in = tnode(l, x);
-  int id = add_node(l, OP_RESHAPE, &in, 1, &at, a->off);
+  int id = add_node(l, OP_PERMUTE, &in, 1, &at, a->off);
   return result(l, id, &x, 1, "CloneBackward0");
 }
 
