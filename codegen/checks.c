@@ -118,6 +118,14 @@ static const struct {
                         "  int64_t r = a % b;\n"
                         "  return r != 0 && (r < 0) != (b < 0) ? r + b : r;\n"
                         "}\n"},
+    [CG_H_WALL] = {"ttc_wall",
+                   "#include <time.h>\n"
+                   "/* time.time(): seconds since the epoch, as Python's float */\n"
+                   "static double ttc_wall(void) {\n"
+                   "  struct timespec ts;\n"
+                   "  if (!timespec_get(&ts, TIME_UTC)) return 0;\n"
+                   "  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;\n"
+                   "}\n"},
     [CG_H_LIST] = {"ttc_list",
                    "#include <stdlib.h>\n"
                    "/* A Python list of numbers that grows while the program runs (hist.append(\n"
@@ -183,7 +191,7 @@ static const struct {
 
 /* Which helpers call ttc_int_overflow, written first when any of them is used. */
 static bool uses_overflow(CgHelper h) {
-  return h != CG_H_POWF && h != CG_H_DIV && h != CG_H_STEP && h != CG_H_REMAINDER;  /* CG_H_LIST's sum does */
+  return h != CG_H_POWF && h != CG_H_DIV && h != CG_H_STEP && h != CG_H_REMAINDER && h != CG_H_WALL;  /* CG_H_LIST's sum does */
 }
 
 const char *cg_helper(Cg *cg, CgHelper h) {

@@ -49,6 +49,7 @@ typedef enum CgHelper {
   CG_H_FLOORDIV,  /* // of integer tensors, by zero fatal */
   CG_H_REMAINDER, /* % of integer tensors, by zero fatal */
   CG_H_LIST,      /* run-time Python lists of numbers (ttc_list): push, get, sum, min/max, print */
+  CG_H_WALL,      /* time.time(): seconds since the epoch (C11 timespec_get) */
   CG_H__COUNT
 } CgHelper;
 

@@ -80,6 +80,8 @@ static bool check_hexpr(Cg *cg, const HostExpr *e, int depth) {
     if (shape_numel(&p->vars[e->var].shape) < 1)
       return cg_fail(cg, "host expression: .item() of var %d, which has no element", e->var);
     return true;
+  case HX_CLOCK:
+    return true;
   case HX_LIST:
   case HX_LIST_LEN:
   case HX_LIST_GET:
@@ -375,6 +377,9 @@ static const char *hexpr(Cg *cg, const HostExpr *e, Loc loc) {
   case HX_DATASET_LEN:
     return arena_printf(A, "%stt_loader_%slen(%s)", e->isfloat ? "(double)" : "",
                         e->kind == HX_LOADER_LEN ? "" : "dataset_", cg->lname[e->loader]);
+  case HX_CLOCK: /* the runtime's monotonic clock, or C11's wall clock */
+    if (e->i) return "tt_now()";
+    return arena_printf(A, "%s()", cg_helper(cg, CG_H_WALL));
   case HX_LIST: /* only printed (print_host); as a value, its length */
   case HX_LIST_LEN:
     cg_helper(cg, CG_H_LIST);

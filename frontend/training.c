@@ -1310,6 +1310,19 @@ B(Checkpoint) {
   lerr(l, a->off, "use torch.load(path)");
 }
 
+/* time.time(), time.perf_counter(), time.monotonic(): read when the program runs. */
+static Value *clock_value(L *l, Value *self, Args *a, const char *name, int64_t monotonic) {
+  UNUSED(self);
+  if (a->npos || a->nkw) lerr(l, a->off, "%s() takes no arguments", name);
+  HostExpr *e = ir_hx(l->p, HX_CLOCK);
+  e->i = monotonic;
+  e->isfloat = true;
+  return v_host(l, e);
+}
+B(time) { return clock_value(l, self, a, "time", 0); }
+B(perf_counter) { return clock_value(l, self, a, "perf_counter", 1); }
+B(monotonic) { return clock_value(l, self, a, "monotonic", 1); }
+
 /* ---- the table --------------------------------------------------------------------------- */
 
 const Builtin train_builtins[] = {
@@ -1337,6 +1350,9 @@ const Builtin train_builtins[] = {
   {"MultiplicativeLR", BI_CLASS, tb_MultiplicativeLR, 0},
   {"CosineAnnealingWarmRestarts", BI_CLASS, tb_CosineAnnealingWarmRestarts, 0},
   {"Checkpoint", BI_CLASS, tb_Checkpoint, 0},
+  {"time", BI_FUNC, tb_time, 0},
+  {"perf_counter", BI_FUNC, tb_perf_counter, 0},
+  {"monotonic", BI_FUNC, tb_monotonic, 0},
   {"tqdm", BI_CLASS, tb_tqdm, 0},
   {"clip_grad_norm_", BI_FUNC, tb_clip_grad_norm_, 0},
   {"clip_grad_value_", BI_FUNC, tb_clip_grad_value_, 0},

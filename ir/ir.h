@@ -221,6 +221,8 @@ typedef enum {
   HX_LIST_SUM,    /* hvar: sum(list) */
   HX_LIST_MIN,    /* hvar: min(list); ValueError at loc when empty */
   HX_LIST_MAX,    /* hvar: max(list) */
+  HX_CLOCK,       /* time.time() (i == 0: seconds since the epoch) or time.perf_counter() /
+                     time.monotonic() (i == 1: a monotonic clock), as a float */
 } HostExprKind;
 
 /* Python semantics: DIV is true division (float), FLOORDIV and MOD floor; comparisons and

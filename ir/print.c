@@ -218,6 +218,7 @@ void ir_print_hexpr(FILE *f, const Program *p, const HostExpr *e) {
   case HX_BATCH: fprintf(f, "batch(%d)", e->loader); break;
   case HX_LOADER_LEN: fprintf(f, "len_loader(%d)", e->loader); break;
   case HX_DATASET_LEN: fprintf(f, "len_dataset(%d)", e->loader); break;
+  case HX_CLOCK: fputs(e->i ? "perf_counter()" : "time()", f); break;
   case HX_LIST:
   case HX_LIST_LEN:
   case HX_LIST_GET:
