@@ -6,7 +6,7 @@
  * that give broadcast batch dims stride 0. Integer matmul is plain loops. Reductions keep
  * the result's dims outside and the reduced ones inside, accumulating float sums in
  * double (PyTorch sums pairwise; double accumulation stays within its rounding; long
- * contiguous rows in 16 independent lanes, so the adds vectorize), and
+ * contiguous rows in 16 independent lanes, so the adds vectorize), products likewise, and
  * propagating NaN through max/min as PyTorch does. Softmax subtracts the row max before
  * exponentiating (log-sum-exp), so large logits stay finite.
  */
@@ -222,7 +222,7 @@ static bool emit_arg(Cg *cg, int id, const Shape *xs, int64_t mask) {
   const Node *n = cg_node(cg, id);
   const Node *x = cg_in(cg, id, 0);
   bool is_max = n->op == OP_ARGMAX;
-  int dim = 0;
+  int dim = 0; /* MEDIAN_INDEX shares the walk: only the line's body differs */
   Shape v = *xs;
   if (mask == 0) { /* over the flattened tensor */
     if (xs->sym > 0)
@@ -257,6 +257,20 @@ static bool emit_arg(Cg *cg, int id, const Shape *xs, int64_t mask) {
   const char *xb = cg_buf(cg, n->in[0]), *base = cg_nest_index(cg, &nest, 1);
   const char *at = arena_printf(cg->arena, "%s[%s]", xb, cg_index_add(cg, base, j, vst[dim]));
   cg_kernel_comment(cg, id, mask ? reduce_desc(cg, mask, xs->rank, n->attr.i[1]) : "(flattened)");
+  if (n->op == OP_MEDIAN_INDEX) { /* each line selected by the runtime, in a scratch array */
+    const char *suf = x->dtype == DT_F32 ? "f32" : x->dtype == DT_F64 ? "f64" : x->dtype == DT_I64 ? "i64" : NULL;
+    if (!suf) return cg_fail(cg, "median_index: unsupported dtype");
+    cg_line(cg, "{");
+    cg->indent++;
+    cg_line(cg, "static int64_t scratch[%lld];", (long long)(R > 0 ? R : 1));
+    cg_nest_open(cg, &nest, true);
+    cg_line(cg, "%s[%s] = tt_median_index_%s(%s, %s, %lld, scratch);", cg_buf(cg, id),
+            cg_nest_index(cg, &nest, 0), suf, ptr_at(cg, xb, base), Rs, (long long)vst[dim]);
+    cg_nest_close(cg, &nest, true);
+    cg->indent--;
+    cg_line(cg, "}");
+    return true;
+  }
   cg_nest_open(cg, &nest, true);
   cg_line(cg, "%s best = %s[%s];", cg_ctype(x->dtype), xb, base);
   cg_line(cg, "int64_t besti = 0;");
@@ -320,7 +334,7 @@ bool cg_reduce(Cg *cg, int id) {
   const char *opn = ir_ops[n->op].name;
   if (mask < 0 || (xs->rank < 63 && (mask >> xs->rank) != 0))
     return cg_fail(cg, "%s: reduced dims out of range", opn);
-  if (n->op == OP_ARGMAX || n->op == OP_ARGMIN) {
+  if (n->op == OP_ARGMAX || n->op == OP_ARGMIN || n->op == OP_MEDIAN_INDEX) {
     if (mask & (mask - 1)) return cg_fail(cg, "%s: more than one reduced dim", opn);
     return emit_arg(cg, id, xs, mask);
   }
@@ -375,6 +389,13 @@ bool cg_reduce(Cg *cg, int id) {
     }
     if (n->dtype == DT_F32)
       result = arena_printf(cg->arena, n->op == OP_MEAN ? "(float)(%s)" : "(float)%s", result);
+  } else if (n->op == OP_PROD) {
+    /* integers wrap around as PyTorch's products do: unsigned, where C defines it */
+    cg_line(cg, "%s acc = 1;", fl ? "double" : "uint64_t");
+    cg_nest_open(cg, &inner, false);
+    cg_line(cg, fl ? "acc *= %s;" : "acc *= (uint64_t)%s;", at);
+    cg_nest_close(cg, &inner, false);
+    result = arena_printf(cg->arena, "(%s)acc", T);
   } else {
     bool is_max = n->op == OP_MAX;
     if (n->op != OP_MIN && !is_max) return cg_fail(cg, "%s: not a reduction", opn);

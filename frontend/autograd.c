@@ -230,6 +230,47 @@ static Value *random_inplace(L *l, Value *self, Args *a, Op op, const char *fnam
 B(uniform_) { return random_inplace(l, self, a, OP_UNIFORM, "uniform_", "self, a=0.0, b=1.0"); }
 B(normal_) { return random_inplace(l, self, a, OP_NORMAL, "normal_", "self, mean=0.0, std=1.0"); }
 
+/* Whether the call at off is in the header of the `with` statement being lowered: the
+ * statement's text starts with the keyword (lower.c sets stmt_off to each statement; a
+ * with's body statements have their own). */
+static bool in_with_header(L *l, int32_t off) {
+  const char *t = l->src->text + l->stmt_off;
+  return off > l->stmt_off && (size_t)l->stmt_off + 5 < l->src->len && !strncmp(t, "with", 4) &&
+         (t[4] == ' ' || t[4] == '\t' || t[4] == '(');
+}
+
+/* torch.set_grad_enabled(mode): as a function, tracing from here on records history or not;
+ * as `with torch.set_grad_enabled(False):`, the body runs as under no_grad (lower.c's with
+ * restores the mode after it). The mode is the compiler's, so it cannot change inside a
+ * run-time loop or branch (traced once), and `with` cannot turn grad back on. */
+B(set_grad_enabled) {
+  Value *v[1];
+  args_bind(l, "set_grad_enabled", "mode", self, a, v, 1);
+  if (v[0] && v[0]->k == V_HOST)
+    lerr(l, a->off, "set_grad_enabled(): the mode must be known at compile time, but this value is only "
+                    "known when the program runs");
+  bool on = want_bool(l, v[0], a->off);
+  if (in_with_header(l, a->off)) {
+    if (on && l->no_grad)
+      lerr(l, a->off, "'with torch.set_grad_enabled(True):' inside no_grad is not supported by ttc");
+    if (on)
+      lerr(l, a->off, "'with torch.set_grad_enabled(True):' is not supported by ttc (gradients are "
+                      "already enabled here: drop the with)");
+    return bi_call(l, "no_grad", NULL, NULL, 0, a->off);
+  }
+  if (on == !l->no_grad) return l->none;
+  if (l->nregions > 1)
+    lerr(l, a->off, "set_grad_enabled(): changing the grad mode inside a run-time loop or branch is not "
+                    "supported (ttc traces the body once); use 'with torch.no_grad():'");
+  l->no_grad = !on;
+  return l->none;
+}
+
+B(is_grad_enabled) {
+  args_bind(l, "is_grad_enabled", "", self, a, NULL, 0);
+  return v_bool(l, !l->no_grad);
+}
+
 /* ---- losses (torch.nn.functional), composed from differentiable ops ----------------- */
 
 static Value *reduce_loss(L *l, Value *per, Value *reduction, int32_t off, const char *gradfn) {
@@ -665,6 +706,8 @@ const Builtin grad_builtins[] = {
   {"masked_fill_", M, bi_masked_fill_, 0},
   {"uniform_", M, bi_uniform_, 0},
   {"normal_", M, bi_normal_, 0},
+  {"set_grad_enabled", F, bi_set_grad_enabled, 0},
+  {"is_grad_enabled", F, bi_is_grad_enabled, 0},
   {"erf", F | M, bi_erf, 0},
   {"softplus", F, bi_softplus, 0},
   {"floor", F | M, bi_floor, 0},

@@ -80,6 +80,11 @@ void args_bind(L *l, const char *fname, const char *sig, Value *self, Args *a, V
     int j;
     for (j = 0; j < np; j++)
       if (!strcmp(names[j], a->kwnames[k])) break;
+    /* PyTorch's argument parser takes keepdims (NumPy's name) for keepdim; torch.norm,
+     * a Python function, does not */
+    if (j == np && !strcmp(a->kwnames[k], "keepdims") && strcmp(fname, "norm"))
+      for (j = 0; j < np; j++)
+        if (!strcmp(names[j], "keepdim")) break;
     if (j == np) lerr(l, a->off, "%s() got an unexpected keyword argument '%s'", fname, a->kwnames[k]);
     if (bound[j]) lerr(l, a->off, "%s() got multiple values for argument '%s'", fname, names[j]);
     out[j] = a->kw[k];
@@ -426,7 +431,8 @@ Value *bi_getattr(L *l, Value *obj, const char *name, int32_t off) {
   }
   if (obj->k == V_TUPLE && obj->s) {
     if (!strcmp(obj->s, "super") && !strcmp(name, "__init__")) return bound(l, &bi_super_init, NULL);
-    if (!strcmp(obj->s, "max") || !strcmp(obj->s, "min") || !strcmp(obj->s, "sort") || !strcmp(obj->s, "topk")) {
+    if (!strcmp(obj->s, "max") || !strcmp(obj->s, "min") || !strcmp(obj->s, "sort") || !strcmp(obj->s, "topk") ||
+        !strcmp(obj->s, "median")) {
       if (!strcmp(name, "values")) return obj->items[0];
       if (!strcmp(name, "indices")) return obj->items[1];
     }

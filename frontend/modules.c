@@ -74,15 +74,15 @@ B(Parameter) {
   return p;
 }
 
-static Value *linear_forward(L *l, Value *m, Value *x, int32_t off) {
-  Value *w = attrs_get(&m->attrs, "weight"), *b = attrs_get(&m->attrs, "bias");
-  x = want_tensor(l, x, "Linear", off);
+/* x @ w^T (+ b) with w [out, in], as at::linear: the weight multiplied transposed in place,
+ * PyTorch's grad_fn names (addmm for a matrix, a fused view for 3-D inputs, else an add). */
+static Value *linear_apply(L *l, Value *x, Value *w, Value *b, const char *fname, int32_t off) {
   Shape xs = tshape(l, x), ws = tshape(l, w);
   if (xs.rank == 0 || xs.d[xs.rank - 1] != ws.d[1]) {
     char b1[64], b2[64];
     Shape wt = ws;
     wt.d[0] = ws.d[1], wt.d[1] = ws.d[0];
-    lerr(l, off, "Linear: input %s @ weight^T %s: inner dimensions %lld and %lld differ (in_features=%lld)",
+    lerr(l, off, "%s: input %s @ weight^T %s: inner dimensions %lld and %lld differ (in_features=%lld)", fname,
          shape_str(&xs, b1, sizeof b1), shape_str(&wt, b2, sizeof b2),
          (long long)(xs.rank ? xs.d[xs.rank - 1] : 0), (long long)ws.d[1], (long long)ws.d[1]);
   }
@@ -98,11 +98,32 @@ static Value *linear_forward(L *l, Value *m, Value *x, int32_t off) {
   if (ops[2]) {
     int32_t in2[2] = {tnode(l, y), tnode(l, ops[2])};
     int id2 = add_node(l, OP_ADD, in2, 2, NULL, off);
-    y = result(l, id2, ops, 3, xs.rank == 2 ? "AddmmBackward0" : xs.rank == 1 ? "AddBackward0" : "ViewBackward0");
+    y = result(l, id2, ops, 3, xs.rank == 2 ? "AddmmBackward0" : xs.rank == 3 ? "ViewBackward0" : "AddBackward0");
   } else if (xs.rank == 1 && y->t.requires_grad) {
     y->t.gradfn = "SqueezeBackward3"; /* PyTorch's mv of a 1-D input */
   }
   return y;
+}
+
+static Value *linear_forward(L *l, Value *m, Value *x, int32_t off) {
+  Value *w = attrs_get(&m->attrs, "weight"), *b = attrs_get(&m->attrs, "bias");
+  return linear_apply(l, want_tensor(l, x, "Linear", off), w, b, "Linear", off);
+}
+
+/* F.linear(input, weight, bias=None): a 2-D weight [out, in] (a 1-D one is a dot with each
+ * row of input). */
+B(linear) {
+  Value *v[3];
+  args_bind(l, "linear", "input, weight, bias=None", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], "linear", a->off), *w = want_tensor(l, v[1], "linear", a->off);
+  Value *b = v[2] ? want_tensor(l, v[2], "linear", a->off) : NULL;
+  Shape ws = tshape(l, w);
+  if (ws.rank == 1) {
+    Value *r = bi_binop(l, BIN_MATMUL, x, w, a->off);
+    return b ? bi_binop(l, BIN_ADD, r, b, a->off) : r;
+  }
+  if (ws.rank != 2) lerr(l, a->off, "linear(): weight must be 1-D or 2-D, got %d-D", ws.rank);
+  return linear_apply(l, x, w, b, "linear", a->off);
 }
 
 /* A builtin module class: called with self == NULL it constructs, with self the object
@@ -578,6 +599,7 @@ const Builtin module_builtins[] = {
   /* modules */
   {"Module", BI_CLASS, bi_Module, 0},
   {"Linear", BI_CLASS, bi_Linear, 0},
+  {"linear", BI_FUNC, bi_linear, 0},
   {"ReLU", BI_CLASS, bi_ReLU, 0},
   {"Sigmoid", BI_CLASS, bi_Sigmoid, 0},
   {"Tanh", BI_CLASS, bi_Tanh, 0},

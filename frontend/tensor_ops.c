@@ -1,7 +1,10 @@
 /*
  * tensor_ops.c — the torch functions that make tensors and compute on them: creation
- * (tensor, zeros, rand, arange, ...), elementwise arithmetic and math with PyTorch's type
- * promotion and broadcasting, matmul, and the reductions (sum, mean, max, argmax, softmax).
+ * (tensor, zeros, rand, arange, normal, logspace, bincount, ...), elementwise arithmetic and
+ * math with PyTorch's type promotion and broadcasting, matmul and einsum, and the reductions
+ * (sum, mean, max, argmax, softmax, prod, median). The builtins composed from the layout
+ * ops (flip, the stacks, repeat_interleave, is_contiguous, tolist) sit here too, near the
+ * end; with einsum they are the part to move out when this file is split.
  *
  * bi_binop, bi_unop and bi_compare are the operators too: lower.c sends `a + b`, `-a` and
  * `a < b` here, and operands that are not tensors get Python's semantics (host arithmetic,
@@ -1469,6 +1472,906 @@ B(trace) {
   return reduce(l, OP_SUM, d, NULL, false, a->off, "TraceBackward0");
 }
 
+/* ---- products, medians and more reductions ------------------------------------------------ */
+
+/* prod(dim=None, keepdim=False, dtype=None): the product over everything or one dim; bools
+ * and small ints multiply as int64, as PyTorch. Its gradient is ATen's: result / x, with
+ * zeros in the slice handled exactly (passes/autodiff.c, grad_prod). */
+B(prod) {
+  Value *v[4];
+  args_bind(l, "prod", "input, dim=None, keepdim=False, dtype=None", self, a, v, 4);
+  Value *x = want_tensor(l, v[0], "prod", a->off);
+  DType dt = tdtype(l, x);
+  if (v[3]) x = cast(l, x, want_dtype(l, v[3], a->off), a->off);
+  else if (!dt_is_float(dt) && dt != DT_I64) x = cast(l, x, DT_I64, a->off);
+  if (v[1] && v[1]->k != V_INT) lerr(l, a->off, "prod(): dim must be an int, not %s", v_typename(v[1]));
+  return reduce(l, OP_PROD, x, v[1], want_bool(l, v[2], a->off), a->off, v[1] ? "ProdBackward1" : "ProdBackward0");
+}
+
+/* median(): the lower median of all elements (the first NaN if any), a 0-d tensor whose
+ * gradient is shared evenly by the elements equal to it (ATen's evenly_distribute_backward);
+ * median(dim, keepdim=False): (values, indices) along dim, the index the one a stable sort
+ * puts in the middle (runtime/sort.c, tt_median_index_*), the gradient going to it. */
+B(median) {
+  Value *v[3];
+  args_bind(l, "median", "input, dim=None, keepdim=False", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], "median", a->off);
+  DType dt = tdtype(l, x);
+  if (dt == DT_BOOL) lerr(l, a->off, "median(): \"median_cpu\" not implemented for 'Bool'");
+  Value *xi = dt_is_float(dt) ? x : cast(l, x, DT_I64, a->off); /* the kernel's dtypes */
+  Shape s = tshape(l, x);
+  Attr at = {0};
+  if (!v[1]) {
+    if (shape_numel(&s) == 0 && s.sym < 0)
+      lerr(l, a->off, "median() operation does not have an identity for empty input tensor");
+    Value *idx = op1(l, OP_MEDIAN_INDEX, xi, &at, a->off, NULL); /* into the flattened x */
+    Value *flat = bi_call(l, "reshape", x, (Value *[]){v_int(l, -1)}, 1, a->off);
+    Value *one = bi_call(l, "reshape", idx, (Value *[]){v_int(l, 1)}, 1, a->off);
+    Value *m = bi_call(l, "gather", flat, (Value *[]){v_int(l, 0), one}, 2, a->off);
+    m = bi_call(l, "reshape", m, (Value *[]){v_tuple(l, 0)}, 1, a->off);
+    if (!m->t.requires_grad) return m;
+    /* max(where(x is m, x, -inf)): the value is m, and max's gradient rule shares the
+     * gradient evenly among the elements equal to it, as ATen's median does */
+    Value *md = bi_call(l, "detach", m, NULL, 0, a->off);
+    Value *mask = bi_compare(l, CMP_EQ, x, md, a->off);
+    mask = bi_select(l, bi_compare(l, CMP_NE, md, md, a->off), bi_compare(l, CMP_NE, x, x, a->off), mask, a->off, NULL);
+    Value *r = reduce(l, OP_MAX, bi_select(l, mask, x, v_float(l, -INFINITY), a->off, NULL), NULL, false, a->off, NULL);
+    r->t.gradfn = "MedianBackward0";
+    return r;
+  }
+  bool keep = want_bool(l, v[2], a->off);
+  int d = normdim(l, want_int(l, v[1], "dim", a->off), s.rank, a->off);
+  if (s.rank == 0) /* a 0-d tensor is its own median, at index 0 */
+    return values_indices(l, "median", x, filled(l, s, DT_I64, 0, a->off));
+  if (s.d[d] == 0 && s.sym != d)
+    lerr(l, a->off, "median() cannot compute median for a dimension of size 0 because the operation does not have an identity");
+  at.i[0] = 1LL << d;
+  at.i[1] = 1;
+  Value *idx = op1(l, OP_MEDIAN_INDEX, xi, &at, a->off, NULL);
+  Value *vals = bi_call(l, "gather", x, (Value *[]){v_int(l, d), idx}, 2, a->off);
+  if (!keep) {
+    vals = bi_call(l, "squeeze", vals, (Value *[]){v_int(l, d)}, 1, a->off);
+    idx = bi_call(l, "squeeze", idx, (Value *[]){v_int(l, d)}, 1, a->off);
+  }
+  if (vals->t.requires_grad) vals->t.gradfn = "MedianBackward1";
+  return values_indices(l, "median", vals, idx);
+}
+
+/* ---- more creation: normal, logspace, as_tensor, bincount ---------------------------------- */
+
+/* A fresh draw of N(mean, std) of shape s and dtype dt from the program's generator. */
+static Value *normal_draw(L *l, Shape s, DType dt, double mean, double std, int32_t off) {
+  if (!dt_is_float(dt)) lerr(l, off, "normal(): expected a floating point dtype, got %s", dt_torch(dt));
+  if (std < 0) lerr(l, off, "normal expects std >= 0.0, but found std %g", std);
+  Attr at = {0};
+  at.f[0] = mean;
+  at.f[1] = std;
+  Graph *g = cur_graph(l);
+  if (g->n == 0) g->loc.off = off;
+  return mk_tensor(l, ir_add_source(g, OP_NORMAL, dt, s, &at, (Loc){off}));
+}
+
+/* torch.normal(mean, std, size): numbers and a size draw as x.normal_(mean, std); with a
+ * tensor mean or std the draw has their broadcast shape and is ATen's: N(0, std) + mean for
+ * a number std, N(0, 1) * std + mean otherwise (gradients flow to mean and std). */
+B(normal) {
+  Value *v[7];
+  args_bind(l, "normal", "mean, std=1.0, size=None, generator=None, dtype=None, requires_grad=False, device=None", self, a, v, 7);
+  Value *mean = v[0], *std = v[1] ? v[1] : v_float(l, 1);
+  if (!mean) lerr(l, a->off, "normal(): mean must not be None");
+  if (v[3]) lerr(l, a->off, "normal(): ttc has one generator; generator= is not supported");
+  if (v[6] && (v[6]->k != V_STR || strcmp(v[6]->s, "cpu"))) lerr(l, a->off, "normal(): ttc compiles for the CPU; device must be 'cpu'");
+  bool tm = mean->k == V_TENSOR, ts = std->k == V_TENSOR;
+  if (!tm && !ts) {
+    if (!v[2]) lerr(l, a->off, "normal(): with a number mean and std, give a size: normal(mean, std, size)");
+    Args sa = {.pos = &v[2], .npos = 1, .off = a->off};
+    Shape s = size_args(l, &sa, 0, "normal");
+    DType dt = v[4] ? want_dtype(l, v[4], a->off) : DT_F32;
+    Value *r = normal_draw(l, s, dt, want_num(l, mean, "mean", a->off), want_num(l, std, "std", a->off), a->off);
+    return make_leaf(l, r, want_bool(l, v[5], a->off), a->off);
+  }
+  if (v[2]) lerr(l, a->off, "normal(): size is given only with a number mean and std");
+  Value *ref = tm ? mean : std;
+  DType dt = tdtype(l, ref);
+  if (!dt_is_float(dt)) lerr(l, a->off, "normal(): expected a floating point tensor, got %s", dt_torch(dt));
+  Shape s = tshape(l, ref);
+  if (tm && ts) {
+    Shape s1 = tshape(l, mean), s2 = tshape(l, std);
+    if (!ir_broadcast(&s1, &s2, &s))
+      lerr(l, a->off, "normal(): mean and std shapes do not broadcast");
+  }
+  Value *r;
+  const char *gf;
+  if (tm && !ts) {
+    r = bi_binop(l, BIN_ADD, normal_draw(l, s, dt, 0, want_num(l, std, "std", a->off), a->off), mean, a->off);
+    gf = "NormalBackward1";
+  } else {
+    r = bi_binop(l, BIN_ADD, bi_binop(l, BIN_MUL, normal_draw(l, s, dt, 0, 1, a->off), std, a->off), mean, a->off);
+    gf = tm ? "NormalBackward3" : "NormalBackward2";
+  }
+  if (r->t.requires_grad) r->t.gradfn = gf;
+  return r;
+}
+
+/* logspace(start, end, steps, base=10.0): base ** linspace(start, end, steps), computed as
+ * ATen's CPU kernel does (the first half from start, the second from end, in double). */
+B(logspace) {
+  Value *v[6];
+  args_bind(l, "logspace", "start, end, steps, base=10.0, dtype=None, requires_grad=False", self, a, v, 6);
+  double s0 = want_num(l, v[0], "start", a->off), s1 = want_num(l, v[1], "end", a->off);
+  double base = want_num(l, v[3], "base", a->off);
+  int64_t n = want_int(l, v[2], "steps", a->off);
+  if (n < 0 || n > (1 << 24)) lerr(l, a->off, "logspace(): bad number of steps %lld", (long long)n);
+  DType dt = v[4] ? want_dtype(l, v[4], a->off) : DT_F32;
+  double *vals = arena_alloc(l->arena, sizeof(double) * (size_t)(n ? n : 1));
+  if (n == 1) vals[0] = pow(base, s0);
+  if (n > 1 && dt_is_float(dt)) {
+    /* scalar_t start and end, a double step */
+    double st = dt == DT_F32 ? d2f(s0) : s0, en = dt == DT_F32 ? d2f(s1) : s1;
+    double step = (en - st) / (double)(n - 1);
+    for (int64_t i = 0; i < n; i++)
+      vals[i] = i < n / 2 ? pow(base, st + step * (double)i) : pow(base, en - step * (double)(n - i - 1));
+  } else if (n > 1) { /* integral dtypes: float arithmetic on truncated ends, as ATen */
+    float fb = (float)base, st = (float)f2i(l, trunc(s0), a->off), en = (float)f2i(l, trunc(s1), a->off);
+    float step = (en - st) / (float)(n - 1);
+    for (int64_t i = 0; i < n; i++)
+      vals[i] = i < n / 2 ? powf(fb, st + step * (float)i) : powf(fb, en - step * (float)(n - i - 1));
+  }
+  Shape s = {.rank = 1, .sym = -1, .d = {n}};
+  Value *t = const_tensor(l, dt, s, vals, NULL, n, a->off);
+  return make_leaf(l, t, want_bool(l, v[5], a->off), a->off);
+}
+
+/* as_tensor(data, dtype=None): a tensor stays itself (cast if dtype differs); other data
+ * as tensor(data, dtype). */
+B(as_tensor) {
+  Value *v[3];
+  args_bind(l, "as_tensor", "data, dtype=None, device=None", self, a, v, 3);
+  if (v[2] && (v[2]->k != V_STR || strcmp(v[2]->s, "cpu"))) lerr(l, a->off, "as_tensor(): ttc compiles for the CPU; device must be 'cpu'");
+  if (!v[0]) lerr(l, a->off, "as_tensor(): data must not be None");
+  if (v[0]->k == V_TENSOR) return v[1] ? cast(l, v[0], want_dtype(l, v[1], a->off), a->off) : v[0];
+  if (v[0]->k == V_INT || v[0]->k == V_FLOAT || v[0]->k == V_BOOL || v[0]->k == V_HOST) {
+    DType dt = v[1] ? want_dtype(l, v[1], a->off) : v[0]->k == V_HOST ? (v[0]->hx->isfloat ? DT_F32 : v[0]->hx->isbool ? DT_BOOL : DT_I64) : scalar_dtype(v[0]);
+    return to_tensor_dt(l, v[0], dt, a->off);
+  }
+  Value *pos[2] = {v[0], v[1]};
+  return bi_tensor(l, NULL, &(Args){.pos = pos, .npos = v[1] ? 2 : 1, .off = a->off});
+}
+
+B(get_default_dtype) {
+  args_bind(l, "get_default_dtype", "", self, a, NULL, 0);
+  Value *d = v_new(l, V_DTYPE);
+  d->i = DT_F32; /* ttc has no set_default_dtype */
+  return d;
+}
+
+/*
+ * The values of t when they are known at compile time: a constant, fill or arange in the
+ * open graph, through reshapes and detaches (a cast or anything else is not followed). n is
+ * t's element count; vals gets them as doubles, ivals exactly for integer dtypes.
+ */
+static bool known_values(L *l, Value *t, double *vals, int64_t *ivals, int64_t n) {
+  if (!l->g || t->t.graph != l->g->id) return false;
+  const Graph *g = l->g;
+  const Node *nd = &g->nodes[t->t.node];
+  while (nd->op == OP_RESHAPE || nd->op == OP_DETACH) nd = &g->nodes[nd->in[0]];
+  if (nd->op != OP_CONST && nd->op != OP_FILL && nd->op != OP_ARANGE) return false;
+  DType dt = nd->dtype;
+  bool fl = dt_is_float(dt);
+  for (int64_t i = 0; i < n; i++) {
+    int64_t iv = 0;
+    double x = 0;
+    if (nd->op == OP_CONST) {
+      switch (dt) {
+      case DT_F32: x = ((const float *)nd->attr.data)[i]; break;
+      case DT_F64: x = ((const double *)nd->attr.data)[i]; break;
+      case DT_I64: iv = ((const int64_t *)nd->attr.data)[i]; break;
+      case DT_I32: iv = ((const int32_t *)nd->attr.data)[i]; break;
+      case DT_I8: iv = ((const int8_t *)nd->attr.data)[i]; break;
+      case DT_BOOL: iv = ((const bool *)nd->attr.data)[i]; break;
+      default: return false;
+      }
+    } else if (nd->op == OP_FILL) { /* an int64 fill holds its exact value in attr.i[0] */
+      x = nd->attr.f[0];
+      if (!fl) iv = dt == DT_I64 && nd->attr.i[0] ? nd->attr.i[0] : f2i(l, trunc(x), 0);
+    } else { /* arange: exact ints in attr.i when set, else start + i*step in double */
+      bool exact = !fl && (nd->attr.i[0] || nd->attr.i[1]);
+      x = nd->attr.f[0] + (double)i * nd->attr.f[1];
+      if (!fl) iv = exact ? nd->attr.i[0] + i * nd->attr.i[1] : f2i(l, trunc(x), 0);
+    }
+    if (dt == DT_BOOL) iv = iv != 0;
+    vals[i] = fl ? (dt == DT_F32 ? (double)d2f(x) : x) : (double)iv;
+    ivals[i] = iv;
+  }
+  return true;
+}
+
+/* bincount(input, weights=None, minlength=0): counts (or summed weights) of each value of a
+ * 1-D int64 tensor. The result's length is max(input) + 1 (at least minlength): known when
+ * the input's values are; otherwise it is minlength, and a value at or past it stops the
+ * program naming the line (one_hot's check), where PyTorch would make a longer result. */
+B(bincount) {
+  Value *v[3];
+  args_bind(l, "bincount", "input, weights=None, minlength=0", self, a, v, 3);
+  Value *x = want_tensor(l, v[0], "bincount", a->off);
+  Shape s = tshape(l, x);
+  if (s.rank != 1 || dt_is_float(tdtype(l, x)) || tdtype(l, x) == DT_BOOL)
+    lerr(l, a->off, "bincount only supports 1-d non-negative integral inputs.");
+  if (s.sym >= 0) lerr(l, a->off, "bincount(): an input with a run-time batch dimension is not supported");
+  int64_t len = want_int(l, v[2], "minlength", a->off), n = s.d[0];
+  if (len < 0) lerr(l, a->off, "minlength should be >= 0");
+  if (n > (1 << 20)) lerr(l, a->off, "bincount(): input too large for ttc (%lld elements)", (long long)n);
+  double *vals = arena_alloc(l->arena, sizeof(double) * (size_t)(n + 1));
+  int64_t *iv = arena_alloc(l->arena, sizeof(int64_t) * (size_t)(n + 1));
+  if (known_values(l, x, vals, iv, n)) {
+    for (int64_t i = 0; i < n; i++) {
+      if (iv[i] < 0) lerr(l, a->off, "bincount only supports 1-d non-negative integral inputs.");
+      if (iv[i] >= len) len = iv[i] + 1;
+    }
+  } else if (len == 0) {
+    lerr(l, a->off, "bincount(): the result's length is the input's largest value + 1, known only when "
+                    "the program runs; give minlength= (an upper bound of the values)");
+  }
+  if (len > (1 << 24) || (double)len * (double)n > (double)(1 << 26))
+    lerr(l, a->off, "bincount(): %lld bins of %lld values is too large for ttc", (long long)len, (long long)n);
+  DType dt = DT_I64;
+  Value *w = NULL;
+  if (v[1]) {
+    w = want_tensor(l, v[1], "bincount", a->off);
+    Shape ws = tshape(l, w);
+    if (!shape_eq(&ws, &s)) lerr(l, a->off, "weights should be 1-d and have the same length as input");
+    dt = tdtype(l, w) == DT_F32 ? DT_F32 : DT_F64;
+    w = bi_call(l, "unsqueeze", cast(l, w, dt, a->off), (Value *[]){v_int(l, 1)}, 1, a->off);
+  }
+  Value *x64 = cast(l, x, DT_I64, a->off);
+  if (n == 0) return filled(l, (Shape){.rank = 1, .sym = -1, .d = {len}}, dt, 0, a->off);
+  Attr at = {0};
+  at.i[0] = len;
+  at.i[1] = dt;
+  Value *oh = op1(l, OP_ONE_HOT, x64, &at, a->off, NULL);
+  if (w) oh = bi_binop(l, BIN_MUL, oh, w, a->off);
+  return reduce(l, OP_SUM, oh, v_int(l, 0), false, a->off, NULL);
+}
+
+/* torch.broadcast_shapes(*shapes): the shape they broadcast to, as a torch.Size. */
+B(broadcast_shapes) {
+  UNUSED(self);
+  if (a->nkw) lerr(l, a->off, "broadcast_shapes() got an unexpected keyword argument '%s'", a->kwnames[0]);
+  Shape r = {.rank = 0, .sym = -1};
+  for (int i = 0; i < a->npos; i++) {
+    Value *p = a->pos[i];
+    Shape s = {.rank = 0, .sym = -1};
+    if (p->k == V_INT) s.rank = 1, s.d[0] = p->i;
+    else if (p->k == V_LIST || p->k == V_TUPLE) {
+      if (p->n > TT_MAX_RANK) lerr(l, a->off, "broadcast_shapes(): at most %d dimensions", TT_MAX_RANK);
+      s.rank = p->n;
+      for (int k = 0; k < p->n; k++) s.d[k] = want_int(l, p->items[k], "a size", a->off);
+    } else
+      lerr(l, a->off, "broadcast_shapes(): expected a shape (a tuple of ints), got %s", v_typename(p));
+    for (int k = 0; k < s.rank; k++)
+      if (s.d[k] < 0) lerr(l, a->off, "Trying to create tensor with negative dimension %lld", (long long)s.d[k]);
+    Shape out;
+    if (!ir_broadcast(&r, &s, &out)) {
+      char b1[64], b2[64];
+      lerr(l, a->off, "Shape mismatch: objects cannot be broadcast to a single shape (%s and %s)",
+           shape_str(&r, b1, sizeof b1), shape_str(&s, b2, sizeof b2));
+    }
+    r = out;
+  }
+  return size_tuple(l, r);
+}
+
+/* ---- layout built from the layout ops: flip, the stacks, repeat_interleave ---------------- */
+
+/* The int64 constant [v0, v1, ...] (an index). */
+static Value *index_const(L *l, const int64_t *idx, int64_t n, int32_t off) {
+  double *vals = arena_alloc(l->arena, sizeof(double) * (size_t)(n ? n : 1));
+  for (int64_t i = 0; i < n; i++) vals[i] = (double)idx[i];
+  return const_tensor(l, DT_I64, (Shape){.rank = 1, .sym = -1, .d = {n}}, vals, idx, n, off);
+}
+
+/* A dims argument: an int, a list/tuple of ints, or (for a method) the ints themselves. */
+static int64_t dims_arg(L *l, Value **items, int n, int rank, const char *fname, int32_t off) {
+  if (n == 1 && (items[0]->k == V_LIST || items[0]->k == V_TUPLE)) n = items[0]->n, items = items[0]->items;
+  int64_t m = 0;
+  for (int i = 0; i < n; i++) {
+    int d = normdim(l, want_int(l, items[i], "dim", off), rank, off);
+    if (m & (1LL << d)) lerr(l, off, "%s(): dim %d appears multiple times in the list of dims", fname, d);
+    m |= 1LL << d;
+  }
+  return m;
+}
+
+/* flip(dims): each listed dim read backwards, an index_select with n-1, ..., 0. */
+B(flip) {
+  Value *x;
+  int64_t mask;
+  if (self) {
+    x = want_tensor(l, self, "flip", a->off);
+    if (a->nkw == 1 && !strcmp(a->kwnames[0], "dims") && a->npos == 0) mask = dims_arg(l, a->kw, 1, tshape(l, x).rank, "flip", a->off);
+    else if (a->nkw) lerr(l, a->off, "flip() got an unexpected keyword argument '%s'", a->kwnames[0]);
+    else mask = dims_arg(l, a->pos, a->npos, tshape(l, x).rank, "flip", a->off);
+  } else {
+    Value *v[2];
+    args_bind(l, "flip", "input, dims", self, a, v, 2);
+    x = want_tensor(l, v[0], "flip", a->off);
+    mask = dims_arg(l, &v[1], 1, tshape(l, x).rank, "flip", a->off);
+  }
+  Shape s = tshape(l, x);
+  Value *r = x;
+  for (int d = 0; d < s.rank; d++) {
+    if (!((mask >> d) & 1) || s.d[d] <= 1) continue;
+    if (d == s.sym) lerr(l, a->off, "flip(): ttc cannot flip the run-time batch dimension");
+    int64_t *idx = arena_alloc(l->arena, sizeof(int64_t) * (size_t)s.d[d]);
+    for (int64_t i = 0; i < s.d[d]; i++) idx[i] = s.d[d] - 1 - i;
+    r = bi_call(l, "index_select", r, (Value *[]){v_int(l, d), index_const(l, idx, s.d[d], a->off)}, 2, a->off);
+  }
+  if (r == x) r = bi_call(l, "clone", x, NULL, 0, a->off); /* a new tensor, as PyTorch's */
+  if (r->t.requires_grad) r->t.gradfn = "FlipBackward0";
+  return r;
+}
+
+/* x viewed with at least `rank` dims, as torch.atleast_1d/2d/3d place the new ones. */
+static Value *atleast(L *l, Value *x, int rank, int32_t off) {
+  Shape s = tshape(l, x);
+  if (s.rank >= rank) return x;
+  if (s.sym >= 0) lerr(l, off, "ttc cannot add dims around a run-time batch dimension here; use unsqueeze");
+  Value *t = v_tuple(l, rank);
+  int64_t d[3] = {1, 1, 1};
+  if (s.rank == 1) d[1] = s.d[0];                /* [n] -> [1, n] or [1, n, 1] */
+  if (s.rank == 2) d[0] = s.d[0], d[1] = s.d[1]; /* [m, n] -> [m, n, 1] */
+  for (int i = 0; i < rank; i++) t->items[i] = v_int(l, d[i]);
+  return bi_call(l, "reshape", x, &t, 1, off);
+}
+
+/* hstack, vstack (row_stack), dstack: cat after atleast_1d/2d/3d, along 1 (0 for 1-D
+ * tensors), 0 and 2. */
+static Value *stack_kind(L *l, Value *self, Args *a, const char *fname, int rank, int dim) {
+  Value *v[1];
+  args_bind(l, fname, "tensors", self, a, v, 1);
+  Value *seq = v[0];
+  if (!seq || (seq->k != V_LIST && seq->k != V_TUPLE))
+    lerr(l, a->off, "%s(): expected a list or tuple of tensors, got %s", fname, seq ? v_typename(seq) : "None");
+  if (seq->n == 0) lerr(l, a->off, "%s expects a non-empty TensorList", fname);
+  Value *list = v_new(l, V_LIST);
+  bool all1 = true;
+  for (int i = 0; i < seq->n; i++) {
+    Value *t = atleast(l, want_tensor(l, seq->items[i], fname, a->off), rank, a->off);
+    all1 &= tshape(l, t).rank == 1;
+    v_list_push(l, list, t);
+  }
+  return bi_call(l, "cat", NULL, (Value *[]){list, v_int(l, rank == 1 && all1 ? 0 : dim)}, 2, a->off);
+}
+B(hstack) { return stack_kind(l, self, a, "hstack", 1, 1); }
+B(vstack) { return stack_kind(l, self, a, "vstack", 2, 0); }
+B(dstack) { return stack_kind(l, self, a, "dstack", 3, 2); }
+
+/* repeat_interleave(repeats, dim=None): each element (each slice along dim) repeated, an
+ * index_select with 0, 0, 1, 1, ... as ATen computes it; repeats an int or a tensor whose
+ * values are known at compile time. Without dim, over the flattened tensor. */
+B(repeat_interleave) {
+  Value *v[4];
+  args_bind(l, "repeat_interleave", "input, repeats=None, dim=None, output_size=None", self, a, v, 4);
+  Value *x = want_tensor(l, v[0], "repeat_interleave", a->off);
+  if (!v[1]) { /* repeat_interleave(repeats): the indices 0..n-1, each repeated */
+    Shape rs = tshape(l, x);
+    if (rs.rank != 1) lerr(l, a->off, "repeat_interleave(): repeats must be 0-dim or 1-dim tensor");
+    v[1] = x;
+    x = bi_call(l, "arange", NULL, (Value *[]){v_int(l, rs.d[0])}, 1, a->off);
+  }
+  if (!v[2]) x = bi_call(l, "reshape", x, (Value *[]){v_int(l, -1)}, 1, a->off);
+  Shape s = tshape(l, x);
+  int d = v[2] ? normdim(l, want_int(l, v[2], "dim", a->off), s.rank, a->off) : 0;
+  if (s.rank == 0) x = bi_call(l, "reshape", x, (Value *[]){v_int(l, 1)}, 1, a->off), s = tshape(l, x);
+  if (d == s.sym) lerr(l, a->off, "repeat_interleave(): ttc cannot repeat along the run-time batch dimension");
+  int64_t n = s.d[d], total = 0;
+  int64_t *reps = arena_alloc(l->arena, sizeof(int64_t) * (size_t)(n + 1));
+  if (v[1]->k == V_TENSOR) {
+    Shape rs = tshape(l, v[1]);
+    int64_t rn = shape_numel(&rs);
+    if (rs.rank > 1 || rs.sym >= 0) lerr(l, a->off, "repeat_interleave(): repeats must be 0-dim or 1-dim tensor");
+    if (rn != 1 && rn != n) lerr(l, a->off, "repeats must have the same size as input along dim");
+    if (tdtype(l, v[1]) != DT_I64 && tdtype(l, v[1]) != DT_I32)
+      lerr(l, a->off, "repeat_interleave(): repeats has to be Long or Int tensor");
+    double *rv = arena_alloc(l->arena, sizeof(double) * (size_t)(rn + 1));
+    int64_t *ri = arena_alloc(l->arena, sizeof(int64_t) * (size_t)(rn + 1));
+    if (!known_values(l, v[1], rv, ri, rn))
+      lerr(l, a->off, "repeat_interleave(): the repeats tensor's values set the result's shape, so they "
+                      "must be known at compile time (a constant made here, or an int)");
+    for (int64_t i = 0; i < n; i++) reps[i] = ri[rn == 1 ? 0 : i];
+  } else {
+    int64_t r = want_int(l, v[1], "repeats", a->off);
+    for (int64_t i = 0; i < n; i++) reps[i] = r;
+  }
+  for (int64_t i = 0; i < n; i++) {
+    if (reps[i] < 0) lerr(l, a->off, "repeats can not be negative");
+    total += reps[i];
+    if (total > IR_MAX_NUMEL) lerr(l, a->off, "repeat_interleave(): result too large");
+  }
+  int64_t *idx = arena_alloc(l->arena, sizeof(int64_t) * (size_t)(total + 1)), k = 0;
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t j = 0; j < reps[i]; j++) idx[k++] = i;
+  if (v[3] && want_int(l, v[3], "output_size", a->off) != total)
+    lerr(l, a->off, "repeat_interleave(): output_size %lld differs from the repeats' sum %lld",
+         (long long)want_int(l, v[3], "output_size", a->off), (long long)total);
+  return bi_call(l, "index_select", x, (Value *[]){v_int(l, d), index_const(l, idx, total, a->off)}, 2, a->off);
+}
+
+/* nelement(): numel(). */
+B(nelement) {
+  Value *v[1];
+  args_bind(l, "nelement", "input", self, a, v, 1);
+  return bi_call(l, "numel", want_tensor(l, v[0], "nelement", a->off), NULL, 0, a->off);
+}
+
+/*
+ * is_contiguous(): PyTorch's answer from the strides the tensor would have there. ttc
+ * copies every permute, expand and slice, so the strides are followed back through the
+ * open graph as PyTorch's would be: the views (permute, transpose, expand, slices,
+ * reshapes that only add or drop 1s, detach) rearrange their input's; clone() (an identity
+ * permute) and elementwise results keep the dim order of their (first same-shaped) input,
+ * densely, as PyTorch's preserve format and TensorIterator do; anything else (a reduction, matmul, cat, contiguous(), a
+ * tensor read from a program variable after a run-time loop) is contiguous.
+ */
+static void dense_strides(const Shape *s, const int64_t *order, int64_t *st) {
+  int64_t z = 1;
+  for (int k = s->rank - 1; k >= 0; k--) {
+    st[order[k]] = z;
+    z *= s->d[order[k]] ? s->d[order[k]] : 1;
+  }
+}
+
+/* Dense strides in the dim order of strides `in` (largest first; ties keep dim order):
+ * empty_like's preserve format. */
+static void dense_like(const Shape *s, const int64_t *in, int64_t *st) {
+  int64_t order[TT_MAX_RANK];
+  for (int i = 0; i < s->rank; i++) order[i] = i;
+  for (int i = 1; i < s->rank; i++) /* a stable insertion sort by stride, descending */
+    for (int j = i; j > 0 && in[order[j]] > in[order[j - 1]]; j--) {
+      int64_t t = order[j];
+      order[j] = order[j - 1], order[j - 1] = t;
+    }
+  dense_strides(s, order, st);
+}
+
+static void view_strides(const Graph *g, int id, int64_t *st) {
+  const Node *n = &g->nodes[id];
+  const Shape *s = &n->shape;
+  int64_t in[TT_MAX_RANK], order[TT_MAX_RANK];
+  for (int i = 0; i < s->rank; i++) order[i] = i;
+  switch (n->op) {
+  case OP_DETACH: view_strides(g, n->in[0], st); return;
+  case OP_PERMUTE: {
+    bool ident = true;
+    view_strides(g, n->in[0], in);
+    for (int i = 0; i < s->rank; i++) st[i] = in[n->attr.ints[i]], ident &= n->attr.ints[i] == i;
+    if (ident) dense_like(s, in, st); /* clone(): a dense copy in the same dim order */
+    return;
+  }
+  case OP_EXPAND: {
+    const Shape *xs = &g->nodes[n->in[0]].shape;
+    view_strides(g, n->in[0], in);
+    int off = s->rank - xs->rank;
+    for (int i = 0; i < s->rank; i++) st[i] = i < off || (xs->d[i - off] == 1 && s->d[i] != 1) ? 0 : in[i - off];
+    return;
+  }
+  case OP_SLICE:
+    view_strides(g, n->in[0], in);
+    for (int i = 0; i < s->rank; i++) st[i] = in[i] * n->attr.ints[3 * i + 2];
+    return;
+  case OP_RESHAPE: {
+    const Shape *xs = &g->nodes[n->in[0]].shape;
+    view_strides(g, n->in[0], in);
+    if (shape_eq(xs, s)) { /* a view of the same shape */
+      memcpy(st, in, sizeof(int64_t) * (size_t)s->rank);
+      return;
+    }
+    /* unsqueeze/squeeze keep the strides of the dims that are not 1; other reshapes copy
+     * a tensor that is not contiguous */
+    int i, j = 0;
+    for (i = 0; i < s->rank; i++) {
+      if (s->d[i] == 1) {
+        st[i] = 1;
+        continue;
+      }
+      while (j < xs->rank && xs->d[j] == 1) j++;
+      if (j == xs->rank || xs->d[j] != s->d[i]) break;
+      st[i] = in[j++];
+    }
+    while (i == s->rank && j < xs->rank && xs->d[j] == 1) j++;
+    if (i == s->rank && j == xs->rank) return;
+    break;
+  }
+  default:
+    if (ir_ops[n->op].flags & OPF_EW)
+      for (int k = 0; k < n->nin; k++)
+        if (shape_eq(&g->nodes[n->in[k]].shape, s)) {
+          view_strides(g, n->in[k], in);
+          dense_like(s, in, st);
+          return;
+        }
+    break;
+  }
+  dense_strides(s, order, st);
+}
+
+B(is_contiguous) {
+  Value *v[2];
+  args_bind(l, "is_contiguous", "input, memory_format=None", self, a, v, 2);
+  Value *x = want_tensor(l, v[0], "is_contiguous", a->off);
+  if (!l->g || x->t.graph != l->g->id) return l->vtrue;
+  const Node *n = &l->g->nodes[x->t.node];
+  int64_t st[TT_MAX_RANK];
+  view_strides(l->g, x->t.node, st);
+  if (shape_numel(&n->shape) == 0) return l->vtrue;
+  int64_t z = 1;
+  for (int i = n->shape.rank - 1; i >= 0; i--) {
+    if (n->shape.d[i] == 1) continue;
+    if (st[i] != z) return l->vfalse;
+    z *= n->shape.d[i];
+  }
+  return l->vtrue;
+}
+
+/* contiguous(): itself when contiguous, else a dense copy (a cat of one tensor: a node
+ * is_contiguous reads as contiguous, where clone() keeps the layout). */
+B(contiguous) {
+  Value *v[2];
+  args_bind(l, "contiguous", "input, memory_format=None", self, a, v, 2);
+  Value *x = want_tensor(l, v[0], "contiguous", a->off);
+  if (v_truthy(l, bi_is_contiguous(l, x, &(Args){.off = a->off}), a->off)) return x;
+  Attr at = {0};
+  int32_t in = tnode(l, x);
+  return result(l, add_node(l, OP_CAT, &in, 1, &at, a->off), &x, 1, "CloneBackward0");
+}
+
+/* tolist(): nested Python lists of the elements; numbers known at compile time when the
+ * values are (a constant), else run-time host numbers (each element's .item()). */
+static Value *tolist_of(L *l, Value *flat, const double *vals, const int64_t *iv, DType dt, const Shape *s,
+                        int dim, int64_t *pos, int32_t off) {
+  if (dim == s->rank) {
+    int64_t i = (*pos)++;
+    if (vals) return dt_is_float(dt) ? v_float(l, vals[i]) : dt == DT_BOOL ? v_bool(l, iv[i] != 0) : v_int(l, iv[i]);
+    IndexItem it = {.kind = IX_VALUE, .v = v_int(l, i), .off = off};
+    return tensor_item(l, bi_index(l, flat, &it, 1, false, off), off);
+  }
+  Value *list = v_new(l, V_LIST);
+  for (int64_t k = 0; k < s->d[dim]; k++) v_list_push(l, list, tolist_of(l, flat, vals, iv, dt, s, dim + 1, pos, off));
+  return list;
+}
+
+B(tolist) {
+  Value *v[1];
+  args_bind(l, "tolist", "input", self, a, v, 1);
+  Value *x = want_tensor(l, v[0], "tolist", a->off);
+  Shape s = tshape(l, x);
+  DType dt = tdtype(l, x);
+  if (s.sym >= 0) lerr(l, a->off, "tolist(): the tensor's shape is known only when the program runs (a batch dimension)");
+  int64_t n = shape_numel(&s), pos = 0;
+  if (n > (1 << 16)) lerr(l, a->off, "tolist(): %lld elements are too many for ttc", (long long)n);
+  double *vals = arena_alloc(l->arena, sizeof(double) * (size_t)(n + 1));
+  int64_t *iv = arena_alloc(l->arena, sizeof(int64_t) * (size_t)(n + 1));
+  if (known_values(l, x, vals, iv, n)) return tolist_of(l, NULL, vals, iv, dt, &s, 0, &pos, a->off);
+  if (n > 4096)
+    lerr(l, a->off, "tolist(): %lld run-time values are too many for ttc (at most 4096 when the values are "
+                    "known only when the program runs)", (long long)n);
+  Value *flat = bi_call(l, "reshape", x, (Value *[]){v_int(l, -1)}, 1, a->off);
+  return tolist_of(l, flat, NULL, NULL, dt, &s, 0, &pos, a->off);
+}
+
+/* ---- einsum -------------------------------------------------------------------------------- */
+
+/* An operand under way: its tensor and each dim's label (0-51 the letters A-Z a-z, 52 on
+ * the dims an ellipsis stands for, right-aligned across operands so they broadcast). */
+typedef struct EinOp {
+  Value *t;
+  int lab[TT_MAX_RANK];
+  int rank;
+} EinOp;
+
+enum { EIN_LETTERS = 52, EIN_LABELS = EIN_LETTERS + TT_MAX_RANK };
+
+static int ein_letter(char c) {
+  return c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26 : -1;
+}
+
+static Value *int_tuple(L *l, const int64_t *d, int n) {
+  Value *t = v_tuple(l, n);
+  for (int i = 0; i < n; i++) t->items[i] = v_int(l, d[i]);
+  return t;
+}
+
+static Value *reshape_dims(L *l, Value *x, const int64_t *d, int n, int32_t off) {
+  Shape s = tshape(l, x);
+  Shape to = shape_make(n, d);
+  if (shape_eq(&s, &to)) return x;
+  return bi_call(l, "reshape", x, (Value *[]){int_tuple(l, d, n)}, 1, off);
+}
+
+/* Parses one term ("ij", "b...k") into the labels of its letters, and where among them the
+ * ellipsis stands (-1: none). Returns the number of letters. */
+static int ein_term(L *l, const char *p, const char *end, int *labs, int *ell_at, int32_t off) {
+  int n = 0;
+  *ell_at = -1;
+  for (; p < end; p++) {
+    if (*p == ' ') continue;
+    if (*p == '.') {
+      if (*ell_at >= 0 || end - p < 3 || p[1] != '.' || p[2] != '.')
+        lerr(l, off, "einsum(): found '.' for operand that is not part of any ellipsis");
+      *ell_at = n;
+      p += 2;
+      continue;
+    }
+    int c = ein_letter(*p);
+    if (c < 0) lerr(l, off, "einsum(): invalid subscript '%c' in the equation string, subscripts must be in [a-zA-Z]", *p);
+    if (n == TT_MAX_RANK) lerr(l, off, "einsum(): more than %d subscripts in a term", TT_MAX_RANK);
+    labs[n++] = c;
+  }
+  return n;
+}
+
+/* Sums o's dims whose labels are set in drop; whether there were any. */
+static bool ein_sum(L *l, EinOp *o, const bool *drop, int32_t off) {
+  Value *dims = v_new(l, V_LIST);
+  int k = 0;
+  for (int i = 0; i < o->rank; i++) {
+    if (drop[o->lab[i]]) v_list_push(l, dims, v_int(l, i));
+    else o->lab[k++] = o->lab[i];
+  }
+  if (!dims->n) return false;
+  o->t = reduce(l, OP_SUM, o->t, dims, false, off, NULL);
+  o->rank = k;
+  return true;
+}
+
+/* Repeated labels within an operand ("ii"): the diagonal, through a reshape of the two
+ * dims moved last and a slice with step n + 1. */
+static void ein_diagonal(L *l, EinOp *o, int32_t off) {
+  for (int p = 0; p < o->rank; p++)
+    for (int q = p + 1; q < o->rank; q++) {
+      if (o->lab[p] != o->lab[q]) continue;
+      Shape s = tshape(l, o->t);
+      if (s.d[p] != s.d[q])
+        lerr(l, off, "einsum(): subscript %c is repeated for operand but the sizes don't match, %lld != %lld",
+             o->lab[p] < 26 ? 'A' + o->lab[p] : 'a' + o->lab[p] - 26, (long long)s.d[p], (long long)s.d[q]);
+      int64_t perm[TT_MAX_RANK], d[TT_MAX_RANK], n = s.d[p];
+      int lab[TT_MAX_RANK], k = 0;
+      for (int i = 0; i < o->rank; i++)
+        if (i != p && i != q) perm[k] = i, lab[k] = o->lab[i], d[k++] = s.d[i];
+      perm[k] = p, perm[k + 1] = q;
+      lab[k] = o->lab[p];
+      d[k] = n * n;
+      Value *t = permute_to(l, o->t, perm, o->rank, off, NULL);
+      t = reshape_dims(l, t, d, k + 1, off);
+      IndexItem it[TT_MAX_RANK];
+      for (int i = 0; i <= k; i++) it[i] = (IndexItem){.kind = IX_SLICE, .off = off};
+      it[k].st = v_int(l, n + 1);
+      o->t = bi_index(l, t, it, k + 1, true, off);
+      o->rank = k + 1;
+      memcpy(o->lab, lab, sizeof lab);
+      p = -1; /* start over: the labels moved */
+      break;
+    }
+}
+
+/* x with the dims in the order of labels `want` (each present in o), as a permuted copy. */
+static Value *ein_order(L *l, EinOp *o, const int *want, int n, int32_t off) {
+  int64_t perm[TT_MAX_RANK];
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < o->rank; j++)
+      if (o->lab[j] == want[i]) perm[i] = j;
+  return permute_to(l, o->t, perm, n, off, NULL);
+}
+
+/* a and b into one operand over the labels of both, contracting the shared ones that the
+ * rest of the equation does not need (keep[]): a batched matmul when something is
+ * contracted, else a broadcast product; *contracted says which. */
+static EinOp ein_pair(L *l, EinOp a, EinOp b, const bool *keep, const int64_t *size, bool *contracted, int32_t off) {
+  bool ina[EIN_LABELS] = {0}, inb[EIN_LABELS] = {0}, drop[EIN_LABELS] = {0};
+  for (int i = 0; i < a.rank; i++) ina[a.lab[i]] = true;
+  for (int i = 0; i < b.rank; i++) inb[b.lab[i]] = true;
+  for (int c = 0; c < EIN_LABELS; c++) drop[c] = !keep[c] && (ina[c] != inb[c]);
+  ein_sum(l, &a, drop, off); /* a label of one side that nothing else needs */
+  ein_sum(l, &b, drop, off);
+  int batch[TT_MAX_RANK], aonly[TT_MAX_RANK], bonly[TT_MAX_RANK], contr[TT_MAX_RANK];
+  int nb = 0, na = 0, nn = 0, nk = 0;
+  for (int i = 0; i < a.rank; i++) {
+    int c = a.lab[i];
+    if (!inb[c]) aonly[na++] = c;
+    else if (keep[c]) batch[nb++] = c;
+    else contr[nk++] = c;
+  }
+  for (int i = 0; i < b.rank; i++)
+    if (!ina[b.lab[i]]) bonly[nn++] = b.lab[i];
+  /* both sides at the labels' full sizes (a size-1 dim broadcasts) */
+  for (EinOp *o = &a; o; o = o == &a ? &b : NULL) {
+    Shape s = tshape(l, o->t);
+    int64_t d[TT_MAX_RANK];
+    bool grow = false;
+    for (int i = 0; i < o->rank; i++) {
+      d[i] = size[o->lab[i]];
+      grow |= s.d[i] != d[i];
+    }
+    if (grow) o->t = bi_call(l, "expand", o->t, (Value *[]){int_tuple(l, d, o->rank)}, 1, off);
+  }
+  int lab[TT_MAX_RANK], nl = 0;
+  for (int i = 0; i < nb; i++) lab[nl++] = batch[i];
+  for (int i = 0; i < na; i++) lab[nl++] = aonly[i];
+  for (int i = 0; i < nn; i++) lab[nl++] = bonly[i];
+  if (nl > TT_MAX_RANK) lerr(l, off, "einsum(): the result of a pair would have more than %d dims", TT_MAX_RANK);
+  int64_t M = 1, N = 1, K = 1, d[TT_MAX_RANK];
+  int order[TT_MAX_RANK], k = 0;
+  for (int i = 0; i < na; i++) M *= size[aonly[i]];
+  for (int i = 0; i < nn; i++) N *= size[bonly[i]];
+  for (int i = 0; i < nk; i++) K *= size[contr[i]];
+  for (int i = 0; i < nb; i++) d[i] = size[batch[i]];
+  EinOp r = {.rank = nl};
+  memcpy(r.lab, lab, sizeof lab);
+  *contracted = nk > 0;
+  if (!nk) { /* a[batch, aonly, 1..] * b[batch, 1.., bonly] */
+    for (int i = 0; i < nb; i++) order[k++] = batch[i];
+    for (int i = 0; i < na; i++) order[k++] = aonly[i];
+    Value *ta = ein_order(l, &a, order, k, off);
+    k = 0;
+    for (int i = 0; i < nb; i++) order[k++] = batch[i];
+    for (int i = 0; i < nn; i++) order[k++] = bonly[i];
+    Value *tb = ein_order(l, &b, order, k, off);
+    int64_t da[TT_MAX_RANK], db[TT_MAX_RANK];
+    for (int i = 0; i < nl; i++) {
+      da[i] = i < nb + na ? size[lab[i]] : 1;
+      db[i] = i >= nb && i < nb + na ? 1 : size[lab[i]];
+    }
+    r.t = bi_binop(l, BIN_MUL, reshape_dims(l, ta, da, nl, off), reshape_dims(l, tb, db, nl, off), off);
+    return r;
+  }
+  /* a[batch.., M, K] @ b[batch.., K, N], then the M and N dims apart again */
+  for (int i = 0; i < nb; i++) order[k++] = batch[i];
+  for (int i = 0; i < na; i++) order[k++] = aonly[i];
+  for (int i = 0; i < nk; i++) order[k++] = contr[i];
+  Value *ta = ein_order(l, &a, order, k, off);
+  k = 0;
+  for (int i = 0; i < nb; i++) order[k++] = batch[i];
+  for (int i = 0; i < nk; i++) order[k++] = contr[i];
+  for (int i = 0; i < nn; i++) order[k++] = bonly[i];
+  Value *tb = ein_order(l, &b, order, k, off);
+  d[nb] = M, d[nb + 1] = K;
+  ta = reshape_dims(l, ta, d, nb + 2, off);
+  d[nb] = K, d[nb + 1] = N;
+  tb = reshape_dims(l, tb, d, nb + 2, off);
+  Value *p = bi_binop(l, BIN_MATMUL, ta, tb, off);
+  for (int i = 0; i < nl; i++) d[i] = size[lab[i]];
+  r.t = reshape_dims(l, p, d, nl, off);
+  return r;
+}
+
+/*
+ * einsum(equation, *operands): any number of operands (or one list of them), letters and
+ * an ellipsis, an explicit output ("ij,jk->ik") or the implicit one (the letters that
+ * appear once, in alphabetical order, after the ellipsis dims). Written with the ops ttc
+ * has: repeated letters within an operand take a diagonal, letters nothing else needs are
+ * summed, and operands combine left to right as a batched matmul over the letters they
+ * share (a broadcast product when they share none to contract), then one permute.
+ */
+B(einsum) {
+  UNUSED(self);
+  if (a->nkw) lerr(l, a->off, "einsum() got an unexpected keyword argument '%s'", a->kwnames[0]);
+  if (a->npos < 1 || a->pos[0]->k != V_STR) lerr(l, a->off, "einsum(): the first argument must be the equation string");
+  const char *eq = a->pos[0]->s;
+  Value **ops = a->pos + 1;
+  int nops = a->npos - 1;
+  if (nops == 1 && (ops[0]->k == V_LIST || ops[0]->k == V_TUPLE)) nops = ops[0]->n, ops = ops[0]->items;
+  if (nops < 1) lerr(l, a->off, "einsum(): must provide at least one operand");
+  if (nops > 16) lerr(l, a->off, "einsum(): at most 16 operands in ttc");
+  const char *arrow = strstr(eq, "->");
+  const char *lhs_end = arrow ? arrow : eq + strlen(eq);
+  EinOp op[16];
+  int ell_dims = 0, count[EIN_LABELS] = {0};
+  bool any_ell = false;
+  int64_t size[EIN_LABELS];
+  for (int c = 0; c < EIN_LABELS; c++) size[c] = 1;
+  const char *p = eq;
+  for (int i = 0; i < nops; i++) {
+    const char *e = p;
+    while (e < lhs_end && *e != ',') e++;
+    if (e == lhs_end && i < nops - 1)
+      lerr(l, a->off, "einsum(): more operands were provided than specified in the equation");
+    Value *t = want_tensor(l, ops[i], "einsum", a->off);
+    Shape s = tshape(l, t);
+    if (s.sym >= 0)
+      lerr(l, a->off, "einsum(): operand %d has a run-time batch dimension, which ttc's einsum does not "
+                      "support yet; write it with permute/matmul/sum", i);
+    int labs[TT_MAX_RANK], ell;
+    int n = ein_term(l, p, e, labs, &ell, a->off);
+    int cover = s.rank - n;
+    if (ell < 0 ? cover != 0 : cover < 0)
+      lerr(l, a->off, "einsum(): the number of subscripts in the equation (%d) does not match the number of "
+                      "dimensions (%d) for operand %d%s", n, s.rank, i, ell < 0 ? " and no ellipsis was given" : "");
+    op[i].t = t;
+    op[i].rank = s.rank;
+    for (int k = 0, j = 0; k < s.rank; k++) {
+      int c;
+      if (ell >= 0 && k >= ell && k < ell + cover) c = EIN_LETTERS + TT_MAX_RANK - cover + (k - ell);
+      else c = labs[j++];
+      op[i].lab[k] = c;
+      count[c]++;
+      if (s.d[k] != 1) {
+        if (size[c] != 1 && size[c] != s.d[k])
+          lerr(l, a->off, "einsum(): operands do not broadcast with remapped shapes (subscript sizes %lld and %lld)",
+               (long long)size[c], (long long)s.d[k]);
+        size[c] = s.d[k];
+      }
+    }
+    if (ell >= 0) any_ell = true, ell_dims = cover > ell_dims ? cover : ell_dims;
+    p = e + (e < lhs_end);
+  }
+  if (p < lhs_end || (p == lhs_end && lhs_end > eq && lhs_end[-1] == ','))
+    lerr(l, a->off, "einsum(): fewer operands were provided than specified in the equation");
+  /* the output's labels */
+  int out[TT_MAX_RANK], nout = 0;
+  bool inout[EIN_LABELS] = {0};
+  if (arrow) {
+    int labs[TT_MAX_RANK], ell;
+    int n = ein_term(l, arrow + 2, arrow + strlen(arrow), labs, &ell, a->off);
+    for (int j = 0; j <= n; j++) {
+      if (j == ell)
+        for (int e = 0; e < ell_dims; e++) out[nout++] = EIN_LETTERS + TT_MAX_RANK - ell_dims + e;
+      if (j == n) break;
+      char name = (char)(labs[j] < 26 ? 'A' + labs[j] : 'a' + labs[j] - 26);
+      if (!count[labs[j]])
+        lerr(l, a->off, "einsum(): output subscript %c does not appear in the equation for any input operand", name);
+      if (inout[labs[j]]) lerr(l, a->off, "einsum(): output subscript %c appears more than once in the output", name);
+      if (nout == TT_MAX_RANK) lerr(l, a->off, "einsum(): more than %d output subscripts", TT_MAX_RANK);
+      out[nout++] = labs[j];
+      inout[labs[j]] = true;
+    }
+  } else {
+    for (int e = 0; e < ell_dims && any_ell; e++) out[nout++] = EIN_LETTERS + TT_MAX_RANK - ell_dims + e;
+    for (int c = 0; c < EIN_LETTERS; c++)
+      if (count[c] == 1) {
+        if (nout == TT_MAX_RANK) lerr(l, a->off, "einsum(): more than %d output subscripts", TT_MAX_RANK);
+        out[nout++] = c;
+      }
+  }
+  for (int i = 0; i < nout; i++) inout[out[i]] = true;
+  /* each operand: diagonals, then the labels no other operand and not the output has */
+  bool summed = false;
+  for (int i = 0; i < nops; i++) {
+    ein_diagonal(l, &op[i], a->off);
+    bool drop[EIN_LABELS] = {0};
+    for (int c = 0; c < EIN_LABELS; c++) {
+      int elsewhere = 0;
+      for (int j = 0; j < nops; j++)
+        for (int k = 0; j != i && k < op[j].rank; k++) elsewhere += op[j].lab[k] == c;
+      drop[c] = !inout[c] && !elsewhere;
+    }
+    summed |= ein_sum(l, &op[i], drop, a->off);
+  }
+  EinOp r = op[0];
+  bool contracted = false;
+  for (int i = 1; i < nops; i++) {
+    bool keep[EIN_LABELS];
+    for (int c = 0; c < EIN_LABELS; c++) {
+      keep[c] = inout[c];
+      for (int j = i + 1; j < nops; j++)
+        for (int k = 0; k < op[j].rank; k++) keep[c] |= op[j].lab[k] == c;
+    }
+    r = ein_pair(l, r, op[i], keep, size, &contracted, a->off);
+  }
+  int64_t perm[TT_MAX_RANK];
+  bool ident = true;
+  for (int i = 0; i < nout; i++)
+    for (int j = 0; j < r.rank; j++)
+      if (r.lab[j] == out[i]) perm[i] = j, ident &= i == j;
+  if (r.rank != nout) tt_internal_error(__FILE__, __LINE__, "einsum: labels left over");
+  Value *res = permute_to(l, r.t, perm, nout, a->off, NULL);
+  if (res->t.requires_grad && res != ops[0])
+    res->t.gradfn = !ident || (nops == 1 && !summed) ? "PermuteBackward0"
+                    : nops == 1                    ? "SumBackward1"
+                    : contracted                   ? "ViewBackward0"
+                                                   : "MulBackward0";
+  return res;
+}
+
 /* ---- the table ---------------------------------------------------------------------- */
 
 #define F BI_FUNC
@@ -1601,6 +2504,26 @@ const Builtin tensor_builtins[] = {
   {"new_empty", M, bi_new_empty, 0},
   {"new_full", M, bi_new_full, 0},
   {"new_tensor", M, bi_new_tensor, 0},
+  /* products, medians, creation, layout built from layout ops, einsum */
+  {"prod", F | M, bi_prod, 0},
+  {"median", F | M, bi_median, 0},
+  {"normal", F, bi_normal, 0},
+  {"logspace", F, bi_logspace, 0},
+  {"as_tensor", F, bi_as_tensor, 0},
+  {"get_default_dtype", F, bi_get_default_dtype, 0},
+  {"bincount", F | M, bi_bincount, 0},
+  {"broadcast_shapes", F, bi_broadcast_shapes, 0},
+  {"flip", F | M, bi_flip, 0},
+  {"hstack", F, bi_hstack, 0},
+  {"vstack", F, bi_vstack, 0},
+  {"row_stack", F, bi_vstack, 0},
+  {"dstack", F, bi_dstack, 0},
+  {"repeat_interleave", F | M, bi_repeat_interleave, 0},
+  {"nelement", M, bi_nelement, 0},
+  {"is_contiguous", M, bi_is_contiguous, 0},
+  {"contiguous", M, bi_contiguous, 0}, /* before tensor_layout.c's: a copy when not contiguous */
+  {"tolist", M, bi_tolist, 0},
+  {"einsum", F, bi_einsum, 0},
 };
 #undef F
 #undef M

@@ -218,8 +218,8 @@ static bool shape_reduce(const Graph *g, Node *n, IrErr *err) {
   if ((n->op == OP_MAX || n->op == OP_MIN) && x->dtype == DT_BOOL)
     return fail(err, "%s: not supported for bool tensors", opname(n));
   if (!reduce_dims(n, &x->shape, n->attr.i[0], n->attr.i[1], &n->shape, err)) return false;
-  /* torch.sum of an integer or bool tensor accumulates and returns int64. */
-  n->dtype = (n->op == OP_SUM && !dt_is_float(x->dtype)) ? DT_I64 : x->dtype;
+  /* torch.sum (and prod) of an integer or bool tensor accumulates and returns int64. */
+  n->dtype = ((n->op == OP_SUM || n->op == OP_PROD) && !dt_is_float(x->dtype)) ? DT_I64 : x->dtype;
   return true;
 }
 

@@ -363,6 +363,28 @@ static void grad_min(Ad *ad, int id, int g) {
   else grad_minmax_reduce(ad, id, g);
 }
 
+/* prod over dims: each element's derivative is the product of the others in its slice,
+ * as PyTorch's prod_backward: result / x where the slice has no zero; where it has one,
+ * the product of the non-zeros at the zero and 0 elsewhere; 0 with two or more zeros. */
+static void grad_prod(Ad *ad, int id, int g) {
+  const Node *x = &ad->in->nodes[IN(0)];
+  DType dt = x->dtype;
+  int zero = scalar(ad, 0, dt), one = scalar(ad, 1, dt);
+  Attr ka = {0}; /* the same reduction, keeping the dims: broadcasts against x */
+  ka.i[0] = NODE->attr.i[0];
+  ka.i[1] = 1;
+  int isz = op2(ad, OP_EQ, X(0), zero);
+  int32_t zin[1] = {cast(ad, isz, dt)};
+  int nzero = mk(ad, OP_SUM, zin, 1, &ka);
+  int32_t win[3] = {isz, one, X(0)};
+  int32_t pin[1] = {mk(ad, OP_WHERE, win, 3, NULL)};
+  int others = mk(ad, OP_PROD, pin, 1, &ka); /* the product of the non-zeros */
+  int32_t at_zero[3] = {op2(ad, OP_EQ, nzero, one), others, zero};
+  int32_t at_other[3] = {op2(ad, OP_EQ, nzero, zero), op2(ad, OP_DIV, expand_reduced(ad, id, Y), X(0)), zero};
+  int32_t d[3] = {isz, mk(ad, OP_WHERE, at_zero, 3, NULL), mk(ad, OP_WHERE, at_other, 3, NULL)};
+  ACC(0, op2(ad, OP_MUL, expand_reduced(ad, id, g), mk(ad, OP_WHERE, d, 3, NULL)));
+}
+
 static int matmul(Ad *ad, int a, int b, bool transa, bool transb) {
   Attr at = {0};
   at.i[0] = transb;

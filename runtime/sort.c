@@ -1,6 +1,6 @@
 /*
  * sort.c — argsort of one line of a tensor, for torch.sort / argsort / topk in generated
- * programs.
+ * programs, and the selection of a line's median (torch.median).
  *
  * A bottom-up merge sort of positions: stable (equal values keep their order, which is
  * what PyTorch's stable=True gives and what its default sort gives in practice), O(n log n)
@@ -49,3 +49,122 @@
 DEFINE_ARGSORT(float, f32, BEFORE_FLOAT)
 DEFINE_ARGSORT(double, f64, BEFORE_FLOAT)
 DEFINE_ARGSORT(int64_t, i64, BEFORE_I)
+
+/*
+ * The lower median of one line, as an index: ATen's median(dim) runs std::nth_element over
+ * the positions 0..n-1 ordered by value and, among equal values, by position, a total
+ * order, so the index is the one a stable sort puts at (n-1)/2 whatever the selection does.
+ * The selection below is libstdc++'s introselect (median-of-three pivot, unguarded
+ * partition, a heap select past 2*log2(n) rounds, insertion sort of the last few), linear
+ * on average and never quadratic. A NaN is the median, the first one, as ATen checks
+ * before selecting. scratch holds n positions.
+ */
+#define MED_LESS(i, j) (x[(i) * st] < x[(j) * st] || (x[(i) * st] == x[(j) * st] && (i) < (j)))
+
+#define DEFINE_MEDIAN(T, SUF, ISNAN)                                                          \
+  static void med_adjust_heap_##SUF(const T *x, int64_t st, int64_t *a, int64_t hole,         \
+                                    int64_t len, int64_t value) {                             \
+    const int64_t top = hole;                                                                 \
+    int64_t child = hole;                                                                     \
+    while (child < (len - 1) / 2) {                                                           \
+      child = 2 * (child + 1);                                                                \
+      if (MED_LESS(a[child], a[child - 1])) child--;                                          \
+      a[hole] = a[child];                                                                     \
+      hole = child;                                                                           \
+    }                                                                                         \
+    if ((len & 1) == 0 && child == (len - 2) / 2) {                                           \
+      child = 2 * (child + 1);                                                                \
+      a[hole] = a[child - 1];                                                                 \
+      hole = child - 1;                                                                       \
+    }                                                                                         \
+    int64_t parent = (hole - 1) / 2; /* __push_heap */                                       \
+    while (hole > top && MED_LESS(a[parent], value)) {                                        \
+      a[hole] = a[parent];                                                                    \
+      hole = parent;                                                                          \
+      parent = (hole - 1) / 2;                                                                \
+    }                                                                                         \
+    a[hole] = value;                                                                          \
+  }                                                                                           \
+  /* __heap_select(first, middle, last), then the swap __introselect makes after it */       \
+  static void med_heap_select_##SUF(const T *x, int64_t st, int64_t *a, int64_t mid,          \
+                                    int64_t n) {                                              \
+    if (mid >= 2)                                                                             \
+      for (int64_t parent = (mid - 2) / 2;; parent--) {                                       \
+        med_adjust_heap_##SUF(x, st, a, parent, mid, a[parent]);                              \
+        if (parent == 0) break;                                                               \
+      }                                                                                       \
+    for (int64_t i = mid; i < n; i++)                                                         \
+      if (MED_LESS(a[i], a[0])) { /* __pop_heap(first, middle, i) */                          \
+        int64_t value = a[i];                                                                 \
+        a[i] = a[0];                                                                          \
+        med_adjust_heap_##SUF(x, st, a, 0, mid, value);                                       \
+      }                                                                                       \
+  }                                                                                           \
+  int64_t tt_median_index_##SUF(const T *x, int64_t n, int64_t st, int64_t *a) {              \
+    for (int64_t i = 0; i < n; i++)                                                           \
+      if (ISNAN(x[i * st])) return i;                                                         \
+    for (int64_t i = 0; i < n; i++)                                                           \
+      a[i] = i;                                                                               \
+    int64_t k = (n - 1) / 2, lo = 0, hi = n;                                                  \
+    if (n <= 0) return 0;                                                                     \
+    int depth = 0;                                                                            \
+    for (int64_t m = n; m > 1; m >>= 1)                                                       \
+      depth++;                                                                                \
+    depth *= 2; /* std::__lg(n) * 2 */                                                        \
+    while (hi - lo > 3) {                                                                     \
+      if (depth == 0) {                                                                       \
+        med_heap_select_##SUF(x, st, a + lo, k - lo + 1, hi - lo);                            \
+        int64_t t = a[lo];                                                                    \
+        a[lo] = a[k];                                                                         \
+        a[k] = t;                                                                             \
+        return a[k];                                                                          \
+      }                                                                                       \
+      depth--;                                                                                \
+      /* __move_median_to_first(lo, lo + 1, mid, hi - 1) */                                   \
+      int64_t mid = lo + (hi - lo) / 2, p, t;                                                 \
+      int64_t pa = lo + 1, pb = mid, pc = hi - 1;                                             \
+      if (MED_LESS(a[pa], a[pb])) {                                                           \
+        if (MED_LESS(a[pb], a[pc])) p = pb;                                                   \
+        else if (MED_LESS(a[pa], a[pc])) p = pc;                                              \
+        else p = pa;                                                                          \
+      } else if (MED_LESS(a[pa], a[pc])) p = pa;                                              \
+      else if (MED_LESS(a[pb], a[pc])) p = pc;                                                \
+      else p = pb;                                                                            \
+      t = a[lo], a[lo] = a[p], a[p] = t;                                                      \
+      /* __unguarded_partition(lo + 1, hi, pivot lo) */                                       \
+      int64_t f = lo + 1, l = hi;                                                             \
+      for (;;) {                                                                              \
+        while (MED_LESS(a[f], a[lo])) f++;                                                    \
+        l--;                                                                                  \
+        while (MED_LESS(a[lo], a[l])) l--;                                                    \
+        if (!(f < l)) break;                                                                  \
+        t = a[f], a[f] = a[l], a[l] = t;                                                      \
+        f++;                                                                                  \
+      }                                                                                       \
+      if (f <= k) lo = f;                                                                     \
+      else hi = f;                                                                            \
+    }                                                                                         \
+    /* __insertion_sort(lo, hi) */                                                            \
+    for (int64_t i = lo + 1; i < hi; i++) {                                                   \
+      int64_t v = a[i];                                                                       \
+      if (MED_LESS(v, a[lo])) {                                                               \
+        for (int64_t j = i; j > lo; j--)                                                      \
+          a[j] = a[j - 1];                                                                    \
+        a[lo] = v;                                                                            \
+      } else {                                                                                \
+        int64_t j = i;                                                                        \
+        while (MED_LESS(v, a[j - 1])) {                                                       \
+          a[j] = a[j - 1];                                                                    \
+          j--;                                                                                \
+        }                                                                                     \
+        a[j] = v;                                                                             \
+      }                                                                                       \
+    }                                                                                         \
+    return a[k];                                                                              \
+  }
+
+#define MED_ISNAN_F(v) isnan(v)
+#define MED_ISNAN_I(v) 0
+DEFINE_MEDIAN(float, f32, MED_ISNAN_F)
+DEFINE_MEDIAN(double, f64, MED_ISNAN_F)
+DEFINE_MEDIAN(int64_t, i64, MED_ISNAN_I)

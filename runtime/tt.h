@@ -67,6 +67,12 @@ char *tt_pyfloat_repr(double v, char *buf, size_t n);
 void tt_argsort_f32(const float *x, int64_t n, int64_t st, int64_t *out, int desc, int64_t *scratch);
 void tt_argsort_f64(const double *x, int64_t n, int64_t st, int64_t *out, int desc, int64_t *scratch);
 void tt_argsort_i64(const int64_t *x, int64_t n, int64_t st, int64_t *out, int desc, int64_t *scratch);
+/* The index of the lower median of x[0], x[st], ..., x[(n-1)*st] (the first NaN if any; of
+ * equal values the one a stable sort puts in the middle), as torch.median(x, dim). scratch
+ * holds n positions. */
+int64_t tt_median_index_f32(const float *x, int64_t n, int64_t st, int64_t *scratch);
+int64_t tt_median_index_f64(const double *x, int64_t n, int64_t st, int64_t *scratch);
+int64_t tt_median_index_i64(const int64_t *x, int64_t n, int64_t st, int64_t *scratch);
 
 /* ---- rng.c ------------------------------------------------------------------------- */
 
