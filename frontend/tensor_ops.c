@@ -2183,6 +2183,11 @@ static EinOp ein_pair(L *l, EinOp a, EinOp b, const bool *keep, const int64_t *s
   }
   for (int i = 0; i < b.rank; i++)
     if (!ina[b.lab[i]]) bonly[nn++] = b.lab[i];
+  Shape as = tshape(l, a.t);
+  for (int i = 0; i < nk; i++)
+    if (as.sym >= 0 && a.lab[as.sym] == contr[i])
+      lerr(l, off, "einsum(): contracting two operands over the run-time batch dimension is not supported "
+                   "by ttc's einsum; keep its letter in the output and sum the result over it");
   /* both sides at the labels' full sizes (a size-1 dim broadcasts) */
   for (EinOp *o = &a; o; o = o == &a ? &b : NULL) {
     Shape s = tshape(l, o->t);
@@ -2250,7 +2255,9 @@ static EinOp ein_pair(L *l, EinOp a, EinOp b, const bool *keep, const int64_t *s
  * appear once, in alphabetical order, after the ellipsis dims). Written with the ops ttc
  * has: repeated letters within an operand take a diagonal, letters nothing else needs are
  * summed, and operands combine left to right as a batched matmul over the letters they
- * share (a broadcast product when they share none to contract), then one permute.
+ * share (a broadcast product when they share none to contract), then one permute. A run-
+ * time batch dimension works where the reshapes keep it first (reshape's rule, which
+ * says so at the line otherwise): as a leading batch letter ('bhqd,bhkd->bhqk').
  */
 B(einsum) {
   UNUSED(self);
@@ -2266,6 +2273,7 @@ B(einsum) {
   const char *lhs_end = arrow ? arrow : eq + strlen(eq);
   EinOp op[16];
   int ell_dims = 0, count[EIN_LABELS] = {0};
+  bool symlab[EIN_LABELS] = {0}; /* the label of a run-time batch dimension */
   bool any_ell = false;
   int64_t size[EIN_LABELS];
   for (int c = 0; c < EIN_LABELS; c++) size[c] = 1;
@@ -2277,9 +2285,6 @@ B(einsum) {
       lerr(l, a->off, "einsum(): more operands were provided than specified in the equation");
     Value *t = want_tensor(l, ops[i], "einsum", a->off);
     Shape s = tshape(l, t);
-    if (s.sym >= 0)
-      lerr(l, a->off, "einsum(): operand %d has a run-time batch dimension, which ttc's einsum does not "
-                      "support yet; write it with permute/matmul/sum", i);
     int labs[TT_MAX_RANK], ell;
     int n = ein_term(l, p, e, labs, &ell, a->off);
     int cover = s.rank - n;
@@ -2294,7 +2299,8 @@ B(einsum) {
       else c = labs[j++];
       op[i].lab[k] = c;
       count[c]++;
-      if (s.d[k] != 1) {
+      if (s.sym == k) symlab[c] = true;
+      if (s.d[k] != 1 || s.sym == k) {
         if (size[c] != 1 && size[c] != s.d[k])
           lerr(l, a->off, "einsum(): operands do not broadcast with remapped shapes (subscript sizes %lld and %lld)",
                (long long)size[c], (long long)s.d[k]);
@@ -2306,6 +2312,15 @@ B(einsum) {
   }
   if (p < lhs_end || (p == lhs_end && lhs_end > eq && lhs_end[-1] == ','))
     lerr(l, a->off, "einsum(): fewer operands were provided than specified in the equation");
+  /* a batch dimension (from a DataLoader) is the same dim in every operand that has its
+   * letter: broadcasting a size 1 to it, or a diagonal of it, is beyond the rewrite */
+  for (int i = 0; i < nops; i++) {
+    Shape s = tshape(l, op[i].t);
+    for (int k = 0; k < op[i].rank; k++)
+      if (symlab[op[i].lab[k]] && s.sym != k)
+        lerr(l, a->off, "einsum(): operand %d has a size-%lld dim where another has the run-time batch "
+                        "dimension; ttc's einsum does not broadcast to a batch", i, (long long)s.d[k]);
+  }
   /* the output's labels */
   int out[TT_MAX_RANK], nout = 0;
   bool inout[EIN_LABELS] = {0};
