@@ -377,7 +377,8 @@ static Value *bi_int_zero(L *l, Value *self, Args *a) {
 static const Builtin bi_cuda_available = {"is_available", BI_FUNC, bi_false_, 0};
 static const Builtin bi_cuda_device_count = {"device_count", BI_FUNC, bi_int_zero, 0};
 enum { MM_parameters, MM_named_parameters, MM_train, MM_eval, MM_zero_grad, MM_to, MM_children,
-       MM_named_children, MM_modules, MM_named_modules, MM_apply, MM_requires_grad_, MM__COUNT };
+       MM_named_children, MM_modules, MM_named_modules, MM_apply, MM_requires_grad_,
+       MM_register_buffer, MM_buffers, MM_named_buffers, MM__COUNT };
 static const Builtin module_methods[] = {
   [MM_parameters] = {"parameters", BI_METHOD, bi_parameters, 0},
   [MM_named_parameters] = {"named_parameters", BI_METHOD, bi_named_parameters, 0},
@@ -391,6 +392,9 @@ static const Builtin module_methods[] = {
   [MM_named_modules] = {"named_modules", BI_METHOD, bi_module_named_modules, 0},
   [MM_apply] = {"apply", BI_METHOD, bi_module_apply, 0},
   [MM_requires_grad_] = {"requires_grad_", BI_METHOD, bi_module_requires_grad_, 0},
+  [MM_register_buffer] = {"register_buffer", BI_METHOD, bi_module_register_buffer, 0},
+  [MM_buffers] = {"buffers", BI_METHOD, bi_module_buffers, 0},
+  [MM_named_buffers] = {"named_buffers", BI_METHOD, bi_module_named_buffers, 0},
 };
 
 static Value *bound(L *l, const Builtin *b, Value *self) {

@@ -374,6 +374,9 @@ BI_FN(module_modules);
 BI_FN(module_named_modules);
 BI_FN(module_apply);
 BI_FN(module_requires_grad_);
+BI_FN(module_register_buffer);
+BI_FN(module_buffers);
+BI_FN(module_named_buffers);
 
 /* ---- autograd.c: backward, gradients, in-place methods, losses ------------------------ */
 extern const Builtin grad_builtins[];

@@ -444,6 +444,95 @@ BI_FN(module_requires_grad_) {
   return self;
 }
 
+/* self.register_buffer(name, tensor, persistent=True): a tensor the module owns but does
+ * not train (a causal mask, running statistics), in a program variable that keeps its
+ * value across graphs. Buffers are listed in "__buffers__" in registration order (BatchNorm's
+ * too, frontend/layers.c); a non-persistent one also in "__nonpersistent__", which
+ * state_dict() leaves out, as PyTorch's. */
+BI_FN(module_register_buffer) {
+  Value *v[4];
+  args_bind(l, "register_buffer", "self, name, tensor, persistent=True", self, a, v, 4);
+  if (!v[1] || v[1]->k != V_STR) lerr(l, a->off, "buffer name should be a string");
+  const char *name = v[1]->s;
+  if (!*name || strchr(name, '.')) lerr(l, a->off, "buffer name can't be empty or contain \".\"");
+  Value *cur = attrs_get(&self->attrs, name);
+  if (cur && !(cur->k == V_TENSOR && !cur->t.param)) lerr(l, a->off, "attribute '%s' already exists", name);
+  Value *names = attrs_get(&self->attrs, "__buffers__");
+  if (!names) {
+    names = v_new(l, V_LIST);
+    attrs_set(l, &self->attrs, "__buffers__", names);
+  }
+  bool known = false;
+  for (int i = 0; i < names->n; i++) known |= !strcmp(names->items[i]->s, name);
+  if (!known) v_list_push(l, names, v_str(l, name));
+  if (v[3] && !v_truthy(l, v[3], a->off)) {
+    Value *np = attrs_get(&self->attrs, "__nonpersistent__");
+    if (!np) {
+      np = v_new(l, V_LIST);
+      attrs_set(l, &self->attrs, "__nonpersistent__", np);
+    }
+    v_list_push(l, np, v_str(l, name));
+  }
+  if (!v[2] || v[2]->k == V_NONE) {
+    attrs_set(l, &self->attrs, name, l->none);
+    return l->none;
+  }
+  Value *t = want_tensor(l, v[2], "register_buffer", a->off);
+  const Node *n = tn(l, t);
+  if (n->shape.sym >= 0) lerr(l, a->off, "register_buffer(): a tensor with a batch dimension cannot be a buffer");
+  int var = ir_var_new(l->p, name, VAR_STATE, n->dtype, n->shape);
+  Attr at = {0};
+  at.var = var;
+  int32_t in = tnode(l, t);
+  add_node(l, OP_STORE, &in, 1, &at, a->off);
+  Value *b = v_new(l, V_TENSOR);
+  b->t.var = var;
+  b->t.leaf = true;
+  attrs_set(l, &self->attrs, name, b);
+  return l->none;
+}
+
+/* named_buffers() in PyTorch's order: a module's own, then its children's, recursively. */
+static void collect_buffers(L *l, Value *m, const char *prefix, Value *out, bool named) {
+  Value *names = attrs_get(&m->attrs, "__buffers__");
+  for (int i = 0; names && i < names->n; i++) {
+    Value *b = attrs_get(&m->attrs, names->items[i]->s);
+    if (!b || b->k != V_TENSOR) continue;
+    if (!named) {
+      v_list_push(l, out, b);
+      continue;
+    }
+    Value *t = v_tuple(l, 2);
+    t->items[0] = v_str(l, *prefix ? arena_printf(l->arena, "%s.%s", prefix, names->items[i]->s) : names->items[i]->s);
+    t->items[1] = b;
+    v_list_push(l, out, t);
+  }
+  for (int i = 0; i < m->attrs.n; i++) {
+    Value *v = m->attrs.vals[i];
+    const char *key = m->attrs.keys[i];
+    if (v->k == V_OBJECT && !attrs_get(&v->attrs, "__optim__"))
+      collect_buffers(l, v, *prefix ? arena_printf(l->arena, "%s.%s", prefix, key) : key, out, named);
+    else if (v->k == V_LIST && !strcmp(key, "__items__"))
+      for (int k = 0; k < v->n; k++)
+        if (v->items[k]->k == V_OBJECT)
+          collect_buffers(l, v->items[k], *prefix ? arena_printf(l->arena, "%s.%d", prefix, k) : arena_printf(l->arena, "%d", k), out, named);
+  }
+}
+
+BI_FN(module_buffers) {
+  UNUSED(a);
+  Value *out = v_new(l, V_LIST);
+  collect_buffers(l, self, "", out, false);
+  return out;
+}
+
+BI_FN(module_named_buffers) {
+  UNUSED(a);
+  Value *out = v_new(l, V_LIST);
+  collect_buffers(l, self, "", out, true);
+  return out;
+}
+
 /* model.to(device) / model.cpu(): the CPU is where the module already is */
 BI_FN(module_to) {
   for (int i = 0; i < a->npos; i++)

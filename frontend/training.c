@@ -899,15 +899,15 @@ B(clip_grad_value_) {
  * ("__buffers__", e.g. BatchNorm's running statistics), then each child's, recursively.
  * The tensors are held without autograd (PyTorch detaches them). */
 static void state_entries(L *l, Value *m, const char *prefix, Value *d) {
-  Value *bufs = attrs_get(&m->attrs, "__buffers__");
+  Value *bufs = attrs_get(&m->attrs, "__buffers__"), *np = attrs_get(&m->attrs, "__nonpersistent__");
   for (int pass = 0; pass < 2; pass++)
-    for (int i = 0; i < m->attrs.n; i++) {
-      Value *v = m->attrs.vals[i];
-      const char *key = m->attrs.keys[i];
-      bool want = false;
-      if (pass == 0) want = v->k == V_TENSOR && v->t.param;
-      for (int b = 0; pass == 1 && bufs && b < bufs->n; b++) want |= !strcmp(bufs->items[b]->s, key);
-      if (!want || v->k != V_TENSOR) continue;
+    for (int i = 0; i < (pass == 0 ? m->attrs.n : bufs ? bufs->n : 0); i++) {
+      /* parameters in attribute order, then persistent buffers in registration order */
+      const char *key = pass == 0 ? m->attrs.keys[i] : bufs->items[i]->s;
+      Value *v = pass == 0 ? m->attrs.vals[i] : attrs_get(&m->attrs, key);
+      bool want = v && v->k == V_TENSOR && (pass == 1 || v->t.param);
+      for (int b = 0; pass == 1 && np && b < np->n; b++) want &= strcmp(np->items[b]->s, key) != 0;
+      if (!want) continue;
       v_list_push(l, d, v_str(l, *prefix ? arena_printf(l->arena, "%s.%s", prefix, key) : key));
       Value *t = v_new(l, V_TENSOR);
       t->t = v->t;
