@@ -52,6 +52,8 @@ const char *ast_kind_name(AstKind k) {
       [AST_ELLIPSIS] = "ellipsis", [AST_DICT] = "dict",
       [AST_COMP] = "comp",
       [AST_FSTRING] = "fstring", [AST_FORMAT] = "format",
+      [AST_LAMBDA] = "lambda",   [AST_DICTCOMP] = "dictcomp",
+      [AST_SET] = "set",         [AST_MODULE] = "module",
       [AST_EXPR] = "expr",       [AST_ASSIGN] = "assign",
       [AST_AUGASSIGN] = "augassign", [AST_RETURN] = "return",
       [AST_PASS] = "pass",       [AST_BREAK] = "break",
@@ -204,14 +206,24 @@ static void dump(FILE *f, const Ast *n) {
       fputc('_', f);
     break;
   case AST_DEF:
-    fprintf(f, " %s (", n->str);
+  case AST_LAMBDA: /* a lambda shows its body's expression, not the RETURN around it */
+    if (n->kind == AST_DEF)
+      fprintf(f, " %s", n->str);
+    fputs(" (", f);
     for (int i = 0; i < n->nitems; i++) {
       if (i)
         fputc(' ', f);
       dump(f, n->items[i]);
     }
     fputc(')', f);
-    dump_child(f, n->c);
+    dump_child(f, n->kind == AST_DEF ? n->c : n->c->a);
+    break;
+  case AST_DICTCOMP:
+  case AST_SET:
+    dump_child(f, n->a);
+    break;
+  case AST_MODULE:
+    fprintf(f, " %s", n->str);
     break;
   case AST_CLASS:
     fprintf(f, " %s", n->str);

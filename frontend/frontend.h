@@ -68,6 +68,14 @@ typedef enum {
   AST_FSTRING, /* f"..": items are AST_STR pieces and AST_FORMAT fields, in order */
   AST_FORMAT,  /* {a!r:spec} inside an f-string: a the expression, str the spec or NULL,
                   ival the conversion ('r', 's', 'a') or 0 */
+  AST_LAMBDA,  /* lambda items: body; items are NAME or KWARG (default value) params as in a
+                  DEF, c the body as an AST_RETURN (a lambda is called as a def is), str
+                  "<lambda>" */
+  AST_DICTCOMP, /* {k: v for ... if ...}: a is an AST_COMP whose element is the TUPLE (k, v) */
+  AST_SET,     /* {x, y} or {x for ...}: a is the AST_LIST of its items or an AST_COMP */
+  AST_MODULE,  /* str: a Python module that ttc implements (copy, collections); the parser turns
+                  `import copy` into `copy = (module copy)` and `from copy import deepcopy`
+                  into `deepcopy = (module copy).deepcopy` */
 
   /* statements */
   AST_EXPR,      /* a as a statement */

@@ -513,7 +513,8 @@ static Token scan(Lexer *lx) {
       "import"   { lx->cur = p; return make(lx, TK_IMPORT, tok, p); }
       "from"     { lx->cur = p; return make(lx, TK_FROM, tok, p); }
       "assert"   { lx->cur = p; return make(lx, TK_ASSERT, tok, p); }
-      "lambda" | "yield" | "raise" | "try" | "except" | "finally" | "del" | "global"
+      "lambda"   { lx->cur = p; return make(lx, TK_LAMBDA, tok, p); }
+      "yield" | "raise" | "try" | "except" | "finally" | "del" | "global"
         | "nonlocal" | "async" | "await" {
         return unsupported_keyword(lx, tok, p);
       }
@@ -678,6 +679,7 @@ const char *lex_token_name(int kind) {
   case TK_POW: return "'**'";
   case TK_AT: return "'@'";
   case TK_DECOR: return "'@' (a decorator)";
+  case TK_LAMBDA: return "'lambda'";
   case TK_ASSIGN: return "'='";
   case TK_PLUSEQ: return "'+='";
   case TK_MINUSEQ: return "'-='";

@@ -36,6 +36,7 @@
 %token ASSIGN PLUSEQ MINUSEQ STAREQ SLASHEQ DSLASHEQ PERCENTEQ POWEQ ATEQ.
 %token EQ NE LT LE GT GE.
 %token DECOR.
+%token LAMBDA.
 
 /* Arithmetic precedence, loosest first (comparisons and boolean operators are layered
  * nonterminals below). UMINUS sits under POW so that -x**2 is -(x**2), as in Python. */
@@ -104,6 +105,9 @@ static Ast *p_dict(Parser *p, Ast *dict, Ast *k, Ast *v);
 static Ast *p_str(Parser *p, Token t);
 static Ast *p_fstring(Parser *p, Token t);
 static Ast *p_concat(Parser *p, Ast *a, Ast *b);
+static Ast *p_lambda(Parser *p, Token t, Ast *params, Ast *body);
+static Ast *p_set(Parser *p, Token t, Ast *inner);
+static Ast *p_dictcomp(Parser *p, Token t, Ast *k, Ast *v, Ast *clauses);
 
 static Ast *p_expr_stmt(Parser *p, Ast *e);
 static Ast *p_targets(Parser *p, Ast *list, Ast *target, Token eq);
@@ -274,6 +278,19 @@ expr_head(A) ::= expr_head(B) expr(C) COMMA.          { A = p_push(p, B, C); }
 test(A) ::= or_test(A).
 test(A) ::= or_test(B) IF(T) or_test(C) ELSE test(D). { A = p_ifexp(p, T, C, B, D); }
 
+/* lambda x, y=1: body — parameters take defaults but not annotations (':' ends them) */
+test(A) ::= LAMBDA(T) COLON test(B).                  { A = p_lambda(p, T, NULL, B); }
+test(A) ::= LAMBDA(T) lparams(P) COLON test(B).       { A = p_lambda(p, T, P, B); }
+lparams(A) ::= lparam_list(A).
+lparams(A) ::= lparam_list(A) COMMA.
+lparam_list(A) ::= lparam(B).                         { A = p_list(p, AST_TUPLE, B->off, B); }
+lparam_list(A) ::= lparam_list(B) COMMA lparam(C).    { A = p_push(p, B, C); }
+lparam(A) ::= NAME(N).                                { A = p_param(p, N, NULL); }
+lparam(A) ::= NAME(N) ASSIGN test(B).                 { A = p_param(p, N, B); }
+lparam(A) ::= STAR(T) NAME.                           { A = p_reject(p, T, "'*args' parameters are not supported"); }
+lparam(A) ::= STAR(T).                                { A = p_reject(p, T, "keyword-only parameters ('*') are not supported"); }
+lparam(A) ::= POW(T) NAME.                            { A = p_reject(p, T, "'**kwargs' parameters are not supported"); }
+
 or_test(A) ::= and_test(A).
 or_test(A) ::= or_test(B) OR(T) and_test(C).          { A = p_boolop(p, T, BOOL_OR, B, C); }
 and_test(A) ::= not_test(A).
@@ -370,13 +387,14 @@ comp_for(A) ::= comp_for(B) IF(T) or_test(C).         { A = p_comp_if(p, B, T, C
 list_items(A) ::= test(B).                            { A = p_list(p, AST_LIST, B->off, B); }
 list_items(A) ::= list_items(B) COMMA test(C).        { A = p_push(p, B, C); }
 
-/* {k: v} */
+/* {k: v}, {k: v for ...}; sets {a, b}, {e for ...} ({} is a dict) */
 atom(A) ::= LBRACE(T) RBRACE.                         { A = p_bracketed(p, T, p_list(p, AST_DICT, T.off, NULL)); }
 atom(A) ::= LBRACE(T) dict_items(B) RBRACE.           { A = p_bracketed(p, T, B); }
 atom(A) ::= LBRACE(T) dict_items(B) COMMA RBRACE.     { A = p_bracketed(p, T, B); }
-atom(A) ::= LBRACE(T) test RBRACE.                    { A = p_reject(p, T, "set literals are not supported"); }
-atom(A) ::= LBRACE(T) test COMMA.                     { A = p_reject(p, T, "set literals are not supported"); }
-atom(A) ::= LBRACE test COLON test FOR(T).            { A = p_reject(p, T, "dict comprehensions are not supported"); }
+atom(A) ::= LBRACE(T) test(K) COLON test(V) comp_for(F) RBRACE. { A = p_dictcomp(p, T, K, V, F); }
+atom(A) ::= LBRACE(T) list_items(B) RBRACE.           { A = p_set(p, T, B); }
+atom(A) ::= LBRACE(T) list_items(B) COMMA RBRACE.     { A = p_set(p, T, B); }
+atom(A) ::= LBRACE(T) test(E) comp_for(F) RBRACE.     { A = p_set(p, T, p_comp(p, T.off, E, F)); }
 dict_items(A) ::= test(K) COLON test(V).              { A = p_dict(p, NULL, K, V); }
 dict_items(A) ::= dict_items(B) COMMA test(K) COLON test(V). { A = p_dict(p, B, K, V); }
 
@@ -585,6 +603,30 @@ static Ast *p_dict(Parser *p, Ast *dict, Ast *k, Ast *v) {
   return p_push(p, dict, v);
 }
 
+/* {k: v for ...}: the dict of the comprehension [(k, v) for ...], which evaluates k before
+ * v as Python 3.8 does. */
+static Ast *p_dictcomp(Parser *p, Token t, Ast *k, Ast *v, Ast *clauses) {
+  Ast *pair = p_list(p, AST_TUPLE, k->off, k);
+  p_push(p, pair, v);
+  return p_node(p, AST_DICTCOMP, t.off, p_comp(p, t.off, pair, clauses), NULL, NULL);
+}
+
+static Ast *p_set(Parser *p, Token t, Ast *inner) {
+  return p_node(p, AST_SET, t.off, inner, NULL, NULL);
+}
+
+static void p_params(Parser *p, Ast *fn, Ast *params);
+
+/* The body is kept as a RETURN, so that lowering calls a lambda as it calls a def. */
+static Ast *p_lambda(Parser *p, Token t, Ast *params, Ast *body) {
+  Ast *ret = p_node(p, AST_RETURN, body->off, body, NULL, NULL);
+  Ast *n = p_node(p, AST_LAMBDA, t.off, NULL, NULL, ret);
+  n->str = "<lambda>";
+  if (params)
+    p_params(p, n, params);
+  return n;
+}
+
 /* ---- strings ------------------------------------------------------------------------- */
 
 static Ast *p_str(Parser *p, Token t) {
@@ -767,7 +809,10 @@ static const char *bad_target(const Ast *e, bool aug) {
   case AST_FSTRING:
   case AST_ELLIPSIS:
   case AST_DICT:
+  case AST_SET:
     return "a literal";
+  case AST_LAMBDA:
+    return "a lambda";
   default:
     return "an expression";
   }
@@ -827,13 +872,46 @@ static Ast *p_return(Parser *p, Token t, Ast *value) {
   return p_node(p, AST_RETURN, t.off, value, NULL, NULL);
 }
 
+/* Python's own modules that ttc implements (python.c), imported as values: `import copy` is
+ * `copy = (module copy)`. The torch modules stay IMPORTs, which lowering resolves. */
+static Ast *p_module(Parser *p, Token t, Token module) {
+  static const char *const own[] = {"copy", "collections"};
+  for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+    if (strcmp(module.str, own[i]) == 0) {
+      Ast *m = ast_new(p->arena, AST_MODULE, t.off);
+      m->str = module.str;
+      return m;
+    }
+  return NULL;
+}
+
+static Ast *p_bind(Parser *p, int32_t off, const char *name, Ast *value) {
+  Ast *target = ast_new(p->arena, AST_NAME, off);
+  target->str = name;
+  return p_node(p, AST_ASSIGN, off, target, value, NULL);
+}
+
 static Ast *p_import(Parser *p, Token t, Token module, Ast *alias) {
+  Ast *m = p_module(p, t, module);
+  if (m)
+    return p_bind(p, alias ? alias->off : module.off, alias ? alias->str : module.str, m);
   Ast *n = p_node(p, AST_IMPORT, t.off, alias, NULL, NULL);
   n->str = module.str;
   return n;
 }
 
 static Ast *p_fromimport(Parser *p, Token t, Token module, Ast *names) {
+  Ast *m = p_module(p, t, module);
+  if (m) { /* a BLOCK fragment: name = (module m).name, one per name */
+    Ast *frag = p_list(p, AST_BLOCK, t.off, NULL);
+    for (int i = 0; i < names->nitems; i++) {
+      Ast *it = names->items[i];
+      Ast *attr = p_node(p, AST_ATTR, it->off, m, NULL, NULL);
+      attr->str = it->str;
+      ast_push(p->arena, frag, p_bind(p, it->off, it->a ? it->a->str : it->str, attr));
+    }
+    return frag;
+  }
   Ast *n = ast_new(p->arena, AST_FROMIMPORT, t.off);
   n->str = module.str;
   for (int i = 0; i < names->nitems; i++)
@@ -935,9 +1013,8 @@ static Ast *p_decorate(Parser *p, Token t, Ast *dec, Ast *def) {
   return def;
 }
 
-static Ast *p_def(Parser *p, Token t, Token name, Ast *params, Ast *body) {
-  Ast *n = p_node(p, AST_DEF, t.off, NULL, NULL, body);
-  n->str = name.str;
+/* The parameters of a def or lambda, checked as Python checks them. */
+static void p_params(Parser *p, Ast *fn, Ast *params) {
   bool dflt = false;
   for (int i = 0; i < params->nitems; i++) {
     Ast *prm = params->items[i];
@@ -948,8 +1025,15 @@ static Ast *p_def(Parser *p, Token t, Token name, Ast *params, Ast *body) {
       dflt = true;
     else if (dflt)
       p_error(p, prm->off, "parameter without a default follows one with a default");
-    ast_push(p->arena, n, prm);
+    ast_push(p->arena, fn, prm);
   }
+  p_check_depth(p, fn);
+}
+
+static Ast *p_def(Parser *p, Token t, Token name, Ast *params, Ast *body) {
+  Ast *n = p_node(p, AST_DEF, t.off, NULL, NULL, body);
+  n->str = name.str;
+  p_params(p, n, params);
   return n;
 }
 

@@ -1,12 +1,17 @@
 /*
  * python.c — Python's built-in functions (print, len, range, int, float, str, min, max,
- * sum, list, zip, enumerate, isinstance, math.*) and the methods of lists, dicts and
- * strings.
+ * sum, sorted, list, dict, set, zip, enumerate, filter, map, isinstance, type, math.*,
+ * copy.deepcopy, collections.OrderedDict), the methods of lists, dicts, sets and strings,
+ * and the evaluator's cases for lambdas, dict and set comprehensions and those modules.
  *
  * They run at compile time, as Python would, on compile-time values. What is only known
  * when the program runs (loss.item(), the length of a file dataset, a loop counter)
  * becomes a host expression: print() snapshots tensors and queues a host statement;
- * int(), round(), min() and str.format() build host expressions.
+ * int(), round(), min() and str.format() build host expressions. Where a built-in needs
+ * what such a value is (an order, a truth value, a hash), it is a diagnostic.
+ *
+ * A set is a list that keeps CPython's hash table beside it, so that it iterates and
+ * prints in Python's order; an OrderedDict is a dict marked as one (s "OrderedDict").
  */
 #include "lower.h"
 
@@ -16,6 +21,325 @@
 
 #define B(name) static Value *bi_##name(L *l, Value *self, Args *a)
 #define UNUSED(x) (void)(x)
+
+/* ---- compile-time values: run-time checks, equality, order, text -------------------- */
+
+/* What these built-ins compute (an order, a truth value, a hash, a text) is computed here,
+ * at compile time: a value known only when the program runs stops them with a diagnostic
+ * naming what needed it, never a guess. Tensors count as such where their truth value or
+ * order is wanted. */
+static bool runtime_kind(const Value *v, bool tensors) {
+  return v->k == V_HOST || v->k == V_FSTR || v->k == V_RTLIST || (tensors && v->k == V_TENSOR);
+}
+static _Noreturn void runtime_value(L *l, Value *v, const char *what, int32_t off) {
+  if (v->k == V_FSTR) fstr_unsupported(l, arena_printf(l->arena, "its use in %s", what), off);
+  if (v->k == V_RTLIST) rtlist_unsupported(l, arena_printf(l->arena, "its use in %s", what), off);
+  lerr(l, off, "%s needs a value known at compile time, but this %s is known only when the "
+               "program runs", what, v->k == V_TENSOR ? "tensor's value" : "value");
+}
+static void want_ct(L *l, Value *v, bool tensors, const char *what, int32_t off) {
+  if (v && runtime_kind(v, tensors)) runtime_value(l, v, what, off);
+}
+
+static bool is_set(const Value *v) { return v->k == V_LIST && v->s && !strcmp(v->s, "set"); }
+static bool is_odict(const Value *v) { return v->k == V_DICT && v->s && !strcmp(v->s, "OrderedDict"); }
+/* The type name Python's messages use. */
+static const char *py_typename(const Value *v) {
+  return is_set(v) ? "set" : is_odict(v) ? "OrderedDict" : v_typename(v);
+}
+
+/* Python's a == b, for what list.remove(), count() and index() compare: the same object,
+ * or equal values (tensors and run-time values are compared only when the program runs). */
+static bool py_eq(L *l, Value *a, Value *b, const char *what, int32_t off) {
+  if (a == b) return true;
+  want_ct(l, a, true, what, off);
+  want_ct(l, b, true, what, off);
+  return host_eq(l, a, b, off);
+}
+
+static bool is_num(const Value *v) { return v->k == V_INT || v->k == V_FLOAT || v->k == V_BOOL; }
+
+/* Python's a < b: numbers, strings (by code point, which UTF-8's byte order is), and lists
+ * or tuples item by item. */
+static bool py_lt(L *l, Value *a, Value *b, const char *what, int32_t off) {
+  want_ct(l, a, true, what, off);
+  want_ct(l, b, true, what, off);
+  if ((a->k == V_LIST && b->k == V_LIST) || (a->k == V_TUPLE && b->k == V_TUPLE)) {
+    for (int i = 0; i < a->n && i < b->n; i++)
+      if (!py_eq(l, a->items[i], b->items[i], what, off)) return py_lt(l, a->items[i], b->items[i], what, off);
+    return a->n < b->n;
+  }
+  if ((is_num(a) && is_num(b)) || (a->k == V_STR && b->k == V_STR)) return bi_compare(l, CMP_LT, a, b, off)->i != 0;
+  lerr(l, off, "'<' not supported between instances of '%s' and '%s'", py_typename(a), py_typename(b));
+}
+
+/* ---- hashing and sets ---------------------------------------------------------------- */
+
+/* A set is a V_LIST (s "set") whose items are its elements in CPython 3.11's iteration
+ * order, so that printing and iterating it give what Python gives; fn is the hash table
+ * that order comes from, kept as Objects/setobject.c keeps it: fn->items the slots (NULL
+ * unused; an entry V_INT: i the hash, self the key, or self NULL for a deleted "dummy"),
+ * fn->n the table size, fn->i the fill (active and dummy slots), fn->i3 pop()'s finger.
+ * Hashes are CPython's for numbers and tuples of them; strings, None and objects hash by
+ * a salt or an address in CPython, so no program can depend on their order: ttc gives them
+ * a fixed stand-in. */
+enum { SET_MINSIZE = 8, LINEAR_PROBES = 9, PERTURB_SHIFT = 5 };
+#define HASH_MODULUS (((uint64_t)1 << 61) - 1)
+
+static int64_t hash_int(int64_t n) {
+  uint64_t u = n < 0 ? (uint64_t)0 - (uint64_t)n : (uint64_t)n;
+  int64_t h = (int64_t)(u % HASH_MODULUS);
+  if (n < 0) h = -h;
+  return h == -1 ? -2 : h;
+}
+
+/* CPython's _Py_HashDouble: a float equal to an int hashes as that int. */
+static int64_t hash_float(double v) {
+  if (isinf(v)) return v > 0 ? 314159 : -314159;
+  if (isnan(v)) return 0; /* CPython hashes a NaN by its address */
+  int e;
+  double m = frexp(v, &e);
+  int sign = 1;
+  if (m < 0) sign = -1, m = -m;
+  uint64_t x = 0;
+  while (m) {
+    x = ((x << 28) & HASH_MODULUS) | x >> (61 - 28);
+    m *= 268435456.0;
+    e -= 28;
+    uint64_t y = (uint64_t)m;
+    m -= (double)y;
+    x += y;
+    if (x >= HASH_MODULUS) x -= HASH_MODULUS;
+  }
+  e = e >= 0 ? e % 61 : 61 - 1 - ((-1 - e) % 61);
+  x = ((x << e) & HASH_MODULUS) | x >> (61 - e);
+  x = x * (uint64_t)(int64_t)sign;
+  if (x == (uint64_t)-1) x = (uint64_t)-2;
+  return (int64_t)x;
+}
+
+/* Python's hash(v), or a diagnostic for what Python cannot hash (or ttc cannot know). */
+static int64_t py_hash(L *l, Value *v, const char *what, int32_t off) {
+  switch (v->k) {
+  case V_BOOL:
+  case V_INT: return hash_int(v->i);
+  case V_FLOAT: return hash_float(v->f);
+  case V_STR: { /* FNV-1a: a stand-in for CPython's salted string hash */
+    uint64_t h = 14695981039346656037u;
+    for (const unsigned char *p = (const unsigned char *)v->s; *p; p++) h = (h ^ *p) * 1099511628211u;
+    return (int64_t)h == -1 ? -2 : (int64_t)h;
+  }
+  case V_TUPLE: { /* CPython's tuplehash (xxHash's mixing) */
+    uint64_t acc = 2870177450012600261u;
+    for (int i = 0; i < v->n; i++) {
+      acc += (uint64_t)py_hash(l, v->items[i], what, off) * 14029467366897019727u;
+      acc = (acc << 31) | (acc >> 33);
+      acc *= 11400714785074694791u;
+    }
+    acc += (uint64_t)v->n ^ (2870177450012600261u ^ 3527539u);
+    return acc == (uint64_t)-1 ? 1546275796 : (int64_t)acc;
+  }
+  case V_LIST:
+  case V_DICT:
+  case V_RTLIST: lerr(l, off, "unhashable type: '%s'", py_typename(v));
+  case V_HOST:
+  case V_FSTR: runtime_value(l, v, what, off);
+  default: return 7; /* None, dtypes, functions, modules, tensors: by address in CPython */
+  }
+}
+
+static Value *set_new(L *l) {
+  Value *s = v_new(l, V_LIST), *t = v_new(l, V_LIST);
+  s->s = "set";
+  t->n = t->cap = SET_MINSIZE;
+  t->items = arena_alloc(l->arena, sizeof(Value *) * SET_MINSIZE);
+  s->fn = t;
+  return s;
+}
+
+/* The items in table order, after a change. */
+static void set_sync(Value *s) {
+  Value *t = s->fn;
+  s->n = 0;
+  for (int i = 0; i < t->n; i++)
+    if (t->items[i] && t->items[i]->self) s->items[s->n++] = t->items[i]->self;
+}
+
+static void set_insert_clean(Value **table, uint64_t mask, Value *entry) {
+  uint64_t perturb = (uint64_t)entry->i, i = (uint64_t)entry->i & mask;
+  for (;;) {
+    if (!table[i]) {
+      table[i] = entry;
+      return;
+    }
+    if (i + LINEAR_PROBES <= mask)
+      for (uint64_t j = 1; j <= LINEAR_PROBES; j++)
+        if (!table[i + j]) {
+          table[i + j] = entry;
+          return;
+        }
+    perturb >>= PERTURB_SHIFT;
+    i = (i * 5 + 1 + perturb) & mask;
+  }
+}
+
+/* set_table_resize: the smallest table above minused; dummies are dropped. */
+static void set_resize(L *l, Value *s, int64_t minused) {
+  Value *t = s->fn;
+  int64_t size = SET_MINSIZE;
+  while (size <= minused) size <<= 1;
+  if (size == SET_MINSIZE && t->n == SET_MINSIZE && t->i == s->n) return; /* nothing to purge */
+  Value **old = t->items;
+  int oldn = t->n;
+  t->items = arena_alloc(l->arena, sizeof(Value *) * (size_t)size);
+  t->n = t->cap = (int)size;
+  t->i = s->n;
+  for (int i = 0; i < oldn; i++)
+    if (old[i] && old[i]->self) set_insert_clean(t->items, (uint64_t)size - 1, old[i]);
+  set_sync(s);
+}
+
+/* The slot holding key (hash h), or -1. */
+static int64_t set_lookup(L *l, Value *s, Value *key, int64_t h, int32_t off) {
+  Value *t = s->fn;
+  uint64_t mask = (uint64_t)t->n - 1, perturb = (uint64_t)h, i = (uint64_t)h & mask;
+  for (;;) {
+    uint64_t probes = i + LINEAR_PROBES <= mask ? LINEAR_PROBES : 0;
+    for (uint64_t j = 0; j <= probes; j++) {
+      Value *e = t->items[i + j];
+      if (!e) return -1;
+      if (e->self && e->i == h && (e->self == key || host_eq(l, e->self, key, off))) return (int64_t)(i + j);
+    }
+    perturb >>= PERTURB_SHIFT;
+    i = (i * 5 + 1 + perturb) & mask;
+  }
+}
+
+/* set_add_entry: an absent key goes to the last dummy on its probe path, or else to the
+ * unused slot that ends it (then the table grows when it is 3/5 full). */
+static void set_add_hashed(L *l, Value *s, Value *key, int64_t h, int32_t off) {
+  Value *t = s->fn;
+  uint64_t mask = (uint64_t)t->n - 1, perturb = (uint64_t)h, i = (uint64_t)h & mask;
+  int64_t freeslot = -1;
+  for (;;) {
+    uint64_t probes = i + LINEAR_PROBES <= mask ? LINEAR_PROBES : 0;
+    for (uint64_t j = 0; j <= probes; j++) {
+      Value *e = t->items[i + j];
+      if (!e) {
+        Value *ne = v_int(l, h);
+        ne->self = key;
+        if (freeslot >= 0) {
+          t->items[freeslot] = ne;
+          v_list_push(l, s, key);
+        } else {
+          t->items[i + j] = ne;
+          t->i++;
+          v_list_push(l, s, key);
+          if ((uint64_t)t->i * 5 >= mask * 3) set_resize(l, s, s->n > 50000 ? 2 * (int64_t)s->n : 4 * (int64_t)s->n);
+        }
+        set_sync(s);
+        return;
+      }
+      if (e->self && e->i == h && (e->self == key || host_eq(l, e->self, key, off))) return;
+      if (!e->self) freeslot = (int64_t)(i + j); /* the last dummy seen, as 3.11 does */
+    }
+    perturb >>= PERTURB_SHIFT;
+    i = (i * 5 + 1 + perturb) & mask;
+  }
+}
+
+static void set_add(L *l, Value *s, Value *key, int32_t off) {
+  set_add_hashed(l, s, key, py_hash(l, key, "a set element", off), off);
+}
+
+static bool set_discard(L *l, Value *s, Value *key, int32_t off) {
+  int64_t at = set_lookup(l, s, key, py_hash(l, key, "a set lookup", off), off);
+  if (at < 0) return false;
+  Value *dummy = v_int(l, -1);
+  s->fn->items[at] = dummy;
+  set_sync(s);
+  return true;
+}
+
+static bool set_has(L *l, Value *s, Value *key, int32_t off) {
+  return set_lookup(l, s, key, py_hash(l, key, "a set lookup", off), off) >= 0;
+}
+
+/* set_merge: other's entries into s, with one resize first; into an empty table they go
+ * by set_insert_clean (or as a copy of the slots, when the sizes agree). */
+static void set_merge(L *l, Value *s, Value *o, int32_t off) {
+  Value *t = s->fn, *ot = o->fn;
+  if (s == o || o->n == 0) return;
+  if ((t->i + o->n) * 5 >= (int64_t)(t->n - 1) * 3) set_resize(l, s, 2 * ((int64_t)s->n + o->n));
+  t = s->fn;
+  if (t->i == 0 && t->n == ot->n && ot->i == o->n) {
+    for (int i = 0; i < ot->n; i++) t->items[i] = ot->items[i];
+    t->i = ot->i;
+  } else if (t->i == 0) {
+    t->i = o->n;
+    for (int i = 0; i < ot->n; i++)
+      if (ot->items[i] && ot->items[i]->self) set_insert_clean(t->items, (uint64_t)t->n - 1, ot->items[i]);
+  } else {
+    for (int i = 0; i < ot->n; i++)
+      if (ot->items[i] && ot->items[i]->self) set_add_hashed(l, s, ot->items[i]->self, ot->items[i]->i, off);
+    return;
+  }
+  s->n = 0;
+  for (int i = 0; i < t->n; i++)
+    if (t->items[i] && t->items[i]->self) v_list_push(l, s, t->items[i]->self);
+}
+
+static Value *seq_of(L *l, Value *v, int32_t off);
+
+/* set_update_internal: a set merges, a dict's keys go in after one resize, anything else
+ * is added item by item. */
+static void set_update(L *l, Value *s, Value *src, int32_t off) {
+  if (is_set(src)) {
+    set_merge(l, s, src, off);
+    return;
+  }
+  if (src->k == V_DICT) {
+    int64_t n = src->n / 2;
+    if ((s->fn->i + n) * 5 >= (int64_t)(s->fn->n - 1) * 3) set_resize(l, s, 2 * (s->n + n));
+  }
+  Value *seq = seq_of(l, src, off);
+  for (int i = 0; i < seq->n; i++) set_add(l, s, seq->items[i], off);
+}
+
+static Value *set_copy(L *l, Value *s, int32_t off) {
+  Value *r = set_new(l);
+  set_merge(l, r, s, off);
+  return r;
+}
+
+/* ---- text -------------------------------------------------------------------------- */
+
+static bool has_special(const Value *v, int depth) {
+  if (depth > 100) return false;
+  if (is_set(v) || is_odict(v)) return true;
+  if (v->k == V_LIST || (v->k == V_TUPLE && !v->s) || v->k == V_DICT)
+    for (int i = 0; i < v->n; i++)
+      if (has_special(v->items[i], depth + 1)) return true;
+  return false;
+}
+
+/* Python's str() (or repr()) of a compile-time value: v_str_of's text, and sets and
+ * OrderedDicts, which it does not know, inside any container. */
+static const char *py_text(L *l, Value *v, bool repr, int32_t off) {
+  if (!has_special(v, 0)) return v_str_of(l, v, repr, off);
+  const char *r = is_set(v) ? (v->n ? "{" : "set()") : is_odict(v) ? (v->n ? "OrderedDict([" : "OrderedDict()")
+                  : v->k == V_LIST ? "[" : v->k == V_TUPLE ? "(" : "{";
+  if (!v->n && (is_set(v) || is_odict(v))) return r;
+  bool dict = v->k == V_DICT;
+  for (int i = 0; i < v->n; i += dict ? 2 : 1) {
+    const char *it = py_text(l, v->items[i], true, off);
+    if (dict && is_odict(v)) it = arena_printf(l->arena, "(%s, %s)", it, py_text(l, v->items[i + 1], true, off));
+    else if (dict) it = arena_printf(l->arena, "%s: %s", it, py_text(l, v->items[i + 1], true, off));
+    r = arena_printf(l->arena, "%s%s%s", r, i ? ", " : "", it);
+  }
+  return arena_printf(l->arena, "%s%s", r,
+                      is_odict(v) ? "])" : v->k == V_TUPLE ? (v->n == 1 ? ",)" : ")") : v->k == V_LIST && !is_set(v) ? "]" : "}");
+}
 
 /* ---- Python builtins --------------------------------------------------------------- */
 
@@ -122,14 +446,14 @@ void lower_print(L *l, Args *a) {
             it->gradfn = iv->t.requires_grad && !iv->t.leaf ? iv->t.gradfn : NULL;
             it->requires_grad = iv->t.requires_grad && !it->gradfn;
           } else
-            ADD_TEXT(v_str_of(l, iv, true, a->off));
+            ADD_TEXT(py_text(l, iv, true, a->off));
         }
         if (pv->k == V_TUPLE && pv->n == 1 && !size) ADD_TEXT(",");
         ADD_TEXT(size ? "])" : pv->k == V_LIST ? "]" : ")");
       } else if (pv->k == V_TUPLE && pv->s && (!strcmp(pv->s, "max") || !strcmp(pv->s, "min"))) {
         lerr(l, a->off, "printing a (values, indices) result is not supported; print .values and .indices");
       } else {
-        ADD_TEXT(v_str_of(l, pv, false, a->off));
+        ADD_TEXT(py_text(l, pv, false, a->off));
       }
     }
   }
@@ -271,14 +595,14 @@ B(py_str) {
   if (v[0] && (v[0]->k == V_FSTR)) return v[0];
   if (v[0] && v[0]->k == V_RTLIST) return host_str(l, v_host(l, rtlist_expr(l, v[0])));
   if (v[0] && v[0]->k == V_HOST) return host_str(l, v[0]);
-  return v_str(l, v[0] ? v_str_of(l, v[0], false, a->off) : "None");
+  return v_str(l, v[0] ? py_text(l, v[0], false, a->off) : "None");
 }
 B(py_repr) {
   Value *v[1];
   args_bind(l, "repr", "x", self, a, v, 1);
   if (v[0] && v[0]->k == V_HOST) return host_str(l, v[0]); /* a number's repr is its str */
   if (v[0] && v[0]->k == V_RTLIST) return host_str(l, v_host(l, rtlist_expr(l, v[0])));
-  return v_str(l, v[0] ? v_str_of(l, v[0], true, a->off) : "None");
+  return v_str(l, v[0] ? py_text(l, v[0], true, a->off) : "None");
 }
 B(py_bool) {
   Value *v[1];
@@ -328,7 +652,8 @@ static Value *py_minmax(L *l, Args *a, bool ismax) {
       if (kv->k == V_HOST || kv->k == V_TENSOR || kv->k == V_RTLIST)
         lerr(l, a->off, "%s() with a key that is known only at run time is not supported: which item "
                         "it picks is decided when the program runs", ismax ? "max" : "min");
-      if (i == 0 || bi_compare(l, ismax ? CMP_GT : CMP_LT, kv, bestk, a->off)->i) best = items[i], bestk = kv;
+      if (i == 0 || (ismax ? py_lt(l, bestk, kv, ismax ? "max()" : "min()", a->off) : py_lt(l, kv, bestk, "min()", a->off)))
+        best = items[i], bestk = kv;
     }
     return best;
   }
@@ -355,10 +680,8 @@ static Value *py_minmax(L *l, Args *a, bool ismax) {
       }
       return v_host(l, acc);
     }
-  for (int i = 1; i < n; i++) {
-    Value *c = bi_compare(l, ismax ? CMP_GT : CMP_LT, items[i], best, a->off);
-    if (c->i) best = items[i];
-  }
+  for (int i = 1; i < n; i++)
+    if (ismax ? py_lt(l, best, items[i], "max()", a->off) : py_lt(l, items[i], best, "min()", a->off)) best = items[i];
   return best;
 }
 B(py_max) { UNUSED(self); return py_minmax(l, a, true); }
@@ -473,6 +796,428 @@ B(py_zip) {
   }
   return r;
 }
+/* ---- sorted, reversed, any, all, filter, map ---------------------------------------- */
+
+/* A stable merge sort of items by keys (Python's sort is stable too, so the order is the
+ * same); reverse keeps equal items in their order, as Python's does. */
+static void sort_items(L *l, Value **items, Value **keys, int n, bool reverse, const char *what, int32_t off) {
+  if (n < 2) return;
+  Value **ti = arena_alloc(l->arena, sizeof(Value *) * (size_t)n), **tk = arena_alloc(l->arena, sizeof(Value *) * (size_t)n);
+  for (int w = 1; w < n; w *= 2) {
+    for (int lo = 0; lo < n; lo += 2 * w) {
+      int mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n, i = lo, j = mid, o = lo;
+      while (i < mid && j < hi) {
+        bool right = reverse ? py_lt(l, keys[i], keys[j], what, off) : py_lt(l, keys[j], keys[i], what, off);
+        int k = right ? j++ : i++;
+        ti[o] = items[k], tk[o++] = keys[k];
+      }
+      while (i < mid) ti[o] = items[i], tk[o++] = keys[i++];
+      while (j < hi) ti[o] = items[j], tk[o++] = keys[j++];
+    }
+    memcpy(items, ti, sizeof(Value *) * (size_t)n);
+    memcpy(keys, tk, sizeof(Value *) * (size_t)n);
+  }
+}
+
+/* key= and reverse= of sorted() and list.sort(), keyword-only as in Python. */
+static void sort_opts(L *l, Args *a, const char *fname, Value **key, bool *reverse) {
+  *key = NULL, *reverse = false;
+  for (int k = 0; k < a->nkw; k++) {
+    if (!strcmp(a->kwnames[k], "key")) *key = a->kw[k]->k == V_NONE ? NULL : a->kw[k];
+    else if (!strcmp(a->kwnames[k], "reverse")) {
+      want_ct(l, a->kw[k], true, "reverse=", a->off);
+      *reverse = v_truthy(l, a->kw[k], a->off);
+    } else lerr(l, a->off, "%s() got an unexpected keyword argument '%s'", fname, a->kwnames[k]);
+  }
+}
+
+/* Sorts list (a fresh one or list.sort()'s self) in place. */
+static void sort_list(L *l, Value *list, Value *key, bool reverse, const char *what, int32_t off) {
+  Value **keys = arena_alloc(l->arena, sizeof(Value *) * (size_t)(list->n + 1));
+  for (int i = 0; i < list->n; i++)
+    keys[i] = key ? v_call(l, key, &(Args){.pos = &list->items[i], .npos = 1, .off = off}) : list->items[i];
+  sort_items(l, list->items, keys, list->n, reverse, what, off);
+}
+
+B(py_sorted) {
+  UNUSED(self);
+  if (a->npos != 1) lerr(l, a->off, "sorted expected 1 argument, got %d", a->npos);
+  Value *key;
+  bool reverse;
+  sort_opts(l, a, "sorted", &key, &reverse);
+  Value *seq = seq_of(l, a->pos[0], a->off), *r = v_new(l, V_LIST);
+  for (int i = 0; i < seq->n; i++) v_list_push(l, r, seq->items[i]);
+  sort_list(l, r, key, reverse, "sorted()", a->off);
+  return r;
+}
+
+/* reversed(seq): a list (as generator expressions are), for what Python can reverse. */
+B(py_reversed) {
+  Value *v[1];
+  args_bind(l, "reversed", "sequence", self, a, v, 1);
+  Value *x = v[0] ? v[0] : l->none;
+  if (is_set(x) || x->k == V_NONE || is_num(x))
+    lerr(l, a->off, "'%s' object is not reversible", py_typename(x));
+  if (x->k == V_TENSOR) lerr(l, a->off, "reversed() of a tensor is not supported; index it with a reversed range of rows");
+  Value *seq = seq_of(l, x, a->off), *r = v_new(l, V_LIST);
+  for (int i = seq->n - 1; i >= 0; i--) v_list_push(l, r, seq->items[i]);
+  return r;
+}
+
+/* any() and all() stop at the first item that decides, as Python's do. */
+static Value *any_all(L *l, Value *self, Args *a, bool any) {
+  Value *v[1];
+  args_bind(l, any ? "any" : "all", "iterable", self, a, v, 1);
+  Value *seq = seq_of(l, v[0], a->off);
+  for (int i = 0; i < seq->n; i++) {
+    want_ct(l, seq->items[i], true, any ? "any()" : "all()", a->off);
+    if (v_truthy(l, seq->items[i], a->off) == any) return v_bool(l, any);
+  }
+  return v_bool(l, !any);
+}
+B(py_any) { return any_all(l, self, a, true); }
+B(py_all) { return any_all(l, self, a, false); }
+
+/* filter() and map() give lists: the function runs on every item when they are called
+ * (Python runs it as the result is consumed). */
+B(py_filter) {
+  Value *v[2];
+  args_bind(l, "filter", "function, iterable", self, a, v, 2);
+  Value *seq = seq_of(l, v[1], a->off), *r = v_new(l, V_LIST);
+  for (int i = 0; i < seq->n; i++) {
+    Value *t = v[0] ? v_call(l, v[0], &(Args){.pos = &seq->items[i], .npos = 1, .off = a->off}) : seq->items[i];
+    want_ct(l, t, true, "filter()", a->off);
+    if (v_truthy(l, t, a->off)) v_list_push(l, r, seq->items[i]);
+  }
+  return r;
+}
+
+B(py_map) {
+  UNUSED(self);
+  if (a->nkw) lerr(l, a->off, "map() takes no keyword arguments");
+  if (a->npos < 2) lerr(l, a->off, "map() must have at least two arguments.");
+  int n = a->npos - 1, len = INT32_MAX;
+  Value **seqs = arena_alloc(l->arena, sizeof(Value *) * (size_t)n);
+  for (int i = 0; i < n; i++) {
+    seqs[i] = seq_of(l, a->pos[i + 1], a->off);
+    if (seqs[i]->n < len) len = seqs[i]->n;
+  }
+  Value *r = v_new(l, V_LIST);
+  for (int k = 0; k < len; k++) {
+    Value **args = arena_alloc(l->arena, sizeof(Value *) * (size_t)n);
+    for (int i = 0; i < n; i++) args[i] = seqs[i]->items[k];
+    v_list_push(l, r, v_call(l, a->pos[0], &(Args){.pos = args, .npos = n, .off = a->off}));
+  }
+  return r;
+}
+
+/* ---- dict, OrderedDict, set, type, ord, chr ---------------------------------------- */
+
+/* d[key] = val, where key must be hashable and known at compile time. */
+static void dict_set(L *l, Value *d, Value *key, Value *val, int32_t off) {
+  py_hash(l, key, "a dict key", off);
+  for (int i = 0; i + 1 < d->n; i += 2)
+    if (d->items[i] == key || host_eq(l, d->items[i], key, off)) {
+      d->items[i + 1] = val;
+      return;
+    }
+  v_list_push(l, d, key);
+  v_list_push(l, d, val);
+}
+
+/* The index of key's value in d->items, or -1. */
+static int dict_find(L *l, Value *d, Value *key, int32_t off) {
+  py_hash(l, key, "a dict key", off);
+  for (int i = 0; i + 1 < d->n; i += 2)
+    if (d->items[i] == key || host_eq(l, d->items[i], key, off)) return i + 1;
+  return -1;
+}
+
+/* dict.update(src, **kw) and dict(src, **kw): a mapping, or an iterable of pairs. */
+static void dict_update(L *l, Value *d, Value *src, Args *a) {
+  if (src && src->k == V_DICT) {
+    int n = src->n; /* src may be d */
+    for (int i = 0; i + 1 < n; i += 2) dict_set(l, d, src->items[i], src->items[i + 1], a->off);
+  } else if (src) {
+    Value *seq = seq_of(l, src, a->off);
+    for (int i = 0; i < seq->n; i++) {
+      Value *p = seq->items[i];
+      if (p->k == V_STR) p = seq_of(l, p, a->off);
+      if (p->k != V_LIST && p->k != V_TUPLE)
+        lerr(l, a->off, "cannot convert dictionary update sequence element #%d to a sequence", i);
+      if (p->n != 2)
+        lerr(l, a->off, "dictionary update sequence element #%d has length %d; 2 is required", i, p->n);
+      dict_set(l, d, p->items[0], p->items[1], a->off);
+    }
+  }
+  for (int k = 0; k < a->nkw; k++) dict_set(l, d, v_str(l, a->kwnames[k]), a->kw[k], a->off);
+}
+
+static Value *make_dict(L *l, Args *a, const char *tag) {
+  if (a->npos > 1) lerr(l, a->off, "%s expected at most 1 argument, got %d", tag ? tag : "dict", a->npos);
+  Value *d = v_new(l, V_DICT);
+  d->s = tag;
+  dict_update(l, d, a->npos ? a->pos[0] : NULL, a);
+  return d;
+}
+B(py_dict) { UNUSED(self); return make_dict(l, a, NULL); }
+/* collections.OrderedDict: a dict that prints as one (ttc's dicts keep insertion order) */
+B(py_ordered_dict) { UNUSED(self); return make_dict(l, a, "OrderedDict"); }
+
+B(py_set) {
+  UNUSED(self);
+  if (a->nkw) lerr(l, a->off, "set() takes no keyword arguments");
+  if (a->npos > 1) lerr(l, a->off, "set expected at most 1 argument, got %d", a->npos);
+  Value *s = set_new(l);
+  if (a->npos) set_update(l, s, a->pos[0], a->off);
+  return s;
+}
+
+/* The static type of a run-time number, when nothing it reads can change type later. */
+static bool hx_fixed(const HostExpr *e) {
+  if (!e) return true;
+  if (e->kind == HX_VAR || e->kind == HX_LIST || e->kind == HX_LIST_GET || e->kind == HX_LIST_SUM ||
+      e->kind == HX_LIST_MIN || e->kind == HX_LIST_MAX)
+    return false;
+  return hx_fixed(e->a) && hx_fixed(e->b);
+}
+static const char *host_type(L *l, Value *v, const char *what, int32_t off) {
+  if (!hx_fixed(v->hx))
+    lerr(l, off, "%s of a value known only when the program runs is not supported here: its "
+                 "type can change while the program runs", what);
+  return v->hx->isbool ? "bool" : v->hx->isfloat ? "float" : "int";
+}
+
+/* type(x): a class with __name__ that prints as Python's; for Python's own types and
+ * ttc's module classes, calling it constructs one (type(x)(...)). One value per type, kept
+ * in the globals under a name no program can spell, so type(a) == type(b) holds. */
+static Value *type_value(L *l, const char *qual, const char *name, const Builtin *ctor) {
+  const char *key = arena_printf(l->arena, "type %s", qual);
+  Value *c = attrs_get(&l->globals->vars, key);
+  if (c) return c;
+  c = v_new(l, V_CLASS);
+  c->s = qual;
+  c->bi = ctor;
+  attrs_set(l, &c->attrs, "__name__", v_str(l, name));
+  attrs_set(l, &l->globals->vars, key, c);
+  return c;
+}
+static Value *py_type_of(L *l, Value *x, int32_t off) {
+  const char *n = NULL;
+  switch (x->k) {
+  case V_NONE: return type_value(l, "NoneType", "NoneType", NULL);
+  case V_BOOL: n = "bool"; break;
+  case V_INT: n = "int"; break;
+  case V_FLOAT: n = "float"; break;
+  case V_STR:
+  case V_FSTR: n = "str"; break;
+  case V_RTLIST: n = "list"; break;
+  case V_HOST: n = host_type(l, x, "type()", off); break;
+  case V_LIST:
+    if (!x->s || is_set(x)) n = is_set(x) ? "set" : "list";
+    break;
+  case V_TUPLE:
+    if (x->s && !strcmp(x->s, "torch.Size")) return type_value(l, "torch.Size", "Size", NULL);
+    if (!x->s) n = "tuple";
+    break;
+  case V_DICT:
+    if (is_odict(x)) return type_value(l, "collections.OrderedDict", "OrderedDict", bi_lookup("OrderedDict", BI_FUNC));
+    n = "dict";
+    break;
+  case V_RANGE: n = "range"; break;
+  case V_TENSOR:
+    if (x->t.param) return type_value(l, "torch.nn.parameter.Parameter", "Parameter", bi_lookup("Parameter", BI_FUNC | BI_CLASS));
+    return type_value(l, "torch.Tensor", "Tensor", bi_lookup("Tensor", BI_FUNC));
+  case V_DTYPE: return type_value(l, "torch.dtype", "dtype", NULL);
+  case V_FUNC: return type_value(l, "function", "function", NULL);
+  case V_BUILTIN: return type_value(l, "builtin_function_or_method", "builtin_function_or_method", NULL);
+  case V_METHOD: return type_value(l, "method", "method", NULL);
+  case V_CLASS: return type_value(l, "type", "type", NULL);
+  case V_NS: return type_value(l, "module", "module", NULL);
+  case V_OBJECT:
+    if (x->cls->bi) return type_value(l, x->cls->s, x->cls->s, x->cls->bi);
+    if (!attrs_get(&x->cls->attrs, "__name__")) attrs_set(l, &x->cls->attrs, "__name__", v_str(l, x->cls->s));
+    return x->cls; /* a user class */
+  }
+  if (!n) lerr(l, off, "type() of this value is not supported");
+  return type_value(l, n, n, bi_lookup(n, BI_FUNC));
+}
+B(py_type) {
+  UNUSED(self);
+  if (a->nkw || a->npos != 1) lerr(l, a->off, "type() takes 1 argument in ttc (the 3-argument form is not supported)");
+  return py_type_of(l, a->pos[0], a->off);
+}
+
+static int utf8_len(unsigned char c) { return c < 0xC0 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }
+/* The code point at p (valid UTF-8, which the lexer and chr() guarantee). */
+static uint32_t utf8_at(const char *p) {
+  const unsigned char *u = (const unsigned char *)p;
+  int n = utf8_len(u[0]);
+  uint32_t c = n == 1 ? u[0] : u[0] & (0x7F >> n);
+  for (int i = 1; i < n; i++) c = (c << 6) | (u[i] & 0x3F);
+  return c;
+}
+/* Code points in s[0, nbytes). */
+static int64_t ncodes(const char *s, size_t nbytes) {
+  int64_t n = 0;
+  for (size_t i = 0; i < nbytes; i++) n += ((unsigned char)s[i] & 0xC0) != 0x80;
+  return n;
+}
+/* The byte offset of code point k of s (its length if k is past the end). */
+static size_t code_off(const char *s, int64_t k) {
+  size_t i = 0;
+  for (; s[i] && k > 0; k--) i += (size_t)utf8_len((unsigned char)s[i]);
+  return i;
+}
+
+B(py_ord) {
+  Value *v[1];
+  args_bind(l, "ord", "c", self, a, v, 1);
+  Value *c = v[0] ? v[0] : l->none;
+  if (c->k == V_FSTR) fstr_unsupported(l, "ord() of it", a->off);
+  if (c->k != V_STR) lerr(l, a->off, "ord() expected string of length 1, but %s found", py_typename(c));
+  int64_t n = ncodes(c->s, strlen(c->s));
+  if (n != 1) lerr(l, a->off, "ord() expected a character, but string of length %lld found", (long long)n);
+  return v_int(l, utf8_at(c->s));
+}
+
+B(py_chr) {
+  Value *v[1];
+  args_bind(l, "chr", "i", self, a, v, 1);
+  int64_t c = want_int(l, v[0], "chr() argument", a->off);
+  if (c < 0 || c > 0x10FFFF) lerr(l, a->off, "chr() arg not in range(0x110000)");
+  if (c == 0) lerr(l, a->off, "chr(0): a NUL character is not supported in ttc's strings");
+  if (c >= 0xD800 && c <= 0xDFFF) lerr(l, a->off, "chr(%lld) is a lone surrogate, which ttc's strings cannot hold", (long long)c);
+  char buf[5] = {0};
+  if (c < 0x80) buf[0] = (char)c;
+  else if (c < 0x800) buf[0] = (char)(0xC0 | (c >> 6)), buf[1] = (char)(0x80 | (c & 0x3F));
+  else if (c < 0x10000)
+    buf[0] = (char)(0xE0 | (c >> 12)), buf[1] = (char)(0x80 | ((c >> 6) & 0x3F)), buf[2] = (char)(0x80 | (c & 0x3F));
+  else
+    buf[0] = (char)(0xF0 | (c >> 18)), buf[1] = (char)(0x80 | ((c >> 12) & 0x3F)),
+    buf[2] = (char)(0x80 | ((c >> 6) & 0x3F)), buf[3] = (char)(0x80 | (c & 0x3F));
+  return v_str(l, arena_strdup(l->arena, buf));
+}
+
+/* ---- copy.copy, copy.deepcopy ------------------------------------------------------ */
+
+typedef struct Memo { /* deepcopy's memo: each object copied once, so sharing is kept */
+  Value **from, **to;
+  int n, cap;
+} Memo;
+
+static void memo_put(L *l, Memo *m, Value *from, Value *to) {
+  if (m->n == m->cap) {
+    int cap = m->cap ? 2 * m->cap : 16;
+    Value **f = arena_alloc(l->arena, sizeof(Value *) * (size_t)cap), **t = arena_alloc(l->arena, sizeof(Value *) * (size_t)cap);
+    if (m->n) memcpy(f, m->from, sizeof(Value *) * (size_t)m->n), memcpy(t, m->to, sizeof(Value *) * (size_t)m->n);
+    m->from = f, m->to = t, m->cap = cap;
+  }
+  m->from[m->n] = from, m->to[m->n++] = to;
+}
+
+/* A tensor's copy: its value now, detached (torch's __deepcopy__ copies the data); a leaf
+ * that requires grad stays one, and a Parameter stays a Parameter. */
+static Value *copy_tensor(L *l, Value *t, int32_t off) {
+  if (t->t.requires_grad && !t->t.leaf)
+    lerr(l, off, "Only Tensors created explicitly by the user (graph leaves) support the deepcopy "
+                 "protocol at the moment");
+  Value *r = bi_call(l, "clone", bi_call(l, "detach", t, NULL, 0, off), NULL, 0, off);
+  r->t.leaf = true;
+  if (t->t.requires_grad) {
+    if (t->t.grad) lerr(l, off, "copy.deepcopy() of a tensor that has a .grad is not supported");
+    r = make_leaf(l, r, true, off);
+    r->t.param = t->t.param;
+  }
+  return r;
+}
+
+static Value *deepcopy(L *l, Value *v, Memo *m, int depth, int32_t off) {
+  if (depth > 200) lerr(l, off, "copy.deepcopy(): the structure is nested too deeply");
+  for (int i = 0; i < m->n; i++)
+    if (m->from[i] == v) return m->to[i];
+  Value *r;
+  switch (v->k) {
+  case V_LIST:
+    if (is_set(v)) { /* rebuilt from its items, as a set's __reduce__ does */
+      r = set_new(l);
+      memo_put(l, m, v, r);
+      for (int i = 0; i < v->n; i++) set_add(l, r, deepcopy(l, v->items[i], m, depth + 1, off), off);
+      return r;
+    }
+    if (v->s) lerr(l, off, "copy.deepcopy() of this list is not supported");
+    r = v_new(l, V_LIST);
+    memo_put(l, m, v, r);
+    for (int i = 0; i < v->n; i++) v_list_push(l, r, deepcopy(l, v->items[i], m, depth + 1, off));
+    return r;
+  case V_DICT:
+    r = v_new(l, V_DICT);
+    r->s = is_odict(v) ? v->s : NULL; /* an optimizer's param group copies as a plain dict */
+    memo_put(l, m, v, r);
+    for (int i = 0; i + 1 < v->n; i += 2) {
+      Value *k = deepcopy(l, v->items[i], m, depth + 1, off);
+      v_list_push(l, r, k);
+      v_list_push(l, r, deepcopy(l, v->items[i + 1], m, depth + 1, off));
+    }
+    return r;
+  case V_TUPLE: { /* a tuple of unchanged items is itself, as in Python */
+    r = v_tuple(l, v->n);
+    r->s = v->s;
+    bool same = true;
+    for (int i = 0; i < v->n; i++) same &= (r->items[i] = deepcopy(l, v->items[i], m, depth + 1, off)) == v->items[i];
+    if (same) return v;
+    memo_put(l, m, v, r);
+    return r;
+  }
+  case V_TENSOR:
+    r = copy_tensor(l, v, off);
+    memo_put(l, m, v, r);
+    return r;
+  case V_RTLIST: rtlist_unsupported(l, "copy.deepcopy() of it", off);
+  case V_OBJECT:
+    if (bi_is_module(v))
+      lerr(l, off, "copy.deepcopy() of a module is not supported: ttc cannot duplicate its "
+                   "parameters; build a second module, or copy its state_dict()");
+    lerr(l, off, "copy.deepcopy() of a %s object is not supported", v_typename(v));
+  default: return v; /* numbers, strings (run-time ones too), functions, classes: immutable */
+  }
+}
+
+B(py_deepcopy) {
+  Value *v[2];
+  args_bind(l, "deepcopy", "x, memo=None", self, a, v, 2);
+  if (v[1]) lerr(l, a->off, "deepcopy(): a memo argument is not supported");
+  Memo m = {0};
+  return deepcopy(l, v[0] ? v[0] : l->none, &m, 0, a->off);
+}
+
+B(py_copy) {
+  Value *v[1];
+  args_bind(l, "copy", "x", self, a, v, 1);
+  Value *x = v[0] ? v[0] : l->none;
+  switch (x->k) {
+  case V_LIST: {
+    if (is_set(x)) return set_copy(l, x, a->off);
+    if (x->s) lerr(l, a->off, "copy.copy() of this list is not supported");
+    Value *r = v_new(l, V_LIST);
+    for (int i = 0; i < x->n; i++) v_list_push(l, r, x->items[i]);
+    return r;
+  }
+  case V_DICT: {
+    Value *r = v_new(l, V_DICT);
+    r->s = is_odict(x) ? x->s : NULL;
+    for (int i = 0; i < x->n; i++) v_list_push(l, r, x->items[i]);
+    return r;
+  }
+  case V_TENSOR:
+    lerr(l, a->off, "copy.copy() of a tensor (a tensor sharing its storage) is not supported; use "
+                    "t.clone() or copy.deepcopy()");
+  case V_RTLIST: rtlist_unsupported(l, "copy.copy() of it", a->off);
+  case V_OBJECT: lerr(l, a->off, "copy.copy() of a %s object is not supported", v_typename(x));
+  default: return x;
+  }
+}
+
 /* round(x, n) of a float, as Python computes it: x's exact decimal value rounded to n
  * digits (ties to even), then the nearest double. The same as runtime/print.c's
  * tt_round_digits, which programs call for run-time values (ttc does not link the
@@ -506,31 +1251,55 @@ B(py_round) {
   }
   return v_float(l, round_digits(x, want_int(l, v[1], "ndigits", a->off)));
 }
+/* isinstance(o, T) for Python's own type T (or torch.Tensor, nn.Parameter), by name; a
+ * bool is an int, a torch.Size a tuple, an OrderedDict a dict, as in Python. */
+static bool isinst_name(L *l, Value *o, const char *n, int32_t off) {
+  bool num = !strcmp(n, "int") || !strcmp(n, "float") || !strcmp(n, "bool");
+  const char *h = o->k == V_HOST && num ? host_type(l, o, "isinstance()", off) : "";
+  if (!strcmp(n, "int")) return o->k == V_INT || o->k == V_BOOL || !strcmp(h, "int") || !strcmp(h, "bool");
+  if (!strcmp(n, "float")) return o->k == V_FLOAT || !strcmp(h, "float");
+  if (!strcmp(n, "bool")) return o->k == V_BOOL || !strcmp(h, "bool");
+  if (!strcmp(n, "str")) return o->k == V_STR || o->k == V_FSTR;
+  if (!strcmp(n, "list")) return (o->k == V_LIST && !o->s) || o->k == V_RTLIST;
+  if (!strcmp(n, "tuple")) return o->k == V_TUPLE;
+  if (!strcmp(n, "dict")) return o->k == V_DICT;
+  if (!strcmp(n, "OrderedDict")) return is_odict(o);
+  if (!strcmp(n, "set")) return is_set(o);
+  if (!strcmp(n, "range")) return o->k == V_RANGE;
+  if (!strcmp(n, "Tensor")) return o->k == V_TENSOR;
+  if (!strcmp(n, "Parameter")) return o->k == V_TENSOR && o->t.param;
+  return false;
+}
+
+static bool isinst(L *l, Value *o, Value *c, int32_t off) {
+  if (c->k == V_TUPLE && !c->s) { /* isinstance(x, (int, float)) */
+    for (int i = 0; i < c->n; i++)
+      if (isinst(l, o, c->items[i], off)) return true;
+    return false;
+  }
+  if ((c->k == V_BUILTIN || c->k == V_CLASS) && c->bi && !(c->bi->flags & BI_CLASS))
+    return isinst_name(l, o, c->bi->name, off); /* int, dict, torch.Tensor, type(3) */
+  if (c->k == V_CLASS && c->bi) {
+    if (o->k != V_OBJECT) return false;
+    /* a builtin class (nn.Linear): the object's class or a user class's builtin base */
+    if (!strcmp(c->bi->name, "Module")) return bi_is_module(o);
+    for (Value *k = o->cls; k; k = k->self)
+      if (k->bi == c->bi) return true;
+    return false;
+  }
+  if (c->k == V_CLASS && !c->ast) return py_type_of(l, o, off) == c; /* type(None), type(f) */
+  if (c->k == V_CLASS) {
+    for (Value *k = o->k == V_OBJECT ? o->cls : NULL; k; k = k->self)
+      if (k == c) return true;
+    return false;
+  }
+  lerr(l, off, "isinstance() arg 2 must be a type or tuple of types");
+}
+
 B(py_isinstance) {
   Value *v[2];
   args_bind(l, "isinstance", "obj, classinfo", self, a, v, 2);
-  Value *o = v[0], *c = v[1];
-  if (!c || c->k != V_BUILTIN || !c->bi) {
-    if (c && c->k == V_CLASS && c->bi && o && o->k == V_OBJECT) {
-      /* a builtin class (nn.Linear): the object's class or a user class's builtin base */
-      if (!strcmp(c->bi->name, "Module")) return v_bool(l, bi_is_module(o));
-      for (Value *k = o->cls; k; k = k->self)
-        if (k->bi == c->bi) return l->vtrue;
-      return l->vfalse;
-    }
-    if (c && c->k == V_CLASS && o && o->k == V_OBJECT) {
-      for (Value *k = o->cls; k; k = k->self)
-        if (k == c) return l->vtrue;
-      return l->vfalse;
-    }
-    if (c && c->k == V_CLASS && c->bi && o && o->k == V_TENSOR) return v_bool(l, !strcmp(c->bi->name, "Parameter") && o->t.param);
-    lerr(l, a->off, "isinstance(): unsupported class");
-  }
-  const char *n = c->bi->name;
-  bool r = (!strcmp(n, "int") && o->k == V_INT) || (!strcmp(n, "float") && o->k == V_FLOAT) ||
-           (!strcmp(n, "str") && o->k == V_STR) || (!strcmp(n, "bool") && o->k == V_BOOL) ||
-           (!strcmp(n, "list") && o->k == V_LIST) || (!strcmp(n, "tuple") && o->k == V_TUPLE);
-  return v_bool(l, r);
+  return v_bool(l, isinst(l, v[0] ? v[0] : l->none, v[1] ? v[1] : l->none, a->off));
 }
 
 B(super) {
@@ -590,9 +1359,489 @@ B(math_pow) {
 
 /* ---- methods of Python lists, dicts and strings ------------------------------------- */
 
+/* A list method called on a set, or a set method on a list: Python has no such method. */
+static void want_kind(L *l, Value *self, bool set, const char *name, int32_t off) {
+  if (is_set(self) != set) lerr(l, off, "'%s' object has no attribute '%s'", py_typename(self), name);
+}
+/* A method that changes self, called in a run-time loop or branch on a container made
+ * outside it: ttc would change it once, the program once per iteration. */
+static void mutation(L *l, Value *self, const char *what, int32_t off) {
+  if (outer_container(l, self)) outer_mutation(l, self, what, off);
+}
+
+B(list_remove) {
+  Value *v[2];
+  args_bind(l, "remove", "self, value", self, a, v, 2);
+  if (is_set(self)) {
+    mutation(l, self, "remove()", a->off);
+    if (!set_discard(l, self, v[1] ? v[1] : l->none, a->off))
+      lerr(l, a->off, "KeyError: %s", py_text(l, v[1] ? v[1] : l->none, true, a->off));
+    return l->none;
+  }
+  mutation(l, self, "remove()", a->off);
+  for (int i = 0; i < self->n; i++)
+    if (py_eq(l, self->items[i], v[1] ? v[1] : l->none, "list.remove()", a->off)) {
+      memmove(self->items + i, self->items + i + 1, sizeof(Value *) * (size_t)(self->n - i - 1));
+      self->n--;
+      return l->none;
+    }
+  lerr(l, a->off, "list.remove(x): x not in list");
+}
+B(list_clear) {
+  UNUSED(a);
+  mutation(l, self, "clear()", a->off);
+  if (is_set(self)) { /* back to the small table; pop()'s finger stays, as in CPython */
+    Value *t = self->fn;
+    t->items = arena_alloc(l->arena, sizeof(Value *) * SET_MINSIZE);
+    t->n = t->cap = SET_MINSIZE;
+    t->i = 0;
+  }
+  self->n = 0;
+  return l->none;
+}
+B(list_count) {
+  Value *v[2];
+  args_bind(l, "count", "self, value", self, a, v, 2);
+  want_kind(l, self, false, "count", a->off);
+  int64_t n = 0;
+  for (int i = 0; i < self->n; i++) n += py_eq(l, self->items[i], v[1] ? v[1] : l->none, "list.count()", a->off);
+  return v_int(l, n);
+}
+B(list_copy) {
+  UNUSED(a);
+  if (is_set(self)) return set_copy(l, self, a->off);
+  Value *r = v_new(l, V_LIST);
+  for (int i = 0; i < self->n; i++) v_list_push(l, r, self->items[i]);
+  return r;
+}
+B(list_reverse) {
+  UNUSED(a);
+  want_kind(l, self, false, "reverse", a->off);
+  mutation(l, self, "reverse()", a->off);
+  for (int i = 0, j = self->n - 1; i < j; i++, j--) {
+    Value *t = self->items[i];
+    self->items[i] = self->items[j], self->items[j] = t;
+  }
+  return l->none;
+}
+B(list_sort) {
+  want_kind(l, self, false, "sort", a->off);
+  if (a->npos) lerr(l, a->off, "sort() takes no positional arguments");
+  Value *key;
+  bool reverse;
+  sort_opts(l, a, "sort", &key, &reverse);
+  mutation(l, self, "sort()", a->off);
+  sort_list(l, self, key, reverse, "list.sort()", a->off);
+  return l->none;
+}
+
+/* ---- methods of sets ---------------------------------------------------------------- */
+
+B(set_add) {
+  Value *v[2];
+  args_bind(l, "add", "self, elem", self, a, v, 2);
+  want_kind(l, self, true, "add", a->off);
+  mutation(l, self, "add()", a->off);
+  set_add(l, self, v[1] ? v[1] : l->none, a->off);
+  return l->none;
+}
+B(set_discard_) {
+  Value *v[2];
+  args_bind(l, "discard", "self, elem", self, a, v, 2);
+  want_kind(l, self, true, "discard", a->off);
+  mutation(l, self, "discard()", a->off);
+  set_discard(l, self, v[1] ? v[1] : l->none, a->off);
+  return l->none;
+}
+/* set.pop(): from pop()'s finger on, the first element in table order */
+static Value *set_pop(L *l, Value *self, int32_t off) {
+  mutation(l, self, "pop()", off);
+  if (!self->n) lerr(l, off, "KeyError: 'pop from an empty set'");
+  Value *t = self->fn;
+  int64_t i = t->i3 & (t->n - 1);
+  while (!t->items[i] || !t->items[i]->self) i = i + 1 == t->n ? 0 : i + 1;
+  Value *r = t->items[i]->self;
+  t->items[i] = v_int(l, -1);
+  t->i3 = i + 1;
+  set_sync(self);
+  return r;
+}
+/* set.update(*others), set.union(*others) */
+static Value *set_updates(L *l, Value *self, Args *a, Value *into, const char *name) {
+  want_kind(l, self, true, name, a->off);
+  if (a->nkw) lerr(l, a->off, "%s() takes no keyword arguments", name);
+  for (int i = 0; i < a->npos; i++)
+    if (a->pos[i] != self) set_update(l, into, a->pos[i], a->off);
+  return into;
+}
+B(set_update_) {
+  mutation(l, self, "update()", a->off);
+  set_updates(l, self, a, self, "update");
+  return l->none;
+}
+B(set_union) { return set_updates(l, self, a, set_copy(l, self, a->off), "union"); }
+/* set_intersection: the smaller set's elements (the argument's if not a set) found in the other */
+static Value *set_intersect(L *l, Value *s, Value *o, int32_t off) {
+  if (s == o) return set_copy(l, s, off);
+  Value *r = set_new(l);
+  if (is_set(o) && o->n > s->n) {
+    Value *t = s;
+    s = o, o = t;
+  }
+  Value *seq = seq_of(l, o, off);
+  for (int i = 0; i < seq->n; i++)
+    if (set_has(l, s, seq->items[i], off)) set_add(l, r, seq->items[i], off);
+  return r;
+}
+B(set_intersection) {
+  want_kind(l, self, true, "intersection", a->off);
+  if (a->npos == 0) return set_copy(l, self, a->off);
+  Value *r = self;
+  for (int i = 0; i < a->npos; i++) r = set_intersect(l, r, a->pos[i], a->off);
+  return r;
+}
+/* set_difference_update_internal: o's elements discarded from s, then a resize if more
+ * than a quarter of the table is dummies. */
+static void set_discard_all(L *l, Value *s, Value *o, int32_t off) {
+  Value *seq = seq_of(l, o, off);
+  for (int i = 0; i < seq->n; i++) set_discard(l, s, seq->items[i], off);
+  if (s->fn->i - s->n > (s->fn->n - 1) / 4) set_resize(l, s, s->n > 50000 ? 2 * (int64_t)s->n : 4 * (int64_t)s->n);
+  set_sync(s);
+}
+/* set_difference: when the other is a set or dict not much smaller, the elements of s it
+ * lacks, added to an empty set; else a copy of s with the other's elements discarded */
+static Value *set_minus(L *l, Value *s, Value *o, int32_t off) {
+  if ((is_set(o) || o->k == V_DICT) && (s->n >> 2) <= (is_set(o) ? o->n : o->n / 2)) {
+    Value *r = set_new(l);
+    for (int i = 0; i < s->n; i++) {
+      bool in = is_set(o) ? set_has(l, o, s->items[i], off) : dict_find(l, o, s->items[i], off) >= 0;
+      if (!in) set_add(l, r, s->items[i], off);
+    }
+    return r;
+  }
+  Value *r = set_copy(l, s, off);
+  set_discard_all(l, r, o, off);
+  return r;
+}
+B(set_difference) {
+  want_kind(l, self, true, "difference", a->off);
+  Value *r = a->npos ? set_minus(l, self, a->pos[0], a->off) : set_copy(l, self, a->off);
+  for (int i = 1; i < a->npos; i++) set_discard_all(l, r, a->pos[i], a->off);
+  return r;
+}
+static Value *set_sub(L *l, Value *self, Args *a, int which) { /* issubset, issuperset, isdisjoint */
+  static const char *const names[] = {"issubset", "issuperset", "isdisjoint"};
+  Value *v[2];
+  args_bind(l, names[which], "self, other", self, a, v, 2);
+  want_kind(l, self, true, names[which], a->off);
+  Value *o = set_new(l);
+  set_update(l, o, v[1], a->off);
+  Value *x = which == 1 ? o : self, *y = which == 1 ? self : o;
+  for (int i = 0; i < x->n; i++)
+    if (set_has(l, y, x->items[i], a->off) == (which == 2)) return l->vfalse;
+  return l->vtrue;
+}
+B(set_issubset) { return set_sub(l, self, a, 0); }
+B(set_issuperset) { return set_sub(l, self, a, 1); }
+B(set_isdisjoint) { return set_sub(l, self, a, 2); }
+
+/* ---- more methods of dicts ---------------------------------------------------------- */
+
+/* An optimizer's param group changes only through g['lr'] = value (train_set_lr). */
+static void dict_mutation(L *l, Value *self, const char *what, int32_t off) {
+  if (self->s && !strcmp(self->s, "param_group"))
+    lerr(l, off, "%s on an optimizer's param group is not supported; ttc changes only its 'lr', "
+                 "by g['lr'] = value", what);
+  mutation(l, self, what, off);
+}
+B(dict_update_) {
+  if (a->npos > 1) lerr(l, a->off, "update expected at most 1 argument, got %d", a->npos);
+  dict_mutation(l, self, "update()", a->off);
+  dict_update(l, self, a->npos ? a->pos[0] : NULL, a);
+  return l->none;
+}
+B(dict_pop) {
+  Value *v[3];
+  args_bind(l, "pop", "self, key, default=None", self, a, v, 3);
+  dict_mutation(l, self, "pop()", a->off);
+  Value *key = v[1] ? v[1] : l->none;
+  int i = dict_find(l, self, key, a->off);
+  if (i < 0) {
+    if (a->npos + a->nkw >= 2) return v[2] ? v[2] : l->none;
+    lerr(l, a->off, "KeyError: %s", py_text(l, key, true, a->off));
+  }
+  Value *r = self->items[i];
+  memmove(self->items + i - 1, self->items + i + 1, sizeof(Value *) * (size_t)(self->n - i - 1));
+  self->n -= 2;
+  return r;
+}
+B(dict_popitem) {
+  UNUSED(a);
+  Value *last = l->vtrue;
+  if (is_odict(self)) {
+    Value *v[2];
+    args_bind(l, "popitem", "self, last=True", self, a, v, 2);
+    last = v[1] ? v[1] : l->vfalse;
+  } else if (a->npos || a->nkw) lerr(l, a->off, "popitem() takes no arguments");
+  dict_mutation(l, self, "popitem()", a->off);
+  if (!self->n) lerr(l, a->off, "KeyError: 'popitem(): dictionary is empty'");
+  int at = v_truthy(l, last, a->off) ? self->n - 2 : 0;
+  Value *t = v_tuple(l, 2);
+  t->items[0] = self->items[at], t->items[1] = self->items[at + 1];
+  memmove(self->items + at, self->items + at + 2, sizeof(Value *) * (size_t)(self->n - at - 2));
+  self->n -= 2;
+  return t;
+}
+B(dict_setdefault) {
+  Value *v[3];
+  args_bind(l, "setdefault", "self, key, default=None", self, a, v, 3);
+  dict_mutation(l, self, "setdefault()", a->off);
+  Value *key = v[1] ? v[1] : l->none;
+  int i = dict_find(l, self, key, a->off);
+  if (i >= 0) return self->items[i];
+  dict_set(l, self, key, v[2] ? v[2] : l->none, a->off);
+  return v[2] ? v[2] : l->none;
+}
+B(dict_copy) {
+  UNUSED(a);
+  Value *r = v_new(l, V_DICT);
+  r->s = is_odict(self) ? self->s : NULL;
+  for (int i = 0; i < self->n; i++) v_list_push(l, r, self->items[i]);
+  return r;
+}
+B(dict_clear) {
+  UNUSED(a);
+  dict_mutation(l, self, "clear()", a->off);
+  self->n = 0;
+  return l->none;
+}
+B(dict_move_to_end) {
+  Value *v[3];
+  args_bind(l, "move_to_end", "self, key, last=True", self, a, v, 3);
+  if (!is_odict(self)) lerr(l, a->off, "'dict' object has no attribute 'move_to_end'");
+  mutation(l, self, "move_to_end()", a->off);
+  Value *key = v[1] ? v[1] : l->none;
+  int i = dict_find(l, self, key, a->off);
+  if (i < 0) lerr(l, a->off, "KeyError: %s", py_text(l, key, true, a->off));
+  Value *k = self->items[i - 1], *val = self->items[i];
+  memmove(self->items + i - 1, self->items + i + 1, sizeof(Value *) * (size_t)(self->n - i - 1));
+  if (v[2] && !v_truthy(l, v[2], a->off)) {
+    memmove(self->items + 2, self->items, sizeof(Value *) * (size_t)(self->n - 2));
+    self->items[0] = k, self->items[1] = val;
+  } else
+    self->items[self->n - 2] = k, self->items[self->n - 1] = val;
+  return l->none;
+}
+
+/* ---- more methods of strings -------------------------------------------------------- */
+
+/* A str argument, known at compile time. */
+static const char *want_str(L *l, Value *v, const char *what, int32_t off) {
+  if (v && v->k == V_FSTR) fstr_unsupported(l, arena_printf(l->arena, "its use as %s", what), off);
+  if (!v || v->k != V_STR) lerr(l, off, "%s must be str, not %s", what, v ? py_typename(v) : "NoneType");
+  return v->s;
+}
+
+/* The length of the whitespace character at p (str.isspace's: the ASCII ones, \x1c-\x1f,
+ * and Unicode's spaces), or 0. */
+static int space_at(const char *p) {
+  unsigned char c = (unsigned char)*p;
+  if (c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f)) return 1;
+  if (c < 0x80 || !c) return 0;
+  uint32_t u = utf8_at(p);
+  bool sp = u == 0x85 || u == 0xA0 || u == 0x1680 || (u >= 0x2000 && u <= 0x200A) || u == 0x2028 ||
+            u == 0x2029 || u == 0x202F || u == 0x205F || u == 0x3000;
+  return sp ? utf8_len(c) : 0;
+}
+
+static Value *substr(L *l, const char *s, size_t from, size_t to) {
+  return v_str(l, arena_strndup(l->arena, s + from, to - from));
+}
+
+B(str_split) {
+  Value *v[3];
+  args_bind(l, "split", "self, sep=None, maxsplit=-1", self, a, v, 3);
+  int64_t max = want_int(l, v[2], "maxsplit", a->off);
+  if (max < 0) max = INT64_MAX;
+  const char *s = self->s;
+  size_t n = strlen(s), i = 0;
+  Value *r = v_new(l, V_LIST);
+  if (!v[1]) { /* runs of whitespace, none at the ends */
+    while (max-- > 0) {
+      while (i < n && space_at(s + i)) i += (size_t)space_at(s + i);
+      if (i == n) break;
+      size_t j = i;
+      while (i < n && !space_at(s + i)) i += (size_t)utf8_len((unsigned char)s[i]);
+      v_list_push(l, r, substr(l, s, j, i));
+    }
+    if (i < n) {
+      while (i < n && space_at(s + i)) i += (size_t)space_at(s + i);
+      if (i < n) v_list_push(l, r, substr(l, s, i, n));
+    }
+    return r;
+  }
+  const char *sep = want_str(l, v[1], "the separator", a->off);
+  size_t m = strlen(sep);
+  if (!m) lerr(l, a->off, "ValueError: empty separator");
+  const char *hit;
+  while (max-- > 0 && (hit = strstr(s + i, sep))) {
+    v_list_push(l, r, substr(l, s, i, (size_t)(hit - s)));
+    i = (size_t)(hit - s) + m;
+  }
+  v_list_push(l, r, substr(l, s, i, n));
+  return r;
+}
+
+/* strip(), lstrip(), rstrip(): whitespace, or the characters of chars */
+static bool in_chars(const char *p, const char *chars) {
+  if (!chars) return space_at(p) != 0;
+  uint32_t c = utf8_at(p);
+  for (const char *q = chars; *q; q += utf8_len((unsigned char)*q))
+    if (utf8_at(q) == c) return true;
+  return false;
+}
+static Value *strip(L *l, Value *self, Args *a, const char *name, bool left, bool right) {
+  Value *v[2];
+  args_bind(l, name, "self, chars=None", self, a, v, 2);
+  const char *chars = v[1] ? want_str(l, v[1], "the characters", a->off) : NULL, *s = self->s;
+  size_t i = 0, j = strlen(s);
+  if (left)
+    while (i < j && in_chars(s + i, chars)) i += (size_t)utf8_len((unsigned char)s[i]);
+  if (right)
+    while (j > i) {
+      size_t k = j - 1;
+      while (k > i && ((unsigned char)s[k] & 0xC0) == 0x80) k--;
+      if (!in_chars(s + k, chars)) break;
+      j = k;
+    }
+  return substr(l, s, i, j);
+}
+B(str_strip) { return strip(l, self, a, "strip", true, true); }
+B(str_lstrip) { return strip(l, self, a, "lstrip", true, false); }
+B(str_rstrip) { return strip(l, self, a, "rstrip", false, true); }
+
+/* A string built by appending, for results that grow piece by piece. */
+typedef struct Buf {
+  char *s;
+  size_t n, cap;
+} Buf;
+static void buf_put(L *l, Buf *b, const char *s, size_t n) {
+  if (b->n + n + 1 > b->cap) {
+    size_t cap = 2 * (b->n + n + 1) + 64;
+    char *ns = arena_alloc(l->arena, cap);
+    if (b->n) memcpy(ns, b->s, b->n);
+    b->s = ns, b->cap = cap;
+  }
+  memcpy(b->s + b->n, s, n);
+  b->s[b->n += n] = 0;
+}
+
+B(str_replace) {
+  Value *v[4];
+  args_bind(l, "replace", "self, old, new, count=-1", self, a, v, 4);
+  const char *old = want_str(l, v[1], "replace() argument 1", a->off), *rep = want_str(l, v[2], "replace() argument 2", a->off);
+  int64_t count = want_int(l, v[3], "count", a->off);
+  if (count < 0) count = INT64_MAX;
+  const char *s = self->s, *hit;
+  size_t m = strlen(old), n = strlen(s), r = strlen(rep), i = 0;
+  Buf b = {0};
+  buf_put(l, &b, "", 0);
+  if (!m) { /* between every character, and at both ends */
+    for (; count > 0; count--) {
+      buf_put(l, &b, rep, r);
+      if (i == n) break;
+      size_t k = (size_t)utf8_len((unsigned char)s[i]);
+      buf_put(l, &b, s + i, k);
+      i += k;
+    }
+  } else
+    for (; count > 0 && (hit = strstr(s + i, old)); count--) {
+      buf_put(l, &b, s + i, (size_t)(hit - s) - i);
+      buf_put(l, &b, rep, r);
+      i = (size_t)(hit - s) + m;
+    }
+  buf_put(l, &b, s + i, n - i);
+  return v_str(l, b.s);
+}
+
+/* The code-point range [*start, *end) of s that find() and count() search, with Python's
+ * slice rules; false when it is empty in a way that finds nothing. */
+static void search_range(L *l, Value *self, Value *st, Value *en, int64_t *start, int64_t *end, int32_t off) {
+  int64_t len = ncodes(self->s, strlen(self->s));
+  *start = st ? want_int(l, st, "start", off) : 0;
+  *end = en ? want_int(l, en, "end", off) : len;
+  if (*end > len) *end = len;
+  else if (*end < 0 && (*end += len) < 0) *end = 0;
+  if (*start < 0 && (*start += len) < 0) *start = 0;
+}
+B(str_find) {
+  Value *v[4];
+  args_bind(l, "find", "self, sub, start=None, end=None", self, a, v, 4);
+  const char *sub = want_str(l, v[1], "find() argument", a->off);
+  int64_t start, end, sublen = ncodes(sub, strlen(sub));
+  search_range(l, self, v[2], v[3], &start, &end, a->off);
+  if (end - start < sublen) return v_int(l, -1);
+  size_t from = code_off(self->s, start), to = code_off(self->s, end);
+  char *hay = arena_strndup(l->arena, self->s + from, to - from);
+  const char *hit = strstr(hay, sub);
+  return v_int(l, hit ? start + ncodes(hay, (size_t)(hit - hay)) : -1);
+}
+B(str_count) {
+  Value *v[4];
+  args_bind(l, "count", "self, sub, start=None, end=None", self, a, v, 4);
+  const char *sub = want_str(l, v[1], "count() argument", a->off);
+  int64_t start, end;
+  search_range(l, self, v[2], v[3], &start, &end, a->off);
+  if (end < start) return v_int(l, 0);
+  if (!*sub) return v_int(l, end - start + 1);
+  size_t from = code_off(self->s, start), to = code_off(self->s, end), m = strlen(sub);
+  char *hay = arena_strndup(l->arena, self->s + from, to - from);
+  int64_t n = 0;
+  for (const char *p = hay; (p = strstr(p, sub)); p += m) n++;
+  return v_int(l, n);
+}
+
+/* isdigit(), isalpha(): Python's are Unicode's classes; ttc knows the ASCII ones. */
+static Value *str_is(L *l, Value *self, Args *a, const char *name, bool digit) {
+  if (a->npos || a->nkw) lerr(l, a->off, "%s() takes no arguments", name);
+  const char *s = self->s;
+  for (const char *p = s; *p; p++)
+    if ((unsigned char)*p >= 0x80) lerr(l, a->off, "%s() of non-ASCII text is not supported", name);
+  for (const char *p = s; *p; p++)
+    if (digit ? !(*p >= '0' && *p <= '9') : !((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))) return l->vfalse;
+  return v_bool(l, *s != 0);
+}
+B(str_isdigit) { return str_is(l, self, a, "isdigit", true); }
+B(str_isalpha) { return str_is(l, self, a, "isalpha", false); }
+
+/* ljust, rjust, center, zfill: widths in characters (code points), as Python counts */
+static Value *str_pad(L *l, Value *self, Args *a, const char *name, int how) {
+  Value *v[3];
+  args_bind(l, name, how == 3 ? "self, width" : "self, width, fillchar=' '", self, a, v, 3);
+  int64_t width = want_int(l, v[1], "width", a->off), len = ncodes(self->s, strlen(self->s));
+  const char *fill = how == 3 ? "0" : want_str(l, v[2], "the fill character", a->off);
+  if (ncodes(fill, strlen(fill)) != 1) lerr(l, a->off, "The fill character must be exactly one character long");
+  if (width <= len) return v_str(l, self->s);
+  if (width > 100000) lerr(l, a->off, "%s(): a width over 100000 is not supported", name);
+  int64_t marg = width - len;
+  int64_t left = how == 0 ? 0 : how == 1 || how == 3 ? marg : marg / 2 + (marg & width & 1);
+  size_t fl = strlen(fill), sl = strlen(self->s);
+  char *out = arena_alloc(l->arena, (size_t)marg * fl + sl + 1), *o = out;
+  for (int64_t i = 0; i < left; i++, o += fl) memcpy(o, fill, fl);
+  memcpy(o, self->s, sl), o += sl;
+  for (int64_t i = left; i < marg; i++, o += fl) memcpy(o, fill, fl);
+  if (how == 3 && (out[marg] == '+' || out[marg] == '-')) out[0] = out[marg], out[marg] = '0'; /* the sign first */
+  return v_str(l, out);
+}
+B(str_ljust) { return str_pad(l, self, a, "ljust", 0); }
+B(str_rjust) { return str_pad(l, self, a, "rjust", 1); }
+B(str_center) { return str_pad(l, self, a, "center", 2); }
+B(str_zfill) { return str_pad(l, self, a, "zfill", 3); }
+
 B(list_append) {
   Value *v[2];
   args_bind(l, "append", "self, object", self, a, v, 2);
+  want_kind(l, self, false, "append", a->off);
   if (outer_container(l, self)) {
     rtlist_append(l, self, v[1] ? v[1] : l->none, a->off);
     return l->none;
@@ -603,6 +1852,7 @@ B(list_append) {
 B(list_extend) {
   Value *v[2];
   args_bind(l, "extend", "self, iterable", self, a, v, 2);
+  want_kind(l, self, false, "extend", a->off);
   Value *seq = seq_of(l, v[1], a->off);
   int n = seq->n; /* seq may be self */
   if (outer_container(l, self)) {
@@ -614,6 +1864,10 @@ B(list_extend) {
   return l->none;
 }
 B(list_pop) {
+  if (is_set(self)) {
+    if (a->npos || a->nkw) lerr(l, a->off, "set.pop() takes no arguments");
+    return set_pop(l, self, a->off);
+  }
   Value *v[2];
   args_bind(l, "pop", "self, index=-1", self, a, v, 2);
   if (outer_container(l, self)) outer_mutation(l, self, "pop()", a->off);
@@ -629,6 +1883,7 @@ B(list_pop) {
 B(list_insert) {
   Value *v[3];
   args_bind(l, "insert", "self, index, object", self, a, v, 3);
+  want_kind(l, self, false, "insert", a->off);
   if (outer_container(l, self)) outer_mutation(l, self, "insert()", a->off);
   int64_t i = want_int(l, v[1], "index", a->off);
   if (i < 0) i += self->n;
@@ -642,8 +1897,9 @@ B(list_insert) {
 B(list_index) {
   Value *v[2];
   args_bind(l, "index", "self, value", self, a, v, 2);
+  want_kind(l, self, false, "index", a->off);
   for (int i = 0; i < self->n; i++)
-    if (host_eq(l, self->items[i], v[1] ? v[1] : l->none, a->off)) return v_int(l, i);
+    if (py_eq(l, self->items[i], v[1] ? v[1] : l->none, "list.index()", a->off)) return v_int(l, i);
   lerr(l, a->off, "value is not in list");
 }
 static Value *dict_view(L *l, Value *d, int which) {
@@ -666,9 +1922,8 @@ B(dict_items) { UNUSED(a); return dict_view(l, self, 2); }
 B(dict_get) {
   Value *v[3];
   args_bind(l, "get", "self, key, default=None", self, a, v, 3);
-  for (int i = 0; i + 1 < self->n; i += 2)
-    if (host_eq(l, self->items[i], v[1] ? v[1] : l->none, a->off)) return self->items[i + 1];
-  return v[2] ? v[2] : l->none;
+  int i = dict_find(l, self, v[1] ? v[1] : l->none, a->off);
+  return i >= 0 ? self->items[i] : v[2] ? v[2] : l->none;
 }
 B(str_join) {
   Value *v[2];
@@ -764,7 +2019,8 @@ B(str_format) {
       } else
         v_list_push(l, parts, arg);
     } else {
-      const char *t = conv && *conv == 'r' ? v_str_of(l, arg, true, a->off) : format_spec(l, arg, spec, a->off);
+      const char *t = conv && *conv == 'r' ? py_text(l, arg, true, a->off)
+                      : spec && *spec ? format_spec(l, arg, spec, a->off) : py_text(l, arg, false, a->off);
       for (const char *c = t; *c && o < sizeof buf - 1; c++) buf[o++] = *c;
     }
     p = e + 1;
@@ -775,19 +2031,40 @@ B(str_format) {
   return parts;
 }
 
+/* Sets are lists (is_set): their methods are here too, and each refuses the other kind. */
 static const Builtin list_methods[] = {
   {"append", BI_METHOD, bi_list_append, 0}, {"extend", BI_METHOD, bi_list_extend, 0},
   {"pop", BI_METHOD, bi_list_pop, 0},       {"insert", BI_METHOD, bi_list_insert, 0},
-  {"index", BI_METHOD, bi_list_index, 0},
+  {"index", BI_METHOD, bi_list_index, 0},   {"remove", BI_METHOD, bi_list_remove, 0},
+  {"clear", BI_METHOD, bi_list_clear, 0},   {"count", BI_METHOD, bi_list_count, 0},
+  {"copy", BI_METHOD, bi_list_copy, 0},     {"reverse", BI_METHOD, bi_list_reverse, 0},
+  {"sort", BI_METHOD, bi_list_sort, 0},
+  {"add", BI_METHOD, bi_set_add, 0},        {"discard", BI_METHOD, bi_set_discard_, 0},
+  {"update", BI_METHOD, bi_set_update_, 0}, {"union", BI_METHOD, bi_set_union, 0},
+  {"intersection", BI_METHOD, bi_set_intersection, 0},
+  {"difference", BI_METHOD, bi_set_difference, 0},
+  {"issubset", BI_METHOD, bi_set_issubset, 0}, {"issuperset", BI_METHOD, bi_set_issuperset, 0},
+  {"isdisjoint", BI_METHOD, bi_set_isdisjoint, 0},
 };
 static const Builtin dict_methods[] = {
   {"keys", BI_METHOD, bi_dict_keys, 0}, {"values", BI_METHOD, bi_dict_values, 0},
   {"items", BI_METHOD, bi_dict_items, 0}, {"get", BI_METHOD, bi_dict_get, 0},
+  {"update", BI_METHOD, bi_dict_update_, 0}, {"pop", BI_METHOD, bi_dict_pop, 0},
+  {"popitem", BI_METHOD, bi_dict_popitem, 0}, {"setdefault", BI_METHOD, bi_dict_setdefault, 0},
+  {"copy", BI_METHOD, bi_dict_copy, 0}, {"clear", BI_METHOD, bi_dict_clear, 0},
+  {"move_to_end", BI_METHOD, bi_dict_move_to_end, 0},
 };
 static const Builtin str_methods[] = {
   {"join", BI_METHOD, bi_str_join, 0},   {"format", BI_METHOD, bi_str_format, 0},
   {"upper", BI_METHOD, bi_str_upper, 0}, {"lower", BI_METHOD, bi_str_lower, 0},
   {"startswith", BI_METHOD, bi_str_startswith, 0}, {"endswith", BI_METHOD, bi_str_endswith, 0},
+  {"split", BI_METHOD, bi_str_split, 0}, {"strip", BI_METHOD, bi_str_strip, 0},
+  {"lstrip", BI_METHOD, bi_str_lstrip, 0}, {"rstrip", BI_METHOD, bi_str_rstrip, 0},
+  {"replace", BI_METHOD, bi_str_replace, 0}, {"find", BI_METHOD, bi_str_find, 0},
+  {"count", BI_METHOD, bi_str_count, 0}, {"isdigit", BI_METHOD, bi_str_isdigit, 0},
+  {"isalpha", BI_METHOD, bi_str_isalpha, 0}, {"ljust", BI_METHOD, bi_str_ljust, 0},
+  {"rjust", BI_METHOD, bi_str_rjust, 0}, {"center", BI_METHOD, bi_str_center, 0},
+  {"zfill", BI_METHOD, bi_str_zfill, 0},
 };
 
 static const Builtin *method_of(const Builtin *tab, size_t n, const char *name) {
@@ -801,6 +2078,105 @@ const Builtin *py_method(VKind k, const char *name) {
   return k == V_LIST ? method_of(list_methods, sizeof list_methods / sizeof *list_methods, name)
          : k == V_DICT ? method_of(dict_methods, sizeof dict_methods / sizeof *dict_methods, name)
                        : method_of(str_methods, sizeof str_methods / sizeof *str_methods, name);
+}
+
+/* ---- the evaluator's cases: lambda, dict and set displays, modules ------------------ */
+
+/* Evaluates e in scope s: lower.c's eval, reached through a RETURN statement. */
+static Value *py_eval(L *l, Scope *s, const Ast *e) {
+  Ast ret = {.kind = AST_RETURN, .off = e->off, .a = (Ast *)e, .depth = e->depth + 1};
+  Frame f = {s, l->none};
+  int32_t at = l->stmt_off;
+  lower_block(l, &f, &ret);
+  l->stmt_off = at;
+  return f.ret;
+}
+
+/* A lambda is a function whose body returns its expression (the parser wrote the RETURN),
+ * closing over the scope it is made in, so it reads names as they are when it is called.
+ * Python evaluates its defaults once, here (lambda x, i=i: ... keeps this iteration's i);
+ * a call evaluates a parameter's default expression, so each default becomes a name bound
+ * now, in a scope between the lambda and its maker, under a name no program can spell. */
+Value *py_lambda(L *l, Scope *s, const Ast *e) {
+  Value *fn = v_new(l, V_FUNC);
+  fn->ast = e;
+  fn->closure = s;
+  fn->s = e->str;
+  bool dflt = false;
+  for (int i = 0; i < e->nitems; i++) dflt |= e->items[i]->kind == AST_KWARG;
+  if (!dflt) return fn;
+  Scope *ds = arena_alloc(l->arena, sizeof *ds);
+  ds->parent = s;
+  Ast *def = ast_new(l->arena, AST_LAMBDA, e->off);
+  def->str = e->str;
+  def->c = e->c;
+  for (int i = 0; i < e->nitems; i++) {
+    Ast *p = e->items[i];
+    if (p->kind == AST_KWARG) {
+      const char *name = arena_printf(l->arena, "default of %s", p->str);
+      attrs_set(l, &ds->vars, name, py_eval(l, s, p->a));
+      Ast *ref = ast_new(l->arena, AST_NAME, p->a->off), *kw = ast_new(l->arena, AST_KWARG, p->off);
+      ref->str = name;
+      kw->str = p->str;
+      kw->a = ref;
+      p = kw;
+    }
+    ast_push(l->arena, def, p);
+  }
+  fn->ast = def;
+  fn->closure = ds;
+  return fn;
+}
+
+/* {k: v for ...}: the pairs in order; a repeated key keeps its place and takes the last
+ * value, as in Python. */
+Value *py_dictcomp(L *l, Scope *s, const Ast *e) {
+  Value *pairs = py_eval(l, s, e->a), *d = v_new(l, V_DICT);
+  int32_t koff = e->a->a->items[0]->off;
+  for (int i = 0; i < pairs->n; i++) dict_set(l, d, pairs->items[i]->items[0], pairs->items[i]->items[1], koff);
+  return d;
+}
+
+/* Whether CPython's AST optimizer makes e a constant: literals, and signs, operators and
+ * tuples of them. */
+static bool ast_const(const Ast *e) {
+  switch (e->kind) {
+  case AST_INT: case AST_FLOAT: case AST_STR: case AST_BOOL: case AST_NONE: case AST_ELLIPSIS: return true;
+  case AST_UNARY: return ast_const(e->a);
+  case AST_BINOP: return e->op != BIN_MATMUL && ast_const(e->a) && ast_const(e->b);
+  case AST_TUPLE:
+    for (int i = 0; i < e->nitems; i++)
+      if (!ast_const(e->items[i])) return false;
+    return true;
+  default: return false;
+  }
+}
+
+/* {x, y} and {x for ...}: the items added one by one, as CPython's BUILD_SET and SET_ADD;
+ * but three or more constants are a frozenset constant, which SET_UPDATE merges into the
+ * new set (so its table can have another size, and another order). The compiler makes that
+ * frozenset twice: from the items, then (merge_consts_recursive) from the first one's. */
+Value *py_set_display(L *l, Scope *s, const Ast *e) {
+  Value *items = py_eval(l, s, e->a), *r = set_new(l);
+  bool folded = e->a->kind == AST_LIST && e->a->nitems > 2;
+  for (int i = 0; folded && i < e->a->nitems; i++) folded = ast_const(e->a->items[i]);
+  Value *into = folded ? set_new(l) : r;
+  for (int i = 0; i < items->n; i++)
+    set_add(l, into, items->items[i], e->a->kind == AST_LIST ? e->a->items[i]->off : e->a->a->off);
+  if (folded) {
+    Value *again = set_new(l);
+    for (int i = 0; i < into->n; i++) set_add(l, again, into->items[i], e->off);
+    set_merge(l, r, again, e->off);
+  }
+  return r;
+}
+
+/* copy and collections: namespaces whose functions are the builtins of their names
+ * (deepcopy, copy, OrderedDict). */
+Value *py_module(L *l, const Ast *e) {
+  Value *ns = v_new(l, V_NS);
+  ns->s = e->str;
+  return ns;
 }
 
 /* ---- the table ---------------------------------------------------------------------- */
@@ -826,6 +2202,20 @@ const Builtin py_builtins[] = {
   {"zip", F, bi_py_zip, 0},
   {"round", F, bi_py_round, 0},
   {"isinstance", F, bi_py_isinstance, 0},
+  {"sorted", F, bi_py_sorted, 0},
+  {"reversed", F, bi_py_reversed, 0},
+  {"any", F, bi_py_any, 0},
+  {"all", F, bi_py_all, 0},
+  {"filter", F, bi_py_filter, 0},
+  {"map", F, bi_py_map, 0},
+  {"dict", F, bi_py_dict, 0},
+  {"set", F, bi_py_set, 0},
+  {"type", F, bi_py_type, 0},
+  {"ord", F, bi_py_ord, 0},
+  {"chr", F, bi_py_chr, 0},
+  {"deepcopy", F, bi_py_deepcopy, 0}, /* copy.deepcopy, copy.copy (module copy) */
+  {"copy", F, bi_py_copy, 0},
+  {"OrderedDict", F, bi_py_ordered_dict, 0}, /* collections.OrderedDict */
   {"super", F, bi_super, 0},
   {"device", F, bi_device, 0},
   {"no_grad", F, bi_no_grad, 0},

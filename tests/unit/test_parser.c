@@ -334,7 +334,7 @@ static void unsupported(void **state) {
                       "m.tt:1:7: error: '**kwargs' parameters are not supported\n"
                       "def f(**kw): pass\n"
                       "      ^\n");
-  /* comprehensions parse (generator expressions as lists); dict comprehensions do not */
+  /* comprehensions parse (generator expressions as lists) */
   assert_string_equal(parse("y = [x * 2 for x in xs if x]\n"),
                       "(assign (name y) (comp (binop * (name x) (int 2)) (for (name x) (name xs) _) (if (name x) _)))\n");
   assert_string_equal(parse("s = sum(x for x in xs)\n"),
@@ -342,8 +342,6 @@ static void unsupported(void **state) {
   /* unpacking in calls parses (lowering expands it) */
   assert_string_equal(parse("f(x, *a, k=1, **d)\n"),
                       "(expr (call (name f) (name x) (stararg * (name a)) (kwarg k (int 1)) (stararg ** (name d))))\n");
-  assert_string_equal(parse_error("s = {1, 2}\n"),
-                      "m.tt:1:5: error: set literals are not supported\ns = {1, 2}\n    ^\n");
   assert_string_equal(parse_error("from m import *\n"),
                       "m.tt:1:15: error: 'from ... import *' is not supported; name what you "
                       "import\n"
@@ -351,6 +349,63 @@ static void unsupported(void **state) {
                       "              ^\n");
   assert_string_equal(parse_error("for x in y:\n    pass\nelse:\n    pass\n"),
                       "m.tt:3:1: error: 'for ... else' is not supported\nelse:\n^\n");
+}
+
+static void lambdas_and_displays(void **state) {
+  /* a lambda keeps its body as a RETURN (the dump shows the expression) */
+  assert_string_equal(parse("f = lambda x, y=1: x + y\n"),
+                      "(assign (name f) (lambda ((name x) (kwarg y (int 1))) (binop + (name x) (name y))))\n");
+  assert_string_equal(parse("g = lambda: 0\n"), "(assign (name g) (lambda () (int 0)))\n");
+  assert_string_equal(parse("ys = sorted(xs, key=lambda p: p[1])\n"),
+                      "(assign (name ys) (call (name sorted) (name xs) (kwarg key (lambda ((name p)) "
+                      "(index (name p) (int 1))))))\n");
+  /* the body is a whole test: the conditional expression belongs to it */
+  assert_string_equal(parse("h = lambda x,: x if x else -x\n"),
+                      "(assign (name h) (lambda ((name x)) (ifexp (name x) (name x) (unary - (name x)))))\n");
+  assert_string_equal(parse("t = lambda: 1, 2\n"), "(assign (name t) (tuple (lambda () (int 1)) (int 2)))\n");
+  assert_string_equal(parse("k = lambda a=lambda: 1: a()\n"),
+                      "(assign (name k) (lambda ((kwarg a (lambda () (int 1)))) (call (name a))))\n");
+  /* dict comprehensions: the dict of (key, value) pairs */
+  assert_string_equal(parse("d = {k: v for k, v in items if v}\n"),
+                      "(assign (name d) (dictcomp (comp (tuple (name k) (name v)) (for (tuple (name k) "
+                      "(name v)) (name items) _) (if (name v) _))))\n");
+  /* sets; {} stays an empty dict */
+  assert_string_equal(parse("s = {1, 2}\n"), "(assign (name s) (set (list (int 1) (int 2))))\n");
+  assert_string_equal(parse("s = {1,}\n"), "(assign (name s) (set (list (int 1))))\n");
+  assert_string_equal(parse("s = {x for x in y}\n"),
+                      "(assign (name s) (set (comp (name x) (for (name x) (name y) _))))\n");
+  assert_string_equal(parse("e = {}\n"), "(assign (name e) (dict))\n");
+  /* Python's modules that ttc implements are values; torch's stay imports */
+  assert_string_equal(parse("import copy\nimport copy as cp\nimport torch\n"),
+                      "(assign (name copy) (module copy))\n(assign (name cp) (module copy))\n"
+                      "(import torch)\n");
+  assert_string_equal(parse("from collections import OrderedDict as OD, Counter\n"),
+                      "(assign (name OD) (attr (module collections) OrderedDict))\n"
+                      "(assign (name Counter) (attr (module collections) Counter))\n");
+  assert_string_equal(parse_error("f = lambda *a: 0\n"),
+                      "m.tt:1:12: error: '*args' parameters are not supported\n"
+                      "f = lambda *a: 0\n"
+                      "           ^\n");
+  assert_string_equal(parse_error("f = lambda x, x: 0\n"),
+                      "m.tt:1:15: error: duplicate parameter 'x'\n"
+                      "f = lambda x, x: 0\n"
+                      "              ^\n");
+  assert_string_equal(parse_error("f = lambda x=1, y: 0\n"),
+                      "m.tt:1:17: error: parameter without a default follows one with a default\n"
+                      "f = lambda x=1, y: 0\n"
+                      "                ^\n");
+  assert_string_equal(parse_error("f = lambda x: y: 0\n"),
+                      "m.tt:1:16: error: expected end of line\n"
+                      "f = lambda x: y: 0\n"
+                      "               ^\n");
+  assert_string_equal(parse_error("(lambda: 0) = 1\n"),
+                      "m.tt:1:2: error: cannot assign to a lambda\n"
+                      "(lambda: 0) = 1\n"
+                      " ^\n");
+  assert_string_equal(parse_error("{1, 2} = s\n"),
+                      "m.tt:1:1: error: cannot assign to a literal\n"
+                      "{1, 2} = s\n"
+                      "^\n");
 }
 
 static void fstring_errors(void **state) {
@@ -483,6 +538,7 @@ int main(void) {
       cmocka_unit_test(atoms),           cmocka_unit_test(strings_and_fstrings),
       cmocka_unit_test(layout),          cmocka_unit_test(syntax_errors),
       cmocka_unit_test(semantic_errors), cmocka_unit_test(unsupported),
+      cmocka_unit_test(lambdas_and_displays),
       cmocka_unit_test(fstring_errors),  cmocka_unit_test(deep_nesting),
       cmocka_unit_test(long_elif_chain), cmocka_unit_test(binary_garbage),
       cmocka_unit_test(large_file_is_linear),
