@@ -1266,7 +1266,7 @@ static bool isinst_name(L *l, Value *o, const char *n, int32_t off) {
   if (!strcmp(n, "OrderedDict")) return is_odict(o);
   if (!strcmp(n, "set")) return is_set(o);
   if (!strcmp(n, "range")) return o->k == V_RANGE;
-  if (!strcmp(n, "Tensor")) return o->k == V_TENSOR;
+  if (!strcmp(n, "Tensor") || !strcmp(n, "torch.Tensor")) return o->k == V_TENSOR;
   if (!strcmp(n, "Parameter")) return o->k == V_TENSOR && o->t.param;
   return false;
 }
@@ -2095,8 +2095,10 @@ static Value *py_eval(L *l, Scope *s, const Ast *e) {
 /* A lambda is a function whose body returns its expression (the parser wrote the RETURN),
  * closing over the scope it is made in, so it reads names as they are when it is called.
  * Python evaluates its defaults once, here (lambda x, i=i: ... keeps this iteration's i);
- * a call evaluates a parameter's default expression, so each default becomes a name bound
- * now, in a scope between the lambda and its maker, under a name no program can spell. */
+ * a call evaluates a parameter's default expression, so each default becomes its literal
+ * or else a name bound now, in a scope between the lambda and its maker, under a name no
+ * program can spell. (A class body rebinds its functions' scope: there, only literal
+ * defaults survive.) */
 Value *py_lambda(L *l, Scope *s, const Ast *e) {
   Value *fn = v_new(l, V_FUNC);
   fn->ast = e;
@@ -2113,10 +2115,18 @@ Value *py_lambda(L *l, Scope *s, const Ast *e) {
   for (int i = 0; i < e->nitems; i++) {
     Ast *p = e->items[i];
     if (p->kind == AST_KWARG) {
-      const char *name = arena_printf(l->arena, "default of %s", p->str);
-      attrs_set(l, &ds->vars, name, py_eval(l, s, p->a));
+      Value *v = py_eval(l, s, p->a);
       Ast *ref = ast_new(l->arena, AST_NAME, p->a->off), *kw = ast_new(l->arena, AST_KWARG, p->off);
-      ref->str = name;
+      switch (v->k) { /* a number, string or None becomes its literal */
+      case V_INT: ref->kind = AST_INT, ref->ival = v->i; break;
+      case V_BOOL: ref->kind = AST_BOOL, ref->ival = v->i; break;
+      case V_FLOAT: ref->kind = AST_FLOAT, ref->fval = v->f; break;
+      case V_STR: ref->kind = AST_STR, ref->str = v->s; break;
+      case V_NONE: ref->kind = AST_NONE; break;
+      default:
+        ref->str = arena_printf(l->arena, "default of %s", p->str);
+        attrs_set(l, &ds->vars, ref->str, v);
+      }
       kw->str = p->str;
       kw->a = ref;
       p = kw;
