@@ -417,5 +417,8 @@ Value *py_lambda(L *l, Scope *s, const Ast *e);      /* AST_LAMBDA: a function v
 Value *py_dictcomp(L *l, Scope *s, const Ast *e);    /* AST_DICTCOMP */
 Value *py_set_display(L *l, Scope *s, const Ast *e); /* AST_SET */
 Value *py_module(L *l, const Ast *e);                /* AST_MODULE: copy, collections */
+/* a == b where one is a set (a list with s "set" in CPython's order): equal as sets, for
+ * host_eq, which compares lists item by item */
+bool py_set_eq(L *l, Value *a, Value *b, int32_t off);
 
 #endif

@@ -54,6 +54,7 @@ static bool py_eq(L *l, Value *a, Value *b, const char *what, int32_t off) {
   if (a == b) return true;
   want_ct(l, a, true, what, off);
   want_ct(l, b, true, what, off);
+  if (is_set(a) || is_set(b)) return py_set_eq(l, a, b, off);
   return host_eq(l, a, b, off);
 }
 
@@ -64,6 +65,7 @@ static bool is_num(const Value *v) { return v->k == V_INT || v->k == V_FLOAT || 
 static bool py_lt(L *l, Value *a, Value *b, const char *what, int32_t off) {
   want_ct(l, a, true, what, off);
   want_ct(l, b, true, what, off);
+  if (is_set(a) || is_set(b)) lerr(l, off, "ordering sets (a subset test) is not supported in %s", what);
   if ((a->k == V_LIST && b->k == V_LIST) || (a->k == V_TUPLE && b->k == V_TUPLE)) {
     for (int i = 0; i < a->n && i < b->n; i++)
       if (!py_eq(l, a->items[i], b->items[i], what, off)) return py_lt(l, a->items[i], b->items[i], what, off);
@@ -263,6 +265,14 @@ static bool set_discard(L *l, Value *s, Value *key, int32_t off) {
 
 static bool set_has(L *l, Value *s, Value *key, int32_t off) {
   return set_lookup(l, s, key, py_hash(l, key, "a set lookup", off), off) >= 0;
+}
+
+/* Python's a == b where one is a set: the same elements, whatever their order. */
+bool py_set_eq(L *l, Value *a, Value *b, int32_t off) {
+  if (!is_set(a) || !is_set(b) || a->n != b->n) return false;
+  for (int i = 0; i < a->n; i++)
+    if (!set_has(l, b, a->items[i], off)) return false;
+  return true;
 }
 
 /* set_merge: other's entries into s, with one resize first; into an empty table they go
@@ -1366,7 +1376,12 @@ static void want_kind(L *l, Value *self, bool set, const char *name, int32_t off
 /* A method that changes self, called in a run-time loop or branch on a container made
  * outside it: ttc would change it once, the program once per iteration. */
 static void mutation(L *l, Value *self, const char *what, int32_t off) {
-  if (outer_container(l, self)) outer_mutation(l, self, what, off);
+  if (!outer_container(l, self)) return;
+  if (is_set(self)) /* outer_mutation's words (keep in sync), which would call a set a list */
+    lerr(l, off, "%s on a set made outside this run-time %s is not supported: the body runs "
+                 "many times but ttc lowers it once (only append() and extend() of numbers to "
+                 "a list are run-time operations)", what, l->loop_depth ? "loop" : "branch");
+  outer_mutation(l, self, what, off);
 }
 
 B(list_remove) {
