@@ -688,6 +688,18 @@ static void join_branch(L *l, Frame *f, Names *fresh, Joined *j, int32_t off) {
 
 static Scope *binding(Scope *s, const char *name);
 
+/* A name first bound in a branch to something other than a number or a tensor (a dict, a
+ * string): which value it has after the if is known only at run time, so using it there is
+ * an error (it had been left unbound in the scope, and ttc crashed). */
+static void poison_fresh(L *l, Frame *f, const char *name) {
+  Value *poison = v_tuple(l, 1);
+  poison->s = "poison";
+  poison->items[0] = v_str(l, arena_printf(l->arena, "'%s' is given a value in a branch of an if on a run-time "
+                                                      "value; after the if it may or may not have it, so ttc "
+                                                      "cannot use it here", name));
+  attrs_set(l, &f->scope->vars, name, poison);
+}
+
 /* ---- ifs that only do host work ------------------------------------------------------- */
 
 /* Calls with effects on tensors, the generator or files: an if doing these must split the
@@ -800,7 +812,8 @@ Exit lower_host_if(L *l, Frame *f, const Ast *st, HostExpr *cond) {
         t->t.var = joined[i].var;
         t->t.leaf = true;
         attrs_set(l, &f->scope->vars, fresh.v[i], t);
-      }
+      } else
+        poison_fresh(l, f, fresh.v[i]);
     return X_NEXT;
   }
   end_graph(l);
@@ -863,7 +876,8 @@ Exit lower_host_if(L *l, Frame *f, const Ast *st, HostExpr *cond) {
       Value *hv = v_host(l, e);
       hv->s = fresh.v[i];
       attrs_set(l, &f->scope->vars, fresh.v[i], hv);
-    }
+    } else
+      poison_fresh(l, f, fresh.v[i]);
   }
 
   Stmt *s = emit_stmt(l, ST_IF, st->off);

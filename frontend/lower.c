@@ -774,7 +774,19 @@ static Value *getattr(L *l, Value *obj, const char *name, int32_t off) {
 
 static Value *eval_list(L *l, Scope *s, const Ast *e, VKind k) {
   Value *v = v_new(l, k);
-  for (int i = 0; i < e->nitems; i++) v_list_push(l, v, eval(l, s, e->items[i]));
+  for (int i = 0; i < e->nitems; i++) {
+    Value *x = eval(l, s, e->items[i]);
+    if (k == V_DICT && i % 2 == 1) { /* a repeated key keeps its first place, the last value */
+      int j = 0;
+      while (j + 1 < v->n && !host_eq(l, v->items[j], v->items[v->n - 1], e->items[i]->off)) j += 2;
+      if (j + 1 < v->n) {
+        v->n--;
+        v->items[j + 1] = x;
+        continue;
+      }
+    }
+    v_list_push(l, v, x);
+  }
   return v;
 }
 
@@ -925,7 +937,7 @@ static Value *eval(L *l, Scope *s, const Ast *e) {
 
 /* Python's format(value, spec) for host values: the common numeric specs. */
 const char *format_spec(L *l, Value *v, const char *spec, int32_t off) {
-  if (!spec || !*spec) return v_str_of(l, v, false, off);
+  if (!spec || !*spec) return py_text(l, v, false, off);
   if (v->k == V_TENSOR) lerr(l, off, "a tensor cannot be formatted with ':%s' at compile time", spec);
   /* [[fill]align][sign][#][0][width][,][.precision][type] */
   const char *p = spec;
@@ -1113,7 +1125,7 @@ static Value *eval_fstring(L *l, Scope *s, const Ast *e) {
       buf_add(l, &buf, &len, &cap, "");
       continue;
     }
-    const char *txt = it->ival == 'r' ? v_str_of(l, v, true, it->off)
+    const char *txt = it->ival == 'r' ? py_text(l, v, true, it->off)
                                       : format_spec(l, v, it->str, it->off);
     buf_add(l, &buf, &len, &cap, txt);
   }

@@ -420,5 +420,7 @@ Value *py_module(L *l, const Ast *e);                /* AST_MODULE: copy, collec
 /* a == b where one is a set (a list with s "set" in CPython's order): equal as sets, for
  * host_eq, which compares lists item by item */
 bool py_set_eq(L *l, Value *a, Value *b, int32_t off);
+/* str()/repr() with sets and OrderedDicts (anywhere inside) printed as Python prints them. */
+const char *py_text(L *l, Value *v, bool repr, int32_t off);
 
 #endif

@@ -335,7 +335,7 @@ static bool has_special(const Value *v, int depth) {
 
 /* Python's str() (or repr()) of a compile-time value: v_str_of's text, and sets and
  * OrderedDicts, which it does not know, inside any container. */
-static const char *py_text(L *l, Value *v, bool repr, int32_t off) {
+const char *py_text(L *l, Value *v, bool repr, int32_t off) {
   if (!has_special(v, 0)) return v_str_of(l, v, repr, off);
   const char *r = is_set(v) ? (v->n ? "{" : "set()") : is_odict(v) ? (v->n ? "OrderedDict([" : "OrderedDict()")
                   : v->k == V_LIST ? "[" : v->k == V_TUPLE ? "(" : "{";

@@ -638,6 +638,14 @@ Value *bi_unop(L *l, int op, Value *a, int32_t off) {
   lerr(l, off, "bad operand type for unary -: '%s'", v_typename(a));
 }
 
+/* Each lookup of a class's name makes a new value: the same class is the same builtin row
+ * or the same class statement (type(x) == int, type(x) is int). */
+static bool same_class(const Value *a, const Value *b) {
+  bool ca = a->k == V_CLASS || (a->k == V_BUILTIN && !a->self), cb = b->k == V_CLASS || (b->k == V_BUILTIN && !b->self);
+  if (!ca || !cb || (a->k != V_CLASS && b->k != V_CLASS)) return a == b; /* int is a builtin row */
+  return a == b || (a->bi && a->bi == b->bi) || (!a->bi && !b->bi && a->ast && a->ast == b->ast);
+}
+
 bool host_eq(L *l, Value *a, Value *b, int32_t off) {
   bool na = a->k == V_INT || a->k == V_BOOL || a->k == V_FLOAT;
   bool nb = b->k == V_INT || b->k == V_BOOL || b->k == V_FLOAT;
@@ -645,16 +653,27 @@ bool host_eq(L *l, Value *a, Value *b, int32_t off) {
     if (a->k != V_FLOAT && b->k != V_FLOAT) return a->i == b->i;
     return (a->k == V_FLOAT ? a->f : (double)a->i) == (b->k == V_FLOAT ? b->f : (double)b->i);
   }
+  if ((a->k == V_CLASS || b->k == V_CLASS)) return same_class(a, b);
   if (a->k != b->k) return false;
   switch (a->k) {
   case V_NONE: return true;
   case V_STR: return !strcmp(a->s, b->s);
   case V_DTYPE: return a->i == b->i;
+  case V_CLASS: return same_class(a, b);
   case V_LIST:
   case V_TUPLE:
+    if ((a->s && !strcmp(a->s, "set")) || (b->s && !strcmp(b->s, "set"))) return py_set_eq(l, a, b, off);
     if (a->n != b->n) return false;
     for (int i = 0; i < a->n; i++)
       if (!host_eq(l, a->items[i], b->items[i], off)) return false;
+    return true;
+  case V_DICT: /* the same keys with equal values, in any order */
+    if (a->n != b->n) return false;
+    for (int i = 0; i + 1 < a->n; i += 2) {
+      int j = 0;
+      while (j + 1 < b->n && !host_eq(l, a->items[i], b->items[j], off)) j += 2;
+      if (j + 1 >= b->n || !host_eq(l, a->items[i + 1], b->items[j + 1], off)) return false;
+    }
     return true;
   default: return a == b;
   }
@@ -663,7 +682,8 @@ bool host_eq(L *l, Value *a, Value *b, int32_t off) {
 Value *bi_compare(L *l, int op, Value *a, Value *b, int32_t off) {
   if (op == CMP_IS || op == CMP_ISNOT) {
     bool same = a == b || (a->k == V_NONE && b->k == V_NONE) ||
-                (a->k == V_BOOL && b->k == V_BOOL && a->i == b->i);
+                (a->k == V_BOOL && b->k == V_BOOL && a->i == b->i) ||
+                ((a->k == V_CLASS || b->k == V_CLASS) && same_class(a, b));
     return v_bool(l, op == CMP_IS ? same : !same);
   }
   if (op == CMP_IN || op == CMP_NOTIN) {
