@@ -195,6 +195,31 @@ Value *host_to_tensor(L *l, Value *v, DType dt, int32_t off) {
   return mk_tensor(l, ir_add_source(g, OP_HOSTVAR, dt, shape_scalar(), &at, (Loc){off}));
 }
 
+/* ---- snapshots --------------------------------------------------------------------------- */
+
+static bool reads_host_var(const HostExpr *e, int depth) {
+  if (!e || depth > 256) return false;
+  if (e->kind == HX_VAR) return true;
+  return reads_host_var(e->a, depth + 1) || reads_host_var(e->b, depth + 1);
+}
+
+/* v as it is now, for a value kept for later (an f-string's piece, a list's item): a run-time
+ * value that reads a host variable is copied into a fresh one here, since the name that owns
+ * the variable may be assigned again before the value is used (`for i, c in enumerate(vals):
+ * terms.append(f"{c:.2f}")` had printed the last c three times). Python evaluates it here. */
+Value *host_snapshot(L *l, Value *v, int32_t off) {
+  if (!v || v->k != V_HOST || !reads_host_var(v->hx, 0) || v->hx->kind == HX_LIST) return v;
+  int hv = ir_hvar_new(l->p, "snap", v->hx->isfloat);
+  Stmt *st = emit_host_stmt(l, ST_ASSIGN, off);
+  st->hvar = hv;
+  st->expr = v->hx;
+  HostExpr *e = ir_hx(l->p, HX_VAR);
+  e->hvar = hv;
+  e->isfloat = v->hx->isfloat;
+  e->isbool = v->hx->isbool;
+  return v_host(l, e);
+}
+
 /* ---- host variables ------------------------------------------------------------------ */
 
 int host_var_for(L *l, Value *init, const char *name, int32_t off) {
@@ -246,19 +271,28 @@ static void retype(const Program *p, HostExpr *e, int depth) {
   }
 }
 
-static void retype_stmts(const Program *p, Stmt *st, int n, int depth) {
-  if (depth > 100000) return;
+static bool retype_stmts(const Program *p, Stmt *st, int n, int depth) {
+  bool changed = false;
+  if (depth > 100000) return false;
   for (int i = 0; i < n; i++) {
     Stmt *s = &st[i];
     retype(p, s->expr, 0);
+    /* a variable assigned a float is a float (a snapshot of an accumulator that became one) */
+    if (s->kind == ST_ASSIGN && s->expr && s->expr->isfloat && s->hvar >= 0 && s->hvar < p->nhvars &&
+        !p->hvars[s->hvar].isfloat)
+      p->hvars[s->hvar].isfloat = changed = true;
     retype(p, s->expr2, 0);
     for (int k = 0; k < s->nitems; k++) retype(p, s->items[k].expr, 0);
-    retype_stmts(p, s->body, s->nbody, depth + 1);
-    retype_stmts(p, s->orelse, s->norelse, depth + 1);
+    changed |= retype_stmts(p, s->body, s->nbody, depth + 1);
+    changed |= retype_stmts(p, s->orelse, s->norelse, depth + 1);
   }
+  return changed;
 }
 
-void host_final_types(Program *p) { retype_stmts(p, p->stmts, p->nstmts, 0); }
+void host_final_types(Program *p) {
+  for (int round = 0; round < 16 && retype_stmts(p, p->stmts, p->nstmts, 0); round++) {
+  }
+}
 
 /* ---- what a loop body assigns ---------------------------------------------------------- */
 

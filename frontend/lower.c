@@ -775,7 +775,7 @@ static Value *getattr(L *l, Value *obj, const char *name, int32_t off) {
 static Value *eval_list(L *l, Scope *s, const Ast *e, VKind k) {
   Value *v = v_new(l, k);
   for (int i = 0; i < e->nitems; i++) {
-    Value *x = eval(l, s, e->items[i]);
+    Value *x = host_snapshot(l, eval(l, s, e->items[i]), e->items[i]->off);
     if (k == V_DICT && i % 2 == 1) { /* a repeated key keeps its first place, the last value */
       int j = 0;
       while (j + 1 < v->n && !host_eq(l, v->items[j], v->items[v->n - 1], e->items[i]->off)) j += 2;
@@ -797,7 +797,7 @@ static Value *iter_items(L *l, Value *v, int32_t off);
 /* The clauses of a comprehension from clause k on, in their own scope (as Python 3). */
 static void comp_clauses(L *l, Scope *s, const Ast *e, int k, Value *out) {
   if (k == e->nitems) {
-    v_list_push(l, out, eval(l, s, e->a));
+    v_list_push(l, out, host_snapshot(l, eval(l, s, e->a), e->a->off));
     return;
   }
   const Ast *c = e->items[k];
@@ -1099,7 +1099,7 @@ static Value *eval_fstring(L *l, Scope *s, const Ast *e) {
     if (v->k == V_HOST) {
       Value *hf = v_tuple(l, 2);
       hf->s = "hfmt";
-      hf->items[0] = v;
+      hf->items[0] = host_snapshot(l, v, it->off);
       hf->items[1] = it->str ? v_str(l, arena_strdup(l->arena, it->str)) : l->none;
       v_list_push(l, parts, v_str(l, buf));
       v_list_push(l, parts, hf);
@@ -1217,6 +1217,7 @@ static void assign(L *l, Scope *s, const Ast *target, Value *v) {
       return;
     }
     if (obj->k == V_RTLIST) rtlist_unsupported(l, "assigning to an element", target->off);
+    v = host_snapshot(l, v, target->off); /* d[k] = x keeps x's value now */
     if ((obj->k == V_LIST || (obj->k == V_DICT && !(obj->s && !strcmp(obj->s, "param_group")))) &&
         outer_container(l, obj))
       outer_mutation(l, obj, "assigning to an element", target->off);

@@ -233,6 +233,8 @@ Value *host_call1(L *l, int hu, Value *a, int32_t off); /* math functions, int()
 Value *tensor_item(L *l, Value *t, int32_t off);
 /* A 0-d tensor in the current graph holding a host value. */
 Value *host_to_tensor(L *l, Value *v, DType dt, int32_t off);
+/* A run-time value kept for later (an f-string piece, a container's item), copied now. */
+Value *host_snapshot(L *l, Value *v, int32_t off);
 /* Run-time regions and lists. */
 void region_enter(L *l, int32_t off);
 void region_leave(L *l);

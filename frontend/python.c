@@ -595,7 +595,7 @@ B(py_float) {
 static Value *host_str(L *l, Value *x) {
   Value *r = v_new(l, V_FSTR);
   v_list_push(l, r, v_str(l, ""));
-  v_list_push(l, r, x);
+  v_list_push(l, r, host_snapshot(l, x, 0));
   v_list_push(l, r, v_str(l, ""));
   return r;
 }
@@ -1861,7 +1861,7 @@ B(list_append) {
     rtlist_append(l, self, v[1] ? v[1] : l->none, a->off);
     return l->none;
   }
-  v_list_push(l, self, v[1] ? v[1] : l->none);
+  v_list_push(l, self, v[1] ? host_snapshot(l, v[1], a->off) : l->none);
   return l->none;
 }
 B(list_extend) {
@@ -2028,7 +2028,7 @@ B(str_format) {
       if (arg->k == V_HOST) {
         Value *hf = v_tuple(l, 2);
         hf->s = "hfmt";
-        hf->items[0] = arg;
+        hf->items[0] = host_snapshot(l, arg, a->off);
         hf->items[1] = spec && *spec ? v_str(l, arena_strdup(l->arena, spec)) : l->none;
         v_list_push(l, parts, hf);
       } else
