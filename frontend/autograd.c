@@ -89,13 +89,43 @@ B(backward) {
     pairs[2 * k] = vars[k];
     /* .grad exists: accumulate into it. Inside a run-time loop always: the buffer starts
      * at zero, and later iterations must add to what earlier ones left. */
-    pairs[2 * k + 1] = leaf->t.grad != NULL || l->loop_depth > 0;
+    pairs[2 * k + 1] = leaf->t.grad != NULL || (l->loop_depth > 0 && !leaf->t.retain);
     leaf_grad(l, leaf)->t.graph = -1; /* read it again after this backward */
   }
   Attr at = {0};
   at.ints = pairs;
   at.nints = 2 * n;
   add_node(l, OP_BACKWARD, in, nin, &at, a->off);
+  return l->none;
+}
+
+/* x.retain_grad(): a non-leaf keeps its .grad. ttc adds a leaf filled with -0.0 to x here
+ * (x + -0.0 is x bit for bit, -0.0 included) and lets every later use of x read the sum, so
+ * the gradient reaching that leaf is x's gradient, and x.grad is the leaf's .grad: None
+ * until a backward() reaches it, accumulated by the next backward() through the same x.
+ * A use of x before retain_grad() would not pass through the leaf: a diagnostic. */
+B(retain_grad) {
+  Value *v[1];
+  args_bind(l, "retain_grad", "self", self, a, v, 1);
+  Value *x = want_tensor(l, v[0], "retain_grad", a->off);
+  if (!x->t.requires_grad) lerr(l, a->off, "can't retain_grad on Tensor that has requires_grad=False");
+  if (x->t.leaf || x->t.retain) return l->none; /* a leaf keeps its .grad anyway */
+  Graph *g = cur_graph(l);
+  if (x->t.graph != g->id)
+    lerr(l, a->off, "retain_grad() on a tensor computed before a run-time loop or if is not "
+                    "supported; call it in the block that computes the tensor");
+  for (int i = x->t.node + 1; i < g->n; i++)
+    for (int k = 0; k < g->nodes[i].nin; k++)
+      if (g->nodes[i].in[k] == x->t.node)
+        lerr(l, a->off, "retain_grad() on a tensor that is already used by another operation is "
+                        "not supported; call it right after computing the tensor");
+  const Node *n = tn(l, x);
+  Value *z = make_leaf(l, filled(l, n->shape, n->dtype, -0.0, a->off), true, a->off);
+  z->t.retain = z;
+  int32_t in[2] = {x->t.node, tnode(l, z)};
+  x->t.node = add_node(l, OP_ADD, in, 2, NULL, a->off);
+  x->t.var = -1;
+  x->t.retain = z;
   return l->none;
 }
 
@@ -704,6 +734,7 @@ const Builtin grad_builtins[] = {
   {"log1p_", M, bi_log1p_, 0},
   {"expm1_", M, bi_expm1_, 0},
   {"masked_fill_", M, bi_masked_fill_, 0},
+  {"retain_grad", M, bi_retain_grad, 0},
   {"uniform_", M, bi_uniform_, 0},
   {"normal_", M, bi_normal_, 0},
   {"set_grad_enabled", F, bi_set_grad_enabled, 0},

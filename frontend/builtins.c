@@ -492,6 +492,7 @@ Value *bi_getattr(L *l, Value *obj, const char *name, int32_t off) {
   }
   if (!strcmp(name, "grad")) {
     if (obj->t.grad) return obj->t.grad;
+    if (obj->t.retain) return obj->t.retain->t.grad ? obj->t.retain->t.grad : l->none;
     if (obj->t.requires_grad && !obj->t.leaf)
       diag_warning(l->diag, off,
                    "the .grad attribute of a tensor that is not a leaf is being accessed; it is "

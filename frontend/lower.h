@@ -55,6 +55,8 @@ typedef struct Tensor {
   bool param;         /* an nn.Parameter: prints "Parameter containing:" */
   const char *gradfn; /* PyTorch's grad_fn name for computed tensors that require grad */
   Value *grad;        /* .grad, NULL until a backward() gives it one */
+  Value *retain;      /* retain_grad() on a non-leaf: the -0.0 leaf added to it (whose .grad
+                         is its .grad); on that leaf itself, the leaf */
 } Tensor;
 
 typedef struct Attrs {
