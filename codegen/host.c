@@ -483,7 +483,9 @@ static bool emit_print(Cg *cg, const Stmt *st, TextRun *run) {
         return cg_fail(cg, "print: %s has a batch dimension that no data loader sizes",
                        cg->vname[it->var]);
       for (int i = 0; i < v->shape.rank; i++) {
-        if (i == v->shape.sym)
+        if (i == 0 && it->extent0) /* x[mask]: its run-time count, at most the bound */
+          q += (size_t)snprintf(dims + q, sizeof dims - q, "%.200s", hexpr(cg, it->extent0, st->loc));
+        else if (i == v->shape.sym)
           q += (size_t)snprintf(dims + q, sizeof dims - q, "%s%.64s", i ? ", " : "", cg->lbatch[l]);
         else
           q += (size_t)snprintf(dims + q, sizeof dims - q, "%s%lld", i ? ", " : "",

@@ -463,6 +463,7 @@ Value *bi_getattr(L *l, Value *obj, const char *name, int32_t off) {
     return NULL;
   }
   if (obj->k != V_TENSOR) return NULL;
+  if (obj->t.dyn) return dyn_getattr(l, obj, name, off); /* x[mask]'s, in masked.c */
   Shape s = tshape(l, obj);
   if (!strcmp(name, "shape")) return size_tuple(l, s);
   if (!strcmp(name, "ndim")) return v_int(l, s.rank);

@@ -501,9 +501,10 @@ static Carried *prepare_carried(L *l, Frame *f, const Ast *body, const Ast *body
       t->t.var = var;
       attrs_set(l, &sc->vars, ns.v[i], t);
       c[nc++] = (Carried){ns.v[i], sc, t, var};
-    } else if (v->k != V_TENSOR && v->k != V_HOST) {
-      /* a string, list, dict, tuple or None: watched (var -1), since the body is lowered
-         once and cannot give such a name a new value per iteration or per branch */
+    } else if ((v->k != V_TENSOR || v->t.dyn) && v->k != V_HOST) {
+      /* a string, list, dict, tuple or None (or x[mask], sized at run time): watched (var
+         -1), since the body is lowered once and cannot give such a name a new value per
+         iteration or per branch */
       c[nc++] = (Carried){ns.v[i], sc, v, -1};
     }
   }

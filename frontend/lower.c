@@ -383,6 +383,7 @@ Value *mk_tensor(L *l, int node) {
 /* Makes sure the tensor's current value is held by a program variable. */
 int tvar(L *l, Value *t) {
   TT_ASSERT(t->k == V_TENSOR);
+  if (t->t.dyn) dyn_unsupported(l, "this use", l->stmt_off);
   if (t->t.var >= 0) return t->t.var;
   Graph *g = l->p->graphs[t->t.graph];
   const Node *n = &g->nodes[t->t.node];
@@ -401,6 +402,7 @@ int tvar(L *l, Value *t) {
 
 int tnode(L *l, Value *t) {
   TT_ASSERT(t->k == V_TENSOR);
+  if (t->t.dyn) dyn_unsupported(l, "this use", l->stmt_off);
   Graph *g = cur_graph(l);
   if (t->t.graph == g->id) return t->t.node;
   int var = tvar(l, t);
@@ -594,7 +596,10 @@ Value *user_method(L *l, Value *obj, const char *name) {
 
 Value *v_call(L *l, Value *fn, Args *a) {
   switch (fn->k) {
-  case V_BUILTIN: return fn->bi->fn(l, fn->self, a);
+  case V_BUILTIN: {
+    Value *r = dyn_call(l, fn, a); /* a result sized at run time among the arguments */
+    return r ? r : fn->bi->fn(l, fn->self, a);
+  }
   case V_FUNC:
   case V_METHOD: {
     Value *f = fn->k == V_FUNC ? fn : fn->fn;

@@ -57,6 +57,9 @@ typedef struct Tensor {
   Value *grad;        /* .grad, NULL until a backward() gives it one */
   Value *retain;      /* retain_grad() on a non-leaf: the -0.0 leaf added to it (whose .grad
                          is its .grad); on that leaf itself, the leaf */
+  struct Dyn *dyn;    /* a result whose leading size is known only at run time (x[mask],
+                         nonzero, unique: masked.c), else NULL; its data lives in dyn, and
+                         tnode/tvar refuse it, so only masked.c's consumers read it */
 } Tensor;
 
 typedef struct Attrs {
@@ -396,6 +399,34 @@ extern const int py_nbuiltins;
 void lower_print(L *l, Args *a);
 /* The method called name of a list, dict or str (by its kind k), or NULL. */
 const Builtin *py_method(VKind k, const char *name);
+
+/* ---- masked.c: results sized at run time (x[mask], masked_select, nonzero, unique) ------- */
+/* x[mask] with a bool mask of x's leading dims. */
+Value *dyn_select(L *l, Value *x, Value *mask, int32_t off);
+/* A call of a builtin with such a result as receiver or argument: the result, or NULL when
+ * none is involved (or the builtin takes it as it is, as print does). */
+Value *dyn_call(L *l, Value *fn, Args *a);
+Value *dyn_getattr(L *l, Value *obj, const char *name, int32_t off);
+/* Operators with such an operand (cmp: a comparison CMP_*, else a BIN_* or UN_*). */
+Value *dyn_binop(L *l, int op, bool cmp, Value *a, Value *b, int32_t off);
+Value *dyn_unop(L *l, int op, Value *a, int32_t off);
+/* The print item of such a result: its buffer and its run-time count. */
+void dyn_print_item(L *l, Value *t, PrintItem *it, int32_t off);
+/* x[items] = v where v or the index needs masked.c (a mask with a run-time-sized v, tensor
+ * or list indices); false when the plain path applies. */
+bool dyn_index_put(L *l, Value *x, IndexItem *items, int n, Value *v, int32_t off);
+/* The diagnostic for a use of such a result that ttc does not support. */
+_Noreturn void dyn_unsupported(L *l, const char *what, int32_t off);
+Value *dyn_where1(L *l, Value *cond, int32_t off); /* torch.where(cond) */
+BI_FN(nonzero);
+BI_FN(masked_select);
+BI_FN(unique);
+BI_FN(index_put_);
+BI_FN(index_put_copy); /* torch.index_put, out of place */
+BI_FN(index_add_);
+BI_FN(index_add);
+BI_FN(scatter_add_);
+BI_FN(scatter_add);
 
 /* ---- activations.c: more activation functions and their modules ---------------------- */
 extern const Builtin act_builtins[];

@@ -420,6 +420,10 @@ void lower_print(L *l, Args *a) {
         FLUSH_TEXT();
         PrintItem *it = &items[n++];
         it->text = NULL;
+        if (pv->t.dyn) { /* x[mask]: its buffer and run-time count */
+          dyn_print_item(l, pv, it, a->off);
+          continue;
+        }
         it->var = snapshot(l, pv, a->off);
         it->param = pv->t.param && pv->t.requires_grad;
         it->gradfn = pv->t.requires_grad && !pv->t.leaf ? pv->t.gradfn : NULL;
@@ -448,6 +452,9 @@ void lower_print(L *l, Args *a) {
             PrintItem *it = &items[n++];
             it->var = -1;
             it->expr = iv->hx;
+          } else if (iv->k == V_TENSOR && iv->t.dyn) {
+            FLUSH_TEXT();
+            dyn_print_item(l, iv, &items[n++], a->off);
           } else if (iv->k == V_TENSOR) {
             FLUSH_TEXT();
             PrintItem *it = &items[n++];

@@ -607,8 +607,9 @@ Value *bi_index(L *l, Value *obj, IndexItem *items, int n, bool tuple, int32_t o
     if (tdtype(l, ix) != DT_I64) lerr(l, items[0].off, "tensors used as indices must be long, int, byte or bool tensors");
     return take_rows(l, obj, ix, items[0].off);
   }
-  if (n == 1 && items[0].kind == IX_VALUE && items[0].v->k == V_TENSOR && tdtype(l, items[0].v) == DT_BOOL)
-    lerr(l, items[0].off, "indexing with a bool mask gives a shape known only at run time; ttc does not support it (use where or masked_fill)");
+  if (n == 1 && items[0].kind == IX_VALUE && items[0].v->k == V_TENSOR && !items[0].v->t.dyn &&
+      tdtype(l, items[0].v) == DT_BOOL) /* x[mask]: its size is known at run time (masked.c) */
+    return dyn_select(l, obj, items[0].v, items[0].off);
   for (int i = 0; i < n; i++)
     if (is_adv(&items[i])) return adv_index(l, obj, items, n, off);
   for (int i = 0; i < n; i++) /* X[i:i + bs] in a run-time loop */
@@ -723,6 +724,7 @@ Value *bi_index(L *l, Value *obj, IndexItem *items, int n, bool tuple, int32_t o
  * supported; tensor and list indices are a diagnostic.
  */
 void bi_index_put(L *l, Value *x, IndexItem *items, int n, Value *v, int32_t off) {
+  if (dyn_index_put(l, x, items, n, v, off)) return; /* run-time sizes, tensor indices */
   Shape in = tshape(l, x);
   DType dt = tdtype(l, x);
   if (in.sym >= 0) lerr(l, off, "assignment by index into a tensor with a batch dimension is not supported");
@@ -1320,6 +1322,15 @@ const Builtin layout_builtins[] = {
   {"tile", F | M, bi_tile, 0},
   {"pad", F, bi_pad, 0},
   {"gather", F | M, bi_gather, 0},
+  {"nonzero", F | M, bi_nonzero, 0},          /* masked.c: sizes known at run time */
+  {"masked_select", F | M, bi_masked_select, 0},
+  {"unique", F | M, bi_unique, 0},
+  {"index_put_", M, bi_index_put_, 0},
+  {"index_put", F | M, bi_index_put_copy, 0},
+  {"index_add_", M, bi_index_add_, 0},
+  {"index_add", F | M, bi_index_add, 0},
+  {"scatter_add_", M, bi_scatter_add_, 0},
+  {"scatter_add", F | M, bi_scatter_add, 0},
   {"index_select", F | M, bi_index_select, 0},
   {"embedding", F, bi_embedding, 0},
   {"Embedding", BI_CLASS, bi_Embedding, 0},

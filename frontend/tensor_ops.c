@@ -497,6 +497,7 @@ static Value *int_binop(L *l, int op, int64_t x, int64_t y, int32_t off) {
 
 Value *bi_binop(L *l, int op, Value *a, Value *b, int32_t off) {
   bool ta = a->k == V_TENSOR, tb = b->k == V_TENSOR;
+  if ((ta && a->t.dyn) || (tb && b->t.dyn)) return dyn_binop(l, op, false, a, b, off);
   if (!ta && !tb && (a->k == V_HOST || b->k == V_HOST)) return host_binop(l, op, a, b, off);
   if (ta || tb) {
     switch (op) {
@@ -625,6 +626,7 @@ Value *bi_binop(L *l, int op, Value *a, Value *b, int32_t off) {
 
 Value *bi_unop(L *l, int op, Value *a, int32_t off) {
   if (a->k == V_HOST) return host_unop(l, op, a, off);
+  if (a->k == V_TENSOR && a->t.dyn) return dyn_unop(l, op, a, off);
   if (a->k == V_TENSOR) {
     if (op == UN_POS) return a;
     if (tdtype(l, a) == DT_BOOL) lerr(l, off, "negation, the `-` operator, on a bool tensor is not supported");
@@ -680,6 +682,8 @@ bool host_eq(L *l, Value *a, Value *b, int32_t off) {
 }
 
 Value *bi_compare(L *l, int op, Value *a, Value *b, int32_t off) {
+  if (op != CMP_IS && op != CMP_ISNOT && ((a->k == V_TENSOR && a->t.dyn) || (b->k == V_TENSOR && b->t.dyn)))
+    return dyn_binop(l, op, true, a, b, off);
   if (op == CMP_IS || op == CMP_ISNOT) {
     bool same = a == b || (a->k == V_NONE && b->k == V_NONE) ||
                 (a->k == V_BOOL && b->k == V_BOOL && a->i == b->i) ||
@@ -870,6 +874,7 @@ Value *bi_select(L *l, Value *c, Value *x, Value *y, int32_t off, const char *gr
 
 B(where) {
   Value *v[3];
+  if (!self && a->npos == 1 && a->nkw == 0) return dyn_where1(l, a->pos[0], a->off); /* nonzero */
   args_bind(l, "where", "condition, input, other", self, a, v, 3);
   Value *c = want_tensor(l, v[0], "where", a->off);
   if (tdtype(l, c) != DT_BOOL) lerr(l, a->off, "where(): condition must be a bool tensor, got %s", dt_torch(tdtype(l, c)));

@@ -256,6 +256,8 @@ typedef struct PrintItem {
   bool param;         /* prefix "Parameter containing:\n" */
   HostExpr *expr;     /* a host scalar: printed as Python's str(), or with spec */
   const char *spec;   /* Python format spec (".4f", "5d", ">8.2e", ".1%"), or NULL */
+  HostExpr *extent0;  /* a tensor whose leading dim is sized at run time (x[mask]): that
+                         size (var's dim 0 is its bound), or NULL */
 } PrintItem;
 
 /* Where a data loader's batches come from. */
