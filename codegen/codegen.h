@@ -207,6 +207,9 @@ void cg_conv_workspace(Cg *cg);
 
 bool cg_backward(Cg *cg, int id);
 bool cg_seed(Cg *cg, int id);
+bool cg_gen_seed(Cg *cg, int id); /* kernels.c: torch.Generator objects */
+bool cg_gen_use(Cg *cg, int id);
+bool cg_linalg(Cg *cg, int id);   /* kernels.c: torch.linalg */
 bool cg_one_hot(Cg *cg, int id);
 bool cg_slice_backward(Cg *cg, int id);
 bool cg_gather(Cg *cg, int id);

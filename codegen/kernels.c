@@ -465,3 +465,56 @@ bool cg_softmax(Cg *cg, int id) {
   cg_nest_close(cg, &nest, true);
   return true;
 }
+
+/* ---- torch.Generator objects and torch.linalg ------------------------------------- */
+
+/* g.manual_seed(s) of the program's generator number attr.i[0]. */
+bool cg_gen_seed(Cg *cg, int id) {
+  const Node *n = cg_node(cg, id);
+  cg_kernel_comment(cg, id, arena_printf(cg->arena, "generator %lld", (long long)n->attr.i[0]));
+  cg_line(cg, "tt_generator_seed(%d, %lluULL);", (int)n->attr.i[0], (unsigned long long)n->attr.i[1]);
+  return true;
+}
+
+/* The draws that follow come from generator attr.i[0] (0: the default one). */
+bool cg_gen_use(Cg *cg, int id) {
+  const Node *n = cg_node(cg, id);
+  cg_line(cg, "tt_generator_use(%d);", (int)n->attr.i[0]);
+  return true;
+}
+
+/* One runtime call over the batch of contiguous matrices (runtime/linalg.c). */
+bool cg_linalg(Cg *cg, int id) {
+  const Node *n = cg_node(cg, id);
+  bool two = n->op == OP_LINALG_SOLVE || n->op == OP_LINALG_LSTSQ;
+  if (!cg_check_inputs(cg, id, two ? 2 : 1)) return false;
+  const Node *a = cg_in(cg, id, 0);
+  if (!dt_is_float(n->dtype) || a->shape.rank < 2 || a->shape.sym >= 0)
+    return cg_fail(cg, "%s: bad operands", ir_ops[n->op].name);
+  const char *sfx = n->dtype == DT_F32 ? "f32" : "f64";
+  int r = a->shape.rank;
+  int64_t batch = prod(&a->shape, 0, r - 2), rows = a->shape.d[r - 2], cols = a->shape.d[r - 1];
+  const char *out = cg_buf(cg, id), *A = cg_buf(cg, n->in[0]), *where = cg_where(cg, n->loc);
+  cg_kernel_comment(cg, id, NULL);
+  switch (n->op) {
+  case OP_LINALG_INV:
+    cg_line(cg, "tt_linalg_inv_%s(%s, %s, %lld, %lld, \"%s\");", sfx, out, A, (long long)batch,
+            (long long)rows, where);
+    break;
+  case OP_LINALG_DET:
+    cg_line(cg, "tt_linalg_det_%s(%s, %s, %lld, %lld);", sfx, out, A, (long long)batch, (long long)rows);
+    break;
+  case OP_LINALG_SOLVE:
+    cg_line(cg, "tt_linalg_solve_%s(%s, %s, %s, %lld, %lld, %lld, \"%s\");", sfx, out, A,
+            cg_buf(cg, n->in[1]), (long long)batch, (long long)rows,
+            (long long)cg_in(cg, id, 1)->shape.d[r - 1], where);
+    break;
+  case OP_LINALG_LSTSQ:
+    cg_line(cg, "tt_linalg_lstsq_%s(%s, %s, %s, %lld, %lld, %lld, \"%s\");", sfx, out, A,
+            cg_buf(cg, n->in[1]), (long long)rows, (long long)cols,
+            (long long)cg_in(cg, id, 1)->shape.d[r - 1], where);
+    break;
+  default: return cg_fail(cg, "%s: not a linalg op", ir_ops[n->op].name);
+  }
+  return true;
+}

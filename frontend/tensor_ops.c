@@ -439,8 +439,18 @@ Value *ew2(L *l, Op op, Value *x, Value *y, int32_t off, const char *gradfn) {
   if ((op == OP_DIV || op == OP_POW) && !dt_is_float(dt)) {
     if (op == OP_DIV || (y->k == V_FLOAT)) dt = DT_F32;
   }
-  if (op == OP_POW && !dt_is_float(dt))
-    lerr(l, off, "pow of integer tensors is not supported yet; use a float tensor");
+  if (op == OP_POW && !dt_is_float(dt)) {
+    /* Integer pow, as ATen's powi: exact in the integer type, wrapping on overflow; a
+     * negative exponent gives 0 (1 and -1 excepted) when it comes from a tensor, and is
+     * PyTorch's error when it is a Python number. */
+    if (dt == DT_BOOL) lerr(l, off, "\"pow\" not implemented for 'Bool'");
+    if (y->k == V_HOST)
+      lerr(l, off, "pow of an integer tensor by an int known only at run time is not supported "
+                   "(PyTorch's error for a negative one could not be given); use a float");
+    if ((y->k == V_INT || y->k == V_BOOL) && y->i < 0)
+      lerr(l, off, "Integers to negative integer powers are not allowed.");
+    op = OP_POW_INT;
+  }
   Value *tx = to_tensor_dt(l, x, dt, off), *ty = to_tensor_dt(l, y, dt, off);
   int32_t in[2] = {tnode(l, tx), tnode(l, ty)};
   int id = add_node(l, op, in, 2, NULL, off);

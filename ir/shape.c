@@ -770,6 +770,51 @@ static bool shape_pool2d_grad(const Graph *g, Node *n, IrErr *err) {
   return true;
 }
 
+/* ---- torch.Generator objects and torch.linalg (ops.def's last rows) ----------------- */
+
+/* GEN_SEED, GEN_USE: sinks with no value, typed as manual_seed's. */
+static bool shape_gen(const Graph *g, Node *n, IrErr *err) {
+  (void)g;
+  if (n->attr.i[0] < 1 || n->attr.i[0] >= 64) return fail(err, "%s: bad generator %lld", opname(n), (long long)n->attr.i[0]);
+  n->dtype = DT_I64;
+  n->shape = shape_scalar();
+  return true;
+}
+
+/* linalg_inv, linalg_det: in[0] [..., n, n]; linalg_solve: in[0] [..., n, n] and in[1]
+ * [..., n, k] with the same batch dims; linalg_lstsq: in[0] [m, n] and in[1] [m, k], m >= n.
+ * Floating, static shapes. */
+static bool shape_linalg(const Graph *g, Node *n, IrErr *err) {
+  const Node *a = in(g, n, 0);
+  const Shape *s = &a->shape;
+  if (!dt_is_float(a->dtype)) return fail(err, "%s: expected a floating-point tensor, got %s", opname(n), dt_name(a->dtype));
+  if (s->rank < 2) return fail(err, "%s: expected a tensor of at least 2 dims", opname(n));
+  if (s->sym >= 0) return fail(err, "%s: a symbolic (batch) dimension is not supported", opname(n));
+  int r = s->rank;
+  if (n->op != OP_LINALG_LSTSQ && s->d[r - 1] != s->d[r - 2])
+    return fail(err, "%s: A must be batches of square matrices, but they are %lld by %lld matrices",
+                opname(n), (long long)s->d[r - 2], (long long)s->d[r - 1]);
+  n->dtype = a->dtype;
+  n->shape = *s;
+  if (n->op == OP_LINALG_DET) {
+    n->shape.rank = r - 2;
+    return true;
+  }
+  if (n->op == OP_LINALG_INV) return true;
+  const Node *b = in(g, n, 1);
+  if (!same_dtype(n, a->dtype, b->dtype, err)) return false;
+  if (b->shape.rank != r || b->shape.sym >= 0 || b->shape.d[r - 2] != s->d[r - 2])
+    return fail(err, "%s: incompatible shapes of A and B", opname(n));
+  for (int i = 0; i < r - 2; i++)
+    if (b->shape.d[i] != s->d[i]) return fail(err, "%s: incompatible batch shapes of A and B", opname(n));
+  if (n->op == OP_LINALG_LSTSQ) {
+    if (r != 2 || s->d[0] < s->d[1]) return fail(err, "%s: expected A of m x n with m >= n", opname(n));
+    n->shape.d[0] = s->d[1];
+  }
+  n->shape.d[r - 1] = b->shape.d[r - 1];
+  return true;
+}
+
 /* ---- the table -------------------------------------------------------------------- */
 
 const ShapeFn ir_shape_rules[OP__COUNT] = {

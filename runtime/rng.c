@@ -38,7 +38,11 @@ typedef struct TtRng {
   double next_normal;
 } TtRng;
 
-static TtRng rng;
+/* gens[0] is torch's default generator; the others are the program's torch.Generator()
+ * objects. Every draw reads the current one (tt_generator_use). */
+static TtRng gens[TT_MAX_GENERATORS];
+static TtRng *cur = &gens[0];
+#define rng (*cur)
 
 /* at::mt19937(seed): only the low 32 bits of the seed matter. */
 static void seed_of(TtRng *g, uint64_t seed) {
@@ -50,7 +54,17 @@ static void seed_of(TtRng *g, uint64_t seed) {
   g->has_normal = false;
 }
 
-void tt_manual_seed(uint64_t seed) { seed_of(&rng, seed); }
+void tt_manual_seed(uint64_t seed) { seed_of(&gens[0], seed); }
+
+void tt_generator_seed(int g, uint64_t seed) {
+  if (g < 0 || g >= TT_MAX_GENERATORS) tt_fatal("internal error: generator %d out of range", g);
+  seed_of(&gens[g], seed);
+}
+
+void tt_generator_use(int g) {
+  if (g < 0 || g >= TT_MAX_GENERATORS) tt_fatal("internal error: generator %d out of range", g);
+  cur = &gens[g];
+}
 
 static uint32_t mix_bits(uint32_t u, uint32_t v) {
   return (u & 0x80000000u) | (v & 0x7fffffffu);

@@ -132,6 +132,41 @@ double tt_round_digits(double x, int64_t n);
 
 /* ---- rng.c ------------------------------------------------------------------------- */
 
+/* ---- powi.c ------------------------------------------------------------------------ */
+
+/* a ** b of integers as ATen's powi: wrapping in the type (the caller converts the result
+ * to it); for b < 0, 1 if a is 1, +-1 if a is -1, else 0. */
+int64_t tt_pow_i64(int64_t a, int64_t b);
+
+/* ---- linalg.c ---------------------------------------------------------------------- */
+
+/* torch.linalg on contiguous row-major matrices, batch of them back to back, factored in
+ * double; where: the source position for the singular-matrix errors (PyTorch's). */
+void tt_linalg_inv_f32(float *out, const float *a, int64_t batch, int64_t n, const char *where);
+void tt_linalg_inv_f64(double *out, const double *a, int64_t batch, int64_t n, const char *where);
+void tt_linalg_solve_f32(float *out, const float *a, const float *b, int64_t batch, int64_t n,
+                         int64_t k, const char *where);
+void tt_linalg_solve_f64(double *out, const double *a, const double *b, int64_t batch, int64_t n,
+                         int64_t k, const char *where);
+void tt_linalg_det_f32(float *out, const float *a, int64_t batch, int64_t n);
+void tt_linalg_det_f64(double *out, const double *a, int64_t batch, int64_t n);
+/* the least-squares solution out[n][k] of a[m][n] x = b[m][k], m >= n, full column rank */
+void tt_linalg_lstsq_f32(float *out, const float *a, const float *b, int64_t m, int64_t n, int64_t k,
+                         const char *where);
+void tt_linalg_lstsq_f64(double *out, const double *a, const double *b, int64_t m, int64_t n, int64_t k,
+                         const char *where);
+
+/* ---- rng.c: torch.Generator objects --------------------------------------------------- */
+
+/* Generators 1 .. TT_MAX_GENERATORS-1 are the program's torch.Generator() objects, each its
+ * own mt19937 stream; 0 is the default generator (tt_manual_seed's). */
+#define TT_MAX_GENERATORS 64
+/* g.manual_seed(seed) */
+void tt_generator_seed(int g, uint64_t seed);
+/* The draws that follow (rand, randn, randint, randperm, normal_, ...) come from generator g
+ * until the next call; generated code returns to 0 after each draw with generator=. */
+void tt_generator_use(int g);
+
 /* The next 64 random bits of the program's generator (PyTorch's random64 of mt19937):
  * what a DataLoader draws to seed its epoch's shuffle, as PyTorch's RandomSampler does. */
 uint64_t tt_rng_random64(void);
