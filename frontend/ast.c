@@ -244,6 +244,8 @@ static void dump(FILE *f, const Ast *n) {
       else
         fprintf(f, " %s", it->str);
     }
+    if (n->ival)
+      fprintf(f, " *");
     break;
   case AST_FOR:
   case AST_IF:

@@ -30,6 +30,8 @@ static Source *source_make(const char *name, size_t len) {
   s->name = nm;
   s->text = text;
   s->len = len;
+  s->base = 0;
+  s->next = NULL;
   return s;
 }
 
@@ -107,13 +109,17 @@ void diag_verror(Diag *d, const char *kind, int32_t off, const char *fmt, va_lis
     fputc('\n', out);
     return;
   }
+  /* the file the offset falls in: the last imported one starting at or before it */
+  for (const Source *m = d->imported; m; m = m->next)
+    if (off >= m->base)
+      s = m;
   size_t pos = off < 0 ? 0 : (size_t)off;
   if (pos > s->len)
     pos = s->len;
   const char *t = s->text;
   int line = 1;
-  size_t bol = 0;
-  for (size_t i = 0; i < pos; i++) {
+  size_t bol = (size_t)s->base;
+  for (size_t i = (size_t)s->base; i < pos; i++) {
     if (t[i] == '\n' || (t[i] == '\r' && t[i + 1] != '\n')) {
       line++;
       bol = i + 1;

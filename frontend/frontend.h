@@ -17,6 +17,11 @@ typedef struct Source {
   const char *name; /* file name as given */
   const char *text; /* NUL-terminated; may contain other NULs (binary input), see len */
   size_t len;
+  /* A module imported by the program (imports.c) shares the compilation's one offset space:
+   * its text is the program's text so far, a newline, then the module's own bytes, which
+   * start at base; the lexer starts there. 0 for the main file. */
+  int32_t base;
+  const struct Source *next; /* the next imported file, in the order they were read */
 } Source;
 
 /* Read a whole file; NULL and a message on stderr if it cannot be read. */
@@ -28,6 +33,8 @@ typedef struct Diag {
   const Source *src;
   FILE *out; /* where diagnostics go (stderr) */
   int nerrors;
+  const Source *imported; /* the imported files (a chain through next), or NULL: an offset
+                             at or past one's base is reported in that file */
 } Diag;
 
 /*

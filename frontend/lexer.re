@@ -98,8 +98,10 @@ static Lexer *lexer_make(const Source *src, Arena *a, Diag *d, int32_t start, in
 }
 
 Lexer *lex_new(const Source *src, Arena *a, Diag *d) {
-  /* a UTF-8 byte order mark at the start is skipped, as Python does */
-  int32_t start = src->len >= 3 && !memcmp(src->text, "\xEF\xBB\xBF", 3) ? 3 : 0;
+  /* a UTF-8 byte order mark at the start is skipped, as Python does; an imported file's
+   * own text starts at its base (frontend.h) */
+  int32_t start = src->base;
+  if (src->len >= (size_t)start + 3 && !memcmp(src->text + start, "\xEF\xBB\xBF", 3)) start += 3;
   return lexer_make(src, a, d, start, (int32_t)src->len, false);
 }
 

@@ -308,7 +308,7 @@ const char *v_str_of(L *l, Value *v, bool repr, int32_t off) {
   case V_FUNC: return arena_printf(l->arena, "<function %s>", v->ast->str);
   case V_BUILTIN:
   case V_METHOD: return "<built-in function>";
-  case V_NS: return arena_printf(l->arena, "<module '%s'>", v->s);
+  case V_NS: return v->closure ? module_repr(l, v, off) : arena_printf(l->arena, "<module '%s'>", v->s);
   }
   return "?";
 }
@@ -709,6 +709,7 @@ static Value *getattr(L *l, Value *obj, const char *name, int32_t off) {
       bm->self = obj;
       return bm;
     }
+    if (rtlist_fix(l, obj, off)) return getattr(l, obj, name, off);
     rtlist_unsupported(l, arena_printf(l->arena, "its method %s()", name), off);
   case V_OBJECT: {
     Value *v = attrs_get(&obj->attrs, name);
@@ -731,6 +732,7 @@ static Value *getattr(L *l, Value *obj, const char *name, int32_t off) {
     break;
   }
   case V_NS: {
+    if (obj->closure) return module_attr(l, obj, name, off); /* a module of the program */
     /* torch.X, nn.X, F.X, math.X, torch.nn.functional.X: the builtin of that name */
     static const char *subs[][2] = {
       {"nn", "torch.nn"}, {"functional", "torch.nn.functional"}, {"optim", "torch.optim"},
@@ -853,6 +855,7 @@ static Value *eval_index(L *l, Scope *s, const Ast *e) {
   int n;
   bool tuple;
   IndexItem *items = index_items(l, s, e->b, &n, &tuple);
+  if (obj->k == V_RTLIST && (n != 1 || items[0].kind != IX_VALUE)) rtlist_fix(l, obj, e->off);
   if (obj->k == V_RTLIST) {
     if (n != 1 || items[0].kind != IX_VALUE) rtlist_unsupported(l, "slicing", e->off);
     return rtlist_get(l, obj, items[0].v, e->off);
@@ -884,6 +887,8 @@ static Value *eval(L *l, Scope *s, const Ast *e) {
   case AST_INDEX: return eval_index(l, s, e);
   case AST_BINOP: {
     Value *a = eval(l, s, e->a), *b = eval(l, s, e->b);
+    if (a->k == V_RTLIST) rtlist_fix(l, a, e->off);
+    if (b->k == V_RTLIST) rtlist_fix(l, b, e->off);
     if (a->k == V_RTLIST || b->k == V_RTLIST) rtlist_unsupported(l, "this operator", e->off);
     if (a->k == V_FSTR || b->k == V_FSTR) {
       if (e->op != BIN_ADD) fstr_unsupported(l, "this operator", e->off);
@@ -900,7 +905,12 @@ static Value *eval(L *l, Scope *s, const Ast *e) {
   case AST_COMPARE: {
     Value *a = eval(l, s, e->a), *b = eval(l, s, e->b);
     if (a->k == V_FSTR || b->k == V_FSTR) fstr_unsupported(l, "comparing it", e->off);
+    if (b->k == V_RTLIST && (e->op == CMP_IN || e->op == CMP_NOTIN)) rtlist_fix(l, b, e->off);
     if (a->k == V_RTLIST || b->k == V_RTLIST) rtlist_unsupported(l, "comparing it", e->off);
+    if (e->op == CMP_IN || e->op == CMP_NOTIN) { /* run-time numbers compared when it runs */
+      Value *r = py_in_runtime(l, a, b, e->off);
+      if (r) return e->op == CMP_IN ? r : host_unop(l, UN_NOT, r, e->off);
+    }
     return bi_compare(l, e->op, a, b, e->off);
   }
   case AST_BOOLOP: {
@@ -909,6 +919,12 @@ static Value *eval(L *l, Scope *s, const Ast *e) {
       Value *b = eval(l, s, e->b);
       HostExpr *x = hx_of(l, a, e->off), *y = hx_of(l, b, e->off);
       if (!y) lerr(l, e->b->off, "'and'/'or' of a run-time value with a %s", v_typename(b));
+      /* Python gives one of the operands: its type must not depend on which */
+      if ((x->isbool || y->isbool) ? !(x->isbool && y->isbool) : x->isfloat != y->isfloat)
+        lerr(l, e->off, "'%s' of a run-time %s and a %s: which one it gives, and so its type, is "
+                        "known only when the program runs",
+             e->op == BOOL_AND ? "and" : "or", x->isbool ? "bool" : x->isfloat ? "float" : "int",
+             y->isbool ? "bool" : y->isfloat ? "float" : "int");
       HostExpr *r = ir_hx(l->p, HX_BIN);
       r->op = e->op == BOOL_AND ? HB_AND : HB_OR;
       r->a = x, r->b = y;
@@ -1186,6 +1202,10 @@ static void assign(L *l, Scope *s, const Ast *target, Value *v) {
       attrs_set(l, &obj->attrs, target->str, v);
       return;
     }
+    if (obj->k == V_NS && obj->closure) { /* model.X = v: a module of the program */
+      attrs_set(l, &obj->closure->vars, target->str, v);
+      return;
+    }
     if (obj->k == V_TENSOR && !strcmp(target->str, "requires_grad")) {
       Args ra = {.pos = &v, .npos = 1, .off = target->off};
       bi_lookup("requires_grad_", BI_METHOD)->fn(l, obj, &ra); /* the same as requires_grad_() */
@@ -1272,7 +1292,7 @@ int64_t range_len(L *l, const Value *r, int32_t off) {
 static Value *iter_items(L *l, Value *v, int32_t off) {
   if (v->k == V_LIST && v->s && !strcmp(v->s, "enumerate_loader"))
     lerr(l, off, "a data loader can only be looped over by a for statement at run time");
-  if (v->k == V_RTLIST) rtlist_unsupported(l, "iterating over it", off);
+  if (v->k == V_RTLIST && !rtlist_fix(l, v, off)) rtlist_unsupported(l, "iterating over it", off);
   if (v->k == V_FSTR) fstr_unsupported(l, "iterating over it", off);
   switch (v->k) {
   case V_LIST:
@@ -1343,6 +1363,7 @@ static Value *module_ns(L *l, const char *mod, int32_t off) {
       ns->s = !strncmp(mod, "tinytorch", 9) ? "torch" : arena_strdup(l->arena, mod);
       return ns;
     }
+  if (!import_known_elsewhere(mod)) lerr(l, off, "No module named '%s'", mod);
   lerr(l, off, "module '%s' is not available in ttc (supported: torch, torch.nn, "
                "torch.nn.functional, torch.optim, math, tinytorch)", mod);
 }
@@ -1475,6 +1496,7 @@ static Exit exec(L *l, Frame *f, const Ast *st) {
     return X_NEXT;
   }
   case AST_IMPORT: {
+    if (import_stmt(l, s, st)) return X_NEXT; /* a module of the program (imports.c) */
     Value *ns = module_ns(l, st->str, st->off);
     if (st->a) attrs_set(l, &s->vars, st->a->str, ns);
     else {
@@ -1497,6 +1519,11 @@ static Exit exec(L *l, Frame *f, const Ast *st) {
           lerr(l, st->items[i]->off, "future feature %s is not defined", st->items[i]->str);
       }
       return X_NEXT;
+    }
+    if (import_stmt(l, s, st)) return X_NEXT; /* a module of the program (imports.c) */
+    if (st->ival) {
+      module_ns(l, st->str, st->off);
+      lerr(l, st->b->off, "'from %s import *' is not supported; name what you import", st->str);
     }
     Value *ns = module_ns(l, st->str, st->off);
     for (int i = 0; i < st->nitems; i++) {
@@ -1595,6 +1622,7 @@ Program *lower_program(const Source *src, const Ast *root, Diag *d) {
   l->nregions = 1; /* the top level: regions[0] is all zeros */
   Program *p = l->p;
   if (setjmp(l->fail)) {
+    d->imported = NULL; /* imported files live in the program's arena */
     ir_program_free(p);
     free(l->pending);
     free(l->var_loader);
@@ -1611,6 +1639,7 @@ Program *lower_program(const Source *src, const Ast *root, Diag *d) {
   end_graph(l);
   name_params(l);
   finish_names(p);
+  ir_name_graphs(p);
   host_final_types(p);
   rtlist_check_types(l);
   host_final_types(p); /* again: expressions over list reads take their final types */

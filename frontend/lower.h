@@ -179,6 +179,7 @@ struct L {
   Value *row_probe;
   Value *rows[8][2];
   int nrows;
+  struct Imports *imports; /* the program's own modules (imports.c), NULL until one is used */
 };
 
 /* ---- lower.c ---------------------------------------------------------------------- */
@@ -223,6 +224,17 @@ Stmt *emit_stmt(L *l, StmtKind kind, int32_t off);
 Stmt *emit_host_stmt(L *l, StmtKind kind, int32_t off);
 Exit lower_block(L *l, Frame *f, const Ast *b);
 
+/* ---- imports.c: the program's own modules ------------------------------------------- */
+/* Whether the dotted module's first name is a file or folder in the main file's folder. */
+bool import_is_local(L *l, const char *name);
+/* import / from-import statement st of a local module: runs it once, binds the names in s;
+ * false (nothing done) when the module is not local. */
+bool import_stmt(L *l, Scope *s, const Ast *st);
+Value *module_attr(L *l, Value *mod, const char *name, int32_t off); /* mod.name */
+const char *module_repr(L *l, Value *mod, int32_t off);           /* print(mod) */
+/* A module Python has (standard library, common packages) that ttc does not implement. */
+bool import_known_elsewhere(const char *name);
+
 /* ---- host.c: run-time host values and control flow ---------------------------------- */
 Value *v_host(L *l, HostExpr *e);
 HostExpr *hx_int(L *l, int64_t i);
@@ -251,6 +263,12 @@ void rtlist_append(L *l, Value *list, Value *x, int32_t off);
 Value *rtlist_len(L *l, Value *list, int32_t off);
 Value *rtlist_get(L *l, Value *list, Value *index, int32_t off);
 Value *rtlist_reduce(L *l, Value *list, int kind, int32_t off); /* HX_LIST_SUM/MIN/MAX */
+/* A run-time list whose length is known at compile time (filled by a loop over a constant
+ * range, after it) becomes a compile-time list of run-time items, in place: true if so. */
+bool rtlist_fix(L *l, Value *list, int32_t off);
+/* An int that stops the program when it is computed (reading an empty run-time list): the
+ * failing arm of a run-time choice, put behind || so that it is computed only then. */
+HostExpr *hx_runtime_error(L *l, int32_t off);
 /* The list as a print item (and an f-string piece). */
 HostExpr *rtlist_expr(L *l, Value *list);
 void rtlist_check_types(L *l); /* after lowering: typed reads of lists of mixed kinds */
@@ -399,6 +417,9 @@ extern const int py_nbuiltins;
 void lower_print(L *l, Args *a);
 /* The method called name of a list, dict or str (by its kind k), or NULL. */
 const Builtin *py_method(VKind k, const char *name);
+/* x in seq where x or an item of list or tuple seq is a run-time number: a run-time bool;
+ * NULL when nothing in it is run-time. */
+Value *py_in_runtime(L *l, Value *x, Value *seq, int32_t off);
 
 /* ---- masked.c: results sized at run time (x[mask], masked_select, nonzero, unique) ------- */
 /* x[mask] with a bool mask of x's leading dims. */
@@ -435,6 +456,16 @@ extern const int act_nbuiltins;
 /* ---- layers.c: convolution, pooling, dropout, batch norm ------------------------------ */
 extern const Builtin layer_builtins[];
 extern const int layer_nbuiltins;
+
+/* ---- rnn.c: RNN, LSTM, GRU and their cells (rows of layers.c's table) ---------------- */
+BI_FN(RNN);
+BI_FN(LSTM);
+BI_FN(GRU);
+BI_FN(RNNCell);
+BI_FN(LSTMCell);
+BI_FN(GRUCell);
+/* print(model)'s extra_repr of these modules, or NULL for other modules. */
+const char *rnn_extra_repr(L *l, Value *m, int32_t off);
 
 /* ---- training.c: data, optimizers, schedulers, checkpoints --------------------------- */
 extern const Builtin train_builtins[];

@@ -115,6 +115,7 @@ static Ast *p_assign(Parser *p, Ast *targets, Ast *value);
 static Ast *p_augassign(Parser *p, Ast *target, Token t, Ast *value);
 static Ast *p_return(Parser *p, Token t, Ast *value);
 static Ast *p_import(Parser *p, Token t, Token module, Ast *alias);
+static Ast *p_fromstar(Parser *p, Token t, Token module, Token star);
 static Ast *p_fromimport(Parser *p, Token t, Token module, Ast *names);
 static Ast *p_import_name(Parser *p, Token name, Ast *alias);
 static Token p_dotted(Parser *p, Token a, Token b);
@@ -198,8 +199,7 @@ small_stmt(A) ::= FROM(T) dotted_name(M) IMPORT LPAREN import_names(L) RPAREN.
                                                       { A = p_fromimport(p, T, M, L); }
 small_stmt(A) ::= FROM(T) dotted_name(M) IMPORT LPAREN import_names(L) COMMA RPAREN.
                                                       { A = p_fromimport(p, T, M, L); }
-small_stmt(A) ::= FROM dotted_name IMPORT STAR(T).
-                    { A = p_reject(p, T, "'from ... import *' is not supported; name what you import"); }
+small_stmt(A) ::= FROM(T) dotted_name(M) IMPORT STAR(S). { A = p_fromstar(p, T, M, S); }
 
 %type dotted_name {Token}
 dotted_name(A) ::= NAME(A).
@@ -916,6 +916,17 @@ static Ast *p_fromimport(Parser *p, Token t, Token module, Ast *names) {
   n->str = module.str;
   for (int i = 0; i < names->nitems; i++)
     ast_push(p->arena, n, names->items[i]);
+  return n;
+}
+
+/* from m import *: a FROMIMPORT without items, ival 1; lowering binds the module's public
+ * names (imports.c), or says why it cannot for a module ttc implements. */
+static Ast *p_fromstar(Parser *p, Token t, Token module, Token star) {
+  Ast *n = ast_new(p->arena, AST_FROMIMPORT, t.off);
+  n->str = module.str;
+  n->ival = 1;
+  n->b = ast_new(p->arena, AST_NAME, star.off); /* where the '*' is, for diagnostics */
+  n->b->str = "*";
   return n;
 }
 

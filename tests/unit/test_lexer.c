@@ -30,6 +30,8 @@ static const char *toks_n(const char *text, size_t len) {
   b->name = "m.tt";
   b->text = copy;
   b->len = len;
+  b->base = 0; /* the main file: its text starts the offset space */
+  b->next = NULL;
   Arena *a = arena_new();
   FILE *f = fmemopen(err_buf, sizeof err_buf, "w");
   Diag d = {.src = b, .out = f};

@@ -1,0 +1,2 @@
+import cyc_a
+print(cyc_a.A)

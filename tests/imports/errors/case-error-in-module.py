@@ -1,0 +1,2 @@
+from broken import f
+print(f(2))

@@ -1,0 +1,3 @@
+import torch
+import nosuch_module_xyz
+print(1)

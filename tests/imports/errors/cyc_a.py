@@ -1,0 +1,2 @@
+import cyc_b
+A = 1

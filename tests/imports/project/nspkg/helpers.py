@@ -1,0 +1,2 @@
+def count(model):
+    return sum(p.numel() for p in model.parameters())
