@@ -686,5 +686,12 @@ const Builtin layer_builtins[] = {
   {"Dropout2d", BI_CLASS, ly_Dropout2d, 0},
   {"AdaptiveAvgPool2d", BI_CLASS, ly_AdaptiveAvgPool2d, 0},
   {"LayerNorm", BI_CLASS, ly_LayerNorm, 0},
+  /* frontend/rnn.c */
+  {"RNN", BI_CLASS, bi_RNN, 0},
+  {"LSTM", BI_CLASS, bi_LSTM, 0},
+  {"GRU", BI_CLASS, bi_GRU, 0},
+  {"RNNCell", BI_CLASS, bi_RNNCell, 0},
+  {"LSTMCell", BI_CLASS, bi_LSTMCell, 0},
+  {"GRUCell", BI_CLASS, bi_GRUCell, 0},
 };
 const int layer_nbuiltins = (int)(sizeof layer_builtins / sizeof layer_builtins[0]);

@@ -551,7 +551,8 @@ bool bi_is_module(const Value *v) {
                                      "BCEWithLogitsLoss", "BCELoss", "LeakyReLU", "ELU", "SiLU",
                                      "Mish", "Hardtanh", "ReLU6", "LogSigmoid", "Softsign",
                                      "Softplus", "SmoothL1Loss", "HuberLoss", "BatchNorm1d",
-                                     "Dropout2d", "AdaptiveAvgPool2d", "LayerNorm", "KLDivLoss", "Conv1d", "Embedding"};
+                                     "Dropout2d", "AdaptiveAvgPool2d", "LayerNorm", "KLDivLoss", "Conv1d", "Embedding",
+                                     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"};
   if (v->k != V_OBJECT || !v->cls) return false;
   if (!v->cls->bi) return true; /* a user class */
   for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++)
@@ -570,6 +571,8 @@ static const char *pair_repr(L *l, Value *v, bool pair, int32_t off) {
 static const char *extra_repr(L *l, Value *m, int32_t off) {
   const char *k = m->cls->bi ? m->cls->bi->name : "";
   Attrs *a = &m->attrs;
+  const char *rnn = m->cls->bi ? rnn_extra_repr(l, m, off) : NULL;
+  if (rnn) return rnn;
   if (!strcmp(k, "Linear"))
     return arena_printf(l->arena, "in_features=%lld, out_features=%lld, bias=%s", (long long)attrs_get(a, "in_features")->i,
                         (long long)attrs_get(a, "out_features")->i, attrs_get(a, "bias")->k == V_TENSOR ? "True" : "False");
