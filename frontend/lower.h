@@ -467,16 +467,6 @@ BI_FN(GRUCell);
 /* print(model)'s extra_repr of these modules, or NULL for other modules. */
 const char *rnn_extra_repr(L *l, Value *m, int32_t off);
 
-/* ---- rnn.c: RNN, LSTM, GRU and their cells (rows of layers.c's table) ---------------- */
-BI_FN(RNN);
-BI_FN(LSTM);
-BI_FN(GRU);
-BI_FN(RNNCell);
-BI_FN(LSTMCell);
-BI_FN(GRUCell);
-/* print(model)'s extra_repr of these modules, or NULL for other modules. */
-const char *rnn_extra_repr(L *l, Value *m, int32_t off);
-
 /* ---- training.c: data, optimizers, schedulers, checkpoints --------------------------- */
 extern const Builtin train_builtins[];
 extern const int train_nbuiltins;
