@@ -145,6 +145,48 @@ static Value *compact(L *l, Value *src, Value *f, int64_t key, int32_t off, cons
 
 /* ---- x[mask], masked_select, nonzero, where(cond), unique ------------------------------ */
 
+/* Whether nodes a and b of g compute the same value: the same op, attributes and inputs (a
+ * variable read with no store to it between the reads), no random draw. So pred[y == c] ==
+ * y[y == c] meets row by row although y == c is evaluated twice. */
+static bool same_value(const Graph *g, int a, int b, int depth) {
+  if (a == b) return true;
+  if (depth > 32) return false;
+  const Node *x = &g->nodes[a], *y = &g->nodes[b];
+  if (x->op != y->op || x->dtype != y->dtype || !shape_eq(&x->shape, &y->shape) || x->nin != y->nin ||
+      (ir_ops[x->op].flags & (OPF_RNG | OPF_SINK)) || x->attr.var != y->attr.var || x->attr.nints != y->attr.nints ||
+      memcmp(x->attr.f, y->attr.f, sizeof x->attr.f) || memcmp(x->attr.i, y->attr.i, sizeof x->attr.i) ||
+      (x->attr.nints && memcmp(x->attr.ints, y->attr.ints, sizeof(int64_t) * (size_t)x->attr.nints)))
+    return false;
+  if (x->op == OP_CONST &&
+      (!x->attr.data || !y->attr.data || memcmp(x->attr.data, y->attr.data, (size_t)shape_numel(&x->shape) * dt_size(x->dtype))))
+    return false;
+  if (x->op == OP_HOSTVAR || x->op == OP_BATCH) return false; /* host values may change between */
+  if (x->op == OP_INPUT) {
+    int lo = a < b ? a : b, hi = a < b ? b : a;
+    for (int i = lo + 1; i < hi; i++)
+      if (g->nodes[i].op == OP_STORE && g->nodes[i].attr.var == x->attr.var) return false;
+    return true;
+  }
+  if (x->op != OP_INPUT && (ir_ops[x->op].flags & OPF_SOURCE) && x->op != OP_CONST && x->op != OP_FILL &&
+      x->op != OP_ARANGE)
+    return false;
+  for (int i = 0; i < x->nin; i++)
+    if (!same_value(g, x->in[i], y->in[i], depth + 1)) return false;
+  return true;
+}
+
+/* The key of a mask: its node, or the first node before it that computes the same value. */
+static int64_t mask_key(L *l, Value *mask) {
+  Graph *g = cur_graph(l);
+  int id = tnode(l, mask);
+  for (int j = 0; j < id; j++)
+    if (g->nodes[j].op == g->nodes[id].op && same_value(g, j, id, 0)) {
+      id = j;
+      break;
+    }
+  return ((int64_t)g->id << 32) + id + 1;
+}
+
 Value *dyn_select(L *l, Value *x, Value *mask, int32_t off) {
   Shape xs = tshape(l, x), ms = tshape(l, mask);
   if (xs.sym >= 0 || ms.sym >= 0)
@@ -159,7 +201,7 @@ Value *dyn_select(L *l, Value *x, Value *mask, int32_t off) {
   for (int i = ms.rank; i < xs.rank; i++) rs.d[1 + i - ms.rank] = xs.d[i];
   Value *f = reshape(l, mask, shape1(n), off);
   /* one mask node, one count: pred[mask] == y[mask] meet row by row */
-  int64_t key = ((int64_t)cur_graph(l)->id << 32) + tnode(l, mask) + 1;
+  int64_t key = mask_key(l, mask);
   return compact(l, reshape(l, x, rs, off), f, key, off, "IndexBackward0");
 }
 
@@ -380,6 +422,34 @@ static Value *size_of(L *l, const Dyn *d, int32_t off) {
   return t;
 }
 
+/* x[mask].tolist(): a run-time list (host.c), made empty here and given each element below
+ * the count, each read after the graph as its .item() (a 1-D result of at most 4096 rows). */
+static Value *dyn_tolist(L *l, const Dyn *d, int32_t off) {
+  Shape s = tshape(l, d->buf);
+  if (s.rank != 1) dyn_unsupported(l, "a nested tolist() (more than one dimension)", off);
+  if (s.d[0] > 4096)
+    lerr(l, off, "tolist(): up to %lld run-time values are too many for ttc (at most 4096)", (long long)s.d[0]);
+  int hv = ir_hvar_new(l->p, "list", false);
+  l->p->hvars[hv].list = true;
+  Stmt *init = emit_host_stmt(l, ST_LIST_INIT, off);
+  init->hvar = hv;
+  HostExpr *cnt = hx_of(l, d->cnt, off);
+  for (int64_t i = 0; i < s.d[0]; i++) {
+    IndexItem it = {.kind = IX_VALUE, .v = v_int(l, i), .off = off};
+    Value *item = tensor_item(l, bi_index(l, d->buf, &it, 1, false, off), off);
+    HostExpr *lt = ir_hx(l->p, HX_BIN);
+    lt->op = HB_LT, lt->isbool = true, lt->a = hx_int(l, i), lt->b = cnt;
+    Stmt *st = emit_host_stmt(l, ST_IF, off);
+    st->expr = lt;
+    Stmt *ap = ir_stmt_push(l->p, &st->body, &st->nbody, &st->capbody, ST_LIST_APPEND, (Loc){off});
+    ap->hvar = hv;
+    ap->expr = item->hx;
+  }
+  Value *r = v_new(l, V_RTLIST);
+  r->i = hv;
+  return r;
+}
+
 /* Builtins that work elementwise: applied to the buffer, the result keeps the count. */
 static const char *const ew_names[] = {
   "float", "double", "long", "int", "bool", "to", "abs", "neg", "negative", "exp", "log", "sqrt", "rsqrt",
@@ -408,6 +478,10 @@ Value *dyn_call(L *l, Value *fn, Args *a) {
     Value *t = size_of(l, dyn_of(x), a->off);
     if (!v[0]) return t;
     return t->items[normdim(l, want_int(l, v[0], "dim", a->off), t->n, a->off)];
+  }
+  if (first && !strcmp(name, "tolist") && fn->self) {
+    args_bind(l, "tolist", "", NULL, a, NULL, 0);
+    return dyn_tolist(l, dyn_of(x), a->off);
   }
   if (first && !strcmp(name, "dim") && fn->self) return v_int(l, tshape(l, dyn_of(x)->buf).rank);
   if (first && (!strcmp(name, "mean") || !strcmp(name, "any") || !strcmp(name, "all") ||
@@ -478,7 +552,7 @@ void dyn_print_item(L *l, Value *t, PrintItem *it, int32_t off) {
  * to the mask's positions. */
 static void put_mask_dyn(L *l, Value *x, Value *mask, Dyn *d, int32_t off) {
   Shape xs = tshape(l, x), ms = tshape(l, mask);
-  int64_t key = ((int64_t)cur_graph(l)->id << 32) + tnode(l, mask) + 1;
+  int64_t key = mask_key(l, mask);
   if (d->key != key)
     lerr(l, off, "x[mask] = v with a v sized at run time needs v to come from the same mask (x[m] = y[m] * 2) in ttc");
   int64_t n = shape_numel(&ms);
