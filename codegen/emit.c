@@ -305,7 +305,7 @@ static void name_everything(Cg *cg) {
     cg->lname[l] = uniquify(cg, file, base);
     cg->lbatch[l] = uniquify(cg, file, arena_printf(cg->arena, "%s_batch", cg->lname[l]));
   }
-  /* Node names: the source name or t<id>. Large constants live at file scope, prefixed with
+  /* Node names: the source name or t<uid> (stable across passes, see Node.uid). Large constants live at file scope, prefixed with
    * their graph's name; the rest are unique within their function and never shadow a
    * file-scope name, so a kernel can always reach a var. */
   for (int gi = 0; gi < p->ngraphs; gi++) {
@@ -315,8 +315,8 @@ static void name_everything(Cg *cg) {
     for (int id = 0; id < g->n; id++) {
       const Node *n = &g->nodes[id];
       if (n->op != OP_CONST || numel_of(&n->shape) <= CG_SMALL_CONST) continue;
-      const char *local =
-          n->name && n->name[0] ? sanitize(cg->arena, n->name) : arena_printf(cg->arena, "t%d", id);
+      const char *local = n->name && n->name[0] ? sanitize(cg->arena, n->name)
+                                                : arena_printf(cg->arena, "t%d", (int)n->uid);
       cg->bufs[gi][id] = uniquify(cg, file, arena_printf(cg->arena, "%s_%s", cg->gname[gi], local));
       cg->filescope[gi][id] = true;
     }
@@ -333,7 +333,7 @@ static void name_everything(Cg *cg) {
         cg->bufs[gi][id] = cg->bufs[gi][n->in[0]];
       } else if (owns_storage(n) && !cg->filescope[gi][id]) {
         const char *base = n->name && n->name[0] ? sanitize(cg->arena, n->name)
-                                                 : arena_printf(cg->arena, "t%d", id);
+                                                 : arena_printf(cg->arena, "t%d", (int)n->uid);
         cg->bufs[gi][id] = uniquify(cg, local, base);
       }
     }
@@ -636,7 +636,10 @@ static void emit_vars(Cg *cg) {
     const char *kind = (unsigned)var->kind < 4 ? kinds[var->kind] : "var";
     if (var->kind == VAR_GRAD && var->grad_of >= 0 && var->grad_of < cg->p->nvars)
       kind = arena_printf(cg->arena, "gradient of %s", cg->vname[var->grad_of]);
-    cg_line(cg, "static TT_ALIGN %s %s[%lld]; /* %s %s */", cg_ctype(var->dtype), cg->vname[v],
+    /* a .grad is declared maybe-unused rather than (void)-ed in main when nothing writes
+     * it, so that running autodiff or not changes no line of the declarations */
+    cg_line(cg, "static TT_ALIGN %s%s %s[%lld]; /* %s %s */",
+            var->kind == VAR_GRAD ? "TT_MAYBE_UNUSED " : "", cg_ctype(var->dtype), cg->vname[v],
             (long long)(ne > 0 ? ne : 1), shape_str(&var->shape, sh, sizeof sh), kind);
   }
   if (cg->p->nvars) fputc('\n', cg->out);

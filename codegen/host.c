@@ -870,7 +870,8 @@ bool cg_emit_main(Cg *cg) {
   for (int l = 0; l < p->nloaders; l++)
     if (!looped[l]) cg_line(cg, "(void)%s; /* no loop runs over %s */", cg->lbatch[l], cg->lname[l]);
   for (int v = 0; v < p->nvars; v++)
-    if (!used[v]) cg_line(cg, "(void)%s; /* not used by the program */", cg->vname[v]);
+    if (!used[v] && p->vars[v].kind != VAR_GRAD)
+      cg_line(cg, "(void)%s; /* not used by the program */", cg->vname[v]);
   for (int l = 0; l < p->nloaders; l++) open_loader(cg, l);
   TextRun run = {0};
   run_add(&run, "");

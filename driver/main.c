@@ -60,7 +60,8 @@ typedef struct Opts {
   const char *pass; /* diff */
   const char *from, *to; /* diff: two pipeline points */
   bool detect_anomaly;
-  bool conv_naive; /* --conv=naive: leave conv-im2col out of the pipeline */
+  char disabled[512]; /* --disable-pass=NAME (repeatable; --conv=naive is conv-im2col):
+                         comma-separated passes left out of the pipeline */
   char **args;      /* run: arguments after -- */
   int nargs;
 } Opts;
@@ -86,6 +87,8 @@ static void usage(FILE *f) {
         "                     -fno-math-errno: sqrtf and friends vectorize without errno)\n"
         "  --pass=NAME        diff: the pass whose effect to show\n"
         "  --from=A --to=B    diff: two points of the pipeline (start, a pass name, end)\n"
+        "  --disable-pass=P   leave pass P out of the pipeline (repeatable), to compare\n"
+        "                     an optimization with and without itself\n"
         "  --conv=naive|im2col  the convolution kernel (default im2col: the conv-im2col pass)\n"
         "  --detect-anomaly   stop at the first NaN or inf a kernel produces, naming the\n"
         "                     op, forward or backward, and the .tt line\n"
@@ -111,6 +114,13 @@ static bool prefix(const char *s, const char *p, const char **rest) {
   if (strncmp(s, p, n)) return false;
   *rest = s + n;
   return true;
+}
+
+static void disable_pass(Opts *o, const char *name) {
+  if (!pass_lookup(name)) die("--disable-pass: unknown pass '%s' (see ttc --list-passes)", name);
+  size_t len = strlen(o->disabled);
+  if (len + strlen(name) + 2 > sizeof o->disabled) die("--disable-pass: too many passes");
+  snprintf(o->disabled + len, sizeof o->disabled - len, "%s%s", len ? "," : "", name);
 }
 
 static Opts parse_args(int argc, char **argv) {
@@ -156,7 +166,9 @@ static Opts parse_args(int argc, char **argv) {
       o.cflags = v;
     } else if (prefix(a, "--conv=", &v)) {
       if (strcmp(v, "naive") && strcmp(v, "im2col")) die("--conv must be naive or im2col, not '%s'", v);
-      o.conv_naive = !strcmp(v, "naive");
+      if (!strcmp(v, "naive")) disable_pass(&o, "conv-im2col");
+    } else if (prefix(a, "--disable-pass=", &v)) {
+      disable_pass(&o, v);
     } else if (!strcmp(a, "--detect-anomaly")) {
       o.detect_anomaly = true;
     } else if (prefix(a, "--from=", &v)) {
@@ -186,6 +198,20 @@ static Opts parse_args(int argc, char **argv) {
 
 /* ---- compiling ------------------------------------------------------------------- */
 
+/* A backward() the pipeline did not differentiate (--passes without autodiff) computes
+ * nothing: say so once, at its line. */
+static void warn_backward_left(const Program *p) {
+  for (int gi = 0; gi < p->ngraphs; gi++)
+    for (int id = 0; id < p->graphs[gi]->n; id++)
+      if (p->graphs[gi]->nodes[id].op == OP_BACKWARD) {
+        int line, col;
+        ir_linecol(p->src, p->graphs[gi]->nodes[id].loc.off, &line, &col);
+        fprintf(stderr, "%s:%d:%d: warning: backward() computes no gradients: the pass pipeline has no autodiff\n",
+                p->filename, line, col);
+        return;
+      }
+}
+
 /* Front end, passes; NULL after a diagnostic (already printed). */
 static Program *compile_program(const Opts *o, const Source *src, const char *pipeline) {
   Diag d = {.src = src, .out = stderr};
@@ -198,14 +224,15 @@ static Program *compile_program(const Opts *o, const Source *src, const char *pi
     return NULL;
   }
   PipelineOpts po = {.print_after = o->print_after, .print_after_all = o->print_after_all, .trace = stderr};
-  if (!pass_run_pipeline(p, pipeline, &po, &err)) {
+  p = pass_run_pipeline(p, pipeline, &po, &err); /* frees p on failure */
+  if (!p) {
     if (err.off >= 0)
       diag_error(&d, err.off, "%s", err.msg);
     else
       fprintf(stderr, "ttc: error: %s\n", err.msg);
-    ir_program_free(p);
     return NULL;
   }
+  if (strcmp(o->cmd, "diff")) warn_backward_left(p);
   return p;
 }
 
@@ -798,24 +825,13 @@ static void build_binary(const Opts *o, const char *cpath, const char *dir, cons
 
 /* ---- commands -------------------------------------------------------------------- */
 
+/* The pipeline: --passes, or the level's; less the disabled passes. */
 static const char *pipeline_of(const Opts *o) {
   const char *base = o->passes ? o->passes : pass_pipeline_for_level(o->level);
-  if (!o->conv_naive) return base;
-  /* --conv=naive: the same pipeline without the kernel choice */
+  if (!o->disabled[0]) return base;
   static char buf[1024];
-  size_t n = 0;
-  buf[0] = 0;
-  for (const char *p = base; *p;) {
-    const char *e = strchr(p, ',');
-    size_t len = e ? (size_t)(e - p) : strlen(p);
-    if (!(len == 11 && !strncmp(p, "conv-im2col", 11)) && n + len + 2 < sizeof buf) {
-      if (n) buf[n++] = ',';
-      memcpy(buf + n, p, len);
-      n += len;
-      buf[n] = 0;
-    }
-    p = e ? e + 1 : p + len;
-  }
+  IrErr err;
+  if (!pass_pipeline_without(base, o->disabled, buf, sizeof buf, &err)) die("%s", err.msg);
   return buf;
 }
 
@@ -895,7 +911,6 @@ static int cmd_run(const Opts *o, const Source *src) {
   return st;
 }
 
-/* The pipeline with and without one pass. */
 /* The pipeline's passes up to and including `point` ("start": none, "end": all). */
 static void pipeline_prefix(const char *pipeline, const char *point, char *out, size_t n) {
   out[0] = 0;
@@ -928,32 +943,34 @@ static int cmd_diff(const Opts *o, const Source *src) {
     die("diff: --pass=NAME, or --from=A --to=B (pipeline points), is required (see ttc --list-passes)");
   if (o->pass && !pass_lookup(o->pass)) die("diff: unknown pass '%s' (see ttc --list-passes)", o->pass);
   const char *what = strcmp(o->emit, "ir") ? "c" : "ir";
-  /* before: the pipeline without the pass; after: with it (added if absent) */
+  /* --pass=X: what X changed. Where X is in the pipeline, before is the IR just before X
+   * ran and after the IR just after it (the passes after X would blur the picture: DCE
+   * drops what autodiff left dead). Where it is not, before is the whole pipeline and
+   * after the same with X added at its place in the registry's order. */
   const char *base = pipeline_of(o);
   char before[1024] = "", after[1024] = "";
-  bool present = false;
   if (!o->pass) {
     pipeline_prefix(base, o->from, before, sizeof before);
     pipeline_prefix(base, o->to, after, sizeof after);
-  }
-  for (int i = 0; o->pass && i < pass_count; i++) {
-    const char *nm = pass_registry[i].name;
-    char pat[80];
-    snprintf(pat, sizeof pat, ",%s,", nm);
-    char wrapped[1100];
+  } else {
+    char wrapped[1100], pat[80];
     snprintf(wrapped, sizeof wrapped, ",%s,", base);
-    bool in = strstr(wrapped, pat) != NULL;
-    if (!strcmp(nm, o->pass)) present = true;
-    if (in && strcmp(nm, o->pass)) {
-      if (*before) strcat(before, ",");
-      strcat(before, nm);
-    }
-    if (in || !strcmp(nm, o->pass)) {
-      if (*after) strcat(after, ",");
-      strcat(after, nm);
+    snprintf(pat, sizeof pat, ",%s,", o->pass);
+    if (strstr(wrapped, pat)) {
+      pipeline_prefix(base, o->pass, after, sizeof after);
+      size_t k = strlen(after) - strlen(o->pass);
+      snprintf(before, sizeof before, "%.*s", (int)(k ? k - 1 : 0), after);
+    } else {
+      snprintf(before, sizeof before, "%s", base);
+      for (int i = 0; i < pass_count; i++) {
+        const char *nm = pass_registry[i].name;
+        snprintf(pat, sizeof pat, ",%s,", nm);
+        if (!strstr(wrapped, pat) && strcmp(nm, o->pass)) continue;
+        size_t len = strlen(after);
+        snprintf(after + len, sizeof after - len, "%s%s", len ? "," : "", nm);
+      }
     }
   }
-  (void)present;
   Program *p1 = compile_program(o, src, before);
   if (!p1) return 1;
   size_t n1, n2;

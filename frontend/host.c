@@ -50,8 +50,10 @@ Value *tensor_item(L *l, Value *t, int32_t off) {
          n->shape.sym >= 0 ? "a batch of" : shape_str(&n->shape, b, sizeof b));
   }
   DType dt = n->dtype;
-  /* a snapshot: the value at this point of the graph, read after the graph has run */
-  int var = ir_var_new(l->p, "item", VAR_VALUE, dt, n->shape);
+  /* a snapshot: the value at this point of the graph, read after the graph has run; named
+   * after its source (loss.item() -> loss_item, (..).sum().item() -> sum_item) */
+  const char *src = n->name && n->name[0] ? n->name : ir_ops[n->op].name;
+  int var = ir_var_new(l->p, arena_printf(l->arena, "%s_item", src), VAR_VALUE, dt, n->shape);
   Attr at = {0};
   at.var = var;
   int32_t in = tnode(l, t);

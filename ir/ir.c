@@ -219,6 +219,7 @@ Stmt *ir_stmt_add(Program *p, StmtKind kind, Loc loc) {
 Graph *ir_graph_clone_empty(const Graph *g) {
   Graph *c = graph_alloc(g->id, g->name, g->loc);
   c->loader = g->loader;
+  c->next_uid = g->next_uid;
   return c;
 }
 
@@ -243,6 +244,7 @@ Graph *ir_graph_clone(const Graph *g) {
     }
   }
   c->n = g->n;
+  c->next_uid = g->next_uid;
   return c;
 }
 
@@ -288,10 +290,12 @@ int64_t *ir_ints(Graph *g, const int64_t *v, int n) {
   return d;
 }
 
-/* Append a finished node; the Node * of earlier nodes is invalid afterwards. */
+/* Append a finished node with a fresh uid; the Node * of earlier nodes is invalid
+ * afterwards. */
 static int append(Graph *g, const Node *n) {
   g->nodes = grow(g->nodes, &g->cap, g->n + 1, sizeof *g->nodes);
   g->nodes[g->n] = *n;
+  g->nodes[g->n].uid = g->next_uid++;
   return g->n++;
 }
 
@@ -378,8 +382,13 @@ int ir_copy_node(Graph *out, const Graph *in, int id, const int32_t *map, IrErr 
   else
     r = ir_add(out, n->op, ins, n->nin, &a, n->loc, err);
   if (ins != small) free(ins);
-  if (r >= 0 && n->name) out->nodes[r].name = arena_strdup(out->arena, n->name);
-  if (r >= 0) out->nodes[r].backward = n->backward;
+  if (r < 0) return r;
+  if (n->name) out->nodes[r].name = arena_strdup(out->arena, n->name);
+  out->nodes[r].backward = n->backward;
+  /* the copy keeps its uid: the fresh one append() took is given back */
+  out->nodes[r].uid = n->uid;
+  out->next_uid--;
+  if (out->next_uid <= n->uid) out->next_uid = n->uid + 1;
   return r;
 }
 

@@ -156,12 +156,17 @@ typedef struct Node {
   const char *name; /* source name ("h", "fc1_out") or NULL */
   Attr attr;
   bool backward; /* made by autodiff: the NaN detective reports it as backward */
+  int32_t uid;   /* stable id: unique in its graph, kept when a pass copies the node, fresh
+                    (from Graph.next_uid) for a node a pass adds. The IR printer's %N and
+                    the C buffer name tN are uids, so a pass that adds or removes nodes does
+                    not rename the others (ttc diff shows only what it changed). */
 } Node;
 
 typedef struct Graph {
   Arena *arena; /* owns the nodes' in[], names, attribute arrays */
   Node *nodes;  /* growable; refer to nodes by index, never keep a Node * across ir_add */
   int n, cap;
+  int32_t next_uid; /* the uid the next new node gets: above every uid in the graph */
   int id;           /* index in the program */
   const char *name; /* "graph0", or a name a pass gave it */
   Loc loc;          /* first statement of the region */
@@ -379,8 +384,76 @@ int ir_add2(Graph *g, Op op, int a, int b, Loc loc, IrErr *err);
 int ir_add_source(Graph *g, Op op, DType dt, Shape sh, const Attr *attr, Loc loc);
 int64_t *ir_ints(Graph *g, const int64_t *v, int n); /* copy into g's arena */
 /* Append a copy of in's node id to out (attributes, data and name copied into out's
- * arena), its inputs renumbered through map (NULL: unchanged). For passes. */
+ * arena), its inputs renumbered through map (NULL: unchanged), keeping its uid. For
+ * passes; out must come from ir_graph_clone_empty(in) (which carries next_uid over), so a
+ * kept uid never meets a fresh one. */
 int ir_copy_node(Graph *out, const Graph *in, int id, const int32_t *map, IrErr *err);
+
+/* ---- program.c: whole-program edits, for program passes -------------------------- */
+
+/* A deep copy: the clone shares no memory with p. */
+Program *ir_program_clone(const Program *p);
+/* Re-derives every node's dtype and shape in order: INPUT nodes from their variable, the
+ * rest from their op's shape rule (sources keep theirs). False with err naming the first
+ * node whose rule fails. */
+bool ir_graph_reinfer(const Program *p, Graph *g, IrErr *err);
+/* Gives var a new dtype and shape and re-derives every graph that reads it. What stores
+ * into the var must then produce the new type: the verifier checks that. */
+bool ir_var_retype(Program *p, int var, DType dt, Shape shape, IrErr *err);
+/* Inserts a fresh statement at index `at` of the top-level list (parent NULL) or of
+ * parent's body (orelse false) or else-branch; returns it (valid until the next insert
+ * or push onto the same list). */
+Stmt *ir_stmt_insert(Program *p, Stmt *parent, bool orelse, int at, StmtKind kind, Loc loc);
+
+/* Names each graph for its role, as its C function is called: train_step (an optimizer
+ * step), backward_step (a backward() without one), eval_step (a data-loader loop's body
+ * without either), init (stores parameters or state and reads no variable), else
+ * forward; numbered train_step_1, train_step_2, ... where a role repeats. The front end
+ * calls it once, so a pass never renames a function. */
+void ir_name_graphs(Program *p);
+
+/* ---- rewrite.c: use counts and the rule-driven rewrite walk ------------------------- */
+
+/* uses[i] = the number of input slots that name node i (a node used twice by one user
+ * counts twice). uses must hold g->n ints. */
+void ir_use_counts(const Graph *g, int *uses);
+
+/*
+ * The rewrite walk (tinygrad's graph_rewrite is the model): a list of rules, each an op
+ * (or -1 for every op) and a function. The walk copies the graph node by node into a new
+ * one; for each node, the first rule of its op that fires decides what the node becomes:
+ *   IR_KEEP  the rule does not apply (the next rule is tried; with none, the node is copied),
+ *   IR_DROP  the node goes away (nothing kept may use it: the verifier checks),
+ *   IR_FAIL  the rewrite fails (the rule wrote rw->err),
+ *   an id    of a node in rw->out that stands for it from now on: built by the rule with
+ *            ir_add on rw->out, inputs mapped through rw->map (or an earlier node).
+ * When any rule fired, the walk runs again over the result, until none fires (a fixed
+ * point, at most IR_REWRITE_MAX_ROUNDS rounds). begin, when set, runs before each round
+ * (a rule set that needs an analysis of the graph it walks computes it there).
+ */
+enum { IR_KEEP = -2, IR_DROP = -1, IR_FAIL = -3 };
+#define IR_REWRITE_MAX_ROUNDS 64
+
+typedef struct IrRewrite {
+  const Program *p;  /* the program, for var types (may be NULL) */
+  const Graph *in;   /* the graph this round walks */
+  Graph *out;        /* the graph it builds */
+  int32_t *map;      /* in id -> out id, for the nodes walked so far (-1: dropped) */
+  const int *uses;   /* ir_use_counts of in */
+  void *ctx;         /* the rule set's own state */
+  IrErr err;         /* a failing rule's message; err.off its source position or -1 */
+} IrRewrite;
+
+typedef int (*IrRuleFn)(IrRewrite *rw, int id);
+typedef struct IrRule {
+  int op; /* an Op, or -1: every op */
+  IrRuleFn fn;
+} IrRule;
+
+/* Returns the rewritten graph, in itself when no rule fired, or NULL when a rule failed
+ * (err set, off = its source position or -1). in is not modified. */
+Graph *ir_rewrite(const Program *p, const Graph *in, const IrRule *rules, int nrules,
+                  void (*begin)(IrRewrite *rw), void *ctx, IrErr *err);
 
 /* Broadcast two shapes as PyTorch does; false if incompatible. */
 bool ir_broadcast(const Shape *a, const Shape *b, Shape *out);

@@ -74,21 +74,25 @@ static void print_attr_generic(FILE *f, const Node *n) {
   }
 }
 
-static void print_operands(FILE *f, const Node *n) {
-  for (int i = 0; i < n->nin; i++) fprintf(f, "%s%%%d", i ? ", " : " ", (int)n->in[i]);
+/* Operands by uid: the numbers a pass does not change (see Node.uid). */
+static void print_operands(FILE *f, const Graph *g, const Node *n) {
+  for (int i = 0; i < n->nin; i++) {
+    int k = n->in[i];
+    fprintf(f, "%s%%%d", i ? ", " : " ", k >= 0 && k < g->n ? (int)g->nodes[k].uid : k);
+  }
 }
 
-static void print_node(FILE *f, const Program *p, const Node *n, int id) {
+static void print_node(FILE *f, const Program *p, const Graph *g, const Node *n) {
   char sb[128];
   const Attr *a = &n->attr;
   const char *name = (unsigned)n->op < OP__COUNT ? ir_ops[n->op].name : "?";
   if (n->op == OP_STORE) {
     fprintf(f, "  store $%s,", var_name(p, a->var));
-    print_operands(f, n);
+    print_operands(f, g, n);
   } else {
-    fprintf(f, "  %%%d:%s%s = %s", id, dt_name(n->dtype), shape_str(&n->shape, sb, sizeof sb),
+    fprintf(f, "  %%%d:%s%s = %s", (int)n->uid, dt_name(n->dtype), shape_str(&n->shape, sb, sizeof sb),
             name);
-    print_operands(f, n);
+    print_operands(f, g, n);
     switch (n->op) {
     case OP_CONST: print_const(f, n); break;
     case OP_INPUT: fprintf(f, " $%s", var_name(p, a->var)); break;
@@ -150,7 +154,7 @@ void ir_print_graph(FILE *f, const Program *p, const Graph *g) {
   int line, col;
   ir_linecol(p ? p->src : NULL, g->loc.off, &line, &col);
   fprintf(f, "%s @%d:%d {\n", g->name ? g->name : "graph", line, col);
-  for (int i = 0; i < g->n; i++) print_node(f, p, &g->nodes[i], i);
+  for (int i = 0; i < g->n; i++) print_node(f, p, g, &g->nodes[i]);
   fputs("}\n", f);
 }
 

@@ -8,14 +8,16 @@
  */
 #include "ir/ir.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static bool bad(IrErr *err, const Graph *g, int id, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static bool bad(IrErr *err, const Graph *g, int id, const char *fmt, ...) {
   if (!err) return false;
+  /* nodes by uid, as the IR printer shows them */
   int k = id >= 0 ? snprintf(err->msg, sizeof err->msg, "%s: %%%d: ", g->name ? g->name : "graph",
-                             id)
+                             id < g->n && g->nodes ? (int)g->nodes[id].uid : id)
                   : snprintf(err->msg, sizeof err->msg, "%s: ", g->name ? g->name : "graph");
   if (k < 0 || (size_t)k >= sizeof err->msg) return false;
   va_list ap;
@@ -55,6 +57,20 @@ bool ir_verify(const Program *p, const Graph *g, IrErr *err) {
   }
   if (g->n < 0 || (g->n > 0 && !g->nodes) || g->n > g->cap)
     return bad(err, g, -1, "node array inconsistent (n=%d cap=%d)", g->n, g->cap);
+  /* uids: unique and below next_uid, or the names in the C would collide */
+  if (g->next_uid < g->n) return bad(err, g, -1, "next_uid %d below the node count %d", g->next_uid, g->n);
+  unsigned char *seen = calloc((size_t)g->next_uid + 1, 1);
+  if (!seen) return bad(err, g, -1, "out of memory");
+  for (int id = 0; id < g->n; id++) {
+    int32_t u = g->nodes[id].uid;
+    bool ok = u >= 0 && u < g->next_uid && !seen[u];
+    if (ok) seen[u] = 1;
+    if (!ok) {
+      free(seen);
+      return bad(err, g, id, "uid %d is out of range or not unique", (int)u);
+    }
+  }
+  free(seen);
   for (int id = 0; id < g->n; id++) {
     const Node *n = &g->nodes[id];
     if ((unsigned)n->op >= OP__COUNT) return bad(err, g, id, "op %d out of range", (int)n->op);

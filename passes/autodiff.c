@@ -580,7 +580,7 @@ static bool leaf_needs_grad(const Program *p, const Node *n) {
 }
 
 /* Emits the gradient graph for BACKWARD node b (all of whose ancestors are in out). */
-static bool emit_backward(Ad *ad, int b, PassCtx *cx) {
+static bool emit_backward(Ad *ad, int b, IrErr *err) {
   const Graph *in = ad->in;
   const Node *bn = &in->nodes[b];
   ad->loc = bn->loc;
@@ -593,8 +593,8 @@ static bool emit_backward(Ad *ad, int b, PassCtx *cx) {
   }
   int loss = bn->in[0];
   if (!ad->needs[loss]) {
-    snprintf(cx->err.msg, sizeof cx->err.msg, "backward(): the loss does not depend on a tensor that requires grad");
-    cx->err.off = bn->loc.off;
+    snprintf(err->msg, sizeof err->msg, "backward(): the loss does not depend on a tensor that requires grad");
+    err->off = bn->loc.off;
     return false;
   }
   const Node *ln = &in->nodes[loss];
@@ -605,11 +605,11 @@ static bool emit_backward(Ad *ad, int b, PassCtx *cx) {
     if (n->op == OP_INPUT) {
       const Var *v = &ad->p->vars[n->attr.var];
       if (v->kind == VAR_VALUE) {
-        snprintf(cx->err.msg, sizeof cx->err.msg,
+        snprintf(err->msg, sizeof err->msg,
                  "backward() needs the gradient of '%s', which an earlier graph computed; "
                  "compute the loss and call backward() in the same straight-line block",
                  v->name);
-        cx->err.off = bn->loc.off;
+        err->off = bn->loc.off;
         return false;
       }
       continue;
@@ -649,33 +649,23 @@ static bool emit_backward(Ad *ad, int b, PassCtx *cx) {
   return true;
 }
 
+/* The one rule: a backward() becomes its gradient nodes, and goes away. */
+static int backward_rule(IrRewrite *rw, int id) {
+  Ad *ad = rw->ctx;
+  ad->in = rw->in;
+  ad->out = rw->out;
+  ad->map = rw->map;
+  return emit_backward(ad, id, &rw->err) ? IR_DROP : IR_FAIL;
+}
+
 Graph *pass_autodiff(const Graph *in, PassCtx *cx) {
-  bool any = false;
-  for (int i = 0; i < in->n && !any; i++) any = in->nodes[i].op == OP_BACKWARD;
-  if (!any) return (Graph *)in;
-  Ad ad = {.in = in, .p = cx->p};
-  ad.out = ir_graph_clone_empty(in);
-  size_t n = (size_t)in->n;
-  ad.map = xmalloc(sizeof(int32_t) * n);
+  static const IrRule rewrite[] = {{OP_BACKWARD, backward_rule}};
+  Ad ad = {.p = cx->p};
+  size_t n = (size_t)(in->n ? in->n : 1);
   ad.grad = xmalloc(sizeof(int32_t) * n);
   ad.needs = xmalloc(n);
-  bool ok = true;
-  for (int i = 0; i < in->n && ok; i++) {
-    if (in->nodes[i].op == OP_BACKWARD) {
-      ad.map[i] = -1;
-      ok = emit_backward(&ad, i, cx);
-      continue;
-    }
-    IrErr err;
-    ad.map[i] = ir_copy_node(ad.out, in, i, ad.map, &err);
-    TT_ASSERT(ad.map[i] >= 0);
-  }
-  free(ad.map);
+  Graph *out = ir_rewrite(cx->p, in, rewrite, 1, NULL, &ad, &cx->err);
   free(ad.grad);
   free(ad.needs);
-  if (!ok) {
-    ir_graph_free(ad.out);
-    return NULL;
-  }
-  return ad.out;
+  return out;
 }

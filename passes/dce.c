@@ -15,33 +15,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-Graph *pass_dce(const Graph *in, PassCtx *cx) {
-  (void)cx;
-  bool *live = xmalloc((size_t)(in->n ? in->n : 1));
-  memset(live, 0, (size_t)(in->n ? in->n : 1));
-  int nlive = 0;
-  for (int i = in->n - 1; i >= 0; i--) {
-    const Node *n = &in->nodes[i];
+/* Liveness of the graph this round walks, from its sinks and random draws back. */
+static void dce_begin(IrRewrite *rw) {
+  const Graph *g = rw->in;
+  bool *live = rw->ctx;
+  memset(live, 0, (size_t)(g->n ? g->n : 1));
+  for (int i = g->n - 1; i >= 0; i--) {
+    const Node *n = &g->nodes[i];
     if (ir_ops[n->op].flags & (OPF_SINK | OPF_RNG)) live[i] = true;
-    if (!live[i]) continue;
-    nlive++;
-    for (int k = 0; k < n->nin; k++) live[n->in[k]] = true;
+    if (live[i])
+      for (int k = 0; k < n->nin; k++) live[n->in[k]] = true;
   }
-  if (nlive == in->n) {
-    free(live);
-    return (Graph *)in;
-  }
-  Graph *out = ir_graph_clone_empty(in);
-  int32_t *map = xmalloc(sizeof(int32_t) * (size_t)(in->n ? in->n : 1));
-  for (int i = 0; i < in->n; i++) {
-    map[i] = -1;
-    if (!live[i]) continue;
-    IrErr err;
-    int id = ir_copy_node(out, in, i, map, &err);
-    TT_ASSERT(id >= 0);
-    map[i] = id;
-  }
-  free(map);
+}
+
+static int dce_rule(IrRewrite *rw, int id) {
+  const bool *live = rw->ctx;
+  return live[id] ? IR_KEEP : IR_DROP;
+}
+
+Graph *pass_dce(const Graph *in, PassCtx *cx) {
+  static const IrRule rules[] = {{-1, dce_rule}};
+  bool *live = xmalloc((size_t)(in->n ? in->n : 1));
+  Graph *out = ir_rewrite(cx->p, in, rules, 1, dce_begin, live, &cx->err);
   free(live);
   return out;
 }

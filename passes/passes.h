@@ -1,12 +1,20 @@
 /*
- * passes.h — graph passes and the pass manager.
+ * passes.h — graph and program passes, and the pass manager.
  *
- * Every pass has the same shape (QBE's habit): it takes a graph it must not modify and
- * returns a new graph (or the same pointer if it changed nothing), touching only that
- * graph, keeping no global state, doing no I/O but its trace. Each pass file opens with
- * Purpose / Requires / Produces. The manager runs a named pipeline over every graph of a
- * program, runs the verifier after each pass, and can print the IR after any pass, as
- * LLVM's opt does with -print-after.
+ * Every pass has the same shape (QBE's habit): it takes IR it must not modify and returns
+ * new IR (or the same pointer if it changed nothing), keeping no global state, doing no
+ * I/O but its trace. There are two kinds:
+ *   - a graph pass sees one graph (and the program, read-only, for its variables) and
+ *     returns a graph; the manager runs it over every graph (autodiff, dce, conv-im2col);
+ *   - a program pass sees the whole program (graphs, variables, host statements) and
+ *     returns a program: it clones its input (ir_program_clone) and edits the clone with
+ *     the helpers of ir/program.c (add a variable, change a variable's dtype or shape with
+ *     every shape downstream re-derived, insert host statements). Quantization, pruning,
+ *     the KV cache and memory planning are program passes.
+ * Each pass file opens with Purpose / Requires / Produces. The manager runs a named
+ * pipeline, verifies the IR after each pass (the whole program after a program pass), and
+ * can print the IR after any pass, as LLVM's opt does with -print-after. The recipe for a
+ * new pass is in docs/ARCHITECTURE.md.
  *
  * Sections: manager.c (registry, pipelines), autodiff.c (reverse-mode differentiation),
  * dce.c (dead-code elimination), convalgo.c (the convolution kernel choice).
@@ -17,16 +25,22 @@
 #include "../ir/ir.h"
 
 typedef struct PassCtx {
-  const Program *p; /* the program the graph belongs to (vars, source) */
-  IrErr err;        /* a pass that fails writes the reason here and returns NULL */
+  const Program *p; /* the program (a graph pass: the one the graph belongs to) */
+  IrErr err;        /* a pass that fails writes the reason here and returns NULL; err.off
+                       >= 0 makes it a diagnostic at that source position */
 } PassCtx;
 
+typedef enum PassKind { PASS_GRAPH, PASS_PROGRAM } PassKind;
+
 typedef Graph *(*PassFn)(const Graph *in, PassCtx *cx);
+typedef Program *(*ProgramPassFn)(const Program *in, PassCtx *cx);
 
 typedef struct PassInfo {
   const char *name;
   const char *summary;
-  PassFn fn;
+  PassKind kind;
+  PassFn fn;            /* PASS_GRAPH */
+  ProgramPassFn pfn;    /* PASS_PROGRAM */
 } PassInfo;
 
 /* ---- manager.c -------------------------------------------------------------------- */
@@ -47,11 +61,19 @@ typedef struct PipelineOpts {
 } PipelineOpts;
 
 /*
- * Runs the comma-separated pass list over every graph of p, replacing each graph with
- * the pass's result and verifying it. Unknown pass names, pass failures and verifier
- * failures return false with a message in err.
+ * Runs the comma-separated pass list over p and returns the resulting program: p itself
+ * (its graphs replaced by the graph passes' results) or, after a program pass, the
+ * program it returned (p is then freed). Every pass's result is verified. Unknown pass
+ * names, pass failures and verifier failures return NULL with a message in err (p is
+ * freed then too: the caller's pointer is dead either way).
  */
-bool pass_run_pipeline(Program *p, const char *list, const PipelineOpts *o, IrErr *err);
+Program *pass_run_pipeline(Program *p, const char *list, const PipelineOpts *o, IrErr *err);
+/* One pass of either kind over p, verified; the same ownership rules. For the pipeline
+ * and for tests that run a pass of their own. */
+Program *pass_apply(Program *p, const PassInfo *pi, IrErr *err);
+/* The pipeline without the passes named in the comma-separated list `disabled` (which
+ * must name registered passes: false with err otherwise), into out. */
+bool pass_pipeline_without(const char *pipeline, const char *disabled, char *out, size_t n, IrErr *err);
 /* Checks a pass list names only registered passes. */
 bool pass_check_list(const char *list, IrErr *err);
 

@@ -17,6 +17,8 @@
 #include <stdio.h>
 
 #define TT_ALIGN _Alignas(64)
+/* A buffer a program may never touch: a .grad when no backward() runs (no autodiff pass). */
+#define TT_MAYBE_UNUSED __attribute__((unused))
 
 /* ---- rt.c ----------------------------------------------------------------------- */
 

@@ -70,6 +70,7 @@ expect_rc "--version" 0 "$ttc" --version
 grep_in "--version" out 'ttc [0-9]+\.[0-9]+'
 expect_rc "--list-passes" 0 "$ttc" --list-passes
 grep_in "--list-passes" out 'dce'
+grep_in "--list-passes kinds" out 'dce          graph'
 expect_rc "no arguments" 1 "$ttc"
 expect_rc "unknown option" 1 "$ttc" compile prog.tt --no-such-option
 grep_in "unknown option" err 'no-such-option'
@@ -110,7 +111,20 @@ fi
 # ---- passes ------------------------------------------------------------------------------
 expect_rc "--print-after=dce" 0 "$ttc" compile prog.tt --print-after=dce -o discard.c
 grep_in "--print-after=dce" err 'after dce'
-grep_in "--print-after=dce" err 'graph0'
+grep_in "--print-after=dce" err 'forward @'
+# --disable-pass drops one pass from the default pipeline: the dead value stays in the C
+cat > deadval.tt <<'TT'
+x = ones(2, 2)
+unused = x * 3.0
+print(x + 1.0)
+TT
+expect_rc "default pipeline" 0 "$ttc" compile deadval.tt -o with.c
+expect_rc "--disable-pass=dce" 0 "$ttc" compile deadval.tt --disable-pass=dce -o without.c
+if grep -q 'unused' with.c || ! grep -q 'unused' without.c; then
+  echo "FAIL --disable-pass=dce: the dead value should be in without.c only"; fail=$((fail + 1))
+else pass=$((pass + 1)); fi
+expect_rc "--disable-pass=nonsense" 1 "$ttc" compile deadval.tt --disable-pass=nonsense -o without.c
+grep_in "--disable-pass=nonsense" err "unknown pass 'nonsense'"
 expect_rc "--print-after-all" 0 "$ttc" compile prog.tt --print-after-all -o discard.c
 grep_in "--print-after-all" err 'after dce'
 expect_rc "diff --pass=dce" 0 "$ttc" diff prog.tt --pass=dce

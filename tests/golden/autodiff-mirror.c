@@ -7,19 +7,19 @@
 static TT_ALIGN float x[2]; /* [1,2] parameter */
 static TT_ALIGN float layer_weight[2]; /* [1,2] parameter */
 static TT_ALIGN float layer_bias[1]; /* [1] parameter */
-static TT_ALIGN float x_grad[2]; /* [1,2] gradient of x */
-static TT_ALIGN float layer_weight_grad[2]; /* [1,2] gradient of layer_weight */
-static TT_ALIGN float layer_bias_grad[1]; /* [1] gradient of layer_bias */
+static TT_ALIGN TT_MAYBE_UNUSED float x_grad[2]; /* [1,2] gradient of x */
+static TT_ALIGN TT_MAYBE_UNUSED float layer_weight_grad[2]; /* [1,2] gradient of layer_weight */
+static TT_ALIGN TT_MAYBE_UNUSED float layer_bias_grad[1]; /* [1] gradient of layer_bias */
 static TT_ALIGN float grad[2]; /* [1,2] value */
 
 /* autodiff-mirror.tt lines 2-6 */
-static void graph0(void) {
+static void backward_step(void) {
   static TT_ALIGN float t2[2]; /* [1,2] */
   static TT_ALIGN float t4[1]; /* [1] */
-  static TT_ALIGN float t8[1]; /* [1,1] */
-  static TT_ALIGN float t9[1]; /* [1,1] */
-  static TT_ALIGN float t11[2]; /* [1,2] */
-  static TT_ALIGN float t12[2]; /* [1,2] */
+  static TT_ALIGN float t14[1]; /* [1,1] */
+  static TT_ALIGN float t15[1]; /* [1,1] */
+  static TT_ALIGN float t17[2]; /* [1,2] */
+  static TT_ALIGN float t18[2]; /* [1,2] */
 
   /* autodiff-mirror.tt:2:5  t0 = const -> [1,2] */
   static const float t0[2] = { /* [1,2] */
@@ -35,32 +35,32 @@ static void graph0(void) {
   tt_uniform_f32(t4, 1, -0.7071067811865475, 0.7071067811865475);
   /* autodiff-mirror.tt:3:9  store [1] into layer_bias   0 FLOPs, 8 B */
   memcpy(layer_bias, t4, sizeof layer_bias);
-  /* autodiff-mirror.tt:5:2  t8 = fill value=1.0f -> [1,1]   0 FLOPs, 4 B */
-  t8[0] = 1.0f;
-  /* autodiff-mirror.tt:4:5  t9 = sum [1,1] dims=(0) keepdim -> [1,1]   1 FLOPs, 8 B, 0.12 FLOP/B */
+  /* autodiff-mirror.tt:5:2  t14 = fill value=1.0f -> [1,1]   0 FLOPs, 4 B */
+  t14[0] = 1.0f;
+  /* autodiff-mirror.tt:4:5  t15 = sum [1,1] dims=(0) keepdim -> [1,1]   1 FLOPs, 8 B, 0.12 FLOP/B */
   {
     double acc = 0;
-    acc += t8[0];
-    t9[0] = (float)acc;
+    acc += t14[0];
+    t15[0] = (float)acc;
   }
-  /* autodiff-mirror.tt:4:5  reshape [1,1] -> [1]: a view of t9, no copy */
-  /* autodiff-mirror.tt:4:5  t11 = matmul [1,1] @ [1,2] -> [1,2]   4 FLOPs, 20 B, 0.20 FLOP/B */
-  tt_gemm_f32(1, 2, 1, t8, 1, false, layer_weight, 2, false, t11, 2, false);
-  /* autodiff-mirror.tt:4:5  t12 = matmul [1,1] @ [1,2] (A transposed) -> [1,2]   4 FLOPs, 20 B, 0.20 FLOP/B */
-  tt_gemm_f32(1, 2, 1, t8, 1, true, x, 2, false, t12, 2, false);
+  /* autodiff-mirror.tt:4:5  reshape [1,1] -> [1]: a view of t15, no copy */
+  /* autodiff-mirror.tt:4:5  t17 = matmul [1,1] @ [1,2] -> [1,2]   4 FLOPs, 20 B, 0.20 FLOP/B */
+  tt_gemm_f32(1, 2, 1, t14, 1, false, layer_weight, 2, false, t17, 2, false);
+  /* autodiff-mirror.tt:4:5  t18 = matmul [1,1] @ [1,2] (A transposed) -> [1,2]   4 FLOPs, 20 B, 0.20 FLOP/B */
+  tt_gemm_f32(1, 2, 1, t14, 1, true, x, 2, false, t18, 2, false);
   /* autodiff-mirror.tt:5:2  store [1,2] into x_grad   0 FLOPs, 16 B */
-  memcpy(x_grad, t11, sizeof x_grad);
+  memcpy(x_grad, t17, sizeof x_grad);
   /* autodiff-mirror.tt:5:2  store [1,2] into layer_weight_grad   0 FLOPs, 16 B */
-  memcpy(layer_weight_grad, t12, sizeof layer_weight_grad);
+  memcpy(layer_weight_grad, t18, sizeof layer_weight_grad);
   /* autodiff-mirror.tt:5:2  store [1] into layer_bias_grad   0 FLOPs, 8 B */
-  memcpy(layer_bias_grad, t9, sizeof layer_bias_grad);
+  memcpy(layer_bias_grad, t15, sizeof layer_bias_grad);
   /* autodiff-mirror.tt:6:1  store [1,2] into grad   0 FLOPs, 16 B */
   memcpy(grad, x_grad, sizeof grad);
 }
 
 int main(int argc, char **argv) {
   tt_init(argc, argv);
-  graph0();
+  backward_step();
   tt_print_tensor(stdout, TT_F32, grad, 2, (const int64_t[]){1, 2}, &(TtPrintOpts){0});
   fputs("\n", stdout);
   return 0;

@@ -7,7 +7,7 @@
 static TT_ALIGN float t[6]; /* [3,2] value */
 
 /* broadcast-3x1-plus-2.tt lines 2-4 */
-static void graph0(void) {
+static void forward(void) {
   static TT_ALIGN float t2[6]; /* [3,2] */
 
   /* broadcast-3x1-plus-2.tt:2:5  a = const -> [3,1] */
@@ -28,7 +28,7 @@ static void graph0(void) {
 
 int main(int argc, char **argv) {
   tt_init(argc, argv);
-  graph0();
+  forward();
   tt_print_tensor(stdout, TT_F32, t, 2, (const int64_t[]){3, 2}, &(TtPrintOpts){0});
   fputs("\n", stdout);
   return 0;

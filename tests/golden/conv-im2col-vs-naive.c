@@ -6,26 +6,26 @@
 
 static TT_ALIGN float conv_weight[54]; /* [3,2,3,3] parameter */
 static TT_ALIGN float conv_bias[3]; /* [3] parameter */
-static TT_ALIGN float conv_weight_grad[54]; /* [3,2,3,3] gradient of conv_weight */
-static TT_ALIGN float conv_bias_grad[3]; /* [3] gradient of conv_bias */
+static TT_ALIGN TT_MAYBE_UNUSED float conv_weight_grad[54]; /* [3,2,3,3] gradient of conv_weight */
+static TT_ALIGN TT_MAYBE_UNUSED float conv_bias_grad[3]; /* [3] gradient of conv_bias */
 
 /* the im2col workspace, shared by every convolution (one image's columns) */
 static TT_ALIGN float conv_workspace[450];
 
 /* conv-im2col-vs-naive.tt lines 3-6 */
-static void graph0(void) {
+static void backward_step(void) {
   static TT_ALIGN float t0[54]; /* [3,2,3,3] */
   static TT_ALIGN float t2[3]; /* [3] */
   static TT_ALIGN float x[50]; /* [1,2,5,5] */
   static TT_ALIGN float t7[75]; /* [1,3,5,5] */
   static TT_ALIGN float t8[75]; /* [1,3,5,5] */
-  static TT_ALIGN float t9[1]; /* [] */
-  static TT_ALIGN float t11[12]; /* [1,3,2,2] */
-  static TT_ALIGN float t12[75]; /* [1,3,5,5] */
-  static TT_ALIGN _Bool t14[75]; /* [1,3,5,5] */
-  static TT_ALIGN float t15[75]; /* [1,3,5,5] */
-  static TT_ALIGN float t16[54]; /* [3,2,3,3] */
-  static TT_ALIGN float t17[3]; /* [3] */
+  static TT_ALIGN float t13[1]; /* [] */
+  static TT_ALIGN float t15[12]; /* [1,3,2,2] */
+  static TT_ALIGN float t16[75]; /* [1,3,5,5] */
+  static TT_ALIGN _Bool t18[75]; /* [1,3,5,5] */
+  static TT_ALIGN float t19[75]; /* [1,3,5,5] */
+  static TT_ALIGN float t20[54]; /* [3,2,3,3] */
+  static TT_ALIGN float t21[3]; /* [3] */
 
   /* conv-im2col-vs-naive.tt:3:8  t0 = uniform lo=-0.23570226039551587 hi=0.23570226039551587 -> [3,2,3,3]   0 FLOPs, 216 B */
   tt_uniform_f32(t0, 54, -0.23570226039551587, 0.23570226039551587);
@@ -42,43 +42,43 @@ static void graph0(void) {
   /* conv-im2col-vs-naive.tt:5:16  t8 = relu [1,3,5,5] -> [1,3,5,5]   75 FLOPs, 600 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 75; i0++)
     t8[i0] = (t7[i0] < 0 ? (float)0 : t7[i0]);
-  /* conv-im2col-vs-naive.tt:6:8  t9 = fill value=1.0f -> []   0 FLOPs, 4 B */
-  t9[0] = 1.0f;
-  /* conv-im2col-vs-naive.tt:6:2  reshape [] -> [1,1,1,1]: a view of t9, no copy */
-  /* conv-im2col-vs-naive.tt:6:2  t11 = expand [1,1,1,1] -> [1,3,2,2]   0 FLOPs, 52 B */
+  /* conv-im2col-vs-naive.tt:6:8  t13 = fill value=1.0f -> []   0 FLOPs, 4 B */
+  t13[0] = 1.0f;
+  /* conv-im2col-vs-naive.tt:6:2  reshape [] -> [1,1,1,1]: a view of t13, no copy */
+  /* conv-im2col-vs-naive.tt:6:2  t15 = expand [1,1,1,1] -> [1,3,2,2]   0 FLOPs, 52 B */
   for (int64_t i0 = 0; i0 < 12; i0++)
-    t11[i0] = t9[0];
-  /* conv-im2col-vs-naive.tt:5:5  t12 = max_pool2d_grad [1,3,5,5], [1,3,2,2] -> [1,3,5,5]   300 FLOPs, 648 B, 0.46 FLOP/B */
-  tt_maxpool2d_grad_f32(t8, t11, t12, 1, 3, 5, 5, 2, 2, 2, 2, 0, 0);
-  /* conv-im2col-vs-naive.tt:5:16  t13 = const -> [] */
-  static const float t13[1] = { /* [] */
+    t15[i0] = t13[0];
+  /* conv-im2col-vs-naive.tt:5:5  t16 = max_pool2d_grad [1,3,5,5], [1,3,2,2] -> [1,3,5,5]   300 FLOPs, 648 B, 0.46 FLOP/B */
+  tt_maxpool2d_grad_f32(t8, t15, t16, 1, 3, 5, 5, 2, 2, 2, 2, 0, 0);
+  /* conv-im2col-vs-naive.tt:5:16  t17 = const -> [] */
+  static const float t17[1] = { /* [] */
     0.0f,
   };
-  /* conv-im2col-vs-naive.tt:5:16  t14 = gt [1,3,5,5] > [] -> [1,3,5,5]   75 FLOPs, 379 B, 0.20 FLOP/B */
+  /* conv-im2col-vs-naive.tt:5:16  t18 = gt [1,3,5,5] > [] -> [1,3,5,5]   75 FLOPs, 379 B, 0.20 FLOP/B */
   for (int64_t i0 = 0; i0 < 75; i0++)
-    t14[i0] = t8[i0] > t13[0];
-  /* conv-im2col-vs-naive.tt:5:16  t15 = where [1,3,5,5], [1,3,5,5], [] -> [1,3,5,5]   75 FLOPs, 679 B, 0.11 FLOP/B */
+    t18[i0] = t8[i0] > t17[0];
+  /* conv-im2col-vs-naive.tt:5:16  t19 = where [1,3,5,5], [1,3,5,5], [] -> [1,3,5,5]   75 FLOPs, 679 B, 0.11 FLOP/B */
   for (int64_t i0 = 0; i0 < 75; i0++)
-    t15[i0] = (((const unsigned char *)t14)[i0] ? t12[i0] : t13[0]);
-  /* conv-im2col-vs-naive.tt:5:21  t16 = conv2d_grad_weight [1,2,5,5], [1,3,5,5] im2col + GEMM, summed over the batch -> [3,2,3,3]   2700 FLOPs, 716 B, 3.77 FLOP/B */
-  tt_conv2d_grad_weight_f32(x, t15, t16, 1, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1, conv_workspace);
-  /* conv-im2col-vs-naive.tt:5:21  t17 = sum [1,3,5,5] dims=(0,2,3) -> [3]   75 FLOPs, 312 B, 0.24 FLOP/B */
+    t19[i0] = (((const unsigned char *)t18)[i0] ? t16[i0] : t17[0]);
+  /* conv-im2col-vs-naive.tt:5:21  t20 = conv2d_grad_weight [1,2,5,5], [1,3,5,5] im2col + GEMM, summed over the batch -> [3,2,3,3]   2700 FLOPs, 716 B, 3.77 FLOP/B */
+  tt_conv2d_grad_weight_f32(x, t19, t20, 1, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1, conv_workspace);
+  /* conv-im2col-vs-naive.tt:5:21  t21 = sum [1,3,5,5] dims=(0,2,3) -> [3]   75 FLOPs, 312 B, 0.24 FLOP/B */
   for (int64_t i0 = 0; i0 < 3; i0++) {
     double acc = 0;
     for (int64_t i1 = 0; i1 < 25; i1++)
-      acc += t15[i0 * 25 + i1];
-    t17[i0] = (float)acc;
+      acc += t19[i0 * 25 + i1];
+    t21[i0] = (float)acc;
   }
   /* conv-im2col-vs-naive.tt:6:8  store [3,2,3,3] into conv_weight_grad   0 FLOPs, 432 B */
-  memcpy(conv_weight_grad, t16, sizeof conv_weight_grad);
+  memcpy(conv_weight_grad, t20, sizeof conv_weight_grad);
   /* conv-im2col-vs-naive.tt:6:8  store [3] into conv_bias_grad   0 FLOPs, 24 B */
-  memcpy(conv_bias_grad, t17, sizeof conv_bias_grad);
+  memcpy(conv_bias_grad, t21, sizeof conv_bias_grad);
 }
 
 int main(int argc, char **argv) {
   tt_init(argc, argv);
   tt_manual_seed(0);
-  graph0();
+  backward_step();
   fputs("torch.Size([3, 2, 3, 3])\n", stdout);
   return 0;
 }

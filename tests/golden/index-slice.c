@@ -10,7 +10,7 @@ static TT_ALIGN int64_t t_2[1]; /* [] value */
 static TT_ALIGN int64_t t_3[6]; /* [2,3] value */
 
 /* index-slice.tt lines 1-5 */
-static void graph0(void) {
+static void forward(void) {
   static TT_ALIGN int64_t t0[24]; /* [24] */
   static TT_ALIGN int64_t t2[12]; /* [1,3,4] */
   static TT_ALIGN int64_t t5[8]; /* [2,2,2] */
@@ -48,7 +48,7 @@ static void graph0(void) {
 
 int main(int argc, char **argv) {
   tt_init(argc, argv);
-  graph0();
+  forward();
   tt_print_tensor(stdout, TT_I64, t, 2, (const int64_t[]){3, 4}, &(TtPrintOpts){0});
   fputs("\n", stdout);
   tt_print_tensor(stdout, TT_I64, t_1, 3, (const int64_t[]){2, 2, 2}, &(TtPrintOpts){0});

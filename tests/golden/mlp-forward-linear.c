@@ -11,7 +11,7 @@ static TT_ALIGN float fc2_bias[2]; /* [2] parameter */
 static TT_ALIGN float y[4]; /* [2,2] value */
 
 /* mlp-forward-linear.tt lines 3-8 */
-static void graph0(void) {
+static void forward(void) {
   static TT_ALIGN float t0[12]; /* [3,4] */
   static TT_ALIGN float t2[3]; /* [3] */
   static TT_ALIGN float t4[6]; /* [2,3] */
@@ -64,7 +64,7 @@ static void graph0(void) {
 int main(int argc, char **argv) {
   tt_init(argc, argv);
   tt_manual_seed(0);
-  graph0();
+  forward();
   tt_print_tensor(stdout, TT_F32, y, 2, (const int64_t[]){2, 2}, &(TtPrintOpts){.gradfn = "AddmmBackward0"});
   fputs("\n", stdout);
   return 0;

@@ -8,7 +8,7 @@ static TT_ALIGN float t[6]; /* [2,3] value */
 static TT_ALIGN float t_1[6]; /* [2,3] value */
 
 /* softmax-last-dim.tt lines 1-3 */
-static void graph0(void) {
+static void forward(void) {
   static TT_ALIGN float t1[6]; /* [2,3] */
   static TT_ALIGN float t3[6]; /* [2,3] */
 
@@ -49,7 +49,7 @@ static void graph0(void) {
 
 int main(int argc, char **argv) {
   tt_init(argc, argv);
-  graph0();
+  forward();
   tt_print_tensor(stdout, TT_F32, t, 2, (const int64_t[]){2, 3}, &(TtPrintOpts){0});
   fputs("\n", stdout);
   tt_print_tensor(stdout, TT_F32, t_1, 2, (const int64_t[]){2, 3}, &(TtPrintOpts){0});

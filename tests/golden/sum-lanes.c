@@ -7,7 +7,7 @@
 static TT_ALIGN float t[3]; /* [3] value */
 
 /* sum-lanes.tt lines 1-2 */
-static void graph0(void) {
+static void forward(void) {
   static TT_ALIGN float x[300]; /* [3,100] */
   static TT_ALIGN float t1[3]; /* [3] */
 
@@ -36,7 +36,7 @@ static void graph0(void) {
 
 int main(int argc, char **argv) {
   tt_init(argc, argv);
-  graph0();
+  forward();
   tt_print_tensor(stdout, TT_F32, t, 1, (const int64_t[]){3}, &(TtPrintOpts){0});
   fputs("\n", stdout);
   return 0;
