@@ -4,7 +4,7 @@
  * kernels, padding 1): conv1 1 -> 8 channels at 28x28, conv2 8 -> 16 at 14x14. Forward,
  * input gradient and weight gradient are timed separately, then summed as one step.
  *
- *   cc -std=gnu11 -O3 -march=native -Iruntime bench/conv_bench.c runtime/[a-z]*.c -lm -lz -lpthread
+ *   cc -std=gnu11 -O3 -march=native -Iruntime bench/conv_bench.c runtime/[a-z]*.c -lm -lz -lcjson -lpthread
  */
 #define _POSIX_C_SOURCE 200809L
 #include "tt.h"

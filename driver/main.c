@@ -810,6 +810,7 @@ static void build_binary(const Opts *o, const char *cpath, const char *dir, cons
   av_push(&a, "-o");
   av_push(&a, tmp);
   av_push(&a, "-lz");
+  av_push(&a, "-lcjson"); /* runtime/safetensors.c */
   av_push(&a, "-lm");
   int io_err;
   int st = run_cc(a.v, &io_err);

@@ -723,6 +723,7 @@ static Value *getattr(L *l, Value *obj, const char *name, int32_t off) {
       return bm;
     }
     Value *r = bi_getattr(l, obj, name, off);
+    if (r && r->k == V_BUILTIN && !strcmp(name, "load_state_dict")) return state_dict_loader(l, obj, r);
     if (r) return r;
     break;
   }
@@ -733,6 +734,7 @@ static Value *getattr(L *l, Value *obj, const char *name, int32_t off) {
   }
   case V_NS: {
     if (obj->closure) return module_attr(l, obj, name, off); /* a module of the program */
+    if (!strncmp(obj->s, "safetensors", 11)) return safetensors_getattr(l, obj, name, off);
     /* torch.X, nn.X, F.X, math.X, torch.nn.functional.X: the builtin of that name */
     static const char *subs[][2] = {
       {"nn", "torch.nn"}, {"functional", "torch.nn.functional"}, {"optim", "torch.optim"},
@@ -1356,7 +1358,7 @@ static Value *module_ns(L *l, const char *mod, int32_t off) {
   static const char *known[] = {"torch", "torch.nn", "torch.nn.functional", "torch.optim",
                                 "torch.nn.init", "torch.utils", "torch.utils.data", "math",
                                 "tinytorch", "torchvision", "torchvision.datasets", "torchvision.transforms", "tqdm", "tqdm.auto", "time", "torch.autograd",
-                                "torch.optim.lr_scheduler"};
+                                "torch.optim.lr_scheduler", "safetensors", "safetensors.torch"};
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
     if (!strcmp(mod, known[i]) || (!strncmp(mod, "tinytorch.", 10))) {
       Value *ns = v_new(l, V_NS);

@@ -232,6 +232,15 @@ void tt_ckpt_save(const char *path, const TtCkptEntry *e, int n);
  * and the problem. Extra tensors in the file are an error too (strict, as load_state_dict). */
 void tt_ckpt_load(const char *path, const TtCkptEntry *e, int n);
 
+/* ---- safetensors.c: the safetensors format ------------------------------------------ */
+
+/* tt_ckpt_save and tt_ckpt_load hand a path that starts with byte 1 ("\1METADATA\1PATH",
+ * METADATA the __metadata__ JSON object or empty) to these: a save writes PATH in the
+ * safetensors format; a load reads exactly the entries given, checked against the file's
+ * header, or stops the program naming the file and what is wrong. */
+void tt_st_save(const char *tagged, const TtCkptEntry *e, int n);
+void tt_st_load(const char *tagged, const TtCkptEntry *e, int n);
+
 /* ---- progress.c: tqdm ------------------------------------------------------------- */
 
 typedef struct TtProgress TtProgress;

@@ -123,7 +123,7 @@ static Run cg_build_and_run(const Program *p, const CgOptions *o) {
       fail_msg("emitted C does not compile: %s", path);
     skip();
   }
-  if (run_cmd("cc %s -I'%s' '%s' '%s'/rt_*.o -lz -lm -o '%s/prog%d'", flags, rtdir, path, tmpdir,
+  if (run_cmd("cc %s -I'%s' '%s' '%s'/rt_*.o -lz -lcjson -lm -o '%s/prog%d'", flags, rtdir, path, tmpdir,
               tmpdir, k) != 0)
     fail_msg("emitted C does not compile: %s", path);
   int rc = run_cmd("cd '%s' && ./prog%d >out%d.txt 2>err%d.txt", tmpdir, k, k, k);
