@@ -180,8 +180,8 @@ struct L {
   Value *rows[8][2];
   int nrows;
   struct Imports *imports; /* the program's own modules (imports.c), NULL until one is used */
-};
   Value *st_saves;         /* safetensors files saved so far: (path, StFile) (safetensors.c) */
+};
 
 /* ---- lower.c ---------------------------------------------------------------------- */
 _Noreturn void lerr(L *l, int32_t off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -236,13 +236,13 @@ const char *module_repr(L *l, Value *mod, int32_t off);           /* print(mod) 
 /* A module Python has (standard library, common packages) that ttc does not implement. */
 bool import_known_elsewhere(const char *name);
 
-/* ---- host.c: run-time host values and control flow ---------------------------------- */
 /* ---- safetensors.c: safetensors.torch ------------------------------------------------ */
 /* safetensors.X and safetensors.torch.X (ns is the module namespace named so). */
 Value *safetensors_getattr(L *l, Value *ns, const char *name, int32_t off);
 /* module.load_state_dict, bound: takes a dict of tensors too (orig: the original method). */
 Value *state_dict_loader(L *l, Value *obj, Value *orig);
 
+/* ---- host.c: run-time host values and control flow ---------------------------------- */
 Value *v_host(L *l, HostExpr *e);
 HostExpr *hx_int(L *l, int64_t i);
 HostExpr *hx_float(L *l, double f);
