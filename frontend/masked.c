@@ -586,8 +586,8 @@ static void put_indices(L *l, Value *x, IndexItem *items, int n, Value *v, bool 
   while (k < n && items[k].kind == IX_VALUE && items[k].v->k != V_NONE) k++;
   for (int i = k; i < n; i++)
     if (items[i].kind != IX_SLICE || items[i].lo || items[i].hi || items[i].st)
-      lerr(l, items[i].off, "assignment through tensor indices is supported on the leading dims (x[i, j] = v, "
-                            "x[idx] = v), then full slices; index the other dims first");
+      lerr(l, items[i].off, "assignment through tensor indices is supported on adjacent dims between full slices "
+                            "(x[i, j] = v, x[:, idx] = v); index the other dims first");
   if (k > xs.rank) lerr(l, off, "too many indices for tensor of dimension %d", xs.rank);
   /* the indices broadcast, checked per dim, combined over the leading dims flattened */
   Value *ix[TT_MAX_RANK];
@@ -677,6 +677,45 @@ static void put_indices(L *l, Value *x, IndexItem *items, int n, Value *v, bool 
   tensor_inplace(l, x, reshape(l, r, xs, off), off);
 }
 
+static bool full_slice(const IndexItem *it) { return it->kind == IX_SLICE && !it->lo && !it->hi && !it->st; }
+
+/* x[:, ..., i0, i1, ...] = v: the tensor indices after s full slices. x's indexed dims are
+ * moved first, v (broadcast to x[items]'s shape, x.shape[:s] + the indices' + the rest) is
+ * moved alike, the rows are written, and x's dims go back. */
+static void put_after_slices(L *l, Value *x, IndexItem *items, int n, int s, Value *v, int32_t off) {
+  Shape xs = tshape(l, x);
+  int k = 0;
+  while (s + k < n && items[s + k].kind == IX_VALUE && items[s + k].v->k != V_NONE) k++;
+  if (s + k > xs.rank) lerr(l, off, "too many indices for tensor of dimension %d", xs.rank);
+  int64_t perm[TT_MAX_RANK], inv[TT_MAX_RANK];
+  int q = 0;
+  for (int i = s; i < s + k; i++) perm[q++] = i;
+  for (int i = 0; i < s; i++) perm[q++] = i;
+  for (int i = s + k; i < xs.rank; i++) perm[q++] = i;
+  for (int i = 0; i < xs.rank; i++) inv[perm[i]] = i;
+  /* v in x[items]'s shape, then its leading s dims moved after the indices' */
+  Value *view = bi_index(l, x, items, n, true, off);
+  Shape ws = tshape(l, view);
+  if (v->k != V_TENSOR) v = to_tensor_dt(l, v, tdtype(l, x), off);
+  Shape vs = tshape(l, v), bo;
+  if (!ir_broadcast(&vs, &ws, &bo) || !shape_eq(&bo, &ws))
+    lerr(l, off, "shape mismatch: value tensor of shape %s cannot be broadcast to indexing result of shape %s",
+         shape_str(&vs, (char[64]){0}, 64), shape_str(&ws, (char[64]){0}, 64));
+  if (!shape_eq(&vs, &ws)) v = expand(l, v, ws, off);
+  int ni = ws.rank - (xs.rank - k); /* the indices' broadcast rank */
+  int64_t vp[TT_MAX_RANK];
+  q = 0;
+  for (int i = s; i < s + ni; i++) vp[q++] = i;
+  for (int i = 0; i < s; i++) vp[q++] = i;
+  for (int i = s + ni; i < ws.rank; i++) vp[q++] = i;
+  Value *vt = permute_to(l, v, vp, ws.rank, off, NULL);
+  Value *xt = permute_to(l, x, perm, xs.rank, off, NULL);
+  IndexItem *rest = arena_alloc(l->arena, sizeof(IndexItem) * (size_t)k);
+  memcpy(rest, items + s, sizeof(IndexItem) * (size_t)k);
+  put_indices(l, xt, rest, k, vt, false, off);
+  tensor_inplace(l, x, permute_to(l, xt, inv, xs.rank, off, NULL), off);
+}
+
 bool dyn_index_put(L *l, Value *x, IndexItem *items, int n, Value *v, int32_t off) {
   Dyn *d = dyn_of(v);
   bool mask = n == 1 && items[0].kind == IX_VALUE && items[0].v->k == V_TENSOR && !items[0].v->t.dyn &&
@@ -691,7 +730,16 @@ bool dyn_index_put(L *l, Value *x, IndexItem *items, int n, Value *v, int32_t of
   if (mask) return false;
   for (int i = 0; i < n; i++)
     if (adv_item(&items[i])) {
-      put_indices(l, x, items, n, v, false, off);
+      int s = 0;
+      while (s < n && full_slice(&items[s])) s++;
+      bool ok = s < n && items[s].kind == IX_VALUE && items[s].v->k != V_NONE;
+      int e = s;
+      while (e < n && items[e].kind == IX_VALUE && items[e].v->k != V_NONE) e++;
+      for (int j = e; j < n; j++) ok &= full_slice(&items[j]);
+      if (s > 0 && ok && !dyn_of(v) && !(v->k == V_TENSOR && v->t.requires_grad && !l->no_grad))
+        put_after_slices(l, x, items, n, s, v, off);
+      else
+        put_indices(l, x, items, n, v, false, off);
       return true;
     }
   return false;
