@@ -2574,6 +2574,16 @@ const Builtin tensor_builtins[] = {
   {"contiguous", M, bi_contiguous, 0}, /* before tensor_layout.c's: a copy when not contiguous */
   {"tolist", M, bi_tolist, 0},
   {"einsum", F, bi_einsum, 0},
+  /* torch.linalg (linalg.c): "linalg.NAME" is torch.linalg.NAME */
+  {"linalg.inv", F, bi_linalg_inv, 0},
+  {"linalg.solve", F, bi_linalg_solve, 0},
+  {"linalg.det", F, bi_linalg_det, 0},
+  {"linalg.lstsq", F, bi_linalg_lstsq, 0},
+  {"linalg.norm", F, bi_linalg_norm, 0},
+  {"linalg.vector_norm", F, bi_linalg_vector_norm, 0},
+  {"linalg.matrix_norm", F, bi_linalg_matrix_norm, 0},
+  {"inverse", F | M, bi_inverse, 0},
+  {"det", F | M, bi_det, 0},
 };
 #undef F
 #undef M
