@@ -735,13 +735,14 @@ static Value *getattr(L *l, Value *obj, const char *name, int32_t off) {
   case V_NS: {
     if (obj->closure) return module_attr(l, obj, name, off); /* a module of the program */
     if (!strncmp(obj->s, "safetensors", 11)) return safetensors_getattr(l, obj, name, off);
+    if (!strcmp(obj->s, "os") || !strcmp(obj->s, "os.path")) return os_getattr(l, obj, name, off);
     /* torch.X, nn.X, F.X, math.X, torch.nn.functional.X: the builtin of that name */
     static const char *subs[][2] = {
       {"nn", "torch.nn"}, {"functional", "torch.nn.functional"}, {"optim", "torch.optim"},
       {"init", "torch.nn.init"}, {"utils", "torch.utils"}, {"data", "torch.utils.data"},
       {"transforms", "torchvision.transforms"}, {"datasets", "torchvision.datasets"},
       {"lr_scheduler", "torch.optim.lr_scheduler"}, {"autograd", "torch.autograd"},
-      {"cuda", "torch.cuda"}, {"linalg", "torch.linalg"},
+      {"cuda", "torch.cuda"},
     };
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
       if (!strcmp(name, subs[i][0]) && strcmp(obj->s, "math")) {
@@ -761,14 +762,6 @@ static Value *getattr(L *l, Value *obj, const char *name, int32_t off) {
         return bv;
       }
       lerr(l, off, "module 'math' has no attribute '%s' in ttc", name);
-    }
-    if (!strcmp(obj->s, "torch.linalg")) { /* linalg.c's builtins, listed as "linalg.NAME" */
-      const Builtin *b = bi_lookup(arena_printf(l->arena, "linalg.%s", name), BI_FUNC);
-      if (!b) lerr(l, off, "module 'torch.linalg' has no attribute '%s' (not supported by ttc)", name);
-      Value *bv = v_new(l, V_BUILTIN);
-      bv->bi = b;
-      bv->s = b->name;
-      return bv;
     }
     Value *r = bi_getattr(l, obj, name, off);
     if (r) return r;
@@ -1366,7 +1359,8 @@ static Value *module_ns(L *l, const char *mod, int32_t off) {
   static const char *known[] = {"torch", "torch.nn", "torch.nn.functional", "torch.optim",
                                 "torch.nn.init", "torch.utils", "torch.utils.data", "math",
                                 "tinytorch", "torchvision", "torchvision.datasets", "torchvision.transforms", "tqdm", "tqdm.auto", "time", "torch.autograd",
-                                "torch.optim.lr_scheduler", "safetensors", "safetensors.torch"};
+                                "torch.optim.lr_scheduler", "safetensors", "safetensors.torch",
+                                "os", "os.path"};
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
     if (!strcmp(mod, known[i]) || (!strncmp(mod, "tinytorch.", 10))) {
       Value *ns = v_new(l, V_NS);

@@ -242,6 +242,10 @@ Value *safetensors_getattr(L *l, Value *ns, const char *name, int32_t off);
 /* module.load_state_dict, bound: takes a dict of tensors too (orig: the original method). */
 Value *state_dict_loader(L *l, Value *obj, Value *orig);
 
+/* ---- pyos.c: os.path's pure functions ---------------------------------------------- */
+/* os.X and os.path.X (ns is the module namespace named so). */
+Value *os_getattr(L *l, Value *ns, const char *name, int32_t off);
+
 /* ---- host.c: run-time host values and control flow ---------------------------------- */
 Value *v_host(L *l, HostExpr *e);
 HostExpr *hx_int(L *l, int64_t i);
@@ -363,17 +367,6 @@ BI_FN(log_softmax);
 BI_FN(round); /* torch.round; round() is Python's */
 BI_FN(any);   /* torch.any, torch.all */
 BI_FN(all);
-
-/* ---- linalg.c: torch.linalg (listed in tensor_ops.c's table) --------------------------- */
-BI_FN(linalg_inv);
-BI_FN(inverse);
-BI_FN(linalg_solve);
-BI_FN(linalg_det);
-BI_FN(det);
-BI_FN(linalg_lstsq);
-BI_FN(linalg_vector_norm);
-BI_FN(linalg_matrix_norm);
-BI_FN(linalg_norm);
 
 /* ---- tensor_layout.c: layout, indexing, casts, sizes ---------------------------------- */
 extern const Builtin layout_builtins[];
