@@ -742,7 +742,7 @@ static Value *getattr(L *l, Value *obj, const char *name, int32_t off) {
       {"init", "torch.nn.init"}, {"utils", "torch.utils"}, {"data", "torch.utils.data"},
       {"transforms", "torchvision.transforms"}, {"datasets", "torchvision.datasets"},
       {"lr_scheduler", "torch.optim.lr_scheduler"}, {"autograd", "torch.autograd"},
-      {"cuda", "torch.cuda"},
+      {"cuda", "torch.cuda"}, {"linalg", "torch.linalg"},
     };
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
       if (!strcmp(name, subs[i][0]) && strcmp(obj->s, "math")) {
@@ -762,6 +762,14 @@ static Value *getattr(L *l, Value *obj, const char *name, int32_t off) {
         return bv;
       }
       lerr(l, off, "module 'math' has no attribute '%s' in ttc", name);
+    }
+    if (!strcmp(obj->s, "torch.linalg")) { /* linalg.c's builtins, listed as "linalg.NAME" */
+      const Builtin *b = bi_lookup(arena_printf(l->arena, "linalg.%s", name), BI_FUNC);
+      if (!b) lerr(l, off, "module 'torch.linalg' has no attribute '%s' (not supported by ttc)", name);
+      Value *bv = v_new(l, V_BUILTIN);
+      bv->bi = b;
+      bv->s = b->name;
+      return bv;
     }
     Value *r = bi_getattr(l, obj, name, off);
     if (r) return r;

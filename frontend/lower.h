@@ -368,6 +368,17 @@ BI_FN(round); /* torch.round; round() is Python's */
 BI_FN(any);   /* torch.any, torch.all */
 BI_FN(all);
 
+/* ---- linalg.c: torch.linalg (listed in tensor_ops.c's table) --------------------------- */
+BI_FN(linalg_inv);
+BI_FN(inverse);
+BI_FN(linalg_solve);
+BI_FN(linalg_det);
+BI_FN(det);
+BI_FN(linalg_lstsq);
+BI_FN(linalg_vector_norm);
+BI_FN(linalg_matrix_norm);
+BI_FN(linalg_norm);
+
 /* ---- tensor_layout.c: layout, indexing, casts, sizes ---------------------------------- */
 extern const Builtin layout_builtins[];
 extern const int layout_nbuiltins;
