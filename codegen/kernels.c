@@ -453,8 +453,11 @@ bool cg_softmax(Cg *cg, int id) {
     cg_line(cg, "  %s = exp%s(%s - rmax);", Y, f, X);
     cg_line(cg, "  rsum += %s;", Y);
     cg_line(cg, "}");
+    /* times the reciprocal of the sum in the tensor's type, as ATen's softmax kernel does:
+       a division rounds differently (a row summing to 0.99999988 in PyTorch printed as 1.) */
+    cg_line(cg, "%s rinv = (%s)1 / (%s)rsum;", T, T, T);
     cg_line(cg, "%s", loop);
-    cg_line(cg, "  %s = (%s)(%s / rsum);", Y, T, Y);
+    cg_line(cg, "  %s = %s * rinv;", Y, Y);
   } else {
     cg_line(cg, "%s", loop);
     cg_line(cg, "  rsum += exp%s(%s - rmax);", f, X);

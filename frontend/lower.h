@@ -405,6 +405,9 @@ void collect_params(L *l, Value *m, Value *out, const char *prefix, Value *names
 /* print(model): PyTorch's repr of a module, or NULL for other objects. */
 const char *bi_module_repr(L *l, Value *m, int32_t off);
 bool bi_is_module(const Value *v); /* a torch.nn module (builtin or a user class) */
+/* Whether item is also a named attribute of m (Sequential(OrderedDict(...))'s children are
+ * both), so that walks over attributes and "__items__" list it once. */
+bool bi_item_is_attr(const Value *m, const Value *item);
 Value *bi_call_with_opts(L *l, BuiltinFn fn, Value **pos, int npos, Value *m, const char *const *names, int n,
                          int32_t off);
 /* The methods every module has, for bi_getattr: parameters(), named_parameters(),

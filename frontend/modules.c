@@ -212,8 +212,44 @@ B(Flatten) {
   return m;
 }
 
+/* The attribute name of a container's item k when it is a named child (a Sequential built
+ * from an OrderedDict holds its children both as attributes, for model.fc1 and
+ * state_dict(), and in "__items__", for model[i], len() and iteration), or NULL. */
+static const char *item_key(Value *m, int k) {
+  Value *keys = attrs_get(&m->attrs, "__keys__"), *items = attrs_get(&m->attrs, "__items__");
+  if (!keys || !items || k >= keys->n || k >= items->n) return NULL;
+  return keys->items[k]->s;
+}
+
+bool bi_item_is_attr(const Value *m, const Value *item) {
+  Value *keys = attrs_get(&m->attrs, "__keys__");
+  for (int k = 0; keys && k < keys->n; k++)
+    if (attrs_get(&m->attrs, keys->items[k]->s) == item) return true;
+  return false;
+}
+
+/* An attribute that is also an item of the container: listed once, under its name. */
+static bool attr_is_item(const Value *m, const Value *v) {
+  Value *items = attrs_get(&m->attrs, "__items__");
+  if (!attrs_get(&m->attrs, "__keys__")) return false;
+  for (int k = 0; items && k < items->n; k++)
+    if (items->items[k] == v) return true;
+  return false;
+}
+
+/* A named Sequential whose child was replaced through one of its two homes (model.fc1 = ...
+ * or model[0] = ...) has items ttc cannot keep in step: a diagnostic, not a stale module. */
+static void check_named(L *l, Value *m, int32_t off) {
+  Value *keys = attrs_get(&m->attrs, "__keys__"), *items = attrs_get(&m->attrs, "__items__");
+  for (int k = 0; keys && k < keys->n; k++)
+    if (k >= items->n || attrs_get(&m->attrs, keys->items[k]->s) != items->items[k])
+      lerr(l, off, "Sequential: replacing the child '%s' of a Sequential built from an OrderedDict is not supported by ttc",
+           keys->items[k]->s);
+}
+
 B(Sequential) {
   if (self) {
+    check_named(l, self, a->off);
     Value *items = attrs_get(&self->attrs, "__items__");
     Value *v[1];
     args_bind(l, "Sequential", "input", NULL, a, v, 1);
@@ -226,11 +262,31 @@ B(Sequential) {
   }
   Value *m = module_new(l, "Sequential");
   Value *items = v_new(l, V_LIST);
+  if (a->nkw) lerr(l, a->off, "Sequential() takes no keyword arguments");
+  Value *od = a->npos == 1 ? a->pos[0] : NULL;
+  if (od && od->k == V_DICT && od->s && !strcmp(od->s, "OrderedDict")) {
+    /* Sequential(OrderedDict([(name, module), ...])): named children, in the dict's order */
+    Value *keys = v_new(l, V_LIST);
+    for (int i = 0; i + 1 < od->n; i += 2) {
+      Value *k = od->items[i], *mod = od->items[i + 1];
+      if (k->k != V_STR) lerr(l, a->off, "module name should be a string. Got %s", v_typename(k));
+      if (!*k->s) lerr(l, a->off, "module name can't be empty string \"\"");
+      if (strchr(k->s, '.')) lerr(l, a->off, "module name can't contain \".\", got: %s", k->s);
+      if (mod->k != V_OBJECT || !bi_is_module(mod)) lerr(l, a->off, "%s is not a Module subclass", v_typename(mod));
+      if (attrs_get(&m->attrs, k->s) || k->s[0] == '_' || !strcmp(k->s, "training") || !strcmp(k->s, "forward"))
+        lerr(l, a->off, "Sequential(): a child named '%s' is not supported by ttc", k->s);
+      attrs_set(l, &m->attrs, k->s, mod);
+      v_list_push(l, keys, k);
+      v_list_push(l, items, mod);
+    }
+    attrs_set(l, &m->attrs, "__keys__", keys);
+    attrs_set(l, &m->attrs, "__items__", items);
+    return m;
+  }
   for (int i = 0; i < a->npos; i++) {
     if (a->pos[i]->k != V_OBJECT) lerr(l, a->posoff ? a->posoff[i] : a->off, "Sequential(): %s is not a Module", v_typename(a->pos[i]));
     v_list_push(l, items, a->pos[i]);
   }
-  if (a->nkw) lerr(l, a->off, "Sequential() takes no keyword arguments");
   attrs_set(l, &m->attrs, "__items__", items);
   return m;
 }
@@ -269,12 +325,14 @@ void collect_params(L *l, Value *m, Value *out, const char *prefix, Value *names
   for (int i = 0; i < m->attrs.n; i++) {
     Value *v = m->attrs.vals[i];
     const char *key = m->attrs.keys[i];
-    if (v->k == V_OBJECT) {
+    if (v->k == V_OBJECT && !attr_is_item(m, v)) {
       collect_params(l, v, out, *prefix ? arena_printf(l->arena, "%s.%s", prefix, key) : key, names);
     } else if (v->k == V_LIST && !strcmp(key, "__items__")) {
       for (int k = 0; k < v->n; k++)
-        if (v->items[k]->k == V_OBJECT)
-          collect_params(l, v->items[k], out, *prefix ? arena_printf(l->arena, "%s.%d", prefix, k) : arena_printf(l->arena, "%d", k), names);
+        if (v->items[k]->k == V_OBJECT) {
+          const char *ik = item_key(m, k) ? item_key(m, k) : arena_printf(l->arena, "%d", k);
+          collect_params(l, v->items[k], out, *prefix ? arena_printf(l->arena, "%s.%s", prefix, ik) : ik, names);
+        }
     }
   }
 }
@@ -357,11 +415,11 @@ static void children_of(L *l, Value *m, Value *names, Value *mods) {
   Value *items = attrs_get(&m->attrs, "__items__");
   for (int i = 0; items && i < items->n; i++)
     if (bi_is_module(items->items[i])) {
-      v_list_push(l, names, v_str(l, arena_printf(l->arena, "%d", i)));
+      v_list_push(l, names, v_str(l, item_key(m, i) ? item_key(m, i) : arena_printf(l->arena, "%d", i)));
       v_list_push(l, mods, items->items[i]);
     }
   for (int i = 0; i < m->attrs.n; i++)
-    if (bi_is_module(m->attrs.vals[i])) {
+    if (bi_is_module(m->attrs.vals[i]) && !attr_is_item(m, m->attrs.vals[i])) {
       v_list_push(l, names, v_str(l, m->attrs.keys[i]));
       v_list_push(l, mods, m->attrs.vals[i]);
     }
@@ -510,12 +568,14 @@ static void collect_buffers(L *l, Value *m, const char *prefix, Value *out, bool
   for (int i = 0; i < m->attrs.n; i++) {
     Value *v = m->attrs.vals[i];
     const char *key = m->attrs.keys[i];
-    if (v->k == V_OBJECT && !attrs_get(&v->attrs, "__optim__"))
+    if (v->k == V_OBJECT && !attrs_get(&v->attrs, "__optim__") && !attr_is_item(m, v))
       collect_buffers(l, v, *prefix ? arena_printf(l->arena, "%s.%s", prefix, key) : key, out, named);
     else if (v->k == V_LIST && !strcmp(key, "__items__"))
       for (int k = 0; k < v->n; k++)
-        if (v->items[k]->k == V_OBJECT)
-          collect_buffers(l, v->items[k], *prefix ? arena_printf(l->arena, "%s.%d", prefix, k) : arena_printf(l->arena, "%d", k), out, named);
+        if (v->items[k]->k == V_OBJECT) {
+          const char *ik = item_key(m, k) ? item_key(m, k) : arena_printf(l->arena, "%d", k);
+          collect_buffers(l, v->items[k], *prefix ? arena_printf(l->arena, "%s.%s", prefix, ik) : ik, out, named);
+        }
   }
 }
 
@@ -671,13 +731,15 @@ const char *bi_module_repr(L *l, Value *m, int32_t off) {
   char *buf = arena_printf(l->arena, "%s(%s", name, extra_repr(l, m, off));
   bool children = false;
   Value *items = attrs_get(&m->attrs, "__items__");
+  check_named(l, m, off);
   for (int i = 0; items && i < items->n; i++)
     if (bi_is_module(items->items[i])) {
-      buf = arena_printf(l->arena, "%s\n  (%d): %s", buf, i, add_indent(l, bi_module_repr(l, items->items[i], off)));
+      const char *ik = item_key(m, i) ? item_key(m, i) : arena_printf(l->arena, "%d", i);
+      buf = arena_printf(l->arena, "%s\n  (%s): %s", buf, ik, add_indent(l, bi_module_repr(l, items->items[i], off)));
       children = true;
     }
   for (int i = 0; i < m->attrs.n; i++)
-    if (bi_is_module(m->attrs.vals[i])) {
+    if (bi_is_module(m->attrs.vals[i]) && !attr_is_item(m, m->attrs.vals[i])) {
       buf = arena_printf(l->arena, "%s\n  (%s): %s", buf, m->attrs.keys[i], add_indent(l, bi_module_repr(l, m->attrs.vals[i], off)));
       children = true;
     }

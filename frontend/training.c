@@ -923,7 +923,7 @@ static void state_entries(L *l, Value *m, const char *prefix, Value *d) {
       state_entries(l, v, *prefix ? arena_printf(l->arena, "%s.%s", prefix, key) : key, d);
     else if (v->k == V_LIST && !strcmp(key, "__items__"))
       for (int k = 0; k < v->n; k++)
-        if (v->items[k]->k == V_OBJECT)
+        if (v->items[k]->k == V_OBJECT && !bi_item_is_attr(m, v->items[k])) /* named: above */
           state_entries(l, v->items[k], *prefix ? arena_printf(l->arena, "%s.%d", prefix, k) : arena_printf(l->arena, "%d", k), d);
   }
 }

@@ -26,8 +26,9 @@ static void forward(void) {
       t1[i0 * 3 + i1] = expf(x[i0 * 3 + i1] - rmax);
       rsum += t1[i0 * 3 + i1];
     }
+    float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 3; i1++)
-      t1[i0 * 3 + i1] = (float)(t1[i0 * 3 + i1] / rsum);
+      t1[i0 * 3 + i1] = t1[i0 * 3 + i1] * rinv;
   }
   /* softmax-last-dim.tt:2:1  store [2,3] into t   0 FLOPs, 48 B */
   memcpy(t, t1, sizeof t);
