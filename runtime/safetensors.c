@@ -358,20 +358,35 @@ void tt_st_load(const char *tagged, const TtCkptEntry *e, int n) {
       }
     }
   }
+  /* a BOOL byte other than 0 or 1 is damage too: checked before anything is written, so a
+   * failed load leaves the program's tensors as they were */
+  for (int i = 0; i < n; i++) {
+    if (e[i].dtype != TT_BOOL) continue;
+    const cJSON *offs = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, e[i].key), "data_offsets");
+    uint64_t b = (uint64_t)cJSON_GetArrayItem(offs, 0)->valuedouble;
+    if (fseeko(f, (off_t)(8 + hlen + b), SEEK_SET) != 0) {
+      snprintf(msg, sizeof msg, "is truncated (tensor '%.200s')", e[i].key);
+      goto fail;
+    }
+    for (uint64_t k = 0; k < numel(&e[i]); k++) {
+      int c = fgetc(f);
+      if (c == EOF || c > 1) {
+        snprintf(msg, sizeof msg, c == EOF ? "is truncated (tensor '%.200s')"
+                                           : "is damaged: tensor '%.200s' holds a BOOL that is neither 0 nor 1",
+                 e[i].key);
+        goto fail;
+      }
+    }
+  }
   for (int i = 0; i < n; i++) {
     const cJSON *offs = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, e[i].key), "data_offsets");
     uint64_t b = (uint64_t)cJSON_GetArrayItem(offs, 0)->valuedouble;
     size_t bytes = (size_t)(numel(&e[i]) * st_size(e[i].dtype));
     if (bytes && (fseeko(f, (off_t)(8 + hlen + b), SEEK_SET) != 0 || fread(e[i].data, 1, bytes, f) != bytes)) {
+      /* the file shrank since its size was checked: what was read is lost with the program */
       snprintf(msg, sizeof msg, "is truncated (tensor '%.200s')", e[i].key);
       goto fail;
     }
-    if (e[i].dtype == TT_BOOL)
-      for (size_t k = 0; k < bytes; k++)
-        if (((unsigned char *)e[i].data)[k] > 1) {
-          snprintf(msg, sizeof msg, "is damaged: tensor '%.200s' holds a BOOL that is neither 0 nor 1", e[i].key);
-          goto fail;
-        }
   }
 fail:
   free(head);
