@@ -298,6 +298,13 @@ static const char *hbin(Cg *cg, const HostExpr *e, Loc loc) {
     const char *a = as_type(cg, e->a, fl, loc), *b = as_type(cg, e->b, fl, loc);
     return arena_printf(A, "(%s %s %s ? %s : %s)", b, e->op == HB_MIN ? "<" : ">", a, b, a);
   }
+  case HB_AND:
+  case HB_OR:
+    if (!e->isbool) { /* Python's and/or give an operand (the frontend gives both one type) */
+      const char *a = as_type(cg, e->a, fl, loc), *b = as_type(cg, e->b, fl, loc);
+      return arena_printf(A, "(%s ? %s : %s)", a, e->op == HB_AND ? b : a, e->op == HB_AND ? a : b);
+    }
+    /* fall through */
   default: {
     /* Comparisons and and/or: C's usual conversions compare an int with a float exactly as
      * Python does for values within 2^53. */

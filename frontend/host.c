@@ -585,8 +585,9 @@ Exit lower_host_for(L *l, Frame *f, const Ast *st, Value *iter) {
   end_graph(l);
   Stmt *body = NULL;
   int nbody = 0, capbody = 0;
-  int saved_loader = l->loader;
+  int saved_loader = l->loader, saved_unrolled = l->unrolled;
   l->loop_depth++;
+  l->unrolled = 0; /* a break in this body leaves this loop */
   Value *loader = iter;
   Value *counter = NULL;
   if (iter->k == V_LIST && iter->s && !strcmp(iter->s, "enumerate_loader")) {
@@ -655,6 +656,7 @@ Exit lower_host_for(L *l, Frame *f, const Ast *st, Value *iter) {
   l->blkn = sn;
   l->blkcap = sc;
   l->loop_depth--;
+  l->unrolled = saved_unrolled;
   l->loader = saved_loader;
   Stmt *s = emit_stmt(l, (StmtKind)kind, st->off);
   s->body = body;
@@ -900,6 +902,11 @@ Exit lower_host_if(L *l, Frame *f, const Ast *st, HostExpr *cond) {
   l->blkn = sn;
   l->blkcap = sc;
   if (x1 == X_RETURN || x2 == X_RETURN) lerr(l, st->off, "'return' under a run-time condition is not supported");
+  if ((x1 == X_BREAK || x1 == X_CONTINUE || x2 == X_BREAK || x2 == X_CONTINUE) && l->unrolled)
+    lerr(l, st->off, "'%s' under a run-time condition in a loop that ttc unrolls at compile time is "
+                     "not supported (a loop over a range becomes a run-time loop when its body trains, "
+                     "or when it runs over 1000 times)",
+         x1 == X_BREAK || x2 == X_BREAK ? "break" : "continue");
   for (int i = 0; i < fresh.n; i++) {
     if (joined[i].var >= 0) {
       Value *t = v_new(l, V_TENSOR);
@@ -993,8 +1000,10 @@ _Noreturn void outer_mutation(L *l, const Value *v, const char *what, int32_t of
 }
 
 _Noreturn void rtlist_unsupported(L *l, const char *what, int32_t off) {
-  lerr(l, off, "this list is filled while the program runs: it supports append(), extend(), "
-               "len(), indexing, sum(), min(), max() and print(), but not %s", what);
+  lerr(l, off, "this list is filled while the program runs, to a length known only then (after "
+               "a loop with a break, a continue or an if around its append(), or inside that "
+               "loop): it supports append(), extend(), len(), indexing, sum(), min(), max() and "
+               "print(), but not %s", what);
 }
 
 /* The kind of a number as a run-time list element: 1 int, 2 float, 4 bool. */
@@ -1081,8 +1090,94 @@ Value *rtlist_reduce(L *l, Value *list, int kind, int32_t off) {
   return v_host(l, e);
 }
 
+HostExpr *hx_runtime_error(L *l, int32_t off) {
+  int hv = ir_hvar_new(l->p, "empty", false);
+  l->p->hvars[hv].list = true;
+  Stmt *st = emit_host_stmt(l, ST_LIST_INIT, off);
+  st->hvar = hv;
+  HostExpr *e = ir_hx(l->p, HX_LIST_GET);
+  e->hvar = hv;
+  e->loc = (Loc){off};
+  e->a = hx_int(l, 0);
+  return e;
+}
+
 HostExpr *rtlist_expr(L *l, Value *list) {
   return list_hx(l, list, HX_LIST, 0);
+}
+
+/* ---- run-time lists of a length known at compile time ----------------------------------
+ *
+ * A list made before a run-time loop over a range of compile-time bounds, appended to once
+ * per iteration with no break, continue or run-time if in the way, has a length known when
+ * ttc compiles: after the loop it becomes a compile-time list again, whose items read the
+ * run-time list (hist[i]). Everything Python does with a list (iteration, slicing, zip,
+ * enumerate, comprehensions) then works on it, each item a run-time number.
+ */
+
+/* Whether st (a statement list of n) appends to run-time list hv anywhere inside. */
+static bool appends_to(const Stmt *st, int n, int hv) {
+  for (int i = 0; i < n; i++) {
+    if (st[i].kind == ST_LIST_APPEND && st[i].hvar == hv) return true;
+    if (appends_to(st[i].body, st[i].nbody, hv) || appends_to(st[i].orelse, st[i].norelse, hv)) return true;
+  }
+  return false;
+}
+
+/* Whether a break or continue in st leaves (or skips the rest of) the loop st belongs to. */
+static bool leaves_loop(const Stmt *st, int n) {
+  for (int i = 0; i < n; i++) {
+    if (st[i].kind == ST_BREAK || st[i].kind == ST_CONTINUE) return true;
+    if (st[i].kind == ST_FOR || st[i].kind == ST_LOADER) continue; /* theirs */
+    if (leaves_loop(st[i].body, st[i].nbody) || leaves_loop(st[i].orelse, st[i].norelse)) return true;
+  }
+  return false;
+}
+
+/* How many items statements st[0..n) append to hv when they run, or -1 if that is known
+ * only at run time. */
+static int64_t appended(const Stmt *st, int n, int hv) {
+  int64_t total = 0;
+  for (int i = 0; i < n; i++) {
+    const Stmt *s = &st[i];
+    if (s->kind == ST_LIST_INIT && s->hvar == hv) return -1; /* made again */
+    if (s->kind == ST_LIST_APPEND && s->hvar == hv) {
+      total++;
+      continue;
+    }
+    if (!appends_to(s->body, s->nbody, hv) && !appends_to(s->orelse, s->norelse, hv)) continue;
+    if (s->kind != ST_FOR || !s->expr || !s->expr2 || s->expr->kind != HX_INT ||
+        s->expr2->kind != HX_INT || s->step == 0 || leaves_loop(s->body, s->nbody))
+      return -1;
+    int64_t lo = s->expr->i, hi = s->expr2->i, trips = 0;
+    if (s->step > 0 && hi > lo) trips = (hi - lo + s->step - 1) / s->step;
+    if (s->step < 0 && lo > hi) trips = (lo - hi - s->step - 1) / -s->step;
+    int64_t each = appended(s->body, s->nbody, hv);
+    if (each < 0 || (each && trips > 1000000 / each)) return -1;
+    total += trips * each;
+  }
+  return total;
+}
+
+bool rtlist_fix(L *l, Value *list, int32_t off) {
+  if (list->k != V_RTLIST) return list->k == V_LIST;
+  int hv = (int)list->i;
+  for (int i = 0; i < l->npending; i++)
+    if (l->pending[i].kind == ST_LIST_APPEND && l->pending[i].hvar == hv) return false;
+  const Stmt *blk = l->blk ? *l->blk : l->p->stmts;
+  int n = l->blk ? *l->blkn : l->p->nstmts, at = -1;
+  for (int i = 0; i < n && at < 0; i++)
+    if (blk[i].kind == ST_LIST_INIT && blk[i].hvar == hv) at = i;
+  if (at < 0) return false; /* made outside the loop or branch being lowered */
+  int64_t count = appended(blk + at + 1, n - at - 1, hv);
+  if (count < 0 || count + blk[at].nitems > 100000) return false;
+  count += blk[at].nitems;
+  Value **items = arena_alloc(l->arena, sizeof(Value *) * (size_t)(count + 1));
+  for (int64_t i = 0; i < count; i++) items[i] = rtlist_get(l, list, v_int(l, i), off);
+  list->k = V_LIST; /* in place, as rtlist_of made it a run-time list */
+  list->items = items;
+  list->n = list->cap = (int)count;
+  return true;
 }
 
 static void list_kinds(Program *p, Stmt *st, int n) {

@@ -1452,12 +1452,17 @@ static Exit exec(L *l, Frame *f, const Ast *st) {
     if (want_host_loop(l, st, it)) return lower_host_for(l, f, st, it);
     Value *items = iter_items(l, it, st->b->off);
     int n = items->n;
+    l->unrolled++; /* a run-time break in it could not leave it (host.c) */
     for (int i = 0; i < n && i < items->n; i++) {
       assign(l, s, st->a, items->items[i]);
       Exit x = exec_block(l, f, st->c);
       if (x == X_BREAK) break;
-      if (x == X_RETURN) return x;
+      if (x == X_RETURN) {
+        l->unrolled--;
+        return x;
+      }
     }
+    l->unrolled--;
     return X_NEXT;
   }
   case AST_WITH: {

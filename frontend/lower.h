@@ -147,6 +147,8 @@ struct L {
   Stmt **blk;       /* the statement list being filled (NULL: the program's top level) */
   int *blkn, *blkcap;
   int loop_depth;   /* host loops being lowered */
+  int ngenerators;  /* torch.Generator() objects made so far (generator.c numbers them 1..) */
+  int unrolled;     /* compile-time loops entered since the innermost host loop */
   /* Run-time regions: the bodies of host loops and the branches of host ifs, innermost
    * last; [0] is the top level. A container made in one region and changed in an inner
    * one changes at run time, once per iteration (host.c, "run-time lists"). */
@@ -379,6 +381,14 @@ BI_FN(linalg_vector_norm);
 BI_FN(linalg_matrix_norm);
 BI_FN(linalg_norm);
 
+/* ---- generator.c: torch.Generator objects (listed in tensor_ops.c's table) ------------- */
+BI_FN(Generator);
+/* The number of generator= argument g of draw fname (0 for None: the default generator). */
+int gen_arg(L *l, Value *g, const char *fname, int32_t off);
+/* Around a draw from generator gen (nothing for 0): switch to it, and back to the default. */
+void gen_use(L *l, int gen, int32_t off);
+void gen_done(L *l, int gen, int32_t off);
+
 /* ---- tensor_layout.c: layout, indexing, casts, sizes ---------------------------------- */
 extern const Builtin layout_builtins[];
 extern const int layout_nbuiltins;
@@ -491,6 +501,11 @@ BI_FN(LSTMCell);
 BI_FN(GRUCell);
 /* print(model)'s extra_repr of these modules, or NULL for other modules. */
 const char *rnn_extra_repr(L *l, Value *m, int32_t off);
+
+/* ---- transformer.c: MultiheadAttention, TransformerEncoder(Layer) (layers.c's table) -- */
+BI_FN(MultiheadAttention);
+BI_FN(TransformerEncoderLayer);
+BI_FN(TransformerEncoder);
 
 /* ---- training.c: data, optimizers, schedulers, checkpoints --------------------------- */
 extern const Builtin train_builtins[];

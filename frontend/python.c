@@ -60,6 +60,47 @@ static bool py_eq(L *l, Value *a, Value *b, const char *what, int32_t off) {
 
 static bool is_num(const Value *v) { return v->k == V_INT || v->k == V_FLOAT || v->k == V_BOOL; }
 
+/* Python's a == b where a or b is a run-time number: a run-time bool (a number never equals
+ * a str, a list or None); NULL when both are known at compile time. */
+static Value *rt_eq(L *l, Value *a, Value *b, const char *what, int32_t off) {
+  if (a == b || (a->k != V_HOST && b->k != V_HOST)) return NULL;
+  Value *o = a->k == V_HOST ? b : a;
+  if (o->k == V_HOST || is_num(o)) return host_compare(l, CMP_EQ, a, b, off);
+  want_ct(l, o, true, what, off);
+  return l->vfalse;
+}
+
+/* A run-time bool, the and (or) of run-time bools */
+static Value *rt_andor(L *l, Value *x, Value *y, bool and) {
+  HostExpr *r = ir_hx(l->p, HX_BIN);
+  r->op = and ? HB_AND : HB_OR;
+  r->a = hx_of(l, x, 0), r->b = hx_of(l, y, 0);
+  r->isbool = true;
+  return v_host(l, r);
+}
+/* A run-time value as a bool (Python's bool(x)) */
+static Value *rt_bool(L *l, Value *x) {
+  if (x->hx->isbool) return x;
+  return host_compare(l, CMP_NE, x, v_int(l, 0), 0);
+}
+
+/* x in seq where x or an item is a run-time number: a run-time bool; NULL when nothing
+ * is run-time. Items are compared in order; one equal at compile time decides. */
+Value *py_in_runtime(L *l, Value *x, Value *seq, int32_t off) {
+  if (seq->k != V_LIST && seq->k != V_TUPLE && seq->k != V_DICT) return NULL;
+  Value *r = NULL;
+  for (int i = 0; i < seq->n; i += seq->k == V_DICT ? 2 : 1) { /* a dict's keys */
+    Value *e = rt_eq(l, x, seq->items[i], "'in'", off);
+    if (!e) {
+      if (py_eq(l, x, seq->items[i], "'in'", off)) return r ? l->vtrue : NULL;
+      continue;
+    }
+    if (e->k == V_BOOL) continue; /* never equal */
+    r = r ? rt_andor(l, r, e, false) : e;
+  }
+  return r;
+}
+
 /* Python's a < b: numbers, strings (by code point, which UTF-8's byte order is), and lists
  * or tuples item by item. */
 static bool py_lt(L *l, Value *a, Value *b, const char *what, int32_t off) {
@@ -498,7 +539,7 @@ B(len) {
   if (!x) lerr(l, a->off, "object of type 'NoneType' has no len()");
   switch (x->k) {
   case V_FSTR: fstr_unsupported(l, "len()", a->off);
-  case V_RTLIST: return rtlist_len(l, x, a->off);
+  case V_RTLIST: return rtlist_fix(l, x, a->off) ? v_int(l, x->n) : rtlist_len(l, x, a->off);
   case V_STR: return v_int(l, (int64_t)strlen(x->s));
   case V_LIST:
   case V_TUPLE: return v_int(l, x->n);
@@ -692,8 +733,20 @@ static Value *py_minmax(L *l, Args *a, bool ismax) {
         e->a = acc;
         e->b = hx_of(l, items[k], a->off);
         if (!e->b) lerr(l, a->off, "%s() of a run-time value and a %s", ismax ? "max" : "min", v_typename(items[k]));
-        e->isfloat = acc->isfloat || e->b->isfloat;
+        if (e->b->isfloat != acc->isfloat || e->b->isbool != acc->isbool)
+          lerr(l, a->off, "%s() of run-time values of different types (%s and %s): which one it "
+                          "gives, and so its type, is known only when the program runs",
+               ismax ? "max" : "min", acc->isbool ? "bool" : acc->isfloat ? "float" : "int",
+               e->b->isbool ? "bool" : e->b->isfloat ? "float" : "int");
+        e->isfloat = acc->isfloat;
+        e->isbool = acc->isbool;
         acc = e;
+        if (k % 4 == 0 && k + 1 < n) { /* (b < a ? b : a) reads a twice: keep it in a variable */
+          HostExpr *v = ir_hx(l->p, HX_VAR);
+          v->isfloat = acc->isfloat, v->isbool = acc->isbool;
+          v->hvar = host_var_for(l, v_host(l, acc), ismax ? "max" : "min", a->off);
+          acc = v;
+        }
       }
       return v_host(l, acc);
     }
@@ -709,7 +762,7 @@ static Value *seq_of(L *l, Value *v, int32_t off) {
   if (!v || v->k == V_NONE) lerr(l, off, "'NoneType' object is not iterable");
   if (v->k == V_LIST || v->k == V_TUPLE) return v;
   if (v->k == V_FSTR) fstr_unsupported(l, "iterating over it", off);
-  if (v->k == V_RTLIST) rtlist_unsupported(l, "iterating over it", off);
+  if (v->k == V_RTLIST && !rtlist_fix(l, v, off)) rtlist_unsupported(l, "iterating over it", off);
   Value *r = v_new(l, V_LIST);
   if (v->k == V_RANGE) {
     int64_t count = 0;
@@ -886,11 +939,17 @@ static Value *any_all(L *l, Value *self, Args *a, bool any) {
   Value *v[1];
   args_bind(l, any ? "any" : "all", "iterable", self, a, v, 1);
   Value *seq = seq_of(l, v[0], a->off);
+  Value *r = NULL; /* the run-time items so far, or-ed (and-ed) */
   for (int i = 0; i < seq->n; i++) {
-    want_ct(l, seq->items[i], true, any ? "any()" : "all()", a->off);
-    if (v_truthy(l, seq->items[i], a->off) == any) return v_bool(l, any);
+    Value *x = seq->items[i];
+    if (x->k == V_HOST) { /* decided when the program runs */
+      r = r ? rt_andor(l, r, rt_bool(l, x), !any) : rt_bool(l, x);
+      continue;
+    }
+    want_ct(l, x, true, any ? "any()" : "all()", a->off);
+    if (v_truthy(l, x, a->off) == any) return v_bool(l, any);
   }
-  return v_bool(l, !any);
+  return r ? r : v_bool(l, !any);
 }
 B(py_any) { return any_all(l, self, a, true); }
 B(py_all) { return any_all(l, self, a, false); }
@@ -1426,8 +1485,13 @@ B(list_count) {
   args_bind(l, "count", "self, value", self, a, v, 2);
   want_kind(l, self, false, "count", a->off);
   int64_t n = 0;
-  for (int i = 0; i < self->n; i++) n += py_eq(l, self->items[i], v[1] ? v[1] : l->none, "list.count()", a->off);
-  return v_int(l, n);
+  Value *r = NULL; /* the run-time comparisons, summed */
+  for (int i = 0; i < self->n; i++) {
+    Value *x = v[1] ? v[1] : l->none, *e = rt_eq(l, self->items[i], x, "list.count()", a->off);
+    if (!e) n += py_eq(l, self->items[i], x, "list.count()", a->off);
+    else if (e->k != V_BOOL) r = r ? host_binop(l, BIN_ADD, r, e, a->off) : host_binop(l, BIN_ADD, e, v_int(l, 0), a->off);
+  }
+  return r ? (n ? host_binop(l, BIN_ADD, r, v_int(l, n), a->off) : r) : v_int(l, n);
 }
 B(list_copy) {
   UNUSED(a);
@@ -1920,9 +1984,38 @@ B(list_index) {
   Value *v[2];
   args_bind(l, "index", "self, value", self, a, v, 2);
   want_kind(l, self, false, "index", a->off);
-  for (int i = 0; i < self->n; i++)
-    if (py_eq(l, self->items[i], v[1] ? v[1] : l->none, "list.index()", a->off)) return v_int(l, i);
-  lerr(l, a->off, "value is not in list");
+  Value *x = v[1] ? v[1] : l->none, **eqs = arena_alloc(l->arena, sizeof(Value *) * (size_t)(self->n + 1));
+  int *at = arena_alloc(l->arena, sizeof(int) * (size_t)(self->n + 1));
+  int64_t found = -1;
+  int n = 0;
+  if (x->k == V_HOST && x->hx->kind != HX_INT && x->hx->kind != HX_FLOAT && x->hx->kind != HX_VAR) {
+    HostExpr *e = ir_hx(l->p, HX_VAR); /* computed once, not once per item */
+    e->isfloat = x->hx->isfloat, e->isbool = x->hx->isbool;
+    e->hvar = host_var_for(l, x, "key", a->off);
+    x = v_host(l, e);
+  }
+  for (int i = 0; i < self->n && found < 0; i++) {
+    Value *e = rt_eq(l, self->items[i], x, "list.index()", a->off);
+    if (!e && py_eq(l, self->items[i], x, "list.index()", a->off)) found = i;
+    if (e && e->k != V_BOOL) eqs[n] = e, at[n++] = i;
+  }
+  if (!n) {
+    if (found >= 0) return v_int(l, found);
+    lerr(l, a->off, "value is not in list");
+  }
+  /* the first equal item's index: e0 ? i0 : (e1 ? i1 : ... found), as e*i + (1 - e)*rest */
+  Value *rest = v_int(l, found >= 0 ? found : 0), *any = NULL;
+  for (int k = n - 1; k >= 0; k--) {
+    Value *e = eqs[k], *one = v_int(l, 1);
+    rest = host_binop(l, BIN_ADD, host_binop(l, BIN_MUL, e, v_int(l, at[k]), a->off),
+                      host_binop(l, BIN_MUL, host_binop(l, BIN_SUB, one, e, a->off), rest, a->off), a->off);
+    any = any ? rt_andor(l, e, any, false) : e;
+  }
+  if (found >= 0) return rest;
+  /* nothing equal: the program stops here (an IndexError, where Python's is a ValueError);
+   * `any || error` evaluates the error only then */
+  Value *stop = rt_andor(l, any, v_host(l, hx_runtime_error(l, a->off)), false);
+  return host_binop(l, BIN_ADD, rest, host_binop(l, BIN_MUL, v_int(l, 0), stop, a->off), a->off);
 }
 static Value *dict_view(L *l, Value *d, int which) {
   Value *r = v_new(l, V_LIST);
