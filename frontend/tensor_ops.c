@@ -139,10 +139,11 @@ static Shape size_args(L *l, Args *a, int first, const char *fname) {
 }
 
 /* The keyword arguments factory functions share. */
-static void factory_kw(L *l, Args *a, const char *fname, DType *dt, bool *rg, Value **fill) {
+static void factory_kw(L *l, Args *a, const char *fname, DType *dt, bool *rg, Value **fill, int *gen) {
   for (int k = 0; k < a->nkw; k++) {
     const char *n = a->kwnames[k];
     if (!strcmp(n, "dtype")) *dt = want_dtype(l, a->kw[k], a->off);
+    else if (!strcmp(n, "generator") && gen) *gen = gen_arg(l, a->kw[k], fname, a->off);
     else if (!strcmp(n, "requires_grad")) *rg = v_truthy(l, a->kw[k], a->off);
     else if (!strcmp(n, "fill_value") && fill) *fill = a->kw[k];
     else if (!strcmp(n, "device")) {
@@ -176,7 +177,8 @@ static Value *factory(L *l, Args *a, const char *fname, double x, Op op) {
     if (a->npos >= 2) fill = a->pos[a->npos - 1], a->npos--;
   }
   Shape s = size_args(l, a, first, fname);
-  factory_kw(l, a, fname, &dt, &rg, op == OP__COUNT ? &fill : NULL);
+  int gen = 0;
+  factory_kw(l, a, fname, &dt, &rg, op == OP__COUNT ? &fill : NULL, op == OP_UNIFORM || op == OP_NORMAL ? &gen : NULL);
   if (op == OP__COUNT) {
     if (!fill) lerr(l, a->off, "full() missing required argument 'fill_value'");
     x = want_num(l, fill, "fill_value", a->off);
@@ -196,7 +198,9 @@ static Value *factory(L *l, Args *a, const char *fname, double x, Op op) {
     at.f[1] = 1;
     Graph *g = cur_graph(l);
     if (g->n == 0) g->loc.off = a->off;
+    gen_use(l, gen, a->off);
     t = mk_tensor(l, ir_add_source(g, op, dt, s, &at, (Loc){a->off}));
+    gen_done(l, gen, a->off);
   }
   return make_leaf(l, t, rg, a->off);
 }
@@ -267,12 +271,14 @@ B(randint) {
   UNUSED(self);
   /* randint(high, size) or randint(low, high, size), size a tuple */
   Value *lo = NULL, *hi = NULL, *size = NULL;
+  int gen = 0;
   if (a->npos == 2) hi = a->pos[0], size = a->pos[1];
   else if (a->npos == 3) lo = a->pos[0], hi = a->pos[1], size = a->pos[2];
   for (int k = 0; k < a->nkw; k++) {
     if (!strcmp(a->kwnames[k], "low")) lo = a->kw[k];
     else if (!strcmp(a->kwnames[k], "high")) hi = a->kw[k];
     else if (!strcmp(a->kwnames[k], "size")) size = a->kw[k];
+    else if (!strcmp(a->kwnames[k], "generator")) gen = gen_arg(l, a->kw[k], "randint", a->off);
     else if (strcmp(a->kwnames[k], "dtype") && strcmp(a->kwnames[k], "device"))
       lerr(l, a->off, "randint() got an unexpected keyword argument '%s'", a->kwnames[k]);
   }
@@ -286,21 +292,26 @@ B(randint) {
   at.i[1] = h0;
   Graph *g = cur_graph(l);
   if (g->n == 0) g->loc.off = a->off;
+  gen_use(l, gen, a->off);
   Value *t = mk_tensor(l, ir_add_source(g, OP_RANDINT, DT_I64, s, &at, (Loc){a->off}));
+  gen_done(l, gen, a->off);
   t->t.leaf = true;
   return t;
 }
 
 B(randperm) {
-  Value *v[4];
-  args_bind(l, "randperm", "n, dtype=None, device=None, requires_grad=False", self, a, v, 4);
+  Value *v[5];
+  args_bind(l, "randperm", "n, dtype=None, device=None, requires_grad=False, generator=None", self, a, v, 5);
+  int gen = gen_arg(l, v[4], "randperm", a->off);
   int64_t n = want_int(l, v[0], "n", a->off);
   if (n < 0) lerr(l, a->off, "n must be non-negative, got%lld", (long long)n);
   if (n > IR_MAX_NUMEL) lerr(l, a->off, "randperm(): n = %lld is too large", (long long)n);
   if (v[1] && want_dtype(l, v[1], a->off) != DT_I64) lerr(l, a->off, "randperm(): ttc draws int64 permutations only");
   Graph *g = cur_graph(l);
   if (g->n == 0) g->loc.off = a->off;
+  gen_use(l, gen, a->off);
   Value *t = mk_tensor(l, ir_add_source(g, OP_RANDPERM, DT_I64, (Shape){.rank = 1, .sym = -1, .d = {n}}, NULL, (Loc){a->off}));
+  gen_done(l, gen, a->off);
   t->t.leaf = true;
   return t;
 }
@@ -355,7 +366,7 @@ B(arange) {
   if ((st > 0 && s1 < s0) || (st < 0 && s1 > s0))
     lerr(l, a->off, "arange(): upper bound and larger bound inconsistent with step sign");
   if (isfloat) dt = DT_F32;
-  factory_kw(l, &rest, "arange", &dt, &rg, NULL);
+  factory_kw(l, &rest, "arange", &dt, &rg, NULL, NULL);
   double cnt = ceil((s1 - s0) / st);
   Attr at = {0};
   at.f[0] = s0;
@@ -1574,8 +1585,8 @@ B(median) {
 
 /* ---- more creation: normal, logspace, as_tensor, bincount ---------------------------------- */
 
-/* A fresh draw of N(mean, std) of shape s and dtype dt from the program's generator. */
-static Value *normal_draw(L *l, Shape s, DType dt, double mean, double std, int32_t off) {
+/* A fresh draw of N(mean, std) of shape s and dtype dt from generator gen (0: the default). */
+static Value *normal_draw(L *l, Shape s, DType dt, double mean, double std, int gen, int32_t off) {
   if (!dt_is_float(dt)) lerr(l, off, "normal(): expected a floating point dtype, got %s", dt_torch(dt));
   if (std < 0) lerr(l, off, "normal expects std >= 0.0, but found std %g", std);
   Attr at = {0};
@@ -1583,7 +1594,10 @@ static Value *normal_draw(L *l, Shape s, DType dt, double mean, double std, int3
   at.f[1] = std;
   Graph *g = cur_graph(l);
   if (g->n == 0) g->loc.off = off;
-  return mk_tensor(l, ir_add_source(g, OP_NORMAL, dt, s, &at, (Loc){off}));
+  gen_use(l, gen, off);
+  Value *r = mk_tensor(l, ir_add_source(g, OP_NORMAL, dt, s, &at, (Loc){off}));
+  gen_done(l, gen, off);
+  return r;
 }
 
 /* torch.normal(mean, std, size): numbers and a size draw as x.normal_(mean, std); with a
@@ -1594,7 +1608,7 @@ B(normal) {
   args_bind(l, "normal", "mean, std=1.0, size=None, generator=None, dtype=None, requires_grad=False, device=None", self, a, v, 7);
   Value *mean = v[0], *std = v[1] ? v[1] : v_float(l, 1);
   if (!mean) lerr(l, a->off, "normal(): mean must not be None");
-  if (v[3]) lerr(l, a->off, "normal(): ttc has one generator; generator= is not supported");
+  int gen = gen_arg(l, v[3], "normal", a->off);
   if (v[6] && (v[6]->k != V_STR || strcmp(v[6]->s, "cpu"))) lerr(l, a->off, "normal(): ttc compiles for the CPU; device must be 'cpu'");
   bool tm = mean->k == V_TENSOR, ts = std->k == V_TENSOR;
   if (!tm && !ts) {
@@ -1602,7 +1616,7 @@ B(normal) {
     Args sa = {.pos = &v[2], .npos = 1, .off = a->off};
     Shape s = size_args(l, &sa, 0, "normal");
     DType dt = v[4] ? want_dtype(l, v[4], a->off) : DT_F32;
-    Value *r = normal_draw(l, s, dt, want_num(l, mean, "mean", a->off), want_num(l, std, "std", a->off), a->off);
+    Value *r = normal_draw(l, s, dt, want_num(l, mean, "mean", a->off), want_num(l, std, "std", a->off), gen, a->off);
     return make_leaf(l, r, want_bool(l, v[5], a->off), a->off);
   }
   if (v[2]) lerr(l, a->off, "normal(): size is given only with a number mean and std");
@@ -1618,10 +1632,10 @@ B(normal) {
   Value *r;
   const char *gf;
   if (tm && !ts) {
-    r = bi_binop(l, BIN_ADD, normal_draw(l, s, dt, 0, want_num(l, std, "std", a->off), a->off), mean, a->off);
+    r = bi_binop(l, BIN_ADD, normal_draw(l, s, dt, 0, want_num(l, std, "std", a->off), gen, a->off), mean, a->off);
     gf = "NormalBackward1";
   } else {
-    r = bi_binop(l, BIN_ADD, bi_binop(l, BIN_MUL, normal_draw(l, s, dt, 0, 1, a->off), std, a->off), mean, a->off);
+    r = bi_binop(l, BIN_ADD, bi_binop(l, BIN_MUL, normal_draw(l, s, dt, 0, 1, gen, a->off), std, a->off), mean, a->off);
     gf = tm ? "NormalBackward3" : "NormalBackward2";
   }
   if (r->t.requires_grad) r->t.gradfn = gf;
@@ -2574,6 +2588,7 @@ const Builtin tensor_builtins[] = {
   {"contiguous", M, bi_contiguous, 0}, /* before tensor_layout.c's: a copy when not contiguous */
   {"tolist", M, bi_tolist, 0},
   {"einsum", F, bi_einsum, 0},
+  {"Generator", F, bi_Generator, 0}, /* generator.c */
   /* torch.linalg (linalg.c): "linalg.NAME" is torch.linalg.NAME */
   {"linalg.inv", F, bi_linalg_inv, 0},
   {"linalg.solve", F, bi_linalg_solve, 0},

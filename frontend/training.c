@@ -210,6 +210,11 @@ B(DataLoader) {
   if (self) lerr(l, a->off, "a DataLoader is iterated, not called");
   Value *v[7];
   args_bind(l, "DataLoader", "dataset, batch_size=1, shuffle=False, drop_last=False, num_workers=0, pin_memory=False, generator=None", NULL, a, v, 7);
+  /* PyTorch draws each epoch's seeds from the loader's generator; these draw from the
+     default one, which would give other batches and later numbers */
+  if (v[6] && v[6]->k != V_NONE)
+    lerr(l, a->off, "DataLoader(): generator= is not supported by ttc yet (the epochs' seeds would come "
+                    "from the default generator)");
   Value *ds = v[0];
   if (ds && ds->k == V_OBJECT && ds->cls && !ds->cls->bi) ds = user_dataset(l, ds, a->off);
   if (!ds || ds->k != V_OBJECT || !attrs_get(&ds->attrs, "__kind__"))

@@ -775,7 +775,8 @@ static bool shape_pool2d_grad(const Graph *g, Node *n, IrErr *err) {
 /* GEN_SEED, GEN_USE: sinks with no value, typed as manual_seed's. */
 static bool shape_gen(const Graph *g, Node *n, IrErr *err) {
   (void)g;
-  if (n->attr.i[0] < 1 || n->attr.i[0] >= 64) return fail(err, "%s: bad generator %lld", opname(n), (long long)n->attr.i[0]);
+  int64_t lo = n->op == OP_GEN_USE ? 0 : 1; /* GEN_USE 0 returns to the default generator */
+  if (n->attr.i[0] < lo || n->attr.i[0] >= 64) return fail(err, "%s: bad generator %lld", opname(n), (long long)n->attr.i[0]);
   n->dtype = DT_I64;
   n->shape = shape_scalar();
   return true;

@@ -132,8 +132,6 @@ double tt_mod_f64(double a, double b, const char *where);
  * value of x, ties to even), then the nearest double. */
 double tt_round_digits(double x, int64_t n);
 
-/* ---- rng.c ------------------------------------------------------------------------- */
-
 /* ---- powi.c ------------------------------------------------------------------------ */
 
 /* a ** b of integers as ATen's powi: wrapping in the type (the caller converts the result
@@ -168,6 +166,8 @@ void tt_generator_seed(int g, uint64_t seed);
 /* The draws that follow (rand, randn, randint, randperm, normal_, ...) come from generator g
  * until the next call; generated code returns to 0 after each draw with generator=. */
 void tt_generator_use(int g);
+
+/* ---- rng.c ------------------------------------------------------------------------- */
 
 /* The next 64 random bits of the program's generator (PyTorch's random64 of mt19937):
  * what a DataLoader draws to seed its epoch's shuffle, as PyTorch's RandomSampler does. */
