@@ -693,5 +693,9 @@ const Builtin layer_builtins[] = {
   {"RNNCell", BI_CLASS, bi_RNNCell, 0},
   {"LSTMCell", BI_CLASS, bi_LSTMCell, 0},
   {"GRUCell", BI_CLASS, bi_GRUCell, 0},
+  /* frontend/transformer.c */
+  {"MultiheadAttention", BI_CLASS, bi_MultiheadAttention, 0},
+  {"TransformerEncoderLayer", BI_CLASS, bi_TransformerEncoderLayer, 0},
+  {"TransformerEncoder", BI_CLASS, bi_TransformerEncoder, 0},
 };
 const int layer_nbuiltins = (int)(sizeof layer_builtins / sizeof layer_builtins[0]);

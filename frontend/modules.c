@@ -612,7 +612,9 @@ bool bi_is_module(const Value *v) {
                                      "Mish", "Hardtanh", "ReLU6", "LogSigmoid", "Softsign",
                                      "Softplus", "SmoothL1Loss", "HuberLoss", "BatchNorm1d",
                                      "Dropout2d", "AdaptiveAvgPool2d", "LayerNorm", "KLDivLoss", "Conv1d", "Embedding",
-                                     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"};
+                                     "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
+                                     "MultiheadAttention", "NonDynamicallyQuantizableLinear",
+                                     "TransformerEncoderLayer", "TransformerEncoder"};
   if (v->k != V_OBJECT || !v->cls) return false;
   if (!v->cls->bi) return true; /* a user class */
   for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++)
@@ -633,7 +635,7 @@ static const char *extra_repr(L *l, Value *m, int32_t off) {
   Attrs *a = &m->attrs;
   const char *rnn = m->cls->bi ? rnn_extra_repr(l, m, off) : NULL;
   if (rnn) return rnn;
-  if (!strcmp(k, "Linear"))
+  if (!strcmp(k, "Linear") || !strcmp(k, "NonDynamicallyQuantizableLinear"))
     return arena_printf(l->arena, "in_features=%lld, out_features=%lld, bias=%s", (long long)attrs_get(a, "in_features")->i,
                         (long long)attrs_get(a, "out_features")->i, attrs_get(a, "bias")->k == V_TENSOR ? "True" : "False");
   if (!strcmp(k, "Conv2d")) {
@@ -753,6 +755,8 @@ const Builtin module_builtins[] = {
   /* modules */
   {"Module", BI_CLASS, bi_Module, 0},
   {"Linear", BI_CLASS, bi_Linear, 0},
+  /* MultiheadAttention's out_proj (frontend/transformer.c): a Linear under PyTorch's name */
+  {"NonDynamicallyQuantizableLinear", BI_CLASS, bi_Linear, 0},
   {"linear", BI_FUNC, bi_linear, 0},
   {"ReLU", BI_CLASS, bi_ReLU, 0},
   {"Sigmoid", BI_CLASS, bi_Sigmoid, 0},
