@@ -506,7 +506,10 @@ void cg_kernel_comment(Cg *cg, int id, const char *extra) {
   Text t = {.n = 0};
   char sh[96];
   text_add(&t, "%s:%d:%d  ", cg->file, line, col);
-  if (n->op != OP_STORE) text_add(&t, "%s = ", cg_buf(cg, id));
+  /* a node with a value names its buffer and shape; a sink or an optimizer step (which
+   * rewrites the variables it lists) has none */
+  bool value = n->op != OP_STORE && cg_buf(cg, id) != NULL;
+  if (value) text_add(&t, "%s = ", cg_buf(cg, id));
   text_add(&t, "%s", ir_ops[n->op].name);
   for (int i = 0; i < n->nin; i++) {
     const char *sym = infix(n->op);
@@ -519,7 +522,7 @@ void cg_kernel_comment(Cg *cg, int id, const char *extra) {
       text_add(&t, " %s %s", sym, sh);
   }
   if (extra && extra[0]) text_add(&t, " %s", extra);
-  if (n->op != OP_STORE) text_add(&t, " -> %s", shape_str(&n->shape, sh, sizeof sh));
+  if (value) text_add(&t, " -> %s", shape_str(&n->shape, sh, sizeof sh));
   Cost c = ir_cost(cg->g, n);
   /* Constants and views cost nothing at run time; copies move bytes but do no math. */
   if (c.flops > 0 || c.bytes > 0) text_add(&t, "   %.0f FLOPs, %.0f B", c.flops, c.bytes);

@@ -35,8 +35,10 @@ bool cg_reshape(Cg *cg, int id) {
   int line, col;
   ir_linecol(cg->p->src, n->loc.off, &line, &col);
   char a[96], b[96];
-  cg_line(cg, "/* %s:%d:%d  %s%sreshape %s -> %s: a view of %s, no copy */", cg->file, line, col,
-          n->name ? cg_text(cg, n->name, true) : "", n->name ? " = " : "", shape_str(&x->shape, a, sizeof a),
+  /* (detach is the same kernel: none; the comment names the op the program wrote) */
+  cg_line(cg, "/* %s:%d:%d  %s%s%s %s -> %s: a view of %s, no copy */", cg->file, line, col,
+          n->name ? cg_text(cg, n->name, true) : "", n->name ? " = " : "", ir_ops[n->op].name,
+          shape_str(&x->shape, a, sizeof a),
           shape_str(&n->shape, b, sizeof b), cg_buf(cg, id));
   return true;
 }

@@ -488,9 +488,9 @@ static void train_step(void) {
   /* cifar10_cnn.tt:23:33  t31 = div [] / [] -> []   1 FLOPs, 12 B, 0.08 FLOP/B */
   t31[0] = t28[0] / t30[0];
   /* cifar10_cnn.tt:23:33  reshape [1,32,1,1] -> [32]: a view of t18, no copy */
-  /* cifar10_cnn.tt:23:33  reshape [32] -> [32]: a view of t18, no copy */
+  /* cifar10_cnn.tt:23:33  detach [32] -> [32]: a view of t18, no copy */
   /* cifar10_cnn.tt:23:33  reshape [1,32,1,1] -> [32]: a view of t25, no copy */
-  /* cifar10_cnn.tt:23:33  reshape [32] -> [32]: a view of t25, no copy */
+  /* cifar10_cnn.tt:23:33  detach [32] -> [32]: a view of t25, no copy */
   /* cifar10_cnn.tt:23:33  t36 = mul [32] * [] -> [32]   32 FLOPs, 260 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++)
     t36[i0] = t25[i0] * t31[0];
@@ -658,9 +658,9 @@ static void train_step(void) {
   /* cifar10_cnn.tt:24:33  t88 = div [] / [] -> []   1 FLOPs, 12 B, 0.08 FLOP/B */
   t88[0] = t85[0] / t87[0];
   /* cifar10_cnn.tt:24:33  reshape [1,64,1,1] -> [64]: a view of t75, no copy */
-  /* cifar10_cnn.tt:24:33  reshape [64] -> [64]: a view of t75, no copy */
+  /* cifar10_cnn.tt:24:33  detach [64] -> [64]: a view of t75, no copy */
   /* cifar10_cnn.tt:24:33  reshape [1,64,1,1] -> [64]: a view of t82, no copy */
-  /* cifar10_cnn.tt:24:33  reshape [64] -> [64]: a view of t82, no copy */
+  /* cifar10_cnn.tt:24:33  detach [64] -> [64]: a view of t82, no copy */
   /* cifar10_cnn.tt:24:33  t93 = mul [64] * [] -> [64]   64 FLOPs, 516 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
     t93[i0] = t82[i0] * t88[0];
@@ -1398,7 +1398,7 @@ static void train_step(void) {
   t187[0] = (int64_t)((uint64_t)sgd_step[0] + (uint64_t)t186[0]);
   /* cifar10_cnn.tt:43:12  store [] into sgd_step   0 FLOPs, 16 B */
   memcpy(sgd_step, t187, sizeof sgd_step);
-  /* cifar10_cnn.tt:43:12  (null) = sgd_step [32,3,3,3], [32,3,3,3], [], [], [32,3,3,3] momentum=0.9 dampening=0.0 weight_decay=0.0005 -> []   3456 FLOPs, 20736 B, 0.17 FLOP/B */
+  /* cifar10_cnn.tt:43:12  sgd_step [32,3,3,3], [32,3,3,3], [], [], [32,3,3,3] momentum=0.9 dampening=0.0 weight_decay=0.0005   3456 FLOPs, 20736 B, 0.17 FLOP/B */
   {
     const float neg_lr = (float)-t184[0];
     for (int64_t i = 0; i < 864; i++) {
@@ -1411,7 +1411,7 @@ static void train_step(void) {
       conv1_weight[i] = conv1_weight[i] + neg_lr * g_i;
     }
   }
-  /* cifar10_cnn.tt:43:12  (null) = sgd_step [32], [32], [], [], [32] momentum=0.9 dampening=0.0 weight_decay=0.0005 -> []   128 FLOPs, 768 B, 0.17 FLOP/B */
+  /* cifar10_cnn.tt:43:12  sgd_step [32], [32], [], [], [32] momentum=0.9 dampening=0.0 weight_decay=0.0005   128 FLOPs, 768 B, 0.17 FLOP/B */
   {
     const float neg_lr = (float)-t184[0];
     for (int64_t i = 0; i < 32; i++) {
@@ -1424,7 +1424,7 @@ static void train_step(void) {
       conv1_bias[i] = conv1_bias[i] + neg_lr * g_i;
     }
   }
-  /* cifar10_cnn.tt:43:12  (null) = sgd_step [32], [32], [], [], [32] momentum=0.9 dampening=0.0 weight_decay=0.0005 -> []   128 FLOPs, 768 B, 0.17 FLOP/B */
+  /* cifar10_cnn.tt:43:12  sgd_step [32], [32], [], [], [32] momentum=0.9 dampening=0.0 weight_decay=0.0005   128 FLOPs, 768 B, 0.17 FLOP/B */
   {
     const float neg_lr = (float)-t184[0];
     for (int64_t i = 0; i < 32; i++) {
@@ -1437,7 +1437,7 @@ static void train_step(void) {
       bn1_weight[i] = bn1_weight[i] + neg_lr * g_i;
     }
   }
-  /* cifar10_cnn.tt:43:12  (null) = sgd_step [32], [32], [], [], [32] momentum=0.9 dampening=0.0 weight_decay=0.0005 -> []   128 FLOPs, 768 B, 0.17 FLOP/B */
+  /* cifar10_cnn.tt:43:12  sgd_step [32], [32], [], [], [32] momentum=0.9 dampening=0.0 weight_decay=0.0005   128 FLOPs, 768 B, 0.17 FLOP/B */
   {
     const float neg_lr = (float)-t184[0];
     for (int64_t i = 0; i < 32; i++) {
@@ -1450,7 +1450,7 @@ static void train_step(void) {
       bn1_bias[i] = bn1_bias[i] + neg_lr * g_i;
     }
   }
-  /* cifar10_cnn.tt:43:12  (null) = sgd_step [64,32,3,3], [64,32,3,3], [], [], [64,32,3,3] momentum=0.9 dampening=0.0 weight_decay=0.0005 -> []   73728 FLOPs, 442368 B, 0.17 FLOP/B */
+  /* cifar10_cnn.tt:43:12  sgd_step [64,32,3,3], [64,32,3,3], [], [], [64,32,3,3] momentum=0.9 dampening=0.0 weight_decay=0.0005   73728 FLOPs, 442368 B, 0.17 FLOP/B */
   {
     const float neg_lr = (float)-t184[0];
     for (int64_t i = 0; i < 18432; i++) {
@@ -1463,7 +1463,7 @@ static void train_step(void) {
       conv2_weight[i] = conv2_weight[i] + neg_lr * g_i;
     }
   }
-  /* cifar10_cnn.tt:43:12  (null) = sgd_step [64], [64], [], [], [64] momentum=0.9 dampening=0.0 weight_decay=0.0005 -> []   256 FLOPs, 1536 B, 0.17 FLOP/B */
+  /* cifar10_cnn.tt:43:12  sgd_step [64], [64], [], [], [64] momentum=0.9 dampening=0.0 weight_decay=0.0005   256 FLOPs, 1536 B, 0.17 FLOP/B */
   {
     const float neg_lr = (float)-t184[0];
     for (int64_t i = 0; i < 64; i++) {
@@ -1476,7 +1476,7 @@ static void train_step(void) {
       conv2_bias[i] = conv2_bias[i] + neg_lr * g_i;
     }
   }
-  /* cifar10_cnn.tt:43:12  (null) = sgd_step [64], [64], [], [], [64] momentum=0.9 dampening=0.0 weight_decay=0.0005 -> []   256 FLOPs, 1536 B, 0.17 FLOP/B */
+  /* cifar10_cnn.tt:43:12  sgd_step [64], [64], [], [], [64] momentum=0.9 dampening=0.0 weight_decay=0.0005   256 FLOPs, 1536 B, 0.17 FLOP/B */
   {
     const float neg_lr = (float)-t184[0];
     for (int64_t i = 0; i < 64; i++) {
@@ -1489,7 +1489,7 @@ static void train_step(void) {
       bn2_weight[i] = bn2_weight[i] + neg_lr * g_i;
     }
   }
-  /* cifar10_cnn.tt:43:12  (null) = sgd_step [64], [64], [], [], [64] momentum=0.9 dampening=0.0 weight_decay=0.0005 -> []   256 FLOPs, 1536 B, 0.17 FLOP/B */
+  /* cifar10_cnn.tt:43:12  sgd_step [64], [64], [], [], [64] momentum=0.9 dampening=0.0 weight_decay=0.0005   256 FLOPs, 1536 B, 0.17 FLOP/B */
   {
     const float neg_lr = (float)-t184[0];
     for (int64_t i = 0; i < 64; i++) {
@@ -1502,7 +1502,7 @@ static void train_step(void) {
       bn2_bias[i] = bn2_bias[i] + neg_lr * g_i;
     }
   }
-  /* cifar10_cnn.tt:43:12  (null) = sgd_step [128,64,3,3], [128,64,3,3], [], [], [128,64,3,3] momentum=0.9 dampening=0.0 weight_decay=0.0005 -> []   294912 FLOPs, 1769472 B, 0.17 FLOP/B */
+  /* cifar10_cnn.tt:43:12  sgd_step [128,64,3,3], [128,64,3,3], [], [], [128,64,3,3] momentum=0.9 dampening=0.0 weight_decay=0.0005   294912 FLOPs, 1769472 B, 0.17 FLOP/B */
   {
     const float neg_lr = (float)-t184[0];
     for (int64_t i = 0; i < 73728; i++) {
@@ -1515,7 +1515,7 @@ static void train_step(void) {
       conv3_weight[i] = conv3_weight[i] + neg_lr * g_i;
     }
   }
-  /* cifar10_cnn.tt:43:12  (null) = sgd_step [128], [128], [], [], [128] momentum=0.9 dampening=0.0 weight_decay=0.0005 -> []   512 FLOPs, 3072 B, 0.17 FLOP/B */
+  /* cifar10_cnn.tt:43:12  sgd_step [128], [128], [], [], [128] momentum=0.9 dampening=0.0 weight_decay=0.0005   512 FLOPs, 3072 B, 0.17 FLOP/B */
   {
     const float neg_lr = (float)-t184[0];
     for (int64_t i = 0; i < 128; i++) {
@@ -1528,7 +1528,7 @@ static void train_step(void) {
       conv3_bias[i] = conv3_bias[i] + neg_lr * g_i;
     }
   }
-  /* cifar10_cnn.tt:43:12  (null) = sgd_step [10,2048], [10,2048], [], [], [10,2048] momentum=0.9 dampening=0.0 weight_decay=0.0005 -> []   81920 FLOPs, 491520 B, 0.17 FLOP/B */
+  /* cifar10_cnn.tt:43:12  sgd_step [10,2048], [10,2048], [], [], [10,2048] momentum=0.9 dampening=0.0 weight_decay=0.0005   81920 FLOPs, 491520 B, 0.17 FLOP/B */
   {
     const float neg_lr = (float)-t184[0];
     for (int64_t i = 0; i < 20480; i++) {
@@ -1541,7 +1541,7 @@ static void train_step(void) {
       fc_weight[i] = fc_weight[i] + neg_lr * g_i;
     }
   }
-  /* cifar10_cnn.tt:43:12  (null) = sgd_step [10], [10], [], [], [10] momentum=0.9 dampening=0.0 weight_decay=0.0005 -> []   40 FLOPs, 240 B, 0.17 FLOP/B */
+  /* cifar10_cnn.tt:43:12  sgd_step [10], [10], [], [], [10] momentum=0.9 dampening=0.0 weight_decay=0.0005   40 FLOPs, 240 B, 0.17 FLOP/B */
   {
     const float neg_lr = (float)-t184[0];
     for (int64_t i = 0; i < 10; i++) {
@@ -1611,11 +1611,11 @@ static void eval_step(void) {
         t6[i0 * 3072 + i1 * 1024 + i2] = t5[i0 * 3072 + i1 * 1024 + i2] / t2[i1];
   /* cifar10_cnn.tt:23:42  t9 = conv2d [B:500,3,32,32], [32,3,3,3], [32] im2col + GEMM -> [B:500,32,32,32]   884736000 FLOPs, 71683584 B, 12.34 FLOP/B */
   tt_conv2d_f32(t6, conv1_weight, conv1_bias, t9, B, 3, 32, 32, 32, 3, 3, 1, 1, 1, 1, conv_workspace);
-  /* cifar10_cnn.tt:23:42  conv1_out = reshape [B:500,32,32,32] -> [B:500,32,32,32]: a view of t9, no copy */
+  /* cifar10_cnn.tt:23:42  conv1_out = detach [B:500,32,32,32] -> [B:500,32,32,32]: a view of t9, no copy */
   /* cifar10_cnn.tt:23:33  reshape [32] -> [1,32,1,1]: a view of bn1_weight, no copy */
-  /* cifar10_cnn.tt:23:33  reshape [1,32,1,1] -> [1,32,1,1]: a view of bn1_weight, no copy */
+  /* cifar10_cnn.tt:23:33  detach [1,32,1,1] -> [1,32,1,1]: a view of bn1_weight, no copy */
   /* cifar10_cnn.tt:23:33  reshape [32] -> [1,32,1,1]: a view of bn1_bias, no copy */
-  /* cifar10_cnn.tt:23:33  reshape [1,32,1,1] -> [1,32,1,1]: a view of bn1_bias, no copy */
+  /* cifar10_cnn.tt:23:33  detach [1,32,1,1] -> [1,32,1,1]: a view of bn1_bias, no copy */
   /* cifar10_cnn.tt:23:33  reshape [32] -> [1,32,1,1]: a view of running_mean, no copy */
   /* cifar10_cnn.tt:23:33  reshape [32] -> [1,32,1,1]: a view of running_var, no copy */
   /* cifar10_cnn.tt:23:33  t21 = const -> [] */
@@ -1655,11 +1655,11 @@ static void eval_step(void) {
   tt_maxpool2d_f32(t28, x, B, 32, 32, 32, 2, 2, 2, 2, 0, 0);
   /* cifar10_cnn.tt:24:42  t32 = conv2d [B:500,32,16,16], [64,32,3,3], [64] im2col + GEMM -> [B:500,64,16,16]   4718592000 FLOPs, 49225984 B, 95.86 FLOP/B */
   tt_conv2d_f32(x, conv2_weight, conv2_bias, t32, B, 32, 16, 16, 64, 3, 3, 1, 1, 1, 1, conv_workspace);
-  /* cifar10_cnn.tt:24:42  conv2_out = reshape [B:500,64,16,16] -> [B:500,64,16,16]: a view of t32, no copy */
+  /* cifar10_cnn.tt:24:42  conv2_out = detach [B:500,64,16,16] -> [B:500,64,16,16]: a view of t32, no copy */
   /* cifar10_cnn.tt:24:33  reshape [64] -> [1,64,1,1]: a view of bn2_weight, no copy */
-  /* cifar10_cnn.tt:24:33  reshape [1,64,1,1] -> [1,64,1,1]: a view of bn2_weight, no copy */
+  /* cifar10_cnn.tt:24:33  detach [1,64,1,1] -> [1,64,1,1]: a view of bn2_weight, no copy */
   /* cifar10_cnn.tt:24:33  reshape [64] -> [1,64,1,1]: a view of bn2_bias, no copy */
-  /* cifar10_cnn.tt:24:33  reshape [1,64,1,1] -> [1,64,1,1]: a view of bn2_bias, no copy */
+  /* cifar10_cnn.tt:24:33  detach [1,64,1,1] -> [1,64,1,1]: a view of bn2_bias, no copy */
   /* cifar10_cnn.tt:24:33  reshape [64] -> [1,64,1,1]: a view of running_mean_1, no copy */
   /* cifar10_cnn.tt:24:33  reshape [64] -> [1,64,1,1]: a view of running_var_1, no copy */
   /* cifar10_cnn.tt:24:33  t44 = const -> [] */
@@ -1699,7 +1699,7 @@ static void eval_step(void) {
   tt_maxpool2d_f32(t51, x_1, B, 64, 16, 16, 2, 2, 2, 2, 0, 0);
   /* cifar10_cnn.tt:25:33  t55 = conv2d [B:500,64,8,8], [128,64,3,3], [128] im2col + GEMM -> [B:500,128,8,8]   4718592000 FLOPs, 24871424 B, 189.72 FLOP/B */
   tt_conv2d_f32(x_1, conv3_weight, conv3_bias, t55, B, 64, 8, 8, 128, 3, 3, 1, 1, 1, 1, conv_workspace);
-  /* cifar10_cnn.tt:25:33  conv3_out = reshape [B:500,128,8,8] -> [B:500,128,8,8]: a view of t55, no copy */
+  /* cifar10_cnn.tt:25:33  conv3_out = detach [B:500,128,8,8] -> [B:500,128,8,8]: a view of t55, no copy */
   /* cifar10_cnn.tt:25:24  t57 = relu [B:500,128,8,8] -> [B:500,128,8,8]   4096000 FLOPs, 32768000 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 8192; i0++)
     t57[i0] = (t55[i0] < 0 ? (float)0 : t55[i0]);
@@ -1708,12 +1708,12 @@ static void eval_step(void) {
   /* cifar10_cnn.tt:26:35  drop_out = reshape [B:500,128,4,4] -> [B:500,2048]: a view of x_2, no copy */
   /* cifar10_cnn.tt:26:20  t61 = matmul [B:500,2048] @ [10,2048] (B transposed) -> [B:500,10]   20480000 FLOPs, 4197920 B, 4.88 FLOP/B */
   tt_gemm_f32(B, 10, 2048, x_2, 2048, false, fc_weight, 2048, true, t61, 10, false);
-  /* cifar10_cnn.tt:26:20  reshape [B:500,10] -> [B:500,10]: a view of t61, no copy */
+  /* cifar10_cnn.tt:26:20  detach [B:500,10] -> [B:500,10]: a view of t61, no copy */
   /* cifar10_cnn.tt:26:20  t64 = add [B:500,10] + [10] -> [B:500,10]   5000 FLOPs, 40040 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++)
       t64[i0 * 10 + i1] = t61[i0 * 10 + i1] + fc_bias[i1];
-  /* cifar10_cnn.tt:26:20  fc_out = reshape [B:500,10] -> [B:500,10]: a view of t64, no copy */
+  /* cifar10_cnn.tt:26:20  fc_out = detach [B:500,10] -> [B:500,10]: a view of t64, no copy */
   /* cifar10_cnn.tt:49:33  t66 = argmax [B:500,10] dims=(1) -> [B:500]   5000 FLOPs, 24000 B, 0.21 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++) {
     float best = t64[i0 * 10];

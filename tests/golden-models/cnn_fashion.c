@@ -529,7 +529,7 @@ static void train_step(void) {
   t65[0] = (int64_t)((uint64_t)adam_step[0] + (uint64_t)t64[0]);
   /* cnn_fashion.tt:35:12  store [] into adam_step   0 FLOPs, 16 B */
   memcpy(adam_step, t65, sizeof adam_step);
-  /* cnn_fashion.tt:35:12  (null) = adam_step [32,1,3,3], [32,1,3,3], [32,1,3,3], [32,1,3,3], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0 -> []   3456 FLOPs, 9216 B, 0.38 FLOP/B */
+  /* cnn_fashion.tt:35:12  adam_step [32,1,3,3], [32,1,3,3], [32,1,3,3], [32,1,3,3], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   3456 FLOPs, 9216 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t65[0]);
     const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t65[0]));
@@ -549,7 +549,7 @@ static void train_step(void) {
       conv1_weight[i] = p_i + neg_step * m_i / d_i;
     }
   }
-  /* cnn_fashion.tt:35:12  (null) = adam_step [32], [32], [32], [32], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0 -> []   384 FLOPs, 1024 B, 0.38 FLOP/B */
+  /* cnn_fashion.tt:35:12  adam_step [32], [32], [32], [32], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   384 FLOPs, 1024 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t65[0]);
     const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t65[0]));
@@ -569,7 +569,7 @@ static void train_step(void) {
       conv1_bias[i] = p_i + neg_step * m_i / d_i;
     }
   }
-  /* cnn_fashion.tt:35:12  (null) = adam_step [64,32,3,3], [64,32,3,3], [64,32,3,3], [64,32,3,3], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0 -> []   221184 FLOPs, 589824 B, 0.38 FLOP/B */
+  /* cnn_fashion.tt:35:12  adam_step [64,32,3,3], [64,32,3,3], [64,32,3,3], [64,32,3,3], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   221184 FLOPs, 589824 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t65[0]);
     const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t65[0]));
@@ -589,7 +589,7 @@ static void train_step(void) {
       conv2_weight[i] = p_i + neg_step * m_i / d_i;
     }
   }
-  /* cnn_fashion.tt:35:12  (null) = adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0 -> []   768 FLOPs, 2048 B, 0.38 FLOP/B */
+  /* cnn_fashion.tt:35:12  adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   768 FLOPs, 2048 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t65[0]);
     const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t65[0]));
@@ -609,7 +609,7 @@ static void train_step(void) {
       conv2_bias[i] = p_i + neg_step * m_i / d_i;
     }
   }
-  /* cnn_fashion.tt:35:12  (null) = adam_step [128,3136], [128,3136], [128,3136], [128,3136], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0 -> []   4816896 FLOPs, 12845056 B, 0.38 FLOP/B */
+  /* cnn_fashion.tt:35:12  adam_step [128,3136], [128,3136], [128,3136], [128,3136], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   4816896 FLOPs, 12845056 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t65[0]);
     const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t65[0]));
@@ -629,7 +629,7 @@ static void train_step(void) {
       fc1_weight[i] = p_i + neg_step * m_i / d_i;
     }
   }
-  /* cnn_fashion.tt:35:12  (null) = adam_step [128], [128], [128], [128], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0 -> []   1536 FLOPs, 4096 B, 0.38 FLOP/B */
+  /* cnn_fashion.tt:35:12  adam_step [128], [128], [128], [128], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   1536 FLOPs, 4096 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t65[0]);
     const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t65[0]));
@@ -649,7 +649,7 @@ static void train_step(void) {
       fc1_bias[i] = p_i + neg_step * m_i / d_i;
     }
   }
-  /* cnn_fashion.tt:35:12  (null) = adam_step [10,128], [10,128], [10,128], [10,128], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0 -> []   15360 FLOPs, 40960 B, 0.38 FLOP/B */
+  /* cnn_fashion.tt:35:12  adam_step [10,128], [10,128], [10,128], [10,128], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   15360 FLOPs, 40960 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t65[0]);
     const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t65[0]));
@@ -669,7 +669,7 @@ static void train_step(void) {
       fc2_weight[i] = p_i + neg_step * m_i / d_i;
     }
   }
-  /* cnn_fashion.tt:35:12  (null) = adam_step [10], [10], [10], [10], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0 -> []   120 FLOPs, 320 B, 0.38 FLOP/B */
+  /* cnn_fashion.tt:35:12  adam_step [10], [10], [10], [10], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   120 FLOPs, 320 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t65[0]);
     const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t65[0]));
@@ -714,7 +714,7 @@ static void eval_step(void) {
 
   /* cnn_fashion.tt:19:33  t3 = conv2d [B:1000,1,28,28], [32,1,3,3], [32] im2col + GEMM -> [B:1000,32,28,28]   451584000 FLOPs, 103489280 B, 4.36 FLOP/B */
   tt_conv2d_f32(loader1_x, conv1_weight, conv1_bias, t3, B, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, conv_workspace);
-  /* cnn_fashion.tt:19:33  conv1_out = reshape [B:1000,32,28,28] -> [B:1000,32,28,28]: a view of t3, no copy */
+  /* cnn_fashion.tt:19:33  conv1_out = detach [B:1000,32,28,28] -> [B:1000,32,28,28]: a view of t3, no copy */
   /* cnn_fashion.tt:19:24  t5 = relu [B:1000,32,28,28] -> [B:1000,32,28,28]   25088000 FLOPs, 200704000 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 25088; i0++)
     t5[i0] = (t3[i0] < 0 ? (float)0 : t3[i0]);
@@ -722,7 +722,7 @@ static void eval_step(void) {
   tt_maxpool2d_f32(t5, x, B, 32, 28, 28, 2, 2, 2, 2, 0, 0);
   /* cnn_fashion.tt:20:33  t9 = conv2d [B:1000,32,14,14], [64,32,3,3], [64] im2col + GEMM -> [B:1000,64,14,14]   7225344000 FLOPs, 75337984 B, 95.91 FLOP/B */
   tt_conv2d_f32(x, conv2_weight, conv2_bias, t9, B, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, conv_workspace);
-  /* cnn_fashion.tt:20:33  conv2_out = reshape [B:1000,64,14,14] -> [B:1000,64,14,14]: a view of t9, no copy */
+  /* cnn_fashion.tt:20:33  conv2_out = detach [B:1000,64,14,14] -> [B:1000,64,14,14]: a view of t9, no copy */
   /* cnn_fashion.tt:20:24  t11 = relu [B:1000,64,14,14] -> [B:1000,64,14,14]   12544000 FLOPs, 100352000 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 12544; i0++)
     t11[i0] = (t9[i0] < 0 ? (float)0 : t9[i0]);
@@ -731,23 +731,23 @@ static void eval_step(void) {
   /* cnn_fashion.tt:21:50  reshape [B:1000,64,7,7] -> [B:1000,3136]: a view of x_1, no copy */
   /* cnn_fashion.tt:21:44  t15 = matmul [B:1000,3136] @ [128,3136] (B transposed) -> [B:1000,128]   802816000 FLOPs, 14661632 B, 54.76 FLOP/B */
   tt_gemm_f32(B, 128, 3136, x_1, 3136, false, fc1_weight, 3136, true, t15, 128, false);
-  /* cnn_fashion.tt:21:44  reshape [B:1000,128] -> [B:1000,128]: a view of t15, no copy */
+  /* cnn_fashion.tt:21:44  detach [B:1000,128] -> [B:1000,128]: a view of t15, no copy */
   /* cnn_fashion.tt:21:44  t18 = add [B:1000,128] + [128] -> [B:1000,128]   128000 FLOPs, 1024512 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t18[i0 * 128 + i1] = t15[i0 * 128 + i1] + fc1_bias[i1];
-  /* cnn_fashion.tt:21:44  fc1_out = reshape [B:1000,128] -> [B:1000,128]: a view of t18, no copy */
+  /* cnn_fashion.tt:21:44  fc1_out = detach [B:1000,128] -> [B:1000,128]: a view of t18, no copy */
   /* cnn_fashion.tt:21:35  drop_out = relu [B:1000,128] -> [B:1000,128]   128000 FLOPs, 1024000 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 128; i0++)
     drop_out[i0] = (t18[i0] < 0 ? (float)0 : t18[i0]);
   /* cnn_fashion.tt:21:20  t22 = matmul [B:1000,128] @ [10,128] (B transposed) -> [B:1000,10]   2560000 FLOPs, 557120 B, 4.60 FLOP/B */
   tt_gemm_f32(B, 10, 128, drop_out, 128, false, fc2_weight, 128, true, t22, 10, false);
-  /* cnn_fashion.tt:21:20  reshape [B:1000,10] -> [B:1000,10]: a view of t22, no copy */
+  /* cnn_fashion.tt:21:20  detach [B:1000,10] -> [B:1000,10]: a view of t22, no copy */
   /* cnn_fashion.tt:21:20  t25 = add [B:1000,10] + [10] -> [B:1000,10]   10000 FLOPs, 80040 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++)
       t25[i0 * 10 + i1] = t22[i0 * 10 + i1] + fc2_bias[i1];
-  /* cnn_fashion.tt:21:20  fc2_out = reshape [B:1000,10] -> [B:1000,10]: a view of t25, no copy */
+  /* cnn_fashion.tt:21:20  fc2_out = detach [B:1000,10] -> [B:1000,10]: a view of t25, no copy */
   /* cnn_fashion.tt:43:29  t27 = argmax [B:1000,10] dims=(1) -> [B:1000]   10000 FLOPs, 48000 B, 0.21 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++) {
     float best = t25[i0 * 10];

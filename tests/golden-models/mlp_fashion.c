@@ -329,7 +329,7 @@ static void train_step(void) {
   t40[0] = (int64_t)((uint64_t)adam_step[0] + (uint64_t)t39[0]);
   /* mlp_fashion.tt:38:12  store [] into adam_step   0 FLOPs, 16 B */
   memcpy(adam_step, t40, sizeof adam_step);
-  /* mlp_fashion.tt:38:12  (null) = adam_step [256,784], [256,784], [256,784], [256,784], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0 -> []   2408448 FLOPs, 6422528 B, 0.38 FLOP/B */
+  /* mlp_fashion.tt:38:12  adam_step [256,784], [256,784], [256,784], [256,784], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   2408448 FLOPs, 6422528 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t40[0]);
     const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t40[0]));
@@ -349,7 +349,7 @@ static void train_step(void) {
       fc1_weight[i] = p_i + neg_step * m_i / d_i;
     }
   }
-  /* mlp_fashion.tt:38:12  (null) = adam_step [256], [256], [256], [256], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0 -> []   3072 FLOPs, 8192 B, 0.38 FLOP/B */
+  /* mlp_fashion.tt:38:12  adam_step [256], [256], [256], [256], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   3072 FLOPs, 8192 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t40[0]);
     const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t40[0]));
@@ -369,7 +369,7 @@ static void train_step(void) {
       fc1_bias[i] = p_i + neg_step * m_i / d_i;
     }
   }
-  /* mlp_fashion.tt:38:12  (null) = adam_step [10,256], [10,256], [10,256], [10,256], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0 -> []   30720 FLOPs, 81920 B, 0.38 FLOP/B */
+  /* mlp_fashion.tt:38:12  adam_step [10,256], [10,256], [10,256], [10,256], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   30720 FLOPs, 81920 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t40[0]);
     const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t40[0]));
@@ -389,7 +389,7 @@ static void train_step(void) {
       fc2_weight[i] = p_i + neg_step * m_i / d_i;
     }
   }
-  /* mlp_fashion.tt:38:12  (null) = adam_step [10], [10], [10], [10], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0 -> []   120 FLOPs, 320 B, 0.38 FLOP/B */
+  /* mlp_fashion.tt:38:12  adam_step [10], [10], [10], [10], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   120 FLOPs, 320 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t40[0]);
     const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t40[0]));
@@ -445,23 +445,23 @@ static void eval_step(void) {
     x[i0] = t3[i0] / t4[0];
   /* mlp_fashion.tt:23:34  t7 = matmul [B:1000,784] @ [256,784] (B transposed) -> [B:1000,256]   401408000 FLOPs, 4962816 B, 80.88 FLOP/B */
   tt_gemm_f32(B, 256, 784, x, 784, false, fc1_weight, 784, true, t7, 256, false);
-  /* mlp_fashion.tt:23:34  reshape [B:1000,256] -> [B:1000,256]: a view of t7, no copy */
+  /* mlp_fashion.tt:23:34  detach [B:1000,256] -> [B:1000,256]: a view of t7, no copy */
   /* mlp_fashion.tt:23:34  t10 = add [B:1000,256] + [256] -> [B:1000,256]   256000 FLOPs, 2049024 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 256; i1++)
       t10[i0 * 256 + i1] = t7[i0 * 256 + i1] + fc1_bias[i1];
-  /* mlp_fashion.tt:23:34  fc1_out = reshape [B:1000,256] -> [B:1000,256]: a view of t10, no copy */
+  /* mlp_fashion.tt:23:34  fc1_out = detach [B:1000,256] -> [B:1000,256]: a view of t10, no copy */
   /* mlp_fashion.tt:23:25  t12 = relu [B:1000,256] -> [B:1000,256]   256000 FLOPs, 2048000 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 256; i0++)
     t12[i0] = (t10[i0] < 0 ? (float)0 : t10[i0]);
   /* mlp_fashion.tt:23:20  t14 = matmul [B:1000,256] @ [10,256] (B transposed) -> [B:1000,10]   5120000 FLOPs, 1074240 B, 4.77 FLOP/B */
   tt_gemm_f32(B, 10, 256, t12, 256, false, fc2_weight, 256, true, t14, 10, false);
-  /* mlp_fashion.tt:23:20  reshape [B:1000,10] -> [B:1000,10]: a view of t14, no copy */
+  /* mlp_fashion.tt:23:20  detach [B:1000,10] -> [B:1000,10]: a view of t14, no copy */
   /* mlp_fashion.tt:23:20  t17 = add [B:1000,10] + [10] -> [B:1000,10]   10000 FLOPs, 80040 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++)
       t17[i0 * 10 + i1] = t14[i0 * 10 + i1] + fc2_bias[i1];
-  /* mlp_fashion.tt:23:20  fc2_out = reshape [B:1000,10] -> [B:1000,10]: a view of t17, no copy */
+  /* mlp_fashion.tt:23:20  fc2_out = detach [B:1000,10] -> [B:1000,10]: a view of t17, no copy */
   /* mlp_fashion.tt:46:40  t19 = argmax [B:1000,10] dims=(1) -> [B:1000]   10000 FLOPs, 48000 B, 0.21 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++) {
     float best = t17[i0 * 10];

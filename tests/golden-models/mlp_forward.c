@@ -75,8 +75,9 @@ static void forward(void) {
       probs_1[i0 * 3 + i1] = expf(fc2_out_1[i0 * 3 + i1] - rmax);
       rsum += probs_1[i0 * 3 + i1];
     }
+    float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 3; i1++)
-      probs_1[i0 * 3 + i1] = (float)(probs_1[i0 * 3 + i1] / rsum);
+      probs_1[i0 * 3 + i1] = probs_1[i0 * 3 + i1] * rinv;
   }
   /* mlp_forward.tt:22:1  store [2,3] into probs   0 FLOPs, 48 B */
   memcpy(probs, probs_1, sizeof probs);

@@ -41,8 +41,9 @@ static void forward(void) {
       t1[i0] = expf(big[i0] - rmax);
       rsum += t1[i0];
     }
+    float rinv = (float)1 / (float)rsum;
     for (int64_t i0 = 0; i0 < 3; i0++)
-      t1[i0] = (float)(t1[i0] / rsum);
+      t1[i0] = t1[i0] * rinv;
   }
   /* softmax.tt:5:1  store [1,3] into t   0 FLOPs, 24 B */
   memcpy(t, t1, sizeof t);
@@ -74,8 +75,9 @@ static void forward(void) {
       t6[i0 * 3 + i1] = expf(x[i0 * 3 + i1] - rmax);
       rsum += t6[i0 * 3 + i1];
     }
+    float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 3; i1++)
-      t6[i0 * 3 + i1] = (float)(t6[i0 * 3 + i1] / rsum);
+      t6[i0 * 3 + i1] = t6[i0 * 3 + i1] * rinv;
   }
   /* softmax.tt:9:1  store [2,3] into t_2   0 FLOPs, 48 B */
   memcpy(t_2, t6, sizeof t_2);
@@ -89,8 +91,9 @@ static void forward(void) {
       t8[i0 + i1 * 3] = expf(x[i0 + i1 * 3] - rmax);
       rsum += t8[i0 + i1 * 3];
     }
+    float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 2; i1++)
-      t8[i0 + i1 * 3] = (float)(t8[i0 + i1 * 3] / rsum);
+      t8[i0 + i1 * 3] = t8[i0 + i1 * 3] * rinv;
   }
   /* softmax.tt:10:1  store [2,3] into t_3   0 FLOPs, 48 B */
   memcpy(t_3, t8, sizeof t_3);

@@ -243,7 +243,7 @@ static void train_step(void) {
   t31[0] = (int64_t)((uint64_t)sgd_step[0] + (uint64_t)t30[0]);
   /* xor.tt:15:8  store [] into sgd_step   0 FLOPs, 16 B */
   memcpy(sgd_step, t31, sizeof sgd_step);
-  /* xor.tt:15:8  (null) = sgd_step [8,2], [8,2], [], [], [8,2] momentum=0.9 dampening=0.0 weight_decay=0.0 -> []   64 FLOPs, 384 B, 0.17 FLOP/B */
+  /* xor.tt:15:8  sgd_step [8,2], [8,2], [], [], [8,2] momentum=0.9 dampening=0.0 weight_decay=0.0   64 FLOPs, 384 B, 0.17 FLOP/B */
   {
     const float neg_lr = (float)-t28[0];
     for (int64_t i = 0; i < 16; i++) {
@@ -255,7 +255,7 @@ static void train_step(void) {
       model_0_weight[i] = model_0_weight[i] + neg_lr * g_i;
     }
   }
-  /* xor.tt:15:8  (null) = sgd_step [8], [8], [], [], [8] momentum=0.9 dampening=0.0 weight_decay=0.0 -> []   32 FLOPs, 192 B, 0.17 FLOP/B */
+  /* xor.tt:15:8  sgd_step [8], [8], [], [], [8] momentum=0.9 dampening=0.0 weight_decay=0.0   32 FLOPs, 192 B, 0.17 FLOP/B */
   {
     const float neg_lr = (float)-t28[0];
     for (int64_t i = 0; i < 8; i++) {
@@ -267,7 +267,7 @@ static void train_step(void) {
       model_0_bias[i] = model_0_bias[i] + neg_lr * g_i;
     }
   }
-  /* xor.tt:15:8  (null) = sgd_step [1,8], [1,8], [], [], [1,8] momentum=0.9 dampening=0.0 weight_decay=0.0 -> []   32 FLOPs, 192 B, 0.17 FLOP/B */
+  /* xor.tt:15:8  sgd_step [1,8], [1,8], [], [], [1,8] momentum=0.9 dampening=0.0 weight_decay=0.0   32 FLOPs, 192 B, 0.17 FLOP/B */
   {
     const float neg_lr = (float)-t28[0];
     for (int64_t i = 0; i < 8; i++) {
@@ -279,7 +279,7 @@ static void train_step(void) {
       model_2_weight[i] = model_2_weight[i] + neg_lr * g_i;
     }
   }
-  /* xor.tt:15:8  (null) = sgd_step [1], [1], [], [], [1] momentum=0.9 dampening=0.0 weight_decay=0.0 -> []   4 FLOPs, 24 B, 0.17 FLOP/B */
+  /* xor.tt:15:8  sgd_step [1], [1], [], [], [1] momentum=0.9 dampening=0.0 weight_decay=0.0   4 FLOPs, 24 B, 0.17 FLOP/B */
   {
     const float neg_lr = (float)-t28[0];
     for (int64_t i = 0; i < 1; i++) {
