@@ -296,7 +296,9 @@ const char *v_str_of(L *l, Value *v, bool repr, int32_t off) {
   case V_FSTR: fstr_unsupported(l, "its use here", off);
   case V_RTLIST: rtlist_unsupported(l, "its use here (print it, or format it in an f-string)", off);
   case V_OBJECT: {
-    const char *r = bi_module_repr(l, v, off);
+    const char *r = dataclass_repr(l, v, off);
+    if (r) return r;
+    r = bi_module_repr(l, v, off);
     if (r) return r;
     /* a built-in object PyTorch prints otherwise (an optimizer's param groups, a state
        dict's entries): say so rather than print something else */
@@ -571,7 +573,8 @@ static Value *instantiate(L *l, Value *cls, Args *a) {
   obj->cls = cls;
   Value *init = attrs_get(&cls->attrs, "__init__");
   if (init && init->k == V_FUNC) call_func(l, init, obj, a);
-  else if (a->npos || a->nkw) lerr(l, a->off, "%s() takes no arguments", cls->s);
+  else if (dataclass_init(l, cls, obj, a)) {
+  } else if (a->npos || a->nkw) lerr(l, a->off, "%s() takes no arguments", cls->s);
   return obj;
 }
 
@@ -736,6 +739,7 @@ static Value *getattr(L *l, Value *obj, const char *name, int32_t off) {
     if (obj->closure) return module_attr(l, obj, name, off); /* a module of the program */
     if (!strncmp(obj->s, "safetensors", 11)) return safetensors_getattr(l, obj, name, off);
     if (!strcmp(obj->s, "os") || !strcmp(obj->s, "os.path")) return os_getattr(l, obj, name, off);
+    if (!strcmp(obj->s, "dataclasses")) return dataclass_getattr(l, name, off);
     /* torch.X, nn.X, F.X, math.X, torch.nn.functional.X: the builtin of that name */
     static const char *subs[][2] = {
       {"nn", "torch.nn"}, {"functional", "torch.nn.functional"}, {"optim", "torch.optim"},
@@ -1368,7 +1372,7 @@ static Value *module_ns(L *l, const char *mod, int32_t off) {
                                 "torch.nn.init", "torch.utils", "torch.utils.data", "math",
                                 "tinytorch", "torchvision", "torchvision.datasets", "torchvision.transforms", "tqdm", "tqdm.auto", "time", "torch.autograd",
                                 "torch.optim.lr_scheduler", "safetensors", "safetensors.torch",
-                                "os", "os.path"};
+                                "os", "os.path", "dataclasses"};
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
     if (!strcmp(mod, known[i]) || (!strncmp(mod, "tinytorch.", 10))) {
       Value *ns = v_new(l, V_NS);
@@ -1509,6 +1513,7 @@ static Exit exec(L *l, Frame *f, const Ast *st) {
       if (m->k == V_FUNC) m->closure = s;
       attrs_set(l, &cls->attrs, cs->vars.keys[i], m);
     }
+    if (st->b) cls = dataclass_apply(l, eval(l, s, st->b), cls, st); /* @dataclass */
     attrs_set(l, &s->vars, st->str, cls);
     return X_NEXT;
   }

@@ -529,4 +529,16 @@ bool py_set_eq(L *l, Value *a, Value *b, int32_t off);
 /* str()/repr() with sets and OrderedDicts (anywhere inside) printed as Python prints them. */
 const char *py_text(L *l, Value *v, bool repr, int32_t off);
 
+/* ---- dataclass.c: dataclasses.dataclass ------------------------------------------------ */
+Value *dataclass_getattr(L *l, const char *name, int32_t off); /* dataclasses.NAME */
+/* @dataclass (dec, evaluated) on class cls made by st: records its fields */
+Value *dataclass_apply(L *l, Value *dec, Value *cls, const Ast *st);
+/* obj = cls(args) for a dataclass without its own __init__: binds the fields; false when
+ * cls is no dataclass */
+bool dataclass_init(L *l, Value *cls, Value *obj, Args *a);
+/* The generated __repr__'s text, or NULL when obj is no dataclass instance */
+const char *dataclass_repr(L *l, Value *obj, int32_t off);
+/* a == b by the generated __eq__ (1 or 0), or -1 when a is no dataclass instance */
+int dataclass_eq(L *l, Value *a, Value *b, int32_t off);
+
 #endif

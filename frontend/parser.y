@@ -112,6 +112,7 @@ static Ast *p_dictcomp(Parser *p, Token t, Ast *k, Ast *v, Ast *clauses);
 static Ast *p_expr_stmt(Parser *p, Ast *e);
 static Ast *p_targets(Parser *p, Ast *list, Ast *target, Token eq);
 static Ast *p_assign(Parser *p, Ast *targets, Ast *value);
+static Ast *p_annassign(Parser *p, Ast *target, Ast *value);
 static Ast *p_augassign(Parser *p, Ast *target, Token t, Ast *value);
 static Ast *p_return(Parser *p, Token t, Ast *value);
 static Ast *p_import(Parser *p, Token t, Token module, Ast *alias);
@@ -167,6 +168,9 @@ suite(A) ::= NEWLINE INDENT stmts(B) DEDENT.                 { A = B; }
 small_stmt(A) ::= testlist(B).                        { A = p_expr_stmt(p, B); }
 small_stmt(A) ::= assign_lhs(B) testlist(C).          { A = p_assign(p, B, C); }
 small_stmt(A) ::= testlist(B) augop(T) testlist(C).   { A = p_augassign(p, B, T, C); }
+/* x: int = 3 assigns as x = 3 does; x: int alone binds nothing (a @dataclass field) */
+small_stmt(A) ::= testlist(B) COLON test ASSIGN testlist(C). { A = p_annassign(p, B, C); }
+small_stmt(A) ::= testlist(B) COLON test.             { A = p_annassign(p, B, NULL); }
 small_stmt(A) ::= PASS(T).                            { A = p_leaf(p, AST_PASS, T); }
 small_stmt(A) ::= BREAK(T).                           { A = p_leaf(p, AST_BREAK, T); }
 small_stmt(A) ::= CONTINUE(T).                        { A = p_leaf(p, AST_CONTINUE, T); }
@@ -233,7 +237,8 @@ compound_stmt(A) ::= WITH(T) test(B) AS expr(C) COLON suite(D). { A = p_with(p, 
 
 compound_stmt(A) ::= DEF(T) NAME(N) LPAREN params(B) RPAREN return_annot COLON suite(C).
                                                       { A = p_def(p, T, N, B, C); }
-/* @decorator on its own line before a def; lowering knows @torch.no_grad() */
+/* @decorator on its own line before a def or class; lowering knows @torch.no_grad() and
+   @dataclass */
 compound_stmt(A) ::= DECOR(T) test(D) NEWLINE compound_stmt(B). { A = p_decorate(p, T, D, B); }
 compound_stmt(A) ::= CLASS(T) NAME(N) COLON suite(C). { A = p_class(p, T, N, NULL, C); }
 compound_stmt(A) ::= CLASS(T) NAME(N) LPAREN RPAREN COLON suite(C). { A = p_class(p, T, N, NULL, C); }
@@ -858,6 +863,21 @@ static Ast *p_assign(Parser *p, Ast *targets, Ast *value) {
   return frag;
 }
 
+/* An annotated assignment: one target, as Python requires. ival 1 marks it annotated (a
+ * @dataclass field when it names a plain name in a class body); without a value it is an
+ * AST_PASS whose a is the target, which binds nothing. */
+static Ast *p_annassign(Parser *p, Ast *target, Ast *value) {
+  if (target->kind == AST_TUPLE || target->kind == AST_LIST)
+    p_error(p, target->off, "only single target (not %s) can be annotated",
+            target->kind == AST_TUPLE ? "tuple" : "list");
+  else
+    check_target(p, target, false);
+  Ast *n = value ? p_node(p, AST_ASSIGN, target->off, target, value, NULL)
+                 : p_node(p, AST_PASS, target->off, target, NULL, NULL);
+  n->ival = 1;
+  return n;
+}
+
 static Ast *p_augassign(Parser *p, Ast *target, Token t, Ast *value) {
   const char *why = bad_target(target, true);
   if (why)
@@ -1016,9 +1036,14 @@ static Ast *p_param(Parser *p, Token name, Ast *dflt) {
   return p_kwarg(p, name, dflt);
 }
 
-/* One decorator, kept in the def's a (lowering checks which it is). */
+/* One decorator, kept in the def's a or the class's b (lowering checks which it is). */
 static Ast *p_decorate(Parser *p, Token t, Ast *dec, Ast *def) {
-  if (def->kind != AST_DEF) return p_reject(p, t, "decorators are supported on functions only");
+  if (def->kind == AST_CLASS) {
+    if (def->b) return p_reject(p, t, "ttc supports one decorator per class");
+    def->b = dec;
+    return def;
+  }
+  if (def->kind != AST_DEF) return p_reject(p, t, "decorators are supported on functions and classes only");
   if (def->a) return p_reject(p, t, "ttc supports one decorator per function");
   def->a = dec;
   return def;

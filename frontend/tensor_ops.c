@@ -698,6 +698,10 @@ bool host_eq(L *l, Value *a, Value *b, int32_t off) {
       if (j + 1 >= b->n || !host_eq(l, a->items[i + 1], b->items[j + 1], off)) return false;
     }
     return true;
+  case V_OBJECT: { /* a dataclass's generated __eq__ compares the fields */
+    int eq = dataclass_eq(l, a, b, off);
+    return eq >= 0 ? eq : a == b;
+  }
   default: return a == b;
   }
 }
