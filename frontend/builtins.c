@@ -444,6 +444,7 @@ Value *bi_getattr(L *l, Value *obj, const char *name, int32_t off) {
   }
   if (obj->k == V_OBJECT && attrs_get(&obj->attrs, "__items__") && (!strcmp(name, "append") || !strcmp(name, "extend")))
     return bound(l, py_method(V_LIST, name), attrs_get(&obj->attrs, "__items__"));
+  if (obj->k == V_OBJECT && moduledict_method(obj, name)) return bound(l, moduledict_method(obj, name), obj);
   if (obj->k == V_OBJECT) {
     Value *tv = train_getattr(l, obj, name);
     if (tv) return tv;

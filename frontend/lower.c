@@ -1332,6 +1332,11 @@ static Value *iter_items(L *l, Value *v, int32_t off) {
     return r;
   }
   case V_OBJECT: {
+    if (moduledict_keys(v)) { /* its keys */
+      Value *r = v_new(l, V_LIST);
+      for (int i = 0; i < moduledict_keys(v)->n; i++) v_list_push(l, r, moduledict_keys(v)->items[i]);
+      return r;
+    }
     Value *items = attrs_get(&v->attrs, "__items__"); /* ModuleList, Sequential */
     if (items) return items;
     break;

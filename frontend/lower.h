@@ -418,6 +418,10 @@ bool bi_is_module(const Value *v); /* a torch.nn module (builtin or a user class
 /* Whether item is also a named attribute of m (Sequential(OrderedDict(...))'s children are
  * both), so that walks over attributes and "__items__" list it once. */
 bool bi_item_is_attr(const Value *m, const Value *item);
+/* nn.ModuleDict: its keys (a V_LIST of V_STR, insertion order), or NULL for another value */
+Value *moduledict_keys(const Value *m);
+Value *moduledict_get(L *l, Value *m, Value *key, int32_t off); /* md[key] */
+const Builtin *moduledict_method(const Value *m, const char *name); /* keys/values/items */
 Value *bi_call_with_opts(L *l, BuiltinFn fn, Value **pos, int npos, Value *m, const char *const *names, int n,
                          int32_t off);
 /* The methods every module has, for bi_getattr: parameters(), named_parameters(),

@@ -305,6 +305,92 @@ B(ModuleList) {
   return m;
 }
 
+/* nn.ModuleDict: its children are attributes (md.wte, parameters(), state_dict() and
+ * apply() see them as any module's, in insertion order), their names in "__dictkeys__" in
+ * that order for md[key], len(), iteration (the keys) and keys()/values()/items(). */
+Value *moduledict_keys(const Value *m) {
+  if (m->k != V_OBJECT || !m->cls || !m->cls->bi || strcmp(m->cls->s, "ModuleDict")) return NULL;
+  return attrs_get(&m->attrs, "__dictkeys__");
+}
+
+Value *moduledict_get(L *l, Value *m, Value *key, int32_t off) {
+  Value *keys = moduledict_keys(m);
+  if (key->k == V_STR)
+    for (int i = 0; i < keys->n; i++)
+      if (!strcmp(keys->items[i]->s, key->s)) return attrs_get(&m->attrs, key->s);
+  lerr(l, off, "KeyError: %s", v_str_of(l, key, true, off));
+}
+
+static void moduledict_put(L *l, Value *m, Value *key, Value *mod, int32_t off) {
+  if (key->k != V_STR) lerr(l, off, "module name should be a string. Got %s", v_typename(key));
+  if (!*key->s) lerr(l, off, "module name can't be empty string \"\"");
+  if (strchr(key->s, '.')) lerr(l, off, "module name can't contain \".\", got: %s", key->s);
+  if (mod->k != V_OBJECT || !bi_is_module(mod)) lerr(l, off, "%s is not a Module subclass", v_typename(mod));
+  Value *keys = attrs_get(&m->attrs, "__dictkeys__");
+  bool known = false;
+  for (int i = 0; i < keys->n; i++) known |= !strcmp(keys->items[i]->s, key->s);
+  if (!known && (attrs_get(&m->attrs, key->s) || key->s[0] == '_' || !strcmp(key->s, "training") ||
+                 !strcmp(key->s, "forward")))
+    lerr(l, off, "ModuleDict: a child named '%s' is not supported by ttc", key->s);
+  attrs_set(l, &m->attrs, key->s, mod);
+  if (!known) v_list_push(l, keys, key);
+}
+
+B(ModuleDict) {
+  if (self) lerr(l, a->off, "ModuleDict is not callable; index it with a key");
+  Value *v[1];
+  args_bind(l, "ModuleDict", "modules=None", NULL, a, v, 1);
+  Value *m = module_new(l, "ModuleDict");
+  attrs_set(l, &m->attrs, "__dictkeys__", v_new(l, V_LIST));
+  Value *d = v[0];
+  if (!d || d->k == V_NONE) return m;
+  if (d->k == V_DICT) { /* a dict (or OrderedDict): its order, which is insertion order */
+    for (int i = 0; i + 1 < d->n; i += 2) moduledict_put(l, m, d->items[i], d->items[i + 1], a->off);
+  } else if (d->k == V_LIST || d->k == V_TUPLE) { /* an iterable of (key, module) pairs */
+    for (int i = 0; i < d->n; i++) {
+      Value *p = d->items[i];
+      if ((p->k != V_LIST && p->k != V_TUPLE) || p->n != 2)
+        lerr(l, a->off, "ModuleDict update sequence element #%d should be a pair of a name and a module", i);
+      moduledict_put(l, m, p->items[0], p->items[1], a->off);
+    }
+  } else
+    lerr(l, a->off, "ModuleDict(): expected a dict or a list of (name, module) pairs, not %s", v_typename(d));
+  return m;
+}
+
+/* md.keys(), md.values(), md.items(): lists, in insertion order */
+static Value *md_view(L *l, Value *self, Args *a, int which) {
+  if (a->npos || a->nkw) lerr(l, a->off, "takes no arguments");
+  Value *keys = moduledict_keys(self), *r = v_new(l, V_LIST);
+  for (int i = 0; i < keys->n; i++) {
+    Value *mod = attrs_get(&self->attrs, keys->items[i]->s);
+    if (which == 0) v_list_push(l, r, keys->items[i]);
+    else if (which == 1) v_list_push(l, r, mod);
+    else {
+      Value *t = v_tuple(l, 2);
+      t->items[0] = keys->items[i];
+      t->items[1] = mod;
+      v_list_push(l, r, t);
+    }
+  }
+  return r;
+}
+B(md_keys) { return md_view(l, self, a, 0); }
+B(md_values) { return md_view(l, self, a, 1); }
+B(md_items) { return md_view(l, self, a, 2); }
+static const Builtin md_methods[] = {
+  {"keys", BI_METHOD, bi_md_keys, 0},
+  {"values", BI_METHOD, bi_md_values, 0},
+  {"items", BI_METHOD, bi_md_items, 0},
+};
+
+const Builtin *moduledict_method(const Value *m, const char *name) {
+  if (!moduledict_keys(m)) return NULL;
+  for (size_t i = 0; i < sizeof md_methods / sizeof md_methods[0]; i++)
+    if (!strcmp(md_methods[i].name, name)) return &md_methods[i];
+  return NULL;
+}
+
 B(Module) {
   if (self) lerr(l, a->off, "Module has no forward");
   return module_new(l, "Module");
@@ -605,7 +691,7 @@ BI_FN(module_to) {
 
 bool bi_is_module(const Value *v) {
   static const char *const mods[] = {"Module", "Linear", "ReLU", "Sigmoid", "Tanh", "GELU", "Softmax",
-                                     "LogSoftmax", "Identity", "Flatten", "Sequential", "ModuleList",
+                                     "LogSoftmax", "Identity", "Flatten", "Sequential", "ModuleList", "ModuleDict",
                                      "Conv2d", "MaxPool2d", "AvgPool2d", "Dropout", "BatchNorm2d",
                                      "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss",
                                      "BCEWithLogitsLoss", "BCELoss", "LeakyReLU", "ELU", "SiLU",
@@ -768,6 +854,7 @@ const Builtin module_builtins[] = {
   {"Flatten", BI_CLASS, bi_Flatten, 0},
   {"Sequential", BI_CLASS, bi_Sequential, 0},
   {"ModuleList", BI_CLASS, bi_ModuleList, 0},
+  {"ModuleDict", BI_CLASS, bi_ModuleDict, 0},
   {"Parameter", F, bi_Parameter, 0},
 };
 #undef F

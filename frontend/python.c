@@ -551,6 +551,7 @@ B(len) {
     return dim_size(l, s, 0, a->off);
   }
   case V_OBJECT: {
+    if (moduledict_keys(x)) return v_int(l, moduledict_keys(x)->n);
     Value *items = attrs_get(&x->attrs, "__items__");
     if (items) return v_int(l, items->n);
     Value *len = attrs_get(&x->attrs, "__len__");
@@ -778,6 +779,10 @@ static Value *seq_of(L *l, Value *v, int32_t off) {
   }
   if (v->k == V_DICT) {
     for (int i = 0; i + 1 < v->n; i += 2) v_list_push(l, r, v->items[i]);
+    return r;
+  }
+  if (v->k == V_OBJECT && moduledict_keys(v)) {
+    for (int i = 0; i < moduledict_keys(v)->n; i++) v_list_push(l, r, moduledict_keys(v)->items[i]);
     return r;
   }
   if (v->k == V_OBJECT && attrs_get(&v->attrs, "__items__")) return attrs_get(&v->attrs, "__items__");

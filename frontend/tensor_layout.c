@@ -329,6 +329,7 @@ static Value *host_index(L *l, Value *obj, Value *iv, int32_t off) {
   }
   if (obj->k == V_OBJECT && obj->cls && obj->cls->s && !strcmp(obj->cls->s, "Checkpoint"))
     return checkpoint_index(l, obj, iv, off);
+  if (obj->k == V_OBJECT && moduledict_keys(obj)) return moduledict_get(l, obj, iv, off);
   if (obj->k == V_OBJECT) {
     Value *items = attrs_get(&obj->attrs, "__items__");
     if (!items) lerr(l, off, "'%s' object is not subscriptable", v_typename(obj));

@@ -722,6 +722,9 @@ Value *bi_compare(L *l, int op, Value *a, Value *b, int32_t off) {
       for (int i = 0; i < b->n && !found; i++) found = host_eq(l, a, b->items[i], off);
     } else if (b->k == V_DICT) {
       for (int i = 0; i + 1 < b->n && !found; i += 2) found = host_eq(l, a, b->items[i], off);
+    } else if (moduledict_keys(b)) { /* key in ModuleDict */
+      Value *keys = moduledict_keys(b);
+      for (int i = 0; i < keys->n && !found; i++) found = host_eq(l, a, keys->items[i], off);
     } else lerr(l, off, "argument of type '%s' is not iterable", v_typename(b));
     return v_bool(l, op == CMP_IN ? found : !found);
   }
