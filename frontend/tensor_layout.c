@@ -452,6 +452,31 @@ static bool hx_linear(const HostExpr *e, Lin *out, int depth) {
   }
 }
 
+/* x[..., start:start + len*step:step, ...] at items[at], start a run-time value (a host
+ * number or a 0-d integer tensor) and len known: the other items index as usual, then this
+ * dim takes start + arange(len) * step along it. */
+static Value *slice_at(L *l, Value *x, IndexItem *items, int n, int at, Value *start, int64_t len,
+                       int64_t step, int32_t off) {
+  IndexItem *it = &items[at];
+  IndexItem *rest = arena_alloc(l->arena, sizeof(IndexItem) * (size_t)n);
+  memcpy(rest, items, sizeof(IndexItem) * (size_t)n);
+  rest[at] = (IndexItem){.kind = IX_SLICE, .off = it->off};
+  int dd = 0, consumed = 0;
+  Shape xs = tshape(l, x);
+  for (int i = 0; i < n; i++)
+    if (items[i].kind == IX_SLICE || (items[i].kind == IX_VALUE && items[i].v->k != V_NONE)) consumed++;
+  for (int i = 0; i < at; i++) {
+    if (items[i].kind == IX_ELLIPSIS) dd += xs.rank - consumed;
+    else if (items[i].kind == IX_SLICE || items[i].v->k == V_NONE) dd++;
+  }
+  Value *y = bi_index(l, x, rest, n, true, off);
+  Value *args[3] = {v_int(l, 0), v_int(l, len * step), v_int(l, step)};
+  Value *idx = bi_binop(l, BIN_ADD, bi_call(l, "arange", NULL, args, 3, it->off), start, it->off);
+  Value *r = take_along(l, y, dd, idx, off);
+  if (r->t.requires_grad) r->t.gradfn = "SliceBackward0";
+  return r;
+}
+
 /* x[start:stop] on one dim where start (and stop) are known only at run time but stop -
  * start is a constant: the elements start, start + 1, ... through index_select, so a slice
  * that would run past the end stops the program (its size would be known only then). */
@@ -468,23 +493,51 @@ static Value *runtime_slice(L *l, Value *x, IndexItem *items, int n, int at, int
     if (d.coef[i]) lerr(l, it->off, "this slice's length (stop - start) is known only at run time; ttc needs it at compile time");
   if (d.c < 0) d.c = 0;
   int64_t len = (d.c + step - 1) / step;
-  IndexItem *rest = arena_alloc(l->arena, sizeof(IndexItem) * (size_t)n);
-  memcpy(rest, items, sizeof(IndexItem) * (size_t)n);
-  rest[at] = (IndexItem){.kind = IX_SLICE, .off = it->off};
-  int dd = 0, consumed = 0;
-  Shape xs = tshape(l, x);
-  for (int i = 0; i < n; i++)
-    if (items[i].kind == IX_SLICE || (items[i].kind == IX_VALUE && items[i].v->k != V_NONE)) consumed++;
-  for (int i = 0; i < at; i++) {
-    if (items[i].kind == IX_ELLIPSIS) dd += xs.rank - consumed;
-    else if (items[i].kind == IX_SLICE || items[i].v->k == V_NONE) dd++;
+  return slice_at(l, x, items, n, at, v_host(l, lo), len, step, off);
+}
+
+/* A 0-d integer tensor as base + c, base the node that a chain of additions of integer
+ * constants starts from (the tensor's own node when there is none): d[i:i + n] with i an
+ * element of a tensor has length n. */
+static int32_t tensor_lin(L *l, Value *v, int64_t *c, int32_t off) {
+  const Node *nd = tn(l, v);
+  if (nd->shape.rank != 0 || nd->shape.sym >= 0 || dt_is_float(nd->dtype) || nd->dtype == DT_BOOL)
+    lerr(l, off, "only integer tensors of a single element can be converted to an index");
+  int32_t id = tnode(l, v);
+  *c = 0;
+  const Graph *g = l->g;
+  for (;;) {
+    const Node *x = &g->nodes[id];
+    if ((x->op != OP_ADD && x->op != OP_SUB) || x->nin != 2) return id;
+    int k = -1;
+    for (int j = x->op == OP_SUB ? 1 : 0; j < 2; j++) {
+      const Node *y = &g->nodes[x->in[j]];
+      if (y->op == OP_CONST && y->shape.rank == 0 && (y->dtype == DT_I64 || y->dtype == DT_I32)) k = j;
+    }
+    if (k < 0) return id;
+    const Node *y = &g->nodes[x->in[k]];
+    int64_t cv = y->dtype == DT_I64 ? *(const int64_t *)y->attr.data : *(const int32_t *)y->attr.data;
+    *c += x->op == OP_SUB ? -cv : cv;
+    id = x->in[1 - k];
   }
-  Value *y = bi_index(l, x, rest, n, true, off);
-  Value *args[3] = {v_int(l, 0), v_int(l, len * step), v_int(l, step)};
-  Value *idx = bi_binop(l, BIN_ADD, bi_call(l, "arange", NULL, args, 3, it->off), v_host(l, lo), it->off);
-  Value *r = take_along(l, y, dd, idx, off);
-  if (r->t.requires_grad) r->t.gradfn = "SliceBackward0";
-  return r;
+}
+
+/* x[i:i + n] where i is a 0-d integer tensor (an element of a tensor of offsets, as
+ * `for i in torch.randint(...)` gives): stop - start must be a constant, as above. */
+static Value *tensor_slice(L *l, Value *x, IndexItem *items, int n, int at, int32_t off) {
+  IndexItem *it = &items[at];
+  int64_t step = it->st ? want_int(l, it->st, "slice step", it->off) : 1;
+  if (step <= 0) lerr(l, it->off, "step must be greater than zero");
+  if (!it->lo || !it->hi || it->lo->k != V_TENSOR || it->hi->k != V_TENSOR)
+    lerr(l, it->off, "a slice whose bounds are tensors needs both, as start:start + n with n "
+                     "known at compile time (its length is the tensor's size)");
+  int64_t clo, chi;
+  int32_t blo = tensor_lin(l, it->lo, &clo, it->off), bhi = tensor_lin(l, it->hi, &chi, it->off);
+  if (blo != bhi)
+    lerr(l, it->off, "this slice's length (stop - start) is known only at run time; ttc needs it at compile time");
+  int64_t d = chi - clo < 0 ? 0 : chi - clo;
+  Value *start = cast(l, it->lo, DT_I64, it->off);
+  return slice_at(l, x, items, n, at, start, (d + step - 1) / step, step, off);
 }
 
 /*
@@ -613,6 +666,9 @@ Value *bi_index(L *l, Value *obj, IndexItem *items, int n, bool tuple, int32_t o
     return dyn_select(l, obj, items[0].v, items[0].off);
   for (int i = 0; i < n; i++)
     if (is_adv(&items[i])) return adv_index(l, obj, items, n, off);
+  for (int i = 0; i < n; i++) /* X[i:i + bs] with i an element of a tensor */
+    if (items[i].kind == IX_SLICE && ((items[i].lo && items[i].lo->k == V_TENSOR) || (items[i].hi && items[i].hi->k == V_TENSOR)))
+      return tensor_slice(l, obj, items, n, i, off);
   for (int i = 0; i < n; i++) /* X[i:i + bs] in a run-time loop */
     if (items[i].kind == IX_SLICE && ((items[i].lo && items[i].lo->k == V_HOST) || (items[i].hi && items[i].hi->k == V_HOST)))
       return runtime_slice(l, obj, items, n, i, off);
