@@ -56,6 +56,17 @@ typedef enum CgHelper {
 /* A set of C identifiers already taken in a scope; lookups fall through to parent. */
 typedef struct CgNames CgNames;
 
+/* Where a node's value lives: the one answer every emitter and declaration asks for
+ * (cg_lives). Planned once per program, before any C is written (emit.c, plan_storage). */
+typedef enum CgLives {
+  CG_NONE,      /* no value: a sink (STORE, an optimizer step) */
+  CG_OWN,       /* its own static array in its graph's function */
+  CG_FILESCOPE, /* a large CONST, a static const array at file scope */
+  CG_VIEW,      /* the storage of its input (a reshape, a detach) */
+  CG_VAR,       /* a program variable's array: an INPUT, or a value whose one use is a
+                   STORE into that variable, computed there directly (no copy) */
+} CgLives;
+
 /* The emitter's context: one per cg_emit_program call, no globals. */
 typedef struct Cg {
   FILE *out;
@@ -73,7 +84,7 @@ typedef struct Cg {
   const char **lname;  /* C name of each loader's TtLoader pointer */
   const char **lbatch; /* C name of each loader's current batch size */
   const char ***bufs;  /* per graph, per node: the C name of its storage, or NULL */
-  bool **filescope;    /* per graph, per node: a CONST emitted at file scope */
+  unsigned char **lives; /* per graph, per node: a CgLives */
   const Graph *g;      /* the graph being emitted */
   int gi;              /* its index in p->graphs */
   int *uses;           /* per node of g: number of users */
@@ -99,6 +110,8 @@ void cg_line(Cg *cg, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 bool cg_fail(Cg *cg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The C name of node id's storage in the current graph. */
 const char *cg_buf(const Cg *cg, int id);
+/* Where node id of graph gi keeps its value. */
+CgLives cg_lives(const Cg *cg, int gi, int id);
 /* The node, and its input i, in the current graph. */
 const Node *cg_node(const Cg *cg, int id);
 const Node *cg_in(const Cg *cg, int id, int i);

@@ -267,9 +267,76 @@ static int64_t numel_of(const Shape *s) {
 }
 
 /* Whether node id of g has storage of its own (a declared array), as opposed to a view of
- * a var or of another node, or no value at all. */
+ * a var or of another node, or no value at all (before plan_storage's choices). */
 static bool owns_storage(const Node *n) {
   return n->op != OP_INPUT && !(ir_ops[n->op].flags & (OPF_SINK | OPF_VIEW));
+}
+
+CgLives cg_lives(const Cg *cg, int gi, int id) {
+  return (CgLives)cg->lives[gi][id];
+}
+
+/* The var that node id's storage is, through views (an INPUT of it), or -1. */
+static int var_root(const Graph *g, int id) {
+  while (ir_ops[g->nodes[id].op].flags & OPF_VIEW) id = g->nodes[id].in[0];
+  return g->nodes[id].op == OP_INPUT ? g->nodes[id].attr.var : -1;
+}
+
+/* Whether node k reads or writes var v's array. */
+static bool touches_var(const Graph *g, int k, int v) {
+  const Node *n = &g->nodes[k];
+  for (int i = 0; i < n->nin; i++)
+    if (var_root(g, n->in[i]) == v) return true;
+  if (ir_ops[n->op].flags & OPF_OPTIM)
+    for (int i = 0; i < n->attr.nints; i++)
+      if (n->attr.ints[i] == v) return true;
+  return n->op == OP_STORE && n->attr.var == v;
+}
+
+/*
+ * The storage plan of graph g: where each node's value lives. One choice beyond the
+ * obvious: a value x whose only use is "store x into v" (directly, or through views that
+ * are used only by that store) is computed straight into v's array, and the STORE copies
+ * nothing: `w_grad = w_grad + g` is one loop instead of a loop and a memcpy of the whole
+ * gradient. It is safe when no node after x and before the STORE reads or writes v — v
+ * holds the new value early, and nobody looks — and when x itself reads v only as an
+ * elementwise kernel marked in place (OPF_INPLACE): it reads v[i] and then writes v[i],
+ * which holds when that input has x's element count. into[id] is the var, or -1.
+ */
+static void plan_storage(const Graph *g, const Program *p, unsigned char *lives, int *into) {
+  int *users = calloc((size_t)g->n + 1, sizeof *users);
+  if (!users) abort();
+  for (int id = 0; id < g->n; id++) {
+    const Node *n = &g->nodes[id];
+    into[id] = -1;
+    for (int i = 0; i < n->nin; i++) users[n->in[i]]++;
+    if (n->op == OP_INPUT) lives[id] = CG_VAR;
+    else if (ir_ops[n->op].flags & OPF_VIEW) lives[id] = CG_VIEW;
+    else if (ir_ops[n->op].flags & OPF_SINK) lives[id] = CG_NONE;
+    else if (n->op == OP_CONST && numel_of(&n->shape) > CG_SMALL_CONST) lives[id] = CG_FILESCOPE;
+    else lives[id] = CG_OWN;
+  }
+  for (int s = 0; s < g->n; s++) {
+    const Node *st = &g->nodes[s];
+    if (st->op != OP_STORE || st->attr.var < 0 || st->attr.var >= p->nvars) continue;
+    int v = st->attr.var, id = st->in[0];
+    while ((ir_ops[g->nodes[id].op].flags & OPF_VIEW) && users[id] == 1) id = g->nodes[id].in[0];
+    const Node *x = &g->nodes[id];
+    const Var *var = &p->vars[v];
+    if (users[id] != 1 || lives[id] != CG_OWN || x->op == OP_CONST || x->dtype != var->dtype ||
+        numel_of(&x->shape) != numel_of(&var->shape))
+      continue;
+    /* a run-time extent: the same layout only when the shapes agree */
+    if ((x->shape.sym >= 0 || var->shape.sym >= 0) && !shape_eq(&x->shape, &var->shape)) continue;
+    bool ok = true;
+    for (int i = 0; ok && i < x->nin; i++)
+      if (var_root(g, x->in[i]) == v)
+        ok = (ir_ops[x->op].flags & OPF_INPLACE) &&
+             numel_of(&g->nodes[x->in[i]].shape) == numel_of(&x->shape);
+    for (int k = id + 1; ok && k < s; k++) ok = !touches_var(g, k, v);
+    if (ok) lives[id] = CG_VAR, into[id] = v;
+  }
+  free(users);
 }
 
 static void name_everything(Cg *cg) {
@@ -278,7 +345,8 @@ static void name_everything(Cg *cg) {
   cg->gname = arena_alloc(cg->arena, (size_t)(p->ngraphs + 1) * sizeof *cg->gname);
   cg->vname = arena_alloc(cg->arena, (size_t)(p->nvars + 1) * sizeof *cg->vname);
   cg->bufs = arena_alloc(cg->arena, (size_t)(p->ngraphs + 1) * sizeof *cg->bufs);
-  cg->filescope = arena_alloc(cg->arena, (size_t)(p->ngraphs + 1) * sizeof *cg->filescope);
+  cg->lives = arena_alloc(cg->arena, (size_t)(p->ngraphs + 1) * sizeof *cg->lives);
+  int **into = arena_alloc(cg->arena, (size_t)(p->ngraphs + 1) * sizeof *into);
   for (int gi = 0; gi < p->ngraphs; gi++) {
     const Graph *g = p->graphs[gi];
     const char *base = g->name && g->name[0] ? sanitize(cg->arena, g->name)
@@ -311,14 +379,15 @@ static void name_everything(Cg *cg) {
   for (int gi = 0; gi < p->ngraphs; gi++) {
     const Graph *g = p->graphs[gi];
     cg->bufs[gi] = arena_alloc(cg->arena, (size_t)(g->n + 1) * sizeof **cg->bufs);
-    cg->filescope[gi] = arena_alloc(cg->arena, (size_t)(g->n + 1) * sizeof **cg->filescope);
+    cg->lives[gi] = arena_alloc(cg->arena, (size_t)(g->n + 1) * sizeof **cg->lives);
+    into[gi] = arena_alloc(cg->arena, (size_t)(g->n + 1) * sizeof **into);
+    plan_storage(g, p, cg->lives[gi], into[gi]);
     for (int id = 0; id < g->n; id++) {
       const Node *n = &g->nodes[id];
-      if (n->op != OP_CONST || numel_of(&n->shape) <= CG_SMALL_CONST) continue;
+      if (cg->lives[gi][id] != CG_FILESCOPE) continue;
       const char *local = n->name && n->name[0] ? sanitize(cg->arena, n->name)
                                                 : arena_printf(cg->arena, "t%d", (int)n->uid);
       cg->bufs[gi][id] = uniquify(cg, file, arena_printf(cg->arena, "%s_%s", cg->gname[gi], local));
-      cg->filescope[gi][id] = true;
     }
   }
   for (int gi = 0; gi < p->ngraphs; gi++) {
@@ -327,11 +396,14 @@ static void name_everything(Cg *cg) {
     local->parent = file;
     for (int id = 0; id < g->n; id++) {
       const Node *n = &g->nodes[id];
+      CgLives lv = cg_lives(cg, gi, id);
       if (n->op == OP_INPUT) {
         cg->bufs[gi][id] = cg->vname[n->attr.var];
-      } else if (ir_ops[n->op].flags & OPF_VIEW) {
+      } else if (lv == CG_VAR) { /* computed into the var its STORE names */
+        cg->bufs[gi][id] = cg->vname[into[gi][id]];
+      } else if (lv == CG_VIEW) {
         cg->bufs[gi][id] = cg->bufs[gi][n->in[0]];
-      } else if (owns_storage(n) && !cg->filescope[gi][id]) {
+      } else if (lv == CG_OWN) {
         const char *base = n->name && n->name[0] ? sanitize(cg->arena, n->name)
                                                  : arena_printf(cg->arena, "t%d", (int)n->uid);
         cg->bufs[gi][id] = uniquify(cg, local, base);
@@ -538,7 +610,7 @@ static void buffer_decls(Cg *cg) {
   bool any = false;
   for (int id = 0; id < g->n; id++) {
     const Node *n = &g->nodes[id];
-    if (!owns_storage(n) || n->op == OP_CONST) continue;
+    if (cg_lives(cg, cg->gi, id) != CG_OWN || n->op == OP_CONST) continue;
     int64_t ne = numel_of(&n->shape);
     cg_line(cg, "static TT_ALIGN %s %s[%lld]; /* %s */", cg_ctype(n->dtype), cg_buf(cg, id),
             (long long)(ne > 0 ? ne : 1), shape_str(&n->shape, sh, sizeof sh));
@@ -556,7 +628,9 @@ static void buffer_decls(Cg *cg) {
  */
 static void check_finite(Cg *cg, int id) {
   const Node *n = cg_node(cg, id);
-  if (!owns_storage(n) || !dt_is_float(n->dtype) || n->op == OP_CONST || n->op == OP_FILL ||
+  CgLives lv = cg_lives(cg, cg->gi, id);
+  if ((lv != CG_OWN && lv != CG_VAR) || n->op == OP_INPUT || !dt_is_float(n->dtype) ||
+      n->op == OP_CONST || n->op == OP_FILL ||
       numel_of(&n->shape) == 0)
     return;
   const Shape *s = &n->shape;
@@ -619,7 +693,7 @@ static bool emit_graph(Cg *cg, int gi) {
     }
     if (cg->opt->detect_anomaly) check_finite(cg, id);
     /* Dead values are the DCE pass's business; without it the C must still compile. */
-    if (owns_storage(n) && n->op != OP_CONST && !cg->uses[id])
+    if (cg_lives(cg, gi, id) == CG_OWN && n->op != OP_CONST && !cg->uses[id])
       cg_line(cg, "(void)%s; /* never read */", cg_buf(cg, id));
   }
   if (g->loader >= 0 && !cg->used_B) cg_line(cg, "(void)B; /* no kernel here depends on it */");
@@ -677,7 +751,7 @@ bool cg_emit_program(FILE *out, const Program *p, const CgOptions *o, IrErr *err
       cg_conv_workspace(&cg);
       for (int gi = 0; ok && gi < p->ngraphs; gi++)
         for (int id = 0; ok && id < p->graphs[gi]->n; id++)
-          if (cg.filescope[gi][id])
+          if (cg_lives(&cg, gi, id) == CG_FILESCOPE)
             ok = cg_const_filescope(&cg, p->graphs[gi], id, cg.bufs[gi][id]);
       for (int gi = 0; ok && gi < p->ngraphs; gi++) ok = emit_graph(&cg, gi);
       if (ok) ok = cg_emit_main(&cg);

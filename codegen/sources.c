@@ -96,10 +96,14 @@ bool cg_store(Cg *cg, int id) {
   const Node *x = cg_in(cg, id, 0);
   if (!matches_var(cg, id, x, n->attr.var)) return false;
   const char *dst = cg->vname[n->attr.var], *src = cg_buf(cg, n->in[0]);
+  if (!strcmp(dst, src)) { /* the storage plan computed it there (emit.c, plan_storage) */
+    int line, col;
+    ir_linecol(cg->p->src, n->loc.off, &line, &col);
+    cg_line(cg, "/* %s:%d:%d  store into %s: computed there, nothing to copy */", cg->file, line, col, dst);
+    return true;
+  }
   cg_kernel_comment(cg, id, arena_printf(cg->arena, "into %s", dst));
-  if (!strcmp(dst, src))
-    cg_line(cg, "/* already in %s: nothing to copy */", dst);
-  else if (shape_numel(&x->shape) == 0)
+  if (shape_numel(&x->shape) == 0)
     cg_line(cg, "/* empty: nothing to copy */");
   else if (x->shape.sym == 0) /* the valid rows only: B of them */
     cg_line(cg, "memcpy(%s, %s, (size_t)(%s) * sizeof *%s);", dst, src,
@@ -150,7 +154,7 @@ bool cg_const_filescope(Cg *cg, const Graph *g, int id, const char *name) {
 bool cg_const(Cg *cg, int id) {
   const Node *n = cg_node(cg, id);
   const char *name = cg_buf(cg, id);
-  if (!cg->filescope[cg->gi][id]) {
+  if (cg_lives(cg, cg->gi, id) != CG_FILESCOPE) {
     cg_kernel_comment(cg, id, NULL);
     if (!const_def(cg, n, name)) return false;
   }

@@ -110,6 +110,9 @@ enum {
   OPF_CMP = 1 << 5,    /* elementwise comparison: output is bool */
   OPF_REDUCE = 1 << 6, /* reduces attr.dims */
   OPF_OPTIM = 1 << 7,  /* an optimizer step: rewrites the variables in attr.ints in place */
+  OPF_INPLACE = 1 << 8, /* its kernel reads each input element before it writes the output
+                           element at the same index, and nothing else: the output may be
+                           one of its inputs' storage (codegen's storage plan) */
 };
 
 typedef struct OpInfo {

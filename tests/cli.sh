@@ -214,7 +214,7 @@ printf 'x = log(tensor([-1.0, 2.0]))\nprint(x)\n' > nanfwd.tt
 expect_rc "--detect-anomaly forward" 1 "$ttc" run --detect-anomaly nanfwd.tt
 grep_in "--detect-anomaly forward names log" err 'NaN in the output of log [(]forward[)] at nanfwd\.tt:1:5'
 expect_rc "diff --pass=autodiff" 0 "$ttc" diff nan.tt --pass=autodiff
-grep_in "diff --pass=autodiff shows the backward" out '^[+].*store \[1,3\] into x_grad'
+grep_in "diff --pass=autodiff shows the backward" out '^[+].*store into x_grad'
 expect_rc "diff --from=autodiff --to=dce" 0 "$ttc" diff nan.tt --from=autodiff --to=dce --emit=ir
 grep_in "diff --from/--to labels both points" out '^[+][+][+] nan[.]tt[.]ir [(]after dce[)]'
 expect_rc "diff --from=unknown" 1 "$ttc" diff nan.tt --from=nope --to=end

@@ -20,24 +20,12 @@ static TT_ALIGN int64_t t_11[3]; /* [3] value */
 
 /* broadcast.tt lines 4-22 */
 static void forward(void) {
-  static TT_ALIGN float t2[6]; /* [3,2] */
   static TT_ALIGN int64_t t4[6]; /* [6] */
   static TT_ALIGN float t7[6]; /* [2,3] */
-  static TT_ALIGN float t9[6]; /* [2,3] */
-  static TT_ALIGN int64_t t11[3]; /* [3] */
-  static TT_ALIGN int64_t t12[2]; /* [2,1] */
   static TT_ALIGN float t15[6]; /* [2,3] */
-  static TT_ALIGN float t16[1]; /* [] */
-  static TT_ALIGN int64_t t17[1]; /* [] */
   static TT_ALIGN float m[8]; /* [2,1,4] */
   static TT_ALIGN float t21[3]; /* [3] */
-  static TT_ALIGN float t24[24]; /* [2,3,4] */
-  static TT_ALIGN float t28[2]; /* [2] */
-  static TT_ALIGN float t29[2]; /* [2] */
   static TT_ALIGN float t30[4]; /* [2,2] */
-  static TT_ALIGN float t31[4]; /* [2,2] */
-  static TT_ALIGN int64_t t35[2]; /* [2,1] */
-  static TT_ALIGN int64_t t37[3]; /* [1,3] */
 
   /* broadcast.tt:4:5  a = const -> [3,1] */
   static const float a[3] = { /* [3,1] */
@@ -47,12 +35,11 @@ static void forward(void) {
   static const float b[2] = { /* [2] */
     1e+01f, 2e+01f,
   };
-  /* broadcast.tt:6:9  t2 = add [3,1] + [2] -> [3,2]   6 FLOPs, 44 B, 0.14 FLOP/B */
+  /* broadcast.tt:6:9  t = add [3,1] + [2] -> [3,2]   6 FLOPs, 44 B, 0.14 FLOP/B */
   for (int64_t i0 = 0; i0 < 3; i0++)
     for (int64_t i1 = 0; i1 < 2; i1++)
-      t2[i0 * 2 + i1] = a[i0] + b[i1];
-  /* broadcast.tt:6:1  store [3,2] into t   0 FLOPs, 48 B */
-  memcpy(t, t2, sizeof t);
+      t[i0 * 2 + i1] = a[i0] + b[i1];
+  /* broadcast.tt:6:1  store into t: computed there, nothing to copy */
   /* broadcast.tt:8:5  t4 = arange start=0 step=1 -> [6]   0 FLOPs, 48 B */
   for (int64_t i0 = 0; i0 < 6; i0++)
     t4[i0] = (int64_t)(i0);
@@ -66,52 +53,47 @@ static void forward(void) {
   static const float t8[1] = { /* [] */
     0.5f,
   };
-  /* broadcast.tt:10:9  t9 = mul [2,3] * [] -> [2,3]   6 FLOPs, 52 B, 0.12 FLOP/B */
+  /* broadcast.tt:10:9  t_1 = mul [2,3] * [] -> [2,3]   6 FLOPs, 52 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 6; i0++)
-    t9[i0] = t7[i0] * t8[0];
-  /* broadcast.tt:10:1  store [2,3] into t_1   0 FLOPs, 48 B */
-  memcpy(t_1, t9, sizeof t_1);
-  /* broadcast.tt:11:8  t11 = sum [2,3] dims=(0) -> [3]   6 FLOPs, 72 B, 0.08 FLOP/B */
+    t_1[i0] = t7[i0] * t8[0];
+  /* broadcast.tt:10:1  store into t_1: computed there, nothing to copy */
+  /* broadcast.tt:11:8  t_2 = sum [2,3] dims=(0) -> [3]   6 FLOPs, 72 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 3; i0++) {
     uint64_t acc = 0;
     for (int64_t i1 = 0; i1 < 2; i1++)
       acc += (uint64_t)t4[i0 + i1 * 3];
-    t11[i0] = (int64_t)acc;
+    t_2[i0] = (int64_t)acc;
   }
-  /* broadcast.tt:11:22  t12 = sum [2,3] dims=(1) keepdim -> [2,1]   6 FLOPs, 64 B, 0.09 FLOP/B */
+  /* broadcast.tt:11:22  t_3 = sum [2,3] dims=(1) keepdim -> [2,1]   6 FLOPs, 64 B, 0.09 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++) {
     uint64_t acc = 0;
     for (int64_t i1 = 0; i1 < 3; i1++)
       acc += (uint64_t)t4[i0 * 3 + i1];
-    t12[i0] = (int64_t)acc;
+    t_3[i0] = (int64_t)acc;
   }
-  /* broadcast.tt:11:1  store [3] into t_2   0 FLOPs, 48 B */
-  memcpy(t_2, t11, sizeof t_2);
-  /* broadcast.tt:11:1  store [2,1] into t_3   0 FLOPs, 32 B */
-  memcpy(t_3, t12, sizeof t_3);
+  /* broadcast.tt:11:1  store into t_2: computed there, nothing to copy */
+  /* broadcast.tt:11:1  store into t_3: computed there, nothing to copy */
   /* broadcast.tt:12:8  t15 = cast [2,3] to f32 -> [2,3]   6 FLOPs, 72 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 6; i0++)
     t15[i0] = (float)t4[i0];
-  /* broadcast.tt:12:16  t16 = mean [2,3] dims=(0,1) -> []   6 FLOPs, 28 B, 0.21 FLOP/B */
+  /* broadcast.tt:12:16  t_4 = mean [2,3] dims=(0,1) -> []   6 FLOPs, 28 B, 0.21 FLOP/B */
   {
     double acc = 0;
     for (int64_t i0 = 0; i0 < 6; i0++)
       acc += t15[i0];
-    t16[0] = (float)(acc / 6);
+    t_4[0] = (float)(acc / 6);
   }
-  /* broadcast.tt:12:26  t17 = max [2,3] dims=(0,1) -> []   6 FLOPs, 56 B, 0.11 FLOP/B */
+  /* broadcast.tt:12:26  t_5 = max [2,3] dims=(0,1) -> []   6 FLOPs, 56 B, 0.11 FLOP/B */
   {
     int64_t acc = INT64_MIN;
     for (int64_t i0 = 0; i0 < 6; i0++) {
       const int64_t v = t4[i0];
       if (v > acc) acc = v;
     }
-    t17[0] = acc;
+    t_5[0] = acc;
   }
-  /* broadcast.tt:12:1  store [] into t_4   0 FLOPs, 8 B */
-  memcpy(t_4, t16, sizeof t_4);
-  /* broadcast.tt:12:1  store [] into t_5   0 FLOPs, 16 B */
-  memcpy(t_5, t17, sizeof t_5);
+  /* broadcast.tt:12:1  store into t_4: computed there, nothing to copy */
+  /* broadcast.tt:12:1  store into t_5: computed there, nothing to copy */
   /* broadcast.tt:14:5  m = fill value=1.0f -> [2,1,4]   0 FLOPs, 32 B */
   for (int64_t i0 = 0; i0 < 8; i0++)
     m[i0] = 1.0f;
@@ -119,13 +101,12 @@ static void forward(void) {
   for (int64_t i0 = 0; i0 < 3; i0++)
     t21[i0] = (float)(0.0 + (double)i0 * 1.0);
   /* broadcast.tt:15:15  n = reshape [3] -> [3,1]: a view of t21, no copy */
-  /* broadcast.tt:17:9  t24 = mul [2,1,4] * [3,1] -> [2,3,4]   24 FLOPs, 140 B, 0.17 FLOP/B */
+  /* broadcast.tt:17:9  t_6 = mul [2,1,4] * [3,1] -> [2,3,4]   24 FLOPs, 140 B, 0.17 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++)
     for (int64_t i1 = 0; i1 < 3; i1++)
       for (int64_t i2 = 0; i2 < 4; i2++)
-        t24[i0 * 12 + i1 * 4 + i2] = m[i0 * 4 + i2] * t21[i1];
-  /* broadcast.tt:17:1  store [2,3,4] into t_6   0 FLOPs, 192 B */
-  memcpy(t_6, t24, sizeof t_6);
+        t_6[i0 * 12 + i1 * 4 + i2] = m[i0 * 4 + i2] * t21[i1];
+  /* broadcast.tt:17:1  store into t_6: computed there, nothing to copy */
   /* broadcast.tt:19:5  w = const -> [2,2] */
   static const float w[4] = { /* [2,2] */
     1.0f, 2.0f, 3.0f, 4.0f,
@@ -134,34 +115,29 @@ static void forward(void) {
   static const float v_1[2] = { /* [2] */
     1.0f, -1.0f,
   };
-  /* broadcast.tt:21:9  t28 = matmul [2,2] @ [2] -> [2]   8 FLOPs, 32 B, 0.25 FLOP/B */
-  tt_gemm_f32(2, 1, 2, w, 2, false, v_1, 1, false, t28, 1, false);
-  /* broadcast.tt:21:16  t29 = matmul [2] @ [2,2] -> [2]   8 FLOPs, 32 B, 0.25 FLOP/B */
-  tt_gemm_f32(1, 2, 2, v_1, 2, false, w, 2, false, t29, 2, false);
+  /* broadcast.tt:21:9  t_7 = matmul [2,2] @ [2] -> [2]   8 FLOPs, 32 B, 0.25 FLOP/B */
+  tt_gemm_f32(2, 1, 2, w, 2, false, v_1, 1, false, t_7, 1, false);
+  /* broadcast.tt:21:16  t_8 = matmul [2] @ [2,2] -> [2]   8 FLOPs, 32 B, 0.25 FLOP/B */
+  tt_gemm_f32(1, 2, 2, v_1, 2, false, w, 2, false, t_8, 2, false);
   /* broadcast.tt:21:26  t30 = permute [2,2] order=(1,0) -> [2,2]   0 FLOPs, 32 B */
   for (int64_t i0 = 0; i0 < 2; i0++)
     for (int64_t i1 = 0; i1 < 2; i1++)
       t30[i0 * 2 + i1] = w[i0 + i1 * 2];
-  /* broadcast.tt:21:23  t31 = matmul [2,2] @ [2,2] -> [2,2]   16 FLOPs, 48 B, 0.33 FLOP/B */
-  tt_gemm_f32(2, 2, 2, w, 2, false, t30, 2, false, t31, 2, false);
-  /* broadcast.tt:21:1  store [2] into t_7   0 FLOPs, 16 B */
-  memcpy(t_7, t28, sizeof t_7);
-  /* broadcast.tt:21:1  store [2] into t_8   0 FLOPs, 16 B */
-  memcpy(t_8, t29, sizeof t_8);
-  /* broadcast.tt:21:1  store [2,2] into t_9   0 FLOPs, 32 B */
-  memcpy(t_9, t31, sizeof t_9);
-  /* broadcast.tt:22:8  t35 = slice [2,3] [0:2, 1:2] -> [2,1]   0 FLOPs, 64 B */
+  /* broadcast.tt:21:23  t_9 = matmul [2,2] @ [2,2] -> [2,2]   16 FLOPs, 48 B, 0.33 FLOP/B */
+  tt_gemm_f32(2, 2, 2, w, 2, false, t30, 2, false, t_9, 2, false);
+  /* broadcast.tt:21:1  store into t_7: computed there, nothing to copy */
+  /* broadcast.tt:21:1  store into t_8: computed there, nothing to copy */
+  /* broadcast.tt:21:1  store into t_9: computed there, nothing to copy */
+  /* broadcast.tt:22:8  t_10 = slice [2,3] [0:2, 1:2] -> [2,1]   0 FLOPs, 64 B */
   for (int64_t i0 = 0; i0 < 2; i0++)
-    t35[i0] = t4[i0 * 3 + 1];
-  /* broadcast.tt:22:8  reshape [2,1] -> [2]: a view of t35, no copy */
-  /* broadcast.tt:22:17  t37 = slice [2,3] [1:2, 0:3] -> [1,3]   0 FLOPs, 72 B */
+    t_10[i0] = t4[i0 * 3 + 1];
+  /* broadcast.tt:22:8  reshape [2,1] -> [2]: a view of t_10, no copy */
+  /* broadcast.tt:22:17  t_11 = slice [2,3] [1:2, 0:3] -> [1,3]   0 FLOPs, 72 B */
   for (int64_t i0 = 0; i0 < 3; i0++)
-    t37[i0] = t4[i0 + 3];
-  /* broadcast.tt:22:17  reshape [1,3] -> [3]: a view of t37, no copy */
-  /* broadcast.tt:22:1  store [2] into t_10   0 FLOPs, 32 B */
-  memcpy(t_10, t35, sizeof t_10);
-  /* broadcast.tt:22:1  store [3] into t_11   0 FLOPs, 48 B */
-  memcpy(t_11, t37, sizeof t_11);
+    t_11[i0] = t4[i0 + 3];
+  /* broadcast.tt:22:17  reshape [1,3] -> [3]: a view of t_11, no copy */
+  /* broadcast.tt:22:1  store into t_10: computed there, nothing to copy */
+  /* broadcast.tt:22:1  store into t_11: computed there, nothing to copy */
 }
 
 int main(int argc, char **argv) {

@@ -92,107 +92,74 @@ static TT_ALIGN float conv_workspace[73728];
 
 /* cifar10_cnn.tt lines 14-20 */
 static void init(void) {
-  static TT_ALIGN float t0[864]; /* [32,3,3,3] */
-  static TT_ALIGN float t2[32]; /* [32] */
-  static TT_ALIGN float t4[32]; /* [32] */
-  static TT_ALIGN float t6[32]; /* [32] */
-  static TT_ALIGN float t8[32]; /* [32] */
-  static TT_ALIGN float t10[32]; /* [32] */
-  static TT_ALIGN float t14[18432]; /* [64,32,3,3] */
-  static TT_ALIGN float t16[64]; /* [64] */
-  static TT_ALIGN float t18[64]; /* [64] */
-  static TT_ALIGN float t20[64]; /* [64] */
-  static TT_ALIGN float t22[64]; /* [64] */
-  static TT_ALIGN float t24[64]; /* [64] */
-  static TT_ALIGN float t28[73728]; /* [128,64,3,3] */
-  static TT_ALIGN float t30[128]; /* [128] */
-  static TT_ALIGN float t32[20480]; /* [10,2048] */
-  static TT_ALIGN float t34[10]; /* [10] */
-
-  /* cifar10_cnn.tt:14:22  t0 = uniform lo=-0.19245008972987526 hi=0.19245008972987526 -> [32,3,3,3]   0 FLOPs, 3456 B */
-  tt_uniform_f32(t0, 864, -0.19245008972987526, 0.19245008972987526);
-  /* cifar10_cnn.tt:14:22  store [32,3,3,3] into conv1_weight   0 FLOPs, 6912 B */
-  memcpy(conv1_weight, t0, sizeof conv1_weight);
-  /* cifar10_cnn.tt:14:22  t2 = uniform lo=-0.19245008972987526 hi=0.19245008972987526 -> [32]   0 FLOPs, 128 B */
-  tt_uniform_f32(t2, 32, -0.19245008972987526, 0.19245008972987526);
-  /* cifar10_cnn.tt:14:22  store [32] into conv1_bias   0 FLOPs, 256 B */
-  memcpy(conv1_bias, t2, sizeof conv1_bias);
-  /* cifar10_cnn.tt:15:20  t4 = fill value=1.0f -> [32]   0 FLOPs, 128 B */
+  /* cifar10_cnn.tt:14:22  conv1_weight = uniform lo=-0.19245008972987526 hi=0.19245008972987526 -> [32,3,3,3]   0 FLOPs, 3456 B */
+  tt_uniform_f32(conv1_weight, 864, -0.19245008972987526, 0.19245008972987526);
+  /* cifar10_cnn.tt:14:22  store into conv1_weight: computed there, nothing to copy */
+  /* cifar10_cnn.tt:14:22  conv1_bias = uniform lo=-0.19245008972987526 hi=0.19245008972987526 -> [32]   0 FLOPs, 128 B */
+  tt_uniform_f32(conv1_bias, 32, -0.19245008972987526, 0.19245008972987526);
+  /* cifar10_cnn.tt:14:22  store into conv1_bias: computed there, nothing to copy */
+  /* cifar10_cnn.tt:15:20  bn1_weight = fill value=1.0f -> [32]   0 FLOPs, 128 B */
   for (int64_t i0 = 0; i0 < 32; i0++)
-    t4[i0] = 1.0f;
-  /* cifar10_cnn.tt:15:20  store [32] into bn1_weight   0 FLOPs, 256 B */
-  memcpy(bn1_weight, t4, sizeof bn1_weight);
-  /* cifar10_cnn.tt:15:20  t6 = fill value=0.0f -> [32]   0 FLOPs, 128 B */
+    bn1_weight[i0] = 1.0f;
+  /* cifar10_cnn.tt:15:20  store into bn1_weight: computed there, nothing to copy */
+  /* cifar10_cnn.tt:15:20  bn1_bias = fill value=0.0f -> [32]   0 FLOPs, 128 B */
   for (int64_t i0 = 0; i0 < 32; i0++)
-    t6[i0] = 0.0f;
-  /* cifar10_cnn.tt:15:20  store [32] into bn1_bias   0 FLOPs, 256 B */
-  memcpy(bn1_bias, t6, sizeof bn1_bias);
-  /* cifar10_cnn.tt:15:20  t8 = fill value=0.0f -> [32]   0 FLOPs, 128 B */
+    bn1_bias[i0] = 0.0f;
+  /* cifar10_cnn.tt:15:20  store into bn1_bias: computed there, nothing to copy */
+  /* cifar10_cnn.tt:15:20  running_mean = fill value=0.0f -> [32]   0 FLOPs, 128 B */
   for (int64_t i0 = 0; i0 < 32; i0++)
-    t8[i0] = 0.0f;
-  /* cifar10_cnn.tt:15:20  store [32] into running_mean   0 FLOPs, 256 B */
-  memcpy(running_mean, t8, sizeof running_mean);
-  /* cifar10_cnn.tt:15:20  t10 = fill value=1.0f -> [32]   0 FLOPs, 128 B */
+    running_mean[i0] = 0.0f;
+  /* cifar10_cnn.tt:15:20  store into running_mean: computed there, nothing to copy */
+  /* cifar10_cnn.tt:15:20  running_var = fill value=1.0f -> [32]   0 FLOPs, 128 B */
   for (int64_t i0 = 0; i0 < 32; i0++)
-    t10[i0] = 1.0f;
-  /* cifar10_cnn.tt:15:20  store [32] into running_var   0 FLOPs, 256 B */
-  memcpy(running_var, t10, sizeof running_var);
+    running_var[i0] = 1.0f;
+  /* cifar10_cnn.tt:15:20  store into running_var: computed there, nothing to copy */
   /* cifar10_cnn.tt:15:20  t12 = const -> [] */
   static const int64_t t12[1] = { /* [] */
     0,
   };
   /* cifar10_cnn.tt:15:20  store [] into num_batches_tracked   0 FLOPs, 16 B */
   memcpy(num_batches_tracked, t12, sizeof num_batches_tracked);
-  /* cifar10_cnn.tt:16:22  t14 = uniform lo=-0.05892556509887897 hi=0.05892556509887897 -> [64,32,3,3]   0 FLOPs, 73728 B */
-  tt_uniform_f32(t14, 18432, -0.05892556509887897, 0.05892556509887897);
-  /* cifar10_cnn.tt:16:22  store [64,32,3,3] into conv2_weight   0 FLOPs, 147456 B */
-  memcpy(conv2_weight, t14, sizeof conv2_weight);
-  /* cifar10_cnn.tt:16:22  t16 = uniform lo=-0.05892556509887897 hi=0.05892556509887897 -> [64]   0 FLOPs, 256 B */
-  tt_uniform_f32(t16, 64, -0.05892556509887897, 0.05892556509887897);
-  /* cifar10_cnn.tt:16:22  store [64] into conv2_bias   0 FLOPs, 512 B */
-  memcpy(conv2_bias, t16, sizeof conv2_bias);
-  /* cifar10_cnn.tt:17:20  t18 = fill value=1.0f -> [64]   0 FLOPs, 256 B */
+  /* cifar10_cnn.tt:16:22  conv2_weight = uniform lo=-0.05892556509887897 hi=0.05892556509887897 -> [64,32,3,3]   0 FLOPs, 73728 B */
+  tt_uniform_f32(conv2_weight, 18432, -0.05892556509887897, 0.05892556509887897);
+  /* cifar10_cnn.tt:16:22  store into conv2_weight: computed there, nothing to copy */
+  /* cifar10_cnn.tt:16:22  conv2_bias = uniform lo=-0.05892556509887897 hi=0.05892556509887897 -> [64]   0 FLOPs, 256 B */
+  tt_uniform_f32(conv2_bias, 64, -0.05892556509887897, 0.05892556509887897);
+  /* cifar10_cnn.tt:16:22  store into conv2_bias: computed there, nothing to copy */
+  /* cifar10_cnn.tt:17:20  bn2_weight = fill value=1.0f -> [64]   0 FLOPs, 256 B */
   for (int64_t i0 = 0; i0 < 64; i0++)
-    t18[i0] = 1.0f;
-  /* cifar10_cnn.tt:17:20  store [64] into bn2_weight   0 FLOPs, 512 B */
-  memcpy(bn2_weight, t18, sizeof bn2_weight);
-  /* cifar10_cnn.tt:17:20  t20 = fill value=0.0f -> [64]   0 FLOPs, 256 B */
+    bn2_weight[i0] = 1.0f;
+  /* cifar10_cnn.tt:17:20  store into bn2_weight: computed there, nothing to copy */
+  /* cifar10_cnn.tt:17:20  bn2_bias = fill value=0.0f -> [64]   0 FLOPs, 256 B */
   for (int64_t i0 = 0; i0 < 64; i0++)
-    t20[i0] = 0.0f;
-  /* cifar10_cnn.tt:17:20  store [64] into bn2_bias   0 FLOPs, 512 B */
-  memcpy(bn2_bias, t20, sizeof bn2_bias);
-  /* cifar10_cnn.tt:17:20  t22 = fill value=0.0f -> [64]   0 FLOPs, 256 B */
+    bn2_bias[i0] = 0.0f;
+  /* cifar10_cnn.tt:17:20  store into bn2_bias: computed there, nothing to copy */
+  /* cifar10_cnn.tt:17:20  running_mean_1 = fill value=0.0f -> [64]   0 FLOPs, 256 B */
   for (int64_t i0 = 0; i0 < 64; i0++)
-    t22[i0] = 0.0f;
-  /* cifar10_cnn.tt:17:20  store [64] into running_mean_1   0 FLOPs, 512 B */
-  memcpy(running_mean_1, t22, sizeof running_mean_1);
-  /* cifar10_cnn.tt:17:20  t24 = fill value=1.0f -> [64]   0 FLOPs, 256 B */
+    running_mean_1[i0] = 0.0f;
+  /* cifar10_cnn.tt:17:20  store into running_mean_1: computed there, nothing to copy */
+  /* cifar10_cnn.tt:17:20  running_var_1 = fill value=1.0f -> [64]   0 FLOPs, 256 B */
   for (int64_t i0 = 0; i0 < 64; i0++)
-    t24[i0] = 1.0f;
-  /* cifar10_cnn.tt:17:20  store [64] into running_var_1   0 FLOPs, 512 B */
-  memcpy(running_var_1, t24, sizeof running_var_1);
+    running_var_1[i0] = 1.0f;
+  /* cifar10_cnn.tt:17:20  store into running_var_1: computed there, nothing to copy */
   /* cifar10_cnn.tt:17:20  t26 = const -> [] */
   static const int64_t t26[1] = { /* [] */
     0,
   };
   /* cifar10_cnn.tt:17:20  store [] into num_batches_tracked_1   0 FLOPs, 16 B */
   memcpy(num_batches_tracked_1, t26, sizeof num_batches_tracked_1);
-  /* cifar10_cnn.tt:18:22  t28 = uniform lo=-0.041666666666666664 hi=0.041666666666666664 -> [128,64,3,3]   0 FLOPs, 294912 B */
-  tt_uniform_f32(t28, 73728, -0.041666666666666664, 0.041666666666666664);
-  /* cifar10_cnn.tt:18:22  store [128,64,3,3] into conv3_weight   0 FLOPs, 589824 B */
-  memcpy(conv3_weight, t28, sizeof conv3_weight);
-  /* cifar10_cnn.tt:18:22  t30 = uniform lo=-0.041666666666666664 hi=0.041666666666666664 -> [128]   0 FLOPs, 512 B */
-  tt_uniform_f32(t30, 128, -0.041666666666666664, 0.041666666666666664);
-  /* cifar10_cnn.tt:18:22  store [128] into conv3_bias   0 FLOPs, 1024 B */
-  memcpy(conv3_bias, t30, sizeof conv3_bias);
-  /* cifar10_cnn.tt:20:19  t32 = uniform lo=-0.022097086912079608 hi=0.022097086912079608 -> [10,2048]   0 FLOPs, 81920 B */
-  tt_uniform_f32(t32, 20480, -0.022097086912079608, 0.022097086912079608);
-  /* cifar10_cnn.tt:20:19  store [10,2048] into fc_weight   0 FLOPs, 163840 B */
-  memcpy(fc_weight, t32, sizeof fc_weight);
-  /* cifar10_cnn.tt:20:19  t34 = uniform lo=-0.022097086912079608 hi=0.022097086912079608 -> [10]   0 FLOPs, 40 B */
-  tt_uniform_f32(t34, 10, -0.022097086912079608, 0.022097086912079608);
-  /* cifar10_cnn.tt:20:19  store [10] into fc_bias   0 FLOPs, 80 B */
-  memcpy(fc_bias, t34, sizeof fc_bias);
+  /* cifar10_cnn.tt:18:22  conv3_weight = uniform lo=-0.041666666666666664 hi=0.041666666666666664 -> [128,64,3,3]   0 FLOPs, 294912 B */
+  tt_uniform_f32(conv3_weight, 73728, -0.041666666666666664, 0.041666666666666664);
+  /* cifar10_cnn.tt:18:22  store into conv3_weight: computed there, nothing to copy */
+  /* cifar10_cnn.tt:18:22  conv3_bias = uniform lo=-0.041666666666666664 hi=0.041666666666666664 -> [128]   0 FLOPs, 512 B */
+  tt_uniform_f32(conv3_bias, 128, -0.041666666666666664, 0.041666666666666664);
+  /* cifar10_cnn.tt:18:22  store into conv3_bias: computed there, nothing to copy */
+  /* cifar10_cnn.tt:20:19  fc_weight = uniform lo=-0.022097086912079608 hi=0.022097086912079608 -> [10,2048]   0 FLOPs, 81920 B */
+  tt_uniform_f32(fc_weight, 20480, -0.022097086912079608, 0.022097086912079608);
+  /* cifar10_cnn.tt:20:19  store into fc_weight: computed there, nothing to copy */
+  /* cifar10_cnn.tt:20:19  fc_bias = uniform lo=-0.022097086912079608 hi=0.022097086912079608 -> [10]   0 FLOPs, 40 B */
+  tt_uniform_f32(fc_bias, 10, -0.022097086912079608, 0.022097086912079608);
+  /* cifar10_cnn.tt:20:19  store into fc_bias: computed there, nothing to copy */
 }
 
 /* cifar10_cnn.tt lines 23-43 */
@@ -218,11 +185,8 @@ static void train_step(void) {
   static TT_ALIGN float t36[32]; /* [32] */
   static TT_ALIGN float t38[32]; /* [32] */
   static TT_ALIGN float t41[32]; /* [32] */
-  static TT_ALIGN float t42[32]; /* [32] */
   static TT_ALIGN float t45[32]; /* [32] */
   static TT_ALIGN float t48[32]; /* [32] */
-  static TT_ALIGN float t49[32]; /* [32] */
-  static TT_ALIGN int64_t t53[1]; /* [] */
   static TT_ALIGN float t56[32]; /* [1,32,1,1] */
   static TT_ALIGN float t57[32]; /* [1,32,1,1] */
   static TT_ALIGN float t58[2097152]; /* [B:64,32,32,32] */
@@ -249,11 +213,8 @@ static void train_step(void) {
   static TT_ALIGN float t93[64]; /* [64] */
   static TT_ALIGN float t95[64]; /* [64] */
   static TT_ALIGN float t98[64]; /* [64] */
-  static TT_ALIGN float t99[64]; /* [64] */
   static TT_ALIGN float t102[64]; /* [64] */
   static TT_ALIGN float t105[64]; /* [64] */
-  static TT_ALIGN float t106[64]; /* [64] */
-  static TT_ALIGN int64_t t110[1]; /* [] */
   static TT_ALIGN float t113[64]; /* [1,64,1,1] */
   static TT_ALIGN float t114[64]; /* [1,64,1,1] */
   static TT_ALIGN float t115[1048576]; /* [B:64,64,16,16] */
@@ -275,18 +236,6 @@ static void train_step(void) {
   static TT_ALIGN float t138[640]; /* [B:64,10] */
   static TT_ALIGN float t140[640]; /* [B:64,10] */
   static TT_ALIGN float t145[1]; /* [] */
-  static TT_ALIGN float t147[864]; /* [32,3,3,3] */
-  static TT_ALIGN float t150[32]; /* [32] */
-  static TT_ALIGN float t153[32]; /* [32] */
-  static TT_ALIGN float t156[32]; /* [32] */
-  static TT_ALIGN float t159[18432]; /* [64,32,3,3] */
-  static TT_ALIGN float t162[64]; /* [64] */
-  static TT_ALIGN float t165[64]; /* [64] */
-  static TT_ALIGN float t168[64]; /* [64] */
-  static TT_ALIGN float t171[73728]; /* [128,64,3,3] */
-  static TT_ALIGN float t174[128]; /* [128] */
-  static TT_ALIGN float t177[20480]; /* [10,2048] */
-  static TT_ALIGN float t180[10]; /* [10] */
   static TT_ALIGN float t225[1]; /* [] */
   static TT_ALIGN float t226[1]; /* [] */
   static TT_ALIGN float t228[64]; /* [B:64] */
@@ -370,18 +319,6 @@ static void train_step(void) {
   static TT_ALIGN float t317[2097152]; /* [B:64,32,32,32] */
   static TT_ALIGN float t320[864]; /* [32,3,3,3] */
   static TT_ALIGN float t321[32]; /* [32] */
-  static TT_ALIGN float t323[864]; /* [32,3,3,3] */
-  static TT_ALIGN float t326[32]; /* [32] */
-  static TT_ALIGN float t329[32]; /* [32] */
-  static TT_ALIGN float t332[32]; /* [32] */
-  static TT_ALIGN float t335[18432]; /* [64,32,3,3] */
-  static TT_ALIGN float t338[64]; /* [64] */
-  static TT_ALIGN float t341[64]; /* [64] */
-  static TT_ALIGN float t344[64]; /* [64] */
-  static TT_ALIGN float t347[73728]; /* [128,64,3,3] */
-  static TT_ALIGN float t350[128]; /* [128] */
-  static TT_ALIGN float t353[20480]; /* [10,2048] */
-  static TT_ALIGN float t356[10]; /* [10] */
   static TT_ALIGN double t184[1]; /* [] */
   static TT_ALIGN int64_t t187[1]; /* [] */
 
@@ -508,11 +445,10 @@ static void train_step(void) {
   /* cifar10_cnn.tt:23:33  t41 = mul [32] * [] -> [32]   32 FLOPs, 260 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++)
     t41[i0] = running_mean[i0] * t40[0];
-  /* cifar10_cnn.tt:23:33  t42 = add [32] + [32] -> [32]   32 FLOPs, 384 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:23:33  running_mean = add [32] + [32] -> [32]   32 FLOPs, 384 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++)
-    t42[i0] = t41[i0] + t38[i0];
-  /* cifar10_cnn.tt:23:33  store [32] into running_mean   0 FLOPs, 256 B */
-  memcpy(running_mean, t42, sizeof running_mean);
+    running_mean[i0] = t41[i0] + t38[i0];
+  /* cifar10_cnn.tt:23:33  store into running_mean: computed there, nothing to copy */
   /* cifar10_cnn.tt:23:33  t44 = const -> [] */
   static const float t44[1] = { /* [] */
     0.1f,
@@ -527,19 +463,17 @@ static void train_step(void) {
   /* cifar10_cnn.tt:23:33  t48 = mul [32] * [] -> [32]   32 FLOPs, 260 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++)
     t48[i0] = running_var[i0] * t47[0];
-  /* cifar10_cnn.tt:23:33  t49 = add [32] + [32] -> [32]   32 FLOPs, 384 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:23:33  running_var = add [32] + [32] -> [32]   32 FLOPs, 384 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++)
-    t49[i0] = t48[i0] + t45[i0];
-  /* cifar10_cnn.tt:23:33  store [32] into running_var   0 FLOPs, 256 B */
-  memcpy(running_var, t49, sizeof running_var);
+    running_var[i0] = t48[i0] + t45[i0];
+  /* cifar10_cnn.tt:23:33  store into running_var: computed there, nothing to copy */
   /* cifar10_cnn.tt:23:33  t52 = const -> [] */
   static const int64_t t52[1] = { /* [] */
     1,
   };
-  /* cifar10_cnn.tt:23:33  t53 = add [] + [] -> []   1 FLOPs, 24 B, 0.04 FLOP/B */
-  t53[0] = (int64_t)((uint64_t)num_batches_tracked[0] + (uint64_t)t52[0]);
-  /* cifar10_cnn.tt:23:33  store [] into num_batches_tracked   0 FLOPs, 16 B */
-  memcpy(num_batches_tracked, t53, sizeof num_batches_tracked);
+  /* cifar10_cnn.tt:23:33  num_batches_tracked = add [] + [] -> []   1 FLOPs, 24 B, 0.04 FLOP/B */
+  num_batches_tracked[0] = (int64_t)((uint64_t)num_batches_tracked[0] + (uint64_t)t52[0]);
+  /* cifar10_cnn.tt:23:33  store into num_batches_tracked: computed there, nothing to copy */
   /* cifar10_cnn.tt:23:33  t55 = const -> [] */
   static const float t55[1] = { /* [] */
     1e-05f,
@@ -678,11 +612,10 @@ static void train_step(void) {
   /* cifar10_cnn.tt:24:33  t98 = mul [64] * [] -> [64]   64 FLOPs, 516 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
     t98[i0] = running_mean_1[i0] * t97[0];
-  /* cifar10_cnn.tt:24:33  t99 = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:24:33  running_mean_1 = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
-    t99[i0] = t98[i0] + t95[i0];
-  /* cifar10_cnn.tt:24:33  store [64] into running_mean_1   0 FLOPs, 512 B */
-  memcpy(running_mean_1, t99, sizeof running_mean_1);
+    running_mean_1[i0] = t98[i0] + t95[i0];
+  /* cifar10_cnn.tt:24:33  store into running_mean_1: computed there, nothing to copy */
   /* cifar10_cnn.tt:24:33  t101 = const -> [] */
   static const float t101[1] = { /* [] */
     0.1f,
@@ -697,19 +630,17 @@ static void train_step(void) {
   /* cifar10_cnn.tt:24:33  t105 = mul [64] * [] -> [64]   64 FLOPs, 516 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
     t105[i0] = running_var_1[i0] * t104[0];
-  /* cifar10_cnn.tt:24:33  t106 = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:24:33  running_var_1 = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
-    t106[i0] = t105[i0] + t102[i0];
-  /* cifar10_cnn.tt:24:33  store [64] into running_var_1   0 FLOPs, 512 B */
-  memcpy(running_var_1, t106, sizeof running_var_1);
+    running_var_1[i0] = t105[i0] + t102[i0];
+  /* cifar10_cnn.tt:24:33  store into running_var_1: computed there, nothing to copy */
   /* cifar10_cnn.tt:24:33  t109 = const -> [] */
   static const int64_t t109[1] = { /* [] */
     1,
   };
-  /* cifar10_cnn.tt:24:33  t110 = add [] + [] -> []   1 FLOPs, 24 B, 0.04 FLOP/B */
-  t110[0] = (int64_t)((uint64_t)num_batches_tracked_1[0] + (uint64_t)t109[0]);
-  /* cifar10_cnn.tt:24:33  store [] into num_batches_tracked_1   0 FLOPs, 16 B */
-  memcpy(num_batches_tracked_1, t110, sizeof num_batches_tracked_1);
+  /* cifar10_cnn.tt:24:33  num_batches_tracked_1 = add [] + [] -> []   1 FLOPs, 24 B, 0.04 FLOP/B */
+  num_batches_tracked_1[0] = (int64_t)((uint64_t)num_batches_tracked_1[0] + (uint64_t)t109[0]);
+  /* cifar10_cnn.tt:24:33  store into num_batches_tracked_1: computed there, nothing to copy */
   /* cifar10_cnn.tt:24:33  t112 = const -> [] */
   static const float t112[1] = { /* [] */
     1e-05f,
@@ -803,66 +734,54 @@ static void train_step(void) {
   }
   /* cifar10_cnn.tt:40:16  t145 = batch -> [] */
   t145[0] = (float)B;
-  /* cifar10_cnn.tt:41:12  t147 = fill value=0.0f -> [32,3,3,3]   0 FLOPs, 3456 B */
+  /* cifar10_cnn.tt:41:12  conv1_weight_grad = fill value=0.0f -> [32,3,3,3]   0 FLOPs, 3456 B */
   for (int64_t i0 = 0; i0 < 864; i0++)
-    t147[i0] = 0.0f;
-  /* cifar10_cnn.tt:41:12  store [32,3,3,3] into conv1_weight_grad   0 FLOPs, 6912 B */
-  memcpy(conv1_weight_grad, t147, sizeof conv1_weight_grad);
-  /* cifar10_cnn.tt:41:12  t150 = fill value=0.0f -> [32]   0 FLOPs, 128 B */
+    conv1_weight_grad[i0] = 0.0f;
+  /* cifar10_cnn.tt:41:12  store into conv1_weight_grad: computed there, nothing to copy */
+  /* cifar10_cnn.tt:41:12  conv1_bias_grad = fill value=0.0f -> [32]   0 FLOPs, 128 B */
   for (int64_t i0 = 0; i0 < 32; i0++)
-    t150[i0] = 0.0f;
-  /* cifar10_cnn.tt:41:12  store [32] into conv1_bias_grad   0 FLOPs, 256 B */
-  memcpy(conv1_bias_grad, t150, sizeof conv1_bias_grad);
-  /* cifar10_cnn.tt:41:12  t153 = fill value=0.0f -> [32]   0 FLOPs, 128 B */
+    conv1_bias_grad[i0] = 0.0f;
+  /* cifar10_cnn.tt:41:12  store into conv1_bias_grad: computed there, nothing to copy */
+  /* cifar10_cnn.tt:41:12  bn1_weight_grad = fill value=0.0f -> [32]   0 FLOPs, 128 B */
   for (int64_t i0 = 0; i0 < 32; i0++)
-    t153[i0] = 0.0f;
-  /* cifar10_cnn.tt:41:12  store [32] into bn1_weight_grad   0 FLOPs, 256 B */
-  memcpy(bn1_weight_grad, t153, sizeof bn1_weight_grad);
-  /* cifar10_cnn.tt:41:12  t156 = fill value=0.0f -> [32]   0 FLOPs, 128 B */
+    bn1_weight_grad[i0] = 0.0f;
+  /* cifar10_cnn.tt:41:12  store into bn1_weight_grad: computed there, nothing to copy */
+  /* cifar10_cnn.tt:41:12  bn1_bias_grad = fill value=0.0f -> [32]   0 FLOPs, 128 B */
   for (int64_t i0 = 0; i0 < 32; i0++)
-    t156[i0] = 0.0f;
-  /* cifar10_cnn.tt:41:12  store [32] into bn1_bias_grad   0 FLOPs, 256 B */
-  memcpy(bn1_bias_grad, t156, sizeof bn1_bias_grad);
-  /* cifar10_cnn.tt:41:12  t159 = fill value=0.0f -> [64,32,3,3]   0 FLOPs, 73728 B */
+    bn1_bias_grad[i0] = 0.0f;
+  /* cifar10_cnn.tt:41:12  store into bn1_bias_grad: computed there, nothing to copy */
+  /* cifar10_cnn.tt:41:12  conv2_weight_grad = fill value=0.0f -> [64,32,3,3]   0 FLOPs, 73728 B */
   for (int64_t i0 = 0; i0 < 18432; i0++)
-    t159[i0] = 0.0f;
-  /* cifar10_cnn.tt:41:12  store [64,32,3,3] into conv2_weight_grad   0 FLOPs, 147456 B */
-  memcpy(conv2_weight_grad, t159, sizeof conv2_weight_grad);
-  /* cifar10_cnn.tt:41:12  t162 = fill value=0.0f -> [64]   0 FLOPs, 256 B */
+    conv2_weight_grad[i0] = 0.0f;
+  /* cifar10_cnn.tt:41:12  store into conv2_weight_grad: computed there, nothing to copy */
+  /* cifar10_cnn.tt:41:12  conv2_bias_grad = fill value=0.0f -> [64]   0 FLOPs, 256 B */
   for (int64_t i0 = 0; i0 < 64; i0++)
-    t162[i0] = 0.0f;
-  /* cifar10_cnn.tt:41:12  store [64] into conv2_bias_grad   0 FLOPs, 512 B */
-  memcpy(conv2_bias_grad, t162, sizeof conv2_bias_grad);
-  /* cifar10_cnn.tt:41:12  t165 = fill value=0.0f -> [64]   0 FLOPs, 256 B */
+    conv2_bias_grad[i0] = 0.0f;
+  /* cifar10_cnn.tt:41:12  store into conv2_bias_grad: computed there, nothing to copy */
+  /* cifar10_cnn.tt:41:12  bn2_weight_grad = fill value=0.0f -> [64]   0 FLOPs, 256 B */
   for (int64_t i0 = 0; i0 < 64; i0++)
-    t165[i0] = 0.0f;
-  /* cifar10_cnn.tt:41:12  store [64] into bn2_weight_grad   0 FLOPs, 512 B */
-  memcpy(bn2_weight_grad, t165, sizeof bn2_weight_grad);
-  /* cifar10_cnn.tt:41:12  t168 = fill value=0.0f -> [64]   0 FLOPs, 256 B */
+    bn2_weight_grad[i0] = 0.0f;
+  /* cifar10_cnn.tt:41:12  store into bn2_weight_grad: computed there, nothing to copy */
+  /* cifar10_cnn.tt:41:12  bn2_bias_grad = fill value=0.0f -> [64]   0 FLOPs, 256 B */
   for (int64_t i0 = 0; i0 < 64; i0++)
-    t168[i0] = 0.0f;
-  /* cifar10_cnn.tt:41:12  store [64] into bn2_bias_grad   0 FLOPs, 512 B */
-  memcpy(bn2_bias_grad, t168, sizeof bn2_bias_grad);
-  /* cifar10_cnn.tt:41:12  t171 = fill value=0.0f -> [128,64,3,3]   0 FLOPs, 294912 B */
+    bn2_bias_grad[i0] = 0.0f;
+  /* cifar10_cnn.tt:41:12  store into bn2_bias_grad: computed there, nothing to copy */
+  /* cifar10_cnn.tt:41:12  conv3_weight_grad = fill value=0.0f -> [128,64,3,3]   0 FLOPs, 294912 B */
   for (int64_t i0 = 0; i0 < 73728; i0++)
-    t171[i0] = 0.0f;
-  /* cifar10_cnn.tt:41:12  store [128,64,3,3] into conv3_weight_grad   0 FLOPs, 589824 B */
-  memcpy(conv3_weight_grad, t171, sizeof conv3_weight_grad);
-  /* cifar10_cnn.tt:41:12  t174 = fill value=0.0f -> [128]   0 FLOPs, 512 B */
+    conv3_weight_grad[i0] = 0.0f;
+  /* cifar10_cnn.tt:41:12  store into conv3_weight_grad: computed there, nothing to copy */
+  /* cifar10_cnn.tt:41:12  conv3_bias_grad = fill value=0.0f -> [128]   0 FLOPs, 512 B */
   for (int64_t i0 = 0; i0 < 128; i0++)
-    t174[i0] = 0.0f;
-  /* cifar10_cnn.tt:41:12  store [128] into conv3_bias_grad   0 FLOPs, 1024 B */
-  memcpy(conv3_bias_grad, t174, sizeof conv3_bias_grad);
-  /* cifar10_cnn.tt:41:12  t177 = fill value=0.0f -> [10,2048]   0 FLOPs, 81920 B */
+    conv3_bias_grad[i0] = 0.0f;
+  /* cifar10_cnn.tt:41:12  store into conv3_bias_grad: computed there, nothing to copy */
+  /* cifar10_cnn.tt:41:12  fc_weight_grad = fill value=0.0f -> [10,2048]   0 FLOPs, 81920 B */
   for (int64_t i0 = 0; i0 < 20480; i0++)
-    t177[i0] = 0.0f;
-  /* cifar10_cnn.tt:41:12  store [10,2048] into fc_weight_grad   0 FLOPs, 163840 B */
-  memcpy(fc_weight_grad, t177, sizeof fc_weight_grad);
-  /* cifar10_cnn.tt:41:12  t180 = fill value=0.0f -> [10]   0 FLOPs, 40 B */
+    fc_weight_grad[i0] = 0.0f;
+  /* cifar10_cnn.tt:41:12  store into fc_weight_grad: computed there, nothing to copy */
+  /* cifar10_cnn.tt:41:12  fc_bias_grad = fill value=0.0f -> [10]   0 FLOPs, 40 B */
   for (int64_t i0 = 0; i0 < 10; i0++)
-    t180[i0] = 0.0f;
-  /* cifar10_cnn.tt:41:12  store [10] into fc_bias_grad   0 FLOPs, 80 B */
-  memcpy(fc_bias_grad, t180, sizeof fc_bias_grad);
+    fc_bias_grad[i0] = 0.0f;
+  /* cifar10_cnn.tt:41:12  store into fc_bias_grad: computed there, nothing to copy */
   /* cifar10_cnn.tt:42:13  t225 = fill value=1.0f -> []   0 FLOPs, 4 B */
   t225[0] = 1.0f;
   /* cifar10_cnn.tt:40:16  t226 = div [] / [] -> []   1 FLOPs, 12 B, 0.08 FLOP/B */
@@ -1328,66 +1247,54 @@ static void train_step(void) {
     acc += lane[0];
     t321[i0] = (float)acc;
   }
-  /* cifar10_cnn.tt:42:13  t323 = add [32,3,3,3] + [32,3,3,3] -> [32,3,3,3]   864 FLOPs, 10368 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:42:13  conv1_weight_grad = add [32,3,3,3] + [32,3,3,3] -> [32,3,3,3]   864 FLOPs, 10368 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 864; i0++)
-    t323[i0] = conv1_weight_grad[i0] + t320[i0];
-  /* cifar10_cnn.tt:42:13  store [32,3,3,3] into conv1_weight_grad   0 FLOPs, 6912 B */
-  memcpy(conv1_weight_grad, t323, sizeof conv1_weight_grad);
-  /* cifar10_cnn.tt:42:13  t326 = add [32] + [32] -> [32]   32 FLOPs, 384 B, 0.08 FLOP/B */
+    conv1_weight_grad[i0] = conv1_weight_grad[i0] + t320[i0];
+  /* cifar10_cnn.tt:42:13  store into conv1_weight_grad: computed there, nothing to copy */
+  /* cifar10_cnn.tt:42:13  conv1_bias_grad = add [32] + [32] -> [32]   32 FLOPs, 384 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++)
-    t326[i0] = conv1_bias_grad[i0] + t321[i0];
-  /* cifar10_cnn.tt:42:13  store [32] into conv1_bias_grad   0 FLOPs, 256 B */
-  memcpy(conv1_bias_grad, t326, sizeof conv1_bias_grad);
-  /* cifar10_cnn.tt:42:13  t329 = add [32] + [32] -> [32]   32 FLOPs, 384 B, 0.08 FLOP/B */
+    conv1_bias_grad[i0] = conv1_bias_grad[i0] + t321[i0];
+  /* cifar10_cnn.tt:42:13  store into conv1_bias_grad: computed there, nothing to copy */
+  /* cifar10_cnn.tt:42:13  bn1_weight_grad = add [32] + [32] -> [32]   32 FLOPs, 384 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++)
-    t329[i0] = bn1_weight_grad[i0] + t294[i0];
-  /* cifar10_cnn.tt:42:13  store [32] into bn1_weight_grad   0 FLOPs, 256 B */
-  memcpy(bn1_weight_grad, t329, sizeof bn1_weight_grad);
-  /* cifar10_cnn.tt:42:13  t332 = add [32] + [32] -> [32]   32 FLOPs, 384 B, 0.08 FLOP/B */
+    bn1_weight_grad[i0] = bn1_weight_grad[i0] + t294[i0];
+  /* cifar10_cnn.tt:42:13  store into bn1_weight_grad: computed there, nothing to copy */
+  /* cifar10_cnn.tt:42:13  bn1_bias_grad = add [32] + [32] -> [32]   32 FLOPs, 384 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++)
-    t332[i0] = bn1_bias_grad[i0] + t291[i0];
-  /* cifar10_cnn.tt:42:13  store [32] into bn1_bias_grad   0 FLOPs, 256 B */
-  memcpy(bn1_bias_grad, t332, sizeof bn1_bias_grad);
-  /* cifar10_cnn.tt:42:13  t335 = add [64,32,3,3] + [64,32,3,3] -> [64,32,3,3]   18432 FLOPs, 221184 B, 0.08 FLOP/B */
+    bn1_bias_grad[i0] = bn1_bias_grad[i0] + t291[i0];
+  /* cifar10_cnn.tt:42:13  store into bn1_bias_grad: computed there, nothing to copy */
+  /* cifar10_cnn.tt:42:13  conv2_weight_grad = add [64,32,3,3] + [64,32,3,3] -> [64,32,3,3]   18432 FLOPs, 221184 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 18432; i0++)
-    t335[i0] = conv2_weight_grad[i0] + t285[i0];
-  /* cifar10_cnn.tt:42:13  store [64,32,3,3] into conv2_weight_grad   0 FLOPs, 147456 B */
-  memcpy(conv2_weight_grad, t335, sizeof conv2_weight_grad);
-  /* cifar10_cnn.tt:42:13  t338 = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
+    conv2_weight_grad[i0] = conv2_weight_grad[i0] + t285[i0];
+  /* cifar10_cnn.tt:42:13  store into conv2_weight_grad: computed there, nothing to copy */
+  /* cifar10_cnn.tt:42:13  conv2_bias_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
-    t338[i0] = conv2_bias_grad[i0] + t286[i0];
-  /* cifar10_cnn.tt:42:13  store [64] into conv2_bias_grad   0 FLOPs, 512 B */
-  memcpy(conv2_bias_grad, t338, sizeof conv2_bias_grad);
-  /* cifar10_cnn.tt:42:13  t341 = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
+    conv2_bias_grad[i0] = conv2_bias_grad[i0] + t286[i0];
+  /* cifar10_cnn.tt:42:13  store into conv2_bias_grad: computed there, nothing to copy */
+  /* cifar10_cnn.tt:42:13  bn2_weight_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
-    t341[i0] = bn2_weight_grad[i0] + t258[i0];
-  /* cifar10_cnn.tt:42:13  store [64] into bn2_weight_grad   0 FLOPs, 512 B */
-  memcpy(bn2_weight_grad, t341, sizeof bn2_weight_grad);
-  /* cifar10_cnn.tt:42:13  t344 = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
+    bn2_weight_grad[i0] = bn2_weight_grad[i0] + t258[i0];
+  /* cifar10_cnn.tt:42:13  store into bn2_weight_grad: computed there, nothing to copy */
+  /* cifar10_cnn.tt:42:13  bn2_bias_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
-    t344[i0] = bn2_bias_grad[i0] + t255[i0];
-  /* cifar10_cnn.tt:42:13  store [64] into bn2_bias_grad   0 FLOPs, 512 B */
-  memcpy(bn2_bias_grad, t344, sizeof bn2_bias_grad);
-  /* cifar10_cnn.tt:42:13  t347 = add [128,64,3,3] + [128,64,3,3] -> [128,64,3,3]   73728 FLOPs, 884736 B, 0.08 FLOP/B */
+    bn2_bias_grad[i0] = bn2_bias_grad[i0] + t255[i0];
+  /* cifar10_cnn.tt:42:13  store into bn2_bias_grad: computed there, nothing to copy */
+  /* cifar10_cnn.tt:42:13  conv3_weight_grad = add [128,64,3,3] + [128,64,3,3] -> [128,64,3,3]   73728 FLOPs, 884736 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 73728; i0++)
-    t347[i0] = conv3_weight_grad[i0] + t249[i0];
-  /* cifar10_cnn.tt:42:13  store [128,64,3,3] into conv3_weight_grad   0 FLOPs, 589824 B */
-  memcpy(conv3_weight_grad, t347, sizeof conv3_weight_grad);
-  /* cifar10_cnn.tt:42:13  t350 = add [128] + [128] -> [128]   128 FLOPs, 1536 B, 0.08 FLOP/B */
+    conv3_weight_grad[i0] = conv3_weight_grad[i0] + t249[i0];
+  /* cifar10_cnn.tt:42:13  store into conv3_weight_grad: computed there, nothing to copy */
+  /* cifar10_cnn.tt:42:13  conv3_bias_grad = add [128] + [128] -> [128]   128 FLOPs, 1536 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 128; i0++)
-    t350[i0] = conv3_bias_grad[i0] + t250[i0];
-  /* cifar10_cnn.tt:42:13  store [128] into conv3_bias_grad   0 FLOPs, 1024 B */
-  memcpy(conv3_bias_grad, t350, sizeof conv3_bias_grad);
-  /* cifar10_cnn.tt:42:13  t353 = add [10,2048] + [10,2048] -> [10,2048]   20480 FLOPs, 245760 B, 0.08 FLOP/B */
+    conv3_bias_grad[i0] = conv3_bias_grad[i0] + t250[i0];
+  /* cifar10_cnn.tt:42:13  store into conv3_bias_grad: computed there, nothing to copy */
+  /* cifar10_cnn.tt:42:13  fc_weight_grad = add [10,2048] + [10,2048] -> [10,2048]   20480 FLOPs, 245760 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 20480; i0++)
-    t353[i0] = fc_weight_grad[i0] + t241[i0];
-  /* cifar10_cnn.tt:42:13  store [10,2048] into fc_weight_grad   0 FLOPs, 163840 B */
-  memcpy(fc_weight_grad, t353, sizeof fc_weight_grad);
-  /* cifar10_cnn.tt:42:13  t356 = add [10] + [10] -> [10]   10 FLOPs, 120 B, 0.08 FLOP/B */
+    fc_weight_grad[i0] = fc_weight_grad[i0] + t241[i0];
+  /* cifar10_cnn.tt:42:13  store into fc_weight_grad: computed there, nothing to copy */
+  /* cifar10_cnn.tt:42:13  fc_bias_grad = add [10] + [10] -> [10]   10 FLOPs, 120 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 10; i0++)
-    t356[i0] = fc_bias_grad[i0] + t237[i0];
-  /* cifar10_cnn.tt:42:13  store [10] into fc_bias_grad   0 FLOPs, 80 B */
-  memcpy(fc_bias_grad, t356, sizeof fc_bias_grad);
+    fc_bias_grad[i0] = fc_bias_grad[i0] + t237[i0];
+  /* cifar10_cnn.tt:42:13  store into fc_bias_grad: computed there, nothing to copy */
   /* cifar10_cnn.tt:43:12  t184 = hostvar from lr -> [] */
   t184[0] = (double)lr;
   /* cifar10_cnn.tt:43:12  t186 = const -> [] */
@@ -1587,7 +1494,6 @@ static void eval_step(void) {
   static TT_ALIGN int64_t t66[500]; /* [B:500] */
   static TT_ALIGN _Bool t68[500]; /* [B:500] */
   static TT_ALIGN int64_t t69[500]; /* [B:500] */
-  static TT_ALIGN int64_t t70[1]; /* [] */
 
   /* cifar10_cnn.tt:48:9  t1 = const -> [3] */
   static const float t1[3] = { /* [3] */
@@ -1733,15 +1639,14 @@ static void eval_step(void) {
   /* cifar10_cnn.tt:49:53  t69 = cast [B:500] to i64 -> [B:500]   500 FLOPs, 4500 B, 0.11 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     t69[i0] = (int64_t)t68[i0];
-  /* cifar10_cnn.tt:49:53  t70 = sum [B:500] dims=(0) -> []   500 FLOPs, 4008 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:49:53  sum_item = sum [B:500] dims=(0) -> []   500 FLOPs, 4008 B, 0.12 FLOP/B */
   {
     uint64_t acc = 0;
     for (int64_t i0 = 0; i0 < B; i0++)
       acc += (uint64_t)t69[i0];
-    t70[0] = (int64_t)acc;
+    sum_item[0] = (int64_t)acc;
   }
-  /* cifar10_cnn.tt:49:59  store [] into sum_item   0 FLOPs, 16 B */
-  memcpy(sum_item, t70, sizeof sum_item);
+  /* cifar10_cnn.tt:49:59  store into sum_item: computed there, nothing to copy */
 }
 
 int main(int argc, char **argv) {

@@ -84,47 +84,30 @@ static TT_ALIGN float conv_workspace[56448];
 
 /* cnn_fashion.tt lines 12-16 */
 static void init(void) {
-  static TT_ALIGN float t0[288]; /* [32,1,3,3] */
-  static TT_ALIGN float t2[32]; /* [32] */
-  static TT_ALIGN float t4[18432]; /* [64,32,3,3] */
-  static TT_ALIGN float t6[64]; /* [64] */
-  static TT_ALIGN float t8[401408]; /* [128,3136] */
-  static TT_ALIGN float t10[128]; /* [128] */
-  static TT_ALIGN float t12[1280]; /* [10,128] */
-  static TT_ALIGN float t14[10]; /* [10] */
-
-  /* cnn_fashion.tt:12:22  t0 = uniform lo=-0.3333333333333333 hi=0.3333333333333333 -> [32,1,3,3]   0 FLOPs, 1152 B */
-  tt_uniform_f32(t0, 288, -0.3333333333333333, 0.3333333333333333);
-  /* cnn_fashion.tt:12:22  store [32,1,3,3] into conv1_weight   0 FLOPs, 2304 B */
-  memcpy(conv1_weight, t0, sizeof conv1_weight);
-  /* cnn_fashion.tt:12:22  t2 = uniform lo=-0.3333333333333333 hi=0.3333333333333333 -> [32]   0 FLOPs, 128 B */
-  tt_uniform_f32(t2, 32, -0.3333333333333333, 0.3333333333333333);
-  /* cnn_fashion.tt:12:22  store [32] into conv1_bias   0 FLOPs, 256 B */
-  memcpy(conv1_bias, t2, sizeof conv1_bias);
-  /* cnn_fashion.tt:13:22  t4 = uniform lo=-0.05892556509887897 hi=0.05892556509887897 -> [64,32,3,3]   0 FLOPs, 73728 B */
-  tt_uniform_f32(t4, 18432, -0.05892556509887897, 0.05892556509887897);
-  /* cnn_fashion.tt:13:22  store [64,32,3,3] into conv2_weight   0 FLOPs, 147456 B */
-  memcpy(conv2_weight, t4, sizeof conv2_weight);
-  /* cnn_fashion.tt:13:22  t6 = uniform lo=-0.05892556509887897 hi=0.05892556509887897 -> [64]   0 FLOPs, 256 B */
-  tt_uniform_f32(t6, 64, -0.05892556509887897, 0.05892556509887897);
-  /* cnn_fashion.tt:13:22  store [64] into conv2_bias   0 FLOPs, 512 B */
-  memcpy(conv2_bias, t6, sizeof conv2_bias);
-  /* cnn_fashion.tt:15:20  t8 = uniform lo=-0.017857142857142856 hi=0.017857142857142856 -> [128,3136]   0 FLOPs, 1605632 B */
-  tt_uniform_f32(t8, 401408, -0.017857142857142856, 0.017857142857142856);
-  /* cnn_fashion.tt:15:20  store [128,3136] into fc1_weight   0 FLOPs, 3211264 B */
-  memcpy(fc1_weight, t8, sizeof fc1_weight);
-  /* cnn_fashion.tt:15:20  t10 = uniform lo=-0.017857142857142856 hi=0.017857142857142856 -> [128]   0 FLOPs, 512 B */
-  tt_uniform_f32(t10, 128, -0.017857142857142856, 0.017857142857142856);
-  /* cnn_fashion.tt:15:20  store [128] into fc1_bias   0 FLOPs, 1024 B */
-  memcpy(fc1_bias, t10, sizeof fc1_bias);
-  /* cnn_fashion.tt:16:20  t12 = uniform lo=-0.08838834764831843 hi=0.08838834764831843 -> [10,128]   0 FLOPs, 5120 B */
-  tt_uniform_f32(t12, 1280, -0.08838834764831843, 0.08838834764831843);
-  /* cnn_fashion.tt:16:20  store [10,128] into fc2_weight   0 FLOPs, 10240 B */
-  memcpy(fc2_weight, t12, sizeof fc2_weight);
-  /* cnn_fashion.tt:16:20  t14 = uniform lo=-0.08838834764831843 hi=0.08838834764831843 -> [10]   0 FLOPs, 40 B */
-  tt_uniform_f32(t14, 10, -0.08838834764831843, 0.08838834764831843);
-  /* cnn_fashion.tt:16:20  store [10] into fc2_bias   0 FLOPs, 80 B */
-  memcpy(fc2_bias, t14, sizeof fc2_bias);
+  /* cnn_fashion.tt:12:22  conv1_weight = uniform lo=-0.3333333333333333 hi=0.3333333333333333 -> [32,1,3,3]   0 FLOPs, 1152 B */
+  tt_uniform_f32(conv1_weight, 288, -0.3333333333333333, 0.3333333333333333);
+  /* cnn_fashion.tt:12:22  store into conv1_weight: computed there, nothing to copy */
+  /* cnn_fashion.tt:12:22  conv1_bias = uniform lo=-0.3333333333333333 hi=0.3333333333333333 -> [32]   0 FLOPs, 128 B */
+  tt_uniform_f32(conv1_bias, 32, -0.3333333333333333, 0.3333333333333333);
+  /* cnn_fashion.tt:12:22  store into conv1_bias: computed there, nothing to copy */
+  /* cnn_fashion.tt:13:22  conv2_weight = uniform lo=-0.05892556509887897 hi=0.05892556509887897 -> [64,32,3,3]   0 FLOPs, 73728 B */
+  tt_uniform_f32(conv2_weight, 18432, -0.05892556509887897, 0.05892556509887897);
+  /* cnn_fashion.tt:13:22  store into conv2_weight: computed there, nothing to copy */
+  /* cnn_fashion.tt:13:22  conv2_bias = uniform lo=-0.05892556509887897 hi=0.05892556509887897 -> [64]   0 FLOPs, 256 B */
+  tt_uniform_f32(conv2_bias, 64, -0.05892556509887897, 0.05892556509887897);
+  /* cnn_fashion.tt:13:22  store into conv2_bias: computed there, nothing to copy */
+  /* cnn_fashion.tt:15:20  fc1_weight = uniform lo=-0.017857142857142856 hi=0.017857142857142856 -> [128,3136]   0 FLOPs, 1605632 B */
+  tt_uniform_f32(fc1_weight, 401408, -0.017857142857142856, 0.017857142857142856);
+  /* cnn_fashion.tt:15:20  store into fc1_weight: computed there, nothing to copy */
+  /* cnn_fashion.tt:15:20  fc1_bias = uniform lo=-0.017857142857142856 hi=0.017857142857142856 -> [128]   0 FLOPs, 512 B */
+  tt_uniform_f32(fc1_bias, 128, -0.017857142857142856, 0.017857142857142856);
+  /* cnn_fashion.tt:15:20  store into fc1_bias: computed there, nothing to copy */
+  /* cnn_fashion.tt:16:20  fc2_weight = uniform lo=-0.08838834764831843 hi=0.08838834764831843 -> [10,128]   0 FLOPs, 5120 B */
+  tt_uniform_f32(fc2_weight, 1280, -0.08838834764831843, 0.08838834764831843);
+  /* cnn_fashion.tt:16:20  store into fc2_weight: computed there, nothing to copy */
+  /* cnn_fashion.tt:16:20  fc2_bias = uniform lo=-0.08838834764831843 hi=0.08838834764831843 -> [10]   0 FLOPs, 40 B */
+  tt_uniform_f32(fc2_bias, 10, -0.08838834764831843, 0.08838834764831843);
+  /* cnn_fashion.tt:16:20  store into fc2_bias: computed there, nothing to copy */
 }
 
 /* cnn_fashion.tt lines 19-36 */
@@ -153,15 +136,6 @@ static void train_step(void) {
   static TT_ALIGN float t33[64]; /* [B:64] */
   static TT_ALIGN float t34[1]; /* [] */
   static TT_ALIGN float t35[1]; /* [] */
-  static TT_ALIGN float loss[1]; /* [] */
-  static TT_ALIGN float t37[288]; /* [32,1,3,3] */
-  static TT_ALIGN float t40[32]; /* [32] */
-  static TT_ALIGN float t43[18432]; /* [64,32,3,3] */
-  static TT_ALIGN float t46[64]; /* [64] */
-  static TT_ALIGN float t49[401408]; /* [128,3136] */
-  static TT_ALIGN float t52[128]; /* [128] */
-  static TT_ALIGN float t55[1280]; /* [10,128] */
-  static TT_ALIGN float t58[10]; /* [10] */
   static TT_ALIGN float t100[1]; /* [] */
   static TT_ALIGN float t101[1]; /* [] */
   static TT_ALIGN float t103[64]; /* [B:64] */
@@ -192,14 +166,6 @@ static void train_step(void) {
   static TT_ALIGN float t137[1605632]; /* [B:64,32,28,28] */
   static TT_ALIGN float t138[288]; /* [32,1,3,3] */
   static TT_ALIGN float t139[32]; /* [32] */
-  static TT_ALIGN float t141[288]; /* [32,1,3,3] */
-  static TT_ALIGN float t144[32]; /* [32] */
-  static TT_ALIGN float t147[18432]; /* [64,32,3,3] */
-  static TT_ALIGN float t150[64]; /* [64] */
-  static TT_ALIGN float t153[401408]; /* [128,3136] */
-  static TT_ALIGN float t156[128]; /* [128] */
-  static TT_ALIGN float t159[1280]; /* [10,128] */
-  static TT_ALIGN float t162[10]; /* [10] */
   static TT_ALIGN double t62[1]; /* [] */
   static TT_ALIGN int64_t t65[1]; /* [] */
 
@@ -297,48 +263,40 @@ static void train_step(void) {
   }
   /* cnn_fashion.tt:32:16  t35 = batch -> [] */
   t35[0] = (float)B;
-  /* cnn_fashion.tt:32:16  loss = div [] / [] -> []   1 FLOPs, 12 B, 0.08 FLOP/B */
-  loss[0] = t34[0] / t35[0];
-  /* cnn_fashion.tt:33:12  t37 = fill value=0.0f -> [32,1,3,3]   0 FLOPs, 1152 B */
+  /* cnn_fashion.tt:32:16  loss_item = div [] / [] -> []   1 FLOPs, 12 B, 0.08 FLOP/B */
+  loss_item[0] = t34[0] / t35[0];
+  /* cnn_fashion.tt:33:12  conv1_weight_grad = fill value=0.0f -> [32,1,3,3]   0 FLOPs, 1152 B */
   for (int64_t i0 = 0; i0 < 288; i0++)
-    t37[i0] = 0.0f;
-  /* cnn_fashion.tt:33:12  store [32,1,3,3] into conv1_weight_grad   0 FLOPs, 2304 B */
-  memcpy(conv1_weight_grad, t37, sizeof conv1_weight_grad);
-  /* cnn_fashion.tt:33:12  t40 = fill value=0.0f -> [32]   0 FLOPs, 128 B */
+    conv1_weight_grad[i0] = 0.0f;
+  /* cnn_fashion.tt:33:12  store into conv1_weight_grad: computed there, nothing to copy */
+  /* cnn_fashion.tt:33:12  conv1_bias_grad = fill value=0.0f -> [32]   0 FLOPs, 128 B */
   for (int64_t i0 = 0; i0 < 32; i0++)
-    t40[i0] = 0.0f;
-  /* cnn_fashion.tt:33:12  store [32] into conv1_bias_grad   0 FLOPs, 256 B */
-  memcpy(conv1_bias_grad, t40, sizeof conv1_bias_grad);
-  /* cnn_fashion.tt:33:12  t43 = fill value=0.0f -> [64,32,3,3]   0 FLOPs, 73728 B */
+    conv1_bias_grad[i0] = 0.0f;
+  /* cnn_fashion.tt:33:12  store into conv1_bias_grad: computed there, nothing to copy */
+  /* cnn_fashion.tt:33:12  conv2_weight_grad = fill value=0.0f -> [64,32,3,3]   0 FLOPs, 73728 B */
   for (int64_t i0 = 0; i0 < 18432; i0++)
-    t43[i0] = 0.0f;
-  /* cnn_fashion.tt:33:12  store [64,32,3,3] into conv2_weight_grad   0 FLOPs, 147456 B */
-  memcpy(conv2_weight_grad, t43, sizeof conv2_weight_grad);
-  /* cnn_fashion.tt:33:12  t46 = fill value=0.0f -> [64]   0 FLOPs, 256 B */
+    conv2_weight_grad[i0] = 0.0f;
+  /* cnn_fashion.tt:33:12  store into conv2_weight_grad: computed there, nothing to copy */
+  /* cnn_fashion.tt:33:12  conv2_bias_grad = fill value=0.0f -> [64]   0 FLOPs, 256 B */
   for (int64_t i0 = 0; i0 < 64; i0++)
-    t46[i0] = 0.0f;
-  /* cnn_fashion.tt:33:12  store [64] into conv2_bias_grad   0 FLOPs, 512 B */
-  memcpy(conv2_bias_grad, t46, sizeof conv2_bias_grad);
-  /* cnn_fashion.tt:33:12  t49 = fill value=0.0f -> [128,3136]   0 FLOPs, 1605632 B */
+    conv2_bias_grad[i0] = 0.0f;
+  /* cnn_fashion.tt:33:12  store into conv2_bias_grad: computed there, nothing to copy */
+  /* cnn_fashion.tt:33:12  fc1_weight_grad = fill value=0.0f -> [128,3136]   0 FLOPs, 1605632 B */
   for (int64_t i0 = 0; i0 < 401408; i0++)
-    t49[i0] = 0.0f;
-  /* cnn_fashion.tt:33:12  store [128,3136] into fc1_weight_grad   0 FLOPs, 3211264 B */
-  memcpy(fc1_weight_grad, t49, sizeof fc1_weight_grad);
-  /* cnn_fashion.tt:33:12  t52 = fill value=0.0f -> [128]   0 FLOPs, 512 B */
+    fc1_weight_grad[i0] = 0.0f;
+  /* cnn_fashion.tt:33:12  store into fc1_weight_grad: computed there, nothing to copy */
+  /* cnn_fashion.tt:33:12  fc1_bias_grad = fill value=0.0f -> [128]   0 FLOPs, 512 B */
   for (int64_t i0 = 0; i0 < 128; i0++)
-    t52[i0] = 0.0f;
-  /* cnn_fashion.tt:33:12  store [128] into fc1_bias_grad   0 FLOPs, 1024 B */
-  memcpy(fc1_bias_grad, t52, sizeof fc1_bias_grad);
-  /* cnn_fashion.tt:33:12  t55 = fill value=0.0f -> [10,128]   0 FLOPs, 5120 B */
+    fc1_bias_grad[i0] = 0.0f;
+  /* cnn_fashion.tt:33:12  store into fc1_bias_grad: computed there, nothing to copy */
+  /* cnn_fashion.tt:33:12  fc2_weight_grad = fill value=0.0f -> [10,128]   0 FLOPs, 5120 B */
   for (int64_t i0 = 0; i0 < 1280; i0++)
-    t55[i0] = 0.0f;
-  /* cnn_fashion.tt:33:12  store [10,128] into fc2_weight_grad   0 FLOPs, 10240 B */
-  memcpy(fc2_weight_grad, t55, sizeof fc2_weight_grad);
-  /* cnn_fashion.tt:33:12  t58 = fill value=0.0f -> [10]   0 FLOPs, 40 B */
+    fc2_weight_grad[i0] = 0.0f;
+  /* cnn_fashion.tt:33:12  store into fc2_weight_grad: computed there, nothing to copy */
+  /* cnn_fashion.tt:33:12  fc2_bias_grad = fill value=0.0f -> [10]   0 FLOPs, 40 B */
   for (int64_t i0 = 0; i0 < 10; i0++)
-    t58[i0] = 0.0f;
-  /* cnn_fashion.tt:33:12  store [10] into fc2_bias_grad   0 FLOPs, 80 B */
-  memcpy(fc2_bias_grad, t58, sizeof fc2_bias_grad);
+    fc2_bias_grad[i0] = 0.0f;
+  /* cnn_fashion.tt:33:12  store into fc2_bias_grad: computed there, nothing to copy */
   /* cnn_fashion.tt:34:13  t100 = fill value=1.0f -> []   0 FLOPs, 4 B */
   t100[0] = 1.0f;
   /* cnn_fashion.tt:32:16  t101 = div [] / [] -> []   1 FLOPs, 12 B, 0.08 FLOP/B */
@@ -479,46 +437,38 @@ static void train_step(void) {
     acc += lane[0];
     t139[i0] = (float)acc;
   }
-  /* cnn_fashion.tt:34:13  t141 = add [32,1,3,3] + [32,1,3,3] -> [32,1,3,3]   288 FLOPs, 3456 B, 0.08 FLOP/B */
+  /* cnn_fashion.tt:34:13  conv1_weight_grad = add [32,1,3,3] + [32,1,3,3] -> [32,1,3,3]   288 FLOPs, 3456 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 288; i0++)
-    t141[i0] = conv1_weight_grad[i0] + t138[i0];
-  /* cnn_fashion.tt:34:13  store [32,1,3,3] into conv1_weight_grad   0 FLOPs, 2304 B */
-  memcpy(conv1_weight_grad, t141, sizeof conv1_weight_grad);
-  /* cnn_fashion.tt:34:13  t144 = add [32] + [32] -> [32]   32 FLOPs, 384 B, 0.08 FLOP/B */
+    conv1_weight_grad[i0] = conv1_weight_grad[i0] + t138[i0];
+  /* cnn_fashion.tt:34:13  store into conv1_weight_grad: computed there, nothing to copy */
+  /* cnn_fashion.tt:34:13  conv1_bias_grad = add [32] + [32] -> [32]   32 FLOPs, 384 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++)
-    t144[i0] = conv1_bias_grad[i0] + t139[i0];
-  /* cnn_fashion.tt:34:13  store [32] into conv1_bias_grad   0 FLOPs, 256 B */
-  memcpy(conv1_bias_grad, t144, sizeof conv1_bias_grad);
-  /* cnn_fashion.tt:34:13  t147 = add [64,32,3,3] + [64,32,3,3] -> [64,32,3,3]   18432 FLOPs, 221184 B, 0.08 FLOP/B */
+    conv1_bias_grad[i0] = conv1_bias_grad[i0] + t139[i0];
+  /* cnn_fashion.tt:34:13  store into conv1_bias_grad: computed there, nothing to copy */
+  /* cnn_fashion.tt:34:13  conv2_weight_grad = add [64,32,3,3] + [64,32,3,3] -> [64,32,3,3]   18432 FLOPs, 221184 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 18432; i0++)
-    t147[i0] = conv2_weight_grad[i0] + t132[i0];
-  /* cnn_fashion.tt:34:13  store [64,32,3,3] into conv2_weight_grad   0 FLOPs, 147456 B */
-  memcpy(conv2_weight_grad, t147, sizeof conv2_weight_grad);
-  /* cnn_fashion.tt:34:13  t150 = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
+    conv2_weight_grad[i0] = conv2_weight_grad[i0] + t132[i0];
+  /* cnn_fashion.tt:34:13  store into conv2_weight_grad: computed there, nothing to copy */
+  /* cnn_fashion.tt:34:13  conv2_bias_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
-    t150[i0] = conv2_bias_grad[i0] + t133[i0];
-  /* cnn_fashion.tt:34:13  store [64] into conv2_bias_grad   0 FLOPs, 512 B */
-  memcpy(conv2_bias_grad, t150, sizeof conv2_bias_grad);
-  /* cnn_fashion.tt:34:13  t153 = add [128,3136] + [128,3136] -> [128,3136]   401408 FLOPs, 4816896 B, 0.08 FLOP/B */
+    conv2_bias_grad[i0] = conv2_bias_grad[i0] + t133[i0];
+  /* cnn_fashion.tt:34:13  store into conv2_bias_grad: computed there, nothing to copy */
+  /* cnn_fashion.tt:34:13  fc1_weight_grad = add [128,3136] + [128,3136] -> [128,3136]   401408 FLOPs, 4816896 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 401408; i0++)
-    t153[i0] = fc1_weight_grad[i0] + t125[i0];
-  /* cnn_fashion.tt:34:13  store [128,3136] into fc1_weight_grad   0 FLOPs, 3211264 B */
-  memcpy(fc1_weight_grad, t153, sizeof fc1_weight_grad);
-  /* cnn_fashion.tt:34:13  t156 = add [128] + [128] -> [128]   128 FLOPs, 1536 B, 0.08 FLOP/B */
+    fc1_weight_grad[i0] = fc1_weight_grad[i0] + t125[i0];
+  /* cnn_fashion.tt:34:13  store into fc1_weight_grad: computed there, nothing to copy */
+  /* cnn_fashion.tt:34:13  fc1_bias_grad = add [128] + [128] -> [128]   128 FLOPs, 1536 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 128; i0++)
-    t156[i0] = fc1_bias_grad[i0] + t121[i0];
-  /* cnn_fashion.tt:34:13  store [128] into fc1_bias_grad   0 FLOPs, 1024 B */
-  memcpy(fc1_bias_grad, t156, sizeof fc1_bias_grad);
-  /* cnn_fashion.tt:34:13  t159 = add [10,128] + [10,128] -> [10,128]   1280 FLOPs, 15360 B, 0.08 FLOP/B */
+    fc1_bias_grad[i0] = fc1_bias_grad[i0] + t121[i0];
+  /* cnn_fashion.tt:34:13  store into fc1_bias_grad: computed there, nothing to copy */
+  /* cnn_fashion.tt:34:13  fc2_weight_grad = add [10,128] + [10,128] -> [10,128]   1280 FLOPs, 15360 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 1280; i0++)
-    t159[i0] = fc2_weight_grad[i0] + t116[i0];
-  /* cnn_fashion.tt:34:13  store [10,128] into fc2_weight_grad   0 FLOPs, 10240 B */
-  memcpy(fc2_weight_grad, t159, sizeof fc2_weight_grad);
-  /* cnn_fashion.tt:34:13  t162 = add [10] + [10] -> [10]   10 FLOPs, 120 B, 0.08 FLOP/B */
+    fc2_weight_grad[i0] = fc2_weight_grad[i0] + t116[i0];
+  /* cnn_fashion.tt:34:13  store into fc2_weight_grad: computed there, nothing to copy */
+  /* cnn_fashion.tt:34:13  fc2_bias_grad = add [10] + [10] -> [10]   10 FLOPs, 120 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 10; i0++)
-    t162[i0] = fc2_bias_grad[i0] + t112[i0];
-  /* cnn_fashion.tt:34:13  store [10] into fc2_bias_grad   0 FLOPs, 80 B */
-  memcpy(fc2_bias_grad, t162, sizeof fc2_bias_grad);
+    fc2_bias_grad[i0] = fc2_bias_grad[i0] + t112[i0];
+  /* cnn_fashion.tt:34:13  store into fc2_bias_grad: computed there, nothing to copy */
   /* cnn_fashion.tt:35:12  t62 = hostvar from lr -> [] */
   t62[0] = (double)lr;
   /* cnn_fashion.tt:35:12  t64 = const -> [] */
@@ -689,8 +639,7 @@ static void train_step(void) {
       fc2_bias[i] = p_i + neg_step * m_i / d_i;
     }
   }
-  /* cnn_fashion.tt:36:22  store [] into loss_item   0 FLOPs, 8 B */
-  memcpy(loss_item, loss, sizeof loss_item);
+  /* cnn_fashion.tt:36:22  store into loss_item: computed there, nothing to copy */
 }
 
 /* cnn_fashion.tt lines 19-43 */
@@ -710,7 +659,6 @@ static void eval_step(void) {
   static TT_ALIGN int64_t t27[1000]; /* [B:1000] */
   static TT_ALIGN _Bool t29[1000]; /* [B:1000] */
   static TT_ALIGN int64_t t30[1000]; /* [B:1000] */
-  static TT_ALIGN int64_t t31[1]; /* [] */
 
   /* cnn_fashion.tt:19:33  t3 = conv2d [B:1000,1,28,28], [32,1,3,3], [32] im2col + GEMM -> [B:1000,32,28,28]   451584000 FLOPs, 103489280 B, 4.36 FLOP/B */
   tt_conv2d_f32(loader1_x, conv1_weight, conv1_bias, t3, B, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, conv_workspace);
@@ -767,15 +715,14 @@ static void eval_step(void) {
   /* cnn_fashion.tt:43:49  t30 = cast [B:1000] to i64 -> [B:1000]   1000 FLOPs, 9000 B, 0.11 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     t30[i0] = (int64_t)t29[i0];
-  /* cnn_fashion.tt:43:49  t31 = sum [B:1000] dims=(0) -> []   1000 FLOPs, 8008 B, 0.12 FLOP/B */
+  /* cnn_fashion.tt:43:49  sum_item = sum [B:1000] dims=(0) -> []   1000 FLOPs, 8008 B, 0.12 FLOP/B */
   {
     uint64_t acc = 0;
     for (int64_t i0 = 0; i0 < B; i0++)
       acc += (uint64_t)t30[i0];
-    t31[0] = (int64_t)acc;
+    sum_item[0] = (int64_t)acc;
   }
-  /* cnn_fashion.tt:43:55  store [] into sum_item   0 FLOPs, 16 B */
-  memcpy(sum_item, t31, sizeof sum_item);
+  /* cnn_fashion.tt:43:55  store into sum_item: computed there, nothing to copy */
 }
 
 int main(int argc, char **argv) {

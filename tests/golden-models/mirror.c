@@ -15,12 +15,7 @@ static TT_ALIGN float weight[2]; /* [1,2] value */
 
 /* mirror.tt lines 1-7 */
 static void backward_step(void) {
-  static TT_ALIGN float t2[2]; /* [1,2] */
-  static TT_ALIGN float t4[1]; /* [1] */
   static TT_ALIGN float t15[1]; /* [1,1] */
-  static TT_ALIGN float t16[1]; /* [1,1] */
-  static TT_ALIGN float t18[2]; /* [1,2] */
-  static TT_ALIGN float t19[2]; /* [1,2] */
 
   /* mirror.tt:1:5  t0 = const -> [1,2] */
   static const float t0[2] = { /* [1,2] */
@@ -28,33 +23,28 @@ static void backward_step(void) {
   };
   /* mirror.tt:1:5  store [1,2] into x   0 FLOPs, 16 B */
   memcpy(x, t0, sizeof x);
-  /* mirror.tt:2:9  t2 = uniform lo=-0.7071067811865475 hi=0.7071067811865475 -> [1,2]   0 FLOPs, 8 B */
-  tt_uniform_f32(t2, 2, -0.7071067811865475, 0.7071067811865475);
-  /* mirror.tt:2:9  store [1,2] into layer_weight   0 FLOPs, 16 B */
-  memcpy(layer_weight, t2, sizeof layer_weight);
-  /* mirror.tt:2:9  t4 = uniform lo=-0.7071067811865475 hi=0.7071067811865475 -> [1]   0 FLOPs, 4 B */
-  tt_uniform_f32(t4, 1, -0.7071067811865475, 0.7071067811865475);
-  /* mirror.tt:2:9  store [1] into layer_bias   0 FLOPs, 8 B */
-  memcpy(layer_bias, t4, sizeof layer_bias);
+  /* mirror.tt:2:9  layer_weight = uniform lo=-0.7071067811865475 hi=0.7071067811865475 -> [1,2]   0 FLOPs, 8 B */
+  tt_uniform_f32(layer_weight, 2, -0.7071067811865475, 0.7071067811865475);
+  /* mirror.tt:2:9  store into layer_weight: computed there, nothing to copy */
+  /* mirror.tt:2:9  layer_bias = uniform lo=-0.7071067811865475 hi=0.7071067811865475 -> [1]   0 FLOPs, 4 B */
+  tt_uniform_f32(layer_bias, 1, -0.7071067811865475, 0.7071067811865475);
+  /* mirror.tt:2:9  store into layer_bias: computed there, nothing to copy */
   /* mirror.tt:5:2  t15 = fill value=1.0f -> [1,1]   0 FLOPs, 4 B */
   t15[0] = 1.0f;
-  /* mirror.tt:4:5  t16 = sum [1,1] dims=(0) keepdim -> [1,1]   1 FLOPs, 8 B, 0.12 FLOP/B */
+  /* mirror.tt:4:5  layer_bias_grad = sum [1,1] dims=(0) keepdim -> [1,1]   1 FLOPs, 8 B, 0.12 FLOP/B */
   {
     double acc = 0;
     acc += t15[0];
-    t16[0] = (float)acc;
+    layer_bias_grad[0] = (float)acc;
   }
-  /* mirror.tt:4:5  reshape [1,1] -> [1]: a view of t16, no copy */
-  /* mirror.tt:4:5  t18 = matmul [1,1] @ [1,2] -> [1,2]   4 FLOPs, 20 B, 0.20 FLOP/B */
-  tt_gemm_f32(1, 2, 1, t15, 1, false, layer_weight, 2, false, t18, 2, false);
-  /* mirror.tt:4:5  t19 = matmul [1,1] @ [1,2] (A transposed) -> [1,2]   4 FLOPs, 20 B, 0.20 FLOP/B */
-  tt_gemm_f32(1, 2, 1, t15, 1, true, x, 2, false, t19, 2, false);
-  /* mirror.tt:5:2  store [1,2] into x_grad   0 FLOPs, 16 B */
-  memcpy(x_grad, t18, sizeof x_grad);
-  /* mirror.tt:5:2  store [1,2] into layer_weight_grad   0 FLOPs, 16 B */
-  memcpy(layer_weight_grad, t19, sizeof layer_weight_grad);
-  /* mirror.tt:5:2  store [1] into layer_bias_grad   0 FLOPs, 8 B */
-  memcpy(layer_bias_grad, t16, sizeof layer_bias_grad);
+  /* mirror.tt:4:5  reshape [1,1] -> [1]: a view of layer_bias_grad, no copy */
+  /* mirror.tt:4:5  x_grad = matmul [1,1] @ [1,2] -> [1,2]   4 FLOPs, 20 B, 0.20 FLOP/B */
+  tt_gemm_f32(1, 2, 1, t15, 1, false, layer_weight, 2, false, x_grad, 2, false);
+  /* mirror.tt:4:5  layer_weight_grad = matmul [1,1] @ [1,2] (A transposed) -> [1,2]   4 FLOPs, 20 B, 0.20 FLOP/B */
+  tt_gemm_f32(1, 2, 1, t15, 1, true, x, 2, false, layer_weight_grad, 2, false);
+  /* mirror.tt:5:2  store into x_grad: computed there, nothing to copy */
+  /* mirror.tt:5:2  store into layer_weight_grad: computed there, nothing to copy */
+  /* mirror.tt:5:2  store into layer_bias_grad: computed there, nothing to copy */
   /* mirror.tt:6:1  store [1,2] into grad   0 FLOPs, 16 B */
   memcpy(grad, x_grad, sizeof grad);
   /* mirror.tt:7:1  store [1,2] into weight   0 FLOPs, 16 B */

@@ -66,27 +66,18 @@ static int64_t loader1_batch; /* samples in loader1's current batch */
 
 /* mlp_fashion.tt lines 18-19 */
 static void init(void) {
-  static TT_ALIGN float t0[200704]; /* [256,784] */
-  static TT_ALIGN float t2[256]; /* [256] */
-  static TT_ALIGN float t4[2560]; /* [10,256] */
-  static TT_ALIGN float t6[10]; /* [10] */
-
-  /* mlp_fashion.tt:18:20  t0 = uniform lo=-0.03571428571428571 hi=0.03571428571428571 -> [256,784]   0 FLOPs, 802816 B */
-  tt_uniform_f32(t0, 200704, -0.03571428571428571, 0.03571428571428571);
-  /* mlp_fashion.tt:18:20  store [256,784] into fc1_weight   0 FLOPs, 1605632 B */
-  memcpy(fc1_weight, t0, sizeof fc1_weight);
-  /* mlp_fashion.tt:18:20  t2 = uniform lo=-0.03571428571428571 hi=0.03571428571428571 -> [256]   0 FLOPs, 1024 B */
-  tt_uniform_f32(t2, 256, -0.03571428571428571, 0.03571428571428571);
-  /* mlp_fashion.tt:18:20  store [256] into fc1_bias   0 FLOPs, 2048 B */
-  memcpy(fc1_bias, t2, sizeof fc1_bias);
-  /* mlp_fashion.tt:19:20  t4 = uniform lo=-0.0625 hi=0.0625 -> [10,256]   0 FLOPs, 10240 B */
-  tt_uniform_f32(t4, 2560, -0.0625, 0.0625);
-  /* mlp_fashion.tt:19:20  store [10,256] into fc2_weight   0 FLOPs, 20480 B */
-  memcpy(fc2_weight, t4, sizeof fc2_weight);
-  /* mlp_fashion.tt:19:20  t6 = uniform lo=-0.0625 hi=0.0625 -> [10]   0 FLOPs, 40 B */
-  tt_uniform_f32(t6, 10, -0.0625, 0.0625);
-  /* mlp_fashion.tt:19:20  store [10] into fc2_bias   0 FLOPs, 80 B */
-  memcpy(fc2_bias, t6, sizeof fc2_bias);
+  /* mlp_fashion.tt:18:20  fc1_weight = uniform lo=-0.03571428571428571 hi=0.03571428571428571 -> [256,784]   0 FLOPs, 802816 B */
+  tt_uniform_f32(fc1_weight, 200704, -0.03571428571428571, 0.03571428571428571);
+  /* mlp_fashion.tt:18:20  store into fc1_weight: computed there, nothing to copy */
+  /* mlp_fashion.tt:18:20  fc1_bias = uniform lo=-0.03571428571428571 hi=0.03571428571428571 -> [256]   0 FLOPs, 1024 B */
+  tt_uniform_f32(fc1_bias, 256, -0.03571428571428571, 0.03571428571428571);
+  /* mlp_fashion.tt:18:20  store into fc1_bias: computed there, nothing to copy */
+  /* mlp_fashion.tt:19:20  fc2_weight = uniform lo=-0.0625 hi=0.0625 -> [10,256]   0 FLOPs, 10240 B */
+  tt_uniform_f32(fc2_weight, 2560, -0.0625, 0.0625);
+  /* mlp_fashion.tt:19:20  store into fc2_weight: computed there, nothing to copy */
+  /* mlp_fashion.tt:19:20  fc2_bias = uniform lo=-0.0625 hi=0.0625 -> [10]   0 FLOPs, 40 B */
+  tt_uniform_f32(fc2_bias, 10, -0.0625, 0.0625);
+  /* mlp_fashion.tt:19:20  store into fc2_bias: computed there, nothing to copy */
 }
 
 /* mlp_fashion.tt lines 22-40 */
@@ -106,11 +97,6 @@ static void train_step(void) {
   static TT_ALIGN float t20[64]; /* [B:64] */
   static TT_ALIGN float t21[1]; /* [] */
   static TT_ALIGN float t22[1]; /* [] */
-  static TT_ALIGN float loss[1]; /* [] */
-  static TT_ALIGN float t24[200704]; /* [256,784] */
-  static TT_ALIGN float t27[256]; /* [256] */
-  static TT_ALIGN float t30[2560]; /* [10,256] */
-  static TT_ALIGN float t33[10]; /* [10] */
   static TT_ALIGN float t59[1]; /* [] */
   static TT_ALIGN float t60[1]; /* [] */
   static TT_ALIGN float t62[64]; /* [B:64] */
@@ -128,10 +114,6 @@ static void train_step(void) {
   static TT_ALIGN float t78[16384]; /* [B:64,256] */
   static TT_ALIGN float t79[256]; /* [1,256] */
   static TT_ALIGN float t82[200704]; /* [256,784] */
-  static TT_ALIGN float t84[200704]; /* [256,784] */
-  static TT_ALIGN float t87[256]; /* [256] */
-  static TT_ALIGN float t90[2560]; /* [10,256] */
-  static TT_ALIGN float t93[10]; /* [10] */
   static TT_ALIGN double t37[1]; /* [] */
   static TT_ALIGN int64_t t40[1]; /* [] */
 
@@ -207,28 +189,24 @@ static void train_step(void) {
   }
   /* mlp_fashion.tt:35:16  t22 = batch -> [] */
   t22[0] = (float)B;
-  /* mlp_fashion.tt:35:16  loss = div [] / [] -> []   1 FLOPs, 12 B, 0.08 FLOP/B */
-  loss[0] = t21[0] / t22[0];
-  /* mlp_fashion.tt:36:12  t24 = fill value=0.0f -> [256,784]   0 FLOPs, 802816 B */
+  /* mlp_fashion.tt:35:16  loss_item = div [] / [] -> []   1 FLOPs, 12 B, 0.08 FLOP/B */
+  loss_item[0] = t21[0] / t22[0];
+  /* mlp_fashion.tt:36:12  fc1_weight_grad = fill value=0.0f -> [256,784]   0 FLOPs, 802816 B */
   for (int64_t i0 = 0; i0 < 200704; i0++)
-    t24[i0] = 0.0f;
-  /* mlp_fashion.tt:36:12  store [256,784] into fc1_weight_grad   0 FLOPs, 1605632 B */
-  memcpy(fc1_weight_grad, t24, sizeof fc1_weight_grad);
-  /* mlp_fashion.tt:36:12  t27 = fill value=0.0f -> [256]   0 FLOPs, 1024 B */
+    fc1_weight_grad[i0] = 0.0f;
+  /* mlp_fashion.tt:36:12  store into fc1_weight_grad: computed there, nothing to copy */
+  /* mlp_fashion.tt:36:12  fc1_bias_grad = fill value=0.0f -> [256]   0 FLOPs, 1024 B */
   for (int64_t i0 = 0; i0 < 256; i0++)
-    t27[i0] = 0.0f;
-  /* mlp_fashion.tt:36:12  store [256] into fc1_bias_grad   0 FLOPs, 2048 B */
-  memcpy(fc1_bias_grad, t27, sizeof fc1_bias_grad);
-  /* mlp_fashion.tt:36:12  t30 = fill value=0.0f -> [10,256]   0 FLOPs, 10240 B */
+    fc1_bias_grad[i0] = 0.0f;
+  /* mlp_fashion.tt:36:12  store into fc1_bias_grad: computed there, nothing to copy */
+  /* mlp_fashion.tt:36:12  fc2_weight_grad = fill value=0.0f -> [10,256]   0 FLOPs, 10240 B */
   for (int64_t i0 = 0; i0 < 2560; i0++)
-    t30[i0] = 0.0f;
-  /* mlp_fashion.tt:36:12  store [10,256] into fc2_weight_grad   0 FLOPs, 20480 B */
-  memcpy(fc2_weight_grad, t30, sizeof fc2_weight_grad);
-  /* mlp_fashion.tt:36:12  t33 = fill value=0.0f -> [10]   0 FLOPs, 40 B */
+    fc2_weight_grad[i0] = 0.0f;
+  /* mlp_fashion.tt:36:12  store into fc2_weight_grad: computed there, nothing to copy */
+  /* mlp_fashion.tt:36:12  fc2_bias_grad = fill value=0.0f -> [10]   0 FLOPs, 40 B */
   for (int64_t i0 = 0; i0 < 10; i0++)
-    t33[i0] = 0.0f;
-  /* mlp_fashion.tt:36:12  store [10] into fc2_bias_grad   0 FLOPs, 80 B */
-  memcpy(fc2_bias_grad, t33, sizeof fc2_bias_grad);
+    fc2_bias_grad[i0] = 0.0f;
+  /* mlp_fashion.tt:36:12  store into fc2_bias_grad: computed there, nothing to copy */
   /* mlp_fashion.tt:37:13  t59 = fill value=1.0f -> []   0 FLOPs, 4 B */
   t59[0] = 1.0f;
   /* mlp_fashion.tt:35:16  t60 = div [] / [] -> []   1 FLOPs, 12 B, 0.08 FLOP/B */
@@ -299,26 +277,22 @@ static void train_step(void) {
   /* mlp_fashion.tt:23:34  reshape [B:64,256] -> [B:64,256]: a view of t78, no copy */
   /* mlp_fashion.tt:23:34  t82 = matmul [B:64,256] @ [B:64,784] (A transposed) -> [256,784]   102760448 FLOPs, 1069056 B, 96.12 FLOP/B */
   tt_gemm_f32(256, 784, B, t78, 256, true, x, 784, false, t82, 784, false);
-  /* mlp_fashion.tt:37:13  t84 = add [256,784] + [256,784] -> [256,784]   200704 FLOPs, 2408448 B, 0.08 FLOP/B */
+  /* mlp_fashion.tt:37:13  fc1_weight_grad = add [256,784] + [256,784] -> [256,784]   200704 FLOPs, 2408448 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 200704; i0++)
-    t84[i0] = fc1_weight_grad[i0] + t82[i0];
-  /* mlp_fashion.tt:37:13  store [256,784] into fc1_weight_grad   0 FLOPs, 1605632 B */
-  memcpy(fc1_weight_grad, t84, sizeof fc1_weight_grad);
-  /* mlp_fashion.tt:37:13  t87 = add [256] + [256] -> [256]   256 FLOPs, 3072 B, 0.08 FLOP/B */
+    fc1_weight_grad[i0] = fc1_weight_grad[i0] + t82[i0];
+  /* mlp_fashion.tt:37:13  store into fc1_weight_grad: computed there, nothing to copy */
+  /* mlp_fashion.tt:37:13  fc1_bias_grad = add [256] + [256] -> [256]   256 FLOPs, 3072 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 256; i0++)
-    t87[i0] = fc1_bias_grad[i0] + t79[i0];
-  /* mlp_fashion.tt:37:13  store [256] into fc1_bias_grad   0 FLOPs, 2048 B */
-  memcpy(fc1_bias_grad, t87, sizeof fc1_bias_grad);
-  /* mlp_fashion.tt:37:13  t90 = add [10,256] + [10,256] -> [10,256]   2560 FLOPs, 30720 B, 0.08 FLOP/B */
+    fc1_bias_grad[i0] = fc1_bias_grad[i0] + t79[i0];
+  /* mlp_fashion.tt:37:13  store into fc1_bias_grad: computed there, nothing to copy */
+  /* mlp_fashion.tt:37:13  fc2_weight_grad = add [10,256] + [10,256] -> [10,256]   2560 FLOPs, 30720 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 2560; i0++)
-    t90[i0] = fc2_weight_grad[i0] + t75[i0];
-  /* mlp_fashion.tt:37:13  store [10,256] into fc2_weight_grad   0 FLOPs, 20480 B */
-  memcpy(fc2_weight_grad, t90, sizeof fc2_weight_grad);
-  /* mlp_fashion.tt:37:13  t93 = add [10] + [10] -> [10]   10 FLOPs, 120 B, 0.08 FLOP/B */
+    fc2_weight_grad[i0] = fc2_weight_grad[i0] + t75[i0];
+  /* mlp_fashion.tt:37:13  store into fc2_weight_grad: computed there, nothing to copy */
+  /* mlp_fashion.tt:37:13  fc2_bias_grad = add [10] + [10] -> [10]   10 FLOPs, 120 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 10; i0++)
-    t93[i0] = fc2_bias_grad[i0] + t71[i0];
-  /* mlp_fashion.tt:37:13  store [10] into fc2_bias_grad   0 FLOPs, 80 B */
-  memcpy(fc2_bias_grad, t93, sizeof fc2_bias_grad);
+    fc2_bias_grad[i0] = fc2_bias_grad[i0] + t71[i0];
+  /* mlp_fashion.tt:37:13  store into fc2_bias_grad: computed there, nothing to copy */
   /* mlp_fashion.tt:38:12  t37 = hostvar from lr -> [] */
   t37[0] = (double)lr;
   /* mlp_fashion.tt:38:12  t39 = const -> [] */
@@ -409,8 +383,7 @@ static void train_step(void) {
       fc2_bias[i] = p_i + neg_step * m_i / d_i;
     }
   }
-  /* mlp_fashion.tt:40:22  store [] into loss_item   0 FLOPs, 8 B */
-  memcpy(loss_item, loss, sizeof loss_item);
+  /* mlp_fashion.tt:40:22  store into loss_item: computed there, nothing to copy */
 }
 
 /* mlp_fashion.tt lines 22-46 */
@@ -426,7 +399,6 @@ static void eval_step(void) {
   static TT_ALIGN int64_t t19[1000]; /* [B:1000] */
   static TT_ALIGN _Bool t21[1000]; /* [B:1000] */
   static TT_ALIGN int64_t t22[1000]; /* [B:1000] */
-  static TT_ALIGN int64_t t23[1]; /* [] */
 
   /* mlp_fashion.tt:46:28  reshape [B:1000,1,28,28] -> [B:1000,784]: a view of loader1_x, no copy */
   /* mlp_fashion.tt:22:16  t2 = const -> [] */
@@ -481,15 +453,14 @@ static void eval_step(void) {
   /* mlp_fashion.tt:46:60  t22 = cast [B:1000] to i64 -> [B:1000]   1000 FLOPs, 9000 B, 0.11 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     t22[i0] = (int64_t)t21[i0];
-  /* mlp_fashion.tt:46:60  t23 = sum [B:1000] dims=(0) -> []   1000 FLOPs, 8008 B, 0.12 FLOP/B */
+  /* mlp_fashion.tt:46:60  sum_item = sum [B:1000] dims=(0) -> []   1000 FLOPs, 8008 B, 0.12 FLOP/B */
   {
     uint64_t acc = 0;
     for (int64_t i0 = 0; i0 < B; i0++)
       acc += (uint64_t)t22[i0];
-    t23[0] = (int64_t)acc;
+    sum_item[0] = (int64_t)acc;
   }
-  /* mlp_fashion.tt:46:66  store [] into sum_item   0 FLOPs, 16 B */
-  memcpy(sum_item, t23, sizeof sum_item);
+  /* mlp_fashion.tt:46:66  store into sum_item: computed there, nothing to copy */
 }
 
 int main(int argc, char **argv) {

@@ -15,35 +15,25 @@ static TT_ALIGN int64_t t_1[2]; /* [2] value */
 
 /* mlp_forward.tt lines 8-24 */
 static void forward(void) {
-  static TT_ALIGN float t0[32]; /* [8,4] */
-  static TT_ALIGN float t2[8]; /* [8] */
-  static TT_ALIGN float t4[24]; /* [3,8] */
-  static TT_ALIGN float t6[3]; /* [3] */
   static TT_ALIGN float t10[16]; /* [2,8] */
   static TT_ALIGN float fc1_out[16]; /* [2,8] */
   static TT_ALIGN float h[16]; /* [2,8] */
   static TT_ALIGN float t15[6]; /* [2,3] */
   static TT_ALIGN float fc2_out_1[6]; /* [2,3] */
   static TT_ALIGN float probs_1[6]; /* [2,3] */
-  static TT_ALIGN float t21[2]; /* [2] */
-  static TT_ALIGN int64_t t23[2]; /* [2] */
 
-  /* mlp_forward.tt:8:20  t0 = uniform lo=-0.5 hi=0.5 -> [8,4]   0 FLOPs, 128 B */
-  tt_uniform_f32(t0, 32, -0.5, 0.5);
-  /* mlp_forward.tt:8:20  store [8,4] into fc1_weight   0 FLOPs, 256 B */
-  memcpy(fc1_weight, t0, sizeof fc1_weight);
-  /* mlp_forward.tt:8:20  t2 = uniform lo=-0.5 hi=0.5 -> [8]   0 FLOPs, 32 B */
-  tt_uniform_f32(t2, 8, -0.5, 0.5);
-  /* mlp_forward.tt:8:20  store [8] into fc1_bias   0 FLOPs, 64 B */
-  memcpy(fc1_bias, t2, sizeof fc1_bias);
-  /* mlp_forward.tt:9:20  t4 = uniform lo=-0.35355339059327373 hi=0.35355339059327373 -> [3,8]   0 FLOPs, 96 B */
-  tt_uniform_f32(t4, 24, -0.35355339059327373, 0.35355339059327373);
-  /* mlp_forward.tt:9:20  store [3,8] into fc2_weight   0 FLOPs, 192 B */
-  memcpy(fc2_weight, t4, sizeof fc2_weight);
-  /* mlp_forward.tt:9:20  t6 = uniform lo=-0.35355339059327373 hi=0.35355339059327373 -> [3]   0 FLOPs, 12 B */
-  tt_uniform_f32(t6, 3, -0.35355339059327373, 0.35355339059327373);
-  /* mlp_forward.tt:9:20  store [3] into fc2_bias   0 FLOPs, 24 B */
-  memcpy(fc2_bias, t6, sizeof fc2_bias);
+  /* mlp_forward.tt:8:20  fc1_weight = uniform lo=-0.5 hi=0.5 -> [8,4]   0 FLOPs, 128 B */
+  tt_uniform_f32(fc1_weight, 32, -0.5, 0.5);
+  /* mlp_forward.tt:8:20  store into fc1_weight: computed there, nothing to copy */
+  /* mlp_forward.tt:8:20  fc1_bias = uniform lo=-0.5 hi=0.5 -> [8]   0 FLOPs, 32 B */
+  tt_uniform_f32(fc1_bias, 8, -0.5, 0.5);
+  /* mlp_forward.tt:8:20  store into fc1_bias: computed there, nothing to copy */
+  /* mlp_forward.tt:9:20  fc2_weight = uniform lo=-0.35355339059327373 hi=0.35355339059327373 -> [3,8]   0 FLOPs, 96 B */
+  tt_uniform_f32(fc2_weight, 24, -0.35355339059327373, 0.35355339059327373);
+  /* mlp_forward.tt:9:20  store into fc2_weight: computed there, nothing to copy */
+  /* mlp_forward.tt:9:20  fc2_bias = uniform lo=-0.35355339059327373 hi=0.35355339059327373 -> [3]   0 FLOPs, 12 B */
+  tt_uniform_f32(fc2_bias, 3, -0.35355339059327373, 0.35355339059327373);
+  /* mlp_forward.tt:9:20  store into fc2_bias: computed there, nothing to copy */
   /* mlp_forward.tt:17:5  x = const -> [2,4] */
   static const float x[8] = { /* [2,4] */
     0.5f, -1.0f, 2.0f, 0.0f, 1.5f, 0.25f, -0.5f, 1.0f,
@@ -81,16 +71,15 @@ static void forward(void) {
   }
   /* mlp_forward.tt:22:1  store [2,3] into probs   0 FLOPs, 48 B */
   memcpy(probs, probs_1, sizeof probs);
-  /* mlp_forward.tt:23:12  t21 = sum [2,3] dims=(1) -> [2]   6 FLOPs, 32 B, 0.19 FLOP/B */
+  /* mlp_forward.tt:23:12  t = sum [2,3] dims=(1) -> [2]   6 FLOPs, 32 B, 0.19 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++) {
     double acc = 0;
     for (int64_t i1 = 0; i1 < 3; i1++)
       acc += probs_1[i0 * 3 + i1];
-    t21[i0] = (float)acc;
+    t[i0] = (float)acc;
   }
-  /* mlp_forward.tt:23:1  store [2] into t   0 FLOPs, 16 B */
-  memcpy(t, t21, sizeof t);
-  /* mlp_forward.tt:24:7  t23 = argmax [2,3] dims=(1) -> [2]   6 FLOPs, 40 B, 0.15 FLOP/B */
+  /* mlp_forward.tt:23:1  store into t: computed there, nothing to copy */
+  /* mlp_forward.tt:24:7  t_1 = argmax [2,3] dims=(1) -> [2]   6 FLOPs, 40 B, 0.15 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++) {
     float best = probs_1[i0 * 3];
     int64_t besti = 0;
@@ -101,10 +90,9 @@ static void forward(void) {
         besti = i1;
       }
     }
-    t23[i0] = besti;
+    t_1[i0] = besti;
   }
-  /* mlp_forward.tt:24:1  store [2] into t_1   0 FLOPs, 32 B */
-  memcpy(t_1, t23, sizeof t_1);
+  /* mlp_forward.tt:24:1  store into t_1: computed there, nothing to copy */
 }
 
 int main(int argc, char **argv) {

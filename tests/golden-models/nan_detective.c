@@ -19,14 +19,11 @@ static void backward_step(void) {
   static TT_ALIGN float t10[1]; /* [] */
   static TT_ALIGN float t12[1]; /* [] */
   static TT_ALIGN float t13[1]; /* [] */
-  static TT_ALIGN float loss_1[1]; /* [] */
   static TT_ALIGN float t19[1]; /* [] */
   static TT_ALIGN float t21[1]; /* [] */
   static TT_ALIGN float t24[1]; /* [1,1] */
   static TT_ALIGN float t25[1]; /* [1,1] */
   static TT_ALIGN float t26[1]; /* [1,1] */
-  static TT_ALIGN float t27[3]; /* [1,3] */
-  static TT_ALIGN float t28[3]; /* [3,1] */
 
   /* nan_detective.tt:5:5  t0 = const -> [1,3] */
   static const float t0[3] = { /* [1,3] */
@@ -68,8 +65,8 @@ static void backward_step(void) {
     acc += h[0];
     t13[0] = (float)acc;
   }
-  /* nan_detective.tt:9:22  loss_1 = add [] + [] -> []   1 FLOPs, 12 B, 0.08 FLOP/B */
-  loss_1[0] = t12[0] + t13[0];
+  /* nan_detective.tt:9:22  loss = add [] + [] -> []   1 FLOPs, 12 B, 0.08 FLOP/B */
+  loss[0] = t12[0] + t13[0];
   /* nan_detective.tt:10:5  t19 = fill value=1.0f -> []   0 FLOPs, 4 B */
   t19[0] = 1.0f;
   /* nan_detective.tt:9:25  reshape [] -> [1,1]: a view of t19, no copy */
@@ -86,16 +83,13 @@ static void backward_step(void) {
   t25[0] = t21[0] / t24[0];
   /* nan_detective.tt:8:12  t26 = add [1,1] + [1,1] -> [1,1]   1 FLOPs, 12 B, 0.08 FLOP/B */
   t26[0] = t19[0] + t25[0];
-  /* nan_detective.tt:7:7  t27 = matmul [1,1] @ [3,1] (B transposed) -> [1,3]   6 FLOPs, 28 B, 0.21 FLOP/B */
-  tt_gemm_f32(1, 3, 1, t26, 1, false, w, 1, true, t27, 3, false);
-  /* nan_detective.tt:7:7  t28 = matmul [1,3] @ [1,1] (A transposed) -> [3,1]   18 FLOPs, 28 B, 0.64 FLOP/B */
-  tt_gemm_f32(3, 1, 1, x, 3, true, t26, 1, false, t28, 1, false);
-  /* nan_detective.tt:10:5  store [1,3] into x_grad   0 FLOPs, 24 B */
-  memcpy(x_grad, t27, sizeof x_grad);
-  /* nan_detective.tt:10:5  store [3,1] into w_grad   0 FLOPs, 24 B */
-  memcpy(w_grad, t28, sizeof w_grad);
-  /* nan_detective.tt:11:1  store [] into loss   0 FLOPs, 8 B */
-  memcpy(loss, loss_1, sizeof loss);
+  /* nan_detective.tt:7:7  x_grad = matmul [1,1] @ [3,1] (B transposed) -> [1,3]   6 FLOPs, 28 B, 0.21 FLOP/B */
+  tt_gemm_f32(1, 3, 1, t26, 1, false, w, 1, true, x_grad, 3, false);
+  /* nan_detective.tt:7:7  w_grad = matmul [1,3] @ [1,1] (A transposed) -> [3,1]   18 FLOPs, 28 B, 0.64 FLOP/B */
+  tt_gemm_f32(3, 1, 1, x, 3, true, t26, 1, false, w_grad, 1, false);
+  /* nan_detective.tt:10:5  store into x_grad: computed there, nothing to copy */
+  /* nan_detective.tt:10:5  store into w_grad: computed there, nothing to copy */
+  /* nan_detective.tt:11:1  store into loss: computed there, nothing to copy */
   /* nan_detective.tt:11:1  store [1,3] into grad   0 FLOPs, 24 B */
   memcpy(grad, x_grad, sizeof grad);
 }

@@ -23,9 +23,6 @@ static double snap_1; /* host float */
 
 /* perceptron.tt lines 4-7 */
 static void forward_1(void) {
-  static TT_ALIGN float w_2[2]; /* [2] */
-  static TT_ALIGN float b_2[1]; /* [1] */
-
   /* perceptron.tt:4:5  X_1 = const -> [4,2] */
   static const float X_1[8] = { /* [4,2] */
     0.0f, 0.0f, 0.0f, 1.0f, 1.0f, 0.0f, 1.0f, 1.0f,
@@ -34,15 +31,13 @@ static void forward_1(void) {
   static const float y_1[4] = { /* [4] */
     0.0f, 0.0f, 0.0f, 1.0f,
   };
-  /* perceptron.tt:6:5  w_2 = fill value=0.0f -> [2]   0 FLOPs, 8 B */
+  /* perceptron.tt:6:5  w = fill value=0.0f -> [2]   0 FLOPs, 8 B */
   for (int64_t i0 = 0; i0 < 2; i0++)
-    w_2[i0] = 0.0f;
-  /* perceptron.tt:7:5  b_2 = fill value=0.0f -> [1]   0 FLOPs, 4 B */
-  b_2[0] = 0.0f;
-  /* perceptron.tt:6:5  store [2] into w   0 FLOPs, 16 B */
-  memcpy(w, w_2, sizeof w);
-  /* perceptron.tt:7:5  store [1] into b   0 FLOPs, 8 B */
-  memcpy(b, b_2, sizeof b);
+    w[i0] = 0.0f;
+  /* perceptron.tt:7:5  b = fill value=0.0f -> [1]   0 FLOPs, 4 B */
+  b[0] = 0.0f;
+  /* perceptron.tt:6:5  store into w: computed there, nothing to copy */
+  /* perceptron.tt:7:5  store into b: computed there, nothing to copy */
   /* perceptron.tt:4:5  store [4,2] into X   0 FLOPs, 64 B */
   memcpy(X, X_1, sizeof X);
   /* perceptron.tt:5:5  store [4] into y   0 FLOPs, 32 B */
@@ -60,10 +55,7 @@ static void forward_2(void) {
   static TT_ALIGN float err[1]; /* [1] */
   static TT_ALIGN float t14[2]; /* [1,2] */
   static TT_ALIGN float t16[2]; /* [2] */
-  static TT_ALIGN float t17[2]; /* [2] */
-  static TT_ALIGN float t19[1]; /* [1] */
   static TT_ALIGN float t21[1]; /* [1] */
-  static TT_ALIGN float t22[1]; /* [] */
   static TT_ALIGN float t24[2]; /* [1,2] */
   static TT_ALIGN float t27[1]; /* [] */
   static TT_ALIGN float t29[1]; /* [1] */
@@ -73,10 +65,7 @@ static void forward_2(void) {
   static TT_ALIGN float err_1[1]; /* [1] */
   static TT_ALIGN float t36[2]; /* [1,2] */
   static TT_ALIGN float t38[2]; /* [2] */
-  static TT_ALIGN float t39[2]; /* [2] */
-  static TT_ALIGN float t41[1]; /* [1] */
   static TT_ALIGN float t43[1]; /* [1] */
-  static TT_ALIGN float t44[1]; /* [] */
   static TT_ALIGN float t46[2]; /* [1,2] */
   static TT_ALIGN float t49[1]; /* [] */
   static TT_ALIGN float t51[1]; /* [1] */
@@ -86,10 +75,7 @@ static void forward_2(void) {
   static TT_ALIGN float err_2[1]; /* [1] */
   static TT_ALIGN float t58[2]; /* [1,2] */
   static TT_ALIGN float t60[2]; /* [2] */
-  static TT_ALIGN float t61[2]; /* [2] */
-  static TT_ALIGN float t63[1]; /* [1] */
   static TT_ALIGN float t65[1]; /* [1] */
-  static TT_ALIGN float t66[1]; /* [] */
   static TT_ALIGN float t68[2]; /* [1,2] */
   static TT_ALIGN float t71[1]; /* [] */
   static TT_ALIGN float t73[1]; /* [1] */
@@ -99,10 +85,7 @@ static void forward_2(void) {
   static TT_ALIGN float err_3[1]; /* [1] */
   static TT_ALIGN float t80[2]; /* [1,2] */
   static TT_ALIGN float t82[2]; /* [2] */
-  static TT_ALIGN float t83[2]; /* [2] */
-  static TT_ALIGN float t85[1]; /* [1] */
   static TT_ALIGN float t87[1]; /* [1] */
-  static TT_ALIGN float t88[1]; /* [] */
 
   /* perceptron.tt:12:19  t1 = slice [4,2] [0:1, 0:2] -> [1,2]   0 FLOPs, 40 B */
   for (int64_t i0 = 0; i0 < 2; i0++)
@@ -132,25 +115,22 @@ static void forward_2(void) {
   /* perceptron.tt:14:18  t16 = mul [1] * [2] -> [2]   2 FLOPs, 20 B, 0.10 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++)
     t16[i0] = err[0] * t14[i0];
-  /* perceptron.tt:14:11  t17 = add [2] + [2] -> [2]   2 FLOPs, 24 B, 0.08 FLOP/B */
+  /* perceptron.tt:14:11  w = add [2] + [2] -> [2]   2 FLOPs, 24 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++)
-    t17[i0] = w[i0] + t16[i0];
-  /* perceptron.tt:14:11  store [2] into w   0 FLOPs, 16 B */
-  memcpy(w, t17, sizeof w);
-  /* perceptron.tt:15:11  t19 = add [1] + [1] -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
-  t19[0] = b[0] + err[0];
-  /* perceptron.tt:15:11  store [1] into b   0 FLOPs, 8 B */
-  memcpy(b, t19, sizeof b);
+    w[i0] = w[i0] + t16[i0];
+  /* perceptron.tt:14:11  store into w: computed there, nothing to copy */
+  /* perceptron.tt:15:11  b = add [1] + [1] -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
+  b[0] = b[0] + err[0];
+  /* perceptron.tt:15:11  store into b: computed there, nothing to copy */
   /* perceptron.tt:16:22  t21 = abs [1] -> [1]   1 FLOPs, 8 B, 0.12 FLOP/B */
   t21[0] = (err[0] < 0 ? -err[0] : err[0]);
-  /* perceptron.tt:16:28  t22 = sum [1] dims=(0) -> []   1 FLOPs, 8 B, 0.12 FLOP/B */
+  /* perceptron.tt:16:28  sum_item = sum [1] dims=(0) -> []   1 FLOPs, 8 B, 0.12 FLOP/B */
   {
     double acc = 0;
     acc += t21[0];
-    t22[0] = (float)acc;
+    sum_item[0] = (float)acc;
   }
-  /* perceptron.tt:16:34  store [] into sum_item   0 FLOPs, 8 B */
-  memcpy(sum_item, t22, sizeof sum_item);
+  /* perceptron.tt:16:34  store into sum_item: computed there, nothing to copy */
   /* perceptron.tt:12:19  t24 = slice [4,2] [1:2, 0:2] -> [1,2]   0 FLOPs, 40 B */
   for (int64_t i0 = 0; i0 < 2; i0++)
     t24[i0] = X[i0 + 2];
@@ -179,25 +159,22 @@ static void forward_2(void) {
   /* perceptron.tt:14:18  t38 = mul [1] * [2] -> [2]   2 FLOPs, 20 B, 0.10 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++)
     t38[i0] = err_1[0] * t36[i0];
-  /* perceptron.tt:14:11  t39 = add [2] + [2] -> [2]   2 FLOPs, 24 B, 0.08 FLOP/B */
+  /* perceptron.tt:14:11  w = add [2] + [2] -> [2]   2 FLOPs, 24 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++)
-    t39[i0] = w[i0] + t38[i0];
-  /* perceptron.tt:14:11  store [2] into w   0 FLOPs, 16 B */
-  memcpy(w, t39, sizeof w);
-  /* perceptron.tt:15:11  t41 = add [1] + [1] -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
-  t41[0] = b[0] + err_1[0];
-  /* perceptron.tt:15:11  store [1] into b   0 FLOPs, 8 B */
-  memcpy(b, t41, sizeof b);
+    w[i0] = w[i0] + t38[i0];
+  /* perceptron.tt:14:11  store into w: computed there, nothing to copy */
+  /* perceptron.tt:15:11  b = add [1] + [1] -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
+  b[0] = b[0] + err_1[0];
+  /* perceptron.tt:15:11  store into b: computed there, nothing to copy */
   /* perceptron.tt:16:22  t43 = abs [1] -> [1]   1 FLOPs, 8 B, 0.12 FLOP/B */
   t43[0] = (err_1[0] < 0 ? -err_1[0] : err_1[0]);
-  /* perceptron.tt:16:28  t44 = sum [1] dims=(0) -> []   1 FLOPs, 8 B, 0.12 FLOP/B */
+  /* perceptron.tt:16:28  sum_item_1 = sum [1] dims=(0) -> []   1 FLOPs, 8 B, 0.12 FLOP/B */
   {
     double acc = 0;
     acc += t43[0];
-    t44[0] = (float)acc;
+    sum_item_1[0] = (float)acc;
   }
-  /* perceptron.tt:16:34  store [] into sum_item_1   0 FLOPs, 8 B */
-  memcpy(sum_item_1, t44, sizeof sum_item_1);
+  /* perceptron.tt:16:34  store into sum_item_1: computed there, nothing to copy */
   /* perceptron.tt:12:19  t46 = slice [4,2] [2:3, 0:2] -> [1,2]   0 FLOPs, 40 B */
   for (int64_t i0 = 0; i0 < 2; i0++)
     t46[i0] = X[i0 + 4];
@@ -226,25 +203,22 @@ static void forward_2(void) {
   /* perceptron.tt:14:18  t60 = mul [1] * [2] -> [2]   2 FLOPs, 20 B, 0.10 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++)
     t60[i0] = err_2[0] * t58[i0];
-  /* perceptron.tt:14:11  t61 = add [2] + [2] -> [2]   2 FLOPs, 24 B, 0.08 FLOP/B */
+  /* perceptron.tt:14:11  w = add [2] + [2] -> [2]   2 FLOPs, 24 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++)
-    t61[i0] = w[i0] + t60[i0];
-  /* perceptron.tt:14:11  store [2] into w   0 FLOPs, 16 B */
-  memcpy(w, t61, sizeof w);
-  /* perceptron.tt:15:11  t63 = add [1] + [1] -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
-  t63[0] = b[0] + err_2[0];
-  /* perceptron.tt:15:11  store [1] into b   0 FLOPs, 8 B */
-  memcpy(b, t63, sizeof b);
+    w[i0] = w[i0] + t60[i0];
+  /* perceptron.tt:14:11  store into w: computed there, nothing to copy */
+  /* perceptron.tt:15:11  b = add [1] + [1] -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
+  b[0] = b[0] + err_2[0];
+  /* perceptron.tt:15:11  store into b: computed there, nothing to copy */
   /* perceptron.tt:16:22  t65 = abs [1] -> [1]   1 FLOPs, 8 B, 0.12 FLOP/B */
   t65[0] = (err_2[0] < 0 ? -err_2[0] : err_2[0]);
-  /* perceptron.tt:16:28  t66 = sum [1] dims=(0) -> []   1 FLOPs, 8 B, 0.12 FLOP/B */
+  /* perceptron.tt:16:28  sum_item_2 = sum [1] dims=(0) -> []   1 FLOPs, 8 B, 0.12 FLOP/B */
   {
     double acc = 0;
     acc += t65[0];
-    t66[0] = (float)acc;
+    sum_item_2[0] = (float)acc;
   }
-  /* perceptron.tt:16:34  store [] into sum_item_2   0 FLOPs, 8 B */
-  memcpy(sum_item_2, t66, sizeof sum_item_2);
+  /* perceptron.tt:16:34  store into sum_item_2: computed there, nothing to copy */
   /* perceptron.tt:12:19  t68 = slice [4,2] [3:4, 0:2] -> [1,2]   0 FLOPs, 40 B */
   for (int64_t i0 = 0; i0 < 2; i0++)
     t68[i0] = X[i0 + 6];
@@ -273,25 +247,22 @@ static void forward_2(void) {
   /* perceptron.tt:14:18  t82 = mul [1] * [2] -> [2]   2 FLOPs, 20 B, 0.10 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++)
     t82[i0] = err_3[0] * t80[i0];
-  /* perceptron.tt:14:11  t83 = add [2] + [2] -> [2]   2 FLOPs, 24 B, 0.08 FLOP/B */
+  /* perceptron.tt:14:11  w = add [2] + [2] -> [2]   2 FLOPs, 24 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++)
-    t83[i0] = w[i0] + t82[i0];
-  /* perceptron.tt:14:11  store [2] into w   0 FLOPs, 16 B */
-  memcpy(w, t83, sizeof w);
-  /* perceptron.tt:15:11  t85 = add [1] + [1] -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
-  t85[0] = b[0] + err_3[0];
-  /* perceptron.tt:15:11  store [1] into b   0 FLOPs, 8 B */
-  memcpy(b, t85, sizeof b);
+    w[i0] = w[i0] + t82[i0];
+  /* perceptron.tt:14:11  store into w: computed there, nothing to copy */
+  /* perceptron.tt:15:11  b = add [1] + [1] -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
+  b[0] = b[0] + err_3[0];
+  /* perceptron.tt:15:11  store into b: computed there, nothing to copy */
   /* perceptron.tt:16:22  t87 = abs [1] -> [1]   1 FLOPs, 8 B, 0.12 FLOP/B */
   t87[0] = (err_3[0] < 0 ? -err_3[0] : err_3[0]);
-  /* perceptron.tt:16:28  t88 = sum [1] dims=(0) -> []   1 FLOPs, 8 B, 0.12 FLOP/B */
+  /* perceptron.tt:16:28  sum_item_3 = sum [1] dims=(0) -> []   1 FLOPs, 8 B, 0.12 FLOP/B */
   {
     double acc = 0;
     acc += t87[0];
-    t88[0] = (float)acc;
+    sum_item_3[0] = (float)acc;
   }
-  /* perceptron.tt:16:34  store [] into sum_item_3   0 FLOPs, 8 B */
-  memcpy(sum_item_3, t88, sizeof sum_item_3);
+  /* perceptron.tt:16:34  store into sum_item_3: computed there, nothing to copy */
 }
 
 /* perceptron.tt lines 19-20 */
@@ -299,7 +270,6 @@ static void forward_3(void) {
   static TT_ALIGN float t5[4]; /* [4] */
   static TT_ALIGN float t6[4]; /* [4] */
   static TT_ALIGN _Bool t8[4]; /* [4] */
-  static TT_ALIGN float t9[4]; /* [4] */
 
   /* perceptron.tt:19:1  store [2] into w_1   0 FLOPs, 16 B */
   memcpy(w_1, w, sizeof w_1);
@@ -317,11 +287,10 @@ static void forward_3(void) {
   /* perceptron.tt:20:31  t8 = gt [4] > [] -> [4]   4 FLOPs, 24 B, 0.17 FLOP/B */
   for (int64_t i0 = 0; i0 < 4; i0++)
     t8[i0] = t6[i0] > t7[0];
-  /* perceptron.tt:20:35  t9 = cast [4] to f32 -> [4]   4 FLOPs, 20 B, 0.20 FLOP/B */
+  /* perceptron.tt:20:35  t = cast [4] to f32 -> [4]   4 FLOPs, 20 B, 0.20 FLOP/B */
   for (int64_t i0 = 0; i0 < 4; i0++)
-    t9[i0] = (float)t8[i0];
-  /* perceptron.tt:20:1  store [4] into t   0 FLOPs, 32 B */
-  memcpy(t, t9, sizeof t);
+    t[i0] = (float)t8[i0];
+  /* perceptron.tt:20:1  store into t: computed there, nothing to copy */
 }
 
 int main(int argc, char **argv) {

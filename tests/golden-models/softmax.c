@@ -16,38 +16,28 @@ static TT_ALIGN float t_8[6]; /* [2,3] value */
 
 /* softmax.tt lines 4-13 */
 static void forward(void) {
-  static TT_ALIGN float t1[3]; /* [1,3] */
-  static TT_ALIGN float t3[3]; /* [1,3] */
-  static TT_ALIGN float t6[6]; /* [2,3] */
-  static TT_ALIGN float t8[6]; /* [2,3] */
   static TT_ALIGN float t10[6]; /* [2,3] */
-  static TT_ALIGN float t11[6]; /* [2,3] */
-  static TT_ALIGN float t14[3]; /* [3] */
-  static TT_ALIGN float t16[2]; /* [2] */
-  static TT_ALIGN float t19[6]; /* [2,3] */
-  static TT_ALIGN float t20[6]; /* [2,3] */
 
   /* softmax.tt:4:7  big = const -> [1,3] */
   static const float big[3] = { /* [1,3] */
     1e+03f, 1001.0f, 1002.0f,
   };
-  /* softmax.tt:5:7  t1 = softmax [1,3] dim=1 -> [1,3]   15 FLOPs, 24 B, 0.62 FLOP/B */
+  /* softmax.tt:5:7  t = softmax [1,3] dim=1 -> [1,3]   15 FLOPs, 24 B, 0.62 FLOP/B */
   {
     float rmax = -INFINITY;
     for (int64_t i0 = 0; i0 < 3; i0++)
       if (big[i0] > rmax) rmax = big[i0];
     double rsum = 0;
     for (int64_t i0 = 0; i0 < 3; i0++) {
-      t1[i0] = expf(big[i0] - rmax);
-      rsum += t1[i0];
+      t[i0] = expf(big[i0] - rmax);
+      rsum += t[i0];
     }
     float rinv = (float)1 / (float)rsum;
     for (int64_t i0 = 0; i0 < 3; i0++)
-      t1[i0] = t1[i0] * rinv;
+      t[i0] = t[i0] * rinv;
   }
-  /* softmax.tt:5:1  store [1,3] into t   0 FLOPs, 24 B */
-  memcpy(t, t1, sizeof t);
-  /* softmax.tt:6:7  t3 = log_softmax [1,3] dim=1 -> [1,3]   15 FLOPs, 24 B, 0.62 FLOP/B */
+  /* softmax.tt:5:1  store into t: computed there, nothing to copy */
+  /* softmax.tt:6:7  t_1 = log_softmax [1,3] dim=1 -> [1,3]   15 FLOPs, 24 B, 0.62 FLOP/B */
   {
     float rmax = -INFINITY;
     for (int64_t i0 = 0; i0 < 3; i0++)
@@ -57,46 +47,43 @@ static void forward(void) {
       rsum += expf(big[i0] - rmax);
     rsum = log(rsum);
     for (int64_t i0 = 0; i0 < 3; i0++)
-      t3[i0] = (float)(big[i0] - rmax - rsum);
+      t_1[i0] = (float)(big[i0] - rmax - rsum);
   }
-  /* softmax.tt:6:1  store [1,3] into t_1   0 FLOPs, 24 B */
-  memcpy(t_1, t3, sizeof t_1);
+  /* softmax.tt:6:1  store into t_1: computed there, nothing to copy */
   /* softmax.tt:8:5  x = const -> [2,3] */
   static const float x[6] = { /* [2,3] */
     1.0f, 2.0f, 3.0f, 1.0f, 1.0f, 1.0f,
   };
-  /* softmax.tt:9:7  t6 = softmax [2,3] dim=1 -> [2,3]   30 FLOPs, 48 B, 0.62 FLOP/B */
+  /* softmax.tt:9:7  t_2 = softmax [2,3] dim=1 -> [2,3]   30 FLOPs, 48 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++) {
     float rmax = -INFINITY;
     for (int64_t i1 = 0; i1 < 3; i1++)
       if (x[i0 * 3 + i1] > rmax) rmax = x[i0 * 3 + i1];
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 3; i1++) {
-      t6[i0 * 3 + i1] = expf(x[i0 * 3 + i1] - rmax);
-      rsum += t6[i0 * 3 + i1];
+      t_2[i0 * 3 + i1] = expf(x[i0 * 3 + i1] - rmax);
+      rsum += t_2[i0 * 3 + i1];
     }
     float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 3; i1++)
-      t6[i0 * 3 + i1] = t6[i0 * 3 + i1] * rinv;
+      t_2[i0 * 3 + i1] = t_2[i0 * 3 + i1] * rinv;
   }
-  /* softmax.tt:9:1  store [2,3] into t_2   0 FLOPs, 48 B */
-  memcpy(t_2, t6, sizeof t_2);
-  /* softmax.tt:10:7  t8 = softmax [2,3] dim=0 -> [2,3]   30 FLOPs, 48 B, 0.62 FLOP/B */
+  /* softmax.tt:9:1  store into t_2: computed there, nothing to copy */
+  /* softmax.tt:10:7  t_3 = softmax [2,3] dim=0 -> [2,3]   30 FLOPs, 48 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < 3; i0++) {
     float rmax = -INFINITY;
     for (int64_t i1 = 0; i1 < 2; i1++)
       if (x[i0 + i1 * 3] > rmax) rmax = x[i0 + i1 * 3];
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 2; i1++) {
-      t8[i0 + i1 * 3] = expf(x[i0 + i1 * 3] - rmax);
-      rsum += t8[i0 + i1 * 3];
+      t_3[i0 + i1 * 3] = expf(x[i0 + i1 * 3] - rmax);
+      rsum += t_3[i0 + i1 * 3];
     }
     float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 2; i1++)
-      t8[i0 + i1 * 3] = t8[i0 + i1 * 3] * rinv;
+      t_3[i0 + i1 * 3] = t_3[i0 + i1 * 3] * rinv;
   }
-  /* softmax.tt:10:1  store [2,3] into t_3   0 FLOPs, 48 B */
-  memcpy(t_3, t8, sizeof t_3);
+  /* softmax.tt:10:1  store into t_3: computed there, nothing to copy */
   /* softmax.tt:11:8  t10 = log_softmax [2,3] dim=1 -> [2,3]   30 FLOPs, 48 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++) {
     float rmax = -INFINITY;
@@ -109,39 +96,34 @@ static void forward(void) {
     for (int64_t i1 = 0; i1 < 3; i1++)
       t10[i0 * 3 + i1] = (float)(x[i0 * 3 + i1] - rmax - rsum);
   }
-  /* softmax.tt:11:28  t11 = exp [2,3] -> [2,3]   6 FLOPs, 48 B, 0.12 FLOP/B */
+  /* softmax.tt:11:28  t_4 = exp [2,3] -> [2,3]   6 FLOPs, 48 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 6; i0++)
-    t11[i0] = expf(t10[i0]);
-  /* softmax.tt:11:1  store [2,3] into t_4   0 FLOPs, 48 B */
-  memcpy(t_4, t11, sizeof t_4);
+    t_4[i0] = expf(t10[i0]);
+  /* softmax.tt:11:1  store into t_4: computed there, nothing to copy */
   /* softmax.tt:12:15  t13 = const -> [3] */
   static const float t13[3] = { /* [3] */
     -1e+03f, 0.0f, 1e+03f,
   };
-  /* softmax.tt:12:7  t14 = sigmoid [3] -> [3]   3 FLOPs, 24 B, 0.12 FLOP/B */
+  /* softmax.tt:12:7  t_5 = sigmoid [3] -> [3]   3 FLOPs, 24 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 3; i0++)
-    t14[i0] = (t13[i0] >= 0 ? 1 / (1 + expf(-t13[i0])) : expf(t13[i0]) / (1 + expf(t13[i0])));
+    t_5[i0] = (t13[i0] >= 0 ? 1 / (1 + expf(-t13[i0])) : expf(t13[i0]) / (1 + expf(t13[i0])));
   /* softmax.tt:12:50  t15 = const -> [2] */
   static const float t15[2] = { /* [2] */
     -2e+01f, 0.5f,
   };
-  /* softmax.tt:12:45  t16 = tanh [2] -> [2]   2 FLOPs, 16 B, 0.12 FLOP/B */
+  /* softmax.tt:12:45  t_6 = tanh [2] -> [2]   2 FLOPs, 16 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++)
-    t16[i0] = tanhf(t15[i0]);
-  /* softmax.tt:12:1  store [3] into t_5   0 FLOPs, 24 B */
-  memcpy(t_5, t14, sizeof t_5);
-  /* softmax.tt:12:1  store [2] into t_6   0 FLOPs, 16 B */
-  memcpy(t_6, t16, sizeof t_6);
-  /* softmax.tt:13:7  t19 = gelu [2,3] -> [2,3]   6 FLOPs, 48 B, 0.12 FLOP/B */
+    t_6[i0] = tanhf(t15[i0]);
+  /* softmax.tt:12:1  store into t_5: computed there, nothing to copy */
+  /* softmax.tt:12:1  store into t_6: computed there, nothing to copy */
+  /* softmax.tt:13:7  t_7 = gelu [2,3] -> [2,3]   6 FLOPs, 48 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 6; i0++)
-    t19[i0] = (float)0.5 * x[i0] * (1 + erff(x[i0] * (float)0.70710678118654752440));
-  /* softmax.tt:13:16  t20 = gelu_tanh [2,3] -> [2,3]   6 FLOPs, 48 B, 0.12 FLOP/B */
+    t_7[i0] = (float)0.5 * x[i0] * (1 + erff(x[i0] * (float)0.70710678118654752440));
+  /* softmax.tt:13:16  t_8 = gelu_tanh [2,3] -> [2,3]   6 FLOPs, 48 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 6; i0++)
-    t20[i0] = (float)0.5 * x[i0] * (1 + tanhf((float)0.79788456080286535588 * (x[i0] + (float)0.044715 * x[i0] * x[i0] * x[i0])));
-  /* softmax.tt:13:1  store [2,3] into t_7   0 FLOPs, 48 B */
-  memcpy(t_7, t19, sizeof t_7);
-  /* softmax.tt:13:1  store [2,3] into t_8   0 FLOPs, 48 B */
-  memcpy(t_8, t20, sizeof t_8);
+    t_8[i0] = (float)0.5 * x[i0] * (1 + tanhf((float)0.79788456080286535588 * (x[i0] + (float)0.044715 * x[i0] * x[i0] * x[i0])));
+  /* softmax.tt:13:1  store into t_7: computed there, nothing to copy */
+  /* softmax.tt:13:1  store into t_8: computed there, nothing to copy */
 }
 
 int main(int argc, char **argv) {

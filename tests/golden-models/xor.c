@@ -29,11 +29,6 @@ static int64_t snap; /* host int */
 
 /* xor.tt lines 5-8 */
 static void init(void) {
-  static TT_ALIGN float t2[16]; /* [8,2] */
-  static TT_ALIGN float t4[8]; /* [8] */
-  static TT_ALIGN float t6[8]; /* [1,8] */
-  static TT_ALIGN float t8[1]; /* [1] */
-
   /* xor.tt:5:5  X_1 = const -> [4,2] */
   static const float X_1[8] = { /* [4,2] */
     0.0f, 0.0f, 0.0f, 1.0f, 1.0f, 0.0f, 1.0f, 1.0f,
@@ -42,22 +37,18 @@ static void init(void) {
   static const float Y_1[4] = { /* [4,1] */
     0.0f, 1.0f, 1.0f, 0.0f,
   };
-  /* xor.tt:8:20  t2 = uniform lo=-0.7071067811865475 hi=0.7071067811865475 -> [8,2]   0 FLOPs, 64 B */
-  tt_uniform_f32(t2, 16, -0.7071067811865475, 0.7071067811865475);
-  /* xor.tt:8:20  store [8,2] into model_0_weight   0 FLOPs, 128 B */
-  memcpy(model_0_weight, t2, sizeof model_0_weight);
-  /* xor.tt:8:20  t4 = uniform lo=-0.7071067811865475 hi=0.7071067811865475 -> [8]   0 FLOPs, 32 B */
-  tt_uniform_f32(t4, 8, -0.7071067811865475, 0.7071067811865475);
-  /* xor.tt:8:20  store [8] into model_0_bias   0 FLOPs, 64 B */
-  memcpy(model_0_bias, t4, sizeof model_0_bias);
-  /* xor.tt:8:42  t6 = uniform lo=-0.35355339059327373 hi=0.35355339059327373 -> [1,8]   0 FLOPs, 32 B */
-  tt_uniform_f32(t6, 8, -0.35355339059327373, 0.35355339059327373);
-  /* xor.tt:8:42  store [1,8] into model_2_weight   0 FLOPs, 64 B */
-  memcpy(model_2_weight, t6, sizeof model_2_weight);
-  /* xor.tt:8:42  t8 = uniform lo=-0.35355339059327373 hi=0.35355339059327373 -> [1]   0 FLOPs, 4 B */
-  tt_uniform_f32(t8, 1, -0.35355339059327373, 0.35355339059327373);
-  /* xor.tt:8:42  store [1] into model_2_bias   0 FLOPs, 8 B */
-  memcpy(model_2_bias, t8, sizeof model_2_bias);
+  /* xor.tt:8:20  model_0_weight = uniform lo=-0.7071067811865475 hi=0.7071067811865475 -> [8,2]   0 FLOPs, 64 B */
+  tt_uniform_f32(model_0_weight, 16, -0.7071067811865475, 0.7071067811865475);
+  /* xor.tt:8:20  store into model_0_weight: computed there, nothing to copy */
+  /* xor.tt:8:20  model_0_bias = uniform lo=-0.7071067811865475 hi=0.7071067811865475 -> [8]   0 FLOPs, 32 B */
+  tt_uniform_f32(model_0_bias, 8, -0.7071067811865475, 0.7071067811865475);
+  /* xor.tt:8:20  store into model_0_bias: computed there, nothing to copy */
+  /* xor.tt:8:42  model_2_weight = uniform lo=-0.35355339059327373 hi=0.35355339059327373 -> [1,8]   0 FLOPs, 32 B */
+  tt_uniform_f32(model_2_weight, 8, -0.35355339059327373, 0.35355339059327373);
+  /* xor.tt:8:42  store into model_2_weight: computed there, nothing to copy */
+  /* xor.tt:8:42  model_2_bias = uniform lo=-0.35355339059327373 hi=0.35355339059327373 -> [1]   0 FLOPs, 4 B */
+  tt_uniform_f32(model_2_bias, 1, -0.35355339059327373, 0.35355339059327373);
+  /* xor.tt:8:42  store into model_2_bias: computed there, nothing to copy */
   /* xor.tt:5:5  store [4,2] into X   0 FLOPs, 64 B */
   memcpy(X, X_1, sizeof X);
   /* xor.tt:6:5  store [4,1] into Y   0 FLOPs, 32 B */
@@ -74,11 +65,6 @@ static void train_step(void) {
   static TT_ALIGN float t11[4]; /* [4,1] */
   static TT_ALIGN float t12[4]; /* [4,1] */
   static TT_ALIGN float t13[4]; /* [4,1] */
-  static TT_ALIGN float loss[1]; /* [] */
-  static TT_ALIGN float t15[16]; /* [8,2] */
-  static TT_ALIGN float t18[8]; /* [8] */
-  static TT_ALIGN float t21[8]; /* [1,8] */
-  static TT_ALIGN float t24[1]; /* [1] */
   static TT_ALIGN float t46[1]; /* [] */
   static TT_ALIGN float t48[4]; /* [4,1] */
   static TT_ALIGN float t50[4]; /* [4,1] */
@@ -95,10 +81,6 @@ static void train_step(void) {
   static TT_ALIGN float t63[32]; /* [4,8] */
   static TT_ALIGN float t64[8]; /* [1,8] */
   static TT_ALIGN float t66[16]; /* [8,2] */
-  static TT_ALIGN float t68[16]; /* [8,2] */
-  static TT_ALIGN float t71[8]; /* [8] */
-  static TT_ALIGN float t74[8]; /* [1,8] */
-  static TT_ALIGN float t77[1]; /* [1] */
   static TT_ALIGN double t28[1]; /* [] */
   static TT_ALIGN int64_t t31[1]; /* [] */
 
@@ -125,32 +107,28 @@ static void train_step(void) {
   /* xor.tt:12:12  t13 = sub [4,1] - [4,1] -> [4,1]   4 FLOPs, 48 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 4; i0++)
     t13[i0] = t11[i0] - t12[i0];
-  /* xor.tt:12:12  loss = mean [4,1] dims=(0,1) -> []   4 FLOPs, 20 B, 0.20 FLOP/B */
+  /* xor.tt:12:12  loss_item = mean [4,1] dims=(0,1) -> []   4 FLOPs, 20 B, 0.20 FLOP/B */
   {
     double acc = 0;
     for (int64_t i0 = 0; i0 < 4; i0++)
       acc += t13[i0];
-    loss[0] = (float)(acc / 4);
+    loss_item[0] = (float)(acc / 4);
   }
-  /* xor.tt:13:8  t15 = fill value=0.0f -> [8,2]   0 FLOPs, 64 B */
+  /* xor.tt:13:8  model_0_weight_grad = fill value=0.0f -> [8,2]   0 FLOPs, 64 B */
   for (int64_t i0 = 0; i0 < 16; i0++)
-    t15[i0] = 0.0f;
-  /* xor.tt:13:8  store [8,2] into model_0_weight_grad   0 FLOPs, 128 B */
-  memcpy(model_0_weight_grad, t15, sizeof model_0_weight_grad);
-  /* xor.tt:13:8  t18 = fill value=0.0f -> [8]   0 FLOPs, 32 B */
+    model_0_weight_grad[i0] = 0.0f;
+  /* xor.tt:13:8  store into model_0_weight_grad: computed there, nothing to copy */
+  /* xor.tt:13:8  model_0_bias_grad = fill value=0.0f -> [8]   0 FLOPs, 32 B */
   for (int64_t i0 = 0; i0 < 8; i0++)
-    t18[i0] = 0.0f;
-  /* xor.tt:13:8  store [8] into model_0_bias_grad   0 FLOPs, 64 B */
-  memcpy(model_0_bias_grad, t18, sizeof model_0_bias_grad);
-  /* xor.tt:13:8  t21 = fill value=0.0f -> [1,8]   0 FLOPs, 32 B */
+    model_0_bias_grad[i0] = 0.0f;
+  /* xor.tt:13:8  store into model_0_bias_grad: computed there, nothing to copy */
+  /* xor.tt:13:8  model_2_weight_grad = fill value=0.0f -> [1,8]   0 FLOPs, 32 B */
   for (int64_t i0 = 0; i0 < 8; i0++)
-    t21[i0] = 0.0f;
-  /* xor.tt:13:8  store [1,8] into model_2_weight_grad   0 FLOPs, 64 B */
-  memcpy(model_2_weight_grad, t21, sizeof model_2_weight_grad);
-  /* xor.tt:13:8  t24 = fill value=0.0f -> [1]   0 FLOPs, 4 B */
-  t24[0] = 0.0f;
-  /* xor.tt:13:8  store [1] into model_2_bias_grad   0 FLOPs, 8 B */
-  memcpy(model_2_bias_grad, t24, sizeof model_2_bias_grad);
+    model_2_weight_grad[i0] = 0.0f;
+  /* xor.tt:13:8  store into model_2_weight_grad: computed there, nothing to copy */
+  /* xor.tt:13:8  model_2_bias_grad = fill value=0.0f -> [1]   0 FLOPs, 4 B */
+  model_2_bias_grad[0] = 0.0f;
+  /* xor.tt:13:8  store into model_2_bias_grad: computed there, nothing to copy */
   /* xor.tt:14:9  t46 = fill value=1.0f -> []   0 FLOPs, 4 B */
   t46[0] = 1.0f;
   /* xor.tt:12:12  reshape [] -> [1,1]: a view of t46, no copy */
@@ -214,25 +192,21 @@ static void train_step(void) {
   /* xor.tt:12:45  reshape [1,8] -> [8]: a view of t64, no copy */
   /* xor.tt:12:45  t66 = matmul [4,8] @ [4,2] (A transposed) -> [8,2]   256 FLOPs, 224 B, 1.14 FLOP/B */
   tt_gemm_f32(8, 2, 4, t63, 8, true, X, 2, false, t66, 2, false);
-  /* xor.tt:14:9  t68 = add [8,2] + [8,2] -> [8,2]   16 FLOPs, 192 B, 0.08 FLOP/B */
+  /* xor.tt:14:9  model_0_weight_grad = add [8,2] + [8,2] -> [8,2]   16 FLOPs, 192 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 16; i0++)
-    t68[i0] = model_0_weight_grad[i0] + t66[i0];
-  /* xor.tt:14:9  store [8,2] into model_0_weight_grad   0 FLOPs, 128 B */
-  memcpy(model_0_weight_grad, t68, sizeof model_0_weight_grad);
-  /* xor.tt:14:9  t71 = add [8] + [8] -> [8]   8 FLOPs, 96 B, 0.08 FLOP/B */
+    model_0_weight_grad[i0] = model_0_weight_grad[i0] + t66[i0];
+  /* xor.tt:14:9  store into model_0_weight_grad: computed there, nothing to copy */
+  /* xor.tt:14:9  model_0_bias_grad = add [8] + [8] -> [8]   8 FLOPs, 96 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 8; i0++)
-    t71[i0] = model_0_bias_grad[i0] + t64[i0];
-  /* xor.tt:14:9  store [8] into model_0_bias_grad   0 FLOPs, 64 B */
-  memcpy(model_0_bias_grad, t71, sizeof model_0_bias_grad);
-  /* xor.tt:14:9  t74 = add [1,8] + [1,8] -> [1,8]   8 FLOPs, 96 B, 0.08 FLOP/B */
+    model_0_bias_grad[i0] = model_0_bias_grad[i0] + t64[i0];
+  /* xor.tt:14:9  store into model_0_bias_grad: computed there, nothing to copy */
+  /* xor.tt:14:9  model_2_weight_grad = add [1,8] + [1,8] -> [1,8]   8 FLOPs, 96 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 8; i0++)
-    t74[i0] = model_2_weight_grad[i0] + t59[i0];
-  /* xor.tt:14:9  store [1,8] into model_2_weight_grad   0 FLOPs, 64 B */
-  memcpy(model_2_weight_grad, t74, sizeof model_2_weight_grad);
-  /* xor.tt:14:9  t77 = add [1] + [1] -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
-  t77[0] = model_2_bias_grad[0] + t56[0];
-  /* xor.tt:14:9  store [1] into model_2_bias_grad   0 FLOPs, 8 B */
-  memcpy(model_2_bias_grad, t77, sizeof model_2_bias_grad);
+    model_2_weight_grad[i0] = model_2_weight_grad[i0] + t59[i0];
+  /* xor.tt:14:9  store into model_2_weight_grad: computed there, nothing to copy */
+  /* xor.tt:14:9  model_2_bias_grad = add [1] + [1] -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
+  model_2_bias_grad[0] = model_2_bias_grad[0] + t56[0];
+  /* xor.tt:14:9  store into model_2_bias_grad: computed there, nothing to copy */
   /* xor.tt:15:8  t28 = hostvar from lr -> [] */
   t28[0] = (double)lr;
   /* xor.tt:15:8  t30 = const -> [] */
@@ -291,8 +265,7 @@ static void train_step(void) {
       model_2_bias[i] = model_2_bias[i] + neg_lr * g_i;
     }
   }
-  /* xor.tt:17:43  store [] into loss_item   0 FLOPs, 8 B */
-  memcpy(loss_item, loss, sizeof loss_item);
+  /* xor.tt:17:43  store into loss_item: computed there, nothing to copy */
 }
 
 /* xor.tt lines 19-21 */
@@ -307,7 +280,6 @@ static void forward(void) {
   static TT_ALIGN float pred[4]; /* [4,1] */
   static TT_ALIGN _Bool t17[4]; /* [4,1] */
   static TT_ALIGN float t18[4]; /* [4,1] */
-  static TT_ALIGN float t19[1]; /* [] */
 
   /* xor.tt:19:17  t2 = matmul [4,2] @ [8,2] (B transposed) -> [4,8]   128 FLOPs, 224 B, 0.57 FLOP/B */
   tt_gemm_f32(4, 8, 2, X, 2, false, model_0_weight, 2, true, t2, 8, false);
@@ -345,15 +317,14 @@ static void forward(void) {
   /* xor.tt:21:31  t18 = cast [4,1] to f32 -> [4,1]   4 FLOPs, 20 B, 0.20 FLOP/B */
   for (int64_t i0 = 0; i0 < 4; i0++)
     t18[i0] = (float)t17[i0];
-  /* xor.tt:21:39  t19 = mean [4,1] dims=(0,1) -> []   4 FLOPs, 20 B, 0.20 FLOP/B */
+  /* xor.tt:21:39  mean_item = mean [4,1] dims=(0,1) -> []   4 FLOPs, 20 B, 0.20 FLOP/B */
   {
     double acc = 0;
     for (int64_t i0 = 0; i0 < 4; i0++)
       acc += t18[i0];
-    t19[0] = (float)(acc / 4);
+    mean_item[0] = (float)(acc / 4);
   }
-  /* xor.tt:21:46  store [] into mean_item   0 FLOPs, 8 B */
-  memcpy(mean_item, t19, sizeof mean_item);
+  /* xor.tt:21:46  store into mean_item: computed there, nothing to copy */
 }
 
 int main(int argc, char **argv) {

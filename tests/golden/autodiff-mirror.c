@@ -14,12 +14,7 @@ static TT_ALIGN float grad[2]; /* [1,2] value */
 
 /* autodiff-mirror.tt lines 2-6 */
 static void backward_step(void) {
-  static TT_ALIGN float t2[2]; /* [1,2] */
-  static TT_ALIGN float t4[1]; /* [1] */
   static TT_ALIGN float t14[1]; /* [1,1] */
-  static TT_ALIGN float t15[1]; /* [1,1] */
-  static TT_ALIGN float t17[2]; /* [1,2] */
-  static TT_ALIGN float t18[2]; /* [1,2] */
 
   /* autodiff-mirror.tt:2:5  t0 = const -> [1,2] */
   static const float t0[2] = { /* [1,2] */
@@ -27,33 +22,28 @@ static void backward_step(void) {
   };
   /* autodiff-mirror.tt:2:5  store [1,2] into x   0 FLOPs, 16 B */
   memcpy(x, t0, sizeof x);
-  /* autodiff-mirror.tt:3:9  t2 = uniform lo=-0.7071067811865475 hi=0.7071067811865475 -> [1,2]   0 FLOPs, 8 B */
-  tt_uniform_f32(t2, 2, -0.7071067811865475, 0.7071067811865475);
-  /* autodiff-mirror.tt:3:9  store [1,2] into layer_weight   0 FLOPs, 16 B */
-  memcpy(layer_weight, t2, sizeof layer_weight);
-  /* autodiff-mirror.tt:3:9  t4 = uniform lo=-0.7071067811865475 hi=0.7071067811865475 -> [1]   0 FLOPs, 4 B */
-  tt_uniform_f32(t4, 1, -0.7071067811865475, 0.7071067811865475);
-  /* autodiff-mirror.tt:3:9  store [1] into layer_bias   0 FLOPs, 8 B */
-  memcpy(layer_bias, t4, sizeof layer_bias);
+  /* autodiff-mirror.tt:3:9  layer_weight = uniform lo=-0.7071067811865475 hi=0.7071067811865475 -> [1,2]   0 FLOPs, 8 B */
+  tt_uniform_f32(layer_weight, 2, -0.7071067811865475, 0.7071067811865475);
+  /* autodiff-mirror.tt:3:9  store into layer_weight: computed there, nothing to copy */
+  /* autodiff-mirror.tt:3:9  layer_bias = uniform lo=-0.7071067811865475 hi=0.7071067811865475 -> [1]   0 FLOPs, 4 B */
+  tt_uniform_f32(layer_bias, 1, -0.7071067811865475, 0.7071067811865475);
+  /* autodiff-mirror.tt:3:9  store into layer_bias: computed there, nothing to copy */
   /* autodiff-mirror.tt:5:2  t14 = fill value=1.0f -> [1,1]   0 FLOPs, 4 B */
   t14[0] = 1.0f;
-  /* autodiff-mirror.tt:4:5  t15 = sum [1,1] dims=(0) keepdim -> [1,1]   1 FLOPs, 8 B, 0.12 FLOP/B */
+  /* autodiff-mirror.tt:4:5  layer_bias_grad = sum [1,1] dims=(0) keepdim -> [1,1]   1 FLOPs, 8 B, 0.12 FLOP/B */
   {
     double acc = 0;
     acc += t14[0];
-    t15[0] = (float)acc;
+    layer_bias_grad[0] = (float)acc;
   }
-  /* autodiff-mirror.tt:4:5  reshape [1,1] -> [1]: a view of t15, no copy */
-  /* autodiff-mirror.tt:4:5  t17 = matmul [1,1] @ [1,2] -> [1,2]   4 FLOPs, 20 B, 0.20 FLOP/B */
-  tt_gemm_f32(1, 2, 1, t14, 1, false, layer_weight, 2, false, t17, 2, false);
-  /* autodiff-mirror.tt:4:5  t18 = matmul [1,1] @ [1,2] (A transposed) -> [1,2]   4 FLOPs, 20 B, 0.20 FLOP/B */
-  tt_gemm_f32(1, 2, 1, t14, 1, true, x, 2, false, t18, 2, false);
-  /* autodiff-mirror.tt:5:2  store [1,2] into x_grad   0 FLOPs, 16 B */
-  memcpy(x_grad, t17, sizeof x_grad);
-  /* autodiff-mirror.tt:5:2  store [1,2] into layer_weight_grad   0 FLOPs, 16 B */
-  memcpy(layer_weight_grad, t18, sizeof layer_weight_grad);
-  /* autodiff-mirror.tt:5:2  store [1] into layer_bias_grad   0 FLOPs, 8 B */
-  memcpy(layer_bias_grad, t15, sizeof layer_bias_grad);
+  /* autodiff-mirror.tt:4:5  reshape [1,1] -> [1]: a view of layer_bias_grad, no copy */
+  /* autodiff-mirror.tt:4:5  x_grad = matmul [1,1] @ [1,2] -> [1,2]   4 FLOPs, 20 B, 0.20 FLOP/B */
+  tt_gemm_f32(1, 2, 1, t14, 1, false, layer_weight, 2, false, x_grad, 2, false);
+  /* autodiff-mirror.tt:4:5  layer_weight_grad = matmul [1,1] @ [1,2] (A transposed) -> [1,2]   4 FLOPs, 20 B, 0.20 FLOP/B */
+  tt_gemm_f32(1, 2, 1, t14, 1, true, x, 2, false, layer_weight_grad, 2, false);
+  /* autodiff-mirror.tt:5:2  store into x_grad: computed there, nothing to copy */
+  /* autodiff-mirror.tt:5:2  store into layer_weight_grad: computed there, nothing to copy */
+  /* autodiff-mirror.tt:5:2  store into layer_bias_grad: computed there, nothing to copy */
   /* autodiff-mirror.tt:6:1  store [1,2] into grad   0 FLOPs, 16 B */
   memcpy(grad, x_grad, sizeof grad);
 }

@@ -14,8 +14,6 @@ static TT_ALIGN float conv_workspace[450];
 
 /* conv-im2col-vs-naive.tt lines 3-6 */
 static void backward_step(void) {
-  static TT_ALIGN float t0[54]; /* [3,2,3,3] */
-  static TT_ALIGN float t2[3]; /* [3] */
   static TT_ALIGN float x[50]; /* [1,2,5,5] */
   static TT_ALIGN float t7[75]; /* [1,3,5,5] */
   static TT_ALIGN float t8[75]; /* [1,3,5,5] */
@@ -24,17 +22,13 @@ static void backward_step(void) {
   static TT_ALIGN float t16[75]; /* [1,3,5,5] */
   static TT_ALIGN _Bool t18[75]; /* [1,3,5,5] */
   static TT_ALIGN float t19[75]; /* [1,3,5,5] */
-  static TT_ALIGN float t20[54]; /* [3,2,3,3] */
-  static TT_ALIGN float t21[3]; /* [3] */
 
-  /* conv-im2col-vs-naive.tt:3:8  t0 = uniform lo=-0.23570226039551587 hi=0.23570226039551587 -> [3,2,3,3]   0 FLOPs, 216 B */
-  tt_uniform_f32(t0, 54, -0.23570226039551587, 0.23570226039551587);
-  /* conv-im2col-vs-naive.tt:3:8  store [3,2,3,3] into conv_weight   0 FLOPs, 432 B */
-  memcpy(conv_weight, t0, sizeof conv_weight);
-  /* conv-im2col-vs-naive.tt:3:8  t2 = uniform lo=-0.23570226039551587 hi=0.23570226039551587 -> [3]   0 FLOPs, 12 B */
-  tt_uniform_f32(t2, 3, -0.23570226039551587, 0.23570226039551587);
-  /* conv-im2col-vs-naive.tt:3:8  store [3] into conv_bias   0 FLOPs, 24 B */
-  memcpy(conv_bias, t2, sizeof conv_bias);
+  /* conv-im2col-vs-naive.tt:3:8  conv_weight = uniform lo=-0.23570226039551587 hi=0.23570226039551587 -> [3,2,3,3]   0 FLOPs, 216 B */
+  tt_uniform_f32(conv_weight, 54, -0.23570226039551587, 0.23570226039551587);
+  /* conv-im2col-vs-naive.tt:3:8  store into conv_weight: computed there, nothing to copy */
+  /* conv-im2col-vs-naive.tt:3:8  conv_bias = uniform lo=-0.23570226039551587 hi=0.23570226039551587 -> [3]   0 FLOPs, 12 B */
+  tt_uniform_f32(conv_bias, 3, -0.23570226039551587, 0.23570226039551587);
+  /* conv-im2col-vs-naive.tt:3:8  store into conv_bias: computed there, nothing to copy */
   /* conv-im2col-vs-naive.tt:4:5  x = normal mean=0.0 std=1.0 -> [1,2,5,5]   0 FLOPs, 200 B */
   tt_normal_f32(x, 50, 0.0, 1.0);
   /* conv-im2col-vs-naive.tt:5:21  t7 = conv2d [1,2,5,5], [3,2,3,3], [3] im2col + GEMM -> [1,3,5,5]   2700 FLOPs, 728 B, 3.71 FLOP/B */
@@ -60,19 +54,17 @@ static void backward_step(void) {
   /* conv-im2col-vs-naive.tt:5:16  t19 = where [1,3,5,5], [1,3,5,5], [] -> [1,3,5,5]   75 FLOPs, 679 B, 0.11 FLOP/B */
   for (int64_t i0 = 0; i0 < 75; i0++)
     t19[i0] = (((const unsigned char *)t18)[i0] ? t16[i0] : t17[0]);
-  /* conv-im2col-vs-naive.tt:5:21  t20 = conv2d_grad_weight [1,2,5,5], [1,3,5,5] im2col + GEMM, summed over the batch -> [3,2,3,3]   2700 FLOPs, 716 B, 3.77 FLOP/B */
-  tt_conv2d_grad_weight_f32(x, t19, t20, 1, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1, conv_workspace);
-  /* conv-im2col-vs-naive.tt:5:21  t21 = sum [1,3,5,5] dims=(0,2,3) -> [3]   75 FLOPs, 312 B, 0.24 FLOP/B */
+  /* conv-im2col-vs-naive.tt:5:21  conv_weight_grad = conv2d_grad_weight [1,2,5,5], [1,3,5,5] im2col + GEMM, summed over the batch -> [3,2,3,3]   2700 FLOPs, 716 B, 3.77 FLOP/B */
+  tt_conv2d_grad_weight_f32(x, t19, conv_weight_grad, 1, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1, conv_workspace);
+  /* conv-im2col-vs-naive.tt:5:21  conv_bias_grad = sum [1,3,5,5] dims=(0,2,3) -> [3]   75 FLOPs, 312 B, 0.24 FLOP/B */
   for (int64_t i0 = 0; i0 < 3; i0++) {
     double acc = 0;
     for (int64_t i1 = 0; i1 < 25; i1++)
       acc += t19[i0 * 25 + i1];
-    t21[i0] = (float)acc;
+    conv_bias_grad[i0] = (float)acc;
   }
-  /* conv-im2col-vs-naive.tt:6:8  store [3,2,3,3] into conv_weight_grad   0 FLOPs, 432 B */
-  memcpy(conv_weight_grad, t20, sizeof conv_weight_grad);
-  /* conv-im2col-vs-naive.tt:6:8  store [3] into conv_bias_grad   0 FLOPs, 24 B */
-  memcpy(conv_bias_grad, t21, sizeof conv_bias_grad);
+  /* conv-im2col-vs-naive.tt:6:8  store into conv_weight_grad: computed there, nothing to copy */
+  /* conv-im2col-vs-naive.tt:6:8  store into conv_bias_grad: computed there, nothing to copy */
 }
 
 int main(int argc, char **argv) {

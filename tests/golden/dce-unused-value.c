@@ -9,7 +9,6 @@ static TT_ALIGN float t[4]; /* [2,2] value */
 /* dce-unused-value.tt lines 2-4 */
 static void forward(void) {
   static TT_ALIGN float x[4]; /* [2,2] */
-  static TT_ALIGN float t3[4]; /* [2,2] */
 
   /* dce-unused-value.tt:2:5  x = fill value=1.0f -> [2,2]   0 FLOPs, 16 B */
   for (int64_t i0 = 0; i0 < 4; i0++)
@@ -18,11 +17,10 @@ static void forward(void) {
   static const float t2[1] = { /* [] */
     1.0f,
   };
-  /* dce-unused-value.tt:4:9  t3 = add [2,2] + [] -> [2,2]   4 FLOPs, 36 B, 0.11 FLOP/B */
+  /* dce-unused-value.tt:4:9  t = add [2,2] + [] -> [2,2]   4 FLOPs, 36 B, 0.11 FLOP/B */
   for (int64_t i0 = 0; i0 < 4; i0++)
-    t3[i0] = x[i0] + t2[0];
-  /* dce-unused-value.tt:4:1  store [2,2] into t   0 FLOPs, 32 B */
-  memcpy(t, t3, sizeof t);
+    t[i0] = x[i0] + t2[0];
+  /* dce-unused-value.tt:4:1  store into t: computed there, nothing to copy */
 }
 
 int main(int argc, char **argv) {

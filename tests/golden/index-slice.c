@@ -12,38 +12,30 @@ static TT_ALIGN int64_t t_3[6]; /* [2,3] value */
 /* index-slice.tt lines 1-5 */
 static void forward(void) {
   static TT_ALIGN int64_t t0[24]; /* [24] */
-  static TT_ALIGN int64_t t2[12]; /* [1,3,4] */
-  static TT_ALIGN int64_t t5[8]; /* [2,2,2] */
-  static TT_ALIGN int64_t t7[1]; /* [1,1,1] */
-  static TT_ALIGN int64_t t10[6]; /* [2,3,1] */
 
   /* index-slice.tt:1:5  t0 = arange start=0 step=1 -> [24]   0 FLOPs, 192 B */
   for (int64_t i0 = 0; i0 < 24; i0++)
     t0[i0] = (int64_t)(i0);
   /* index-slice.tt:1:15  x = reshape [24] -> [2,3,4]: a view of t0, no copy */
-  /* index-slice.tt:2:8  t2 = slice [2,3,4] [1:2, 0:3, 0:4] -> [1,3,4]   0 FLOPs, 288 B */
+  /* index-slice.tt:2:8  t = slice [2,3,4] [1:2, 0:3, 0:4] -> [1,3,4]   0 FLOPs, 288 B */
   for (int64_t i0 = 0; i0 < 12; i0++)
-    t2[i0] = t0[i0 + 12];
-  /* index-slice.tt:2:8  reshape [1,3,4] -> [3,4]: a view of t2, no copy */
-  /* index-slice.tt:2:1  store [3,4] into t   0 FLOPs, 192 B */
-  memcpy(t, t2, sizeof t);
-  /* index-slice.tt:3:8  t5 = slice [2,3,4] [0:2, 1:3, 0:4:2] -> [2,2,2]   0 FLOPs, 256 B */
+    t[i0] = t0[i0 + 12];
+  /* index-slice.tt:2:8  reshape [1,3,4] -> [3,4]: a view of t, no copy */
+  /* index-slice.tt:2:1  store into t: computed there, nothing to copy */
+  /* index-slice.tt:3:8  t_1 = slice [2,3,4] [0:2, 1:3, 0:4:2] -> [2,2,2]   0 FLOPs, 256 B */
   for (int64_t i0 = 0; i0 < 2; i0++)
     for (int64_t i1 = 0; i1 < 4; i1++)
-      t5[i0 * 4 + i1] = t0[i0 * 12 + i1 * 2 + 4];
-  /* index-slice.tt:3:1  store [2,2,2] into t_1   0 FLOPs, 128 B */
-  memcpy(t_1, t5, sizeof t_1);
-  /* index-slice.tt:4:8  t7 = slice [2,3,4] [0:1, 2:3, 2:3] -> [1,1,1]   0 FLOPs, 200 B */
-  t7[0] = t0[10];
-  /* index-slice.tt:4:8  reshape [1,1,1] -> []: a view of t7, no copy */
-  /* index-slice.tt:4:1  store [] into t_2   0 FLOPs, 16 B */
-  memcpy(t_2, t7, sizeof t_2);
-  /* index-slice.tt:5:8  t10 = slice [2,3,4] [0:2, 0:3, 0:1] -> [2,3,1]   0 FLOPs, 240 B */
+      t_1[i0 * 4 + i1] = t0[i0 * 12 + i1 * 2 + 4];
+  /* index-slice.tt:3:1  store into t_1: computed there, nothing to copy */
+  /* index-slice.tt:4:8  t_2 = slice [2,3,4] [0:1, 2:3, 2:3] -> [1,1,1]   0 FLOPs, 200 B */
+  t_2[0] = t0[10];
+  /* index-slice.tt:4:8  reshape [1,1,1] -> []: a view of t_2, no copy */
+  /* index-slice.tt:4:1  store into t_2: computed there, nothing to copy */
+  /* index-slice.tt:5:8  t_3 = slice [2,3,4] [0:2, 0:3, 0:1] -> [2,3,1]   0 FLOPs, 240 B */
   for (int64_t i0 = 0; i0 < 6; i0++)
-    t10[i0] = t0[i0 * 4];
-  /* index-slice.tt:5:8  reshape [2,3,1] -> [2,3]: a view of t10, no copy */
-  /* index-slice.tt:5:1  store [2,3] into t_3   0 FLOPs, 96 B */
-  memcpy(t_3, t10, sizeof t_3);
+    t_3[i0] = t0[i0 * 4];
+  /* index-slice.tt:5:8  reshape [2,3,1] -> [2,3]: a view of t_3, no copy */
+  /* index-slice.tt:5:1  store into t_3: computed there, nothing to copy */
 }
 
 int main(int argc, char **argv) {

@@ -12,33 +12,24 @@ static TT_ALIGN float y[4]; /* [2,2] value */
 
 /* mlp-forward-linear.tt lines 3-8 */
 static void forward(void) {
-  static TT_ALIGN float t0[12]; /* [3,4] */
-  static TT_ALIGN float t2[3]; /* [3] */
-  static TT_ALIGN float t4[6]; /* [2,3] */
-  static TT_ALIGN float t6[2]; /* [2] */
   static TT_ALIGN float x[8]; /* [2,4] */
   static TT_ALIGN float t10[6]; /* [2,3] */
   static TT_ALIGN float t12[6]; /* [2,3] */
   static TT_ALIGN float h[6]; /* [2,3] */
   static TT_ALIGN float t15[4]; /* [2,2] */
-  static TT_ALIGN float y_1[4]; /* [2,2] */
 
-  /* mlp-forward-linear.tt:3:7  t0 = uniform lo=-0.5 hi=0.5 -> [3,4]   0 FLOPs, 48 B */
-  tt_uniform_f32(t0, 12, -0.5, 0.5);
-  /* mlp-forward-linear.tt:3:7  store [3,4] into fc1_weight   0 FLOPs, 96 B */
-  memcpy(fc1_weight, t0, sizeof fc1_weight);
-  /* mlp-forward-linear.tt:3:7  t2 = uniform lo=-0.5 hi=0.5 -> [3]   0 FLOPs, 12 B */
-  tt_uniform_f32(t2, 3, -0.5, 0.5);
-  /* mlp-forward-linear.tt:3:7  store [3] into fc1_bias   0 FLOPs, 24 B */
-  memcpy(fc1_bias, t2, sizeof fc1_bias);
-  /* mlp-forward-linear.tt:4:7  t4 = uniform lo=-0.5773502691896258 hi=0.5773502691896258 -> [2,3]   0 FLOPs, 24 B */
-  tt_uniform_f32(t4, 6, -0.5773502691896258, 0.5773502691896258);
-  /* mlp-forward-linear.tt:4:7  store [2,3] into fc2_weight   0 FLOPs, 48 B */
-  memcpy(fc2_weight, t4, sizeof fc2_weight);
-  /* mlp-forward-linear.tt:4:7  t6 = uniform lo=-0.5773502691896258 hi=0.5773502691896258 -> [2]   0 FLOPs, 8 B */
-  tt_uniform_f32(t6, 2, -0.5773502691896258, 0.5773502691896258);
-  /* mlp-forward-linear.tt:4:7  store [2] into fc2_bias   0 FLOPs, 16 B */
-  memcpy(fc2_bias, t6, sizeof fc2_bias);
+  /* mlp-forward-linear.tt:3:7  fc1_weight = uniform lo=-0.5 hi=0.5 -> [3,4]   0 FLOPs, 48 B */
+  tt_uniform_f32(fc1_weight, 12, -0.5, 0.5);
+  /* mlp-forward-linear.tt:3:7  store into fc1_weight: computed there, nothing to copy */
+  /* mlp-forward-linear.tt:3:7  fc1_bias = uniform lo=-0.5 hi=0.5 -> [3]   0 FLOPs, 12 B */
+  tt_uniform_f32(fc1_bias, 3, -0.5, 0.5);
+  /* mlp-forward-linear.tt:3:7  store into fc1_bias: computed there, nothing to copy */
+  /* mlp-forward-linear.tt:4:7  fc2_weight = uniform lo=-0.5773502691896258 hi=0.5773502691896258 -> [2,3]   0 FLOPs, 24 B */
+  tt_uniform_f32(fc2_weight, 6, -0.5773502691896258, 0.5773502691896258);
+  /* mlp-forward-linear.tt:4:7  store into fc2_weight: computed there, nothing to copy */
+  /* mlp-forward-linear.tt:4:7  fc2_bias = uniform lo=-0.5773502691896258 hi=0.5773502691896258 -> [2]   0 FLOPs, 8 B */
+  tt_uniform_f32(fc2_bias, 2, -0.5773502691896258, 0.5773502691896258);
+  /* mlp-forward-linear.tt:4:7  store into fc2_bias: computed there, nothing to copy */
   /* mlp-forward-linear.tt:5:5  x = fill value=1.0f -> [2,4]   0 FLOPs, 32 B */
   for (int64_t i0 = 0; i0 < 8; i0++)
     x[i0] = 1.0f;
@@ -53,12 +44,11 @@ static void forward(void) {
     h[i0] = (t12[i0] < 0 ? (float)0 : t12[i0]);
   /* mlp-forward-linear.tt:7:5  t15 = matmul [2,3] @ [2,3] (B transposed) -> [2,2]   24 FLOPs, 64 B, 0.38 FLOP/B */
   tt_gemm_f32(2, 2, 3, h, 3, false, fc2_weight, 3, true, t15, 2, false);
-  /* mlp-forward-linear.tt:7:5  y_1 = add [2,2] + [2] -> [2,2]   4 FLOPs, 40 B, 0.10 FLOP/B */
+  /* mlp-forward-linear.tt:7:5  y = add [2,2] + [2] -> [2,2]   4 FLOPs, 40 B, 0.10 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++)
     for (int64_t i1 = 0; i1 < 2; i1++)
-      y_1[i0 * 2 + i1] = t15[i0 * 2 + i1] + fc2_bias[i1];
-  /* mlp-forward-linear.tt:8:1  store [2,2] into y   0 FLOPs, 32 B */
-  memcpy(y, y_1, sizeof y);
+      y[i0 * 2 + i1] = t15[i0 * 2 + i1] + fc2_bias[i1];
+  /* mlp-forward-linear.tt:8:1  store into y: computed there, nothing to copy */
 }
 
 int main(int argc, char **argv) {

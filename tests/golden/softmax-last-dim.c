@@ -9,30 +9,26 @@ static TT_ALIGN float t_1[6]; /* [2,3] value */
 
 /* softmax-last-dim.tt lines 1-3 */
 static void forward(void) {
-  static TT_ALIGN float t1[6]; /* [2,3] */
-  static TT_ALIGN float t3[6]; /* [2,3] */
-
   /* softmax-last-dim.tt:1:5  x = const -> [2,3] */
   static const float x[6] = { /* [2,3] */
     1.0f, 2.0f, 3.0f, 1e+03f, 1001.0f, 1002.0f,
   };
-  /* softmax-last-dim.tt:2:7  t1 = softmax [2,3] dim=1 -> [2,3]   30 FLOPs, 48 B, 0.62 FLOP/B */
+  /* softmax-last-dim.tt:2:7  t = softmax [2,3] dim=1 -> [2,3]   30 FLOPs, 48 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++) {
     float rmax = -INFINITY;
     for (int64_t i1 = 0; i1 < 3; i1++)
       if (x[i0 * 3 + i1] > rmax) rmax = x[i0 * 3 + i1];
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 3; i1++) {
-      t1[i0 * 3 + i1] = expf(x[i0 * 3 + i1] - rmax);
-      rsum += t1[i0 * 3 + i1];
+      t[i0 * 3 + i1] = expf(x[i0 * 3 + i1] - rmax);
+      rsum += t[i0 * 3 + i1];
     }
     float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 3; i1++)
-      t1[i0 * 3 + i1] = t1[i0 * 3 + i1] * rinv;
+      t[i0 * 3 + i1] = t[i0 * 3 + i1] * rinv;
   }
-  /* softmax-last-dim.tt:2:1  store [2,3] into t   0 FLOPs, 48 B */
-  memcpy(t, t1, sizeof t);
-  /* softmax-last-dim.tt:3:7  t3 = log_softmax [2,3] dim=1 -> [2,3]   30 FLOPs, 48 B, 0.62 FLOP/B */
+  /* softmax-last-dim.tt:2:1  store into t: computed there, nothing to copy */
+  /* softmax-last-dim.tt:3:7  t_1 = log_softmax [2,3] dim=1 -> [2,3]   30 FLOPs, 48 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++) {
     float rmax = -INFINITY;
     for (int64_t i1 = 0; i1 < 3; i1++)
@@ -42,10 +38,9 @@ static void forward(void) {
       rsum += expf(x[i0 * 3 + i1] - rmax);
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 3; i1++)
-      t3[i0 * 3 + i1] = (float)(x[i0 * 3 + i1] - rmax - rsum);
+      t_1[i0 * 3 + i1] = (float)(x[i0 * 3 + i1] - rmax - rsum);
   }
-  /* softmax-last-dim.tt:3:1  store [2,3] into t_1   0 FLOPs, 48 B */
-  memcpy(t_1, t3, sizeof t_1);
+  /* softmax-last-dim.tt:3:1  store into t_1: computed there, nothing to copy */
 }
 
 int main(int argc, char **argv) {
