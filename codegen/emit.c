@@ -21,7 +21,7 @@ typedef bool (*CgEmitFn)(Cg *cg, int id);
 
 /* A new ops.def row without its emitter fails to compile here, which is the point. */
 static const CgEmitFn emitters[OP__COUNT] = {
-#define X(op, name, nin, flags, shape, cost, grad, emit, expr, gradfn) [OP_##op] = emit,
+#define X(op, name, nin, flags, shape, cost, grad, emit, expr, gradfn, infix, attrs) [OP_##op] = emit,
 #include "ir/ops.def"
 #undef X
 };
@@ -523,36 +523,10 @@ static const char *basename_of(const char *path) {
   return b && b[1] ? b + 1 : path;
 }
 
-/* The infix symbol a reader expects between a binary op's operand shapes, else ",". */
+/* The symbol a reader expects between a binary op's operand shapes (ops.def's infix
+ * column), else ",". */
 static const char *infix(Op op) {
-  switch (op) {
-  case OP_ADD:
-    return "+";
-  case OP_SUB:
-    return "-";
-  case OP_MUL:
-    return "*";
-  case OP_DIV:
-    return "/";
-  case OP_POW:
-    return "**";
-  case OP_MATMUL:
-    return "@";
-  case OP_EQ:
-    return "==";
-  case OP_NE:
-    return "!=";
-  case OP_LT:
-    return "<";
-  case OP_LE:
-    return "<=";
-  case OP_GT:
-    return ">";
-  case OP_GE:
-    return ">=";
-  default:
-    return ",";
-  }
+  return ir_ops[op].infix ? ir_ops[op].infix : ",";
 }
 
 /* A bounded string builder for one comment line. */

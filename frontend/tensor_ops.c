@@ -755,9 +755,7 @@ static Value *unary_builtin(L *l, Value *self, Args *a, const char *fname, Op op
   Value *v[1];
   args_bind(l, fname, "input", self, a, v, 1);
   Value *x = want_tensor(l, v[0], fname, a->off);
-  if (ir_shape_rules[op] && (op == OP_EXP || op == OP_LOG || op == OP_SQRT || op == OP_RSQRT ||
-                             op == OP_SIGMOID || op == OP_TANH || op == OP_SIN || op == OP_COS ||
-                             op == OP_LOG1P || op == OP_EXPM1))
+  if (ir_ops[op].flags & OPF_FLOAT) /* ops.def: integers compute in float32 */
     x = cast(l, x, dt_is_float(tdtype(l, x)) ? tdtype(l, x) : DT_F32, a->off);
   return op1(l, op, x, NULL, a->off, NULL);
 }

@@ -92,7 +92,7 @@ static Cost cost_softmax(const Graph *g, const Node *n) {
 }
 
 static const CostFn cost_rules[OP__COUNT] = {
-#define X(op, name, nin, flags, shape, cost, grad, emit, expr, gradfn) [OP_##op] = cost,
+#define X(op, name, nin, flags, shape, cost, grad, emit, expr, gradfn, infix, attrs) [OP_##op] = cost,
 #include "ir/ops.def"
 #undef X
 };

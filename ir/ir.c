@@ -15,8 +15,8 @@
 /* ---- the op table ----------------------------------------------------------------- */
 
 const OpInfo ir_ops[OP__COUNT] = {
-#define X(op, name, nin, flags, shape, cost, grad, emit, expr, gradfn) \
-  [OP_##op] = {name, nin, flags, expr, gradfn, sizeof(#grad) > 2},
+#define X(op, name, nin, flags, shape, cost, grad, emit, expr, gradfn, infix, attrs) \
+  [OP_##op] = {name, nin, flags, expr, gradfn, infix, sizeof(#grad) > 2},
 #include "ir/ops.def"
 #undef X
 };

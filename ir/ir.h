@@ -94,7 +94,7 @@ char *shape_str(const Shape *s, char *buf, size_t n);
 /* ---- ops.def ---------------------------------------------------------------------- */
 
 typedef enum {
-#define X(op, name, nin, flags, shape, cost, grad, emit, expr, gradfn) OP_##op,
+#define X(op, name, nin, flags, shape, cost, grad, emit, expr, gradfn, infix, attrs) OP_##op,
 #include "ops.def"
 #undef X
   OP__COUNT
@@ -113,6 +113,8 @@ enum {
   OPF_INPLACE = 1 << 8, /* its kernel reads each input element before it writes the output
                            element at the same index, and nothing else: the output may be
                            one of its inputs' storage (codegen's storage plan) */
+  OPF_FLOAT = 1 << 9,   /* integer inputs are computed in float32 (torch.exp of an int64
+                           tensor is float32); other dtypes keep theirs */
 };
 
 typedef struct OpInfo {
@@ -121,6 +123,7 @@ typedef struct OpInfo {
   unsigned flags;
   const char *expr;   /* elementwise C expression template, see codegen; NULL if not EW */
   const char *gradfn; /* PyTorch's grad_fn class name, for printing; NULL if none */
+  const char *infix;  /* the operator between operands in a kernel comment ("+"), or NULL */
   bool differentiable; /* has a gradient rule (the ops.def grad column is not 0) */
 } OpInfo;
 

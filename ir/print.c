@@ -82,6 +82,77 @@ static void print_operands(FILE *f, const Graph *g, const Node *n) {
   }
 }
 
+/* ---- attribute printers: ops.def's attrs column ---------------------------------- */
+
+typedef void AttrPrinter(FILE *f, const Program *p, const Node *n);
+
+static void pr_const(FILE *f, const Program *p, const Node *n) {
+  (void)p;
+  print_const(f, n);
+}
+static void pr_input(FILE *f, const Program *p, const Node *n) {
+  fprintf(f, " $%s", var_name(p, n->attr.var));
+}
+static void pr_none(FILE *f, const Program *p, const Node *n) { /* e.g. cast: the dtype is the node's */
+  (void)f, (void)p, (void)n;
+}
+static void pr_fill(FILE *f, const Program *p, const Node *n) {
+  (void)p;
+  fprintf(f, " value=%.9g", n->attr.f[0]);
+}
+static void pr_arange(FILE *f, const Program *p, const Node *n) {
+  (void)p;
+  fprintf(f, " start=%.9g step=%.9g", n->attr.f[0], n->attr.f[1]);
+}
+static void pr_uniform(FILE *f, const Program *p, const Node *n) {
+  (void)p;
+  fprintf(f, " lo=%.9g hi=%.9g", n->attr.f[0], n->attr.f[1]);
+}
+static void pr_normal(FILE *f, const Program *p, const Node *n) {
+  (void)p;
+  fprintf(f, " mean=%.9g std=%.9g", n->attr.f[0], n->attr.f[1]);
+}
+static void pr_reduce(FILE *f, const Program *p, const Node *n) { /* i[0] dims mask, i[1] keepdim */
+  (void)p;
+  fputs(" dims=", f);
+  if (n->attr.i[0] == 0 && (n->op == OP_ARGMAX || n->op == OP_ARGMIN)) fputs("all", f);
+  else print_dims(f, n->attr.i[0]);
+  fprintf(f, " keepdim=%lld", (long long)n->attr.i[1]);
+}
+static void pr_matmul(FILE *f, const Program *p, const Node *n) {
+  (void)p;
+  if (n->attr.i[1]) fputs(" transpose_a=1", f);
+  if (n->attr.i[0]) fputs(" transpose_b=1", f);
+}
+static void pr_shape(FILE *f, const Program *p, const Node *n) {
+  (void)p;
+  fputs(" shape=", f);
+  print_ints(f, n->attr.ints, n->attr.nints);
+}
+static void pr_permute(FILE *f, const Program *p, const Node *n) {
+  (void)p;
+  fputs(" dims=", f);
+  print_ints(f, n->attr.ints, n->attr.nints);
+}
+static void pr_slice(FILE *f, const Program *p, const Node *n) {
+  (void)p;
+  fputs(" slices=[", f);
+  for (int i = 0; i + 2 < n->attr.nints; i += 3)
+    fprintf(f, "%s%lld:%lld:%lld", i ? "," : "", (long long)n->attr.ints[i], (long long)n->attr.ints[i + 1],
+            (long long)n->attr.ints[i + 2]);
+  fputc(']', f);
+}
+static void pr_dim(FILE *f, const Program *p, const Node *n) {
+  (void)p;
+  fprintf(f, " dim=%lld", (long long)n->attr.i[0]);
+}
+
+static AttrPrinter *const attr_printers[OP__COUNT] = {
+#define X(op, name, nin, flags, shape, cost, grad, emit, expr, gradfn, infix, attrs) [OP_##op] = attrs,
+#include "ir/ops.def"
+#undef X
+};
+
 static void print_node(FILE *f, const Program *p, const Graph *g, const Node *n) {
   char sb[128];
   const Attr *a = &n->attr;
@@ -93,55 +164,10 @@ static void print_node(FILE *f, const Program *p, const Graph *g, const Node *n)
     fprintf(f, "  %%%d:%s%s = %s", (int)n->uid, dt_name(n->dtype), shape_str(&n->shape, sb, sizeof sb),
             name);
     print_operands(f, g, n);
-    switch (n->op) {
-    case OP_CONST: print_const(f, n); break;
-    case OP_INPUT: fprintf(f, " $%s", var_name(p, a->var)); break;
-    case OP_FILL: fprintf(f, " value=%.9g", a->f[0]); break;
-    case OP_ARANGE: fprintf(f, " start=%.9g step=%.9g", a->f[0], a->f[1]); break;
-    case OP_UNIFORM: fprintf(f, " lo=%.9g hi=%.9g", a->f[0], a->f[1]); break;
-    case OP_NORMAL: fprintf(f, " mean=%.9g std=%.9g", a->f[0], a->f[1]); break;
-    case OP_CAST: break; /* the target dtype is the node's own */
-    case OP_SUM:
-    case OP_MEAN:
-    case OP_MAX:
-    case OP_MIN:
-    case OP_ARGMAX:
-    case OP_ARGMIN:
-      fputs(" dims=", f);
-      if (a->i[0] == 0 && (n->op == OP_ARGMAX || n->op == OP_ARGMIN)) fputs("all", f);
-      else print_dims(f, a->i[0]);
-      fprintf(f, " keepdim=%lld", (long long)a->i[1]);
-      break;
-    case OP_MATMUL:
-      if (a->i[1]) fputs(" transpose_a=1", f);
-      if (a->i[0]) fputs(" transpose_b=1", f);
-      break;
-    case OP_RESHAPE:
-    case OP_EXPAND:
-      fputs(" shape=", f);
-      print_ints(f, a->ints, a->nints);
-      break;
-    case OP_PERMUTE:
-      fputs(" dims=", f);
-      print_ints(f, a->ints, a->nints);
-      break;
-    case OP_SLICE:
-      fputs(" slices=[", f);
-      for (int i = 0; i + 2 < a->nints; i += 3)
-        fprintf(f, "%s%lld:%lld:%lld", i ? "," : "", (long long)a->ints[i],
-                (long long)a->ints[i + 1], (long long)a->ints[i + 2]);
-      fputc(']', f);
-      break;
-    case OP_CAT:
-    case OP_SOFTMAX:
-    case OP_LOG_SOFTMAX: fprintf(f, " dim=%lld", (long long)a->i[0]); break;
-    default:
-      if ((unsigned)n->op < OP__COUNT && (ir_ops[n->op].flags & OPF_EW) && !a->nints &&
-          !a->i[0] && !a->i[1] && !a->i[2] && !a->i[3] && a->f[0] == 0 && a->f[1] == 0)
-        break;
+    if ((unsigned)n->op < OP__COUNT && attr_printers[n->op]) attr_printers[n->op](f, p, n);
+    else if ((unsigned)n->op >= OP__COUNT || !(ir_ops[n->op].flags & OPF_EW) || a->nints || a->i[0] ||
+             a->i[1] || a->i[2] || a->i[3] || a->f[0] != 0 || a->f[1] != 0)
       print_attr_generic(f, n);
-      break;
-    }
   }
   int line, col;
   ir_linecol(p ? p->src : NULL, n->loc.off, &line, &col);

@@ -819,7 +819,7 @@ static bool shape_linalg(const Graph *g, Node *n, IrErr *err) {
 /* ---- the table -------------------------------------------------------------------- */
 
 const ShapeFn ir_shape_rules[OP__COUNT] = {
-#define X(op, name, nin, flags, shape, cost, grad, emit, expr, gradfn) [OP_##op] = shape,
+#define X(op, name, nin, flags, shape, cost, grad, emit, expr, gradfn, infix, attrs) [OP_##op] = shape,
 #include "ir/ops.def"
 #undef X
 };

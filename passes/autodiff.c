@@ -568,7 +568,7 @@ static void grad_log_softmax(Ad *ad, int id, int g) {
 #undef X
 #undef Y
 static const GradFn rules[OP__COUNT] = {
-#define X(op, name, nin, flags, shape, cost, grad, emit, expr, gradfn) [OP_##op] = grad,
+#define X(op, name, nin, flags, shape, cost, grad, emit, expr, gradfn, infix, attrs) [OP_##op] = grad,
 #include "../ir/ops.def"
 #undef X
 };
