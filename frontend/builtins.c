@@ -331,6 +331,7 @@ static const struct {
   {module_builtins, &module_nbuiltins}, {grad_builtins, &grad_nbuiltins},
   {py_builtins, &py_nbuiltins},         {train_builtins, &train_nbuiltins},
   {layer_builtins, &layer_nbuiltins},   {act_builtins, &act_nbuiltins},
+  {sampling_builtins, &sampling_nbuiltins},
 };
 
 const Builtin *bi_lookup(const char *name, unsigned flags) {

@@ -533,6 +533,10 @@ bool py_set_eq(L *l, Value *a, Value *b, int32_t off);
 /* str()/repr() with sets and OrderedDicts (anywhere inside) printed as Python prints them. */
 const char *py_text(L *l, Value *v, bool repr, int32_t off);
 
+/* ---- sampling.c: torch.multinomial --------------------------------------------------- */
+extern const Builtin sampling_builtins[];
+extern const int sampling_nbuiltins;
+
 /* ---- dataclass.c: dataclasses.dataclass ------------------------------------------------ */
 Value *dataclass_getattr(L *l, const char *name, int32_t off); /* dataclasses.NAME */
 /* @dataclass (dec, evaluated) on class cls made by st: records its fields */

@@ -1,0 +1,11 @@
+import torch
+torch.manual_seed(9)
+p = torch.softmax(torch.randn(3, 7), -1)
+print(torch.multinomial(p, 1))
+print(torch.multinomial(p, num_samples=3))
+print(p[0].multinomial(1), torch.multinomial(p[1], 4, replacement=False))
+print(torch.multinomial(p.double(), 1))
+w = torch.tensor([0.0, 10.0, 3.0, 0.0, 1.0])
+print([torch.multinomial(w, 1).item() for _ in range(8)])
+g = torch.Generator().manual_seed(4)
+print(torch.multinomial(p, 2, generator=g), torch.multinomial(p, 1))
