@@ -133,8 +133,6 @@ void cg_emit_helpers(Cg *cg);
 
 /* ---- host.c: main() and the host program ---------------------------------------- */
 
-/* Structural checks of host statements, expressions and loaders; false with an error. */
-bool cg_check_host(Cg *cg);
 /* File-scope host variables, loaders and their batch sizes. */
 void cg_emit_host_decls(Cg *cg);
 /* main(): loaders opened, the statements, loaders closed. */

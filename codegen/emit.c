@@ -418,12 +418,8 @@ static void name_everything(Cg *cg) {
 #define CG_MAX_NUMEL (INT64_C(1) << 40)
 
 static bool check_shape(Cg *cg, const Shape *s, const char *what) {
-  if (s->rank < 0 || s->rank > TT_MAX_RANK)
-    return cg_fail(cg, "%s: invalid rank %d", what, s->rank);
-  if (s->sym < -1 || s->sym >= s->rank) return cg_fail(cg, "%s: invalid symbolic dimension", what);
   int64_t n = 1;
   for (int i = 0; i < s->rank; i++) {
-    if (s->d[i] < 0) return cg_fail(cg, "%s: negative dimension", what);
     if (s->d[i] > 0 && n > CG_MAX_NUMEL / s->d[i])
       return cg_fail(cg, "%s: tensor too large for a static buffer", what);
     n *= s->d[i];
@@ -469,53 +465,19 @@ static bool check_static_size(Cg *cg) {
                  (double)total / (1 << 30), (double)big / (1 << 30), at);
 }
 
-/* Structural checks the per-op emitters rely on, so a malformed Program is an error
- * message and never an out-of-bounds read in the compiler. */
+/* What the verifier does not check: C's limits on static storage. The structure the
+ * per-op emitters rely on is the verifier's (ir/verify.c), run first by cg_emit_program. */
 static bool check_program(Cg *cg) {
   const Program *p = cg->p;
-  if (p->nvars < 0 || p->ngraphs < 0 || p->nstmts < 0 || (p->nvars && !p->vars) ||
-      (p->ngraphs && !p->graphs) || (p->nstmts && !p->stmts))
-    return cg_fail(cg, "malformed program");
-  for (int v = 0; v < p->nvars; v++) {
-    if ((unsigned)p->vars[v].dtype >= DT__COUNT) return cg_fail(cg, "var %d: invalid dtype", v);
+  for (int v = 0; v < p->nvars; v++)
     if (!check_shape(cg, &p->vars[v].shape, "var")) return false;
-  }
-  for (int gi = 0; gi < p->ngraphs; gi++) {
-    const Graph *g = p->graphs[gi];
-    if (!g || g->n < 0 || (g->n && !g->nodes)) return cg_fail(cg, "graph %d: malformed", gi);
-    for (int id = 0; id < g->n; id++) {
-      const Node *n = &g->nodes[id];
-      if ((unsigned)n->op >= OP__COUNT) return cg_fail(cg, "node %%%d: invalid op", id);
-      const char *opn = ir_ops[n->op].name;
-      if ((unsigned)n->dtype >= DT__COUNT) return cg_fail(cg, "%s %%%d: invalid dtype", opn, id);
-      if (!check_shape(cg, &n->shape, opn)) return false;
-      int want = ir_ops[n->op].nin;
-      if (n->nin < 0 || (want >= 0 ? n->nin != want : n->nin < 1) || (n->nin && !n->in))
-        return cg_fail(cg, "%s %%%d: wrong number of inputs", opn, id);
-      for (int k = 0; k < n->nin; k++)
-        if (n->in[k] < 0 || n->in[k] >= id)
-          return cg_fail(cg, "%s %%%d: input %d is not an earlier node", opn, id, k);
-      if ((n->op == OP_INPUT || n->op == OP_STORE) && (n->attr.var < 0 || n->attr.var >= p->nvars))
-        return cg_fail(cg, "%s %%%d: var %d out of range", opn, id, n->attr.var);
-      if (n->attr.nints < 0 || (n->attr.nints && !n->attr.ints))
-        return cg_fail(cg, "%s %%%d: malformed attributes", opn, id);
+  for (int gi = 0; gi < p->ngraphs; gi++)
+    for (int id = 0; id < p->graphs[gi]->n; id++) {
+      const Node *n = &p->graphs[gi]->nodes[id];
+      if (!check_shape(cg, &n->shape, ir_ops[n->op].name)) return false;
     }
-  }
-  if (!check_static_size(cg)) return false;
-  for (int gi = 0; gi < p->ngraphs; gi++) {
-    const Graph *g = p->graphs[gi];
-    bool sym = false;
-    for (int id = 0; id < g->n; id++)
-      if (g->nodes[id].shape.sym >= 0 || g->nodes[id].op == OP_BATCH) sym = true;
-    if (g->loader < -1 || g->loader >= p->nloaders)
-      return cg_fail(cg, "graph %d: loader %d out of range", gi, g->loader);
-    if (sym && g->loader < 0)
-      return cg_fail(cg, "graph %d has a batch dimension but no data loader to size it", gi);
-  }
-  return cg_check_host(cg);
+  return check_static_size(cg);
 }
-
-/* ---- kernel comments -------------------------------------------------------------- */
 
 static const char *basename_of(const char *path) {
   if (!path || !path[0]) return "<input>";
@@ -706,6 +668,8 @@ bool cg_emit_program(FILE *out, const Program *p, const CgOptions *o, IrErr *err
     snprintf(err->msg, sizeof err->msg, "codegen: no program or no output");
     return false;
   }
+  /* codegen trusts the verifier: every structural fact an emitter relies on is its check */
+  if (!ir_verify_program(p, err)) return false;
   Cg cg = {.out = out, .p = p, .opt = o ? o : &defaults, .err = err};
   cg.arena = arena_new();
   cg.srcname = basename_of(p->filename);

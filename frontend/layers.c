@@ -454,10 +454,14 @@ B(BatchNorm2d) {
     Value *unb = bi_binop(l, BIN_DIV, n, bi_binop(l, BIN_SUB, n, v_int(l, 1), a->off), a->off);
     Value *flat_m = bi_call(l, "reshape", mean, (Value *[]){v_int(l, c)}, 1, a->off);
     Value *flat_v = bi_binop(l, BIN_MUL, bi_call(l, "reshape", var, (Value *[]){v_int(l, c)}, 1, a->off), unb, a->off);
-    tensor_inplace(l, rm, bi_binop(l, BIN_ADD, bi_binop(l, BIN_MUL, rm, v_float(l, 1 - mom), a->off),
-                                  bi_binop(l, BIN_MUL, flat_m, v_float(l, mom), a->off), a->off), a->off);
-    tensor_inplace(l, rv, bi_binop(l, BIN_ADD, bi_binop(l, BIN_MUL, rv, v_float(l, 1 - mom), a->off),
-                                  bi_binop(l, BIN_MUL, flat_v, v_float(l, mom), a->off), a->off), a->off);
+    /* one statement per node: C leaves the order of a call's arguments unspecified, and
+       the nodes' order (and so their C names) must not depend on the compiler */
+    Value *old_m = bi_binop(l, BIN_MUL, rm, v_float(l, 1 - mom), a->off);
+    Value *new_m = bi_binop(l, BIN_MUL, flat_m, v_float(l, mom), a->off);
+    tensor_inplace(l, rm, bi_binop(l, BIN_ADD, old_m, new_m, a->off), a->off);
+    Value *old_v = bi_binop(l, BIN_MUL, rv, v_float(l, 1 - mom), a->off);
+    Value *new_v = bi_binop(l, BIN_MUL, flat_v, v_float(l, mom), a->off);
+    tensor_inplace(l, rv, bi_binop(l, BIN_ADD, old_v, new_v, a->off), a->off);
     Value *nbt = attrs_get(&self->attrs, "num_batches_tracked");
     tensor_inplace(l, nbt, bi_binop(l, BIN_ADD, nbt, v_int(l, 1), a->off), a->off);
     l->no_grad = saved;

@@ -113,8 +113,12 @@ bool ir_verify(const Program *p, const Graph *g, IrErr *err) {
   return true;
 }
 
-static bool verify_hexpr(const Program *p, const HostExpr *e, IrErr *err) {
+/* How deep host expressions and statement lists may nest: codegen recurses on both. */
+#define IR_MAX_DEPTH 200
+
+static bool verify_hexpr(const Program *p, const HostExpr *e, int depth, IrErr *err) {
   if (!e) return snprintf(err->msg, sizeof err->msg, "missing host expression"), false;
+  if (depth > IR_MAX_DEPTH) return snprintf(err->msg, sizeof err->msg, "host expression nested too deeply"), false;
   switch (e->kind) {
   case HX_INT:
   case HX_FLOAT: return true;
@@ -122,12 +126,19 @@ static bool verify_hexpr(const Program *p, const HostExpr *e, IrErr *err) {
     if (e->hvar < 0 || e->hvar >= p->nhvars)
       return snprintf(err->msg, sizeof err->msg, "host expression: host var %d out of range", e->hvar), false;
     return true;
-  case HX_ITEM:
+  case HX_ITEM: /* any dtype: the element is read through a cast to int64_t or double */
     if (e->var < 0 || e->var >= p->nvars)
       return snprintf(err->msg, sizeof err->msg, "host expression: item of var %d out of range", e->var), false;
+    if (shape_numel(&p->vars[e->var].shape) < 1)
+      return snprintf(err->msg, sizeof err->msg, "host expression: .item() of $%s, which has no element",
+                      p->vars[e->var].name), false;
     return true;
-  case HX_BIN: return verify_hexpr(p, e->a, err) && verify_hexpr(p, e->b, err);
-  case HX_UN: return verify_hexpr(p, e->a, err);
+  case HX_BIN:
+    if (e->op < HB_ADD || e->op > HB_ROUND) return snprintf(err->msg, sizeof err->msg, "host expression: bad operator"), false;
+    return verify_hexpr(p, e->a, depth + 1, err) && verify_hexpr(p, e->b, depth + 1, err);
+  case HX_UN:
+    if (e->op < HU_NEG || e->op > HU_ROUND) return snprintf(err->msg, sizeof err->msg, "host expression: bad operator"), false;
+    return verify_hexpr(p, e->a, depth + 1, err);
   case HX_BATCH:
   case HX_LOADER_LEN:
   case HX_DATASET_LEN:
@@ -143,13 +154,15 @@ static bool verify_hexpr(const Program *p, const HostExpr *e, IrErr *err) {
   case HX_LIST_MAX:
     if (e->hvar < 0 || e->hvar >= p->nhvars || !p->hvars[e->hvar].list)
       return snprintf(err->msg, sizeof err->msg, "host expression: %d is not a run-time list", e->hvar), false;
-    return e->kind != HX_LIST_GET || verify_hexpr(p, e->a, err);
+    return e->kind != HX_LIST_GET || verify_hexpr(p, e->a, depth + 1, err);
   }
   return snprintf(err->msg, sizeof err->msg, "host expression of unknown kind %d", (int)e->kind), false;
 }
 
 /* Statements, recursively; loop_depth > 0 inside a loop (break/continue are legal). */
-static bool verify_stmts(const Program *p, const Stmt *list, int n, int loop_depth, IrErr *err) {
+static bool verify_stmts(const Program *p, const Stmt *list, int n, int loop_depth, int depth, IrErr *err) {
+  if (n < 0 || (n && !list)) return snprintf(err->msg, sizeof err->msg, "malformed statement list"), false;
+  if (depth > IR_MAX_DEPTH) return snprintf(err->msg, sizeof err->msg, "statements nested too deeply"), false;
   for (int i = 0; i < n; i++) {
     const Stmt *s = &list[i];
     switch (s->kind) {
@@ -164,58 +177,104 @@ static bool verify_stmts(const Program *p, const Stmt *list, int n, int loop_dep
         const PrintItem *it = &s->items[k];
         if (it->var >= p->nvars || (it->var < 0 && !it->text && !it->expr))
           return snprintf(err->msg, sizeof err->msg, "print item %d is neither text, a var nor a host value", k), false;
-        if (it->expr && !verify_hexpr(p, it->expr, err)) return false;
+        if (it->expr && !verify_hexpr(p, it->expr, 0, err)) return false;
       }
       break;
     case ST_POSTFIX:
       for (int k = 0; k < s->nitems; k++)
-        if (s->items[k].expr ? !verify_hexpr(p, s->items[k].expr, err) : !s->items[k].text)
+        if (s->items[k].expr ? !verify_hexpr(p, s->items[k].expr, 0, err) : !s->items[k].text)
           return snprintf(err->msg, sizeof err->msg, "postfix item %d is neither text nor a host value", k), false;
       if (loop_depth == 0) return snprintf(err->msg, sizeof err->msg, "set_postfix outside a loop"), false;
       break;
     case ST_ASSIGN:
       if (s->hvar < 0 || s->hvar >= p->nhvars)
         return snprintf(err->msg, sizeof err->msg, "assignment to host var %d, out of range", s->hvar), false;
-      if (!verify_hexpr(p, s->expr, err)) return false;
+      if (!verify_hexpr(p, s->expr, 0, err)) return false;
       break;
     case ST_FOR:
-      if (s->hvar < 0 || s->hvar >= p->nhvars || s->step == 0)
-        return snprintf(err->msg, sizeof err->msg, "for: bad counter or zero step"), false;
-      if (!verify_hexpr(p, s->expr, err) || !verify_hexpr(p, s->expr2, err)) return false;
-      if (!verify_stmts(p, s->body, s->nbody, loop_depth + 1, err)) return false;
+      if (s->hvar < 0 || s->hvar >= p->nhvars || s->step == 0 || s->step == INT64_MIN)
+        return snprintf(err->msg, sizeof err->msg, "for: bad counter or step"), false;
+      if (!verify_hexpr(p, s->expr, 0, err) || !verify_hexpr(p, s->expr2, 0, err)) return false;
+      if (s->expr->isfloat || s->expr2->isfloat || p->hvars[s->hvar].isfloat)
+        return snprintf(err->msg, sizeof err->msg, "for: range() takes integers"), false;
+      if (!verify_stmts(p, s->body, s->nbody, loop_depth + 1, depth + 1, err)) return false;
       break;
     case ST_LOADER:
       if (s->loader < 0 || s->loader >= p->nloaders)
         return snprintf(err->msg, sizeof err->msg, "loop over loader %d, out of range", s->loader), false;
-      if (!verify_stmts(p, s->body, s->nbody, loop_depth + 1, err)) return false;
+      if (!verify_stmts(p, s->body, s->nbody, loop_depth + 1, depth + 1, err)) return false;
       break;
     case ST_IF:
-      if (!verify_hexpr(p, s->expr, err)) return false;
-      if (!verify_stmts(p, s->body, s->nbody, loop_depth, err)) return false;
-      if (!verify_stmts(p, s->orelse, s->norelse, loop_depth, err)) return false;
+      if (!verify_hexpr(p, s->expr, 0, err)) return false;
+      if (!verify_stmts(p, s->body, s->nbody, loop_depth, depth + 1, err)) return false;
+      if (!verify_stmts(p, s->orelse, s->norelse, loop_depth, depth + 1, err)) return false;
       break;
     case ST_BREAK:
     case ST_CONTINUE:
-      if (loop_depth == 0) return snprintf(err->msg, sizeof err->msg, "break/continue outside a loop"), false;
+      if (loop_depth == 0) return snprintf(err->msg, sizeof err->msg, "break or continue outside a loop"), false;
       break;
     case ST_SAVE:
     case ST_LOAD:
       if (!s->path || s->nkeys < 0 || (s->nkeys && (!s->vars || !s->keys)))
         return snprintf(err->msg, sizeof err->msg, "save/load without a path or variables"), false;
       for (int k = 0; k < s->nkeys; k++)
-        if (s->vars[k] < 0 || s->vars[k] >= p->nvars)
-          return snprintf(err->msg, sizeof err->msg, "save/load of var %d, out of range", s->vars[k]), false;
+        if (s->vars[k] < 0 || s->vars[k] >= p->nvars || !s->keys[k])
+          return snprintf(err->msg, sizeof err->msg, "save/load entry %d is malformed", k), false;
       break;
     case ST_LIST_INIT:
     case ST_LIST_APPEND:
       if (s->hvar < 0 || s->hvar >= p->nhvars || !p->hvars[s->hvar].list)
         return snprintf(err->msg, sizeof err->msg, "list statement on %d, not a run-time list", s->hvar), false;
-      if (s->kind == ST_LIST_APPEND && !verify_hexpr(p, s->expr, err)) return false;
+      if (s->kind == ST_LIST_APPEND && !verify_hexpr(p, s->expr, 0, err)) return false;
       for (int k = 0; s->kind == ST_LIST_INIT && k < s->nitems; k++)
-        if (!verify_hexpr(p, s->items[k].expr, err)) return false;
+        if (!verify_hexpr(p, s->items[k].expr, 0, err)) return false;
       break;
     default: return snprintf(err->msg, sizeof err->msg, "statement of unknown kind %d", (int)s->kind), false;
     }
+  }
+  return true;
+}
+
+/* Elements per row of var v when its leading dim holds rows (a batch or a dataset). */
+static bool row_of(const Program *p, const Loader *ld, int v, int64_t rows, int64_t *row, IrErr *err) {
+  const Shape *s = &p->vars[v].shape;
+  if (s->rank < 1 || s->d[0] != rows || (s->sym >= 0 && s->sym != 0))
+    return snprintf(err->msg, sizeof err->msg, "loader %s: $%s must have %lld rows in its leading dimension",
+                    ld->name ? ld->name : "?", p->vars[v].name, (long long)rows), false;
+  *row = rows ? shape_numel(s) / rows : 0;
+  return true;
+}
+
+/* A loader's variables have the rows and dtypes its kind fills (the runtime copies raw rows). */
+static bool verify_loader(const Program *p, const Loader *ld, IrErr *err) {
+  const char *nm = ld->name ? ld->name : "?";
+  if (ld->xvar < 0 || ld->xvar >= p->nvars || ld->yvar < -1 || ld->yvar >= p->nvars || ld->batch < 1)
+    return snprintf(err->msg, sizeof err->msg, "loader %s: invalid variables or batch size", nm), false;
+  int64_t xrow = 0, yrow = 0;
+  if (!row_of(p, ld, ld->xvar, ld->batch, &xrow, err)) return false;
+  if (ld->yvar >= 0 && !row_of(p, ld, ld->yvar, ld->batch, &yrow, err)) return false;
+  const Var *x = &p->vars[ld->xvar], *y = ld->yvar >= 0 ? &p->vars[ld->yvar] : NULL;
+  if (ld->kind == LD_IDX || ld->kind == LD_CIFAR10) {
+    int64_t want = ld->kind == LD_IDX ? 28 * 28 : 3 * 32 * 32;
+    if (!ld->root) return snprintf(err->msg, sizeof err->msg, "loader %s: no dataset directory", nm), false;
+    if (ld->kind == LD_IDX && !ld->prefix) return snprintf(err->msg, sizeof err->msg, "loader %s: no file prefix", nm), false;
+    if (x->dtype != DT_F32 || xrow != want || (y && (y->dtype != DT_I64 || yrow != 1)))
+      return snprintf(err->msg, sizeof err->msg, "loader %s: images are float32 rows of %lld values, labels int64",
+                      nm, (long long)want), false;
+  } else if (ld->kind == LD_TENSORS) {
+    if (ld->srcx < 0 || ld->srcx >= p->nvars || ld->srcy < -1 || ld->srcy >= p->nvars ||
+        (ld->srcy >= 0) != (ld->yvar >= 0) || ld->n < 0)
+      return snprintf(err->msg, sizeof err->msg, "loader %s: invalid dataset tensors", nm), false;
+    int64_t sxrow = 0, syrow = 0;
+    if (!row_of(p, ld, ld->srcx, ld->n, &sxrow, err)) return false;
+    if (ld->srcy >= 0 && !row_of(p, ld, ld->srcy, ld->n, &syrow, err)) return false;
+    if (p->vars[ld->srcx].shape.sym >= 0 || (ld->srcy >= 0 && p->vars[ld->srcy].shape.sym >= 0))
+      return snprintf(err->msg, sizeof err->msg, "loader %s: a dataset tensor cannot have a batch dimension", nm), false;
+    if (sxrow != xrow || p->vars[ld->srcx].dtype != x->dtype ||
+        (y && (syrow != yrow || p->vars[ld->srcy].dtype != y->dtype)))
+      return snprintf(err->msg, sizeof err->msg, "loader %s: dataset rows and batch rows differ in size or dtype", nm), false;
+  } else {
+    return snprintf(err->msg, sizeof err->msg, "loader %s: unknown kind %d", nm, (int)ld->kind), false;
   }
   return true;
 }
@@ -225,6 +284,10 @@ bool ir_verify_program(const Program *p, IrErr *err) {
   memset(&pg, 0, sizeof pg);
   pg.name = "program";
   if (!p) return bad(err, &pg, -1, "null program");
+  if (p->nvars < 0 || p->ngraphs < 0 || p->nstmts < 0 || p->nhvars < 0 || p->nloaders < 0 ||
+      (p->nvars && !p->vars) || (p->ngraphs && !p->graphs) || (p->nstmts && !p->stmts) ||
+      (p->nhvars && !p->hvars) || (p->nloaders && !p->loaders))
+    return bad(err, &pg, -1, "malformed program");
   for (int i = 0; i < p->nvars; i++) {
     const Var *v = &p->vars[i];
     if (!v->name || !v->name[0]) return bad(err, &pg, -1, "var %d has no name", i);
@@ -240,12 +303,16 @@ bool ir_verify_program(const Program *p, IrErr *err) {
     if (!g) return bad(err, &pg, -1, "graph %d is missing", i);
     if (g->id != i) return bad(err, &pg, -1, "graph %d has id %d", i, g->id);
     if (!ir_verify(p, g, err)) return false;
+    /* a batch dimension is sized by the loader the graph runs under */
+    if (g->loader < -1 || g->loader >= p->nloaders)
+      return bad(err, &pg, -1, "graph %d: loader %d out of range", i, g->loader);
+    bool sym = false;
+    for (int id = 0; id < g->n; id++) sym |= g->nodes[id].shape.sym >= 0 || g->nodes[id].op == OP_BATCH;
+    if (sym && g->loader < 0)
+      return snprintf(err->msg, sizeof err->msg, "graph %d has a batch dimension but no data loader to size it", i), false;
   }
-  for (int i = 0; i < p->nloaders; i++) {
-    const Loader *ld = &p->loaders[i];
-    if (ld->xvar < 0 || ld->xvar >= p->nvars || ld->yvar < -1 || ld->yvar >= p->nvars || ld->batch < 1)
-      return bad(err, &pg, -1, "loader %d: invalid variables or batch size", i);
-  }
-  if (!verify_stmts(p, p->stmts, p->nstmts, 0, err)) return false;
+  for (int i = 0; i < p->nloaders; i++)
+    if (!verify_loader(p, &p->loaders[i], err)) return false;
+  if (!verify_stmts(p, p->stmts, p->nstmts, 0, 0, err)) return false;
   return true;
 }

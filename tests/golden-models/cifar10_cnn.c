@@ -183,9 +183,9 @@ static void train_step(void) {
   static TT_ALIGN float t30[1]; /* [] */
   static TT_ALIGN float t31[1]; /* [] */
   static TT_ALIGN float t36[32]; /* [32] */
-  static TT_ALIGN float t38[32]; /* [32] */
+  static TT_ALIGN float t39[32]; /* [32] */
   static TT_ALIGN float t41[32]; /* [32] */
-  static TT_ALIGN float t45[32]; /* [32] */
+  static TT_ALIGN float t46[32]; /* [32] */
   static TT_ALIGN float t48[32]; /* [32] */
   static TT_ALIGN float t56[32]; /* [1,32,1,1] */
   static TT_ALIGN float t57[32]; /* [1,32,1,1] */
@@ -211,9 +211,9 @@ static void train_step(void) {
   static TT_ALIGN float t87[1]; /* [] */
   static TT_ALIGN float t88[1]; /* [] */
   static TT_ALIGN float t93[64]; /* [64] */
-  static TT_ALIGN float t95[64]; /* [64] */
+  static TT_ALIGN float t96[64]; /* [64] */
   static TT_ALIGN float t98[64]; /* [64] */
-  static TT_ALIGN float t102[64]; /* [64] */
+  static TT_ALIGN float t103[64]; /* [64] */
   static TT_ALIGN float t105[64]; /* [64] */
   static TT_ALIGN float t113[64]; /* [1,64,1,1] */
   static TT_ALIGN float t114[64]; /* [1,64,1,1] */
@@ -431,41 +431,41 @@ static void train_step(void) {
   /* cifar10_cnn.tt:23:33  t36 = mul [32] * [] -> [32]   32 FLOPs, 260 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++)
     t36[i0] = t25[i0] * t31[0];
-  /* cifar10_cnn.tt:23:33  t37 = const -> [] */
-  static const float t37[1] = { /* [] */
-    0.1f,
+  /* cifar10_cnn.tt:23:33  t38 = const -> [] */
+  static const float t38[1] = { /* [] */
+    0.9f,
   };
-  /* cifar10_cnn.tt:23:33  t38 = mul [32] * [] -> [32]   32 FLOPs, 260 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:33  t39 = mul [32] * [] -> [32]   32 FLOPs, 260 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++)
-    t38[i0] = t18[i0] * t37[0];
+    t39[i0] = running_mean[i0] * t38[0];
   /* cifar10_cnn.tt:23:33  t40 = const -> [] */
   static const float t40[1] = { /* [] */
-    0.9f,
+    0.1f,
   };
   /* cifar10_cnn.tt:23:33  t41 = mul [32] * [] -> [32]   32 FLOPs, 260 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++)
-    t41[i0] = running_mean[i0] * t40[0];
+    t41[i0] = t18[i0] * t40[0];
   /* cifar10_cnn.tt:23:33  running_mean = add [32] + [32] -> [32]   32 FLOPs, 384 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++)
-    running_mean[i0] = t41[i0] + t38[i0];
+    running_mean[i0] = t39[i0] + t41[i0];
   /* cifar10_cnn.tt:23:33  store into running_mean: computed there, nothing to copy */
-  /* cifar10_cnn.tt:23:33  t44 = const -> [] */
-  static const float t44[1] = { /* [] */
-    0.1f,
+  /* cifar10_cnn.tt:23:33  t45 = const -> [] */
+  static const float t45[1] = { /* [] */
+    0.9f,
   };
-  /* cifar10_cnn.tt:23:33  t45 = mul [32] * [] -> [32]   32 FLOPs, 260 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:33  t46 = mul [32] * [] -> [32]   32 FLOPs, 260 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++)
-    t45[i0] = t36[i0] * t44[0];
+    t46[i0] = running_var[i0] * t45[0];
   /* cifar10_cnn.tt:23:33  t47 = const -> [] */
   static const float t47[1] = { /* [] */
-    0.9f,
+    0.1f,
   };
   /* cifar10_cnn.tt:23:33  t48 = mul [32] * [] -> [32]   32 FLOPs, 260 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++)
-    t48[i0] = running_var[i0] * t47[0];
+    t48[i0] = t36[i0] * t47[0];
   /* cifar10_cnn.tt:23:33  running_var = add [32] + [32] -> [32]   32 FLOPs, 384 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++)
-    running_var[i0] = t48[i0] + t45[i0];
+    running_var[i0] = t46[i0] + t48[i0];
   /* cifar10_cnn.tt:23:33  store into running_var: computed there, nothing to copy */
   /* cifar10_cnn.tt:23:33  t52 = const -> [] */
   static const int64_t t52[1] = { /* [] */
@@ -598,41 +598,41 @@ static void train_step(void) {
   /* cifar10_cnn.tt:24:33  t93 = mul [64] * [] -> [64]   64 FLOPs, 516 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
     t93[i0] = t82[i0] * t88[0];
-  /* cifar10_cnn.tt:24:33  t94 = const -> [] */
-  static const float t94[1] = { /* [] */
-    0.1f,
+  /* cifar10_cnn.tt:24:33  t95 = const -> [] */
+  static const float t95[1] = { /* [] */
+    0.9f,
   };
-  /* cifar10_cnn.tt:24:33  t95 = mul [64] * [] -> [64]   64 FLOPs, 516 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:33  t96 = mul [64] * [] -> [64]   64 FLOPs, 516 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
-    t95[i0] = t75[i0] * t94[0];
+    t96[i0] = running_mean_1[i0] * t95[0];
   /* cifar10_cnn.tt:24:33  t97 = const -> [] */
   static const float t97[1] = { /* [] */
-    0.9f,
+    0.1f,
   };
   /* cifar10_cnn.tt:24:33  t98 = mul [64] * [] -> [64]   64 FLOPs, 516 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
-    t98[i0] = running_mean_1[i0] * t97[0];
+    t98[i0] = t75[i0] * t97[0];
   /* cifar10_cnn.tt:24:33  running_mean_1 = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
-    running_mean_1[i0] = t98[i0] + t95[i0];
+    running_mean_1[i0] = t96[i0] + t98[i0];
   /* cifar10_cnn.tt:24:33  store into running_mean_1: computed there, nothing to copy */
-  /* cifar10_cnn.tt:24:33  t101 = const -> [] */
-  static const float t101[1] = { /* [] */
-    0.1f,
+  /* cifar10_cnn.tt:24:33  t102 = const -> [] */
+  static const float t102[1] = { /* [] */
+    0.9f,
   };
-  /* cifar10_cnn.tt:24:33  t102 = mul [64] * [] -> [64]   64 FLOPs, 516 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:33  t103 = mul [64] * [] -> [64]   64 FLOPs, 516 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
-    t102[i0] = t93[i0] * t101[0];
+    t103[i0] = running_var_1[i0] * t102[0];
   /* cifar10_cnn.tt:24:33  t104 = const -> [] */
   static const float t104[1] = { /* [] */
-    0.9f,
+    0.1f,
   };
   /* cifar10_cnn.tt:24:33  t105 = mul [64] * [] -> [64]   64 FLOPs, 516 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
-    t105[i0] = running_var_1[i0] * t104[0];
+    t105[i0] = t93[i0] * t104[0];
   /* cifar10_cnn.tt:24:33  running_var_1 = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
-    running_var_1[i0] = t105[i0] + t102[i0];
+    running_var_1[i0] = t103[i0] + t105[i0];
   /* cifar10_cnn.tt:24:33  store into running_var_1: computed there, nothing to copy */
   /* cifar10_cnn.tt:24:33  t109 = const -> [] */
   static const int64_t t109[1] = { /* [] */

@@ -635,7 +635,7 @@ static void test_error_malformed_program(void **state) {
   t.p->stmts[0].graph = 7;
   err.msg[0] = '\0';
   assert_null(emit(t.p, &err));
-  assert_non_null(strstr(err.msg, "graph 7 out of range"));
+  assert_non_null(strstr(err.msg, "runs graph 7, out of range"));
   t.p->stmts[0].graph = 0;
   t.g->nodes[x].attr.data = NULL;
   assert_null(emit(t.p, &err));
