@@ -465,10 +465,12 @@ static Value *nll(L *l, Value *logp, Value *target, Value *reduction, const Clas
   }
   const char *r = reduction && reduction->k == V_STR ? reduction->s : "mean";
   Value *out;
-  if (!strcmp(r, "mean") && wt) /* a weighted mean: by the weights of the counted samples */
-    out = bi_binop(l, BIN_DIV, reduce(l, OP_SUM, per, NULL, false, off, NULL), reduce(l, OP_SUM, wt, NULL, false, off, NULL), off);
-  else
+  if (!strcmp(r, "mean") && wt) { /* a weighted mean: by the weights of the counted samples */
+    Value *num = reduce(l, OP_SUM, per, NULL, false, off, NULL);
+    out = bi_binop(l, BIN_DIV, num, reduce(l, OP_SUM, wt, NULL, false, off, NULL), off);
+  } else {
     out = reduce_loss(l, per, reduction, off, "NllLossBackward0");
+  }
   if (!strcmp(r, "none") && xs0.rank >= 3) { /* back to [N, d1, ...] */
     Value *sh = v_tuple(l, ts0.rank);
     sh->items[0] = v_int(l, -1);
@@ -483,13 +485,15 @@ static Value *nll(L *l, Value *logp, Value *target, Value *reduction, const Clas
     Value *sm = bi_unop(l, UN_NEG, reduce(l, OP_SUM, lp, dimv, false, off, NULL), off);
     if (valid) sm = bi_select(l, valid, sm, v_int(l, 0), off, NULL);
     Value *sr;
-    if (!strcmp(r, "mean") && wt)
-      sr = bi_binop(l, BIN_DIV, reduce(l, OP_SUM, sm, NULL, false, off, NULL), reduce(l, OP_SUM, wt, NULL, false, off, NULL), off);
-    else
+    if (!strcmp(r, "mean") && wt) {
+      Value *num = reduce(l, OP_SUM, sm, NULL, false, off, NULL);
+      sr = bi_binop(l, BIN_DIV, num, reduce(l, OP_SUM, wt, NULL, false, off, NULL), off);
+    } else {
       sr = reduce_loss(l, sm, reduction, off, NULL);
+    }
     if (!strcmp(r, "none") && xs0.rank >= 3) sr = bi_call(l, "reshape_as", sr, &out, 1, off);
-    out = bi_binop(l, BIN_ADD, bi_binop(l, BIN_MUL, out, v_float(l, 1 - o->smoothing), off),
-                   bi_binop(l, BIN_MUL, sr, v_float(l, o->smoothing / (double)classes), off), off);
+    Value *kept = bi_binop(l, BIN_MUL, out, v_float(l, 1 - o->smoothing), off);
+    out = bi_binop(l, BIN_ADD, kept, bi_binop(l, BIN_MUL, sr, v_float(l, o->smoothing / (double)classes), off), off);
   }
   if (out->t.requires_grad)
     out->t.gradfn = o->smoothing > 0 ? "AddBackward0"
@@ -551,8 +555,8 @@ B(binary_cross_entropy_with_logits) {
     Value *pw = want_tensor(l, v[6], "pos_weight", a->off);
     Value *lw = bi_binop(l, BIN_ADD, bi_binop(l, BIN_MUL, bi_binop(l, BIN_SUB, pw, v_int(l, 1), a->off), y, a->off), v_int(l, 1), a->off);
     Value *spn = op1(l, OP_SOFTPLUS, bi_unop(l, UN_NEG, x, a->off), NULL, a->off, NULL);
-    per = bi_binop(l, BIN_ADD, bi_binop(l, BIN_MUL, bi_binop(l, BIN_SUB, v_int(l, 1), y, a->off), x, a->off),
-                   bi_binop(l, BIN_MUL, lw, spn, a->off), a->off);
+    Value *neg_part = bi_binop(l, BIN_MUL, bi_binop(l, BIN_SUB, v_int(l, 1), y, a->off), x, a->off);
+    per = bi_binop(l, BIN_ADD, neg_part, bi_binop(l, BIN_MUL, lw, spn, a->off), a->off);
   } else {
     /* softplus(x) - x*y: no overflow for any x, and the gradient is sigmoid(x) - y */
     Value *sp = op1(l, OP_SOFTPLUS, x, NULL, a->off, NULL);
@@ -571,7 +575,8 @@ B(kl_div) {
   if (v[2] || v[3]) lerr(l, a->off, "kl_div(): size_average and reduce are deprecated; use reduction");
   Value *per;
   if (v[5] && v_truthy(l, v[5], a->off)) {
-    per = bi_binop(l, BIN_MUL, bi_call(l, "exp", t, NULL, 0, a->off), bi_binop(l, BIN_SUB, t, x, a->off), a->off);
+    Value *et = bi_call(l, "exp", t, NULL, 0, a->off);
+    per = bi_binop(l, BIN_MUL, et, bi_binop(l, BIN_SUB, t, x, a->off), a->off);
   } else {
     Value *tl = bi_binop(l, BIN_MUL, t, bi_call(l, "log", t, NULL, 0, a->off), a->off);
     Value *xlogy = bi_select(l, bi_compare(l, CMP_EQ, t, v_int(l, 0), a->off), v_int(l, 0), tl, a->off, NULL);
@@ -600,8 +605,9 @@ B(binary_cross_entropy) {
   /* PyTorch clamps the logs at -100 */
   Value *lp = ew2(l, OP_MAXIMUM, op1(l, OP_LOG, p, NULL, a->off, NULL), v_float(l, -100), a->off, NULL);
   Value *lq = ew2(l, OP_MAXIMUM, op1(l, OP_LOG, bi_binop(l, BIN_SUB, v_int(l, 1), p, a->off), NULL, a->off, NULL), v_float(l, -100), a->off, NULL);
-  Value *per = bi_unop(l, UN_NEG, bi_binop(l, BIN_ADD, bi_binop(l, BIN_MUL, y, lp, a->off),
-                                       bi_binop(l, BIN_MUL, bi_binop(l, BIN_SUB, v_int(l, 1), y, a->off), lq, a->off), a->off), a->off);
+  Value *pos_part = bi_binop(l, BIN_MUL, y, lp, a->off);
+  Value *neg_part = bi_binop(l, BIN_MUL, bi_binop(l, BIN_SUB, v_int(l, 1), y, a->off), lq, a->off);
+  Value *per = bi_unop(l, UN_NEG, bi_binop(l, BIN_ADD, pos_part, neg_part, a->off), a->off);
   return reduce_loss(l, per, v[2], a->off, "BinaryCrossEntropyBackward0");
 }
 

@@ -69,7 +69,10 @@ static Value *conv(L *l, Value *x, Value *w, Value *b, Value *stride, Value *pad
   Attr at = {0};
   at.ints = ints;
   at.nints = 4;
-  int32_t in[3] = {tnode(l, x), tnode(l, w), b ? tnode(l, b) : -1};
+  int32_t in[3]; /* one at a time: tnode may add an input node */
+  in[0] = tnode(l, x);
+  in[1] = tnode(l, w);
+  in[2] = b ? tnode(l, b) : -1;
   Value *ins[3] = {x, w, b};
   int id = add_node(l, OP_CONV2D, in, b ? 3 : 2, &at, off);
   return unbatch(l, bi_result(l, id, ins, b ? 3 : 2, NULL), ub, off);
@@ -82,8 +85,8 @@ B(conv2d) {
   pair(l, v[5], dl, "dilation", a->off);
   if (dl[0] != 1 || dl[1] != 1) lerr(l, a->off, "conv2d(): dilation is not supported by ttc");
   if (want_int(l, v[6], "groups", a->off) != 1) lerr(l, a->off, "conv2d(): groups is not supported by ttc");
-  return conv(l, tensor_arg(l, v[0], "conv2d", a->off), tensor_arg(l, v[1], "conv2d", a->off),
-              v[2] ? tensor_arg(l, v[2], "conv2d", a->off) : NULL, v[3], v[4], a->off);
+  Value *x = tensor_arg(l, v[0], "conv2d", a->off), *w = tensor_arg(l, v[1], "conv2d", a->off);
+  return conv(l, x, w, v[2] ? tensor_arg(l, v[2], "conv2d", a->off) : NULL, v[3], v[4], a->off);
 }
 
 B(Conv2d) {
@@ -160,8 +163,8 @@ B(conv1d) {
   args_bind(l, "conv1d", "input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1", self, a, v, 7);
   if (want_int(l, one_int(l, v[5], "dilation", a->off), "dilation", a->off) != 1) lerr(l, a->off, "conv1d(): dilation is not supported by ttc");
   if (want_int(l, v[6], "groups", a->off) != 1) lerr(l, a->off, "conv1d(): groups is not supported by ttc");
-  return conv1d_of(l, tensor_arg(l, v[0], "conv1d", a->off), tensor_arg(l, v[1], "conv1d", a->off),
-                   v[2] ? tensor_arg(l, v[2], "conv1d", a->off) : NULL, v[3], v[4], a->off);
+  Value *x = tensor_arg(l, v[0], "conv1d", a->off), *w = tensor_arg(l, v[1], "conv1d", a->off);
+  return conv1d_of(l, x, w, v[2] ? tensor_arg(l, v[2], "conv1d", a->off) : NULL, v[3], v[4], a->off);
 }
 
 B(Conv1d) {

@@ -32,7 +32,8 @@ static bool wants_grad(L *l, Value *x) { return x && x->k == V_TENSOR && x->t.re
 
 /* The linalg op on detached inputs: a value with no autograd history. */
 static Value *raw(L *l, Op op, Value *a, Value *b, int32_t off) {
-  int32_t in[2] = {tnode(l, call1(l, "detach", a, off)), b ? tnode(l, call1(l, "detach", b, off)) : 0};
+  int32_t in[2] = {tnode(l, call1(l, "detach", a, off)), 0};
+  if (b) in[1] = tnode(l, call1(l, "detach", b, off));
   return mk_tensor(l, add_node(l, op, in, b ? 2 : 1, NULL, off));
 }
 
@@ -186,7 +187,8 @@ BI_FN(linalg_lstsq) {
     Value *M = raw(l, OP_LINALG_INV, mm(l, mT(l, Ad, a->off), Ad, a->off), NULL, a->off);
     Value *r = sub(l, Bd, mm(l, Ad, x, a->off), a->off);
     Value *t1 = mm(l, mT(l, dA, a->off), r, a->off);
-    Value *t2 = mm(l, mT(l, Ad, a->off), sub(l, dB, mm(l, dA, x, a->off), a->off), a->off);
+    Value *adt = mT(l, Ad, a->off);
+    Value *t2 = mm(l, adt, sub(l, dB, mm(l, dA, x, a->off), a->off), a->off);
     x = add(l, x, mm(l, M, add(l, t1, t2, a->off), a->off), a->off);
     x->t.gradfn = "LinalgLstsqBackward0";
   }

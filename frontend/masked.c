@@ -87,7 +87,9 @@ static Value *rows_index(L *l, Value *idx, Shape s, int32_t off) {
 
 static Value *gather0(L *l, Value *x, Value *idx, int32_t off, const char *gradfn) {
   Attr at = {0};
-  int32_t in[2] = {tnode(l, x), tnode(l, idx)};
+  int32_t in[2]; /* one at a time: tnode may add an input node */
+  in[0] = tnode(l, x);
+  in[1] = tnode(l, idx);
   int id = add_node(l, OP_GATHER, in, 2, &at, off);
   return bi_result(l, id, (Value *[]){x}, 1, gradfn);
 }
@@ -97,7 +99,9 @@ static Value *scatter0(L *l, Value *v, Value *idx, Shape s, int32_t off) {
   Attr at = {0};
   at.ints = ir_ints(cur_graph(l), s.d, s.rank);
   at.nints = s.rank;
-  int32_t in[2] = {tnode(l, v), tnode(l, idx)};
+  int32_t in[2]; /* one at a time: tnode may add an input node */
+  in[0] = tnode(l, v);
+  in[1] = tnode(l, idx);
   return mk_tensor(l, add_node(l, OP_SCATTER_ADD, in, 2, &at, off));
 }
 
@@ -219,8 +223,8 @@ BI_FN(masked_select) {
   if (!shape_eq(&xs, &s)) x = expand(l, x, s, a->off);
   if (!shape_eq(&ms, &s)) m = expand(l, m, s, a->off);
   int64_t n = shape_numel(&s);
-  return compact(l, reshape(l, x, shape1(n), a->off), reshape(l, m, shape1(n), a->off), --fresh_key, a->off,
-                 "MaskedSelectBackward0");
+  Value *flat_x = reshape(l, x, shape1(n), a->off);
+  return compact(l, flat_x, reshape(l, m, shape1(n), a->off), --fresh_key, a->off, "MaskedSelectBackward0");
 }
 
 /* The coordinates of x's nonzero elements: [n, rank], or one [n] per dim (as_tuple). */
@@ -282,7 +286,8 @@ BI_FN(unique) {
   Value *f = bi_call(l, "ones", NULL, (Value *[]){v_int(l, 1)}, 1, a->off);
   f = cast(l, f, DT_BOOL, a->off);
   if (n > 1) {
-    Value *ne = bi_compare(l, CMP_NE, slice0(l, s, 1, n, a->off), slice0(l, s, 0, n - 1, a->off), a->off);
+    Value *next = slice0(l, s, 1, n, a->off);
+    Value *ne = bi_compare(l, CMP_NE, next, slice0(l, s, 0, n - 1, a->off), a->off);
     Value *list = v_new(l, V_LIST);
     v_list_push(l, list, f);
     v_list_push(l, list, ne);
@@ -568,7 +573,8 @@ static void put_mask_dyn(L *l, Value *x, Value *mask, Dyn *d, int32_t off) {
   Value *g = gather0(l, buf, rows_index(l, pos, rs, off), off, NULL);
   Shape fr = rs;
   for (int i = 1; i < fr.rank; i++) fr.d[i] = 1;
-  Value *r = bi_select(l, reshape(l, f, fr, off), g, reshape(l, x, rs, off), off, "IndexPutBackward0");
+  Value *fm = reshape(l, f, fr, off);
+  Value *r = bi_select(l, fm, g, reshape(l, x, rs, off), off, "IndexPutBackward0");
   tensor_inplace(l, x, reshape(l, r, xs, off), off);
 }
 
@@ -623,7 +629,8 @@ static void put_indices(L *l, Value *x, IndexItem *items, int n, Value *v, bool 
     /* an index outside its own dim must not land in another row: send it past the end,
        where the scatter's check stops the program */
     Value *bad = bi_compare(l, CMP_LT, idx, v_int(l, 0), off);
-    bad = bi_binop(l, BIN_ADD, i64(l, bad, off), i64(l, bi_compare(l, CMP_GE, idx, v_int(l, xs.d[i]), off), off), off);
+    Value *bad64 = i64(l, bad, off);
+    bad = bi_binop(l, BIN_ADD, bad64, i64(l, bi_compare(l, CMP_GE, idx, v_int(l, xs.d[i]), off), off), off);
     Value *term = bi_binop(l, BIN_MUL, idx, v_int(l, stride), off);
     flat = flat ? bi_binop(l, BIN_ADD, flat, term, off) : term;
     flat = bi_select(l, bi_compare(l, CMP_GT, bad, v_int(l, 0), off), v_int(l, total), flat, off, NULL);
@@ -649,8 +656,10 @@ static void put_indices(L *l, Value *x, IndexItem *items, int n, Value *v, bool 
   Shape rows = {.rank = 2, .sym = -1, .d = {nk, p}}, xr = {.rank = 2, .sym = -1, .d = {total, p}};
   Value *vr = reshape(l, v, rows, off), *xf = reshape(l, x, xr, off), *r;
   if (accumulate) {
-    Value *add = scatter0(l, dt == DT_BOOL ? i64(l, vr, off) : vr, rows_index(l, flat, rows, off), xr, off);
-    r = bi_binop(l, BIN_ADD, dt == DT_BOOL ? i64(l, xf, off) : xf, add, off);
+    Value *vsrc = dt == DT_BOOL ? i64(l, vr, off) : vr;
+    Value *add = scatter0(l, vsrc, rows_index(l, flat, rows, off), xr, off);
+    Value *xsrc = dt == DT_BOOL ? i64(l, xf, off) : xf;
+    r = bi_binop(l, BIN_ADD, xsrc, add, off);
     if (dt == DT_BOOL) r = cast(l, r, DT_BOOL, off);
   } else {
     /* the last write wins: of equal indices, the one a stable sort puts last */
@@ -659,13 +668,15 @@ static void put_indices(L *l, Value *x, IndexItem *items, int n, Value *v, bool 
     Value *last = bi_call(l, "ones", NULL, (Value *[]){v_int(l, 1)}, 1, off);
     if (nk > 1) {
       Value *list = v_new(l, V_LIST);
-      v_list_push(l, list, i64(l, bi_compare(l, CMP_NE, slice0(l, fs, 0, nk - 1, off), slice0(l, fs, 1, nk, off), off), off));
+      Value *prev = slice0(l, fs, 0, nk - 1, off);
+      v_list_push(l, list, i64(l, bi_compare(l, CMP_NE, prev, slice0(l, fs, 1, nk, off), off), off));
       v_list_push(l, list, i64(l, last, off));
       last = bi_call(l, "cat", NULL, &list, 1, off);
     } else
       last = i64(l, last, off);
     Value *islast = scatter0(l, last, perm, shape1(nk), off); /* back in index order */
-    Value *who = bi_select(l, bi_compare(l, CMP_GT, islast, v_int(l, 0), off), arange_n(l, nk, off), v_int(l, 0), off, NULL);
+    Value *is_last = bi_compare(l, CMP_GT, islast, v_int(l, 0), off);
+    Value *who = bi_select(l, is_last, arange_n(l, nk, off), v_int(l, 0), off, NULL);
     Value *ones = i64(l, bi_call(l, "ones", NULL, (Value *[]){v_int(l, nk)}, 1, off), off);
     Value *hits = scatter0(l, ones, flat, shape1(total), off); /* checks every index */
     Value *winner = scatter0(l, who, flat, shape1(total), off);
@@ -837,7 +848,9 @@ static Value *scatter_add_impl(L *l, Value *self, Args *a, const char *fname, bo
   at.ints = ir_ints(cur_graph(l), xs.d, xs.rank);
   at.nints = xs.rank;
   Value *sv = dt == DT_BOOL ? i64(l, src, a->off) : src;
-  int32_t in[2] = {tnode(l, sv), tnode(l, idx)};
+  int32_t in[2]; /* one at a time: tnode may add an input node */
+  in[0] = tnode(l, sv);
+  in[1] = tnode(l, idx);
   Value *add = mk_tensor(l, add_node(l, OP_SCATTER_ADD, in, 2, &at, a->off));
   Value *r = bi_binop(l, BIN_ADD, dt == DT_BOOL ? i64(l, x, a->off) : x, add, a->off);
   if (dt == DT_BOOL) r = cast(l, r, DT_BOOL, a->off);

@@ -92,11 +92,15 @@ static Value *linear_apply(L *l, Value *x, Value *w, Value *b, const char *fname
     lerr(l, off, "mat1 and mat2 must have the same dtype (input is %s, weight is %s)", dt_torch(tdtype(l, x)), dt_torch(dt));
   Attr at = {0};
   at.i[0] = 1; /* weight is [out, in]: multiply by its transpose */
-  int32_t in[2] = {tnode(l, x), tnode(l, w)};
+  int32_t in[2]; /* one at a time: tnode may add an input node */
+  in[0] = tnode(l, x);
+  in[1] = tnode(l, w);
   int id = add_node(l, OP_MATMUL, in, 2, &at, off);
   Value *y = result(l, id, ops, 2, xs.rank == 2 ? "MmBackward0" : "UnsafeViewBackward0");
   if (ops[2]) {
-    int32_t in2[2] = {tnode(l, y), tnode(l, ops[2])};
+    int32_t in2[2]; /* one at a time: tnode may add an input node */
+    in2[0] = tnode(l, y);
+    in2[1] = tnode(l, ops[2]);
     int id2 = add_node(l, OP_ADD, in2, 2, NULL, off);
     y = result(l, id2, ops, 3, xs.rank == 2 ? "AddmmBackward0" : xs.rank == 3 ? "ViewBackward0" : "AddBackward0");
   } else if (xs.rank == 1 && y->t.requires_grad) {

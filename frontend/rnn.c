@@ -84,7 +84,8 @@ static Value *cell_step(L *l, RnnKind k, Value *gi, Value *h, Value *c, Value *w
     Value *g = chunk(l, add(l, gh, gi, off), 4, off);
     Value *ig = fn1(l, "sigmoid", g->items[0], off), *fg = fn1(l, "sigmoid", g->items[1], off);
     Value *cg = fn1(l, "tanh", g->items[2], off), *og = fn1(l, "sigmoid", g->items[3], off);
-    Value *cy = add(l, mul(l, fg, c ? c : zero, off), mul(l, ig, cg, off), off);
+    Value *kept = mul(l, fg, c ? c : zero, off);
+    Value *cy = add(l, kept, mul(l, ig, cg, off), off);
     *c_out = cy;
     return mul(l, og, fn1(l, "tanh", cy, off), off);
   }

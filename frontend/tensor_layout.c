@@ -590,17 +590,17 @@ static Value *adv_index(L *l, Value *x, IndexItem *items, int n, int32_t off) {
   for (int i = 0; i < k; i++) {
     stride /= xs.d[i];
     Value *idx = wrap_negative(l, adv_tensor(l, &items[i]), xs.d[i], items[i].off);
-    Value *bad = bi_binop(l, BIN_ADD, cast(l, bi_compare(l, CMP_LT, idx, v_int(l, 0), off), DT_I64, off),
-                          cast(l, bi_compare(l, CMP_GE, idx, v_int(l, xs.d[i]), off), DT_I64, off), off);
+    Value *below = cast(l, bi_compare(l, CMP_LT, idx, v_int(l, 0), off), DT_I64, off);
+    Value *bad = bi_binop(l, BIN_ADD, below, cast(l, bi_compare(l, CMP_GE, idx, v_int(l, xs.d[i]), off), DT_I64, off), off);
     oob = oob ? bi_binop(l, BIN_ADD, oob, bad, off) : bad;
     Value *term = bi_binop(l, BIN_MUL, idx, v_int(l, stride), off);
     flat = flat ? bi_binop(l, BIN_ADD, flat, term, off) : term;
   }
   /* an index outside its own dim must not land inside another row: make it fail the check */
-  flat = bi_select(l, bi_compare(l, CMP_GT, oob, v_int(l, 0), off), bi_binop(l, BIN_MUL, flat, v_int(l, 0), off),
-                   flat, off, NULL);
-  flat = bi_select(l, bi_compare(l, CMP_GT, oob, v_int(l, 0), off), bi_binop(l, BIN_ADD, flat, v_int(l, total), off),
-                   flat, off, NULL);
+  Value *any_oob = bi_compare(l, CMP_GT, oob, v_int(l, 0), off);
+  flat = bi_select(l, any_oob, bi_binop(l, BIN_MUL, flat, v_int(l, 0), off), flat, off, NULL);
+  Value *any_oob2 = bi_compare(l, CMP_GT, oob, v_int(l, 0), off);
+  flat = bi_select(l, any_oob2, bi_binop(l, BIN_ADD, flat, v_int(l, total), off), flat, off, NULL);
   Shape fs = {.rank = 1 + xs.rank - k, .sym = -1, .d = {total}};
   for (int i = k; i < xs.rank; i++) fs.d[1 + i - k] = xs.d[i];
   return take_along(l, reshape_to(l, x, fs, off, NULL), 0, flat, off);
@@ -1202,7 +1202,9 @@ B(pad) {
 static Value *gather_node(L *l, Value *x, int64_t dim, Value *idx, int32_t off, const char *gradfn) {
   Attr at = {0};
   at.i[0] = dim;
-  int32_t in[2] = {tnode(l, x), tnode(l, idx)};
+  int32_t in[2]; /* one at a time: tnode may add an input node */
+  in[0] = tnode(l, x);
+  in[1] = tnode(l, idx);
   Value *ins[2] = {x, NULL};
   return bi_result(l, add_node(l, OP_GATHER, in, 2, &at, off), ins, 1, gradfn);
 }
@@ -1286,7 +1288,9 @@ static Value *embedding_of(L *l, Value *ix, Value *w, Value *pad, int32_t off) {
   if (tdtype(l, ix) != DT_I64) lerr(l, off, "embedding(): expected an int64 index tensor, got %s", dt_torch(tdtype(l, ix)));
   if (is.sym > 0) lerr(l, off, "embedding(): the batch dimension must lead the indices");
   if (is.rank + 1 > TT_MAX_RANK) lerr(l, off, "too many dimensions");
-  int32_t in[2] = {tnode(l, w), tnode(l, ix)};
+  int32_t in[2]; /* one at a time: tnode may add an input node */
+  in[0] = tnode(l, w);
+  in[1] = tnode(l, ix);
   Value *ins[2] = {w, NULL};
   Value *rows = bi_result(l, add_node(l, OP_EMBEDDING, in, 2, NULL, off), ins, 1, "EmbeddingBackward0");
   if (pad && pad->k != V_NONE) {

@@ -463,7 +463,9 @@ Value *ew2(L *l, Op op, Value *x, Value *y, int32_t off, const char *gradfn) {
     op = OP_POW_INT;
   }
   Value *tx = to_tensor_dt(l, x, dt, off), *ty = to_tensor_dt(l, y, dt, off);
-  int32_t in[2] = {tnode(l, tx), tnode(l, ty)};
+  int32_t in[2]; /* one at a time: tnode may add an input node */
+  in[0] = tnode(l, tx);
+  in[1] = tnode(l, ty);
   int id = add_node(l, op, in, 2, NULL, off);
   return result(l, id, ops, 2, gradfn);
 }
@@ -546,7 +548,9 @@ Value *bi_binop(L *l, int op, Value *a, Value *b, int32_t off) {
       Value *ops[2] = {a, b};
       DType dt = result_type(l, ops, 2, off);
       Value *x = cast(l, a, dt, off), *y = cast(l, b, dt, off);
-      int32_t in[2] = {tnode(l, x), tnode(l, y)};
+      int32_t in[2]; /* one at a time: tnode may add an input node */
+      in[0] = tnode(l, x);
+      in[1] = tnode(l, y);
       int id = add_node(l, OP_MATMUL, in, 2, NULL, off);
       const Node *nx = tn(l, x), *ny = tn(l, y);
       const char *gf = nx->shape.rank == 2 && ny->shape.rank == 2 ? "MmBackward0"
@@ -880,7 +884,10 @@ B(clamp) {
     if (!v[k]) continue;
     Value *bound = to_tensor_dt(l, v[k], dt, a->off);
     Value *c = ew2(l, k == 1 ? OP_LT : OP_GT, x, bound, a->off, NULL);
-    int32_t in[3] = {tnode(l, c), tnode(l, bound), tnode(l, x)};
+    int32_t in[3]; /* one at a time: tnode may add an input node */
+    in[0] = tnode(l, c);
+    in[1] = tnode(l, bound);
+    in[2] = tnode(l, x);
     Value *ins[2] = {x, bound};
     x = result(l, add_node(l, OP_WHERE, in, 3, NULL, a->off), ins, 2, "ClampBackward1");
   }
@@ -893,7 +900,10 @@ B(clamp) {
 Value *bi_select(L *l, Value *c, Value *x, Value *y, int32_t off, const char *gradfn) {
   if (x->k != V_TENSOR) x = to_tensor_dt(l, x, tdtype(l, y), off);
   if (y->k != V_TENSOR) y = to_tensor_dt(l, y, tdtype(l, x), off);
-  int32_t in[3] = {tnode(l, c), tnode(l, x), tnode(l, y)};
+  int32_t in[3]; /* one at a time: tnode may add an input node */
+  in[0] = tnode(l, c);
+  in[1] = tnode(l, x);
+  in[2] = tnode(l, y);
   Value *ins[2] = {x, y};
   return bi_result(l, add_node(l, OP_WHERE, in, 3, NULL, off), ins, 2, gradfn);
 }
@@ -907,7 +917,10 @@ B(where) {
   Value *ops[2] = {v[1], v[2]};
   DType dt = result_type(l, ops, 2, a->off);
   Value *x = to_tensor_dt(l, v[1], dt, a->off), *y = to_tensor_dt(l, v[2], dt, a->off);
-  int32_t in[3] = {tnode(l, c), tnode(l, x), tnode(l, y)};
+  int32_t in[3]; /* one at a time: tnode may add an input node */
+  in[0] = tnode(l, c);
+  in[1] = tnode(l, x);
+  in[2] = tnode(l, y);
   int id = add_node(l, OP_WHERE, in, 3, NULL, a->off);
   return result(l, id, ops, 2, NULL);
 }
@@ -1259,10 +1272,11 @@ static Value *close_test(L *l, Value *self, Args *a, const char *fname) {
   /* equal values first: infinities of one sign are close (their difference is NaN) */
   Value *c = bi_compare(l, CMP_LE, d, tol, a->off);
   Value *same = bi_compare(l, CMP_EQ, x, y, a->off);
-  Value *r = bi_compare(l, CMP_GT, bi_binop(l, BIN_ADD, cast(l, c, DT_I64, a->off), cast(l, same, DT_I64, a->off), a->off), v_int(l, 0), a->off);
+  Value *c64 = cast(l, c, DT_I64, a->off);
+  Value *r = bi_compare(l, CMP_GT, bi_binop(l, BIN_ADD, c64, cast(l, same, DT_I64, a->off), a->off), v_int(l, 0), a->off);
   if (v[4] && v_truthy(l, v[4], a->off) && dt_is_float(tdtype(l, x)) && dt_is_float(tdtype(l, y))) {
-    Value *nn = bi_binop(l, BIN_MUL, cast(l, bi_compare(l, CMP_NE, x, x, a->off), DT_I64, a->off),
-                         cast(l, bi_compare(l, CMP_NE, y, y, a->off), DT_I64, a->off), a->off);
+    Value *xnan = cast(l, bi_compare(l, CMP_NE, x, x, a->off), DT_I64, a->off);
+    Value *nn = bi_binop(l, BIN_MUL, xnan, cast(l, bi_compare(l, CMP_NE, y, y, a->off), DT_I64, a->off), a->off);
     r = bi_compare(l, CMP_GT, bi_binop(l, BIN_ADD, cast(l, r, DT_I64, a->off), nn, a->off), v_int(l, 0), a->off);
   }
   return r;
@@ -1426,13 +1440,15 @@ B(outer) { /* x[:, None] * y[None, :] */
 B(mv) {
   Value *v[2];
   args_bind(l, "mv", "input, vec", self, a, v, 2);
-  return bi_binop(l, BIN_MATMUL, want_rank(l, v[0], 2, "mv", a->off), want_rank(l, v[1], 1, "mv", a->off), a->off);
+  Value *m = want_rank(l, v[0], 2, "mv", a->off);
+  return bi_binop(l, BIN_MATMUL, m, want_rank(l, v[1], 1, "mv", a->off), a->off);
 }
 
 B(addmm) { /* beta * input + alpha * (mat1 @ mat2) */
   Value *v[5];
   args_bind(l, "addmm", "input, mat1, mat2, beta=1, alpha=1", self, a, v, 5);
-  Value *p = bi_binop(l, BIN_MATMUL, want_rank(l, v[1], 2, "addmm", a->off), want_rank(l, v[2], 2, "addmm", a->off), a->off);
+  Value *m1 = want_rank(l, v[1], 2, "addmm", a->off);
+  Value *p = bi_binop(l, BIN_MATMUL, m1, want_rank(l, v[2], 2, "addmm", a->off), a->off);
   Value *in = want_tensor(l, v[0], "addmm", a->off);
   if (!(v[4]->k == V_INT && v[4]->i == 1)) p = bi_binop(l, BIN_MUL, p, v[4], a->off);
   if (!(v[3]->k == V_INT && v[3]->i == 1)) in = bi_binop(l, BIN_MUL, in, v[3], a->off);
@@ -1565,7 +1581,8 @@ B(median) {
      * gradient evenly among the elements equal to it, as ATen's median does */
     Value *md = bi_call(l, "detach", m, NULL, 0, a->off);
     Value *mask = bi_compare(l, CMP_EQ, x, md, a->off);
-    mask = bi_select(l, bi_compare(l, CMP_NE, md, md, a->off), bi_compare(l, CMP_NE, x, x, a->off), mask, a->off, NULL);
+    Value *md_nan = bi_compare(l, CMP_NE, md, md, a->off);
+    mask = bi_select(l, md_nan, bi_compare(l, CMP_NE, x, x, a->off), mask, a->off, NULL);
     Value *r = reduce(l, OP_MAX, bi_select(l, mask, x, v_float(l, -INFINITY), a->off, NULL), NULL, false, a->off, NULL);
     r->t.gradfn = "MedianBackward0";
     return r;
@@ -2280,7 +2297,8 @@ static EinOp ein_pair(L *l, EinOp a, EinOp b, const bool *keep, const int64_t *s
       da[i] = i < nb + na ? size[lab[i]] : 1;
       db[i] = i >= nb && i < nb + na ? 1 : size[lab[i]];
     }
-    r.t = bi_binop(l, BIN_MUL, reshape_dims(l, ta, da, nl, off), reshape_dims(l, tb, db, nl, off), off);
+    Value *ra = reshape_dims(l, ta, da, nl, off);
+    r.t = bi_binop(l, BIN_MUL, ra, reshape_dims(l, tb, db, nl, off), off);
     return r;
   }
   /* a[batch.., M, K] @ b[batch.., K, N], then the M and N dims apart again */

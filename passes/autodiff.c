@@ -144,6 +144,10 @@ static void acc_node(Ad *ad, int x, int c) {
 
 /* ---- gradient rules: one per differentiable op (ops.def grad column) ---------------- */
 
+/* No call here passes two arguments that both add nodes: C leaves the order of a call's
+ * arguments (and of an initializer list's items) unspecified, so the nodes' order, and
+ * with it the names in the C, would depend on the compiler that built ttc. */
+
 static void grad_neg(Ad *ad, int id, int g) { ACC(0, op1(ad, OP_NEG, g)); }
 static void grad_exp(Ad *ad, int id, int g) { ACC(0, op2(ad, OP_MUL, g, Y)); }
 static void grad_log(Ad *ad, int id, int g) { ACC(0, op2(ad, OP_DIV, g, X(0))); }
@@ -157,7 +161,9 @@ static void grad_rsqrt(Ad *ad, int id, int g) {
 static void grad_abs(Ad *ad, int id, int g) {
   DType dt = NODE->dtype;
   int zero = scalar(ad, 0, dt);
-  int sgn = op2(ad, OP_SUB, cast(ad, op2(ad, OP_GT, X(0), zero), dt), cast(ad, op2(ad, OP_LT, X(0), zero), dt));
+  int pos = cast(ad, op2(ad, OP_GT, X(0), zero), dt);
+  int neg = cast(ad, op2(ad, OP_LT, X(0), zero), dt);
+  int sgn = op2(ad, OP_SUB, pos, neg);
   ACC(0, op2(ad, OP_MUL, g, sgn));
 }
 static void grad_relu(Ad *ad, int id, int g) {
@@ -174,7 +180,8 @@ static void grad_cos(Ad *ad, int id, int g) {
   ACC(0, op1(ad, OP_NEG, op2(ad, OP_MUL, g, op1(ad, OP_SIN, X(0)))));
 }
 static void grad_tanh(Ad *ad, int id, int g) {
-  int d = op2(ad, OP_SUB, scalar(ad, 1, NODE->dtype), op2(ad, OP_MUL, Y, Y));
+  int one = scalar(ad, 1, NODE->dtype);
+  int d = op2(ad, OP_SUB, one, op2(ad, OP_MUL, Y, Y));
   ACC(0, op2(ad, OP_MUL, g, d));
 }
 /* floor, ceil, round, trunc and sign are flat almost everywhere: their gradient is zero,
@@ -201,7 +208,8 @@ static void grad_gelu(Ad *ad, int id, int g) {
   /* Phi(x) + x phi(x), with Phi(x) = (1 + erf(x/sqrt2))/2, phi(x) = exp(-x^2/2)/sqrt(2 pi) */
   DType dt = NODE->dtype;
   int x = X(0);
-  int cdf = mulc(ad, op2(ad, OP_ADD, scalar(ad, 1, dt), op1(ad, OP_ERF, mulc(ad, x, 0.70710678118654752440))), 0.5);
+  int one = scalar(ad, 1, dt);
+  int cdf = mulc(ad, op2(ad, OP_ADD, one, op1(ad, OP_ERF, mulc(ad, x, 0.70710678118654752440))), 0.5);
   int pdf = mulc(ad, op1(ad, OP_EXP, mulc(ad, op2(ad, OP_MUL, x, x), -0.5)), 0.39894228040143267794);
   ACC(0, op2(ad, OP_MUL, g, op2(ad, OP_ADD, cdf, op2(ad, OP_MUL, x, pdf))));
 }
@@ -217,7 +225,8 @@ static void grad_gelu_tanh(Ad *ad, int id, int g) {
   int left_d = mulc(ad, op2(ad, OP_ADD, one, t), 0.5);
   int sech2 = op2(ad, OP_SUB, one, op2(ad, OP_MUL, t, t));
   int inner_d = mulc(ad, op2(ad, OP_ADD, one, mulc(ad, x2, 3 * kappa)), beta);
-  int right_d = op2(ad, OP_MUL, mulc(ad, x, 0.5), op2(ad, OP_MUL, sech2, inner_d));
+  int half_x = mulc(ad, x, 0.5);
+  int right_d = op2(ad, OP_MUL, half_x, op2(ad, OP_MUL, sech2, inner_d));
   ACC(0, op2(ad, OP_MUL, g, op2(ad, OP_ADD, left_d, right_d)));
 }
 static void grad_cast(Ad *ad, int id, int g) {
@@ -237,8 +246,11 @@ static void grad_mul(Ad *ad, int id, int g) {
 }
 static void grad_div(Ad *ad, int id, int g) {
   if (NEEDS(0)) ACC(0, op2(ad, OP_DIV, g, X(1)));
-  if (NEEDS(1)) /* -g * a / b^2 */
-    ACC(1, op1(ad, OP_NEG, op2(ad, OP_DIV, op2(ad, OP_MUL, g, X(0)), op2(ad, OP_MUL, X(1), X(1)))));
+  if (NEEDS(1)) { /* -g * a / b^2 */
+    int ga = op2(ad, OP_MUL, g, X(0));
+    int b2 = op2(ad, OP_MUL, X(1), X(1));
+    ACC(1, op1(ad, OP_NEG, op2(ad, OP_DIV, ga, b2)));
+  }
 }
 static void grad_pow(Ad *ad, int id, int g) {
   DType dt = NODE->dtype;
@@ -251,7 +263,9 @@ static void grad_pow(Ad *ad, int id, int g) {
   }
   if (NEEDS(1)) { /* g * a^b * log(a), and 0 where a == 0 and b >= 0 */
     int d = op2(ad, OP_MUL, g, op2(ad, OP_MUL, Y, op1(ad, OP_LOG, X(0))));
-    int cond = op2(ad, OP_MUL, cast(ad, op2(ad, OP_EQ, X(0), zero), dt), cast(ad, op2(ad, OP_GE, X(1), zero), dt));
+    int base0 = cast(ad, op2(ad, OP_EQ, X(0), zero), dt);
+    int exp_ge0 = cast(ad, op2(ad, OP_GE, X(1), zero), dt);
+    int cond = op2(ad, OP_MUL, base0, exp_ge0);
     int32_t in[3] = {op2(ad, OP_GT, cond, zero), zero, d};
     ACC(1, mk(ad, OP_WHERE, in, 3, NULL));
   }
@@ -381,8 +395,11 @@ static void grad_prod(Ad *ad, int id, int g) {
   int others = mk(ad, OP_PROD, pin, 1, &ka); /* the product of the non-zeros */
   int32_t at_zero[3] = {op2(ad, OP_EQ, nzero, one), others, zero};
   int32_t at_other[3] = {op2(ad, OP_EQ, nzero, zero), op2(ad, OP_DIV, expand_reduced(ad, id, Y), X(0)), zero};
-  int32_t d[3] = {isz, mk(ad, OP_WHERE, at_zero, 3, NULL), mk(ad, OP_WHERE, at_other, 3, NULL)};
-  ACC(0, op2(ad, OP_MUL, expand_reduced(ad, id, g), mk(ad, OP_WHERE, d, 3, NULL)));
+  int wz = mk(ad, OP_WHERE, at_zero, 3, NULL);
+  int wo = mk(ad, OP_WHERE, at_other, 3, NULL);
+  int32_t d[3] = {isz, wz, wo};
+  int ge = expand_reduced(ad, id, g);
+  ACC(0, op2(ad, OP_MUL, ge, mk(ad, OP_WHERE, d, 3, NULL)));
 }
 
 static int matmul(Ad *ad, int a, int b, bool transa, bool transb) {

@@ -264,8 +264,8 @@ static void train_step(void) {
   static TT_ALIGN float t257[1048576]; /* [B:64,64,16,16] */
   static TT_ALIGN float t258[64]; /* [1,64,1,1] */
   static TT_ALIGN float t259[1048576]; /* [B:64,64,16,16] */
-  static TT_ALIGN float t260[64]; /* [1,64,1,1] */
-  static TT_ALIGN float t261[1048576]; /* [B:64,64,16,16] */
+  static TT_ALIGN float t260[1048576]; /* [B:64,64,16,16] */
+  static TT_ALIGN float t261[64]; /* [1,64,1,1] */
   static TT_ALIGN float t262[1048576]; /* [B:64,64,16,16] */
   static TT_ALIGN float t263[1048576]; /* [B:64,64,16,16] */
   static TT_ALIGN float t264[64]; /* [1,64,1,1] */
@@ -296,8 +296,8 @@ static void train_step(void) {
   static TT_ALIGN float t293[2097152]; /* [B:64,32,32,32] */
   static TT_ALIGN float t294[32]; /* [1,32,1,1] */
   static TT_ALIGN float t295[2097152]; /* [B:64,32,32,32] */
-  static TT_ALIGN float t296[32]; /* [1,32,1,1] */
-  static TT_ALIGN float t297[2097152]; /* [B:64,32,32,32] */
+  static TT_ALIGN float t296[2097152]; /* [B:64,32,32,32] */
+  static TT_ALIGN float t297[32]; /* [1,32,1,1] */
   static TT_ALIGN float t298[2097152]; /* [B:64,32,32,32] */
   static TT_ALIGN float t299[2097152]; /* [B:64,32,32,32] */
   static TT_ALIGN float t300[32]; /* [1,32,1,1] */
@@ -924,17 +924,17 @@ static void train_step(void) {
     for (int64_t i1 = 0; i1 < 64; i1++)
       for (int64_t i2 = 0; i2 < 256; i2++)
         t259[i0 * 16384 + i1 * 256 + i2] = t256[i0 * 16384 + i1 * 256 + i2] / t114[i1];
-  /* cifar10_cnn.tt:24:33  t260 = mul [1,64,1,1] * [1,64,1,1] -> [1,64,1,1]   64 FLOPs, 768 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    t260[i0] = t114[i0] * t114[i0];
-  /* cifar10_cnn.tt:24:33  t261 = mul [B:64,64,16,16] * [B:64,64,16,16] -> [B:64,64,16,16]   1048576 FLOPs, 12582912 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:24:33  t260 = mul [B:64,64,16,16] * [B:64,64,16,16] -> [B:64,64,16,16]   1048576 FLOPs, 12582912 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 16384; i0++)
-    t261[i0] = t256[i0] * t115[i0];
+    t260[i0] = t256[i0] * t115[i0];
+  /* cifar10_cnn.tt:24:33  t261 = mul [1,64,1,1] * [1,64,1,1] -> [1,64,1,1]   64 FLOPs, 768 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 64; i0++)
+    t261[i0] = t114[i0] * t114[i0];
   /* cifar10_cnn.tt:24:33  t262 = div [B:64,64,16,16] / [1,64,1,1] -> [B:64,64,16,16]   1048576 FLOPs, 8388864 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       for (int64_t i2 = 0; i2 < 256; i2++)
-        t262[i0 * 16384 + i1 * 256 + i2] = t261[i0 * 16384 + i1 * 256 + i2] / t260[i1];
+        t262[i0 * 16384 + i1 * 256 + i2] = t260[i0 * 16384 + i1 * 256 + i2] / t261[i1];
   /* cifar10_cnn.tt:24:33  t263 = neg [B:64,64,16,16] -> [B:64,64,16,16]   1048576 FLOPs, 8388608 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 16384; i0++)
     t263[i0] = -t262[i0];
@@ -1115,17 +1115,17 @@ static void train_step(void) {
     for (int64_t i1 = 0; i1 < 32; i1++)
       for (int64_t i2 = 0; i2 < 1024; i2++)
         t295[i0 * 32768 + i1 * 1024 + i2] = t292[i0 * 32768 + i1 * 1024 + i2] / t57[i1];
-  /* cifar10_cnn.tt:23:33  t296 = mul [1,32,1,1] * [1,32,1,1] -> [1,32,1,1]   32 FLOPs, 384 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 32; i0++)
-    t296[i0] = t57[i0] * t57[i0];
-  /* cifar10_cnn.tt:23:33  t297 = mul [B:64,32,32,32] * [B:64,32,32,32] -> [B:64,32,32,32]   2097152 FLOPs, 25165824 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:23:33  t296 = mul [B:64,32,32,32] * [B:64,32,32,32] -> [B:64,32,32,32]   2097152 FLOPs, 25165824 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 32768; i0++)
-    t297[i0] = t292[i0] * t58[i0];
+    t296[i0] = t292[i0] * t58[i0];
+  /* cifar10_cnn.tt:23:33  t297 = mul [1,32,1,1] * [1,32,1,1] -> [1,32,1,1]   32 FLOPs, 384 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 32; i0++)
+    t297[i0] = t57[i0] * t57[i0];
   /* cifar10_cnn.tt:23:33  t298 = div [B:64,32,32,32] / [1,32,1,1] -> [B:64,32,32,32]   2097152 FLOPs, 16777344 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 32; i1++)
       for (int64_t i2 = 0; i2 < 1024; i2++)
-        t298[i0 * 32768 + i1 * 1024 + i2] = t297[i0 * 32768 + i1 * 1024 + i2] / t296[i1];
+        t298[i0 * 32768 + i1 * 1024 + i2] = t296[i0 * 32768 + i1 * 1024 + i2] / t297[i1];
   /* cifar10_cnn.tt:23:33  t299 = neg [B:64,32,32,32] -> [B:64,32,32,32]   2097152 FLOPs, 16777216 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 32768; i0++)
     t299[i0] = -t298[i0];

@@ -76,7 +76,7 @@ static void train_step(void) {
   static TT_ALIGN float t56[1]; /* [1,1] */
   static TT_ALIGN float t58[32]; /* [4,8] */
   static TT_ALIGN float t59[8]; /* [1,8] */
-  static TT_ALIGN float t60[32]; /* [4,8] */
+  static TT_ALIGN float t61[32]; /* [4,8] */
   static TT_ALIGN float t62[32]; /* [4,8] */
   static TT_ALIGN float t63[32]; /* [4,8] */
   static TT_ALIGN float t64[8]; /* [1,8] */
@@ -169,16 +169,16 @@ static void train_step(void) {
   tt_gemm_f32(4, 8, 1, t55, 1, false, model_2_weight, 8, false, t58, 8, false);
   /* xor.tt:12:45  t59 = matmul [4,1] @ [4,8] (A transposed) -> [1,8]   16 FLOPs, 176 B, 0.09 FLOP/B */
   tt_gemm_f32(1, 8, 4, t55, 1, true, t5, 8, false, t59, 8, false);
-  /* xor.tt:12:45  t60 = mul [4,8] * [4,8] -> [4,8]   32 FLOPs, 384 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 32; i0++)
-    t60[i0] = t5[i0] * t5[i0];
-  /* xor.tt:12:45  t61 = const -> [] */
-  static const float t61[1] = { /* [] */
+  /* xor.tt:12:45  t60 = const -> [] */
+  static const float t60[1] = { /* [] */
     1.0f,
   };
+  /* xor.tt:12:45  t61 = mul [4,8] * [4,8] -> [4,8]   32 FLOPs, 384 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 32; i0++)
+    t61[i0] = t5[i0] * t5[i0];
   /* xor.tt:12:45  t62 = sub [] - [4,8] -> [4,8]   32 FLOPs, 260 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++)
-    t62[i0] = t61[0] - t60[i0];
+    t62[i0] = t60[0] - t61[i0];
   /* xor.tt:12:45  t63 = mul [4,8] * [4,8] -> [4,8]   32 FLOPs, 384 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++)
     t63[i0] = t58[i0] * t62[i0];
