@@ -6,10 +6,10 @@
 # them in the emitted C, by whichever compiler built ttc. Fix such a call by adding the
 # nodes in statements of their own.
 #
-#   bash tests/same_ir.sh TTC_A TTC_B FILE.tt...
+#   bash .ci/same_ir.sh TTC_A TTC_B FILE.tt...
 set -u
 if [ $# -lt 3 ]; then
-  echo "usage: bash tests/same_ir.sh TTC_A TTC_B FILE.tt..." >&2
+  echo "usage: bash .ci/same_ir.sh TTC_A TTC_B FILE.tt..." >&2
   exit 2
 fi
 a=$(realpath "$1") b=$(realpath "$2")
