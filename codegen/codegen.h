@@ -26,7 +26,17 @@
 
 typedef struct CgOptions {
   bool detect_anomaly; /* check every float kernel's output for NaN/inf (the NaN detective) */
+  /* Where large constants go (a corpus's token ids, a data set turned into a tensor).
+   * With data set, a constant of CG_DATA_MIN bytes or more is written to it, not spelled
+   * out in the C: the C names the file data_name (a name, no directory) in an .incbin the
+   * assembler resolves when the C is compiled with -Wa,-I<the file's directory>, so the
+   * binary carries the bytes and the C stays readable and quick to compile. With data
+   * NULL every constant is written in the C (ttc compile to standard output, ttc diff). */
+  FILE *data;
+  const char *data_name;
 } CgOptions;
+
+#define CG_DATA_MIN 65536
 
 /* Writes the C program for p to out. False with err set when the program cannot be
  * emitted (symbolic dims, malformed nodes, a write error); out may then hold a prefix. */
@@ -90,6 +100,8 @@ typedef struct Cg {
   int *uses;           /* per node of g: number of users */
   int indent;          /* in units of two spaces */
   bool used_B;         /* a kernel of the current graph read the run-time batch size B */
+  uint64_t data_size;  /* bytes written to opt->data so far (each constant 64-aligned) */
+  uint64_t data_hash;  /* their FNV-1a hash, which main() checks the linked bytes against */
   bool helpers[CG_H__COUNT]; /* the checked operations the program uses (checks.c) */
 } Cg;
 

@@ -662,6 +662,10 @@ bool cg_emit_main(Cg *cg) {
   fputs("int main(int argc, char **argv) {\n", cg->out);
   cg->indent = 1;
   cg_line(cg, "tt_init(argc, argv);");
+  if (cg->data_size)
+    cg_line(cg, "tt_data_check(tt_data, tt_data_end, %llu, 0x%016llxULL, \"%s\");",
+            (unsigned long long)cg->data_size, (unsigned long long)cg->data_hash,
+            cg_text(cg, cg->opt->data_name, false));
   if (p->seed != TORCH_DEFAULT_SEED)
     cg_line(cg, "tt_manual_seed(%llu%s);", (unsigned long long)p->seed,
             p->seed > (uint64_t)INT64_MAX ? "u" : "");

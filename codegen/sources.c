@@ -140,13 +140,40 @@ static bool const_def(Cg *cg, const Node *n, const char *name) {
   return true;
 }
 
+/* Appends n bytes to the data file, hashing them; false on a write error. */
+static bool data_put(Cg *cg, const void *bytes, size_t n) {
+  const unsigned char *b = bytes;
+  for (size_t i = 0; i < n; i++) cg->data_hash = (cg->data_hash ^ b[i]) * 1099511628211ULL;
+  cg->data_size += n;
+  return fwrite(bytes, 1, n, cg->opt->data) == n;
+}
+
+/* A large constant kept in the data file (CgOptions.data): a pointer into the bytes the
+ * assembler included, 64-aligned as the kernels' own arrays are. */
+static bool const_in_data(Cg *cg, const Node *n, const char *name) {
+  static const unsigned char zeros[64];
+  if (!cg->data_size) cg->data_hash = 1469598103934665603ULL;
+  size_t pad = (size_t)(-cg->data_size & 63);
+  if (pad && !data_put(cg, zeros, pad)) return cg_fail(cg, "codegen: cannot write %s", cg->opt->data_name);
+  uint64_t off = cg->data_size;
+  size_t bytes = (size_t)shape_numel(&n->shape) * dt_size(n->dtype);
+  if (!data_put(cg, n->attr.data, bytes)) return cg_fail(cg, "codegen: cannot write %s", cg->opt->data_name);
+  char sh[96];
+  cg_line(cg, "/* %s %s, %zu bytes at offset %llu of %s */", shape_str(&n->shape, sh, sizeof sh),
+          dt_name(n->dtype), bytes, (unsigned long long)off, cg_text(cg, cg->opt->data_name, true));
+  cg_line(cg, "static const %s *const %s = (const %s *)(tt_data + %llu);", cg_ctype(n->dtype), name,
+          cg_ctype(n->dtype), (unsigned long long)off);
+  return true;
+}
+
 bool cg_const_filescope(Cg *cg, const Graph *g, int id, const char *name) {
   const Node *n = &g->nodes[id];
   int line, col;
   ir_linecol(cg->p->src, n->loc.off, &line, &col);
   cg_line(cg, "/* %s:%d:%d  a constant of %s */", cg->file, line, col,
           n->name ? cg_text(cg, n->name, true) : "the program");
-  if (!const_def(cg, n, name)) return false;
+  bool big = (uint64_t)shape_numel(&n->shape) * dt_size(n->dtype) >= CG_DATA_MIN;
+  if (cg->opt->data && big ? !const_in_data(cg, n, name) : !const_def(cg, n, name)) return false;
   fputc('\n', cg->out);
   return true;
 }

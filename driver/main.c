@@ -236,7 +236,15 @@ static Program *compile_program(const Opts *o, const Source *src, const char *pi
   return p;
 }
 
-static bool emit(const Opts *o, Program *p, const char *what, FILE *f) {
+/* The data file a program's large constants go to (CgOptions.data): name is what the C
+ * calls it, buf/n its bytes once emitted (n == 0: the program has none, write no file). */
+typedef struct DataOut {
+  const char *name;
+  char *buf;
+  size_t n;
+} DataOut;
+
+static bool emit(const Opts *o, Program *p, const char *what, FILE *f, DataOut *d) {
   if (!strcmp(what, "ir")) {
     ir_print_program(f, p);
     return true;
@@ -247,8 +255,15 @@ static bool emit(const Opts *o, Program *p, const char *what, FILE *f) {
   }
   CgOptions co = {0};
   co.detect_anomaly = o->detect_anomaly;
+  if (d) {
+    co.data = open_memstream(&d->buf, &d->n);
+    if (!co.data) die("out of memory");
+    co.data_name = d->name;
+  }
   IrErr err;
-  if (!cg_emit_program(f, p, &co, &err)) {
+  bool ok = cg_emit_program(f, p, &co, &err);
+  if (co.data && fclose(co.data) && ok) die("out of memory");
+  if (!ok) {
     fprintf(stderr, "%s: error: %s\n", p->filename, err.msg);
     return false;
   }
@@ -256,12 +271,12 @@ static bool emit(const Opts *o, Program *p, const char *what, FILE *f) {
 }
 
 /* The emitted text in memory. */
-static char *emit_to_string(const Opts *o, Program *p, const char *what, size_t *len) {
+static char *emit_to_string(const Opts *o, Program *p, const char *what, size_t *len, DataOut *d) {
   char *buf = NULL;
   size_t n = 0;
   FILE *f = open_memstream(&buf, &n);
   if (!f) die("out of memory");
-  bool ok = emit(o, p, what, f);
+  bool ok = emit(o, p, what, f, d);
   fclose(f);
   if (!ok) {
     free(buf);
@@ -805,6 +820,9 @@ static void build_binary(const Opts *o, const char *cpath, const char *dir, cons
   av_push(&a, "-Wall");
   av_push(&a, "-Wextra");
   av_push(&a, "-I" TTC_RUNTIME_DIR);
+  char incbin[4200];
+  snprintf(incbin, sizeof incbin, "-Wa,-I%s", dir); /* the data file's .incbin */
+  av_push(&a, incbin);
   av_push(&a, cpath);
   for (int i = 0; i < objs.n; i++) av_push(&a, objs.v[i]);
   av_push(&a, "-o");
@@ -840,14 +858,33 @@ static int cmd_compile(const Opts *o, const Source *src) {
   Program *p = compile_program(o, src, pipeline_of(o));
   if (!p) return 1;
   size_t n;
-  char *text = emit_to_string(o, p, o->emit, &n);
+  /* C into a file: large constants go to a data file beside it (out.c -> out.data), which
+   * the C includes by name; to standard output, everything is in the C. */
+  bool tofile = o->out && strcmp(o->out, "-") && !strcmp(o->emit, "c");
+  char dpath[4200], dname[4200];
+  DataOut d = {0};
+  if (tofile) {
+    snprintf(dpath, sizeof dpath, "%.4000s", o->out);
+    size_t l = strlen(dpath);
+    if (l > 2 && !strcmp(dpath + l - 2, ".c")) dpath[l - 2] = 0;
+    strcat(dpath, ".data");
+    const char *base = strrchr(dpath, '/');
+    snprintf(dname, sizeof dname, "%s", base ? base + 1 : dpath);
+    d.name = dname;
+  }
+  char *text = emit_to_string(o, p, o->emit, &n, tofile ? &d : NULL);
   ir_program_free(p);
-  if (!text) return 1;
+  if (!text) {
+    free(d.buf);
+    return 1;
+  }
   if (!o->out || !strcmp(o->out, "-")) {
     if (fwrite(text, 1, n, stdout) != n || fflush(stdout)) die_io("standard output", false, errno);
   } else {
+    if (d.n) write_output(dpath, d.buf, d.n, umasked(0666)); /* first: the C names it */
     write_output(o->out, text, n, umasked(0666));
   }
+  free(d.buf);
   free(text);
   return 0;
 }
@@ -858,9 +895,13 @@ static bool build_cached(const Opts *o, const Source *src, Cached *c, char bin[4
   Program *p = compile_program(o, src, pipeline_of(o));
   if (!p) return false;
   size_t n;
-  char *text = emit_to_string(o, p, "c", &n);
+  DataOut d = {.name = "model.data"};
+  char *text = emit_to_string(o, p, "c", &n, &d);
   ir_program_free(p);
-  if (!text) return false;
+  if (!text) {
+    free(d.buf);
+    return false;
+  }
   Argv objs = {0};
   uint64_t h = runtime_objects(o, &objs);
   av_free(&objs);
@@ -871,9 +912,16 @@ static bool build_cached(const Opts *o, const Source *src, Cached *c, char bin[4
   snprintf(cpath, sizeof cpath, "%s/model.c", dir);
   snprintf(bin, 4200, "%.4190s/model", dir);
   if (!cached_open(bin, c)) {
+    /* the data's hash is in the C (main() checks it), so the key covers it too */
+    if (d.n) {
+      char dpath[4200];
+      snprintf(dpath, sizeof dpath, "%.4100s/model.data", dir);
+      write_atomic(dpath, d.buf, d.n, 0644);
+    }
     write_atomic(cpath, text, n, 0644);
     build_binary(o, cpath, dir, bin, c);
   }
+  free(d.buf);
   free(text);
   return true;
 }
@@ -975,11 +1023,11 @@ static int cmd_diff(const Opts *o, const Source *src) {
   Program *p1 = compile_program(o, src, before);
   if (!p1) return 1;
   size_t n1, n2;
-  char *t1 = emit_to_string(o, p1, what, &n1);
+  char *t1 = emit_to_string(o, p1, what, &n1, NULL);
   ir_program_free(p1);
   Program *p2 = compile_program(o, src, after);
   if (!p2 || !t1) return 1;
-  char *t2 = emit_to_string(o, p2, what, &n2);
+  char *t2 = emit_to_string(o, p2, what, &n2, NULL);
   ir_program_free(p2);
   if (!t2) return 1;
   char dir[4096], f1[4200], f2[4200], l1[300], l2[300];

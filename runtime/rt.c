@@ -33,6 +33,20 @@ void tt_init(int argc, char **argv) {
   tt_manual_seed(TT_DEFAULT_SEED);
 }
 
+void tt_data_check(const unsigned char *begin, const unsigned char *end, uint64_t size,
+                   uint64_t hash, const char *name) {
+  if ((uint64_t)(end - begin) != size)
+    tt_fatal("%s: the data file this program was compiled with has %llu bytes, not the %llu "
+             "its C expects; compile the C with the data file ttc wrote beside it",
+             name, (unsigned long long)(end - begin), (unsigned long long)size);
+  uint64_t h = 1469598103934665603ULL;
+  for (const unsigned char *p = begin; p < end; p++) h = (h ^ *p) * 1099511628211ULL;
+  if (h != hash)
+    tt_fatal("%s: the data file this program was compiled with is not the one its C was "
+             "written with (its bytes differ); compile the C with the data file ttc wrote "
+             "beside it", name);
+}
+
 static void (*fatal_hook)(const char *msg);
 
 void tt_set_fatal_hook(void (*hook)(const char *msg)) { fatal_hook = hook; }

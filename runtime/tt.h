@@ -28,6 +28,11 @@ typedef enum { TT_F32, TT_F64, TT_I64, TT_I32, TT_I8, TT_BOOL } TtDType;
 /* Called first by every generated main: keeps argv for the program, seeds the RNG with
  * PyTorch's default seed (67280421310721). */
 void tt_init(int argc, char **argv);
+/* The program's data file as the assembler included it ([begin, end)) is size bytes with
+ * FNV-1a hash hash, or the program stops naming name: a C file compiled against another
+ * program's data file. */
+void tt_data_check(const unsigned char *begin, const unsigned char *end, uint64_t size,
+                   uint64_t hash, const char *name);
 /* Prints "error: ..." to stderr and exits with status 1. */
 _Noreturn void tt_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* For tests and fuzzers only (generated programs never call it): while hook is set,

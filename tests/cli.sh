@@ -248,5 +248,37 @@ printf 'x = randn(3)\nprint(x[x > 0][0])\n' > boolmask.tt
 expect_rc "bool mask index" 1 "$ttc" compile boolmask.tt -o discard.c
 grep_in "bool mask index" err 'boolmask.tt:2:1: error: this use of a tensor whose size is known only at run time'
 
+# Large constants (a corpus's token ids) are not spelled out in the C: `compile -o X.c`
+# writes them to X.data, which the C includes with .incbin; build and run carry them into
+# the binary; a C compiled against another data file stops at start-up naming it.
+cat > bigconst.tt <<'TT'
+ids = tensor([i % 97 for i in range(20000)])
+print(ids.sum(), ids[12345])
+TT
+expect_rc "big constant: compile" 0 "$ttc" compile bigconst.tt -o bigconst.c
+if [ -s bigconst.data ] && [ "$(stat -c %s bigconst.data)" -ge 160000 ]; then ok; else bad "big constant: no bigconst.data of 160000 bytes"; fi
+if [ "$(wc -c < bigconst.c)" -lt 100000 ]; then ok; else bad "big constant: spelled out in the C ($(wc -c < bigconst.c) bytes)"; fi
+grep_in "big constant: .incbin" bigconst.c 'incbin \\"bigconst.data\\"'
+expect_rc "big constant: run" 0 "$ttc" run bigconst.tt
+grep_in "big constant: run" out '^tensor\(959289\) tensor\(26\)$'
+for cc in gcc clang; do
+  command -v $cc > /dev/null || continue
+  expect_rc "big constant: $cc -Wa,-I" 0 $cc -std=c11 -Wall -Wextra -Werror -I"$rtdir" -Wa,-I. \
+    -c bigconst.c -o bigconst-$cc.o
+  expect_rc "big constant: $cc links it" 0 $cc -std=c11 -D_POSIX_C_SOURCE=200809L -I"$rtdir" \
+    bigconst-$cc.o "$rtdir"/*.c -lz -lcjson -lm -o bigconst-$cc
+  expect_rc "big constant: the $cc binary" 0 ./bigconst-$cc
+  grep_in "big constant: the $cc binary" out '^tensor\(959289\) tensor\(26\)$'
+done
+printf 'x' >> bigconst.data
+if command -v gcc > /dev/null; then
+  gcc -std=c11 -D_POSIX_C_SOURCE=200809L -I"$rtdir" -Wa,-I. bigconst.c "$rtdir"/*.c -lz -lcjson -lm \
+    -o bigconst-bad 2> err
+  expect_rc "big constant: another data file" 1 ./bigconst-bad
+  grep_in "big constant: another data file" err 'bigconst.data: the data file this program was compiled with has 160001 bytes'
+fi
+expect_rc "big constant: to stdout, in the C" 0 "$ttc" compile bigconst.tt -o -
+if grep -q incbin out; then bad "big constant: stdout C names a data file"; else ok; fi
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
