@@ -126,6 +126,25 @@ static const struct {
                    "  if (!timespec_get(&ts, TIME_UTC)) return 0;\n"
                    "  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;\n"
                    "}\n"},
+    [CG_H_KEYPOS] = {"ttc_keypos",
+                     "/* itos[i] for an i known only at run time: the position of key k among\n"
+                     " * the n keys of a string table (keys NULL: 0..n-1), with Python's error.\n"
+                     " * kind: 0 list, 1 tuple, 2 str (an index may count from the end), 3 dict. */\n"
+                     "static int64_t ttc_keypos(int64_t k, int isbool, int64_t n, const int64_t *keys,\n"
+                     "                          int kind, const char *where) {\n"
+                     "  if (kind == 3) {\n"
+                     "    if (!keys && k >= 0 && k < n) return k;\n"
+                     "    for (int64_t j = 0; keys && j < n; j++)\n"
+                     "      if (keys[j] == k) return j;\n"
+                     "    if (isbool) tt_fatal(\"%s: KeyError: %s\", where, k ? \"True\" : \"False\");\n"
+                     "    tt_fatal(\"%s: KeyError: %lld\", where, (long long)k);\n"
+                     "  }\n"
+                     "  int64_t i = k < 0 ? k + n : k;\n"
+                     "  if (i < 0 || i >= n)\n"
+                     "    tt_fatal(\"%s: IndexError: %s index out of range\", where,\n"
+                     "             kind == 2 ? \"string\" : kind == 1 ? \"tuple\" : \"list\");\n"
+                     "  return i;\n"
+                     "}\n"},
     [CG_H_LIST] = {"ttc_list",
                    "#include <stdlib.h>\n"
                    "/* A Python list of numbers that grows while the program runs (hist.append(\n"
@@ -191,7 +210,8 @@ static const struct {
 
 /* Which helpers call ttc_int_overflow, written first when any of them is used. */
 static bool uses_overflow(CgHelper h) {
-  return h != CG_H_POWF && h != CG_H_DIV && h != CG_H_STEP && h != CG_H_REMAINDER && h != CG_H_WALL;  /* CG_H_LIST's sum does */
+  return h != CG_H_POWF && h != CG_H_DIV && h != CG_H_STEP && h != CG_H_REMAINDER && h != CG_H_WALL &&
+         h != CG_H_KEYPOS;  /* CG_H_LIST's sum does */
 }
 
 const char *cg_helper(Cg *cg, CgHelper h) {

@@ -60,6 +60,7 @@ typedef enum CgHelper {
   CG_H_REMAINDER, /* % of integer tensors, by zero fatal */
   CG_H_LIST,      /* run-time Python lists of numbers (ttc_list): push, get, sum, min/max, print */
   CG_H_WALL,      /* time.time(): seconds since the epoch (C11 timespec_get) */
+  CG_H_KEYPOS,    /* a run-time key's position in a string table: KeyError, IndexError */
   CG_H__COUNT
 } CgHelper;
 
@@ -93,8 +94,13 @@ typedef struct Cg {
   const char **hname;  /* C name of each host variable */
   const char **lname;  /* C name of each loader's TtLoader pointer */
   const char **lbatch; /* C name of each loader's current batch size */
+  const char **sname;  /* C names of each string table's strings, dict keys and lengths */
+  const char **skeys;
+  const char **slen;
   const char ***bufs;  /* per graph, per node: the C name of its storage, or NULL */
   unsigned char **lives; /* per graph, per node: a CgLives */
+  bool *split;         /* per graph: emitted as parts, its buffers at file scope (emit.c) */
+  CgNames *files;      /* the names taken at file scope */
   const Graph *g;      /* the graph being emitted */
   int gi;              /* its index in p->graphs */
   int *uses;           /* per node of g: number of users */

@@ -226,6 +226,16 @@ static const char *hexpr(Cg *cg, const HostExpr *e, Loc loc) {
     return arena_printf(A, "ttc_list_best(&%s, %d, \"%s\").%s", cg->hname[e->hvar],
                         e->kind == HX_LIST_MAX, cg_where(cg, e->loc.off ? e->loc : loc),
                         e->isfloat ? "f" : "i");
+  case HX_KEYPOS: {
+    const StrTable *t = &cg->p->strtabs[e->i];
+    return arena_printf(A, "%s(%s, %d, %d, %s, %d, \"%s\")", cg_helper(cg, CG_H_KEYPOS),
+                        hexpr(cg, e->a, loc), e->a->isbool, t->n, t->keys ? cg->skeys[e->i] : "NULL",
+                        (int)t->kind, cg_where(cg, e->loc.off ? e->loc : loc));
+  }
+  case HX_STRLEN:
+    return arena_printf(A, "%s%s[%s]", e->isfloat ? "(double)" : "", cg->slen[e->i], hexpr(cg, e->a, loc));
+  case HX_STR: /* only printed (print_host) */
+    break;
   }
   return "0";
 }
@@ -260,6 +270,10 @@ static void print_host(Cg *cg, const PrintItem *it, const char *f, Loc loc) {
   if (e->kind == HX_LIST) {
     cg_helper(cg, CG_H_LIST);
     cg_line(cg, "ttc_list_print(%s, &%s);", f, cg->hname[e->hvar]);
+    return;
+  }
+  if (e->kind == HX_STR) {
+    cg_line(cg, "fputs(%s[%s], %s);", cg->sname[e->i], hexpr(cg, e->a, loc), f);
     return;
   }
   const char *v = hexpr(cg, e, loc);
@@ -589,9 +603,11 @@ static void mark_used(const Stmt *list, int n, bool *called, bool *used) {
 static void mark_items(const HostExpr *e, bool *used) {
   for (; e; e = e->b) {
     if (e->kind == HX_ITEM) used[e->var] = true;
-    if (e->kind != HX_BIN && e->kind != HX_UN && e->kind != HX_LIST_GET) return;
+    if (e->kind != HX_BIN && e->kind != HX_UN && e->kind != HX_LIST_GET && e->kind != HX_KEYPOS &&
+        e->kind != HX_STR && e->kind != HX_STRLEN)
+      return;
     mark_items(e->a, used);
-    if (e->kind == HX_UN) return;
+    if (e->kind != HX_BIN) return;
   }
 }
 
@@ -607,6 +623,42 @@ static void mark_items_stmts(const Stmt *list, int n, bool *used) {
   }
 }
 
+/* A string table: its strings, a dict's keys (unless 0..n-1) and each string's len(), the
+ * number of its code points. Maybe unused: a program may read only some of them. */
+static void emit_strtab(Cg *cg, int t) {
+  const StrTable *tab = &cg->p->strtabs[t];
+  static const char *const kinds[] = {"list", "tuple", "str", "dict"};
+  cg_line(cg, "/* the %d strings of a %s that run-time keys select */", tab->n, kinds[tab->kind]);
+  cg_line(cg, "static TT_MAYBE_UNUSED const char *const %s[%d] = {", cg->sname[t], tab->n > 0 ? tab->n : 1);
+  for (int i = 0; i < tab->n; i++) cg_line(cg, "  \"%s\",", escaped(cg, tab->strs[i]));
+  if (tab->n == 0) cg_line(cg, "  \"\", /* none: every key is an error */");
+  cg_line(cg, "};");
+  if (tab->keys) {
+    cg_line(cg, "static TT_MAYBE_UNUSED const int64_t %s[%d] = {", cg->skeys[t], tab->n > 0 ? tab->n : 1);
+    for (int i = 0; i < tab->n; i += 8) {
+      char buf[512];
+      size_t q = 0;
+      for (int k = i; k < tab->n && k < i + 8; k++)
+        q += (size_t)snprintf(buf + q, sizeof buf - q, "%s%lld,", k > i ? " " : "", (long long)tab->keys[k]);
+      cg_line(cg, "  %s", buf);
+    }
+    cg_line(cg, "};");
+  }
+  cg_line(cg, "static TT_MAYBE_UNUSED const int64_t %s[%d] = {", cg->slen[t], tab->n > 0 ? tab->n : 1);
+  for (int i = 0; i < tab->n; i += 16) {
+    char buf[512];
+    size_t q = 0;
+    for (int k = i; k < tab->n && k < i + 16; k++) {
+      int64_t len = 0;
+      for (const unsigned char *c = (const unsigned char *)tab->strs[k]; *c; c++) len += (*c & 0xC0) != 0x80;
+      q += (size_t)snprintf(buf + q, sizeof buf - q, "%s%lld,", k > i ? " " : "", (long long)len);
+    }
+    cg_line(cg, "  %s", buf);
+  }
+  if (tab->n == 0) cg_line(cg, "  0,");
+  cg_line(cg, "};");
+}
+
 void cg_emit_host_decls(Cg *cg) {
   const Program *p = cg->p;
   for (int h = 0; h < p->nhvars; h++)
@@ -615,12 +667,13 @@ void cg_emit_host_decls(Cg *cg) {
     else
       cg_line(cg, "static %s %s; /* host %s */", p->hvars[h].isfloat ? "double" : "int64_t",
               cg->hname[h], p->hvars[h].isfloat ? "float" : "int");
+  for (int t = 0; t < p->nstrtabs; t++) emit_strtab(cg, t);
   for (int l = 0; l < p->nloaders; l++) {
     cg_line(cg, "static TtLoader *%s;", cg->lname[l]);
     cg_line(cg, "static int64_t %s; /* samples in %s's current batch */", cg->lbatch[l],
             cg->lname[l]);
   }
-  if (p->nhvars || p->nloaders) fputc('\n', cg->out);
+  if (p->nhvars || p->nloaders || p->nstrtabs) fputc('\n', cg->out);
 }
 
 static void open_loader(Cg *cg, int l) {

@@ -1210,3 +1210,113 @@ void rtlist_check_types(L *l) {
     }
   }
 }
+
+/* ---- strings selected at run time ------------------------------------------------------
+ *
+ * itos[i] where itos is a compile-time dict of int keys, or a list, tuple or str of
+ * strings, and i is known only when the program runs (decode(model.generate(...)[0]
+ * .tolist())): a run-time string (V_FSTR) whose one piece prints the selected string. The
+ * key is looked up where Python looks it up, so a missing one stops the program there with
+ * Python's KeyError or IndexError, printed or not; the piece prints from the position kept.
+ */
+
+static int64_t utf8_len(const char *s) {
+  int64_t n = 0;
+  for (const unsigned char *c = (const unsigned char *)s; *c; c++) n += (*c & 0xC0) != 0x80;
+  return n;
+}
+
+/* The strings obj's run-time keys can select, as a table. */
+static StrTable pick_table(L *l, Value *obj, int32_t off) {
+  StrTable t = {0};
+  int n = obj->k == V_STR ? (int)strlen(obj->s) : obj->k == V_DICT ? obj->n / 2 : obj->n;
+  const char **strs = arena_alloc(l->arena, sizeof *strs * (size_t)(n + 1));
+  int64_t *keys = arena_alloc(l->arena, sizeof *keys * (size_t)(n + 1));
+  bool dense = true;
+  if (obj->k == V_STR) { /* its characters: code points, as Python indexes a str */
+    t.kind = STRTAB_STR;
+    for (const char *c = obj->s; *c; t.n++) {
+      const char *e = c + 1;
+      while ((*e & 0xC0) == 0x80) e++;
+      strs[t.n] = arena_strndup(l->arena, c, (size_t)(e - c));
+      c = e;
+    }
+  } else if (obj->k == V_LIST || obj->k == V_TUPLE) {
+    t.kind = obj->k == V_LIST ? STRTAB_LIST : STRTAB_TUPLE;
+    for (int i = 0; i < obj->n; i++) {
+      if (obj->items[i]->k != V_STR)
+        lerr(l, off, "an index known only at run time selects a string from a %s of strings, but item %d "
+                     "is of type '%s'", v_typename(obj), i, v_typename(obj->items[i]));
+      strs[t.n++] = obj->items[i]->s;
+    }
+  } else {
+    t.kind = STRTAB_DICT;
+    for (int i = 0; i + 1 < obj->n; i += 2) {
+      Value *k = obj->items[i], *v = obj->items[i + 1];
+      int64_t key;
+      if (k->k == V_INT || k->k == V_BOOL) key = k->i;
+      else if (k->k == V_FLOAT && k->f == floor(k->f) && fabs(k->f) < 9e18) key = (int64_t)k->f; /* 1.0 == 1 */
+      else continue; /* a str or tuple key never equals an int */
+      if (v->k != V_STR)
+        lerr(l, off, "a key known only at run time selects a string from a dict of strings, but the value "
+                     "of key %s is of type '%s'", v_str_of(l, k, true, off), v_typename(v));
+      dense &= key == t.n;
+      keys[t.n] = key;
+      strs[t.n++] = v->s;
+    }
+  }
+  t.strs = strs;
+  t.keys = t.kind == STRTAB_DICT && !dense ? keys : NULL;
+  return t;
+}
+
+Value *host_pick(L *l, Value *obj, Value *key, int32_t off) {
+  HostExpr *k = hx_of(l, key, off);
+  TT_ASSERT(k);
+  if (k->isfloat && obj->k != V_DICT)
+    lerr(l, off, "%s indices must be integers or slices, not float", obj->k == V_STR ? "string" : v_typename(obj));
+  if (k->isfloat) lerr(l, off, "a float known only at run time as a dict key is not supported (use an int)");
+  StrTable t = pick_table(l, obj, off);
+  HostExpr *pos = ir_hx(l->p, HX_KEYPOS);
+  pos->i = ir_strtab_new(l->p, &t);
+  pos->a = k;
+  pos->loc = (Loc){off};
+  int hv = ir_hvar_new(l->p, "key", false); /* the lookup, and its error, happen here */
+  Stmt *st = emit_host_stmt(l, ST_ASSIGN, off);
+  st->hvar = hv;
+  st->expr = pos;
+  HostExpr *at = ir_hx(l->p, HX_VAR);
+  at->hvar = hv;
+  HostExpr *s = ir_hx(l->p, HX_STR);
+  s->i = pos->i;
+  s->a = at;
+  Value *piece = v_tuple(l, 2); /* printed as an f-string's run-time piece */
+  piece->s = "hfmt";
+  piece->items[0] = v_host(l, s);
+  piece->items[1] = l->none;
+  Value *r = v_new(l, V_FSTR);
+  v_list_push(l, r, v_str(l, ""));
+  v_list_push(l, r, piece);
+  v_list_push(l, r, v_str(l, ""));
+  return r;
+}
+
+Value *fstr_len(L *l, Value *s, int32_t off) {
+  int64_t text = 0;
+  HostExpr *n = NULL;
+  for (int i = 0; i < s->n; i++) {
+    Value *pv = s->items[i];
+    if (pv->k == V_STR) {
+      text += utf8_len(pv->s);
+      continue;
+    }
+    HostExpr *e = pv->k == V_TUPLE && pv->items[0]->k == V_HOST ? pv->items[0]->hx : NULL;
+    if (!e || e->kind != HX_STR) fstr_unsupported(l, "len() of one that holds formatted numbers", off);
+    HostExpr *len = ir_hx(l->p, HX_STRLEN);
+    len->i = e->i;
+    len->a = e->a;
+    n = n ? hx_bin(l, HB_ADD, n, len) : len;
+  }
+  if (!n) return v_int(l, text);
+  return v_host(l, text ? hx_bin(l, HB_ADD, n, hx_int(l, text)) : n);
+}

@@ -538,7 +538,7 @@ B(len) {
   Value *x = v[0];
   if (!x) lerr(l, a->off, "object of type 'NoneType' has no len()");
   switch (x->k) {
-  case V_FSTR: fstr_unsupported(l, "len()", a->off);
+  case V_FSTR: return fstr_len(l, x, a->off);
   case V_RTLIST: return rtlist_fix(l, x, a->off) ? v_int(l, x->n) : rtlist_len(l, x, a->off);
   case V_STR: return v_int(l, (int64_t)strlen(x->s));
   case V_LIST:
@@ -2058,10 +2058,17 @@ B(str_join) {
     if (seq->items[i]->k == V_STR) n += strlen(seq->items[i]->s) + strlen(self->s);
   }
   if (runtime) { /* " ".join(f"{lr:.5f}" for lr in lrs): a string of run-time values */
-    Value *r = v_str(l, "");
+    Value *r = v_new(l, V_FSTR); /* pieces appended in place: fstr_concat would copy them all */
+    v_list_push(l, r, v_str(l, ""));
     for (int i = 0; i < seq->n; i++) {
-      if (i) r = fstr_concat(l, r, self, a->off);
-      r = fstr_concat(l, r, seq->items[i], a->off);
+      Value *it = seq->items[i], **last = &r->items[r->n - 1];
+      const char *sep = i ? self->s : "";
+      if (it->k == V_STR) {
+        *last = v_str(l, arena_printf(l->arena, "%s%s%s", (*last)->s, sep, it->s));
+        continue;
+      }
+      *last = v_str(l, arena_printf(l->arena, "%s%s%s", (*last)->s, sep, it->items[0]->s));
+      for (int k = 1; k < it->n; k++) v_list_push(l, r, it->items[k]);
     }
     return r;
   }

@@ -322,6 +322,12 @@ B(stack) {
 /* ---- indexing ---------------------------------------------------------------------- */
 
 static Value *host_index(L *l, Value *obj, Value *iv, int32_t off) {
+  /* itos[i] of a run-time i; a 0-d integer tensor indexes a sequence as its int (__index__) */
+  if (iv->k == V_TENSOR && obj->k != V_DICT && (obj->k == V_LIST || obj->k == V_TUPLE || obj->k == V_STR) &&
+      !iv->t.dyn && tshape(l, iv).rank == 0 && !dt_is_float(tdtype(l, iv)) && tdtype(l, iv) != DT_BOOL)
+    iv = tensor_item(l, iv, off);
+  if (iv->k == V_HOST && (obj->k == V_DICT || obj->k == V_LIST || obj->k == V_TUPLE || obj->k == V_STR))
+    return host_pick(l, obj, iv, off);
   if (obj->k == V_DICT) {
     for (int i = 0; i + 1 < obj->n; i += 2)
       if (host_eq(l, obj->items[i], iv, off)) return obj->items[i + 1];

@@ -165,6 +165,7 @@ void ir_program_free(Program *p) {
   free(p->stmts);
   free(p->hvars);
   free(p->loaders);
+  free(p->strtabs);
   arena_free(p->arena);
   free(p);
 }
@@ -424,6 +425,29 @@ int ir_loader_new(Program *p, const Loader *ld) {
   p->loaders = grow(p->loaders, &p->caploaders, p->nloaders + 1, sizeof *p->loaders);
   p->loaders[p->nloaders] = *ld;
   return p->nloaders++;
+}
+
+static bool strtab_eq(const StrTable *a, const StrTable *b) {
+  if (a->kind != b->kind || a->n != b->n || !a->keys != !b->keys) return false;
+  for (int i = 0; i < a->n; i++)
+    if ((a->keys && a->keys[i] != b->keys[i]) || strcmp(a->strs[i], b->strs[i])) return false;
+  return true;
+}
+
+int ir_strtab_new(Program *p, const StrTable *t) {
+  for (int i = 0; i < p->nstrtabs; i++)
+    if (strtab_eq(&p->strtabs[i], t)) return i;
+  p->strtabs = grow(p->strtabs, &p->capstrtabs, p->nstrtabs + 1, sizeof *p->strtabs);
+  StrTable *d = &p->strtabs[p->nstrtabs];
+  *d = *t;
+  d->strs = arena_alloc(p->arena, sizeof *d->strs * (size_t)(t->n + 1));
+  for (int i = 0; i < t->n; i++) d->strs[i] = arena_strdup(p->arena, t->strs[i]);
+  if (t->keys) {
+    int64_t *k = arena_alloc(p->arena, sizeof *k * (size_t)(t->n + 1));
+    memcpy(k, t->keys, sizeof *k * (size_t)t->n);
+    d->keys = k;
+  }
+  return p->nstrtabs++;
 }
 
 HostExpr *ir_hx(Program *p, HostExprKind kind) {

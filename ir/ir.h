@@ -234,6 +234,11 @@ typedef enum {
   HX_LIST_MAX,    /* hvar: max(list) */
   HX_CLOCK,       /* time.time() (i == 0: seconds since the epoch) or time.perf_counter() /
                      time.monotonic() (i == 1: a monotonic clock), as a float */
+  HX_KEYPOS,      /* i: a string table (Program.strtabs); a: an int key or index: its
+                     position in the table; KeyError / IndexError at loc, as Python's */
+  HX_STR,         /* i: a string table; a: a position in it (HX_KEYPOS's); a string, so only
+                     as a print item (itos[i] of a run-time i) */
+  HX_STRLEN,      /* i: a string table; a: a position in it: len() of that string */
 } HostExprKind;
 
 /* Python semantics: DIV is true division (float), FLOORDIV and MOD floor; comparisons and
@@ -256,6 +261,22 @@ struct HostExpr {
   HostExpr *a, *b;
   Loc loc; /* HX_LIST_GET, HX_LIST_MIN/MAX: where their errors point */
 };
+
+/* Strings a run-time key selects: the values of a compile-time dict of int keys (itos[i]
+ * with i known only at run time), or the items of a list, tuple or str. */
+typedef enum {
+  STRTAB_LIST,  /* indices 0..n-1, negative from the end; IndexError: list index ... */
+  STRTAB_TUPLE, /* as a list; IndexError: tuple index out of range */
+  STRTAB_STR,   /* a str's characters; IndexError: string index out of range */
+  STRTAB_DICT,  /* keys[] (0..n-1 when NULL); KeyError: key */
+} StrTabKind;
+
+typedef struct StrTable {
+  StrTabKind kind;
+  int n;
+  const int64_t *keys; /* STRTAB_DICT: its int keys in order, or NULL when they are 0..n-1 */
+  const char **strs;   /* n strings, UTF-8 */
+} StrTable;
 
 /* One argument of print(): literal text formatted at compile time, a tensor, or a host
  * scalar known at run time. */
@@ -348,6 +369,8 @@ typedef struct Program {
   int nhvars, caphvars;
   Loader *loaders;
   int nloaders, caploaders;
+  StrTable *strtabs; /* HX_KEYPOS, HX_STR, HX_STRLEN */
+  int nstrtabs, capstrtabs;
   uint64_t seed; /* initial RNG seed (PyTorch's default unless manual_seed was called) */
 } Program;
 
@@ -361,6 +384,8 @@ Stmt *ir_stmt_add(Program *p, StmtKind kind, Loc loc);
 Stmt *ir_stmt_push(Program *p, Stmt **list, int *n, int *cap, StmtKind kind, Loc loc);
 int ir_hvar_new(Program *p, const char *name, bool isfloat);
 int ir_loader_new(Program *p, const Loader *ld);
+/* A string table equal to t (copied into p's arena), or the id of an equal one already there. */
+int ir_strtab_new(Program *p, const StrTable *t);
 HostExpr *ir_hx(Program *p, HostExprKind kind); /* zeroed, in p's arena */
 /* A fresh graph with the same id/name/loc and no nodes, for passes that rebuild. */
 Graph *ir_graph_clone_empty(const Graph *g);

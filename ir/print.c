@@ -269,7 +269,30 @@ void ir_print_hexpr(FILE *f, const Program *p, const HostExpr *e) {
     fputc(')', f);
     break;
   }
+  case HX_KEYPOS:
+  case HX_STR:
+  case HX_STRLEN:
+    fprintf(f, "%s(strtab%lld, ", e->kind == HX_KEYPOS ? "keypos" : e->kind == HX_STR ? "str" : "strlen",
+            (long long)e->i);
+    ir_print_hexpr(f, p, e->a);
+    fputc(')', f);
+    break;
   }
+}
+
+/* A string table, its first entries with their keys: strtab0: dict[65] {0: "\n", ...}. */
+static void print_strtab(FILE *f, int id, const StrTable *t) {
+  static const char *kinds[] = {"list", "tuple", "str", "dict"};
+  fprintf(f, "strtab%d: %s[%d] {", id, kinds[t->kind], t->n);
+  for (int i = 0; i < t->n && i < 8; i++) {
+    fprintf(f, "%s%lld: \"", i ? ", " : "", (long long)(t->keys ? t->keys[i] : i));
+    for (const char *c = t->strs[i]; *c; c++)
+      if (*c == '\n') fputs("\\n", f);
+      else if (*c == '"' || *c == '\\') fprintf(f, "\\%c", *c);
+      else fputc(*c, f);
+    fputc('"', f);
+  }
+  fputs(t->n > 8 ? ", ...}\n" : "}\n", f);
 }
 
 static void print_stmts(FILE *f, const Program *p, const Stmt *list, int n, int depth) {
@@ -396,6 +419,7 @@ void ir_print_program(FILE *f, const Program *p) {
     if (ld->yvar >= 0) fprintf(f, " y=$%s", var_name(p, ld->yvar));
     fputc('\n', f);
   }
+  for (int i = 0; i < p->nstrtabs; i++) print_strtab(f, i, &p->strtabs[i]);
   print_stmts(f, p, p->stmts, p->nstmts, 0);
   for (int i = 0; i < p->ngraphs; i++)
     if (p->graphs[i]) ir_print_graph(f, p, p->graphs[i]);

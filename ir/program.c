@@ -107,6 +107,7 @@ Program *ir_program_clone(const Program *p) {
     ld.prefix = dup_str(a, ld.prefix);
     ir_loader_new(c, &ld);
   }
+  for (int t = 0; t < p->nstrtabs; t++) ir_strtab_new(c, &p->strtabs[t]);
   if (p->nstmts > 0) {
     c->stmts = xmalloc((size_t)p->nstmts * sizeof *c->stmts);
     for (int i = 0; i < p->nstmts; i++) dup_stmt(a, &c->stmts[i], &p->stmts[i]);

@@ -155,8 +155,26 @@ static bool verify_hexpr(const Program *p, const HostExpr *e, int depth, IrErr *
     if (e->hvar < 0 || e->hvar >= p->nhvars || !p->hvars[e->hvar].list)
       return snprintf(err->msg, sizeof err->msg, "host expression: %d is not a run-time list", e->hvar), false;
     return e->kind != HX_LIST_GET || verify_hexpr(p, e->a, depth + 1, err);
+  case HX_STR: /* verify_item takes it as a print item's value */
+    return snprintf(err->msg, sizeof err->msg, "host expression: a string where a number is needed"), false;
+  case HX_KEYPOS:
+  case HX_STRLEN:
+    if (e->i < 0 || e->i >= p->nstrtabs)
+      return snprintf(err->msg, sizeof err->msg, "host expression: string table %lld out of range", (long long)e->i), false;
+    if (!verify_hexpr(p, e->a, depth + 1, err)) return false;
+    if (e->a->isfloat)
+      return snprintf(err->msg, sizeof err->msg, "host expression: a float key in a string table"), false;
+    return true;
   }
   return snprintf(err->msg, sizeof err->msg, "host expression of unknown kind %d", (int)e->kind), false;
+}
+
+/* A print item's value: a number, or a string a run-time key selects (HX_STR). */
+static bool verify_item(const Program *p, const HostExpr *e, IrErr *err) {
+  if (!e || e->kind != HX_STR) return verify_hexpr(p, e, 0, err);
+  HostExpr len = *e; /* the same table and position */
+  len.kind = HX_STRLEN;
+  return verify_hexpr(p, &len, 0, err);
 }
 
 /* Statements, recursively; loop_depth > 0 inside a loop (break/continue are legal). */
@@ -177,12 +195,12 @@ static bool verify_stmts(const Program *p, const Stmt *list, int n, int loop_dep
         const PrintItem *it = &s->items[k];
         if (it->var >= p->nvars || (it->var < 0 && !it->text && !it->expr))
           return snprintf(err->msg, sizeof err->msg, "print item %d is neither text, a var nor a host value", k), false;
-        if (it->expr && !verify_hexpr(p, it->expr, 0, err)) return false;
+        if (it->expr && !verify_item(p, it->expr, err)) return false;
       }
       break;
     case ST_POSTFIX:
       for (int k = 0; k < s->nitems; k++)
-        if (s->items[k].expr ? !verify_hexpr(p, s->items[k].expr, 0, err) : !s->items[k].text)
+        if (s->items[k].expr ? !verify_item(p, s->items[k].expr, err) : !s->items[k].text)
           return snprintf(err->msg, sizeof err->msg, "postfix item %d is neither text nor a host value", k), false;
       if (loop_depth == 0) return snprintf(err->msg, sizeof err->msg, "set_postfix outside a loop"), false;
       break;
@@ -202,6 +220,9 @@ static bool verify_stmts(const Program *p, const Stmt *list, int n, int loop_dep
     case ST_LOADER:
       if (s->loader < 0 || s->loader >= p->nloaders)
         return snprintf(err->msg, sizeof err->msg, "loop over loader %d, out of range", s->loader), false;
+      for (int k = 0; k < s->nitems; k++) /* a tqdm description's text and values */
+        if (s->items[k].expr ? !verify_item(p, s->items[k].expr, err) : !s->items[k].text)
+          return snprintf(err->msg, sizeof err->msg, "progress bar item %d is neither text nor a host value", k), false;
       if (!verify_stmts(p, s->body, s->nbody, loop_depth + 1, depth + 1, err)) return false;
       break;
     case ST_IF:

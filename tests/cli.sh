@@ -234,6 +234,26 @@ expect_rc "diff --pass=conv-im2col" 0 "$ttc" diff conv.tt --pass=conv-im2col
 grep_in "diff --pass=conv-im2col shows the kernels" out '^[+].*tt_conv2d_f32[(]'
 expect_rc "bad --conv" 1 "$ttc" run --conv=fast conv.tt
 
+# A key known only at run time that selects a string (decode of generated ids) is looked up
+# where Python looks it up: a missing one stops the program there, printed or not, with
+# Python's KeyError or IndexError and the line and column of the lookup.
+cat > badkey.tt <<'TT'
+itos = {0: "a", 1: "b"}
+ids = (tensor([1, 0, 7]) + 0).tolist()
+s = "".join(itos[i] for i in ids)
+print("not reached")
+TT
+expect_rc "run-time KeyError" 1 "$ttc" run badkey.tt
+grep_in "run-time KeyError" err 'badkey.tt:3:17: KeyError: 7$'
+if [ -s out ]; then bad "run-time KeyError: printed before stopping"; else ok; fi
+cat > badpos.tt <<'TT'
+words = ["zero", "one"]
+ids = (tensor([-2, 2]) + 0).tolist()
+print(" ".join([words[i] for i in ids]))
+TT
+expect_rc "run-time IndexError" 1 "$ttc" run badpos.tt
+grep_in "run-time IndexError" err 'badpos.tt:3:22: IndexError: list index out of range$'
+
 # An index read from data at run time that is out of range stops the program with the .tt
 # line, as PyTorch raises; indexing the result of a bool mask (sized at run time) is a
 # compile-time diagnostic.
