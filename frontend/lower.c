@@ -579,7 +579,7 @@ static Value *instantiate(L *l, Value *cls, Args *a) {
 }
 
 /* The user class a method is found on, walking base classes. */
-static Value *class_attr(Value *cls, const char *name) {
+Value *class_attr(Value *cls, const char *name) {
   for (; cls; cls = cls->self) {
     Value *v = attrs_get(&cls->attrs, name);
     if (v) return v;
@@ -792,6 +792,10 @@ static Value *getattr(L *l, Value *obj, const char *name, int32_t off) {
   }
   }
   lerr(l, off, "'%s' object has no attribute '%s'", v_typename(obj), name);
+}
+
+Value *lower_getattr(L *l, Value *obj, const char *name, int32_t off) {
+  return getattr(l, obj, name, off);
 }
 
 static Value *eval_list(L *l, Scope *s, const Ast *e, VKind k) {
@@ -1476,8 +1480,14 @@ static Exit exec(L *l, Frame *f, const Ast *st) {
   }
   case AST_WITH: {
     Value *ctx = eval(l, s, st->a);
+    if (file_is(ctx)) { /* with open(path) as f: the file is closed after the body */
+      if (st->b) assign(l, s, st->b, ctx);
+      Exit x = exec_block(l, f, st->c);
+      attrs_set(l, &ctx->attrs, "closed", l->vtrue);
+      return x;
+    }
     if (!(ctx->k == V_TUPLE && ctx->s && !strcmp(ctx->s, "no_grad")))
-      lerr(l, st->a->off, "only 'with no_grad():' is supported");
+      lerr(l, st->a->off, "only 'with no_grad():' and 'with open(...) as f:' are supported");
     bool saved = l->no_grad;
     l->no_grad = true;
     Exit x = exec_block(l, f, st->c);
@@ -1508,6 +1518,8 @@ static Exit exec(L *l, Frame *f, const Ast *st) {
       if (!base->bi) cls->self = base; /* user base class: methods are inherited */
       else if (strcmp(base->bi->name, "Module") && strcmp(base->bi->name, "Dataset"))
         lerr(l, st->a->off, "deriving from '%s' is not supported; derive from Module or Dataset", base->bi->name);
+      else /* Module or Dataset, for hasattr() (hasattr.c) */
+        attrs_set(l, &cls->attrs, "__builtin_base__", base);
     }
     Scope *cs = arena_alloc(l->arena, sizeof *cs);
     cs->parent = s;
@@ -1655,6 +1667,7 @@ Program *lower_program(const Source *src, const Ast *root, Diag *d) {
     free(l->var_loader);
     free(l->leaves);
     free(l->lreads);
+    tok_free(l);
     free(l);
     return NULL;
   }
@@ -1674,6 +1687,7 @@ Program *lower_program(const Source *src, const Ast *root, Diag *d) {
   free(l->pending);
   free(l->var_loader);
   free(l->leaves);
+  tok_free(l);
   free(l);
   return p;
 }

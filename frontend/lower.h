@@ -198,6 +198,10 @@ void v_list_push(L *l, Value *list, Value *item);
 const char *v_typename(const Value *v);
 bool v_truthy(L *l, Value *v, int32_t off);
 Value *v_call(L *l, Value *fn, Args *a);
+/* obj.name as the program's obj.name evaluates it; a missing one is a diagnostic. */
+Value *lower_getattr(L *l, Value *obj, const char *name, int32_t off);
+/* name in the attributes of class cls or of a base class, or NULL. */
+Value *class_attr(Value *cls, const char *name);
 /* obj.name bound to obj when it is a method of obj's user class, else NULL. */
 Value *user_method(L *l, Value *obj, const char *name);
 void attrs_set(L *l, Attrs *a, const char *key, Value *v);
@@ -310,6 +314,7 @@ const Builtin *bi_lookup(const char *name, unsigned flags);
 /* Calls builtin name (a method when self is given) with positional arguments. */
 Value *bi_call(L *l, const char *name, Value *self, Value **pos, int npos, int32_t off);
 Value *bi_getattr(L *l, Value *obj, const char *name, int32_t off); /* tensors, dtypes */
+Value *bi_bind(L *l, const Builtin *b, Value *self); /* b as a method of self, or unbound */
 void lower_init_builtins(L *l);
 /* Parse a call's arguments against a signature; out[i] is NULL for a missing optional
  * argument whose default is None. */
@@ -591,6 +596,13 @@ extern const Builtin file_builtins[];
 extern const int file_nbuiltins;
 bool file_is(const Value *v);                           /* an object open() made */
 Value *file_getattr(L *l, Value *obj, const char *name); /* its methods; NULL for others */
+
+/* ---- hasattr.c, pynames.c: hasattr() and getattr() ----------------------------------- */
+BI_FN(py_hasattr);
+BI_FN(py_getattr);
+/* Whether dir() of type's objects lists name, as Python 3 and PyTorch 1.13 give it ("torch",
+ * "Tensor", "int", "nn.Linear", ...: pynames.c's tables); -1 when there is no such table. */
+int pynames_has(const char *type, const char *name);
 
 /* ---- dataclass.c: dataclasses.dataclass ------------------------------------------------ */
 Value *dataclass_getattr(L *l, const char *name, int32_t off); /* dataclasses.NAME */

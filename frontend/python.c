@@ -2339,6 +2339,8 @@ const Builtin py_builtins[] = {
   {"zip", F, bi_py_zip, 0},
   {"round", F, bi_py_round, 0},
   {"isinstance", F, bi_py_isinstance, 0},
+  {"hasattr", F, bi_py_hasattr, 0},
+  {"getattr", F, bi_py_getattr, 0},
   {"sorted", F, bi_py_sorted, 0},
   {"reversed", F, bi_py_reversed, 0},
   {"any", F, bi_py_any, 0},
