@@ -99,6 +99,8 @@ typedef struct Cg {
   const char **slen;
   const char ***bufs;  /* per graph, per node: the C name of its storage, or NULL */
   unsigned char **lives; /* per graph, per node: a CgLives */
+  bool *split;         /* per graph: emitted as parts, its buffers at file scope (emit.c) */
+  CgNames *files;      /* the names taken at file scope */
   const Graph *g;      /* the graph being emitted */
   int gi;              /* its index in p->graphs */
   int *uses;           /* per node of g: number of users */

@@ -261,6 +261,18 @@ static const char *uniquify(Cg *cg, CgNames *ns, const char *base) {
 /* Constants larger than this go to file scope, out of the function a reader scans. */
 #define CG_SMALL_CONST 64
 
+/*
+ * A graph of more nodes than this is emitted as parts: functions of about CG_PART_BYTES of
+ * C each, called in order by the graph's function, sharing its buffers at file scope. The
+ * C compiler's optimizer has passes that grow faster than linearly with a function's size
+ * (gcc's PRE and load CSE): a transformer's training step as one 9,000-line function took
+ * gcc -O3 24 s, in 11 parts 7.5 s. The parts are noinline, or gcc would rebuild the one
+ * function. (A transformer's identical blocks deserve one function called per block with
+ * its own weights; until then this bounds the compile time.)
+ */
+#define CG_SPLIT_NODES 400
+#define CG_PART_BYTES 24000
+
 static int64_t numel_of(const Shape *s) {
   int64_t n = 1;
   for (int i = 0; i < s->rank; i++) n *= s->d[i];
@@ -304,7 +316,8 @@ static bool touches_var(const Graph *g, int k, int v) {
  * elementwise kernel marked in place (OPF_INPLACE): it reads v[i] and then writes v[i],
  * which holds when that input has x's element count. into[id] is the var, or -1.
  */
-static void plan_storage(const Graph *g, const Program *p, unsigned char *lives, int *into) {
+static void plan_storage(const Graph *g, const Program *p, bool split, unsigned char *lives,
+                         int *into) {
   int *users = calloc((size_t)g->n + 1, sizeof *users);
   if (!users) abort();
   for (int id = 0; id < g->n; id++) {
@@ -314,7 +327,7 @@ static void plan_storage(const Graph *g, const Program *p, unsigned char *lives,
     if (n->op == OP_INPUT) lives[id] = CG_VAR;
     else if (ir_ops[n->op].flags & OPF_VIEW) lives[id] = CG_VIEW;
     else if (ir_ops[n->op].flags & OPF_SINK) lives[id] = CG_NONE;
-    else if (n->op == OP_CONST && numel_of(&n->shape) > CG_SMALL_CONST) lives[id] = CG_FILESCOPE;
+    else if (n->op == OP_CONST && (split || numel_of(&n->shape) > CG_SMALL_CONST)) lives[id] = CG_FILESCOPE;
     else lives[id] = CG_OWN;
   }
   for (int s = 0; s < g->n; s++) {
@@ -343,11 +356,13 @@ static void plan_storage(const Graph *g, const Program *p, unsigned char *lives,
 static void name_everything(Cg *cg) {
   const Program *p = cg->p;
   CgNames *file = arena_alloc(cg->arena, sizeof *file);
+  cg->files = file;
   cg->gname = arena_alloc(cg->arena, (size_t)(p->ngraphs + 1) * sizeof *cg->gname);
   cg->vname = arena_alloc(cg->arena, (size_t)(p->nvars + 1) * sizeof *cg->vname);
   cg->bufs = arena_alloc(cg->arena, (size_t)(p->ngraphs + 1) * sizeof *cg->bufs);
   cg->lives = arena_alloc(cg->arena, (size_t)(p->ngraphs + 1) * sizeof *cg->lives);
   int **into = arena_alloc(cg->arena, (size_t)(p->ngraphs + 1) * sizeof *into);
+  cg->split = arena_alloc(cg->arena, (size_t)(p->ngraphs + 1) * sizeof *cg->split);
   for (int gi = 0; gi < p->ngraphs; gi++) {
     const Graph *g = p->graphs[gi];
     const char *base = g->name && g->name[0] ? sanitize(cg->arena, g->name)
@@ -390,7 +405,8 @@ static void name_everything(Cg *cg) {
     cg->bufs[gi] = arena_alloc(cg->arena, (size_t)(g->n + 1) * sizeof **cg->bufs);
     cg->lives[gi] = arena_alloc(cg->arena, (size_t)(g->n + 1) * sizeof **cg->lives);
     into[gi] = arena_alloc(cg->arena, (size_t)(g->n + 1) * sizeof **into);
-    plan_storage(g, p, cg->lives[gi], into[gi]);
+    cg->split[gi] = g->n > CG_SPLIT_NODES;
+    plan_storage(g, p, cg->split[gi], cg->lives[gi], into[gi]);
     for (int id = 0; id < g->n; id++) {
       const Node *n = &g->nodes[id];
       if (cg->lives[gi][id] != CG_FILESCOPE) continue;
@@ -415,7 +431,7 @@ static void name_everything(Cg *cg) {
       } else if (lv == CG_OWN) {
         const char *base = n->name && n->name[0] ? sanitize(cg->arena, n->name)
                                                  : arena_printf(cg->arena, "t%d", (int)n->uid);
-        cg->bufs[gi][id] = uniquify(cg, local, base);
+        cg->bufs[gi][id] = uniquify(cg, cg->split[gi] ? file : local, base);
       }
     }
   }
@@ -595,12 +611,99 @@ static void check_finite(Cg *cg, int id) {
           cg_extent(cg, s, s->sym, s->rank), opn, bw, where);
 }
 
+/* The kernel of node id of the current graph, with its checks. */
+static bool emit_node(Cg *cg, int id) {
+  const Node *n = &cg->g->nodes[id];
+  if (!emitters[n->op](cg, id)) {
+    if (cg->err && !cg->err->msg[0]) cg_fail(cg, "%s: cannot emit node %%%d", ir_ops[n->op].name, id);
+    return false;
+  }
+  if (cg->opt->detect_anomaly) check_finite(cg, id);
+  /* Dead values are the DCE pass's business; without it the C must still compile. */
+  if (cg_lives(cg, cg->gi, id) == CG_OWN && n->op != OP_CONST && !cg->uses[id])
+    cg_line(cg, "(void)%s; /* never read */", cg_buf(cg, id));
+  return true;
+}
+
+/* Source lines lo-hi of nodes [a, b) of g (g's own line when the range is empty). */
+static void line_range(const Cg *cg, const Graph *g, int a, int b, int *lo, int *hi) {
+  int col;
+  *lo = *hi = 0;
+  for (int id = a; id < b; id++) {
+    int line;
+    ir_linecol(cg->p->src, g->nodes[id].loc.off, &line, &col);
+    if (!*lo || line < *lo) *lo = line;
+    if (line > *hi) *hi = line;
+  }
+  if (!*lo) {
+    ir_linecol(cg->p->src, g->loc.off, lo, &col);
+    *hi = *lo;
+  }
+}
+
+static void lines_comment(Cg *cg, FILE *out, const char *what, int lo, int hi, const char *after) {
+  if (lo == hi)
+    fprintf(out, "/* %s%s line %d%s */\n", what, cg->file, lo, after);
+  else
+    fprintf(out, "/* %s%s lines %d-%d%s */\n", what, cg->file, lo, hi, after);
+}
+
+/* A split graph (CG_SPLIT_NODES): its buffers at file scope, its kernels in parts of about
+ * CG_PART_BYTES, and its function calling them in order. */
+static bool emit_graph_parts(Cg *cg, int gi) {
+  const Graph *g = cg->g;
+  FILE *out = cg->out;
+  fprintf(out, "/* %s's buffers, shared by its parts */\n", cg->gname[gi]);
+  cg->indent = 0;
+  buffer_decls(cg);
+  const char **part = arena_alloc(cg->arena, (size_t)(g->n + 1) * sizeof *part);
+  int nparts = 0;
+  for (int id = 0; id < g->n;) {
+    char *body = NULL;
+    size_t blen = 0;
+    cg->out = open_memstream(&body, &blen);
+    if (!cg->out) {
+      cg->out = out;
+      return cg_fail(cg, "codegen: out of memory");
+    }
+    cg->indent = 1;
+    cg->used_B = false;
+    int first = id;
+    bool ok = true;
+    while (ok && id < g->n && ftell(cg->out) < CG_PART_BYTES) ok = emit_node(cg, id++);
+    if (ok && g->loader >= 0 && !cg->used_B) cg_line(cg, "(void)B; /* no kernel here depends on it */");
+    bool closed = fclose(cg->out) == 0;
+    cg->out = out;
+    if (ok && !closed) ok = cg_fail(cg, "codegen: out of memory");
+    if (ok) {
+      part[nparts] = uniquify(cg, cg->files, arena_printf(cg->arena, "%s_part%d", cg->gname[gi], nparts + 1));
+      int lo, hi;
+      line_range(cg, g, first, id, &lo, &hi);
+      lines_comment(cg, out, arena_printf(cg->arena, "%s, part %d: ", cg->gname[gi], nparts + 1), lo, hi, "");
+      fprintf(out, "static TT_NOINLINE void %s(void) {\n", part[nparts++]);
+      if (g->loader >= 0)
+        fprintf(out, "  const int64_t B = %s; /* the batch size: extent of every B:... dim */\n",
+                cg->lbatch[g->loader]);
+      fwrite(body, 1, blen, out);
+      fputs("}\n\n", out);
+    }
+    free(body);
+    if (!ok) return false;
+  }
+  int lo, hi;
+  line_range(cg, g, 0, g->n, &lo, &hi);
+  lines_comment(cg, out, "", lo, hi, arena_printf(cg->arena, ", in %d parts", nparts));
+  fprintf(out, "static void %s(void) {\n", cg->gname[gi]);
+  for (int k = 0; k < nparts; k++) fprintf(out, "  %s();\n", part[k]);
+  fputs("}\n\n", out);
+  return true;
+}
+
 static bool emit_graph(Cg *cg, int gi) {
   const Graph *g = cg->p->graphs[gi];
   cg->g = g;
   cg->gi = gi;
   cg->uses = arena_alloc(cg->arena, (size_t)(g->n + 1) * sizeof *cg->uses);
-  int lo = 0, hi = 0;
   /* Reads of each node's storage: a reshape reads nothing itself, its readers read the
    * storage underneath. A buffer written and never read is "set but not used" to gcc. */
   int *root = arena_alloc(cg->arena, (size_t)(g->n + 1) * sizeof *root);
@@ -608,20 +711,11 @@ static bool emit_graph(Cg *cg, int gi) {
     const Node *n = &g->nodes[id];
     root[id] = n->op == OP_RESHAPE ? root[n->in[0]] : id;
     for (int k = 0; k < n->nin && n->op != OP_RESHAPE; k++) cg->uses[root[n->in[k]]]++;
-    int line, col;
-    ir_linecol(cg->p->src, n->loc.off, &line, &col);
-    if (!lo || line < lo) lo = line;
-    if (line > hi) hi = line;
   }
-  if (!g->n) {
-    int col;
-    ir_linecol(cg->p->src, g->loc.off, &lo, &col);
-    hi = lo;
-  }
-  if (lo == hi)
-    fprintf(cg->out, "/* %s line %d */\n", cg->file, lo);
-  else
-    fprintf(cg->out, "/* %s lines %d-%d */\n", cg->file, lo, hi);
+  if (cg->split[gi]) return emit_graph_parts(cg, gi);
+  int lo, hi;
+  line_range(cg, g, 0, g->n, &lo, &hi);
+  lines_comment(cg, cg->out, "", lo, hi, "");
   fprintf(cg->out, "static void %s(void) {\n", cg->gname[gi]);
   cg->indent = 1;
   cg->used_B = false;
@@ -629,18 +723,8 @@ static bool emit_graph(Cg *cg, int gi) {
     cg_line(cg, "const int64_t B = %s; /* the batch size: extent of every B:... dim */",
             cg->lbatch[g->loader]);
   buffer_decls(cg);
-  for (int id = 0; id < g->n; id++) {
-    const Node *n = &g->nodes[id];
-    if (!emitters[n->op](cg, id)) {
-      if (cg->err && !cg->err->msg[0])
-        cg_fail(cg, "%s: cannot emit node %%%d", ir_ops[n->op].name, id);
-      return false;
-    }
-    if (cg->opt->detect_anomaly) check_finite(cg, id);
-    /* Dead values are the DCE pass's business; without it the C must still compile. */
-    if (cg_lives(cg, gi, id) == CG_OWN && n->op != OP_CONST && !cg->uses[id])
-      cg_line(cg, "(void)%s; /* never read */", cg_buf(cg, id));
-  }
+  for (int id = 0; id < g->n; id++)
+    if (!emit_node(cg, id)) return false;
   if (g->loader >= 0 && !cg->used_B) cg_line(cg, "(void)B; /* no kernel here depends on it */");
   cg->indent = 0;
   fputs("}\n\n", cg->out);

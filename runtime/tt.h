@@ -17,6 +17,8 @@
 #include <stdio.h>
 
 #define TT_ALIGN _Alignas(64)
+/* A function the C compiler must keep apart (the parts of a large graph, codegen/emit.c). */
+#define TT_NOINLINE __attribute__((noinline))
 /* A buffer a program may never touch: a .grad when no backward() runs (no autodiff pass). */
 #define TT_MAYBE_UNUSED __attribute__((unused))
 

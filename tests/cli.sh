@@ -300,5 +300,18 @@ fi
 expect_rc "big constant: to stdout, in the C" 0 "$ttc" compile bigconst.tt -o -
 if grep -q incbin out; then bad "big constant: stdout C names a data file"; else ok; fi
 
+# A graph of more than 400 nodes is emitted in parts (noinline functions sharing its
+# buffers at file scope), which bounds the C compiler's time; the result is unchanged.
+printf 'x = ones(3)\nfor i in range(200):\n    x = x * 1.001 + 0.01\nprint(x)\n' > split.tt
+expect_rc "split graph: compile" 0 "$ttc" compile split.tt -o split.c
+grep_in "split graph: parts" split.c '^static TT_NOINLINE void forward_part3[(]void[)] [{]$'
+grep_in "split graph: the caller" split.c '^/[*] split.tt lines 1-4, in [0-9]+ parts [*]/$'
+for cc in gcc clang; do
+  command -v $cc > /dev/null || continue
+  expect_rc "split graph: $cc" 0 $cc -std=c11 -Wall -Wextra -Werror -I"$rtdir" -c split.c -o split-$cc.o
+done
+expect_rc "split graph: run" 0 "$ttc" run split.tt
+grep_in "split graph: run" out '^tensor[(][[]3.4341, 3.4341, 3.4341[]][)]$'
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
