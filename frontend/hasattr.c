@@ -83,7 +83,8 @@ static bool object_has(L *l, Value *obj, const char *name, int32_t off) {
   /* the instance's own attributes: ttc keeps its bookkeeping under dunder names */
   if (!is_dunder(name) && attrs_get(&obj->attrs, name)) return true;
   Value *c = obj->cls ? class_attr(obj->cls, name) : NULL;
-  if (c && (!is_dunder(name) || c->k == V_FUNC || !strcmp(name, "__dataclass_fields__"))) return true;
+  if (c && (!is_dunder(name) || c->k == V_FUNC || !strcmp(name, "__dataclass_fields__")))
+    return true;
   if (module) return pynames_has(cls_table, name) == 1 || pynames_has("Module", name) == 1;
   /* a class of its own, a dataclass, a Dataset's subclass: what every object has */
   if (!root || !obj->cls->bi || is_dunder(name)) return pynames_has("object", name) == 1;
@@ -96,7 +97,8 @@ static bool ns_has(L *l, Value *ns, const char *name, int32_t off) {
   int has = pynames_has(ns->s, name);
   if (has >= 0) {
     if (name[0] == '_' && name[1] != '_')
-      lerr(l, off, "hasattr() of module '%s' and the private name '%s' is not supported", ns->s, name);
+      lerr(l, off, "hasattr() of module '%s' and the private name '%s' is not supported", ns->s,
+           name);
     return has == 1 || ttc_extra(ns->s, name);
   }
   Value *v;
@@ -106,21 +108,49 @@ static bool ns_has(L *l, Value *ns, const char *name, int32_t off) {
 static bool has_attr(L *l, Value *obj, const char *name, int32_t off) {
   const char *type = NULL;
   switch (obj->k) {
-  case V_NONE: type = "NoneType"; break;
-  case V_BOOL: type = "bool"; break;
-  case V_INT: type = "int"; break;
-  case V_FLOAT: type = "float"; break;
+  case V_NONE:
+    type = "NoneType";
+    break;
+  case V_BOOL:
+    type = "bool";
+    break;
+  case V_INT:
+    type = "int";
+    break;
+  case V_FLOAT:
+    type = "float";
+    break;
   case V_STR:
-  case V_FSTR: type = "str"; break;
-  case V_LIST: type = obj->s && !strcmp(obj->s, "set") ? "set" : "list"; break;
-  case V_RTLIST: type = "list"; break;
-  case V_RANGE: type = "range"; break;
-  case V_TENSOR: type = "Tensor"; break;
-  case V_FUNC: type = "function"; break;
-  case V_METHOD: type = "method"; break;
-  case V_BUILTIN: type = "builtin_function_or_method"; break;
-  case V_DTYPE: type = "dtype"; break;
-  case V_HOST: type = obj->hx->isbool ? "bool" : obj->hx->isfloat ? "float" : "int"; break;
+  case V_FSTR:
+    type = "str";
+    break;
+  case V_LIST:
+    type = obj->s && !strcmp(obj->s, "set") ? "set" : "list";
+    break;
+  case V_RTLIST:
+    type = "list";
+    break;
+  case V_RANGE:
+    type = "range";
+    break;
+  case V_TENSOR:
+    type = "Tensor";
+    break;
+  case V_FUNC:
+    type = "function";
+    break;
+  case V_METHOD:
+    type = "method";
+    break;
+  case V_BUILTIN:
+    type = "builtin_function_or_method";
+    break;
+  case V_DTYPE:
+    type = "dtype";
+    break;
+  case V_HOST:
+    type = obj->hx->isbool ? "bool" : obj->hx->isfloat ? "float" : "int";
+    break;
   case V_TUPLE:
     if (!obj->s || !strcmp(obj->s, "torch.Size")) type = obj->s ? obj->s : "tuple";
     break;
@@ -130,16 +160,21 @@ static bool has_attr(L *l, Value *obj, const char *name, int32_t off) {
   case V_CLASS:
     if (!obj->bi) { /* a class of the program: its attributes, then what classes have */
       Value *c = class_attr(obj, name);
-      if (c && (!is_dunder(name) || c->k == V_FUNC || !strcmp(name, "__dataclass_fields__"))) return true;
+      if (c && (!is_dunder(name) || c->k == V_FUNC || !strcmp(name, "__dataclass_fields__")))
+        return true;
       const Builtin *root = root_builtin(obj);
-      if (root && !strcmp(root->name, "Module") && pynames_has("Module", name) == 1 && name[0] != '_')
+      if (root && !strcmp(root->name, "Module") && pynames_has("Module", name) == 1 &&
+          name[0] != '_')
         return true; /* Module's methods */
       type = "type";
     }
     break;
-  case V_NS: return ns_has(l, obj, name, off);
-  case V_OBJECT: return object_has(l, obj, name, off);
-  default: break;
+  case V_NS:
+    return ns_has(l, obj, name, off);
+  case V_OBJECT:
+    return object_has(l, obj, name, off);
+  default:
+    break;
   }
   if (type) return pynames_has(type, name) == 1;
   Value *v; /* a named tuple, an OrderedDict, a builtin class, ...: ttc's answer */

@@ -1245,8 +1245,10 @@ static StrTable pick_table(L *l, Value *obj, int32_t off) {
     t.kind = obj->k == V_LIST ? STRTAB_LIST : STRTAB_TUPLE;
     for (int i = 0; i < obj->n; i++) {
       if (obj->items[i]->k != V_STR)
-        lerr(l, off, "an index known only at run time selects a string from a %s of strings, but item %d "
-                     "is of type '%s'", v_typename(obj), i, v_typename(obj->items[i]));
+        lerr(l, off,
+             "an index known only at run time selects a string from a %s of strings, but item %d "
+             "is of type '%s'",
+             v_typename(obj), i, v_typename(obj->items[i]));
       strs[t.n++] = obj->items[i]->s;
     }
   } else {
@@ -1254,12 +1256,17 @@ static StrTable pick_table(L *l, Value *obj, int32_t off) {
     for (int i = 0; i + 1 < obj->n; i += 2) {
       Value *k = obj->items[i], *v = obj->items[i + 1];
       int64_t key;
-      if (k->k == V_INT || k->k == V_BOOL) key = k->i;
-      else if (k->k == V_FLOAT && k->f == floor(k->f) && fabs(k->f) < 9e18) key = (int64_t)k->f; /* 1.0 == 1 */
-      else continue; /* a str or tuple key never equals an int */
+      if (k->k == V_INT || k->k == V_BOOL)
+        key = k->i;
+      else if (k->k == V_FLOAT && k->f == floor(k->f) && fabs(k->f) < 9e18)
+        key = (int64_t)k->f; /* 1.0 == 1 */
+      else
+        continue; /* a str or tuple key never equals an int */
       if (v->k != V_STR)
-        lerr(l, off, "a key known only at run time selects a string from a dict of strings, but the value "
-                     "of key %s is of type '%s'", v_str_of(l, k, true, off), v_typename(v));
+        lerr(l, off,
+             "a key known only at run time selects a string from a dict of strings, but the value "
+             "of key %s is of type '%s'",
+             v_str_of(l, k, true, off), v_typename(v));
       dense &= key == t.n;
       keys[t.n] = key;
       strs[t.n++] = v->s;
@@ -1274,8 +1281,10 @@ Value *host_pick(L *l, Value *obj, Value *key, int32_t off) {
   HostExpr *k = hx_of(l, key, off);
   TT_ASSERT(k);
   if (k->isfloat && obj->k != V_DICT)
-    lerr(l, off, "%s indices must be integers or slices, not float", obj->k == V_STR ? "string" : v_typename(obj));
-  if (k->isfloat) lerr(l, off, "a float known only at run time as a dict key is not supported (use an int)");
+    lerr(l, off, "%s indices must be integers or slices, not float",
+         obj->k == V_STR ? "string" : v_typename(obj));
+  if (k->isfloat)
+    lerr(l, off, "a float known only at run time as a dict key is not supported (use an int)");
   StrTable t = pick_table(l, obj, off);
   HostExpr *pos = ir_hx(l->p, HX_KEYPOS);
   pos->i = ir_strtab_new(l->p, &t);
@@ -1311,7 +1320,8 @@ Value *fstr_len(L *l, Value *s, int32_t off) {
       continue;
     }
     HostExpr *e = pv->k == V_TUPLE && pv->items[0]->k == V_HOST ? pv->items[0]->hx : NULL;
-    if (!e || e->kind != HX_STR) fstr_unsupported(l, "len() of one that holds formatted numbers", off);
+    if (!e || e->kind != HX_STR)
+      fstr_unsupported(l, "len() of one that holds formatted numbers", off);
     HostExpr *len = ir_hx(l->p, HX_STRLEN);
     len->i = e->i;
     len->a = e->a;

@@ -704,5 +704,6 @@ const Builtin layer_builtins[] = {
   {"MultiheadAttention", BI_CLASS, bi_MultiheadAttention, 0},
   {"TransformerEncoderLayer", BI_CLASS, bi_TransformerEncoderLayer, 0},
   {"TransformerEncoder", BI_CLASS, bi_TransformerEncoder, 0},
+  {"scaled_dot_product_attention", BI_FUNC, bi_scaled_dot_product_attention, 0},
 };
 const int layer_nbuiltins = (int)(sizeof layer_builtins / sizeof layer_builtins[0]);

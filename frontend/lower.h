@@ -515,10 +515,11 @@ BI_FN(GRUCell);
 /* print(model)'s extra_repr of these modules, or NULL for other modules. */
 const char *rnn_extra_repr(L *l, Value *m, int32_t off);
 
-/* ---- transformer.c: MultiheadAttention, TransformerEncoder(Layer) (layers.c's table) -- */
+/* ---- transformer.c: MultiheadAttention, TransformerEncoder(Layer), F.sdpa (layers.c's) ---- */
 BI_FN(MultiheadAttention);
 BI_FN(TransformerEncoderLayer);
 BI_FN(TransformerEncoder);
+BI_FN(scaled_dot_product_attention);
 
 /* ---- training.c: data, optimizers, schedulers, checkpoints --------------------------- */
 extern const Builtin train_builtins[];

@@ -9,6 +9,8 @@
  * PyTorch's for a seed and autodiff needs no new rule. TransformerEncoder deep-copies its
  * layer as PyTorch's _get_clones does: every copy starts from the layer's values.
  *
+ * F.scaled_dot_product_attention, PyTorch 2's, is composed the same way.
+ *
  * The module classes are rows of layers.c's table; print(model) is modules.c's.
  */
 #include "lower.h"
@@ -231,6 +233,107 @@ BI_FN(MultiheadAttention) {
             "query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None, average_attn_weights=True", NULL, a,
             v, 7);
   return mha_forward(l, self, v[0], v[1], v[2], v[3], v_truthy(l, v[4], a->off), v[5], v_truthy(l, v[6], a->off), a->off);
+}
+
+/* ---- F.scaled_dot_product_attention ----------------------------------------------------- */
+
+/*
+ * scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
+ * is_causal=False, scale=None) as PyTorch 2 documents it, for query [..., L, E], key
+ * [..., S, E], value [..., S, Ev] (batch dims broadcast) -> [..., L, Ev]:
+ *
+ *   attn_bias = 0, or -inf where attn_mask (bool) is False / above the diagonal (is_causal),
+ *               or the float attn_mask
+ *   attn = softmax(query @ key.transpose(-2, -1) * scale + attn_bias, dim=-1)
+ *   attn = dropout(attn, dropout_p, train=True)          (when dropout_p > 0)
+ *   return attn @ value
+ *
+ * with scale 1/sqrt(E) by default. Composed from matmul, where, softmax and dropout, so
+ * gradients need no rule of their own and dropout draws F.dropout's numbers. Like the
+ * function, it applies dropout_p whatever the module's mode: callers pass
+ * dropout_p=self.dropout if self.training else 0.
+ */
+BI_FN(scaled_dot_product_attention) {
+  Value *v[7];
+  args_bind(l, "scaled_dot_product_attention",
+            "query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None", self,
+            a, v, 7);
+  const char *fn = "scaled_dot_product_attention";
+  Value *q = want_tensor(l, v[0], fn, a->off), *k = want_tensor(l, v[1], fn, a->off);
+  Value *val = want_tensor(l, v[2], fn, a->off);
+  DType dt = tdtype(l, q);
+  if (tdtype(l, k) != dt || tdtype(l, val) != dt)
+    lerr(l, a->off,
+         "Expected query, key, and value to have the same dtype, but got query.dtype: %s "
+         "key.dtype: %s and value.dtype: %s instead.",
+         dt_torch(dt), dt_torch(tdtype(l, k)), dt_torch(tdtype(l, val)));
+  if (!dt_is_float(dt))
+    lerr(l, a->off, "%s: query, key and value must be floating point, not %s", fn, dt_torch(dt));
+  Shape qs = tshape(l, q), ks = tshape(l, k), vs = tshape(l, val);
+  if (qs.rank < 2 || ks.rank < 2 || vs.rank < 2)
+    lerr(l, a->off,
+         "%s: query, key and value need at least 2 dimensions ([..., L, E]), got %d, %d and %d", fn,
+         qs.rank, ks.rank, vs.rank);
+  if ((qs.sym >= 0 && qs.sym >= qs.rank - 2) || (ks.sym >= 0 && ks.sym >= ks.rank - 2))
+    lerr(l, a->off, "%s: the sequence and embedding sizes must be known at compile time", fn);
+  int64_t Lq = qs.d[qs.rank - 2], S = ks.d[ks.rank - 2], E = qs.d[qs.rank - 1];
+  if (ks.d[ks.rank - 1] != E)
+    lerr(l, a->off, "%s: query's last dimension (%lld) and key's (%lld) must be equal", fn,
+         (long long)E, (long long)ks.d[ks.rank - 1]);
+  if (vs.d[vs.rank - 2] != S)
+    lerr(l, a->off, "%s: key and value must have the same sequence length, got %lld and %lld", fn,
+         (long long)S, (long long)vs.d[vs.rank - 2]);
+  Value *mask = v[3] && v[3]->k != V_NONE ? want_tensor(l, v[3], fn, a->off) : NULL;
+  double p = want_num(l, v[4], "dropout_p", a->off);
+  bool causal = v_truthy(l, v[5], a->off);
+  double scale =
+      v[6] && v[6]->k != V_NONE ? want_num(l, v[6], "scale", a->off) : 1.0 / sqrt((double)E);
+  if (causal && mask) /* PyTorch 2's check */
+    lerr(l, a->off,
+         "_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True");
+  Value *att = bi_binop(l, BIN_MATMUL, q, transpose(l, k, -2, -1, a->off), a->off);
+  att = bi_binop(l, BIN_MUL, att, v_float(l, scale), a->off);
+  Value *bias = NULL, *keep = NULL;
+  if (causal) { /* ones(L, S).tril(): key j takes part for query i when j <= i */
+    Value *rows = bi_call(l, "arange", NULL, (Value *[]){v_int(l, Lq)}, 1, a->off);
+    rows = bi_call(l, "unsqueeze", rows, (Value *[]){v_int(l, 1)}, 1, a->off);
+    Value *cols = bi_call(l, "arange", NULL, (Value *[]){v_int(l, S)}, 1, a->off);
+    keep = bi_compare(l, CMP_LE, cols, rows, a->off);
+  } else if (mask && tdtype(l, mask) == DT_BOOL) {
+    keep = mask; /* True: takes part */
+  } else if (mask) {
+    if (!dt_is_float(tdtype(l, mask)))
+      lerr(l, a->off, "%s: attn_mask must be a bool or floating point tensor, not %s", fn,
+           dt_torch(tdtype(l, mask)));
+    bias = mask; /* added */
+  }
+  if (keep) { /* where(keep, 0, -inf) in the weights' dtype */
+    Value *zero = filled(l, shape_scalar(), dt, 0.0, a->off);
+    bias = bi_select(l, keep, zero, v_float(l, -INFINITY), a->off, NULL);
+  }
+  if (bias) {
+    Shape as = tshape(l, att);
+    Value *sum = bi_binop(l, BIN_ADD, att, bias, a->off); /* attn_weight += attn_bias, in place */
+    Shape ss = tshape(l, sum);
+    if (!shape_eq(&ss, &as)) {
+      char b1[96], b2[96];
+      Shape ms = tshape(l, mask ? mask : bias);
+      lerr(l, a->off, "%s: attn_mask of shape %s does not broadcast to the attention weights' %s",
+           fn, shape_str(&ms, b1, sizeof b1), shape_str(&as, b2, sizeof b2));
+    }
+    if (tdtype(l, sum) != dt) { /* the in-place add keeps the weights' dtype */
+      Value *d = v_new(l, V_DTYPE);
+      d->i = dt;
+      sum = bi_call(l, "to", sum, &d, 1, a->off);
+    }
+    att = sum;
+  }
+  att = bi_call(l, "softmax", NULL, (Value *[]){att, v_int(l, -1)}, 2, a->off);
+  if (p < 0 || p > 1)
+    lerr(l, a->off, "dropout probability has to be between 0 and 1, but got %g", p);
+  if (p > 0)
+    att = bi_call(l, "dropout", NULL, (Value *[]){att, v_float(l, p), l->vtrue}, 3, a->off);
+  return bi_binop(l, BIN_MATMUL, att, val, a->off);
 }
 
 /* ---- TransformerEncoderLayer ---------------------------------------------------------- */

@@ -498,7 +498,26 @@ def more():
     p.write()
 
 
+def attention():
+    # PyTorch 1.13 lacks F.scaled_dot_product_attention: torch_ref.py defines it as PyTorch 2
+    # documents it, which is all the generator needs (the output's shape)
+    sys.path.insert(0, os.path.dirname(HERE))
+    import torch_ref  # noqa: F401
+
+    p = Program("fd-sdpa", "F.scaled_dot_product_attention: matmul, masks, softmax, matmul.", 9)
+    qkv = [("q", (2, 3, 4), "any", True), ("k", (2, 4, 4), "any", True), ("v", (2, 4, 2), "any", True)]
+    p.check("sdpa", "F.scaled_dot_product_attention(q, k, v)", qkv)
+    p.check("sdpa is_causal", "F.scaled_dot_product_attention(q, k, v, is_causal=True)",
+            [("q", (2, 3, 4), "any", True), ("k", (2, 3, 4), "any", True), ("v", (2, 3, 2), "any", True)])
+    p.check("sdpa bool mask", "F.scaled_dot_product_attention(q, k, v, attn_mask=m)",
+            qkv + [("m", (3, 4), "bool", False)], ok=lambda m, **_: bool(m.any(dim=-1).all()))
+    p.check("sdpa float mask and scale", "F.scaled_dot_product_attention(q, k, v, m, scale=0.3)",
+            qkv + [("m", (2, 1, 4), "small", False)])
+    p.write()
+
+
 def main():
+    attention()
     unary()
     more()
     cast()
