@@ -791,7 +791,8 @@ void bi_index_put(L *l, Value *x, IndexItem *items, int n, Value *v, int32_t off
   Shape in = tshape(l, x);
   DType dt = tdtype(l, x);
   if (in.sym >= 0) lerr(l, off, "assignment by index into a tensor with a batch dimension is not supported");
-  if (v->k != V_TENSOR) v = bi_call(l, "tensor", NULL, &v, 1, off);
+  if (v->k == V_HOST) v = to_tensor_dt(l, v, dt, off); /* losses[k] = loss.item() */
+  else if (v->k != V_TENSOR) v = bi_call(l, "tensor", NULL, &v, 1, off);
   if (v->t.requires_grad && !l->no_grad)
     lerr(l, off, "assigning a tensor that requires grad into another by index is not supported");
   if (tdtype(l, v) != dt) v = cast(l, v, dt, off);
