@@ -20,6 +20,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int name_cmp(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int pynames_has(const char *type, const char *name) {
+  for (int i = 0; i < npynames; i++)
+    if (!strcmp(pynames[i].type, type)) {
+      if (strcmp(type, "everyone") && pynames_has("everyone", name) == 1) return 1;
+      return bsearch(&name, pynames[i].names, pynames[i].n, sizeof *pynames[i].names, name_cmp) != NULL;
+    }
+  return -1;
+}
+
 static bool is_dunder(const char *s) {
   size_t n = strlen(s);
   return n > 4 && !strncmp(s, "__", 2) && !strcmp(s + n - 2, "__");
@@ -163,8 +176,7 @@ static bool has_attr(L *l, Value *obj, const char *name, int32_t off) {
       if (c && (!is_dunder(name) || c->k == V_FUNC || !strcmp(name, "__dataclass_fields__")))
         return true;
       const Builtin *root = root_builtin(obj);
-      if (root && !strcmp(root->name, "Module") && pynames_has("Module", name) == 1 &&
-          name[0] != '_')
+      if (root && !strcmp(root->name, "Module") && pynames_has("Module.class", name) == 1)
         return true; /* Module's methods */
       type = "type";
     }

@@ -553,6 +553,13 @@ BI_FN(py_getattr);
 /* Whether dir() of type's objects lists name, as Python 3 and PyTorch 1.13 give it ("torch",
  * "Tensor", "int", "nn.Linear", ...: pynames.c's tables); -1 when there is no such table. */
 int pynames_has(const char *type, const char *name);
+typedef struct PyNames {
+  const char *type;         /* "torch", "Tensor", "nn.Linear", ..., "everyone" */
+  const char *const *names; /* sorted by strcmp; object's own attributes ("everyone") left out */
+  size_t n;
+} PyNames;
+extern const PyNames pynames[];
+extern const int npynames;
 
 /* ---- dataclass.c: dataclasses.dataclass ------------------------------------------------ */
 Value *dataclass_getattr(L *l, const char *name, int32_t off); /* dataclasses.NAME */
