@@ -781,9 +781,70 @@ static bool host_target(Frame *f, const Ast *t) {
   return !v || v->k != V_TENSOR;
 }
 
+/* A value that is no tensor and holds none: a number, a string, a run-time scalar. */
+static bool host_valued(const Value *v) {
+  if (!v) return false;
+  switch (v->k) {
+  case V_INT: case V_FLOAT: case V_BOOL: case V_HOST: case V_STR: case V_NONE: return true;
+  case V_LIST: case V_TUPLE:
+    for (int i = 0; i < v->n; i++)
+      if (!host_valued(v->items[i])) return false;
+    return true;
+  default: return false;
+  }
+}
+
+/* Whether e computes a host value (a number, a string) and no tensor, judged from what
+ * its names are bound to now: `best = loss.item()` and `acc = 100 * correct / total` of
+ * numbers are; `y = x * 2` of a tensor x is not. Unsure is no: the if then ends the graph
+ * and lowers its branches as graphs of their own, which is always right. */
+static bool host_value_expr(Frame *f, const Ast *e) {
+  static const char *const fns[] = {"int", "float", "round", "abs", "min", "max", "len",
+                                    "str", "bool"};
+  if (!e) return true;
+  switch (e->kind) {
+  case AST_INT: case AST_FLOAT: case AST_STR: case AST_BOOL: case AST_NONE: return true;
+  case AST_NAME: {
+    Scope *sc = binding(f->scope, e->str);
+    return sc && host_valued(attrs_get(&sc->vars, e->str));
+  }
+  case AST_ATTR: /* math.pi */
+    if (e->a->kind == AST_NAME) {
+      Scope *sc = binding(f->scope, e->a->str);
+      Value *v = sc ? attrs_get(&sc->vars, e->a->str) : NULL;
+      return v && v->k == V_NS && !strcmp(v->s, "math");
+    }
+    return false;
+  case AST_CALL:
+    for (int i = 0; i < e->nitems; i++)
+      if (e->items[i]->kind == AST_KWARG || e->items[i]->kind == AST_STARARG) return false;
+    if (e->a->kind == AST_ATTR && !strcmp(e->a->str, "item") && e->nitems == 0) return true;
+    if (e->a->kind == AST_ATTR && !host_value_expr(f, e->a)) return false; /* math.cos(...) */
+    if (e->a->kind == AST_NAME) {
+      bool known = false;
+      for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
+        if (!strcmp(e->a->str, fns[i])) known = true;
+      Scope *sc = binding(f->scope, e->a->str);
+      if (!known || sc) return false; /* not one of these, or a name the program rebound */
+    } else if (e->a->kind != AST_ATTR)
+      return false;
+    for (int i = 0; i < e->nitems; i++)
+      if (!host_value_expr(f, e->items[i])) return false;
+    return true;
+  case AST_BINOP: case AST_UNARY: case AST_COMPARE: case AST_BOOLOP: case AST_IFEXP:
+  case AST_TUPLE: case AST_LIST: case AST_FSTRING: case AST_FORMAT:
+    if (!host_value_expr(f, e->a) || !host_value_expr(f, e->b) || !host_value_expr(f, e->c)) return false;
+    for (int i = 0; i < e->nitems; i++)
+      if (!host_value_expr(f, e->items[i])) return false;
+    return true;
+  default: return false;
+  }
+}
+
 /* Whether a branch only prints and computes host values (loss.item(), counters): it can
  * then run after the graph it is written in, instead of splitting that graph (which would
- * separate a loss from its backward()). */
+ * separate a loss from its backward()). A tensor it assigned would be computed in the
+ * graph whether the condition holds or not, so an assignment must be of a host value. */
 static bool host_only(Frame *f, const Ast *st) {
   if (!st) return true;
   switch (st->kind) {
@@ -794,7 +855,7 @@ static bool host_only(Frame *f, const Ast *st) {
   case AST_PASS: return true;
   case AST_EXPR: return host_only_expr(st->a);
   case AST_ASSIGN:
-  case AST_AUGASSIGN: return host_target(f, st->a) && host_only_expr(st->b);
+  case AST_AUGASSIGN: return host_target(f, st->a) && host_only_expr(st->b) && host_value_expr(f, st->b);
   case AST_IF: return host_only_expr(st->a) && host_only(f, st->b) && host_only(f, st->c);
   default: return false;
   }

@@ -563,7 +563,12 @@ static Value *call_func(L *l, Value *fn, Value *self, Args *a) {
     attrs_set(l, &sc->vars, p->str, eval(l, fn->closure, p->a));
   }
   Frame f = {sc, l->none};
-  exec_block(l, &f, def->c);
+  const Ast *body = tailret_body(l, def->c);
+  exec_block(l, &f, body);
+  if (body != def->c) {
+    Value *r = attrs_get(&sc->vars, TAILRET_NAME);
+    f.ret = r ? r : l->none;
+  }
   l->depth--;
   return f.ret;
 }

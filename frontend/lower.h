@@ -573,4 +573,11 @@ const char *dataclass_repr(L *l, Value *obj, int32_t off);
 /* a == b by the generated __eq__ (1 or 0), or -1 when a is no dataclass instance */
 int dataclass_eq(L *l, Value *a, Value *b, int32_t off);
 
+/* ---- tailret.c ------------------------------------------------------------------- */
+/* A function body whose returns sit under conditions, rewritten so every path assigns
+ * TAILRET_NAME last (the function's value); the body itself when it needs no rewrite or
+ * has a return in a loop. */
+extern const char *const TAILRET_NAME;
+const Ast *tailret_body(L *l, const Ast *body);
+
 #endif
