@@ -331,7 +331,8 @@ static const struct {
   {module_builtins, &module_nbuiltins}, {grad_builtins, &grad_nbuiltins},
   {py_builtins, &py_nbuiltins},         {train_builtins, &train_nbuiltins},
   {layer_builtins, &layer_nbuiltins},   {act_builtins, &act_nbuiltins},
-  {sampling_builtins, &sampling_nbuiltins},
+  {sampling_builtins, &sampling_nbuiltins}, {tok_builtins, &tok_nbuiltins},
+  {file_builtins, &file_nbuiltins},
 };
 
 const Builtin *bi_lookup(const char *name, unsigned flags) {
@@ -406,6 +407,10 @@ static Value *bound(L *l, const Builtin *b, Value *self) {
   return v;
 }
 
+Value *bi_bind(L *l, const Builtin *b, Value *self) {
+  return bound(l, b, self);
+}
+
 Value *bi_getattr(L *l, Value *obj, const char *name, int32_t off) {
   if (obj->k == V_NS) {
     if (!strcmp(obj->s, "torch") || !strcmp(obj->s, "torch.nn.functional")) {
@@ -447,6 +452,10 @@ Value *bi_getattr(L *l, Value *obj, const char *name, int32_t off) {
     return bound(l, py_method(V_LIST, name), attrs_get(&obj->attrs, "__items__"));
   if (obj->k == V_OBJECT && moduledict_method(obj, name)) return bound(l, moduledict_method(obj, name), obj);
   if (obj->k == V_OBJECT) {
+    Value *tk = tok_getattr(l, obj, name);
+    if (tk) return tk;
+    Value *fm = file_getattr(l, obj, name);
+    if (fm) return fm;
     Value *tv = train_getattr(l, obj, name);
     if (tv) return tv;
     Value *len = attrs_get(&obj->attrs, "__len__");

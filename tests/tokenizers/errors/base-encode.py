@@ -1,0 +1,3 @@
+from tinytorch.text.tokenization import Tokenizer
+tok = Tokenizer()
+print(tok.encode("hello"))

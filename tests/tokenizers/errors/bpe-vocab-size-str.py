@@ -1,0 +1,2 @@
+from tinytorch.text.tokenization import BPETokenizer
+tok = BPETokenizer("large")

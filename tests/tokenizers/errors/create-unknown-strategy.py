@@ -1,0 +1,2 @@
+from tinytorch.text.tokenization import create_tokenizer
+tok = create_tokenizer("word", corpus=["a b"])

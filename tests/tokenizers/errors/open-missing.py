@@ -1,0 +1,2 @@
+from tinytorch.text.tokenization import CharTokenizer
+text = open("no-such-corpus.txt").read()

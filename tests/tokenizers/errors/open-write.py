@@ -1,0 +1,1 @@
+f = open("out.txt", "w")
