@@ -1485,8 +1485,14 @@ static Exit exec(L *l, Frame *f, const Ast *st) {
   }
   case AST_WITH: {
     Value *ctx = eval(l, s, st->a);
+    if (file_is(ctx)) { /* with open(path) as f: the file is closed after the body */
+      if (st->b) assign(l, s, st->b, ctx);
+      Exit x = exec_block(l, f, st->c);
+      attrs_set(l, &ctx->attrs, "closed", l->vtrue);
+      return x;
+    }
     if (!(ctx->k == V_TUPLE && ctx->s && !strcmp(ctx->s, "no_grad")))
-      lerr(l, st->a->off, "only 'with no_grad():' is supported");
+      lerr(l, st->a->off, "only 'with no_grad():' and 'with open(...) as f:' are supported");
     bool saved = l->no_grad;
     l->no_grad = true;
     Exit x = exec_block(l, f, st->c);
@@ -1666,6 +1672,7 @@ Program *lower_program(const Source *src, const Ast *root, Diag *d) {
     free(l->var_loader);
     free(l->leaves);
     free(l->lreads);
+    tok_free(l);
     free(l);
     return NULL;
   }
@@ -1685,6 +1692,7 @@ Program *lower_program(const Source *src, const Ast *root, Diag *d) {
   free(l->pending);
   free(l->var_loader);
   free(l->leaves);
+  tok_free(l);
   free(l);
   return p;
 }

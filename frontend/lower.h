@@ -183,6 +183,7 @@ struct L {
   int nrows;
   struct Imports *imports; /* the program's own modules (imports.c), NULL until one is used */
   Value *st_saves;         /* safetensors files saved so far: (path, StFile) (safetensors.c) */
+  struct TokCache *tokcache; /* lookup tables built from tokenizers' attributes (tokenizers.c) */
 };
 
 /* ---- lower.c ---------------------------------------------------------------------- */
@@ -313,6 +314,7 @@ const Builtin *bi_lookup(const char *name, unsigned flags);
 /* Calls builtin name (a method when self is given) with positional arguments. */
 Value *bi_call(L *l, const char *name, Value *self, Value **pos, int npos, int32_t off);
 Value *bi_getattr(L *l, Value *obj, const char *name, int32_t off); /* tensors, dtypes */
+Value *bi_bind(L *l, const Builtin *b, Value *self); /* b as a method of self, or unbound */
 void lower_init_builtins(L *l);
 /* Parse a call's arguments against a signature; out[i] is NULL for a missing optional
  * argument whose default is None. */
@@ -546,6 +548,55 @@ const char *py_text(L *l, Value *v, bool repr, int32_t off);
 /* ---- sampling.c: torch.multinomial --------------------------------------------------- */
 extern const Builtin sampling_builtins[];
 extern const int sampling_nbuiltins;
+
+/* ---- text.c: UTF-8, Python's whitespace, string sets, maps of 64-bit keys ------------- */
+size_t utf8_end(const char *s, size_t i, size_t n); /* the end of the code point at s[i] */
+uint32_t utf8_cp(const char *s, size_t i, size_t j); /* the code point s[i..j) */
+int64_t utf8_count(const char *s);                   /* Python's len() of s */
+bool py_isspace(uint32_t u);                         /* str.isspace() of one code point */
+size_t text_skip_space(const char *s, size_t i, size_t n); /* past the whitespace at s[i] */
+size_t text_skip_word(const char *s, size_t i, size_t n);  /* past the rest at s[i] */
+typedef struct TextBuf { /* malloc'd bytes, NUL-terminated once any are added */
+  char *p;
+  size_t n, cap;
+} TextBuf;
+void textbuf_add(TextBuf *b, const char *s, size_t n);
+typedef struct Strset { /* strings numbered 0, 1, ... in the order they are added */
+  TextBuf bytes;  /* the strings back to back, each followed by a NUL */
+  size_t *at;     /* id -> offset in bytes */
+  uint32_t *len;  /* id -> length */
+  uint64_t *hash; /* id -> hash */
+  int n, cap;
+  int32_t *slot;  /* open addressing over ids, -1 when empty */
+  size_t nslot;   /* a power of two, over twice n */
+  TextBuf tmp;    /* where a concatenation is built before it is added */
+} Strset;
+int strset_id(Strset *t, const char *s, size_t n); /* s's id, added if new (s not in t) */
+int strset_id2(Strset *t, const char *a, size_t na, const char *b, size_t nb); /* a + b's */
+int strset_find(const Strset *t, const char *s, size_t n); /* s's id, or -1 */
+const char *strset_str(const Strset *t, int id);
+void strset_free(Strset *t);
+typedef struct U64Map { /* 64-bit keys to int32 values, malloc'd */
+  uint64_t *key;
+  int32_t *val; /* INT32_MIN: a free slot */
+  size_t n, cap;
+} U64Map;
+int32_t *u64map_ref(U64Map *m, uint64_t k);     /* k's value, added as 0 if absent */
+int32_t u64map_get(const U64Map *m, uint64_t k); /* k's value, or -1 */
+void u64map_free(U64Map *m);
+
+/* ---- tokenizers.c: TinyTorch's CharTokenizer and BPETokenizer (curriculum module 10) --- */
+extern const Builtin tok_builtins[];
+extern const int tok_nbuiltins;
+/* A tokenizer's method name, bound to obj; NULL when obj is no tokenizer or has no such. */
+Value *tok_getattr(L *l, Value *obj, const char *name);
+void tok_free(L *l); /* when lowering ends: the tables kept for the tokenizers' methods */
+
+/* ---- pyfile.c: open() for reading text at compile time ------------------------------- */
+extern const Builtin file_builtins[];
+extern const int file_nbuiltins;
+bool file_is(const Value *v);                           /* an object open() made */
+Value *file_getattr(L *l, Value *obj, const char *name); /* its methods; NULL for others */
 
 /* ---- hasattr.c, pynames.c: hasattr() and getattr() ----------------------------------- */
 BI_FN(py_hasattr);
