@@ -1371,6 +1371,24 @@ Value *host_pick(L *l, Value *obj, Value *key, int32_t off) {
   return r;
 }
 
+bool fstr_truthy(L *l, Value *s, int32_t off) {
+  for (int i = 0; i < s->n; i++) {
+    Value *pv = s->items[i];
+    if (pv->k == V_STR) {
+      if (pv->s[0]) return true;
+      continue;
+    }
+    HostExpr *e = pv->k == V_TUPLE && pv->items[0]->k == V_HOST ? pv->items[0]->hx : NULL;
+    if (!e || e->kind != HX_STR) return true; /* a number's text is never empty */
+    const StrTable *t = &l->p->strtabs[e->i];
+    bool empty = false;
+    for (int k = 0; k < t->n; k++) empty |= !t->strs[k][0];
+    if (!empty) return true;
+  }
+  lerr(l, off, "whether this string is empty is known only when the program runs (a string it "
+               "selects at run time may be empty)");
+}
+
 Value *fstr_len(L *l, Value *s, int32_t off) {
   int64_t text = 0;
   HostExpr *n = NULL;

@@ -148,13 +148,17 @@ bool v_truthy(L *l, Value *v, int32_t off) {
   case V_INT: return v->i != 0;
   case V_FLOAT: return v->f != 0;
   case V_STR: return v->s[0] != 0;
-  case V_FSTR: return true; /* it holds a number's text, never empty */
+  case V_FSTR: return fstr_truthy(l, v, off);
   case V_RTLIST: rtlist_unsupported(l, "its truth value", off);
   case V_LIST:
   case V_TUPLE:
   case V_DICT: return v->n != 0;
   case V_RANGE: return (v->i3 > 0) ? v->i < v->i2 : v->i > v->i2;
-  case V_TENSOR:
+  case V_TENSOR: {
+    Value *c = fold_scalar(l, v); /* made from constants: its value is known now */
+    if (c) return v_truthy(l, c, off);
+  }
+  /* fall through */
   case V_HOST:
     lerr(l, off,
          "this value is only known when the program runs, and is used where ttc needs it at "

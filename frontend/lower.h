@@ -304,6 +304,8 @@ void host_final_types(Program *p);
 Value *host_pick(L *l, Value *obj, Value *key, int32_t off);
 /* len() of a run-time string of text and selected strings (host_pick's). */
 Value *fstr_len(L *l, Value *s, int32_t off);
+/* bool() of a run-time string: true when some piece cannot be empty, else a diagnostic. */
+bool fstr_truthy(L *l, Value *s, int32_t off);
 
 /* ---- builtins.c: the registry, argument binding, what every builtin shares ------------ */
 /* A builtin's function: BI_FN(add) is bi_add. Each file defines its builtins static and
@@ -597,6 +599,13 @@ extern const Builtin file_builtins[];
 extern const int file_nbuiltins;
 bool file_is(const Value *v);                           /* an object open() made */
 Value *file_getattr(L *l, Value *obj, const char *name); /* its methods; NULL for others */
+
+/* ---- fold.c: values of tensors computed from constants alone ------------------------- */
+/* t's n elements (as doubles, and exactly as int64s for integer dtypes) when t is made in the
+ * open graph from constants by ops fold.c knows; false otherwise (they are known at run time). */
+bool fold_values(L *l, Value *t, double *f, int64_t *i, int64_t n);
+/* A one-element tensor's value as a Python number (or bool) when fold_values knows it, else NULL. */
+Value *fold_scalar(L *l, Value *t);
 
 /* ---- hasattr.c, pynames.c: hasattr() and getattr() ----------------------------------- */
 BI_FN(py_hasattr);

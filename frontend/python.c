@@ -605,7 +605,8 @@ B(range) {
 B(py_int) {
   Value *v[1];
   args_bind(l, "int", "x=0", self, a, v, 1);
-  Value *x = v[0];
+  Value *x = v[0], *c = x && x->k == V_TENSOR ? fold_scalar(l, x) : NULL; /* known now */
+  if (c) x = c;
   if (!x) lerr(l, a->off, "int() argument must be a string or a number, not 'NoneType'");
   if (x->k == V_INT || x->k == V_BOOL) return v_int(l, x->i);
   if (x->k == V_FLOAT) {
@@ -626,7 +627,8 @@ B(py_int) {
 B(py_float) {
   Value *v[1];
   args_bind(l, "float", "x=0.0", self, a, v, 1);
-  Value *x = v[0];
+  Value *x = v[0], *c = x && x->k == V_TENSOR ? fold_scalar(l, x) : NULL; /* known now */
+  if (c) x = c;
   if (x && (x->k == V_INT || x->k == V_BOOL)) return v_float(l, (double)x->i);
   if (x && x->k == V_FLOAT) return x;
   if (x && x->k == V_STR) {
@@ -666,6 +668,8 @@ B(py_repr) {
 B(py_bool) {
   Value *v[1];
   args_bind(l, "bool", "x=False", self, a, v, 1);
+  Value *c = v[0] && v[0]->k == V_TENSOR ? fold_scalar(l, v[0]) : NULL; /* known now */
+  if (c) v[0] = c;
   if (v[0] && v[0]->k == V_TENSOR) v[0] = tensor_item(l, v[0], a->off); /* bool(t): its one element */
   if (v[0] && v[0]->k == V_HOST) { /* known at run time: x != 0, printed True/False */
     if (v[0]->hx->isbool) return v[0];
