@@ -544,6 +544,10 @@ static bool emit_stmts(Cg *cg, const Stmt *list, int n, TextRun *run, int depth)
     case ST_CONTINUE:
       cg_line(cg, "continue;");
       break;
+    case ST_RAISE: /* the message is an argument, never part of the format */
+      src_comment(cg, st->loc);
+      cg_line(cg, "%s;", cg_fatal_call(cg, st->loc, "%s", arena_printf(cg->arena, "\"%s\"", cg_text(cg, st->path, false))));
+      break;
     case ST_SAVE:
     case ST_LOAD:
       src_comment(cg, st->loc);

@@ -798,13 +798,15 @@ static bool host_valued(const Value *v) {
  * its names are bound to now: `best = loss.item()` and `acc = 100 * correct / total` of
  * numbers are; `y = x * 2` of a tensor x is not. Unsure is no: the if then ends the graph
  * and lowers its branches as graphs of their own, which is always right. */
-static bool host_value_expr(Frame *f, const Ast *e) {
+static bool host_value_expr(Frame *f, const Names *earlier, const Ast *e) {
   static const char *const fns[] = {"int", "float", "round", "abs", "min", "max", "len",
                                     "str", "bool"};
   if (!e) return true;
   switch (e->kind) {
   case AST_INT: case AST_FLOAT: case AST_STR: case AST_BOOL: case AST_NONE: return true;
   case AST_NAME: {
+    for (int i = 0; i < earlier->n; i++)
+      if (!strcmp(earlier->v[i], e->str)) return true;
     Scope *sc = binding(f->scope, e->str);
     return sc && host_valued(attrs_get(&sc->vars, e->str));
   }
@@ -819,7 +821,7 @@ static bool host_value_expr(Frame *f, const Ast *e) {
     for (int i = 0; i < e->nitems; i++)
       if (e->items[i]->kind == AST_KWARG || e->items[i]->kind == AST_STARARG) return false;
     if (e->a->kind == AST_ATTR && !strcmp(e->a->str, "item") && e->nitems == 0) return true;
-    if (e->a->kind == AST_ATTR && !host_value_expr(f, e->a)) return false; /* math.cos(...) */
+    if (e->a->kind == AST_ATTR && !host_value_expr(f, earlier, e->a)) return false; /* math.cos(...) */
     if (e->a->kind == AST_NAME) {
       bool known = false;
       for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
@@ -829,13 +831,13 @@ static bool host_value_expr(Frame *f, const Ast *e) {
     } else if (e->a->kind != AST_ATTR)
       return false;
     for (int i = 0; i < e->nitems; i++)
-      if (!host_value_expr(f, e->items[i])) return false;
+      if (!host_value_expr(f, earlier, e->items[i])) return false;
     return true;
   case AST_BINOP: case AST_UNARY: case AST_COMPARE: case AST_BOOLOP: case AST_IFEXP:
   case AST_TUPLE: case AST_LIST: case AST_FSTRING: case AST_FORMAT:
-    if (!host_value_expr(f, e->a) || !host_value_expr(f, e->b) || !host_value_expr(f, e->c)) return false;
+    if (!host_value_expr(f, earlier, e->a) || !host_value_expr(f, earlier, e->b) || !host_value_expr(f, earlier, e->c)) return false;
     for (int i = 0; i < e->nitems; i++)
-      if (!host_value_expr(f, e->items[i])) return false;
+      if (!host_value_expr(f, earlier, e->items[i])) return false;
     return true;
   default: return false;
   }
@@ -845,25 +847,47 @@ static bool host_value_expr(Frame *f, const Ast *e) {
  * then run after the graph it is written in, instead of splitting that graph (which would
  * separate a loss from its backward()). A tensor it assigned would be computed in the
  * graph whether the condition holds or not, so an assignment must be of a host value. */
-static bool host_only(Frame *f, const Ast *st) {
+static bool host_only_in(Frame *f, const Ast *st, Names *earlier) {
   if (!st) return true;
   switch (st->kind) {
   case AST_BLOCK:
     for (int i = 0; i < st->nitems; i++)
-      if (!host_only(f, st->items[i])) return false;
+      if (!host_only_in(f, st->items[i], earlier)) return false;
     return true;
   case AST_PASS: return true;
   case AST_EXPR: return host_only_expr(st->a);
   case AST_ASSIGN:
-  case AST_AUGASSIGN: return host_target(f, st->a) && host_only_expr(st->b) && host_value_expr(f, st->b);
-  case AST_IF: return host_only_expr(st->a) && host_only(f, st->b) && host_only(f, st->c);
+  case AST_AUGASSIGN:
+    if (!host_target(f, st->a) || !host_only_expr(st->b) || !host_value_expr(f, earlier, st->b))
+      return false;
+    if (st->kind == AST_ASSIGN && st->a->kind == AST_NAME) names_add(earlier, st->a->str);
+    return true;
+  case AST_IF: {
+    /* a name either branch assigns counts as assigned after it (one that only one branch
+       assigns is joined or poisoned by the lowering, never read as a tensor) */
+    Names a = *earlier, b = *earlier;
+    a.v = b.v = NULL, a.n = b.n = a.cap = b.cap = 0;
+    for (int i = 0; i < earlier->n; i++) names_add(&a, earlier->v[i]), names_add(&b, earlier->v[i]);
+    if (!host_only_expr(st->a) || !host_only_in(f, st->b, &a) || !host_only_in(f, st->c, &b)) return false;
+    int n0 = earlier->n;
+    for (int i = n0; i < a.n; i++) names_add(earlier, a.v[i]);
+    for (int i = n0; i < b.n; i++) names_add(earlier, b.v[i]);
+    return true;
+  }
+  case AST_ASSERT: /* a run-time assert, or its raise */
+    return st->ival == 1 || (host_only_expr(st->a) && host_only_expr(st->b) && host_value_expr(f, earlier, st->a));
   default: return false;
   }
 }
 
+static bool host_only(L *l, Frame *f, const Ast *st) {
+  Names earlier = {.arena = l->arena};
+  return host_only_in(f, st, &earlier);
+}
+
 Exit lower_host_if(L *l, Frame *f, const Ast *st, HostExpr *cond) {
   int nc;
-  if (l->g && l->g->n > 0 && host_only(f, st->b) && host_only(f, st->c)) {
+  if (l->g && l->g->n > 0 && host_only(l, f, st->b) && host_only(l, f, st->c)) {
     /* run after the graph: its .item() snapshots are taken in the graph, unconditionally */
     const Ast *orelse = st->c;
     Names all = {.arena = l->arena}, fresh = {.arena = l->arena};
@@ -916,6 +940,10 @@ Exit lower_host_if(L *l, Frame *f, const Ast *st, HostExpr *cond) {
         poison_fresh(l, f, fresh.v[i]);
     return X_NEXT;
   }
+  if (l->capture) /* a function called in a branch that runs after the graph */
+    lerr(l, st->off, "this if on a value known only at run time computes tensors, and runs inside "
+                     "a run-time branch that ttc lowers as host code after the graph (in a function "
+                     "called there); compute it before that branch");
   end_graph(l);
   const Ast *orelse = st->c;
   Names all = {.arena = l->arena}, fresh = {.arena = l->arena};

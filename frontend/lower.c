@@ -1581,12 +1581,42 @@ static Exit exec(L *l, Frame *f, const Ast *st) {
     }
     return X_NEXT;
   }
-  case AST_ASSERT:
-    if (!v_truthy(l, eval(l, s, st->a), st->a->off)) {
+  case AST_ASSERT: {
+    if (st->ival == 1) { /* the raise of a run-time assert (below), under its if */
+      Stmt *r = emit_host_stmt(l, ST_RAISE, st->off);
+      r->path = st->str;
+      return X_NEXT;
+    }
+    Value *c = eval(l, s, st->a);
+    if (c->k == V_HOST || c->k == V_TENSOR) {
+      /* known only when the program runs: `if not c: raise AssertionError(msg)` */
+      const char *msg = "AssertionError";
+      if (st->b) {
+        Value *m = eval(l, s, st->b);
+        if (m->k != V_STR)
+          lerr(l, st->b->off, "the message of an assert whose condition is known only at run time "
+                              "must be a string known at compile time");
+        msg = arena_printf(l->arena, "AssertionError: %s", m->s);
+      }
+      Ast *raise = ast_new(l->arena, AST_ASSERT, st->off);
+      raise->ival = 1;
+      raise->str = msg;
+      Ast *body = ast_new(l->arena, AST_BLOCK, st->off);
+      ast_push(l->arena, body, raise);
+      Ast *neg = ast_new(l->arena, AST_UNARY, st->a->off);
+      neg->op = UN_NOT;
+      neg->a = st->a;
+      Ast *ifs = ast_new(l->arena, AST_IF, st->off);
+      ifs->a = neg;
+      ifs->b = body;
+      return lower_host_if(l, f, ifs, hx_of(l, host_call1(l, HU_NOT, c, st->a->off), st->a->off));
+    }
+    if (!v_truthy(l, c, st->a->off)) {
       if (st->b) lerr(l, st->off, "assertion failed: %s", v_str_of(l, eval(l, s, st->b), false, st->b->off));
       lerr(l, st->off, "assertion failed");
     }
     return X_NEXT;
+  }
   case AST_BLOCK: return exec_block(l, f, st);
   default: lerr(l, st->off, "unsupported statement (%s)", ast_kind_name(st->kind));
   }

@@ -326,6 +326,8 @@ typedef enum {
                   enclosing ST_LOADER's progress bar */
   ST_LIST_INIT,   /* run-time list hvar = [items[].expr ...] (where the list was made) */
   ST_LIST_APPEND, /* run-time list hvar .append(expr) */
+  ST_RAISE,       /* stop the program with the error path (a failed run-time assert:
+                     "AssertionError: its message"), naming the statement's line */
 } StmtKind;
 
 typedef struct Stmt Stmt;
@@ -347,7 +349,7 @@ struct Stmt {
   int nbody, capbody;
   Stmt *orelse;           /* ST_IF */
   int norelse, capelse;
-  const char *path;       /* ST_SAVE, ST_LOAD */
+  const char *path;       /* ST_SAVE, ST_LOAD; ST_RAISE: the error, as Python names it */
   int *vars;              /* ST_SAVE, ST_LOAD */
   const char **keys;      /* ST_SAVE, ST_LOAD: state_dict keys ("fc1.weight") */
   unsigned char *pykinds; /* ST_SAVE, ST_LOAD, or NULL: per key, 0 a tensor, or a Python

@@ -363,6 +363,10 @@ static void print_stmts(FILE *f, const Program *p, const Stmt *list, int n, int 
       break;
     case ST_BREAK: fputs("break", f); break;
     case ST_CONTINUE: fputs("continue", f); break;
+    case ST_RAISE:
+      fputs("raise ", f);
+      print_quoted(f, s->path ? s->path : "");
+      break;
     case ST_SAVE:
     case ST_LOAD:
       fprintf(f, "%s \"%s\"", s->kind == ST_SAVE ? "save" : "load", s->path ? s->path : "");

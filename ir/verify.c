@@ -230,6 +230,9 @@ static bool verify_stmts(const Program *p, const Stmt *list, int n, int loop_dep
       if (!verify_stmts(p, s->body, s->nbody, loop_depth, depth + 1, err)) return false;
       if (!verify_stmts(p, s->orelse, s->norelse, loop_depth, depth + 1, err)) return false;
       break;
+    case ST_RAISE:
+      if (!s->path) return snprintf(err->msg, sizeof err->msg, "raise without an error"), false;
+      break;
     case ST_BREAK:
     case ST_CONTINUE:
       if (loop_depth == 0) return snprintf(err->msg, sizeof err->msg, "break or continue outside a loop"), false;

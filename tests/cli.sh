@@ -300,6 +300,21 @@ fi
 expect_rc "big constant: to stdout, in the C" 0 "$ttc" compile bigconst.tt -o -
 if grep -q incbin out; then bad "big constant: stdout C names a data file"; else ok; fi
 
+# A failing assert on a value known only at run time stops the program as Python's
+# AssertionError does, naming the line, after what it printed before.
+cat > runassert.tt <<'TT'
+import torch
+torch.manual_seed(0)
+for it in range(3):
+    x = torch.randn(2, requires_grad=True)
+    (x * x).sum().backward()
+    print("step", it)
+    assert x.grad.abs().sum().item() < 5.0, "gradient too large"
+TT
+expect_rc "run-time assert" 1 "$ttc" run runassert.tt
+grep_in "run-time assert" err '^error: runassert.tt:7: AssertionError: gradient too large$'
+grep_in "run-time assert" out '^step 1$'
+
 # A graph of more than 400 nodes is emitted in parts (noinline functions sharing its
 # buffers at file scope), which bounds the C compiler's time; the result is unchanged.
 printf 'x = ones(3)\nfor i in range(200):\n    x = x * 1.001 + 0.01\nprint(x)\n' > split.tt
