@@ -19,7 +19,7 @@
 #include <string.h>
 
 #define FOLD_MAX_ELEMS (1 << 16)
-#define FOLD_MAX_WORK (1 << 25)
+#define FOLD_MAX_WORK  (1 << 25)
 
 /* A node's values: doubles for floating dtypes, int64s for integers and bools. */
 typedef struct Folded {
@@ -53,10 +53,17 @@ static bool to_dtype(DType dt, bool from_float, double f, int64_t i, double *of,
     i = (int64_t)trunc(f);
   }
   switch (dt) {
-  case DT_I32: *oi = (int32_t)(uint32_t)(uint64_t)i; return true;
-  case DT_I8: *oi = (int8_t)(uint8_t)(uint64_t)i; return true;
-  case DT_I64: *oi = i; return true;
-  default: return false;
+  case DT_I32:
+    *oi = (int32_t)(uint32_t)(uint64_t)i;
+    return true;
+  case DT_I8:
+    *oi = (int8_t)(uint8_t)(uint64_t)i;
+    return true;
+  case DT_I64:
+    *oi = i;
+    return true;
+  default:
+    return false;
   }
 }
 
@@ -81,26 +88,44 @@ static bool source(const Node *n, Folded *r, int64_t count) {
     int64_t iv = 0;
     if (n->op == OP_CONST) {
       switch (dt) {
-      case DT_F32: x = ((const float *)n->attr.data)[k]; break;
-      case DT_F64: x = ((const double *)n->attr.data)[k]; break;
-      case DT_I64: iv = ((const int64_t *)n->attr.data)[k]; break;
-      case DT_I32: iv = ((const int32_t *)n->attr.data)[k]; break;
-      case DT_I8: iv = ((const int8_t *)n->attr.data)[k]; break;
-      case DT_BOOL: iv = ((const bool *)n->attr.data)[k]; break;
-      default: return false;
+      case DT_F32:
+        x = ((const float *)n->attr.data)[k];
+        break;
+      case DT_F64:
+        x = ((const double *)n->attr.data)[k];
+        break;
+      case DT_I64:
+        iv = ((const int64_t *)n->attr.data)[k];
+        break;
+      case DT_I32:
+        iv = ((const int32_t *)n->attr.data)[k];
+        break;
+      case DT_I8:
+        iv = ((const int8_t *)n->attr.data)[k];
+        break;
+      case DT_BOOL:
+        iv = ((const bool *)n->attr.data)[k];
+        break;
+      default:
+        return false;
       }
     } else if (n->op == OP_FILL) { /* an int64 fill holds its exact value in attr.i[0] */
       x = n->attr.f[0];
-      if (!fl && !(dt == DT_I64 && n->attr.i[0]) && !to_dtype(dt, true, x, 0, &x, &iv)) return false;
+      if (!fl && !(dt == DT_I64 && n->attr.i[0]) && !to_dtype(dt, true, x, 0, &x, &iv))
+        return false;
       if (dt == DT_I64 && n->attr.i[0]) iv = n->attr.i[0];
     } else { /* arange: exact ints in attr.i when set, else start + k*step in double */
       bool exact = !fl && (n->attr.i[0] || n->attr.i[1]);
       x = n->attr.f[0] + (double)k * n->attr.f[1];
-      if (exact) iv = n->attr.i[0] + k * n->attr.i[1];
-      else if (!fl && !to_dtype(dt, true, x, 0, &x, &iv)) return false;
+      if (exact)
+        iv = n->attr.i[0] + k * n->attr.i[1];
+      else if (!fl && !to_dtype(dt, true, x, 0, &x, &iv))
+        return false;
     }
-    if (fl) r->f[k] = dt == DT_F32 ? (double)(float)x : x;
-    else r->i[k] = dt == DT_BOOL ? iv != 0 : iv;
+    if (fl)
+      r->f[k] = dt == DT_F32 ? (double)(float)x : x;
+    else
+      r->i[k] = dt == DT_BOOL ? iv != 0 : iv;
   }
   return true;
 }
@@ -118,13 +143,16 @@ static bool elementwise(Fold *fd, const Node *n, Folded *r, int64_t count) {
       int64_t at = bcast_index(&n->shape, &in[a]->shape, k);
       const Folded *v = &fd->memo[n->in[a]];
       bool af = dt_is_float(in[a]->dtype);
-      if (af) f[a] = v->f[at], iv[a] = 0;
-      else iv[a] = v->i[at], f[a] = (double)v->i[at];
+      if (af)
+        f[a] = v->f[at], iv[a] = 0;
+      else
+        iv[a] = v->i[at], f[a] = (double)v->i[at];
       fl |= af && !(n->op == OP_WHERE && a == 0); /* where's condition is no operand */
     }
     if (n->op == OP_WHERE) {
       int s = iv[0] ? 1 : 2;
-      if (!to_dtype(n->dtype, dt_is_float(in[s]->dtype), f[s], iv[s], &r->f[k], &r->i[k])) return false;
+      if (!to_dtype(n->dtype, dt_is_float(in[s]->dtype), f[s], iv[s], &r->f[k], &r->i[k]))
+        return false;
       continue;
     }
     if (n->op == OP_CAST || n->op == OP_NEG) {
@@ -137,19 +165,40 @@ static bool elementwise(Fold *fd, const Node *n, Folded *r, int64_t count) {
     int64_t y = 0;
     bool cmp = true;
     switch (n->op) {
-    case OP_ADD: x = f[0] + f[1], y = (int64_t)((uint64_t)iv[0] + (uint64_t)iv[1]), cmp = false; break;
-    case OP_SUB: x = f[0] - f[1], y = (int64_t)((uint64_t)iv[0] - (uint64_t)iv[1]), cmp = false; break;
-    case OP_MUL: x = f[0] * f[1], y = (int64_t)((uint64_t)iv[0] * (uint64_t)iv[1]), cmp = false; break;
-    case OP_EQ: y = fl ? f[0] == f[1] : iv[0] == iv[1]; break;
-    case OP_NE: y = fl ? f[0] != f[1] : iv[0] != iv[1]; break;
-    case OP_LT: y = fl ? f[0] < f[1] : iv[0] < iv[1]; break;
-    case OP_LE: y = fl ? f[0] <= f[1] : iv[0] <= iv[1]; break;
-    case OP_GT: y = fl ? f[0] > f[1] : iv[0] > iv[1]; break;
-    case OP_GE: y = fl ? f[0] >= f[1] : iv[0] >= iv[1]; break;
-    default: return false;
+    case OP_ADD:
+      x = f[0] + f[1], y = (int64_t)((uint64_t)iv[0] + (uint64_t)iv[1]), cmp = false;
+      break;
+    case OP_SUB:
+      x = f[0] - f[1], y = (int64_t)((uint64_t)iv[0] - (uint64_t)iv[1]), cmp = false;
+      break;
+    case OP_MUL:
+      x = f[0] * f[1], y = (int64_t)((uint64_t)iv[0] * (uint64_t)iv[1]), cmp = false;
+      break;
+    case OP_EQ:
+      y = fl ? f[0] == f[1] : iv[0] == iv[1];
+      break;
+    case OP_NE:
+      y = fl ? f[0] != f[1] : iv[0] != iv[1];
+      break;
+    case OP_LT:
+      y = fl ? f[0] < f[1] : iv[0] < iv[1];
+      break;
+    case OP_LE:
+      y = fl ? f[0] <= f[1] : iv[0] <= iv[1];
+      break;
+    case OP_GT:
+      y = fl ? f[0] > f[1] : iv[0] > iv[1];
+      break;
+    case OP_GE:
+      y = fl ? f[0] >= f[1] : iv[0] >= iv[1];
+      break;
+    default:
+      return false;
     }
-    if (cmp) r->i[k] = y;
-    else if (!to_dtype(n->dtype, fl, x, y, &r->f[k], &r->i[k])) return false;
+    if (cmp)
+      r->i[k] = y;
+    else if (!to_dtype(n->dtype, fl, x, y, &r->f[k], &r->i[k]))
+      return false;
   }
   return true;
 }
@@ -165,8 +214,10 @@ static bool slicing(Fold *fd, const Node *n, Folded *r, int64_t count) {
   bool fl = dt_is_float(n->dtype);
   if (back) {
     for (int64_t k = 0; k < count; k++)
-      if (fl) r->f[k] = 0;
-      else r->i[k] = 0;
+      if (fl)
+        r->f[k] = 0;
+      else
+        r->i[k] = 0;
   }
   int64_t ns = shape_numel(small);
   for (int64_t k = 0; k < ns; k++) {
@@ -180,62 +231,26 @@ static bool slicing(Fold *fd, const Node *n, Folded *r, int64_t count) {
       stride *= big->d[d];
     }
     int64_t from = back ? k : at, to = back ? at : k;
-    if (fl) r->f[to] = v->f[from];
-    else r->i[to] = v->i[from];
+    if (fl)
+      r->f[to] = v->f[from];
+    else
+      r->i[to] = v->i[from];
   }
   return true;
 }
 
-static bool fold_node(Fold *fd, int id, int depth) {
-  Folded *r = &fd->memo[id];
-  if (r->done) return r->ok;
-  r->done = true; /* a cycle cannot happen (topological order); this also ends a failed retry */
-  const Node *n = &fd->g->nodes[id];
-  if (depth > 10000 || n->shape.sym >= 0) return false;
-  int64_t count = shape_numel(&n->shape);
-  if (count > FOLD_MAX_ELEMS || (fd->work += count) > FOLD_MAX_WORK) return false;
-  switch (n->op) {
+/* What kind of computation folds an op, FK_NONE for one fold.c leaves to run time. */
+enum { FK_NONE, FK_SOURCE, FK_VIEW, FK_ELEMENTWISE, FK_SLICE };
+
+static int fold_kind(Op op) {
+  switch (op) {
   case OP_CONST:
   case OP_FILL:
   case OP_ARANGE:
+    return FK_SOURCE;
   case OP_RESHAPE:
   case OP_DETACH:
-  case OP_EXPAND:
-  case OP_CAST:
-  case OP_NEG:
-  case OP_SLICE:
-  case OP_SLICE_BACKWARD:
-  case OP_WHERE:
-  case OP_ADD:
-  case OP_SUB:
-  case OP_MUL:
-  case OP_EQ:
-  case OP_NE:
-  case OP_LT:
-  case OP_LE:
-  case OP_GT:
-  case OP_GE: break;
-  default: return false;
-  }
-  if (n->op == OP_CONST && !n->attr.data) return false;
-  for (int k = 0; k < n->nin; k++)
-    if (n->in[k] < 0 || n->in[k] >= id || !fold_node(fd, n->in[k], depth + 1)) return false;
-  /* malloc'd, freed by fold_values: a program may fold a large tensor many times */
-  if (dt_is_float(n->dtype)) r->f = malloc(sizeof *r->f * (size_t)(count + 1));
-  else r->i = malloc(sizeof *r->i * (size_t)(count + 1));
-  if (!r->f && !r->i) return false;
-  bool ok;
-  switch (n->op) {
-  case OP_CONST:
-  case OP_FILL:
-  case OP_ARANGE: ok = source(n, r, count); break;
-  case OP_RESHAPE:
-  case OP_DETACH: /* the same elements in order (a view), the dtype unchanged */
-    if (n->dtype != fd->g->nodes[n->in[0]].dtype) return false;
-    if (r->f) memcpy(r->f, fd->memo[n->in[0]].f, sizeof *r->f * (size_t)count);
-    else memcpy(r->i, fd->memo[n->in[0]].i, sizeof *r->i * (size_t)count);
-    ok = true;
-    break;
+    return FK_VIEW;
   case OP_EXPAND: /* broadcast, as a cast to the same dtype */
   case OP_CAST:
   case OP_NEG:
@@ -248,22 +263,65 @@ static bool fold_node(Fold *fd, int id, int depth) {
   case OP_LT:
   case OP_LE:
   case OP_GT:
-  case OP_GE: {
+  case OP_GE:
+    return FK_ELEMENTWISE;
+  case OP_SLICE:
+  case OP_SLICE_BACKWARD:
+    return FK_SLICE;
+  default:
+    return FK_NONE;
+  }
+}
+
+static bool fold_node(Fold *fd, int id, int depth) {
+  Folded *r = &fd->memo[id];
+  if (r->done) return r->ok;
+  r->done = true; /* a cycle cannot happen (topological order); this also ends a failed retry */
+  const Node *n = &fd->g->nodes[id];
+  int kind = fold_kind(n->op);
+  if (depth > 10000 || n->shape.sym >= 0 || kind == FK_NONE) return false;
+  int64_t count = shape_numel(&n->shape);
+  if (count > FOLD_MAX_ELEMS || (fd->work += count) > FOLD_MAX_WORK) return false;
+  if (n->op == OP_CONST && !n->attr.data) return false;
+  for (int k = 0; k < n->nin; k++)
+    if (n->in[k] < 0 || n->in[k] >= id || !fold_node(fd, n->in[k], depth + 1)) return false;
+  /* malloc'd, freed by fold_values: a program may fold a large tensor many times */
+  if (dt_is_float(n->dtype))
+    r->f = malloc(sizeof *r->f * (size_t)(count + 1));
+  else
+    r->i = malloc(sizeof *r->i * (size_t)(count + 1));
+  if (!r->f && !r->i) return false;
+  const Folded *in = n->nin ? &fd->memo[n->in[0]] : NULL;
+  switch (kind) {
+  case FK_SOURCE:
+    r->ok = source(n, r, count);
+    break;
+  case FK_VIEW: /* the same elements in order, the dtype unchanged */
+    if (n->dtype != fd->g->nodes[n->in[0]].dtype) return false;
+    if (r->f)
+      memcpy(r->f, in->f, sizeof *r->f * (size_t)count);
+    else
+      memcpy(r->i, in->i, sizeof *r->i * (size_t)count);
+    r->ok = true;
+    break;
+  case FK_ELEMENTWISE: {
     Node tmp = *n;
     if (n->op == OP_EXPAND) tmp.op = OP_CAST;
-    ok = elementwise(fd, &tmp, r, count);
+    r->ok = elementwise(fd, &tmp, r, count);
     break;
   }
-  default: ok = slicing(fd, n, r, count); break;
+  default:
+    r->ok = slicing(fd, n, r, count);
+    break;
   }
-  r->ok = ok;
-  return ok;
+  return r->ok;
 }
 
 bool fold_values(L *l, Value *t, double *f, int64_t *i, int64_t n) {
   if (t->k != V_TENSOR || t->t.dyn || !l->g || t->t.graph != l->g->id) return false;
   const Graph *g = l->g;
-  if (t->t.node < 0 || t->t.node >= g->n || shape_numel(&g->nodes[t->t.node].shape) != n) return false;
+  if (t->t.node < 0 || t->t.node >= g->n || shape_numel(&g->nodes[t->t.node].shape) != n)
+    return false;
   Fold fd = {.g = g};
   fd.memo = calloc((size_t)g->n + 1, sizeof *fd.memo);
   if (!fd.memo) return false;
@@ -289,6 +347,9 @@ Value *fold_scalar(L *l, Value *t) {
   const Node *n = &l->g->nodes[t->t.node];
   double f;
   int64_t i;
-  if (shape_numel(&n->shape) != 1 || n->shape.sym >= 0 || !fold_values(l, t, &f, &i, 1)) return NULL;
-  return dt_is_float(n->dtype) ? v_float(l, f) : n->dtype == DT_BOOL ? v_bool(l, i != 0) : v_int(l, i);
+  if (shape_numel(&n->shape) != 1 || n->shape.sym >= 0 || !fold_values(l, t, &f, &i, 1))
+    return NULL;
+  return dt_is_float(n->dtype) ? v_float(l, f)
+         : n->dtype == DT_BOOL ? v_bool(l, i != 0)
+                               : v_int(l, i);
 }

@@ -25,11 +25,13 @@ static int name_cmp(const void *a, const void *b) {
 }
 
 int pynames_has(const char *type, const char *name) {
-  for (int i = 0; i < npynames; i++)
-    if (!strcmp(pynames[i].type, type)) {
-      if (strcmp(type, "everyone") && pynames_has("everyone", name) == 1) return 1;
-      return bsearch(&name, pynames[i].names, pynames[i].n, sizeof *pynames[i].names, name_cmp) != NULL;
-    }
+  for (int i = 0; i < npynames; i++) {
+    const PyNames *t = &pynames[i];
+    if (strcmp(t->type, type)) continue;
+    if (strcmp(type, "everyone") && pynames_has("everyone", name) == 1) return 1;
+    if (t->parent && pynames_has(t->parent, name) == 1) return 1;
+    return bsearch(&name, t->names, t->n, sizeof *t->names, name_cmp) != NULL;
+  }
   return -1;
 }
 

@@ -617,6 +617,7 @@ typedef struct PyNames {
   const char *type;         /* "torch", "Tensor", "nn.Linear", ..., "everyone" */
   const char *const *names; /* sorted by strcmp; object's own attributes ("everyone") left out */
   size_t n;
+  const char *parent;       /* a table whose names these objects have too, or NULL */
 } PyNames;
 extern const PyNames pynames[];
 extern const int npynames;

@@ -1716,45 +1716,11 @@ B(get_default_dtype) {
   return d;
 }
 
-/*
- * The values of t when they are known at compile time: a constant, fill or arange in the
- * open graph, through reshapes and detaches (a cast or anything else is not followed). n is
- * t's element count; vals gets them as doubles, ivals exactly for integer dtypes.
- */
+/* The values of t when they are known at compile time (fold.c): a constant, fill or arange in
+ * the open graph, and what reshapes, slices, casts and elementwise ops make of them. n is t's
+ * element count; vals gets them as doubles, ivals exactly for integer dtypes. */
 static bool known_values(L *l, Value *t, double *vals, int64_t *ivals, int64_t n) {
-  if (!l->g || t->t.graph != l->g->id) return false;
-  const Graph *g = l->g;
-  const Node *nd = &g->nodes[t->t.node];
-  while (nd->op == OP_RESHAPE || nd->op == OP_DETACH) nd = &g->nodes[nd->in[0]];
-  if (nd->op != OP_CONST && nd->op != OP_FILL && nd->op != OP_ARANGE) return false;
-  DType dt = nd->dtype;
-  bool fl = dt_is_float(dt);
-  for (int64_t i = 0; i < n; i++) {
-    int64_t iv = 0;
-    double x = 0;
-    if (nd->op == OP_CONST) {
-      switch (dt) {
-      case DT_F32: x = ((const float *)nd->attr.data)[i]; break;
-      case DT_F64: x = ((const double *)nd->attr.data)[i]; break;
-      case DT_I64: iv = ((const int64_t *)nd->attr.data)[i]; break;
-      case DT_I32: iv = ((const int32_t *)nd->attr.data)[i]; break;
-      case DT_I8: iv = ((const int8_t *)nd->attr.data)[i]; break;
-      case DT_BOOL: iv = ((const bool *)nd->attr.data)[i]; break;
-      default: return false;
-      }
-    } else if (nd->op == OP_FILL) { /* an int64 fill holds its exact value in attr.i[0] */
-      x = nd->attr.f[0];
-      if (!fl) iv = dt == DT_I64 && nd->attr.i[0] ? nd->attr.i[0] : f2i(l, trunc(x), 0);
-    } else { /* arange: exact ints in attr.i when set, else start + i*step in double */
-      bool exact = !fl && (nd->attr.i[0] || nd->attr.i[1]);
-      x = nd->attr.f[0] + (double)i * nd->attr.f[1];
-      if (!fl) iv = exact ? nd->attr.i[0] + i * nd->attr.i[1] : f2i(l, trunc(x), 0);
-    }
-    if (dt == DT_BOOL) iv = iv != 0;
-    vals[i] = fl ? (dt == DT_F32 ? (double)d2f(x) : x) : (double)iv;
-    ivals[i] = iv;
-  }
-  return true;
+  return fold_values(l, t, vals, ivals, n);
 }
 
 /* bincount(input, weights=None, minlength=0): counts (or summed weights) of each value of a

@@ -239,7 +239,7 @@ expect_rc "bad --conv" 1 "$ttc" run --conv=fast conv.tt
 # Python's KeyError or IndexError and the line and column of the lookup.
 cat > badkey.tt <<'TT'
 itos = {0: "a", 1: "b"}
-ids = (tensor([1, 0, 7]) + 0).tolist()
+ids = (tensor([1, 0, 7]) + randint(0, 1, (3,))).tolist()
 s = "".join(itos[i] for i in ids)
 print("not reached")
 TT
@@ -248,7 +248,7 @@ grep_in "run-time KeyError" err 'badkey.tt:3:17: KeyError: 7$'
 if [ -s out ]; then bad "run-time KeyError: printed before stopping"; else ok; fi
 cat > badpos.tt <<'TT'
 words = ["zero", "one"]
-ids = (tensor([-2, 2]) + 0).tolist()
+ids = (tensor([-2, 2]) + randint(0, 1, (2,))).tolist()
 print(" ".join([words[i] for i in ids]))
 TT
 expect_rc "run-time IndexError" 1 "$ttc" run badpos.tt
