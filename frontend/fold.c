@@ -67,6 +67,18 @@ static bool to_dtype(DType dt, bool from_float, double f, int64_t i, double *of,
   }
 }
 
+/* Element k of r, of dtype dt, from a value of the input (see to_dtype). */
+static bool put(DType dt, Folded *r, int64_t k, bool from_float, double f, int64_t i) {
+  double of = 0;
+  int64_t oi = 0;
+  if (!to_dtype(dt, from_float, f, i, &of, &oi)) return false;
+  if (r->f)
+    r->f[k] = of;
+  else
+    r->i[k] = oi;
+  return true;
+}
+
 /* The flat index into an input of shape in for element k of out (in broadcasts to out). */
 static int64_t bcast_index(const Shape *out, const Shape *in, int64_t k) {
   int64_t idx = 0, stride = 1;
@@ -151,14 +163,13 @@ static bool elementwise(Fold *fd, const Node *n, Folded *r, int64_t count) {
     }
     if (n->op == OP_WHERE) {
       int s = iv[0] ? 1 : 2;
-      if (!to_dtype(n->dtype, dt_is_float(in[s]->dtype), f[s], iv[s], &r->f[k], &r->i[k]))
-        return false;
+      if (!put(n->dtype, r, k, dt_is_float(in[s]->dtype), f[s], iv[s])) return false;
       continue;
     }
     if (n->op == OP_CAST || n->op == OP_NEG) {
       bool af = dt_is_float(in[0]->dtype);
       if (n->op == OP_NEG) f[0] = -f[0], iv[0] = (int64_t)(0 - (uint64_t)iv[0]);
-      if (!to_dtype(n->dtype, af, f[0], iv[0], &r->f[k], &r->i[k])) return false;
+      if (!put(n->dtype, r, k, af, f[0], iv[0])) return false;
       continue;
     }
     double x = 0;
@@ -197,7 +208,7 @@ static bool elementwise(Fold *fd, const Node *n, Folded *r, int64_t count) {
     }
     if (cmp)
       r->i[k] = y;
-    else if (!to_dtype(n->dtype, fl, x, y, &r->f[k], &r->i[k]))
+    else if (!put(n->dtype, r, k, fl, x, y))
       return false;
   }
   return true;
