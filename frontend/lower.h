@@ -401,6 +401,9 @@ int gen_arg(L *l, Value *g, const char *fname, int32_t off);
 /* Around a draw from generator gen (nothing for 0): switch to it, and back to the default. */
 void gen_use(L *l, int gen, int32_t off);
 void gen_done(L *l, int gen, int32_t off);
+/* uniform U[0, 1) (OP_UNIFORM) or standard normal (OP_NORMAL) draws of shape s from
+ * generator gen (0: the default one), in the open graph */
+Value *random_source(L *l, Op op, DType dt, Shape s, int gen, int32_t off);
 
 /* ---- tensor_layout.c: layout, indexing, casts, sizes ---------------------------------- */
 extern const Builtin layout_builtins[];

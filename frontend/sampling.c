@@ -38,14 +38,7 @@ B(multinomial) {
                     "with another kernel); sample without replacement");
   if (s.rank && s.sym == s.rank - 1) lerr(l, a->off, "multinomial(): ttc cannot sample along the batch dimension");
   /* q = empty_like(p).exponential_(1): u ~ U[0, 1) in double, -log(1 - u), as p's dtype */
-  Attr at = {0};
-  at.f[0] = 0;
-  at.f[1] = 1;
-  Graph *g = cur_graph(l);
-  if (g->n == 0) g->loc.off = a->off;
-  gen_use(l, gen, a->off);
-  Value *u = mk_tensor(l, ir_add_source(g, OP_UNIFORM, DT_F64, s, &at, (Loc){a->off}));
-  gen_done(l, gen, a->off);
+  Value *u = random_source(l, OP_UNIFORM, DT_F64, s, gen, a->off);
   Value *e = bi_call(l, "log", bi_binop(l, BIN_SUB, v_float(l, 1.0), u, a->off), NULL, 0, a->off);
   Value *q = cast(l, bi_binop(l, BIN_MUL, v_float(l, -1.0), e, a->off), dt, a->off);
   Value *r = bi_binop(l, BIN_DIV, p, q, a->off);

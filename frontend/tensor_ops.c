@@ -168,6 +168,18 @@ Value *filled(L *l, Shape s, DType dt, double x, int32_t off) {
   return mk_tensor(l, ir_add_source(g, OP_FILL, dt, s, &at, (Loc){off}));
 }
 
+Value *random_source(L *l, Op op, DType dt, Shape s, int gen, int32_t off) {
+  Attr at = {0};
+  at.f[0] = 0;
+  at.f[1] = 1;
+  Graph *g = cur_graph(l);
+  if (g->n == 0) g->loc.off = off;
+  gen_use(l, gen, off);
+  Value *t = mk_tensor(l, ir_add_source(g, op, dt, s, &at, (Loc){off}));
+  gen_done(l, gen, off);
+  return t;
+}
+
 static Value *factory(L *l, Args *a, const char *fname, double x, Op op) {
   DType dt = DT_F32;
   bool rg = false;
@@ -193,14 +205,7 @@ static Value *factory(L *l, Args *a, const char *fname, double x, Op op) {
   if (op == OP_FILL) t = fill ? filled_value(l, s, dt, fill, a->off) : filled(l, s, dt, x, a->off);
   else {
     if (!dt_is_float(dt)) lerr(l, a->off, "%s(): expected a floating point dtype", fname);
-    Attr at = {0};
-    at.f[0] = 0;
-    at.f[1] = 1;
-    Graph *g = cur_graph(l);
-    if (g->n == 0) g->loc.off = a->off;
-    gen_use(l, gen, a->off);
-    t = mk_tensor(l, ir_add_source(g, op, dt, s, &at, (Loc){a->off}));
-    gen_done(l, gen, a->off);
+    t = random_source(l, op, dt, s, gen, a->off);
   }
   return make_leaf(l, t, rg, a->off);
 }
