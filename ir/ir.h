@@ -239,6 +239,7 @@ typedef enum {
   HX_STR,         /* i: a string table; a: a position in it (HX_KEYPOS's); a string, so only
                      as a print item (itos[i] of a run-time i) */
   HX_STRLEN,      /* i: a string table; a: a position in it: len() of that string */
+  HX_CALL,        /* fn: an int64_t from the runtime function fn(void), as tt_dist_rank() */
 } HostExprKind;
 
 /* Python semantics: DIV is true division (float), FLOORDIV and MOD floor; comparisons and
@@ -260,6 +261,7 @@ struct HostExpr {
   int hvar, var, loader;
   HostExpr *a, *b;
   Loc loc; /* HX_LIST_GET, HX_LIST_MIN/MAX: where their errors point */
+  const char *fn; /* HX_CALL */
 };
 
 /* Strings a run-time key selects: the values of a compile-time dict of int keys (itos[i]
@@ -328,6 +330,9 @@ typedef enum {
   ST_LIST_APPEND, /* run-time list hvar .append(expr) */
   ST_RAISE,       /* stop the program with the error path (a failed run-time assert:
                      "AssertionError: its message"), naming the statement's line */
+  ST_CALL,        /* call the runtime function fn: fn([loader's handle,] args[]...
+                     [, nkeys, (void *[]){vars[]}, (const int64_t[]){their numels}]); a
+                     library the program uses, as MPI (frontend/distributed.c) */
 } StmtKind;
 
 typedef struct Stmt Stmt;
@@ -354,7 +359,10 @@ struct Stmt {
   const char **keys;      /* ST_SAVE, ST_LOAD: state_dict keys ("fc1.weight") */
   unsigned char *pykinds; /* ST_SAVE, ST_LOAD, or NULL: per key, 0 a tensor, or a Python
                              number held in a 0-d var: 1 int (i64), 2 float (f64), 3 bool */
-  int nkeys;
+  int nkeys;              /* ST_SAVE, ST_LOAD; ST_CALL: vars[] (0: none passed) */
+  const char *fn;         /* ST_CALL: the runtime function; loader >= 0 passes its handle */
+  HostExpr **args;        /* ST_CALL: host values passed before the vars */
+  int nargs;
 };
 
 typedef struct Program {
@@ -374,6 +382,7 @@ typedef struct Program {
   StrTable *strtabs; /* HX_KEYPOS, HX_STR, HX_STRLEN */
   int nstrtabs, capstrtabs;
   uint64_t seed; /* initial RNG seed (PyTorch's default unless manual_seed was called) */
+  bool mpi;      /* torch.distributed: `ttc build` links runtime/mpi/ and MPI's library */
 } Program;
 
 Program *ir_program_new(const char *filename, const char *src);

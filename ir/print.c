@@ -249,6 +249,7 @@ void ir_print_hexpr(FILE *f, const Program *p, const HostExpr *e) {
   case HX_LOADER_LEN: fprintf(f, "len_loader(%d)", e->loader); break;
   case HX_DATASET_LEN: fprintf(f, "len_dataset(%d)", e->loader); break;
   case HX_CLOCK: fputs(e->i ? "perf_counter()" : "time()", f); break;
+  case HX_CALL: fprintf(f, "%s()", e->fn ? e->fn : "?"); break;
   case HX_LIST:
   case HX_LIST_LEN:
   case HX_LIST_GET:
@@ -379,6 +380,16 @@ static void print_stmts(FILE *f, const Program *p, const Stmt *list, int n, int 
         ir_print_hexpr(f, p, s->items[k].expr);
       }
       fputc(']', f);
+      break;
+    case ST_CALL:
+      fprintf(f, "call %s(", s->fn ? s->fn : "?");
+      if (s->loader >= 0) fprintf(f, "loader%d%s", s->loader, s->nargs + s->nkeys ? ", " : "");
+      for (int k = 0; k < s->nargs; k++) {
+        if (k) fputs(", ", f);
+        ir_print_hexpr(f, p, s->args[k]);
+      }
+      for (int k = 0; k < s->nkeys; k++) fprintf(f, "%s$%s", k || s->nargs ? ", " : "", var_name(p, s->vars[k]));
+      fputc(')', f);
       break;
     case ST_LIST_APPEND:
       fprintf(f, "%%%s.append(", s->hvar >= 0 && s->hvar < p->nhvars ? p->hvars[s->hvar].name : "?");

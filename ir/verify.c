@@ -146,6 +146,9 @@ static bool verify_hexpr(const Program *p, const HostExpr *e, int depth, IrErr *
       return snprintf(err->msg, sizeof err->msg, "host expression: loader %d out of range", e->loader), false;
     return true;
   case HX_CLOCK: return true;
+  case HX_CALL:
+    if (!e->fn) return snprintf(err->msg, sizeof err->msg, "host expression: a call without a function"), false;
+    return true;
   case HX_LIST:
   case HX_LIST_LEN:
   case HX_LIST_GET:
@@ -244,6 +247,16 @@ static bool verify_stmts(const Program *p, const Stmt *list, int n, int loop_dep
       for (int k = 0; k < s->nkeys; k++)
         if (s->vars[k] < 0 || s->vars[k] >= p->nvars || !s->keys[k])
           return snprintf(err->msg, sizeof err->msg, "save/load entry %d is malformed", k), false;
+      break;
+    case ST_CALL:
+      if (!s->fn || s->nargs < 0 || s->nkeys < 0 || (s->nkeys && !s->vars) || (s->nargs && !s->args) ||
+          s->loader >= p->nloaders)
+        return snprintf(err->msg, sizeof err->msg, "malformed call statement"), false;
+      for (int k = 0; k < s->nargs; k++)
+        if (!verify_hexpr(p, s->args[k], 0, err)) return false;
+      for (int k = 0; k < s->nkeys; k++)
+        if (s->vars[k] < 0 || s->vars[k] >= p->nvars || p->vars[s->vars[k]].shape.sym >= 0)
+          return snprintf(err->msg, sizeof err->msg, "call statement: var %d out of range or batch-sized", k), false;
       break;
     case ST_LIST_INIT:
     case ST_LIST_APPEND:
