@@ -236,6 +236,8 @@ static const char *hexpr(Cg *cg, const HostExpr *e, Loc loc) {
     return arena_printf(A, "%s%s[%s]", e->isfloat ? "(double)" : "", cg->slen[e->i], hexpr(cg, e->a, loc));
   case HX_STR: /* only printed (print_host) */
     break;
+  case HX_CALL:
+    return arena_printf(A, "%s%s()", e->isfloat ? "(double)" : "", e->fn);
   }
   return "0";
 }
@@ -553,6 +555,25 @@ static bool emit_stmts(Cg *cg, const Stmt *list, int n, TextRun *run, int depth)
       src_comment(cg, st->loc);
       emit_ckpt(cg, st);
       break;
+    case ST_CALL: { /* fn([loader,] args..., [n, (void *[]){vars}, (const int64_t[]){numels}]) */
+      src_comment(cg, st->loc);
+      const char *c = arena_printf(cg->arena, "%s(", st->fn);
+      const char *sep = "";
+      if (st->loader >= 0) c = arena_printf(cg->arena, "%s%s", c, cg->lname[st->loader]), sep = ", ";
+      for (int k = 0; k < st->nargs; k++, sep = ", ")
+        c = arena_printf(cg->arena, "%s%s%s", c, sep, hexpr(cg, st->args[k], st->loc));
+      if (st->nkeys) {
+        const char *ptrs = "", *counts = "";
+        for (int k = 0; k < st->nkeys; k++) {
+          const Var *v = &cg->p->vars[st->vars[k]];
+          ptrs = arena_printf(cg->arena, "%s%s%s", ptrs, k ? ", " : "", cg->vname[st->vars[k]]);
+          counts = arena_printf(cg->arena, "%s%s%lld", counts, k ? ", " : "", (long long)shape_numel(&v->shape));
+        }
+        c = arena_printf(cg->arena, "%s%s%d, (void *[]){%s}, (const int64_t[]){%s}", c, sep, st->nkeys, ptrs, counts);
+      }
+      cg_line(cg, "%s);", c);
+      break;
+    }
     case ST_LIST_INIT:
     case ST_LIST_APPEND: {
       const char *name = cg->hname[st->hvar];
@@ -595,7 +616,7 @@ static void mark_used(const Stmt *list, int n, bool *called, bool *used) {
     if (st->kind == ST_GRAPH) called[st->graph] = true;
     for (int k = 0; st->kind == ST_PRINT && k < st->nitems; k++)
       if (st->items[k].var >= 0) used[st->items[k].var] = true;
-    for (int k = 0; (st->kind == ST_SAVE || st->kind == ST_LOAD) && k < st->nkeys; k++)
+    for (int k = 0; (st->kind == ST_SAVE || st->kind == ST_LOAD || st->kind == ST_CALL) && k < st->nkeys; k++)
       used[st->vars[k]] = true;
     if (st->kind == ST_FOR || st->kind == ST_LOADER || st->kind == ST_IF)
       mark_used(st->body, st->nbody, called, used);
@@ -620,6 +641,7 @@ static void mark_items_stmts(const Stmt *list, int n, bool *used) {
     const Stmt *st = &list[s];
     mark_items(st->expr, used);
     if (st->kind == ST_FOR) mark_items(st->expr2, used);
+    for (int k = 0; st->kind == ST_CALL && k < st->nargs; k++) mark_items(st->args[k], used);
     for (int k = 0; (st->kind == ST_PRINT || st->kind == ST_LIST_INIT) && k < st->nitems; k++)
       if (st->items[k].var < 0) mark_items(st->items[k].expr, used);
     mark_items_stmts(st->body, st->nbody, used);
