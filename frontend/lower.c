@@ -755,7 +755,8 @@ static Value *getattr(L *l, Value *obj, const char *name, int32_t off) {
       {"init", "torch.nn.init"}, {"utils", "torch.utils"}, {"data", "torch.utils.data"},
       {"transforms", "torchvision.transforms"}, {"datasets", "torchvision.datasets"},
       {"lr_scheduler", "torch.optim.lr_scheduler"}, {"autograd", "torch.autograd"},
-      {"cuda", "torch.cuda"}, {"linalg", "torch.linalg"},
+      {"cuda", "torch.cuda"}, {"linalg", "torch.linalg"}, {"distributed", "torch.distributed"},
+      {"parallel", "torch.nn.parallel"},
     };
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
       if (!strcmp(name, subs[i][0]) && strcmp(obj->s, "math")) {
@@ -1390,7 +1391,8 @@ static Value *module_ns(L *l, const char *mod, int32_t off) {
                                 "torch.nn.init", "torch.utils", "torch.utils.data", "math",
                                 "tinytorch", "torchvision", "torchvision.datasets", "torchvision.transforms", "tqdm", "tqdm.auto", "time", "torch.autograd",
                                 "torch.optim.lr_scheduler", "safetensors", "safetensors.torch",
-                                "os", "os.path", "dataclasses"};
+                                "os", "os.path", "dataclasses", "torch.distributed",
+                                "torch.nn.parallel", "torch.utils.data.distributed"};
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
     if (!strcmp(mod, known[i]) || (!strncmp(mod, "tinytorch.", 10))) {
       Value *ns = v_new(l, V_NS);
