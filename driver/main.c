@@ -804,10 +804,33 @@ static uint64_t runtime_objects(const Opts *o, Argv *objs) {
   return h;
 }
 
+/* MPI's compiler flags (what == "cflags") or linker flags ("libs") for a program that uses
+ * torch.distributed: pkg-config's ompi, else mpicc's own; a missing MPI is an error here, at
+ * build time, not a failure of the C compiler. Other programs never ask, and keep no MPI. */
+static void mpi_flags(Argv *a, const char *what) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "pkg-config --%s ompi 2>/dev/null", what);
+  for (int k = 0; k < 2; k++) {
+    if (k) snprintf(cmd, sizeof cmd, "mpicc --showme:%s 2>/dev/null", strcmp(what, "libs") ? "compile" : "link");
+    FILE *f = popen(cmd, "r");
+    char buf[2048];
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    int st = f ? pclose(f) : -1;
+    if (st != 0 || n == sizeof buf - 1) continue;
+    buf[n] = 0;
+    for (char *q = buf; *q; q++)
+      if (*q == '\n') *q = ' ';
+    av_words(a, buf);
+    return;
+  }
+  die("this program uses torch.distributed, which needs MPI, and neither `pkg-config ompi` nor "
+      "`mpicc` found one: install Open MPI (apt-get install libopenmpi-dev openmpi-bin)");
+}
+
 /* Links the C at cpath with the runtime into bin, in the entry directory dir, and returns
- * it checked and open. */
+ * it checked and open; mpi: with runtime/mpi/ and MPI's library. */
 static void build_binary(const Opts *o, const char *cpath, const char *dir, const char *bin,
-                         Cached *c) {
+                         bool mpi, Cached *c) {
   Argv objs = {0};
   runtime_objects(o, &objs);
   char tmp[4400];
@@ -823,13 +846,16 @@ static void build_binary(const Opts *o, const char *cpath, const char *dir, cons
   char incbin[4200];
   snprintf(incbin, sizeof incbin, "-Wa,-I%s", dir); /* the data file's .incbin */
   av_push(&a, incbin);
+  if (mpi) mpi_flags(&a, "cflags");
   av_push(&a, cpath);
+  if (mpi) av_push(&a, TTC_RUNTIME_DIR "/mpi/dist.c");
   for (int i = 0; i < objs.n; i++) av_push(&a, objs.v[i]);
   av_push(&a, "-o");
   av_push(&a, tmp);
   av_push(&a, "-lz");
   av_push(&a, "-lcjson"); /* runtime/safetensors.c */
   av_push(&a, "-lm");
+  if (mpi) mpi_flags(&a, "libs");
   int io_err;
   int st = run_cc(a.v, &io_err);
   av_free(&a);
@@ -897,6 +923,7 @@ static bool build_cached(const Opts *o, const Source *src, Cached *c, char bin[4
   size_t n;
   DataOut d = {.name = "model.data"};
   char *text = emit_to_string(o, p, "c", &n, &d);
+  bool mpi = p->mpi;
   ir_program_free(p);
   if (!text) {
     free(d.buf);
@@ -906,6 +933,13 @@ static bool build_cached(const Opts *o, const Source *src, Cached *c, char bin[4
   uint64_t h = runtime_objects(o, &objs);
   av_free(&objs);
   h = fnv(h, text, n);
+  if (mpi) { /* linked from source: its text is part of the key */
+    size_t len;
+    char *dist = read_file(TTC_RUNTIME_DIR "/mpi/dist.c", &len);
+    if (!dist) die("cannot read %s", TTC_RUNTIME_DIR "/mpi/dist.c");
+    h = fnv(h, dist, len);
+    free(dist);
+  }
   char dir[4096], cpath[4200];
   snprintf(dir, sizeof dir, "%s/%016llx", cache_dir(), (unsigned long long)h);
   private_dir(dir);
@@ -919,7 +953,7 @@ static bool build_cached(const Opts *o, const Source *src, Cached *c, char bin[4
       write_atomic(dpath, d.buf, d.n, 0644);
     }
     write_atomic(cpath, text, n, 0644);
-    build_binary(o, cpath, dir, bin, c);
+    build_binary(o, cpath, dir, bin, mpi, c);
   }
   free(d.buf);
   free(text);

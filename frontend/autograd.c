@@ -96,6 +96,7 @@ B(backward) {
   at.ints = pairs;
   at.nints = 2 * n;
   add_node(l, OP_BACKWARD, in, nin, &at, a->off);
+  if (l->ddps) dist_after_backward(l, vars, n, a->off);
   return l->none;
 }
 

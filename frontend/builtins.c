@@ -332,7 +332,7 @@ static const struct {
   {py_builtins, &py_nbuiltins},         {train_builtins, &train_nbuiltins},
   {layer_builtins, &layer_nbuiltins},   {act_builtins, &act_nbuiltins},
   {sampling_builtins, &sampling_nbuiltins}, {tok_builtins, &tok_nbuiltins},
-  {file_builtins, &file_nbuiltins},
+  {file_builtins, &file_nbuiltins},     {dist_builtins, &dist_nbuiltins},
 };
 
 const Builtin *bi_lookup(const char *name, unsigned flags) {
@@ -412,6 +412,10 @@ Value *bi_bind(L *l, const Builtin *b, Value *self) {
 }
 
 Value *bi_getattr(L *l, Value *obj, const char *name, int32_t off) {
+  if (obj->k == V_NS || obj->k == V_OBJECT) { /* torch.distributed.ReduceOp, sampler.set_epoch */
+    Value *dv = dist_getattr(l, obj, name);
+    if (dv) return dv;
+  }
   if (obj->k == V_NS) {
     if (!strcmp(obj->s, "torch") || !strcmp(obj->s, "torch.nn.functional")) {
       for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)

@@ -184,6 +184,7 @@ struct L {
   struct Imports *imports; /* the program's own modules (imports.c), NULL until one is used */
   Value *st_saves;         /* safetensors files saved so far: (path, StFile) (safetensors.c) */
   struct TokCache *tokcache; /* lookup tables built from tokenizers' attributes (tokenizers.c) */
+  Value *ddps;               /* DistributedDataParallel wrappers made so far (distributed.c) */
 };
 
 /* ---- lower.c ---------------------------------------------------------------------- */
@@ -295,7 +296,7 @@ int host_var_for(L *l, Value *init, const char *name, int32_t off); /* a fresh h
 void host_assign(L *l, int hvar, Value *v, int32_t off);
 Exit lower_host_for(L *l, Frame *f, const Ast *st, Value *iter);
 Exit lower_host_if(L *l, Frame *f, const Ast *st, HostExpr *cond);
-bool want_host_loop(L *l, const Ast *st, Value *iter);
+bool want_host_loop(L *l, Frame *f, const Ast *st, Value *iter);
 void set_var_loader(L *l, int var, int loader);
 /* After lowering: every read of a host variable takes the variable's final type. */
 void host_final_types(Program *p);
@@ -430,6 +431,11 @@ Value *bi_uniform_param(L *l, Shape s, DType dt, double bound, const char *name,
 void collect_params(L *l, Value *m, Value *out, const char *prefix, Value *names);
 /* print(model): PyTorch's repr of a module, or NULL for other objects. */
 const char *bi_module_repr(L *l, Value *m, int32_t off);
+/* Python str semantics over UTF-8 bytes (python.c): the number of code points, the byte
+ * offset of code point k, the byte length of the code point at s (0 at the end). */
+int64_t str_codes(const char *s);
+size_t str_code_off(const char *s, int64_t k);
+size_t str_code_len(const char *s);
 bool bi_is_module(const Value *v); /* a torch.nn module (builtin or a user class) */
 /* Whether item is also a named attribute of m (Sequential(OrderedDict(...))'s children are
  * both), so that walks over attributes and "__items__" list it once. */
@@ -534,6 +540,16 @@ extern const int train_nbuiltins;
 /* The batch a loop over a loader binds: its variables, with the dataset's transform. */
 Value *loader_batch(L *l, Value *loader, int32_t off);
 Value *train_getattr(L *l, Value *obj, const char *name);
+
+/* ---- distributed.c: torch.distributed over MPI, DistributedSampler, DDP ------------------ */
+extern const Builtin dist_builtins[];
+extern const int dist_nbuiltins;
+Value *dist_getattr(L *l, Value *obj, const char *name);
+/* DataLoader(..., sampler=s): loader (the DataLoader object, id its Loader) yields the rank's
+ * share; user_ds is the dataset as the program gave it. */
+void dist_loader_sampler(L *l, Value *loader, Value *sampler, Value *user_ds, int id, int32_t off);
+/* After backward() gave gradients to the leaves vars[0..n): DDP's averaging. */
+void dist_after_backward(L *l, const int *vars, int n, int32_t off);
 /* opt.param_groups[i]['lr'] = lr: the optimizer's learning rate from here on */
 void train_set_lr(L *l, Value *opt, Value *lr, int32_t off);
 Value *checkpoint_index(L *l, Value *c, Value *key, int32_t off);

@@ -208,14 +208,17 @@ static Value *user_dataset(L *l, Value *ds, int32_t off) {
 
 B(DataLoader) {
   if (self) lerr(l, a->off, "a DataLoader is iterated, not called");
-  Value *v[7];
-  args_bind(l, "DataLoader", "dataset, batch_size=1, shuffle=False, drop_last=False, num_workers=0, pin_memory=False, generator=None", NULL, a, v, 7);
+  Value *v[8];
+  args_bind(l, "DataLoader", "dataset, batch_size=1, shuffle=False, drop_last=False, num_workers=0, pin_memory=False, generator=None, sampler=None", NULL, a, v, 8);
+  Value *sampler = v[7] && v[7]->k != V_NONE ? v[7] : NULL;
+  if (sampler && v[2] && v_truthy(l, v[2], a->off))
+    lerr(l, a->off, "sampler option is mutually exclusive with shuffle");
   /* PyTorch draws each epoch's seeds from the loader's generator; these draw from the
      default one, which would give other batches and later numbers */
   if (v[6] && v[6]->k != V_NONE)
     lerr(l, a->off, "DataLoader(): generator= is not supported by ttc yet (the epochs' seeds would come "
                     "from the default generator)");
-  Value *ds = v[0];
+  Value *ds = v[0], *user_ds = v[0];
   if (ds && ds->k == V_OBJECT && ds->cls && !ds->cls->bi) ds = user_dataset(l, ds, a->off);
   if (!ds || ds->k != V_OBJECT || !attrs_get(&ds->attrs, "__kind__"))
     lerr(l, a->off, "DataLoader(): expected a dataset (FashionMNIST, MNIST, CIFAR10, TensorDataset)");
@@ -280,6 +283,7 @@ B(DataLoader) {
   attrs_set(l, &o->attrs, "batch_size", v_int(l, bs));
   int64_t nb = ld.drop_last ? n / bs : (n + bs - 1) / bs;
   attrs_set(l, &o->attrs, "__len__", v_int(l, nb));
+  if (sampler) dist_loader_sampler(l, o, sampler, user_ds, id, a->off);
   return o;
 }
 

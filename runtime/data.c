@@ -77,6 +77,9 @@ struct TtLoader {
   int64_t *order; /* NULL: in order */
   int64_t pos;
   bool started;
+  /* a DistributedSampler (tt_loader_distribute): replicas > 0; its samples per rank */
+  int64_t replicas, rank, seed, epoch, samples;
+  bool dshuffle, ddrop_last;
 };
 
 /* A loader being opened and what it holds outside the loader: fail() frees it all. */
@@ -750,8 +753,58 @@ TtLoader *tt_loader_tensors(const void *x, size_t xrow, const void *y, size_t yr
   return ld;
 }
 
+/* The samples one epoch yields: the dataset's, or this rank's share of a sampler's. */
+static int64_t epoch_samples(const TtLoader *ld) {
+  return ld->replicas ? ld->samples : ld->n;
+}
+
 int64_t tt_loader_len(const TtLoader *ld) {
-  return ld->drop_last ? ld->n / ld->batch : (ld->n + ld->batch - 1) / ld->batch;
+  int64_t n = epoch_samples(ld);
+  return ld->drop_last ? n / ld->batch : (n + ld->batch - 1) / ld->batch;
+}
+
+/* torch.utils.data.distributed.DistributedSampler's sizes: without drop_last each rank gets
+ * ceil(n / replicas) samples (the index list padded by repeating its start), with it
+ * floor(n / replicas) (the tail dropped). */
+void tt_loader_distribute(TtLoader *ld, int64_t replicas, int64_t rank, int64_t shuffle,
+                          int64_t seed, int64_t drop_last) {
+  if (replicas < 1 || rank < 0 || rank >= replicas)
+    tt_fatal("DistributedSampler: Invalid rank %lld, rank should be in the interval [0, %lld]",
+             (long long)rank, (long long)replicas - 1);
+  ld->replicas = replicas;
+  ld->rank = rank;
+  ld->dshuffle = shuffle != 0;
+  ld->seed = seed;
+  ld->ddrop_last = drop_last != 0;
+  ld->epoch = 0;
+  if (ld->ddrop_last && ld->n % replicas != 0)
+    ld->samples = (ld->n - replicas + replicas - 1) / replicas; /* ceil((n - R) / R) */
+  else
+    ld->samples = (ld->n + replicas - 1) / replicas;
+  if (ld->samples < 0) ld->samples = 0;
+}
+
+void tt_loader_set_epoch(TtLoader *ld, int64_t epoch) {
+  ld->epoch = epoch;
+}
+
+/* This rank's indices for the epoch, as DistributedSampler.__iter__: randperm(n) from a
+ * generator seeded seed + epoch (or 0..n-1), padded or cut to samples * replicas, then every
+ * replicas-th index from rank. */
+static void distributed_order(TtLoader *ld) {
+  int64_t n = ld->n;
+  int64_t *all = malloc((size_t)(n > 0 ? n : 1) * sizeof *all);
+  if (!ld->order) ld->order = malloc((size_t)(ld->samples > 0 ? ld->samples : 1) * sizeof *ld->order);
+  if (!all || !ld->order) tt_fatal("out of memory (DistributedSampler of %lld samples)", (long long)n);
+  if (ld->dshuffle)
+    tt_randperm(all, n, (uint64_t)(ld->seed + ld->epoch));
+  else
+    for (int64_t i = 0; i < n; i++) all[i] = i;
+  for (int64_t k = 0; k < ld->samples; k++) {
+    int64_t j = ld->rank + k * ld->replicas; /* past n, the padding repeats the start */
+    ld->order[k] = n > 0 ? all[j % n] : 0;
+  }
+  free(all);
 }
 
 int64_t tt_loader_dataset_len(const TtLoader *ld) { return ld->n; }
@@ -759,7 +812,9 @@ int64_t tt_loader_dataset_len(const TtLoader *ld) { return ld->n; }
 void tt_loader_start(TtLoader *ld) {
   /* _BaseDataLoaderIter draws its base seed whether or not it shuffles */
   (void)tt_rng_random64();
-  if (ld->shuffle) {
+  if (ld->replicas)
+    distributed_order(ld);
+  else if (ld->shuffle) {
     uint64_t seed = tt_rng_random64() & 0x7fffffffffffffffull; /* random_() on int64 */
     if (!ld->order)
       ld->order = xmalloc(NULL, (size_t)ld->n * sizeof *ld->order);
@@ -782,7 +837,7 @@ static void read_row(TtLoader *ld, int64_t i) {
 bool tt_loader_next(TtLoader *ld, void *x, void *y, int64_t *n) {
   if (!ld->started)
     tt_loader_start(ld);
-  int64_t left = ld->n - ld->pos;
+  int64_t left = epoch_samples(ld) - ld->pos;
   int64_t m = left < ld->batch ? left : ld->batch;
   if (m <= 0 || (ld->drop_last && m < ld->batch)) {
     ld->started = false; /* the next loop over the loader starts a new epoch */

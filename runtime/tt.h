@@ -216,6 +216,34 @@ void tt_loader_start(TtLoader *ld);
 /* Writes the next batch's rows into x and y and its size into *n; false at the epoch's end. */
 bool tt_loader_next(TtLoader *ld, void *x, void *y, int64_t *n);
 void tt_loader_free(TtLoader *ld);
+/* DataLoader(sampler=DistributedSampler(...)): from the next epoch on, the loader yields
+ * this rank's share of the dataset, in PyTorch's order; set_epoch reseeds its shuffle. */
+void tt_loader_distribute(TtLoader *ld, int64_t replicas, int64_t rank, int64_t shuffle,
+                          int64_t seed, int64_t drop_last);
+void tt_loader_set_epoch(TtLoader *ld, int64_t epoch);
+
+/* ---- mpi/dist.c: torch.distributed over MPI (only programs that use it link it) --------
+ *
+ * init_process_group(backend="mpi") starts MPI; errors on MPI_COMM_WORLD return, and a failed
+ * call stops the program naming the call and the rank (a rank that died). The vars of a
+ * call are (count, pointers, element counts), as ST_CALL passes them.
+ */
+void tt_dist_init(void);
+int64_t tt_dist_rank(void);       /* get_rank(): fatal before init_process_group */
+int64_t tt_dist_world(void);      /* get_world_size() */
+int64_t tt_dist_initialized(void); /* is_initialized() */
+void tt_dist_barrier(void);
+void tt_dist_destroy(void);
+/* all_reduce(t, op) in place; op 0 SUM, 1 PRODUCT, 2 MIN, 3 MAX (torch's ReduceOp order
+ * differs: the front end maps it). One function per dtype. */
+void tt_dist_all_reduce_f32(int64_t op, int n, void *const *bufs, const int64_t *counts);
+void tt_dist_all_reduce_f64(int64_t op, int n, void *const *bufs, const int64_t *counts);
+void tt_dist_all_reduce_i64(int64_t op, int n, void *const *bufs, const int64_t *counts);
+/* DistributedDataParallel(model): rank 0's float32 parameters to every rank. */
+void tt_dist_broadcast_f32(int n, void *const *bufs, const int64_t *counts);
+/* DistributedDataParallel after backward: float32 gradients summed over the ranks in a few
+ * buckets (one MPI_Allreduce each) and divided by the world size. */
+void tt_dist_average_grads(int n, void *const *bufs, const int64_t *counts);
 
 /* ---- ckpt.c: checkpoints ------------------------------------------------------------ */
 
