@@ -247,7 +247,9 @@ B(DistributedDataParallel) {
     if (p->k != V_TENSOR || p->t.var < 0) lerr(l, a->off, "DistributedDataParallel(): a parameter that is not a leaf tensor");
     if (l->p->vars[p->t.var].dtype != DT_F32)
       lerr(l, a->off, "DistributedDataParallel(): ttc averages float32 parameters only");
-    if (p->t.requires_grad) vars[n++] = p->t.var;
+    bool seen = false; /* a tied weight is one parameter */
+    for (int k = 0; k < n; k++) seen |= vars[k] == p->t.var;
+    if (p->t.requires_grad && !seen) vars[n++] = p->t.var;
   }
   /* every rank starts from rank 0's parameters, as PyTorch's constructor broadcasts them */
   Stmt *st = call_stmt(l, "tt_dist_broadcast_f32", a->off);
