@@ -386,12 +386,68 @@ static bool is_return(const Ast *e) {
  * compile. Other loops are unrolled at compile time: that is what building a list of
  * layers, or indexing a tensor with the loop variable, needs.
  */
-bool want_host_loop(L *l, const Ast *st, Value *iter) {
+static Scope *binding(Scope *s, const char *name);
+static bool reads(const Ast *e, const char *name);
+
+/* Whether st calls a module by a name bound to one (`model(X, Y)`, `self(idx)`). */
+static bool calls_module(L *l, Scope *s, const Ast *st) {
+  if (!st || st->kind == AST_DEF || st->kind == AST_CLASS || st->kind == AST_LAMBDA) return false;
+  if (st->kind == AST_CALL && st->a->kind == AST_NAME) {
+    Scope *b = binding(s, st->a->str);
+    Value *v = b ? attrs_get(&b->vars, st->a->str) : NULL;
+    if (v && bi_is_module(v)) return true;
+  }
+  if (calls_module(l, s, st->a) || calls_module(l, s, st->b) || calls_module(l, s, st->c)) return true;
+  for (int i = 0; i < st->nitems; i++)
+    if (calls_module(l, s, st->items[i])) return true;
+  return false;
+}
+
+/* Whether st assigns a name a value made from that name by torch.cat / torch.stack (a
+ * tensor that grows every iteration: `idx = torch.cat((idx, idx_next), dim=1)`). */
+static bool grows_a_tensor(const Ast *st) {
+  if (!st) return false;
+  if (st->kind == AST_ASSIGN && st->a->kind == AST_NAME && st->b->kind == AST_CALL &&
+      st->b->a->kind == AST_ATTR && (!strcmp(st->b->a->str, "cat") || !strcmp(st->b->a->str, "stack") ||
+                                     !strcmp(st->b->a->str, "concat") || !strcmp(st->b->a->str, "hstack")) &&
+      reads(st->b, st->a->str))
+    return true;
+  if (grows_a_tensor(st->a) || grows_a_tensor(st->b) || grows_a_tensor(st->c)) return true;
+  for (int i = 0; i < st->nitems; i++)
+    if (grows_a_tensor(st->items[i])) return true;
+  return false;
+}
+
+/* Whether st indexes something other than a tensor with an expression reading name
+ * (`xs[i]` of a list, `self.layers[i]`): that needs i at compile time. */
+static bool indexes_container(Scope *s, const Ast *st, const char *name) {
+  if (!st || st->kind == AST_DEF || st->kind == AST_CLASS) return false;
+  if (st->kind == AST_INDEX && reads(st->b, name)) {
+    Scope *b = st->a->kind == AST_NAME ? binding(s, st->a->str) : NULL;
+    Value *v = b ? attrs_get(&b->vars, st->a->str) : NULL;
+    if (!v || v->k != V_TENSOR) return true;
+  }
+  if (indexes_container(s, st->a, name) || indexes_container(s, st->b, name) || indexes_container(s, st->c, name))
+    return true;
+  for (int i = 0; i < st->nitems; i++)
+    if (indexes_container(s, st->items[i], name)) return true;
+  return false;
+}
+
+bool want_host_loop(L *l, Frame *f, const Ast *st, Value *iter) {
   if (iter->k == V_OBJECT && attrs_get(&iter->attrs, "__loader__")) return true;
   if (iter->k == V_LIST && iter->s && !strcmp(iter->s, "enumerate_loader")) return true;
   if (iter->k != V_RANGE) return false;
-  if (l->depth > 0)
-    return range_len(l, iter, st->off) > 16 && contains(st->c, is_training_call) && !contains(st->c, is_return);
+  if (l->depth > 0) {
+    if (range_len(l, iter, st->off) <= 16 || contains(st->c, is_return)) return false;
+    if (contains(st->c, is_training_call)) return true;
+    /* An evaluation loop under no_grad (nanoGPT's estimate_loss: eval_iters forwards of the
+     * model) would otherwise unroll a whole forward per iteration: gigabytes of buffers. A
+     * loop whose tensors change shape from one iteration to the next (a generation loop
+     * appending to its tokens) must still be unrolled. */
+    return l->no_grad && !l->capture && calls_module(l, f->scope, st->c) && !grows_a_tensor(st->c) &&
+           !(st->a->kind == AST_NAME && indexes_container(f->scope, st->c, st->a->str));
+  }
   return range_len(l, iter, st->off) > 1000 || contains(st->c, is_loop_or_training_call);
 }
 

@@ -1337,7 +1337,8 @@ static Value *iter_items(L *l, Value *v, int32_t off) {
   }
   case V_STR: {
     Value *r = v_new(l, V_LIST);
-    for (const char *p = v->s; *p; p++) v_list_push(l, r, v_str(l, arena_strndup(l->arena, p, 1)));
+    for (const char *p = v->s; *p; p += str_code_len(p)) /* one str per code point */
+      v_list_push(l, r, v_str(l, arena_strndup(l->arena, p, str_code_len(p))));
     return r;
   }
   case V_DICT: {
@@ -1473,7 +1474,7 @@ static Exit exec(L *l, Frame *f, const Ast *st) {
     return X_NEXT;
   case AST_FOR: {
     Value *it = eval(l, s, st->b);
-    if (want_host_loop(l, st, it)) return lower_host_for(l, f, st, it);
+    if (want_host_loop(l, f, st, it)) return lower_host_for(l, f, st, it);
     Value *items = iter_items(l, it, st->b->off);
     int n = items->n;
     l->unrolled++; /* a run-time break in it could not leave it (host.c) */

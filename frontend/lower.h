@@ -296,7 +296,7 @@ int host_var_for(L *l, Value *init, const char *name, int32_t off); /* a fresh h
 void host_assign(L *l, int hvar, Value *v, int32_t off);
 Exit lower_host_for(L *l, Frame *f, const Ast *st, Value *iter);
 Exit lower_host_if(L *l, Frame *f, const Ast *st, HostExpr *cond);
-bool want_host_loop(L *l, const Ast *st, Value *iter);
+bool want_host_loop(L *l, Frame *f, const Ast *st, Value *iter);
 void set_var_loader(L *l, int var, int loader);
 /* After lowering: every read of a host variable takes the variable's final type. */
 void host_final_types(Program *p);
@@ -431,6 +431,11 @@ Value *bi_uniform_param(L *l, Shape s, DType dt, double bound, const char *name,
 void collect_params(L *l, Value *m, Value *out, const char *prefix, Value *names);
 /* print(model): PyTorch's repr of a module, or NULL for other objects. */
 const char *bi_module_repr(L *l, Value *m, int32_t off);
+/* Python str semantics over UTF-8 bytes (python.c): the number of code points, the byte
+ * offset of code point k, the byte length of the code point at s (0 at the end). */
+int64_t str_codes(const char *s);
+size_t str_code_off(const char *s, int64_t k);
+size_t str_code_len(const char *s);
 bool bi_is_module(const Value *v); /* a torch.nn module (builtin or a user class) */
 /* Whether item is also a named attribute of m (Sequential(OrderedDict(...))'s children are
  * both), so that walks over attributes and "__items__" list it once. */

@@ -728,6 +728,11 @@ static void put_after_slices(L *l, Value *x, IndexItem *items, int n, int s, Val
 }
 
 bool dyn_index_put(L *l, Value *x, IndexItem *items, int n, Value *v, int32_t off) {
+  /* an int known only at run time (`losses[k] = loss.item()` in a C loop) indexes as a 0-d
+   * integer tensor does: PyTorch gives both the same meaning, and index_put_'s checks */
+  for (int i = 0; i < n; i++)
+    if (items[i].kind == IX_VALUE && items[i].v->k == V_HOST && !items[i].v->hx->isfloat)
+      items[i].v = to_tensor_dt(l, items[i].v, DT_I64, items[i].off);
   Dyn *d = dyn_of(v);
   bool mask = n == 1 && items[0].kind == IX_VALUE && items[0].v->k == V_TENSOR && !items[0].v->t.dyn &&
               tdtype(l, items[0].v) == DT_BOOL;

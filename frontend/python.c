@@ -540,7 +540,7 @@ B(len) {
   switch (x->k) {
   case V_FSTR: return fstr_len(l, x, a->off);
   case V_RTLIST: return rtlist_fix(l, x, a->off) ? v_int(l, x->n) : rtlist_len(l, x, a->off);
-  case V_STR: return v_int(l, (int64_t)strlen(x->s));
+  case V_STR: return v_int(l, str_codes(x->s)); /* code points, as Python counts */
   case V_LIST:
   case V_TUPLE: return v_int(l, x->n);
   case V_DICT: return v_int(l, x->n / 2);
@@ -778,7 +778,8 @@ static Value *seq_of(L *l, Value *v, int32_t off) {
     return r;
   }
   if (v->k == V_STR) {
-    for (const char *p = v->s; *p; p++) v_list_push(l, r, v_str(l, arena_strndup(l->arena, p, 1)));
+    for (const char *p = v->s; *p; p += str_code_len(p))
+      v_list_push(l, r, v_str(l, arena_strndup(l->arena, p, str_code_len(p))));
     return r;
   }
   if (v->k == V_DICT) {
@@ -1153,6 +1154,15 @@ static size_t code_off(const char *s, int64_t k) {
   size_t i = 0;
   for (; s[i] && k > 0; k--) i += (size_t)utf8_len((unsigned char)s[i]);
   return i;
+}
+int64_t str_codes(const char *s) {
+  return ncodes(s, strlen(s));
+}
+size_t str_code_off(const char *s, int64_t k) {
+  return code_off(s, k);
+}
+size_t str_code_len(const char *s) {
+  return *s ? (size_t)utf8_len((unsigned char)*s) : 0;
 }
 
 B(py_ord) {
@@ -2076,22 +2086,66 @@ B(str_join) {
     }
     return r;
   }
-  char *out = arena_alloc(l->arena, n);
+  char *out = arena_alloc(l->arena, n), *o = out; /* appended at its end: strcat was quadratic */
+  size_t ns = strlen(self->s);
   for (int i = 0; i < seq->n; i++) {
-    if (i) strcat(out, self->s);
-    strcat(out, seq->items[i]->s);
+    if (i) memcpy(o, self->s, ns), o += ns;
+    size_t k = strlen(seq->items[i]->s);
+    memcpy(o, seq->items[i]->s, k), o += k;
   }
+  *o = 0;
   return v_str(l, out);
 }
-static Value *str_case(L *l, Value *self, bool upper) {
-  char *s = arena_strdup(l->arena, self->s);
-  for (char *c = s; *c; c++)
-    if (upper && *c >= 'a' && *c <= 'z') *c = (char)(*c - 32);
-    else if (!upper && *c >= 'A' && *c <= 'Z') *c = (char)(*c + 32);
+/* The other case of code point c, as Python's str.upper/lower map it, for the alphabets
+ * ttc knows (ASCII, Latin-1, basic Greek and Cyrillic); c itself when it has no case;
+ * -1 when ttc does not know (a letter of another script). */
+static int64_t case_map(uint32_t c, bool upper) {
+  if (c < 0x80) return upper ? (c >= 'a' && c <= 'z' ? c - 32 : c) : (c >= 'A' && c <= 'Z' ? c + 32 : c);
+  if (c < 0xC0) return c == 0xB5 && upper ? 0x39Cu : c; /* micro sign: Greek capital mu */
+  if (c <= 0xFF) {
+    if (c == 0xD7 || c == 0xF7) return c;
+    if (c == 0xDF) return upper ? -1 : (int64_t)c; /* sharp s uppers to "SS": two characters */
+    if (c == 0xFF) return upper ? 0x178 : c;
+    return upper ? (c >= 0xE0 ? c - 32 : c) : (c < 0xE0 ? c + 32 : c);
+  }
+  static const uint16_t tonos[][2] = {{0x386, 0x3AC}, {0x388, 0x3AD}, {0x389, 0x3AE}, {0x38A, 0x3AF},
+                                       {0x38C, 0x3CC}, {0x38E, 0x3CD}, {0x38F, 0x3CE}};
+  for (size_t i = 0; i < sizeof tonos / sizeof tonos[0]; i++)
+    if (c == tonos[i][0] || c == tonos[i][1]) return tonos[i][!upper];
+  if (c >= 0x391 && c <= 0x3A9 && c != 0x3A2) return upper ? c : c + 32;
+  if (c >= 0x3B1 && c <= 0x3C9) return upper ? (c == 0x3C2 ? 0x3A3 : c - 32) : c;
+  if (c >= 0x410 && c <= 0x42F) return upper ? c : c + 32;
+  if (c >= 0x430 && c <= 0x44F) return upper ? c - 32 : c;
+  if (c >= 0x400 && c <= 0x40F) return upper ? c : c + 80;
+  if (c >= 0x450 && c <= 0x45F) return upper ? c - 80 : c;
+  /* no case: punctuation, symbols, arrows, box drawing, CJK, kana, Hangul, emoji */
+  if ((c >= 0x2000 && c <= 0x2BFF) || (c >= 0x3000 && c <= 0x9FFF) || (c >= 0xAC00 && c <= 0xD7AF) ||
+      c >= 0x1F000)
+    return c;
+  return -1;
+}
+
+static Value *str_case(L *l, Value *self, bool upper, int32_t off) {
+  size_t n = strlen(self->s);
+  char *s = arena_alloc(l->arena, 2 * n + 1), *o = s; /* a 2-byte code point may map to 3 */
+  for (const char *p = self->s; *p; p += utf8_len((unsigned char)*p)) {
+    int64_t c = case_map(utf8_at(p), upper);
+    if (c < 0)
+      lerr(l, off, "str.%s(): ttc maps the case of ASCII, Latin-1, Greek and Cyrillic letters; "
+                   "this string has U+%04X", upper ? "upper" : "lower", (unsigned)utf8_at(p));
+    if (c < 0x80) *o++ = (char)c;
+    else if (c < 0x800) *o++ = (char)(0xC0 | (c >> 6)), *o++ = (char)(0x80 | (c & 0x3F));
+    else if (c < 0x10000)
+      *o++ = (char)(0xE0 | (c >> 12)), *o++ = (char)(0x80 | ((c >> 6) & 0x3F)), *o++ = (char)(0x80 | (c & 0x3F));
+    else
+      *o++ = (char)(0xF0 | (c >> 18)), *o++ = (char)(0x80 | ((c >> 12) & 0x3F)),
+      *o++ = (char)(0x80 | ((c >> 6) & 0x3F)), *o++ = (char)(0x80 | (c & 0x3F));
+  }
+  *o = 0;
   return v_str(l, s);
 }
-B(str_upper) { UNUSED(a); return str_case(l, self, true); }
-B(str_lower) { UNUSED(a); return str_case(l, self, false); }
+B(str_upper) { return str_case(l, self, true, a->off); }
+B(str_lower) { return str_case(l, self, false, a->off); }
 B(str_startswith) {
   Value *v[2];
   args_bind(l, "startswith", "self, prefix", self, a, v, 2);

@@ -341,12 +341,15 @@ static Value *host_index(L *l, Value *obj, Value *iv, int32_t off) {
     if (!items) lerr(l, off, "'%s' object is not subscriptable", v_typename(obj));
     obj = items;
   }
-  int64_t n = obj->k == V_STR ? (int64_t)strlen(obj->s) : obj->n;
+  int64_t n = obj->k == V_STR ? str_codes(obj->s) : obj->n; /* a str indexes code points */
   if (iv->k != V_INT && iv->k != V_BOOL)
     lerr(l, off, "%s indices must be integers or slices, not %s", v_typename(obj), v_typename(iv));
   int64_t i = iv->i < 0 ? iv->i + n : iv->i;
   if (i < 0 || i >= n) lerr(l, off, "%s index out of range", v_typename(obj));
-  if (obj->k == V_STR) return v_str(l, arena_strndup(l->arena, obj->s + i, 1));
+  if (obj->k == V_STR) {
+    const char *p = obj->s + str_code_off(obj->s, i);
+    return v_str(l, arena_strndup(l->arena, p, str_code_len(p)));
+  }
   return obj->items[i];
 }
 
@@ -636,13 +639,19 @@ Value *bi_index(L *l, Value *obj, IndexItem *items, int n, bool tuple, int32_t o
       if (src->k == V_OBJECT) src = attrs_get(&src->attrs, "__items__");
       if (!src || (src->k != V_LIST && src->k != V_TUPLE && src->k != V_STR))
         lerr(l, off, "'%s' object cannot be sliced", v_typename(obj));
-      int64_t len = src->k == V_STR ? (int64_t)strlen(src->s) : src->n;
+      int64_t len = src->k == V_STR ? str_codes(src->s) : src->n;
       int64_t s, e, st;
       slice_bounds(l, items[0].lo, items[0].hi, items[0].st, len, &s, &e, &st, off, false);
-      if (src->k == V_STR) {
-        char *buf = arena_alloc(l->arena, (size_t)len + 1);
-        int o = 0;
-        for (int64_t i = s; i < e; i += st) buf[o++] = src->s[i];
+      if (src->k == V_STR) { /* by code point: bytes of UTF-8 text would split characters */
+        size_t nb = strlen(src->s), o = 0, at = str_code_off(src->s, s);
+        char *buf = arena_alloc(l->arena, nb + 1);
+        for (int64_t i = s; i < e; i += st) {
+          size_t k = str_code_len(src->s + at);
+          memcpy(buf + o, src->s + at, k);
+          o += k;
+          for (int64_t j = 0; j < st && src->s[at]; j++) at += str_code_len(src->s + at);
+        }
+        buf[o] = 0;
         return v_str(l, buf);
       }
       Value *r = v_new(l, src->k);
