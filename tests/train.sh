@@ -10,7 +10,7 @@
 #                an exact resume; the outcomes must equal ckpt/expected.txt (hand-written).
 #   xfail/       reproducers of known bugs, with PyTorch's output: run and reported, not
 #                counted as failures; one that starts to pass says so, to be moved up.
-# And models/xor.tt must reach 100%. One line per failure, then "N passed, N failed".
+# And models/xor.tt must reach 100%, models/transformer_tasks.tt 95% on both tasks. One line per failure, then "N passed, N failed".
 # The expected files are checked in, so the suite needs no torch.
 #
 #   bash tests/train.sh TTC TESTS_SRC_DIR WORK_DIR   # the test (ctest runs this)
@@ -117,6 +117,19 @@ if ! timeout "${TTC_TEST_TIMEOUT:-300}" "$ttc" run "$xor" > "$work/out/xor.out" 
   bad "models/xor.tt: ttc run failed: $(grep -m1 . "$work/out/xor.err")"
 elif ! grep -qx 'accuracy: 100%' "$work/out/xor.out"; then
   bad "models/xor.tt: not 100%: $(grep -m1 accuracy "$work/out/xor.out")"
+else
+  ok
+fi
+
+# ---- models/transformer_tasks.tt: python3's output (checked in), and at least 95% of the
+# test sequences copied and reversed exactly.
+tasks="$src/../models/transformer_tasks.tt"
+if ! timeout "${TTC_TEST_TIMEOUT:-300}" "$ttc" run "$tasks" > "$work/out/tasks.out" 2> "$work/out/tasks.err"; then
+  bad "models/transformer_tasks.tt: ttc run failed: $(grep -m1 . "$work/out/tasks.err")"
+elif ! cmp -s "$dir/models/transformer_tasks.expected" "$work/out/tasks.out"; then
+  bad "models/transformer_tasks.tt: output differs from python3's: $(diff "$dir/models/transformer_tasks.expected" "$work/out/tasks.out" | head -3 | tr '\n' ' ')"
+elif [ "$(awk '/exact-sequence accuracy/ { if ($NF + 0 >= 95) n++ } END { print n + 0 }' "$work/out/tasks.out")" != 2 ]; then
+  bad "models/transformer_tasks.tt: below 95% exact-sequence accuracy: $(grep accuracy "$work/out/tasks.out" | tr '\n' ' ')"
 else
   ok
 fi
