@@ -151,7 +151,8 @@ bool cg_cat(Cg *cg, int id) {
 }
 
 /* cumsum: the dims other than dim are a nest; dim is one loop carrying the running sum
- * (double for floats, as ATen's acc_type), forwards or from the end. */
+ * (double for floats, as ATen's acc_type; the element type when attr.i[2] is set, as
+ * multinomial's cumulative distribution sums), forwards or from the end. */
 bool cg_cumsum(Cg *cg, int id) {
   if (!cg_check_inputs(cg, id, 1)) return false;
   const Node *n = cg_node(cg, id);
@@ -160,7 +161,8 @@ bool cg_cumsum(Cg *cg, int id) {
   bool rev = n->attr.i[1] != 0;
   cg_kernel_comment(cg, id, arena_printf(cg->arena, "dim=%d%s", dim, rev ? " from the end" : ""));
   const char *y = cg_buf(cg, id), *x = cg_buf(cg, n->in[0]);
-  const char *acc_t = dt_is_float(n->dtype) ? "double" : "int64_t", *T = cg_ctype(n->dtype);
+  const char *T = cg_ctype(n->dtype);
+  const char *acc_t = !dt_is_float(n->dtype) ? "int64_t" : n->attr.i[2] ? T : "double";
   if (rank == 0) {
     cg_line(cg, "%s[0] = %s[0];", y, x);
     return true;
