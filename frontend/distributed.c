@@ -8,8 +8,8 @@
  * ST_CALL statements between graphs: the graph before has computed what they read, and the
  * graph after reads what they wrote. DistributedDataParallel averages the gradients of its
  * module's parameters after every backward() that reaches them (one bucketed call,
- * runtime/mpi/dist.c) and broadcasts rank 0's parameters when it wraps the module, as
- * PyTorch's does. A program that calls any of this sets Program.mpi, and only such a program
+ * runtime/mpi/dist.c), broadcasts rank 0's parameters when it wraps the module and, with
+ * broadcast_buffers (the default), rank 0's buffers before a forward, as PyTorch's does. A program that calls any of this sets Program.mpi, and only such a program
  * is linked with MPI.
  */
 #include "lower.h"
@@ -228,9 +228,52 @@ static Value *module_params(L *l, Value *m, int32_t off) {
   return ps;
 }
 
+/* The bytes of one element of a buffer, the classes tt_dist_sync_buffers packs by. */
+static int elem_bytes(DType dt) {
+  return dt == DT_F64 || dt == DT_I64 ? 8 : dt == DT_F32 || dt == DT_I32 ? 4 : 1;
+}
+
+/* broadcast_buffers=True: before the forward, rank 0's buffers (BatchNorm's running
+ * statistics, register_buffer's tensors) to every rank, as PyTorch 1.13's DDP.forward does
+ * when the module has buffers and the previous forward of this wrapper (if any) ran with
+ * gradients; that last condition is a run-time fact (a forward under no_grad in a loop), so
+ * the runtime keeps it per wrapper and this forward tells it whether gradients are on. The
+ * buffers go 8-byte elements first, then 4-byte, then 1-byte, in named_buffers() order
+ * within each. */
+static void sync_buffers(L *l, Value *ddp, Value *m, int32_t off) {
+  Args none = {.off = off};
+  Value *bs = v_call(l, lower_getattr(l, m, "buffers", off), &none);
+  if (bs->k != V_LIST || !bs->n) return;
+  int *vars = arena_alloc(l->arena, sizeof(int) * (size_t)(bs->n + 1)), n = 0;
+  int64_t nsize[2] = {0, 0};
+  for (int size = 8; size >= 1; size /= 2) {
+    if (size == 2) continue;
+    for (int i = 0; i < bs->n; i++) {
+      Value *b = bs->items[i];
+      if (b->k != V_TENSOR || b->t.var < 0)
+        lerr(l, off, "DistributedDataParallel(broadcast_buffers=True): a buffer of the module is not a registered tensor (pass broadcast_buffers=False)");
+      if (elem_bytes(l->p->vars[b->t.var].dtype) != size) continue;
+      bool seen = false;
+      for (int k = 0; k < n; k++) seen |= vars[k] == b->t.var;
+      if (seen) continue;
+      vars[n++] = b->t.var;
+      if (size > 1) nsize[size == 8 ? 0 : 1]++;
+    }
+  }
+  if (l->capture)
+    lerr(l, off, "a DistributedDataParallel forward that broadcasts buffers, in a branch that runs after the graph: call it before the branch");
+  Stmt *st = call_stmt(l, "tt_dist_sync_buffers", off);
+  HostExpr *args[] = {hx_int(l, attrs_get(&ddp->attrs, "__ddp_id__")->i), hx_int(l, !l->no_grad),
+                      hx_int(l, nsize[0]), hx_int(l, nsize[1])};
+  set_args(l, st, args, 4);
+  set_vars(l, st, vars, n);
+  for (int i = 0; i < bs->n; i++) bs->items[i]->t.graph = -1; /* read rank 0's values */
+}
+
 B(DistributedDataParallel) {
   if (self) { /* ddp(x): the module's forward */
     Value *m = attrs_get(&self->attrs, "module");
+    if (attrs_get(&self->attrs, "broadcast_buffers")->i) sync_buffers(l, self, m, a->off);
     return v_call(l, m, a);
   }
   Value *v[11];
@@ -260,7 +303,9 @@ B(DistributedDataParallel) {
   Value *pv = v_new(l, V_LIST);
   for (int i = 0; i < n; i++) v_list_push(l, pv, v_int(l, vars[i]));
   attrs_set(l, &o->attrs, "__ddp_vars__", pv);
+  attrs_set(l, &o->attrs, "broadcast_buffers", v_int(l, v[4] ? v_truthy(l, v[4], a->off) : 1));
   if (!l->ddps) l->ddps = v_new(l, V_LIST);
+  attrs_set(l, &o->attrs, "__ddp_id__", v_int(l, l->ddps->n));
   v_list_push(l, l->ddps, o);
   return o;
 }

@@ -241,6 +241,11 @@ void tt_dist_all_reduce_f64(int64_t op, int n, void *const *bufs, const int64_t 
 void tt_dist_all_reduce_i64(int64_t op, int n, void *const *bufs, const int64_t *counts);
 /* DistributedDataParallel(model): rank 0's float32 parameters to every rank. */
 void tt_dist_broadcast_f32(int n, void *const *bufs, const int64_t *counts);
+/* DistributedDataParallel(broadcast_buffers=True) before a forward: rank 0's buffers to every
+ * rank (the first n8 of 8-byte elements, then n4 of 4, then 1-byte), unless wrapper ddp's
+ * previous forward ran without gradients, as PyTorch's. */
+void tt_dist_sync_buffers(int64_t ddp, int64_t grad_enabled, int64_t n8, int64_t n4, int n,
+                          void *const *bufs, const int64_t *counts);
 /* DistributedDataParallel after backward: float32 gradients summed over the ranks in a few
  * buckets (one MPI_Allreduce each) and divided by the world size. */
 void tt_dist_average_grads(int n, void *const *bufs, const int64_t *counts);

@@ -6,6 +6,9 @@
 #   tests/dist/resume.tt        gpt.tt's checkpoint, saved by rank 0, resumes on 1 and on 2
 #                               ranks with the same losses (resume.expected, python3's)
 #   tests/dist/sampler-order.tt DistributedSampler's order, as PyTorch's (no MPI linked)
+#   tests/dist/bn.tt            BatchNorm1d under DDP on 2 ranks: broadcast_buffers (rank 0's
+#                               running statistics before each forward) and =False print
+#                               python3's (DDP over 2 gloo ranks: bn.expected, bn-nobcast.expected)
 #   a rank killed mid-training  ends the job within seconds, with mpirun's message
 #   diagnostics                 another backend; no MPI at build time
 # Without mpirun the test is skipped, unless TTC_REQUIRE_MPI=1 (.ci/run sets it).
@@ -34,6 +37,14 @@ if [ "${UPDATE:-0}" = 1 ]; then # PyTorch's DDP on one gloo rank, at a batch of 
     variant "$name" 8
     sed -i 's|backend="mpi"|backend="gloo", init_method="tcp://127.0.0.1:29517", rank=0, world_size=1|' "${name}_8.tt"
     /usr/bin/python3 "${name}_8.tt" > "$src/$name.expected" || exit 1
+  done
+  # bn.tt's statistics are each rank's half-batch's: two gloo ranks, two processes
+  sed 's/broadcast_buffers=True/broadcast_buffers=False/' bn.tt > bn-nobcast.tt
+  for name in bn bn-nobcast; do
+    sed 's|backend="mpi"|backend="gloo", init_method="tcp://127.0.0.1:29517", rank=int(__import__("os").environ["RANK"]), world_size=2|' "$name.tt" > "${name}_gloo.py"
+    RANK=1 /usr/bin/python3 "${name}_gloo.py" > /dev/null &
+    RANK=0 /usr/bin/python3 "${name}_gloo.py" > "$src/$name.expected" || exit 1
+    wait $! || exit 1
   done
   echo "regenerated tests/dist/*.expected"
   exit 0
@@ -80,7 +91,15 @@ fi
 same sampler-order sampler-order.out
 if ldd sampler-order | grep -q libmpi; then bad "sampler-order.tt links MPI, which it does not use"; else ok; fi
 
-# 4. a rank killed mid-training: mpirun ends the job within seconds, naming what happened
+# 4. DDP with BatchNorm1d on 2 ranks: rank 0's buffers at each forward, or (=False) each rank's
+sed 's/broadcast_buffers=True/broadcast_buffers=False/' bn.tt > bn-nobcast.tt
+for name in bn bn-nobcast; do
+  "$ttc" build "$name.tt" -o "$name" || { bad "$name: build"; continue; }
+  timeout 60 "${mpirun[@]}" ./"$name" > "$name.2" 2> "$name.2.err" || bad "$name: two ranks: $(cat "$name.2.err")"
+  same "$name" "$name.2"
+done
+
+# 5. a rank killed mid-training: mpirun ends the job within seconds, naming what happened
 sed 's/^for epoch in range(2):/for epoch in range(1000000):/' mlp_4.tt > forever.tt
 "$ttc" build forever.tt -o forever || bad "forever: build"
 "${mpirun[@]}" ./forever > forever.out 2> forever.err &
@@ -102,7 +121,7 @@ if [ "$st" -ne 0 ] && grep -q "exited on signal 9" forever.err; then ok; else
 fi
 echo "a killed rank ended the job in $ms ms (exit status $st)"
 
-# 5. diagnostics: another backend; MPI missing at build time
+# 6. diagnostics: another backend; MPI missing at build time
 sed 's/backend="mpi"/backend="gloo"/' mlp_4.tt > gloo.tt
 "$ttc" build gloo.tt -o gloo 2> gloo.err
 grep -Eq '^gloo.tt:13:[0-9]+: error: init_process_group\(\): ttc runs torch.distributed on MPI' gloo.err && ok || bad "gloo: $(cat gloo.err)"

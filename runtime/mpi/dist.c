@@ -1,6 +1,6 @@
 /*
  * dist.c — torch.distributed over MPI: the process group, all_reduce, barrier, and
- * DistributedDataParallel's gradient averaging.
+ * DistributedDataParallel's gradient averaging and buffer broadcast.
  *
  * Only programs that use torch.distributed link this file (ttc build compiles it with MPI's
  * flags: pkg-config ompi, or mpicc --showme), so the rest of the runtime and every other
@@ -16,6 +16,7 @@
 #include "tt.h"
 
 #include <mpi.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +143,54 @@ void tt_dist_broadcast_f32(int n, void *const *bufs, const int64_t *counts) {
       check(MPI_Bcast((float *)bufs[i] + at, (int)m, MPI_FLOAT, 0, MPI_COMM_WORLD), "MPI_Bcast");
       at += m;
     }
+}
+
+/* DistributedDataParallel's broadcast_buffers: before a forward, rank 0's buffers to every
+ * rank, coalesced into one MPI_Bcast of bytes (copies, so no arithmetic needs the dtypes: the
+ * first n8 buffers have 8-byte elements, the next n4 4-byte, the rest 1-byte). PyTorch
+ * 1.13 syncs only when the wrapper's previous forward ran with gradients (or there was none:
+ * require_forward_param_sync), so each wrapper's last grad_enabled is kept here. */
+void tt_dist_sync_buffers(int64_t ddp, int64_t grad_enabled, int64_t n8, int64_t n4, int n,
+                          void *const *bufs, const int64_t *counts) {
+  need_init("DistributedDataParallel");
+  static unsigned char *skip; /* skip[ddp]: the previous forward ran without gradients */
+  static int64_t nskip;
+  if (ddp >= nskip) {
+    unsigned char *s = realloc(skip, (size_t)(ddp + 1));
+    if (!s) tt_fatal("out of memory");
+    memset(s + nskip, 0, (size_t)(ddp + 1 - nskip));
+    skip = s, nskip = ddp + 1;
+  }
+  bool sync = !skip[ddp];
+  skip[ddp] = !grad_enabled;
+  if (!sync || world_ == 1) return;
+  static unsigned char *pack;
+  static size_t cap;
+  size_t total = 0;
+  for (int i = 0; i < n; i++) total += (size_t)counts[i] * (i < n8 ? 8 : i < n8 + n4 ? 4 : 1);
+  if (total > cap) {
+    free(pack);
+    pack = malloc(total);
+    if (!pack) tt_fatal("out of memory (%zu bytes of buffers to broadcast)", total);
+    cap = total;
+  }
+  size_t at = 0;
+  for (int i = 0; i < n; i++) {
+    size_t b = (size_t)counts[i] * (i < n8 ? 8 : i < n8 + n4 ? 4 : 1);
+    if (rank_ == 0) memcpy(pack + at, bufs[i], b);
+    at += b;
+  }
+  for (size_t off = 0; off < total;) {
+    size_t m = total - off < (1u << 30) ? total - off : (1u << 30);
+    check(MPI_Bcast(pack + off, (int)m, MPI_BYTE, 0, MPI_COMM_WORLD), "MPI_Bcast");
+    off += m;
+  }
+  at = 0;
+  for (int i = 0; i < n; i++) {
+    size_t b = (size_t)counts[i] * (i < n8 ? 8 : i < n8 + n4 ? 4 : 1);
+    if (rank_ != 0) memcpy(bufs[i], pack + at, b);
+    at += b;
+  }
 }
 
 /* Gradients are packed in order into buckets of up to BUCKET_BYTES (a larger gradient is a
