@@ -34,6 +34,9 @@ typedef struct CgOptions {
    * NULL every constant is written in the C (ttc compile to standard output, ttc diff). */
   FILE *data;
   const char *data_name;
+  /* Where the static memory report goes (ttc compile --mem-report), or NULL. The same
+   * report heads the C as a comment. */
+  FILE *mem_report;
 } CgOptions;
 
 #define CG_DATA_MIN 65536
@@ -87,6 +90,7 @@ typedef struct Cg {
   Arena *arena;        /* names and scratch, freed at the end */
   const char *srcname; /* basename of p->filename, as it is */
   const char *file;    /* the same, made safe for comments (cg_text) */
+  const char *arena_name[DT__COUNT]; /* memplan's arena of each dtype (Program.arena_elems), or NULL */
   const char *bar;     /* the innermost enclosing loop's progress bar variable, or NULL */
   int nbars;           /* progress bars made so far, for their names */
   const char **vname;  /* C name of each program var */
@@ -231,6 +235,8 @@ bool cg_pool2d(Cg *cg, int id);
 bool cg_pool2d_grad(Cg *cg, int id);
 /* The shared im2col workspace's file-scope declaration, when the program needs one. */
 void cg_conv_workspace(Cg *cg);
+/* Its size in floats (0: none). */
+int64_t cg_conv_workspace_floats(const Cg *cg);
 
 /* ---- grad.c ------------------------------------------------------------------------ */
 

@@ -41,7 +41,7 @@ static int64_t ws_of(const Graph *g, const Node *n) {
   return x->d[1] * R * S * oh * ow;
 }
 
-void cg_conv_workspace(Cg *cg) {
+int64_t cg_conv_workspace_floats(const Cg *cg) {
   int64_t most = 0;
   for (int gi = 0; gi < cg->p->ngraphs; gi++) {
     const Graph *g = cg->p->graphs[gi];
@@ -53,6 +53,11 @@ void cg_conv_workspace(Cg *cg) {
       }
     }
   }
+  return most;
+}
+
+void cg_conv_workspace(Cg *cg) {
+  int64_t most = cg_conv_workspace_floats(cg);
   if (!most) return;
   cg_line(cg, "/* the im2col workspace, shared by every convolution (one image's columns) */");
   cg_line(cg, "static TT_ALIGN float conv_workspace[%lld];", (long long)most);

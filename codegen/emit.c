@@ -289,68 +289,24 @@ CgLives cg_lives(const Cg *cg, int gi, int id) {
   return (CgLives)cg->lives[gi][id];
 }
 
-/* The var that node id's storage is, through views (an INPUT of it), or -1. */
-static int var_root(const Graph *g, int id) {
-  while (ir_ops[g->nodes[id].op].flags & OPF_VIEW) id = g->nodes[id].in[0];
-  return g->nodes[id].op == OP_INPUT ? g->nodes[id].attr.var : -1;
-}
-
-/* Whether node k reads or writes var v's array. */
-static bool touches_var(const Graph *g, int k, int v) {
-  const Node *n = &g->nodes[k];
-  for (int i = 0; i < n->nin; i++)
-    if (var_root(g, n->in[i]) == v) return true;
-  if (ir_ops[n->op].flags & OPF_OPTIM)
-    for (int i = 0; i < n->attr.nints; i++)
-      if (n->attr.ints[i] == v) return true;
-  return n->op == OP_STORE && n->attr.var == v;
-}
-
 /*
  * The storage plan of graph g: where each node's value lives. One choice beyond the
- * obvious: a value x whose only use is "store x into v" (directly, or through views that
- * are used only by that store) is computed straight into v's array, and the STORE copies
- * nothing: `w_grad = w_grad + g` is one loop instead of a loop and a memcpy of the whole
- * gradient. It is safe when no node after x and before the STORE reads or writes v — v
- * holds the new value early, and nobody looks — and when x itself reads v only as an
- * elementwise kernel marked in place (OPF_INPLACE): it reads v[i] and then writes v[i],
- * which holds when that input has x's element count. into[id] is the var, or -1.
+ * obvious is the IR's (ir_store_into): a value whose only use is "store it into v" is
+ * computed straight into v's array, and the STORE copies nothing. into[id] is that var,
+ * or -1.
  */
 static void plan_storage(const Graph *g, const Program *p, bool split, unsigned char *lives,
                          int *into) {
-  int *users = calloc((size_t)g->n + 1, sizeof *users);
-  if (!users) abort();
+  ir_store_into(p, g, into);
   for (int id = 0; id < g->n; id++) {
     const Node *n = &g->nodes[id];
-    into[id] = -1;
-    for (int i = 0; i < n->nin; i++) users[n->in[i]]++;
     if (n->op == OP_INPUT) lives[id] = CG_VAR;
     else if (ir_ops[n->op].flags & OPF_VIEW) lives[id] = CG_VIEW;
     else if (ir_ops[n->op].flags & OPF_SINK) lives[id] = CG_NONE;
     else if (n->op == OP_CONST && (split || numel_of(&n->shape) > CG_SMALL_CONST)) lives[id] = CG_FILESCOPE;
+    else if (into[id] >= 0) lives[id] = CG_VAR;
     else lives[id] = CG_OWN;
   }
-  for (int s = 0; s < g->n; s++) {
-    const Node *st = &g->nodes[s];
-    if (st->op != OP_STORE || st->attr.var < 0 || st->attr.var >= p->nvars) continue;
-    int v = st->attr.var, id = st->in[0];
-    while ((ir_ops[g->nodes[id].op].flags & OPF_VIEW) && users[id] == 1) id = g->nodes[id].in[0];
-    const Node *x = &g->nodes[id];
-    const Var *var = &p->vars[v];
-    if (users[id] != 1 || lives[id] != CG_OWN || x->op == OP_CONST || x->dtype != var->dtype ||
-        numel_of(&x->shape) != numel_of(&var->shape))
-      continue;
-    /* a run-time extent: the same layout only when the shapes agree */
-    if ((x->shape.sym >= 0 || var->shape.sym >= 0) && !shape_eq(&x->shape, &var->shape)) continue;
-    bool ok = true;
-    for (int i = 0; ok && i < x->nin; i++)
-      if (var_root(g, x->in[i]) == v)
-        ok = (ir_ops[x->op].flags & OPF_INPLACE) &&
-             numel_of(&g->nodes[x->in[i]].shape) == numel_of(&x->shape);
-    for (int k = id + 1; ok && k < s; k++) ok = !touches_var(g, k, v);
-    if (ok) lives[id] = CG_VAR, into[id] = v;
-  }
-  free(users);
 }
 
 static void name_everything(Cg *cg) {
@@ -389,6 +345,8 @@ static void name_everything(Cg *cg) {
     cg->lname[l] = uniquify(cg, file, base);
     cg->lbatch[l] = uniquify(cg, file, arena_printf(cg->arena, "%s_batch", cg->lname[l]));
   }
+  for (int t = 0; t < DT__COUNT; t++)
+    cg->arena_name[t] = p->arena_elems[t] > 0 ? uniquify(cg, file, arena_printf(cg->arena, "arena_%s", dt_name((DType)t))) : NULL;
   cg->sname = arena_alloc(cg->arena, (size_t)(p->nstrtabs + 1) * sizeof *cg->sname);
   cg->skeys = arena_alloc(cg->arena, (size_t)(p->nstrtabs + 1) * sizeof *cg->skeys);
   cg->slen = arena_alloc(cg->arena, (size_t)(p->nstrtabs + 1) * sizeof *cg->slen);
@@ -470,12 +428,18 @@ static bool check_static_size(Cg *cg) {
     total += b;
     if (b > big) big = b, bigwhat = "a program variable", bigloc.off = -1;
   }
+  for (int t = 0; t < DT__COUNT; t++) /* memplan: the intermediates of every graph share them */
+    total += p->arena_elems[t] * (int64_t)dt_size((DType)t);
   for (int gi = 0; gi < p->ngraphs; gi++) {
     const Graph *g = p->graphs[gi];
     for (int id = 0; id < g->n; id++) {
       const Node *n = &g->nodes[id];
       if (!owns_storage(n)) continue;
       int64_t b = numel_of(&n->shape) * (int64_t)dt_size(n->dtype);
+      if (g->mem_off && g->mem_off[id] >= 0) {
+        if (b > big) big = b, bigwhat = ir_ops[n->op].name, bigloc = n->loc;
+        continue; /* counted in the arena */
+      }
       total += b;
       if (b > big) big = b, bigwhat = ir_ops[n->op].name, bigloc = n->loc;
     }
@@ -502,6 +466,95 @@ static bool check_program(Cg *cg) {
       if (!check_shape(cg, &n->shape, ir_ops[n->op].name)) return false;
     }
   return check_static_size(cg);
+}
+
+/* ---- the static memory report ------------------------------------------------------ */
+
+static void line_range(const Cg *cg, const Graph *g, int a, int b, int *lo, int *hi);
+
+/* What the program's tensors take in static storage, by kind, in bytes: exactly the
+ * arrays the C declares (variables by their kind, the memplan arena, buffers of graphs
+ * without a plan, constants, the im2col workspace). */
+typedef struct MemReport {
+  int64_t var[4];    /* by VarKind: values, parameters, gradients, optimizer state */
+  int64_t arena;     /* memplan's arena */
+  int64_t own;       /* intermediates declared as arrays of their own (graphs not planned) */
+  int64_t separate;  /* all intermediates as arrays of their own: what the arena replaces */
+  int64_t consts, workspace, total;
+} MemReport;
+
+static MemReport mem_count(const Cg *cg) {
+  const Program *p = cg->p;
+  MemReport m = {{0}, 0, 0, 0, 0, 0, 0};
+  for (int v = 0; v < p->nvars; v++) {
+    int64_t ne = numel_of(&p->vars[v].shape);
+    if ((unsigned)p->vars[v].kind < 4) m.var[p->vars[v].kind] += (ne > 0 ? ne : 1) * (int64_t)dt_size(p->vars[v].dtype);
+  }
+  for (int t = 0; t < DT__COUNT; t++)
+    if (cg->arena_name[t]) m.arena += p->arena_elems[t] * (int64_t)dt_size((DType)t);
+  for (int gi = 0; gi < p->ngraphs; gi++) {
+    const Graph *g = p->graphs[gi];
+    for (int id = 0; id < g->n; id++) {
+      const Node *n = &g->nodes[id];
+      CgLives lv = cg_lives(cg, gi, id);
+      int64_t ne = numel_of(&n->shape), b = (ne > 0 ? ne : 1) * (int64_t)dt_size(n->dtype);
+      if (n->op == OP_CONST && (lv == CG_OWN || lv == CG_FILESCOPE)) {
+        m.consts += ne * (int64_t)dt_size(n->dtype);
+      } else if (lv == CG_OWN) {
+        m.separate += b;
+        if (!(g->mem_off && g->mem_off[id] >= 0 && cg->arena_name[n->dtype])) m.own += b;
+      }
+    }
+  }
+  m.workspace = cg_conv_workspace_floats(cg) * (int64_t)sizeof(float);
+  m.total = m.var[0] + m.var[1] + m.var[2] + m.var[3] + m.arena + m.own + m.consts + m.workspace;
+  return m;
+}
+
+static void mem_line(FILE *f, const char *pre, const char *what, int64_t b, const char *note) {
+  fprintf(f, "%s%-17s %12lld  %9.2f MiB%s%s\n", pre, what, (long long)b, (double)b / (1 << 20),
+          note ? "  " : "", note ? note : "");
+}
+
+/* The report, each line after pre (" * " inside the C's comment, "" on a terminal). */
+static void mem_print(const Cg *cg, FILE *f, const char *pre) {
+  MemReport m = mem_count(cg);
+  fprintf(f, "%sstatic memory of %s, in bytes:\n", pre, cg->file);
+  mem_line(f, pre, "parameters", m.var[VAR_PARAM], NULL);
+  mem_line(f, pre, "gradients", m.var[VAR_GRAD], NULL);
+  mem_line(f, pre, "optimizer state", m.var[VAR_STATE], "(and running statistics)");
+  mem_line(f, pre, "values", m.var[VAR_VALUE], "(batches and tensors kept between statements)");
+  if (cg->p->ngraphs && cg->p->graphs[0]->mem_off) {
+    char note[96];
+    snprintf(note, sizeof note, "(memplan's arena; %.2f MiB as separate arrays)", (double)m.separate / (1 << 20));
+    mem_line(f, pre, "intermediates", m.arena + m.own, note);
+  } else {
+    mem_line(f, pre, "intermediates", m.own, "(each its own array: memplan did not run)");
+  }
+  mem_line(f, pre, "constants", m.consts, NULL);
+  if (m.workspace) mem_line(f, pre, "conv workspace", m.workspace, "(im2col columns)");
+  mem_line(f, pre, "total", m.total, NULL);
+  /* each graph's intermediates: as separate arrays, and the arena bytes they reach */
+  bool head = false;
+  for (int gi = 0; gi < cg->p->ngraphs; gi++) {
+    const Graph *g = cg->p->graphs[gi];
+    int64_t sep = 0, peak = 0, top[DT__COUNT] = {0};
+    for (int id = 0; id < g->n; id++) {
+      const Node *n = &g->nodes[id];
+      if (cg_lives(cg, gi, id) != CG_OWN || n->op == OP_CONST) continue;
+      int64_t ne = numel_of(&n->shape), b = (ne > 0 ? ne : 1) * (int64_t)dt_size(n->dtype);
+      sep += b;
+      if (g->mem_off && g->mem_off[id] >= 0 && g->mem_off[id] + ne > top[n->dtype]) top[n->dtype] = g->mem_off[id] + ne;
+    }
+    for (int t = 0; t < DT__COUNT; t++) peak += top[t] * (int64_t)dt_size((DType)t);
+    if (sep < (1 << 20) || !g->mem_off) continue; /* the big ones only */
+    if (!head) fprintf(f, "%sgraphs with 1 MiB or more of intermediates (arrays -> arena):\n", pre);
+    head = true;
+    int lo, hi;
+    line_range(cg, g, 0, g->n, &lo, &hi);
+    fprintf(f, "%s  %-24s lines %d-%d: %9.2f MiB -> %.2f MiB\n", pre, cg->gname[gi], lo, hi,
+            (double)sep / (1 << 20), (double)peak / (1 << 20));
+  }
 }
 
 static const char *basename_of(const char *path) {
@@ -573,8 +626,16 @@ static void buffer_decls(Cg *cg) {
     const Node *n = &g->nodes[id];
     if (cg_lives(cg, cg->gi, id) != CG_OWN || n->op == OP_CONST) continue;
     int64_t ne = numel_of(&n->shape);
-    cg_line(cg, "static TT_ALIGN %s %s[%lld]; /* %s */", cg_ctype(n->dtype), cg_buf(cg, id),
-            (long long)(ne > 0 ? ne : 1), shape_str(&n->shape, sh, sizeof sh));
+    if (g->mem_off && g->mem_off[id] >= 0 && cg->arena_name[n->dtype]) {
+      /* memplan: a place in the arena, shared with buffers not alive at the same time */
+      cg_line(cg, "%s%s *const %s = %s + %lld; /* %s, elements %lld..%lld */", cg->split[cg->gi] ? "static " : "",
+              cg_ctype(n->dtype), cg_buf(cg, id), cg->arena_name[n->dtype], (long long)g->mem_off[id],
+              shape_str(&n->shape, sh, sizeof sh), (long long)g->mem_off[id],
+              (long long)(g->mem_off[id] + (ne > 0 ? ne : 1)));
+    } else {
+      cg_line(cg, "static TT_ALIGN %s %s[%lld]; /* %s */", cg_ctype(n->dtype), cg_buf(cg, id),
+              (long long)(ne > 0 ? ne : 1), shape_str(&n->shape, sh, sizeof sh));
+    }
     any = true;
   }
   if (any) fputc('\n', cg->out);
@@ -749,6 +810,16 @@ static void emit_vars(Cg *cg) {
             (long long)(ne > 0 ? ne : 1), shape_str(&var->shape, sh, sizeof sh), kind);
   }
   if (cg->p->nvars) fputc('\n', cg->out);
+  bool arenas = false;
+  for (int t = 0; t < DT__COUNT; t++)
+    if (cg->arena_name[t]) {
+      if (!arenas)
+        cg_line(cg, "/* memplan: the intermediate values of every graph, one arena per type, each value at an\n"
+                    " * offset where no value alive at the same time is (graphs run one at a time) */");
+      arenas = true;
+      cg_line(cg, "static TT_ALIGN %s %s[%lld];", cg_ctype((DType)t), cg->arena_name[t], (long long)cg->p->arena_elems[t]);
+    }
+  if (arenas) fputc('\n', cg->out);
   cg_emit_host_decls(cg);
 }
 
@@ -820,7 +891,10 @@ bool cg_emit_program(FILE *out, const Program *p, const CgOptions *o, IrErr *err
       if (fclose(cg.out) != 0) ok = cg_fail(&cg, "codegen: out of memory");
       cg.out = out;
       if (ok) {
-        fprintf(out, "/* generated by ttc from %s — do not edit */\n", cg.file);
+        fprintf(out, "/* generated by ttc from %s — do not edit\n *\n", cg.file);
+        mem_print(&cg, out, " * ");
+        fputs(" */\n", out);
+        if (cg.opt->mem_report) mem_print(&cg, cg.opt->mem_report, "");
         fputs("#include <math.h>\n#include <string.h>\n\n#include \"tt.h\"\n\n", out);
         if (cg.data_size) emit_incbin(&cg, out);
         cg_emit_helpers(&cg);

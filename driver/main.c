@@ -60,6 +60,7 @@ typedef struct Opts {
   const char *pass; /* diff */
   const char *from, *to; /* diff: two pipeline points */
   bool detect_anomaly;
+  bool mem_report; /* --mem-report: the static memory by kind (codegen: mem_print) */
   char disabled[512]; /* --disable-pass=NAME (repeatable; --conv=naive is conv-im2col):
                          comma-separated passes left out of the pipeline */
   char **args;      /* run: arguments after -- */
@@ -92,6 +93,8 @@ static void usage(FILE *f) {
         "  --conv=naive|im2col  the convolution kernel (default im2col: the conv-im2col pass)\n"
         "  --detect-anomaly   stop at the first NaN or inf a kernel produces, naming the\n"
         "                     op, forward or backward, and the .tt line\n"
+        "  --mem-report       print the program's static memory by kind (parameters,\n"
+        "                     gradients, optimizer state, values, intermediates, ...)\n"
         "  -- ARGS            run: arguments for the program\n"
         "  --list-passes      list the passes\n"
         "  --help, --version\n",
@@ -171,6 +174,8 @@ static Opts parse_args(int argc, char **argv) {
       disable_pass(&o, v);
     } else if (!strcmp(a, "--detect-anomaly")) {
       o.detect_anomaly = true;
+    } else if (!strcmp(a, "--mem-report")) {
+      o.mem_report = true;
     } else if (prefix(a, "--from=", &v)) {
       o.from = v;
     } else if (prefix(a, "--to=", &v)) {
@@ -255,6 +260,8 @@ static bool emit(const Opts *o, Program *p, const char *what, FILE *f, DataOut *
   }
   CgOptions co = {0};
   co.detect_anomaly = o->detect_anomaly;
+  /* the report on the terminal: stdout, unless the C goes there */
+  if (o->mem_report) co.mem_report = o->out || strcmp(o->cmd, "compile") ? stdout : stderr;
   if (d) {
     co.data = open_memstream(&d->buf, &d->n);
     if (!co.data) die("out of memory");

@@ -249,8 +249,103 @@ Graph *ir_graph_clone(const Graph *g) {
   return c;
 }
 
+/* The var that node id's storage is, through views (an INPUT of it), or -1. */
+static int var_root(const Graph *g, int id) {
+  while (ir_ops[g->nodes[id].op].flags & OPF_VIEW) id = g->nodes[id].in[0];
+  return g->nodes[id].op == OP_INPUT ? g->nodes[id].attr.var : -1;
+}
+
+/* Whether node k reads or writes var v's array. */
+static bool touches_var(const Graph *g, int k, int v) {
+  const Node *n = &g->nodes[k];
+  for (int i = 0; i < n->nin; i++)
+    if (var_root(g, n->in[i]) == v) return true;
+  if (ir_ops[n->op].flags & OPF_OPTIM)
+    for (int i = 0; i < n->attr.nints; i++)
+      if (n->attr.ints[i] == v) return true;
+  return n->op == OP_STORE && n->attr.var == v;
+}
+
+static bool owns_buffer(const Node *n) {
+  return n->op != OP_INPUT && n->op != OP_CONST && !(ir_ops[n->op].flags & (OPF_VIEW | OPF_SINK));
+}
+
+void ir_store_into(const Program *p, const Graph *g, int *into) {
+  int *users = calloc((size_t)g->n + 1, sizeof *users);
+  if (!users) abort();
+  for (int id = 0; id < g->n; id++) {
+    const Node *n = &g->nodes[id];
+    into[id] = -1;
+    for (int i = 0; i < n->nin; i++) users[n->in[i]]++;
+  }
+  for (int s = 0; s < g->n; s++) {
+    const Node *st = &g->nodes[s];
+    if (st->op != OP_STORE || st->attr.var < 0 || st->attr.var >= p->nvars) continue;
+    int v = st->attr.var, id = st->in[0];
+    while ((ir_ops[g->nodes[id].op].flags & OPF_VIEW) && users[id] == 1) id = g->nodes[id].in[0];
+    const Node *x = &g->nodes[id];
+    const Var *var = &p->vars[v];
+    if (users[id] != 1 || !owns_buffer(x) || x->dtype != var->dtype ||
+        shape_numel(&x->shape) != shape_numel(&var->shape))
+      continue;
+    /* a run-time extent: the same layout only when the shapes agree */
+    if ((x->shape.sym >= 0 || var->shape.sym >= 0) && !shape_eq(&x->shape, &var->shape)) continue;
+    bool ok = true;
+    for (int i = 0; ok && i < x->nin; i++)
+      if (var_root(g, x->in[i]) == v)
+        ok = (ir_ops[x->op].flags & OPF_INPLACE) && shape_numel(&g->nodes[x->in[i]].shape) == shape_numel(&x->shape);
+    for (int k = id + 1; ok && k < s; k++) ok = !touches_var(g, k, v);
+    if (ok) into[id] = v;
+  }
+  free(users);
+}
+
+void ir_lifetimes(const Program *p, const Graph *g, int *last, int64_t *elems, int *share) {
+  int *into = xmalloc(sizeof(int) * (size_t)(g->n + 1));
+  int *root = xmalloc(sizeof(int) * (size_t)(g->n + 1));
+  ir_store_into(p, g, into);
+  for (int id = 0; id < g->n; id++) {
+    const Node *n = &g->nodes[id];
+    int64_t ne = shape_numel(&n->shape);
+    elems[id] = owns_buffer(n) && into[id] < 0 ? (ne > 0 ? ne : 1) : -1;
+    last[id] = id;
+    share[id] = id;
+  }
+  /* a read through a chain of views is a read of the storage at its root */
+  for (int id = 0; id < g->n; id++) {
+    const Node *n = &g->nodes[id];
+    root[id] = (ir_ops[n->op].flags & OPF_VIEW) && n->nin > 0 ? root[n->in[0]] : id;
+    if (ir_ops[n->op].flags & OPF_VIEW) continue;
+    for (int i = 0; i < n->nin; i++) last[root[n->in[i]]] = id;
+  }
+  /* in place: y = f(x, ...) elementwise, x of y's shape and dtype, read last by y */
+  bool *taken = calloc((size_t)g->n + 1, sizeof *taken);
+  if (!taken) abort();
+  for (int id = 0; id < g->n; id++) {
+    const Node *n = &g->nodes[id];
+    if (elems[id] < 0 || !(ir_ops[n->op].flags & OPF_EW) || !(ir_ops[n->op].flags & OPF_INPLACE)) continue;
+    for (int i = 0; i < n->nin; i++) {
+      int x = root[n->in[i]];
+      const Node *in = &g->nodes[n->in[i]];
+      if (elems[x] >= 0 && !taken[x] && last[x] == id && in->dtype == n->dtype &&
+          g->nodes[x].dtype == n->dtype && shape_eq(&in->shape, &n->shape) && elems[x] == elems[id]) {
+        share[id] = x;
+        taken[x] = true; /* its buffer goes on as id's */
+        break;
+      }
+    }
+  }
+  /* a chain y <- x <- w is one buffer: point each at the first */
+  for (int id = 0; id < g->n; id++)
+    if (share[id] != id) share[id] = share[share[id]];
+  free(taken);
+  free(root);
+  free(into);
+}
+
 void ir_graph_free(Graph *g) {
   if (!g) return;
+  free(g->mem_off);
   free(g->nodes);
   arena_free(g->arena);
   free(g);

@@ -178,6 +178,11 @@ typedef struct Graph {
   Loc loc;          /* first statement of the region */
   int loader;       /* the loader whose current batch size is the run-time extent of this
                        graph's symbolic dimension, or -1 (no symbolic dimension) */
+  int64_t *mem_off; /* the memplan pass's storage plan: each node's offset, in elements, in
+                       the program's arena of its dtype (Program.arena_elems), -1 for a node that
+                       owns no intermediate buffer; NULL when not planned. Malloc'd, owned by
+                       the graph; clones drop it (a plan is valid only for the graph it was
+                       made for, so memplan runs last) */
 } Graph;
 
 /* Program variables: tensors that outlive one graph. */
@@ -383,6 +388,9 @@ typedef struct Program {
   int nstrtabs, capstrtabs;
   uint64_t seed; /* initial RNG seed (PyTorch's default unless manual_seed was called) */
   bool mpi;      /* torch.distributed: `ttc build` links runtime/mpi/ and MPI's library */
+  int64_t arena_elems[DT__COUNT]; /* memplan: the elements of the arena of each dtype that every
+                               graph's intermediates share (graphs run one at a time); all 0
+                               when not planned */
 } Program;
 
 Program *ir_program_new(const char *filename, const char *src);
@@ -402,6 +410,30 @@ HostExpr *ir_hx(Program *p, HostExprKind kind); /* zeroed, in p's arena */
 Graph *ir_graph_clone_empty(const Graph *g);
 Graph *ir_graph_clone(const Graph *g);
 void ir_graph_free(Graph *g);
+
+/*
+ * Buffer lifetimes for storage planning (memplan) and its check (the verifier). A node
+ * owns an intermediate buffer unless it is an INPUT (a variable's array), a view (its
+ * input's storage), a sink, a CONST or computed into a variable (ir_store_into). A node
+ * that owns one lives from itself to last[id], the last node that reads its storage,
+ * directly or through views (itself when nothing does); elems[id] is its size in elements
+ * at the bounds, or -1 when it owns nothing. An elementwise kernel marked in place
+ * (OPF_INPLACE) whose input of the same shape and dtype dies at it may write over that
+ * input: share[id] is then that input's node (the two are one buffer), else id. Arrays of
+ * g->n entries.
+ */
+void ir_lifetimes(const Program *p, const Graph *g, int *last, int64_t *elems, int *share);
+/*
+ * Values computed straight into a variable: a value x whose only use is "store x into v"
+ * (directly, or through views used only by that store) is computed into v's array, and
+ * the STORE copies nothing: `w_grad = w_grad + g` is one loop instead of a loop and a
+ * memcpy of the whole gradient. It is safe when no node after x and before the STORE
+ * reads or writes v (v holds the new value early, and nobody looks), and when x reads v
+ * only as an elementwise kernel marked in place (OPF_INPLACE): it reads v[i] and then
+ * writes v[i], which holds when that input has x's element count. into[id] is the var, or
+ * -1 (g->n entries). Such a value owns no buffer (ir_lifetimes, codegen's storage plan).
+ */
+void ir_store_into(const Program *p, const Graph *g, int *into);
 
 /* 1-based line and column of a source offset. */
 void ir_linecol(const char *src, int32_t off, int *line, int *col);

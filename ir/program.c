@@ -29,6 +29,7 @@ static HostExpr *dup_hexpr(Arena *a, const HostExpr *e) {
   *c = *e;
   c->a = dup_hexpr(a, e->a);
   c->b = dup_hexpr(a, e->b);
+  c->fn = dup_str(a, e->fn);
   return c;
 }
 
@@ -41,6 +42,7 @@ static PrintItem *dup_items(Arena *a, const PrintItem *items, int n) {
     c[i].gradfn = dup_str(a, items[i].gradfn);
     c[i].spec = dup_str(a, items[i].spec);
     c[i].expr = dup_hexpr(a, items[i].expr);
+    c[i].extent0 = dup_hexpr(a, items[i].extent0);
   }
   return c;
 }
@@ -59,6 +61,12 @@ static void dup_stmt(Arena *a, Stmt *d, const Stmt *s) {
   d->body = dup_stmts(a, s->body, s->nbody, &d->capbody);
   d->orelse = dup_stmts(a, s->orelse, s->norelse, &d->capelse);
   d->path = dup_str(a, s->path);
+  d->fn = dup_str(a, s->fn);
+  d->args = NULL;
+  if (s->args && s->nargs > 0) {
+    d->args = arena_alloc(a, (size_t)s->nargs * sizeof *d->args);
+    for (int k = 0; k < s->nargs; k++) d->args[k] = dup_hexpr(a, s->args[k]);
+  }
   d->vars = dup_mem(a, s->vars, (size_t)(s->nkeys > 0 ? s->nkeys : 0) * sizeof *s->vars);
   d->pykinds = dup_mem(a, s->pykinds, (size_t)(s->nkeys > 0 ? s->nkeys : 0));
   d->keys = NULL;
@@ -82,6 +90,7 @@ Program *ir_program_clone(const Program *p) {
   Program *c = ir_program_new(p->filename, p->src);
   Arena *a = c->arena;
   c->seed = p->seed;
+  c->mpi = p->mpi; /* (the arenas and the graphs' plans are not copied: see Graph.mem_off) */
   for (int v = 0; v < p->nvars; v++) {
     const Var *s = &p->vars[v];
     int id = ir_var_new(c, s->name, s->kind, s->dtype, s->shape);

@@ -316,6 +316,44 @@ static bool verify_loader(const Program *p, const Loader *ld, IrErr *err) {
   return true;
 }
 
+/* A storage plan (memplan): every planned buffer lies in its dtype's arena, aligned, and no
+ * two buffers alive at the same time share an element (an in-place result is its input's
+ * buffer: ir_lifetimes' share). */
+static bool verify_plan(const Program *p, const Graph *g, IrErr *err) {
+  if (!g->mem_off) return true;
+  int n = g->n;
+  int *last = malloc(sizeof(int) * (size_t)(n + 1)), *share = malloc(sizeof(int) * (size_t)(n + 1));
+  int64_t *elems = malloc(sizeof(int64_t) * (size_t)(n + 1));
+  if (!last || !share || !elems) abort();
+  ir_lifetimes(p, g, last, elems, share);
+  for (int id = 0; id < n; id++) /* a buffer lives until its last node's last reader */
+    if (share[id] != id && last[id] > last[share[id]]) last[share[id]] = last[id];
+  bool ok = true;
+  for (int a = 0; ok && a < n; a++) {
+    int64_t oa = g->mem_off[a];
+    DType dt = g->nodes[a].dtype;
+    if (oa < 0) {
+      if (elems[a] >= 0) ok = bad(err, g, a, "memplan: a buffer without a place in the arena");
+      continue;
+    }
+    if (elems[a] < 0) ok = bad(err, g, a, "memplan: a place in the arena for a node that owns no buffer");
+    else if (share[a] != a && g->mem_off[share[a]] != oa)
+      ok = bad(err, g, a, "memplan: an in-place result away from its input's buffer");
+    else if ((oa * (int64_t)dt_size(dt)) % 64 || oa + elems[a] > p->arena_elems[dt])
+      ok = bad(err, g, a, "memplan: offset %lld (+%lld elements) outside the %lld-element %s arena or unaligned",
+               (long long)oa, (long long)elems[a], (long long)p->arena_elems[dt], dt_name(dt));
+    if (share[a] != a) continue; /* checked as its buffer's owner */
+    for (int b = a + 1; ok && b <= last[a] && b < n; b++) /* b starts while a is alive */
+      if (share[b] == b && g->mem_off[b] >= 0 && elems[b] >= 0 && g->nodes[b].dtype == dt &&
+          g->mem_off[b] < oa + elems[a] && oa < g->mem_off[b] + elems[b])
+        ok = bad(err, g, b, "memplan: shares elements with %%%d, which is still alive", (int)g->nodes[a].uid);
+  }
+  free(last);
+  free(share);
+  free(elems);
+  return ok;
+}
+
 bool ir_verify_program(const Program *p, IrErr *err) {
   Graph pg;
   memset(&pg, 0, sizeof pg);
@@ -340,6 +378,7 @@ bool ir_verify_program(const Program *p, IrErr *err) {
     if (!g) return bad(err, &pg, -1, "graph %d is missing", i);
     if (g->id != i) return bad(err, &pg, -1, "graph %d has id %d", i, g->id);
     if (!ir_verify(p, g, err)) return false;
+    if (!verify_plan(p, g, err)) return false;
     /* a batch dimension is sized by the loader the graph runs under */
     if (g->loader < -1 || g->loader >= p->nloaders)
       return bad(err, &pg, -1, "graph %d: loader %d out of range", i, g->loader);

@@ -17,6 +17,8 @@ const PassInfo pass_registry[] = {
    PASS_GRAPH, pass_conv_im2col, NULL},
   {"dce", "dead-code elimination: drop nodes nothing uses (random draws are kept)", PASS_GRAPH,
    pass_dce, NULL},
+  {"memplan", "static memory planning: intermediates share one arena by lifetime (best fit)",
+   PASS_PROGRAM, NULL, pass_memplan},
 };
 const int pass_count = (int)(sizeof pass_registry / sizeof pass_registry[0]);
 
@@ -36,7 +38,7 @@ void pass_list(FILE *f) {
 
 const char *pass_pipeline_for_level(int level) {
   /* autodiff is not an optimization: without it backward() computes nothing */
-  return level <= 0 ? "autodiff" : "autodiff,conv-im2col,dce";
+  return level <= 0 ? "autodiff" : "autodiff,conv-im2col,dce,memplan";
 }
 
 /* Calls fn(name) for each name in the list; stops at the first false. */

@@ -42,10 +42,11 @@ for tt in *.tt; do
   check "$name.c" "$work/$name.c"
 done
 
-# The autodiff lesson: only added lines.
+# The autodiff lesson: only added lines (but for the memory report heading the C, whose
+# sizes grow with the backward's buffers).
 timeout 60 "$ttc" diff mirror.tt --pass=autodiff > "$work/mirror.diff" 2> "$work/err"
 check "mirror.autodiff.diff" "$work/mirror.diff"
-removed=$(grep -c '^-[^-]' "$work/mirror.diff")
+removed=$(grep '^-[^-]' "$work/mirror.diff" | grep -cv '^- \* \(intermediates\|total\) ')
 added=$(grep -c '^+[^+]' "$work/mirror.diff")
 if [ "$removed" -eq 0 ] && [ "$added" -gt 5 ]; then
   pass=$((pass + 1))
