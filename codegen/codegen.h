@@ -37,7 +37,23 @@ typedef struct CgOptions {
   /* Where the static memory report goes (ttc compile --mem-report), or NULL. The same
    * report heads the C as a comment. */
   FILE *mem_report;
+  /* Filled with what the caller needs to know of the C (ttc profile), or NULL. */
+  struct CgInfo *info;
 } CgOptions;
+
+/* What cg_emit_program tells its caller about the C it wrote: the numbers of the static
+ * memory report (mem_print's, so ttc profile and --mem-report agree by construction), and
+ * the C names a harness that calls the program's functions needs. Strings and arrays are
+ * malloc'd: cg_info_free releases them. */
+typedef struct CgInfo {
+  int64_t params, grads, state, values; /* static bytes of the variables, by kind */
+  int64_t intermediates, consts, workspace, total;
+  int nvars, ngraphs, nloaders;
+  char **vname;  /* each program var's C array */
+  char **gname;  /* each graph's C function, `static void NAME(void)` */
+  char **lbatch; /* each loader's current-batch variable: a graph's run-time batch extent */
+} CgInfo;
+void cg_info_free(CgInfo *info);
 
 #define CG_DATA_MIN 65536
 

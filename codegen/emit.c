@@ -557,6 +557,38 @@ static void mem_print(const Cg *cg, FILE *f, const char *pre) {
   }
 }
 
+static char **dup_names(const char **names, int n) {
+  char **v = xmalloc((size_t)(n + 1) * sizeof *v);
+  for (int i = 0; i < n; i++) {
+    size_t len = strlen(names[i]) + 1;
+    v[i] = memcpy(xmalloc(len), names[i], len);
+  }
+  v[n] = NULL;
+  return v;
+}
+
+/* CgOptions.info: the report's numbers and the names, for ttc profile. */
+static void fill_info(const Cg *cg, CgInfo *info) {
+  MemReport m = mem_count(cg);
+  const Program *p = cg->p;
+  *info = (CgInfo){.params = m.var[VAR_PARAM], .grads = m.var[VAR_GRAD], .state = m.var[VAR_STATE],
+                   .values = m.var[VAR_VALUE], .intermediates = m.arena + m.own,
+                   .consts = m.consts, .workspace = m.workspace, .total = m.total,
+                   .nvars = p->nvars, .ngraphs = p->ngraphs, .nloaders = p->nloaders};
+  info->vname = dup_names(cg->vname, p->nvars);
+  info->gname = dup_names(cg->gname, p->ngraphs);
+  info->lbatch = dup_names(cg->lbatch, p->nloaders);
+}
+
+void cg_info_free(CgInfo *info) {
+  char **lists[] = {info->vname, info->gname, info->lbatch};
+  for (int k = 0; k < 3; k++) {
+    for (char **s = lists[k]; s && *s; s++) free(*s);
+    free(lists[k]);
+  }
+  *info = (CgInfo){0};
+}
+
 static const char *basename_of(const char *path) {
   if (!path || !path[0]) return "<input>";
   const char *b = strrchr(path, '/');
@@ -895,6 +927,7 @@ bool cg_emit_program(FILE *out, const Program *p, const CgOptions *o, IrErr *err
         mem_print(&cg, out, " * ");
         fputs(" */\n", out);
         if (cg.opt->mem_report) mem_print(&cg, cg.opt->mem_report, "");
+        if (cg.opt->info) fill_info(&cg, cg.opt->info);
         fputs("#include <math.h>\n#include <string.h>\n\n#include \"tt.h\"\n\n", out);
         if (cg.data_size) emit_incbin(&cg, out);
         cg_emit_helpers(&cg);
