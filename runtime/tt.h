@@ -316,6 +316,24 @@ void tt_check_finite_f32(const float *x, int64_t n, const char *op, bool backwar
 void tt_check_finite_f64(const double *x, int64_t n, const char *op, bool backward,
                          const char *where);
 
+/* ---- stats.c: the statistics of measurement (ttc profile, ttc bench) ---------------- */
+
+typedef struct TtSummary {
+  int n;
+  double mean, std; /* std: the sample's (n - 1) */
+  double min, max, p50, p90, p99; /* percentiles by linear interpolation */
+  double ci_lo, ci_hi;            /* the mean's 95% confidence interval (Student's t) */
+} TtSummary;
+void tt_stats_summary(const double *x, int n, TtSummary *s);
+double tt_stats_t975(int df); /* Student's t quantile 0.975 */
+
+typedef struct TtRatio {
+  double ratio, lo, hi; /* mean(a) / mean(b) and its 95% bootstrap interval */
+  bool significant;     /* the interval excludes 1 */
+} TtRatio;
+void tt_stats_ratio(const double *a, int na, const double *b, int nb, int resamples, uint64_t seed,
+                    TtRatio *r);
+
 /* ---- conv.c: convolution and pooling -------------------------------------------- */
 
 /*
