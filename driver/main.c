@@ -6,6 +6,8 @@
  *   ttc build FILE.tt [-o BIN] [--cc=CC] [--cflags=FLAGS] [compile options]
  *   ttc run FILE.tt [build options] [-- ARGS...]
  *   ttc diff FILE.tt --pass=NAME | --from=A --to=B [--emit=c|ir]
+ *   ttc profile FILE.tt [--json] [--runs=N] [--warmup=N]   (driver/profile.c)
+ *   ttc bench A.tt [B.tt] [--a=OPTS --b=OPTS] [--runs=N] [--warmup=N]   (driver/bench.c)
  *   (compile, build, run: --detect-anomaly adds a NaN/inf check after every kernel)
  *   ttc --list-passes | --help | --version
  *
@@ -35,6 +37,7 @@
 #include "codegen/codegen.h"
 #include "frontend/frontend.h"
 #include "passes/passes.h"
+#include "driver/driver.h"
 
 #ifndef TTC_RUNTIME_DIR
 #define TTC_RUNTIME_DIR "runtime"
@@ -46,26 +49,6 @@
 #define TTC_EXTRA_CFLAGS ""
 #endif
 
-typedef struct Opts {
-  const char *cmd;
-  const char *file;
-  const char *out;
-  const char *emit;
-  const char *passes; /* NULL: the level's pipeline */
-  int level;
-  const char *print_after;
-  bool print_after_all;
-  const char *cc;
-  const char *cflags;
-  const char *pass; /* diff */
-  const char *from, *to; /* diff: two pipeline points */
-  bool detect_anomaly;
-  bool mem_report; /* --mem-report: the static memory by kind (codegen: mem_print) */
-  char disabled[512]; /* --disable-pass=NAME (repeatable; --conv=naive is conv-im2col):
-                         comma-separated passes left out of the pipeline */
-  char **args;      /* run: arguments after -- */
-  int nargs;
-} Opts;
 
 static void usage(FILE *f) {
   fputs("usage: ttc COMMAND FILE.tt [options]\n"
@@ -75,6 +58,11 @@ static void usage(FILE *f) {
         "  build     compile and build a native program\n"
         "  run       build (cached) and run; exits with the program's status\n"
         "  diff      show what a pass changes in the emitted C or IR\n"
+        "  profile   parameters, FLOPs, static memory; measured latency, throughput, RSS\n"
+        "            (docs/PROFILE.md; --json, --runs=N, --warmup=N)\n"
+        "  bench     A.tt [B.tt]: run both alternately and compare their times with a\n"
+        "            95%% interval (--a=OPTS --b=OPTS: one program, two pipelines;\n"
+        "            --runs=N, --warmup=N)\n"
         "\n"
         "options:\n"
         "  -o PATH            output file (compile: '-' is stdout; build: the binary)\n"
@@ -101,8 +89,7 @@ static void usage(FILE *f) {
         f);
 }
 
-static _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static _Noreturn void die(const char *fmt, ...) {
+_Noreturn void die(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   fputs("ttc: error: ", stderr);
@@ -135,7 +122,7 @@ static Opts parse_args(int argc, char **argv) {
     exit(1);
   }
   for (int i = 1; i < argc; i++) {
-    const char *a = argv[i], *v;
+    const char *a = argv[i];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       usage(stdout);
       exit(0);
@@ -152,53 +139,83 @@ static Opts parse_args(int argc, char **argv) {
     } else if (!strcmp(a, "-o")) {
       if (i + 1 >= argc) die("-o needs a path");
       o.out = argv[++i];
-    } else if (prefix(a, "--emit=", &v)) {
-      if (strcmp(v, "c") && strcmp(v, "ir") && strcmp(v, "dot")) die("--emit must be c, ir or dot, not '%s'", v);
-      o.emit = v;
-    } else if (prefix(a, "--passes=", &v)) {
-      o.passes = v;
-    } else if (!strcmp(a, "-O0") || !strcmp(a, "-O1") || !strcmp(a, "-O2") || !strcmp(a, "-O3")) {
-      o.level = a[2] - '0';
-    } else if (prefix(a, "--print-after=", &v)) {
-      o.print_after = v;
-    } else if (!strcmp(a, "--print-after-all")) {
-      o.print_after_all = true;
-    } else if (prefix(a, "--cc=", &v)) {
-      o.cc = v;
-    } else if (prefix(a, "--cflags=", &v)) {
-      o.cflags = v;
-    } else if (prefix(a, "--conv=", &v)) {
-      if (strcmp(v, "naive") && strcmp(v, "im2col")) die("--conv must be naive or im2col, not '%s'", v);
-      if (!strcmp(v, "naive")) disable_pass(&o, "conv-im2col");
-    } else if (prefix(a, "--disable-pass=", &v)) {
-      disable_pass(&o, v);
-    } else if (!strcmp(a, "--detect-anomaly")) {
-      o.detect_anomaly = true;
-    } else if (!strcmp(a, "--mem-report")) {
-      o.mem_report = true;
-    } else if (prefix(a, "--from=", &v)) {
-      o.from = v;
-    } else if (prefix(a, "--to=", &v)) {
-      o.to = v;
-    } else if (prefix(a, "--pass=", &v)) {
-      o.pass = v;
+    } else if (opt_one(&o, a)) {
     } else if (a[0] == '-' && a[1]) {
       die("unknown option '%s' (see ttc --help)", a);
     } else if (!o.cmd) {
       o.cmd = a;
     } else if (!o.file) {
       o.file = a;
+    } else if (!strcmp(o.cmd, "bench") && !o.file2) {
+      o.file2 = a;
     } else {
       die("unexpected argument '%s'", a);
     }
   }
   if (!o.cmd) die("no command (see ttc --help)");
-  if (strcmp(o.cmd, "compile") && strcmp(o.cmd, "build") && strcmp(o.cmd, "run") && strcmp(o.cmd, "diff"))
-    die("unknown command '%s' (see ttc --help)", o.cmd);
+  static const char *const cmds[] = {"compile", "build", "run", "diff", "profile", "bench"};
+  bool known = false;
+  for (size_t k = 0; k < sizeof cmds / sizeof *cmds; k++) known |= !strcmp(o.cmd, cmds[k]);
+  if (!known) die("unknown command '%s' (see ttc --help)", o.cmd);
   if (!o.file) die("%s: no input file", o.cmd);
   if (!o.cc) o.cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
   if (!o.cflags) o.cflags = getenv("TTC_CFLAGS") && *getenv("TTC_CFLAGS") ? getenv("TTC_CFLAGS") : "-O3 -march=native -fno-math-errno";
   return o;
+}
+
+/* One option of the form -X or --name[=value]; false if a is not one. ttc bench's --a and
+ * --b apply these to each side's copy of the options. */
+bool opt_one(Opts *o, const char *a) {
+  const char *v;
+  if (prefix(a, "--emit=", &v)) {
+    if (strcmp(v, "c") && strcmp(v, "ir") && strcmp(v, "dot")) die("--emit must be c, ir or dot, not '%s'", v);
+    o->emit = v;
+  } else if (prefix(a, "--passes=", &v)) {
+    o->passes = v;
+  } else if (!strcmp(a, "-O0") || !strcmp(a, "-O1") || !strcmp(a, "-O2") || !strcmp(a, "-O3")) {
+    o->level = a[2] - '0';
+  } else if (prefix(a, "--print-after=", &v)) {
+    o->print_after = v;
+  } else if (!strcmp(a, "--print-after-all")) {
+    o->print_after_all = true;
+  } else if (prefix(a, "--cc=", &v)) {
+    o->cc = v;
+  } else if (prefix(a, "--cflags=", &v)) {
+    o->cflags = v;
+  } else if (prefix(a, "--conv=", &v)) {
+    if (strcmp(v, "naive") && strcmp(v, "im2col")) die("--conv must be naive or im2col, not '%s'", v);
+    if (!strcmp(v, "naive")) disable_pass(o, "conv-im2col");
+  } else if (prefix(a, "--disable-pass=", &v)) {
+    disable_pass(o, v);
+  } else if (!strcmp(a, "--detect-anomaly")) {
+    o->detect_anomaly = true;
+  } else if (!strcmp(a, "--mem-report")) {
+    o->mem_report = true;
+  } else if (prefix(a, "--from=", &v)) {
+    o->from = v;
+  } else if (prefix(a, "--to=", &v)) {
+    o->to = v;
+  } else if (prefix(a, "--pass=", &v)) {
+    o->pass = v;
+  } else if (!strcmp(a, "--json")) {
+    o->json = true;
+  } else if (prefix(a, "--runs=", &v)) {
+    o->runs = atoi(v);
+    if (o->runs < 2 || o->runs > 100000) {
+      if (strcmp(v, "0")) die("--runs must be 2 to 100000 (0: profile's counts only), not '%s'", v);
+      o->runs = -1;
+    }
+  } else if (prefix(a, "--warmup=", &v)) {
+    o->warmup = atoi(v);
+    if (o->warmup < 0 || o->warmup > 100000) die("--warmup must be 0 to 100000, not '%s'", v);
+  } else if (prefix(a, "--a=", &v)) {
+    o->a_opts = v;
+  } else if (prefix(a, "--b=", &v)) {
+    o->b_opts = v;
+  } else {
+    return false;
+  }
+  return true;
 }
 
 /* ---- compiling ------------------------------------------------------------------- */
@@ -218,7 +235,7 @@ static void warn_backward_left(const Program *p) {
 }
 
 /* Front end, passes; NULL after a diagnostic (already printed). */
-static Program *compile_program(const Opts *o, const Source *src, const char *pipeline) {
+Program *compile_program(const Opts *o, const Source *src, const char *pipeline) {
   Diag d = {.src = src, .out = stderr};
   Program *p = frontend_compile(src, &d);
   if (!p) return NULL;
@@ -243,13 +260,7 @@ static Program *compile_program(const Opts *o, const Source *src, const char *pi
 
 /* The data file a program's large constants go to (CgOptions.data): name is what the C
  * calls it, buf/n its bytes once emitted (n == 0: the program has none, write no file). */
-typedef struct DataOut {
-  const char *name;
-  char *buf;
-  size_t n;
-} DataOut;
-
-static bool emit(const Opts *o, Program *p, const char *what, FILE *f, DataOut *d) {
+static bool emit(const Opts *o, Program *p, const char *what, FILE *f, DataOut *d, CgInfo *info) {
   if (!strcmp(what, "ir")) {
     ir_print_program(f, p);
     return true;
@@ -260,6 +271,7 @@ static bool emit(const Opts *o, Program *p, const char *what, FILE *f, DataOut *
   }
   CgOptions co = {0};
   co.detect_anomaly = o->detect_anomaly;
+  co.info = info;
   /* the report on the terminal: stdout, unless the C goes there */
   if (o->mem_report) co.mem_report = o->out || strcmp(o->cmd, "compile") ? stdout : stderr;
   if (d) {
@@ -278,12 +290,12 @@ static bool emit(const Opts *o, Program *p, const char *what, FILE *f, DataOut *
 }
 
 /* The emitted text in memory. */
-static char *emit_to_string(const Opts *o, Program *p, const char *what, size_t *len, DataOut *d) {
+char *emit_to_string(const Opts *o, Program *p, const char *what, size_t *len, DataOut *d, CgInfo *info) {
   char *buf = NULL;
   size_t n = 0;
   FILE *f = open_memstream(&buf, &n);
   if (!f) die("out of memory");
-  bool ok = emit(o, p, what, f, d);
+  bool ok = emit(o, p, what, f, d, info);
   fclose(f);
   if (!ok) {
     free(buf);
@@ -328,7 +340,7 @@ static char *read_fd(int fd, size_t *len) {
   return buf;
 }
 
-static char *read_file(const char *path, size_t *len) {
+char *read_file(const char *path, size_t *len) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return NULL;
   char *buf = read_fd(fd, len);
@@ -407,7 +419,7 @@ extern char **environ;
 /* Forks and runs argv. With exec_fd >= 0 the child executes that descriptor (a checked
  * binary) rather than looking argv[0] up, so what runs is the file that was checked; out_fd
  * and err_fd >= 0 become the child's stdout and stderr. */
-static pid_t spawn(char **argv, int exec_fd, int out_fd, int err_fd) {
+pid_t spawn(char **argv, int exec_fd, int out_fd, int err_fd) {
   fflush(stdout);
   fflush(stderr);
   pid_t pid = fork();
@@ -430,7 +442,7 @@ static pid_t spawn(char **argv, int exec_fd, int out_fd, int err_fd) {
 }
 
 /* The exit status of pid (128+signal if killed). */
-static int wait_for(pid_t pid) {
+int wait_for(pid_t pid) {
   int st;
   while (waitpid(pid, &st, 0) < 0)
     if (errno != EINTR) die("waitpid: %s", strerror(errno));
@@ -556,7 +568,7 @@ static _Noreturn void refuse_dir(const char *dir, const char *why) {
 }
 
 /* Creates dir 0700 if it is missing, and refuses it unless it is private. */
-static void private_dir(const char *dir) {
+void private_dir(const char *dir) {
   if (mkdir(dir, 0700) && errno != EEXIST) die_io(dir, true, errno);
   char why[200];
   if (dir_problem(dir, why, sizeof why)) refuse_dir(dir, why);
@@ -612,7 +624,7 @@ static void mkparents(const char *path) {
 /* The cache root: $TTC_CACHE_DIR, $XDG_CACHE_HOME/ttc, ~/.cache/ttc, or else
  * ttc-cache-EUID in $TMPDIR or /tmp, where others could have made it first: checked, like
  * every cache directory, before anything in it is used. */
-static const char *cache_dir(void) {
+const char *cache_dir(void) {
   static char dir[900];
   if (*dir) return dir;
   const char *e = getenv("TTC_CACHE_DIR");
@@ -631,13 +643,7 @@ static const char *cache_dir(void) {
 }
 
 /* A file of the cache, checked: its bytes, and a descriptor open on them. */
-typedef struct Cached {
-  int fd;
-  char *data;
-  size_t n;
-} Cached;
-
-static void cached_close(Cached *c) {
+void cached_close(Cached *c) {
   if (c->fd >= 0) close(c->fd);
   free(c->data);
   c->fd = -1;
@@ -878,7 +884,7 @@ static void build_binary(const Opts *o, const char *cpath, const char *dir, cons
 /* ---- commands -------------------------------------------------------------------- */
 
 /* The pipeline: --passes, or the level's; less the disabled passes. */
-static const char *pipeline_of(const Opts *o) {
+const char *pipeline_of(const Opts *o) {
   const char *base = o->passes ? o->passes : pass_pipeline_for_level(o->level);
   if (!o->disabled[0]) return base;
   static char buf[1024];
@@ -905,7 +911,7 @@ static int cmd_compile(const Opts *o, const Source *src) {
     snprintf(dname, sizeof dname, "%s", base ? base + 1 : dpath);
     d.name = dname;
   }
-  char *text = emit_to_string(o, p, o->emit, &n, tofile ? &d : NULL);
+  char *text = emit_to_string(o, p, o->emit, &n, tofile ? &d : NULL, NULL);
   ir_program_free(p);
   if (!text) {
     free(d.buf);
@@ -929,13 +935,24 @@ static bool build_cached(const Opts *o, const Source *src, Cached *c, char bin[4
   if (!p) return false;
   size_t n;
   DataOut d = {.name = "model.data"};
-  char *text = emit_to_string(o, p, "c", &n, &d);
+  char *text = emit_to_string(o, p, "c", &n, &d, NULL);
   bool mpi = p->mpi;
   ir_program_free(p);
   if (!text) {
     free(d.buf);
     return false;
   }
+  build_text(o, text, n, &d, mpi, c, bin);
+  free(d.buf);
+  free(text);
+  return true;
+}
+
+/* Builds C text (with its data d, named "model.data") into the cache, or reuses what is
+ * there if it matches its checksum; returns the binary checked and open in c, its path in
+ * bin. */
+void build_text(const Opts *o, const char *text, size_t n, const DataOut *d, bool mpi, Cached *c,
+                char bin[4200]) {
   Argv objs = {0};
   uint64_t h = runtime_objects(o, &objs);
   av_free(&objs);
@@ -954,17 +971,14 @@ static bool build_cached(const Opts *o, const Source *src, Cached *c, char bin[4
   snprintf(bin, 4200, "%.4190s/model", dir);
   if (!cached_open(bin, c)) {
     /* the data's hash is in the C (main() checks it), so the key covers it too */
-    if (d.n) {
+    if (d->n) {
       char dpath[4200];
       snprintf(dpath, sizeof dpath, "%.4100s/model.data", dir);
-      write_atomic(dpath, d.buf, d.n, 0644);
+      write_atomic(dpath, d->buf, d->n, 0644);
     }
     write_atomic(cpath, text, n, 0644);
     build_binary(o, cpath, dir, bin, mpi, c);
   }
-  free(d.buf);
-  free(text);
-  return true;
 }
 
 static int cmd_build(const Opts *o, const Source *src) {
@@ -1064,11 +1078,11 @@ static int cmd_diff(const Opts *o, const Source *src) {
   Program *p1 = compile_program(o, src, before);
   if (!p1) return 1;
   size_t n1, n2;
-  char *t1 = emit_to_string(o, p1, what, &n1, NULL);
+  char *t1 = emit_to_string(o, p1, what, &n1, NULL, NULL);
   ir_program_free(p1);
   Program *p2 = compile_program(o, src, after);
   if (!p2 || !t1) return 1;
-  char *t2 = emit_to_string(o, p2, what, &n2, NULL);
+  char *t2 = emit_to_string(o, p2, what, &n2, NULL, NULL);
   ir_program_free(p2);
   if (!t2) return 1;
   char dir[4096], f1[4200], f2[4200], l1[300], l2[300];
@@ -1104,12 +1118,14 @@ int main(int argc, char **argv) {
     IrErr err;
     if (!pass_check_list(o.passes, &err)) die("%s", err.msg);
   }
+  if (!strcmp(o.cmd, "bench")) return cmd_bench(&o);
   Source *src = source_read(o.file);
   if (!src) return 1;
   int st;
   if (!strcmp(o.cmd, "compile")) st = cmd_compile(&o, src);
   else if (!strcmp(o.cmd, "build")) st = cmd_build(&o, src);
   else if (!strcmp(o.cmd, "run")) st = cmd_run(&o, src);
+  else if (!strcmp(o.cmd, "profile")) st = cmd_profile(&o, src);
   else st = cmd_diff(&o, src);
   source_free(src);
   return st;
