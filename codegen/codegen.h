@@ -180,7 +180,7 @@ const char *cg_where(Cg *cg, Loc loc);
 
 /* ---- ew.c: loop nests ------------------------------------------------------------- */
 
-#define CG_MAX_OPS 4
+#define CG_MAX_OPS 8
 
 /*
  * A loop nest over an iteration shape, with up to CG_MAX_OPS operands, each addressed as
@@ -231,6 +231,7 @@ bool cg_ew(Cg *cg, int id);
 /* ---- kernels.c -------------------------------------------------------------------- */
 
 bool cg_matmul(Cg *cg, int id);
+bool cg_matmul_acc(Cg *cg, int id);
 bool cg_reduce(Cg *cg, int id);
 bool cg_softmax(Cg *cg, int id);
 

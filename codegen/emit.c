@@ -302,7 +302,7 @@ static void plan_storage(const Graph *g, const Program *p, bool split, unsigned 
     const Node *n = &g->nodes[id];
     if (n->op == OP_INPUT) lives[id] = CG_VAR;
     else if (ir_ops[n->op].flags & OPF_VIEW) lives[id] = CG_VIEW;
-    else if (ir_ops[n->op].flags & OPF_SINK) lives[id] = CG_NONE;
+    else if ((ir_ops[n->op].flags & OPF_SINK) || n->fused) lives[id] = CG_NONE; /* fused: in its user's loop */
     else if (n->op == OP_CONST && (split || numel_of(&n->shape) > CG_SMALL_CONST)) lives[id] = CG_FILESCOPE;
     else if (into[id] >= 0) lives[id] = CG_VAR;
     else lives[id] = CG_OWN;
@@ -547,8 +547,8 @@ static void mem_print(const Cg *cg, FILE *f, const char *pre) {
       if (g->mem_off && g->mem_off[id] >= 0 && g->mem_off[id] + ne > top[n->dtype]) top[n->dtype] = g->mem_off[id] + ne;
     }
     for (int t = 0; t < DT__COUNT; t++) peak += top[t] * (int64_t)dt_size((DType)t);
-    if (sep < (1 << 20) || !g->mem_off) continue; /* the big ones only */
-    if (!head) fprintf(f, "%sgraphs with 1 MiB or more of intermediates (arrays -> arena):\n", pre);
+    if (sep < (256 << 10) || !g->mem_off) continue; /* the big ones only */
+    if (!head) fprintf(f, "%sgraphs with 256 KiB or more of intermediates (arrays -> arena):\n", pre);
     head = true;
     int lo, hi;
     line_range(cg, g, 0, g->n, &lo, &hi);

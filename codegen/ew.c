@@ -238,17 +238,82 @@ static const char *wrapping(Cg *cg, Op op, DType t) {
   }
 }
 
+/* The arrays a fused loop reads: node id's inputs, with each fused input replaced by its
+ * own inputs, in order (depth first). */
+static void ew_leaves(Cg *cg, int id, int *leaves, int *nl) {
+  const Node *n = cg_node(cg, id);
+  for (int i = 0; i < n->nin; i++) {
+    const Node *x = cg_in(cg, id, i);
+    if (x->fused)
+      ew_leaves(cg, n->in[i], leaves, nl);
+    else if (*nl < CG_MAX_OPS - 1)
+      leaves[(*nl)++] = n->in[i];
+    else
+      (*nl)++; /* counted, to fail below */
+  }
+}
+
+/* Node id's value in the loop: its expression over the leaves' loads (next is the next leaf
+ * to read) and the fused inputs' locals, whose statements go to body first. */
+static const char *ew_value(Cg *cg, int id, const CgNest *nest, int *next, char **body, int *nlocal) {
+  const Node *n = cg_node(cg, id);
+  const OpInfo *oi = &ir_ops[n->op];
+  const char *opnd[CG_MAX_OPS];
+  for (int i = 0; i < n->nin && i < CG_MAX_OPS; i++) {
+    const Node *x = cg_in(cg, id, i);
+    const char *v;
+    if (x->fused) {
+      v = ew_value(cg, n->in[i], nest, next, body, nlocal);
+    } else {
+      /* A where's bool mask is read through unsigned char (C lets any object be): gcc 12
+       * does not vectorize a select on a _Bool load and emits a branch per element, which a
+       * relu mask mispredicts half the time; on bytes it is a vector blend. */
+      bool bytes = n->op == OP_WHERE && i == 0 && x->dtype == DT_BOOL;
+      int k = ++*next; /* nest operand k: leaf k-1 */
+      v = arena_printf(cg->arena, bytes ? "((const unsigned char *)%s)[%s]" : "%s[%s]", cg_buf(cg, n->in[i]),
+                       cg_nest_index(cg, nest, k));
+    }
+    /* Inputs of the result's type, except a cast's source and a where's condition; the
+     * front end inserts casts, so this only guards against a surprising integer divide. */
+    bool as_is = n->op == OP_CAST || (oi->flags & OPF_CMP) || (n->op == OP_WHERE && i == 0) ||
+                 x->dtype == n->dtype;
+    opnd[i] = as_is ? v : arena_printf(cg->arena, "((%s)%s)", cg_ctype(n->dtype), v);
+  }
+  DType opt = cg_in(cg, id, n->nin - 1)->dtype; /* the value operands' type */
+  if (n->op == OP_FLOORDIV) cg_helper(cg, CG_H_FLOORDIV);
+  if (n->op == OP_REMAINDER) cg_helper(cg, CG_H_REMAINDER);
+  const char *where = strstr(oi->expr, "$w") ? arena_printf(cg->arena, "\"%s\"", cg_where(cg, n->loc)) : "";
+  const char *tmpl = wrapping(cg, n->op, n->dtype);
+  const char *expr = subst(cg, tmpl ? tmpl : oi->expr, opnd, n->nin, cg_ctype(n->dtype),
+                           n->dtype == DT_F32 ? "f" : "", where, !dt_is_float(opt));
+  if (!n->fused) return expr;
+  /* a fused value: one statement of its own, so it rounds as its own kernel did */
+  const char *local = arena_printf(cg->arena, "f%d", (int)n->uid);
+  *body = arena_printf(cg->arena, "%s%s%s %s = %s; /* %s */", *body, **body ? "\n" : "",
+                       n->dtype == DT_BOOL ? "const _Bool" : arena_printf(cg->arena, "const %s", cg_ctype(n->dtype)),
+                       local, expr, oi->name);
+  ++*nlocal;
+  return local;
+}
+
 bool cg_ew(Cg *cg, int id) {
   const Node *n = cg_node(cg, id);
   const OpInfo *oi = &ir_ops[n->op];
   if (!oi->expr || oi->nin < 1 || oi->nin > CG_MAX_OPS - 1)
     return cg_fail(cg, "%s: no elementwise expression", oi->name);
   if (!cg_check_inputs(cg, id, oi->nin)) return false;
+  if (n->fused) { /* computed in its user's loop */
+    cg_kernel_comment(cg, id, arena_printf(cg->arena, "fused into the loop below"));
+    return true;
+  }
+  int leaves[CG_MAX_OPS], nl = 0;
+  ew_leaves(cg, id, leaves, &nl);
+  if (nl > CG_MAX_OPS - 1) return cg_fail(cg, "%s: a fused loop reads %d arrays, more than %d", oi->name, nl, CG_MAX_OPS - 1);
   CgNest nest;
-  cg_nest_init(&nest, &n->shape, oi->nin + 1, 0);
+  cg_nest_init(&nest, &n->shape, nl + 1, 0);
   cg_nest_broadcast(&nest, 0, &n->shape);
-  for (int i = 0; i < n->nin; i++) {
-    const Shape *x = &cg_in(cg, id, i)->shape;
+  for (int i = 0; i < nl; i++) {
+    const Shape *x = &cg->g->nodes[leaves[i]].shape;
     bool ok = x->rank <= n->shape.rank;
     for (int k = 0; ok && k < x->rank; k++) {
       int64_t want = n->shape.d[n->shape.rank - x->rank + k];
@@ -258,35 +323,20 @@ bool cg_ew(Cg *cg, int id) {
     cg_nest_broadcast(&nest, i + 1, x);
   }
   cg_nest_merge(&nest);
-
-  const char *opnd[CG_MAX_OPS];
-  for (int i = 0; i < n->nin; i++) {
-    const Node *x = cg_in(cg, id, i);
-    /* A where's bool mask is read through unsigned char (C lets any object be): gcc 12
-     * does not vectorize a select on a _Bool load and emits a branch per element, which a
-     * relu mask mispredicts half the time; on bytes it is a vector blend. */
-    bool bytes = n->op == OP_WHERE && i == 0 && x->dtype == DT_BOOL;
-    const char *load = arena_printf(cg->arena, bytes ? "((const unsigned char *)%s)[%s]" : "%s[%s]",
-                                    cg_buf(cg, n->in[i]), cg_nest_index(cg, &nest, i + 1));
-    /* Inputs of the result's type, except a cast's source and a where's condition; the
-     * front end inserts casts, so this only guards against a surprising integer divide. */
-    bool as_is = n->op == OP_CAST || (oi->flags & OPF_CMP) || (n->op == OP_WHERE && i == 0) ||
-                 x->dtype == n->dtype;
-    opnd[i] = as_is ? load : arena_printf(cg->arena, "((%s)%s)", cg_ctype(n->dtype), load);
-  }
-  DType opt = cg_in(cg, id, n->nin - 1)->dtype; /* the value operands' type */
-  if (n->op == OP_FLOORDIV) cg_helper(cg, CG_H_FLOORDIV);
-  if (n->op == OP_REMAINDER) cg_helper(cg, CG_H_REMAINDER);
-  const char *where = strstr(oi->expr, "$w")
-                          ? arena_printf(cg->arena, "\"%s\"", cg_where(cg, n->loc))
-                          : "";
-  const char *tmpl = wrapping(cg, n->op, n->dtype);
-  const char *expr = subst(cg, tmpl ? tmpl : oi->expr, opnd, n->nin, cg_ctype(n->dtype),
-                           n->dtype == DT_F32 ? "f" : "", where, !dt_is_float(opt));
+  int next = 0, nlocal = 0;
+  char *body = "";
+  const char *expr = ew_value(cg, id, &nest, &next, &body, &nlocal);
   const char *extra = n->op == OP_CAST ? arena_printf(cg->arena, "to %s", dt_name(n->dtype)) : NULL;
+  if (nlocal) extra = arena_printf(cg->arena, "%s%swith %d fused op%s", extra ? extra : "", extra ? ", " : "",
+                                   nlocal, nlocal > 1 ? "s" : "");
   cg_kernel_comment(cg, id, extra);
-  cg_nest_open(cg, &nest, false);
+  cg_nest_open(cg, &nest, nlocal > 0);
+  for (char *line = body; nlocal && *line;) {
+    char *e = strchr(line, '\n');
+    cg_line(cg, "%.*s", e ? (int)(e - line) : (int)strlen(line), line);
+    line = e ? e + 1 : line + strlen(line);
+  }
   cg_line(cg, "%s[%s] = %s;", cg_buf(cg, id), cg_nest_index(cg, &nest, 0), expr);
-  cg_nest_close(cg, &nest, false);
+  cg_nest_close(cg, &nest, nlocal > 0);
   return true;
 }

@@ -59,8 +59,8 @@ static Shape leading(const Shape *s, int hi) {
  * rows M (X W^T), the contracted K (a weight gradient X^T G, stored in[0] transposed) or the
  * columns N; its extent is B in the GEMM call while every leading dimension stays its bound.
  */
-bool cg_matmul(Cg *cg, int id) {
-  if (!cg_check_inputs(cg, id, 2)) return false;
+static bool emit_matmul(Cg *cg, int id, bool acc) {
+  if (!cg_check_inputs(cg, id, acc ? 3 : 2)) return false;
   const Node *n = cg_node(cg, id);
   const Node *xa = cg_in(cg, id, 0), *xb = cg_in(cg, id, 1);
   bool tb = n->attr.i[0] != 0, ta = n->attr.i[1] != 0;
@@ -139,15 +139,19 @@ bool cg_matmul(Cg *cg, int id) {
     return true;
   }
   if (n->dtype == DT_F32 || n->dtype == DT_F64) {
+    if (acc && strcmp(C, cg_buf(cg, n->in[2]))) /* not computed in its accumulator's place */
+      cg_line(cg, "memcpy(%s, %s, %lld * sizeof *%s);", C, cg_buf(cg, n->in[2]),
+              (long long)prod(&n->shape, 0, n->shape.rank), C);
     cg_nest_open(cg, &nest, false);
-    cg_line(cg, "tt_gemm_%s(%s, %s, %s, %s, %lld, %s, %s, %lld, %s, %s, %lld, false);",
+    cg_line(cg, "tt_gemm_%s(%s, %s, %s, %s, %lld, %s, %s, %lld, %s, %s, %lld, %s);",
             n->dtype == DT_F32 ? "f32" : "f64", Ms, Ns, Ks,
             ptr_at(cg, A, cg_nest_index(cg, &nest, 1)), (long long)lda, ta ? "true" : "false",
             ptr_at(cg, Bm, cg_nest_index(cg, &nest, 2)), (long long)ldb, tb ? "true" : "false",
-            ptr_at(cg, C, cg_nest_index(cg, &nest, 0)), (long long)N);
+            ptr_at(cg, C, cg_nest_index(cg, &nest, 0)), (long long)N, acc ? "true" : "false");
     cg_nest_close(cg, &nest, false);
     return true;
   }
+  if (acc) return cg_fail(cg, "matmul_acc: not a float");
   /* Integer matmul: plain loops, accumulating in the result's type as PyTorch does. */
   const char *offc = cg_nest_index(cg, &nest, 0), *offa = cg_nest_index(cg, &nest, 1);
   const char *offb = cg_nest_index(cg, &nest, 2);
@@ -182,6 +186,16 @@ bool cg_matmul(Cg *cg, int id) {
   cg_nest_close(cg, &rows, true);
   cg_nest_close(cg, &nest, false);
   return true;
+}
+
+bool cg_matmul(Cg *cg, int id) {
+  return emit_matmul(cg, id, false);
+}
+
+/* in[2] + in[0] @ in[1]: the GEMM adds its product into the accumulator's values (in its
+ * variable's array when the result is stored there, else copied first). */
+bool cg_matmul_acc(Cg *cg, int id) {
+  return emit_matmul(cg, id, true);
 }
 
 /* ---- reductions ------------------------------------------------------------------- */

@@ -189,6 +189,8 @@ bool opt_one(Opts *o, const char *a) {
     disable_pass(o, v);
   } else if (!strcmp(a, "--detect-anomaly")) {
     o->detect_anomaly = true;
+    /* every op's own result is checked, so none is computed inside another's loop */
+    if (!strstr(o->disabled, "fuse")) disable_pass(o, "fuse");
   } else if (!strcmp(a, "--mem-report")) {
     o->mem_report = true;
   } else if (prefix(a, "--from=", &v)) {

@@ -82,8 +82,17 @@ static Cost cost_reduce(const Graph *g, const Node *n) {
 /* A multiply and an add per (output element, k): 2*M*N*K per batch. */
 static Cost cost_matmul(const Graph *g, const Node *n) {
   const Shape *a = &g->nodes[n->in[0]].shape;
-  double k = a->rank > 0 ? (double)a->d[a->rank - 1] : 0;
+  /* the contracted dim: a's last, or its second to last when a is stored transposed */
+  int kd = n->attr.i[1] && a->rank >= 2 ? a->rank - 2 : a->rank - 1;
+  double k = a->rank > 0 ? (double)a->d[kd] : 0;
   return (Cost){2.0 * (double)shape_numel(&n->shape) * k, bytes_in(g, n) + bytes_of(n)};
+}
+
+/* The product, and one add per element. */
+static Cost cost_matmul_acc(const Graph *g, const Node *n) {
+  Cost c = cost_matmul(g, n);
+  c.flops += (double)shape_numel(&n->shape);
+  return c;
 }
 
 /* Max, subtract, exp, sum, divide (or log): about five operations per element. */

@@ -267,7 +267,14 @@ static bool touches_var(const Graph *g, int k, int v) {
 }
 
 static bool owns_buffer(const Node *n) {
-  return n->op != OP_INPUT && n->op != OP_CONST && !(ir_ops[n->op].flags & (OPF_VIEW | OPF_SINK));
+  return n->op != OP_INPUT && n->op != OP_CONST && !n->fused && !(ir_ops[n->op].flags & (OPF_VIEW | OPF_SINK));
+}
+
+int ir_fused_user(const Graph *g, int id) {
+  for (int k = id + 1; k < g->n; k++)
+    for (int i = 0; i < g->nodes[k].nin; i++)
+      if (g->nodes[k].in[i] == id) return k;
+  return -1;
 }
 
 void ir_store_into(const Program *p, const Graph *g, int *into) {
@@ -293,7 +300,8 @@ void ir_store_into(const Program *p, const Graph *g, int *into) {
     bool ok = true;
     for (int i = 0; ok && i < x->nin; i++)
       if (var_root(g, x->in[i]) == v)
-        ok = (ir_ops[x->op].flags & OPF_INPLACE) && shape_numel(&g->nodes[x->in[i]].shape) == shape_numel(&x->shape);
+        ok = (ir_ops[x->op].flags & OPF_INPLACE) && shape_numel(&g->nodes[x->in[i]].shape) == shape_numel(&x->shape) &&
+             (x->op != OP_MATMUL_ACC || i == 2); /* a GEMM reads its operands while it writes */
     for (int k = id + 1; ok && k < s; k++) ok = !touches_var(g, k, v);
     if (ok) into[id] = v;
   }
@@ -311,13 +319,21 @@ void ir_lifetimes(const Program *p, const Graph *g, int *last, int64_t *elems, i
     last[id] = id;
     share[id] = id;
   }
+  /* a fused value's inputs are read when the loop of its user runs */
+  int *at = xmalloc(sizeof(int) * (size_t)(g->n + 1));
+  for (int id = g->n - 1; id >= 0; id--) {
+    int u = g->nodes[id].fused ? ir_fused_user(g, id) : -1;
+    at[id] = u > id ? at[u] : id;
+  }
   /* a read through a chain of views is a read of the storage at its root */
   for (int id = 0; id < g->n; id++) {
     const Node *n = &g->nodes[id];
     root[id] = (ir_ops[n->op].flags & OPF_VIEW) && n->nin > 0 ? root[n->in[0]] : id;
     if (ir_ops[n->op].flags & OPF_VIEW) continue;
-    for (int i = 0; i < n->nin; i++) last[root[n->in[i]]] = id;
+    for (int i = 0; i < n->nin; i++)
+      if (at[id] > last[root[n->in[i]]]) last[root[n->in[i]]] = at[id];
   }
+  free(at);
   /* in place: y = f(x, ...) elementwise, x of y's shape and dtype, read last by y */
   bool *taken = calloc((size_t)g->n + 1, sizeof *taken);
   if (!taken) abort();
@@ -481,6 +497,7 @@ int ir_copy_node(Graph *out, const Graph *in, int id, const int32_t *map, IrErr 
   if (r < 0) return r;
   if (n->name) out->nodes[r].name = arena_strdup(out->arena, n->name);
   out->nodes[r].backward = n->backward;
+  out->nodes[r].fused = n->fused;
   /* the copy keeps its uid: the fresh one append() took is given back */
   out->nodes[r].uid = n->uid;
   out->next_uid--;

@@ -162,6 +162,8 @@ typedef struct Node {
   const char *name; /* source name ("h", "fc1_out") or NULL */
   Attr attr;
   bool backward; /* made by autodiff: the NaN detective reports it as backward */
+  bool fused;    /* the fuse pass: an elementwise value computed inside the loop of its one
+                    user (elementwise, of its shape), with no buffer of its own */
   int32_t uid;   /* stable id: unique in its graph, kept when a pass copies the node, fresh
                     (from Graph.next_uid) for a node a pass adds. The IR printer's %N and
                     the C buffer name tN are uids, so a pass that adds or removes nodes does
@@ -434,6 +436,8 @@ void ir_lifetimes(const Program *p, const Graph *g, int *last, int64_t *elems, i
  * -1 (g->n entries). Such a value owns no buffer (ir_lifetimes, codegen's storage plan).
  */
 void ir_store_into(const Program *p, const Graph *g, int *into);
+/* The node that uses node id (the first, for a fused node its only one), or -1. */
+int ir_fused_user(const Graph *g, int id);
 
 /* 1-based line and column of a source offset. */
 void ir_linecol(const char *src, int32_t off, int *line, int *col);

@@ -169,6 +169,7 @@ static void print_node(FILE *f, const Program *p, const Graph *g, const Node *n)
              a->i[1] || a->i[2] || a->i[3] || a->f[0] != 0 || a->f[1] != 0)
       print_attr_generic(f, n);
   }
+  if (n->fused) fputs(" fused", f); /* computed in its user's loop (the fuse pass) */
   int line, col;
   ir_linecol(p ? p->src : NULL, n->loc.off, &line, &col);
   fprintf(f, "  @%d:%d", line, col);

@@ -326,6 +326,17 @@ static bool shape_matmul(const Graph *g, Node *n, IrErr *err) {
   return true;
 }
 
+/* in[2] + in[0] @ in[1]: the product's shape, which in[2] must have exactly. */
+static bool shape_matmul_acc(const Graph *g, Node *n, IrErr *err) {
+  if (!shape_matmul(g, n, err)) return false;
+  const Node *c = in(g, n, 2);
+  ShapeBufs sb = {.k = 0};
+  if (c->dtype != n->dtype || !shape_eq(&c->shape, &n->shape) || !dt_is_float(n->dtype))
+    return fail(err, "matmul_acc: the accumulator is %s%s, the product %s%s (a float of the same shape)",
+                dt_name(c->dtype), ss(&sb, &c->shape), dt_name(n->dtype), ss(&sb, &n->shape));
+  return true;
+}
+
 /* ---- layout ----------------------------------------------------------------------- */
 
 /* The node's attr.ints as a shape (a target shape), or false if it is not one. */

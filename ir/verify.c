@@ -110,6 +110,24 @@ bool ir_verify(const Program *p, const Graph *g, IrErr *err) {
     }
     if ((n->op == OP_INPUT || n->op == OP_STORE) && !check_var(p, g, id, n, err)) return false;
   }
+  /* a fused value: elementwise, used once, by an elementwise op of its shape */
+  int *uses = calloc((size_t)g->n + 1, sizeof *uses);
+  if (!uses) return bad(err, g, -1, "out of memory");
+  ir_use_counts(g, uses);
+  for (int id = 0; id < g->n; id++) {
+    const Node *n = &g->nodes[id];
+    if (!n->fused) continue;
+    int u = ir_fused_user(g, id);
+    bool ok = (ir_ops[n->op].flags & OPF_EW) && ir_ops[n->op].expr && uses[id] == 1 && u > id &&
+              (ir_ops[g->nodes[u].op].flags & OPF_EW) && ir_ops[g->nodes[u].op].expr &&
+              shape_eq(&g->nodes[u].shape, &n->shape);
+    if (!ok) {
+      free(uses);
+      return bad(err, g, id, "%s: fused, but not an elementwise value used once by an elementwise op of its shape",
+                 ir_ops[n->op].name);
+    }
+  }
+  free(uses);
   return true;
 }
 

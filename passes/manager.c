@@ -15,6 +15,8 @@ const PassInfo pass_registry[] = {
    pass_autodiff, NULL},
   {"conv-im2col", "run float32 convolutions as im2col + GEMM instead of the direct loops",
    PASS_GRAPH, pass_conv_im2col, NULL},
+  {"fuse", "kernel fusion: a weight gradient's matmul adds into .grad in its GEMM (matmul_acc)",
+   PASS_GRAPH, pass_fuse, NULL},
   {"dce", "dead-code elimination: drop nodes nothing uses (random draws are kept)", PASS_GRAPH,
    pass_dce, NULL},
   {"memplan", "static memory planning: intermediates share one arena by lifetime (best fit)",
@@ -38,7 +40,7 @@ void pass_list(FILE *f) {
 
 const char *pass_pipeline_for_level(int level) {
   /* autodiff is not an optimization: without it backward() computes nothing */
-  return level <= 0 ? "autodiff" : "autodiff,conv-im2col,dce,memplan";
+  return level <= 0 ? "autodiff" : "autodiff,conv-im2col,dce,fuse,dce,memplan";
 }
 
 /* Calls fn(name) for each name in the list; stops at the first false. */

@@ -17,8 +17,8 @@
  * new pass is in docs/ARCHITECTURE.md.
  *
  * Sections: manager.c (registry, pipelines), autodiff.c (reverse-mode differentiation),
- * dce.c (dead-code elimination), convalgo.c (the convolution kernel choice), memplan.c
- * (static memory planning).
+ * dce.c (dead-code elimination), convalgo.c (the convolution kernel choice), fuse.c
+ * (kernel fusion), memplan.c (static memory planning).
  */
 #ifndef TT_PASSES_H
 #define TT_PASSES_H
@@ -82,6 +82,7 @@ bool pass_check_list(const char *list, IrErr *err);
 Graph *pass_autodiff(const Graph *in, PassCtx *cx);
 Graph *pass_dce(const Graph *in, PassCtx *cx);
 Graph *pass_conv_im2col(const Graph *in, PassCtx *cx);
+Graph *pass_fuse(const Graph *in, PassCtx *cx);
 Program *pass_memplan(const Program *in, PassCtx *cx);
 
 #endif

@@ -36,7 +36,6 @@ static TT_ALIGN int64_t arena_i64[8];
 /* broadcast.tt lines 4-22 */
 static void forward(void) {
   int64_t *const t4 = arena_i64 + 0; /* [6], elements 0..6 */
-  float *const t7 = arena_f32 + 0; /* [2,3], elements 0..6 */
   float *const t15 = arena_f32 + 0; /* [2,3], elements 0..6 */
   float *const m = arena_f32 + 0; /* [2,1,4], elements 0..8 */
   float *const t21 = arena_f32 + 16; /* [3], elements 16..19 */
@@ -61,16 +60,16 @@ static void forward(void) {
   /* broadcast.tt:8:14  x = reshape [6] -> [2,3]: a view of t4, no copy */
   /* broadcast.tt:9:1  store [2,3] into x   0 FLOPs, 96 B */
   memcpy(x, t4, sizeof x);
-  /* broadcast.tt:10:9  t7 = cast [2,3] to f32 -> [2,3]   6 FLOPs, 72 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 6; i0++)
-    t7[i0] = (float)t4[i0];
+  /* broadcast.tt:10:9  cast [2,3] fused into the loop below   6 FLOPs, 72 B, 0.08 FLOP/B */
   /* broadcast.tt:10:9  t8 = const -> [] */
   static const float t8[1] = { /* [] */
     0.5f,
   };
-  /* broadcast.tt:10:9  t_1 = mul [2,3] * [] -> [2,3]   6 FLOPs, 52 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 6; i0++)
-    t_1[i0] = t7[i0] * t8[0];
+  /* broadcast.tt:10:9  t_1 = mul [2,3] * [] with 1 fused op -> [2,3]   6 FLOPs, 52 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 6; i0++) {
+    const float f7 = (float)t4[i0]; /* cast */
+    t_1[i0] = f7 * t8[0];
+  }
   /* broadcast.tt:10:1  store into t_1: computed there, nothing to copy */
   /* broadcast.tt:11:8  t_2 = sum [2,3] dims=(0) -> [3]   6 FLOPs, 72 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 3; i0++) {

@@ -5,13 +5,13 @@
  * gradients               455720       0.43 MiB
  * optimizer state         456512       0.44 MiB  (and running statistics)
  * values                 6934952       6.61 MiB  (batches and tensors kept between statements)
- * intermediates         85069760      81.13 MiB  (memplan's arena; 956.45 MiB as separate arrays)
+ * intermediates        132128768     126.01 MiB  (memplan's arena; 486.63 MiB as separate arrays)
  * constants                  200       0.00 MiB
  * conv workspace          294912       0.28 MiB  (im2col columns)
- * total                 93667776      89.33 MiB
- * graphs with 1 MiB or more of intermediates (arrays -> arena):
- *   train_step               lines 23-43:    323.59 MiB -> 60.33 MiB
- *   eval_step                lines 23-49:    632.86 MiB -> 78.13 MiB
+ * total                140726784     134.21 MiB
+ * graphs with 256 KiB or more of intermediates (arrays -> arena):
+ *   train_step               lines 23-43:    234.63 MiB -> 58.53 MiB
+ *   eval_step                lines 23-49:    252.00 MiB -> 125.01 MiB
  */
 #include <math.h>
 #include <string.h>
@@ -91,10 +91,9 @@ static TT_ALIGN int64_t sum_item[1]; /* [] value */
 
 /* memplan: the intermediate values of every graph, one arena per type, each value at an
  * offset where no value alive at the same time is (graphs run one at a time) */
-static TT_ALIGN float arena_f32[20480000];
+static TT_ALIGN float arena_f32[32768032];
 static TT_ALIGN double arena_f64[131072];
-static TT_ALIGN int64_t arena_i64[504];
-static TT_ALIGN _Bool arena_bool[2097152];
+static TT_ALIGN int64_t arena_i64[1008];
 
 static double lr; /* host float */
 static int64_t last_epoch; /* host int */
@@ -186,160 +185,117 @@ static void init(void) {
 /* cifar10_cnn.tt lines 23-43 */
 static void train_step(void) {
   const int64_t B = loader0_batch; /* the batch size: extent of every B:... dim */
-  float *const t5 = arena_f32 + 14680064; /* [B:64,3,32,32], elements 14680064..14876672 */
   float *const t6 = arena_f32 + 14680064; /* [B:64,3,32,32], elements 14680064..14876672 */
   float *const conv1_out = arena_f32 + 0; /* [B:64,32,32,32], elements 0..2097152 */
   float *const t14 = arena_f32 + 6291456; /* [1,32,1,1], elements 6291456..6291488 */
-  float *const t15 = arena_f32 + 15028320; /* [], elements 15028320..15028321 */
-  float *const t17 = arena_f32 + 15028320; /* [], elements 15028320..15028321 */
+  float *const t15 = arena_f32 + 15082208; /* [], elements 15082208..15082209 */
+  float *const t17 = arena_f32 + 15082208; /* [], elements 15082208..15082209 */
   float *const t18 = arena_f32 + 6291456; /* [1,32,1,1], elements 6291456..6291488 */
   float *const t19 = arena_f32 + 2097152; /* [B:64,32,32,32], elements 2097152..4194304 */
   float *const t20 = arena_f32 + 4194304; /* [B:64,32,32,32], elements 4194304..6291456 */
-  float *const t21 = arena_f32 + 15028288; /* [1,32,1,1], elements 15028288..15028320 */
-  float *const t22 = arena_f32 + 15028336; /* [], elements 15028336..15028337 */
-  float *const t24 = arena_f32 + 15028336; /* [], elements 15028336..15028337 */
-  float *const t25 = arena_f32 + 15028288; /* [1,32,1,1], elements 15028288..15028320 */
-  float *const t26 = arena_f32 + 14876704; /* [], elements 14876704..14876705 */
-  float *const t28 = arena_f32 + 14876704; /* [], elements 14876704..14876705 */
-  float *const t30 = arena_f32 + 14876672; /* [], elements 14876672..14876673 */
-  float *const t31 = arena_f32 + 14876704; /* [], elements 14876704..14876705 */
-  float *const t36 = arena_f32 + 14876672; /* [32], elements 14876672..14876704 */
-  float *const t39 = arena_f32 + 14876704; /* [32], elements 14876704..14876736 */
-  float *const t41 = arena_f32 + 14876736; /* [32], elements 14876736..14876768 */
-  float *const t46 = arena_f32 + 14876704; /* [32], elements 14876704..14876736 */
-  float *const t48 = arena_f32 + 14876672; /* [32], elements 14876672..14876704 */
-  float *const t56 = arena_f32 + 15028288; /* [1,32,1,1], elements 15028288..15028320 */
-  float *const t57 = arena_f32 + 15028288; /* [1,32,1,1], elements 15028288..15028320 */
+  float *const t21 = arena_f32 + 6291488; /* [1,32,1,1], elements 6291488..6291520 */
+  float *const t22 = arena_f32 + 15082224; /* [], elements 15082224..15082225 */
+  float *const t24 = arena_f32 + 15082224; /* [], elements 15082224..15082225 */
+  float *const t25 = arena_f32 + 6291488; /* [1,32,1,1], elements 6291488..6291520 */
+  float *const t26 = arena_f32 + 14876672; /* [], elements 14876672..14876673 */
+  float *const t28 = arena_f32 + 14876672; /* [], elements 14876672..14876673 */
+  float *const t31 = arena_f32 + 14876672; /* [], elements 14876672..14876673 */
+  float *const t57 = arena_f32 + 15082176; /* [1,32,1,1], elements 15082176..15082208 */
   float *const t58 = arena_f32 + 0; /* [B:64,32,32,32], elements 0..2097152 */
   float *const t59 = arena_f32 + 4194304; /* [B:64,32,32,32], elements 4194304..6291456 */
-  float *const t60 = arena_f32 + 6291456; /* [B:64,32,32,32], elements 6291456..8388608 */
-  float *const bn1_out = arena_f32 + 6291456; /* [B:64,32,32,32], elements 6291456..8388608 */
   float *const t62 = arena_f32 + 6291456; /* [B:64,32,32,32], elements 6291456..8388608 */
   float *const x = arena_f32 + 13631488; /* [B:64,32,16,16], elements 13631488..14155776 */
   float *const conv2_out = arena_f32 + 8388608; /* [B:64,64,16,16], elements 8388608..9437184 */
   float *const t71 = arena_f32 + 14155776; /* [1,64,1,1], elements 14155776..14155840 */
-  float *const t72 = arena_f32 + 15028352; /* [], elements 15028352..15028353 */
-  float *const t74 = arena_f32 + 15028352; /* [], elements 15028352..15028353 */
+  float *const t72 = arena_f32 + 15082240; /* [], elements 15082240..15082241 */
+  float *const t74 = arena_f32 + 15082240; /* [], elements 15082240..15082241 */
   float *const t75 = arena_f32 + 14155776; /* [1,64,1,1], elements 14155776..14155840 */
   float *const t76 = arena_f32 + 9437184; /* [B:64,64,16,16], elements 9437184..10485760 */
   float *const t77 = arena_f32 + 10485760; /* [B:64,64,16,16], elements 10485760..11534336 */
-  float *const t78 = arena_f32 + 15028224; /* [1,64,1,1], elements 15028224..15028288 */
-  float *const t79 = arena_f32 + 15028368; /* [], elements 15028368..15028369 */
-  float *const t81 = arena_f32 + 15028368; /* [], elements 15028368..15028369 */
-  float *const t82 = arena_f32 + 15028224; /* [1,64,1,1], elements 15028224..15028288 */
-  float *const t83 = arena_f32 + 14876736; /* [], elements 14876736..14876737 */
-  float *const t85 = arena_f32 + 14876736; /* [], elements 14876736..14876737 */
-  float *const t87 = arena_f32 + 14876672; /* [], elements 14876672..14876673 */
-  float *const t88 = arena_f32 + 14876736; /* [], elements 14876736..14876737 */
-  float *const t93 = arena_f32 + 14876672; /* [64], elements 14876672..14876736 */
-  float *const t96 = arena_f32 + 14876736; /* [64], elements 14876736..14876800 */
-  float *const t98 = arena_f32 + 14876800; /* [64], elements 14876800..14876864 */
-  float *const t103 = arena_f32 + 14876736; /* [64], elements 14876736..14876800 */
-  float *const t105 = arena_f32 + 14876672; /* [64], elements 14876672..14876736 */
-  float *const t113 = arena_f32 + 15028224; /* [1,64,1,1], elements 15028224..15028288 */
-  float *const t114 = arena_f32 + 15028224; /* [1,64,1,1], elements 15028224..15028288 */
+  float *const t78 = arena_f32 + 14155840; /* [1,64,1,1], elements 14155840..14155904 */
+  float *const t79 = arena_f32 + 15082256; /* [], elements 15082256..15082257 */
+  float *const t81 = arena_f32 + 15082256; /* [], elements 15082256..15082257 */
+  float *const t82 = arena_f32 + 14155840; /* [1,64,1,1], elements 14155840..14155904 */
+  float *const t83 = arena_f32 + 14876672; /* [], elements 14876672..14876673 */
+  float *const t85 = arena_f32 + 14876672; /* [], elements 14876672..14876673 */
+  float *const t88 = arena_f32 + 14876672; /* [], elements 14876672..14876673 */
+  float *const t114 = arena_f32 + 15082112; /* [1,64,1,1], elements 15082112..15082176 */
   float *const t115 = arena_f32 + 8388608; /* [B:64,64,16,16], elements 8388608..9437184 */
   float *const t116 = arena_f32 + 10485760; /* [B:64,64,16,16], elements 10485760..11534336 */
-  float *const t117 = arena_f32 + 11534336; /* [B:64,64,16,16], elements 11534336..12582912 */
-  float *const bn2_out = arena_f32 + 11534336; /* [B:64,64,16,16], elements 11534336..12582912 */
   float *const t119 = arena_f32 + 11534336; /* [B:64,64,16,16], elements 11534336..12582912 */
   float *const x_1 = arena_f32 + 14155776; /* [B:64,64,8,8], elements 14155776..14417920 */
   float *const conv3_out = arena_f32 + 12582912; /* [B:64,128,8,8], elements 12582912..13107200 */
   float *const t124 = arena_f32 + 12582912; /* [B:64,128,8,8], elements 12582912..13107200 */
-  float *const x_2 = arena_f32 + 14417920; /* [B:64,128,4,4], elements 14417920..14548992 */
+  float *const x_2 = arena_f32 + 14876672; /* [B:64,128,4,4], elements 14876672..15007744 */
   double *const t127 = arena_f64 + 0; /* [B:64,2048], elements 0..131072 */
-  _Bool *const t129 = arena_bool + 0; /* [B:64,2048], elements 0..131072 */
-  float *const t130 = arena_f32 + 14548992; /* [B:64,2048], elements 14548992..14680064 */
-  float *const t132 = arena_f32 + 14548992; /* [B:64,2048], elements 14548992..14680064 */
-  float *const drop_out = arena_f32 + 14417920; /* [B:64,2048], elements 14417920..14548992 */
-  float *const t135 = arena_f32 + 13107200; /* [B:64,10], elements 13107200..13107840 */
-  float *const fc_out = arena_f32 + 13107200; /* [B:64,10], elements 13107200..13107840 */
-  float *const t138 = arena_f32 + 13107840; /* [B:64,10], elements 13107840..13108480 */
-  float *const t140 = arena_f32 + 13107200; /* [B:64,10], elements 13107200..13107840 */
-  float *const t145 = arena_f32 + 14876672; /* [], elements 14876672..14876673 */
-  float *const t225 = arena_f32 + 14876736; /* [], elements 14876736..14876737 */
-  float *const t226 = arena_f32 + 14876736; /* [], elements 14876736..14876737 */
-  float *const t228 = arena_f32 + 14876672; /* [B:64], elements 14876672..14876736 */
-  float *const t229 = arena_f32 + 14876672; /* [B:64], elements 14876672..14876736 */
-  float *const t231 = arena_f32 + 13108480; /* [B:64,10], elements 13108480..13109120 */
-  float *const t232 = arena_f32 + 13108480; /* [B:64,10], elements 13108480..13109120 */
-  float *const t233 = arena_f32 + 13107200; /* [B:64,1], elements 13107200..13107264 */
-  float *const t234 = arena_f32 + 13107840; /* [B:64,10], elements 13107840..13108480 */
-  float *const t235 = arena_f32 + 13107840; /* [B:64,10], elements 13107840..13108480 */
-  float *const t236 = arena_f32 + 13108480; /* [B:64,10], elements 13108480..13109120 */
-  float *const t237 = arena_f32 + 15028384; /* [1,10], elements 15028384..15028394 */
-  float *const t240 = arena_f32 + 14876672; /* [B:64,2048], elements 14876672..15007744 */
-  float *const t241 = arena_f32 + 15007744; /* [10,2048], elements 15007744..15028224 */
-  float *const t242 = arena_f32 + 14876672; /* [B:64,2048], elements 14876672..15007744 */
+  float *const t132 = arena_f32 + 14417920; /* [B:64,2048], elements 14417920..14548992 */
+  float *const drop_out = arena_f32 + 14876672; /* [B:64,2048], elements 14876672..15007744 */
+  float *const t135 = arena_f32 + 14548992; /* [B:64,10], elements 14548992..14549632 */
+  float *const fc_out = arena_f32 + 14548992; /* [B:64,10], elements 14548992..14549632 */
+  float *const t138 = arena_f32 + 14549632; /* [B:64,10], elements 14549632..14550272 */
+  float *const t140 = arena_f32 + 14548992; /* [B:64,10], elements 14548992..14549632 */
+  float *const t145 = arena_f32 + 15007744; /* [], elements 15007744..15007745 */
+  float *const t225 = arena_f32 + 15007808; /* [], elements 15007808..15007809 */
+  float *const t226 = arena_f32 + 15007808; /* [], elements 15007808..15007809 */
+  float *const t228 = arena_f32 + 15007744; /* [B:64], elements 15007744..15007808 */
+  float *const t229 = arena_f32 + 15007744; /* [B:64], elements 15007744..15007808 */
+  float *const t231 = arena_f32 + 15081472; /* [B:64,10], elements 15081472..15082112 */
+  float *const t232 = arena_f32 + 15081472; /* [B:64,10], elements 15081472..15082112 */
+  float *const t233 = arena_f32 + 14548992; /* [B:64,1], elements 14548992..14549056 */
+  float *const t236 = arena_f32 + 15081472; /* [B:64,10], elements 15081472..15082112 */
+  float *const t237 = arena_f32 + 15082272; /* [1,10], elements 15082272..15082282 */
+  float *const t240 = arena_f32 + 14548992; /* [B:64,2048], elements 14548992..14680064 */
+  float *const t242 = arena_f32 + 14548992; /* [B:64,2048], elements 14548992..14680064 */
   float *const t244 = arena_f32 + 13107200; /* [B:64,128,8,8], elements 13107200..13631488 */
-  _Bool *const t246 = arena_bool + 0; /* [B:64,128,8,8], elements 0..524288 */
   float *const t247 = arena_f32 + 13107200; /* [B:64,128,8,8], elements 13107200..13631488 */
   float *const t248 = arena_f32 + 14417920; /* [B:64,64,8,8], elements 14417920..14680064 */
-  float *const t249 = arena_f32 + 14876672; /* [128,64,3,3], elements 14876672..14950400 */
-  float *const t250 = arena_f32 + 14969696; /* [128], elements 14969696..14969824 */
+  float *const t249 = arena_f32 + 15007744; /* [128,64,3,3], elements 15007744..15081472 */
+  float *const t250 = arena_f32 + 14175072; /* [128], elements 14175072..14175200 */
   float *const t251 = arena_f32 + 12582912; /* [B:64,64,16,16], elements 12582912..13631488 */
-  _Bool *const t253 = arena_bool + 0; /* [B:64,64,16,16], elements 0..1048576 */
   float *const t254 = arena_f32 + 12582912; /* [B:64,64,16,16], elements 12582912..13631488 */
-  float *const t255 = arena_f32 + 14969824; /* [1,64,1,1], elements 14969824..14969888 */
+  float *const t255 = arena_f32 + 14175200; /* [1,64,1,1], elements 14175200..14175264 */
   float *const t256 = arena_f32 + 11534336; /* [B:64,64,16,16], elements 11534336..12582912 */
   float *const t257 = arena_f32 + 12582912; /* [B:64,64,16,16], elements 12582912..13631488 */
-  float *const t258 = arena_f32 + 14969888; /* [1,64,1,1], elements 14969888..14969952 */
+  float *const t258 = arena_f32 + 14175264; /* [1,64,1,1], elements 14175264..14175328 */
   float *const t259 = arena_f32 + 10485760; /* [B:64,64,16,16], elements 10485760..11534336 */
-  float *const t260 = arena_f32 + 11534336; /* [B:64,64,16,16], elements 11534336..12582912 */
-  float *const t261 = arena_f32 + 14950400; /* [1,64,1,1], elements 14950400..14950464 */
-  float *const t262 = arena_f32 + 11534336; /* [B:64,64,16,16], elements 11534336..12582912 */
-  float *const t263 = arena_f32 + 11534336; /* [B:64,64,16,16], elements 11534336..12582912 */
-  float *const t264 = arena_f32 + 14950400; /* [1,64,1,1], elements 14950400..14950464 */
+  float *const t261 = arena_f32 + 14155776; /* [1,64,1,1], elements 14155776..14155840 */
+  float *const t263 = arena_f32 + 12582912; /* [B:64,64,16,16], elements 12582912..13631488 */
+  float *const t264 = arena_f32 + 14155776; /* [1,64,1,1], elements 14155776..14155840 */
   float *const t265 = arena_f32 + 8388608; /* [B:64,64,16,16], elements 8388608..9437184 */
-  float *const t266 = arena_f32 + 14950464; /* [1,64,1,1], elements 14950464..14950528 */
-  float *const t268 = arena_f32 + 15028224; /* [1,64,1,1], elements 15028224..15028288 */
-  float *const t269 = arena_f32 + 14950400; /* [1,64,1,1], elements 14950400..14950464 */
-  float *const t270 = arena_f32 + 14950400; /* [1,64,1,1], elements 14950400..14950464 */
+  float *const t266 = arena_f32 + 14155840; /* [1,64,1,1], elements 14155840..14155904 */
+  float *const t270 = arena_f32 + 14155904; /* [1,64,1,1], elements 14155904..14155968 */
   float *const t271 = arena_f32 + 8388608; /* [B:64,64,16,16], elements 8388608..9437184 */
-  float *const t272 = arena_f32 + 11534336; /* [B:64,64,16,16], elements 11534336..12582912 */
-  float *const t273 = arena_f32 + 8388608; /* [B:64,64,16,16], elements 8388608..9437184 */
   float *const t274 = arena_f32 + 11534336; /* [B:64,64,16,16], elements 11534336..12582912 */
-  float *const t275 = arena_f32 + 10485760; /* [B:64,64,16,16], elements 10485760..11534336 */
-  float *const t276 = arena_f32 + 11534336; /* [B:64,64,16,16], elements 11534336..12582912 */
-  float *const t277 = arena_f32 + 14950400; /* [1,64,1,1], elements 14950400..14950464 */
-  float *const t278 = arena_f32 + 14950464; /* [1,64,1,1], elements 14950464..14950528 */
-  float *const t279 = arena_f32 + 14950464; /* [1,64,1,1], elements 14950464..14950528 */
+  float *const t276 = arena_f32 + 8388608; /* [B:64,64,16,16], elements 8388608..9437184 */
+  float *const t277 = arena_f32 + 14155776; /* [1,64,1,1], elements 14155776..14155840 */
+  float *const t279 = arena_f32 + 14155904; /* [1,64,1,1], elements 14155904..14155968 */
   float *const t280 = arena_f32 + 8388608; /* [B:64,64,16,16], elements 8388608..9437184 */
-  float *const t281 = arena_f32 + 10485760; /* [B:64,64,16,16], elements 10485760..11534336 */
-  float *const t284 = arena_f32 + 11534336; /* [B:64,32,16,16], elements 11534336..12058624 */
-  float *const t285 = arena_f32 + 14950400; /* [64,32,3,3], elements 14950400..14968832 */
-  float *const t286 = arena_f32 + 14969952; /* [64], elements 14969952..14970016 */
+  float *const t281 = arena_f32 + 8388608; /* [B:64,64,16,16], elements 8388608..9437184 */
+  float *const t284 = arena_f32 + 10485760; /* [B:64,32,16,16], elements 10485760..11010048 */
+  float *const t285 = arena_f32 + 14155776; /* [64,32,3,3], elements 14155776..14174208 */
+  float *const t286 = arena_f32 + 14175328; /* [64], elements 14175328..14175392 */
   float *const t287 = arena_f32 + 8388608; /* [B:64,32,32,32], elements 8388608..10485760 */
-  _Bool *const t289 = arena_bool + 0; /* [B:64,32,32,32], elements 0..2097152 */
   float *const t290 = arena_f32 + 8388608; /* [B:64,32,32,32], elements 8388608..10485760 */
-  float *const t291 = arena_f32 + 15028224; /* [1,32,1,1], elements 15028224..15028256 */
+  float *const t291 = arena_f32 + 15082112; /* [1,32,1,1], elements 15082112..15082144 */
   float *const t292 = arena_f32 + 6291456; /* [B:64,32,32,32], elements 6291456..8388608 */
   float *const t293 = arena_f32 + 8388608; /* [B:64,32,32,32], elements 8388608..10485760 */
-  float *const t294 = arena_f32 + 15028256; /* [1,32,1,1], elements 15028256..15028288 */
+  float *const t294 = arena_f32 + 15082144; /* [1,32,1,1], elements 15082144..15082176 */
   float *const t295 = arena_f32 + 4194304; /* [B:64,32,32,32], elements 4194304..6291456 */
-  float *const t296 = arena_f32 + 6291456; /* [B:64,32,32,32], elements 6291456..8388608 */
-  float *const t297 = arena_f32 + 14968832; /* [1,32,1,1], elements 14968832..14968864 */
-  float *const t298 = arena_f32 + 6291456; /* [B:64,32,32,32], elements 6291456..8388608 */
-  float *const t299 = arena_f32 + 6291456; /* [B:64,32,32,32], elements 6291456..8388608 */
-  float *const t300 = arena_f32 + 14968832; /* [1,32,1,1], elements 14968832..14968864 */
+  float *const t297 = arena_f32 + 14174208; /* [1,32,1,1], elements 14174208..14174240 */
+  float *const t299 = arena_f32 + 8388608; /* [B:64,32,32,32], elements 8388608..10485760 */
+  float *const t300 = arena_f32 + 14174208; /* [1,32,1,1], elements 14174208..14174240 */
   float *const t301 = arena_f32 + 0; /* [B:64,32,32,32], elements 0..2097152 */
-  float *const t302 = arena_f32 + 14968864; /* [1,32,1,1], elements 14968864..14968896 */
-  float *const t304 = arena_f32 + 15028288; /* [1,32,1,1], elements 15028288..15028320 */
-  float *const t305 = arena_f32 + 14968832; /* [1,32,1,1], elements 14968832..14968864 */
-  float *const t306 = arena_f32 + 14968832; /* [1,32,1,1], elements 14968832..14968864 */
+  float *const t302 = arena_f32 + 14174240; /* [1,32,1,1], elements 14174240..14174272 */
+  float *const t306 = arena_f32 + 14174272; /* [1,32,1,1], elements 14174272..14174304 */
   float *const t307 = arena_f32 + 0; /* [B:64,32,32,32], elements 0..2097152 */
-  float *const t308 = arena_f32 + 6291456; /* [B:64,32,32,32], elements 6291456..8388608 */
-  float *const t309 = arena_f32 + 0; /* [B:64,32,32,32], elements 0..2097152 */
   float *const t310 = arena_f32 + 6291456; /* [B:64,32,32,32], elements 6291456..8388608 */
-  float *const t311 = arena_f32 + 4194304; /* [B:64,32,32,32], elements 4194304..6291456 */
-  float *const t312 = arena_f32 + 6291456; /* [B:64,32,32,32], elements 6291456..8388608 */
-  float *const t313 = arena_f32 + 14968832; /* [1,32,1,1], elements 14968832..14968864 */
-  float *const t314 = arena_f32 + 14968864; /* [1,32,1,1], elements 14968864..14968896 */
-  float *const t315 = arena_f32 + 14968864; /* [1,32,1,1], elements 14968864..14968896 */
+  float *const t312 = arena_f32 + 0; /* [B:64,32,32,32], elements 0..2097152 */
+  float *const t313 = arena_f32 + 14174208; /* [1,32,1,1], elements 14174208..14174240 */
+  float *const t315 = arena_f32 + 14174272; /* [1,32,1,1], elements 14174272..14174304 */
   float *const t316 = arena_f32 + 0; /* [B:64,32,32,32], elements 0..2097152 */
-  float *const t317 = arena_f32 + 4194304; /* [B:64,32,32,32], elements 4194304..6291456 */
-  float *const t320 = arena_f32 + 14968832; /* [32,3,3,3], elements 14968832..14969696 */
-  float *const t321 = arena_f32 + 14970016; /* [32], elements 14970016..14970048 */
+  float *const t317 = arena_f32 + 0; /* [B:64,32,32,32], elements 0..2097152 */
+  float *const t320 = arena_f32 + 14174208; /* [32,3,3,3], elements 14174208..14175072 */
+  float *const t321 = arena_f32 + 14175392; /* [32], elements 14175392..14175424 */
   double *const t184 = arena_f64 + 0; /* [], elements 0..1 */
   int64_t *const t187 = arena_i64 + 0; /* [], elements 0..1 */
 
@@ -353,16 +309,14 @@ static void train_step(void) {
   };
   /* cifar10_cnn.tt:39:5  reshape [3] -> [3,1,1]: a view of t1, no copy */
   /* cifar10_cnn.tt:39:5  reshape [3] -> [3,1,1]: a view of t2, no copy */
-  /* cifar10_cnn.tt:39:5  t5 = sub [B:64,3,32,32] - [3,1,1] -> [B:64,3,32,32]   196608 FLOPs, 1572876 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:39:5  sub [B:64,3,32,32] - [3,1,1] fused into the loop below   196608 FLOPs, 1572876 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:39:5  t6 = div [B:64,3,32,32] / [3,1,1] with 1 fused op -> [B:64,3,32,32]   196608 FLOPs, 1572876 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 3; i1++)
-      for (int64_t i2 = 0; i2 < 1024; i2++)
-        t5[i0 * 3072 + i1 * 1024 + i2] = loader0_x[i0 * 3072 + i1 * 1024 + i2] - t1[i1];
-  /* cifar10_cnn.tt:39:5  t6 = div [B:64,3,32,32] / [3,1,1] -> [B:64,3,32,32]   196608 FLOPs, 1572876 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B; i0++)
-    for (int64_t i1 = 0; i1 < 3; i1++)
-      for (int64_t i2 = 0; i2 < 1024; i2++)
-        t6[i0 * 3072 + i1 * 1024 + i2] = t5[i0 * 3072 + i1 * 1024 + i2] / t2[i1];
+      for (int64_t i2 = 0; i2 < 1024; i2++) {
+        const float f5 = loader0_x[i0 * 3072 + i1 * 1024 + i2] - t1[i1]; /* sub */
+        t6[i0 * 3072 + i1 * 1024 + i2] = f5 / t2[i1];
+      }
   /* cifar10_cnn.tt:23:42  conv1_out = conv2d [B:64,3,32,32], [32,3,3,3], [32] im2col + GEMM -> [B:64,32,32,32]   113246208 FLOPs, 9178624 B, 12.34 FLOP/B */
   tt_conv2d_f32(t6, conv1_weight, conv1_bias, conv1_out, B, 3, 32, 32, 32, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* cifar10_cnn.tt:23:33  reshape [32] -> [1,32,1,1]: a view of bn1_weight, no copy */
@@ -441,52 +395,51 @@ static void train_step(void) {
   static const float t29[1] = { /* [] */
     1.0f,
   };
-  /* cifar10_cnn.tt:23:33  t30 = sub [] - [] -> []   1 FLOPs, 12 B, 0.08 FLOP/B */
-  t30[0] = t28[0] - t29[0];
-  /* cifar10_cnn.tt:23:33  t31 = div [] / [] -> []   1 FLOPs, 12 B, 0.08 FLOP/B */
-  t31[0] = t28[0] / t30[0];
+  /* cifar10_cnn.tt:23:33  sub [] - [] fused into the loop below   1 FLOPs, 12 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:23:33  t31 = div [] / [] with 1 fused op -> []   1 FLOPs, 12 B, 0.08 FLOP/B */
+  {
+    const float f30 = t28[0] - t29[0]; /* sub */
+    t31[0] = t28[0] / f30;
+  }
   /* cifar10_cnn.tt:23:33  reshape [1,32,1,1] -> [32]: a view of t18, no copy */
   /* cifar10_cnn.tt:23:33  detach [32] -> [32]: a view of t18, no copy */
   /* cifar10_cnn.tt:23:33  reshape [1,32,1,1] -> [32]: a view of t25, no copy */
   /* cifar10_cnn.tt:23:33  detach [32] -> [32]: a view of t25, no copy */
-  /* cifar10_cnn.tt:23:33  t36 = mul [32] * [] -> [32]   32 FLOPs, 260 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 32; i0++)
-    t36[i0] = t25[i0] * t31[0];
+  /* cifar10_cnn.tt:23:33  mul [32] * [] fused into the loop below   32 FLOPs, 260 B, 0.12 FLOP/B */
   /* cifar10_cnn.tt:23:33  t38 = const -> [] */
   static const float t38[1] = { /* [] */
     0.9f,
   };
-  /* cifar10_cnn.tt:23:33  t39 = mul [32] * [] -> [32]   32 FLOPs, 260 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 32; i0++)
-    t39[i0] = running_mean[i0] * t38[0];
+  /* cifar10_cnn.tt:23:33  mul [32] * [] fused into the loop below   32 FLOPs, 260 B, 0.12 FLOP/B */
   /* cifar10_cnn.tt:23:33  t40 = const -> [] */
   static const float t40[1] = { /* [] */
     0.1f,
   };
-  /* cifar10_cnn.tt:23:33  t41 = mul [32] * [] -> [32]   32 FLOPs, 260 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 32; i0++)
-    t41[i0] = t18[i0] * t40[0];
-  /* cifar10_cnn.tt:23:33  running_mean = add [32] + [32] -> [32]   32 FLOPs, 384 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 32; i0++)
-    running_mean[i0] = t39[i0] + t41[i0];
+  /* cifar10_cnn.tt:23:33  mul [32] * [] fused into the loop below   32 FLOPs, 260 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:33  running_mean = add [32] + [32] with 2 fused ops -> [32]   32 FLOPs, 384 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    const float f39 = running_mean[i0] * t38[0]; /* mul */
+    const float f41 = t18[i0] * t40[0]; /* mul */
+    running_mean[i0] = f39 + f41;
+  }
   /* cifar10_cnn.tt:23:33  store into running_mean: computed there, nothing to copy */
   /* cifar10_cnn.tt:23:33  t45 = const -> [] */
   static const float t45[1] = { /* [] */
     0.9f,
   };
-  /* cifar10_cnn.tt:23:33  t46 = mul [32] * [] -> [32]   32 FLOPs, 260 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 32; i0++)
-    t46[i0] = running_var[i0] * t45[0];
+  /* cifar10_cnn.tt:23:33  mul [32] * [] fused into the loop below   32 FLOPs, 260 B, 0.12 FLOP/B */
   /* cifar10_cnn.tt:23:33  t47 = const -> [] */
   static const float t47[1] = { /* [] */
     0.1f,
   };
-  /* cifar10_cnn.tt:23:33  t48 = mul [32] * [] -> [32]   32 FLOPs, 260 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 32; i0++)
-    t48[i0] = t36[i0] * t47[0];
-  /* cifar10_cnn.tt:23:33  running_var = add [32] + [32] -> [32]   32 FLOPs, 384 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 32; i0++)
-    running_var[i0] = t46[i0] + t48[i0];
+  /* cifar10_cnn.tt:23:33  mul [32] * [] fused into the loop below   32 FLOPs, 260 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:33  running_var = add [32] + [32] with 3 fused ops -> [32]   32 FLOPs, 384 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    const float f46 = running_var[i0] * t45[0]; /* mul */
+    const float f36 = t25[i0] * t31[0]; /* mul */
+    const float f48 = f36 * t47[0]; /* mul */
+    running_var[i0] = f46 + f48;
+  }
   /* cifar10_cnn.tt:23:33  store into running_var: computed there, nothing to copy */
   /* cifar10_cnn.tt:23:33  t52 = const -> [] */
   static const int64_t t52[1] = { /* [] */
@@ -499,12 +452,12 @@ static void train_step(void) {
   static const float t55[1] = { /* [] */
     1e-05f,
   };
-  /* cifar10_cnn.tt:23:33  t56 = add [1,32,1,1] + [] -> [1,32,1,1]   32 FLOPs, 260 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 32; i0++)
-    t56[i0] = t25[i0] + t55[0];
-  /* cifar10_cnn.tt:23:33  t57 = sqrt [1,32,1,1] -> [1,32,1,1]   32 FLOPs, 256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 32; i0++)
-    t57[i0] = sqrtf(t56[i0]);
+  /* cifar10_cnn.tt:23:33  add [1,32,1,1] + [] fused into the loop below   32 FLOPs, 260 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:33  t57 = sqrt [1,32,1,1] with 1 fused op -> [1,32,1,1]   32 FLOPs, 256 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    const float f56 = t25[i0] + t55[0]; /* add */
+    t57[i0] = sqrtf(f56);
+  }
   /* cifar10_cnn.tt:23:33  t58 = sub [B:64,32,32,32] - [1,32,1,1] -> [B:64,32,32,32]   2097152 FLOPs, 16777344 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 32; i1++)
@@ -515,19 +468,16 @@ static void train_step(void) {
     for (int64_t i1 = 0; i1 < 32; i1++)
       for (int64_t i2 = 0; i2 < 1024; i2++)
         t59[i0 * 32768 + i1 * 1024 + i2] = t58[i0 * 32768 + i1 * 1024 + i2] / t57[i1];
-  /* cifar10_cnn.tt:23:33  t60 = mul [B:64,32,32,32] * [1,32,1,1] -> [B:64,32,32,32]   2097152 FLOPs, 16777344 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:33  mul [B:64,32,32,32] * [1,32,1,1] fused into the loop below   2097152 FLOPs, 16777344 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:33  add [B:64,32,32,32] + [1,32,1,1] fused into the loop below   2097152 FLOPs, 16777344 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:24  t62 = relu [B:64,32,32,32] with 2 fused ops -> [B:64,32,32,32]   2097152 FLOPs, 16777216 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 32; i1++)
-      for (int64_t i2 = 0; i2 < 1024; i2++)
-        t60[i0 * 32768 + i1 * 1024 + i2] = t59[i0 * 32768 + i1 * 1024 + i2] * bn1_weight[i1];
-  /* cifar10_cnn.tt:23:33  bn1_out = add [B:64,32,32,32] + [1,32,1,1] -> [B:64,32,32,32]   2097152 FLOPs, 16777344 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B; i0++)
-    for (int64_t i1 = 0; i1 < 32; i1++)
-      for (int64_t i2 = 0; i2 < 1024; i2++)
-        bn1_out[i0 * 32768 + i1 * 1024 + i2] = t60[i0 * 32768 + i1 * 1024 + i2] + bn1_bias[i1];
-  /* cifar10_cnn.tt:23:24  t62 = relu [B:64,32,32,32] -> [B:64,32,32,32]   2097152 FLOPs, 16777216 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 32768; i0++)
-    t62[i0] = (bn1_out[i0] < 0 ? (float)0 : bn1_out[i0]);
+      for (int64_t i2 = 0; i2 < 1024; i2++) {
+        const float f60 = t59[i0 * 32768 + i1 * 1024 + i2] * bn1_weight[i1]; /* mul */
+        const float f61 = f60 + bn1_bias[i1]; /* add */
+        t62[i0 * 32768 + i1 * 1024 + i2] = (f61 < 0 ? (float)0 : f61);
+      }
   /* cifar10_cnn.tt:23:13  x = max_pool2d [B:64,32,32,32] -> [B:64,32,16,16]   2097152 FLOPs, 10485760 B, 0.20 FLOP/B */
   tt_maxpool2d_f32(t62, x, B, 32, 32, 32, 2, 2, 2, 2, 0, 0);
   /* cifar10_cnn.tt:24:42  conv2_out = conv2d [B:64,32,16,16], [64,32,3,3], [64] im2col + GEMM -> [B:64,64,16,16]   603979776 FLOPs, 6365440 B, 94.88 FLOP/B */
@@ -608,52 +558,51 @@ static void train_step(void) {
   static const float t86[1] = { /* [] */
     1.0f,
   };
-  /* cifar10_cnn.tt:24:33  t87 = sub [] - [] -> []   1 FLOPs, 12 B, 0.08 FLOP/B */
-  t87[0] = t85[0] - t86[0];
-  /* cifar10_cnn.tt:24:33  t88 = div [] / [] -> []   1 FLOPs, 12 B, 0.08 FLOP/B */
-  t88[0] = t85[0] / t87[0];
+  /* cifar10_cnn.tt:24:33  sub [] - [] fused into the loop below   1 FLOPs, 12 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:24:33  t88 = div [] / [] with 1 fused op -> []   1 FLOPs, 12 B, 0.08 FLOP/B */
+  {
+    const float f87 = t85[0] - t86[0]; /* sub */
+    t88[0] = t85[0] / f87;
+  }
   /* cifar10_cnn.tt:24:33  reshape [1,64,1,1] -> [64]: a view of t75, no copy */
   /* cifar10_cnn.tt:24:33  detach [64] -> [64]: a view of t75, no copy */
   /* cifar10_cnn.tt:24:33  reshape [1,64,1,1] -> [64]: a view of t82, no copy */
   /* cifar10_cnn.tt:24:33  detach [64] -> [64]: a view of t82, no copy */
-  /* cifar10_cnn.tt:24:33  t93 = mul [64] * [] -> [64]   64 FLOPs, 516 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    t93[i0] = t82[i0] * t88[0];
+  /* cifar10_cnn.tt:24:33  mul [64] * [] fused into the loop below   64 FLOPs, 516 B, 0.12 FLOP/B */
   /* cifar10_cnn.tt:24:33  t95 = const -> [] */
   static const float t95[1] = { /* [] */
     0.9f,
   };
-  /* cifar10_cnn.tt:24:33  t96 = mul [64] * [] -> [64]   64 FLOPs, 516 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    t96[i0] = running_mean_1[i0] * t95[0];
+  /* cifar10_cnn.tt:24:33  mul [64] * [] fused into the loop below   64 FLOPs, 516 B, 0.12 FLOP/B */
   /* cifar10_cnn.tt:24:33  t97 = const -> [] */
   static const float t97[1] = { /* [] */
     0.1f,
   };
-  /* cifar10_cnn.tt:24:33  t98 = mul [64] * [] -> [64]   64 FLOPs, 516 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    t98[i0] = t75[i0] * t97[0];
-  /* cifar10_cnn.tt:24:33  running_mean_1 = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    running_mean_1[i0] = t96[i0] + t98[i0];
+  /* cifar10_cnn.tt:24:33  mul [64] * [] fused into the loop below   64 FLOPs, 516 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:33  running_mean_1 = add [64] + [64] with 2 fused ops -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    const float f96 = running_mean_1[i0] * t95[0]; /* mul */
+    const float f98 = t75[i0] * t97[0]; /* mul */
+    running_mean_1[i0] = f96 + f98;
+  }
   /* cifar10_cnn.tt:24:33  store into running_mean_1: computed there, nothing to copy */
   /* cifar10_cnn.tt:24:33  t102 = const -> [] */
   static const float t102[1] = { /* [] */
     0.9f,
   };
-  /* cifar10_cnn.tt:24:33  t103 = mul [64] * [] -> [64]   64 FLOPs, 516 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    t103[i0] = running_var_1[i0] * t102[0];
+  /* cifar10_cnn.tt:24:33  mul [64] * [] fused into the loop below   64 FLOPs, 516 B, 0.12 FLOP/B */
   /* cifar10_cnn.tt:24:33  t104 = const -> [] */
   static const float t104[1] = { /* [] */
     0.1f,
   };
-  /* cifar10_cnn.tt:24:33  t105 = mul [64] * [] -> [64]   64 FLOPs, 516 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    t105[i0] = t93[i0] * t104[0];
-  /* cifar10_cnn.tt:24:33  running_var_1 = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    running_var_1[i0] = t103[i0] + t105[i0];
+  /* cifar10_cnn.tt:24:33  mul [64] * [] fused into the loop below   64 FLOPs, 516 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:33  running_var_1 = add [64] + [64] with 3 fused ops -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    const float f103 = running_var_1[i0] * t102[0]; /* mul */
+    const float f93 = t82[i0] * t88[0]; /* mul */
+    const float f105 = f93 * t104[0]; /* mul */
+    running_var_1[i0] = f103 + f105;
+  }
   /* cifar10_cnn.tt:24:33  store into running_var_1: computed there, nothing to copy */
   /* cifar10_cnn.tt:24:33  t109 = const -> [] */
   static const int64_t t109[1] = { /* [] */
@@ -666,12 +615,12 @@ static void train_step(void) {
   static const float t112[1] = { /* [] */
     1e-05f,
   };
-  /* cifar10_cnn.tt:24:33  t113 = add [1,64,1,1] + [] -> [1,64,1,1]   64 FLOPs, 516 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    t113[i0] = t82[i0] + t112[0];
-  /* cifar10_cnn.tt:24:33  t114 = sqrt [1,64,1,1] -> [1,64,1,1]   64 FLOPs, 512 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    t114[i0] = sqrtf(t113[i0]);
+  /* cifar10_cnn.tt:24:33  add [1,64,1,1] + [] fused into the loop below   64 FLOPs, 516 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:33  t114 = sqrt [1,64,1,1] with 1 fused op -> [1,64,1,1]   64 FLOPs, 512 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    const float f113 = t82[i0] + t112[0]; /* add */
+    t114[i0] = sqrtf(f113);
+  }
   /* cifar10_cnn.tt:24:33  t115 = sub [B:64,64,16,16] - [1,64,1,1] -> [B:64,64,16,16]   1048576 FLOPs, 8388864 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
@@ -682,19 +631,16 @@ static void train_step(void) {
     for (int64_t i1 = 0; i1 < 64; i1++)
       for (int64_t i2 = 0; i2 < 256; i2++)
         t116[i0 * 16384 + i1 * 256 + i2] = t115[i0 * 16384 + i1 * 256 + i2] / t114[i1];
-  /* cifar10_cnn.tt:24:33  t117 = mul [B:64,64,16,16] * [1,64,1,1] -> [B:64,64,16,16]   1048576 FLOPs, 8388864 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:33  mul [B:64,64,16,16] * [1,64,1,1] fused into the loop below   1048576 FLOPs, 8388864 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:33  add [B:64,64,16,16] + [1,64,1,1] fused into the loop below   1048576 FLOPs, 8388864 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:24  t119 = relu [B:64,64,16,16] with 2 fused ops -> [B:64,64,16,16]   1048576 FLOPs, 8388608 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
-      for (int64_t i2 = 0; i2 < 256; i2++)
-        t117[i0 * 16384 + i1 * 256 + i2] = t116[i0 * 16384 + i1 * 256 + i2] * bn2_weight[i1];
-  /* cifar10_cnn.tt:24:33  bn2_out = add [B:64,64,16,16] + [1,64,1,1] -> [B:64,64,16,16]   1048576 FLOPs, 8388864 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      for (int64_t i2 = 0; i2 < 256; i2++)
-        bn2_out[i0 * 16384 + i1 * 256 + i2] = t117[i0 * 16384 + i1 * 256 + i2] + bn2_bias[i1];
-  /* cifar10_cnn.tt:24:24  t119 = relu [B:64,64,16,16] -> [B:64,64,16,16]   1048576 FLOPs, 8388608 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 16384; i0++)
-    t119[i0] = (bn2_out[i0] < 0 ? (float)0 : bn2_out[i0]);
+      for (int64_t i2 = 0; i2 < 256; i2++) {
+        const float f117 = t116[i0 * 16384 + i1 * 256 + i2] * bn2_weight[i1]; /* mul */
+        const float f118 = f117 + bn2_bias[i1]; /* add */
+        t119[i0 * 16384 + i1 * 256 + i2] = (f118 < 0 ? (float)0 : f118);
+      }
   /* cifar10_cnn.tt:24:13  x_1 = max_pool2d [B:64,64,16,16] -> [B:64,64,8,8]   1048576 FLOPs, 5242880 B, 0.20 FLOP/B */
   tt_maxpool2d_f32(t119, x_1, B, 64, 16, 16, 2, 2, 2, 2, 0, 0);
   /* cifar10_cnn.tt:25:33  conv3_out = conv2d [B:64,64,8,8], [128,64,3,3], [128] im2col + GEMM -> [B:64,128,8,8]   603979776 FLOPs, 3441152 B, 175.52 FLOP/B */
@@ -711,19 +657,18 @@ static void train_step(void) {
   static const double t128[1] = { /* [] */
     0.7,
   };
-  /* cifar10_cnn.tt:26:28  t129 = lt [B:64,2048] < [] -> [B:64,2048]   131072 FLOPs, 1179656 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 2048; i0++)
-    t129[i0] = t127[i0] < t128[0];
-  /* cifar10_cnn.tt:26:28  t130 = cast [B:64,2048] to f32 -> [B:64,2048]   131072 FLOPs, 655360 B, 0.20 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 2048; i0++)
-    t130[i0] = (float)t129[i0];
+  /* cifar10_cnn.tt:26:28  lt [B:64,2048] < [] fused into the loop below   131072 FLOPs, 1179656 B, 0.11 FLOP/B */
+  /* cifar10_cnn.tt:26:28  cast [B:64,2048] fused into the loop below   131072 FLOPs, 655360 B, 0.20 FLOP/B */
   /* cifar10_cnn.tt:26:28  t131 = const -> [] */
   static const float t131[1] = { /* [] */
     0.7f,
   };
-  /* cifar10_cnn.tt:26:28  t132 = div [B:64,2048] / [] -> [B:64,2048]   131072 FLOPs, 1048580 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 2048; i0++)
-    t132[i0] = t130[i0] / t131[0];
+  /* cifar10_cnn.tt:26:28  t132 = div [B:64,2048] / [] with 2 fused ops -> [B:64,2048]   131072 FLOPs, 1048580 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < B * 2048; i0++) {
+    const _Bool f129 = t127[i0] < t128[0]; /* lt */
+    const float f130 = (float)f129; /* cast */
+    t132[i0] = f130 / t131[0];
+  }
   /* cifar10_cnn.tt:26:28  drop_out = mul [B:64,2048] * [B:64,2048] -> [B:64,2048]   131072 FLOPs, 1572864 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 2048; i0++)
     drop_out[i0] = x_2[i0] * t132[i0];
@@ -829,16 +774,15 @@ static void train_step(void) {
       acc += t232[i0 * 10 + i1];
     t233[i0] = (float)acc;
   }
-  /* cifar10_cnn.tt:40:16  t234 = exp [B:64,10] -> [B:64,10]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 10; i0++)
-    t234[i0] = expf(t138[i0]);
-  /* cifar10_cnn.tt:40:16  t235 = mul [B:64,10] * [B:64,1] -> [B:64,10]   640 FLOPs, 5376 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:40:16  exp [B:64,10] fused into the loop below   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:40:16  mul [B:64,10] * [B:64,1] fused into the loop below   640 FLOPs, 5376 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:40:16  t236 = sub [B:64,10] - [B:64,10] with 2 fused ops -> [B:64,10]   640 FLOPs, 7680 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      t235[i0 * 10 + i1] = t234[i0 * 10 + i1] * t233[i0];
-  /* cifar10_cnn.tt:40:16  t236 = sub [B:64,10] - [B:64,10] -> [B:64,10]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 10; i0++)
-    t236[i0] = t232[i0] - t235[i0];
+    for (int64_t i1 = 0; i1 < 10; i1++) {
+      const float f234 = expf(t138[i0 * 10 + i1]); /* exp */
+      const float f235 = f234 * t233[i0]; /* mul */
+      t236[i0 * 10 + i1] = t232[i0 * 10 + i1] - f235;
+    }
   /* cifar10_cnn.tt:26:20  t237 = sum [B:64,10] dims=(0) keepdim -> [1,10]   640 FLOPs, 2600 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 10; i0++) {
     double acc = 0;
@@ -850,8 +794,6 @@ static void train_step(void) {
   /* cifar10_cnn.tt:26:20  reshape [B:64,10] -> [B:64,10]: a view of t236, no copy */
   /* cifar10_cnn.tt:26:20  t240 = matmul [B:64,10] @ [10,2048] -> [B:64,2048]   2621440 FLOPs, 608768 B, 4.31 FLOP/B */
   tt_gemm_f32(B, 2048, 10, t236, 10, false, fc_weight, 2048, false, t240, 2048, false);
-  /* cifar10_cnn.tt:26:20  t241 = matmul [B:64,10] @ [B:64,2048] (A transposed) -> [10,2048]   409600 FLOPs, 608768 B, 0.67 FLOP/B */
-  tt_gemm_f32(10, 2048, B, t236, 10, true, drop_out, 2048, false, t241, 2048, false);
   /* cifar10_cnn.tt:26:28  t242 = mul [B:64,2048] * [B:64,2048] -> [B:64,2048]   131072 FLOPs, 1572864 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 2048; i0++)
     t242[i0] = t240[i0] * t132[i0];
@@ -862,12 +804,12 @@ static void train_step(void) {
   static const float t245[1] = { /* [] */
     0.0f,
   };
-  /* cifar10_cnn.tt:25:24  t246 = gt [B:64,128,8,8] > [] -> [B:64,128,8,8]   524288 FLOPs, 2621444 B, 0.20 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 8192; i0++)
-    t246[i0] = t124[i0] > t245[0];
-  /* cifar10_cnn.tt:25:24  t247 = where [B:64,128,8,8], [B:64,128,8,8], [] -> [B:64,128,8,8]   524288 FLOPs, 4718596 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 8192; i0++)
-    t247[i0] = (((const unsigned char *)t246)[i0] ? t244[i0] : t245[0]);
+  /* cifar10_cnn.tt:25:24  gt [B:64,128,8,8] > [] fused into the loop below   524288 FLOPs, 2621444 B, 0.20 FLOP/B */
+  /* cifar10_cnn.tt:25:24  t247 = where [B:64,128,8,8], [B:64,128,8,8], [] with 1 fused op -> [B:64,128,8,8]   524288 FLOPs, 4718596 B, 0.11 FLOP/B */
+  for (int64_t i0 = 0; i0 < B * 8192; i0++) {
+    const _Bool f246 = t124[i0] > t245[0]; /* gt */
+    t247[i0] = (f246 ? t244[i0] : t245[0]);
+  }
   /* cifar10_cnn.tt:25:33  t248 = conv2d_grad_input [B:64,128,8,8], [128,64,3,3] GEMM + col2im -> [B:64,64,8,8]   603979776 FLOPs, 3440640 B, 175.54 FLOP/B */
   tt_conv2d_grad_input_f32(t247, conv3_weight, t248, B, 64, 8, 8, 128, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* cifar10_cnn.tt:25:33  t249 = conv2d_grad_weight [B:64,64,8,8], [B:64,128,8,8] im2col + GEMM, summed over the batch -> [128,64,3,3]   603979776 FLOPs, 3440640 B, 175.54 FLOP/B */
@@ -894,12 +836,12 @@ static void train_step(void) {
   static const float t252[1] = { /* [] */
     0.0f,
   };
-  /* cifar10_cnn.tt:24:24  t253 = gt [B:64,64,16,16] > [] -> [B:64,64,16,16]   1048576 FLOPs, 5242884 B, 0.20 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 16384; i0++)
-    t253[i0] = t119[i0] > t252[0];
-  /* cifar10_cnn.tt:24:24  t254 = where [B:64,64,16,16], [B:64,64,16,16], [] -> [B:64,64,16,16]   1048576 FLOPs, 9437188 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 16384; i0++)
-    t254[i0] = (((const unsigned char *)t253)[i0] ? t251[i0] : t252[0]);
+  /* cifar10_cnn.tt:24:24  gt [B:64,64,16,16] > [] fused into the loop below   1048576 FLOPs, 5242884 B, 0.20 FLOP/B */
+  /* cifar10_cnn.tt:24:24  t254 = where [B:64,64,16,16], [B:64,64,16,16], [] with 1 fused op -> [B:64,64,16,16]   1048576 FLOPs, 9437188 B, 0.11 FLOP/B */
+  for (int64_t i0 = 0; i0 < B * 16384; i0++) {
+    const _Bool f253 = t119[i0] > t252[0]; /* gt */
+    t254[i0] = (f253 ? t251[i0] : t252[0]);
+  }
   /* cifar10_cnn.tt:24:33  t255 = sum [B:64,64,16,16] dims=(0,2,3) keepdim -> [1,64,1,1]   1048576 FLOPs, 4194560 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++) {
     double acc = 0;
@@ -945,20 +887,19 @@ static void train_step(void) {
     for (int64_t i1 = 0; i1 < 64; i1++)
       for (int64_t i2 = 0; i2 < 256; i2++)
         t259[i0 * 16384 + i1 * 256 + i2] = t256[i0 * 16384 + i1 * 256 + i2] / t114[i1];
-  /* cifar10_cnn.tt:24:33  t260 = mul [B:64,64,16,16] * [B:64,64,16,16] -> [B:64,64,16,16]   1048576 FLOPs, 12582912 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 16384; i0++)
-    t260[i0] = t256[i0] * t115[i0];
+  /* cifar10_cnn.tt:24:33  mul [B:64,64,16,16] * [B:64,64,16,16] fused into the loop below   1048576 FLOPs, 12582912 B, 0.08 FLOP/B */
   /* cifar10_cnn.tt:24:33  t261 = mul [1,64,1,1] * [1,64,1,1] -> [1,64,1,1]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
     t261[i0] = t114[i0] * t114[i0];
-  /* cifar10_cnn.tt:24:33  t262 = div [B:64,64,16,16] / [1,64,1,1] -> [B:64,64,16,16]   1048576 FLOPs, 8388864 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:33  div [B:64,64,16,16] / [1,64,1,1] fused into the loop below   1048576 FLOPs, 8388864 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:33  t263 = neg [B:64,64,16,16] with 2 fused ops -> [B:64,64,16,16]   1048576 FLOPs, 8388608 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
-      for (int64_t i2 = 0; i2 < 256; i2++)
-        t262[i0 * 16384 + i1 * 256 + i2] = t260[i0 * 16384 + i1 * 256 + i2] / t261[i1];
-  /* cifar10_cnn.tt:24:33  t263 = neg [B:64,64,16,16] -> [B:64,64,16,16]   1048576 FLOPs, 8388608 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 16384; i0++)
-    t263[i0] = -t262[i0];
+      for (int64_t i2 = 0; i2 < 256; i2++) {
+        const float f260 = t256[i0 * 16384 + i1 * 256 + i2] * t115[i0 * 16384 + i1 * 256 + i2]; /* mul */
+        const float f262 = f260 / t261[i1]; /* div */
+        t263[i0 * 16384 + i1 * 256 + i2] = -f262;
+      }
   /* cifar10_cnn.tt:24:33  t264 = sum [B:64,64,16,16] dims=(0,2,3) keepdim -> [1,64,1,1]   1048576 FLOPs, 4194560 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++) {
     double acc = 0;
@@ -998,32 +939,28 @@ static void train_step(void) {
   static const float t267[1] = { /* [] */
     2.0f,
   };
-  /* cifar10_cnn.tt:24:33  t268 = mul [1,64,1,1] * [] -> [1,64,1,1]   64 FLOPs, 516 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    t268[i0] = t114[i0] * t267[0];
-  /* cifar10_cnn.tt:24:33  t269 = div [1,64,1,1] / [1,64,1,1] -> [1,64,1,1]   64 FLOPs, 768 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    t269[i0] = t264[i0] / t268[i0];
-  /* cifar10_cnn.tt:24:33  t270 = div [1,64,1,1] / [] -> [1,64,1,1]   64 FLOPs, 516 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    t270[i0] = t269[i0] / t81[0];
+  /* cifar10_cnn.tt:24:33  mul [1,64,1,1] * [] fused into the loop below   64 FLOPs, 516 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:33  div [1,64,1,1] / [1,64,1,1] fused into the loop below   64 FLOPs, 768 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:24:33  t270 = div [1,64,1,1] / [] with 2 fused ops -> [1,64,1,1]   64 FLOPs, 516 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    const float f268 = t114[i0] * t267[0]; /* mul */
+    const float f269 = t264[i0] / f268; /* div */
+    t270[i0] = f269 / t81[0];
+  }
   /* cifar10_cnn.tt:24:33  t271 = expand [1,64,1,1] -> [B:64,64,16,16]   0 FLOPs, 4194560 B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       for (int64_t i2 = 0; i2 < 256; i2++)
         t271[i0 * 16384 + i1 * 256 + i2] = t270[i1];
-  /* cifar10_cnn.tt:24:33  t272 = mul [B:64,64,16,16] * [B:64,64,16,16] -> [B:64,64,16,16]   1048576 FLOPs, 12582912 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 16384; i0++)
-    t272[i0] = t271[i0] * t76[i0];
-  /* cifar10_cnn.tt:24:33  t273 = mul [B:64,64,16,16] * [B:64,64,16,16] -> [B:64,64,16,16]   1048576 FLOPs, 12582912 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 16384; i0++)
-    t273[i0] = t271[i0] * t76[i0];
-  /* cifar10_cnn.tt:24:33  t274 = add [B:64,64,16,16] + [B:64,64,16,16] -> [B:64,64,16,16]   1048576 FLOPs, 12582912 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 16384; i0++)
-    t274[i0] = t272[i0] + t273[i0];
-  /* cifar10_cnn.tt:24:33  t275 = add [B:64,64,16,16] + [B:64,64,16,16] -> [B:64,64,16,16]   1048576 FLOPs, 12582912 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 16384; i0++)
-    t275[i0] = t259[i0] + t274[i0];
+  /* cifar10_cnn.tt:24:33  mul [B:64,64,16,16] * [B:64,64,16,16] fused into the loop below   1048576 FLOPs, 12582912 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:24:33  mul [B:64,64,16,16] * [B:64,64,16,16] fused into the loop below   1048576 FLOPs, 12582912 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:24:33  t274 = add [B:64,64,16,16] + [B:64,64,16,16] with 2 fused ops -> [B:64,64,16,16]   1048576 FLOPs, 12582912 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < B * 16384; i0++) {
+    const float f272 = t271[i0] * t76[i0]; /* mul */
+    const float f273 = t271[i0] * t76[i0]; /* mul */
+    t274[i0] = f272 + f273;
+  }
+  /* cifar10_cnn.tt:24:33  add [B:64,64,16,16] + [B:64,64,16,16] fused into the loop below   1048576 FLOPs, 12582912 B, 0.08 FLOP/B */
   /* cifar10_cnn.tt:24:33  t276 = neg [B:64,64,16,16] -> [B:64,64,16,16]   1048576 FLOPs, 8388608 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 16384; i0++)
     t276[i0] = -t274[i0];
@@ -1043,20 +980,22 @@ static void train_step(void) {
     acc += lane[0];
     t277[i0] = (float)acc;
   }
-  /* cifar10_cnn.tt:24:33  t278 = add [1,64,1,1] + [1,64,1,1] -> [1,64,1,1]   64 FLOPs, 768 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    t278[i0] = t266[i0] + t277[i0];
-  /* cifar10_cnn.tt:24:33  t279 = div [1,64,1,1] / [] -> [1,64,1,1]   64 FLOPs, 516 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    t279[i0] = t278[i0] / t74[0];
+  /* cifar10_cnn.tt:24:33  add [1,64,1,1] + [1,64,1,1] fused into the loop below   64 FLOPs, 768 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:24:33  t279 = div [1,64,1,1] / [] with 1 fused op -> [1,64,1,1]   64 FLOPs, 516 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    const float f278 = t266[i0] + t277[i0]; /* add */
+    t279[i0] = f278 / t74[0];
+  }
   /* cifar10_cnn.tt:24:33  t280 = expand [1,64,1,1] -> [B:64,64,16,16]   0 FLOPs, 4194560 B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       for (int64_t i2 = 0; i2 < 256; i2++)
         t280[i0 * 16384 + i1 * 256 + i2] = t279[i1];
-  /* cifar10_cnn.tt:24:33  t281 = add [B:64,64,16,16] + [B:64,64,16,16] -> [B:64,64,16,16]   1048576 FLOPs, 12582912 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 16384; i0++)
-    t281[i0] = t275[i0] + t280[i0];
+  /* cifar10_cnn.tt:24:33  t281 = add [B:64,64,16,16] + [B:64,64,16,16] with 1 fused op -> [B:64,64,16,16]   1048576 FLOPs, 12582912 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < B * 16384; i0++) {
+    const float f275 = t259[i0] + t274[i0]; /* add */
+    t281[i0] = f275 + t280[i0];
+  }
   /* cifar10_cnn.tt:24:33  reshape [1,64,1,1] -> [64]: a view of t255, no copy */
   /* cifar10_cnn.tt:24:33  reshape [1,64,1,1] -> [64]: a view of t258, no copy */
   /* cifar10_cnn.tt:24:42  t284 = conv2d_grad_input [B:64,64,16,16], [64,32,3,3] GEMM + col2im -> [B:64,32,16,16]   603979776 FLOPs, 6365184 B, 94.89 FLOP/B */
@@ -1085,12 +1024,12 @@ static void train_step(void) {
   static const float t288[1] = { /* [] */
     0.0f,
   };
-  /* cifar10_cnn.tt:23:24  t289 = gt [B:64,32,32,32] > [] -> [B:64,32,32,32]   2097152 FLOPs, 10485764 B, 0.20 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 32768; i0++)
-    t289[i0] = t62[i0] > t288[0];
-  /* cifar10_cnn.tt:23:24  t290 = where [B:64,32,32,32], [B:64,32,32,32], [] -> [B:64,32,32,32]   2097152 FLOPs, 18874372 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 32768; i0++)
-    t290[i0] = (((const unsigned char *)t289)[i0] ? t287[i0] : t288[0]);
+  /* cifar10_cnn.tt:23:24  gt [B:64,32,32,32] > [] fused into the loop below   2097152 FLOPs, 10485764 B, 0.20 FLOP/B */
+  /* cifar10_cnn.tt:23:24  t290 = where [B:64,32,32,32], [B:64,32,32,32], [] with 1 fused op -> [B:64,32,32,32]   2097152 FLOPs, 18874372 B, 0.11 FLOP/B */
+  for (int64_t i0 = 0; i0 < B * 32768; i0++) {
+    const _Bool f289 = t62[i0] > t288[0]; /* gt */
+    t290[i0] = (f289 ? t287[i0] : t288[0]);
+  }
   /* cifar10_cnn.tt:23:33  t291 = sum [B:64,32,32,32] dims=(0,2,3) keepdim -> [1,32,1,1]   2097152 FLOPs, 8388736 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++) {
     double acc = 0;
@@ -1136,20 +1075,19 @@ static void train_step(void) {
     for (int64_t i1 = 0; i1 < 32; i1++)
       for (int64_t i2 = 0; i2 < 1024; i2++)
         t295[i0 * 32768 + i1 * 1024 + i2] = t292[i0 * 32768 + i1 * 1024 + i2] / t57[i1];
-  /* cifar10_cnn.tt:23:33  t296 = mul [B:64,32,32,32] * [B:64,32,32,32] -> [B:64,32,32,32]   2097152 FLOPs, 25165824 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 32768; i0++)
-    t296[i0] = t292[i0] * t58[i0];
+  /* cifar10_cnn.tt:23:33  mul [B:64,32,32,32] * [B:64,32,32,32] fused into the loop below   2097152 FLOPs, 25165824 B, 0.08 FLOP/B */
   /* cifar10_cnn.tt:23:33  t297 = mul [1,32,1,1] * [1,32,1,1] -> [1,32,1,1]   32 FLOPs, 384 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++)
     t297[i0] = t57[i0] * t57[i0];
-  /* cifar10_cnn.tt:23:33  t298 = div [B:64,32,32,32] / [1,32,1,1] -> [B:64,32,32,32]   2097152 FLOPs, 16777344 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:33  div [B:64,32,32,32] / [1,32,1,1] fused into the loop below   2097152 FLOPs, 16777344 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:33  t299 = neg [B:64,32,32,32] with 2 fused ops -> [B:64,32,32,32]   2097152 FLOPs, 16777216 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 32; i1++)
-      for (int64_t i2 = 0; i2 < 1024; i2++)
-        t298[i0 * 32768 + i1 * 1024 + i2] = t296[i0 * 32768 + i1 * 1024 + i2] / t297[i1];
-  /* cifar10_cnn.tt:23:33  t299 = neg [B:64,32,32,32] -> [B:64,32,32,32]   2097152 FLOPs, 16777216 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 32768; i0++)
-    t299[i0] = -t298[i0];
+      for (int64_t i2 = 0; i2 < 1024; i2++) {
+        const float f296 = t292[i0 * 32768 + i1 * 1024 + i2] * t58[i0 * 32768 + i1 * 1024 + i2]; /* mul */
+        const float f298 = f296 / t297[i1]; /* div */
+        t299[i0 * 32768 + i1 * 1024 + i2] = -f298;
+      }
   /* cifar10_cnn.tt:23:33  t300 = sum [B:64,32,32,32] dims=(0,2,3) keepdim -> [1,32,1,1]   2097152 FLOPs, 8388736 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++) {
     double acc = 0;
@@ -1189,32 +1127,28 @@ static void train_step(void) {
   static const float t303[1] = { /* [] */
     2.0f,
   };
-  /* cifar10_cnn.tt:23:33  t304 = mul [1,32,1,1] * [] -> [1,32,1,1]   32 FLOPs, 260 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 32; i0++)
-    t304[i0] = t57[i0] * t303[0];
-  /* cifar10_cnn.tt:23:33  t305 = div [1,32,1,1] / [1,32,1,1] -> [1,32,1,1]   32 FLOPs, 384 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 32; i0++)
-    t305[i0] = t300[i0] / t304[i0];
-  /* cifar10_cnn.tt:23:33  t306 = div [1,32,1,1] / [] -> [1,32,1,1]   32 FLOPs, 260 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 32; i0++)
-    t306[i0] = t305[i0] / t24[0];
+  /* cifar10_cnn.tt:23:33  mul [1,32,1,1] * [] fused into the loop below   32 FLOPs, 260 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:33  div [1,32,1,1] / [1,32,1,1] fused into the loop below   32 FLOPs, 384 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:23:33  t306 = div [1,32,1,1] / [] with 2 fused ops -> [1,32,1,1]   32 FLOPs, 260 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    const float f304 = t57[i0] * t303[0]; /* mul */
+    const float f305 = t300[i0] / f304; /* div */
+    t306[i0] = f305 / t24[0];
+  }
   /* cifar10_cnn.tt:23:33  t307 = expand [1,32,1,1] -> [B:64,32,32,32]   0 FLOPs, 8388736 B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 32; i1++)
       for (int64_t i2 = 0; i2 < 1024; i2++)
         t307[i0 * 32768 + i1 * 1024 + i2] = t306[i1];
-  /* cifar10_cnn.tt:23:33  t308 = mul [B:64,32,32,32] * [B:64,32,32,32] -> [B:64,32,32,32]   2097152 FLOPs, 25165824 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 32768; i0++)
-    t308[i0] = t307[i0] * t19[i0];
-  /* cifar10_cnn.tt:23:33  t309 = mul [B:64,32,32,32] * [B:64,32,32,32] -> [B:64,32,32,32]   2097152 FLOPs, 25165824 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 32768; i0++)
-    t309[i0] = t307[i0] * t19[i0];
-  /* cifar10_cnn.tt:23:33  t310 = add [B:64,32,32,32] + [B:64,32,32,32] -> [B:64,32,32,32]   2097152 FLOPs, 25165824 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 32768; i0++)
-    t310[i0] = t308[i0] + t309[i0];
-  /* cifar10_cnn.tt:23:33  t311 = add [B:64,32,32,32] + [B:64,32,32,32] -> [B:64,32,32,32]   2097152 FLOPs, 25165824 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 32768; i0++)
-    t311[i0] = t295[i0] + t310[i0];
+  /* cifar10_cnn.tt:23:33  mul [B:64,32,32,32] * [B:64,32,32,32] fused into the loop below   2097152 FLOPs, 25165824 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:23:33  mul [B:64,32,32,32] * [B:64,32,32,32] fused into the loop below   2097152 FLOPs, 25165824 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:23:33  t310 = add [B:64,32,32,32] + [B:64,32,32,32] with 2 fused ops -> [B:64,32,32,32]   2097152 FLOPs, 25165824 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < B * 32768; i0++) {
+    const float f308 = t307[i0] * t19[i0]; /* mul */
+    const float f309 = t307[i0] * t19[i0]; /* mul */
+    t310[i0] = f308 + f309;
+  }
+  /* cifar10_cnn.tt:23:33  add [B:64,32,32,32] + [B:64,32,32,32] fused into the loop below   2097152 FLOPs, 25165824 B, 0.08 FLOP/B */
   /* cifar10_cnn.tt:23:33  t312 = neg [B:64,32,32,32] -> [B:64,32,32,32]   2097152 FLOPs, 16777216 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 32768; i0++)
     t312[i0] = -t310[i0];
@@ -1234,20 +1168,22 @@ static void train_step(void) {
     acc += lane[0];
     t313[i0] = (float)acc;
   }
-  /* cifar10_cnn.tt:23:33  t314 = add [1,32,1,1] + [1,32,1,1] -> [1,32,1,1]   32 FLOPs, 384 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 32; i0++)
-    t314[i0] = t302[i0] + t313[i0];
-  /* cifar10_cnn.tt:23:33  t315 = div [1,32,1,1] / [] -> [1,32,1,1]   32 FLOPs, 260 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 32; i0++)
-    t315[i0] = t314[i0] / t17[0];
+  /* cifar10_cnn.tt:23:33  add [1,32,1,1] + [1,32,1,1] fused into the loop below   32 FLOPs, 384 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:23:33  t315 = div [1,32,1,1] / [] with 1 fused op -> [1,32,1,1]   32 FLOPs, 260 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    const float f314 = t302[i0] + t313[i0]; /* add */
+    t315[i0] = f314 / t17[0];
+  }
   /* cifar10_cnn.tt:23:33  t316 = expand [1,32,1,1] -> [B:64,32,32,32]   0 FLOPs, 8388736 B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 32; i1++)
       for (int64_t i2 = 0; i2 < 1024; i2++)
         t316[i0 * 32768 + i1 * 1024 + i2] = t315[i1];
-  /* cifar10_cnn.tt:23:33  t317 = add [B:64,32,32,32] + [B:64,32,32,32] -> [B:64,32,32,32]   2097152 FLOPs, 25165824 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 32768; i0++)
-    t317[i0] = t311[i0] + t316[i0];
+  /* cifar10_cnn.tt:23:33  t317 = add [B:64,32,32,32] + [B:64,32,32,32] with 1 fused op -> [B:64,32,32,32]   2097152 FLOPs, 25165824 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < B * 32768; i0++) {
+    const float f311 = t295[i0] + t310[i0]; /* add */
+    t317[i0] = f311 + t316[i0];
+  }
   /* cifar10_cnn.tt:23:33  reshape [1,32,1,1] -> [32]: a view of t291, no copy */
   /* cifar10_cnn.tt:23:33  reshape [1,32,1,1] -> [32]: a view of t294, no copy */
   /* cifar10_cnn.tt:23:42  t320 = conv2d_grad_weight [B:64,3,32,32], [B:64,32,32,32] im2col + GEMM, summed over the batch -> [32,3,3,3]   113246208 FLOPs, 9178496 B, 12.34 FLOP/B */
@@ -1308,9 +1244,8 @@ static void train_step(void) {
   for (int64_t i0 = 0; i0 < 128; i0++)
     conv3_bias_grad[i0] = conv3_bias_grad[i0] + t250[i0];
   /* cifar10_cnn.tt:42:13  store into conv3_bias_grad: computed there, nothing to copy */
-  /* cifar10_cnn.tt:42:13  fc_weight_grad = add [10,2048] + [10,2048] -> [10,2048]   20480 FLOPs, 245760 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 20480; i0++)
-    fc_weight_grad[i0] = fc_weight_grad[i0] + t241[i0];
+  /* cifar10_cnn.tt:42:13  fc_weight_grad = matmul_acc [B:64,10], [B:64,2048], [10,2048] (A transposed) -> [10,2048]   2641920 FLOPs, 690688 B, 3.83 FLOP/B */
+  tt_gemm_f32(10, 2048, B, t236, 10, true, drop_out, 2048, false, fc_weight_grad, 2048, true);
   /* cifar10_cnn.tt:42:13  store into fc_weight_grad: computed there, nothing to copy */
   /* cifar10_cnn.tt:42:13  fc_bias_grad = add [10] + [10] -> [10]   10 FLOPs, 120 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 10; i0++)
@@ -1487,34 +1422,22 @@ static void train_step(void) {
 /* cifar10_cnn.tt lines 23-49 */
 static void eval_step(void) {
   const int64_t B = loader1_batch; /* the batch size: extent of every B:... dim */
-  float *const t5 = arena_f32 + 16384000; /* [B:500,3,32,32], elements 16384000..17920000 */
   float *const t6 = arena_f32 + 16384000; /* [B:500,3,32,32], elements 16384000..17920000 */
   float *const t9 = arena_f32 + 0; /* [B:500,32,32,32], elements 0..16384000 */
-  float *const t22 = arena_f32 + 16384000; /* [1,32,1,1], elements 16384000..16384032 */
-  float *const t23 = arena_f32 + 16384000; /* [1,32,1,1], elements 16384000..16384032 */
-  float *const t24 = arena_f32 + 0; /* [B:500,32,32,32], elements 0..16384000 */
-  float *const t25 = arena_f32 + 0; /* [B:500,32,32,32], elements 0..16384000 */
-  float *const t26 = arena_f32 + 0; /* [B:500,32,32,32], elements 0..16384000 */
-  float *const bn1_out = arena_f32 + 0; /* [B:500,32,32,32], elements 0..16384000 */
-  float *const t28 = arena_f32 + 0; /* [B:500,32,32,32], elements 0..16384000 */
-  float *const x = arena_f32 + 16384000; /* [B:500,32,16,16], elements 16384000..20480000 */
+  float *const t23 = arena_f32 + 32768000; /* [1,32,1,1], elements 32768000..32768032 */
+  float *const t28 = arena_f32 + 16384000; /* [B:500,32,32,32], elements 16384000..32768000 */
+  float *const x = arena_f32 + 8192000; /* [B:500,32,16,16], elements 8192000..12288000 */
   float *const t32 = arena_f32 + 0; /* [B:500,64,16,16], elements 0..8192000 */
-  float *const t45 = arena_f32 + 8192000; /* [1,64,1,1], elements 8192000..8192064 */
-  float *const t46 = arena_f32 + 8192000; /* [1,64,1,1], elements 8192000..8192064 */
-  float *const t47 = arena_f32 + 0; /* [B:500,64,16,16], elements 0..8192000 */
-  float *const t48 = arena_f32 + 0; /* [B:500,64,16,16], elements 0..8192000 */
-  float *const t49 = arena_f32 + 0; /* [B:500,64,16,16], elements 0..8192000 */
-  float *const bn2_out = arena_f32 + 0; /* [B:500,64,16,16], elements 0..8192000 */
-  float *const t51 = arena_f32 + 0; /* [B:500,64,16,16], elements 0..8192000 */
-  float *const x_1 = arena_f32 + 8192000; /* [B:500,64,8,8], elements 8192000..10240000 */
+  float *const t46 = arena_f32 + 16384000; /* [1,64,1,1], elements 16384000..16384064 */
+  float *const t51 = arena_f32 + 8192000; /* [B:500,64,16,16], elements 8192000..16384000 */
+  float *const x_1 = arena_f32 + 4096000; /* [B:500,64,8,8], elements 4096000..6144000 */
   float *const t55 = arena_f32 + 0; /* [B:500,128,8,8], elements 0..4096000 */
   float *const t57 = arena_f32 + 0; /* [B:500,128,8,8], elements 0..4096000 */
   float *const x_2 = arena_f32 + 4096000; /* [B:500,128,4,4], elements 4096000..5120000 */
   float *const t61 = arena_f32 + 0; /* [B:500,10], elements 0..5000 */
   float *const t64 = arena_f32 + 0; /* [B:500,10], elements 0..5000 */
   int64_t *const t66 = arena_i64 + 0; /* [B:500], elements 0..500 */
-  _Bool *const t68 = arena_bool + 0; /* [B:500], elements 0..500 */
-  int64_t *const t69 = arena_i64 + 0; /* [B:500], elements 0..500 */
+  int64_t *const t69 = arena_i64 + 504; /* [B:500], elements 504..1004 */
 
   /* cifar10_cnn.tt:48:9  t1 = const -> [3] */
   static const float t1[3] = { /* [3] */
@@ -1526,16 +1449,14 @@ static void eval_step(void) {
   };
   /* cifar10_cnn.tt:48:9  reshape [3] -> [3,1,1]: a view of t1, no copy */
   /* cifar10_cnn.tt:48:9  reshape [3] -> [3,1,1]: a view of t2, no copy */
-  /* cifar10_cnn.tt:48:9  t5 = sub [B:500,3,32,32] - [3,1,1] -> [B:500,3,32,32]   1536000 FLOPs, 12288012 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:48:9  sub [B:500,3,32,32] - [3,1,1] fused into the loop below   1536000 FLOPs, 12288012 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:48:9  t6 = div [B:500,3,32,32] / [3,1,1] with 1 fused op -> [B:500,3,32,32]   1536000 FLOPs, 12288012 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 3; i1++)
-      for (int64_t i2 = 0; i2 < 1024; i2++)
-        t5[i0 * 3072 + i1 * 1024 + i2] = loader1_x[i0 * 3072 + i1 * 1024 + i2] - t1[i1];
-  /* cifar10_cnn.tt:48:9  t6 = div [B:500,3,32,32] / [3,1,1] -> [B:500,3,32,32]   1536000 FLOPs, 12288012 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B; i0++)
-    for (int64_t i1 = 0; i1 < 3; i1++)
-      for (int64_t i2 = 0; i2 < 1024; i2++)
-        t6[i0 * 3072 + i1 * 1024 + i2] = t5[i0 * 3072 + i1 * 1024 + i2] / t2[i1];
+      for (int64_t i2 = 0; i2 < 1024; i2++) {
+        const float f5 = loader1_x[i0 * 3072 + i1 * 1024 + i2] - t1[i1]; /* sub */
+        t6[i0 * 3072 + i1 * 1024 + i2] = f5 / t2[i1];
+      }
   /* cifar10_cnn.tt:23:42  t9 = conv2d [B:500,3,32,32], [32,3,3,3], [32] im2col + GEMM -> [B:500,32,32,32]   884736000 FLOPs, 71683584 B, 12.34 FLOP/B */
   tt_conv2d_f32(t6, conv1_weight, conv1_bias, t9, B, 3, 32, 32, 32, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* cifar10_cnn.tt:23:42  conv1_out = detach [B:500,32,32,32] -> [B:500,32,32,32]: a view of t9, no copy */
@@ -1549,35 +1470,26 @@ static void eval_step(void) {
   static const float t21[1] = { /* [] */
     1e-05f,
   };
-  /* cifar10_cnn.tt:23:33  t22 = add [1,32,1,1] + [] -> [1,32,1,1]   32 FLOPs, 260 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 32; i0++)
-    t22[i0] = running_var[i0] + t21[0];
-  /* cifar10_cnn.tt:23:33  t23 = sqrt [1,32,1,1] -> [1,32,1,1]   32 FLOPs, 256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 32; i0++)
-    t23[i0] = sqrtf(t22[i0]);
-  /* cifar10_cnn.tt:23:33  t24 = sub [B:500,32,32,32] - [1,32,1,1] -> [B:500,32,32,32]   16384000 FLOPs, 131072128 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:33  add [1,32,1,1] + [] fused into the loop below   32 FLOPs, 260 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:33  t23 = sqrt [1,32,1,1] with 1 fused op -> [1,32,1,1]   32 FLOPs, 256 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    const float f22 = running_var[i0] + t21[0]; /* add */
+    t23[i0] = sqrtf(f22);
+  }
+  /* cifar10_cnn.tt:23:33  sub [B:500,32,32,32] - [1,32,1,1] fused into the loop below   16384000 FLOPs, 131072128 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:33  div [B:500,32,32,32] / [1,32,1,1] fused into the loop below   16384000 FLOPs, 131072128 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:33  mul [B:500,32,32,32] * [1,32,1,1] fused into the loop below   16384000 FLOPs, 131072128 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:33  add [B:500,32,32,32] + [1,32,1,1] fused into the loop below   16384000 FLOPs, 131072128 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:24  t28 = relu [B:500,32,32,32] with 4 fused ops -> [B:500,32,32,32]   16384000 FLOPs, 131072000 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 32; i1++)
-      for (int64_t i2 = 0; i2 < 1024; i2++)
-        t24[i0 * 32768 + i1 * 1024 + i2] = t9[i0 * 32768 + i1 * 1024 + i2] - running_mean[i1];
-  /* cifar10_cnn.tt:23:33  t25 = div [B:500,32,32,32] / [1,32,1,1] -> [B:500,32,32,32]   16384000 FLOPs, 131072128 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B; i0++)
-    for (int64_t i1 = 0; i1 < 32; i1++)
-      for (int64_t i2 = 0; i2 < 1024; i2++)
-        t25[i0 * 32768 + i1 * 1024 + i2] = t24[i0 * 32768 + i1 * 1024 + i2] / t23[i1];
-  /* cifar10_cnn.tt:23:33  t26 = mul [B:500,32,32,32] * [1,32,1,1] -> [B:500,32,32,32]   16384000 FLOPs, 131072128 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B; i0++)
-    for (int64_t i1 = 0; i1 < 32; i1++)
-      for (int64_t i2 = 0; i2 < 1024; i2++)
-        t26[i0 * 32768 + i1 * 1024 + i2] = t25[i0 * 32768 + i1 * 1024 + i2] * bn1_weight[i1];
-  /* cifar10_cnn.tt:23:33  bn1_out = add [B:500,32,32,32] + [1,32,1,1] -> [B:500,32,32,32]   16384000 FLOPs, 131072128 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B; i0++)
-    for (int64_t i1 = 0; i1 < 32; i1++)
-      for (int64_t i2 = 0; i2 < 1024; i2++)
-        bn1_out[i0 * 32768 + i1 * 1024 + i2] = t26[i0 * 32768 + i1 * 1024 + i2] + bn1_bias[i1];
-  /* cifar10_cnn.tt:23:24  t28 = relu [B:500,32,32,32] -> [B:500,32,32,32]   16384000 FLOPs, 131072000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 32768; i0++)
-    t28[i0] = (bn1_out[i0] < 0 ? (float)0 : bn1_out[i0]);
+      for (int64_t i2 = 0; i2 < 1024; i2++) {
+        const float f24 = t9[i0 * 32768 + i1 * 1024 + i2] - running_mean[i1]; /* sub */
+        const float f25 = f24 / t23[i1]; /* div */
+        const float f26 = f25 * bn1_weight[i1]; /* mul */
+        const float f27 = f26 + bn1_bias[i1]; /* add */
+        t28[i0 * 32768 + i1 * 1024 + i2] = (f27 < 0 ? (float)0 : f27);
+      }
   /* cifar10_cnn.tt:23:13  x = max_pool2d [B:500,32,32,32] -> [B:500,32,16,16]   16384000 FLOPs, 81920000 B, 0.20 FLOP/B */
   tt_maxpool2d_f32(t28, x, B, 32, 32, 32, 2, 2, 2, 2, 0, 0);
   /* cifar10_cnn.tt:24:42  t32 = conv2d [B:500,32,16,16], [64,32,3,3], [64] im2col + GEMM -> [B:500,64,16,16]   4718592000 FLOPs, 49225984 B, 95.86 FLOP/B */
@@ -1593,35 +1505,26 @@ static void eval_step(void) {
   static const float t44[1] = { /* [] */
     1e-05f,
   };
-  /* cifar10_cnn.tt:24:33  t45 = add [1,64,1,1] + [] -> [1,64,1,1]   64 FLOPs, 516 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    t45[i0] = running_var_1[i0] + t44[0];
-  /* cifar10_cnn.tt:24:33  t46 = sqrt [1,64,1,1] -> [1,64,1,1]   64 FLOPs, 512 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    t46[i0] = sqrtf(t45[i0]);
-  /* cifar10_cnn.tt:24:33  t47 = sub [B:500,64,16,16] - [1,64,1,1] -> [B:500,64,16,16]   8192000 FLOPs, 65536256 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:33  add [1,64,1,1] + [] fused into the loop below   64 FLOPs, 516 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:33  t46 = sqrt [1,64,1,1] with 1 fused op -> [1,64,1,1]   64 FLOPs, 512 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 64; i0++) {
+    const float f45 = running_var_1[i0] + t44[0]; /* add */
+    t46[i0] = sqrtf(f45);
+  }
+  /* cifar10_cnn.tt:24:33  sub [B:500,64,16,16] - [1,64,1,1] fused into the loop below   8192000 FLOPs, 65536256 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:33  div [B:500,64,16,16] / [1,64,1,1] fused into the loop below   8192000 FLOPs, 65536256 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:33  mul [B:500,64,16,16] * [1,64,1,1] fused into the loop below   8192000 FLOPs, 65536256 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:33  add [B:500,64,16,16] + [1,64,1,1] fused into the loop below   8192000 FLOPs, 65536256 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:24  t51 = relu [B:500,64,16,16] with 4 fused ops -> [B:500,64,16,16]   8192000 FLOPs, 65536000 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
-      for (int64_t i2 = 0; i2 < 256; i2++)
-        t47[i0 * 16384 + i1 * 256 + i2] = t32[i0 * 16384 + i1 * 256 + i2] - running_mean_1[i1];
-  /* cifar10_cnn.tt:24:33  t48 = div [B:500,64,16,16] / [1,64,1,1] -> [B:500,64,16,16]   8192000 FLOPs, 65536256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      for (int64_t i2 = 0; i2 < 256; i2++)
-        t48[i0 * 16384 + i1 * 256 + i2] = t47[i0 * 16384 + i1 * 256 + i2] / t46[i1];
-  /* cifar10_cnn.tt:24:33  t49 = mul [B:500,64,16,16] * [1,64,1,1] -> [B:500,64,16,16]   8192000 FLOPs, 65536256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      for (int64_t i2 = 0; i2 < 256; i2++)
-        t49[i0 * 16384 + i1 * 256 + i2] = t48[i0 * 16384 + i1 * 256 + i2] * bn2_weight[i1];
-  /* cifar10_cnn.tt:24:33  bn2_out = add [B:500,64,16,16] + [1,64,1,1] -> [B:500,64,16,16]   8192000 FLOPs, 65536256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      for (int64_t i2 = 0; i2 < 256; i2++)
-        bn2_out[i0 * 16384 + i1 * 256 + i2] = t49[i0 * 16384 + i1 * 256 + i2] + bn2_bias[i1];
-  /* cifar10_cnn.tt:24:24  t51 = relu [B:500,64,16,16] -> [B:500,64,16,16]   8192000 FLOPs, 65536000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 16384; i0++)
-    t51[i0] = (bn2_out[i0] < 0 ? (float)0 : bn2_out[i0]);
+      for (int64_t i2 = 0; i2 < 256; i2++) {
+        const float f47 = t32[i0 * 16384 + i1 * 256 + i2] - running_mean_1[i1]; /* sub */
+        const float f48 = f47 / t46[i1]; /* div */
+        const float f49 = f48 * bn2_weight[i1]; /* mul */
+        const float f50 = f49 + bn2_bias[i1]; /* add */
+        t51[i0 * 16384 + i1 * 256 + i2] = (f50 < 0 ? (float)0 : f50);
+      }
   /* cifar10_cnn.tt:24:13  x_1 = max_pool2d [B:500,64,16,16] -> [B:500,64,8,8]   8192000 FLOPs, 40960000 B, 0.20 FLOP/B */
   tt_maxpool2d_f32(t51, x_1, B, 64, 16, 16, 2, 2, 2, 2, 0, 0);
   /* cifar10_cnn.tt:25:33  t55 = conv2d [B:500,64,8,8], [128,64,3,3], [128] im2col + GEMM -> [B:500,128,8,8]   4718592000 FLOPs, 24871424 B, 189.72 FLOP/B */
@@ -1654,12 +1557,12 @@ static void eval_step(void) {
     }
     t66[i0] = besti;
   }
-  /* cifar10_cnn.tt:49:48  t68 = eq [B:500] == [B:500] -> [B:500]   500 FLOPs, 8500 B, 0.06 FLOP/B */
-  for (int64_t i0 = 0; i0 < B; i0++)
-    t68[i0] = t66[i0] == loader1_y[i0];
-  /* cifar10_cnn.tt:49:53  t69 = cast [B:500] to i64 -> [B:500]   500 FLOPs, 4500 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < B; i0++)
-    t69[i0] = (int64_t)t68[i0];
+  /* cifar10_cnn.tt:49:48  eq [B:500] == [B:500] fused into the loop below   500 FLOPs, 8500 B, 0.06 FLOP/B */
+  /* cifar10_cnn.tt:49:53  t69 = cast [B:500] to i64, with 1 fused op -> [B:500]   500 FLOPs, 4500 B, 0.11 FLOP/B */
+  for (int64_t i0 = 0; i0 < B; i0++) {
+    const _Bool f68 = t66[i0] == loader1_y[i0]; /* eq */
+    t69[i0] = (int64_t)f68;
+  }
   /* cifar10_cnn.tt:49:53  sum_item = sum [B:500] dims=(0) -> []   500 FLOPs, 4008 B, 0.12 FLOP/B */
   {
     uint64_t acc = 0;

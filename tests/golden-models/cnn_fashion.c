@@ -5,13 +5,13 @@
  * gradients              1686568       1.61 MiB
  * optimizer state        3373144       3.22 MiB  (and running statistics)
  * values                 3345228       3.19 MiB  (batches and tensors kept between statements)
- * intermediates        127119168     121.23 MiB  (memplan's arena; 370.19 MiB as separate arrays)
+ * intermediates        125521536     119.71 MiB  (memplan's arena; 366.24 MiB as separate arrays)
  * constants                   32       0.00 MiB
  * conv workspace          225792       0.22 MiB  (im2col columns)
- * total                137436500     131.07 MiB
- * graphs with 1 MiB or more of intermediates (arrays -> arena):
- *   train_step               lines 19-36:     45.63 MiB -> 18.51 MiB
- *   eval_step                lines 19-43:    324.56 MiB -> 119.64 MiB
+ * total                135838868     129.55 MiB
+ * graphs with 256 KiB or more of intermediates (arrays -> arena):
+ *   train_step               lines 19-36:     41.69 MiB -> 16.28 MiB
+ *   eval_step                lines 19-43:    324.55 MiB -> 119.64 MiB
  */
 #include <math.h>
 #include <string.h>
@@ -84,8 +84,7 @@ static TT_ALIGN int64_t sum_item[1]; /* [] value */
  * offset where no value alive at the same time is (graphs run one at a time) */
 static TT_ALIGN float arena_f32[31360000];
 static TT_ALIGN double arena_f64[8192];
-static TT_ALIGN int64_t arena_i64[1000];
-static TT_ALIGN _Bool arena_bool[1605632];
+static TT_ALIGN int64_t arena_i64[2000];
 
 static double lr; /* host float */
 static int64_t epoch; /* host int */
@@ -139,51 +138,40 @@ static void train_step(void) {
   float *const x = arena_f32 + 3211264; /* [B:64,32,14,14], elements 3211264..3612672 */
   float *const conv2_out = arena_f32 + 1605632; /* [B:64,64,14,14], elements 1605632..2408448 */
   float *const t9 = arena_f32 + 1605632; /* [B:64,64,14,14], elements 1605632..2408448 */
-  float *const x_1 = arena_f32 + 2408448; /* [B:64,64,7,7], elements 2408448..2609152 */
-  float *const t13 = arena_f32 + 2609152; /* [B:64,128], elements 2609152..2617344 */
-  float *const fc1_out = arena_f32 + 2609152; /* [B:64,128], elements 2609152..2617344 */
-  float *const t16 = arena_f32 + 2609152; /* [B:64,128], elements 2609152..2617344 */
+  float *const x_1 = arena_f32 + 4014080; /* [B:64,64,7,7], elements 4014080..4214784 */
+  float *const t13 = arena_f32 + 3612672; /* [B:64,128], elements 3612672..3620864 */
+  float *const t16 = arena_f32 + 3620864; /* [B:64,128], elements 3620864..3629056 */
   double *const t17 = arena_f64 + 0; /* [B:64,128], elements 0..8192 */
-  _Bool *const t19 = arena_bool + 0; /* [B:64,128], elements 0..8192 */
-  float *const t20 = arena_f32 + 2617344; /* [B:64,128], elements 2617344..2625536 */
-  float *const t22 = arena_f32 + 2617344; /* [B:64,128], elements 2617344..2625536 */
-  float *const drop_out = arena_f32 + 2625536; /* [B:64,128], elements 2625536..2633728 */
-  float *const t25 = arena_f32 + 2633728; /* [B:64,10], elements 2633728..2634368 */
-  float *const fc2_out = arena_f32 + 2633728; /* [B:64,10], elements 2633728..2634368 */
-  float *const t28 = arena_f32 + 2634368; /* [B:64,10], elements 2634368..2635008 */
-  float *const t30 = arena_f32 + 2633728; /* [B:64,10], elements 2633728..2634368 */
-  float *const t31 = arena_f32 + 2635008; /* [B:64,10], elements 2635008..2635648 */
-  float *const t32 = arena_f32 + 2635648; /* [B:64], elements 2635648..2635712 */
-  float *const t33 = arena_f32 + 2635648; /* [B:64], elements 2635648..2635712 */
-  float *const t34 = arena_f32 + 2635008; /* [], elements 2635008..2635009 */
-  float *const t35 = arena_f32 + 2635024; /* [], elements 2635024..2635025 */
-  float *const t100 = arena_f32 + 2635072; /* [], elements 2635072..2635073 */
-  float *const t101 = arena_f32 + 2635072; /* [], elements 2635072..2635073 */
-  float *const t103 = arena_f32 + 2635008; /* [B:64], elements 2635008..2635072 */
-  float *const t104 = arena_f32 + 2635008; /* [B:64], elements 2635008..2635072 */
-  float *const t106 = arena_f32 + 2641920; /* [B:64,10], elements 2641920..2642560 */
-  float *const t107 = arena_f32 + 2641920; /* [B:64,10], elements 2641920..2642560 */
-  float *const t108 = arena_f32 + 2633728; /* [B:64,1], elements 2633728..2633792 */
-  float *const t109 = arena_f32 + 2634368; /* [B:64,10], elements 2634368..2635008 */
-  float *const t110 = arena_f32 + 2634368; /* [B:64,10], elements 2634368..2635008 */
-  float *const t111 = arena_f32 + 2641920; /* [B:64,10], elements 2641920..2642560 */
-  float *const t112 = arena_f32 + 4435328; /* [1,10], elements 4435328..4435338 */
-  float *const t115 = arena_f32 + 2633728; /* [B:64,128], elements 2633728..2641920 */
-  float *const t116 = arena_f32 + 4433920; /* [10,128], elements 4433920..4435200 */
-  float *const t117 = arena_f32 + 2633728; /* [B:64,128], elements 2633728..2641920 */
-  _Bool *const t119 = arena_bool + 0; /* [B:64,128], elements 0..8192 */
-  float *const t120 = arena_f32 + 2633728; /* [B:64,128], elements 2633728..2641920 */
-  float *const t121 = arena_f32 + 4435200; /* [1,128], elements 4435200..4435328 */
-  float *const t124 = arena_f32 + 4014080; /* [B:64,3136], elements 4014080..4214784 */
-  float *const t125 = arena_f32 + 3612672; /* [128,3136], elements 3612672..4014080 */
+  float *const t22 = arena_f32 + 3612672; /* [B:64,128], elements 3612672..3620864 */
+  float *const drop_out = arena_f32 + 4233216; /* [B:64,128], elements 4233216..4241408 */
+  float *const t25 = arena_f32 + 4214784; /* [B:64,10], elements 4214784..4215424 */
+  float *const fc2_out = arena_f32 + 4214784; /* [B:64,10], elements 4214784..4215424 */
+  float *const t28 = arena_f32 + 4215424; /* [B:64,10], elements 4215424..4216064 */
+  float *const t30 = arena_f32 + 4214784; /* [B:64,10], elements 4214784..4215424 */
+  float *const t31 = arena_f32 + 4216064; /* [B:64,10], elements 4216064..4216704 */
+  float *const t32 = arena_f32 + 4216704; /* [B:64], elements 4216704..4216768 */
+  float *const t33 = arena_f32 + 4216704; /* [B:64], elements 4216704..4216768 */
+  float *const t34 = arena_f32 + 4216064; /* [], elements 4216064..4216065 */
+  float *const t35 = arena_f32 + 4216080; /* [], elements 4216080..4216081 */
+  float *const t100 = arena_f32 + 4216064; /* [], elements 4216064..4216065 */
+  float *const t101 = arena_f32 + 4216064; /* [], elements 4216064..4216065 */
+  float *const t103 = arena_f32 + 4241408; /* [B:64], elements 4241408..4241472 */
+  float *const t104 = arena_f32 + 4241408; /* [B:64], elements 4241408..4241472 */
+  float *const t106 = arena_f32 + 4249600; /* [B:64,10], elements 4249600..4250240 */
+  float *const t107 = arena_f32 + 4249600; /* [B:64,10], elements 4249600..4250240 */
+  float *const t108 = arena_f32 + 4214784; /* [B:64,1], elements 4214784..4214848 */
+  float *const t111 = arena_f32 + 4249600; /* [B:64,10], elements 4249600..4250240 */
+  float *const t112 = arena_f32 + 4250368; /* [1,10], elements 4250368..4250378 */
+  float *const t115 = arena_f32 + 4214784; /* [B:64,128], elements 4214784..4222976 */
+  float *const t120 = arena_f32 + 4241408; /* [B:64,128], elements 4241408..4249600 */
+  float *const t121 = arena_f32 + 4250240; /* [1,128], elements 4250240..4250368 */
+  float *const t124 = arena_f32 + 3612672; /* [B:64,3136], elements 3612672..3813376 */
   float *const t127 = arena_f32 + 2408448; /* [B:64,64,14,14], elements 2408448..3211264 */
-  _Bool *const t129 = arena_bool + 0; /* [B:64,64,14,14], elements 0..802816 */
   float *const t130 = arena_f32 + 2408448; /* [B:64,64,14,14], elements 2408448..3211264 */
-  float *const t131 = arena_f32 + 4014080; /* [B:64,32,14,14], elements 4014080..4415488 */
-  float *const t132 = arena_f32 + 4415488; /* [64,32,3,3], elements 4415488..4433920 */
+  float *const t131 = arena_f32 + 3612672; /* [B:64,32,14,14], elements 3612672..4014080 */
+  float *const t132 = arena_f32 + 4214784; /* [64,32,3,3], elements 4214784..4233216 */
   float *const t133 = arena_f32 + 3211552; /* [64], elements 3211552..3211616 */
   float *const t134 = arena_f32 + 1605632; /* [B:64,32,28,28], elements 1605632..3211264 */
-  _Bool *const t136 = arena_bool + 0; /* [B:64,32,28,28], elements 0..1605632 */
   float *const t137 = arena_f32 + 1605632; /* [B:64,32,28,28], elements 1605632..3211264 */
   float *const t138 = arena_f32 + 3211264; /* [32,1,3,3], elements 3211264..3211552 */
   float *const t139 = arena_f32 + 3211616; /* [32], elements 3211616..3211648 */
@@ -207,32 +195,31 @@ static void train_step(void) {
   /* cnn_fashion.tt:21:50  reshape [B:64,64,7,7] -> [B:64,3136]: a view of x_1, no copy */
   /* cnn_fashion.tt:21:44  t13 = matmul [B:64,3136] @ [128,3136] (B transposed) -> [B:64,128]   51380224 FLOPs, 2441216 B, 21.05 FLOP/B */
   tt_gemm_f32(B, 128, 3136, x_1, 3136, false, fc1_weight, 3136, true, t13, 128, false);
-  /* cnn_fashion.tt:21:44  fc1_out = add [B:64,128] + [128] -> [B:64,128]   8192 FLOPs, 66048 B, 0.12 FLOP/B */
+  /* cnn_fashion.tt:21:44  add [B:64,128] + [128] fused into the loop below   8192 FLOPs, 66048 B, 0.12 FLOP/B */
+  /* cnn_fashion.tt:21:35  t16 = relu [B:64,128] with 1 fused op -> [B:64,128]   8192 FLOPs, 65536 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
-    for (int64_t i1 = 0; i1 < 128; i1++)
-      fc1_out[i0 * 128 + i1] = t13[i0 * 128 + i1] + fc1_bias[i1];
-  /* cnn_fashion.tt:21:35  t16 = relu [B:64,128] -> [B:64,128]   8192 FLOPs, 65536 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 128; i0++)
-    t16[i0] = (fc1_out[i0] < 0 ? (float)0 : fc1_out[i0]);
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      const float f15 = t13[i0 * 128 + i1] + fc1_bias[i1]; /* add */
+      t16[i0 * 128 + i1] = (f15 < 0 ? (float)0 : f15);
+    }
   /* cnn_fashion.tt:21:29  t17 = uniform lo=0.0 hi=1.0 -> [B:64,128]   0 FLOPs, 65536 B */
   tt_uniform_f64(t17, B * 128, 0.0, 1.0);
   /* cnn_fashion.tt:21:29  t18 = const -> [] */
   static const double t18[1] = { /* [] */
     0.75,
   };
-  /* cnn_fashion.tt:21:29  t19 = lt [B:64,128] < [] -> [B:64,128]   8192 FLOPs, 73736 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 128; i0++)
-    t19[i0] = t17[i0] < t18[0];
-  /* cnn_fashion.tt:21:29  t20 = cast [B:64,128] to f32 -> [B:64,128]   8192 FLOPs, 40960 B, 0.20 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 128; i0++)
-    t20[i0] = (float)t19[i0];
+  /* cnn_fashion.tt:21:29  lt [B:64,128] < [] fused into the loop below   8192 FLOPs, 73736 B, 0.11 FLOP/B */
+  /* cnn_fashion.tt:21:29  cast [B:64,128] fused into the loop below   8192 FLOPs, 40960 B, 0.20 FLOP/B */
   /* cnn_fashion.tt:21:29  t21 = const -> [] */
   static const float t21[1] = { /* [] */
     0.75f,
   };
-  /* cnn_fashion.tt:21:29  t22 = div [B:64,128] / [] -> [B:64,128]   8192 FLOPs, 65540 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 128; i0++)
-    t22[i0] = t20[i0] / t21[0];
+  /* cnn_fashion.tt:21:29  t22 = div [B:64,128] / [] with 2 fused ops -> [B:64,128]   8192 FLOPs, 65540 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < B * 128; i0++) {
+    const _Bool f19 = t17[i0] < t18[0]; /* lt */
+    const float f20 = (float)f19; /* cast */
+    t22[i0] = f20 / t21[0];
+  }
   /* cnn_fashion.tt:21:29  drop_out = mul [B:64,128] * [B:64,128] -> [B:64,128]   8192 FLOPs, 98304 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 128; i0++)
     drop_out[i0] = t16[i0] * t22[i0];
@@ -344,16 +331,15 @@ static void train_step(void) {
       acc += t107[i0 * 10 + i1];
     t108[i0] = (float)acc;
   }
-  /* cnn_fashion.tt:32:16  t109 = exp [B:64,10] -> [B:64,10]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 10; i0++)
-    t109[i0] = expf(t28[i0]);
-  /* cnn_fashion.tt:32:16  t110 = mul [B:64,10] * [B:64,1] -> [B:64,10]   640 FLOPs, 5376 B, 0.12 FLOP/B */
+  /* cnn_fashion.tt:32:16  exp [B:64,10] fused into the loop below   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  /* cnn_fashion.tt:32:16  mul [B:64,10] * [B:64,1] fused into the loop below   640 FLOPs, 5376 B, 0.12 FLOP/B */
+  /* cnn_fashion.tt:32:16  t111 = sub [B:64,10] - [B:64,10] with 2 fused ops -> [B:64,10]   640 FLOPs, 7680 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      t110[i0 * 10 + i1] = t109[i0 * 10 + i1] * t108[i0];
-  /* cnn_fashion.tt:32:16  t111 = sub [B:64,10] - [B:64,10] -> [B:64,10]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 10; i0++)
-    t111[i0] = t107[i0] - t110[i0];
+    for (int64_t i1 = 0; i1 < 10; i1++) {
+      const float f109 = expf(t28[i0 * 10 + i1]); /* exp */
+      const float f110 = f109 * t108[i0]; /* mul */
+      t111[i0 * 10 + i1] = t107[i0 * 10 + i1] - f110;
+    }
   /* cnn_fashion.tt:21:20  t112 = sum [B:64,10] dims=(0) keepdim -> [1,10]   640 FLOPs, 2600 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 10; i0++) {
     double acc = 0;
@@ -365,21 +351,18 @@ static void train_step(void) {
   /* cnn_fashion.tt:21:20  reshape [B:64,10] -> [B:64,10]: a view of t111, no copy */
   /* cnn_fashion.tt:21:20  t115 = matmul [B:64,10] @ [10,128] -> [B:64,128]   163840 FLOPs, 40448 B, 4.05 FLOP/B */
   tt_gemm_f32(B, 128, 10, t111, 10, false, fc2_weight, 128, false, t115, 128, false);
-  /* cnn_fashion.tt:21:20  t116 = matmul [B:64,10] @ [B:64,128] (A transposed) -> [10,128]   25600 FLOPs, 40448 B, 0.63 FLOP/B */
-  tt_gemm_f32(10, 128, B, t111, 10, true, drop_out, 128, false, t116, 128, false);
-  /* cnn_fashion.tt:21:29  t117 = mul [B:64,128] * [B:64,128] -> [B:64,128]   8192 FLOPs, 98304 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 128; i0++)
-    t117[i0] = t115[i0] * t22[i0];
+  /* cnn_fashion.tt:21:29  mul [B:64,128] * [B:64,128] fused into the loop below   8192 FLOPs, 98304 B, 0.08 FLOP/B */
   /* cnn_fashion.tt:21:35  t118 = const -> [] */
   static const float t118[1] = { /* [] */
     0.0f,
   };
-  /* cnn_fashion.tt:21:35  t119 = gt [B:64,128] > [] -> [B:64,128]   8192 FLOPs, 40964 B, 0.20 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 128; i0++)
-    t119[i0] = t16[i0] > t118[0];
-  /* cnn_fashion.tt:21:35  t120 = where [B:64,128], [B:64,128], [] -> [B:64,128]   8192 FLOPs, 73732 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 128; i0++)
-    t120[i0] = (((const unsigned char *)t119)[i0] ? t117[i0] : t118[0]);
+  /* cnn_fashion.tt:21:35  gt [B:64,128] > [] fused into the loop below   8192 FLOPs, 40964 B, 0.20 FLOP/B */
+  /* cnn_fashion.tt:21:35  t120 = where [B:64,128], [B:64,128], [] with 2 fused ops -> [B:64,128]   8192 FLOPs, 73732 B, 0.11 FLOP/B */
+  for (int64_t i0 = 0; i0 < B * 128; i0++) {
+    const _Bool f119 = t16[i0] > t118[0]; /* gt */
+    const float f117 = t115[i0] * t22[i0]; /* mul */
+    t120[i0] = (f119 ? f117 : t118[0]);
+  }
   /* cnn_fashion.tt:21:44  t121 = sum [B:64,128] dims=(0) keepdim -> [1,128]   8192 FLOPs, 33280 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 128; i0++) {
     double acc = 0;
@@ -391,8 +374,6 @@ static void train_step(void) {
   /* cnn_fashion.tt:21:44  reshape [B:64,128] -> [B:64,128]: a view of t120, no copy */
   /* cnn_fashion.tt:21:44  t124 = matmul [B:64,128] @ [128,3136] -> [B:64,3136]   51380224 FLOPs, 2441216 B, 21.05 FLOP/B */
   tt_gemm_f32(B, 3136, 128, t120, 128, false, fc1_weight, 3136, false, t124, 3136, false);
-  /* cnn_fashion.tt:21:44  t125 = matmul [B:64,128] @ [B:64,3136] (A transposed) -> [128,3136]   102760448 FLOPs, 2441216 B, 42.09 FLOP/B */
-  tt_gemm_f32(128, 3136, B, t120, 128, true, x_1, 3136, false, t125, 3136, false);
   /* cnn_fashion.tt:21:50  reshape [B:64,3136] -> [B:64,64,7,7]: a view of t124, no copy */
   /* cnn_fashion.tt:20:13  t127 = max_pool2d_grad [B:64,64,14,14], [B:64,64,7,7] -> [B:64,64,14,14]   3211264 FLOPs, 7225344 B, 0.44 FLOP/B */
   tt_maxpool2d_grad_f32(t9, t124, t127, B, 64, 14, 14, 2, 2, 2, 2, 0, 0);
@@ -400,12 +381,12 @@ static void train_step(void) {
   static const float t128[1] = { /* [] */
     0.0f,
   };
-  /* cnn_fashion.tt:20:24  t129 = gt [B:64,64,14,14] > [] -> [B:64,64,14,14]   802816 FLOPs, 4014084 B, 0.20 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 12544; i0++)
-    t129[i0] = t9[i0] > t128[0];
-  /* cnn_fashion.tt:20:24  t130 = where [B:64,64,14,14], [B:64,64,14,14], [] -> [B:64,64,14,14]   802816 FLOPs, 7225348 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 12544; i0++)
-    t130[i0] = (((const unsigned char *)t129)[i0] ? t127[i0] : t128[0]);
+  /* cnn_fashion.tt:20:24  gt [B:64,64,14,14] > [] fused into the loop below   802816 FLOPs, 4014084 B, 0.20 FLOP/B */
+  /* cnn_fashion.tt:20:24  t130 = where [B:64,64,14,14], [B:64,64,14,14], [] with 1 fused op -> [B:64,64,14,14]   802816 FLOPs, 7225348 B, 0.11 FLOP/B */
+  for (int64_t i0 = 0; i0 < B * 12544; i0++) {
+    const _Bool f129 = t9[i0] > t128[0]; /* gt */
+    t130[i0] = (f129 ? t127[i0] : t128[0]);
+  }
   /* cnn_fashion.tt:20:33  t131 = conv2d_grad_input [B:64,64,14,14], [64,32,3,3] GEMM + col2im -> [B:64,32,14,14]   462422016 FLOPs, 4890624 B, 94.55 FLOP/B */
   tt_conv2d_grad_input_f32(t130, conv2_weight, t131, B, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* cnn_fashion.tt:20:33  t132 = conv2d_grad_weight [B:64,32,14,14], [B:64,64,14,14] im2col + GEMM, summed over the batch -> [64,32,3,3]   462422016 FLOPs, 4890624 B, 94.55 FLOP/B */
@@ -434,12 +415,12 @@ static void train_step(void) {
   static const float t135[1] = { /* [] */
     0.0f,
   };
-  /* cnn_fashion.tt:19:24  t136 = gt [B:64,32,28,28] > [] -> [B:64,32,28,28]   1605632 FLOPs, 8028164 B, 0.20 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 25088; i0++)
-    t136[i0] = t4[i0] > t135[0];
-  /* cnn_fashion.tt:19:24  t137 = where [B:64,32,28,28], [B:64,32,28,28], [] -> [B:64,32,28,28]   1605632 FLOPs, 14450692 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 25088; i0++)
-    t137[i0] = (((const unsigned char *)t136)[i0] ? t134[i0] : t135[0]);
+  /* cnn_fashion.tt:19:24  gt [B:64,32,28,28] > [] fused into the loop below   1605632 FLOPs, 8028164 B, 0.20 FLOP/B */
+  /* cnn_fashion.tt:19:24  t137 = where [B:64,32,28,28], [B:64,32,28,28], [] with 1 fused op -> [B:64,32,28,28]   1605632 FLOPs, 14450692 B, 0.11 FLOP/B */
+  for (int64_t i0 = 0; i0 < B * 25088; i0++) {
+    const _Bool f136 = t4[i0] > t135[0]; /* gt */
+    t137[i0] = (f136 ? t134[i0] : t135[0]);
+  }
   /* cnn_fashion.tt:19:33  t138 = conv2d_grad_weight [B:64,1,28,28], [B:64,32,28,28] im2col + GEMM, summed over the batch -> [32,1,3,3]   28901376 FLOPs, 6624384 B, 4.36 FLOP/B */
   tt_conv2d_grad_weight_f32(loader0_x, t137, t138, B, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* cnn_fashion.tt:19:33  t139 = sum [B:64,32,28,28] dims=(0,2,3) -> [32]   1605632 FLOPs, 6422656 B, 0.25 FLOP/B */
@@ -474,17 +455,15 @@ static void train_step(void) {
   for (int64_t i0 = 0; i0 < 64; i0++)
     conv2_bias_grad[i0] = conv2_bias_grad[i0] + t133[i0];
   /* cnn_fashion.tt:34:13  store into conv2_bias_grad: computed there, nothing to copy */
-  /* cnn_fashion.tt:34:13  fc1_weight_grad = add [128,3136] + [128,3136] -> [128,3136]   401408 FLOPs, 4816896 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 401408; i0++)
-    fc1_weight_grad[i0] = fc1_weight_grad[i0] + t125[i0];
+  /* cnn_fashion.tt:34:13  fc1_weight_grad = matmul_acc [B:64,128], [B:64,3136], [128,3136] (A transposed) -> [128,3136]   51781632 FLOPs, 4046848 B, 12.80 FLOP/B */
+  tt_gemm_f32(128, 3136, B, t120, 128, true, x_1, 3136, false, fc1_weight_grad, 3136, true);
   /* cnn_fashion.tt:34:13  store into fc1_weight_grad: computed there, nothing to copy */
   /* cnn_fashion.tt:34:13  fc1_bias_grad = add [128] + [128] -> [128]   128 FLOPs, 1536 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 128; i0++)
     fc1_bias_grad[i0] = fc1_bias_grad[i0] + t121[i0];
   /* cnn_fashion.tt:34:13  store into fc1_bias_grad: computed there, nothing to copy */
-  /* cnn_fashion.tt:34:13  fc2_weight_grad = add [10,128] + [10,128] -> [10,128]   1280 FLOPs, 15360 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 1280; i0++)
-    fc2_weight_grad[i0] = fc2_weight_grad[i0] + t116[i0];
+  /* cnn_fashion.tt:34:13  fc2_weight_grad = matmul_acc [B:64,10], [B:64,128], [10,128] (A transposed) -> [10,128]   165120 FLOPs, 45568 B, 3.62 FLOP/B */
+  tt_gemm_f32(10, 128, B, t111, 10, true, drop_out, 128, false, fc2_weight_grad, 128, true);
   /* cnn_fashion.tt:34:13  store into fc2_weight_grad: computed there, nothing to copy */
   /* cnn_fashion.tt:34:13  fc2_bias_grad = add [10] + [10] -> [10]   10 FLOPs, 120 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 10; i0++)
@@ -678,8 +657,7 @@ static void eval_step(void) {
   float *const t22 = arena_f32 + 128000; /* [B:1000,10], elements 128000..138000 */
   float *const t25 = arena_f32 + 128000; /* [B:1000,10], elements 128000..138000 */
   int64_t *const t27 = arena_i64 + 0; /* [B:1000], elements 0..1000 */
-  _Bool *const t29 = arena_bool + 0; /* [B:1000], elements 0..1000 */
-  int64_t *const t30 = arena_i64 + 0; /* [B:1000], elements 0..1000 */
+  int64_t *const t30 = arena_i64 + 1000; /* [B:1000], elements 1000..2000 */
 
   /* cnn_fashion.tt:19:33  t3 = conv2d [B:1000,1,28,28], [32,1,3,3], [32] im2col + GEMM -> [B:1000,32,28,28]   451584000 FLOPs, 103489280 B, 4.36 FLOP/B */
   tt_conv2d_f32(loader1_x, conv1_weight, conv1_bias, t3, B, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, conv_workspace);
@@ -730,12 +708,12 @@ static void eval_step(void) {
     }
     t27[i0] = besti;
   }
-  /* cnn_fashion.tt:43:44  t29 = eq [B:1000] == [B:1000] -> [B:1000]   1000 FLOPs, 17000 B, 0.06 FLOP/B */
-  for (int64_t i0 = 0; i0 < B; i0++)
-    t29[i0] = t27[i0] == loader1_y[i0];
-  /* cnn_fashion.tt:43:49  t30 = cast [B:1000] to i64 -> [B:1000]   1000 FLOPs, 9000 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < B; i0++)
-    t30[i0] = (int64_t)t29[i0];
+  /* cnn_fashion.tt:43:44  eq [B:1000] == [B:1000] fused into the loop below   1000 FLOPs, 17000 B, 0.06 FLOP/B */
+  /* cnn_fashion.tt:43:49  t30 = cast [B:1000] to i64, with 1 fused op -> [B:1000]   1000 FLOPs, 9000 B, 0.11 FLOP/B */
+  for (int64_t i0 = 0; i0 < B; i0++) {
+    const _Bool f29 = t27[i0] == loader1_y[i0]; /* eq */
+    t30[i0] = (int64_t)f29;
+  }
   /* cnn_fashion.tt:43:49  sum_item = sum [B:1000] dims=(0) -> []   1000 FLOPs, 8008 B, 0.12 FLOP/B */
   {
     uint64_t acc = 0;

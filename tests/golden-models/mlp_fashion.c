@@ -5,12 +5,12 @@
  * gradients               814120       0.78 MiB
  * optimizer state        1628248       1.55 MiB  (and running statistics)
  * values                 3345228       3.19 MiB  (batches and tensors kept between statements)
- * intermediates          4184448       3.99 MiB  (memplan's arena; 10.52 MiB as separate arrays)
+ * intermediates          4176064       3.98 MiB  (memplan's arena; 6.48 MiB as separate arrays)
  * constants                   28       0.00 MiB
- * total                 10786192      10.29 MiB
- * graphs with 1 MiB or more of intermediates (arrays -> arena):
- *   train_step               lines 22-40:      1.51 MiB -> 1.05 MiB
- *   eval_step                lines 22-46:      9.00 MiB -> 3.98 MiB
+ * total                 10777808      10.28 MiB
+ * graphs with 256 KiB or more of intermediates (arrays -> arena):
+ *   train_step               lines 22-40:      0.46 MiB -> 0.32 MiB
+ *   eval_step                lines 22-46:      6.01 MiB -> 3.98 MiB
  */
 #include <math.h>
 #include <string.h>
@@ -67,8 +67,7 @@ static TT_ALIGN int64_t sum_item[1]; /* [] value */
  * offset where no value alive at the same time is (graphs run one at a time) */
 static TT_ALIGN float arena_f32[1040000];
 static TT_ALIGN double arena_f64[8];
-static TT_ALIGN int64_t arena_i64[1000];
-static TT_ALIGN _Bool arena_bool[16384];
+static TT_ALIGN int64_t arena_i64[2000];
 
 static double lr; /* host float */
 static int64_t last_epoch; /* host int */
@@ -103,37 +102,30 @@ static void init(void) {
 /* mlp_fashion.tt lines 22-40 */
 static void train_step(void) {
   const int64_t B = loader0_batch; /* the batch size: extent of every B:... dim */
-  float *const t3 = arena_f32 + 200704; /* [B:64,784], elements 200704..250880 */
-  float *const x = arena_f32 + 200704; /* [B:64,784], elements 200704..250880 */
-  float *const t7 = arena_f32 + 0; /* [B:64,256], elements 0..16384 */
-  float *const fc1_out = arena_f32 + 0; /* [B:64,256], elements 0..16384 */
-  float *const t10 = arena_f32 + 0; /* [B:64,256], elements 0..16384 */
-  float *const t12 = arena_f32 + 16384; /* [B:64,10], elements 16384..17024 */
-  float *const fc2_out = arena_f32 + 16384; /* [B:64,10], elements 16384..17024 */
-  float *const t15 = arena_f32 + 17024; /* [B:64,10], elements 17024..17664 */
-  float *const t17 = arena_f32 + 16384; /* [B:64,10], elements 16384..17024 */
-  float *const t18 = arena_f32 + 17664; /* [B:64,10], elements 17664..18304 */
-  float *const t19 = arena_f32 + 18304; /* [B:64], elements 18304..18368 */
-  float *const t20 = arena_f32 + 18304; /* [B:64], elements 18304..18368 */
-  float *const t21 = arena_f32 + 17664; /* [], elements 17664..17665 */
-  float *const t22 = arena_f32 + 17680; /* [], elements 17680..17681 */
-  float *const t59 = arena_f32 + 17664; /* [], elements 17664..17665 */
-  float *const t60 = arena_f32 + 17664; /* [], elements 17664..17665 */
-  float *const t62 = arena_f32 + 18304; /* [B:64], elements 18304..18368 */
-  float *const t63 = arena_f32 + 18304; /* [B:64], elements 18304..18368 */
-  float *const t65 = arena_f32 + 17664; /* [B:64,10], elements 17664..18304 */
-  float *const t66 = arena_f32 + 17664; /* [B:64,10], elements 17664..18304 */
-  float *const t67 = arena_f32 + 16384; /* [B:64,1], elements 16384..16448 */
-  float *const t68 = arena_f32 + 17024; /* [B:64,10], elements 17024..17664 */
-  float *const t69 = arena_f32 + 17024; /* [B:64,10], elements 17024..17664 */
-  float *const t70 = arena_f32 + 17664; /* [B:64,10], elements 17664..18304 */
-  float *const t71 = arena_f32 + 270080; /* [1,10], elements 270080..270090 */
-  float *const t74 = arena_f32 + 250880; /* [B:64,256], elements 250880..267264 */
-  float *const t75 = arena_f32 + 267264; /* [10,256], elements 267264..269824 */
-  _Bool *const t77 = arena_bool + 0; /* [B:64,256], elements 0..16384 */
-  float *const t78 = arena_f32 + 250880; /* [B:64,256], elements 250880..267264 */
-  float *const t79 = arena_f32 + 269824; /* [1,256], elements 269824..270080 */
-  float *const t82 = arena_f32 + 0; /* [256,784], elements 0..200704 */
+  float *const x = arena_f32 + 0; /* [B:64,784], elements 0..50176 */
+  float *const t7 = arena_f32 + 50176; /* [B:64,256], elements 50176..66560 */
+  float *const t10 = arena_f32 + 66560; /* [B:64,256], elements 66560..82944 */
+  float *const t12 = arena_f32 + 50176; /* [B:64,10], elements 50176..50816 */
+  float *const fc2_out = arena_f32 + 50176; /* [B:64,10], elements 50176..50816 */
+  float *const t15 = arena_f32 + 50816; /* [B:64,10], elements 50816..51456 */
+  float *const t17 = arena_f32 + 50176; /* [B:64,10], elements 50176..50816 */
+  float *const t18 = arena_f32 + 51456; /* [B:64,10], elements 51456..52096 */
+  float *const t19 = arena_f32 + 52096; /* [B:64], elements 52096..52160 */
+  float *const t20 = arena_f32 + 52096; /* [B:64], elements 52096..52160 */
+  float *const t21 = arena_f32 + 51456; /* [], elements 51456..51457 */
+  float *const t22 = arena_f32 + 51472; /* [], elements 51472..51473 */
+  float *const t59 = arena_f32 + 51520; /* [], elements 51520..51521 */
+  float *const t60 = arena_f32 + 51520; /* [], elements 51520..51521 */
+  float *const t62 = arena_f32 + 51456; /* [B:64], elements 51456..51520 */
+  float *const t63 = arena_f32 + 51456; /* [B:64], elements 51456..51520 */
+  float *const t65 = arena_f32 + 82944; /* [B:64,10], elements 82944..83584 */
+  float *const t66 = arena_f32 + 82944; /* [B:64,10], elements 82944..83584 */
+  float *const t67 = arena_f32 + 50176; /* [B:64,1], elements 50176..50240 */
+  float *const t70 = arena_f32 + 82944; /* [B:64,10], elements 82944..83584 */
+  float *const t71 = arena_f32 + 83840; /* [1,10], elements 83840..83850 */
+  float *const t74 = arena_f32 + 50176; /* [B:64,256], elements 50176..66560 */
+  float *const t78 = arena_f32 + 50176; /* [B:64,256], elements 50176..66560 */
+  float *const t79 = arena_f32 + 83584; /* [1,256], elements 83584..83840 */
   double *const t37 = arena_f64 + 0; /* [], elements 0..1 */
   int64_t *const t40 = arena_i64 + 0; /* [], elements 0..1 */
 
@@ -142,25 +134,25 @@ static void train_step(void) {
   static const float t2[1] = { /* [] */
     0.286f,
   };
-  /* mlp_fashion.tt:22:16  t3 = sub [B:64,784] - [] -> [B:64,784]   50176 FLOPs, 401412 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 784; i0++)
-    t3[i0] = loader0_x[i0] - t2[0];
+  /* mlp_fashion.tt:22:16  sub [B:64,784] - [] fused into the loop below   50176 FLOPs, 401412 B, 0.12 FLOP/B */
   /* mlp_fashion.tt:22:24  t4 = const -> [] */
   static const float t4[1] = { /* [] */
     0.353f,
   };
-  /* mlp_fashion.tt:22:24  x = div [B:64,784] / [] -> [B:64,784]   50176 FLOPs, 401412 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 784; i0++)
-    x[i0] = t3[i0] / t4[0];
+  /* mlp_fashion.tt:22:24  x = div [B:64,784] / [] with 1 fused op -> [B:64,784]   50176 FLOPs, 401412 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < B * 784; i0++) {
+    const float f3 = loader0_x[i0] - t2[0]; /* sub */
+    x[i0] = f3 / t4[0];
+  }
   /* mlp_fashion.tt:23:34  t7 = matmul [B:64,784] @ [256,784] (B transposed) -> [B:64,256]   25690112 FLOPs, 1069056 B, 24.03 FLOP/B */
   tt_gemm_f32(B, 256, 784, x, 784, false, fc1_weight, 784, true, t7, 256, false);
-  /* mlp_fashion.tt:23:34  fc1_out = add [B:64,256] + [256] -> [B:64,256]   16384 FLOPs, 132096 B, 0.12 FLOP/B */
+  /* mlp_fashion.tt:23:34  add [B:64,256] + [256] fused into the loop below   16384 FLOPs, 132096 B, 0.12 FLOP/B */
+  /* mlp_fashion.tt:23:25  t10 = relu [B:64,256] with 1 fused op -> [B:64,256]   16384 FLOPs, 131072 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
-    for (int64_t i1 = 0; i1 < 256; i1++)
-      fc1_out[i0 * 256 + i1] = t7[i0 * 256 + i1] + fc1_bias[i1];
-  /* mlp_fashion.tt:23:25  t10 = relu [B:64,256] -> [B:64,256]   16384 FLOPs, 131072 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 256; i0++)
-    t10[i0] = (fc1_out[i0] < 0 ? (float)0 : fc1_out[i0]);
+    for (int64_t i1 = 0; i1 < 256; i1++) {
+      const float f9 = t7[i0 * 256 + i1] + fc1_bias[i1]; /* add */
+      t10[i0 * 256 + i1] = (f9 < 0 ? (float)0 : f9);
+    }
   /* mlp_fashion.tt:23:20  t12 = matmul [B:64,256] @ [10,256] (B transposed) -> [B:64,10]   327680 FLOPs, 78336 B, 4.18 FLOP/B */
   tt_gemm_f32(B, 10, 256, t10, 256, false, fc2_weight, 256, true, t12, 10, false);
   /* mlp_fashion.tt:23:20  fc2_out = add [B:64,10] + [10] -> [B:64,10]   640 FLOPs, 5160 B, 0.12 FLOP/B */
@@ -253,16 +245,15 @@ static void train_step(void) {
       acc += t66[i0 * 10 + i1];
     t67[i0] = (float)acc;
   }
-  /* mlp_fashion.tt:35:16  t68 = exp [B:64,10] -> [B:64,10]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 10; i0++)
-    t68[i0] = expf(t15[i0]);
-  /* mlp_fashion.tt:35:16  t69 = mul [B:64,10] * [B:64,1] -> [B:64,10]   640 FLOPs, 5376 B, 0.12 FLOP/B */
+  /* mlp_fashion.tt:35:16  exp [B:64,10] fused into the loop below   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  /* mlp_fashion.tt:35:16  mul [B:64,10] * [B:64,1] fused into the loop below   640 FLOPs, 5376 B, 0.12 FLOP/B */
+  /* mlp_fashion.tt:35:16  t70 = sub [B:64,10] - [B:64,10] with 2 fused ops -> [B:64,10]   640 FLOPs, 7680 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      t69[i0 * 10 + i1] = t68[i0 * 10 + i1] * t67[i0];
-  /* mlp_fashion.tt:35:16  t70 = sub [B:64,10] - [B:64,10] -> [B:64,10]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 10; i0++)
-    t70[i0] = t66[i0] - t69[i0];
+    for (int64_t i1 = 0; i1 < 10; i1++) {
+      const float f68 = expf(t15[i0 * 10 + i1]); /* exp */
+      const float f69 = f68 * t67[i0]; /* mul */
+      t70[i0 * 10 + i1] = t66[i0 * 10 + i1] - f69;
+    }
   /* mlp_fashion.tt:23:20  t71 = sum [B:64,10] dims=(0) keepdim -> [1,10]   640 FLOPs, 2600 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 10; i0++) {
     double acc = 0;
@@ -274,18 +265,16 @@ static void train_step(void) {
   /* mlp_fashion.tt:23:20  reshape [B:64,10] -> [B:64,10]: a view of t70, no copy */
   /* mlp_fashion.tt:23:20  t74 = matmul [B:64,10] @ [10,256] -> [B:64,256]   327680 FLOPs, 78336 B, 4.18 FLOP/B */
   tt_gemm_f32(B, 256, 10, t70, 10, false, fc2_weight, 256, false, t74, 256, false);
-  /* mlp_fashion.tt:23:20  t75 = matmul [B:64,10] @ [B:64,256] (A transposed) -> [10,256]   51200 FLOPs, 78336 B, 0.65 FLOP/B */
-  tt_gemm_f32(10, 256, B, t70, 10, true, t10, 256, false, t75, 256, false);
   /* mlp_fashion.tt:23:25  t76 = const -> [] */
   static const float t76[1] = { /* [] */
     0.0f,
   };
-  /* mlp_fashion.tt:23:25  t77 = gt [B:64,256] > [] -> [B:64,256]   16384 FLOPs, 81924 B, 0.20 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 256; i0++)
-    t77[i0] = t10[i0] > t76[0];
-  /* mlp_fashion.tt:23:25  t78 = where [B:64,256], [B:64,256], [] -> [B:64,256]   16384 FLOPs, 147460 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 256; i0++)
-    t78[i0] = (((const unsigned char *)t77)[i0] ? t74[i0] : t76[0]);
+  /* mlp_fashion.tt:23:25  gt [B:64,256] > [] fused into the loop below   16384 FLOPs, 81924 B, 0.20 FLOP/B */
+  /* mlp_fashion.tt:23:25  t78 = where [B:64,256], [B:64,256], [] with 1 fused op -> [B:64,256]   16384 FLOPs, 147460 B, 0.11 FLOP/B */
+  for (int64_t i0 = 0; i0 < B * 256; i0++) {
+    const _Bool f77 = t10[i0] > t76[0]; /* gt */
+    t78[i0] = (f77 ? t74[i0] : t76[0]);
+  }
   /* mlp_fashion.tt:23:34  t79 = sum [B:64,256] dims=(0) keepdim -> [1,256]   16384 FLOPs, 66560 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 256; i0++) {
     double acc = 0;
@@ -295,19 +284,15 @@ static void train_step(void) {
   }
   /* mlp_fashion.tt:23:34  reshape [1,256] -> [256]: a view of t79, no copy */
   /* mlp_fashion.tt:23:34  reshape [B:64,256] -> [B:64,256]: a view of t78, no copy */
-  /* mlp_fashion.tt:23:34  t82 = matmul [B:64,256] @ [B:64,784] (A transposed) -> [256,784]   102760448 FLOPs, 1069056 B, 96.12 FLOP/B */
-  tt_gemm_f32(256, 784, B, t78, 256, true, x, 784, false, t82, 784, false);
-  /* mlp_fashion.tt:37:13  fc1_weight_grad = add [256,784] + [256,784] -> [256,784]   200704 FLOPs, 2408448 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 200704; i0++)
-    fc1_weight_grad[i0] = fc1_weight_grad[i0] + t82[i0];
+  /* mlp_fashion.tt:37:13  fc1_weight_grad = matmul_acc [B:64,256], [B:64,784], [256,784] (A transposed) -> [256,784]   25890816 FLOPs, 1871872 B, 13.83 FLOP/B */
+  tt_gemm_f32(256, 784, B, t78, 256, true, x, 784, false, fc1_weight_grad, 784, true);
   /* mlp_fashion.tt:37:13  store into fc1_weight_grad: computed there, nothing to copy */
   /* mlp_fashion.tt:37:13  fc1_bias_grad = add [256] + [256] -> [256]   256 FLOPs, 3072 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 256; i0++)
     fc1_bias_grad[i0] = fc1_bias_grad[i0] + t79[i0];
   /* mlp_fashion.tt:37:13  store into fc1_bias_grad: computed there, nothing to copy */
-  /* mlp_fashion.tt:37:13  fc2_weight_grad = add [10,256] + [10,256] -> [10,256]   2560 FLOPs, 30720 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 2560; i0++)
-    fc2_weight_grad[i0] = fc2_weight_grad[i0] + t75[i0];
+  /* mlp_fashion.tt:37:13  fc2_weight_grad = matmul_acc [B:64,10], [B:64,256], [10,256] (A transposed) -> [10,256]   330240 FLOPs, 88576 B, 3.73 FLOP/B */
+  tt_gemm_f32(10, 256, B, t70, 10, true, t10, 256, false, fc2_weight_grad, 256, true);
   /* mlp_fashion.tt:37:13  store into fc2_weight_grad: computed there, nothing to copy */
   /* mlp_fashion.tt:37:13  fc2_bias_grad = add [10] + [10] -> [10]   10 FLOPs, 120 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 10; i0++)
@@ -409,7 +394,6 @@ static void train_step(void) {
 /* mlp_fashion.tt lines 22-46 */
 static void eval_step(void) {
   const int64_t B = loader1_batch; /* the batch size: extent of every B:... dim */
-  float *const t3 = arena_f32 + 0; /* [B:1000,784], elements 0..784000 */
   float *const x = arena_f32 + 0; /* [B:1000,784], elements 0..784000 */
   float *const t7 = arena_f32 + 784000; /* [B:1000,256], elements 784000..1040000 */
   float *const t10 = arena_f32 + 784000; /* [B:1000,256], elements 784000..1040000 */
@@ -417,24 +401,23 @@ static void eval_step(void) {
   float *const t14 = arena_f32 + 0; /* [B:1000,10], elements 0..10000 */
   float *const t17 = arena_f32 + 0; /* [B:1000,10], elements 0..10000 */
   int64_t *const t19 = arena_i64 + 0; /* [B:1000], elements 0..1000 */
-  _Bool *const t21 = arena_bool + 0; /* [B:1000], elements 0..1000 */
-  int64_t *const t22 = arena_i64 + 0; /* [B:1000], elements 0..1000 */
+  int64_t *const t22 = arena_i64 + 1000; /* [B:1000], elements 1000..2000 */
 
   /* mlp_fashion.tt:46:28  reshape [B:1000,1,28,28] -> [B:1000,784]: a view of loader1_x, no copy */
   /* mlp_fashion.tt:22:16  t2 = const -> [] */
   static const float t2[1] = { /* [] */
     0.286f,
   };
-  /* mlp_fashion.tt:22:16  t3 = sub [B:1000,784] - [] -> [B:1000,784]   784000 FLOPs, 6272004 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 784; i0++)
-    t3[i0] = loader1_x[i0] - t2[0];
+  /* mlp_fashion.tt:22:16  sub [B:1000,784] - [] fused into the loop below   784000 FLOPs, 6272004 B, 0.12 FLOP/B */
   /* mlp_fashion.tt:22:24  t4 = const -> [] */
   static const float t4[1] = { /* [] */
     0.353f,
   };
-  /* mlp_fashion.tt:22:24  x = div [B:1000,784] / [] -> [B:1000,784]   784000 FLOPs, 6272004 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < B * 784; i0++)
-    x[i0] = t3[i0] / t4[0];
+  /* mlp_fashion.tt:22:24  x = div [B:1000,784] / [] with 1 fused op -> [B:1000,784]   784000 FLOPs, 6272004 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < B * 784; i0++) {
+    const float f3 = loader1_x[i0] - t2[0]; /* sub */
+    x[i0] = f3 / t4[0];
+  }
   /* mlp_fashion.tt:23:34  t7 = matmul [B:1000,784] @ [256,784] (B transposed) -> [B:1000,256]   401408000 FLOPs, 4962816 B, 80.88 FLOP/B */
   tt_gemm_f32(B, 256, 784, x, 784, false, fc1_weight, 784, true, t7, 256, false);
   /* mlp_fashion.tt:23:34  detach [B:1000,256] -> [B:1000,256]: a view of t7, no copy */
@@ -467,12 +450,12 @@ static void eval_step(void) {
     }
     t19[i0] = besti;
   }
-  /* mlp_fashion.tt:46:55  t21 = eq [B:1000] == [B:1000] -> [B:1000]   1000 FLOPs, 17000 B, 0.06 FLOP/B */
-  for (int64_t i0 = 0; i0 < B; i0++)
-    t21[i0] = t19[i0] == loader1_y[i0];
-  /* mlp_fashion.tt:46:60  t22 = cast [B:1000] to i64 -> [B:1000]   1000 FLOPs, 9000 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < B; i0++)
-    t22[i0] = (int64_t)t21[i0];
+  /* mlp_fashion.tt:46:55  eq [B:1000] == [B:1000] fused into the loop below   1000 FLOPs, 17000 B, 0.06 FLOP/B */
+  /* mlp_fashion.tt:46:60  t22 = cast [B:1000] to i64, with 1 fused op -> [B:1000]   1000 FLOPs, 9000 B, 0.11 FLOP/B */
+  for (int64_t i0 = 0; i0 < B; i0++) {
+    const _Bool f21 = t19[i0] == loader1_y[i0]; /* eq */
+    t22[i0] = (int64_t)f21;
+  }
   /* mlp_fashion.tt:46:60  sum_item = sum [B:1000] dims=(0) -> []   1000 FLOPs, 8008 B, 0.12 FLOP/B */
   {
     uint64_t acc = 0;

@@ -30,11 +30,10 @@ static TT_ALIGN float arena_f32[32];
 /* mlp_forward.tt lines 8-24 */
 static void forward(void) {
   float *const t10 = arena_f32 + 0; /* [2,8], elements 0..16 */
-  float *const fc1_out = arena_f32 + 0; /* [2,8], elements 0..16 */
-  float *const h = arena_f32 + 0; /* [2,8], elements 0..16 */
-  float *const t15 = arena_f32 + 16; /* [2,3], elements 16..22 */
-  float *const fc2_out_1 = arena_f32 + 16; /* [2,3], elements 16..22 */
-  float *const probs_1 = arena_f32 + 0; /* [2,3], elements 0..6 */
+  float *const h = arena_f32 + 16; /* [2,8], elements 16..32 */
+  float *const t15 = arena_f32 + 0; /* [2,3], elements 0..6 */
+  float *const fc2_out_1 = arena_f32 + 0; /* [2,3], elements 0..6 */
+  float *const probs_1 = arena_f32 + 16; /* [2,3], elements 16..22 */
 
   /* mlp_forward.tt:8:20  fc1_weight = uniform lo=-0.5 hi=0.5 -> [8,4]   0 FLOPs, 128 B */
   tt_uniform_f32(fc1_weight, 32, -0.5, 0.5);
@@ -54,13 +53,13 @@ static void forward(void) {
   };
   /* mlp_forward.tt:12:22  t10 = matmul [2,4] @ [8,4] (B transposed) -> [2,8]   128 FLOPs, 224 B, 0.57 FLOP/B */
   tt_gemm_f32(2, 8, 4, x, 4, false, fc1_weight, 4, true, t10, 8, false);
-  /* mlp_forward.tt:12:22  fc1_out = add [2,8] + [8] -> [2,8]   16 FLOPs, 160 B, 0.10 FLOP/B */
+  /* mlp_forward.tt:12:22  add [2,8] + [8] fused into the loop below   16 FLOPs, 160 B, 0.10 FLOP/B */
+  /* mlp_forward.tt:12:13  h = relu [2,8] with 1 fused op -> [2,8]   16 FLOPs, 128 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++)
-    for (int64_t i1 = 0; i1 < 8; i1++)
-      fc1_out[i0 * 8 + i1] = t10[i0 * 8 + i1] + fc1_bias[i1];
-  /* mlp_forward.tt:12:13  h = relu [2,8] -> [2,8]   16 FLOPs, 128 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 16; i0++)
-    h[i0] = (fc1_out[i0] < 0 ? (float)0 : fc1_out[i0]);
+    for (int64_t i1 = 0; i1 < 8; i1++) {
+      const float f12 = t10[i0 * 8 + i1] + fc1_bias[i1]; /* add */
+      h[i0 * 8 + i1] = (f12 < 0 ? (float)0 : f12);
+    }
   /* mlp_forward.tt:13:20  t15 = matmul [2,8] @ [3,8] (B transposed) -> [2,3]   96 FLOPs, 184 B, 0.52 FLOP/B */
   tt_gemm_f32(2, 3, 8, h, 8, false, fc2_weight, 8, true, t15, 3, false);
   /* mlp_forward.tt:13:20  fc2_out_1 = add [2,3] + [3] -> [2,3]   6 FLOPs, 60 B, 0.10 FLOP/B */

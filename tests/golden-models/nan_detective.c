@@ -28,15 +28,11 @@ static TT_ALIGN float arena_f32[64];
 /* nan_detective.tt lines 5-11 */
 static void backward_step(void) {
   float *const h = arena_f32 + 0; /* [1,1], elements 0..1 */
-  float *const t8 = arena_f32 + 16; /* [1,1], elements 16..17 */
   float *const y = arena_f32 + 16; /* [1,1], elements 16..17 */
   float *const t10 = arena_f32 + 32; /* [], elements 32..33 */
-  float *const t12 = arena_f32 + 32; /* [], elements 32..33 */
   float *const t13 = arena_f32 + 48; /* [], elements 48..49 */
   float *const t19 = arena_f32 + 0; /* [], elements 0..1 */
   float *const t21 = arena_f32 + 32; /* [], elements 32..33 */
-  float *const t24 = arena_f32 + 16; /* [1,1], elements 16..17 */
-  float *const t25 = arena_f32 + 32; /* [1,1], elements 32..33 */
   float *const t26 = arena_f32 + 0; /* [1,1], elements 0..1 */
 
   /* nan_detective.tt:5:5  t0 = const -> [1,3] */
@@ -57,10 +53,12 @@ static void backward_step(void) {
   static const float t7[1] = { /* [] */
     4.5f,
   };
-  /* nan_detective.tt:8:12  t8 = sub [1,1] - [] -> [1,1]   1 FLOPs, 12 B, 0.08 FLOP/B */
-  t8[0] = h[0] - t7[0];
-  /* nan_detective.tt:8:5  y = sqrt [1,1] -> [1,1]   1 FLOPs, 8 B, 0.12 FLOP/B */
-  y[0] = sqrtf(t8[0]);
+  /* nan_detective.tt:8:12  sub [1,1] - [] fused into the loop below   1 FLOPs, 12 B, 0.08 FLOP/B */
+  /* nan_detective.tt:8:5  y = sqrt [1,1] with 1 fused op -> [1,1]   1 FLOPs, 8 B, 0.12 FLOP/B */
+  {
+    const float f8 = h[0] - t7[0]; /* sub */
+    y[0] = sqrtf(f8);
+  }
   /* nan_detective.tt:9:9  t10 = sum [1,1] dims=(0,1) -> []   1 FLOPs, 8 B, 0.12 FLOP/B */
   {
     double acc = 0;
@@ -71,16 +69,18 @@ static void backward_step(void) {
   static const float t11[1] = { /* [] */
     0.0f,
   };
-  /* nan_detective.tt:9:16  t12 = mul [] * [] -> []   1 FLOPs, 12 B, 0.08 FLOP/B */
-  t12[0] = t10[0] * t11[0];
+  /* nan_detective.tt:9:16  mul [] * [] fused into the loop below   1 FLOPs, 12 B, 0.08 FLOP/B */
   /* nan_detective.tt:9:25  t13 = sum [1,1] dims=(0,1) -> []   1 FLOPs, 8 B, 0.12 FLOP/B */
   {
     double acc = 0;
     acc += h[0];
     t13[0] = (float)acc;
   }
-  /* nan_detective.tt:9:22  loss = add [] + [] -> []   1 FLOPs, 12 B, 0.08 FLOP/B */
-  loss[0] = t12[0] + t13[0];
+  /* nan_detective.tt:9:22  loss = add [] + [] with 1 fused op -> []   1 FLOPs, 12 B, 0.08 FLOP/B */
+  {
+    const float f12 = t10[0] * t11[0]; /* mul */
+    loss[0] = f12 + t13[0];
+  }
   /* nan_detective.tt:10:5  t19 = fill value=1.0f -> []   0 FLOPs, 4 B */
   t19[0] = 1.0f;
   /* nan_detective.tt:9:25  reshape [] -> [1,1]: a view of t19, no copy */
@@ -91,15 +91,17 @@ static void backward_step(void) {
   static const float t23[1] = { /* [] */
     2.0f,
   };
-  /* nan_detective.tt:8:5  t24 = mul [1,1] * [] -> [1,1]   1 FLOPs, 12 B, 0.08 FLOP/B */
-  t24[0] = y[0] * t23[0];
-  /* nan_detective.tt:8:5  t25 = div [1,1] / [1,1] -> [1,1]   1 FLOPs, 12 B, 0.08 FLOP/B */
-  t25[0] = t21[0] / t24[0];
-  /* nan_detective.tt:8:12  t26 = add [1,1] + [1,1] -> [1,1]   1 FLOPs, 12 B, 0.08 FLOP/B */
-  t26[0] = t19[0] + t25[0];
+  /* nan_detective.tt:8:5  mul [1,1] * [] fused into the loop below   1 FLOPs, 12 B, 0.08 FLOP/B */
+  /* nan_detective.tt:8:5  div [1,1] / [1,1] fused into the loop below   1 FLOPs, 12 B, 0.08 FLOP/B */
+  /* nan_detective.tt:8:12  t26 = add [1,1] + [1,1] with 2 fused ops -> [1,1]   1 FLOPs, 12 B, 0.08 FLOP/B */
+  {
+    const float f24 = y[0] * t23[0]; /* mul */
+    const float f25 = t21[0] / f24; /* div */
+    t26[0] = t19[0] + f25;
+  }
   /* nan_detective.tt:7:7  x_grad = matmul [1,1] @ [3,1] (B transposed) -> [1,3]   6 FLOPs, 28 B, 0.21 FLOP/B */
   tt_gemm_f32(1, 3, 1, t26, 1, false, w, 1, true, x_grad, 3, false);
-  /* nan_detective.tt:7:7  w_grad = matmul [1,3] @ [1,1] (A transposed) -> [3,1]   18 FLOPs, 28 B, 0.64 FLOP/B */
+  /* nan_detective.tt:7:7  w_grad = matmul [1,3] @ [1,1] (A transposed) -> [3,1]   6 FLOPs, 28 B, 0.21 FLOP/B */
   tt_gemm_f32(3, 1, 1, x, 3, true, t26, 1, false, w_grad, 1, false);
   /* nan_detective.tt:10:5  store into x_grad: computed there, nothing to copy */
   /* nan_detective.tt:10:5  store into w_grad: computed there, nothing to copy */

@@ -28,8 +28,7 @@ static TT_ALIGN float t[4]; /* [4] value */
 
 /* memplan: the intermediate values of every graph, one arena per type, each value at an
  * offset where no value alive at the same time is (graphs run one at a time) */
-static TT_ALIGN float arena_f32[32];
-static TT_ALIGN _Bool arena_bool[64];
+static TT_ALIGN float arena_f32[48];
 
 static int64_t epoch; /* host int */
 static double errors; /* host float */
@@ -63,44 +62,28 @@ static void forward_1(void) {
 static void forward_2(void) {
   float *const t1 = arena_f32 + 0; /* [1,2], elements 0..2 */
   float *const t4 = arena_f32 + 16; /* [], elements 16..17 */
-  float *const t6 = arena_f32 + 0; /* [1], elements 0..1 */
-  _Bool *const t8 = arena_bool + 0; /* [1], elements 0..1 */
-  float *const pred = arena_f32 + 0; /* [1], elements 0..1 */
-  float *const t11 = arena_f32 + 16; /* [1], elements 16..17 */
-  float *const err = arena_f32 + 0; /* [1], elements 0..1 */
-  float *const t14 = arena_f32 + 16; /* [1,2], elements 16..18 */
-  float *const t16 = arena_f32 + 16; /* [2], elements 16..18 */
-  float *const t21 = arena_f32 + 0; /* [1], elements 0..1 */
+  float *const t11 = arena_f32 + 0; /* [1], elements 0..1 */
+  float *const err = arena_f32 + 32; /* [1], elements 32..33 */
+  float *const t14 = arena_f32 + 0; /* [1,2], elements 0..2 */
+  float *const t21 = arena_f32 + 32; /* [1], elements 32..33 */
   float *const t24 = arena_f32 + 0; /* [1,2], elements 0..2 */
   float *const t27 = arena_f32 + 16; /* [], elements 16..17 */
-  float *const t29 = arena_f32 + 0; /* [1], elements 0..1 */
-  _Bool *const t31 = arena_bool + 0; /* [1], elements 0..1 */
-  float *const pred_1 = arena_f32 + 0; /* [1], elements 0..1 */
-  float *const t33 = arena_f32 + 16; /* [1], elements 16..17 */
-  float *const err_1 = arena_f32 + 0; /* [1], elements 0..1 */
-  float *const t36 = arena_f32 + 16; /* [1,2], elements 16..18 */
-  float *const t38 = arena_f32 + 16; /* [2], elements 16..18 */
-  float *const t43 = arena_f32 + 0; /* [1], elements 0..1 */
+  float *const t33 = arena_f32 + 0; /* [1], elements 0..1 */
+  float *const err_1 = arena_f32 + 32; /* [1], elements 32..33 */
+  float *const t36 = arena_f32 + 0; /* [1,2], elements 0..2 */
+  float *const t43 = arena_f32 + 32; /* [1], elements 32..33 */
   float *const t46 = arena_f32 + 0; /* [1,2], elements 0..2 */
   float *const t49 = arena_f32 + 16; /* [], elements 16..17 */
-  float *const t51 = arena_f32 + 0; /* [1], elements 0..1 */
-  _Bool *const t53 = arena_bool + 0; /* [1], elements 0..1 */
-  float *const pred_2 = arena_f32 + 0; /* [1], elements 0..1 */
-  float *const t55 = arena_f32 + 16; /* [1], elements 16..17 */
-  float *const err_2 = arena_f32 + 0; /* [1], elements 0..1 */
-  float *const t58 = arena_f32 + 16; /* [1,2], elements 16..18 */
-  float *const t60 = arena_f32 + 16; /* [2], elements 16..18 */
-  float *const t65 = arena_f32 + 0; /* [1], elements 0..1 */
+  float *const t55 = arena_f32 + 0; /* [1], elements 0..1 */
+  float *const err_2 = arena_f32 + 32; /* [1], elements 32..33 */
+  float *const t58 = arena_f32 + 0; /* [1,2], elements 0..2 */
+  float *const t65 = arena_f32 + 32; /* [1], elements 32..33 */
   float *const t68 = arena_f32 + 0; /* [1,2], elements 0..2 */
   float *const t71 = arena_f32 + 16; /* [], elements 16..17 */
-  float *const t73 = arena_f32 + 0; /* [1], elements 0..1 */
-  _Bool *const t75 = arena_bool + 0; /* [1], elements 0..1 */
-  float *const pred_3 = arena_f32 + 0; /* [1], elements 0..1 */
-  float *const t77 = arena_f32 + 16; /* [1], elements 16..17 */
-  float *const err_3 = arena_f32 + 0; /* [1], elements 0..1 */
-  float *const t80 = arena_f32 + 16; /* [1,2], elements 16..18 */
-  float *const t82 = arena_f32 + 16; /* [2], elements 16..18 */
-  float *const t87 = arena_f32 + 0; /* [1], elements 0..1 */
+  float *const t77 = arena_f32 + 0; /* [1], elements 0..1 */
+  float *const err_3 = arena_f32 + 32; /* [1], elements 32..33 */
+  float *const t80 = arena_f32 + 0; /* [1,2], elements 0..2 */
+  float *const t87 = arena_f32 + 32; /* [1], elements 32..33 */
 
   /* perceptron.tt:12:19  t1 = slice [4,2] [0:1, 0:2] -> [1,2]   0 FLOPs, 40 B */
   for (int64_t i0 = 0; i0 < 2; i0++)
@@ -108,31 +91,33 @@ static void forward_2(void) {
   /* perceptron.tt:12:19  reshape [1,2] -> [2]: a view of t1, no copy */
   /* perceptron.tt:12:23  t4 = matmul [2] @ [2] -> []   4 FLOPs, 20 B, 0.20 FLOP/B */
   tt_gemm_f32(1, 1, 2, t1, 2, false, w, 1, false, t4, 1, false);
-  /* perceptron.tt:12:27  t6 = add [] + [1] -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
-  t6[0] = t4[0] + b[0];
+  /* perceptron.tt:12:27  add [] + [1] fused into the loop below   1 FLOPs, 12 B, 0.08 FLOP/B */
   /* perceptron.tt:12:32  t7 = const -> [] */
   static const float t7[1] = { /* [] */
     0.0f,
   };
-  /* perceptron.tt:12:32  t8 = gt [1] > [] -> [1]   1 FLOPs, 9 B, 0.11 FLOP/B */
-  t8[0] = t6[0] > t7[0];
-  /* perceptron.tt:12:36  pred = cast [1] to f32 -> [1]   1 FLOPs, 5 B, 0.20 FLOP/B */
-  pred[0] = (float)t8[0];
+  /* perceptron.tt:12:32  gt [1] > [] fused into the loop below   1 FLOPs, 9 B, 0.11 FLOP/B */
+  /* perceptron.tt:12:36  cast [1] fused into the loop below   1 FLOPs, 5 B, 0.20 FLOP/B */
   /* perceptron.tt:13:16  t11 = slice [4] [0:1] -> [1]   0 FLOPs, 20 B */
   t11[0] = y[0];
   /* perceptron.tt:13:16  reshape [1] -> []: a view of t11, no copy */
-  /* perceptron.tt:13:20  err = sub [] - [1] -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
-  err[0] = t11[0] - pred[0];
+  /* perceptron.tt:13:20  err = sub [] - [1] with 3 fused ops -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
+  {
+    const float f6 = t4[0] + b[0]; /* add */
+    const _Bool f8 = f6 > t7[0]; /* gt */
+    const float f9 = (float)f8; /* cast */
+    err[0] = t11[0] - f9;
+  }
   /* perceptron.tt:14:21  t14 = slice [4,2] [0:1, 0:2] -> [1,2]   0 FLOPs, 40 B */
   for (int64_t i0 = 0; i0 < 2; i0++)
     t14[i0] = X[i0];
   /* perceptron.tt:14:21  reshape [1,2] -> [2]: a view of t14, no copy */
-  /* perceptron.tt:14:18  t16 = mul [1] * [2] -> [2]   2 FLOPs, 20 B, 0.10 FLOP/B */
-  for (int64_t i0 = 0; i0 < 2; i0++)
-    t16[i0] = err[0] * t14[i0];
-  /* perceptron.tt:14:11  w = add [2] + [2] -> [2]   2 FLOPs, 24 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 2; i0++)
-    w[i0] = w[i0] + t16[i0];
+  /* perceptron.tt:14:18  mul [1] * [2] fused into the loop below   2 FLOPs, 20 B, 0.10 FLOP/B */
+  /* perceptron.tt:14:11  w = add [2] + [2] with 1 fused op -> [2]   2 FLOPs, 24 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 2; i0++) {
+    const float f16 = err[0] * t14[i0]; /* mul */
+    w[i0] = w[i0] + f16;
+  }
   /* perceptron.tt:14:11  store into w: computed there, nothing to copy */
   /* perceptron.tt:15:11  b = add [1] + [1] -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
   b[0] = b[0] + err[0];
@@ -152,31 +137,33 @@ static void forward_2(void) {
   /* perceptron.tt:12:19  reshape [1,2] -> [2]: a view of t24, no copy */
   /* perceptron.tt:12:23  t27 = matmul [2] @ [2] -> []   4 FLOPs, 20 B, 0.20 FLOP/B */
   tt_gemm_f32(1, 1, 2, t24, 2, false, w, 1, false, t27, 1, false);
-  /* perceptron.tt:12:27  t29 = add [] + [1] -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
-  t29[0] = t27[0] + b[0];
+  /* perceptron.tt:12:27  add [] + [1] fused into the loop below   1 FLOPs, 12 B, 0.08 FLOP/B */
   /* perceptron.tt:12:32  t30 = const -> [] */
   static const float t30[1] = { /* [] */
     0.0f,
   };
-  /* perceptron.tt:12:32  t31 = gt [1] > [] -> [1]   1 FLOPs, 9 B, 0.11 FLOP/B */
-  t31[0] = t29[0] > t30[0];
-  /* perceptron.tt:12:36  pred_1 = cast [1] to f32 -> [1]   1 FLOPs, 5 B, 0.20 FLOP/B */
-  pred_1[0] = (float)t31[0];
+  /* perceptron.tt:12:32  gt [1] > [] fused into the loop below   1 FLOPs, 9 B, 0.11 FLOP/B */
+  /* perceptron.tt:12:36  cast [1] fused into the loop below   1 FLOPs, 5 B, 0.20 FLOP/B */
   /* perceptron.tt:13:16  t33 = slice [4] [1:2] -> [1]   0 FLOPs, 20 B */
   t33[0] = y[1];
   /* perceptron.tt:13:16  reshape [1] -> []: a view of t33, no copy */
-  /* perceptron.tt:13:20  err_1 = sub [] - [1] -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
-  err_1[0] = t33[0] - pred_1[0];
+  /* perceptron.tt:13:20  err_1 = sub [] - [1] with 3 fused ops -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
+  {
+    const float f29 = t27[0] + b[0]; /* add */
+    const _Bool f31 = f29 > t30[0]; /* gt */
+    const float f32 = (float)f31; /* cast */
+    err_1[0] = t33[0] - f32;
+  }
   /* perceptron.tt:14:21  t36 = slice [4,2] [1:2, 0:2] -> [1,2]   0 FLOPs, 40 B */
   for (int64_t i0 = 0; i0 < 2; i0++)
     t36[i0] = X[i0 + 2];
   /* perceptron.tt:14:21  reshape [1,2] -> [2]: a view of t36, no copy */
-  /* perceptron.tt:14:18  t38 = mul [1] * [2] -> [2]   2 FLOPs, 20 B, 0.10 FLOP/B */
-  for (int64_t i0 = 0; i0 < 2; i0++)
-    t38[i0] = err_1[0] * t36[i0];
-  /* perceptron.tt:14:11  w = add [2] + [2] -> [2]   2 FLOPs, 24 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 2; i0++)
-    w[i0] = w[i0] + t38[i0];
+  /* perceptron.tt:14:18  mul [1] * [2] fused into the loop below   2 FLOPs, 20 B, 0.10 FLOP/B */
+  /* perceptron.tt:14:11  w = add [2] + [2] with 1 fused op -> [2]   2 FLOPs, 24 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 2; i0++) {
+    const float f38 = err_1[0] * t36[i0]; /* mul */
+    w[i0] = w[i0] + f38;
+  }
   /* perceptron.tt:14:11  store into w: computed there, nothing to copy */
   /* perceptron.tt:15:11  b = add [1] + [1] -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
   b[0] = b[0] + err_1[0];
@@ -196,31 +183,33 @@ static void forward_2(void) {
   /* perceptron.tt:12:19  reshape [1,2] -> [2]: a view of t46, no copy */
   /* perceptron.tt:12:23  t49 = matmul [2] @ [2] -> []   4 FLOPs, 20 B, 0.20 FLOP/B */
   tt_gemm_f32(1, 1, 2, t46, 2, false, w, 1, false, t49, 1, false);
-  /* perceptron.tt:12:27  t51 = add [] + [1] -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
-  t51[0] = t49[0] + b[0];
+  /* perceptron.tt:12:27  add [] + [1] fused into the loop below   1 FLOPs, 12 B, 0.08 FLOP/B */
   /* perceptron.tt:12:32  t52 = const -> [] */
   static const float t52[1] = { /* [] */
     0.0f,
   };
-  /* perceptron.tt:12:32  t53 = gt [1] > [] -> [1]   1 FLOPs, 9 B, 0.11 FLOP/B */
-  t53[0] = t51[0] > t52[0];
-  /* perceptron.tt:12:36  pred_2 = cast [1] to f32 -> [1]   1 FLOPs, 5 B, 0.20 FLOP/B */
-  pred_2[0] = (float)t53[0];
+  /* perceptron.tt:12:32  gt [1] > [] fused into the loop below   1 FLOPs, 9 B, 0.11 FLOP/B */
+  /* perceptron.tt:12:36  cast [1] fused into the loop below   1 FLOPs, 5 B, 0.20 FLOP/B */
   /* perceptron.tt:13:16  t55 = slice [4] [2:3] -> [1]   0 FLOPs, 20 B */
   t55[0] = y[2];
   /* perceptron.tt:13:16  reshape [1] -> []: a view of t55, no copy */
-  /* perceptron.tt:13:20  err_2 = sub [] - [1] -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
-  err_2[0] = t55[0] - pred_2[0];
+  /* perceptron.tt:13:20  err_2 = sub [] - [1] with 3 fused ops -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
+  {
+    const float f51 = t49[0] + b[0]; /* add */
+    const _Bool f53 = f51 > t52[0]; /* gt */
+    const float f54 = (float)f53; /* cast */
+    err_2[0] = t55[0] - f54;
+  }
   /* perceptron.tt:14:21  t58 = slice [4,2] [2:3, 0:2] -> [1,2]   0 FLOPs, 40 B */
   for (int64_t i0 = 0; i0 < 2; i0++)
     t58[i0] = X[i0 + 4];
   /* perceptron.tt:14:21  reshape [1,2] -> [2]: a view of t58, no copy */
-  /* perceptron.tt:14:18  t60 = mul [1] * [2] -> [2]   2 FLOPs, 20 B, 0.10 FLOP/B */
-  for (int64_t i0 = 0; i0 < 2; i0++)
-    t60[i0] = err_2[0] * t58[i0];
-  /* perceptron.tt:14:11  w = add [2] + [2] -> [2]   2 FLOPs, 24 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 2; i0++)
-    w[i0] = w[i0] + t60[i0];
+  /* perceptron.tt:14:18  mul [1] * [2] fused into the loop below   2 FLOPs, 20 B, 0.10 FLOP/B */
+  /* perceptron.tt:14:11  w = add [2] + [2] with 1 fused op -> [2]   2 FLOPs, 24 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 2; i0++) {
+    const float f60 = err_2[0] * t58[i0]; /* mul */
+    w[i0] = w[i0] + f60;
+  }
   /* perceptron.tt:14:11  store into w: computed there, nothing to copy */
   /* perceptron.tt:15:11  b = add [1] + [1] -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
   b[0] = b[0] + err_2[0];
@@ -240,31 +229,33 @@ static void forward_2(void) {
   /* perceptron.tt:12:19  reshape [1,2] -> [2]: a view of t68, no copy */
   /* perceptron.tt:12:23  t71 = matmul [2] @ [2] -> []   4 FLOPs, 20 B, 0.20 FLOP/B */
   tt_gemm_f32(1, 1, 2, t68, 2, false, w, 1, false, t71, 1, false);
-  /* perceptron.tt:12:27  t73 = add [] + [1] -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
-  t73[0] = t71[0] + b[0];
+  /* perceptron.tt:12:27  add [] + [1] fused into the loop below   1 FLOPs, 12 B, 0.08 FLOP/B */
   /* perceptron.tt:12:32  t74 = const -> [] */
   static const float t74[1] = { /* [] */
     0.0f,
   };
-  /* perceptron.tt:12:32  t75 = gt [1] > [] -> [1]   1 FLOPs, 9 B, 0.11 FLOP/B */
-  t75[0] = t73[0] > t74[0];
-  /* perceptron.tt:12:36  pred_3 = cast [1] to f32 -> [1]   1 FLOPs, 5 B, 0.20 FLOP/B */
-  pred_3[0] = (float)t75[0];
+  /* perceptron.tt:12:32  gt [1] > [] fused into the loop below   1 FLOPs, 9 B, 0.11 FLOP/B */
+  /* perceptron.tt:12:36  cast [1] fused into the loop below   1 FLOPs, 5 B, 0.20 FLOP/B */
   /* perceptron.tt:13:16  t77 = slice [4] [3:4] -> [1]   0 FLOPs, 20 B */
   t77[0] = y[3];
   /* perceptron.tt:13:16  reshape [1] -> []: a view of t77, no copy */
-  /* perceptron.tt:13:20  err_3 = sub [] - [1] -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
-  err_3[0] = t77[0] - pred_3[0];
+  /* perceptron.tt:13:20  err_3 = sub [] - [1] with 3 fused ops -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
+  {
+    const float f73 = t71[0] + b[0]; /* add */
+    const _Bool f75 = f73 > t74[0]; /* gt */
+    const float f76 = (float)f75; /* cast */
+    err_3[0] = t77[0] - f76;
+  }
   /* perceptron.tt:14:21  t80 = slice [4,2] [3:4, 0:2] -> [1,2]   0 FLOPs, 40 B */
   for (int64_t i0 = 0; i0 < 2; i0++)
     t80[i0] = X[i0 + 6];
   /* perceptron.tt:14:21  reshape [1,2] -> [2]: a view of t80, no copy */
-  /* perceptron.tt:14:18  t82 = mul [1] * [2] -> [2]   2 FLOPs, 20 B, 0.10 FLOP/B */
-  for (int64_t i0 = 0; i0 < 2; i0++)
-    t82[i0] = err_3[0] * t80[i0];
-  /* perceptron.tt:14:11  w = add [2] + [2] -> [2]   2 FLOPs, 24 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 2; i0++)
-    w[i0] = w[i0] + t82[i0];
+  /* perceptron.tt:14:18  mul [1] * [2] fused into the loop below   2 FLOPs, 20 B, 0.10 FLOP/B */
+  /* perceptron.tt:14:11  w = add [2] + [2] with 1 fused op -> [2]   2 FLOPs, 24 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 2; i0++) {
+    const float f82 = err_3[0] * t80[i0]; /* mul */
+    w[i0] = w[i0] + f82;
+  }
   /* perceptron.tt:14:11  store into w: computed there, nothing to copy */
   /* perceptron.tt:15:11  b = add [1] + [1] -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
   b[0] = b[0] + err_3[0];
@@ -283,8 +274,6 @@ static void forward_2(void) {
 /* perceptron.tt lines 19-20 */
 static void forward_3(void) {
   float *const t5 = arena_f32 + 0; /* [4], elements 0..4 */
-  float *const t6 = arena_f32 + 0; /* [4], elements 0..4 */
-  _Bool *const t8 = arena_bool + 0; /* [4], elements 0..4 */
 
   /* perceptron.tt:19:1  store [2] into w_1   0 FLOPs, 16 B */
   memcpy(w_1, w, sizeof w_1);
@@ -292,19 +281,18 @@ static void forward_3(void) {
   memcpy(b_1, b, sizeof b_1);
   /* perceptron.tt:20:22  t5 = matmul [4,2] @ [2] -> [4]   16 FLOPs, 56 B, 0.29 FLOP/B */
   tt_gemm_f32(4, 1, 2, X, 2, false, w, 1, false, t5, 1, false);
-  /* perceptron.tt:20:26  t6 = add [4] + [1] -> [4]   4 FLOPs, 36 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4; i0++)
-    t6[i0] = t5[i0] + b[0];
+  /* perceptron.tt:20:26  add [4] + [1] fused into the loop below   4 FLOPs, 36 B, 0.11 FLOP/B */
   /* perceptron.tt:20:31  t7 = const -> [] */
   static const float t7[1] = { /* [] */
     0.0f,
   };
-  /* perceptron.tt:20:31  t8 = gt [4] > [] -> [4]   4 FLOPs, 24 B, 0.17 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4; i0++)
-    t8[i0] = t6[i0] > t7[0];
-  /* perceptron.tt:20:35  t = cast [4] to f32 -> [4]   4 FLOPs, 20 B, 0.20 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4; i0++)
-    t[i0] = (float)t8[i0];
+  /* perceptron.tt:20:31  gt [4] > [] fused into the loop below   4 FLOPs, 24 B, 0.17 FLOP/B */
+  /* perceptron.tt:20:35  t = cast [4] to f32, with 2 fused ops -> [4]   4 FLOPs, 20 B, 0.20 FLOP/B */
+  for (int64_t i0 = 0; i0 < 4; i0++) {
+    const float f6 = t5[i0] + b[0]; /* add */
+    const _Bool f8 = f6 > t7[0]; /* gt */
+    t[i0] = (float)f8;
+  }
   /* perceptron.tt:20:1  store into t: computed there, nothing to copy */
 }
 

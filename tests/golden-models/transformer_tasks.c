@@ -5,14 +5,14 @@
  * gradients               550992       0.53 MiB
  * optimizer state        1102000       1.05 MiB  (and running statistics)
  * values                      24       0.00 MiB  (batches and tensors kept between statements)
- * intermediates         18241984      17.40 MiB  (memplan's arena; 525.36 MiB as separate arrays)
+ * intermediates         18160064      17.32 MiB  (memplan's arena; 470.70 MiB as separate arrays)
  * constants                  424       0.00 MiB
- * total                 20714192      19.75 MiB
- * graphs with 1 MiB or more of intermediates (arrays -> arena):
- *   train_step_1             lines 24-44:     44.43 MiB -> 7.22 MiB
- *   forward_2                lines 16-50:    218.21 MiB -> 17.25 MiB
- *   train_step_2             lines 24-44:     44.44 MiB -> 7.23 MiB
- *   forward_3                lines 24-50:    218.28 MiB -> 17.33 MiB
+ * total                 20632272      19.68 MiB
+ * graphs with 256 KiB or more of intermediates (arrays -> arena):
+ *   train_step_1             lines 24-44:     37.05 MiB -> 7.14 MiB
+ *   forward_2                lines 16-50:    198.26 MiB -> 17.32 MiB
+ *   train_step_2             lines 24-44:     37.05 MiB -> 7.15 MiB
+ *   forward_3                lines 24-50:    198.34 MiB -> 17.32 MiB
  */
 #include <math.h>
 #include <string.h>
@@ -281,7 +281,6 @@ static TT_ALIGN float mean_item_3[1]; /* [] value */
 static TT_ALIGN float arena_f32[4480000];
 static TT_ALIGN double arena_f64[8];
 static TT_ALIGN int64_t arena_i64[30000];
-static TT_ALIGN _Bool arena_bool[81920];
 
 static double lr; /* host float */
 static int64_t step; /* host int */
@@ -640,14 +639,11 @@ static float *const t7 = arena_f32 + 770048; /* [64,10,64], elements 770048..811
 static float *const t8 = arena_f32 + 1861632; /* [64,10,1], elements 1861632..1862272 */
 static float *const t9 = arena_f32 + 811008; /* [64,10,64], elements 811008..851968 */
 static float *const t10 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
-static float *const t11 = arena_f32 + 1862272; /* [64,10,1], elements 1862272..1862912 */
-static float *const t13 = arena_f32 + 1862272; /* [64,10,1], elements 1862272..1862912 */
+static float *const t11 = arena_f32 + 40960; /* [64,10,1], elements 40960..41600 */
 static float *const t14 = arena_f32 + 1862272; /* [64,10,1], elements 1862272..1862912 */
 static float *const t15 = arena_f32 + 1862912; /* [64,10,1], elements 1862912..1863552 */
 static float *const t16 = arena_f32 + 0; /* [64,10,1], elements 0..640 */
-static float *const t17 = arena_f32 + 851968; /* [64,10,64], elements 851968..892928 */
 static float *const t18 = arena_f32 + 851968; /* [64,10,64], elements 851968..892928 */
-static float *const t20 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
 static float *const t22 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
 static float *const t24 = arena_f32 + 892928; /* [10,64,64], elements 892928..933888 */
 static float *const t25 = arena_f32 + 0; /* [10,64,192], elements 0..122880 */
@@ -671,32 +667,24 @@ static float *const t51 = arena_f32 + 1097728; /* [64,10,64], elements 1097728..
 static float *const t52 = arena_f32 + 1863552; /* [64,10,1], elements 1863552..1864192 */
 static float *const t53 = arena_f32 + 1138688; /* [64,10,64], elements 1138688..1179648 */
 static float *const t54 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
-static float *const t55 = arena_f32 + 1864192; /* [64,10,1], elements 1864192..1864832 */
-static float *const t57 = arena_f32 + 1864192; /* [64,10,1], elements 1864192..1864832 */
+static float *const t55 = arena_f32 + 1819648; /* [64,10,1], elements 1819648..1820288 */
 static float *const t58 = arena_f32 + 1864192; /* [64,10,1], elements 1864192..1864832 */
 static float *const t59 = arena_f32 + 1864832; /* [64,10,1], elements 1864832..1865472 */
 static float *const t60 = arena_f32 + 1819648; /* [64,10,1], elements 1819648..1820288 */
-static float *const t61 = arena_f32 + 1179648; /* [64,10,64], elements 1179648..1220608 */
 static float *const t62 = arena_f32 + 1179648; /* [64,10,64], elements 1179648..1220608 */
-static float *const t64 = arena_f32 + 1220608; /* [64,10,64], elements 1220608..1261568 */
 static float *const t66 = arena_f32 + 1220608; /* [64,10,64], elements 1220608..1261568 */
-static float *const t68 = arena_f32 + 524288; /* [64,10,128], elements 524288..606208 */
-static float *const t70 = arena_f32 + 524288; /* [64,10,128], elements 524288..606208 */
+static float *const t68 = arena_f32 + 0; /* [64,10,128], elements 0..81920 */
 static float *const t71 = arena_f32 + 524288; /* [64,10,128], elements 524288..606208 */
-static float *const t73 = arena_f32 + 1261568; /* [64,10,64], elements 1261568..1302528 */
-static float *const t75 = arena_f32 + 1261568; /* [64,10,64], elements 1261568..1302528 */
+static float *const t73 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
 static float *const t76 = arena_f32 + 1261568; /* [64,10,64], elements 1261568..1302528 */
 static float *const t77 = arena_f32 + 1865472; /* [64,10,1], elements 1865472..1866112 */
 static float *const t78 = arena_f32 + 1302528; /* [64,10,64], elements 1302528..1343488 */
 static float *const t79 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
-static float *const t80 = arena_f32 + 1866112; /* [64,10,1], elements 1866112..1866752 */
-static float *const t82 = arena_f32 + 1866112; /* [64,10,1], elements 1866112..1866752 */
+static float *const t80 = arena_f32 + 1819648; /* [64,10,1], elements 1819648..1820288 */
 static float *const t83 = arena_f32 + 1866112; /* [64,10,1], elements 1866112..1866752 */
 static float *const t84 = arena_f32 + 1866752; /* [64,10,1], elements 1866752..1867392 */
 static float *const t85 = arena_f32 + 1819648; /* [64,10,1], elements 1819648..1820288 */
-static float *const t86 = arena_f32 + 1343488; /* [64,10,64], elements 1343488..1384448 */
 static float *const t87 = arena_f32 + 1343488; /* [64,10,64], elements 1343488..1384448 */
-static float *const t89 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
 static float *const t91 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
 static float *const t93 = arena_f32 + 1384448; /* [10,64,64], elements 1384448..1425408 */
 static float *const t94 = arena_f32 + 0; /* [10,64,192], elements 0..122880 */
@@ -720,47 +708,38 @@ static float *const t120 = arena_f32 + 1589248; /* [64,10,64], elements 1589248.
 static float *const t121 = arena_f32 + 1867392; /* [64,10,1], elements 1867392..1868032 */
 static float *const t122 = arena_f32 + 1630208; /* [64,10,64], elements 1630208..1671168 */
 static float *const t123 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
-static float *const t124 = arena_f32 + 1868032; /* [64,10,1], elements 1868032..1868672 */
-static float *const t126 = arena_f32 + 1868032; /* [64,10,1], elements 1868032..1868672 */
+static float *const t124 = arena_f32 + 1845248; /* [64,10,1], elements 1845248..1845888 */
 static float *const t127 = arena_f32 + 1868032; /* [64,10,1], elements 1868032..1868672 */
 static float *const t128 = arena_f32 + 1868672; /* [64,10,1], elements 1868672..1869312 */
 static float *const t129 = arena_f32 + 1845248; /* [64,10,1], elements 1845248..1845888 */
-static float *const t130 = arena_f32 + 1671168; /* [64,10,64], elements 1671168..1712128 */
 static float *const t131 = arena_f32 + 1671168; /* [64,10,64], elements 1671168..1712128 */
-static float *const t133 = arena_f32 + 1712128; /* [64,10,64], elements 1712128..1753088 */
 static float *const t135 = arena_f32 + 1712128; /* [64,10,64], elements 1712128..1753088 */
-static float *const t137 = arena_f32 + 606208; /* [64,10,128], elements 606208..688128 */
-static float *const t139 = arena_f32 + 606208; /* [64,10,128], elements 606208..688128 */
+static float *const t137 = arena_f32 + 0; /* [64,10,128], elements 0..81920 */
 static float *const t140 = arena_f32 + 606208; /* [64,10,128], elements 606208..688128 */
 static float *const t142 = arena_f32 + 688128; /* [64,10,64], elements 688128..729088 */
-static float *const t144 = arena_f32 + 688128; /* [64,10,64], elements 688128..729088 */
-static float *const encoder_out = arena_f32 + 688128; /* [64,10,64], elements 688128..729088 */
-static float *const t147 = arena_f32 + 729088; /* [64,10,10], elements 729088..735488 */
-static float *const head_out = arena_f32 + 729088; /* [64,10,10], elements 729088..735488 */
-static float *const t152 = arena_f32 + 735488; /* [640,10], elements 735488..741888 */
-static float *const t153 = arena_f32 + 729088; /* [640,10], elements 729088..735488 */
-static float *const t154 = arena_f32 + 741888; /* [640,10], elements 741888..748288 */
+static float *const encoder_out = arena_f32 + 729088; /* [64,10,64], elements 729088..770048 */
+static float *const t147 = arena_f32 + 688128; /* [64,10,10], elements 688128..694528 */
+static float *const head_out = arena_f32 + 688128; /* [64,10,10], elements 688128..694528 */
+static float *const t152 = arena_f32 + 694528; /* [640,10], elements 694528..700928 */
+static float *const t153 = arena_f32 + 688128; /* [640,10], elements 688128..694528 */
+static float *const t154 = arena_f32 + 700928; /* [640,10], elements 700928..707328 */
 static float *const t155 = arena_f32 + 1845248; /* [640], elements 1845248..1845888 */
 static float *const t156 = arena_f32 + 1845248; /* [640], elements 1845248..1845888 */
 static float *const t361 = arena_f32 + 1845888; /* [], elements 1845888..1845889 */
 static float *const t363 = arena_f32 + 1845248; /* [640], elements 1845248..1845888 */
-static float *const t365 = arena_f32 + 1845248; /* [640], elements 1845248..1845888 */
-static float *const t366 = arena_f32 + 1845248; /* [640], elements 1845248..1845888 */
+static float *const t366 = arena_f32 + 1845888; /* [640], elements 1845888..1846528 */
 static float *const t368 = arena_f32 + 0; /* [640,10], elements 0..6400 */
 static float *const t369 = arena_f32 + 0; /* [640,10], elements 0..6400 */
-static float *const t370 = arena_f32 + 729088; /* [640,1], elements 729088..729728 */
-static float *const t371 = arena_f32 + 735488; /* [640,10], elements 735488..741888 */
-static float *const t372 = arena_f32 + 735488; /* [640,10], elements 735488..741888 */
+static float *const t370 = arena_f32 + 688128; /* [640,1], elements 688128..688768 */
 static float *const t373 = arena_f32 + 0; /* [640,10], elements 0..6400 */
 static float *const t375 = arena_f32 + 1870272; /* [1,1,10], elements 1870272..1870282 */
 static float *const t377 = arena_f32 + 1753088; /* [64,10,64], elements 1753088..1794048 */
-static float *const t378 = arena_f32 + 729088; /* [64,10,64], elements 729088..770048 */
+static float *const t378 = arena_f32 + 688128; /* [64,10,64], elements 688128..729088 */
 static float *const t379 = arena_f32 + 1869312; /* [1,10,64], elements 1869312..1869952 */
 static float *const t381 = arena_f32 + 1870080; /* [1,1,64], elements 1870080..1870144 */
 static float *const t383 = arena_f32 + 688128; /* [64,10,128], elements 688128..770048 */
 static float *const t384 = arena_f32 + 0; /* [64,64,128], elements 0..524288 */
 static float *const t385 = arena_f32 + 1845248; /* [1,64,128], elements 1845248..1853440 */
-static _Bool *const t388 = arena_bool + 0; /* [64,10,128], elements 0..81920 */
 static float *const t389 = arena_f32 + 688128; /* [64,10,128], elements 688128..770048 */
 static float *const t390 = arena_f32 + 1869952; /* [1,1,128], elements 1869952..1870080 */
 static float *const t392 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
@@ -770,187 +749,128 @@ static float *const t396 = arena_f32 + 1870144; /* [1,1,64], elements 1870144..1
 static float *const t398 = arena_f32 + 1712128; /* [64,10,64], elements 1712128..1753088 */
 static float *const t399 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
 static float *const t400 = arena_f32 + 1870208; /* [1,1,64], elements 1870208..1870272 */
-static float *const t402 = arena_f32 + 647168; /* [64,10,1], elements 647168..647808 */
-static float *const t403 = arena_f32 + 1671168; /* [64,10,64], elements 1671168..1712128 */
-static float *const t404 = arena_f32 + 1753088; /* [64,10,64], elements 1753088..1794048 */
-static float *const t405 = arena_f32 + 1712128; /* [64,10,64], elements 1712128..1753088 */
-static float *const t406 = arena_f32 + 606208; /* [64,10,1], elements 606208..606848 */
-static float *const t407 = arena_f32 + 1867392; /* [64,10,1], elements 1867392..1868032 */
-static float *const t408 = arena_f32 + 647168; /* [64,10,1], elements 647168..647808 */
-static float *const t409 = arena_f32 + 1867392; /* [64,10,1], elements 1867392..1868032 */
-static float *const t410 = arena_f32 + 606208; /* [64,10,1], elements 606208..606848 */
-static float *const t411 = arena_f32 + 1867392; /* [64,10,1], elements 1867392..1868032 */
-static float *const t412 = arena_f32 + 1867392; /* [64,10,1], elements 1867392..1868032 */
-static float *const t413 = arena_f32 + 606208; /* [64,10,1], elements 606208..606848 */
-static float *const t415 = arena_f32 + 606208; /* [64,10,1], elements 606208..606848 */
+static float *const t402 = arena_f32 + 606208; /* [64,10,1], elements 606208..606848 */
+static float *const t405 = arena_f32 + 1589248; /* [64,10,64], elements 1589248..1630208 */
+static float *const t406 = arena_f32 + 1671168; /* [64,10,1], elements 1671168..1671808 */
+static float *const t415 = arena_f32 + 1671808; /* [64,10,1], elements 1671808..1672448 */
 static float *const t416 = arena_f32 + 1589248; /* [64,10,64], elements 1589248..1630208 */
 static float *const t418 = arena_f32 + 1589248; /* [64,10,64], elements 1589248..1630208 */
-static float *const t419 = arena_f32 + 1671168; /* [64,10,64], elements 1671168..1712128 */
-static float *const t420 = arena_f32 + 1589248; /* [64,10,64], elements 1589248..1630208 */
 static float *const t421 = arena_f32 + 1671168; /* [64,10,64], elements 1671168..1712128 */
-static float *const t422 = arena_f32 + 1753088; /* [64,10,64], elements 1753088..1794048 */
-static float *const t423 = arena_f32 + 1671168; /* [64,10,64], elements 1671168..1712128 */
+static float *const t423 = arena_f32 + 1589248; /* [64,10,64], elements 1589248..1630208 */
 static float *const t424 = arena_f32 + 1867392; /* [64,10,1], elements 1867392..1868032 */
-static float *const t425 = arena_f32 + 647168; /* [64,10,1], elements 647168..647808 */
-static float *const t426 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
-static float *const t428 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
-static float *const t429 = arena_f32 + 1753088; /* [64,10,64], elements 1753088..1794048 */
-static float *const t430 = arena_f32 + 606208; /* [10,64,64], elements 606208..647168 */
-static float *const t432 = arena_f32 + 1869184; /* [1,64], elements 1869184..1869248 */
-static float *const t434 = arena_f32 + 647168; /* [640,64], elements 647168..688128 */
-static float *const t435 = arena_f32 + 1589248; /* [64,64], elements 1589248..1593344 */
-static float *const t437 = arena_f32 + 606208; /* [256,10,16], elements 606208..647168 */
-static float *const t438 = arena_f32 + 647168; /* [256,10,10], elements 647168..672768 */
-static float *const t439 = arena_f32 + 1466368; /* [256,10,16], elements 1466368..1507328 */
-static float *const t440 = arena_f32 + 606208; /* [256,10,10], elements 606208..631808 */
-static float *const t441 = arena_f32 + 631808; /* [256,10,1], elements 631808..634368 */
-static float *const t442 = arena_f32 + 647168; /* [256,10,10], elements 647168..672768 */
+static float *const t425 = arena_f32 + 1867392; /* [64,10,1], elements 1867392..1868032 */
+static float *const t426 = arena_f32 + 1589248; /* [64,10,64], elements 1589248..1630208 */
+static float *const t429 = arena_f32 + 1630208; /* [64,10,64], elements 1630208..1671168 */
+static float *const t430 = arena_f32 + 1589248; /* [10,64,64], elements 1589248..1630208 */
+static float *const t432 = arena_f32 + 1683456; /* [1,64], elements 1683456..1683520 */
+static float *const t434 = arena_f32 + 606208; /* [640,64], elements 606208..647168 */
+static float *const t437 = arena_f32 + 647168; /* [256,10,16], elements 647168..688128 */
+static float *const t438 = arena_f32 + 688128; /* [256,10,10], elements 688128..713728 */
+static float *const t439 = arena_f32 + 606208; /* [256,10,16], elements 606208..647168 */
+static float *const t440 = arena_f32 + 647168; /* [256,10,10], elements 647168..672768 */
+static float *const t441 = arena_f32 + 672768; /* [256,10,1], elements 672768..675328 */
 static float *const t443 = arena_f32 + 1819648; /* [256,10,10], elements 1819648..1845248 */
-static float *const t444 = arena_f32 + 606208; /* [256,10,16], elements 606208..647168 */
-static float *const t445 = arena_f32 + 647168; /* [256,16,10], elements 647168..688128 */
+static float *const t444 = arena_f32 + 1466368; /* [256,10,16], elements 1466368..1507328 */
+static float *const t445 = arena_f32 + 1507328; /* [256,16,10], elements 1507328..1548288 */
 static float *const t446 = arena_f32 + 1425408; /* [256,10,16], elements 1425408..1466368 */
-static float *const t447 = arena_f32 + 606208; /* [256,10,16], elements 606208..647168 */
-static float *const t448 = arena_f32 + 647168; /* [10,256,16], elements 647168..688128 */
-static float *const t450 = arena_f32 + 688128; /* [10,256,16], elements 688128..729088 */
-static float *const t452 = arena_f32 + 729088; /* [10,256,16], elements 729088..770048 */
+static float *const t447 = arena_f32 + 1466368; /* [256,10,16], elements 1466368..1507328 */
+static float *const t448 = arena_f32 + 1507328; /* [10,256,16], elements 1507328..1548288 */
+static float *const t450 = arena_f32 + 606208; /* [10,256,16], elements 606208..647168 */
+static float *const t452 = arena_f32 + 1425408; /* [10,256,16], elements 1425408..1466368 */
 static float *const t454 = arena_f32 + 0; /* [10,64,192], elements 0..122880 */
 static float *const t455 = arena_f32 + 122880; /* [10,64,192], elements 122880..245760 */
-static float *const t456 = arena_f32 + 0; /* [10,64,192], elements 0..122880 */
-static float *const t457 = arena_f32 + 122880; /* [10,64,192], elements 122880..245760 */
-static float *const t458 = arena_f32 + 0; /* [10,64,192], elements 0..122880 */
-static float *const t459 = arena_f32 + 1868672; /* [1,1,192], elements 1868672..1868864 */
-static float *const t461 = arena_f32 + 606208; /* [10,64,64], elements 606208..647168 */
-static float *const t462 = arena_f32 + 122880; /* [10,192,64], elements 122880..245760 */
-static float *const t463 = arena_f32 + 688128; /* [1,192,64], elements 688128..700416 */
-static float *const t465 = arena_f32 + 647168; /* [64,10,64], elements 647168..688128 */
-static float *const t466 = arena_f32 + 1869248; /* [1,1,64], elements 1869248..1869312 */
+static float *const t457 = arena_f32 + 245760; /* [10,64,192], elements 245760..368640 */
+static float *const t458 = arena_f32 + 245760; /* [10,64,192], elements 245760..368640 */
+static float *const t459 = arena_f32 + 1827840; /* [1,1,192], elements 1827840..1828032 */
+static float *const t461 = arena_f32 + 122880; /* [10,64,64], elements 122880..163840 */
+static float *const t462 = arena_f32 + 0; /* [10,192,64], elements 0..122880 */
+static float *const t463 = arena_f32 + 1671168; /* [1,192,64], elements 1671168..1683456 */
+static float *const t465 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
+static float *const t466 = arena_f32 + 1828032; /* [1,1,64], elements 1828032..1828096 */
 static float *const t468 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
-static float *const t469 = arena_f32 + 647168; /* [64,10,64], elements 647168..688128 */
-static float *const t470 = arena_f32 + 1842688; /* [1,1,64], elements 1842688..1842752 */
+static float *const t469 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
+static float *const t470 = arena_f32 + 1828096; /* [1,1,64], elements 1828096..1828160 */
 static float *const t472 = arena_f32 + 1867392; /* [64,10,1], elements 1867392..1868032 */
-static float *const t473 = arena_f32 + 647168; /* [64,10,64], elements 647168..688128 */
-static float *const t474 = arena_f32 + 1753088; /* [64,10,64], elements 1753088..1794048 */
-static float *const t475 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
+static float *const t475 = arena_f32 + 1261568; /* [64,10,64], elements 1261568..1302528 */
 static float *const t476 = arena_f32 + 1868032; /* [64,10,1], elements 1868032..1868672 */
-static float *const t477 = arena_f32 + 1865472; /* [64,10,1], elements 1865472..1866112 */
-static float *const t478 = arena_f32 + 1867392; /* [64,10,1], elements 1867392..1868032 */
-static float *const t479 = arena_f32 + 1865472; /* [64,10,1], elements 1865472..1866112 */
-static float *const t480 = arena_f32 + 1868032; /* [64,10,1], elements 1868032..1868672 */
-static float *const t481 = arena_f32 + 1865472; /* [64,10,1], elements 1865472..1866112 */
-static float *const t482 = arena_f32 + 1865472; /* [64,10,1], elements 1865472..1866112 */
-static float *const t483 = arena_f32 + 1868032; /* [64,10,1], elements 1868032..1868672 */
-static float *const t485 = arena_f32 + 1868032; /* [64,10,1], elements 1868032..1868672 */
+static float *const t485 = arena_f32 + 1868672; /* [64,10,1], elements 1868672..1869312 */
 static float *const t486 = arena_f32 + 1261568; /* [64,10,64], elements 1261568..1302528 */
 static float *const t488 = arena_f32 + 1261568; /* [64,10,64], elements 1261568..1302528 */
-static float *const t489 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
-static float *const t490 = arena_f32 + 1261568; /* [64,10,64], elements 1261568..1302528 */
-static float *const t491 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
-static float *const t492 = arena_f32 + 1753088; /* [64,10,64], elements 1753088..1794048 */
-static float *const t493 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
-static float *const t494 = arena_f32 + 1868032; /* [64,10,1], elements 1868032..1868672 */
-static float *const t495 = arena_f32 + 1867392; /* [64,10,1], elements 1867392..1868032 */
-static float *const t496 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
-static float *const t498 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
-static float *const t499 = arena_f32 + 1753088; /* [64,10,64], elements 1753088..1794048 */
-static float *const t500 = arena_f32 + 1866752; /* [1,1,64], elements 1866752..1866816 */
+static float *const t491 = arena_f32 + 647168; /* [64,10,64], elements 647168..688128 */
+static float *const t493 = arena_f32 + 688128; /* [64,10,64], elements 688128..729088 */
+static float *const t494 = arena_f32 + 1865472; /* [64,10,1], elements 1865472..1866112 */
+static float *const t495 = arena_f32 + 1865472; /* [64,10,1], elements 1865472..1866112 */
+static float *const t496 = arena_f32 + 688128; /* [64,10,64], elements 688128..729088 */
+static float *const t499 = arena_f32 + 729088; /* [64,10,64], elements 729088..770048 */
+static float *const t500 = arena_f32 + 1867520; /* [1,1,64], elements 1867520..1867584 */
 static float *const t502 = arena_f32 + 606208; /* [64,10,128], elements 606208..688128 */
 static float *const t503 = arena_f32 + 0; /* [64,64,128], elements 0..524288 */
-static float *const t504 = arena_f32 + 1819648; /* [1,64,128], elements 1819648..1827840 */
-static _Bool *const t507 = arena_bool + 0; /* [64,10,128], elements 0..81920 */
+static float *const t504 = arena_f32 + 1655808; /* [1,64,128], elements 1655808..1664000 */
 static float *const t508 = arena_f32 + 606208; /* [64,10,128], elements 606208..688128 */
-static float *const t509 = arena_f32 + 1869056; /* [1,1,128], elements 1869056..1869184 */
-static float *const t511 = arena_f32 + 524288; /* [64,10,64], elements 524288..565248 */
+static float *const t509 = arena_f32 + 1867392; /* [1,1,128], elements 1867392..1867520 */
+static float *const t511 = arena_f32 + 688128; /* [64,10,64], elements 688128..729088 */
 static float *const t512 = arena_f32 + 0; /* [64,128,64], elements 0..524288 */
-static float *const t513 = arena_f32 + 1827840; /* [1,128,64], elements 1827840..1836032 */
-static float *const t515 = arena_f32 + 1866816; /* [1,1,64], elements 1866816..1866880 */
-static float *const t517 = arena_f32 + 565248; /* [64,10,64], elements 565248..606208 */
-static float *const t518 = arena_f32 + 524288; /* [64,10,64], elements 524288..565248 */
-static float *const t519 = arena_f32 + 1866880; /* [1,1,64], elements 1866880..1866944 */
+static float *const t513 = arena_f32 + 1819648; /* [1,128,64], elements 1819648..1827840 */
+static float *const t515 = arena_f32 + 1867584; /* [1,1,64], elements 1867584..1867648 */
+static float *const t517 = arena_f32 + 1220608; /* [64,10,64], elements 1220608..1261568 */
+static float *const t518 = arena_f32 + 688128; /* [64,10,64], elements 688128..729088 */
+static float *const t519 = arena_f32 + 1867648; /* [1,1,64], elements 1867648..1867712 */
 static float *const t521 = arena_f32 + 1865472; /* [64,10,1], elements 1865472..1866112 */
-static float *const t522 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
-static float *const t523 = arena_f32 + 1753088; /* [64,10,64], elements 1753088..1794048 */
-static float *const t524 = arena_f32 + 565248; /* [64,10,64], elements 565248..606208 */
+static float *const t524 = arena_f32 + 1097728; /* [64,10,64], elements 1097728..1138688 */
 static float *const t525 = arena_f32 + 1866112; /* [64,10,1], elements 1866112..1866752 */
-static float *const t526 = arena_f32 + 1863552; /* [64,10,1], elements 1863552..1864192 */
-static float *const t527 = arena_f32 + 1865472; /* [64,10,1], elements 1865472..1866112 */
-static float *const t528 = arena_f32 + 1863552; /* [64,10,1], elements 1863552..1864192 */
-static float *const t529 = arena_f32 + 1866112; /* [64,10,1], elements 1866112..1866752 */
-static float *const t530 = arena_f32 + 1863552; /* [64,10,1], elements 1863552..1864192 */
-static float *const t531 = arena_f32 + 1863552; /* [64,10,1], elements 1863552..1864192 */
-static float *const t532 = arena_f32 + 1866112; /* [64,10,1], elements 1866112..1866752 */
-static float *const t534 = arena_f32 + 1866112; /* [64,10,1], elements 1866112..1866752 */
+static float *const t534 = arena_f32 + 1866752; /* [64,10,1], elements 1866752..1867392 */
 static float *const t535 = arena_f32 + 1097728; /* [64,10,64], elements 1097728..1138688 */
 static float *const t537 = arena_f32 + 1097728; /* [64,10,64], elements 1097728..1138688 */
-static float *const t538 = arena_f32 + 1179648; /* [64,10,64], elements 1179648..1220608 */
-static float *const t539 = arena_f32 + 1097728; /* [64,10,64], elements 1097728..1138688 */
 static float *const t540 = arena_f32 + 1179648; /* [64,10,64], elements 1179648..1220608 */
-static float *const t541 = arena_f32 + 1753088; /* [64,10,64], elements 1753088..1794048 */
-static float *const t542 = arena_f32 + 1179648; /* [64,10,64], elements 1179648..1220608 */
+static float *const t542 = arena_f32 + 1097728; /* [64,10,64], elements 1097728..1138688 */
 static float *const t543 = arena_f32 + 1863552; /* [64,10,1], elements 1863552..1864192 */
-static float *const t544 = arena_f32 + 1865472; /* [64,10,1], elements 1865472..1866112 */
+static float *const t544 = arena_f32 + 1863552; /* [64,10,1], elements 1863552..1864192 */
 static float *const t545 = arena_f32 + 1097728; /* [64,10,64], elements 1097728..1138688 */
-static float *const t547 = arena_f32 + 1097728; /* [64,10,64], elements 1097728..1138688 */
-static float *const t548 = arena_f32 + 1753088; /* [64,10,64], elements 1753088..1794048 */
+static float *const t548 = arena_f32 + 1138688; /* [64,10,64], elements 1138688..1179648 */
 static float *const t549 = arena_f32 + 1097728; /* [10,64,64], elements 1097728..1138688 */
-static float *const t551 = arena_f32 + 1866944; /* [1,64], elements 1866944..1867008 */
-static float *const t553 = arena_f32 + 1138688; /* [640,64], elements 1138688..1179648 */
-static float *const t554 = arena_f32 + 1836032; /* [64,64], elements 1836032..1840128 */
-static float *const t556 = arena_f32 + 1056768; /* [256,10,16], elements 1056768..1097728 */
-static float *const t557 = arena_f32 + 1097728; /* [256,10,10], elements 1097728..1123328 */
+static float *const t551 = arena_f32 + 1867712; /* [1,64], elements 1867712..1867776 */
+static float *const t553 = arena_f32 + 1179648; /* [640,64], elements 1179648..1220608 */
+static float *const t556 = arena_f32 + 1220608; /* [256,10,16], elements 1220608..1261568 */
+static float *const t557 = arena_f32 + 1179648; /* [256,10,10], elements 1179648..1205248 */
 static float *const t558 = arena_f32 + 974848; /* [256,10,16], elements 974848..1015808 */
-static float *const t559 = arena_f32 + 1056768; /* [256,10,10], elements 1056768..1082368 */
-static float *const t560 = arena_f32 + 1840128; /* [256,10,1], elements 1840128..1842688 */
-static float *const t561 = arena_f32 + 1097728; /* [256,10,10], elements 1097728..1123328 */
+static float *const t559 = arena_f32 + 1630208; /* [256,10,10], elements 1630208..1655808 */
+static float *const t560 = arena_f32 + 1664000; /* [256,10,1], elements 1664000..1666560 */
 static float *const t562 = arena_f32 + 1794048; /* [256,10,10], elements 1794048..1819648 */
-static float *const t563 = arena_f32 + 1056768; /* [256,10,16], elements 1056768..1097728 */
+static float *const t563 = arena_f32 + 1179648; /* [256,10,16], elements 1179648..1220608 */
 static float *const t564 = arena_f32 + 1015808; /* [256,16,10], elements 1015808..1056768 */
 static float *const t565 = arena_f32 + 933888; /* [256,10,16], elements 933888..974848 */
-static float *const t566 = arena_f32 + 1056768; /* [256,10,16], elements 1056768..1097728 */
+static float *const t566 = arena_f32 + 1179648; /* [256,10,16], elements 1179648..1220608 */
 static float *const t567 = arena_f32 + 1015808; /* [10,256,16], elements 1015808..1056768 */
 static float *const t569 = arena_f32 + 974848; /* [10,256,16], elements 974848..1015808 */
 static float *const t571 = arena_f32 + 933888; /* [10,256,16], elements 933888..974848 */
 static float *const t573 = arena_f32 + 0; /* [10,64,192], elements 0..122880 */
 static float *const t574 = arena_f32 + 122880; /* [10,64,192], elements 122880..245760 */
-static float *const t575 = arena_f32 + 0; /* [10,64,192], elements 0..122880 */
-static float *const t576 = arena_f32 + 122880; /* [10,64,192], elements 122880..245760 */
-static float *const t577 = arena_f32 + 0; /* [10,64,192], elements 0..122880 */
-static float *const t578 = arena_f32 + 1868864; /* [1,1,192], elements 1868864..1869056 */
-static float *const t580 = arena_f32 + 245760; /* [10,64,64], elements 245760..286720 */
-static float *const t581 = arena_f32 + 122880; /* [10,192,64], elements 122880..245760 */
-static float *const t582 = arena_f32 + 81920; /* [1,192,64], elements 81920..94208 */
+static float *const t576 = arena_f32 + 245760; /* [10,64,192], elements 245760..368640 */
+static float *const t577 = arena_f32 + 245760; /* [10,64,192], elements 245760..368640 */
+static float *const t578 = arena_f32 + 1865472; /* [1,1,192], elements 1865472..1865664 */
+static float *const t580 = arena_f32 + 122880; /* [10,64,64], elements 122880..163840 */
+static float *const t581 = arena_f32 + 0; /* [10,192,64], elements 0..122880 */
+static float *const t582 = arena_f32 + 1630208; /* [1,192,64], elements 1630208..1642496 */
 static float *const t584 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
-static float *const t585 = arena_f32 + 1841408; /* [1,1,64], elements 1841408..1841472 */
-static float *const t587 = arena_f32 + 40960; /* [64,10,64], elements 40960..81920 */
+static float *const t585 = arena_f32 + 1867776; /* [1,1,64], elements 1867776..1867840 */
+static float *const t587 = arena_f32 + 892928; /* [64,10,64], elements 892928..933888 */
 static float *const t588 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
-static float *const t589 = arena_f32 + 1841472; /* [1,1,64], elements 1841472..1841536 */
-static float *const t591 = arena_f32 + 1840128; /* [64,10,1], elements 1840128..1840768 */
-static float *const t592 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
-static float *const t593 = arena_f32 + 1753088; /* [64,10,64], elements 1753088..1794048 */
-static float *const t594 = arena_f32 + 40960; /* [64,10,64], elements 40960..81920 */
-static float *const t595 = arena_f32 + 1840768; /* [64,10,1], elements 1840768..1841408 */
-static float *const t596 = arena_f32 + 1861632; /* [64,10,1], elements 1861632..1862272 */
-static float *const t597 = arena_f32 + 1840128; /* [64,10,1], elements 1840128..1840768 */
-static float *const t598 = arena_f32 + 1861632; /* [64,10,1], elements 1861632..1862272 */
-static float *const t599 = arena_f32 + 1840768; /* [64,10,1], elements 1840768..1841408 */
-static float *const t600 = arena_f32 + 1861632; /* [64,10,1], elements 1861632..1862272 */
-static float *const t601 = arena_f32 + 1861632; /* [64,10,1], elements 1861632..1862272 */
-static float *const t602 = arena_f32 + 1840768; /* [64,10,1], elements 1840768..1841408 */
-static float *const t604 = arena_f32 + 1840768; /* [64,10,1], elements 1840768..1841408 */
-static float *const t605 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
-static float *const t607 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
-static float *const t608 = arena_f32 + 40960; /* [64,10,64], elements 40960..81920 */
-static float *const t609 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
-static float *const t610 = arena_f32 + 40960; /* [64,10,64], elements 40960..81920 */
-static float *const t611 = arena_f32 + 1753088; /* [64,10,64], elements 1753088..1794048 */
-static float *const t612 = arena_f32 + 40960; /* [64,10,64], elements 40960..81920 */
-static float *const t613 = arena_f32 + 1840768; /* [64,10,1], elements 1840768..1841408 */
-static float *const t614 = arena_f32 + 1840128; /* [64,10,1], elements 1840128..1840768 */
-static float *const t615 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
-static float *const t617 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
-static float *const t618 = arena_f32 + 1753088; /* [64,10,64], elements 1753088..1794048 */
-static float *const t619 = arena_f32 + 1840128; /* [1,10,64], elements 1840128..1840768 */
-static float *const t621 = arena_f32 + 1840768; /* [10,64], elements 1840768..1841408 */
-static float *const t622 = arena_f32 + 1840128; /* [10,64], elements 1840128..1840768 */
+static float *const t589 = arena_f32 + 1867840; /* [1,1,64], elements 1867840..1867904 */
+static float *const t591 = arena_f32 + 1863552; /* [64,10,1], elements 1863552..1864192 */
+static float *const t594 = arena_f32 + 770048; /* [64,10,64], elements 770048..811008 */
+static float *const t595 = arena_f32 + 1864192; /* [64,10,1], elements 1864192..1864832 */
+static float *const t604 = arena_f32 + 1864832; /* [64,10,1], elements 1864832..1865472 */
+static float *const t605 = arena_f32 + 851968; /* [64,10,64], elements 851968..892928 */
+static float *const t607 = arena_f32 + 851968; /* [64,10,64], elements 851968..892928 */
+static float *const t610 = arena_f32 + 933888; /* [64,10,64], elements 933888..974848 */
+static float *const t612 = arena_f32 + 974848; /* [64,10,64], elements 974848..1015808 */
+static float *const t613 = arena_f32 + 1861632; /* [64,10,1], elements 1861632..1862272 */
+static float *const t614 = arena_f32 + 1861632; /* [64,10,1], elements 1861632..1862272 */
+static float *const t615 = arena_f32 + 974848; /* [64,10,64], elements 974848..1015808 */
+static float *const t618 = arena_f32 + 1015808; /* [64,10,64], elements 1015808..1056768 */
+static float *const t619 = arena_f32 + 1664000; /* [1,10,64], elements 1664000..1664640 */
+static float *const t621 = arena_f32 + 1664640; /* [10,64], elements 1664640..1665280 */
+static float *const t622 = arena_f32 + 1664000; /* [10,64], elements 1664000..1664640 */
 static double *const t243 = arena_f64 + 0; /* [], elements 0..1 */
 static int64_t *const t246 = arena_i64 + 0; /* [], elements 0..1 */
 
@@ -1019,34 +939,32 @@ static TT_NOINLINE void train_step_1_part1(void) {
     acc += lane[0];
     t11[i0] = (float)(acc / 64);
   }
-  /* transformer_tasks.tt:25:17  t13 = add [64,10,1] + [] -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t13[i0] = t11[i0] + train_step_1_t12[0];
-  /* transformer_tasks.tt:25:17  t14 = rsqrt [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t14[i0] = 1 / sqrtf(t13[i0]);
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t14 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f13 = t11[i0] + train_step_1_t12[0]; /* add */
+    t14[i0] = 1 / sqrtf(f13);
+  }
   /* transformer_tasks.tt:25:17  t15 = neg [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     t15[i0] = -t14[i0];
   /* transformer_tasks.tt:25:17  t16 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     t16[i0] = t15[i0] * t8[i0];
-  /* transformer_tasks.tt:25:17  t17 = mul [64,10,64] * [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t18 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t17[i0 * 64 + i1] = t7[i0 * 64 + i1] * t14[i0];
-  /* transformer_tasks.tt:25:17  t18 = add [64,10,64] + [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f17 = t7[i0 * 64 + i1] * t14[i0]; /* mul */
+      t18[i0 * 64 + i1] = f17 + t16[i0];
+    }
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs, 327936 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t22 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t18[i0 * 64 + i1] = t17[i0 * 64 + i1] + t16[i0];
-  /* transformer_tasks.tt:25:17  t20 = mul [64,10,64] * [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t20[i0 * 64 + i1] = t18[i0 * 64 + i1] * weight_10[i1];
-  /* transformer_tasks.tt:25:17  t22 = add [64,10,64] + [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t22[i0 * 64 + i1] = t20[i0 * 64 + i1] + bias_8[i1];
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f20 = t18[i0 * 64 + i1] * weight_10[i1]; /* mul */
+      t22[i0 * 64 + i1] = f20 + bias_8[i1];
+    }
   /* transformer_tasks.tt:25:17  t24 = permute [64,10,64] order=(1,0,2) -> [10,64,64]   0 FLOPs, 327680 B */
   for (int64_t i0 = 0; i0 < 10; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
@@ -1172,52 +1090,50 @@ static TT_NOINLINE void train_step_1_part1(void) {
     acc += lane[0];
     t55[i0] = (float)(acc / 64);
   }
-  /* transformer_tasks.tt:25:17  t57 = add [64,10,1] + [] -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t57[i0] = t55[i0] + train_step_1_t56[0];
-  /* transformer_tasks.tt:25:17  t58 = rsqrt [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t58[i0] = 1 / sqrtf(t57[i0]);
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t58 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f57 = t55[i0] + train_step_1_t56[0]; /* add */
+    t58[i0] = 1 / sqrtf(f57);
+  }
   /* transformer_tasks.tt:25:17  t59 = neg [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     t59[i0] = -t58[i0];
   /* transformer_tasks.tt:25:17  t60 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     t60[i0] = t59[i0] * t52[i0];
-  /* transformer_tasks.tt:25:17  t61 = mul [64,10,64] * [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t62 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t61[i0 * 64 + i1] = t51[i0 * 64 + i1] * t58[i0];
-  /* transformer_tasks.tt:25:17  t62 = add [64,10,64] + [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f61 = t51[i0 * 64 + i1] * t58[i0]; /* mul */
+      t62[i0 * 64 + i1] = f61 + t60[i0];
+    }
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs, 327936 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t66 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t62[i0 * 64 + i1] = t61[i0 * 64 + i1] + t60[i0];
-  /* transformer_tasks.tt:25:17  t64 = mul [64,10,64] * [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t64[i0 * 64 + i1] = t62[i0 * 64 + i1] * weight_11[i1];
-  /* transformer_tasks.tt:25:17  t66 = add [64,10,64] + [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t66[i0 * 64 + i1] = t64[i0 * 64 + i1] + bias_9[i1];
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f64 = t62[i0 * 64 + i1] * weight_11[i1]; /* mul */
+      t66[i0 * 64 + i1] = f64 + bias_9[i1];
+    }
   /* transformer_tasks.tt:25:17  t68 = matmul [64,10,64] @ [128,64] (B transposed) -> [64,10,128]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
   tt_gemm_f32(640, 128, 64, t66, 64, false, weight_8, 64, true, t68, 128, false);
-  /* transformer_tasks.tt:25:17  t70 = add [64,10,128] + [128] -> [64,10,128]   81920 FLOPs, 655872 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,128] + [128] fused into the loop below   81920 FLOPs, 655872 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t71 = relu [64,10,128] with 1 fused op -> [64,10,128]   81920 FLOPs, 655360 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 128; i1++)
-      t70[i0 * 128 + i1] = t68[i0 * 128 + i1] + bias_6[i1];
-  /* transformer_tasks.tt:25:17  t71 = relu [64,10,128] -> [64,10,128]   81920 FLOPs, 655360 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 81920; i0++)
-    t71[i0] = (t70[i0] < 0 ? (float)0 : t70[i0]);
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      const float f70 = t68[i0 * 128 + i1] + bias_6[i1]; /* add */
+      t71[i0 * 128 + i1] = (f70 < 0 ? (float)0 : f70);
+    }
   /* transformer_tasks.tt:25:17  t73 = matmul [64,10,128] @ [64,128] (B transposed) -> [64,10,64]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
   tt_gemm_f32(640, 64, 128, t71, 128, false, weight_9, 128, true, t73, 64, false);
-  /* transformer_tasks.tt:25:17  t75 = add [64,10,64] + [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64] fused into the loop below   40960 FLOPs, 327936 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t76 = add [64,10,64] + [64,10,64] with 1 fused op -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t75[i0 * 64 + i1] = t73[i0 * 64 + i1] + bias_7[i1];
-  /* transformer_tasks.tt:25:17  t76 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t76[i0] = t51[i0] + t75[i0];
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f75 = t73[i0 * 64 + i1] + bias_7[i1]; /* add */
+      t76[i0 * 64 + i1] = t51[i0 * 64 + i1] + f75;
+    }
   /* transformer_tasks.tt:25:17  t77 = mean [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     double acc = 0;
@@ -1253,34 +1169,32 @@ static TT_NOINLINE void train_step_1_part1(void) {
     acc += lane[0];
     t80[i0] = (float)(acc / 64);
   }
-  /* transformer_tasks.tt:25:17  t82 = add [64,10,1] + [] -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t82[i0] = t80[i0] + train_step_1_t81[0];
-  /* transformer_tasks.tt:25:17  t83 = rsqrt [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t83[i0] = 1 / sqrtf(t82[i0]);
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t83 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f82 = t80[i0] + train_step_1_t81[0]; /* add */
+    t83[i0] = 1 / sqrtf(f82);
+  }
   /* transformer_tasks.tt:25:17  t84 = neg [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     t84[i0] = -t83[i0];
   /* transformer_tasks.tt:25:17  t85 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     t85[i0] = t84[i0] * t77[i0];
-  /* transformer_tasks.tt:25:17  t86 = mul [64,10,64] * [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t87 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t86[i0 * 64 + i1] = t76[i0 * 64 + i1] * t83[i0];
-  /* transformer_tasks.tt:25:17  t87 = add [64,10,64] + [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f86 = t76[i0 * 64 + i1] * t83[i0]; /* mul */
+      t87[i0 * 64 + i1] = f86 + t85[i0];
+    }
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs, 327936 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t91 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t87[i0 * 64 + i1] = t86[i0 * 64 + i1] + t85[i0];
-  /* transformer_tasks.tt:25:17  t89 = mul [64,10,64] * [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t89[i0 * 64 + i1] = t87[i0 * 64 + i1] * weight_15[i1];
-  /* transformer_tasks.tt:25:17  t91 = add [64,10,64] + [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t91[i0 * 64 + i1] = t89[i0 * 64 + i1] + bias_13[i1];
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f89 = t87[i0 * 64 + i1] * weight_15[i1]; /* mul */
+      t91[i0 * 64 + i1] = f89 + bias_13[i1];
+    }
   /* transformer_tasks.tt:25:17  t93 = permute [64,10,64] order=(1,0,2) -> [10,64,64]   0 FLOPs, 327680 B */
   for (int64_t i0 = 0; i0 < 10; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
@@ -1368,10 +1282,6 @@ static TT_NOINLINE void train_step_1_part1(void) {
     for (int64_t i1 = 0; i1 < 10; i1++)
       for (int64_t i2 = 0; i2 < 64; i2++)
         t119[i0 * 640 + i1 * 64 + i2] = t117[i0 * 64 + i1 * 4096 + i2];
-}
-
-/* train_step_1, part 2: transformer_tasks.tt lines 25-41 */
-static TT_NOINLINE void train_step_1_part2(void) {
   /* transformer_tasks.tt:25:17  t120 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t120[i0] = t76[i0] + t119[i0];
@@ -1389,6 +1299,10 @@ static TT_NOINLINE void train_step_1_part2(void) {
     acc += lane[0];
     t121[i0] = (float)(acc / 64);
   }
+}
+
+/* train_step_1, part 2: transformer_tasks.tt lines 25-41 */
+static TT_NOINLINE void train_step_1_part2(void) {
   /* transformer_tasks.tt:25:17  t122 = sub [64,10,64] - [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
@@ -1410,52 +1324,50 @@ static TT_NOINLINE void train_step_1_part2(void) {
     acc += lane[0];
     t124[i0] = (float)(acc / 64);
   }
-  /* transformer_tasks.tt:25:17  t126 = add [64,10,1] + [] -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t126[i0] = t124[i0] + train_step_1_t125[0];
-  /* transformer_tasks.tt:25:17  t127 = rsqrt [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t127[i0] = 1 / sqrtf(t126[i0]);
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t127 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f126 = t124[i0] + train_step_1_t125[0]; /* add */
+    t127[i0] = 1 / sqrtf(f126);
+  }
   /* transformer_tasks.tt:25:17  t128 = neg [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     t128[i0] = -t127[i0];
   /* transformer_tasks.tt:25:17  t129 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     t129[i0] = t128[i0] * t121[i0];
-  /* transformer_tasks.tt:25:17  t130 = mul [64,10,64] * [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t131 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t130[i0 * 64 + i1] = t120[i0 * 64 + i1] * t127[i0];
-  /* transformer_tasks.tt:25:17  t131 = add [64,10,64] + [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f130 = t120[i0 * 64 + i1] * t127[i0]; /* mul */
+      t131[i0 * 64 + i1] = f130 + t129[i0];
+    }
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs, 327936 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t135 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t131[i0 * 64 + i1] = t130[i0 * 64 + i1] + t129[i0];
-  /* transformer_tasks.tt:25:17  t133 = mul [64,10,64] * [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t133[i0 * 64 + i1] = t131[i0 * 64 + i1] * weight_16[i1];
-  /* transformer_tasks.tt:25:17  t135 = add [64,10,64] + [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t135[i0 * 64 + i1] = t133[i0 * 64 + i1] + bias_14[i1];
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f133 = t131[i0 * 64 + i1] * weight_16[i1]; /* mul */
+      t135[i0 * 64 + i1] = f133 + bias_14[i1];
+    }
   /* transformer_tasks.tt:25:17  t137 = matmul [64,10,64] @ [128,64] (B transposed) -> [64,10,128]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
   tt_gemm_f32(640, 128, 64, t135, 64, false, weight_13, 64, true, t137, 128, false);
-  /* transformer_tasks.tt:25:17  t139 = add [64,10,128] + [128] -> [64,10,128]   81920 FLOPs, 655872 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,128] + [128] fused into the loop below   81920 FLOPs, 655872 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t140 = relu [64,10,128] with 1 fused op -> [64,10,128]   81920 FLOPs, 655360 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 128; i1++)
-      t139[i0 * 128 + i1] = t137[i0 * 128 + i1] + bias_11[i1];
-  /* transformer_tasks.tt:25:17  t140 = relu [64,10,128] -> [64,10,128]   81920 FLOPs, 655360 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 81920; i0++)
-    t140[i0] = (t139[i0] < 0 ? (float)0 : t139[i0]);
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      const float f139 = t137[i0 * 128 + i1] + bias_11[i1]; /* add */
+      t140[i0 * 128 + i1] = (f139 < 0 ? (float)0 : f139);
+    }
   /* transformer_tasks.tt:25:17  t142 = matmul [64,10,128] @ [64,128] (B transposed) -> [64,10,64]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
   tt_gemm_f32(640, 64, 128, t140, 128, false, weight_14, 128, true, t142, 64, false);
-  /* transformer_tasks.tt:25:17  t144 = add [64,10,64] + [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64] fused into the loop below   40960 FLOPs, 327936 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  encoder_out = add [64,10,64] + [64,10,64] with 1 fused op -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t144[i0 * 64 + i1] = t142[i0 * 64 + i1] + bias_12[i1];
-  /* transformer_tasks.tt:25:17  encoder_out = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    encoder_out[i0] = t120[i0] + t144[i0];
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f144 = t142[i0 * 64 + i1] + bias_12[i1]; /* add */
+      encoder_out[i0 * 64 + i1] = t120[i0 * 64 + i1] + f144;
+    }
   /* transformer_tasks.tt:26:20  t147 = matmul [64,10,64] @ [10,64] (B transposed) -> [64,10,10]   819200 FLOPs, 192000 B, 4.27 FLOP/B */
   tt_gemm_f32(640, 10, 64, encoder_out, 64, false, weight_17, 64, true, t147, 10, false);
   /* transformer_tasks.tt:26:20  head_out = add [64,10,10] + [10] -> [64,10,10]   6400 FLOPs, 51240 B, 0.12 FLOP/B */
@@ -1629,12 +1541,12 @@ static TT_NOINLINE void train_step_1_part2(void) {
   /* transformer_tasks.tt:39:17  t363 = expand [1] -> [640]   0 FLOPs, 2564 B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     t363[i0] = t361[0];
-  /* transformer_tasks.tt:39:17  t365 = mul [640] * [] -> [640]   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t365[i0] = t363[i0] * train_step_1_t364[0];
-  /* transformer_tasks.tt:39:17  t366 = neg [640] -> [640]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t366[i0] = -t365[i0];
+  /* transformer_tasks.tt:39:17  mul [640] * [] fused into the loop below   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:39:17  t366 = neg [640] with 1 fused op -> [640]   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f365 = t363[i0] * train_step_1_t364[0]; /* mul */
+    t366[i0] = -f365;
+  }
   /* transformer_tasks.tt:39:17  reshape [640] -> [640,1]: a view of t366, no copy */
   /* transformer_tasks.tt:39:17  t368 = expand [640,1] -> [640,10]   0 FLOPs, 28160 B */
   for (int64_t i0 = 0; i0 < 640; i0++)
@@ -1650,16 +1562,15 @@ static TT_NOINLINE void train_step_1_part2(void) {
       acc += t369[i0 * 10 + i1];
     t370[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:39:17  t371 = exp [640,10] -> [640,10]   6400 FLOPs, 51200 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 6400; i0++)
-    t371[i0] = expf(t152[i0]);
-  /* transformer_tasks.tt:39:17  t372 = mul [640,10] * [640,1] -> [640,10]   6400 FLOPs, 53760 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:39:17  exp [640,10] fused into the loop below   6400 FLOPs, 51200 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:39:17  mul [640,10] * [640,1] fused into the loop below   6400 FLOPs, 53760 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:39:17  t373 = sub [640,10] - [640,10] with 2 fused ops -> [640,10]   6400 FLOPs, 76800 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      t372[i0 * 10 + i1] = t371[i0 * 10 + i1] * t370[i0];
-  /* transformer_tasks.tt:39:17  t373 = sub [640,10] - [640,10] -> [640,10]   6400 FLOPs, 76800 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 6400; i0++)
-    t373[i0] = t369[i0] - t372[i0];
+    for (int64_t i1 = 0; i1 < 10; i1++) {
+      const float f371 = expf(t152[i0 * 10 + i1]); /* exp */
+      const float f372 = f371 * t370[i0]; /* mul */
+      t373[i0 * 10 + i1] = t369[i0 * 10 + i1] - f372;
+    }
   /* transformer_tasks.tt:39:38  reshape [640,10] -> [64,10,10]: a view of t373, no copy */
   /* transformer_tasks.tt:26:20  t375 = sum [64,10,10] dims=(0,1) keepdim -> [1,1,10]   6400 FLOPs, 25640 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 10; i0++) {
@@ -1692,7 +1603,7 @@ static TT_NOINLINE void train_step_1_part2(void) {
   /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t381, no copy */
   /* transformer_tasks.tt:25:17  t383 = matmul [64,10,64] @ [64,128] -> [64,10,128]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
   tt_gemm_f32(640, 128, 64, t377, 64, false, weight_14, 128, false, t383, 128, false);
-  /* transformer_tasks.tt:25:17  t384 = matmul [64,10,64] @ [64,10,128] (A transposed) -> [64,64,128]   67108864 FLOPs, 2588672 B, 25.92 FLOP/B */
+  /* transformer_tasks.tt:25:17  t384 = matmul [64,10,64] @ [64,10,128] (A transposed) -> [64,64,128]   10485760 FLOPs, 2588672 B, 4.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
     tt_gemm_f32(64, 128, 10, t377 + i0 * 640, 64, true, t140 + i0 * 1280, 128, false, t384 + i0 * 8192, 128, false);
   /* transformer_tasks.tt:25:17  t385 = sum [64,64,128] dims=(0) keepdim -> [1,64,128]   524288 FLOPs, 2129920 B, 0.25 FLOP/B */
@@ -1703,12 +1614,12 @@ static TT_NOINLINE void train_step_1_part2(void) {
     t385[i0] = (float)acc;
   }
   /* transformer_tasks.tt:25:17  reshape [1,64,128] -> [64,128]: a view of t385, no copy */
-  /* transformer_tasks.tt:25:17  t388 = gt [64,10,128] > [] -> [64,10,128]   81920 FLOPs, 409604 B, 0.20 FLOP/B */
-  for (int64_t i0 = 0; i0 < 81920; i0++)
-    t388[i0] = t140[i0] > train_step_1_t387[0];
-  /* transformer_tasks.tt:25:17  t389 = where [64,10,128], [64,10,128], [] -> [64,10,128]   81920 FLOPs, 737284 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < 81920; i0++)
-    t389[i0] = (((const unsigned char *)t388)[i0] ? t383[i0] : train_step_1_t387[0]);
+  /* transformer_tasks.tt:25:17  gt [64,10,128] > [] fused into the loop below   81920 FLOPs, 409604 B, 0.20 FLOP/B */
+  /* transformer_tasks.tt:25:17  t389 = where [64,10,128], [64,10,128], [] with 1 fused op -> [64,10,128]   81920 FLOPs, 737284 B, 0.11 FLOP/B */
+  for (int64_t i0 = 0; i0 < 81920; i0++) {
+    const _Bool f388 = t140[i0] > train_step_1_t387[0]; /* gt */
+    t389[i0] = (f388 ? t383[i0] : train_step_1_t387[0]);
+  }
   /* transformer_tasks.tt:25:17  t390 = sum [64,10,128] dims=(0,1) keepdim -> [1,1,128]   81920 FLOPs, 328192 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 128; i0++) {
     double acc = 0;
@@ -1719,7 +1630,7 @@ static TT_NOINLINE void train_step_1_part2(void) {
   /* transformer_tasks.tt:25:17  reshape [1,1,128] -> [128]: a view of t390, no copy */
   /* transformer_tasks.tt:25:17  t392 = matmul [64,10,128] @ [128,64] -> [64,10,64]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
   tt_gemm_f32(640, 64, 128, t389, 128, false, weight_13, 64, false, t392, 64, false);
-  /* transformer_tasks.tt:25:17  t393 = matmul [64,10,128] @ [64,10,64] (A transposed) -> [64,128,64]   134217728 FLOPs, 2588672 B, 51.85 FLOP/B */
+  /* transformer_tasks.tt:25:17  t393 = matmul [64,10,128] @ [64,10,64] (A transposed) -> [64,128,64]   10485760 FLOPs, 2588672 B, 4.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
     tt_gemm_f32(128, 64, 10, t389 + i0 * 1280, 128, true, t135 + i0 * 640, 64, false, t393 + i0 * 8192, 64, false);
   /* transformer_tasks.tt:25:17  t394 = sum [64,128,64] dims=(0) keepdim -> [1,128,64]   524288 FLOPs, 2129920 B, 0.25 FLOP/B */
@@ -1767,13 +1678,8 @@ static TT_NOINLINE void train_step_1_part2(void) {
     acc += lane[0];
     t402[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t403 = mul [64,10,64] * [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t403[i0 * 64 + i1] = t398[i0 * 64 + i1] * t127[i0];
-  /* transformer_tasks.tt:25:17  t404 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t404[i0] = t377[i0] + t403[i0];
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   /* transformer_tasks.tt:25:17  t405 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t405[i0] = t398[i0] * t120[i0];
@@ -1791,34 +1697,27 @@ static TT_NOINLINE void train_step_1_part2(void) {
     acc += lane[0];
     t406[i0] = (float)acc;
   }
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t415 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f407 = t402[i0] * t121[i0]; /* mul */
+    const float f409 = -f407; /* neg */
+    const float f410 = t406[i0] + f409; /* add */
+    const float f411 = t127[i0] * t127[i0]; /* mul */
+    const float f412 = f411 * t127[i0]; /* mul */
+    const float f413 = f410 * f412; /* mul */
+    t415[i0] = f413 * train_step_1_t414[0];
+  }
 }
 
 /* train_step_1, part 3: transformer_tasks.tt line 25 */
 static TT_NOINLINE void train_step_1_part3(void) {
-  /* transformer_tasks.tt:25:17  t407 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t407[i0] = t402[i0] * t121[i0];
-  /* transformer_tasks.tt:25:17  t408 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t408[i0] = t402[i0] * t128[i0];
-  /* transformer_tasks.tt:25:17  t409 = neg [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t409[i0] = -t407[i0];
-  /* transformer_tasks.tt:25:17  t410 = add [64,10,1] + [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t410[i0] = t406[i0] + t409[i0];
-  /* transformer_tasks.tt:25:17  t411 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t411[i0] = t127[i0] * t127[i0];
-  /* transformer_tasks.tt:25:17  t412 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t412[i0] = t411[i0] * t127[i0];
-  /* transformer_tasks.tt:25:17  t413 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t413[i0] = t410[i0] * t412[i0];
-  /* transformer_tasks.tt:25:17  t415 = mul [64,10,1] * [] -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t415[i0] = t413[i0] * train_step_1_t414[0];
   /* transformer_tasks.tt:25:17  t416 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
@@ -1826,18 +1725,15 @@ static TT_NOINLINE void train_step_1_part3(void) {
   /* transformer_tasks.tt:25:17  t418 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t418[i0] = t416[i0] * train_step_1_t417[0];
-  /* transformer_tasks.tt:25:17  t419 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t419[i0] = t418[i0] * t122[i0];
-  /* transformer_tasks.tt:25:17  t420 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t420[i0] = t418[i0] * t122[i0];
-  /* transformer_tasks.tt:25:17  t421 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t421[i0] = t419[i0] + t420[i0];
-  /* transformer_tasks.tt:25:17  t422 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t422[i0] = t404[i0] + t421[i0];
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t421 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 40960; i0++) {
+    const float f419 = t418[i0] * t122[i0]; /* mul */
+    const float f420 = t418[i0] * t122[i0]; /* mul */
+    t421[i0] = f419 + f420;
+  }
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   /* transformer_tasks.tt:25:17  t423 = neg [64,10,64] -> [64,10,64]   40960 FLOPs, 327680 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t423[i0] = -t421[i0];
@@ -1855,19 +1751,25 @@ static TT_NOINLINE void train_step_1_part3(void) {
     acc += lane[0];
     t424[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t425 = add [64,10,1] + [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t425[i0] = t408[i0] + t424[i0];
+  /* transformer_tasks.tt:25:17  t425 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f408 = t402[i0] * t128[i0]; /* mul */
+    t425[i0] = f408 + t424[i0];
+  }
   /* transformer_tasks.tt:25:17  t426 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t426[i0 * 64 + i1] = t425[i0];
-  /* transformer_tasks.tt:25:17  t428 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t428[i0] = t426[i0] * train_step_1_t427[0];
-  /* transformer_tasks.tt:25:17  t429 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t429[i0] = t422[i0] + t428[i0];
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs, 327684 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t429 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++)
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f403 = t398[i0 * 64 + i1] * t127[i0]; /* mul */
+      const float f404 = t377[i0 * 64 + i1] + f403; /* add */
+      const float f422 = f404 + t421[i0 * 64 + i1]; /* add */
+      const float f428 = t426[i0 * 64 + i1] * train_step_1_t427[0]; /* mul */
+      t429[i0 * 64 + i1] = f422 + f428;
+    }
   /* transformer_tasks.tt:25:17  t430 = permute [64,10,64] order=(1,0,2) -> [10,64,64]   0 FLOPs, 327680 B */
   for (int64_t i0 = 0; i0 < 10; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
@@ -1884,8 +1786,6 @@ static TT_NOINLINE void train_step_1_part3(void) {
   /* transformer_tasks.tt:25:17  reshape [1,64] -> [64]: a view of t432, no copy */
   /* transformer_tasks.tt:25:17  t434 = matmul [640,64] @ [64,64] -> [640,64]   5242880 FLOPs, 344064 B, 15.24 FLOP/B */
   tt_gemm_f32(640, 64, 64, t430, 64, false, weight_12, 64, false, t434, 64, false);
-  /* transformer_tasks.tt:25:17  t435 = matmul [640,64] @ [640,64] (A transposed) -> [64,64]   524288 FLOPs, 344064 B, 1.52 FLOP/B */
-  tt_gemm_f32(64, 64, 640, t430, 64, true, t112, 64, false, t435, 64, false);
   /* transformer_tasks.tt:25:17  reshape [640,64] -> [10,256,16]: a view of t434, no copy */
   /* transformer_tasks.tt:25:17  t437 = permute [10,256,16] order=(1,0,2) -> [256,10,16]   0 FLOPs, 327680 B */
   for (int64_t i0 = 0; i0 < 256; i0++)
@@ -1908,17 +1808,17 @@ static TT_NOINLINE void train_step_1_part3(void) {
       acc += t440[i0 * 10 + i1];
     t441[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t442 = sub [256,10,10] - [256,10,1] -> [256,10,10]   25600 FLOPs, 215040 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  sub [256,10,10] - [256,10,1] fused into the loop below   25600 FLOPs, 215040 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t443 = mul [256,10,10] * [256,10,10] with 1 fused op -> [256,10,10]   25600 FLOPs, 307200 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 2560; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      t442[i0 * 10 + i1] = t438[i0 * 10 + i1] - t441[i0];
-  /* transformer_tasks.tt:25:17  t443 = mul [256,10,10] * [256,10,10] -> [256,10,10]   25600 FLOPs, 307200 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 25600; i0++)
-    t443[i0] = t110[i0] * t442[i0];
+    for (int64_t i1 = 0; i1 < 10; i1++) {
+      const float f442 = t438[i0 * 10 + i1] - t441[i0]; /* sub */
+      t443[i0 * 10 + i1] = t110[i0 * 10 + i1] * f442;
+    }
   /* transformer_tasks.tt:25:17  t444 = matmul [256,10,10] @ [256,16,10] (B transposed) -> [256,10,16]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
   for (int64_t i0 = 0; i0 < 256; i0++)
     tt_gemm_f32(10, 16, 10, t443 + i0 * 100, 10, false, t108 + i0 * 160, 10, true, t444 + i0 * 160, 16, false);
-  /* transformer_tasks.tt:25:17  t445 = matmul [256,10,16] @ [256,10,10] (A transposed) -> [256,16,10]   1310720 FLOPs, 430080 B, 3.05 FLOP/B */
+  /* transformer_tasks.tt:25:17  t445 = matmul [256,10,16] @ [256,10,10] (A transposed) -> [256,16,10]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
   for (int64_t i0 = 0; i0 < 256; i0++)
     tt_gemm_f32(16, 10, 10, t107 + i0 * 160, 16, true, t443 + i0 * 100, 10, false, t445 + i0 * 160, 10, false);
   /* transformer_tasks.tt:25:17  t446 = permute [256,16,10] order=(0,2,1) -> [256,10,16]   0 FLOPs, 327680 B */
@@ -1957,17 +1857,17 @@ static TT_NOINLINE void train_step_1_part3(void) {
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t455[i0 * 192 + i1 + 64] = t450[i0 * 64 + i1];
-  /* transformer_tasks.tt:25:17  t456 = add [10,64,192] + [10,64,192] -> [10,64,192]   122880 FLOPs, 1474560 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 122880; i0++)
-    t456[i0] = t454[i0] + t455[i0];
+  /* transformer_tasks.tt:25:17  add [10,64,192] + [10,64,192] fused into the loop below   122880 FLOPs, 1474560 B, 0.08 FLOP/B */
   /* transformer_tasks.tt:25:17  t457 = slice_backward [10,64,64] -> [10,64,192]   0 FLOPs, 655360 B */
   for (int64_t i = 0; i < 122880; i++) t457[i] = 0;
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t457[i0 * 192 + i1] = t452[i0 * 64 + i1];
-  /* transformer_tasks.tt:25:17  t458 = add [10,64,192] + [10,64,192] -> [10,64,192]   122880 FLOPs, 1474560 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 122880; i0++)
-    t458[i0] = t456[i0] + t457[i0];
+  /* transformer_tasks.tt:25:17  t458 = add [10,64,192] + [10,64,192] with 1 fused op -> [10,64,192]   122880 FLOPs, 1474560 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 122880; i0++) {
+    const float f456 = t454[i0] + t455[i0]; /* add */
+    t458[i0] = f456 + t457[i0];
+  }
   /* transformer_tasks.tt:25:17  t459 = sum [10,64,192] dims=(0,1) keepdim -> [1,1,192]   122880 FLOPs, 492288 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 192; i0++) {
     double acc = 0;
@@ -1978,7 +1878,7 @@ static TT_NOINLINE void train_step_1_part3(void) {
   /* transformer_tasks.tt:25:17  reshape [1,1,192] -> [192]: a view of t459, no copy */
   /* transformer_tasks.tt:25:17  t461 = matmul [10,64,192] @ [192,64] -> [10,64,64]   15728640 FLOPs, 704512 B, 22.33 FLOP/B */
   tt_gemm_f32(640, 64, 192, t458, 192, false, in_proj_weight_2, 64, false, t461, 64, false);
-  /* transformer_tasks.tt:25:17  t462 = matmul [10,64,192] @ [10,64,64] (A transposed) -> [10,192,64]   47185920 FLOPs, 1146880 B, 41.14 FLOP/B */
+  /* transformer_tasks.tt:25:17  t462 = matmul [10,64,192] @ [10,64,64] (A transposed) -> [10,192,64]   15728640 FLOPs, 1146880 B, 13.71 FLOP/B */
   for (int64_t i0 = 0; i0 < 10; i0++)
     tt_gemm_f32(192, 64, 64, t458 + i0 * 12288, 192, true, t93 + i0 * 4096, 64, false, t462 + i0 * 12288, 64, false);
   /* transformer_tasks.tt:25:17  t463 = sum [10,192,64] dims=(0) keepdim -> [1,192,64]   122880 FLOPs, 540672 B, 0.23 FLOP/B */
@@ -2031,13 +1931,8 @@ static TT_NOINLINE void train_step_1_part3(void) {
     acc += lane[0];
     t472[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t473 = mul [64,10,64] * [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t473[i0 * 64 + i1] = t468[i0 * 64 + i1] * t83[i0];
-  /* transformer_tasks.tt:25:17  t474 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t474[i0] = t429[i0] + t473[i0];
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   /* transformer_tasks.tt:25:17  t475 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t475[i0] = t468[i0] * t76[i0];
@@ -2055,30 +1950,23 @@ static TT_NOINLINE void train_step_1_part3(void) {
     acc += lane[0];
     t476[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t477 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t477[i0] = t472[i0] * t77[i0];
-  /* transformer_tasks.tt:25:17  t478 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t478[i0] = t472[i0] * t84[i0];
-  /* transformer_tasks.tt:25:17  t479 = neg [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t479[i0] = -t477[i0];
-  /* transformer_tasks.tt:25:17  t480 = add [64,10,1] + [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t480[i0] = t476[i0] + t479[i0];
-  /* transformer_tasks.tt:25:17  t481 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t481[i0] = t83[i0] * t83[i0];
-  /* transformer_tasks.tt:25:17  t482 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t482[i0] = t481[i0] * t83[i0];
-  /* transformer_tasks.tt:25:17  t483 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t483[i0] = t480[i0] * t482[i0];
-  /* transformer_tasks.tt:25:17  t485 = mul [64,10,1] * [] -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t485[i0] = t483[i0] * train_step_1_t484[0];
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t485 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f477 = t472[i0] * t77[i0]; /* mul */
+    const float f479 = -f477; /* neg */
+    const float f480 = t476[i0] + f479; /* add */
+    const float f481 = t83[i0] * t83[i0]; /* mul */
+    const float f482 = f481 * t83[i0]; /* mul */
+    const float f483 = f480 * f482; /* mul */
+    t485[i0] = f483 * train_step_1_t484[0];
+  }
   /* transformer_tasks.tt:25:17  t486 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
@@ -2086,18 +1974,15 @@ static TT_NOINLINE void train_step_1_part3(void) {
   /* transformer_tasks.tt:25:17  t488 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t488[i0] = t486[i0] * train_step_1_t487[0];
-  /* transformer_tasks.tt:25:17  t489 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t489[i0] = t488[i0] * t78[i0];
-  /* transformer_tasks.tt:25:17  t490 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t490[i0] = t488[i0] * t78[i0];
-  /* transformer_tasks.tt:25:17  t491 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t491[i0] = t489[i0] + t490[i0];
-  /* transformer_tasks.tt:25:17  t492 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t492[i0] = t474[i0] + t491[i0];
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t491 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 40960; i0++) {
+    const float f489 = t488[i0] * t78[i0]; /* mul */
+    const float f490 = t488[i0] * t78[i0]; /* mul */
+    t491[i0] = f489 + f490;
+  }
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   /* transformer_tasks.tt:25:17  t493 = neg [64,10,64] -> [64,10,64]   40960 FLOPs, 327680 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t493[i0] = -t491[i0];
@@ -2115,19 +2000,25 @@ static TT_NOINLINE void train_step_1_part3(void) {
     acc += lane[0];
     t494[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t495 = add [64,10,1] + [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t495[i0] = t478[i0] + t494[i0];
+  /* transformer_tasks.tt:25:17  t495 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f478 = t472[i0] * t84[i0]; /* mul */
+    t495[i0] = f478 + t494[i0];
+  }
   /* transformer_tasks.tt:25:17  t496 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t496[i0 * 64 + i1] = t495[i0];
-  /* transformer_tasks.tt:25:17  t498 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t498[i0] = t496[i0] * train_step_1_t497[0];
-  /* transformer_tasks.tt:25:17  t499 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t499[i0] = t492[i0] + t498[i0];
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs, 327684 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t499 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++)
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f473 = t468[i0 * 64 + i1] * t83[i0]; /* mul */
+      const float f474 = t429[i0 * 64 + i1] + f473; /* add */
+      const float f492 = f474 + t491[i0 * 64 + i1]; /* add */
+      const float f498 = t496[i0 * 64 + i1] * train_step_1_t497[0]; /* mul */
+      t499[i0 * 64 + i1] = f492 + f498;
+    }
   /* transformer_tasks.tt:25:17  t500 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++) {
     double acc = 0;
@@ -2138,7 +2029,7 @@ static TT_NOINLINE void train_step_1_part3(void) {
   /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t500, no copy */
   /* transformer_tasks.tt:25:17  t502 = matmul [64,10,64] @ [64,128] -> [64,10,128]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
   tt_gemm_f32(640, 128, 64, t499, 64, false, weight_9, 128, false, t502, 128, false);
-  /* transformer_tasks.tt:25:17  t503 = matmul [64,10,64] @ [64,10,128] (A transposed) -> [64,64,128]   67108864 FLOPs, 2588672 B, 25.92 FLOP/B */
+  /* transformer_tasks.tt:25:17  t503 = matmul [64,10,64] @ [64,10,128] (A transposed) -> [64,64,128]   10485760 FLOPs, 2588672 B, 4.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
     tt_gemm_f32(64, 128, 10, t499 + i0 * 640, 64, true, t71 + i0 * 1280, 128, false, t503 + i0 * 8192, 128, false);
   /* transformer_tasks.tt:25:17  t504 = sum [64,64,128] dims=(0) keepdim -> [1,64,128]   524288 FLOPs, 2129920 B, 0.25 FLOP/B */
@@ -2149,12 +2040,12 @@ static TT_NOINLINE void train_step_1_part3(void) {
     t504[i0] = (float)acc;
   }
   /* transformer_tasks.tt:25:17  reshape [1,64,128] -> [64,128]: a view of t504, no copy */
-  /* transformer_tasks.tt:25:17  t507 = gt [64,10,128] > [] -> [64,10,128]   81920 FLOPs, 409604 B, 0.20 FLOP/B */
-  for (int64_t i0 = 0; i0 < 81920; i0++)
-    t507[i0] = t71[i0] > train_step_1_t506[0];
-  /* transformer_tasks.tt:25:17  t508 = where [64,10,128], [64,10,128], [] -> [64,10,128]   81920 FLOPs, 737284 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < 81920; i0++)
-    t508[i0] = (((const unsigned char *)t507)[i0] ? t502[i0] : train_step_1_t506[0]);
+  /* transformer_tasks.tt:25:17  gt [64,10,128] > [] fused into the loop below   81920 FLOPs, 409604 B, 0.20 FLOP/B */
+  /* transformer_tasks.tt:25:17  t508 = where [64,10,128], [64,10,128], [] with 1 fused op -> [64,10,128]   81920 FLOPs, 737284 B, 0.11 FLOP/B */
+  for (int64_t i0 = 0; i0 < 81920; i0++) {
+    const _Bool f507 = t71[i0] > train_step_1_t506[0]; /* gt */
+    t508[i0] = (f507 ? t502[i0] : train_step_1_t506[0]);
+  }
   /* transformer_tasks.tt:25:17  t509 = sum [64,10,128] dims=(0,1) keepdim -> [1,1,128]   81920 FLOPs, 328192 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 128; i0++) {
     double acc = 0;
@@ -2165,7 +2056,7 @@ static TT_NOINLINE void train_step_1_part3(void) {
   /* transformer_tasks.tt:25:17  reshape [1,1,128] -> [128]: a view of t509, no copy */
   /* transformer_tasks.tt:25:17  t511 = matmul [64,10,128] @ [128,64] -> [64,10,64]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
   tt_gemm_f32(640, 64, 128, t508, 128, false, weight_8, 64, false, t511, 64, false);
-  /* transformer_tasks.tt:25:17  t512 = matmul [64,10,128] @ [64,10,64] (A transposed) -> [64,128,64]   134217728 FLOPs, 2588672 B, 51.85 FLOP/B */
+  /* transformer_tasks.tt:25:17  t512 = matmul [64,10,128] @ [64,10,64] (A transposed) -> [64,128,64]   10485760 FLOPs, 2588672 B, 4.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
     tt_gemm_f32(128, 64, 10, t508 + i0 * 1280, 128, true, t66 + i0 * 640, 64, false, t512 + i0 * 8192, 64, false);
   /* transformer_tasks.tt:25:17  t513 = sum [64,128,64] dims=(0) keepdim -> [1,128,64]   524288 FLOPs, 2129920 B, 0.25 FLOP/B */
@@ -2213,17 +2104,8 @@ static TT_NOINLINE void train_step_1_part3(void) {
     acc += lane[0];
     t521[i0] = (float)acc;
   }
-}
-
-/* train_step_1, part 4: transformer_tasks.tt lines 25-41 */
-static TT_NOINLINE void train_step_1_part4(void) {
-  /* transformer_tasks.tt:25:17  t522 = mul [64,10,64] * [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t522[i0 * 64 + i1] = t517[i0 * 64 + i1] * t58[i0];
-  /* transformer_tasks.tt:25:17  t523 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t523[i0] = t499[i0] + t522[i0];
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   /* transformer_tasks.tt:25:17  t524 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t524[i0] = t517[i0] * t51[i0];
@@ -2241,30 +2123,27 @@ static TT_NOINLINE void train_step_1_part4(void) {
     acc += lane[0];
     t525[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t526 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t526[i0] = t521[i0] * t52[i0];
-  /* transformer_tasks.tt:25:17  t527 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t527[i0] = t521[i0] * t59[i0];
-  /* transformer_tasks.tt:25:17  t528 = neg [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t528[i0] = -t526[i0];
-  /* transformer_tasks.tt:25:17  t529 = add [64,10,1] + [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t529[i0] = t525[i0] + t528[i0];
-  /* transformer_tasks.tt:25:17  t530 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t530[i0] = t58[i0] * t58[i0];
-  /* transformer_tasks.tt:25:17  t531 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t531[i0] = t530[i0] * t58[i0];
-  /* transformer_tasks.tt:25:17  t532 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t532[i0] = t529[i0] * t531[i0];
-  /* transformer_tasks.tt:25:17  t534 = mul [64,10,1] * [] -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t534[i0] = t532[i0] * train_step_1_t533[0];
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs, 5120 B, 0.12 FLOP/B */
+}
+
+/* train_step_1, part 4: transformer_tasks.tt lines 25-41 */
+static TT_NOINLINE void train_step_1_part4(void) {
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t534 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f526 = t521[i0] * t52[i0]; /* mul */
+    const float f528 = -f526; /* neg */
+    const float f529 = t525[i0] + f528; /* add */
+    const float f530 = t58[i0] * t58[i0]; /* mul */
+    const float f531 = f530 * t58[i0]; /* mul */
+    const float f532 = f529 * f531; /* mul */
+    t534[i0] = f532 * train_step_1_t533[0];
+  }
   /* transformer_tasks.tt:25:17  t535 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
@@ -2272,18 +2151,15 @@ static TT_NOINLINE void train_step_1_part4(void) {
   /* transformer_tasks.tt:25:17  t537 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t537[i0] = t535[i0] * train_step_1_t536[0];
-  /* transformer_tasks.tt:25:17  t538 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t538[i0] = t537[i0] * t53[i0];
-  /* transformer_tasks.tt:25:17  t539 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t539[i0] = t537[i0] * t53[i0];
-  /* transformer_tasks.tt:25:17  t540 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t540[i0] = t538[i0] + t539[i0];
-  /* transformer_tasks.tt:25:17  t541 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t541[i0] = t523[i0] + t540[i0];
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t540 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 40960; i0++) {
+    const float f538 = t537[i0] * t53[i0]; /* mul */
+    const float f539 = t537[i0] * t53[i0]; /* mul */
+    t540[i0] = f538 + f539;
+  }
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   /* transformer_tasks.tt:25:17  t542 = neg [64,10,64] -> [64,10,64]   40960 FLOPs, 327680 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t542[i0] = -t540[i0];
@@ -2301,19 +2177,25 @@ static TT_NOINLINE void train_step_1_part4(void) {
     acc += lane[0];
     t543[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t544 = add [64,10,1] + [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t544[i0] = t527[i0] + t543[i0];
+  /* transformer_tasks.tt:25:17  t544 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f527 = t521[i0] * t59[i0]; /* mul */
+    t544[i0] = f527 + t543[i0];
+  }
   /* transformer_tasks.tt:25:17  t545 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t545[i0 * 64 + i1] = t544[i0];
-  /* transformer_tasks.tt:25:17  t547 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t547[i0] = t545[i0] * train_step_1_t546[0];
-  /* transformer_tasks.tt:25:17  t548 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t548[i0] = t541[i0] + t547[i0];
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs, 327684 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t548 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++)
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f522 = t517[i0 * 64 + i1] * t58[i0]; /* mul */
+      const float f523 = t499[i0 * 64 + i1] + f522; /* add */
+      const float f541 = f523 + t540[i0 * 64 + i1]; /* add */
+      const float f547 = t545[i0 * 64 + i1] * train_step_1_t546[0]; /* mul */
+      t548[i0 * 64 + i1] = f541 + f547;
+    }
   /* transformer_tasks.tt:25:17  t549 = permute [64,10,64] order=(1,0,2) -> [10,64,64]   0 FLOPs, 327680 B */
   for (int64_t i0 = 0; i0 < 10; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
@@ -2330,8 +2212,6 @@ static TT_NOINLINE void train_step_1_part4(void) {
   /* transformer_tasks.tt:25:17  reshape [1,64] -> [64]: a view of t551, no copy */
   /* transformer_tasks.tt:25:17  t553 = matmul [640,64] @ [64,64] -> [640,64]   5242880 FLOPs, 344064 B, 15.24 FLOP/B */
   tt_gemm_f32(640, 64, 64, t549, 64, false, weight_7, 64, false, t553, 64, false);
-  /* transformer_tasks.tt:25:17  t554 = matmul [640,64] @ [640,64] (A transposed) -> [64,64]   524288 FLOPs, 344064 B, 1.52 FLOP/B */
-  tt_gemm_f32(64, 64, 640, t549, 64, true, t43, 64, false, t554, 64, false);
   /* transformer_tasks.tt:25:17  reshape [640,64] -> [10,256,16]: a view of t553, no copy */
   /* transformer_tasks.tt:25:17  t556 = permute [10,256,16] order=(1,0,2) -> [256,10,16]   0 FLOPs, 327680 B */
   for (int64_t i0 = 0; i0 < 256; i0++)
@@ -2354,17 +2234,17 @@ static TT_NOINLINE void train_step_1_part4(void) {
       acc += t559[i0 * 10 + i1];
     t560[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t561 = sub [256,10,10] - [256,10,1] -> [256,10,10]   25600 FLOPs, 215040 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  sub [256,10,10] - [256,10,1] fused into the loop below   25600 FLOPs, 215040 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t562 = mul [256,10,10] * [256,10,10] with 1 fused op -> [256,10,10]   25600 FLOPs, 307200 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 2560; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      t561[i0 * 10 + i1] = t557[i0 * 10 + i1] - t560[i0];
-  /* transformer_tasks.tt:25:17  t562 = mul [256,10,10] * [256,10,10] -> [256,10,10]   25600 FLOPs, 307200 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 25600; i0++)
-    t562[i0] = t41[i0] * t561[i0];
+    for (int64_t i1 = 0; i1 < 10; i1++) {
+      const float f561 = t557[i0 * 10 + i1] - t560[i0]; /* sub */
+      t562[i0 * 10 + i1] = t41[i0 * 10 + i1] * f561;
+    }
   /* transformer_tasks.tt:25:17  t563 = matmul [256,10,10] @ [256,16,10] (B transposed) -> [256,10,16]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
   for (int64_t i0 = 0; i0 < 256; i0++)
     tt_gemm_f32(10, 16, 10, t562 + i0 * 100, 10, false, t39 + i0 * 160, 10, true, t563 + i0 * 160, 16, false);
-  /* transformer_tasks.tt:25:17  t564 = matmul [256,10,16] @ [256,10,10] (A transposed) -> [256,16,10]   1310720 FLOPs, 430080 B, 3.05 FLOP/B */
+  /* transformer_tasks.tt:25:17  t564 = matmul [256,10,16] @ [256,10,10] (A transposed) -> [256,16,10]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
   for (int64_t i0 = 0; i0 < 256; i0++)
     tt_gemm_f32(16, 10, 10, t38 + i0 * 160, 16, true, t562 + i0 * 100, 10, false, t564 + i0 * 160, 10, false);
   /* transformer_tasks.tt:25:17  t565 = permute [256,16,10] order=(0,2,1) -> [256,10,16]   0 FLOPs, 327680 B */
@@ -2403,17 +2283,17 @@ static TT_NOINLINE void train_step_1_part4(void) {
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t574[i0 * 192 + i1 + 64] = t569[i0 * 64 + i1];
-  /* transformer_tasks.tt:25:17  t575 = add [10,64,192] + [10,64,192] -> [10,64,192]   122880 FLOPs, 1474560 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 122880; i0++)
-    t575[i0] = t573[i0] + t574[i0];
+  /* transformer_tasks.tt:25:17  add [10,64,192] + [10,64,192] fused into the loop below   122880 FLOPs, 1474560 B, 0.08 FLOP/B */
   /* transformer_tasks.tt:25:17  t576 = slice_backward [10,64,64] -> [10,64,192]   0 FLOPs, 655360 B */
   for (int64_t i = 0; i < 122880; i++) t576[i] = 0;
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t576[i0 * 192 + i1] = t571[i0 * 64 + i1];
-  /* transformer_tasks.tt:25:17  t577 = add [10,64,192] + [10,64,192] -> [10,64,192]   122880 FLOPs, 1474560 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 122880; i0++)
-    t577[i0] = t575[i0] + t576[i0];
+  /* transformer_tasks.tt:25:17  t577 = add [10,64,192] + [10,64,192] with 1 fused op -> [10,64,192]   122880 FLOPs, 1474560 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 122880; i0++) {
+    const float f575 = t573[i0] + t574[i0]; /* add */
+    t577[i0] = f575 + t576[i0];
+  }
   /* transformer_tasks.tt:25:17  t578 = sum [10,64,192] dims=(0,1) keepdim -> [1,1,192]   122880 FLOPs, 492288 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 192; i0++) {
     double acc = 0;
@@ -2424,7 +2304,7 @@ static TT_NOINLINE void train_step_1_part4(void) {
   /* transformer_tasks.tt:25:17  reshape [1,1,192] -> [192]: a view of t578, no copy */
   /* transformer_tasks.tt:25:17  t580 = matmul [10,64,192] @ [192,64] -> [10,64,64]   15728640 FLOPs, 704512 B, 22.33 FLOP/B */
   tt_gemm_f32(640, 64, 192, t577, 192, false, in_proj_weight_1, 64, false, t580, 64, false);
-  /* transformer_tasks.tt:25:17  t581 = matmul [10,64,192] @ [10,64,64] (A transposed) -> [10,192,64]   47185920 FLOPs, 1146880 B, 41.14 FLOP/B */
+  /* transformer_tasks.tt:25:17  t581 = matmul [10,64,192] @ [10,64,64] (A transposed) -> [10,192,64]   15728640 FLOPs, 1146880 B, 13.71 FLOP/B */
   for (int64_t i0 = 0; i0 < 10; i0++)
     tt_gemm_f32(192, 64, 64, t577 + i0 * 12288, 192, true, t24 + i0 * 4096, 64, false, t581 + i0 * 12288, 64, false);
   /* transformer_tasks.tt:25:17  t582 = sum [10,192,64] dims=(0) keepdim -> [1,192,64]   122880 FLOPs, 540672 B, 0.23 FLOP/B */
@@ -2477,13 +2357,8 @@ static TT_NOINLINE void train_step_1_part4(void) {
     acc += lane[0];
     t591[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t592 = mul [64,10,64] * [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t592[i0 * 64 + i1] = t587[i0 * 64 + i1] * t14[i0];
-  /* transformer_tasks.tt:25:17  t593 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t593[i0] = t548[i0] + t592[i0];
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   /* transformer_tasks.tt:25:17  t594 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t594[i0] = t587[i0] * t7[i0];
@@ -2501,30 +2376,23 @@ static TT_NOINLINE void train_step_1_part4(void) {
     acc += lane[0];
     t595[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t596 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t596[i0] = t591[i0] * t8[i0];
-  /* transformer_tasks.tt:25:17  t597 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t597[i0] = t591[i0] * t15[i0];
-  /* transformer_tasks.tt:25:17  t598 = neg [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t598[i0] = -t596[i0];
-  /* transformer_tasks.tt:25:17  t599 = add [64,10,1] + [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t599[i0] = t595[i0] + t598[i0];
-  /* transformer_tasks.tt:25:17  t600 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t600[i0] = t14[i0] * t14[i0];
-  /* transformer_tasks.tt:25:17  t601 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t601[i0] = t600[i0] * t14[i0];
-  /* transformer_tasks.tt:25:17  t602 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t602[i0] = t599[i0] * t601[i0];
-  /* transformer_tasks.tt:25:17  t604 = mul [64,10,1] * [] -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t604[i0] = t602[i0] * train_step_1_t603[0];
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t604 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f596 = t591[i0] * t8[i0]; /* mul */
+    const float f598 = -f596; /* neg */
+    const float f599 = t595[i0] + f598; /* add */
+    const float f600 = t14[i0] * t14[i0]; /* mul */
+    const float f601 = f600 * t14[i0]; /* mul */
+    const float f602 = f599 * f601; /* mul */
+    t604[i0] = f602 * train_step_1_t603[0];
+  }
   /* transformer_tasks.tt:25:17  t605 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
@@ -2532,18 +2400,15 @@ static TT_NOINLINE void train_step_1_part4(void) {
   /* transformer_tasks.tt:25:17  t607 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t607[i0] = t605[i0] * train_step_1_t606[0];
-  /* transformer_tasks.tt:25:17  t608 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t608[i0] = t607[i0] * t9[i0];
-  /* transformer_tasks.tt:25:17  t609 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t609[i0] = t607[i0] * t9[i0];
-  /* transformer_tasks.tt:25:17  t610 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t610[i0] = t608[i0] + t609[i0];
-  /* transformer_tasks.tt:25:17  t611 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t611[i0] = t593[i0] + t610[i0];
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t610 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 40960; i0++) {
+    const float f608 = t607[i0] * t9[i0]; /* mul */
+    const float f609 = t607[i0] * t9[i0]; /* mul */
+    t610[i0] = f608 + f609;
+  }
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   /* transformer_tasks.tt:25:17  t612 = neg [64,10,64] -> [64,10,64]   40960 FLOPs, 327680 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t612[i0] = -t610[i0];
@@ -2561,19 +2426,25 @@ static TT_NOINLINE void train_step_1_part4(void) {
     acc += lane[0];
     t613[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t614 = add [64,10,1] + [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t614[i0] = t597[i0] + t613[i0];
+  /* transformer_tasks.tt:25:17  t614 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f597 = t591[i0] * t15[i0]; /* mul */
+    t614[i0] = f597 + t613[i0];
+  }
   /* transformer_tasks.tt:25:17  t615 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t615[i0 * 64 + i1] = t614[i0];
-  /* transformer_tasks.tt:25:17  t617 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t617[i0] = t615[i0] * train_step_1_t616[0];
-  /* transformer_tasks.tt:25:17  t618 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t618[i0] = t611[i0] + t617[i0];
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs, 327684 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t618 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++)
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f592 = t587[i0 * 64 + i1] * t14[i0]; /* mul */
+      const float f593 = t548[i0 * 64 + i1] + f592; /* add */
+      const float f611 = f593 + t610[i0 * 64 + i1]; /* add */
+      const float f617 = t615[i0 * 64 + i1] * train_step_1_t616[0]; /* mul */
+      t618[i0 * 64 + i1] = f611 + f617;
+    }
   /* transformer_tasks.tt:25:38  t619 = sum [64,10,64] dims=(0) keepdim -> [1,10,64]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     double acc = 0;
@@ -2616,9 +2487,8 @@ static TT_NOINLINE void train_step_1_part4(void) {
   for (int64_t i0 = 0; i0 < 192; i0++)
     in_proj_bias_grad[i0] = in_proj_bias_grad[i0] + t578[i0];
   /* transformer_tasks.tt:41:13  store into in_proj_bias_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  weight_grad_2 = add [64,64] + [64,64] -> [64,64]   4096 FLOPs, 49152 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4096; i0++)
-    weight_grad_2[i0] = weight_grad_2[i0] + t554[i0];
+  /* transformer_tasks.tt:41:13  weight_grad_2 = matmul_acc [640,64], [640,64], [64,64] (A transposed) -> [64,64]   5246976 FLOPs, 360448 B, 14.56 FLOP/B */
+  tt_gemm_f32(64, 64, 640, t549, 64, true, t43, 64, false, weight_grad_2, 64, true);
   /* transformer_tasks.tt:41:13  store into weight_grad_2: computed there, nothing to copy */
   /* transformer_tasks.tt:41:13  bias_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
@@ -2627,10 +2497,6 @@ static TT_NOINLINE void train_step_1_part4(void) {
   /* transformer_tasks.tt:41:13  weight_grad_3 = add [128,64] + [128,64] -> [128,64]   8192 FLOPs, 98304 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 8192; i0++)
     weight_grad_3[i0] = weight_grad_3[i0] + t513[i0];
-}
-
-/* train_step_1, part 5: transformer_tasks.tt lines 41-42 */
-static TT_NOINLINE void train_step_1_part5(void) {
   /* transformer_tasks.tt:41:13  store into weight_grad_3: computed there, nothing to copy */
   /* transformer_tasks.tt:41:13  bias_grad_1 = add [128] + [128] -> [128]   128 FLOPs, 1536 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 128; i0++)
@@ -2655,6 +2521,10 @@ static TT_NOINLINE void train_step_1_part5(void) {
   /* transformer_tasks.tt:41:13  weight_grad_6 = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
     weight_grad_6[i0] = weight_grad_6[i0] + t519[i0];
+}
+
+/* train_step_1, part 5: transformer_tasks.tt lines 41-42 */
+static TT_NOINLINE void train_step_1_part5(void) {
   /* transformer_tasks.tt:41:13  store into weight_grad_6: computed there, nothing to copy */
   /* transformer_tasks.tt:41:13  bias_grad_4 = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
@@ -2668,9 +2538,8 @@ static TT_NOINLINE void train_step_1_part5(void) {
   for (int64_t i0 = 0; i0 < 192; i0++)
     in_proj_bias_grad_1[i0] = in_proj_bias_grad_1[i0] + t459[i0];
   /* transformer_tasks.tt:41:13  store into in_proj_bias_grad_1: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  weight_grad_7 = add [64,64] + [64,64] -> [64,64]   4096 FLOPs, 49152 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4096; i0++)
-    weight_grad_7[i0] = weight_grad_7[i0] + t435[i0];
+  /* transformer_tasks.tt:41:13  weight_grad_7 = matmul_acc [640,64], [640,64], [64,64] (A transposed) -> [64,64]   5246976 FLOPs, 360448 B, 14.56 FLOP/B */
+  tt_gemm_f32(64, 64, 640, t430, 64, true, t112, 64, false, weight_grad_7, 64, true);
   /* transformer_tasks.tt:41:13  store into weight_grad_7: computed there, nothing to copy */
   /* transformer_tasks.tt:41:13  bias_grad_5 = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
@@ -3142,10 +3011,6 @@ static TT_NOINLINE void train_step_1_part5(void) {
       weight_14[i] = p_i + neg_step * m_i / d_i;
     }
   }
-}
-
-/* train_step_1, part 6: transformer_tasks.tt lines 42-44 */
-static TT_NOINLINE void train_step_1_part6(void) {
   /* transformer_tasks.tt:42:18  adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   768 FLOPs, 2048 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t246[0]);
@@ -3186,6 +3051,10 @@ static TT_NOINLINE void train_step_1_part6(void) {
       weight_15[i] = p_i + neg_step * m_i / d_i;
     }
   }
+}
+
+/* train_step_1, part 6: transformer_tasks.tt lines 42-44 */
+static TT_NOINLINE void train_step_1_part6(void) {
   /* transformer_tasks.tt:42:18  adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   768 FLOPs, 2048 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t246[0]);
@@ -3310,13 +3179,9 @@ static void forward_2(void) {
   float *const t10_1 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
   float *const t11_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
   float *const t12 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
-  float *const t13_1 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t15_1 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t16_1 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t17_1 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
-  float *const t18_1 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
-  float *const t19 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
-  float *const t20_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
+  float *const t13 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
+  float *const t16_1 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
+  float *const t18_1 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
   float *const t22_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
   float *const t25_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
   float *const t28_1 = arena_f32 + 2560000; /* [10,1000,64], elements 2560000..3200000 */
@@ -3339,17 +3204,13 @@ static void forward_2(void) {
   float *const t58_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
   float *const t59_1 = arena_f32 + 1920000; /* [1000,10,64], elements 1920000..2560000 */
   float *const t60_1 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
-  float *const t61_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
+  float *const t61 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
   float *const t62_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
   float *const t63 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t65 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t66_1 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t67 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
-  float *const t68_1 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
-  float *const t69 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
-  float *const t70_1 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
+  float *const t66_1 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
+  float *const t68_1 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
   float *const t72 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
-  float *const t75_1 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
+  float *const t75 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
   float *const t78_1 = arena_f32 + 0; /* [1000,10,128], elements 0..1280000 */
   float *const t81 = arena_f32 + 0; /* [1000,10,128], elements 0..1280000 */
   float *const t83_1 = arena_f32 + 0; /* [1000,10,128], elements 0..1280000 */
@@ -3360,12 +3221,8 @@ static void forward_2(void) {
   float *const t92 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
   float *const t93_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
   float *const t94_1 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t96_1 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t97_1 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t98_1 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
-  float *const t99_1 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
-  float *const t100 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
-  float *const t101_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
+  float *const t97_1 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
+  float *const t99_1 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
   float *const t103_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
   float *const t106 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
   float *const t109_1 = arena_f32 + 2560000; /* [10,1000,64], elements 2560000..3200000 */
@@ -3378,25 +3235,21 @@ static void forward_2(void) {
   float *const t121_1 = arena_f32 + 2560000; /* [4000,10,16], elements 2560000..3200000 */
   float *const t123_1 = arena_f32 + 3200000; /* [4000,10,16], elements 3200000..3840000 */
   float *const t125 = arena_f32 + 0; /* [4000,10,16], elements 0..640000 */
-  float *const t126_1 = arena_f32 + 640000; /* [4000,16,10], elements 640000..1280000 */
+  float *const t126 = arena_f32 + 640000; /* [4000,16,10], elements 640000..1280000 */
   float *const t127_1 = arena_f32 + 1280000; /* [4000,10,10], elements 1280000..1680000 */
   float *const t128_1 = arena_f32 + 0; /* [4000,10,10], elements 0..400000 */
   float *const t129_1 = arena_f32 + 2560000; /* [4000,10,16], elements 2560000..3200000 */
-  float *const t130_1 = arena_f32 + 0; /* [10,4000,16], elements 0..640000 */
-  float *const t133_1 = arena_f32 + 640000; /* [10000,64], elements 640000..1280000 */
+  float *const t130 = arena_f32 + 0; /* [10,4000,16], elements 0..640000 */
+  float *const t133 = arena_f32 + 640000; /* [10000,64], elements 640000..1280000 */
   float *const t136 = arena_f32 + 640000; /* [10000,64], elements 640000..1280000 */
-  float *const t139_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
+  float *const t139 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
   float *const t140_1 = arena_f32 + 1920000; /* [1000,10,64], elements 1920000..2560000 */
   float *const t141 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
   float *const t142_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
   float *const t143 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
-  float *const t144_1 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t146 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t147_1 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t148 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
-  float *const t149 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
-  float *const t150 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
-  float *const t151 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
+  float *const t144 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
+  float *const t147_1 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
+  float *const t149 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
   float *const t153_1 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
   float *const t156_1 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
   float *const t159 = arena_f32 + 0; /* [1000,10,128], elements 0..1280000 */
@@ -3408,14 +3261,9 @@ static void forward_2(void) {
   float *const t173 = arena_f32 + 0; /* [1000,10,10], elements 0..100000 */
   float *const t176 = arena_f32 + 0; /* [1000,10,10], elements 0..100000 */
   int64_t *const pred = arena_i64 + 0; /* [1000,10], elements 0..10000 */
-  _Bool *const t179 = arena_bool + 0; /* [1000,10], elements 0..10000 */
   float *const t180 = arena_f32 + 0; /* [1000,10], elements 0..10000 */
-  _Bool *const t183 = arena_bool + 0; /* [1000,10], elements 0..10000 */
-  int64_t *const t184 = arena_i64 + 0; /* [1000,10], elements 0..10000 */
-  _Bool *const t186 = arena_bool + 0; /* [1000,10], elements 0..10000 */
-  int64_t *const t187 = arena_i64 + 0; /* [1000,10], elements 0..10000 */
-  int64_t *const t188 = arena_i64 + 10000; /* [1000], elements 10000..11000 */
-  _Bool *const t190 = arena_bool + 0; /* [1000], elements 0..1000 */
+  int64_t *const t187 = arena_i64 + 20000; /* [1000,10], elements 20000..30000 */
+  int64_t *const t188 = arena_i64 + 0; /* [1000], elements 0..1000 */
   float *const t191 = arena_f32 + 0; /* [1000], elements 0..1000 */
 
   /* transformer_tasks.tt:29:14  x_1 = randint low=0 high=10 -> [1000,10]   0 FLOPs, 80000 B */
@@ -3469,7 +3317,7 @@ static void forward_2(void) {
   /* transformer_tasks.tt:25:17  t12 = mul [1000,10,64] * [1000,10,64] -> [1000,10,64]   640000 FLOPs, 7680000 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640000; i0++)
     t12[i0] = t11_1[i0] * t11_1[i0];
-  /* transformer_tasks.tt:25:17  t13_1 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
+  /* transformer_tasks.tt:25:17  t13 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     double acc = 0;
     double lane[16] = {0};
@@ -3481,36 +3329,33 @@ static void forward_2(void) {
       for (int l = 0; l < w / 2; l++)
         lane[l] += lane[l + w / 2];
     acc += lane[0];
-    t13_1[i0] = (float)(acc / 64);
+    t13[i0] = (float)(acc / 64);
   }
   /* transformer_tasks.tt:25:17  t14_1 = const -> [] */
   static const float t14_1[1] = { /* [] */
     1e-05f,
   };
-  /* transformer_tasks.tt:25:17  t15_1 = add [1000,10,1] + [] -> [1000,10,1]   10000 FLOPs, 80004 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs, 80004 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t16_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 10000; i0++) {
+    const float f15 = t13[i0] + t14_1[0]; /* add */
+    t16_1[i0] = 1 / sqrtf(f15);
+  }
+  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t18_1 = mul [1000,10,1] * [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 10000; i0++) {
+    const float f17 = -t16_1[i0]; /* neg */
+    t18_1[i0] = f17 * t10_1[i0];
+  }
+  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t22_1 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
-    t15_1[i0] = t13_1[i0] + t14_1[0];
-  /* transformer_tasks.tt:25:17  t16_1 = rsqrt [1000,10,1] -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t16_1[i0] = 1 / sqrtf(t15_1[i0]);
-  /* transformer_tasks.tt:25:17  t17_1 = neg [1000,10,1] -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t17_1[i0] = -t16_1[i0];
-  /* transformer_tasks.tt:25:17  t18_1 = mul [1000,10,1] * [1000,10,1] -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t18_1[i0] = t17_1[i0] * t10_1[i0];
-  /* transformer_tasks.tt:25:17  t19 = mul [1000,10,64] * [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t19[i0 * 64 + i1] = t9_1[i0 * 64 + i1] * t16_1[i0];
-  /* transformer_tasks.tt:25:17  t20_1 = add [1000,10,64] + [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t20_1[i0 * 64 + i1] = t19[i0 * 64 + i1] + t18_1[i0];
-  /* transformer_tasks.tt:25:17  t22_1 = mul [1000,10,64] * [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t22_1[i0 * 64 + i1] = t20_1[i0 * 64 + i1] * weight_10[i1];
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f19 = t9_1[i0 * 64 + i1] * t16_1[i0]; /* mul */
+      const float f20 = f19 + t18_1[i0]; /* add */
+      t22_1[i0 * 64 + i1] = f20 * weight_10[i1];
+    }
   /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t22_1, no copy */
   /* transformer_tasks.tt:25:17  t25_1 = add [1000,10,64] + [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
@@ -3629,13 +3474,13 @@ static void forward_2(void) {
     acc += lane[0];
     t60_1[i0] = (float)(acc / 64);
   }
-  /* transformer_tasks.tt:25:17  t61_1 = sub [1000,10,64] - [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t61 = sub [1000,10,64] - [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
-      t61_1[i0 * 64 + i1] = t59_1[i0 * 64 + i1] - t60_1[i0];
+      t61[i0 * 64 + i1] = t59_1[i0 * 64 + i1] - t60_1[i0];
   /* transformer_tasks.tt:25:17  t62_1 = mul [1000,10,64] * [1000,10,64] -> [1000,10,64]   640000 FLOPs, 7680000 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640000; i0++)
-    t62_1[i0] = t61_1[i0] * t61_1[i0];
+    t62_1[i0] = t61[i0] * t61[i0];
   /* transformer_tasks.tt:25:17  t63 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     double acc = 0;
@@ -3650,42 +3495,39 @@ static void forward_2(void) {
     acc += lane[0];
     t63[i0] = (float)(acc / 64);
   }
-  /* transformer_tasks.tt:25:17  t64_1 = const -> [] */
-  static const float t64_1[1] = { /* [] */
+  /* transformer_tasks.tt:25:17  t64 = const -> [] */
+  static const float t64[1] = { /* [] */
     1e-05f,
   };
-  /* transformer_tasks.tt:25:17  t65 = add [1000,10,1] + [] -> [1000,10,1]   10000 FLOPs, 80004 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs, 80004 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t66_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 10000; i0++) {
+    const float f65 = t63[i0] + t64[0]; /* add */
+    t66_1[i0] = 1 / sqrtf(f65);
+  }
+  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t68_1 = mul [1000,10,1] * [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 10000; i0++) {
+    const float f67 = -t66_1[i0]; /* neg */
+    t68_1[i0] = f67 * t60_1[i0];
+  }
+  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t72 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
-    t65[i0] = t63[i0] + t64_1[0];
-  /* transformer_tasks.tt:25:17  t66_1 = rsqrt [1000,10,1] -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t66_1[i0] = 1 / sqrtf(t65[i0]);
-  /* transformer_tasks.tt:25:17  t67 = neg [1000,10,1] -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t67[i0] = -t66_1[i0];
-  /* transformer_tasks.tt:25:17  t68_1 = mul [1000,10,1] * [1000,10,1] -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t68_1[i0] = t67[i0] * t60_1[i0];
-  /* transformer_tasks.tt:25:17  t69 = mul [1000,10,64] * [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t69[i0 * 64 + i1] = t59_1[i0 * 64 + i1] * t66_1[i0];
-  /* transformer_tasks.tt:25:17  t70_1 = add [1000,10,64] + [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t70_1[i0 * 64 + i1] = t69[i0 * 64 + i1] + t68_1[i0];
-  /* transformer_tasks.tt:25:17  t72 = mul [1000,10,64] * [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t72[i0 * 64 + i1] = t70_1[i0 * 64 + i1] * weight_11[i1];
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f69 = t59_1[i0 * 64 + i1] * t66_1[i0]; /* mul */
+      const float f70 = f69 + t68_1[i0]; /* add */
+      t72[i0 * 64 + i1] = f70 * weight_11[i1];
+    }
   /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t72, no copy */
-  /* transformer_tasks.tt:25:17  t75_1 = add [1000,10,64] + [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t75 = add [1000,10,64] + [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
-      t75_1[i0 * 64 + i1] = t72[i0 * 64 + i1] + bias_9[i1];
-  /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t75_1, no copy */
+      t75[i0 * 64 + i1] = t72[i0 * 64 + i1] + bias_9[i1];
+  /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t75, no copy */
   /* transformer_tasks.tt:25:17  t78_1 = matmul [1000,10,64] @ [128,64] (B transposed) -> [1000,10,128]   163840000 FLOPs, 7712768 B, 21.24 FLOP/B */
-  tt_gemm_f32(10000, 128, 64, t75_1, 64, false, weight_8, 64, true, t78_1, 128, false);
+  tt_gemm_f32(10000, 128, 64, t75, 64, false, weight_8, 64, true, t78_1, 128, false);
   /* transformer_tasks.tt:25:17  detach [1000,10,128] -> [1000,10,128]: a view of t78_1, no copy */
   /* transformer_tasks.tt:25:17  t81 = add [1000,10,128] + [128] -> [1000,10,128]   1280000 FLOPs, 10240512 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
@@ -3745,30 +3587,27 @@ static void forward_2(void) {
   static const float t95[1] = { /* [] */
     1e-05f,
   };
-  /* transformer_tasks.tt:25:17  t96_1 = add [1000,10,1] + [] -> [1000,10,1]   10000 FLOPs, 80004 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs, 80004 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t97_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 10000; i0++) {
+    const float f96 = t94_1[i0] + t95[0]; /* add */
+    t97_1[i0] = 1 / sqrtf(f96);
+  }
+  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t99_1 = mul [1000,10,1] * [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 10000; i0++) {
+    const float f98 = -t97_1[i0]; /* neg */
+    t99_1[i0] = f98 * t91_1[i0];
+  }
+  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t103_1 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
-    t96_1[i0] = t94_1[i0] + t95[0];
-  /* transformer_tasks.tt:25:17  t97_1 = rsqrt [1000,10,1] -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t97_1[i0] = 1 / sqrtf(t96_1[i0]);
-  /* transformer_tasks.tt:25:17  t98_1 = neg [1000,10,1] -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t98_1[i0] = -t97_1[i0];
-  /* transformer_tasks.tt:25:17  t99_1 = mul [1000,10,1] * [1000,10,1] -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t99_1[i0] = t98_1[i0] * t91_1[i0];
-  /* transformer_tasks.tt:25:17  t100 = mul [1000,10,64] * [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t100[i0 * 64 + i1] = t90[i0 * 64 + i1] * t97_1[i0];
-  /* transformer_tasks.tt:25:17  t101_1 = add [1000,10,64] + [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t101_1[i0 * 64 + i1] = t100[i0 * 64 + i1] + t99_1[i0];
-  /* transformer_tasks.tt:25:17  t103_1 = mul [1000,10,64] * [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t103_1[i0 * 64 + i1] = t101_1[i0 * 64 + i1] * weight_15[i1];
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f100 = t90[i0 * 64 + i1] * t97_1[i0]; /* mul */
+      const float f101 = f100 + t99_1[i0]; /* add */
+      t103_1[i0 * 64 + i1] = f101 * weight_15[i1];
+    }
   /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t103_1, no copy */
   /* transformer_tasks.tt:25:17  t106 = add [1000,10,64] + [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
@@ -3825,14 +3664,14 @@ static void forward_2(void) {
   /* transformer_tasks.tt:25:17  t125 = div [4000,10,16] / [] -> [4000,10,16]   640000 FLOPs, 5120004 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640000; i0++)
     t125[i0] = t119_1[i0] / t124_1[0];
-  /* transformer_tasks.tt:25:17  t126_1 = permute [4000,10,16] order=(0,2,1) -> [4000,16,10]   0 FLOPs, 5120000 B */
+  /* transformer_tasks.tt:25:17  t126 = permute [4000,10,16] order=(0,2,1) -> [4000,16,10]   0 FLOPs, 5120000 B */
   for (int64_t i0 = 0; i0 < 4000; i0++)
     for (int64_t i1 = 0; i1 < 16; i1++)
       for (int64_t i2 = 0; i2 < 10; i2++)
-        t126_1[i0 * 160 + i1 * 10 + i2] = t121_1[i0 * 160 + i1 + i2 * 16];
+        t126[i0 * 160 + i1 * 10 + i2] = t121_1[i0 * 160 + i1 + i2 * 16];
   /* transformer_tasks.tt:25:17  t127_1 = matmul [4000,10,16] @ [4000,16,10] -> [4000,10,10]   12800000 FLOPs, 6720000 B, 1.90 FLOP/B */
   for (int64_t i0 = 0; i0 < 4000; i0++)
-    tt_gemm_f32(10, 10, 16, t125 + i0 * 160, 16, false, t126_1 + i0 * 160, 10, false, t127_1 + i0 * 100, 10, false);
+    tt_gemm_f32(10, 10, 16, t125 + i0 * 160, 16, false, t126 + i0 * 160, 10, false, t127_1 + i0 * 100, 10, false);
   /* transformer_tasks.tt:25:17  t128_1 = softmax [4000,10,10] dim=2 -> [4000,10,10]   2000000 FLOPs, 3200000 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < 40000; i0++) {
     float rmax = -INFINITY;
@@ -3850,29 +3689,29 @@ static void forward_2(void) {
   /* transformer_tasks.tt:25:17  t129_1 = matmul [4000,10,10] @ [4000,10,16] -> [4000,10,16]   12800000 FLOPs, 6720000 B, 1.90 FLOP/B */
   for (int64_t i0 = 0; i0 < 4000; i0++)
     tt_gemm_f32(10, 16, 10, t128_1 + i0 * 100, 10, false, t123_1 + i0 * 160, 16, false, t129_1 + i0 * 160, 16, false);
-  /* transformer_tasks.tt:25:17  t130_1 = permute [4000,10,16] order=(1,0,2) -> [10,4000,16]   0 FLOPs, 5120000 B */
+  /* transformer_tasks.tt:25:17  t130 = permute [4000,10,16] order=(1,0,2) -> [10,4000,16]   0 FLOPs, 5120000 B */
   for (int64_t i0 = 0; i0 < 10; i0++)
     for (int64_t i1 = 0; i1 < 4000; i1++)
       for (int64_t i2 = 0; i2 < 16; i2++)
-        t130_1[i0 * 64000 + i1 * 16 + i2] = t129_1[i0 * 16 + i1 * 160 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,4000,16] -> [10000,64]: a view of t130_1, no copy */
-  /* transformer_tasks.tt:25:17  t133_1 = matmul [10000,64] @ [64,64] (B transposed) -> [10000,64]   81920000 FLOPs, 5136384 B, 15.95 FLOP/B */
-  tt_gemm_f32(10000, 64, 64, t130_1, 64, false, weight_12, 64, true, t133_1, 64, false);
-  /* transformer_tasks.tt:25:17  detach [10000,64] -> [10000,64]: a view of t133_1, no copy */
+        t130[i0 * 64000 + i1 * 16 + i2] = t129_1[i0 * 16 + i1 * 160 + i2];
+  /* transformer_tasks.tt:25:17  reshape [10,4000,16] -> [10000,64]: a view of t130, no copy */
+  /* transformer_tasks.tt:25:17  t133 = matmul [10000,64] @ [64,64] (B transposed) -> [10000,64]   81920000 FLOPs, 5136384 B, 15.95 FLOP/B */
+  tt_gemm_f32(10000, 64, 64, t130, 64, false, weight_12, 64, true, t133, 64, false);
+  /* transformer_tasks.tt:25:17  detach [10000,64] -> [10000,64]: a view of t133, no copy */
   /* transformer_tasks.tt:25:17  t136 = add [10000,64] + [64] -> [10000,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
-      t136[i0 * 64 + i1] = t133_1[i0 * 64 + i1] + bias_10[i1];
+      t136[i0 * 64 + i1] = t133[i0 * 64 + i1] + bias_10[i1];
   /* transformer_tasks.tt:25:17  detach [10000,64] -> [10000,64]: a view of t136, no copy */
   /* transformer_tasks.tt:25:17  reshape [10000,64] -> [10,1000,64]: a view of t136, no copy */
-  /* transformer_tasks.tt:25:17  t139_1 = permute [10,1000,64] order=(1,0,2) -> [1000,10,64]   0 FLOPs, 5120000 B */
+  /* transformer_tasks.tt:25:17  t139 = permute [10,1000,64] order=(1,0,2) -> [1000,10,64]   0 FLOPs, 5120000 B */
   for (int64_t i0 = 0; i0 < 1000; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++)
       for (int64_t i2 = 0; i2 < 64; i2++)
-        t139_1[i0 * 640 + i1 * 64 + i2] = t136[i0 * 64 + i1 * 64000 + i2];
+        t139[i0 * 640 + i1 * 64 + i2] = t136[i0 * 64 + i1 * 64000 + i2];
   /* transformer_tasks.tt:25:17  t140_1 = add [1000,10,64] + [1000,10,64] -> [1000,10,64]   640000 FLOPs, 7680000 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640000; i0++)
-    t140_1[i0] = t90[i0] + t139_1[i0];
+    t140_1[i0] = t90[i0] + t139[i0];
   /* transformer_tasks.tt:25:17  t141 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     double acc = 0;
@@ -3894,7 +3733,7 @@ static void forward_2(void) {
   /* transformer_tasks.tt:25:17  t143 = mul [1000,10,64] * [1000,10,64] -> [1000,10,64]   640000 FLOPs, 7680000 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640000; i0++)
     t143[i0] = t142_1[i0] * t142_1[i0];
-  /* transformer_tasks.tt:25:17  t144_1 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
+  /* transformer_tasks.tt:25:17  t144 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     double acc = 0;
     double lane[16] = {0};
@@ -3906,36 +3745,33 @@ static void forward_2(void) {
       for (int l = 0; l < w / 2; l++)
         lane[l] += lane[l + w / 2];
     acc += lane[0];
-    t144_1[i0] = (float)(acc / 64);
+    t144[i0] = (float)(acc / 64);
   }
   /* transformer_tasks.tt:25:17  t145 = const -> [] */
   static const float t145[1] = { /* [] */
     1e-05f,
   };
-  /* transformer_tasks.tt:25:17  t146 = add [1000,10,1] + [] -> [1000,10,1]   10000 FLOPs, 80004 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs, 80004 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t147_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 10000; i0++) {
+    const float f146 = t144[i0] + t145[0]; /* add */
+    t147_1[i0] = 1 / sqrtf(f146);
+  }
+  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t149 = mul [1000,10,1] * [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 10000; i0++) {
+    const float f148 = -t147_1[i0]; /* neg */
+    t149[i0] = f148 * t141[i0];
+  }
+  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t153_1 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
-    t146[i0] = t144_1[i0] + t145[0];
-  /* transformer_tasks.tt:25:17  t147_1 = rsqrt [1000,10,1] -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t147_1[i0] = 1 / sqrtf(t146[i0]);
-  /* transformer_tasks.tt:25:17  t148 = neg [1000,10,1] -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t148[i0] = -t147_1[i0];
-  /* transformer_tasks.tt:25:17  t149 = mul [1000,10,1] * [1000,10,1] -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t149[i0] = t148[i0] * t141[i0];
-  /* transformer_tasks.tt:25:17  t150 = mul [1000,10,64] * [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t150[i0 * 64 + i1] = t140_1[i0 * 64 + i1] * t147_1[i0];
-  /* transformer_tasks.tt:25:17  t151 = add [1000,10,64] + [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t151[i0 * 64 + i1] = t150[i0 * 64 + i1] + t149[i0];
-  /* transformer_tasks.tt:25:17  t153_1 = mul [1000,10,64] * [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t153_1[i0 * 64 + i1] = t151[i0 * 64 + i1] * weight_16[i1];
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f150 = t140_1[i0 * 64 + i1] * t147_1[i0]; /* mul */
+      const float f151 = f150 + t149[i0]; /* add */
+      t153_1[i0 * 64 + i1] = f151 * weight_16[i1];
+    }
   /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t153_1, no copy */
   /* transformer_tasks.tt:25:17  t156_1 = add [1000,10,64] + [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
@@ -3985,12 +3821,12 @@ static void forward_2(void) {
     }
     pred[i0] = besti;
   }
-  /* transformer_tasks.tt:49:27  t179 = eq [1000,10] == [1000,10] -> [1000,10]   10000 FLOPs, 170000 B, 0.06 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t179[i0] = pred[i0] == y_1[i0];
-  /* transformer_tasks.tt:49:32  t180 = cast [1000,10] to f32 -> [1000,10]   10000 FLOPs, 50000 B, 0.20 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t180[i0] = (float)t179[i0];
+  /* transformer_tasks.tt:49:27  eq [1000,10] == [1000,10] fused into the loop below   10000 FLOPs, 170000 B, 0.06 FLOP/B */
+  /* transformer_tasks.tt:49:32  t180 = cast [1000,10] to f32, with 1 fused op -> [1000,10]   10000 FLOPs, 50000 B, 0.20 FLOP/B */
+  for (int64_t i0 = 0; i0 < 10000; i0++) {
+    const _Bool f179 = pred[i0] == y_1[i0]; /* eq */
+    t180[i0] = (float)f179;
+  }
   /* transformer_tasks.tt:49:40  mean_item = mean [1000,10] dims=(0,1) -> []   10000 FLOPs, 40004 B, 0.25 FLOP/B */
   {
     double acc = 0;
@@ -4006,22 +3842,20 @@ static void forward_2(void) {
     mean_item[0] = (float)(acc / 10000);
   }
   /* transformer_tasks.tt:49:47  store into mean_item: computed there, nothing to copy */
-  /* transformer_tasks.tt:50:25  t183 = eq [1000,10] == [1000,10] -> [1000,10]   10000 FLOPs, 170000 B, 0.06 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t183[i0] = pred[i0] == y_1[i0];
-  /* transformer_tasks.tt:50:30  t184 = cast [1000,10] to i64 -> [1000,10]   10000 FLOPs, 90000 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t184[i0] = (int64_t)t183[i0];
+  /* transformer_tasks.tt:50:25  eq [1000,10] == [1000,10] fused into the loop below   10000 FLOPs, 170000 B, 0.06 FLOP/B */
+  /* transformer_tasks.tt:50:30  cast [1000,10] fused into the loop below   10000 FLOPs, 90000 B, 0.11 FLOP/B */
   /* transformer_tasks.tt:50:30  t185 = const -> [] */
   static const int64_t t185[1] = { /* [] */
     0,
   };
-  /* transformer_tasks.tt:50:30  t186 = eq [1000,10] == [] -> [1000,10]   10000 FLOPs, 90008 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t186[i0] = t184[i0] == t185[0];
-  /* transformer_tasks.tt:50:30  t187 = cast [1000,10] to i64 -> [1000,10]   10000 FLOPs, 90000 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t187[i0] = (int64_t)t186[i0];
+  /* transformer_tasks.tt:50:30  eq [1000,10] == [] fused into the loop below   10000 FLOPs, 90008 B, 0.11 FLOP/B */
+  /* transformer_tasks.tt:50:30  t187 = cast [1000,10] to i64, with 3 fused ops -> [1000,10]   10000 FLOPs, 90000 B, 0.11 FLOP/B */
+  for (int64_t i0 = 0; i0 < 10000; i0++) {
+    const _Bool f183 = pred[i0] == y_1[i0]; /* eq */
+    const int64_t f184 = (int64_t)f183; /* cast */
+    const _Bool f186 = f184 == t185[0]; /* eq */
+    t187[i0] = (int64_t)f186;
+  }
   /* transformer_tasks.tt:50:30  t188 = sum [1000,10] dims=(1) -> [1000]   10000 FLOPs, 88000 B, 0.11 FLOP/B */
   for (int64_t i0 = 0; i0 < 1000; i0++) {
     uint64_t acc = 0;
@@ -4033,12 +3867,12 @@ static void forward_2(void) {
   static const int64_t t189[1] = { /* [] */
     0,
   };
-  /* transformer_tasks.tt:50:30  t190 = eq [1000] == [] -> [1000]   1000 FLOPs, 9008 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < 1000; i0++)
-    t190[i0] = t188[i0] == t189[0];
-  /* transformer_tasks.tt:50:41  t191 = cast [1000] to f32 -> [1000]   1000 FLOPs, 5000 B, 0.20 FLOP/B */
-  for (int64_t i0 = 0; i0 < 1000; i0++)
-    t191[i0] = (float)t190[i0];
+  /* transformer_tasks.tt:50:30  eq [1000] == [] fused into the loop below   1000 FLOPs, 9008 B, 0.11 FLOP/B */
+  /* transformer_tasks.tt:50:41  t191 = cast [1000] to f32, with 1 fused op -> [1000]   1000 FLOPs, 5000 B, 0.20 FLOP/B */
+  for (int64_t i0 = 0; i0 < 1000; i0++) {
+    const _Bool f190 = t188[i0] == t189[0]; /* eq */
+    t191[i0] = (float)f190;
+  }
   /* transformer_tasks.tt:50:49  mean_item_1 = mean [1000] dims=(0) -> []   1000 FLOPs, 4004 B, 0.25 FLOP/B */
   {
     double acc = 0;
@@ -4173,15 +4007,12 @@ static float *const pos_out_1 = arena_f32 + 0; /* [10,64], elements 0..640 */
 static float *const t10_1 = arena_f32 + 770048; /* [64,10,64], elements 770048..811008 */
 static float *const t11_1 = arena_f32 + 1861632; /* [64,10,1], elements 1861632..1862272 */
 static float *const t12 = arena_f32 + 811008; /* [64,10,64], elements 811008..851968 */
-static float *const t13_1 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
-static float *const t14_1 = arena_f32 + 1862272; /* [64,10,1], elements 1862272..1862912 */
-static float *const t16_1 = arena_f32 + 1862272; /* [64,10,1], elements 1862272..1862912 */
-static float *const t17_1 = arena_f32 + 1862272; /* [64,10,1], elements 1862272..1862912 */
+static float *const t13 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
+static float *const t14_1 = arena_f32 + 40960; /* [64,10,1], elements 40960..41600 */
+static float *const t17 = arena_f32 + 1862272; /* [64,10,1], elements 1862272..1862912 */
 static float *const t18_1 = arena_f32 + 1862912; /* [64,10,1], elements 1862912..1863552 */
 static float *const t19 = arena_f32 + 0; /* [64,10,1], elements 0..640 */
-static float *const t20_1 = arena_f32 + 851968; /* [64,10,64], elements 851968..892928 */
 static float *const t21 = arena_f32 + 851968; /* [64,10,64], elements 851968..892928 */
-static float *const t23 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
 static float *const t25_1 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
 static float *const t27_1 = arena_f32 + 892928; /* [10,64,64], elements 892928..933888 */
 static float *const t28_1 = arena_f32 + 0; /* [10,64,192], elements 0..122880 */
@@ -4204,33 +4035,25 @@ static float *const t53_1 = arena_f32 + 1097728; /* [64,10,64], elements 1097728
 static float *const t54_1 = arena_f32 + 1097728; /* [64,10,64], elements 1097728..1138688 */
 static float *const t55_1 = arena_f32 + 1863552; /* [64,10,1], elements 1863552..1864192 */
 static float *const t56 = arena_f32 + 1138688; /* [64,10,64], elements 1138688..1179648 */
-static float *const t57_1 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
-static float *const t58_1 = arena_f32 + 1864192; /* [64,10,1], elements 1864192..1864832 */
-static float *const t60_1 = arena_f32 + 1864192; /* [64,10,1], elements 1864192..1864832 */
-static float *const t61_1 = arena_f32 + 1864192; /* [64,10,1], elements 1864192..1864832 */
+static float *const t57 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
+static float *const t58_1 = arena_f32 + 1819648; /* [64,10,1], elements 1819648..1820288 */
+static float *const t61 = arena_f32 + 1864192; /* [64,10,1], elements 1864192..1864832 */
 static float *const t62_1 = arena_f32 + 1864832; /* [64,10,1], elements 1864832..1865472 */
 static float *const t63 = arena_f32 + 1819648; /* [64,10,1], elements 1819648..1820288 */
-static float *const t64_1 = arena_f32 + 1179648; /* [64,10,64], elements 1179648..1220608 */
 static float *const t65 = arena_f32 + 1179648; /* [64,10,64], elements 1179648..1220608 */
-static float *const t67 = arena_f32 + 1220608; /* [64,10,64], elements 1220608..1261568 */
 static float *const t69 = arena_f32 + 1220608; /* [64,10,64], elements 1220608..1261568 */
-static float *const t71_1 = arena_f32 + 524288; /* [64,10,128], elements 524288..606208 */
-static float *const t73_1 = arena_f32 + 524288; /* [64,10,128], elements 524288..606208 */
+static float *const t71_1 = arena_f32 + 0; /* [64,10,128], elements 0..81920 */
 static float *const t74 = arena_f32 + 524288; /* [64,10,128], elements 524288..606208 */
-static float *const t76_1 = arena_f32 + 1261568; /* [64,10,64], elements 1261568..1302528 */
-static float *const t78_1 = arena_f32 + 1261568; /* [64,10,64], elements 1261568..1302528 */
+static float *const t76_1 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
 static float *const t79_1 = arena_f32 + 1261568; /* [64,10,64], elements 1261568..1302528 */
 static float *const t80_1 = arena_f32 + 1865472; /* [64,10,1], elements 1865472..1866112 */
 static float *const t81 = arena_f32 + 1302528; /* [64,10,64], elements 1302528..1343488 */
-static float *const t82_1 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
-static float *const t83_1 = arena_f32 + 1866112; /* [64,10,1], elements 1866112..1866752 */
-static float *const t85_1 = arena_f32 + 1866112; /* [64,10,1], elements 1866112..1866752 */
-static float *const t86_1 = arena_f32 + 1866112; /* [64,10,1], elements 1866112..1866752 */
+static float *const t82 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
+static float *const t83_1 = arena_f32 + 1819648; /* [64,10,1], elements 1819648..1820288 */
+static float *const t86 = arena_f32 + 1866112; /* [64,10,1], elements 1866112..1866752 */
 static float *const t87_1 = arena_f32 + 1866752; /* [64,10,1], elements 1866752..1867392 */
 static float *const t88 = arena_f32 + 1819648; /* [64,10,1], elements 1819648..1820288 */
-static float *const t89_1 = arena_f32 + 1343488; /* [64,10,64], elements 1343488..1384448 */
 static float *const t90 = arena_f32 + 1343488; /* [64,10,64], elements 1343488..1384448 */
-static float *const t92 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
 static float *const t94_1 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
 static float *const t96_1 = arena_f32 + 1384448; /* [10,64,64], elements 1384448..1425408 */
 static float *const t97_1 = arena_f32 + 0; /* [10,64,192], elements 0..122880 */
@@ -4253,48 +4076,39 @@ static float *const t122_1 = arena_f32 + 1589248; /* [64,10,64], elements 158924
 static float *const t123_1 = arena_f32 + 1589248; /* [64,10,64], elements 1589248..1630208 */
 static float *const t124_1 = arena_f32 + 1867392; /* [64,10,1], elements 1867392..1868032 */
 static float *const t125 = arena_f32 + 1630208; /* [64,10,64], elements 1630208..1671168 */
-static float *const t126_1 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
-static float *const t127_1 = arena_f32 + 1868032; /* [64,10,1], elements 1868032..1868672 */
-static float *const t129_1 = arena_f32 + 1868032; /* [64,10,1], elements 1868032..1868672 */
-static float *const t130_1 = arena_f32 + 1868032; /* [64,10,1], elements 1868032..1868672 */
+static float *const t126 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
+static float *const t127_1 = arena_f32 + 1845248; /* [64,10,1], elements 1845248..1845888 */
+static float *const t130 = arena_f32 + 1868032; /* [64,10,1], elements 1868032..1868672 */
 static float *const t131_1 = arena_f32 + 1868672; /* [64,10,1], elements 1868672..1869312 */
 static float *const t132 = arena_f32 + 1845248; /* [64,10,1], elements 1845248..1845888 */
-static float *const t133_1 = arena_f32 + 1671168; /* [64,10,64], elements 1671168..1712128 */
 static float *const t134 = arena_f32 + 1671168; /* [64,10,64], elements 1671168..1712128 */
-static float *const t136 = arena_f32 + 1712128; /* [64,10,64], elements 1712128..1753088 */
 static float *const t138 = arena_f32 + 1712128; /* [64,10,64], elements 1712128..1753088 */
-static float *const t140_1 = arena_f32 + 606208; /* [64,10,128], elements 606208..688128 */
-static float *const t142_1 = arena_f32 + 606208; /* [64,10,128], elements 606208..688128 */
+static float *const t140_1 = arena_f32 + 0; /* [64,10,128], elements 0..81920 */
 static float *const t143 = arena_f32 + 606208; /* [64,10,128], elements 606208..688128 */
 static float *const t145 = arena_f32 + 688128; /* [64,10,64], elements 688128..729088 */
-static float *const t147_1 = arena_f32 + 688128; /* [64,10,64], elements 688128..729088 */
-static float *const encoder_out_1 = arena_f32 + 688128; /* [64,10,64], elements 688128..729088 */
-static float *const t150 = arena_f32 + 729088; /* [64,10,10], elements 729088..735488 */
-static float *const head_out_1 = arena_f32 + 729088; /* [64,10,10], elements 729088..735488 */
-static float *const t155_1 = arena_f32 + 735488; /* [640,10], elements 735488..741888 */
-static float *const t156_1 = arena_f32 + 729088; /* [640,10], elements 729088..735488 */
-static float *const t157 = arena_f32 + 741888; /* [640,10], elements 741888..748288 */
+static float *const encoder_out_1 = arena_f32 + 729088; /* [64,10,64], elements 729088..770048 */
+static float *const t150 = arena_f32 + 688128; /* [64,10,10], elements 688128..694528 */
+static float *const head_out_1 = arena_f32 + 688128; /* [64,10,10], elements 688128..694528 */
+static float *const t155_1 = arena_f32 + 694528; /* [640,10], elements 694528..700928 */
+static float *const t156_1 = arena_f32 + 688128; /* [640,10], elements 688128..694528 */
+static float *const t157 = arena_f32 + 700928; /* [640,10], elements 700928..707328 */
 static float *const t158 = arena_f32 + 1845248; /* [640], elements 1845248..1845888 */
 static float *const t159 = arena_f32 + 1845248; /* [640], elements 1845248..1845888 */
 static float *const t364 = arena_f32 + 1845888; /* [], elements 1845888..1845889 */
 static float *const t366_1 = arena_f32 + 1845248; /* [640], elements 1845248..1845888 */
-static float *const t368_1 = arena_f32 + 1845248; /* [640], elements 1845248..1845888 */
-static float *const t369_1 = arena_f32 + 1845248; /* [640], elements 1845248..1845888 */
-static float *const t371_1 = arena_f32 + 0; /* [640,10], elements 0..6400 */
-static float *const t372_1 = arena_f32 + 0; /* [640,10], elements 0..6400 */
-static float *const t373_1 = arena_f32 + 729088; /* [640,1], elements 729088..729728 */
-static float *const t374 = arena_f32 + 735488; /* [640,10], elements 735488..741888 */
-static float *const t375_1 = arena_f32 + 735488; /* [640,10], elements 735488..741888 */
+static float *const t369_1 = arena_f32 + 1845888; /* [640], elements 1845888..1846528 */
+static float *const t371 = arena_f32 + 0; /* [640,10], elements 0..6400 */
+static float *const t372 = arena_f32 + 0; /* [640,10], elements 0..6400 */
+static float *const t373_1 = arena_f32 + 688128; /* [640,1], elements 688128..688768 */
 static float *const t376 = arena_f32 + 0; /* [640,10], elements 0..6400 */
 static float *const t378_1 = arena_f32 + 1870272; /* [1,1,10], elements 1870272..1870282 */
 static float *const t380 = arena_f32 + 1753088; /* [64,10,64], elements 1753088..1794048 */
-static float *const t381_1 = arena_f32 + 729088; /* [64,10,64], elements 729088..770048 */
+static float *const t381_1 = arena_f32 + 688128; /* [64,10,64], elements 688128..729088 */
 static float *const t382 = arena_f32 + 1869312; /* [1,10,64], elements 1869312..1869952 */
 static float *const t384_1 = arena_f32 + 1870080; /* [1,1,64], elements 1870080..1870144 */
 static float *const t386 = arena_f32 + 688128; /* [64,10,128], elements 688128..770048 */
 static float *const t387 = arena_f32 + 0; /* [64,64,128], elements 0..524288 */
-static float *const t388_1 = arena_f32 + 1845248; /* [1,64,128], elements 1845248..1853440 */
-static _Bool *const t391 = arena_bool + 0; /* [64,10,128], elements 0..81920 */
+static float *const t388 = arena_f32 + 1845248; /* [1,64,128], elements 1845248..1853440 */
 static float *const t392_1 = arena_f32 + 688128; /* [64,10,128], elements 688128..770048 */
 static float *const t393_1 = arena_f32 + 1869952; /* [1,1,128], elements 1869952..1870080 */
 static float *const t395 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
@@ -4303,188 +4117,129 @@ static float *const t397 = arena_f32 + 1853440; /* [1,128,64], elements 1853440.
 static float *const t399_1 = arena_f32 + 1870144; /* [1,1,64], elements 1870144..1870208 */
 static float *const t401 = arena_f32 + 1712128; /* [64,10,64], elements 1712128..1753088 */
 static float *const t402_1 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
-static float *const t403_1 = arena_f32 + 1870208; /* [1,1,64], elements 1870208..1870272 */
-static float *const t405_1 = arena_f32 + 647168; /* [64,10,1], elements 647168..647808 */
-static float *const t406_1 = arena_f32 + 1671168; /* [64,10,64], elements 1671168..1712128 */
-static float *const t407_1 = arena_f32 + 1753088; /* [64,10,64], elements 1753088..1794048 */
-static float *const t408_1 = arena_f32 + 1712128; /* [64,10,64], elements 1712128..1753088 */
-static float *const t409_1 = arena_f32 + 606208; /* [64,10,1], elements 606208..606848 */
-static float *const t410_1 = arena_f32 + 1867392; /* [64,10,1], elements 1867392..1868032 */
-static float *const t411_1 = arena_f32 + 647168; /* [64,10,1], elements 647168..647808 */
-static float *const t412_1 = arena_f32 + 1867392; /* [64,10,1], elements 1867392..1868032 */
-static float *const t413_1 = arena_f32 + 606208; /* [64,10,1], elements 606208..606848 */
-static float *const t414 = arena_f32 + 1867392; /* [64,10,1], elements 1867392..1868032 */
-static float *const t415_1 = arena_f32 + 1867392; /* [64,10,1], elements 1867392..1868032 */
-static float *const t416_1 = arena_f32 + 606208; /* [64,10,1], elements 606208..606848 */
-static float *const t418_1 = arena_f32 + 606208; /* [64,10,1], elements 606208..606848 */
-static float *const t419_1 = arena_f32 + 1589248; /* [64,10,64], elements 1589248..1630208 */
+static float *const t403 = arena_f32 + 1870208; /* [1,1,64], elements 1870208..1870272 */
+static float *const t405_1 = arena_f32 + 606208; /* [64,10,1], elements 606208..606848 */
+static float *const t408 = arena_f32 + 1589248; /* [64,10,64], elements 1589248..1630208 */
+static float *const t409 = arena_f32 + 1671168; /* [64,10,1], elements 1671168..1671808 */
+static float *const t418_1 = arena_f32 + 1671808; /* [64,10,1], elements 1671808..1672448 */
+static float *const t419 = arena_f32 + 1589248; /* [64,10,64], elements 1589248..1630208 */
 static float *const t421_1 = arena_f32 + 1589248; /* [64,10,64], elements 1589248..1630208 */
-static float *const t422_1 = arena_f32 + 1671168; /* [64,10,64], elements 1671168..1712128 */
-static float *const t423_1 = arena_f32 + 1589248; /* [64,10,64], elements 1589248..1630208 */
 static float *const t424_1 = arena_f32 + 1671168; /* [64,10,64], elements 1671168..1712128 */
-static float *const t425_1 = arena_f32 + 1753088; /* [64,10,64], elements 1753088..1794048 */
-static float *const t426_1 = arena_f32 + 1671168; /* [64,10,64], elements 1671168..1712128 */
+static float *const t426_1 = arena_f32 + 1589248; /* [64,10,64], elements 1589248..1630208 */
 static float *const t427 = arena_f32 + 1867392; /* [64,10,1], elements 1867392..1868032 */
-static float *const t428_1 = arena_f32 + 647168; /* [64,10,1], elements 647168..647808 */
-static float *const t429_1 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
-static float *const t431 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
-static float *const t432_1 = arena_f32 + 1753088; /* [64,10,64], elements 1753088..1794048 */
-static float *const t433 = arena_f32 + 606208; /* [10,64,64], elements 606208..647168 */
-static float *const t435_1 = arena_f32 + 1869184; /* [1,64], elements 1869184..1869248 */
-static float *const t437_1 = arena_f32 + 647168; /* [640,64], elements 647168..688128 */
-static float *const t438_1 = arena_f32 + 1589248; /* [64,64], elements 1589248..1593344 */
-static float *const t440_1 = arena_f32 + 606208; /* [256,10,16], elements 606208..647168 */
-static float *const t441_1 = arena_f32 + 647168; /* [256,10,10], elements 647168..672768 */
-static float *const t442_1 = arena_f32 + 1466368; /* [256,10,16], elements 1466368..1507328 */
-static float *const t443_1 = arena_f32 + 606208; /* [256,10,10], elements 606208..631808 */
-static float *const t444_1 = arena_f32 + 631808; /* [256,10,1], elements 631808..634368 */
-static float *const t445_1 = arena_f32 + 647168; /* [256,10,10], elements 647168..672768 */
+static float *const t428 = arena_f32 + 1867392; /* [64,10,1], elements 1867392..1868032 */
+static float *const t429_1 = arena_f32 + 1589248; /* [64,10,64], elements 1589248..1630208 */
+static float *const t432_1 = arena_f32 + 1630208; /* [64,10,64], elements 1630208..1671168 */
+static float *const t433 = arena_f32 + 1589248; /* [10,64,64], elements 1589248..1630208 */
+static float *const t435 = arena_f32 + 1683456; /* [1,64], elements 1683456..1683520 */
+static float *const t437_1 = arena_f32 + 606208; /* [640,64], elements 606208..647168 */
+static float *const t440_1 = arena_f32 + 647168; /* [256,10,16], elements 647168..688128 */
+static float *const t441_1 = arena_f32 + 688128; /* [256,10,10], elements 688128..713728 */
+static float *const t442 = arena_f32 + 606208; /* [256,10,16], elements 606208..647168 */
+static float *const t443_1 = arena_f32 + 647168; /* [256,10,10], elements 647168..672768 */
+static float *const t444_1 = arena_f32 + 672768; /* [256,10,1], elements 672768..675328 */
 static float *const t446_1 = arena_f32 + 1819648; /* [256,10,10], elements 1819648..1845248 */
-static float *const t447_1 = arena_f32 + 606208; /* [256,10,16], elements 606208..647168 */
-static float *const t448_1 = arena_f32 + 647168; /* [256,16,10], elements 647168..688128 */
+static float *const t447_1 = arena_f32 + 1466368; /* [256,10,16], elements 1466368..1507328 */
+static float *const t448_1 = arena_f32 + 1507328; /* [256,16,10], elements 1507328..1548288 */
 static float *const t449 = arena_f32 + 1425408; /* [256,10,16], elements 1425408..1466368 */
-static float *const t450_1 = arena_f32 + 606208; /* [256,10,16], elements 606208..647168 */
-static float *const t451 = arena_f32 + 647168; /* [10,256,16], elements 647168..688128 */
-static float *const t453 = arena_f32 + 688128; /* [10,256,16], elements 688128..729088 */
-static float *const t455_1 = arena_f32 + 729088; /* [10,256,16], elements 729088..770048 */
+static float *const t450_1 = arena_f32 + 1466368; /* [256,10,16], elements 1466368..1507328 */
+static float *const t451 = arena_f32 + 1507328; /* [10,256,16], elements 1507328..1548288 */
+static float *const t453 = arena_f32 + 606208; /* [10,256,16], elements 606208..647168 */
+static float *const t455_1 = arena_f32 + 1425408; /* [10,256,16], elements 1425408..1466368 */
 static float *const t457_1 = arena_f32 + 0; /* [10,64,192], elements 0..122880 */
 static float *const t458_1 = arena_f32 + 122880; /* [10,64,192], elements 122880..245760 */
-static float *const t459_1 = arena_f32 + 0; /* [10,64,192], elements 0..122880 */
-static float *const t460 = arena_f32 + 122880; /* [10,64,192], elements 122880..245760 */
-static float *const t461_1 = arena_f32 + 0; /* [10,64,192], elements 0..122880 */
-static float *const t462_1 = arena_f32 + 1868672; /* [1,1,192], elements 1868672..1868864 */
-static float *const t464 = arena_f32 + 606208; /* [10,64,64], elements 606208..647168 */
-static float *const t465_1 = arena_f32 + 122880; /* [10,192,64], elements 122880..245760 */
-static float *const t466_1 = arena_f32 + 688128; /* [1,192,64], elements 688128..700416 */
-static float *const t468_1 = arena_f32 + 647168; /* [64,10,64], elements 647168..688128 */
-static float *const t469_1 = arena_f32 + 1869248; /* [1,1,64], elements 1869248..1869312 */
+static float *const t460 = arena_f32 + 245760; /* [10,64,192], elements 245760..368640 */
+static float *const t461_1 = arena_f32 + 245760; /* [10,64,192], elements 245760..368640 */
+static float *const t462_1 = arena_f32 + 1827840; /* [1,1,192], elements 1827840..1828032 */
+static float *const t464 = arena_f32 + 122880; /* [10,64,64], elements 122880..163840 */
+static float *const t465_1 = arena_f32 + 0; /* [10,192,64], elements 0..122880 */
+static float *const t466_1 = arena_f32 + 1671168; /* [1,192,64], elements 1671168..1683456 */
+static float *const t468_1 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
+static float *const t469_1 = arena_f32 + 1828032; /* [1,1,64], elements 1828032..1828096 */
 static float *const t471 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
-static float *const t472_1 = arena_f32 + 647168; /* [64,10,64], elements 647168..688128 */
-static float *const t473_1 = arena_f32 + 1842688; /* [1,1,64], elements 1842688..1842752 */
+static float *const t472_1 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
+static float *const t473 = arena_f32 + 1828096; /* [1,1,64], elements 1828096..1828160 */
 static float *const t475_1 = arena_f32 + 1867392; /* [64,10,1], elements 1867392..1868032 */
-static float *const t476_1 = arena_f32 + 647168; /* [64,10,64], elements 647168..688128 */
-static float *const t477_1 = arena_f32 + 1753088; /* [64,10,64], elements 1753088..1794048 */
-static float *const t478_1 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
-static float *const t479_1 = arena_f32 + 1868032; /* [64,10,1], elements 1868032..1868672 */
-static float *const t480_1 = arena_f32 + 1865472; /* [64,10,1], elements 1865472..1866112 */
-static float *const t481_1 = arena_f32 + 1867392; /* [64,10,1], elements 1867392..1868032 */
-static float *const t482_1 = arena_f32 + 1865472; /* [64,10,1], elements 1865472..1866112 */
-static float *const t483_1 = arena_f32 + 1868032; /* [64,10,1], elements 1868032..1868672 */
-static float *const t484 = arena_f32 + 1865472; /* [64,10,1], elements 1865472..1866112 */
-static float *const t485_1 = arena_f32 + 1865472; /* [64,10,1], elements 1865472..1866112 */
-static float *const t486_1 = arena_f32 + 1868032; /* [64,10,1], elements 1868032..1868672 */
-static float *const t488_1 = arena_f32 + 1868032; /* [64,10,1], elements 1868032..1868672 */
-static float *const t489_1 = arena_f32 + 1261568; /* [64,10,64], elements 1261568..1302528 */
+static float *const t478 = arena_f32 + 1261568; /* [64,10,64], elements 1261568..1302528 */
+static float *const t479 = arena_f32 + 1868032; /* [64,10,1], elements 1868032..1868672 */
+static float *const t488_1 = arena_f32 + 1868672; /* [64,10,1], elements 1868672..1869312 */
+static float *const t489 = arena_f32 + 1261568; /* [64,10,64], elements 1261568..1302528 */
 static float *const t491_1 = arena_f32 + 1261568; /* [64,10,64], elements 1261568..1302528 */
-static float *const t492_1 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
-static float *const t493_1 = arena_f32 + 1261568; /* [64,10,64], elements 1261568..1302528 */
-static float *const t494_1 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
-static float *const t495_1 = arena_f32 + 1753088; /* [64,10,64], elements 1753088..1794048 */
-static float *const t496_1 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
-static float *const t497 = arena_f32 + 1868032; /* [64,10,1], elements 1868032..1868672 */
-static float *const t498_1 = arena_f32 + 1867392; /* [64,10,1], elements 1867392..1868032 */
-static float *const t499_1 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
-static float *const t501 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
-static float *const t502_1 = arena_f32 + 1753088; /* [64,10,64], elements 1753088..1794048 */
-static float *const t503_1 = arena_f32 + 1866752; /* [1,1,64], elements 1866752..1866816 */
+static float *const t494_1 = arena_f32 + 647168; /* [64,10,64], elements 647168..688128 */
+static float *const t496_1 = arena_f32 + 688128; /* [64,10,64], elements 688128..729088 */
+static float *const t497 = arena_f32 + 1865472; /* [64,10,1], elements 1865472..1866112 */
+static float *const t498 = arena_f32 + 1865472; /* [64,10,1], elements 1865472..1866112 */
+static float *const t499_1 = arena_f32 + 688128; /* [64,10,64], elements 688128..729088 */
+static float *const t502_1 = arena_f32 + 729088; /* [64,10,64], elements 729088..770048 */
+static float *const t503_1 = arena_f32 + 1867520; /* [1,1,64], elements 1867520..1867584 */
 static float *const t505 = arena_f32 + 606208; /* [64,10,128], elements 606208..688128 */
 static float *const t506 = arena_f32 + 0; /* [64,64,128], elements 0..524288 */
-static float *const t507_1 = arena_f32 + 1819648; /* [1,64,128], elements 1819648..1827840 */
-static _Bool *const t510 = arena_bool + 0; /* [64,10,128], elements 0..81920 */
+static float *const t507 = arena_f32 + 1655808; /* [1,64,128], elements 1655808..1664000 */
 static float *const t511_1 = arena_f32 + 606208; /* [64,10,128], elements 606208..688128 */
-static float *const t512_1 = arena_f32 + 1869056; /* [1,1,128], elements 1869056..1869184 */
-static float *const t514 = arena_f32 + 524288; /* [64,10,64], elements 524288..565248 */
+static float *const t512_1 = arena_f32 + 1867392; /* [1,1,128], elements 1867392..1867520 */
+static float *const t514 = arena_f32 + 688128; /* [64,10,64], elements 688128..729088 */
 static float *const t515_1 = arena_f32 + 0; /* [64,128,64], elements 0..524288 */
-static float *const t516 = arena_f32 + 1827840; /* [1,128,64], elements 1827840..1836032 */
-static float *const t518_1 = arena_f32 + 1866816; /* [1,1,64], elements 1866816..1866880 */
-static float *const t520 = arena_f32 + 565248; /* [64,10,64], elements 565248..606208 */
-static float *const t521_1 = arena_f32 + 524288; /* [64,10,64], elements 524288..565248 */
-static float *const t522_1 = arena_f32 + 1866880; /* [1,1,64], elements 1866880..1866944 */
+static float *const t516 = arena_f32 + 1819648; /* [1,128,64], elements 1819648..1827840 */
+static float *const t518_1 = arena_f32 + 1867584; /* [1,1,64], elements 1867584..1867648 */
+static float *const t520 = arena_f32 + 1220608; /* [64,10,64], elements 1220608..1261568 */
+static float *const t521_1 = arena_f32 + 688128; /* [64,10,64], elements 688128..729088 */
+static float *const t522 = arena_f32 + 1867648; /* [1,1,64], elements 1867648..1867712 */
 static float *const t524_1 = arena_f32 + 1865472; /* [64,10,1], elements 1865472..1866112 */
-static float *const t525_1 = arena_f32 + 606208; /* [64,10,64], elements 606208..647168 */
-static float *const t526_1 = arena_f32 + 1753088; /* [64,10,64], elements 1753088..1794048 */
-static float *const t527_1 = arena_f32 + 565248; /* [64,10,64], elements 565248..606208 */
-static float *const t528_1 = arena_f32 + 1866112; /* [64,10,1], elements 1866112..1866752 */
-static float *const t529_1 = arena_f32 + 1863552; /* [64,10,1], elements 1863552..1864192 */
-static float *const t530_1 = arena_f32 + 1865472; /* [64,10,1], elements 1865472..1866112 */
-static float *const t531_1 = arena_f32 + 1863552; /* [64,10,1], elements 1863552..1864192 */
-static float *const t532_1 = arena_f32 + 1866112; /* [64,10,1], elements 1866112..1866752 */
-static float *const t533 = arena_f32 + 1863552; /* [64,10,1], elements 1863552..1864192 */
-static float *const t534_1 = arena_f32 + 1863552; /* [64,10,1], elements 1863552..1864192 */
-static float *const t535_1 = arena_f32 + 1866112; /* [64,10,1], elements 1866112..1866752 */
-static float *const t537_1 = arena_f32 + 1866112; /* [64,10,1], elements 1866112..1866752 */
-static float *const t538_1 = arena_f32 + 1097728; /* [64,10,64], elements 1097728..1138688 */
+static float *const t527 = arena_f32 + 1097728; /* [64,10,64], elements 1097728..1138688 */
+static float *const t528 = arena_f32 + 1866112; /* [64,10,1], elements 1866112..1866752 */
+static float *const t537_1 = arena_f32 + 1866752; /* [64,10,1], elements 1866752..1867392 */
+static float *const t538 = arena_f32 + 1097728; /* [64,10,64], elements 1097728..1138688 */
 static float *const t540_1 = arena_f32 + 1097728; /* [64,10,64], elements 1097728..1138688 */
-static float *const t541_1 = arena_f32 + 1179648; /* [64,10,64], elements 1179648..1220608 */
-static float *const t542_1 = arena_f32 + 1097728; /* [64,10,64], elements 1097728..1138688 */
 static float *const t543_1 = arena_f32 + 1179648; /* [64,10,64], elements 1179648..1220608 */
-static float *const t544_1 = arena_f32 + 1753088; /* [64,10,64], elements 1753088..1794048 */
-static float *const t545_1 = arena_f32 + 1179648; /* [64,10,64], elements 1179648..1220608 */
+static float *const t545_1 = arena_f32 + 1097728; /* [64,10,64], elements 1097728..1138688 */
 static float *const t546 = arena_f32 + 1863552; /* [64,10,1], elements 1863552..1864192 */
-static float *const t547_1 = arena_f32 + 1865472; /* [64,10,1], elements 1865472..1866112 */
+static float *const t547 = arena_f32 + 1863552; /* [64,10,1], elements 1863552..1864192 */
 static float *const t548_1 = arena_f32 + 1097728; /* [64,10,64], elements 1097728..1138688 */
-static float *const t550 = arena_f32 + 1097728; /* [64,10,64], elements 1097728..1138688 */
-static float *const t551_1 = arena_f32 + 1753088; /* [64,10,64], elements 1753088..1794048 */
+static float *const t551_1 = arena_f32 + 1138688; /* [64,10,64], elements 1138688..1179648 */
 static float *const t552 = arena_f32 + 1097728; /* [10,64,64], elements 1097728..1138688 */
-static float *const t554_1 = arena_f32 + 1866944; /* [1,64], elements 1866944..1867008 */
-static float *const t556_1 = arena_f32 + 1138688; /* [640,64], elements 1138688..1179648 */
-static float *const t557_1 = arena_f32 + 1836032; /* [64,64], elements 1836032..1840128 */
-static float *const t559_1 = arena_f32 + 1056768; /* [256,10,16], elements 1056768..1097728 */
-static float *const t560_1 = arena_f32 + 1097728; /* [256,10,10], elements 1097728..1123328 */
-static float *const t561_1 = arena_f32 + 974848; /* [256,10,16], elements 974848..1015808 */
-static float *const t562_1 = arena_f32 + 1056768; /* [256,10,10], elements 1056768..1082368 */
-static float *const t563_1 = arena_f32 + 1840128; /* [256,10,1], elements 1840128..1842688 */
-static float *const t564_1 = arena_f32 + 1097728; /* [256,10,10], elements 1097728..1123328 */
+static float *const t554 = arena_f32 + 1867712; /* [1,64], elements 1867712..1867776 */
+static float *const t556_1 = arena_f32 + 1179648; /* [640,64], elements 1179648..1220608 */
+static float *const t559_1 = arena_f32 + 1220608; /* [256,10,16], elements 1220608..1261568 */
+static float *const t560_1 = arena_f32 + 1179648; /* [256,10,10], elements 1179648..1205248 */
+static float *const t561 = arena_f32 + 974848; /* [256,10,16], elements 974848..1015808 */
+static float *const t562_1 = arena_f32 + 1630208; /* [256,10,10], elements 1630208..1655808 */
+static float *const t563_1 = arena_f32 + 1664000; /* [256,10,1], elements 1664000..1666560 */
 static float *const t565_1 = arena_f32 + 1794048; /* [256,10,10], elements 1794048..1819648 */
-static float *const t566_1 = arena_f32 + 1056768; /* [256,10,16], elements 1056768..1097728 */
+static float *const t566_1 = arena_f32 + 1179648; /* [256,10,16], elements 1179648..1220608 */
 static float *const t567_1 = arena_f32 + 1015808; /* [256,16,10], elements 1015808..1056768 */
 static float *const t568 = arena_f32 + 933888; /* [256,10,16], elements 933888..974848 */
-static float *const t569_1 = arena_f32 + 1056768; /* [256,10,16], elements 1056768..1097728 */
+static float *const t569_1 = arena_f32 + 1179648; /* [256,10,16], elements 1179648..1220608 */
 static float *const t570 = arena_f32 + 1015808; /* [10,256,16], elements 1015808..1056768 */
 static float *const t572 = arena_f32 + 974848; /* [10,256,16], elements 974848..1015808 */
 static float *const t574_1 = arena_f32 + 933888; /* [10,256,16], elements 933888..974848 */
 static float *const t576_1 = arena_f32 + 0; /* [10,64,192], elements 0..122880 */
 static float *const t577_1 = arena_f32 + 122880; /* [10,64,192], elements 122880..245760 */
-static float *const t578_1 = arena_f32 + 0; /* [10,64,192], elements 0..122880 */
-static float *const t579 = arena_f32 + 122880; /* [10,64,192], elements 122880..245760 */
-static float *const t580_1 = arena_f32 + 0; /* [10,64,192], elements 0..122880 */
-static float *const t581_1 = arena_f32 + 1868864; /* [1,1,192], elements 1868864..1869056 */
-static float *const t583 = arena_f32 + 245760; /* [10,64,64], elements 245760..286720 */
-static float *const t584_1 = arena_f32 + 122880; /* [10,192,64], elements 122880..245760 */
-static float *const t585_1 = arena_f32 + 81920; /* [1,192,64], elements 81920..94208 */
+static float *const t579 = arena_f32 + 245760; /* [10,64,192], elements 245760..368640 */
+static float *const t580_1 = arena_f32 + 245760; /* [10,64,192], elements 245760..368640 */
+static float *const t581_1 = arena_f32 + 1865472; /* [1,1,192], elements 1865472..1865664 */
+static float *const t583 = arena_f32 + 122880; /* [10,64,64], elements 122880..163840 */
+static float *const t584_1 = arena_f32 + 0; /* [10,192,64], elements 0..122880 */
+static float *const t585_1 = arena_f32 + 1630208; /* [1,192,64], elements 1630208..1642496 */
 static float *const t587_1 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
-static float *const t588_1 = arena_f32 + 1841408; /* [1,1,64], elements 1841408..1841472 */
-static float *const t590 = arena_f32 + 40960; /* [64,10,64], elements 40960..81920 */
+static float *const t588_1 = arena_f32 + 1867776; /* [1,1,64], elements 1867776..1867840 */
+static float *const t590 = arena_f32 + 892928; /* [64,10,64], elements 892928..933888 */
 static float *const t591_1 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
-static float *const t592_1 = arena_f32 + 1841472; /* [1,1,64], elements 1841472..1841536 */
-static float *const t594_1 = arena_f32 + 1840128; /* [64,10,1], elements 1840128..1840768 */
-static float *const t595_1 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
-static float *const t596_1 = arena_f32 + 1753088; /* [64,10,64], elements 1753088..1794048 */
-static float *const t597_1 = arena_f32 + 40960; /* [64,10,64], elements 40960..81920 */
-static float *const t598_1 = arena_f32 + 1840768; /* [64,10,1], elements 1840768..1841408 */
-static float *const t599_1 = arena_f32 + 1861632; /* [64,10,1], elements 1861632..1862272 */
-static float *const t600_1 = arena_f32 + 1840128; /* [64,10,1], elements 1840128..1840768 */
-static float *const t601_1 = arena_f32 + 1861632; /* [64,10,1], elements 1861632..1862272 */
-static float *const t602_1 = arena_f32 + 1840768; /* [64,10,1], elements 1840768..1841408 */
-static float *const t603 = arena_f32 + 1861632; /* [64,10,1], elements 1861632..1862272 */
-static float *const t604_1 = arena_f32 + 1861632; /* [64,10,1], elements 1861632..1862272 */
-static float *const t605_1 = arena_f32 + 1840768; /* [64,10,1], elements 1840768..1841408 */
-static float *const t607_1 = arena_f32 + 1840768; /* [64,10,1], elements 1840768..1841408 */
-static float *const t608_1 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
-static float *const t610_1 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
-static float *const t611_1 = arena_f32 + 40960; /* [64,10,64], elements 40960..81920 */
-static float *const t612_1 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
-static float *const t613_1 = arena_f32 + 40960; /* [64,10,64], elements 40960..81920 */
-static float *const t614_1 = arena_f32 + 1753088; /* [64,10,64], elements 1753088..1794048 */
-static float *const t615_1 = arena_f32 + 40960; /* [64,10,64], elements 40960..81920 */
-static float *const t616 = arena_f32 + 1840768; /* [64,10,1], elements 1840768..1841408 */
-static float *const t617_1 = arena_f32 + 1840128; /* [64,10,1], elements 1840128..1840768 */
-static float *const t618_1 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
-static float *const t620 = arena_f32 + 0; /* [64,10,64], elements 0..40960 */
-static float *const t621_1 = arena_f32 + 1753088; /* [64,10,64], elements 1753088..1794048 */
-static float *const t622_1 = arena_f32 + 1840128; /* [1,10,64], elements 1840128..1840768 */
-static float *const t624 = arena_f32 + 1840768; /* [10,64], elements 1840768..1841408 */
-static float *const t625 = arena_f32 + 1840128; /* [10,64], elements 1840128..1840768 */
+static float *const t592 = arena_f32 + 1867840; /* [1,1,64], elements 1867840..1867904 */
+static float *const t594_1 = arena_f32 + 1863552; /* [64,10,1], elements 1863552..1864192 */
+static float *const t597 = arena_f32 + 770048; /* [64,10,64], elements 770048..811008 */
+static float *const t598 = arena_f32 + 1864192; /* [64,10,1], elements 1864192..1864832 */
+static float *const t607_1 = arena_f32 + 1864832; /* [64,10,1], elements 1864832..1865472 */
+static float *const t608 = arena_f32 + 851968; /* [64,10,64], elements 851968..892928 */
+static float *const t610_1 = arena_f32 + 851968; /* [64,10,64], elements 851968..892928 */
+static float *const t613_1 = arena_f32 + 933888; /* [64,10,64], elements 933888..974848 */
+static float *const t615_1 = arena_f32 + 974848; /* [64,10,64], elements 974848..1015808 */
+static float *const t616 = arena_f32 + 1861632; /* [64,10,1], elements 1861632..1862272 */
+static float *const t617 = arena_f32 + 1861632; /* [64,10,1], elements 1861632..1862272 */
+static float *const t618_1 = arena_f32 + 974848; /* [64,10,64], elements 974848..1015808 */
+static float *const t621_1 = arena_f32 + 1015808; /* [64,10,64], elements 1015808..1056768 */
+static float *const t622_1 = arena_f32 + 1664000; /* [1,10,64], elements 1664000..1664640 */
+static float *const t624 = arena_f32 + 1664640; /* [10,64], elements 1664640..1665280 */
+static float *const t625 = arena_f32 + 1664000; /* [10,64], elements 1664000..1664640 */
 static double *const t246_1 = arena_f64 + 0; /* [], elements 0..1 */
 static int64_t *const t249 = arena_i64 + 0; /* [], elements 0..1 */
 
@@ -4546,14 +4301,14 @@ static TT_NOINLINE void train_step_2_part1(void) {
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t12[i0 * 64 + i1] = t10_1[i0 * 64 + i1] - t11_1[i0];
-  /* transformer_tasks.tt:25:17  t13_1 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t13 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
-    t13_1[i0] = t12[i0] * t12[i0];
+    t13[i0] = t12[i0] * t12[i0];
   /* transformer_tasks.tt:25:17  t14_1 = mean [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     double acc = 0;
     double lane[16] = {0};
-    const float *row = t13_1 + i0 * 64;
+    const float *row = t13 + i0 * 64;
     for (int64_t i1 = 0; i1 < 64; i1 += 16)
       for (int l = 0; l < 16; l++)
         lane[l] += row[i1 + l];
@@ -4563,34 +4318,32 @@ static TT_NOINLINE void train_step_2_part1(void) {
     acc += lane[0];
     t14_1[i0] = (float)(acc / 64);
   }
-  /* transformer_tasks.tt:25:17  t16_1 = add [64,10,1] + [] -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t16_1[i0] = t14_1[i0] + train_step_2_t15[0];
-  /* transformer_tasks.tt:25:17  t17_1 = rsqrt [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t17_1[i0] = 1 / sqrtf(t16_1[i0]);
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t17 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f16 = t14_1[i0] + train_step_2_t15[0]; /* add */
+    t17[i0] = 1 / sqrtf(f16);
+  }
   /* transformer_tasks.tt:25:17  t18_1 = neg [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    t18_1[i0] = -t17_1[i0];
+    t18_1[i0] = -t17[i0];
   /* transformer_tasks.tt:25:17  t19 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     t19[i0] = t18_1[i0] * t11_1[i0];
-  /* transformer_tasks.tt:25:17  t20_1 = mul [64,10,64] * [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t21 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t20_1[i0 * 64 + i1] = t10_1[i0 * 64 + i1] * t17_1[i0];
-  /* transformer_tasks.tt:25:17  t21 = add [64,10,64] + [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f20 = t10_1[i0 * 64 + i1] * t17[i0]; /* mul */
+      t21[i0 * 64 + i1] = f20 + t19[i0];
+    }
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs, 327936 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t25_1 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t21[i0 * 64 + i1] = t20_1[i0 * 64 + i1] + t19[i0];
-  /* transformer_tasks.tt:25:17  t23 = mul [64,10,64] * [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t23[i0 * 64 + i1] = t21[i0 * 64 + i1] * encoder_layers_0_norm1_weight[i1];
-  /* transformer_tasks.tt:25:17  t25_1 = add [64,10,64] + [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t25_1[i0 * 64 + i1] = t23[i0 * 64 + i1] + encoder_layers_0_norm1_bias[i1];
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f23 = t21[i0 * 64 + i1] * encoder_layers_0_norm1_weight[i1]; /* mul */
+      t25_1[i0 * 64 + i1] = f23 + encoder_layers_0_norm1_bias[i1];
+    }
   /* transformer_tasks.tt:25:17  t27_1 = permute [64,10,64] order=(1,0,2) -> [10,64,64]   0 FLOPs, 327680 B */
   for (int64_t i0 = 0; i0 < 10; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
@@ -4699,14 +4452,14 @@ static TT_NOINLINE void train_step_2_part1(void) {
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t56[i0 * 64 + i1] = t54_1[i0 * 64 + i1] - t55_1[i0];
-  /* transformer_tasks.tt:25:17  t57_1 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t57 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
-    t57_1[i0] = t56[i0] * t56[i0];
+    t57[i0] = t56[i0] * t56[i0];
   /* transformer_tasks.tt:25:17  t58_1 = mean [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     double acc = 0;
     double lane[16] = {0};
-    const float *row = t57_1 + i0 * 64;
+    const float *row = t57 + i0 * 64;
     for (int64_t i1 = 0; i1 < 64; i1 += 16)
       for (int l = 0; l < 16; l++)
         lane[l] += row[i1 + l];
@@ -4716,52 +4469,50 @@ static TT_NOINLINE void train_step_2_part1(void) {
     acc += lane[0];
     t58_1[i0] = (float)(acc / 64);
   }
-  /* transformer_tasks.tt:25:17  t60_1 = add [64,10,1] + [] -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t60_1[i0] = t58_1[i0] + train_step_2_t59[0];
-  /* transformer_tasks.tt:25:17  t61_1 = rsqrt [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t61_1[i0] = 1 / sqrtf(t60_1[i0]);
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t61 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f60 = t58_1[i0] + train_step_2_t59[0]; /* add */
+    t61[i0] = 1 / sqrtf(f60);
+  }
   /* transformer_tasks.tt:25:17  t62_1 = neg [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    t62_1[i0] = -t61_1[i0];
+    t62_1[i0] = -t61[i0];
   /* transformer_tasks.tt:25:17  t63 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     t63[i0] = t62_1[i0] * t55_1[i0];
-  /* transformer_tasks.tt:25:17  t64_1 = mul [64,10,64] * [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t65 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t64_1[i0 * 64 + i1] = t54_1[i0 * 64 + i1] * t61_1[i0];
-  /* transformer_tasks.tt:25:17  t65 = add [64,10,64] + [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f64 = t54_1[i0 * 64 + i1] * t61[i0]; /* mul */
+      t65[i0 * 64 + i1] = f64 + t63[i0];
+    }
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs, 327936 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t69 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t65[i0 * 64 + i1] = t64_1[i0 * 64 + i1] + t63[i0];
-  /* transformer_tasks.tt:25:17  t67 = mul [64,10,64] * [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t67[i0 * 64 + i1] = t65[i0 * 64 + i1] * encoder_layers_0_norm2_weight[i1];
-  /* transformer_tasks.tt:25:17  t69 = add [64,10,64] + [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t69[i0 * 64 + i1] = t67[i0 * 64 + i1] + encoder_layers_0_norm2_bias[i1];
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f67 = t65[i0 * 64 + i1] * encoder_layers_0_norm2_weight[i1]; /* mul */
+      t69[i0 * 64 + i1] = f67 + encoder_layers_0_norm2_bias[i1];
+    }
   /* transformer_tasks.tt:25:17  t71_1 = matmul [64,10,64] @ [128,64] (B transposed) -> [64,10,128]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
   tt_gemm_f32(640, 128, 64, t69, 64, false, encoder_layers_0_linear1_weight, 64, true, t71_1, 128, false);
-  /* transformer_tasks.tt:25:17  t73_1 = add [64,10,128] + [128] -> [64,10,128]   81920 FLOPs, 655872 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,128] + [128] fused into the loop below   81920 FLOPs, 655872 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t74 = relu [64,10,128] with 1 fused op -> [64,10,128]   81920 FLOPs, 655360 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 128; i1++)
-      t73_1[i0 * 128 + i1] = t71_1[i0 * 128 + i1] + encoder_layers_0_linear1_bias[i1];
-  /* transformer_tasks.tt:25:17  t74 = relu [64,10,128] -> [64,10,128]   81920 FLOPs, 655360 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 81920; i0++)
-    t74[i0] = (t73_1[i0] < 0 ? (float)0 : t73_1[i0]);
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      const float f73 = t71_1[i0 * 128 + i1] + encoder_layers_0_linear1_bias[i1]; /* add */
+      t74[i0 * 128 + i1] = (f73 < 0 ? (float)0 : f73);
+    }
   /* transformer_tasks.tt:25:17  t76_1 = matmul [64,10,128] @ [64,128] (B transposed) -> [64,10,64]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
   tt_gemm_f32(640, 64, 128, t74, 128, false, encoder_layers_0_linear2_weight, 128, true, t76_1, 64, false);
-  /* transformer_tasks.tt:25:17  t78_1 = add [64,10,64] + [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64] fused into the loop below   40960 FLOPs, 327936 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t79_1 = add [64,10,64] + [64,10,64] with 1 fused op -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t78_1[i0 * 64 + i1] = t76_1[i0 * 64 + i1] + encoder_layers_0_linear2_bias[i1];
-  /* transformer_tasks.tt:25:17  t79_1 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t79_1[i0] = t54_1[i0] + t78_1[i0];
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f78 = t76_1[i0 * 64 + i1] + encoder_layers_0_linear2_bias[i1]; /* add */
+      t79_1[i0 * 64 + i1] = t54_1[i0 * 64 + i1] + f78;
+    }
   /* transformer_tasks.tt:25:17  t80_1 = mean [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     double acc = 0;
@@ -4780,14 +4531,14 @@ static TT_NOINLINE void train_step_2_part1(void) {
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t81[i0 * 64 + i1] = t79_1[i0 * 64 + i1] - t80_1[i0];
-  /* transformer_tasks.tt:25:17  t82_1 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t82 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
-    t82_1[i0] = t81[i0] * t81[i0];
+    t82[i0] = t81[i0] * t81[i0];
   /* transformer_tasks.tt:25:17  t83_1 = mean [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     double acc = 0;
     double lane[16] = {0};
-    const float *row = t82_1 + i0 * 64;
+    const float *row = t82 + i0 * 64;
     for (int64_t i1 = 0; i1 < 64; i1 += 16)
       for (int l = 0; l < 16; l++)
         lane[l] += row[i1 + l];
@@ -4797,34 +4548,32 @@ static TT_NOINLINE void train_step_2_part1(void) {
     acc += lane[0];
     t83_1[i0] = (float)(acc / 64);
   }
-  /* transformer_tasks.tt:25:17  t85_1 = add [64,10,1] + [] -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t85_1[i0] = t83_1[i0] + train_step_2_t84[0];
-  /* transformer_tasks.tt:25:17  t86_1 = rsqrt [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t86_1[i0] = 1 / sqrtf(t85_1[i0]);
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t86 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f85 = t83_1[i0] + train_step_2_t84[0]; /* add */
+    t86[i0] = 1 / sqrtf(f85);
+  }
   /* transformer_tasks.tt:25:17  t87_1 = neg [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    t87_1[i0] = -t86_1[i0];
+    t87_1[i0] = -t86[i0];
   /* transformer_tasks.tt:25:17  t88 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     t88[i0] = t87_1[i0] * t80_1[i0];
-  /* transformer_tasks.tt:25:17  t89_1 = mul [64,10,64] * [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t90 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t89_1[i0 * 64 + i1] = t79_1[i0 * 64 + i1] * t86_1[i0];
-  /* transformer_tasks.tt:25:17  t90 = add [64,10,64] + [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f89 = t79_1[i0 * 64 + i1] * t86[i0]; /* mul */
+      t90[i0 * 64 + i1] = f89 + t88[i0];
+    }
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs, 327936 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t94_1 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t90[i0 * 64 + i1] = t89_1[i0 * 64 + i1] + t88[i0];
-  /* transformer_tasks.tt:25:17  t92 = mul [64,10,64] * [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t92[i0 * 64 + i1] = t90[i0 * 64 + i1] * encoder_layers_1_norm1_weight[i1];
-  /* transformer_tasks.tt:25:17  t94_1 = add [64,10,64] + [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t94_1[i0 * 64 + i1] = t92[i0 * 64 + i1] + encoder_layers_1_norm1_bias[i1];
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f92 = t90[i0 * 64 + i1] * encoder_layers_1_norm1_weight[i1]; /* mul */
+      t94_1[i0 * 64 + i1] = f92 + encoder_layers_1_norm1_bias[i1];
+    }
   /* transformer_tasks.tt:25:17  t96_1 = permute [64,10,64] order=(1,0,2) -> [10,64,64]   0 FLOPs, 327680 B */
   for (int64_t i0 = 0; i0 < 10; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
@@ -4894,15 +4643,15 @@ static TT_NOINLINE void train_step_2_part1(void) {
   /* transformer_tasks.tt:25:17  t114 = matmul [256,10,10] @ [256,10,16] -> [256,10,16]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
   for (int64_t i0 = 0; i0 < 256; i0++)
     tt_gemm_f32(10, 16, 10, t113 + i0 * 100, 10, false, t108_1 + i0 * 160, 16, false, t114 + i0 * 160, 16, false);
-}
-
-/* train_step_2, part 2: transformer_tasks.tt lines 25-41 */
-static TT_NOINLINE void train_step_2_part2(void) {
   /* transformer_tasks.tt:25:17  t115_1 = permute [256,10,16] order=(1,0,2) -> [10,256,16]   0 FLOPs, 327680 B */
   for (int64_t i0 = 0; i0 < 10; i0++)
     for (int64_t i1 = 0; i1 < 256; i1++)
       for (int64_t i2 = 0; i2 < 16; i2++)
         t115_1[i0 * 4096 + i1 * 16 + i2] = t114[i0 * 16 + i1 * 160 + i2];
+}
+
+/* train_step_2, part 2: transformer_tasks.tt lines 25-41 */
+static TT_NOINLINE void train_step_2_part2(void) {
   /* transformer_tasks.tt:25:17  reshape [10,256,16] -> [640,64]: a view of t115_1, no copy */
   /* transformer_tasks.tt:25:17  t118 = matmul [640,64] @ [64,64] (B transposed) -> [640,64]   5242880 FLOPs, 344064 B, 15.24 FLOP/B */
   tt_gemm_f32(640, 64, 64, t115_1, 64, false, encoder_layers_1_self_attn_out_proj_weight, 64, true, t118, 64, false);
@@ -4937,14 +4686,14 @@ static TT_NOINLINE void train_step_2_part2(void) {
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t125[i0 * 64 + i1] = t123_1[i0 * 64 + i1] - t124_1[i0];
-  /* transformer_tasks.tt:25:17  t126_1 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t126 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
-    t126_1[i0] = t125[i0] * t125[i0];
+    t126[i0] = t125[i0] * t125[i0];
   /* transformer_tasks.tt:25:17  t127_1 = mean [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     double acc = 0;
     double lane[16] = {0};
-    const float *row = t126_1 + i0 * 64;
+    const float *row = t126 + i0 * 64;
     for (int64_t i1 = 0; i1 < 64; i1 += 16)
       for (int l = 0; l < 16; l++)
         lane[l] += row[i1 + l];
@@ -4954,52 +4703,50 @@ static TT_NOINLINE void train_step_2_part2(void) {
     acc += lane[0];
     t127_1[i0] = (float)(acc / 64);
   }
-  /* transformer_tasks.tt:25:17  t129_1 = add [64,10,1] + [] -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t129_1[i0] = t127_1[i0] + train_step_2_t128[0];
-  /* transformer_tasks.tt:25:17  t130_1 = rsqrt [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t130_1[i0] = 1 / sqrtf(t129_1[i0]);
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t130 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f129 = t127_1[i0] + train_step_2_t128[0]; /* add */
+    t130[i0] = 1 / sqrtf(f129);
+  }
   /* transformer_tasks.tt:25:17  t131_1 = neg [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    t131_1[i0] = -t130_1[i0];
+    t131_1[i0] = -t130[i0];
   /* transformer_tasks.tt:25:17  t132 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     t132[i0] = t131_1[i0] * t124_1[i0];
-  /* transformer_tasks.tt:25:17  t133_1 = mul [64,10,64] * [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t134 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t133_1[i0 * 64 + i1] = t123_1[i0 * 64 + i1] * t130_1[i0];
-  /* transformer_tasks.tt:25:17  t134 = add [64,10,64] + [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f133 = t123_1[i0 * 64 + i1] * t130[i0]; /* mul */
+      t134[i0 * 64 + i1] = f133 + t132[i0];
+    }
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs, 327936 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t138 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t134[i0 * 64 + i1] = t133_1[i0 * 64 + i1] + t132[i0];
-  /* transformer_tasks.tt:25:17  t136 = mul [64,10,64] * [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t136[i0 * 64 + i1] = t134[i0 * 64 + i1] * encoder_layers_1_norm2_weight[i1];
-  /* transformer_tasks.tt:25:17  t138 = add [64,10,64] + [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t138[i0 * 64 + i1] = t136[i0 * 64 + i1] + encoder_layers_1_norm2_bias[i1];
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f136 = t134[i0 * 64 + i1] * encoder_layers_1_norm2_weight[i1]; /* mul */
+      t138[i0 * 64 + i1] = f136 + encoder_layers_1_norm2_bias[i1];
+    }
   /* transformer_tasks.tt:25:17  t140_1 = matmul [64,10,64] @ [128,64] (B transposed) -> [64,10,128]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
   tt_gemm_f32(640, 128, 64, t138, 64, false, encoder_layers_1_linear1_weight, 64, true, t140_1, 128, false);
-  /* transformer_tasks.tt:25:17  t142_1 = add [64,10,128] + [128] -> [64,10,128]   81920 FLOPs, 655872 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,128] + [128] fused into the loop below   81920 FLOPs, 655872 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t143 = relu [64,10,128] with 1 fused op -> [64,10,128]   81920 FLOPs, 655360 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 128; i1++)
-      t142_1[i0 * 128 + i1] = t140_1[i0 * 128 + i1] + encoder_layers_1_linear1_bias[i1];
-  /* transformer_tasks.tt:25:17  t143 = relu [64,10,128] -> [64,10,128]   81920 FLOPs, 655360 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 81920; i0++)
-    t143[i0] = (t142_1[i0] < 0 ? (float)0 : t142_1[i0]);
+    for (int64_t i1 = 0; i1 < 128; i1++) {
+      const float f142 = t140_1[i0 * 128 + i1] + encoder_layers_1_linear1_bias[i1]; /* add */
+      t143[i0 * 128 + i1] = (f142 < 0 ? (float)0 : f142);
+    }
   /* transformer_tasks.tt:25:17  t145 = matmul [64,10,128] @ [64,128] (B transposed) -> [64,10,64]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
   tt_gemm_f32(640, 64, 128, t143, 128, false, encoder_layers_1_linear2_weight, 128, true, t145, 64, false);
-  /* transformer_tasks.tt:25:17  t147_1 = add [64,10,64] + [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64] fused into the loop below   40960 FLOPs, 327936 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  encoder_out_1 = add [64,10,64] + [64,10,64] with 1 fused op -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t147_1[i0 * 64 + i1] = t145[i0 * 64 + i1] + encoder_layers_1_linear2_bias[i1];
-  /* transformer_tasks.tt:25:17  encoder_out_1 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    encoder_out_1[i0] = t123_1[i0] + t147_1[i0];
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f147 = t145[i0 * 64 + i1] + encoder_layers_1_linear2_bias[i1]; /* add */
+      encoder_out_1[i0 * 64 + i1] = t123_1[i0 * 64 + i1] + f147;
+    }
   /* transformer_tasks.tt:26:20  t150 = matmul [64,10,64] @ [10,64] (B transposed) -> [64,10,10]   819200 FLOPs, 192000 B, 4.27 FLOP/B */
   tt_gemm_f32(640, 10, 64, encoder_out_1, 64, false, head_weight, 64, true, t150, 10, false);
   /* transformer_tasks.tt:26:20  head_out_1 = add [64,10,10] + [10] -> [64,10,10]   6400 FLOPs, 51240 B, 0.12 FLOP/B */
@@ -5173,37 +4920,36 @@ static TT_NOINLINE void train_step_2_part2(void) {
   /* transformer_tasks.tt:39:17  t366_1 = expand [1] -> [640]   0 FLOPs, 2564 B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     t366_1[i0] = t364[0];
-  /* transformer_tasks.tt:39:17  t368_1 = mul [640] * [] -> [640]   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t368_1[i0] = t366_1[i0] * train_step_2_t367[0];
-  /* transformer_tasks.tt:39:17  t369_1 = neg [640] -> [640]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t369_1[i0] = -t368_1[i0];
+  /* transformer_tasks.tt:39:17  mul [640] * [] fused into the loop below   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:39:17  t369_1 = neg [640] with 1 fused op -> [640]   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f368 = t366_1[i0] * train_step_2_t367[0]; /* mul */
+    t369_1[i0] = -f368;
+  }
   /* transformer_tasks.tt:39:17  reshape [640] -> [640,1]: a view of t369_1, no copy */
-  /* transformer_tasks.tt:39:17  t371_1 = expand [640,1] -> [640,10]   0 FLOPs, 28160 B */
+  /* transformer_tasks.tt:39:17  t371 = expand [640,1] -> [640,10]   0 FLOPs, 28160 B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++)
-      t371_1[i0 * 10 + i1] = t369_1[i0];
-  /* transformer_tasks.tt:39:17  t372_1 = mul [640,10] * [640,10] -> [640,10]   6400 FLOPs, 76800 B, 0.08 FLOP/B */
+      t371[i0 * 10 + i1] = t369_1[i0];
+  /* transformer_tasks.tt:39:17  t372 = mul [640,10] * [640,10] -> [640,10]   6400 FLOPs, 76800 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 6400; i0++)
-    t372_1[i0] = t371_1[i0] * t156_1[i0];
+    t372[i0] = t371[i0] * t156_1[i0];
   /* transformer_tasks.tt:39:17  t373_1 = sum [640,10] dims=(1) keepdim -> [640,1]   6400 FLOPs, 28160 B, 0.23 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     double acc = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
-      acc += t372_1[i0 * 10 + i1];
+      acc += t372[i0 * 10 + i1];
     t373_1[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:39:17  t374 = exp [640,10] -> [640,10]   6400 FLOPs, 51200 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 6400; i0++)
-    t374[i0] = expf(t155_1[i0]);
-  /* transformer_tasks.tt:39:17  t375_1 = mul [640,10] * [640,1] -> [640,10]   6400 FLOPs, 53760 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:39:17  exp [640,10] fused into the loop below   6400 FLOPs, 51200 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:39:17  mul [640,10] * [640,1] fused into the loop below   6400 FLOPs, 53760 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:39:17  t376 = sub [640,10] - [640,10] with 2 fused ops -> [640,10]   6400 FLOPs, 76800 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      t375_1[i0 * 10 + i1] = t374[i0 * 10 + i1] * t373_1[i0];
-  /* transformer_tasks.tt:39:17  t376 = sub [640,10] - [640,10] -> [640,10]   6400 FLOPs, 76800 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 6400; i0++)
-    t376[i0] = t372_1[i0] - t375_1[i0];
+    for (int64_t i1 = 0; i1 < 10; i1++) {
+      const float f374 = expf(t155_1[i0 * 10 + i1]); /* exp */
+      const float f375 = f374 * t373_1[i0]; /* mul */
+      t376[i0 * 10 + i1] = t372[i0 * 10 + i1] - f375;
+    }
   /* transformer_tasks.tt:39:38  reshape [640,10] -> [64,10,10]: a view of t376, no copy */
   /* transformer_tasks.tt:26:20  t378_1 = sum [64,10,10] dims=(0,1) keepdim -> [1,1,10]   6400 FLOPs, 25640 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 10; i0++) {
@@ -5236,23 +4982,23 @@ static TT_NOINLINE void train_step_2_part2(void) {
   /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t384_1, no copy */
   /* transformer_tasks.tt:25:17  t386 = matmul [64,10,64] @ [64,128] -> [64,10,128]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
   tt_gemm_f32(640, 128, 64, t380, 64, false, encoder_layers_1_linear2_weight, 128, false, t386, 128, false);
-  /* transformer_tasks.tt:25:17  t387 = matmul [64,10,64] @ [64,10,128] (A transposed) -> [64,64,128]   67108864 FLOPs, 2588672 B, 25.92 FLOP/B */
+  /* transformer_tasks.tt:25:17  t387 = matmul [64,10,64] @ [64,10,128] (A transposed) -> [64,64,128]   10485760 FLOPs, 2588672 B, 4.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
     tt_gemm_f32(64, 128, 10, t380 + i0 * 640, 64, true, t143 + i0 * 1280, 128, false, t387 + i0 * 8192, 128, false);
-  /* transformer_tasks.tt:25:17  t388_1 = sum [64,64,128] dims=(0) keepdim -> [1,64,128]   524288 FLOPs, 2129920 B, 0.25 FLOP/B */
+  /* transformer_tasks.tt:25:17  t388 = sum [64,64,128] dims=(0) keepdim -> [1,64,128]   524288 FLOPs, 2129920 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 8192; i0++) {
     double acc = 0;
     for (int64_t i1 = 0; i1 < 64; i1++)
       acc += t387[i0 + i1 * 8192];
-    t388_1[i0] = (float)acc;
+    t388[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  reshape [1,64,128] -> [64,128]: a view of t388_1, no copy */
-  /* transformer_tasks.tt:25:17  t391 = gt [64,10,128] > [] -> [64,10,128]   81920 FLOPs, 409604 B, 0.20 FLOP/B */
-  for (int64_t i0 = 0; i0 < 81920; i0++)
-    t391[i0] = t143[i0] > train_step_2_t390[0];
-  /* transformer_tasks.tt:25:17  t392_1 = where [64,10,128], [64,10,128], [] -> [64,10,128]   81920 FLOPs, 737284 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < 81920; i0++)
-    t392_1[i0] = (((const unsigned char *)t391)[i0] ? t386[i0] : train_step_2_t390[0]);
+  /* transformer_tasks.tt:25:17  reshape [1,64,128] -> [64,128]: a view of t388, no copy */
+  /* transformer_tasks.tt:25:17  gt [64,10,128] > [] fused into the loop below   81920 FLOPs, 409604 B, 0.20 FLOP/B */
+  /* transformer_tasks.tt:25:17  t392_1 = where [64,10,128], [64,10,128], [] with 1 fused op -> [64,10,128]   81920 FLOPs, 737284 B, 0.11 FLOP/B */
+  for (int64_t i0 = 0; i0 < 81920; i0++) {
+    const _Bool f391 = t143[i0] > train_step_2_t390[0]; /* gt */
+    t392_1[i0] = (f391 ? t386[i0] : train_step_2_t390[0]);
+  }
   /* transformer_tasks.tt:25:17  t393_1 = sum [64,10,128] dims=(0,1) keepdim -> [1,1,128]   81920 FLOPs, 328192 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 128; i0++) {
     double acc = 0;
@@ -5263,11 +5009,7 @@ static TT_NOINLINE void train_step_2_part2(void) {
   /* transformer_tasks.tt:25:17  reshape [1,1,128] -> [128]: a view of t393_1, no copy */
   /* transformer_tasks.tt:25:17  t395 = matmul [64,10,128] @ [128,64] -> [64,10,64]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
   tt_gemm_f32(640, 64, 128, t392_1, 128, false, encoder_layers_1_linear1_weight, 64, false, t395, 64, false);
-}
-
-/* train_step_2, part 3: transformer_tasks.tt line 25 */
-static TT_NOINLINE void train_step_2_part3(void) {
-  /* transformer_tasks.tt:25:17  t396_1 = matmul [64,10,128] @ [64,10,64] (A transposed) -> [64,128,64]   134217728 FLOPs, 2588672 B, 51.85 FLOP/B */
+  /* transformer_tasks.tt:25:17  t396_1 = matmul [64,10,128] @ [64,10,64] (A transposed) -> [64,128,64]   10485760 FLOPs, 2588672 B, 4.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
     tt_gemm_f32(128, 64, 10, t392_1 + i0 * 1280, 128, true, t138 + i0 * 640, 64, false, t396_1 + i0 * 8192, 64, false);
   /* transformer_tasks.tt:25:17  t397 = sum [64,128,64] dims=(0) keepdim -> [1,128,64]   524288 FLOPs, 2129920 B, 0.25 FLOP/B */
@@ -5277,6 +5019,10 @@ static TT_NOINLINE void train_step_2_part3(void) {
       acc += t396_1[i0 + i1 * 8192];
     t397[i0] = (float)acc;
   }
+}
+
+/* train_step_2, part 3: transformer_tasks.tt line 25 */
+static TT_NOINLINE void train_step_2_part3(void) {
   /* transformer_tasks.tt:25:17  reshape [1,128,64] -> [128,64]: a view of t397, no copy */
   /* transformer_tasks.tt:25:17  t399_1 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++) {
@@ -5293,14 +5039,14 @@ static TT_NOINLINE void train_step_2_part3(void) {
   /* transformer_tasks.tt:25:17  t402_1 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t402_1[i0] = t395[i0] * t134[i0];
-  /* transformer_tasks.tt:25:17  t403_1 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
+  /* transformer_tasks.tt:25:17  t403 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++) {
     double acc = 0;
     for (int64_t i1 = 0; i1 < 640; i1++)
       acc += t402_1[i0 + i1 * 64];
-    t403_1[i0] = (float)acc;
+    t403[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t403_1, no copy */
+  /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t403, no copy */
   /* transformer_tasks.tt:25:17  t405_1 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     double acc = 0;
@@ -5315,21 +5061,16 @@ static TT_NOINLINE void train_step_2_part3(void) {
     acc += lane[0];
     t405_1[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t406_1 = mul [64,10,64] * [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t406_1[i0 * 64 + i1] = t401[i0 * 64 + i1] * t130_1[i0];
-  /* transformer_tasks.tt:25:17  t407_1 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t408 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
-    t407_1[i0] = t380[i0] + t406_1[i0];
-  /* transformer_tasks.tt:25:17  t408_1 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t408_1[i0] = t401[i0] * t123_1[i0];
-  /* transformer_tasks.tt:25:17  t409_1 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
+    t408[i0] = t401[i0] * t123_1[i0];
+  /* transformer_tasks.tt:25:17  t409 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     double acc = 0;
     double lane[16] = {0};
-    const float *row = t408_1 + i0 * 64;
+    const float *row = t408 + i0 * 64;
     for (int64_t i1 = 0; i1 < 64; i1 += 16)
       for (int l = 0; l < 16; l++)
         lane[l] += row[i1 + l];
@@ -5337,51 +5078,41 @@ static TT_NOINLINE void train_step_2_part3(void) {
       for (int l = 0; l < w / 2; l++)
         lane[l] += lane[l + w / 2];
     acc += lane[0];
-    t409_1[i0] = (float)acc;
+    t409[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t410_1 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t410_1[i0] = t405_1[i0] * t124_1[i0];
-  /* transformer_tasks.tt:25:17  t411_1 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t411_1[i0] = t405_1[i0] * t131_1[i0];
-  /* transformer_tasks.tt:25:17  t412_1 = neg [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t412_1[i0] = -t410_1[i0];
-  /* transformer_tasks.tt:25:17  t413_1 = add [64,10,1] + [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t413_1[i0] = t409_1[i0] + t412_1[i0];
-  /* transformer_tasks.tt:25:17  t414 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t414[i0] = t130_1[i0] * t130_1[i0];
-  /* transformer_tasks.tt:25:17  t415_1 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t415_1[i0] = t414[i0] * t130_1[i0];
-  /* transformer_tasks.tt:25:17  t416_1 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t416_1[i0] = t413_1[i0] * t415_1[i0];
-  /* transformer_tasks.tt:25:17  t418_1 = mul [64,10,1] * [] -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t418_1[i0] = t416_1[i0] * train_step_2_t417[0];
-  /* transformer_tasks.tt:25:17  t419_1 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t418_1 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f410 = t405_1[i0] * t124_1[i0]; /* mul */
+    const float f412 = -f410; /* neg */
+    const float f413 = t409[i0] + f412; /* add */
+    const float f414 = t130[i0] * t130[i0]; /* mul */
+    const float f415 = f414 * t130[i0]; /* mul */
+    const float f416 = f413 * f415; /* mul */
+    t418_1[i0] = f416 * train_step_2_t417[0];
+  }
+  /* transformer_tasks.tt:25:17  t419 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
-      t419_1[i0 * 64 + i1] = t418_1[i0];
+      t419[i0 * 64 + i1] = t418_1[i0];
   /* transformer_tasks.tt:25:17  t421_1 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
-    t421_1[i0] = t419_1[i0] * train_step_2_t420[0];
-  /* transformer_tasks.tt:25:17  t422_1 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t422_1[i0] = t421_1[i0] * t125[i0];
-  /* transformer_tasks.tt:25:17  t423_1 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t423_1[i0] = t421_1[i0] * t125[i0];
-  /* transformer_tasks.tt:25:17  t424_1 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t424_1[i0] = t422_1[i0] + t423_1[i0];
-  /* transformer_tasks.tt:25:17  t425_1 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t425_1[i0] = t407_1[i0] + t424_1[i0];
+    t421_1[i0] = t419[i0] * train_step_2_t420[0];
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t424_1 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 40960; i0++) {
+    const float f422 = t421_1[i0] * t125[i0]; /* mul */
+    const float f423 = t421_1[i0] * t125[i0]; /* mul */
+    t424_1[i0] = f422 + f423;
+  }
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   /* transformer_tasks.tt:25:17  t426_1 = neg [64,10,64] -> [64,10,64]   40960 FLOPs, 327680 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t426_1[i0] = -t424_1[i0];
@@ -5399,37 +5130,41 @@ static TT_NOINLINE void train_step_2_part3(void) {
     acc += lane[0];
     t427[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t428_1 = add [64,10,1] + [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t428_1[i0] = t411_1[i0] + t427[i0];
+  /* transformer_tasks.tt:25:17  t428 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f411 = t405_1[i0] * t131_1[i0]; /* mul */
+    t428[i0] = f411 + t427[i0];
+  }
   /* transformer_tasks.tt:25:17  t429_1 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
-      t429_1[i0 * 64 + i1] = t428_1[i0];
-  /* transformer_tasks.tt:25:17  t431 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t431[i0] = t429_1[i0] * train_step_2_t430[0];
-  /* transformer_tasks.tt:25:17  t432_1 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t432_1[i0] = t425_1[i0] + t431[i0];
+      t429_1[i0 * 64 + i1] = t428[i0];
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs, 327684 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t432_1 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++)
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f406 = t401[i0 * 64 + i1] * t130[i0]; /* mul */
+      const float f407 = t380[i0 * 64 + i1] + f406; /* add */
+      const float f425 = f407 + t424_1[i0 * 64 + i1]; /* add */
+      const float f431 = t429_1[i0 * 64 + i1] * train_step_2_t430[0]; /* mul */
+      t432_1[i0 * 64 + i1] = f425 + f431;
+    }
   /* transformer_tasks.tt:25:17  t433 = permute [64,10,64] order=(1,0,2) -> [10,64,64]   0 FLOPs, 327680 B */
   for (int64_t i0 = 0; i0 < 10; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       for (int64_t i2 = 0; i2 < 64; i2++)
         t433[i0 * 4096 + i1 * 64 + i2] = t432_1[i0 * 64 + i1 * 640 + i2];
   /* transformer_tasks.tt:25:17  reshape [10,64,64] -> [640,64]: a view of t433, no copy */
-  /* transformer_tasks.tt:25:17  t435_1 = sum [640,64] dims=(0) keepdim -> [1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
+  /* transformer_tasks.tt:25:17  t435 = sum [640,64] dims=(0) keepdim -> [1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++) {
     double acc = 0;
     for (int64_t i1 = 0; i1 < 640; i1++)
       acc += t433[i0 + i1 * 64];
-    t435_1[i0] = (float)acc;
+    t435[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  reshape [1,64] -> [64]: a view of t435_1, no copy */
+  /* transformer_tasks.tt:25:17  reshape [1,64] -> [64]: a view of t435, no copy */
   /* transformer_tasks.tt:25:17  t437_1 = matmul [640,64] @ [64,64] -> [640,64]   5242880 FLOPs, 344064 B, 15.24 FLOP/B */
   tt_gemm_f32(640, 64, 64, t433, 64, false, encoder_layers_1_self_attn_out_proj_weight, 64, false, t437_1, 64, false);
-  /* transformer_tasks.tt:25:17  t438_1 = matmul [640,64] @ [640,64] (A transposed) -> [64,64]   524288 FLOPs, 344064 B, 1.52 FLOP/B */
-  tt_gemm_f32(64, 64, 640, t433, 64, true, t115_1, 64, false, t438_1, 64, false);
   /* transformer_tasks.tt:25:17  reshape [640,64] -> [10,256,16]: a view of t437_1, no copy */
   /* transformer_tasks.tt:25:17  t440_1 = permute [10,256,16] order=(1,0,2) -> [256,10,16]   0 FLOPs, 327680 B */
   for (int64_t i0 = 0; i0 < 256; i0++)
@@ -5439,9 +5174,9 @@ static TT_NOINLINE void train_step_2_part3(void) {
   /* transformer_tasks.tt:25:17  t441_1 = matmul [256,10,16] @ [256,10,16] (B transposed) -> [256,10,10]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
   for (int64_t i0 = 0; i0 < 256; i0++)
     tt_gemm_f32(10, 10, 16, t440_1 + i0 * 160, 16, false, t108_1 + i0 * 160, 16, true, t441_1 + i0 * 100, 10, false);
-  /* transformer_tasks.tt:25:17  t442_1 = matmul [256,10,10] @ [256,10,16] (A transposed) -> [256,10,16]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
+  /* transformer_tasks.tt:25:17  t442 = matmul [256,10,10] @ [256,10,16] (A transposed) -> [256,10,16]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
   for (int64_t i0 = 0; i0 < 256; i0++)
-    tt_gemm_f32(10, 16, 10, t113 + i0 * 100, 10, true, t440_1 + i0 * 160, 16, false, t442_1 + i0 * 160, 16, false);
+    tt_gemm_f32(10, 16, 10, t113 + i0 * 100, 10, true, t440_1 + i0 * 160, 16, false, t442 + i0 * 160, 16, false);
   /* transformer_tasks.tt:25:17  t443_1 = mul [256,10,10] * [256,10,10] -> [256,10,10]   25600 FLOPs, 307200 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 25600; i0++)
     t443_1[i0] = t441_1[i0] * t113[i0];
@@ -5452,17 +5187,17 @@ static TT_NOINLINE void train_step_2_part3(void) {
       acc += t443_1[i0 * 10 + i1];
     t444_1[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t445_1 = sub [256,10,10] - [256,10,1] -> [256,10,10]   25600 FLOPs, 215040 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  sub [256,10,10] - [256,10,1] fused into the loop below   25600 FLOPs, 215040 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t446_1 = mul [256,10,10] * [256,10,10] with 1 fused op -> [256,10,10]   25600 FLOPs, 307200 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 2560; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      t445_1[i0 * 10 + i1] = t441_1[i0 * 10 + i1] - t444_1[i0];
-  /* transformer_tasks.tt:25:17  t446_1 = mul [256,10,10] * [256,10,10] -> [256,10,10]   25600 FLOPs, 307200 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 25600; i0++)
-    t446_1[i0] = t113[i0] * t445_1[i0];
+    for (int64_t i1 = 0; i1 < 10; i1++) {
+      const float f445 = t441_1[i0 * 10 + i1] - t444_1[i0]; /* sub */
+      t446_1[i0 * 10 + i1] = t113[i0 * 10 + i1] * f445;
+    }
   /* transformer_tasks.tt:25:17  t447_1 = matmul [256,10,10] @ [256,16,10] (B transposed) -> [256,10,16]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
   for (int64_t i0 = 0; i0 < 256; i0++)
     tt_gemm_f32(10, 16, 10, t446_1 + i0 * 100, 10, false, t111_1 + i0 * 160, 10, true, t447_1 + i0 * 160, 16, false);
-  /* transformer_tasks.tt:25:17  t448_1 = matmul [256,10,16] @ [256,10,10] (A transposed) -> [256,16,10]   1310720 FLOPs, 430080 B, 3.05 FLOP/B */
+  /* transformer_tasks.tt:25:17  t448_1 = matmul [256,10,16] @ [256,10,10] (A transposed) -> [256,16,10]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
   for (int64_t i0 = 0; i0 < 256; i0++)
     tt_gemm_f32(16, 10, 10, t110_1 + i0 * 160, 16, true, t446_1 + i0 * 100, 10, false, t448_1 + i0 * 160, 10, false);
   /* transformer_tasks.tt:25:17  t449 = permute [256,16,10] order=(0,2,1) -> [256,10,16]   0 FLOPs, 327680 B */
@@ -5477,7 +5212,7 @@ static TT_NOINLINE void train_step_2_part3(void) {
   for (int64_t i0 = 0; i0 < 10; i0++)
     for (int64_t i1 = 0; i1 < 256; i1++)
       for (int64_t i2 = 0; i2 < 16; i2++)
-        t451[i0 * 4096 + i1 * 16 + i2] = t442_1[i0 * 16 + i1 * 160 + i2];
+        t451[i0 * 4096 + i1 * 16 + i2] = t442[i0 * 16 + i1 * 160 + i2];
   /* transformer_tasks.tt:25:17  reshape [10,256,16] -> [10,64,64]: a view of t451, no copy */
   /* transformer_tasks.tt:25:17  t453 = permute [256,10,16] order=(1,0,2) -> [10,256,16]   0 FLOPs, 327680 B */
   for (int64_t i0 = 0; i0 < 10; i0++)
@@ -5501,17 +5236,17 @@ static TT_NOINLINE void train_step_2_part3(void) {
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t458_1[i0 * 192 + i1 + 64] = t453[i0 * 64 + i1];
-  /* transformer_tasks.tt:25:17  t459_1 = add [10,64,192] + [10,64,192] -> [10,64,192]   122880 FLOPs, 1474560 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 122880; i0++)
-    t459_1[i0] = t457_1[i0] + t458_1[i0];
+  /* transformer_tasks.tt:25:17  add [10,64,192] + [10,64,192] fused into the loop below   122880 FLOPs, 1474560 B, 0.08 FLOP/B */
   /* transformer_tasks.tt:25:17  t460 = slice_backward [10,64,64] -> [10,64,192]   0 FLOPs, 655360 B */
   for (int64_t i = 0; i < 122880; i++) t460[i] = 0;
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t460[i0 * 192 + i1] = t455_1[i0 * 64 + i1];
-  /* transformer_tasks.tt:25:17  t461_1 = add [10,64,192] + [10,64,192] -> [10,64,192]   122880 FLOPs, 1474560 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 122880; i0++)
-    t461_1[i0] = t459_1[i0] + t460[i0];
+  /* transformer_tasks.tt:25:17  t461_1 = add [10,64,192] + [10,64,192] with 1 fused op -> [10,64,192]   122880 FLOPs, 1474560 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 122880; i0++) {
+    const float f459 = t457_1[i0] + t458_1[i0]; /* add */
+    t461_1[i0] = f459 + t460[i0];
+  }
   /* transformer_tasks.tt:25:17  t462_1 = sum [10,64,192] dims=(0,1) keepdim -> [1,1,192]   122880 FLOPs, 492288 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 192; i0++) {
     double acc = 0;
@@ -5522,7 +5257,7 @@ static TT_NOINLINE void train_step_2_part3(void) {
   /* transformer_tasks.tt:25:17  reshape [1,1,192] -> [192]: a view of t462_1, no copy */
   /* transformer_tasks.tt:25:17  t464 = matmul [10,64,192] @ [192,64] -> [10,64,64]   15728640 FLOPs, 704512 B, 22.33 FLOP/B */
   tt_gemm_f32(640, 64, 192, t461_1, 192, false, encoder_layers_1_self_attn_in_proj_weight, 64, false, t464, 64, false);
-  /* transformer_tasks.tt:25:17  t465_1 = matmul [10,64,192] @ [10,64,64] (A transposed) -> [10,192,64]   47185920 FLOPs, 1146880 B, 41.14 FLOP/B */
+  /* transformer_tasks.tt:25:17  t465_1 = matmul [10,64,192] @ [10,64,64] (A transposed) -> [10,192,64]   15728640 FLOPs, 1146880 B, 13.71 FLOP/B */
   for (int64_t i0 = 0; i0 < 10; i0++)
     tt_gemm_f32(192, 64, 64, t461_1 + i0 * 12288, 192, true, t96_1 + i0 * 4096, 64, false, t465_1 + i0 * 12288, 64, false);
   /* transformer_tasks.tt:25:17  t466_1 = sum [10,192,64] dims=(0) keepdim -> [1,192,64]   122880 FLOPs, 540672 B, 0.23 FLOP/B */
@@ -5553,14 +5288,14 @@ static TT_NOINLINE void train_step_2_part3(void) {
   /* transformer_tasks.tt:25:17  t472_1 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t472_1[i0] = t468_1[i0] * t90[i0];
-  /* transformer_tasks.tt:25:17  t473_1 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
+  /* transformer_tasks.tt:25:17  t473 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++) {
     double acc = 0;
     for (int64_t i1 = 0; i1 < 640; i1++)
       acc += t472_1[i0 + i1 * 64];
-    t473_1[i0] = (float)acc;
+    t473[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t473_1, no copy */
+  /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t473, no copy */
   /* transformer_tasks.tt:25:17  t475_1 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     double acc = 0;
@@ -5575,21 +5310,16 @@ static TT_NOINLINE void train_step_2_part3(void) {
     acc += lane[0];
     t475_1[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t476_1 = mul [64,10,64] * [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t476_1[i0 * 64 + i1] = t471[i0 * 64 + i1] * t86_1[i0];
-  /* transformer_tasks.tt:25:17  t477_1 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t478 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
-    t477_1[i0] = t432_1[i0] + t476_1[i0];
-  /* transformer_tasks.tt:25:17  t478_1 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t478_1[i0] = t471[i0] * t79_1[i0];
-  /* transformer_tasks.tt:25:17  t479_1 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
+    t478[i0] = t471[i0] * t79_1[i0];
+  /* transformer_tasks.tt:25:17  t479 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     double acc = 0;
     double lane[16] = {0};
-    const float *row = t478_1 + i0 * 64;
+    const float *row = t478 + i0 * 64;
     for (int64_t i1 = 0; i1 < 64; i1 += 16)
       for (int l = 0; l < 16; l++)
         lane[l] += row[i1 + l];
@@ -5597,51 +5327,41 @@ static TT_NOINLINE void train_step_2_part3(void) {
       for (int l = 0; l < w / 2; l++)
         lane[l] += lane[l + w / 2];
     acc += lane[0];
-    t479_1[i0] = (float)acc;
+    t479[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t480_1 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t480_1[i0] = t475_1[i0] * t80_1[i0];
-  /* transformer_tasks.tt:25:17  t481_1 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t481_1[i0] = t475_1[i0] * t87_1[i0];
-  /* transformer_tasks.tt:25:17  t482_1 = neg [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t482_1[i0] = -t480_1[i0];
-  /* transformer_tasks.tt:25:17  t483_1 = add [64,10,1] + [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t483_1[i0] = t479_1[i0] + t482_1[i0];
-  /* transformer_tasks.tt:25:17  t484 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t484[i0] = t86_1[i0] * t86_1[i0];
-  /* transformer_tasks.tt:25:17  t485_1 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t485_1[i0] = t484[i0] * t86_1[i0];
-  /* transformer_tasks.tt:25:17  t486_1 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t486_1[i0] = t483_1[i0] * t485_1[i0];
-  /* transformer_tasks.tt:25:17  t488_1 = mul [64,10,1] * [] -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t488_1[i0] = t486_1[i0] * train_step_2_t487[0];
-  /* transformer_tasks.tt:25:17  t489_1 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t488_1 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f480 = t475_1[i0] * t80_1[i0]; /* mul */
+    const float f482 = -f480; /* neg */
+    const float f483 = t479[i0] + f482; /* add */
+    const float f484 = t86[i0] * t86[i0]; /* mul */
+    const float f485 = f484 * t86[i0]; /* mul */
+    const float f486 = f483 * f485; /* mul */
+    t488_1[i0] = f486 * train_step_2_t487[0];
+  }
+  /* transformer_tasks.tt:25:17  t489 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
-      t489_1[i0 * 64 + i1] = t488_1[i0];
+      t489[i0 * 64 + i1] = t488_1[i0];
   /* transformer_tasks.tt:25:17  t491_1 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
-    t491_1[i0] = t489_1[i0] * train_step_2_t490[0];
-  /* transformer_tasks.tt:25:17  t492_1 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t492_1[i0] = t491_1[i0] * t81[i0];
-  /* transformer_tasks.tt:25:17  t493_1 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t493_1[i0] = t491_1[i0] * t81[i0];
-  /* transformer_tasks.tt:25:17  t494_1 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t494_1[i0] = t492_1[i0] + t493_1[i0];
-  /* transformer_tasks.tt:25:17  t495_1 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t495_1[i0] = t477_1[i0] + t494_1[i0];
+    t491_1[i0] = t489[i0] * train_step_2_t490[0];
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t494_1 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 40960; i0++) {
+    const float f492 = t491_1[i0] * t81[i0]; /* mul */
+    const float f493 = t491_1[i0] * t81[i0]; /* mul */
+    t494_1[i0] = f492 + f493;
+  }
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   /* transformer_tasks.tt:25:17  t496_1 = neg [64,10,64] -> [64,10,64]   40960 FLOPs, 327680 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t496_1[i0] = -t494_1[i0];
@@ -5659,19 +5379,25 @@ static TT_NOINLINE void train_step_2_part3(void) {
     acc += lane[0];
     t497[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t498_1 = add [64,10,1] + [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t498_1[i0] = t481_1[i0] + t497[i0];
+  /* transformer_tasks.tt:25:17  t498 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f481 = t475_1[i0] * t87_1[i0]; /* mul */
+    t498[i0] = f481 + t497[i0];
+  }
   /* transformer_tasks.tt:25:17  t499_1 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
-      t499_1[i0 * 64 + i1] = t498_1[i0];
-  /* transformer_tasks.tt:25:17  t501 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t501[i0] = t499_1[i0] * train_step_2_t500[0];
-  /* transformer_tasks.tt:25:17  t502_1 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t502_1[i0] = t495_1[i0] + t501[i0];
+      t499_1[i0 * 64 + i1] = t498[i0];
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs, 327684 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t502_1 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++)
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f476 = t471[i0 * 64 + i1] * t86[i0]; /* mul */
+      const float f477 = t432_1[i0 * 64 + i1] + f476; /* add */
+      const float f495 = f477 + t494_1[i0 * 64 + i1]; /* add */
+      const float f501 = t499_1[i0 * 64 + i1] * train_step_2_t500[0]; /* mul */
+      t502_1[i0 * 64 + i1] = f495 + f501;
+    }
   /* transformer_tasks.tt:25:17  t503_1 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++) {
     double acc = 0;
@@ -5679,30 +5405,30 @@ static TT_NOINLINE void train_step_2_part3(void) {
       acc += t502_1[i0 + i1 * 64];
     t503_1[i0] = (float)acc;
   }
-}
-
-/* train_step_2, part 4: transformer_tasks.tt line 25 */
-static TT_NOINLINE void train_step_2_part4(void) {
   /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t503_1, no copy */
   /* transformer_tasks.tt:25:17  t505 = matmul [64,10,64] @ [64,128] -> [64,10,128]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
   tt_gemm_f32(640, 128, 64, t502_1, 64, false, encoder_layers_0_linear2_weight, 128, false, t505, 128, false);
-  /* transformer_tasks.tt:25:17  t506 = matmul [64,10,64] @ [64,10,128] (A transposed) -> [64,64,128]   67108864 FLOPs, 2588672 B, 25.92 FLOP/B */
+  /* transformer_tasks.tt:25:17  t506 = matmul [64,10,64] @ [64,10,128] (A transposed) -> [64,64,128]   10485760 FLOPs, 2588672 B, 4.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
     tt_gemm_f32(64, 128, 10, t502_1 + i0 * 640, 64, true, t74 + i0 * 1280, 128, false, t506 + i0 * 8192, 128, false);
-  /* transformer_tasks.tt:25:17  t507_1 = sum [64,64,128] dims=(0) keepdim -> [1,64,128]   524288 FLOPs, 2129920 B, 0.25 FLOP/B */
+  /* transformer_tasks.tt:25:17  t507 = sum [64,64,128] dims=(0) keepdim -> [1,64,128]   524288 FLOPs, 2129920 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 8192; i0++) {
     double acc = 0;
     for (int64_t i1 = 0; i1 < 64; i1++)
       acc += t506[i0 + i1 * 8192];
-    t507_1[i0] = (float)acc;
+    t507[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  reshape [1,64,128] -> [64,128]: a view of t507_1, no copy */
-  /* transformer_tasks.tt:25:17  t510 = gt [64,10,128] > [] -> [64,10,128]   81920 FLOPs, 409604 B, 0.20 FLOP/B */
-  for (int64_t i0 = 0; i0 < 81920; i0++)
-    t510[i0] = t74[i0] > train_step_2_t509[0];
-  /* transformer_tasks.tt:25:17  t511_1 = where [64,10,128], [64,10,128], [] -> [64,10,128]   81920 FLOPs, 737284 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < 81920; i0++)
-    t511_1[i0] = (((const unsigned char *)t510)[i0] ? t505[i0] : train_step_2_t509[0]);
+  /* transformer_tasks.tt:25:17  reshape [1,64,128] -> [64,128]: a view of t507, no copy */
+  /* transformer_tasks.tt:25:17  gt [64,10,128] > [] fused into the loop below   81920 FLOPs, 409604 B, 0.20 FLOP/B */
+  /* transformer_tasks.tt:25:17  t511_1 = where [64,10,128], [64,10,128], [] with 1 fused op -> [64,10,128]   81920 FLOPs, 737284 B, 0.11 FLOP/B */
+  for (int64_t i0 = 0; i0 < 81920; i0++) {
+    const _Bool f510 = t74[i0] > train_step_2_t509[0]; /* gt */
+    t511_1[i0] = (f510 ? t505[i0] : train_step_2_t509[0]);
+  }
+}
+
+/* train_step_2, part 4: transformer_tasks.tt line 25 */
+static TT_NOINLINE void train_step_2_part4(void) {
   /* transformer_tasks.tt:25:17  t512_1 = sum [64,10,128] dims=(0,1) keepdim -> [1,1,128]   81920 FLOPs, 328192 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 128; i0++) {
     double acc = 0;
@@ -5713,7 +5439,7 @@ static TT_NOINLINE void train_step_2_part4(void) {
   /* transformer_tasks.tt:25:17  reshape [1,1,128] -> [128]: a view of t512_1, no copy */
   /* transformer_tasks.tt:25:17  t514 = matmul [64,10,128] @ [128,64] -> [64,10,64]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
   tt_gemm_f32(640, 64, 128, t511_1, 128, false, encoder_layers_0_linear1_weight, 64, false, t514, 64, false);
-  /* transformer_tasks.tt:25:17  t515_1 = matmul [64,10,128] @ [64,10,64] (A transposed) -> [64,128,64]   134217728 FLOPs, 2588672 B, 51.85 FLOP/B */
+  /* transformer_tasks.tt:25:17  t515_1 = matmul [64,10,128] @ [64,10,64] (A transposed) -> [64,128,64]   10485760 FLOPs, 2588672 B, 4.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
     tt_gemm_f32(128, 64, 10, t511_1 + i0 * 1280, 128, true, t69 + i0 * 640, 64, false, t515_1 + i0 * 8192, 64, false);
   /* transformer_tasks.tt:25:17  t516 = sum [64,128,64] dims=(0) keepdim -> [1,128,64]   524288 FLOPs, 2129920 B, 0.25 FLOP/B */
@@ -5739,14 +5465,14 @@ static TT_NOINLINE void train_step_2_part4(void) {
   /* transformer_tasks.tt:25:17  t521_1 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t521_1[i0] = t514[i0] * t65[i0];
-  /* transformer_tasks.tt:25:17  t522_1 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
+  /* transformer_tasks.tt:25:17  t522 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++) {
     double acc = 0;
     for (int64_t i1 = 0; i1 < 640; i1++)
       acc += t521_1[i0 + i1 * 64];
-    t522_1[i0] = (float)acc;
+    t522[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t522_1, no copy */
+  /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t522, no copy */
   /* transformer_tasks.tt:25:17  t524_1 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     double acc = 0;
@@ -5761,21 +5487,16 @@ static TT_NOINLINE void train_step_2_part4(void) {
     acc += lane[0];
     t524_1[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t525_1 = mul [64,10,64] * [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t525_1[i0 * 64 + i1] = t520[i0 * 64 + i1] * t61_1[i0];
-  /* transformer_tasks.tt:25:17  t526_1 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t527 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
-    t526_1[i0] = t502_1[i0] + t525_1[i0];
-  /* transformer_tasks.tt:25:17  t527_1 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t527_1[i0] = t520[i0] * t54_1[i0];
-  /* transformer_tasks.tt:25:17  t528_1 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
+    t527[i0] = t520[i0] * t54_1[i0];
+  /* transformer_tasks.tt:25:17  t528 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     double acc = 0;
     double lane[16] = {0};
-    const float *row = t527_1 + i0 * 64;
+    const float *row = t527 + i0 * 64;
     for (int64_t i1 = 0; i1 < 64; i1 += 16)
       for (int l = 0; l < 16; l++)
         lane[l] += row[i1 + l];
@@ -5783,51 +5504,41 @@ static TT_NOINLINE void train_step_2_part4(void) {
       for (int l = 0; l < w / 2; l++)
         lane[l] += lane[l + w / 2];
     acc += lane[0];
-    t528_1[i0] = (float)acc;
+    t528[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t529_1 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t529_1[i0] = t524_1[i0] * t55_1[i0];
-  /* transformer_tasks.tt:25:17  t530_1 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t530_1[i0] = t524_1[i0] * t62_1[i0];
-  /* transformer_tasks.tt:25:17  t531_1 = neg [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t531_1[i0] = -t529_1[i0];
-  /* transformer_tasks.tt:25:17  t532_1 = add [64,10,1] + [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t532_1[i0] = t528_1[i0] + t531_1[i0];
-  /* transformer_tasks.tt:25:17  t533 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t533[i0] = t61_1[i0] * t61_1[i0];
-  /* transformer_tasks.tt:25:17  t534_1 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t534_1[i0] = t533[i0] * t61_1[i0];
-  /* transformer_tasks.tt:25:17  t535_1 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t535_1[i0] = t532_1[i0] * t534_1[i0];
-  /* transformer_tasks.tt:25:17  t537_1 = mul [64,10,1] * [] -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t537_1[i0] = t535_1[i0] * train_step_2_t536[0];
-  /* transformer_tasks.tt:25:17  t538_1 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t537_1 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f529 = t524_1[i0] * t55_1[i0]; /* mul */
+    const float f531 = -f529; /* neg */
+    const float f532 = t528[i0] + f531; /* add */
+    const float f533 = t61[i0] * t61[i0]; /* mul */
+    const float f534 = f533 * t61[i0]; /* mul */
+    const float f535 = f532 * f534; /* mul */
+    t537_1[i0] = f535 * train_step_2_t536[0];
+  }
+  /* transformer_tasks.tt:25:17  t538 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
-      t538_1[i0 * 64 + i1] = t537_1[i0];
+      t538[i0 * 64 + i1] = t537_1[i0];
   /* transformer_tasks.tt:25:17  t540_1 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
-    t540_1[i0] = t538_1[i0] * train_step_2_t539[0];
-  /* transformer_tasks.tt:25:17  t541_1 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t541_1[i0] = t540_1[i0] * t56[i0];
-  /* transformer_tasks.tt:25:17  t542_1 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t542_1[i0] = t540_1[i0] * t56[i0];
-  /* transformer_tasks.tt:25:17  t543_1 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t543_1[i0] = t541_1[i0] + t542_1[i0];
-  /* transformer_tasks.tt:25:17  t544_1 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t544_1[i0] = t526_1[i0] + t543_1[i0];
+    t540_1[i0] = t538[i0] * train_step_2_t539[0];
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t543_1 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 40960; i0++) {
+    const float f541 = t540_1[i0] * t56[i0]; /* mul */
+    const float f542 = t540_1[i0] * t56[i0]; /* mul */
+    t543_1[i0] = f541 + f542;
+  }
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   /* transformer_tasks.tt:25:17  t545_1 = neg [64,10,64] -> [64,10,64]   40960 FLOPs, 327680 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t545_1[i0] = -t543_1[i0];
@@ -5845,37 +5556,41 @@ static TT_NOINLINE void train_step_2_part4(void) {
     acc += lane[0];
     t546[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t547_1 = add [64,10,1] + [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t547_1[i0] = t530_1[i0] + t546[i0];
+  /* transformer_tasks.tt:25:17  t547 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f530 = t524_1[i0] * t62_1[i0]; /* mul */
+    t547[i0] = f530 + t546[i0];
+  }
   /* transformer_tasks.tt:25:17  t548_1 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
-      t548_1[i0 * 64 + i1] = t547_1[i0];
-  /* transformer_tasks.tt:25:17  t550 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t550[i0] = t548_1[i0] * train_step_2_t549[0];
-  /* transformer_tasks.tt:25:17  t551_1 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t551_1[i0] = t544_1[i0] + t550[i0];
+      t548_1[i0 * 64 + i1] = t547[i0];
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs, 327684 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t551_1 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++)
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f525 = t520[i0 * 64 + i1] * t61[i0]; /* mul */
+      const float f526 = t502_1[i0 * 64 + i1] + f525; /* add */
+      const float f544 = f526 + t543_1[i0 * 64 + i1]; /* add */
+      const float f550 = t548_1[i0 * 64 + i1] * train_step_2_t549[0]; /* mul */
+      t551_1[i0 * 64 + i1] = f544 + f550;
+    }
   /* transformer_tasks.tt:25:17  t552 = permute [64,10,64] order=(1,0,2) -> [10,64,64]   0 FLOPs, 327680 B */
   for (int64_t i0 = 0; i0 < 10; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       for (int64_t i2 = 0; i2 < 64; i2++)
         t552[i0 * 4096 + i1 * 64 + i2] = t551_1[i0 * 64 + i1 * 640 + i2];
   /* transformer_tasks.tt:25:17  reshape [10,64,64] -> [640,64]: a view of t552, no copy */
-  /* transformer_tasks.tt:25:17  t554_1 = sum [640,64] dims=(0) keepdim -> [1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
+  /* transformer_tasks.tt:25:17  t554 = sum [640,64] dims=(0) keepdim -> [1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++) {
     double acc = 0;
     for (int64_t i1 = 0; i1 < 640; i1++)
       acc += t552[i0 + i1 * 64];
-    t554_1[i0] = (float)acc;
+    t554[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  reshape [1,64] -> [64]: a view of t554_1, no copy */
+  /* transformer_tasks.tt:25:17  reshape [1,64] -> [64]: a view of t554, no copy */
   /* transformer_tasks.tt:25:17  t556_1 = matmul [640,64] @ [64,64] -> [640,64]   5242880 FLOPs, 344064 B, 15.24 FLOP/B */
   tt_gemm_f32(640, 64, 64, t552, 64, false, encoder_layers_0_self_attn_out_proj_weight, 64, false, t556_1, 64, false);
-  /* transformer_tasks.tt:25:17  t557_1 = matmul [640,64] @ [640,64] (A transposed) -> [64,64]   524288 FLOPs, 344064 B, 1.52 FLOP/B */
-  tt_gemm_f32(64, 64, 640, t552, 64, true, t46_1, 64, false, t557_1, 64, false);
   /* transformer_tasks.tt:25:17  reshape [640,64] -> [10,256,16]: a view of t556_1, no copy */
   /* transformer_tasks.tt:25:17  t559_1 = permute [10,256,16] order=(1,0,2) -> [256,10,16]   0 FLOPs, 327680 B */
   for (int64_t i0 = 0; i0 < 256; i0++)
@@ -5885,9 +5600,9 @@ static TT_NOINLINE void train_step_2_part4(void) {
   /* transformer_tasks.tt:25:17  t560_1 = matmul [256,10,16] @ [256,10,16] (B transposed) -> [256,10,10]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
   for (int64_t i0 = 0; i0 < 256; i0++)
     tt_gemm_f32(10, 10, 16, t559_1 + i0 * 160, 16, false, t39_1 + i0 * 160, 16, true, t560_1 + i0 * 100, 10, false);
-  /* transformer_tasks.tt:25:17  t561_1 = matmul [256,10,10] @ [256,10,16] (A transposed) -> [256,10,16]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
+  /* transformer_tasks.tt:25:17  t561 = matmul [256,10,10] @ [256,10,16] (A transposed) -> [256,10,16]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
   for (int64_t i0 = 0; i0 < 256; i0++)
-    tt_gemm_f32(10, 16, 10, t44 + i0 * 100, 10, true, t559_1 + i0 * 160, 16, false, t561_1 + i0 * 160, 16, false);
+    tt_gemm_f32(10, 16, 10, t44 + i0 * 100, 10, true, t559_1 + i0 * 160, 16, false, t561 + i0 * 160, 16, false);
   /* transformer_tasks.tt:25:17  t562_1 = mul [256,10,10] * [256,10,10] -> [256,10,10]   25600 FLOPs, 307200 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 25600; i0++)
     t562_1[i0] = t560_1[i0] * t44[i0];
@@ -5898,17 +5613,17 @@ static TT_NOINLINE void train_step_2_part4(void) {
       acc += t562_1[i0 * 10 + i1];
     t563_1[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t564_1 = sub [256,10,10] - [256,10,1] -> [256,10,10]   25600 FLOPs, 215040 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  sub [256,10,10] - [256,10,1] fused into the loop below   25600 FLOPs, 215040 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t565_1 = mul [256,10,10] * [256,10,10] with 1 fused op -> [256,10,10]   25600 FLOPs, 307200 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 2560; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      t564_1[i0 * 10 + i1] = t560_1[i0 * 10 + i1] - t563_1[i0];
-  /* transformer_tasks.tt:25:17  t565_1 = mul [256,10,10] * [256,10,10] -> [256,10,10]   25600 FLOPs, 307200 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 25600; i0++)
-    t565_1[i0] = t44[i0] * t564_1[i0];
+    for (int64_t i1 = 0; i1 < 10; i1++) {
+      const float f564 = t560_1[i0 * 10 + i1] - t563_1[i0]; /* sub */
+      t565_1[i0 * 10 + i1] = t44[i0 * 10 + i1] * f564;
+    }
   /* transformer_tasks.tt:25:17  t566_1 = matmul [256,10,10] @ [256,16,10] (B transposed) -> [256,10,16]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
   for (int64_t i0 = 0; i0 < 256; i0++)
     tt_gemm_f32(10, 16, 10, t565_1 + i0 * 100, 10, false, t42_1 + i0 * 160, 10, true, t566_1 + i0 * 160, 16, false);
-  /* transformer_tasks.tt:25:17  t567_1 = matmul [256,10,16] @ [256,10,10] (A transposed) -> [256,16,10]   1310720 FLOPs, 430080 B, 3.05 FLOP/B */
+  /* transformer_tasks.tt:25:17  t567_1 = matmul [256,10,16] @ [256,10,10] (A transposed) -> [256,16,10]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
   for (int64_t i0 = 0; i0 < 256; i0++)
     tt_gemm_f32(16, 10, 10, t41_1 + i0 * 160, 16, true, t565_1 + i0 * 100, 10, false, t567_1 + i0 * 160, 10, false);
   /* transformer_tasks.tt:25:17  t568 = permute [256,16,10] order=(0,2,1) -> [256,10,16]   0 FLOPs, 327680 B */
@@ -5923,7 +5638,7 @@ static TT_NOINLINE void train_step_2_part4(void) {
   for (int64_t i0 = 0; i0 < 10; i0++)
     for (int64_t i1 = 0; i1 < 256; i1++)
       for (int64_t i2 = 0; i2 < 16; i2++)
-        t570[i0 * 4096 + i1 * 16 + i2] = t561_1[i0 * 16 + i1 * 160 + i2];
+        t570[i0 * 4096 + i1 * 16 + i2] = t561[i0 * 16 + i1 * 160 + i2];
   /* transformer_tasks.tt:25:17  reshape [10,256,16] -> [10,64,64]: a view of t570, no copy */
   /* transformer_tasks.tt:25:17  t572 = permute [256,10,16] order=(1,0,2) -> [10,256,16]   0 FLOPs, 327680 B */
   for (int64_t i0 = 0; i0 < 10; i0++)
@@ -5947,17 +5662,17 @@ static TT_NOINLINE void train_step_2_part4(void) {
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t577_1[i0 * 192 + i1 + 64] = t572[i0 * 64 + i1];
-  /* transformer_tasks.tt:25:17  t578_1 = add [10,64,192] + [10,64,192] -> [10,64,192]   122880 FLOPs, 1474560 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 122880; i0++)
-    t578_1[i0] = t576_1[i0] + t577_1[i0];
+  /* transformer_tasks.tt:25:17  add [10,64,192] + [10,64,192] fused into the loop below   122880 FLOPs, 1474560 B, 0.08 FLOP/B */
   /* transformer_tasks.tt:25:17  t579 = slice_backward [10,64,64] -> [10,64,192]   0 FLOPs, 655360 B */
   for (int64_t i = 0; i < 122880; i++) t579[i] = 0;
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t579[i0 * 192 + i1] = t574_1[i0 * 64 + i1];
-  /* transformer_tasks.tt:25:17  t580_1 = add [10,64,192] + [10,64,192] -> [10,64,192]   122880 FLOPs, 1474560 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 122880; i0++)
-    t580_1[i0] = t578_1[i0] + t579[i0];
+  /* transformer_tasks.tt:25:17  t580_1 = add [10,64,192] + [10,64,192] with 1 fused op -> [10,64,192]   122880 FLOPs, 1474560 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 122880; i0++) {
+    const float f578 = t576_1[i0] + t577_1[i0]; /* add */
+    t580_1[i0] = f578 + t579[i0];
+  }
   /* transformer_tasks.tt:25:17  t581_1 = sum [10,64,192] dims=(0,1) keepdim -> [1,1,192]   122880 FLOPs, 492288 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 192; i0++) {
     double acc = 0;
@@ -5968,7 +5683,7 @@ static TT_NOINLINE void train_step_2_part4(void) {
   /* transformer_tasks.tt:25:17  reshape [1,1,192] -> [192]: a view of t581_1, no copy */
   /* transformer_tasks.tt:25:17  t583 = matmul [10,64,192] @ [192,64] -> [10,64,64]   15728640 FLOPs, 704512 B, 22.33 FLOP/B */
   tt_gemm_f32(640, 64, 192, t580_1, 192, false, encoder_layers_0_self_attn_in_proj_weight, 64, false, t583, 64, false);
-  /* transformer_tasks.tt:25:17  t584_1 = matmul [10,64,192] @ [10,64,64] (A transposed) -> [10,192,64]   47185920 FLOPs, 1146880 B, 41.14 FLOP/B */
+  /* transformer_tasks.tt:25:17  t584_1 = matmul [10,64,192] @ [10,64,64] (A transposed) -> [10,192,64]   15728640 FLOPs, 1146880 B, 13.71 FLOP/B */
   for (int64_t i0 = 0; i0 < 10; i0++)
     tt_gemm_f32(192, 64, 64, t580_1 + i0 * 12288, 192, true, t27_1 + i0 * 4096, 64, false, t584_1 + i0 * 12288, 64, false);
   /* transformer_tasks.tt:25:17  t585_1 = sum [10,192,64] dims=(0) keepdim -> [1,192,64]   122880 FLOPs, 540672 B, 0.23 FLOP/B */
@@ -5999,14 +5714,14 @@ static TT_NOINLINE void train_step_2_part4(void) {
   /* transformer_tasks.tt:25:17  t591_1 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t591_1[i0] = t587_1[i0] * t21[i0];
-  /* transformer_tasks.tt:25:17  t592_1 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
+  /* transformer_tasks.tt:25:17  t592 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++) {
     double acc = 0;
     for (int64_t i1 = 0; i1 < 640; i1++)
       acc += t591_1[i0 + i1 * 64];
-    t592_1[i0] = (float)acc;
+    t592[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t592_1, no copy */
+  /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t592, no copy */
   /* transformer_tasks.tt:25:17  t594_1 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     double acc = 0;
@@ -6021,21 +5736,16 @@ static TT_NOINLINE void train_step_2_part4(void) {
     acc += lane[0];
     t594_1[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t595_1 = mul [64,10,64] * [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t595_1[i0 * 64 + i1] = t590[i0 * 64 + i1] * t17_1[i0];
-  /* transformer_tasks.tt:25:17  t596_1 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t597 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
-    t596_1[i0] = t551_1[i0] + t595_1[i0];
-  /* transformer_tasks.tt:25:17  t597_1 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t597_1[i0] = t590[i0] * t10_1[i0];
-  /* transformer_tasks.tt:25:17  t598_1 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
+    t597[i0] = t590[i0] * t10_1[i0];
+  /* transformer_tasks.tt:25:17  t598 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     double acc = 0;
     double lane[16] = {0};
-    const float *row = t597_1 + i0 * 64;
+    const float *row = t597 + i0 * 64;
     for (int64_t i1 = 0; i1 < 64; i1 += 16)
       for (int l = 0; l < 16; l++)
         lane[l] += row[i1 + l];
@@ -6043,55 +5753,41 @@ static TT_NOINLINE void train_step_2_part4(void) {
       for (int l = 0; l < w / 2; l++)
         lane[l] += lane[l + w / 2];
     acc += lane[0];
-    t598_1[i0] = (float)acc;
+    t598[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t599_1 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t599_1[i0] = t594_1[i0] * t11_1[i0];
-  /* transformer_tasks.tt:25:17  t600_1 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t600_1[i0] = t594_1[i0] * t18_1[i0];
-  /* transformer_tasks.tt:25:17  t601_1 = neg [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t601_1[i0] = -t599_1[i0];
-  /* transformer_tasks.tt:25:17  t602_1 = add [64,10,1] + [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t602_1[i0] = t598_1[i0] + t601_1[i0];
-  /* transformer_tasks.tt:25:17  t603 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t603[i0] = t17_1[i0] * t17_1[i0];
-  /* transformer_tasks.tt:25:17  t604_1 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t604_1[i0] = t603[i0] * t17_1[i0];
-  /* transformer_tasks.tt:25:17  t605_1 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t605_1[i0] = t602_1[i0] * t604_1[i0];
-  /* transformer_tasks.tt:25:17  t607_1 = mul [64,10,1] * [] -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t607_1[i0] = t605_1[i0] * train_step_2_t606[0];
-  /* transformer_tasks.tt:25:17  t608_1 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t607_1 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f599 = t594_1[i0] * t11_1[i0]; /* mul */
+    const float f601 = -f599; /* neg */
+    const float f602 = t598[i0] + f601; /* add */
+    const float f603 = t17[i0] * t17[i0]; /* mul */
+    const float f604 = f603 * t17[i0]; /* mul */
+    const float f605 = f602 * f604; /* mul */
+    t607_1[i0] = f605 * train_step_2_t606[0];
+  }
+  /* transformer_tasks.tt:25:17  t608 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
-      t608_1[i0 * 64 + i1] = t607_1[i0];
+      t608[i0 * 64 + i1] = t607_1[i0];
   /* transformer_tasks.tt:25:17  t610_1 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
-    t610_1[i0] = t608_1[i0] * train_step_2_t609[0];
-  /* transformer_tasks.tt:25:17  t611_1 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t611_1[i0] = t610_1[i0] * t12[i0];
-  /* transformer_tasks.tt:25:17  t612_1 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t612_1[i0] = t610_1[i0] * t12[i0];
-}
-
-/* train_step_2, part 5: transformer_tasks.tt lines 25-42 */
-static TT_NOINLINE void train_step_2_part5(void) {
-  /* transformer_tasks.tt:25:17  t613_1 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t613_1[i0] = t611_1[i0] + t612_1[i0];
-  /* transformer_tasks.tt:25:17  t614_1 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t614_1[i0] = t596_1[i0] + t613_1[i0];
+    t610_1[i0] = t608[i0] * train_step_2_t609[0];
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t613_1 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 40960; i0++) {
+    const float f611 = t610_1[i0] * t12[i0]; /* mul */
+    const float f612 = t610_1[i0] * t12[i0]; /* mul */
+    t613_1[i0] = f611 + f612;
+  }
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   /* transformer_tasks.tt:25:17  t615_1 = neg [64,10,64] -> [64,10,64]   40960 FLOPs, 327680 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t615_1[i0] = -t613_1[i0];
@@ -6109,19 +5805,25 @@ static TT_NOINLINE void train_step_2_part5(void) {
     acc += lane[0];
     t616[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t617_1 = add [64,10,1] + [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t617_1[i0] = t600_1[i0] + t616[i0];
+  /* transformer_tasks.tt:25:17  t617 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f600 = t594_1[i0] * t18_1[i0]; /* mul */
+    t617[i0] = f600 + t616[i0];
+  }
   /* transformer_tasks.tt:25:17  t618_1 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
-      t618_1[i0 * 64 + i1] = t617_1[i0];
-  /* transformer_tasks.tt:25:17  t620 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t620[i0] = t618_1[i0] * train_step_2_t619[0];
-  /* transformer_tasks.tt:25:17  t621_1 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t621_1[i0] = t614_1[i0] + t620[i0];
+      t618_1[i0 * 64 + i1] = t617[i0];
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs, 327684 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t621_1 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++)
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f595 = t590[i0 * 64 + i1] * t17[i0]; /* mul */
+      const float f596 = t551_1[i0 * 64 + i1] + f595; /* add */
+      const float f614 = f596 + t613_1[i0 * 64 + i1]; /* add */
+      const float f620 = t618_1[i0 * 64 + i1] * train_step_2_t619[0]; /* mul */
+      t621_1[i0 * 64 + i1] = f614 + f620;
+    }
   /* transformer_tasks.tt:25:38  t622_1 = sum [64,10,64] dims=(0) keepdim -> [1,10,64]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     double acc = 0;
@@ -6129,6 +5831,10 @@ static TT_NOINLINE void train_step_2_part5(void) {
       acc += t621_1[i0 + i1 * 640];
     t622_1[i0] = (float)acc;
   }
+}
+
+/* train_step_2, part 5: transformer_tasks.tt lines 25-42 */
+static TT_NOINLINE void train_step_2_part5(void) {
   /* transformer_tasks.tt:25:38  reshape [1,10,64] -> [10,64]: a view of t622_1, no copy */
   /* transformer_tasks.tt:25:44  t624 = embedding_backward [10,64], [10] 10 rows of 64 -> [10,64]   0 FLOPs, 5200 B */
   for (int64_t i = 0; i < 640; i++) t624[i] = 0;
@@ -6164,13 +5870,12 @@ static TT_NOINLINE void train_step_2_part5(void) {
   for (int64_t i0 = 0; i0 < 192; i0++)
     encoder_layers_0_self_attn_in_proj_bias_grad[i0] = encoder_layers_0_self_attn_in_proj_bias_grad[i0] + t581_1[i0];
   /* transformer_tasks.tt:41:13  store into encoder_layers_0_self_attn_in_proj_bias_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  encoder_layers_0_self_attn_out_proj_weight_grad = add [64,64] + [64,64] -> [64,64]   4096 FLOPs, 49152 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4096; i0++)
-    encoder_layers_0_self_attn_out_proj_weight_grad[i0] = encoder_layers_0_self_attn_out_proj_weight_grad[i0] + t557_1[i0];
+  /* transformer_tasks.tt:41:13  encoder_layers_0_self_attn_out_proj_weight_grad = matmul_acc [640,64], [640,64], [64,64] (A transposed) -> [64,64]   5246976 FLOPs, 360448 B, 14.56 FLOP/B */
+  tt_gemm_f32(64, 64, 640, t552, 64, true, t46_1, 64, false, encoder_layers_0_self_attn_out_proj_weight_grad, 64, true);
   /* transformer_tasks.tt:41:13  store into encoder_layers_0_self_attn_out_proj_weight_grad: computed there, nothing to copy */
   /* transformer_tasks.tt:41:13  encoder_layers_0_self_attn_out_proj_bias_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_0_self_attn_out_proj_bias_grad[i0] = encoder_layers_0_self_attn_out_proj_bias_grad[i0] + t554_1[i0];
+    encoder_layers_0_self_attn_out_proj_bias_grad[i0] = encoder_layers_0_self_attn_out_proj_bias_grad[i0] + t554[i0];
   /* transformer_tasks.tt:41:13  store into encoder_layers_0_self_attn_out_proj_bias_grad: computed there, nothing to copy */
   /* transformer_tasks.tt:41:13  encoder_layers_0_linear1_weight_grad = add [128,64] + [128,64] -> [128,64]   8192 FLOPs, 98304 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 8192; i0++)
@@ -6182,7 +5887,7 @@ static TT_NOINLINE void train_step_2_part5(void) {
   /* transformer_tasks.tt:41:13  store into encoder_layers_0_linear1_bias_grad: computed there, nothing to copy */
   /* transformer_tasks.tt:41:13  encoder_layers_0_linear2_weight_grad = add [64,128] + [64,128] -> [64,128]   8192 FLOPs, 98304 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 8192; i0++)
-    encoder_layers_0_linear2_weight_grad[i0] = encoder_layers_0_linear2_weight_grad[i0] + t507_1[i0];
+    encoder_layers_0_linear2_weight_grad[i0] = encoder_layers_0_linear2_weight_grad[i0] + t507[i0];
   /* transformer_tasks.tt:41:13  store into encoder_layers_0_linear2_weight_grad: computed there, nothing to copy */
   /* transformer_tasks.tt:41:13  encoder_layers_0_linear2_bias_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
@@ -6190,7 +5895,7 @@ static TT_NOINLINE void train_step_2_part5(void) {
   /* transformer_tasks.tt:41:13  store into encoder_layers_0_linear2_bias_grad: computed there, nothing to copy */
   /* transformer_tasks.tt:41:13  encoder_layers_0_norm1_weight_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_0_norm1_weight_grad[i0] = encoder_layers_0_norm1_weight_grad[i0] + t592_1[i0];
+    encoder_layers_0_norm1_weight_grad[i0] = encoder_layers_0_norm1_weight_grad[i0] + t592[i0];
   /* transformer_tasks.tt:41:13  store into encoder_layers_0_norm1_weight_grad: computed there, nothing to copy */
   /* transformer_tasks.tt:41:13  encoder_layers_0_norm1_bias_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
@@ -6198,7 +5903,7 @@ static TT_NOINLINE void train_step_2_part5(void) {
   /* transformer_tasks.tt:41:13  store into encoder_layers_0_norm1_bias_grad: computed there, nothing to copy */
   /* transformer_tasks.tt:41:13  encoder_layers_0_norm2_weight_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_0_norm2_weight_grad[i0] = encoder_layers_0_norm2_weight_grad[i0] + t522_1[i0];
+    encoder_layers_0_norm2_weight_grad[i0] = encoder_layers_0_norm2_weight_grad[i0] + t522[i0];
   /* transformer_tasks.tt:41:13  store into encoder_layers_0_norm2_weight_grad: computed there, nothing to copy */
   /* transformer_tasks.tt:41:13  encoder_layers_0_norm2_bias_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
@@ -6212,13 +5917,12 @@ static TT_NOINLINE void train_step_2_part5(void) {
   for (int64_t i0 = 0; i0 < 192; i0++)
     encoder_layers_1_self_attn_in_proj_bias_grad[i0] = encoder_layers_1_self_attn_in_proj_bias_grad[i0] + t462_1[i0];
   /* transformer_tasks.tt:41:13  store into encoder_layers_1_self_attn_in_proj_bias_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  encoder_layers_1_self_attn_out_proj_weight_grad = add [64,64] + [64,64] -> [64,64]   4096 FLOPs, 49152 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4096; i0++)
-    encoder_layers_1_self_attn_out_proj_weight_grad[i0] = encoder_layers_1_self_attn_out_proj_weight_grad[i0] + t438_1[i0];
+  /* transformer_tasks.tt:41:13  encoder_layers_1_self_attn_out_proj_weight_grad = matmul_acc [640,64], [640,64], [64,64] (A transposed) -> [64,64]   5246976 FLOPs, 360448 B, 14.56 FLOP/B */
+  tt_gemm_f32(64, 64, 640, t433, 64, true, t115_1, 64, false, encoder_layers_1_self_attn_out_proj_weight_grad, 64, true);
   /* transformer_tasks.tt:41:13  store into encoder_layers_1_self_attn_out_proj_weight_grad: computed there, nothing to copy */
   /* transformer_tasks.tt:41:13  encoder_layers_1_self_attn_out_proj_bias_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_1_self_attn_out_proj_bias_grad[i0] = encoder_layers_1_self_attn_out_proj_bias_grad[i0] + t435_1[i0];
+    encoder_layers_1_self_attn_out_proj_bias_grad[i0] = encoder_layers_1_self_attn_out_proj_bias_grad[i0] + t435[i0];
   /* transformer_tasks.tt:41:13  store into encoder_layers_1_self_attn_out_proj_bias_grad: computed there, nothing to copy */
   /* transformer_tasks.tt:41:13  encoder_layers_1_linear1_weight_grad = add [128,64] + [128,64] -> [128,64]   8192 FLOPs, 98304 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 8192; i0++)
@@ -6230,7 +5934,7 @@ static TT_NOINLINE void train_step_2_part5(void) {
   /* transformer_tasks.tt:41:13  store into encoder_layers_1_linear1_bias_grad: computed there, nothing to copy */
   /* transformer_tasks.tt:41:13  encoder_layers_1_linear2_weight_grad = add [64,128] + [64,128] -> [64,128]   8192 FLOPs, 98304 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 8192; i0++)
-    encoder_layers_1_linear2_weight_grad[i0] = encoder_layers_1_linear2_weight_grad[i0] + t388_1[i0];
+    encoder_layers_1_linear2_weight_grad[i0] = encoder_layers_1_linear2_weight_grad[i0] + t388[i0];
   /* transformer_tasks.tt:41:13  store into encoder_layers_1_linear2_weight_grad: computed there, nothing to copy */
   /* transformer_tasks.tt:41:13  encoder_layers_1_linear2_bias_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
@@ -6238,7 +5942,7 @@ static TT_NOINLINE void train_step_2_part5(void) {
   /* transformer_tasks.tt:41:13  store into encoder_layers_1_linear2_bias_grad: computed there, nothing to copy */
   /* transformer_tasks.tt:41:13  encoder_layers_1_norm1_weight_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_1_norm1_weight_grad[i0] = encoder_layers_1_norm1_weight_grad[i0] + t473_1[i0];
+    encoder_layers_1_norm1_weight_grad[i0] = encoder_layers_1_norm1_weight_grad[i0] + t473[i0];
   /* transformer_tasks.tt:41:13  store into encoder_layers_1_norm1_weight_grad: computed there, nothing to copy */
   /* transformer_tasks.tt:41:13  encoder_layers_1_norm1_bias_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
@@ -6246,7 +5950,7 @@ static TT_NOINLINE void train_step_2_part5(void) {
   /* transformer_tasks.tt:41:13  store into encoder_layers_1_norm1_bias_grad: computed there, nothing to copy */
   /* transformer_tasks.tt:41:13  encoder_layers_1_norm2_weight_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_1_norm2_weight_grad[i0] = encoder_layers_1_norm2_weight_grad[i0] + t403_1[i0];
+    encoder_layers_1_norm2_weight_grad[i0] = encoder_layers_1_norm2_weight_grad[i0] + t403[i0];
   /* transformer_tasks.tt:41:13  store into encoder_layers_1_norm2_weight_grad: computed there, nothing to copy */
   /* transformer_tasks.tt:41:13  encoder_layers_1_norm2_bias_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
@@ -6466,10 +6170,6 @@ static TT_NOINLINE void train_step_2_part5(void) {
       encoder_layers_0_linear2_bias[i] = p_i + neg_step * m_i / d_i;
     }
   }
-}
-
-/* train_step_2, part 6: transformer_tasks.tt lines 42-44 */
-static TT_NOINLINE void train_step_2_part6(void) {
   /* transformer_tasks.tt:42:18  adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   768 FLOPs, 2048 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t249[0]);
@@ -6510,6 +6210,10 @@ static TT_NOINLINE void train_step_2_part6(void) {
       encoder_layers_0_norm1_bias[i] = p_i + neg_step * m_i / d_i;
     }
   }
+}
+
+/* train_step_2, part 6: transformer_tasks.tt lines 42-44 */
+static TT_NOINLINE void train_step_2_part6(void) {
   /* transformer_tasks.tt:42:18  adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   768 FLOPs, 2048 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t249[0]);
@@ -6852,16 +6556,12 @@ static void forward_3(void) {
   float *const t7_1 = arena_f32 + 1920000; /* [1000,10,64], elements 1920000..2560000 */
   float *const t10_2 = arena_f32 + 0; /* [10,64], elements 0..640 */
   float *const t12_1 = arena_f32 + 1920000; /* [1000,10,64], elements 1920000..2560000 */
-  float *const t13_2 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
+  float *const t13_1 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
   float *const t14_2 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
   float *const t15_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
-  float *const t16_2 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t18_2 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t19_1 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t20_2 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
-  float *const t21_1 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
-  float *const t22_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
-  float *const t23_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
+  float *const t16_1 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
+  float *const t19_1 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
+  float *const t21_1 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
   float *const t25_2 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
   float *const t28_2 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
   float *const t31_1 = arena_f32 + 2560000; /* [10,1000,64], elements 2560000..3200000 */
@@ -6881,23 +6581,19 @@ static void forward_3(void) {
   float *const t52_1 = arena_f32 + 0; /* [10,4000,16], elements 0..640000 */
   float *const t55_2 = arena_f32 + 640000; /* [10000,64], elements 640000..1280000 */
   float *const t58_2 = arena_f32 + 640000; /* [10000,64], elements 640000..1280000 */
-  float *const t61_2 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
+  float *const t61_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
   float *const t62_2 = arena_f32 + 1920000; /* [1000,10,64], elements 1920000..2560000 */
   float *const t63_1 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
-  float *const t64_2 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
+  float *const t64 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
   float *const t65_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
   float *const t66_1 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t68_1 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t69_1 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t70_1 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
-  float *const t71_2 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
-  float *const t72 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
-  float *const t73_2 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
-  float *const t75_1 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
-  float *const t78_2 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
+  float *const t69_1 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
+  float *const t71_2 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
+  float *const t75 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
+  float *const t78_1 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
   float *const t81_1 = arena_f32 + 0; /* [1000,10,128], elements 0..1280000 */
   float *const t84_1 = arena_f32 + 0; /* [1000,10,128], elements 0..1280000 */
-  float *const t86_2 = arena_f32 + 0; /* [1000,10,128], elements 0..1280000 */
+  float *const t86_1 = arena_f32 + 0; /* [1000,10,128], elements 0..1280000 */
   float *const t88_1 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
   float *const t91_1 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
   float *const t93_1 = arena_f32 + 1920000; /* [1000,10,64], elements 1920000..2560000 */
@@ -6905,12 +6601,8 @@ static void forward_3(void) {
   float *const t95 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
   float *const t96_2 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
   float *const t97_2 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t99_2 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t100_1 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t101_2 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
-  float *const t102_1 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
-  float *const t103_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
-  float *const t104_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
+  float *const t100_1 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
+  float *const t102_1 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
   float *const t106_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
   float *const t109_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
   float *const t112_2 = arena_f32 + 2560000; /* [10,1000,64], elements 2560000..3200000 */
@@ -6921,27 +6613,23 @@ static void forward_3(void) {
   float *const t120_2 = arena_f32 + 3840000; /* [10,1000,64], elements 3840000..4480000 */
   float *const t122_2 = arena_f32 + 0; /* [4000,10,16], elements 0..640000 */
   float *const t124_2 = arena_f32 + 2560000; /* [4000,10,16], elements 2560000..3200000 */
-  float *const t126_2 = arena_f32 + 3200000; /* [4000,10,16], elements 3200000..3840000 */
+  float *const t126_1 = arena_f32 + 3200000; /* [4000,10,16], elements 3200000..3840000 */
   float *const t128_1 = arena_f32 + 0; /* [4000,10,16], elements 0..640000 */
-  float *const t129_2 = arena_f32 + 640000; /* [4000,16,10], elements 640000..1280000 */
-  float *const t130_2 = arena_f32 + 1280000; /* [4000,10,10], elements 1280000..1680000 */
+  float *const t129_1 = arena_f32 + 640000; /* [4000,16,10], elements 640000..1280000 */
+  float *const t130_1 = arena_f32 + 1280000; /* [4000,10,10], elements 1280000..1680000 */
   float *const t131_2 = arena_f32 + 0; /* [4000,10,10], elements 0..400000 */
   float *const t132_1 = arena_f32 + 2560000; /* [4000,10,16], elements 2560000..3200000 */
-  float *const t133_2 = arena_f32 + 0; /* [10,4000,16], elements 0..640000 */
-  float *const t136_1 = arena_f32 + 640000; /* [10000,64], elements 640000..1280000 */
-  float *const t139_1 = arena_f32 + 640000; /* [10000,64], elements 640000..1280000 */
-  float *const t142_2 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
+  float *const t133 = arena_f32 + 0; /* [10,4000,16], elements 0..640000 */
+  float *const t136 = arena_f32 + 640000; /* [10000,64], elements 640000..1280000 */
+  float *const t139 = arena_f32 + 640000; /* [10000,64], elements 640000..1280000 */
+  float *const t142_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
   float *const t143_1 = arena_f32 + 1920000; /* [1000,10,64], elements 1920000..2560000 */
-  float *const t144_1 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
+  float *const t144 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
   float *const t145_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
   float *const t146 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
-  float *const t147_2 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t149 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t150_1 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t151 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
-  float *const t152_1 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
-  float *const t153_1 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
-  float *const t154_1 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
+  float *const t147_1 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
+  float *const t150_1 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
+  float *const t152_1 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
   float *const t156_2 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
   float *const t159_1 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
   float *const t162 = arena_f32 + 0; /* [1000,10,128], elements 0..1280000 */
@@ -6953,14 +6641,9 @@ static void forward_3(void) {
   float *const t176 = arena_f32 + 0; /* [1000,10,10], elements 0..100000 */
   float *const t179 = arena_f32 + 0; /* [1000,10,10], elements 0..100000 */
   int64_t *const pred = arena_i64 + 0; /* [1000,10], elements 0..10000 */
-  _Bool *const t182 = arena_bool + 0; /* [1000,10], elements 0..10000 */
   float *const t183 = arena_f32 + 0; /* [1000,10], elements 0..10000 */
-  _Bool *const t186 = arena_bool + 0; /* [1000,10], elements 0..10000 */
-  int64_t *const t187 = arena_i64 + 0; /* [1000,10], elements 0..10000 */
-  _Bool *const t189 = arena_bool + 0; /* [1000,10], elements 0..10000 */
-  int64_t *const t190 = arena_i64 + 0; /* [1000,10], elements 0..10000 */
-  int64_t *const t191 = arena_i64 + 10000; /* [1000], elements 10000..11000 */
-  _Bool *const t193 = arena_bool + 0; /* [1000], elements 0..1000 */
+  int64_t *const t190 = arena_i64 + 10000; /* [1000,10], elements 10000..20000 */
+  int64_t *const t191 = arena_i64 + 0; /* [1000], elements 0..1000 */
   float *const t194 = arena_f32 + 0; /* [1000], elements 0..1000 */
 
   /* transformer_tasks.tt:29:14  x_2 = randint low=0 high=10 -> [1000,10]   0 FLOPs, 80000 B */
@@ -7007,7 +6690,7 @@ static void forward_3(void) {
   for (int64_t i0 = 0; i0 < 1000; i0++)
     for (int64_t i1 = 0; i1 < 640; i1++)
       t12_1[i0 * 640 + i1] = t7_1[i0 * 640 + i1] + t10_2[i1];
-  /* transformer_tasks.tt:25:17  t13_2 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
+  /* transformer_tasks.tt:25:17  t13_1 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     double acc = 0;
     double lane[16] = {0};
@@ -7019,16 +6702,16 @@ static void forward_3(void) {
       for (int l = 0; l < w / 2; l++)
         lane[l] += lane[l + w / 2];
     acc += lane[0];
-    t13_2[i0] = (float)(acc / 64);
+    t13_1[i0] = (float)(acc / 64);
   }
   /* transformer_tasks.tt:25:17  t14_2 = sub [1000,10,64] - [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
-      t14_2[i0 * 64 + i1] = t12_1[i0 * 64 + i1] - t13_2[i0];
+      t14_2[i0 * 64 + i1] = t12_1[i0 * 64 + i1] - t13_1[i0];
   /* transformer_tasks.tt:25:17  t15_1 = mul [1000,10,64] * [1000,10,64] -> [1000,10,64]   640000 FLOPs, 7680000 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640000; i0++)
     t15_1[i0] = t14_2[i0] * t14_2[i0];
-  /* transformer_tasks.tt:25:17  t16_2 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
+  /* transformer_tasks.tt:25:17  t16_1 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     double acc = 0;
     double lane[16] = {0};
@@ -7040,36 +6723,33 @@ static void forward_3(void) {
       for (int l = 0; l < w / 2; l++)
         lane[l] += lane[l + w / 2];
     acc += lane[0];
-    t16_2[i0] = (float)(acc / 64);
+    t16_1[i0] = (float)(acc / 64);
   }
-  /* transformer_tasks.tt:25:17  t17_2 = const -> [] */
-  static const float t17_2[1] = { /* [] */
+  /* transformer_tasks.tt:25:17  t17_1 = const -> [] */
+  static const float t17_1[1] = { /* [] */
     1e-05f,
   };
-  /* transformer_tasks.tt:25:17  t18_2 = add [1000,10,1] + [] -> [1000,10,1]   10000 FLOPs, 80004 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs, 80004 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t19_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 10000; i0++) {
+    const float f18 = t16_1[i0] + t17_1[0]; /* add */
+    t19_1[i0] = 1 / sqrtf(f18);
+  }
+  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t21_1 = mul [1000,10,1] * [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 10000; i0++) {
+    const float f20 = -t19_1[i0]; /* neg */
+    t21_1[i0] = f20 * t13_1[i0];
+  }
+  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t25_2 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
-    t18_2[i0] = t16_2[i0] + t17_2[0];
-  /* transformer_tasks.tt:25:17  t19_1 = rsqrt [1000,10,1] -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t19_1[i0] = 1 / sqrtf(t18_2[i0]);
-  /* transformer_tasks.tt:25:17  t20_2 = neg [1000,10,1] -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t20_2[i0] = -t19_1[i0];
-  /* transformer_tasks.tt:25:17  t21_1 = mul [1000,10,1] * [1000,10,1] -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t21_1[i0] = t20_2[i0] * t13_2[i0];
-  /* transformer_tasks.tt:25:17  t22_1 = mul [1000,10,64] * [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t22_1[i0 * 64 + i1] = t12_1[i0 * 64 + i1] * t19_1[i0];
-  /* transformer_tasks.tt:25:17  t23_1 = add [1000,10,64] + [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t23_1[i0 * 64 + i1] = t22_1[i0 * 64 + i1] + t21_1[i0];
-  /* transformer_tasks.tt:25:17  t25_2 = mul [1000,10,64] * [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t25_2[i0 * 64 + i1] = t23_1[i0 * 64 + i1] * encoder_layers_0_norm1_weight[i1];
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f22 = t12_1[i0 * 64 + i1] * t19_1[i0]; /* mul */
+      const float f23 = f22 + t21_1[i0]; /* add */
+      t25_2[i0 * 64 + i1] = f23 * encoder_layers_0_norm1_weight[i1];
+    }
   /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t25_2, no copy */
   /* transformer_tasks.tt:25:17  t28_2 = add [1000,10,64] + [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
@@ -7166,14 +6846,14 @@ static void forward_3(void) {
       t58_2[i0 * 64 + i1] = t55_2[i0 * 64 + i1] + encoder_layers_0_self_attn_out_proj_bias[i1];
   /* transformer_tasks.tt:25:17  detach [10000,64] -> [10000,64]: a view of t58_2, no copy */
   /* transformer_tasks.tt:25:17  reshape [10000,64] -> [10,1000,64]: a view of t58_2, no copy */
-  /* transformer_tasks.tt:25:17  t61_2 = permute [10,1000,64] order=(1,0,2) -> [1000,10,64]   0 FLOPs, 5120000 B */
+  /* transformer_tasks.tt:25:17  t61_1 = permute [10,1000,64] order=(1,0,2) -> [1000,10,64]   0 FLOPs, 5120000 B */
   for (int64_t i0 = 0; i0 < 1000; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++)
       for (int64_t i2 = 0; i2 < 64; i2++)
-        t61_2[i0 * 640 + i1 * 64 + i2] = t58_2[i0 * 64 + i1 * 64000 + i2];
+        t61_1[i0 * 640 + i1 * 64 + i2] = t58_2[i0 * 64 + i1 * 64000 + i2];
   /* transformer_tasks.tt:25:17  t62_2 = add [1000,10,64] + [1000,10,64] -> [1000,10,64]   640000 FLOPs, 7680000 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640000; i0++)
-    t62_2[i0] = t12_1[i0] + t61_2[i0];
+    t62_2[i0] = t12_1[i0] + t61_1[i0];
   /* transformer_tasks.tt:25:17  t63_1 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     double acc = 0;
@@ -7188,13 +6868,13 @@ static void forward_3(void) {
     acc += lane[0];
     t63_1[i0] = (float)(acc / 64);
   }
-  /* transformer_tasks.tt:25:17  t64_2 = sub [1000,10,64] - [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t64 = sub [1000,10,64] - [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
-      t64_2[i0 * 64 + i1] = t62_2[i0 * 64 + i1] - t63_1[i0];
+      t64[i0 * 64 + i1] = t62_2[i0 * 64 + i1] - t63_1[i0];
   /* transformer_tasks.tt:25:17  t65_1 = mul [1000,10,64] * [1000,10,64] -> [1000,10,64]   640000 FLOPs, 7680000 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640000; i0++)
-    t65_1[i0] = t64_2[i0] * t64_2[i0];
+    t65_1[i0] = t64[i0] * t64[i0];
   /* transformer_tasks.tt:25:17  t66_1 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     double acc = 0;
@@ -7209,53 +6889,50 @@ static void forward_3(void) {
     acc += lane[0];
     t66_1[i0] = (float)(acc / 64);
   }
-  /* transformer_tasks.tt:25:17  t67_1 = const -> [] */
-  static const float t67_1[1] = { /* [] */
+  /* transformer_tasks.tt:25:17  t67 = const -> [] */
+  static const float t67[1] = { /* [] */
     1e-05f,
   };
-  /* transformer_tasks.tt:25:17  t68_1 = add [1000,10,1] + [] -> [1000,10,1]   10000 FLOPs, 80004 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs, 80004 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t69_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 10000; i0++) {
+    const float f68 = t66_1[i0] + t67[0]; /* add */
+    t69_1[i0] = 1 / sqrtf(f68);
+  }
+  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t71_2 = mul [1000,10,1] * [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 10000; i0++) {
+    const float f70 = -t69_1[i0]; /* neg */
+    t71_2[i0] = f70 * t63_1[i0];
+  }
+  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t75 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
-    t68_1[i0] = t66_1[i0] + t67_1[0];
-  /* transformer_tasks.tt:25:17  t69_1 = rsqrt [1000,10,1] -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t69_1[i0] = 1 / sqrtf(t68_1[i0]);
-  /* transformer_tasks.tt:25:17  t70_1 = neg [1000,10,1] -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t70_1[i0] = -t69_1[i0];
-  /* transformer_tasks.tt:25:17  t71_2 = mul [1000,10,1] * [1000,10,1] -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t71_2[i0] = t70_1[i0] * t63_1[i0];
-  /* transformer_tasks.tt:25:17  t72 = mul [1000,10,64] * [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t72[i0 * 64 + i1] = t62_2[i0 * 64 + i1] * t69_1[i0];
-  /* transformer_tasks.tt:25:17  t73_2 = add [1000,10,64] + [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t73_2[i0 * 64 + i1] = t72[i0 * 64 + i1] + t71_2[i0];
-  /* transformer_tasks.tt:25:17  t75_1 = mul [1000,10,64] * [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t75_1[i0 * 64 + i1] = t73_2[i0 * 64 + i1] * encoder_layers_0_norm2_weight[i1];
-  /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t75_1, no copy */
-  /* transformer_tasks.tt:25:17  t78_2 = add [1000,10,64] + [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f72 = t62_2[i0 * 64 + i1] * t69_1[i0]; /* mul */
+      const float f73 = f72 + t71_2[i0]; /* add */
+      t75[i0 * 64 + i1] = f73 * encoder_layers_0_norm2_weight[i1];
+    }
+  /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t75, no copy */
+  /* transformer_tasks.tt:25:17  t78_1 = add [1000,10,64] + [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
-      t78_2[i0 * 64 + i1] = t75_1[i0 * 64 + i1] + encoder_layers_0_norm2_bias[i1];
-  /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t78_2, no copy */
+      t78_1[i0 * 64 + i1] = t75[i0 * 64 + i1] + encoder_layers_0_norm2_bias[i1];
+  /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t78_1, no copy */
   /* transformer_tasks.tt:25:17  t81_1 = matmul [1000,10,64] @ [128,64] (B transposed) -> [1000,10,128]   163840000 FLOPs, 7712768 B, 21.24 FLOP/B */
-  tt_gemm_f32(10000, 128, 64, t78_2, 64, false, encoder_layers_0_linear1_weight, 64, true, t81_1, 128, false);
+  tt_gemm_f32(10000, 128, 64, t78_1, 64, false, encoder_layers_0_linear1_weight, 64, true, t81_1, 128, false);
   /* transformer_tasks.tt:25:17  detach [1000,10,128] -> [1000,10,128]: a view of t81_1, no copy */
   /* transformer_tasks.tt:25:17  t84_1 = add [1000,10,128] + [128] -> [1000,10,128]   1280000 FLOPs, 10240512 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t84_1[i0 * 128 + i1] = t81_1[i0 * 128 + i1] + encoder_layers_0_linear1_bias[i1];
   /* transformer_tasks.tt:25:17  detach [1000,10,128] -> [1000,10,128]: a view of t84_1, no copy */
-  /* transformer_tasks.tt:25:17  t86_2 = relu [1000,10,128] -> [1000,10,128]   1280000 FLOPs, 10240000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t86_1 = relu [1000,10,128] -> [1000,10,128]   1280000 FLOPs, 10240000 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 1280000; i0++)
-    t86_2[i0] = (t84_1[i0] < 0 ? (float)0 : t84_1[i0]);
+    t86_1[i0] = (t84_1[i0] < 0 ? (float)0 : t84_1[i0]);
   /* transformer_tasks.tt:25:17  t88_1 = matmul [1000,10,128] @ [64,128] (B transposed) -> [1000,10,64]   163840000 FLOPs, 7712768 B, 21.24 FLOP/B */
-  tt_gemm_f32(10000, 64, 128, t86_2, 128, false, encoder_layers_0_linear2_weight, 128, true, t88_1, 64, false);
+  tt_gemm_f32(10000, 64, 128, t86_1, 128, false, encoder_layers_0_linear2_weight, 128, true, t88_1, 64, false);
   /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t88_1, no copy */
   /* transformer_tasks.tt:25:17  t91_1 = add [1000,10,64] + [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
@@ -7304,30 +6981,27 @@ static void forward_3(void) {
   static const float t98_1[1] = { /* [] */
     1e-05f,
   };
-  /* transformer_tasks.tt:25:17  t99_2 = add [1000,10,1] + [] -> [1000,10,1]   10000 FLOPs, 80004 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs, 80004 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t100_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 10000; i0++) {
+    const float f99 = t97_2[i0] + t98_1[0]; /* add */
+    t100_1[i0] = 1 / sqrtf(f99);
+  }
+  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t102_1 = mul [1000,10,1] * [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 10000; i0++) {
+    const float f101 = -t100_1[i0]; /* neg */
+    t102_1[i0] = f101 * t94_2[i0];
+  }
+  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t106_1 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
-    t99_2[i0] = t97_2[i0] + t98_1[0];
-  /* transformer_tasks.tt:25:17  t100_1 = rsqrt [1000,10,1] -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t100_1[i0] = 1 / sqrtf(t99_2[i0]);
-  /* transformer_tasks.tt:25:17  t101_2 = neg [1000,10,1] -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t101_2[i0] = -t100_1[i0];
-  /* transformer_tasks.tt:25:17  t102_1 = mul [1000,10,1] * [1000,10,1] -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t102_1[i0] = t101_2[i0] * t94_2[i0];
-  /* transformer_tasks.tt:25:17  t103_1 = mul [1000,10,64] * [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t103_1[i0 * 64 + i1] = t93_1[i0 * 64 + i1] * t100_1[i0];
-  /* transformer_tasks.tt:25:17  t104_1 = add [1000,10,64] + [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t104_1[i0 * 64 + i1] = t103_1[i0 * 64 + i1] + t102_1[i0];
-  /* transformer_tasks.tt:25:17  t106_1 = mul [1000,10,64] * [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t106_1[i0 * 64 + i1] = t104_1[i0 * 64 + i1] * encoder_layers_1_norm1_weight[i1];
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f103 = t93_1[i0 * 64 + i1] * t100_1[i0]; /* mul */
+      const float f104 = f103 + t102_1[i0]; /* add */
+      t106_1[i0 * 64 + i1] = f104 * encoder_layers_1_norm1_weight[i1];
+    }
   /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t106_1, no copy */
   /* transformer_tasks.tt:25:17  t109_1 = add [1000,10,64] + [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
@@ -7372,11 +7046,11 @@ static void forward_3(void) {
       for (int64_t i2 = 0; i2 < 16; i2++)
         t124_2[i0 * 160 + i1 * 16 + i2] = t119_1[i0 * 16 + i1 * 64000 + i2];
   /* transformer_tasks.tt:25:17  reshape [10,1000,64] -> [10,4000,16]: a view of t120_2, no copy */
-  /* transformer_tasks.tt:25:17  t126_2 = permute [10,4000,16] order=(1,0,2) -> [4000,10,16]   0 FLOPs, 5120000 B */
+  /* transformer_tasks.tt:25:17  t126_1 = permute [10,4000,16] order=(1,0,2) -> [4000,10,16]   0 FLOPs, 5120000 B */
   for (int64_t i0 = 0; i0 < 4000; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++)
       for (int64_t i2 = 0; i2 < 16; i2++)
-        t126_2[i0 * 160 + i1 * 16 + i2] = t120_2[i0 * 16 + i1 * 64000 + i2];
+        t126_1[i0 * 160 + i1 * 16 + i2] = t120_2[i0 * 16 + i1 * 64000 + i2];
   /* transformer_tasks.tt:25:17  t127_2 = const -> [] */
   static const float t127_2[1] = { /* [] */
     4.0f,
@@ -7384,22 +7058,22 @@ static void forward_3(void) {
   /* transformer_tasks.tt:25:17  t128_1 = div [4000,10,16] / [] -> [4000,10,16]   640000 FLOPs, 5120004 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640000; i0++)
     t128_1[i0] = t122_2[i0] / t127_2[0];
-  /* transformer_tasks.tt:25:17  t129_2 = permute [4000,10,16] order=(0,2,1) -> [4000,16,10]   0 FLOPs, 5120000 B */
+  /* transformer_tasks.tt:25:17  t129_1 = permute [4000,10,16] order=(0,2,1) -> [4000,16,10]   0 FLOPs, 5120000 B */
   for (int64_t i0 = 0; i0 < 4000; i0++)
     for (int64_t i1 = 0; i1 < 16; i1++)
       for (int64_t i2 = 0; i2 < 10; i2++)
-        t129_2[i0 * 160 + i1 * 10 + i2] = t124_2[i0 * 160 + i1 + i2 * 16];
-  /* transformer_tasks.tt:25:17  t130_2 = matmul [4000,10,16] @ [4000,16,10] -> [4000,10,10]   12800000 FLOPs, 6720000 B, 1.90 FLOP/B */
+        t129_1[i0 * 160 + i1 * 10 + i2] = t124_2[i0 * 160 + i1 + i2 * 16];
+  /* transformer_tasks.tt:25:17  t130_1 = matmul [4000,10,16] @ [4000,16,10] -> [4000,10,10]   12800000 FLOPs, 6720000 B, 1.90 FLOP/B */
   for (int64_t i0 = 0; i0 < 4000; i0++)
-    tt_gemm_f32(10, 10, 16, t128_1 + i0 * 160, 16, false, t129_2 + i0 * 160, 10, false, t130_2 + i0 * 100, 10, false);
+    tt_gemm_f32(10, 10, 16, t128_1 + i0 * 160, 16, false, t129_1 + i0 * 160, 10, false, t130_1 + i0 * 100, 10, false);
   /* transformer_tasks.tt:25:17  t131_2 = softmax [4000,10,10] dim=2 -> [4000,10,10]   2000000 FLOPs, 3200000 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < 40000; i0++) {
     float rmax = -INFINITY;
     for (int64_t i1 = 0; i1 < 10; i1++)
-      if (t130_2[i0 * 10 + i1] > rmax) rmax = t130_2[i0 * 10 + i1];
+      if (t130_1[i0 * 10 + i1] > rmax) rmax = t130_1[i0 * 10 + i1];
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++) {
-      t131_2[i0 * 10 + i1] = expf(t130_2[i0 * 10 + i1] - rmax);
+      t131_2[i0 * 10 + i1] = expf(t130_1[i0 * 10 + i1] - rmax);
       rsum += t131_2[i0 * 10 + i1];
     }
     float rinv = (float)1 / (float)rsum;
@@ -7408,31 +7082,31 @@ static void forward_3(void) {
   }
   /* transformer_tasks.tt:25:17  t132_1 = matmul [4000,10,10] @ [4000,10,16] -> [4000,10,16]   12800000 FLOPs, 6720000 B, 1.90 FLOP/B */
   for (int64_t i0 = 0; i0 < 4000; i0++)
-    tt_gemm_f32(10, 16, 10, t131_2 + i0 * 100, 10, false, t126_2 + i0 * 160, 16, false, t132_1 + i0 * 160, 16, false);
-  /* transformer_tasks.tt:25:17  t133_2 = permute [4000,10,16] order=(1,0,2) -> [10,4000,16]   0 FLOPs, 5120000 B */
+    tt_gemm_f32(10, 16, 10, t131_2 + i0 * 100, 10, false, t126_1 + i0 * 160, 16, false, t132_1 + i0 * 160, 16, false);
+  /* transformer_tasks.tt:25:17  t133 = permute [4000,10,16] order=(1,0,2) -> [10,4000,16]   0 FLOPs, 5120000 B */
   for (int64_t i0 = 0; i0 < 10; i0++)
     for (int64_t i1 = 0; i1 < 4000; i1++)
       for (int64_t i2 = 0; i2 < 16; i2++)
-        t133_2[i0 * 64000 + i1 * 16 + i2] = t132_1[i0 * 16 + i1 * 160 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,4000,16] -> [10000,64]: a view of t133_2, no copy */
-  /* transformer_tasks.tt:25:17  t136_1 = matmul [10000,64] @ [64,64] (B transposed) -> [10000,64]   81920000 FLOPs, 5136384 B, 15.95 FLOP/B */
-  tt_gemm_f32(10000, 64, 64, t133_2, 64, false, encoder_layers_1_self_attn_out_proj_weight, 64, true, t136_1, 64, false);
-  /* transformer_tasks.tt:25:17  detach [10000,64] -> [10000,64]: a view of t136_1, no copy */
-  /* transformer_tasks.tt:25:17  t139_1 = add [10000,64] + [64] -> [10000,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
+        t133[i0 * 64000 + i1 * 16 + i2] = t132_1[i0 * 16 + i1 * 160 + i2];
+  /* transformer_tasks.tt:25:17  reshape [10,4000,16] -> [10000,64]: a view of t133, no copy */
+  /* transformer_tasks.tt:25:17  t136 = matmul [10000,64] @ [64,64] (B transposed) -> [10000,64]   81920000 FLOPs, 5136384 B, 15.95 FLOP/B */
+  tt_gemm_f32(10000, 64, 64, t133, 64, false, encoder_layers_1_self_attn_out_proj_weight, 64, true, t136, 64, false);
+  /* transformer_tasks.tt:25:17  detach [10000,64] -> [10000,64]: a view of t136, no copy */
+  /* transformer_tasks.tt:25:17  t139 = add [10000,64] + [64] -> [10000,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
-      t139_1[i0 * 64 + i1] = t136_1[i0 * 64 + i1] + encoder_layers_1_self_attn_out_proj_bias[i1];
-  /* transformer_tasks.tt:25:17  detach [10000,64] -> [10000,64]: a view of t139_1, no copy */
-  /* transformer_tasks.tt:25:17  reshape [10000,64] -> [10,1000,64]: a view of t139_1, no copy */
-  /* transformer_tasks.tt:25:17  t142_2 = permute [10,1000,64] order=(1,0,2) -> [1000,10,64]   0 FLOPs, 5120000 B */
+      t139[i0 * 64 + i1] = t136[i0 * 64 + i1] + encoder_layers_1_self_attn_out_proj_bias[i1];
+  /* transformer_tasks.tt:25:17  detach [10000,64] -> [10000,64]: a view of t139, no copy */
+  /* transformer_tasks.tt:25:17  reshape [10000,64] -> [10,1000,64]: a view of t139, no copy */
+  /* transformer_tasks.tt:25:17  t142_1 = permute [10,1000,64] order=(1,0,2) -> [1000,10,64]   0 FLOPs, 5120000 B */
   for (int64_t i0 = 0; i0 < 1000; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++)
       for (int64_t i2 = 0; i2 < 64; i2++)
-        t142_2[i0 * 640 + i1 * 64 + i2] = t139_1[i0 * 64 + i1 * 64000 + i2];
+        t142_1[i0 * 640 + i1 * 64 + i2] = t139[i0 * 64 + i1 * 64000 + i2];
   /* transformer_tasks.tt:25:17  t143_1 = add [1000,10,64] + [1000,10,64] -> [1000,10,64]   640000 FLOPs, 7680000 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640000; i0++)
-    t143_1[i0] = t93_1[i0] + t142_2[i0];
-  /* transformer_tasks.tt:25:17  t144_1 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
+    t143_1[i0] = t93_1[i0] + t142_1[i0];
+  /* transformer_tasks.tt:25:17  t144 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     double acc = 0;
     double lane[16] = {0};
@@ -7444,16 +7118,16 @@ static void forward_3(void) {
       for (int l = 0; l < w / 2; l++)
         lane[l] += lane[l + w / 2];
     acc += lane[0];
-    t144_1[i0] = (float)(acc / 64);
+    t144[i0] = (float)(acc / 64);
   }
   /* transformer_tasks.tt:25:17  t145_1 = sub [1000,10,64] - [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
-      t145_1[i0 * 64 + i1] = t143_1[i0 * 64 + i1] - t144_1[i0];
+      t145_1[i0 * 64 + i1] = t143_1[i0 * 64 + i1] - t144[i0];
   /* transformer_tasks.tt:25:17  t146 = mul [1000,10,64] * [1000,10,64] -> [1000,10,64]   640000 FLOPs, 7680000 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640000; i0++)
     t146[i0] = t145_1[i0] * t145_1[i0];
-  /* transformer_tasks.tt:25:17  t147_2 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
+  /* transformer_tasks.tt:25:17  t147_1 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     double acc = 0;
     double lane[16] = {0};
@@ -7465,36 +7139,33 @@ static void forward_3(void) {
       for (int l = 0; l < w / 2; l++)
         lane[l] += lane[l + w / 2];
     acc += lane[0];
-    t147_2[i0] = (float)(acc / 64);
+    t147_1[i0] = (float)(acc / 64);
   }
   /* transformer_tasks.tt:25:17  t148 = const -> [] */
   static const float t148[1] = { /* [] */
     1e-05f,
   };
-  /* transformer_tasks.tt:25:17  t149 = add [1000,10,1] + [] -> [1000,10,1]   10000 FLOPs, 80004 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs, 80004 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t150_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 10000; i0++) {
+    const float f149 = t147_1[i0] + t148[0]; /* add */
+    t150_1[i0] = 1 / sqrtf(f149);
+  }
+  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t152_1 = mul [1000,10,1] * [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 10000; i0++) {
+    const float f151 = -t150_1[i0]; /* neg */
+    t152_1[i0] = f151 * t144[i0];
+  }
+  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  t156_2 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
-    t149[i0] = t147_2[i0] + t148[0];
-  /* transformer_tasks.tt:25:17  t150_1 = rsqrt [1000,10,1] -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t150_1[i0] = 1 / sqrtf(t149[i0]);
-  /* transformer_tasks.tt:25:17  t151 = neg [1000,10,1] -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t151[i0] = -t150_1[i0];
-  /* transformer_tasks.tt:25:17  t152_1 = mul [1000,10,1] * [1000,10,1] -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t152_1[i0] = t151[i0] * t144_1[i0];
-  /* transformer_tasks.tt:25:17  t153_1 = mul [1000,10,64] * [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t153_1[i0 * 64 + i1] = t143_1[i0 * 64 + i1] * t150_1[i0];
-  /* transformer_tasks.tt:25:17  t154_1 = add [1000,10,64] + [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t154_1[i0 * 64 + i1] = t153_1[i0 * 64 + i1] + t152_1[i0];
-  /* transformer_tasks.tt:25:17  t156_2 = mul [1000,10,64] * [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t156_2[i0 * 64 + i1] = t154_1[i0 * 64 + i1] * encoder_layers_1_norm2_weight[i1];
+    for (int64_t i1 = 0; i1 < 64; i1++) {
+      const float f153 = t143_1[i0 * 64 + i1] * t150_1[i0]; /* mul */
+      const float f154 = f153 + t152_1[i0]; /* add */
+      t156_2[i0 * 64 + i1] = f154 * encoder_layers_1_norm2_weight[i1];
+    }
   /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t156_2, no copy */
   /* transformer_tasks.tt:25:17  t159_1 = add [1000,10,64] + [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
@@ -7544,12 +7215,12 @@ static void forward_3(void) {
     }
     pred[i0] = besti;
   }
-  /* transformer_tasks.tt:49:27  t182 = eq [1000,10] == [1000,10] -> [1000,10]   10000 FLOPs, 170000 B, 0.06 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t182[i0] = pred[i0] == y_2[i0];
-  /* transformer_tasks.tt:49:32  t183 = cast [1000,10] to f32 -> [1000,10]   10000 FLOPs, 50000 B, 0.20 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t183[i0] = (float)t182[i0];
+  /* transformer_tasks.tt:49:27  eq [1000,10] == [1000,10] fused into the loop below   10000 FLOPs, 170000 B, 0.06 FLOP/B */
+  /* transformer_tasks.tt:49:32  t183 = cast [1000,10] to f32, with 1 fused op -> [1000,10]   10000 FLOPs, 50000 B, 0.20 FLOP/B */
+  for (int64_t i0 = 0; i0 < 10000; i0++) {
+    const _Bool f182 = pred[i0] == y_2[i0]; /* eq */
+    t183[i0] = (float)f182;
+  }
   /* transformer_tasks.tt:49:40  mean_item_2 = mean [1000,10] dims=(0,1) -> []   10000 FLOPs, 40004 B, 0.25 FLOP/B */
   {
     double acc = 0;
@@ -7565,22 +7236,20 @@ static void forward_3(void) {
     mean_item_2[0] = (float)(acc / 10000);
   }
   /* transformer_tasks.tt:49:47  store into mean_item_2: computed there, nothing to copy */
-  /* transformer_tasks.tt:50:25  t186 = eq [1000,10] == [1000,10] -> [1000,10]   10000 FLOPs, 170000 B, 0.06 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t186[i0] = pred[i0] == y_2[i0];
-  /* transformer_tasks.tt:50:30  t187 = cast [1000,10] to i64 -> [1000,10]   10000 FLOPs, 90000 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t187[i0] = (int64_t)t186[i0];
+  /* transformer_tasks.tt:50:25  eq [1000,10] == [1000,10] fused into the loop below   10000 FLOPs, 170000 B, 0.06 FLOP/B */
+  /* transformer_tasks.tt:50:30  cast [1000,10] fused into the loop below   10000 FLOPs, 90000 B, 0.11 FLOP/B */
   /* transformer_tasks.tt:50:30  t188 = const -> [] */
   static const int64_t t188[1] = { /* [] */
     0,
   };
-  /* transformer_tasks.tt:50:30  t189 = eq [1000,10] == [] -> [1000,10]   10000 FLOPs, 90008 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t189[i0] = t187[i0] == t188[0];
-  /* transformer_tasks.tt:50:30  t190 = cast [1000,10] to i64 -> [1000,10]   10000 FLOPs, 90000 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    t190[i0] = (int64_t)t189[i0];
+  /* transformer_tasks.tt:50:30  eq [1000,10] == [] fused into the loop below   10000 FLOPs, 90008 B, 0.11 FLOP/B */
+  /* transformer_tasks.tt:50:30  t190 = cast [1000,10] to i64, with 3 fused ops -> [1000,10]   10000 FLOPs, 90000 B, 0.11 FLOP/B */
+  for (int64_t i0 = 0; i0 < 10000; i0++) {
+    const _Bool f186 = pred[i0] == y_2[i0]; /* eq */
+    const int64_t f187 = (int64_t)f186; /* cast */
+    const _Bool f189 = f187 == t188[0]; /* eq */
+    t190[i0] = (int64_t)f189;
+  }
   /* transformer_tasks.tt:50:30  t191 = sum [1000,10] dims=(1) -> [1000]   10000 FLOPs, 88000 B, 0.11 FLOP/B */
   for (int64_t i0 = 0; i0 < 1000; i0++) {
     uint64_t acc = 0;
@@ -7592,12 +7261,12 @@ static void forward_3(void) {
   static const int64_t t192[1] = { /* [] */
     0,
   };
-  /* transformer_tasks.tt:50:30  t193 = eq [1000] == [] -> [1000]   1000 FLOPs, 9008 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < 1000; i0++)
-    t193[i0] = t191[i0] == t192[0];
-  /* transformer_tasks.tt:50:41  t194 = cast [1000] to f32 -> [1000]   1000 FLOPs, 5000 B, 0.20 FLOP/B */
-  for (int64_t i0 = 0; i0 < 1000; i0++)
-    t194[i0] = (float)t193[i0];
+  /* transformer_tasks.tt:50:30  eq [1000] == [] fused into the loop below   1000 FLOPs, 9008 B, 0.11 FLOP/B */
+  /* transformer_tasks.tt:50:41  t194 = cast [1000] to f32, with 1 fused op -> [1000]   1000 FLOPs, 5000 B, 0.20 FLOP/B */
+  for (int64_t i0 = 0; i0 < 1000; i0++) {
+    const _Bool f193 = t191[i0] == t192[0]; /* eq */
+    t194[i0] = (float)f193;
+  }
   /* transformer_tasks.tt:50:49  mean_item_3 = mean [1000] dims=(0) -> []   1000 FLOPs, 4004 B, 0.25 FLOP/B */
   {
     double acc = 0;

@@ -5,9 +5,9 @@
  * gradients                  132       0.00 MiB
  * optimizer state            140       0.00 MiB  (and running statistics)
  * values                      72       0.00 MiB  (batches and tensors kept between statements)
- * intermediates              640       0.00 MiB  (memplan's arena; 0.00 MiB as separate arrays)
+ * intermediates              576       0.00 MiB  (memplan's arena; 0.00 MiB as separate arrays)
  * constants                   68       0.00 MiB
- * total                     1184       0.00 MiB
+ * total                     1120       0.00 MiB
  */
 #include <math.h>
 #include <string.h>
@@ -38,7 +38,6 @@ static TT_ALIGN float mean_item[1]; /* [] value */
 static TT_ALIGN float arena_f32[112];
 static TT_ALIGN double arena_f64[8];
 static TT_ALIGN int64_t arena_i64[8];
-static TT_ALIGN _Bool arena_bool[64];
 
 static double lr; /* host float */
 static int64_t step; /* host int */
@@ -75,55 +74,43 @@ static void init(void) {
 /* xor.tt lines 12-17 */
 static void train_step(void) {
   float *const t2 = arena_f32 + 0; /* [4,8], elements 0..32 */
-  float *const t4 = arena_f32 + 0; /* [4,8], elements 0..32 */
-  float *const t5 = arena_f32 + 0; /* [4,8], elements 0..32 */
-  float *const t7 = arena_f32 + 32; /* [4,1], elements 32..36 */
-  float *const t9 = arena_f32 + 32; /* [4,1], elements 32..36 */
-  float *const t11 = arena_f32 + 48; /* [4,1], elements 48..52 */
-  float *const t12 = arena_f32 + 64; /* [4,1], elements 64..68 */
-  float *const t13 = arena_f32 + 48; /* [4,1], elements 48..52 */
-  float *const t46 = arena_f32 + 48; /* [], elements 48..49 */
+  float *const t5 = arena_f32 + 32; /* [4,8], elements 32..64 */
+  float *const t7 = arena_f32 + 0; /* [4,1], elements 0..4 */
+  float *const t9 = arena_f32 + 0; /* [4,1], elements 0..4 */
+  float *const t13 = arena_f32 + 16; /* [4,1], elements 16..20 */
+  float *const t46 = arena_f32 + 16; /* [], elements 16..17 */
   float *const t48 = arena_f32 + 64; /* [4,1], elements 64..68 */
   float *const t50 = arena_f32 + 64; /* [4,1], elements 64..68 */
-  float *const t51 = arena_f32 + 80; /* [4,1], elements 80..84 */
-  float *const t52 = arena_f32 + 80; /* [4,1], elements 80..84 */
-  float *const t53 = arena_f32 + 32; /* [4,1], elements 32..36 */
-  float *const t54 = arena_f32 + 64; /* [4,1], elements 64..68 */
   float *const t55 = arena_f32 + 80; /* [4,1], elements 80..84 */
   float *const t56 = arena_f32 + 64; /* [1,1], elements 64..65 */
-  float *const t58 = arena_f32 + 32; /* [4,8], elements 32..64 */
-  float *const t59 = arena_f32 + 96; /* [1,8], elements 96..104 */
-  float *const t61 = arena_f32 + 0; /* [4,8], elements 0..32 */
-  float *const t62 = arena_f32 + 0; /* [4,8], elements 0..32 */
-  float *const t63 = arena_f32 + 32; /* [4,8], elements 32..64 */
-  float *const t64 = arena_f32 + 80; /* [1,8], elements 80..88 */
-  float *const t66 = arena_f32 + 0; /* [8,2], elements 0..16 */
+  float *const t58 = arena_f32 + 0; /* [4,8], elements 0..32 */
+  float *const t63 = arena_f32 + 0; /* [4,8], elements 0..32 */
+  float *const t64 = arena_f32 + 96; /* [1,8], elements 96..104 */
   double *const t28 = arena_f64 + 0; /* [], elements 0..1 */
   int64_t *const t31 = arena_i64 + 0; /* [], elements 0..1 */
 
   /* xor.tt:12:45  t2 = matmul [4,2] @ [8,2] (B transposed) -> [4,8]   128 FLOPs, 224 B, 0.57 FLOP/B */
   tt_gemm_f32(4, 8, 2, X, 2, false, model_0_weight, 2, true, t2, 8, false);
-  /* xor.tt:12:45  t4 = add [4,8] + [8] -> [4,8]   32 FLOPs, 288 B, 0.11 FLOP/B */
+  /* xor.tt:12:45  add [4,8] + [8] fused into the loop below   32 FLOPs, 288 B, 0.11 FLOP/B */
+  /* xor.tt:12:45  t5 = tanh [4,8] with 1 fused op -> [4,8]   32 FLOPs, 256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 4; i0++)
-    for (int64_t i1 = 0; i1 < 8; i1++)
-      t4[i0 * 8 + i1] = t2[i0 * 8 + i1] + model_0_bias[i1];
-  /* xor.tt:12:45  t5 = tanh [4,8] -> [4,8]   32 FLOPs, 256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 32; i0++)
-    t5[i0] = tanhf(t4[i0]);
+    for (int64_t i1 = 0; i1 < 8; i1++) {
+      const float f4 = t2[i0 * 8 + i1] + model_0_bias[i1]; /* add */
+      t5[i0 * 8 + i1] = tanhf(f4);
+    }
   /* xor.tt:12:45  t7 = matmul [4,8] @ [1,8] (B transposed) -> [4,1]   64 FLOPs, 176 B, 0.36 FLOP/B */
   tt_gemm_f32(4, 1, 8, t5, 8, false, model_2_weight, 8, true, t7, 1, false);
   /* xor.tt:12:45  t9 = add [4,1] + [1] -> [4,1]   4 FLOPs, 36 B, 0.11 FLOP/B */
   for (int64_t i0 = 0; i0 < 4; i0++)
     t9[i0] = t7[i0] + model_2_bias[0];
-  /* xor.tt:12:12  t11 = softplus [4,1] -> [4,1]   4 FLOPs, 32 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4; i0++)
-    t11[i0] = (t9[i0] > 0 ? t9[i0] + log1pf(expf(-t9[i0])) : log1pf(expf(t9[i0])));
-  /* xor.tt:12:12  t12 = mul [4,1] * [4,1] -> [4,1]   4 FLOPs, 48 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4; i0++)
-    t12[i0] = t9[i0] * Y[i0];
-  /* xor.tt:12:12  t13 = sub [4,1] - [4,1] -> [4,1]   4 FLOPs, 48 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4; i0++)
-    t13[i0] = t11[i0] - t12[i0];
+  /* xor.tt:12:12  softplus [4,1] fused into the loop below   4 FLOPs, 32 B, 0.12 FLOP/B */
+  /* xor.tt:12:12  mul [4,1] * [4,1] fused into the loop below   4 FLOPs, 48 B, 0.08 FLOP/B */
+  /* xor.tt:12:12  t13 = sub [4,1] - [4,1] with 2 fused ops -> [4,1]   4 FLOPs, 48 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 4; i0++) {
+    const float f11 = (t9[i0] > 0 ? t9[i0] + log1pf(expf(-t9[i0])) : log1pf(expf(t9[i0]))); /* softplus */
+    const float f12 = t9[i0] * Y[i0]; /* mul */
+    t13[i0] = f11 - f12;
+  }
   /* xor.tt:12:12  loss_item = mean [4,1] dims=(0,1) -> []   4 FLOPs, 20 B, 0.20 FLOP/B */
   {
     double acc = 0;
@@ -159,21 +146,18 @@ static void train_step(void) {
   /* xor.tt:12:12  t50 = mul [4,1] * [] -> [4,1]   4 FLOPs, 36 B, 0.11 FLOP/B */
   for (int64_t i0 = 0; i0 < 4; i0++)
     t50[i0] = t48[i0] * t49[0];
-  /* xor.tt:12:12  t51 = neg [4,1] -> [4,1]   4 FLOPs, 32 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4; i0++)
-    t51[i0] = -t50[i0];
-  /* xor.tt:12:12  t52 = mul [4,1] * [4,1] -> [4,1]   4 FLOPs, 48 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4; i0++)
-    t52[i0] = t51[i0] * Y[i0];
-  /* xor.tt:12:12  t53 = sigmoid [4,1] -> [4,1]   4 FLOPs, 32 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4; i0++)
-    t53[i0] = (t9[i0] >= 0 ? 1 / (1 + expf(-t9[i0])) : expf(t9[i0]) / (1 + expf(t9[i0])));
-  /* xor.tt:12:12  t54 = mul [4,1] * [4,1] -> [4,1]   4 FLOPs, 48 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4; i0++)
-    t54[i0] = t50[i0] * t53[i0];
-  /* xor.tt:12:12  t55 = add [4,1] + [4,1] -> [4,1]   4 FLOPs, 48 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4; i0++)
-    t55[i0] = t52[i0] + t54[i0];
+  /* xor.tt:12:12  neg [4,1] fused into the loop below   4 FLOPs, 32 B, 0.12 FLOP/B */
+  /* xor.tt:12:12  mul [4,1] * [4,1] fused into the loop below   4 FLOPs, 48 B, 0.08 FLOP/B */
+  /* xor.tt:12:12  sigmoid [4,1] fused into the loop below   4 FLOPs, 32 B, 0.12 FLOP/B */
+  /* xor.tt:12:12  mul [4,1] * [4,1] fused into the loop below   4 FLOPs, 48 B, 0.08 FLOP/B */
+  /* xor.tt:12:12  t55 = add [4,1] + [4,1] with 4 fused ops -> [4,1]   4 FLOPs, 48 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 4; i0++) {
+    const float f51 = -t50[i0]; /* neg */
+    const float f52 = f51 * Y[i0]; /* mul */
+    const float f53 = (t9[i0] >= 0 ? 1 / (1 + expf(-t9[i0])) : expf(t9[i0]) / (1 + expf(t9[i0]))); /* sigmoid */
+    const float f54 = t50[i0] * f53; /* mul */
+    t55[i0] = f52 + f54;
+  }
   /* xor.tt:12:45  t56 = sum [4,1] dims=(0) keepdim -> [1,1]   4 FLOPs, 20 B, 0.20 FLOP/B */
   {
     double acc = 0;
@@ -184,21 +168,18 @@ static void train_step(void) {
   /* xor.tt:12:45  reshape [1,1] -> [1]: a view of t56, no copy */
   /* xor.tt:12:45  t58 = matmul [4,1] @ [1,8] -> [4,8]   64 FLOPs, 176 B, 0.36 FLOP/B */
   tt_gemm_f32(4, 8, 1, t55, 1, false, model_2_weight, 8, false, t58, 8, false);
-  /* xor.tt:12:45  t59 = matmul [4,1] @ [4,8] (A transposed) -> [1,8]   16 FLOPs, 176 B, 0.09 FLOP/B */
-  tt_gemm_f32(1, 8, 4, t55, 1, true, t5, 8, false, t59, 8, false);
   /* xor.tt:12:45  t60 = const -> [] */
   static const float t60[1] = { /* [] */
     1.0f,
   };
-  /* xor.tt:12:45  t61 = mul [4,8] * [4,8] -> [4,8]   32 FLOPs, 384 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 32; i0++)
-    t61[i0] = t5[i0] * t5[i0];
-  /* xor.tt:12:45  t62 = sub [] - [4,8] -> [4,8]   32 FLOPs, 260 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 32; i0++)
-    t62[i0] = t60[0] - t61[i0];
-  /* xor.tt:12:45  t63 = mul [4,8] * [4,8] -> [4,8]   32 FLOPs, 384 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 32; i0++)
-    t63[i0] = t58[i0] * t62[i0];
+  /* xor.tt:12:45  mul [4,8] * [4,8] fused into the loop below   32 FLOPs, 384 B, 0.08 FLOP/B */
+  /* xor.tt:12:45  sub [] - [4,8] fused into the loop below   32 FLOPs, 260 B, 0.12 FLOP/B */
+  /* xor.tt:12:45  t63 = mul [4,8] * [4,8] with 2 fused ops -> [4,8]   32 FLOPs, 384 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 32; i0++) {
+    const float f61 = t5[i0] * t5[i0]; /* mul */
+    const float f62 = t60[0] - f61; /* sub */
+    t63[i0] = t58[i0] * f62;
+  }
   /* xor.tt:12:45  t64 = sum [4,8] dims=(0) keepdim -> [1,8]   32 FLOPs, 160 B, 0.20 FLOP/B */
   for (int64_t i0 = 0; i0 < 8; i0++) {
     double acc = 0;
@@ -207,19 +188,15 @@ static void train_step(void) {
     t64[i0] = (float)acc;
   }
   /* xor.tt:12:45  reshape [1,8] -> [8]: a view of t64, no copy */
-  /* xor.tt:12:45  t66 = matmul [4,8] @ [4,2] (A transposed) -> [8,2]   256 FLOPs, 224 B, 1.14 FLOP/B */
-  tt_gemm_f32(8, 2, 4, t63, 8, true, X, 2, false, t66, 2, false);
-  /* xor.tt:14:9  model_0_weight_grad = add [8,2] + [8,2] -> [8,2]   16 FLOPs, 192 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 16; i0++)
-    model_0_weight_grad[i0] = model_0_weight_grad[i0] + t66[i0];
+  /* xor.tt:14:9  model_0_weight_grad = matmul_acc [4,8], [4,2], [8,2] (A transposed) -> [8,2]   144 FLOPs, 288 B, 0.50 FLOP/B */
+  tt_gemm_f32(8, 2, 4, t63, 8, true, X, 2, false, model_0_weight_grad, 2, true);
   /* xor.tt:14:9  store into model_0_weight_grad: computed there, nothing to copy */
   /* xor.tt:14:9  model_0_bias_grad = add [8] + [8] -> [8]   8 FLOPs, 96 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 8; i0++)
     model_0_bias_grad[i0] = model_0_bias_grad[i0] + t64[i0];
   /* xor.tt:14:9  store into model_0_bias_grad: computed there, nothing to copy */
-  /* xor.tt:14:9  model_2_weight_grad = add [1,8] + [1,8] -> [1,8]   8 FLOPs, 96 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 8; i0++)
-    model_2_weight_grad[i0] = model_2_weight_grad[i0] + t59[i0];
+  /* xor.tt:14:9  model_2_weight_grad = matmul_acc [4,1], [4,8], [1,8] (A transposed) -> [1,8]   72 FLOPs, 208 B, 0.35 FLOP/B */
+  tt_gemm_f32(1, 8, 4, t55, 1, true, t5, 8, false, model_2_weight_grad, 8, true);
   /* xor.tt:14:9  store into model_2_weight_grad: computed there, nothing to copy */
   /* xor.tt:14:9  model_2_bias_grad = add [1] + [1] -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
   model_2_bias_grad[0] = model_2_bias_grad[0] + t56[0];
@@ -288,52 +265,45 @@ static void train_step(void) {
 /* xor.tt lines 19-21 */
 static void forward(void) {
   float *const t2 = arena_f32 + 0; /* [4,8], elements 0..32 */
-  float *const t4 = arena_f32 + 0; /* [4,8], elements 0..32 */
-  float *const t5 = arena_f32 + 0; /* [4,8], elements 0..32 */
-  float *const t7 = arena_f32 + 32; /* [4,1], elements 32..36 */
-  float *const t9 = arena_f32 + 32; /* [4,1], elements 32..36 */
-  float *const t10 = arena_f32 + 32; /* [4,1], elements 32..36 */
-  _Bool *const t12 = arena_bool + 0; /* [4,1], elements 0..4 */
-  float *const pred = arena_f32 + 0; /* [4,1], elements 0..4 */
-  _Bool *const t17 = arena_bool + 0; /* [4,1], elements 0..4 */
+  float *const t5 = arena_f32 + 32; /* [4,8], elements 32..64 */
+  float *const t7 = arena_f32 + 0; /* [4,1], elements 0..4 */
+  float *const pred = arena_f32 + 16; /* [4,1], elements 16..20 */
   float *const t18 = arena_f32 + 0; /* [4,1], elements 0..4 */
 
   /* xor.tt:19:17  t2 = matmul [4,2] @ [8,2] (B transposed) -> [4,8]   128 FLOPs, 224 B, 0.57 FLOP/B */
   tt_gemm_f32(4, 8, 2, X, 2, false, model_0_weight, 2, true, t2, 8, false);
-  /* xor.tt:19:17  t4 = add [4,8] + [8] -> [4,8]   32 FLOPs, 288 B, 0.11 FLOP/B */
+  /* xor.tt:19:17  add [4,8] + [8] fused into the loop below   32 FLOPs, 288 B, 0.11 FLOP/B */
+  /* xor.tt:19:17  t5 = tanh [4,8] with 1 fused op -> [4,8]   32 FLOPs, 256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 4; i0++)
-    for (int64_t i1 = 0; i1 < 8; i1++)
-      t4[i0 * 8 + i1] = t2[i0 * 8 + i1] + model_0_bias[i1];
-  /* xor.tt:19:17  t5 = tanh [4,8] -> [4,8]   32 FLOPs, 256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 32; i0++)
-    t5[i0] = tanhf(t4[i0]);
+    for (int64_t i1 = 0; i1 < 8; i1++) {
+      const float f4 = t2[i0 * 8 + i1] + model_0_bias[i1]; /* add */
+      t5[i0 * 8 + i1] = tanhf(f4);
+    }
   /* xor.tt:19:17  t7 = matmul [4,8] @ [1,8] (B transposed) -> [4,1]   64 FLOPs, 176 B, 0.36 FLOP/B */
   tt_gemm_f32(4, 1, 8, t5, 8, false, model_2_weight, 8, true, t7, 1, false);
-  /* xor.tt:19:17  t9 = add [4,1] + [1] -> [4,1]   4 FLOPs, 36 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4; i0++)
-    t9[i0] = t7[i0] + model_2_bias[0];
-  /* xor.tt:19:9  t10 = sigmoid [4,1] -> [4,1]   4 FLOPs, 32 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4; i0++)
-    t10[i0] = (t9[i0] >= 0 ? 1 / (1 + expf(-t9[i0])) : expf(t9[i0]) / (1 + expf(t9[i0])));
+  /* xor.tt:19:17  add [4,1] + [1] fused into the loop below   4 FLOPs, 36 B, 0.11 FLOP/B */
+  /* xor.tt:19:9  sigmoid [4,1] fused into the loop below   4 FLOPs, 32 B, 0.12 FLOP/B */
   /* xor.tt:19:27  t11 = const -> [] */
   static const float t11[1] = { /* [] */
     0.5f,
   };
-  /* xor.tt:19:27  t12 = gt [4,1] > [] -> [4,1]   4 FLOPs, 24 B, 0.17 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4; i0++)
-    t12[i0] = t10[i0] > t11[0];
-  /* xor.tt:19:33  pred = cast [4,1] to f32 -> [4,1]   4 FLOPs, 20 B, 0.20 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4; i0++)
-    pred[i0] = (float)t12[i0];
+  /* xor.tt:19:27  gt [4,1] > [] fused into the loop below   4 FLOPs, 24 B, 0.17 FLOP/B */
+  /* xor.tt:19:33  pred = cast [4,1] to f32, with 3 fused ops -> [4,1]   4 FLOPs, 20 B, 0.20 FLOP/B */
+  for (int64_t i0 = 0; i0 < 4; i0++) {
+    const float f9 = t7[i0] + model_2_bias[0]; /* add */
+    const float f10 = (f9 >= 0 ? 1 / (1 + expf(-f9)) : expf(f9) / (1 + expf(f9))); /* sigmoid */
+    const _Bool f12 = f10 > t11[0]; /* gt */
+    pred[i0] = (float)f12;
+  }
   /* xor.tt:20:27  reshape [4,1] -> [4]: a view of pred, no copy */
   /* xor.tt:20:1  store [4] into t   0 FLOPs, 32 B */
   memcpy(t, pred, sizeof t);
-  /* xor.tt:21:26  t17 = eq [4,1] == [4,1] -> [4,1]   4 FLOPs, 36 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4; i0++)
-    t17[i0] = pred[i0] == Y[i0];
-  /* xor.tt:21:31  t18 = cast [4,1] to f32 -> [4,1]   4 FLOPs, 20 B, 0.20 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4; i0++)
-    t18[i0] = (float)t17[i0];
+  /* xor.tt:21:26  eq [4,1] == [4,1] fused into the loop below   4 FLOPs, 36 B, 0.11 FLOP/B */
+  /* xor.tt:21:31  t18 = cast [4,1] to f32, with 1 fused op -> [4,1]   4 FLOPs, 20 B, 0.20 FLOP/B */
+  for (int64_t i0 = 0; i0 < 4; i0++) {
+    const _Bool f17 = pred[i0] == Y[i0]; /* eq */
+    t18[i0] = (float)f17;
+  }
   /* xor.tt:21:39  mean_item = mean [4,1] dims=(0,1) -> []   4 FLOPs, 20 B, 0.20 FLOP/B */
   {
     double acc = 0;

@@ -5,10 +5,10 @@
  * gradients                  228       0.00 MiB
  * optimizer state              0       0.00 MiB  (and running statistics)
  * values                       0       0.00 MiB  (batches and tensors kept between statements)
- * intermediates             1088       0.00 MiB  (memplan's arena; 0.00 MiB as separate arrays)
+ * intermediates              960       0.00 MiB  (memplan's arena; 0.00 MiB as separate arrays)
  * constants                    4       0.00 MiB
  * conv workspace            1800       0.00 MiB  (im2col columns)
- * total                     3348       0.00 MiB
+ * total                     3220       0.00 MiB
  */
 #include <math.h>
 #include <string.h>
@@ -23,7 +23,6 @@ static TT_ALIGN TT_MAYBE_UNUSED float conv_bias_grad[3]; /* [3] gradient of conv
 /* memplan: the intermediate values of every graph, one arena per type, each value at an
  * offset where no value alive at the same time is (graphs run one at a time) */
 static TT_ALIGN float arena_f32[240];
-static TT_ALIGN _Bool arena_bool[128];
 
 /* the im2col workspace, shared by every convolution (one image's columns) */
 static TT_ALIGN float conv_workspace[450];
@@ -36,7 +35,6 @@ static void backward_step(void) {
   float *const t13 = arena_f32 + 80; /* [], elements 80..81 */
   float *const t15 = arena_f32 + 224; /* [1,3,2,2], elements 224..236 */
   float *const t16 = arena_f32 + 80; /* [1,3,5,5], elements 80..155 */
-  _Bool *const t18 = arena_bool + 0; /* [1,3,5,5], elements 0..75 */
   float *const t19 = arena_f32 + 80; /* [1,3,5,5], elements 80..155 */
 
   /* conv-im2col-vs-naive.tt:3:8  conv_weight = uniform lo=-0.23570226039551587 hi=0.23570226039551587 -> [3,2,3,3]   0 FLOPs, 216 B */
@@ -64,12 +62,12 @@ static void backward_step(void) {
   static const float t17[1] = { /* [] */
     0.0f,
   };
-  /* conv-im2col-vs-naive.tt:5:16  t18 = gt [1,3,5,5] > [] -> [1,3,5,5]   75 FLOPs, 379 B, 0.20 FLOP/B */
-  for (int64_t i0 = 0; i0 < 75; i0++)
-    t18[i0] = t8[i0] > t17[0];
-  /* conv-im2col-vs-naive.tt:5:16  t19 = where [1,3,5,5], [1,3,5,5], [] -> [1,3,5,5]   75 FLOPs, 679 B, 0.11 FLOP/B */
-  for (int64_t i0 = 0; i0 < 75; i0++)
-    t19[i0] = (((const unsigned char *)t18)[i0] ? t16[i0] : t17[0]);
+  /* conv-im2col-vs-naive.tt:5:16  gt [1,3,5,5] > [] fused into the loop below   75 FLOPs, 379 B, 0.20 FLOP/B */
+  /* conv-im2col-vs-naive.tt:5:16  t19 = where [1,3,5,5], [1,3,5,5], [] with 1 fused op -> [1,3,5,5]   75 FLOPs, 679 B, 0.11 FLOP/B */
+  for (int64_t i0 = 0; i0 < 75; i0++) {
+    const _Bool f18 = t8[i0] > t17[0]; /* gt */
+    t19[i0] = (f18 ? t16[i0] : t17[0]);
+  }
   /* conv-im2col-vs-naive.tt:5:21  conv_weight_grad = conv2d_grad_weight [1,2,5,5], [1,3,5,5] im2col + GEMM, summed over the batch -> [3,2,3,3]   2700 FLOPs, 716 B, 3.77 FLOP/B */
   tt_conv2d_grad_weight_f32(x, t19, conv_weight_grad, 1, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* conv-im2col-vs-naive.tt:5:21  conv_bias_grad = sum [1,3,5,5] dims=(0,2,3) -> [3]   75 FLOPs, 312 B, 0.24 FLOP/B */

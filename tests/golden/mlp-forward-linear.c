@@ -28,9 +28,8 @@ static TT_ALIGN float arena_f32[32];
 static void forward(void) {
   float *const x = arena_f32 + 0; /* [2,4], elements 0..8 */
   float *const t10 = arena_f32 + 16; /* [2,3], elements 16..22 */
-  float *const t12 = arena_f32 + 16; /* [2,3], elements 16..22 */
-  float *const h = arena_f32 + 16; /* [2,3], elements 16..22 */
-  float *const t15 = arena_f32 + 0; /* [2,2], elements 0..4 */
+  float *const h = arena_f32 + 0; /* [2,3], elements 0..6 */
+  float *const t15 = arena_f32 + 16; /* [2,2], elements 16..20 */
 
   /* mlp-forward-linear.tt:3:7  fc1_weight = uniform lo=-0.5 hi=0.5 -> [3,4]   0 FLOPs, 48 B */
   tt_uniform_f32(fc1_weight, 12, -0.5, 0.5);
@@ -49,13 +48,13 @@ static void forward(void) {
     x[i0] = 1.0f;
   /* mlp-forward-linear.tt:6:10  t10 = matmul [2,4] @ [3,4] (B transposed) -> [2,3]   48 FLOPs, 104 B, 0.46 FLOP/B */
   tt_gemm_f32(2, 3, 4, x, 4, false, fc1_weight, 4, true, t10, 3, false);
-  /* mlp-forward-linear.tt:6:10  t12 = add [2,3] + [3] -> [2,3]   6 FLOPs, 60 B, 0.10 FLOP/B */
+  /* mlp-forward-linear.tt:6:10  add [2,3] + [3] fused into the loop below   6 FLOPs, 60 B, 0.10 FLOP/B */
+  /* mlp-forward-linear.tt:6:5  h = relu [2,3] with 1 fused op -> [2,3]   6 FLOPs, 48 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++)
-    for (int64_t i1 = 0; i1 < 3; i1++)
-      t12[i0 * 3 + i1] = t10[i0 * 3 + i1] + fc1_bias[i1];
-  /* mlp-forward-linear.tt:6:5  h = relu [2,3] -> [2,3]   6 FLOPs, 48 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 6; i0++)
-    h[i0] = (t12[i0] < 0 ? (float)0 : t12[i0]);
+    for (int64_t i1 = 0; i1 < 3; i1++) {
+      const float f12 = t10[i0 * 3 + i1] + fc1_bias[i1]; /* add */
+      h[i0 * 3 + i1] = (f12 < 0 ? (float)0 : f12);
+    }
   /* mlp-forward-linear.tt:7:5  t15 = matmul [2,3] @ [2,3] (B transposed) -> [2,2]   24 FLOPs, 64 B, 0.38 FLOP/B */
   tt_gemm_f32(2, 2, 3, h, 3, false, fc2_weight, 3, true, t15, 2, false);
   /* mlp-forward-linear.tt:7:5  y = add [2,2] + [2] -> [2,2]   4 FLOPs, 40 B, 0.10 FLOP/B */

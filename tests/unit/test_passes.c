@@ -264,6 +264,51 @@ static void test_memplan(void **state) {
   ir_program_free(q);
 }
 
+/* ---- fuse: a weight gradient's GEMM adds into .grad; elementwise chains are one loop --- */
+
+static void test_fuse(void **state) {
+  (void)state;
+  Program *p = compile("import torch\n"
+                       "import torch.nn as nn\n"
+                       "torch.manual_seed(0)\n"
+                       "lin = nn.Linear(4, 3)\n"
+                       "x = torch.randn(8, 4)\n"
+                       "for _ in range(2):  # the second backward adds to .grad\n"
+                       "    y = (lin(x) * 2.0 + 1.0).relu()\n"
+                       "    y.sum().backward()\n"
+                       "print(lin.weight.grad)\n");
+  IrErr err;
+  p = pass_run_pipeline(p, "autodiff,dce,fuse,dce", &(PipelineOpts){0}, &err);
+  assert_non_null(p);
+  int acc = 0, fused = 0, twice = -1;
+  const Graph *g = p->graphs[p->ngraphs - 1];
+  for (int gi = 0; gi < p->ngraphs; gi++)
+    for (int id = 0; id < p->graphs[gi]->n; id++) {
+      const Node *n = &p->graphs[gi]->nodes[id];
+      acc += n->op == OP_MATMUL_ACC;
+      fused += n->fused;
+    }
+  assert_int_equal(acc, 1); /* the second weight gradient, into .grad */
+  assert_true(fused >= 2);    /* * 2.0 and + 1.0 inside relu's loop */
+  int *uses = calloc((size_t)g->n + 1, sizeof *uses);
+  ir_use_counts(g, uses);
+  for (int id = 0; id < g->n && twice < 0; id++)
+    if ((ir_ops[g->nodes[id].op].flags & OPF_EW) && uses[id] > 1) twice = id;
+  free(uses);
+  char *c = emit_c(p, &err);
+  assert_non_null(c);
+  assert_non_null(strstr(c, "fused into the loop below"));
+  assert_non_null(strstr(c, ", true);")); /* the accumulating GEMM */
+  free(c);
+  /* a value with two users cannot be fused: the verifier says so */
+  if (twice >= 0) {
+    p->graphs[p->ngraphs - 1]->nodes[twice].fused = true;
+    assert_false(ir_verify_program(p, &err));
+    assert_non_null(strstr(err.msg, "fused, but not an elementwise value used once"));
+  }
+  ir_program_free(p);
+}
+
 /* ---- the rewrite walk ------------------------------------------------------------- */
 
 static int drop_mul(IrRewrite *rw, int id) {
@@ -324,6 +369,7 @@ int main(void) {
     cmocka_unit_test(test_broken_program_pass_caught_by_verifier),
     cmocka_unit_test(test_clone_is_deep),
     cmocka_unit_test(test_memplan),
+    cmocka_unit_test(test_fuse),
     cmocka_unit_test(test_rewrite_dropping_a_used_node_fails),
     cmocka_unit_test(test_uids_survive_passes),
   };
