@@ -28,6 +28,7 @@ typedef struct Opts {
   const char *from, *to; /* diff: two pipeline points */
   bool detect_anomaly;
   bool mem_report; /* --mem-report: the static memory by kind (codegen: mem_print) */
+  const char *explain; /* --explain=PASS: what the pass did and did not do, on stderr */
   char disabled[512]; /* --disable-pass=NAME (repeatable; --conv=naive is conv-im2col):
                          comma-separated passes left out of the pipeline */
   bool json;          /* profile: JSON on stdout instead of the table */

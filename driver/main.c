@@ -81,6 +81,8 @@ static void usage(FILE *f) {
         "  --conv=naive|im2col  the convolution kernel (default im2col: the conv-im2col pass)\n"
         "  --detect-anomaly   stop at the first NaN or inf a kernel produces, naming the\n"
         "                     op, forward or backward, and the .tt line\n"
+        "  --explain=PASS     say what pass PASS did and did not do, and why, with the\n"
+        "                     .tt lines (fuse)\n"
         "  --mem-report       print the program's static memory by kind (parameters,\n"
         "                     gradients, optimizer state, values, intermediates, ...)\n"
         "  -- ARGS            run: arguments for the program\n"
@@ -191,6 +193,9 @@ bool opt_one(Opts *o, const char *a) {
     o->detect_anomaly = true;
     /* every op's own result is checked, so none is computed inside another's loop */
     if (!strstr(o->disabled, "fuse")) disable_pass(o, "fuse");
+  } else if (prefix(a, "--explain=", &v)) {
+    if (!pass_lookup(v)) die("--explain: unknown pass '%s' (see ttc --list-passes)", v);
+    o->explain = v;
   } else if (!strcmp(a, "--mem-report")) {
     o->mem_report = true;
   } else if (prefix(a, "--from=", &v)) {
@@ -247,7 +252,8 @@ Program *compile_program(const Opts *o, const Source *src, const char *pipeline)
     ir_program_free(p);
     return NULL;
   }
-  PipelineOpts po = {.print_after = o->print_after, .print_after_all = o->print_after_all, .trace = stderr};
+  PipelineOpts po = {.print_after = o->print_after, .print_after_all = o->print_after_all, .trace = stderr,
+                     .explain = o->explain};
   p = pass_run_pipeline(p, pipeline, &po, &err); /* frees p on failure */
   if (!p) {
     if (err.off >= 0)

@@ -30,11 +30,42 @@
  */
 #include "passes.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* The most arrays one fused loop reads (codegen's CG_MAX_OPS - 1). */
 #define FUSE_MAX_LEAVES 7
+
+/* A node as "op (line:col)" for explanations. */
+static const char *where(const Program *p, const Node *n, char *buf, size_t len) {
+  int line, col;
+  ir_linecol(p ? p->src : NULL, n->loc.off, &line, &col);
+  snprintf(buf, len, "%s (%d:%d)", ir_ops[n->op].name, line, col);
+  return buf;
+}
+
+/* The rewrite's context: the pass's, and the round (the walk repeats to a fixed point; the
+ * first round says what it did, and later ones would repeat its rejections). */
+typedef struct Fuse {
+  PassCtx *cx;
+  int round;
+} Fuse;
+
+static void fuse_begin(IrRewrite *rw) {
+  ((Fuse *)rw->ctx)->round++;
+}
+
+static void explain(PassCtx *cx, const Graph *g, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void explain(PassCtx *cx, const Graph *g, const char *fmt, ...) {
+  if (!cx || !cx->explain) return;
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(cx->explain, "fuse: %s: %s: ", cx->p && cx->p->filename ? cx->p->filename : "<input>", g->name);
+  vfprintf(cx->explain, fmt, ap);
+  fputc('\n', cx->explain);
+  va_end(ap);
+}
 
 /* The add's operand that is a matmul used only by the add, of the add's shape and dtype. */
 static int fusable_matmul(IrRewrite *rw, const Node *add, int k) {
@@ -62,35 +93,55 @@ static int matmul_add_rule(IrRewrite *rw, int id) {
     Node *nr = &rw->out->nodes[r];
     nr->name = add->name ? arena_strdup(rw->out->arena, add->name) : NULL;
     nr->backward = add->backward;
+    char b1[64], b2[64];
+    explain(((Fuse *)rw->ctx)->cx, rw->in, "group: %s + %s -> matmul_acc (a GEMM that adds into its accumulator)",
+            where(rw->p, mm, b1, sizeof b1), where(rw->p, add, b2, sizeof b2));
     return r;
   }
+  for (int k = 0; k < 2; k++) { /* say why a matmul feeding this add was left alone */
+    const Node *mm = &rw->in->nodes[add->in[k]];
+    if (mm->op != OP_MATMUL) continue;
+    char b1[64], b2[64];
+    const char *why = rw->uses[add->in[k]] != 1 ? "the product has other users"
+                      : !dt_is_float(mm->dtype)  ? "an integer product"
+                                                 : "the add broadcasts its other operand (a bias epilogue is not done yet)";
+    if (((Fuse *)rw->ctx)->round == 1)
+      explain(((Fuse *)rw->ctx)->cx, rw->in, "rejected: %s + %s: %s", where(rw->p, mm, b1, sizeof b1), where(rw->p, add, b2, sizeof b2), why);
+  }
   return IR_KEEP;
-}
-
-/* Whether elementwise node p can be computed inside the loop of u, its one user. */
-static bool ew_fusable(const Graph *g, const int *uses, int p, int u) {
-  const Node *pn = &g->nodes[p], *un = &g->nodes[u];
-  const char *pe = ir_ops[pn->op].expr;
-  return (ir_ops[pn->op].flags & OPF_EW) && pe && !strstr(pe, "$w") && uses[p] == 1 &&
-         (ir_ops[un->op].flags & OPF_EW) && ir_ops[un->op].expr && shape_eq(&pn->shape, &un->shape);
 }
 
 /* Elementwise chains: each elementwise value used once, by an elementwise op of its shape,
  * is computed in its user's loop (Node.fused), as long as the loop reads at most
  * FUSE_MAX_LEAVES arrays. */
-static void mark_ew_chains(Graph *g) {
+static void mark_ew_chains(Graph *g, PassCtx *cx) {
   int *uses = xmalloc(sizeof(int) * (size_t)(g->n + 1)), *leaves = xmalloc(sizeof(int) * (size_t)(g->n + 1));
   ir_use_counts(g, uses);
   for (int u = 0; u < g->n; u++) {
     Node *un = &g->nodes[u];
     leaves[u] = un->nin;
     if (!(ir_ops[un->op].flags & OPF_EW) || !ir_ops[un->op].expr) continue;
+    int nf = 0;
+    char b1[64], b2[64];
     for (int i = 0; i < un->nin; i++) {
       int p = un->in[i];
-      if (!ew_fusable(g, uses, p, u) || leaves[u] - 1 + leaves[p] > FUSE_MAX_LEAVES) continue;
+      const Node *pn = &g->nodes[p];
+      if (!(ir_ops[pn->op].flags & OPF_EW) || !ir_ops[pn->op].expr || pn->fused) continue;
+      const char *why = NULL;
+      if (uses[p] != 1) why = "its value has other users (it stays in memory once)";
+      else if (!shape_eq(&pn->shape, &un->shape)) why = "it is broadcast into its user (a smaller loop)";
+      else if (strstr(ir_ops[pn->op].expr, "$w")) why = "it can stop the program (the first error must stay first)";
+      else if (leaves[u] - 1 + leaves[p] > FUSE_MAX_LEAVES) why = "the loop would read more than 7 arrays";
+      if (why) {
+        explain(cx, g, "rejected: %s into %s: %s", where(cx->p, pn, b1, sizeof b1), where(cx->p, un, b2, sizeof b2), why);
+        continue;
+      }
       g->nodes[p].fused = true;
       leaves[u] += leaves[p] - 1;
+      nf++;
     }
+    if (nf) explain(cx, g, "group: the loop of %s computes %d more op%s, reading %d array%s", where(cx->p, un, b1, sizeof b1),
+                    nf, nf > 1 ? "s" : "", leaves[u], leaves[u] > 1 ? "s" : "");
   }
   free(uses);
   free(leaves);
@@ -98,9 +149,10 @@ static void mark_ew_chains(Graph *g) {
 
 Graph *pass_fuse(const Graph *in, PassCtx *cx) {
   static const IrRule rules[] = {{OP_ADD, matmul_add_rule}};
-  Graph *g = ir_rewrite(cx->p, in, rules, 1, NULL, NULL, &cx->err);
+  Fuse f = {cx, 0};
+  Graph *g = ir_rewrite(cx->p, in, rules, 1, fuse_begin, &f, &cx->err);
   if (!g) return NULL;
   if (g == in) g = ir_graph_clone(in);
-  mark_ew_chains(g);
+  mark_ew_chains(g, cx);
   return g;
 }

@@ -91,9 +91,13 @@ static bool not_verified(IrErr *err, const char *pass, const IrErr *verr) {
 }
 
 Program *pass_apply(Program *p, const PassInfo *pi, IrErr *err) {
+  return pass_apply_explained(p, pi, NULL, err);
+}
+
+Program *pass_apply_explained(Program *p, const PassInfo *pi, FILE *explain, IrErr *err) {
   err->off = -1;
   if (pi->kind == PASS_PROGRAM) {
-    PassCtx cx = {.p = p};
+    PassCtx cx = {.p = p, .explain = explain};
     cx.err.off = -1;
     cx.err.msg[0] = '\0';
     Program *out = pi->pfn(p, &cx);
@@ -112,7 +116,7 @@ Program *pass_apply(Program *p, const PassInfo *pi, IrErr *err) {
     return out;
   }
   for (int gi = 0; gi < p->ngraphs; gi++) {
-    PassCtx cx = {.p = p};
+    PassCtx cx = {.p = p, .explain = explain};
     cx.err.off = -1;
     cx.err.msg[0] = '\0';
     Graph *in = p->graphs[gi];
@@ -144,7 +148,8 @@ typedef struct Run {
 
 static bool run_one(const char *name, void *ctx) {
   Run *r = ctx;
-  r->p = pass_apply(r->p, pass_lookup(name), r->err);
+  FILE *ex = r->o && r->o->explain && !strcmp(r->o->explain, name) ? (r->o->trace ? r->o->trace : stderr) : NULL;
+  r->p = pass_apply_explained(r->p, pass_lookup(name), ex, r->err);
   if (!r->p) return false;
   if (r->o && (r->o->print_after_all || (r->o->print_after && !strcmp(r->o->print_after, name)))) {
     FILE *f = r->o->trace ? r->o->trace : stderr;

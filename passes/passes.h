@@ -29,6 +29,8 @@ typedef struct PassCtx {
   const Program *p; /* the program (a graph pass: the one the graph belongs to) */
   IrErr err;        /* a pass that fails writes the reason here and returns NULL; err.off
                        >= 0 makes it a diagnostic at that source position */
+  FILE *explain;    /* --explain=PASS: where this pass says what it did and did not do, one
+                       line each, with the .tt position; NULL otherwise */
 } PassCtx;
 
 typedef enum PassKind { PASS_GRAPH, PASS_PROGRAM } PassKind;
@@ -59,6 +61,7 @@ typedef struct PipelineOpts {
   const char *print_after; /* pass name, or NULL */
   bool print_after_all;
   FILE *trace;             /* where IR dumps go (stderr) */
+  const char *explain;     /* pass name whose explanation goes to trace (--explain=), or NULL */
 } PipelineOpts;
 
 /*
@@ -72,6 +75,8 @@ Program *pass_run_pipeline(Program *p, const char *list, const PipelineOpts *o, 
 /* One pass of either kind over p, verified; the same ownership rules. For the pipeline
  * and for tests that run a pass of their own. */
 Program *pass_apply(Program *p, const PassInfo *pi, IrErr *err);
+/* The same, the pass explaining itself to explain (PassCtx.explain) when not NULL. */
+Program *pass_apply_explained(Program *p, const PassInfo *pi, FILE *explain, IrErr *err);
 /* The pipeline without the passes named in the comma-separated list `disabled` (which
  * must name registered passes: false with err otherwise), into out. */
 bool pass_pipeline_without(const char *pipeline, const char *disabled, char *out, size_t n, IrErr *err);

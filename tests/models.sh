@@ -54,5 +54,10 @@ else
   echo "FAIL diff --pass=autodiff: $removed removed lines (expected none), $added added"
   fail=$((fail + 1))
 fi
+# What the fuse pass did and did not do, and why (--explain=fuse), for the MLP and the CNN.
+for name in mlp_fashion cnn_fashion; do
+  timeout 60 "$ttc" compile "$name.tt" -o /dev/null --explain=fuse > /dev/null 2> "$work/$name.fuse.txt"
+  check "$name.fuse.txt" "$work/$name.fuse.txt"
+done
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
