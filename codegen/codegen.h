@@ -39,7 +39,22 @@ typedef struct CgOptions {
   FILE *mem_report;
   /* Filled with what the caller needs to know of the C (ttc profile), or NULL. */
   struct CgInfo *info;
+  /* Training curves (ttc run|build --metrics, docs/METRICS.md), or NULL: then the C is
+   * exactly what it is without the option. */
+  const struct CgMetrics *metrics;
 } CgOptions;
+
+/* What the training-curve hooks need of a program, per graph (arrays of ngraphs; the var
+ * ids are the ones driver/metrics.c's metrics_instrument made before the passes, which
+ * keep graph and var ids): the var a graph stores its backward()'s loss in and the var it
+ * stores its first optimizer's learning rate in (-1: none), and whether a call of it is a
+ * training step (it runs an optimizer; a backward() where no graph of the program does). */
+typedef struct CgMetrics {
+  const char *path; /* the file the binary writes when $TTC_METRICS is unset, or NULL */
+  int ngraphs;
+  int *loss_var, *lr_var;
+  bool *step;
+} CgMetrics;
 
 /* What cg_emit_program tells its caller about the C it wrote: the numbers of the static
  * memory report (mem_print's, so ttc profile and --mem-report agree by construction), and
@@ -108,6 +123,9 @@ typedef struct Cg {
   const char *file;    /* the same, made safe for comments (cg_text) */
   const char *arena_name[DT__COUNT]; /* memplan's arena of each dtype (Program.arena_elems), or NULL */
   const char *bar;     /* the innermost enclosing loop's progress bar variable, or NULL */
+  int m_loader;        /* --metrics: the innermost enclosing loader, or -1 */
+  int m_fors;          /* --metrics: the range() loops around the statement */
+  bool m_acc;          /* --metrics: a print of the accuracy has its hook (host.c) */
   int nbars;           /* progress bars made so far, for their names */
   const char **vname;  /* C name of each program var */
   const char **gname;  /* C name of each graph's function */

@@ -13,8 +13,10 @@
  */
 #include "codegen/codegen.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* PyTorch's default seed; tt_init seeds with it, so main only reseeds when it differs. */
 #define TORCH_DEFAULT_SEED UINT64_C(67280421310721)
@@ -428,6 +430,82 @@ static void emit_ckpt(Cg *cg, const Stmt *st) {
   cg_line(cg, "}, %d);", st->nkeys);
 }
 
+/* ---- training curves (--metrics) ------------------------------------------------------ */
+
+/* After a graph call: its loss, and a row when it is a training step. The epoch is the pass
+ * under way over the innermost enclosing loader, else the counter of the outermost
+ * enclosing range() loop (a program that trains on one batch per iteration), else 0. */
+static void metrics_after_graph(Cg *cg, int g) {
+  const CgMetrics *m = cg->opt->metrics;
+  if (g >= m->ngraphs) return;
+  if (m->loss_var[g] >= 0) cg_line(cg, "tt_metrics_loss((double)%s[0]);", cg->vname[m->loss_var[g]]);
+  if (!m->step[g]) return;
+  const char *epoch = cg->m_loader >= 0
+                          ? arena_printf(cg->arena, "tt_loader_epoch(%s)", cg->lname[cg->m_loader])
+                      : cg->m_fors > 0 ? "i0"
+                                       : "0";
+  if (m->lr_var[g] >= 0)
+    cg_line(cg, "tt_metrics_step(%s, true, %s[0]);", epoch, cg->vname[m->lr_var[g]]);
+  else
+    cg_line(cg, "tt_metrics_step(%s, false, 0.0);", epoch);
+}
+
+/* "acc" or "accuracy" as a word of the label, any case ("Test Acc@1", "train_acc", but
+ * not "accumulated"). */
+static bool has_acc(const char *s) {
+  for (const char *p = s; *p; p++) {
+    if ((p > s && isalpha((unsigned char)p[-1])) || strncasecmp(p, "acc", 3)) continue;
+    if (!isalpha((unsigned char)p[3]) || (!strncasecmp(p, "accuracy", 8) && !isalpha((unsigned char)p[8])))
+      return true;
+  }
+  return false;
+}
+
+/* The program's accuracy is the value its first print with "acc" in the label shows (the
+ * label: the text since the previous value, as "test accuracy: " in f"test accuracy:
+ * {a:.2f}%"); the value as the program computes it, a fraction or a percentage. Only the
+ * first such print in the program has the hook, so one column holds one series. */
+static const char *acc_value(Cg *cg, const Stmt *st, int k) {
+  const PrintItem *it = &st->items[k];
+  if (it->var < 0 && !it->expr) return NULL;
+  if (it->var < 0) {
+    HostExprKind kd = it->expr->kind;
+    return kd != HX_LIST && kd != HX_STR ? as_double(cg, it->expr, st->loc) : NULL;
+  }
+  const Var *var = &cg->p->vars[it->var];
+  if (shape_numel(&var->shape) == 1 && var->shape.sym < 0 && !it->extent0 &&
+      (var->dtype == DT_F32 || var->dtype == DT_F64 || var->dtype == DT_I64))
+    return arena_printf(cg->arena, "(double)%s[0]", cg->vname[it->var]);
+  return NULL;
+}
+
+static void metrics_accuracy(Cg *cg, const Stmt *st, TextRun *run) {
+  bool label = false;
+  for (int k = 0; k < st->nitems; k++) {
+    const PrintItem *it = &st->items[k];
+    if (it->var < 0 && !it->expr) {
+      label |= it->text && has_acc(it->text);
+      continue;
+    }
+    const char *v = acc_value(cg, st, k);
+    if (label && v) {
+      /* "Accuracy: {}/{}" (PyTorch's MNIST example): the fraction correct / total */
+      const char *den = NULL, *after = k + 1 < st->nitems && st->items[k + 1].var < 0 &&
+                                               !st->items[k + 1].expr ? st->items[k + 1].text : NULL;
+      if (after && !strcmp(after, "/") && k + 2 < st->nitems)
+        den = acc_value(cg, st, k + 2);
+      else if (after && after[0] == '/' && isdigit((unsigned char)after[1])) /* a known total */
+        den = arena_printf(cg->arena, "%.0f", strtod(after + 1, NULL));
+      run_flush(cg, run);
+      if (den) cg_line(cg, "tt_metrics_accuracy(%s / %s);", v, den);
+      else cg_line(cg, "tt_metrics_accuracy(%s);", v);
+      cg->m_acc = true;
+      return;
+    }
+    label = false;
+  }
+}
+
 static bool emit_stmts(Cg *cg, const Stmt *list, int n, TextRun *run, int depth) {
   const Program *p = cg->p;
   for (int s = 0; s < n; s++) {
@@ -436,9 +514,11 @@ static bool emit_stmts(Cg *cg, const Stmt *list, int n, TextRun *run, int depth)
     switch (st->kind) {
     case ST_GRAPH:
       cg_line(cg, "%s();", cg->gname[st->graph]);
+      if (cg->opt->metrics) metrics_after_graph(cg, st->graph);
       break;
     case ST_PRINT:
       if (!emit_print(cg, st, run)) return false;
+      if (cg->opt->metrics && !cg->m_acc) metrics_accuracy(cg, st, run);
       break;
     case ST_ASSIGN: {
       bool hf = p->hvars[st->hvar].isfloat;
@@ -471,13 +551,17 @@ static bool emit_stmts(Cg *cg, const Stmt *list, int n, TextRun *run, int depth)
         cg_line(cg, "for (int64_t i%d = %s, i%d_end = %s; i%d %s i%d_end; %s) {", depth, start,
                 depth, stop, depth, cmp, depth, inc);
       cg_line(cg, "  %s = i%d;", cg->hname[st->hvar], depth);
+      cg->m_fors++;
       if (!emit_block(cg, st->body, st->nbody, run, depth + 1)) return false;
+      cg->m_fors--;
       cg_line(cg, "}");
       break;
     }
     case ST_LOADER: {
       const Loader *ld = &p->loaders[st->loader];
       const char *L = cg->lname[st->loader];
+      int outer_loader = cg->m_loader;
+      cg->m_loader = st->loader;
       src_comment(cg, st->loc);
       if (!st->desc) {
         cg_line(cg, "tt_loader_start(%s);", L);
@@ -485,6 +569,7 @@ static bool emit_stmts(Cg *cg, const Stmt *list, int n, TextRun *run, int depth)
                 ld->yvar >= 0 ? cg->vname[ld->yvar] : "NULL", cg->lbatch[st->loader]);
         if (!emit_block(cg, st->body, st->nbody, run, depth)) return false;
         cg_line(cg, "}");
+        cg->m_loader = outer_loader;
         break;
       }
       /* tqdm(loader): the bar counts each finished iteration (continue included) */
@@ -509,6 +594,7 @@ static bool emit_stmts(Cg *cg, const Stmt *list, int n, TextRun *run, int depth)
       cg_line(cg, "tt_progress_close(%s);", bar);
       cg->indent--;
       cg_line(cg, "}");
+      cg->m_loader = outer_loader;
       break;
     }
     case ST_POSTFIX: {
@@ -741,6 +827,12 @@ bool cg_emit_main(Cg *cg) {
   fputs("int main(int argc, char **argv) {\n", cg->out);
   cg->indent = 1;
   cg_line(cg, "tt_init(argc, argv);");
+  cg->m_loader = -1;
+  if (cg->opt->metrics)
+    cg_line(cg, "tt_metrics_open(%s);",
+            cg->opt->metrics->path
+                ? arena_printf(cg->arena, "\"%s\"", escaped(cg, cg->opt->metrics->path))
+                : "NULL");
   if (cg->data_size)
     cg_line(cg, "tt_data_check(tt_data, tt_data_end, %llu, 0x%016llxULL, \"%s\");",
             (unsigned long long)cg->data_size, (unsigned long long)cg->data_hash,

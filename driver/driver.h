@@ -34,6 +34,8 @@ typedef struct Opts {
   bool json;          /* profile: JSON on stdout instead of the table */
   int runs, warmup;   /* profile, bench: measured and warm-up runs (0: the command's default) */
   const char *a_opts, *b_opts; /* bench: options of each side, space-separated */
+  const char *metrics; /* --metrics[=FILE]: "" without a file; NULL: no training curves */
+  CgMetrics *cgm;      /* with --metrics: filled by compile_program (metrics_instrument) */
   char **args;      /* run: arguments after -- */
   int nargs;
 } Opts;
@@ -75,5 +77,14 @@ int wait_for(pid_t pid);
 
 int cmd_profile(const Opts *o, const Source *src);
 int cmd_bench(const Opts *o);
+
+/* ---- metrics.c, plot.c: training curves (docs/METRICS.md) --------------------------- */
+
+/* Before the passes: stores of each backward()'s loss and each optimizer's learning rate
+ * into variables, and what the codegen's hooks need (m's arrays malloc'd). */
+bool metrics_instrument(Program *p, CgMetrics *m, IrErr *err);
+void metrics_free(CgMetrics *m);
+/* ttc plot FILE -o SVG */
+int cmd_plot(const Opts *o);
 
 #endif

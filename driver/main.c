@@ -63,6 +63,8 @@ static void usage(FILE *f) {
         "  bench     A.tt [B.tt]: run both alternately and compare their times with a\n"
         "            95%% interval (--a=OPTS --b=OPTS: one program, two pipelines;\n"
         "            --runs=N, --warmup=N)\n"
+        "  plot      METRICS.csv|.jsonl -o CURVE.svg: draw the training curves a program\n"
+        "            run with --metrics wrote (docs/METRICS.md)\n"
         "\n"
         "options:\n"
         "  -o PATH            output file (compile: '-' is stdout; build: the binary)\n"
@@ -85,6 +87,10 @@ static void usage(FILE *f) {
         "                     .tt lines (fuse)\n"
         "  --mem-report       print the program's static memory by kind (parameters,\n"
         "                     gradients, optimizer state, values, intermediates, ...)\n"
+        "  --metrics[=FILE]   build/run: record each training step's loss, epoch,\n"
+        "                     learning rate and time (and the printed accuracy) to FILE\n"
+        "                     (.csv, or JSON lines for .jsonl); a built program writes\n"
+        "                     to $TTC_METRICS, else FILE\n"
         "  -- ARGS            run: arguments for the program\n"
         "  --list-passes      list the passes\n"
         "  --help, --version\n",
@@ -155,11 +161,16 @@ static Opts parse_args(int argc, char **argv) {
     }
   }
   if (!o.cmd) die("no command (see ttc --help)");
-  static const char *const cmds[] = {"compile", "build", "run", "diff", "profile", "bench"};
+  static const char *const cmds[] = {"compile", "build", "run", "diff", "profile", "bench", "plot"};
   bool known = false;
   for (size_t k = 0; k < sizeof cmds / sizeof *cmds; k++) known |= !strcmp(o.cmd, cmds[k]);
   if (!known) die("unknown command '%s' (see ttc --help)", o.cmd);
   if (!o.file) die("%s: no input file", o.cmd);
+  /* `TTC_METRICS=F ttc run P.tt` records the curves as --metrics=F does */
+  const char *env_metrics = getenv("TTC_METRICS");
+  if (!o.metrics && !strcmp(o.cmd, "run") && env_metrics && *env_metrics) o.metrics = "";
+  if (o.metrics && strcmp(o.cmd, "compile") && strcmp(o.cmd, "build") && strcmp(o.cmd, "run"))
+    die("--metrics is for compile, build and run, not %s", o.cmd);
   if (!o.cc) o.cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
   if (!o.cflags) o.cflags = getenv("TTC_CFLAGS") && *getenv("TTC_CFLAGS") ? getenv("TTC_CFLAGS") : "-O3 -march=native -fno-math-errno";
   return o;
@@ -196,6 +207,11 @@ bool opt_one(Opts *o, const char *a) {
   } else if (prefix(a, "--explain=", &v)) {
     if (!pass_lookup(v)) die("--explain: unknown pass '%s' (see ttc --list-passes)", v);
     o->explain = v;
+  } else if (!strcmp(a, "--metrics")) {
+    o->metrics = "";
+  } else if (prefix(a, "--metrics=", &v)) {
+    if (!*v) die("--metrics= needs a file name");
+    o->metrics = v;
   } else if (!strcmp(a, "--mem-report")) {
     o->mem_report = true;
   } else if (prefix(a, "--from=", &v)) {
@@ -252,6 +268,11 @@ Program *compile_program(const Opts *o, const Source *src, const char *pipeline)
     ir_program_free(p);
     return NULL;
   }
+  if (o->cgm && !metrics_instrument(p, o->cgm, &err)) {
+    fprintf(stderr, "ttc: internal error: --metrics: %s\n", err.msg);
+    ir_program_free(p);
+    return NULL;
+  }
   PipelineOpts po = {.print_after = o->print_after, .print_after_all = o->print_after_all, .trace = stderr,
                      .explain = o->explain};
   p = pass_run_pipeline(p, pipeline, &po, &err); /* frees p on failure */
@@ -280,6 +301,7 @@ static bool emit(const Opts *o, Program *p, const char *what, FILE *f, DataOut *
   CgOptions co = {0};
   co.detect_anomaly = o->detect_anomaly;
   co.info = info;
+  co.metrics = o->cgm;
   /* the report on the terminal: stdout, unless the C goes there */
   if (o->mem_report) co.mem_report = o->out || strcmp(o->cmd, "compile") ? stdout : stderr;
   if (d) {
@@ -1014,6 +1036,9 @@ static int cmd_run(const Opts *o, const Source *src) {
   Cached c;
   char bin[4200];
   if (!build_cached(o, src, &c, bin)) return 1;
+  /* the file goes to the program in its environment, not in its C: one cached binary
+   * serves every file name */
+  if (o->metrics && *o->metrics && setenv("TTC_METRICS", o->metrics, 1)) die("cannot set TTC_METRICS");
   Argv a = {0};
   av_push(&a, bin);
   for (int i = 0; i < o->nargs; i++) av_push(&a, o->args[i]);
@@ -1127,6 +1152,13 @@ int main(int argc, char **argv) {
     if (!pass_check_list(o.passes, &err)) die("%s", err.msg);
   }
   if (!strcmp(o.cmd, "bench")) return cmd_bench(&o);
+  if (!strcmp(o.cmd, "plot")) return cmd_plot(&o);
+  CgMetrics cgm = {0};
+  if (o.metrics) {
+    /* ttc run passes the file in the environment; build and compile write it in the C */
+    cgm.path = *o.metrics && strcmp(o.cmd, "run") ? o.metrics : NULL;
+    o.cgm = &cgm;
+  }
   Source *src = source_read(o.file);
   if (!src) return 1;
   int st;
@@ -1136,5 +1168,6 @@ int main(int argc, char **argv) {
   else if (!strcmp(o.cmd, "profile")) st = cmd_profile(&o, src);
   else st = cmd_diff(&o, src);
   source_free(src);
+  if (o.cgm) metrics_free(o.cgm);
   return st;
 }

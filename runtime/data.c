@@ -77,6 +77,7 @@ struct TtLoader {
   int64_t *order; /* NULL: in order */
   int64_t pos;
   bool started;
+  int64_t epochs; /* passes started (tt_loader_epoch) */
   /* a DistributedSampler (tt_loader_distribute): replicas > 0; its samples per rank */
   int64_t replicas, rank, seed, epoch, samples;
   bool dshuffle, ddrop_last;
@@ -822,6 +823,7 @@ void tt_loader_start(TtLoader *ld) {
   }
   ld->pos = 0;
   ld->started = true;
+  ld->epochs++;
 }
 
 /* Row i's image bytes into ld->raw. */
@@ -883,3 +885,6 @@ void tt_loader_free(TtLoader *ld) {
   free(ld->order);
   free(ld);
 }
+
+/* The pass over the loader now under way, from 0 (the training curves' epoch). */
+int64_t tt_loader_epoch(const TtLoader *ld) { return ld->epochs > 0 ? ld->epochs - 1 : 0; }

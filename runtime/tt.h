@@ -213,6 +213,7 @@ int64_t tt_loader_len(const TtLoader *ld);         /* batches per epoch: len(loa
 int64_t tt_loader_dataset_len(const TtLoader *ld); /* samples: len(loader.dataset) */
 /* Starts an epoch (draws a fresh shuffle from the program's RNG when shuffling). */
 void tt_loader_start(TtLoader *ld);
+int64_t tt_loader_epoch(const TtLoader *ld); /* the pass under way, from 0 */
 /* Writes the next batch's rows into x and y and its size into *n; false at the epoch's end. */
 bool tt_loader_next(TtLoader *ld, void *x, void *y, int64_t *n);
 void tt_loader_free(TtLoader *ld);
@@ -315,6 +316,16 @@ void tt_check_finite_f32(const float *x, int64_t n, const char *op, bool backwar
                          const char *where);
 void tt_check_finite_f64(const double *x, int64_t n, const char *op, bool backward,
                          const char *where);
+
+/* ---- metrics.c: training curves (ttc run|build --metrics, docs/METRICS.md) ---------- */
+
+/* After tt_init: writes to $TTC_METRICS, else default_path, else nowhere (NULL). */
+void tt_metrics_open(const char *default_path);
+void tt_metrics_loss(double loss); /* after a graph with a backward(): the loss */
+/* After a graph with an optimizer step: one row (step, epoch, the mean loss since the
+ * last step, lr, time). */
+void tt_metrics_step(int64_t epoch, bool has_lr, double lr);
+void tt_metrics_accuracy(double acc); /* where the program prints its accuracy: one row */
 
 /* ---- stats.c: the statistics of measurement (ttc profile, ttc bench) ---------------- */
 
