@@ -50,8 +50,9 @@ static void add_row(Series *s, const double *row) {
     }
   }
   for (int c = 0; c < C__N; c++) {
-    s->v[c][s->n] = row[c];
-    if (!isnan(row[c])) s->has[c] = true;
+    /* a diverged run's nan or inf has no place on an axis: the point is left out */
+    s->v[c][s->n] = isfinite(row[c]) ? row[c] : NAN;
+    if (isfinite(row[c])) s->has[c] = true;
   }
   s->n++;
 }

@@ -34,9 +34,9 @@ static struct {
 } M;
 
 static void put_num(double v) {
-  /* %.9g keeps a float32 loss exactly; JSON has no NaN, so a non-finite value is null
-   * there and empty in the CSV (the plot leaves the point out either way) */
-  if (!isfinite(v)) fputs(M.json ? "null" : "", M.f);
+  /* %.9g keeps a float32 loss exactly; a diverged run's NaN or inf is written as nan or
+   * inf in the CSV and as null in JSON, which has no NaN (the plot leaves it out) */
+  if (!isfinite(v) && M.json) fputs("null", M.f);
   else fprintf(M.f, "%.9g", v);
 }
 
@@ -63,45 +63,47 @@ void tt_metrics_loss(double loss) {
   M.nloss++;
 }
 
-/* One row; NAN leaves a column empty (CSV) or out (JSON lines). */
-static void row(double loss, double acc, double lr) {
+/* One row; a column whose bit is not in `has` (1 loss, 2 accuracy, 4 lr) is empty (CSV)
+ * or left out (JSON lines). */
+static void row(int has, double loss, double acc, double lr) {
   double t = tt_now() - M.t0;
   if (M.json) {
     fprintf(M.f, "{\"step\": %lld, \"epoch\": %lld", (long long)M.step, (long long)M.epoch);
-    if (!isnan(loss)) {
+    if (has & 1) {
       fputs(", \"loss\": ", M.f);
       put_num(loss);
     }
-    if (!isnan(acc)) {
+    if (has & 2) {
       fputs(", \"accuracy\": ", M.f);
       put_num(acc);
     }
-    if (!isnan(lr)) {
+    if (has & 4) {
       fputs(", \"lr\": ", M.f);
       put_num(lr);
     }
     fprintf(M.f, ", \"time\": %.6f}\n", t);
   } else {
     fprintf(M.f, "%lld,%lld,", (long long)M.step, (long long)M.epoch);
-    if (!isnan(loss)) put_num(loss);
+    if (has & 1) put_num(loss);
     fputc(',', M.f);
-    if (!isnan(acc)) put_num(acc);
+    if (has & 2) put_num(acc);
     fputc(',', M.f);
-    if (!isnan(lr)) put_num(lr);
+    if (has & 4) put_num(lr);
     fprintf(M.f, ",%.6f\n", t);
   }
   finish_row();
 }
 
 void tt_metrics_step(int64_t epoch, bool has_lr, double lr) {
-  double loss = M.nloss ? M.loss_sum / M.nloss : NAN;
+  int has = (M.nloss ? 1 : 0) | (has_lr ? 4 : 0);
+  double loss = M.nloss ? M.loss_sum / M.nloss : 0;
   M.loss_sum = 0;
   M.nloss = 0;
   M.step++;
   M.epoch = epoch;
-  if (M.f) row(loss, NAN, has_lr ? lr : NAN);
+  if (M.f) row(has, loss, 0, lr);
 }
 
 void tt_metrics_accuracy(double acc) {
-  if (M.f) row(NAN, acc, NAN);
+  if (M.f) row(2, 0, acc, 0);
 }
