@@ -26,11 +26,14 @@ typedef struct Side {
 /* Applies the space-separated options in s to o. */
 static void apply_opts(Opts *o, const char *s, const char *which) {
   if (!s) return;
+  /* the options keep pointers into the words (--passes=LIST): the words live as long as
+   * the program, in buffers kept reachable here */
+  static char *kept[2];
   char *buf = strdup(s);
   if (!buf) die("out of memory");
+  kept[kept[0] != NULL] = buf;
   for (char *w = strtok(buf, " "); w; w = strtok(NULL, " "))
-    if (!opt_one(o, strdup(w))) die("bench: %s: unknown option '%s'", which, w);
-  free(buf);
+    if (!opt_one(o, w)) die("bench: %s: unknown option '%s'", which, w);
 }
 
 static bool build_side(Side *s) {
