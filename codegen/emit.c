@@ -643,7 +643,10 @@ void cg_kernel_comment(Cg *cg, int id, const char *extra) {
   if (value) text_add(&t, " -> %s", shape_str(&n->shape, sh, sizeof sh));
   Cost c = ir_cost(cg->g, n);
   /* Constants and views cost nothing at run time; copies move bytes but do no math. */
-  if (c.flops > 0 || c.bytes > 0) text_add(&t, "   %.0f FLOPs, %.0f B", c.flops, c.bytes);
+  if (n->fused) /* its memory traffic is the loop's, on the line of the op that runs it */
+    text_add(&t, "   %.0f FLOPs", c.flops);
+  else if (c.flops > 0 || c.bytes > 0)
+    text_add(&t, "   %.0f FLOPs, %.0f B", c.flops, c.bytes);
   if (c.flops > 0 && c.bytes > 0) text_add(&t, ", %.2f FLOP/B", c.flops / c.bytes);
   cg_line(cg, "/* %s */", t.b);
 }

@@ -14,11 +14,14 @@ static double bytes_of(const Node *n) {
   return (double)shape_numel(&n->shape) * (double)dt_size(n->dtype);
 }
 
+/* The bytes a kernel reads: its inputs, or for a fused input (computed in this kernel's
+ * loop, the fuse pass) the arrays that input reads in turn. */
 static double bytes_in(const Graph *g, const Node *n) {
   double b = 0;
   for (int i = 0; i < n->nin; i++) {
     int k = n->in[i];
-    if (k >= 0 && k < g->n) b += bytes_of(&g->nodes[k]);
+    if (k < 0 || k >= g->n) continue;
+    b += g->nodes[k].fused ? bytes_in(g, &g->nodes[k]) : bytes_of(&g->nodes[k]);
   }
   return b;
 }
@@ -108,5 +111,7 @@ static const CostFn cost_rules[OP__COUNT] = {
 
 Cost ir_cost(const Graph *g, const Node *n) {
   if ((unsigned)n->op >= OP__COUNT || !cost_rules[n->op]) return (Cost){0, 0};
-  return cost_rules[n->op](g, n);
+  Cost c = cost_rules[n->op](g, n);
+  if (n->fused) c.bytes = 0; /* its loop's reads and writes are its user's */
+  return c;
 }

@@ -60,12 +60,12 @@ static void forward(void) {
   /* broadcast.tt:8:14  x = reshape [6] -> [2,3]: a view of t4, no copy */
   /* broadcast.tt:9:1  store [2,3] into x   0 FLOPs, 96 B */
   memcpy(x, t4, sizeof x);
-  /* broadcast.tt:10:9  cast [2,3] fused into the loop below   6 FLOPs, 72 B, 0.08 FLOP/B */
+  /* broadcast.tt:10:9  cast [2,3] fused into the loop below   6 FLOPs */
   /* broadcast.tt:10:9  t8 = const -> [] */
   static const float t8[1] = { /* [] */
     0.5f,
   };
-  /* broadcast.tt:10:9  t_1 = mul [2,3] * [] with 1 fused op -> [2,3]   6 FLOPs, 52 B, 0.12 FLOP/B */
+  /* broadcast.tt:10:9  t_1 = mul [2,3] * [] with 1 fused op -> [2,3]   6 FLOPs, 76 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 6; i0++) {
     const float f7 = (float)t4[i0]; /* cast */
     t_1[i0] = f7 * t8[0];

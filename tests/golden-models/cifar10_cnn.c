@@ -309,8 +309,8 @@ static void train_step(void) {
   };
   /* cifar10_cnn.tt:39:5  reshape [3] -> [3,1,1]: a view of t1, no copy */
   /* cifar10_cnn.tt:39:5  reshape [3] -> [3,1,1]: a view of t2, no copy */
-  /* cifar10_cnn.tt:39:5  sub [B:64,3,32,32] - [3,1,1] fused into the loop below   196608 FLOPs, 1572876 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:39:5  t6 = div [B:64,3,32,32] / [3,1,1] with 1 fused op -> [B:64,3,32,32]   196608 FLOPs, 1572876 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:39:5  sub [B:64,3,32,32] - [3,1,1] fused into the loop below   196608 FLOPs */
+  /* cifar10_cnn.tt:39:5  t6 = div [B:64,3,32,32] / [3,1,1] with 1 fused op -> [B:64,3,32,32]   196608 FLOPs, 1572888 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 3; i1++)
       for (int64_t i2 = 0; i2 < 1024; i2++) {
@@ -395,8 +395,8 @@ static void train_step(void) {
   static const float t29[1] = { /* [] */
     1.0f,
   };
-  /* cifar10_cnn.tt:23:33  sub [] - [] fused into the loop below   1 FLOPs, 12 B, 0.08 FLOP/B */
-  /* cifar10_cnn.tt:23:33  t31 = div [] / [] with 1 fused op -> []   1 FLOPs, 12 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:23:33  sub [] - [] fused into the loop below   1 FLOPs */
+  /* cifar10_cnn.tt:23:33  t31 = div [] / [] with 1 fused op -> []   1 FLOPs, 16 B, 0.06 FLOP/B */
   {
     const float f30 = t28[0] - t29[0]; /* sub */
     t31[0] = t28[0] / f30;
@@ -405,18 +405,18 @@ static void train_step(void) {
   /* cifar10_cnn.tt:23:33  detach [32] -> [32]: a view of t18, no copy */
   /* cifar10_cnn.tt:23:33  reshape [1,32,1,1] -> [32]: a view of t25, no copy */
   /* cifar10_cnn.tt:23:33  detach [32] -> [32]: a view of t25, no copy */
-  /* cifar10_cnn.tt:23:33  mul [32] * [] fused into the loop below   32 FLOPs, 260 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:33  mul [32] * [] fused into the loop below   32 FLOPs */
   /* cifar10_cnn.tt:23:33  t38 = const -> [] */
   static const float t38[1] = { /* [] */
     0.9f,
   };
-  /* cifar10_cnn.tt:23:33  mul [32] * [] fused into the loop below   32 FLOPs, 260 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:33  mul [32] * [] fused into the loop below   32 FLOPs */
   /* cifar10_cnn.tt:23:33  t40 = const -> [] */
   static const float t40[1] = { /* [] */
     0.1f,
   };
-  /* cifar10_cnn.tt:23:33  mul [32] * [] fused into the loop below   32 FLOPs, 260 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:23:33  running_mean = add [32] + [32] with 2 fused ops -> [32]   32 FLOPs, 384 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:23:33  mul [32] * [] fused into the loop below   32 FLOPs */
+  /* cifar10_cnn.tt:23:33  running_mean = add [32] + [32] with 2 fused ops -> [32]   32 FLOPs, 392 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++) {
     const float f39 = running_mean[i0] * t38[0]; /* mul */
     const float f41 = t18[i0] * t40[0]; /* mul */
@@ -427,13 +427,13 @@ static void train_step(void) {
   static const float t45[1] = { /* [] */
     0.9f,
   };
-  /* cifar10_cnn.tt:23:33  mul [32] * [] fused into the loop below   32 FLOPs, 260 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:33  mul [32] * [] fused into the loop below   32 FLOPs */
   /* cifar10_cnn.tt:23:33  t47 = const -> [] */
   static const float t47[1] = { /* [] */
     0.1f,
   };
-  /* cifar10_cnn.tt:23:33  mul [32] * [] fused into the loop below   32 FLOPs, 260 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:23:33  running_var = add [32] + [32] with 3 fused ops -> [32]   32 FLOPs, 384 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:23:33  mul [32] * [] fused into the loop below   32 FLOPs */
+  /* cifar10_cnn.tt:23:33  running_var = add [32] + [32] with 3 fused ops -> [32]   32 FLOPs, 396 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++) {
     const float f46 = running_var[i0] * t45[0]; /* mul */
     const float f36 = t25[i0] * t31[0]; /* mul */
@@ -452,8 +452,8 @@ static void train_step(void) {
   static const float t55[1] = { /* [] */
     1e-05f,
   };
-  /* cifar10_cnn.tt:23:33  add [1,32,1,1] + [] fused into the loop below   32 FLOPs, 260 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:23:33  t57 = sqrt [1,32,1,1] with 1 fused op -> [1,32,1,1]   32 FLOPs, 256 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:33  add [1,32,1,1] + [] fused into the loop below   32 FLOPs */
+  /* cifar10_cnn.tt:23:33  t57 = sqrt [1,32,1,1] with 1 fused op -> [1,32,1,1]   32 FLOPs, 260 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++) {
     const float f56 = t25[i0] + t55[0]; /* add */
     t57[i0] = sqrtf(f56);
@@ -468,9 +468,9 @@ static void train_step(void) {
     for (int64_t i1 = 0; i1 < 32; i1++)
       for (int64_t i2 = 0; i2 < 1024; i2++)
         t59[i0 * 32768 + i1 * 1024 + i2] = t58[i0 * 32768 + i1 * 1024 + i2] / t57[i1];
-  /* cifar10_cnn.tt:23:33  mul [B:64,32,32,32] * [1,32,1,1] fused into the loop below   2097152 FLOPs, 16777344 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:23:33  add [B:64,32,32,32] + [1,32,1,1] fused into the loop below   2097152 FLOPs, 16777344 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:23:24  t62 = relu [B:64,32,32,32] with 2 fused ops -> [B:64,32,32,32]   2097152 FLOPs, 16777216 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:33  mul [B:64,32,32,32] * [1,32,1,1] fused into the loop below   2097152 FLOPs */
+  /* cifar10_cnn.tt:23:33  add [B:64,32,32,32] + [1,32,1,1] fused into the loop below   2097152 FLOPs */
+  /* cifar10_cnn.tt:23:24  t62 = relu [B:64,32,32,32] with 2 fused ops -> [B:64,32,32,32]   2097152 FLOPs, 16777472 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 32; i1++)
       for (int64_t i2 = 0; i2 < 1024; i2++) {
@@ -558,8 +558,8 @@ static void train_step(void) {
   static const float t86[1] = { /* [] */
     1.0f,
   };
-  /* cifar10_cnn.tt:24:33  sub [] - [] fused into the loop below   1 FLOPs, 12 B, 0.08 FLOP/B */
-  /* cifar10_cnn.tt:24:33  t88 = div [] / [] with 1 fused op -> []   1 FLOPs, 12 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:24:33  sub [] - [] fused into the loop below   1 FLOPs */
+  /* cifar10_cnn.tt:24:33  t88 = div [] / [] with 1 fused op -> []   1 FLOPs, 16 B, 0.06 FLOP/B */
   {
     const float f87 = t85[0] - t86[0]; /* sub */
     t88[0] = t85[0] / f87;
@@ -568,18 +568,18 @@ static void train_step(void) {
   /* cifar10_cnn.tt:24:33  detach [64] -> [64]: a view of t75, no copy */
   /* cifar10_cnn.tt:24:33  reshape [1,64,1,1] -> [64]: a view of t82, no copy */
   /* cifar10_cnn.tt:24:33  detach [64] -> [64]: a view of t82, no copy */
-  /* cifar10_cnn.tt:24:33  mul [64] * [] fused into the loop below   64 FLOPs, 516 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:33  mul [64] * [] fused into the loop below   64 FLOPs */
   /* cifar10_cnn.tt:24:33  t95 = const -> [] */
   static const float t95[1] = { /* [] */
     0.9f,
   };
-  /* cifar10_cnn.tt:24:33  mul [64] * [] fused into the loop below   64 FLOPs, 516 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:33  mul [64] * [] fused into the loop below   64 FLOPs */
   /* cifar10_cnn.tt:24:33  t97 = const -> [] */
   static const float t97[1] = { /* [] */
     0.1f,
   };
-  /* cifar10_cnn.tt:24:33  mul [64] * [] fused into the loop below   64 FLOPs, 516 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:24:33  running_mean_1 = add [64] + [64] with 2 fused ops -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:24:33  mul [64] * [] fused into the loop below   64 FLOPs */
+  /* cifar10_cnn.tt:24:33  running_mean_1 = add [64] + [64] with 2 fused ops -> [64]   64 FLOPs, 776 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++) {
     const float f96 = running_mean_1[i0] * t95[0]; /* mul */
     const float f98 = t75[i0] * t97[0]; /* mul */
@@ -590,13 +590,13 @@ static void train_step(void) {
   static const float t102[1] = { /* [] */
     0.9f,
   };
-  /* cifar10_cnn.tt:24:33  mul [64] * [] fused into the loop below   64 FLOPs, 516 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:33  mul [64] * [] fused into the loop below   64 FLOPs */
   /* cifar10_cnn.tt:24:33  t104 = const -> [] */
   static const float t104[1] = { /* [] */
     0.1f,
   };
-  /* cifar10_cnn.tt:24:33  mul [64] * [] fused into the loop below   64 FLOPs, 516 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:24:33  running_var_1 = add [64] + [64] with 3 fused ops -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:24:33  mul [64] * [] fused into the loop below   64 FLOPs */
+  /* cifar10_cnn.tt:24:33  running_var_1 = add [64] + [64] with 3 fused ops -> [64]   64 FLOPs, 780 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++) {
     const float f103 = running_var_1[i0] * t102[0]; /* mul */
     const float f93 = t82[i0] * t88[0]; /* mul */
@@ -615,8 +615,8 @@ static void train_step(void) {
   static const float t112[1] = { /* [] */
     1e-05f,
   };
-  /* cifar10_cnn.tt:24:33  add [1,64,1,1] + [] fused into the loop below   64 FLOPs, 516 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:24:33  t114 = sqrt [1,64,1,1] with 1 fused op -> [1,64,1,1]   64 FLOPs, 512 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:33  add [1,64,1,1] + [] fused into the loop below   64 FLOPs */
+  /* cifar10_cnn.tt:24:33  t114 = sqrt [1,64,1,1] with 1 fused op -> [1,64,1,1]   64 FLOPs, 516 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++) {
     const float f113 = t82[i0] + t112[0]; /* add */
     t114[i0] = sqrtf(f113);
@@ -631,9 +631,9 @@ static void train_step(void) {
     for (int64_t i1 = 0; i1 < 64; i1++)
       for (int64_t i2 = 0; i2 < 256; i2++)
         t116[i0 * 16384 + i1 * 256 + i2] = t115[i0 * 16384 + i1 * 256 + i2] / t114[i1];
-  /* cifar10_cnn.tt:24:33  mul [B:64,64,16,16] * [1,64,1,1] fused into the loop below   1048576 FLOPs, 8388864 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:24:33  add [B:64,64,16,16] + [1,64,1,1] fused into the loop below   1048576 FLOPs, 8388864 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:24:24  t119 = relu [B:64,64,16,16] with 2 fused ops -> [B:64,64,16,16]   1048576 FLOPs, 8388608 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:33  mul [B:64,64,16,16] * [1,64,1,1] fused into the loop below   1048576 FLOPs */
+  /* cifar10_cnn.tt:24:33  add [B:64,64,16,16] + [1,64,1,1] fused into the loop below   1048576 FLOPs */
+  /* cifar10_cnn.tt:24:24  t119 = relu [B:64,64,16,16] with 2 fused ops -> [B:64,64,16,16]   1048576 FLOPs, 8389120 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       for (int64_t i2 = 0; i2 < 256; i2++) {
@@ -657,13 +657,13 @@ static void train_step(void) {
   static const double t128[1] = { /* [] */
     0.7,
   };
-  /* cifar10_cnn.tt:26:28  lt [B:64,2048] < [] fused into the loop below   131072 FLOPs, 1179656 B, 0.11 FLOP/B */
-  /* cifar10_cnn.tt:26:28  cast [B:64,2048] fused into the loop below   131072 FLOPs, 655360 B, 0.20 FLOP/B */
+  /* cifar10_cnn.tt:26:28  lt [B:64,2048] < [] fused into the loop below   131072 FLOPs */
+  /* cifar10_cnn.tt:26:28  cast [B:64,2048] fused into the loop below   131072 FLOPs */
   /* cifar10_cnn.tt:26:28  t131 = const -> [] */
   static const float t131[1] = { /* [] */
     0.7f,
   };
-  /* cifar10_cnn.tt:26:28  t132 = div [B:64,2048] / [] with 2 fused ops -> [B:64,2048]   131072 FLOPs, 1048580 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:26:28  t132 = div [B:64,2048] / [] with 2 fused ops -> [B:64,2048]   131072 FLOPs, 1572876 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 2048; i0++) {
     const _Bool f129 = t127[i0] < t128[0]; /* lt */
     const float f130 = (float)f129; /* cast */
@@ -774,9 +774,9 @@ static void train_step(void) {
       acc += t232[i0 * 10 + i1];
     t233[i0] = (float)acc;
   }
-  /* cifar10_cnn.tt:40:16  exp [B:64,10] fused into the loop below   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:40:16  mul [B:64,10] * [B:64,1] fused into the loop below   640 FLOPs, 5376 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:40:16  t236 = sub [B:64,10] - [B:64,10] with 2 fused ops -> [B:64,10]   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:40:16  exp [B:64,10] fused into the loop below   640 FLOPs */
+  /* cifar10_cnn.tt:40:16  mul [B:64,10] * [B:64,1] fused into the loop below   640 FLOPs */
+  /* cifar10_cnn.tt:40:16  t236 = sub [B:64,10] - [B:64,10] with 2 fused ops -> [B:64,10]   640 FLOPs, 7936 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++) {
       const float f234 = expf(t138[i0 * 10 + i1]); /* exp */
@@ -804,8 +804,8 @@ static void train_step(void) {
   static const float t245[1] = { /* [] */
     0.0f,
   };
-  /* cifar10_cnn.tt:25:24  gt [B:64,128,8,8] > [] fused into the loop below   524288 FLOPs, 2621444 B, 0.20 FLOP/B */
-  /* cifar10_cnn.tt:25:24  t247 = where [B:64,128,8,8], [B:64,128,8,8], [] with 1 fused op -> [B:64,128,8,8]   524288 FLOPs, 4718596 B, 0.11 FLOP/B */
+  /* cifar10_cnn.tt:25:24  gt [B:64,128,8,8] > [] fused into the loop below   524288 FLOPs */
+  /* cifar10_cnn.tt:25:24  t247 = where [B:64,128,8,8], [B:64,128,8,8], [] with 1 fused op -> [B:64,128,8,8]   524288 FLOPs, 6291464 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 8192; i0++) {
     const _Bool f246 = t124[i0] > t245[0]; /* gt */
     t247[i0] = (f246 ? t244[i0] : t245[0]);
@@ -836,8 +836,8 @@ static void train_step(void) {
   static const float t252[1] = { /* [] */
     0.0f,
   };
-  /* cifar10_cnn.tt:24:24  gt [B:64,64,16,16] > [] fused into the loop below   1048576 FLOPs, 5242884 B, 0.20 FLOP/B */
-  /* cifar10_cnn.tt:24:24  t254 = where [B:64,64,16,16], [B:64,64,16,16], [] with 1 fused op -> [B:64,64,16,16]   1048576 FLOPs, 9437188 B, 0.11 FLOP/B */
+  /* cifar10_cnn.tt:24:24  gt [B:64,64,16,16] > [] fused into the loop below   1048576 FLOPs */
+  /* cifar10_cnn.tt:24:24  t254 = where [B:64,64,16,16], [B:64,64,16,16], [] with 1 fused op -> [B:64,64,16,16]   1048576 FLOPs, 12582920 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 16384; i0++) {
     const _Bool f253 = t119[i0] > t252[0]; /* gt */
     t254[i0] = (f253 ? t251[i0] : t252[0]);
@@ -887,12 +887,12 @@ static void train_step(void) {
     for (int64_t i1 = 0; i1 < 64; i1++)
       for (int64_t i2 = 0; i2 < 256; i2++)
         t259[i0 * 16384 + i1 * 256 + i2] = t256[i0 * 16384 + i1 * 256 + i2] / t114[i1];
-  /* cifar10_cnn.tt:24:33  mul [B:64,64,16,16] * [B:64,64,16,16] fused into the loop below   1048576 FLOPs, 12582912 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:24:33  mul [B:64,64,16,16] * [B:64,64,16,16] fused into the loop below   1048576 FLOPs */
   /* cifar10_cnn.tt:24:33  t261 = mul [1,64,1,1] * [1,64,1,1] -> [1,64,1,1]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
     t261[i0] = t114[i0] * t114[i0];
-  /* cifar10_cnn.tt:24:33  div [B:64,64,16,16] / [1,64,1,1] fused into the loop below   1048576 FLOPs, 8388864 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:24:33  t263 = neg [B:64,64,16,16] with 2 fused ops -> [B:64,64,16,16]   1048576 FLOPs, 8388608 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:33  div [B:64,64,16,16] / [1,64,1,1] fused into the loop below   1048576 FLOPs */
+  /* cifar10_cnn.tt:24:33  t263 = neg [B:64,64,16,16] with 2 fused ops -> [B:64,64,16,16]   1048576 FLOPs, 12583168 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       for (int64_t i2 = 0; i2 < 256; i2++) {
@@ -939,9 +939,9 @@ static void train_step(void) {
   static const float t267[1] = { /* [] */
     2.0f,
   };
-  /* cifar10_cnn.tt:24:33  mul [1,64,1,1] * [] fused into the loop below   64 FLOPs, 516 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:24:33  div [1,64,1,1] / [1,64,1,1] fused into the loop below   64 FLOPs, 768 B, 0.08 FLOP/B */
-  /* cifar10_cnn.tt:24:33  t270 = div [1,64,1,1] / [] with 2 fused ops -> [1,64,1,1]   64 FLOPs, 516 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:33  mul [1,64,1,1] * [] fused into the loop below   64 FLOPs */
+  /* cifar10_cnn.tt:24:33  div [1,64,1,1] / [1,64,1,1] fused into the loop below   64 FLOPs */
+  /* cifar10_cnn.tt:24:33  t270 = div [1,64,1,1] / [] with 2 fused ops -> [1,64,1,1]   64 FLOPs, 776 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++) {
     const float f268 = t114[i0] * t267[0]; /* mul */
     const float f269 = t264[i0] / f268; /* div */
@@ -952,15 +952,15 @@ static void train_step(void) {
     for (int64_t i1 = 0; i1 < 64; i1++)
       for (int64_t i2 = 0; i2 < 256; i2++)
         t271[i0 * 16384 + i1 * 256 + i2] = t270[i1];
-  /* cifar10_cnn.tt:24:33  mul [B:64,64,16,16] * [B:64,64,16,16] fused into the loop below   1048576 FLOPs, 12582912 B, 0.08 FLOP/B */
-  /* cifar10_cnn.tt:24:33  mul [B:64,64,16,16] * [B:64,64,16,16] fused into the loop below   1048576 FLOPs, 12582912 B, 0.08 FLOP/B */
-  /* cifar10_cnn.tt:24:33  t274 = add [B:64,64,16,16] + [B:64,64,16,16] with 2 fused ops -> [B:64,64,16,16]   1048576 FLOPs, 12582912 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:24:33  mul [B:64,64,16,16] * [B:64,64,16,16] fused into the loop below   1048576 FLOPs */
+  /* cifar10_cnn.tt:24:33  mul [B:64,64,16,16] * [B:64,64,16,16] fused into the loop below   1048576 FLOPs */
+  /* cifar10_cnn.tt:24:33  t274 = add [B:64,64,16,16] + [B:64,64,16,16] with 2 fused ops -> [B:64,64,16,16]   1048576 FLOPs, 20971520 B, 0.05 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 16384; i0++) {
     const float f272 = t271[i0] * t76[i0]; /* mul */
     const float f273 = t271[i0] * t76[i0]; /* mul */
     t274[i0] = f272 + f273;
   }
-  /* cifar10_cnn.tt:24:33  add [B:64,64,16,16] + [B:64,64,16,16] fused into the loop below   1048576 FLOPs, 12582912 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:24:33  add [B:64,64,16,16] + [B:64,64,16,16] fused into the loop below   1048576 FLOPs */
   /* cifar10_cnn.tt:24:33  t276 = neg [B:64,64,16,16] -> [B:64,64,16,16]   1048576 FLOPs, 8388608 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 16384; i0++)
     t276[i0] = -t274[i0];
@@ -980,8 +980,8 @@ static void train_step(void) {
     acc += lane[0];
     t277[i0] = (float)acc;
   }
-  /* cifar10_cnn.tt:24:33  add [1,64,1,1] + [1,64,1,1] fused into the loop below   64 FLOPs, 768 B, 0.08 FLOP/B */
-  /* cifar10_cnn.tt:24:33  t279 = div [1,64,1,1] / [] with 1 fused op -> [1,64,1,1]   64 FLOPs, 516 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:33  add [1,64,1,1] + [1,64,1,1] fused into the loop below   64 FLOPs */
+  /* cifar10_cnn.tt:24:33  t279 = div [1,64,1,1] / [] with 1 fused op -> [1,64,1,1]   64 FLOPs, 772 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++) {
     const float f278 = t266[i0] + t277[i0]; /* add */
     t279[i0] = f278 / t74[0];
@@ -991,7 +991,7 @@ static void train_step(void) {
     for (int64_t i1 = 0; i1 < 64; i1++)
       for (int64_t i2 = 0; i2 < 256; i2++)
         t280[i0 * 16384 + i1 * 256 + i2] = t279[i1];
-  /* cifar10_cnn.tt:24:33  t281 = add [B:64,64,16,16] + [B:64,64,16,16] with 1 fused op -> [B:64,64,16,16]   1048576 FLOPs, 12582912 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:24:33  t281 = add [B:64,64,16,16] + [B:64,64,16,16] with 1 fused op -> [B:64,64,16,16]   1048576 FLOPs, 16777216 B, 0.06 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 16384; i0++) {
     const float f275 = t259[i0] + t274[i0]; /* add */
     t281[i0] = f275 + t280[i0];
@@ -1024,8 +1024,8 @@ static void train_step(void) {
   static const float t288[1] = { /* [] */
     0.0f,
   };
-  /* cifar10_cnn.tt:23:24  gt [B:64,32,32,32] > [] fused into the loop below   2097152 FLOPs, 10485764 B, 0.20 FLOP/B */
-  /* cifar10_cnn.tt:23:24  t290 = where [B:64,32,32,32], [B:64,32,32,32], [] with 1 fused op -> [B:64,32,32,32]   2097152 FLOPs, 18874372 B, 0.11 FLOP/B */
+  /* cifar10_cnn.tt:23:24  gt [B:64,32,32,32] > [] fused into the loop below   2097152 FLOPs */
+  /* cifar10_cnn.tt:23:24  t290 = where [B:64,32,32,32], [B:64,32,32,32], [] with 1 fused op -> [B:64,32,32,32]   2097152 FLOPs, 25165832 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 32768; i0++) {
     const _Bool f289 = t62[i0] > t288[0]; /* gt */
     t290[i0] = (f289 ? t287[i0] : t288[0]);
@@ -1075,12 +1075,12 @@ static void train_step(void) {
     for (int64_t i1 = 0; i1 < 32; i1++)
       for (int64_t i2 = 0; i2 < 1024; i2++)
         t295[i0 * 32768 + i1 * 1024 + i2] = t292[i0 * 32768 + i1 * 1024 + i2] / t57[i1];
-  /* cifar10_cnn.tt:23:33  mul [B:64,32,32,32] * [B:64,32,32,32] fused into the loop below   2097152 FLOPs, 25165824 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:23:33  mul [B:64,32,32,32] * [B:64,32,32,32] fused into the loop below   2097152 FLOPs */
   /* cifar10_cnn.tt:23:33  t297 = mul [1,32,1,1] * [1,32,1,1] -> [1,32,1,1]   32 FLOPs, 384 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++)
     t297[i0] = t57[i0] * t57[i0];
-  /* cifar10_cnn.tt:23:33  div [B:64,32,32,32] / [1,32,1,1] fused into the loop below   2097152 FLOPs, 16777344 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:23:33  t299 = neg [B:64,32,32,32] with 2 fused ops -> [B:64,32,32,32]   2097152 FLOPs, 16777216 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:33  div [B:64,32,32,32] / [1,32,1,1] fused into the loop below   2097152 FLOPs */
+  /* cifar10_cnn.tt:23:33  t299 = neg [B:64,32,32,32] with 2 fused ops -> [B:64,32,32,32]   2097152 FLOPs, 25165952 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 32; i1++)
       for (int64_t i2 = 0; i2 < 1024; i2++) {
@@ -1127,9 +1127,9 @@ static void train_step(void) {
   static const float t303[1] = { /* [] */
     2.0f,
   };
-  /* cifar10_cnn.tt:23:33  mul [1,32,1,1] * [] fused into the loop below   32 FLOPs, 260 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:23:33  div [1,32,1,1] / [1,32,1,1] fused into the loop below   32 FLOPs, 384 B, 0.08 FLOP/B */
-  /* cifar10_cnn.tt:23:33  t306 = div [1,32,1,1] / [] with 2 fused ops -> [1,32,1,1]   32 FLOPs, 260 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:33  mul [1,32,1,1] * [] fused into the loop below   32 FLOPs */
+  /* cifar10_cnn.tt:23:33  div [1,32,1,1] / [1,32,1,1] fused into the loop below   32 FLOPs */
+  /* cifar10_cnn.tt:23:33  t306 = div [1,32,1,1] / [] with 2 fused ops -> [1,32,1,1]   32 FLOPs, 392 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++) {
     const float f304 = t57[i0] * t303[0]; /* mul */
     const float f305 = t300[i0] / f304; /* div */
@@ -1140,15 +1140,15 @@ static void train_step(void) {
     for (int64_t i1 = 0; i1 < 32; i1++)
       for (int64_t i2 = 0; i2 < 1024; i2++)
         t307[i0 * 32768 + i1 * 1024 + i2] = t306[i1];
-  /* cifar10_cnn.tt:23:33  mul [B:64,32,32,32] * [B:64,32,32,32] fused into the loop below   2097152 FLOPs, 25165824 B, 0.08 FLOP/B */
-  /* cifar10_cnn.tt:23:33  mul [B:64,32,32,32] * [B:64,32,32,32] fused into the loop below   2097152 FLOPs, 25165824 B, 0.08 FLOP/B */
-  /* cifar10_cnn.tt:23:33  t310 = add [B:64,32,32,32] + [B:64,32,32,32] with 2 fused ops -> [B:64,32,32,32]   2097152 FLOPs, 25165824 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:23:33  mul [B:64,32,32,32] * [B:64,32,32,32] fused into the loop below   2097152 FLOPs */
+  /* cifar10_cnn.tt:23:33  mul [B:64,32,32,32] * [B:64,32,32,32] fused into the loop below   2097152 FLOPs */
+  /* cifar10_cnn.tt:23:33  t310 = add [B:64,32,32,32] + [B:64,32,32,32] with 2 fused ops -> [B:64,32,32,32]   2097152 FLOPs, 41943040 B, 0.05 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 32768; i0++) {
     const float f308 = t307[i0] * t19[i0]; /* mul */
     const float f309 = t307[i0] * t19[i0]; /* mul */
     t310[i0] = f308 + f309;
   }
-  /* cifar10_cnn.tt:23:33  add [B:64,32,32,32] + [B:64,32,32,32] fused into the loop below   2097152 FLOPs, 25165824 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:23:33  add [B:64,32,32,32] + [B:64,32,32,32] fused into the loop below   2097152 FLOPs */
   /* cifar10_cnn.tt:23:33  t312 = neg [B:64,32,32,32] -> [B:64,32,32,32]   2097152 FLOPs, 16777216 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 32768; i0++)
     t312[i0] = -t310[i0];
@@ -1168,8 +1168,8 @@ static void train_step(void) {
     acc += lane[0];
     t313[i0] = (float)acc;
   }
-  /* cifar10_cnn.tt:23:33  add [1,32,1,1] + [1,32,1,1] fused into the loop below   32 FLOPs, 384 B, 0.08 FLOP/B */
-  /* cifar10_cnn.tt:23:33  t315 = div [1,32,1,1] / [] with 1 fused op -> [1,32,1,1]   32 FLOPs, 260 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:33  add [1,32,1,1] + [1,32,1,1] fused into the loop below   32 FLOPs */
+  /* cifar10_cnn.tt:23:33  t315 = div [1,32,1,1] / [] with 1 fused op -> [1,32,1,1]   32 FLOPs, 388 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++) {
     const float f314 = t302[i0] + t313[i0]; /* add */
     t315[i0] = f314 / t17[0];
@@ -1179,7 +1179,7 @@ static void train_step(void) {
     for (int64_t i1 = 0; i1 < 32; i1++)
       for (int64_t i2 = 0; i2 < 1024; i2++)
         t316[i0 * 32768 + i1 * 1024 + i2] = t315[i1];
-  /* cifar10_cnn.tt:23:33  t317 = add [B:64,32,32,32] + [B:64,32,32,32] with 1 fused op -> [B:64,32,32,32]   2097152 FLOPs, 25165824 B, 0.08 FLOP/B */
+  /* cifar10_cnn.tt:23:33  t317 = add [B:64,32,32,32] + [B:64,32,32,32] with 1 fused op -> [B:64,32,32,32]   2097152 FLOPs, 33554432 B, 0.06 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 32768; i0++) {
     const float f311 = t295[i0] + t310[i0]; /* add */
     t317[i0] = f311 + t316[i0];
@@ -1449,8 +1449,8 @@ static void eval_step(void) {
   };
   /* cifar10_cnn.tt:48:9  reshape [3] -> [3,1,1]: a view of t1, no copy */
   /* cifar10_cnn.tt:48:9  reshape [3] -> [3,1,1]: a view of t2, no copy */
-  /* cifar10_cnn.tt:48:9  sub [B:500,3,32,32] - [3,1,1] fused into the loop below   1536000 FLOPs, 12288012 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:48:9  t6 = div [B:500,3,32,32] / [3,1,1] with 1 fused op -> [B:500,3,32,32]   1536000 FLOPs, 12288012 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:48:9  sub [B:500,3,32,32] - [3,1,1] fused into the loop below   1536000 FLOPs */
+  /* cifar10_cnn.tt:48:9  t6 = div [B:500,3,32,32] / [3,1,1] with 1 fused op -> [B:500,3,32,32]   1536000 FLOPs, 12288024 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 3; i1++)
       for (int64_t i2 = 0; i2 < 1024; i2++) {
@@ -1470,17 +1470,17 @@ static void eval_step(void) {
   static const float t21[1] = { /* [] */
     1e-05f,
   };
-  /* cifar10_cnn.tt:23:33  add [1,32,1,1] + [] fused into the loop below   32 FLOPs, 260 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:23:33  t23 = sqrt [1,32,1,1] with 1 fused op -> [1,32,1,1]   32 FLOPs, 256 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:33  add [1,32,1,1] + [] fused into the loop below   32 FLOPs */
+  /* cifar10_cnn.tt:23:33  t23 = sqrt [1,32,1,1] with 1 fused op -> [1,32,1,1]   32 FLOPs, 260 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++) {
     const float f22 = running_var[i0] + t21[0]; /* add */
     t23[i0] = sqrtf(f22);
   }
-  /* cifar10_cnn.tt:23:33  sub [B:500,32,32,32] - [1,32,1,1] fused into the loop below   16384000 FLOPs, 131072128 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:23:33  div [B:500,32,32,32] / [1,32,1,1] fused into the loop below   16384000 FLOPs, 131072128 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:23:33  mul [B:500,32,32,32] * [1,32,1,1] fused into the loop below   16384000 FLOPs, 131072128 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:23:33  add [B:500,32,32,32] + [1,32,1,1] fused into the loop below   16384000 FLOPs, 131072128 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:23:24  t28 = relu [B:500,32,32,32] with 4 fused ops -> [B:500,32,32,32]   16384000 FLOPs, 131072000 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:23:33  sub [B:500,32,32,32] - [1,32,1,1] fused into the loop below   16384000 FLOPs */
+  /* cifar10_cnn.tt:23:33  div [B:500,32,32,32] / [1,32,1,1] fused into the loop below   16384000 FLOPs */
+  /* cifar10_cnn.tt:23:33  mul [B:500,32,32,32] * [1,32,1,1] fused into the loop below   16384000 FLOPs */
+  /* cifar10_cnn.tt:23:33  add [B:500,32,32,32] + [1,32,1,1] fused into the loop below   16384000 FLOPs */
+  /* cifar10_cnn.tt:23:24  t28 = relu [B:500,32,32,32] with 4 fused ops -> [B:500,32,32,32]   16384000 FLOPs, 131072512 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 32; i1++)
       for (int64_t i2 = 0; i2 < 1024; i2++) {
@@ -1505,17 +1505,17 @@ static void eval_step(void) {
   static const float t44[1] = { /* [] */
     1e-05f,
   };
-  /* cifar10_cnn.tt:24:33  add [1,64,1,1] + [] fused into the loop below   64 FLOPs, 516 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:24:33  t46 = sqrt [1,64,1,1] with 1 fused op -> [1,64,1,1]   64 FLOPs, 512 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:33  add [1,64,1,1] + [] fused into the loop below   64 FLOPs */
+  /* cifar10_cnn.tt:24:33  t46 = sqrt [1,64,1,1] with 1 fused op -> [1,64,1,1]   64 FLOPs, 516 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++) {
     const float f45 = running_var_1[i0] + t44[0]; /* add */
     t46[i0] = sqrtf(f45);
   }
-  /* cifar10_cnn.tt:24:33  sub [B:500,64,16,16] - [1,64,1,1] fused into the loop below   8192000 FLOPs, 65536256 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:24:33  div [B:500,64,16,16] / [1,64,1,1] fused into the loop below   8192000 FLOPs, 65536256 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:24:33  mul [B:500,64,16,16] * [1,64,1,1] fused into the loop below   8192000 FLOPs, 65536256 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:24:33  add [B:500,64,16,16] + [1,64,1,1] fused into the loop below   8192000 FLOPs, 65536256 B, 0.12 FLOP/B */
-  /* cifar10_cnn.tt:24:24  t51 = relu [B:500,64,16,16] with 4 fused ops -> [B:500,64,16,16]   8192000 FLOPs, 65536000 B, 0.12 FLOP/B */
+  /* cifar10_cnn.tt:24:33  sub [B:500,64,16,16] - [1,64,1,1] fused into the loop below   8192000 FLOPs */
+  /* cifar10_cnn.tt:24:33  div [B:500,64,16,16] / [1,64,1,1] fused into the loop below   8192000 FLOPs */
+  /* cifar10_cnn.tt:24:33  mul [B:500,64,16,16] * [1,64,1,1] fused into the loop below   8192000 FLOPs */
+  /* cifar10_cnn.tt:24:33  add [B:500,64,16,16] + [1,64,1,1] fused into the loop below   8192000 FLOPs */
+  /* cifar10_cnn.tt:24:24  t51 = relu [B:500,64,16,16] with 4 fused ops -> [B:500,64,16,16]   8192000 FLOPs, 65537024 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       for (int64_t i2 = 0; i2 < 256; i2++) {
@@ -1557,8 +1557,8 @@ static void eval_step(void) {
     }
     t66[i0] = besti;
   }
-  /* cifar10_cnn.tt:49:48  eq [B:500] == [B:500] fused into the loop below   500 FLOPs, 8500 B, 0.06 FLOP/B */
-  /* cifar10_cnn.tt:49:53  t69 = cast [B:500] to i64, with 1 fused op -> [B:500]   500 FLOPs, 4500 B, 0.11 FLOP/B */
+  /* cifar10_cnn.tt:49:48  eq [B:500] == [B:500] fused into the loop below   500 FLOPs */
+  /* cifar10_cnn.tt:49:53  t69 = cast [B:500] to i64, with 1 fused op -> [B:500]   500 FLOPs, 12000 B, 0.04 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++) {
     const _Bool f68 = t66[i0] == loader1_y[i0]; /* eq */
     t69[i0] = (int64_t)f68;

@@ -195,8 +195,8 @@ static void train_step(void) {
   /* cnn_fashion.tt:21:50  reshape [B:64,64,7,7] -> [B:64,3136]: a view of x_1, no copy */
   /* cnn_fashion.tt:21:44  t13 = matmul [B:64,3136] @ [128,3136] (B transposed) -> [B:64,128]   51380224 FLOPs, 2441216 B, 21.05 FLOP/B */
   tt_gemm_f32(B, 128, 3136, x_1, 3136, false, fc1_weight, 3136, true, t13, 128, false);
-  /* cnn_fashion.tt:21:44  add [B:64,128] + [128] fused into the loop below   8192 FLOPs, 66048 B, 0.12 FLOP/B */
-  /* cnn_fashion.tt:21:35  t16 = relu [B:64,128] with 1 fused op -> [B:64,128]   8192 FLOPs, 65536 B, 0.12 FLOP/B */
+  /* cnn_fashion.tt:21:44  add [B:64,128] + [128] fused into the loop below   8192 FLOPs */
+  /* cnn_fashion.tt:21:35  t16 = relu [B:64,128] with 1 fused op -> [B:64,128]   8192 FLOPs, 66048 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++) {
       const float f15 = t13[i0 * 128 + i1] + fc1_bias[i1]; /* add */
@@ -208,13 +208,13 @@ static void train_step(void) {
   static const double t18[1] = { /* [] */
     0.75,
   };
-  /* cnn_fashion.tt:21:29  lt [B:64,128] < [] fused into the loop below   8192 FLOPs, 73736 B, 0.11 FLOP/B */
-  /* cnn_fashion.tt:21:29  cast [B:64,128] fused into the loop below   8192 FLOPs, 40960 B, 0.20 FLOP/B */
+  /* cnn_fashion.tt:21:29  lt [B:64,128] < [] fused into the loop below   8192 FLOPs */
+  /* cnn_fashion.tt:21:29  cast [B:64,128] fused into the loop below   8192 FLOPs */
   /* cnn_fashion.tt:21:29  t21 = const -> [] */
   static const float t21[1] = { /* [] */
     0.75f,
   };
-  /* cnn_fashion.tt:21:29  t22 = div [B:64,128] / [] with 2 fused ops -> [B:64,128]   8192 FLOPs, 65540 B, 0.12 FLOP/B */
+  /* cnn_fashion.tt:21:29  t22 = div [B:64,128] / [] with 2 fused ops -> [B:64,128]   8192 FLOPs, 98316 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 128; i0++) {
     const _Bool f19 = t17[i0] < t18[0]; /* lt */
     const float f20 = (float)f19; /* cast */
@@ -331,9 +331,9 @@ static void train_step(void) {
       acc += t107[i0 * 10 + i1];
     t108[i0] = (float)acc;
   }
-  /* cnn_fashion.tt:32:16  exp [B:64,10] fused into the loop below   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  /* cnn_fashion.tt:32:16  mul [B:64,10] * [B:64,1] fused into the loop below   640 FLOPs, 5376 B, 0.12 FLOP/B */
-  /* cnn_fashion.tt:32:16  t111 = sub [B:64,10] - [B:64,10] with 2 fused ops -> [B:64,10]   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* cnn_fashion.tt:32:16  exp [B:64,10] fused into the loop below   640 FLOPs */
+  /* cnn_fashion.tt:32:16  mul [B:64,10] * [B:64,1] fused into the loop below   640 FLOPs */
+  /* cnn_fashion.tt:32:16  t111 = sub [B:64,10] - [B:64,10] with 2 fused ops -> [B:64,10]   640 FLOPs, 7936 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++) {
       const float f109 = expf(t28[i0 * 10 + i1]); /* exp */
@@ -351,13 +351,13 @@ static void train_step(void) {
   /* cnn_fashion.tt:21:20  reshape [B:64,10] -> [B:64,10]: a view of t111, no copy */
   /* cnn_fashion.tt:21:20  t115 = matmul [B:64,10] @ [10,128] -> [B:64,128]   163840 FLOPs, 40448 B, 4.05 FLOP/B */
   tt_gemm_f32(B, 128, 10, t111, 10, false, fc2_weight, 128, false, t115, 128, false);
-  /* cnn_fashion.tt:21:29  mul [B:64,128] * [B:64,128] fused into the loop below   8192 FLOPs, 98304 B, 0.08 FLOP/B */
+  /* cnn_fashion.tt:21:29  mul [B:64,128] * [B:64,128] fused into the loop below   8192 FLOPs */
   /* cnn_fashion.tt:21:35  t118 = const -> [] */
   static const float t118[1] = { /* [] */
     0.0f,
   };
-  /* cnn_fashion.tt:21:35  gt [B:64,128] > [] fused into the loop below   8192 FLOPs, 40964 B, 0.20 FLOP/B */
-  /* cnn_fashion.tt:21:35  t120 = where [B:64,128], [B:64,128], [] with 2 fused ops -> [B:64,128]   8192 FLOPs, 73732 B, 0.11 FLOP/B */
+  /* cnn_fashion.tt:21:35  gt [B:64,128] > [] fused into the loop below   8192 FLOPs */
+  /* cnn_fashion.tt:21:35  t120 = where [B:64,128], [B:64,128], [] with 2 fused ops -> [B:64,128]   8192 FLOPs, 131080 B, 0.06 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 128; i0++) {
     const _Bool f119 = t16[i0] > t118[0]; /* gt */
     const float f117 = t115[i0] * t22[i0]; /* mul */
@@ -381,8 +381,8 @@ static void train_step(void) {
   static const float t128[1] = { /* [] */
     0.0f,
   };
-  /* cnn_fashion.tt:20:24  gt [B:64,64,14,14] > [] fused into the loop below   802816 FLOPs, 4014084 B, 0.20 FLOP/B */
-  /* cnn_fashion.tt:20:24  t130 = where [B:64,64,14,14], [B:64,64,14,14], [] with 1 fused op -> [B:64,64,14,14]   802816 FLOPs, 7225348 B, 0.11 FLOP/B */
+  /* cnn_fashion.tt:20:24  gt [B:64,64,14,14] > [] fused into the loop below   802816 FLOPs */
+  /* cnn_fashion.tt:20:24  t130 = where [B:64,64,14,14], [B:64,64,14,14], [] with 1 fused op -> [B:64,64,14,14]   802816 FLOPs, 9633800 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 12544; i0++) {
     const _Bool f129 = t9[i0] > t128[0]; /* gt */
     t130[i0] = (f129 ? t127[i0] : t128[0]);
@@ -415,8 +415,8 @@ static void train_step(void) {
   static const float t135[1] = { /* [] */
     0.0f,
   };
-  /* cnn_fashion.tt:19:24  gt [B:64,32,28,28] > [] fused into the loop below   1605632 FLOPs, 8028164 B, 0.20 FLOP/B */
-  /* cnn_fashion.tt:19:24  t137 = where [B:64,32,28,28], [B:64,32,28,28], [] with 1 fused op -> [B:64,32,28,28]   1605632 FLOPs, 14450692 B, 0.11 FLOP/B */
+  /* cnn_fashion.tt:19:24  gt [B:64,32,28,28] > [] fused into the loop below   1605632 FLOPs */
+  /* cnn_fashion.tt:19:24  t137 = where [B:64,32,28,28], [B:64,32,28,28], [] with 1 fused op -> [B:64,32,28,28]   1605632 FLOPs, 19267592 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 25088; i0++) {
     const _Bool f136 = t4[i0] > t135[0]; /* gt */
     t137[i0] = (f136 ? t134[i0] : t135[0]);
@@ -708,8 +708,8 @@ static void eval_step(void) {
     }
     t27[i0] = besti;
   }
-  /* cnn_fashion.tt:43:44  eq [B:1000] == [B:1000] fused into the loop below   1000 FLOPs, 17000 B, 0.06 FLOP/B */
-  /* cnn_fashion.tt:43:49  t30 = cast [B:1000] to i64, with 1 fused op -> [B:1000]   1000 FLOPs, 9000 B, 0.11 FLOP/B */
+  /* cnn_fashion.tt:43:44  eq [B:1000] == [B:1000] fused into the loop below   1000 FLOPs */
+  /* cnn_fashion.tt:43:49  t30 = cast [B:1000] to i64, with 1 fused op -> [B:1000]   1000 FLOPs, 24000 B, 0.04 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++) {
     const _Bool f29 = t27[i0] == loader1_y[i0]; /* eq */
     t30[i0] = (int64_t)f29;

@@ -134,20 +134,20 @@ static void train_step(void) {
   static const float t2[1] = { /* [] */
     0.286f,
   };
-  /* mlp_fashion.tt:22:16  sub [B:64,784] - [] fused into the loop below   50176 FLOPs, 401412 B, 0.12 FLOP/B */
+  /* mlp_fashion.tt:22:16  sub [B:64,784] - [] fused into the loop below   50176 FLOPs */
   /* mlp_fashion.tt:22:24  t4 = const -> [] */
   static const float t4[1] = { /* [] */
     0.353f,
   };
-  /* mlp_fashion.tt:22:24  x = div [B:64,784] / [] with 1 fused op -> [B:64,784]   50176 FLOPs, 401412 B, 0.12 FLOP/B */
+  /* mlp_fashion.tt:22:24  x = div [B:64,784] / [] with 1 fused op -> [B:64,784]   50176 FLOPs, 401416 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 784; i0++) {
     const float f3 = loader0_x[i0] - t2[0]; /* sub */
     x[i0] = f3 / t4[0];
   }
   /* mlp_fashion.tt:23:34  t7 = matmul [B:64,784] @ [256,784] (B transposed) -> [B:64,256]   25690112 FLOPs, 1069056 B, 24.03 FLOP/B */
   tt_gemm_f32(B, 256, 784, x, 784, false, fc1_weight, 784, true, t7, 256, false);
-  /* mlp_fashion.tt:23:34  add [B:64,256] + [256] fused into the loop below   16384 FLOPs, 132096 B, 0.12 FLOP/B */
-  /* mlp_fashion.tt:23:25  t10 = relu [B:64,256] with 1 fused op -> [B:64,256]   16384 FLOPs, 131072 B, 0.12 FLOP/B */
+  /* mlp_fashion.tt:23:34  add [B:64,256] + [256] fused into the loop below   16384 FLOPs */
+  /* mlp_fashion.tt:23:25  t10 = relu [B:64,256] with 1 fused op -> [B:64,256]   16384 FLOPs, 132096 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 256; i1++) {
       const float f9 = t7[i0 * 256 + i1] + fc1_bias[i1]; /* add */
@@ -245,9 +245,9 @@ static void train_step(void) {
       acc += t66[i0 * 10 + i1];
     t67[i0] = (float)acc;
   }
-  /* mlp_fashion.tt:35:16  exp [B:64,10] fused into the loop below   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  /* mlp_fashion.tt:35:16  mul [B:64,10] * [B:64,1] fused into the loop below   640 FLOPs, 5376 B, 0.12 FLOP/B */
-  /* mlp_fashion.tt:35:16  t70 = sub [B:64,10] - [B:64,10] with 2 fused ops -> [B:64,10]   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* mlp_fashion.tt:35:16  exp [B:64,10] fused into the loop below   640 FLOPs */
+  /* mlp_fashion.tt:35:16  mul [B:64,10] * [B:64,1] fused into the loop below   640 FLOPs */
+  /* mlp_fashion.tt:35:16  t70 = sub [B:64,10] - [B:64,10] with 2 fused ops -> [B:64,10]   640 FLOPs, 7936 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++) {
       const float f68 = expf(t15[i0 * 10 + i1]); /* exp */
@@ -269,8 +269,8 @@ static void train_step(void) {
   static const float t76[1] = { /* [] */
     0.0f,
   };
-  /* mlp_fashion.tt:23:25  gt [B:64,256] > [] fused into the loop below   16384 FLOPs, 81924 B, 0.20 FLOP/B */
-  /* mlp_fashion.tt:23:25  t78 = where [B:64,256], [B:64,256], [] with 1 fused op -> [B:64,256]   16384 FLOPs, 147460 B, 0.11 FLOP/B */
+  /* mlp_fashion.tt:23:25  gt [B:64,256] > [] fused into the loop below   16384 FLOPs */
+  /* mlp_fashion.tt:23:25  t78 = where [B:64,256], [B:64,256], [] with 1 fused op -> [B:64,256]   16384 FLOPs, 196616 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 256; i0++) {
     const _Bool f77 = t10[i0] > t76[0]; /* gt */
     t78[i0] = (f77 ? t74[i0] : t76[0]);
@@ -408,12 +408,12 @@ static void eval_step(void) {
   static const float t2[1] = { /* [] */
     0.286f,
   };
-  /* mlp_fashion.tt:22:16  sub [B:1000,784] - [] fused into the loop below   784000 FLOPs, 6272004 B, 0.12 FLOP/B */
+  /* mlp_fashion.tt:22:16  sub [B:1000,784] - [] fused into the loop below   784000 FLOPs */
   /* mlp_fashion.tt:22:24  t4 = const -> [] */
   static const float t4[1] = { /* [] */
     0.353f,
   };
-  /* mlp_fashion.tt:22:24  x = div [B:1000,784] / [] with 1 fused op -> [B:1000,784]   784000 FLOPs, 6272004 B, 0.12 FLOP/B */
+  /* mlp_fashion.tt:22:24  x = div [B:1000,784] / [] with 1 fused op -> [B:1000,784]   784000 FLOPs, 6272008 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 784; i0++) {
     const float f3 = loader1_x[i0] - t2[0]; /* sub */
     x[i0] = f3 / t4[0];
@@ -450,8 +450,8 @@ static void eval_step(void) {
     }
     t19[i0] = besti;
   }
-  /* mlp_fashion.tt:46:55  eq [B:1000] == [B:1000] fused into the loop below   1000 FLOPs, 17000 B, 0.06 FLOP/B */
-  /* mlp_fashion.tt:46:60  t22 = cast [B:1000] to i64, with 1 fused op -> [B:1000]   1000 FLOPs, 9000 B, 0.11 FLOP/B */
+  /* mlp_fashion.tt:46:55  eq [B:1000] == [B:1000] fused into the loop below   1000 FLOPs */
+  /* mlp_fashion.tt:46:60  t22 = cast [B:1000] to i64, with 1 fused op -> [B:1000]   1000 FLOPs, 24000 B, 0.04 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++) {
     const _Bool f21 = t19[i0] == loader1_y[i0]; /* eq */
     t22[i0] = (int64_t)f21;

@@ -53,8 +53,8 @@ static void forward(void) {
   };
   /* mlp_forward.tt:12:22  t10 = matmul [2,4] @ [8,4] (B transposed) -> [2,8]   128 FLOPs, 224 B, 0.57 FLOP/B */
   tt_gemm_f32(2, 8, 4, x, 4, false, fc1_weight, 4, true, t10, 8, false);
-  /* mlp_forward.tt:12:22  add [2,8] + [8] fused into the loop below   16 FLOPs, 160 B, 0.10 FLOP/B */
-  /* mlp_forward.tt:12:13  h = relu [2,8] with 1 fused op -> [2,8]   16 FLOPs, 128 B, 0.12 FLOP/B */
+  /* mlp_forward.tt:12:22  add [2,8] + [8] fused into the loop below   16 FLOPs */
+  /* mlp_forward.tt:12:13  h = relu [2,8] with 1 fused op -> [2,8]   16 FLOPs, 160 B, 0.10 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++)
     for (int64_t i1 = 0; i1 < 8; i1++) {
       const float f12 = t10[i0 * 8 + i1] + fc1_bias[i1]; /* add */

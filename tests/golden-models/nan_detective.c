@@ -53,8 +53,8 @@ static void backward_step(void) {
   static const float t7[1] = { /* [] */
     4.5f,
   };
-  /* nan_detective.tt:8:12  sub [1,1] - [] fused into the loop below   1 FLOPs, 12 B, 0.08 FLOP/B */
-  /* nan_detective.tt:8:5  y = sqrt [1,1] with 1 fused op -> [1,1]   1 FLOPs, 8 B, 0.12 FLOP/B */
+  /* nan_detective.tt:8:12  sub [1,1] - [] fused into the loop below   1 FLOPs */
+  /* nan_detective.tt:8:5  y = sqrt [1,1] with 1 fused op -> [1,1]   1 FLOPs, 12 B, 0.08 FLOP/B */
   {
     const float f8 = h[0] - t7[0]; /* sub */
     y[0] = sqrtf(f8);
@@ -69,14 +69,14 @@ static void backward_step(void) {
   static const float t11[1] = { /* [] */
     0.0f,
   };
-  /* nan_detective.tt:9:16  mul [] * [] fused into the loop below   1 FLOPs, 12 B, 0.08 FLOP/B */
+  /* nan_detective.tt:9:16  mul [] * [] fused into the loop below   1 FLOPs */
   /* nan_detective.tt:9:25  t13 = sum [1,1] dims=(0,1) -> []   1 FLOPs, 8 B, 0.12 FLOP/B */
   {
     double acc = 0;
     acc += h[0];
     t13[0] = (float)acc;
   }
-  /* nan_detective.tt:9:22  loss = add [] + [] with 1 fused op -> []   1 FLOPs, 12 B, 0.08 FLOP/B */
+  /* nan_detective.tt:9:22  loss = add [] + [] with 1 fused op -> []   1 FLOPs, 16 B, 0.06 FLOP/B */
   {
     const float f12 = t10[0] * t11[0]; /* mul */
     loss[0] = f12 + t13[0];
@@ -91,9 +91,9 @@ static void backward_step(void) {
   static const float t23[1] = { /* [] */
     2.0f,
   };
-  /* nan_detective.tt:8:5  mul [1,1] * [] fused into the loop below   1 FLOPs, 12 B, 0.08 FLOP/B */
-  /* nan_detective.tt:8:5  div [1,1] / [1,1] fused into the loop below   1 FLOPs, 12 B, 0.08 FLOP/B */
-  /* nan_detective.tt:8:12  t26 = add [1,1] + [1,1] with 2 fused ops -> [1,1]   1 FLOPs, 12 B, 0.08 FLOP/B */
+  /* nan_detective.tt:8:5  mul [1,1] * [] fused into the loop below   1 FLOPs */
+  /* nan_detective.tt:8:5  div [1,1] / [1,1] fused into the loop below   1 FLOPs */
+  /* nan_detective.tt:8:12  t26 = add [1,1] + [1,1] with 2 fused ops -> [1,1]   1 FLOPs, 20 B, 0.05 FLOP/B */
   {
     const float f24 = y[0] * t23[0]; /* mul */
     const float f25 = t21[0] / f24; /* div */

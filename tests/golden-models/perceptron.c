@@ -91,17 +91,17 @@ static void forward_2(void) {
   /* perceptron.tt:12:19  reshape [1,2] -> [2]: a view of t1, no copy */
   /* perceptron.tt:12:23  t4 = matmul [2] @ [2] -> []   4 FLOPs, 20 B, 0.20 FLOP/B */
   tt_gemm_f32(1, 1, 2, t1, 2, false, w, 1, false, t4, 1, false);
-  /* perceptron.tt:12:27  add [] + [1] fused into the loop below   1 FLOPs, 12 B, 0.08 FLOP/B */
+  /* perceptron.tt:12:27  add [] + [1] fused into the loop below   1 FLOPs */
   /* perceptron.tt:12:32  t7 = const -> [] */
   static const float t7[1] = { /* [] */
     0.0f,
   };
-  /* perceptron.tt:12:32  gt [1] > [] fused into the loop below   1 FLOPs, 9 B, 0.11 FLOP/B */
-  /* perceptron.tt:12:36  cast [1] fused into the loop below   1 FLOPs, 5 B, 0.20 FLOP/B */
+  /* perceptron.tt:12:32  gt [1] > [] fused into the loop below   1 FLOPs */
+  /* perceptron.tt:12:36  cast [1] fused into the loop below   1 FLOPs */
   /* perceptron.tt:13:16  t11 = slice [4] [0:1] -> [1]   0 FLOPs, 20 B */
   t11[0] = y[0];
   /* perceptron.tt:13:16  reshape [1] -> []: a view of t11, no copy */
-  /* perceptron.tt:13:20  err = sub [] - [1] with 3 fused ops -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
+  /* perceptron.tt:13:20  err = sub [] - [1] with 3 fused ops -> [1]   1 FLOPs, 20 B, 0.05 FLOP/B */
   {
     const float f6 = t4[0] + b[0]; /* add */
     const _Bool f8 = f6 > t7[0]; /* gt */
@@ -112,8 +112,8 @@ static void forward_2(void) {
   for (int64_t i0 = 0; i0 < 2; i0++)
     t14[i0] = X[i0];
   /* perceptron.tt:14:21  reshape [1,2] -> [2]: a view of t14, no copy */
-  /* perceptron.tt:14:18  mul [1] * [2] fused into the loop below   2 FLOPs, 20 B, 0.10 FLOP/B */
-  /* perceptron.tt:14:11  w = add [2] + [2] with 1 fused op -> [2]   2 FLOPs, 24 B, 0.08 FLOP/B */
+  /* perceptron.tt:14:18  mul [1] * [2] fused into the loop below   2 FLOPs */
+  /* perceptron.tt:14:11  w = add [2] + [2] with 1 fused op -> [2]   2 FLOPs, 28 B, 0.07 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++) {
     const float f16 = err[0] * t14[i0]; /* mul */
     w[i0] = w[i0] + f16;
@@ -137,17 +137,17 @@ static void forward_2(void) {
   /* perceptron.tt:12:19  reshape [1,2] -> [2]: a view of t24, no copy */
   /* perceptron.tt:12:23  t27 = matmul [2] @ [2] -> []   4 FLOPs, 20 B, 0.20 FLOP/B */
   tt_gemm_f32(1, 1, 2, t24, 2, false, w, 1, false, t27, 1, false);
-  /* perceptron.tt:12:27  add [] + [1] fused into the loop below   1 FLOPs, 12 B, 0.08 FLOP/B */
+  /* perceptron.tt:12:27  add [] + [1] fused into the loop below   1 FLOPs */
   /* perceptron.tt:12:32  t30 = const -> [] */
   static const float t30[1] = { /* [] */
     0.0f,
   };
-  /* perceptron.tt:12:32  gt [1] > [] fused into the loop below   1 FLOPs, 9 B, 0.11 FLOP/B */
-  /* perceptron.tt:12:36  cast [1] fused into the loop below   1 FLOPs, 5 B, 0.20 FLOP/B */
+  /* perceptron.tt:12:32  gt [1] > [] fused into the loop below   1 FLOPs */
+  /* perceptron.tt:12:36  cast [1] fused into the loop below   1 FLOPs */
   /* perceptron.tt:13:16  t33 = slice [4] [1:2] -> [1]   0 FLOPs, 20 B */
   t33[0] = y[1];
   /* perceptron.tt:13:16  reshape [1] -> []: a view of t33, no copy */
-  /* perceptron.tt:13:20  err_1 = sub [] - [1] with 3 fused ops -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
+  /* perceptron.tt:13:20  err_1 = sub [] - [1] with 3 fused ops -> [1]   1 FLOPs, 20 B, 0.05 FLOP/B */
   {
     const float f29 = t27[0] + b[0]; /* add */
     const _Bool f31 = f29 > t30[0]; /* gt */
@@ -158,8 +158,8 @@ static void forward_2(void) {
   for (int64_t i0 = 0; i0 < 2; i0++)
     t36[i0] = X[i0 + 2];
   /* perceptron.tt:14:21  reshape [1,2] -> [2]: a view of t36, no copy */
-  /* perceptron.tt:14:18  mul [1] * [2] fused into the loop below   2 FLOPs, 20 B, 0.10 FLOP/B */
-  /* perceptron.tt:14:11  w = add [2] + [2] with 1 fused op -> [2]   2 FLOPs, 24 B, 0.08 FLOP/B */
+  /* perceptron.tt:14:18  mul [1] * [2] fused into the loop below   2 FLOPs */
+  /* perceptron.tt:14:11  w = add [2] + [2] with 1 fused op -> [2]   2 FLOPs, 28 B, 0.07 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++) {
     const float f38 = err_1[0] * t36[i0]; /* mul */
     w[i0] = w[i0] + f38;
@@ -183,17 +183,17 @@ static void forward_2(void) {
   /* perceptron.tt:12:19  reshape [1,2] -> [2]: a view of t46, no copy */
   /* perceptron.tt:12:23  t49 = matmul [2] @ [2] -> []   4 FLOPs, 20 B, 0.20 FLOP/B */
   tt_gemm_f32(1, 1, 2, t46, 2, false, w, 1, false, t49, 1, false);
-  /* perceptron.tt:12:27  add [] + [1] fused into the loop below   1 FLOPs, 12 B, 0.08 FLOP/B */
+  /* perceptron.tt:12:27  add [] + [1] fused into the loop below   1 FLOPs */
   /* perceptron.tt:12:32  t52 = const -> [] */
   static const float t52[1] = { /* [] */
     0.0f,
   };
-  /* perceptron.tt:12:32  gt [1] > [] fused into the loop below   1 FLOPs, 9 B, 0.11 FLOP/B */
-  /* perceptron.tt:12:36  cast [1] fused into the loop below   1 FLOPs, 5 B, 0.20 FLOP/B */
+  /* perceptron.tt:12:32  gt [1] > [] fused into the loop below   1 FLOPs */
+  /* perceptron.tt:12:36  cast [1] fused into the loop below   1 FLOPs */
   /* perceptron.tt:13:16  t55 = slice [4] [2:3] -> [1]   0 FLOPs, 20 B */
   t55[0] = y[2];
   /* perceptron.tt:13:16  reshape [1] -> []: a view of t55, no copy */
-  /* perceptron.tt:13:20  err_2 = sub [] - [1] with 3 fused ops -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
+  /* perceptron.tt:13:20  err_2 = sub [] - [1] with 3 fused ops -> [1]   1 FLOPs, 20 B, 0.05 FLOP/B */
   {
     const float f51 = t49[0] + b[0]; /* add */
     const _Bool f53 = f51 > t52[0]; /* gt */
@@ -204,8 +204,8 @@ static void forward_2(void) {
   for (int64_t i0 = 0; i0 < 2; i0++)
     t58[i0] = X[i0 + 4];
   /* perceptron.tt:14:21  reshape [1,2] -> [2]: a view of t58, no copy */
-  /* perceptron.tt:14:18  mul [1] * [2] fused into the loop below   2 FLOPs, 20 B, 0.10 FLOP/B */
-  /* perceptron.tt:14:11  w = add [2] + [2] with 1 fused op -> [2]   2 FLOPs, 24 B, 0.08 FLOP/B */
+  /* perceptron.tt:14:18  mul [1] * [2] fused into the loop below   2 FLOPs */
+  /* perceptron.tt:14:11  w = add [2] + [2] with 1 fused op -> [2]   2 FLOPs, 28 B, 0.07 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++) {
     const float f60 = err_2[0] * t58[i0]; /* mul */
     w[i0] = w[i0] + f60;
@@ -229,17 +229,17 @@ static void forward_2(void) {
   /* perceptron.tt:12:19  reshape [1,2] -> [2]: a view of t68, no copy */
   /* perceptron.tt:12:23  t71 = matmul [2] @ [2] -> []   4 FLOPs, 20 B, 0.20 FLOP/B */
   tt_gemm_f32(1, 1, 2, t68, 2, false, w, 1, false, t71, 1, false);
-  /* perceptron.tt:12:27  add [] + [1] fused into the loop below   1 FLOPs, 12 B, 0.08 FLOP/B */
+  /* perceptron.tt:12:27  add [] + [1] fused into the loop below   1 FLOPs */
   /* perceptron.tt:12:32  t74 = const -> [] */
   static const float t74[1] = { /* [] */
     0.0f,
   };
-  /* perceptron.tt:12:32  gt [1] > [] fused into the loop below   1 FLOPs, 9 B, 0.11 FLOP/B */
-  /* perceptron.tt:12:36  cast [1] fused into the loop below   1 FLOPs, 5 B, 0.20 FLOP/B */
+  /* perceptron.tt:12:32  gt [1] > [] fused into the loop below   1 FLOPs */
+  /* perceptron.tt:12:36  cast [1] fused into the loop below   1 FLOPs */
   /* perceptron.tt:13:16  t77 = slice [4] [3:4] -> [1]   0 FLOPs, 20 B */
   t77[0] = y[3];
   /* perceptron.tt:13:16  reshape [1] -> []: a view of t77, no copy */
-  /* perceptron.tt:13:20  err_3 = sub [] - [1] with 3 fused ops -> [1]   1 FLOPs, 12 B, 0.08 FLOP/B */
+  /* perceptron.tt:13:20  err_3 = sub [] - [1] with 3 fused ops -> [1]   1 FLOPs, 20 B, 0.05 FLOP/B */
   {
     const float f73 = t71[0] + b[0]; /* add */
     const _Bool f75 = f73 > t74[0]; /* gt */
@@ -250,8 +250,8 @@ static void forward_2(void) {
   for (int64_t i0 = 0; i0 < 2; i0++)
     t80[i0] = X[i0 + 6];
   /* perceptron.tt:14:21  reshape [1,2] -> [2]: a view of t80, no copy */
-  /* perceptron.tt:14:18  mul [1] * [2] fused into the loop below   2 FLOPs, 20 B, 0.10 FLOP/B */
-  /* perceptron.tt:14:11  w = add [2] + [2] with 1 fused op -> [2]   2 FLOPs, 24 B, 0.08 FLOP/B */
+  /* perceptron.tt:14:18  mul [1] * [2] fused into the loop below   2 FLOPs */
+  /* perceptron.tt:14:11  w = add [2] + [2] with 1 fused op -> [2]   2 FLOPs, 28 B, 0.07 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++) {
     const float f82 = err_3[0] * t80[i0]; /* mul */
     w[i0] = w[i0] + f82;
@@ -281,13 +281,13 @@ static void forward_3(void) {
   memcpy(b_1, b, sizeof b_1);
   /* perceptron.tt:20:22  t5 = matmul [4,2] @ [2] -> [4]   16 FLOPs, 56 B, 0.29 FLOP/B */
   tt_gemm_f32(4, 1, 2, X, 2, false, w, 1, false, t5, 1, false);
-  /* perceptron.tt:20:26  add [4] + [1] fused into the loop below   4 FLOPs, 36 B, 0.11 FLOP/B */
+  /* perceptron.tt:20:26  add [4] + [1] fused into the loop below   4 FLOPs */
   /* perceptron.tt:20:31  t7 = const -> [] */
   static const float t7[1] = { /* [] */
     0.0f,
   };
-  /* perceptron.tt:20:31  gt [4] > [] fused into the loop below   4 FLOPs, 24 B, 0.17 FLOP/B */
-  /* perceptron.tt:20:35  t = cast [4] to f32, with 2 fused ops -> [4]   4 FLOPs, 20 B, 0.20 FLOP/B */
+  /* perceptron.tt:20:31  gt [4] > [] fused into the loop below   4 FLOPs */
+  /* perceptron.tt:20:35  t = cast [4] to f32, with 2 fused ops -> [4]   4 FLOPs, 40 B, 0.10 FLOP/B */
   for (int64_t i0 = 0; i0 < 4; i0++) {
     const float f6 = t5[i0] + b[0]; /* add */
     const _Bool f8 = f6 > t7[0]; /* gt */

@@ -939,8 +939,8 @@ static TT_NOINLINE void train_step_1_part1(void) {
     acc += lane[0];
     t11[i0] = (float)(acc / 64);
   }
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t14 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  t14 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     const float f13 = t11[i0] + train_step_1_t12[0]; /* add */
     t14[i0] = 1 / sqrtf(f13);
@@ -951,15 +951,15 @@ static TT_NOINLINE void train_step_1_part1(void) {
   /* transformer_tasks.tt:25:17  t16 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     t16[i0] = t15[i0] * t8[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t18 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t18 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 332800 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f17 = t7[i0 * 64 + i1] * t14[i0]; /* mul */
       t18[i0 * 64 + i1] = f17 + t16[i0];
     }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t22 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t22 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 328192 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f20 = t18[i0 * 64 + i1] * weight_10[i1]; /* mul */
@@ -1090,8 +1090,8 @@ static TT_NOINLINE void train_step_1_part1(void) {
     acc += lane[0];
     t55[i0] = (float)(acc / 64);
   }
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t58 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  t58 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     const float f57 = t55[i0] + train_step_1_t56[0]; /* add */
     t58[i0] = 1 / sqrtf(f57);
@@ -1102,15 +1102,15 @@ static TT_NOINLINE void train_step_1_part1(void) {
   /* transformer_tasks.tt:25:17  t60 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     t60[i0] = t59[i0] * t52[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t62 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t62 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 332800 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f61 = t51[i0 * 64 + i1] * t58[i0]; /* mul */
       t62[i0 * 64 + i1] = f61 + t60[i0];
     }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t66 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t66 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 328192 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f64 = t62[i0 * 64 + i1] * weight_11[i1]; /* mul */
@@ -1118,8 +1118,8 @@ static TT_NOINLINE void train_step_1_part1(void) {
     }
   /* transformer_tasks.tt:25:17  t68 = matmul [64,10,64] @ [128,64] (B transposed) -> [64,10,128]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
   tt_gemm_f32(640, 128, 64, t66, 64, false, weight_8, 64, true, t68, 128, false);
-  /* transformer_tasks.tt:25:17  add [64,10,128] + [128] fused into the loop below   81920 FLOPs, 655872 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t71 = relu [64,10,128] with 1 fused op -> [64,10,128]   81920 FLOPs, 655360 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,128] + [128] fused into the loop below   81920 FLOPs */
+  /* transformer_tasks.tt:25:17  t71 = relu [64,10,128] with 1 fused op -> [64,10,128]   81920 FLOPs, 655872 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++) {
       const float f70 = t68[i0 * 128 + i1] + bias_6[i1]; /* add */
@@ -1127,8 +1127,8 @@ static TT_NOINLINE void train_step_1_part1(void) {
     }
   /* transformer_tasks.tt:25:17  t73 = matmul [64,10,128] @ [64,128] (B transposed) -> [64,10,64]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
   tt_gemm_f32(640, 64, 128, t71, 128, false, weight_9, 128, true, t73, 64, false);
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64] fused into the loop below   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t76 = add [64,10,64] + [64,10,64] with 1 fused op -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t76 = add [64,10,64] + [64,10,64] with 1 fused op -> [64,10,64]   40960 FLOPs, 491776 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f75 = t73[i0 * 64 + i1] + bias_7[i1]; /* add */
@@ -1169,8 +1169,8 @@ static TT_NOINLINE void train_step_1_part1(void) {
     acc += lane[0];
     t80[i0] = (float)(acc / 64);
   }
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t83 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  t83 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     const float f82 = t80[i0] + train_step_1_t81[0]; /* add */
     t83[i0] = 1 / sqrtf(f82);
@@ -1181,15 +1181,15 @@ static TT_NOINLINE void train_step_1_part1(void) {
   /* transformer_tasks.tt:25:17  t85 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     t85[i0] = t84[i0] * t77[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t87 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t87 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 332800 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f86 = t76[i0 * 64 + i1] * t83[i0]; /* mul */
       t87[i0 * 64 + i1] = f86 + t85[i0];
     }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t91 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t91 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 328192 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f89 = t87[i0 * 64 + i1] * weight_15[i1]; /* mul */
@@ -1324,8 +1324,8 @@ static TT_NOINLINE void train_step_1_part2(void) {
     acc += lane[0];
     t124[i0] = (float)(acc / 64);
   }
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t127 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  t127 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     const float f126 = t124[i0] + train_step_1_t125[0]; /* add */
     t127[i0] = 1 / sqrtf(f126);
@@ -1336,15 +1336,15 @@ static TT_NOINLINE void train_step_1_part2(void) {
   /* transformer_tasks.tt:25:17  t129 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     t129[i0] = t128[i0] * t121[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t131 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t131 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 332800 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f130 = t120[i0 * 64 + i1] * t127[i0]; /* mul */
       t131[i0 * 64 + i1] = f130 + t129[i0];
     }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t135 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t135 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 328192 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f133 = t131[i0 * 64 + i1] * weight_16[i1]; /* mul */
@@ -1352,8 +1352,8 @@ static TT_NOINLINE void train_step_1_part2(void) {
     }
   /* transformer_tasks.tt:25:17  t137 = matmul [64,10,64] @ [128,64] (B transposed) -> [64,10,128]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
   tt_gemm_f32(640, 128, 64, t135, 64, false, weight_13, 64, true, t137, 128, false);
-  /* transformer_tasks.tt:25:17  add [64,10,128] + [128] fused into the loop below   81920 FLOPs, 655872 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t140 = relu [64,10,128] with 1 fused op -> [64,10,128]   81920 FLOPs, 655360 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,128] + [128] fused into the loop below   81920 FLOPs */
+  /* transformer_tasks.tt:25:17  t140 = relu [64,10,128] with 1 fused op -> [64,10,128]   81920 FLOPs, 655872 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++) {
       const float f139 = t137[i0 * 128 + i1] + bias_11[i1]; /* add */
@@ -1361,8 +1361,8 @@ static TT_NOINLINE void train_step_1_part2(void) {
     }
   /* transformer_tasks.tt:25:17  t142 = matmul [64,10,128] @ [64,128] (B transposed) -> [64,10,64]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
   tt_gemm_f32(640, 64, 128, t140, 128, false, weight_14, 128, true, t142, 64, false);
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64] fused into the loop below   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  encoder_out = add [64,10,64] + [64,10,64] with 1 fused op -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  encoder_out = add [64,10,64] + [64,10,64] with 1 fused op -> [64,10,64]   40960 FLOPs, 491776 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f144 = t142[i0 * 64 + i1] + bias_12[i1]; /* add */
@@ -1541,8 +1541,8 @@ static TT_NOINLINE void train_step_1_part2(void) {
   /* transformer_tasks.tt:39:17  t363 = expand [1] -> [640]   0 FLOPs, 2564 B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     t363[i0] = t361[0];
-  /* transformer_tasks.tt:39:17  mul [640] * [] fused into the loop below   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:39:17  t366 = neg [640] with 1 fused op -> [640]   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:39:17  mul [640] * [] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:39:17  t366 = neg [640] with 1 fused op -> [640]   640 FLOPs, 5124 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     const float f365 = t363[i0] * train_step_1_t364[0]; /* mul */
     t366[i0] = -f365;
@@ -1562,9 +1562,9 @@ static TT_NOINLINE void train_step_1_part2(void) {
       acc += t369[i0 * 10 + i1];
     t370[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:39:17  exp [640,10] fused into the loop below   6400 FLOPs, 51200 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:39:17  mul [640,10] * [640,1] fused into the loop below   6400 FLOPs, 53760 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:39:17  t373 = sub [640,10] - [640,10] with 2 fused ops -> [640,10]   6400 FLOPs, 76800 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:39:17  exp [640,10] fused into the loop below   6400 FLOPs */
+  /* transformer_tasks.tt:39:17  mul [640,10] * [640,1] fused into the loop below   6400 FLOPs */
+  /* transformer_tasks.tt:39:17  t373 = sub [640,10] - [640,10] with 2 fused ops -> [640,10]   6400 FLOPs, 79360 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++) {
       const float f371 = expf(t152[i0 * 10 + i1]); /* exp */
@@ -1614,8 +1614,8 @@ static TT_NOINLINE void train_step_1_part2(void) {
     t385[i0] = (float)acc;
   }
   /* transformer_tasks.tt:25:17  reshape [1,64,128] -> [64,128]: a view of t385, no copy */
-  /* transformer_tasks.tt:25:17  gt [64,10,128] > [] fused into the loop below   81920 FLOPs, 409604 B, 0.20 FLOP/B */
-  /* transformer_tasks.tt:25:17  t389 = where [64,10,128], [64,10,128], [] with 1 fused op -> [64,10,128]   81920 FLOPs, 737284 B, 0.11 FLOP/B */
+  /* transformer_tasks.tt:25:17  gt [64,10,128] > [] fused into the loop below   81920 FLOPs */
+  /* transformer_tasks.tt:25:17  t389 = where [64,10,128], [64,10,128], [] with 1 fused op -> [64,10,128]   81920 FLOPs, 983048 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 81920; i0++) {
     const _Bool f388 = t140[i0] > train_step_1_t387[0]; /* gt */
     t389[i0] = (f388 ? t383[i0] : train_step_1_t387[0]);
@@ -1678,8 +1678,8 @@ static TT_NOINLINE void train_step_1_part2(void) {
     acc += lane[0];
     t402[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
   /* transformer_tasks.tt:25:17  t405 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t405[i0] = t398[i0] * t120[i0];
@@ -1697,14 +1697,14 @@ static TT_NOINLINE void train_step_1_part2(void) {
     acc += lane[0];
     t406[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  t415 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  t415 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 17924 B, 0.04 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     const float f407 = t402[i0] * t121[i0]; /* mul */
     const float f409 = -f407; /* neg */
@@ -1725,15 +1725,15 @@ static TT_NOINLINE void train_step_1_part3(void) {
   /* transformer_tasks.tt:25:17  t418 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t418[i0] = t416[i0] * train_step_1_t417[0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  t421 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t421 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 819200 B, 0.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++) {
     const float f419 = t418[i0] * t122[i0]; /* mul */
     const float f420 = t418[i0] * t122[i0]; /* mul */
     t421[i0] = f419 + f420;
   }
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
   /* transformer_tasks.tt:25:17  t423 = neg [64,10,64] -> [64,10,64]   40960 FLOPs, 327680 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t423[i0] = -t421[i0];
@@ -1751,7 +1751,7 @@ static TT_NOINLINE void train_step_1_part3(void) {
     acc += lane[0];
     t424[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t425 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t425 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 10240 B, 0.06 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     const float f408 = t402[i0] * t128[i0]; /* mul */
     t425[i0] = f408 + t424[i0];
@@ -1760,8 +1760,8 @@ static TT_NOINLINE void train_step_1_part3(void) {
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t426[i0 * 64 + i1] = t425[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t429 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t429 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 821764 B, 0.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f403 = t398[i0 * 64 + i1] * t127[i0]; /* mul */
@@ -1808,8 +1808,8 @@ static TT_NOINLINE void train_step_1_part3(void) {
       acc += t440[i0 * 10 + i1];
     t441[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  sub [256,10,10] - [256,10,1] fused into the loop below   25600 FLOPs, 215040 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t443 = mul [256,10,10] * [256,10,10] with 1 fused op -> [256,10,10]   25600 FLOPs, 307200 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  sub [256,10,10] - [256,10,1] fused into the loop below   25600 FLOPs */
+  /* transformer_tasks.tt:25:17  t443 = mul [256,10,10] * [256,10,10] with 1 fused op -> [256,10,10]   25600 FLOPs, 317440 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 2560; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++) {
       const float f442 = t438[i0 * 10 + i1] - t441[i0]; /* sub */
@@ -1857,13 +1857,13 @@ static TT_NOINLINE void train_step_1_part3(void) {
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t455[i0 * 192 + i1 + 64] = t450[i0 * 64 + i1];
-  /* transformer_tasks.tt:25:17  add [10,64,192] + [10,64,192] fused into the loop below   122880 FLOPs, 1474560 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [10,64,192] + [10,64,192] fused into the loop below   122880 FLOPs */
   /* transformer_tasks.tt:25:17  t457 = slice_backward [10,64,64] -> [10,64,192]   0 FLOPs, 655360 B */
   for (int64_t i = 0; i < 122880; i++) t457[i] = 0;
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t457[i0 * 192 + i1] = t452[i0 * 64 + i1];
-  /* transformer_tasks.tt:25:17  t458 = add [10,64,192] + [10,64,192] with 1 fused op -> [10,64,192]   122880 FLOPs, 1474560 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t458 = add [10,64,192] + [10,64,192] with 1 fused op -> [10,64,192]   122880 FLOPs, 1966080 B, 0.06 FLOP/B */
   for (int64_t i0 = 0; i0 < 122880; i0++) {
     const float f456 = t454[i0] + t455[i0]; /* add */
     t458[i0] = f456 + t457[i0];
@@ -1931,8 +1931,8 @@ static TT_NOINLINE void train_step_1_part3(void) {
     acc += lane[0];
     t472[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
   /* transformer_tasks.tt:25:17  t475 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t475[i0] = t468[i0] * t76[i0];
@@ -1950,14 +1950,14 @@ static TT_NOINLINE void train_step_1_part3(void) {
     acc += lane[0];
     t476[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  t485 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  t485 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 17924 B, 0.04 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     const float f477 = t472[i0] * t77[i0]; /* mul */
     const float f479 = -f477; /* neg */
@@ -1974,15 +1974,15 @@ static TT_NOINLINE void train_step_1_part3(void) {
   /* transformer_tasks.tt:25:17  t488 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t488[i0] = t486[i0] * train_step_1_t487[0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  t491 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t491 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 819200 B, 0.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++) {
     const float f489 = t488[i0] * t78[i0]; /* mul */
     const float f490 = t488[i0] * t78[i0]; /* mul */
     t491[i0] = f489 + f490;
   }
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
   /* transformer_tasks.tt:25:17  t493 = neg [64,10,64] -> [64,10,64]   40960 FLOPs, 327680 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t493[i0] = -t491[i0];
@@ -2000,7 +2000,7 @@ static TT_NOINLINE void train_step_1_part3(void) {
     acc += lane[0];
     t494[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t495 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t495 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 10240 B, 0.06 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     const float f478 = t472[i0] * t84[i0]; /* mul */
     t495[i0] = f478 + t494[i0];
@@ -2009,8 +2009,8 @@ static TT_NOINLINE void train_step_1_part3(void) {
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t496[i0 * 64 + i1] = t495[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t499 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t499 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 821764 B, 0.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f473 = t468[i0 * 64 + i1] * t83[i0]; /* mul */
@@ -2040,8 +2040,8 @@ static TT_NOINLINE void train_step_1_part3(void) {
     t504[i0] = (float)acc;
   }
   /* transformer_tasks.tt:25:17  reshape [1,64,128] -> [64,128]: a view of t504, no copy */
-  /* transformer_tasks.tt:25:17  gt [64,10,128] > [] fused into the loop below   81920 FLOPs, 409604 B, 0.20 FLOP/B */
-  /* transformer_tasks.tt:25:17  t508 = where [64,10,128], [64,10,128], [] with 1 fused op -> [64,10,128]   81920 FLOPs, 737284 B, 0.11 FLOP/B */
+  /* transformer_tasks.tt:25:17  gt [64,10,128] > [] fused into the loop below   81920 FLOPs */
+  /* transformer_tasks.tt:25:17  t508 = where [64,10,128], [64,10,128], [] with 1 fused op -> [64,10,128]   81920 FLOPs, 983048 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 81920; i0++) {
     const _Bool f507 = t71[i0] > train_step_1_t506[0]; /* gt */
     t508[i0] = (f507 ? t502[i0] : train_step_1_t506[0]);
@@ -2104,8 +2104,8 @@ static TT_NOINLINE void train_step_1_part3(void) {
     acc += lane[0];
     t521[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
   /* transformer_tasks.tt:25:17  t524 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t524[i0] = t517[i0] * t51[i0];
@@ -2123,18 +2123,14 @@ static TT_NOINLINE void train_step_1_part3(void) {
     acc += lane[0];
     t525[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs, 5120 B, 0.12 FLOP/B */
-}
-
-/* train_step_1, part 4: transformer_tasks.tt lines 25-41 */
-static TT_NOINLINE void train_step_1_part4(void) {
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  t534 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  t534 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 17924 B, 0.04 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     const float f526 = t521[i0] * t52[i0]; /* mul */
     const float f528 = -f526; /* neg */
@@ -2144,6 +2140,10 @@ static TT_NOINLINE void train_step_1_part4(void) {
     const float f532 = f529 * f531; /* mul */
     t534[i0] = f532 * train_step_1_t533[0];
   }
+}
+
+/* train_step_1, part 4: transformer_tasks.tt lines 25-41 */
+static TT_NOINLINE void train_step_1_part4(void) {
   /* transformer_tasks.tt:25:17  t535 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
@@ -2151,15 +2151,15 @@ static TT_NOINLINE void train_step_1_part4(void) {
   /* transformer_tasks.tt:25:17  t537 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t537[i0] = t535[i0] * train_step_1_t536[0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  t540 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t540 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 819200 B, 0.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++) {
     const float f538 = t537[i0] * t53[i0]; /* mul */
     const float f539 = t537[i0] * t53[i0]; /* mul */
     t540[i0] = f538 + f539;
   }
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
   /* transformer_tasks.tt:25:17  t542 = neg [64,10,64] -> [64,10,64]   40960 FLOPs, 327680 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t542[i0] = -t540[i0];
@@ -2177,7 +2177,7 @@ static TT_NOINLINE void train_step_1_part4(void) {
     acc += lane[0];
     t543[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t544 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t544 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 10240 B, 0.06 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     const float f527 = t521[i0] * t59[i0]; /* mul */
     t544[i0] = f527 + t543[i0];
@@ -2186,8 +2186,8 @@ static TT_NOINLINE void train_step_1_part4(void) {
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t545[i0 * 64 + i1] = t544[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t548 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t548 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 821764 B, 0.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f522 = t517[i0 * 64 + i1] * t58[i0]; /* mul */
@@ -2234,8 +2234,8 @@ static TT_NOINLINE void train_step_1_part4(void) {
       acc += t559[i0 * 10 + i1];
     t560[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  sub [256,10,10] - [256,10,1] fused into the loop below   25600 FLOPs, 215040 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t562 = mul [256,10,10] * [256,10,10] with 1 fused op -> [256,10,10]   25600 FLOPs, 307200 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  sub [256,10,10] - [256,10,1] fused into the loop below   25600 FLOPs */
+  /* transformer_tasks.tt:25:17  t562 = mul [256,10,10] * [256,10,10] with 1 fused op -> [256,10,10]   25600 FLOPs, 317440 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 2560; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++) {
       const float f561 = t557[i0 * 10 + i1] - t560[i0]; /* sub */
@@ -2283,13 +2283,13 @@ static TT_NOINLINE void train_step_1_part4(void) {
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t574[i0 * 192 + i1 + 64] = t569[i0 * 64 + i1];
-  /* transformer_tasks.tt:25:17  add [10,64,192] + [10,64,192] fused into the loop below   122880 FLOPs, 1474560 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [10,64,192] + [10,64,192] fused into the loop below   122880 FLOPs */
   /* transformer_tasks.tt:25:17  t576 = slice_backward [10,64,64] -> [10,64,192]   0 FLOPs, 655360 B */
   for (int64_t i = 0; i < 122880; i++) t576[i] = 0;
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t576[i0 * 192 + i1] = t571[i0 * 64 + i1];
-  /* transformer_tasks.tt:25:17  t577 = add [10,64,192] + [10,64,192] with 1 fused op -> [10,64,192]   122880 FLOPs, 1474560 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t577 = add [10,64,192] + [10,64,192] with 1 fused op -> [10,64,192]   122880 FLOPs, 1966080 B, 0.06 FLOP/B */
   for (int64_t i0 = 0; i0 < 122880; i0++) {
     const float f575 = t573[i0] + t574[i0]; /* add */
     t577[i0] = f575 + t576[i0];
@@ -2357,8 +2357,8 @@ static TT_NOINLINE void train_step_1_part4(void) {
     acc += lane[0];
     t591[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
   /* transformer_tasks.tt:25:17  t594 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t594[i0] = t587[i0] * t7[i0];
@@ -2376,14 +2376,14 @@ static TT_NOINLINE void train_step_1_part4(void) {
     acc += lane[0];
     t595[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  t604 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  t604 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 17924 B, 0.04 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     const float f596 = t591[i0] * t8[i0]; /* mul */
     const float f598 = -f596; /* neg */
@@ -2400,15 +2400,15 @@ static TT_NOINLINE void train_step_1_part4(void) {
   /* transformer_tasks.tt:25:17  t607 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t607[i0] = t605[i0] * train_step_1_t606[0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  t610 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t610 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 819200 B, 0.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++) {
     const float f608 = t607[i0] * t9[i0]; /* mul */
     const float f609 = t607[i0] * t9[i0]; /* mul */
     t610[i0] = f608 + f609;
   }
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
   /* transformer_tasks.tt:25:17  t612 = neg [64,10,64] -> [64,10,64]   40960 FLOPs, 327680 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t612[i0] = -t610[i0];
@@ -2426,7 +2426,7 @@ static TT_NOINLINE void train_step_1_part4(void) {
     acc += lane[0];
     t613[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t614 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t614 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 10240 B, 0.06 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     const float f597 = t591[i0] * t15[i0]; /* mul */
     t614[i0] = f597 + t613[i0];
@@ -2435,8 +2435,8 @@ static TT_NOINLINE void train_step_1_part4(void) {
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t615[i0 * 64 + i1] = t614[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t618 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t618 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 821764 B, 0.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f592 = t587[i0 * 64 + i1] * t14[i0]; /* mul */
@@ -2521,10 +2521,6 @@ static TT_NOINLINE void train_step_1_part4(void) {
   /* transformer_tasks.tt:41:13  weight_grad_6 = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
     weight_grad_6[i0] = weight_grad_6[i0] + t519[i0];
-}
-
-/* train_step_1, part 5: transformer_tasks.tt lines 41-42 */
-static TT_NOINLINE void train_step_1_part5(void) {
   /* transformer_tasks.tt:41:13  store into weight_grad_6: computed there, nothing to copy */
   /* transformer_tasks.tt:41:13  bias_grad_4 = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
@@ -2540,6 +2536,10 @@ static TT_NOINLINE void train_step_1_part5(void) {
   /* transformer_tasks.tt:41:13  store into in_proj_bias_grad_1: computed there, nothing to copy */
   /* transformer_tasks.tt:41:13  weight_grad_7 = matmul_acc [640,64], [640,64], [64,64] (A transposed) -> [64,64]   5246976 FLOPs, 360448 B, 14.56 FLOP/B */
   tt_gemm_f32(64, 64, 640, t430, 64, true, t112, 64, false, weight_grad_7, 64, true);
+}
+
+/* train_step_1, part 5: transformer_tasks.tt lines 41-42 */
+static TT_NOINLINE void train_step_1_part5(void) {
   /* transformer_tasks.tt:41:13  store into weight_grad_7: computed there, nothing to copy */
   /* transformer_tasks.tt:41:13  bias_grad_5 = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
@@ -3051,10 +3051,6 @@ static TT_NOINLINE void train_step_1_part5(void) {
       weight_15[i] = p_i + neg_step * m_i / d_i;
     }
   }
-}
-
-/* train_step_1, part 6: transformer_tasks.tt lines 42-44 */
-static TT_NOINLINE void train_step_1_part6(void) {
   /* transformer_tasks.tt:42:18  adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   768 FLOPs, 2048 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t246[0]);
@@ -3075,6 +3071,10 @@ static TT_NOINLINE void train_step_1_part6(void) {
       bias_13[i] = p_i + neg_step * m_i / d_i;
     }
   }
+}
+
+/* train_step_1, part 6: transformer_tasks.tt lines 42-44 */
+static TT_NOINLINE void train_step_1_part6(void) {
   /* transformer_tasks.tt:42:18  adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   768 FLOPs, 2048 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t246[0]);
@@ -3335,21 +3335,21 @@ static void forward_2(void) {
   static const float t14_1[1] = { /* [] */
     1e-05f,
   };
-  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs, 80004 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t16_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs */
+  /* transformer_tasks.tt:25:17  t16_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80004 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     const float f15 = t13[i0] + t14_1[0]; /* add */
     t16_1[i0] = 1 / sqrtf(f15);
   }
-  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs */
   /* transformer_tasks.tt:25:17  t18_1 = mul [1000,10,1] * [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     const float f17 = -t16_1[i0]; /* neg */
     t18_1[i0] = f17 * t10_1[i0];
   }
-  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t22_1 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs */
+  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs */
+  /* transformer_tasks.tt:25:17  t22_1 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5200256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f19 = t9_1[i0 * 64 + i1] * t16_1[i0]; /* mul */
@@ -3499,21 +3499,21 @@ static void forward_2(void) {
   static const float t64[1] = { /* [] */
     1e-05f,
   };
-  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs, 80004 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t66_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs */
+  /* transformer_tasks.tt:25:17  t66_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80004 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     const float f65 = t63[i0] + t64[0]; /* add */
     t66_1[i0] = 1 / sqrtf(f65);
   }
-  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs */
   /* transformer_tasks.tt:25:17  t68_1 = mul [1000,10,1] * [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     const float f67 = -t66_1[i0]; /* neg */
     t68_1[i0] = f67 * t60_1[i0];
   }
-  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t72 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs */
+  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs */
+  /* transformer_tasks.tt:25:17  t72 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5200256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f69 = t59_1[i0 * 64 + i1] * t66_1[i0]; /* mul */
@@ -3587,21 +3587,21 @@ static void forward_2(void) {
   static const float t95[1] = { /* [] */
     1e-05f,
   };
-  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs, 80004 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t97_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs */
+  /* transformer_tasks.tt:25:17  t97_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80004 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     const float f96 = t94_1[i0] + t95[0]; /* add */
     t97_1[i0] = 1 / sqrtf(f96);
   }
-  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs */
   /* transformer_tasks.tt:25:17  t99_1 = mul [1000,10,1] * [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     const float f98 = -t97_1[i0]; /* neg */
     t99_1[i0] = f98 * t91_1[i0];
   }
-  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t103_1 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs */
+  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs */
+  /* transformer_tasks.tt:25:17  t103_1 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5200256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f100 = t90[i0 * 64 + i1] * t97_1[i0]; /* mul */
@@ -3751,21 +3751,21 @@ static void forward_2(void) {
   static const float t145[1] = { /* [] */
     1e-05f,
   };
-  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs, 80004 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t147_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs */
+  /* transformer_tasks.tt:25:17  t147_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80004 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     const float f146 = t144[i0] + t145[0]; /* add */
     t147_1[i0] = 1 / sqrtf(f146);
   }
-  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs */
   /* transformer_tasks.tt:25:17  t149 = mul [1000,10,1] * [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     const float f148 = -t147_1[i0]; /* neg */
     t149[i0] = f148 * t141[i0];
   }
-  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t153_1 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs */
+  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs */
+  /* transformer_tasks.tt:25:17  t153_1 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5200256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f150 = t140_1[i0 * 64 + i1] * t147_1[i0]; /* mul */
@@ -3821,8 +3821,8 @@ static void forward_2(void) {
     }
     pred[i0] = besti;
   }
-  /* transformer_tasks.tt:49:27  eq [1000,10] == [1000,10] fused into the loop below   10000 FLOPs, 170000 B, 0.06 FLOP/B */
-  /* transformer_tasks.tt:49:32  t180 = cast [1000,10] to f32, with 1 fused op -> [1000,10]   10000 FLOPs, 50000 B, 0.20 FLOP/B */
+  /* transformer_tasks.tt:49:27  eq [1000,10] == [1000,10] fused into the loop below   10000 FLOPs */
+  /* transformer_tasks.tt:49:32  t180 = cast [1000,10] to f32, with 1 fused op -> [1000,10]   10000 FLOPs, 200000 B, 0.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     const _Bool f179 = pred[i0] == y_1[i0]; /* eq */
     t180[i0] = (float)f179;
@@ -3842,14 +3842,14 @@ static void forward_2(void) {
     mean_item[0] = (float)(acc / 10000);
   }
   /* transformer_tasks.tt:49:47  store into mean_item: computed there, nothing to copy */
-  /* transformer_tasks.tt:50:25  eq [1000,10] == [1000,10] fused into the loop below   10000 FLOPs, 170000 B, 0.06 FLOP/B */
-  /* transformer_tasks.tt:50:30  cast [1000,10] fused into the loop below   10000 FLOPs, 90000 B, 0.11 FLOP/B */
+  /* transformer_tasks.tt:50:25  eq [1000,10] == [1000,10] fused into the loop below   10000 FLOPs */
+  /* transformer_tasks.tt:50:30  cast [1000,10] fused into the loop below   10000 FLOPs */
   /* transformer_tasks.tt:50:30  t185 = const -> [] */
   static const int64_t t185[1] = { /* [] */
     0,
   };
-  /* transformer_tasks.tt:50:30  eq [1000,10] == [] fused into the loop below   10000 FLOPs, 90008 B, 0.11 FLOP/B */
-  /* transformer_tasks.tt:50:30  t187 = cast [1000,10] to i64, with 3 fused ops -> [1000,10]   10000 FLOPs, 90000 B, 0.11 FLOP/B */
+  /* transformer_tasks.tt:50:30  eq [1000,10] == [] fused into the loop below   10000 FLOPs */
+  /* transformer_tasks.tt:50:30  t187 = cast [1000,10] to i64, with 3 fused ops -> [1000,10]   10000 FLOPs, 240008 B, 0.04 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     const _Bool f183 = pred[i0] == y_1[i0]; /* eq */
     const int64_t f184 = (int64_t)f183; /* cast */
@@ -3867,8 +3867,8 @@ static void forward_2(void) {
   static const int64_t t189[1] = { /* [] */
     0,
   };
-  /* transformer_tasks.tt:50:30  eq [1000] == [] fused into the loop below   1000 FLOPs, 9008 B, 0.11 FLOP/B */
-  /* transformer_tasks.tt:50:41  t191 = cast [1000] to f32, with 1 fused op -> [1000]   1000 FLOPs, 5000 B, 0.20 FLOP/B */
+  /* transformer_tasks.tt:50:30  eq [1000] == [] fused into the loop below   1000 FLOPs */
+  /* transformer_tasks.tt:50:41  t191 = cast [1000] to f32, with 1 fused op -> [1000]   1000 FLOPs, 12008 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 1000; i0++) {
     const _Bool f190 = t188[i0] == t189[0]; /* eq */
     t191[i0] = (float)f190;
@@ -4318,8 +4318,8 @@ static TT_NOINLINE void train_step_2_part1(void) {
     acc += lane[0];
     t14_1[i0] = (float)(acc / 64);
   }
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t17 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  t17 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     const float f16 = t14_1[i0] + train_step_2_t15[0]; /* add */
     t17[i0] = 1 / sqrtf(f16);
@@ -4330,15 +4330,15 @@ static TT_NOINLINE void train_step_2_part1(void) {
   /* transformer_tasks.tt:25:17  t19 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     t19[i0] = t18_1[i0] * t11_1[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t21 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t21 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 332800 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f20 = t10_1[i0 * 64 + i1] * t17[i0]; /* mul */
       t21[i0 * 64 + i1] = f20 + t19[i0];
     }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t25_1 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t25_1 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 328192 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f23 = t21[i0 * 64 + i1] * encoder_layers_0_norm1_weight[i1]; /* mul */
@@ -4469,8 +4469,8 @@ static TT_NOINLINE void train_step_2_part1(void) {
     acc += lane[0];
     t58_1[i0] = (float)(acc / 64);
   }
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t61 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  t61 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     const float f60 = t58_1[i0] + train_step_2_t59[0]; /* add */
     t61[i0] = 1 / sqrtf(f60);
@@ -4481,15 +4481,15 @@ static TT_NOINLINE void train_step_2_part1(void) {
   /* transformer_tasks.tt:25:17  t63 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     t63[i0] = t62_1[i0] * t55_1[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t65 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t65 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 332800 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f64 = t54_1[i0 * 64 + i1] * t61[i0]; /* mul */
       t65[i0 * 64 + i1] = f64 + t63[i0];
     }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t69 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t69 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 328192 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f67 = t65[i0 * 64 + i1] * encoder_layers_0_norm2_weight[i1]; /* mul */
@@ -4497,8 +4497,8 @@ static TT_NOINLINE void train_step_2_part1(void) {
     }
   /* transformer_tasks.tt:25:17  t71_1 = matmul [64,10,64] @ [128,64] (B transposed) -> [64,10,128]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
   tt_gemm_f32(640, 128, 64, t69, 64, false, encoder_layers_0_linear1_weight, 64, true, t71_1, 128, false);
-  /* transformer_tasks.tt:25:17  add [64,10,128] + [128] fused into the loop below   81920 FLOPs, 655872 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t74 = relu [64,10,128] with 1 fused op -> [64,10,128]   81920 FLOPs, 655360 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,128] + [128] fused into the loop below   81920 FLOPs */
+  /* transformer_tasks.tt:25:17  t74 = relu [64,10,128] with 1 fused op -> [64,10,128]   81920 FLOPs, 655872 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++) {
       const float f73 = t71_1[i0 * 128 + i1] + encoder_layers_0_linear1_bias[i1]; /* add */
@@ -4506,8 +4506,8 @@ static TT_NOINLINE void train_step_2_part1(void) {
     }
   /* transformer_tasks.tt:25:17  t76_1 = matmul [64,10,128] @ [64,128] (B transposed) -> [64,10,64]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
   tt_gemm_f32(640, 64, 128, t74, 128, false, encoder_layers_0_linear2_weight, 128, true, t76_1, 64, false);
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64] fused into the loop below   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t79_1 = add [64,10,64] + [64,10,64] with 1 fused op -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t79_1 = add [64,10,64] + [64,10,64] with 1 fused op -> [64,10,64]   40960 FLOPs, 491776 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f78 = t76_1[i0 * 64 + i1] + encoder_layers_0_linear2_bias[i1]; /* add */
@@ -4548,8 +4548,8 @@ static TT_NOINLINE void train_step_2_part1(void) {
     acc += lane[0];
     t83_1[i0] = (float)(acc / 64);
   }
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t86 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  t86 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     const float f85 = t83_1[i0] + train_step_2_t84[0]; /* add */
     t86[i0] = 1 / sqrtf(f85);
@@ -4560,15 +4560,15 @@ static TT_NOINLINE void train_step_2_part1(void) {
   /* transformer_tasks.tt:25:17  t88 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     t88[i0] = t87_1[i0] * t80_1[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t90 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t90 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 332800 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f89 = t79_1[i0 * 64 + i1] * t86[i0]; /* mul */
       t90[i0 * 64 + i1] = f89 + t88[i0];
     }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t94_1 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t94_1 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 328192 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f92 = t90[i0 * 64 + i1] * encoder_layers_1_norm1_weight[i1]; /* mul */
@@ -4648,13 +4648,13 @@ static TT_NOINLINE void train_step_2_part1(void) {
     for (int64_t i1 = 0; i1 < 256; i1++)
       for (int64_t i2 = 0; i2 < 16; i2++)
         t115_1[i0 * 4096 + i1 * 16 + i2] = t114[i0 * 16 + i1 * 160 + i2];
+  /* transformer_tasks.tt:25:17  reshape [10,256,16] -> [640,64]: a view of t115_1, no copy */
+  /* transformer_tasks.tt:25:17  t118 = matmul [640,64] @ [64,64] (B transposed) -> [640,64]   5242880 FLOPs, 344064 B, 15.24 FLOP/B */
+  tt_gemm_f32(640, 64, 64, t115_1, 64, false, encoder_layers_1_self_attn_out_proj_weight, 64, true, t118, 64, false);
 }
 
 /* train_step_2, part 2: transformer_tasks.tt lines 25-41 */
 static TT_NOINLINE void train_step_2_part2(void) {
-  /* transformer_tasks.tt:25:17  reshape [10,256,16] -> [640,64]: a view of t115_1, no copy */
-  /* transformer_tasks.tt:25:17  t118 = matmul [640,64] @ [64,64] (B transposed) -> [640,64]   5242880 FLOPs, 344064 B, 15.24 FLOP/B */
-  tt_gemm_f32(640, 64, 64, t115_1, 64, false, encoder_layers_1_self_attn_out_proj_weight, 64, true, t118, 64, false);
   /* transformer_tasks.tt:25:17  t120_1 = add [640,64] + [64] -> [640,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
@@ -4703,8 +4703,8 @@ static TT_NOINLINE void train_step_2_part2(void) {
     acc += lane[0];
     t127_1[i0] = (float)(acc / 64);
   }
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t130 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  t130 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     const float f129 = t127_1[i0] + train_step_2_t128[0]; /* add */
     t130[i0] = 1 / sqrtf(f129);
@@ -4715,15 +4715,15 @@ static TT_NOINLINE void train_step_2_part2(void) {
   /* transformer_tasks.tt:25:17  t132 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     t132[i0] = t131_1[i0] * t124_1[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t134 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t134 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 332800 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f133 = t123_1[i0 * 64 + i1] * t130[i0]; /* mul */
       t134[i0 * 64 + i1] = f133 + t132[i0];
     }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t138 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t138 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 328192 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f136 = t134[i0 * 64 + i1] * encoder_layers_1_norm2_weight[i1]; /* mul */
@@ -4731,8 +4731,8 @@ static TT_NOINLINE void train_step_2_part2(void) {
     }
   /* transformer_tasks.tt:25:17  t140_1 = matmul [64,10,64] @ [128,64] (B transposed) -> [64,10,128]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
   tt_gemm_f32(640, 128, 64, t138, 64, false, encoder_layers_1_linear1_weight, 64, true, t140_1, 128, false);
-  /* transformer_tasks.tt:25:17  add [64,10,128] + [128] fused into the loop below   81920 FLOPs, 655872 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t143 = relu [64,10,128] with 1 fused op -> [64,10,128]   81920 FLOPs, 655360 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,128] + [128] fused into the loop below   81920 FLOPs */
+  /* transformer_tasks.tt:25:17  t143 = relu [64,10,128] with 1 fused op -> [64,10,128]   81920 FLOPs, 655872 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++) {
       const float f142 = t140_1[i0 * 128 + i1] + encoder_layers_1_linear1_bias[i1]; /* add */
@@ -4740,8 +4740,8 @@ static TT_NOINLINE void train_step_2_part2(void) {
     }
   /* transformer_tasks.tt:25:17  t145 = matmul [64,10,128] @ [64,128] (B transposed) -> [64,10,64]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
   tt_gemm_f32(640, 64, 128, t143, 128, false, encoder_layers_1_linear2_weight, 128, true, t145, 64, false);
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64] fused into the loop below   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  encoder_out_1 = add [64,10,64] + [64,10,64] with 1 fused op -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  encoder_out_1 = add [64,10,64] + [64,10,64] with 1 fused op -> [64,10,64]   40960 FLOPs, 491776 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f147 = t145[i0 * 64 + i1] + encoder_layers_1_linear2_bias[i1]; /* add */
@@ -4920,8 +4920,8 @@ static TT_NOINLINE void train_step_2_part2(void) {
   /* transformer_tasks.tt:39:17  t366_1 = expand [1] -> [640]   0 FLOPs, 2564 B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     t366_1[i0] = t364[0];
-  /* transformer_tasks.tt:39:17  mul [640] * [] fused into the loop below   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:39:17  t369_1 = neg [640] with 1 fused op -> [640]   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:39:17  mul [640] * [] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:39:17  t369_1 = neg [640] with 1 fused op -> [640]   640 FLOPs, 5124 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     const float f368 = t366_1[i0] * train_step_2_t367[0]; /* mul */
     t369_1[i0] = -f368;
@@ -4941,9 +4941,9 @@ static TT_NOINLINE void train_step_2_part2(void) {
       acc += t372[i0 * 10 + i1];
     t373_1[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:39:17  exp [640,10] fused into the loop below   6400 FLOPs, 51200 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:39:17  mul [640,10] * [640,1] fused into the loop below   6400 FLOPs, 53760 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:39:17  t376 = sub [640,10] - [640,10] with 2 fused ops -> [640,10]   6400 FLOPs, 76800 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:39:17  exp [640,10] fused into the loop below   6400 FLOPs */
+  /* transformer_tasks.tt:39:17  mul [640,10] * [640,1] fused into the loop below   6400 FLOPs */
+  /* transformer_tasks.tt:39:17  t376 = sub [640,10] - [640,10] with 2 fused ops -> [640,10]   6400 FLOPs, 79360 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++) {
       const float f374 = expf(t155_1[i0 * 10 + i1]); /* exp */
@@ -4993,8 +4993,8 @@ static TT_NOINLINE void train_step_2_part2(void) {
     t388[i0] = (float)acc;
   }
   /* transformer_tasks.tt:25:17  reshape [1,64,128] -> [64,128]: a view of t388, no copy */
-  /* transformer_tasks.tt:25:17  gt [64,10,128] > [] fused into the loop below   81920 FLOPs, 409604 B, 0.20 FLOP/B */
-  /* transformer_tasks.tt:25:17  t392_1 = where [64,10,128], [64,10,128], [] with 1 fused op -> [64,10,128]   81920 FLOPs, 737284 B, 0.11 FLOP/B */
+  /* transformer_tasks.tt:25:17  gt [64,10,128] > [] fused into the loop below   81920 FLOPs */
+  /* transformer_tasks.tt:25:17  t392_1 = where [64,10,128], [64,10,128], [] with 1 fused op -> [64,10,128]   81920 FLOPs, 983048 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 81920; i0++) {
     const _Bool f391 = t143[i0] > train_step_2_t390[0]; /* gt */
     t392_1[i0] = (f391 ? t386[i0] : train_step_2_t390[0]);
@@ -5019,10 +5019,6 @@ static TT_NOINLINE void train_step_2_part2(void) {
       acc += t396_1[i0 + i1 * 8192];
     t397[i0] = (float)acc;
   }
-}
-
-/* train_step_2, part 3: transformer_tasks.tt line 25 */
-static TT_NOINLINE void train_step_2_part3(void) {
   /* transformer_tasks.tt:25:17  reshape [1,128,64] -> [128,64]: a view of t397, no copy */
   /* transformer_tasks.tt:25:17  t399_1 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++) {
@@ -5031,6 +5027,10 @@ static TT_NOINLINE void train_step_2_part3(void) {
       acc += t395[i0 + i1 * 64];
     t399_1[i0] = (float)acc;
   }
+}
+
+/* train_step_2, part 3: transformer_tasks.tt line 25 */
+static TT_NOINLINE void train_step_2_part3(void) {
   /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t399_1, no copy */
   /* transformer_tasks.tt:25:17  t401 = mul [64,10,64] * [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
@@ -5061,8 +5061,8 @@ static TT_NOINLINE void train_step_2_part3(void) {
     acc += lane[0];
     t405_1[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
   /* transformer_tasks.tt:25:17  t408 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t408[i0] = t401[i0] * t123_1[i0];
@@ -5080,14 +5080,14 @@ static TT_NOINLINE void train_step_2_part3(void) {
     acc += lane[0];
     t409[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  t418_1 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  t418_1 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 17924 B, 0.04 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     const float f410 = t405_1[i0] * t124_1[i0]; /* mul */
     const float f412 = -f410; /* neg */
@@ -5104,15 +5104,15 @@ static TT_NOINLINE void train_step_2_part3(void) {
   /* transformer_tasks.tt:25:17  t421_1 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t421_1[i0] = t419[i0] * train_step_2_t420[0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  t424_1 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t424_1 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 819200 B, 0.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++) {
     const float f422 = t421_1[i0] * t125[i0]; /* mul */
     const float f423 = t421_1[i0] * t125[i0]; /* mul */
     t424_1[i0] = f422 + f423;
   }
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
   /* transformer_tasks.tt:25:17  t426_1 = neg [64,10,64] -> [64,10,64]   40960 FLOPs, 327680 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t426_1[i0] = -t424_1[i0];
@@ -5130,7 +5130,7 @@ static TT_NOINLINE void train_step_2_part3(void) {
     acc += lane[0];
     t427[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t428 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t428 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 10240 B, 0.06 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     const float f411 = t405_1[i0] * t131_1[i0]; /* mul */
     t428[i0] = f411 + t427[i0];
@@ -5139,8 +5139,8 @@ static TT_NOINLINE void train_step_2_part3(void) {
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t429_1[i0 * 64 + i1] = t428[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t432_1 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t432_1 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 821764 B, 0.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f406 = t401[i0 * 64 + i1] * t130[i0]; /* mul */
@@ -5187,8 +5187,8 @@ static TT_NOINLINE void train_step_2_part3(void) {
       acc += t443_1[i0 * 10 + i1];
     t444_1[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  sub [256,10,10] - [256,10,1] fused into the loop below   25600 FLOPs, 215040 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t446_1 = mul [256,10,10] * [256,10,10] with 1 fused op -> [256,10,10]   25600 FLOPs, 307200 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  sub [256,10,10] - [256,10,1] fused into the loop below   25600 FLOPs */
+  /* transformer_tasks.tt:25:17  t446_1 = mul [256,10,10] * [256,10,10] with 1 fused op -> [256,10,10]   25600 FLOPs, 317440 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 2560; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++) {
       const float f445 = t441_1[i0 * 10 + i1] - t444_1[i0]; /* sub */
@@ -5236,13 +5236,13 @@ static TT_NOINLINE void train_step_2_part3(void) {
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t458_1[i0 * 192 + i1 + 64] = t453[i0 * 64 + i1];
-  /* transformer_tasks.tt:25:17  add [10,64,192] + [10,64,192] fused into the loop below   122880 FLOPs, 1474560 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [10,64,192] + [10,64,192] fused into the loop below   122880 FLOPs */
   /* transformer_tasks.tt:25:17  t460 = slice_backward [10,64,64] -> [10,64,192]   0 FLOPs, 655360 B */
   for (int64_t i = 0; i < 122880; i++) t460[i] = 0;
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t460[i0 * 192 + i1] = t455_1[i0 * 64 + i1];
-  /* transformer_tasks.tt:25:17  t461_1 = add [10,64,192] + [10,64,192] with 1 fused op -> [10,64,192]   122880 FLOPs, 1474560 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t461_1 = add [10,64,192] + [10,64,192] with 1 fused op -> [10,64,192]   122880 FLOPs, 1966080 B, 0.06 FLOP/B */
   for (int64_t i0 = 0; i0 < 122880; i0++) {
     const float f459 = t457_1[i0] + t458_1[i0]; /* add */
     t461_1[i0] = f459 + t460[i0];
@@ -5310,8 +5310,8 @@ static TT_NOINLINE void train_step_2_part3(void) {
     acc += lane[0];
     t475_1[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
   /* transformer_tasks.tt:25:17  t478 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t478[i0] = t471[i0] * t79_1[i0];
@@ -5329,14 +5329,14 @@ static TT_NOINLINE void train_step_2_part3(void) {
     acc += lane[0];
     t479[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  t488_1 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  t488_1 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 17924 B, 0.04 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     const float f480 = t475_1[i0] * t80_1[i0]; /* mul */
     const float f482 = -f480; /* neg */
@@ -5353,15 +5353,15 @@ static TT_NOINLINE void train_step_2_part3(void) {
   /* transformer_tasks.tt:25:17  t491_1 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t491_1[i0] = t489[i0] * train_step_2_t490[0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  t494_1 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t494_1 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 819200 B, 0.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++) {
     const float f492 = t491_1[i0] * t81[i0]; /* mul */
     const float f493 = t491_1[i0] * t81[i0]; /* mul */
     t494_1[i0] = f492 + f493;
   }
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
   /* transformer_tasks.tt:25:17  t496_1 = neg [64,10,64] -> [64,10,64]   40960 FLOPs, 327680 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t496_1[i0] = -t494_1[i0];
@@ -5379,7 +5379,7 @@ static TT_NOINLINE void train_step_2_part3(void) {
     acc += lane[0];
     t497[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t498 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t498 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 10240 B, 0.06 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     const float f481 = t475_1[i0] * t87_1[i0]; /* mul */
     t498[i0] = f481 + t497[i0];
@@ -5388,8 +5388,8 @@ static TT_NOINLINE void train_step_2_part3(void) {
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t499_1[i0 * 64 + i1] = t498[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t502_1 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t502_1 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 821764 B, 0.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f476 = t471[i0 * 64 + i1] * t86[i0]; /* mul */
@@ -5419,16 +5419,12 @@ static TT_NOINLINE void train_step_2_part3(void) {
     t507[i0] = (float)acc;
   }
   /* transformer_tasks.tt:25:17  reshape [1,64,128] -> [64,128]: a view of t507, no copy */
-  /* transformer_tasks.tt:25:17  gt [64,10,128] > [] fused into the loop below   81920 FLOPs, 409604 B, 0.20 FLOP/B */
-  /* transformer_tasks.tt:25:17  t511_1 = where [64,10,128], [64,10,128], [] with 1 fused op -> [64,10,128]   81920 FLOPs, 737284 B, 0.11 FLOP/B */
+  /* transformer_tasks.tt:25:17  gt [64,10,128] > [] fused into the loop below   81920 FLOPs */
+  /* transformer_tasks.tt:25:17  t511_1 = where [64,10,128], [64,10,128], [] with 1 fused op -> [64,10,128]   81920 FLOPs, 983048 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 81920; i0++) {
     const _Bool f510 = t74[i0] > train_step_2_t509[0]; /* gt */
     t511_1[i0] = (f510 ? t505[i0] : train_step_2_t509[0]);
   }
-}
-
-/* train_step_2, part 4: transformer_tasks.tt line 25 */
-static TT_NOINLINE void train_step_2_part4(void) {
   /* transformer_tasks.tt:25:17  t512_1 = sum [64,10,128] dims=(0,1) keepdim -> [1,1,128]   81920 FLOPs, 328192 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 128; i0++) {
     double acc = 0;
@@ -5442,6 +5438,10 @@ static TT_NOINLINE void train_step_2_part4(void) {
   /* transformer_tasks.tt:25:17  t515_1 = matmul [64,10,128] @ [64,10,64] (A transposed) -> [64,128,64]   10485760 FLOPs, 2588672 B, 4.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
     tt_gemm_f32(128, 64, 10, t511_1 + i0 * 1280, 128, true, t69 + i0 * 640, 64, false, t515_1 + i0 * 8192, 64, false);
+}
+
+/* train_step_2, part 4: transformer_tasks.tt lines 25-41 */
+static TT_NOINLINE void train_step_2_part4(void) {
   /* transformer_tasks.tt:25:17  t516 = sum [64,128,64] dims=(0) keepdim -> [1,128,64]   524288 FLOPs, 2129920 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 8192; i0++) {
     double acc = 0;
@@ -5487,8 +5487,8 @@ static TT_NOINLINE void train_step_2_part4(void) {
     acc += lane[0];
     t524_1[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
   /* transformer_tasks.tt:25:17  t527 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t527[i0] = t520[i0] * t54_1[i0];
@@ -5506,14 +5506,14 @@ static TT_NOINLINE void train_step_2_part4(void) {
     acc += lane[0];
     t528[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  t537_1 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  t537_1 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 17924 B, 0.04 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     const float f529 = t524_1[i0] * t55_1[i0]; /* mul */
     const float f531 = -f529; /* neg */
@@ -5530,15 +5530,15 @@ static TT_NOINLINE void train_step_2_part4(void) {
   /* transformer_tasks.tt:25:17  t540_1 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t540_1[i0] = t538[i0] * train_step_2_t539[0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  t543_1 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t543_1 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 819200 B, 0.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++) {
     const float f541 = t540_1[i0] * t56[i0]; /* mul */
     const float f542 = t540_1[i0] * t56[i0]; /* mul */
     t543_1[i0] = f541 + f542;
   }
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
   /* transformer_tasks.tt:25:17  t545_1 = neg [64,10,64] -> [64,10,64]   40960 FLOPs, 327680 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t545_1[i0] = -t543_1[i0];
@@ -5556,7 +5556,7 @@ static TT_NOINLINE void train_step_2_part4(void) {
     acc += lane[0];
     t546[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t547 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t547 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 10240 B, 0.06 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     const float f530 = t524_1[i0] * t62_1[i0]; /* mul */
     t547[i0] = f530 + t546[i0];
@@ -5565,8 +5565,8 @@ static TT_NOINLINE void train_step_2_part4(void) {
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t548_1[i0 * 64 + i1] = t547[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t551_1 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t551_1 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 821764 B, 0.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f525 = t520[i0 * 64 + i1] * t61[i0]; /* mul */
@@ -5613,8 +5613,8 @@ static TT_NOINLINE void train_step_2_part4(void) {
       acc += t562_1[i0 * 10 + i1];
     t563_1[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  sub [256,10,10] - [256,10,1] fused into the loop below   25600 FLOPs, 215040 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t565_1 = mul [256,10,10] * [256,10,10] with 1 fused op -> [256,10,10]   25600 FLOPs, 307200 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  sub [256,10,10] - [256,10,1] fused into the loop below   25600 FLOPs */
+  /* transformer_tasks.tt:25:17  t565_1 = mul [256,10,10] * [256,10,10] with 1 fused op -> [256,10,10]   25600 FLOPs, 317440 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 2560; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++) {
       const float f564 = t560_1[i0 * 10 + i1] - t563_1[i0]; /* sub */
@@ -5662,13 +5662,13 @@ static TT_NOINLINE void train_step_2_part4(void) {
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t577_1[i0 * 192 + i1 + 64] = t572[i0 * 64 + i1];
-  /* transformer_tasks.tt:25:17  add [10,64,192] + [10,64,192] fused into the loop below   122880 FLOPs, 1474560 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [10,64,192] + [10,64,192] fused into the loop below   122880 FLOPs */
   /* transformer_tasks.tt:25:17  t579 = slice_backward [10,64,64] -> [10,64,192]   0 FLOPs, 655360 B */
   for (int64_t i = 0; i < 122880; i++) t579[i] = 0;
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t579[i0 * 192 + i1] = t574_1[i0 * 64 + i1];
-  /* transformer_tasks.tt:25:17  t580_1 = add [10,64,192] + [10,64,192] with 1 fused op -> [10,64,192]   122880 FLOPs, 1474560 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t580_1 = add [10,64,192] + [10,64,192] with 1 fused op -> [10,64,192]   122880 FLOPs, 1966080 B, 0.06 FLOP/B */
   for (int64_t i0 = 0; i0 < 122880; i0++) {
     const float f578 = t576_1[i0] + t577_1[i0]; /* add */
     t580_1[i0] = f578 + t579[i0];
@@ -5736,8 +5736,8 @@ static TT_NOINLINE void train_step_2_part4(void) {
     acc += lane[0];
     t594_1[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
   /* transformer_tasks.tt:25:17  t597 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t597[i0] = t590[i0] * t10_1[i0];
@@ -5755,14 +5755,14 @@ static TT_NOINLINE void train_step_2_part4(void) {
     acc += lane[0];
     t598[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  t607_1 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:25:17  t607_1 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 17924 B, 0.04 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     const float f599 = t594_1[i0] * t11_1[i0]; /* mul */
     const float f601 = -f599; /* neg */
@@ -5779,15 +5779,15 @@ static TT_NOINLINE void train_step_2_part4(void) {
   /* transformer_tasks.tt:25:17  t610_1 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t610_1[i0] = t608[i0] * train_step_2_t609[0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  /* transformer_tasks.tt:25:17  t613_1 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t613_1 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 819200 B, 0.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++) {
     const float f611 = t610_1[i0] * t12[i0]; /* mul */
     const float f612 = t610_1[i0] * t12[i0]; /* mul */
     t613_1[i0] = f611 + f612;
   }
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
   /* transformer_tasks.tt:25:17  t615_1 = neg [64,10,64] -> [64,10,64]   40960 FLOPs, 327680 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t615_1[i0] = -t613_1[i0];
@@ -5805,7 +5805,7 @@ static TT_NOINLINE void train_step_2_part4(void) {
     acc += lane[0];
     t616[i0] = (float)acc;
   }
-  /* transformer_tasks.tt:25:17  t617 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  t617 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 10240 B, 0.06 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     const float f600 = t594_1[i0] * t18_1[i0]; /* mul */
     t617[i0] = f600 + t616[i0];
@@ -5814,8 +5814,8 @@ static TT_NOINLINE void train_step_2_part4(void) {
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t618_1[i0 * 64 + i1] = t617[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t621_1 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs */
+  /* transformer_tasks.tt:25:17  t621_1 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 821764 B, 0.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f595 = t590[i0 * 64 + i1] * t17[i0]; /* mul */
@@ -5831,10 +5831,6 @@ static TT_NOINLINE void train_step_2_part4(void) {
       acc += t621_1[i0 + i1 * 640];
     t622_1[i0] = (float)acc;
   }
-}
-
-/* train_step_2, part 5: transformer_tasks.tt lines 25-42 */
-static TT_NOINLINE void train_step_2_part5(void) {
   /* transformer_tasks.tt:25:38  reshape [1,10,64] -> [10,64]: a view of t622_1, no copy */
   /* transformer_tasks.tt:25:44  t624 = embedding_backward [10,64], [10] 10 rows of 64 -> [10,64]   0 FLOPs, 5200 B */
   for (int64_t i = 0; i < 640; i++) t624[i] = 0;
@@ -5861,6 +5857,10 @@ static TT_NOINLINE void train_step_2_part5(void) {
   /* transformer_tasks.tt:41:13  pos_weight_grad = add [10,64] + [10,64] -> [10,64]   640 FLOPs, 7680 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     pos_weight_grad[i0] = pos_weight_grad[i0] + t624[i0];
+}
+
+/* train_step_2, part 5: transformer_tasks.tt lines 41-42 */
+static TT_NOINLINE void train_step_2_part5(void) {
   /* transformer_tasks.tt:41:13  store into pos_weight_grad: computed there, nothing to copy */
   /* transformer_tasks.tt:41:13  encoder_layers_0_self_attn_in_proj_weight_grad = add [192,64] + [192,64] -> [192,64]   12288 FLOPs, 147456 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 12288; i0++)
@@ -6210,10 +6210,6 @@ static TT_NOINLINE void train_step_2_part5(void) {
       encoder_layers_0_norm1_bias[i] = p_i + neg_step * m_i / d_i;
     }
   }
-}
-
-/* train_step_2, part 6: transformer_tasks.tt lines 42-44 */
-static TT_NOINLINE void train_step_2_part6(void) {
   /* transformer_tasks.tt:42:18  adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   768 FLOPs, 2048 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t249[0]);
@@ -6254,6 +6250,10 @@ static TT_NOINLINE void train_step_2_part6(void) {
       encoder_layers_0_norm2_bias[i] = p_i + neg_step * m_i / d_i;
     }
   }
+}
+
+/* train_step_2, part 6: transformer_tasks.tt lines 42-44 */
+static TT_NOINLINE void train_step_2_part6(void) {
   /* transformer_tasks.tt:42:18  adam_step [192,64], [192,64], [192,64], [192,64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   147456 FLOPs, 393216 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t249[0]);
@@ -6729,21 +6729,21 @@ static void forward_3(void) {
   static const float t17_1[1] = { /* [] */
     1e-05f,
   };
-  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs, 80004 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t19_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs */
+  /* transformer_tasks.tt:25:17  t19_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80004 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     const float f18 = t16_1[i0] + t17_1[0]; /* add */
     t19_1[i0] = 1 / sqrtf(f18);
   }
-  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs */
   /* transformer_tasks.tt:25:17  t21_1 = mul [1000,10,1] * [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     const float f20 = -t19_1[i0]; /* neg */
     t21_1[i0] = f20 * t13_1[i0];
   }
-  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t25_2 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs */
+  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs */
+  /* transformer_tasks.tt:25:17  t25_2 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5200256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f22 = t12_1[i0 * 64 + i1] * t19_1[i0]; /* mul */
@@ -6893,21 +6893,21 @@ static void forward_3(void) {
   static const float t67[1] = { /* [] */
     1e-05f,
   };
-  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs, 80004 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t69_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs */
+  /* transformer_tasks.tt:25:17  t69_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80004 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     const float f68 = t66_1[i0] + t67[0]; /* add */
     t69_1[i0] = 1 / sqrtf(f68);
   }
-  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs */
   /* transformer_tasks.tt:25:17  t71_2 = mul [1000,10,1] * [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     const float f70 = -t69_1[i0]; /* neg */
     t71_2[i0] = f70 * t63_1[i0];
   }
-  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t75 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs */
+  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs */
+  /* transformer_tasks.tt:25:17  t75 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5200256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f72 = t62_2[i0 * 64 + i1] * t69_1[i0]; /* mul */
@@ -6981,21 +6981,21 @@ static void forward_3(void) {
   static const float t98_1[1] = { /* [] */
     1e-05f,
   };
-  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs, 80004 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t100_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs */
+  /* transformer_tasks.tt:25:17  t100_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80004 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     const float f99 = t97_2[i0] + t98_1[0]; /* add */
     t100_1[i0] = 1 / sqrtf(f99);
   }
-  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs */
   /* transformer_tasks.tt:25:17  t102_1 = mul [1000,10,1] * [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     const float f101 = -t100_1[i0]; /* neg */
     t102_1[i0] = f101 * t94_2[i0];
   }
-  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t106_1 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs */
+  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs */
+  /* transformer_tasks.tt:25:17  t106_1 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5200256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f103 = t93_1[i0 * 64 + i1] * t100_1[i0]; /* mul */
@@ -7145,21 +7145,21 @@ static void forward_3(void) {
   static const float t148[1] = { /* [] */
     1e-05f,
   };
-  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs, 80004 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t150_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs */
+  /* transformer_tasks.tt:25:17  t150_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80004 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     const float f149 = t147_1[i0] + t148[0]; /* add */
     t150_1[i0] = 1 / sqrtf(f149);
   }
-  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs, 80000 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs */
   /* transformer_tasks.tt:25:17  t152_1 = mul [1000,10,1] * [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     const float f151 = -t150_1[i0]; /* neg */
     t152_1[i0] = f151 * t144[i0];
   }
-  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  /* transformer_tasks.tt:25:17  t156_2 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
+  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs */
+  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs */
+  /* transformer_tasks.tt:25:17  t156_2 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5200256 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f153 = t143_1[i0 * 64 + i1] * t150_1[i0]; /* mul */
@@ -7215,8 +7215,8 @@ static void forward_3(void) {
     }
     pred[i0] = besti;
   }
-  /* transformer_tasks.tt:49:27  eq [1000,10] == [1000,10] fused into the loop below   10000 FLOPs, 170000 B, 0.06 FLOP/B */
-  /* transformer_tasks.tt:49:32  t183 = cast [1000,10] to f32, with 1 fused op -> [1000,10]   10000 FLOPs, 50000 B, 0.20 FLOP/B */
+  /* transformer_tasks.tt:49:27  eq [1000,10] == [1000,10] fused into the loop below   10000 FLOPs */
+  /* transformer_tasks.tt:49:32  t183 = cast [1000,10] to f32, with 1 fused op -> [1000,10]   10000 FLOPs, 200000 B, 0.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     const _Bool f182 = pred[i0] == y_2[i0]; /* eq */
     t183[i0] = (float)f182;
@@ -7236,14 +7236,14 @@ static void forward_3(void) {
     mean_item_2[0] = (float)(acc / 10000);
   }
   /* transformer_tasks.tt:49:47  store into mean_item_2: computed there, nothing to copy */
-  /* transformer_tasks.tt:50:25  eq [1000,10] == [1000,10] fused into the loop below   10000 FLOPs, 170000 B, 0.06 FLOP/B */
-  /* transformer_tasks.tt:50:30  cast [1000,10] fused into the loop below   10000 FLOPs, 90000 B, 0.11 FLOP/B */
+  /* transformer_tasks.tt:50:25  eq [1000,10] == [1000,10] fused into the loop below   10000 FLOPs */
+  /* transformer_tasks.tt:50:30  cast [1000,10] fused into the loop below   10000 FLOPs */
   /* transformer_tasks.tt:50:30  t188 = const -> [] */
   static const int64_t t188[1] = { /* [] */
     0,
   };
-  /* transformer_tasks.tt:50:30  eq [1000,10] == [] fused into the loop below   10000 FLOPs, 90008 B, 0.11 FLOP/B */
-  /* transformer_tasks.tt:50:30  t190 = cast [1000,10] to i64, with 3 fused ops -> [1000,10]   10000 FLOPs, 90000 B, 0.11 FLOP/B */
+  /* transformer_tasks.tt:50:30  eq [1000,10] == [] fused into the loop below   10000 FLOPs */
+  /* transformer_tasks.tt:50:30  t190 = cast [1000,10] to i64, with 3 fused ops -> [1000,10]   10000 FLOPs, 240008 B, 0.04 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     const _Bool f186 = pred[i0] == y_2[i0]; /* eq */
     const int64_t f187 = (int64_t)f186; /* cast */
@@ -7261,8 +7261,8 @@ static void forward_3(void) {
   static const int64_t t192[1] = { /* [] */
     0,
   };
-  /* transformer_tasks.tt:50:30  eq [1000] == [] fused into the loop below   1000 FLOPs, 9008 B, 0.11 FLOP/B */
-  /* transformer_tasks.tt:50:41  t194 = cast [1000] to f32, with 1 fused op -> [1000]   1000 FLOPs, 5000 B, 0.20 FLOP/B */
+  /* transformer_tasks.tt:50:30  eq [1000] == [] fused into the loop below   1000 FLOPs */
+  /* transformer_tasks.tt:50:41  t194 = cast [1000] to f32, with 1 fused op -> [1000]   1000 FLOPs, 12008 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 1000; i0++) {
     const _Bool f193 = t191[i0] == t192[0]; /* eq */
     t194[i0] = (float)f193;

@@ -91,8 +91,8 @@ static void train_step(void) {
 
   /* xor.tt:12:45  t2 = matmul [4,2] @ [8,2] (B transposed) -> [4,8]   128 FLOPs, 224 B, 0.57 FLOP/B */
   tt_gemm_f32(4, 8, 2, X, 2, false, model_0_weight, 2, true, t2, 8, false);
-  /* xor.tt:12:45  add [4,8] + [8] fused into the loop below   32 FLOPs, 288 B, 0.11 FLOP/B */
-  /* xor.tt:12:45  t5 = tanh [4,8] with 1 fused op -> [4,8]   32 FLOPs, 256 B, 0.12 FLOP/B */
+  /* xor.tt:12:45  add [4,8] + [8] fused into the loop below   32 FLOPs */
+  /* xor.tt:12:45  t5 = tanh [4,8] with 1 fused op -> [4,8]   32 FLOPs, 288 B, 0.11 FLOP/B */
   for (int64_t i0 = 0; i0 < 4; i0++)
     for (int64_t i1 = 0; i1 < 8; i1++) {
       const float f4 = t2[i0 * 8 + i1] + model_0_bias[i1]; /* add */
@@ -103,9 +103,9 @@ static void train_step(void) {
   /* xor.tt:12:45  t9 = add [4,1] + [1] -> [4,1]   4 FLOPs, 36 B, 0.11 FLOP/B */
   for (int64_t i0 = 0; i0 < 4; i0++)
     t9[i0] = t7[i0] + model_2_bias[0];
-  /* xor.tt:12:12  softplus [4,1] fused into the loop below   4 FLOPs, 32 B, 0.12 FLOP/B */
-  /* xor.tt:12:12  mul [4,1] * [4,1] fused into the loop below   4 FLOPs, 48 B, 0.08 FLOP/B */
-  /* xor.tt:12:12  t13 = sub [4,1] - [4,1] with 2 fused ops -> [4,1]   4 FLOPs, 48 B, 0.08 FLOP/B */
+  /* xor.tt:12:12  softplus [4,1] fused into the loop below   4 FLOPs */
+  /* xor.tt:12:12  mul [4,1] * [4,1] fused into the loop below   4 FLOPs */
+  /* xor.tt:12:12  t13 = sub [4,1] - [4,1] with 2 fused ops -> [4,1]   4 FLOPs, 64 B, 0.06 FLOP/B */
   for (int64_t i0 = 0; i0 < 4; i0++) {
     const float f11 = (t9[i0] > 0 ? t9[i0] + log1pf(expf(-t9[i0])) : log1pf(expf(t9[i0]))); /* softplus */
     const float f12 = t9[i0] * Y[i0]; /* mul */
@@ -146,11 +146,11 @@ static void train_step(void) {
   /* xor.tt:12:12  t50 = mul [4,1] * [] -> [4,1]   4 FLOPs, 36 B, 0.11 FLOP/B */
   for (int64_t i0 = 0; i0 < 4; i0++)
     t50[i0] = t48[i0] * t49[0];
-  /* xor.tt:12:12  neg [4,1] fused into the loop below   4 FLOPs, 32 B, 0.12 FLOP/B */
-  /* xor.tt:12:12  mul [4,1] * [4,1] fused into the loop below   4 FLOPs, 48 B, 0.08 FLOP/B */
-  /* xor.tt:12:12  sigmoid [4,1] fused into the loop below   4 FLOPs, 32 B, 0.12 FLOP/B */
-  /* xor.tt:12:12  mul [4,1] * [4,1] fused into the loop below   4 FLOPs, 48 B, 0.08 FLOP/B */
-  /* xor.tt:12:12  t55 = add [4,1] + [4,1] with 4 fused ops -> [4,1]   4 FLOPs, 48 B, 0.08 FLOP/B */
+  /* xor.tt:12:12  neg [4,1] fused into the loop below   4 FLOPs */
+  /* xor.tt:12:12  mul [4,1] * [4,1] fused into the loop below   4 FLOPs */
+  /* xor.tt:12:12  sigmoid [4,1] fused into the loop below   4 FLOPs */
+  /* xor.tt:12:12  mul [4,1] * [4,1] fused into the loop below   4 FLOPs */
+  /* xor.tt:12:12  t55 = add [4,1] + [4,1] with 4 fused ops -> [4,1]   4 FLOPs, 80 B, 0.05 FLOP/B */
   for (int64_t i0 = 0; i0 < 4; i0++) {
     const float f51 = -t50[i0]; /* neg */
     const float f52 = f51 * Y[i0]; /* mul */
@@ -172,9 +172,9 @@ static void train_step(void) {
   static const float t60[1] = { /* [] */
     1.0f,
   };
-  /* xor.tt:12:45  mul [4,8] * [4,8] fused into the loop below   32 FLOPs, 384 B, 0.08 FLOP/B */
-  /* xor.tt:12:45  sub [] - [4,8] fused into the loop below   32 FLOPs, 260 B, 0.12 FLOP/B */
-  /* xor.tt:12:45  t63 = mul [4,8] * [4,8] with 2 fused ops -> [4,8]   32 FLOPs, 384 B, 0.08 FLOP/B */
+  /* xor.tt:12:45  mul [4,8] * [4,8] fused into the loop below   32 FLOPs */
+  /* xor.tt:12:45  sub [] - [4,8] fused into the loop below   32 FLOPs */
+  /* xor.tt:12:45  t63 = mul [4,8] * [4,8] with 2 fused ops -> [4,8]   32 FLOPs, 516 B, 0.06 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++) {
     const float f61 = t5[i0] * t5[i0]; /* mul */
     const float f62 = t60[0] - f61; /* sub */
@@ -272,8 +272,8 @@ static void forward(void) {
 
   /* xor.tt:19:17  t2 = matmul [4,2] @ [8,2] (B transposed) -> [4,8]   128 FLOPs, 224 B, 0.57 FLOP/B */
   tt_gemm_f32(4, 8, 2, X, 2, false, model_0_weight, 2, true, t2, 8, false);
-  /* xor.tt:19:17  add [4,8] + [8] fused into the loop below   32 FLOPs, 288 B, 0.11 FLOP/B */
-  /* xor.tt:19:17  t5 = tanh [4,8] with 1 fused op -> [4,8]   32 FLOPs, 256 B, 0.12 FLOP/B */
+  /* xor.tt:19:17  add [4,8] + [8] fused into the loop below   32 FLOPs */
+  /* xor.tt:19:17  t5 = tanh [4,8] with 1 fused op -> [4,8]   32 FLOPs, 288 B, 0.11 FLOP/B */
   for (int64_t i0 = 0; i0 < 4; i0++)
     for (int64_t i1 = 0; i1 < 8; i1++) {
       const float f4 = t2[i0 * 8 + i1] + model_0_bias[i1]; /* add */
@@ -281,14 +281,14 @@ static void forward(void) {
     }
   /* xor.tt:19:17  t7 = matmul [4,8] @ [1,8] (B transposed) -> [4,1]   64 FLOPs, 176 B, 0.36 FLOP/B */
   tt_gemm_f32(4, 1, 8, t5, 8, false, model_2_weight, 8, true, t7, 1, false);
-  /* xor.tt:19:17  add [4,1] + [1] fused into the loop below   4 FLOPs, 36 B, 0.11 FLOP/B */
-  /* xor.tt:19:9  sigmoid [4,1] fused into the loop below   4 FLOPs, 32 B, 0.12 FLOP/B */
+  /* xor.tt:19:17  add [4,1] + [1] fused into the loop below   4 FLOPs */
+  /* xor.tt:19:9  sigmoid [4,1] fused into the loop below   4 FLOPs */
   /* xor.tt:19:27  t11 = const -> [] */
   static const float t11[1] = { /* [] */
     0.5f,
   };
-  /* xor.tt:19:27  gt [4,1] > [] fused into the loop below   4 FLOPs, 24 B, 0.17 FLOP/B */
-  /* xor.tt:19:33  pred = cast [4,1] to f32, with 3 fused ops -> [4,1]   4 FLOPs, 20 B, 0.20 FLOP/B */
+  /* xor.tt:19:27  gt [4,1] > [] fused into the loop below   4 FLOPs */
+  /* xor.tt:19:33  pred = cast [4,1] to f32, with 3 fused ops -> [4,1]   4 FLOPs, 40 B, 0.10 FLOP/B */
   for (int64_t i0 = 0; i0 < 4; i0++) {
     const float f9 = t7[i0] + model_2_bias[0]; /* add */
     const float f10 = (f9 >= 0 ? 1 / (1 + expf(-f9)) : expf(f9) / (1 + expf(f9))); /* sigmoid */
@@ -298,8 +298,8 @@ static void forward(void) {
   /* xor.tt:20:27  reshape [4,1] -> [4]: a view of pred, no copy */
   /* xor.tt:20:1  store [4] into t   0 FLOPs, 32 B */
   memcpy(t, pred, sizeof t);
-  /* xor.tt:21:26  eq [4,1] == [4,1] fused into the loop below   4 FLOPs, 36 B, 0.11 FLOP/B */
-  /* xor.tt:21:31  t18 = cast [4,1] to f32, with 1 fused op -> [4,1]   4 FLOPs, 20 B, 0.20 FLOP/B */
+  /* xor.tt:21:26  eq [4,1] == [4,1] fused into the loop below   4 FLOPs */
+  /* xor.tt:21:31  t18 = cast [4,1] to f32, with 1 fused op -> [4,1]   4 FLOPs, 48 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 4; i0++) {
     const _Bool f17 = pred[i0] == Y[i0]; /* eq */
     t18[i0] = (float)f17;

@@ -62,8 +62,8 @@ static void backward_step(void) {
   static const float t17[1] = { /* [] */
     0.0f,
   };
-  /* conv-im2col-vs-naive.tt:5:16  gt [1,3,5,5] > [] fused into the loop below   75 FLOPs, 379 B, 0.20 FLOP/B */
-  /* conv-im2col-vs-naive.tt:5:16  t19 = where [1,3,5,5], [1,3,5,5], [] with 1 fused op -> [1,3,5,5]   75 FLOPs, 679 B, 0.11 FLOP/B */
+  /* conv-im2col-vs-naive.tt:5:16  gt [1,3,5,5] > [] fused into the loop below   75 FLOPs */
+  /* conv-im2col-vs-naive.tt:5:16  t19 = where [1,3,5,5], [1,3,5,5], [] with 1 fused op -> [1,3,5,5]   75 FLOPs, 908 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 75; i0++) {
     const _Bool f18 = t8[i0] > t17[0]; /* gt */
     t19[i0] = (f18 ? t16[i0] : t17[0]);

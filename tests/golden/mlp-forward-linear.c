@@ -48,8 +48,8 @@ static void forward(void) {
     x[i0] = 1.0f;
   /* mlp-forward-linear.tt:6:10  t10 = matmul [2,4] @ [3,4] (B transposed) -> [2,3]   48 FLOPs, 104 B, 0.46 FLOP/B */
   tt_gemm_f32(2, 3, 4, x, 4, false, fc1_weight, 4, true, t10, 3, false);
-  /* mlp-forward-linear.tt:6:10  add [2,3] + [3] fused into the loop below   6 FLOPs, 60 B, 0.10 FLOP/B */
-  /* mlp-forward-linear.tt:6:5  h = relu [2,3] with 1 fused op -> [2,3]   6 FLOPs, 48 B, 0.12 FLOP/B */
+  /* mlp-forward-linear.tt:6:10  add [2,3] + [3] fused into the loop below   6 FLOPs */
+  /* mlp-forward-linear.tt:6:5  h = relu [2,3] with 1 fused op -> [2,3]   6 FLOPs, 60 B, 0.10 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++)
     for (int64_t i1 = 0; i1 < 3; i1++) {
       const float f12 = t10[i0 * 3 + i1] + fc1_bias[i1]; /* add */
