@@ -19,20 +19,6 @@
 #define B(name) static Value *db_##name(L *l, Value *self, Args *a)
 #define UNUSED(x) (void)(x)
 
-static Value *obj_of(L *l, const char *clsname) {
-  const Builtin *b = bi_lookup(clsname, BI_CLASS);
-  TT_ASSERT(b);
-  Value *c = v_new(l, V_CLASS);
-  c->bi = b;
-  c->s = b->name;
-  Value *o = v_new(l, V_OBJECT);
-  o->cls = c;
-  return o;
-}
-
-static bool is_obj(const Value *v, const char *cls) {
-  return v && v->k == V_OBJECT && v->cls && v->cls->s && !strcmp(v->cls->s, cls);
-}
 
 /* A call statement between graphs (inside a branch that runs after the graph, in its list). */
 static Stmt *call_stmt(L *l, const char *fn, int32_t off) {
@@ -162,7 +148,7 @@ B(DistributedSampler) {
   args_bind(l, "DistributedSampler", "dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False", self, a, v, 6);
   Value *ds = v[0];
   if (!ds || ds->k != V_OBJECT) lerr(l, a->off, "DistributedSampler(): expected a dataset");
-  Value *o = obj_of(l, "DistributedSampler");
+  Value *o = obj_new(l, "DistributedSampler");
   attrs_set(l, &o->attrs, "dataset", ds);
   /* num_replicas and rank: given, or the process group's (run-time values) */
   Value *rep = v[1] && v[1]->k != V_NONE ? v[1] : host_call(l, "tt_dist_world", false);
@@ -200,7 +186,7 @@ B(set_epoch) {
 /* DataLoader(dataset, sampler=s): the loader yields this rank's share in PyTorch's order
  * (runtime/data.c), and len(loader) is known when the program runs. */
 void dist_loader_sampler(L *l, Value *loader, Value *sampler, Value *ds, int id, int32_t off) {
-  if (!is_obj(sampler, "DistributedSampler"))
+  if (!is_class(sampler, "DistributedSampler"))
     lerr(l, off, "DataLoader(): ttc supports sampler=DistributedSampler(...) only");
   if (attrs_get(&sampler->attrs, "dataset") != ds)
     lerr(l, off, "DataLoader(): the sampler was made for another dataset");
@@ -298,7 +284,7 @@ B(DistributedDataParallel) {
   Stmt *st = call_stmt(l, "tt_dist_broadcast_f32", a->off);
   set_vars(l, st, vars, n);
   for (int i = 0; i < ps->n; i++) ps->items[i]->t.graph = -1;
-  Value *o = obj_of(l, "DistributedDataParallel");
+  Value *o = obj_new(l, "DistributedDataParallel");
   attrs_set(l, &o->attrs, "module", m);
   Value *pv = v_new(l, V_LIST);
   for (int i = 0; i < n; i++) v_list_push(l, pv, v_int(l, vars[i]));
@@ -334,19 +320,19 @@ static const Builtin sampler_set_epoch = {"set_epoch", 0, db_set_epoch, 0};
 /* Attributes of torch.distributed (ReduceOp) and of this file's objects; NULL if none. */
 Value *dist_getattr(L *l, Value *obj, const char *name) {
   if (obj->k == V_NS && !strcmp(obj->s, "torch.distributed") && !strcmp(name, "ReduceOp")) {
-    Value *o = obj_of(l, "ReduceOp");
+    Value *o = obj_new(l, "ReduceOp");
     for (size_t i = 0; i < sizeof reduce_ops / sizeof reduce_ops[0]; i++)
       attrs_set(l, &o->attrs, reduce_ops[i].name, v_int(l, reduce_ops[i].op));
     return o;
   }
-  if (is_obj(obj, "DistributedSampler") && !strcmp(name, "set_epoch")) {
+  if (is_class(obj, "DistributedSampler") && !strcmp(name, "set_epoch")) {
     Value *bm = v_new(l, V_BUILTIN);
     bm->bi = &sampler_set_epoch;
     bm->self = obj;
     bm->s = "set_epoch";
     return bm;
   }
-  if (is_obj(obj, "DistributedDataParallel") && (!strcmp(name, "no_sync") || !strcmp(name, "join")))
+  if (is_class(obj, "DistributedDataParallel") && (!strcmp(name, "no_sync") || !strcmp(name, "join")))
     lerr(l, l->stmt_off, "DistributedDataParallel.%s() is not supported by ttc", name);
   return NULL;
 }

@@ -436,6 +436,10 @@ const char *bi_module_repr(L *l, Value *m, int32_t off);
 int64_t str_codes(const char *s);
 size_t str_code_off(const char *s, int64_t k);
 size_t str_code_len(const char *s);
+/* training.c: an instance of builtin class clsname (an optimizer, a loader); whether v is
+ * an instance of the class named name. */
+Value *obj_new(L *l, const char *clsname);
+bool is_class(const Value *v, const char *name);
 bool bi_is_module(const Value *v); /* a torch.nn module (builtin or a user class) */
 /* Whether item is also a named attribute of m (Sequential(OrderedDict(...))'s children are
  * both), so that walks over attributes and "__items__" list it once. */

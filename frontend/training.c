@@ -20,7 +20,7 @@
 #define B(name) static Value *tb_##name(L *l, Value *self, Args *a)
 #define UNUSED(x) (void)(x)
 
-static Value *obj_new(L *l, const char *clsname) {
+Value *obj_new(L *l, const char *clsname) {
   const Builtin *b = bi_lookup(clsname, BI_CLASS);
   TT_ASSERT(b);
   Value *c = v_new(l, V_CLASS);
@@ -31,7 +31,7 @@ static Value *obj_new(L *l, const char *clsname) {
   return o;
 }
 
-static bool is_class(const Value *v, const char *name) {
+bool is_class(const Value *v, const char *name) {
   return v && v->k == V_OBJECT && v->cls && v->cls->s && !strcmp(v->cls->s, name);
 }
 
