@@ -422,4 +422,41 @@ void tt_avgpool2d_grad_f64(const double *dy, double *dx, int64_t N, int64_t C, i
                            int64_t W, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph,
                            int64_t pw);
 
+/* ---- qgemm.c: int8 matmul and convolution (quantized programs) ----------------------- */
+
+/*
+ * C[M,N] (+)= (A[M,K] - za) @ op(B)[K,N], exact, in int32: A holds row-major activation codes
+ * (uint8 with za in [0, 255], or int8 with za in [-128, 127]), B int8 weight codes (no zero
+ * point), op(B) = B, or B^T when transB (B stored [N,K], as a Linear's weight). K is at most
+ * 65536 (the result then fits int32). AVX-512 VNNI's vpdpbusd when the compiler targets it,
+ * plain C otherwise; the naive twins are the references, and every path gives the same bits.
+ */
+void tt_gemm_u8s8(int64_t M, int64_t N, int64_t K, const uint8_t *A, int64_t lda, int32_t za,
+                  const int8_t *B, int64_t ldb, bool transB, int32_t *C, int64_t ldc,
+                  bool accumulate);
+void tt_gemm_s8s8(int64_t M, int64_t N, int64_t K, const int8_t *A, int64_t lda, int32_t za,
+                  const int8_t *B, int64_t ldb, bool transB, int32_t *C, int64_t ldc,
+                  bool accumulate);
+void tt_gemm_u8s8_naive(int64_t M, int64_t N, int64_t K, const uint8_t *A, int64_t lda,
+                        int32_t za, const int8_t *B, int64_t ldb, bool transB, int32_t *C,
+                        int64_t ldc, bool accumulate);
+void tt_gemm_s8s8_naive(int64_t M, int64_t N, int64_t K, const int8_t *A, int64_t lda,
+                        int32_t za, const int8_t *B, int64_t ldb, bool transB, int32_t *C,
+                        int64_t ldc, bool accumulate);
+/* y[N,K,OH,OW] = conv2d(x - xz, w) in int32 (no bias: the caller's float epilogue adds it),
+ * x uint8 codes [N,C,H,W] with zero point xz, w int8 codes [K,C,R,S]; padding is xz (the
+ * code of 0.0). Per image: im2row (one row of C*R*S codes per output pixel) and one
+ * tt_gemm_u8s8, in a workspace of tt_conv2d_q8_workspace(...) bytes (64-byte aligned). */
+size_t tt_conv2d_q8_workspace(int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S,
+                              int64_t sh, int64_t sw, int64_t ph, int64_t pw);
+void tt_conv2d_u8s8(const uint8_t *x, int32_t xz, const int8_t *w, int32_t *y, int64_t N,
+                    int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t sh,
+                    int64_t sw, int64_t ph, int64_t pw, void *ws);
+void tt_conv2d_u8s8_naive(const uint8_t *x, int32_t xz, const int8_t *w, int32_t *y, int64_t N,
+                          int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S,
+                          int64_t sh, int64_t sw, int64_t ph, int64_t pw);
+/* One image: rows is [OH*OW, C*R*S], padding filled with xz. */
+void tt_im2row_u8(const uint8_t *x, uint8_t *rows, int32_t xz, int64_t C, int64_t H, int64_t W,
+                  int64_t R, int64_t S, int64_t sh, int64_t sw, int64_t ph, int64_t pw);
+
 #endif

@@ -1,0 +1,390 @@
+/*
+ * qgemm.c — integer matrix multiplication and convolution for quantized programs:
+ * C[M,N] (+)= (A[M,K] - za) @ op(B)[K,N] in exact int32 arithmetic, A of uint8 or int8
+ * codes with a zero point (activations), B of int8 codes (symmetric weights, no zero point).
+ *
+ * The loop nest is gemm.c's (GotoBLAS/BLIS: pack a KC x NC panel of B, an MC x KC block of A,
+ * run a MR x NR register block over them), with the packing shaped for the dot-product
+ * instruction of AVX-512 VNNI, vpdpbusd: it multiplies 4 unsigned bytes of one operand by 4
+ * signed bytes of the other and adds the four products to a 32-bit lane, 64 multiply-adds per
+ * instruction. Packed A holds, for each row, 4 consecutive k as one 32-bit word (broadcast to
+ * every lane); packed B holds, for each column, the same 4 k as the matching word of its lane:
+ *
+ *   pack_a[panel][k/4][r][k%4]   MR rows           (uint8 codes)
+ *   pack_b[panel][k/4][c][k%4]   NR columns        (int8 codes)
+ *
+ * vpdpbusd wants the unsigned operand on A's side, so the arithmetic is done on unsigned
+ * codes u = a ^ flip (flip = 0x80 for int8 A, which maps a to a + 128) and the zero point
+ * moves with it, z = za (+ 128 for int8 A). Then
+ *
+ *   sum_k (a - za) b  =  sum_k u b  -  z * sum_k b
+ *
+ * and the second term, the correction, is z times B's column sum, computed while B is packed
+ * and subtracted when the block is stored. Padding past K is zero in both operands.
+ *
+ * The products are exact and the sums are in int32, so every path (VNNI, the portable C
+ * kernel, the naive twin, one thread or two) gives identical bits. vpdpbusd wraps rather than
+ * saturates; the true result fits int32 when |u - z| * 128 * K does, i.e. for K <= 65536,
+ * which the entry points check. The partial sums sum_k u b may wrap on the way (the
+ * correction brings them back), so the portable kernel sums in uint32, where wrapping is
+ * defined, as the instruction's lanes do.
+ *
+ * Without __AVX512VNNI__ the micro-kernel is plain C over the same packing; gcc 12 at
+ * -O3 -march=native does not turn it into vpdpbusd (it widens the bytes and multiplies with
+ * vpmulld), hence the intrinsics.
+ *
+ * The convolution is im2col as conv.c's, but transposed: one row per output pixel holding its
+ * C*R*S patch, so that the activations are A (the unsigned side) and the weights [K, C*R*S]
+ * are B transposed. Padding is the activations' zero point, the code of 0.0.
+ */
+#include "tt.h"
+
+#include <string.h>
+
+/* TT_QGEMM_PORTABLE: the plain C kernel even where VNNI is there (tests, benchmarks) */
+#if defined(__AVX512VNNI__) && !defined(TT_QGEMM_PORTABLE)
+#define QGEMM_VNNI 1
+#include <immintrin.h>
+#endif
+
+/* Register block: MR rows x NR columns of int32 accumulators, 6 x 2 zmm registers. */
+#define MR 6
+#define NR 32
+/* Cache blocks (bytes of codes): a MR x KC sliver of A (6 KiB) and a KC x NR sliver of B
+ * (32 KiB) in L1/L2, the MC x KC block of A (72 KiB) in L2, the KC x NC panel of B (512 KiB)
+ * in L2/L3. */
+#define KC 1024
+#define MC 72
+#define NC 512
+/* The largest K whose exact result fits int32 (see the header comment). */
+#define QGEMM_MAX_K 65536
+
+_Static_assert(MC % MR == 0, "MC must be a multiple of MR");
+_Static_assert(NC % NR == 0, "NC must be a multiple of NR");
+_Static_assert(KC % 4 == 0, "KC must be a multiple of 4");
+
+static _Thread_local TT_ALIGN uint8_t pack_a[MC * KC];
+static _Thread_local TT_ALIGN int8_t pack_b[KC * NC];
+static _Thread_local TT_ALIGN int32_t colsum[NC];
+
+/* A[i0.., k0..] as unsigned codes (a ^ flip), panels of MR rows, 4 k per row word. */
+static void pack_a_block(int64_t mc, int64_t kc, const uint8_t *A, int64_t lda, uint8_t flip,
+                         int64_t i0, int64_t k0, uint8_t *restrict dst) {
+  int64_t kc4 = (kc + 3) / 4 * 4;
+  for (int64_t p = 0; p < mc; p += MR) {
+    int64_t rows = mc - p < MR ? mc - p : MR;
+    uint8_t *restrict d = dst + p * kc4;
+    for (int64_t r = 0; r < MR; r++) {
+      const uint8_t *src = r < rows ? A + (i0 + p + r) * lda + k0 : NULL;
+      for (int64_t k = 0; k < kc4; k++)
+        d[(k / 4 * MR + r) * 4 + k % 4] = src && k < kc ? (uint8_t)(src[k] ^ flip) : 0;
+    }
+  }
+}
+
+/* op(B)[k0.., j0..], panels of NR columns, 4 k per column word; sums[c] = sum_k op(B)[k][c]. */
+static void pack_b_block(int64_t kc, int64_t nc, const int8_t *B, int64_t ldb, bool transB,
+                         int64_t k0, int64_t j0, int8_t *restrict dst, int32_t *restrict sums) {
+  int64_t kc4 = (kc + 3) / 4 * 4;
+  for (int64_t p = 0; p < nc; p += NR) {
+    int64_t cols = nc - p < NR ? nc - p : NR;
+    int8_t *restrict d = dst + p * kc4;
+    for (int64_t c = 0; c < NR; c++) {
+      int32_t s = 0;
+      for (int64_t k = 0; k < kc4; k++) {
+        int8_t v = 0;
+        if (c < cols && k < kc)
+          v = transB ? B[(j0 + p + c) * ldb + k0 + k] : B[(k0 + k) * ldb + j0 + p + c];
+        d[(k / 4 * NR + c) * 4 + k % 4] = v;
+        s += v;
+      }
+      sums[p + c] = s;
+    }
+  }
+}
+
+/* C[mr, nr] (+)= a[kc4/4][MR][4]^T b[kc4/4][NR][4] - z * sums, clipped to mr x nr. */
+static void micro_kernel(int64_t kc4, const uint8_t *restrict a, const int8_t *restrict b,
+                         const int32_t *restrict sums, int32_t z, int32_t *restrict C,
+                         int64_t ldc, int64_t mr, int64_t nr, bool add) {
+  TT_ALIGN int32_t tile[MR * NR];
+#ifdef QGEMM_VNNI
+  __m512i c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+          c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  for (int64_t k = 0; k < kc4; k += 4) {
+    __m512i b0 = _mm512_load_si512((const void *)(b + k * NR));
+    __m512i b1 = _mm512_load_si512((const void *)(b + k * NR + 64));
+    const uint8_t *ak = a + k * MR;
+    int32_t w[MR];
+    memcpy(w, ak, sizeof w);
+    __m512i av = _mm512_set1_epi32(w[0]);
+    c00 = _mm512_dpbusd_epi32(c00, av, b0);
+    c01 = _mm512_dpbusd_epi32(c01, av, b1);
+    av = _mm512_set1_epi32(w[1]);
+    c10 = _mm512_dpbusd_epi32(c10, av, b0);
+    c11 = _mm512_dpbusd_epi32(c11, av, b1);
+    av = _mm512_set1_epi32(w[2]);
+    c20 = _mm512_dpbusd_epi32(c20, av, b0);
+    c21 = _mm512_dpbusd_epi32(c21, av, b1);
+    av = _mm512_set1_epi32(w[3]);
+    c30 = _mm512_dpbusd_epi32(c30, av, b0);
+    c31 = _mm512_dpbusd_epi32(c31, av, b1);
+    av = _mm512_set1_epi32(w[4]);
+    c40 = _mm512_dpbusd_epi32(c40, av, b0);
+    c41 = _mm512_dpbusd_epi32(c41, av, b1);
+    av = _mm512_set1_epi32(w[5]);
+    c50 = _mm512_dpbusd_epi32(c50, av, b0);
+    c51 = _mm512_dpbusd_epi32(c51, av, b1);
+  }
+  _mm512_store_si512((void *)(tile + 0 * NR), c00);
+  _mm512_store_si512((void *)(tile + 0 * NR + 16), c01);
+  _mm512_store_si512((void *)(tile + 1 * NR), c10);
+  _mm512_store_si512((void *)(tile + 1 * NR + 16), c11);
+  _mm512_store_si512((void *)(tile + 2 * NR), c20);
+  _mm512_store_si512((void *)(tile + 2 * NR + 16), c21);
+  _mm512_store_si512((void *)(tile + 3 * NR), c30);
+  _mm512_store_si512((void *)(tile + 3 * NR + 16), c31);
+  _mm512_store_si512((void *)(tile + 4 * NR), c40);
+  _mm512_store_si512((void *)(tile + 4 * NR + 16), c41);
+  _mm512_store_si512((void *)(tile + 5 * NR), c50);
+  _mm512_store_si512((void *)(tile + 5 * NR + 16), c51);
+#else
+  uint32_t acc[MR][NR] = {{0}};
+  for (int64_t k = 0; k < kc4; k += 4) {
+    const int8_t *restrict bk = b + k * NR;
+    const uint8_t *restrict ak = a + k * MR;
+    for (int r = 0; r < MR; r++)
+      for (int j = 0; j < NR; j++) {
+        int32_t dot = 0;
+        for (int t = 0; t < 4; t++)
+          dot += (int32_t)ak[r * 4 + t] * (int32_t)bk[j * 4 + t];
+        acc[r][j] += (uint32_t)dot;
+      }
+  }
+  for (int r = 0; r < MR; r++)
+    for (int j = 0; j < NR; j++)
+      tile[r * NR + j] = (int32_t)acc[r][j];
+#endif
+  for (int64_t i = 0; i < mr; i++) {
+    int32_t *restrict c = C + i * ldc;
+    const int32_t *restrict t = tile + i * NR;
+    /* uint32: the partial sum may have wrapped; the corrected value fits int32 */
+    if (add)
+      for (int64_t j = 0; j < nr; j++)
+        c[j] = (int32_t)((uint32_t)c[j] + (uint32_t)t[j] - (uint32_t)z * (uint32_t)sums[j]);
+    else
+      for (int64_t j = 0; j < nr; j++)
+        c[j] = (int32_t)((uint32_t)t[j] - (uint32_t)z * (uint32_t)sums[j]);
+  }
+}
+
+static void qgemm_cols(int64_t M, int64_t j0, int64_t j1, int64_t K, const uint8_t *A,
+                       int64_t lda, uint8_t flip, int32_t z, const int8_t *B, int64_t ldb,
+                       bool transB, int32_t *C, int64_t ldc, bool accumulate) {
+  for (int64_t jc = j0; jc < j1; jc += NC) {
+    int64_t nc = j1 - jc < NC ? j1 - jc : NC;
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      int64_t kc = K - pc < KC ? K - pc : KC, kc4 = (kc + 3) / 4 * 4;
+      bool add = accumulate || pc > 0;
+      pack_b_block(kc, nc, B, ldb, transB, pc, jc, pack_b, colsum);
+      for (int64_t ic = 0; ic < M; ic += MC) {
+        int64_t mc = M - ic < MC ? M - ic : MC;
+        pack_a_block(mc, kc, A, lda, flip, ic, pc, pack_a);
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          int64_t nr = nc - jr < NR ? nc - jr : NR;
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            int64_t mr = mc - ir < MR ? mc - ir : MR;
+            micro_kernel(kc4, pack_a + ir * kc4, pack_b + jr * kc4, colsum + jr, z,
+                         C + (ic + ir) * ldc + jc + jr, ldc, mr, nr, add);
+          }
+        }
+      }
+    }
+  }
+}
+
+static void check_args(const char *name, int64_t M, int64_t N, int64_t K, const void *A,
+                       int64_t lda, int32_t za, int32_t zlo, int32_t zhi, const void *B,
+                       int64_t ldb, bool transB, const void *C, int64_t ldc) {
+  if (M < 0 || N < 0 || K < 0)
+    tt_fatal("%s: negative size (M=%lld N=%lld K=%lld)", name, (long long)M, (long long)N,
+             (long long)K);
+  if (K > QGEMM_MAX_K)
+    tt_fatal("%s: K=%lld is more than %d, where int32 sums of int8 products may overflow", name,
+             (long long)K, QGEMM_MAX_K);
+  if (za < zlo || za > zhi)
+    tt_fatal("%s: zero point %d outside [%d, %d]", name, (int)za, (int)zlo, (int)zhi);
+  if (M == 0 || N == 0)
+    return;
+  if (ldc < N || !C)
+    tt_fatal("%s: bad C (ldc=%lld, N=%lld)", name, (long long)ldc, (long long)N);
+  if (K == 0)
+    return;
+  if (!A || lda < K)
+    tt_fatal("%s: bad A (lda=%lld)", name, (long long)lda);
+  if (!B || ldb < (transB ? K : N))
+    tt_fatal("%s: bad B (ldb=%lld)", name, (long long)ldb);
+}
+
+typedef struct QGemmJob {
+  int64_t M, half, N, K, lda, ldb, ldc;
+  const uint8_t *A;
+  const int8_t *B;
+  int32_t *C;
+  uint8_t flip;
+  int32_t z;
+  bool transB, accumulate;
+} QGemmJob;
+
+static void qgemm_part(void *arg, int part) {
+  const QGemmJob *j = arg;
+  int64_t j0 = part ? j->half : 0, j1 = part ? j->N : j->half;
+  qgemm_cols(j->M, j0, j1, j->K, j->A, j->lda, j->flip, j->z, j->B, j->ldb, j->transB, j->C,
+             j->ldc, j->accumulate);
+}
+
+static void qgemm(int64_t M, int64_t N, int64_t K, const uint8_t *A, int64_t lda, uint8_t flip,
+                  int32_t z, const int8_t *B, int64_t ldb, bool transB, int32_t *C, int64_t ldc,
+                  bool accumulate) {
+  if (M == 0 || N == 0)
+    return;
+  if (K == 0) {
+    if (!accumulate)
+      for (int64_t i = 0; i < M; i++)
+        memset(C + i * ldc, 0, (size_t)N * sizeof *C);
+    return;
+  }
+  /* a second thread from about 8 M multiply-adds (int8 runs ~4x the float rate) */
+  if ((double)M * (double)N * (double)K >= 8e6 && N >= 2 * NR && tt_parallel2_available()) {
+    QGemmJob job = {M, (N / 2 + NR - 1) / NR * NR, N, K, lda, ldb, ldc, A, B, C,
+                    flip, z, transB, accumulate};
+    tt_parallel2(qgemm_part, &job);
+    return;
+  }
+  qgemm_cols(M, 0, N, K, A, lda, flip, z, B, ldb, transB, C, ldc, accumulate);
+}
+
+void tt_gemm_u8s8(int64_t M, int64_t N, int64_t K, const uint8_t *A, int64_t lda, int32_t za,
+                  const int8_t *B, int64_t ldb, bool transB, int32_t *C, int64_t ldc,
+                  bool accumulate) {
+  check_args("gemm_u8s8", M, N, K, A, lda, za, 0, 255, B, ldb, transB, C, ldc);
+  qgemm(M, N, K, A, lda, 0, za, B, ldb, transB, C, ldc, accumulate);
+}
+
+void tt_gemm_s8s8(int64_t M, int64_t N, int64_t K, const int8_t *A, int64_t lda, int32_t za,
+                  const int8_t *B, int64_t ldb, bool transB, int32_t *C, int64_t ldc,
+                  bool accumulate) {
+  check_args("gemm_s8s8", M, N, K, A, lda, za, -128, 127, B, ldb, transB, C, ldc);
+  /* int8 a as the unsigned code a + 128 (its bits with the sign flipped); z moves with it */
+  qgemm(M, N, K, (const uint8_t *)A, lda, 0x80, za + 128, B, ldb, transB, C, ldc, accumulate);
+}
+
+void tt_gemm_u8s8_naive(int64_t M, int64_t N, int64_t K, const uint8_t *A, int64_t lda,
+                        int32_t za, const int8_t *B, int64_t ldb, bool transB, int32_t *C,
+                        int64_t ldc, bool accumulate) {
+  check_args("gemm_u8s8_naive", M, N, K, A, lda, za, 0, 255, B, ldb, transB, C, ldc);
+  for (int64_t i = 0; i < M; i++)
+    for (int64_t j = 0; j < N; j++) {
+      int64_t acc = 0;
+      for (int64_t k = 0; k < K; k++)
+        acc += ((int64_t)A[i * lda + k] - za) * (transB ? B[j * ldb + k] : B[k * ldb + j]);
+      C[i * ldc + j] = (int32_t)(accumulate ? C[i * ldc + j] + acc : acc);
+    }
+}
+
+void tt_gemm_s8s8_naive(int64_t M, int64_t N, int64_t K, const int8_t *A, int64_t lda,
+                        int32_t za, const int8_t *B, int64_t ldb, bool transB, int32_t *C,
+                        int64_t ldc, bool accumulate) {
+  check_args("gemm_s8s8_naive", M, N, K, A, lda, za, -128, 127, B, ldb, transB, C, ldc);
+  for (int64_t i = 0; i < M; i++)
+    for (int64_t j = 0; j < N; j++) {
+      int64_t acc = 0;
+      for (int64_t k = 0; k < K; k++)
+        acc += ((int64_t)A[i * lda + k] - za) * (transB ? B[j * ldb + k] : B[k * ldb + j]);
+      C[i * ldc + j] = (int32_t)(accumulate ? C[i * ldc + j] + acc : acc);
+    }
+}
+
+/* ---- convolution ----------------------------------------------------------------------- */
+
+static int64_t out_extent(int64_t H, int64_t R, int64_t s, int64_t p) {
+  return (H + 2 * p - R) / s + 1;
+}
+
+static void check_conv(const char *name, int64_t C, int64_t H, int64_t W, int64_t K, int64_t R,
+                       int64_t S, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int32_t xz) {
+  if (C <= 0 || K <= 0 || R <= 0 || S <= 0 || sh <= 0 || sw <= 0 || ph < 0 || pw < 0 ||
+      H + 2 * ph < R || W + 2 * pw < S)
+    tt_fatal("%s: bad shape (C=%lld H=%lld W=%lld K=%lld R=%lld S=%lld)", name, (long long)C,
+             (long long)H, (long long)W, (long long)K, (long long)R, (long long)S);
+  if (C * R * S > QGEMM_MAX_K)
+    tt_fatal("%s: C*R*S=%lld is more than %d", name, (long long)(C * R * S), QGEMM_MAX_K);
+  if (xz < 0 || xz > 255)
+    tt_fatal("%s: zero point %d outside [0, 255]", name, (int)xz);
+}
+
+size_t tt_conv2d_q8_workspace(int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S,
+                              int64_t sh, int64_t sw, int64_t ph, int64_t pw) {
+  int64_t P = out_extent(H, R, sh, ph) * out_extent(W, S, sw, pw);
+  /* int32 accumulators first (alignment), then the patches */
+  return (size_t)(P * K) * sizeof(int32_t) + (size_t)(P * C * R * S);
+}
+
+void tt_im2row_u8(const uint8_t *x, uint8_t *rows, int32_t xz, int64_t C, int64_t H, int64_t W,
+                  int64_t R, int64_t S, int64_t sh, int64_t sw, int64_t ph, int64_t pw) {
+  int64_t OH = out_extent(H, R, sh, ph), OW = out_extent(W, S, sw, pw), CRS = C * R * S;
+  for (int64_t oh = 0; oh < OH; oh++)
+    for (int64_t ow = 0; ow < OW; ow++) {
+      uint8_t *restrict d = rows + (oh * OW + ow) * CRS;
+      for (int64_t c = 0; c < C; c++)
+        for (int64_t r = 0; r < R; r++) {
+          int64_t h = oh * sh - ph + r;
+          for (int64_t s = 0; s < S; s++) {
+            int64_t w = ow * sw - pw + s;
+            *d++ = h >= 0 && h < H && w >= 0 && w < W ? x[(c * H + h) * W + w] : (uint8_t)xz;
+          }
+        }
+    }
+}
+
+void tt_conv2d_u8s8(const uint8_t *x, int32_t xz, const int8_t *w, int32_t *y, int64_t N,
+                    int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t sh,
+                    int64_t sw, int64_t ph, int64_t pw, void *ws) {
+  check_conv("conv2d_u8s8", C, H, W, K, R, S, sh, sw, ph, pw, xz);
+  int64_t OH = out_extent(H, R, sh, ph), OW = out_extent(W, S, sw, pw), P = OH * OW;
+  int64_t CRS = C * R * S;
+  int32_t *acc = ws;
+  uint8_t *rows = (uint8_t *)(acc + P * K);
+  for (int64_t n = 0; n < N; n++) {
+    tt_im2row_u8(x + n * C * H * W, rows, xz, C, H, W, R, S, sh, sw, ph, pw);
+    /* acc[P, K] = (rows[P, CRS] - xz) @ w[K, CRS]^T */
+    tt_gemm_u8s8(P, K, CRS, rows, CRS, xz, w, CRS, true, acc, K, false);
+    int32_t *restrict yn = y + n * K * P;
+    for (int64_t p = 0; p < P; p++)
+      for (int64_t k = 0; k < K; k++)
+        yn[k * P + p] = acc[p * K + k];
+  }
+}
+
+void tt_conv2d_u8s8_naive(const uint8_t *x, int32_t xz, const int8_t *w, int32_t *y, int64_t N,
+                          int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S,
+                          int64_t sh, int64_t sw, int64_t ph, int64_t pw) {
+  check_conv("conv2d_u8s8_naive", C, H, W, K, R, S, sh, sw, ph, pw, xz);
+  int64_t OH = out_extent(H, R, sh, ph), OW = out_extent(W, S, sw, pw);
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t k = 0; k < K; k++)
+      for (int64_t oh = 0; oh < OH; oh++)
+        for (int64_t ow = 0; ow < OW; ow++) {
+          int64_t acc = 0;
+          for (int64_t c = 0; c < C; c++)
+            for (int64_t r = 0; r < R; r++)
+              for (int64_t s = 0; s < S; s++) {
+                int64_t h = oh * sh - ph + r, ww = ow * sw - pw + s;
+                if (h < 0 || h >= H || ww < 0 || ww >= W)
+                  continue; /* padding is the code of 0.0: (xz - xz) * w adds nothing */
+                acc += ((int64_t)x[((n * C + c) * H + h) * W + ww] - xz) *
+                       w[((k * C + c) * R + r) * S + s];
+              }
+          y[((n * K + k) * OH + oh) * OW + ow] = (int32_t)acc;
+        }
+}
