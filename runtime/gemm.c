@@ -28,25 +28,36 @@
 
 #include <string.h>
 
-/* Register block: MR rows x NR columns of C. With AVX-512, 6 x 32 floats are 12 of the
- * 32 vector registers; with AVX2, 6 x 16 are 12 of 16. Twelve independent accumulator
- * chains cover the FMA latency on both. (MR = 6 is also spelled out in micro_kernel.) */
+/* Register block: MR rows x NR columns of C.
+ *
+ * With AVX-512 (gcc/clang -march=native on such a CPU), the micro-kernel is written with
+ * <immintrin.h>: 12 x 32 floats are 24 of the 32 zmm registers, and each k step is two
+ * loads of b and twelve broadcasts of a, each feeding two FMAs. (gcc's own vectorization
+ * of the plain kernel picks 256-bit vectors on these CPUs and spills half the block.)
+ * Elsewhere the plain C kernel: 6 x 16 floats are 12 of 16 ymm registers with AVX2;
+ * twelve independent accumulator chains cover the FMA latency. Both kernels add the k
+ * products of one element in the same order, one fused multiply-add each, so which one
+ * runs changes no result beyond that (and never the split between threads).
+ * TT_GEMM_PORTABLE forces the plain kernel (the unit tests build both). */
+#if defined(__AVX512F__) && !defined(TT_GEMM_PORTABLE)
+#define TT_GEMM_AVX512 1
+#include <immintrin.h>
+#define MR 12
+#define NR 32
+#else
 #define MR 6
 #ifndef TT_GEMM_NR
-#ifdef __AVX512F__
-#define TT_GEMM_NR 32
-#else
 #define TT_GEMM_NR 16
 #endif
-#endif
 #define NR TT_GEMM_NR
-/* Cache blocks: a KC x NR sliver of B (16 KiB) and an MR x KC sliver of A stay in L1;
- * the MC x KC block of A (72 KiB) in L2; the KC x NC panel of B (512 KiB) in L2/L3. */
+#endif
+/* Cache blocks: a KC x NR sliver of B stays in L1 while the MR x KC slivers of A stream
+ * past it; the MC x KC block of A and the KC x NC panel of B stay in L2. */
 #ifndef TT_GEMM_KC
 #define TT_GEMM_KC 256
 #endif
 #ifndef TT_GEMM_MC
-#define TT_GEMM_MC 72
+#define TT_GEMM_MC 144
 #endif
 #define KC TT_GEMM_KC
 #define MC TT_GEMM_MC
@@ -123,6 +134,38 @@ static void pack_b_block(int64_t kc, int64_t nc, const float *B, int64_t ldb, bo
   }
 }
 
+#ifdef TT_GEMM_AVX512
+/* C[MR, NR] (+)= a[kc, MR]^T @ b[kc, NR]: the AVX-512 twin of the plain kernel below.
+ * acc[i][h] is row i, columns 16h..16h+15; the loops have constant bounds and unroll, so
+ * every accumulator is a register. */
+static void micro_kernel(int64_t kc, const float *restrict a, const float *restrict b,
+                         float *restrict C, int64_t ldc, bool add) {
+  __m512 acc[MR][2];
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; i++)
+    acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < kc; k++) {
+    __m512 b0 = _mm512_load_ps(b + k * NR), b1 = _mm512_load_ps(b + k * NR + 16);
+    const float *ak = a + k * MR;
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++) {
+      __m512 ai = _mm512_set1_ps(ak[i]);
+      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+    }
+  }
+#pragma GCC unroll 12
+  for (int i = 0; i < MR; i++) {
+    float *c = C + i * ldc;
+    if (add) {
+      acc[i][0] = _mm512_add_ps(_mm512_loadu_ps(c), acc[i][0]);
+      acc[i][1] = _mm512_add_ps(_mm512_loadu_ps(c + 16), acc[i][1]);
+    }
+    _mm512_storeu_ps(c, acc[i][0]);
+    _mm512_storeu_ps(c + 16, acc[i][1]);
+  }
+}
+#else
 /* C[MR, NR] (+)= a[kc, MR]^T @ b[kc, NR]. The block of C is six row vectors of NR
  * floats that stay in registers for the whole k loop: every bound is a compile-time
  * constant and no accumulator is indexed by a runtime value (edges go through a scratch
@@ -155,6 +198,7 @@ static void micro_kernel(int64_t kc, const float *restrict a, const float *restr
         C[i * ldc + j] = rows[i][j];
   }
 }
+#endif
 
 /* A partial block at the bottom or right edge: computed whole into scratch, stored
  * clipped to mr x nr. */

@@ -2,9 +2,14 @@
  * test_runtime_gemm.c — the tiled GEMM against its naive twin, and the float64 GEMM
  * against a double-precision triple loop written here.
  *
- * Shapes cover the block edges (1, MR/NR +-1, KC +-1), all four transpose combinations,
- * leading dimensions larger than the rows, accumulate on and off, and empty sizes.
- * Guard values around C check that nothing outside the M x N window is written.
+ * Shapes cover the block edges (1, MR/NR +-1, KC +-1, MC +-1, NC +-1), all four transpose
+ * combinations, leading dimensions larger than the rows, accumulate on and off, and empty
+ * sizes. Guard values around C check that nothing outside the M x N window is written.
+ *
+ * ctest builds this file with the project's flags (no -march), so it checks the plain C
+ * micro-kernel (MR 6, NR 16); tests/gemm_native.sh builds it again with the flags ttc
+ * builds programs with (-O3 -march=native), which on an AVX-512 CPU checks the intrinsics
+ * kernel (MR 12, NR 32).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -77,10 +82,11 @@ static bool check_f32(int64_t M, int64_t N, int64_t K, bool ta, bool tb, int64_t
 
 static void test_gemm_tiled_matches_naive_random(void **state) {
   (void)state;
-  static const int64_t sizes[] = {1, 2, 3, 5, 6, 7, 12, 15, 16, 17, 31, 32, 33, 64, 73, 100};
+  static const int64_t sizes[] = {1,  2,  3,  5,  6,  7,  11, 12, 13, 15,
+                                  16, 17, 31, 32, 33, 64, 73, 100, 145};
   int bad = 0;
   for (int t = 0; t < 300; t++) {
-    int64_t M = pick(sizes, 16), N = pick(sizes, 16), K = pick(sizes, 16);
+    int64_t M = pick(sizes, 19), N = pick(sizes, 19), K = pick(sizes, 19);
     bad += !check_f32(M, N, K, lcg() & 1, lcg() & 1, (int64_t)(lcg() % 3) * 5, lcg() & 1);
   }
   assert_int_equal(bad, 0);
@@ -89,10 +95,13 @@ static void test_gemm_tiled_matches_naive_random(void **state) {
 static void test_gemm_tiled_block_edges(void **state) {
   (void)state;
   int bad = 0;
-  /* K across the KC block (256), M across MC (72), N across NC (512) */
+  /* K across the KC block (256), M across MC (144), N across NC (512); 11, 12, 13 and
+   * 31, 32, 33 straddle the register blocks of both kernels */
   static const int64_t shapes[][3] = {{64, 256, 784}, {784, 40, 64}, {73, 35, 257},
                                       {145, 513, 3}, {1, 1, 1}, {1, 600, 1}, {600, 1, 1},
-                                      {7, 1, 300}, {64, 10, 256}};
+                                      {7, 1, 300}, {64, 10, 256}, {13, 33, 255},
+                                      {11, 31, 513}, {12, 32, 256}, {289, 1025, 17},
+                                      {300, 96, 600}};
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
     for (int tr = 0; tr < 4; tr++)
       bad += !check_f32(shapes[s][0], shapes[s][1], shapes[s][2], tr & 1, tr & 2, tr, tr == 3);
