@@ -8,7 +8,9 @@
  * [min-max] GOP/s (2*M*N*K per product, a multiply-add counted as two), and the ratio of the
  * medians. "int8" is tt_gemm_u8s8 with B transposed (a Linear: activations [M,K] of uint8
  * codes, weights [N,K] of int8 codes); "s8s8" is tt_gemm_s8s8 (int8 x int8, the same
- * kernel after the sign flip), "f32" is tt_gemm_f32 with B transposed likewise.
+ * kernel after the sign flip), "int8p" is tt_gemm_u8s8_packed on weights packed once ahead
+ * (tt_qpack_b, as a program's constant weights can be), and "f32" is tt_gemm_f32 with B
+ * transposed likewise (it packs B on every call).
  *
  *   bench/qgemm_bench.sh [RUNS]     (builds this with -O3 -march=native, as ttc build does)
  */
@@ -43,6 +45,7 @@ typedef struct Bufs {
   uint8_t *Aq;
   int8_t *Bq;
   int32_t *Cq;
+  void *Bp;
 } Bufs;
 
 static void run_kernel(const Bufs *b, int which) {
@@ -51,6 +54,8 @@ static void run_kernel(const Bufs *b, int which) {
     tt_gemm_f32(s->M, s->N, s->K, b->Af, s->K, false, b->Bf, s->K, true, b->Cf, s->N, false);
   else if (which == 1)
     tt_gemm_u8s8(s->M, s->N, s->K, b->Aq, s->K, 3, b->Bq, s->K, true, b->Cq, s->N, false);
+  else if (which == 3)
+    tt_gemm_u8s8_packed(s->M, s->N, s->K, b->Aq, s->K, 3, b->Bp, b->Cq, s->N, false);
   else
     tt_gemm_s8s8(s->M, s->N, s->K, (const int8_t *)b->Aq, s->K, 3, b->Bq, s->K, true, b->Cq,
                  s->N, false);
@@ -73,13 +78,13 @@ int main(int argc, char **argv) {
   int runs = argc > 1 ? atoi(argv[1]) : 11;
   if (runs < 1 || runs > 1000)
     tt_fatal("RUNS must be 1..1000");
-  enum { K_ = 3 };
-  static const char *names[K_] = {"f32", "int8", "s8s8"};
+  enum { K_ = 4 };
+  static const char *names[K_] = {"f32", "int8", "s8s8", "int8p"};
   printf("%-26s %3s %-5s %22s %9s\n", "shape (M x N x K)", "thr", "kernel",
          "GOP/s median [min-max]", "vs f32");
   for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
     const Shape *s = &shapes[i];
-    Bufs b = {s, 0, 0, 0, 0, 0, 0};
+    Bufs b = {s, 0, 0, 0, 0, 0, 0, 0};
     b.Af = tt_alloc((size_t)(s->M * s->K) * sizeof(float));
     b.Bf = tt_alloc((size_t)(s->N * s->K) * sizeof(float));
     b.Cf = tt_alloc((size_t)(s->M * s->N) * sizeof(float));
@@ -92,6 +97,8 @@ int main(int argc, char **argv) {
       b.Aq[j] = (uint8_t)(b.Af[j] * 127.0f + 128.0f);
     for (int64_t j = 0; j < s->N * s->K; j++)
       b.Bq[j] = (int8_t)(b.Bf[j] * 127.0f);
+    b.Bp = tt_alloc(tt_qpack_b_size(s->N, s->K));
+    tt_qpack_b(s->N, s->K, b.Bq, s->K, true, b.Bp);
     double flop = 2.0 * (double)s->M * (double)s->N * (double)s->K;
     for (int thr = 1; thr <= 2; thr++) {
       tt_gemm_threads(thr);
@@ -126,6 +133,7 @@ int main(int argc, char **argv) {
     tt_free(b.Aq);
     tt_free(b.Bq);
     tt_free(b.Cq);
+    tt_free(b.Bp);
   }
   return 0;
 }

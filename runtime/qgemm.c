@@ -70,90 +70,111 @@ static _Thread_local TT_ALIGN int32_t colsum[NC];
 /* A[i0.., k0..] as unsigned codes (a ^ flip), panels of MR rows, 4 k per row word. */
 static void pack_a_block(int64_t mc, int64_t kc, const uint8_t *A, int64_t lda, uint8_t flip,
                          int64_t i0, int64_t k0, uint8_t *restrict dst) {
-  int64_t kc4 = (kc + 3) / 4 * 4;
+  int64_t kc4 = (kc + 3) / 4 * 4, kfull = kc / 4 * 4;
+  uint32_t flip4 = 0x01010101u * flip;
   for (int64_t p = 0; p < mc; p += MR) {
     int64_t rows = mc - p < MR ? mc - p : MR;
     uint8_t *restrict d = dst + p * kc4;
     for (int64_t r = 0; r < MR; r++) {
-      const uint8_t *src = r < rows ? A + (i0 + p + r) * lda + k0 : NULL;
-      for (int64_t k = 0; k < kc4; k++)
-        d[(k / 4 * MR + r) * 4 + k % 4] = src && k < kc ? (uint8_t)(src[k] ^ flip) : 0;
+      if (r >= rows) {
+        for (int64_t k = 0; k < kc4; k += 4)
+          memset(d + k * MR + r * 4, 0, 4);
+        continue;
+      }
+      const uint8_t *src = A + (i0 + p + r) * lda + k0;
+      for (int64_t k = 0; k < kfull; k += 4) {
+        uint32_t w;
+        memcpy(&w, src + k, 4);
+        w ^= flip4;
+        memcpy(d + k * MR + r * 4, &w, 4);
+      }
+      if (kfull < kc4) {
+        uint8_t w[4] = {0, 0, 0, 0};
+        for (int64_t k = kfull; k < kc; k++)
+          w[k - kfull] = (uint8_t)(src[k] ^ flip);
+        memcpy(d + kfull * MR + r * 4, w, 4);
+      }
     }
   }
 }
 
-/* op(B)[k0.., j0..], panels of NR columns, 4 k per column word; sums[c] = sum_k op(B)[k][c]. */
+/* op(B)[k0.., j0..], panels of NR columns, 4 k per column word; sums[c] = sum_k op(B)[k][c].
+ * Past kc and past nc: zeros. */
 static void pack_b_block(int64_t kc, int64_t nc, const int8_t *B, int64_t ldb, bool transB,
                          int64_t k0, int64_t j0, int8_t *restrict dst, int32_t *restrict sums) {
-  int64_t kc4 = (kc + 3) / 4 * 4;
-  for (int64_t p = 0; p < nc; p += NR) {
-    int64_t cols = nc - p < NR ? nc - p : NR;
+  int64_t kc4 = (kc + 3) / 4 * 4, ncp = (nc + NR - 1) / NR * NR;
+  for (int64_t p = 0; p < ncp; p += NR) {
     int8_t *restrict d = dst + p * kc4;
-    for (int64_t c = 0; c < NR; c++) {
-      int32_t s = 0;
-      for (int64_t k = 0; k < kc4; k++) {
-        int8_t v = 0;
-        if (c < cols && k < kc)
-          v = transB ? B[(j0 + p + c) * ldb + k0 + k] : B[(k0 + k) * ldb + j0 + p + c];
-        d[(k / 4 * NR + c) * 4 + k % 4] = v;
-        s += v;
+    memset(d, 0, (size_t)(kc4 * NR));
+    int64_t cols = nc - p < NR ? nc - p : NR;
+    if (transB) {
+      for (int64_t c = 0; c < cols; c++) {
+        const int8_t *src = B + (j0 + p + c) * ldb + k0;
+        int32_t s = 0;
+        for (int64_t k = 0; k < kc; k++)
+          s += src[k];
+        sums[p + c] = s;
+        int64_t k = 0;
+        for (; k + 4 <= kc; k += 4)
+          memcpy(d + (k * NR + c * 4), src + k, 4);
+        for (; k < kc; k++)
+          d[k / 4 * 4 * NR + c * 4 + k % 4] = src[k];
       }
-      sums[p + c] = s;
+    } else {
+      int32_t s[NR] = {0};
+      for (int64_t k = 0; k < kc; k++) {
+        const int8_t *src = B + (k0 + k) * ldb + j0 + p;
+        int8_t *dk = d + k / 4 * 4 * NR + k % 4;
+        for (int64_t c = 0; c < cols; c++) {
+          dk[c * 4] = src[c];
+          s[c] += src[c];
+        }
+      }
+      for (int64_t c = 0; c < cols; c++)
+        sums[p + c] = s[c];
     }
+    for (int64_t c = cols; c < NR; c++)
+      sums[p + c] = 0;
   }
 }
 
-/* C[mr, nr] (+)= a[kc4/4][MR][4]^T b[kc4/4][NR][4] - z * sums, clipped to mr x nr. */
-static void micro_kernel(int64_t kc4, const uint8_t *restrict a, const int8_t *restrict b,
-                         const int32_t *restrict sums, int32_t z, int32_t *restrict C,
-                         int64_t ldc, int64_t mr, int64_t nr, bool add) {
+/* C[mr, nr] (+)= a[kc4/4][MR][4]^T b[kc4/4][NR][4] - z * sums, clipped to mr x nr. ROWS is a
+ * compile-time row count (MR, or 1 for a single row of A: a Linear at batch 1), so the
+ * accumulators stay in registers and no work is spent on padding rows. */
+static inline __attribute__((always_inline)) void
+kernel_rows(const int ROWS, int64_t kc4, const uint8_t *restrict a, const int8_t *restrict b,
+            const int32_t *restrict sums, int32_t z, int32_t *restrict C, int64_t ldc, int64_t mr,
+            int64_t nr, bool add) {
   TT_ALIGN int32_t tile[MR * NR];
 #ifdef QGEMM_VNNI
-  __m512i c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
-          c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  __m512i acc[MR][2];
+  for (int r = 0; r < ROWS; r++)
+    acc[r][0] = acc[r][1] = _mm512_setzero_si512();
   for (int64_t k = 0; k < kc4; k += 4) {
     __m512i b0 = _mm512_load_si512((const void *)(b + k * NR));
     __m512i b1 = _mm512_load_si512((const void *)(b + k * NR + 64));
     const uint8_t *ak = a + k * MR;
-    int32_t w[MR];
-    memcpy(w, ak, sizeof w);
-    __m512i av = _mm512_set1_epi32(w[0]);
-    c00 = _mm512_dpbusd_epi32(c00, av, b0);
-    c01 = _mm512_dpbusd_epi32(c01, av, b1);
-    av = _mm512_set1_epi32(w[1]);
-    c10 = _mm512_dpbusd_epi32(c10, av, b0);
-    c11 = _mm512_dpbusd_epi32(c11, av, b1);
-    av = _mm512_set1_epi32(w[2]);
-    c20 = _mm512_dpbusd_epi32(c20, av, b0);
-    c21 = _mm512_dpbusd_epi32(c21, av, b1);
-    av = _mm512_set1_epi32(w[3]);
-    c30 = _mm512_dpbusd_epi32(c30, av, b0);
-    c31 = _mm512_dpbusd_epi32(c31, av, b1);
-    av = _mm512_set1_epi32(w[4]);
-    c40 = _mm512_dpbusd_epi32(c40, av, b0);
-    c41 = _mm512_dpbusd_epi32(c41, av, b1);
-    av = _mm512_set1_epi32(w[5]);
-    c50 = _mm512_dpbusd_epi32(c50, av, b0);
-    c51 = _mm512_dpbusd_epi32(c51, av, b1);
+    for (int r = 0; r < ROWS; r++) {
+      int32_t w;
+      memcpy(&w, ak + 4 * r, 4);
+      __m512i av = _mm512_set1_epi32(w);
+      acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], av, b0);
+      acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], av, b1);
+    }
   }
-  _mm512_store_si512((void *)(tile + 0 * NR), c00);
-  _mm512_store_si512((void *)(tile + 0 * NR + 16), c01);
-  _mm512_store_si512((void *)(tile + 1 * NR), c10);
-  _mm512_store_si512((void *)(tile + 1 * NR + 16), c11);
-  _mm512_store_si512((void *)(tile + 2 * NR), c20);
-  _mm512_store_si512((void *)(tile + 2 * NR + 16), c21);
-  _mm512_store_si512((void *)(tile + 3 * NR), c30);
-  _mm512_store_si512((void *)(tile + 3 * NR + 16), c31);
-  _mm512_store_si512((void *)(tile + 4 * NR), c40);
-  _mm512_store_si512((void *)(tile + 4 * NR + 16), c41);
-  _mm512_store_si512((void *)(tile + 5 * NR), c50);
-  _mm512_store_si512((void *)(tile + 5 * NR + 16), c51);
+  for (int r = 0; r < ROWS; r++) {
+    _mm512_store_si512((void *)(tile + r * NR), acc[r][0]);
+    _mm512_store_si512((void *)(tile + r * NR + 16), acc[r][1]);
+  }
 #else
-  uint32_t acc[MR][NR] = {{0}};
+  uint32_t acc[MR][NR];
+  for (int r = 0; r < ROWS; r++)
+    for (int j = 0; j < NR; j++)
+      acc[r][j] = 0;
   for (int64_t k = 0; k < kc4; k += 4) {
     const int8_t *restrict bk = b + k * NR;
     const uint8_t *restrict ak = a + k * MR;
-    for (int r = 0; r < MR; r++)
+    for (int r = 0; r < ROWS; r++)
       for (int j = 0; j < NR; j++) {
         int32_t dot = 0;
         for (int t = 0; t < 4; t++)
@@ -161,7 +182,7 @@ static void micro_kernel(int64_t kc4, const uint8_t *restrict a, const int8_t *r
         acc[r][j] += (uint32_t)dot;
       }
   }
-  for (int r = 0; r < MR; r++)
+  for (int r = 0; r < ROWS; r++)
     for (int j = 0; j < NR; j++)
       tile[r * NR + j] = (int32_t)acc[r][j];
 #endif
@@ -178,15 +199,64 @@ static void micro_kernel(int64_t kc4, const uint8_t *restrict a, const int8_t *r
   }
 }
 
-static void qgemm_cols(int64_t M, int64_t j0, int64_t j1, int64_t K, const uint8_t *A,
-                       int64_t lda, uint8_t flip, int32_t z, const int8_t *B, int64_t ldb,
-                       bool transB, int32_t *C, int64_t ldc, bool accumulate) {
+static void micro_kernel(int64_t kc4, const uint8_t *restrict a, const int8_t *restrict b,
+                         const int32_t *restrict sums, int32_t z, int32_t *restrict C,
+                         int64_t ldc, int64_t mr, int64_t nr, bool add) {
+  if (mr == 1)
+    kernel_rows(1, kc4, a, b, sums, z, C, ldc, mr, nr, add);
+  else
+    kernel_rows(MR, kc4, a, b, sums, z, C, ldc, mr, nr, add);
+}
+
+/* Pre-packed B (tt_qpack_b): for each KC block of K in order, the panels of all N columns
+ * (N rounded up to NR) as pack_b_block lays them out, then that block's column sums. */
+static int64_t packed_block_bytes(int64_t N, int64_t kc) {
+  int64_t np = (N + NR - 1) / NR * NR;
+  return np * ((kc + 3) / 4 * 4) + np * (int64_t)sizeof(int32_t);
+}
+
+size_t tt_qpack_b_size(int64_t N, int64_t K) {
+  size_t bytes = 0;
+  for (int64_t pc = 0; pc < K; pc += KC)
+    bytes += (size_t)packed_block_bytes(N, K - pc < KC ? K - pc : KC);
+  return bytes;
+}
+
+void tt_qpack_b(int64_t N, int64_t K, const int8_t *B, int64_t ldb, bool transB, void *packed) {
+  if (N < 0 || K < 0 || K > QGEMM_MAX_K || (N > 0 && K > 0 && (!B || ldb < (transB ? K : N))))
+    tt_fatal("qpack_b: bad arguments (N=%lld K=%lld ldb=%lld)", (long long)N, (long long)K,
+             (long long)ldb);
+  int8_t *p = packed;
+  int64_t np = (N + NR - 1) / NR * NR;
+  for (int64_t pc = 0; pc < K; pc += KC) {
+    int64_t kc = K - pc < KC ? K - pc : KC, kc4 = (kc + 3) / 4 * 4;
+    pack_b_block(kc, N, B, ldb, transB, pc, 0, p, (int32_t *)(void *)(p + np * kc4));
+    p += packed_block_bytes(N, kc);
+  }
+}
+
+/* C[:, j0:j1] of the product; j0 is a multiple of NR. B is either packed here (Bp NULL) or
+ * taken from Bp, the pre-packed whole of it. */
+static void qgemm_cols(int64_t M, int64_t N, int64_t j0, int64_t j1, int64_t K,
+                       const uint8_t *A, int64_t lda, uint8_t flip, int32_t z, const int8_t *B,
+                       int64_t ldb, bool transB, const int8_t *Bp, int32_t *C, int64_t ldc,
+                       bool accumulate) {
+  int64_t np = (N + NR - 1) / NR * NR;
   for (int64_t jc = j0; jc < j1; jc += NC) {
     int64_t nc = j1 - jc < NC ? j1 - jc : NC;
+    const int8_t *blk = Bp;
     for (int64_t pc = 0; pc < K; pc += KC) {
       int64_t kc = K - pc < KC ? K - pc : KC, kc4 = (kc + 3) / 4 * 4;
       bool add = accumulate || pc > 0;
-      pack_b_block(kc, nc, B, ldb, transB, pc, jc, pack_b, colsum);
+      const int8_t *bpanel = pack_b;
+      const int32_t *sums = colsum;
+      if (Bp) {
+        bpanel = blk + jc * kc4;
+        sums = (const int32_t *)(const void *)(blk + np * kc4) + jc;
+        blk += packed_block_bytes(N, kc);
+      } else {
+        pack_b_block(kc, nc, B, ldb, transB, pc, jc, pack_b, colsum);
+      }
       for (int64_t ic = 0; ic < M; ic += MC) {
         int64_t mc = M - ic < MC ? M - ic : MC;
         pack_a_block(mc, kc, A, lda, flip, ic, pc, pack_a);
@@ -194,7 +264,7 @@ static void qgemm_cols(int64_t M, int64_t j0, int64_t j1, int64_t K, const uint8
           int64_t nr = nc - jr < NR ? nc - jr : NR;
           for (int64_t ir = 0; ir < mc; ir += MR) {
             int64_t mr = mc - ir < MR ? mc - ir : MR;
-            micro_kernel(kc4, pack_a + ir * kc4, pack_b + jr * kc4, colsum + jr, z,
+            micro_kernel(kc4, pack_a + ir * kc4, bpanel + jr * kc4, sums + jr, z,
                          C + (ic + ir) * ldc + jc + jr, ldc, mr, nr, add);
           }
         }
@@ -229,7 +299,7 @@ static void check_args(const char *name, int64_t M, int64_t N, int64_t K, const 
 typedef struct QGemmJob {
   int64_t M, half, N, K, lda, ldb, ldc;
   const uint8_t *A;
-  const int8_t *B;
+  const int8_t *B, *Bp;
   int32_t *C;
   uint8_t flip;
   int32_t z;
@@ -239,13 +309,13 @@ typedef struct QGemmJob {
 static void qgemm_part(void *arg, int part) {
   const QGemmJob *j = arg;
   int64_t j0 = part ? j->half : 0, j1 = part ? j->N : j->half;
-  qgemm_cols(j->M, j0, j1, j->K, j->A, j->lda, j->flip, j->z, j->B, j->ldb, j->transB, j->C,
-             j->ldc, j->accumulate);
+  qgemm_cols(j->M, j->N, j0, j1, j->K, j->A, j->lda, j->flip, j->z, j->B, j->ldb, j->transB,
+             j->Bp, j->C, j->ldc, j->accumulate);
 }
 
 static void qgemm(int64_t M, int64_t N, int64_t K, const uint8_t *A, int64_t lda, uint8_t flip,
-                  int32_t z, const int8_t *B, int64_t ldb, bool transB, int32_t *C, int64_t ldc,
-                  bool accumulate) {
+                  int32_t z, const int8_t *B, int64_t ldb, bool transB, const int8_t *Bp,
+                  int32_t *C, int64_t ldc, bool accumulate) {
   if (M == 0 || N == 0)
     return;
   if (K == 0) {
@@ -256,19 +326,27 @@ static void qgemm(int64_t M, int64_t N, int64_t K, const uint8_t *A, int64_t lda
   }
   /* a second thread from about 8 M multiply-adds (int8 runs ~4x the float rate) */
   if ((double)M * (double)N * (double)K >= 8e6 && N >= 2 * NR && tt_parallel2_available()) {
-    QGemmJob job = {M, (N / 2 + NR - 1) / NR * NR, N, K, lda, ldb, ldc, A, B, C,
+    QGemmJob job = {M, (N / 2 + NR - 1) / NR * NR, N, K, lda, ldb, ldc, A, B, Bp, C,
                     flip, z, transB, accumulate};
     tt_parallel2(qgemm_part, &job);
     return;
   }
-  qgemm_cols(M, 0, N, K, A, lda, flip, z, B, ldb, transB, C, ldc, accumulate);
+  qgemm_cols(M, N, 0, N, K, A, lda, flip, z, B, ldb, transB, Bp, C, ldc, accumulate);
 }
 
 void tt_gemm_u8s8(int64_t M, int64_t N, int64_t K, const uint8_t *A, int64_t lda, int32_t za,
                   const int8_t *B, int64_t ldb, bool transB, int32_t *C, int64_t ldc,
                   bool accumulate) {
   check_args("gemm_u8s8", M, N, K, A, lda, za, 0, 255, B, ldb, transB, C, ldc);
-  qgemm(M, N, K, A, lda, 0, za, B, ldb, transB, C, ldc, accumulate);
+  qgemm(M, N, K, A, lda, 0, za, B, ldb, transB, NULL, C, ldc, accumulate);
+}
+
+void tt_gemm_u8s8_packed(int64_t M, int64_t N, int64_t K, const uint8_t *A, int64_t lda,
+                         int32_t za, const void *Bp, int32_t *C, int64_t ldc, bool accumulate) {
+  check_args("gemm_u8s8_packed", M, N, K, A, lda, za, 0, 255, Bp, K, true, C, ldc);
+  if ((uintptr_t)Bp % 64)
+    tt_fatal("gemm_u8s8_packed: packed B is not 64-byte aligned");
+  qgemm(M, N, K, A, lda, 0, za, NULL, 0, false, Bp, C, ldc, accumulate);
 }
 
 void tt_gemm_s8s8(int64_t M, int64_t N, int64_t K, const int8_t *A, int64_t lda, int32_t za,
@@ -276,7 +354,8 @@ void tt_gemm_s8s8(int64_t M, int64_t N, int64_t K, const int8_t *A, int64_t lda,
                   bool accumulate) {
   check_args("gemm_s8s8", M, N, K, A, lda, za, -128, 127, B, ldb, transB, C, ldc);
   /* int8 a as the unsigned code a + 128 (its bits with the sign flipped); z moves with it */
-  qgemm(M, N, K, (const uint8_t *)A, lda, 0x80, za + 128, B, ldb, transB, C, ldc, accumulate);
+  qgemm(M, N, K, (const uint8_t *)A, lda, 0x80, za + 128, B, ldb, transB, NULL, C, ldc,
+        accumulate);
 }
 
 void tt_gemm_u8s8_naive(int64_t M, int64_t N, int64_t K, const uint8_t *A, int64_t lda,

@@ -443,6 +443,13 @@ void tt_gemm_u8s8_naive(int64_t M, int64_t N, int64_t K, const uint8_t *A, int64
 void tt_gemm_s8s8_naive(int64_t M, int64_t N, int64_t K, const int8_t *A, int64_t lda,
                         int32_t za, const int8_t *B, int64_t ldb, bool transB, int32_t *C,
                         int64_t ldc, bool accumulate);
+/* B packed once for many products (a Linear's weight W [N,K]: B = W^T, transB): the panels
+ * tt_gemm_u8s8 would pack on every call, and their column sums. tt_qpack_b_size(N, K) bytes,
+ * 64-byte aligned (tt_alloc). */
+size_t tt_qpack_b_size(int64_t N, int64_t K);
+void tt_qpack_b(int64_t N, int64_t K, const int8_t *B, int64_t ldb, bool transB, void *packed);
+void tt_gemm_u8s8_packed(int64_t M, int64_t N, int64_t K, const uint8_t *A, int64_t lda,
+                         int32_t za, const void *Bp, int32_t *C, int64_t ldc, bool accumulate);
 /* y[N,K,OH,OW] = conv2d(x - xz, w) in int32 (no bias: the caller's float epilogue adds it),
  * x uint8 codes [N,C,H,W] with zero point xz, w int8 codes [K,C,R,S]; padding is xz (the
  * code of 0.0). Per image: im2row (one row of C*R*S codes per output pixel) and one

@@ -4,7 +4,8 @@
  * Integer arithmetic is exact, so the fast paths must equal the twins bit for bit. Shapes
  * cover the block edges (1, MR/NR +-1, K not a multiple of 4, KC +-1), both B layouts, both
  * A types, the extreme codes (where u8 x s8 tricks overflow or lose the correction),
- * leading dimensions larger than the rows, accumulate on and off, and empty sizes. Guard
+ * leading dimensions larger than the rows, accumulate on and off, empty sizes, and B packed
+ * per call or once ahead (tt_qpack_b). Guard
  * values around C check that nothing outside the M x N window is written.
  *
  * ctest runs this as the library was built (the portable kernel unless the build targets
@@ -60,7 +61,13 @@ static bool check_case(int64_t M, int64_t N, int64_t K, bool tb, int64_t pad, bo
   for (int64_t i = 0; i < M; i++)
     for (int64_t j = 0; j < N; j++)
       C1[i * ldc + j] = C2[i * ldc + j] = (int32_t)(lcg() % 2001) - 1000;
-  if (a_unsigned) {
+  if (a_unsigned && lcg() % 2) { /* the pre-packed path, half of the unsigned cases */
+    void *Bp = tt_alloc(tt_qpack_b_size(N, K) + 1);
+    tt_qpack_b(N, K, B, ldb, tb, Bp);
+    tt_gemm_u8s8_packed(M, N, K, A, lda, za, Bp, C1, ldc, accumulate);
+    tt_gemm_u8s8_naive(M, N, K, A, lda, za, B, ldb, tb, C2, ldc, accumulate);
+    tt_free(Bp);
+  } else if (a_unsigned) {
     tt_gemm_u8s8(M, N, K, A, lda, za, B, ldb, tb, C1, ldc, accumulate);
     tt_gemm_u8s8_naive(M, N, K, A, lda, za, B, ldb, tb, C2, ldc, accumulate);
   } else {
