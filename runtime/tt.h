@@ -466,4 +466,29 @@ void tt_conv2d_u8s8_naive(const uint8_t *x, int32_t xz, const int8_t *w, int32_t
 void tt_im2row_u8(const uint8_t *x, uint8_t *rows, int32_t xz, int64_t C, int64_t H, int64_t W,
                   int64_t R, int64_t S, int64_t sh, int64_t sw, int64_t ph, int64_t pw);
 
+/* ---- roofline.c: the machine's roofline and --profile's kernel timers ---------------- */
+
+/* Peak FLOP/s of an FMA loop and bytes/s of STREAM's triad (arrays past the caches, and
+ * arrays inside L2), on one thread and on two (tt_parallel2), best of a few runs. */
+typedef struct TtRoofline {
+  double peak1, peak2;   /* FLOP/s */
+  double dram1, dram2;   /* bytes/s, 3 x 256 MiB arrays */
+  double l2_1, l2_2;     /* bytes/s, 3 x 128 KiB arrays */
+  const char *simd;      /* the vector instructions the FMA loop used */
+} TtRoofline;
+void tt_roofline_measure(TtRoofline *r);
+/* One kernel of a program built with --profile: the C defines a table of these (op, .tt
+ * line, ir_cost's FLOPs and bytes per call) and brackets the kernel with tt_prof_begin
+ * and tt_prof_end, which add its time and a call; at exit the table is written to
+ * $TTC_PROFILE (else stderr) for ttc to rank and plot. */
+typedef struct TtProfSite {
+  const char *op, *name; /* the op and its buffer (or what it writes) */
+  int line;
+  double flops, bytes;   /* per call */
+  uint64_t calls;
+  double seconds;
+} TtProfSite;
+void tt_prof_begin(TtProfSite *sites, int n);
+void tt_prof_end(TtProfSite *site);
+
 #endif
