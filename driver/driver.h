@@ -11,6 +11,7 @@
 
 #include "codegen/codegen.h"
 #include "frontend/frontend.h"
+#include "runtime/tt.h"
 
 typedef struct Opts {
   const char *cmd;
@@ -78,6 +79,25 @@ int wait_for(pid_t pid);
 int cmd_profile(const Opts *o, const Source *src);
 int cmd_bench(const Opts *o);
 
+/* One graph timed by profile's harness. */
+typedef struct ProfileRun {
+  int64_t batch;
+  TtSummary s;  /* the calls' seconds */
+  long rss_kib; /* the harness's peak resident set */
+  bool ok;
+} ProfileRun;
+/* The graph ttc profile calls the forward (-1: none), its FLOPs at batch 1 and at its batch. */
+int profile_forward(const Program *p, double *flops1, double *flops);
+/* Graph g of p (c: its C, n bytes; d, info: as emitted) in profile's harness, timed at
+ * batch with o's --runs and --warmup; only the variables g reads are filled, so the peak
+ * RSS is an inference process's. */
+ProfileRun profile_time_graph(const Opts *o, const Program *p, const char *c, size_t n, const DataOut *d,
+                              const CgInfo *info, int g, int64_t batch);
+
+/* ---- olympics.c: ttc olympics (docs/OLYMPICS.md) ------------------------------------ */
+
+int cmd_olympics(const Opts *o);
+
 /* ---- metrics.c, plot.c: training curves (docs/METRICS.md) --------------------------- */
 
 /* Before the passes: stores of each backward()'s loss and each optimizer's learning rate
@@ -86,5 +106,23 @@ bool metrics_instrument(Program *p, CgMetrics *m, IrErr *err);
 void metrics_free(CgMetrics *m);
 /* ttc plot FILE -o SVG */
 int cmd_plot(const Opts *o);
+/* plot.c's drawing, which olympics.c's Pareto plot shares */
+typedef struct PlotAxis {
+  double lo, hi, step; /* the range, widened to whole ticks */
+} PlotAxis;
+typedef struct PlotPanel {
+  double x, y, w, h;     /* the plot area in SVG pixels */
+  PlotAxis ax, ayl, ayr; /* x, left y, right y */
+  bool xlog;             /* x values are log10: the x ticks are labelled 10^v */
+} PlotPanel;
+/* Ticks at 1, 2 or 5 times a power of ten, about `want` of them over [lo, hi]. */
+PlotAxis plot_nice_axis(double lo, double hi, int want);
+double plot_px(const PlotPanel *p, double x);
+double plot_py(const PlotPanel *p, const PlotAxis *a, double y);
+/* The panel's box, grid, ticks and axis labels (rlabel: a right axis, in rcolor). */
+void plot_frame(FILE *f, const PlotPanel *p, const char *ylabel, const char *rlabel, const char *rcolor,
+                bool xlabels);
+/* Text safe in SVG. */
+void plot_text(FILE *f, const char *s);
 
 #endif

@@ -8,6 +8,7 @@
  *   ttc diff FILE.tt --pass=NAME | --from=A --to=B [--emit=c|ir]
  *   ttc profile FILE.tt [--json] [--runs=N] [--warmup=N]   (driver/profile.c)
  *   ttc bench A.tt [B.tt] [--a=OPTS --b=OPTS] [--runs=N] [--warmup=N]   (driver/bench.c)
+ *   ttc olympics DIR [-o OUTDIR] [--runs=N] [--warmup=N]   (driver/olympics.c)
  *   (compile, build, run: --detect-anomaly adds a NaN/inf check after every kernel)
  *   ttc --list-passes | --help | --version
  *
@@ -65,6 +66,9 @@ static void usage(FILE *f) {
         "            --runs=N, --warmup=N)\n"
         "  plot      METRICS.csv|.jsonl -o CURVE.svg: draw the training curves a program\n"
         "            run with --metrics wrote (docs/METRICS.md)\n"
+        "  olympics  DIR [-o OUTDIR]: the capstone's events over the entries in DIR\n"
+        "            (each .tt trains itself and prints its test accuracy): leaderboard,\n"
+        "            submissions and Pareto plot in OUTDIR (docs/OLYMPICS.md)\n"
         "\n"
         "options:\n"
         "  -o PATH            output file (compile: '-' is stdout; build: the binary)\n"
@@ -161,7 +165,7 @@ static Opts parse_args(int argc, char **argv) {
     }
   }
   if (!o.cmd) die("no command (see ttc --help)");
-  static const char *const cmds[] = {"compile", "build", "run", "diff", "profile", "bench", "plot"};
+  static const char *const cmds[] = {"compile", "build", "run", "diff", "profile", "bench", "plot", "olympics"};
   bool known = false;
   for (size_t k = 0; k < sizeof cmds / sizeof *cmds; k++) known |= !strcmp(o.cmd, cmds[k]);
   if (!known) die("unknown command '%s' (see ttc --help)", o.cmd);
@@ -1153,6 +1157,7 @@ int main(int argc, char **argv) {
   }
   if (!strcmp(o.cmd, "bench")) return cmd_bench(&o);
   if (!strcmp(o.cmd, "plot")) return cmd_plot(&o);
+  if (!strcmp(o.cmd, "olympics")) return cmd_olympics(&o);
   CgMetrics cgm = {0};
   if (o.metrics) {
     /* ttc run passes the file in the environment; build and compile write it in the C */

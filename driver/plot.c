@@ -164,12 +164,10 @@ static void read_jsonl(const char *file, char *text, Series *s) {
 
 /* ---- drawing ------------------------------------------------------------------------- */
 
-typedef struct Axis {
-  double lo, hi, step; /* the range, widened to whole ticks */
-} Axis;
+typedef PlotAxis Axis; /* driver.h: ttc olympics draws with these too */
 
 /* Ticks at 1, 2 or 5 times a power of ten, about `want` of them over [lo, hi]. */
-static Axis nice_axis(double lo, double hi, int want) {
+Axis plot_nice_axis(double lo, double hi, int want) {
   if (!(hi > lo)) {
     double pad = fabs(lo) > 0 ? fabs(lo) * 0.1 : 1;
     lo -= pad;
@@ -188,7 +186,7 @@ static void tick_label(double v, double step, char *buf, size_t n) {
 }
 
 /* Text safe in SVG. */
-static void put_text(FILE *f, const char *s) {
+void plot_text(FILE *f, const char *s) {
   for (; *s; s++) {
     if (*s == '<') fputs("&lt;", f);
     else if (*s == '>') fputs("&gt;", f);
@@ -197,32 +195,30 @@ static void put_text(FILE *f, const char *s) {
   }
 }
 
-typedef struct Panel {
-  double x, y, w, h; /* the plot area in SVG pixels */
-  Axis ax, ayl, ayr; /* x, left y, right y */
-} Panel;
+typedef PlotPanel Panel;
 
-static double px(const Panel *p, double x) { return p->x + (x - p->ax.lo) / (p->ax.hi - p->ax.lo) * p->w; }
-static double py(const Panel *p, const Axis *a, double y) {
+double plot_px(const Panel *p, double x) { return p->x + (x - p->ax.lo) / (p->ax.hi - p->ax.lo) * p->w; }
+double plot_py(const Panel *p, const Axis *a, double y) {
   return p->y + p->h - (y - a->lo) / (a->hi - a->lo) * p->h;
 }
 
-static void frame(FILE *f, const Panel *p, const char *ylabel, const char *rlabel, const char *rcolor,
+void plot_frame(FILE *f, const Panel *p, const char *ylabel, const char *rlabel, const char *rcolor,
                   bool xlabels) {
   fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#fff\" stroke=\"#888\"/>\n",
           p->x, p->y, p->w, p->h);
   char buf[64];
   for (double v = p->ax.lo; v <= p->ax.hi + p->ax.step * 1e-6; v += p->ax.step) {
-    double x = px(p, v);
+    double x = plot_px(p, v);
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n", x, p->y, x, p->y + p->h);
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#888\"/>\n", x, p->y + p->h, x,
             p->y + p->h + 5);
     if (!xlabels) continue;
     tick_label(v, p->ax.step, buf, sizeof buf);
+    if (p->xlog) snprintf(buf, sizeof buf, "%.6g", pow(10, round(v / p->ax.step) * p->ax.step));
     fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", x, p->y + p->h + 19, buf);
   }
   for (double v = p->ayl.lo; v <= p->ayl.hi + p->ayl.step * 1e-6; v += p->ayl.step) {
-    double y = py(p, &p->ayl, v);
+    double y = plot_py(p, &p->ayl, v);
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>\n", p->x, y, p->x + p->w, y);
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#888\"/>\n", p->x - 5, y, p->x, y);
     tick_label(v, p->ayl.step, buf, sizeof buf);
@@ -232,7 +228,7 @@ static void frame(FILE *f, const Panel *p, const char *ylabel, const char *rlabe
           p->x - 58, p->y + p->h / 2, ylabel);
   if (!rlabel) return;
   for (double v = p->ayr.lo; v <= p->ayr.hi + p->ayr.step * 1e-6; v += p->ayr.step) {
-    double y = py(p, &p->ayr, v);
+    double y = plot_py(p, &p->ayr, v);
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#888\"/>\n", p->x + p->w, y,
             p->x + p->w + 5, y);
     tick_label(v, p->ayr.step, buf, sizeof buf);
@@ -257,14 +253,14 @@ static void line(FILE *f, const Panel *p, const Axis *ya, const double *x, const
     }
     if (!bin) {
       /* a learning rate holds from its step to the next: a stair, not a slope */
-      if (stairs && count) fprintf(f, " %.1f,%.1f", px(p, x[i]), py(p, ya, y[prev]));
-      fprintf(f, "%s%.1f,%.1f", count++ ? " " : "", px(p, x[i]), py(p, ya, y[i]));
+      if (stairs && count) fprintf(f, " %.1f,%.1f", plot_px(p, x[i]), plot_py(p, ya, y[prev]));
+      fprintf(f, "%s%.1f,%.1f", count++ ? " " : "", plot_px(p, x[i]), plot_py(p, ya, y[i]));
       prev = i++;
       continue;
     }
-    int col = (int)floor(px(p, x[i]) - p->x);
+    int col = (int)floor(plot_px(p, x[i]) - p->x);
     int first = i, last = i, lo = i, hi = i;
-    for (; i < n && (isnan(x[i]) || isnan(y[i]) || (int)floor(px(p, x[i]) - p->x) == col); i++) {
+    for (; i < n && (isnan(x[i]) || isnan(y[i]) || (int)floor(plot_px(p, x[i]) - p->x) == col); i++) {
       if (isnan(x[i]) || isnan(y[i])) continue;
       last = i;
       if (y[i] < y[lo]) lo = i;
@@ -273,7 +269,7 @@ static void line(FILE *f, const Panel *p, const Axis *ya, const double *x, const
     int pick[4] = {first, lo < hi ? lo : hi, lo < hi ? hi : lo, last};
     for (int k = 0; k < 4; k++)
       if (k == 0 || pick[k] != pick[k - 1])
-        fprintf(f, "%s%.1f,%.1f", count++ ? " " : "", px(p, x[pick[k]]), py(p, ya, y[pick[k]]));
+        fprintf(f, "%s%.1f,%.1f", count++ ? " " : "", plot_px(p, x[pick[k]]), plot_py(p, ya, y[pick[k]]));
   }
   fputs("\"/>\n", f);
 }
@@ -285,7 +281,7 @@ static void dots(FILE *f, const Panel *p, const Axis *ya, const double *x, const
   if (m > 200) return; /* a line alone reads better than a smear of dots */
   for (int i = 0; i < n; i++)
     if (!isnan(x[i]) && !isnan(y[i]))
-      fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", px(p, x[i]), py(p, ya, y[i]), color);
+      fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", plot_px(p, x[i]), plot_py(p, ya, y[i]), color);
 }
 
 static void range_of(const double *v, int n, double *lo, double *hi) {
@@ -303,7 +299,7 @@ static double legend(FILE *f, double x, double y, const char *color, double widt
   fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"%.1f\"/>\n",
           x, y - 4, x + 22, y - 4, color, width);
   fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">", x + 28, y);
-  put_text(f, text);
+  plot_text(f, text);
   fputs("</text>\n", f);
   return x + 28 + 7.0 * (double)strlen(text) + 24;
 }
@@ -319,18 +315,18 @@ static void draw(FILE *f, const char *title, const Series *s) {
              "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n", W, H, W, H);
   fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"#fafafa\"/>\n");
   fputs("<text x=\"480\" y=\"28\" text-anchor=\"middle\" font-size=\"17\" font-weight=\"bold\">", f);
-  put_text(f, title);
+  plot_text(f, title);
   fputs("</text>\n", f);
 
   double slo, shi;
   range_of(step, s->n, &slo, &shi);
   Panel p1 = {.x = 90, .y = top, .w = W - 190, .h = h1};
-  p1.ax = nice_axis(slo < 0 ? slo : 0, shi, 8);
+  p1.ax = plot_nice_axis(slo < 0 ? slo : 0, shi, 8);
   double llo, lhi;
   range_of(s->v[C_LOSS], s->n, &llo, &lhi);
   if (!s->has[C_LOSS]) llo = 0, lhi = 1;
-  p1.ayl = nice_axis(llo > 0 && llo < 0.25 * lhi ? 0 : llo, lhi, 6);
-  frame(f, &p1, "loss", NULL, NULL, true);
+  p1.ayl = plot_nice_axis(llo > 0 && llo < 0.25 * lhi ? 0 : llo, lhi, 6);
+  plot_frame(f, &p1, "loss", NULL, NULL, true);
   fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">step</text>\n", p1.x + p1.w / 2, p1.y + p1.h + 36);
 
   /* epoch boundaries: the first step of each epoch after the first */
@@ -340,7 +336,7 @@ static void draw(FILE *f, const char *title, const Series *s) {
   if (nep > 0 && nep <= 60)
     for (int i = 1; i < s->n; i++)
       if (!isnan(s->v[C_EPOCH][i]) && s->v[C_EPOCH][i] != s->v[C_EPOCH][i - 1] && !isnan(s->v[C_LOSS][i])) {
-        double x = px(&p1, step[i] - 0.5);
+        double x = plot_px(&p1, step[i] - 0.5);
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#bbb\" stroke-dasharray=\"4 3\"/>\n",
                 x, p1.y, x, p1.y + p1.h);
         if (nep <= 12)
@@ -391,10 +387,10 @@ static void draw(FILE *f, const char *title, const Series *s) {
   if (s->has[C_ACC]) range_of(s->v[C_ACC], s->n, &alo, &ahi);
   if (s->has[C_LR]) range_of(s->v[C_LR], s->n, &rlo, &rhi);
   /* the accuracy from 0 unless it sits high (a percentage from 90 up shows its changes) */
-  p2.ayl = s->has[C_ACC] ? nice_axis(alo > 0 && alo < 0.5 * ahi ? 0 : alo, ahi, 4) : nice_axis(rlo > 0 && rlo < 0.5 * rhi ? 0 : rlo, rhi, 4);
-  p2.ayr = nice_axis(rlo > 0 && rlo < 0.5 * rhi ? 0 : rlo, rhi, 4);
+  p2.ayl = s->has[C_ACC] ? plot_nice_axis(alo > 0 && alo < 0.5 * ahi ? 0 : alo, ahi, 4) : plot_nice_axis(rlo > 0 && rlo < 0.5 * rhi ? 0 : rlo, rhi, 4);
+  p2.ayr = plot_nice_axis(rlo > 0 && rlo < 0.5 * rhi ? 0 : rlo, rhi, 4);
   bool both = s->has[C_ACC] && s->has[C_LR];
-  frame(f, &p2, s->has[C_ACC] ? "accuracy" : "learning rate", both ? "learning rate" : NULL, RED, true);
+  plot_frame(f, &p2, s->has[C_ACC] ? "accuracy" : "learning rate", both ? "learning rate" : NULL, RED, true);
   fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">step</text>\n", p2.x + p2.w / 2, p2.y + p2.h + 36);
   lx = p2.x + 10;
   ly = p2.y - 12;

@@ -70,12 +70,37 @@ static GraphCost graph_cost(const Program *p, const Graph *g) {
   return c;
 }
 
+/* Each graph's cost into gc (p->ngraphs of them); the forward: the inference graph (reads
+ * parameters, trains nothing) with the most FLOPs; the training step: the training graph
+ * with the most; -1 where there is none. */
+static void pick_graphs(const Program *p, GraphCost *gc, int *fwd, int *train) {
+  *fwd = *train = -1;
+  for (int gi = 0; gi < p->ngraphs; gi++) {
+    gc[gi] = graph_cost(p, p->graphs[gi]);
+    if (!gc[gi].params) continue;
+    int *best = gc[gi].trains ? train : fwd;
+    if (*best < 0 || gc[gi].flops > gc[*best].flops) *best = gi;
+  }
+}
+
 /* ---- the harness ------------------------------------------------------------------ */
 
+/* Whether one of the graphs reads variable v. */
+static bool reads_var(const Program *p, const int *graphs, int ngraphs, int v) {
+  for (int k = 0; k < ngraphs; k++) {
+    const Graph *g = p->graphs[graphs[k]];
+    for (int i = 0; i < g->n; i++)
+      if (g->nodes[i].op == OP_INPUT && g->nodes[i].attr.var == v) return true;
+  }
+  return false;
+}
+
 /* The program's C with its main renamed, and the harness's main: argv is GRAPH BATCH
- * WARMUP RUNS BUDGET; prints each measured call's seconds, one a line. */
+ * WARMUP RUNS BUDGET; prints each measured call's seconds, one a line. only_read: only the
+ * variables the graphs read are filled (the others' pages stay untouched, out of the peak
+ * RSS: an inference process's memory, not the training state's). */
 static char *harness_text(const Program *p, const CgInfo *info, const char *c, size_t n,
-                          const int *graphs, int ngraphs, size_t *len) {
+                          const int *graphs, int ngraphs, bool only_read, size_t *len) {
   static const char main_line[] = "\nint main(int argc, char **argv) {\n";
   const char *m = strstr(c, main_line);
   if (!m) die("internal error: profile: the emitted C has no main");
@@ -100,6 +125,7 @@ static char *harness_text(const Program *p, const CgInfo *info, const char *c, s
   for (int v = 0; v < p->nvars; v++) {
     const Var *var = &p->vars[v];
     if (var->dtype != DT_F32 || var->kind == VAR_GRAD) continue;
+    if (only_read && !reads_var(p, graphs, ngraphs, v)) continue;
     int64_t ne = shape_numel(&var->shape);
     fprintf(f, "  tt_uniform_f32(%s, %lld, -0.1, 0.1);\n", info->vname[v], (long long)(ne > 0 ? ne : 1));
   }
@@ -127,12 +153,7 @@ static char *harness_text(const Program *p, const CgInfo *info, const char *c, s
   return buf;
 }
 
-typedef struct Measured {
-  int64_t batch;
-  TtSummary s;
-  long rss_kib; /* the harness's peak resident set */
-  bool ok;
-} Measured;
+typedef ProfileRun Measured; /* driver.h */
 
 /* Runs the harness on its k-th graph at batch; the times it prints, summarized. */
 static Measured measure(const char *bin, int exec_fd, int k, int64_t batch, const Opts *o) {
@@ -218,13 +239,8 @@ int cmd_profile(const Opts *o, const Source *src) {
   /* the forward: the inference graph (reads parameters, trains nothing) with the most
    * FLOPs; the training step: the training graph with the most */
   GraphCost *gc = xmalloc((size_t)(p->ngraphs + 1) * sizeof *gc);
-  int fwd = -1, train = -1;
-  for (int gi = 0; gi < p->ngraphs; gi++) {
-    gc[gi] = graph_cost(p, p->graphs[gi]);
-    if (!gc[gi].params) continue;
-    int *best = gc[gi].trains ? &train : &fwd;
-    if (*best < 0 || gc[gi].flops > gc[*best].flops) *best = gi;
-  }
+  int fwd, train;
+  pick_graphs(p, gc, &fwd, &train);
   int64_t nparams = 0;
   for (int v = 0; v < p->nvars; v++)
     if (p->vars[v].kind == VAR_PARAM) nparams += shape_numel(&p->vars[v].shape);
@@ -237,7 +253,7 @@ int cmd_profile(const Opts *o, const Source *src) {
   bool timed = nsel && o->runs >= 0; /* --runs=0: the counts only */
   if (timed) {
     size_t hn;
-    char *h = harness_text(p, &info, c, n, sel, nsel, &hn);
+    char *h = harness_text(p, &info, c, n, sel, nsel, false, &hn);
     Cached cached;
     char bin[4200];
     if (!o->json) fprintf(stderr, "ttc profile: building and timing %s...\n", o->file);
@@ -331,4 +347,29 @@ int cmd_profile(const Opts *o, const Source *src) {
   bool failed = timed && ((fwd >= 0 && !mfb.ok) || (train >= 0 && !mt.ok));
   if (failed) fprintf(stderr, "ttc: error: profile: the harness of %s failed\n", o->file);
   return failed;
+}
+
+/* ---- for ttc olympics (driver/olympics.c) ----------------------------------------- */
+
+int profile_forward(const Program *p, double *flops1, double *flops) {
+  GraphCost *gc = xmalloc((size_t)(p->ngraphs + 1) * sizeof *gc);
+  int fwd, train;
+  pick_graphs(p, gc, &fwd, &train);
+  *flops1 = fwd >= 0 ? gc[fwd].flops1 : 0;
+  *flops = fwd >= 0 ? gc[fwd].flops : 0;
+  free(gc);
+  return fwd;
+}
+
+ProfileRun profile_time_graph(const Opts *o, const Program *p, const char *c, size_t n, const DataOut *d,
+                              const CgInfo *info, int g, int64_t batch) {
+  size_t hn;
+  char *h = harness_text(p, info, c, n, &g, 1, true, &hn);
+  Cached cached;
+  char bin[4200];
+  build_text(o, h, hn, d, false, &cached, bin);
+  free(h);
+  ProfileRun r = measure(bin, cached.fd, 0, batch, o);
+  cached_close(&cached);
+  return r;
 }
