@@ -333,6 +333,7 @@ static const struct {
   {layer_builtins, &layer_nbuiltins},   {act_builtins, &act_nbuiltins},
   {sampling_builtins, &sampling_nbuiltins}, {tok_builtins, &tok_nbuiltins},
   {file_builtins, &file_nbuiltins},     {dist_builtins, &dist_nbuiltins},
+  {prune_builtins, &prune_nbuiltins},
 };
 
 const Builtin *bi_lookup(const char *name, unsigned flags) {

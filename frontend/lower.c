@@ -625,6 +625,7 @@ Value *v_call(L *l, Value *fn, Args *a) {
     if (fn->bi) return fn->bi->fn(l, NULL, a);
     return instantiate(l, fn, a);
   case V_OBJECT: {
+    if (attrs_get(&fn->attrs, "__prune__")) prune_before_forward(l, fn, a->off); /* prune.c */
     if (fn->cls->bi) return fn->cls->bi->fn(l, fn, a);
     Value *fwd = class_attr(fn->cls, "forward");
     if (!fwd || fwd->k != V_FUNC) lerr(l, a->off, "'%s' object is not callable (it has no forward method)", fn->cls->s);
@@ -756,7 +757,7 @@ static Value *getattr(L *l, Value *obj, const char *name, int32_t off) {
       {"transforms", "torchvision.transforms"}, {"datasets", "torchvision.datasets"},
       {"lr_scheduler", "torch.optim.lr_scheduler"}, {"autograd", "torch.autograd"},
       {"cuda", "torch.cuda"}, {"linalg", "torch.linalg"}, {"distributed", "torch.distributed"},
-      {"parallel", "torch.nn.parallel"},
+      {"parallel", "torch.nn.parallel"}, {"prune", "torch.nn.utils.prune"},
     };
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
       if (!strcmp(name, subs[i][0]) && strcmp(obj->s, "math")) {
@@ -777,6 +778,7 @@ static Value *getattr(L *l, Value *obj, const char *name, int32_t off) {
       }
       lerr(l, off, "module 'math' has no attribute '%s' in ttc", name);
     }
+    if (!strcmp(obj->s, "torch.nn.utils.prune")) return prune_getattr(l, name, off);
     if (!strcmp(obj->s, "torch.linalg")) { /* linalg.c's builtins, listed as "linalg.NAME" */
       const Builtin *b = bi_lookup(arena_printf(l->arena, "linalg.%s", name), BI_FUNC);
       if (!b) lerr(l, off, "module 'torch.linalg' has no attribute '%s' (not supported by ttc)", name);
@@ -1393,7 +1395,8 @@ static Value *module_ns(L *l, const char *mod, int32_t off) {
                                 "tinytorch", "torchvision", "torchvision.datasets", "torchvision.transforms", "tqdm", "tqdm.auto", "time", "torch.autograd",
                                 "torch.optim.lr_scheduler", "safetensors", "safetensors.torch",
                                 "os", "os.path", "dataclasses", "torch.distributed",
-                                "torch.nn.parallel", "torch.utils.data.distributed"};
+                                "torch.nn.parallel", "torch.utils.data.distributed",
+                                "torch.nn.utils", "torch.nn.utils.prune"};
   for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
     if (!strcmp(mod, known[i]) || (!strncmp(mod, "tinytorch.", 10))) {
       Value *ns = v_new(l, V_NS);

@@ -657,6 +657,13 @@ const char *dataclass_repr(L *l, Value *obj, int32_t off);
 /* a == b by the generated __eq__ (1 or 0), or -1 when a is no dataclass instance */
 int dataclass_eq(L *l, Value *a, Value *b, int32_t off);
 
+/* ---- prune.c: torch.nn.utils.prune, magnitude_prune, structured_prune ------------------ */
+extern const Builtin prune_builtins[];
+extern const int prune_nbuiltins;
+/* The forward pre-hooks of pruned module m: each pruned tensor recomputed as orig * mask. */
+void prune_before_forward(L *l, Value *m, int32_t off);
+Value *prune_getattr(L *l, const char *name, int32_t off); /* torch.nn.utils.prune.NAME */
+
 /* ---- tailret.c ------------------------------------------------------------------- */
 /* A function body whose returns sit under conditions, rewritten so every path assigns
  * TAILRET_NAME last (the function's value); the body itself when it needs no rewrite or

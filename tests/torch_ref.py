@@ -66,6 +66,57 @@ if not hasattr(F, "scaled_dot_product_attention"):
     F.scaled_dot_product_attention = _sdpa
 
 
+def magnitude_prune(model, sparsity=0.9):
+    """TinyTorch's (module 16) global magnitude pruning, as ttc defines it (frontend/prune.c):
+    the sparsity-quantile of |w| over every parameter of 2+ dims (np.percentile's linear
+    interpolation), and each such parameter keeps the entries with |w| >= that threshold."""
+    weights = [p for p in model.parameters() if p.dim() > 1]
+    if not weights:
+        return model
+    mags = torch.cat([p.detach().abs().flatten() for p in weights])
+    threshold = torch.quantile(mags, sparsity)
+    with torch.no_grad():
+        for p in weights:
+            p.mul_((p.abs() >= threshold).to(p.dtype))
+    return model
+
+
+def structured_prune(model, prune_ratio=0.5):
+    """TinyTorch's structured pruning in PyTorch's [out, in] layout, as ttc defines it: in
+    every Linear but the last, the int(out * prune_ratio) output neurons with the smallest
+    L2 norm of their weight row (ties: the lower index) get a zero row and a zero bias."""
+    lins = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    with torch.no_grad():
+        for m in lins[:-1]:
+            k = int(m.out_features * prune_ratio)
+            if k <= 0:
+                continue
+            idx = torch.argsort(torch.norm(m.weight, p=2, dim=1), stable=True)[:k]
+            m.weight[idx] = 0
+            if m.bias is not None:
+                m.bias[idx] = 0
+    return model
+
+
+def quantize_int8(tensor):
+    """TinyTorch's (module 15) asymmetric int8 quantization of a whole tensor, as ttc
+    defines it (frontend/quant.c): its NumPy arithmetic, float64 for the parameters and
+    float32 for the codes, rounding half to even."""
+    data = tensor.detach().float()
+    min_val, max_val = float(data.min()), float(data.max())
+    if abs(max_val - min_val) < 1e-8:
+        return torch.zeros_like(data, dtype=torch.int8), 1.0, 0
+    scale = (max_val - min_val) / 255
+    zero_point = int(max(-128, min(127, round(-128 - min_val / scale))))
+    q = torch.round(data / scale + zero_point).clamp(-128, 127).to(torch.int8)
+    return q, scale, zero_point
+
+
+def dequantize_int8(q_tensor, scale, zero_point):
+    """TinyTorch's inverse of quantize_int8, in float32."""
+    return (q_tensor.float() - zero_point) * scale
+
+
 _names = {
     # creation
     "tensor": _tensor, "Tensor": _tensor,
@@ -107,6 +158,8 @@ _names = {
     "binary_cross_entropy": F.binary_cross_entropy,
     "binary_cross_entropy_with_logits": F.binary_cross_entropy_with_logits,
     "no_grad": torch.no_grad,
+    "magnitude_prune": magnitude_prune, "structured_prune": structured_prune,
+    "quantize_int8": quantize_int8, "dequantize_int8": dequantize_int8,
     # namespaces a program may use without importing them (ttc predefines them)
     "torch": torch, "nn": nn, "F": F, "optim": torch.optim, "math": math,
 }
