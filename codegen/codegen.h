@@ -42,6 +42,9 @@ typedef struct CgOptions {
   /* Training curves (ttc run|build --metrics, docs/METRICS.md), or NULL: then the C is
    * exactly what it is without the option. */
   const struct CgMetrics *metrics;
+  /* --profile (docs/ROOFLINE.md): a timer around every kernel and a table of the kernels'
+   * costs (TtProfSite); false: the C is exactly what it is without the option. */
+  bool profile;
 } CgOptions;
 
 /* What the training-curve hooks need of a program, per graph (arrays of ngraphs; the var
@@ -147,6 +150,8 @@ typedef struct Cg {
   uint64_t data_size;  /* bytes written to opt->data so far (each constant 64-aligned) */
   uint64_t data_hash;  /* their FNV-1a hash, which main() checks the linked bytes against */
   bool helpers[CG_H__COUNT]; /* the checked operations the program uses (checks.c) */
+  FILE *prof;          /* --profile: the rows of the kernel table so far (emit.c), or NULL */
+  int nprof;           /* and their number */
 } Cg;
 
 /* ---- emit.c ----------------------------------------------------------------------- */

@@ -37,6 +37,7 @@ typedef struct Opts {
   const char *a_opts, *b_opts; /* bench: options of each side, space-separated */
   const char *metrics; /* --metrics[=FILE]: "" without a file; NULL: no training curves */
   CgMetrics *cgm;      /* with --metrics: filled by compile_program (metrics_instrument) */
+  const char *profile; /* --profile[=SVG]: "" without a file; NULL: no kernel timers */
   char **args;      /* run: arguments after -- */
   int nargs;
 } Opts;
@@ -73,6 +74,19 @@ char *read_file(const char *path, size_t *len);
 /* Starts argv[0] from exec_fd (the checked binary); out_fd/err_fd: -1 to inherit. */
 pid_t spawn(char **argv, int exec_fd, int out_fd, int err_fd);
 int wait_for(pid_t pid);
+
+/* The directory of ttc's private cache ($TTC_CACHE_DIR, else $XDG_CACHE_HOME/ttc, else
+ * ~/.cache/ttc), made if missing. */
+const char *cache_dir(void);
+
+/* ---- roofline.c: ttc roofline and --profile's report (docs/ROOFLINE.md) -------------- */
+
+int cmd_roofline(const Opts *o);
+/* Before a --profile run: sets $TTC_PROFILE (unless the user did) to where the program
+ * writes its kernels' times, path. After it: the kernels ranked by time against the
+ * roofline (stderr) and the SVG. */
+void profile_begin(char path[4200]);
+void profile_report(const Opts *o, const char *path);
 
 /* ---- profile.c, bench.c ------------------------------------------------------------- */
 

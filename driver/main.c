@@ -9,7 +9,9 @@
  *   ttc profile FILE.tt [--json] [--runs=N] [--warmup=N]   (driver/profile.c)
  *   ttc bench A.tt [B.tt] [--a=OPTS --b=OPTS] [--runs=N] [--warmup=N]   (driver/bench.c)
  *   ttc olympics DIR [-o OUTDIR] [--runs=N] [--warmup=N]   (driver/olympics.c)
- *   (compile, build, run: --detect-anomaly adds a NaN/inf check after every kernel)
+ *   ttc roofline                                          (driver/roofline.c)
+ *   (compile, build, run: --detect-anomaly adds a NaN/inf check after every kernel;
+ *    --profile[=SVG] times every kernel: run prints them ranked and draws the roofline)
  *   ttc --list-passes | --help | --version
  *
  * `build` compiles the emitted C together with the runtime (the .c files of runtime/, compiled once
@@ -66,6 +68,8 @@ static void usage(FILE *f) {
         "            --runs=N, --warmup=N)\n"
         "  plot      METRICS.csv|.jsonl -o CURVE.svg: draw the training curves a program\n"
         "            run with --metrics wrote (docs/METRICS.md)\n"
+        "  roofline  measure this machine's peak FLOP/s and memory bandwidth, cache and\n"
+        "            print them (docs/ROOFLINE.md)\n"
         "  olympics  DIR [-o OUTDIR]: the capstone's events over the entries in DIR\n"
         "            (each .tt trains itself and prints its test accuracy): leaderboard,\n"
         "            submissions and Pareto plot in OUTDIR (docs/OLYMPICS.md)\n"
@@ -95,6 +99,9 @@ static void usage(FILE *f) {
         "                     learning rate and time (and the printed accuracy) to FILE\n"
         "                     (.csv, or JSON lines for .jsonl); a built program writes\n"
         "                     to $TTC_METRICS, else FILE\n"
+        "  --profile[=SVG]    build/run: time every kernel; run prints them ranked by\n"
+        "                     time against the roofline and writes it as SVG (default\n"
+        "                     NAME.roofline.svg; docs/ROOFLINE.md)\n"
         "  -- ARGS            run: arguments for the program\n"
         "  --list-passes      list the passes\n"
         "  --help, --version\n",
@@ -168,8 +175,11 @@ static Opts parse_args(int argc, char **argv) {
   static const char *const cmds[] = {"compile", "build", "run", "diff", "profile", "bench", "plot", "olympics"};
   bool known = false;
   for (size_t k = 0; k < sizeof cmds / sizeof *cmds; k++) known |= !strcmp(o.cmd, cmds[k]);
+  known |= !strcmp(o.cmd, "roofline"); /* the only command without an input file */
   if (!known) die("unknown command '%s' (see ttc --help)", o.cmd);
-  if (!o.file) die("%s: no input file", o.cmd);
+  if (!o.file && strcmp(o.cmd, "roofline")) die("%s: no input file", o.cmd);
+  if (o.profile && strcmp(o.cmd, "compile") && strcmp(o.cmd, "build") && strcmp(o.cmd, "run"))
+    die("--profile is for compile, build and run, not %s", o.cmd);
   /* `TTC_METRICS=F ttc run P.tt` records the curves as --metrics=F does */
   const char *env_metrics = getenv("TTC_METRICS");
   if (!o.metrics && !strcmp(o.cmd, "run") && env_metrics && *env_metrics) o.metrics = "";
@@ -216,6 +226,11 @@ bool opt_one(Opts *o, const char *a) {
   } else if (prefix(a, "--metrics=", &v)) {
     if (!*v) die("--metrics= needs a file name");
     o->metrics = v;
+  } else if (!strcmp(a, "--profile")) {
+    o->profile = "";
+  } else if (prefix(a, "--profile=", &v)) {
+    if (!*v) die("--profile= needs a file name");
+    o->profile = v;
   } else if (!strcmp(a, "--mem-report")) {
     o->mem_report = true;
   } else if (prefix(a, "--from=", &v)) {
@@ -306,6 +321,7 @@ static bool emit(const Opts *o, Program *p, const char *what, FILE *f, DataOut *
   co.detect_anomaly = o->detect_anomaly;
   co.info = info;
   co.metrics = o->cgm;
+  co.profile = o->profile != NULL;
   /* the report on the terminal: stdout, unless the C goes there */
   if (o->mem_report) co.mem_report = o->out || strcmp(o->cmd, "compile") ? stdout : stderr;
   if (d) {
@@ -1043,12 +1059,15 @@ static int cmd_run(const Opts *o, const Source *src) {
   /* the file goes to the program in its environment, not in its C: one cached binary
    * serves every file name */
   if (o->metrics && *o->metrics && setenv("TTC_METRICS", o->metrics, 1)) die("cannot set TTC_METRICS");
+  char prof[4200];
+  if (o->profile) profile_begin(prof);
   Argv a = {0};
   av_push(&a, bin);
   for (int i = 0; i < o->nargs; i++) av_push(&a, o->args[i]);
   int st = wait_for(spawn(a.v, c.fd, -1, -1));
   av_free(&a);
   cached_close(&c);
+  if (o->profile) profile_report(o, prof);
   return st;
 }
 
@@ -1155,6 +1174,7 @@ int main(int argc, char **argv) {
     IrErr err;
     if (!pass_check_list(o.passes, &err)) die("%s", err.msg);
   }
+  if (!strcmp(o.cmd, "roofline")) return cmd_roofline(&o);
   if (!strcmp(o.cmd, "bench")) return cmd_bench(&o);
   if (!strcmp(o.cmd, "plot")) return cmd_plot(&o);
   if (!strcmp(o.cmd, "olympics")) return cmd_olympics(&o);
