@@ -339,14 +339,26 @@ void profile_report(const Opts *o, const char *path) {
     if (nk == cap && !(k = realloc(k, (size_t)(cap *= 2) * sizeof *k))) die("out of memory");
     Kernel *q = &k[nk];
     memset(q, 0, sizeof *q);
-    if (sscanf(line, "%63[^\t]\t%127[^\t]\t%d\t%llu\t%lf\t%lf\t%lf", q->op, q->name, &q->line, &q->calls, &q->secs,
-               &q->flops, &q->bytes) == 7) {
-      nk++;
-    } else if (sscanf(line, "%63[^\t]\t\t%d\t%llu\t%lf\t%lf\t%lf", q->op, &q->line, &q->calls, &q->secs, &q->flops,
-                      &q->bytes) == 6) {
-      q->name[0] = 0; /* a kernel with no buffer of its own (a store, an optimizer step) */
-      nk++;
+    /* op, name (may be empty), line, calls, seconds, FLOPs and bytes per call, tab-separated
+     * (split by hand: scanf's \t would match both tabs around an empty name) */
+    char *fld[7];
+    int nf = 0;
+    for (char *p = line; nf < 7;) {
+      fld[nf++] = p;
+      p = strchr(p, '\t');
+      if (!p) break;
+      *p++ = 0;
     }
+    if (nf != 7) continue;
+    fld[6][strcspn(fld[6], "\n")] = 0;
+    snprintf(q->op, sizeof q->op, "%.63s", fld[0]);
+    snprintf(q->name, sizeof q->name, "%.127s", fld[1]);
+    q->line = atoi(fld[2]);
+    q->calls = strtoull(fld[3], NULL, 10);
+    q->secs = strtod(fld[4], NULL);
+    q->flops = strtod(fld[5], NULL);
+    q->bytes = strtod(fld[6], NULL);
+    nk++;
   }
   fclose(f);
   if (prof_owned) unlink(path);
