@@ -708,10 +708,11 @@ static void check_finite(Cg *cg, int id) {
 }
 
 /*
- * --profile (docs/ROOFLINE.md): a kernel that costs something and is not computed inside
- * another's loop gets a site in the program's table tt_prof_sites (its op, buffer, .tt
- * line, and ir_cost's FLOPs per call, with those of the ops fused into its loop, and its
- * bytes, the loop's) and a timer around its code. Returns the site, or -1.
+ * --profile (docs/ROOFLINE.md): a kernel that costs something, is not computed inside
+ * another's loop and emits code (a store the storage plan made free emits only its
+ * comment) gets a site in the program's table tt_prof_sites (its op, buffer, .tt line, and
+ * ir_cost's FLOPs per call, with those of the ops fused into its loop, and its bytes, the
+ * loop's) and a timer around its code.
  */
 static double fused_flops(const Cg *cg, int id) {
   const Node *n = cg_node(cg, id);
@@ -721,10 +722,27 @@ static double fused_flops(const Cg *cg, int id) {
   return f;
 }
 
+static bool prof_candidate(const Cg *cg, int id) {
+  const Node *n = cg_node(cg, id);
+  Cost c = ir_cost(cg->g, n);
+  return cg->prof && !n->fused && (c.flops > 0 || c.bytes > 0);
+}
+
+/* Whether emitted C text has a line that is not a comment. */
+static bool has_code(const char *s) {
+  while (*s) {
+    while (*s == ' ') s++;
+    if (*s && *s != '\n' && strncmp(s, "/*", 2)) return true;
+    s = strchr(s, '\n');
+    if (!s) break;
+    s++;
+  }
+  return false;
+}
+
 static int prof_site(Cg *cg, int id) {
   const Node *n = cg_node(cg, id);
   Cost c = ir_cost(cg->g, n);
-  if (!cg->prof || n->fused || (c.flops <= 0 && c.bytes <= 0)) return -1;
   int line, col;
   ir_linecol(cg->p->src, n->loc.off, &line, &col);
   const char *name = n->op != OP_STORE && cg_buf(cg, id) ? cg_buf(cg, id) : "";
@@ -737,13 +755,27 @@ static int prof_site(Cg *cg, int id) {
 /* The kernel of node id of the current graph, with its checks. */
 static bool emit_node(Cg *cg, int id) {
   const Node *n = &cg->g->nodes[id];
-  int site = prof_site(cg, id);
-  if (site >= 0) cg_line(cg, "tt_prof_begin(tt_prof_sites, TT_PROF_N);");
-  if (!emitters[n->op](cg, id)) {
+  FILE *out = cg->out;
+  char *text = NULL; /* --profile: the kernel's C, to see whether it has any */
+  size_t tlen = 0;
+  if (prof_candidate(cg, id) && !(cg->out = open_memstream(&text, &tlen))) {
+    cg->out = out;
+    return cg_fail(cg, "codegen: out of memory");
+  }
+  bool ok = emitters[n->op](cg, id);
+  if (cg->out != out) {
+    if (fclose(cg->out) != 0) ok = cg_fail(cg, "codegen: out of memory");
+    cg->out = out;
+    bool timed = ok && has_code(text);
+    if (timed) cg_line(cg, "tt_prof_begin(tt_prof_sites, TT_PROF_N);");
+    if (ok) fwrite(text, 1, tlen, out);
+    if (timed) cg_line(cg, "tt_prof_end(&tt_prof_sites[%d]);", prof_site(cg, id));
+    free(text);
+  }
+  if (!ok) {
     if (cg->err && !cg->err->msg[0]) cg_fail(cg, "%s: cannot emit node %%%d", ir_ops[n->op].name, id);
     return false;
   }
-  if (site >= 0) cg_line(cg, "tt_prof_end(&tt_prof_sites[%d]);", site);
   if (cg->opt->detect_anomaly) check_finite(cg, id);
   /* Dead values are the DCE pass's business; without it the C must still compile. */
   if (cg_lives(cg, cg->gi, id) == CG_OWN && n->op != OP_CONST && !cg->uses[id])
