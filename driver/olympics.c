@@ -358,7 +358,7 @@ static void write_submission(const char *dir, const Entry *e, const Entry *base,
 static void write_pareto(const char *path, Entry *e, int n, const Entry *base) {
   FILE *f = fopen(path, "w");
   if (!f) die("olympics: cannot write %s: %s", path, strerror(errno));
-  double W = 960, H = 640;
+  double W = 960, H = 680;
   fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
              "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n", W, H, W, H);
   fputs("<rect width=\"100%\" height=\"100%\" fill=\"#fafafa\"/>\n"
@@ -416,7 +416,7 @@ static void write_pareto(const char *path, Entry *e, int n, const Entry *base) {
     plot_text(f, x->name);
     fputs("</text>\n", f);
   }
-  double ly = H - 30;
+  double ly = H - 18;
   fprintf(f, "<circle cx=\"100\" cy=\"%.1f\" r=\"5\" fill=\"#2ca02c\"/><text x=\"110\" y=\"%.1f\">Pareto-optimal "
              "(no entry is both faster and more accurate)</text>\n", ly - 4, ly);
   fprintf(f, "<circle cx=\"480\" cy=\"%.1f\" r=\"5\" fill=\"#1f77b4\"/><text x=\"490\" y=\"%.1f\">dominated</text>\n",
