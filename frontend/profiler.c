@@ -1,0 +1,161 @@
+/*
+ * profiler.c — the curriculum's Profiler (module 14) in the language: what ttc profile
+ * counts, asked for from the program.
+ *
+ *   profiler = Profiler()
+ *   profiler.count_parameters(model)            # int: sum(p.numel() for p in model.parameters())
+ *   profiler.count_flops(model, (1, 784))        # int: the FLOPs of one forward on that shape
+ *   profiler.measure_memory(model, (1, 784))     # dict of MB: parameters, activations, their sum
+ *
+ * Everything here is known when the program is compiled, so the results are Python ints
+ * and floats, printed and compared like any others. count_flops runs the model's forward
+ * once on zeros of input_shape under no_grad (as the Python reference in tests/torch_ref.py
+ * does) and sums ir_cost over the nodes it made: the numbers of the kernel comments and of
+ * ttc profile, by the same function (a multiply-add is 2, an elementwise op 1 per element,
+ * a pool 1 per window element; a convolution's bias is inside its kernel, a Linear's is an
+ * add of its own). The traced nodes compute nothing anyone reads, so the dce pass removes
+ * them: asking costs the program nothing when it runs.
+ *
+ * measure_memory's numbers are static: parameter_memory_mb is the parameters' bytes,
+ * activation_memory_mb the bytes of the forward's input and output, peak_memory_mb their
+ * sum (a lower bound on what one forward holds; ttc profile measures the real peak RSS).
+ * measure_latency (a run-time measurement) is not here yet: ttc profile and ttc bench time
+ * programs.
+ */
+#include "lower.h"
+
+#include <string.h>
+
+#define B(name) static Value *pb_##name(L *l, Value *self, Args *a)
+#define UNUSED(x) (void)(x)
+
+static bool is_profiler(const Value *v) { return is_class(v, "Profiler"); }
+
+B(Profiler) {
+  if (self) lerr(l, a->off, "a Profiler is not callable; call its methods (count_parameters, count_flops, measure_memory)");
+  args_bind(l, "Profiler", "", NULL, a, NULL, 0);
+  return obj_new(l, "Profiler");
+}
+
+static Value *want_module(L *l, Value *m, const char *fname, int32_t off) {
+  if (!m || !bi_is_module(m)) lerr(l, off, "Profiler.%s(): expected a Module, not %s", fname, m ? v_typename(m) : "None");
+  return m;
+}
+
+/* The parameters' elements and bytes. */
+static void param_totals(L *l, Value *m, int64_t *numel, int64_t *bytes) {
+  Value *ps = v_new(l, V_LIST);
+  collect_params(l, m, ps, "", NULL);
+  *numel = *bytes = 0;
+  for (int i = 0; i < ps->n; i++) {
+    Shape s = tshape(l, ps->items[i]);
+    *numel += shape_numel(&s);
+    *bytes += shape_numel(&s) * (int64_t)dt_size(tdtype(l, ps->items[i]));
+  }
+}
+
+B(count_parameters) {
+  Value *v[1];
+  args_bind(l, "count_parameters", "model", NULL, a, v, 1);
+  int64_t n, b;
+  param_totals(l, want_module(l, v[0], "count_parameters", a->off), &n, &b);
+  UNUSED(self);
+  return v_int(l, n);
+}
+
+/* input_shape: a tuple or list of positive ints (or a torch.Size). */
+static Shape want_shape(L *l, Value *v, const char *fname, int32_t off) {
+  if (!v || (v->k != V_TUPLE && v->k != V_LIST))
+    lerr(l, off, "Profiler.%s(): input_shape must be a tuple of ints, such as (1, 784)", fname);
+  if (v->n < 1 || v->n > TT_MAX_RANK) lerr(l, off, "Profiler.%s(): input_shape has %d dims (1 to %d)", fname, v->n, TT_MAX_RANK);
+  int64_t d[TT_MAX_RANK];
+  for (int i = 0; i < v->n; i++) {
+    d[i] = want_int(l, v->items[i], "an input_shape dim", off);
+    if (d[i] < 1) lerr(l, off, "Profiler.%s(): input_shape dim %d is %lld; dims are positive", fname, i, (long long)d[i]);
+  }
+  return shape_make(v->n, d);
+}
+
+typedef struct Trace {
+  double flops;
+  int64_t in_bytes, out_bytes;
+} Trace;
+
+/* One forward of m on zeros of shape s, under no_grad: the FLOPs of the nodes it made. */
+static Trace trace_forward(L *l, Value *m, Shape s, const char *fname, int32_t off) {
+  Trace t = {0};
+  Value *x = filled(l, s, DT_F32, 0.0, off);
+  Graph *g = cur_graph(l);
+  int gi = l->p->ngraphs, n0 = g->n;
+  bool saved = l->no_grad;
+  l->no_grad = true;
+  Value *pos[1] = {x};
+  Args ca = {.pos = pos, .npos = 1, .off = off};
+  Value *y = v_call(l, m, &ca);
+  l->no_grad = saved;
+  if (cur_graph(l) != g || l->p->ngraphs != gi)
+    lerr(l, off, "Profiler.%s(): the model's forward runs host code between its tensor operations "
+                 "(a print, a run-time branch or loop); ttc counts a forward that is one graph", fname);
+  for (int i = n0; i < g->n; i++) t.flops += ir_cost(g, &g->nodes[i]).flops;
+  t.in_bytes = shape_numel(&s) * 4;
+  if (y && y->k == V_TENSOR) {
+    Shape ys = tshape(l, y);
+    t.out_bytes = shape_numel(&ys) * (int64_t)dt_size(tdtype(l, y));
+  } else {
+    lerr(l, off, "Profiler.%s(): the model's forward returns %s, not a tensor", fname, y ? v_typename(y) : "None");
+  }
+  return t;
+}
+
+B(count_flops) {
+  Value *v[2];
+  args_bind(l, "count_flops", "model, input_shape", NULL, a, v, 2);
+  Value *m = want_module(l, v[0], "count_flops", a->off);
+  Trace t = trace_forward(l, m, want_shape(l, v[1], "count_flops", a->off), "count_flops", a->off);
+  UNUSED(self);
+  return v_int(l, (int64_t)t.flops);
+}
+
+B(measure_memory) {
+  Value *v[2];
+  args_bind(l, "measure_memory", "model, input_shape", NULL, a, v, 2);
+  Value *m = want_module(l, v[0], "measure_memory", a->off);
+  int64_t n, pbytes;
+  param_totals(l, m, &n, &pbytes);
+  Trace t = trace_forward(l, m, want_shape(l, v[1], "measure_memory", a->off), "measure_memory", a->off);
+  const double MB = 1024.0 * 1024.0;
+  double pm = (double)pbytes / MB, am = (double)(t.in_bytes + t.out_bytes) / MB;
+  const char *keys[] = {"parameter_memory_mb", "activation_memory_mb", "peak_memory_mb"};
+  double vals[] = {pm, am, pm + am};
+  Value *d = v_new(l, V_DICT);
+  for (int i = 0; i < 3; i++) {
+    v_list_push(l, d, v_str(l, keys[i]));
+    v_list_push(l, d, v_float(l, vals[i]));
+  }
+  UNUSED(self);
+  return d;
+}
+
+static const Builtin methods[] = {
+  {"count_parameters", BI_FUNC, pb_count_parameters, 0},
+  {"count_flops", BI_FUNC, pb_count_flops, 0},
+  {"measure_memory", BI_FUNC, pb_measure_memory, 0},
+};
+
+Value *profiler_getattr(L *l, Value *obj, const char *name) {
+  if (!is_profiler(obj)) return NULL;
+  for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+    if (!strcmp(name, methods[i].name)) {
+      Value *v = v_new(l, V_BUILTIN);
+      v->bi = &methods[i];
+      v->self = obj;
+      v->s = methods[i].name;
+      return v;
+    }
+  return NULL;
+}
+
+const Builtin profiler_builtins[] = {
+  {"Profiler", BI_CLASS, pb_Profiler, 0},
+};
+const int profiler_nbuiltins = sizeof profiler_builtins / sizeof profiler_builtins[0];
