@@ -334,7 +334,7 @@ static const struct {
   {sampling_builtins, &sampling_nbuiltins}, {tok_builtins, &tok_nbuiltins},
   {file_builtins, &file_nbuiltins},     {dist_builtins, &dist_nbuiltins},
   {prune_builtins, &prune_nbuiltins},
-  {profiler_builtins, &profiler_nbuiltins},
+  {quant_builtins, &quant_nbuiltins},
 };
 
 const Builtin *bi_lookup(const char *name, unsigned flags) {
@@ -414,6 +414,8 @@ Value *bi_bind(L *l, const Builtin *b, Value *self) {
 }
 
 Value *bi_getattr(L *l, Value *obj, const char *name, int32_t off) {
+  Value *qv = obj->k == V_NS ? quant_getattr(l, obj, name) : quant_method(l, obj, name);
+  if (qv) return qv; /* torch.qint8, q.int_repr (quant.c) */
   if (obj->k == V_NS || obj->k == V_OBJECT) { /* torch.distributed.ReduceOp, sampler.set_epoch */
     Value *dv = dist_getattr(l, obj, name);
     if (dv) return dv;
@@ -464,8 +466,6 @@ Value *bi_getattr(L *l, Value *obj, const char *name, int32_t off) {
     if (fm) return fm;
     Value *tv = train_getattr(l, obj, name);
     if (tv) return tv;
-    Value *pv = profiler_getattr(l, obj, name); /* profiler.c */
-    if (pv) return pv;
     Value *len = attrs_get(&obj->attrs, "__len__");
     if (len && !strcmp(name, "dataset")) return attrs_get(&obj->attrs, "dataset");
     if (len && !strcmp(name, "batch_size")) return attrs_get(&obj->attrs, "batch_size");

@@ -1,0 +1,377 @@
+/*
+ * quant.c — quantized tensors: torch.quantize_per_tensor, torch.quantize_per_channel,
+ * torch.dequantize and the quantized tensor's int_repr(), dequantize(), q_scale(),
+ * q_zero_point(), q_per_channel_scales(), q_per_channel_zero_points(),
+ * q_per_channel_axis(); and the curriculum's quantize_int8 / dequantize_int8 (TinyTorch
+ * module 15). docs/QUANTIZATION.md says what each computes and why.
+ *
+ * A quantized tensor is a compile-time object (class "QTensor") holding its integer codes
+ * as an ordinary tensor in the graph, its quantized dtype and its parameters. Its
+ * arithmetic is PyTorch 1.13's CPU kernels' (aten/src/ATen/native/quantized/affine_quantizer_base.cpp),
+ * checked against them on the same inputs (tests/exec/quant-*.tt):
+ *
+ *   quantize:   q = clamp(int64(zp + nearbyint(x * (1.0f / (float)scale))), qmin, qmax)
+ *               in float32; a value whose int64 conversion is undefined (NaN, +-inf,
+ *               |.| >= 2^63) gives qmin, as the x86 conversion PyTorch runs does
+ *   dequantize: per tensor (float(q) - zp) * (float)scale in float32; per channel in
+ *               float64, then rounded to float32
+ *
+ * torch.quint8 codes are uint8 in PyTorch; ttc has no uint8 dtype, so they are kept as
+ * int32 and int_repr() of a quint8 tensor is a diagnostic (dequantize() works). Printing a
+ * quantized tensor is a diagnostic too (print its int_repr() or dequantize()).
+ */
+#include "lower.h"
+
+#include <string.h>
+
+#define UNUSED(x) (void)(x)
+
+typedef enum { QD_QINT8, QD_QUINT8, QD_QINT32 } QDType;
+
+static const struct {
+  const char *name; /* torch.NAME */
+  int64_t qmin, qmax;
+  DType codes; /* how ttc stores the codes */
+  DType repr;  /* int_repr()'s dtype, or DT__COUNT where ttc has none (uint8) */
+} qdtypes[] = {
+    [QD_QINT8] = {"qint8", -128, 127, DT_I8, DT_I8},
+    [QD_QUINT8] = {"quint8", 0, 255, DT_I32, DT__COUNT},
+    [QD_QINT32] = {"qint32", INT32_MIN, INT32_MAX, DT_I32, DT_I32},
+};
+
+static Value *bi_qtensor_call(L *l, Value *self, Args *a) {
+  UNUSED(self);
+  lerr(l, a->off, "a quantized tensor is not callable");
+}
+
+/* The classes' rows: no flags, so no program name finds them; their fn answers a call. */
+static const Builtin qtensor_class = {"quantized tensor", 0, bi_qtensor_call, 0};
+static const Builtin qdtype_class = {"torch.dtype (quantized)", 0, bi_qtensor_call, 0};
+
+static Value *qdtype_value(L *l, QDType q) {
+  Value *cls = v_new(l, V_CLASS);
+  cls->bi = &qdtype_class;
+  cls->s = qdtype_class.name;
+  Value *o = v_new(l, V_OBJECT);
+  o->cls = cls;
+  attrs_set(l, &o->attrs, "__qdtype__", v_int(l, q));
+  attrs_set(l, &o->attrs, "is_floating_point", l->vfalse);
+  return o;
+}
+
+static bool is_qtensor(const Value *v) {
+  return v && v->k == V_OBJECT && v->cls && v->cls->bi == &qtensor_class;
+}
+
+static QDType want_qdtype(L *l, Value *v, const char *fname, int32_t off) {
+  if (!v || v->k != V_OBJECT || !v->cls || v->cls->bi != &qdtype_class)
+    lerr(l, off, "%s(): dtype must be torch.qint8, torch.quint8 or torch.qint32, not %s", fname,
+         v && v->k == V_DTYPE ? dt_torch((DType)v->i) : v ? v_typename(v) : "None");
+  return (QDType)attrs_get(&v->attrs, "__qdtype__")->i;
+}
+
+static Value *want_qtensor(L *l, Value *v, const char *fname, int32_t off) {
+  if (!is_qtensor(v))
+    lerr(l, off, "%s(): expected a quantized tensor, got %s", fname, v ? v_typename(v) : "None");
+  return v;
+}
+
+/* torch.qint8, torch.quint8, torch.qint32 (torch.X lookups, from builtins.c), else NULL. */
+Value *quant_getattr(L *l, Value *ns, const char *name) {
+  if (ns->k != V_NS || strcmp(ns->s, "torch")) return NULL;
+  for (int q = 0; q < (int)(sizeof qdtypes / sizeof qdtypes[0]); q++)
+    if (!strcmp(name, qdtypes[q].name)) return qdtype_value(l, (QDType)q);
+  return NULL;
+}
+
+/* ---- quantize ------------------------------------------------------------------------- */
+
+/* fn(x) for a one-argument builtin (torch.round, torch.abs: bi_call would find Python's). */
+static Value *call1(L *l, BuiltinFn fn, Value *x, int32_t off) {
+  Args a = {.pos = (Value *[]){x}, .npos = 1, .off = off};
+  return fn(l, NULL, &a);
+}
+
+/* The codes of x (float32) with inv = 1/scale and zp (tensors or numbers broadcasting
+ * against x, float32 and int64), PyTorch's quantize_val. */
+static Value *quantize_codes(L *l, Value *x, Value *inv, Value *zp, QDType q, int32_t off) {
+  Value *r = call1(l, bi_round, bi_binop(l, BIN_MUL, x, inv, off), off);
+  r = bi_binop(l, BIN_ADD, r, to_tensor_dt(l, zp, DT_F32, off), off);
+  /* int64(r) where defined; qmin's side otherwise (NaN fails the comparison) */
+  Value *lim = v_float(l, 9223372036854775808.0);
+  Value *ok = bi_compare(l, CMP_LT, call1(l, bi_abs, r, off), lim, off);
+  r = bi_select(l, ok, r, v_float(l, -9223372036854775808.0), off, NULL);
+  Value *i = cast(l, r, DT_I64, off);
+  i = bi_call(l, "clamp", NULL,
+              (Value *[]){i, v_int(l, qdtypes[q].qmin), v_int(l, qdtypes[q].qmax)}, 3, off);
+  return cast(l, i, qdtypes[q].codes, off);
+}
+
+static Value *qtensor_new(L *l, Value *codes, QDType q) {
+  Value *cls = v_new(l, V_CLASS);
+  cls->bi = &qtensor_class;
+  cls->s = qtensor_class.name;
+  Value *o = v_new(l, V_OBJECT);
+  o->cls = cls;
+  attrs_set(l, &o->attrs, "__codes__", codes);
+  attrs_set(l, &o->attrs, "__qdtype__", v_int(l, q));
+  attrs_set(l, &o->attrs, "dtype", qdtype_value(l, q));
+  attrs_set(l, &o->attrs, "shape", size_tuple(l, tshape(l, codes)));
+  attrs_set(l, &o->attrs, "is_quantized", l->vtrue);
+  attrs_set(l, &o->attrs, "requires_grad", l->vfalse);
+  return o;
+}
+
+static Value *float_input(L *l, Value *x, const char *fname, int32_t off) {
+  x = want_tensor(l, x, fname, off);
+  DType dt = tdtype(l, x);
+  if (dt != DT_F32)
+    lerr(l, off, "%s(): Quantize only works on Float Tensor, got %s", fname, dt_torch(dt));
+  return x;
+}
+
+static void check_zero_point(L *l, int64_t zp, QDType q, const char *kernel, int32_t off) {
+  if (zp < qdtypes[q].qmin)
+    lerr(l, off, "%s zero_point %lld is below lower bound.", kernel, (long long)zp);
+  if (zp > qdtypes[q].qmax)
+    lerr(l, off, "%s zero_point %lld is above upper bound.", kernel, (long long)zp);
+}
+
+/* torch.quantize_per_tensor(input, scale, zero_point, dtype) */
+static Value *bi_quantize_per_tensor(L *l, Value *self, Args *a) {
+  Value *v[4];
+  args_bind(l, "quantize_per_tensor", "input, scale, zero_point, dtype", self, a, v, 4);
+  Value *x = float_input(l, v[0], "quantize_per_tensor", a->off);
+  if (v[1] && (v[1]->k == V_TENSOR || v[1]->k == V_HOST))
+    lerr(l, a->off, "quantize_per_tensor(): a scale known only at run time is not supported by "
+                    "ttc; give a number");
+  double scale = want_num(l, v[1], "scale", a->off);
+  int64_t zp = want_int(l, v[2], "zero_point", a->off);
+  QDType q = want_qdtype(l, v[3], "quantize_per_tensor", a->off);
+  check_zero_point(l, zp, q, "quantize_tensor_per_tensor_affine", a->off);
+  float inv = 1.0f / (float)scale; /* PyTorch's inv_scale, a float */
+  Value *codes = quantize_codes(l, x, v_float(l, inv), v_int(l, zp), q, a->off);
+  Value *o = qtensor_new(l, codes, q);
+  attrs_set(l, &o->attrs, "__scale__", v_float(l, scale));
+  attrs_set(l, &o->attrs, "__zp__", v_int(l, zp));
+  return o;
+}
+
+/* [1, .., n, .., 1]: a per-channel vector shaped to broadcast along axis of a rank-r tensor */
+static Value *along(L *l, Value *t, int axis, int rank, int64_t n, int32_t off) {
+  Value *shape = v_tuple(l, rank);
+  for (int d = 0; d < rank; d++) shape->items[d] = v_int(l, d == axis ? n : 1);
+  return bi_call(l, "reshape", t, &shape, 1, off);
+}
+
+/* torch.quantize_per_channel(input, scales, zero_points, axis, dtype) */
+static Value *bi_quantize_per_channel(L *l, Value *self, Args *a) {
+  Value *v[5];
+  const char *fn = "quantize_per_channel";
+  args_bind(l, fn, "input, scales, zero_points, axis, dtype", self, a, v, 5);
+  Value *x = float_input(l, v[0], fn, a->off);
+  Value *scales = want_tensor(l, v[1], fn, a->off), *zps = want_tensor(l, v[2], fn, a->off);
+  int64_t axis = want_int(l, v[3], "axis", a->off);
+  QDType q = want_qdtype(l, v[4], fn, a->off);
+  Shape s = tshape(l, x), ss = tshape(l, scales), zs = tshape(l, zps);
+  if (ss.rank != 1 || zs.rank != 1)
+    lerr(l, a->off, "%s(): scales and zero_points must be 1-D tensors", fn);
+  if (ss.d[0] != zs.d[0])
+    lerr(l, a->off, "number of elements in scales and zero_points must match");
+  if (axis < 0 || axis >= s.rank)
+    lerr(l, a->off, "Channel axis out of range in per channel affine quantization. Got: %lld, "
+                    "expected: [0, %d)", (long long)axis, s.rank);
+  if (s.d[axis] != ss.d[0])
+    lerr(l, a->off, "length of scales must equal to channel");
+  if (!dt_is_float(tdtype(l, scales)) || dt_is_float(tdtype(l, zps)))
+    lerr(l, a->off, "%s(): scales must be a floating tensor and zero_points an integer one", fn);
+  /* PyTorch checks each zero point; ttc needs them at compile time to do the same */
+  int64_t n = ss.d[0];
+  double *fz = arena_alloc(l->arena, (size_t)n * sizeof *fz);
+  int64_t *iz = arena_alloc(l->arena, (size_t)n * sizeof *iz);
+  if (!fold_values(l, zps, fz, iz, n))
+    lerr(l, a->off, "%s(): zero_points known only at run time are not supported by ttc (it "
+                    "checks their range at compile time, as PyTorch does at the call)", fn);
+  for (int64_t c = 0; c < n; c++)
+    check_zero_point(l, iz[c], q, "quantize_tensor_per_channel_affine", a->off);
+  int ax = (int)axis;
+  /* per channel, PyTorch holds scales in float64 and quantizes with 1.0f / (float)scale */
+  Value *sd = cast(l, scales, DT_F64, a->off);
+  Value *inv = bi_binop(l, BIN_DIV, v_float(l, 1.0), cast(l, sd, DT_F32, a->off), a->off);
+  Value *zl = cast(l, zps, DT_I64, a->off);
+  Value *codes = quantize_codes(l, x, along(l, inv, ax, s.rank, n, a->off),
+                                along(l, zl, ax, s.rank, n, a->off), q, a->off);
+  Value *o = qtensor_new(l, codes, q);
+  attrs_set(l, &o->attrs, "__scales__", sd);
+  attrs_set(l, &o->attrs, "__zps__", zl);
+  attrs_set(l, &o->attrs, "__axis__", v_int(l, axis));
+  return o;
+}
+
+/* ---- the quantized tensor's methods ----------------------------------------------------- */
+
+static Value *dequantize(L *l, Value *qt, int32_t off) {
+  Value *codes = attrs_get(&qt->attrs, "__codes__");
+  Value *scale = attrs_get(&qt->attrs, "__scale__");
+  if (scale) { /* float32: (float(q) - zp) * (float)scale */
+    Value *d = bi_binop(l, BIN_SUB, cast(l, codes, DT_F32, off),
+                        v_float(l, (double)(float)attrs_get(&qt->attrs, "__zp__")->i), off);
+    return bi_binop(l, BIN_MUL, d, v_float(l, (double)(float)scale->f), off);
+  }
+  /* per channel: float64, rounded to float32 at the end */
+  int rank = tshape(l, codes).rank, ax = (int)attrs_get(&qt->attrs, "__axis__")->i;
+  Value *sd = attrs_get(&qt->attrs, "__scales__"), *zl = attrs_get(&qt->attrs, "__zps__");
+  int64_t n = tshape(l, sd).d[0];
+  Value *d = bi_binop(l, BIN_SUB, cast(l, codes, DT_F64, off),
+                      along(l, cast(l, zl, DT_F64, off), ax, rank, n, off), off);
+  d = bi_binop(l, BIN_MUL, d, along(l, sd, ax, rank, n, off), off);
+  return cast(l, d, DT_F32, off);
+}
+
+static Value *q_self(L *l, Value *self, Args *a, const char *name) {
+  if (a->npos || a->nkw) lerr(l, a->off, "%s() takes no arguments", name);
+  return want_qtensor(l, self, name, a->off);
+}
+
+static Value *bi_q_int_repr(L *l, Value *self, Args *a) {
+  Value *qt = q_self(l, self, a, "int_repr");
+  QDType q = (QDType)attrs_get(&qt->attrs, "__qdtype__")->i;
+  if (qdtypes[q].repr == DT__COUNT)
+    lerr(l, a->off, "int_repr() of a torch.quint8 tensor is a torch.uint8 tensor, a dtype ttc "
+                    "does not have; use torch.qint8, or dequantize()");
+  /* a copy: the codes stay the quantized tensor's */
+  return bi_call(l, "clone", attrs_get(&qt->attrs, "__codes__"), NULL, 0, a->off);
+}
+
+static Value *bi_q_dequantize(L *l, Value *self, Args *a) {
+  return dequantize(l, q_self(l, self, a, "dequantize"), a->off);
+}
+
+/* torch.dequantize(q) */
+static Value *bi_dequantize(L *l, Value *self, Args *a) {
+  Value *v[1];
+  args_bind(l, "dequantize", "input", self, a, v, 1);
+  return dequantize(l, want_qtensor(l, v[0], "dequantize", a->off), a->off);
+}
+
+static Value *per_tensor_attr(L *l, Value *self, Args *a, const char *name, const char *key) {
+  Value *qt = q_self(l, self, a, name);
+  Value *v = attrs_get(&qt->attrs, key);
+  if (!v)
+    lerr(l, a->off, "%s(): Expected quantizer to be PerTensorAffineQuantizer, the tensor is "
+                    "quantized per channel", name);
+  return v;
+}
+
+static Value *per_channel_attr(L *l, Value *self, Args *a, const char *name, const char *key) {
+  Value *qt = q_self(l, self, a, name);
+  Value *v = attrs_get(&qt->attrs, key);
+  if (!v)
+    lerr(l, a->off, "%s(): Expected quantizer to be PerChannelAffineQuantizer, the tensor is "
+                    "quantized per tensor", name);
+  return v;
+}
+
+static Value *bi_q_scale(L *l, Value *self, Args *a) {
+  return per_tensor_attr(l, self, a, "q_scale", "__scale__");
+}
+static Value *bi_q_zero_point(L *l, Value *self, Args *a) {
+  return per_tensor_attr(l, self, a, "q_zero_point", "__zp__");
+}
+static Value *bi_q_per_channel_scales(L *l, Value *self, Args *a) {
+  Value *s = per_channel_attr(l, self, a, "q_per_channel_scales", "__scales__");
+  return bi_call(l, "clone", s, NULL, 0, a->off);
+}
+static Value *bi_q_per_channel_zero_points(L *l, Value *self, Args *a) {
+  Value *z = per_channel_attr(l, self, a, "q_per_channel_zero_points", "__zps__");
+  return bi_call(l, "clone", z, NULL, 0, a->off);
+}
+static Value *bi_q_per_channel_axis(L *l, Value *self, Args *a) {
+  return per_channel_attr(l, self, a, "q_per_channel_axis", "__axis__");
+}
+
+static const Builtin qtensor_methods[] = {
+    {"int_repr", BI_METHOD, bi_q_int_repr, 0},
+    {"dequantize", BI_METHOD, bi_q_dequantize, 0},
+    {"q_scale", BI_METHOD, bi_q_scale, 0},
+    {"q_zero_point", BI_METHOD, bi_q_zero_point, 0},
+    {"q_per_channel_scales", BI_METHOD, bi_q_per_channel_scales, 0},
+    {"q_per_channel_zero_points", BI_METHOD, bi_q_per_channel_zero_points, 0},
+    {"q_per_channel_axis", BI_METHOD, bi_q_per_channel_axis, 0},
+};
+
+/* q.NAME for a quantized tensor q (from builtins.c's bi_getattr), else NULL. */
+Value *quant_method(L *l, Value *obj, const char *name) {
+  if (!is_qtensor(obj)) return NULL;
+  for (size_t i = 0; i < sizeof qtensor_methods / sizeof qtensor_methods[0]; i++)
+    if (!strcmp(name, qtensor_methods[i].name)) return bi_bind(l, &qtensor_methods[i], obj);
+  return NULL;
+}
+
+/* ---- the curriculum's functions (TinyTorch module 15) ------------------------------------ */
+
+/*
+ * quantize_int8(t) -> (q, scale, zero_point): TinyTorch's asymmetric int8 quantization of a
+ * whole tensor, as its NumPy code computes it:
+ *
+ *   min_val, max_val = float(t.min()), float(t.max())
+ *   if abs(max_val - min_val) < 1e-8: return zeros (int8), 1.0, 0
+ *   scale = (max_val - min_val) / 255                                   (float64)
+ *   zero_point = int(clip(round(-128 - min_val / scale), -128, 127))    (half to even)
+ *   q = clip(round(data / scale + zero_point), -128, 127).astype(int8)  (float32)
+ *
+ * q is an int8 tensor (not a quantized one), scale and zero_point Python numbers, known
+ * when the program runs.
+ */
+static Value *bi_quantize_int8(L *l, Value *self, Args *a) {
+  Value *v[1];
+  args_bind(l, "quantize_int8", "tensor", self, a, v, 1);
+  int32_t off = a->off;
+  Value *x = want_tensor(l, v[0], "quantize_int8", off);
+  if (!dt_is_float(tdtype(l, x)))
+    lerr(l, off, "quantize_int8(): expected a floating tensor, got %s",
+         dt_torch(tdtype(l, x)));
+  x = cast(l, x, DT_F32, off); /* TinyTorch's data is float32 */
+  Value *mn = cast(l, bi_call(l, "min", x, NULL, 0, off), DT_F64, off);
+  Value *mx = cast(l, bi_call(l, "max", x, NULL, 0, off), DT_F64, off);
+  Value *range = bi_binop(l, BIN_SUB, mx, mn, off);
+  Value *flat = bi_compare(l, CMP_LT, call1(l, bi_abs, range, off),
+                           v_float(l, 1e-8), off);
+  Value *scale = bi_select(l, flat, v_float(l, 1.0), bi_binop(l, BIN_DIV, range, v_float(l, 255.0), off),
+                           off, NULL);
+  Value *zp = bi_binop(l, BIN_SUB, v_float(l, -128.0), bi_binop(l, BIN_DIV, mn, scale, off), off);
+  zp = call1(l, bi_round, zp, off);
+  zp = bi_call(l, "clamp", NULL, (Value *[]){zp, v_float(l, -128.0), v_float(l, 127.0)}, 3, off);
+  zp = bi_select(l, flat, v_float(l, 0.0), zp, off, NULL);
+  Value *zpi = cast(l, zp, DT_I64, off);
+  /* float32 from here: NumPy's float32 array with Python scalars */
+  Value *qf = bi_binop(l, BIN_DIV, x, cast(l, scale, DT_F32, off), off);
+  qf = bi_binop(l, BIN_ADD, qf, cast(l, zpi, DT_F32, off), off);
+  qf = call1(l, bi_round, qf, off);
+  qf = bi_call(l, "clamp", NULL, (Value *[]){qf, v_float(l, -128.0), v_float(l, 127.0)}, 3, off);
+  qf = bi_select(l, flat, v_float(l, 0.0), qf, off, NULL);
+  Value *q = cast(l, qf, DT_I8, off);
+  Value *r = v_tuple(l, 3);
+  r->items[0] = q;
+  r->items[1] = tensor_item(l, scale, off);
+  r->items[2] = tensor_item(l, zpi, off);
+  return r;
+}
+
+/* dequantize_int8(q, scale, zero_point) = (q.float32 - zero_point) * scale, in float32. */
+static Value *bi_dequantize_int8(L *l, Value *self, Args *a) {
+  Value *v[3];
+  args_bind(l, "dequantize_int8", "q_tensor, scale, zero_point", self, a, v, 3);
+  Value *q = want_tensor(l, v[0], "dequantize_int8", a->off);
+  Value *d = bi_binop(l, BIN_SUB, cast(l, q, DT_F32, a->off), v[2], a->off);
+  return bi_binop(l, BIN_MUL, d, v[1], a->off);
+}
+
+const Builtin quant_builtins[] = {
+    {"quantize_per_tensor", BI_FUNC, bi_quantize_per_tensor, 0},
+    {"quantize_per_channel", BI_FUNC, bi_quantize_per_channel, 0},
+    {"dequantize", BI_FUNC, bi_dequantize, 0},
+    {"quantize_int8", BI_FUNC, bi_quantize_int8, 0},
+    {"dequantize_int8", BI_FUNC, bi_dequantize_int8, 0},
+};
+const int quant_nbuiltins = sizeof quant_builtins / sizeof quant_builtins[0];
