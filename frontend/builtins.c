@@ -334,6 +334,7 @@ static const struct {
   {sampling_builtins, &sampling_nbuiltins}, {tok_builtins, &tok_nbuiltins},
   {file_builtins, &file_nbuiltins},     {dist_builtins, &dist_nbuiltins},
   {prune_builtins, &prune_nbuiltins},
+  {profiler_builtins, &profiler_nbuiltins},
   {quant_builtins, &quant_nbuiltins},
 };
 
@@ -466,6 +467,8 @@ Value *bi_getattr(L *l, Value *obj, const char *name, int32_t off) {
     if (fm) return fm;
     Value *tv = train_getattr(l, obj, name);
     if (tv) return tv;
+    Value *pv = profiler_getattr(l, obj, name); /* profiler.c */
+    if (pv) return pv;
     Value *len = attrs_get(&obj->attrs, "__len__");
     if (len && !strcmp(name, "dataset")) return attrs_get(&obj->attrs, "dataset");
     if (len && !strcmp(name, "batch_size")) return attrs_get(&obj->attrs, "batch_size");

@@ -623,6 +623,12 @@ extern const int file_nbuiltins;
 bool file_is(const Value *v);                           /* an object open() made */
 Value *file_getattr(L *l, Value *obj, const char *name); /* its methods; NULL for others */
 
+/* ---- profiler.c: the curriculum's Profiler (count_parameters, count_flops, measure_memory) -- */
+extern const Builtin profiler_builtins[];
+extern const int profiler_nbuiltins;
+/* A Profiler's method name bound to obj; NULL when obj is no Profiler or has no such. */
+Value *profiler_getattr(L *l, Value *obj, const char *name);
+
 /* ---- quant.c: quantized tensors (torch.quantize_per_tensor & co., quantize_int8) ------- */
 extern const Builtin quant_builtins[];
 extern const int quant_nbuiltins;

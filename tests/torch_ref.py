@@ -117,6 +117,64 @@ def dequantize_int8(q_tensor, scale, zero_point):
     return (q_tensor.float() - zero_point) * scale
 
 
+class Profiler:
+    """The curriculum's Profiler (module 14) as ttc defines it (frontend/profiler.c): counts
+    known before the program runs. count_flops runs the forward once on zeros under no_grad
+    and counts each aten op as ttc's ir_cost counts the op it lowers to; an op this table
+    does not know is an error, never a guess."""
+
+    _ew = {"relu", "sub", "div", "mul", "add", "sigmoid", "tanh", "neg", "exp", "log", "sqrt", "rsub", "gelu"}
+    _free = {"view", "t", "_unsafe_view", "reshape", "flatten", "expand", "detach", "clone", "zeros", "fill",
+             "permute", "transpose", "unsqueeze", "squeeze", "contiguous", "alias", "empty", "_to_copy",
+             "_reshape_alias", "as_strided", "slice", "select"}
+
+    def count_parameters(self, model):
+        return sum(p.numel() for p in model.parameters())
+
+    def _trace(self, model, input_shape):
+        from torch.utils._python_dispatch import TorchDispatchMode
+        counter = [0]
+        free, ew = self._free, self._ew
+
+        class Count(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                out = func(*args, **(kwargs or {}))
+                name = func.__name__.split(".")[0].rstrip("_")
+                if name == "addmm":
+                    m, k = args[1].shape
+                    counter[0] += 2 * m * k * args[2].shape[1] + out.numel()
+                elif name == "mm":
+                    counter[0] += 2 * out.numel() * args[0].shape[1]
+                elif name == "convolution":
+                    w = args[1]
+                    counter[0] += 2 * out.numel() * w.shape[1] * w.shape[2] * w.shape[3]
+                elif name in ("max_pool2d_with_indices", "avg_pool2d"):
+                    k = args[1] if isinstance(args[1], (list, tuple)) else [args[1]] * 2
+                    k = list(k) * 2 if len(k) == 1 else k
+                    o = out[0] if isinstance(out, tuple) else out
+                    counter[0] += o.numel() * k[0] * k[1]
+                elif name in ew:
+                    counter[0] += out.numel()
+                elif name not in free:
+                    raise NotImplementedError(f"Profiler.count_flops: no FLOP rule for aten.{name}")
+                return out
+
+        x = torch.zeros(*input_shape)
+        with torch.no_grad(), Count():
+            y = model(x)
+        return counter[0], x, y
+
+    def count_flops(self, model, input_shape):
+        return self._trace(model, input_shape)[0]
+
+    def measure_memory(self, model, input_shape):
+        _, x, y = self._trace(model, input_shape)
+        mb = 1024.0 * 1024.0
+        pm = sum(p.numel() * p.element_size() for p in model.parameters()) / mb
+        am = (x.numel() * x.element_size() + y.numel() * y.element_size()) / mb
+        return {"parameter_memory_mb": pm, "activation_memory_mb": am, "peak_memory_mb": pm + am}
+
+
 def quantize_int8(tensor):
     """TinyTorch's (module 15) asymmetric int8 quantization of a whole tensor, as ttc
     defines it (frontend/quant.c): its NumPy arithmetic, float64 for the parameters and
@@ -182,6 +240,8 @@ _names = {
     "quantize_int8": quantize_int8, "dequantize_int8": dequantize_int8,
     # namespaces a program may use without importing them (ttc predefines them)
     "torch": torch, "nn": nn, "F": F, "optim": torch.optim, "math": math,
+    # the curriculum's measuring tools (ttc: frontend/profiler.c)
+    "Profiler": Profiler,
 }
 
 
