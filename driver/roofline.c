@@ -293,7 +293,29 @@ static bool write_svg(const char *path, const char *prog, const Roof *r, const K
   if (bytes_only)
     fprintf(f, "<text x=\"%.0f\" y=\"%.0f\">%d kernels only move bytes</text>\n<text x=\"%.0f\" y=\"%.0f\">"
                "(no FLOPs: not plotted)</text>\n", lx, ly + 90, bytes_only, lx, ly + 106);
-  /* kernels, the slowest drawn last (on top) and the top 8 labelled */
+  /* labels of the 8 slowest kernels, placed in rank order, each moved down past the ones
+   * already placed that it would cover (kernels often share a point: a forward and its
+   * gradient have the same intensity) */
+  double lab_x[8], lab_y[8];
+  for (int i = 0; i < 8 && i < nk; i++) {
+    const Kernel *q = &k[i];
+    lab_x[i] = lab_y[i] = -1;
+    if (!q->calls || q->secs <= 0 || q->flops <= 0 || q->bytes <= 0) continue;
+    double x = log10(q->flops / q->bytes), y = log10(q->flops * (double)q->calls / q->secs * 1e-9);
+    double rad = 3 + 14 * sqrt(q->secs / tmax), lx0 = PX(x) + rad + 2, ly0 = PY(y) + 4;
+    double w = 6.5 * (double)(strlen(q->op) + 8);
+    for (int tries = 0; tries < 20; tries++) {
+      bool clash = false;
+      for (int j = 0; j < i; j++)
+        if (lab_x[j] >= 0 && fabs(lab_y[j] - ly0) < 12 && lx0 < lab_x[j] + 6.5 * (double)(strlen(k[j].op) + 8) &&
+            lab_x[j] < lx0 + w)
+          clash = true;
+      if (!clash) break;
+      ly0 += 12;
+    }
+    lab_x[i] = lx0, lab_y[i] = ly0;
+  }
+  /* kernels, the slowest drawn last (on top) */
   for (int i = nk - 1; i >= 0; i--) {
     const Kernel *q = &k[i];
     if (!q->calls || q->secs <= 0 || q->flops <= 0 || q->bytes <= 0) continue;
@@ -307,7 +329,7 @@ static bool write_svg(const char *path, const char *prog, const Roof *r, const K
     fprintf(f, " line %d: %.3f ms, %.2f GFLOP/s, %.2f FLOP/B</title></circle>\n", q->line, q->secs * 1e3,
             q->flops * (double)q->calls / q->secs * 1e-9, q->flops / q->bytes);
     if (i < 8) {
-      fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">%d ", PX(x) + rad + 2, PY(y) + 4, i + 1);
+      fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">%d ", lab_x[i], lab_y[i], i + 1);
       svg_text(f, q->op);
       fprintf(f, " :%d</text>\n", q->line);
     }
