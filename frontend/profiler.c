@@ -6,8 +6,9 @@
  *   profiler.count_parameters(model)            # int: sum(p.numel() for p in model.parameters())
  *   profiler.count_flops(model, (1, 784))        # int: the FLOPs of one forward on that shape
  *   profiler.measure_memory(model, (1, 784))     # dict of MB: parameters, activations, their sum
+ *   profiler.measure_latency(model, x)           # float: mean ms per forward, measured at run time
  *
- * Everything here is known when the program is compiled, so the results are Python ints
+ * The counts are known when the program is compiled, so those results are Python ints
  * and floats, printed and compared like any others. count_flops runs the model's forward
  * once on zeros of input_shape under no_grad (as the Python reference in tests/torch_ref.py
  * does) and sums ir_cost over the nodes it made: the numbers of the kernel comments and of
@@ -19,8 +20,13 @@
  * measure_memory's numbers are static: parameter_memory_mb is the parameters' bytes,
  * activation_memory_mb the bytes of the forward's input and output, peak_memory_mb their
  * sum (a lower bound on what one forward holds; ttc profile measures the real peak RSS).
- * measure_latency (a run-time measurement) is not here yet: ttc profile and ttc bench time
- * programs.
+ * measure_latency(model, input_tensor, warmup=10, iterations=100) is measured when the
+ * program runs: a loop of `warmup` forwards under no_grad, the clock, a loop of `iterations`
+ * forwards, the clock again; the result is a run-time float, the mean milliseconds per
+ * forward (TinyTorch returns the median of per-call times; the mean needs no list of
+ * samples, and ttc profile reports the median, percentiles and interval). Each loop's
+ * forward stores its output into a variable, so the dce pass cannot drop the work being
+ * timed.
  */
 #include "lower.h"
 
@@ -32,7 +38,7 @@
 static bool is_profiler(const Value *v) { return is_class(v, "Profiler"); }
 
 B(Profiler) {
-  if (self) lerr(l, a->off, "a Profiler is not callable; call its methods (count_parameters, count_flops, measure_memory)");
+  if (self) lerr(l, a->off, "a Profiler is not callable; call its methods (count_parameters, count_flops, measure_memory, measure_latency)");
   args_bind(l, "Profiler", "", NULL, a, NULL, 0);
   return obj_new(l, "Profiler");
 }
@@ -136,7 +142,85 @@ B(measure_memory) {
   return d;
 }
 
+/* A run-time loop of n forwards of m on x under no_grad, as a program's own loop would be;
+ * each stores its output, which keeps the forward alive. */
+static void forward_loop(L *l, Value *m, Value *x, int64_t n, int32_t off) {
+  if (n <= 0) return;
+  end_graph(l);
+  Stmt *body = NULL;
+  int nbody = 0, capbody = 0;
+  Stmt **sb = l->blk;
+  int *sn = l->blkn, *sc = l->blkcap;
+  l->blk = &body;
+  l->blkn = &nbody;
+  l->blkcap = &capbody;
+  l->loop_depth++;
+  int unrolled = l->unrolled;
+  l->unrolled = 0;
+  region_enter(l, off);
+  int hv = ir_hvar_new(l->p, "_", false);
+  bool saved = l->no_grad;
+  l->no_grad = true;
+  Value *pos[1] = {x};
+  Args ca = {.pos = pos, .npos = 1, .off = off};
+  Value *y = v_call(l, m, &ca);
+  l->no_grad = saved;
+  if (!y || y->k != V_TENSOR)
+    lerr(l, off, "Profiler.measure_latency(): the model's forward returns %s, not a tensor", y ? v_typename(y) : "None");
+  (void)tvar(l, y);
+  end_graph(l);
+  region_leave(l);
+  l->blk = sb;
+  l->blkn = sn;
+  l->blkcap = sc;
+  l->loop_depth--;
+  l->unrolled = unrolled;
+  Stmt *s = emit_stmt(l, ST_FOR, off);
+  s->body = body;
+  s->nbody = nbody;
+  s->capbody = capbody;
+  s->hvar = hv;
+  s->expr = hx_int(l, 0);
+  s->expr2 = hx_int(l, n);
+  s->step = 1;
+}
+
+static Value *clock_now(L *l) {
+  HostExpr *e = ir_hx(l->p, HX_CLOCK);
+  e->i = 1; /* monotonic: time.perf_counter() */
+  e->isfloat = true;
+  return v_host(l, e);
+}
+
+static Value *hvar_value(L *l, int hv) {
+  HostExpr *e = ir_hx(l->p, HX_VAR);
+  e->hvar = hv;
+  e->isfloat = true;
+  return v_host(l, e);
+}
+
+B(measure_latency) {
+  Value *v[4];
+  args_bind(l, "measure_latency", "model, input_tensor, warmup=10, iterations=100", NULL, a, v, 4);
+  Value *m = want_module(l, v[0], "measure_latency", a->off);
+  Value *x = want_tensor(l, v[1], "Profiler.measure_latency", a->off);
+  int64_t warmup = v[2] ? want_int(l, v[2], "warmup", a->off) : 10;
+  int64_t iters = v[3] ? want_int(l, v[3], "iterations", a->off) : 100;
+  if (warmup < 0) lerr(l, a->off, "Profiler.measure_latency(): warmup is %lld; it must be 0 or more", (long long)warmup);
+  if (iters < 1) lerr(l, a->off, "Profiler.measure_latency(): iterations is %lld; it must be 1 or more", (long long)iters);
+  forward_loop(l, m, x, warmup, a->off);
+  int t0 = host_var_for(l, clock_now(l), "t0", a->off);
+  forward_loop(l, m, x, iters, a->off);
+  Value *dt = host_binop(l, BIN_SUB, clock_now(l), hvar_value(l, t0), a->off);
+  Value *ms = host_binop(l, BIN_MUL, dt, v_float(l, 1000.0 / (double)iters), a->off);
+  /* read the clock now, not where the result is used */
+  int hv = host_var_for(l, ms, "latency_ms", a->off);
+  UNUSED(self);
+  return hvar_value(l, hv);
+}
+
 static const Builtin methods[] = {
+  {"measure_latency", BI_FUNC, pb_measure_latency, 0},
   {"count_parameters", BI_FUNC, pb_count_parameters, 0},
   {"count_flops", BI_FUNC, pb_count_flops, 0},
   {"measure_memory", BI_FUNC, pb_measure_memory, 0},

@@ -174,6 +174,17 @@ class Profiler:
         am = (x.numel() * x.element_size() + y.numel() * y.element_size()) / mb
         return {"parameter_memory_mb": pm, "activation_memory_mb": am, "peak_memory_mb": pm + am}
 
+    def measure_latency(self, model, input_tensor, warmup=10, iterations=100):
+        """The mean milliseconds per forward under no_grad, after warmup forwards."""
+        import time
+        with torch.no_grad():
+            for _ in range(warmup):
+                model(input_tensor)
+            t0 = time.perf_counter()
+            for _ in range(iterations):
+                model(input_tensor)
+            return (time.perf_counter() - t0) * 1000.0 / iterations
+
 
 def quantize_int8(tensor):
     """TinyTorch's (module 15) asymmetric int8 quantization of a whole tensor, as ttc
