@@ -694,17 +694,22 @@ static void check_finite(Cg *cg, int id) {
   const char *fn = n->dtype == DT_F32 ? "tt_check_finite_f32" : "tt_check_finite_f64";
   const char *opn = ir_ops[n->op].name, *bw = n->backward ? "true" : "false";
   const char *where = cg_where(cg, n->loc);
-  if (s->sym <= 0) {
+  int sd = sym_first(s);
+  if (sym_count(s) > 1) { /* several run-time dims: each valid element, by its index */
+    cg_line(cg, "/* checked where its values are read */");
+    return;
+  }
+  if (sd <= 0) {
     cg_line(cg, "%s(%s, %s, \"%s\", %s, \"%s\");", fn, cg_buf(cg, id), cg_extent(cg, s, 0, s->rank),
             opn, bw, where);
     return;
   }
   int64_t outer = 1, run = 1;
-  for (int i = 0; i < s->sym; i++) outer *= s->d[i];
-  for (int i = s->sym; i < s->rank; i++) run *= s->d[i];
+  for (int i = 0; i < sd; i++) outer *= s->d[i];
+  for (int i = sd; i < s->rank; i++) run *= s->d[i];
   cg_line(cg, "for (int64_t i = 0; i < %lld; i++)", (long long)outer);
   cg_line(cg, "  %s(%s + i * %lld, %s, \"%s\", %s, \"%s\");", fn, cg_buf(cg, id), (long long)run,
-          cg_extent(cg, s, s->sym, s->rank), opn, bw, where);
+          cg_extent(cg, s, sd, s->rank), opn, bw, where);
 }
 
 /*

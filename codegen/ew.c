@@ -31,7 +31,7 @@ void cg_nest_init(CgNest *n, const Shape *s, int nops, int var0) {
   n->nops = nops;
   n->var0 = var0;
   for (int k = 0; k < s->rank; k++) n->d[k] = s->d[k];
-  if (s->sym >= 0 && s->sym < s->rank) n->sm[s->sym] = 1;
+  for (int k = 0; k < s->rank; k++) n->sm[k] = sym_at(s, k);
 }
 
 const char *cg_nest_extent(Cg *cg, const CgNest *n, int k) {
@@ -42,25 +42,27 @@ const char *cg_nest_extent(Cg *cg, const CgNest *n, int k) {
 
 const char *cg_extent(Cg *cg, const Shape *s, int lo, int hi) {
   int64_t p = 1;
-  bool sym = false;
+  int nsym = 0;
   for (int i = lo; i < hi; i++) {
-    if (i == s->sym)
-      sym = true;
+    if (sym_at(s, i))
+      nsym++;
     else
       p *= s->d[i];
   }
-  if (!sym) return arena_printf(cg->arena, "%lld", (long long)p);
+  if (!nsym) return arena_printf(cg->arena, "%lld", (long long)p);
   cg->used_B = true;
-  return p == 1 ? "B" : arena_printf(cg->arena, "B * %lld", (long long)p);
+  const char *r = p == 1 ? "B" : arena_printf(cg->arena, "B * %lld", (long long)p);
+  while (--nsym > 0) r = arena_printf(cg->arena, "B * %s", r);
+  return r;
 }
 
 void cg_nest_except(CgNest *n, const Shape *s, int dim, int64_t *st) {
   cg_strides(s, st);
-  Shape kept = {.rank = 0, .sym = -1};
+  Shape kept = {.rank = 0};
   int64_t kst[TT_MAX_RANK];
   for (int i = 0; i < s->rank; i++) {
     if (i == dim) continue;
-    if (i == s->sym) kept.sym = kept.rank;
+    if (sym_at(s, i)) kept.symm |= 1u << kept.rank;
     kst[kept.rank] = st[i];
     kept.d[kept.rank++] = s->d[i];
   }

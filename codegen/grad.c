@@ -34,7 +34,7 @@ bool cg_one_hot(Cg *cg, int id) {
   int64_t classes = n->attr.i[0];
   if (x->dtype != DT_I64 || classes < 1) return cg_fail(cg, "one_hot: bad operands");
   /* One flat loop over the rows: a batch dim must lead so the valid rows are contiguous. */
-  if (x->shape.sym > 0) return cg_fail(cg, "one_hot: the batch dimension must be leading");
+  if (x->shape.symm & ~1u) return cg_fail(cg, "one_hot: the batch dimension must be leading");
   const char *nrows = cg_extent(cg, &x->shape, 0, x->shape.rank);
   cg_kernel_comment(cg, id, arena_printf(cg->arena, "classes=%lld", (long long)classes));
   const char *out = cg_buf(cg, id), *in = cg_buf(cg, n->in[0]);
@@ -149,7 +149,7 @@ static bool emit_embedding_like(Cg *cg, int id, bool backward) {
   cg_kernel_comment(cg, id, arena_printf(cg->arena, "%lld rows of %lld", (long long)V, (long long)D));
   const char *w = cg_buf(cg, backward ? id : n->in[0]), *rows = cg_buf(cg, backward ? n->in[0] : id);
   if (backward) cg_line(cg, "for (int64_t i = 0; i < %lld; i++) %s[i] = 0;", (long long)(V * D), w);
-  if (ix->shape.sym > 0) return cg_fail(cg, "embedding: the batch dimension must lead the indices");
+  if (ix->shape.symm & ~1u) return cg_fail(cg, "embedding: the batch dimension must lead the indices");
   const char *count = cg_extent(cg, &ix->shape, 0, ix->shape.rank);
   cg_line(cg, "for (int64_t i = 0; i < %s; i++) {", count);
   cg->indent++;

@@ -322,14 +322,14 @@ static bool emit_print(Cg *cg, const Stmt *st, TextRun *run) {
     char dims[TT_MAX_RANK * 24 + 128] = "NULL";
     if (v->shape.rank > 0) {
       size_t q = (size_t)snprintf(dims, sizeof dims, "(const int64_t[]){");
-      int l = v->shape.sym >= 0 ? var_loader(cg, it->var) : -1;
-      if (v->shape.sym > 0 || (v->shape.sym == 0 && l < 0))
+      int l = v->shape.symm ? var_loader(cg, it->var) : -1;
+      if ((v->shape.symm & ~1u) || (v->shape.symm && l < 0))
         return cg_fail(cg, "print: %s has a batch dimension that no data loader sizes",
                        cg->vname[it->var]);
       for (int i = 0; i < v->shape.rank; i++) {
         if (i == 0 && it->extent0) /* x[mask]: its run-time count, at most the bound */
           q += (size_t)snprintf(dims + q, sizeof dims - q, "%.200s", hexpr(cg, it->extent0, st->loc));
-        else if (i == v->shape.sym)
+        else if (sym_at(&v->shape, i))
           q += (size_t)snprintf(dims + q, sizeof dims - q, "%s%.64s", i ? ", " : "", cg->lbatch[l]);
         else
           q += (size_t)snprintf(dims + q, sizeof dims - q, "%s%lld", i ? ", " : "",
@@ -473,7 +473,7 @@ static const char *acc_value(Cg *cg, const Stmt *st, int k) {
     return kd != HX_LIST && kd != HX_STR ? as_double(cg, it->expr, st->loc) : NULL;
   }
   const Var *var = &cg->p->vars[it->var];
-  if (shape_numel(&var->shape) == 1 && var->shape.sym < 0 && !it->extent0 &&
+  if (shape_numel(&var->shape) == 1 && !var->shape.symm && !it->extent0 &&
       (var->dtype == DT_F32 || var->dtype == DT_F64 || var->dtype == DT_I64))
     return arena_printf(cg->arena, "(double)%s[0]", cg->vname[it->var]);
   return NULL;

@@ -41,16 +41,14 @@ static void swap_last2(Shape *s) {
   int64_t t = s->d[p];
   s->d[p] = s->d[q];
   s->d[q] = t;
-  if (s->sym == p)
-    s->sym = q;
-  else if (s->sym == q)
-    s->sym = p;
+  unsigned sp = s->symm >> p & 1u, sq = s->symm >> q & 1u;
+  s->symm = (s->symm & ~(3u << p)) | sp << q | sq << p;
 }
 
 /* Dims [0, hi) of s with its symbolic marker. */
 static Shape leading(const Shape *s, int hi) {
   Shape r = shape_make(hi > 0 ? hi : 0, s->d);
-  if (s->sym >= 0 && s->sym < hi) r.sym = s->sym;
+  r.symm = hi > 0 ? s->symm & ((1u << hi) - 1) : 0;
   return r;
 }
 
@@ -75,17 +73,19 @@ static bool emit_matmul(Cg *cg, int id, bool acc) {
   /* torch.matmul: a 1-D left operand is a row [1,K], a 1-D right one a column [K,1]. */
   int64_t M = a.rank == 1 ? 1 : a.d[a.rank - 2], K = a.d[a.rank - 1];
   int64_t N = b.rank == 1 ? 1 : b.d[b.rank - 1], Kb = b.rank == 1 ? b.d[0] : b.d[b.rank - 2];
-  bool msym = a.rank > 1 && a.sym == a.rank - 2, ksym = a.sym == a.rank - 1;
-  bool nsym = b.rank > 1 && b.sym == b.rank - 1;
-  bool kbsym = b.rank == 1 ? b.sym == 0 : b.sym == b.rank - 2;
+  bool msym = a.rank > 1 && sym_at(&a, a.rank - 2), ksym = sym_at(&a, a.rank - 1);
+  bool nsym = b.rank > 1 && sym_at(&b, b.rank - 1);
+  bool kbsym = sym_at(&b, b.rank == 1 ? 0 : b.rank - 2);
   if (K != Kb || ksym != kbsym)
     return cg_fail(cg, "matmul: inner dimensions %lld and %lld differ", (long long)K,
                    (long long)Kb);
   Shape ba = leading(&a, a.rank - 2), bb = leading(&b, b.rank - 2);
   Shape batch;
   if (!ir_broadcast(&ba, &bb, &batch)) return cg_fail(cg, "matmul: batch dims do not broadcast");
-  if ((batch.sym >= 0) + msym + nsym > 1 || (ksym && (batch.sym >= 0 || msym || nsym)))
-    return cg_fail(cg, "matmul: more than one batch dimension");
+  /* A run-time extent in the batch dims (a data loader's batch) is the only one; M, N and
+   * K may share one (attention over a run-time sequence length: [T, d] @ [d, T]). */
+  if (sym_count(&batch) > 1 || (batch.symm && (msym || nsym || ksym)))
+    return cg_fail(cg, "matmul: a run-time extent in the batch dims and the matrices");
   int64_t nbatch = prod(&batch, 0, batch.rank);
   if (n->shape.rank != batch.rank + (a.rank > 1) + (b.rank > 1) ||
       prod(&n->shape, 0, n->shape.rank) != nbatch * M * N)
@@ -108,11 +108,11 @@ static bool emit_matmul(Cg *cg, int id, bool acc) {
    * all distinct and contiguous rows: one GEMM of nbatch*M rows. Not when a is stored
    * transposed, nor when symbolic rows would leave padding between the batches. */
   bool fold = !ta && prod(&bb, 0, bb.rank) == 1 && prod(&ba, 0, ba.rank) == nbatch &&
-              (batch.sym <= 0) && (!msym || nbatch == 1);
+              !(batch.symm & ~1u) && (!msym || nbatch == 1);
   const char *Ms = msym ? "B" : arena_printf(cg->arena, "%lld", (long long)M);
   int64_t rows_sm = msym ? 1 : 0; /* the rows' extent is B * rows_sm when symbolic */
   if (fold) {
-    if (batch.sym == 0) {
+    if (batch.symm & 1u) {
       rows_sm = nbatch / batch.d[0] * M;
       Ms = cg_extent(cg, &batch, 0, batch.rank);
       if (M != 1) Ms = arena_printf(cg->arena, "%s * %lld", Ms, (long long)M);
@@ -239,7 +239,7 @@ static bool emit_arg(Cg *cg, int id, const Shape *xs, int64_t mask) {
   int dim = 0; /* MEDIAN_INDEX shares the walk: only the line's body differs */
   Shape v = *xs;
   if (mask == 0) { /* over the flattened tensor */
-    if (xs->sym > 0)
+    if (xs->symm & ~1u)
       return cg_fail(cg, "%s: flattening a tensor whose batch dimension is not leading",
                      ir_ops[n->op].name);
     v = shape_make(1, (int64_t[]){prod(xs, 0, xs->rank)});
@@ -248,11 +248,11 @@ static bool emit_arg(Cg *cg, int id, const Shape *xs, int64_t mask) {
   }
   int64_t vst[TT_MAX_RANK];
   cg_strides(&v, vst);
-  Shape kept = {.rank = 0, .sym = -1};
+  Shape kept = {.rank = 0};
   int64_t kst[TT_MAX_RANK];
   for (int i = 0; i < v.rank; i++) {
     if (i == dim) continue;
-    if (i == v.sym) kept.sym = kept.rank;
+    if (sym_at(&v, i)) kept.symm |= 1u << kept.rank;
     kst[kept.rank] = vst[i];
     kept.d[kept.rank++] = v.d[i];
   }
@@ -354,12 +354,12 @@ bool cg_reduce(Cg *cg, int id) {
   }
   if (x->dtype == DT_BOOL && n->op != OP_SUM) return cg_fail(cg, "%s: bool operand", opn);
   /* The kept dims outside (the result walks them contiguously), the reduced ones inside. */
-  Shape kept = {.rank = 0, .sym = -1}, red = {.rank = 0, .sym = -1};
+  Shape kept = {.rank = 0}, red = {.rank = 0};
   int64_t xst[TT_MAX_RANK], kst[TT_MAX_RANK], rst[TT_MAX_RANK];
   cg_strides(xs, xst);
   for (int i = 0; i < xs->rank; i++) {
     Shape *to = ((mask >> i) & 1) ? &red : &kept;
-    if (i == xs->sym) to->sym = to->rank;
+    if (sym_at(xs, i)) to->symm |= 1u << to->rank;
     (to == &red ? rst : kst)[to->rank] = xst[i];
     to->d[to->rank++] = xs->d[i];
   }
@@ -399,7 +399,7 @@ bool cg_reduce(Cg *cg, int id) {
     if (!fl) result = arena_printf(cg->arena, "(%s)acc", T);
     if (n->op == OP_MEAN) {
       const char *cnt = cg_extent(cg, &red, 0, red.rank);
-      result = arena_printf(cg->arena, red.sym >= 0 ? "acc / (double)(%s)" : "acc / %s", cnt);
+      result = arena_printf(cg->arena, red.symm ? "acc / (double)(%s)" : "acc / %s", cnt);
     }
     if (n->dtype == DT_F32)
       result = arena_printf(cg->arena, n->op == OP_MEAN ? "(float)(%s)" : "(float)%s", result);
@@ -506,7 +506,7 @@ bool cg_linalg(Cg *cg, int id) {
   bool two = n->op == OP_LINALG_SOLVE || n->op == OP_LINALG_LSTSQ;
   if (!cg_check_inputs(cg, id, two ? 2 : 1)) return false;
   const Node *a = cg_in(cg, id, 0);
-  if (!dt_is_float(n->dtype) || a->shape.rank < 2 || a->shape.sym >= 0)
+  if (!dt_is_float(n->dtype) || a->shape.rank < 2 || a->shape.symm)
     return cg_fail(cg, "%s: bad operands", ir_ops[n->op].name);
   const char *sfx = n->dtype == DT_F32 ? "f32" : "f64";
   int r = a->shape.rank;

@@ -105,7 +105,7 @@ bool cg_store(Cg *cg, int id) {
   cg_kernel_comment(cg, id, arena_printf(cg->arena, "into %s", dst));
   if (shape_numel(&x->shape) == 0)
     cg_line(cg, "/* empty: nothing to copy */");
-  else if (x->shape.sym == 0) /* the valid rows only: B of them */
+  else if (x->shape.symm == 1u) /* the valid rows only: B of them */
     cg_line(cg, "memcpy(%s, %s, (size_t)(%s) * sizeof *%s);", dst, src,
             cg_extent(cg, &x->shape, 0, x->shape.rank), dst);
   else /* static, or padded between runs: the whole buffer */
@@ -257,7 +257,7 @@ static bool random_draw(Cg *cg, int id, const char *fn, const char *p0, const ch
   const char *la = float_lit(cg, a, false), *lb = float_lit(cg, b, false);
   cg_kernel_comment(cg, id, arena_printf(cg->arena, "%s=%s %s=%s", p0, la, p1, lb));
   /* Draw exactly the valid elements, so the stream stays PyTorch's for a partial batch. */
-  if (n->shape.sym > 0)
+  if (n->shape.symm & ~1u)
     return cg_fail(cg, "%s: drawing a tensor whose batch dimension is not leading", fn);
   cg_line(cg, "tt_%s_%s(%s, %s, %s, %s);", fn, n->dtype == DT_F32 ? "f32" : "f64", cg_buf(cg, id),
           cg_extent(cg, &n->shape, 0, n->shape.rank), la, lb);
@@ -274,7 +274,7 @@ bool cg_normal(Cg *cg, int id) {
 /* torch.randint: int64 draws in [lo, hi), PyTorch's stream (tt_randint_i64). */
 bool cg_randperm(Cg *cg, int id) {
   const Node *n = cg_node(cg, id);
-  if (n->dtype != DT_I64 || n->shape.rank != 1 || n->shape.sym >= 0)
+  if (n->dtype != DT_I64 || n->shape.rank != 1 || n->shape.symm)
     return cg_fail(cg, "randperm: a 1-D int64 tensor of a static size");
   cg_kernel_comment(cg, id, NULL);
   cg_line(cg, "tt_randperm_i64(%s, %lld);", cg_buf(cg, id), (long long)n->shape.d[0]);
@@ -287,7 +287,7 @@ bool cg_randint(Cg *cg, int id) {
   int64_t lo = (int64_t)n->attr.i[0], hi = (int64_t)n->attr.i[1];
   if (hi <= lo) return cg_fail(cg, "randint: empty range [%lld, %lld)", (long long)lo, (long long)hi);
   cg_kernel_comment(cg, id, arena_printf(cg->arena, "low=%lld high=%lld", (long long)lo, (long long)hi));
-  if (n->shape.sym > 0) return cg_fail(cg, "randint: a batch dimension that is not leading");
+  if (n->shape.symm & ~1u) return cg_fail(cg, "randint: a batch dimension that is not leading");
   cg_line(cg, "tt_randint_i64(%s, %s, %lld, %lld);", cg_buf(cg, id), cg_extent(cg, &n->shape, 0, n->shape.rank),
           (long long)lo, (long long)hi);
   return true;

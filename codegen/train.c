@@ -22,7 +22,7 @@ bool cg_hostvar(Cg *cg, int id) {
   const Node *n = cg_node(cg, id);
   if (n->attr.var < 0 || n->attr.var >= cg->p->nhvars)
     return cg_fail(cg, "hostvar %%%d: host var %d out of range", id, n->attr.var);
-  if (shape_numel(&n->shape) != 1 || n->shape.sym >= 0)
+  if (shape_numel(&n->shape) != 1 || n->shape.symm)
     return cg_fail(cg, "hostvar %%%d: a host value is one element", id);
   const char *h = cg->hname[n->attr.var];
   cg_kernel_comment(cg, id, arena_printf(cg->arena, "from %s", h));
@@ -32,7 +32,7 @@ bool cg_hostvar(Cg *cg, int id) {
 
 bool cg_batch(Cg *cg, int id) {
   const Node *n = cg_node(cg, id);
-  if (shape_numel(&n->shape) != 1 || n->shape.sym >= 0)
+  if (shape_numel(&n->shape) != 1 || n->shape.symm)
     return cg_fail(cg, "batch %%%d: the batch size is one element", id);
   if (cg->g->loader < 0 || cg->g->loader >= cg->p->nloaders)
     return cg_fail(cg, "batch %%%d: the graph has no data loader, so no batch size", id);
@@ -57,7 +57,7 @@ static bool check_opt(Cg *cg, int id, int nin, int lr, int nvars) {
   const Node *prm = cg_in(cg, id, 0);
   if (prm->dtype != DT_F32 && prm->dtype != DT_F64)
     return cg_fail(cg, "%s: parameters must be float32 or float64", opn);
-  if (prm->shape.sym >= 0) return cg_fail(cg, "%s: a parameter cannot have a batch dimension", opn);
+  if (prm->shape.symm) return cg_fail(cg, "%s: a parameter cannot have a batch dimension", opn);
   for (int k = 0; k < nin; k++) {
     const Node *x = cg_in(cg, id, k);
     if (k == lr || k == lr + 1) {

@@ -22,7 +22,7 @@ static int lr_operand(const Node *n) { return n->op == OP_SGD_STEP ? 2 : n->nin 
  * one float32 or float64 number. */
 static int store_scalar(Program *p, Graph *g, int id, const char *name, IrErr *err) {
   const Node *n = &g->nodes[id];
-  if (shape_numel(&n->shape) != 1 || n->shape.sym >= 0 || (n->dtype != DT_F32 && n->dtype != DT_F64))
+  if (shape_numel(&n->shape) != 1 || n->shape.symm || (n->dtype != DT_F32 && n->dtype != DT_F64))
     return -1;
   Loc loc = n->loc;
   int var = ir_var_new(p, name, VAR_VALUE, n->dtype, n->shape);

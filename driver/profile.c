@@ -43,7 +43,8 @@ static double graph_flops(const Graph *g, bool fwd, bool one) {
   memcpy(nodes, g->nodes, (size_t)g->n * sizeof *nodes);
   if (one)
     for (int i = 0; i < g->n; i++)
-      if (nodes[i].shape.sym >= 0) nodes[i].shape.d[nodes[i].shape.sym] = 1;
+      for (int k = 0; k < nodes[i].shape.rank; k++)
+        if (sym_at(&nodes[i].shape, k)) nodes[i].shape.d[k] = 1;
   Graph tmp = *g;
   tmp.nodes = nodes;
   double f = 0;

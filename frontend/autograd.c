@@ -588,7 +588,7 @@ B(kl_div) {
     Shape s = tshape(l, x);
     Value *sum = reduce(l, OP_SUM, per, NULL, false, a->off, NULL);
     if (s.rank == 0) return sum;
-    Value *n = s.sym == 0 ? dim_size(l, s, 0, a->off) : v_int(l, s.d[0]);
+    Value *n = (s.symm & 1u) ? dim_size(l, s, 0, a->off) : v_int(l, s.d[0]);
     if (n->k == V_HOST) n = host_to_tensor(l, n, tdtype(l, sum), a->off);
     return bi_binop(l, BIN_DIV, sum, n, a->off);
   }

@@ -127,7 +127,7 @@ B(all_reduce) {
     lerr(l, a->off, "all_reduce() in a branch that runs after the graph: compute it before the branch");
   int var = tvar(l, t);
   const Var *vr = &l->p->vars[var];
-  if (vr->shape.sym >= 0)
+  if (vr->shape.symm)
     lerr(l, a->off, "all_reduce(): a tensor sized by the loader's batch is not supported (ranks may hold batches of other sizes)");
   const char *fn = vr->dtype == DT_F32 ? "tt_dist_all_reduce_f32" : vr->dtype == DT_F64 ? "tt_dist_all_reduce_f64"
                  : vr->dtype == DT_I64 ? "tt_dist_all_reduce_i64" : NULL;

@@ -290,7 +290,7 @@ static bool fold_node(Fold *fd, int id, int depth) {
   r->done = true; /* a cycle cannot happen (topological order); this also ends a failed retry */
   const Node *n = &fd->g->nodes[id];
   int kind = fold_kind(n->op);
-  if (depth > 10000 || n->shape.sym >= 0 || kind == FK_NONE) return false;
+  if (depth > 10000 || n->shape.symm || kind == FK_NONE) return false;
   int64_t count = shape_numel(&n->shape);
   if (count > FOLD_MAX_ELEMS || (fd->work += count) > FOLD_MAX_WORK) return false;
   if (n->op == OP_CONST && !n->attr.data) return false;
@@ -358,7 +358,7 @@ Value *fold_scalar(L *l, Value *t) {
   const Node *n = &l->g->nodes[t->t.node];
   double f;
   int64_t i;
-  if (shape_numel(&n->shape) != 1 || n->shape.sym >= 0 || !fold_values(l, t, &f, &i, 1))
+  if (shape_numel(&n->shape) != 1 || n->shape.symm || !fold_values(l, t, &f, &i, 1))
     return NULL;
   return dt_is_float(n->dtype) ? v_float(l, f)
          : n->dtype == DT_BOOL ? v_bool(l, i != 0)

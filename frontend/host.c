@@ -44,10 +44,10 @@ HostExpr *hx_float(L *l, double f) {
 
 Value *tensor_item(L *l, Value *t, int32_t off) {
   const Node *n = tn(l, t);
-  if (shape_numel(&n->shape) != 1 || n->shape.sym >= 0) {
+  if (shape_numel(&n->shape) != 1 || n->shape.symm) {
     char b[64];
     lerr(l, off, "a Tensor with %s elements cannot be converted to a Python scalar",
-         n->shape.sym >= 0 ? "a batch of" : shape_str(&n->shape, b, sizeof b));
+         n->shape.symm ? "a batch of" : shape_str(&n->shape, b, sizeof b));
   }
   DType dt = n->dtype;
   /* a snapshot: the value at this point of the graph, read after the graph has run; named

@@ -120,9 +120,9 @@ B(Conv2d) {
    * bias uses the same bound; weight first, as PyTorch draws them */
   double bound = 1.0 / sqrt((double)(cin * k[0] * k[1]));
   attrs_set(l, &m->attrs, "weight",
-            bi_uniform_param(l, (Shape){.rank = 4, .sym = -1, .d = {cout, cin, k[0], k[1]}}, DT_F32, bound, "weight", a->off));
+            bi_uniform_param(l, (Shape){.rank = 4, .d = {cout, cin, k[0], k[1]}}, DT_F32, bound, "weight", a->off));
   if (!v[7] || v_truthy(l, v[7], a->off))
-    attrs_set(l, &m->attrs, "bias", bi_uniform_param(l, (Shape){.rank = 1, .sym = -1, .d = {cout}}, DT_F32, bound, "bias", a->off));
+    attrs_set(l, &m->attrs, "bias", bi_uniform_param(l, (Shape){.rank = 1, .d = {cout}}, DT_F32, bound, "bias", a->off));
   else
     attrs_set(l, &m->attrs, "bias", l->none);
   return m;
@@ -190,9 +190,9 @@ B(Conv1d) {
   attrs_set(l, &m->attrs, "padding", v[4] ? one_int(l, v[4], "padding", a->off) : v_int(l, 0));
   /* PyTorch's init, as Conv2d's: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = C*k */
   double bound = 1.0 / sqrt((double)(cin * k));
-  attrs_set(l, &m->attrs, "weight", bi_uniform_param(l, (Shape){.rank = 3, .sym = -1, .d = {cout, cin, k}}, DT_F32, bound, "weight", a->off));
+  attrs_set(l, &m->attrs, "weight", bi_uniform_param(l, (Shape){.rank = 3, .d = {cout, cin, k}}, DT_F32, bound, "weight", a->off));
   if (!v[7] || v_truthy(l, v[7], a->off))
-    attrs_set(l, &m->attrs, "bias", bi_uniform_param(l, (Shape){.rank = 1, .sym = -1, .d = {cout}}, DT_F32, bound, "bias", a->off));
+    attrs_set(l, &m->attrs, "bias", bi_uniform_param(l, (Shape){.rank = 1, .d = {cout}}, DT_F32, bound, "bias", a->off));
   else
     attrs_set(l, &m->attrs, "bias", l->none);
   return m;
@@ -372,7 +372,7 @@ B(Dropout2d) { return dropout_module(l, self, a, "Dropout2d", true); }
  * c float elements; c == 0: an int64 scalar (num_batches_tracked). It is registered in the
  * module's "__buffers__" list, so state_dict() holds it after the parameters, as PyTorch's. */
 static Value *buffer(L *l, Value *m, int64_t c, double value, const char *name, int32_t off) {
-  Shape s = {.rank = c ? 1 : 0, .sym = -1, .d = {c}};
+  Shape s = {.rank = c ? 1 : 0, .d = {c}};
   Value *t = c ? bi_call(l, value == 0 ? "zeros" : "ones", NULL, (Value *[]){v_int(l, c)}, 1, off)
                : bi_call(l, "tensor", NULL, (Value *[]){v_int(l, 0)}, 1, off);
   Value *names = attrs_get(&m->attrs, "__buffers__");
@@ -448,7 +448,7 @@ B(BatchNorm2d) {
     /* n = N*H*W; a batch's N is known only at run time: the BATCH node, inside the graph
      * (a host value here would end the graph between the forward and its backward) */
     Value *n;
-    if (xs.sym >= 0) {
+    if (xs.symm) {
       Graph *g = cur_graph(l);
       n = mk_tensor(l, ir_add_source(g, OP_BATCH, tn(l, x)->dtype, shape_scalar(), NULL, (Loc){a->off}));
       n = bi_binop(l, BIN_MUL, n, v_float(l, (double)(xs.d[2] * xs.d[3])), a->off);
@@ -519,7 +519,7 @@ static Value *layer_norm(L *l, Value *x, Value *ns, Value *w, Value *b, double e
     d[k++] = want_int(l, ns, "normalized_shape", off);
   }
   bool ok = k >= 1 && k <= s.rank;
-  for (int i = 0; ok && i < k; i++) ok = s.d[s.rank - k + i] == d[i] && s.rank - k + i != s.sym;
+  for (int i = 0; ok && i < k; i++) ok = s.d[s.rank - k + i] == d[i] && !sym_at(&s, s.rank - k + i);
   if (!ok) lerr(l, off, "layer_norm(): normalized_shape must be the input's last dimensions");
   Value *dims = v_tuple(l, k);
   for (int i = 0; i < k; i++) dims->items[i] = v_int(l, i - k);

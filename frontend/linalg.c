@@ -50,7 +50,7 @@ static Value *want_matrix(L *l, Value *v, const char *fname, bool square, int32_
   if (square && s.d[s.rank - 1] != s.d[s.rank - 2])
     lerr(l, off, "%s: A must be batches of square matrices, but they are %lld by %lld matrices", fname,
          (long long)s.d[s.rank - 2], (long long)s.d[s.rank - 1]);
-  if (s.sym >= 0) lerr(l, off, "%s: a batch dimension known only at run time is not supported", fname);
+  if (s.symm) lerr(l, off, "%s: a batch dimension known only at run time is not supported", fname);
   return a;
 }
 
@@ -95,7 +95,7 @@ BI_FN(linalg_solve) {
   /* B is a vector (or a batch of them) when it has A's shape without the last dim */
   bool vec = sb.rank == 1 || (sb.rank == sa.rank - 1 && !memcmp(sb.d, sa.d, sizeof(int64_t) * (size_t)sb.rank));
   if (vec) B = call2(l, "unsqueeze", B, v_int(l, -1), a->off), sb = tshape(l, B);
-  if (sb.rank != sa.rank || sb.d[sb.rank - 2] != sa.d[sa.rank - 2] || sb.sym >= 0)
+  if (sb.rank != sa.rank || sb.d[sb.rank - 2] != sa.d[sa.rank - 2] || sb.symm)
     lerr(l, a->off, "linalg.solve: Incompatible shapes of A and B for the equation AX = B");
   for (int i = 0; i < sa.rank - 2; i++)
     if (sa.d[i] != sb.d[i])
@@ -176,7 +176,7 @@ BI_FN(linalg_lstsq) {
   bool vec = tshape(l, B).rank == 1;
   if (vec) B = call2(l, "unsqueeze", B, v_int(l, -1), a->off);
   Shape sb = tshape(l, B);
-  if (sb.rank != 2 || sb.d[0] != sa.d[0] || sb.sym >= 0)
+  if (sb.rank != 2 || sb.d[0] != sa.d[0] || sb.symm)
     lerr(l, a->off, "torch.linalg.lstsq: input.size(-2) should match other.size(-2)");
   Value *x = raw(l, OP_LINALG_LSTSQ, A, B, a->off);
   if (wants_grad(l, A) || wants_grad(l, B)) {
@@ -198,8 +198,8 @@ BI_FN(linalg_lstsq) {
     if (g) x->t.gradfn = g;
   }
   DType dt = tdtype(l, A);
-  Value *empty = filled(l, (Shape){.rank = 1, .sym = -1, .d = {0}}, dt, 0, a->off);
-  Value *rank = filled(l, (Shape){.rank = 0, .sym = -1}, DT_I64, (double)sa.d[1], a->off);
+  Value *empty = filled(l, (Shape){.rank = 1, .d = {0}}, dt, 0, a->off);
+  Value *rank = filled(l, (Shape){.rank = 0}, DT_I64, (double)sa.d[1], a->off);
   Value *cls = v_new(l, V_CLASS);
   cls->bi = bi_lookup("linalg.lstsq", BI_FUNC);
   cls->s = "torch.return_types.linalg_lstsq";

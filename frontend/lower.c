@@ -396,7 +396,7 @@ int tvar(L *l, Value *t) {
   const char *name = arena_strdup(l->p->arena, n->name ? n->name : "t");
   int var = ir_var_new(l->p, name, VAR_VALUE, n->dtype, n->shape);
   l->p->vars[var].requires_grad = t->t.requires_grad; /* autodiff refuses to cross graphs */
-  if (n->shape.sym >= 0) set_var_loader(l, var, g->loader);
+  if (n->shape.symm) set_var_loader(l, var, g->loader);
   Attr a = {0};
   a.var = var;
   IrErr err;
@@ -416,7 +416,7 @@ int tnode(L *l, Value *t) {
   Attr a = {0};
   a.var = var;
   if (g->n == 0) g->loc.off = l->stmt_off;
-  if (v->shape.sym >= 0) {
+  if (v->shape.symm) {
     int ld = var < l->nvar_loader ? l->var_loader[var] : -1;
     TT_ASSERT(ld >= 0);
     if (g->loader >= 0 && g->loader != ld)

@@ -71,7 +71,7 @@ static Value *expand(L *l, Value *x, Shape s, int32_t off) {
   return bi_call(l, "expand", x, &t, 1, off);
 }
 
-static Shape shape1(int64_t n) { return (Shape){.rank = 1, .sym = -1, .d = {n}}; }
+static Shape shape1(int64_t n) { return (Shape){.rank = 1, .d = {n}}; }
 
 static Value *arange_n(L *l, int64_t n, int32_t off) {
   Value *a = v_int(l, n);
@@ -193,7 +193,7 @@ static int64_t mask_key(L *l, Value *mask) {
 
 Value *dyn_select(L *l, Value *x, Value *mask, int32_t off) {
   Shape xs = tshape(l, x), ms = tshape(l, mask);
-  if (xs.sym >= 0 || ms.sym >= 0)
+  if (xs.symm || ms.symm)
     lerr(l, off, "indexing with a bool mask on a tensor with a batch dimension is not supported by ttc");
   if (ms.rank > xs.rank) lerr(l, off, "too many indices for tensor of dimension %d", xs.rank);
   for (int i = 0; i < ms.rank; i++)
@@ -201,7 +201,7 @@ Value *dyn_select(L *l, Value *x, Value *mask, int32_t off) {
       lerr(l, off, "The shape of the mask %s at index %d does not match the shape of the indexed tensor %s at index %d",
            shape_str(&ms, (char[64]){0}, 64), i, shape_str(&xs, (char[64]){0}, 64), i);
   int64_t n = shape_numel(&ms);
-  Shape rs = {.rank = 1 + xs.rank - ms.rank, .sym = -1, .d = {n}};
+  Shape rs = {.rank = 1 + xs.rank - ms.rank, .d = {n}};
   for (int i = ms.rank; i < xs.rank; i++) rs.d[1 + i - ms.rank] = xs.d[i];
   Value *f = reshape(l, mask, shape1(n), off);
   /* one mask node, one count: pred[mask] == y[mask] meet row by row */
@@ -216,7 +216,7 @@ BI_FN(masked_select) {
   if (tdtype(l, m) != DT_BOOL)
     lerr(l, a->off, "masked_select: expected BoolTensor for mask, got %s", dt_torch(tdtype(l, m)));
   Shape xs = tshape(l, x), ms = tshape(l, m), s;
-  if (xs.sym >= 0 || ms.sym >= 0) lerr(l, a->off, "masked_select on a tensor with a batch dimension is not supported by ttc");
+  if (xs.symm || ms.symm) lerr(l, a->off, "masked_select on a tensor with a batch dimension is not supported by ttc");
   if (!ir_broadcast(&xs, &ms, &s))
     lerr(l, a->off, "masked_select: the shapes of input %s and mask %s do not broadcast", shape_str(&xs, (char[64]){0}, 64),
          shape_str(&ms, (char[64]){0}, 64));
@@ -230,7 +230,7 @@ BI_FN(masked_select) {
 /* The coordinates of x's nonzero elements: [n, rank], or one [n] per dim (as_tuple). */
 static Value *nonzero_of(L *l, Value *x, bool as_tuple, int32_t off) {
   Shape xs = tshape(l, x);
-  if (xs.sym >= 0) lerr(l, off, "nonzero of a tensor with a batch dimension is not supported by ttc");
+  if (xs.symm) lerr(l, off, "nonzero of a tensor with a batch dimension is not supported by ttc");
   if (xs.rank == 0) lerr(l, off, "nonzero of a 0-d tensor is not supported by ttc");
   int64_t n = shape_numel(&xs);
   Value *flat = arange_n(l, n, off);
@@ -273,7 +273,7 @@ BI_FN(unique) {
   if (v[4]) lerr(l, a->off, "unique with dim is not supported by ttc");
   Shape xs = tshape(l, x);
   DType dt = tdtype(l, x);
-  if (xs.sym >= 0) lerr(l, a->off, "unique of a tensor with a batch dimension is not supported by ttc");
+  if (xs.symm) lerr(l, a->off, "unique of a tensor with a batch dimension is not supported by ttc");
   if (dt_is_float(dt))
     lerr(l, a->off, "unique of a floating tensor is not supported by ttc (PyTorch 1.13 orders NaNs among the "
                     "numbers); use an integer tensor");
@@ -561,7 +561,7 @@ static void put_mask_dyn(L *l, Value *x, Value *mask, Dyn *d, int32_t off) {
   if (d->key != key)
     lerr(l, off, "x[mask] = v with a v sized at run time needs v to come from the same mask (x[m] = y[m] * 2) in ttc");
   int64_t n = shape_numel(&ms);
-  Shape rs = {.rank = 1 + xs.rank - ms.rank, .sym = -1, .d = {n}};
+  Shape rs = {.rank = 1 + xs.rank - ms.rank, .d = {n}};
   for (int i = ms.rank; i < xs.rank; i++) rs.d[1 + i - ms.rank] = xs.d[i];
   Shape bs = tshape(l, d->buf);
   if (!shape_eq(&bs, &rs)) lerr(l, off, "shape mismatch: the value's rows do not match the indexed tensor's");
@@ -587,7 +587,7 @@ static bool adv_item(const IndexItem *it) {
 static void put_indices(L *l, Value *x, IndexItem *items, int n, Value *v, bool accumulate, int32_t off) {
   Shape xs = tshape(l, x);
   DType dt = tdtype(l, x);
-  if (xs.sym >= 0) lerr(l, off, "assignment by index into a tensor with a batch dimension is not supported");
+  if (xs.symm) lerr(l, off, "assignment by index into a tensor with a batch dimension is not supported");
   int k = 0;
   while (k < n && items[k].kind == IX_VALUE && items[k].v->k != V_NONE) k++;
   for (int i = k; i < n; i++)
@@ -610,7 +610,7 @@ static void put_indices(L *l, Value *x, IndexItem *items, int n, Value *v, bool 
     if (dt_is_float(idt)) lerr(l, items[i].off, "tensors used as indices must be long, int, byte or bool tensors");
     ix[i] = i64(l, iv, items[i].off);
     Shape s = tshape(l, ix[i]), o;
-    if (s.sym >= 0) lerr(l, items[i].off, "an index with a batch dimension is not supported by ttc");
+    if (s.symm) lerr(l, items[i].off, "an index with a batch dimension is not supported by ttc");
     if (!ir_broadcast(&is, &s, &o))
       lerr(l, items[i].off, "shape mismatch: indexing tensors could not be broadcast together");
     is = o;
@@ -653,7 +653,7 @@ static void put_indices(L *l, Value *x, IndexItem *items, int n, Value *v, bool 
     lerr(l, off, "shape mismatch: value tensor of shape %s cannot be broadcast to indexing result of shape %s",
          shape_str(&vs, (char[64]){0}, 64), shape_str(&ws, (char[64]){0}, 64));
   if (!shape_eq(&vs, &ws)) v = expand(l, v, ws, off);
-  Shape rows = {.rank = 2, .sym = -1, .d = {nk, p}}, xr = {.rank = 2, .sym = -1, .d = {total, p}};
+  Shape rows = {.rank = 2, .d = {nk, p}}, xr = {.rank = 2, .d = {total, p}};
   Value *vr = reshape(l, v, rows, off), *xf = reshape(l, x, xr, off), *r;
   if (accumulate) {
     Value *vsrc = dt == DT_BOOL ? i64(l, vr, off) : vr;
@@ -681,7 +681,7 @@ static void put_indices(L *l, Value *x, IndexItem *items, int n, Value *v, bool 
     Value *hits = scatter0(l, ones, flat, shape1(total), off); /* checks every index */
     Value *winner = scatter0(l, who, flat, shape1(total), off);
     Value *placed = gather0(l, vr, rows_index(l, winner, xr, off), off, NULL);
-    Shape hr = {.rank = 2, .sym = -1, .d = {total, 1}};
+    Shape hr = {.rank = 2, .d = {total, 1}};
     Value *written = reshape(l, bi_compare(l, CMP_GT, hits, v_int(l, 0), off), hr, off);
     r = bi_select(l, written, placed, xf, off, "IndexPutBackward0");
   }
@@ -832,7 +832,7 @@ static Value *scatter_add_impl(L *l, Value *self, Args *a, const char *fname, bo
   Shape xs = tshape(l, x), is = tshape(l, idx), ss = tshape(l, src);
   int d = normdim(l, want_int(l, v[1], "dim", a->off), xs.rank ? xs.rank : 1, a->off);
   if (tdtype(l, idx) != DT_I64) lerr(l, a->off, "%s(): Expected dtype int64 for index", fname);
-  if (xs.sym >= 0 || is.sym >= 0 || ss.sym >= 0) lerr(l, a->off, "%s on a batch dimension is not supported by ttc", fname);
+  if (xs.symm || is.symm || ss.symm) lerr(l, a->off, "%s on a batch dimension is not supported by ttc", fname);
   if (is.rank != xs.rank || ss.rank != xs.rank)
     lerr(l, a->off, "%s(): Index tensor must have the same number of dimensions as self tensor", fname);
   for (int i = 0; i < xs.rank; i++)

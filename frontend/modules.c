@@ -150,9 +150,9 @@ B(Linear) {
   attrs_set(l, &m->attrs, "out_features", v_int(l, out));
   /* kaiming_uniform_(a=sqrt(5)) is U(-1/sqrt(in), 1/sqrt(in)); the bias uses the same bound */
   double bound = in > 0 ? 1.0 / sqrt((double)in) : 0;
-  attrs_set(l, &m->attrs, "weight", uniform_param(l, (Shape){.rank = 2, .sym = -1, .d = {out, in}}, pdt, bound, "weight", a->off));
+  attrs_set(l, &m->attrs, "weight", uniform_param(l, (Shape){.rank = 2, .d = {out, in}}, pdt, bound, "weight", a->off));
   if (want_bool(l, v[2], a->off))
-    attrs_set(l, &m->attrs, "bias", uniform_param(l, (Shape){.rank = 1, .sym = -1, .d = {out}}, pdt, bound, "bias", a->off));
+    attrs_set(l, &m->attrs, "bias", uniform_param(l, (Shape){.rank = 1, .d = {out}}, pdt, bound, "bias", a->off));
   else
     attrs_set(l, &m->attrs, "bias", l->none);
   return m;
@@ -627,7 +627,7 @@ BI_FN(module_register_buffer) {
   }
   Value *t = want_tensor(l, v[2], "register_buffer", a->off);
   const Node *n = tn(l, t);
-  if (n->shape.sym >= 0) lerr(l, a->off, "register_buffer(): a tensor with a batch dimension cannot be a buffer");
+  if (n->shape.symm) lerr(l, a->off, "register_buffer(): a tensor with a batch dimension cannot be a buffer");
   int var = ir_var_new(l->p, name, VAR_STATE, n->dtype, n->shape);
   Attr at = {0};
   at.var = var;

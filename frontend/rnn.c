@@ -106,7 +106,7 @@ static Value *cell_step(L *l, RnnKind k, Value *gi, Value *h, Value *c, Value *w
 /* ---- construction ------------------------------------------------------------------------ */
 
 static Value *param(L *l, Value *m, const char *name, int64_t d0, int64_t d1, DType dt, double bound, int32_t off) {
-  Shape s = {.rank = d1 ? 2 : 1, .sym = -1, .d = {d0, d1}};
+  Shape s = {.rank = d1 ? 2 : 1, .d = {d0, d1}};
   Value *p = bi_uniform_param(l, s, dt, bound, name, off);
   attrs_set(l, &m->attrs, name, p);
   return p;
@@ -270,7 +270,7 @@ static Value *state_arg(L *l, Value *h, const char *cls, const char *which, bool
   if (unbatched && s.rank != 2) lerr(l, off, "For unbatched 2-D input, hx should also be 2-D but got %d-D tensor", s.rank);
   if (!unbatched && s.rank != 3) lerr(l, off, "For batched 3-D input, hx should also be 3-D but got %d-D tensor", s.rank);
   if (unbatched) t = dim_op(l, "unsqueeze", t, 1, off), s = tshape(l, t);
-  if (s.d[0] != ld || s.d[1] != xs.d[1] || s.d[2] != hid || (s.sym >= 0) != (xs.sym >= 0)) {
+  if (s.d[0] != ld || s.d[1] != xs.d[1] || s.d[2] != hid || (s.symm) != (xs.symm)) {
     int64_t want[3] = {ld, xs.d[1], hid};
     lerr(l, off, "Expected %s size (%lld, %lld, %lld), got %s", which, (long long)want[0], (long long)want[1],
          (long long)want[2], dims_str(l, s.d, 3));
@@ -309,7 +309,7 @@ static Value *rnn_forward(L *l, Value *m, Args *a) {
   if (unbatched) x = dim_op(l, "unsqueeze", x, 1, off);
   else if (bf) x = bi_call(l, "transpose", x, (Value *[]){v_int(l, 0), v_int(l, 1)}, 2, off);
   xs = tshape(l, x);
-  if (xs.sym == 0) lerr(l, off, "%s: the sequence length cannot be a run-time (batch) dimension", cls);
+  if ((xs.symm & 1u)) lerr(l, off, "%s: the sequence length cannot be a run-time (batch) dimension", cls);
   int64_t T = xs.d[0], ld = layers * dirs;
   if (T == 0) lerr(l, off, "%s: the input sequence is empty", cls);
   if (T > 4096) lerr(l, off, "%s: sequences longer than 4096 steps are not supported by ttc (it unrolls them)", cls);
@@ -388,7 +388,7 @@ static Value *cell_state(L *l, Value *h, const char *cls, int n, bool unbatched,
     lerr(l, off, "%s: Expected hidden to be %d-D for %s input, got %d-D", cls, unbatched ? 1 : 2,
          unbatched ? "1-D (unbatched)" : "2-D (batched)", s.rank);
   if (unbatched) t = dim_op(l, "unsqueeze", t, 0, off), s = tshape(l, t);
-  if (s.d[0] != xs.d[0] || (s.sym >= 0) != (xs.sym >= 0))
+  if (s.d[0] != xs.d[0] || (s.symm) != (xs.symm))
     lerr(l, off, "Input batch size %lld doesn't match hidden%d batch size %lld", (long long)xs.d[0], n, (long long)s.d[0]);
   if (s.d[1] != hid) lerr(l, off, "hidden%d has inconsistent hidden_size: got %lld, expected %lld", n, (long long)s.d[1], (long long)hid);
   if (tdtype(l, t) != dt) lerr(l, off, "%s: expected hidden%d to have dtype %s, got %s", cls, n, dt_torch(dt), dt_torch(tdtype(l, t)));

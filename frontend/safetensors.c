@@ -185,7 +185,7 @@ static void save_dict(L *l, Value *d, const char *path, const char *meta, const 
     Value *k = d->items[i], *t = d->items[i + 1];
     if (k->k != V_STR) lerr(l, off, "%s(): the dict's keys must be strings", fn);
     if (t->k != V_TENSOR) lerr(l, off, "%s(): '%s' is of type %s; safetensors holds tensors only", fn, k->s, v_typename(t));
-    if (tshape(l, t).sym >= 0) lerr(l, off, "%s(): '%s' has a batch dimension, known only when the program runs", fn, k->s);
+    if (tshape(l, t).symm) lerr(l, off, "%s(): '%s' has a batch dimension, known only when the program runs", fn, k->s);
     if (!contiguous(l, t, off))
       lerr(l, off, "%s(): '%s' is not contiguous, which safetensors refuses (save '%s'.contiguous())", fn, k->s, k->s);
     for (int j = 0; j < vals->n; j++)

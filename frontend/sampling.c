@@ -38,7 +38,7 @@ B(multinomial) {
   if (n <= 0) lerr(l, a->off, "cannot sample n_sample <= 0 samples");
   int64_t cats = s.d[s.rank - 1];
   if (!repl && n > cats) lerr(l, a->off, "cannot sample n_sample > prob_dist.size(-1) samples without replacement");
-  if (s.rank && s.sym == s.rank - 1) lerr(l, a->off, "multinomial(): ttc cannot sample along the batch dimension");
+  if (sym_at(&s, s.rank - 1)) lerr(l, a->off, "multinomial(): ttc cannot sample along the batch dimension");
   if (repl) {
     Attr at = {0};
     at.i[0] = s.rank - 1;

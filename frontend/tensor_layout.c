@@ -54,24 +54,23 @@ static Value *reshape_args(L *l, Value *x, Args *a, int first, const char *fname
   }
   if (n > TT_MAX_RANK) lerr(l, a->off, "%s(): at most %d dimensions", fname, TT_MAX_RANK);
   Shape s = {0};
-  s.sym = -1;
   s.rank = n;
   int infer = -1;
   int64_t known = 1;
-  if (in.sym >= 0) {
+  if (in.symm) {
     /* a batch [B, ...] keeps B first: x.view(-1, 784), x.view(x.size(0), -1) */
-    if (in.sym != 0 || n == 0)
+    if (in.symm != 1u || n == 0)
       lerr(l, a->off, "%s(): the batch dimension must stay the first dimension", fname);
     bool first_batch = items[0]->k == V_HOST || (items[0]->k == V_INT && (items[0]->i == -1 || items[0]->i == in.d[0]));
     if (!first_batch)
       lerr(l, a->off, "%s(): the first dimension of a batch must stay the batch (use -1 or x.size(0))", fname);
     Shape rest = in, out = {0};
-    rest.sym = -1;
+    rest.symm = 0;
     rest.d[0] = 1;
     int64_t per = shape_numel(&rest), k2 = 1;
     int inf2 = -1;
     out.rank = n;
-    out.sym = 0;
+    out.symm = 1u;
     out.d[0] = in.d[0];
     for (int i = 1; i < n; i++) {
       int64_t d = want_int(l, items[i], "a dimension", a->off);
@@ -137,14 +136,16 @@ BI_FN(flatten) {
   args_bind(l, "flatten", "input, start_dim=0, end_dim=-1", self, a, v, 3);
   Value *x = want_tensor(l, v[0], "flatten", a->off);
   Shape in = tshape(l, x);
-  if (in.rank == 0) return reshape_to(l, x, (Shape){.rank = 1, .sym = -1, .d = {1}}, a->off, "ViewBackward0");
+  if (in.rank == 0) return reshape_to(l, x, (Shape){.rank = 1, .d = {1}}, a->off, "ViewBackward0");
   int s0 = normdim(l, want_int(l, v[1], "start_dim", a->off), in.rank, a->off);
   int s1 = normdim(l, want_int(l, v[2], "end_dim", a->off), in.rank, a->off);
   if (s0 > s1) lerr(l, a->off, "flatten() has invalid args: start_dim cannot come after end_dim");
-  if (in.sym >= 0 && s0 <= in.sym && in.sym <= s1 && s0 != s1)
-    lerr(l, a->off, "flatten(): cannot merge the batch dimension with others (use flatten(1))");
+  for (int i = s0; i <= s1 && s0 != s1; i++)
+    if (sym_at(&in, i)) lerr(l, a->off, "flatten(): cannot merge the batch dimension with others (use flatten(1))");
   Shape s = {0};
-  s.sym = in.sym >= 0 && in.sym < s0 ? in.sym : -1;
+  s.symm = s0 < 32 ? in.symm & ((1u << s0) - 1) : in.symm;
+  for (int i = s1; i < in.rank; i++)
+    if (sym_at(&in, i)) s.symm |= 1u << (i - (s1 - s0));
   for (int i = 0; i < s0; i++) s.d[s.rank++] = in.d[i];
   int64_t m = 1;
   for (int i = s0; i <= s1; i++) m *= in.d[i];
@@ -175,7 +176,6 @@ B(squeeze) {
   args_bind(l, "squeeze", "input, dim=None", self, a, v, 2);
   Value *x = want_tensor(l, v[0], "squeeze", a->off);
   Shape in = tshape(l, x), s = {0};
-  s.sym = -1;
   int64_t mask = v[1] ? dims_mask(l, v[1], in.rank, a->off) : -1;
   for (int i = 0; i < in.rank; i++)
     if (!(in.d[i] == 1 && (mask & (1LL << i)))) s.d[s.rank++] = in.d[i];
@@ -249,7 +249,6 @@ B(expand) {
   Value **items = a->pos + first;
   if (n == 1 && (items[0]->k == V_LIST || items[0]->k == V_TUPLE)) n = items[0]->n, items = items[0]->items;
   Shape in = tshape(l, x), s = {0};
-  s.sym = -1;
   if (n < in.rank) lerr(l, a->off, "expand(): the number of sizes provided (%d) must be greater or equal to the number of dimensions in the tensor (%d)", n, in.rank);
   if (n > TT_MAX_RANK) lerr(l, a->off, "expand(): too many dimensions");
   s.rank = n;
@@ -405,11 +404,11 @@ static Value *wrap_negative(L *l, Value *idx, int64_t n, int32_t off) {
  * x.shape[d+1:], through index_select (indices checked when the program runs). */
 static Value *take_along(L *l, Value *x, int d, Value *idx, int32_t off) {
   Shape xs = tshape(l, x), is = tshape(l, idx);
-  if (xs.sym >= 0 || is.sym >= 0) lerr(l, off, "tensor indices on a tensor with a batch dimension are not supported by ttc");
+  if (xs.symm || is.symm) lerr(l, off, "tensor indices on a tensor with a batch dimension are not supported by ttc");
   if (xs.rank - 1 + is.rank > TT_MAX_RANK) lerr(l, off, "too many dimensions");
-  Value *flat = reshape_to(l, wrap_negative(l, idx, xs.d[d], off), (Shape){.rank = 1, .sym = -1, .d = {shape_numel(&is)}}, off, NULL);
+  Value *flat = reshape_to(l, wrap_negative(l, idx, xs.d[d], off), (Shape){.rank = 1, .d = {shape_numel(&is)}}, off, NULL);
   Value *r = select_rows(l, x, d, flat, off, "IndexBackward0");
-  Shape out = {.rank = 0, .sym = -1};
+  Shape out = {.rank = 0};
   for (int i = 0; i < d; i++) out.d[out.rank++] = xs.d[i];
   for (int i = 0; i < is.rank; i++) out.d[out.rank++] = is.d[i];
   for (int i = d + 1; i < xs.rank; i++) out.d[out.rank++] = xs.d[i];
@@ -510,7 +509,7 @@ static Value *runtime_slice(L *l, Value *x, IndexItem *items, int n, int at, int
  * element of a tensor has length n. */
 static int32_t tensor_lin(L *l, Value *v, int64_t *c, int32_t off) {
   const Node *nd = tn(l, v);
-  if (nd->shape.rank != 0 || nd->shape.sym >= 0 || dt_is_float(nd->dtype) || nd->dtype == DT_BOOL)
+  if (nd->shape.rank != 0 || nd->shape.symm || dt_is_float(nd->dtype) || nd->dtype == DT_BOOL)
     lerr(l, off, "only integer tensors of a single element can be converted to an index");
   int32_t id = tnode(l, v);
   *c = 0;
@@ -591,7 +590,7 @@ static Value *adv_index(L *l, Value *x, IndexItem *items, int n, int32_t off) {
   int k = 0;
   while (k < n && items[k].kind == IX_VALUE) k++;
   if (k > xs.rank) lerr(l, off, "too many indices for tensor of dimension %d", xs.rank);
-  if (xs.sym >= 0 && xs.sym < k) lerr(l, off, "tensor indices on the batch dimension are not supported by ttc");
+  if (xs.symm & ((1u << k) - 1)) lerr(l, off, "tensor indices on the batch dimension are not supported by ttc");
   int64_t total = 1;
   for (int i = 0; i < k; i++) total *= xs.d[i];
   Value *flat = NULL, *oob = NULL;
@@ -610,7 +609,7 @@ static Value *adv_index(L *l, Value *x, IndexItem *items, int n, int32_t off) {
   flat = bi_select(l, any_oob, bi_binop(l, BIN_MUL, flat, v_int(l, 0), off), flat, off, NULL);
   Value *any_oob2 = bi_compare(l, CMP_GT, oob, v_int(l, 0), off);
   flat = bi_select(l, any_oob2, bi_binop(l, BIN_ADD, flat, v_int(l, total), off), flat, off, NULL);
-  Shape fs = {.rank = 1 + xs.rank - k, .sym = -1, .d = {total}};
+  Shape fs = {.rank = 1 + xs.rank - k, .d = {total}};
   for (int i = k; i < xs.rank; i++) fs.d[1 + i - k] = xs.d[i];
   return take_along(l, reshape_to(l, x, fs, off, NULL), 0, flat, off);
 }
@@ -700,7 +699,6 @@ Value *bi_index(L *l, Value *obj, IndexItem *items, int n, bool tuple, int32_t o
   if (consumed > in.rank) lerr(l, off, "too many indices for tensor of dimension %d", in.rank);
   int64_t trip[TT_MAX_RANK * 3];
   Shape out = {0};
-  out.sym = -1;
   bool need_slice = false, anyint = false;
   int dim = 0;
   for (int i = 0; i < n; i++) {
@@ -799,7 +797,7 @@ void bi_index_put(L *l, Value *x, IndexItem *items, int n, Value *v, int32_t off
   if (dyn_index_put(l, x, items, n, v, off)) return; /* run-time sizes, tensor indices */
   Shape in = tshape(l, x);
   DType dt = tdtype(l, x);
-  if (in.sym >= 0) lerr(l, off, "assignment by index into a tensor with a batch dimension is not supported");
+  if (in.symm) lerr(l, off, "assignment by index into a tensor with a batch dimension is not supported");
   if (v->k == V_HOST) v = to_tensor_dt(l, v, dt, off); /* losses[k] = loss.item() */
   else if (v->k != V_TENSOR) v = bi_call(l, "tensor", NULL, &v, 1, off);
   if (v->t.requires_grad && !l->no_grad)
@@ -834,7 +832,7 @@ void bi_index_put(L *l, Value *x, IndexItem *items, int n, Value *v, int32_t off
                             "index with ints and slices, or use scatter/where");
   /* the view x[items]: one slice triple per dim of x (an int is k:k+1) */
   int64_t trip[TT_MAX_RANK * 3];
-  Shape sl = {.rank = in.rank, .sym = -1};
+  Shape sl = {.rank = in.rank};
   int consumed = 0, dim = 0;
   for (int i = 0; i < n; i++)
     if (items[i].kind == IX_SLICE || (items[i].kind == IX_VALUE && items[i].v->k != V_NONE)) consumed++;
@@ -979,7 +977,7 @@ static Value *batch_size_value(L *l, int32_t off) {
 }
 
 Value *dim_size(L *l, Shape s, int i, int32_t off) {
-  return i == s.sym ? batch_size_value(l, off) : v_int(l, s.d[i]);
+  return sym_at(&s, i) ? batch_size_value(l, off) : v_int(l, s.d[i]);
 }
 
 Value *size_tuple(L *l, Shape s) {
@@ -1021,7 +1019,7 @@ static Value *shape_as(L *l, Value *self, Args *a, const char *fname) {
   args_bind(l, fname, "input, other", self, a, v, 2);
   Value *x = want_tensor(l, v[0], fname, a->off), *o = want_tensor(l, v[1], fname, a->off);
   Shape in = tshape(l, x), s = tshape(l, o);
-  if ((in.sym >= 0) != (s.sym >= 0) || shape_numel(&in) != shape_numel(&s)) {
+  if ((in.symm) != (s.symm) || shape_numel(&in) != shape_numel(&s)) {
     char b1[64], b2[64];
     lerr(l, a->off, "shape '%s' is invalid for input of size %s", shape_str(&s, b1, sizeof b1), shape_str(&in, b2, sizeof b2));
   }
@@ -1077,7 +1075,7 @@ static Value *pieces(L *l, Value *x, int64_t dim, const int64_t *sizes, int n, i
   Shape s = tshape(l, x);
   int d = normdim(l, dim, s.rank ? s.rank : 1, off);
   if (s.rank == 0) lerr(l, off, "split(): a 0-d tensor has no dimension to split");
-  if (d == s.sym) lerr(l, off, "split(): ttc cannot split the batch dimension, whose size is known only at run time");
+  if (sym_at(&s, d)) lerr(l, off, "split(): ttc cannot split the batch dimension, whose size is known only at run time");
   Value *t = v_tuple(l, n);
   int64_t at = 0;
   for (int i = 0; i < n; i++) {
@@ -1154,8 +1152,8 @@ static Value *repeat_impl(L *l, Value *x, Value **items, int n, bool tile, int32
     r[i] = k >= 0 ? want_int(l, items[k], "a repeat count", off) : 1;
     if (r[i] < 0) lerr(l, off, "Trying to create tensor with negative dimension %lld", (long long)r[i]);
   }
-  if (in.sym >= 0) lerr(l, off, "repeat(): ttc cannot repeat a tensor with a run-time batch dimension");
-  Shape v1 = {.rank = 2 * rank, .sym = -1}, big = {.rank = 2 * rank, .sym = -1}, out = {.rank = rank, .sym = -1};
+  if (in.symm) lerr(l, off, "repeat(): ttc cannot repeat a tensor with a run-time batch dimension");
+  Shape v1 = {.rank = 2 * rank}, big = {.rank = 2 * rank}, out = {.rank = rank};
   for (int i = 0; i < rank; i++) {
     int k = i - (rank - in.rank);
     int64_t d = k >= 0 ? in.d[k] : 1;
@@ -1201,7 +1199,7 @@ B(pad) {
     int64_t lo = want_int(l, p->items[2 * i], "pad", a->off), hi = want_int(l, p->items[2 * i + 1], "pad", a->off);
     if (lo < 0 || hi < 0) lerr(l, a->off, "pad(): negative padding (cropping) is not supported by ttc");
     if (lo == 0 && hi == 0) continue;
-    if (d == s.sym) lerr(l, a->off, "pad(): ttc cannot pad the batch dimension");
+    if (sym_at(&s, d)) lerr(l, a->off, "pad(): ttc cannot pad the batch dimension");
     Value *parts = v_new(l, V_LIST);
     Shape bs = tshape(l, x);
     if (lo) bs.d[d] = lo, v_list_push(l, parts, filled(l, bs, tdtype(l, x), value, a->off));
@@ -1239,7 +1237,7 @@ B(gather) {
   int d = normdim(l, want_int(l, v[1], "dim", a->off), xs.rank ? xs.rank : 1, a->off);
   if (is.rank != xs.rank) lerr(l, a->off, "Index tensor must have the same number of dimensions as input tensor");
   for (int i = 0; i < xs.rank; i++)
-    if (i != d && i != is.sym && is.d[i] > xs.d[i])
+    if (i != d && !sym_at(&is, i) && is.d[i] > xs.d[i])
       lerr(l, a->off, "Size does not match at dimension %d expected index %s to be smaller than self apart from dimension %d",
            i, v_str_of(l, size_tuple(l, is), false, a->off), d);
   return gather_node(l, x, d, ix, a->off, "GatherBackward0");
@@ -1249,17 +1247,17 @@ B(gather) {
  * dims, then gathered. */
 static Value *select_rows(L *l, Value *x, int d, Value *ix, int32_t off, const char *gradfn) {
   Shape xs = tshape(l, x), is = tshape(l, ix);
-  if (is.rank != 1 || is.sym >= 0) lerr(l, off, "index_select(): the index must be a 1-D tensor (of a static size)");
-  Shape v1 = {.rank = xs.rank, .sym = -1}, tgt = xs;
+  if (is.rank != 1 || is.symm) lerr(l, off, "index_select(): the index must be a 1-D tensor (of a static size)");
+  Shape v1 = {.rank = xs.rank}, tgt = xs;
   for (int i = 0; i < xs.rank; i++) v1.d[i] = i == d ? is.d[0] : 1;
   tgt.d[d] = is.d[0];
-  if (tgt.sym == d) tgt.sym = -1;
+  tgt.symm &= ~(1u << d);
   Value *iv = reshape_to(l, ix, v1, off, NULL);
   if (!shape_eq(&v1, &tgt)) {
     Attr at = {0};
     at.ints = ir_ints(cur_graph(l), tgt.d, tgt.rank);
     at.nints = tgt.rank;
-    at.i[0] = tgt.sym >= 0 ? tgt.sym + 1 : 0;
+    at.i[0] = sym_first(&tgt) + 1;
     iv = op1(l, OP_EXPAND, iv, &at, off, NULL);
   }
   return gather_node(l, x, d, iv, off, gradfn);
@@ -1280,14 +1278,14 @@ B(index_select) {
 static Value *take_rows(L *l, Value *x, Value *ix, int32_t off) {
   Shape xs = tshape(l, x), is = tshape(l, ix);
   if (xs.rank == 0) lerr(l, off, "invalid index of a 0-dim tensor");
-  if (xs.sym == 0) lerr(l, off, "indexing the batch dimension with a tensor is not supported by ttc");
-  if (is.sym >= 0) lerr(l, off, "an index tensor with a batch dimension is not supported by ttc yet");
-  Value *flat = reshape_to(l, ix, (Shape){.rank = 1, .sym = -1, .d = {shape_numel(&is)}}, off, NULL);
+  if ((xs.symm & 1u)) lerr(l, off, "indexing the batch dimension with a tensor is not supported by ttc");
+  if (is.symm) lerr(l, off, "an index tensor with a batch dimension is not supported by ttc yet");
+  Value *flat = reshape_to(l, ix, (Shape){.rank = 1, .d = {shape_numel(&is)}}, off, NULL);
   Value *neg = bi_compare(l, CMP_LT, flat, v_int(l, 0), off);
   Value *wrapped = bi_binop(l, BIN_ADD, flat, v_int(l, xs.d[0]), off);
   flat = bi_select(l, neg, wrapped, flat, off, NULL);
   Value *rows = select_rows(l, x, 0, flat, off, "IndexBackward0");
-  Shape out = {.rank = is.rank + xs.rank - 1, .sym = -1};
+  Shape out = {.rank = is.rank + xs.rank - 1};
   if (out.rank > TT_MAX_RANK) lerr(l, off, "too many dimensions");
   for (int i = 0; i < is.rank; i++) out.d[i] = is.d[i];
   for (int i = 1; i < xs.rank; i++) out.d[is.rank + i - 1] = xs.d[i];
@@ -1302,7 +1300,7 @@ static Value *embedding_of(L *l, Value *ix, Value *w, Value *pad, int32_t off) {
   Shape ws = tshape(l, w), is = tshape(l, ix);
   if (ws.rank != 2) lerr(l, off, "embedding(): the weight must be 2-D [num_embeddings, embedding_dim]");
   if (tdtype(l, ix) != DT_I64) lerr(l, off, "embedding(): expected an int64 index tensor, got %s", dt_torch(tdtype(l, ix)));
-  if (is.sym > 0) lerr(l, off, "embedding(): the batch dimension must lead the indices");
+  if ((is.symm & ~1u)) lerr(l, off, "embedding(): the batch dimension must lead the indices");
   if (is.rank + 1 > TT_MAX_RANK) lerr(l, off, "too many dimensions");
   int32_t in[2]; /* one at a time: tnode may add an input node */
   in[0] = tnode(l, w);

@@ -107,7 +107,6 @@ B(tensor) {
     return make_leaf(l, t, want_bool(l, v[2], a->off), a->off);
   }
   Lit lit = {0};
-  lit.shape.sym = -1;
   lit_walk(l, &lit, data, 0, a->off);
   if (lit.shape.rank > 0 && shape_numel(&lit.shape) == 0) lit.kind = 2; /* tensor([]) is float */
   DType dt = lit.kind == 2 ? DT_F32 : lit.kind == 1 ? DT_I64 : DT_BOOL;
@@ -119,7 +118,6 @@ B(tensor) {
 /* A size given as f(2, 3), f((2, 3)), f([2, 3]) or f(torch.Size). */
 static Shape size_args(L *l, Args *a, int first, const char *fname) {
   Shape s = {0};
-  s.sym = -1;
   int n = a->npos - first;
   Value **items = a->pos + first;
   if (n == 1 && (items[0]->k == V_LIST || items[0]->k == V_TUPLE)) {
@@ -315,7 +313,7 @@ B(randperm) {
   Graph *g = cur_graph(l);
   if (g->n == 0) g->loc.off = a->off;
   gen_use(l, gen, a->off);
-  Value *t = mk_tensor(l, ir_add_source(g, OP_RANDPERM, DT_I64, (Shape){.rank = 1, .sym = -1, .d = {n}}, NULL, (Loc){a->off}));
+  Value *t = mk_tensor(l, ir_add_source(g, OP_RANDPERM, DT_I64, (Shape){.rank = 1, .d = {n}}, NULL, (Loc){a->off}));
   gen_done(l, gen, a->off);
   t->t.leaf = true;
   return t;
@@ -388,7 +386,6 @@ B(arange) {
   }
   if (cnt > (double)IR_MAX_NUMEL) lerr(l, a->off, "arange(): too many elements");
   Shape s = {0};
-  s.sym = -1;
   s.rank = 1;
   s.d[0] = (int64_t)cnt;
   Graph *g = cur_graph(l);
@@ -410,7 +407,7 @@ B(linspace) {
     float fs = d2f(step);
     vals[i] = i < n / 2 ? d2f(s0) + fs * (float)i : d2f(s1) - fs * (float)(n - 1 - i);
   }
-  Shape s = {.rank = 1, .sym = -1, .d = {n}};
+  Shape s = {.rank = 1, .d = {n}};
   DType dt = v[3] ? want_dtype(l, v[3], a->off) : DT_F32;
   Value *t = const_tensor(l, dt, s, vals, NULL, n, a->off);
   return make_leaf(l, t, want_bool(l, v[4], a->off), a->off);
@@ -423,7 +420,7 @@ B(eye) {
   if (n < 0 || m < 0 || n * m > (1 << 24)) lerr(l, a->off, "eye(): bad size");
   double *vals = arena_alloc(l->arena, sizeof(double) * (size_t)(n * m + 1));
   for (int64_t i = 0; i < n * m; i++) vals[i] = (i / m == i % m);
-  Shape s = {.rank = 2, .sym = -1, .d = {n, m}};
+  Shape s = {.rank = 2, .d = {n, m}};
   Value *t = const_tensor(l, v[2] ? want_dtype(l, v[2], a->off) : DT_F32, s, vals, NULL, n * m, a->off);
   return make_leaf(l, t, want_bool(l, v[3], a->off), a->off);
 }
@@ -952,15 +949,19 @@ int64_t dims_mask(L *l, Value *dim, int rank, int32_t off) {
 static Value *count_less(L *l, Value *x, int64_t mask, double minus, int32_t off) {
   Shape s = tshape(l, x);
   double count = 1;
-  bool batch = false;
+  int batch = 0;
   for (int i = 0; i < s.rank; i++)
     if ((mask >> i) & 1) {
-      if (i == s.sym) batch = true;
+      if (sym_at(&s, i)) batch++;
       else count *= (double)s.d[i];
     }
   if (!batch) return v_float(l, count - minus);
   DType dt = tdtype(l, x);
   Value *bs = mk_tensor(l, ir_add_source(cur_graph(l), OP_BATCH, dt, shape_scalar(), NULL, (Loc){off}));
+  while (--batch > 0) {
+    Value *b2 = mk_tensor(l, ir_add_source(cur_graph(l), OP_BATCH, dt, shape_scalar(), NULL, (Loc){off}));
+    bs = ew2(l, OP_MUL, bs, b2, off, NULL);
+  }
   if (count != 1) bs = ew2(l, OP_MUL, bs, v_float(l, count), off, NULL);
   return minus != 0 ? ew2(l, OP_SUB, bs, v_float(l, minus), off, NULL) : bs;
 }
@@ -969,7 +970,7 @@ Value *reduce(L *l, Op op, Value *x, Value *dim, bool keepdim, int32_t off, cons
   Shape s = tshape(l, x);
   int64_t mask = dims_mask(l, dim, s.rank, off);
   if (s.rank == 0 || mask == 0) return x;
-  if (op == OP_MEAN && s.sym >= 0 && (mask & (1LL << s.sym))) {
+  if (op == OP_MEAN && (mask & (int64_t)s.symm)) {
     /* a mean over the batch: the sum divided by the run-time batch size times the rest */
     Value *sum = reduce(l, OP_SUM, x, dim, keepdim, off, NULL);
     Value *r = ew2(l, OP_DIV, sum, count_less(l, x, mask, 0, off), off, NULL);
@@ -1355,7 +1356,7 @@ B(topk) {
   Value *idx = argsort_of(l, x, want_int(l, v[2], "dim", a->off), !v[3] || v_truthy(l, v[3], a->off), a->off, &d);
   int64_t len = s.rank ? s.d[d] : 1;
   if (k < 0 || k > len) lerr(l, a->off, "selected index k out of range");
-  if (s.rank && d == s.sym) lerr(l, a->off, "topk(): ttc cannot select along the batch dimension");
+  if (sym_at(&s, d)) lerr(l, a->off, "topk(): ttc cannot select along the batch dimension");
   if (s.rank && k < len) {
     IndexItem it[TT_MAX_RANK];
     for (int i = 0; i <= d; i++) {
@@ -1529,7 +1530,7 @@ B(diag) {
     Value *row = bi_call(l, "unsqueeze", x, (Value *[]){v_int(l, 0)}, 1, a->off);
     return bi_select(l, bi_compare(l, CMP_NE, eye, v_int(l, 0), a->off), row, v_int(l, 0), a->off, "DiagBackward0");
   }
-  if (s.rank != 2 || s.sym >= 0) lerr(l, a->off, "diag(): expected a 1-D or 2-D tensor");
+  if (s.rank != 2 || s.symm) lerr(l, a->off, "diag(): expected a 1-D or 2-D tensor");
   int64_t n = s.d[0] < s.d[1] ? s.d[0] : s.d[1];
   Value *idx = bi_call(l, "unsqueeze", bi_call(l, "arange", NULL, (Value *[]){v_int(l, n)}, 1, a->off), (Value *[]){v_int(l, 1)}, 1, a->off);
   Value *rows = bi_call(l, "index_select", x, (Value *[]){v_int(l, 0), bi_call(l, "squeeze", idx, (Value *[]){v_int(l, 1)}, 1, a->off)}, 2, a->off);
@@ -1574,7 +1575,7 @@ B(median) {
   Shape s = tshape(l, x);
   Attr at = {0};
   if (!v[1]) {
-    if (shape_numel(&s) == 0 && s.sym < 0)
+    if (shape_numel(&s) == 0 && !s.symm)
       lerr(l, a->off, "median() operation does not have an identity for empty input tensor");
     Value *idx = op1(l, OP_MEDIAN_INDEX, xi, &at, a->off, NULL); /* into the flattened x */
     Value *flat = bi_call(l, "reshape", x, (Value *[]){v_int(l, -1)}, 1, a->off);
@@ -1596,7 +1597,7 @@ B(median) {
   int d = normdim(l, want_int(l, v[1], "dim", a->off), s.rank, a->off);
   if (s.rank == 0) /* a 0-d tensor is its own median, at index 0 */
     return values_indices(l, "median", x, filled(l, s, DT_I64, 0, a->off));
-  if (s.d[d] == 0 && s.sym != d)
+  if (s.d[d] == 0 && !sym_at(&s, d))
     lerr(l, a->off, "median() cannot compute median for a dimension of size 0 because the operation does not have an identity");
   at.i[0] = 1LL << d;
   at.i[1] = 1;
@@ -1693,7 +1694,7 @@ B(logspace) {
     for (int64_t i = 0; i < n; i++)
       vals[i] = i < n / 2 ? powf(fb, st + step * (float)i) : powf(fb, en - step * (float)(n - i - 1));
   }
-  Shape s = {.rank = 1, .sym = -1, .d = {n}};
+  Shape s = {.rank = 1, .d = {n}};
   Value *t = const_tensor(l, dt, s, vals, NULL, n, a->off);
   return make_leaf(l, t, want_bool(l, v[5], a->off), a->off);
 }
@@ -1739,7 +1740,7 @@ B(bincount) {
   Shape s = tshape(l, x);
   if (s.rank != 1 || dt_is_float(tdtype(l, x)) || tdtype(l, x) == DT_BOOL)
     lerr(l, a->off, "bincount only supports 1-d non-negative integral inputs.");
-  if (s.sym >= 0) lerr(l, a->off, "bincount(): an input with a run-time batch dimension is not supported");
+  if (s.symm) lerr(l, a->off, "bincount(): an input with a run-time batch dimension is not supported");
   int64_t len = want_int(l, v[2], "minlength", a->off), n = s.d[0];
   if (len < 0) lerr(l, a->off, "minlength should be >= 0");
   if (n > (1 << 20)) lerr(l, a->off, "bincount(): input too large for ttc (%lld elements)", (long long)n);
@@ -1766,7 +1767,7 @@ B(bincount) {
     w = bi_call(l, "unsqueeze", cast(l, w, dt, a->off), (Value *[]){v_int(l, 1)}, 1, a->off);
   }
   Value *x64 = cast(l, x, DT_I64, a->off);
-  if (n == 0) return filled(l, (Shape){.rank = 1, .sym = -1, .d = {len}}, dt, 0, a->off);
+  if (n == 0) return filled(l, (Shape){.rank = 1, .d = {len}}, dt, 0, a->off);
   Attr at = {0};
   at.i[0] = len;
   at.i[1] = dt;
@@ -1779,10 +1780,10 @@ B(bincount) {
 B(broadcast_shapes) {
   UNUSED(self);
   if (a->nkw) lerr(l, a->off, "broadcast_shapes() got an unexpected keyword argument '%s'", a->kwnames[0]);
-  Shape r = {.rank = 0, .sym = -1};
+  Shape r = {.rank = 0};
   for (int i = 0; i < a->npos; i++) {
     Value *p = a->pos[i];
-    Shape s = {.rank = 0, .sym = -1};
+    Shape s = {.rank = 0};
     if (p->k == V_INT) s.rank = 1, s.d[0] = p->i;
     else if (p->k == V_LIST || p->k == V_TUPLE) {
       if (p->n > TT_MAX_RANK) lerr(l, a->off, "broadcast_shapes(): at most %d dimensions", TT_MAX_RANK);
@@ -1809,7 +1810,7 @@ B(broadcast_shapes) {
 static Value *index_const(L *l, const int64_t *idx, int64_t n, int32_t off) {
   double *vals = arena_alloc(l->arena, sizeof(double) * (size_t)(n ? n : 1));
   for (int64_t i = 0; i < n; i++) vals[i] = (double)idx[i];
-  return const_tensor(l, DT_I64, (Shape){.rank = 1, .sym = -1, .d = {n}}, vals, idx, n, off);
+  return const_tensor(l, DT_I64, (Shape){.rank = 1, .d = {n}}, vals, idx, n, off);
 }
 
 /* A dims argument: an int, a list/tuple of ints, or (for a method) the ints themselves. */
@@ -1843,7 +1844,7 @@ B(flip) {
   Value *r = x;
   for (int d = 0; d < s.rank; d++) {
     if (!((mask >> d) & 1) || s.d[d] <= 1) continue;
-    if (d == s.sym) lerr(l, a->off, "flip(): ttc cannot flip the run-time batch dimension");
+    if (sym_at(&s, d)) lerr(l, a->off, "flip(): ttc cannot flip the run-time batch dimension");
     int64_t *idx = arena_alloc(l->arena, sizeof(int64_t) * (size_t)s.d[d]);
     for (int64_t i = 0; i < s.d[d]; i++) idx[i] = s.d[d] - 1 - i;
     r = bi_call(l, "index_select", r, (Value *[]){v_int(l, d), index_const(l, idx, s.d[d], a->off)}, 2, a->off);
@@ -1857,7 +1858,7 @@ B(flip) {
 static Value *atleast(L *l, Value *x, int rank, int32_t off) {
   Shape s = tshape(l, x);
   if (s.rank >= rank) return x;
-  if (s.sym >= 0) lerr(l, off, "ttc cannot add dims around a run-time batch dimension here; use unsqueeze");
+  if (s.symm) lerr(l, off, "ttc cannot add dims around a run-time batch dimension here; use unsqueeze");
   Value *t = v_tuple(l, rank);
   int64_t d[3] = {1, 1, 1};
   if (s.rank == 1) d[1] = s.d[0];                /* [n] -> [1, n] or [1, n, 1] */
@@ -1905,13 +1906,13 @@ B(repeat_interleave) {
   Shape s = tshape(l, x);
   int d = v[2] ? normdim(l, want_int(l, v[2], "dim", a->off), s.rank, a->off) : 0;
   if (s.rank == 0) x = bi_call(l, "reshape", x, (Value *[]){v_int(l, 1)}, 1, a->off), s = tshape(l, x);
-  if (d == s.sym) lerr(l, a->off, "repeat_interleave(): ttc cannot repeat along the run-time batch dimension");
+  if (sym_at(&s, d)) lerr(l, a->off, "repeat_interleave(): ttc cannot repeat along the run-time batch dimension");
   int64_t n = s.d[d], total = 0;
   int64_t *reps = arena_alloc(l->arena, sizeof(int64_t) * (size_t)(n + 1));
   if (v[1]->k == V_TENSOR) {
     Shape rs = tshape(l, v[1]);
     int64_t rn = shape_numel(&rs);
-    if (rs.rank > 1 || rs.sym >= 0) lerr(l, a->off, "repeat_interleave(): repeats must be 0-dim or 1-dim tensor");
+    if (rs.rank > 1 || rs.symm) lerr(l, a->off, "repeat_interleave(): repeats must be 0-dim or 1-dim tensor");
     if (rn != 1 && rn != n) lerr(l, a->off, "repeats must have the same size as input along dim");
     if (tdtype(l, v[1]) != DT_I64 && tdtype(l, v[1]) != DT_I32)
       lerr(l, a->off, "repeat_interleave(): repeats has to be Long or Int tensor");
@@ -2088,7 +2089,7 @@ B(tolist) {
   Value *x = want_tensor(l, v[0], "tolist", a->off);
   Shape s = tshape(l, x);
   DType dt = tdtype(l, x);
-  if (s.sym >= 0) lerr(l, a->off, "tolist(): the tensor's shape is known only when the program runs (a batch dimension)");
+  if (s.symm) lerr(l, a->off, "tolist(): the tensor's shape is known only when the program runs (a batch dimension)");
   int64_t n = shape_numel(&s), pos = 0;
   if (n > (1 << 16)) lerr(l, a->off, "tolist(): %lld elements are too many for ttc", (long long)n);
   double *vals = arena_alloc(l->arena, sizeof(double) * (size_t)(n + 1));
@@ -2227,7 +2228,7 @@ static EinOp ein_pair(L *l, EinOp a, EinOp b, const bool *keep, const int64_t *s
     if (!ina[b.lab[i]]) bonly[nn++] = b.lab[i];
   Shape as = tshape(l, a.t);
   for (int i = 0; i < nk; i++)
-    if (as.sym >= 0 && a.lab[as.sym] == contr[i])
+    if (as.symm && a.lab[sym_first(&as)] == contr[i])
       lerr(l, off, "einsum(): contracting two operands over the run-time batch dimension is not supported "
                    "by ttc's einsum; keep its letter in the output and sum the result over it");
   /* both sides at the labels' full sizes (a size-1 dim broadcasts) */
@@ -2342,8 +2343,8 @@ B(einsum) {
       else c = labs[j++];
       op[i].lab[k] = c;
       count[c]++;
-      if (s.sym == k) symlab[c] = true;
-      if (s.d[k] != 1 || s.sym == k) {
+      if (sym_at(&s, k)) symlab[c] = true;
+      if (s.d[k] != 1 || sym_at(&s, k)) {
         if (size[c] != 1 && size[c] != s.d[k])
           lerr(l, a->off, "einsum(): operands do not broadcast with remapped shapes (subscript sizes %lld and %lld)",
                (long long)size[c], (long long)s.d[k]);
@@ -2360,7 +2361,7 @@ B(einsum) {
   for (int i = 0; i < nops; i++) {
     Shape s = tshape(l, op[i].t);
     for (int k = 0; k < op[i].rank; k++)
-      if (symlab[op[i].lab[k]] && s.sym != k)
+      if (symlab[op[i].lab[k]] && !sym_at(&s, k))
         lerr(l, a->off, "einsum(): operand %d has a size-%lld dim where another has the run-time batch "
                         "dimension; ttc's einsum does not broadcast to a batch", i, (long long)s.d[k]);
   }

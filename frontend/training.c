@@ -140,7 +140,7 @@ B(TensorDataset) {
   for (int i = 0; i < a->npos; i++) {
     if (a->pos[i]->k != V_TENSOR) lerr(l, a->off, "TensorDataset(): expected tensors, got %s", v_typename(a->pos[i]));
     const Node *nd = node_of(l, a->pos[i]);
-    if (nd->shape.rank == 0 || nd->shape.sym >= 0) lerr(l, a->off, "TensorDataset(): tensors need a first (sample) dimension");
+    if (nd->shape.rank == 0 || nd->shape.symm) lerr(l, a->off, "TensorDataset(): tensors need a first (sample) dimension");
     if (n >= 0 && nd->shape.d[0] != n) lerr(l, a->off, "Size mismatch between tensors");
     n = nd->shape.d[0];
   }
@@ -196,7 +196,7 @@ static Value *user_dataset(L *l, Value *ds, int32_t off) {
     if (!src[i])
       lerr(l, off, "DataLoader(): item %d of the Dataset's __getitem__ is not a row of a tensor it holds (self.x[idx]); ttc gathers rows into batches, so compute per-sample transforms on the batch instead", i);
     Shape s = tshape(l, src[i]);
-    if (s.rank == 0 || s.sym >= 0 || s.d[0] != n)
+    if (s.rank == 0 || s.symm || s.d[0] != n)
       lerr(l, off, "DataLoader(): the Dataset's __len__ is %lld, but item %d comes from a tensor of shape [%lld, ...]", (long long)n, i,
            (long long)(s.rank ? s.d[0] : 0));
   }
@@ -233,7 +233,7 @@ B(DataLoader) {
   int64_t n = attrs_get(&ds->attrs, "__len__")->i;
   if (bs > n && ld.drop_last) lerr(l, a->off, "DataLoader(): drop_last with a batch larger than the dataset yields nothing");
   Shape xs = {0}, ys = {0};
-  xs.sym = ys.sym = 0;
+  xs.symm = ys.symm = 1u;
   DType xdt = DT_F32, ydt = DT_I64;
   bool has_y = true;
   if (ld.kind == LD_TENSORS) {
@@ -250,18 +250,18 @@ B(DataLoader) {
     } else
       has_y = false;
     ld.n = n;
-    xs.sym = 0;
-    ys.sym = 0;
+    xs.symm = 1u;
+    ys.symm = 1u;
   } else {
     ld.root = attrs_get(&ds->attrs, "root")->s;
     bool train = attrs_get(&ds->attrs, "train")->i;
     if (ld.kind == LD_IDX) {
       ld.prefix = train ? "train" : "t10k";
-      xs = (Shape){.rank = 4, .sym = 0, .d = {0, 1, 28, 28}};
+      xs = (Shape){.rank = 4, .symm = 1u, .d = {0, 1, 28, 28}};
     } else {
-      xs = (Shape){.rank = 4, .sym = 0, .d = {0, 3, 32, 32}};
+      xs = (Shape){.rank = 4, .symm = 1u, .d = {0, 3, 32, 32}};
     }
-    ys = (Shape){.rank = 1, .sym = 0, .d = {0}};
+    ys = (Shape){.rank = 1, .symm = 1u, .d = {0}};
   }
   xs.d[0] = bs;
   ys.d[0] = bs;
@@ -1183,7 +1183,7 @@ static Value *ckpt_materialize(L *l, Value *root, const CkptEntries *ce, int32_t
   Value *keys = v_new(l, V_LIST), *vals = v_new(l, V_LIST);
   for (int i = 0; i < ce->n; i++) {
     Shape sh = ce->shapes[i];
-    if (sh.sym >= 0) lerr(l, off, "torch.load(): entry '%s' has a batch dimension", ce->keys[i]);
+    if (sh.symm) lerr(l, off, "torch.load(): entry '%s' has a batch dimension", ce->keys[i]);
     int var = ir_var_new(l->p, "loaded", VAR_VALUE, ce->dtypes[i], sh);
     Value *t = var_tensor(l, var);
     t->i3 = ce->pykinds[i];

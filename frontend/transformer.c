@@ -97,9 +97,9 @@ static Value *mha_new(L *l, Args *a) {
   /* xavier_uniform_: U(-a, a), a = sqrt(6 / (fan_in + fan_out)) of a [3E, E] weight */
   double bound = sqrt(6.0 / (double)(E + 3 * E));
   attrs_set(l, &m->attrs, "in_proj_weight",
-            bi_uniform_param(l, (Shape){.rank = 2, .sym = -1, .d = {3 * E, E}}, dt, bound, "in_proj_weight", off));
+            bi_uniform_param(l, (Shape){.rank = 2, .d = {3 * E, E}}, dt, bound, "in_proj_weight", off));
   if (bias) {
-    Value *z = filled(l, (Shape){.rank = 1, .sym = -1, .d = {3 * E}}, dt, 0.0, off);
+    Value *z = filled(l, (Shape){.rank = 1, .d = {3 * E}}, dt, 0.0, off);
     attrs_set(l, &m->attrs, "in_proj_bias", bi_make_param(l, z, "in_proj_bias", off));
     /* constant_(out_proj.bias, 0.): after its draw, as PyTorch */
     Value *ob = attrs_get(&out->attrs, "bias");
@@ -170,7 +170,7 @@ static Value *attn_mask_of(L *l, Value *mask, int64_t Lq, int64_t S, int64_t NH,
            (long long)s.d[1], (long long)Lq, (long long)S);
     t = bi_call(l, "unsqueeze", t, (Value *[]){v_int(l, 0)}, 1, off);
   } else if (s.rank == 3) {
-    if (s.d[0] != NH || s.d[1] != Lq || s.d[2] != S || s.sym >= 0)
+    if (s.d[0] != NH || s.d[1] != Lq || s.d[2] != S || s.symm)
       lerr(l, off, "The shape of the 3D attn_mask is torch.Size([%lld, %lld, %lld]), but should be (%lld, %lld, %lld).",
            (long long)s.d[0], (long long)s.d[1], (long long)s.d[2], (long long)NH, (long long)Lq, (long long)S);
   } else
@@ -197,7 +197,7 @@ static Value *mha_forward(L *l, Value *m, Value *q, Value *k, Value *v, Value *k
   if (ks.rank != qs.rank || vs.rank != qs.rank)
     lerr(l, off, "For %s query, expected key and value to be %d-D but found %d-D and %d-D tensors respectively",
          qs.rank == 3 ? "batched (3-D)" : "unbatched (2-D)", qs.rank, ks.rank, vs.rank);
-  if (qs.sym >= 0 || ks.sym >= 0 || vs.sym >= 0)
+  if (qs.symm || ks.symm || vs.symm)
     lerr(l, off, "MultiheadAttention on a DataLoader's batch (a run-time size) is not supported by ttc yet");
   DType dt = tdtype(l, attrs_get(&m->attrs, "in_proj_weight"));
   if (tdtype(l, q) != dt || tdtype(l, k) != dt || tdtype(l, v) != dt)
@@ -274,7 +274,7 @@ BI_FN(scaled_dot_product_attention) {
     lerr(l, a->off,
          "%s: query, key and value need at least 2 dimensions ([..., L, E]), got %d, %d and %d", fn,
          qs.rank, ks.rank, vs.rank);
-  if ((qs.sym >= 0 && qs.sym >= qs.rank - 2) || (ks.sym >= 0 && ks.sym >= ks.rank - 2))
+  if ((qs.symm >> (qs.rank - 2)) || (ks.symm >> (ks.rank - 2)))
     lerr(l, a->off, "%s: the sequence and embedding sizes must be known at compile time", fn);
   int64_t Lq = qs.d[qs.rank - 2], S = ks.d[ks.rank - 2], E = qs.d[qs.rank - 1];
   if (ks.d[ks.rank - 1] != E)

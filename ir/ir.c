@@ -52,7 +52,6 @@ Shape shape_make(int rank, const int64_t *d) {
   memset(&s, 0, sizeof s);
   TT_ASSERT(rank >= 0 && rank <= TT_MAX_RANK);
   s.rank = rank;
-  s.sym = -1;
   for (int i = 0; i < rank; i++) s.d[i] = d[i];
   return s;
 }
@@ -70,7 +69,7 @@ int64_t shape_numel(const Shape *s) {
 }
 
 bool shape_eq(const Shape *a, const Shape *b) {
-  if (a->rank != b->rank || a->sym != b->sym) return false;
+  if (a->rank != b->rank || a->symm != b->symm) return false;
   for (int i = 0; i < a->rank; i++)
     if (a->d[i] != b->d[i]) return false;
   return true;
@@ -90,7 +89,7 @@ char *shape_str(const Shape *s, char *buf, size_t n) {
   PUT("[");
   for (int i = 0; i < s->rank && i < TT_MAX_RANK; i++) {
     if (i) PUT(",");
-    if (i == s->sym) PUT("B:");
+    if (sym_at(s, i)) PUT("B:");
     PUT("%lld", (long long)s->d[i]);
   }
   PUT("]");
@@ -102,14 +101,13 @@ bool ir_broadcast(const Shape *a, const Shape *b, Shape *out) {
   Shape r;
   memset(&r, 0, sizeof r);
   r.rank = a->rank > b->rank ? a->rank : b->rank;
-  r.sym = -1;
   if (r.rank > TT_MAX_RANK) return false;
   for (int i = 0; i < r.rank; i++) {
     /* Right-aligned: output dim i is dim i - (r.rank - x.rank) of x, if that exists. */
     int ia = i - (r.rank - a->rank), ib = i - (r.rank - b->rank);
     bool ha = ia >= 0, hb = ib >= 0;
     int64_t da = ha ? a->d[ia] : 1, db = hb ? b->d[ib] : 1;
-    bool sa = ha && ia == a->sym, sb = hb && ib == b->sym;
+    bool sa = ha && sym_at(a, ia), sb = hb && sym_at(b, ib);
     if (sa || sb) {
       /* A symbolic dim's run-time extent is unknown, so it only matches itself or 1. */
       if (sa && sb) {
@@ -117,8 +115,7 @@ bool ir_broadcast(const Shape *a, const Shape *b, Shape *out) {
       } else if ((sa ? db : da) != 1) {
         return false;
       }
-      if (r.sym >= 0 && r.sym != i) return false;
-      r.sym = i;
+      r.symm |= 1u << i;
       r.d[i] = sa ? da : db;
       continue;
     }
@@ -296,7 +293,7 @@ void ir_store_into(const Program *p, const Graph *g, int *into) {
         shape_numel(&x->shape) != shape_numel(&var->shape))
       continue;
     /* a run-time extent: the same layout only when the shapes agree */
-    if ((x->shape.sym >= 0 || var->shape.sym >= 0) && !shape_eq(&x->shape, &var->shape)) continue;
+    if ((x->shape.symm || var->shape.symm) && !shape_eq(&x->shape, &var->shape)) continue;
     bool ok = true;
     for (int i = 0; ok && i < x->nin; i++)
       if (var_root(g, x->in[i]) == v)
@@ -428,7 +425,6 @@ int ir_add(Graph *g, Op op, const int32_t *in, int nin, const Attr *attr, Loc lo
   n.op = op;
   n.loc = loc;
   n.nin = nin;
-  n.shape.sym = -1;
   if (attr) n.attr = *attr;
   if (nin > 0) {
     n.in = arena_alloc(g->arena, (size_t)nin * sizeof *n.in);
@@ -464,7 +460,7 @@ int ir_add2(Graph *g, Op op, int a, int b, Loc loc, IrErr *err) {
 int ir_add_source(Graph *g, Op op, DType dt, Shape sh, const Attr *attr, Loc loc) {
   TT_ASSERT((unsigned)op < OP__COUNT && (ir_ops[op].flags & OPF_SOURCE));
   TT_ASSERT(dt_ok(dt) && sh.rank >= 0 && sh.rank <= TT_MAX_RANK);
-  TT_ASSERT(sh.sym >= -1 && sh.sym < sh.rank);
+  TT_ASSERT(sh.rank == TT_MAX_RANK || sh.symm >> sh.rank == 0);
   Node n;
   memset(&n, 0, sizeof n);
   n.op = op;

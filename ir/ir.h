@@ -64,15 +64,27 @@ bool dt_is_float(DType t);
 #define TT_MAX_RANK 8
 
 /*
- * A static shape, plus at most one symbolic (batch) dimension: when sym >= 0, d[sym] is
- * the dimension's upper bound and the real extent is known only at run time (the last,
- * smaller batch of a data loader). Printed as B:64.
+ * A static shape whose dims may be symbolic: when bit i of symm is set, d[i] is the
+ * dimension's upper bound and its real extent is known only at run time. A graph has one
+ * run-time extent (Graph.loader: the last, smaller batch of a data loader, or a sequence
+ * length held by a host variable), so every symbolic dim of a graph has that same extent:
+ * an attention matrix is [1,4,B:16,B:16]. Storage is sized and strided by the bounds.
+ * Printed as B:64.
  */
 typedef struct Shape {
   int rank;
-  int sym; /* index of the symbolic dimension, or -1 */
+  unsigned symm; /* bit i: dim i is symbolic */
   int64_t d[TT_MAX_RANK];
 } Shape;
+
+/* Whether dim i of s is symbolic (false for i out of range). */
+static inline bool sym_at(const Shape *s, int i) {
+  return i >= 0 && i < s->rank && (s->symm >> i & 1u);
+}
+/* The first symbolic dim of s, or -1. Code that handles one symbolic dim uses it after
+ * checking sym_count(s) <= 1. */
+static inline int sym_first(const Shape *s) { return s->symm ? __builtin_ctz(s->symm) : -1; }
+static inline int sym_count(const Shape *s) { return __builtin_popcount(s->symm); }
 
 Shape shape_make(int rank, const int64_t *d);
 Shape shape_scalar(void);

@@ -43,30 +43,27 @@ static const char *ss(ShapeBufs *sb, const Shape *s) {
 }
 
 static bool valid_shape(const Shape *s) {
-  if (s->rank < 0 || s->rank > TT_MAX_RANK || s->sym < -1 || s->sym >= s->rank) return false;
+  if (s->rank < 0 || s->rank > TT_MAX_RANK || (s->rank < TT_MAX_RANK && s->symm >> s->rank)) return false;
   for (int i = 0; i < s->rank; i++)
     if (s->d[i] < 0) return false;
   return true;
 }
 
-/* Dims [lo, hi) of s, keeping the symbolic marker if it falls inside. */
+/* Dims [lo, hi) of s, keeping the symbolic markers that fall inside. */
 static Shape sub_shape(const Shape *s, int lo, int hi) {
   Shape r;
   memset(&r, 0, sizeof r);
-  r.sym = -1;
   for (int i = lo; i < hi; i++) {
-    if (i == s->sym) r.sym = r.rank;
+    if (sym_at(s, i)) r.symm |= 1u << r.rank;
     r.d[r.rank++] = s->d[i];
   }
   return r;
 }
 
-/* Append b's dims to a (ranks already checked); false if both carry a symbolic dim. */
-static bool concat_shape(Shape *a, const Shape *b) {
-  if (a->sym >= 0 && b->sym >= 0) return false;
-  if (b->sym >= 0) a->sym = a->rank + b->sym;
+/* Append b's dims to a (ranks already checked). */
+static void concat_shape(Shape *a, const Shape *b) {
+  a->symm |= b->symm << a->rank;
   for (int i = 0; i < b->rank; i++) a->d[a->rank++] = b->d[i];
-  return true;
 }
 
 /* Broadcast with PyTorch's message on failure, naming the first offending output dim. */
@@ -77,7 +74,7 @@ static bool broadcast(const Node *n, const Shape *a, const Shape *b, Shape *out,
   for (int i = 0; i < r; i++) {
     int ia = i - (r - a->rank), ib = i - (r - b->rank);
     int64_t da = ia >= 0 ? a->d[ia] : 1, db = ib >= 0 ? b->d[ib] : 1;
-    bool sa = ia >= 0 && ia == a->sym, sb2 = ib >= 0 && ib == b->sym;
+    bool sa = ia >= 0 && sym_at(a, ia), sb2 = ib >= 0 && sym_at(b, ib);
     if ((sa || sb2) && !(sa && sb2 && da == db) && (sa ? db : da) != 1)
       return fail(err,
                   "%s: shapes %s and %s cannot be broadcast: the batch dimension B:%lld at "
@@ -196,13 +193,12 @@ static bool reduce_dims(const Node *n, const Shape *x, int64_t mask, int64_t kee
   }
   Shape r;
   memset(&r, 0, sizeof r);
-  r.sym = -1;
   for (int i = 0; i < x->rank; i++) {
     if ((mask >> i) & 1) {
       /* Reducing the batch dim leaves a static result: the loop bound is a run-time value. */
       if (keepdim) r.d[r.rank++] = 1;
     } else {
-      if (i == x->sym) r.sym = r.rank;
+      if (sym_at(x, i)) r.symm |= 1u << r.rank;
       r.d[r.rank++] = x->d[i];
     }
   }
@@ -240,7 +236,7 @@ static bool shape_argmax(const Graph *g, Node *n, IrErr *err) {
     /* Over the flattened tensor: the index is into the row-major order, the result 0-d. */
     if (n->attr.i[1] != 0)
       return fail(err, "%s: keepdim needs a dim", opname(n));
-    if (shape_numel(&x->shape) == 0 && x->shape.sym < 0)
+    if (shape_numel(&x->shape) == 0 && !x->shape.symm)
       return fail(err, "%s: expected a non-empty tensor", opname(n));
     n->shape = shape_scalar();
   } else if (!reduce_dims(n, &x->shape, mask, n->attr.i[1], &n->shape, err)) {
@@ -265,8 +261,8 @@ static bool shape_matmul(const Graph *g, Node *n, IrErr *err) {
     int64_t t = a.d[p];
     a.d[p] = a.d[q];
     a.d[q] = t;
-    if (a.sym == p) a.sym = q;
-    else if (a.sym == q) a.sym = p;
+    unsigned sp = a.symm >> p & 1u, sq = a.symm >> q & 1u;
+    a.symm = (a.symm & ~(3u << p)) | sp << q | sq << p;
   }
   if (n->attr.i[0]) {
     if (b.rank < 2)
@@ -276,8 +272,8 @@ static bool shape_matmul(const Graph *g, Node *n, IrErr *err) {
     int64_t t = b.d[p];
     b.d[p] = b.d[q];
     b.d[q] = t;
-    if (b.sym == p) b.sym = q;
-    else if (b.sym == q) b.sym = p;
+    unsigned sp = b.symm >> p & 1u, sq = b.symm >> q & 1u;
+    b.symm = (b.symm & ~(3u << p)) | sp << q | sq << p;
   }
   if (a.rank == 0 || b.rank == 0)
     return fail(err, "matmul: both arguments need to be at least 1D, but they are %dD and %dD",
@@ -299,7 +295,7 @@ static bool shape_matmul(const Graph *g, Node *n, IrErr *err) {
     b2.d[b2.rank++] = 1;
   }
   int ka = a2.rank - 1, kb = b2.rank - 2;
-  bool syma = a2.sym == ka, symb = b2.sym == kb;
+  bool syma = sym_at(&a2, ka), symb = sym_at(&b2, kb);
   if (a2.d[ka] != b2.d[kb] || syma != symb)
     return fail(err, "matmul: %s @ %s: inner dimensions %s%lld and %s%lld differ", ss(&sb, &a),
                 ss(&sb, &b), syma ? "B:" : "", (long long)a2.d[ka], symb ? "B:" : "",
@@ -307,11 +303,10 @@ static bool shape_matmul(const Graph *g, Node *n, IrErr *err) {
   /* Contracting over the batch dimension (a weight gradient, X^T G) gives a static shape:
    * drop the marker from both operands' contracted dims. */
   if (syma) {
-    a2.sym = -1;
-    b2.sym = -1;
-    if (a.sym == a.rank - 1) a.sym = -1;
-    if (b.rank > 1 && b.sym == b.rank - 2) b.sym = -1;
-    if (b.rank == 1) b.sym = -1;
+    a2.symm &= ~(1u << ka);
+    b2.symm &= ~(1u << kb);
+    a.symm &= ~(1u << (a.rank - 1));
+    b.symm &= ~(1u << (b.rank == 1 ? 0 : b.rank - 2));
   }
   Shape ba = sub_shape(&a2, 0, a2.rank - 2), bb = sub_shape(&b2, 0, b2.rank - 2), out;
   if (!ir_broadcast(&ba, &bb, &out))
@@ -319,8 +314,8 @@ static bool shape_matmul(const Graph *g, Node *n, IrErr *err) {
                 ss(&sb, &a), ss(&sb, &b), ss(&sb, &ba), ss(&sb, &bb));
   Shape m = a.rank == 1 ? sub_shape(&a2, 0, 0) : sub_shape(&a2, a2.rank - 2, a2.rank - 1);
   Shape nn = b.rank == 1 ? sub_shape(&b2, 0, 0) : sub_shape(&b2, b2.rank - 1, b2.rank);
-  if (!concat_shape(&out, &m) || !concat_shape(&out, &nn))
-    return fail(err, "matmul: %s @ %s: more than one batch dimension", ss(&sb, &a), ss(&sb, &b));
+  concat_shape(&out, &m);
+  concat_shape(&out, &nn);
   n->dtype = x->dtype;
   n->shape = out;
   return true;
@@ -344,7 +339,6 @@ static bool ints_shape(const Node *n, Shape *s, IrErr *err) {
   if (n->attr.nints < 0 || n->attr.nints > TT_MAX_RANK)
     return fail(err, "%s: target rank %d out of range", opname(n), n->attr.nints);
   memset(s, 0, sizeof *s);
-  s->sym = -1;
   s->rank = n->attr.nints;
   for (int i = 0; i < s->rank; i++) {
     if (n->attr.ints[i] < 0)
@@ -362,12 +356,20 @@ static bool shape_reshape(const Graph *g, Node *n, IrErr *err) {
   if (shape_numel(x) != shape_numel(&t))
     return fail(err, "reshape: cannot view %s (%lld elements) as %s (%lld elements)", ss(&sb, x),
                 (long long)shape_numel(x), ss(&sb, &t), (long long)shape_numel(&t));
-  if (x->sym >= 0) {
-    /* Only the leading batch dim survives a reshape: the rest is one static row. */
-    if (x->sym != 0 || t.rank == 0 || t.d[0] != x->d[0])
-      return fail(err, "reshape: cannot view %s as %s: the batch dimension must stay the "
-                  "leading dimension", ss(&sb, x), ss(&sb, &t));
-    t.sym = 0;
+  /* Storage is laid out by the bounds, so a symbolic dim survives a reshape only as a dim
+   * of the same size after the same number of elements: then every element keeps its
+   * offset, and the reshape only renames dims. */
+  for (int i = 0; i < x->rank; i++) {
+    if (!sym_at(x, i)) continue;
+    int64_t before = 1;
+    for (int k = 0; k < i; k++) before = dim_mul(before, x->d[k]);
+    int j = 0;
+    int64_t tb = 1;
+    while (j < t.rank && (tb < before || (tb == before && t.d[j] == 1 && x->d[i] != 1))) tb = dim_mul(tb, t.d[j++]);
+    if (j == t.rank || tb != before || t.d[j] != x->d[i])
+      return fail(err, "reshape: cannot view %s as %s: the batch dimension %d must stay a "
+                  "dimension of its own", ss(&sb, x), ss(&sb, &t), i);
+    t.symm |= 1u << j;
   }
   n->dtype = in(g, n, 0)->dtype;
   n->shape = t;
@@ -381,7 +383,6 @@ static bool shape_permute(const Graph *g, Node *n, IrErr *err) {
   Shape r;
   memset(&r, 0, sizeof r);
   r.rank = x->rank;
-  r.sym = -1;
   bool seen[TT_MAX_RANK] = {false};
   for (int i = 0; i < x->rank; i++) {
     int64_t k = n->attr.ints[i];
@@ -391,7 +392,7 @@ static bool shape_permute(const Graph *g, Node *n, IrErr *err) {
     if (seen[k]) return fail(err, "permute: dim %lld appears more than once", (long long)k);
     seen[k] = true;
     r.d[i] = x->d[k];
-    if (k == x->sym) r.sym = i;
+    if (sym_at(x, (int)k)) r.symm |= 1u << i;
   }
   n->dtype = in(g, n, 0)->dtype;
   n->shape = r;
@@ -410,20 +411,20 @@ static bool shape_expand(const Graph *g, Node *n, IrErr *err) {
   /* attr.i[0] = 1 + the target's symbolic dim (a gradient broadcast back over a batch) */
   if (n->attr.i[0] > 0) {
     int sd = (int)n->attr.i[0] - 1;
-    if (sd >= t.rank || (x->sym >= 0 && x->sym + off != sd))
-      return fail(err, "expand: invalid batch dimension %d for %s", sd, ss(&sb, &t));
     int xi = sd - off;
-    if (xi >= 0 && x->sym < 0 && x->d[xi] != 1)
+    if (sd >= t.rank || (x->symm && !sym_at(x, xi)))
+      return fail(err, "expand: invalid batch dimension %d for %s", sd, ss(&sb, &t));
+    if (xi >= 0 && !x->symm && x->d[xi] != 1)
       return fail(err, "expand: only a size-1 dimension can be expanded to the batch");
-    t.sym = sd;
+    t.symm |= 1u << sd;
   }
   for (int i = 0; i < x->rank; i++) {
     int64_t d = x->d[i], want = t.d[off + i];
-    if (i == x->sym) {
+    if (sym_at(x, i)) {
       if (want != d)
         return fail(err, "expand: cannot expand %s to %s: the batch dimension must keep its size",
                     ss(&sb, x), ss(&sb, &t));
-      t.sym = off + i;
+      t.symm |= 1u << (off + i);
     } else if (d != want && d != 1) {
       return fail(err, "expand: cannot expand %s to %s: size %lld at dimension %d must be 1 or "
                   "%lld", ss(&sb, x), ss(&sb, &t), (long long)d, i, (long long)want);
@@ -447,7 +448,7 @@ static bool shape_slice(const Graph *g, Node *n, IrErr *err) {
     if (start < 0 || start > stop || stop > x->d[i])
       return fail(err, "slice: range %lld:%lld out of bounds for dimension %d of size %lld",
                   (long long)start, (long long)stop, i, (long long)x->d[i]);
-    if (i == x->sym && (start != 0 || stop != x->d[i] || step != 1))
+    if (sym_at(x, i) && (start != 0 || stop != x->d[i] || step != 1))
       return fail(err, "slice: cannot slice the batch dimension (dimension %d)", i);
     r.d[i] = (stop - start + step - 1) / step;
   }
@@ -464,13 +465,13 @@ static bool shape_cat(const Graph *g, Node *n, IrErr *err) {
   if (rank == 0) return fail(err, "cat: zero-dimensional tensor cannot be concatenated");
   if (dim < 0 || dim >= rank)
     return fail(err, "cat: dim %lld out of range for a tensor of rank %d", (long long)dim, rank);
-  if (a->shape.sym == dim)
+  if (sym_at(&a->shape, (int)dim))
     return fail(err, "cat: cannot concatenate along the batch dimension");
   Shape r = a->shape;
   for (int i = 1; i < n->nin; i++) {
     const Node *b = in(g, n, i);
     if (!same_dtype(n, a->dtype, b->dtype, err)) return false;
-    bool ok = b->shape.rank == rank && b->shape.sym == a->shape.sym;
+    bool ok = b->shape.rank == rank && b->shape.symm == a->shape.symm;
     for (int k = 0; ok && k < rank; k++)
       if (k != dim && b->shape.d[k] != a->shape.d[k]) ok = false;
     if (!ok)
@@ -557,7 +558,7 @@ static bool shape_gather(const Graph *g, Node *n, IrErr *err) {
   if (ix->shape.rank != x->shape.rank || dim < 0 || dim >= (x->shape.rank ? x->shape.rank : 1))
     return fail(err, "gather: index %s and input %s need the same rank, dim in range", ss(&sb, &ix->shape), ss(&sb, &x->shape));
   for (int i = 0; i < x->shape.rank; i++) {
-    bool xs = i == x->shape.sym, is = i == ix->shape.sym;
+    bool xs = sym_at(&x->shape, i), is = sym_at(&ix->shape, i);
     if (i != dim && (is && !xs)) return fail(err, "gather: the index has a batch dimension the input lacks");
     if (i != dim && !is && ix->shape.d[i] > x->shape.d[i])
       return fail(err, "gather: index %s is larger than input %s outside dim %lld", ss(&sb, &ix->shape), ss(&sb, &x->shape), (long long)dim);
@@ -573,7 +574,7 @@ static bool shape_gather(const Graph *g, Node *n, IrErr *err) {
 static bool shape_embedding(const Graph *g, Node *n, IrErr *err) {
   const Node *w = in(g, n, 0), *ix = in(g, n, 1);
   ShapeBufs sb = {.k = 0};
-  if (w->shape.rank != 2 || w->shape.sym >= 0) return fail(err, "embedding: the table must be [V, D], got %s", ss(&sb, &w->shape));
+  if (w->shape.rank != 2 || w->shape.symm) return fail(err, "embedding: the table must be [V, D], got %s", ss(&sb, &w->shape));
   if (ix->dtype != DT_I64) return fail(err, "embedding: expected int64 indices, got %s", dt_name(ix->dtype));
   if (ix->shape.rank >= TT_MAX_RANK) return fail(err, "embedding: too many dimensions");
   n->dtype = w->dtype;
@@ -589,7 +590,7 @@ static bool shape_embedding_backward(const Graph *g, Node *n, IrErr *err) {
       gr->shape.d[gr->shape.rank - 1] != n->attr.ints[1])
     return fail(err, "embedding_backward: bad operands");
   n->dtype = gr->dtype;
-  n->shape = (Shape){.rank = 2, .sym = -1, .d = {n->attr.ints[0], n->attr.ints[1]}};
+  n->shape = (Shape){.rank = 2, .d = {n->attr.ints[0], n->attr.ints[1]}};
   return true;
 }
 
@@ -602,7 +603,7 @@ static bool shape_scatter_add(const Graph *g, Node *n, IrErr *err) {
   int rank = n->attr.nints;
   if (rank != ix->shape.rank || n->attr.i[0] < 0 || n->attr.i[0] >= (rank ? rank : 1) || n->attr.i[1] < 0 || n->attr.i[1] > rank)
     return fail(err, "scatter_add: bad attributes");
-  Shape out = {.rank = rank, .sym = (int)n->attr.i[1] - 1};
+  Shape out = {.rank = rank, .symm = n->attr.i[1] > 0 ? 1u << (n->attr.i[1] - 1) : 0};
   for (int i = 0; i < rank; i++) out.d[i] = n->attr.ints[i];
   n->dtype = gr->dtype;
   n->shape = out;
@@ -617,7 +618,7 @@ static bool shape_slice_backward(const Graph *g, Node *n, IrErr *err) {
   ShapeBufs sb = {.k = 0};
   if (n->attr.nints != 4 * rank)
     return fail(err, "slice_backward: expected %d attribute values, got %d", 4 * rank, n->attr.nints);
-  Shape out = {.rank = rank, .sym = x->shape.sym};
+  Shape out = {.rank = rank, .symm = x->shape.symm};
   for (int i = 0; i < rank; i++) {
     int64_t start = n->attr.ints[3 * i], stop = n->attr.ints[3 * i + 1], step = n->attr.ints[3 * i + 2];
     out.d[i] = n->attr.ints[3 * rank + i];
@@ -676,7 +677,7 @@ static bool image(const Node *n, const Node *x, IrErr *err) {
   ShapeBufs sb = {.k = 0};
   if (x->shape.rank != 4)
     return fail(err, "%s: expected a 4-D input [N, C, H, W], got %s", opname(n), ss(&sb, &x->shape));
-  if (x->shape.sym > 0) return fail(err, "%s: the batch dimension must be the first", opname(n));
+  if (x->shape.symm & ~1u) return fail(err, "%s: the batch dimension must be the first", opname(n));
   if (!dt_is_float(x->dtype)) return fail(err, "%s: expected a floating-point tensor", opname(n));
   return true;
 }
@@ -696,7 +697,7 @@ static bool shape_conv2d(const Graph *g, Node *n, IrErr *err) {
   const Node *x = in(g, n, 0), *w = in(g, n, 1);
   if (!image(n, x, err)) return false;
   if (n->attr.nints != 4) return fail(err, "conv2d: expected stride and padding");
-  if (w->shape.rank != 4 || w->shape.sym >= 0)
+  if (w->shape.rank != 4 || w->shape.symm)
     return fail(err, "conv2d: expected a 4-D weight [K, C, R, S], got %s", ss(&sb, &w->shape));
   if (!same_dtype(n, x->dtype, w->dtype, err)) return false;
   if (w->shape.d[1] != x->shape.d[1])
@@ -738,11 +739,11 @@ static bool shape_conv2d_grad_weight(const Graph *g, Node *n, IrErr *err) {
   const Node *x = in(g, n, 0), *dy = in(g, n, 1);
   if (!image(n, x, err) || !image(n, dy, err) || n->attr.nints != 6) return fail(err, "conv2d_grad_weight: bad operands");
   const int64_t *a = n->attr.ints;
-  if (dy->shape.d[0] != x->shape.d[0] || dy->shape.sym != x->shape.sym ||
+  if (dy->shape.d[0] != x->shape.d[0] || dy->shape.symm != x->shape.symm ||
       conv_out(x->shape.d[2], a[4], a[0], a[2]) != dy->shape.d[2] || conv_out(x->shape.d[3], a[5], a[1], a[3]) != dy->shape.d[3])
     return fail(err, "conv2d_grad_weight: the gradient's shape does not match the convolution");
   n->dtype = x->dtype;
-  n->shape = (Shape){.rank = 4, .sym = -1, .d = {dy->shape.d[1], x->shape.d[1], a[4], a[5]}};
+  n->shape = (Shape){.rank = 4, .d = {dy->shape.d[1], x->shape.d[1], a[4], a[5]}};
   return true;
 }
 
@@ -801,7 +802,7 @@ static bool shape_linalg(const Graph *g, Node *n, IrErr *err) {
   const Shape *s = &a->shape;
   if (!dt_is_float(a->dtype)) return fail(err, "%s: expected a floating-point tensor, got %s", opname(n), dt_name(a->dtype));
   if (s->rank < 2) return fail(err, "%s: expected a tensor of at least 2 dims", opname(n));
-  if (s->sym >= 0) return fail(err, "%s: a symbolic (batch) dimension is not supported", opname(n));
+  if (s->symm) return fail(err, "%s: a symbolic (batch) dimension is not supported", opname(n));
   int r = s->rank;
   if (n->op != OP_LINALG_LSTSQ && s->d[r - 1] != s->d[r - 2])
     return fail(err, "%s: A must be batches of square matrices, but they are %lld by %lld matrices",
@@ -815,7 +816,7 @@ static bool shape_linalg(const Graph *g, Node *n, IrErr *err) {
   if (n->op == OP_LINALG_INV) return true;
   const Node *b = in(g, n, 1);
   if (!same_dtype(n, a->dtype, b->dtype, err)) return false;
-  if (b->shape.rank != r || b->shape.sym >= 0 || b->shape.d[r - 2] != s->d[r - 2])
+  if (b->shape.rank != r || b->shape.symm || b->shape.d[r - 2] != s->d[r - 2])
     return fail(err, "%s: incompatible shapes of A and B", opname(n));
   for (int i = 0; i < r - 2; i++)
     if (b->shape.d[i] != s->d[i]) return fail(err, "%s: incompatible batch shapes of A and B", opname(n));

@@ -28,7 +28,7 @@ static bool bad(IrErr *err, const Graph *g, int id, const char *fmt, ...) {
 }
 
 static bool shape_ok(const Shape *s) {
-  if (s->rank < 0 || s->rank > TT_MAX_RANK || s->sym < -1 || s->sym >= s->rank) return false;
+  if (s->rank < 0 || s->rank > TT_MAX_RANK || (s->rank < TT_MAX_RANK && s->symm >> s->rank)) return false;
   for (int i = 0; i < s->rank; i++)
     if (s->d[i] < 0) return false;
   return true;
@@ -88,7 +88,7 @@ bool ir_verify(const Program *p, const Graph *g, IrErr *err) {
     if (n->attr.nints < 0 || (n->attr.nints > 0 && !n->attr.ints))
       return bad(err, g, id, "%s: invalid attribute array", oi->name);
     if (n->op == OP_CONST) {
-      if (n->shape.sym >= 0) return bad(err, g, id, "const: a constant cannot be symbolic");
+      if (n->shape.symm) return bad(err, g, id, "const: a constant cannot be symbolic");
       if (shape_numel(&n->shape) > 0 && !n->attr.data)
         return bad(err, g, id, "const: no data for %lld elements",
                    (long long)shape_numel(&n->shape));
@@ -273,7 +273,7 @@ static bool verify_stmts(const Program *p, const Stmt *list, int n, int loop_dep
       for (int k = 0; k < s->nargs; k++)
         if (!verify_hexpr(p, s->args[k], 0, err)) return false;
       for (int k = 0; k < s->nkeys; k++)
-        if (s->vars[k] < 0 || s->vars[k] >= p->nvars || p->vars[s->vars[k]].shape.sym >= 0)
+        if (s->vars[k] < 0 || s->vars[k] >= p->nvars || p->vars[s->vars[k]].shape.symm)
           return snprintf(err->msg, sizeof err->msg, "call statement: var %d out of range or batch-sized", k), false;
       break;
     case ST_LIST_INIT:
@@ -293,7 +293,7 @@ static bool verify_stmts(const Program *p, const Stmt *list, int n, int loop_dep
 /* Elements per row of var v when its leading dim holds rows (a batch or a dataset). */
 static bool row_of(const Program *p, const Loader *ld, int v, int64_t rows, int64_t *row, IrErr *err) {
   const Shape *s = &p->vars[v].shape;
-  if (s->rank < 1 || s->d[0] != rows || (s->sym >= 0 && s->sym != 0))
+  if (s->rank < 1 || s->d[0] != rows || (s->symm & ~1u))
     return snprintf(err->msg, sizeof err->msg, "loader %s: $%s must have %lld rows in its leading dimension",
                     ld->name ? ld->name : "?", p->vars[v].name, (long long)rows), false;
   *row = rows ? shape_numel(s) / rows : 0;
@@ -323,7 +323,7 @@ static bool verify_loader(const Program *p, const Loader *ld, IrErr *err) {
     int64_t sxrow = 0, syrow = 0;
     if (!row_of(p, ld, ld->srcx, ld->n, &sxrow, err)) return false;
     if (ld->srcy >= 0 && !row_of(p, ld, ld->srcy, ld->n, &syrow, err)) return false;
-    if (p->vars[ld->srcx].shape.sym >= 0 || (ld->srcy >= 0 && p->vars[ld->srcy].shape.sym >= 0))
+    if (p->vars[ld->srcx].shape.symm || (ld->srcy >= 0 && p->vars[ld->srcy].shape.symm))
       return snprintf(err->msg, sizeof err->msg, "loader %s: a dataset tensor cannot have a batch dimension", nm), false;
     if (sxrow != xrow || p->vars[ld->srcx].dtype != x->dtype ||
         (y && (syrow != yrow || p->vars[ld->srcy].dtype != y->dtype)))
@@ -401,7 +401,7 @@ bool ir_verify_program(const Program *p, IrErr *err) {
     if (g->loader < -1 || g->loader >= p->nloaders)
       return bad(err, &pg, -1, "graph %d: loader %d out of range", i, g->loader);
     bool sym = false;
-    for (int id = 0; id < g->n; id++) sym |= g->nodes[id].shape.sym >= 0 || g->nodes[id].op == OP_BATCH;
+    for (int id = 0; id < g->n; id++) sym |= g->nodes[id].shape.symm || g->nodes[id].op == OP_BATCH;
     if (sym && g->loader < 0)
       return snprintf(err->msg, sizeof err->msg, "graph %d has a batch dimension but no data loader to size it", i), false;
   }

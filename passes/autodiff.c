@@ -76,7 +76,7 @@ static int scalar(Ad *ad, double v, DType dt) {
 }
 
 static int fill(Ad *ad, double v, DType dt, Shape s) {
-  if (s.sym >= 0) ad->out->loader = ad->in->loader;
+  if (s.symm) ad->out->loader = ad->in->loader;
   Attr a = {0};
   a.f[0] = v;
   int id = ir_add_source(ad->out, OP_FILL, dt, s, &a, ad->loc);
@@ -308,12 +308,12 @@ static int expand_reduced(Ad *ad, int id, int g) {
   Shape keep = *xs;
   for (int i = 0; i < xs->rank; i++)
     if (n->attr.i[0] & (1LL << i)) keep.d[i] = 1;
-  keep.sym = xs->sym >= 0 && !(n->attr.i[0] & (1LL << xs->sym)) ? xs->sym : -1;
+  keep.symm = xs->symm & ~(unsigned)n->attr.i[0];
   int gk = reshape(ad, g, &keep);
   Attr a = {0};
   a.ints = (int64_t *)xs->d;
   a.nints = xs->rank;
-  a.i[0] = xs->sym + 1;
+  a.i[0] = sym_first(xs) + 1; /* autodiff runs on graphs of one batch dim */
   int32_t in[1] = {gk};
   return shape_eq(&keep, xs) ? gk : mk(ad, OP_EXPAND, in, 1, &a);
 }
@@ -356,10 +356,10 @@ static void grad_minmax_dim(Ad *ad, int id, int g, Op arg) {
   Attr ra = {0};
   ra.f[0] = 0;
   ra.f[1] = 1;
-  Shape rs = {.rank = 1, .sym = -1, .d = {x->shape.d[dim]}};
+  Shape rs = {.rank = 1, .d = {x->shape.d[dim]}};
   int r = ir_add_source(ad->out, OP_ARANGE, DT_I64, rs, &ra, ad->loc);
   ad->out->nodes[r].backward = true;
-  Shape bs = {.rank = x->shape.rank, .sym = -1};
+  Shape bs = {.rank = x->shape.rank};
   for (int i = 0; i < bs.rank; i++) bs.d[i] = i == dim ? x->shape.d[dim] : 1;
   int mask = cast(ad, op2(ad, OP_EQ, reshape(ad, r, &bs), idx), x->dtype);
   ACC(0, op2(ad, OP_MUL, expand_reduced(ad, id, g), mask));
@@ -419,8 +419,8 @@ static void grad_matmul(Ad *ad, int id, int g) {
   bool tb = NODE->attr.i[0] != 0;
   TT_ASSERT(NODE->attr.i[1] == 0);
   Shape as = an->shape, bs = bn->shape;
-  if (as.rank == 1) as = (Shape){.rank = 2, .sym = -1, .d = {1, an->shape.d[0]}};
-  if (bs.rank == 1) bs = (Shape){.rank = 2, .sym = -1, .d = {bn->shape.d[0], 1}};
+  if (as.rank == 1) as = (Shape){.rank = 2, .d = {1, an->shape.d[0]}};
+  if (bs.rank == 1) bs = (Shape){.rank = 2, .d = {bn->shape.d[0], 1}};
   int a2 = reshape(ad, X(0), &as), b2 = reshape(ad, X(1), &bs);
   /* the output with both operands as matrices: batch, M, N */
   Shape abatch = as, bbatch = bs, batch;
@@ -520,7 +520,7 @@ static void grad_gather(Ad *ad, int id, int g) {
   const Shape *xs = &ad->in->nodes[IN(0)].shape;
   Attr a = {0};
   a.i[0] = NODE->attr.i[0];
-  a.i[1] = xs->sym + 1;
+  a.i[1] = sym_first(xs) + 1;
   a.ints = (int64_t *)xs->d;
   a.nints = xs->rank;
   int32_t in[2] = {g, X(1)};

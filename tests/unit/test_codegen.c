@@ -602,7 +602,7 @@ static void test_error_symbolic_dim(void **state) {
   (void)state;
   TB t = tb_new();
   Shape s = SHAPE(64, 3);
-  s.sym = 0;
+  s.symm = 1u;
   int x = ir_add_source(t.g, OP_FILL, DT_F32, s, &(Attr){.f = {1}}, (Loc){0});
   tb_out(&t, x);
   tb_finish(&t);

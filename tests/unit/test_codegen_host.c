@@ -213,8 +213,8 @@ static void test_loader_partial_batch_symbolic(void **state) {
   int X = ir_var_new(p, "X", VAR_VALUE, DT_F32, SHAPE(5, 3));
   int Y = ir_var_new(p, "Y", VAR_VALUE, DT_I64, SHAPE(5));
   Shape xb = SHAPE(2, 3), yb = SHAPE(2);
-  xb.sym = 0;
-  yb.sym = 0;
+  xb.symm = 1u;
+  yb.symm = 1u;
   int xv = ir_var_new(p, "x", VAR_VALUE, DT_F32, xb);
   int yv = ir_var_new(p, "y", VAR_VALUE, DT_I64, yb);
   Loader ld = {.kind = LD_TENSORS,
@@ -250,8 +250,8 @@ static void test_loader_partial_batch_symbolic(void **state) {
   int am = op1(g, OP_ARGMAX, &(Attr){.i = {2, 0}}, sm);
   int mean0 = op1(g, OP_MEAN, &(Attr){.i = {1, 0}}, x);
   Shape rb = SHAPE(2), wb = SHAPE(2, 2);
-  rb.sym = 0;
-  wb.sym = 0;
+  rb.symm = 1u;
+  wb.symm = 1u;
   int rv = ir_var_new(p, "r", VAR_VALUE, DT_F32, rb);
   int mv = ir_var_new(p, "m", VAR_VALUE, DT_F32, shape_scalar());
   int wv = ir_var_new(p, "w", VAR_VALUE, DT_F32, wb);
@@ -500,7 +500,7 @@ static void test_errors_are_messages(void **state) {
   /* a loader whose batch var has the wrong row size */
   p = ir_program_new("bad.tt", SRC);
   Shape xb = SHAPE(4, 2);
-  xb.sym = 0;
+  xb.symm = 1u;
   int X = ir_var_new(p, "X", VAR_VALUE, DT_F32, SHAPE(8, 3));
   int xv = ir_var_new(p, "x", VAR_VALUE, DT_F32, xb);
   ir_loader_new(p, &(Loader){.kind = LD_TENSORS,

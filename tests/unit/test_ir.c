@@ -130,7 +130,7 @@ static void test_dtypes_shapes(void **state) {
   Shape sc = shape_scalar();
   assert_string_equal(shape_str(&sc, b, sizeof b), "[]");
   assert_int_equal(shape_numel(&sc), 1);
-  s.sym = 0;
+  s.symm = 1u;
   s.d[0] = 64;
   assert_string_equal(shape_str(&s, b, sizeof b), "[B:64,2]");
   char tiny[4];
@@ -147,7 +147,7 @@ static void test_broadcast(void **state) {
   assert_false(ir_broadcast(&p, &q, &r));
   /* symbolic: with itself or 1, not with its bound as a static size */
   Shape s = shape_make(2, (int64_t[]){64, 10});
-  s.sym = 0;
+  s.symm = 1u;
   Shape t = shape_make(1, (int64_t[]){10});
   assert_true(ir_broadcast(&s, &t, &r));
   assert_string_equal(shape_str(&r, b, sizeof b), "[B:64,10]");
@@ -213,7 +213,7 @@ static void test_ew(void **state) {
   assert_string_equal(fx->err.msg, "softmax: dim 2 out of range for a tensor of rank 2");
   /* the batch dim broadcasts only with itself or 1 */
   Shape bs = shape_make(2, (int64_t[]){64, 10});
-  bs.sym = 0;
+  bs.symm = 1u;
   int x = ir_add_source(g, OP_FILL, DT_F32, bs, NULL, L0);
   int y = src(g, DT_F32, 2, (int64_t)64, (int64_t)10);
   assert_int_equal(ir_add2(g, OP_ADD, x, y, L0, &fx->err), -1);
@@ -274,7 +274,7 @@ static void test_matmul(void **state) {
   assert_int_equal(g->nodes[matmul(fx, i3, i3, 0)].dtype, DT_I64);
   /* the batch dim flows through the rows */
   Shape bs = shape_make(2, (int64_t[]){64, 784});
-  bs.sym = 0;
+  bs.symm = 1u;
   int xb = ir_add_source(g, OP_FILL, DT_F32, bs, NULL, L0);
   r = matmul(fx, xb, wt, 1);
   assert_string_equal(sh(g, r), "[B:64,256]");
@@ -314,7 +314,7 @@ static void test_reduce(void **state) {
   assert_int_equal(add_attr(fx, OP_ARGMAX, a, 0, 1), -1);
   /* reducing the batch dim leaves a static shape; keeping it keeps it symbolic */
   Shape bs = shape_make(2, (int64_t[]){64, 10});
-  bs.sym = 0;
+  bs.symm = 1u;
   int x = ir_add_source(g, OP_FILL, DT_F32, bs, NULL, L0);
   assert_string_equal(sh(g, add_attr(fx, OP_SUM, x, 1, 0)), "[10]");
   assert_string_equal(sh(g, add_attr(fx, OP_SUM, x, 2, 1)), "[B:64,1]");
@@ -333,7 +333,7 @@ static void test_layout(void **state) {
   assert_int_equal(add_ints(fx, OP_RESHAPE, a, (int64_t[]){4}, 1), -1);
   assert_string_equal(fx->err.msg, "reshape: cannot view [2,3] (6 elements) as [4] (4 elements)");
   Shape bs = shape_make(3, (int64_t[]){64, 28, 28});
-  bs.sym = 0;
+  bs.symm = 1u;
   int x = ir_add_source(g, OP_FILL, DT_F32, bs, NULL, L0);
   r = add_ints(fx, OP_RESHAPE, x, (int64_t[]){64, 784}, 2); /* flatten(1) */
   assert_string_equal(sh(g, r), "[B:64,784]");
