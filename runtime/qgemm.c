@@ -39,6 +39,7 @@
  */
 #include "tt.h"
 
+#include <math.h>
 #include <string.h>
 
 /* TT_QGEMM_PORTABLE: the plain C kernel even where VNNI is there (tests, benchmarks) */
@@ -466,4 +467,43 @@ void tt_conv2d_u8s8_naive(const uint8_t *x, int32_t xz, const int8_t *w, int32_t
               }
           y[((n * K + k) * OH + oh) * OW + ow] = (int32_t)acc;
         }
+}
+
+/* ---- quantize and dequantize (the edges of an int8 layer) -------------------------------- */
+
+/* PyTorch's quantize_val: zp + nearbyint(x * inv_scale) in float32, converted to int64 (a
+ * NaN, an infinity or a value past int64 converts to INT64_MIN there, the x86 result of an
+ * undefined conversion, so it lands on qmin), then clamped. */
+static inline int64_t quantize_one(float x, float inv_scale, int32_t zp) {
+  float r = (float)zp + nearbyintf(x * inv_scale);
+  return fabsf(r) < 9223372036854775808.0f ? (int64_t)r : INT64_MIN;
+}
+
+void tt_quantize_f32_u8(const float *restrict x, uint8_t *restrict q, int64_t n, float inv_scale,
+                        int32_t zp) {
+  for (int64_t i = 0; i < n; i++) {
+    int64_t v = quantize_one(x[i], inv_scale, zp);
+    q[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+  }
+}
+
+void tt_quantize_f32_s8(const float *restrict x, int8_t *restrict q, int64_t n, float inv_scale,
+                        int32_t zp) {
+  for (int64_t i = 0; i < n; i++) {
+    int64_t v = quantize_one(x[i], inv_scale, zp);
+    q[i] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
+  }
+}
+
+void tt_qlinear_epilogue(const int32_t *restrict acc, float *restrict y, int64_t M, int64_t N,
+                         float sx, const float *restrict sw, const float *restrict bias,
+                         bool relu) {
+  for (int64_t i = 0; i < M; i++) {
+    const int32_t *restrict a = acc + i * N;
+    float *restrict yi = y + i * N;
+    for (int64_t j = 0; j < N; j++) {
+      float v = (float)a[j] * (sx * sw[j]) + (bias ? bias[j] : 0.0f);
+      yi[j] = relu && !(v > 0.0f) && v == v ? 0.0f : v;
+    }
+  }
 }

@@ -11,6 +11,7 @@
  * ctest runs this as the library was built (the portable kernel unless the build targets
  * VNNI); tests/quant.sh builds it again with -march=native, which runs the vpdpbusd kernel.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -235,6 +236,43 @@ static void test_qconv_matches_naive(void **state) {
   assert_true(check_conv(1, 7, 11, 3, 40, 2, 3, 2, 3, 0, 1, 5));
 }
 
+
+/* The quantize kernels give PyTorch's codes: these are torch.quantize_per_tensor's on the same
+ * inputs (scale 0.1, zero point 0; ties round half to even after the float32 product with
+ * 1.0f / 0.1f; NaN, infinities and values past int64 give the lowest code). */
+static void test_quantize_matches_pytorch(void **state) {
+  (void)state;
+  const float x[] = {0.05f, 0.15f, 0.25f, -0.05f, 0.35f, 2.5f, 0.5f, 1.5f,
+                     NAN, INFINITY, -INFINITY, 1e20f, -1e20f, 12.7f, -12.8f, 12.75f, 12.85f};
+  const int8_t want_s8[] = {0, 2, 2, 0, 4, 25, 5, 15, -128, -128, -128, -128, -128, 127, -128, 127, 127};
+  enum { n = sizeof x / sizeof x[0] };
+  int8_t s8[n];
+  uint8_t u8[n];
+  tt_quantize_f32_s8(x, s8, n, 1.0f / 0.1f, 0);
+  assert_memory_equal(s8, want_s8, n);
+  const uint8_t want_u8[] = {0, 2, 2, 0, 4, 25, 5, 15, 0, 0, 0, 0, 0, 127, 0, 128, 128};
+  tt_quantize_f32_u8(x, u8, n, 1.0f / 0.1f, 0);
+  assert_memory_equal(u8, want_u8, n);
+  tt_quantize_f32_u8(x, u8, 8, 1.0f / 0.1f, 128); /* the zero point shifts the codes */
+  for (int i = 0; i < 8; i++)
+    assert_int_equal(u8[i], 128 + want_s8[i]);
+}
+
+static void test_qlinear_epilogue(void **state) {
+  (void)state;
+  const int32_t acc[6] = {100, -200, 0, 7, INT32_MAX, -3};
+  const float sw[3] = {0.5f, 0.25f, 2.0f}, bias[3] = {1.0f, -1.0f, 0.5f};
+  float y[6];
+  tt_qlinear_epilogue(acc, y, 2, 3, 0.1f, sw, bias, false);
+  for (int i = 0; i < 6; i++)
+    assert_true(y[i] == (float)acc[i] * (0.1f * sw[i % 3]) + bias[i % 3]);
+  tt_qlinear_epilogue(acc, y, 2, 3, 0.1f, sw, NULL, true);
+  for (int i = 0; i < 6; i++) {
+    float v = (float)acc[i] * (0.1f * sw[i % 3]);
+    assert_true(y[i] == (v > 0 ? v : 0.0f));
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_qgemm_block_edges),
@@ -244,6 +282,8 @@ int main(void) {
       cmocka_unit_test(test_qgemm_refuses_bad_arguments),
       cmocka_unit_test(test_qgemm_threads_bit_identical),
       cmocka_unit_test(test_qconv_matches_naive),
+      cmocka_unit_test(test_quantize_matches_pytorch),
+      cmocka_unit_test(test_qlinear_epilogue),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
