@@ -219,6 +219,139 @@ B(measure_latency) {
   return hvar_value(l, hv);
 }
 
+/* ---- Benchmark (curriculum module 19) ---------------------------------------------- */
+
+/* Benchmark(models, datasets=None, warmup_runs=5, measurement_runs=10): models a list of
+ * modules, each named by its `name` attribute when it is a string, else model_I. */
+B(Benchmark) {
+  if (self) lerr(l, a->off, "a Benchmark is not callable; call run_latency_benchmark(input_shape)");
+  Value *v[4];
+  args_bind(l, "Benchmark", "models, datasets=None, warmup_runs=5, measurement_runs=10", NULL, a, v, 4);
+  if (!v[0] || (v[0]->k != V_LIST && v[0]->k != V_TUPLE) || v[0]->n == 0)
+    lerr(l, a->off, "Benchmark(): models must be a non-empty list of modules");
+  for (int i = 0; i < v[0]->n; i++) want_module(l, v[0]->items[i], "Benchmark", a->off);
+  int64_t warm = v[2] ? want_int(l, v[2], "warmup_runs", a->off) : 5;
+  int64_t runs = v[3] ? want_int(l, v[3], "measurement_runs", a->off) : 10;
+  if (warm < 0) lerr(l, a->off, "Benchmark(): warmup_runs is %lld; it must be 0 or more", (long long)warm);
+  if (runs < 2) lerr(l, a->off, "Benchmark(): measurement_runs is %lld; a standard deviation needs 2 or more", (long long)runs);
+  Value *o = obj_new(l, "Benchmark");
+  attrs_set(l, &o->attrs, "models", v[0]);
+  attrs_set(l, &o->attrs, "datasets", v[1] ? v[1] : l->none);
+  attrs_set(l, &o->attrs, "warmup_runs", v_int(l, warm));
+  attrs_set(l, &o->attrs, "measurement_runs", v_int(l, runs));
+  return o;
+}
+
+static HostExpr *hx_bin(L *l, int op, HostExpr *x, HostExpr *y) {
+  HostExpr *e = ir_hx(l->p, HX_BIN);
+  e->op = op;
+  e->a = x;
+  e->b = y;
+  e->isfloat = true;
+  return e;
+}
+
+static HostExpr *hx_var(L *l, int hv) { return hvar_value(l, hv)->hx; }
+
+/* One model's measurement runs, each a forward between two clock reads, summarized in
+ * host variables as they go (sum, sum of squares, min, max): a result object. */
+static Value *bench_model(L *l, Value *m, Value *x, int64_t runs, const char *name, int32_t off) {
+  int sum = host_var_for(l, v_float(l, 0.0), "bench_sum", off);
+  int sq = host_var_for(l, v_float(l, 0.0), "bench_sumsq", off);
+  int mn = host_var_for(l, v_float(l, 1e300), "bench_min", off);
+  int mx = host_var_for(l, v_float(l, 0.0), "bench_max", off);
+  end_graph(l);
+  Stmt *body = NULL;
+  int nbody = 0, capbody = 0;
+  Stmt **sb = l->blk;
+  int *sn = l->blkn, *sc = l->blkcap;
+  l->blk = &body;
+  l->blkn = &nbody;
+  l->blkcap = &capbody;
+  l->loop_depth++;
+  int unrolled = l->unrolled;
+  l->unrolled = 0;
+  region_enter(l, off);
+  int hv = ir_hvar_new(l->p, "_", false);
+  int t0 = host_var_for(l, clock_now(l), "t0", off);
+  bool saved = l->no_grad;
+  l->no_grad = true;
+  Value *pos[1] = {x};
+  Args ca = {.pos = pos, .npos = 1, .off = off};
+  Value *y = v_call(l, m, &ca);
+  l->no_grad = saved;
+  if (!y || y->k != V_TENSOR)
+    lerr(l, off, "Benchmark: the forward of %s returns %s, not a tensor", name, y ? v_typename(y) : "None");
+  (void)tvar(l, y);
+  end_graph(l);
+  /* ms = (clock - t0) * 1000, then the running sums */
+  HostExpr *dt = hx_bin(l, HB_MUL, hx_bin(l, HB_SUB, clock_now(l)->hx, hx_var(l, t0)), hx_float(l, 1000.0));
+  int ms = host_var_for(l, v_host(l, dt), "ms", off);
+  host_assign(l, sum, v_host(l, hx_bin(l, HB_ADD, hx_var(l, sum), hx_var(l, ms))), off);
+  host_assign(l, sq, v_host(l, hx_bin(l, HB_ADD, hx_var(l, sq), hx_bin(l, HB_MUL, hx_var(l, ms), hx_var(l, ms)))), off);
+  host_assign(l, mn, v_host(l, hx_bin(l, HB_MIN, hx_var(l, mn), hx_var(l, ms))), off);
+  host_assign(l, mx, v_host(l, hx_bin(l, HB_MAX, hx_var(l, mx), hx_var(l, ms))), off);
+  region_leave(l);
+  l->blk = sb;
+  l->blkn = sn;
+  l->blkcap = sc;
+  l->loop_depth--;
+  l->unrolled = unrolled;
+  Stmt *s = emit_stmt(l, ST_FOR, off);
+  s->body = body;
+  s->nbody = nbody;
+  s->capbody = capbody;
+  s->hvar = hv;
+  s->expr = hx_int(l, 0);
+  s->expr2 = hx_int(l, runs);
+  s->step = 1;
+  /* mean, and the sample standard deviation from the sums (clamped at 0 against rounding) */
+  double n = (double)runs;
+  int mean = host_var_for(l, v_host(l, hx_bin(l, HB_DIV, hx_var(l, sum), hx_float(l, n))), "bench_mean", off);
+  HostExpr *var = hx_bin(l, HB_DIV, hx_bin(l, HB_SUB, hx_var(l, sq), hx_bin(l, HB_MUL, hx_float(l, n), hx_bin(l, HB_MUL, hx_var(l, mean), hx_var(l, mean)))),
+                         hx_float(l, n - 1));
+  Value *sd = host_call1(l, HU_SQRT, v_host(l, hx_bin(l, HB_MAX, var, hx_float(l, 0.0))), off);
+  int std = host_var_for(l, sd, "bench_std", off);
+  Value *r = obj_new(l, "BenchmarkResult");
+  attrs_set(l, &r->attrs, "metric_name", v_str(l, "latency_ms"));
+  attrs_set(l, &r->attrs, "model_name", v_str(l, name));
+  attrs_set(l, &r->attrs, "mean", hvar_value(l, mean));
+  attrs_set(l, &r->attrs, "std", hvar_value(l, std));
+  attrs_set(l, &r->attrs, "min", hvar_value(l, mn));
+  attrs_set(l, &r->attrs, "max", hvar_value(l, mx));
+  attrs_set(l, &r->attrs, "count", v_int(l, runs));
+  return r;
+}
+
+/* bench.run_latency_benchmark(input_shape=(1, 28, 28)): for each model, warmup_runs
+ * forwards on zeros of input_shape, then measurement_runs timed ones; a dict from the
+ * models' names to their results (mean, std, min, max in ms, count). */
+B(run_latency_benchmark) {
+  Value *v[1];
+  args_bind(l, "run_latency_benchmark", "input_shape=None", NULL, a, v, 1);
+  Shape s;
+  if (v[0]) s = want_shape(l, v[0], "run_latency_benchmark", a->off);
+  else s = shape_make(3, (const int64_t[]){1, 28, 28});
+  Value *models = attrs_get(&self->attrs, "models");
+  int64_t warm = attrs_get(&self->attrs, "warmup_runs")->i, runs = attrs_get(&self->attrs, "measurement_runs")->i;
+  Value *d = v_new(l, V_DICT);
+  for (int i = 0; i < models->n; i++) {
+    Value *m = models->items[i];
+    Value *nm = attrs_get(&m->attrs, "name");
+    const char *name = nm && nm->k == V_STR ? nm->s : arena_printf(l->arena, "model_%d", i);
+    Value *x = filled(l, s, DT_F32, 0.0, a->off);
+    (void)tvar(l, x); /* the loops read it from a variable */
+    forward_loop(l, m, x, warm, a->off);
+    v_list_push(l, d, v_str(l, name));
+    v_list_push(l, d, bench_model(l, m, x, runs, name, a->off));
+  }
+  return d;
+}
+
+static const Builtin bench_methods[] = {
+  {"run_latency_benchmark", BI_FUNC, pb_run_latency_benchmark, 0},
+};
+
 static const Builtin methods[] = {
   {"measure_latency", BI_FUNC, pb_measure_latency, 0},
   {"count_parameters", BI_FUNC, pb_count_parameters, 0},
@@ -227,6 +360,17 @@ static const Builtin methods[] = {
 };
 
 Value *profiler_getattr(L *l, Value *obj, const char *name) {
+  if (is_class(obj, "Benchmark")) {
+    if (!strcmp(name, "run_latency_benchmark")) {
+      Value *v = v_new(l, V_BUILTIN);
+      v->bi = &bench_methods[0];
+      v->self = obj;
+      v->s = bench_methods[0].name;
+      return v;
+    }
+    return attrs_get(&obj->attrs, name);
+  }
+  if (is_class(obj, "BenchmarkResult")) return attrs_get(&obj->attrs, name);
   if (!is_profiler(obj)) return NULL;
   for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
     if (!strcmp(name, methods[i].name)) {
@@ -239,7 +383,15 @@ Value *profiler_getattr(L *l, Value *obj, const char *name) {
   return NULL;
 }
 
+/* BenchmarkResult is made by run_latency_benchmark only; the row lets obj_new name it. */
+B(BenchmarkResult) {
+  UNUSED(self);
+  lerr(l, a->off, "BenchmarkResult is made by Benchmark.run_latency_benchmark(), not called");
+}
+
 const Builtin profiler_builtins[] = {
   {"Profiler", BI_CLASS, pb_Profiler, 0},
+  {"Benchmark", BI_CLASS, pb_Benchmark, 0},
+  {"BenchmarkResult", BI_CLASS, pb_BenchmarkResult, 0},
 };
 const int profiler_nbuiltins = sizeof profiler_builtins / sizeof profiler_builtins[0];

@@ -8,7 +8,8 @@
 #    from the JSONs' own numbers; the baseline scores 1 against itself; the -O0 and -O1
 #    builds of one program print the same accuracy;
 #  - the SVG is XML with a dot per valid entry;
-#  - a directory without a baseline, or with no entries, is a message, not a crash.
+#  - a directory without a baseline, or with no entries, is a message, not a crash;
+#  - the language's Profiler.count_flops of the main demo's model is ttc profile's count.
 # Times are never asserted (they are measured, not tested).
 #
 #   bash tests/olympics.sh TTC TESTS_SRC_DIR WORK_DIR
@@ -117,6 +118,16 @@ check "no baseline: the message" grep -q "has no entry named 'baseline'" nobase.
 check "no entries: the message" grep -q "holds no .tt entries" empty.err
 "$ttc" olympics missing-dir > /dev/null 2> missing.err
 check "a missing directory: the message" grep -q "cannot open the directory of entries missing-dir" missing.err
+
+# ---- the language's Profiler counts what ttc profile counts ----
+# the main demo's model, asked from the program, against ttc profile's count of its
+# evaluation graph (which also holds the accuracy count: argmax 10, ==, cast, sum 1 each)
+sed -n '/^class MLP/,/^manual_seed/p' "$src/../models/mlp_fashion.tt" | grep -v '^manual_seed' > flops.tt
+{ echo 'MEAN, STD = 0.2860, 0.3530'; cat flops.tt; echo 'print(Profiler().count_flops(MLP(), (1, 784)))'; } > flops2.tt
+lang=$("$ttc" run flops2.tt 2> flops.err)
+"$ttc" profile "$src/../models/mlp_fashion.tt" --runs=0 --json > mlp.json 2>> flops.err
+prof=$(grep -o '"flops_forward_batch1": [0-9]*' mlp.json | awk '{ print $2 }')
+check "count_flops ($lang) is ttc profile's forward ($prof) less the accuracy count's 13" test "$lang" = $((prof - 13))
 
 echo "olympics: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -186,6 +186,42 @@ class Profiler:
             return (time.perf_counter() - t0) * 1000.0 / iterations
 
 
+class BenchmarkResult:
+    """One model's measurement runs in ms: mean, sample std, min, max, count."""
+
+    def __init__(self, model_name, values):
+        n = len(values)
+        self.metric_name, self.model_name, self.count = "latency_ms", model_name, n
+        self.mean = sum(values) / n
+        self.std = math.sqrt(max(sum((v - self.mean) ** 2 for v in values) / (n - 1), 0.0))
+        self.min, self.max = min(values), max(values)
+
+
+class Benchmark:
+    """The curriculum's Benchmark (module 19) as ttc defines it (frontend/profiler.c)."""
+
+    def __init__(self, models, datasets=None, warmup_runs=5, measurement_runs=10):
+        self.models, self.datasets = list(models), datasets
+        self.warmup_runs, self.measurement_runs = warmup_runs, measurement_runs
+
+    def run_latency_benchmark(self, input_shape=(1, 28, 28)):
+        import time
+        results = {}
+        for i, m in enumerate(self.models):
+            name = m.name if isinstance(getattr(m, "name", None), str) else f"model_{i}"
+            x = torch.zeros(*input_shape)
+            values = []
+            with torch.no_grad():
+                for _ in range(self.warmup_runs):
+                    m(x)
+                for _ in range(self.measurement_runs):
+                    t0 = time.perf_counter()
+                    m(x)
+                    values.append((time.perf_counter() - t0) * 1000.0)
+            results[name] = BenchmarkResult(name, values)
+        return results
+
+
 def quantize_int8(tensor):
     """TinyTorch's (module 15) asymmetric int8 quantization of a whole tensor, as ttc
     defines it (frontend/quant.c): its NumPy arithmetic, float64 for the parameters and
@@ -252,7 +288,7 @@ _names = {
     # namespaces a program may use without importing them (ttc predefines them)
     "torch": torch, "nn": nn, "F": F, "optim": torch.optim, "math": math,
     # the curriculum's measuring tools (ttc: frontend/profiler.c)
-    "Profiler": Profiler,
+    "Profiler": Profiler, "Benchmark": Benchmark,
 }
 
 
