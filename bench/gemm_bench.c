@@ -4,7 +4,8 @@
  * (NN: forward x@W and dx = dy@W; NT: x@W^T, dx = dy@W^T; TN: dW = x^T@dy) and on the
  * shapes of the Fashion-MNIST MLP (batch 64, 784 -> 256 -> 10).
  *
- *   bench/gemm_bench.sh [RUNS]      # builds this file with the flags ttc builds programs with
+ *   bench/gemm_bench.sh [RUNS [FILTER]]   # builds this file with the flags ttc builds programs
+ *                                         # with; FILTER: only shapes whose name contains it
  *
  * OpenBLAS is not linked: it is dlopen'ed ($OPENBLAS_LIB, else Debian's
  * libopenblas0-pthread, libopenblas.so.0), so the bench builds without it and says so when
@@ -128,6 +129,7 @@ static void summarize(double *t, int n, double flop, double out[3]) {
 
 int main(int argc, char **argv) {
   int runs = argc > 1 ? atoi(argv[1]) : 7;
+  const char *filter = argc > 2 ? argv[2] : "";
   if (runs < 1 || runs > MAX_RUNS) runs = 7;
   tt_init(1, argv);
   bool ob = load_openblas();
@@ -140,6 +142,7 @@ int main(int argc, char **argv) {
            "ttc", "OpenBLAS", "ttc/OB");
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
       const Shape *s = &shapes[i];
+      if (!strstr(s->name, filter)) continue;
       float *A = tt_alloc((size_t)(s->M * s->K) * sizeof(float));
       float *B = tt_alloc((size_t)(s->K * s->N) * sizeof(float));
       float *C = tt_alloc((size_t)(s->M * s->N) * sizeof(float));

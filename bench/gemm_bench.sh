@@ -4,7 +4,8 @@
 # against OpenBLAS (dlopen'ed from Debian's libopenblas0-pthread) side by side, 1 and 2
 # threads. Not a test: nothing in ctest runs it.
 #
-#   bench/gemm_bench.sh [RUNS]        (default 7 timed batches per cell, after a warm-up)
+#   bench/gemm_bench.sh [RUNS [FILTER]]   (default 7 timed batches per cell, after a warm-up;
+#                                         FILTER: only the shapes whose name contains it)
 #
 # Env: BENCH_DIR (scratch, default /tmp/ttc-bench), CC (default cc), TTC_CFLAGS,
 # OPENBLAS_LIB (a libopenblas.so to use instead of Debian's).

@@ -42,7 +42,10 @@
 #if defined(__AVX512F__) && !defined(TT_GEMM_PORTABLE)
 #define TT_GEMM_AVX512 1
 #include <immintrin.h>
-#define MR 12
+#ifndef TT_GEMM_MR
+#define TT_GEMM_MR 12
+#endif
+#define MR TT_GEMM_MR
 #define NR 32
 #else
 #define MR 6
@@ -135,35 +138,62 @@ static void pack_b_block(int64_t kc, int64_t nc, const float *B, int64_t ldb, bo
 }
 
 #ifdef TT_GEMM_AVX512
-/* C[MR, NR] (+)= a[kc, MR]^T @ b[kc, NR]: the AVX-512 twin of the plain kernel below.
- * acc[i][h] is row i, columns 16h..16h+15; the loops have constant bounds and unroll, so
- * every accumulator is a register. */
-static void micro_kernel(int64_t kc, const float *restrict a, const float *restrict b,
-                         float *restrict C, int64_t ldc, bool add) {
+_Static_assert(MR >= 8 && MR <= 16, "the AVX-512 kernel's row variants are 4, 8 and MR");
+
+/* C[mr, nr] (+)= a[kc, MR]^T @ b[kc, NR] for the first R rows of the packed panel a: the
+ * AVX-512 twin of the plain kernel below. acc[i][h] is row i, columns 16h..16h+15; R is a
+ * constant where this is inlined, so the loops unroll and every accumulator is a register.
+ * Only mr <= R rows and nr <= NR columns are stored, through masks: an edge block needs no
+ * scratch, and a short one (the last 4 rows of a batch of 64) computes no padding rows.
+ * Each element's arithmetic is the same whichever R computes it. */
+static inline __attribute__((always_inline)) void kernel_rows(const int R, int64_t kc,
+                                                              const float *restrict a,
+                                                              const float *restrict b,
+                                                              float *restrict C, int64_t ldc,
+                                                              bool add, int64_t mr, int64_t nr) {
   __m512 acc[MR][2];
-#pragma GCC unroll 12
-  for (int i = 0; i < MR; i++)
+#pragma GCC unroll 16
+  for (int i = 0; i < R; i++)
     acc[i][0] = acc[i][1] = _mm512_setzero_ps();
   for (int64_t k = 0; k < kc; k++) {
     __m512 b0 = _mm512_load_ps(b + k * NR), b1 = _mm512_load_ps(b + k * NR + 16);
     const float *ak = a + k * MR;
-#pragma GCC unroll 12
-    for (int i = 0; i < MR; i++) {
+#pragma GCC unroll 16
+    for (int i = 0; i < R; i++) {
       __m512 ai = _mm512_set1_ps(ak[i]);
       acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
       acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
     }
   }
-#pragma GCC unroll 12
-  for (int i = 0; i < MR; i++) {
+  __mmask16 m0 = nr >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nr) - 1);
+  __mmask16 m1 = nr >= 32 ? (__mmask16)0xFFFF : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
+#pragma GCC unroll 16
+  for (int i = 0; i < R; i++) {
+    if (i >= mr) break;
     float *c = C + i * ldc;
     if (add) {
-      acc[i][0] = _mm512_add_ps(_mm512_loadu_ps(c), acc[i][0]);
-      acc[i][1] = _mm512_add_ps(_mm512_loadu_ps(c + 16), acc[i][1]);
+      acc[i][0] = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, c), acc[i][0]);
+      acc[i][1] = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + 16), acc[i][1]);
     }
-    _mm512_storeu_ps(c, acc[i][0]);
-    _mm512_storeu_ps(c + 16, acc[i][1]);
+    _mm512_mask_storeu_ps(c, m0, acc[i][0]);
+    _mm512_mask_storeu_ps(c + 16, m1, acc[i][1]);
   }
+}
+
+static void micro_kernel(int64_t kc, const float *restrict a, const float *restrict b,
+                         float *restrict C, int64_t ldc, bool add) {
+  kernel_rows(MR, kc, a, b, C, ldc, add, MR, NR);
+}
+
+/* A partial block at the bottom or right edge: the fewest rows that cover it. */
+static void edge_kernel(int64_t kc, const float *restrict a, const float *restrict b,
+                        float *restrict C, int64_t ldc, int64_t mr, int64_t nr, bool add) {
+  if (mr <= 4)
+    kernel_rows(4, kc, a, b, C, ldc, add, mr, nr);
+  else if (mr <= 8)
+    kernel_rows(8, kc, a, b, C, ldc, add, mr, nr);
+  else
+    kernel_rows(MR, kc, a, b, C, ldc, add, mr, nr);
 }
 #else
 /* C[MR, NR] (+)= a[kc, MR]^T @ b[kc, NR]. The block of C is six row vectors of NR
@@ -198,7 +228,6 @@ static void micro_kernel(int64_t kc, const float *restrict a, const float *restr
         C[i * ldc + j] = rows[i][j];
   }
 }
-#endif
 
 /* A partial block at the bottom or right edge: computed whole into scratch, stored
  * clipped to mr x nr. */
@@ -210,6 +239,7 @@ static void edge_kernel(int64_t kc, const float *restrict a, const float *restri
     for (int64_t j = 0; j < nr; j++)
       C[i * ldc + j] = add ? C[i * ldc + j] + tile[i * NR + j] : tile[i * NR + j];
 }
+#endif
 
 static void check_args(const char *name, int64_t M, int64_t N, int64_t K, const void *A,
                        int64_t lda, bool transA, const void *B, int64_t ldb, bool transB,
