@@ -78,8 +78,11 @@ static Shape want_shape(L *l, Value *v, const char *fname, int32_t off) {
   for (int i = 0; i < v->n; i++) {
     d[i] = want_int(l, v->items[i], "an input_shape dim", off);
     if (d[i] < 1) lerr(l, off, "Profiler.%s(): input_shape dim %d is %lld; dims are positive", fname, i, (long long)d[i]);
+    if (d[i] > IR_MAX_NUMEL) lerr(l, off, "Profiler.%s(): input_shape dim %d is too large", fname, i);
   }
-  return shape_make(v->n, d);
+  Shape s = shape_make(v->n, d);
+  if (shape_numel(&s) > IR_MAX_NUMEL) lerr(l, off, "Profiler.%s(): input_shape is too large", fname);
+  return s;
 }
 
 typedef struct Trace {
