@@ -367,11 +367,146 @@ static Value *bi_dequantize_int8(L *l, Value *self, Args *a) {
   return bi_binop(l, BIN_MUL, d, v[1], a->off);
 }
 
+
+/* ---- QuantizedLinear and quantize_model (the curriculum's module 15) ---------------------- */
+
+/*
+ * QuantizedLinear(linear): the Linear's weight as int8 codes with one symmetric scale per
+ * output row (max |w| / 127, zero point 0), computed where it is called (after training);
+ * its forward quantizes the input per tensor to int8 with an asymmetric scale and zero point
+ * from the batch's own min and max (widened to include 0, so 0.0 is exact: dynamic
+ * quantization, as torch.ao.quantization.quantize_dynamic does for activations), runs one
+ * int8 x int8 -> int32 product (OP_QLINEAR: tt_gemm_s8s8, VNNI), and scales back to float32
+ * with the bias: y = acc * (scale_x * scale_w[n]) + bias[n]. docs/QUANTIZATION.md.
+ */
+static Value *bi_qlinear_forward(L *l, Value *self, Args *a);
+static const Builtin qlinear_class = {"QuantizedLinear", 0, bi_qlinear_forward, 0};
+
+static Value *zero_f32(L *l, int32_t off) {
+  return to_tensor_dt(l, v_float(l, 0.0), DT_F32, off);
+}
+
+static Value *qlinear_new(L *l, Value *lin, int32_t off) {
+  Value *w = attrs_get(&lin->attrs, "weight"), *b = attrs_get(&lin->attrs, "bias");
+  if (!w || w->k != V_TENSOR) lerr(l, off, "QuantizedLinear(): the Linear has no weight");
+  w = cast(l, bi_call(l, "detach", w, NULL, 0, off), DT_F32, off);
+  Shape ws = tshape(l, w);
+  if (ws.rank != 2) lerr(l, off, "QuantizedLinear(): the weight must be a matrix");
+  /* one scale per output row: max |w| / 127 (1 for an all-zero row) */
+  Value *amax = bi_call(l, "amax", call1(l, bi_abs, w, off), (Value *[]){v_int(l, 1)}, 1, off);
+  Value *pos = bi_compare(l, CMP_GT, amax, v_float(l, 0.0), off);
+  Value *sw = bi_select(l, pos, bi_binop(l, BIN_DIV, amax, v_float(l, 127.0), off),
+                        v_float(l, 1.0), off, NULL);
+  Value *inv = bi_binop(l, BIN_DIV, v_float(l, 1.0), sw, off);
+  Value *wq = quantize_codes(l, w, along(l, inv, 0, 2, ws.d[0], off), v_int(l, 0), QD_QINT8, off);
+  Value *cls = v_new(l, V_CLASS);
+  cls->bi = &qlinear_class;
+  cls->s = qlinear_class.name;
+  Value *o = v_new(l, V_OBJECT);
+  o->cls = cls;
+  attrs_set(l, &o->attrs, "__wq__", wq);
+  attrs_set(l, &o->attrs, "__sw__", sw);
+  attrs_set(l, &o->attrs, "bias", b && b->k == V_TENSOR ? cast(l, bi_call(l, "detach", b, NULL, 0, off), DT_F32, off) : l->none);
+  attrs_set(l, &o->attrs, "in_features", v_int(l, ws.d[1]));
+  attrs_set(l, &o->attrs, "out_features", v_int(l, ws.d[0]));
+  return o;
+}
+
+static Value *bi_qlinear_forward(L *l, Value *self, Args *a) {
+  Value *v[1];
+  args_bind(l, "QuantizedLinear.forward", "input", NULL, a, v, 1);
+  int32_t off = a->off;
+  Value *x = want_tensor(l, v[0], "QuantizedLinear", off);
+  if (tdtype(l, x) != DT_F32)
+    lerr(l, off, "QuantizedLinear: expected a float32 input, got %s", dt_torch(tdtype(l, x)));
+  Shape xs = tshape(l, x);
+  int64_t K = attrs_get(&self->attrs, "in_features")->i;
+  if (xs.rank < 1 || xs.d[xs.rank - 1] != K)
+    lerr(l, off, "QuantizedLinear: the input's last dimension must be %lld", (long long)K);
+  /* the batch's range, widened to include 0 */
+  Value *mn = bi_call(l, "minimum", NULL, (Value *[]){bi_call(l, "min", x, NULL, 0, off), zero_f32(l, off)}, 2, off);
+  Value *mx = bi_call(l, "maximum", NULL, (Value *[]){bi_call(l, "max", x, NULL, 0, off), zero_f32(l, off)}, 2, off);
+  Value *range = bi_binop(l, BIN_SUB, mx, mn, off);
+  Value *scale = bi_select(l, bi_compare(l, CMP_GT, range, v_float(l, 0.0), off),
+                           bi_binop(l, BIN_DIV, range, v_float(l, 255.0), off), v_float(l, 1.0), off, NULL);
+  Value *zp = bi_binop(l, BIN_SUB, v_float(l, -128.0), bi_binop(l, BIN_DIV, mn, scale, off), off);
+  zp = call1(l, bi_round, zp, off);
+  zp = cast(l, bi_call(l, "clamp", NULL, (Value *[]){zp, v_float(l, -128.0), v_float(l, 127.0)}, 3, off), DT_I64, off);
+  Value *inv = bi_binop(l, BIN_DIV, v_float(l, 1.0), scale, off);
+  Value *xq = quantize_codes(l, x, inv, zp, QD_QINT8, off);
+  int32_t in[3];
+  in[0] = tnode(l, xq);
+  in[1] = tnode(l, attrs_get(&self->attrs, "__wq__"));
+  in[2] = tnode(l, zp);
+  Value *acc = mk_tensor(l, add_node(l, OP_QLINEAR, in, 3, NULL, off));
+  Value *y = bi_binop(l, BIN_MUL, cast(l, acc, DT_F32, off),
+                      bi_binop(l, BIN_MUL, scale, attrs_get(&self->attrs, "__sw__"), off), off);
+  Value *b = attrs_get(&self->attrs, "bias");
+  return b->k == V_TENSOR ? bi_binop(l, BIN_ADD, y, b, off) : y;
+}
+
+/* QuantizedLinear(linear) */
+static Value *bi_QuantizedLinear(L *l, Value *self, Args *a) {
+  Value *v[1];
+  args_bind(l, "QuantizedLinear", "linear", self, a, v, 1);
+  if (!is_class(v[0], "Linear"))
+    lerr(l, a->off, "QuantizedLinear(): expected an nn.Linear, got %s", v[0] ? v_typename(v[0]) : "None");
+  return qlinear_new(l, v[0], a->off);
+}
+
+/* Replaces every Linear below module m (attributes and ModuleList/Sequential items) by its
+ * QuantizedLinear; returns how many. */
+static int quantize_children(L *l, Value *m, int depth, int32_t off) {
+  if (depth > 64) return 0;
+  int n = 0;
+  for (int i = 0; i < m->attrs.n; i++) {
+    Value *c = m->attrs.vals[i];
+    if (is_class(c, "Linear")) {
+      m->attrs.vals[i] = qlinear_new(l, c, off);
+      n++;
+    } else if (c && c->k == V_OBJECT && c != m && bi_is_module(c)) {
+      n += quantize_children(l, c, depth + 1, off);
+    } else if (c && c->k == V_LIST && !strcmp(m->attrs.keys[i], "__items__")) {
+      for (int k = 0; k < c->n; k++)
+        if (is_class(c->items[k], "Linear")) {
+          Value *q = qlinear_new(l, c->items[k], off);
+          for (int j = 0; j < m->attrs.n; j++) /* Sequential(OrderedDict): also an attribute */
+            if (m->attrs.vals[j] == c->items[k]) m->attrs.vals[j] = q;
+          c->items[k] = q;
+          n++;
+        } else if (c->items[k] && c->items[k]->k == V_OBJECT && bi_is_module(c->items[k])) {
+          n += quantize_children(l, c->items[k], depth + 1, off);
+        }
+    }
+  }
+  return n;
+}
+
+/* quantize_model(model, calibration_data=None): every Linear of the model becomes a
+ * QuantizedLinear, in place; returns the model. */
+static Value *bi_quantize_model(L *l, Value *self, Args *a) {
+  Value *v[2];
+  args_bind(l, "quantize_model", "model, calibration_data=None", self, a, v, 2);
+  if (!v[0] || v[0]->k != V_OBJECT || !bi_is_module(v[0]))
+    lerr(l, a->off, "quantize_model(): expected a module, got %s", v[0] ? v_typename(v[0]) : "None");
+  if (v[1] && v[1]->k != V_NONE)
+    lerr(l, a->off, "quantize_model(): calibration_data (static activation scales) is not "
+                    "supported by ttc yet; without it, activations are quantized per batch from "
+                    "their own range (docs/QUANTIZATION.md)");
+  if (is_class(v[0], "Linear"))
+    lerr(l, a->off, "quantize_model(): pass the model holding the Linear, or use QuantizedLinear(linear)");
+  if (quantize_children(l, v[0], 0, a->off) == 0)
+    lerr(l, a->off, "quantize_model(): the model has no Linear layer to quantize");
+  return v[0];
+}
+
 const Builtin quant_builtins[] = {
     {"quantize_per_tensor", BI_FUNC, bi_quantize_per_tensor, 0},
     {"quantize_per_channel", BI_FUNC, bi_quantize_per_channel, 0},
     {"dequantize", BI_FUNC, bi_dequantize, 0},
     {"quantize_int8", BI_FUNC, bi_quantize_int8, 0},
     {"dequantize_int8", BI_FUNC, bi_dequantize_int8, 0},
+    {"QuantizedLinear", BI_FUNC, bi_QuantizedLinear, 0},
+    {"quantize_model", BI_FUNC, bi_quantize_model, 0},
 };
 const int quant_nbuiltins = sizeof quant_builtins / sizeof quant_builtins[0];

@@ -332,6 +332,23 @@ static bool shape_matmul_acc(const Graph *g, Node *n, IrErr *err) {
   return true;
 }
 
+/* int8 codes [*, K] and weight codes [N, K] -> int32 [*, N]; the zero point a 0-d int64. */
+static bool shape_qlinear(const Graph *g, Node *n, IrErr *err) {
+  const Node *x = in(g, n, 0), *w = in(g, n, 1), *z = in(g, n, 2);
+  ShapeBufs sb = {.k = 0};
+  if (x->dtype != DT_I8 || w->dtype != DT_I8 || z->dtype != DT_I64 || z->shape.rank != 0)
+    return fail(err, "qlinear: expected int8 codes, int8 weights and a 0-d int64 zero point, got %s, %s, %s",
+                dt_name(x->dtype), dt_name(w->dtype), dt_name(z->dtype));
+  if (x->shape.rank < 1 || w->shape.rank != 2 || w->shape.symm ||
+      sym_at(&x->shape, x->shape.rank - 1) || x->shape.d[x->shape.rank - 1] != w->shape.d[1])
+    return fail(err, "qlinear: codes %s and weights %s do not match", ss(&sb, &x->shape),
+                ss(&sb, &w->shape));
+  n->shape = x->shape;
+  n->shape.d[n->shape.rank - 1] = w->shape.d[0];
+  n->dtype = DT_I32;
+  return true;
+}
+
 /* ---- layout ----------------------------------------------------------------------- */
 
 /* The node's attr.ints as a shape (a target shape), or false if it is not one. */

@@ -222,23 +222,46 @@ class Benchmark:
         return results
 
 
-def quantize_int8(tensor):
-    """TinyTorch's (module 15) asymmetric int8 quantization of a whole tensor, as ttc
-    defines it (frontend/quant.c): its NumPy arithmetic, float64 for the parameters and
-    float32 for the codes, rounding half to even."""
-    data = tensor.detach().float()
-    min_val, max_val = float(data.min()), float(data.max())
-    if abs(max_val - min_val) < 1e-8:
-        return torch.zeros_like(data, dtype=torch.int8), 1.0, 0
-    scale = (max_val - min_val) / 255
-    zero_point = int(max(-128, min(127, round(-128 - min_val / scale))))
-    q = torch.round(data / scale + zero_point).clamp(-128, 127).to(torch.int8)
-    return q, scale, zero_point
+def _qcodes(x, inv, zp, lo, hi):
+    """torch.quantize_per_tensor's arithmetic with tensor parameters (frontend/quant.c)."""
+    r = torch.round(x * inv) + torch.as_tensor(zp).float()
+    r = torch.where(r.abs() < 2.0 ** 63, r, torch.tensor(-(2.0 ** 63)))
+    return r.long().clamp(lo, hi).to(torch.int8)
 
 
-def dequantize_int8(q_tensor, scale, zero_point):
-    """TinyTorch's inverse of quantize_int8, in float32."""
-    return (q_tensor.float() - zero_point) * scale
+class QuantizedLinear(nn.Module):
+    """ttc's int8 Linear (frontend/quant.c): int8 weights with a symmetric scale per output
+    row, int8 activations with a scale and zero point from each batch's range (widened to
+    include 0), the exact integer product, scaled back to float32 with the bias."""
+
+    def __init__(self, linear):
+        super().__init__()
+        w = linear.weight.detach().float()
+        amax = w.abs().amax(dim=1)
+        self.sw = torch.where(amax > 0, amax / 127.0, torch.tensor(1.0))
+        self.wq = _qcodes(w, (1.0 / self.sw)[:, None], 0, -128, 127)
+        self.qbias = None if linear.bias is None else linear.bias.detach().float()
+
+    def forward(self, x):
+        zero = torch.tensor(0.0)
+        mn, mx = torch.minimum(x.min(), zero), torch.maximum(x.max(), zero)
+        rng = mx - mn
+        scale = torch.where(rng > 0, rng / 255.0, torch.tensor(1.0))
+        zp = torch.round(-128.0 - mn / scale).clamp(-128, 127).long()
+        xq = _qcodes(x, 1.0 / scale, zp, -128, 127)
+        acc = ((xq.long() - zp) @ self.wq.long().T).int()
+        y = acc.float() * (scale * self.sw)
+        return y if self.qbias is None else y + self.qbias
+
+
+def quantize_model(model, calibration_data=None):
+    """ttc's quantize_model: every Linear below model becomes a QuantizedLinear, in place."""
+    for name, child in list(model.named_children()):
+        if isinstance(child, nn.Linear):
+            setattr(model, name, QuantizedLinear(child))
+        else:
+            quantize_model(child)
+    return model
 
 
 _names = {
@@ -284,7 +307,7 @@ _names = {
     "no_grad": torch.no_grad,
     "magnitude_prune": magnitude_prune, "structured_prune": structured_prune,
     "quantize_int8": quantize_int8, "dequantize_int8": dequantize_int8,
-    "quantize_int8": quantize_int8, "dequantize_int8": dequantize_int8,
+    "QuantizedLinear": QuantizedLinear, "quantize_model": quantize_model,
     # namespaces a program may use without importing them (ttc predefines them)
     "torch": torch, "nn": nn, "F": F, "optim": torch.optim, "math": math,
     # the curriculum's measuring tools (ttc: frontend/profiler.c)
