@@ -22,6 +22,7 @@
  */
 #include "lower.h"
 
+#include <math.h>
 #include <string.h>
 
 #define UNUSED(x) (void)(x)
@@ -409,7 +410,23 @@ static Value *qlinear_new(L *l, Value *lin, int32_t off) {
   attrs_set(l, &o->attrs, "bias", b && b->k == V_TENSOR ? cast(l, bi_call(l, "detach", b, NULL, 0, off), DT_F32, off) : l->none);
   attrs_set(l, &o->attrs, "in_features", v_int(l, ws.d[1]));
   attrs_set(l, &o->attrs, "out_features", v_int(l, ws.d[0]));
+  attrs_set(l, &o->attrs, "__w__", w); /* the float weight, for calibration's forward */
   return o;
+}
+
+/* A 0-d float32 program variable (VAR_STATE) holding x: a running min or max of
+ * calibration, updated in place by each batch's graph. */
+static Value *state_scalar(L *l, const char *name, double x, int32_t off) {
+  Value *t = filled(l, shape_scalar(), DT_F32, x, off);
+  int var = ir_var_new(l->p, name, VAR_STATE, DT_F32, shape_scalar());
+  Attr at = {0};
+  at.var = var;
+  int32_t in = tnode(l, t);
+  add_node(l, OP_STORE, &in, 1, &at, off);
+  Value *b = v_new(l, V_TENSOR);
+  b->t.var = var;
+  b->t.leaf = true;
+  return b;
 }
 
 static Value *bi_qlinear_forward(L *l, Value *self, Args *a) {
@@ -423,9 +440,18 @@ static Value *bi_qlinear_forward(L *l, Value *self, Args *a) {
   int64_t K = attrs_get(&self->attrs, "in_features")->i;
   if (xs.rank < 1 || xs.d[xs.rank - 1] != K)
     lerr(l, off, "QuantizedLinear: the input's last dimension must be %lld", (long long)K);
-  /* the batch's range, widened to include 0 */
-  Value *mn = bi_call(l, "minimum", NULL, (Value *[]){bi_call(l, "min", x, NULL, 0, off), zero_f32(l, off)}, 2, off);
-  Value *mx = bi_call(l, "maximum", NULL, (Value *[]){bi_call(l, "max", x, NULL, 0, off), zero_f32(l, off)}, 2, off);
+  Value *omin = attrs_get(&self->attrs, "__omin__"), *omax = attrs_get(&self->attrs, "__omax__");
+  if (omin && attrs_get(&self->attrs, "__observing__")->i) {
+    /* calibration: record the batch's range, compute in float as the Linear did */
+    tensor_inplace(l, omin, bi_call(l, "minimum", NULL, (Value *[]){omin, bi_call(l, "min", x, NULL, 0, off)}, 2, off), off);
+    tensor_inplace(l, omax, bi_call(l, "maximum", NULL, (Value *[]){omax, bi_call(l, "max", x, NULL, 0, off)}, 2, off), off);
+    Value *y = bi_binop(l, BIN_MATMUL, x, bi_call(l, "t", attrs_get(&self->attrs, "__w__"), NULL, 0, off), off);
+    Value *b = attrs_get(&self->attrs, "bias");
+    return b->k == V_TENSOR ? bi_binop(l, BIN_ADD, y, b, off) : y;
+  }
+  /* the calibrated range (static), or the batch's own (dynamic); widened to include 0 */
+  Value *mn = bi_call(l, "minimum", NULL, (Value *[]){omin ? omin : bi_call(l, "min", x, NULL, 0, off), zero_f32(l, off)}, 2, off);
+  Value *mx = bi_call(l, "maximum", NULL, (Value *[]){omax ? omax : bi_call(l, "max", x, NULL, 0, off), zero_f32(l, off)}, 2, off);
   Value *range = bi_binop(l, BIN_SUB, mx, mn, off);
   Value *scale = bi_select(l, bi_compare(l, CMP_GT, range, v_float(l, 0.0), off),
                            bi_binop(l, BIN_DIV, range, v_float(l, 255.0), off), v_float(l, 1.0), off, NULL);
@@ -482,21 +508,130 @@ static int quantize_children(L *l, Value *m, int depth, int32_t off) {
   return n;
 }
 
-/* quantize_model(model, calibration_data=None): every Linear of the model becomes a
- * QuantizedLinear, in place; returns the model. */
+/* Every QuantizedLinear below m, into out (a V_LIST). */
+static void collect_qlinears(L *l, Value *m, Value *out, int depth) {
+  if (depth > 64) return;
+  for (int i = 0; i < m->attrs.n; i++) {
+    Value *c = m->attrs.vals[i];
+    if (c && c->k == V_OBJECT && c->cls && c->cls->bi == &qlinear_class) {
+      bool seen = false;
+      for (int k = 0; k < out->n; k++) seen |= out->items[k] == c;
+      if (!seen) v_list_push(l, out, c);
+    } else if (c && c->k == V_OBJECT && c != m && bi_is_module(c)) {
+      collect_qlinears(l, c, out, depth + 1);
+    } else if (c && c->k == V_LIST && !strcmp(m->attrs.keys[i], "__items__")) {
+      for (int k = 0; k < c->n; k++)
+        if (c->items[k] && c->items[k]->k == V_OBJECT) {
+          Value *wrap = v_new(l, V_OBJECT); /* walk the item as a one-attribute module */
+          wrap->cls = m->cls;
+          attrs_set(l, &wrap->attrs, "item", c->items[k]);
+          collect_qlinears(l, wrap, out, depth + 1);
+        }
+    }
+  }
+}
+
+/* __q_cal(batch): the model's forward on the batch (its first item when the loader yields
+ * tuples), observing; bound to the model. */
+static Value *bi_quant_calibrate_step(L *l, Value *self, Args *a) {
+  Value *b = a->npos ? a->pos[0] : NULL;
+  if (b && (b->k == V_TUPLE || b->k == V_LIST) && b->n > 0) b = b->items[0];
+  if (!b || b->k != V_TENSOR)
+    lerr(l, a->off, "quantize_model(): calibration_data must yield tensors or tuples whose first "
+                    "item is the model's input, got %s", b ? v_typename(b) : "None");
+  Args ma = {.pos = (Value *[]){b}, .npos = 1, .off = a->off};
+  v_call(l, self, &ma);
+  return l->none;
+}
+static const Builtin calibrate_step = {"quantize_model calibration", BI_FUNC, bi_quant_calibrate_step, 0};
+
+static Ast *name_ast(L *l, const char *name, int32_t off) {
+  Ast *n = ast_new(l->arena, AST_NAME, off);
+  n->str = name;
+  return n;
+}
+
+/* Runs the model over calibration_data (its first num_batches batches) at run time, as the
+ * program's own loop would: `for __q_i, __q_b in enumerate(data): if __q_i == n: break;
+ * __q_cal(__q_b)`, lowered as a host loop with every diagnostic at the call. */
+static void calibrate(L *l, Value *model, Value *data, int64_t nb, int32_t off) {
+  Scope *sc = arena_alloc(l->arena, sizeof *sc);
+  sc->parent = l->globals;
+  attrs_set(l, &sc->vars, "__q_data", data);
+  attrs_set(l, &sc->vars, "__q_cal", bi_bind(l, &calibrate_step, model));
+  Ast *loop = ast_new(l->arena, AST_FOR, off);
+  Ast *body = ast_new(l->arena, AST_BLOCK, off);
+  Ast *call = ast_new(l->arena, AST_CALL, off);
+  call->a = name_ast(l, "__q_cal", off);
+  ast_push(l->arena, call, name_ast(l, "__q_b", off));
+  if (nb >= 0) {
+    loop->a = ast_new(l->arena, AST_TUPLE, off);
+    ast_push(l->arena, loop->a, name_ast(l, "__q_i", off));
+    ast_push(l->arena, loop->a, name_ast(l, "__q_b", off));
+    loop->b = ast_new(l->arena, AST_CALL, off);
+    loop->b->a = name_ast(l, "enumerate", off);
+    ast_push(l->arena, loop->b, name_ast(l, "__q_data", off));
+    Ast *cond = ast_new(l->arena, AST_COMPARE, off);
+    cond->op = CMP_EQ;
+    cond->a = name_ast(l, "__q_i", off);
+    cond->b = ast_new(l->arena, AST_INT, off);
+    cond->b->ival = nb;
+    Ast *iff = ast_new(l->arena, AST_IF, off);
+    iff->a = cond;
+    iff->b = ast_new(l->arena, AST_BLOCK, off);
+    ast_push(l->arena, iff->b, ast_new(l->arena, AST_BREAK, off));
+    ast_push(l->arena, body, iff);
+  } else {
+    loop->a = name_ast(l, "__q_b", off);
+    loop->b = name_ast(l, "__q_data", off);
+  }
+  Ast *st = ast_new(l->arena, AST_EXPR, off);
+  st->a = call;
+  ast_push(l->arena, body, st);
+  loop->c = body;
+  Ast *blk = ast_new(l->arena, AST_BLOCK, off);
+  ast_push(l->arena, blk, loop);
+  Frame fr = {sc, NULL};
+  bool saved = l->no_grad;
+  l->no_grad = true;
+  lower_block(l, &fr, blk);
+  l->no_grad = saved;
+}
+
+/* quantize_model(model, calibration_data=None, num_batches=None): every Linear of the model
+ * becomes a QuantizedLinear, in place; returns the model. With calibration_data (a loader
+ * or a list of batches the model's forward takes as they are), the activations' scales are
+ * static: the min and max each layer's input reaches over the first num_batches batches
+ * (all of them by default), run through the float model at this point of the program. */
 static Value *bi_quantize_model(L *l, Value *self, Args *a) {
-  Value *v[2];
-  args_bind(l, "quantize_model", "model, calibration_data=None", self, a, v, 2);
+  Value *v[3];
+  args_bind(l, "quantize_model", "model, calibration_data=None, num_batches=None", self, a, v, 3);
   if (!v[0] || v[0]->k != V_OBJECT || !bi_is_module(v[0]))
     lerr(l, a->off, "quantize_model(): expected a module, got %s", v[0] ? v_typename(v[0]) : "None");
-  if (v[1] && v[1]->k != V_NONE)
-    lerr(l, a->off, "quantize_model(): calibration_data (static activation scales) is not "
-                    "supported by ttc yet; without it, activations are quantized per batch from "
-                    "their own range (docs/QUANTIZATION.md)");
   if (is_class(v[0], "Linear"))
     lerr(l, a->off, "quantize_model(): pass the model holding the Linear, or use QuantizedLinear(linear)");
   if (quantize_children(l, v[0], 0, a->off) == 0)
     lerr(l, a->off, "quantize_model(): the model has no Linear layer to quantize");
+  if (!v[1] || v[1]->k == V_NONE) {
+    if (v[2] && v[2]->k != V_NONE)
+      lerr(l, a->off, "quantize_model(): num_batches without calibration_data");
+    return v[0];
+  }
+  int64_t nb = -1;
+  if (v[2] && v[2]->k != V_NONE) {
+    nb = want_int(l, v[2], "num_batches", a->off);
+    if (nb < 1) lerr(l, a->off, "quantize_model(): num_batches must be at least 1");
+  }
+  Value *qs = v_new(l, V_LIST);
+  collect_qlinears(l, v[0], qs, 0);
+  for (int k = 0; k < qs->n; k++) {
+    Value *q = qs->items[k];
+    attrs_set(l, &q->attrs, "__omin__", state_scalar(l, "qobs_min", INFINITY, a->off));
+    attrs_set(l, &q->attrs, "__omax__", state_scalar(l, "qobs_max", -INFINITY, a->off));
+    attrs_set(l, &q->attrs, "__observing__", v_int(l, 1));
+  }
+  calibrate(l, v[0], v[1], nb, a->off);
+  for (int k = 0; k < qs->n; k++) attrs_get(&qs->items[k]->attrs, "__observing__")->i = 0;
   return v[0];
 }
 

@@ -90,6 +90,14 @@ refuse "q = torch.quantize_per_channel($x, torch.tensor([0.1, 0.2, 0.3]), torch.
   "length of scales must equal to channel"
 refuse "q, s, z = quantize_int8(torch.ones(3, dtype=torch.int64))" \
   "quantize_int8(): expected a floating tensor, got torch.int64"
-
+net="Sequential(Linear(4, 3), ReLU(), Linear(3, 2))"
+refuse "m = quantize_model($net, num_batches=3)" "num_batches without calibration_data"
+refuse "m = quantize_model($net, calibration_data=[torch.randn(2, 4)], num_batches=0)" \
+  "num_batches must be at least 1"
+refuse "m = quantize_model($net, calibration_data=[3])" \
+  "calibration_data must yield tensors or tuples whose first item is the model's input"
+refuse "m = quantize_model(Sequential(ReLU()))" "the model has no Linear layer to quantize"
+refuse "m = QuantizedLinear(ReLU())" "expected an nn.Linear"
+refuse "y = QuantizedLinear(Linear(4, 3))(torch.randn(2, 5))" "the input's last dimension must be 4"
 echo "quant: $pass passed, $fail failed"
 [ $fail = 0 ]

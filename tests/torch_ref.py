@@ -234,8 +234,9 @@ class QuantizedLinear(nn.Module):
     row, int8 activations with a scale and zero point from each batch's range (widened to
     include 0), the exact integer product, scaled back to float32 with the bias."""
 
-    def __init__(self, linear):
+    def __init__(self, linear, observed=None):
         super().__init__()
+        self.observed = observed  # (min, max) from calibration: static scales
         w = linear.weight.detach().float()
         amax = w.abs().amax(dim=1)
         self.sw = torch.where(amax > 0, amax / 127.0, torch.tensor(1.0))
@@ -244,7 +245,8 @@ class QuantizedLinear(nn.Module):
 
     def forward(self, x):
         zero = torch.tensor(0.0)
-        mn, mx = torch.minimum(x.min(), zero), torch.maximum(x.max(), zero)
+        lo, hi = self.observed if self.observed is not None else (x.min(), x.max())
+        mn, mx = torch.minimum(lo, zero), torch.maximum(hi, zero)
         rng = mx - mn
         scale = torch.where(rng > 0, rng / 255.0, torch.tensor(1.0))
         zp = torch.round(-128.0 - mn / scale).clamp(-128, 127).long()
@@ -254,13 +256,33 @@ class QuantizedLinear(nn.Module):
         return y if self.qbias is None else y + self.qbias
 
 
-def quantize_model(model, calibration_data=None):
-    """ttc's quantize_model: every Linear below model becomes a QuantizedLinear, in place."""
+def _quantize_children(model, ranges):
     for name, child in list(model.named_children()):
         if isinstance(child, nn.Linear):
-            setattr(model, name, QuantizedLinear(child))
+            setattr(model, name, QuantizedLinear(child, ranges.get(child)))
         else:
-            quantize_model(child)
+            _quantize_children(child, ranges)
+
+
+def quantize_model(model, calibration_data=None, num_batches=None):
+    """ttc's quantize_model: every Linear below model becomes a QuantizedLinear, in place;
+    with calibration_data, each one's input range is the min and max its input reaches over
+    the first num_batches batches (all by default) run through the float model."""
+    ranges = {}
+    if calibration_data is not None:
+        def observe(mod, inp):
+            lo, hi = ranges.get(mod, (torch.tensor(math.inf), torch.tensor(-math.inf)))
+            ranges[mod] = (torch.minimum(lo, inp[0].min()), torch.maximum(hi, inp[0].max()))
+        hooks = [m.register_forward_pre_hook(observe) for m in model.modules()
+                 if isinstance(m, nn.Linear)]
+        with torch.no_grad():
+            for i, b in enumerate(calibration_data):
+                if num_batches is not None and i == num_batches:
+                    break
+                model(b[0] if isinstance(b, (tuple, list)) else b)
+        for h in hooks:
+            h.remove()
+    _quantize_children(model, ranges)
     return model
 
 
