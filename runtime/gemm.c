@@ -266,11 +266,26 @@ static void check_args(const char *name, int64_t M, int64_t N, int64_t K, const 
       memset((C) + i_ * (ldc), 0, (size_t)(N) * sizeof *(C));                                 \
   } while (0)
 
-/* C[:, j0:j1] of the product; j0 is a multiple of NR, so the register tiles, and thus
- * every element's arithmetic, are exactly those of the whole product. */
+/* A block of the product computed for C^T (see tt_gemm_f32's narrow case): the tile in
+ * scratch, stored transposed. */
+static void trans_store(int64_t kc, const float *restrict a, const float *restrict b,
+                        float *restrict C, int64_t ldc, int64_t i0, int64_t j0, int64_t mr,
+                        int64_t nr, bool add) {
+  TT_ALIGN float tile[MR * NR];
+  micro_kernel(kc, a, b, tile, NR, false);
+  for (int64_t i = 0; i < mr; i++)
+    for (int64_t j = 0; j < nr; j++) {
+      float *d = C + (j0 + j) * ldc + i0 + i;
+      *d = add ? *d + tile[i * NR + j] : tile[i * NR + j];
+    }
+}
+
+/* C[:, j0:j1] of the product (with transC, C^T's: element (i, j) is stored at C[j][i]);
+ * j0 is a multiple of NR, so the register tiles, and thus every element's arithmetic, are
+ * exactly those of the whole product. */
 static void gemm_cols(int64_t M, int64_t j0, int64_t j1, int64_t K, const float *A, int64_t lda,
                       bool transA, const float *B, int64_t ldb, bool transB, float *C,
-                      int64_t ldc, bool accumulate) {
+                      int64_t ldc, bool accumulate, bool transC) {
   for (int64_t jc = j0; jc < j1; jc += NC) {
     int64_t nc = j1 - jc < NC ? j1 - jc : NC;
     for (int64_t pc = 0; pc < K; pc += KC) {
@@ -285,7 +300,10 @@ static void gemm_cols(int64_t M, int64_t j0, int64_t j1, int64_t K, const float 
           for (int64_t ir = 0; ir < mc; ir += MR) {
             int64_t mr = mc - ir < MR ? mc - ir : MR;
             float *c = C + (ic + ir) * ldc + jc + jr;
-            if (mr == MR && nr == NR)
+            if (transC)
+              trans_store(kc, pack_a + ir * kc, pack_b + jr * kc, C, ldc, ic + ir, jc + jr, mr, nr,
+                          add);
+            else if (mr == MR && nr == NR)
               micro_kernel(kc, pack_a + ir * kc, pack_b + jr * kc, c, ldc, add);
             else
               edge_kernel(kc, pack_a + ir * kc, pack_b + jr * kc, c, ldc, mr, nr, add);
@@ -385,14 +403,14 @@ typedef struct GemmJob {
   int64_t M, half, N, K, lda, ldb, ldc;
   const float *A, *B;
   float *C;
-  bool transA, transB, accumulate;
+  bool transA, transB, accumulate, transC;
 } GemmJob;
 
 static void gemm_part(void *arg, int part) {
   const GemmJob *j = arg;
   int64_t j0 = part ? j->half : 0, j1 = part ? j->N : j->half;
   gemm_cols(j->M, j0, j1, j->K, j->A, j->lda, j->transA, j->B, j->ldb, j->transB, j->C, j->ldc,
-            j->accumulate);
+            j->accumulate, j->transC);
 }
 
 void tt_gemm_f32(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, bool transA,
@@ -406,14 +424,28 @@ void tt_gemm_f32(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, b
       ZERO_C(C, M, N, ldc);
     return;
   }
+  /* A narrow product (a classifier's 10 outputs) would fill its NR-wide register tiles
+   * with padding: C^T = op(B)^T op(A)^T puts the long side in the tiles' columns. Each
+   * element is still the same fused multiply-adds in the same order (only which operand is
+   * broadcast changes), so the results are those of the direct product. */
+  bool transC = N < NR / 2 && M >= NR;
+  if (transC) {
+    int64_t t = M;
+    M = N, N = t;
+    const float *tp = A;
+    A = B, B = tp;
+    t = lda, lda = ldb, ldb = t;
+    bool tb = transA;
+    transA = !transB, transB = !tb;
+  }
   /* worth a second thread: about 4 MFLOP and at least two register tiles of columns */
   if ((double)M * (double)N * (double)K >= 2e6 && N >= 2 * NR && tt_parallel2_available()) {
     GemmJob job = {M, (N / 2 + NR - 1) / NR * NR, N, K, lda, ldb, ldc, A, B, C,
-                   transA, transB, accumulate};
+                   transA, transB, accumulate, transC};
     tt_parallel2(gemm_part, &job);
     return;
   }
-  gemm_cols(M, 0, N, K, A, lda, transA, B, ldb, transB, C, ldc, accumulate);
+  gemm_cols(M, 0, N, K, A, lda, transA, B, ldb, transB, C, ldc, accumulate, transC);
 }
 
 void tt_gemm_f32_naive(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, bool transA,

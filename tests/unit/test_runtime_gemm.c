@@ -146,6 +146,35 @@ static void test_gemm_threads_bit_identical(void **state) {
   }
 }
 
+/* A narrow product (N < NR/2: computed as C^T = B^T A^T) gives the bits of the same
+ * columns of a wide one (computed directly): the same FMAs in the same order. */
+static void test_gemm_narrow_bits_of_wide(void **state) {
+  (void)state;
+  srand(11);
+  for (int t = 0; t < 24; t++) {
+    int M = 32 + rand() % 300, n = 1 + rand() % 7, K = 1 + rand() % 600, W = 40;
+    bool ta = t & 1, tb = t & 2, acc = t & 4;
+    float *A = malloc(sizeof(float) * (size_t)(M * K)), *B = malloc(sizeof(float) * (size_t)(K * W));
+    float *Cn = malloc(sizeof(float) * (size_t)(M * n)), *Cw = malloc(sizeof(float) * (size_t)(M * W));
+    for (int i = 0; i < M * K; i++) A[i] = (float)rand() / (float)RAND_MAX - 0.5f;
+    for (int i = 0; i < K * W; i++) B[i] = (float)rand() / (float)RAND_MAX - 0.5f;
+    for (int i = 0; i < M; i++)
+      for (int j = 0; j < W; j++) Cw[i * W + j] = (float)rand() / (float)RAND_MAX;
+    for (int i = 0; i < M; i++)
+      for (int j = 0; j < n; j++) Cn[i * n + j] = Cw[i * W + j];
+    /* op(B)'s first n columns: untransposed, B [K, W] with ldb W; transposed, B [W, K],
+     * whose first n rows are op(B)'s first n columns */
+    tt_gemm_f32(M, W, K, A, ta ? M : K, ta, B, tb ? K : W, tb, Cw, W, acc);
+    tt_gemm_f32(M, n, K, A, ta ? M : K, ta, B, tb ? K : W, tb, Cn, n, acc);
+    int bad = 0;
+    for (int i = 0; i < M; i++)
+      for (int j = 0; j < n; j++) bad += memcmp(&Cn[i * n + j], &Cw[i * W + j], sizeof(float)) != 0;
+    if (bad) print_error("M=%d n=%d K=%d ta=%d tb=%d acc=%d: %d differ\n", M, n, K, ta, tb, acc, bad);
+    assert_int_equal(bad, 0);
+    free(A), free(B), free(Cn), free(Cw);
+  }
+}
+
 static void test_gemm_f64(void **state) {
   (void)state;
   int bad = 0;
@@ -191,6 +220,7 @@ int main(void) {
       cmocka_unit_test(test_gemm_empty_sizes),
       cmocka_unit_test(test_gemm_f64),
       cmocka_unit_test(test_gemm_threads_bit_identical),
+      cmocka_unit_test(test_gemm_narrow_bits_of_wide),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
