@@ -381,7 +381,12 @@ static Value *bi_dequantize_int8(L *l, Value *self, Args *a) {
  * with the bias: y = acc * (scale_x * scale_w[n]) + bias[n]. docs/QUANTIZATION.md.
  */
 static Value *bi_qlinear_forward(L *l, Value *self, Args *a);
+static Value *bi_qconv_forward(L *l, Value *self, Args *a);
 static const Builtin qlinear_class = {"QuantizedLinear", 0, bi_qlinear_forward, 0};
+static const Builtin qconv_class = {"QuantizedConv2d", 0, bi_qconv_forward, 0};
+static bool observe(L *l, Value *self, Value *x, int32_t off);
+static Value *quantize_input(L *l, Value *self, Value *x, Value **scale_out, Value **zp_out,
+                             int32_t off);
 
 static Value *zero_f32(L *l, int32_t off) {
   return to_tensor_dt(l, v_float(l, 0.0), DT_F32, off);
@@ -440,16 +445,38 @@ static Value *bi_qlinear_forward(L *l, Value *self, Args *a) {
   int64_t K = attrs_get(&self->attrs, "in_features")->i;
   if (xs.rank < 1 || xs.d[xs.rank - 1] != K)
     lerr(l, off, "QuantizedLinear: the input's last dimension must be %lld", (long long)K);
-  Value *omin = attrs_get(&self->attrs, "__omin__"), *omax = attrs_get(&self->attrs, "__omax__");
-  if (omin && attrs_get(&self->attrs, "__observing__")->i) {
-    /* calibration: record the batch's range, compute in float as the Linear did */
-    tensor_inplace(l, omin, bi_call(l, "minimum", NULL, (Value *[]){omin, bi_call(l, "min", x, NULL, 0, off)}, 2, off), off);
-    tensor_inplace(l, omax, bi_call(l, "maximum", NULL, (Value *[]){omax, bi_call(l, "max", x, NULL, 0, off)}, 2, off), off);
+  if (observe(l, self, x, off)) { /* calibration: in float, as the Linear computed */
     Value *y = bi_binop(l, BIN_MATMUL, x, bi_call(l, "t", attrs_get(&self->attrs, "__w__"), NULL, 0, off), off);
     Value *b = attrs_get(&self->attrs, "bias");
     return b->k == V_TENSOR ? bi_binop(l, BIN_ADD, y, b, off) : y;
   }
-  /* the calibrated range (static), or the batch's own (dynamic); widened to include 0 */
+  Value *scale, *zp;
+  Value *xq = quantize_input(l, self, x, &scale, &zp, off);
+  int32_t in[3];
+  in[0] = tnode(l, xq);
+  in[1] = tnode(l, attrs_get(&self->attrs, "__wq__"));
+  in[2] = tnode(l, zp);
+  Value *acc = mk_tensor(l, add_node(l, OP_QLINEAR, in, 3, NULL, off));
+  Value *y = bi_binop(l, BIN_MUL, cast(l, acc, DT_F32, off),
+                      bi_binop(l, BIN_MUL, scale, attrs_get(&self->attrs, "__sw__"), off), off);
+  Value *b = attrs_get(&self->attrs, "bias");
+  return b->k == V_TENSOR ? bi_binop(l, BIN_ADD, y, b, off) : y;
+}
+
+/* Calibrating: records x's range in the layer's observers and returns true. */
+static bool observe(L *l, Value *self, Value *x, int32_t off) {
+  Value *omin = attrs_get(&self->attrs, "__omin__"), *omax = attrs_get(&self->attrs, "__omax__");
+  if (!omin || !attrs_get(&self->attrs, "__observing__")->i) return false;
+  tensor_inplace(l, omin, bi_call(l, "minimum", NULL, (Value *[]){omin, bi_call(l, "min", x, NULL, 0, off)}, 2, off), off);
+  tensor_inplace(l, omax, bi_call(l, "maximum", NULL, (Value *[]){omax, bi_call(l, "max", x, NULL, 0, off)}, 2, off), off);
+  return true;
+}
+
+/* x's int8 codes, with *scale (0-d float32) and *zp (0-d int64): from the calibrated range
+ * (static) or from the batch's own (dynamic), widened to include 0 so that 0.0 is exact. */
+static Value *quantize_input(L *l, Value *self, Value *x, Value **scale_out, Value **zp_out,
+                             int32_t off) {
+  Value *omin = attrs_get(&self->attrs, "__omin__"), *omax = attrs_get(&self->attrs, "__omax__");
   Value *mn = bi_call(l, "minimum", NULL, (Value *[]){omin ? omin : bi_call(l, "min", x, NULL, 0, off), zero_f32(l, off)}, 2, off);
   Value *mx = bi_call(l, "maximum", NULL, (Value *[]){omax ? omax : bi_call(l, "max", x, NULL, 0, off), zero_f32(l, off)}, 2, off);
   Value *range = bi_binop(l, BIN_SUB, mx, mn, off);
@@ -459,15 +486,100 @@ static Value *bi_qlinear_forward(L *l, Value *self, Args *a) {
   zp = call1(l, bi_round, zp, off);
   zp = cast(l, bi_call(l, "clamp", NULL, (Value *[]){zp, v_float(l, -128.0), v_float(l, 127.0)}, 3, off), DT_I64, off);
   Value *inv = bi_binop(l, BIN_DIV, v_float(l, 1.0), scale, off);
-  Value *xq = quantize_codes(l, x, inv, zp, QD_QINT8, off);
+  *scale_out = scale;
+  *zp_out = zp;
+  return quantize_codes(l, x, inv, zp, QD_QINT8, off);
+}
+
+/* A Conv2d's stride or padding attribute (an int, a pair, 'valid' or 'same') as two ints. */
+static void conv_pair(L *l, Value *v, int64_t *out, const int64_t *kernel, bool padding,
+                      int32_t off) {
+  if (!v || v->k == V_NONE) {
+    out[0] = out[1] = padding ? 0 : 1;
+  } else if (v->k == V_INT) {
+    out[0] = out[1] = v->i;
+  } else if ((v->k == V_TUPLE || v->k == V_LIST) && v->n == 2) {
+    out[0] = want_int(l, v->items[0], padding ? "padding" : "stride", off);
+    out[1] = want_int(l, v->items[1], padding ? "padding" : "stride", off);
+  } else if (padding && v->k == V_STR && !strcmp(v->s, "valid")) {
+    out[0] = out[1] = 0;
+  } else if (padding && v->k == V_STR && !strcmp(v->s, "same") && kernel[0] % 2 && kernel[1] % 2) {
+    out[0] = kernel[0] / 2, out[1] = kernel[1] / 2;
+  } else {
+    lerr(l, off, "QuantizedConv2d(): unsupported %s", padding ? "padding" : "stride");
+  }
+}
+
+/* The int8 Conv2d: weights per output channel as QuantizedLinear's rows, activations as its. */
+static Value *qconv_new(L *l, Value *conv, int32_t off) {
+  Value *w = attrs_get(&conv->attrs, "weight"), *b = attrs_get(&conv->attrs, "bias");
+  if (!w || w->k != V_TENSOR) lerr(l, off, "QuantizedConv2d(): the Conv2d has no weight");
+  w = cast(l, bi_call(l, "detach", w, NULL, 0, off), DT_F32, off);
+  Shape ws = tshape(l, w);
+  if (ws.rank != 4) lerr(l, off, "QuantizedConv2d(): the weight must be [K, C, R, S]");
+  int64_t st[2], pd[2];
+  conv_pair(l, attrs_get(&conv->attrs, "stride"), st, ws.d + 2, false, off);
+  conv_pair(l, attrs_get(&conv->attrs, "padding"), pd, ws.d + 2, true, off);
+  Value *dims = v_tuple(l, 3);
+  dims->items[0] = v_int(l, 1), dims->items[1] = v_int(l, 2), dims->items[2] = v_int(l, 3);
+  Value *amax = bi_call(l, "amax", call1(l, bi_abs, w, off), (Value *[]){dims}, 1, off);
+  Value *pos = bi_compare(l, CMP_GT, amax, v_float(l, 0.0), off);
+  Value *sw = bi_select(l, pos, bi_binop(l, BIN_DIV, amax, v_float(l, 127.0), off),
+                        v_float(l, 1.0), off, NULL);
+  Value *inv = bi_binop(l, BIN_DIV, v_float(l, 1.0), sw, off);
+  Value *wq = quantize_codes(l, w, along(l, inv, 0, 4, ws.d[0], off), v_int(l, 0), QD_QINT8, off);
+  Value *cls = v_new(l, V_CLASS);
+  cls->bi = &qconv_class;
+  cls->s = qconv_class.name;
+  Value *o = v_new(l, V_OBJECT);
+  o->cls = cls;
+  attrs_set(l, &o->attrs, "__wq__", wq);
+  attrs_set(l, &o->attrs, "__sw__", along(l, sw, 1, 4, ws.d[0], off));
+  attrs_set(l, &o->attrs, "__w__", w);
+  Value *bb = b && b->k == V_TENSOR ? cast(l, bi_call(l, "detach", b, NULL, 0, off), DT_F32, off) : NULL;
+  attrs_set(l, &o->attrs, "bias", bb ? bb : l->none);
+  attrs_set(l, &o->attrs, "__bias4__", bb ? along(l, bb, 1, 4, ws.d[0], off) : l->none);
+  Value *stv = v_tuple(l, 2), *pdv = v_tuple(l, 2);
+  stv->items[0] = v_int(l, st[0]), stv->items[1] = v_int(l, st[1]);
+  pdv->items[0] = v_int(l, pd[0]), pdv->items[1] = v_int(l, pd[1]);
+  attrs_set(l, &o->attrs, "stride", stv);
+  attrs_set(l, &o->attrs, "padding", pdv);
+  attrs_set(l, &o->attrs, "in_channels", v_int(l, ws.d[1]));
+  attrs_set(l, &o->attrs, "out_channels", v_int(l, ws.d[0]));
+  return o;
+}
+
+static Value *bi_qconv_forward(L *l, Value *self, Args *a) {
+  Value *v[1];
+  args_bind(l, "QuantizedConv2d.forward", "input", NULL, a, v, 1);
+  int32_t off = a->off;
+  Value *x = want_tensor(l, v[0], "QuantizedConv2d", off);
+  Shape xs = tshape(l, x);
+  if (tdtype(l, x) != DT_F32 || xs.rank != 4 || xs.d[1] != attrs_get(&self->attrs, "in_channels")->i)
+    lerr(l, off, "QuantizedConv2d: expected a float32 input [N, %lld, H, W]",
+         (long long)attrs_get(&self->attrs, "in_channels")->i);
+  Value *stv = attrs_get(&self->attrs, "stride"), *pdv = attrs_get(&self->attrs, "padding");
+  if (observe(l, self, x, off)) { /* calibration: in float, as the Conv2d computed */
+    Value *b = attrs_get(&self->attrs, "bias");
+    Value *pos[3] = {x, attrs_get(&self->attrs, "__w__"), b};
+    Args ca = {.pos = pos, .npos = b->k == V_TENSOR ? 3 : 2, .off = off,
+               .kwnames = (const char *[]){"stride", "padding"}, .kw = (Value *[]){stv, pdv}, .nkw = 2};
+    return bi_lookup("conv2d", BI_FUNC)->fn(l, NULL, &ca);
+  }
+  Value *scale, *zp;
+  Value *xq = quantize_input(l, self, x, &scale, &zp, off);
+  int64_t ints[4] = {stv->items[0]->i, stv->items[1]->i, pdv->items[0]->i, pdv->items[1]->i};
+  Attr at = {0};
+  at.ints = ints;
+  at.nints = 4;
   int32_t in[3];
   in[0] = tnode(l, xq);
   in[1] = tnode(l, attrs_get(&self->attrs, "__wq__"));
   in[2] = tnode(l, zp);
-  Value *acc = mk_tensor(l, add_node(l, OP_QLINEAR, in, 3, NULL, off));
+  Value *acc = mk_tensor(l, add_node(l, OP_QCONV2D, in, 3, &at, off));
   Value *y = bi_binop(l, BIN_MUL, cast(l, acc, DT_F32, off),
                       bi_binop(l, BIN_MUL, scale, attrs_get(&self->attrs, "__sw__"), off), off);
-  Value *b = attrs_get(&self->attrs, "bias");
+  Value *b = attrs_get(&self->attrs, "__bias4__");
   return b->k == V_TENSOR ? bi_binop(l, BIN_ADD, y, b, off) : y;
 }
 
@@ -487,15 +599,16 @@ static int quantize_children(L *l, Value *m, int depth, int32_t off) {
   int n = 0;
   for (int i = 0; i < m->attrs.n; i++) {
     Value *c = m->attrs.vals[i];
-    if (is_class(c, "Linear")) {
-      m->attrs.vals[i] = qlinear_new(l, c, off);
+    if (is_class(c, "Linear") || is_class(c, "Conv2d")) {
+      m->attrs.vals[i] = is_class(c, "Linear") ? qlinear_new(l, c, off) : qconv_new(l, c, off);
       n++;
     } else if (c && c->k == V_OBJECT && c != m && bi_is_module(c)) {
       n += quantize_children(l, c, depth + 1, off);
     } else if (c && c->k == V_LIST && !strcmp(m->attrs.keys[i], "__items__")) {
       for (int k = 0; k < c->n; k++)
-        if (is_class(c->items[k], "Linear")) {
-          Value *q = qlinear_new(l, c->items[k], off);
+        if (is_class(c->items[k], "Linear") || is_class(c->items[k], "Conv2d")) {
+          Value *q = is_class(c->items[k], "Linear") ? qlinear_new(l, c->items[k], off)
+                                                     : qconv_new(l, c->items[k], off);
           for (int j = 0; j < m->attrs.n; j++) /* Sequential(OrderedDict): also an attribute */
             if (m->attrs.vals[j] == c->items[k]) m->attrs.vals[j] = q;
           c->items[k] = q;
@@ -513,7 +626,7 @@ static void collect_qlinears(L *l, Value *m, Value *out, int depth) {
   if (depth > 64) return;
   for (int i = 0; i < m->attrs.n; i++) {
     Value *c = m->attrs.vals[i];
-    if (c && c->k == V_OBJECT && c->cls && c->cls->bi == &qlinear_class) {
+    if (c && c->k == V_OBJECT && c->cls && (c->cls->bi == &qlinear_class || c->cls->bi == &qconv_class)) {
       bool seen = false;
       for (int k = 0; k < out->n; k++) seen |= out->items[k] == c;
       if (!seen) v_list_push(l, out, c);
@@ -598,8 +711,8 @@ static void calibrate(L *l, Value *model, Value *data, int64_t nb, int32_t off) 
   l->no_grad = saved;
 }
 
-/* quantize_model(model, calibration_data=None, num_batches=None): every Linear of the model
- * becomes a QuantizedLinear, in place; returns the model. With calibration_data (a loader
+/* quantize_model(model, calibration_data=None, num_batches=None): every Linear and Conv2d of
+ * the model becomes a QuantizedLinear or QuantizedConv2d, in place; returns the model. With calibration_data (a loader
  * or a list of batches the model's forward takes as they are), the activations' scales are
  * static: the min and max each layer's input reaches over the first num_batches batches
  * (all of them by default), run through the float model at this point of the program. */
@@ -611,7 +724,7 @@ static Value *bi_quantize_model(L *l, Value *self, Args *a) {
   if (is_class(v[0], "Linear"))
     lerr(l, a->off, "quantize_model(): pass the model holding the Linear, or use QuantizedLinear(linear)");
   if (quantize_children(l, v[0], 0, a->off) == 0)
-    lerr(l, a->off, "quantize_model(): the model has no Linear layer to quantize");
+    lerr(l, a->off, "quantize_model(): the model has no Linear or Conv2d layer to quantize");
   if (!v[1] || v[1]->k == V_NONE) {
     if (v[2] && v[2]->k != V_NONE)
       lerr(l, a->off, "quantize_model(): num_batches without calibration_data");

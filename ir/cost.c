@@ -57,7 +57,7 @@ static Cost cost_opt(const Graph *g, const Node *n) {
 static Cost cost_conv2d(const Graph *g, const Node *n) {
   const Node *w = &g->nodes[n->in[1]]; /* the weight (dy for the weight gradient) */
   double per;
-  if (n->op == OP_CONV2D) per = (double)(w->shape.d[1] * w->shape.d[2] * w->shape.d[3]);
+  if (n->op == OP_CONV2D || n->op == OP_QCONV2D) per = (double)(w->shape.d[1] * w->shape.d[2] * w->shape.d[3]);
   else if (n->op == OP_CONV2D_GRAD_INPUT) per = (double)(w->shape.d[0] * w->shape.d[2] * w->shape.d[3]);
   else {
     const Node *dy = &g->nodes[n->in[1]];

@@ -736,6 +736,27 @@ static bool shape_conv2d(const Graph *g, Node *n, IrErr *err) {
   return true;
 }
 
+/* CONV2D's shape rule on int8 codes and weights, with a 0-d int64 zero point as in[2]. */
+static bool shape_qconv2d(const Graph *g, Node *n, IrErr *err) {
+  const Node *x = in(g, n, 0), *w = in(g, n, 1), *z = in(g, n, 2);
+  ShapeBufs sb = {.k = 0};
+  if (x->dtype != DT_I8 || w->dtype != DT_I8 || z->dtype != DT_I64 || z->shape.rank != 0)
+    return fail(err, "qconv2d: expected int8 codes, int8 weights and a 0-d int64 zero point");
+  if (x->shape.rank != 4 || (x->shape.symm & ~1u) || w->shape.rank != 4 || w->shape.symm ||
+      w->shape.d[1] != x->shape.d[1] || n->attr.nints != 4)
+    return fail(err, "qconv2d: codes %s and weights %s do not match", ss(&sb, &x->shape),
+                ss(&sb, &w->shape));
+  const int64_t *a = n->attr.ints;
+  if (!window(n, a, x->shape.d[2], x->shape.d[3], w->shape.d[2], w->shape.d[3], err)) return false;
+  Shape o = x->shape;
+  o.d[1] = w->shape.d[0];
+  o.d[2] = conv_out(x->shape.d[2], w->shape.d[2], a[0], a[2]);
+  o.d[3] = conv_out(x->shape.d[3], w->shape.d[3], a[1], a[3]);
+  n->dtype = DT_I32;
+  n->shape = o;
+  return true;
+}
+
 static bool shape_conv2d_grad_input(const Graph *g, Node *n, IrErr *err) {
   const Node *dy = in(g, n, 0), *w = in(g, n, 1);
   if (!image(n, dy, err) || n->attr.nints != 6 || w->shape.rank != 4) return fail(err, "conv2d_grad_input: bad operands");

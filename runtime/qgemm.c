@@ -410,8 +410,10 @@ size_t tt_conv2d_q8_workspace(int64_t C, int64_t H, int64_t W, int64_t K, int64_
   return (size_t)(P * K) * sizeof(int32_t) + (size_t)(P * C * R * S);
 }
 
-void tt_im2row_u8(const uint8_t *x, uint8_t *rows, int32_t xz, int64_t C, int64_t H, int64_t W,
-                  int64_t R, int64_t S, int64_t sh, int64_t sw, int64_t ph, int64_t pw) {
+/* im2row of codes x ^ flip, padding pad (the zero point's code after the flip). */
+static void im2row(const uint8_t *x, uint8_t *rows, uint8_t flip, uint8_t pad, int64_t C,
+                   int64_t H, int64_t W, int64_t R, int64_t S, int64_t sh, int64_t sw, int64_t ph,
+                   int64_t pw) {
   int64_t OH = out_extent(H, R, sh, ph), OW = out_extent(W, S, sw, pw), CRS = C * R * S;
   for (int64_t oh = 0; oh < OH; oh++)
     for (int64_t ow = 0; ow < OW; ow++) {
@@ -421,29 +423,71 @@ void tt_im2row_u8(const uint8_t *x, uint8_t *rows, int32_t xz, int64_t C, int64_
           int64_t h = oh * sh - ph + r;
           for (int64_t s = 0; s < S; s++) {
             int64_t w = ow * sw - pw + s;
-            *d++ = h >= 0 && h < H && w >= 0 && w < W ? x[(c * H + h) * W + w] : (uint8_t)xz;
+            *d++ = h >= 0 && h < H && w >= 0 && w < W ? (uint8_t)(x[(c * H + h) * W + w] ^ flip)
+                                                      : pad;
           }
         }
     }
+}
+
+void tt_im2row_u8(const uint8_t *x, uint8_t *rows, int32_t xz, int64_t C, int64_t H, int64_t W,
+                  int64_t R, int64_t S, int64_t sh, int64_t sw, int64_t ph, int64_t pw) {
+  im2row(x, rows, 0, (uint8_t)xz, C, H, W, R, S, sh, sw, ph, pw);
+}
+
+/* Both activation types: x's codes ^ flip are unsigned with zero point z. */
+static void conv_q8(const uint8_t *x, uint8_t flip, int32_t z, const int8_t *w, int32_t *y,
+                    int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S,
+                    int64_t sh, int64_t sw, int64_t ph, int64_t pw, void *ws) {
+  int64_t OH = out_extent(H, R, sh, ph), OW = out_extent(W, S, sw, pw), P = OH * OW;
+  int64_t CRS = C * R * S;
+  int32_t *acc = ws;
+  uint8_t *rows = (uint8_t *)(acc + P * K);
+  for (int64_t n = 0; n < N; n++) {
+    im2row(x + n * C * H * W, rows, flip, (uint8_t)z, C, H, W, R, S, sh, sw, ph, pw);
+    /* acc[P, K] = (rows[P, CRS] - z) @ w[K, CRS]^T */
+    tt_gemm_u8s8(P, K, CRS, rows, CRS, z, w, CRS, true, acc, K, false);
+    int32_t *restrict yn = y + n * K * P;
+    for (int64_t p = 0; p < P; p++)
+      for (int64_t k = 0; k < K; k++)
+        yn[k * P + p] = acc[p * K + k];
+  }
 }
 
 void tt_conv2d_u8s8(const uint8_t *x, int32_t xz, const int8_t *w, int32_t *y, int64_t N,
                     int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t sh,
                     int64_t sw, int64_t ph, int64_t pw, void *ws) {
   check_conv("conv2d_u8s8", C, H, W, K, R, S, sh, sw, ph, pw, xz);
-  int64_t OH = out_extent(H, R, sh, ph), OW = out_extent(W, S, sw, pw), P = OH * OW;
-  int64_t CRS = C * R * S;
-  int32_t *acc = ws;
-  uint8_t *rows = (uint8_t *)(acc + P * K);
-  for (int64_t n = 0; n < N; n++) {
-    tt_im2row_u8(x + n * C * H * W, rows, xz, C, H, W, R, S, sh, sw, ph, pw);
-    /* acc[P, K] = (rows[P, CRS] - xz) @ w[K, CRS]^T */
-    tt_gemm_u8s8(P, K, CRS, rows, CRS, xz, w, CRS, true, acc, K, false);
-    int32_t *restrict yn = y + n * K * P;
-    for (int64_t p = 0; p < P; p++)
-      for (int64_t k = 0; k < K; k++)
-        yn[k * P + p] = acc[p * K + k];
-  }
+  conv_q8(x, 0, xz, w, y, N, C, H, W, K, R, S, sh, sw, ph, pw, ws);
+}
+
+void tt_conv2d_s8s8(const int8_t *x, int32_t xz, const int8_t *w, int32_t *y, int64_t N,
+                    int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t sh,
+                    int64_t sw, int64_t ph, int64_t pw, void *ws) {
+  check_conv("conv2d_s8s8", C, H, W, K, R, S, sh, sw, ph, pw, xz + 128);
+  conv_q8((const uint8_t *)x, 0x80, xz + 128, w, y, N, C, H, W, K, R, S, sh, sw, ph, pw, ws);
+}
+
+void tt_conv2d_s8s8_naive(const int8_t *x, int32_t xz, const int8_t *w, int32_t *y, int64_t N,
+                          int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S,
+                          int64_t sh, int64_t sw, int64_t ph, int64_t pw) {
+  check_conv("conv2d_s8s8_naive", C, H, W, K, R, S, sh, sw, ph, pw, xz + 128);
+  int64_t OH = out_extent(H, R, sh, ph), OW = out_extent(W, S, sw, pw);
+  for (int64_t n = 0; n < N; n++)
+    for (int64_t k = 0; k < K; k++)
+      for (int64_t oh = 0; oh < OH; oh++)
+        for (int64_t ow = 0; ow < OW; ow++) {
+          int64_t acc = 0;
+          for (int64_t c = 0; c < C; c++)
+            for (int64_t r = 0; r < R; r++)
+              for (int64_t s = 0; s < S; s++) {
+                int64_t h = oh * sh - ph + r, ww = ow * sw - pw + s;
+                if (h < 0 || h >= H || ww < 0 || ww >= W) continue;
+                acc += ((int64_t)x[((n * C + c) * H + h) * W + ww] - xz) *
+                       w[((k * C + c) * R + r) * S + s];
+              }
+          y[((n * K + k) * OH + oh) * OW + ow] = (int32_t)acc;
+        }
 }
 
 void tt_conv2d_u8s8_naive(const uint8_t *x, int32_t xz, const int8_t *w, int32_t *y, int64_t N,

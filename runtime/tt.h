@@ -470,6 +470,13 @@ void tt_quantize_f32_s8(const float *x, int8_t *q, int64_t n, float inv_scale, i
  * edge of an int8 Linear with per-output-channel weight scales sw. */
 void tt_qlinear_epilogue(const int32_t *acc, float *y, int64_t M, int64_t N, float sx,
                          const float *sw, const float *bias, bool relu);
+/* The same with int8 activation codes (zero point xz in [-128, 127]). */
+void tt_conv2d_s8s8(const int8_t *x, int32_t xz, const int8_t *w, int32_t *y, int64_t N,
+                    int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t sh,
+                    int64_t sw, int64_t ph, int64_t pw, void *ws);
+void tt_conv2d_s8s8_naive(const int8_t *x, int32_t xz, const int8_t *w, int32_t *y, int64_t N,
+                          int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S,
+                          int64_t sh, int64_t sw, int64_t ph, int64_t pw);
 /* One image: rows is [OH*OW, C*R*S], padding filled with xz. */
 void tt_im2row_u8(const uint8_t *x, uint8_t *rows, int32_t xz, int64_t C, int64_t H, int64_t W,
                   int64_t R, int64_t S, int64_t sh, int64_t sw, int64_t ph, int64_t pw);

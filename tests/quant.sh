@@ -96,7 +96,7 @@ refuse "m = quantize_model($net, calibration_data=[torch.randn(2, 4)], num_batch
   "num_batches must be at least 1"
 refuse "m = quantize_model($net, calibration_data=[3])" \
   "calibration_data must yield tensors or tuples whose first item is the model's input"
-refuse "m = quantize_model(Sequential(ReLU()))" "the model has no Linear layer to quantize"
+refuse "m = quantize_model(Sequential(ReLU()))" "the model has no Linear or Conv2d layer to quantize"
 refuse "m = QuantizedLinear(ReLU())" "expected an nn.Linear"
 refuse "y = QuantizedLinear(Linear(4, 3))(torch.randn(2, 5))" "the input's last dimension must be 4"
 echo "quant: $pass passed, $fail failed"

@@ -229,6 +229,39 @@ def _qcodes(x, inv, zp, lo, hi):
     return r.long().clamp(lo, hi).to(torch.int8)
 
 
+def _qinput(observed, x):
+    """ttc's activation quantization: int8 codes from the calibrated range (or the batch's
+    own), widened to include 0; returns (scale, zero point, codes)."""
+    zero = torch.tensor(0.0)
+    lo, hi = observed if observed is not None else (x.min(), x.max())
+    mn, mx = torch.minimum(lo, zero), torch.maximum(hi, zero)
+    rng = mx - mn
+    scale = torch.where(rng > 0, rng / 255.0, torch.tensor(1.0))
+    zp = torch.round(-128.0 - mn / scale).clamp(-128, 127).long()
+    return scale, zp, _qcodes(x, 1.0 / scale, zp, -128, 127)
+
+
+class QuantizedConv2d(nn.Module):
+    """ttc's int8 Conv2d (frontend/quant.c): weights per output channel, activations as
+    QuantizedLinear's, the exact integer convolution (in float64, exact at these sizes)."""
+
+    def __init__(self, conv, observed=None):
+        super().__init__()
+        self.observed = observed
+        w = conv.weight.detach().float()
+        amax = w.abs().amax(dim=(1, 2, 3))
+        self.sw = torch.where(amax > 0, amax / 127.0, torch.tensor(1.0))
+        self.wq = _qcodes(w, (1.0 / self.sw)[:, None, None, None], 0, -128, 127)
+        self.qbias = None if conv.bias is None else conv.bias.detach().float()
+        self.stride, self.padding = conv.stride, conv.padding
+
+    def forward(self, x):
+        scale, zp, xq = _qinput(self.observed, x)
+        acc = F.conv2d(xq.double() - zp, self.wq.double(), stride=self.stride, padding=self.padding)
+        y = acc.round().int().float() * (scale * self.sw).view(1, -1, 1, 1)
+        return y if self.qbias is None else y + self.qbias.view(1, -1, 1, 1)
+
+
 class QuantizedLinear(nn.Module):
     """ttc's int8 Linear (frontend/quant.c): int8 weights with a symmetric scale per output
     row, int8 activations with a scale and zero point from each batch's range (widened to
@@ -244,13 +277,7 @@ class QuantizedLinear(nn.Module):
         self.qbias = None if linear.bias is None else linear.bias.detach().float()
 
     def forward(self, x):
-        zero = torch.tensor(0.0)
-        lo, hi = self.observed if self.observed is not None else (x.min(), x.max())
-        mn, mx = torch.minimum(lo, zero), torch.maximum(hi, zero)
-        rng = mx - mn
-        scale = torch.where(rng > 0, rng / 255.0, torch.tensor(1.0))
-        zp = torch.round(-128.0 - mn / scale).clamp(-128, 127).long()
-        xq = _qcodes(x, 1.0 / scale, zp, -128, 127)
+        scale, zp, xq = _qinput(self.observed, x)
         acc = ((xq.long() - zp) @ self.wq.long().T).int()
         y = acc.float() * (scale * self.sw)
         return y if self.qbias is None else y + self.qbias
@@ -260,12 +287,15 @@ def _quantize_children(model, ranges):
     for name, child in list(model.named_children()):
         if isinstance(child, nn.Linear):
             setattr(model, name, QuantizedLinear(child, ranges.get(child)))
+        elif isinstance(child, nn.Conv2d):
+            setattr(model, name, QuantizedConv2d(child, ranges.get(child)))
         else:
             _quantize_children(child, ranges)
 
 
 def quantize_model(model, calibration_data=None, num_batches=None):
-    """ttc's quantize_model: every Linear below model becomes a QuantizedLinear, in place;
+    """ttc's quantize_model: every Linear (Conv2d) below model becomes a QuantizedLinear
+    (QuantizedConv2d), in place;
     with calibration_data, each one's input range is the min and max its input reaches over
     the first num_batches batches (all by default) run through the float model."""
     ranges = {}
@@ -274,7 +304,7 @@ def quantize_model(model, calibration_data=None, num_batches=None):
             lo, hi = ranges.get(mod, (torch.tensor(math.inf), torch.tensor(-math.inf)))
             ranges[mod] = (torch.minimum(lo, inp[0].min()), torch.maximum(hi, inp[0].max()))
         hooks = [m.register_forward_pre_hook(observe) for m in model.modules()
-                 if isinstance(m, nn.Linear)]
+                 if isinstance(m, (nn.Linear, nn.Conv2d))]
         with torch.no_grad():
             for i, b in enumerate(calibration_data):
                 if num_batches is not None and i == num_batches:

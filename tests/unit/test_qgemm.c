@@ -213,6 +213,10 @@ static bool check_conv(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, in
   tt_conv2d_u8s8(x, xz, w, y1, N, C, H, W, K, R, S, sh, sw, ph, pw, ws);
   tt_conv2d_u8s8_naive(x, xz, w, y2, N, C, H, W, K, R, S, sh, sw, ph, pw);
   bool ok = memcmp(y1, y2, yn * 4) == 0;
+  /* the int8 twin: the same bytes read as int8, with the zero point moved likewise */
+  tt_conv2d_s8s8((const int8_t *)x, xz - 128, w, y1, N, C, H, W, K, R, S, sh, sw, ph, pw, ws);
+  tt_conv2d_s8s8_naive((const int8_t *)x, xz - 128, w, y2, N, C, H, W, K, R, S, sh, sw, ph, pw);
+  ok = ok && memcmp(y1, y2, yn * 4) == 0;
   if (!ok)
     print_error("conv N=%lld C=%lld H=%lld W=%lld K=%lld R=%lld S=%lld s=%lld,%lld p=%lld,%lld\n",
                 (long long)N, (long long)C, (long long)H, (long long)W, (long long)K,
