@@ -389,7 +389,7 @@ static void write_pareto(const char *path, Entry *e, int n, const Entry *base) {
   }
   PlotPanel p = {.x = 90, .y = 60, .w = W - 150, .h = H - 140, .xlog = true};
   if (!m) llo = -2, lhi = 0, alo = 0, ahi = 100;
-  p.ax = (PlotAxis){floor(llo - 0.15), ceil(lhi + 0.15), 1};
+  p.ax = (PlotAxis){floor(llo - 0.05), ceil(lhi + 0.05), 1};
   if (p.ax.hi - p.ax.lo < 1) p.ax.hi = p.ax.lo + 1;
   p.ayl = plot_nice_axis(alo - 0.5, ahi + 0.5, 6);
   plot_frame(f, &p, "test accuracy (%)", NULL, NULL, true);
@@ -421,14 +421,33 @@ static void write_pareto(const char *path, Entry *e, int n, const Entry *base) {
                  "<text x=\"%.1f\" y=\"%.1f\" fill=\"#d62728\" font-size=\"11\">baseline - %.0f points</text>\n",
               p.x, y, p.x + p.w, y, p.x + 4, y - 4, WITHIN_PP);
   }
+  /* the dots, then each label at the first of eight places around its dot that covers
+   * no dot and no label placed before it (boxes estimated at 6.5 px a character) */
+  double dx[MAX_ENTRIES], dy[MAX_ENTRIES], box[MAX_ENTRIES][4];
   for (int i = 0; i < k; i++) {
     const Entry *x = order[i];
-    double cx = plot_px(&p, log10(x->lat.s.p50 * 1e3)), cy = plot_py(&p, &p.ayl, x->acc);
-    const char *color = x == base ? "#d62728" : x->pareto ? "#2ca02c" : "#1f77b4";
-    fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"/>\n", cx, cy, color);
-    /* labels alternate above and below, so neighbours do not overwrite each other */
-    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">", cx + 8, cy + (i % 2 ? 14 : -6));
-    plot_text(f, x->name);
+    dx[i] = plot_px(&p, log10(x->lat.s.p50 * 1e3)), dy[i] = plot_py(&p, &p.ayl, x->acc);
+    if (x != base) /* the baseline's dot last, over any it shares its place with */
+      fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"%s\"/>\n", dx[i], dy[i], x->pareto ? "#2ca02c" : "#1f77b4");
+  }
+  for (int i = 0; i < k; i++)
+    if (order[i] == base) fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"#d62728\"/>\n", dx[i], dy[i]);
+  static const double place[8][2] = {{8, -6}, {8, 14}, {-1, -6}, {-1, 14}, {8, -20}, {8, 28}, {-1, -20}, {-1, 28}};
+  for (int i = 0; i < k; i++) {
+    double w = 6.5 * (double)strlen(order[i]->name), x0 = 0, y0 = 0;
+    for (int c = 0; c < 8; c++) {
+      x0 = place[c][0] < 0 ? dx[i] - 8 - w : dx[i] + place[c][0];
+      y0 = dy[i] + place[c][1] - 10; /* the box's top; the text's baseline is 10 below */
+      bool clear = x0 >= p.x && x0 + w <= p.x + p.w && y0 >= p.y && y0 + 12 <= p.y + p.h;
+      for (int j = 0; j < k && clear; j++) /* dots */
+        clear = !(dx[j] + 5 > x0 && dx[j] - 5 < x0 + w && dy[j] + 5 > y0 && dy[j] - 5 < y0 + 12);
+      for (int j = 0; j < i && clear; j++) /* labels */
+        clear = !(box[j][0] < x0 + w && x0 < box[j][2] && box[j][1] < y0 + 12 && y0 < box[j][3]);
+      if (clear) break;
+    }
+    box[i][0] = x0, box[i][1] = y0, box[i][2] = x0 + w, box[i][3] = y0 + 12;
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">", x0, y0 + 10);
+    plot_text(f, order[i]->name);
     fputs("</text>\n", f);
   }
   double ly = H - 18;
@@ -448,6 +467,7 @@ static void mkdir_p(const char *dir) {
 
 int cmd_olympics(const Opts *o) {
   const char *dir = o->file, *out = o->out ? o->out : "olympics";
+  if (o->runs < 0) die("olympics: --runs=0 would time nothing; every entry's latency is measured");
   DIR *dp = opendir(dir);
   if (!dp) die("olympics: cannot open the directory of entries %s: %s", dir, strerror(errno));
   char *files[MAX_ENTRIES];
