@@ -416,6 +416,7 @@ static Value *qlinear_new(L *l, Value *lin, int32_t off) {
   attrs_set(l, &o->attrs, "in_features", v_int(l, ws.d[1]));
   attrs_set(l, &o->attrs, "out_features", v_int(l, ws.d[0]));
   attrs_set(l, &o->attrs, "__w__", w); /* the float weight, for calibration's forward */
+  attrs_set(l, &o->attrs, "__sww__", along(l, sw, 0, 2, ws.d[0], off)); /* [N, 1]: the report's */
   return o;
 }
 
@@ -474,8 +475,19 @@ static bool observe(L *l, Value *self, Value *x, int32_t off) {
 
 /* x's int8 codes, with *scale (0-d float32) and *zp (0-d int64): from the calibrated range
  * (static) or from the batch's own (dynamic), widened to include 0 so that 0.0 is exact. */
+static void act_params(L *l, Value *self, Value *x, Value **scale_out, Value **zp_out,
+                       int32_t off);
+
 static Value *quantize_input(L *l, Value *self, Value *x, Value **scale_out, Value **zp_out,
                              int32_t off) {
+  act_params(l, self, x, scale_out, zp_out, off);
+  Value *inv = bi_binop(l, BIN_DIV, v_float(l, 1.0), *scale_out, off);
+  return quantize_codes(l, x, inv, *zp_out, QD_QINT8, off);
+}
+
+/* The input's scale and zero point: from the observers when calibrated, else from x. */
+static void act_params(L *l, Value *self, Value *x, Value **scale_out, Value **zp_out,
+                       int32_t off) {
   Value *omin = attrs_get(&self->attrs, "__omin__"), *omax = attrs_get(&self->attrs, "__omax__");
   Value *mn = bi_call(l, "minimum", NULL, (Value *[]){omin ? omin : bi_call(l, "min", x, NULL, 0, off), zero_f32(l, off)}, 2, off);
   Value *mx = bi_call(l, "maximum", NULL, (Value *[]){omax ? omax : bi_call(l, "max", x, NULL, 0, off), zero_f32(l, off)}, 2, off);
@@ -485,10 +497,8 @@ static Value *quantize_input(L *l, Value *self, Value *x, Value **scale_out, Val
   Value *zp = bi_binop(l, BIN_SUB, v_float(l, -128.0), bi_binop(l, BIN_DIV, mn, scale, off), off);
   zp = call1(l, bi_round, zp, off);
   zp = cast(l, bi_call(l, "clamp", NULL, (Value *[]){zp, v_float(l, -128.0), v_float(l, 127.0)}, 3, off), DT_I64, off);
-  Value *inv = bi_binop(l, BIN_DIV, v_float(l, 1.0), scale, off);
   *scale_out = scale;
   *zp_out = zp;
-  return quantize_codes(l, x, inv, zp, QD_QINT8, off);
 }
 
 /* A Conv2d's stride or padding attribute (an int, a pair, 'valid' or 'same') as two ints. */
@@ -536,6 +546,7 @@ static Value *qconv_new(L *l, Value *conv, int32_t off) {
   attrs_set(l, &o->attrs, "__wq__", wq);
   attrs_set(l, &o->attrs, "__sw__", along(l, sw, 1, 4, ws.d[0], off));
   attrs_set(l, &o->attrs, "__w__", w);
+  attrs_set(l, &o->attrs, "__sww__", along(l, sw, 0, 4, ws.d[0], off));
   Value *bb = b && b->k == V_TENSOR ? cast(l, bi_call(l, "detach", b, NULL, 0, off), DT_F32, off) : NULL;
   attrs_set(l, &o->attrs, "bias", bb ? bb : l->none);
   attrs_set(l, &o->attrs, "__bias4__", bb ? along(l, bb, 1, 4, ws.d[0], off) : l->none);
@@ -594,28 +605,40 @@ static Value *bi_QuantizedLinear(L *l, Value *self, Args *a) {
 
 /* Replaces every Linear below module m (attributes and ModuleList/Sequential items) by its
  * QuantizedLinear; returns how many. */
-static int quantize_children(L *l, Value *m, int depth, int32_t off) {
+static Value *quantized(L *l, Value *c, const char *name, int32_t off) {
+  Value *q = is_class(c, "Linear") ? qlinear_new(l, c, off) : qconv_new(l, c, off);
+  attrs_set(l, &q->attrs, "__qname__", v_str(l, name));
+  return q;
+}
+
+static const char *child_name(L *l, const char *prefix, const char *key) {
+  return prefix[0] ? arena_printf(l->arena, "%s.%s", prefix, key) : key;
+}
+
+static int quantize_children(L *l, Value *m, const char *prefix, int depth, int32_t off) {
   if (depth > 64) return 0;
   int n = 0;
   for (int i = 0; i < m->attrs.n; i++) {
     Value *c = m->attrs.vals[i];
+    const char *key = m->attrs.keys[i];
     if (is_class(c, "Linear") || is_class(c, "Conv2d")) {
-      m->attrs.vals[i] = is_class(c, "Linear") ? qlinear_new(l, c, off) : qconv_new(l, c, off);
+      m->attrs.vals[i] = quantized(l, c, child_name(l, prefix, key), off);
       n++;
     } else if (c && c->k == V_OBJECT && c != m && bi_is_module(c)) {
-      n += quantize_children(l, c, depth + 1, off);
-    } else if (c && c->k == V_LIST && !strcmp(m->attrs.keys[i], "__items__")) {
-      for (int k = 0; k < c->n; k++)
+      n += quantize_children(l, c, child_name(l, prefix, key), depth + 1, off);
+    } else if (c && c->k == V_LIST && !strcmp(key, "__items__")) {
+      for (int k = 0; k < c->n; k++) {
+        const char *ik = child_name(l, prefix, arena_printf(l->arena, "%d", k));
         if (is_class(c->items[k], "Linear") || is_class(c->items[k], "Conv2d")) {
-          Value *q = is_class(c->items[k], "Linear") ? qlinear_new(l, c->items[k], off)
-                                                     : qconv_new(l, c->items[k], off);
+          Value *q = quantized(l, c->items[k], ik, off);
           for (int j = 0; j < m->attrs.n; j++) /* Sequential(OrderedDict): also an attribute */
             if (m->attrs.vals[j] == c->items[k]) m->attrs.vals[j] = q;
           c->items[k] = q;
           n++;
         } else if (c->items[k] && c->items[k]->k == V_OBJECT && bi_is_module(c->items[k])) {
-          n += quantize_children(l, c->items[k], depth + 1, off);
+          n += quantize_children(l, c->items[k], ik, depth + 1, off);
         }
+      }
     }
   }
   return n;
@@ -711,23 +734,63 @@ static void calibrate(L *l, Value *model, Value *data, int64_t nb, int32_t off) 
   l->no_grad = saved;
 }
 
+/* report=True: one line per layer when the program runs, after calibration: its name, the
+ * input's scale and zero point (static ones; "dynamic" without calibration) and the
+ * weight's SQNR, 10 log10(sum w^2 / sum (w - dequantized w)^2) in dB (float64 sums). */
+static void report(L *l, Value *qs, bool calibrated, int32_t off) {
+  for (int k = 0; k < qs->n; k++) {
+    Value *q = qs->items[k];
+    Value *w = attrs_get(&q->attrs, "__w__");
+    Value *deq = bi_binop(l, BIN_MUL, cast(l, attrs_get(&q->attrs, "__wq__"), DT_F32, off),
+                          attrs_get(&q->attrs, "__sww__"), off);
+    Value *wd = cast(l, w, DT_F64, off), *ed = cast(l, bi_binop(l, BIN_SUB, w, deq, off), DT_F64, off);
+    Value *sig = bi_call(l, "sum", bi_binop(l, BIN_MUL, wd, wd, off), NULL, 0, off);
+    Value *err = bi_call(l, "sum", bi_binop(l, BIN_MUL, ed, ed, off), NULL, 0, off);
+    Value *ratio = bi_binop(l, BIN_DIV, sig, err, off);
+    Value *db = bi_binop(l, BIN_MUL, bi_call(l, "log10", ratio, NULL, 0, off), v_float(l, 10.0), off);
+    Value *items[8];
+    int n = 0;
+    items[n++] = v_str(l, "quantize_model:");
+    items[n++] = attrs_get(&q->attrs, "__qname__");
+    if (calibrated) {
+      Value *scale, *zp;
+      act_params(l, q, NULL, &scale, &zp, off);
+      items[n++] = v_str(l, "input scale");
+      items[n++] = host_round(l, tensor_item(l, scale, off), 6, off);
+      items[n++] = v_str(l, "zero point");
+      items[n++] = tensor_item(l, zp, off);
+    } else {
+      items[n++] = v_str(l, "input dynamic");
+    }
+    items[n++] = v_str(l, "weight SQNR dB");
+    items[n++] = host_round(l, tensor_item(l, db, off), 2, off);
+    bi_call(l, "print", NULL, items, n, off);
+  }
+}
+
 /* quantize_model(model, calibration_data=None, num_batches=None): every Linear and Conv2d of
  * the model becomes a QuantizedLinear or QuantizedConv2d, in place; returns the model. With calibration_data (a loader
  * or a list of batches the model's forward takes as they are), the activations' scales are
  * static: the min and max each layer's input reaches over the first num_batches batches
  * (all of them by default), run through the float model at this point of the program. */
 static Value *bi_quantize_model(L *l, Value *self, Args *a) {
-  Value *v[3];
-  args_bind(l, "quantize_model", "model, calibration_data=None, num_batches=None", self, a, v, 3);
+  Value *v[4];
+  args_bind(l, "quantize_model", "model, calibration_data=None, num_batches=None, report=False", self, a, v, 4);
+  bool rep = v[3] && want_bool(l, v[3], a->off);
   if (!v[0] || v[0]->k != V_OBJECT || !bi_is_module(v[0]))
     lerr(l, a->off, "quantize_model(): expected a module, got %s", v[0] ? v_typename(v[0]) : "None");
   if (is_class(v[0], "Linear"))
     lerr(l, a->off, "quantize_model(): pass the model holding the Linear, or use QuantizedLinear(linear)");
-  if (quantize_children(l, v[0], 0, a->off) == 0)
+  if (quantize_children(l, v[0], "", 0, a->off) == 0)
     lerr(l, a->off, "quantize_model(): the model has no Linear or Conv2d layer to quantize");
   if (!v[1] || v[1]->k == V_NONE) {
     if (v[2] && v[2]->k != V_NONE)
       lerr(l, a->off, "quantize_model(): num_batches without calibration_data");
+    if (rep) {
+      Value *qs = v_new(l, V_LIST);
+      collect_qlinears(l, v[0], qs, 0);
+      report(l, qs, false, a->off);
+    }
     return v[0];
   }
   int64_t nb = -1;
@@ -745,6 +808,7 @@ static Value *bi_quantize_model(L *l, Value *self, Args *a) {
   }
   calibrate(l, v[0], v[1], nb, a->off);
   for (int k = 0; k < qs->n; k++) attrs_get(&qs->items[k]->attrs, "__observing__")->i = 0;
+  if (rep) report(l, qs, true, a->off);
   return v[0];
 }
 

@@ -248,7 +248,7 @@ class QuantizedConv2d(nn.Module):
     def __init__(self, conv, observed=None):
         super().__init__()
         self.observed = observed
-        w = conv.weight.detach().float()
+        w = self.w = conv.weight.detach().float()
         amax = w.abs().amax(dim=(1, 2, 3))
         self.sw = torch.where(amax > 0, amax / 127.0, torch.tensor(1.0))
         self.wq = _qcodes(w, (1.0 / self.sw)[:, None, None, None], 0, -128, 127)
@@ -270,7 +270,7 @@ class QuantizedLinear(nn.Module):
     def __init__(self, linear, observed=None):
         super().__init__()
         self.observed = observed  # (min, max) from calibration: static scales
-        w = linear.weight.detach().float()
+        w = self.w = linear.weight.detach().float()
         amax = w.abs().amax(dim=1)
         self.sw = torch.where(amax > 0, amax / 127.0, torch.tensor(1.0))
         self.wq = _qcodes(w, (1.0 / self.sw)[:, None], 0, -128, 127)
@@ -293,7 +293,22 @@ def _quantize_children(model, ranges):
             _quantize_children(child, ranges)
 
 
-def quantize_model(model, calibration_data=None, num_batches=None):
+def _report(model, calibrated):
+    """quantize_model(report=True)'s lines: input scale and zero point, weight SQNR."""
+    for name, m in model.named_modules():
+        if isinstance(m, (QuantizedLinear, QuantizedConv2d)):
+            deq = m.wq.float() * m.sw.view((-1,) + (1,) * (m.w.dim() - 1))
+            wd, ed = m.w.double(), (m.w - deq).double()
+            db = (torch.log10((wd * wd).sum() / (ed * ed).sum()) * 10.0).item()
+            if calibrated:
+                scale, zp, _ = _qinput(m.observed, torch.zeros(1))
+                print("quantize_model:", name, "input scale", round(scale.item(), 6), "zero point",
+                      zp.item(), "weight SQNR dB", round(db, 2))
+            else:
+                print("quantize_model:", name, "input dynamic", "weight SQNR dB", round(db, 2))
+
+
+def quantize_model(model, calibration_data=None, num_batches=None, report=False):
     """ttc's quantize_model: every Linear (Conv2d) below model becomes a QuantizedLinear
     (QuantizedConv2d), in place;
     with calibration_data, each one's input range is the min and max its input reaches over
@@ -313,6 +328,8 @@ def quantize_model(model, calibration_data=None, num_batches=None):
         for h in hooks:
             h.remove()
     _quantize_children(model, ranges)
+    if report:
+        _report(model, calibration_data is not None)
     return model
 
 
