@@ -100,8 +100,10 @@ typedef struct ProfileRun {
   long rss_kib; /* the harness's peak resident set */
   bool ok;
 } ProfileRun;
-/* The graph ttc profile calls the forward (-1: none), its FLOPs at batch 1 and at its batch. */
-int profile_forward(const Program *p, double *flops1, double *flops);
+/* The graph ttc profile calls the forward (-1: none), its FLOPs at batch 1 and at its batch;
+ * with loader >= 0, the graph of that loader's loop body that trains nothing with the most
+ * FLOPs instead (the evaluation on a test set, wherever the program's heaviest inference is). */
+int profile_forward(const Program *p, int loader, double *flops1, double *flops);
 /* Graph g of p (c: its C, n bytes; d, info: as emitted) in profile's harness, timed at
  * batch with o's --runs and --warmup; only the variables g reads are filled, so the peak
  * RSS is an inference process's. */

@@ -352,10 +352,15 @@ int cmd_profile(const Opts *o, const Source *src) {
 
 /* ---- for ttc olympics (driver/olympics.c) ----------------------------------------- */
 
-int profile_forward(const Program *p, double *flops1, double *flops) {
+int profile_forward(const Program *p, int loader, double *flops1, double *flops) {
   GraphCost *gc = xmalloc((size_t)(p->ngraphs + 1) * sizeof *gc);
   int fwd, train;
   pick_graphs(p, gc, &fwd, &train);
+  if (loader >= 0) { /* the body of that loader's loop: the inference graph there with the most FLOPs */
+    fwd = -1;
+    for (int gi = 0; gi < p->ngraphs; gi++)
+      if (p->graphs[gi]->loader == loader && !gc[gi].trains && (fwd < 0 || gc[gi].flops > gc[fwd].flops)) fwd = gi;
+  }
   *flops1 = fwd >= 0 ? gc[fwd].flops1 : 0;
   *flops = fwd >= 0 ? gc[fwd].flops : 0;
   free(gc);
