@@ -514,6 +514,10 @@ B(remove) {
     lerr(l, a->off, "Parameter '%s' of module %s has to be pruned before pruning can be removed", name, v_typename(m));
   const char *okey = arena_printf(l->arena, "%s_orig", name), *mkey = arena_printf(l->arena, "%s_mask", name);
   Value *orig = attrs_get(&m->attrs, okey), *mask = attrs_get(&m->attrs, mkey);
+  Value *e = list->items[at];
+  Shape s = tshape(l, orig);
+  if (ent(e, PE_SDIM) == 0 && ent(e, PE_KCH) >= 0 && ent(e, PE_KCH) < s.d[0] && s.rank == 2 && orig->t.var >= 0)
+    l->p->vars[orig->t.var].prune_keep = ent(e, PE_KCH); /* whole rows gone: the prune pass's cue */
   bool saved = l->no_grad;
   l->no_grad = true;
   Value *w = bi_binop(l, BIN_MUL, orig, mask, a->off);
@@ -669,6 +673,7 @@ B(structured_prune) {
     Value *keep2 = reshape_to(l, keep, shape_make(2, (int64_t[]){s.d[0], 1}), a->off);
     l->no_grad = saved;
     scale_param(l, w, keep2, true, a->off);
+    if (w->t.var >= 0) l->p->vars[w->t.var].prune_keep = s.d[0] - k; /* the prune pass's cue */
     if (b && b->k == V_TENSOR) scale_param(l, b, keep, true, a->off);
   }
   return v[0];

@@ -217,6 +217,10 @@ typedef struct Var {
   int grad_of; /* VAR_GRAD: the var it is the gradient of, else -1 */
   int state_of; /* VAR_STATE: the parameter it belongs to (its name is then a suffix, as
                    "exp_avg", until the front end names it "fc1_weight_exp_avg"), else -1 */
+  int64_t prune_keep; /* a [out, in] weight whose structured pruning was made permanent
+                         (prune.remove after ln_structured along dim 0, structured_prune):
+                         the rows kept (the others are zero); 0 for any other var. The prune
+                         pass removes the other rows (passes/prune.c) */
 } Var;
 
 /*

@@ -19,6 +19,8 @@ const PassInfo pass_registry[] = {
    PASS_GRAPH, pass_fuse, NULL},
   {"dce", "dead-code elimination: drop nodes nothing uses (random draws are kept)", PASS_GRAPH,
    pass_dce, NULL},
+  {"prune", "structured pruning made permanent: removed neurons leave the arrays and loops",
+   PASS_PROGRAM, NULL, pass_prune},
   {"memplan", "static memory planning: intermediates share one arena by lifetime (best fit)",
    PASS_PROGRAM, NULL, pass_memplan},
 };

@@ -18,7 +18,8 @@
  *
  * Sections: manager.c (registry, pipelines), autodiff.c (reverse-mode differentiation),
  * dce.c (dead-code elimination), convalgo.c (the convolution kernel choice), fuse.c
- * (kernel fusion), memplan.c (static memory planning).
+ * (kernel fusion), memplan.c (static memory planning), prune.c (structured pruning that
+ * shrinks the arrays).
  */
 #ifndef TT_PASSES_H
 #define TT_PASSES_H
@@ -89,5 +90,10 @@ Graph *pass_dce(const Graph *in, PassCtx *cx);
 Graph *pass_conv_im2col(const Graph *in, PassCtx *cx);
 Graph *pass_fuse(const Graph *in, PassCtx *cx);
 Program *pass_memplan(const Program *in, PassCtx *cx);
+
+/* ---- prune.c ---------------------------------------------------------------------- */
+/* prune: a structurally pruned Linear's removed neurons leave the weights, the biases and
+ * the next Linear's columns, once the weights stop changing (inference after remove()). */
+Program *pass_prune(const Program *in, PassCtx *cx);
 
 #endif

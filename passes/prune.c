@@ -1,0 +1,520 @@
+/*
+ * prune.c — the prune pass: structured pruning that shrinks the code.
+ *
+ * Purpose: after structured pruning of a Linear's output neurons has been made permanent
+ *   (prune.remove() after prune.ln_structured(m, "weight", amount, n, dim=0), or the
+ *   curriculum's structured_prune), the removed neurons disappear: their rows of the
+ *   weight and the bias, the next Linear's input columns, and the checkpoint's entries.
+ *   Every later graph computes with [K, in] / [K] / [out, K] arrays (K the neurons kept),
+ *   so its loops and arrays are narrower (`ttc diff F --pass=prune`).
+ * Requires: Var.prune_keep on the weight (set by the front end, which knows K at compile
+ *   time: the pruning amount); which rows are kept is known only at run time.
+ * Produces: at the point after which the layer's weights are never written again (the
+ *   last statement writing the weight, the bias or the next weight), a graph that picks
+ *   the K rows that are not all zero (a stable sort, so in index order), gathers the
+ *   smaller weights into new variables (NAME_pruned) and folds what the dropped neurons
+ *   still contribute into the next layer's bias: a dropped neuron's weight row is zero, so
+ *   its output is the constant act(bias) (relu(b), tanh(b), ...), and next(x) gains
+ *   W2[:, dropped] @ act(b1[dropped]). More than K rows alive there (training after
+ *   remove() let pruned rows grow back) stops the program with an error naming the pass:
+ *   never a different result. Later graphs read the new variables; later checkpoints
+ *   (torch.save) save them. Inference results equal the unpruned-shape program's up to
+ *   float rounding (the folded sum is added in another order).
+ * Declines (--explain=prune says why) unless every later use of the weights is the
+ *   pattern next(act(x @ W1^T + b1)) (Linear, elementwise one-input activations, Linear
+ *   with a bias), nothing later writes W1, b1 or W2 (no training after the point: a pruned
+ *   neuron would get gradients in PyTorch), no graph runs both before and after the point,
+ *   and nothing later prints or otherwise reads them.
+ */
+#include "passes.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CHAIN 8
+
+typedef struct Layer {
+  int w1, b1, w2, b2; /* vars */
+  Op chain[MAX_CHAIN];
+  Attr chain_attr[MAX_CHAIN];
+  int nchain;         /* -1 until the first instance is matched */
+} Layer;
+
+static void explain(PassCtx *cx, const Program *p, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void explain(PassCtx *cx, const Program *p, const char *fmt, ...) {
+  if (!cx || !cx->explain) return;
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(cx->explain, "prune: %s: ", p->filename ? p->filename : "<input>");
+  vfprintf(cx->explain, fmt, ap);
+  fputc('\n', cx->explain);
+  va_end(ap);
+}
+
+/* ---- what the statements run and write ------------------------------------------------ */
+
+static void mark_graphs(const Stmt *s, int n, bool *runs) {
+  for (int i = 0; i < n; i++) {
+    if (s[i].kind == ST_GRAPH && s[i].graph >= 0) runs[s[i].graph] = true;
+    mark_graphs(s[i].body, s[i].nbody, runs);
+    mark_graphs(s[i].orelse, s[i].norelse, runs);
+  }
+}
+
+static bool graph_writes(const Graph *g, int var) {
+  for (int id = 0; id < g->n; id++) {
+    const Node *n = &g->nodes[id];
+    if (n->op == OP_STORE && n->attr.var == var) return true;
+    if (ir_ops[n->op].flags & OPF_OPTIM)
+      for (int k = 0; k < n->attr.nints; k++)
+        if (n->attr.ints[k] == var) return true;
+  }
+  return false;
+}
+
+static bool stmts_write(const Program *p, const Stmt *s, int n, int var) {
+  for (int i = 0; i < n; i++) {
+    if (s[i].kind == ST_GRAPH && s[i].graph >= 0 && graph_writes(p->graphs[s[i].graph], var)) return true;
+    if (s[i].kind == ST_LOAD)
+      for (int k = 0; k < s[i].nkeys; k++)
+        if (s[i].vars[k] == var) return true;
+    if (stmts_write(p, s[i].body, s[i].nbody, var) || stmts_write(p, s[i].orelse, s[i].norelse, var)) return true;
+  }
+  return false;
+}
+
+/* The last top-level statement that writes var, or -1. */
+static int last_write(const Program *p, int var) {
+  int at = -1;
+  for (int i = 0; i < p->nstmts; i++)
+    if (stmts_write(p, &p->stmts[i], 1, var)) at = i;
+  return at;
+}
+
+/* Whether a host statement after the point reads var other than by saving it. */
+static bool expr_reads(const HostExpr *e, int var) {
+  if (!e) return false;
+  if (e->kind == HX_ITEM && e->var == var) return true;
+  return expr_reads(e->a, var) || expr_reads(e->b, var);
+}
+
+static bool stmts_read_host(const Stmt *s, int n, int var) {
+  for (int i = 0; i < n; i++) {
+    const Stmt *t = &s[i];
+    if (expr_reads(t->expr, var) || expr_reads(t->expr2, var)) return true;
+    if (t->kind == ST_PRINT || t->kind == ST_POSTFIX)
+      for (int k = 0; k < t->nitems; k++)
+        if (t->items[k].var == var || expr_reads(t->items[k].expr, var)) return true;
+    if (t->kind == ST_CALL)
+      for (int k = 0; k < t->nkeys; k++)
+        if (t->vars[k] == var) return true;
+    if (stmts_read_host(t->body, t->nbody, var) || stmts_read_host(t->orelse, t->norelse, var)) return true;
+  }
+  return false;
+}
+
+/* ---- the pattern next(act(x @ W1^T + b1)) --------------------------------------------- */
+
+static int input_var(const Graph *g, int id) {
+  const Node *n = &g->nodes[id];
+  return n->op == OP_INPUT ? n->attr.var : -1;
+}
+
+/* The users of each node. */
+typedef struct Users {
+  int *start, *list;
+} Users;
+
+static Users users_of(const Graph *g) {
+  Users u;
+  u.start = calloc((size_t)g->n + 1, sizeof(int));
+  int total = 0;
+  for (int id = 0; id < g->n; id++) total += g->nodes[id].nin;
+  u.list = malloc(sizeof(int) * (size_t)(total + 1));
+  for (int id = 0; id < g->n; id++)
+    for (int k = 0; k < g->nodes[id].nin; k++) u.start[g->nodes[id].in[k] + 1]++;
+  for (int i = 0; i < g->n; i++) u.start[i + 1] += u.start[i];
+  int *fill = calloc((size_t)g->n + 1, sizeof(int));
+  for (int id = 0; id < g->n; id++)
+    for (int k = 0; k < g->nodes[id].nin; k++) {
+      int s = g->nodes[id].in[k];
+      u.list[u.start[s] + fill[s]++] = id;
+    }
+  free(fill);
+  return u;
+}
+
+static int nusers(const Users *u, int id) { return u->start[id + 1] - u->start[id]; }
+static int user(const Users *u, int id, int k) { return u->list[u->start[id] + k]; }
+
+/* A Linear's matmul: x @ W^T with W the INPUT at in[1]. */
+static bool linear_mm(const Graph *g, int id, int wnode) {
+  const Node *n = &g->nodes[id];
+  return n->op == OP_MATMUL && n->nin == 2 && n->in[1] == wnode && n->attr.i[0] == 1 && n->attr.i[1] == 0;
+}
+
+/* x, or the end of the chain of detaches (no_grad's marks: views) that is x's only use. */
+static int skip_detach(const Graph *g, const Users *u, int x) {
+  while (nusers(u, x) == 1 && g->nodes[user(u, x, 0)].op == OP_DETACH) x = user(u, x, 0);
+  return x;
+}
+
+/* The add of a bias INPUT to node x: the add's id, *bvar its variable; -1 if not that. */
+static int bias_add(const Graph *g, const Users *u, int x, int *bvar, int *bnode) {
+  x = skip_detach(g, u, x);
+  if (nusers(u, x) != 1) return -1;
+  int a = user(u, x, 0);
+  const Node *n = &g->nodes[a];
+  if (n->op != OP_ADD || n->nin != 2) return -1;
+  int other = n->in[0] == x ? n->in[1] : n->in[0];
+  int v = input_var(g, other);
+  if (v < 0 || g->nodes[other].shape.rank != 1) return -1;
+  *bvar = v;
+  *bnode = other;
+  return a;
+}
+
+/*
+ * Matches every use of W1's INPUT node w in graph g as the pattern, filling L (the first
+ * match sets it; later ones must agree) and counting the pattern's uses of each variable's
+ * INPUT nodes in used[] (by node id). False with *why set when a use does not match.
+ */
+static bool match_graph(const Graph *g, const Users *u, int w, Layer *L, int *used, const char **why) {
+  for (int k = 0; k < nusers(u, w); k++) {
+    int mm = user(u, w, k);
+    if (!linear_mm(g, mm, w)) return *why = "the weight is used other than as a Linear's x @ W^T", false;
+    used[w]++;
+    int b1 = -1, b1node = -1;
+    int a = bias_add(g, u, mm, &b1, &b1node);
+    if (a < 0) return *why = "the Linear's product is not followed by the add of its bias alone", false;
+    if (L->b1 >= 0 && L->b1 != b1) return *why = "two different biases follow the weight", false;
+    L->b1 = b1;
+    used[b1node]++;
+    /* the elementwise one-input ops between the bias and the next Linear */
+    int cur = skip_detach(g, u, a), nchain = 0;
+    Op chain[MAX_CHAIN];
+    Attr cattr[MAX_CHAIN];
+    for (; nusers(u, cur) == 1; cur = skip_detach(g, u, cur)) {
+      const Node *n = &g->nodes[user(u, cur, 0)];
+      if (!(ir_ops[n->op].flags & OPF_EW) || n->nin != 1 || n->op == OP_CAST || n->dtype != g->nodes[cur].dtype) break;
+      if (nchain == MAX_CHAIN) return *why = "too many activation ops between the two Linears", false;
+      chain[nchain] = n->op;
+      cattr[nchain++] = n->attr;
+      cur = user(u, cur, 0);
+    }
+    cur = skip_detach(g, u, cur);
+    if (L->nchain >= 0 && (L->nchain != nchain || memcmp(L->chain, chain, sizeof(Op) * (size_t)nchain)))
+      return *why = "the activations between the two Linears differ from one use to another", false;
+    L->nchain = nchain;
+    memcpy(L->chain, chain, sizeof(Op) * (size_t)nchain);
+    memcpy(L->chain_attr, cattr, sizeof(Attr) * (size_t)nchain);
+    if (nusers(u, cur) == 0) return *why = "the hidden activations are not used by a next Linear", false;
+    for (int j = 0; j < nusers(u, cur); j++) {
+      int m2 = user(u, cur, j);
+      const Node *n2 = &g->nodes[m2];
+      int w2 = n2->op == OP_MATMUL && n2->nin == 2 && n2->in[0] == cur ? input_var(g, n2->in[1]) : -1;
+      if (w2 < 0 || !linear_mm(g, m2, n2->in[1]))
+        return *why = "the hidden activations are used other than by the next Linear's x @ W^T", false;
+      if (L->w2 >= 0 && L->w2 != w2) return *why = "the hidden activations feed two different Linears", false;
+      L->w2 = w2;
+      used[n2->in[1]]++;
+      int b2 = -1, b2node = -1;
+      int a2 = bias_add(g, u, m2, &b2, &b2node);
+      if (a2 < 0) return *why = "the next Linear has no bias to take what the removed neurons still add", false;
+      if (L->b2 >= 0 && L->b2 != b2) return *why = "the next Linear's bias differs from one use to another", false;
+      L->b2 = b2;
+      used[b2node]++;
+    }
+  }
+  return true;
+}
+
+/* ---- the rewrite ------------------------------------------------------------------------- */
+
+static int add_or_fail(Graph *g, Op op, const int32_t *in, int nin, const Attr *at, Loc loc, IrErr *err, bool *ok) {
+  if (!*ok) return -1;
+  int id = ir_add(g, op, in, nin, at, loc, err);
+  if (id < 0) *ok = false;
+  return id;
+}
+
+/* Rows [lo, hi) of a 1-D index tensor. */
+static int slice1(Graph *g, int x, int64_t lo, int64_t hi, Loc loc, IrErr *err, bool *ok) {
+  Attr at = {0};
+  int64_t t[3] = {lo, hi, 1};
+  at.ints = ir_ints(g, t, 3);
+  at.nints = 3;
+  return add_or_fail(g, OP_SLICE, (int32_t[]){x}, 1, &at, loc, err, ok);
+}
+
+static int reshape(Graph *g, int x, int rank, const int64_t *d, Loc loc, IrErr *err, bool *ok) {
+  Attr at = {0};
+  at.ints = ir_ints(g, d, rank);
+  at.nints = rank;
+  return add_or_fail(g, OP_RESHAPE, (int32_t[]){x}, 1, &at, loc, err, ok);
+}
+
+static int transpose2(Graph *g, int x, Loc loc, IrErr *err, bool *ok) {
+  Attr at = {0};
+  int64_t order[2] = {1, 0};
+  at.ints = ir_ints(g, order, 2);
+  at.nints = 2;
+  return add_or_fail(g, OP_PERMUTE, (int32_t[]){x}, 1, &at, loc, err, ok);
+}
+
+static int store(Graph *g, int x, int var, Loc loc, IrErr *err, bool *ok) {
+  Attr at = {0};
+  at.var = var;
+  return add_or_fail(g, OP_STORE, (int32_t[]){x}, 1, &at, loc, err, ok);
+}
+
+static int input(Graph *g, const Program *p, int var, Loc loc) {
+  Attr at = {0};
+  at.var = var;
+  return ir_add_source(g, OP_INPUT, p->vars[var].dtype, p->vars[var].shape, &at, loc);
+}
+
+/* Builds the compaction graph; live is the scalar var that gets the number of live rows. */
+static bool build_compact(Program *p, Graph *g, const Layer *L, const int nv[4], int live, int64_t keep, Loc loc, IrErr *err) {
+  bool ok = true;
+  const Var *W1 = &p->vars[L->w1], *W2 = &p->vars[L->w2];
+  int64_t H = W1->shape.d[0], IN = W1->shape.d[1], OUT = W2->shape.d[0];
+  int w1 = input(g, p, L->w1, loc);
+  /* each row's sum of |w|: zero for a removed neuron */
+  int ab = add_or_fail(g, OP_ABS, (int32_t[]){w1}, 1, NULL, loc, err, &ok);
+  Attr red = {0};
+  red.i[0] = 1 << 1;
+  int rs = add_or_fail(g, OP_SUM, (int32_t[]){ab}, 1, &red, loc, err, &ok);
+  Attr zero = {0};
+  int z = ir_add_source(g, OP_FILL, W1->dtype, shape_scalar(), &zero, loc);
+  int dead = add_or_fail(g, OP_EQ, (int32_t[]){rs, z}, 2, NULL, loc, err, &ok);
+  Attr to64 = {0};
+  to64.i[0] = DT_I64;
+  int dead64 = add_or_fail(g, OP_CAST, (int32_t[]){dead}, 1, &to64, loc, err, &ok);
+  /* the live rows first, in index order (a stable sort), then the dead ones */
+  Attr srt = {0};
+  int order = add_or_fail(g, OP_ARGSORT, (int32_t[]){dead64}, 1, &srt, loc, err, &ok);
+  int kept = slice1(g, order, 0, keep, loc, err, &ok);
+  int alive = add_or_fail(g, OP_GT, (int32_t[]){rs, z}, 2, NULL, loc, err, &ok);
+  int alive64 = add_or_fail(g, OP_CAST, (int32_t[]){alive}, 1, &to64, loc, err, &ok);
+  Attr all = {0};
+  all.i[0] = 1;
+  int nlive = add_or_fail(g, OP_SUM, (int32_t[]){alive64}, 1, &all, loc, err, &ok);
+  store(g, nlive, live, loc, err, &ok);
+  /* W1[kept], b1[kept], W2[:, kept] */
+  int w1k = add_or_fail(g, OP_EMBEDDING, (int32_t[]){w1, kept}, 2, NULL, loc, err, &ok);
+  store(g, w1k, nv[0], loc, err, &ok);
+  int b1 = input(g, p, L->b1, loc);
+  int b1c = reshape(g, b1, 2, (int64_t[]){H, 1}, loc, err, &ok);
+  int b1k = add_or_fail(g, OP_EMBEDDING, (int32_t[]){b1c, kept}, 2, NULL, loc, err, &ok);
+  store(g, reshape(g, b1k, 1, (int64_t[]){keep}, loc, err, &ok), nv[1], loc, err, &ok);
+  int w2 = input(g, p, L->w2, loc);
+  int w2t = transpose2(g, w2, loc, err, &ok);
+  int w2k = add_or_fail(g, OP_EMBEDDING, (int32_t[]){w2t, kept}, 2, NULL, loc, err, &ok);
+  store(g, transpose2(g, w2k, loc, err, &ok), nv[2], loc, err, &ok);
+  /* b2 + W2[:, dropped] @ act(b1[dropped]) */
+  int b2 = input(g, p, L->b2, loc);
+  int b2n = b2;
+  if (keep < H) {
+    int drop = slice1(g, order, keep, H, loc, err, &ok);
+    int b1d = add_or_fail(g, OP_EMBEDDING, (int32_t[]){b1c, drop}, 2, NULL, loc, err, &ok);
+    int c = b1d; /* [H - K, 1]: the dropped neurons' constant outputs */
+    for (int i = 0; i < L->nchain; i++) c = add_or_fail(g, L->chain[i], (int32_t[]){c}, 1, &L->chain_attr[i], loc, err, &ok);
+    int w2d = add_or_fail(g, OP_EMBEDDING, (int32_t[]){w2t, drop}, 2, NULL, loc, err, &ok); /* [H - K, OUT] */
+    int prod = add_or_fail(g, OP_MUL, (int32_t[]){w2d, c}, 2, NULL, loc, err, &ok);
+    Attr r0 = {0};
+    r0.i[0] = 1;
+    int fold = add_or_fail(g, OP_SUM, (int32_t[]){prod}, 1, &r0, loc, err, &ok);
+    b2n = add_or_fail(g, OP_ADD, (int32_t[]){b2, fold}, 2, NULL, loc, err, &ok);
+  }
+  store(g, b2n, nv[3], loc, err, &ok);
+  (void)IN;
+  (void)OUT;
+  return ok;
+}
+
+static void replace_vars(const Stmt *s, int n, const int from[4], const int to[4]) {
+  for (int i = 0; i < n; i++) {
+    Stmt *t = (Stmt *)&s[i];
+    if (t->kind == ST_SAVE)
+      for (int k = 0; k < t->nkeys; k++)
+        for (int j = 0; j < 4; j++)
+          if (t->vars[k] == from[j]) t->vars[k] = to[j];
+    replace_vars(t->body, t->nbody, from, to);
+    replace_vars(t->orelse, t->norelse, from, to);
+  }
+}
+
+/* One candidate: the weight var w1 of p (modified in place); false with *why when declined. */
+static bool compact_layer(Program *p, int w1, PassCtx *cx, const char **why, bool *failed) {
+  int64_t keep = p->vars[w1].prune_keep;
+  Layer L = {.w1 = w1, .b1 = -1, .w2 = -1, .b2 = -1, .nchain = -1};
+  if (p->vars[w1].shape.rank != 2 || keep <= 0 || keep > p->vars[w1].shape.d[0])
+    return *why = "not a [out, in] weight with a kept count", false;
+  bool *before = calloc((size_t)p->ngraphs + 1, 1), *after = calloc((size_t)p->ngraphs + 1, 1);
+  int at = last_write(p, w1), prev = -2;
+  bool ok = false;
+  for (int round = 0; round < 4 && at != prev; round++) {
+    prev = at;
+    memset(before, 0, (size_t)p->ngraphs + 1);
+    memset(after, 0, (size_t)p->ngraphs + 1);
+    mark_graphs(p->stmts, at + 1, before);
+    mark_graphs(p->stmts + at + 1, p->nstmts - at - 1, after);
+    L.b1 = L.w2 = L.b2 = -1;
+    L.nchain = -1;
+    ok = true;
+    for (int gi = 0; gi < p->ngraphs && ok; gi++) {
+      if (!after[gi]) continue;
+      const Graph *g = p->graphs[gi];
+      Users u = users_of(g);
+      int *used = calloc((size_t)g->n + 1, sizeof(int));
+      for (int id = 0; id < g->n && ok; id++)
+        if (input_var(g, id) == w1) ok = match_graph(g, &u, id, &L, used, why);
+      free(used);
+      free(u.start);
+      free(u.list);
+    }
+    if (!ok) break;
+    if (L.w2 < 0) {
+      ok = false;
+      *why = "nothing after the point where the weight stops changing computes with it";
+      break;
+    }
+    int lw = at;
+    int vs[3] = {L.b1, L.w2, w1};
+    for (int k = 0; k < 3; k++) {
+      int x = last_write(p, vs[k]);
+      if (x > lw) lw = x;
+    }
+    at = lw;
+  }
+  if (ok && at != prev) ok = false, *why = "the point after which the weights stop changing does not settle";
+  /* every later read of W1, b1, W2, b2 must be the pattern's, in graphs that run only later */
+  int vs[4] = {w1, L.b1, L.w2, L.b2};
+  for (int gi = 0; gi < p->ngraphs && ok; gi++) {
+    if (!after[gi]) continue;
+    if (before[gi]) {
+      ok = false, *why = "a graph that computes with the weights runs both before and after they stop changing";
+      break;
+    }
+    const Graph *g = p->graphs[gi];
+    Users u = users_of(g);
+    int *used = calloc((size_t)g->n + 1, sizeof(int));
+    Layer L2 = L;
+    for (int id = 0; id < g->n && ok; id++)
+      if (input_var(g, id) == w1) ok = match_graph(g, &u, id, &L2, used, why);
+    for (int id = 0; id < g->n && ok; id++) {
+      int v = input_var(g, id);
+      for (int k = 0; k < 4 && ok; k++)
+        if (v == vs[k] && used[id] != nusers(&u, id))
+          ok = false, *why = "a later computation uses the weights or biases other than as the two Linears";
+    }
+    for (int k = 0; k < 4 && ok; k++)
+      if (graph_writes(g, vs[k])) ok = false, *why = "the weights are written after the point";
+    free(used);
+    free(u.start);
+    free(u.list);
+  }
+  for (int k = 0; k < 4 && ok; k++)
+    if (stmts_read_host(p->stmts + at + 1, p->nstmts - at - 1, vs[k]))
+      ok = false, *why = "a later statement prints or reads the weights";
+  if (!ok) {
+    free(before);
+    free(after);
+    return false;
+  }
+  /* the new variables and the graph that fills them, after statement `at` */
+  int nv[4];
+  static const char *const suffix = "_pruned";
+  for (int k = 0; k < 4; k++) {
+    const Var *v = &p->vars[vs[k]];
+    Shape s = v->shape;
+    if (k == 0 || k == 1) s.d[0] = keep;
+    if (k == 2) s.d[1] = keep;
+    char name[256];
+    snprintf(name, sizeof name, "%s%s", v->name, suffix);
+    nv[k] = ir_var_new(p, name, VAR_PARAM, v->dtype, s);
+  }
+  int live = ir_var_new(p, "pruned_live_rows", VAR_VALUE, DT_I64, shape_scalar());
+  Loc loc = p->stmts[at].loc;
+  Graph *g = ir_graph_new(p, loc);
+  g->name = "prune_compact";
+  if (!build_compact(p, g, &L, nv, live, keep, loc, &cx->err)) {
+    *failed = true;
+    free(before);
+    free(after);
+    return false;
+  }
+  Stmt *s = ir_stmt_insert(p, NULL, false, at + 1, ST_GRAPH, loc);
+  s->graph = g->id;
+  /* more live rows than kept: the program would compute something else, so it stops */
+  Stmt *chk = ir_stmt_insert(p, NULL, false, at + 2, ST_IF, loc);
+  HostExpr *e = ir_hx(p, HX_BIN), *item = ir_hx(p, HX_ITEM), *k = ir_hx(p, HX_INT);
+  item->var = live;
+  k->i = keep;
+  e->op = HB_GT;
+  e->a = item;
+  e->b = k;
+  chk->expr = e;
+  Stmt *r = ir_stmt_push(p, &chk->body, &chk->nbody, &chk->capbody, ST_RAISE, loc);
+  r->path = arena_printf(p->arena, "RuntimeError: the prune pass kept %lld rows of %s, but more are not zero "
+                                   "(they changed after pruning); compile without --passes=...prune",
+                         (long long)keep, p->vars[w1].name);
+  /* later graphs and checkpoints use the smaller variables */
+  for (int gi = 0; gi < p->ngraphs; gi++) {
+    if (gi == g->id || !after[gi]) continue;
+    Graph *lg = p->graphs[gi];
+    for (int id = 0; id < lg->n; id++)
+      if (lg->nodes[id].op == OP_INPUT)
+        for (int j = 0; j < 4; j++)
+          if (lg->nodes[id].attr.var == vs[j]) {
+            lg->nodes[id].attr.var = nv[j];
+            break;
+          }
+    if (!ir_graph_reinfer(p, lg, &cx->err)) {
+      *failed = true;
+      free(before);
+      free(after);
+      return false;
+    }
+  }
+  replace_vars(p->stmts + at + 3, p->nstmts - at - 3, vs, nv);
+  const Var *W1 = &p->vars[w1], *W2 = &p->vars[L.w2];
+  explain(cx, p, "%s [%lld,%lld] -> [%lld,%lld], %s [%lld] -> [%lld], %s [%lld,%lld] -> [%lld,%lld] after top-level "
+          "statement %d (%d activation op%s folded into %s)", W1->name, (long long)W1->shape.d[0],
+          (long long)W1->shape.d[1], (long long)keep, (long long)W1->shape.d[1], p->vars[L.b1].name,
+          (long long)W1->shape.d[0], (long long)keep, W2->name, (long long)W2->shape.d[0], (long long)W2->shape.d[1],
+          (long long)W2->shape.d[0], (long long)keep, at, L.nchain, L.nchain == 1 ? "" : "s", p->vars[L.b2].name);
+  free(before);
+  free(after);
+  return true;
+}
+
+Program *pass_prune(const Program *in, PassCtx *cx) {
+  bool any = false;
+  for (int v = 0; v < in->nvars; v++) any |= in->vars[v].prune_keep > 0;
+  if (!any) return (Program *)in;
+  Program *p = ir_program_clone(in);
+  bool changed = false;
+  int nv0 = p->nvars;
+  for (int v = 0; v < nv0; v++) {
+    if (p->vars[v].prune_keep <= 0) continue;
+    const char *why = "";
+    bool failed = false;
+    if (compact_layer(p, v, cx, &why, &failed)) {
+      changed = true;
+    } else if (failed) {
+      ir_program_free(p);
+      return NULL;
+    } else {
+      explain(cx, p, "%s: kept as it is: %s", p->vars[v].name, why);
+    }
+  }
+  if (!changed) {
+    ir_program_free(p);
+    return (Program *)in;
+  }
+  return p;
+}
