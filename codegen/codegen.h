@@ -266,6 +266,7 @@ bool cg_reshape(Cg *cg, int id);
 bool cg_permute(Cg *cg, int id);
 bool cg_expand(Cg *cg, int id);
 bool cg_slice(Cg *cg, int id);
+bool cg_narrow(Cg *cg, int id);
 bool cg_cat(Cg *cg, int id);
 
 /* ---- conv.c ------------------------------------------------------------------------ */

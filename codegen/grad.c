@@ -149,10 +149,22 @@ static bool emit_embedding_like(Cg *cg, int id, bool backward) {
   cg_kernel_comment(cg, id, arena_printf(cg->arena, "%lld rows of %lld", (long long)V, (long long)D));
   const char *w = cg_buf(cg, backward ? id : n->in[0]), *rows = cg_buf(cg, backward ? n->in[0] : id);
   if (backward) cg_line(cg, "for (int64_t i = 0; i < %lld; i++) %s[i] = 0;", (long long)(V * D), w);
-  if (ix->shape.symm & ~1u) return cg_fail(cg, "embedding: the batch dimension must lead the indices");
-  const char *count = cg_extent(cg, &ix->shape, 0, ix->shape.rank);
-  cg_line(cg, "for (int64_t i = 0; i < %s; i++) {", count);
-  cg->indent++;
+  CgNest nest = {0};
+  if (ix->shape.symm & ~1u) {
+    /* run-time extents past the leading dim ([1, T:64] tokens): the valid indices are not
+     * a prefix of the buffer, so a nest walks them, and row i of the result is at the
+     * index's own position (both are laid out by the bounds) */
+    if (backward) return cg_fail(cg, "embedding: a gradient over a run-time length");
+    cg_nest_init(&nest, &ix->shape, 1, 0);
+    cg_strides(&ix->shape, nest.st[0]);
+    cg_nest_merge(&nest);
+    cg_nest_open(cg, &nest, true);
+    cg_line(cg, "const int64_t i = %s;", cg_nest_index(cg, &nest, 0));
+  } else {
+    const char *count = cg_extent(cg, &ix->shape, 0, ix->shape.rank);
+    cg_line(cg, "for (int64_t i = 0; i < %s; i++) {", count);
+    cg->indent++;
+  }
   cg_line(cg, "const int64_t k = %s[i];", cg_buf(cg, n->in[1]));
   cg_line(cg, "if (k < 0 || k >= %lld)", (long long)V);
   cg_line(cg, "  %s;",
@@ -166,8 +178,12 @@ static bool emit_embedding_like(Cg *cg, int id, bool backward) {
     cg_line(cg, "  %s[k * %lld + j] += %s[i * %lld + j];", w, (long long)D, rows, (long long)D);
   else
     cg_line(cg, "  %s[i * %lld + j] = %s[k * %lld + j];", rows, (long long)D, w, (long long)D);
-  cg->indent--;
-  cg_line(cg, "}");
+  if (ix->shape.symm & ~1u) {
+    cg_nest_close(cg, &nest, true);
+  } else {
+    cg->indent--;
+    cg_line(cg, "}");
+  }
   return true;
 }
 

@@ -88,6 +88,7 @@ static const char *hbin(Cg *cg, const HostExpr *e, Loc loc) {
     if (fl)
       return arena_printf(A, "(%s %s %s)", as_double(cg, e->a, loc), sym[e->op],
                           as_double(cg, e->b, loc));
+    if (e->size) return arena_printf(A, "(%s %s %s)", hexpr(cg, e->a, loc), sym[e->op], hexpr(cg, e->b, loc));
     /* int64 overflow is undefined in C and a bigger int in Python: stop the program */
     CgHelper h = e->op == HB_ADD ? CG_H_ADD : e->op == HB_SUB ? CG_H_SUB : CG_H_MUL;
     return arena_printf(A, "%s(%s, %s, \"%s\")", cg_helper(cg, h), hexpr(cg, e->a, loc),
@@ -641,6 +642,37 @@ static bool emit_stmts(Cg *cg, const Stmt *list, int n, TextRun *run, int depth)
       src_comment(cg, st->loc);
       emit_ckpt(cg, st);
       break;
+    case ST_EXTENT: { /* a graph's run-time length, checked against the bound its buffers have */
+      const Loader *ld = &p->loaders[st->loader];
+      src_comment(cg, st->loc);
+      const char *x = cg->lbatch[st->loader];
+      cg_line(cg, "%s = %s;", x, hexpr(cg, st->expr, st->loc));
+      cg_line(cg, "if (%s < 0 || %s > %lld)", x, x, (long long)ld->batch);
+      cg_line(cg, "  %s;", cg_fatal_call(cg, st->loc, "a run-time length of %lld is out of range (0 to %lld)",
+                                          arena_printf(cg->arena, "(long long)%s, (long long)%lld", x, (long long)ld->batch)));
+      break;
+    }
+    case ST_APPEND: { /* dst[.., len:len+k, ..] = src; len += k */
+      const Var *d = &p->vars[st->vars[0]], *x = &p->vars[st->vars[1]];
+      int dim = (int)st->step;
+      int64_t outer = 1, inner = 1, cap = d->shape.d[dim], k = x->shape.d[dim];
+      for (int i = 0; i < dim; i++) outer *= d->shape.d[i];
+      for (int i = dim + 1; i < d->shape.rank; i++) inner *= d->shape.d[i];
+      const char *D = cg->vname[st->vars[0]], *X = cg->vname[st->vars[1]], *len = cg->hname[st->hvar];
+      src_comment(cg, st->loc);
+      cg_line(cg, "/* %s grows by %lld along dim %d, to at most %lld */", D, (long long)k, dim, (long long)cap);
+      cg_line(cg, "if (%s < 0 || %s > %lld)", len, len, (long long)(cap - k));
+      cg_line(cg, "  %s;", cg_fatal_call(cg, st->loc, "torch.cat grows a tensor past the %lld it can hold here",
+                                          arena_printf(cg->arena, "(long long)%lld", (long long)cap)));
+      if (outer == 1)
+        cg_line(cg, "memcpy(%s + %s * %lld, %s, %lld * sizeof *%s);", D, len, (long long)inner, X, (long long)(k * inner), D);
+      else
+        cg_line(cg, "for (int64_t r = 0; r < %lld; r++) memcpy(%s + (r * %lld + %s) * %lld, %s + r * %lld, %lld * sizeof *%s);",
+                (long long)outer, D, (long long)cap, len, (long long)inner, X, (long long)(k * inner),
+                (long long)(k * inner), D);
+      cg_line(cg, "%s += %lld;", len, (long long)k);
+      break;
+    }
     case ST_CALL: { /* fn([loader,] args..., [n, (void *[]){vars}, (const int64_t[]){numels}]) */
       src_comment(cg, st->loc);
       const char *c = arena_printf(cg->arena, "%s(", st->fn);
@@ -702,7 +734,8 @@ static void mark_used(const Stmt *list, int n, bool *called, bool *used) {
     if (st->kind == ST_GRAPH) called[st->graph] = true;
     for (int k = 0; st->kind == ST_PRINT && k < st->nitems; k++)
       if (st->items[k].var >= 0) used[st->items[k].var] = true;
-    for (int k = 0; (st->kind == ST_SAVE || st->kind == ST_LOAD || st->kind == ST_CALL) && k < st->nkeys; k++)
+    for (int k = 0; (st->kind == ST_SAVE || st->kind == ST_LOAD || st->kind == ST_CALL || st->kind == ST_APPEND) &&
+                    k < st->nkeys; k++)
       used[st->vars[k]] = true;
     if (st->kind == ST_FOR || st->kind == ST_LOADER || st->kind == ST_IF)
       mark_used(st->body, st->nbody, called, used);
@@ -781,6 +814,11 @@ void cg_emit_host_decls(Cg *cg) {
               cg->hname[h], p->hvars[h].isfloat ? "float" : "int");
   for (int t = 0; t < p->nstrtabs; t++) emit_strtab(cg, t);
   for (int l = 0; l < p->nloaders; l++) {
+    if (p->loaders[l].kind == LD_EXTENT) {
+      cg_line(cg, "static int64_t %s; /* a run-time length, at most %lld */", cg->lbatch[l],
+              (long long)p->loaders[l].batch);
+      continue;
+    }
     cg_line(cg, "static TtLoader *%s;", cg->lname[l]);
     cg_line(cg, "static int64_t %s; /* samples in %s's current batch */", cg->lbatch[l],
             cg->lname[l]);
@@ -804,6 +842,7 @@ static void open_loader(Cg *cg, int l) {
             train ? "true" : "false", (long long)ld->batch, sh, dl);
     break;
   }
+  case LD_EXTENT: break; /* no data */
   case LD_TENSORS: {
     const Var *x = &cg->p->vars[ld->srcx];
     int64_t xrow = ld->n ? shape_numel(&x->shape) / ld->n : 0;
@@ -867,18 +906,21 @@ bool cg_emit_main(Cg *cg) {
   for (int gi = 0; gi < p->ngraphs; gi++)
     if (!called[gi]) cg_line(cg, "(void)%s; /* not called by the program */", cg->gname[gi]);
   for (int l = 0; l < p->nloaders; l++)
-    if (!looped[l]) cg_line(cg, "(void)%s; /* no loop runs over %s */", cg->lbatch[l], cg->lname[l]);
+    if (!looped[l] && p->loaders[l].kind != LD_EXTENT)
+      cg_line(cg, "(void)%s; /* no loop runs over %s */", cg->lbatch[l], cg->lname[l]);
   for (int v = 0; v < p->nvars; v++)
     if (!used[v] && p->vars[v].kind != VAR_GRAD)
       cg_line(cg, "(void)%s; /* not used by the program */", cg->vname[v]);
-  for (int l = 0; l < p->nloaders; l++) open_loader(cg, l);
+  for (int l = 0; l < p->nloaders; l++)
+    if (p->loaders[l].kind != LD_EXTENT) open_loader(cg, l);
   TextRun run = {0};
   run_add(&run, "");
   bool ok = emit_stmts(cg, p->stmts, p->nstmts, &run, 0);
   run_flush(cg, &run);
   free(run.buf);
   if (!ok) return false;
-  for (int l = 0; l < p->nloaders; l++) cg_line(cg, "tt_loader_free(%s);", cg->lname[l]);
+  for (int l = 0; l < p->nloaders; l++)
+    if (p->loaders[l].kind != LD_EXTENT) cg_line(cg, "tt_loader_free(%s);", cg->lname[l]);
   cg_line(cg, "return 0;");
   cg->indent = 0;
   fputs("}\n", cg->out);

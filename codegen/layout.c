@@ -118,6 +118,44 @@ bool cg_slice(Cg *cg, int id) {
   return true;
 }
 
+/* x.narrow(dim, s, len) for a start s read at run time (and a length that may be the
+ * graph's extent B): a copy whose source index is offset by s along dim, after a check
+ * that the window lies inside x's extent there. */
+bool cg_narrow(Cg *cg, int id) {
+  if (!cg_check_inputs(cg, id, 2) || !same_type_as_input(cg, id)) return false;
+  const Node *n = cg_node(cg, id);
+  const Node *x = cg_in(cg, id, 0);
+  int dim = (int)n->attr.i[0];
+  bool ext = n->attr.i[2] != 0;
+  int64_t xst[TT_MAX_RANK];
+  cg_strides(&x->shape, xst);
+  CgNest nest;
+  cg_nest_init(&nest, &n->shape, 2, 0);
+  cg_nest_broadcast(&nest, 0, &n->shape);
+  for (int i = 0; i < x->shape.rank; i++) nest.st[1][i] = xst[i];
+  const char *len = ext ? "B" : arena_printf(cg->arena, "%lld", (long long)n->attr.i[1]);
+  const char *have = sym_at(&x->shape, dim) ? "B" : arena_printf(cg->arena, "%lld", (long long)x->shape.d[dim]);
+  if (ext || sym_at(&x->shape, dim)) cg->used_B = true;
+  cg_kernel_comment(cg, id, arena_printf(cg->arena, "dim=%d, length %s%s", dim, ext ? "B <= " : "",
+                                         ext ? arena_printf(cg->arena, "%lld", (long long)n->attr.i[1]) : len));
+  cg_line(cg, "{");
+  cg->indent++;
+  cg_line(cg, "const int64_t s = %s[0];", cg_buf(cg, n->in[1]));
+  cg_line(cg, "if (s < 0 || %s > %s - s)", len, have);
+  cg_line(cg, "  tt_fatal(\"%%s: narrow: start %%lld and length %%lld are out of range for a dimension of size %%lld\",");
+  cg_line(cg, "           \"%s\", (long long)s, (long long)(%s), (long long)(%s));", cg_where(cg, n->loc), len, have);
+  if (shape_numel(&n->shape) > 0) {
+    cg_nest_merge(&nest);
+    cg_nest_open(cg, &nest, false);
+    cg_line(cg, "%s[%s] = %s[s * %lld + %s];", cg_buf(cg, id), cg_nest_index(cg, &nest, 0),
+            cg_buf(cg, n->in[0]), (long long)xst[dim], cg_nest_index(cg, &nest, 1));
+    cg_nest_close(cg, &nest, false);
+  }
+  cg->indent--;
+  cg_line(cg, "}");
+  return true;
+}
+
 bool cg_cat(Cg *cg, int id) {
   const Node *n = cg_node(cg, id);
   if (n->nin < 1 || !n->in) return cg_fail(cg, "cat: no inputs");

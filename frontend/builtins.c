@@ -154,6 +154,7 @@ Shape tshape(L *l, Value *t) {
 }
 
 DType tdtype(L *l, Value *t) {
+  if (t->k == V_TENSOR && t->t.win) return win_dtype(l, t);
   return tn(l, t)->dtype;
 }
 
@@ -486,6 +487,8 @@ Value *bi_getattr(L *l, Value *obj, const char *name, int32_t off) {
   }
   if (obj->k != V_TENSOR) return NULL;
   if (obj->t.dyn) return dyn_getattr(l, obj, name, off); /* x[mask]'s, in masked.c */
+  if (obj->t.win && !strcmp(name, "shape")) return win_size(l, obj, -1); /* generate.c */
+  if (obj->t.win && !strcmp(name, "ndim")) return v_int(l, win_rank(l, obj));
   Shape s = tshape(l, obj);
   if (!strcmp(name, "shape")) return size_tuple(l, s);
   if (!strcmp(name, "ndim")) return v_int(l, s.rank);

@@ -438,6 +438,11 @@ bool want_host_loop(L *l, Frame *f, const Ast *st, Value *iter) {
   if (iter->k == V_OBJECT && attrs_get(&iter->attrs, "__loader__")) return true;
   if (iter->k == V_LIST && iter->s && !strcmp(iter->s, "enumerate_loader")) return true;
   if (iter->k != V_RANGE) return false;
+  /* A loop that grows a tensor with torch.cat and runs a model on it (a generation loop)
+   * is a C loop over a buffer (generate.c) rather than one forward per iteration. */
+  if (range_len(l, iter, st->off) > 16 && !contains(st->c, is_return) && calls_module(l, f->scope, st->c) &&
+      grows_a_tensor(st->c) && grow_wanted(l, f, st))
+    return true;
   if (l->depth > 0) {
     if (range_len(l, iter, st->off) <= 16 || contains(st->c, is_return)) return false;
     if (contains(st->c, is_training_call)) return true;
@@ -633,8 +638,10 @@ static void store_carried(L *l, Carried *c, int nc, int32_t off, bool in_if) {
 static void bind_target(L *l, Frame *f, const Ast *target, Value *v);
 
 Exit lower_host_for(L *l, Frame *f, const Ast *st, Value *iter) {
-  int nc;
+  int nc, ngrow = 0;
   end_graph(l);
+  /* names the body grows with torch.cat: buffers, before the carried names are chosen */
+  Grow *grown = iter->k == V_RANGE ? grow_begin(l, f, st, range_len(l, iter, st->off), &ngrow) : NULL;
   l->carry_loop = true;
   Carried *carried = prepare_carried(l, f, st->c, NULL, &nc, st->off);
   l->carry_loop = false;
@@ -705,6 +712,7 @@ Exit lower_host_for(L *l, Frame *f, const Ast *st, Value *iter) {
   /* the body, lowered once; the carried tensors are written back at its end */
   Exit x = lower_block(l, f, st->c);
   if (x == X_RETURN) lerr(l, st->off, "'return' inside a run-time loop is not supported");
+  grow_body_end(l, f, grown, ngrow, st->off);
   store_carried(l, carried, nc, st->off, false);
   end_graph(l);
   region_leave(l);
@@ -714,6 +722,7 @@ Exit lower_host_for(L *l, Frame *f, const Ast *st, Value *iter) {
   l->loop_depth--;
   l->unrolled = saved_unrolled;
   l->loader = saved_loader;
+  grow_end(l, f, grown, ngrow);
   Stmt *s = emit_stmt(l, (StmtKind)kind, st->off);
   s->body = body;
   s->nbody = nbody;

@@ -391,6 +391,7 @@ int tvar(L *l, Value *t) {
   TT_ASSERT(t->k == V_TENSOR);
   if (t->t.dyn) dyn_unsupported(l, "this use", l->stmt_off);
   if (t->t.var >= 0) return t->t.var;
+  if (t->t.win && t->t.graph < 0) win_tnode(l, t, l->stmt_off);
   Graph *g = l->p->graphs[t->t.graph];
   const Node *n = &g->nodes[t->t.node];
   const char *name = arena_strdup(l->p->arena, n->name ? n->name : "t");
@@ -409,6 +410,7 @@ int tvar(L *l, Value *t) {
 int tnode(L *l, Value *t) {
   TT_ASSERT(t->k == V_TENSOR);
   if (t->t.dyn) dyn_unsupported(l, "this use", l->stmt_off);
+  if (t->t.win) return win_tnode(l, t, l->stmt_off);
   Graph *g = cur_graph(l);
   if (t->t.graph == g->id) return t->t.node;
   int var = tvar(l, t);
@@ -901,6 +903,25 @@ static Value *eval_index(L *l, Scope *s, const Ast *e) {
   return bi_index(l, obj, items, n, tuple, e->off);
 }
 
+/* Whether evaluating e has no effect but its value: names, constants, attributes,
+ * subscripts and arithmetic of those (no call). */
+static bool pure_expr(const Ast *e, int depth) {
+  if (!e) return true;
+  if (depth > 32) return false;
+  switch (e->kind) {
+  case AST_INT: case AST_FLOAT: case AST_STR: case AST_BOOL: case AST_NONE: case AST_NAME: case AST_ELLIPSIS:
+    return true;
+  case AST_ATTR: case AST_UNARY: return pure_expr(e->a, depth + 1);
+  case AST_INDEX: case AST_BINOP: case AST_COMPARE: return pure_expr(e->a, depth + 1) && pure_expr(e->b, depth + 1);
+  case AST_SLICE: return pure_expr(e->a, depth + 1) && pure_expr(e->b, depth + 1) && pure_expr(e->c, depth + 1);
+  case AST_TUPLE:
+    for (int i = 0; i < e->nitems; i++)
+      if (!pure_expr(e->items[i], depth + 1)) return false;
+    return true;
+  default: return false;
+  }
+}
+
 static Value *eval(L *l, Scope *s, const Ast *e) {
   step(l, e->off);
   switch (e->kind) {
@@ -967,7 +988,18 @@ static Value *eval(L *l, Scope *s, const Ast *e) {
     if (e->op == BOOL_AND ? !t : t) return a;
     return eval(l, s, e->b);
   }
-  case AST_IFEXP: return v_truthy(l, eval(l, s, e->a), e->a->off) ? eval(l, s, e->b) : eval(l, s, e->c);
+  case AST_IFEXP: {
+    Value *c = eval(l, s, e->a);
+    if (c->k == V_HOST && pure_expr(e->b, 0) && pure_expr(e->c, 0)) {
+      /* a run-time condition choosing between two windows of a growing tensor (nanoGPT's
+         `idx if idx.size(1) <= block_size else idx[:, -block_size:]`): one window whose start
+         and length the condition picks (generate.c); reading both has no effect */
+      Value *x = eval(l, s, e->b), *y = eval(l, s, e->c);
+      Value *w = win_select(l, c->hx, x, y);
+      if (w) return w;
+    }
+    return v_truthy(l, c, e->a->off) ? eval(l, s, e->b) : eval(l, s, e->c);
+  }
   case AST_FSTRING: return eval_fstring(l, s, e);
   case AST_COMP: {
     Scope *cs = arena_alloc(l->arena, sizeof *cs);
@@ -1211,8 +1243,10 @@ static void assign(L *l, Scope *s, const Ast *target, Value *v) {
       if (v != cur) host_assign(l, cur->hx->hvar, v, target->off);
       return;
     }
-    if (v->k == V_HOST && !(v->hx->kind == HX_VAR && v->s && !strcmp(v->s, target->str))) {
-      /* a run-time value is read where it is bound, as Python does */
+    bool extent = v->k == V_HOST && v->hx->kind == HX_BATCH && l->p->loaders[v->hx->loader].kind == LD_EXTENT;
+    if (v->k == V_HOST && !extent && !(v->hx->kind == HX_VAR && v->s && !strcmp(v->s, target->str))) {
+      /* a run-time value is read where it is bound, as Python does (a sequence length stays
+         itself: set once before the graphs that read it, it sizes their dims, generate.c) */
       int hv = host_var_for(l, v, target->str, target->off);
       HostExpr *e = ir_hx(l->p, HX_VAR);
       e->hvar = hv;

@@ -57,6 +57,8 @@ typedef struct Tensor {
   Value *grad;        /* .grad, NULL until a backward() gives it one */
   Value *retain;      /* retain_grad() on a non-leaf: the -0.0 leaf added to it (whose .grad
                          is its .grad); on that leaf itself, the leaf */
+  struct Win *win;    /* a window of a tensor growing in a run-time loop (generate.c): its
+                         positions are read into a graph where it is used, else NULL */
   struct Dyn *dyn;    /* a result whose leading size is known only at run time (x[mask],
                          nonzero, unique: masked.c), else NULL; its data lives in dyn, and
                          tnode/tvar refuse it, so only masked.c's consumers read it */
@@ -485,6 +487,29 @@ const Builtin *py_method(VKind k, const char *name);
 /* x in seq where x or an item of list or tuple seq is a run-time number: a run-time bool;
  * NULL when nothing in it is run-time. */
 Value *py_in_runtime(L *l, Value *x, Value *seq, int32_t off);
+
+/* ---- generate.c: sequences of run-time length (a generation loop's token buffer) -------- */
+typedef struct Grow Grow;
+typedef struct Win Win;
+/* Whether the range loop `loop` grows a name with torch.cat in a way generate.c keeps in
+ * one buffer (then it can be a C loop). */
+bool grow_wanted(L *l, Frame *f, const Ast *loop);
+/* Before the body of such a loop of trips iterations: the names become buffers. */
+Grow *grow_begin(L *l, Frame *f, const Ast *loop, int64_t trips, int *ngrow);
+void grow_body_end(L *l, Frame *f, Grow *gs, int n, int32_t off); /* checks the body's end */
+void grow_end(L *l, Frame *f, Grow *gs, int n);                    /* after the loop */
+int win_tnode(L *l, Value *t, int32_t off);  /* a window's positions in the open graph */
+DType win_dtype(L *l, const Value *t);
+Value *win_size(L *l, Value *t, int d);      /* x.size(d), or x.shape for d < 0 */
+int win_rank(L *l, const Value *t);
+Value *win_index(L *l, Value *t, IndexItem *items, int n, int32_t off); /* or NULL */
+Value *win_select(L *l, HostExpr *cond, Value *a, Value *b);            /* or NULL */
+Value *win_cat(L *l, Value **ts, int n, int64_t dim, int32_t off);      /* or NULL */
+/* The extent (an LD_EXTENT or a loader) whose length run-time int v is, or -1. */
+int ext_of(L *l, const Value *v);
+void ext_use(L *l, int ld, int32_t off); /* the open graph's symbolic dims have ld's length */
+/* x's items that slice to a run-time length or index a run-time-length dim, done first. */
+Value *ext_index(L *l, Value *x, IndexItem *items, int n, int32_t off);
 
 /* ---- masked.c: results sized at run time (x[mask], masked_select, nonzero, unique) ------- */
 /* x[mask] with a bool mask of x's leading dims. */

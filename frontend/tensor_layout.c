@@ -57,6 +57,45 @@ static Value *reshape_args(L *l, Value *x, Args *a, int first, const char *fname
   s.rank = n;
   int infer = -1;
   int64_t known = 1;
+  if (in.symm & ~1u) {
+    /* run-time lengths past the leading dim ([1, B:64, 128] in a generation loop): each
+       stays a dim of its own, given by its size (x.view(b, t, nh, hs) with t = x.size(1));
+       the static dims are regrouped as usual (the shape rule checks the layout) */
+    int64_t per = 1;
+    for (int i = 0; i < in.rank; i++)
+      if (!sym_at(&in, i)) per = dim_mul(per, in.d[i]);
+    for (int i = 0; i < n; i++) {
+      int ld = ext_of(l, items[i]);
+      if (ld >= 0) {
+        s.d[i] = l->p->loaders[ld].batch;
+        s.symm |= 1u << i;
+        continue;
+      }
+      int64_t d = want_int(l, items[i], "a dimension", a->off);
+      if (d == -1) {
+        if (infer >= 0) lerr(l, a->off, "only one dimension can be inferred");
+        infer = i;
+        continue;
+      }
+      if (d < 0) lerr(l, a->off, "invalid shape dimension %lld", (long long)d);
+      s.d[i] = d;
+      known = dim_mul(known, d);
+    }
+    if (sym_count(&s) != sym_count(&in))
+      lerr(l, a->off, "%s(): a dimension of a length known only at run time must stay a dimension of its own, "
+                      "given as its size (x.size(d))", fname);
+    if (infer >= 0) {
+      if (known == 0 || per % known) lerr(l, a->off, "%s(): cannot infer a dimension", fname);
+      s.d[infer] = per / known;
+      known *= s.d[infer];
+    }
+    if (known != per) {
+      char b1[64], b2[64];
+      lerr(l, a->off, "shape '%s' is invalid for a tensor of shape %s", shape_str(&s, b1, sizeof b1),
+           shape_str(&in, b2, sizeof b2));
+    }
+    return reshape_to(l, x, s, a->off, gradfn);
+  }
   if (in.symm) {
     /* a batch [B, ...] keeps B first: x.view(-1, 784), x.view(x.size(0), -1) */
     if (in.symm != 1u || n == 0)
@@ -310,6 +349,10 @@ static Value *cat_list(L *l, Value *list, int64_t dim, int32_t off, const char *
 B(cat) {
   Value *v[2];
   args_bind(l, "cat", "tensors, dim=0", self, a, v, 2);
+  if ((v[0]->k == V_TUPLE || v[0]->k == V_LIST) && v[0]->n > 0) { /* appending to a growing tensor */
+    Value *r = win_cat(l, v[0]->items, v[0]->n, want_int(l, v[1], "dim", a->off), a->off);
+    if (r) return r;
+  }
   return cat_list(l, v[0], want_int(l, v[1], "dim", a->off), a->off, "cat", false);
 }
 B(stack) {
@@ -666,6 +709,11 @@ Value *bi_index(L *l, Value *obj, IndexItem *items, int n, bool tuple, int32_t o
     if (items[0].kind != IX_VALUE) lerr(l, off, "'%s' object cannot be indexed with '...'", v_typename(obj));
     return host_index(l, obj, items[0].v, off);
   }
+  if (obj->t.win) { /* a window of a growing tensor: a window again, if it can be (generate.c) */
+    Value *w = win_index(l, obj, items, n, off);
+    if (w) return w;
+  }
+  obj = ext_index(l, obj, items, n, off); /* x[:, :T] and x[:, -1] along run-time lengths */
   if (n == 1 && items[0].kind == IX_VALUE && !tuple &&
       ((items[0].v->k == V_TENSOR && tdtype(l, items[0].v) == DT_I64) || items[0].v->k == V_LIST)) {
     /* x[idx] with an int64 tensor (or a list of ints): rows, as torch's advanced indexing */
@@ -990,7 +1038,10 @@ Value *size_tuple(L *l, Shape s) {
 B(size) {
   Value *v[2];
   args_bind(l, "size", "input, dim=None", self, a, v, 2);
-  Shape s = tshape(l, want_tensor(l, v[0], "size", a->off));
+  Value *x = want_tensor(l, v[0], "size", a->off);
+  if (x->t.win) /* a window of a growing tensor (generate.c) */
+    return win_size(l, x, v[1] ? normdim(l, want_int(l, v[1], "dim", a->off), win_rank(l, x), a->off) : -1);
+  Shape s = tshape(l, x);
   if (!v[1]) return size_tuple(l, s);
   return dim_size(l, s, normdim(l, want_int(l, v[1], "dim", a->off), s.rank, a->off), a->off);
 }
@@ -1300,7 +1351,6 @@ static Value *embedding_of(L *l, Value *ix, Value *w, Value *pad, int32_t off) {
   Shape ws = tshape(l, w), is = tshape(l, ix);
   if (ws.rank != 2) lerr(l, off, "embedding(): the weight must be 2-D [num_embeddings, embedding_dim]");
   if (tdtype(l, ix) != DT_I64) lerr(l, off, "embedding(): expected an int64 index tensor, got %s", dt_torch(tdtype(l, ix)));
-  if ((is.symm & ~1u)) lerr(l, off, "embedding(): the batch dimension must lead the indices");
   if (is.rank + 1 > TT_MAX_RANK) lerr(l, off, "too many dimensions");
   int32_t in[2]; /* one at a time: tnode may add an input node */
   in[0] = tnode(l, w);

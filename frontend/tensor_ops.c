@@ -360,6 +360,20 @@ B(arange) {
   if (np == 1) kend = kend ? kend : p[0];
   else if (np >= 2) kstart = p[0], kend = p[1], kstep = np == 3 ? p[2] : kstep;
   if (!kend) lerr(l, a->off, "arange() missing required argument 'end'");
+  if (ext_of(l, kend) >= 0 && (!kstart || (kstart->k == V_INT && kstart->i == 0)) &&
+      (!kstep || (kstep->k == V_INT && kstep->i == 1))) {
+    /* arange(0, t) with t a run-time length (x.size(1) of a [1, B:64] window): positions of
+       that length, [B:64] (generate.c) */
+    int ld = ext_of(l, kend);
+    factory_kw(l, &rest, "arange", &dt, &rg, NULL, NULL);
+    ext_use(l, ld, a->off);
+    Attr at = {0};
+    at.f[1] = 1;
+    at.i[1] = 1;
+    Shape s = {.rank = 1, .symm = 1u, .d = {l->p->loaders[ld].batch}};
+    Value *t = mk_tensor(l, ir_add_source(cur_graph(l), OP_ARANGE, dt, s, &at, (Loc){a->off}));
+    return make_leaf(l, t, rg, a->off);
+  }
   for (Value **q = (Value *[]){kstart, kend, kstep}, **e = q + 3; q < e; q++)
     if (*q && (*q)->k == V_FLOAT) isfloat = true;
   if (kstart) s0 = want_num(l, kstart, "start", a->off);

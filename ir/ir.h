@@ -279,6 +279,8 @@ struct HostExpr {
   int op;       /* HB_* or HU_* */
   bool isfloat; /* the value's type: double, else int64_t */
   bool isbool;  /* an int that Python would print as True/False */
+  bool size;    /* HB_ADD/SUB/MUL of positions in a buffer (generate.c): bounded by a
+                   tensor's size, so plain C arithmetic, no overflow check */
   int64_t i;
   double f;
   int hvar, var, loader;
@@ -322,6 +324,9 @@ typedef enum {
   LD_IDX,     /* MNIST / Fashion-MNIST: images-idx3 and labels-idx1 files, gzip or not */
   LD_CIFAR10, /* CIFAR-10 binary batches (data_batch_1..5.bin, test_batch.bin) */
   LD_TENSORS, /* TensorDataset: rows of program tensor variables */
+  LD_EXTENT,  /* no data: a run-time length the program computes (a window of a token
+                 buffer in a generation loop), set by ST_EXTENT; batch is its bound. The
+                 graphs it sizes are those whose symbolic dims have that length. */
 } LoaderKind;
 
 typedef struct Loader {
@@ -353,6 +358,11 @@ typedef enum {
   ST_LIST_APPEND, /* run-time list hvar .append(expr) */
   ST_RAISE,       /* stop the program with the error path (a failed run-time assert:
                      "AssertionError: its message"), naming the statement's line */
+  ST_EXTENT,      /* loader (an LD_EXTENT)'s length = expr, checked against its bound */
+  ST_APPEND,      /* torch.cat((buf, x), dim) on a buffer growing in a loop: vars[1]'s
+                     columns along dim step (vars[1]'s size there) written into vars[0] at
+                     position hvar, then hvar += that size; past vars[0]'s size there, the
+                     program stops naming the line */
   ST_CALL,        /* call the runtime function fn: fn([loader's handle,] args[]...
                      [, nkeys, (void *[]){vars[]}, (const int64_t[]){their numels}]); a
                      library the program uses, as MPI (frontend/distributed.c) */

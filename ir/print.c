@@ -392,6 +392,15 @@ static void print_stmts(FILE *f, const Program *p, const Stmt *list, int n, int 
       for (int k = 0; k < s->nkeys; k++) fprintf(f, "%s$%s", k || s->nargs ? ", " : "", var_name(p, s->vars[k]));
       fputc(')', f);
       break;
+    case ST_EXTENT:
+      fprintf(f, "extent loader%d = ", s->loader);
+      ir_print_hexpr(f, p, s->expr);
+      break;
+    case ST_APPEND:
+      fprintf(f, "append $%s[%%%s, dim %lld] = $%s", var_name(p, s->vars[0]),
+              s->hvar >= 0 && s->hvar < p->nhvars ? p->hvars[s->hvar].name : "?", (long long)s->step,
+              var_name(p, s->vars[1]));
+      break;
     case ST_LIST_APPEND:
       fprintf(f, "%%%s.append(", s->hvar >= 0 && s->hvar < p->nhvars ? p->hvars[s->hvar].name : "?");
       ir_print_hexpr(f, p, s->expr);
@@ -425,7 +434,7 @@ void ir_print_program(FILE *f, const Program *p) {
     fprintf(f, "host %%%s: %s\n", p->hvars[i].name, p->hvars[i].isfloat ? "float" : "int");
   for (int i = 0; i < p->nloaders; i++) {
     const Loader *ld = &p->loaders[i];
-    static const char *kinds[] = {"idx", "cifar10", "tensors"};
+    static const char *kinds[] = {"idx", "cifar10", "tensors", "extent"};
     fprintf(f, "loader %s: %s", ld->name ? ld->name : "?", kinds[ld->kind]);
     if (ld->root) fprintf(f, " root=\"%s\"", ld->root);
     if (ld->prefix) fprintf(f, " prefix=%s", ld->prefix);

@@ -474,6 +474,24 @@ static bool shape_slice(const Graph *g, Node *n, IrErr *err) {
   return true;
 }
 
+static bool shape_narrow(const Graph *g, Node *n, IrErr *err) {
+  const Node *x = in(g, n, 0), *s = in(g, n, 1);
+  ShapeBufs sb = {.k = 0};
+  int64_t dim = n->attr.i[0], len = n->attr.i[1], ext = n->attr.i[2];
+  if (s->dtype != DT_I64 || s->shape.rank != 0)
+    return fail(err, "narrow: the start must be a 0-d int64 tensor, got %s%s", dt_name(s->dtype), ss(&sb, &s->shape));
+  if (dim < 0 || dim >= x->shape.rank)
+    return fail(err, "narrow: dim %lld out of range for %s", (long long)dim, ss(&sb, &x->shape));
+  if (len < 0 || len > x->shape.d[dim] || (ext != 0 && ext != 1))
+    return fail(err, "narrow: length %lld out of range for dimension %lld of %s", (long long)len, (long long)dim,
+                ss(&sb, &x->shape));
+  n->dtype = x->dtype;
+  n->shape = x->shape;
+  n->shape.d[dim] = len;
+  n->shape.symm = (x->shape.symm & ~(1u << dim)) | (unsigned)ext << dim;
+  return true;
+}
+
 static bool shape_cat(const Graph *g, Node *n, IrErr *err) {
   const Node *a = in(g, n, 0);
   ShapeBufs sb = {.k = 0};

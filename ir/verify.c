@@ -266,6 +266,22 @@ static bool verify_stmts(const Program *p, const Stmt *list, int n, int loop_dep
         if (s->vars[k] < 0 || s->vars[k] >= p->nvars || !s->keys[k])
           return snprintf(err->msg, sizeof err->msg, "save/load entry %d is malformed", k), false;
       break;
+    case ST_EXTENT:
+      if (s->loader < 0 || s->loader >= p->nloaders || p->loaders[s->loader].kind != LD_EXTENT)
+        return snprintf(err->msg, sizeof err->msg, "extent statement on loader %d, not a run-time length", s->loader), false;
+      if (!verify_hexpr(p, s->expr, 0, err)) return false;
+      break;
+    case ST_APPEND: {
+      if (s->nkeys != 2 || !s->vars || s->vars[0] < 0 || s->vars[0] >= p->nvars || s->vars[1] < 0 ||
+          s->vars[1] >= p->nvars || s->hvar < 0 || s->hvar >= p->nhvars || p->hvars[s->hvar].isfloat)
+        return snprintf(err->msg, sizeof err->msg, "malformed append statement"), false;
+      const Shape *d = &p->vars[s->vars[0]].shape, *x = &p->vars[s->vars[1]].shape;
+      bool ok = d->rank == x->rank && !d->symm && !x->symm && s->step >= 0 && s->step < d->rank &&
+                p->vars[s->vars[0]].dtype == p->vars[s->vars[1]].dtype;
+      for (int k = 0; ok && k < d->rank; k++) ok = k == s->step ? x->d[k] <= d->d[k] : x->d[k] == d->d[k];
+      if (!ok) return snprintf(err->msg, sizeof err->msg, "append: $%s does not fit $%s", p->vars[s->vars[1]].name, p->vars[s->vars[0]].name), false;
+      break;
+    }
     case ST_CALL:
       if (!s->fn || s->nargs < 0 || s->nkeys < 0 || (s->nkeys && !s->vars) || (s->nargs && !s->args) ||
           s->loader >= p->nloaders)
@@ -303,6 +319,11 @@ static bool row_of(const Program *p, const Loader *ld, int v, int64_t rows, int6
 /* A loader's variables have the rows and dtypes its kind fills (the runtime copies raw rows). */
 static bool verify_loader(const Program *p, const Loader *ld, IrErr *err) {
   const char *nm = ld->name ? ld->name : "?";
+  if (ld->kind == LD_EXTENT) {
+    if (ld->xvar != -1 || ld->yvar != -1 || ld->batch < 1)
+      return snprintf(err->msg, sizeof err->msg, "run-time length %s: no variables, a positive bound", nm), false;
+    return true;
+  }
   if (ld->xvar < 0 || ld->xvar >= p->nvars || ld->yvar < -1 || ld->yvar >= p->nvars || ld->batch < 1)
     return snprintf(err->msg, sizeof err->msg, "loader %s: invalid variables or batch size", nm), false;
   int64_t xrow = 0, yrow = 0;
