@@ -234,13 +234,43 @@ void prune_before_forward(L *l, Value *m, int32_t off) {
   for (int i = 0; list && i < list->n; i++) apply_mask(l, m, list->items[i], off);
 }
 
+/* The path of module m from a global name, '_'-joined (model.fc1 is "fc1", a global module
+ * its own name, as lower.c's name_params names parameters), or NULL when no global holds it. */
+static bool find_path(L *l, Value *v, Value *m, const char *path, const char **out, int depth) {
+  if (v == m) {
+    *out = path;
+    return true;
+  }
+  if (depth > 16 || v->k != V_OBJECT || !bi_is_module(v)) return false;
+  for (int i = 0; i < v->attrs.n; i++) {
+    Value *c = v->attrs.vals[i];
+    const char *key = v->attrs.keys[i];
+    if (c->k == V_OBJECT && find_path(l, c, m, arena_printf(l->arena, "%s_%s", path, key), out, depth + 1)) return true;
+    if (c->k == V_LIST && !strcmp(key, "__items__"))
+      for (int k = 0; k < c->n; k++)
+        if (find_path(l, c->items[k], m, arena_printf(l->arena, "%s_%d", path, k), out, depth + 1)) return true;
+  }
+  return false;
+}
+
+static const char *var_name(L *l, Value *m, const char *name) {
+  for (int i = 0; i < l->globals->vars.n; i++) {
+    Value *g = l->globals->vars.vals[i];
+    const char *path;
+    if (g->k != V_OBJECT || !bi_is_module(g)) continue;
+    if (g == m) return arena_printf(l->arena, "%s_%s", l->globals->vars.keys[i], name);
+    if (find_path(l, g, m, "", &path, 0)) return arena_printf(l->arena, "%s_%s", path + 1, name);
+  }
+  return name;
+}
+
 /* Where the mask goes: a buffer variable (new, or the one a previous pruning made). */
 static void set_mask(L *l, Value *m, const char *name, Value *mask, bool first, int32_t off) {
   const char *key = arena_printf(l->arena, "%s_mask", name);
   Shape s = tshape(l, mask);
   int var;
   if (first) {
-    var = ir_var_new(l->p, key, VAR_STATE, tdtype(l, mask), s);
+    var = ir_var_new(l->p, var_name(l, m, key), VAR_STATE, tdtype(l, mask), s);
     Value *names = attrs_get(&m->attrs, "__buffers__");
     if (!names) {
       names = v_list(l);
@@ -348,7 +378,7 @@ static void prune_apply(L *l, Value *m, const char *name, Method *me, Value *imp
     }
     e = v_tuple(l, PE__N);
     e->items[PE_NAME] = v_str(l, name);
-    int wvar = ir_var_new(l->p, name, VAR_VALUE, tdtype(l, orig), s);
+    int wvar = ir_var_new(l->p, var_name(l, m, name), VAR_VALUE, tdtype(l, orig), s);
     e->items[PE_WVAR] = v_int(l, wvar);
     v_list_push(l, list, e);
   }
