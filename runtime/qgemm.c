@@ -314,6 +314,38 @@ static void qgemm_part(void *arg, int part) {
              j->Bp, j->C, j->ldc, j->accumulate);
 }
 
+/* One row of A against B stored [N, K] (a Linear at batch 1), without packing: per output,
+ * the dot product of the row's unsigned codes with the weight row, and the weight row's sum
+ * for the correction, 64 bytes at a time. Packing B would touch every weight once more than
+ * the product does, which at M = 1 is most of the work. */
+static void gemv_rows(int64_t N, int64_t K, const uint8_t *a, uint8_t flip, int32_t z,
+                      const int8_t *B, int64_t ldb, int32_t *c, bool accumulate) {
+  for (int64_t j = 0; j < N; j++) {
+    const int8_t *w = B + j * ldb;
+    uint32_t dot = 0;
+    int32_t sum = 0;
+    int64_t k = 0;
+#ifdef QGEMM_VNNI
+    __m512i d = _mm512_setzero_si512(), sm = _mm512_setzero_si512();
+    const __m512i ones = _mm512_set1_epi8(1), fl = _mm512_set1_epi8((char)flip);
+    for (; k + 64 <= K; k += 64) {
+      __m512i av = _mm512_xor_si512(_mm512_loadu_si512((const void *)(a + k)), fl);
+      __m512i wv = _mm512_loadu_si512((const void *)(w + k));
+      d = _mm512_dpbusd_epi32(d, av, wv);
+      sm = _mm512_dpbusd_epi32(sm, ones, wv);
+    }
+    dot = (uint32_t)_mm512_reduce_add_epi32(d);
+    sum = _mm512_reduce_add_epi32(sm);
+#endif
+    for (; k < K; k++) {
+      dot += (uint32_t)((int32_t)(uint8_t)(a[k] ^ flip) * (int32_t)w[k]);
+      sum += w[k];
+    }
+    uint32_t v = dot - (uint32_t)z * (uint32_t)sum;
+    c[j] = (int32_t)(accumulate ? (uint32_t)c[j] + v : v);
+  }
+}
+
 static void qgemm(int64_t M, int64_t N, int64_t K, const uint8_t *A, int64_t lda, uint8_t flip,
                   int32_t z, const int8_t *B, int64_t ldb, bool transB, const int8_t *Bp,
                   int32_t *C, int64_t ldc, bool accumulate) {
@@ -323,6 +355,10 @@ static void qgemm(int64_t M, int64_t N, int64_t K, const uint8_t *A, int64_t lda
     if (!accumulate)
       for (int64_t i = 0; i < M; i++)
         memset(C + i * ldc, 0, (size_t)N * sizeof *C);
+    return;
+  }
+  if (M == 1 && transB && !Bp) {
+    gemv_rows(N, K, A, flip, z, B, ldb, C, accumulate);
     return;
   }
   /* a second thread from about 8 M multiply-adds (int8 runs ~4x the float rate) */

@@ -131,6 +131,12 @@ static void test_qgemm_extreme_codes(void **state) {
   assert_true(check_case(7, 33, 65536, false, 1, false, false, -128, 2));
   assert_true(check_case(7, 33, 4099, false, 0, true, false, 127, 1));
   assert_true(check_case(13, 40, 2053, true, 2, false, true, 128, 1));
+  /* one row (a Linear at batch 1): the unpacked dot-product path, tails past 64 bytes */
+  for (int t = 0; t < 4; t++) {
+    assert_true(check_case(1, 37, 65536, true, 0, t % 2, true, t % 2 ? 255 : 0, 1));
+    assert_true(check_case(1, 33, 4099, true, 3, t % 2, false, t % 2 ? -128 : 127, 1));
+    assert_true(check_case(1, 5, 63 + t, true, 1, false, false, 9, 0));
+  }
 }
 
 static void test_qgemm_empty_sizes(void **state) {
