@@ -235,7 +235,7 @@ bool cg_argsort(Cg *cg, int id) {
   int dim = (int)n->attr.i[0], rank = s->rank;
   bool desc = n->attr.i[1] != 0;
   const char *suf = xn->dtype == DT_F32 ? "f32" : xn->dtype == DT_F64 ? "f64" : xn->dtype == DT_I64 ? "i64" : NULL;
-  if (!suf) return cg_fail(cg, "argsort: unsupported dtype");
+  if (!suf || (n->attr.i[2] > 0 && xn->dtype == DT_I64)) return cg_fail(cg, "argsort: unsupported dtype");
   cg_kernel_comment(cg, id, arena_printf(cg->arena, "dim=%d%s", dim, desc ? " descending" : ""));
   const char *y = cg_buf(cg, id), *x = cg_buf(cg, n->in[0]);
   if (rank == 0) {
@@ -251,8 +251,12 @@ bool cg_argsort(Cg *cg, int id) {
   cg_line(cg, "static int64_t scratch[%lld];", (long long)s->d[dim]);
   cg_nest_open(cg, &nest, true);
   const char *base = cg_nest_index(cg, &nest, 0);
-  cg_line(cg, "tt_argsort_%s(%s + %s, %s, %lld, %s + %s, %d, scratch);", suf, x, base,
-          cg_extent(cg, s, dim, dim + 1), (long long)st[dim], y, base, desc ? 1 : 0);
+  if (n->attr.i[2] > 0) /* torch.topk's choice of k = attr.i[2] - 1 first (prune's masks) */
+    cg_line(cg, "tt_topk_order_%s(%s + %s, %s, %lld, %s + %s, %d, %lld, scratch);", suf, x, base,
+            cg_extent(cg, s, dim, dim + 1), (long long)st[dim], y, base, desc ? 1 : 0, (long long)(n->attr.i[2] - 1));
+  else
+    cg_line(cg, "tt_argsort_%s(%s + %s, %s, %lld, %s + %s, %d, scratch);", suf, x, base,
+            cg_extent(cg, s, dim, dim + 1), (long long)st[dim], y, base, desc ? 1 : 0);
   cg_nest_close(cg, &nest, true);
   cg->indent--;
   cg_line(cg, "}");

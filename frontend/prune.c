@@ -12,19 +12,18 @@
  * other parameters) and weight_mask (a buffer), as PyTorch's do.
  *
  * Here: the module's attributes change at compile time; the masks are computed at run
- * time by graph ops (the weights are only known then): |w| or norms, a stable argsort, and
- * its inverse permutation (each entry's rank), so entry i is pruned when its rank is below
- * k. `weight` lives in a program variable written by every forward (as PyTorch's
+ * time by graph ops (the weights are only known then): |w| or norms, torch.topk's choice
+ * (OP_ARGSORT in its topk mode) and the inverse permutation of that order (each entry's
+ * rank), so entry i is chosen when its rank is below k. `weight` lives in a program variable written by every forward (as PyTorch's
  * attribute, it holds the value of the last forward, or of the prune call). The module
  * keeps "__prune__": a list of (name, kept elements, structured dim, kept channels), -1
  * where a count is not known at compile time; a second pruning of the same tensor (PyTorch's
  * PruningContainer, which prunes among the entries or channels still unpruned) needs its
  * count, and is a diagnostic when it is not known.
  *
- * Ties: PyTorch's topk selects with std::nth_element / partial_sort, whose choice among
- * equal magnitudes is libstdc++'s; ttc takes the lower index first (a stable sort). The
- * two agree whenever the k-th smallest value is not tied, which real weights and uniform
- * draws are in all but rare cases (docs/PRUNING.md).
+ * Ties: PyTorch's topk chooses with std::partial_sort / nth_element, whose choice among
+ * equal values is libstdc++'s; OP_ARGSORT's topk mode (runtime/sort.c, tt_topk_order_*)
+ * runs the same steps, so tied magnitudes (zeros, repeated values) give PyTorch's masks.
  */
 #include "lower.h"
 
@@ -130,12 +129,41 @@ static Value *ranks(L *l, Value *x, bool descending, int32_t off) {
   return bi_call(l, "argsort", NULL, pos2, 2, off); /* the inverse permutation */
 }
 
-static Value *as_float(L *l, Value *b, DType dt, int32_t off) { return cast(l, b, dt, off); }
-
 static int64_t numel(Shape s) {
   int64_t n = 1;
   for (int i = 0; i < s.rank; i++) n *= s.d[i];
   return n;
+}
+
+/*
+ * Which entries of the 1-D score [n] torch.topk(score[elig == 1], k, largest) chooses, as a
+ * float flag [n] (1: chosen): ATen's selection, ties as libstdc++ leaves them (OP_ARGSORT's
+ * topk mode), over the eligible entries packed in index order as PyTorch's boolean
+ * indexing packs them (elig NULL: all n; else kept of them are eligible).
+ */
+static Value *topk_chosen(L *l, Value *score, Value *elig, int64_t kept, int64_t k, bool largest, DType dt,
+                          int32_t off) {
+  int64_t n = tshape(l, score).d[0];
+  bool packed = elig && kept < n;
+  Value *c = score, *eo = NULL;
+  if (packed) {
+    /* the eligible positions first, in index order (a stable sort of "not eligible") */
+    eo = bi_call(l, "argsort", NULL, (Value *[]){cast(l, bi_compare(l, CMP_NE, elig, v_float(l, 1.0), off), DT_I64, off), v_int(l, 0)}, 2, off);
+    IndexItem it = {.kind = IX_SLICE, .lo = v_int(l, 0), .hi = v_int(l, kept), .off = off};
+    c = bi_index(l, bi_call(l, "gather", NULL, (Value *[]){score, v_int(l, 0), eo}, 3, off), &it, 1, false, off);
+  }
+  Attr at = {0};
+  at.i[1] = largest;
+  at.i[2] = k + 1;
+  Value *order = op1(l, OP_ARGSORT, c, &at, off, NULL);
+  Value *rank = bi_call(l, "argsort", NULL, (Value *[]){order, v_int(l, 0)}, 2, off); /* its inverse */
+  Value *chosen = cast(l, bi_compare(l, CMP_LT, rank, v_int(l, k), off), dt, off);
+  if (!packed) return chosen;
+  Value *parts = v_list(l);
+  v_list_push(l, parts, chosen);
+  v_list_push(l, parts, filled(l, shape1(n - kept), dt, 0.0, off));
+  Value *inv = bi_call(l, "argsort", NULL, (Value *[]){eo, v_int(l, 0)}, 2, off);
+  return bi_call(l, "gather", NULL, (Value *[]){bi_call(l, "cat", NULL, &parts, 1, off), v_int(l, 0), inv}, 3, off);
 }
 
 /*
@@ -149,29 +177,23 @@ static Value *unstructured_mask(L *l, PMethod m, Value *t, Value *old, int64_t k
   DType dt = tdtype(l, t);
   int64_t n = numel(s);
   if (k == 0) return old ? old : filled(l, s, dt, 1.0, off); /* PyTorch draws nothing then */
-  Value *score, *oldf = old ? flat(l, old, off) : NULL;
+  Value *oldf = old ? flat(l, old, off) : NULL, *chosen;
   if (m == PM_L1) {
-    score = flat(l, bi_call(l, "abs", t, NULL, 0, off), off);
-    /* pruned entries last: t[mask == 1] leaves them out */
-    if (old) score = bi_select(l, bi_compare(l, CMP_EQ, oldf, v_float(l, 1.0), off), score, v_float(l, INFINITY), off, NULL);
+    chosen = topk_chosen(l, flat(l, bi_call(l, "abs", t, NULL, 0, off), off), oldf, kept, k, false, dt, off);
   } else {
+    /* the draws are t[mask == 1]'s: already packed */
     Value *u = random_source(l, OP_UNIFORM, dt, shape1(kept), 0, off);
+    chosen = topk_chosen(l, u, NULL, kept, k, true, dt, off);
     if (old && kept < n) {
-      /* the i-th kept entry (in index order) gets the i-th draw, a pruned one -inf */
-      Value *kr = ranks(l, cast(l, bi_compare(l, CMP_NE, oldf, v_float(l, 1.0), off), DT_I64, off), false, off);
-      Value *pad = filled(l, shape1(n - kept), dt, -INFINITY, off);
-      Value *cat_in = v_list(l);
-      v_list_push(l, cat_in, u);
-      v_list_push(l, cat_in, pad);
-      Value *all = bi_call(l, "cat", NULL, &cat_in, 1, off);
-      Value *gp[3] = {all, v_int(l, 0), kr};
-      score = bi_call(l, "gather", NULL, gp, 3, off);
-    } else {
-      score = u;
+      Value *eo = bi_call(l, "argsort", NULL, (Value *[]){cast(l, bi_compare(l, CMP_NE, oldf, v_float(l, 1.0), off), DT_I64, off), v_int(l, 0)}, 2, off);
+      Value *parts = v_list(l);
+      v_list_push(l, parts, chosen);
+      v_list_push(l, parts, filled(l, shape1(n - kept), dt, 0.0, off));
+      Value *inv = bi_call(l, "argsort", NULL, (Value *[]){eo, v_int(l, 0)}, 2, off);
+      chosen = bi_call(l, "gather", NULL, (Value *[]){bi_call(l, "cat", NULL, &parts, 1, off), v_int(l, 0), inv}, 3, off);
     }
   }
-  Value *r = ranks(l, score, m == PM_RANDOM, off);
-  Value *keep = as_float(l, bi_compare(l, CMP_GE, r, v_int(l, k), off), dt, off);
+  Value *keep = bi_binop(l, BIN_SUB, v_float(l, 1.0), chosen, off);
   if (old) keep = bi_binop(l, BIN_MUL, keep, oldf, off);
   return reshape_to(l, keep, s, off);
 }
@@ -189,20 +211,16 @@ static Value *channel_norms(L *l, Value *t, double p, int d, int32_t off) {
 
 /*
  * LnStructured's mask: keep the kch - k channels along d (among the kch kept by old) with
- * the largest L_p norms; old (or ones) multiplies it.
+ * the largest L_p norms (torch.topk's choice); old (or ones) multiplies it.
  */
 static Value *structured_mask(L *l, Value *t, Value *old, double p, int d, int64_t kch, int64_t k, int32_t off) {
   Shape s = tshape(l, t);
   DType dt = tdtype(l, t);
   if (k == 0) return old ? old : filled(l, s, dt, 1.0, off);
-  Value *norm = channel_norms(l, t, p, d, off);
-  if (old && kch < s.d[d]) {
-    /* channels already pruned (their mask sums to 0) are left out: they sort last */
-    Value *osum = channel_norms(l, old, 1, d, off);
-    norm = bi_select(l, bi_compare(l, CMP_NE, osum, v_float(l, 0.0), off), norm, v_float(l, -INFINITY), off, NULL);
-  }
-  Value *r = ranks(l, norm, true, off);
-  Value *keep = as_float(l, bi_compare(l, CMP_LT, r, v_int(l, kch - k), off), dt, off);
+  Value *norm = channel_norms(l, t, p, d, off), *elig = NULL;
+  if (old && kch < s.d[d]) /* channels already pruned (their mask sums to 0) are left out */
+    elig = cast(l, bi_compare(l, CMP_NE, channel_norms(l, old, 1, d, off), v_float(l, 0.0), off), dt, off);
+  Value *keep = topk_chosen(l, norm, elig, kch, kch - k, true, dt, off);
   int64_t bd[TT_MAX_RANK];
   for (int i = 0; i < s.rank; i++) bd[i] = i == d ? s.d[d] : 1;
   Shape bs = shape_make(s.rank, bd);

@@ -82,6 +82,11 @@ void tt_argsort_i64(const int64_t *x, int64_t n, int64_t st, int64_t *out, int d
 int64_t tt_median_index_f32(const float *x, int64_t n, int64_t st, int64_t *scratch);
 int64_t tt_median_index_f64(const double *x, int64_t n, int64_t st, int64_t *scratch);
 int64_t tt_median_index_i64(const int64_t *x, int64_t n, int64_t st, int64_t *scratch);
+/* torch.topk's choice of k of x[0], x[st], ... (largest, or smallest), as ATen 1.13 makes it
+ * with libstdc++'s partial_sort / nth_element, ties included: out[0..k) the chosen positions,
+ * out[k..n) the rest (stride st). scratch holds n positions. */
+void tt_topk_order_f32(const float *x, int64_t n, int64_t st, int64_t *out, int largest, int64_t k, int64_t *scratch);
+void tt_topk_order_f64(const double *x, int64_t n, int64_t st, int64_t *out, int largest, int64_t k, int64_t *scratch);
 
 /* ---- rng.c ------------------------------------------------------------------------- */
 
