@@ -82,6 +82,59 @@ _Static_assert(NC % NR == 0, "NC must be a multiple of NR");
 static _Thread_local TT_ALIGN float pack_a[MC * KC];
 static _Thread_local TT_ALIGN float pack_b[KC * NC];
 
+#ifdef TT_GEMM_AVX512
+/*
+ * Packing a row-major operand into k-major panels is a transpose (A untransposed, and B
+ * transposed: a Linear's x @ W^T). Element by element it stores one float per cycle at a
+ * stride; 16 x 16 blocks transposed in registers move 16. Four butterfly stages, stage b
+ * swapping bit b of the row index with bit b of the column index: for the rows i (bit b
+ * clear) and i | 2^b, lo picks what row i keeps and hi what its partner gets.
+ */
+typedef struct Tr16 {
+  __m512i lo[4], hi[4];
+} Tr16;
+
+static Tr16 tr16_make(void) {
+  Tr16 t;
+  for (int b = 0; b < 4; b++) {
+    int bit = 1 << b;
+    int32_t lo[16], hi[16];
+    for (int j = 0; j < 16; j++) {
+      lo[j] = (j & bit) ? 16 + (j ^ bit) : j;
+      hi[j] = (j & bit) ? 16 + j : (j | bit);
+    }
+    t.lo[b] = _mm512_loadu_si512(lo);
+    t.hi[b] = _mm512_loadu_si512(hi);
+  }
+  return t;
+}
+
+/* dst + j * ldd, j < 16, gets column j of the 16 floats at src + i * ld for i < nrows (the
+ * rest zero); the first lanes of each are stored. */
+static inline __attribute__((always_inline)) void transpose16(const Tr16 *t, const float *src,
+                                                              int64_t ld, const int nrows,
+                                                              float *dst, int64_t ldd,
+                                                              __mmask16 lanes) {
+  __m512 r[16];
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; i++)
+    r[i] = i < nrows ? _mm512_loadu_ps(src + i * ld) : _mm512_setzero_ps();
+#pragma GCC unroll 4
+  for (int b = 0; b < 4; b++) {
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++) {
+      if (i & (1 << b)) continue;
+      __m512 x = r[i], y = r[i | (1 << b)];
+      r[i] = _mm512_permutex2var_ps(x, t->lo[b], y);
+      r[i | (1 << b)] = _mm512_permutex2var_ps(x, t->hi[b], y);
+    }
+  }
+#pragma GCC unroll 16
+  for (int j = 0; j < 16; j++)
+    _mm512_mask_storeu_ps(dst + j * ldd, lanes, r[j]);
+}
+#endif
+
 /* op(A)[i][k] for rows i0.., cols k0..: packed as panels of MR rows, k-major inside:
  * dst[panel][k][r]. Rows past mc are zero. */
 static void pack_a_block(int64_t mc, int64_t kc, const float *A, int64_t lda, bool transA,
@@ -89,6 +142,19 @@ static void pack_a_block(int64_t mc, int64_t kc, const float *A, int64_t lda, bo
   for (int64_t p = 0; p < mc; p += MR) {
     int64_t rows = mc - p < MR ? mc - p : MR;
     float *restrict d = dst + p * kc;
+#ifdef TT_GEMM_AVX512
+    if (!transA && rows == MR) {
+      Tr16 t = tr16_make();
+      const float *src = A + (i0 + p) * lda + k0;
+      int64_t k = 0;
+      for (; k + 16 <= kc; k += 16)
+        transpose16(&t, src + k, lda, MR, d + k * MR, MR, (__mmask16)((1u << MR) - 1));
+      for (; k < kc; k++)
+        for (int64_t r = 0; r < MR; r++)
+          d[k * MR + r] = src[r * lda + k];
+      continue;
+    }
+#endif
     if (!transA) {
       for (int64_t r = 0; r < rows; r++) {
         const float *src = A + (i0 + p + r) * lda + k0;
@@ -115,6 +181,21 @@ static void pack_b_block(int64_t kc, int64_t nc, const float *B, int64_t ldb, bo
   for (int64_t p = 0; p < nc; p += NR) {
     int64_t cols = nc - p < NR ? nc - p : NR;
     float *restrict d = dst + p * kc;
+#ifdef TT_GEMM_AVX512
+    if (transB && cols == NR) {
+      Tr16 t = tr16_make();
+      for (int h = 0; h < NR / 16; h++) {
+        const float *src = B + (j0 + p + 16 * h) * ldb + k0;
+        int64_t k = 0;
+        for (; k + 16 <= kc; k += 16)
+          transpose16(&t, src + k, ldb, 16, d + k * NR + 16 * h, NR, (__mmask16)0xFFFF);
+        for (; k < kc; k++)
+          for (int64_t c = 0; c < 16; c++)
+            d[k * NR + 16 * h + c] = src[c * ldb + k];
+      }
+      continue;
+    }
+#endif
     if (!transB) {
       for (int64_t k = 0; k < kc; k++) {
         const float *src = B + (k0 + k) * ldb + j0 + p;
