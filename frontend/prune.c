@@ -93,6 +93,7 @@ static const char *want_name(L *l, Value *v, const char *fname, int32_t off) {
 static void check_amount(L *l, Value *amount, int32_t off) {
   if (!amount || (amount->k != V_INT && amount->k != V_BOOL && amount->k != V_FLOAT))
     lerr(l, off, "Invalid type for amount: %s. Must be int or float.", amount ? v_str_of(l, amount, true, off) : "None");
+  if (amount->k == V_FLOAT && isnan(amount->f)) lerr(l, off, "cannot convert float NaN to integer");
   if ((amount->k != V_FLOAT && amount->i < 0) || (amount->k == V_FLOAT && (amount->f > 1.0 || amount->f < 0.0)))
     lerr(l, off, "amount=%s should either be a float in the range [0, 1] or a non-negative integer",
          v_str_of(l, amount, false, off));
@@ -440,7 +441,7 @@ B(ln_structured) {
     me.n = 2;
   } else {
     me.n = want_num(l, v[3], "n", a->off);
-    if (!isinf(me.n) && me.n <= 0) lerr(l, a->off, "ln_structured(): ttc supports n > 0 or +-inf, got %g", me.n);
+    if (isnan(me.n) || (!isinf(me.n) && me.n <= 0)) lerr(l, a->off, "ln_structured(): ttc supports n > 0 or inf, got %g", me.n);
     if (isinf(me.n) && me.n < 0) lerr(l, a->off, "ln_structured(): n=-inf is not supported by ttc");
   }
   me.dim = want_int(l, v[4], "dim", a->off);

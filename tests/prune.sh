@@ -52,6 +52,10 @@ err amount-float-range "amount=1.5 should either be a float in the range [0, 1]"
   'prune.random_unstructured(m, "weight", amount=1.5)'
 err amount-too-many "amount=13 should be smaller than the number of parameters to prune=12" \
   'prune.l1_unstructured(m, "weight", amount=13)'
+err amount-nan "cannot convert float NaN to integer" \
+  'prune.l1_unstructured(m, "weight", amount=float("nan"))'
+err norm-nan "ttc supports n > 0 or inf" \
+  'prune.ln_structured(m, "weight", amount=1, n=float("nan"), dim=0)'
 err amount-type "Invalid type for amount" \
   'prune.l1_unstructured(m, "weight", amount="half")'
 err no-such-tensor "has no parameter or buffer with name 'w'" \
