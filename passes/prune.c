@@ -356,6 +356,11 @@ static bool compact_layer(Program *p, int w1, PassCtx *cx, const char **why, boo
   bool *before = calloc((size_t)p->ngraphs + 1, 1), *after = calloc((size_t)p->ngraphs + 1, 1);
   int at = last_write(p, w1), prev = -2;
   bool ok = false;
+  if (at < 0) {
+    free(before);
+    free(after);
+    return *why = "nothing writes the weight", false;
+  }
   for (int round = 0; round < 4 && at != prev; round++) {
     prev = at;
     memset(before, 0, (size_t)p->ngraphs + 1);
