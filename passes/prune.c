@@ -478,7 +478,8 @@ static bool compact_layer(Program *p, int w1, PassCtx *cx, const char **why, boo
             lg->nodes[id].attr.var = nv[j];
             break;
           }
-    if (!ir_graph_reinfer(p, lg, &cx->err)) {
+    if (!ir_graph_reinfer(p, lg, &cx->err)) { /* a shape the pattern did not foresee */
+      *why = arena_printf(p->arena, "a later graph's shapes do not follow the narrower arrays (%s)", cx->err.msg);
       *failed = true;
       free(before);
       free(after);
@@ -508,11 +509,18 @@ Program *pass_prune(const Program *in, PassCtx *cx) {
     if (p->vars[v].prune_keep <= 0) continue;
     const char *why = "";
     bool failed = false;
+    cx->err.msg[0] = '\0';
     if (compact_layer(p, v, cx, &why, &failed)) {
       changed = true;
-    } else if (failed) {
+    } else if (failed && !*why) {
       ir_program_free(p);
       return NULL;
+    } else if (failed) {
+      /* the clone is half rewritten: keep the whole program as it was */
+      explain(cx, in, "%s: kept as it is (and every layer with it): %s", in->vars[v].name, why);
+      cx->err.msg[0] = '\0';
+      ir_program_free(p);
+      return (Program *)in;
     } else {
       explain(cx, p, "%s: kept as it is: %s", p->vars[v].name, why);
     }
