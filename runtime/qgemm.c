@@ -145,7 +145,7 @@ static void pack_b_block(int64_t kc, int64_t nc, const int8_t *B, int64_t ldb, b
 static inline __attribute__((always_inline)) void
 kernel_rows(const int ROWS, int64_t kc4, const uint8_t *restrict a, const int8_t *restrict b,
             const int32_t *restrict sums, int32_t z, int32_t *restrict C, int64_t ldc, int64_t mr,
-            int64_t nr, bool add) {
+            int64_t nr, bool add, bool ct) {
   TT_ALIGN int32_t tile[MR * NR];
 #ifdef QGEMM_VNNI
   __m512i acc[MR][2];
@@ -187,6 +187,14 @@ kernel_rows(const int ROWS, int64_t kc4, const uint8_t *restrict a, const int8_t
     for (int j = 0; j < NR; j++)
       tile[r * NR + j] = (int32_t)acc[r][j];
 #endif
+  if (ct) { /* C transposed: element (i, j) at C[j * ldc + i] (a convolution's NCHW) */
+    for (int64_t j = 0; j < nr; j++)
+      for (int64_t i = 0; i < mr; i++) {
+        uint32_t v = (uint32_t)tile[i * NR + j] - (uint32_t)z * (uint32_t)sums[j];
+        C[j * ldc + i] = (int32_t)(add ? (uint32_t)C[j * ldc + i] + v : v);
+      }
+    return;
+  }
   for (int64_t i = 0; i < mr; i++) {
     int32_t *restrict c = C + i * ldc;
     const int32_t *restrict t = tile + i * NR;
@@ -202,11 +210,11 @@ kernel_rows(const int ROWS, int64_t kc4, const uint8_t *restrict a, const int8_t
 
 static void micro_kernel(int64_t kc4, const uint8_t *restrict a, const int8_t *restrict b,
                          const int32_t *restrict sums, int32_t z, int32_t *restrict C,
-                         int64_t ldc, int64_t mr, int64_t nr, bool add) {
+                         int64_t ldc, int64_t mr, int64_t nr, bool add, bool ct) {
   if (mr == 1)
-    kernel_rows(1, kc4, a, b, sums, z, C, ldc, mr, nr, add);
+    kernel_rows(1, kc4, a, b, sums, z, C, ldc, mr, nr, add, ct);
   else
-    kernel_rows(MR, kc4, a, b, sums, z, C, ldc, mr, nr, add);
+    kernel_rows(MR, kc4, a, b, sums, z, C, ldc, mr, nr, add, ct);
 }
 
 /* Pre-packed B (tt_qpack_b): for each KC block of K in order, the panels of all N columns
@@ -241,7 +249,7 @@ void tt_qpack_b(int64_t N, int64_t K, const int8_t *B, int64_t ldb, bool transB,
 static void qgemm_cols(int64_t M, int64_t N, int64_t j0, int64_t j1, int64_t K,
                        const uint8_t *A, int64_t lda, uint8_t flip, int32_t z, const int8_t *B,
                        int64_t ldb, bool transB, const int8_t *Bp, int32_t *C, int64_t ldc,
-                       bool accumulate) {
+                       bool accumulate, bool ct) {
   int64_t np = (N + NR - 1) / NR * NR;
   for (int64_t jc = j0; jc < j1; jc += NC) {
     int64_t nc = j1 - jc < NC ? j1 - jc : NC;
@@ -265,8 +273,9 @@ static void qgemm_cols(int64_t M, int64_t N, int64_t j0, int64_t j1, int64_t K,
           int64_t nr = nc - jr < NR ? nc - jr : NR;
           for (int64_t ir = 0; ir < mc; ir += MR) {
             int64_t mr = mc - ir < MR ? mc - ir : MR;
+            int64_t i0 = ic + ir, j0c = jc + jr;
             micro_kernel(kc4, pack_a + ir * kc4, bpanel + jr * kc4, sums + jr, z,
-                         C + (ic + ir) * ldc + jc + jr, ldc, mr, nr, add);
+                         ct ? C + j0c * ldc + i0 : C + i0 * ldc + j0c, ldc, mr, nr, add, ct);
           }
         }
       }
@@ -304,14 +313,14 @@ typedef struct QGemmJob {
   int32_t *C;
   uint8_t flip;
   int32_t z;
-  bool transB, accumulate;
+  bool transB, accumulate, ct;
 } QGemmJob;
 
 static void qgemm_part(void *arg, int part) {
   const QGemmJob *j = arg;
   int64_t j0 = part ? j->half : 0, j1 = part ? j->N : j->half;
   qgemm_cols(j->M, j->N, j0, j1, j->K, j->A, j->lda, j->flip, j->z, j->B, j->ldb, j->transB,
-             j->Bp, j->C, j->ldc, j->accumulate);
+             j->Bp, j->C, j->ldc, j->accumulate, j->ct);
 }
 
 /* One row of A against B stored [N, K] (a Linear at batch 1), without packing: per output,
@@ -348,34 +357,34 @@ static void gemv_rows(int64_t N, int64_t K, const uint8_t *a, uint8_t flip, int3
 
 static void qgemm(int64_t M, int64_t N, int64_t K, const uint8_t *A, int64_t lda, uint8_t flip,
                   int32_t z, const int8_t *B, int64_t ldb, bool transB, const int8_t *Bp,
-                  int32_t *C, int64_t ldc, bool accumulate) {
+                  int32_t *C, int64_t ldc, bool accumulate, bool ct) {
   if (M == 0 || N == 0)
     return;
   if (K == 0) {
     if (!accumulate)
-      for (int64_t i = 0; i < M; i++)
-        memset(C + i * ldc, 0, (size_t)N * sizeof *C);
+      for (int64_t i = 0; i < (ct ? N : M); i++)
+        memset(C + i * ldc, 0, (size_t)(ct ? M : N) * sizeof *C);
     return;
   }
-  if (M == 1 && transB && !Bp) {
+  if (M == 1 && transB && !Bp && !ct) {
     gemv_rows(N, K, A, flip, z, B, ldb, C, accumulate);
     return;
   }
   /* a second thread from about 8 M multiply-adds (int8 runs ~4x the float rate) */
   if ((double)M * (double)N * (double)K >= 8e6 && N >= 2 * NR && tt_parallel2_available()) {
     QGemmJob job = {M, (N / 2 + NR - 1) / NR * NR, N, K, lda, ldb, ldc, A, B, Bp, C,
-                    flip, z, transB, accumulate};
+                    flip, z, transB, accumulate, ct};
     tt_parallel2(qgemm_part, &job);
     return;
   }
-  qgemm_cols(M, N, 0, N, K, A, lda, flip, z, B, ldb, transB, Bp, C, ldc, accumulate);
+  qgemm_cols(M, N, 0, N, K, A, lda, flip, z, B, ldb, transB, Bp, C, ldc, accumulate, ct);
 }
 
 void tt_gemm_u8s8(int64_t M, int64_t N, int64_t K, const uint8_t *A, int64_t lda, int32_t za,
                   const int8_t *B, int64_t ldb, bool transB, int32_t *C, int64_t ldc,
                   bool accumulate) {
   check_args("gemm_u8s8", M, N, K, A, lda, za, 0, 255, B, ldb, transB, C, ldc);
-  qgemm(M, N, K, A, lda, 0, za, B, ldb, transB, NULL, C, ldc, accumulate);
+  qgemm(M, N, K, A, lda, 0, za, B, ldb, transB, NULL, C, ldc, accumulate, false);
 }
 
 void tt_gemm_u8s8_packed(int64_t M, int64_t N, int64_t K, const uint8_t *A, int64_t lda,
@@ -383,7 +392,7 @@ void tt_gemm_u8s8_packed(int64_t M, int64_t N, int64_t K, const uint8_t *A, int6
   check_args("gemm_u8s8_packed", M, N, K, A, lda, za, 0, 255, Bp, K, true, C, ldc);
   if ((uintptr_t)Bp % 64)
     tt_fatal("gemm_u8s8_packed: packed B is not 64-byte aligned");
-  qgemm(M, N, K, A, lda, 0, za, NULL, 0, false, Bp, C, ldc, accumulate);
+  qgemm(M, N, K, A, lda, 0, za, NULL, 0, false, Bp, C, ldc, accumulate, false);
 }
 
 void tt_gemm_s8s8(int64_t M, int64_t N, int64_t K, const int8_t *A, int64_t lda, int32_t za,
@@ -392,7 +401,7 @@ void tt_gemm_s8s8(int64_t M, int64_t N, int64_t K, const int8_t *A, int64_t lda,
   check_args("gemm_s8s8", M, N, K, A, lda, za, -128, 127, B, ldb, transB, C, ldc);
   /* int8 a as the unsigned code a + 128 (its bits with the sign flipped); z moves with it */
   qgemm(M, N, K, (const uint8_t *)A, lda, 0x80, za + 128, B, ldb, transB, NULL, C, ldc,
-        accumulate);
+        accumulate, false);
 }
 
 void tt_gemm_u8s8_naive(int64_t M, int64_t N, int64_t K, const uint8_t *A, int64_t lda,
@@ -446,7 +455,9 @@ size_t tt_conv2d_q8_workspace(int64_t C, int64_t H, int64_t W, int64_t K, int64_
   return (size_t)(P * K) * sizeof(int32_t) + (size_t)(P * C * R * S);
 }
 
-/* im2row of codes x ^ flip, padding pad (the zero point's code after the flip). */
+/* im2row of codes x ^ flip, padding pad (the zero point's code after the flip). Per output
+ * pixel, the columns of the kernel window that fall inside the image are worked out once,
+ * so the copy of each kernel row is branch-free. */
 static void im2row(const uint8_t *x, uint8_t *rows, uint8_t flip, uint8_t pad, int64_t C,
                    int64_t H, int64_t W, int64_t R, int64_t S, int64_t sh, int64_t sw, int64_t ph,
                    int64_t pw) {
@@ -454,14 +465,20 @@ static void im2row(const uint8_t *x, uint8_t *rows, uint8_t flip, uint8_t pad, i
   for (int64_t oh = 0; oh < OH; oh++)
     for (int64_t ow = 0; ow < OW; ow++) {
       uint8_t *restrict d = rows + (oh * OW + ow) * CRS;
+      int64_t w0 = ow * sw - pw;
+      int64_t slo = w0 < 0 ? -w0 : 0, shi = W - w0 < S ? W - w0 : S;
+      if (shi < slo) shi = slo;
       for (int64_t c = 0; c < C; c++)
-        for (int64_t r = 0; r < R; r++) {
+        for (int64_t r = 0; r < R; r++, d += S) {
           int64_t h = oh * sh - ph + r;
-          for (int64_t s = 0; s < S; s++) {
-            int64_t w = ow * sw - pw + s;
-            *d++ = h >= 0 && h < H && w >= 0 && w < W ? (uint8_t)(x[(c * H + h) * W + w] ^ flip)
-                                                      : pad;
+          if (h < 0 || h >= H) {
+            memset(d, pad, (size_t)S);
+            continue;
           }
+          const uint8_t *restrict src = x + (c * H + h) * W; /* the image row */
+          for (int64_t s = 0; s < slo; s++) d[s] = pad;
+          for (int64_t s = slo; s < shi; s++) d[s] = (uint8_t)(src[w0 + s] ^ flip);
+          for (int64_t s = shi; s < S; s++) d[s] = pad;
         }
     }
 }
@@ -481,12 +498,9 @@ static void conv_q8(const uint8_t *x, uint8_t flip, int32_t z, const int8_t *w, 
   uint8_t *rows = (uint8_t *)(acc + P * K);
   for (int64_t n = 0; n < N; n++) {
     im2row(x + n * C * H * W, rows, flip, (uint8_t)z, C, H, W, R, S, sh, sw, ph, pw);
-    /* acc[P, K] = (rows[P, CRS] - z) @ w[K, CRS]^T */
-    tt_gemm_u8s8(P, K, CRS, rows, CRS, z, w, CRS, true, acc, K, false);
-    int32_t *restrict yn = y + n * K * P;
-    for (int64_t p = 0; p < P; p++)
-      for (int64_t k = 0; k < K; k++)
-        yn[k * P + p] = acc[p * K + k];
+    /* y[K, P] = ((rows[P, CRS] - z) @ w[K, CRS]^T)^T: the GEMM stores its tiles transposed,
+     * straight into NCHW */
+    qgemm(P, K, CRS, rows, CRS, 0, z, w, CRS, true, NULL, y + n * K * P, P, false, true);
   }
 }
 
