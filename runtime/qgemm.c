@@ -511,11 +511,57 @@ void tt_conv2d_u8s8(const uint8_t *x, int32_t xz, const int8_t *w, int32_t *y, i
   conv_q8(x, 0, xz, w, y, N, C, H, W, K, R, S, sh, sw, ph, pw, ws);
 }
 
+/* One image's int8 codes as columns: cols[C*R*S, OH*OW], padding xz (the code of 0.0).
+ * Each (c, r, s) row is runs of OW codes, contiguous in x for stride 1. */
+static void im2col_s8(const int8_t *x, int8_t *cols, int8_t xz, int64_t C, int64_t H, int64_t W,
+                      int64_t R, int64_t S, int64_t sh, int64_t sw, int64_t ph, int64_t pw) {
+  int64_t OH = out_extent(H, R, sh, ph), OW = out_extent(W, S, sw, pw);
+  for (int64_t c = 0; c < C; c++)
+    for (int64_t r = 0; r < R; r++)
+      for (int64_t s = 0; s < S; s++) {
+        int8_t *restrict d = cols + ((c * R + r) * S + s) * OH * OW;
+        /* the outputs whose input column is inside the image: ow in [lo, hi) */
+        int64_t lo = 0, hi = OW;
+        while (lo < OW && lo * sw - pw + s < 0) lo++;
+        while (hi > lo && (hi - 1) * sw - pw + s >= W) hi--;
+        for (int64_t oh = 0; oh < OH; oh++, d += OW) {
+          int64_t h = oh * sh - ph + r;
+          if (h < 0 || h >= H) {
+            memset(d, (unsigned char)xz, (size_t)OW);
+            continue;
+          }
+          const int8_t *restrict src = x + (c * H + h) * W;
+          for (int64_t ow = 0; ow < lo; ow++) d[ow] = xz;
+          if (sw == 1)
+            memcpy(d + lo, src + lo - pw + s, (size_t)(hi - lo));
+          else
+            for (int64_t ow = lo; ow < hi; ow++) d[ow] = src[ow * sw - pw + s];
+          for (int64_t ow = hi; ow < OW; ow++) d[ow] = xz;
+        }
+      }
+}
+
+/* int8 activations can be the GEMM's signed operand, so this one needs no im2row: per image,
+ * y[K, P] = W[K, CRS] @ (cols[CRS, P] - xz) with the weights as the unsigned side (w + 128,
+ * corrected by 128 times the columns' sums, as any int8 A), and xz's share, xz * sum_k w,
+ * taken off each output channel after. The result lands in NCHW directly. */
 void tt_conv2d_s8s8(const int8_t *x, int32_t xz, const int8_t *w, int32_t *y, int64_t N,
                     int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t sh,
                     int64_t sw, int64_t ph, int64_t pw, void *ws) {
   check_conv("conv2d_s8s8", C, H, W, K, R, S, sh, sw, ph, pw, xz + 128);
-  conv_q8((const uint8_t *)x, 0x80, xz + 128, w, y, N, C, H, W, K, R, S, sh, sw, ph, pw, ws);
+  int64_t P = out_extent(H, R, sh, ph) * out_extent(W, S, sw, pw), CRS = C * R * S;
+  int8_t *cols = ws; /* P * CRS bytes: within tt_conv2d_q8_workspace's */
+  for (int64_t n = 0; n < N; n++) {
+    int32_t *restrict yn = y + n * K * P;
+    im2col_s8(x + n * C * H * W, cols, (int8_t)xz, C, H, W, R, S, sh, sw, ph, pw);
+    qgemm(K, P, CRS, (const uint8_t *)w, CRS, 0x80, 128, cols, P, false, NULL, yn, P, false, false);
+    for (int64_t k = 0; k < K; k++) {
+      int32_t sum = 0;
+      for (int64_t i = 0; i < CRS; i++) sum += w[k * CRS + i];
+      uint32_t corr = (uint32_t)xz * (uint32_t)sum;
+      for (int64_t p = 0; p < P; p++) yn[k * P + p] = (int32_t)((uint32_t)yn[k * P + p] - corr);
+    }
+  }
 }
 
 void tt_conv2d_s8s8_naive(const int8_t *x, int32_t xz, const int8_t *w, int32_t *y, int64_t N,
