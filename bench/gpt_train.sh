@@ -36,7 +36,7 @@ t1=$(date +%s.%N)
 echo "ttc build bench/gpt_train.py: $(awk "BEGIN { printf \"%.1f\", $t1 - $t0 }") s (the runtime cached or not)"
 ms() { sed -n 's/^ms per step //p'; }
 torch_run() { # THREADS
-  OMP_NUM_THREADS=$1 OPENBLAS_NUM_THREADS=$1 $PY -c "import runpy, torch; torch.set_num_threads($1); runpy.run_path('$ROOT/bench/gpt_train.py', run_name='__main__')"
+  OMP_NUM_THREADS=$1 OPENBLAS_NUM_THREADS=$1 $PY -c "import runpy, sys, torch; sys.path.insert(0, '$ROOT/bench'); torch.set_num_threads($1); runpy.run_path('$ROOT/bench/gpt_train.py', run_name='__main__')"
 }
 : > "$BENCH_DIR/gpt_rows"
 for r in $(seq 0 "$RUNS"); do

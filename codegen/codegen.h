@@ -150,11 +150,16 @@ typedef struct Cg {
   uint64_t data_size;  /* bytes written to opt->data so far (each constant 64-aligned) */
   uint64_t data_hash;  /* their FNV-1a hash, which main() checks the linked bytes against */
   bool helpers[CG_H__COUNT]; /* the checked operations the program uses (checks.c) */
+  struct CgOutlined *outl; /* the functions of repeated layers made so far (outline.c) */
+  int noutl;
   FILE *prof;          /* --profile: the rows of the kernel table so far (emit.c), or NULL */
   int nprof;           /* and their number */
 } Cg;
 
 /* ---- emit.c ----------------------------------------------------------------------- */
+
+/* A fresh name at file scope, base or base_2, ... */
+const char *cg_unique_name(Cg *cg, const char *base);
 
 /* Outside text (a file name, a path, a string the program prints, a name) as C: escaped
  * for the inside of a string literal, or (comment) for the inside of a comment. Every such
@@ -259,6 +264,17 @@ bool cg_qconv2d(Cg *cg, int id);  /* quant.c */
 bool cg_matmul_acc(Cg *cg, int id);
 bool cg_reduce(Cg *cg, int id);
 bool cg_softmax(Cg *cg, int id);
+
+/* ---- outline.c: one function per repeated layer ------------------------------------ */
+
+typedef struct CgOutlined CgOutlined;
+/* nt[id]: the C of each node of the current graph. Finds runs of nodes that repeat back
+ * to back with the same C (a ModuleList of identical blocks), defines one function for
+ * each on cg->out (or finds the one an earlier graph defined), and sets, at the first node
+ * of each copy, calls[id] to the line that calls it and skip[id] to the copy's length
+ * (calls[id] NULL and skip[id] 1 elsewhere). */
+bool cg_outline(Cg *cg, char **nt, const char **calls, int *skip);
+void cg_outline_free(Cg *cg);
 
 /* ---- layout.c --------------------------------------------------------------------- */
 

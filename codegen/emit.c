@@ -247,6 +247,9 @@ static char *sanitize(Arena *a, const char *s) {
 }
 
 /* base, or base_1, base_2, ... : the first that is neither taken nor reserved. */
+static const char *uniquify(Cg *cg, CgNames *ns, const char *base);
+const char *cg_unique_name(Cg *cg, const char *base) { return uniquify(cg, cg->files, base); }
+
 static const char *uniquify(Cg *cg, CgNames *ns, const char *base) {
   /* No suffix frees a name from the runtime's prefix; a leading letter does. */
   if (!strncmp(base, "tt_", 3) || !strncmp(base, "TT_", 3) || !strncmp(base, "ttc_", 4))
@@ -811,6 +814,68 @@ static void lines_comment(Cg *cg, FILE *out, const char *what, int lo, int hi, c
     fprintf(out, "/* %s%s lines %d-%d%s */\n", what, cg->file, lo, hi, after);
 }
 
+/* The C of every node of the current graph, at indent 1 (nt[id], malloc'd), with whether
+ * it reads the run-time extent B (usesB[id]); then the functions of its repeated layers
+ * (outline.c), defined now, before the graph's function, and the calls replacing them. */
+typedef struct {
+  char **nt;
+  bool *usesB;
+  const char **calls;
+  int *skip;
+} GraphText;
+
+static bool render_graph(Cg *cg, GraphText *gt) {
+  const Graph *g = cg->g;
+  FILE *out = cg->out;
+  gt->nt = arena_alloc(cg->arena, (size_t)(g->n + 1) * sizeof *gt->nt);
+  gt->usesB = arena_alloc(cg->arena, (size_t)(g->n + 1) * sizeof *gt->usesB);
+  gt->calls = arena_alloc(cg->arena, (size_t)(g->n + 1) * sizeof *gt->calls);
+  gt->skip = arena_alloc(cg->arena, (size_t)(g->n + 1) * sizeof *gt->skip);
+  bool ok = true;
+  for (int id = 0; ok && id < g->n; id++) {
+    size_t len = 0;
+    cg->out = open_memstream(&gt->nt[id], &len);
+    if (!cg->out) {
+      cg->out = out;
+      return cg_fail(cg, "codegen: out of memory");
+    }
+    cg->indent = 1;
+    cg->used_B = false;
+    ok = emit_node(cg, id);
+    gt->usesB[id] = cg->used_B;
+    if (fclose(cg->out) != 0) ok = cg_fail(cg, "codegen: out of memory");
+    cg->out = out;
+  }
+  cg->indent = 0;
+  if (ok) ok = cg_outline(cg, gt->nt, gt->calls, gt->skip);
+  if (!ok)
+    for (int id = 0; id < g->n; id++) free(gt->nt[id]);
+  return ok;
+}
+
+/* Nodes [id, ...) of the graph's text onto out until stop (a byte count of out, or -1 for
+ * all): each node's C, or the call standing for a copy of a repeated layer. Returns the
+ * node after the last written; *usesB tells whether any of it reads B. */
+static int write_nodes(Cg *cg, const GraphText *gt, int id, FILE *out, long stop, bool *usesB) {
+  const Graph *g = cg->g;
+  while (id < g->n && (stop < 0 || ftell(out) < stop)) {
+    if (gt->calls[id]) {
+      fputs(gt->calls[id], out);
+      for (int k = id; k < id + gt->skip[id]; k++) *usesB |= gt->usesB[k];
+      id += gt->skip[id];
+    } else {
+      fputs(gt->nt[id], out);
+      *usesB |= gt->usesB[id];
+      id++;
+    }
+  }
+  return id;
+}
+
+static void free_text(const Cg *cg, GraphText *gt) {
+  for (int id = 0; id < cg->g->n; id++) free(gt->nt[id]);
+}
+
 /* A split graph (CG_SPLIT_NODES): its buffers at file scope, its kernels in parts of about
  * CG_PART_BYTES, and its function calling them in order. */
 static bool emit_graph_parts(Cg *cg, int gi) {
@@ -819,40 +884,41 @@ static bool emit_graph_parts(Cg *cg, int gi) {
   fprintf(out, "/* %s's buffers, shared by its parts */\n", cg->gname[gi]);
   cg->indent = 0;
   buffer_decls(cg);
+  GraphText gt;
+  if (!render_graph(cg, &gt)) return false;
   const char **part = arena_alloc(cg->arena, (size_t)(g->n + 1) * sizeof *part);
   int nparts = 0;
   for (int id = 0; id < g->n;) {
     char *body = NULL;
     size_t blen = 0;
-    cg->out = open_memstream(&body, &blen);
-    if (!cg->out) {
-      cg->out = out;
+    FILE *f = open_memstream(&body, &blen);
+    if (!f) {
+      free_text(cg, &gt);
       return cg_fail(cg, "codegen: out of memory");
     }
-    cg->indent = 1;
-    cg->used_B = false;
+    bool usesB = false;
     int first = id;
-    bool ok = true;
-    while (ok && id < g->n && ftell(cg->out) < CG_PART_BYTES) ok = emit_node(cg, id++);
-    if (ok && g->loader >= 0 && !cg->used_B) cg_line(cg, "(void)B; /* no kernel here depends on it */");
-    bool closed = fclose(cg->out) == 0;
-    cg->out = out;
-    if (ok && !closed) ok = cg_fail(cg, "codegen: out of memory");
-    if (ok) {
-      part[nparts] = uniquify(cg, cg->files, arena_printf(cg->arena, "%s_part%d", cg->gname[gi], nparts + 1));
-      int lo, hi;
-      line_range(cg, g, first, id, &lo, &hi);
-      lines_comment(cg, out, arena_printf(cg->arena, "%s, part %d: ", cg->gname[gi], nparts + 1), lo, hi, "");
-      fprintf(out, "static TT_NOINLINE void %s(void) {\n", part[nparts++]);
-      if (g->loader >= 0)
-        fprintf(out, "  const int64_t B = %s; /* the batch size: extent of every B:... dim */\n",
-                cg->lbatch[g->loader]);
-      fwrite(body, 1, blen, out);
-      fputs("}\n\n", out);
+    id = write_nodes(cg, &gt, id, f, CG_PART_BYTES, &usesB);
+    if (g->loader >= 0 && !usesB) fputs("  (void)B; /* no kernel here depends on it */\n", f);
+    bool ok = fclose(f) == 0;
+    if (!ok) {
+      free(body);
+      free_text(cg, &gt);
+      return cg_fail(cg, "codegen: out of memory");
     }
+    part[nparts] = uniquify(cg, cg->files, arena_printf(cg->arena, "%s_part%d", cg->gname[gi], nparts + 1));
+    int lo, hi;
+    line_range(cg, g, first, id, &lo, &hi);
+    lines_comment(cg, out, arena_printf(cg->arena, "%s, part %d: ", cg->gname[gi], nparts + 1), lo, hi, "");
+    fprintf(out, "static TT_NOINLINE void %s(void) {\n", part[nparts++]);
+    if (g->loader >= 0)
+      fprintf(out, "  const int64_t B = %s; /* the batch size: extent of every B:... dim */\n",
+              cg->lbatch[g->loader]);
+    fwrite(body, 1, blen, out);
+    fputs("}\n\n", out);
     free(body);
-    if (!ok) return false;
   }
+  free_text(cg, &gt);
   int lo, hi;
   line_range(cg, g, 0, g->n, &lo, &hi);
   lines_comment(cg, out, "", lo, hi, arena_printf(cg->arena, ", in %d parts", nparts));
@@ -876,19 +942,21 @@ static bool emit_graph(Cg *cg, int gi) {
     for (int k = 0; k < n->nin && n->op != OP_RESHAPE; k++) cg->uses[root[n->in[k]]]++;
   }
   if (cg->split[gi]) return emit_graph_parts(cg, gi);
+  GraphText gt;
+  if (!render_graph(cg, &gt)) return false;
   int lo, hi;
   line_range(cg, g, 0, g->n, &lo, &hi);
   lines_comment(cg, cg->out, "", lo, hi, "");
   fprintf(cg->out, "static void %s(void) {\n", cg->gname[gi]);
   cg->indent = 1;
-  cg->used_B = false;
   if (g->loader >= 0)
     cg_line(cg, "const int64_t B = %s; /* the batch size: extent of every B:... dim */",
             cg->lbatch[g->loader]);
   buffer_decls(cg);
-  for (int id = 0; id < g->n; id++)
-    if (!emit_node(cg, id)) return false;
-  if (g->loader >= 0 && !cg->used_B) cg_line(cg, "(void)B; /* no kernel here depends on it */");
+  bool usesB = false;
+  write_nodes(cg, &gt, 0, cg->out, -1, &usesB);
+  free_text(cg, &gt);
+  if (g->loader >= 0 && !usesB) cg_line(cg, "(void)B; /* no kernel here depends on it */");
   cg->indent = 0;
   fputs("}\n\n", cg->out);
   return true;
@@ -1023,6 +1091,7 @@ bool cg_emit_program(FILE *out, const Program *p, const CgOptions *o, IrErr *err
   }
   if (ok && (fflush(out) != 0 || ferror(out))) ok = cg_fail(&cg, "codegen: write error");
   if (!ok && !err->msg[0]) snprintf(err->msg, sizeof err->msg, "codegen failed");
+  cg_outline_free(&cg);
   arena_free(cg.arena);
   return ok;
 }

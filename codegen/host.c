@@ -323,8 +323,12 @@ static bool emit_print(Cg *cg, const Stmt *st, TextRun *run) {
     char dims[TT_MAX_RANK * 24 + 128] = "NULL";
     if (v->shape.rank > 0) {
       size_t q = (size_t)snprintf(dims, sizeof dims, "(const int64_t[]){");
+      /* a run-time extent: in one dim, after dims of 1 only (a loader's last batch, a window
+         of a generated sequence [1, T]), so that the valid elements are the buffer's first */
       int l = v->shape.symm ? var_loader(cg, it->var) : -1;
-      if ((v->shape.symm & ~1u) || (v->shape.symm && l < 0))
+      bool prefix = sym_count(&v->shape) <= 1;
+      for (int i = 0; prefix && i < sym_first(&v->shape); i++) prefix = v->shape.d[i] == 1;
+      if (!prefix || (v->shape.symm && l < 0))
         return cg_fail(cg, "print: %s has a batch dimension that no data loader sizes",
                        cg->vname[it->var]);
       for (int i = 0; i < v->shape.rank; i++) {

@@ -109,7 +109,7 @@ bool cg_store(Cg *cg, int id) {
     cg_line(cg, "memcpy(%s, %s, (size_t)(%s) * sizeof *%s);", dst, src,
             cg_extent(cg, &x->shape, 0, x->shape.rank), dst);
   else /* static, or padded between runs: the whole buffer */
-    cg_line(cg, "memcpy(%s, %s, sizeof %s);", dst, src, dst);
+    cg_line(cg, "memcpy(%s, %s, %lld * sizeof *%s);", dst, src, (long long)shape_numel(&x->shape), dst);
   return true;
 }
 

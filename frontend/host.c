@@ -715,6 +715,9 @@ Exit lower_host_for(L *l, Frame *f, const Ast *st, Value *iter) {
   grow_body_end(l, f, grown, ngrow, st->off);
   store_carried(l, carried, nc, st->off, false);
   end_graph(l);
+  /* a break the body always reaches (`for x, y in loader: ...; break`): the rest of the
+     body was not lowered, and the loop ends after this first iteration, as in Python */
+  if (x == X_BREAK) emit_stmt(l, ST_BREAK, st->off);
   region_leave(l);
   l->blk = sb;
   l->blkn = sn;

@@ -466,6 +466,14 @@ void lower_print(L *l, Args *a) {
           continue;
         }
         it->var = snapshot(l, pv, a->off);
+        {
+          const Shape *vs = &l->p->vars[it->var].shape;
+          bool prefix = sym_count(vs) <= 1;
+          for (int q = 0; prefix && q < sym_first(vs); q++) prefix = vs->d[q] == 1;
+          if (!prefix)
+            lerr(l, a->off, "print() of a tensor whose run-time length is not its leading dimension is not "
+                            "supported by ttc (print x[0] of a [1, T] window, or the tensor after the loop)");
+        }
         it->param = pv->t.param && pv->t.requires_grad;
         it->gradfn = pv->t.requires_grad && !pv->t.leaf ? pv->t.gradfn : NULL;
         it->requires_grad = pv->t.requires_grad && !it->gradfn;

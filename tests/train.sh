@@ -134,6 +134,25 @@ else
   ok
 fi
 
+# ---- models/tinygpt.tt, shortened to 20 steps (an estimate every 10): python3's losses and
+# its 400-character sample (checked in; the model and the generation loop are the full
+# program's). Needs Debian's fortunes.
+if [ -r /usr/share/games/fortunes/people ]; then
+  sed 's/^max_iters = 2500$/max_iters = 20/; s/^eval_interval = 250$/eval_interval = 10/' \
+    "$src/../models/tinygpt.tt" > "$work/out/tinygpt20.tt"
+  if ! grep -q '^max_iters = 20$' "$work/out/tinygpt20.tt"; then
+    bad "models/tinygpt.tt: its max_iters line changed; update tests/train.sh's sed"
+  elif ! timeout "${TTC_TEST_TIMEOUT:-300}" "$ttc" run "$work/out/tinygpt20.tt" > "$work/out/tinygpt.out" 2> "$work/out/tinygpt.err"; then
+    bad "models/tinygpt.tt (20 steps): ttc run failed: $(grep -m1 . "$work/out/tinygpt.err")"
+  elif ! cmp -s "$dir/models/tinygpt20.expected" "$work/out/tinygpt.out"; then
+    bad "models/tinygpt.tt (20 steps): output differs from python3's: $(diff "$dir/models/tinygpt20.expected" "$work/out/tinygpt.out" | head -3 | tr '\n' ' ')"
+  else
+    ok
+  fi
+else
+  echo "(models/tinygpt.tt not checked: no /usr/share/games/fortunes; apt-get install fortunes)"
+fi
+
 # ---- checkpoints. Each case appends one line "CASE: OUTCOME" to actual.txt, compared line
 # by line with ckpt/expected.txt. A failing load is "exit STATUS: LAST STDERR LINE" (the
 # message names the file and the problem); a crash would show as status 134 or 139.

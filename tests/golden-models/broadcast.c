@@ -59,7 +59,7 @@ static void forward(void) {
     t4[i0] = (int64_t)(i0);
   /* broadcast.tt:8:14  x = reshape [6] -> [2,3]: a view of t4, no copy */
   /* broadcast.tt:9:1  store [2,3] into x   0 FLOPs, 96 B */
-  memcpy(x, t4, sizeof x);
+  memcpy(x, t4, 6 * sizeof *x);
   /* broadcast.tt:10:9  cast [2,3] fused into the loop below   6 FLOPs */
   /* broadcast.tt:10:9  t8 = const -> [] */
   static const float t8[1] = { /* [] */

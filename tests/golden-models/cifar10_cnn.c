@@ -139,7 +139,7 @@ static void init(void) {
     0,
   };
   /* cifar10_cnn.tt:15:20  store [] into num_batches_tracked   0 FLOPs, 16 B */
-  memcpy(num_batches_tracked, t12, sizeof num_batches_tracked);
+  memcpy(num_batches_tracked, t12, 1 * sizeof *num_batches_tracked);
   /* cifar10_cnn.tt:16:22  conv2_weight = uniform lo=-0.05892556509887897 hi=0.05892556509887897 -> [64,32,3,3]   0 FLOPs, 73728 B */
   tt_uniform_f32(conv2_weight, 18432, -0.05892556509887897, 0.05892556509887897);
   /* cifar10_cnn.tt:16:22  store into conv2_weight: computed there, nothing to copy */
@@ -167,7 +167,7 @@ static void init(void) {
     0,
   };
   /* cifar10_cnn.tt:17:20  store [] into num_batches_tracked_1   0 FLOPs, 16 B */
-  memcpy(num_batches_tracked_1, t26, sizeof num_batches_tracked_1);
+  memcpy(num_batches_tracked_1, t26, 1 * sizeof *num_batches_tracked_1);
   /* cifar10_cnn.tt:18:22  conv3_weight = uniform lo=-0.041666666666666664 hi=0.041666666666666664 -> [128,64,3,3]   0 FLOPs, 294912 B */
   tt_uniform_f32(conv3_weight, 73728, -0.041666666666666664, 0.041666666666666664);
   /* cifar10_cnn.tt:18:22  store into conv3_weight: computed there, nothing to copy */
@@ -1260,7 +1260,7 @@ static void train_step(void) {
   /* cifar10_cnn.tt:43:12  t187 = add [] + [] -> []   1 FLOPs, 24 B, 0.04 FLOP/B */
   t187[0] = (int64_t)((uint64_t)sgd_step[0] + (uint64_t)t186[0]);
   /* cifar10_cnn.tt:43:12  store [] into sgd_step   0 FLOPs, 16 B */
-  memcpy(sgd_step, t187, sizeof sgd_step);
+  memcpy(sgd_step, t187, 1 * sizeof *sgd_step);
   /* cifar10_cnn.tt:43:12  sgd_step [32,3,3,3], [32,3,3,3], [], [], [32,3,3,3] momentum=0.9 dampening=0.0 weight_decay=0.0005   3456 FLOPs, 20736 B, 0.17 FLOP/B */
   {
     const float neg_lr = (float)-t184[0];

@@ -478,7 +478,7 @@ static void train_step(void) {
   /* cnn_fashion.tt:35:12  t65 = add [] + [] -> []   1 FLOPs, 24 B, 0.04 FLOP/B */
   t65[0] = (int64_t)((uint64_t)adam_step[0] + (uint64_t)t64[0]);
   /* cnn_fashion.tt:35:12  store [] into adam_step   0 FLOPs, 16 B */
-  memcpy(adam_step, t65, sizeof adam_step);
+  memcpy(adam_step, t65, 1 * sizeof *adam_step);
   /* cnn_fashion.tt:35:12  adam_step [32,1,3,3], [32,1,3,3], [32,1,3,3], [32,1,3,3], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   3456 FLOPs, 9216 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t65[0]);

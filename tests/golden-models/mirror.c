@@ -36,7 +36,7 @@ static void backward_step(void) {
     1.0f, 2.0f,
   };
   /* mirror.tt:1:5  store [1,2] into x   0 FLOPs, 16 B */
-  memcpy(x, t0, sizeof x);
+  memcpy(x, t0, 2 * sizeof *x);
   /* mirror.tt:2:9  layer_weight = uniform lo=-0.7071067811865475 hi=0.7071067811865475 -> [1,2]   0 FLOPs, 8 B */
   tt_uniform_f32(layer_weight, 2, -0.7071067811865475, 0.7071067811865475);
   /* mirror.tt:2:9  store into layer_weight: computed there, nothing to copy */
@@ -60,9 +60,9 @@ static void backward_step(void) {
   /* mirror.tt:5:2  store into layer_weight_grad: computed there, nothing to copy */
   /* mirror.tt:5:2  store into layer_bias_grad: computed there, nothing to copy */
   /* mirror.tt:6:1  store [1,2] into grad   0 FLOPs, 16 B */
-  memcpy(grad, x_grad, sizeof grad);
+  memcpy(grad, x_grad, 2 * sizeof *grad);
   /* mirror.tt:7:1  store [1,2] into weight   0 FLOPs, 16 B */
-  memcpy(weight, layer_weight, sizeof weight);
+  memcpy(weight, layer_weight, 2 * sizeof *weight);
 }
 
 int main(int argc, char **argv) {

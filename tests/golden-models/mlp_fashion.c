@@ -307,7 +307,7 @@ static void train_step(void) {
   /* mlp_fashion.tt:38:12  t40 = add [] + [] -> []   1 FLOPs, 24 B, 0.04 FLOP/B */
   t40[0] = (int64_t)((uint64_t)adam_step[0] + (uint64_t)t39[0]);
   /* mlp_fashion.tt:38:12  store [] into adam_step   0 FLOPs, 16 B */
-  memcpy(adam_step, t40, sizeof adam_step);
+  memcpy(adam_step, t40, 1 * sizeof *adam_step);
   /* mlp_fashion.tt:38:12  adam_step [256,784], [256,784], [256,784], [256,784], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   2408448 FLOPs, 6422528 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t40[0]);

@@ -67,7 +67,7 @@ static void forward(void) {
     for (int64_t i1 = 0; i1 < 3; i1++)
       fc2_out_1[i0 * 3 + i1] = t15[i0 * 3 + i1] + fc2_bias[i1];
   /* mlp_forward.tt:20:1  store [2,3] into fc2_out   0 FLOPs, 48 B */
-  memcpy(fc2_out, fc2_out_1, sizeof fc2_out);
+  memcpy(fc2_out, fc2_out_1, 6 * sizeof *fc2_out);
   /* mlp_forward.tt:21:9  probs_1 = softmax [2,3] dim=1 -> [2,3]   30 FLOPs, 48 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++) {
     float rmax = -INFINITY;
@@ -83,7 +83,7 @@ static void forward(void) {
       probs_1[i0 * 3 + i1] = probs_1[i0 * 3 + i1] * rinv;
   }
   /* mlp_forward.tt:22:1  store [2,3] into probs   0 FLOPs, 48 B */
-  memcpy(probs, probs_1, sizeof probs);
+  memcpy(probs, probs_1, 6 * sizeof *probs);
   /* mlp_forward.tt:23:12  t = sum [2,3] dims=(1) -> [2]   6 FLOPs, 32 B, 0.19 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++) {
     double acc = 0;

@@ -40,13 +40,13 @@ static void backward_step(void) {
     0.5f, -1.0f, 2.0f,
   };
   /* nan_detective.tt:5:5  store [1,3] into x   0 FLOPs, 24 B */
-  memcpy(x, t0, sizeof x);
+  memcpy(x, t0, 3 * sizeof *x);
   /* nan_detective.tt:6:5  t2 = const -> [3,1] */
   static const float t2[3] = { /* [3,1] */
     1.0f, 2.0f, 3.0f,
   };
   /* nan_detective.tt:6:5  store [3,1] into w   0 FLOPs, 24 B */
-  memcpy(w, t2, sizeof w);
+  memcpy(w, t2, 3 * sizeof *w);
   /* nan_detective.tt:7:7  h = matmul [1,3] @ [3,1] -> [1,1]   6 FLOPs, 28 B, 0.21 FLOP/B */
   tt_gemm_f32(1, 1, 3, x, 3, false, w, 1, false, h, 1, false);
   /* nan_detective.tt:8:12  t7 = const -> [] */
@@ -107,7 +107,7 @@ static void backward_step(void) {
   /* nan_detective.tt:10:5  store into w_grad: computed there, nothing to copy */
   /* nan_detective.tt:11:1  store into loss: computed there, nothing to copy */
   /* nan_detective.tt:11:1  store [1,3] into grad   0 FLOPs, 24 B */
-  memcpy(grad, x_grad, sizeof grad);
+  memcpy(grad, x_grad, 3 * sizeof *grad);
 }
 
 int main(int argc, char **argv) {

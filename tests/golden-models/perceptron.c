@@ -53,9 +53,9 @@ static void forward_1(void) {
   /* perceptron.tt:6:5  store into w: computed there, nothing to copy */
   /* perceptron.tt:7:5  store into b: computed there, nothing to copy */
   /* perceptron.tt:4:5  store [4,2] into X   0 FLOPs, 64 B */
-  memcpy(X, X_1, sizeof X);
+  memcpy(X, X_1, 8 * sizeof *X);
   /* perceptron.tt:5:5  store [4] into y   0 FLOPs, 32 B */
-  memcpy(y, y_1, sizeof y);
+  memcpy(y, y_1, 4 * sizeof *y);
 }
 
 /* perceptron.tt lines 12-16 */
@@ -276,9 +276,9 @@ static void forward_3(void) {
   float *const t5 = arena_f32 + 0; /* [4], elements 0..4 */
 
   /* perceptron.tt:19:1  store [2] into w_1   0 FLOPs, 16 B */
-  memcpy(w_1, w, sizeof w_1);
+  memcpy(w_1, w, 2 * sizeof *w_1);
   /* perceptron.tt:19:1  store [1] into b_1   0 FLOPs, 8 B */
-  memcpy(b_1, b, sizeof b_1);
+  memcpy(b_1, b, 1 * sizeof *b_1);
   /* perceptron.tt:20:22  t5 = matmul [4,2] @ [2] -> [4]   16 FLOPs, 56 B, 0.29 FLOP/B */
   tt_gemm_f32(4, 1, 2, X, 2, false, w, 1, false, t5, 1, false);
   /* perceptron.tt:20:26  add [4] + [1] fused into the loop below   4 FLOPs */

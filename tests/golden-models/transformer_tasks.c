@@ -574,53 +574,53 @@ static void forward_1(void) {
     bias_4[i0] = 0.0f;
   /* transformer_tasks.tt:18:19  store into bias_4: computed there, nothing to copy */
   /* transformer_tasks.tt:20:26  store [192,64] into in_proj_weight_1   0 FLOPs, 98304 B */
-  memcpy(in_proj_weight_1, in_proj_weight, sizeof in_proj_weight_1);
+  memcpy(in_proj_weight_1, in_proj_weight, 12288 * sizeof *in_proj_weight_1);
   /* transformer_tasks.tt:20:26  store [192] into in_proj_bias_1   0 FLOPs, 1536 B */
-  memcpy(in_proj_bias_1, in_proj_bias, sizeof in_proj_bias_1);
+  memcpy(in_proj_bias_1, in_proj_bias, 192 * sizeof *in_proj_bias_1);
   /* transformer_tasks.tt:20:26  store [64,64] into weight_7   0 FLOPs, 32768 B */
-  memcpy(weight_7, weight_2, sizeof weight_7);
+  memcpy(weight_7, weight_2, 4096 * sizeof *weight_7);
   /* transformer_tasks.tt:20:26  store [64] into bias_5   0 FLOPs, 512 B */
-  memcpy(bias_5, bias, sizeof bias_5);
+  memcpy(bias_5, bias, 64 * sizeof *bias_5);
   /* transformer_tasks.tt:20:26  store [128,64] into weight_8   0 FLOPs, 65536 B */
-  memcpy(weight_8, weight_3, sizeof weight_8);
+  memcpy(weight_8, weight_3, 8192 * sizeof *weight_8);
   /* transformer_tasks.tt:20:26  store [128] into bias_6   0 FLOPs, 1024 B */
-  memcpy(bias_6, bias_1, sizeof bias_6);
+  memcpy(bias_6, bias_1, 128 * sizeof *bias_6);
   /* transformer_tasks.tt:20:26  store [64,128] into weight_9   0 FLOPs, 65536 B */
-  memcpy(weight_9, weight_4, sizeof weight_9);
+  memcpy(weight_9, weight_4, 8192 * sizeof *weight_9);
   /* transformer_tasks.tt:20:26  store [64] into bias_7   0 FLOPs, 512 B */
-  memcpy(bias_7, bias_2, sizeof bias_7);
+  memcpy(bias_7, bias_2, 64 * sizeof *bias_7);
   /* transformer_tasks.tt:20:26  store [64] into weight_10   0 FLOPs, 512 B */
-  memcpy(weight_10, weight_5, sizeof weight_10);
+  memcpy(weight_10, weight_5, 64 * sizeof *weight_10);
   /* transformer_tasks.tt:20:26  store [64] into bias_8   0 FLOPs, 512 B */
-  memcpy(bias_8, bias_3, sizeof bias_8);
+  memcpy(bias_8, bias_3, 64 * sizeof *bias_8);
   /* transformer_tasks.tt:20:26  store [64] into weight_11   0 FLOPs, 512 B */
-  memcpy(weight_11, weight_6, sizeof weight_11);
+  memcpy(weight_11, weight_6, 64 * sizeof *weight_11);
   /* transformer_tasks.tt:20:26  store [64] into bias_9   0 FLOPs, 512 B */
-  memcpy(bias_9, bias_4, sizeof bias_9);
+  memcpy(bias_9, bias_4, 64 * sizeof *bias_9);
   /* transformer_tasks.tt:20:26  store [192,64] into in_proj_weight_2   0 FLOPs, 98304 B */
-  memcpy(in_proj_weight_2, in_proj_weight, sizeof in_proj_weight_2);
+  memcpy(in_proj_weight_2, in_proj_weight, 12288 * sizeof *in_proj_weight_2);
   /* transformer_tasks.tt:20:26  store [192] into in_proj_bias_2   0 FLOPs, 1536 B */
-  memcpy(in_proj_bias_2, in_proj_bias, sizeof in_proj_bias_2);
+  memcpy(in_proj_bias_2, in_proj_bias, 192 * sizeof *in_proj_bias_2);
   /* transformer_tasks.tt:20:26  store [64,64] into weight_12   0 FLOPs, 32768 B */
-  memcpy(weight_12, weight_2, sizeof weight_12);
+  memcpy(weight_12, weight_2, 4096 * sizeof *weight_12);
   /* transformer_tasks.tt:20:26  store [64] into bias_10   0 FLOPs, 512 B */
-  memcpy(bias_10, bias, sizeof bias_10);
+  memcpy(bias_10, bias, 64 * sizeof *bias_10);
   /* transformer_tasks.tt:20:26  store [128,64] into weight_13   0 FLOPs, 65536 B */
-  memcpy(weight_13, weight_3, sizeof weight_13);
+  memcpy(weight_13, weight_3, 8192 * sizeof *weight_13);
   /* transformer_tasks.tt:20:26  store [128] into bias_11   0 FLOPs, 1024 B */
-  memcpy(bias_11, bias_1, sizeof bias_11);
+  memcpy(bias_11, bias_1, 128 * sizeof *bias_11);
   /* transformer_tasks.tt:20:26  store [64,128] into weight_14   0 FLOPs, 65536 B */
-  memcpy(weight_14, weight_4, sizeof weight_14);
+  memcpy(weight_14, weight_4, 8192 * sizeof *weight_14);
   /* transformer_tasks.tt:20:26  store [64] into bias_12   0 FLOPs, 512 B */
-  memcpy(bias_12, bias_2, sizeof bias_12);
+  memcpy(bias_12, bias_2, 64 * sizeof *bias_12);
   /* transformer_tasks.tt:20:26  store [64] into weight_15   0 FLOPs, 512 B */
-  memcpy(weight_15, weight_5, sizeof weight_15);
+  memcpy(weight_15, weight_5, 64 * sizeof *weight_15);
   /* transformer_tasks.tt:20:26  store [64] into bias_13   0 FLOPs, 512 B */
-  memcpy(bias_13, bias_3, sizeof bias_13);
+  memcpy(bias_13, bias_3, 64 * sizeof *bias_13);
   /* transformer_tasks.tt:20:26  store [64] into weight_16   0 FLOPs, 512 B */
-  memcpy(weight_16, weight_6, sizeof weight_16);
+  memcpy(weight_16, weight_6, 64 * sizeof *weight_16);
   /* transformer_tasks.tt:20:26  store [64] into bias_14   0 FLOPs, 512 B */
-  memcpy(bias_14, bias_4, sizeof bias_14);
+  memcpy(bias_14, bias_4, 64 * sizeof *bias_14);
   /* transformer_tasks.tt:21:23  weight_17 = uniform lo=-0.125 hi=0.125 -> [10,64]   0 FLOPs, 2560 B */
   tt_uniform_f32(weight_17, 640, -0.125, 0.125);
   /* transformer_tasks.tt:21:23  store into weight_17: computed there, nothing to copy */
@@ -874,36 +874,9 @@ static float *const t622 = arena_f32 + 1664000; /* [10,64], elements 1664000..16
 static double *const t243 = arena_f64 + 0; /* [], elements 0..1 */
 static int64_t *const t246 = arena_i64 + 0; /* [], elements 0..1 */
 
-/* train_step_1, part 1: transformer_tasks.tt lines 24-30 */
-static TT_NOINLINE void train_step_1_part1(void) {
-  /* transformer_tasks.tt:29:14  x = randint low=0 high=10 -> [64,10]   0 FLOPs, 5120 B */
-  tt_randint_i64(x, 640, 0, 10);
-  /* transformer_tasks.tt:30:46  y = permute [64,10] order=(0,1) -> [64,10]   0 FLOPs, 10240 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    y[i0] = x[i0];
-  /* transformer_tasks.tt:24:20  pos = arange start=0 step=1 -> [10]   0 FLOPs, 80 B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    pos[i0] = (int64_t)(i0);
-  /* transformer_tasks.tt:25:30  tok_out = embedding [10,64], [64,10] 10 rows of 64 -> [64,10,64]   0 FLOPs, 171520 B */
-  for (int64_t i = 0; i < 640; i++) {
-    const int64_t k = x[i];
-    if (k < 0 || k >= 10)
-      tt_fatal("%s: index %lld is out of range for an embedding of 10 rows", "transformer_tasks.tt:25", (long long)k);
-    for (int64_t j = 0; j < 64; j++)
-      tok_out[i * 64 + j] = weight[k * 64 + j];
-  }
-  /* transformer_tasks.tt:25:44  pos_out = embedding [10,64], [10] 10 rows of 64 -> [10,64]   0 FLOPs, 5200 B */
-  for (int64_t i = 0; i < 10; i++) {
-    const int64_t k = pos[i];
-    if (k < 0 || k >= 10)
-      tt_fatal("%s: index %lld is out of range for an embedding of 10 rows", "transformer_tasks.tt:25", (long long)k);
-    for (int64_t j = 0; j < 64; j++)
-      pos_out[i * 64 + j] = weight_1[k * 64 + j];
-  }
-  /* transformer_tasks.tt:25:38  t7 = add [64,10,64] + [10,64] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      t7[i0 * 640 + i1] = tok_out[i0 * 640 + i1] + pos_out[i1];
+/* transformer_tasks.tt lines 25-25: a layer that repeats (2 times in train_step_1, and wherever the same C recurs);
+ * its parameters are the buffers of the first time, whose C this is */
+static TT_NOINLINE void layer1(float *t8, float *t7, float *t9, float *t10, float *t11, float *t14, const float *train_step_1_t12, float *t15, float *t16, float *t18, float *t22, float *weight_10, float *bias_8, float *t24, float *t25, float *in_proj_weight_1, float *t27, float *in_proj_bias_1, float *t28, float *t29, float *t30, float *t32, float *t34, float *t36, float *t38, const float *train_step_1_t37, float *t39, float *t40, float *t41, float *t42, float *t43, float *t46, float *weight_7, float *t48, float *bias_5, float *t50, float *t51, float *t52, float *t53, float *t54, float *t55, float *t58, const float *train_step_1_t56, float *t59, float *t60, float *t62, float *t66, float *weight_11, float *bias_9, float *t68, float *weight_8, float *t71, float *bias_6, float *t73, float *weight_9, float *t76, float *bias_7) {
   /* transformer_tasks.tt:25:17  t8 = mean [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     double acc = 0;
@@ -1134,302 +1107,11 @@ static TT_NOINLINE void train_step_1_part1(void) {
       const float f75 = t73[i0 * 64 + i1] + bias_7[i1]; /* add */
       t76[i0 * 64 + i1] = t51[i0 * 64 + i1] + f75;
     }
-  /* transformer_tasks.tt:25:17  t77 = mean [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t76 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t77[i0] = (float)(acc / 64);
-  }
-  /* transformer_tasks.tt:25:17  t78 = sub [64,10,64] - [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t78[i0 * 64 + i1] = t76[i0 * 64 + i1] - t77[i0];
-  /* transformer_tasks.tt:25:17  t79 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t79[i0] = t78[i0] * t78[i0];
-  /* transformer_tasks.tt:25:17  t80 = mean [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t79 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t80[i0] = (float)(acc / 64);
-  }
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  t83 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    const float f82 = t80[i0] + train_step_1_t81[0]; /* add */
-    t83[i0] = 1 / sqrtf(f82);
-  }
-  /* transformer_tasks.tt:25:17  t84 = neg [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t84[i0] = -t83[i0];
-  /* transformer_tasks.tt:25:17  t85 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t85[i0] = t84[i0] * t77[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t87 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 332800 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f86 = t76[i0 * 64 + i1] * t83[i0]; /* mul */
-      t87[i0 * 64 + i1] = f86 + t85[i0];
-    }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t91 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 328192 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f89 = t87[i0 * 64 + i1] * weight_15[i1]; /* mul */
-      t91[i0 * 64 + i1] = f89 + bias_13[i1];
-    }
-  /* transformer_tasks.tt:25:17  t93 = permute [64,10,64] order=(1,0,2) -> [10,64,64]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      for (int64_t i2 = 0; i2 < 64; i2++)
-        t93[i0 * 4096 + i1 * 64 + i2] = t91[i0 * 64 + i1 * 640 + i2];
-  /* transformer_tasks.tt:25:17  t94 = matmul [10,64,64] @ [192,64] (B transposed) -> [10,64,192]   15728640 FLOPs, 704512 B, 22.33 FLOP/B */
-  tt_gemm_f32(640, 192, 64, t93, 64, false, in_proj_weight_2, 64, true, t94, 192, false);
-  /* transformer_tasks.tt:25:17  t96 = add [10,64,192] + [192] -> [10,64,192]   122880 FLOPs, 983808 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 192; i1++)
-      t96[i0 * 192 + i1] = t94[i0 * 192 + i1] + in_proj_bias_2[i1];
-  /* transformer_tasks.tt:25:17  t97 = slice [10,64,192] [0:10, 0:64, 0:64] -> [10,64,64]   0 FLOPs, 655360 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t97[i0 * 64 + i1] = t96[i0 * 192 + i1];
-  /* transformer_tasks.tt:25:17  t98 = slice [10,64,192] [0:10, 0:64, 64:128] -> [10,64,64]   0 FLOPs, 655360 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t98[i0 * 64 + i1] = t96[i0 * 192 + i1 + 64];
-  /* transformer_tasks.tt:25:17  t99 = slice [10,64,192] [0:10, 0:64, 128:192] -> [10,64,64]   0 FLOPs, 655360 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t99[i0 * 64 + i1] = t96[i0 * 192 + i1 + 128];
-  /* transformer_tasks.tt:25:17  reshape [10,64,64] -> [10,256,16]: a view of t97, no copy */
-  /* transformer_tasks.tt:25:17  t101 = permute [10,256,16] order=(1,0,2) -> [256,10,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t101[i0 * 160 + i1 * 16 + i2] = t97[i0 * 16 + i1 * 4096 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,64,64] -> [10,256,16]: a view of t98, no copy */
-  /* transformer_tasks.tt:25:17  t103 = permute [10,256,16] order=(1,0,2) -> [256,10,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t103[i0 * 160 + i1 * 16 + i2] = t98[i0 * 16 + i1 * 4096 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,64,64] -> [10,256,16]: a view of t99, no copy */
-  /* transformer_tasks.tt:25:17  t105 = permute [10,256,16] order=(1,0,2) -> [256,10,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t105[i0 * 160 + i1 * 16 + i2] = t99[i0 * 16 + i1 * 4096 + i2];
-  /* transformer_tasks.tt:25:17  t107 = div [256,10,16] / [] -> [256,10,16]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t107[i0] = t101[i0] / train_step_1_t106[0];
-  /* transformer_tasks.tt:25:17  t108 = permute [256,10,16] order=(0,2,1) -> [256,16,10]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    for (int64_t i1 = 0; i1 < 16; i1++)
-      for (int64_t i2 = 0; i2 < 10; i2++)
-        t108[i0 * 160 + i1 * 10 + i2] = t103[i0 * 160 + i1 + i2 * 16];
-  /* transformer_tasks.tt:25:17  t109 = matmul [256,10,16] @ [256,16,10] -> [256,10,10]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    tt_gemm_f32(10, 10, 16, t107 + i0 * 160, 16, false, t108 + i0 * 160, 10, false, t109 + i0 * 100, 10, false);
-  /* transformer_tasks.tt:25:17  t110 = softmax [256,10,10] dim=2 -> [256,10,10]   128000 FLOPs, 204800 B, 0.62 FLOP/B */
-  for (int64_t i0 = 0; i0 < 2560; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (t109[i0 * 10 + i1] > rmax) rmax = t109[i0 * 10 + i1];
-    double rsum = 0;
-    for (int64_t i1 = 0; i1 < 10; i1++) {
-      t110[i0 * 10 + i1] = expf(t109[i0 * 10 + i1] - rmax);
-      rsum += t110[i0 * 10 + i1];
-    }
-    float rinv = (float)1 / (float)rsum;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      t110[i0 * 10 + i1] = t110[i0 * 10 + i1] * rinv;
-  }
-  /* transformer_tasks.tt:25:17  t111 = matmul [256,10,10] @ [256,10,16] -> [256,10,16]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    tt_gemm_f32(10, 16, 10, t110 + i0 * 100, 10, false, t105 + i0 * 160, 16, false, t111 + i0 * 160, 16, false);
-  /* transformer_tasks.tt:25:17  t112 = permute [256,10,16] order=(1,0,2) -> [10,256,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    for (int64_t i1 = 0; i1 < 256; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t112[i0 * 4096 + i1 * 16 + i2] = t111[i0 * 16 + i1 * 160 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,256,16] -> [640,64]: a view of t112, no copy */
-  /* transformer_tasks.tt:25:17  t115 = matmul [640,64] @ [64,64] (B transposed) -> [640,64]   5242880 FLOPs, 344064 B, 15.24 FLOP/B */
-  tt_gemm_f32(640, 64, 64, t112, 64, false, weight_12, 64, true, t115, 64, false);
-  /* transformer_tasks.tt:25:17  t117 = add [640,64] + [64] -> [640,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t117[i0 * 64 + i1] = t115[i0 * 64 + i1] + bias_10[i1];
-  /* transformer_tasks.tt:25:17  reshape [640,64] -> [10,64,64]: a view of t117, no copy */
-  /* transformer_tasks.tt:25:17  t119 = permute [10,64,64] order=(1,0,2) -> [64,10,64]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 64; i2++)
-        t119[i0 * 640 + i1 * 64 + i2] = t117[i0 * 64 + i1 * 4096 + i2];
-  /* transformer_tasks.tt:25:17  t120 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t120[i0] = t76[i0] + t119[i0];
-  /* transformer_tasks.tt:25:17  t121 = mean [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t120 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t121[i0] = (float)(acc / 64);
-  }
 }
 
-/* train_step_1, part 2: transformer_tasks.tt lines 25-41 */
-static TT_NOINLINE void train_step_1_part2(void) {
-  /* transformer_tasks.tt:25:17  t122 = sub [64,10,64] - [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t122[i0 * 64 + i1] = t120[i0 * 64 + i1] - t121[i0];
-  /* transformer_tasks.tt:25:17  t123 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t123[i0] = t122[i0] * t122[i0];
-  /* transformer_tasks.tt:25:17  t124 = mean [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t123 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t124[i0] = (float)(acc / 64);
-  }
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  t127 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    const float f126 = t124[i0] + train_step_1_t125[0]; /* add */
-    t127[i0] = 1 / sqrtf(f126);
-  }
-  /* transformer_tasks.tt:25:17  t128 = neg [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t128[i0] = -t127[i0];
-  /* transformer_tasks.tt:25:17  t129 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t129[i0] = t128[i0] * t121[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t131 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 332800 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f130 = t120[i0 * 64 + i1] * t127[i0]; /* mul */
-      t131[i0 * 64 + i1] = f130 + t129[i0];
-    }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t135 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 328192 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f133 = t131[i0 * 64 + i1] * weight_16[i1]; /* mul */
-      t135[i0 * 64 + i1] = f133 + bias_14[i1];
-    }
-  /* transformer_tasks.tt:25:17  t137 = matmul [64,10,64] @ [128,64] (B transposed) -> [64,10,128]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
-  tt_gemm_f32(640, 128, 64, t135, 64, false, weight_13, 64, true, t137, 128, false);
-  /* transformer_tasks.tt:25:17  add [64,10,128] + [128] fused into the loop below   81920 FLOPs */
-  /* transformer_tasks.tt:25:17  t140 = relu [64,10,128] with 1 fused op -> [64,10,128]   81920 FLOPs, 655872 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      const float f139 = t137[i0 * 128 + i1] + bias_11[i1]; /* add */
-      t140[i0 * 128 + i1] = (f139 < 0 ? (float)0 : f139);
-    }
-  /* transformer_tasks.tt:25:17  t142 = matmul [64,10,128] @ [64,128] (B transposed) -> [64,10,64]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
-  tt_gemm_f32(640, 64, 128, t140, 128, false, weight_14, 128, true, t142, 64, false);
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  encoder_out = add [64,10,64] + [64,10,64] with 1 fused op -> [64,10,64]   40960 FLOPs, 491776 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f144 = t142[i0 * 64 + i1] + bias_12[i1]; /* add */
-      encoder_out[i0 * 64 + i1] = t120[i0 * 64 + i1] + f144;
-    }
-  /* transformer_tasks.tt:26:20  t147 = matmul [64,10,64] @ [10,64] (B transposed) -> [64,10,10]   819200 FLOPs, 192000 B, 4.27 FLOP/B */
-  tt_gemm_f32(640, 10, 64, encoder_out, 64, false, weight_17, 64, true, t147, 10, false);
-  /* transformer_tasks.tt:26:20  head_out = add [64,10,10] + [10] -> [64,10,10]   6400 FLOPs, 51240 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      head_out[i0 * 10 + i1] = t147[i0 * 10 + i1] + bias_15[i1];
-  /* transformer_tasks.tt:39:38  reshape [64,10,10] -> [640,10]: a view of head_out, no copy */
-  /* transformer_tasks.tt:39:57  reshape [64,10] -> [640]: a view of y, no copy */
-  /* transformer_tasks.tt:39:17  t152 = log_softmax [640,10] dim=1 -> [640,10]   32000 FLOPs, 51200 B, 0.62 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (head_out[i0 * 10 + i1] > rmax) rmax = head_out[i0 * 10 + i1];
-    double rsum = 0;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += expf(head_out[i0 * 10 + i1] - rmax);
-    rsum = log(rsum);
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      t152[i0 * 10 + i1] = (float)(head_out[i0 * 10 + i1] - rmax - rsum);
-  }
-  /* transformer_tasks.tt:39:17  t153 = one_hot [640] classes=10 -> [640,10]   0 FLOPs, 25600 B */
-  for (int64_t i = 0; i < 640; i++) {
-    int64_t k = y[i];
-    if (k < 0 || k >= 10)
-      tt_fatal("%s: class index %lld is out of bounds for 10 classes", "transformer_tasks.tt:39", (long long)k);
-    for (int64_t j = 0; j < 10; j++)
-      t153[i * 10 + j] = (float)(j == k);
-  }
-  /* transformer_tasks.tt:39:17  t154 = mul [640,10] * [640,10] -> [640,10]   6400 FLOPs, 76800 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 6400; i0++)
-    t154[i0] = t152[i0] * t153[i0];
-  /* transformer_tasks.tt:39:17  t155 = sum [640,10] dims=(1) -> [640]   6400 FLOPs, 28160 B, 0.23 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      acc += t154[i0 * 10 + i1];
-    t155[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:39:17  t156 = neg [640] -> [640]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t156[i0] = -t155[i0];
-  /* transformer_tasks.tt:39:17  loss_item = mean [640] dims=(0) -> []   640 FLOPs, 2564 B, 0.25 FLOP/B */
-  {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t156;
-    for (int64_t i0 = 0; i0 < 640; i0 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i0 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    loss_item[0] = (float)(acc / 640);
-  }
-  /* transformer_tasks.tt:40:18  weight_grad = fill value=0.0f -> [10,64]   0 FLOPs, 2560 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    weight_grad[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  weight_grad_1 = fill value=0.0f -> [10,64]   0 FLOPs, 2560 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    weight_grad_1[i0] = 0.0f;
+/* transformer_tasks.tt lines 40-40: a layer that repeats (2 times in train_step_1, and wherever the same C recurs);
+ * its parameters are the buffers of the first time, whose C this is */
+static TT_NOINLINE void layer2(float *in_proj_weight_grad, float *in_proj_bias_grad, float *weight_grad_2, float *bias_grad, float *weight_grad_3, float *bias_grad_1, float *weight_grad_4, float *bias_grad_2, float *weight_grad_5, float *bias_grad_3, float *weight_grad_6, float *bias_grad_4) {
   /* transformer_tasks.tt:40:18  store into weight_grad_1: computed there, nothing to copy */
   /* transformer_tasks.tt:40:18  in_proj_weight_grad = fill value=0.0f -> [192,64]   0 FLOPs, 49152 B */
   for (int64_t i0 = 0; i0 < 12288; i0++)
@@ -1478,121 +1160,11 @@ static TT_NOINLINE void train_step_1_part2(void) {
   /* transformer_tasks.tt:40:18  bias_grad_4 = fill value=0.0f -> [64]   0 FLOPs, 256 B */
   for (int64_t i0 = 0; i0 < 64; i0++)
     bias_grad_4[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into bias_grad_4: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  in_proj_weight_grad_1 = fill value=0.0f -> [192,64]   0 FLOPs, 49152 B */
-  for (int64_t i0 = 0; i0 < 12288; i0++)
-    in_proj_weight_grad_1[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into in_proj_weight_grad_1: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  in_proj_bias_grad_1 = fill value=0.0f -> [192]   0 FLOPs, 768 B */
-  for (int64_t i0 = 0; i0 < 192; i0++)
-    in_proj_bias_grad_1[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into in_proj_bias_grad_1: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  weight_grad_7 = fill value=0.0f -> [64,64]   0 FLOPs, 16384 B */
-  for (int64_t i0 = 0; i0 < 4096; i0++)
-    weight_grad_7[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into weight_grad_7: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  bias_grad_5 = fill value=0.0f -> [64]   0 FLOPs, 256 B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    bias_grad_5[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into bias_grad_5: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  weight_grad_8 = fill value=0.0f -> [128,64]   0 FLOPs, 32768 B */
-  for (int64_t i0 = 0; i0 < 8192; i0++)
-    weight_grad_8[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into weight_grad_8: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  bias_grad_6 = fill value=0.0f -> [128]   0 FLOPs, 512 B */
-  for (int64_t i0 = 0; i0 < 128; i0++)
-    bias_grad_6[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into bias_grad_6: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  weight_grad_9 = fill value=0.0f -> [64,128]   0 FLOPs, 32768 B */
-  for (int64_t i0 = 0; i0 < 8192; i0++)
-    weight_grad_9[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into weight_grad_9: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  bias_grad_7 = fill value=0.0f -> [64]   0 FLOPs, 256 B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    bias_grad_7[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into bias_grad_7: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  weight_grad_10 = fill value=0.0f -> [64]   0 FLOPs, 256 B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    weight_grad_10[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into weight_grad_10: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  bias_grad_8 = fill value=0.0f -> [64]   0 FLOPs, 256 B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    bias_grad_8[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into bias_grad_8: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  weight_grad_11 = fill value=0.0f -> [64]   0 FLOPs, 256 B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    weight_grad_11[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into weight_grad_11: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  bias_grad_9 = fill value=0.0f -> [64]   0 FLOPs, 256 B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    bias_grad_9[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into bias_grad_9: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  weight_grad_12 = fill value=0.0f -> [10,64]   0 FLOPs, 2560 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    weight_grad_12[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into weight_grad_12: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  bias_grad_10 = fill value=0.0f -> [10]   0 FLOPs, 40 B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    bias_grad_10[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into bias_grad_10: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  t361 = fill value=1.0f -> []   0 FLOPs, 4 B */
-  t361[0] = 1.0f;
-  /* transformer_tasks.tt:39:17  reshape [] -> [1]: a view of t361, no copy */
-  /* transformer_tasks.tt:39:17  t363 = expand [1] -> [640]   0 FLOPs, 2564 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t363[i0] = t361[0];
-  /* transformer_tasks.tt:39:17  mul [640] * [] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:39:17  t366 = neg [640] with 1 fused op -> [640]   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    const float f365 = t363[i0] * train_step_1_t364[0]; /* mul */
-    t366[i0] = -f365;
-  }
-  /* transformer_tasks.tt:39:17  reshape [640] -> [640,1]: a view of t366, no copy */
-  /* transformer_tasks.tt:39:17  t368 = expand [640,1] -> [640,10]   0 FLOPs, 28160 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      t368[i0 * 10 + i1] = t366[i0];
-  /* transformer_tasks.tt:39:17  t369 = mul [640,10] * [640,10] -> [640,10]   6400 FLOPs, 76800 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 6400; i0++)
-    t369[i0] = t368[i0] * t153[i0];
-  /* transformer_tasks.tt:39:17  t370 = sum [640,10] dims=(1) keepdim -> [640,1]   6400 FLOPs, 28160 B, 0.23 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      acc += t369[i0 * 10 + i1];
-    t370[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:39:17  exp [640,10] fused into the loop below   6400 FLOPs */
-  /* transformer_tasks.tt:39:17  mul [640,10] * [640,1] fused into the loop below   6400 FLOPs */
-  /* transformer_tasks.tt:39:17  t373 = sub [640,10] - [640,10] with 2 fused ops -> [640,10]   6400 FLOPs, 79360 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++) {
-      const float f371 = expf(t152[i0 * 10 + i1]); /* exp */
-      const float f372 = f371 * t370[i0]; /* mul */
-      t373[i0 * 10 + i1] = t369[i0 * 10 + i1] - f372;
-    }
-  /* transformer_tasks.tt:39:38  reshape [640,10] -> [64,10,10]: a view of t373, no copy */
-  /* transformer_tasks.tt:26:20  t375 = sum [64,10,10] dims=(0,1) keepdim -> [1,1,10]   6400 FLOPs, 25640 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t373[i0 + i1 * 10];
-    t375[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:26:20  reshape [1,1,10] -> [10]: a view of t375, no copy */
-  /* transformer_tasks.tt:26:20  t377 = matmul [64,10,10] @ [10,64] -> [64,10,64]   819200 FLOPs, 192000 B, 4.27 FLOP/B */
-  tt_gemm_f32(640, 64, 10, t373, 10, false, weight_17, 64, false, t377, 64, false);
-  /* transformer_tasks.tt:26:20  t378 = matmul [64,10,10] @ [64,10,64] (A transposed) -> [64,10,64]   819200 FLOPs, 353280 B, 2.32 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    tt_gemm_f32(10, 64, 10, t373 + i0 * 100, 10, true, encoder_out + i0 * 640, 64, false, t378 + i0 * 640, 64, false);
-  /* transformer_tasks.tt:26:20  t379 = sum [64,10,64] dims=(0) keepdim -> [1,10,64]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      acc += t378[i0 + i1 * 640];
-    t379[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:26:20  reshape [1,10,64] -> [10,64]: a view of t379, no copy */
+}
+
+/* transformer_tasks.tt lines 25-25: a layer that repeats (2 times in train_step_1, and wherever the same C recurs);
+ * its parameters are the buffers of the first time, whose C this is */
+static TT_NOINLINE void layer3(float *t381, float *t377, float *t383, float *weight_14, float *t384, float *t140, float *t385, float *t389, const float *train_step_1_t387, float *t390, float *t392, float *weight_13, float *t393, float *t135, float *t394, float *t396, float *t398, float *weight_16, float *t399, float *t131, float *t400, float *t402, float *t405, float *t120, float *t406, float *t415, float *t121, float *t127, const float *train_step_1_t414, float *t416, float *t418, const float *train_step_1_t417, float *t421, float *t122, float *t423, float *t424, float *t425, float *t128, float *t426, float *t429, const float *train_step_1_t427, float *t430, float *t432, float *t434, float *weight_12, float *t437, float *t438, float *t105, float *t439, float *t110, float *t440, float *t441, float *t443, float *t444, float *t108, float *t445, float *t107, float *t446, float *t447, const float *train_step_1_t106, float *t448, float *t450, float *t452, float *t454, float *t455, float *t457, float *t458, float *t459, float *t461, float *in_proj_weight_2, float *t462, float *t93, float *t463, float *t465, float *t466, float *t468, float *weight_15, float *t469, float *t87, float *t470, float *t472, float *t475, float *t76, float *t476, float *t485, float *t77, float *t83, const float *train_step_1_t484, float *t486, float *t488, const float *train_step_1_t487, float *t491, float *t78, float *t493, float *t494, float *t495, float *t84, float *t496, float *t499, const float *train_step_1_t497) {
   /* transformer_tasks.tt:25:17  t381 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++) {
     double acc = 0;
@@ -1714,10 +1286,6 @@ static TT_NOINLINE void train_step_1_part2(void) {
     const float f413 = f410 * f412; /* mul */
     t415[i0] = f413 * train_step_1_t414[0];
   }
-}
-
-/* train_step_1, part 3: transformer_tasks.tt line 25 */
-static TT_NOINLINE void train_step_1_part3(void) {
   /* transformer_tasks.tt:25:17  t416 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
@@ -2019,465 +1587,11 @@ static TT_NOINLINE void train_step_1_part3(void) {
       const float f498 = t496[i0 * 64 + i1] * train_step_1_t497[0]; /* mul */
       t499[i0 * 64 + i1] = f492 + f498;
     }
-  /* transformer_tasks.tt:25:17  t500 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t499[i0 + i1 * 64];
-    t500[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t500, no copy */
-  /* transformer_tasks.tt:25:17  t502 = matmul [64,10,64] @ [64,128] -> [64,10,128]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
-  tt_gemm_f32(640, 128, 64, t499, 64, false, weight_9, 128, false, t502, 128, false);
-  /* transformer_tasks.tt:25:17  t503 = matmul [64,10,64] @ [64,10,128] (A transposed) -> [64,64,128]   10485760 FLOPs, 2588672 B, 4.05 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    tt_gemm_f32(64, 128, 10, t499 + i0 * 640, 64, true, t71 + i0 * 1280, 128, false, t503 + i0 * 8192, 128, false);
-  /* transformer_tasks.tt:25:17  t504 = sum [64,64,128] dims=(0) keepdim -> [1,64,128]   524288 FLOPs, 2129920 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 8192; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      acc += t503[i0 + i1 * 8192];
-    t504[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,64,128] -> [64,128]: a view of t504, no copy */
-  /* transformer_tasks.tt:25:17  gt [64,10,128] > [] fused into the loop below   81920 FLOPs */
-  /* transformer_tasks.tt:25:17  t508 = where [64,10,128], [64,10,128], [] with 1 fused op -> [64,10,128]   81920 FLOPs, 983048 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 81920; i0++) {
-    const _Bool f507 = t71[i0] > train_step_1_t506[0]; /* gt */
-    t508[i0] = (f507 ? t502[i0] : train_step_1_t506[0]);
-  }
-  /* transformer_tasks.tt:25:17  t509 = sum [64,10,128] dims=(0,1) keepdim -> [1,1,128]   81920 FLOPs, 328192 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t508[i0 + i1 * 128];
-    t509[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,1,128] -> [128]: a view of t509, no copy */
-  /* transformer_tasks.tt:25:17  t511 = matmul [64,10,128] @ [128,64] -> [64,10,64]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
-  tt_gemm_f32(640, 64, 128, t508, 128, false, weight_8, 64, false, t511, 64, false);
-  /* transformer_tasks.tt:25:17  t512 = matmul [64,10,128] @ [64,10,64] (A transposed) -> [64,128,64]   10485760 FLOPs, 2588672 B, 4.05 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    tt_gemm_f32(128, 64, 10, t508 + i0 * 1280, 128, true, t66 + i0 * 640, 64, false, t512 + i0 * 8192, 64, false);
-  /* transformer_tasks.tt:25:17  t513 = sum [64,128,64] dims=(0) keepdim -> [1,128,64]   524288 FLOPs, 2129920 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 8192; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      acc += t512[i0 + i1 * 8192];
-    t513[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,128,64] -> [128,64]: a view of t513, no copy */
-  /* transformer_tasks.tt:25:17  t515 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t511[i0 + i1 * 64];
-    t515[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t515, no copy */
-  /* transformer_tasks.tt:25:17  t517 = mul [64,10,64] * [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t517[i0 * 64 + i1] = t511[i0 * 64 + i1] * weight_11[i1];
-  /* transformer_tasks.tt:25:17  t518 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t518[i0] = t511[i0] * t62[i0];
-  /* transformer_tasks.tt:25:17  t519 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t518[i0 + i1 * 64];
-    t519[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t519, no copy */
-  /* transformer_tasks.tt:25:17  t521 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t517 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t521[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t524 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t524[i0] = t517[i0] * t51[i0];
-  /* transformer_tasks.tt:25:17  t525 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t524 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t525[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  t534 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 17924 B, 0.04 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    const float f526 = t521[i0] * t52[i0]; /* mul */
-    const float f528 = -f526; /* neg */
-    const float f529 = t525[i0] + f528; /* add */
-    const float f530 = t58[i0] * t58[i0]; /* mul */
-    const float f531 = f530 * t58[i0]; /* mul */
-    const float f532 = f529 * f531; /* mul */
-    t534[i0] = f532 * train_step_1_t533[0];
-  }
 }
 
-/* train_step_1, part 4: transformer_tasks.tt lines 25-41 */
-static TT_NOINLINE void train_step_1_part4(void) {
-  /* transformer_tasks.tt:25:17  t535 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t535[i0 * 64 + i1] = t534[i0];
-  /* transformer_tasks.tt:25:17  t537 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t537[i0] = t535[i0] * train_step_1_t536[0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t540 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 819200 B, 0.05 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++) {
-    const float f538 = t537[i0] * t53[i0]; /* mul */
-    const float f539 = t537[i0] * t53[i0]; /* mul */
-    t540[i0] = f538 + f539;
-  }
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t542 = neg [64,10,64] -> [64,10,64]   40960 FLOPs, 327680 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t542[i0] = -t540[i0];
-  /* transformer_tasks.tt:25:17  t543 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t542 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t543[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  t544 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 10240 B, 0.06 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    const float f527 = t521[i0] * t59[i0]; /* mul */
-    t544[i0] = f527 + t543[i0];
-  }
-  /* transformer_tasks.tt:25:17  t545 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t545[i0 * 64 + i1] = t544[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t548 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 821764 B, 0.05 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f522 = t517[i0 * 64 + i1] * t58[i0]; /* mul */
-      const float f523 = t499[i0 * 64 + i1] + f522; /* add */
-      const float f541 = f523 + t540[i0 * 64 + i1]; /* add */
-      const float f547 = t545[i0 * 64 + i1] * train_step_1_t546[0]; /* mul */
-      t548[i0 * 64 + i1] = f541 + f547;
-    }
-  /* transformer_tasks.tt:25:17  t549 = permute [64,10,64] order=(1,0,2) -> [10,64,64]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      for (int64_t i2 = 0; i2 < 64; i2++)
-        t549[i0 * 4096 + i1 * 64 + i2] = t548[i0 * 64 + i1 * 640 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,64,64] -> [640,64]: a view of t549, no copy */
-  /* transformer_tasks.tt:25:17  t551 = sum [640,64] dims=(0) keepdim -> [1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t549[i0 + i1 * 64];
-    t551[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,64] -> [64]: a view of t551, no copy */
-  /* transformer_tasks.tt:25:17  t553 = matmul [640,64] @ [64,64] -> [640,64]   5242880 FLOPs, 344064 B, 15.24 FLOP/B */
-  tt_gemm_f32(640, 64, 64, t549, 64, false, weight_7, 64, false, t553, 64, false);
-  /* transformer_tasks.tt:25:17  reshape [640,64] -> [10,256,16]: a view of t553, no copy */
-  /* transformer_tasks.tt:25:17  t556 = permute [10,256,16] order=(1,0,2) -> [256,10,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t556[i0 * 160 + i1 * 16 + i2] = t553[i0 * 16 + i1 * 4096 + i2];
-  /* transformer_tasks.tt:25:17  t557 = matmul [256,10,16] @ [256,10,16] (B transposed) -> [256,10,10]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    tt_gemm_f32(10, 10, 16, t556 + i0 * 160, 16, false, t36 + i0 * 160, 16, true, t557 + i0 * 100, 10, false);
-  /* transformer_tasks.tt:25:17  t558 = matmul [256,10,10] @ [256,10,16] (A transposed) -> [256,10,16]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    tt_gemm_f32(10, 16, 10, t41 + i0 * 100, 10, true, t556 + i0 * 160, 16, false, t558 + i0 * 160, 16, false);
-  /* transformer_tasks.tt:25:17  t559 = mul [256,10,10] * [256,10,10] -> [256,10,10]   25600 FLOPs, 307200 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 25600; i0++)
-    t559[i0] = t557[i0] * t41[i0];
-  /* transformer_tasks.tt:25:17  t560 = sum [256,10,10] dims=(2) keepdim -> [256,10,1]   25600 FLOPs, 112640 B, 0.23 FLOP/B */
-  for (int64_t i0 = 0; i0 < 2560; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      acc += t559[i0 * 10 + i1];
-    t560[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  sub [256,10,10] - [256,10,1] fused into the loop below   25600 FLOPs */
-  /* transformer_tasks.tt:25:17  t562 = mul [256,10,10] * [256,10,10] with 1 fused op -> [256,10,10]   25600 FLOPs, 317440 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 2560; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++) {
-      const float f561 = t557[i0 * 10 + i1] - t560[i0]; /* sub */
-      t562[i0 * 10 + i1] = t41[i0 * 10 + i1] * f561;
-    }
-  /* transformer_tasks.tt:25:17  t563 = matmul [256,10,10] @ [256,16,10] (B transposed) -> [256,10,16]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    tt_gemm_f32(10, 16, 10, t562 + i0 * 100, 10, false, t39 + i0 * 160, 10, true, t563 + i0 * 160, 16, false);
-  /* transformer_tasks.tt:25:17  t564 = matmul [256,10,16] @ [256,10,10] (A transposed) -> [256,16,10]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    tt_gemm_f32(16, 10, 10, t38 + i0 * 160, 16, true, t562 + i0 * 100, 10, false, t564 + i0 * 160, 10, false);
-  /* transformer_tasks.tt:25:17  t565 = permute [256,16,10] order=(0,2,1) -> [256,10,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t565[i0 * 160 + i1 * 16 + i2] = t564[i0 * 160 + i1 + i2 * 10];
-  /* transformer_tasks.tt:25:17  t566 = div [256,10,16] / [] -> [256,10,16]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t566[i0] = t563[i0] / train_step_1_t37[0];
-  /* transformer_tasks.tt:25:17  t567 = permute [256,10,16] order=(1,0,2) -> [10,256,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    for (int64_t i1 = 0; i1 < 256; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t567[i0 * 4096 + i1 * 16 + i2] = t558[i0 * 16 + i1 * 160 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,256,16] -> [10,64,64]: a view of t567, no copy */
-  /* transformer_tasks.tt:25:17  t569 = permute [256,10,16] order=(1,0,2) -> [10,256,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    for (int64_t i1 = 0; i1 < 256; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t569[i0 * 4096 + i1 * 16 + i2] = t565[i0 * 16 + i1 * 160 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,256,16] -> [10,64,64]: a view of t569, no copy */
-  /* transformer_tasks.tt:25:17  t571 = permute [256,10,16] order=(1,0,2) -> [10,256,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    for (int64_t i1 = 0; i1 < 256; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t571[i0 * 4096 + i1 * 16 + i2] = t566[i0 * 16 + i1 * 160 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,256,16] -> [10,64,64]: a view of t571, no copy */
-  /* transformer_tasks.tt:25:17  t573 = slice_backward [10,64,64] -> [10,64,192]   0 FLOPs, 655360 B */
-  for (int64_t i = 0; i < 122880; i++) t573[i] = 0;
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t573[i0 * 192 + i1 + 128] = t567[i0 * 64 + i1];
-  /* transformer_tasks.tt:25:17  t574 = slice_backward [10,64,64] -> [10,64,192]   0 FLOPs, 655360 B */
-  for (int64_t i = 0; i < 122880; i++) t574[i] = 0;
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t574[i0 * 192 + i1 + 64] = t569[i0 * 64 + i1];
-  /* transformer_tasks.tt:25:17  add [10,64,192] + [10,64,192] fused into the loop below   122880 FLOPs */
-  /* transformer_tasks.tt:25:17  t576 = slice_backward [10,64,64] -> [10,64,192]   0 FLOPs, 655360 B */
-  for (int64_t i = 0; i < 122880; i++) t576[i] = 0;
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t576[i0 * 192 + i1] = t571[i0 * 64 + i1];
-  /* transformer_tasks.tt:25:17  t577 = add [10,64,192] + [10,64,192] with 1 fused op -> [10,64,192]   122880 FLOPs, 1966080 B, 0.06 FLOP/B */
-  for (int64_t i0 = 0; i0 < 122880; i0++) {
-    const float f575 = t573[i0] + t574[i0]; /* add */
-    t577[i0] = f575 + t576[i0];
-  }
-  /* transformer_tasks.tt:25:17  t578 = sum [10,64,192] dims=(0,1) keepdim -> [1,1,192]   122880 FLOPs, 492288 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 192; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t577[i0 + i1 * 192];
-    t578[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,1,192] -> [192]: a view of t578, no copy */
-  /* transformer_tasks.tt:25:17  t580 = matmul [10,64,192] @ [192,64] -> [10,64,64]   15728640 FLOPs, 704512 B, 22.33 FLOP/B */
-  tt_gemm_f32(640, 64, 192, t577, 192, false, in_proj_weight_1, 64, false, t580, 64, false);
-  /* transformer_tasks.tt:25:17  t581 = matmul [10,64,192] @ [10,64,64] (A transposed) -> [10,192,64]   15728640 FLOPs, 1146880 B, 13.71 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    tt_gemm_f32(192, 64, 64, t577 + i0 * 12288, 192, true, t24 + i0 * 4096, 64, false, t581 + i0 * 12288, 64, false);
-  /* transformer_tasks.tt:25:17  t582 = sum [10,192,64] dims=(0) keepdim -> [1,192,64]   122880 FLOPs, 540672 B, 0.23 FLOP/B */
-  for (int64_t i0 = 0; i0 < 12288; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      acc += t581[i0 + i1 * 12288];
-    t582[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,192,64] -> [192,64]: a view of t582, no copy */
-  /* transformer_tasks.tt:25:17  t584 = permute [10,64,64] order=(1,0,2) -> [64,10,64]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 64; i2++)
-        t584[i0 * 640 + i1 * 64 + i2] = t580[i0 * 64 + i1 * 4096 + i2];
-  /* transformer_tasks.tt:25:17  t585 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t584[i0 + i1 * 64];
-    t585[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t585, no copy */
-  /* transformer_tasks.tt:25:17  t587 = mul [64,10,64] * [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t587[i0 * 64 + i1] = t584[i0 * 64 + i1] * weight_10[i1];
-  /* transformer_tasks.tt:25:17  t588 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t588[i0] = t584[i0] * t18[i0];
-  /* transformer_tasks.tt:25:17  t589 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t588[i0 + i1 * 64];
-    t589[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t589, no copy */
-  /* transformer_tasks.tt:25:17  t591 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t587 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t591[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t594 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t594[i0] = t587[i0] * t7[i0];
-  /* transformer_tasks.tt:25:17  t595 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t594 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t595[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  t604 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 17924 B, 0.04 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    const float f596 = t591[i0] * t8[i0]; /* mul */
-    const float f598 = -f596; /* neg */
-    const float f599 = t595[i0] + f598; /* add */
-    const float f600 = t14[i0] * t14[i0]; /* mul */
-    const float f601 = f600 * t14[i0]; /* mul */
-    const float f602 = f599 * f601; /* mul */
-    t604[i0] = f602 * train_step_1_t603[0];
-  }
-  /* transformer_tasks.tt:25:17  t605 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t605[i0 * 64 + i1] = t604[i0];
-  /* transformer_tasks.tt:25:17  t607 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t607[i0] = t605[i0] * train_step_1_t606[0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t610 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 819200 B, 0.05 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++) {
-    const float f608 = t607[i0] * t9[i0]; /* mul */
-    const float f609 = t607[i0] * t9[i0]; /* mul */
-    t610[i0] = f608 + f609;
-  }
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t612 = neg [64,10,64] -> [64,10,64]   40960 FLOPs, 327680 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t612[i0] = -t610[i0];
-  /* transformer_tasks.tt:25:17  t613 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t612 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t613[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  t614 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 10240 B, 0.06 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    const float f597 = t591[i0] * t15[i0]; /* mul */
-    t614[i0] = f597 + t613[i0];
-  }
-  /* transformer_tasks.tt:25:17  t615 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t615[i0 * 64 + i1] = t614[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t618 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 821764 B, 0.05 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f592 = t587[i0 * 64 + i1] * t14[i0]; /* mul */
-      const float f593 = t548[i0 * 64 + i1] + f592; /* add */
-      const float f611 = f593 + t610[i0 * 64 + i1]; /* add */
-      const float f617 = t615[i0 * 64 + i1] * train_step_1_t616[0]; /* mul */
-      t618[i0 * 64 + i1] = f611 + f617;
-    }
-  /* transformer_tasks.tt:25:38  t619 = sum [64,10,64] dims=(0) keepdim -> [1,10,64]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      acc += t618[i0 + i1 * 640];
-    t619[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:38  reshape [1,10,64] -> [10,64]: a view of t619, no copy */
-  /* transformer_tasks.tt:25:44  t621 = embedding_backward [10,64], [10] 10 rows of 64 -> [10,64]   0 FLOPs, 5200 B */
-  for (int64_t i = 0; i < 640; i++) t621[i] = 0;
-  for (int64_t i = 0; i < 10; i++) {
-    const int64_t k = pos[i];
-    if (k < 0 || k >= 10)
-      tt_fatal("%s: index %lld is out of range for an embedding of 10 rows", "transformer_tasks.tt:25", (long long)k);
-    for (int64_t j = 0; j < 64; j++)
-      t621[k * 64 + j] += t619[i * 64 + j];
-  }
-  /* transformer_tasks.tt:25:30  t622 = embedding_backward [64,10,64], [64,10] 10 rows of 64 -> [10,64]   0 FLOPs, 171520 B */
-  for (int64_t i = 0; i < 640; i++) t622[i] = 0;
-  for (int64_t i = 0; i < 640; i++) {
-    const int64_t k = x[i];
-    if (k < 0 || k >= 10)
-      tt_fatal("%s: index %lld is out of range for an embedding of 10 rows", "transformer_tasks.tt:25", (long long)k);
-    for (int64_t j = 0; j < 64; j++)
-      t622[k * 64 + j] += t618[i * 64 + j];
-  }
-  /* transformer_tasks.tt:41:13  weight_grad = add [10,64] + [10,64] -> [10,64]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    weight_grad[i0] = weight_grad[i0] + t622[i0];
-  /* transformer_tasks.tt:41:13  store into weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  weight_grad_1 = add [10,64] + [10,64] -> [10,64]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    weight_grad_1[i0] = weight_grad_1[i0] + t621[i0];
+/* transformer_tasks.tt lines 41-41: a layer that repeats (2 times in train_step_1, and wherever the same C recurs);
+ * its parameters are the buffers of the first time, whose C this is */
+static TT_NOINLINE void layer4(float *in_proj_weight_grad, float *t582, float *in_proj_bias_grad, float *t578, float *weight_grad_2, float *t549, float *t43, float *bias_grad, float *t551, float *weight_grad_3, float *t513, float *bias_grad_1, float *t509, float *weight_grad_4, float *t504, float *bias_grad_2, float *t500, float *weight_grad_5, float *t589, float *bias_grad_3, float *t585, float *weight_grad_6, float *t519, float *bias_grad_4, float *t515) {
   /* transformer_tasks.tt:41:13  store into weight_grad_1: computed there, nothing to copy */
   /* transformer_tasks.tt:41:13  in_proj_weight_grad = add [192,64] + [192,64] -> [192,64]   12288 FLOPs, 147456 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 12288; i0++)
@@ -2525,72 +1639,11 @@ static TT_NOINLINE void train_step_1_part4(void) {
   /* transformer_tasks.tt:41:13  bias_grad_4 = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++)
     bias_grad_4[i0] = bias_grad_4[i0] + t515[i0];
-  /* transformer_tasks.tt:41:13  store into bias_grad_4: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  in_proj_weight_grad_1 = add [192,64] + [192,64] -> [192,64]   12288 FLOPs, 147456 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 12288; i0++)
-    in_proj_weight_grad_1[i0] = in_proj_weight_grad_1[i0] + t463[i0];
-  /* transformer_tasks.tt:41:13  store into in_proj_weight_grad_1: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  in_proj_bias_grad_1 = add [192] + [192] -> [192]   192 FLOPs, 2304 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 192; i0++)
-    in_proj_bias_grad_1[i0] = in_proj_bias_grad_1[i0] + t459[i0];
-  /* transformer_tasks.tt:41:13  store into in_proj_bias_grad_1: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  weight_grad_7 = matmul_acc [640,64], [640,64], [64,64] (A transposed) -> [64,64]   5246976 FLOPs, 360448 B, 14.56 FLOP/B */
-  tt_gemm_f32(64, 64, 640, t430, 64, true, t112, 64, false, weight_grad_7, 64, true);
 }
 
-/* train_step_1, part 5: transformer_tasks.tt lines 41-42 */
-static TT_NOINLINE void train_step_1_part5(void) {
-  /* transformer_tasks.tt:41:13  store into weight_grad_7: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  bias_grad_5 = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    bias_grad_5[i0] = bias_grad_5[i0] + t432[i0];
-  /* transformer_tasks.tt:41:13  store into bias_grad_5: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  weight_grad_8 = add [128,64] + [128,64] -> [128,64]   8192 FLOPs, 98304 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 8192; i0++)
-    weight_grad_8[i0] = weight_grad_8[i0] + t394[i0];
-  /* transformer_tasks.tt:41:13  store into weight_grad_8: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  bias_grad_6 = add [128] + [128] -> [128]   128 FLOPs, 1536 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 128; i0++)
-    bias_grad_6[i0] = bias_grad_6[i0] + t390[i0];
-  /* transformer_tasks.tt:41:13  store into bias_grad_6: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  weight_grad_9 = add [64,128] + [64,128] -> [64,128]   8192 FLOPs, 98304 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 8192; i0++)
-    weight_grad_9[i0] = weight_grad_9[i0] + t385[i0];
-  /* transformer_tasks.tt:41:13  store into weight_grad_9: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  bias_grad_7 = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    bias_grad_7[i0] = bias_grad_7[i0] + t381[i0];
-  /* transformer_tasks.tt:41:13  store into bias_grad_7: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  weight_grad_10 = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    weight_grad_10[i0] = weight_grad_10[i0] + t470[i0];
-  /* transformer_tasks.tt:41:13  store into weight_grad_10: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  bias_grad_8 = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    bias_grad_8[i0] = bias_grad_8[i0] + t466[i0];
-  /* transformer_tasks.tt:41:13  store into bias_grad_8: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  weight_grad_11 = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    weight_grad_11[i0] = weight_grad_11[i0] + t400[i0];
-  /* transformer_tasks.tt:41:13  store into weight_grad_11: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  bias_grad_9 = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    bias_grad_9[i0] = bias_grad_9[i0] + t396[i0];
-  /* transformer_tasks.tt:41:13  store into bias_grad_9: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  weight_grad_12 = add [10,64] + [10,64] -> [10,64]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    weight_grad_12[i0] = weight_grad_12[i0] + t379[i0];
-  /* transformer_tasks.tt:41:13  store into weight_grad_12: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  bias_grad_10 = add [10] + [10] -> [10]   10 FLOPs, 120 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    bias_grad_10[i0] = bias_grad_10[i0] + t375[i0];
-  /* transformer_tasks.tt:41:13  store into bias_grad_10: computed there, nothing to copy */
-  /* transformer_tasks.tt:42:18  t243 = hostvar from lr -> [] */
-  t243[0] = (double)lr;
-  /* transformer_tasks.tt:42:18  t246 = add [] + [] -> []   1 FLOPs, 24 B, 0.04 FLOP/B */
-  t246[0] = (int64_t)((uint64_t)adam_step[0] + (uint64_t)train_step_1_t245[0]);
-  /* transformer_tasks.tt:42:18  store [] into adam_step   0 FLOPs, 16 B */
-  memcpy(adam_step, t246, sizeof adam_step);
+/* transformer_tasks.tt lines 42-42: a layer that repeats (2 times in train_step_1, and wherever the same C recurs);
+ * its parameters are the buffers of the first time, whose C this is */
+static TT_NOINLINE void layer5(int64_t *t246, double *t243, float *weight, float *weight_grad, float *weight_exp_avg, float *weight_exp_avg_sq) {
   /* transformer_tasks.tt:42:18  adam_step [10,64], [10,64], [10,64], [10,64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   7680 FLOPs, 20480 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t246[0]);
@@ -2611,26 +1664,11 @@ static TT_NOINLINE void train_step_1_part5(void) {
       weight[i] = p_i + neg_step * m_i / d_i;
     }
   }
-  /* transformer_tasks.tt:42:18  adam_step [10,64], [10,64], [10,64], [10,64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   7680 FLOPs, 20480 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t246[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t246[0]));
-    const float neg_step = (float)-(t243[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 640; i++) {
-      float p_i = weight_1[i];
-      float g_i = weight_grad_1[i];
-      float m_i = weight_exp_avg_1[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = weight_exp_avg_sq_1[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      weight_exp_avg_1[i] = m_i;
-      weight_exp_avg_sq_1[i] = v_i;
-      weight_1[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
+}
+
+/* transformer_tasks.tt lines 42-42: a layer that repeats (2 times in train_step_1, and wherever the same C recurs);
+ * its parameters are the buffers of the first time, whose C this is */
+static TT_NOINLINE void layer6(int64_t *t246, double *t243, float *in_proj_weight_1, float *in_proj_weight_grad, float *in_proj_weight_exp_avg, float *in_proj_weight_exp_avg_sq, float *in_proj_bias_1, float *in_proj_bias_grad, float *in_proj_bias_exp_avg, float *in_proj_bias_exp_avg_sq, float *weight_7, float *weight_grad_2, float *weight_exp_avg_2, float *weight_exp_avg_sq_2, float *bias_5, float *bias_grad, float *bias_exp_avg, float *bias_exp_avg_sq, float *weight_8, float *weight_grad_3, float *weight_exp_avg_3, float *weight_exp_avg_sq_3, float *bias_6, float *bias_grad_1, float *bias_exp_avg_1, float *bias_exp_avg_sq_1, float *weight_9, float *weight_grad_4, float *weight_exp_avg_4, float *weight_exp_avg_sq_4, float *bias_7, float *bias_grad_2, float *bias_exp_avg_2, float *bias_exp_avg_sq_2, float *weight_10, float *weight_grad_5, float *weight_exp_avg_5, float *weight_exp_avg_sq_5, float *bias_8, float *bias_grad_3, float *bias_exp_avg_3, float *bias_exp_avg_sq_3, float *weight_11, float *weight_grad_6, float *weight_exp_avg_6, float *weight_exp_avg_sq_6, float *bias_9, float *bias_grad_4, float *bias_exp_avg_4, float *bias_exp_avg_sq_4) {
   /* transformer_tasks.tt:42:18  adam_step [192,64], [192,64], [192,64], [192,64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   147456 FLOPs, 393216 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t246[0]);
@@ -2871,250 +1909,227 @@ static TT_NOINLINE void train_step_1_part5(void) {
       bias_9[i] = p_i + neg_step * m_i / d_i;
     }
   }
-  /* transformer_tasks.tt:42:18  adam_step [192,64], [192,64], [192,64], [192,64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   147456 FLOPs, 393216 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t246[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t246[0]));
-    const float neg_step = (float)-(t243[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 12288; i++) {
-      float p_i = in_proj_weight_2[i];
-      float g_i = in_proj_weight_grad_1[i];
-      float m_i = in_proj_weight_exp_avg_1[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = in_proj_weight_exp_avg_sq_1[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      in_proj_weight_exp_avg_1[i] = m_i;
-      in_proj_weight_exp_avg_sq_1[i] = v_i;
-      in_proj_weight_2[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [192], [192], [192], [192], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   2304 FLOPs, 6144 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t246[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t246[0]));
-    const float neg_step = (float)-(t243[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 192; i++) {
-      float p_i = in_proj_bias_2[i];
-      float g_i = in_proj_bias_grad_1[i];
-      float m_i = in_proj_bias_exp_avg_1[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = in_proj_bias_exp_avg_sq_1[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      in_proj_bias_exp_avg_1[i] = m_i;
-      in_proj_bias_exp_avg_sq_1[i] = v_i;
-      in_proj_bias_2[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [64,64], [64,64], [64,64], [64,64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   49152 FLOPs, 131072 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t246[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t246[0]));
-    const float neg_step = (float)-(t243[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 4096; i++) {
-      float p_i = weight_12[i];
-      float g_i = weight_grad_7[i];
-      float m_i = weight_exp_avg_7[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = weight_exp_avg_sq_7[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      weight_exp_avg_7[i] = m_i;
-      weight_exp_avg_sq_7[i] = v_i;
-      weight_12[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   768 FLOPs, 2048 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t246[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t246[0]));
-    const float neg_step = (float)-(t243[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 64; i++) {
-      float p_i = bias_10[i];
-      float g_i = bias_grad_5[i];
-      float m_i = bias_exp_avg_5[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = bias_exp_avg_sq_5[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      bias_exp_avg_5[i] = m_i;
-      bias_exp_avg_sq_5[i] = v_i;
-      bias_10[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [128,64], [128,64], [128,64], [128,64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   98304 FLOPs, 262144 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t246[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t246[0]));
-    const float neg_step = (float)-(t243[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 8192; i++) {
-      float p_i = weight_13[i];
-      float g_i = weight_grad_8[i];
-      float m_i = weight_exp_avg_8[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = weight_exp_avg_sq_8[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      weight_exp_avg_8[i] = m_i;
-      weight_exp_avg_sq_8[i] = v_i;
-      weight_13[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [128], [128], [128], [128], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   1536 FLOPs, 4096 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t246[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t246[0]));
-    const float neg_step = (float)-(t243[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 128; i++) {
-      float p_i = bias_11[i];
-      float g_i = bias_grad_6[i];
-      float m_i = bias_exp_avg_6[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = bias_exp_avg_sq_6[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      bias_exp_avg_6[i] = m_i;
-      bias_exp_avg_sq_6[i] = v_i;
-      bias_11[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [64,128], [64,128], [64,128], [64,128], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   98304 FLOPs, 262144 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t246[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t246[0]));
-    const float neg_step = (float)-(t243[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 8192; i++) {
-      float p_i = weight_14[i];
-      float g_i = weight_grad_9[i];
-      float m_i = weight_exp_avg_9[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = weight_exp_avg_sq_9[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      weight_exp_avg_9[i] = m_i;
-      weight_exp_avg_sq_9[i] = v_i;
-      weight_14[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   768 FLOPs, 2048 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t246[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t246[0]));
-    const float neg_step = (float)-(t243[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 64; i++) {
-      float p_i = bias_12[i];
-      float g_i = bias_grad_7[i];
-      float m_i = bias_exp_avg_7[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = bias_exp_avg_sq_7[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      bias_exp_avg_7[i] = m_i;
-      bias_exp_avg_sq_7[i] = v_i;
-      bias_12[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   768 FLOPs, 2048 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t246[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t246[0]));
-    const float neg_step = (float)-(t243[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 64; i++) {
-      float p_i = weight_15[i];
-      float g_i = weight_grad_10[i];
-      float m_i = weight_exp_avg_10[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = weight_exp_avg_sq_10[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      weight_exp_avg_10[i] = m_i;
-      weight_exp_avg_sq_10[i] = v_i;
-      weight_15[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   768 FLOPs, 2048 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t246[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t246[0]));
-    const float neg_step = (float)-(t243[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 64; i++) {
-      float p_i = bias_13[i];
-      float g_i = bias_grad_8[i];
-      float m_i = bias_exp_avg_8[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = bias_exp_avg_sq_8[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      bias_exp_avg_8[i] = m_i;
-      bias_exp_avg_sq_8[i] = v_i;
-      bias_13[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
 }
 
-/* train_step_1, part 6: transformer_tasks.tt lines 42-44 */
-static TT_NOINLINE void train_step_1_part6(void) {
-  /* transformer_tasks.tt:42:18  adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   768 FLOPs, 2048 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t246[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t246[0]));
-    const float neg_step = (float)-(t243[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 64; i++) {
-      float p_i = weight_16[i];
-      float g_i = weight_grad_11[i];
-      float m_i = weight_exp_avg_11[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = weight_exp_avg_sq_11[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      weight_exp_avg_11[i] = m_i;
-      weight_exp_avg_sq_11[i] = v_i;
-      weight_16[i] = p_i + neg_step * m_i / d_i;
-    }
+/* train_step_1, part 1: transformer_tasks.tt lines 24-44 */
+static TT_NOINLINE void train_step_1_part1(void) {
+  /* transformer_tasks.tt:29:14  x = randint low=0 high=10 -> [64,10]   0 FLOPs, 5120 B */
+  tt_randint_i64(x, 640, 0, 10);
+  /* transformer_tasks.tt:30:46  y = permute [64,10] order=(0,1) -> [64,10]   0 FLOPs, 10240 B */
+  for (int64_t i0 = 0; i0 < 640; i0++)
+    y[i0] = x[i0];
+  /* transformer_tasks.tt:24:20  pos = arange start=0 step=1 -> [10]   0 FLOPs, 80 B */
+  for (int64_t i0 = 0; i0 < 10; i0++)
+    pos[i0] = (int64_t)(i0);
+  /* transformer_tasks.tt:25:30  tok_out = embedding [10,64], [64,10] 10 rows of 64 -> [64,10,64]   0 FLOPs, 171520 B */
+  for (int64_t i = 0; i < 640; i++) {
+    const int64_t k = x[i];
+    if (k < 0 || k >= 10)
+      tt_fatal("%s: index %lld is out of range for an embedding of 10 rows", "transformer_tasks.tt:25", (long long)k);
+    for (int64_t j = 0; j < 64; j++)
+      tok_out[i * 64 + j] = weight[k * 64 + j];
   }
-  /* transformer_tasks.tt:42:18  adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   768 FLOPs, 2048 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t246[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t246[0]));
-    const float neg_step = (float)-(t243[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 64; i++) {
-      float p_i = bias_14[i];
-      float g_i = bias_grad_9[i];
-      float m_i = bias_exp_avg_9[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = bias_exp_avg_sq_9[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      bias_exp_avg_9[i] = m_i;
-      bias_exp_avg_sq_9[i] = v_i;
-      bias_14[i] = p_i + neg_step * m_i / d_i;
-    }
+  /* transformer_tasks.tt:25:44  pos_out = embedding [10,64], [10] 10 rows of 64 -> [10,64]   0 FLOPs, 5200 B */
+  for (int64_t i = 0; i < 10; i++) {
+    const int64_t k = pos[i];
+    if (k < 0 || k >= 10)
+      tt_fatal("%s: index %lld is out of range for an embedding of 10 rows", "transformer_tasks.tt:25", (long long)k);
+    for (int64_t j = 0; j < 64; j++)
+      pos_out[i * 64 + j] = weight_1[k * 64 + j];
   }
+  /* transformer_tasks.tt:25:38  t7 = add [64,10,64] + [10,64] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 64; i0++)
+    for (int64_t i1 = 0; i1 < 640; i1++)
+      t7[i0 * 640 + i1] = tok_out[i0 * 640 + i1] + pos_out[i1];
+  layer1(t8, t7, t9, t10, t11, t14, train_step_1_t12, t15, t16, t18, t22, weight_10, bias_8, t24, t25, in_proj_weight_1, t27, in_proj_bias_1, t28, t29, t30, t32, t34, t36, t38, train_step_1_t37, t39, t40, t41, t42, t43, t46, weight_7, t48, bias_5, t50, t51, t52, t53, t54, t55, t58, train_step_1_t56, t59, t60, t62, t66, weight_11, bias_9, t68, weight_8, t71, bias_6, t73, weight_9, t76, bias_7);
+  layer1(t77, t76, t78, t79, t80, t83, train_step_1_t81, t84, t85, t87, t91, weight_15, bias_13, t93, t94, in_proj_weight_2, t96, in_proj_bias_2, t97, t98, t99, t101, t103, t105, t107, train_step_1_t106, t108, t109, t110, t111, t112, t115, weight_12, t117, bias_10, t119, t120, t121, t122, t123, t124, t127, train_step_1_t125, t128, t129, t131, t135, weight_16, bias_14, t137, weight_13, t140, bias_11, t142, weight_14, encoder_out, bias_12);
+  /* transformer_tasks.tt:26:20  t147 = matmul [64,10,64] @ [10,64] (B transposed) -> [64,10,10]   819200 FLOPs, 192000 B, 4.27 FLOP/B */
+  tt_gemm_f32(640, 10, 64, encoder_out, 64, false, weight_17, 64, true, t147, 10, false);
+  /* transformer_tasks.tt:26:20  head_out = add [64,10,10] + [10] -> [64,10,10]   6400 FLOPs, 51240 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++)
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      head_out[i0 * 10 + i1] = t147[i0 * 10 + i1] + bias_15[i1];
+  /* transformer_tasks.tt:39:38  reshape [64,10,10] -> [640,10]: a view of head_out, no copy */
+  /* transformer_tasks.tt:39:57  reshape [64,10] -> [640]: a view of y, no copy */
+  /* transformer_tasks.tt:39:17  t152 = log_softmax [640,10] dim=1 -> [640,10]   32000 FLOPs, 51200 B, 0.62 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    float rmax = -INFINITY;
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      if (head_out[i0 * 10 + i1] > rmax) rmax = head_out[i0 * 10 + i1];
+    double rsum = 0;
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      rsum += expf(head_out[i0 * 10 + i1] - rmax);
+    rsum = log(rsum);
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      t152[i0 * 10 + i1] = (float)(head_out[i0 * 10 + i1] - rmax - rsum);
+  }
+  /* transformer_tasks.tt:39:17  t153 = one_hot [640] classes=10 -> [640,10]   0 FLOPs, 25600 B */
+  for (int64_t i = 0; i < 640; i++) {
+    int64_t k = y[i];
+    if (k < 0 || k >= 10)
+      tt_fatal("%s: class index %lld is out of bounds for 10 classes", "transformer_tasks.tt:39", (long long)k);
+    for (int64_t j = 0; j < 10; j++)
+      t153[i * 10 + j] = (float)(j == k);
+  }
+  /* transformer_tasks.tt:39:17  t154 = mul [640,10] * [640,10] -> [640,10]   6400 FLOPs, 76800 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 6400; i0++)
+    t154[i0] = t152[i0] * t153[i0];
+  /* transformer_tasks.tt:39:17  t155 = sum [640,10] dims=(1) -> [640]   6400 FLOPs, 28160 B, 0.23 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    double acc = 0;
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      acc += t154[i0 * 10 + i1];
+    t155[i0] = (float)acc;
+  }
+  /* transformer_tasks.tt:39:17  t156 = neg [640] -> [640]   640 FLOPs, 5120 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++)
+    t156[i0] = -t155[i0];
+  /* transformer_tasks.tt:39:17  loss_item = mean [640] dims=(0) -> []   640 FLOPs, 2564 B, 0.25 FLOP/B */
+  {
+    double acc = 0;
+    double lane[16] = {0};
+    const float *row = t156;
+    for (int64_t i0 = 0; i0 < 640; i0 += 16)
+      for (int l = 0; l < 16; l++)
+        lane[l] += row[i0 + l];
+    for (int w = 16; w > 1; w /= 2)
+      for (int l = 0; l < w / 2; l++)
+        lane[l] += lane[l + w / 2];
+    acc += lane[0];
+    loss_item[0] = (float)(acc / 640);
+  }
+  /* transformer_tasks.tt:40:18  weight_grad = fill value=0.0f -> [10,64]   0 FLOPs, 2560 B */
+  for (int64_t i0 = 0; i0 < 640; i0++)
+    weight_grad[i0] = 0.0f;
+  /* transformer_tasks.tt:40:18  store into weight_grad: computed there, nothing to copy */
+  /* transformer_tasks.tt:40:18  weight_grad_1 = fill value=0.0f -> [10,64]   0 FLOPs, 2560 B */
+  for (int64_t i0 = 0; i0 < 640; i0++)
+    weight_grad_1[i0] = 0.0f;
+  layer2(in_proj_weight_grad, in_proj_bias_grad, weight_grad_2, bias_grad, weight_grad_3, bias_grad_1, weight_grad_4, bias_grad_2, weight_grad_5, bias_grad_3, weight_grad_6, bias_grad_4);
+  layer2(in_proj_weight_grad_1, in_proj_bias_grad_1, weight_grad_7, bias_grad_5, weight_grad_8, bias_grad_6, weight_grad_9, bias_grad_7, weight_grad_10, bias_grad_8, weight_grad_11, bias_grad_9);
+  /* transformer_tasks.tt:40:18  store into bias_grad_9: computed there, nothing to copy */
+  /* transformer_tasks.tt:40:18  weight_grad_12 = fill value=0.0f -> [10,64]   0 FLOPs, 2560 B */
+  for (int64_t i0 = 0; i0 < 640; i0++)
+    weight_grad_12[i0] = 0.0f;
+  /* transformer_tasks.tt:40:18  store into weight_grad_12: computed there, nothing to copy */
+  /* transformer_tasks.tt:40:18  bias_grad_10 = fill value=0.0f -> [10]   0 FLOPs, 40 B */
+  for (int64_t i0 = 0; i0 < 10; i0++)
+    bias_grad_10[i0] = 0.0f;
+  /* transformer_tasks.tt:40:18  store into bias_grad_10: computed there, nothing to copy */
+  /* transformer_tasks.tt:41:13  t361 = fill value=1.0f -> []   0 FLOPs, 4 B */
+  t361[0] = 1.0f;
+  /* transformer_tasks.tt:39:17  reshape [] -> [1]: a view of t361, no copy */
+  /* transformer_tasks.tt:39:17  t363 = expand [1] -> [640]   0 FLOPs, 2564 B */
+  for (int64_t i0 = 0; i0 < 640; i0++)
+    t363[i0] = t361[0];
+  /* transformer_tasks.tt:39:17  mul [640] * [] fused into the loop below   640 FLOPs */
+  /* transformer_tasks.tt:39:17  t366 = neg [640] with 1 fused op -> [640]   640 FLOPs, 5124 B, 0.12 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    const float f365 = t363[i0] * train_step_1_t364[0]; /* mul */
+    t366[i0] = -f365;
+  }
+  /* transformer_tasks.tt:39:17  reshape [640] -> [640,1]: a view of t366, no copy */
+  /* transformer_tasks.tt:39:17  t368 = expand [640,1] -> [640,10]   0 FLOPs, 28160 B */
+  for (int64_t i0 = 0; i0 < 640; i0++)
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      t368[i0 * 10 + i1] = t366[i0];
+  /* transformer_tasks.tt:39:17  t369 = mul [640,10] * [640,10] -> [640,10]   6400 FLOPs, 76800 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 6400; i0++)
+    t369[i0] = t368[i0] * t153[i0];
+  /* transformer_tasks.tt:39:17  t370 = sum [640,10] dims=(1) keepdim -> [640,1]   6400 FLOPs, 28160 B, 0.23 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    double acc = 0;
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      acc += t369[i0 * 10 + i1];
+    t370[i0] = (float)acc;
+  }
+  /* transformer_tasks.tt:39:17  exp [640,10] fused into the loop below   6400 FLOPs */
+  /* transformer_tasks.tt:39:17  mul [640,10] * [640,1] fused into the loop below   6400 FLOPs */
+  /* transformer_tasks.tt:39:17  t373 = sub [640,10] - [640,10] with 2 fused ops -> [640,10]   6400 FLOPs, 79360 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++)
+    for (int64_t i1 = 0; i1 < 10; i1++) {
+      const float f371 = expf(t152[i0 * 10 + i1]); /* exp */
+      const float f372 = f371 * t370[i0]; /* mul */
+      t373[i0 * 10 + i1] = t369[i0 * 10 + i1] - f372;
+    }
+  /* transformer_tasks.tt:39:38  reshape [640,10] -> [64,10,10]: a view of t373, no copy */
+  /* transformer_tasks.tt:26:20  t375 = sum [64,10,10] dims=(0,1) keepdim -> [1,1,10]   6400 FLOPs, 25640 B, 0.25 FLOP/B */
+  for (int64_t i0 = 0; i0 < 10; i0++) {
+    double acc = 0;
+    for (int64_t i1 = 0; i1 < 640; i1++)
+      acc += t373[i0 + i1 * 10];
+    t375[i0] = (float)acc;
+  }
+  /* transformer_tasks.tt:26:20  reshape [1,1,10] -> [10]: a view of t375, no copy */
+  /* transformer_tasks.tt:26:20  t377 = matmul [64,10,10] @ [10,64] -> [64,10,64]   819200 FLOPs, 192000 B, 4.27 FLOP/B */
+  tt_gemm_f32(640, 64, 10, t373, 10, false, weight_17, 64, false, t377, 64, false);
+  /* transformer_tasks.tt:26:20  t378 = matmul [64,10,10] @ [64,10,64] (A transposed) -> [64,10,64]   819200 FLOPs, 353280 B, 2.32 FLOP/B */
+  for (int64_t i0 = 0; i0 < 64; i0++)
+    tt_gemm_f32(10, 64, 10, t373 + i0 * 100, 10, true, encoder_out + i0 * 640, 64, false, t378 + i0 * 640, 64, false);
+  /* transformer_tasks.tt:26:20  t379 = sum [64,10,64] dims=(0) keepdim -> [1,10,64]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    double acc = 0;
+    for (int64_t i1 = 0; i1 < 64; i1++)
+      acc += t378[i0 + i1 * 640];
+    t379[i0] = (float)acc;
+  }
+  /* transformer_tasks.tt:26:20  reshape [1,10,64] -> [10,64]: a view of t379, no copy */
+  layer3(t381, t377, t383, weight_14, t384, t140, t385, t389, train_step_1_t387, t390, t392, weight_13, t393, t135, t394, t396, t398, weight_16, t399, t131, t400, t402, t405, t120, t406, t415, t121, t127, train_step_1_t414, t416, t418, train_step_1_t417, t421, t122, t423, t424, t425, t128, t426, t429, train_step_1_t427, t430, t432, t434, weight_12, t437, t438, t105, t439, t110, t440, t441, t443, t444, t108, t445, t107, t446, t447, train_step_1_t106, t448, t450, t452, t454, t455, t457, t458, t459, t461, in_proj_weight_2, t462, t93, t463, t465, t466, t468, weight_15, t469, t87, t470, t472, t475, t76, t476, t485, t77, t83, train_step_1_t484, t486, t488, train_step_1_t487, t491, t78, t493, t494, t495, t84, t496, t499, train_step_1_t497);
+  layer3(t500, t499, t502, weight_9, t503, t71, t504, t508, train_step_1_t506, t509, t511, weight_8, t512, t66, t513, t515, t517, weight_11, t518, t62, t519, t521, t524, t51, t525, t534, t52, t58, train_step_1_t533, t535, t537, train_step_1_t536, t540, t53, t542, t543, t544, t59, t545, t548, train_step_1_t546, t549, t551, t553, weight_7, t556, t557, t36, t558, t41, t559, t560, t562, t563, t39, t564, t38, t565, t566, train_step_1_t37, t567, t569, t571, t573, t574, t576, t577, t578, t580, in_proj_weight_1, t581, t24, t582, t584, t585, t587, weight_10, t588, t18, t589, t591, t594, t7, t595, t604, t8, t14, train_step_1_t603, t605, t607, train_step_1_t606, t610, t9, t612, t613, t614, t15, t615, t618, train_step_1_t616);
+  /* transformer_tasks.tt:25:38  t619 = sum [64,10,64] dims=(0) keepdim -> [1,10,64]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++) {
+    double acc = 0;
+    for (int64_t i1 = 0; i1 < 64; i1++)
+      acc += t618[i0 + i1 * 640];
+    t619[i0] = (float)acc;
+  }
+  /* transformer_tasks.tt:25:38  reshape [1,10,64] -> [10,64]: a view of t619, no copy */
+  /* transformer_tasks.tt:25:44  t621 = embedding_backward [10,64], [10] 10 rows of 64 -> [10,64]   0 FLOPs, 5200 B */
+  for (int64_t i = 0; i < 640; i++) t621[i] = 0;
+  for (int64_t i = 0; i < 10; i++) {
+    const int64_t k = pos[i];
+    if (k < 0 || k >= 10)
+      tt_fatal("%s: index %lld is out of range for an embedding of 10 rows", "transformer_tasks.tt:25", (long long)k);
+    for (int64_t j = 0; j < 64; j++)
+      t621[k * 64 + j] += t619[i * 64 + j];
+  }
+  /* transformer_tasks.tt:25:30  t622 = embedding_backward [64,10,64], [64,10] 10 rows of 64 -> [10,64]   0 FLOPs, 171520 B */
+  for (int64_t i = 0; i < 640; i++) t622[i] = 0;
+  for (int64_t i = 0; i < 640; i++) {
+    const int64_t k = x[i];
+    if (k < 0 || k >= 10)
+      tt_fatal("%s: index %lld is out of range for an embedding of 10 rows", "transformer_tasks.tt:25", (long long)k);
+    for (int64_t j = 0; j < 64; j++)
+      t622[k * 64 + j] += t618[i * 64 + j];
+  }
+  /* transformer_tasks.tt:41:13  weight_grad = add [10,64] + [10,64] -> [10,64]   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++)
+    weight_grad[i0] = weight_grad[i0] + t622[i0];
+  /* transformer_tasks.tt:41:13  store into weight_grad: computed there, nothing to copy */
+  /* transformer_tasks.tt:41:13  weight_grad_1 = add [10,64] + [10,64] -> [10,64]   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++)
+    weight_grad_1[i0] = weight_grad_1[i0] + t621[i0];
+  layer4(in_proj_weight_grad, t582, in_proj_bias_grad, t578, weight_grad_2, t549, t43, bias_grad, t551, weight_grad_3, t513, bias_grad_1, t509, weight_grad_4, t504, bias_grad_2, t500, weight_grad_5, t589, bias_grad_3, t585, weight_grad_6, t519, bias_grad_4, t515);
+  layer4(in_proj_weight_grad_1, t463, in_proj_bias_grad_1, t459, weight_grad_7, t430, t112, bias_grad_5, t432, weight_grad_8, t394, bias_grad_6, t390, weight_grad_9, t385, bias_grad_7, t381, weight_grad_10, t470, bias_grad_8, t466, weight_grad_11, t400, bias_grad_9, t396);
+  /* transformer_tasks.tt:41:13  store into bias_grad_9: computed there, nothing to copy */
+  /* transformer_tasks.tt:41:13  weight_grad_12 = add [10,64] + [10,64] -> [10,64]   640 FLOPs, 7680 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 640; i0++)
+    weight_grad_12[i0] = weight_grad_12[i0] + t379[i0];
+  /* transformer_tasks.tt:41:13  store into weight_grad_12: computed there, nothing to copy */
+  /* transformer_tasks.tt:41:13  bias_grad_10 = add [10] + [10] -> [10]   10 FLOPs, 120 B, 0.08 FLOP/B */
+  for (int64_t i0 = 0; i0 < 10; i0++)
+    bias_grad_10[i0] = bias_grad_10[i0] + t375[i0];
+  /* transformer_tasks.tt:41:13  store into bias_grad_10: computed there, nothing to copy */
+  /* transformer_tasks.tt:42:18  t243 = hostvar from lr -> [] */
+  t243[0] = (double)lr;
+  /* transformer_tasks.tt:42:18  t246 = add [] + [] -> []   1 FLOPs, 24 B, 0.04 FLOP/B */
+  t246[0] = (int64_t)((uint64_t)adam_step[0] + (uint64_t)train_step_1_t245[0]);
+  /* transformer_tasks.tt:42:18  store [] into adam_step   0 FLOPs, 16 B */
+  memcpy(adam_step, t246, 1 * sizeof *adam_step);
+  layer5(t246, t243, weight, weight_grad, weight_exp_avg, weight_exp_avg_sq);
+  layer5(t246, t243, weight_1, weight_grad_1, weight_exp_avg_1, weight_exp_avg_sq_1);
+  layer6(t246, t243, in_proj_weight_1, in_proj_weight_grad, in_proj_weight_exp_avg, in_proj_weight_exp_avg_sq, in_proj_bias_1, in_proj_bias_grad, in_proj_bias_exp_avg, in_proj_bias_exp_avg_sq, weight_7, weight_grad_2, weight_exp_avg_2, weight_exp_avg_sq_2, bias_5, bias_grad, bias_exp_avg, bias_exp_avg_sq, weight_8, weight_grad_3, weight_exp_avg_3, weight_exp_avg_sq_3, bias_6, bias_grad_1, bias_exp_avg_1, bias_exp_avg_sq_1, weight_9, weight_grad_4, weight_exp_avg_4, weight_exp_avg_sq_4, bias_7, bias_grad_2, bias_exp_avg_2, bias_exp_avg_sq_2, weight_10, weight_grad_5, weight_exp_avg_5, weight_exp_avg_sq_5, bias_8, bias_grad_3, bias_exp_avg_3, bias_exp_avg_sq_3, weight_11, weight_grad_6, weight_exp_avg_6, weight_exp_avg_sq_6, bias_9, bias_grad_4, bias_exp_avg_4, bias_exp_avg_sq_4);
+  layer6(t246, t243, in_proj_weight_2, in_proj_weight_grad_1, in_proj_weight_exp_avg_1, in_proj_weight_exp_avg_sq_1, in_proj_bias_2, in_proj_bias_grad_1, in_proj_bias_exp_avg_1, in_proj_bias_exp_avg_sq_1, weight_12, weight_grad_7, weight_exp_avg_7, weight_exp_avg_sq_7, bias_10, bias_grad_5, bias_exp_avg_5, bias_exp_avg_sq_5, weight_13, weight_grad_8, weight_exp_avg_8, weight_exp_avg_sq_8, bias_11, bias_grad_6, bias_exp_avg_6, bias_exp_avg_sq_6, weight_14, weight_grad_9, weight_exp_avg_9, weight_exp_avg_sq_9, bias_12, bias_grad_7, bias_exp_avg_7, bias_exp_avg_sq_7, weight_15, weight_grad_10, weight_exp_avg_10, weight_exp_avg_sq_10, bias_13, bias_grad_8, bias_exp_avg_8, bias_exp_avg_sq_8, weight_16, weight_grad_11, weight_exp_avg_11, weight_exp_avg_sq_11, bias_14, bias_grad_9, bias_exp_avg_9, bias_exp_avg_sq_9);
   /* transformer_tasks.tt:42:18  adam_step [10,64], [10,64], [10,64], [10,64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   7680 FLOPs, 20480 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t246[0]);
@@ -3158,144 +2173,14 @@ static TT_NOINLINE void train_step_1_part6(void) {
   /* transformer_tasks.tt:44:51  store into loss_item: computed there, nothing to copy */
 }
 
-/* transformer_tasks.tt lines 24-44, in 6 parts */
+/* transformer_tasks.tt lines 24-44, in 1 parts */
 static void train_step_1(void) {
   train_step_1_part1();
-  train_step_1_part2();
-  train_step_1_part3();
-  train_step_1_part4();
-  train_step_1_part5();
-  train_step_1_part6();
 }
 
-/* transformer_tasks.tt lines 16-50 */
-static void forward_2(void) {
-  int64_t *const x_1 = arena_i64 + 0; /* [1000,10], elements 0..10000 */
-  int64_t *const y_1 = arena_i64 + 10000; /* [1000,10], elements 10000..20000 */
-  int64_t *const pos_1 = arena_i64 + 20000; /* [10], elements 20000..20010 */
-  float *const t4 = arena_f32 + 1920000; /* [1000,10,64], elements 1920000..2560000 */
-  float *const t7_1 = arena_f32 + 0; /* [10,64], elements 0..640 */
-  float *const t9_1 = arena_f32 + 1920000; /* [1000,10,64], elements 1920000..2560000 */
-  float *const t10_1 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
-  float *const t11_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
-  float *const t12 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
-  float *const t13 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t16_1 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
-  float *const t18_1 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
-  float *const t22_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
-  float *const t25_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
-  float *const t28_1 = arena_f32 + 2560000; /* [10,1000,64], elements 2560000..3200000 */
-  float *const t29_1 = arena_f32 + 0; /* [10,1000,192], elements 0..1920000 */
-  float *const t32_1 = arena_f32 + 0; /* [10,1000,192], elements 0..1920000 */
-  float *const t34_1 = arena_f32 + 2560000; /* [10,1000,64], elements 2560000..3200000 */
-  float *const t35 = arena_f32 + 3200000; /* [10,1000,64], elements 3200000..3840000 */
-  float *const t36_1 = arena_f32 + 3840000; /* [10,1000,64], elements 3840000..4480000 */
-  float *const t38_1 = arena_f32 + 0; /* [4000,10,16], elements 0..640000 */
-  float *const t40_1 = arena_f32 + 2560000; /* [4000,10,16], elements 2560000..3200000 */
-  float *const t42_1 = arena_f32 + 3200000; /* [4000,10,16], elements 3200000..3840000 */
-  float *const t44 = arena_f32 + 0; /* [4000,10,16], elements 0..640000 */
-  float *const t45 = arena_f32 + 640000; /* [4000,16,10], elements 640000..1280000 */
-  float *const t46_1 = arena_f32 + 1280000; /* [4000,10,10], elements 1280000..1680000 */
-  float *const t47 = arena_f32 + 0; /* [4000,10,10], elements 0..400000 */
-  float *const t48_1 = arena_f32 + 2560000; /* [4000,10,16], elements 2560000..3200000 */
-  float *const t49 = arena_f32 + 0; /* [10,4000,16], elements 0..640000 */
-  float *const t52_1 = arena_f32 + 640000; /* [10000,64], elements 640000..1280000 */
-  float *const t55_1 = arena_f32 + 640000; /* [10000,64], elements 640000..1280000 */
-  float *const t58_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
-  float *const t59_1 = arena_f32 + 1920000; /* [1000,10,64], elements 1920000..2560000 */
-  float *const t60_1 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
-  float *const t61 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
-  float *const t62_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
-  float *const t63 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t66_1 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
-  float *const t68_1 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
-  float *const t72 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
-  float *const t75 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
-  float *const t78_1 = arena_f32 + 0; /* [1000,10,128], elements 0..1280000 */
-  float *const t81 = arena_f32 + 0; /* [1000,10,128], elements 0..1280000 */
-  float *const t83_1 = arena_f32 + 0; /* [1000,10,128], elements 0..1280000 */
-  float *const t85_1 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
-  float *const t88 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
-  float *const t90 = arena_f32 + 1920000; /* [1000,10,64], elements 1920000..2560000 */
-  float *const t91_1 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
-  float *const t92 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
-  float *const t93_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
-  float *const t94_1 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t97_1 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
-  float *const t99_1 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
-  float *const t103_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
-  float *const t106 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
-  float *const t109_1 = arena_f32 + 2560000; /* [10,1000,64], elements 2560000..3200000 */
-  float *const t110_1 = arena_f32 + 0; /* [10,1000,192], elements 0..1920000 */
-  float *const t113 = arena_f32 + 0; /* [10,1000,192], elements 0..1920000 */
-  float *const t115_1 = arena_f32 + 2560000; /* [10,1000,64], elements 2560000..3200000 */
-  float *const t116 = arena_f32 + 3200000; /* [10,1000,64], elements 3200000..3840000 */
-  float *const t117_1 = arena_f32 + 3840000; /* [10,1000,64], elements 3840000..4480000 */
-  float *const t119_1 = arena_f32 + 0; /* [4000,10,16], elements 0..640000 */
-  float *const t121_1 = arena_f32 + 2560000; /* [4000,10,16], elements 2560000..3200000 */
-  float *const t123_1 = arena_f32 + 3200000; /* [4000,10,16], elements 3200000..3840000 */
-  float *const t125 = arena_f32 + 0; /* [4000,10,16], elements 0..640000 */
-  float *const t126 = arena_f32 + 640000; /* [4000,16,10], elements 640000..1280000 */
-  float *const t127_1 = arena_f32 + 1280000; /* [4000,10,10], elements 1280000..1680000 */
-  float *const t128_1 = arena_f32 + 0; /* [4000,10,10], elements 0..400000 */
-  float *const t129_1 = arena_f32 + 2560000; /* [4000,10,16], elements 2560000..3200000 */
-  float *const t130 = arena_f32 + 0; /* [10,4000,16], elements 0..640000 */
-  float *const t133 = arena_f32 + 640000; /* [10000,64], elements 640000..1280000 */
-  float *const t136 = arena_f32 + 640000; /* [10000,64], elements 640000..1280000 */
-  float *const t139 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
-  float *const t140_1 = arena_f32 + 1920000; /* [1000,10,64], elements 1920000..2560000 */
-  float *const t141 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
-  float *const t142_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
-  float *const t143 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
-  float *const t144 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
-  float *const t147_1 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
-  float *const t149 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
-  float *const t153_1 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
-  float *const t156_1 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
-  float *const t159 = arena_f32 + 0; /* [1000,10,128], elements 0..1280000 */
-  float *const t162 = arena_f32 + 0; /* [1000,10,128], elements 0..1280000 */
-  float *const t164 = arena_f32 + 0; /* [1000,10,128], elements 0..1280000 */
-  float *const t166 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
-  float *const t169 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
-  float *const encoder_out_1 = arena_f32 + 1920000; /* [1000,10,64], elements 1920000..2560000 */
-  float *const t173 = arena_f32 + 0; /* [1000,10,10], elements 0..100000 */
-  float *const t176 = arena_f32 + 0; /* [1000,10,10], elements 0..100000 */
-  int64_t *const pred = arena_i64 + 0; /* [1000,10], elements 0..10000 */
-  float *const t180 = arena_f32 + 0; /* [1000,10], elements 0..10000 */
-  int64_t *const t187 = arena_i64 + 20000; /* [1000,10], elements 20000..30000 */
-  int64_t *const t188 = arena_i64 + 0; /* [1000], elements 0..1000 */
-  float *const t191 = arena_f32 + 0; /* [1000], elements 0..1000 */
-
-  /* transformer_tasks.tt:29:14  x_1 = randint low=0 high=10 -> [1000,10]   0 FLOPs, 80000 B */
-  tt_randint_i64(x_1, 10000, 0, 10);
-  /* transformer_tasks.tt:30:46  y_1 = permute [1000,10] order=(0,1) -> [1000,10]   0 FLOPs, 160000 B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    y_1[i0] = x_1[i0];
-  /* transformer_tasks.tt:24:20  pos_1 = arange start=0 step=1 -> [10]   0 FLOPs, 80 B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    pos_1[i0] = (int64_t)(i0);
-  /* transformer_tasks.tt:25:30  t4 = embedding [10,64], [1000,10] 10 rows of 64 -> [1000,10,64]   0 FLOPs, 2642560 B */
-  for (int64_t i = 0; i < 10000; i++) {
-    const int64_t k = x_1[i];
-    if (k < 0 || k >= 10)
-      tt_fatal("%s: index %lld is out of range for an embedding of 10 rows", "transformer_tasks.tt:25", (long long)k);
-    for (int64_t j = 0; j < 64; j++)
-      t4[i * 64 + j] = weight[k * 64 + j];
-  }
-  /* transformer_tasks.tt:25:30  tok_out = detach [1000,10,64] -> [1000,10,64]: a view of t4, no copy */
-  /* transformer_tasks.tt:25:44  t7_1 = embedding [10,64], [10] 10 rows of 64 -> [10,64]   0 FLOPs, 5200 B */
-  for (int64_t i = 0; i < 10; i++) {
-    const int64_t k = pos_1[i];
-    if (k < 0 || k >= 10)
-      tt_fatal("%s: index %lld is out of range for an embedding of 10 rows", "transformer_tasks.tt:25", (long long)k);
-    for (int64_t j = 0; j < 64; j++)
-      t7_1[i * 64 + j] = weight_1[k * 64 + j];
-  }
-  /* transformer_tasks.tt:25:44  pos_out = detach [10,64] -> [10,64]: a view of t7_1, no copy */
-  /* transformer_tasks.tt:25:38  t9_1 = add [1000,10,64] + [10,64] -> [1000,10,64]   640000 FLOPs, 5122560 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 1000; i0++)
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      t9_1[i0 * 640 + i1] = t4[i0 * 640 + i1] + t7_1[i1];
+/* transformer_tasks.tt lines 25-25: a layer that repeats (2 times in forward_2, and wherever the same C recurs);
+ * its parameters are the buffers of the first time, whose C this is */
+static TT_NOINLINE void layer7(float *t10_1, float *t9_1, float *t11_1, float *t12, float *t13, float *t16_1, float *t18_1, float *t22_1, float *weight_10, float *t25_1, float *bias_8, float *t28_1, float *t29_1, float *in_proj_weight_1, float *t32_1, float *in_proj_bias_1, float *t34_1, float *t35, float *t36_1, float *t38_1, float *t40_1, float *t42_1, float *t44, float *t45, float *t46_1, float *t47, float *t48_1, float *t49, float *t52_1, float *weight_7, float *t55_1, float *bias_5, float *t58_1, float *t59_1, float *t60_1, float *t61, float *t62_1, float *t63, float *t66_1, float *t68_1, float *t72, float *weight_11, float *t75, float *bias_9, float *t78_1, float *weight_8, float *t81, float *bias_6, float *t83_1, float *t85_1, float *weight_9, float *t88, float *bias_7, float *t90) {
   /* transformer_tasks.tt:25:17  t10_1 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 10000; i0++) {
     double acc = 0;
@@ -3548,258 +2433,138 @@ static void forward_2(void) {
   /* transformer_tasks.tt:25:17  t90 = add [1000,10,64] + [1000,10,64] -> [1000,10,64]   640000 FLOPs, 7680000 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640000; i0++)
     t90[i0] = t59_1[i0] + t88[i0];
-  /* transformer_tasks.tt:25:17  t91_1 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t90 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t91_1[i0] = (float)(acc / 64);
-  }
-  /* transformer_tasks.tt:25:17  t92 = sub [1000,10,64] - [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
+}
+
+/* transformer_tasks.tt lines 16-50 */
+static void forward_2(void) {
+  int64_t *const x_1 = arena_i64 + 0; /* [1000,10], elements 0..10000 */
+  int64_t *const y_1 = arena_i64 + 10000; /* [1000,10], elements 10000..20000 */
+  int64_t *const pos_1 = arena_i64 + 20000; /* [10], elements 20000..20010 */
+  float *const t4 = arena_f32 + 1920000; /* [1000,10,64], elements 1920000..2560000 */
+  float *const t7_1 = arena_f32 + 0; /* [10,64], elements 0..640 */
+  float *const t9_1 = arena_f32 + 1920000; /* [1000,10,64], elements 1920000..2560000 */
+  float *const t10_1 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
+  float *const t11_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
+  float *const t12 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
+  float *const t13 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
+  float *const t16_1 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
+  float *const t18_1 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
+  float *const t22_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
+  float *const t25_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
+  float *const t28_1 = arena_f32 + 2560000; /* [10,1000,64], elements 2560000..3200000 */
+  float *const t29_1 = arena_f32 + 0; /* [10,1000,192], elements 0..1920000 */
+  float *const t32_1 = arena_f32 + 0; /* [10,1000,192], elements 0..1920000 */
+  float *const t34_1 = arena_f32 + 2560000; /* [10,1000,64], elements 2560000..3200000 */
+  float *const t35 = arena_f32 + 3200000; /* [10,1000,64], elements 3200000..3840000 */
+  float *const t36_1 = arena_f32 + 3840000; /* [10,1000,64], elements 3840000..4480000 */
+  float *const t38_1 = arena_f32 + 0; /* [4000,10,16], elements 0..640000 */
+  float *const t40_1 = arena_f32 + 2560000; /* [4000,10,16], elements 2560000..3200000 */
+  float *const t42_1 = arena_f32 + 3200000; /* [4000,10,16], elements 3200000..3840000 */
+  float *const t44 = arena_f32 + 0; /* [4000,10,16], elements 0..640000 */
+  float *const t45 = arena_f32 + 640000; /* [4000,16,10], elements 640000..1280000 */
+  float *const t46_1 = arena_f32 + 1280000; /* [4000,10,10], elements 1280000..1680000 */
+  float *const t47 = arena_f32 + 0; /* [4000,10,10], elements 0..400000 */
+  float *const t48_1 = arena_f32 + 2560000; /* [4000,10,16], elements 2560000..3200000 */
+  float *const t49 = arena_f32 + 0; /* [10,4000,16], elements 0..640000 */
+  float *const t52_1 = arena_f32 + 640000; /* [10000,64], elements 640000..1280000 */
+  float *const t55_1 = arena_f32 + 640000; /* [10000,64], elements 640000..1280000 */
+  float *const t58_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
+  float *const t59_1 = arena_f32 + 1920000; /* [1000,10,64], elements 1920000..2560000 */
+  float *const t60_1 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
+  float *const t61 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
+  float *const t62_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
+  float *const t63 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
+  float *const t66_1 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
+  float *const t68_1 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
+  float *const t72 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
+  float *const t75 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
+  float *const t78_1 = arena_f32 + 0; /* [1000,10,128], elements 0..1280000 */
+  float *const t81 = arena_f32 + 0; /* [1000,10,128], elements 0..1280000 */
+  float *const t83_1 = arena_f32 + 0; /* [1000,10,128], elements 0..1280000 */
+  float *const t85_1 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
+  float *const t88 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
+  float *const t90 = arena_f32 + 1920000; /* [1000,10,64], elements 1920000..2560000 */
+  float *const t91_1 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
+  float *const t92 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
+  float *const t93_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
+  float *const t94_1 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
+  float *const t97_1 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
+  float *const t99_1 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
+  float *const t103_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
+  float *const t106 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
+  float *const t109_1 = arena_f32 + 2560000; /* [10,1000,64], elements 2560000..3200000 */
+  float *const t110_1 = arena_f32 + 0; /* [10,1000,192], elements 0..1920000 */
+  float *const t113 = arena_f32 + 0; /* [10,1000,192], elements 0..1920000 */
+  float *const t115_1 = arena_f32 + 2560000; /* [10,1000,64], elements 2560000..3200000 */
+  float *const t116 = arena_f32 + 3200000; /* [10,1000,64], elements 3200000..3840000 */
+  float *const t117_1 = arena_f32 + 3840000; /* [10,1000,64], elements 3840000..4480000 */
+  float *const t119_1 = arena_f32 + 0; /* [4000,10,16], elements 0..640000 */
+  float *const t121_1 = arena_f32 + 2560000; /* [4000,10,16], elements 2560000..3200000 */
+  float *const t123_1 = arena_f32 + 3200000; /* [4000,10,16], elements 3200000..3840000 */
+  float *const t125 = arena_f32 + 0; /* [4000,10,16], elements 0..640000 */
+  float *const t126 = arena_f32 + 640000; /* [4000,16,10], elements 640000..1280000 */
+  float *const t127_1 = arena_f32 + 1280000; /* [4000,10,10], elements 1280000..1680000 */
+  float *const t128_1 = arena_f32 + 0; /* [4000,10,10], elements 0..400000 */
+  float *const t129_1 = arena_f32 + 2560000; /* [4000,10,16], elements 2560000..3200000 */
+  float *const t130 = arena_f32 + 0; /* [10,4000,16], elements 0..640000 */
+  float *const t133 = arena_f32 + 640000; /* [10000,64], elements 640000..1280000 */
+  float *const t136 = arena_f32 + 640000; /* [10000,64], elements 640000..1280000 */
+  float *const t139 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
+  float *const t140_1 = arena_f32 + 1920000; /* [1000,10,64], elements 1920000..2560000 */
+  float *const t141 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
+  float *const t142_1 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
+  float *const t143 = arena_f32 + 0; /* [1000,10,64], elements 0..640000 */
+  float *const t144 = arena_f32 + 650000; /* [1000,10,1], elements 650000..660000 */
+  float *const t147_1 = arena_f32 + 660000; /* [1000,10,1], elements 660000..670000 */
+  float *const t149 = arena_f32 + 640000; /* [1000,10,1], elements 640000..650000 */
+  float *const t153_1 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
+  float *const t156_1 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
+  float *const t159 = arena_f32 + 0; /* [1000,10,128], elements 0..1280000 */
+  float *const t162 = arena_f32 + 0; /* [1000,10,128], elements 0..1280000 */
+  float *const t164 = arena_f32 + 0; /* [1000,10,128], elements 0..1280000 */
+  float *const t166 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
+  float *const t169 = arena_f32 + 1280000; /* [1000,10,64], elements 1280000..1920000 */
+  float *const encoder_out_1 = arena_f32 + 1920000; /* [1000,10,64], elements 1920000..2560000 */
+  float *const t173 = arena_f32 + 0; /* [1000,10,10], elements 0..100000 */
+  float *const t176 = arena_f32 + 0; /* [1000,10,10], elements 0..100000 */
+  int64_t *const pred = arena_i64 + 0; /* [1000,10], elements 0..10000 */
+  float *const t180 = arena_f32 + 0; /* [1000,10], elements 0..10000 */
+  int64_t *const t187 = arena_i64 + 20000; /* [1000,10], elements 20000..30000 */
+  int64_t *const t188 = arena_i64 + 0; /* [1000], elements 0..1000 */
+  float *const t191 = arena_f32 + 0; /* [1000], elements 0..1000 */
+
+  /* transformer_tasks.tt:29:14  x_1 = randint low=0 high=10 -> [1000,10]   0 FLOPs, 80000 B */
+  tt_randint_i64(x_1, 10000, 0, 10);
+  /* transformer_tasks.tt:30:46  y_1 = permute [1000,10] order=(0,1) -> [1000,10]   0 FLOPs, 160000 B */
   for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t92[i0 * 64 + i1] = t90[i0 * 64 + i1] - t91_1[i0];
-  /* transformer_tasks.tt:25:17  t93_1 = mul [1000,10,64] * [1000,10,64] -> [1000,10,64]   640000 FLOPs, 7680000 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640000; i0++)
-    t93_1[i0] = t92[i0] * t92[i0];
-  /* transformer_tasks.tt:25:17  t94_1 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t93_1 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t94_1[i0] = (float)(acc / 64);
-  }
-  /* transformer_tasks.tt:25:17  t95 = const -> [] */
-  static const float t95[1] = { /* [] */
-    1e-05f,
-  };
-  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs */
-  /* transformer_tasks.tt:25:17  t97_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80004 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++) {
-    const float f96 = t94_1[i0] + t95[0]; /* add */
-    t97_1[i0] = 1 / sqrtf(f96);
-  }
-  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs */
-  /* transformer_tasks.tt:25:17  t99_1 = mul [1000,10,1] * [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++) {
-    const float f98 = -t97_1[i0]; /* neg */
-    t99_1[i0] = f98 * t91_1[i0];
-  }
-  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs */
-  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs */
-  /* transformer_tasks.tt:25:17  t103_1 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5200256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f100 = t90[i0 * 64 + i1] * t97_1[i0]; /* mul */
-      const float f101 = f100 + t99_1[i0]; /* add */
-      t103_1[i0 * 64 + i1] = f101 * weight_15[i1];
-    }
-  /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t103_1, no copy */
-  /* transformer_tasks.tt:25:17  t106 = add [1000,10,64] + [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t106[i0 * 64 + i1] = t103_1[i0 * 64 + i1] + bias_13[i1];
-  /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t106, no copy */
-  /* transformer_tasks.tt:25:17  t109_1 = permute [1000,10,64] order=(1,0,2) -> [10,1000,64]   0 FLOPs, 5120000 B */
+    y_1[i0] = x_1[i0];
+  /* transformer_tasks.tt:24:20  pos_1 = arange start=0 step=1 -> [10]   0 FLOPs, 80 B */
   for (int64_t i0 = 0; i0 < 10; i0++)
-    for (int64_t i1 = 0; i1 < 1000; i1++)
-      for (int64_t i2 = 0; i2 < 64; i2++)
-        t109_1[i0 * 64000 + i1 * 64 + i2] = t106[i0 * 64 + i1 * 640 + i2];
-  /* transformer_tasks.tt:25:17  t110_1 = matmul [10,1000,64] @ [192,64] (B transposed) -> [10,1000,192]   245760000 FLOPs, 10289152 B, 23.89 FLOP/B */
-  tt_gemm_f32(10000, 192, 64, t109_1, 64, false, in_proj_weight_2, 64, true, t110_1, 192, false);
-  /* transformer_tasks.tt:25:17  detach [10,1000,192] -> [10,1000,192]: a view of t110_1, no copy */
-  /* transformer_tasks.tt:25:17  t113 = add [10,1000,192] + [192] -> [10,1000,192]   1920000 FLOPs, 15360768 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 192; i1++)
-      t113[i0 * 192 + i1] = t110_1[i0 * 192 + i1] + in_proj_bias_2[i1];
-  /* transformer_tasks.tt:25:17  detach [10,1000,192] -> [10,1000,192]: a view of t113, no copy */
-  /* transformer_tasks.tt:25:17  t115_1 = slice [10,1000,192] [0:10, 0:1000, 0:64] -> [10,1000,64]   0 FLOPs, 10240000 B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t115_1[i0 * 64 + i1] = t113[i0 * 192 + i1];
-  /* transformer_tasks.tt:25:17  t116 = slice [10,1000,192] [0:10, 0:1000, 64:128] -> [10,1000,64]   0 FLOPs, 10240000 B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t116[i0 * 64 + i1] = t113[i0 * 192 + i1 + 64];
-  /* transformer_tasks.tt:25:17  t117_1 = slice [10,1000,192] [0:10, 0:1000, 128:192] -> [10,1000,64]   0 FLOPs, 10240000 B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t117_1[i0 * 64 + i1] = t113[i0 * 192 + i1 + 128];
-  /* transformer_tasks.tt:25:17  reshape [10,1000,64] -> [10,4000,16]: a view of t115_1, no copy */
-  /* transformer_tasks.tt:25:17  t119_1 = permute [10,4000,16] order=(1,0,2) -> [4000,10,16]   0 FLOPs, 5120000 B */
-  for (int64_t i0 = 0; i0 < 4000; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t119_1[i0 * 160 + i1 * 16 + i2] = t115_1[i0 * 16 + i1 * 64000 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,1000,64] -> [10,4000,16]: a view of t116, no copy */
-  /* transformer_tasks.tt:25:17  t121_1 = permute [10,4000,16] order=(1,0,2) -> [4000,10,16]   0 FLOPs, 5120000 B */
-  for (int64_t i0 = 0; i0 < 4000; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t121_1[i0 * 160 + i1 * 16 + i2] = t116[i0 * 16 + i1 * 64000 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,1000,64] -> [10,4000,16]: a view of t117_1, no copy */
-  /* transformer_tasks.tt:25:17  t123_1 = permute [10,4000,16] order=(1,0,2) -> [4000,10,16]   0 FLOPs, 5120000 B */
-  for (int64_t i0 = 0; i0 < 4000; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t123_1[i0 * 160 + i1 * 16 + i2] = t117_1[i0 * 16 + i1 * 64000 + i2];
-  /* transformer_tasks.tt:25:17  t124_1 = const -> [] */
-  static const float t124_1[1] = { /* [] */
-    4.0f,
-  };
-  /* transformer_tasks.tt:25:17  t125 = div [4000,10,16] / [] -> [4000,10,16]   640000 FLOPs, 5120004 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640000; i0++)
-    t125[i0] = t119_1[i0] / t124_1[0];
-  /* transformer_tasks.tt:25:17  t126 = permute [4000,10,16] order=(0,2,1) -> [4000,16,10]   0 FLOPs, 5120000 B */
-  for (int64_t i0 = 0; i0 < 4000; i0++)
-    for (int64_t i1 = 0; i1 < 16; i1++)
-      for (int64_t i2 = 0; i2 < 10; i2++)
-        t126[i0 * 160 + i1 * 10 + i2] = t121_1[i0 * 160 + i1 + i2 * 16];
-  /* transformer_tasks.tt:25:17  t127_1 = matmul [4000,10,16] @ [4000,16,10] -> [4000,10,10]   12800000 FLOPs, 6720000 B, 1.90 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4000; i0++)
-    tt_gemm_f32(10, 10, 16, t125 + i0 * 160, 16, false, t126 + i0 * 160, 10, false, t127_1 + i0 * 100, 10, false);
-  /* transformer_tasks.tt:25:17  t128_1 = softmax [4000,10,10] dim=2 -> [4000,10,10]   2000000 FLOPs, 3200000 B, 0.62 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40000; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (t127_1[i0 * 10 + i1] > rmax) rmax = t127_1[i0 * 10 + i1];
-    double rsum = 0;
-    for (int64_t i1 = 0; i1 < 10; i1++) {
-      t128_1[i0 * 10 + i1] = expf(t127_1[i0 * 10 + i1] - rmax);
-      rsum += t128_1[i0 * 10 + i1];
-    }
-    float rinv = (float)1 / (float)rsum;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      t128_1[i0 * 10 + i1] = t128_1[i0 * 10 + i1] * rinv;
+    pos_1[i0] = (int64_t)(i0);
+  /* transformer_tasks.tt:25:30  t4 = embedding [10,64], [1000,10] 10 rows of 64 -> [1000,10,64]   0 FLOPs, 2642560 B */
+  for (int64_t i = 0; i < 10000; i++) {
+    const int64_t k = x_1[i];
+    if (k < 0 || k >= 10)
+      tt_fatal("%s: index %lld is out of range for an embedding of 10 rows", "transformer_tasks.tt:25", (long long)k);
+    for (int64_t j = 0; j < 64; j++)
+      t4[i * 64 + j] = weight[k * 64 + j];
   }
-  /* transformer_tasks.tt:25:17  t129_1 = matmul [4000,10,10] @ [4000,10,16] -> [4000,10,16]   12800000 FLOPs, 6720000 B, 1.90 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4000; i0++)
-    tt_gemm_f32(10, 16, 10, t128_1 + i0 * 100, 10, false, t123_1 + i0 * 160, 16, false, t129_1 + i0 * 160, 16, false);
-  /* transformer_tasks.tt:25:17  t130 = permute [4000,10,16] order=(1,0,2) -> [10,4000,16]   0 FLOPs, 5120000 B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    for (int64_t i1 = 0; i1 < 4000; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t130[i0 * 64000 + i1 * 16 + i2] = t129_1[i0 * 16 + i1 * 160 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,4000,16] -> [10000,64]: a view of t130, no copy */
-  /* transformer_tasks.tt:25:17  t133 = matmul [10000,64] @ [64,64] (B transposed) -> [10000,64]   81920000 FLOPs, 5136384 B, 15.95 FLOP/B */
-  tt_gemm_f32(10000, 64, 64, t130, 64, false, weight_12, 64, true, t133, 64, false);
-  /* transformer_tasks.tt:25:17  detach [10000,64] -> [10000,64]: a view of t133, no copy */
-  /* transformer_tasks.tt:25:17  t136 = add [10000,64] + [64] -> [10000,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t136[i0 * 64 + i1] = t133[i0 * 64 + i1] + bias_10[i1];
-  /* transformer_tasks.tt:25:17  detach [10000,64] -> [10000,64]: a view of t136, no copy */
-  /* transformer_tasks.tt:25:17  reshape [10000,64] -> [10,1000,64]: a view of t136, no copy */
-  /* transformer_tasks.tt:25:17  t139 = permute [10,1000,64] order=(1,0,2) -> [1000,10,64]   0 FLOPs, 5120000 B */
+  /* transformer_tasks.tt:25:30  tok_out = detach [1000,10,64] -> [1000,10,64]: a view of t4, no copy */
+  /* transformer_tasks.tt:25:44  t7_1 = embedding [10,64], [10] 10 rows of 64 -> [10,64]   0 FLOPs, 5200 B */
+  for (int64_t i = 0; i < 10; i++) {
+    const int64_t k = pos_1[i];
+    if (k < 0 || k >= 10)
+      tt_fatal("%s: index %lld is out of range for an embedding of 10 rows", "transformer_tasks.tt:25", (long long)k);
+    for (int64_t j = 0; j < 64; j++)
+      t7_1[i * 64 + j] = weight_1[k * 64 + j];
+  }
+  /* transformer_tasks.tt:25:44  pos_out = detach [10,64] -> [10,64]: a view of t7_1, no copy */
+  /* transformer_tasks.tt:25:38  t9_1 = add [1000,10,64] + [10,64] -> [1000,10,64]   640000 FLOPs, 5122560 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 1000; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 64; i2++)
-        t139[i0 * 640 + i1 * 64 + i2] = t136[i0 * 64 + i1 * 64000 + i2];
-  /* transformer_tasks.tt:25:17  t140_1 = add [1000,10,64] + [1000,10,64] -> [1000,10,64]   640000 FLOPs, 7680000 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640000; i0++)
-    t140_1[i0] = t90[i0] + t139[i0];
-  /* transformer_tasks.tt:25:17  t141 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t140_1 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t141[i0] = (float)(acc / 64);
-  }
-  /* transformer_tasks.tt:25:17  t142_1 = sub [1000,10,64] - [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t142_1[i0 * 64 + i1] = t140_1[i0 * 64 + i1] - t141[i0];
-  /* transformer_tasks.tt:25:17  t143 = mul [1000,10,64] * [1000,10,64] -> [1000,10,64]   640000 FLOPs, 7680000 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640000; i0++)
-    t143[i0] = t142_1[i0] * t142_1[i0];
-  /* transformer_tasks.tt:25:17  t144 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t143 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t144[i0] = (float)(acc / 64);
-  }
-  /* transformer_tasks.tt:25:17  t145 = const -> [] */
-  static const float t145[1] = { /* [] */
-    1e-05f,
-  };
-  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs */
-  /* transformer_tasks.tt:25:17  t147_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80004 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++) {
-    const float f146 = t144[i0] + t145[0]; /* add */
-    t147_1[i0] = 1 / sqrtf(f146);
-  }
-  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs */
-  /* transformer_tasks.tt:25:17  t149 = mul [1000,10,1] * [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++) {
-    const float f148 = -t147_1[i0]; /* neg */
-    t149[i0] = f148 * t141[i0];
-  }
-  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs */
-  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs */
-  /* transformer_tasks.tt:25:17  t153_1 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5200256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f150 = t140_1[i0 * 64 + i1] * t147_1[i0]; /* mul */
-      const float f151 = f150 + t149[i0]; /* add */
-      t153_1[i0 * 64 + i1] = f151 * weight_16[i1];
-    }
-  /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t153_1, no copy */
-  /* transformer_tasks.tt:25:17  t156_1 = add [1000,10,64] + [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t156_1[i0 * 64 + i1] = t153_1[i0 * 64 + i1] + bias_14[i1];
-  /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t156_1, no copy */
-  /* transformer_tasks.tt:25:17  t159 = matmul [1000,10,64] @ [128,64] (B transposed) -> [1000,10,128]   163840000 FLOPs, 7712768 B, 21.24 FLOP/B */
-  tt_gemm_f32(10000, 128, 64, t156_1, 64, false, weight_13, 64, true, t159, 128, false);
-  /* transformer_tasks.tt:25:17  detach [1000,10,128] -> [1000,10,128]: a view of t159, no copy */
-  /* transformer_tasks.tt:25:17  t162 = add [1000,10,128] + [128] -> [1000,10,128]   1280000 FLOPs, 10240512 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 128; i1++)
-      t162[i0 * 128 + i1] = t159[i0 * 128 + i1] + bias_11[i1];
-  /* transformer_tasks.tt:25:17  detach [1000,10,128] -> [1000,10,128]: a view of t162, no copy */
-  /* transformer_tasks.tt:25:17  t164 = relu [1000,10,128] -> [1000,10,128]   1280000 FLOPs, 10240000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 1280000; i0++)
-    t164[i0] = (t162[i0] < 0 ? (float)0 : t162[i0]);
-  /* transformer_tasks.tt:25:17  t166 = matmul [1000,10,128] @ [64,128] (B transposed) -> [1000,10,64]   163840000 FLOPs, 7712768 B, 21.24 FLOP/B */
-  tt_gemm_f32(10000, 64, 128, t164, 128, false, weight_14, 128, true, t166, 64, false);
-  /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t166, no copy */
-  /* transformer_tasks.tt:25:17  t169 = add [1000,10,64] + [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t169[i0 * 64 + i1] = t166[i0 * 64 + i1] + bias_12[i1];
-  /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t169, no copy */
-  /* transformer_tasks.tt:25:17  encoder_out_1 = add [1000,10,64] + [1000,10,64] -> [1000,10,64]   640000 FLOPs, 7680000 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640000; i0++)
-    encoder_out_1[i0] = t140_1[i0] + t169[i0];
+    for (int64_t i1 = 0; i1 < 640; i1++)
+      t9_1[i0 * 640 + i1] = t4[i0 * 640 + i1] + t7_1[i1];
+  layer7(t10_1, t9_1, t11_1, t12, t13, t16_1, t18_1, t22_1, weight_10, t25_1, bias_8, t28_1, t29_1, in_proj_weight_1, t32_1, in_proj_bias_1, t34_1, t35, t36_1, t38_1, t40_1, t42_1, t44, t45, t46_1, t47, t48_1, t49, t52_1, weight_7, t55_1, bias_5, t58_1, t59_1, t60_1, t61, t62_1, t63, t66_1, t68_1, t72, weight_11, t75, bias_9, t78_1, weight_8, t81, bias_6, t83_1, t85_1, weight_9, t88, bias_7, t90);
+  layer7(t91_1, t90, t92, t93_1, t94_1, t97_1, t99_1, t103_1, weight_15, t106, bias_13, t109_1, t110_1, in_proj_weight_2, t113, in_proj_bias_2, t115_1, t116, t117_1, t119_1, t121_1, t123_1, t125, t126, t127_1, t128_1, t129_1, t130, t133, weight_12, t136, bias_10, t139, t140_1, t141, t142_1, t143, t144, t147_1, t149, t153_1, weight_16, t156_1, bias_14, t159, weight_13, t162, bias_11, t164, t166, weight_14, t169, bias_12, encoder_out_1);
   /* transformer_tasks.tt:26:20  t173 = matmul [1000,10,64] @ [10,64] (B transposed) -> [1000,10,10]   12800000 FLOPs, 2962560 B, 4.32 FLOP/B */
   tt_gemm_f32(10000, 10, 64, encoder_out_1, 64, false, weight_17, 64, true, t173, 10, false);
   /* transformer_tasks.tt:26:20  detach [1000,10,10] -> [1000,10,10]: a view of t173, no copy */
@@ -3942,53 +2707,53 @@ static void forward_2(void) {
     bias_20[i0] = 0.0f;
   /* transformer_tasks.tt:18:19  store into bias_20: computed there, nothing to copy */
   /* transformer_tasks.tt:20:26  store [192,64] into encoder_layers_0_self_attn_in_proj_weight   0 FLOPs, 98304 B */
-  memcpy(encoder_layers_0_self_attn_in_proj_weight, in_proj_weight_3, sizeof encoder_layers_0_self_attn_in_proj_weight);
+  memcpy(encoder_layers_0_self_attn_in_proj_weight, in_proj_weight_3, 12288 * sizeof *encoder_layers_0_self_attn_in_proj_weight);
   /* transformer_tasks.tt:20:26  store [192] into encoder_layers_0_self_attn_in_proj_bias   0 FLOPs, 1536 B */
-  memcpy(encoder_layers_0_self_attn_in_proj_bias, in_proj_bias_3, sizeof encoder_layers_0_self_attn_in_proj_bias);
+  memcpy(encoder_layers_0_self_attn_in_proj_bias, in_proj_bias_3, 192 * sizeof *encoder_layers_0_self_attn_in_proj_bias);
   /* transformer_tasks.tt:20:26  store [64,64] into encoder_layers_0_self_attn_out_proj_weight   0 FLOPs, 32768 B */
-  memcpy(encoder_layers_0_self_attn_out_proj_weight, weight_18, sizeof encoder_layers_0_self_attn_out_proj_weight);
+  memcpy(encoder_layers_0_self_attn_out_proj_weight, weight_18, 4096 * sizeof *encoder_layers_0_self_attn_out_proj_weight);
   /* transformer_tasks.tt:20:26  store [64] into encoder_layers_0_self_attn_out_proj_bias   0 FLOPs, 512 B */
-  memcpy(encoder_layers_0_self_attn_out_proj_bias, bias_16, sizeof encoder_layers_0_self_attn_out_proj_bias);
+  memcpy(encoder_layers_0_self_attn_out_proj_bias, bias_16, 64 * sizeof *encoder_layers_0_self_attn_out_proj_bias);
   /* transformer_tasks.tt:20:26  store [128,64] into encoder_layers_0_linear1_weight   0 FLOPs, 65536 B */
-  memcpy(encoder_layers_0_linear1_weight, weight_19, sizeof encoder_layers_0_linear1_weight);
+  memcpy(encoder_layers_0_linear1_weight, weight_19, 8192 * sizeof *encoder_layers_0_linear1_weight);
   /* transformer_tasks.tt:20:26  store [128] into encoder_layers_0_linear1_bias   0 FLOPs, 1024 B */
-  memcpy(encoder_layers_0_linear1_bias, bias_17, sizeof encoder_layers_0_linear1_bias);
+  memcpy(encoder_layers_0_linear1_bias, bias_17, 128 * sizeof *encoder_layers_0_linear1_bias);
   /* transformer_tasks.tt:20:26  store [64,128] into encoder_layers_0_linear2_weight   0 FLOPs, 65536 B */
-  memcpy(encoder_layers_0_linear2_weight, weight_20, sizeof encoder_layers_0_linear2_weight);
+  memcpy(encoder_layers_0_linear2_weight, weight_20, 8192 * sizeof *encoder_layers_0_linear2_weight);
   /* transformer_tasks.tt:20:26  store [64] into encoder_layers_0_linear2_bias   0 FLOPs, 512 B */
-  memcpy(encoder_layers_0_linear2_bias, bias_18, sizeof encoder_layers_0_linear2_bias);
+  memcpy(encoder_layers_0_linear2_bias, bias_18, 64 * sizeof *encoder_layers_0_linear2_bias);
   /* transformer_tasks.tt:20:26  store [64] into encoder_layers_0_norm1_weight   0 FLOPs, 512 B */
-  memcpy(encoder_layers_0_norm1_weight, weight_21, sizeof encoder_layers_0_norm1_weight);
+  memcpy(encoder_layers_0_norm1_weight, weight_21, 64 * sizeof *encoder_layers_0_norm1_weight);
   /* transformer_tasks.tt:20:26  store [64] into encoder_layers_0_norm1_bias   0 FLOPs, 512 B */
-  memcpy(encoder_layers_0_norm1_bias, bias_19, sizeof encoder_layers_0_norm1_bias);
+  memcpy(encoder_layers_0_norm1_bias, bias_19, 64 * sizeof *encoder_layers_0_norm1_bias);
   /* transformer_tasks.tt:20:26  store [64] into encoder_layers_0_norm2_weight   0 FLOPs, 512 B */
-  memcpy(encoder_layers_0_norm2_weight, weight_22, sizeof encoder_layers_0_norm2_weight);
+  memcpy(encoder_layers_0_norm2_weight, weight_22, 64 * sizeof *encoder_layers_0_norm2_weight);
   /* transformer_tasks.tt:20:26  store [64] into encoder_layers_0_norm2_bias   0 FLOPs, 512 B */
-  memcpy(encoder_layers_0_norm2_bias, bias_20, sizeof encoder_layers_0_norm2_bias);
+  memcpy(encoder_layers_0_norm2_bias, bias_20, 64 * sizeof *encoder_layers_0_norm2_bias);
   /* transformer_tasks.tt:20:26  store [192,64] into encoder_layers_1_self_attn_in_proj_weight   0 FLOPs, 98304 B */
-  memcpy(encoder_layers_1_self_attn_in_proj_weight, in_proj_weight_3, sizeof encoder_layers_1_self_attn_in_proj_weight);
+  memcpy(encoder_layers_1_self_attn_in_proj_weight, in_proj_weight_3, 12288 * sizeof *encoder_layers_1_self_attn_in_proj_weight);
   /* transformer_tasks.tt:20:26  store [192] into encoder_layers_1_self_attn_in_proj_bias   0 FLOPs, 1536 B */
-  memcpy(encoder_layers_1_self_attn_in_proj_bias, in_proj_bias_3, sizeof encoder_layers_1_self_attn_in_proj_bias);
+  memcpy(encoder_layers_1_self_attn_in_proj_bias, in_proj_bias_3, 192 * sizeof *encoder_layers_1_self_attn_in_proj_bias);
   /* transformer_tasks.tt:20:26  store [64,64] into encoder_layers_1_self_attn_out_proj_weight   0 FLOPs, 32768 B */
-  memcpy(encoder_layers_1_self_attn_out_proj_weight, weight_18, sizeof encoder_layers_1_self_attn_out_proj_weight);
+  memcpy(encoder_layers_1_self_attn_out_proj_weight, weight_18, 4096 * sizeof *encoder_layers_1_self_attn_out_proj_weight);
   /* transformer_tasks.tt:20:26  store [64] into encoder_layers_1_self_attn_out_proj_bias   0 FLOPs, 512 B */
-  memcpy(encoder_layers_1_self_attn_out_proj_bias, bias_16, sizeof encoder_layers_1_self_attn_out_proj_bias);
+  memcpy(encoder_layers_1_self_attn_out_proj_bias, bias_16, 64 * sizeof *encoder_layers_1_self_attn_out_proj_bias);
   /* transformer_tasks.tt:20:26  store [128,64] into encoder_layers_1_linear1_weight   0 FLOPs, 65536 B */
-  memcpy(encoder_layers_1_linear1_weight, weight_19, sizeof encoder_layers_1_linear1_weight);
+  memcpy(encoder_layers_1_linear1_weight, weight_19, 8192 * sizeof *encoder_layers_1_linear1_weight);
   /* transformer_tasks.tt:20:26  store [128] into encoder_layers_1_linear1_bias   0 FLOPs, 1024 B */
-  memcpy(encoder_layers_1_linear1_bias, bias_17, sizeof encoder_layers_1_linear1_bias);
+  memcpy(encoder_layers_1_linear1_bias, bias_17, 128 * sizeof *encoder_layers_1_linear1_bias);
   /* transformer_tasks.tt:20:26  store [64,128] into encoder_layers_1_linear2_weight   0 FLOPs, 65536 B */
-  memcpy(encoder_layers_1_linear2_weight, weight_20, sizeof encoder_layers_1_linear2_weight);
+  memcpy(encoder_layers_1_linear2_weight, weight_20, 8192 * sizeof *encoder_layers_1_linear2_weight);
   /* transformer_tasks.tt:20:26  store [64] into encoder_layers_1_linear2_bias   0 FLOPs, 512 B */
-  memcpy(encoder_layers_1_linear2_bias, bias_18, sizeof encoder_layers_1_linear2_bias);
+  memcpy(encoder_layers_1_linear2_bias, bias_18, 64 * sizeof *encoder_layers_1_linear2_bias);
   /* transformer_tasks.tt:20:26  store [64] into encoder_layers_1_norm1_weight   0 FLOPs, 512 B */
-  memcpy(encoder_layers_1_norm1_weight, weight_21, sizeof encoder_layers_1_norm1_weight);
+  memcpy(encoder_layers_1_norm1_weight, weight_21, 64 * sizeof *encoder_layers_1_norm1_weight);
   /* transformer_tasks.tt:20:26  store [64] into encoder_layers_1_norm1_bias   0 FLOPs, 512 B */
-  memcpy(encoder_layers_1_norm1_bias, bias_19, sizeof encoder_layers_1_norm1_bias);
+  memcpy(encoder_layers_1_norm1_bias, bias_19, 64 * sizeof *encoder_layers_1_norm1_bias);
   /* transformer_tasks.tt:20:26  store [64] into encoder_layers_1_norm2_weight   0 FLOPs, 512 B */
-  memcpy(encoder_layers_1_norm2_weight, weight_22, sizeof encoder_layers_1_norm2_weight);
+  memcpy(encoder_layers_1_norm2_weight, weight_22, 64 * sizeof *encoder_layers_1_norm2_weight);
   /* transformer_tasks.tt:20:26  store [64] into encoder_layers_1_norm2_bias   0 FLOPs, 512 B */
-  memcpy(encoder_layers_1_norm2_bias, bias_20, sizeof encoder_layers_1_norm2_bias);
+  memcpy(encoder_layers_1_norm2_bias, bias_20, 64 * sizeof *encoder_layers_1_norm2_bias);
   /* transformer_tasks.tt:21:23  head_weight = uniform lo=-0.125 hi=0.125 -> [10,64]   0 FLOPs, 2560 B */
   tt_uniform_f32(head_weight, 640, -0.125, 0.125);
   /* transformer_tasks.tt:21:23  store into head_weight: computed there, nothing to copy */
@@ -4243,7 +3008,7 @@ static float *const t625 = arena_f32 + 1664000; /* [10,64], elements 1664000..16
 static double *const t246_1 = arena_f64 + 0; /* [], elements 0..1 */
 static int64_t *const t249 = arena_i64 + 0; /* [], elements 0..1 */
 
-/* train_step_2, part 1: transformer_tasks.tt lines 24-30 */
+/* train_step_2, part 1: transformer_tasks.tt lines 24-44 */
 static TT_NOINLINE void train_step_2_part1(void) {
   /* transformer_tasks.tt:29:14  x_1 = randint low=0 high=10 -> [64,10]   0 FLOPs, 5120 B */
   tt_randint_i64(x_1, 640, 0, 10);
@@ -4283,470 +3048,8 @@ static TT_NOINLINE void train_step_2_part1(void) {
   for (int64_t i0 = 0; i0 < 64; i0++)
     for (int64_t i1 = 0; i1 < 640; i1++)
       t10_1[i0 * 640 + i1] = tok_out_1[i0 * 640 + i1] + pos_out_1[i1];
-  /* transformer_tasks.tt:25:17  t11_1 = mean [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t10_1 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t11_1[i0] = (float)(acc / 64);
-  }
-  /* transformer_tasks.tt:25:17  t12 = sub [64,10,64] - [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t12[i0 * 64 + i1] = t10_1[i0 * 64 + i1] - t11_1[i0];
-  /* transformer_tasks.tt:25:17  t13 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t13[i0] = t12[i0] * t12[i0];
-  /* transformer_tasks.tt:25:17  t14_1 = mean [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t13 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t14_1[i0] = (float)(acc / 64);
-  }
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  t17 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    const float f16 = t14_1[i0] + train_step_2_t15[0]; /* add */
-    t17[i0] = 1 / sqrtf(f16);
-  }
-  /* transformer_tasks.tt:25:17  t18_1 = neg [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t18_1[i0] = -t17[i0];
-  /* transformer_tasks.tt:25:17  t19 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t19[i0] = t18_1[i0] * t11_1[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t21 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 332800 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f20 = t10_1[i0 * 64 + i1] * t17[i0]; /* mul */
-      t21[i0 * 64 + i1] = f20 + t19[i0];
-    }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t25_1 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 328192 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f23 = t21[i0 * 64 + i1] * encoder_layers_0_norm1_weight[i1]; /* mul */
-      t25_1[i0 * 64 + i1] = f23 + encoder_layers_0_norm1_bias[i1];
-    }
-  /* transformer_tasks.tt:25:17  t27_1 = permute [64,10,64] order=(1,0,2) -> [10,64,64]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      for (int64_t i2 = 0; i2 < 64; i2++)
-        t27_1[i0 * 4096 + i1 * 64 + i2] = t25_1[i0 * 64 + i1 * 640 + i2];
-  /* transformer_tasks.tt:25:17  t28_1 = matmul [10,64,64] @ [192,64] (B transposed) -> [10,64,192]   15728640 FLOPs, 704512 B, 22.33 FLOP/B */
-  tt_gemm_f32(640, 192, 64, t27_1, 64, false, encoder_layers_0_self_attn_in_proj_weight, 64, true, t28_1, 192, false);
-  /* transformer_tasks.tt:25:17  t30_1 = add [10,64,192] + [192] -> [10,64,192]   122880 FLOPs, 983808 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 192; i1++)
-      t30_1[i0 * 192 + i1] = t28_1[i0 * 192 + i1] + encoder_layers_0_self_attn_in_proj_bias[i1];
-  /* transformer_tasks.tt:25:17  t31 = slice [10,64,192] [0:10, 0:64, 0:64] -> [10,64,64]   0 FLOPs, 655360 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t31[i0 * 64 + i1] = t30_1[i0 * 192 + i1];
-  /* transformer_tasks.tt:25:17  t32_1 = slice [10,64,192] [0:10, 0:64, 64:128] -> [10,64,64]   0 FLOPs, 655360 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t32_1[i0 * 64 + i1] = t30_1[i0 * 192 + i1 + 64];
-  /* transformer_tasks.tt:25:17  t33 = slice [10,64,192] [0:10, 0:64, 128:192] -> [10,64,64]   0 FLOPs, 655360 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t33[i0 * 64 + i1] = t30_1[i0 * 192 + i1 + 128];
-  /* transformer_tasks.tt:25:17  reshape [10,64,64] -> [10,256,16]: a view of t31, no copy */
-  /* transformer_tasks.tt:25:17  t35 = permute [10,256,16] order=(1,0,2) -> [256,10,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t35[i0 * 160 + i1 * 16 + i2] = t31[i0 * 16 + i1 * 4096 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,64,64] -> [10,256,16]: a view of t32_1, no copy */
-  /* transformer_tasks.tt:25:17  t37 = permute [10,256,16] order=(1,0,2) -> [256,10,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t37[i0 * 160 + i1 * 16 + i2] = t32_1[i0 * 16 + i1 * 4096 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,64,64] -> [10,256,16]: a view of t33, no copy */
-  /* transformer_tasks.tt:25:17  t39_1 = permute [10,256,16] order=(1,0,2) -> [256,10,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t39_1[i0 * 160 + i1 * 16 + i2] = t33[i0 * 16 + i1 * 4096 + i2];
-  /* transformer_tasks.tt:25:17  t41_1 = div [256,10,16] / [] -> [256,10,16]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t41_1[i0] = t35[i0] / train_step_2_t40[0];
-  /* transformer_tasks.tt:25:17  t42_1 = permute [256,10,16] order=(0,2,1) -> [256,16,10]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    for (int64_t i1 = 0; i1 < 16; i1++)
-      for (int64_t i2 = 0; i2 < 10; i2++)
-        t42_1[i0 * 160 + i1 * 10 + i2] = t37[i0 * 160 + i1 + i2 * 16];
-  /* transformer_tasks.tt:25:17  t43_1 = matmul [256,10,16] @ [256,16,10] -> [256,10,10]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    tt_gemm_f32(10, 10, 16, t41_1 + i0 * 160, 16, false, t42_1 + i0 * 160, 10, false, t43_1 + i0 * 100, 10, false);
-  /* transformer_tasks.tt:25:17  t44 = softmax [256,10,10] dim=2 -> [256,10,10]   128000 FLOPs, 204800 B, 0.62 FLOP/B */
-  for (int64_t i0 = 0; i0 < 2560; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (t43_1[i0 * 10 + i1] > rmax) rmax = t43_1[i0 * 10 + i1];
-    double rsum = 0;
-    for (int64_t i1 = 0; i1 < 10; i1++) {
-      t44[i0 * 10 + i1] = expf(t43_1[i0 * 10 + i1] - rmax);
-      rsum += t44[i0 * 10 + i1];
-    }
-    float rinv = (float)1 / (float)rsum;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      t44[i0 * 10 + i1] = t44[i0 * 10 + i1] * rinv;
-  }
-  /* transformer_tasks.tt:25:17  t45 = matmul [256,10,10] @ [256,10,16] -> [256,10,16]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    tt_gemm_f32(10, 16, 10, t44 + i0 * 100, 10, false, t39_1 + i0 * 160, 16, false, t45 + i0 * 160, 16, false);
-  /* transformer_tasks.tt:25:17  t46_1 = permute [256,10,16] order=(1,0,2) -> [10,256,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    for (int64_t i1 = 0; i1 < 256; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t46_1[i0 * 4096 + i1 * 16 + i2] = t45[i0 * 16 + i1 * 160 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,256,16] -> [640,64]: a view of t46_1, no copy */
-  /* transformer_tasks.tt:25:17  t49 = matmul [640,64] @ [64,64] (B transposed) -> [640,64]   5242880 FLOPs, 344064 B, 15.24 FLOP/B */
-  tt_gemm_f32(640, 64, 64, t46_1, 64, false, encoder_layers_0_self_attn_out_proj_weight, 64, true, t49, 64, false);
-  /* transformer_tasks.tt:25:17  t51_1 = add [640,64] + [64] -> [640,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t51_1[i0 * 64 + i1] = t49[i0 * 64 + i1] + encoder_layers_0_self_attn_out_proj_bias[i1];
-  /* transformer_tasks.tt:25:17  reshape [640,64] -> [10,64,64]: a view of t51_1, no copy */
-  /* transformer_tasks.tt:25:17  t53_1 = permute [10,64,64] order=(1,0,2) -> [64,10,64]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 64; i2++)
-        t53_1[i0 * 640 + i1 * 64 + i2] = t51_1[i0 * 64 + i1 * 4096 + i2];
-  /* transformer_tasks.tt:25:17  t54_1 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t54_1[i0] = t10_1[i0] + t53_1[i0];
-  /* transformer_tasks.tt:25:17  t55_1 = mean [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t54_1 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t55_1[i0] = (float)(acc / 64);
-  }
-  /* transformer_tasks.tt:25:17  t56 = sub [64,10,64] - [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t56[i0 * 64 + i1] = t54_1[i0 * 64 + i1] - t55_1[i0];
-  /* transformer_tasks.tt:25:17  t57 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t57[i0] = t56[i0] * t56[i0];
-  /* transformer_tasks.tt:25:17  t58_1 = mean [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t57 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t58_1[i0] = (float)(acc / 64);
-  }
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  t61 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    const float f60 = t58_1[i0] + train_step_2_t59[0]; /* add */
-    t61[i0] = 1 / sqrtf(f60);
-  }
-  /* transformer_tasks.tt:25:17  t62_1 = neg [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t62_1[i0] = -t61[i0];
-  /* transformer_tasks.tt:25:17  t63 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t63[i0] = t62_1[i0] * t55_1[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t65 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 332800 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f64 = t54_1[i0 * 64 + i1] * t61[i0]; /* mul */
-      t65[i0 * 64 + i1] = f64 + t63[i0];
-    }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t69 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 328192 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f67 = t65[i0 * 64 + i1] * encoder_layers_0_norm2_weight[i1]; /* mul */
-      t69[i0 * 64 + i1] = f67 + encoder_layers_0_norm2_bias[i1];
-    }
-  /* transformer_tasks.tt:25:17  t71_1 = matmul [64,10,64] @ [128,64] (B transposed) -> [64,10,128]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
-  tt_gemm_f32(640, 128, 64, t69, 64, false, encoder_layers_0_linear1_weight, 64, true, t71_1, 128, false);
-  /* transformer_tasks.tt:25:17  add [64,10,128] + [128] fused into the loop below   81920 FLOPs */
-  /* transformer_tasks.tt:25:17  t74 = relu [64,10,128] with 1 fused op -> [64,10,128]   81920 FLOPs, 655872 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      const float f73 = t71_1[i0 * 128 + i1] + encoder_layers_0_linear1_bias[i1]; /* add */
-      t74[i0 * 128 + i1] = (f73 < 0 ? (float)0 : f73);
-    }
-  /* transformer_tasks.tt:25:17  t76_1 = matmul [64,10,128] @ [64,128] (B transposed) -> [64,10,64]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
-  tt_gemm_f32(640, 64, 128, t74, 128, false, encoder_layers_0_linear2_weight, 128, true, t76_1, 64, false);
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t79_1 = add [64,10,64] + [64,10,64] with 1 fused op -> [64,10,64]   40960 FLOPs, 491776 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f78 = t76_1[i0 * 64 + i1] + encoder_layers_0_linear2_bias[i1]; /* add */
-      t79_1[i0 * 64 + i1] = t54_1[i0 * 64 + i1] + f78;
-    }
-  /* transformer_tasks.tt:25:17  t80_1 = mean [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t79_1 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t80_1[i0] = (float)(acc / 64);
-  }
-  /* transformer_tasks.tt:25:17  t81 = sub [64,10,64] - [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t81[i0 * 64 + i1] = t79_1[i0 * 64 + i1] - t80_1[i0];
-  /* transformer_tasks.tt:25:17  t82 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t82[i0] = t81[i0] * t81[i0];
-  /* transformer_tasks.tt:25:17  t83_1 = mean [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t82 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t83_1[i0] = (float)(acc / 64);
-  }
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  t86 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    const float f85 = t83_1[i0] + train_step_2_t84[0]; /* add */
-    t86[i0] = 1 / sqrtf(f85);
-  }
-  /* transformer_tasks.tt:25:17  t87_1 = neg [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t87_1[i0] = -t86[i0];
-  /* transformer_tasks.tt:25:17  t88 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t88[i0] = t87_1[i0] * t80_1[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t90 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 332800 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f89 = t79_1[i0 * 64 + i1] * t86[i0]; /* mul */
-      t90[i0 * 64 + i1] = f89 + t88[i0];
-    }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t94_1 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 328192 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f92 = t90[i0 * 64 + i1] * encoder_layers_1_norm1_weight[i1]; /* mul */
-      t94_1[i0 * 64 + i1] = f92 + encoder_layers_1_norm1_bias[i1];
-    }
-  /* transformer_tasks.tt:25:17  t96_1 = permute [64,10,64] order=(1,0,2) -> [10,64,64]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      for (int64_t i2 = 0; i2 < 64; i2++)
-        t96_1[i0 * 4096 + i1 * 64 + i2] = t94_1[i0 * 64 + i1 * 640 + i2];
-  /* transformer_tasks.tt:25:17  t97_1 = matmul [10,64,64] @ [192,64] (B transposed) -> [10,64,192]   15728640 FLOPs, 704512 B, 22.33 FLOP/B */
-  tt_gemm_f32(640, 192, 64, t96_1, 64, false, encoder_layers_1_self_attn_in_proj_weight, 64, true, t97_1, 192, false);
-  /* transformer_tasks.tt:25:17  t99_1 = add [10,64,192] + [192] -> [10,64,192]   122880 FLOPs, 983808 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 192; i1++)
-      t99_1[i0 * 192 + i1] = t97_1[i0 * 192 + i1] + encoder_layers_1_self_attn_in_proj_bias[i1];
-  /* transformer_tasks.tt:25:17  t100 = slice [10,64,192] [0:10, 0:64, 0:64] -> [10,64,64]   0 FLOPs, 655360 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t100[i0 * 64 + i1] = t99_1[i0 * 192 + i1];
-  /* transformer_tasks.tt:25:17  t101_1 = slice [10,64,192] [0:10, 0:64, 64:128] -> [10,64,64]   0 FLOPs, 655360 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t101_1[i0 * 64 + i1] = t99_1[i0 * 192 + i1 + 64];
-  /* transformer_tasks.tt:25:17  t102 = slice [10,64,192] [0:10, 0:64, 128:192] -> [10,64,64]   0 FLOPs, 655360 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t102[i0 * 64 + i1] = t99_1[i0 * 192 + i1 + 128];
-  /* transformer_tasks.tt:25:17  reshape [10,64,64] -> [10,256,16]: a view of t100, no copy */
-  /* transformer_tasks.tt:25:17  t104 = permute [10,256,16] order=(1,0,2) -> [256,10,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t104[i0 * 160 + i1 * 16 + i2] = t100[i0 * 16 + i1 * 4096 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,64,64] -> [10,256,16]: a view of t101_1, no copy */
-  /* transformer_tasks.tt:25:17  t106 = permute [10,256,16] order=(1,0,2) -> [256,10,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t106[i0 * 160 + i1 * 16 + i2] = t101_1[i0 * 16 + i1 * 4096 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,64,64] -> [10,256,16]: a view of t102, no copy */
-  /* transformer_tasks.tt:25:17  t108_1 = permute [10,256,16] order=(1,0,2) -> [256,10,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t108_1[i0 * 160 + i1 * 16 + i2] = t102[i0 * 16 + i1 * 4096 + i2];
-  /* transformer_tasks.tt:25:17  t110_1 = div [256,10,16] / [] -> [256,10,16]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t110_1[i0] = t104[i0] / train_step_2_t109[0];
-  /* transformer_tasks.tt:25:17  t111_1 = permute [256,10,16] order=(0,2,1) -> [256,16,10]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    for (int64_t i1 = 0; i1 < 16; i1++)
-      for (int64_t i2 = 0; i2 < 10; i2++)
-        t111_1[i0 * 160 + i1 * 10 + i2] = t106[i0 * 160 + i1 + i2 * 16];
-  /* transformer_tasks.tt:25:17  t112_1 = matmul [256,10,16] @ [256,16,10] -> [256,10,10]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    tt_gemm_f32(10, 10, 16, t110_1 + i0 * 160, 16, false, t111_1 + i0 * 160, 10, false, t112_1 + i0 * 100, 10, false);
-  /* transformer_tasks.tt:25:17  t113 = softmax [256,10,10] dim=2 -> [256,10,10]   128000 FLOPs, 204800 B, 0.62 FLOP/B */
-  for (int64_t i0 = 0; i0 < 2560; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (t112_1[i0 * 10 + i1] > rmax) rmax = t112_1[i0 * 10 + i1];
-    double rsum = 0;
-    for (int64_t i1 = 0; i1 < 10; i1++) {
-      t113[i0 * 10 + i1] = expf(t112_1[i0 * 10 + i1] - rmax);
-      rsum += t113[i0 * 10 + i1];
-    }
-    float rinv = (float)1 / (float)rsum;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      t113[i0 * 10 + i1] = t113[i0 * 10 + i1] * rinv;
-  }
-  /* transformer_tasks.tt:25:17  t114 = matmul [256,10,10] @ [256,10,16] -> [256,10,16]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    tt_gemm_f32(10, 16, 10, t113 + i0 * 100, 10, false, t108_1 + i0 * 160, 16, false, t114 + i0 * 160, 16, false);
-  /* transformer_tasks.tt:25:17  t115_1 = permute [256,10,16] order=(1,0,2) -> [10,256,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    for (int64_t i1 = 0; i1 < 256; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t115_1[i0 * 4096 + i1 * 16 + i2] = t114[i0 * 16 + i1 * 160 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,256,16] -> [640,64]: a view of t115_1, no copy */
-  /* transformer_tasks.tt:25:17  t118 = matmul [640,64] @ [64,64] (B transposed) -> [640,64]   5242880 FLOPs, 344064 B, 15.24 FLOP/B */
-  tt_gemm_f32(640, 64, 64, t115_1, 64, false, encoder_layers_1_self_attn_out_proj_weight, 64, true, t118, 64, false);
-}
-
-/* train_step_2, part 2: transformer_tasks.tt lines 25-41 */
-static TT_NOINLINE void train_step_2_part2(void) {
-  /* transformer_tasks.tt:25:17  t120_1 = add [640,64] + [64] -> [640,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t120_1[i0 * 64 + i1] = t118[i0 * 64 + i1] + encoder_layers_1_self_attn_out_proj_bias[i1];
-  /* transformer_tasks.tt:25:17  reshape [640,64] -> [10,64,64]: a view of t120_1, no copy */
-  /* transformer_tasks.tt:25:17  t122_1 = permute [10,64,64] order=(1,0,2) -> [64,10,64]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 64; i2++)
-        t122_1[i0 * 640 + i1 * 64 + i2] = t120_1[i0 * 64 + i1 * 4096 + i2];
-  /* transformer_tasks.tt:25:17  t123_1 = add [64,10,64] + [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t123_1[i0] = t79_1[i0] + t122_1[i0];
-  /* transformer_tasks.tt:25:17  t124_1 = mean [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t123_1 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t124_1[i0] = (float)(acc / 64);
-  }
-  /* transformer_tasks.tt:25:17  t125 = sub [64,10,64] - [64,10,1] -> [64,10,64]   40960 FLOPs, 330240 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t125[i0 * 64 + i1] = t123_1[i0 * 64 + i1] - t124_1[i0];
-  /* transformer_tasks.tt:25:17  t126 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t126[i0] = t125[i0] * t125[i0];
-  /* transformer_tasks.tt:25:17  t127_1 = mean [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t126 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t127_1[i0] = (float)(acc / 64);
-  }
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  t130 = rsqrt [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 5124 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    const float f129 = t127_1[i0] + train_step_2_t128[0]; /* add */
-    t130[i0] = 1 / sqrtf(f129);
-  }
-  /* transformer_tasks.tt:25:17  t131_1 = neg [64,10,1] -> [64,10,1]   640 FLOPs, 5120 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t131_1[i0] = -t130[i0];
-  /* transformer_tasks.tt:25:17  t132 = mul [64,10,1] * [64,10,1] -> [64,10,1]   640 FLOPs, 7680 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    t132[i0] = t131_1[i0] * t124_1[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t134 = add [64,10,64] + [64,10,1] with 1 fused op -> [64,10,64]   40960 FLOPs, 332800 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f133 = t123_1[i0 * 64 + i1] * t130[i0]; /* mul */
-      t134[i0 * 64 + i1] = f133 + t132[i0];
-    }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t138 = add [64,10,64] + [64] with 1 fused op -> [64,10,64]   40960 FLOPs, 328192 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f136 = t134[i0 * 64 + i1] * encoder_layers_1_norm2_weight[i1]; /* mul */
-      t138[i0 * 64 + i1] = f136 + encoder_layers_1_norm2_bias[i1];
-    }
-  /* transformer_tasks.tt:25:17  t140_1 = matmul [64,10,64] @ [128,64] (B transposed) -> [64,10,128]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
-  tt_gemm_f32(640, 128, 64, t138, 64, false, encoder_layers_1_linear1_weight, 64, true, t140_1, 128, false);
-  /* transformer_tasks.tt:25:17  add [64,10,128] + [128] fused into the loop below   81920 FLOPs */
-  /* transformer_tasks.tt:25:17  t143 = relu [64,10,128] with 1 fused op -> [64,10,128]   81920 FLOPs, 655872 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 128; i1++) {
-      const float f142 = t140_1[i0 * 128 + i1] + encoder_layers_1_linear1_bias[i1]; /* add */
-      t143[i0 * 128 + i1] = (f142 < 0 ? (float)0 : f142);
-    }
-  /* transformer_tasks.tt:25:17  t145 = matmul [64,10,128] @ [64,128] (B transposed) -> [64,10,64]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
-  tt_gemm_f32(640, 64, 128, t143, 128, false, encoder_layers_1_linear2_weight, 128, true, t145, 64, false);
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  encoder_out_1 = add [64,10,64] + [64,10,64] with 1 fused op -> [64,10,64]   40960 FLOPs, 491776 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f147 = t145[i0 * 64 + i1] + encoder_layers_1_linear2_bias[i1]; /* add */
-      encoder_out_1[i0 * 64 + i1] = t123_1[i0 * 64 + i1] + f147;
-    }
+  layer1(t11_1, t10_1, t12, t13, t14_1, t17, train_step_2_t15, t18_1, t19, t21, t25_1, encoder_layers_0_norm1_weight, encoder_layers_0_norm1_bias, t27_1, t28_1, encoder_layers_0_self_attn_in_proj_weight, t30_1, encoder_layers_0_self_attn_in_proj_bias, t31, t32_1, t33, t35, t37, t39_1, t41_1, train_step_2_t40, t42_1, t43_1, t44, t45, t46_1, t49, encoder_layers_0_self_attn_out_proj_weight, t51_1, encoder_layers_0_self_attn_out_proj_bias, t53_1, t54_1, t55_1, t56, t57, t58_1, t61, train_step_2_t59, t62_1, t63, t65, t69, encoder_layers_0_norm2_weight, encoder_layers_0_norm2_bias, t71_1, encoder_layers_0_linear1_weight, t74, encoder_layers_0_linear1_bias, t76_1, encoder_layers_0_linear2_weight, t79_1, encoder_layers_0_linear2_bias);
+  layer1(t80_1, t79_1, t81, t82, t83_1, t86, train_step_2_t84, t87_1, t88, t90, t94_1, encoder_layers_1_norm1_weight, encoder_layers_1_norm1_bias, t96_1, t97_1, encoder_layers_1_self_attn_in_proj_weight, t99_1, encoder_layers_1_self_attn_in_proj_bias, t100, t101_1, t102, t104, t106, t108_1, t110_1, train_step_2_t109, t111_1, t112_1, t113, t114, t115_1, t118, encoder_layers_1_self_attn_out_proj_weight, t120_1, encoder_layers_1_self_attn_out_proj_bias, t122_1, t123_1, t124_1, t125, t126, t127_1, t130, train_step_2_t128, t131_1, t132, t134, t138, encoder_layers_1_norm2_weight, encoder_layers_1_norm2_bias, t140_1, encoder_layers_1_linear1_weight, t143, encoder_layers_1_linear1_bias, t145, encoder_layers_1_linear2_weight, encoder_out_1, encoder_layers_1_linear2_bias);
   /* transformer_tasks.tt:26:20  t150 = matmul [64,10,64] @ [10,64] (B transposed) -> [64,10,10]   819200 FLOPs, 192000 B, 4.27 FLOP/B */
   tt_gemm_f32(640, 10, 64, encoder_out_1, 64, false, head_weight, 64, true, t150, 10, false);
   /* transformer_tasks.tt:26:20  head_out_1 = add [64,10,10] + [10] -> [64,10,10]   6400 FLOPs, 51240 B, 0.12 FLOP/B */
@@ -4809,102 +3112,8 @@ static TT_NOINLINE void train_step_2_part2(void) {
   /* transformer_tasks.tt:40:18  pos_weight_grad = fill value=0.0f -> [10,64]   0 FLOPs, 2560 B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     pos_weight_grad[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into pos_weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  encoder_layers_0_self_attn_in_proj_weight_grad = fill value=0.0f -> [192,64]   0 FLOPs, 49152 B */
-  for (int64_t i0 = 0; i0 < 12288; i0++)
-    encoder_layers_0_self_attn_in_proj_weight_grad[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into encoder_layers_0_self_attn_in_proj_weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  encoder_layers_0_self_attn_in_proj_bias_grad = fill value=0.0f -> [192]   0 FLOPs, 768 B */
-  for (int64_t i0 = 0; i0 < 192; i0++)
-    encoder_layers_0_self_attn_in_proj_bias_grad[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into encoder_layers_0_self_attn_in_proj_bias_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  encoder_layers_0_self_attn_out_proj_weight_grad = fill value=0.0f -> [64,64]   0 FLOPs, 16384 B */
-  for (int64_t i0 = 0; i0 < 4096; i0++)
-    encoder_layers_0_self_attn_out_proj_weight_grad[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into encoder_layers_0_self_attn_out_proj_weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  encoder_layers_0_self_attn_out_proj_bias_grad = fill value=0.0f -> [64]   0 FLOPs, 256 B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_0_self_attn_out_proj_bias_grad[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into encoder_layers_0_self_attn_out_proj_bias_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  encoder_layers_0_linear1_weight_grad = fill value=0.0f -> [128,64]   0 FLOPs, 32768 B */
-  for (int64_t i0 = 0; i0 < 8192; i0++)
-    encoder_layers_0_linear1_weight_grad[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into encoder_layers_0_linear1_weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  encoder_layers_0_linear1_bias_grad = fill value=0.0f -> [128]   0 FLOPs, 512 B */
-  for (int64_t i0 = 0; i0 < 128; i0++)
-    encoder_layers_0_linear1_bias_grad[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into encoder_layers_0_linear1_bias_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  encoder_layers_0_linear2_weight_grad = fill value=0.0f -> [64,128]   0 FLOPs, 32768 B */
-  for (int64_t i0 = 0; i0 < 8192; i0++)
-    encoder_layers_0_linear2_weight_grad[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into encoder_layers_0_linear2_weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  encoder_layers_0_linear2_bias_grad = fill value=0.0f -> [64]   0 FLOPs, 256 B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_0_linear2_bias_grad[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into encoder_layers_0_linear2_bias_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  encoder_layers_0_norm1_weight_grad = fill value=0.0f -> [64]   0 FLOPs, 256 B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_0_norm1_weight_grad[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into encoder_layers_0_norm1_weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  encoder_layers_0_norm1_bias_grad = fill value=0.0f -> [64]   0 FLOPs, 256 B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_0_norm1_bias_grad[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into encoder_layers_0_norm1_bias_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  encoder_layers_0_norm2_weight_grad = fill value=0.0f -> [64]   0 FLOPs, 256 B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_0_norm2_weight_grad[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into encoder_layers_0_norm2_weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  encoder_layers_0_norm2_bias_grad = fill value=0.0f -> [64]   0 FLOPs, 256 B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_0_norm2_bias_grad[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into encoder_layers_0_norm2_bias_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  encoder_layers_1_self_attn_in_proj_weight_grad = fill value=0.0f -> [192,64]   0 FLOPs, 49152 B */
-  for (int64_t i0 = 0; i0 < 12288; i0++)
-    encoder_layers_1_self_attn_in_proj_weight_grad[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into encoder_layers_1_self_attn_in_proj_weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  encoder_layers_1_self_attn_in_proj_bias_grad = fill value=0.0f -> [192]   0 FLOPs, 768 B */
-  for (int64_t i0 = 0; i0 < 192; i0++)
-    encoder_layers_1_self_attn_in_proj_bias_grad[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into encoder_layers_1_self_attn_in_proj_bias_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  encoder_layers_1_self_attn_out_proj_weight_grad = fill value=0.0f -> [64,64]   0 FLOPs, 16384 B */
-  for (int64_t i0 = 0; i0 < 4096; i0++)
-    encoder_layers_1_self_attn_out_proj_weight_grad[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into encoder_layers_1_self_attn_out_proj_weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  encoder_layers_1_self_attn_out_proj_bias_grad = fill value=0.0f -> [64]   0 FLOPs, 256 B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_1_self_attn_out_proj_bias_grad[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into encoder_layers_1_self_attn_out_proj_bias_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  encoder_layers_1_linear1_weight_grad = fill value=0.0f -> [128,64]   0 FLOPs, 32768 B */
-  for (int64_t i0 = 0; i0 < 8192; i0++)
-    encoder_layers_1_linear1_weight_grad[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into encoder_layers_1_linear1_weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  encoder_layers_1_linear1_bias_grad = fill value=0.0f -> [128]   0 FLOPs, 512 B */
-  for (int64_t i0 = 0; i0 < 128; i0++)
-    encoder_layers_1_linear1_bias_grad[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into encoder_layers_1_linear1_bias_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  encoder_layers_1_linear2_weight_grad = fill value=0.0f -> [64,128]   0 FLOPs, 32768 B */
-  for (int64_t i0 = 0; i0 < 8192; i0++)
-    encoder_layers_1_linear2_weight_grad[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into encoder_layers_1_linear2_weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  encoder_layers_1_linear2_bias_grad = fill value=0.0f -> [64]   0 FLOPs, 256 B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_1_linear2_bias_grad[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into encoder_layers_1_linear2_bias_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  encoder_layers_1_norm1_weight_grad = fill value=0.0f -> [64]   0 FLOPs, 256 B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_1_norm1_weight_grad[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into encoder_layers_1_norm1_weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  encoder_layers_1_norm1_bias_grad = fill value=0.0f -> [64]   0 FLOPs, 256 B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_1_norm1_bias_grad[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into encoder_layers_1_norm1_bias_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  encoder_layers_1_norm2_weight_grad = fill value=0.0f -> [64]   0 FLOPs, 256 B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_1_norm2_weight_grad[i0] = 0.0f;
-  /* transformer_tasks.tt:40:18  store into encoder_layers_1_norm2_weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:40:18  encoder_layers_1_norm2_bias_grad = fill value=0.0f -> [64]   0 FLOPs, 256 B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_1_norm2_bias_grad[i0] = 0.0f;
+  layer2(encoder_layers_0_self_attn_in_proj_weight_grad, encoder_layers_0_self_attn_in_proj_bias_grad, encoder_layers_0_self_attn_out_proj_weight_grad, encoder_layers_0_self_attn_out_proj_bias_grad, encoder_layers_0_linear1_weight_grad, encoder_layers_0_linear1_bias_grad, encoder_layers_0_linear2_weight_grad, encoder_layers_0_linear2_bias_grad, encoder_layers_0_norm1_weight_grad, encoder_layers_0_norm1_bias_grad, encoder_layers_0_norm2_weight_grad, encoder_layers_0_norm2_bias_grad);
+  layer2(encoder_layers_1_self_attn_in_proj_weight_grad, encoder_layers_1_self_attn_in_proj_bias_grad, encoder_layers_1_self_attn_out_proj_weight_grad, encoder_layers_1_self_attn_out_proj_bias_grad, encoder_layers_1_linear1_weight_grad, encoder_layers_1_linear1_bias_grad, encoder_layers_1_linear2_weight_grad, encoder_layers_1_linear2_bias_grad, encoder_layers_1_norm1_weight_grad, encoder_layers_1_norm1_bias_grad, encoder_layers_1_norm2_weight_grad, encoder_layers_1_norm2_bias_grad);
   /* transformer_tasks.tt:40:18  store into encoder_layers_1_norm2_bias_grad: computed there, nothing to copy */
   /* transformer_tasks.tt:40:18  head_weight_grad = fill value=0.0f -> [10,64]   0 FLOPs, 2560 B */
   for (int64_t i0 = 0; i0 < 640; i0++)
@@ -4972,858 +3181,8 @@ static TT_NOINLINE void train_step_2_part2(void) {
     t382[i0] = (float)acc;
   }
   /* transformer_tasks.tt:26:20  reshape [1,10,64] -> [10,64]: a view of t382, no copy */
-  /* transformer_tasks.tt:25:17  t384_1 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t380[i0 + i1 * 64];
-    t384_1[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t384_1, no copy */
-  /* transformer_tasks.tt:25:17  t386 = matmul [64,10,64] @ [64,128] -> [64,10,128]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
-  tt_gemm_f32(640, 128, 64, t380, 64, false, encoder_layers_1_linear2_weight, 128, false, t386, 128, false);
-  /* transformer_tasks.tt:25:17  t387 = matmul [64,10,64] @ [64,10,128] (A transposed) -> [64,64,128]   10485760 FLOPs, 2588672 B, 4.05 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    tt_gemm_f32(64, 128, 10, t380 + i0 * 640, 64, true, t143 + i0 * 1280, 128, false, t387 + i0 * 8192, 128, false);
-  /* transformer_tasks.tt:25:17  t388 = sum [64,64,128] dims=(0) keepdim -> [1,64,128]   524288 FLOPs, 2129920 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 8192; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      acc += t387[i0 + i1 * 8192];
-    t388[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,64,128] -> [64,128]: a view of t388, no copy */
-  /* transformer_tasks.tt:25:17  gt [64,10,128] > [] fused into the loop below   81920 FLOPs */
-  /* transformer_tasks.tt:25:17  t392_1 = where [64,10,128], [64,10,128], [] with 1 fused op -> [64,10,128]   81920 FLOPs, 983048 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 81920; i0++) {
-    const _Bool f391 = t143[i0] > train_step_2_t390[0]; /* gt */
-    t392_1[i0] = (f391 ? t386[i0] : train_step_2_t390[0]);
-  }
-  /* transformer_tasks.tt:25:17  t393_1 = sum [64,10,128] dims=(0,1) keepdim -> [1,1,128]   81920 FLOPs, 328192 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t392_1[i0 + i1 * 128];
-    t393_1[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,1,128] -> [128]: a view of t393_1, no copy */
-  /* transformer_tasks.tt:25:17  t395 = matmul [64,10,128] @ [128,64] -> [64,10,64]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
-  tt_gemm_f32(640, 64, 128, t392_1, 128, false, encoder_layers_1_linear1_weight, 64, false, t395, 64, false);
-  /* transformer_tasks.tt:25:17  t396_1 = matmul [64,10,128] @ [64,10,64] (A transposed) -> [64,128,64]   10485760 FLOPs, 2588672 B, 4.05 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    tt_gemm_f32(128, 64, 10, t392_1 + i0 * 1280, 128, true, t138 + i0 * 640, 64, false, t396_1 + i0 * 8192, 64, false);
-  /* transformer_tasks.tt:25:17  t397 = sum [64,128,64] dims=(0) keepdim -> [1,128,64]   524288 FLOPs, 2129920 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 8192; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      acc += t396_1[i0 + i1 * 8192];
-    t397[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,128,64] -> [128,64]: a view of t397, no copy */
-  /* transformer_tasks.tt:25:17  t399_1 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t395[i0 + i1 * 64];
-    t399_1[i0] = (float)acc;
-  }
-}
-
-/* train_step_2, part 3: transformer_tasks.tt line 25 */
-static TT_NOINLINE void train_step_2_part3(void) {
-  /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t399_1, no copy */
-  /* transformer_tasks.tt:25:17  t401 = mul [64,10,64] * [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t401[i0 * 64 + i1] = t395[i0 * 64 + i1] * encoder_layers_1_norm2_weight[i1];
-  /* transformer_tasks.tt:25:17  t402_1 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t402_1[i0] = t395[i0] * t134[i0];
-  /* transformer_tasks.tt:25:17  t403 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t402_1[i0 + i1 * 64];
-    t403[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t403, no copy */
-  /* transformer_tasks.tt:25:17  t405_1 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t401 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t405_1[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t408 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t408[i0] = t401[i0] * t123_1[i0];
-  /* transformer_tasks.tt:25:17  t409 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t408 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t409[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  t418_1 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 17924 B, 0.04 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    const float f410 = t405_1[i0] * t124_1[i0]; /* mul */
-    const float f412 = -f410; /* neg */
-    const float f413 = t409[i0] + f412; /* add */
-    const float f414 = t130[i0] * t130[i0]; /* mul */
-    const float f415 = f414 * t130[i0]; /* mul */
-    const float f416 = f413 * f415; /* mul */
-    t418_1[i0] = f416 * train_step_2_t417[0];
-  }
-  /* transformer_tasks.tt:25:17  t419 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t419[i0 * 64 + i1] = t418_1[i0];
-  /* transformer_tasks.tt:25:17  t421_1 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t421_1[i0] = t419[i0] * train_step_2_t420[0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t424_1 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 819200 B, 0.05 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++) {
-    const float f422 = t421_1[i0] * t125[i0]; /* mul */
-    const float f423 = t421_1[i0] * t125[i0]; /* mul */
-    t424_1[i0] = f422 + f423;
-  }
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t426_1 = neg [64,10,64] -> [64,10,64]   40960 FLOPs, 327680 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t426_1[i0] = -t424_1[i0];
-  /* transformer_tasks.tt:25:17  t427 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t426_1 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t427[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  t428 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 10240 B, 0.06 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    const float f411 = t405_1[i0] * t131_1[i0]; /* mul */
-    t428[i0] = f411 + t427[i0];
-  }
-  /* transformer_tasks.tt:25:17  t429_1 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t429_1[i0 * 64 + i1] = t428[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t432_1 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 821764 B, 0.05 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f406 = t401[i0 * 64 + i1] * t130[i0]; /* mul */
-      const float f407 = t380[i0 * 64 + i1] + f406; /* add */
-      const float f425 = f407 + t424_1[i0 * 64 + i1]; /* add */
-      const float f431 = t429_1[i0 * 64 + i1] * train_step_2_t430[0]; /* mul */
-      t432_1[i0 * 64 + i1] = f425 + f431;
-    }
-  /* transformer_tasks.tt:25:17  t433 = permute [64,10,64] order=(1,0,2) -> [10,64,64]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      for (int64_t i2 = 0; i2 < 64; i2++)
-        t433[i0 * 4096 + i1 * 64 + i2] = t432_1[i0 * 64 + i1 * 640 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,64,64] -> [640,64]: a view of t433, no copy */
-  /* transformer_tasks.tt:25:17  t435 = sum [640,64] dims=(0) keepdim -> [1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t433[i0 + i1 * 64];
-    t435[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,64] -> [64]: a view of t435, no copy */
-  /* transformer_tasks.tt:25:17  t437_1 = matmul [640,64] @ [64,64] -> [640,64]   5242880 FLOPs, 344064 B, 15.24 FLOP/B */
-  tt_gemm_f32(640, 64, 64, t433, 64, false, encoder_layers_1_self_attn_out_proj_weight, 64, false, t437_1, 64, false);
-  /* transformer_tasks.tt:25:17  reshape [640,64] -> [10,256,16]: a view of t437_1, no copy */
-  /* transformer_tasks.tt:25:17  t440_1 = permute [10,256,16] order=(1,0,2) -> [256,10,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t440_1[i0 * 160 + i1 * 16 + i2] = t437_1[i0 * 16 + i1 * 4096 + i2];
-  /* transformer_tasks.tt:25:17  t441_1 = matmul [256,10,16] @ [256,10,16] (B transposed) -> [256,10,10]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    tt_gemm_f32(10, 10, 16, t440_1 + i0 * 160, 16, false, t108_1 + i0 * 160, 16, true, t441_1 + i0 * 100, 10, false);
-  /* transformer_tasks.tt:25:17  t442 = matmul [256,10,10] @ [256,10,16] (A transposed) -> [256,10,16]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    tt_gemm_f32(10, 16, 10, t113 + i0 * 100, 10, true, t440_1 + i0 * 160, 16, false, t442 + i0 * 160, 16, false);
-  /* transformer_tasks.tt:25:17  t443_1 = mul [256,10,10] * [256,10,10] -> [256,10,10]   25600 FLOPs, 307200 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 25600; i0++)
-    t443_1[i0] = t441_1[i0] * t113[i0];
-  /* transformer_tasks.tt:25:17  t444_1 = sum [256,10,10] dims=(2) keepdim -> [256,10,1]   25600 FLOPs, 112640 B, 0.23 FLOP/B */
-  for (int64_t i0 = 0; i0 < 2560; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      acc += t443_1[i0 * 10 + i1];
-    t444_1[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  sub [256,10,10] - [256,10,1] fused into the loop below   25600 FLOPs */
-  /* transformer_tasks.tt:25:17  t446_1 = mul [256,10,10] * [256,10,10] with 1 fused op -> [256,10,10]   25600 FLOPs, 317440 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 2560; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++) {
-      const float f445 = t441_1[i0 * 10 + i1] - t444_1[i0]; /* sub */
-      t446_1[i0 * 10 + i1] = t113[i0 * 10 + i1] * f445;
-    }
-  /* transformer_tasks.tt:25:17  t447_1 = matmul [256,10,10] @ [256,16,10] (B transposed) -> [256,10,16]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    tt_gemm_f32(10, 16, 10, t446_1 + i0 * 100, 10, false, t111_1 + i0 * 160, 10, true, t447_1 + i0 * 160, 16, false);
-  /* transformer_tasks.tt:25:17  t448_1 = matmul [256,10,16] @ [256,10,10] (A transposed) -> [256,16,10]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    tt_gemm_f32(16, 10, 10, t110_1 + i0 * 160, 16, true, t446_1 + i0 * 100, 10, false, t448_1 + i0 * 160, 10, false);
-  /* transformer_tasks.tt:25:17  t449 = permute [256,16,10] order=(0,2,1) -> [256,10,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t449[i0 * 160 + i1 * 16 + i2] = t448_1[i0 * 160 + i1 + i2 * 10];
-  /* transformer_tasks.tt:25:17  t450_1 = div [256,10,16] / [] -> [256,10,16]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t450_1[i0] = t447_1[i0] / train_step_2_t109[0];
-  /* transformer_tasks.tt:25:17  t451 = permute [256,10,16] order=(1,0,2) -> [10,256,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    for (int64_t i1 = 0; i1 < 256; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t451[i0 * 4096 + i1 * 16 + i2] = t442[i0 * 16 + i1 * 160 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,256,16] -> [10,64,64]: a view of t451, no copy */
-  /* transformer_tasks.tt:25:17  t453 = permute [256,10,16] order=(1,0,2) -> [10,256,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    for (int64_t i1 = 0; i1 < 256; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t453[i0 * 4096 + i1 * 16 + i2] = t449[i0 * 16 + i1 * 160 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,256,16] -> [10,64,64]: a view of t453, no copy */
-  /* transformer_tasks.tt:25:17  t455_1 = permute [256,10,16] order=(1,0,2) -> [10,256,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    for (int64_t i1 = 0; i1 < 256; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t455_1[i0 * 4096 + i1 * 16 + i2] = t450_1[i0 * 16 + i1 * 160 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,256,16] -> [10,64,64]: a view of t455_1, no copy */
-  /* transformer_tasks.tt:25:17  t457_1 = slice_backward [10,64,64] -> [10,64,192]   0 FLOPs, 655360 B */
-  for (int64_t i = 0; i < 122880; i++) t457_1[i] = 0;
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t457_1[i0 * 192 + i1 + 128] = t451[i0 * 64 + i1];
-  /* transformer_tasks.tt:25:17  t458_1 = slice_backward [10,64,64] -> [10,64,192]   0 FLOPs, 655360 B */
-  for (int64_t i = 0; i < 122880; i++) t458_1[i] = 0;
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t458_1[i0 * 192 + i1 + 64] = t453[i0 * 64 + i1];
-  /* transformer_tasks.tt:25:17  add [10,64,192] + [10,64,192] fused into the loop below   122880 FLOPs */
-  /* transformer_tasks.tt:25:17  t460 = slice_backward [10,64,64] -> [10,64,192]   0 FLOPs, 655360 B */
-  for (int64_t i = 0; i < 122880; i++) t460[i] = 0;
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t460[i0 * 192 + i1] = t455_1[i0 * 64 + i1];
-  /* transformer_tasks.tt:25:17  t461_1 = add [10,64,192] + [10,64,192] with 1 fused op -> [10,64,192]   122880 FLOPs, 1966080 B, 0.06 FLOP/B */
-  for (int64_t i0 = 0; i0 < 122880; i0++) {
-    const float f459 = t457_1[i0] + t458_1[i0]; /* add */
-    t461_1[i0] = f459 + t460[i0];
-  }
-  /* transformer_tasks.tt:25:17  t462_1 = sum [10,64,192] dims=(0,1) keepdim -> [1,1,192]   122880 FLOPs, 492288 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 192; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t461_1[i0 + i1 * 192];
-    t462_1[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,1,192] -> [192]: a view of t462_1, no copy */
-  /* transformer_tasks.tt:25:17  t464 = matmul [10,64,192] @ [192,64] -> [10,64,64]   15728640 FLOPs, 704512 B, 22.33 FLOP/B */
-  tt_gemm_f32(640, 64, 192, t461_1, 192, false, encoder_layers_1_self_attn_in_proj_weight, 64, false, t464, 64, false);
-  /* transformer_tasks.tt:25:17  t465_1 = matmul [10,64,192] @ [10,64,64] (A transposed) -> [10,192,64]   15728640 FLOPs, 1146880 B, 13.71 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    tt_gemm_f32(192, 64, 64, t461_1 + i0 * 12288, 192, true, t96_1 + i0 * 4096, 64, false, t465_1 + i0 * 12288, 64, false);
-  /* transformer_tasks.tt:25:17  t466_1 = sum [10,192,64] dims=(0) keepdim -> [1,192,64]   122880 FLOPs, 540672 B, 0.23 FLOP/B */
-  for (int64_t i0 = 0; i0 < 12288; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      acc += t465_1[i0 + i1 * 12288];
-    t466_1[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,192,64] -> [192,64]: a view of t466_1, no copy */
-  /* transformer_tasks.tt:25:17  t468_1 = permute [10,64,64] order=(1,0,2) -> [64,10,64]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 64; i2++)
-        t468_1[i0 * 640 + i1 * 64 + i2] = t464[i0 * 64 + i1 * 4096 + i2];
-  /* transformer_tasks.tt:25:17  t469_1 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t468_1[i0 + i1 * 64];
-    t469_1[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t469_1, no copy */
-  /* transformer_tasks.tt:25:17  t471 = mul [64,10,64] * [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t471[i0 * 64 + i1] = t468_1[i0 * 64 + i1] * encoder_layers_1_norm1_weight[i1];
-  /* transformer_tasks.tt:25:17  t472_1 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t472_1[i0] = t468_1[i0] * t90[i0];
-  /* transformer_tasks.tt:25:17  t473 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t472_1[i0 + i1 * 64];
-    t473[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t473, no copy */
-  /* transformer_tasks.tt:25:17  t475_1 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t471 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t475_1[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t478 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t478[i0] = t471[i0] * t79_1[i0];
-  /* transformer_tasks.tt:25:17  t479 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t478 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t479[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  t488_1 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 17924 B, 0.04 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    const float f480 = t475_1[i0] * t80_1[i0]; /* mul */
-    const float f482 = -f480; /* neg */
-    const float f483 = t479[i0] + f482; /* add */
-    const float f484 = t86[i0] * t86[i0]; /* mul */
-    const float f485 = f484 * t86[i0]; /* mul */
-    const float f486 = f483 * f485; /* mul */
-    t488_1[i0] = f486 * train_step_2_t487[0];
-  }
-  /* transformer_tasks.tt:25:17  t489 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t489[i0 * 64 + i1] = t488_1[i0];
-  /* transformer_tasks.tt:25:17  t491_1 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t491_1[i0] = t489[i0] * train_step_2_t490[0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t494_1 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 819200 B, 0.05 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++) {
-    const float f492 = t491_1[i0] * t81[i0]; /* mul */
-    const float f493 = t491_1[i0] * t81[i0]; /* mul */
-    t494_1[i0] = f492 + f493;
-  }
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t496_1 = neg [64,10,64] -> [64,10,64]   40960 FLOPs, 327680 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t496_1[i0] = -t494_1[i0];
-  /* transformer_tasks.tt:25:17  t497 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t496_1 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t497[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  t498 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 10240 B, 0.06 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    const float f481 = t475_1[i0] * t87_1[i0]; /* mul */
-    t498[i0] = f481 + t497[i0];
-  }
-  /* transformer_tasks.tt:25:17  t499_1 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t499_1[i0 * 64 + i1] = t498[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t502_1 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 821764 B, 0.05 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f476 = t471[i0 * 64 + i1] * t86[i0]; /* mul */
-      const float f477 = t432_1[i0 * 64 + i1] + f476; /* add */
-      const float f495 = f477 + t494_1[i0 * 64 + i1]; /* add */
-      const float f501 = t499_1[i0 * 64 + i1] * train_step_2_t500[0]; /* mul */
-      t502_1[i0 * 64 + i1] = f495 + f501;
-    }
-  /* transformer_tasks.tt:25:17  t503_1 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t502_1[i0 + i1 * 64];
-    t503_1[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t503_1, no copy */
-  /* transformer_tasks.tt:25:17  t505 = matmul [64,10,64] @ [64,128] -> [64,10,128]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
-  tt_gemm_f32(640, 128, 64, t502_1, 64, false, encoder_layers_0_linear2_weight, 128, false, t505, 128, false);
-  /* transformer_tasks.tt:25:17  t506 = matmul [64,10,64] @ [64,10,128] (A transposed) -> [64,64,128]   10485760 FLOPs, 2588672 B, 4.05 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    tt_gemm_f32(64, 128, 10, t502_1 + i0 * 640, 64, true, t74 + i0 * 1280, 128, false, t506 + i0 * 8192, 128, false);
-  /* transformer_tasks.tt:25:17  t507 = sum [64,64,128] dims=(0) keepdim -> [1,64,128]   524288 FLOPs, 2129920 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 8192; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      acc += t506[i0 + i1 * 8192];
-    t507[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,64,128] -> [64,128]: a view of t507, no copy */
-  /* transformer_tasks.tt:25:17  gt [64,10,128] > [] fused into the loop below   81920 FLOPs */
-  /* transformer_tasks.tt:25:17  t511_1 = where [64,10,128], [64,10,128], [] with 1 fused op -> [64,10,128]   81920 FLOPs, 983048 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 81920; i0++) {
-    const _Bool f510 = t74[i0] > train_step_2_t509[0]; /* gt */
-    t511_1[i0] = (f510 ? t505[i0] : train_step_2_t509[0]);
-  }
-  /* transformer_tasks.tt:25:17  t512_1 = sum [64,10,128] dims=(0,1) keepdim -> [1,1,128]   81920 FLOPs, 328192 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t511_1[i0 + i1 * 128];
-    t512_1[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,1,128] -> [128]: a view of t512_1, no copy */
-  /* transformer_tasks.tt:25:17  t514 = matmul [64,10,128] @ [128,64] -> [64,10,64]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
-  tt_gemm_f32(640, 64, 128, t511_1, 128, false, encoder_layers_0_linear1_weight, 64, false, t514, 64, false);
-  /* transformer_tasks.tt:25:17  t515_1 = matmul [64,10,128] @ [64,10,64] (A transposed) -> [64,128,64]   10485760 FLOPs, 2588672 B, 4.05 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    tt_gemm_f32(128, 64, 10, t511_1 + i0 * 1280, 128, true, t69 + i0 * 640, 64, false, t515_1 + i0 * 8192, 64, false);
-}
-
-/* train_step_2, part 4: transformer_tasks.tt lines 25-41 */
-static TT_NOINLINE void train_step_2_part4(void) {
-  /* transformer_tasks.tt:25:17  t516 = sum [64,128,64] dims=(0) keepdim -> [1,128,64]   524288 FLOPs, 2129920 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 8192; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      acc += t515_1[i0 + i1 * 8192];
-    t516[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,128,64] -> [128,64]: a view of t516, no copy */
-  /* transformer_tasks.tt:25:17  t518_1 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t514[i0 + i1 * 64];
-    t518_1[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t518_1, no copy */
-  /* transformer_tasks.tt:25:17  t520 = mul [64,10,64] * [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t520[i0 * 64 + i1] = t514[i0 * 64 + i1] * encoder_layers_0_norm2_weight[i1];
-  /* transformer_tasks.tt:25:17  t521_1 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t521_1[i0] = t514[i0] * t65[i0];
-  /* transformer_tasks.tt:25:17  t522 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t521_1[i0 + i1 * 64];
-    t522[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t522, no copy */
-  /* transformer_tasks.tt:25:17  t524_1 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t520 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t524_1[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t527 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t527[i0] = t520[i0] * t54_1[i0];
-  /* transformer_tasks.tt:25:17  t528 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t527 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t528[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  t537_1 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 17924 B, 0.04 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    const float f529 = t524_1[i0] * t55_1[i0]; /* mul */
-    const float f531 = -f529; /* neg */
-    const float f532 = t528[i0] + f531; /* add */
-    const float f533 = t61[i0] * t61[i0]; /* mul */
-    const float f534 = f533 * t61[i0]; /* mul */
-    const float f535 = f532 * f534; /* mul */
-    t537_1[i0] = f535 * train_step_2_t536[0];
-  }
-  /* transformer_tasks.tt:25:17  t538 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t538[i0 * 64 + i1] = t537_1[i0];
-  /* transformer_tasks.tt:25:17  t540_1 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t540_1[i0] = t538[i0] * train_step_2_t539[0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t543_1 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 819200 B, 0.05 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++) {
-    const float f541 = t540_1[i0] * t56[i0]; /* mul */
-    const float f542 = t540_1[i0] * t56[i0]; /* mul */
-    t543_1[i0] = f541 + f542;
-  }
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t545_1 = neg [64,10,64] -> [64,10,64]   40960 FLOPs, 327680 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t545_1[i0] = -t543_1[i0];
-  /* transformer_tasks.tt:25:17  t546 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t545_1 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t546[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  t547 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 10240 B, 0.06 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    const float f530 = t524_1[i0] * t62_1[i0]; /* mul */
-    t547[i0] = f530 + t546[i0];
-  }
-  /* transformer_tasks.tt:25:17  t548_1 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t548_1[i0 * 64 + i1] = t547[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t551_1 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 821764 B, 0.05 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f525 = t520[i0 * 64 + i1] * t61[i0]; /* mul */
-      const float f526 = t502_1[i0 * 64 + i1] + f525; /* add */
-      const float f544 = f526 + t543_1[i0 * 64 + i1]; /* add */
-      const float f550 = t548_1[i0 * 64 + i1] * train_step_2_t549[0]; /* mul */
-      t551_1[i0 * 64 + i1] = f544 + f550;
-    }
-  /* transformer_tasks.tt:25:17  t552 = permute [64,10,64] order=(1,0,2) -> [10,64,64]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      for (int64_t i2 = 0; i2 < 64; i2++)
-        t552[i0 * 4096 + i1 * 64 + i2] = t551_1[i0 * 64 + i1 * 640 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,64,64] -> [640,64]: a view of t552, no copy */
-  /* transformer_tasks.tt:25:17  t554 = sum [640,64] dims=(0) keepdim -> [1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t552[i0 + i1 * 64];
-    t554[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,64] -> [64]: a view of t554, no copy */
-  /* transformer_tasks.tt:25:17  t556_1 = matmul [640,64] @ [64,64] -> [640,64]   5242880 FLOPs, 344064 B, 15.24 FLOP/B */
-  tt_gemm_f32(640, 64, 64, t552, 64, false, encoder_layers_0_self_attn_out_proj_weight, 64, false, t556_1, 64, false);
-  /* transformer_tasks.tt:25:17  reshape [640,64] -> [10,256,16]: a view of t556_1, no copy */
-  /* transformer_tasks.tt:25:17  t559_1 = permute [10,256,16] order=(1,0,2) -> [256,10,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t559_1[i0 * 160 + i1 * 16 + i2] = t556_1[i0 * 16 + i1 * 4096 + i2];
-  /* transformer_tasks.tt:25:17  t560_1 = matmul [256,10,16] @ [256,10,16] (B transposed) -> [256,10,10]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    tt_gemm_f32(10, 10, 16, t559_1 + i0 * 160, 16, false, t39_1 + i0 * 160, 16, true, t560_1 + i0 * 100, 10, false);
-  /* transformer_tasks.tt:25:17  t561 = matmul [256,10,10] @ [256,10,16] (A transposed) -> [256,10,16]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    tt_gemm_f32(10, 16, 10, t44 + i0 * 100, 10, true, t559_1 + i0 * 160, 16, false, t561 + i0 * 160, 16, false);
-  /* transformer_tasks.tt:25:17  t562_1 = mul [256,10,10] * [256,10,10] -> [256,10,10]   25600 FLOPs, 307200 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 25600; i0++)
-    t562_1[i0] = t560_1[i0] * t44[i0];
-  /* transformer_tasks.tt:25:17  t563_1 = sum [256,10,10] dims=(2) keepdim -> [256,10,1]   25600 FLOPs, 112640 B, 0.23 FLOP/B */
-  for (int64_t i0 = 0; i0 < 2560; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      acc += t562_1[i0 * 10 + i1];
-    t563_1[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  sub [256,10,10] - [256,10,1] fused into the loop below   25600 FLOPs */
-  /* transformer_tasks.tt:25:17  t565_1 = mul [256,10,10] * [256,10,10] with 1 fused op -> [256,10,10]   25600 FLOPs, 317440 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 2560; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++) {
-      const float f564 = t560_1[i0 * 10 + i1] - t563_1[i0]; /* sub */
-      t565_1[i0 * 10 + i1] = t44[i0 * 10 + i1] * f564;
-    }
-  /* transformer_tasks.tt:25:17  t566_1 = matmul [256,10,10] @ [256,16,10] (B transposed) -> [256,10,16]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    tt_gemm_f32(10, 16, 10, t565_1 + i0 * 100, 10, false, t42_1 + i0 * 160, 10, true, t566_1 + i0 * 160, 16, false);
-  /* transformer_tasks.tt:25:17  t567_1 = matmul [256,10,16] @ [256,10,10] (A transposed) -> [256,16,10]   819200 FLOPs, 430080 B, 1.90 FLOP/B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    tt_gemm_f32(16, 10, 10, t41_1 + i0 * 160, 16, true, t565_1 + i0 * 100, 10, false, t567_1 + i0 * 160, 10, false);
-  /* transformer_tasks.tt:25:17  t568 = permute [256,16,10] order=(0,2,1) -> [256,10,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 256; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t568[i0 * 160 + i1 * 16 + i2] = t567_1[i0 * 160 + i1 + i2 * 10];
-  /* transformer_tasks.tt:25:17  t569_1 = div [256,10,16] / [] -> [256,10,16]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t569_1[i0] = t566_1[i0] / train_step_2_t40[0];
-  /* transformer_tasks.tt:25:17  t570 = permute [256,10,16] order=(1,0,2) -> [10,256,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    for (int64_t i1 = 0; i1 < 256; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t570[i0 * 4096 + i1 * 16 + i2] = t561[i0 * 16 + i1 * 160 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,256,16] -> [10,64,64]: a view of t570, no copy */
-  /* transformer_tasks.tt:25:17  t572 = permute [256,10,16] order=(1,0,2) -> [10,256,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    for (int64_t i1 = 0; i1 < 256; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t572[i0 * 4096 + i1 * 16 + i2] = t568[i0 * 16 + i1 * 160 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,256,16] -> [10,64,64]: a view of t572, no copy */
-  /* transformer_tasks.tt:25:17  t574_1 = permute [256,10,16] order=(1,0,2) -> [10,256,16]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    for (int64_t i1 = 0; i1 < 256; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t574_1[i0 * 4096 + i1 * 16 + i2] = t569_1[i0 * 16 + i1 * 160 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,256,16] -> [10,64,64]: a view of t574_1, no copy */
-  /* transformer_tasks.tt:25:17  t576_1 = slice_backward [10,64,64] -> [10,64,192]   0 FLOPs, 655360 B */
-  for (int64_t i = 0; i < 122880; i++) t576_1[i] = 0;
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t576_1[i0 * 192 + i1 + 128] = t570[i0 * 64 + i1];
-  /* transformer_tasks.tt:25:17  t577_1 = slice_backward [10,64,64] -> [10,64,192]   0 FLOPs, 655360 B */
-  for (int64_t i = 0; i < 122880; i++) t577_1[i] = 0;
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t577_1[i0 * 192 + i1 + 64] = t572[i0 * 64 + i1];
-  /* transformer_tasks.tt:25:17  add [10,64,192] + [10,64,192] fused into the loop below   122880 FLOPs */
-  /* transformer_tasks.tt:25:17  t579 = slice_backward [10,64,64] -> [10,64,192]   0 FLOPs, 655360 B */
-  for (int64_t i = 0; i < 122880; i++) t579[i] = 0;
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t579[i0 * 192 + i1] = t574_1[i0 * 64 + i1];
-  /* transformer_tasks.tt:25:17  t580_1 = add [10,64,192] + [10,64,192] with 1 fused op -> [10,64,192]   122880 FLOPs, 1966080 B, 0.06 FLOP/B */
-  for (int64_t i0 = 0; i0 < 122880; i0++) {
-    const float f578 = t576_1[i0] + t577_1[i0]; /* add */
-    t580_1[i0] = f578 + t579[i0];
-  }
-  /* transformer_tasks.tt:25:17  t581_1 = sum [10,64,192] dims=(0,1) keepdim -> [1,1,192]   122880 FLOPs, 492288 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 192; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t580_1[i0 + i1 * 192];
-    t581_1[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,1,192] -> [192]: a view of t581_1, no copy */
-  /* transformer_tasks.tt:25:17  t583 = matmul [10,64,192] @ [192,64] -> [10,64,64]   15728640 FLOPs, 704512 B, 22.33 FLOP/B */
-  tt_gemm_f32(640, 64, 192, t580_1, 192, false, encoder_layers_0_self_attn_in_proj_weight, 64, false, t583, 64, false);
-  /* transformer_tasks.tt:25:17  t584_1 = matmul [10,64,192] @ [10,64,64] (A transposed) -> [10,192,64]   15728640 FLOPs, 1146880 B, 13.71 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    tt_gemm_f32(192, 64, 64, t580_1 + i0 * 12288, 192, true, t27_1 + i0 * 4096, 64, false, t584_1 + i0 * 12288, 64, false);
-  /* transformer_tasks.tt:25:17  t585_1 = sum [10,192,64] dims=(0) keepdim -> [1,192,64]   122880 FLOPs, 540672 B, 0.23 FLOP/B */
-  for (int64_t i0 = 0; i0 < 12288; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      acc += t584_1[i0 + i1 * 12288];
-    t585_1[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,192,64] -> [192,64]: a view of t585_1, no copy */
-  /* transformer_tasks.tt:25:17  t587_1 = permute [10,64,64] order=(1,0,2) -> [64,10,64]   0 FLOPs, 327680 B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 64; i2++)
-        t587_1[i0 * 640 + i1 * 64 + i2] = t583[i0 * 64 + i1 * 4096 + i2];
-  /* transformer_tasks.tt:25:17  t588_1 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t587_1[i0 + i1 * 64];
-    t588_1[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t588_1, no copy */
-  /* transformer_tasks.tt:25:17  t590 = mul [64,10,64] * [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t590[i0 * 64 + i1] = t587_1[i0 * 64 + i1] * encoder_layers_0_norm1_weight[i1];
-  /* transformer_tasks.tt:25:17  t591_1 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t591_1[i0] = t587_1[i0] * t21[i0];
-  /* transformer_tasks.tt:25:17  t592 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    double acc = 0;
-    for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t591_1[i0 + i1 * 64];
-    t592[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t592, no copy */
-  /* transformer_tasks.tt:25:17  t594_1 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t590 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t594_1[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,1] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t597 = mul [64,10,64] * [64,10,64] -> [64,10,64]   40960 FLOPs, 491520 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t597[i0] = t590[i0] * t10_1[i0];
-  /* transformer_tasks.tt:25:17  t598 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t597 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t598[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  neg [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  add [64,10,1] + [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,1] * [64,10,1] fused into the loop below   640 FLOPs */
-  /* transformer_tasks.tt:25:17  t607_1 = mul [64,10,1] * [] with 6 fused ops -> [64,10,1]   640 FLOPs, 17924 B, 0.04 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    const float f599 = t594_1[i0] * t11_1[i0]; /* mul */
-    const float f601 = -f599; /* neg */
-    const float f602 = t598[i0] + f601; /* add */
-    const float f603 = t17[i0] * t17[i0]; /* mul */
-    const float f604 = f603 * t17[i0]; /* mul */
-    const float f605 = f602 * f604; /* mul */
-    t607_1[i0] = f605 * train_step_2_t606[0];
-  }
-  /* transformer_tasks.tt:25:17  t608 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t608[i0 * 64 + i1] = t607_1[i0];
-  /* transformer_tasks.tt:25:17  t610_1 = mul [64,10,64] * [] -> [64,10,64]   40960 FLOPs, 327684 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t610_1[i0] = t608[i0] * train_step_2_t609[0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [64,10,64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t613_1 = add [64,10,64] + [64,10,64] with 2 fused ops -> [64,10,64]   40960 FLOPs, 819200 B, 0.05 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++) {
-    const float f611 = t610_1[i0] * t12[i0]; /* mul */
-    const float f612 = t610_1[i0] * t12[i0]; /* mul */
-    t613_1[i0] = f611 + f612;
-  }
-  /* transformer_tasks.tt:25:17  add [64,10,64] + [64,10,64] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t615_1 = neg [64,10,64] -> [64,10,64]   40960 FLOPs, 327680 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40960; i0++)
-    t615_1[i0] = -t613_1[i0];
-  /* transformer_tasks.tt:25:17  t616 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t615_1 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t616[i0] = (float)acc;
-  }
-  /* transformer_tasks.tt:25:17  t617 = add [64,10,1] + [64,10,1] with 1 fused op -> [64,10,1]   640 FLOPs, 10240 B, 0.06 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    const float f600 = t594_1[i0] * t18_1[i0]; /* mul */
-    t617[i0] = f600 + t616[i0];
-  }
-  /* transformer_tasks.tt:25:17  t618_1 = expand [64,10,1] -> [64,10,64]   0 FLOPs, 166400 B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t618_1[i0 * 64 + i1] = t617[i0];
-  /* transformer_tasks.tt:25:17  mul [64,10,64] * [] fused into the loop below   40960 FLOPs */
-  /* transformer_tasks.tt:25:17  t621_1 = add [64,10,64] + [64,10,64] with 4 fused ops -> [64,10,64]   40960 FLOPs, 821764 B, 0.05 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f595 = t590[i0 * 64 + i1] * t17[i0]; /* mul */
-      const float f596 = t551_1[i0 * 64 + i1] + f595; /* add */
-      const float f614 = f596 + t613_1[i0 * 64 + i1]; /* add */
-      const float f620 = t618_1[i0 * 64 + i1] * train_step_2_t619[0]; /* mul */
-      t621_1[i0 * 64 + i1] = f614 + f620;
-    }
+  layer3(t384_1, t380, t386, encoder_layers_1_linear2_weight, t387, t143, t388, t392_1, train_step_2_t390, t393_1, t395, encoder_layers_1_linear1_weight, t396_1, t138, t397, t399_1, t401, encoder_layers_1_norm2_weight, t402_1, t134, t403, t405_1, t408, t123_1, t409, t418_1, t124_1, t130, train_step_2_t417, t419, t421_1, train_step_2_t420, t424_1, t125, t426_1, t427, t428, t131_1, t429_1, t432_1, train_step_2_t430, t433, t435, t437_1, encoder_layers_1_self_attn_out_proj_weight, t440_1, t441_1, t108_1, t442, t113, t443_1, t444_1, t446_1, t447_1, t111_1, t448_1, t110_1, t449, t450_1, train_step_2_t109, t451, t453, t455_1, t457_1, t458_1, t460, t461_1, t462_1, t464, encoder_layers_1_self_attn_in_proj_weight, t465_1, t96_1, t466_1, t468_1, t469_1, t471, encoder_layers_1_norm1_weight, t472_1, t90, t473, t475_1, t478, t79_1, t479, t488_1, t80_1, t86, train_step_2_t487, t489, t491_1, train_step_2_t490, t494_1, t81, t496_1, t497, t498, t87_1, t499_1, t502_1, train_step_2_t500);
+  layer3(t503_1, t502_1, t505, encoder_layers_0_linear2_weight, t506, t74, t507, t511_1, train_step_2_t509, t512_1, t514, encoder_layers_0_linear1_weight, t515_1, t69, t516, t518_1, t520, encoder_layers_0_norm2_weight, t521_1, t65, t522, t524_1, t527, t54_1, t528, t537_1, t55_1, t61, train_step_2_t536, t538, t540_1, train_step_2_t539, t543_1, t56, t545_1, t546, t547, t62_1, t548_1, t551_1, train_step_2_t549, t552, t554, t556_1, encoder_layers_0_self_attn_out_proj_weight, t559_1, t560_1, t39_1, t561, t44, t562_1, t563_1, t565_1, t566_1, t42_1, t567_1, t41_1, t568, t569_1, train_step_2_t40, t570, t572, t574_1, t576_1, t577_1, t579, t580_1, t581_1, t583, encoder_layers_0_self_attn_in_proj_weight, t584_1, t27_1, t585_1, t587_1, t588_1, t590, encoder_layers_0_norm1_weight, t591_1, t21, t592, t594_1, t597, t10_1, t598, t607_1, t11_1, t17, train_step_2_t606, t608, t610_1, train_step_2_t609, t613_1, t12, t615_1, t616, t617, t18_1, t618_1, t621_1, train_step_2_t619);
   /* transformer_tasks.tt:25:38  t622_1 = sum [64,10,64] dims=(0) keepdim -> [1,10,64]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
     double acc = 0;
@@ -5857,104 +3216,8 @@ static TT_NOINLINE void train_step_2_part4(void) {
   /* transformer_tasks.tt:41:13  pos_weight_grad = add [10,64] + [10,64] -> [10,64]   640 FLOPs, 7680 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     pos_weight_grad[i0] = pos_weight_grad[i0] + t624[i0];
-}
-
-/* train_step_2, part 5: transformer_tasks.tt lines 41-42 */
-static TT_NOINLINE void train_step_2_part5(void) {
-  /* transformer_tasks.tt:41:13  store into pos_weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  encoder_layers_0_self_attn_in_proj_weight_grad = add [192,64] + [192,64] -> [192,64]   12288 FLOPs, 147456 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 12288; i0++)
-    encoder_layers_0_self_attn_in_proj_weight_grad[i0] = encoder_layers_0_self_attn_in_proj_weight_grad[i0] + t585_1[i0];
-  /* transformer_tasks.tt:41:13  store into encoder_layers_0_self_attn_in_proj_weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  encoder_layers_0_self_attn_in_proj_bias_grad = add [192] + [192] -> [192]   192 FLOPs, 2304 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 192; i0++)
-    encoder_layers_0_self_attn_in_proj_bias_grad[i0] = encoder_layers_0_self_attn_in_proj_bias_grad[i0] + t581_1[i0];
-  /* transformer_tasks.tt:41:13  store into encoder_layers_0_self_attn_in_proj_bias_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  encoder_layers_0_self_attn_out_proj_weight_grad = matmul_acc [640,64], [640,64], [64,64] (A transposed) -> [64,64]   5246976 FLOPs, 360448 B, 14.56 FLOP/B */
-  tt_gemm_f32(64, 64, 640, t552, 64, true, t46_1, 64, false, encoder_layers_0_self_attn_out_proj_weight_grad, 64, true);
-  /* transformer_tasks.tt:41:13  store into encoder_layers_0_self_attn_out_proj_weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  encoder_layers_0_self_attn_out_proj_bias_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_0_self_attn_out_proj_bias_grad[i0] = encoder_layers_0_self_attn_out_proj_bias_grad[i0] + t554[i0];
-  /* transformer_tasks.tt:41:13  store into encoder_layers_0_self_attn_out_proj_bias_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  encoder_layers_0_linear1_weight_grad = add [128,64] + [128,64] -> [128,64]   8192 FLOPs, 98304 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 8192; i0++)
-    encoder_layers_0_linear1_weight_grad[i0] = encoder_layers_0_linear1_weight_grad[i0] + t516[i0];
-  /* transformer_tasks.tt:41:13  store into encoder_layers_0_linear1_weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  encoder_layers_0_linear1_bias_grad = add [128] + [128] -> [128]   128 FLOPs, 1536 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 128; i0++)
-    encoder_layers_0_linear1_bias_grad[i0] = encoder_layers_0_linear1_bias_grad[i0] + t512_1[i0];
-  /* transformer_tasks.tt:41:13  store into encoder_layers_0_linear1_bias_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  encoder_layers_0_linear2_weight_grad = add [64,128] + [64,128] -> [64,128]   8192 FLOPs, 98304 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 8192; i0++)
-    encoder_layers_0_linear2_weight_grad[i0] = encoder_layers_0_linear2_weight_grad[i0] + t507[i0];
-  /* transformer_tasks.tt:41:13  store into encoder_layers_0_linear2_weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  encoder_layers_0_linear2_bias_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_0_linear2_bias_grad[i0] = encoder_layers_0_linear2_bias_grad[i0] + t503_1[i0];
-  /* transformer_tasks.tt:41:13  store into encoder_layers_0_linear2_bias_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  encoder_layers_0_norm1_weight_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_0_norm1_weight_grad[i0] = encoder_layers_0_norm1_weight_grad[i0] + t592[i0];
-  /* transformer_tasks.tt:41:13  store into encoder_layers_0_norm1_weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  encoder_layers_0_norm1_bias_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_0_norm1_bias_grad[i0] = encoder_layers_0_norm1_bias_grad[i0] + t588_1[i0];
-  /* transformer_tasks.tt:41:13  store into encoder_layers_0_norm1_bias_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  encoder_layers_0_norm2_weight_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_0_norm2_weight_grad[i0] = encoder_layers_0_norm2_weight_grad[i0] + t522[i0];
-  /* transformer_tasks.tt:41:13  store into encoder_layers_0_norm2_weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  encoder_layers_0_norm2_bias_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_0_norm2_bias_grad[i0] = encoder_layers_0_norm2_bias_grad[i0] + t518_1[i0];
-  /* transformer_tasks.tt:41:13  store into encoder_layers_0_norm2_bias_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  encoder_layers_1_self_attn_in_proj_weight_grad = add [192,64] + [192,64] -> [192,64]   12288 FLOPs, 147456 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 12288; i0++)
-    encoder_layers_1_self_attn_in_proj_weight_grad[i0] = encoder_layers_1_self_attn_in_proj_weight_grad[i0] + t466_1[i0];
-  /* transformer_tasks.tt:41:13  store into encoder_layers_1_self_attn_in_proj_weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  encoder_layers_1_self_attn_in_proj_bias_grad = add [192] + [192] -> [192]   192 FLOPs, 2304 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 192; i0++)
-    encoder_layers_1_self_attn_in_proj_bias_grad[i0] = encoder_layers_1_self_attn_in_proj_bias_grad[i0] + t462_1[i0];
-  /* transformer_tasks.tt:41:13  store into encoder_layers_1_self_attn_in_proj_bias_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  encoder_layers_1_self_attn_out_proj_weight_grad = matmul_acc [640,64], [640,64], [64,64] (A transposed) -> [64,64]   5246976 FLOPs, 360448 B, 14.56 FLOP/B */
-  tt_gemm_f32(64, 64, 640, t433, 64, true, t115_1, 64, false, encoder_layers_1_self_attn_out_proj_weight_grad, 64, true);
-  /* transformer_tasks.tt:41:13  store into encoder_layers_1_self_attn_out_proj_weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  encoder_layers_1_self_attn_out_proj_bias_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_1_self_attn_out_proj_bias_grad[i0] = encoder_layers_1_self_attn_out_proj_bias_grad[i0] + t435[i0];
-  /* transformer_tasks.tt:41:13  store into encoder_layers_1_self_attn_out_proj_bias_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  encoder_layers_1_linear1_weight_grad = add [128,64] + [128,64] -> [128,64]   8192 FLOPs, 98304 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 8192; i0++)
-    encoder_layers_1_linear1_weight_grad[i0] = encoder_layers_1_linear1_weight_grad[i0] + t397[i0];
-  /* transformer_tasks.tt:41:13  store into encoder_layers_1_linear1_weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  encoder_layers_1_linear1_bias_grad = add [128] + [128] -> [128]   128 FLOPs, 1536 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 128; i0++)
-    encoder_layers_1_linear1_bias_grad[i0] = encoder_layers_1_linear1_bias_grad[i0] + t393_1[i0];
-  /* transformer_tasks.tt:41:13  store into encoder_layers_1_linear1_bias_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  encoder_layers_1_linear2_weight_grad = add [64,128] + [64,128] -> [64,128]   8192 FLOPs, 98304 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 8192; i0++)
-    encoder_layers_1_linear2_weight_grad[i0] = encoder_layers_1_linear2_weight_grad[i0] + t388[i0];
-  /* transformer_tasks.tt:41:13  store into encoder_layers_1_linear2_weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  encoder_layers_1_linear2_bias_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_1_linear2_bias_grad[i0] = encoder_layers_1_linear2_bias_grad[i0] + t384_1[i0];
-  /* transformer_tasks.tt:41:13  store into encoder_layers_1_linear2_bias_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  encoder_layers_1_norm1_weight_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_1_norm1_weight_grad[i0] = encoder_layers_1_norm1_weight_grad[i0] + t473[i0];
-  /* transformer_tasks.tt:41:13  store into encoder_layers_1_norm1_weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  encoder_layers_1_norm1_bias_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_1_norm1_bias_grad[i0] = encoder_layers_1_norm1_bias_grad[i0] + t469_1[i0];
-  /* transformer_tasks.tt:41:13  store into encoder_layers_1_norm1_bias_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  encoder_layers_1_norm2_weight_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_1_norm2_weight_grad[i0] = encoder_layers_1_norm2_weight_grad[i0] + t403[i0];
-  /* transformer_tasks.tt:41:13  store into encoder_layers_1_norm2_weight_grad: computed there, nothing to copy */
-  /* transformer_tasks.tt:41:13  encoder_layers_1_norm2_bias_grad = add [64] + [64] -> [64]   64 FLOPs, 768 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++)
-    encoder_layers_1_norm2_bias_grad[i0] = encoder_layers_1_norm2_bias_grad[i0] + t399_1[i0];
+  layer4(encoder_layers_0_self_attn_in_proj_weight_grad, t585_1, encoder_layers_0_self_attn_in_proj_bias_grad, t581_1, encoder_layers_0_self_attn_out_proj_weight_grad, t552, t46_1, encoder_layers_0_self_attn_out_proj_bias_grad, t554, encoder_layers_0_linear1_weight_grad, t516, encoder_layers_0_linear1_bias_grad, t512_1, encoder_layers_0_linear2_weight_grad, t507, encoder_layers_0_linear2_bias_grad, t503_1, encoder_layers_0_norm1_weight_grad, t592, encoder_layers_0_norm1_bias_grad, t588_1, encoder_layers_0_norm2_weight_grad, t522, encoder_layers_0_norm2_bias_grad, t518_1);
+  layer4(encoder_layers_1_self_attn_in_proj_weight_grad, t466_1, encoder_layers_1_self_attn_in_proj_bias_grad, t462_1, encoder_layers_1_self_attn_out_proj_weight_grad, t433, t115_1, encoder_layers_1_self_attn_out_proj_bias_grad, t435, encoder_layers_1_linear1_weight_grad, t397, encoder_layers_1_linear1_bias_grad, t393_1, encoder_layers_1_linear2_weight_grad, t388, encoder_layers_1_linear2_bias_grad, t384_1, encoder_layers_1_norm1_weight_grad, t473, encoder_layers_1_norm1_bias_grad, t469_1, encoder_layers_1_norm2_weight_grad, t403, encoder_layers_1_norm2_bias_grad, t399_1);
   /* transformer_tasks.tt:41:13  store into encoder_layers_1_norm2_bias_grad: computed there, nothing to copy */
   /* transformer_tasks.tt:41:13  head_weight_grad = add [10,64] + [10,64] -> [10,64]   640 FLOPs, 7680 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
@@ -5969,531 +3232,11 @@ static TT_NOINLINE void train_step_2_part5(void) {
   /* transformer_tasks.tt:42:18  t249 = add [] + [] -> []   1 FLOPs, 24 B, 0.04 FLOP/B */
   t249[0] = (int64_t)((uint64_t)adam_step_1[0] + (uint64_t)train_step_2_t248[0]);
   /* transformer_tasks.tt:42:18  store [] into adam_step_1   0 FLOPs, 16 B */
-  memcpy(adam_step_1, t249, sizeof adam_step_1);
-  /* transformer_tasks.tt:42:18  adam_step [10,64], [10,64], [10,64], [10,64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   7680 FLOPs, 20480 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t249[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t249[0]));
-    const float neg_step = (float)-(t246_1[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 640; i++) {
-      float p_i = tok_weight[i];
-      float g_i = tok_weight_grad[i];
-      float m_i = tok_weight_exp_avg[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = tok_weight_exp_avg_sq[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      tok_weight_exp_avg[i] = m_i;
-      tok_weight_exp_avg_sq[i] = v_i;
-      tok_weight[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [10,64], [10,64], [10,64], [10,64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   7680 FLOPs, 20480 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t249[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t249[0]));
-    const float neg_step = (float)-(t246_1[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 640; i++) {
-      float p_i = pos_weight[i];
-      float g_i = pos_weight_grad[i];
-      float m_i = pos_weight_exp_avg[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = pos_weight_exp_avg_sq[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      pos_weight_exp_avg[i] = m_i;
-      pos_weight_exp_avg_sq[i] = v_i;
-      pos_weight[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [192,64], [192,64], [192,64], [192,64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   147456 FLOPs, 393216 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t249[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t249[0]));
-    const float neg_step = (float)-(t246_1[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 12288; i++) {
-      float p_i = encoder_layers_0_self_attn_in_proj_weight[i];
-      float g_i = encoder_layers_0_self_attn_in_proj_weight_grad[i];
-      float m_i = encoder_layers_0_self_attn_in_proj_weight_exp_avg[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = encoder_layers_0_self_attn_in_proj_weight_exp_avg_sq[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      encoder_layers_0_self_attn_in_proj_weight_exp_avg[i] = m_i;
-      encoder_layers_0_self_attn_in_proj_weight_exp_avg_sq[i] = v_i;
-      encoder_layers_0_self_attn_in_proj_weight[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [192], [192], [192], [192], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   2304 FLOPs, 6144 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t249[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t249[0]));
-    const float neg_step = (float)-(t246_1[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 192; i++) {
-      float p_i = encoder_layers_0_self_attn_in_proj_bias[i];
-      float g_i = encoder_layers_0_self_attn_in_proj_bias_grad[i];
-      float m_i = encoder_layers_0_self_attn_in_proj_bias_exp_avg[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = encoder_layers_0_self_attn_in_proj_bias_exp_avg_sq[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      encoder_layers_0_self_attn_in_proj_bias_exp_avg[i] = m_i;
-      encoder_layers_0_self_attn_in_proj_bias_exp_avg_sq[i] = v_i;
-      encoder_layers_0_self_attn_in_proj_bias[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [64,64], [64,64], [64,64], [64,64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   49152 FLOPs, 131072 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t249[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t249[0]));
-    const float neg_step = (float)-(t246_1[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 4096; i++) {
-      float p_i = encoder_layers_0_self_attn_out_proj_weight[i];
-      float g_i = encoder_layers_0_self_attn_out_proj_weight_grad[i];
-      float m_i = encoder_layers_0_self_attn_out_proj_weight_exp_avg[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = encoder_layers_0_self_attn_out_proj_weight_exp_avg_sq[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      encoder_layers_0_self_attn_out_proj_weight_exp_avg[i] = m_i;
-      encoder_layers_0_self_attn_out_proj_weight_exp_avg_sq[i] = v_i;
-      encoder_layers_0_self_attn_out_proj_weight[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   768 FLOPs, 2048 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t249[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t249[0]));
-    const float neg_step = (float)-(t246_1[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 64; i++) {
-      float p_i = encoder_layers_0_self_attn_out_proj_bias[i];
-      float g_i = encoder_layers_0_self_attn_out_proj_bias_grad[i];
-      float m_i = encoder_layers_0_self_attn_out_proj_bias_exp_avg[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = encoder_layers_0_self_attn_out_proj_bias_exp_avg_sq[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      encoder_layers_0_self_attn_out_proj_bias_exp_avg[i] = m_i;
-      encoder_layers_0_self_attn_out_proj_bias_exp_avg_sq[i] = v_i;
-      encoder_layers_0_self_attn_out_proj_bias[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [128,64], [128,64], [128,64], [128,64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   98304 FLOPs, 262144 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t249[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t249[0]));
-    const float neg_step = (float)-(t246_1[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 8192; i++) {
-      float p_i = encoder_layers_0_linear1_weight[i];
-      float g_i = encoder_layers_0_linear1_weight_grad[i];
-      float m_i = encoder_layers_0_linear1_weight_exp_avg[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = encoder_layers_0_linear1_weight_exp_avg_sq[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      encoder_layers_0_linear1_weight_exp_avg[i] = m_i;
-      encoder_layers_0_linear1_weight_exp_avg_sq[i] = v_i;
-      encoder_layers_0_linear1_weight[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [128], [128], [128], [128], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   1536 FLOPs, 4096 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t249[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t249[0]));
-    const float neg_step = (float)-(t246_1[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 128; i++) {
-      float p_i = encoder_layers_0_linear1_bias[i];
-      float g_i = encoder_layers_0_linear1_bias_grad[i];
-      float m_i = encoder_layers_0_linear1_bias_exp_avg[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = encoder_layers_0_linear1_bias_exp_avg_sq[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      encoder_layers_0_linear1_bias_exp_avg[i] = m_i;
-      encoder_layers_0_linear1_bias_exp_avg_sq[i] = v_i;
-      encoder_layers_0_linear1_bias[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [64,128], [64,128], [64,128], [64,128], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   98304 FLOPs, 262144 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t249[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t249[0]));
-    const float neg_step = (float)-(t246_1[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 8192; i++) {
-      float p_i = encoder_layers_0_linear2_weight[i];
-      float g_i = encoder_layers_0_linear2_weight_grad[i];
-      float m_i = encoder_layers_0_linear2_weight_exp_avg[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = encoder_layers_0_linear2_weight_exp_avg_sq[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      encoder_layers_0_linear2_weight_exp_avg[i] = m_i;
-      encoder_layers_0_linear2_weight_exp_avg_sq[i] = v_i;
-      encoder_layers_0_linear2_weight[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   768 FLOPs, 2048 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t249[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t249[0]));
-    const float neg_step = (float)-(t246_1[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 64; i++) {
-      float p_i = encoder_layers_0_linear2_bias[i];
-      float g_i = encoder_layers_0_linear2_bias_grad[i];
-      float m_i = encoder_layers_0_linear2_bias_exp_avg[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = encoder_layers_0_linear2_bias_exp_avg_sq[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      encoder_layers_0_linear2_bias_exp_avg[i] = m_i;
-      encoder_layers_0_linear2_bias_exp_avg_sq[i] = v_i;
-      encoder_layers_0_linear2_bias[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   768 FLOPs, 2048 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t249[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t249[0]));
-    const float neg_step = (float)-(t246_1[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 64; i++) {
-      float p_i = encoder_layers_0_norm1_weight[i];
-      float g_i = encoder_layers_0_norm1_weight_grad[i];
-      float m_i = encoder_layers_0_norm1_weight_exp_avg[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = encoder_layers_0_norm1_weight_exp_avg_sq[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      encoder_layers_0_norm1_weight_exp_avg[i] = m_i;
-      encoder_layers_0_norm1_weight_exp_avg_sq[i] = v_i;
-      encoder_layers_0_norm1_weight[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   768 FLOPs, 2048 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t249[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t249[0]));
-    const float neg_step = (float)-(t246_1[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 64; i++) {
-      float p_i = encoder_layers_0_norm1_bias[i];
-      float g_i = encoder_layers_0_norm1_bias_grad[i];
-      float m_i = encoder_layers_0_norm1_bias_exp_avg[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = encoder_layers_0_norm1_bias_exp_avg_sq[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      encoder_layers_0_norm1_bias_exp_avg[i] = m_i;
-      encoder_layers_0_norm1_bias_exp_avg_sq[i] = v_i;
-      encoder_layers_0_norm1_bias[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   768 FLOPs, 2048 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t249[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t249[0]));
-    const float neg_step = (float)-(t246_1[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 64; i++) {
-      float p_i = encoder_layers_0_norm2_weight[i];
-      float g_i = encoder_layers_0_norm2_weight_grad[i];
-      float m_i = encoder_layers_0_norm2_weight_exp_avg[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = encoder_layers_0_norm2_weight_exp_avg_sq[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      encoder_layers_0_norm2_weight_exp_avg[i] = m_i;
-      encoder_layers_0_norm2_weight_exp_avg_sq[i] = v_i;
-      encoder_layers_0_norm2_weight[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   768 FLOPs, 2048 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t249[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t249[0]));
-    const float neg_step = (float)-(t246_1[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 64; i++) {
-      float p_i = encoder_layers_0_norm2_bias[i];
-      float g_i = encoder_layers_0_norm2_bias_grad[i];
-      float m_i = encoder_layers_0_norm2_bias_exp_avg[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = encoder_layers_0_norm2_bias_exp_avg_sq[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      encoder_layers_0_norm2_bias_exp_avg[i] = m_i;
-      encoder_layers_0_norm2_bias_exp_avg_sq[i] = v_i;
-      encoder_layers_0_norm2_bias[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-}
-
-/* train_step_2, part 6: transformer_tasks.tt lines 42-44 */
-static TT_NOINLINE void train_step_2_part6(void) {
-  /* transformer_tasks.tt:42:18  adam_step [192,64], [192,64], [192,64], [192,64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   147456 FLOPs, 393216 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t249[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t249[0]));
-    const float neg_step = (float)-(t246_1[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 12288; i++) {
-      float p_i = encoder_layers_1_self_attn_in_proj_weight[i];
-      float g_i = encoder_layers_1_self_attn_in_proj_weight_grad[i];
-      float m_i = encoder_layers_1_self_attn_in_proj_weight_exp_avg[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = encoder_layers_1_self_attn_in_proj_weight_exp_avg_sq[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      encoder_layers_1_self_attn_in_proj_weight_exp_avg[i] = m_i;
-      encoder_layers_1_self_attn_in_proj_weight_exp_avg_sq[i] = v_i;
-      encoder_layers_1_self_attn_in_proj_weight[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [192], [192], [192], [192], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   2304 FLOPs, 6144 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t249[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t249[0]));
-    const float neg_step = (float)-(t246_1[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 192; i++) {
-      float p_i = encoder_layers_1_self_attn_in_proj_bias[i];
-      float g_i = encoder_layers_1_self_attn_in_proj_bias_grad[i];
-      float m_i = encoder_layers_1_self_attn_in_proj_bias_exp_avg[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = encoder_layers_1_self_attn_in_proj_bias_exp_avg_sq[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      encoder_layers_1_self_attn_in_proj_bias_exp_avg[i] = m_i;
-      encoder_layers_1_self_attn_in_proj_bias_exp_avg_sq[i] = v_i;
-      encoder_layers_1_self_attn_in_proj_bias[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [64,64], [64,64], [64,64], [64,64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   49152 FLOPs, 131072 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t249[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t249[0]));
-    const float neg_step = (float)-(t246_1[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 4096; i++) {
-      float p_i = encoder_layers_1_self_attn_out_proj_weight[i];
-      float g_i = encoder_layers_1_self_attn_out_proj_weight_grad[i];
-      float m_i = encoder_layers_1_self_attn_out_proj_weight_exp_avg[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = encoder_layers_1_self_attn_out_proj_weight_exp_avg_sq[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      encoder_layers_1_self_attn_out_proj_weight_exp_avg[i] = m_i;
-      encoder_layers_1_self_attn_out_proj_weight_exp_avg_sq[i] = v_i;
-      encoder_layers_1_self_attn_out_proj_weight[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   768 FLOPs, 2048 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t249[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t249[0]));
-    const float neg_step = (float)-(t246_1[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 64; i++) {
-      float p_i = encoder_layers_1_self_attn_out_proj_bias[i];
-      float g_i = encoder_layers_1_self_attn_out_proj_bias_grad[i];
-      float m_i = encoder_layers_1_self_attn_out_proj_bias_exp_avg[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = encoder_layers_1_self_attn_out_proj_bias_exp_avg_sq[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      encoder_layers_1_self_attn_out_proj_bias_exp_avg[i] = m_i;
-      encoder_layers_1_self_attn_out_proj_bias_exp_avg_sq[i] = v_i;
-      encoder_layers_1_self_attn_out_proj_bias[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [128,64], [128,64], [128,64], [128,64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   98304 FLOPs, 262144 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t249[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t249[0]));
-    const float neg_step = (float)-(t246_1[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 8192; i++) {
-      float p_i = encoder_layers_1_linear1_weight[i];
-      float g_i = encoder_layers_1_linear1_weight_grad[i];
-      float m_i = encoder_layers_1_linear1_weight_exp_avg[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = encoder_layers_1_linear1_weight_exp_avg_sq[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      encoder_layers_1_linear1_weight_exp_avg[i] = m_i;
-      encoder_layers_1_linear1_weight_exp_avg_sq[i] = v_i;
-      encoder_layers_1_linear1_weight[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [128], [128], [128], [128], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   1536 FLOPs, 4096 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t249[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t249[0]));
-    const float neg_step = (float)-(t246_1[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 128; i++) {
-      float p_i = encoder_layers_1_linear1_bias[i];
-      float g_i = encoder_layers_1_linear1_bias_grad[i];
-      float m_i = encoder_layers_1_linear1_bias_exp_avg[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = encoder_layers_1_linear1_bias_exp_avg_sq[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      encoder_layers_1_linear1_bias_exp_avg[i] = m_i;
-      encoder_layers_1_linear1_bias_exp_avg_sq[i] = v_i;
-      encoder_layers_1_linear1_bias[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [64,128], [64,128], [64,128], [64,128], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   98304 FLOPs, 262144 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t249[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t249[0]));
-    const float neg_step = (float)-(t246_1[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 8192; i++) {
-      float p_i = encoder_layers_1_linear2_weight[i];
-      float g_i = encoder_layers_1_linear2_weight_grad[i];
-      float m_i = encoder_layers_1_linear2_weight_exp_avg[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = encoder_layers_1_linear2_weight_exp_avg_sq[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      encoder_layers_1_linear2_weight_exp_avg[i] = m_i;
-      encoder_layers_1_linear2_weight_exp_avg_sq[i] = v_i;
-      encoder_layers_1_linear2_weight[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   768 FLOPs, 2048 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t249[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t249[0]));
-    const float neg_step = (float)-(t246_1[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 64; i++) {
-      float p_i = encoder_layers_1_linear2_bias[i];
-      float g_i = encoder_layers_1_linear2_bias_grad[i];
-      float m_i = encoder_layers_1_linear2_bias_exp_avg[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = encoder_layers_1_linear2_bias_exp_avg_sq[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      encoder_layers_1_linear2_bias_exp_avg[i] = m_i;
-      encoder_layers_1_linear2_bias_exp_avg_sq[i] = v_i;
-      encoder_layers_1_linear2_bias[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   768 FLOPs, 2048 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t249[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t249[0]));
-    const float neg_step = (float)-(t246_1[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 64; i++) {
-      float p_i = encoder_layers_1_norm1_weight[i];
-      float g_i = encoder_layers_1_norm1_weight_grad[i];
-      float m_i = encoder_layers_1_norm1_weight_exp_avg[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = encoder_layers_1_norm1_weight_exp_avg_sq[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      encoder_layers_1_norm1_weight_exp_avg[i] = m_i;
-      encoder_layers_1_norm1_weight_exp_avg_sq[i] = v_i;
-      encoder_layers_1_norm1_weight[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   768 FLOPs, 2048 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t249[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t249[0]));
-    const float neg_step = (float)-(t246_1[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 64; i++) {
-      float p_i = encoder_layers_1_norm1_bias[i];
-      float g_i = encoder_layers_1_norm1_bias_grad[i];
-      float m_i = encoder_layers_1_norm1_bias_exp_avg[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = encoder_layers_1_norm1_bias_exp_avg_sq[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      encoder_layers_1_norm1_bias_exp_avg[i] = m_i;
-      encoder_layers_1_norm1_bias_exp_avg_sq[i] = v_i;
-      encoder_layers_1_norm1_bias[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   768 FLOPs, 2048 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t249[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t249[0]));
-    const float neg_step = (float)-(t246_1[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 64; i++) {
-      float p_i = encoder_layers_1_norm2_weight[i];
-      float g_i = encoder_layers_1_norm2_weight_grad[i];
-      float m_i = encoder_layers_1_norm2_weight_exp_avg[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = encoder_layers_1_norm2_weight_exp_avg_sq[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      encoder_layers_1_norm2_weight_exp_avg[i] = m_i;
-      encoder_layers_1_norm2_weight_exp_avg_sq[i] = v_i;
-      encoder_layers_1_norm2_weight[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
-  /* transformer_tasks.tt:42:18  adam_step [64], [64], [64], [64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   768 FLOPs, 2048 B, 0.38 FLOP/B */
-  {
-    const double bc1 = 1 - pow(0.9, (double)t249[0]);
-    const double bc2_sqrt = sqrt(1 - pow(0.999, (double)t249[0]));
-    const float neg_step = (float)-(t246_1[0] / bc1);
-    const float bc2s = (float)bc2_sqrt;
-    for (int64_t i = 0; i < 64; i++) {
-      float p_i = encoder_layers_1_norm2_bias[i];
-      float g_i = encoder_layers_1_norm2_bias_grad[i];
-      float m_i = encoder_layers_1_norm2_bias_exp_avg[i] * 0.9f;
-      m_i = m_i + 0.1f * g_i;
-      float v_i = encoder_layers_1_norm2_bias_exp_avg_sq[i] * 0.999f;
-      v_i = v_i + 0.001f * g_i * g_i;
-      float d_i = sqrtf(v_i) / bc2s;
-      d_i = d_i + 1e-08f;
-      encoder_layers_1_norm2_bias_exp_avg[i] = m_i;
-      encoder_layers_1_norm2_bias_exp_avg_sq[i] = v_i;
-      encoder_layers_1_norm2_bias[i] = p_i + neg_step * m_i / d_i;
-    }
-  }
+  memcpy(adam_step_1, t249, 1 * sizeof *adam_step_1);
+  layer5(t249, t246_1, tok_weight, tok_weight_grad, tok_weight_exp_avg, tok_weight_exp_avg_sq);
+  layer5(t249, t246_1, pos_weight, pos_weight_grad, pos_weight_exp_avg, pos_weight_exp_avg_sq);
+  layer6(t249, t246_1, encoder_layers_0_self_attn_in_proj_weight, encoder_layers_0_self_attn_in_proj_weight_grad, encoder_layers_0_self_attn_in_proj_weight_exp_avg, encoder_layers_0_self_attn_in_proj_weight_exp_avg_sq, encoder_layers_0_self_attn_in_proj_bias, encoder_layers_0_self_attn_in_proj_bias_grad, encoder_layers_0_self_attn_in_proj_bias_exp_avg, encoder_layers_0_self_attn_in_proj_bias_exp_avg_sq, encoder_layers_0_self_attn_out_proj_weight, encoder_layers_0_self_attn_out_proj_weight_grad, encoder_layers_0_self_attn_out_proj_weight_exp_avg, encoder_layers_0_self_attn_out_proj_weight_exp_avg_sq, encoder_layers_0_self_attn_out_proj_bias, encoder_layers_0_self_attn_out_proj_bias_grad, encoder_layers_0_self_attn_out_proj_bias_exp_avg, encoder_layers_0_self_attn_out_proj_bias_exp_avg_sq, encoder_layers_0_linear1_weight, encoder_layers_0_linear1_weight_grad, encoder_layers_0_linear1_weight_exp_avg, encoder_layers_0_linear1_weight_exp_avg_sq, encoder_layers_0_linear1_bias, encoder_layers_0_linear1_bias_grad, encoder_layers_0_linear1_bias_exp_avg, encoder_layers_0_linear1_bias_exp_avg_sq, encoder_layers_0_linear2_weight, encoder_layers_0_linear2_weight_grad, encoder_layers_0_linear2_weight_exp_avg, encoder_layers_0_linear2_weight_exp_avg_sq, encoder_layers_0_linear2_bias, encoder_layers_0_linear2_bias_grad, encoder_layers_0_linear2_bias_exp_avg, encoder_layers_0_linear2_bias_exp_avg_sq, encoder_layers_0_norm1_weight, encoder_layers_0_norm1_weight_grad, encoder_layers_0_norm1_weight_exp_avg, encoder_layers_0_norm1_weight_exp_avg_sq, encoder_layers_0_norm1_bias, encoder_layers_0_norm1_bias_grad, encoder_layers_0_norm1_bias_exp_avg, encoder_layers_0_norm1_bias_exp_avg_sq, encoder_layers_0_norm2_weight, encoder_layers_0_norm2_weight_grad, encoder_layers_0_norm2_weight_exp_avg, encoder_layers_0_norm2_weight_exp_avg_sq, encoder_layers_0_norm2_bias, encoder_layers_0_norm2_bias_grad, encoder_layers_0_norm2_bias_exp_avg, encoder_layers_0_norm2_bias_exp_avg_sq);
+  layer6(t249, t246_1, encoder_layers_1_self_attn_in_proj_weight, encoder_layers_1_self_attn_in_proj_weight_grad, encoder_layers_1_self_attn_in_proj_weight_exp_avg, encoder_layers_1_self_attn_in_proj_weight_exp_avg_sq, encoder_layers_1_self_attn_in_proj_bias, encoder_layers_1_self_attn_in_proj_bias_grad, encoder_layers_1_self_attn_in_proj_bias_exp_avg, encoder_layers_1_self_attn_in_proj_bias_exp_avg_sq, encoder_layers_1_self_attn_out_proj_weight, encoder_layers_1_self_attn_out_proj_weight_grad, encoder_layers_1_self_attn_out_proj_weight_exp_avg, encoder_layers_1_self_attn_out_proj_weight_exp_avg_sq, encoder_layers_1_self_attn_out_proj_bias, encoder_layers_1_self_attn_out_proj_bias_grad, encoder_layers_1_self_attn_out_proj_bias_exp_avg, encoder_layers_1_self_attn_out_proj_bias_exp_avg_sq, encoder_layers_1_linear1_weight, encoder_layers_1_linear1_weight_grad, encoder_layers_1_linear1_weight_exp_avg, encoder_layers_1_linear1_weight_exp_avg_sq, encoder_layers_1_linear1_bias, encoder_layers_1_linear1_bias_grad, encoder_layers_1_linear1_bias_exp_avg, encoder_layers_1_linear1_bias_exp_avg_sq, encoder_layers_1_linear2_weight, encoder_layers_1_linear2_weight_grad, encoder_layers_1_linear2_weight_exp_avg, encoder_layers_1_linear2_weight_exp_avg_sq, encoder_layers_1_linear2_bias, encoder_layers_1_linear2_bias_grad, encoder_layers_1_linear2_bias_exp_avg, encoder_layers_1_linear2_bias_exp_avg_sq, encoder_layers_1_norm1_weight, encoder_layers_1_norm1_weight_grad, encoder_layers_1_norm1_weight_exp_avg, encoder_layers_1_norm1_weight_exp_avg_sq, encoder_layers_1_norm1_bias, encoder_layers_1_norm1_bias_grad, encoder_layers_1_norm1_bias_exp_avg, encoder_layers_1_norm1_bias_exp_avg_sq, encoder_layers_1_norm2_weight, encoder_layers_1_norm2_weight_grad, encoder_layers_1_norm2_weight_exp_avg, encoder_layers_1_norm2_weight_exp_avg_sq, encoder_layers_1_norm2_bias, encoder_layers_1_norm2_bias_grad, encoder_layers_1_norm2_bias_exp_avg, encoder_layers_1_norm2_bias_exp_avg_sq);
   /* transformer_tasks.tt:42:18  adam_step [10,64], [10,64], [10,64], [10,64], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   7680 FLOPs, 20480 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t249[0]);
@@ -6537,14 +3280,9 @@ static TT_NOINLINE void train_step_2_part6(void) {
   /* transformer_tasks.tt:44:51  store into loss_item_1: computed there, nothing to copy */
 }
 
-/* transformer_tasks.tt lines 24-44, in 6 parts */
+/* transformer_tasks.tt lines 24-44, in 1 parts */
 static void train_step_2(void) {
   train_step_2_part1();
-  train_step_2_part2();
-  train_step_2_part3();
-  train_step_2_part4();
-  train_step_2_part5();
-  train_step_2_part6();
 }
 
 /* transformer_tasks.tt lines 24-50 */
@@ -6690,510 +3428,8 @@ static void forward_3(void) {
   for (int64_t i0 = 0; i0 < 1000; i0++)
     for (int64_t i1 = 0; i1 < 640; i1++)
       t12_1[i0 * 640 + i1] = t7_1[i0 * 640 + i1] + t10_2[i1];
-  /* transformer_tasks.tt:25:17  t13_1 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t12_1 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t13_1[i0] = (float)(acc / 64);
-  }
-  /* transformer_tasks.tt:25:17  t14_2 = sub [1000,10,64] - [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t14_2[i0 * 64 + i1] = t12_1[i0 * 64 + i1] - t13_1[i0];
-  /* transformer_tasks.tt:25:17  t15_1 = mul [1000,10,64] * [1000,10,64] -> [1000,10,64]   640000 FLOPs, 7680000 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640000; i0++)
-    t15_1[i0] = t14_2[i0] * t14_2[i0];
-  /* transformer_tasks.tt:25:17  t16_1 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t15_1 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t16_1[i0] = (float)(acc / 64);
-  }
-  /* transformer_tasks.tt:25:17  t17_1 = const -> [] */
-  static const float t17_1[1] = { /* [] */
-    1e-05f,
-  };
-  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs */
-  /* transformer_tasks.tt:25:17  t19_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80004 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++) {
-    const float f18 = t16_1[i0] + t17_1[0]; /* add */
-    t19_1[i0] = 1 / sqrtf(f18);
-  }
-  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs */
-  /* transformer_tasks.tt:25:17  t21_1 = mul [1000,10,1] * [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++) {
-    const float f20 = -t19_1[i0]; /* neg */
-    t21_1[i0] = f20 * t13_1[i0];
-  }
-  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs */
-  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs */
-  /* transformer_tasks.tt:25:17  t25_2 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5200256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f22 = t12_1[i0 * 64 + i1] * t19_1[i0]; /* mul */
-      const float f23 = f22 + t21_1[i0]; /* add */
-      t25_2[i0 * 64 + i1] = f23 * encoder_layers_0_norm1_weight[i1];
-    }
-  /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t25_2, no copy */
-  /* transformer_tasks.tt:25:17  t28_2 = add [1000,10,64] + [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t28_2[i0 * 64 + i1] = t25_2[i0 * 64 + i1] + encoder_layers_0_norm1_bias[i1];
-  /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t28_2, no copy */
-  /* transformer_tasks.tt:25:17  t31_1 = permute [1000,10,64] order=(1,0,2) -> [10,1000,64]   0 FLOPs, 5120000 B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    for (int64_t i1 = 0; i1 < 1000; i1++)
-      for (int64_t i2 = 0; i2 < 64; i2++)
-        t31_1[i0 * 64000 + i1 * 64 + i2] = t28_2[i0 * 64 + i1 * 640 + i2];
-  /* transformer_tasks.tt:25:17  t32_2 = matmul [10,1000,64] @ [192,64] (B transposed) -> [10,1000,192]   245760000 FLOPs, 10289152 B, 23.89 FLOP/B */
-  tt_gemm_f32(10000, 192, 64, t31_1, 64, false, encoder_layers_0_self_attn_in_proj_weight, 64, true, t32_2, 192, false);
-  /* transformer_tasks.tt:25:17  detach [10,1000,192] -> [10,1000,192]: a view of t32_2, no copy */
-  /* transformer_tasks.tt:25:17  t35_1 = add [10,1000,192] + [192] -> [10,1000,192]   1920000 FLOPs, 15360768 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 192; i1++)
-      t35_1[i0 * 192 + i1] = t32_2[i0 * 192 + i1] + encoder_layers_0_self_attn_in_proj_bias[i1];
-  /* transformer_tasks.tt:25:17  detach [10,1000,192] -> [10,1000,192]: a view of t35_1, no copy */
-  /* transformer_tasks.tt:25:17  t37_1 = slice [10,1000,192] [0:10, 0:1000, 0:64] -> [10,1000,64]   0 FLOPs, 10240000 B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t37_1[i0 * 64 + i1] = t35_1[i0 * 192 + i1];
-  /* transformer_tasks.tt:25:17  t38_1 = slice [10,1000,192] [0:10, 0:1000, 64:128] -> [10,1000,64]   0 FLOPs, 10240000 B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t38_1[i0 * 64 + i1] = t35_1[i0 * 192 + i1 + 64];
-  /* transformer_tasks.tt:25:17  t39_2 = slice [10,1000,192] [0:10, 0:1000, 128:192] -> [10,1000,64]   0 FLOPs, 10240000 B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t39_2[i0 * 64 + i1] = t35_1[i0 * 192 + i1 + 128];
-  /* transformer_tasks.tt:25:17  reshape [10,1000,64] -> [10,4000,16]: a view of t37_1, no copy */
-  /* transformer_tasks.tt:25:17  t41_2 = permute [10,4000,16] order=(1,0,2) -> [4000,10,16]   0 FLOPs, 5120000 B */
-  for (int64_t i0 = 0; i0 < 4000; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t41_2[i0 * 160 + i1 * 16 + i2] = t37_1[i0 * 16 + i1 * 64000 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,1000,64] -> [10,4000,16]: a view of t38_1, no copy */
-  /* transformer_tasks.tt:25:17  t43_2 = permute [10,4000,16] order=(1,0,2) -> [4000,10,16]   0 FLOPs, 5120000 B */
-  for (int64_t i0 = 0; i0 < 4000; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t43_2[i0 * 160 + i1 * 16 + i2] = t38_1[i0 * 16 + i1 * 64000 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,1000,64] -> [10,4000,16]: a view of t39_2, no copy */
-  /* transformer_tasks.tt:25:17  t45_1 = permute [10,4000,16] order=(1,0,2) -> [4000,10,16]   0 FLOPs, 5120000 B */
-  for (int64_t i0 = 0; i0 < 4000; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t45_1[i0 * 160 + i1 * 16 + i2] = t39_2[i0 * 16 + i1 * 64000 + i2];
-  /* transformer_tasks.tt:25:17  t46_2 = const -> [] */
-  static const float t46_2[1] = { /* [] */
-    4.0f,
-  };
-  /* transformer_tasks.tt:25:17  t47 = div [4000,10,16] / [] -> [4000,10,16]   640000 FLOPs, 5120004 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640000; i0++)
-    t47[i0] = t41_2[i0] / t46_2[0];
-  /* transformer_tasks.tt:25:17  t48_1 = permute [4000,10,16] order=(0,2,1) -> [4000,16,10]   0 FLOPs, 5120000 B */
-  for (int64_t i0 = 0; i0 < 4000; i0++)
-    for (int64_t i1 = 0; i1 < 16; i1++)
-      for (int64_t i2 = 0; i2 < 10; i2++)
-        t48_1[i0 * 160 + i1 * 10 + i2] = t43_2[i0 * 160 + i1 + i2 * 16];
-  /* transformer_tasks.tt:25:17  t49_1 = matmul [4000,10,16] @ [4000,16,10] -> [4000,10,10]   12800000 FLOPs, 6720000 B, 1.90 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4000; i0++)
-    tt_gemm_f32(10, 10, 16, t47 + i0 * 160, 16, false, t48_1 + i0 * 160, 10, false, t49_1 + i0 * 100, 10, false);
-  /* transformer_tasks.tt:25:17  t50_1 = softmax [4000,10,10] dim=2 -> [4000,10,10]   2000000 FLOPs, 3200000 B, 0.62 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40000; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (t49_1[i0 * 10 + i1] > rmax) rmax = t49_1[i0 * 10 + i1];
-    double rsum = 0;
-    for (int64_t i1 = 0; i1 < 10; i1++) {
-      t50_1[i0 * 10 + i1] = expf(t49_1[i0 * 10 + i1] - rmax);
-      rsum += t50_1[i0 * 10 + i1];
-    }
-    float rinv = (float)1 / (float)rsum;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      t50_1[i0 * 10 + i1] = t50_1[i0 * 10 + i1] * rinv;
-  }
-  /* transformer_tasks.tt:25:17  t51_2 = matmul [4000,10,10] @ [4000,10,16] -> [4000,10,16]   12800000 FLOPs, 6720000 B, 1.90 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4000; i0++)
-    tt_gemm_f32(10, 16, 10, t50_1 + i0 * 100, 10, false, t45_1 + i0 * 160, 16, false, t51_2 + i0 * 160, 16, false);
-  /* transformer_tasks.tt:25:17  t52_1 = permute [4000,10,16] order=(1,0,2) -> [10,4000,16]   0 FLOPs, 5120000 B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    for (int64_t i1 = 0; i1 < 4000; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t52_1[i0 * 64000 + i1 * 16 + i2] = t51_2[i0 * 16 + i1 * 160 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,4000,16] -> [10000,64]: a view of t52_1, no copy */
-  /* transformer_tasks.tt:25:17  t55_2 = matmul [10000,64] @ [64,64] (B transposed) -> [10000,64]   81920000 FLOPs, 5136384 B, 15.95 FLOP/B */
-  tt_gemm_f32(10000, 64, 64, t52_1, 64, false, encoder_layers_0_self_attn_out_proj_weight, 64, true, t55_2, 64, false);
-  /* transformer_tasks.tt:25:17  detach [10000,64] -> [10000,64]: a view of t55_2, no copy */
-  /* transformer_tasks.tt:25:17  t58_2 = add [10000,64] + [64] -> [10000,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t58_2[i0 * 64 + i1] = t55_2[i0 * 64 + i1] + encoder_layers_0_self_attn_out_proj_bias[i1];
-  /* transformer_tasks.tt:25:17  detach [10000,64] -> [10000,64]: a view of t58_2, no copy */
-  /* transformer_tasks.tt:25:17  reshape [10000,64] -> [10,1000,64]: a view of t58_2, no copy */
-  /* transformer_tasks.tt:25:17  t61_1 = permute [10,1000,64] order=(1,0,2) -> [1000,10,64]   0 FLOPs, 5120000 B */
-  for (int64_t i0 = 0; i0 < 1000; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 64; i2++)
-        t61_1[i0 * 640 + i1 * 64 + i2] = t58_2[i0 * 64 + i1 * 64000 + i2];
-  /* transformer_tasks.tt:25:17  t62_2 = add [1000,10,64] + [1000,10,64] -> [1000,10,64]   640000 FLOPs, 7680000 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640000; i0++)
-    t62_2[i0] = t12_1[i0] + t61_1[i0];
-  /* transformer_tasks.tt:25:17  t63_1 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t62_2 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t63_1[i0] = (float)(acc / 64);
-  }
-  /* transformer_tasks.tt:25:17  t64 = sub [1000,10,64] - [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t64[i0 * 64 + i1] = t62_2[i0 * 64 + i1] - t63_1[i0];
-  /* transformer_tasks.tt:25:17  t65_1 = mul [1000,10,64] * [1000,10,64] -> [1000,10,64]   640000 FLOPs, 7680000 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640000; i0++)
-    t65_1[i0] = t64[i0] * t64[i0];
-  /* transformer_tasks.tt:25:17  t66_1 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t65_1 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t66_1[i0] = (float)(acc / 64);
-  }
-  /* transformer_tasks.tt:25:17  t67 = const -> [] */
-  static const float t67[1] = { /* [] */
-    1e-05f,
-  };
-  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs */
-  /* transformer_tasks.tt:25:17  t69_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80004 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++) {
-    const float f68 = t66_1[i0] + t67[0]; /* add */
-    t69_1[i0] = 1 / sqrtf(f68);
-  }
-  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs */
-  /* transformer_tasks.tt:25:17  t71_2 = mul [1000,10,1] * [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++) {
-    const float f70 = -t69_1[i0]; /* neg */
-    t71_2[i0] = f70 * t63_1[i0];
-  }
-  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs */
-  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs */
-  /* transformer_tasks.tt:25:17  t75 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5200256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f72 = t62_2[i0 * 64 + i1] * t69_1[i0]; /* mul */
-      const float f73 = f72 + t71_2[i0]; /* add */
-      t75[i0 * 64 + i1] = f73 * encoder_layers_0_norm2_weight[i1];
-    }
-  /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t75, no copy */
-  /* transformer_tasks.tt:25:17  t78_1 = add [1000,10,64] + [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t78_1[i0 * 64 + i1] = t75[i0 * 64 + i1] + encoder_layers_0_norm2_bias[i1];
-  /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t78_1, no copy */
-  /* transformer_tasks.tt:25:17  t81_1 = matmul [1000,10,64] @ [128,64] (B transposed) -> [1000,10,128]   163840000 FLOPs, 7712768 B, 21.24 FLOP/B */
-  tt_gemm_f32(10000, 128, 64, t78_1, 64, false, encoder_layers_0_linear1_weight, 64, true, t81_1, 128, false);
-  /* transformer_tasks.tt:25:17  detach [1000,10,128] -> [1000,10,128]: a view of t81_1, no copy */
-  /* transformer_tasks.tt:25:17  t84_1 = add [1000,10,128] + [128] -> [1000,10,128]   1280000 FLOPs, 10240512 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 128; i1++)
-      t84_1[i0 * 128 + i1] = t81_1[i0 * 128 + i1] + encoder_layers_0_linear1_bias[i1];
-  /* transformer_tasks.tt:25:17  detach [1000,10,128] -> [1000,10,128]: a view of t84_1, no copy */
-  /* transformer_tasks.tt:25:17  t86_1 = relu [1000,10,128] -> [1000,10,128]   1280000 FLOPs, 10240000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 1280000; i0++)
-    t86_1[i0] = (t84_1[i0] < 0 ? (float)0 : t84_1[i0]);
-  /* transformer_tasks.tt:25:17  t88_1 = matmul [1000,10,128] @ [64,128] (B transposed) -> [1000,10,64]   163840000 FLOPs, 7712768 B, 21.24 FLOP/B */
-  tt_gemm_f32(10000, 64, 128, t86_1, 128, false, encoder_layers_0_linear2_weight, 128, true, t88_1, 64, false);
-  /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t88_1, no copy */
-  /* transformer_tasks.tt:25:17  t91_1 = add [1000,10,64] + [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t91_1[i0 * 64 + i1] = t88_1[i0 * 64 + i1] + encoder_layers_0_linear2_bias[i1];
-  /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t91_1, no copy */
-  /* transformer_tasks.tt:25:17  t93_1 = add [1000,10,64] + [1000,10,64] -> [1000,10,64]   640000 FLOPs, 7680000 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640000; i0++)
-    t93_1[i0] = t62_2[i0] + t91_1[i0];
-  /* transformer_tasks.tt:25:17  t94_2 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t93_1 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t94_2[i0] = (float)(acc / 64);
-  }
-  /* transformer_tasks.tt:25:17  t95 = sub [1000,10,64] - [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t95[i0 * 64 + i1] = t93_1[i0 * 64 + i1] - t94_2[i0];
-  /* transformer_tasks.tt:25:17  t96_2 = mul [1000,10,64] * [1000,10,64] -> [1000,10,64]   640000 FLOPs, 7680000 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640000; i0++)
-    t96_2[i0] = t95[i0] * t95[i0];
-  /* transformer_tasks.tt:25:17  t97_2 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t96_2 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t97_2[i0] = (float)(acc / 64);
-  }
-  /* transformer_tasks.tt:25:17  t98_1 = const -> [] */
-  static const float t98_1[1] = { /* [] */
-    1e-05f,
-  };
-  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs */
-  /* transformer_tasks.tt:25:17  t100_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80004 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++) {
-    const float f99 = t97_2[i0] + t98_1[0]; /* add */
-    t100_1[i0] = 1 / sqrtf(f99);
-  }
-  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs */
-  /* transformer_tasks.tt:25:17  t102_1 = mul [1000,10,1] * [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++) {
-    const float f101 = -t100_1[i0]; /* neg */
-    t102_1[i0] = f101 * t94_2[i0];
-  }
-  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs */
-  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs */
-  /* transformer_tasks.tt:25:17  t106_1 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5200256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f103 = t93_1[i0 * 64 + i1] * t100_1[i0]; /* mul */
-      const float f104 = f103 + t102_1[i0]; /* add */
-      t106_1[i0 * 64 + i1] = f104 * encoder_layers_1_norm1_weight[i1];
-    }
-  /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t106_1, no copy */
-  /* transformer_tasks.tt:25:17  t109_1 = add [1000,10,64] + [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t109_1[i0 * 64 + i1] = t106_1[i0 * 64 + i1] + encoder_layers_1_norm1_bias[i1];
-  /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t109_1, no copy */
-  /* transformer_tasks.tt:25:17  t112_2 = permute [1000,10,64] order=(1,0,2) -> [10,1000,64]   0 FLOPs, 5120000 B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    for (int64_t i1 = 0; i1 < 1000; i1++)
-      for (int64_t i2 = 0; i2 < 64; i2++)
-        t112_2[i0 * 64000 + i1 * 64 + i2] = t109_1[i0 * 64 + i1 * 640 + i2];
-  /* transformer_tasks.tt:25:17  t113_1 = matmul [10,1000,64] @ [192,64] (B transposed) -> [10,1000,192]   245760000 FLOPs, 10289152 B, 23.89 FLOP/B */
-  tt_gemm_f32(10000, 192, 64, t112_2, 64, false, encoder_layers_1_self_attn_in_proj_weight, 64, true, t113_1, 192, false);
-  /* transformer_tasks.tt:25:17  detach [10,1000,192] -> [10,1000,192]: a view of t113_1, no copy */
-  /* transformer_tasks.tt:25:17  t116 = add [10,1000,192] + [192] -> [10,1000,192]   1920000 FLOPs, 15360768 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 192; i1++)
-      t116[i0 * 192 + i1] = t113_1[i0 * 192 + i1] + encoder_layers_1_self_attn_in_proj_bias[i1];
-  /* transformer_tasks.tt:25:17  detach [10,1000,192] -> [10,1000,192]: a view of t116, no copy */
-  /* transformer_tasks.tt:25:17  t118_1 = slice [10,1000,192] [0:10, 0:1000, 0:64] -> [10,1000,64]   0 FLOPs, 10240000 B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t118_1[i0 * 64 + i1] = t116[i0 * 192 + i1];
-  /* transformer_tasks.tt:25:17  t119_1 = slice [10,1000,192] [0:10, 0:1000, 64:128] -> [10,1000,64]   0 FLOPs, 10240000 B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t119_1[i0 * 64 + i1] = t116[i0 * 192 + i1 + 64];
-  /* transformer_tasks.tt:25:17  t120_2 = slice [10,1000,192] [0:10, 0:1000, 128:192] -> [10,1000,64]   0 FLOPs, 10240000 B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t120_2[i0 * 64 + i1] = t116[i0 * 192 + i1 + 128];
-  /* transformer_tasks.tt:25:17  reshape [10,1000,64] -> [10,4000,16]: a view of t118_1, no copy */
-  /* transformer_tasks.tt:25:17  t122_2 = permute [10,4000,16] order=(1,0,2) -> [4000,10,16]   0 FLOPs, 5120000 B */
-  for (int64_t i0 = 0; i0 < 4000; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t122_2[i0 * 160 + i1 * 16 + i2] = t118_1[i0 * 16 + i1 * 64000 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,1000,64] -> [10,4000,16]: a view of t119_1, no copy */
-  /* transformer_tasks.tt:25:17  t124_2 = permute [10,4000,16] order=(1,0,2) -> [4000,10,16]   0 FLOPs, 5120000 B */
-  for (int64_t i0 = 0; i0 < 4000; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t124_2[i0 * 160 + i1 * 16 + i2] = t119_1[i0 * 16 + i1 * 64000 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,1000,64] -> [10,4000,16]: a view of t120_2, no copy */
-  /* transformer_tasks.tt:25:17  t126_1 = permute [10,4000,16] order=(1,0,2) -> [4000,10,16]   0 FLOPs, 5120000 B */
-  for (int64_t i0 = 0; i0 < 4000; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t126_1[i0 * 160 + i1 * 16 + i2] = t120_2[i0 * 16 + i1 * 64000 + i2];
-  /* transformer_tasks.tt:25:17  t127_2 = const -> [] */
-  static const float t127_2[1] = { /* [] */
-    4.0f,
-  };
-  /* transformer_tasks.tt:25:17  t128_1 = div [4000,10,16] / [] -> [4000,10,16]   640000 FLOPs, 5120004 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640000; i0++)
-    t128_1[i0] = t122_2[i0] / t127_2[0];
-  /* transformer_tasks.tt:25:17  t129_1 = permute [4000,10,16] order=(0,2,1) -> [4000,16,10]   0 FLOPs, 5120000 B */
-  for (int64_t i0 = 0; i0 < 4000; i0++)
-    for (int64_t i1 = 0; i1 < 16; i1++)
-      for (int64_t i2 = 0; i2 < 10; i2++)
-        t129_1[i0 * 160 + i1 * 10 + i2] = t124_2[i0 * 160 + i1 + i2 * 16];
-  /* transformer_tasks.tt:25:17  t130_1 = matmul [4000,10,16] @ [4000,16,10] -> [4000,10,10]   12800000 FLOPs, 6720000 B, 1.90 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4000; i0++)
-    tt_gemm_f32(10, 10, 16, t128_1 + i0 * 160, 16, false, t129_1 + i0 * 160, 10, false, t130_1 + i0 * 100, 10, false);
-  /* transformer_tasks.tt:25:17  t131_2 = softmax [4000,10,10] dim=2 -> [4000,10,10]   2000000 FLOPs, 3200000 B, 0.62 FLOP/B */
-  for (int64_t i0 = 0; i0 < 40000; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (t130_1[i0 * 10 + i1] > rmax) rmax = t130_1[i0 * 10 + i1];
-    double rsum = 0;
-    for (int64_t i1 = 0; i1 < 10; i1++) {
-      t131_2[i0 * 10 + i1] = expf(t130_1[i0 * 10 + i1] - rmax);
-      rsum += t131_2[i0 * 10 + i1];
-    }
-    float rinv = (float)1 / (float)rsum;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      t131_2[i0 * 10 + i1] = t131_2[i0 * 10 + i1] * rinv;
-  }
-  /* transformer_tasks.tt:25:17  t132_1 = matmul [4000,10,10] @ [4000,10,16] -> [4000,10,16]   12800000 FLOPs, 6720000 B, 1.90 FLOP/B */
-  for (int64_t i0 = 0; i0 < 4000; i0++)
-    tt_gemm_f32(10, 16, 10, t131_2 + i0 * 100, 10, false, t126_1 + i0 * 160, 16, false, t132_1 + i0 * 160, 16, false);
-  /* transformer_tasks.tt:25:17  t133 = permute [4000,10,16] order=(1,0,2) -> [10,4000,16]   0 FLOPs, 5120000 B */
-  for (int64_t i0 = 0; i0 < 10; i0++)
-    for (int64_t i1 = 0; i1 < 4000; i1++)
-      for (int64_t i2 = 0; i2 < 16; i2++)
-        t133[i0 * 64000 + i1 * 16 + i2] = t132_1[i0 * 16 + i1 * 160 + i2];
-  /* transformer_tasks.tt:25:17  reshape [10,4000,16] -> [10000,64]: a view of t133, no copy */
-  /* transformer_tasks.tt:25:17  t136 = matmul [10000,64] @ [64,64] (B transposed) -> [10000,64]   81920000 FLOPs, 5136384 B, 15.95 FLOP/B */
-  tt_gemm_f32(10000, 64, 64, t133, 64, false, encoder_layers_1_self_attn_out_proj_weight, 64, true, t136, 64, false);
-  /* transformer_tasks.tt:25:17  detach [10000,64] -> [10000,64]: a view of t136, no copy */
-  /* transformer_tasks.tt:25:17  t139 = add [10000,64] + [64] -> [10000,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t139[i0 * 64 + i1] = t136[i0 * 64 + i1] + encoder_layers_1_self_attn_out_proj_bias[i1];
-  /* transformer_tasks.tt:25:17  detach [10000,64] -> [10000,64]: a view of t139, no copy */
-  /* transformer_tasks.tt:25:17  reshape [10000,64] -> [10,1000,64]: a view of t139, no copy */
-  /* transformer_tasks.tt:25:17  t142_1 = permute [10,1000,64] order=(1,0,2) -> [1000,10,64]   0 FLOPs, 5120000 B */
-  for (int64_t i0 = 0; i0 < 1000; i0++)
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      for (int64_t i2 = 0; i2 < 64; i2++)
-        t142_1[i0 * 640 + i1 * 64 + i2] = t139[i0 * 64 + i1 * 64000 + i2];
-  /* transformer_tasks.tt:25:17  t143_1 = add [1000,10,64] + [1000,10,64] -> [1000,10,64]   640000 FLOPs, 7680000 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640000; i0++)
-    t143_1[i0] = t93_1[i0] + t142_1[i0];
-  /* transformer_tasks.tt:25:17  t144 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t143_1 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t144[i0] = (float)(acc / 64);
-  }
-  /* transformer_tasks.tt:25:17  t145_1 = sub [1000,10,64] - [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t145_1[i0 * 64 + i1] = t143_1[i0 * 64 + i1] - t144[i0];
-  /* transformer_tasks.tt:25:17  t146 = mul [1000,10,64] * [1000,10,64] -> [1000,10,64]   640000 FLOPs, 7680000 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640000; i0++)
-    t146[i0] = t145_1[i0] * t145_1[i0];
-  /* transformer_tasks.tt:25:17  t147_1 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++) {
-    double acc = 0;
-    double lane[16] = {0};
-    const float *row = t146 + i0 * 64;
-    for (int64_t i1 = 0; i1 < 64; i1 += 16)
-      for (int l = 0; l < 16; l++)
-        lane[l] += row[i1 + l];
-    for (int w = 16; w > 1; w /= 2)
-      for (int l = 0; l < w / 2; l++)
-        lane[l] += lane[l + w / 2];
-    acc += lane[0];
-    t147_1[i0] = (float)(acc / 64);
-  }
-  /* transformer_tasks.tt:25:17  t148 = const -> [] */
-  static const float t148[1] = { /* [] */
-    1e-05f,
-  };
-  /* transformer_tasks.tt:25:17  add [1000,10,1] + [] fused into the loop below   10000 FLOPs */
-  /* transformer_tasks.tt:25:17  t150_1 = rsqrt [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 80004 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++) {
-    const float f149 = t147_1[i0] + t148[0]; /* add */
-    t150_1[i0] = 1 / sqrtf(f149);
-  }
-  /* transformer_tasks.tt:25:17  neg [1000,10,1] fused into the loop below   10000 FLOPs */
-  /* transformer_tasks.tt:25:17  t152_1 = mul [1000,10,1] * [1000,10,1] with 1 fused op -> [1000,10,1]   10000 FLOPs, 120000 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++) {
-    const float f151 = -t150_1[i0]; /* neg */
-    t152_1[i0] = f151 * t144[i0];
-  }
-  /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs */
-  /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs */
-  /* transformer_tasks.tt:25:17  t156_2 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5200256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      const float f153 = t143_1[i0 * 64 + i1] * t150_1[i0]; /* mul */
-      const float f154 = f153 + t152_1[i0]; /* add */
-      t156_2[i0 * 64 + i1] = f154 * encoder_layers_1_norm2_weight[i1];
-    }
-  /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t156_2, no copy */
-  /* transformer_tasks.tt:25:17  t159_1 = add [1000,10,64] + [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t159_1[i0 * 64 + i1] = t156_2[i0 * 64 + i1] + encoder_layers_1_norm2_bias[i1];
-  /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t159_1, no copy */
-  /* transformer_tasks.tt:25:17  t162 = matmul [1000,10,64] @ [128,64] (B transposed) -> [1000,10,128]   163840000 FLOPs, 7712768 B, 21.24 FLOP/B */
-  tt_gemm_f32(10000, 128, 64, t159_1, 64, false, encoder_layers_1_linear1_weight, 64, true, t162, 128, false);
-  /* transformer_tasks.tt:25:17  detach [1000,10,128] -> [1000,10,128]: a view of t162, no copy */
-  /* transformer_tasks.tt:25:17  t165 = add [1000,10,128] + [128] -> [1000,10,128]   1280000 FLOPs, 10240512 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 128; i1++)
-      t165[i0 * 128 + i1] = t162[i0 * 128 + i1] + encoder_layers_1_linear1_bias[i1];
-  /* transformer_tasks.tt:25:17  detach [1000,10,128] -> [1000,10,128]: a view of t165, no copy */
-  /* transformer_tasks.tt:25:17  t167 = relu [1000,10,128] -> [1000,10,128]   1280000 FLOPs, 10240000 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 1280000; i0++)
-    t167[i0] = (t165[i0] < 0 ? (float)0 : t165[i0]);
-  /* transformer_tasks.tt:25:17  t169 = matmul [1000,10,128] @ [64,128] (B transposed) -> [1000,10,64]   163840000 FLOPs, 7712768 B, 21.24 FLOP/B */
-  tt_gemm_f32(10000, 64, 128, t167, 128, false, encoder_layers_1_linear2_weight, 128, true, t169, 64, false);
-  /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t169, no copy */
-  /* transformer_tasks.tt:25:17  t172 = add [1000,10,64] + [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10000; i0++)
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      t172[i0 * 64 + i1] = t169[i0 * 64 + i1] + encoder_layers_1_linear2_bias[i1];
-  /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t172, no copy */
-  /* transformer_tasks.tt:25:17  encoder_out_2 = add [1000,10,64] + [1000,10,64] -> [1000,10,64]   640000 FLOPs, 7680000 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640000; i0++)
-    encoder_out_2[i0] = t143_1[i0] + t172[i0];
+  layer7(t13_1, t12_1, t14_2, t15_1, t16_1, t19_1, t21_1, t25_2, encoder_layers_0_norm1_weight, t28_2, encoder_layers_0_norm1_bias, t31_1, t32_2, encoder_layers_0_self_attn_in_proj_weight, t35_1, encoder_layers_0_self_attn_in_proj_bias, t37_1, t38_1, t39_2, t41_2, t43_2, t45_1, t47, t48_1, t49_1, t50_1, t51_2, t52_1, t55_2, encoder_layers_0_self_attn_out_proj_weight, t58_2, encoder_layers_0_self_attn_out_proj_bias, t61_1, t62_2, t63_1, t64, t65_1, t66_1, t69_1, t71_2, t75, encoder_layers_0_norm2_weight, t78_1, encoder_layers_0_norm2_bias, t81_1, encoder_layers_0_linear1_weight, t84_1, encoder_layers_0_linear1_bias, t86_1, t88_1, encoder_layers_0_linear2_weight, t91_1, encoder_layers_0_linear2_bias, t93_1);
+  layer7(t94_2, t93_1, t95, t96_2, t97_2, t100_1, t102_1, t106_1, encoder_layers_1_norm1_weight, t109_1, encoder_layers_1_norm1_bias, t112_2, t113_1, encoder_layers_1_self_attn_in_proj_weight, t116, encoder_layers_1_self_attn_in_proj_bias, t118_1, t119_1, t120_2, t122_2, t124_2, t126_1, t128_1, t129_1, t130_1, t131_2, t132_1, t133, t136, encoder_layers_1_self_attn_out_proj_weight, t139, encoder_layers_1_self_attn_out_proj_bias, t142_1, t143_1, t144, t145_1, t146, t147_1, t150_1, t152_1, t156_2, encoder_layers_1_norm2_weight, t159_1, encoder_layers_1_norm2_bias, t162, encoder_layers_1_linear1_weight, t165, encoder_layers_1_linear1_bias, t167, t169, encoder_layers_1_linear2_weight, t172, encoder_layers_1_linear2_bias, encoder_out_2);
   /* transformer_tasks.tt:26:20  t176 = matmul [1000,10,64] @ [10,64] (B transposed) -> [1000,10,10]   12800000 FLOPs, 2962560 B, 4.32 FLOP/B */
   tt_gemm_f32(10000, 10, 64, encoder_out_2, 64, false, head_weight, 64, true, t176, 10, false);
   /* transformer_tasks.tt:26:20  detach [1000,10,10] -> [1000,10,10]: a view of t176, no copy */

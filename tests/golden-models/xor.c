@@ -66,9 +66,9 @@ static void init(void) {
   tt_uniform_f32(model_2_bias, 1, -0.35355339059327373, 0.35355339059327373);
   /* xor.tt:8:42  store into model_2_bias: computed there, nothing to copy */
   /* xor.tt:5:5  store [4,2] into X   0 FLOPs, 64 B */
-  memcpy(X, X_1, sizeof X);
+  memcpy(X, X_1, 8 * sizeof *X);
   /* xor.tt:6:5  store [4,1] into Y   0 FLOPs, 32 B */
-  memcpy(Y, Y_1, sizeof Y);
+  memcpy(Y, Y_1, 4 * sizeof *Y);
 }
 
 /* xor.tt lines 12-17 */
@@ -210,7 +210,7 @@ static void train_step(void) {
   /* xor.tt:15:8  t31 = add [] + [] -> []   1 FLOPs, 24 B, 0.04 FLOP/B */
   t31[0] = (int64_t)((uint64_t)sgd_step[0] + (uint64_t)t30[0]);
   /* xor.tt:15:8  store [] into sgd_step   0 FLOPs, 16 B */
-  memcpy(sgd_step, t31, sizeof sgd_step);
+  memcpy(sgd_step, t31, 1 * sizeof *sgd_step);
   /* xor.tt:15:8  sgd_step [8,2], [8,2], [], [], [8,2] momentum=0.9 dampening=0.0 weight_decay=0.0   64 FLOPs, 384 B, 0.17 FLOP/B */
   {
     const float neg_lr = (float)-t28[0];
@@ -297,7 +297,7 @@ static void forward(void) {
   }
   /* xor.tt:20:27  reshape [4,1] -> [4]: a view of pred, no copy */
   /* xor.tt:20:1  store [4] into t   0 FLOPs, 32 B */
-  memcpy(t, pred, sizeof t);
+  memcpy(t, pred, 4 * sizeof *t);
   /* xor.tt:21:26  eq [4,1] == [4,1] fused into the loop below   4 FLOPs */
   /* xor.tt:21:31  t18 = cast [4,1] to f32, with 1 fused op -> [4,1]   4 FLOPs, 48 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 4; i0++) {

@@ -35,7 +35,7 @@ static void backward_step(void) {
     1.0f, 2.0f,
   };
   /* autodiff-mirror.tt:2:5  store [1,2] into x   0 FLOPs, 16 B */
-  memcpy(x, t0, sizeof x);
+  memcpy(x, t0, 2 * sizeof *x);
   /* autodiff-mirror.tt:3:9  layer_weight = uniform lo=-0.7071067811865475 hi=0.7071067811865475 -> [1,2]   0 FLOPs, 8 B */
   tt_uniform_f32(layer_weight, 2, -0.7071067811865475, 0.7071067811865475);
   /* autodiff-mirror.tt:3:9  store into layer_weight: computed there, nothing to copy */
@@ -59,7 +59,7 @@ static void backward_step(void) {
   /* autodiff-mirror.tt:5:2  store into layer_weight_grad: computed there, nothing to copy */
   /* autodiff-mirror.tt:5:2  store into layer_bias_grad: computed there, nothing to copy */
   /* autodiff-mirror.tt:6:1  store [1,2] into grad   0 FLOPs, 16 B */
-  memcpy(grad, x_grad, sizeof grad);
+  memcpy(grad, x_grad, 2 * sizeof *grad);
 }
 
 int main(int argc, char **argv) {
