@@ -281,7 +281,7 @@ bool cg_outline(Cg *cg, char **nt, const char **calls, int *skip) {
   const Graph *g = cg->g;
   int n = g->n;
   for (int id = 0; id < n; id++) calls[id] = NULL, skip[id] = 1;
-  if (cg->prof || n < 2 * CG_RUN_MIN_NODES) return true;
+  if (cg->prof || n < 2 * CG_RUN_MIN_NODES || getenv("TTC_NO_OUTLINE")) return true;
   /* the graph's buffer names: its nodes' storage and the program's variables */
   BufMap m = {.cap = 64};
   while (m.cap < 4 * (size_t)(n + cg->p->nvars)) m.cap *= 2;
