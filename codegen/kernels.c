@@ -382,6 +382,36 @@ bool cg_reduce(Cg *cg, int id) {
   const char *xi = join(cg, cg_nest_index(cg, &outer, 1), cg_nest_index(cg, &inner, 0));
   const char *at = arena_printf(cg->arena, "%s[%s]", cg_buf(cg, n->in[0]), xi);
   cg_kernel_comment(cg, id, reduce_desc(cg, mask, xs->rank, n->attr.i[1]));
+  /* Column sums (the kept dims trailing and contiguous: a bias gradient over the rows of a
+   * batch): a row at a time into one accumulator per column, so x is read as it lies rather
+   * than a column at a time with a stride of a whole row. Each output adds the same values
+   * in the same order as the loop below, so the result is the same to the bit. */
+  int lowk = xs->rank, highr = -1;
+  for (int i = 0; i < xs->rank; i++) {
+    if ((mask >> i) & 1) highr = i;
+    else if (lowk == xs->rank) lowk = i;
+  }
+  if ((n->op == OP_SUM || n->op == OP_MEAN) && fl && dt_is_float(x->dtype) && highr < lowk && outer.nd == 1 &&
+      !outer.sm[0] && outer.st[1][0] == 1 && outer.d[0] >= 8 && inner.nd >= 1 && R >= 2 &&
+      outer.d[0] <= 4096) {
+    int64_t K = outer.d[0];
+    const char *X = cg_buf(cg, n->in[0]);
+    cg_line(cg, "{");
+    cg->indent++;
+    cg_line(cg, "double acc[%lld]; /* one per column (on the stack: at most 32 KiB) */", (long long)K);
+    cg_line(cg, "for (int64_t i0 = 0; i0 < %lld; i0++) acc[i0] = 0;", (long long)K);
+    cg_nest_open(cg, &inner, false);
+    cg_line(cg, "for (int64_t i0 = 0; i0 < %lld; i0++) acc[i0] += %s[%s];", (long long)K, X,
+            join(cg, cg_nest_index(cg, &inner, 0), "i0"));
+    cg_nest_close(cg, &inner, false);
+    const char *r = "acc[i0]";
+    if (n->op == OP_MEAN)
+      r = arena_printf(cg->arena, red.symm ? "acc[i0] / (double)(%s)" : "acc[i0] / %s", cg_extent(cg, &red, 0, red.rank));
+    cg_line(cg, "for (int64_t i0 = 0; i0 < %lld; i0++) %s[i0] = (%s)(%s);", (long long)K, cg_buf(cg, id), T, r);
+    cg->indent--;
+    cg_line(cg, "}");
+    return true;
+  }
   cg_nest_open(cg, &outer, true);
   const char *result = "acc";
   if (n->op == OP_SUM || n->op == OP_MEAN) {

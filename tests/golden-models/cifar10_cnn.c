@@ -784,11 +784,12 @@ static void train_step(void) {
       t236[i0 * 10 + i1] = t232[i0 * 10 + i1] - f235;
     }
   /* cifar10_cnn.tt:26:20  t237 = sum [B:64,10] dims=(0) keepdim -> [1,10]   640 FLOPs, 2600 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10; i0++) {
-    double acc = 0;
+  {
+    double acc[10]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 10; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < B; i1++)
-      acc += t236[i0 + i1 * 10];
-    t237[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 10; i0++) acc[i0] += t236[i1 * 10 + i0];
+    for (int64_t i0 = 0; i0 < 10; i0++) t237[i0] = (float)(acc[i0]);
   }
   /* cifar10_cnn.tt:26:20  reshape [1,10] -> [10]: a view of t237, no copy */
   /* cifar10_cnn.tt:26:20  reshape [B:64,10] -> [B:64,10]: a view of t236, no copy */

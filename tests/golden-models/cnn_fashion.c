@@ -341,11 +341,12 @@ static void train_step(void) {
       t111[i0 * 10 + i1] = t107[i0 * 10 + i1] - f110;
     }
   /* cnn_fashion.tt:21:20  t112 = sum [B:64,10] dims=(0) keepdim -> [1,10]   640 FLOPs, 2600 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10; i0++) {
-    double acc = 0;
+  {
+    double acc[10]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 10; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < B; i1++)
-      acc += t111[i0 + i1 * 10];
-    t112[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 10; i0++) acc[i0] += t111[i1 * 10 + i0];
+    for (int64_t i0 = 0; i0 < 10; i0++) t112[i0] = (float)(acc[i0]);
   }
   /* cnn_fashion.tt:21:20  reshape [1,10] -> [10]: a view of t112, no copy */
   /* cnn_fashion.tt:21:20  reshape [B:64,10] -> [B:64,10]: a view of t111, no copy */
@@ -364,11 +365,12 @@ static void train_step(void) {
     t120[i0] = (f119 ? f117 : t118[0]);
   }
   /* cnn_fashion.tt:21:44  t121 = sum [B:64,128] dims=(0) keepdim -> [1,128]   8192 FLOPs, 33280 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    double acc = 0;
+  {
+    double acc[128]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 128; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < B; i1++)
-      acc += t120[i0 + i1 * 128];
-    t121[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 128; i0++) acc[i0] += t120[i1 * 128 + i0];
+    for (int64_t i0 = 0; i0 < 128; i0++) t121[i0] = (float)(acc[i0]);
   }
   /* cnn_fashion.tt:21:44  reshape [1,128] -> [128]: a view of t121, no copy */
   /* cnn_fashion.tt:21:44  reshape [B:64,128] -> [B:64,128]: a view of t120, no copy */

@@ -725,11 +725,12 @@ static void train_step_1(void) {
       t112[i0 * 10 + i1] = t108[i0 * 10 + i1] - f111;
     }
   /* distill.tt:44:20  t113 = sum [B:64,10] dims=(0) keepdim -> [1,10]   640 FLOPs, 2600 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10; i0++) {
-    double acc = 0;
+  {
+    double acc[10]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 10; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < B; i1++)
-      acc += t112[i0 + i1 * 10];
-    t113[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 10; i0++) acc[i0] += t112[i1 * 10 + i0];
+    for (int64_t i0 = 0; i0 < 10; i0++) t113[i0] = (float)(acc[i0]);
   }
   /* distill.tt:44:20  reshape [1,10] -> [10]: a view of t113, no copy */
   /* distill.tt:44:20  reshape [B:64,10] -> [B:64,10]: a view of t112, no copy */
@@ -748,11 +749,12 @@ static void train_step_1(void) {
     t121[i0] = (f120 ? f118 : t119[0]);
   }
   /* distill.tt:44:46  t122 = sum [B:64,128] dims=(0) keepdim -> [1,128]   8192 FLOPs, 33280 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    double acc = 0;
+  {
+    double acc[128]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 128; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < B; i1++)
-      acc += t121[i0 + i1 * 128];
-    t122[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 128; i0++) acc[i0] += t121[i1 * 128 + i0];
+    for (int64_t i0 = 0; i0 < 128; i0++) t122[i0] = (float)(acc[i0]);
   }
   /* distill.tt:44:46  reshape [1,128] -> [128]: a view of t122, no copy */
   /* distill.tt:44:46  reshape [B:64,128] -> [B:64,128]: a view of t121, no copy */
@@ -1566,11 +1568,12 @@ static TT_NOINLINE void train_step_2_part1(void) {
       t460[i0 * 10 + i1] = t456[i0 * 10 + i1] - f459;
     }
   /* distill.tt:54:20  t461 = sum [B:64,10] dims=(0) keepdim -> [1,10]   640 FLOPs, 2600 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10; i0++) {
-    double acc = 0;
+  {
+    double acc[10]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 10; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < B; i1++)
-      acc += t460[i0 + i1 * 10];
-    t461[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 10; i0++) acc[i0] += t460[i1 * 10 + i0];
+    for (int64_t i0 = 0; i0 < 10; i0++) t461[i0] = (float)(acc[i0]);
   }
   /* distill.tt:54:20  reshape [1,10] -> [10]: a view of t461, no copy */
   /* distill.tt:54:20  reshape [B:64,10] -> [B:64,10]: a view of t460, no copy */
@@ -1583,11 +1586,12 @@ static TT_NOINLINE void train_step_2_part1(void) {
     t468[i0] = (f467 ? t464[i0] : train_step_2_t466[0]);
   }
   /* distill.tt:54:36  t469 = sum [B:64,50] dims=(0) keepdim -> [1,50]   3200 FLOPs, 13000 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 50; i0++) {
-    double acc = 0;
+  {
+    double acc[50]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 50; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < B; i1++)
-      acc += t468[i0 + i1 * 50];
-    t469[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 50; i0++) acc[i0] += t468[i1 * 50 + i0];
+    for (int64_t i0 = 0; i0 < 50; i0++) t469[i0] = (float)(acc[i0]);
   }
   /* distill.tt:54:36  reshape [1,50] -> [50]: a view of t469, no copy */
   /* distill.tt:54:36  reshape [B:64,50] -> [B:64,50]: a view of t468, no copy */
@@ -1810,11 +1814,12 @@ static TT_NOINLINE void train_step_2_part1(void) {
       t496[i0 * 10 + i1] = t492[i0 * 10 + i1] - f495;
     }
   /* distill.tt:54:20  t497 = sum [B:64,10] dims=(0) keepdim -> [1,10]   640 FLOPs, 2600 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10; i0++) {
-    double acc = 0;
+  {
+    double acc[10]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 10; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < B; i1++)
-      acc += t496[i0 + i1 * 10];
-    t497[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 10; i0++) acc[i0] += t496[i1 * 10 + i0];
+    for (int64_t i0 = 0; i0 < 10; i0++) t497[i0] = (float)(acc[i0]);
   }
   /* distill.tt:54:20  reshape [1,10] -> [10]: a view of t497, no copy */
   /* distill.tt:54:20  reshape [B:64,10] -> [B:64,10]: a view of t496, no copy */
@@ -1827,17 +1832,23 @@ static TT_NOINLINE void train_step_2_part1(void) {
     t504[i0] = (f503 ? t500[i0] : train_step_2_t502[0]);
   }
   /* distill.tt:54:36  t505 = sum [B:64,50] dims=(0) keepdim -> [1,50]   3200 FLOPs, 13000 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 50; i0++) {
-    double acc = 0;
+  {
+    double acc[50]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 50; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < B; i1++)
-      acc += t504[i0 + i1 * 50];
-    t505[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 50; i0++) acc[i0] += t504[i1 * 50 + i0];
+    for (int64_t i0 = 0; i0 < 50; i0++) t505[i0] = (float)(acc[i0]);
   }
   /* distill.tt:54:36  reshape [1,50] -> [50]: a view of t505, no copy */
   /* distill.tt:54:36  reshape [B:64,50] -> [B:64,50]: a view of t504, no copy */
   /* distill.tt:108:17  weight_grad_2 = matmul_acc [B:64,50], [B:64,784], [50,784] (A transposed) -> [50,784]   5056800 FLOPs, 527104 B, 9.59 FLOP/B */
   tt_gemm_f32(50, 784, B, t504, 50, true, x_3, 784, false, weight_grad_2, 784, true);
   /* distill.tt:108:17  store into weight_grad_2: computed there, nothing to copy */
+}
+
+/* train_step_2, part 2: distill.tt lines 53-110 */
+static TT_NOINLINE void train_step_2_part2(void) {
+  const int64_t B = loader0_batch; /* the batch size: extent of every B:... dim */
   /* distill.tt:108:17  bias_grad_2 = add [50] + [50] -> [50]   50 FLOPs, 600 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 50; i0++)
     bias_grad_2[i0] = bias_grad_2[i0] + t505[i0];
@@ -1845,11 +1856,6 @@ static TT_NOINLINE void train_step_2_part1(void) {
   /* distill.tt:108:17  weight_grad_3 = matmul_acc [B:64,10], [B:64,50], [10,50] (A transposed) -> [10,50]   64500 FLOPs, 19360 B, 3.33 FLOP/B */
   tt_gemm_f32(10, 50, B, t496, 10, true, t94, 50, false, weight_grad_3, 50, true);
   /* distill.tt:108:17  store into weight_grad_3: computed there, nothing to copy */
-}
-
-/* train_step_2, part 2: distill.tt lines 53-113 */
-static TT_NOINLINE void train_step_2_part2(void) {
-  const int64_t B = loader0_batch; /* the batch size: extent of every B:... dim */
   /* distill.tt:108:17  bias_grad_3 = add [10] + [10] -> [10]   10 FLOPs, 120 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 10; i0++)
     bias_grad_3[i0] = bias_grad_3[i0] + t497[i0];
@@ -2059,11 +2065,12 @@ static TT_NOINLINE void train_step_2_part2(void) {
       t532[i0 * 10 + i1] = t528[i0 * 10 + i1] - f531;
     }
   /* distill.tt:54:20  t533 = sum [B:64,10] dims=(0) keepdim -> [1,10]   640 FLOPs, 2600 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10; i0++) {
-    double acc = 0;
+  {
+    double acc[10]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 10; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < B; i1++)
-      acc += t532[i0 + i1 * 10];
-    t533[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 10; i0++) acc[i0] += t532[i1 * 10 + i0];
+    for (int64_t i0 = 0; i0 < 10; i0++) t533[i0] = (float)(acc[i0]);
   }
   /* distill.tt:54:20  reshape [1,10] -> [10]: a view of t533, no copy */
   /* distill.tt:54:20  reshape [B:64,10] -> [B:64,10]: a view of t532, no copy */
@@ -2076,11 +2083,12 @@ static TT_NOINLINE void train_step_2_part2(void) {
     t540[i0] = (f539 ? t536[i0] : train_step_2_t538[0]);
   }
   /* distill.tt:54:36  t541 = sum [B:64,50] dims=(0) keepdim -> [1,50]   3200 FLOPs, 13000 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 50; i0++) {
-    double acc = 0;
+  {
+    double acc[50]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 50; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < B; i1++)
-      acc += t540[i0 + i1 * 50];
-    t541[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 50; i0++) acc[i0] += t540[i1 * 50 + i0];
+    for (int64_t i0 = 0; i0 < 50; i0++) t541[i0] = (float)(acc[i0]);
   }
   /* distill.tt:54:36  reshape [1,50] -> [50]: a view of t541, no copy */
   /* distill.tt:54:36  reshape [B:64,50] -> [B:64,50]: a view of t540, no copy */
@@ -2306,6 +2314,11 @@ static TT_NOINLINE void train_step_2_part2(void) {
       acc += t240[i0];
     t241[0] = (float)acc;
   }
+}
+
+/* train_step_2, part 3: distill.tt lines 53-116 */
+static TT_NOINLINE void train_step_2_part3(void) {
+  const int64_t B = loader0_batch; /* the batch size: extent of every B:... dim */
   /* distill.tt:61:42  t242 = batch -> [] */
   t242[0] = (float)B;
   /* distill.tt:61:42  div [] / [] fused into the loop below   1 FLOPs */
@@ -2325,11 +2338,6 @@ static TT_NOINLINE void train_step_2_part2(void) {
   /* distill.tt:113:14  weight_grad_4 = fill value=0.0f -> [50,784]   0 FLOPs, 156800 B */
   for (int64_t i0 = 0; i0 < 39200; i0++)
     weight_grad_4[i0] = 0.0f;
-}
-
-/* train_step_2, part 3: distill.tt lines 53-116 */
-static TT_NOINLINE void train_step_2_part3(void) {
-  const int64_t B = loader0_batch; /* the batch size: extent of every B:... dim */
   /* distill.tt:113:14  store into weight_grad_4: computed there, nothing to copy */
   /* distill.tt:113:14  bias_grad_4 = fill value=0.0f -> [50]   0 FLOPs, 200 B */
   for (int64_t i0 = 0; i0 < 50; i0++)
@@ -2420,11 +2428,12 @@ static TT_NOINLINE void train_step_2_part3(void) {
       t583[i0 * 10 + i1] = f569 + f582;
     }
   /* distill.tt:54:20  t584 = sum [B:64,10] dims=(0) keepdim -> [1,10]   640 FLOPs, 2600 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10; i0++) {
-    double acc = 0;
+  {
+    double acc[10]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 10; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < B; i1++)
-      acc += t583[i0 + i1 * 10];
-    t584[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 10; i0++) acc[i0] += t583[i1 * 10 + i0];
+    for (int64_t i0 = 0; i0 < 10; i0++) t584[i0] = (float)(acc[i0]);
   }
   /* distill.tt:54:20  reshape [1,10] -> [10]: a view of t584, no copy */
   /* distill.tt:54:20  reshape [B:64,10] -> [B:64,10]: a view of t583, no copy */
@@ -2437,11 +2446,12 @@ static TT_NOINLINE void train_step_2_part3(void) {
     t591[i0] = (f590 ? t587[i0] : train_step_2_t589[0]);
   }
   /* distill.tt:54:36  t592 = sum [B:64,50] dims=(0) keepdim -> [1,50]   3200 FLOPs, 13000 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 50; i0++) {
-    double acc = 0;
+  {
+    double acc[50]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 50; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < B; i1++)
-      acc += t591[i0 + i1 * 50];
-    t592[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 50; i0++) acc[i0] += t591[i1 * 50 + i0];
+    for (int64_t i0 = 0; i0 < 50; i0++) t592[i0] = (float)(acc[i0]);
   }
   /* distill.tt:54:36  reshape [1,50] -> [50]: a view of t592, no copy */
   /* distill.tt:54:36  reshape [B:64,50] -> [B:64,50]: a view of t591, no copy */
@@ -2775,12 +2785,18 @@ static TT_NOINLINE void train_step_2_part3(void) {
       const float f633 = f632 / train_step_2_t296[0]; /* div */
       t634[i0 * 10 + i1] = f620 + f633;
     }
+}
+
+/* train_step_2, part 4: distill.tt lines 53-116 */
+static TT_NOINLINE void train_step_2_part4(void) {
+  const int64_t B = loader0_batch; /* the batch size: extent of every B:... dim */
   /* distill.tt:54:20  t635 = sum [B:64,10] dims=(0) keepdim -> [1,10]   640 FLOPs, 2600 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10; i0++) {
-    double acc = 0;
+  {
+    double acc[10]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 10; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < B; i1++)
-      acc += t634[i0 + i1 * 10];
-    t635[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 10; i0++) acc[i0] += t634[i1 * 10 + i0];
+    for (int64_t i0 = 0; i0 < 10; i0++) t635[i0] = (float)(acc[i0]);
   }
   /* distill.tt:54:20  reshape [1,10] -> [10]: a view of t635, no copy */
   /* distill.tt:54:20  reshape [B:64,10] -> [B:64,10]: a view of t634, no copy */
@@ -2792,17 +2808,13 @@ static TT_NOINLINE void train_step_2_part3(void) {
     const _Bool f641 = t291[i0] > train_step_2_t640[0]; /* gt */
     t642[i0] = (f641 ? t638[i0] : train_step_2_t640[0]);
   }
-}
-
-/* train_step_2, part 4: distill.tt lines 53-116 */
-static TT_NOINLINE void train_step_2_part4(void) {
-  const int64_t B = loader0_batch; /* the batch size: extent of every B:... dim */
   /* distill.tt:54:36  t643 = sum [B:64,50] dims=(0) keepdim -> [1,50]   3200 FLOPs, 13000 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 50; i0++) {
-    double acc = 0;
+  {
+    double acc[50]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 50; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < B; i1++)
-      acc += t642[i0 + i1 * 50];
-    t643[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 50; i0++) acc[i0] += t642[i1 * 50 + i0];
+    for (int64_t i0 = 0; i0 < 50; i0++) t643[i0] = (float)(acc[i0]);
   }
   /* distill.tt:54:36  reshape [1,50] -> [50]: a view of t643, no copy */
   /* distill.tt:54:36  reshape [B:64,50] -> [B:64,50]: a view of t642, no copy */
@@ -3137,11 +3149,12 @@ static TT_NOINLINE void train_step_2_part4(void) {
       t685[i0 * 10 + i1] = f671 + f684;
     }
   /* distill.tt:54:20  t686 = sum [B:64,10] dims=(0) keepdim -> [1,10]   640 FLOPs, 2600 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10; i0++) {
-    double acc = 0;
+  {
+    double acc[10]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 10; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < B; i1++)
-      acc += t685[i0 + i1 * 10];
-    t686[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 10; i0++) acc[i0] += t685[i1 * 10 + i0];
+    for (int64_t i0 = 0; i0 < 10; i0++) t686[i0] = (float)(acc[i0]);
   }
   /* distill.tt:54:20  reshape [1,10] -> [10]: a view of t686, no copy */
   /* distill.tt:54:20  reshape [B:64,10] -> [B:64,10]: a view of t685, no copy */
@@ -3154,11 +3167,12 @@ static TT_NOINLINE void train_step_2_part4(void) {
     t693[i0] = (f692 ? t689[i0] : train_step_2_t691[0]);
   }
   /* distill.tt:54:36  t694 = sum [B:64,50] dims=(0) keepdim -> [1,50]   3200 FLOPs, 13000 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 50; i0++) {
-    double acc = 0;
+  {
+    double acc[50]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 50; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < B; i1++)
-      acc += t693[i0 + i1 * 50];
-    t694[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 50; i0++) acc[i0] += t693[i1 * 50 + i0];
+    for (int64_t i0 = 0; i0 < 50; i0++) t694[i0] = (float)(acc[i0]);
   }
   /* distill.tt:54:36  reshape [1,50] -> [50]: a view of t694, no copy */
   /* distill.tt:54:36  reshape [B:64,50] -> [B:64,50]: a view of t693, no copy */
@@ -3242,6 +3256,11 @@ static TT_NOINLINE void train_step_2_part4(void) {
       fc2_weight_2[i] = p_i + neg_step * m_i / d_i;
     }
   }
+}
+
+/* train_step_2, part 5: distill.tt lines 61-116 */
+static TT_NOINLINE void train_step_2_part5(void) {
+  const int64_t B = loader0_batch; /* the batch size: extent of every B:... dim */
   /* distill.tt:115:14  adam_step [10], [10], [10], [10], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   120 FLOPs, 320 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t429[0]);
@@ -3264,11 +3283,6 @@ static TT_NOINLINE void train_step_2_part4(void) {
   }
   /* distill.tt:116:28  store [] into loss_item_6   0 FLOPs, 8 B */
   memcpy(loss_item_6, loss_2, 1 * sizeof *loss_item_6);
-}
-
-/* train_step_2, part 5: distill.tt line 61 */
-static TT_NOINLINE void train_step_2_part5(void) {
-  const int64_t B = loader0_batch; /* the batch size: extent of every B:... dim */
   /* distill.tt:61:25  store [] into loss_1   0 FLOPs, 8 B */
   memcpy(loss_1, loss_2, 1 * sizeof *loss_1);
   (void)B; /* no kernel here depends on it */

@@ -255,11 +255,12 @@ static void train_step(void) {
       t70[i0 * 10 + i1] = t66[i0 * 10 + i1] - f69;
     }
   /* mlp_fashion.tt:23:20  t71 = sum [B:64,10] dims=(0) keepdim -> [1,10]   640 FLOPs, 2600 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10; i0++) {
-    double acc = 0;
+  {
+    double acc[10]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 10; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < B; i1++)
-      acc += t70[i0 + i1 * 10];
-    t71[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 10; i0++) acc[i0] += t70[i1 * 10 + i0];
+    for (int64_t i0 = 0; i0 < 10; i0++) t71[i0] = (float)(acc[i0]);
   }
   /* mlp_fashion.tt:23:20  reshape [1,10] -> [10]: a view of t71, no copy */
   /* mlp_fashion.tt:23:20  reshape [B:64,10] -> [B:64,10]: a view of t70, no copy */
@@ -276,11 +277,12 @@ static void train_step(void) {
     t78[i0] = (f77 ? t74[i0] : t76[0]);
   }
   /* mlp_fashion.tt:23:34  t79 = sum [B:64,256] dims=(0) keepdim -> [1,256]   16384 FLOPs, 66560 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 256; i0++) {
-    double acc = 0;
+  {
+    double acc[256]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 256; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < B; i1++)
-      acc += t78[i0 + i1 * 256];
-    t79[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 256; i0++) acc[i0] += t78[i1 * 256 + i0];
+    for (int64_t i0 = 0; i0 < 256; i0++) t79[i0] = (float)(acc[i0]);
   }
   /* mlp_fashion.tt:23:34  reshape [1,256] -> [256]: a view of t79, no copy */
   /* mlp_fashion.tt:23:34  reshape [B:64,256] -> [B:64,256]: a view of t78, no copy */

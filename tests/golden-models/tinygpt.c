@@ -6979,11 +6979,12 @@ static TT_NOINLINE void layer11(float *transformer_h_0_ln_1_weight_grad, float *
  * its parameters are the buffers of the first time, whose C this is */
 static TT_NOINLINE void layer12(float *t1598, float *t1597, float *t1600, float *transformer_h_3_mlp_c_proj_weight, float *t1601, float *gelu_out_11, float *t1602, float *t1617, float *c_fc_out_3, const float *train_step_t1612, const float *train_step_t1615, float *t1619, const float *train_step_t1605, const float *train_step_t1604, const float *train_step_t1609, float *t1620, float *t1622, float *transformer_h_3_mlp_c_fc_weight, float *t1623, float *ln_2_out_3, float *t1624, float *t1626, float *t1628, float *transformer_h_3_ln_2_weight, float *t1629, float *t763, float *t1630, float *t1632, float *t1635, float *x_28, float *t1636, float *t1645, float *t753, float *t759_2, const float *train_step_t1644, float *t1646, float *t1648, const float *train_step_t1647, float *t1651, float *t754, float *t1653, float *t1654, float *t1655, float *t760, float *t1656, float *t1659, const float *train_step_t1657, float *t1660, float *t1662, float *transformer_h_3_attn_c_proj_weight, float *t1663, float *t746_2, float *t1664, float *t1667, float *t1668, float *t1669, float *v_24, float *t1670, float *att_23, float *t1671, float *t1672, float *t1677, _Bool *t740, const float *train_step_t1675, const float *train_step_t736, float *t1678, float *t734_2, float *t1679, float *q_23, float *t1680, float *t1681, float *t1683, float *t1685, float *t1687, float *t1688, float *t1690, float *t1691, float *t1692, float *t1694, float *transformer_h_3_attn_c_attn_weight, float *t1695, float *ln_1_out_3, float *t1696, float *t1698, float *t1700, float *transformer_h_3_ln_1_weight, float *t1701, float *t716_2, float *t1702, float *t1704, float *t1707, float *x_27, float *t1708, float *t1717, float *t706, float *t712, const float *train_step_t1716, float *t1718, float *t1720, const float *train_step_t1719, float *t1723, float *t707_2, float *t1725, float *t1726, float *t1727, float *t713_2, float *t1728, float *t1731, const float *train_step_t1729) {
   /* tinygpt.tt:96:20  t1598 = sum [16,64,128] dims=(0,1) keepdim -> [1,1,128]   131072 FLOPs, 524800 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    double acc = 0;
+  {
+    double acc[128]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 128; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < 1024; i1++)
-      acc += t1597[i0 + i1 * 128];
-    t1598[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 128; i0++) acc[i0] += t1597[i1 * 128 + i0];
+    for (int64_t i0 = 0; i0 < 128; i0++) t1598[i0] = (float)(acc[i0]);
   }
   /* tinygpt.tt:96:20  reshape [1,1,128] -> [128]: a view of t1598, no copy */
   /* tinygpt.tt:96:20  t1600 = matmul [16,64,128] @ [128,512] -> [16,64,512]   134217728 FLOPs, 2883584 B, 46.55 FLOP/B */
@@ -7026,11 +7027,12 @@ static TT_NOINLINE void layer12(float *t1598, float *t1597, float *t1600, float 
     t1619[i0] = t1600[i0] * f1618;
   }
   /* tinygpt.tt:96:42  t1620 = sum [16,64,512] dims=(0,1) keepdim -> [1,1,512]   524288 FLOPs, 2099200 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 512; i0++) {
-    double acc = 0;
+  {
+    double acc[512]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 512; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < 1024; i1++)
-      acc += t1619[i0 + i1 * 512];
-    t1620[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 512; i0++) acc[i0] += t1619[i1 * 512 + i0];
+    for (int64_t i0 = 0; i0 < 512; i0++) t1620[i0] = (float)(acc[i0]);
   }
   /* tinygpt.tt:96:42  reshape [1,1,512] -> [512]: a view of t1620, no copy */
   /* tinygpt.tt:96:42  t1622 = matmul [16,64,512] @ [512,128] -> [16,64,128]   134217728 FLOPs, 2883584 B, 46.55 FLOP/B */
@@ -7047,11 +7049,12 @@ static TT_NOINLINE void layer12(float *t1598, float *t1597, float *t1600, float 
   }
   /* tinygpt.tt:96:42  reshape [1,512,128] -> [512,128]: a view of t1624, no copy */
   /* tinygpt.tt:108:30  t1626 = sum [16,64,128] dims=(0,1) keepdim -> [1,1,128]   131072 FLOPs, 524800 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    double acc = 0;
+  {
+    double acc[128]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 128; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < 1024; i1++)
-      acc += t1622[i0 + i1 * 128];
-    t1626[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 128; i0++) acc[i0] += t1622[i1 * 128 + i0];
+    for (int64_t i0 = 0; i0 < 128; i0++) t1626[i0] = (float)(acc[i0]);
   }
   /* tinygpt.tt:108:30  reshape [1,1,128] -> [128]: a view of t1626, no copy */
   /* tinygpt.tt:108:30  t1628 = mul [16,64,128] * [128] -> [16,64,128]   131072 FLOPs, 1049088 B, 0.12 FLOP/B */
@@ -7062,11 +7065,12 @@ static TT_NOINLINE void layer12(float *t1598, float *t1597, float *t1600, float 
   for (int64_t i0 = 0; i0 < 131072; i0++)
     t1629[i0] = t1622[i0] * t763[i0];
   /* tinygpt.tt:108:30  t1630 = sum [16,64,128] dims=(0,1) keepdim -> [1,1,128]   131072 FLOPs, 524800 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    double acc = 0;
+  {
+    double acc[128]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 128; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < 1024; i1++)
-      acc += t1629[i0 + i1 * 128];
-    t1630[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 128; i0++) acc[i0] += t1629[i1 * 128 + i0];
+    for (int64_t i0 = 0; i0 < 128; i0++) t1630[i0] = (float)(acc[i0]);
   }
   /* tinygpt.tt:108:30  reshape [1,1,128] -> [128]: a view of t1630, no copy */
   /* tinygpt.tt:108:30  t1632 = sum [16,64,128] dims=(2) keepdim -> [16,64,1]   131072 FLOPs, 528384 B, 0.25 FLOP/B */
@@ -7172,11 +7176,12 @@ static TT_NOINLINE void layer12(float *t1598, float *t1597, float *t1600, float 
       t1659[i0 * 128 + i1] = f1652 + f1658;
     }
   /* tinygpt.tt:86:20  t1660 = sum [16,64,128] dims=(0,1) keepdim -> [1,1,128]   131072 FLOPs, 524800 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    double acc = 0;
+  {
+    double acc[128]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 128; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < 1024; i1++)
-      acc += t1659[i0 + i1 * 128];
-    t1660[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 128; i0++) acc[i0] += t1659[i1 * 128 + i0];
+    for (int64_t i0 = 0; i0 < 128; i0++) t1660[i0] = (float)(acc[i0]);
   }
   /* tinygpt.tt:86:20  reshape [1,1,128] -> [128]: a view of t1660, no copy */
   /* tinygpt.tt:86:20  t1662 = matmul [16,64,128] @ [128,128] -> [16,64,128]   33554432 FLOPs, 1114112 B, 30.12 FLOP/B */
@@ -7291,11 +7296,12 @@ static TT_NOINLINE void layer12(float *t1598, float *t1597, float *t1600, float 
     t1691[i0] = f1689 + t1690[i0];
   }
   /* tinygpt.tt:77:23  t1692 = sum [16,64,384] dims=(0,1) keepdim -> [1,1,384]   393216 FLOPs, 1574400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 384; i0++) {
-    double acc = 0;
+  {
+    double acc[384]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 384; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < 1024; i1++)
-      acc += t1691[i0 + i1 * 384];
-    t1692[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 384; i0++) acc[i0] += t1691[i1 * 384 + i0];
+    for (int64_t i0 = 0; i0 < 384; i0++) t1692[i0] = (float)(acc[i0]);
   }
   /* tinygpt.tt:77:23  reshape [1,1,384] -> [384]: a view of t1692, no copy */
   /* tinygpt.tt:77:23  t1694 = matmul [16,64,384] @ [384,128] -> [16,64,128]   100663296 FLOPs, 2293760 B, 43.89 FLOP/B */
@@ -7312,11 +7318,12 @@ static TT_NOINLINE void layer12(float *t1598, float *t1597, float *t1600, float 
   }
   /* tinygpt.tt:77:23  reshape [1,384,128] -> [384,128]: a view of t1696, no copy */
   /* tinygpt.tt:107:31  t1698 = sum [16,64,128] dims=(0,1) keepdim -> [1,1,128]   131072 FLOPs, 524800 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    double acc = 0;
+  {
+    double acc[128]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 128; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < 1024; i1++)
-      acc += t1694[i0 + i1 * 128];
-    t1698[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 128; i0++) acc[i0] += t1694[i1 * 128 + i0];
+    for (int64_t i0 = 0; i0 < 128; i0++) t1698[i0] = (float)(acc[i0]);
   }
   /* tinygpt.tt:107:31  reshape [1,1,128] -> [128]: a view of t1698, no copy */
   /* tinygpt.tt:107:31  t1700 = mul [16,64,128] * [128] -> [16,64,128]   131072 FLOPs, 1049088 B, 0.12 FLOP/B */
@@ -7327,11 +7334,12 @@ static TT_NOINLINE void layer12(float *t1598, float *t1597, float *t1600, float 
   for (int64_t i0 = 0; i0 < 131072; i0++)
     t1701[i0] = t1694[i0] * t716_2[i0];
   /* tinygpt.tt:107:31  t1702 = sum [16,64,128] dims=(0,1) keepdim -> [1,1,128]   131072 FLOPs, 524800 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    double acc = 0;
+  {
+    double acc[128]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 128; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < 1024; i1++)
-      acc += t1701[i0 + i1 * 128];
-    t1702[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 128; i0++) acc[i0] += t1701[i1 * 128 + i0];
+    for (int64_t i0 = 0; i0 < 128; i0++) t1702[i0] = (float)(acc[i0]);
   }
   /* tinygpt.tt:107:31  reshape [1,1,128] -> [128]: a view of t1702, no copy */
   /* tinygpt.tt:107:31  t1704 = sum [16,64,128] dims=(2) keepdim -> [16,64,1]   131072 FLOPs, 528384 B, 0.25 FLOP/B */
@@ -8541,11 +8549,12 @@ static TT_NOINLINE void train_step_part2(void) {
   }
   /* tinygpt.tt:143:22  reshape [1,99,128] -> [99,128]: a view of t1563, no copy */
   /* tinygpt.tt:142:29  t1565 = sum [16,64,128] dims=(0,1) keepdim -> [1,1,128]   131072 FLOPs, 524800 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    double acc = 0;
+  {
+    double acc[128]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 128; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < 1024; i1++)
-      acc += t1561[i0 + i1 * 128];
-    t1565[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 128; i0++) acc[i0] += t1561[i1 * 128 + i0];
+    for (int64_t i0 = 0; i0 < 128; i0++) t1565[i0] = (float)(acc[i0]);
   }
   /* tinygpt.tt:142:29  reshape [1,1,128] -> [128]: a view of t1565, no copy */
   /* tinygpt.tt:142:29  t1567 = mul [16,64,128] * [128] -> [16,64,128]   131072 FLOPs, 1049088 B, 0.12 FLOP/B */
@@ -8556,11 +8565,12 @@ static TT_NOINLINE void train_step_part2(void) {
   for (int64_t i0 = 0; i0 < 131072; i0++)
     t1568[i0] = t1561[i0] * t788_2[i0];
   /* tinygpt.tt:142:29  t1569 = sum [16,64,128] dims=(0,1) keepdim -> [1,1,128]   131072 FLOPs, 524800 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    double acc = 0;
+  {
+    double acc[128]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 128; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < 1024; i1++)
-      acc += t1568[i0 + i1 * 128];
-    t1569[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 128; i0++) acc[i0] += t1568[i1 * 128 + i0];
+    for (int64_t i0 = 0; i0 < 128; i0++) t1569[i0] = (float)(acc[i0]);
   }
   /* tinygpt.tt:142:29  reshape [1,1,128] -> [128]: a view of t1569, no copy */
   /* tinygpt.tt:142:29  t1571 = sum [16,64,128] dims=(2) keepdim -> [16,64,1]   131072 FLOPs, 528384 B, 0.25 FLOP/B */

@@ -1166,11 +1166,12 @@ static TT_NOINLINE void layer2(float *in_proj_weight_grad, float *in_proj_bias_g
  * its parameters are the buffers of the first time, whose C this is */
 static TT_NOINLINE void layer3(float *t381, float *t377, float *t383, float *weight_14, float *t384, float *t140, float *t385, float *t389, const float *train_step_1_t387, float *t390, float *t392, float *weight_13, float *t393, float *t135, float *t394, float *t396, float *t398, float *weight_16, float *t399, float *t131, float *t400, float *t402, float *t405, float *t120, float *t406, float *t415, float *t121, float *t127, const float *train_step_1_t414, float *t416, float *t418, const float *train_step_1_t417, float *t421, float *t122, float *t423, float *t424, float *t425, float *t128, float *t426, float *t429, const float *train_step_1_t427, float *t430, float *t432, float *t434, float *weight_12, float *t437, float *t438, float *t105, float *t439, float *t110, float *t440, float *t441, float *t443, float *t444, float *t108, float *t445, float *t107, float *t446, float *t447, const float *train_step_1_t106, float *t448, float *t450, float *t452, float *t454, float *t455, float *t457, float *t458, float *t459, float *t461, float *in_proj_weight_2, float *t462, float *t93, float *t463, float *t465, float *t466, float *t468, float *weight_15, float *t469, float *t87, float *t470, float *t472, float *t475, float *t76, float *t476, float *t485, float *t77, float *t83, const float *train_step_1_t484, float *t486, float *t488, const float *train_step_1_t487, float *t491, float *t78, float *t493, float *t494, float *t495, float *t84, float *t496, float *t499, const float *train_step_1_t497) {
   /* transformer_tasks.tt:25:17  t381 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    double acc = 0;
+  {
+    double acc[64]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 64; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t377[i0 + i1 * 64];
-    t381[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 64; i0++) acc[i0] += t377[i1 * 64 + i0];
+    for (int64_t i0 = 0; i0 < 64; i0++) t381[i0] = (float)(acc[i0]);
   }
   /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t381, no copy */
   /* transformer_tasks.tt:25:17  t383 = matmul [64,10,64] @ [64,128] -> [64,10,128]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
@@ -1193,11 +1194,12 @@ static TT_NOINLINE void layer3(float *t381, float *t377, float *t383, float *wei
     t389[i0] = (f388 ? t383[i0] : train_step_1_t387[0]);
   }
   /* transformer_tasks.tt:25:17  t390 = sum [64,10,128] dims=(0,1) keepdim -> [1,1,128]   81920 FLOPs, 328192 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 128; i0++) {
-    double acc = 0;
+  {
+    double acc[128]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 128; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t389[i0 + i1 * 128];
-    t390[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 128; i0++) acc[i0] += t389[i1 * 128 + i0];
+    for (int64_t i0 = 0; i0 < 128; i0++) t390[i0] = (float)(acc[i0]);
   }
   /* transformer_tasks.tt:25:17  reshape [1,1,128] -> [128]: a view of t390, no copy */
   /* transformer_tasks.tt:25:17  t392 = matmul [64,10,128] @ [128,64] -> [64,10,64]   10485760 FLOPs, 524288 B, 20.00 FLOP/B */
@@ -1214,11 +1216,12 @@ static TT_NOINLINE void layer3(float *t381, float *t377, float *t383, float *wei
   }
   /* transformer_tasks.tt:25:17  reshape [1,128,64] -> [128,64]: a view of t394, no copy */
   /* transformer_tasks.tt:25:17  t396 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    double acc = 0;
+  {
+    double acc[64]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 64; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t392[i0 + i1 * 64];
-    t396[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 64; i0++) acc[i0] += t392[i1 * 64 + i0];
+    for (int64_t i0 = 0; i0 < 64; i0++) t396[i0] = (float)(acc[i0]);
   }
   /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t396, no copy */
   /* transformer_tasks.tt:25:17  t398 = mul [64,10,64] * [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
@@ -1229,11 +1232,12 @@ static TT_NOINLINE void layer3(float *t381, float *t377, float *t383, float *wei
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t399[i0] = t392[i0] * t131[i0];
   /* transformer_tasks.tt:25:17  t400 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    double acc = 0;
+  {
+    double acc[64]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 64; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t399[i0 + i1 * 64];
-    t400[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 64; i0++) acc[i0] += t399[i1 * 64 + i0];
+    for (int64_t i0 = 0; i0 < 64; i0++) t400[i0] = (float)(acc[i0]);
   }
   /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t400, no copy */
   /* transformer_tasks.tt:25:17  t402 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
@@ -1345,11 +1349,12 @@ static TT_NOINLINE void layer3(float *t381, float *t377, float *t383, float *wei
         t430[i0 * 4096 + i1 * 64 + i2] = t429[i0 * 64 + i1 * 640 + i2];
   /* transformer_tasks.tt:25:17  reshape [10,64,64] -> [640,64]: a view of t430, no copy */
   /* transformer_tasks.tt:25:17  t432 = sum [640,64] dims=(0) keepdim -> [1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    double acc = 0;
+  {
+    double acc[64]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 64; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t430[i0 + i1 * 64];
-    t432[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 64; i0++) acc[i0] += t430[i1 * 64 + i0];
+    for (int64_t i0 = 0; i0 < 64; i0++) t432[i0] = (float)(acc[i0]);
   }
   /* transformer_tasks.tt:25:17  reshape [1,64] -> [64]: a view of t432, no copy */
   /* transformer_tasks.tt:25:17  t434 = matmul [640,64] @ [64,64] -> [640,64]   5242880 FLOPs, 344064 B, 15.24 FLOP/B */
@@ -1437,11 +1442,12 @@ static TT_NOINLINE void layer3(float *t381, float *t377, float *t383, float *wei
     t458[i0] = f456 + t457[i0];
   }
   /* transformer_tasks.tt:25:17  t459 = sum [10,64,192] dims=(0,1) keepdim -> [1,1,192]   122880 FLOPs, 492288 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 192; i0++) {
-    double acc = 0;
+  {
+    double acc[192]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 192; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t458[i0 + i1 * 192];
-    t459[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 192; i0++) acc[i0] += t458[i1 * 192 + i0];
+    for (int64_t i0 = 0; i0 < 192; i0++) t459[i0] = (float)(acc[i0]);
   }
   /* transformer_tasks.tt:25:17  reshape [1,1,192] -> [192]: a view of t459, no copy */
   /* transformer_tasks.tt:25:17  t461 = matmul [10,64,192] @ [192,64] -> [10,64,64]   15728640 FLOPs, 704512 B, 22.33 FLOP/B */
@@ -1463,11 +1469,12 @@ static TT_NOINLINE void layer3(float *t381, float *t377, float *t383, float *wei
       for (int64_t i2 = 0; i2 < 64; i2++)
         t465[i0 * 640 + i1 * 64 + i2] = t461[i0 * 64 + i1 * 4096 + i2];
   /* transformer_tasks.tt:25:17  t466 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    double acc = 0;
+  {
+    double acc[64]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 64; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t465[i0 + i1 * 64];
-    t466[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 64; i0++) acc[i0] += t465[i1 * 64 + i0];
+    for (int64_t i0 = 0; i0 < 64; i0++) t466[i0] = (float)(acc[i0]);
   }
   /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t466, no copy */
   /* transformer_tasks.tt:25:17  t468 = mul [64,10,64] * [64] -> [64,10,64]   40960 FLOPs, 327936 B, 0.12 FLOP/B */
@@ -1478,11 +1485,12 @@ static TT_NOINLINE void layer3(float *t381, float *t377, float *t383, float *wei
   for (int64_t i0 = 0; i0 < 40960; i0++)
     t469[i0] = t465[i0] * t87[i0];
   /* transformer_tasks.tt:25:17  t470 = sum [64,10,64] dims=(0,1) keepdim -> [1,1,64]   40960 FLOPs, 164096 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 64; i0++) {
-    double acc = 0;
+  {
+    double acc[64]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 64; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t469[i0 + i1 * 64];
-    t470[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 64; i0++) acc[i0] += t469[i1 * 64 + i0];
+    for (int64_t i0 = 0; i0 < 64; i0++) t470[i0] = (float)(acc[i0]);
   }
   /* transformer_tasks.tt:25:17  reshape [1,1,64] -> [64]: a view of t470, no copy */
   /* transformer_tasks.tt:25:17  t472 = sum [64,10,64] dims=(2) keepdim -> [64,10,1]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
@@ -2054,11 +2062,12 @@ static TT_NOINLINE void train_step_1_part1(void) {
     }
   /* transformer_tasks.tt:39:38  reshape [640,10] -> [64,10,10]: a view of t373, no copy */
   /* transformer_tasks.tt:26:20  t375 = sum [64,10,10] dims=(0,1) keepdim -> [1,1,10]   6400 FLOPs, 25640 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10; i0++) {
-    double acc = 0;
+  {
+    double acc[10]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 10; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t373[i0 + i1 * 10];
-    t375[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 10; i0++) acc[i0] += t373[i1 * 10 + i0];
+    for (int64_t i0 = 0; i0 < 10; i0++) t375[i0] = (float)(acc[i0]);
   }
   /* transformer_tasks.tt:26:20  reshape [1,1,10] -> [10]: a view of t375, no copy */
   /* transformer_tasks.tt:26:20  t377 = matmul [64,10,10] @ [10,64] -> [64,10,64]   819200 FLOPs, 192000 B, 4.27 FLOP/B */
@@ -2067,21 +2076,23 @@ static TT_NOINLINE void train_step_1_part1(void) {
   for (int64_t i0 = 0; i0 < 64; i0++)
     tt_gemm_f32(10, 64, 10, t373 + i0 * 100, 10, true, encoder_out + i0 * 640, 64, false, t378 + i0 * 640, 64, false);
   /* transformer_tasks.tt:26:20  t379 = sum [64,10,64] dims=(0) keepdim -> [1,10,64]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
+  {
+    double acc[640]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 640; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < 64; i1++)
-      acc += t378[i0 + i1 * 640];
-    t379[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 640; i0++) acc[i0] += t378[i1 * 640 + i0];
+    for (int64_t i0 = 0; i0 < 640; i0++) t379[i0] = (float)(acc[i0]);
   }
   /* transformer_tasks.tt:26:20  reshape [1,10,64] -> [10,64]: a view of t379, no copy */
   layer3(t381, t377, t383, weight_14, t384, t140, t385, t389, train_step_1_t387, t390, t392, weight_13, t393, t135, t394, t396, t398, weight_16, t399, t131, t400, t402, t405, t120, t406, t415, t121, t127, train_step_1_t414, t416, t418, train_step_1_t417, t421, t122, t423, t424, t425, t128, t426, t429, train_step_1_t427, t430, t432, t434, weight_12, t437, t438, t105, t439, t110, t440, t441, t443, t444, t108, t445, t107, t446, t447, train_step_1_t106, t448, t450, t452, t454, t455, t457, t458, t459, t461, in_proj_weight_2, t462, t93, t463, t465, t466, t468, weight_15, t469, t87, t470, t472, t475, t76, t476, t485, t77, t83, train_step_1_t484, t486, t488, train_step_1_t487, t491, t78, t493, t494, t495, t84, t496, t499, train_step_1_t497);
   layer3(t500, t499, t502, weight_9, t503, t71, t504, t508, train_step_1_t506, t509, t511, weight_8, t512, t66, t513, t515, t517, weight_11, t518, t62, t519, t521, t524, t51, t525, t534, t52, t58, train_step_1_t533, t535, t537, train_step_1_t536, t540, t53, t542, t543, t544, t59, t545, t548, train_step_1_t546, t549, t551, t553, weight_7, t556, t557, t36, t558, t41, t559, t560, t562, t563, t39, t564, t38, t565, t566, train_step_1_t37, t567, t569, t571, t573, t574, t576, t577, t578, t580, in_proj_weight_1, t581, t24, t582, t584, t585, t587, weight_10, t588, t18, t589, t591, t594, t7, t595, t604, t8, t14, train_step_1_t603, t605, t607, train_step_1_t606, t610, t9, t612, t613, t614, t15, t615, t618, train_step_1_t616);
   /* transformer_tasks.tt:25:38  t619 = sum [64,10,64] dims=(0) keepdim -> [1,10,64]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
+  {
+    double acc[640]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 640; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < 64; i1++)
-      acc += t618[i0 + i1 * 640];
-    t619[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 640; i0++) acc[i0] += t618[i1 * 640 + i0];
+    for (int64_t i0 = 0; i0 < 640; i0++) t619[i0] = (float)(acc[i0]);
   }
   /* transformer_tasks.tt:25:38  reshape [1,10,64] -> [10,64]: a view of t619, no copy */
   /* transformer_tasks.tt:25:44  t621 = embedding_backward [10,64], [10] 10 rows of 64 -> [10,64]   0 FLOPs, 5200 B */
@@ -3008,7 +3019,7 @@ static float *const t625 = arena_f32 + 1664000; /* [10,64], elements 1664000..16
 static double *const t246_1 = arena_f64 + 0; /* [], elements 0..1 */
 static int64_t *const t249 = arena_i64 + 0; /* [], elements 0..1 */
 
-/* train_step_2, part 1: transformer_tasks.tt lines 24-44 */
+/* train_step_2, part 1: transformer_tasks.tt lines 24-42 */
 static TT_NOINLINE void train_step_2_part1(void) {
   /* transformer_tasks.tt:29:14  x_1 = randint low=0 high=10 -> [64,10]   0 FLOPs, 5120 B */
   tt_randint_i64(x_1, 640, 0, 10);
@@ -3161,11 +3172,12 @@ static TT_NOINLINE void train_step_2_part1(void) {
     }
   /* transformer_tasks.tt:39:38  reshape [640,10] -> [64,10,10]: a view of t376, no copy */
   /* transformer_tasks.tt:26:20  t378_1 = sum [64,10,10] dims=(0,1) keepdim -> [1,1,10]   6400 FLOPs, 25640 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 10; i0++) {
-    double acc = 0;
+  {
+    double acc[10]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 10; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < 640; i1++)
-      acc += t376[i0 + i1 * 10];
-    t378_1[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 10; i0++) acc[i0] += t376[i1 * 10 + i0];
+    for (int64_t i0 = 0; i0 < 10; i0++) t378_1[i0] = (float)(acc[i0]);
   }
   /* transformer_tasks.tt:26:20  reshape [1,1,10] -> [10]: a view of t378_1, no copy */
   /* transformer_tasks.tt:26:20  t380 = matmul [64,10,10] @ [10,64] -> [64,10,64]   819200 FLOPs, 192000 B, 4.27 FLOP/B */
@@ -3174,21 +3186,23 @@ static TT_NOINLINE void train_step_2_part1(void) {
   for (int64_t i0 = 0; i0 < 64; i0++)
     tt_gemm_f32(10, 64, 10, t376 + i0 * 100, 10, true, encoder_out_1 + i0 * 640, 64, false, t381_1 + i0 * 640, 64, false);
   /* transformer_tasks.tt:26:20  t382 = sum [64,10,64] dims=(0) keepdim -> [1,10,64]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
+  {
+    double acc[640]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 640; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < 64; i1++)
-      acc += t381_1[i0 + i1 * 640];
-    t382[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 640; i0++) acc[i0] += t381_1[i1 * 640 + i0];
+    for (int64_t i0 = 0; i0 < 640; i0++) t382[i0] = (float)(acc[i0]);
   }
   /* transformer_tasks.tt:26:20  reshape [1,10,64] -> [10,64]: a view of t382, no copy */
   layer3(t384_1, t380, t386, encoder_layers_1_linear2_weight, t387, t143, t388, t392_1, train_step_2_t390, t393_1, t395, encoder_layers_1_linear1_weight, t396_1, t138, t397, t399_1, t401, encoder_layers_1_norm2_weight, t402_1, t134, t403, t405_1, t408, t123_1, t409, t418_1, t124_1, t130, train_step_2_t417, t419, t421_1, train_step_2_t420, t424_1, t125, t426_1, t427, t428, t131_1, t429_1, t432_1, train_step_2_t430, t433, t435, t437_1, encoder_layers_1_self_attn_out_proj_weight, t440_1, t441_1, t108_1, t442, t113, t443_1, t444_1, t446_1, t447_1, t111_1, t448_1, t110_1, t449, t450_1, train_step_2_t109, t451, t453, t455_1, t457_1, t458_1, t460, t461_1, t462_1, t464, encoder_layers_1_self_attn_in_proj_weight, t465_1, t96_1, t466_1, t468_1, t469_1, t471, encoder_layers_1_norm1_weight, t472_1, t90, t473, t475_1, t478, t79_1, t479, t488_1, t80_1, t86, train_step_2_t487, t489, t491_1, train_step_2_t490, t494_1, t81, t496_1, t497, t498, t87_1, t499_1, t502_1, train_step_2_t500);
   layer3(t503_1, t502_1, t505, encoder_layers_0_linear2_weight, t506, t74, t507, t511_1, train_step_2_t509, t512_1, t514, encoder_layers_0_linear1_weight, t515_1, t69, t516, t518_1, t520, encoder_layers_0_norm2_weight, t521_1, t65, t522, t524_1, t527, t54_1, t528, t537_1, t55_1, t61, train_step_2_t536, t538, t540_1, train_step_2_t539, t543_1, t56, t545_1, t546, t547, t62_1, t548_1, t551_1, train_step_2_t549, t552, t554, t556_1, encoder_layers_0_self_attn_out_proj_weight, t559_1, t560_1, t39_1, t561, t44, t562_1, t563_1, t565_1, t566_1, t42_1, t567_1, t41_1, t568, t569_1, train_step_2_t40, t570, t572, t574_1, t576_1, t577_1, t579, t580_1, t581_1, t583, encoder_layers_0_self_attn_in_proj_weight, t584_1, t27_1, t585_1, t587_1, t588_1, t590, encoder_layers_0_norm1_weight, t591_1, t21, t592, t594_1, t597, t10_1, t598, t607_1, t11_1, t17, train_step_2_t606, t608, t610_1, train_step_2_t609, t613_1, t12, t615_1, t616, t617, t18_1, t618_1, t621_1, train_step_2_t619);
   /* transformer_tasks.tt:25:38  t622_1 = sum [64,10,64] dims=(0) keepdim -> [1,10,64]   40960 FLOPs, 166400 B, 0.25 FLOP/B */
-  for (int64_t i0 = 0; i0 < 640; i0++) {
-    double acc = 0;
+  {
+    double acc[640]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 640; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < 64; i1++)
-      acc += t621_1[i0 + i1 * 640];
-    t622_1[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 640; i0++) acc[i0] += t621_1[i1 * 640 + i0];
+    for (int64_t i0 = 0; i0 < 640; i0++) t622_1[i0] = (float)(acc[i0]);
   }
   /* transformer_tasks.tt:25:38  reshape [1,10,64] -> [10,64]: a view of t622_1, no copy */
   /* transformer_tasks.tt:25:44  t624 = embedding_backward [10,64], [10] 10 rows of 64 -> [10,64]   0 FLOPs, 5200 B */
@@ -3277,12 +3291,17 @@ static TT_NOINLINE void train_step_2_part1(void) {
       head_bias[i] = p_i + neg_step * m_i / d_i;
     }
   }
+}
+
+/* train_step_2, part 2: transformer_tasks.tt line 44 */
+static TT_NOINLINE void train_step_2_part2(void) {
   /* transformer_tasks.tt:44:51  store into loss_item_1: computed there, nothing to copy */
 }
 
-/* transformer_tasks.tt lines 24-44, in 1 parts */
+/* transformer_tasks.tt lines 24-44, in 2 parts */
 static void train_step_2(void) {
   train_step_2_part1();
+  train_step_2_part2();
 }
 
 /* transformer_tasks.tt lines 24-50 */

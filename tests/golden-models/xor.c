@@ -181,11 +181,12 @@ static void train_step(void) {
     t63[i0] = t58[i0] * f62;
   }
   /* xor.tt:12:45  t64 = sum [4,8] dims=(0) keepdim -> [1,8]   32 FLOPs, 160 B, 0.20 FLOP/B */
-  for (int64_t i0 = 0; i0 < 8; i0++) {
-    double acc = 0;
+  {
+    double acc[8]; /* one per column (on the stack: at most 32 KiB) */
+    for (int64_t i0 = 0; i0 < 8; i0++) acc[i0] = 0;
     for (int64_t i1 = 0; i1 < 4; i1++)
-      acc += t63[i0 + i1 * 8];
-    t64[i0] = (float)acc;
+      for (int64_t i0 = 0; i0 < 8; i0++) acc[i0] += t63[i1 * 8 + i0];
+    for (int64_t i0 = 0; i0 < 8; i0++) t64[i0] = (float)(acc[i0]);
   }
   /* xor.tt:12:45  reshape [1,8] -> [8]: a view of t64, no copy */
   /* xor.tt:14:9  model_0_weight_grad = matmul_acc [4,8], [4,2], [8,2] (A transposed) -> [8,2]   144 FLOPs, 288 B, 0.50 FLOP/B */
