@@ -200,8 +200,10 @@ static Value *bi_quantize_per_channel(L *l, Value *self, Args *a) {
   Value *sd = cast(l, scales, DT_F64, a->off);
   Value *inv = bi_binop(l, BIN_DIV, v_float(l, 1.0), cast(l, sd, DT_F32, a->off), a->off);
   Value *zl = cast(l, zps, DT_I64, a->off);
-  Value *codes = quantize_codes(l, x, along(l, inv, ax, s.rank, n, a->off),
-                                along(l, zl, ax, s.rank, n, a->off), q, a->off);
+  /* one node-making call per statement: C leaves the order of arguments open */
+  Value *inv_a = along(l, inv, ax, s.rank, n, a->off);
+  Value *zl_a = along(l, zl, ax, s.rank, n, a->off);
+  Value *codes = quantize_codes(l, x, inv_a, zl_a, q, a->off);
   Value *o = qtensor_new(l, codes, q);
   attrs_set(l, &o->attrs, "__scales__", sd);
   attrs_set(l, &o->attrs, "__zps__", zl);
@@ -223,8 +225,9 @@ static Value *dequantize(L *l, Value *qt, int32_t off) {
   int rank = tshape(l, codes).rank, ax = (int)attrs_get(&qt->attrs, "__axis__")->i;
   Value *sd = attrs_get(&qt->attrs, "__scales__"), *zl = attrs_get(&qt->attrs, "__zps__");
   int64_t n = tshape(l, sd).d[0];
-  Value *d = bi_binop(l, BIN_SUB, cast(l, codes, DT_F64, off),
-                      along(l, cast(l, zl, DT_F64, off), ax, rank, n, off), off);
+  Value *cd = cast(l, codes, DT_F64, off);
+  Value *zd = along(l, cast(l, zl, DT_F64, off), ax, rank, n, off);
+  Value *d = bi_binop(l, BIN_SUB, cd, zd, off);
   d = bi_binop(l, BIN_MUL, d, along(l, sd, ax, rank, n, off), off);
   return cast(l, d, DT_F32, off);
 }
@@ -458,8 +461,9 @@ static Value *bi_qlinear_forward(L *l, Value *self, Args *a) {
   in[1] = tnode(l, attrs_get(&self->attrs, "__wq__"));
   in[2] = tnode(l, zp);
   Value *acc = mk_tensor(l, add_node(l, OP_QLINEAR, in, 3, NULL, off));
-  Value *y = bi_binop(l, BIN_MUL, cast(l, acc, DT_F32, off),
-                      bi_binop(l, BIN_MUL, scale, attrs_get(&self->attrs, "__sw__"), off), off);
+  Value *accf = cast(l, acc, DT_F32, off); /* one node-making call per statement */
+  Value *ssw = bi_binop(l, BIN_MUL, scale, attrs_get(&self->attrs, "__sw__"), off);
+  Value *y = bi_binop(l, BIN_MUL, accf, ssw, off);
   Value *b = attrs_get(&self->attrs, "bias");
   return b->k == V_TENSOR ? bi_binop(l, BIN_ADD, y, b, off) : y;
 }
@@ -489,11 +493,17 @@ static Value *quantize_input(L *l, Value *self, Value *x, Value **scale_out, Val
 static void act_params(L *l, Value *self, Value *x, Value **scale_out, Value **zp_out,
                        int32_t off) {
   Value *omin = attrs_get(&self->attrs, "__omin__"), *omax = attrs_get(&self->attrs, "__omax__");
-  Value *mn = bi_call(l, "minimum", NULL, (Value *[]){omin ? omin : bi_call(l, "min", x, NULL, 0, off), zero_f32(l, off)}, 2, off);
-  Value *mx = bi_call(l, "maximum", NULL, (Value *[]){omax ? omax : bi_call(l, "max", x, NULL, 0, off), zero_f32(l, off)}, 2, off);
+  /* one node-making call per statement: C leaves the order of arguments open */
+  Value *lo = omin ? omin : bi_call(l, "min", x, NULL, 0, off);
+  Value *z0 = zero_f32(l, off);
+  Value *mn = bi_call(l, "minimum", NULL, (Value *[]){lo, z0}, 2, off);
+  Value *hi = omax ? omax : bi_call(l, "max", x, NULL, 0, off);
+  Value *z1 = zero_f32(l, off);
+  Value *mx = bi_call(l, "maximum", NULL, (Value *[]){hi, z1}, 2, off);
   Value *range = bi_binop(l, BIN_SUB, mx, mn, off);
-  Value *scale = bi_select(l, bi_compare(l, CMP_GT, range, v_float(l, 0.0), off),
-                           bi_binop(l, BIN_DIV, range, v_float(l, 255.0), off), v_float(l, 1.0), off, NULL);
+  Value *pos = bi_compare(l, CMP_GT, range, v_float(l, 0.0), off);
+  Value *sc = bi_binop(l, BIN_DIV, range, v_float(l, 255.0), off);
+  Value *scale = bi_select(l, pos, sc, v_float(l, 1.0), off, NULL);
   Value *zp = bi_binop(l, BIN_SUB, v_float(l, -128.0), bi_binop(l, BIN_DIV, mn, scale, off), off);
   zp = call1(l, bi_round, zp, off);
   zp = cast(l, bi_call(l, "clamp", NULL, (Value *[]){zp, v_float(l, -128.0), v_float(l, 127.0)}, 3, off), DT_I64, off);
@@ -588,8 +598,9 @@ static Value *bi_qconv_forward(L *l, Value *self, Args *a) {
   in[1] = tnode(l, attrs_get(&self->attrs, "__wq__"));
   in[2] = tnode(l, zp);
   Value *acc = mk_tensor(l, add_node(l, OP_QCONV2D, in, 3, &at, off));
-  Value *y = bi_binop(l, BIN_MUL, cast(l, acc, DT_F32, off),
-                      bi_binop(l, BIN_MUL, scale, attrs_get(&self->attrs, "__sw__"), off), off);
+  Value *accf = cast(l, acc, DT_F32, off); /* one node-making call per statement */
+  Value *ssw = bi_binop(l, BIN_MUL, scale, attrs_get(&self->attrs, "__sw__"), off);
+  Value *y = bi_binop(l, BIN_MUL, accf, ssw, off);
   Value *b = attrs_get(&self->attrs, "__bias4__");
   return b->k == V_TENSOR ? bi_binop(l, BIN_ADD, y, b, off) : y;
 }
