@@ -204,7 +204,7 @@ Grow *grow_begin(L *l, Frame *f, const Ast *loop, int64_t trips, int *ngrow) {
     Shape s = tshape(l, v);
     Grow *g = &gs[i];
     int64_t cap;
-    if (__builtin_mul_overflow(trips, (int64_t)1, &cap) || __builtin_add_overflow(cap, s.d[dims[i]], &cap) ||
+    if (__builtin_add_overflow(trips, s.d[dims[i]], &cap) || /* one position per iteration */
         dim_mul(shape_numel(&s) / (s.d[dims[i]] ? s.d[dims[i]] : 1), cap) > IR_MAX_NUMEL)
       lerr(l, loop->off, "'%s' would grow past the largest tensor ttc makes in this loop", names[i]);
     Shape bs = s;

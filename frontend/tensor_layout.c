@@ -42,6 +42,26 @@ static const char *requested_shape(const Shape *s, int infer, char *buf, size_t 
   return buf;
 }
 
+/* Size item i of a view or reshape into s: a number, -1 to infer (at most one), or (ext) a
+ * run-time length x.size(d), which makes dim i symbolic; known multiplies the numbers. */
+static void read_size(L *l, Value *item, int i, Shape *s, int *infer, int64_t *known, bool ext, int32_t off) {
+  int ld = ext ? ext_of(l, item) : -1;
+  if (ld >= 0) {
+    s->d[i] = l->p->loaders[ld].batch;
+    s->symm |= 1u << i;
+    return;
+  }
+  int64_t d = want_int(l, item, "a dimension", off);
+  if (d == -1) {
+    if (*infer >= 0) lerr(l, off, "only one dimension can be inferred");
+    *infer = i;
+    return;
+  }
+  if (d < 0) lerr(l, off, "invalid shape dimension %lld", (long long)d);
+  s->d[i] = d;
+  *known = dim_mul(*known, d);
+}
+
 static Value *reshape_args(L *l, Value *x, Args *a, int first, const char *fname, const char *gradfn) {
   Shape in = tshape(l, x);
   int n = a->npos - first;
@@ -64,23 +84,7 @@ static Value *reshape_args(L *l, Value *x, Args *a, int first, const char *fname
     int64_t per = 1;
     for (int i = 0; i < in.rank; i++)
       if (!sym_at(&in, i)) per = dim_mul(per, in.d[i]);
-    for (int i = 0; i < n; i++) {
-      int ld = ext_of(l, items[i]);
-      if (ld >= 0) {
-        s.d[i] = l->p->loaders[ld].batch;
-        s.symm |= 1u << i;
-        continue;
-      }
-      int64_t d = want_int(l, items[i], "a dimension", a->off);
-      if (d == -1) {
-        if (infer >= 0) lerr(l, a->off, "only one dimension can be inferred");
-        infer = i;
-        continue;
-      }
-      if (d < 0) lerr(l, a->off, "invalid shape dimension %lld", (long long)d);
-      s.d[i] = d;
-      known = dim_mul(known, d);
-    }
+    for (int i = 0; i < n; i++) read_size(l, items[i], i, &s, &infer, &known, true, a->off);
     if (sym_count(&s) != sym_count(&in))
       lerr(l, a->off, "%s(): a dimension of a length known only at run time must stay a dimension of its own, "
                       "given as its size (x.size(d))", fname);
@@ -111,17 +115,7 @@ static Value *reshape_args(L *l, Value *x, Args *a, int first, const char *fname
     out.rank = n;
     out.symm = 1u;
     out.d[0] = in.d[0];
-    for (int i = 1; i < n; i++) {
-      int64_t d = want_int(l, items[i], "a dimension", a->off);
-      if (d == -1) {
-        if (inf2 >= 0) lerr(l, a->off, "only one dimension can be inferred");
-        inf2 = i;
-        continue;
-      }
-      if (d < 0) lerr(l, a->off, "invalid shape dimension %lld", (long long)d);
-      out.d[i] = d;
-      k2 = dim_mul(k2, d);
-    }
+    for (int i = 1; i < n; i++) read_size(l, items[i], i, &out, &inf2, &k2, false, a->off);
     if (inf2 >= 0) {
       if (k2 == 0 || per % k2) lerr(l, a->off, "%s(): cannot infer a dimension: %lld elements per sample", fname, (long long)per);
       out.d[inf2] = per / k2;
@@ -133,17 +127,7 @@ static Value *reshape_args(L *l, Value *x, Args *a, int first, const char *fname
     }
     return reshape_to(l, x, out, a->off, gradfn);
   }
-  for (int i = 0; i < n; i++) {
-    int64_t d = want_int(l, items[i], "a dimension", a->off);
-    if (d == -1) {
-      if (infer >= 0) lerr(l, a->off, "only one dimension can be inferred");
-      infer = i;
-      continue;
-    }
-    if (d < 0) lerr(l, a->off, "invalid shape dimension %lld", (long long)d);
-    s.d[i] = d;
-    known = dim_mul(known, d);
-  }
+  for (int i = 0; i < n; i++) read_size(l, items[i], i, &s, &infer, &known, false, a->off);
   int64_t numel = shape_numel(&in);
   if (infer >= 0) {
     if (known == 0 || numel % known) {
