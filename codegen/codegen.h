@@ -264,6 +264,7 @@ bool cg_qconv2d(Cg *cg, int id);  /* quant.c */
 bool cg_matmul_acc(Cg *cg, int id);
 bool cg_reduce(Cg *cg, int id);
 bool cg_softmax(Cg *cg, int id);
+bool cg_kv_attn(Cg *cg, int id); /* attn.c */
 
 /* ---- outline.c: one function per repeated layer ------------------------------------ */
 

@@ -103,6 +103,18 @@ static Cost cost_softmax(const Graph *g, const Node *n) {
   return (Cost){5.0 * (double)shape_numel(&n->shape), bytes_in(g, n) + bytes_of(n)};
 }
 
+/* Attention of each new position over the cache: at most cap keys per query row (the
+ * cache's capacity; a row at position t reads t + 1), QK^T and PV two FLOPs per element
+ * each and the softmax about five per key; the caches read once per query row. */
+static Cost cost_kv_attn(const Graph *g, const Node *n) {
+  const Node *q = &g->nodes[n->in[0]], *kc = &g->nodes[n->in[4]], *vc = &g->nodes[n->in[5]];
+  int r = q->shape.rank;
+  double rows = (double)shape_numel(&q->shape) / (double)q->shape.d[r - 1];
+  double cap = (double)kc->shape.d[r - 2], D = (double)q->shape.d[r - 1];
+  double Dv = (double)vc->shape.d[r - 1];
+  return (Cost){rows * cap * (2 * D + 2 * Dv + 5), rows * cap * (D + Dv) * 4 + bytes_of(n)};
+}
+
 static const CostFn cost_rules[OP__COUNT] = {
 #define X(op, name, nin, flags, shape, cost, grad, emit, expr, gradfn, infix, attrs) [OP_##op] = cost,
 #include "ir/ops.def"

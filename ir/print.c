@@ -147,6 +147,12 @@ static void pr_dim(FILE *f, const Program *p, const Node *n) {
   fprintf(f, " dim=%lld", (long long)n->attr.i[0]);
 }
 
+static void pr_kv_attn(FILE *f, const Program *p, const Node *n) {
+  (void)p;
+  if (n->attr.i[0]) fprintf(f, " scale=%s%.9g", n->attr.i[0] == 2 ? "1/" : "", n->attr.f[0]);
+  fputs(" causal", f);
+}
+
 static AttrPrinter *const attr_printers[OP__COUNT] = {
 #define X(op, name, nin, flags, shape, cost, grad, emit, expr, gradfn, infix, attrs) [OP_##op] = attrs,
 #include "ir/ops.def"

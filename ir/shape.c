@@ -884,6 +884,40 @@ static bool shape_linalg(const Graph *g, Node *n, IrErr *err) {
   return true;
 }
 
+/* KV_ATTN (passes/kvcache.c): q, k, v [*, m, D|Dv] with the new positions m symbolic and
+ * the same static leading dims, c a 0-d int64, caches [*, D, cap] (K, transposed) and [*, cap, Dv]; the result is
+ * [*, m, Dv] in q's dtype (float32). */
+static bool shape_kv_attn(const Graph *g, Node *n, IrErr *err) {
+  const Node *q = in(g, n, 0), *k = in(g, n, 1), *v = in(g, n, 2), *c = in(g, n, 3);
+  const Node *kc = in(g, n, 4), *vc = in(g, n, 5);
+  ShapeBufs sb = {.k = 0};
+  int r = q->shape.rank;
+  if (q->dtype != DT_F32 || k->dtype != DT_F32 || v->dtype != DT_F32 || kc->dtype != DT_F32 ||
+      vc->dtype != DT_F32 || c->dtype != DT_I64 || c->shape.rank != 0)
+    return fail(err, "kv_attention: expected float32 q, k, v and caches and a 0-d int64 count");
+  if (r < 2 || k->shape.rank != r || v->shape.rank != r || kc->shape.rank != r ||
+      vc->shape.rank != r || q->shape.symm != 1u << (r - 2) || k->shape.symm != q->shape.symm ||
+      v->shape.symm != q->shape.symm || kc->shape.symm || vc->shape.symm)
+    return fail(err, "kv_attention: q %s, k %s, v %s: expected [*, B, D] with B the run-time extent",
+                ss(&sb, &q->shape), ss(&sb, &k->shape), ss(&sb, &v->shape));
+  for (int i = 0; i < r - 2; i++)
+    if (k->shape.d[i] != q->shape.d[i] || v->shape.d[i] != q->shape.d[i] ||
+        kc->shape.d[i] != q->shape.d[i] || vc->shape.d[i] != q->shape.d[i])
+      return fail(err, "kv_attention: leading dims of q %s, k %s, v %s and the caches differ",
+                  ss(&sb, &q->shape), ss(&sb, &k->shape), ss(&sb, &v->shape));
+  /* the K cache is stored transposed: [*, D, cap] */
+  if (k->shape.d[r - 2] != q->shape.d[r - 2] || v->shape.d[r - 2] != q->shape.d[r - 2] ||
+      k->shape.d[r - 1] != q->shape.d[r - 1] || kc->shape.d[r - 2] != k->shape.d[r - 1] ||
+      vc->shape.d[r - 1] != v->shape.d[r - 1] || kc->shape.d[r - 1] < q->shape.d[r - 2] ||
+      vc->shape.d[r - 2] != kc->shape.d[r - 1])
+    return fail(err, "kv_attention: q %s, k %s, v %s do not fit the caches %s and %s", ss(&sb, &q->shape),
+                ss(&sb, &k->shape), ss(&sb, &v->shape), ss(&sb, &kc->shape), ss(&sb, &vc->shape));
+  n->dtype = DT_F32;
+  n->shape = q->shape;
+  n->shape.d[r - 1] = v->shape.d[r - 1];
+  return true;
+}
+
 /* ---- the table -------------------------------------------------------------------- */
 
 const ShapeFn ir_shape_rules[OP__COUNT] = {

@@ -13,6 +13,8 @@
 const PassInfo pass_registry[] = {
   {"autodiff", "reverse-mode autodiff: replace each backward() with the gradient graph", PASS_GRAPH,
    pass_autodiff, NULL},
+  {"kvcache", "KV cache: a generation loop computes only its new positions, with K and V caches",
+   PASS_PROGRAM, NULL, pass_kvcache},
   {"conv-im2col", "run float32 convolutions as im2col + GEMM instead of the direct loops",
    PASS_GRAPH, pass_conv_im2col, NULL},
   {"fuse", "kernel fusion: a weight gradient's matmul adds into .grad in its GEMM (matmul_acc)",
@@ -42,7 +44,7 @@ void pass_list(FILE *f) {
 
 const char *pass_pipeline_for_level(int level) {
   /* autodiff is not an optimization: without it backward() computes nothing */
-  return level <= 0 ? "autodiff" : "autodiff,conv-im2col,dce,fuse,dce,memplan";
+  return level <= 0 ? "autodiff" : "autodiff,kvcache,conv-im2col,dce,fuse,dce,memplan";
 }
 
 /* Calls fn(name) for each name in the list; stops at the first false. */

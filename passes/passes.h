@@ -96,4 +96,11 @@ Program *pass_memplan(const Program *in, PassCtx *cx);
  * the next Linear's columns, once the weights stop changing (inference after remove()). */
 Program *pass_prune(const Program *in, PassCtx *cx);
 
+/* ---- kvcache.c ------------------------------------------------------------------- */
+/* kvcache: a generation loop whose model treats positions independently except through
+ * causal attention computes only the new positions each step, with K and V caches. */
+Program *pass_kvcache(const Program *in, PassCtx *cx);
+/* What compile prints: each rewritten loop's cache memory, one line each. */
+void kvcache_report(const Program *p, FILE *f);
+
 #endif

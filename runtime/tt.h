@@ -427,6 +427,19 @@ void tt_avgpool2d_grad_f64(const double *dy, double *dx, int64_t N, int64_t C, i
                            int64_t W, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph,
                            int64_t pw);
 
+/* ---- attn.c: attention over a KV cache (passes/kvcache.c) ------------------------------ */
+
+/*
+ * For each of nb leading slices: writes the m new rows of k [m, D] and v [m, Dv] (rows mb
+ * apart, mb the extent's bound) into the caches at rows c..c+m-1 (kt transposed, [D, cap];
+ * vc [cap, Dv]), then y row i = softmax(q_i . K[0..c+i] scaled) @ V[0..c+i]: causal
+ * attention at position c+i. mode: 0 no scale, 1 times scale, 2 divided by it. s: cap
+ * floats of scratch. Stops naming where when the positions do not fit the cache.
+ */
+void tt_kv_attention_f32(int64_t nb, int64_t m, int64_t mb, int64_t c, int64_t cap, int64_t D,
+                         int64_t Dv, const float *q, const float *k, const float *v, float *kt,
+                         float *vc, float *y, float scale, int mode, float *s, const char *where);
+
 /* ---- qgemm.c: int8 matmul and convolution (quantized programs) ----------------------- */
 
 /*
