@@ -2,7 +2,9 @@
  * gemm_bench.c — GFLOP/s of tt_gemm_f32 against OpenBLAS's cblas_sgemm, side by side in one
  * process, on square sizes 256-1024 in the three transpose variants a backward pass uses
  * (NN: forward x@W and dx = dy@W; NT: x@W^T, dx = dy@W^T; TN: dW = x^T@dy) and on the
- * shapes of the Fashion-MNIST MLP (batch 64, 784 -> 256 -> 10).
+ * shapes of the Fashion-MNIST MLP (batch 64, 784 -> 256 -> 10), and on products of one row
+ * (batch-1 inference, a GPT's decode step: "1xNxK", K and N in 128, 384, 512, 784, as x @ W^T
+ * (NT) and x @ W (NN)) and of a few rows (2 and 4).
  *
  *   bench/gemm_bench.sh [RUNS [FILTER]]   # builds this file with the flags ttc builds programs
  *                                         # with; FILTER: only shapes whose name contains it
@@ -21,6 +23,7 @@
 #include "tt.h"
 
 #include <dlfcn.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,7 +34,7 @@ typedef struct Shape {
   bool ta, tb;
 } Shape;
 
-static const Shape shapes[] = {
+static Shape shapes[64] = {
     {"256 NN", 256, 256, 256, false, false},  {"256 NT", 256, 256, 256, false, true},
     {"256 TN", 256, 256, 256, true, false},   {"512 NN", 512, 512, 512, false, false},
     {"512 NT", 512, 512, 512, false, true},   {"512 TN", 512, 512, 512, true, false},
@@ -43,6 +46,29 @@ static const Shape shapes[] = {
     {"mlp dx1 64x784x256 NN", 64, 784, 256, false, false},
     {"mlp fc2 64x10x256 NT", 64, 10, 256, false, true},
 };
+static int nshapes = 16;
+
+/* The rows-of-one shapes (and a few rows), after the fixed ones. */
+static void add_small_shapes(void) {
+  static const int64_t ext[] = {128, 384, 512, 784};
+  static char names[48][32];
+  int n = 0;
+  for (int t = 0; t < 2; t++)
+    for (int a = 0; a < 4; a++)
+      for (int b = 0; b < 4; b++) {
+        int64_t N = ext[a], K = ext[b];
+        snprintf(names[n], sizeof names[n], "1x%lldx%lld %s", (long long)N, (long long)K,
+                 t ? "NN" : "NT");
+        shapes[nshapes++] = (Shape){names[n++], 1, N, K, false, t == 0};
+      }
+  static const int64_t few[][4] = {{2, 512, 784, 1}, {4, 512, 784, 1}, {2, 512, 784, 0},
+                                   {4, 512, 784, 0}, {1, 4096, 1024, 1}, {1, 4096, 1024, 0}};
+  for (size_t i = 0; i < sizeof few / sizeof few[0]; i++) {
+    snprintf(names[n], sizeof names[n], "%lldx%lldx%lld %s", (long long)few[i][0],
+             (long long)few[i][1], (long long)few[i][2], few[i][3] ? "NT" : "NN");
+    shapes[nshapes++] = (Shape){names[n++], few[i][0], few[i][1], few[i][2], false, few[i][3]};
+  }
+}
 
 /* cblas_sgemm's enums, spelled as numbers so no cblas.h is needed */
 enum { CblasRowMajor = 101, CblasNoTrans = 111, CblasTrans = 112 };
@@ -132,6 +158,7 @@ int main(int argc, char **argv) {
   const char *filter = argc > 2 ? argv[2] : "";
   if (runs < 1 || runs > MAX_RUNS) runs = 7;
   tt_init(1, argv);
+  add_small_shapes();
   bool ob = load_openblas();
   printf("%d timed batches per cell after a warm-up; GFLOP/s of the median [min-max]\n\n",
          runs);
@@ -140,7 +167,7 @@ int main(int argc, char **argv) {
     if (ob) ob_set_threads(threads);
     printf("%d thread%s\n%-24s %24s %24s %8s\n", threads, threads > 1 ? "s" : "", "shape",
            "ttc", "OpenBLAS", "ttc/OB");
-    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    for (int i = 0; i < nshapes; i++) {
       const Shape *s = &shapes[i];
       if (!strstr(s->name, filter)) continue;
       float *A = tt_alloc((size_t)(s->M * s->K) * sizeof(float));

@@ -480,6 +480,274 @@ void tt_parallel2(void (*fn)(void *, int), void *arg) {
   pthread_mutex_unlock(&job_mu);
 }
 
+/*
+ * Few rows of C (M <= SMALL_M): batch-1 inference, a GPT's per-token decode step. Packing
+ * costs as much as the product itself here (every element of op(B) is packed once and used
+ * M times), so op(B) is read once, where it lies, and never packed:
+ *
+ *   op(B) k-contiguous (transB, a Linear's x @ W^T): each C element is a dot product of a
+ *     row of op(A) with a row of B. 16 lanes: lane l adds the products of k = l (mod 16) in
+ *     k order, one fused multiply-add each (the last partial step masked), then the lanes
+ *     are summed as a fixed tree (hsum16).
+ *   op(B) j-contiguous (x @ W, and A^T B): C rows are built as sums of rows of op(B) scaled
+ *     by op(A)'s scalars, in k order, KC at a time, with the tiled kernel's arithmetic:
+ *     per element, the products of one KC block in one fused multiply-add chain from zero,
+ *     then added to C (or stored, for the first block without accumulate). So this case
+ *     gives the bits of the tiled path.
+ *
+ * In both, an element's arithmetic depends on neither the column blocking nor the split
+ * between the two threads, so results do not depend on the thread count. The AVX-512
+ * kernels and the plain C ones (which gcc vectorizes for AVX2) do the same operations in
+ * the same order.
+ */
+#define SMALL_M 4
+/* op(A) transposed is gathered into rows first (in pack_a, unused on this path): K is
+ * bounded by its size */
+#define SMALL_KMAX (MC * KC / SMALL_M)
+#ifndef SMALL_PAR_MIN
+#define SMALL_PAR_MIN (1 << 20) /* elements of op(B) */
+#endif
+
+#ifdef TT_GEMM_AVX512
+/* v[0] + ... + v[15] as a fixed tree: halves added lane by lane, down to one (the plain
+ * hsum16 below, in vector registers) */
+static inline float hsum16_v(__m512 v) {
+  __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(v),
+                            _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+  __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+  __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
+}
+
+/* C[0:R, j0:j0+JB] (+)= a[0:R][0:K] . B[j0+c][0:K] (dot products; B rows k-contiguous) */
+static inline __attribute__((always_inline)) void dot_cols(const int R, const int JB, int64_t K,
+                                                           const float *const *a, const float *B,
+                                                           int64_t ldb, int64_t j0, float *C,
+                                                           int64_t ldc, bool accumulate) {
+  __m512 s[SMALL_M][8];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 8
+    for (int c = 0; c < JB; c++) s[r][c] = _mm512_setzero_ps();
+  const float *b = B + j0 * ldb;
+  int64_t k = 0;
+  for (; k + 16 <= K; k += 16) {
+    __m512 av[SMALL_M];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++) av[r] = _mm512_loadu_ps(a[r] + k);
+#pragma GCC unroll 8
+    for (int c = 0; c < JB; c++) {
+      __m512 bv = _mm512_loadu_ps(b + c * ldb + k);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; r++) s[r][c] = _mm512_fmadd_ps(av[r], bv, s[r][c]);
+    }
+  }
+  if (k < K) {
+    __mmask16 m = (__mmask16)((1u << (K - k)) - 1);
+    __m512 av[SMALL_M];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++) av[r] = _mm512_maskz_loadu_ps(m, a[r] + k);
+#pragma GCC unroll 8
+    for (int c = 0; c < JB; c++) {
+      __m512 bv = _mm512_maskz_loadu_ps(m, b + c * ldb + k);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; r++) s[r][c] = _mm512_mask3_fmadd_ps(av[r], bv, s[r][c], m);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 8
+    for (int c = 0; c < JB; c++) {
+      float v = hsum16_v(s[r][c]), *d = C + r * ldc + j0 + c;
+      *d = accumulate ? *d + v : v;
+    }
+}
+
+/* C[0:R, j0:j0+nc] = (add ? C : 0) + op(A)[0:R, k0:k1] @ B[k0:k1, j0:j0+nc], nc <= 16 JV,
+ * k1 - k0 <= KC (B rows j-contiguous) */
+static inline __attribute__((always_inline)) void axpy_cols(const int R, const int JV, int64_t k0,
+                                                            int64_t k1, const float *A,
+                                                            int64_t lda, bool ta, const float *B,
+                                                            int64_t ldb, int64_t j0, int64_t nc,
+                                                            float *C, int64_t ldc, bool add) {
+  __mmask16 m[8];
+#pragma GCC unroll 8
+  for (int v = 0; v < JV; v++) {
+    int64_t n = nc - 16 * v;
+    m[v] = n >= 16 ? (__mmask16)0xFFFF : n > 0 ? (__mmask16)((1u << n) - 1) : 0;
+  }
+  __m512 s[SMALL_M][8];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 8
+    for (int v = 0; v < JV; v++) s[r][v] = _mm512_setzero_ps();
+  for (int64_t k = k0; k < k1; k++) {
+    const float *bk = B + k * ldb + j0;
+    __m512 bv[8];
+#pragma GCC unroll 8
+    for (int v = 0; v < JV; v++) bv[v] = _mm512_maskz_loadu_ps(m[v], bk + 16 * v);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++) {
+      __m512 ar = _mm512_set1_ps(ta ? A[k * lda + r] : A[r * lda + k]);
+#pragma GCC unroll 8
+      for (int v = 0; v < JV; v++) s[r][v] = _mm512_fmadd_ps(ar, bv[v], s[r][v]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 8
+    for (int v = 0; v < JV; v++) {
+      float *c = C + r * ldc + j0 + 16 * v;
+      if (add) s[r][v] = _mm512_add_ps(_mm512_maskz_loadu_ps(m[v], c), s[r][v]);
+      _mm512_mask_storeu_ps(c, m[v], s[r][v]);
+    }
+}
+/* columns per call: 8 (R = 1) or 4 dot products, 128 or 64 columns of row sums */
+#define DOT_JB(R) ((R) == 1 ? 8 : 4)
+#define AXPY_JV(R) ((R) <= 2 ? 8 : 4)
+#else
+/* v[0] + ... + v[15] as a fixed tree: halves added lane by lane, down to one */
+static inline float hsum16(const float *v) {
+  float s8[8], s4[4];
+  for (int l = 0; l < 8; l++) s8[l] = v[l] + v[l + 8];
+  for (int l = 0; l < 4; l++) s4[l] = s8[l] + s8[l + 4];
+  return (s4[0] + s4[2]) + (s4[1] + s4[3]);
+}
+
+static inline __attribute__((always_inline)) void dot_cols(const int R, const int JB, int64_t K,
+                                                           const float *const *a, const float *B,
+                                                           int64_t ldb, int64_t j0, float *C,
+                                                           int64_t ldc, bool accumulate) {
+  float s[SMALL_M][4][16];
+  for (int r = 0; r < R; r++)
+    for (int c = 0; c < JB; c++)
+      for (int l = 0; l < 16; l++) s[r][c][l] = 0.0f;
+  const float *b = B + j0 * ldb;
+  int64_t k = 0;
+  for (; k + 16 <= K; k += 16)
+    for (int c = 0; c < JB; c++)
+      for (int r = 0; r < R; r++)
+        for (int l = 0; l < 16; l++)
+          s[r][c][l] = FMA(a[r][k + l], b[c * ldb + k + l], s[r][c][l]);
+  for (int c = 0; c < JB; c++)
+    for (int r = 0; r < R; r++)
+      for (int l = 0; k + l < K; l++)
+        s[r][c][l] = FMA(a[r][k + l], b[c * ldb + k + l], s[r][c][l]);
+  for (int r = 0; r < R; r++)
+    for (int c = 0; c < JB; c++) {
+      float v = hsum16(s[r][c]), *d = C + r * ldc + j0 + c;
+      *d = accumulate ? *d + v : v;
+    }
+}
+
+static inline __attribute__((always_inline)) void axpy_cols(const int R, const int JV, int64_t k0,
+                                                            int64_t k1, const float *A,
+                                                            int64_t lda, bool ta, const float *B,
+                                                            int64_t ldb, int64_t j0, int64_t nc,
+                                                            float *C, int64_t ldc, bool add) {
+  enum { W = 32 };
+  float s[SMALL_M][W] = {{0}};
+  if (nc == 16 * JV) { /* a whole block: compile-time bounds, so the j loops vectorize */
+    for (int64_t k = k0; k < k1; k++) {
+      const float *restrict bk = B + k * ldb + j0;
+      for (int r = 0; r < R; r++) {
+        float ar = ta ? A[k * lda + r] : A[r * lda + k];
+        for (int j = 0; j < 16 * JV; j++) s[r][j] = FMA(ar, bk[j], s[r][j]);
+      }
+    }
+  } else {
+    for (int64_t k = k0; k < k1; k++) {
+      const float *restrict bk = B + k * ldb + j0;
+      for (int r = 0; r < R; r++) {
+        float ar = ta ? A[k * lda + r] : A[r * lda + k];
+        for (int64_t j = 0; j < nc; j++) s[r][j] = FMA(ar, bk[j], s[r][j]);
+      }
+    }
+  }
+  for (int r = 0; r < R; r++)
+    for (int64_t j = 0; j < nc; j++) {
+      float *c = C + r * ldc + j0 + j;
+      *c = add ? *c + s[r][j] : s[r][j];
+    }
+}
+#define DOT_JB(R) ((R) <= 2 ? 2 : 1)
+#define AXPY_JV(R) ((R) <= 2 ? 2 : 1)
+#endif
+
+/* One instance per row count, so R and the blocking are constants in the kernels above. */
+#define SMALL_ROWS(R)                                                                        \
+  static void small_rows_##R(int64_t K, const float *A, int64_t lda, bool ta,                \
+                             const float *const *a, const float *B, int64_t ldb, bool tb,    \
+                             int64_t j0, int64_t j1, float *C, int64_t ldc, bool accumulate) { \
+    if (tb) {                                                                                \
+      int64_t j = j0;                                                                        \
+      for (; j + DOT_JB(R) <= j1; j += DOT_JB(R))                                            \
+        dot_cols(R, DOT_JB(R), K, a, B, ldb, j, C, ldc, accumulate);                         \
+      for (; j < j1; j++) dot_cols(R, 1, K, a, B, ldb, j, C, ldc, accumulate);               \
+    } else { /* KC rows of B at a time across all the columns: fewer pages at once */      \
+      for (int64_t pc = 0; pc < K; pc += KC) {                                               \
+        int64_t k1 = K - pc < KC ? K : pc + KC;                                              \
+        for (int64_t j = j0; j < j1; j += 16 * AXPY_JV(R))                                   \
+          axpy_cols(R, AXPY_JV(R), pc, k1, A, lda, ta, B, ldb, j,                            \
+                    j1 - j < 16 * AXPY_JV(R) ? j1 - j : 16 * AXPY_JV(R), C, ldc,             \
+                    accumulate || pc > 0);                                                   \
+      }                                                                                      \
+    }                                                                                        \
+  }
+SMALL_ROWS(1)
+SMALL_ROWS(2)
+SMALL_ROWS(3)
+SMALL_ROWS(4)
+
+typedef struct SmallJob {
+  int64_t M, half, N, K, lda, ldb, ldc;
+  const float *A, *B;
+  const float *const *a;
+  float *C;
+  bool transA, transB, accumulate;
+} SmallJob;
+
+static void small_cols(const SmallJob *j, int64_t j0, int64_t j1) {
+  void (*f)(int64_t, const float *, int64_t, bool, const float *const *, const float *, int64_t,
+            bool, int64_t, int64_t, float *, int64_t, bool) =
+      j->M == 1 ? small_rows_1 : j->M == 2 ? small_rows_2 : j->M == 3 ? small_rows_3 : small_rows_4;
+  f(j->K, j->A, j->lda, j->transA, j->a, j->B, j->ldb, j->transB, j0, j1, j->C, j->ldc,
+    j->accumulate);
+}
+
+static void small_part(void *arg, int part) {
+  const SmallJob *j = arg;
+  small_cols(j, part ? j->half : 0, part ? j->N : j->half);
+}
+
+/* The few-rows product, or false when this path does not take it (the caller tiles). */
+static bool gemm_small(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, bool transA,
+                       const float *B, int64_t ldb, bool transB, float *C, int64_t ldc,
+                       bool accumulate) {
+  if (M > SMALL_M) return false;
+  const float *a[SMALL_M] = {0};
+  if (transB) { /* the dot products read rows of op(A) as vectors */
+    if (transA) {
+      if (K > SMALL_KMAX) return false;
+      float *g = pack_a; /* pack_a's thread: this one, which runs both parts' reads */
+      for (int64_t r = 0; r < M; r++)
+        for (int64_t k = 0; k < K; k++) g[r * K + k] = A[k * lda + r];
+      for (int64_t r = 0; r < M; r++) a[r] = g + r * K;
+    } else {
+      for (int64_t r = 0; r < M; r++) a[r] = A + r * lda;
+    }
+  }
+  /* Halves at a multiple of 128 columns; worth the second thread only for a large op(B)
+   * (the hand-over costs microseconds, a small product takes a few). */
+  SmallJob job = {M, (N / 2 + 127) / 128 * 128, N, K, lda, ldb, ldc, A, B, a, C,
+                  transA, transB, accumulate};
+  if ((double)N * (double)K >= SMALL_PAR_MIN && N >= 256 && tt_parallel2_available())
+    tt_parallel2(small_part, &job);
+  else
+    small_cols(&job, 0, N);
+  return true;
+}
+
 typedef struct GemmJob {
   int64_t M, half, N, K, lda, ldb, ldc;
   const float *A, *B;
@@ -505,6 +773,8 @@ void tt_gemm_f32(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, b
       ZERO_C(C, M, N, ldc);
     return;
   }
+  if (gemm_small(M, N, K, A, lda, transA, B, ldb, transB, C, ldc, accumulate))
+    return;
   /* A narrow product (a classifier's 10 outputs) would fill its NR-wide register tiles
    * with padding: C^T = op(B)^T op(A)^T puts the long side in the tiles' columns. Each
    * element is still the same fused multiply-adds in the same order (only which operand is

@@ -9,7 +9,8 @@
  * ctest builds this file with the project's flags (no -march), so it checks the plain C
  * micro-kernel (MR 6, NR 16); tests/gemm_native.sh builds it again with the flags ttc
  * builds programs with (-O3 -march=native), which on an AVX-512 CPU checks the intrinsics
- * kernel (MR 12, NR 32).
+ * kernel (MR 12, NR 32). Products of at most 4 rows take their own path (no packing), tested
+ * the same ways.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -175,6 +176,67 @@ static void test_gemm_narrow_bits_of_wide(void **state) {
   }
 }
 
+/* Few rows (M <= 4: batch-1 inference, a decode step) take a path that reads op(B) in place:
+ * odd sizes around its vector width (16) and column blocks, every transpose, padding,
+ * accumulate. */
+static void test_gemm_few_rows_matches_naive(void **state) {
+  (void)state;
+  static const int64_t sizes[] = {1, 2, 3, 7, 15, 16, 17, 31, 33, 63, 64, 65, 127, 128, 129,
+                                  255, 257, 300, 511, 513, 784};
+  int bad = 0;
+  for (int t = 0; t < 400; t++) {
+    int64_t M = 1 + (int64_t)(lcg() % 4), N = pick(sizes, 21), K = pick(sizes, 21);
+    bad += !check_f32(M, N, K, lcg() & 1, lcg() & 1, (int64_t)(lcg() % 3) * 3, lcg() & 1);
+  }
+  assert_int_equal(bad, 0);
+}
+
+/* Untransposed op(B), few rows: the same bits as the same rows of a tiled product (the
+ * same fused multiply-adds per KC block, in the same order). */
+static void test_gemm_few_rows_bits_of_tiled(void **state) {
+  (void)state;
+  srand(13);
+  for (int t = 0; t < 24; t++) {
+    int m = 1 + t % 4, Mw = 9, N = 1 + rand() % 300, K = 1 + rand() % 700;
+    bool ta = t & 4, acc = t & 8;
+    float *A = malloc(sizeof(float) * (size_t)(Mw * K)), *B = malloc(sizeof(float) * (size_t)(K * N));
+    float *Cw = malloc(sizeof(float) * (size_t)(Mw * N)), *Cs = malloc(sizeof(float) * (size_t)(m * N));
+    for (int i = 0; i < Mw * K; i++) A[i] = (float)rand() / (float)RAND_MAX - 0.5f;
+    for (int i = 0; i < K * N; i++) B[i] = (float)rand() / (float)RAND_MAX - 0.5f;
+    for (int i = 0; i < Mw * N; i++) Cw[i] = (float)rand() / (float)RAND_MAX;
+    memcpy(Cs, Cw, sizeof(float) * (size_t)(m * N));
+    /* op(A)'s first m rows: A [Mw, K] untransposed; transposed, A [K, Mw] with lda Mw */
+    tt_gemm_f32(Mw, N, K, A, ta ? Mw : K, ta, B, N, false, Cw, N, acc);
+    tt_gemm_f32(m, N, K, A, ta ? Mw : K, ta, B, N, false, Cs, N, acc);
+    int bad = 0;
+    for (int i = 0; i < m * N; i++) bad += memcmp(&Cs[i], &Cw[i], sizeof(float)) != 0;
+    if (bad) print_error("m=%d N=%d K=%d ta=%d acc=%d: %d differ\n", m, N, K, ta, acc, bad);
+    assert_int_equal(bad, 0);
+    free(A), free(B), free(Cw), free(Cs);
+  }
+}
+
+/* Few rows with a large op(B) split between the two threads: the bits of one thread. */
+static void test_gemm_few_rows_threads_bit_identical(void **state) {
+  (void)state;
+  srand(17);
+  for (int t = 0; t < 8; t++) {
+    int M = 1 + t % 4, N = 1000 + rand() % 1200, K = 1100 + rand() % 400;
+    bool ta = t & 1, tb = t & 2, acc = t & 4;
+    float *A = malloc(sizeof(float) * (size_t)(M * K)), *B = malloc(sizeof(float) * (size_t)(K * N));
+    float *C1 = malloc(sizeof(float) * (size_t)(M * N)), *C2 = malloc(sizeof(float) * (size_t)(M * N));
+    for (int i = 0; i < M * K; i++) A[i] = (float)rand() / (float)RAND_MAX - 0.5f;
+    for (int i = 0; i < K * N; i++) B[i] = (float)rand() / (float)RAND_MAX - 0.5f;
+    for (int i = 0; i < M * N; i++) C1[i] = C2[i] = (float)rand() / (float)RAND_MAX;
+    tt_gemm_threads(1);
+    tt_gemm_f32(M, N, K, A, ta ? M : K, ta, B, tb ? K : N, tb, C1, N, acc);
+    tt_gemm_threads(2);
+    tt_gemm_f32(M, N, K, A, ta ? M : K, ta, B, tb ? K : N, tb, C2, N, acc);
+    assert_memory_equal(C1, C2, sizeof(float) * (size_t)(M * N));
+    free(A), free(B), free(C1), free(C2);
+  }
+}
+
 static void test_gemm_f64(void **state) {
   (void)state;
   int bad = 0;
@@ -221,6 +283,9 @@ int main(void) {
       cmocka_unit_test(test_gemm_f64),
       cmocka_unit_test(test_gemm_threads_bit_identical),
       cmocka_unit_test(test_gemm_narrow_bits_of_wide),
+      cmocka_unit_test(test_gemm_few_rows_matches_naive),
+      cmocka_unit_test(test_gemm_few_rows_bits_of_tiled),
+      cmocka_unit_test(test_gemm_few_rows_threads_bit_identical),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
