@@ -303,6 +303,7 @@ Program *compile_program(const Opts *o, const Source *src, const char *pipeline)
     return NULL;
   }
   if (strcmp(o->cmd, "diff")) warn_backward_left(p);
+  if (!strcmp(o->cmd, "compile")) kvcache_report(p, stderr); /* the caches' memory, if any */
   return p;
 }
 
