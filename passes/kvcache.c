@@ -479,6 +479,24 @@ static bool body_writes(const Program *p, const Stmt *s, int n, const Plan *pl, 
   return false;
 }
 
+static bool mentions_extent(const HostExpr *e, int loader) {
+  if (!e) return false;
+  if (e->kind == HX_BATCH && e->loader == loader) return true;
+  return mentions_extent(e->a, loader) || mentions_extent(e->b, loader);
+}
+
+/* The line of an assignment in s[0..n) that gives host int h a value computed from the
+ * run-time length of loader, or -1. */
+static int assigned_from_extent(const Program *p, const Stmt *s, int n, int h, int loader) {
+  for (int i = 0; i < n; i++) {
+    if (s[i].kind == ST_ASSIGN && s[i].hvar == h && mentions_extent(s[i].expr, loader)) return line_of(p, s[i].loc);
+    int r = assigned_from_extent(p, s[i].body, s[i].nbody, h, loader);
+    if (r < 0) r = assigned_from_extent(p, s[i].orelse, s[i].norelse, h, loader);
+    if (r >= 0) return r;
+  }
+  return -1;
+}
+
 /* The check graph: kvcacheN_bad = the number of entries of the masks that are not causal
  * (mask == 0 exactly above the diagonal). */
 static int check_graph(Program *p, const Plan *pl, int nloop, Loc loc, IrErr *err) {
@@ -592,19 +610,29 @@ static int rewrite_loop(Walk *w, Stmt *parent, bool orelse, Stmt *list, int i) {
   int j = -1, app = -1;
   for (int k = 0; k < loop->nbody; k++)
     if (loop->body[k].kind == ST_APPEND) app = k;
-  for (int k = 0; app >= 0 && k + 1 < loop->nbody; k++) {
-    const Stmt *e = &loop->body[k], *gs = &loop->body[k + 1];
-    if (e->kind == ST_EXTENT && gs->kind == ST_GRAPH && gs->graph >= 0 &&
-        p->graphs[gs->graph]->loader == e->loader) {
+  /* the model: ST_EXTENT of its window's length, host assignments (x.size(1) held in a
+     host int), the graph that reads the window: body[j..jg] */
+  int jg = -1;
+  bool attn = false; /* the candidate has a [T, T] value: the model, not a read of the tokens */
+  for (int k = 0; app >= 0 && !attn && k + 1 < loop->nbody; k++) {
+    if (loop->body[k].kind != ST_EXTENT) continue;
+    int e = k + 1;
+    while (e < loop->nbody && loop->body[e].kind == ST_ASSIGN) e++;
+    const Stmt *gs = e < loop->nbody ? &loop->body[e] : NULL;
+    if (gs && gs->kind == ST_GRAPH && gs->graph >= 0 && p->graphs[gs->graph]->loader == loop->body[k].loader) {
       const Graph *g = p->graphs[gs->graph];
-      for (int n = 0; n < g->n && j < 0; n++)
-        if (g->nodes[n].op == OP_NARROW && g->nodes[n].attr.i[2] && g->nodes[g->nodes[n].in[0]].op == OP_INPUT &&
-            g->nodes[g->nodes[n].in[0]].attr.var == loop->body[app].vars[0])
-          j = k;
+      bool win = false;
+      for (int n = 0; n < g->n; n++) {
+        win |= g->nodes[n].op == OP_NARROW && g->nodes[n].attr.i[2] && g->nodes[g->nodes[n].in[0]].op == OP_INPUT &&
+               g->nodes[g->nodes[n].in[0]].attr.var == loop->body[app].vars[0];
+        attn |= sym_count(&g->nodes[n].shape) == 2;
+      }
+      if (win) j = k, jg = e;
+      else attn = false;
     }
   }
   if (j < 0) return 0;
-  int gi = loop->body[j + 1].graph;
+  int gi = loop->body[jg].graph;
   Plan pl = {.p = p, .g = p->graphs[gi], .buf = loop->body[app].vars[0], .bad = -1};
   pl.consumed = calloc((size_t)pl.g->n, 1);
   pl.arange = calloc((size_t)pl.g->n, 1);
@@ -612,7 +640,13 @@ static int rewrite_loop(Walk *w, Stmt *parent, bool orelse, Stmt *list, int i) {
   ir_use_counts(pl.g, pl.uses);
   int lline = line_of(p, loop->loc), where = 0;
   int inserted = 0;
-  if (!analyze(&pl)) {
+  int sized = -1; /* a host int of the window's length that the model reads */
+  for (int k = 0; k < pl.g->n && sized < 0; k++)
+    if (pl.g->nodes[k].op == OP_HOSTVAR && pl.g->nodes[k].attr.var != pl.at)
+      sized = assigned_from_extent(p, loop->body, loop->nbody, pl.g->nodes[k].attr.var, loop->body[j].loader);
+  bool ok = analyze(&pl);
+  if (ok && sized >= 0) ok = block(&pl, -1, "the window's length (x.size()) is used as a number at line %d", sized);
+  if (!ok) {
     explain(w->cx, "the generation loop at line %d (%s): left as full recompute: %s", lline, pl.g->name,
             pl.why[0] ? pl.why : "no window of the token buffer");
   } else if (body_writes(p, loop->body, loop->nbody, &pl, loop->body[app].hvar, &where)) {
@@ -646,7 +680,7 @@ static int rewrite_loop(Walk *w, Stmt *parent, bool orelse, Stmt *list, int i) {
     Stmt *nb = NULL;
     int nn = 0, capn = 0;
     for (int k = 0; k < loop->nbody; k++) {
-      if (k == j + 1) continue;
+      if (k > j && k <= jg) continue;
       if (k != j) {
         Stmt *s = ir_stmt_push(p, &nb, &nn, &capn, loop->body[k].kind, loop->body[k].loc);
         *s = loop->body[k];
@@ -654,19 +688,27 @@ static int rewrite_loop(Walk *w, Stmt *parent, bool orelse, Stmt *list, int i) {
       }
       Stmt *s = ir_stmt_push(p, &nb, &nn, &capn, ST_IF, ext.loc);
       s->expr = cond;
+      /* then: the window's length as before (host ints may read it), the new positions'
+         count, the assignments, the decode step; else: the statements as they were */
       Stmt *t = ir_stmt_push(p, &s->body, &s->nbody, &s->capbody, ST_EXTENT, ext.loc);
+      *t = ext;
+      t = ir_stmt_push(p, &s->body, &s->nbody, &s->capbody, ST_EXTENT, ext.loc);
       t->loader = L2;
       t->expr = hx_bin(p, HB_SUB, n, hx_var(p, hc));
       t->expr->size = true;
-      t = ir_stmt_push(p, &s->body, &s->nbody, &s->capbody, ST_GRAPH, loop->body[j + 1].loc);
+      for (int a = j + 1; a < jg; a++) {
+        t = ir_stmt_push(p, &s->body, &s->nbody, &s->capbody, ST_ASSIGN, loop->body[a].loc);
+        *t = loop->body[a];
+      }
+      t = ir_stmt_push(p, &s->body, &s->nbody, &s->capbody, ST_GRAPH, loop->body[jg].loc);
       t->graph = dgi;
       t = ir_stmt_push(p, &s->body, &s->nbody, &s->capbody, ST_ASSIGN, ext.loc);
       t->hvar = hc;
       t->expr = n;
-      t = ir_stmt_push(p, &s->orelse, &s->norelse, &s->capelse, ST_EXTENT, ext.loc);
-      *t = ext;
-      t = ir_stmt_push(p, &s->orelse, &s->norelse, &s->capelse, ST_GRAPH, loop->body[j + 1].loc);
-      *t = loop->body[j + 1];
+      for (int a = j; a <= jg; a++) {
+        t = ir_stmt_push(p, &s->orelse, &s->norelse, &s->capelse, loop->body[a].kind, loop->body[a].loc);
+        *t = loop->body[a];
+      }
       t = ir_stmt_push(p, &s->orelse, &s->norelse, &s->capelse, ST_ASSIGN, ext.loc);
       t->hvar = hc;
       t->expr = hx_int(p, 0);
@@ -693,8 +735,10 @@ static int rewrite_loop(Walk *w, Stmt *parent, bool orelse, Stmt *list, int i) {
     }
     explain(w->cx, "the generation loop at line %d (%s): prefill and decode in %s with K and V caches for %d causal "
             "attention%s (%lld KiB); each step computes only the new positions while the window starts at the "
-            "buffer's start, and recomputes the window once it slides", lline, pl.g->name, dg->name, pl.natt,
-            pl.natt == 1 ? "" : "s", (long long)(bytes / 1024));
+            "buffer's start, and recomputes the window once it slides; the masks (%s%s) are checked causal "
+            "when the loop starts, else every step recomputes", lline, pl.g->name, dg->name, pl.natt,
+            pl.natt == 1 ? "" : "s", (long long)(bytes / 1024), p->vars[pl.att[0].mask].name,
+            pl.natt > 1 ? ", ..." : "");
     w->nloops++;
   }
   free(pl.consumed), free(pl.arange), free(pl.uses), free(pl.att);
