@@ -427,6 +427,7 @@ static bool check_static_size(Cg *cg) {
   Loc bigloc = {0};
   const char *bigwhat = "";
   for (int v = 0; v < p->nvars; v++) {
+    if (p->vars[v].removed) continue;
     int64_t b = numel_of(&p->vars[v].shape) * (int64_t)dt_size(p->vars[v].dtype);
     total += b;
     if (b > big) big = b, bigwhat = "a program variable", bigloc.off = -1;
@@ -491,6 +492,7 @@ static MemReport mem_count(const Cg *cg) {
   MemReport m = {{0}, 0, 0, 0, 0, 0, 0};
   for (int v = 0; v < p->nvars; v++) {
     int64_t ne = numel_of(&p->vars[v].shape);
+    if (p->vars[v].removed) continue; /* declared nowhere (passes/quantize.c) */
     if ((unsigned)p->vars[v].kind < 4) m.var[p->vars[v].kind] += (ne > 0 ? ne : 1) * (int64_t)dt_size(p->vars[v].dtype);
   }
   for (int t = 0; t < DT__COUNT; t++)
@@ -969,6 +971,7 @@ static void emit_vars(Cg *cg) {
   char sh[96];
   for (int v = 0; v < cg->p->nvars; v++) {
     const Var *var = &cg->p->vars[v];
+    if (var->removed) continue; /* a pass dropped it: nothing reads or writes it */
     int64_t ne = numel_of(&var->shape);
     const char *kind = (unsigned)var->kind < 4 ? kinds[var->kind] : "var";
     if (var->kind == VAR_GRAD && var->grad_of >= 0 && var->grad_of < cg->p->nvars)

@@ -913,7 +913,7 @@ bool cg_emit_main(Cg *cg) {
     if (!looped[l] && p->loaders[l].kind != LD_EXTENT)
       cg_line(cg, "(void)%s; /* no loop runs over %s */", cg->lbatch[l], cg->lname[l]);
   for (int v = 0; v < p->nvars; v++)
-    if (!used[v] && p->vars[v].kind != VAR_GRAD)
+    if (!used[v] && p->vars[v].kind != VAR_GRAD && !p->vars[v].removed)
       cg_line(cg, "(void)%s; /* not used by the program */", cg->vname[v]);
   for (int l = 0; l < p->nloaders; l++)
     if (p->loaders[l].kind != LD_EXTENT) open_loader(cg, l);

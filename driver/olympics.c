@@ -186,7 +186,7 @@ static void measure_entry(const Opts *base, Entry *e, int workfd, const char *lo
     goto out_p;
   }
   for (int v = 0; v < p->nvars; v++)
-    if (p->vars[v].kind == VAR_PARAM) e->params += shape_numel(&p->vars[v].shape);
+    if (p->vars[v].kind == VAR_PARAM && !p->vars[v].removed) e->params += shape_numel(&p->vars[v].shape);
   Cached cached;
   char bin[4200];
   build_text(&o, c, n, &d, false, &cached, bin);

@@ -125,7 +125,7 @@ static char *harness_text(const Program *p, const CgInfo *info, const char *c, s
         f);
   for (int v = 0; v < p->nvars; v++) {
     const Var *var = &p->vars[v];
-    if (var->dtype != DT_F32 || var->kind == VAR_GRAD) continue;
+    if (var->dtype != DT_F32 || var->kind == VAR_GRAD || var->removed) continue;
     if (only_read && !reads_var(p, graphs, ngraphs, v)) continue;
     int64_t ne = shape_numel(&var->shape);
     fprintf(f, "  tt_uniform_f32(%s, %lld, -0.1, 0.1);\n", info->vname[v], (long long)(ne > 0 ? ne : 1));
@@ -244,7 +244,7 @@ int cmd_profile(const Opts *o, const Source *src) {
   pick_graphs(p, gc, &fwd, &train);
   int64_t nparams = 0;
   for (int v = 0; v < p->nvars; v++)
-    if (p->vars[v].kind == VAR_PARAM) nparams += shape_numel(&p->vars[v].shape);
+    if (p->vars[v].kind == VAR_PARAM && !p->vars[v].removed) nparams += shape_numel(&p->vars[v].shape);
 
   /* measured: the forward at batch 1 and at its batch, the training step at its batch */
   Measured mf1 = {0}, mfb = {0}, mt = {0};
@@ -278,7 +278,7 @@ int cmd_profile(const Opts *o, const Source *src) {
     bool first = true;
     for (int v = 0; v < p->nvars; v++) {
       const Var *var = &p->vars[v];
-      if (var->kind != VAR_PARAM) continue;
+      if (var->kind != VAR_PARAM || var->removed) continue;
       char sh[128];
       fprintf(f, "%s\n    {\"layer\": \"%.*s\", \"name\": \"%s\", \"shape\": \"%s\", \"parameters\": %lld}",
               first ? "" : ",", layer_len(var->name), var->name, var->name,
@@ -305,7 +305,7 @@ int cmd_profile(const Opts *o, const Source *src) {
     fprintf(f, "profile of %s\n\nparameters (by layer: the names less their last _part):\n", p->filename);
     for (int v = 0; v < p->nvars; v++) {
       const Var *var = &p->vars[v];
-      if (var->kind != VAR_PARAM) continue;
+      if (var->kind != VAR_PARAM || var->removed) continue;
       char sh[128];
       fprintf(f, "  %-24.*s %-26s %-14s %12lld\n", layer_len(var->name), var->name, var->name,
               shape_str(&var->shape, sh, sizeof sh), (long long)shape_numel(&var->shape));

@@ -388,6 +388,8 @@ static Value *bi_qconv_forward(L *l, Value *self, Args *a);
 static const Builtin qlinear_class = {"QuantizedLinear", 0, bi_qlinear_forward, 0};
 static const Builtin qconv_class = {"QuantizedConv2d", 0, bi_qconv_forward, 0};
 static bool observe(L *l, Value *self, Value *x, int32_t off);
+static void act_params(L *l, Value *self, Value *x, Value **scale_out, Value **zp_out,
+                       int32_t off);
 static Value *quantize_input(L *l, Value *self, Value *x, Value **scale_out, Value **zp_out,
                              int32_t off);
 
@@ -395,10 +397,58 @@ static Value *zero_f32(L *l, int32_t off) {
   return to_tensor_dt(l, v_float(l, 0.0), DT_F32, off);
 }
 
+/*
+ * t's value in a new program variable of that kind, named name and marked Var.quant (the
+ * quantize pass's cue): a quantized layer's codes and scales are parameters of the
+ * quantized model, held from the point of the call (docs/QUANTIZATION.md). Returns the
+ * variable's tensor, which later graphs read.
+ */
+static Value *hold(L *l, Value *t, const char *name, VarKind kind, int32_t off) {
+  const Node *n = tn(l, t);
+  int var = ir_var_new(l->p, name, kind, n->dtype, n->shape);
+  l->p->vars[var].quant = true;
+  Attr at = {0};
+  at.var = var;
+  int32_t in = tnode(l, t);
+  add_node(l, OP_STORE, &in, 1, &at, off);
+  Value *b = v_new(l, V_TENSOR);
+  b->t.var = var;
+  b->t.leaf = true;
+  return b;
+}
+
+/* The layer's float32 bias as the quantized layer holds it: the Linear's (Conv2d's) own
+ * bias variable when it is one (no copy), else a copy in a new parameter. None without. */
+static Value *held_bias(L *l, Value *b, int32_t off) {
+  if (!b || b->k != V_TENSOR) return l->none;
+  if (b->t.var >= 0 && l->p->vars[b->t.var].dtype == DT_F32 && !b->t.dyn && !b->t.win) {
+    l->p->vars[b->t.var].quant = true; /* the quantized model's now (the pass's cue) */
+    Value *t = v_new(l, V_TENSOR);
+    t->t.var = b->t.var;
+    t->t.leaf = true;
+    return t;
+  }
+  return hold(l, cast(l, bi_call(l, "detach", b, NULL, 0, off), DT_F32, off), "bias", VAR_PARAM, off);
+}
+
+/* The float weight's variable: marked, since the quantized layer no longer reads it (the
+ * quantize pass drops it where nothing else needs its float32 values). */
+static void mark_float_weight(L *l, Value *w) {
+  if (w && w->k == V_TENSOR && w->t.var >= 0) l->p->vars[w->t.var].quant = true;
+}
+
+/* The buffers state_dict() lists for a quantized layer, in this order. */
+static void set_buffers(L *l, Value *o, const char *const *names, int n) {
+  Value *list = v_new(l, V_LIST);
+  for (int i = 0; i < n; i++)
+    if (attrs_get(&o->attrs, names[i])->k == V_TENSOR) v_list_push(l, list, v_str(l, names[i]));
+  attrs_set(l, &o->attrs, "__buffers__", list);
+}
+
 static Value *qlinear_new(L *l, Value *lin, int32_t off) {
-  Value *w = attrs_get(&lin->attrs, "weight"), *b = attrs_get(&lin->attrs, "bias");
-  if (!w || w->k != V_TENSOR) lerr(l, off, "QuantizedLinear(): the Linear has no weight");
-  w = cast(l, bi_call(l, "detach", w, NULL, 0, off), DT_F32, off);
+  Value *w0 = attrs_get(&lin->attrs, "weight"), *b = attrs_get(&lin->attrs, "bias");
+  if (!w0 || w0->k != V_TENSOR) lerr(l, off, "QuantizedLinear(): the Linear has no weight");
+  Value *w = cast(l, bi_call(l, "detach", w0, NULL, 0, off), DT_F32, off);
   Shape ws = tshape(l, w);
   if (ws.rank != 2) lerr(l, off, "QuantizedLinear(): the weight must be a matrix");
   /* one scale per output row: max |w| / 127 (1 for an all-zero row) */
@@ -413,21 +463,25 @@ static Value *qlinear_new(L *l, Value *lin, int32_t off) {
   cls->s = qlinear_class.name;
   Value *o = v_new(l, V_OBJECT);
   o->cls = cls;
-  attrs_set(l, &o->attrs, "__wq__", wq);
-  attrs_set(l, &o->attrs, "__sw__", sw);
-  attrs_set(l, &o->attrs, "bias", b && b->k == V_TENSOR ? cast(l, bi_call(l, "detach", b, NULL, 0, off), DT_F32, off) : l->none);
+  /* held in program variables: the int8 codes [N, K], the scales [N], the float bias */
+  attrs_set(l, &o->attrs, "weight", hold(l, wq, "weight_int8", VAR_PARAM, off));
+  attrs_set(l, &o->attrs, "weight_scale", hold(l, sw, "weight_scale", VAR_PARAM, off));
+  attrs_set(l, &o->attrs, "bias", held_bias(l, b, off));
+  set_buffers(l, o, (const char *const[]){"weight", "weight_scale", "bias"}, 3);
+  mark_float_weight(l, w0);
   attrs_set(l, &o->attrs, "in_features", v_int(l, ws.d[1]));
   attrs_set(l, &o->attrs, "out_features", v_int(l, ws.d[0]));
   attrs_set(l, &o->attrs, "__w__", w); /* the float weight, for calibration's forward */
-  attrs_set(l, &o->attrs, "__sww__", along(l, sw, 0, 2, ws.d[0], off)); /* [N, 1]: the report's */
+  attrs_set(l, &o->attrs, "__float_var__", v_int(l, w0->t.var));
   return o;
 }
 
-/* A 0-d float32 program variable (VAR_STATE) holding x: a running min or max of
- * calibration, updated in place by each batch's graph. */
-static Value *state_scalar(L *l, const char *name, double x, int32_t off) {
-  Value *t = filled(l, shape_scalar(), DT_F32, x, off);
-  int var = ir_var_new(l->p, name, VAR_STATE, DT_F32, shape_scalar());
+/* A 0-d program variable (VAR_STATE, marked Var.quant) of dtype dt holding x: a running
+ * min, max, sum or count of calibration, updated in place by each batch's graph. */
+static Value *state_scalar_dt(L *l, const char *name, DType dt, double x, int32_t off) {
+  Value *t = filled(l, shape_scalar(), dt, x, off);
+  int var = ir_var_new(l->p, name, VAR_STATE, dt, shape_scalar());
+  l->p->vars[var].quant = true;
   Attr at = {0};
   at.var = var;
   int32_t in = tnode(l, t);
@@ -436,6 +490,10 @@ static Value *state_scalar(L *l, const char *name, double x, int32_t off) {
   b->t.var = var;
   b->t.leaf = true;
   return b;
+}
+
+static Value *state_scalar(L *l, const char *name, double x, int32_t off) {
+  return state_scalar_dt(l, name, DT_F32, x, off);
 }
 
 static Value *bi_qlinear_forward(L *l, Value *self, Args *a) {
@@ -458,29 +516,109 @@ static Value *bi_qlinear_forward(L *l, Value *self, Args *a) {
   Value *xq = quantize_input(l, self, x, &scale, &zp, off);
   int32_t in[3];
   in[0] = tnode(l, xq);
-  in[1] = tnode(l, attrs_get(&self->attrs, "__wq__"));
+  in[1] = tnode(l, attrs_get(&self->attrs, "weight"));
   in[2] = tnode(l, zp);
   Value *acc = mk_tensor(l, add_node(l, OP_QLINEAR, in, 3, NULL, off));
   Value *accf = cast(l, acc, DT_F32, off); /* one node-making call per statement */
-  Value *ssw = bi_binop(l, BIN_MUL, scale, attrs_get(&self->attrs, "__sw__"), off);
+  Value *ssw = bi_binop(l, BIN_MUL, scale, attrs_get(&self->attrs, "weight_scale"), off);
   Value *y = bi_binop(l, BIN_MUL, accf, ssw, off);
   Value *b = attrs_get(&self->attrs, "bias");
   return b->k == V_TENSOR ? bi_binop(l, BIN_ADD, y, b, off) : y;
 }
 
 /* Calibrating: records x's range in the layer's observers and returns true. */
+/* The number of elements of x (int64, 0-d), whatever its run-time batch. */
+static Value *count_all(L *l, Value *x, int32_t off) {
+  Value *ones = cast(l, bi_call(l, "ones_like", NULL, (Value *[]){x}, 1, off), DT_I64, off);
+  return bi_call(l, "sum", ones, NULL, 0, off);
+}
+
+/* How many elements of x compare true against t (0-d float32), as a 0-d float64 (exact). */
+static Value *count_cmp(L *l, Value *x, int op, Value *t, int32_t off) {
+  Value *c = bi_compare(l, op, x, t, off);
+  Value *n = bi_call(l, "sum", c, NULL, 0, off);
+  return cast(l, n, DT_F64, off);
+}
+
+#define PCT_STEPS 24 /* bisection steps: the range / 2^24 */
+
+/*
+ * The percentile observer's estimate for one batch x: hi the least t (to the range / 2^24)
+ * with at least p% of x at or below t, lo the greatest with at most (100 - p)% below it;
+ * bisection in float32 from [min(x), max(x)], the counts exact (int64, compared in float64
+ * with n * p / 100). tests/torch_ref.py computes the same steps.
+ */
+static void batch_percentiles(L *l, Value *x, double p, Value **lo_out, Value **hi_out, int32_t off) {
+  Value *n = cast(l, count_all(l, x, off), DT_F64, off);
+  Value *need = bi_binop(l, BIN_MUL, n, v_float(l, p / 100.0), off);
+  Value *below = bi_binop(l, BIN_SUB, n, need, off); /* at most this many below lo */
+  Value *mn = bi_call(l, "min", x, NULL, 0, off);
+  Value *mx = bi_call(l, "max", x, NULL, 0, off);
+  Value *a = mn, *b = mx;
+  for (int k = 0; k < PCT_STEPS; k++) { /* hi */
+    Value *sum = bi_binop(l, BIN_ADD, a, b, off);
+    Value *mid = bi_binop(l, BIN_MUL, sum, v_float(l, 0.5), off);
+    Value *c = count_cmp(l, x, CMP_LE, mid, off);
+    Value *ok = bi_compare(l, CMP_GE, c, need, off);
+    Value *nb = bi_select(l, ok, mid, b, off, NULL);
+    a = bi_select(l, ok, a, mid, off, NULL);
+    b = nb;
+  }
+  *hi_out = b;
+  a = mn, b = mx;
+  for (int k = 0; k < PCT_STEPS; k++) { /* lo */
+    Value *sum = bi_binop(l, BIN_ADD, a, b, off);
+    Value *mid = bi_binop(l, BIN_MUL, sum, v_float(l, 0.5), off);
+    Value *c = count_cmp(l, x, CMP_LT, mid, off);
+    Value *ok = bi_compare(l, CMP_LE, c, below, off);
+    Value *na = bi_select(l, ok, mid, a, off, NULL);
+    b = bi_select(l, ok, b, mid, off, NULL);
+    a = na;
+  }
+  *lo_out = a;
+}
+
+/* Calibrating (__observing__ 1): records x's range in the layer's observers (min/max, and
+ * with the percentile observer each batch's percentiles, summed); counting (2): how many of
+ * x's values the calibrated range clips (their codes clamped at -128 or 127). Returns true
+ * in both: the forward then computes in float, as the float model did. */
 static bool observe(L *l, Value *self, Value *x, int32_t off) {
+  Value *mode = attrs_get(&self->attrs, "__observing__");
+  if (!mode || !mode->i) return false;
+  if (mode->i == 2) {
+    Value *scale, *zp;
+    act_params(l, self, NULL, &scale, &zp, off);
+    Value *inv = bi_binop(l, BIN_DIV, v_float(l, 1.0), scale, off);
+    Value *r = call1(l, bi_round, bi_binop(l, BIN_MUL, x, inv, off), off);
+    Value *zf = cast(l, zp, DT_F32, off);
+    r = bi_binop(l, BIN_ADD, r, zf, off);
+    Value *hi = count_cmp(l, r, CMP_GT, v_float(l, 127.0), off);
+    Value *lo = count_cmp(l, r, CMP_LT, v_float(l, -128.0), off);
+    Value *clipped = bi_binop(l, BIN_ADD, hi, lo, off);
+    Value *nclip = attrs_get(&self->attrs, "__nclip__"), *nall = attrs_get(&self->attrs, "__nall__");
+    tensor_inplace(l, nclip, bi_binop(l, BIN_ADD, nclip, clipped, off), off);
+    Value *n = cast(l, count_all(l, x, off), DT_F64, off);
+    tensor_inplace(l, nall, bi_binop(l, BIN_ADD, nall, n, off), off);
+    return true;
+  }
   Value *omin = attrs_get(&self->attrs, "__omin__"), *omax = attrs_get(&self->attrs, "__omax__");
-  if (!omin || !attrs_get(&self->attrs, "__observing__")->i) return false;
   tensor_inplace(l, omin, bi_call(l, "minimum", NULL, (Value *[]){omin, bi_call(l, "min", x, NULL, 0, off)}, 2, off), off);
   tensor_inplace(l, omax, bi_call(l, "maximum", NULL, (Value *[]){omax, bi_call(l, "max", x, NULL, 0, off)}, 2, off), off);
+  Value *pct = attrs_get(&self->attrs, "__percentile__");
+  if (pct) {
+    Value *lo, *hi;
+    batch_percentiles(l, x, pct->f, &lo, &hi, off);
+    Value *slo = attrs_get(&self->attrs, "__plo__"), *shi = attrs_get(&self->attrs, "__phi__");
+    Value *pn = attrs_get(&self->attrs, "__pn__");
+    tensor_inplace(l, slo, bi_binop(l, BIN_ADD, slo, lo, off), off);
+    tensor_inplace(l, shi, bi_binop(l, BIN_ADD, shi, hi, off), off);
+    tensor_inplace(l, pn, bi_binop(l, BIN_ADD, pn, v_float(l, 1.0), off), off);
+  }
   return true;
 }
 
 /* x's int8 codes, with *scale (0-d float32) and *zp (0-d int64): from the calibrated range
  * (static) or from the batch's own (dynamic), widened to include 0 so that 0.0 is exact. */
-static void act_params(L *l, Value *self, Value *x, Value **scale_out, Value **zp_out,
-                       int32_t off);
 
 static Value *quantize_input(L *l, Value *self, Value *x, Value **scale_out, Value **zp_out,
                              int32_t off) {
@@ -492,6 +630,12 @@ static Value *quantize_input(L *l, Value *self, Value *x, Value **scale_out, Val
 /* The input's scale and zero point: from the observers when calibrated, else from x. */
 static void act_params(L *l, Value *self, Value *x, Value **scale_out, Value **zp_out,
                        int32_t off) {
+  Value *held = attrs_get(&self->attrs, "input_scale");
+  if (held && held->k == V_TENSOR) { /* static: computed once after calibration */
+    *scale_out = held;
+    *zp_out = attrs_get(&self->attrs, "input_zero_point");
+    return;
+  }
   Value *omin = attrs_get(&self->attrs, "__omin__"), *omax = attrs_get(&self->attrs, "__omax__");
   /* one node-making call per statement: C leaves the order of arguments open */
   Value *lo = omin ? omin : bi_call(l, "min", x, NULL, 0, off);
@@ -532,9 +676,9 @@ static void conv_pair(L *l, Value *v, int64_t *out, const int64_t *kernel, bool 
 
 /* The int8 Conv2d: weights per output channel as QuantizedLinear's rows, activations as its. */
 static Value *qconv_new(L *l, Value *conv, int32_t off) {
-  Value *w = attrs_get(&conv->attrs, "weight"), *b = attrs_get(&conv->attrs, "bias");
-  if (!w || w->k != V_TENSOR) lerr(l, off, "QuantizedConv2d(): the Conv2d has no weight");
-  w = cast(l, bi_call(l, "detach", w, NULL, 0, off), DT_F32, off);
+  Value *w0 = attrs_get(&conv->attrs, "weight"), *b = attrs_get(&conv->attrs, "bias");
+  if (!w0 || w0->k != V_TENSOR) lerr(l, off, "QuantizedConv2d(): the Conv2d has no weight");
+  Value *w = cast(l, bi_call(l, "detach", w0, NULL, 0, off), DT_F32, off);
   Shape ws = tshape(l, w);
   if (ws.rank != 4) lerr(l, off, "QuantizedConv2d(): the weight must be [K, C, R, S]");
   int64_t st[2], pd[2];
@@ -553,13 +697,14 @@ static Value *qconv_new(L *l, Value *conv, int32_t off) {
   cls->s = qconv_class.name;
   Value *o = v_new(l, V_OBJECT);
   o->cls = cls;
-  attrs_set(l, &o->attrs, "__wq__", wq);
-  attrs_set(l, &o->attrs, "__sw__", along(l, sw, 1, 4, ws.d[0], off));
+  /* held in program variables: the int8 codes [K, C, R, S], the scales [K], the float bias */
+  attrs_set(l, &o->attrs, "weight", hold(l, wq, "weight_int8", VAR_PARAM, off));
+  attrs_set(l, &o->attrs, "weight_scale", hold(l, sw, "weight_scale", VAR_PARAM, off));
+  attrs_set(l, &o->attrs, "bias", held_bias(l, b, off));
+  set_buffers(l, o, (const char *const[]){"weight", "weight_scale", "bias"}, 3);
+  mark_float_weight(l, w0);
   attrs_set(l, &o->attrs, "__w__", w);
-  attrs_set(l, &o->attrs, "__sww__", along(l, sw, 0, 4, ws.d[0], off));
-  Value *bb = b && b->k == V_TENSOR ? cast(l, bi_call(l, "detach", b, NULL, 0, off), DT_F32, off) : NULL;
-  attrs_set(l, &o->attrs, "bias", bb ? bb : l->none);
-  attrs_set(l, &o->attrs, "__bias4__", bb ? along(l, bb, 1, 4, ws.d[0], off) : l->none);
+  attrs_set(l, &o->attrs, "__float_var__", v_int(l, w0->t.var));
   Value *stv = v_tuple(l, 2), *pdv = v_tuple(l, 2);
   stv->items[0] = v_int(l, st[0]), stv->items[1] = v_int(l, st[1]);
   pdv->items[0] = v_int(l, pd[0]), pdv->items[1] = v_int(l, pd[1]);
@@ -595,14 +740,18 @@ static Value *bi_qconv_forward(L *l, Value *self, Args *a) {
   at.nints = 4;
   int32_t in[3];
   in[0] = tnode(l, xq);
-  in[1] = tnode(l, attrs_get(&self->attrs, "__wq__"));
+  in[1] = tnode(l, attrs_get(&self->attrs, "weight"));
   in[2] = tnode(l, zp);
   Value *acc = mk_tensor(l, add_node(l, OP_QCONV2D, in, 3, &at, off));
   Value *accf = cast(l, acc, DT_F32, off); /* one node-making call per statement */
-  Value *ssw = bi_binop(l, BIN_MUL, scale, attrs_get(&self->attrs, "__sw__"), off);
+  int64_t K = attrs_get(&self->attrs, "out_channels")->i;
+  Value *sw4 = along(l, attrs_get(&self->attrs, "weight_scale"), 1, 4, K, off);
+  Value *ssw = bi_binop(l, BIN_MUL, scale, sw4, off);
   Value *y = bi_binop(l, BIN_MUL, accf, ssw, off);
-  Value *b = attrs_get(&self->attrs, "__bias4__");
-  return b->k == V_TENSOR ? bi_binop(l, BIN_ADD, y, b, off) : y;
+  Value *b = attrs_get(&self->attrs, "bias");
+  if (b->k != V_TENSOR) return y;
+  Value *b4 = along(l, b, 1, 4, K, off);
+  return bi_binop(l, BIN_ADD, y, b4, off);
 }
 
 /* QuantizedLinear(linear) */
@@ -614,11 +763,43 @@ static Value *bi_QuantizedLinear(L *l, Value *self, Args *a) {
   return qlinear_new(l, v[0], a->off);
 }
 
+/* A quantized layer's variables named after its path in the model (fc1_qweight: the int8
+ * codes, fc1_wscale, fc1_bias, fc1_xscale, fc1_xzero; the float weight it replaced
+ * fc1_weight), so the C and the memory reports read; finish_names makes them unique across
+ * models (and name_params names a bias a float model still holds after that model's path). */
+static void name_vars(L *l, Value *q) {
+  const char *path = attrs_get(&q->attrs, "__qname__")->s;
+  static const char *const keys[] = {"weight", "weight_scale", "bias", "input_scale", "input_zero_point"};
+  /* one word after the layer's path, so ttc profile's table (names less their last _part)
+     groups them by layer */
+  static const char *const suffix[] = {"qweight", "wscale", "bias", "xscale", "xzero"};
+  for (int k = 0; k < 5; k++) {
+    Value *t = attrs_get(&q->attrs, keys[k]);
+    if (t && t->k == V_TENSOR && t->t.var >= 0)
+      l->p->vars[t->t.var].name = arena_printf(l->p->arena, "%s_%s", path, suffix[k]);
+  }
+  Value *fv = attrs_get(&q->attrs, "__float_var__");
+  if (fv && fv->i >= 0) l->p->vars[fv->i].name = arena_printf(l->p->arena, "%s_weight", path);
+}
+
+/* After calibration: each layer's input scale and zero point, computed once from its
+ * observers into two variables (state_dict()'s input_scale and input_zero_point), which
+ * every later forward reads. */
+static void hold_input_params(L *l, Value *q, int32_t off) {
+  Value *scale, *zp;
+  act_params(l, q, NULL, &scale, &zp, off);
+  attrs_set(l, &q->attrs, "input_scale", hold(l, scale, "input_scale", VAR_STATE, off));
+  attrs_set(l, &q->attrs, "input_zero_point", hold(l, zp, "input_zero_point", VAR_STATE, off));
+  set_buffers(l, q, (const char *const[]){"weight", "weight_scale", "bias", "input_scale", "input_zero_point"}, 5);
+  name_vars(l, q);
+}
+
 /* Replaces every Linear below module m (attributes and ModuleList/Sequential items) by its
  * QuantizedLinear; returns how many. */
 static Value *quantized(L *l, Value *c, const char *name, int32_t off) {
   Value *q = is_class(c, "Linear") ? qlinear_new(l, c, off) : qconv_new(l, c, off);
   attrs_set(l, &q->attrs, "__qname__", v_str(l, name));
+  name_vars(l, q);
   return q;
 }
 
@@ -752,14 +933,16 @@ static void report(L *l, Value *qs, bool calibrated, int32_t off) {
   for (int k = 0; k < qs->n; k++) {
     Value *q = qs->items[k];
     Value *w = attrs_get(&q->attrs, "__w__");
-    Value *deq = bi_binop(l, BIN_MUL, cast(l, attrs_get(&q->attrs, "__wq__"), DT_F32, off),
-                          attrs_get(&q->attrs, "__sww__"), off);
+    Shape ws = tshape(l, w);
+    Value *wqf = cast(l, attrs_get(&q->attrs, "weight"), DT_F32, off);
+    Value *sww = along(l, attrs_get(&q->attrs, "weight_scale"), 0, ws.rank, ws.d[0], off);
+    Value *deq = bi_binop(l, BIN_MUL, wqf, sww, off);
     Value *wd = cast(l, w, DT_F64, off), *ed = cast(l, bi_binop(l, BIN_SUB, w, deq, off), DT_F64, off);
     Value *sig = bi_call(l, "sum", bi_binop(l, BIN_MUL, wd, wd, off), NULL, 0, off);
     Value *err = bi_call(l, "sum", bi_binop(l, BIN_MUL, ed, ed, off), NULL, 0, off);
     Value *ratio = bi_binop(l, BIN_DIV, sig, err, off);
     Value *db = bi_binop(l, BIN_MUL, bi_call(l, "log10", ratio, NULL, 0, off), v_float(l, 10.0), off);
-    Value *items[8];
+    Value *items[10];
     int n = 0;
     items[n++] = v_str(l, "quantize_model:");
     items[n++] = attrs_get(&q->attrs, "__qname__");
@@ -770,6 +953,9 @@ static void report(L *l, Value *qs, bool calibrated, int32_t off) {
       items[n++] = host_round(l, tensor_item(l, scale, off), 6, off);
       items[n++] = v_str(l, "zero point");
       items[n++] = tensor_item(l, zp, off);
+      Value *rate = bi_binop(l, BIN_DIV, attrs_get(&q->attrs, "__nclip__"), attrs_get(&q->attrs, "__nall__"), off);
+      items[n++] = v_str(l, "clipping rate");
+      items[n++] = host_round(l, tensor_item(l, rate, off), 6, off);
     } else {
       items[n++] = v_str(l, "input dynamic");
     }
@@ -785,13 +971,25 @@ static void report(L *l, Value *qs, bool calibrated, int32_t off) {
  * static: the min and max each layer's input reaches over the first num_batches batches
  * (all of them by default), run through the float model at this point of the program. */
 static Value *bi_quantize_model(L *l, Value *self, Args *a) {
-  Value *v[4];
-  args_bind(l, "quantize_model", "model, calibration_data=None, num_batches=None, report=False", self, a, v, 4);
+  Value *v[6];
+  args_bind(l, "quantize_model",
+            "model, calibration_data=None, num_batches=None, report=False, observer='minmax', percentile=99.99",
+            self, a, v, 6);
   bool rep = v[3] && want_bool(l, v[3], a->off);
   if (!v[0] || v[0]->k != V_OBJECT || !bi_is_module(v[0]))
     lerr(l, a->off, "quantize_model(): expected a module, got %s", v[0] ? v_typename(v[0]) : "None");
   if (is_class(v[0], "Linear"))
     lerr(l, a->off, "quantize_model(): pass the model holding the Linear, or use QuantizedLinear(linear)");
+  bool pct = false;
+  if (v[4] && v[4]->k != V_NONE) {
+    if (v[4]->k != V_STR || (strcmp(v[4]->s, "minmax") && strcmp(v[4]->s, "percentile")))
+      lerr(l, a->off, "quantize_model(): observer must be 'minmax' or 'percentile'");
+    pct = !strcmp(v[4]->s, "percentile");
+  }
+  double p = v[5] && v[5]->k != V_NONE ? want_num(l, v[5], "percentile", a->off) : 99.99;
+  if (!(p > 50.0 && p <= 100.0)) lerr(l, a->off, "quantize_model(): percentile must be in (50, 100], got %g", p);
+  if (pct && (!v[1] || v[1]->k == V_NONE))
+    lerr(l, a->off, "quantize_model(): observer='percentile' needs calibration_data");
   if (quantize_children(l, v[0], "", 0, a->off) == 0)
     lerr(l, a->off, "quantize_model(): the model has no Linear or Conv2d layer to quantize");
   if (!v[1] || v[1]->k == V_NONE) {
@@ -815,11 +1013,38 @@ static Value *bi_quantize_model(L *l, Value *self, Args *a) {
     Value *q = qs->items[k];
     attrs_set(l, &q->attrs, "__omin__", state_scalar(l, "qobs_min", INFINITY, a->off));
     attrs_set(l, &q->attrs, "__omax__", state_scalar(l, "qobs_max", -INFINITY, a->off));
+    if (pct) {
+      attrs_set(l, &q->attrs, "__percentile__", v_float(l, p));
+      attrs_set(l, &q->attrs, "__plo__", state_scalar(l, "qobs_plo", 0.0, a->off));
+      attrs_set(l, &q->attrs, "__phi__", state_scalar(l, "qobs_phi", 0.0, a->off));
+      attrs_set(l, &q->attrs, "__pn__", state_scalar(l, "qobs_n", 0.0, a->off));
+    }
     attrs_set(l, &q->attrs, "__observing__", v_int(l, 1));
   }
   calibrate(l, v[0], v[1], nb, a->off);
-  for (int k = 0; k < qs->n; k++) attrs_get(&qs->items[k]->attrs, "__observing__")->i = 0;
-  if (rep) report(l, qs, true, a->off);
+  for (int k = 0; k < qs->n; k++) {
+    Value *q = qs->items[k];
+    attrs_get(&q->attrs, "__observing__")->i = 0;
+    if (pct) { /* the range: the batches' percentiles, averaged */
+      Value *pn = attrs_get(&q->attrs, "__pn__");
+      Value *lo = bi_binop(l, BIN_DIV, attrs_get(&q->attrs, "__plo__"), pn, a->off);
+      Value *hi = bi_binop(l, BIN_DIV, attrs_get(&q->attrs, "__phi__"), pn, a->off);
+      attrs_set(l, &q->attrs, "__omin__", lo);
+      attrs_set(l, &q->attrs, "__omax__", hi);
+    }
+    hold_input_params(l, q, a->off);
+  }
+  if (rep) { /* the clipping rate: the calibration batches again, counting */
+    for (int k = 0; k < qs->n; k++) {
+      Value *q = qs->items[k];
+      attrs_set(l, &q->attrs, "__nclip__", state_scalar_dt(l, "qclip_n", DT_F64, 0.0, a->off));
+      attrs_set(l, &q->attrs, "__nall__", state_scalar_dt(l, "qclip_all", DT_F64, 0.0, a->off));
+      attrs_get(&q->attrs, "__observing__")->i = 2;
+    }
+    calibrate(l, v[0], v[1], nb, a->off);
+    for (int k = 0; k < qs->n; k++) attrs_get(&qs->items[k]->attrs, "__observing__")->i = 0;
+    report(l, qs, true, a->off);
+  }
   return v[0];
 }
 

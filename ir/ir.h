@@ -221,6 +221,13 @@ typedef struct Var {
                          (prune.remove after ln_structured along dim 0, structured_prune):
                          the rows kept (the others are zero); 0 for any other var. The prune
                          pass removes the other rows (passes/prune.c) */
+  bool quant;   /* made or left behind by quantize_model: a quantized layer's int8 codes and
+                   scales, its calibration observers and input scale, the float weight it
+                   replaced. The quantize pass may drop stores to it that nothing reads
+                   (passes/quantize.c); other passes ignore the mark */
+  bool removed; /* dropped by a pass (quantize): nothing reads or writes it any more, so it
+                   is declared nowhere and counts in no memory report; its id stays, as node
+                   uids do, so the other variables keep their ids and names */
 } Var;
 
 /*

@@ -40,6 +40,7 @@ static bool check_var(const Program *p, const Graph *g, int id, const Node *n, I
     return bad(err, g, id, "%s: variable %d out of range (%d vars)", ir_ops[n->op].name,
                n->attr.var, p->nvars);
   const Var *v = &p->vars[n->attr.var];
+  if (v->removed) return bad(err, g, id, "%s $%s: the variable was removed", ir_ops[n->op].name, v->name);
   const Node *val = n->op == OP_STORE ? &g->nodes[n->in[0]] : n;
   if (val->dtype != v->dtype || !shape_eq(&val->shape, &v->shape)) {
     char a[96], b[96];

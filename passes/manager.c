@@ -23,6 +23,7 @@ const PassInfo pass_registry[] = {
    pass_dce, NULL},
   {"prune", "structured pruning made permanent: removed neurons leave the arrays and loops",
    PASS_PROGRAM, NULL, pass_prune},
+  {"quantize", "int8 models hold only int8 weights: float weights nothing needs leave", PASS_PROGRAM, NULL, pass_quantize},
   {"memplan", "static memory planning: intermediates share one arena by lifetime (best fit)",
    PASS_PROGRAM, NULL, pass_memplan},
 };

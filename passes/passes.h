@@ -19,7 +19,7 @@
  * Sections: manager.c (registry, pipelines), autodiff.c (reverse-mode differentiation),
  * dce.c (dead-code elimination), convalgo.c (the convolution kernel choice), fuse.c
  * (kernel fusion), memplan.c (static memory planning), prune.c (structured pruning that
- * shrinks the arrays).
+ * shrinks the arrays), quantize.c (an int8 model's float weights leave the program).
  */
 #ifndef TT_PASSES_H
 #define TT_PASSES_H
@@ -95,6 +95,11 @@ Program *pass_memplan(const Program *in, PassCtx *cx);
 /* prune: a structurally pruned Linear's removed neurons leave the weights, the biases and
  * the next Linear's columns, once the weights stop changing (inference after remove()). */
 Program *pass_prune(const Program *in, PassCtx *cx);
+
+/* ---- quantize.c ------------------------------------------------------------------- */
+/* quantize: after quantize_model, the float weights (and their quantization) that nothing
+ * the program prints or saves depends on any more leave the program (Var.removed). */
+Program *pass_quantize(const Program *in, PassCtx *cx);
 
 /* ---- kvcache.c ------------------------------------------------------------------- */
 /* kvcache: a generation loop whose model treats positions independently except through

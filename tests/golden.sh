@@ -4,6 +4,7 @@
 #   NAME.ir   stdout of `ttc compile NAME.tt --emit=ir`
 #   NAME.c    stdout of `ttc compile NAME.tt --emit=c`
 #   NAME.err  stderr of `ttc compile NAME.tt`, which must exit with status 1
+#   NAME.PASS.diff  stdout of `ttc diff NAME.tt --pass=PASS`: what that pass changes in the C
 # Runs from the golden dir with a relative path so diagnostics name "NAME.tt" and the files
 # are machine-independent. UPDATE=1 rewrites the expected files (review them as a diff).
 #
@@ -48,6 +49,21 @@ for tt in *.tt; do
     fi
     check "$name" "$kind" "$work/out"
   done
+  for f in "$name".*.diff; do
+    [ -f "$f" ] || continue
+    ran=1
+    p=${f#"$name".}
+    p=${p%.diff}
+    timeout 20 "$ttc" diff "$tt" --pass="$p" > "$work/out" 2> "$work/err"
+    rc=$?
+    if [ $rc -ne 0 ]; then
+      echo "FAIL $f: ttc diff exited with status $rc"
+      cat "$work/err"
+      fail=$((fail + 1))
+      continue
+    fi
+    check "$name" "$p.diff" "$work/out"
+  done
   if [ -f "$name.err" ]; then
     ran=1
     timeout 20 "$ttc" compile "$tt" -o "$work/out" 2> "$work/err"
@@ -61,7 +77,7 @@ for tt in *.tt; do
     check "$name" err "$work/err"
   fi
   if [ $ran = 0 ]; then
-    echo "FAIL $name: no $name.ir, $name.c or $name.err beside it (run with UPDATE=1?)"
+    echo "FAIL $name: no $name.ir, $name.c, $name.err or $name.PASS.diff beside it (run with UPDATE=1?)"
     fail=$((fail + 1))
   fi
 done

@@ -229,9 +229,28 @@ def _qcodes(x, inv, zp, lo, hi):
     return r.long().clamp(lo, hi).to(torch.int8)
 
 
-def _qinput(observed, x):
+def _state(m, observed):
+    """The buffers ttc's quantized layers hold, which state_dict() lists in this order:
+    weight (int8 codes), weight_scale, bias, and with calibration input_scale and
+    input_zero_point. The layer computes with them, so load_state_dict() changes it."""
+    m.register_buffer("weight", m.wq)
+    m.register_buffer("weight_scale", m.sw)
+    if m.qbias is not None:
+        m.register_buffer("bias", m.qbias)
+    if observed is not None:
+        scale, zp, _ = _qinput(observed, torch.zeros(1))
+        m.register_buffer("input_scale", scale)
+        m.register_buffer("input_zero_point", zp)
+
+
+def _qinput(observed, x, m=None):
     """ttc's activation quantization: int8 codes from the calibrated range (or the batch's
     own), widened to include 0; returns (scale, zero point, codes)."""
+    if m is not None:
+        m.wq, m.sw, m.qbias = m.weight, m.weight_scale, getattr(m, "bias", None)
+        if observed is not None:
+            scale, zp = m.input_scale, m.input_zero_point
+            return scale, zp, _qcodes(x, 1.0 / scale, zp, -128, 127)
     zero = torch.tensor(0.0)
     lo, hi = observed if observed is not None else (x.min(), x.max())
     mn, mx = torch.minimum(lo, zero), torch.maximum(hi, zero)
@@ -254,9 +273,10 @@ class QuantizedConv2d(nn.Module):
         self.wq = _qcodes(w, (1.0 / self.sw)[:, None, None, None], 0, -128, 127)
         self.qbias = None if conv.bias is None else conv.bias.detach().float()
         self.stride, self.padding = conv.stride, conv.padding
+        _state(self, observed)
 
     def forward(self, x):
-        scale, zp, xq = _qinput(self.observed, x)
+        scale, zp, xq = _qinput(self.observed, x, self)
         acc = F.conv2d(xq.double() - zp, self.wq.double(), stride=self.stride, padding=self.padding)
         y = acc.round().int().float() * (scale * self.sw).view(1, -1, 1, 1)
         return y if self.qbias is None else y + self.qbias.view(1, -1, 1, 1)
@@ -275,9 +295,10 @@ class QuantizedLinear(nn.Module):
         self.sw = torch.where(amax > 0, amax / 127.0, torch.tensor(1.0))
         self.wq = _qcodes(w, (1.0 / self.sw)[:, None], 0, -128, 127)
         self.qbias = None if linear.bias is None else linear.bias.detach().float()
+        _state(self, observed)
 
     def forward(self, x):
-        scale, zp, xq = _qinput(self.observed, x)
+        scale, zp, xq = _qinput(self.observed, x, self)
         acc = ((xq.long() - zp) @ self.wq.long().T).int()
         y = acc.float() * (scale * self.sw)
         return y if self.qbias is None else y + self.qbias
@@ -293,8 +314,35 @@ def _quantize_children(model, ranges):
             _quantize_children(child, ranges)
 
 
-def _report(model, calibrated):
-    """quantize_model(report=True)'s lines: input scale and zero point, weight SQNR."""
+def _percentiles(x, p):
+    """The percentile observer's estimate for one batch (frontend/quant.c's
+    batch_percentiles): float32 bisection from [min, max], 24 steps, exact counts."""
+    n = torch.tensor(float(x.numel()), dtype=torch.float64)
+    need = n * (p / 100.0)
+    below = n - need
+    a, b = x.min(), x.max()
+    for _ in range(24):
+        mid = (a + b) * 0.5
+        ok = (x <= mid).sum().double() >= need
+        a, b = torch.where(ok, a, mid), torch.where(ok, mid, b)
+    hi = b
+    a, b = x.min(), x.max()
+    for _ in range(24):
+        mid = (a + b) * 0.5
+        ok = (x < mid).sum().double() <= below
+        a, b = torch.where(ok, mid, a), torch.where(ok, b, mid)
+    return a, hi
+
+
+def _clipped(m, x):
+    """How many of x's values the layer's calibrated range clips (codes clamped)."""
+    r = torch.round(x * (1.0 / m.input_scale)) + m.input_zero_point.float()
+    return (r > 127.0).sum().double() + (r < -128.0).sum().double(), float(x.numel())
+
+
+def _report(model, calibrated, clip=None):
+    """quantize_model(report=True)'s lines: input scale and zero point, the calibration
+    data's clipping rate, weight SQNR."""
     for name, m in model.named_modules():
         if isinstance(m, (QuantizedLinear, QuantizedConv2d)):
             deq = m.wq.float() * m.sw.view((-1,) + (1,) * (m.w.dim() - 1))
@@ -302,35 +350,82 @@ def _report(model, calibrated):
             db = (torch.log10((wd * wd).sum() / (ed * ed).sum()) * 10.0).item()
             if calibrated:
                 scale, zp, _ = _qinput(m.observed, torch.zeros(1))
+                nclip, nall = clip[m]
                 print("quantize_model:", name, "input scale", round(scale.item(), 6), "zero point",
-                      zp.item(), "weight SQNR dB", round(db, 2))
+                      zp.item(), "clipping rate", round((nclip / nall).item(), 6),
+                      "weight SQNR dB", round(db, 2))
             else:
                 print("quantize_model:", name, "input dynamic", "weight SQNR dB", round(db, 2))
 
 
-def quantize_model(model, calibration_data=None, num_batches=None, report=False):
+def quantize_model(model, calibration_data=None, num_batches=None, report=False, observer="minmax",
+                   percentile=99.99):
     """ttc's quantize_model: every Linear (Conv2d) below model becomes a QuantizedLinear
     (QuantizedConv2d), in place;
     with calibration_data, each one's input range is the min and max its input reaches over
-    the first num_batches batches (all by default) run through the float model."""
+    the first num_batches batches (all by default) run through the float model, or with
+    observer="percentile" the batches' percentiles (percentile and 100 - percentile),
+    averaged."""
     ranges = {}
+
+    def batches():
+        for i, b in enumerate(calibration_data):
+            if num_batches is not None and i == num_batches:
+                break
+            yield b[0] if isinstance(b, (tuple, list)) else b
+
     if calibration_data is not None:
+        sums = {}
+
         def observe(mod, inp):
+            x = inp[0]
             lo, hi = ranges.get(mod, (torch.tensor(math.inf), torch.tensor(-math.inf)))
-            ranges[mod] = (torch.minimum(lo, inp[0].min()), torch.maximum(hi, inp[0].max()))
+            ranges[mod] = (torch.minimum(lo, x.min()), torch.maximum(hi, x.max()))
+            if observer == "percentile":
+                plo, phi = _percentiles(x, percentile)
+                slo, shi, n = sums.get(mod, (torch.tensor(0.0), torch.tensor(0.0), torch.tensor(0.0)))
+                sums[mod] = (slo + plo, shi + phi, n + 1.0)
         hooks = [m.register_forward_pre_hook(observe) for m in model.modules()
                  if isinstance(m, (nn.Linear, nn.Conv2d))]
         with torch.no_grad():
-            for i, b in enumerate(calibration_data):
-                if num_batches is not None and i == num_batches:
-                    break
-                model(b[0] if isinstance(b, (tuple, list)) else b)
+            for b in batches():
+                model(b)
         for h in hooks:
             h.remove()
+        if observer == "percentile":
+            ranges = {m: (slo / n, shi / n) for m, (slo, shi, n) in sums.items()}
     _quantize_children(model, ranges)
+    clip = None
+    if report and calibration_data is not None:
+        clip = {}
+        qs = [m for m in model.modules() if isinstance(m, (QuantizedLinear, QuantizedConv2d))]
+        saved = {}
+        for m in qs:  # the float model again: each layer computes as before quantization
+            saved[m] = m.forward
+            m.forward = (lambda mod: lambda x: _float_forward(mod, x))(m)
+            clip[m] = (torch.tensor(0.0, dtype=torch.float64), torch.tensor(0.0, dtype=torch.float64))
+
+        def count(mod, inp):
+            c, n = _clipped(mod, inp[0])
+            clip[mod] = (clip[mod][0] + c, clip[mod][1] + n)
+        hooks = [m.register_forward_pre_hook(count) for m in qs]
+        with torch.no_grad():
+            for b in batches():
+                model(b)
+        for h in hooks:
+            h.remove()
+        for m in qs:
+            m.forward = saved[m]
     if report:
-        _report(model, calibration_data is not None)
+        _report(model, calibration_data is not None, clip)
     return model
+
+
+def _float_forward(m, x):
+    """A quantized layer's float computation (calibration's), from the float weight."""
+    if isinstance(m, QuantizedConv2d):
+        return F.conv2d(x, m.w, m.qbias, stride=m.stride, padding=m.padding)
+    return F.linear(x, m.w, m.qbias)
 
 
 _names = {

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# quantize.sh — an int8 model holds only int8 weights (issue 13). (1) A quantized model's
+# checkpoint (its state_dict: int8 codes, per-channel scales, float32 biases) is about 4x
+# smaller than the float32 model's. (2) A program that runs the int8 model from that
+# checkpoint prints what the program that made it printed, with and without the quantize
+# pass; with the pass its parameter bytes (--mem-report, ttc profile) are about 4x smaller
+# than the same program's float32 twin, the float32 weights are gone from the C, and
+# --explain=quantize says so. (3) Where the float32 weights are still needed (calibration,
+# a float model kept beside, a print), the pass keeps them, says why, and changes no number.
+#
+#   bash tests/quantize.sh TTC TESTS_SRC_DIR WORK_DIR
+set -u
+ttc=$(realpath "$1")
+work="$(realpath -m "${3:-$(mktemp -d)}")"
+rm -rf "$work"
+mkdir -p "$work"
+cd "$work" || exit 1
+export TTC_CACHE_DIR="$work/cache"
+export TTC_CFLAGS="${TTC_CFLAGS:--O1}"
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() {
+  echo "FAIL $1"
+  fail=$((fail + 1))
+}
+PIPE=autodiff,conv-im2col,dce,fuse,dce,memplan
+QUANT=autodiff,conv-im2col,dce,fuse,dce,quantize,memplan
+
+mlp='import torch
+
+class MLP(Module):
+    def __init__(self):
+        self.fc1 = Linear(784, 256)
+        self.fc2 = Linear(256, 10)
+
+    def forward(self, x):
+        return self.fc2(relu(self.fc1(x)))
+'
+infer='torch.manual_seed(1)
+x = torch.randn(3, 784)
+with torch.no_grad():
+    print(model(x))'
+# the params: "parameters  N" of a --mem-report
+params() { awk '$1 == "parameters" { print $2 }' "$1"; }
+
+# ---- 1. the checkpoints -----------------------------------------------------------------------
+printf '%s\ntorch.manual_seed(0)\nmodel = MLP()\ntorch.save(model.state_dict(), "f32.ckpt")\n%s\n' "$mlp" "$infer" > mkf32.tt
+printf '%s\ntorch.manual_seed(0)\nmodel = quantize_model(MLP())\ntorch.save(model.state_dict(), "int8.ckpt")\n%s\n' "$mlp" "$infer" > mkint8.tt
+"$ttc" run mkf32.tt > mkf32.out 2>&1 || bad "mkf32: $(head -3 mkf32.out)"
+"$ttc" run mkint8.tt > mkint8.out 2>&1 || bad "mkint8: $(head -3 mkint8.out)"
+if [ -s f32.ckpt ] && [ -s int8.ckpt ]; then
+  f=$(stat -c %s f32.ckpt) q=$(stat -c %s int8.ckpt)
+  # 4 bytes a weight against 1, the biases and scales (float32) the same: 3.9x here
+  if [ $((f * 10)) -ge $((q * 39)) ]; then ok; else bad "checkpoint: float32 $f bytes, int8 $q: not 3.9x smaller"; fi
+else
+  bad "no checkpoints written"
+fi
+
+# ---- 2. the int8 model run from its checkpoint -------------------------------------------------
+printf '%s\nmodel = MLP()\nmodel.load_state_dict(torch.load("f32.ckpt"))\n%s\n' "$mlp" "$infer" > deployf32.tt
+printf '%s\nmodel = quantize_model(MLP())\nmodel.load_state_dict(torch.load("int8.ckpt"))\n%s\n' "$mlp" "$infer" > deploy.tt
+"$ttc" run deploy.tt --passes=$PIPE > deploy.plain 2>&1
+"$ttc" run deploy.tt --passes=$QUANT > deploy.quant 2>&1
+if [ -s deploy.plain ] && cmp -s deploy.plain mkint8.out && cmp -s deploy.quant mkint8.out; then ok
+else bad "deploy: outputs differ from the program that saved the model: $(diff mkint8.out deploy.quant | head -5)"; fi
+"$ttc" compile deployf32.tt --passes=$PIPE --mem-report -o deployf32.c > deployf32.mem 2>&1
+"$ttc" compile deploy.tt --passes=$QUANT --mem-report -o deploy.c > deploy.mem 2>&1
+"$ttc" compile deploy.tt --passes=$PIPE --mem-report -o deploy-plain.c > deploy-plain.mem 2>&1
+f=$(params deployf32.mem) q=$(params deploy.mem) n=$(params deploy-plain.mem)
+if [ -n "$f" ] && [ -n "$q" ] && [ $((f * 10)) -ge $((q * 39)) ]; then ok; else bad "mem-report: float32 $f bytes of parameters, int8 $q: not 3.9x smaller"; fi
+# without the pass the float32 weights are still there (nothing else removes them)
+if [ -n "$n" ] && [ "$n" -gt "$f" ]; then ok; else bad "mem-report without the pass: $n bytes, float32 $f"; fi
+if ! grep -q 'float fc1_weight\[' deploy.c && grep -q 'int8_t fc1_qweight\[200704\]' deploy.c; then ok; else bad "deploy: the C still declares fc1_weight, or no int8 fc1_qweight"; fi
+"$ttc" compile deploy.tt --passes=$QUANT --explain=quantize -o /dev/null 2> deploy.explain
+if grep -q 'fc1_weight \[256,784\] f32: removed (802816 bytes)' deploy.explain; then ok; else bad "deploy: --explain=quantize says: $(cat deploy.explain)"; fi
+"$ttc" profile deploy.tt --passes=$QUANT --runs=2 --warmup=1 > deploy.profile 2>&1
+if grep -q "parameters *$q " deploy.profile && ! grep -q ' fc1_weight ' deploy.profile; then ok; else bad "profile: $(grep -A3 'static memory' deploy.profile)"; fi
+"$ttc" diff deploy.tt --pass=quantize > deploy.diff
+if grep -q '^-static TT_ALIGN float fc1_weight\[200704\]' deploy.diff && grep -q '^- \* parameters  *1018448' deploy.diff; then ok
+else bad "diff --pass=quantize: no removed fc1_weight array: $(head -20 deploy.diff)"; fi
+
+# ---- 3. where the float32 weights are still needed ---------------------------------------------
+# calibration runs the float model, and the float model is kept to compare with
+printf '%s\ntorch.manual_seed(0)\nmodel = MLP()\nfmodel = MLP()\nfmodel.load_state_dict(torch.load("f32.ckpt"))\nmodel.load_state_dict(torch.load("f32.ckpt"))\nmodel = quantize_model(model, calibration_data=[torch.randn(8, 784)])\n%s\n    print(fmodel(x))\n' "$mlp" "$infer" > calib.tt
+"$ttc" run calib.tt --passes=$PIPE > calib.plain 2>&1
+"$ttc" run calib.tt --passes=$QUANT > calib.quant 2>&1
+if [ -s calib.plain ] && cmp -s calib.plain calib.quant; then ok; else bad "calib: outputs differ with the pass: $(diff calib.plain calib.quant | head -5)"; fi
+"$ttc" compile calib.tt --passes=$QUANT --explain=quantize -o calib.c 2> calib.explain
+if grep -q 'fc1_weight: kept: its float32 values are read at line' calib.explain && grep -q 'float fc1_weight\[' calib.c; then ok
+else bad "calib: --explain=quantize says: $(cat calib.explain)"; fi
+# a print of the float weight after quantization keeps it
+printf '%s\nmodel = MLP()\nw = model.fc1.weight\nmodel = quantize_model(model)\nmodel.load_state_dict(torch.load("int8.ckpt"))\n%s\nprint(w.sum() != 0)\n' "$mlp" "$infer" > printed.tt
+"$ttc" run printed.tt --passes=$QUANT > printed.out 2>&1
+"$ttc" compile printed.tt --passes=$QUANT -o printed.c 2> printed.explain
+if tail -1 printed.out | grep -q True && grep -q 'float fc1_weight\[' printed.c; then ok; else bad "printed: $(tail -3 printed.out)"; fi
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
