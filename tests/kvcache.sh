@@ -11,7 +11,8 @@
 #      of the mask's values sends every step to full recompute: python3's output.
 #   4. models/tinygpt.tt shortened to 20 training steps: the same text with and without
 #      the pass (tests/train.sh checks it against python3's).
-#   5. the emitted C with the pass compiles without warnings under -Wall -Wextra.
+#   5. the generation tests of tests/exec and tests/train: the same output with and without.
+#   6. the emitted C with the pass compiles without warnings under -Wall -Wextra.
 #
 #   bash tests/kvcache.sh TTC TESTS_SRC_DIR WORK_DIR      (UPDATE=1 rewrites the .explain.txt)
 set -u
@@ -107,7 +108,21 @@ else
   echo "(models/tinygpt.tt not checked: no /usr/share/games/fortunes; apt-get install fortunes)"
 fi
 
-# 5. warning-free C
+# 5. the generation tests of tests/exec and tests/train (python3's outputs are checked
+# there, with the pass): the same output without it
+for f in exec/generate-window.tt train/gpt-char-trajectory.tt; do
+  n=$(basename "$f" .tt)
+  cp "$src/$f" "$n.tt"
+  grep -q 'prefill and decode' < <("$ttc" compile "$n.tt" -o /dev/null --explain=kvcache 2>&1) && ok ||
+    bad "$f: the pass did not rewrite its generation loop"
+  if timeout 300 "$ttc" run "$n.tt" > "$n.kv" 2>&1 && timeout 300 "$ttc" run "$n.tt" --disable-pass=kvcache > "$n.nokv" 2>&1; then
+    cmp -s "$n.kv" "$n.nokv" && ok || bad "$f: output differs with and without the kvcache pass"
+  else
+    bad "$f: ttc run failed: $(head -3 "$n.kv" "$n.nokv")"
+  fi
+done
+
+# 6. warning-free C
 "$ttc" compile causal.tt -o causal.c 2> /dev/null
 for cc in gcc clang; do
   command -v $cc > /dev/null || continue
