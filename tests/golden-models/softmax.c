@@ -132,7 +132,7 @@ static void forward(void) {
   /* softmax.tt:12:1  store into t_6: computed there, nothing to copy */
   /* softmax.tt:13:7  t_7 = gelu [2,3] -> [2,3]   6 FLOPs, 48 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 6; i0++)
-    t_7[i0] = (float)0.5 * x[i0] * (1 + erff(x[i0] * (float)0.70710678118654752440));
+    t_7[i0] = (float)0.5 * x[i0] * (1 + tt_erff(x[i0] * (float)0.70710678118654752440));
   /* softmax.tt:13:16  t_8 = gelu_tanh [2,3] -> [2,3]   6 FLOPs, 48 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 6; i0++)
     t_8[i0] = (float)0.5 * x[i0] * (1 + tanhf((float)0.79788456080286535588 * (x[i0] + (float)0.044715 * x[i0] * x[i0] * x[i0])));

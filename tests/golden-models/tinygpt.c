@@ -4118,7 +4118,7 @@ static TT_NOINLINE void layer6(float *t492, float *x_1, float *t493, float *t494
   /* tinygpt.tt:96:42  c_fc_out = detach [16,64,512] -> [16,64,512]: a view of t566, no copy */
   /* tinygpt.tt:96:32  gelu_out = gelu [16,64,512] -> [16,64,512]   524288 FLOPs, 4194304 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 524288; i0++)
-    gelu_out[i0] = (float)0.5 * t566[i0] * (1 + erff(t566[i0] * (float)0.70710678118654752440));
+    gelu_out[i0] = (float)0.5 * t566[i0] * (1 + tt_erff(t566[i0] * (float)0.70710678118654752440));
   /* tinygpt.tt:96:20  t570 = matmul [16,64,512] @ [128,512] (B transposed) -> [16,64,128]   134217728 FLOPs, 2883584 B, 46.55 FLOP/B */
   tt_gemm_f32(1024, 128, 512, gelu_out, 512, false, transformer_h_0_mlp_c_proj_weight, 512, true, t570, 128, false);
   /* tinygpt.tt:96:20  detach [16,64,128] -> [16,64,128]: a view of t570, no copy */
@@ -5325,7 +5325,7 @@ static TT_NOINLINE void layer9(float *t492_1, float *x_11, float *t493_1, float 
   /* tinygpt.tt:96:42  c_fc_out = detach [16,64,512] -> [16,64,512]: a view of t566_1, no copy */
   /* tinygpt.tt:96:32  gelu_out_4 = gelu [16,64,512] -> [16,64,512]   524288 FLOPs, 4194304 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 524288; i0++)
-    gelu_out_4[i0] = (float)0.5 * t566_1[i0] * (1 + erff(t566_1[i0] * (float)0.70710678118654752440));
+    gelu_out_4[i0] = (float)0.5 * t566_1[i0] * (1 + tt_erff(t566_1[i0] * (float)0.70710678118654752440));
   /* tinygpt.tt:96:20  t570_1 = matmul [16,64,512] @ [128,512] (B transposed) -> [16,64,128]   134217728 FLOPs, 2883584 B, 46.55 FLOP/B */
   tt_gemm_f32(1024, 128, 512, gelu_out_4, 512, false, transformer_h_0_mlp_c_proj_weight, 512, true, t570_1, 128, false);
   /* tinygpt.tt:96:20  detach [16,64,128] -> [16,64,128]: a view of t570_1, no copy */
@@ -6923,7 +6923,7 @@ static TT_NOINLINE void layer10(float *t490, float *x_21, float *t491, float *t4
       c_fc_out[i0 * 512 + i1] = t553_2[i0 * 512 + i1] + transformer_h_0_mlp_c_fc_bias[i1];
   /* tinygpt.tt:96:32  gelu_out_8 = gelu [16,64,512] -> [16,64,512]   524288 FLOPs, 4194304 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 524288; i0++)
-    gelu_out_8[i0] = (float)0.5 * c_fc_out[i0] * (1 + erff(c_fc_out[i0] * (float)0.70710678118654752440));
+    gelu_out_8[i0] = (float)0.5 * c_fc_out[i0] * (1 + tt_erff(c_fc_out[i0] * (float)0.70710678118654752440));
   /* tinygpt.tt:96:20  t558 = matmul [16,64,512] @ [128,512] (B transposed) -> [16,64,128]   134217728 FLOPs, 2883584 B, 46.55 FLOP/B */
   tt_gemm_f32(1024, 128, 512, gelu_out_8, 512, false, transformer_h_0_mlp_c_proj_weight, 512, true, t558, 128, false);
   /* tinygpt.tt:96:20  add [16,64,128] + [128] fused into the loop below   131072 FLOPs */
@@ -7033,7 +7033,7 @@ static TT_NOINLINE void layer12(float *t1598, float *t1597, float *t1600, float 
   /* tinygpt.tt:96:32  t1619 = mul [16,64,512] * [16,64,512] with 5 fused ops -> [16,64,512]   524288 FLOPs, 8388620 B, 0.06 FLOP/B */
   for (int64_t i0 = 0; i0 < 524288; i0++) {
     const float f1606 = c_fc_out_3[i0] * train_step_t1605[0]; /* mul */
-    const float f1607 = erff(f1606); /* erf */
+    const float f1607 = tt_erff(f1606); /* erf */
     const float f1608 = train_step_t1604[0] + f1607; /* add */
     const float f1610 = f1608 * train_step_t1609[0]; /* mul */
     const float f1618 = f1610 + t1617[i0]; /* add */
@@ -9453,7 +9453,7 @@ static TT_NOINLINE void layer20(float *t11, float *x_30, float *t12_3, float *t1
   /* tinygpt.tt:96:42  c_fc_out = detach [1,B:64,512] -> [1,B:64,512]: a view of t90, no copy */
   /* tinygpt.tt:96:32  gelu_out_12 = gelu [1,B:64,512] -> [1,B:64,512]   32768 FLOPs, 262144 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 512; i0++)
-    gelu_out_12[i0] = (float)0.5 * t90[i0] * (1 + erff(t90[i0] * (float)0.70710678118654752440));
+    gelu_out_12[i0] = (float)0.5 * t90[i0] * (1 + tt_erff(t90[i0] * (float)0.70710678118654752440));
   /* tinygpt.tt:96:20  t94 = matmul [1,B:64,512] @ [128,512] (B transposed) -> [1,B:64,128]   8388608 FLOPs, 425984 B, 19.69 FLOP/B */
   tt_gemm_f32(B, 128, 512, gelu_out_12, 512, false, transformer_h_0_mlp_c_proj_weight, 512, true, t94, 128, false);
   /* tinygpt.tt:96:20  detach [1,B:64,128] -> [1,B:64,128]: a view of t94, no copy */
@@ -11531,7 +11531,7 @@ static TT_NOINLINE void layer21(float *t11_1, float *x_39, float *t12_4, float *
   /* tinygpt.tt:96:42  c_fc_out = detach [1,B:64,512] -> [1,B:64,512]: a view of t90_1, no copy */
   /* tinygpt.tt:96:32  gelu_out_16 = gelu [1,B:64,512] -> [1,B:64,512]   32768 FLOPs, 262144 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B * 512; i0++)
-    gelu_out_16[i0] = (float)0.5 * t90_1[i0] * (1 + erff(t90_1[i0] * (float)0.70710678118654752440));
+    gelu_out_16[i0] = (float)0.5 * t90_1[i0] * (1 + tt_erff(t90_1[i0] * (float)0.70710678118654752440));
   /* tinygpt.tt:96:20  t94_1 = matmul [1,B:64,512] @ [128,512] (B transposed) -> [1,B:64,128]   8388608 FLOPs, 425984 B, 19.69 FLOP/B */
   tt_gemm_f32(B, 128, 512, gelu_out_16, 512, false, transformer_h_0_mlp_c_proj_weight, 512, true, t94_1, 128, false);
   /* tinygpt.tt:96:20  detach [1,B:64,128] -> [1,B:64,128]: a view of t94_1, no copy */
