@@ -518,7 +518,11 @@ static bool emit_stmts(Cg *cg, const Stmt *list, int n, TextRun *run, int depth)
     if (st->kind != ST_PRINT) run_flush(cg, run);
     switch (st->kind) {
     case ST_GRAPH:
-      cg_line(cg, "%s();", cg->gname[st->graph]);
+      if (cg->opt->profile) /* each call's time: a generation step's, position by position */
+        cg_line(cg, "{ const double t_graph = tt_now(); %s(); tt_prof_graph(\"%s\", tt_now() - t_graph); }",
+                cg->gname[st->graph], cg->gname[st->graph]);
+      else
+        cg_line(cg, "%s();", cg->gname[st->graph]);
       if (cg->opt->metrics) metrics_after_graph(cg, st->graph);
       break;
     case ST_PRINT:

@@ -356,7 +356,13 @@ void profile_report(const Opts *o, const char *path) {
   Kernel *k = malloc((size_t)cap * sizeof *k);
   if (!k) die("out of memory");
   char line[1024];
+  char graphs[16][512]; /* "# graph" lines: a graph's time per call by eighth of its calls */
+  int ng = 0;
   while (fgets(line, sizeof line, f)) {
+    if (!strncmp(line, "# graph\t", 8)) {
+      if (ng < 16) snprintf(graphs[ng++], sizeof graphs[0], "%.500s", line + 8);
+      continue;
+    }
     if (line[0] == '#') {
       const char *t = strstr(line, "total_s\t");
       if (t) total = strtod(t + 8, NULL);
@@ -431,6 +437,24 @@ void profile_report(const Opts *o, const char *path) {
     for (int i = shown; i < nk; i++) rest += k[i].secs;
     fprintf(stderr, "      ... %d more kernels, %.3f ms (%.1f%%)\n", ran - shown, rest * 1e3,
             ksum > 0 ? 100 * rest / ksum : 0);
+  }
+  if (ng) {
+    fprintf(stderr, "\ngraphs called 8 times or more: ms per call in each eighth of their calls, in order\n"
+                    "(a generation step by position: flat with the kvcache pass, growing without)\n");
+    for (int g = 0; g < ng; g++) {
+      char *fld[10];
+      int nf = 0;
+      for (char *p = graphs[g]; nf < 10;) {
+        fld[nf++] = p;
+        p = strchr(p, '\t');
+        if (!p) break;
+        *p++ = 0;
+      }
+      if (nf != 10) continue;
+      fprintf(stderr, "  %-28.28s %7s calls:", fld[0], fld[1]);
+      for (int b = 2; b < 10; b++) fprintf(stderr, " %8.3f", strtod(fld[b], NULL) * 1e3);
+      fputc('\n', stderr);
+    }
   }
   char svg[4200];
   if (o->profile && *o->profile) {

@@ -193,6 +193,16 @@ static TtProfSite *prof_sites;
 static int prof_n;
 static double prof_t0, prof_start;
 
+/* tt_prof_graph's record: every call's time, in order (a profiled run only) */
+typedef struct ProfGraph {
+  const char *name;
+  double *secs;
+  int64_t n, cap;
+} ProfGraph;
+static ProfGraph *prof_graphs;
+static int prof_ngraphs;
+static void prof_register(void);
+
 static void prof_dump(void) {
   double total = tt_now() - prof_start;
   const char *path = getenv("TTC_PROFILE");
@@ -208,15 +218,56 @@ static void prof_dump(void) {
     fprintf(f, "%s\t%s\t%d\t%llu\t%.9f\t%.17g\t%.17g\n", s->op, s->name, s->line,
             (unsigned long long)s->calls, s->seconds, s->flops, s->bytes);
   }
+  for (int g = 0; g < prof_ngraphs; g++) {
+    const ProfGraph *pg = &prof_graphs[g];
+    if (pg->n < 8) continue;
+    fprintf(f, "# graph\t%s\t%lld", pg->name, (long long)pg->n);
+    for (int b = 0; b < 8; b++) {
+      int64_t lo = pg->n * b / 8, hi = pg->n * (b + 1) / 8;
+      double sum = 0;
+      for (int64_t i = lo; i < hi; i++) sum += pg->secs[i];
+      fprintf(f, "\t%.9f", sum / (double)(hi - lo));
+    }
+    fputc('\n', f);
+  }
   if (f != stderr) fclose(f);
+}
+
+static void prof_register(void) {
+  static bool done;
+  if (!done) {
+    done = true;
+    prof_start = tt_now();
+    atexit(prof_dump);
+  }
+}
+
+void tt_prof_graph(const char *name, double seconds) {
+  int g = 0;
+  while (g < prof_ngraphs && strcmp(prof_graphs[g].name, name)) g++;
+  if (g == prof_ngraphs) {
+    ProfGraph *ng = realloc(prof_graphs, sizeof *ng * (size_t)(prof_ngraphs + 1));
+    if (!ng) return; /* a profile without this graph's calls rather than a failed program */
+    prof_graphs = ng;
+    prof_graphs[prof_ngraphs++] = (ProfGraph){.name = name};
+  }
+  ProfGraph *pg = &prof_graphs[g];
+  if (pg->n == pg->cap) {
+    int64_t cap = pg->cap ? 2 * pg->cap : 256;
+    double *s = realloc(pg->secs, sizeof *s * (size_t)cap);
+    if (!s) return;
+    pg->secs = s;
+    pg->cap = cap;
+  }
+  pg->secs[pg->n++] = seconds;
+  prof_register();
 }
 
 void tt_prof_begin(TtProfSite *sites, int n) {
   if (!prof_sites) {
     prof_sites = sites;
     prof_n = n;
-    prof_start = tt_now();
-    atexit(prof_dump);
+    prof_register();
   }
   prof_t0 = tt_now();
 }
