@@ -528,11 +528,6 @@ void tt_prof_end(TtProfSite *site);
  * "# graph" line with its mean time per call in each eighth of its calls, in order (a
  * generation step's time by position: flat with a KV cache, growing without). */
 void tt_prof_graph(const char *name, double seconds);
-/* One call of graph name (a string literal) took seconds: the host code of a --profile
- * build times every graph call, and at exit each graph called 8 times or more gets a
- * "# graph" line with its mean time per call in each eighth of its calls, in order (a
- * generation step's time by position: flat with a KV cache, growing without). */
-void tt_prof_graph(const char *name, double seconds);
 
 /* ---- vector math (inline, for the generated loops) ---------------------------------- */
 
