@@ -95,5 +95,19 @@ printf '%s\nmodel = MLP()\nw = model.fc1.weight\nmodel = quantize_model(model)\n
 "$ttc" compile printed.tt --passes=$QUANT -o printed.c 2> printed.explain
 if tail -1 printed.out | grep -q True && grep -q 'float fc1_weight\[' printed.c; then ok; else bad "printed: $(tail -3 printed.out)"; fi
 
+# ---- 4. the observer's arguments: diagnostics at the call ---------------------------------------
+# err NAME MESSAGE CALL: a program quantizing with CALL fails to compile (status 1) with MESSAGE
+err() {
+  printf '%s\nmodel = MLP()\ncal = [torch.randn(2, 784)]\nmodel = %s\n' "$mlp" "$3" > "$1.tt"
+  "$ttc" compile "$1.tt" -o "$1.c" 2> "$1.err" > /dev/null
+  local rc=$?
+  if [ $rc -ne 1 ]; then bad "$1: exit status $rc, expected 1"; return; fi
+  if ! grep -qF -- "$2" "$1.err" || ! grep -q "^$1.tt:[0-9]*:[0-9]*: error: " "$1.err"; then bad "$1: $(head -1 "$1.err")"; return; fi
+  ok
+}
+err observer-unknown "observer must be 'minmax' or 'percentile'" 'quantize_model(model, calibration_data=cal, observer="histogram")'
+err percentile-range "percentile must be in (50, 100], got 40" 'quantize_model(model, calibration_data=cal, observer="percentile", percentile=40)'
+err percentile-no-data "observer='percentile' needs calibration_data" 'quantize_model(model, observer="percentile")'
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
