@@ -109,16 +109,8 @@ static Tr16 tr16_make(void) {
   return t;
 }
 
-/* dst + j * ldd, j < 16, gets column j of the 16 floats at src + i * ld for i < nrows (the
- * rest zero); the first lanes of each are stored. */
-static inline __attribute__((always_inline)) void transpose16(const Tr16 *t, const float *src,
-                                                              int64_t ld, const int nrows,
-                                                              float *dst, int64_t ldd,
-                                                              __mmask16 lanes) {
-  __m512 r[16];
-#pragma GCC unroll 16
-  for (int i = 0; i < 16; i++)
-    r[i] = i < nrows ? _mm512_loadu_ps(src + i * ld) : _mm512_setzero_ps();
+/* r[j] becomes column j of the 16 x 16 block r[0..15]: lane i of r[j] is lane j of r[i]. */
+static inline __attribute__((always_inline)) void transpose16_regs(const Tr16 *t, __m512 r[16]) {
 #pragma GCC unroll 4
   for (int b = 0; b < 4; b++) {
 #pragma GCC unroll 16
@@ -129,6 +121,19 @@ static inline __attribute__((always_inline)) void transpose16(const Tr16 *t, con
       r[i | (1 << b)] = _mm512_permutex2var_ps(x, t->hi[b], y);
     }
   }
+}
+
+/* dst + j * ldd, j < 16, gets column j of the 16 floats at src + i * ld for i < nrows (the
+ * rest zero); the first lanes of each are stored. */
+static inline __attribute__((always_inline)) void transpose16(const Tr16 *t, const float *src,
+                                                              int64_t ld, const int nrows,
+                                                              float *dst, int64_t ldd,
+                                                              __mmask16 lanes) {
+  __m512 r[16];
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; i++)
+    r[i] = i < nrows ? _mm512_loadu_ps(src + i * ld) : _mm512_setzero_ps();
+  transpose16_regs(t, r);
 #pragma GCC unroll 16
   for (int j = 0; j < 16; j++)
     _mm512_mask_storeu_ps(dst + j * ldd, lanes, r[j]);
@@ -483,93 +488,44 @@ void tt_parallel2(void (*fn)(void *, int), void *arg) {
 /*
  * Few rows of C (M <= SMALL_M): batch-1 inference, a GPT's per-token decode step. Packing
  * costs as much as the product itself here (every element of op(B) is packed once and used
- * M times), so op(B) is read once, where it lies, and never packed:
+ * only M times), so op(B) is read where it lies, 16 columns at a time, and never packed.
  *
- *   op(B) k-contiguous (transB, a Linear's x @ W^T): each C element is a dot product of a
- *     row of op(A) with a row of B. 16 lanes: lane l adds the products of k = l (mod 16) in
- *     k order, one fused multiply-add each (the last partial step masked), then the lanes
- *     are summed as a fixed tree (hsum16).
- *   op(B) j-contiguous (x @ W, and A^T B): C rows are built as sums of rows of op(B) scaled
- *     by op(A)'s scalars, in k order, KC at a time, with the tiled kernel's arithmetic:
- *     per element, the products of one KC block in one fused multiply-add chain from zero,
- *     then added to C (or stored, for the first block without accumulate). So this case
- *     gives the bits of the tiled path.
+ * Each element gets the tiled kernel's arithmetic: the products of one KC block of k in
+ * one fused multiply-add chain from zero, in k order, then added to C (or stored, for the
+ * first block without accumulate). So a product of few rows gives the bits of the same
+ * rows of a larger one, which the kvcache pass relies on (docs/KVCACHE.md: a decode step's
+ * rows are full recompute's rows), and batch-1 inference equals a row of a batch.
+ * Dot products summed across vector lanes would do x @ W^T at one row about 2x faster
+ * (measured: 50 against 23 GFLOP/s at 1x512x784 on AVX-512; the MLP's batch-1 forward 6.7
+ * against 19 us), but round differently: they broke that equality and the last printed
+ * digit of a PyTorch parity test (tests/train/resume-straight.tt), so they are not used.
  *
- * In both, an element's arithmetic depends on neither the column blocking nor the split
- * between the two threads, so results do not depend on the thread count. The AVX-512
- * kernels and the plain C ones (which gcc vectorizes for AVX2) do the same operations in
- * the same order.
+ *   op(B) j-contiguous (x @ W, and A^T B): C rows are sums of rows of op(B) scaled by
+ *     op(A)'s scalars, 16 columns per vector (sum_rows).
+ *   op(B) k-contiguous (transB, a Linear's x @ W^T): 16 rows of B are transposed 16 x 16
+ *     at a time, in registers with AVX-512 (the packing's transpose16 without its store),
+ *     through a 16-column scratch panel in L1 otherwise, and then summed as above
+ *     (sum_rows_t).
+ *
+ * An element's arithmetic depends on neither the column blocking nor the split between
+ * the two threads, so results do not depend on the thread count.
  */
 #define SMALL_M 4
-/* op(A) transposed is gathered into rows first (in pack_a, unused on this path): K is
- * bounded by its size */
-#define SMALL_KMAX (MC * KC / SMALL_M)
 #ifndef SMALL_PAR_MIN
-#define SMALL_PAR_MIN (1 << 20) /* elements of op(B) */
+#define SMALL_PAR_MIN (1 << 20) /* elements of op(B) worth the second thread */
 #endif
 
+/* op(A)[r][k] */
+#define A_AT(A, lda, ta, r, k) ((ta) ? (A)[(k) * (lda) + (r)] : (A)[(r) * (lda) + (k)])
+
 #ifdef TT_GEMM_AVX512
-/* v[0] + ... + v[15] as a fixed tree: halves added lane by lane, down to one (the plain
- * hsum16 below, in vector registers) */
-static inline float hsum16_v(__m512 v) {
-  __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(v),
-                            _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-  __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-  __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-  return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
-}
-
-/* C[0:R, j0:j0+JB] (+)= a[0:R][0:K] . B[j0+c][0:K] (dot products; B rows k-contiguous) */
-static inline __attribute__((always_inline)) void dot_cols(const int R, const int JB, int64_t K,
-                                                           const float *const *a, const float *B,
-                                                           int64_t ldb, int64_t j0, float *C,
-                                                           int64_t ldc, bool accumulate) {
-  __m512 s[SMALL_M][8];
-#pragma GCC unroll 8
-  for (int r = 0; r < R; r++)
-#pragma GCC unroll 8
-    for (int c = 0; c < JB; c++) s[r][c] = _mm512_setzero_ps();
-  const float *b = B + j0 * ldb;
-  int64_t k = 0;
-  for (; k + 16 <= K; k += 16) {
-    __m512 av[SMALL_M];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; r++) av[r] = _mm512_loadu_ps(a[r] + k);
-#pragma GCC unroll 8
-    for (int c = 0; c < JB; c++) {
-      __m512 bv = _mm512_loadu_ps(b + c * ldb + k);
-#pragma GCC unroll 8
-      for (int r = 0; r < R; r++) s[r][c] = _mm512_fmadd_ps(av[r], bv, s[r][c]);
-    }
-  }
-  if (k < K) {
-    __mmask16 m = (__mmask16)((1u << (K - k)) - 1);
-    __m512 av[SMALL_M];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; r++) av[r] = _mm512_maskz_loadu_ps(m, a[r] + k);
-#pragma GCC unroll 8
-    for (int c = 0; c < JB; c++) {
-      __m512 bv = _mm512_maskz_loadu_ps(m, b + c * ldb + k);
-#pragma GCC unroll 8
-      for (int r = 0; r < R; r++) s[r][c] = _mm512_mask3_fmadd_ps(av[r], bv, s[r][c], m);
-    }
-  }
-#pragma GCC unroll 8
-  for (int r = 0; r < R; r++)
-#pragma GCC unroll 8
-    for (int c = 0; c < JB; c++) {
-      float v = hsum16_v(s[r][c]), *d = C + r * ldc + j0 + c;
-      *d = accumulate ? *d + v : v;
-    }
-}
-
 /* C[0:R, j0:j0+nc] = (add ? C : 0) + op(A)[0:R, k0:k1] @ B[k0:k1, j0:j0+nc], nc <= 16 JV,
  * k1 - k0 <= KC (B rows j-contiguous) */
-static inline __attribute__((always_inline)) void axpy_cols(const int R, const int JV, int64_t k0,
-                                                            int64_t k1, const float *A,
-                                                            int64_t lda, bool ta, const float *B,
-                                                            int64_t ldb, int64_t j0, int64_t nc,
-                                                            float *C, int64_t ldc, bool add) {
+static inline __attribute__((always_inline)) void sum_rows(const int R, const int JV, int64_t k0,
+                                                           int64_t k1, const float *A,
+                                                           int64_t lda, bool ta, const float *B,
+                                                           int64_t ldb, int64_t j0, int64_t nc,
+                                                           float *C, int64_t ldc, bool add) {
   __mmask16 m[8];
 #pragma GCC unroll 8
   for (int v = 0; v < JV; v++) {
@@ -588,7 +544,7 @@ static inline __attribute__((always_inline)) void axpy_cols(const int R, const i
     for (int v = 0; v < JV; v++) bv[v] = _mm512_maskz_loadu_ps(m[v], bk + 16 * v);
 #pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
-      __m512 ar = _mm512_set1_ps(ta ? A[k * lda + r] : A[r * lda + k]);
+      __m512 ar = _mm512_set1_ps(A_AT(A, lda, ta, r, k));
 #pragma GCC unroll 8
       for (int v = 0; v < JV; v++) s[r][v] = _mm512_fmadd_ps(ar, bv[v], s[r][v]);
     }
@@ -602,56 +558,77 @@ static inline __attribute__((always_inline)) void axpy_cols(const int R, const i
       _mm512_mask_storeu_ps(c, m[v], s[r][v]);
     }
 }
-/* columns per call: 8 (R = 1) or 4 dot products, 128 or 64 columns of row sums */
-#define DOT_JB(R) ((R) == 1 ? 8 : 4)
-#define AXPY_JV(R) ((R) <= 2 ? 8 : 4)
-#else
-/* v[0] + ... + v[15] as a fixed tree: halves added lane by lane, down to one */
-static inline float hsum16(const float *v) {
-  float s8[8], s4[4];
-  for (int l = 0; l < 8; l++) s8[l] = v[l] + v[l + 8];
-  for (int l = 0; l < 4; l++) s4[l] = s8[l] + s8[l + 4];
-  return (s4[0] + s4[2]) + (s4[1] + s4[3]);
-}
 
-static inline __attribute__((always_inline)) void dot_cols(const int R, const int JB, int64_t K,
-                                                           const float *const *a, const float *B,
-                                                           int64_t ldb, int64_t j0, float *C,
-                                                           int64_t ldc, bool accumulate) {
-  float s[SMALL_M][4][16];
+/* The same for B rows k-contiguous: C[0:R, j0:j0+nc] = (add ? C : 0) + op(A)[0:R, k0:k1] @
+ * B[j0:j0+nc, k0:k1]^T, nc <= 16 JV. Each k step of 16 loads 16 rows of B per 16 columns
+ * and transposes them (rows past nc are zero, k past k1 is not loaded). */
+static inline __attribute__((always_inline)) void sum_rows_t(const int R, const int JV,
+                                                             const Tr16 *t, int64_t k0, int64_t k1,
+                                                             const float *A, int64_t lda, bool ta,
+                                                             const float *B, int64_t ldb,
+                                                             int64_t j0, int64_t nc, float *C,
+                                                             int64_t ldc, bool add) {
+  __m512 s[SMALL_M][2];
+#pragma GCC unroll 8
   for (int r = 0; r < R; r++)
-    for (int c = 0; c < JB; c++)
-      for (int l = 0; l < 16; l++) s[r][c][l] = 0.0f;
-  const float *b = B + j0 * ldb;
-  int64_t k = 0;
-  for (; k + 16 <= K; k += 16)
-    for (int c = 0; c < JB; c++)
-      for (int r = 0; r < R; r++)
-        for (int l = 0; l < 16; l++)
-          s[r][c][l] = FMA(a[r][k + l], b[c * ldb + k + l], s[r][c][l]);
-  for (int c = 0; c < JB; c++)
-    for (int r = 0; r < R; r++)
-      for (int l = 0; k + l < K; l++)
-        s[r][c][l] = FMA(a[r][k + l], b[c * ldb + k + l], s[r][c][l]);
+#pragma GCC unroll 2
+    for (int v = 0; v < JV; v++) s[r][v] = _mm512_setzero_ps();
+  for (int64_t k = k0; k < k1; k += 16) {
+    int64_t kk = k1 - k < 16 ? k1 - k : 16;
+    __mmask16 km = kk == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << kk) - 1);
+#pragma GCC unroll 2
+    for (int v = 0; v < JV; v++) {
+      __m512 w[16];
+      const float *src = B + (j0 + 16 * v) * ldb + k;
+      int64_t rows = nc - 16 * v;
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; i++)
+        w[i] = i < rows ? _mm512_maskz_loadu_ps(km, src + i * ldb) : _mm512_setzero_ps();
+      transpose16_regs(t, w); /* w[q]: lane i is B[j0 + 16 v + i][k + q] */
+      if (kk == 16) {
+#pragma GCC unroll 16
+        for (int q = 0; q < 16; q++)
+#pragma GCC unroll 8
+          for (int r = 0; r < R; r++)
+            s[r][v] = _mm512_fmadd_ps(_mm512_set1_ps(A_AT(A, lda, ta, r, k + q)), w[q], s[r][v]);
+      } else {
+        for (int q = 0; q < kk; q++)
+#pragma GCC unroll 8
+          for (int r = 0; r < R; r++)
+            s[r][v] = _mm512_fmadd_ps(_mm512_set1_ps(A_AT(A, lda, ta, r, k + q)), w[q], s[r][v]);
+      }
+    }
+  }
+#pragma GCC unroll 8
   for (int r = 0; r < R; r++)
-    for (int c = 0; c < JB; c++) {
-      float v = hsum16(s[r][c]), *d = C + r * ldc + j0 + c;
-      *d = accumulate ? *d + v : v;
+#pragma GCC unroll 2
+    for (int v = 0; v < JV; v++) {
+      int64_t n = nc - 16 * v;
+      __mmask16 m = n >= 16 ? (__mmask16)0xFFFF : n > 0 ? (__mmask16)((1u << n) - 1) : 0;
+      float *c = C + r * ldc + j0 + 16 * v;
+      if (add) s[r][v] = _mm512_add_ps(_mm512_maskz_loadu_ps(m, c), s[r][v]);
+      _mm512_mask_storeu_ps(c, m, s[r][v]);
     }
 }
-
-static inline __attribute__((always_inline)) void axpy_cols(const int R, const int JV, int64_t k0,
-                                                            int64_t k1, const float *A,
-                                                            int64_t lda, bool ta, const float *B,
-                                                            int64_t ldb, int64_t j0, int64_t nc,
-                                                            float *C, int64_t ldc, bool add) {
+/* columns per call: 128 or 64 of row sums; 32 or 16 transposed (two or more independent
+ * chains to cover the FMA latency) */
+#define SUM_JV(R) ((R) <= 2 ? 8 : 4)
+#define SUMT_JV(R) ((R) <= 2 ? 2 : 1)
+#define TR16_SETUP Tr16 tr = tr16_make()
+#define TR16_ARG &tr
+#else
+static inline __attribute__((always_inline)) void sum_rows(const int R, const int JV, int64_t k0,
+                                                           int64_t k1, const float *A,
+                                                           int64_t lda, bool ta, const float *B,
+                                                           int64_t ldb, int64_t j0, int64_t nc,
+                                                           float *C, int64_t ldc, bool add) {
   enum { W = 32 };
   float s[SMALL_M][W] = {{0}};
   if (nc == 16 * JV) { /* a whole block: compile-time bounds, so the j loops vectorize */
     for (int64_t k = k0; k < k1; k++) {
       const float *restrict bk = B + k * ldb + j0;
       for (int r = 0; r < R; r++) {
-        float ar = ta ? A[k * lda + r] : A[r * lda + k];
+        float ar = A_AT(A, lda, ta, r, k);
         for (int j = 0; j < 16 * JV; j++) s[r][j] = FMA(ar, bk[j], s[r][j]);
       }
     }
@@ -659,7 +636,7 @@ static inline __attribute__((always_inline)) void axpy_cols(const int R, const i
     for (int64_t k = k0; k < k1; k++) {
       const float *restrict bk = B + k * ldb + j0;
       for (int r = 0; r < R; r++) {
-        float ar = ta ? A[k * lda + r] : A[r * lda + k];
+        float ar = A_AT(A, lda, ta, r, k);
         for (int64_t j = 0; j < nc; j++) s[r][j] = FMA(ar, bk[j], s[r][j]);
       }
     }
@@ -670,28 +647,48 @@ static inline __attribute__((always_inline)) void axpy_cols(const int R, const i
       *c = add ? *c + s[r][j] : s[r][j];
     }
 }
-#define DOT_JB(R) ((R) <= 2 ? 2 : 1)
-#define AXPY_JV(R) ((R) <= 2 ? 2 : 1)
+
+/* B rows k-contiguous: B[j0:j0+nc, k0:k1] transposed into a 16-column panel (in L1), then
+ * summed as above. */
+static inline __attribute__((always_inline)) void sum_rows_t(const int R, const int JV,
+                                                             const void *t, int64_t k0, int64_t k1,
+                                                             const float *A, int64_t lda, bool ta,
+                                                             const float *B, int64_t ldb,
+                                                             int64_t j0, int64_t nc, float *C,
+                                                             int64_t ldc, bool add) {
+  (void)t;
+  TT_ALIGN float panel[KC * 16];
+  for (int64_t j = 0; j < 16 * JV && j < nc; j++)
+    for (int64_t k = k0; k < k1; k++) panel[(k - k0) * 16 + j] = B[(j0 + j) * ldb + k];
+  for (int64_t j = nc; j < 16 * JV; j++)
+    for (int64_t k = k0; k < k1; k++) panel[(k - k0) * 16 + j] = 0.0f;
+  sum_rows(R, JV, 0, k1 - k0, A + (ta ? k0 * lda : k0), lda, ta, panel, 16, 0, nc, C + j0, ldc,
+           add);
+}
+#define SUM_JV(R) ((R) <= 2 ? 2 : 1)
+#define SUMT_JV(R) 1
+#define TR16_SETUP const void *tr = NULL
+#define TR16_ARG tr
 #endif
 
-/* One instance per row count, so R and the blocking are constants in the kernels above. */
+/* One instance per row count, so R and the blocking are constants in the kernels above.
+ * KC rows of op(B) at a time across all the columns: fewer pages at once. */
 #define SMALL_ROWS(R)                                                                        \
-  static void small_rows_##R(int64_t K, const float *A, int64_t lda, bool ta,                \
-                             const float *const *a, const float *B, int64_t ldb, bool tb,    \
-                             int64_t j0, int64_t j1, float *C, int64_t ldc, bool accumulate) { \
-    if (tb) {                                                                                \
-      int64_t j = j0;                                                                        \
-      for (; j + DOT_JB(R) <= j1; j += DOT_JB(R))                                            \
-        dot_cols(R, DOT_JB(R), K, a, B, ldb, j, C, ldc, accumulate);                         \
-      for (; j < j1; j++) dot_cols(R, 1, K, a, B, ldb, j, C, ldc, accumulate);               \
-    } else { /* KC rows of B at a time across all the columns: fewer pages at once */      \
-      for (int64_t pc = 0; pc < K; pc += KC) {                                               \
-        int64_t k1 = K - pc < KC ? K : pc + KC;                                              \
-        for (int64_t j = j0; j < j1; j += 16 * AXPY_JV(R))                                   \
-          axpy_cols(R, AXPY_JV(R), pc, k1, A, lda, ta, B, ldb, j,                            \
-                    j1 - j < 16 * AXPY_JV(R) ? j1 - j : 16 * AXPY_JV(R), C, ldc,             \
-                    accumulate || pc > 0);                                                   \
-      }                                                                                      \
+  static void small_rows_##R(int64_t K, const float *A, int64_t lda, bool ta, const float *B, \
+                             int64_t ldb, bool tb, int64_t j0, int64_t j1, float *C,         \
+                             int64_t ldc, bool accumulate) {                                 \
+    TR16_SETUP;                                                                              \
+    for (int64_t pc = 0; pc < K; pc += KC) {                                                 \
+      int64_t k1 = K - pc < KC ? K : pc + KC;                                                \
+      bool add = accumulate || pc > 0;                                                       \
+      if (tb)                                                                                \
+        for (int64_t j = j0; j < j1; j += 16 * SUMT_JV(R))                                   \
+          sum_rows_t(R, SUMT_JV(R), TR16_ARG, pc, k1, A, lda, ta, B, ldb, j,                 \
+                     j1 - j < 16 * SUMT_JV(R) ? j1 - j : 16 * SUMT_JV(R), C, ldc, add);      \
+      else                                                                                   \
+        for (int64_t j = j0; j < j1; j += 16 * SUM_JV(R))                                    \
+          sum_rows(R, SUM_JV(R), pc, k1, A, lda, ta, B, ldb, j,                              \
+                   j1 - j < 16 * SUM_JV(R) ? j1 - j : 16 * SUM_JV(R), C, ldc, add);          \
     }                                                                                        \
   }
 SMALL_ROWS(1)
@@ -702,17 +699,15 @@ SMALL_ROWS(4)
 typedef struct SmallJob {
   int64_t M, half, N, K, lda, ldb, ldc;
   const float *A, *B;
-  const float *const *a;
   float *C;
   bool transA, transB, accumulate;
 } SmallJob;
 
 static void small_cols(const SmallJob *j, int64_t j0, int64_t j1) {
-  void (*f)(int64_t, const float *, int64_t, bool, const float *const *, const float *, int64_t,
-            bool, int64_t, int64_t, float *, int64_t, bool) =
+  void (*f)(int64_t, const float *, int64_t, bool, const float *, int64_t, bool, int64_t, int64_t,
+            float *, int64_t, bool) =
       j->M == 1 ? small_rows_1 : j->M == 2 ? small_rows_2 : j->M == 3 ? small_rows_3 : small_rows_4;
-  f(j->K, j->A, j->lda, j->transA, j->a, j->B, j->ldb, j->transB, j0, j1, j->C, j->ldc,
-    j->accumulate);
+  f(j->K, j->A, j->lda, j->transA, j->B, j->ldb, j->transB, j0, j1, j->C, j->ldc, j->accumulate);
 }
 
 static void small_part(void *arg, int part) {
@@ -720,26 +715,14 @@ static void small_part(void *arg, int part) {
   small_cols(j, part ? j->half : 0, part ? j->N : j->half);
 }
 
-/* The few-rows product, or false when this path does not take it (the caller tiles). */
+/* The few-rows product, or false when it has too many rows (the caller tiles). */
 static bool gemm_small(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, bool transA,
                        const float *B, int64_t ldb, bool transB, float *C, int64_t ldc,
                        bool accumulate) {
   if (M > SMALL_M) return false;
-  const float *a[SMALL_M] = {0};
-  if (transB) { /* the dot products read rows of op(A) as vectors */
-    if (transA) {
-      if (K > SMALL_KMAX) return false;
-      float *g = pack_a; /* pack_a's thread: this one, which runs both parts' reads */
-      for (int64_t r = 0; r < M; r++)
-        for (int64_t k = 0; k < K; k++) g[r * K + k] = A[k * lda + r];
-      for (int64_t r = 0; r < M; r++) a[r] = g + r * K;
-    } else {
-      for (int64_t r = 0; r < M; r++) a[r] = A + r * lda;
-    }
-  }
   /* Halves at a multiple of 128 columns; worth the second thread only for a large op(B)
    * (the hand-over costs microseconds, a small product takes a few). */
-  SmallJob job = {M, (N / 2 + 127) / 128 * 128, N, K, lda, ldb, ldc, A, B, a, C,
+  SmallJob job = {M, (N / 2 + 127) / 128 * 128, N, K, lda, ldb, ldc, A, B, C,
                   transA, transB, accumulate};
   if ((double)N * (double)K >= SMALL_PAR_MIN && N >= 256 && tt_parallel2_available())
     tt_parallel2(small_part, &job);

@@ -191,14 +191,15 @@ static void test_gemm_few_rows_matches_naive(void **state) {
   assert_int_equal(bad, 0);
 }
 
-/* Untransposed op(B), few rows: the same bits as the same rows of a tiled product (the
- * same fused multiply-adds per KC block, in the same order). */
+/* Few rows: the same bits as the same rows of a tiled product (the same fused multiply-adds
+ * per KC block, in the same order), so batch-1 inference equals a row of a batch and a
+ * kvcache decode step's rows equal full recompute's. */
 static void test_gemm_few_rows_bits_of_tiled(void **state) {
   (void)state;
   srand(13);
-  for (int t = 0; t < 24; t++) {
+  for (int t = 0; t < 48; t++) {
     int m = 1 + t % 4, Mw = 9, N = 1 + rand() % 300, K = 1 + rand() % 700;
-    bool ta = t & 4, acc = t & 8;
+    bool ta = t & 4, tb = t & 8, acc = t & 16;
     float *A = malloc(sizeof(float) * (size_t)(Mw * K)), *B = malloc(sizeof(float) * (size_t)(K * N));
     float *Cw = malloc(sizeof(float) * (size_t)(Mw * N)), *Cs = malloc(sizeof(float) * (size_t)(m * N));
     for (int i = 0; i < Mw * K; i++) A[i] = (float)rand() / (float)RAND_MAX - 0.5f;
@@ -206,11 +207,11 @@ static void test_gemm_few_rows_bits_of_tiled(void **state) {
     for (int i = 0; i < Mw * N; i++) Cw[i] = (float)rand() / (float)RAND_MAX;
     memcpy(Cs, Cw, sizeof(float) * (size_t)(m * N));
     /* op(A)'s first m rows: A [Mw, K] untransposed; transposed, A [K, Mw] with lda Mw */
-    tt_gemm_f32(Mw, N, K, A, ta ? Mw : K, ta, B, N, false, Cw, N, acc);
-    tt_gemm_f32(m, N, K, A, ta ? Mw : K, ta, B, N, false, Cs, N, acc);
+    tt_gemm_f32(Mw, N, K, A, ta ? Mw : K, ta, B, tb ? K : N, tb, Cw, N, acc);
+    tt_gemm_f32(m, N, K, A, ta ? Mw : K, ta, B, tb ? K : N, tb, Cs, N, acc);
     int bad = 0;
     for (int i = 0; i < m * N; i++) bad += memcmp(&Cs[i], &Cw[i], sizeof(float)) != 0;
-    if (bad) print_error("m=%d N=%d K=%d ta=%d acc=%d: %d differ\n", m, N, K, ta, acc, bad);
+    if (bad) print_error("m=%d N=%d K=%d ta=%d tb=%d acc=%d: %d differ\n", m, N, K, ta, tb, acc, bad);
     assert_int_equal(bad, 0);
     free(A), free(B), free(Cw), free(Cs);
   }
