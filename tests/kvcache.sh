@@ -3,7 +3,8 @@
 # it did:
 #   1. tests/kvcache/causal.tt (a causal GPT, batch 2, greedy and seeded sampling, generating
 #      past its block size so the window slides): the pass rewrites both loops; the output
-#      (each step's largest logit and the tokens) is python3's with the pass and without it.
+#      (each step's largest logit and the tokens) is python3's with the pass and without it;
+#      --profile shows the decode step's time per call.
 #   2. variants the pass must refuse, each with its reason at the .tt line (--explain=kvcache
 #      held in tests/kvcache/*.explain.txt), and whose output is still python3's:
 #      bidirectional attention (no mask), a mean over positions, x.size(1) used as a number.
@@ -72,6 +73,14 @@ cp "$dir/causal.tt" causal.tt
 same_three causal
 explain causal
 grep -q 'prefill and decode' causal.explain.txt && ok || bad "causal: the pass did not rewrite the generation loop"
+
+# ttc run --profile: each generation step's time by eighth of the steps, for the decode step
+if timeout 300 "$ttc" run causal.tt --profile=causal.svg > /dev/null 2> causal.profile; then
+  grep -Eq '^  eval_step_[0-9]+_kvcache +[0-9]+ calls:( +[0-9.]+){8}$' causal.profile && ok ||
+    bad "causal: --profile shows no per-call times of the decode step: $(grep -A3 'graphs called' causal.profile | tr '\n' ' ')"
+else
+  bad "causal: ttc run --profile failed: $(tail -3 causal.profile)"
+fi
 
 # 2. what the pass must refuse (each a one-line change of causal.tt)
 sed '/att = att.masked_fill/d' causal.tt > bidirectional.tt
