@@ -80,6 +80,17 @@ if grep -q "parameters *$q " deploy.profile && ! grep -q ' fc1_weight ' deploy.p
 if grep -q '^-static TT_ALIGN float fc1_weight\[200704\]' deploy.diff && grep -q '^- \* parameters  *1018448' deploy.diff; then ok
 else bad "diff --pass=quantize: no removed fc1_weight array: $(head -20 deploy.diff)"; fi
 
+# a static int8 model (with the input scales) runs from its checkpoint too: quantized with a
+# one-batch list as calibration data, whose float forward the load makes dead as well
+printf '%s\ntorch.manual_seed(0)\nmodel = quantize_model(MLP(), calibration_data=[torch.randn(16, 784)])\ntorch.save(model.state_dict(), "int8s.ckpt")\n%s\n' "$mlp" "$infer" > mkstatic.tt
+printf '%s\nmodel = quantize_model(MLP(), calibration_data=[torch.zeros(1, 784)])\nmodel.load_state_dict(torch.load("int8s.ckpt"))\n%s\n' "$mlp" "$infer" > deploystatic.tt
+"$ttc" run mkstatic.tt > mkstatic.out 2>&1
+"$ttc" run deploystatic.tt --passes=$QUANT > deploystatic.out 2>&1
+"$ttc" compile deploystatic.tt --passes=$QUANT --mem-report -o deploystatic.c > deploystatic.mem 2>&1
+s=$(params deploystatic.mem)
+if [ -s mkstatic.out ] && cmp -s mkstatic.out deploystatic.out && [ -n "$s" ] && [ $((f * 10)) -ge $((s * 39)) ]; then ok
+else bad "static deploy: outputs differ or $s bytes of parameters: $(diff mkstatic.out deploystatic.out | head -3)"; fi
+
 # ---- 3. where the float32 weights are still needed ---------------------------------------------
 # calibration runs the float model, and the float model is kept to compare with
 printf '%s\ntorch.manual_seed(0)\nmodel = MLP()\nfmodel = MLP()\nfmodel.load_state_dict(torch.load("f32.ckpt"))\nmodel.load_state_dict(torch.load("f32.ckpt"))\nmodel = quantize_model(model, calibration_data=[torch.randn(8, 784)])\n%s\n    print(fmodel(x))\n' "$mlp" "$infer" > calib.tt
