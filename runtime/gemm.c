@@ -559,6 +559,29 @@ static inline __attribute__((always_inline)) void sum_rows(const int R, const in
     }
 }
 
+/* w[q], q < 4: lane i is src[i * ld + q], i < 16. Each row's 4 floats are one 128-bit load
+ * placed in lane group i / 4, so only the 4 x 4 transposes inside the 128-bit groups are
+ * shuffles: 8 per 4 vectors, where transpose16_regs takes 16 (the shuffle port is what
+ * bounds this loop). */
+static inline __attribute__((always_inline)) void transpose4x16(const float *src, int64_t ld,
+                                                                __m512 w[4]) {
+  __m512 x[4]; /* x[c], lane group g, position q: src[(4 g + c) * ld + q] */
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; c++) {
+    const float *p = src + c * ld;
+    __m512 v = _mm512_castps128_ps512(_mm_loadu_ps(p));
+    v = _mm512_insertf32x4(v, _mm_loadu_ps(p + 4 * ld), 1);
+    v = _mm512_insertf32x4(v, _mm_loadu_ps(p + 8 * ld), 2);
+    x[c] = _mm512_insertf32x4(v, _mm_loadu_ps(p + 12 * ld), 3);
+  }
+  __m512 t0 = _mm512_unpacklo_ps(x[0], x[1]), t1 = _mm512_unpackhi_ps(x[0], x[1]);
+  __m512 t2 = _mm512_unpacklo_ps(x[2], x[3]), t3 = _mm512_unpackhi_ps(x[2], x[3]);
+  w[0] = _mm512_shuffle_ps(t0, t2, 0x44);
+  w[1] = _mm512_shuffle_ps(t0, t2, 0xEE);
+  w[2] = _mm512_shuffle_ps(t1, t3, 0x44);
+  w[3] = _mm512_shuffle_ps(t1, t3, 0xEE);
+}
+
 /* The same for B rows k-contiguous: C[0:R, j0:j0+nc] = (add ? C : 0) + op(A)[0:R, k0:k1] @
  * B[j0:j0+nc, k0:k1]^T, nc <= 16 JV. Each k step of 16 loads 16 rows of B per 16 columns
  * and transposes them (rows past nc are zero, k past k1 is not loaded). */
@@ -581,6 +604,19 @@ static inline __attribute__((always_inline)) void sum_rows_t(const int R, const 
       __m512 w[16];
       const float *src = B + (j0 + 16 * v) * ldb + k;
       int64_t rows = nc - 16 * v;
+      if (kk == 16 && rows >= 16) { /* a whole block: 4 k at a time, from 128-bit loads */
+#pragma GCC unroll 4
+        for (int g = 0; g < 4; g++) {
+          transpose4x16(src + 4 * g, ldb, w);
+#pragma GCC unroll 4
+          for (int q = 0; q < 4; q++)
+#pragma GCC unroll 8
+            for (int r = 0; r < R; r++)
+              s[r][v] = _mm512_fmadd_ps(_mm512_set1_ps(A_AT(A, lda, ta, r, k + 4 * g + q)), w[q],
+                                        s[r][v]);
+        }
+        continue;
+      }
 #pragma GCC unroll 16
       for (int i = 0; i < 16; i++)
         w[i] = i < rows ? _mm512_maskz_loadu_ps(km, src + i * ldb) : _mm512_setzero_ps();
