@@ -434,6 +434,7 @@ void ir_print_program(FILE *f, const Program *p) {
     if (v->requires_grad) fputs(" requires_grad", f);
     if (v->grad >= 0) fprintf(f, " grad=$%s", var_name(p, v->grad));
     if (v->grad_of >= 0) fprintf(f, " grad_of=$%s", var_name(p, v->grad_of));
+    if (v->removed) fputs(" removed", f); /* by a pass (quantize): declared nowhere */
     fputc('\n', f);
   }
   for (int i = 0; i < p->nhvars; i++)
