@@ -243,19 +243,27 @@ static const char *wrapping(Cg *cg, Op op, DType t) {
 /*
  * Float erf (the exact GELU, its gradient, torch.erf) calls the runtime's tt_erff instead of
  * libm's erff: gcc vectorizes no loop with a call to erff in it, and the GELU loops of a GPT
- * training step spent 6% of its time there (runtime/tt.h says how accurate tt_erff is). The
- * op table keeps the libm spelling, which float64 programs still use. NULL: the op's own
+ * training step spent 6% of its time there (runtime/tt.h says how accurate tt_erff is).
+ * Float exp (torch.exp, the GELU's gradient) calls tt_expf for the same reason. The op
+ * table keeps the libm spellings, which float64 programs still use. NULL: the op's own
  * template.
  */
 static const char *vector_math(Cg *cg, Op op, DType t) {
-  const char *tmpl = ir_ops[op].expr, *at = tmpl ? strstr(tmpl, "erf$f(") : NULL;
-  if (t != DT_F32 || !at) return NULL;
-  const char *out = "";
-  for (; at; at = strstr(tmpl, "erf$f(")) {
-    out = arena_printf(cg->arena, "%s%.*stt_erff(", out, (int)(at - tmpl), tmpl);
-    tmpl = at + 6;
+  static const char *const libm[] = {"erf$f(", "exp$f("}, *const ours[] = {"tt_erff(", "tt_expf("};
+  const char *tmpl = ir_ops[op].expr;
+  if (t != DT_F32 || !tmpl) return NULL;
+  bool any = false;
+  for (int k = 0; k < 2; k++) {
+    const char *at = strstr(tmpl, libm[k]), *out = "";
+    if (!at) continue;
+    for (; at; at = strstr(tmpl, libm[k])) {
+      out = arena_printf(cg->arena, "%s%.*s%s", out, (int)(at - tmpl), tmpl, ours[k]);
+      tmpl = at + strlen(libm[k]);
+    }
+    tmpl = arena_printf(cg->arena, "%s%s", out, tmpl);
+    any = true;
   }
-  return arena_printf(cg->arena, "%s%s", out, tmpl);
+  return any ? tmpl : NULL;
 }
 
 /* The arrays a fused loop reads: node id's inputs, with each fused input replaced by its

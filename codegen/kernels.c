@@ -492,19 +492,32 @@ bool cg_softmax(Cg *cg, int id) {
   cg_line(cg, "%s", loop);
   cg_line(cg, "  if (%s > rmax) rmax = %s;", X, X);
   cg_line(cg, "double rsum = 0;");
-  if (n->op == OP_SOFTMAX) {
-    cg_line(cg, "%s {", loop);
-    cg_line(cg, "  %s = exp%s(%s - rmax);", Y, f, X);
+  if (n->dtype == DT_F32) {
+    /* the exponentials in a loop of their own, which vectorizes (tt_expf, runtime/tt.h),
+       then their sum in order, as before; log_softmax keeps them in its output until it
+       overwrites them */
+    cg_line(cg, "%s", loop);
+    cg_line(cg, "  %s = tt_expf(%s - rmax);", Y, X);
+    cg_line(cg, "%s", loop);
     cg_line(cg, "  rsum += %s;", Y);
-    cg_line(cg, "}");
+  }
+  if (n->op == OP_SOFTMAX) {
+    if (n->dtype != DT_F32) {
+      cg_line(cg, "%s {", loop);
+      cg_line(cg, "  %s = exp%s(%s - rmax);", Y, f, X);
+      cg_line(cg, "  rsum += %s;", Y);
+      cg_line(cg, "}");
+    }
     /* times the reciprocal of the sum in the tensor's type, as ATen's softmax kernel does:
        a division rounds differently (a row summing to 0.99999988 in PyTorch printed as 1.) */
     cg_line(cg, "%s rinv = (%s)1 / (%s)rsum;", T, T, T);
     cg_line(cg, "%s", loop);
     cg_line(cg, "  %s = %s * rinv;", Y, Y);
   } else {
-    cg_line(cg, "%s", loop);
-    cg_line(cg, "  rsum += exp%s(%s - rmax);", f, X);
+    if (n->dtype != DT_F32) {
+      cg_line(cg, "%s", loop);
+      cg_line(cg, "  rsum += exp%s(%s - rmax);", f, X);
+    }
     cg_line(cg, "rsum = log(rsum);");
     cg_line(cg, "%s", loop);
     cg_line(cg, "  %s = (%s)(%s - rmax - rsum);", Y, T, X);

@@ -83,7 +83,8 @@ static void usage(FILE *f) {
         "  --print-after-all  print the IR after every pass to stderr\n"
         "  --cc=CC            C compiler for build/run (default: $CC or cc)\n"
         "  --cflags=FLAGS     flags for it (default: $TTC_CFLAGS or -O3 -march=native\n"
-        "                     -fno-math-errno: sqrtf and friends vectorize without errno)\n"
+        "                     -fno-math-errno -fno-trapping-math: sqrtf and friends\n"
+        "                     vectorize without errno, selects in loops without traps)\n"
         "  --pass=NAME        diff: the pass whose effect to show\n"
         "  --from=A --to=B    diff: two points of the pipeline (start, a pass name, end)\n"
         "  --disable-pass=P   leave pass P out of the pipeline (repeatable), to compare\n"
@@ -186,7 +187,7 @@ static Opts parse_args(int argc, char **argv) {
   if (o.metrics && strcmp(o.cmd, "compile") && strcmp(o.cmd, "build") && strcmp(o.cmd, "run"))
     die("--metrics is for compile, build and run, not %s", o.cmd);
   if (!o.cc) o.cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
-  if (!o.cflags) o.cflags = getenv("TTC_CFLAGS") && *getenv("TTC_CFLAGS") ? getenv("TTC_CFLAGS") : "-O3 -march=native -fno-math-errno";
+  if (!o.cflags) o.cflags = getenv("TTC_CFLAGS") && *getenv("TTC_CFLAGS") ? getenv("TTC_CFLAGS") : "-O3 -march=native -fno-math-errno -fno-trapping-math";
   return o;
 }
 

@@ -589,4 +589,44 @@ static inline float tt_erff(float x) {
   return copysignf(y, x);
 }
 
+/*
+ * exp for float, as softmax, log_softmax, torch.exp and the GELU's gradient compute it: gcc
+ * vectorizes no loop that calls libm's expf (without -ffast-math it has no vector variant
+ * to call), and softmax over a GPT's attention rows spent 2% of a training step per layer
+ * there. Computed in double, which makes it correctly rounded nearly everywhere:
+ * x = n ln2 + r with |r| <= ln2/2 (n by the 1.5 * 2^52 rounding trick, ln2 in two parts),
+ * exp(r) by its Taylor polynomial of degree 10 (truncation below 3e-13 relative), times
+ * 2^n built in the exponent bits, rounded once to float. Against exp in double rounded to
+ * float, 15 of 640 million floats of [-110, 95] differ, by 1 ulp (libm's expf: 48804).
+ * Below -104 it is 0 (exp(-inf) too), above 89 inf; NaN stays NaN. The clamps are selects
+ * on the float argument: with -fno-trapping-math (ttc's default flags) gcc turns them,
+ * and so the whole loop, into vector code.
+ */
+static inline float tt_expf(float x) {
+  float c = x < -104.0f ? -104.0f : x;
+  c = c > 89.0f ? 89.0f : c;
+  double xd = (double)c;
+  double t = xd * 1.4426950408889634 + 6755399441055744.0; /* n in its low bits */
+  double n = t - 6755399441055744.0;
+  double r = xd - n * 0.6931471805599453;
+  r = r - n * 2.3190468138462996e-17;
+  double p = 2.7557319223985893e-07;
+  p = p * r + 2.7557319223985888e-06;
+  p = p * r + 2.4801587301587302e-05;
+  p = p * r + 1.9841269841269841e-04;
+  p = p * r + 1.3888888888888889e-03;
+  p = p * r + 8.3333333333333332e-03;
+  p = p * r + 4.1666666666666664e-02;
+  p = p * r + 1.6666666666666666e-01;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  union {
+    double d;
+    uint64_t u;
+  } s = {t};
+  s.u = (s.u + 1023) << 52; /* 2^n */
+  return (float)(p * s.d);
+}
+
 #endif

@@ -685,7 +685,9 @@ static void train_step(void) {
       if (fc_out[i0 * 10 + i1] > rmax) rmax = fc_out[i0 * 10 + i1];
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += expf(fc_out[i0 * 10 + i1] - rmax);
+      t138[i0 * 10 + i1] = tt_expf(fc_out[i0 * 10 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      rsum += t138[i0 * 10 + i1];
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t138[i0 * 10 + i1] = (float)(fc_out[i0 * 10 + i1] - rmax - rsum);
@@ -779,7 +781,7 @@ static void train_step(void) {
   /* cifar10_cnn.tt:40:16  t236 = sub [B:64,10] - [B:64,10] with 2 fused ops -> [B:64,10]   640 FLOPs, 7936 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++) {
-      const float f234 = expf(t138[i0 * 10 + i1]); /* exp */
+      const float f234 = tt_expf(t138[i0 * 10 + i1]); /* exp */
       const float f235 = f234 * t233[i0]; /* mul */
       t236[i0 * 10 + i1] = t232[i0 * 10 + i1] - f235;
     }

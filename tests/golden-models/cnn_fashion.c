@@ -236,7 +236,9 @@ static void train_step(void) {
       if (fc2_out[i0 * 10 + i1] > rmax) rmax = fc2_out[i0 * 10 + i1];
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += expf(fc2_out[i0 * 10 + i1] - rmax);
+      t28[i0 * 10 + i1] = tt_expf(fc2_out[i0 * 10 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      rsum += t28[i0 * 10 + i1];
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t28[i0 * 10 + i1] = (float)(fc2_out[i0 * 10 + i1] - rmax - rsum);
@@ -336,7 +338,7 @@ static void train_step(void) {
   /* cnn_fashion.tt:32:16  t111 = sub [B:64,10] - [B:64,10] with 2 fused ops -> [B:64,10]   640 FLOPs, 7936 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++) {
-      const float f109 = expf(t28[i0 * 10 + i1]); /* exp */
+      const float f109 = tt_expf(t28[i0 * 10 + i1]); /* exp */
       const float f110 = f109 * t108[i0]; /* mul */
       t111[i0 * 10 + i1] = t107[i0 * 10 + i1] - f110;
     }

@@ -620,7 +620,9 @@ static void train_step_1(void) {
       if (fc2_out[i0 * 10 + i1] > rmax) rmax = fc2_out[i0 * 10 + i1];
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += expf(fc2_out[i0 * 10 + i1] - rmax);
+      t28[i0 * 10 + i1] = tt_expf(fc2_out[i0 * 10 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      rsum += t28[i0 * 10 + i1];
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t28[i0 * 10 + i1] = (float)(fc2_out[i0 * 10 + i1] - rmax - rsum);
@@ -720,7 +722,7 @@ static void train_step_1(void) {
   /* distill.tt:73:17  t112 = sub [B:64,10] - [B:64,10] with 2 fused ops -> [B:64,10]   640 FLOPs, 7936 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++) {
-      const float f110 = expf(t28[i0 * 10 + i1]); /* exp */
+      const float f110 = tt_expf(t28[i0 * 10 + i1]); /* exp */
       const float f111 = f110 * t109[i0]; /* mul */
       t112[i0 * 10 + i1] = t108[i0 * 10 + i1] - f111;
     }
@@ -1479,7 +1481,9 @@ static TT_NOINLINE void train_step_2_part1(void) {
       if (fc2_out[i0 * 10 + i1] > rmax) rmax = fc2_out[i0 * 10 + i1];
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += expf(fc2_out[i0 * 10 + i1] - rmax);
+      t41[i0 * 10 + i1] = tt_expf(fc2_out[i0 * 10 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      rsum += t41[i0 * 10 + i1];
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t41[i0 * 10 + i1] = (float)(fc2_out[i0 * 10 + i1] - rmax - rsum);
@@ -1563,7 +1567,7 @@ static TT_NOINLINE void train_step_2_part1(void) {
   /* distill.tt:106:21  t460 = sub [B:64,10] - [B:64,10] with 2 fused ops -> [B:64,10]   640 FLOPs, 7936 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++) {
-      const float f458 = expf(t41[i0 * 10 + i1]); /* exp */
+      const float f458 = tt_expf(t41[i0 * 10 + i1]); /* exp */
       const float f459 = f458 * t457[i0]; /* mul */
       t460[i0 * 10 + i1] = t456[i0 * 10 + i1] - f459;
     }
@@ -1725,7 +1729,9 @@ static TT_NOINLINE void train_step_2_part1(void) {
       if (fc2_out_1[i0 * 10 + i1] > rmax) rmax = fc2_out_1[i0 * 10 + i1];
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += expf(fc2_out_1[i0 * 10 + i1] - rmax);
+      t99[i0 * 10 + i1] = tt_expf(fc2_out_1[i0 * 10 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      rsum += t99[i0 * 10 + i1];
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t99[i0 * 10 + i1] = (float)(fc2_out_1[i0 * 10 + i1] - rmax - rsum);
@@ -1809,7 +1815,7 @@ static TT_NOINLINE void train_step_2_part1(void) {
   /* distill.tt:106:21  t496 = sub [B:64,10] - [B:64,10] with 2 fused ops -> [B:64,10]   640 FLOPs, 7936 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++) {
-      const float f494 = expf(t99[i0 * 10 + i1]); /* exp */
+      const float f494 = tt_expf(t99[i0 * 10 + i1]); /* exp */
       const float f495 = f494 * t493[i0]; /* mul */
       t496[i0 * 10 + i1] = t492[i0 * 10 + i1] - f495;
     }
@@ -1843,12 +1849,12 @@ static TT_NOINLINE void train_step_2_part1(void) {
   /* distill.tt:54:36  reshape [B:64,50] -> [B:64,50]: a view of t504, no copy */
   /* distill.tt:108:17  weight_grad_2 = matmul_acc [B:64,50], [B:64,784], [50,784] (A transposed) -> [50,784]   5056800 FLOPs, 527104 B, 9.59 FLOP/B */
   tt_gemm_f32(50, 784, B, t504, 50, true, x_3, 784, false, weight_grad_2, 784, true);
-  /* distill.tt:108:17  store into weight_grad_2: computed there, nothing to copy */
 }
 
 /* train_step_2, part 2: distill.tt lines 53-110 */
 static TT_NOINLINE void train_step_2_part2(void) {
   const int64_t B = loader0_batch; /* the batch size: extent of every B:... dim */
+  /* distill.tt:108:17  store into weight_grad_2: computed there, nothing to copy */
   /* distill.tt:108:17  bias_grad_2 = add [50] + [50] -> [50]   50 FLOPs, 600 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 50; i0++)
     bias_grad_2[i0] = bias_grad_2[i0] + t505[i0];
@@ -1976,7 +1982,9 @@ static TT_NOINLINE void train_step_2_part2(void) {
       if (fc2_out_2[i0 * 10 + i1] > rmax) rmax = fc2_out_2[i0 * 10 + i1];
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += expf(fc2_out_2[i0 * 10 + i1] - rmax);
+      t156[i0 * 10 + i1] = tt_expf(fc2_out_2[i0 * 10 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      rsum += t156[i0 * 10 + i1];
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t156[i0 * 10 + i1] = (float)(fc2_out_2[i0 * 10 + i1] - rmax - rsum);
@@ -2060,7 +2068,7 @@ static TT_NOINLINE void train_step_2_part2(void) {
   /* distill.tt:106:21  t532 = sub [B:64,10] - [B:64,10] with 2 fused ops -> [B:64,10]   640 FLOPs, 7936 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++) {
-      const float f530 = expf(t156[i0 * 10 + i1]); /* exp */
+      const float f530 = tt_expf(t156[i0 * 10 + i1]); /* exp */
       const float f531 = f530 * t529[i0]; /* mul */
       t532[i0 * 10 + i1] = t528[i0 * 10 + i1] - f531;
     }
@@ -2225,7 +2233,9 @@ static TT_NOINLINE void train_step_2_part2(void) {
       if (t214[i0 * 10 + i1] > rmax) rmax = t214[i0 * 10 + i1];
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += expf(t214[i0 * 10 + i1] - rmax);
+      t215[i0 * 10 + i1] = tt_expf(t214[i0 * 10 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      rsum += t215[i0 * 10 + i1];
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t215[i0 * 10 + i1] = (float)(t214[i0 * 10 + i1] - rmax - rsum);
@@ -2239,10 +2249,10 @@ static TT_NOINLINE void train_step_2_part2(void) {
     for (int64_t i1 = 0; i1 < 10; i1++)
       if (t217[i0 * 10 + i1] > rmax) rmax = t217[i0 * 10 + i1];
     double rsum = 0;
-    for (int64_t i1 = 0; i1 < 10; i1++) {
-      t218[i0 * 10 + i1] = expf(t217[i0 * 10 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      t218[i0 * 10 + i1] = tt_expf(t217[i0 * 10 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 10; i1++)
       rsum += t218[i0 * 10 + i1];
-    }
     float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t218[i0 * 10 + i1] = t218[i0 * 10 + i1] * rinv;
@@ -2281,7 +2291,9 @@ static TT_NOINLINE void train_step_2_part2(void) {
       if (fc2_out_3[i0 * 10 + i1] > rmax) rmax = fc2_out_3[i0 * 10 + i1];
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += expf(fc2_out_3[i0 * 10 + i1] - rmax);
+      t236[i0 * 10 + i1] = tt_expf(fc2_out_3[i0 * 10 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      rsum += t236[i0 * 10 + i1];
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t236[i0 * 10 + i1] = (float)(fc2_out_3[i0 * 10 + i1] - rmax - rsum);
@@ -2304,6 +2316,11 @@ static TT_NOINLINE void train_step_2_part2(void) {
       acc += t238[i0 * 10 + i1];
     t239[i0] = (float)acc;
   }
+}
+
+/* train_step_2, part 3: distill.tt lines 53-116 */
+static TT_NOINLINE void train_step_2_part3(void) {
+  const int64_t B = loader0_batch; /* the batch size: extent of every B:... dim */
   /* distill.tt:61:42  t240 = neg [B:64] -> [B:64]   64 FLOPs, 512 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     t240[i0] = -t239[i0];
@@ -2314,11 +2331,6 @@ static TT_NOINLINE void train_step_2_part2(void) {
       acc += t240[i0];
     t241[0] = (float)acc;
   }
-}
-
-/* train_step_2, part 3: distill.tt lines 53-116 */
-static TT_NOINLINE void train_step_2_part3(void) {
-  const int64_t B = loader0_batch; /* the batch size: extent of every B:... dim */
   /* distill.tt:61:42  t242 = batch -> [] */
   t242[0] = (float)B;
   /* distill.tt:61:42  div [] / [] fused into the loop below   1 FLOPs */
@@ -2418,10 +2430,10 @@ static TT_NOINLINE void train_step_2_part3(void) {
   /* distill.tt:60:37  t583 = add [B:64,10] + [B:64,10] with 7 fused ops -> [B:64,10]   640 FLOPs, 13316 B, 0.05 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++) {
-      const float f567 = expf(t236[i0 * 10 + i1]); /* exp */
+      const float f567 = tt_expf(t236[i0 * 10 + i1]); /* exp */
       const float f568 = f567 * t566[i0]; /* mul */
       const float f569 = t565[i0 * 10 + i1] - f568; /* sub */
-      const float f579 = expf(t215[i0 * 10 + i1]); /* exp */
+      const float f579 = tt_expf(t215[i0 * 10 + i1]); /* exp */
       const float f580 = f579 * t578[i0]; /* mul */
       const float f581 = t577[i0 * 10 + i1] - f580; /* sub */
       const float f582 = f581 / train_step_2_t213[0]; /* div */
@@ -2588,7 +2600,9 @@ static TT_NOINLINE void train_step_2_part3(void) {
       if (t297[i0 * 10 + i1] > rmax) rmax = t297[i0 * 10 + i1];
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += expf(t297[i0 * 10 + i1] - rmax);
+      t298[i0 * 10 + i1] = tt_expf(t297[i0 * 10 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      rsum += t298[i0 * 10 + i1];
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t298[i0 * 10 + i1] = (float)(t297[i0 * 10 + i1] - rmax - rsum);
@@ -2602,10 +2616,10 @@ static TT_NOINLINE void train_step_2_part3(void) {
     for (int64_t i1 = 0; i1 < 10; i1++)
       if (t300[i0 * 10 + i1] > rmax) rmax = t300[i0 * 10 + i1];
     double rsum = 0;
-    for (int64_t i1 = 0; i1 < 10; i1++) {
-      t301[i0 * 10 + i1] = expf(t300[i0 * 10 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      t301[i0 * 10 + i1] = tt_expf(t300[i0 * 10 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 10; i1++)
       rsum += t301[i0 * 10 + i1];
-    }
     float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t301[i0 * 10 + i1] = t301[i0 * 10 + i1] * rinv;
@@ -2644,7 +2658,9 @@ static TT_NOINLINE void train_step_2_part3(void) {
       if (fc2_out_4[i0 * 10 + i1] > rmax) rmax = fc2_out_4[i0 * 10 + i1];
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += expf(fc2_out_4[i0 * 10 + i1] - rmax);
+      t319[i0 * 10 + i1] = tt_expf(fc2_out_4[i0 * 10 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      rsum += t319[i0 * 10 + i1];
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t319[i0 * 10 + i1] = (float)(fc2_out_4[i0 * 10 + i1] - rmax - rsum);
@@ -2770,26 +2786,26 @@ static TT_NOINLINE void train_step_2_part3(void) {
     t629[i0] = (float)acc;
   }
   /* distill.tt:60:22  exp [B:64,10] fused into the loop below   640 FLOPs */
+}
+
+/* train_step_2, part 4: distill.tt lines 53-116 */
+static TT_NOINLINE void train_step_2_part4(void) {
+  const int64_t B = loader0_batch; /* the batch size: extent of every B:... dim */
   /* distill.tt:60:22  mul [B:64,10] * [B:64,1] fused into the loop below   640 FLOPs */
   /* distill.tt:60:22  sub [B:64,10] - [B:64,10] fused into the loop below   640 FLOPs */
   /* distill.tt:60:37  div [B:64,10] / [] fused into the loop below   640 FLOPs */
   /* distill.tt:60:37  t634 = add [B:64,10] + [B:64,10] with 7 fused ops -> [B:64,10]   640 FLOPs, 13316 B, 0.05 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++) {
-      const float f618 = expf(t319[i0 * 10 + i1]); /* exp */
+      const float f618 = tt_expf(t319[i0 * 10 + i1]); /* exp */
       const float f619 = f618 * t617[i0]; /* mul */
       const float f620 = t616[i0 * 10 + i1] - f619; /* sub */
-      const float f630 = expf(t298[i0 * 10 + i1]); /* exp */
+      const float f630 = tt_expf(t298[i0 * 10 + i1]); /* exp */
       const float f631 = f630 * t629[i0]; /* mul */
       const float f632 = t628[i0 * 10 + i1] - f631; /* sub */
       const float f633 = f632 / train_step_2_t296[0]; /* div */
       t634[i0 * 10 + i1] = f620 + f633;
     }
-}
-
-/* train_step_2, part 4: distill.tt lines 53-116 */
-static TT_NOINLINE void train_step_2_part4(void) {
-  const int64_t B = loader0_batch; /* the batch size: extent of every B:... dim */
   /* distill.tt:54:20  t635 = sum [B:64,10] dims=(0) keepdim -> [1,10]   640 FLOPs, 2600 B, 0.25 FLOP/B */
   {
     double acc[10]; /* one per column (on the stack: at most 32 KiB) */
@@ -2951,7 +2967,9 @@ static TT_NOINLINE void train_step_2_part4(void) {
       if (t380[i0 * 10 + i1] > rmax) rmax = t380[i0 * 10 + i1];
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += expf(t380[i0 * 10 + i1] - rmax);
+      t381[i0 * 10 + i1] = tt_expf(t380[i0 * 10 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      rsum += t381[i0 * 10 + i1];
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t381[i0 * 10 + i1] = (float)(t380[i0 * 10 + i1] - rmax - rsum);
@@ -2965,10 +2983,10 @@ static TT_NOINLINE void train_step_2_part4(void) {
     for (int64_t i1 = 0; i1 < 10; i1++)
       if (t383[i0 * 10 + i1] > rmax) rmax = t383[i0 * 10 + i1];
     double rsum = 0;
-    for (int64_t i1 = 0; i1 < 10; i1++) {
-      t384[i0 * 10 + i1] = expf(t383[i0 * 10 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      t384[i0 * 10 + i1] = tt_expf(t383[i0 * 10 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 10; i1++)
       rsum += t384[i0 * 10 + i1];
-    }
     float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t384[i0 * 10 + i1] = t384[i0 * 10 + i1] * rinv;
@@ -3007,7 +3025,9 @@ static TT_NOINLINE void train_step_2_part4(void) {
       if (fc2_out_5[i0 * 10 + i1] > rmax) rmax = fc2_out_5[i0 * 10 + i1];
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += expf(fc2_out_5[i0 * 10 + i1] - rmax);
+      t402[i0 * 10 + i1] = tt_expf(fc2_out_5[i0 * 10 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      rsum += t402[i0 * 10 + i1];
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t402[i0 * 10 + i1] = (float)(fc2_out_5[i0 * 10 + i1] - rmax - rsum);
@@ -3139,10 +3159,10 @@ static TT_NOINLINE void train_step_2_part4(void) {
   /* distill.tt:60:37  t685 = add [B:64,10] + [B:64,10] with 7 fused ops -> [B:64,10]   640 FLOPs, 13316 B, 0.05 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++) {
-      const float f669 = expf(t402[i0 * 10 + i1]); /* exp */
+      const float f669 = tt_expf(t402[i0 * 10 + i1]); /* exp */
       const float f670 = f669 * t668[i0]; /* mul */
       const float f671 = t667[i0 * 10 + i1] - f670; /* sub */
-      const float f681 = expf(t381[i0 * 10 + i1]); /* exp */
+      const float f681 = tt_expf(t381[i0 * 10 + i1]); /* exp */
       const float f682 = f681 * t680[i0]; /* mul */
       const float f683 = t679[i0 * 10 + i1] - f682; /* sub */
       const float f684 = f683 / train_step_2_t379[0]; /* div */
@@ -3216,6 +3236,11 @@ static TT_NOINLINE void train_step_2_part4(void) {
       fc1_weight_2[i] = p_i + neg_step * m_i / d_i;
     }
   }
+}
+
+/* train_step_2, part 5: distill.tt lines 61-116 */
+static TT_NOINLINE void train_step_2_part5(void) {
+  const int64_t B = loader0_batch; /* the batch size: extent of every B:... dim */
   /* distill.tt:115:14  adam_step [50], [50], [50], [50], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   600 FLOPs, 1600 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t429[0]);
@@ -3256,11 +3281,6 @@ static TT_NOINLINE void train_step_2_part4(void) {
       fc2_weight_2[i] = p_i + neg_step * m_i / d_i;
     }
   }
-}
-
-/* train_step_2, part 5: distill.tt lines 61-116 */
-static TT_NOINLINE void train_step_2_part5(void) {
-  const int64_t B = loader0_batch; /* the batch size: extent of every B:... dim */
   /* distill.tt:115:14  adam_step [10], [10], [10], [10], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   120 FLOPs, 320 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t429[0]);

@@ -166,7 +166,9 @@ static void train_step(void) {
       if (fc2_out[i0 * 10 + i1] > rmax) rmax = fc2_out[i0 * 10 + i1];
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += expf(fc2_out[i0 * 10 + i1] - rmax);
+      t15[i0 * 10 + i1] = tt_expf(fc2_out[i0 * 10 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      rsum += t15[i0 * 10 + i1];
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t15[i0 * 10 + i1] = (float)(fc2_out[i0 * 10 + i1] - rmax - rsum);
@@ -250,7 +252,7 @@ static void train_step(void) {
   /* mlp_fashion.tt:35:16  t70 = sub [B:64,10] - [B:64,10] with 2 fused ops -> [B:64,10]   640 FLOPs, 7936 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++) {
-      const float f68 = expf(t15[i0 * 10 + i1]); /* exp */
+      const float f68 = tt_expf(t15[i0 * 10 + i1]); /* exp */
       const float f69 = f68 * t67[i0]; /* mul */
       t70[i0 * 10 + i1] = t66[i0 * 10 + i1] - f69;
     }

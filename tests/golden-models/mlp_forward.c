@@ -74,10 +74,10 @@ static void forward(void) {
     for (int64_t i1 = 0; i1 < 3; i1++)
       if (fc2_out_1[i0 * 3 + i1] > rmax) rmax = fc2_out_1[i0 * 3 + i1];
     double rsum = 0;
-    for (int64_t i1 = 0; i1 < 3; i1++) {
-      probs_1[i0 * 3 + i1] = expf(fc2_out_1[i0 * 3 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 3; i1++)
+      probs_1[i0 * 3 + i1] = tt_expf(fc2_out_1[i0 * 3 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 3; i1++)
       rsum += probs_1[i0 * 3 + i1];
-    }
     float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 3; i1++)
       probs_1[i0 * 3 + i1] = probs_1[i0 * 3 + i1] * rinv;

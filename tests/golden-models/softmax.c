@@ -42,10 +42,10 @@ static void forward(void) {
     for (int64_t i0 = 0; i0 < 3; i0++)
       if (big[i0] > rmax) rmax = big[i0];
     double rsum = 0;
-    for (int64_t i0 = 0; i0 < 3; i0++) {
-      t[i0] = expf(big[i0] - rmax);
+    for (int64_t i0 = 0; i0 < 3; i0++)
+      t[i0] = tt_expf(big[i0] - rmax);
+    for (int64_t i0 = 0; i0 < 3; i0++)
       rsum += t[i0];
-    }
     float rinv = (float)1 / (float)rsum;
     for (int64_t i0 = 0; i0 < 3; i0++)
       t[i0] = t[i0] * rinv;
@@ -58,7 +58,9 @@ static void forward(void) {
       if (big[i0] > rmax) rmax = big[i0];
     double rsum = 0;
     for (int64_t i0 = 0; i0 < 3; i0++)
-      rsum += expf(big[i0] - rmax);
+      t_1[i0] = tt_expf(big[i0] - rmax);
+    for (int64_t i0 = 0; i0 < 3; i0++)
+      rsum += t_1[i0];
     rsum = log(rsum);
     for (int64_t i0 = 0; i0 < 3; i0++)
       t_1[i0] = (float)(big[i0] - rmax - rsum);
@@ -74,10 +76,10 @@ static void forward(void) {
     for (int64_t i1 = 0; i1 < 3; i1++)
       if (x[i0 * 3 + i1] > rmax) rmax = x[i0 * 3 + i1];
     double rsum = 0;
-    for (int64_t i1 = 0; i1 < 3; i1++) {
-      t_2[i0 * 3 + i1] = expf(x[i0 * 3 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 3; i1++)
+      t_2[i0 * 3 + i1] = tt_expf(x[i0 * 3 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 3; i1++)
       rsum += t_2[i0 * 3 + i1];
-    }
     float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 3; i1++)
       t_2[i0 * 3 + i1] = t_2[i0 * 3 + i1] * rinv;
@@ -89,10 +91,10 @@ static void forward(void) {
     for (int64_t i1 = 0; i1 < 2; i1++)
       if (x[i0 + i1 * 3] > rmax) rmax = x[i0 + i1 * 3];
     double rsum = 0;
-    for (int64_t i1 = 0; i1 < 2; i1++) {
-      t_3[i0 + i1 * 3] = expf(x[i0 + i1 * 3] - rmax);
+    for (int64_t i1 = 0; i1 < 2; i1++)
+      t_3[i0 + i1 * 3] = tt_expf(x[i0 + i1 * 3] - rmax);
+    for (int64_t i1 = 0; i1 < 2; i1++)
       rsum += t_3[i0 + i1 * 3];
-    }
     float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 2; i1++)
       t_3[i0 + i1 * 3] = t_3[i0 + i1 * 3] * rinv;
@@ -105,14 +107,16 @@ static void forward(void) {
       if (x[i0 * 3 + i1] > rmax) rmax = x[i0 * 3 + i1];
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 3; i1++)
-      rsum += expf(x[i0 * 3 + i1] - rmax);
+      t10[i0 * 3 + i1] = tt_expf(x[i0 * 3 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 3; i1++)
+      rsum += t10[i0 * 3 + i1];
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 3; i1++)
       t10[i0 * 3 + i1] = (float)(x[i0 * 3 + i1] - rmax - rsum);
   }
   /* softmax.tt:11:28  t_4 = exp [2,3] -> [2,3]   6 FLOPs, 48 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 6; i0++)
-    t_4[i0] = expf(t10[i0]);
+    t_4[i0] = tt_expf(t10[i0]);
   /* softmax.tt:11:1  store into t_4: computed there, nothing to copy */
   /* softmax.tt:12:15  t13 = const -> [3] */
   static const float t13[3] = { /* [3] */
@@ -120,7 +124,7 @@ static void forward(void) {
   };
   /* softmax.tt:12:7  t_5 = sigmoid [3] -> [3]   3 FLOPs, 24 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < 3; i0++)
-    t_5[i0] = (t13[i0] >= 0 ? 1 / (1 + expf(-t13[i0])) : expf(t13[i0]) / (1 + expf(t13[i0])));
+    t_5[i0] = (t13[i0] >= 0 ? 1 / (1 + tt_expf(-t13[i0])) : tt_expf(t13[i0]) / (1 + tt_expf(t13[i0])));
   /* softmax.tt:12:50  t15 = const -> [2] */
   static const float t15[2] = { /* [2] */
     -2e+01f, 0.5f,

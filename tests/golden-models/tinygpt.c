@@ -4014,10 +4014,10 @@ static TT_NOINLINE void layer6(float *t492, float *x_1, float *t493, float *t494
     for (int64_t i1 = 0; i1 < 64; i1++)
       if (att[i0 * 64 + i1] > rmax) rmax = att[i0 * 64 + i1];
     double rsum = 0;
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      att_1[i0 * 64 + i1] = expf(att[i0 * 64 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 64; i1++)
+      att_1[i0 * 64 + i1] = tt_expf(att[i0 * 64 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 64; i1++)
       rsum += att_1[i0 * 64 + i1];
-    }
     float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 64; i1++)
       att_1[i0 * 64 + i1] = att_1[i0 * 64 + i1] * rinv;
@@ -4465,7 +4465,9 @@ static TT_NOINLINE void forward_3_part1(void) {
       if (t845[i0 * 99 + i1] > rmax) rmax = t845[i0 * 99 + i1];
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 99; i1++)
-      rsum += expf(t845[i0 * 99 + i1] - rmax);
+      t849[i0 * 99 + i1] = tt_expf(t845[i0 * 99 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 99; i1++)
+      rsum += t849[i0 * 99 + i1];
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 99; i1++)
       t849[i0 * 99 + i1] = (float)(t845[i0 * 99 + i1] - rmax - rsum);
@@ -5221,10 +5223,10 @@ static TT_NOINLINE void layer9(float *t492_1, float *x_11, float *t493_1, float 
     for (int64_t i1 = 0; i1 < 64; i1++)
       if (att_8[i0 * 64 + i1] > rmax) rmax = att_8[i0 * 64 + i1];
     double rsum = 0;
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      att_9[i0 * 64 + i1] = expf(att_8[i0 * 64 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 64; i1++)
+      att_9[i0 * 64 + i1] = tt_expf(att_8[i0 * 64 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 64; i1++)
       rsum += att_9[i0 * 64 + i1];
-    }
     float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 64; i1++)
       att_9[i0 * 64 + i1] = att_9[i0 * 64 + i1] * rinv;
@@ -5672,7 +5674,9 @@ static TT_NOINLINE void forward_6_part1(void) {
       if (t845_1[i0 * 99 + i1] > rmax) rmax = t845_1[i0 * 99 + i1];
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 99; i1++)
-      rsum += expf(t845_1[i0 * 99 + i1] - rmax);
+      t849_1[i0 * 99 + i1] = tt_expf(t845_1[i0 * 99 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 99; i1++)
+      rsum += t849_1[i0 * 99 + i1];
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 99; i1++)
       t849_1[i0 * 99 + i1] = (float)(t845_1[i0 * 99 + i1] - rmax - rsum);
@@ -6824,10 +6828,10 @@ static TT_NOINLINE void layer10(float *t490, float *x_21, float *t491, float *t4
     for (int64_t i1 = 0; i1 < 64; i1++)
       if (att_16[i0 * 64 + i1] > rmax) rmax = att_16[i0 * 64 + i1];
     double rsum = 0;
-    for (int64_t i1 = 0; i1 < 64; i1++) {
-      att_17[i0 * 64 + i1] = expf(att_16[i0 * 64 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 64; i1++)
+      att_17[i0 * 64 + i1] = tt_expf(att_16[i0 * 64 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 64; i1++)
       rsum += att_17[i0 * 64 + i1];
-    }
     float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 64; i1++)
       att_17[i0 * 64 + i1] = att_17[i0 * 64 + i1] * rinv;
@@ -7025,7 +7029,7 @@ static TT_NOINLINE void layer12(float *t1598, float *t1597, float *t1600, float 
   for (int64_t i0 = 0; i0 < 524288; i0++) {
     const float f1611 = c_fc_out_3[i0] * c_fc_out_3[i0]; /* mul */
     const float f1613 = f1611 * train_step_t1612[0]; /* mul */
-    const float f1614 = expf(f1613); /* exp */
+    const float f1614 = tt_expf(f1613); /* exp */
     const float f1616 = f1614 * train_step_t1615[0]; /* mul */
     t1617[i0] = c_fc_out_3[i0] * f1616;
   }
@@ -8465,7 +8469,9 @@ static TT_NOINLINE void train_step_part1(void) {
       if (lm_head_out[i0 * 99 + i1] > rmax) rmax = lm_head_out[i0 * 99 + i1];
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 99; i1++)
-      rsum += expf(lm_head_out[i0 * 99 + i1] - rmax);
+      t796[i0 * 99 + i1] = tt_expf(lm_head_out[i0 * 99 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 99; i1++)
+      rsum += t796[i0 * 99 + i1];
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 99; i1++)
       t796[i0 * 99 + i1] = (float)(lm_head_out[i0 * 99 + i1] - rmax - rsum);
@@ -8486,11 +8492,11 @@ static TT_NOINLINE void train_step_part1(void) {
   for (int64_t i0 = 0; i0 < 8192; i0++)
     transformer_wpe_weight_grad[i0] = 0.0f;
   layer11(transformer_h_0_ln_1_weight_grad, transformer_h_0_ln_1_bias_grad, transformer_h_0_attn_c_attn_weight_grad, transformer_h_0_attn_c_attn_bias_grad, transformer_h_0_attn_c_proj_weight_grad, transformer_h_0_attn_c_proj_bias_grad, transformer_h_0_ln_2_weight_grad, transformer_h_0_ln_2_bias_grad, transformer_h_0_mlp_c_fc_weight_grad, transformer_h_0_mlp_c_fc_bias_grad, transformer_h_0_mlp_c_proj_weight_grad, transformer_h_0_mlp_c_proj_bias_grad);
-  layer11(transformer_h_1_ln_1_weight_grad, transformer_h_1_ln_1_bias_grad, transformer_h_1_attn_c_attn_weight_grad, transformer_h_1_attn_c_attn_bias_grad, transformer_h_1_attn_c_proj_weight_grad, transformer_h_1_attn_c_proj_bias_grad, transformer_h_1_ln_2_weight_grad, transformer_h_1_ln_2_bias_grad, transformer_h_1_mlp_c_fc_weight_grad, transformer_h_1_mlp_c_fc_bias_grad, transformer_h_1_mlp_c_proj_weight_grad, transformer_h_1_mlp_c_proj_bias_grad);
 }
 
 /* train_step, part 2: tinygpt.tt lines 77-203 */
 static TT_NOINLINE void train_step_part2(void) {
+  layer11(transformer_h_1_ln_1_weight_grad, transformer_h_1_ln_1_bias_grad, transformer_h_1_attn_c_attn_weight_grad, transformer_h_1_attn_c_attn_bias_grad, transformer_h_1_attn_c_proj_weight_grad, transformer_h_1_attn_c_proj_bias_grad, transformer_h_1_ln_2_weight_grad, transformer_h_1_ln_2_bias_grad, transformer_h_1_mlp_c_fc_weight_grad, transformer_h_1_mlp_c_fc_bias_grad, transformer_h_1_mlp_c_proj_weight_grad, transformer_h_1_mlp_c_proj_bias_grad);
   layer11(transformer_h_2_ln_1_weight_grad, transformer_h_2_ln_1_bias_grad, transformer_h_2_attn_c_attn_weight_grad, transformer_h_2_attn_c_attn_bias_grad, transformer_h_2_attn_c_proj_weight_grad, transformer_h_2_attn_c_proj_bias_grad, transformer_h_2_ln_2_weight_grad, transformer_h_2_ln_2_bias_grad, transformer_h_2_mlp_c_fc_weight_grad, transformer_h_2_mlp_c_fc_bias_grad, transformer_h_2_mlp_c_proj_weight_grad, transformer_h_2_mlp_c_proj_bias_grad);
   layer11(transformer_h_3_ln_1_weight_grad, transformer_h_3_ln_1_bias_grad, transformer_h_3_attn_c_attn_weight_grad, transformer_h_3_attn_c_attn_bias_grad, transformer_h_3_attn_c_proj_weight_grad, transformer_h_3_attn_c_proj_bias_grad, transformer_h_3_ln_2_weight_grad, transformer_h_3_ln_2_bias_grad, transformer_h_3_mlp_c_fc_weight_grad, transformer_h_3_mlp_c_fc_bias_grad, transformer_h_3_mlp_c_proj_weight_grad, transformer_h_3_mlp_c_proj_bias_grad);
   /* tinygpt.tt:201:14  store into transformer_h_3_mlp_c_proj_bias_grad: computed there, nothing to copy */
@@ -8543,7 +8549,7 @@ static TT_NOINLINE void train_step_part2(void) {
   /* tinygpt.tt:146:21  t1559 = sub [1024,99] - [1024,99] with 2 fused ops -> [1024,99]   101376 FLOPs, 1220608 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 99; i1++) {
-      const float f1557 = expf(t796[i0 * 99 + i1]); /* exp */
+      const float f1557 = tt_expf(t796[i0 * 99 + i1]); /* exp */
       const float f1558 = f1557 * t1556[i0]; /* mul */
       t1559[i0 * 99 + i1] = t1555[i0 * 99 + i1] - f1558;
     }
@@ -8777,11 +8783,11 @@ static TT_NOINLINE void train_step_part2(void) {
   }
   layer14(t966, t965, t968, transformer_h_0_ln_1_weight_grad, t969, t970, t972, transformer_h_0_ln_1_bias_grad, t973, t974, t976, transformer_h_0_attn_c_attn_weight_grad, t977, t978, t980, transformer_h_0_attn_c_attn_bias_grad, t981, t982, t984, transformer_h_0_attn_c_proj_weight_grad, t985, t986, t988, transformer_h_0_attn_c_proj_bias_grad, t989, t990, t992, transformer_h_0_ln_2_weight_grad, t993, t994, t996, transformer_h_0_ln_2_bias_grad, t997, t998, t1000, transformer_h_0_mlp_c_fc_weight_grad, t1001, t1002, t1004, transformer_h_0_mlp_c_fc_bias_grad, t1005, t1006, t1008, transformer_h_0_mlp_c_proj_weight_grad, t1009, t1010, t1012, transformer_h_0_mlp_c_proj_bias_grad, t1013);
   layer14(t1014, t1013, t1016, transformer_h_1_ln_1_weight_grad, t1017, t1018, t1020, transformer_h_1_ln_1_bias_grad, t1021, t1022, t1024, transformer_h_1_attn_c_attn_weight_grad, t1025, t1026, t1028, transformer_h_1_attn_c_attn_bias_grad, t1029, t1030, t1032, transformer_h_1_attn_c_proj_weight_grad, t1033, t1034, t1036, transformer_h_1_attn_c_proj_bias_grad, t1037, t1038, t1040, transformer_h_1_ln_2_weight_grad, t1041, t1042, t1044, transformer_h_1_ln_2_bias_grad, t1045, t1046, t1048, transformer_h_1_mlp_c_fc_weight_grad, t1049, t1050, t1052, transformer_h_1_mlp_c_fc_bias_grad, t1053, t1054, t1056, transformer_h_1_mlp_c_proj_weight_grad, t1057, t1058, t1060, transformer_h_1_mlp_c_proj_bias_grad, t1061);
-  layer14(t1062, t1061, t1064, transformer_h_2_ln_1_weight_grad, t1065, t1066, t1068, transformer_h_2_ln_1_bias_grad, t1069, t1070, t1072, transformer_h_2_attn_c_attn_weight_grad, t1073, t1074, t1076, transformer_h_2_attn_c_attn_bias_grad, t1077, t1078, t1080, transformer_h_2_attn_c_proj_weight_grad, t1081, t1082, t1084, transformer_h_2_attn_c_proj_bias_grad, t1085, t1086, t1088, transformer_h_2_ln_2_weight_grad, t1089, t1090, t1092, transformer_h_2_ln_2_bias_grad, t1093, t1094, t1096, transformer_h_2_mlp_c_fc_weight_grad, t1097, t1098, t1100, transformer_h_2_mlp_c_fc_bias_grad, t1101, t1102, t1104, transformer_h_2_mlp_c_proj_weight_grad, t1105, t1106, t1108, transformer_h_2_mlp_c_proj_bias_grad, t1109);
 }
 
 /* train_step, part 3: tinygpt.tt lines 203-204 */
 static TT_NOINLINE void train_step_part3(void) {
+  layer14(t1062, t1061, t1064, transformer_h_2_ln_1_weight_grad, t1065, t1066, t1068, transformer_h_2_ln_1_bias_grad, t1069, t1070, t1072, transformer_h_2_attn_c_attn_weight_grad, t1073, t1074, t1076, transformer_h_2_attn_c_attn_bias_grad, t1077, t1078, t1080, transformer_h_2_attn_c_proj_weight_grad, t1081, t1082, t1084, transformer_h_2_attn_c_proj_bias_grad, t1085, t1086, t1088, transformer_h_2_ln_2_weight_grad, t1089, t1090, t1092, transformer_h_2_ln_2_bias_grad, t1093, t1094, t1096, transformer_h_2_mlp_c_fc_weight_grad, t1097, t1098, t1100, transformer_h_2_mlp_c_fc_bias_grad, t1101, t1102, t1104, transformer_h_2_mlp_c_proj_weight_grad, t1105, t1106, t1108, transformer_h_2_mlp_c_proj_bias_grad, t1109);
   layer14(t1110, t1109, t1112, transformer_h_3_ln_1_weight_grad, t1113, t1114, t1116, transformer_h_3_ln_1_bias_grad, t1117, t1118, t1120, transformer_h_3_attn_c_attn_weight_grad, t1121, t1122, t1124, transformer_h_3_attn_c_attn_bias_grad, t1125, t1126, t1128, transformer_h_3_attn_c_proj_weight_grad, t1129, t1130, t1132, transformer_h_3_attn_c_proj_bias_grad, t1133, t1134, t1136, transformer_h_3_ln_2_weight_grad, t1137, t1138, t1140, transformer_h_3_ln_2_bias_grad, t1141, t1142, t1144, transformer_h_3_mlp_c_fc_weight_grad, t1145, t1146, t1148, transformer_h_3_mlp_c_fc_bias_grad, t1149, t1150, t1152, transformer_h_3_mlp_c_proj_weight_grad, t1153, t1154, t1156, transformer_h_3_mlp_c_proj_bias_grad, t1157);
   layer15(t1158, t1157, t1160, transformer_ln_f_weight_grad, t1161);
   layer15(t1162, t1161, t1164, transformer_ln_f_bias_grad, t1165);
@@ -9350,10 +9356,10 @@ static TT_NOINLINE void layer20(float *t11, float *x_30, float *t12_3, float *t1
       for (int64_t i2 = 0; i2 < B; i2++)
         if (att_24[i0 * 4096 + i1 * 64 + i2] > rmax) rmax = att_24[i0 * 4096 + i1 * 64 + i2];
       double rsum = 0;
-      for (int64_t i2 = 0; i2 < B; i2++) {
-        att_25[i0 * 4096 + i1 * 64 + i2] = expf(att_24[i0 * 4096 + i1 * 64 + i2] - rmax);
+      for (int64_t i2 = 0; i2 < B; i2++)
+        att_25[i0 * 4096 + i1 * 64 + i2] = tt_expf(att_24[i0 * 4096 + i1 * 64 + i2] - rmax);
+      for (int64_t i2 = 0; i2 < B; i2++)
         rsum += att_25[i0 * 4096 + i1 * 64 + i2];
-      }
       float rinv = (float)1 / (float)rsum;
       for (int64_t i2 = 0; i2 < B; i2++)
         att_25[i0 * 4096 + i1 * 64 + i2] = att_25[i0 * 4096 + i1 * 64 + i2] * rinv;
@@ -9640,10 +9646,10 @@ static TT_NOINLINE void eval_step_2_part1(void) {
     for (int64_t i0 = 0; i0 < 99; i0++)
       if (t407[i0] > rmax) rmax = t407[i0];
     double rsum = 0;
-    for (int64_t i0 = 0; i0 < 99; i0++) {
-      probs[i0] = expf(t407[i0] - rmax);
+    for (int64_t i0 = 0; i0 < 99; i0++)
+      probs[i0] = tt_expf(t407[i0] - rmax);
+    for (int64_t i0 = 0; i0 < 99; i0++)
       rsum += probs[i0];
-    }
     float rinv = (float)1 / (float)rsum;
     for (int64_t i0 = 0; i0 < 99; i0++)
       probs[i0] = probs[i0] * rinv;
@@ -11930,10 +11936,10 @@ static void eval_step_2_kvcache(void) {
     for (int64_t i0 = 0; i0 < 99; i0++)
       if (t407_1[i0] > rmax) rmax = t407_1[i0];
     double rsum = 0;
-    for (int64_t i0 = 0; i0 < 99; i0++) {
-      probs_1[i0] = expf(t407_1[i0] - rmax);
+    for (int64_t i0 = 0; i0 < 99; i0++)
+      probs_1[i0] = tt_expf(t407_1[i0] - rmax);
+    for (int64_t i0 = 0; i0 < 99; i0++)
       rsum += probs_1[i0];
-    }
     float rinv = (float)1 / (float)rsum;
     for (int64_t i0 = 0; i0 < 99; i0++)
       probs_1[i0] = probs_1[i0] * rinv;

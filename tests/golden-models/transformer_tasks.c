@@ -996,10 +996,10 @@ static TT_NOINLINE void layer1(float *t8, float *t7, float *t9, float *t10, floa
     for (int64_t i1 = 0; i1 < 10; i1++)
       if (t40[i0 * 10 + i1] > rmax) rmax = t40[i0 * 10 + i1];
     double rsum = 0;
-    for (int64_t i1 = 0; i1 < 10; i1++) {
-      t41[i0 * 10 + i1] = expf(t40[i0 * 10 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      t41[i0 * 10 + i1] = tt_expf(t40[i0 * 10 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 10; i1++)
       rsum += t41[i0 * 10 + i1];
-    }
     float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t41[i0 * 10 + i1] = t41[i0 * 10 + i1] * rinv;
@@ -1966,7 +1966,9 @@ static TT_NOINLINE void train_step_1_part1(void) {
       if (head_out[i0 * 10 + i1] > rmax) rmax = head_out[i0 * 10 + i1];
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += expf(head_out[i0 * 10 + i1] - rmax);
+      t152[i0 * 10 + i1] = tt_expf(head_out[i0 * 10 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      rsum += t152[i0 * 10 + i1];
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t152[i0 * 10 + i1] = (float)(head_out[i0 * 10 + i1] - rmax - rsum);
@@ -2056,7 +2058,7 @@ static TT_NOINLINE void train_step_1_part1(void) {
   /* transformer_tasks.tt:39:17  t373 = sub [640,10] - [640,10] with 2 fused ops -> [640,10]   6400 FLOPs, 79360 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++) {
-      const float f371 = expf(t152[i0 * 10 + i1]); /* exp */
+      const float f371 = tt_expf(t152[i0 * 10 + i1]); /* exp */
       const float f372 = f371 * t370[i0]; /* mul */
       t373[i0 * 10 + i1] = t369[i0 * 10 + i1] - f372;
     }
@@ -2322,10 +2324,10 @@ static TT_NOINLINE void layer7(float *t10_1, float *t9_1, float *t11_1, float *t
     for (int64_t i1 = 0; i1 < 10; i1++)
       if (t46_1[i0 * 10 + i1] > rmax) rmax = t46_1[i0 * 10 + i1];
     double rsum = 0;
-    for (int64_t i1 = 0; i1 < 10; i1++) {
-      t47[i0 * 10 + i1] = expf(t46_1[i0 * 10 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      t47[i0 * 10 + i1] = tt_expf(t46_1[i0 * 10 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 10; i1++)
       rsum += t47[i0 * 10 + i1];
-    }
     float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t47[i0 * 10 + i1] = t47[i0 * 10 + i1] * rinv;
@@ -3076,7 +3078,9 @@ static TT_NOINLINE void train_step_2_part1(void) {
       if (head_out_1[i0 * 10 + i1] > rmax) rmax = head_out_1[i0 * 10 + i1];
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += expf(head_out_1[i0 * 10 + i1] - rmax);
+      t155_1[i0 * 10 + i1] = tt_expf(head_out_1[i0 * 10 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 10; i1++)
+      rsum += t155_1[i0 * 10 + i1];
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t155_1[i0 * 10 + i1] = (float)(head_out_1[i0 * 10 + i1] - rmax - rsum);
@@ -3166,7 +3170,7 @@ static TT_NOINLINE void train_step_2_part1(void) {
   /* transformer_tasks.tt:39:17  t376 = sub [640,10] - [640,10] with 2 fused ops -> [640,10]   6400 FLOPs, 79360 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++) {
-      const float f374 = expf(t155_1[i0 * 10 + i1]); /* exp */
+      const float f374 = tt_expf(t155_1[i0 * 10 + i1]); /* exp */
       const float f375 = f374 * t373_1[i0]; /* mul */
       t376[i0 * 10 + i1] = t372[i0 * 10 + i1] - f375;
     }

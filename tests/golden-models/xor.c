@@ -107,7 +107,7 @@ static void train_step(void) {
   /* xor.tt:12:12  mul [4,1] * [4,1] fused into the loop below   4 FLOPs */
   /* xor.tt:12:12  t13 = sub [4,1] - [4,1] with 2 fused ops -> [4,1]   4 FLOPs, 64 B, 0.06 FLOP/B */
   for (int64_t i0 = 0; i0 < 4; i0++) {
-    const float f11 = (t9[i0] > 0 ? t9[i0] + log1pf(expf(-t9[i0])) : log1pf(expf(t9[i0]))); /* softplus */
+    const float f11 = (t9[i0] > 0 ? t9[i0] + log1pf(tt_expf(-t9[i0])) : log1pf(tt_expf(t9[i0]))); /* softplus */
     const float f12 = t9[i0] * Y[i0]; /* mul */
     t13[i0] = f11 - f12;
   }
@@ -154,7 +154,7 @@ static void train_step(void) {
   for (int64_t i0 = 0; i0 < 4; i0++) {
     const float f51 = -t50[i0]; /* neg */
     const float f52 = f51 * Y[i0]; /* mul */
-    const float f53 = (t9[i0] >= 0 ? 1 / (1 + expf(-t9[i0])) : expf(t9[i0]) / (1 + expf(t9[i0]))); /* sigmoid */
+    const float f53 = (t9[i0] >= 0 ? 1 / (1 + tt_expf(-t9[i0])) : tt_expf(t9[i0]) / (1 + tt_expf(t9[i0]))); /* sigmoid */
     const float f54 = t50[i0] * f53; /* mul */
     t55[i0] = f52 + f54;
   }
@@ -292,7 +292,7 @@ static void forward(void) {
   /* xor.tt:19:33  pred = cast [4,1] to f32, with 3 fused ops -> [4,1]   4 FLOPs, 40 B, 0.10 FLOP/B */
   for (int64_t i0 = 0; i0 < 4; i0++) {
     const float f9 = t7[i0] + model_2_bias[0]; /* add */
-    const float f10 = (f9 >= 0 ? 1 / (1 + expf(-f9)) : expf(f9) / (1 + expf(f9))); /* sigmoid */
+    const float f10 = (f9 >= 0 ? 1 / (1 + tt_expf(-f9)) : tt_expf(f9) / (1 + tt_expf(f9))); /* sigmoid */
     const _Bool f12 = f10 > t11[0]; /* gt */
     pred[i0] = (float)f12;
   }

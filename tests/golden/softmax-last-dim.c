@@ -29,10 +29,10 @@ static void forward(void) {
     for (int64_t i1 = 0; i1 < 3; i1++)
       if (x[i0 * 3 + i1] > rmax) rmax = x[i0 * 3 + i1];
     double rsum = 0;
-    for (int64_t i1 = 0; i1 < 3; i1++) {
-      t[i0 * 3 + i1] = expf(x[i0 * 3 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 3; i1++)
+      t[i0 * 3 + i1] = tt_expf(x[i0 * 3 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 3; i1++)
       rsum += t[i0 * 3 + i1];
-    }
     float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 3; i1++)
       t[i0 * 3 + i1] = t[i0 * 3 + i1] * rinv;
@@ -45,7 +45,9 @@ static void forward(void) {
       if (x[i0 * 3 + i1] > rmax) rmax = x[i0 * 3 + i1];
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 3; i1++)
-      rsum += expf(x[i0 * 3 + i1] - rmax);
+      t_1[i0 * 3 + i1] = tt_expf(x[i0 * 3 + i1] - rmax);
+    for (int64_t i1 = 0; i1 < 3; i1++)
+      rsum += t_1[i0 * 3 + i1];
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 3; i1++)
       t_1[i0 * 3 + i1] = (float)(x[i0 * 3 + i1] - rmax - rsum);
