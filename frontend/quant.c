@@ -464,8 +464,8 @@ static Value *qlinear_new(L *l, Value *lin, int32_t off) {
   Value *o = v_new(l, V_OBJECT);
   o->cls = cls;
   /* held in program variables: the int8 codes [N, K], the scales [N], the float bias */
-  attrs_set(l, &o->attrs, "weight", hold(l, wq, "weight_int8", VAR_PARAM, off));
-  attrs_set(l, &o->attrs, "weight_scale", hold(l, sw, "weight_scale", VAR_PARAM, off));
+  attrs_set(l, &o->attrs, "weight", hold(l, wq, "qweight", VAR_PARAM, off));
+  attrs_set(l, &o->attrs, "weight_scale", hold(l, sw, "wscale", VAR_PARAM, off));
   attrs_set(l, &o->attrs, "bias", held_bias(l, b, off));
   set_buffers(l, o, (const char *const[]){"weight", "weight_scale", "bias"}, 3);
   mark_float_weight(l, w0);
@@ -698,8 +698,8 @@ static Value *qconv_new(L *l, Value *conv, int32_t off) {
   Value *o = v_new(l, V_OBJECT);
   o->cls = cls;
   /* held in program variables: the int8 codes [K, C, R, S], the scales [K], the float bias */
-  attrs_set(l, &o->attrs, "weight", hold(l, wq, "weight_int8", VAR_PARAM, off));
-  attrs_set(l, &o->attrs, "weight_scale", hold(l, sw, "weight_scale", VAR_PARAM, off));
+  attrs_set(l, &o->attrs, "weight", hold(l, wq, "qweight", VAR_PARAM, off));
+  attrs_set(l, &o->attrs, "weight_scale", hold(l, sw, "wscale", VAR_PARAM, off));
   attrs_set(l, &o->attrs, "bias", held_bias(l, b, off));
   set_buffers(l, o, (const char *const[]){"weight", "weight_scale", "bias"}, 3);
   mark_float_weight(l, w0);
@@ -1011,13 +1011,16 @@ static Value *bi_quantize_model(L *l, Value *self, Args *a) {
   collect_qlinears(l, v[0], qs, 0);
   for (int k = 0; k < qs->n; k++) {
     Value *q = qs->items[k];
-    attrs_set(l, &q->attrs, "__omin__", state_scalar(l, "qobs_min", INFINITY, a->off));
-    attrs_set(l, &q->attrs, "__omax__", state_scalar(l, "qobs_max", -INFINITY, a->off));
+    /* the observers, named after the layer (fc1_xmin, ...) */
+    const char *path = attrs_get(&q->attrs, "__qname__")->s;
+    const char *nmin = arena_printf(l->arena, "%s_xmin", path), *nmax = arena_printf(l->arena, "%s_xmax", path);
+    attrs_set(l, &q->attrs, "__omin__", state_scalar(l, nmin, INFINITY, a->off));
+    attrs_set(l, &q->attrs, "__omax__", state_scalar(l, nmax, -INFINITY, a->off));
     if (pct) {
       attrs_set(l, &q->attrs, "__percentile__", v_float(l, p));
-      attrs_set(l, &q->attrs, "__plo__", state_scalar(l, "qobs_plo", 0.0, a->off));
-      attrs_set(l, &q->attrs, "__phi__", state_scalar(l, "qobs_phi", 0.0, a->off));
-      attrs_set(l, &q->attrs, "__pn__", state_scalar(l, "qobs_n", 0.0, a->off));
+      attrs_set(l, &q->attrs, "__plo__", state_scalar(l, arena_printf(l->arena, "%s_xplo", path), 0.0, a->off));
+      attrs_set(l, &q->attrs, "__phi__", state_scalar(l, arena_printf(l->arena, "%s_xphi", path), 0.0, a->off));
+      attrs_set(l, &q->attrs, "__pn__", state_scalar(l, arena_printf(l->arena, "%s_xbatches", path), 0.0, a->off));
     }
     attrs_set(l, &q->attrs, "__observing__", v_int(l, 1));
   }
@@ -1037,8 +1040,9 @@ static Value *bi_quantize_model(L *l, Value *self, Args *a) {
   if (rep) { /* the clipping rate: the calibration batches again, counting */
     for (int k = 0; k < qs->n; k++) {
       Value *q = qs->items[k];
-      attrs_set(l, &q->attrs, "__nclip__", state_scalar_dt(l, "qclip_n", DT_F64, 0.0, a->off));
-      attrs_set(l, &q->attrs, "__nall__", state_scalar_dt(l, "qclip_all", DT_F64, 0.0, a->off));
+      const char *path = attrs_get(&q->attrs, "__qname__")->s;
+      attrs_set(l, &q->attrs, "__nclip__", state_scalar_dt(l, arena_printf(l->arena, "%s_xclipped", path), DT_F64, 0.0, a->off));
+      attrs_set(l, &q->attrs, "__nall__", state_scalar_dt(l, arena_printf(l->arena, "%s_xseen", path), DT_F64, 0.0, a->off));
       attrs_get(&q->attrs, "__observing__")->i = 2;
     }
     calibrate(l, v[0], v[1], nb, a->off);

@@ -75,7 +75,9 @@ if ! grep -q 'float fc1_weight\[' deploy.c && grep -q 'int8_t fc1_qweight\[20070
 "$ttc" compile deploy.tt --passes=$QUANT --explain=quantize -o /dev/null 2> deploy.explain
 if grep -q 'fc1_weight \[256,784\] f32: removed (802816 bytes)' deploy.explain; then ok; else bad "deploy: --explain=quantize says: $(cat deploy.explain)"; fi
 "$ttc" profile deploy.tt --passes=$QUANT --runs=2 --warmup=1 > deploy.profile 2>&1
-if grep -q "parameters *$q " deploy.profile && ! grep -q ' fc1_weight ' deploy.profile; then ok; else bad "profile: $(grep -A3 'static memory' deploy.profile)"; fi
+st=$?
+if [ $st -eq 0 ] && grep -q "parameters *$q " deploy.profile && ! grep -q ' fc1_weight ' deploy.profile; then ok
+else bad "profile (exit $st, parameters $q bytes expected): $(head -c 3000 deploy.profile)"; fi
 "$ttc" diff deploy.tt --pass=quantize > deploy.diff
 if grep -q '^-static TT_ALIGN float fc1_weight\[200704\]' deploy.diff && grep -q '^- \* parameters  *1018448' deploy.diff; then ok
 else bad "diff --pass=quantize: no removed fc1_weight array: $(head -20 deploy.diff)"; fi
