@@ -241,6 +241,10 @@ void cg_nest_broadcast(CgNest *n, int op, const Shape *x);
 void cg_nest_merge(CgNest *n);
 /* Opens the loops (brace: end the innermost header with " {"); close with cg_nest_close. */
 void cg_nest_open(Cg *cg, const CgNest *n, bool brace);
+/* "TT_PARALLEL_FOR" before a nest whose iterations are independent, when it is large
+ * enough to be worth a second thread (codegen/ew.c); each iteration of its innermost loop
+ * handles inner elements (a softmax row's length; 1 for elementwise). */
+void cg_nest_parallel(Cg *cg, const CgNest *n, int64_t inner);
 void cg_nest_close(Cg *cg, const CgNest *n, bool brace);
 /* The index expression of operand op, e.g. "i0 * 6 + i1" or "0". */
 const char *cg_nest_index(Cg *cg, const CgNest *n, int op);

@@ -133,6 +133,20 @@ void cg_nest_open(Cg *cg, const CgNest *n, bool brace) {
   }
 }
 
+/*
+ * Loops over at least this many elements run on every core (TT_PARALLEL_FOR, runtime/tt.h):
+ * below it, waking the other thread costs a noticeable part of the loop (about 20 us of work
+ * at 64K floats against a few us to start and join a parallel loop).
+ */
+#define CG_PARALLEL_MIN 65536
+
+void cg_nest_parallel(Cg *cg, const CgNest *n, int64_t inner) {
+  if (n->nd == 0 || n->d[0] < 2) return;
+  int64_t elems = inner; /* at the bounds: a run-time extent is at most its bound */
+  for (int k = 0; k < n->nd; k++) elems *= n->d[k];
+  if (elems >= CG_PARALLEL_MIN) cg_line(cg, "TT_PARALLEL_FOR");
+}
+
 void cg_nest_close(Cg *cg, const CgNest *n, bool brace) {
   if (brace) {
     cg->indent--;
@@ -359,6 +373,7 @@ bool cg_ew(Cg *cg, int id) {
   if (nlocal) extra = arena_printf(cg->arena, "%s%swith %d fused op%s", extra ? extra : "", extra ? ", " : "",
                                    nlocal, nlocal > 1 ? "s" : "");
   cg_kernel_comment(cg, id, extra);
+  cg_nest_parallel(cg, &nest, 1);
   cg_nest_open(cg, &nest, nlocal > 0);
   for (char *line = body; nlocal && *line;) {
     char *e = strchr(line, '\n');

@@ -487,19 +487,31 @@ bool cg_softmax(Cg *cg, int id) {
   }
   const char *loop = arena_printf(cg->arena, "for (int64_t i%d = 0; i%d < %s; i%d++)", j, j,
                                   cg_extent(cg, &v, (int)dim, (int)dim + 1), j);
+  cg_nest_parallel(cg, &nest, v.d[dim]); /* rows are independent */
   cg_nest_open(cg, &nest, true);
-  cg_line(cg, "%s rmax = -INFINITY;", T);
-  cg_line(cg, "%s", loop);
-  cg_line(cg, "  if (%s > rmax) rmax = %s;", X, X);
+  /* float rows of consecutive elements (softmax over the last dim): the maximum and the sum
+     by the runtime's lane-parallel helpers (runtime/tt.h says why), the exponentials in a
+     loop of their own, which vectorizes (tt_expf); log_softmax keeps them in its output
+     until it overwrites them */
+  bool rows = n->dtype == DT_F32 && vst[dim] == 1;
+  const char *row = cg_nest_index(cg, &nest, 0), *ext = cg_extent(cg, &v, (int)dim, (int)dim + 1);
+  if (rows) {
+    cg_line(cg, "float rmax = tt_row_max_f32(%s, %s);", ptr_at(cg, cg_buf(cg, n->in[0]), row), ext);
+  } else {
+    cg_line(cg, "%s rmax = -INFINITY;", T);
+    cg_line(cg, "%s", loop);
+    cg_line(cg, "  if (%s > rmax) rmax = %s;", X, X);
+  }
   cg_line(cg, "double rsum = 0;");
   if (n->dtype == DT_F32) {
-    /* the exponentials in a loop of their own, which vectorizes (tt_expf, runtime/tt.h),
-       then their sum in order, as before; log_softmax keeps them in its output until it
-       overwrites them */
     cg_line(cg, "%s", loop);
     cg_line(cg, "  %s = tt_expf(%s - rmax);", Y, X);
-    cg_line(cg, "%s", loop);
-    cg_line(cg, "  rsum += %s;", Y);
+    if (rows) {
+      cg_line(cg, "rsum = tt_row_sum_f32(%s, %s);", ptr_at(cg, cg_buf(cg, id), row), ext);
+    } else {
+      cg_line(cg, "%s", loop);
+      cg_line(cg, "  rsum += %s;", Y);
+    }
   }
   if (n->op == OP_SOFTMAX) {
     if (n->dtype != DT_F32) {

@@ -84,7 +84,8 @@ static void usage(FILE *f) {
         "  --cc=CC            C compiler for build/run (default: $CC or cc)\n"
         "  --cflags=FLAGS     flags for it (default: $TTC_CFLAGS or -O3 -march=native\n"
         "                     -fno-math-errno -fno-trapping-math: sqrtf and friends\n"
-        "                     vectorize without errno, selects in loops without traps)\n"
+        "                     vectorize without errno, selects in loops without traps;\n"
+        "                     and -fopenmp unless CC is clang: large loops on every core)\n"
         "  --pass=NAME        diff: the pass whose effect to show\n"
         "  --from=A --to=B    diff: two points of the pipeline (start, a pass name, end)\n"
         "  --disable-pass=P   leave pass P out of the pipeline (repeatable), to compare\n"
@@ -187,7 +188,14 @@ static Opts parse_args(int argc, char **argv) {
   if (o.metrics && strcmp(o.cmd, "compile") && strcmp(o.cmd, "build") && strcmp(o.cmd, "run"))
     die("--metrics is for compile, build and run, not %s", o.cmd);
   if (!o.cc) o.cc = getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
-  if (!o.cflags) o.cflags = getenv("TTC_CFLAGS") && *getenv("TTC_CFLAGS") ? getenv("TTC_CFLAGS") : "-O3 -march=native -fno-math-errno -fno-trapping-math";
+  /* -fopenmp with gcc only: it runs the loops codegen marks TT_PARALLEL_FOR on every core
+     (libgomp comes with gcc); clang's OpenMP needs libomp, which a machine may lack */
+  if (!o.cflags) {
+    const char *b = strrchr(o.cc, '/') ? strrchr(o.cc, '/') + 1 : o.cc;
+    o.cflags = getenv("TTC_CFLAGS") && *getenv("TTC_CFLAGS") ? getenv("TTC_CFLAGS")
+               : strstr(b, "clang") ? "-O3 -march=native -fno-math-errno -fno-trapping-math"
+                                    : "-O3 -march=native -fno-math-errno -fno-trapping-math -fopenmp";
+  }
   return o;
 }
 

@@ -23,6 +23,9 @@
 #include "tt.h"
 
 #include <pthread.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -408,14 +411,59 @@ static void gemm_cols(int64_t M, int64_t j0, int64_t j1, int64_t K, const float 
  * do not depend on the thread count. A job's parts may call tt_gemm_f32; nested calls run
  * serially (in_part), so the one worker never waits on itself.
  */
+static bool threads_off;  /* tt_gemm_threads(1): the worker (if any) stays idle */
+static _Thread_local bool in_part;
+
+void tt_gemm_threads(int n) {
+  threads_off = n <= 1;
+}
+
+#ifdef _OPENMP
+/*
+ * Compiled with -fopenmp (a program built with ttc's default flags under gcc), the second
+ * part runs on OpenMP's pool instead: the same threads as the generated C's parallel loops
+ * (TT_PARALLEL_FOR), so a program has one pool, whose idle threads spin briefly where the
+ * worker above would sleep and be woken. Two parts on two threads, as above, or both on
+ * the caller if the pool gives it only one.
+ */
+static int omp_state; /* 0 not decided, 1 two threads, -1 one */
+
+bool tt_parallel2_available(void) {
+  if (omp_state == 0) {
+    const char *e = getenv("TT_THREADS");
+    omp_state = !(e && atoi(e) == 1) && sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 1 : -1;
+  }
+  return !in_part && !threads_off && omp_state > 0 && !omp_in_parallel();
+}
+
+void tt_parallel2(void (*fn)(void *, int), void *arg) {
+  if (!tt_parallel2_available()) {
+    bool was = in_part;
+    in_part = true;
+    fn(arg, 0);
+    fn(arg, 1);
+    in_part = was;
+    return;
+  }
+#pragma omp parallel num_threads(2)
+  {
+    in_part = true;
+    if (omp_get_num_threads() < 2) {
+      fn(arg, 0);
+      fn(arg, 1);
+    } else {
+      fn(arg, omp_get_thread_num());
+    }
+    in_part = false;
+  }
+}
+#else
 static pthread_mutex_t job_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t job_cv = PTHREAD_COND_INITIALIZER, done_cv = PTHREAD_COND_INITIALIZER;
 static void (*job_fn)(void *, int);
 static void *job_arg;
 static bool job_posted, job_done;
 static int worker_state; /* 0 not started, 1 running, -1 unavailable */
-static bool threads_off;  /* tt_gemm_threads(1): the worker (if any) stays idle */
-static _Thread_local bool in_part;
 
 static void *worker_main(void *arg) {
   (void)arg;
@@ -434,10 +482,6 @@ static void *worker_main(void *arg) {
     pthread_mutex_unlock(&job_mu);
   }
   return NULL;
-}
-
-void tt_gemm_threads(int n) {
-  threads_off = n <= 1;
 }
 
 static bool worker_ready(void) {
@@ -484,6 +528,7 @@ void tt_parallel2(void (*fn)(void *, int), void *arg) {
   while (!job_done) pthread_cond_wait(&done_cv, &job_mu);
   pthread_mutex_unlock(&job_mu);
 }
+#endif
 
 /*
  * Few rows of C (M <= SMALL_M): batch-1 inference, a GPT's per-token decode step. Packing

@@ -19,6 +19,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 /* PyTorch's default CPU seed (c10::detail::getNonDeterministicRandom is not used for the
  * CPU generator; default_rng_seed_val is this constant). */
@@ -31,6 +34,11 @@ void tt_init(int argc, char **argv) {
   tt_argc = argc;
   tt_argv = argv;
   tt_manual_seed(TT_DEFAULT_SEED);
+#ifdef _OPENMP
+  /* TT_THREADS=1: the generated parallel loops (TT_PARALLEL_FOR) on one thread too */
+  const char *e = getenv("TT_THREADS");
+  if (e && atoi(e) == 1) omp_set_num_threads(1);
+#endif
 }
 
 void tt_data_check(const unsigned char *begin, const unsigned char *end, uint64_t size,

@@ -21,6 +21,18 @@
 #define TT_NOINLINE __attribute__((noinline))
 /* A buffer a program may never touch: a .grad when no backward() runs (no autodiff pass). */
 #define TT_MAYBE_UNUSED __attribute__((unused))
+/*
+ * An elementwise loop (or a row-wise one: softmax) over a large tensor, marked by codegen
+ * to run on every core: each element is computed by one thread with the arithmetic it has
+ * on one, so the results do not depend on the thread count. It takes effect when the C is
+ * compiled with -fopenmp (ttc's default flags with gcc: driver/main.c), and is nothing
+ * otherwise. TT_THREADS=1 keeps such loops on one thread, as it does the runtime's kernels.
+ */
+#ifdef _OPENMP
+#define TT_PARALLEL_FOR _Pragma("omp parallel for schedule(static)")
+#else
+#define TT_PARALLEL_FOR
+#endif
 
 /* ---- rt.c ----------------------------------------------------------------------- */
 
@@ -627,6 +639,38 @@ static inline float tt_expf(float x) {
   } s = {t};
   s.u = (s.u + 1023) << 52; /* 2^n */
   return (float)(p * s.d);
+}
+
+/*
+ * A softmax row's maximum and sum (codegen/kernels.c, cg_softmax), for rows that are
+ * contiguous. An in-order loop is one chain of dependent compares or adds, 4 cycles an
+ * element, and gcc keeps it so (reordering float adds would change the result): a GPT's
+ * attention softmax spent most of its time there. Here 16 (8) running maxima (sums) take
+ * the elements in turn and are combined at the end, which gcc turns into vector code.
+ * The maximum is the same value as the in-order loop's, NaNs skipped as there (x > m is
+ * false for them); the sum is in double, as before, so reordering it moves it by about
+ * 1e-16 of itself, far below the float it is rounded to.
+ */
+static inline float tt_row_max_f32(const float *x, int64_t n) {
+  float m[16];
+  for (int k = 0; k < 16; k++) m[k] = -INFINITY;
+  const int64_t whole = n - n % 16;
+  for (int64_t i = 0; i < whole; i += 16)
+    for (int k = 0; k < 16; k++) m[k] = x[i + k] > m[k] ? x[i + k] : m[k];
+  float r = -INFINITY;
+  for (int k = 0; k < 16; k++) r = m[k] > r ? m[k] : r;
+  for (int64_t i = whole; i < n; i++) r = x[i] > r ? x[i] : r;
+  return r;
+}
+
+static inline double tt_row_sum_f32(const float *x, int64_t n) {
+  double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  const int64_t whole = n - n % 8;
+  for (int64_t i = 0; i < whole; i += 8)
+    for (int k = 0; k < 8; k++) s[k] += x[i + k];
+  double r = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+  for (int64_t i = whole; i < n; i++) r += x[i];
+  return r;
 }
 
 #endif

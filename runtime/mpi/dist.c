@@ -16,6 +16,9 @@
 #include "tt.h"
 
 #include <mpi.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +76,20 @@ void tt_dist_init(void) {
   check(MPI_Comm_size(MPI_COMM_WORLD, &world_), "MPI_Comm_size");
   tt_set_fatal_hook(abort_job);
   atexit(finalize);
+#ifdef _OPENMP
+  /* ranks sharing a machine share its cores: OpenMP's pool (the generated parallel loops,
+     TT_PARALLEL_FOR) gets this rank's share, so idle threads do not spin on another rank's
+     core; TT_THREADS / OMP_NUM_THREADS, when set, decide instead */
+  MPI_Comm node;
+  int local = 1;
+  if (!getenv("TT_THREADS") && !getenv("OMP_NUM_THREADS") &&
+      MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+    MPI_Comm_size(node, &local);
+    MPI_Comm_free(&node);
+    int share = omp_get_num_procs() / (local > 0 ? local : 1);
+    omp_set_num_threads(share > 1 ? share : 1);
+  }
+#endif
 }
 
 int64_t tt_dist_rank(void) {

@@ -311,6 +311,7 @@ static void train_step(void) {
   /* cifar10_cnn.tt:39:5  reshape [3] -> [3,1,1]: a view of t2, no copy */
   /* cifar10_cnn.tt:39:5  sub [B:64,3,32,32] - [3,1,1] fused into the loop below   196608 FLOPs */
   /* cifar10_cnn.tt:39:5  t6 = div [B:64,3,32,32] / [3,1,1] with 1 fused op -> [B:64,3,32,32]   196608 FLOPs, 1572888 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 3; i1++)
       for (int64_t i2 = 0; i2 < 1024; i2++) {
@@ -349,11 +350,13 @@ static void train_step(void) {
   for (int64_t i0 = 0; i0 < 32; i0++)
     t18[i0] = t14[i0] / t17[0];
   /* cifar10_cnn.tt:23:33  t19 = sub [B:64,32,32,32] - [1,32,1,1] -> [B:64,32,32,32]   2097152 FLOPs, 16777344 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 32; i1++)
       for (int64_t i2 = 0; i2 < 1024; i2++)
         t19[i0 * 32768 + i1 * 1024 + i2] = conv1_out[i0 * 32768 + i1 * 1024 + i2] - t18[i1];
   /* cifar10_cnn.tt:23:33  t20 = mul [B:64,32,32,32] * [B:64,32,32,32] -> [B:64,32,32,32]   2097152 FLOPs, 25165824 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 32768; i0++)
     t20[i0] = t19[i0] * t19[i0];
   /* cifar10_cnn.tt:23:33  t21 = sum [B:64,32,32,32] dims=(0,2,3) keepdim -> [1,32,1,1]   2097152 FLOPs, 8388736 B, 0.25 FLOP/B */
@@ -459,11 +462,13 @@ static void train_step(void) {
     t57[i0] = sqrtf(f56);
   }
   /* cifar10_cnn.tt:23:33  t58 = sub [B:64,32,32,32] - [1,32,1,1] -> [B:64,32,32,32]   2097152 FLOPs, 16777344 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 32; i1++)
       for (int64_t i2 = 0; i2 < 1024; i2++)
         t58[i0 * 32768 + i1 * 1024 + i2] = conv1_out[i0 * 32768 + i1 * 1024 + i2] - t18[i1];
   /* cifar10_cnn.tt:23:33  t59 = div [B:64,32,32,32] / [1,32,1,1] -> [B:64,32,32,32]   2097152 FLOPs, 16777344 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 32; i1++)
       for (int64_t i2 = 0; i2 < 1024; i2++)
@@ -471,6 +476,7 @@ static void train_step(void) {
   /* cifar10_cnn.tt:23:33  mul [B:64,32,32,32] * [1,32,1,1] fused into the loop below   2097152 FLOPs */
   /* cifar10_cnn.tt:23:33  add [B:64,32,32,32] + [1,32,1,1] fused into the loop below   2097152 FLOPs */
   /* cifar10_cnn.tt:23:24  t62 = relu [B:64,32,32,32] with 2 fused ops -> [B:64,32,32,32]   2097152 FLOPs, 16777472 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 32; i1++)
       for (int64_t i2 = 0; i2 < 1024; i2++) {
@@ -512,11 +518,13 @@ static void train_step(void) {
   for (int64_t i0 = 0; i0 < 64; i0++)
     t75[i0] = t71[i0] / t74[0];
   /* cifar10_cnn.tt:24:33  t76 = sub [B:64,64,16,16] - [1,64,1,1] -> [B:64,64,16,16]   1048576 FLOPs, 8388864 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       for (int64_t i2 = 0; i2 < 256; i2++)
         t76[i0 * 16384 + i1 * 256 + i2] = conv2_out[i0 * 16384 + i1 * 256 + i2] - t75[i1];
   /* cifar10_cnn.tt:24:33  t77 = mul [B:64,64,16,16] * [B:64,64,16,16] -> [B:64,64,16,16]   1048576 FLOPs, 12582912 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 16384; i0++)
     t77[i0] = t76[i0] * t76[i0];
   /* cifar10_cnn.tt:24:33  t78 = sum [B:64,64,16,16] dims=(0,2,3) keepdim -> [1,64,1,1]   1048576 FLOPs, 4194560 B, 0.25 FLOP/B */
@@ -622,11 +630,13 @@ static void train_step(void) {
     t114[i0] = sqrtf(f113);
   }
   /* cifar10_cnn.tt:24:33  t115 = sub [B:64,64,16,16] - [1,64,1,1] -> [B:64,64,16,16]   1048576 FLOPs, 8388864 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       for (int64_t i2 = 0; i2 < 256; i2++)
         t115[i0 * 16384 + i1 * 256 + i2] = conv2_out[i0 * 16384 + i1 * 256 + i2] - t75[i1];
   /* cifar10_cnn.tt:24:33  t116 = div [B:64,64,16,16] / [1,64,1,1] -> [B:64,64,16,16]   1048576 FLOPs, 8388864 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       for (int64_t i2 = 0; i2 < 256; i2++)
@@ -634,6 +644,7 @@ static void train_step(void) {
   /* cifar10_cnn.tt:24:33  mul [B:64,64,16,16] * [1,64,1,1] fused into the loop below   1048576 FLOPs */
   /* cifar10_cnn.tt:24:33  add [B:64,64,16,16] + [1,64,1,1] fused into the loop below   1048576 FLOPs */
   /* cifar10_cnn.tt:24:24  t119 = relu [B:64,64,16,16] with 2 fused ops -> [B:64,64,16,16]   1048576 FLOPs, 8389120 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       for (int64_t i2 = 0; i2 < 256; i2++) {
@@ -646,6 +657,7 @@ static void train_step(void) {
   /* cifar10_cnn.tt:25:33  conv3_out = conv2d [B:64,64,8,8], [128,64,3,3], [128] im2col + GEMM -> [B:64,128,8,8]   603979776 FLOPs, 3441152 B, 175.52 FLOP/B */
   tt_conv2d_f32(x_1, conv3_weight, conv3_bias, conv3_out, B, 64, 8, 8, 128, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* cifar10_cnn.tt:25:24  t124 = relu [B:64,128,8,8] -> [B:64,128,8,8]   524288 FLOPs, 4194304 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 8192; i0++)
     t124[i0] = (conv3_out[i0] < 0 ? (float)0 : conv3_out[i0]);
   /* cifar10_cnn.tt:25:13  x_2 = max_pool2d [B:64,128,8,8] -> [B:64,128,4,4]   524288 FLOPs, 2621440 B, 0.20 FLOP/B */
@@ -664,12 +676,14 @@ static void train_step(void) {
     0.7f,
   };
   /* cifar10_cnn.tt:26:28  t132 = div [B:64,2048] / [] with 2 fused ops -> [B:64,2048]   131072 FLOPs, 1572876 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 2048; i0++) {
     const _Bool f129 = t127[i0] < t128[0]; /* lt */
     const float f130 = (float)f129; /* cast */
     t132[i0] = f130 / t131[0];
   }
   /* cifar10_cnn.tt:26:28  drop_out = mul [B:64,2048] * [B:64,2048] -> [B:64,2048]   131072 FLOPs, 1572864 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 2048; i0++)
     drop_out[i0] = x_2[i0] * t132[i0];
   /* cifar10_cnn.tt:26:20  t135 = matmul [B:64,2048] @ [10,2048] (B transposed) -> [B:64,10]   2621440 FLOPs, 608768 B, 4.31 FLOP/B */
@@ -680,14 +694,11 @@ static void train_step(void) {
       fc_out[i0 * 10 + i1] = t135[i0 * 10 + i1] + fc_bias[i1];
   /* cifar10_cnn.tt:40:16  t138 = log_softmax [B:64,10] dim=1 -> [B:64,10]   3200 FLOPs, 5120 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (fc_out[i0 * 10 + i1] > rmax) rmax = fc_out[i0 * 10 + i1];
+    float rmax = tt_row_max_f32(fc_out + i0 * 10, 10);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t138[i0 * 10 + i1] = tt_expf(fc_out[i0 * 10 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += t138[i0 * 10 + i1];
+    rsum = tt_row_sum_f32(t138 + i0 * 10, 10);
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t138[i0 * 10 + i1] = (float)(fc_out[i0 * 10 + i1] - rmax - rsum);
@@ -798,6 +809,7 @@ static void train_step(void) {
   /* cifar10_cnn.tt:26:20  t240 = matmul [B:64,10] @ [10,2048] -> [B:64,2048]   2621440 FLOPs, 608768 B, 4.31 FLOP/B */
   tt_gemm_f32(B, 2048, 10, t236, 10, false, fc_weight, 2048, false, t240, 2048, false);
   /* cifar10_cnn.tt:26:28  t242 = mul [B:64,2048] * [B:64,2048] -> [B:64,2048]   131072 FLOPs, 1572864 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 2048; i0++)
     t242[i0] = t240[i0] * t132[i0];
   /* cifar10_cnn.tt:26:35  reshape [B:64,2048] -> [B:64,128,4,4]: a view of t242, no copy */
@@ -809,6 +821,7 @@ static void train_step(void) {
   };
   /* cifar10_cnn.tt:25:24  gt [B:64,128,8,8] > [] fused into the loop below   524288 FLOPs */
   /* cifar10_cnn.tt:25:24  t247 = where [B:64,128,8,8], [B:64,128,8,8], [] with 1 fused op -> [B:64,128,8,8]   524288 FLOPs, 6291464 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 8192; i0++) {
     const _Bool f246 = t124[i0] > t245[0]; /* gt */
     t247[i0] = (f246 ? t244[i0] : t245[0]);
@@ -841,6 +854,7 @@ static void train_step(void) {
   };
   /* cifar10_cnn.tt:24:24  gt [B:64,64,16,16] > [] fused into the loop below   1048576 FLOPs */
   /* cifar10_cnn.tt:24:24  t254 = where [B:64,64,16,16], [B:64,64,16,16], [] with 1 fused op -> [B:64,64,16,16]   1048576 FLOPs, 12582920 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 16384; i0++) {
     const _Bool f253 = t119[i0] > t252[0]; /* gt */
     t254[i0] = (f253 ? t251[i0] : t252[0]);
@@ -862,11 +876,13 @@ static void train_step(void) {
     t255[i0] = (float)acc;
   }
   /* cifar10_cnn.tt:24:33  t256 = mul [B:64,64,16,16] * [1,64,1,1] -> [B:64,64,16,16]   1048576 FLOPs, 8388864 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       for (int64_t i2 = 0; i2 < 256; i2++)
         t256[i0 * 16384 + i1 * 256 + i2] = t254[i0 * 16384 + i1 * 256 + i2] * bn2_weight[i1];
   /* cifar10_cnn.tt:24:33  t257 = mul [B:64,64,16,16] * [B:64,64,16,16] -> [B:64,64,16,16]   1048576 FLOPs, 12582912 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 16384; i0++)
     t257[i0] = t254[i0] * t116[i0];
   /* cifar10_cnn.tt:24:33  t258 = sum [B:64,64,16,16] dims=(0,2,3) keepdim -> [1,64,1,1]   1048576 FLOPs, 4194560 B, 0.25 FLOP/B */
@@ -886,6 +902,7 @@ static void train_step(void) {
     t258[i0] = (float)acc;
   }
   /* cifar10_cnn.tt:24:33  t259 = div [B:64,64,16,16] / [1,64,1,1] -> [B:64,64,16,16]   1048576 FLOPs, 8388864 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       for (int64_t i2 = 0; i2 < 256; i2++)
@@ -896,6 +913,7 @@ static void train_step(void) {
     t261[i0] = t114[i0] * t114[i0];
   /* cifar10_cnn.tt:24:33  div [B:64,64,16,16] / [1,64,1,1] fused into the loop below   1048576 FLOPs */
   /* cifar10_cnn.tt:24:33  t263 = neg [B:64,64,16,16] with 2 fused ops -> [B:64,64,16,16]   1048576 FLOPs, 12583168 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       for (int64_t i2 = 0; i2 < 256; i2++) {
@@ -920,6 +938,7 @@ static void train_step(void) {
     t264[i0] = (float)acc;
   }
   /* cifar10_cnn.tt:24:33  t265 = neg [B:64,64,16,16] -> [B:64,64,16,16]   1048576 FLOPs, 8388608 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 16384; i0++)
     t265[i0] = -t259[i0];
   /* cifar10_cnn.tt:24:33  t266 = sum [B:64,64,16,16] dims=(0,2,3) keepdim -> [1,64,1,1]   1048576 FLOPs, 4194560 B, 0.25 FLOP/B */
@@ -958,6 +977,7 @@ static void train_step(void) {
   /* cifar10_cnn.tt:24:33  mul [B:64,64,16,16] * [B:64,64,16,16] fused into the loop below   1048576 FLOPs */
   /* cifar10_cnn.tt:24:33  mul [B:64,64,16,16] * [B:64,64,16,16] fused into the loop below   1048576 FLOPs */
   /* cifar10_cnn.tt:24:33  t274 = add [B:64,64,16,16] + [B:64,64,16,16] with 2 fused ops -> [B:64,64,16,16]   1048576 FLOPs, 20971520 B, 0.05 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 16384; i0++) {
     const float f272 = t271[i0] * t76[i0]; /* mul */
     const float f273 = t271[i0] * t76[i0]; /* mul */
@@ -965,6 +985,7 @@ static void train_step(void) {
   }
   /* cifar10_cnn.tt:24:33  add [B:64,64,16,16] + [B:64,64,16,16] fused into the loop below   1048576 FLOPs */
   /* cifar10_cnn.tt:24:33  t276 = neg [B:64,64,16,16] -> [B:64,64,16,16]   1048576 FLOPs, 8388608 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 16384; i0++)
     t276[i0] = -t274[i0];
   /* cifar10_cnn.tt:24:33  t277 = sum [B:64,64,16,16] dims=(0,2,3) keepdim -> [1,64,1,1]   1048576 FLOPs, 4194560 B, 0.25 FLOP/B */
@@ -995,6 +1016,7 @@ static void train_step(void) {
       for (int64_t i2 = 0; i2 < 256; i2++)
         t280[i0 * 16384 + i1 * 256 + i2] = t279[i1];
   /* cifar10_cnn.tt:24:33  t281 = add [B:64,64,16,16] + [B:64,64,16,16] with 1 fused op -> [B:64,64,16,16]   1048576 FLOPs, 16777216 B, 0.06 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 16384; i0++) {
     const float f275 = t259[i0] + t274[i0]; /* add */
     t281[i0] = f275 + t280[i0];
@@ -1029,6 +1051,7 @@ static void train_step(void) {
   };
   /* cifar10_cnn.tt:23:24  gt [B:64,32,32,32] > [] fused into the loop below   2097152 FLOPs */
   /* cifar10_cnn.tt:23:24  t290 = where [B:64,32,32,32], [B:64,32,32,32], [] with 1 fused op -> [B:64,32,32,32]   2097152 FLOPs, 25165832 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 32768; i0++) {
     const _Bool f289 = t62[i0] > t288[0]; /* gt */
     t290[i0] = (f289 ? t287[i0] : t288[0]);
@@ -1050,11 +1073,13 @@ static void train_step(void) {
     t291[i0] = (float)acc;
   }
   /* cifar10_cnn.tt:23:33  t292 = mul [B:64,32,32,32] * [1,32,1,1] -> [B:64,32,32,32]   2097152 FLOPs, 16777344 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 32; i1++)
       for (int64_t i2 = 0; i2 < 1024; i2++)
         t292[i0 * 32768 + i1 * 1024 + i2] = t290[i0 * 32768 + i1 * 1024 + i2] * bn1_weight[i1];
   /* cifar10_cnn.tt:23:33  t293 = mul [B:64,32,32,32] * [B:64,32,32,32] -> [B:64,32,32,32]   2097152 FLOPs, 25165824 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 32768; i0++)
     t293[i0] = t290[i0] * t59[i0];
   /* cifar10_cnn.tt:23:33  t294 = sum [B:64,32,32,32] dims=(0,2,3) keepdim -> [1,32,1,1]   2097152 FLOPs, 8388736 B, 0.25 FLOP/B */
@@ -1074,6 +1099,7 @@ static void train_step(void) {
     t294[i0] = (float)acc;
   }
   /* cifar10_cnn.tt:23:33  t295 = div [B:64,32,32,32] / [1,32,1,1] -> [B:64,32,32,32]   2097152 FLOPs, 16777344 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 32; i1++)
       for (int64_t i2 = 0; i2 < 1024; i2++)
@@ -1084,6 +1110,7 @@ static void train_step(void) {
     t297[i0] = t57[i0] * t57[i0];
   /* cifar10_cnn.tt:23:33  div [B:64,32,32,32] / [1,32,1,1] fused into the loop below   2097152 FLOPs */
   /* cifar10_cnn.tt:23:33  t299 = neg [B:64,32,32,32] with 2 fused ops -> [B:64,32,32,32]   2097152 FLOPs, 25165952 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 32; i1++)
       for (int64_t i2 = 0; i2 < 1024; i2++) {
@@ -1108,6 +1135,7 @@ static void train_step(void) {
     t300[i0] = (float)acc;
   }
   /* cifar10_cnn.tt:23:33  t301 = neg [B:64,32,32,32] -> [B:64,32,32,32]   2097152 FLOPs, 16777216 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 32768; i0++)
     t301[i0] = -t295[i0];
   /* cifar10_cnn.tt:23:33  t302 = sum [B:64,32,32,32] dims=(0,2,3) keepdim -> [1,32,1,1]   2097152 FLOPs, 8388736 B, 0.25 FLOP/B */
@@ -1146,6 +1174,7 @@ static void train_step(void) {
   /* cifar10_cnn.tt:23:33  mul [B:64,32,32,32] * [B:64,32,32,32] fused into the loop below   2097152 FLOPs */
   /* cifar10_cnn.tt:23:33  mul [B:64,32,32,32] * [B:64,32,32,32] fused into the loop below   2097152 FLOPs */
   /* cifar10_cnn.tt:23:33  t310 = add [B:64,32,32,32] + [B:64,32,32,32] with 2 fused ops -> [B:64,32,32,32]   2097152 FLOPs, 41943040 B, 0.05 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 32768; i0++) {
     const float f308 = t307[i0] * t19[i0]; /* mul */
     const float f309 = t307[i0] * t19[i0]; /* mul */
@@ -1153,6 +1182,7 @@ static void train_step(void) {
   }
   /* cifar10_cnn.tt:23:33  add [B:64,32,32,32] + [B:64,32,32,32] fused into the loop below   2097152 FLOPs */
   /* cifar10_cnn.tt:23:33  t312 = neg [B:64,32,32,32] -> [B:64,32,32,32]   2097152 FLOPs, 16777216 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 32768; i0++)
     t312[i0] = -t310[i0];
   /* cifar10_cnn.tt:23:33  t313 = sum [B:64,32,32,32] dims=(0,2,3) keepdim -> [1,32,1,1]   2097152 FLOPs, 8388736 B, 0.25 FLOP/B */
@@ -1183,6 +1213,7 @@ static void train_step(void) {
       for (int64_t i2 = 0; i2 < 1024; i2++)
         t316[i0 * 32768 + i1 * 1024 + i2] = t315[i1];
   /* cifar10_cnn.tt:23:33  t317 = add [B:64,32,32,32] + [B:64,32,32,32] with 1 fused op -> [B:64,32,32,32]   2097152 FLOPs, 33554432 B, 0.06 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 32768; i0++) {
     const float f311 = t295[i0] + t310[i0]; /* add */
     t317[i0] = f311 + t316[i0];
@@ -1240,6 +1271,7 @@ static void train_step(void) {
     bn2_bias_grad[i0] = bn2_bias_grad[i0] + t255[i0];
   /* cifar10_cnn.tt:42:13  store into bn2_bias_grad: computed there, nothing to copy */
   /* cifar10_cnn.tt:42:13  conv3_weight_grad = add [128,64,3,3] + [128,64,3,3] -> [128,64,3,3]   73728 FLOPs, 884736 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 73728; i0++)
     conv3_weight_grad[i0] = conv3_weight_grad[i0] + t249[i0];
   /* cifar10_cnn.tt:42:13  store into conv3_weight_grad: computed there, nothing to copy */
@@ -1454,6 +1486,7 @@ static void eval_step(void) {
   /* cifar10_cnn.tt:48:9  reshape [3] -> [3,1,1]: a view of t2, no copy */
   /* cifar10_cnn.tt:48:9  sub [B:500,3,32,32] - [3,1,1] fused into the loop below   1536000 FLOPs */
   /* cifar10_cnn.tt:48:9  t6 = div [B:500,3,32,32] / [3,1,1] with 1 fused op -> [B:500,3,32,32]   1536000 FLOPs, 12288024 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 3; i1++)
       for (int64_t i2 = 0; i2 < 1024; i2++) {
@@ -1484,6 +1517,7 @@ static void eval_step(void) {
   /* cifar10_cnn.tt:23:33  mul [B:500,32,32,32] * [1,32,1,1] fused into the loop below   16384000 FLOPs */
   /* cifar10_cnn.tt:23:33  add [B:500,32,32,32] + [1,32,1,1] fused into the loop below   16384000 FLOPs */
   /* cifar10_cnn.tt:23:24  t28 = relu [B:500,32,32,32] with 4 fused ops -> [B:500,32,32,32]   16384000 FLOPs, 131072512 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 32; i1++)
       for (int64_t i2 = 0; i2 < 1024; i2++) {
@@ -1519,6 +1553,7 @@ static void eval_step(void) {
   /* cifar10_cnn.tt:24:33  mul [B:500,64,16,16] * [1,64,1,1] fused into the loop below   8192000 FLOPs */
   /* cifar10_cnn.tt:24:33  add [B:500,64,16,16] + [1,64,1,1] fused into the loop below   8192000 FLOPs */
   /* cifar10_cnn.tt:24:24  t51 = relu [B:500,64,16,16] with 4 fused ops -> [B:500,64,16,16]   8192000 FLOPs, 65537024 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       for (int64_t i2 = 0; i2 < 256; i2++) {
@@ -1534,6 +1569,7 @@ static void eval_step(void) {
   tt_conv2d_f32(x_1, conv3_weight, conv3_bias, t55, B, 64, 8, 8, 128, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* cifar10_cnn.tt:25:33  conv3_out = detach [B:500,128,8,8] -> [B:500,128,8,8]: a view of t55, no copy */
   /* cifar10_cnn.tt:25:24  t57 = relu [B:500,128,8,8] -> [B:500,128,8,8]   4096000 FLOPs, 32768000 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 8192; i0++)
     t57[i0] = (t55[i0] < 0 ? (float)0 : t55[i0]);
   /* cifar10_cnn.tt:25:13  x_2 = max_pool2d [B:500,128,8,8] -> [B:500,128,4,4]   4096000 FLOPs, 20480000 B, 0.20 FLOP/B */

@@ -181,6 +181,7 @@ static void train_step(void) {
   /* cnn_fashion.tt:19:33  conv1_out = conv2d [B:64,1,28,28], [32,1,3,3], [32] im2col + GEMM -> [B:64,32,28,28]   28901376 FLOPs, 6624512 B, 4.36 FLOP/B */
   tt_conv2d_f32(loader0_x, conv1_weight, conv1_bias, conv1_out, B, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* cnn_fashion.tt:19:24  t4 = relu [B:64,32,28,28] -> [B:64,32,28,28]   1605632 FLOPs, 12845056 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 25088; i0++)
     t4[i0] = (conv1_out[i0] < 0 ? (float)0 : conv1_out[i0]);
   /* cnn_fashion.tt:19:13  x = max_pool2d [B:64,32,28,28] -> [B:64,32,14,14]   1605632 FLOPs, 8028160 B, 0.20 FLOP/B */
@@ -188,6 +189,7 @@ static void train_step(void) {
   /* cnn_fashion.tt:20:33  conv2_out = conv2d [B:64,32,14,14], [64,32,3,3], [64] im2col + GEMM -> [B:64,64,14,14]   462422016 FLOPs, 4890880 B, 94.55 FLOP/B */
   tt_conv2d_f32(x, conv2_weight, conv2_bias, conv2_out, B, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* cnn_fashion.tt:20:24  t9 = relu [B:64,64,14,14] -> [B:64,64,14,14]   802816 FLOPs, 6422528 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 12544; i0++)
     t9[i0] = (conv2_out[i0] < 0 ? (float)0 : conv2_out[i0]);
   /* cnn_fashion.tt:20:13  x_1 = max_pool2d [B:64,64,14,14] -> [B:64,64,7,7]   802816 FLOPs, 4014080 B, 0.20 FLOP/B */
@@ -231,14 +233,11 @@ static void train_step(void) {
       fc2_out[i0 * 10 + i1] = t25[i0 * 10 + i1] + fc2_bias[i1];
   /* cnn_fashion.tt:32:16  t28 = log_softmax [B:64,10] dim=1 -> [B:64,10]   3200 FLOPs, 5120 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (fc2_out[i0 * 10 + i1] > rmax) rmax = fc2_out[i0 * 10 + i1];
+    float rmax = tt_row_max_f32(fc2_out + i0 * 10, 10);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t28[i0 * 10 + i1] = tt_expf(fc2_out[i0 * 10 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += t28[i0 * 10 + i1];
+    rsum = tt_row_sum_f32(t28 + i0 * 10, 10);
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t28[i0 * 10 + i1] = (float)(fc2_out[i0 * 10 + i1] - rmax - rsum);
@@ -387,6 +386,7 @@ static void train_step(void) {
   };
   /* cnn_fashion.tt:20:24  gt [B:64,64,14,14] > [] fused into the loop below   802816 FLOPs */
   /* cnn_fashion.tt:20:24  t130 = where [B:64,64,14,14], [B:64,64,14,14], [] with 1 fused op -> [B:64,64,14,14]   802816 FLOPs, 9633800 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 12544; i0++) {
     const _Bool f129 = t9[i0] > t128[0]; /* gt */
     t130[i0] = (f129 ? t127[i0] : t128[0]);
@@ -421,6 +421,7 @@ static void train_step(void) {
   };
   /* cnn_fashion.tt:19:24  gt [B:64,32,28,28] > [] fused into the loop below   1605632 FLOPs */
   /* cnn_fashion.tt:19:24  t137 = where [B:64,32,28,28], [B:64,32,28,28], [] with 1 fused op -> [B:64,32,28,28]   1605632 FLOPs, 19267592 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 25088; i0++) {
     const _Bool f136 = t4[i0] > t135[0]; /* gt */
     t137[i0] = (f136 ? t134[i0] : t135[0]);
@@ -667,6 +668,7 @@ static void eval_step(void) {
   tt_conv2d_f32(loader1_x, conv1_weight, conv1_bias, t3, B, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* cnn_fashion.tt:19:33  conv1_out = detach [B:1000,32,28,28] -> [B:1000,32,28,28]: a view of t3, no copy */
   /* cnn_fashion.tt:19:24  t5 = relu [B:1000,32,28,28] -> [B:1000,32,28,28]   25088000 FLOPs, 200704000 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 25088; i0++)
     t5[i0] = (t3[i0] < 0 ? (float)0 : t3[i0]);
   /* cnn_fashion.tt:19:13  x = max_pool2d [B:1000,32,28,28] -> [B:1000,32,14,14]   25088000 FLOPs, 125440000 B, 0.20 FLOP/B */
@@ -675,6 +677,7 @@ static void eval_step(void) {
   tt_conv2d_f32(x, conv2_weight, conv2_bias, t9, B, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* cnn_fashion.tt:20:33  conv2_out = detach [B:1000,64,14,14] -> [B:1000,64,14,14]: a view of t9, no copy */
   /* cnn_fashion.tt:20:24  t11 = relu [B:1000,64,14,14] -> [B:1000,64,14,14]   12544000 FLOPs, 100352000 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 12544; i0++)
     t11[i0] = (t9[i0] < 0 ? (float)0 : t9[i0]);
   /* cnn_fashion.tt:20:13  x_1 = max_pool2d [B:1000,64,14,14] -> [B:1000,64,7,7]   12544000 FLOPs, 62720000 B, 0.20 FLOP/B */
@@ -684,11 +687,13 @@ static void eval_step(void) {
   tt_gemm_f32(B, 128, 3136, x_1, 3136, false, fc1_weight, 3136, true, t15, 128, false);
   /* cnn_fashion.tt:21:44  detach [B:1000,128] -> [B:1000,128]: a view of t15, no copy */
   /* cnn_fashion.tt:21:44  t18 = add [B:1000,128] + [128] -> [B:1000,128]   128000 FLOPs, 1024512 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t18[i0 * 128 + i1] = t15[i0 * 128 + i1] + fc1_bias[i1];
   /* cnn_fashion.tt:21:44  fc1_out = detach [B:1000,128] -> [B:1000,128]: a view of t18, no copy */
   /* cnn_fashion.tt:21:35  drop_out = relu [B:1000,128] -> [B:1000,128]   128000 FLOPs, 1024000 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 128; i0++)
     drop_out[i0] = (t18[i0] < 0 ? (float)0 : t18[i0]);
   /* cnn_fashion.tt:21:20  t22 = matmul [B:1000,128] @ [10,128] (B transposed) -> [B:1000,10]   2560000 FLOPs, 557120 B, 4.60 FLOP/B */

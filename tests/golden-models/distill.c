@@ -565,6 +565,7 @@ static void train_step_1(void) {
   /* distill.tt:42:37  conv1_out = conv2d [B:64,1,28,28], [32,1,3,3], [32] im2col + GEMM -> [B:64,32,28,28]   28901376 FLOPs, 6624512 B, 4.36 FLOP/B */
   tt_conv2d_f32(loader0_x, conv1_weight, conv1_bias, conv1_out, B, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* distill.tt:42:27  t4 = relu [B:64,32,28,28] -> [B:64,32,28,28]   1605632 FLOPs, 12845056 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 25088; i0++)
     t4[i0] = (conv1_out[i0] < 0 ? (float)0 : conv1_out[i0]);
   /* distill.tt:42:14  x = max_pool2d [B:64,32,28,28] -> [B:64,32,14,14]   1605632 FLOPs, 8028160 B, 0.20 FLOP/B */
@@ -572,6 +573,7 @@ static void train_step_1(void) {
   /* distill.tt:43:37  conv2_out = conv2d [B:64,32,14,14], [64,32,3,3], [64] im2col + GEMM -> [B:64,64,14,14]   462422016 FLOPs, 4890880 B, 94.55 FLOP/B */
   tt_conv2d_f32(x, conv2_weight, conv2_bias, conv2_out, B, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* distill.tt:43:27  t9 = relu [B:64,64,14,14] -> [B:64,64,14,14]   802816 FLOPs, 6422528 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 12544; i0++)
     t9[i0] = (conv2_out[i0] < 0 ? (float)0 : conv2_out[i0]);
   /* distill.tt:43:14  x_1 = max_pool2d [B:64,64,14,14] -> [B:64,64,7,7]   802816 FLOPs, 4014080 B, 0.20 FLOP/B */
@@ -615,14 +617,11 @@ static void train_step_1(void) {
       fc2_out[i0 * 10 + i1] = t25[i0 * 10 + i1] + fc2_bias[i1];
   /* distill.tt:73:17  t28 = log_softmax [B:64,10] dim=1 -> [B:64,10]   3200 FLOPs, 5120 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (fc2_out[i0 * 10 + i1] > rmax) rmax = fc2_out[i0 * 10 + i1];
+    float rmax = tt_row_max_f32(fc2_out + i0 * 10, 10);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t28[i0 * 10 + i1] = tt_expf(fc2_out[i0 * 10 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += t28[i0 * 10 + i1];
+    rsum = tt_row_sum_f32(t28 + i0 * 10, 10);
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t28[i0 * 10 + i1] = (float)(fc2_out[i0 * 10 + i1] - rmax - rsum);
@@ -771,6 +770,7 @@ static void train_step_1(void) {
   };
   /* distill.tt:43:27  gt [B:64,64,14,14] > [] fused into the loop below   802816 FLOPs */
   /* distill.tt:43:27  t131 = where [B:64,64,14,14], [B:64,64,14,14], [] with 1 fused op -> [B:64,64,14,14]   802816 FLOPs, 9633800 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 12544; i0++) {
     const _Bool f130 = t9[i0] > t129[0]; /* gt */
     t131[i0] = (f130 ? t128[i0] : t129[0]);
@@ -805,6 +805,7 @@ static void train_step_1(void) {
   };
   /* distill.tt:42:27  gt [B:64,32,28,28] > [] fused into the loop below   1605632 FLOPs */
   /* distill.tt:42:27  t138 = where [B:64,32,28,28], [B:64,32,28,28], [] with 1 fused op -> [B:64,32,28,28]   1605632 FLOPs, 19267592 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 25088; i0++) {
     const _Bool f137 = t4[i0] > t136[0]; /* gt */
     t138[i0] = (f137 ? t135[i0] : t136[0]);
@@ -1054,6 +1055,7 @@ static void eval_step_1(void) {
   tt_conv2d_f32(loader1_x, conv1_weight, conv1_bias, t3, B, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* distill.tt:42:37  conv1_out = detach [B:1000,32,28,28] -> [B:1000,32,28,28]: a view of t3, no copy */
   /* distill.tt:42:27  t5 = relu [B:1000,32,28,28] -> [B:1000,32,28,28]   25088000 FLOPs, 200704000 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 25088; i0++)
     t5[i0] = (t3[i0] < 0 ? (float)0 : t3[i0]);
   /* distill.tt:42:14  x = max_pool2d [B:1000,32,28,28] -> [B:1000,32,14,14]   25088000 FLOPs, 125440000 B, 0.20 FLOP/B */
@@ -1062,6 +1064,7 @@ static void eval_step_1(void) {
   tt_conv2d_f32(x, conv2_weight, conv2_bias, t9, B, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* distill.tt:43:37  conv2_out = detach [B:1000,64,14,14] -> [B:1000,64,14,14]: a view of t9, no copy */
   /* distill.tt:43:27  t11 = relu [B:1000,64,14,14] -> [B:1000,64,14,14]   12544000 FLOPs, 100352000 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 12544; i0++)
     t11[i0] = (t9[i0] < 0 ? (float)0 : t9[i0]);
   /* distill.tt:43:14  x_1 = max_pool2d [B:1000,64,14,14] -> [B:1000,64,7,7]   12544000 FLOPs, 62720000 B, 0.20 FLOP/B */
@@ -1071,11 +1074,13 @@ static void eval_step_1(void) {
   tt_gemm_f32(B, 128, 3136, x_1, 3136, false, fc1_weight, 3136, true, t15, 128, false);
   /* distill.tt:44:46  detach [B:1000,128] -> [B:1000,128]: a view of t15, no copy */
   /* distill.tt:44:46  t18 = add [B:1000,128] + [128] -> [B:1000,128]   128000 FLOPs, 1024512 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t18[i0 * 128 + i1] = t15[i0 * 128 + i1] + fc1_bias[i1];
   /* distill.tt:44:46  fc1_out = detach [B:1000,128] -> [B:1000,128]: a view of t18, no copy */
   /* distill.tt:44:36  drop_out = relu [B:1000,128] -> [B:1000,128]   128000 FLOPs, 1024000 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 128; i0++)
     drop_out[i0] = (t18[i0] < 0 ? (float)0 : t18[i0]);
   /* distill.tt:44:20  t22 = matmul [B:1000,128] @ [10,128] (B transposed) -> [B:1000,10]   2560000 FLOPs, 557120 B, 4.60 FLOP/B */
@@ -1420,6 +1425,7 @@ static TT_NOINLINE void train_step_2_part1(void) {
   tt_conv2d_f32(loader0_x, conv1_weight, conv1_bias, t3, B, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* distill.tt:42:37  conv1_out = detach [B:64,32,28,28] -> [B:64,32,28,28]: a view of t3, no copy */
   /* distill.tt:42:27  t5 = relu [B:64,32,28,28] -> [B:64,32,28,28]   1605632 FLOPs, 12845056 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 25088; i0++)
     t5[i0] = (t3[i0] < 0 ? (float)0 : t3[i0]);
   /* distill.tt:42:14  x = max_pool2d [B:64,32,28,28] -> [B:64,32,14,14]   1605632 FLOPs, 8028160 B, 0.20 FLOP/B */
@@ -1428,6 +1434,7 @@ static TT_NOINLINE void train_step_2_part1(void) {
   tt_conv2d_f32(x, conv2_weight, conv2_bias, t9, B, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* distill.tt:43:37  conv2_out = detach [B:64,64,14,14] -> [B:64,64,14,14]: a view of t9, no copy */
   /* distill.tt:43:27  t11 = relu [B:64,64,14,14] -> [B:64,64,14,14]   802816 FLOPs, 6422528 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 12544; i0++)
     t11[i0] = (t9[i0] < 0 ? (float)0 : t9[i0]);
   /* distill.tt:43:14  x_1 = max_pool2d [B:64,64,14,14] -> [B:64,64,7,7]   802816 FLOPs, 4014080 B, 0.20 FLOP/B */
@@ -1476,14 +1483,11 @@ static TT_NOINLINE void train_step_2_part1(void) {
       fc2_out[i0 * 10 + i1] = t38[i0 * 10 + i1] + bias_1[i1];
   /* distill.tt:106:21  t41 = log_softmax [B:64,10] dim=1 -> [B:64,10]   3200 FLOPs, 5120 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (fc2_out[i0 * 10 + i1] > rmax) rmax = fc2_out[i0 * 10 + i1];
+    float rmax = tt_row_max_f32(fc2_out + i0 * 10, 10);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t41[i0 * 10 + i1] = tt_expf(fc2_out[i0 * 10 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += t41[i0 * 10 + i1];
+    rsum = tt_row_sum_f32(t41 + i0 * 10, 10);
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t41[i0 * 10 + i1] = (float)(fc2_out[i0 * 10 + i1] - rmax - rsum);
@@ -1724,14 +1728,11 @@ static TT_NOINLINE void train_step_2_part1(void) {
       fc2_out_1[i0 * 10 + i1] = t96[i0 * 10 + i1] + bias_5[i1];
   /* distill.tt:106:21  t99 = log_softmax [B:64,10] dim=1 -> [B:64,10]   3200 FLOPs, 5120 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (fc2_out_1[i0 * 10 + i1] > rmax) rmax = fc2_out_1[i0 * 10 + i1];
+    float rmax = tt_row_max_f32(fc2_out_1 + i0 * 10, 10);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t99[i0 * 10 + i1] = tt_expf(fc2_out_1[i0 * 10 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += t99[i0 * 10 + i1];
+    rsum = tt_row_sum_f32(t99 + i0 * 10, 10);
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t99[i0 * 10 + i1] = (float)(fc2_out_1[i0 * 10 + i1] - rmax - rsum);
@@ -1849,12 +1850,12 @@ static TT_NOINLINE void train_step_2_part1(void) {
   /* distill.tt:54:36  reshape [B:64,50] -> [B:64,50]: a view of t504, no copy */
   /* distill.tt:108:17  weight_grad_2 = matmul_acc [B:64,50], [B:64,784], [50,784] (A transposed) -> [50,784]   5056800 FLOPs, 527104 B, 9.59 FLOP/B */
   tt_gemm_f32(50, 784, B, t504, 50, true, x_3, 784, false, weight_grad_2, 784, true);
+  /* distill.tt:108:17  store into weight_grad_2: computed there, nothing to copy */
 }
 
 /* train_step_2, part 2: distill.tt lines 53-110 */
 static TT_NOINLINE void train_step_2_part2(void) {
   const int64_t B = loader0_batch; /* the batch size: extent of every B:... dim */
-  /* distill.tt:108:17  store into weight_grad_2: computed there, nothing to copy */
   /* distill.tt:108:17  bias_grad_2 = add [50] + [50] -> [50]   50 FLOPs, 600 B, 0.08 FLOP/B */
   for (int64_t i0 = 0; i0 < 50; i0++)
     bias_grad_2[i0] = bias_grad_2[i0] + t505[i0];
@@ -1977,14 +1978,11 @@ static TT_NOINLINE void train_step_2_part2(void) {
       fc2_out_2[i0 * 10 + i1] = t153[i0 * 10 + i1] + fc2_bias_1[i1];
   /* distill.tt:106:21  t156 = log_softmax [B:64,10] dim=1 -> [B:64,10]   3200 FLOPs, 5120 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (fc2_out_2[i0 * 10 + i1] > rmax) rmax = fc2_out_2[i0 * 10 + i1];
+    float rmax = tt_row_max_f32(fc2_out_2 + i0 * 10, 10);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t156[i0 * 10 + i1] = tt_expf(fc2_out_2[i0 * 10 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += t156[i0 * 10 + i1];
+    rsum = tt_row_sum_f32(t156 + i0 * 10, 10);
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t156[i0 * 10 + i1] = (float)(fc2_out_2[i0 * 10 + i1] - rmax - rsum);
@@ -2228,14 +2226,11 @@ static TT_NOINLINE void train_step_2_part2(void) {
     t214[i0] = fc2_out_3[i0] / train_step_2_t213[0];
   /* distill.tt:60:22  t215 = log_softmax [B:64,10] dim=1 -> [B:64,10]   3200 FLOPs, 5120 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (t214[i0 * 10 + i1] > rmax) rmax = t214[i0 * 10 + i1];
+    float rmax = tt_row_max_f32(t214 + i0 * 10, 10);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t215[i0 * 10 + i1] = tt_expf(t214[i0 * 10 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += t215[i0 * 10 + i1];
+    rsum = tt_row_sum_f32(t215 + i0 * 10, 10);
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t215[i0 * 10 + i1] = (float)(t214[i0 * 10 + i1] - rmax - rsum);
@@ -2245,14 +2240,11 @@ static TT_NOINLINE void train_step_2_part2(void) {
     t217[i0] = t25[i0] / train_step_2_t216[0];
   /* distill.tt:60:51  t218 = softmax [B:64,10] dim=1 -> [B:64,10]   3200 FLOPs, 5120 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (t217[i0 * 10 + i1] > rmax) rmax = t217[i0 * 10 + i1];
+    float rmax = tt_row_max_f32(t217 + i0 * 10, 10);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t218[i0 * 10 + i1] = tt_expf(t217[i0 * 10 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += t218[i0 * 10 + i1];
+    rsum = tt_row_sum_f32(t218 + i0 * 10, 10);
     float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t218[i0 * 10 + i1] = t218[i0 * 10 + i1] * rinv;
@@ -2286,14 +2278,11 @@ static TT_NOINLINE void train_step_2_part2(void) {
   /* distill.tt:61:18  mul [] * [] fused into the loop below   1 FLOPs */
   /* distill.tt:61:42  t236 = log_softmax [B:64,10] dim=1 -> [B:64,10]   3200 FLOPs, 5120 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (fc2_out_3[i0 * 10 + i1] > rmax) rmax = fc2_out_3[i0 * 10 + i1];
+    float rmax = tt_row_max_f32(fc2_out_3 + i0 * 10, 10);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t236[i0 * 10 + i1] = tt_expf(fc2_out_3[i0 * 10 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += t236[i0 * 10 + i1];
+    rsum = tt_row_sum_f32(t236 + i0 * 10, 10);
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t236[i0 * 10 + i1] = (float)(fc2_out_3[i0 * 10 + i1] - rmax - rsum);
@@ -2316,11 +2305,6 @@ static TT_NOINLINE void train_step_2_part2(void) {
       acc += t238[i0 * 10 + i1];
     t239[i0] = (float)acc;
   }
-}
-
-/* train_step_2, part 3: distill.tt lines 53-116 */
-static TT_NOINLINE void train_step_2_part3(void) {
-  const int64_t B = loader0_batch; /* the batch size: extent of every B:... dim */
   /* distill.tt:61:42  t240 = neg [B:64] -> [B:64]   64 FLOPs, 512 B, 0.12 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++)
     t240[i0] = -t239[i0];
@@ -2334,6 +2318,11 @@ static TT_NOINLINE void train_step_2_part3(void) {
   /* distill.tt:61:42  t242 = batch -> [] */
   t242[0] = (float)B;
   /* distill.tt:61:42  div [] / [] fused into the loop below   1 FLOPs */
+}
+
+/* train_step_2, part 3: distill.tt lines 53-116 */
+static TT_NOINLINE void train_step_2_part3(void) {
+  const int64_t B = loader0_batch; /* the batch size: extent of every B:... dim */
   /* distill.tt:61:39  t245 = mul [] * [] with 1 fused op -> []   1 FLOPs, 16 B, 0.06 FLOP/B */
   {
     const float f243 = t241[0] / t242[0]; /* div */
@@ -2595,14 +2584,11 @@ static TT_NOINLINE void train_step_2_part3(void) {
     t297[i0] = fc2_out_4[i0] / train_step_2_t296[0];
   /* distill.tt:60:22  t298 = log_softmax [B:64,10] dim=1 -> [B:64,10]   3200 FLOPs, 5120 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (t297[i0 * 10 + i1] > rmax) rmax = t297[i0 * 10 + i1];
+    float rmax = tt_row_max_f32(t297 + i0 * 10, 10);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t298[i0 * 10 + i1] = tt_expf(t297[i0 * 10 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += t298[i0 * 10 + i1];
+    rsum = tt_row_sum_f32(t298 + i0 * 10, 10);
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t298[i0 * 10 + i1] = (float)(t297[i0 * 10 + i1] - rmax - rsum);
@@ -2612,14 +2598,11 @@ static TT_NOINLINE void train_step_2_part3(void) {
     t300[i0] = t25[i0] / train_step_2_t299[0];
   /* distill.tt:60:51  t301 = softmax [B:64,10] dim=1 -> [B:64,10]   3200 FLOPs, 5120 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (t300[i0 * 10 + i1] > rmax) rmax = t300[i0 * 10 + i1];
+    float rmax = tt_row_max_f32(t300 + i0 * 10, 10);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t301[i0 * 10 + i1] = tt_expf(t300[i0 * 10 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += t301[i0 * 10 + i1];
+    rsum = tt_row_sum_f32(t301 + i0 * 10, 10);
     float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t301[i0 * 10 + i1] = t301[i0 * 10 + i1] * rinv;
@@ -2653,14 +2636,11 @@ static TT_NOINLINE void train_step_2_part3(void) {
   /* distill.tt:61:18  mul [] * [] fused into the loop below   1 FLOPs */
   /* distill.tt:61:42  t319 = log_softmax [B:64,10] dim=1 -> [B:64,10]   3200 FLOPs, 5120 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (fc2_out_4[i0 * 10 + i1] > rmax) rmax = fc2_out_4[i0 * 10 + i1];
+    float rmax = tt_row_max_f32(fc2_out_4 + i0 * 10, 10);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t319[i0 * 10 + i1] = tt_expf(fc2_out_4[i0 * 10 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += t319[i0 * 10 + i1];
+    rsum = tt_row_sum_f32(t319 + i0 * 10, 10);
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t319[i0 * 10 + i1] = (float)(fc2_out_4[i0 * 10 + i1] - rmax - rsum);
@@ -2786,11 +2766,6 @@ static TT_NOINLINE void train_step_2_part3(void) {
     t629[i0] = (float)acc;
   }
   /* distill.tt:60:22  exp [B:64,10] fused into the loop below   640 FLOPs */
-}
-
-/* train_step_2, part 4: distill.tt lines 53-116 */
-static TT_NOINLINE void train_step_2_part4(void) {
-  const int64_t B = loader0_batch; /* the batch size: extent of every B:... dim */
   /* distill.tt:60:22  mul [B:64,10] * [B:64,1] fused into the loop below   640 FLOPs */
   /* distill.tt:60:22  sub [B:64,10] - [B:64,10] fused into the loop below   640 FLOPs */
   /* distill.tt:60:37  div [B:64,10] / [] fused into the loop below   640 FLOPs */
@@ -2806,6 +2781,11 @@ static TT_NOINLINE void train_step_2_part4(void) {
       const float f633 = f632 / train_step_2_t296[0]; /* div */
       t634[i0 * 10 + i1] = f620 + f633;
     }
+}
+
+/* train_step_2, part 4: distill.tt lines 53-116 */
+static TT_NOINLINE void train_step_2_part4(void) {
+  const int64_t B = loader0_batch; /* the batch size: extent of every B:... dim */
   /* distill.tt:54:20  t635 = sum [B:64,10] dims=(0) keepdim -> [1,10]   640 FLOPs, 2600 B, 0.25 FLOP/B */
   {
     double acc[10]; /* one per column (on the stack: at most 32 KiB) */
@@ -2962,14 +2942,11 @@ static TT_NOINLINE void train_step_2_part4(void) {
     t380[i0] = fc2_out_5[i0] / train_step_2_t379[0];
   /* distill.tt:60:22  t381 = log_softmax [B:64,10] dim=1 -> [B:64,10]   3200 FLOPs, 5120 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (t380[i0 * 10 + i1] > rmax) rmax = t380[i0 * 10 + i1];
+    float rmax = tt_row_max_f32(t380 + i0 * 10, 10);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t381[i0 * 10 + i1] = tt_expf(t380[i0 * 10 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += t381[i0 * 10 + i1];
+    rsum = tt_row_sum_f32(t381 + i0 * 10, 10);
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t381[i0 * 10 + i1] = (float)(t380[i0 * 10 + i1] - rmax - rsum);
@@ -2979,14 +2956,11 @@ static TT_NOINLINE void train_step_2_part4(void) {
     t383[i0] = t25[i0] / train_step_2_t382[0];
   /* distill.tt:60:51  t384 = softmax [B:64,10] dim=1 -> [B:64,10]   3200 FLOPs, 5120 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (t383[i0 * 10 + i1] > rmax) rmax = t383[i0 * 10 + i1];
+    float rmax = tt_row_max_f32(t383 + i0 * 10, 10);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t384[i0 * 10 + i1] = tt_expf(t383[i0 * 10 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += t384[i0 * 10 + i1];
+    rsum = tt_row_sum_f32(t384 + i0 * 10, 10);
     float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t384[i0 * 10 + i1] = t384[i0 * 10 + i1] * rinv;
@@ -3020,14 +2994,11 @@ static TT_NOINLINE void train_step_2_part4(void) {
   /* distill.tt:61:18  mul [] * [] fused into the loop below   1 FLOPs */
   /* distill.tt:61:42  t402 = log_softmax [B:64,10] dim=1 -> [B:64,10]   3200 FLOPs, 5120 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (fc2_out_5[i0 * 10 + i1] > rmax) rmax = fc2_out_5[i0 * 10 + i1];
+    float rmax = tt_row_max_f32(fc2_out_5 + i0 * 10, 10);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t402[i0 * 10 + i1] = tt_expf(fc2_out_5[i0 * 10 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += t402[i0 * 10 + i1];
+    rsum = tt_row_sum_f32(t402 + i0 * 10, 10);
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t402[i0 * 10 + i1] = (float)(fc2_out_5[i0 * 10 + i1] - rmax - rsum);
@@ -3236,11 +3207,6 @@ static TT_NOINLINE void train_step_2_part4(void) {
       fc1_weight_2[i] = p_i + neg_step * m_i / d_i;
     }
   }
-}
-
-/* train_step_2, part 5: distill.tt lines 61-116 */
-static TT_NOINLINE void train_step_2_part5(void) {
-  const int64_t B = loader0_batch; /* the batch size: extent of every B:... dim */
   /* distill.tt:115:14  adam_step [50], [50], [50], [50], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   600 FLOPs, 1600 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t429[0]);
@@ -3281,6 +3247,11 @@ static TT_NOINLINE void train_step_2_part5(void) {
       fc2_weight_2[i] = p_i + neg_step * m_i / d_i;
     }
   }
+}
+
+/* train_step_2, part 5: distill.tt lines 61-116 */
+static TT_NOINLINE void train_step_2_part5(void) {
+  const int64_t B = loader0_batch; /* the batch size: extent of every B:... dim */
   /* distill.tt:115:14  adam_step [10], [10], [10], [10], [], [] Adam betas=(0.9, 0.999) eps=1e-08 weight_decay=0.0   120 FLOPs, 320 B, 0.38 FLOP/B */
   {
     const double bc1 = 1 - pow(0.9, (double)t429[0]);
@@ -3354,6 +3325,7 @@ static void eval_step_2(void) {
     0.353f,
   };
   /* distill.tt:53:35  x_8 = div [B:1000,784] / [] with 1 fused op -> [B:1000,784]   784000 FLOPs, 6272008 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 784; i0++) {
     const float f3 = loader1_x[i0] - t2[0]; /* sub */
     x_8[i0] = f3 / t4[0];
@@ -3415,6 +3387,7 @@ static void eval_step_2(void) {
     0.353f,
   };
   /* distill.tt:53:35  x_9 = div [B:1000,784] / [] with 1 fused op -> [B:1000,784]   784000 FLOPs, 6272008 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 784; i0++) {
     const float f27 = loader1_x[i0] - t26[0]; /* sub */
     x_9[i0] = f27 / t28[0];
@@ -3498,6 +3471,7 @@ static void eval_step_3(void) {
     0.353f,
   };
   /* distill.tt:53:35  x_8 = div [B:1000,784] / [] with 1 fused op -> [B:1000,784]   784000 FLOPs, 6272008 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 784; i0++) {
     const float f3 = loader1_x[i0] - t2[0]; /* sub */
     x_8[i0] = f3 / t4[0];
@@ -3559,6 +3533,7 @@ static void eval_step_3(void) {
     0.353f,
   };
   /* distill.tt:53:35  x_9 = div [B:1000,784] / [] with 1 fused op -> [B:1000,784]   784000 FLOPs, 6272008 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 784; i0++) {
     const float f27 = loader1_x[i0] - t26[0]; /* sub */
     x_9[i0] = f27 / t28[0];
@@ -3642,6 +3617,7 @@ static void eval_step_4(void) {
     0.353f,
   };
   /* distill.tt:53:35  x_8 = div [B:1000,784] / [] with 1 fused op -> [B:1000,784]   784000 FLOPs, 6272008 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 784; i0++) {
     const float f3 = loader1_x[i0] - t2[0]; /* sub */
     x_8[i0] = f3 / t4[0];
@@ -3703,6 +3679,7 @@ static void eval_step_4(void) {
     0.353f,
   };
   /* distill.tt:53:35  x_9 = div [B:1000,784] / [] with 1 fused op -> [B:1000,784]   784000 FLOPs, 6272008 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 784; i0++) {
     const float f27 = loader1_x[i0] - t26[0]; /* sub */
     x_9[i0] = f27 / t28[0];

@@ -161,14 +161,11 @@ static void train_step(void) {
       fc2_out[i0 * 10 + i1] = t12[i0 * 10 + i1] + fc2_bias[i1];
   /* mlp_fashion.tt:35:16  t15 = log_softmax [B:64,10] dim=1 -> [B:64,10]   3200 FLOPs, 5120 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < B; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (fc2_out[i0 * 10 + i1] > rmax) rmax = fc2_out[i0 * 10 + i1];
+    float rmax = tt_row_max_f32(fc2_out + i0 * 10, 10);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t15[i0 * 10 + i1] = tt_expf(fc2_out[i0 * 10 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += t15[i0 * 10 + i1];
+    rsum = tt_row_sum_f32(t15 + i0 * 10, 10);
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t15[i0 * 10 + i1] = (float)(fc2_out[i0 * 10 + i1] - rmax - rsum);
@@ -418,6 +415,7 @@ static void eval_step(void) {
     0.353f,
   };
   /* mlp_fashion.tt:22:24  x = div [B:1000,784] / [] with 1 fused op -> [B:1000,784]   784000 FLOPs, 6272008 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 784; i0++) {
     const float f3 = loader1_x[i0] - t2[0]; /* sub */
     x[i0] = f3 / t4[0];
@@ -426,11 +424,13 @@ static void eval_step(void) {
   tt_gemm_f32(B, 256, 784, x, 784, false, fc1_weight, 784, true, t7, 256, false);
   /* mlp_fashion.tt:23:34  detach [B:1000,256] -> [B:1000,256]: a view of t7, no copy */
   /* mlp_fashion.tt:23:34  t10 = add [B:1000,256] + [256] -> [B:1000,256]   256000 FLOPs, 2049024 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 256; i1++)
       t10[i0 * 256 + i1] = t7[i0 * 256 + i1] + fc1_bias[i1];
   /* mlp_fashion.tt:23:34  fc1_out = detach [B:1000,256] -> [B:1000,256]: a view of t10, no copy */
   /* mlp_fashion.tt:23:25  t12 = relu [B:1000,256] -> [B:1000,256]   256000 FLOPs, 2048000 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 256; i0++)
     t12[i0] = (t10[i0] < 0 ? (float)0 : t10[i0]);
   /* mlp_fashion.tt:23:20  t14 = matmul [B:1000,256] @ [10,256] (B transposed) -> [B:1000,10]   5120000 FLOPs, 1074240 B, 4.77 FLOP/B */

@@ -70,14 +70,11 @@ static void forward(void) {
   memcpy(fc2_out, fc2_out_1, 6 * sizeof *fc2_out);
   /* mlp_forward.tt:21:9  probs_1 = softmax [2,3] dim=1 -> [2,3]   30 FLOPs, 48 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 3; i1++)
-      if (fc2_out_1[i0 * 3 + i1] > rmax) rmax = fc2_out_1[i0 * 3 + i1];
+    float rmax = tt_row_max_f32(fc2_out_1 + i0 * 3, 3);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 3; i1++)
       probs_1[i0 * 3 + i1] = tt_expf(fc2_out_1[i0 * 3 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 3; i1++)
-      rsum += probs_1[i0 * 3 + i1];
+    rsum = tt_row_sum_f32(probs_1 + i0 * 3, 3);
     float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 3; i1++)
       probs_1[i0 * 3 + i1] = probs_1[i0 * 3 + i1] * rinv;

@@ -38,14 +38,11 @@ static void forward(void) {
   };
   /* softmax.tt:5:7  t = softmax [1,3] dim=1 -> [1,3]   15 FLOPs, 24 B, 0.62 FLOP/B */
   {
-    float rmax = -INFINITY;
-    for (int64_t i0 = 0; i0 < 3; i0++)
-      if (big[i0] > rmax) rmax = big[i0];
+    float rmax = tt_row_max_f32(big, 3);
     double rsum = 0;
     for (int64_t i0 = 0; i0 < 3; i0++)
       t[i0] = tt_expf(big[i0] - rmax);
-    for (int64_t i0 = 0; i0 < 3; i0++)
-      rsum += t[i0];
+    rsum = tt_row_sum_f32(t, 3);
     float rinv = (float)1 / (float)rsum;
     for (int64_t i0 = 0; i0 < 3; i0++)
       t[i0] = t[i0] * rinv;
@@ -53,14 +50,11 @@ static void forward(void) {
   /* softmax.tt:5:1  store into t: computed there, nothing to copy */
   /* softmax.tt:6:7  t_1 = log_softmax [1,3] dim=1 -> [1,3]   15 FLOPs, 24 B, 0.62 FLOP/B */
   {
-    float rmax = -INFINITY;
-    for (int64_t i0 = 0; i0 < 3; i0++)
-      if (big[i0] > rmax) rmax = big[i0];
+    float rmax = tt_row_max_f32(big, 3);
     double rsum = 0;
     for (int64_t i0 = 0; i0 < 3; i0++)
       t_1[i0] = tt_expf(big[i0] - rmax);
-    for (int64_t i0 = 0; i0 < 3; i0++)
-      rsum += t_1[i0];
+    rsum = tt_row_sum_f32(t_1, 3);
     rsum = log(rsum);
     for (int64_t i0 = 0; i0 < 3; i0++)
       t_1[i0] = (float)(big[i0] - rmax - rsum);
@@ -72,14 +66,11 @@ static void forward(void) {
   };
   /* softmax.tt:9:7  t_2 = softmax [2,3] dim=1 -> [2,3]   30 FLOPs, 48 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 3; i1++)
-      if (x[i0 * 3 + i1] > rmax) rmax = x[i0 * 3 + i1];
+    float rmax = tt_row_max_f32(x + i0 * 3, 3);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 3; i1++)
       t_2[i0 * 3 + i1] = tt_expf(x[i0 * 3 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 3; i1++)
-      rsum += t_2[i0 * 3 + i1];
+    rsum = tt_row_sum_f32(t_2 + i0 * 3, 3);
     float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 3; i1++)
       t_2[i0 * 3 + i1] = t_2[i0 * 3 + i1] * rinv;
@@ -102,14 +93,11 @@ static void forward(void) {
   /* softmax.tt:10:1  store into t_3: computed there, nothing to copy */
   /* softmax.tt:11:8  t10 = log_softmax [2,3] dim=1 -> [2,3]   30 FLOPs, 48 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 3; i1++)
-      if (x[i0 * 3 + i1] > rmax) rmax = x[i0 * 3 + i1];
+    float rmax = tt_row_max_f32(x + i0 * 3, 3);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 3; i1++)
       t10[i0 * 3 + i1] = tt_expf(x[i0 * 3 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 3; i1++)
-      rsum += t10[i0 * 3 + i1];
+    rsum = tt_row_sum_f32(t10 + i0 * 3, 3);
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 3; i1++)
       t10[i0 * 3 + i1] = (float)(x[i0 * 3 + i1] - rmax - rsum);

@@ -3902,10 +3902,12 @@ static TT_NOINLINE void layer6(float *t492, float *x_1, float *t493, float *t494
     t492[i0] = (float)(acc / 128);
   }
   /* tinygpt.tt:107:31  t493 = sub [16,64,128] - [16,64,1] -> [16,64,128]   131072 FLOPs, 1052672 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t493[i0 * 128 + i1] = x_1[i0 * 128 + i1] - t492[i0];
   /* tinygpt.tt:107:31  t494 = mul [16,64,128] * [16,64,128] -> [16,64,128]   131072 FLOPs, 1572864 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++)
     t494[i0] = t493[i0] * t493[i0];
   /* tinygpt.tt:107:31  t495 = mean [16,64,128] dims=(2) keepdim -> [16,64,1]   131072 FLOPs, 528384 B, 0.25 FLOP/B */
@@ -3937,6 +3939,7 @@ static TT_NOINLINE void layer6(float *t492, float *x_1, float *t493, float *t494
   /* tinygpt.tt:107:31  mul [16,64,128] * [16,64,1] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:107:31  add [16,64,128] + [16,64,1] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:107:31  t504 = mul [16,64,128] * [128] with 2 fused ops -> [16,64,128]   131072 FLOPs, 1057280 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++) {
       const float f501 = x_1[i0 * 128 + i1] * t498[i0]; /* mul */
@@ -3945,6 +3948,7 @@ static TT_NOINLINE void layer6(float *t492, float *x_1, float *t493, float *t494
     }
   /* tinygpt.tt:107:31  detach [16,64,128] -> [16,64,128]: a view of t504, no copy */
   /* tinygpt.tt:107:31  t507 = add [16,64,128] + [128] -> [16,64,128]   131072 FLOPs, 1049088 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t507[i0 * 128 + i1] = t504[i0 * 128 + i1] + transformer_h_0_ln_1_bias[i1];
@@ -3953,6 +3957,7 @@ static TT_NOINLINE void layer6(float *t492, float *x_1, float *t493, float *t494
   tt_gemm_f32(1024, 384, 128, t507, 128, false, transformer_h_0_attn_c_attn_weight, 128, true, t510, 384, false);
   /* tinygpt.tt:77:23  detach [16,64,384] -> [16,64,384]: a view of t510, no copy */
   /* tinygpt.tt:77:23  t513 = add [16,64,384] + [384] -> [16,64,384]   393216 FLOPs, 3147264 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 384; i1++)
       t513[i0 * 384 + i1] = t510[i0 * 384 + i1] + transformer_h_0_attn_c_attn_bias[i1];
@@ -4003,21 +4008,20 @@ static TT_NOINLINE void layer6(float *t492, float *x_1, float *t493, float *t494
   for (int64_t i0 = 0; i0 < 4096; i0++)
     t530[i0] = bias[i0] == forward_3_t529[0];
   /* tinygpt.tt:82:18  att = where [1,1,64,64], [], [16,4,64,64] with 1 fused op -> [16,4,64,64]   262144 FLOPs, 2101256 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 64; i0++)
     for (int64_t i1 = 0; i1 < 4096; i1++) {
       const float f527 = t525[i0 * 4096 + i1] * forward_3_t526[0]; /* mul */
       att[i0 * 4096 + i1] = (((const unsigned char *)t530)[i1] ? forward_3_t531[0] : f527);
     }
   /* tinygpt.tt:83:16  att_1 = softmax [16,4,64,64] dim=3 -> [16,4,64,64]   1310720 FLOPs, 2097152 B, 0.62 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 4096; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      if (att[i0 * 64 + i1] > rmax) rmax = att[i0 * 64 + i1];
+    float rmax = tt_row_max_f32(att + i0 * 64, 64);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 64; i1++)
       att_1[i0 * 64 + i1] = tt_expf(att[i0 * 64 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      rsum += att_1[i0 * 64 + i1];
+    rsum = tt_row_sum_f32(att_1 + i0 * 64, 64);
     float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 64; i1++)
       att_1[i0 * 64 + i1] = att_1[i0 * 64 + i1] * rinv;
@@ -4039,11 +4043,13 @@ static TT_NOINLINE void layer6(float *t492, float *x_1, float *t493, float *t494
   tt_gemm_f32(1024, 128, 128, t536, 128, false, transformer_h_0_attn_c_proj_weight, 128, true, t539, 128, false);
   /* tinygpt.tt:86:20  detach [16,64,128] -> [16,64,128]: a view of t539, no copy */
   /* tinygpt.tt:86:20  t542 = add [16,64,128] + [128] -> [16,64,128]   131072 FLOPs, 1049088 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t542[i0 * 128 + i1] = t539[i0 * 128 + i1] + transformer_h_0_attn_c_proj_bias[i1];
   /* tinygpt.tt:86:20  c_proj_out = detach [16,64,128] -> [16,64,128]: a view of t542, no copy */
   /* tinygpt.tt:107:15  x_2 = add [16,64,128] + [16,64,128] -> [16,64,128]   131072 FLOPs, 1572864 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++)
     x_2[i0] = x_1[i0] + t542[i0];
   /* tinygpt.tt:108:30  t545 = mean [16,64,128] dims=(2) keepdim -> [16,64,1]   131072 FLOPs, 528384 B, 0.25 FLOP/B */
@@ -4061,10 +4067,12 @@ static TT_NOINLINE void layer6(float *t492, float *x_1, float *t493, float *t494
     t545[i0] = (float)(acc / 128);
   }
   /* tinygpt.tt:108:30  t546 = sub [16,64,128] - [16,64,1] -> [16,64,128]   131072 FLOPs, 1052672 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t546[i0 * 128 + i1] = x_2[i0 * 128 + i1] - t545[i0];
   /* tinygpt.tt:108:30  t547 = mul [16,64,128] * [16,64,128] -> [16,64,128]   131072 FLOPs, 1572864 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++)
     t547[i0] = t546[i0] * t546[i0];
   /* tinygpt.tt:108:30  t548 = mean [16,64,128] dims=(2) keepdim -> [16,64,1]   131072 FLOPs, 528384 B, 0.25 FLOP/B */
@@ -4096,6 +4104,7 @@ static TT_NOINLINE void layer6(float *t492, float *x_1, float *t493, float *t494
   /* tinygpt.tt:108:30  mul [16,64,128] * [16,64,1] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:108:30  add [16,64,128] + [16,64,1] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:108:30  t557 = mul [16,64,128] * [128] with 2 fused ops -> [16,64,128]   131072 FLOPs, 1057280 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++) {
       const float f554 = x_2[i0 * 128 + i1] * t551[i0]; /* mul */
@@ -4104,6 +4113,7 @@ static TT_NOINLINE void layer6(float *t492, float *x_1, float *t493, float *t494
     }
   /* tinygpt.tt:108:30  detach [16,64,128] -> [16,64,128]: a view of t557, no copy */
   /* tinygpt.tt:108:30  t560 = add [16,64,128] + [128] -> [16,64,128]   131072 FLOPs, 1049088 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t560[i0 * 128 + i1] = t557[i0 * 128 + i1] + transformer_h_0_ln_2_bias[i1];
@@ -4112,22 +4122,26 @@ static TT_NOINLINE void layer6(float *t492, float *x_1, float *t493, float *t494
   tt_gemm_f32(1024, 512, 128, t560, 128, false, transformer_h_0_mlp_c_fc_weight, 128, true, t563, 512, false);
   /* tinygpt.tt:96:42  detach [16,64,512] -> [16,64,512]: a view of t563, no copy */
   /* tinygpt.tt:96:42  t566 = add [16,64,512] + [512] -> [16,64,512]   524288 FLOPs, 4196352 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 512; i1++)
       t566[i0 * 512 + i1] = t563[i0 * 512 + i1] + transformer_h_0_mlp_c_fc_bias[i1];
   /* tinygpt.tt:96:42  c_fc_out = detach [16,64,512] -> [16,64,512]: a view of t566, no copy */
   /* tinygpt.tt:96:32  gelu_out = gelu [16,64,512] -> [16,64,512]   524288 FLOPs, 4194304 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 524288; i0++)
     gelu_out[i0] = (float)0.5 * t566[i0] * (1 + tt_erff(t566[i0] * (float)0.70710678118654752440));
   /* tinygpt.tt:96:20  t570 = matmul [16,64,512] @ [128,512] (B transposed) -> [16,64,128]   134217728 FLOPs, 2883584 B, 46.55 FLOP/B */
   tt_gemm_f32(1024, 128, 512, gelu_out, 512, false, transformer_h_0_mlp_c_proj_weight, 512, true, t570, 128, false);
   /* tinygpt.tt:96:20  detach [16,64,128] -> [16,64,128]: a view of t570, no copy */
   /* tinygpt.tt:96:20  t573 = add [16,64,128] + [128] -> [16,64,128]   131072 FLOPs, 1049088 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t573[i0 * 128 + i1] = t570[i0 * 128 + i1] + transformer_h_0_mlp_c_proj_bias[i1];
   /* tinygpt.tt:96:20  c_proj_out = detach [16,64,128] -> [16,64,128]: a view of t573, no copy */
   /* tinygpt.tt:108:15  x_3 = add [16,64,128] + [16,64,128] -> [16,64,128]   131072 FLOPs, 1572864 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++)
     x_3[i0] = x_2[i0] + t573[i0];
 }
@@ -4384,6 +4398,7 @@ static TT_NOINLINE void forward_3_part1(void) {
   }
   /* tinygpt.tt:139:57  wpe_out = detach [64,128] -> [64,128]: a view of t489, no copy */
   /* tinygpt.tt:139:39  x_1 = add [16,64,128] + [64,128] -> [16,64,128]   131072 FLOPs, 1081344 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 16; i0++)
     for (int64_t i1 = 0; i1 < 8192; i1++)
       x_1[i0 * 8192 + i1] = t486[i0 * 8192 + i1] + t489[i1];
@@ -4406,10 +4421,12 @@ static TT_NOINLINE void forward_3_part1(void) {
     t828[i0] = (float)(acc / 128);
   }
   /* tinygpt.tt:142:29  t829 = sub [16,64,128] - [16,64,1] -> [16,64,128]   131072 FLOPs, 1052672 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t829[i0 * 128 + i1] = x_9[i0 * 128 + i1] - t828[i0];
   /* tinygpt.tt:142:29  t830 = mul [16,64,128] * [16,64,128] -> [16,64,128]   131072 FLOPs, 1572864 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++)
     t830[i0] = t829[i0] * t829[i0];
   /* tinygpt.tt:142:29  t831 = mean [16,64,128] dims=(2) keepdim -> [16,64,1]   131072 FLOPs, 528384 B, 0.25 FLOP/B */
@@ -4441,6 +4458,7 @@ static TT_NOINLINE void forward_3_part1(void) {
   /* tinygpt.tt:142:29  mul [16,64,128] * [16,64,1] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:142:29  add [16,64,128] + [16,64,1] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:142:29  t840 = mul [16,64,128] * [128] with 2 fused ops -> [16,64,128]   131072 FLOPs, 1057280 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++) {
       const float f837 = x_9[i0 * 128 + i1] * t834[i0]; /* mul */
@@ -4449,6 +4467,7 @@ static TT_NOINLINE void forward_3_part1(void) {
     }
   /* tinygpt.tt:142:29  detach [16,64,128] -> [16,64,128]: a view of t840, no copy */
   /* tinygpt.tt:142:29  t843 = add [16,64,128] + [128] -> [16,64,128]   131072 FLOPs, 1049088 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t843[i0 * 128 + i1] = t840[i0 * 128 + i1] + transformer_ln_f_bias[i1];
@@ -4459,15 +4478,13 @@ static TT_NOINLINE void forward_3_part1(void) {
   /* tinygpt.tt:146:42  reshape [16,64,99] -> [1024,99]: a view of t845, no copy */
   /* tinygpt.tt:146:77  reshape [16,64] -> [1024]: a view of y, no copy */
   /* tinygpt.tt:146:21  t849 = log_softmax [1024,99] dim=1 -> [1024,99]   506880 FLOPs, 811008 B, 0.62 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 99; i1++)
-      if (t845[i0 * 99 + i1] > rmax) rmax = t845[i0 * 99 + i1];
+    float rmax = tt_row_max_f32(t845 + i0 * 99, 99);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 99; i1++)
       t849[i0 * 99 + i1] = tt_expf(t845[i0 * 99 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 99; i1++)
-      rsum += t849[i0 * 99 + i1];
+    rsum = tt_row_sum_f32(t849 + i0 * 99, 99);
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 99; i1++)
       t849[i0 * 99 + i1] = (float)(t845[i0 * 99 + i1] - rmax - rsum);
@@ -4481,6 +4498,7 @@ static TT_NOINLINE void forward_3_part1(void) {
       t850[i * 99 + j] = (float)(j == k);
   }
   /* tinygpt.tt:146:21  t851 = mul [1024,99] * [1024,99] -> [1024,99]   101376 FLOPs, 1216512 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 101376; i0++)
     t851[i0] = t849[i0] * t850[i0];
   /* tinygpt.tt:146:21  t852 = sum [1024,99] dims=(1) -> [1024]   101376 FLOPs, 409600 B, 0.25 FLOP/B */
@@ -5111,10 +5129,12 @@ static TT_NOINLINE void layer9(float *t492_1, float *x_11, float *t493_1, float 
     t492_1[i0] = (float)(acc / 128);
   }
   /* tinygpt.tt:107:31  t493_1 = sub [16,64,128] - [16,64,1] -> [16,64,128]   131072 FLOPs, 1052672 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t493_1[i0 * 128 + i1] = x_11[i0 * 128 + i1] - t492_1[i0];
   /* tinygpt.tt:107:31  t494_1 = mul [16,64,128] * [16,64,128] -> [16,64,128]   131072 FLOPs, 1572864 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++)
     t494_1[i0] = t493_1[i0] * t493_1[i0];
   /* tinygpt.tt:107:31  t495_1 = mean [16,64,128] dims=(2) keepdim -> [16,64,1]   131072 FLOPs, 528384 B, 0.25 FLOP/B */
@@ -5146,6 +5166,7 @@ static TT_NOINLINE void layer9(float *t492_1, float *x_11, float *t493_1, float 
   /* tinygpt.tt:107:31  mul [16,64,128] * [16,64,1] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:107:31  add [16,64,128] + [16,64,1] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:107:31  t504_1 = mul [16,64,128] * [128] with 2 fused ops -> [16,64,128]   131072 FLOPs, 1057280 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++) {
       const float f501 = x_11[i0 * 128 + i1] * t498_1[i0]; /* mul */
@@ -5154,6 +5175,7 @@ static TT_NOINLINE void layer9(float *t492_1, float *x_11, float *t493_1, float 
     }
   /* tinygpt.tt:107:31  detach [16,64,128] -> [16,64,128]: a view of t504_1, no copy */
   /* tinygpt.tt:107:31  t507_1 = add [16,64,128] + [128] -> [16,64,128]   131072 FLOPs, 1049088 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t507_1[i0 * 128 + i1] = t504_1[i0 * 128 + i1] + transformer_h_0_ln_1_bias[i1];
@@ -5162,6 +5184,7 @@ static TT_NOINLINE void layer9(float *t492_1, float *x_11, float *t493_1, float 
   tt_gemm_f32(1024, 384, 128, t507_1, 128, false, transformer_h_0_attn_c_attn_weight, 128, true, t510_1, 384, false);
   /* tinygpt.tt:77:23  detach [16,64,384] -> [16,64,384]: a view of t510_1, no copy */
   /* tinygpt.tt:77:23  t513_1 = add [16,64,384] + [384] -> [16,64,384]   393216 FLOPs, 3147264 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 384; i1++)
       t513_1[i0 * 384 + i1] = t510_1[i0 * 384 + i1] + transformer_h_0_attn_c_attn_bias[i1];
@@ -5212,21 +5235,20 @@ static TT_NOINLINE void layer9(float *t492_1, float *x_11, float *t493_1, float 
   for (int64_t i0 = 0; i0 < 4096; i0++)
     t530_1[i0] = bias[i0] == forward_6_t529[0];
   /* tinygpt.tt:82:18  att_8 = where [1,1,64,64], [], [16,4,64,64] with 1 fused op -> [16,4,64,64]   262144 FLOPs, 2101256 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 64; i0++)
     for (int64_t i1 = 0; i1 < 4096; i1++) {
       const float f527 = t525_1[i0 * 4096 + i1] * forward_6_t526[0]; /* mul */
       att_8[i0 * 4096 + i1] = (((const unsigned char *)t530_1)[i1] ? forward_6_t531[0] : f527);
     }
   /* tinygpt.tt:83:16  att_9 = softmax [16,4,64,64] dim=3 -> [16,4,64,64]   1310720 FLOPs, 2097152 B, 0.62 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 4096; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      if (att_8[i0 * 64 + i1] > rmax) rmax = att_8[i0 * 64 + i1];
+    float rmax = tt_row_max_f32(att_8 + i0 * 64, 64);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 64; i1++)
       att_9[i0 * 64 + i1] = tt_expf(att_8[i0 * 64 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      rsum += att_9[i0 * 64 + i1];
+    rsum = tt_row_sum_f32(att_9 + i0 * 64, 64);
     float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 64; i1++)
       att_9[i0 * 64 + i1] = att_9[i0 * 64 + i1] * rinv;
@@ -5248,11 +5270,13 @@ static TT_NOINLINE void layer9(float *t492_1, float *x_11, float *t493_1, float 
   tt_gemm_f32(1024, 128, 128, t536_1, 128, false, transformer_h_0_attn_c_proj_weight, 128, true, t539_1, 128, false);
   /* tinygpt.tt:86:20  detach [16,64,128] -> [16,64,128]: a view of t539_1, no copy */
   /* tinygpt.tt:86:20  t542_1 = add [16,64,128] + [128] -> [16,64,128]   131072 FLOPs, 1049088 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t542_1[i0 * 128 + i1] = t539_1[i0 * 128 + i1] + transformer_h_0_attn_c_proj_bias[i1];
   /* tinygpt.tt:86:20  c_proj_out = detach [16,64,128] -> [16,64,128]: a view of t542_1, no copy */
   /* tinygpt.tt:107:15  x_12 = add [16,64,128] + [16,64,128] -> [16,64,128]   131072 FLOPs, 1572864 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++)
     x_12[i0] = x_11[i0] + t542_1[i0];
   /* tinygpt.tt:108:30  t545_1 = mean [16,64,128] dims=(2) keepdim -> [16,64,1]   131072 FLOPs, 528384 B, 0.25 FLOP/B */
@@ -5270,10 +5294,12 @@ static TT_NOINLINE void layer9(float *t492_1, float *x_11, float *t493_1, float 
     t545_1[i0] = (float)(acc / 128);
   }
   /* tinygpt.tt:108:30  t546_1 = sub [16,64,128] - [16,64,1] -> [16,64,128]   131072 FLOPs, 1052672 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t546_1[i0 * 128 + i1] = x_12[i0 * 128 + i1] - t545_1[i0];
   /* tinygpt.tt:108:30  t547_1 = mul [16,64,128] * [16,64,128] -> [16,64,128]   131072 FLOPs, 1572864 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++)
     t547_1[i0] = t546_1[i0] * t546_1[i0];
   /* tinygpt.tt:108:30  t548_1 = mean [16,64,128] dims=(2) keepdim -> [16,64,1]   131072 FLOPs, 528384 B, 0.25 FLOP/B */
@@ -5305,6 +5331,7 @@ static TT_NOINLINE void layer9(float *t492_1, float *x_11, float *t493_1, float 
   /* tinygpt.tt:108:30  mul [16,64,128] * [16,64,1] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:108:30  add [16,64,128] + [16,64,1] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:108:30  t557_1 = mul [16,64,128] * [128] with 2 fused ops -> [16,64,128]   131072 FLOPs, 1057280 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++) {
       const float f554 = x_12[i0 * 128 + i1] * t551_1[i0]; /* mul */
@@ -5313,6 +5340,7 @@ static TT_NOINLINE void layer9(float *t492_1, float *x_11, float *t493_1, float 
     }
   /* tinygpt.tt:108:30  detach [16,64,128] -> [16,64,128]: a view of t557_1, no copy */
   /* tinygpt.tt:108:30  t560_1 = add [16,64,128] + [128] -> [16,64,128]   131072 FLOPs, 1049088 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t560_1[i0 * 128 + i1] = t557_1[i0 * 128 + i1] + transformer_h_0_ln_2_bias[i1];
@@ -5321,22 +5349,26 @@ static TT_NOINLINE void layer9(float *t492_1, float *x_11, float *t493_1, float 
   tt_gemm_f32(1024, 512, 128, t560_1, 128, false, transformer_h_0_mlp_c_fc_weight, 128, true, t563_1, 512, false);
   /* tinygpt.tt:96:42  detach [16,64,512] -> [16,64,512]: a view of t563_1, no copy */
   /* tinygpt.tt:96:42  t566_1 = add [16,64,512] + [512] -> [16,64,512]   524288 FLOPs, 4196352 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 512; i1++)
       t566_1[i0 * 512 + i1] = t563_1[i0 * 512 + i1] + transformer_h_0_mlp_c_fc_bias[i1];
   /* tinygpt.tt:96:42  c_fc_out = detach [16,64,512] -> [16,64,512]: a view of t566_1, no copy */
   /* tinygpt.tt:96:32  gelu_out_4 = gelu [16,64,512] -> [16,64,512]   524288 FLOPs, 4194304 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 524288; i0++)
     gelu_out_4[i0] = (float)0.5 * t566_1[i0] * (1 + tt_erff(t566_1[i0] * (float)0.70710678118654752440));
   /* tinygpt.tt:96:20  t570_1 = matmul [16,64,512] @ [128,512] (B transposed) -> [16,64,128]   134217728 FLOPs, 2883584 B, 46.55 FLOP/B */
   tt_gemm_f32(1024, 128, 512, gelu_out_4, 512, false, transformer_h_0_mlp_c_proj_weight, 512, true, t570_1, 128, false);
   /* tinygpt.tt:96:20  detach [16,64,128] -> [16,64,128]: a view of t570_1, no copy */
   /* tinygpt.tt:96:20  t573_1 = add [16,64,128] + [128] -> [16,64,128]   131072 FLOPs, 1049088 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t573_1[i0 * 128 + i1] = t570_1[i0 * 128 + i1] + transformer_h_0_mlp_c_proj_bias[i1];
   /* tinygpt.tt:96:20  c_proj_out = detach [16,64,128] -> [16,64,128]: a view of t573_1, no copy */
   /* tinygpt.tt:108:15  x_13 = add [16,64,128] + [16,64,128] -> [16,64,128]   131072 FLOPs, 1572864 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++)
     x_13[i0] = x_12[i0] + t573_1[i0];
 }
@@ -5593,6 +5625,7 @@ static TT_NOINLINE void forward_6_part1(void) {
   }
   /* tinygpt.tt:139:57  wpe_out = detach [64,128] -> [64,128]: a view of t489_1, no copy */
   /* tinygpt.tt:139:39  x_11 = add [16,64,128] + [64,128] -> [16,64,128]   131072 FLOPs, 1081344 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 16; i0++)
     for (int64_t i1 = 0; i1 < 8192; i1++)
       x_11[i0 * 8192 + i1] = t486_1[i0 * 8192 + i1] + t489_1[i1];
@@ -5615,10 +5648,12 @@ static TT_NOINLINE void forward_6_part1(void) {
     t828_1[i0] = (float)(acc / 128);
   }
   /* tinygpt.tt:142:29  t829_1 = sub [16,64,128] - [16,64,1] -> [16,64,128]   131072 FLOPs, 1052672 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t829_1[i0 * 128 + i1] = x_19[i0 * 128 + i1] - t828_1[i0];
   /* tinygpt.tt:142:29  t830_1 = mul [16,64,128] * [16,64,128] -> [16,64,128]   131072 FLOPs, 1572864 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++)
     t830_1[i0] = t829_1[i0] * t829_1[i0];
   /* tinygpt.tt:142:29  t831_1 = mean [16,64,128] dims=(2) keepdim -> [16,64,1]   131072 FLOPs, 528384 B, 0.25 FLOP/B */
@@ -5650,6 +5685,7 @@ static TT_NOINLINE void forward_6_part1(void) {
   /* tinygpt.tt:142:29  mul [16,64,128] * [16,64,1] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:142:29  add [16,64,128] + [16,64,1] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:142:29  t840_1 = mul [16,64,128] * [128] with 2 fused ops -> [16,64,128]   131072 FLOPs, 1057280 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++) {
       const float f837 = x_19[i0 * 128 + i1] * t834_1[i0]; /* mul */
@@ -5658,6 +5694,7 @@ static TT_NOINLINE void forward_6_part1(void) {
     }
   /* tinygpt.tt:142:29  detach [16,64,128] -> [16,64,128]: a view of t840_1, no copy */
   /* tinygpt.tt:142:29  t843_1 = add [16,64,128] + [128] -> [16,64,128]   131072 FLOPs, 1049088 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t843_1[i0 * 128 + i1] = t840_1[i0 * 128 + i1] + transformer_ln_f_bias[i1];
@@ -5668,15 +5705,13 @@ static TT_NOINLINE void forward_6_part1(void) {
   /* tinygpt.tt:146:42  reshape [16,64,99] -> [1024,99]: a view of t845_1, no copy */
   /* tinygpt.tt:146:77  reshape [16,64] -> [1024]: a view of y_5, no copy */
   /* tinygpt.tt:146:21  t849_1 = log_softmax [1024,99] dim=1 -> [1024,99]   506880 FLOPs, 811008 B, 0.62 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 99; i1++)
-      if (t845_1[i0 * 99 + i1] > rmax) rmax = t845_1[i0 * 99 + i1];
+    float rmax = tt_row_max_f32(t845_1 + i0 * 99, 99);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 99; i1++)
       t849_1[i0 * 99 + i1] = tt_expf(t845_1[i0 * 99 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 99; i1++)
-      rsum += t849_1[i0 * 99 + i1];
+    rsum = tt_row_sum_f32(t849_1 + i0 * 99, 99);
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 99; i1++)
       t849_1[i0 * 99 + i1] = (float)(t845_1[i0 * 99 + i1] - rmax - rsum);
@@ -5690,6 +5725,7 @@ static TT_NOINLINE void forward_6_part1(void) {
       t850_1[i * 99 + j] = (float)(j == k);
   }
   /* tinygpt.tt:146:21  t851_1 = mul [1024,99] * [1024,99] -> [1024,99]   101376 FLOPs, 1216512 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 101376; i0++)
     t851_1[i0] = t849_1[i0] * t850_1[i0];
   /* tinygpt.tt:146:21  t852_1 = sum [1024,99] dims=(1) -> [1024]   101376 FLOPs, 409600 B, 0.25 FLOP/B */
@@ -6719,10 +6755,12 @@ static TT_NOINLINE void layer10(float *t490, float *x_21, float *t491, float *t4
     t490[i0] = (float)(acc / 128);
   }
   /* tinygpt.tt:107:31  t491 = sub [16,64,128] - [16,64,1] -> [16,64,128]   131072 FLOPs, 1052672 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t491[i0 * 128 + i1] = x_21[i0 * 128 + i1] - t490[i0];
   /* tinygpt.tt:107:31  t492_2 = mul [16,64,128] * [16,64,128] -> [16,64,128]   131072 FLOPs, 1572864 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++)
     t492_2[i0] = t491[i0] * t491[i0];
   /* tinygpt.tt:107:31  t493_2 = mean [16,64,128] dims=(2) keepdim -> [16,64,1]   131072 FLOPs, 528384 B, 0.25 FLOP/B */
@@ -6753,6 +6791,7 @@ static TT_NOINLINE void layer10(float *t490, float *x_21, float *t491, float *t4
     t498_2[i0] = t497[i0] * t490[i0];
   /* tinygpt.tt:107:31  mul [16,64,128] * [16,64,1] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:107:31  t500_2 = add [16,64,128] + [16,64,1] with 1 fused op -> [16,64,128]   131072 FLOPs, 1056768 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++) {
       const float f499 = x_21[i0 * 128 + i1] * t496[i0]; /* mul */
@@ -6760,6 +6799,7 @@ static TT_NOINLINE void layer10(float *t490, float *x_21, float *t491, float *t4
     }
   /* tinygpt.tt:107:31  mul [16,64,128] * [128] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:107:31  ln_1_out = add [16,64,128] + [128] with 1 fused op -> [16,64,128]   131072 FLOPs, 1049600 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++) {
       const float f502 = t500_2[i0 * 128 + i1] * transformer_h_0_ln_1_weight[i1]; /* mul */
@@ -6768,6 +6808,7 @@ static TT_NOINLINE void layer10(float *t490, float *x_21, float *t491, float *t4
   /* tinygpt.tt:77:23  t506 = matmul [16,64,128] @ [384,128] (B transposed) -> [16,64,384]   100663296 FLOPs, 2293760 B, 43.89 FLOP/B */
   tt_gemm_f32(1024, 384, 128, ln_1_out, 128, false, transformer_h_0_attn_c_attn_weight, 128, true, t506, 384, false);
   /* tinygpt.tt:77:23  c_attn_out = add [16,64,384] + [384] -> [16,64,384]   393216 FLOPs, 3147264 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 384; i1++)
       c_attn_out[i0 * 384 + i1] = t506[i0 * 384 + i1] + transformer_h_0_attn_c_attn_bias[i1];
@@ -6817,21 +6858,20 @@ static TT_NOINLINE void layer10(float *t490, float *x_21, float *t491, float *t4
   for (int64_t i0 = 0; i0 < 4096; i0++)
     t524_2[i0] = bias[i0] == train_step_t523[0];
   /* tinygpt.tt:82:18  att_16 = where [1,1,64,64], [], [16,4,64,64] with 1 fused op -> [16,4,64,64]   262144 FLOPs, 2101256 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 64; i0++)
     for (int64_t i1 = 0; i1 < 4096; i1++) {
       const float f521 = t519[i0 * 4096 + i1] * train_step_t520[0]; /* mul */
       att_16[i0 * 4096 + i1] = (((const unsigned char *)t524_2)[i1] ? train_step_t525[0] : f521);
     }
   /* tinygpt.tt:83:16  att_17 = softmax [16,4,64,64] dim=3 -> [16,4,64,64]   1310720 FLOPs, 2097152 B, 0.62 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 4096; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      if (att_16[i0 * 64 + i1] > rmax) rmax = att_16[i0 * 64 + i1];
+    float rmax = tt_row_max_f32(att_16 + i0 * 64, 64);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 64; i1++)
       att_17[i0 * 64 + i1] = tt_expf(att_16[i0 * 64 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 64; i1++)
-      rsum += att_17[i0 * 64 + i1];
+    rsum = tt_row_sum_f32(att_17 + i0 * 64, 64);
     float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 64; i1++)
       att_17[i0 * 64 + i1] = att_17[i0 * 64 + i1] * rinv;
@@ -6853,6 +6893,7 @@ static TT_NOINLINE void layer10(float *t490, float *x_21, float *t491, float *t4
   tt_gemm_f32(1024, 128, 128, t530_2, 128, false, transformer_h_0_attn_c_proj_weight, 128, true, t533, 128, false);
   /* tinygpt.tt:86:20  add [16,64,128] + [128] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:107:15  x_22 = add [16,64,128] + [16,64,128] with 1 fused op -> [16,64,128]   131072 FLOPs, 1573376 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++) {
       const float f535 = t533[i0 * 128 + i1] + transformer_h_0_attn_c_proj_bias[i1]; /* add */
@@ -6873,10 +6914,12 @@ static TT_NOINLINE void layer10(float *t490, float *x_21, float *t491, float *t4
     t537[i0] = (float)(acc / 128);
   }
   /* tinygpt.tt:108:30  t538 = sub [16,64,128] - [16,64,1] -> [16,64,128]   131072 FLOPs, 1052672 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t538[i0 * 128 + i1] = x_22[i0 * 128 + i1] - t537[i0];
   /* tinygpt.tt:108:30  t539_2 = mul [16,64,128] * [16,64,128] -> [16,64,128]   131072 FLOPs, 1572864 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++)
     t539_2[i0] = t538[i0] * t538[i0];
   /* tinygpt.tt:108:30  t540 = mean [16,64,128] dims=(2) keepdim -> [16,64,1]   131072 FLOPs, 528384 B, 0.25 FLOP/B */
@@ -6907,6 +6950,7 @@ static TT_NOINLINE void layer10(float *t490, float *x_21, float *t491, float *t4
     t545_2[i0] = t544[i0] * t537[i0];
   /* tinygpt.tt:108:30  mul [16,64,128] * [16,64,1] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:108:30  t547_2 = add [16,64,128] + [16,64,1] with 1 fused op -> [16,64,128]   131072 FLOPs, 1056768 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++) {
       const float f546 = x_22[i0 * 128 + i1] * t543[i0]; /* mul */
@@ -6914,6 +6958,7 @@ static TT_NOINLINE void layer10(float *t490, float *x_21, float *t491, float *t4
     }
   /* tinygpt.tt:108:30  mul [16,64,128] * [128] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:108:30  ln_2_out = add [16,64,128] + [128] with 1 fused op -> [16,64,128]   131072 FLOPs, 1049600 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++) {
       const float f549 = t547_2[i0 * 128 + i1] * transformer_h_0_ln_2_weight[i1]; /* mul */
@@ -6922,16 +6967,19 @@ static TT_NOINLINE void layer10(float *t490, float *x_21, float *t491, float *t4
   /* tinygpt.tt:96:42  t553_2 = matmul [16,64,128] @ [512,128] (B transposed) -> [16,64,512]   134217728 FLOPs, 2883584 B, 46.55 FLOP/B */
   tt_gemm_f32(1024, 512, 128, ln_2_out, 128, false, transformer_h_0_mlp_c_fc_weight, 128, true, t553_2, 512, false);
   /* tinygpt.tt:96:42  c_fc_out = add [16,64,512] + [512] -> [16,64,512]   524288 FLOPs, 4196352 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 512; i1++)
       c_fc_out[i0 * 512 + i1] = t553_2[i0 * 512 + i1] + transformer_h_0_mlp_c_fc_bias[i1];
   /* tinygpt.tt:96:32  gelu_out_8 = gelu [16,64,512] -> [16,64,512]   524288 FLOPs, 4194304 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 524288; i0++)
     gelu_out_8[i0] = (float)0.5 * c_fc_out[i0] * (1 + tt_erff(c_fc_out[i0] * (float)0.70710678118654752440));
   /* tinygpt.tt:96:20  t558 = matmul [16,64,512] @ [128,512] (B transposed) -> [16,64,128]   134217728 FLOPs, 2883584 B, 46.55 FLOP/B */
   tt_gemm_f32(1024, 128, 512, gelu_out_8, 512, false, transformer_h_0_mlp_c_proj_weight, 512, true, t558, 128, false);
   /* tinygpt.tt:96:20  add [16,64,128] + [128] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:108:15  x_23 = add [16,64,128] + [16,64,128] with 1 fused op -> [16,64,128]   131072 FLOPs, 1573376 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++) {
       const float f560 = t558[i0 * 128 + i1] + transformer_h_0_mlp_c_proj_bias[i1]; /* add */
@@ -7026,6 +7074,7 @@ static TT_NOINLINE void layer12(float *t1598, float *t1597, float *t1600, float 
   /* tinygpt.tt:96:32  exp [16,64,512] fused into the loop below   524288 FLOPs */
   /* tinygpt.tt:96:32  mul [16,64,512] * [] fused into the loop below   524288 FLOPs */
   /* tinygpt.tt:96:32  t1617 = mul [16,64,512] * [16,64,512] with 4 fused ops -> [16,64,512]   524288 FLOPs, 8388616 B, 0.06 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 524288; i0++) {
     const float f1611 = c_fc_out_3[i0] * c_fc_out_3[i0]; /* mul */
     const float f1613 = f1611 * train_step_t1612[0]; /* mul */
@@ -7035,6 +7084,7 @@ static TT_NOINLINE void layer12(float *t1598, float *t1597, float *t1600, float 
   }
   /* tinygpt.tt:96:32  add [16,64,512] + [16,64,512] fused into the loop below   524288 FLOPs */
   /* tinygpt.tt:96:32  t1619 = mul [16,64,512] * [16,64,512] with 5 fused ops -> [16,64,512]   524288 FLOPs, 8388620 B, 0.06 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 524288; i0++) {
     const float f1606 = c_fc_out_3[i0] * train_step_t1605[0]; /* mul */
     const float f1607 = tt_erff(f1606); /* erf */
@@ -7075,10 +7125,12 @@ static TT_NOINLINE void layer12(float *t1598, float *t1597, float *t1600, float 
   }
   /* tinygpt.tt:108:30  reshape [1,1,128] -> [128]: a view of t1626, no copy */
   /* tinygpt.tt:108:30  t1628 = mul [16,64,128] * [128] -> [16,64,128]   131072 FLOPs, 1049088 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t1628[i0 * 128 + i1] = t1622[i0 * 128 + i1] * transformer_h_3_ln_2_weight[i1];
   /* tinygpt.tt:108:30  t1629 = mul [16,64,128] * [16,64,128] -> [16,64,128]   131072 FLOPs, 1572864 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++)
     t1629[i0] = t1622[i0] * t763[i0];
   /* tinygpt.tt:108:30  t1630 = sum [16,64,128] dims=(0,1) keepdim -> [1,1,128]   131072 FLOPs, 524800 B, 0.25 FLOP/B */
@@ -7107,6 +7159,7 @@ static TT_NOINLINE void layer12(float *t1598, float *t1597, float *t1600, float 
   /* tinygpt.tt:108:30  mul [16,64,128] * [16,64,1] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:108:30  add [16,64,128] + [16,64,128] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:108:30  t1635 = mul [16,64,128] * [16,64,128] -> [16,64,128]   131072 FLOPs, 1572864 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++)
     t1635[i0] = t1628[i0] * x_28[i0];
   /* tinygpt.tt:108:30  t1636 = sum [16,64,128] dims=(2) keepdim -> [16,64,1]   131072 FLOPs, 528384 B, 0.25 FLOP/B */
@@ -7145,11 +7198,13 @@ static TT_NOINLINE void layer12(float *t1598, float *t1597, float *t1600, float 
     for (int64_t i1 = 0; i1 < 128; i1++)
       t1646[i0 * 128 + i1] = t1645[i0];
   /* tinygpt.tt:108:30  t1648 = mul [16,64,128] * [] -> [16,64,128]   131072 FLOPs, 1048580 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++)
     t1648[i0] = t1646[i0] * train_step_t1647[0];
   /* tinygpt.tt:108:30  mul [16,64,128] * [16,64,128] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:108:30  mul [16,64,128] * [16,64,128] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:108:30  t1651 = add [16,64,128] + [16,64,128] with 2 fused ops -> [16,64,128]   131072 FLOPs, 2621440 B, 0.05 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++) {
     const float f1649 = t1648[i0] * t754[i0]; /* mul */
     const float f1650 = t1648[i0] * t754[i0]; /* mul */
@@ -7157,6 +7212,7 @@ static TT_NOINLINE void layer12(float *t1598, float *t1597, float *t1600, float 
   }
   /* tinygpt.tt:108:30  add [16,64,128] + [16,64,128] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:108:30  t1653 = neg [16,64,128] -> [16,64,128]   131072 FLOPs, 1048576 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++)
     t1653[i0] = -t1651[i0];
   /* tinygpt.tt:108:30  t1654 = sum [16,64,128] dims=(2) keepdim -> [16,64,1]   131072 FLOPs, 528384 B, 0.25 FLOP/B */
@@ -7184,6 +7240,7 @@ static TT_NOINLINE void layer12(float *t1598, float *t1597, float *t1600, float 
       t1656[i0 * 128 + i1] = t1655[i0];
   /* tinygpt.tt:108:30  mul [16,64,128] * [] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:108:30  t1659 = add [16,64,128] + [16,64,128] with 4 fused ops -> [16,64,128]   131072 FLOPs, 2625540 B, 0.05 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++) {
       const float f1633 = t1628[i0 * 128 + i1] * t759_2[i0]; /* mul */
@@ -7231,6 +7288,7 @@ static TT_NOINLINE void layer12(float *t1598, float *t1597, float *t1600, float 
   for (int64_t i0 = 0; i0 < 64; i0++)
     tt_gemm_f32(64, 32, 64, att_23 + i0 * 4096, 64, true, t1668 + i0 * 2048, 32, false, t1670 + i0 * 2048, 32, false);
   /* tinygpt.tt:83:16  t1671 = mul [16,4,64,64] * [16,4,64,64] -> [16,4,64,64]   262144 FLOPs, 3145728 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 262144; i0++)
     t1671[i0] = t1669[i0] * att_23[i0];
   /* tinygpt.tt:83:16  t1672 = sum [16,4,64,64] dims=(3) keepdim -> [16,4,64,1]   262144 FLOPs, 1064960 B, 0.25 FLOP/B */
@@ -7251,6 +7309,7 @@ static TT_NOINLINE void layer12(float *t1598, float *t1597, float *t1600, float 
   /* tinygpt.tt:83:16  mul [16,4,64,64] * [16,4,64,64] fused into the loop below   262144 FLOPs */
   /* tinygpt.tt:82:18  where [1,1,64,64], [], [16,4,64,64] fused into the loop below   262144 FLOPs */
   /* tinygpt.tt:81:41  t1677 = mul [16,4,64,64] * [] with 3 fused ops -> [16,4,64,64]   262144 FLOPs, 3166216 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 64; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       for (int64_t i2 = 0; i2 < 64; i2++) {
@@ -7308,6 +7367,7 @@ static TT_NOINLINE void layer12(float *t1598, float *t1597, float *t1600, float 
     for (int64_t i1 = 0; i1 < 128; i1++)
       t1690[i0 * 384 + i1] = t1683[i0 * 128 + i1];
   /* tinygpt.tt:77:33  t1691 = add [16,64,384] + [16,64,384] with 1 fused op -> [16,64,384]   393216 FLOPs, 6291456 B, 0.06 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 393216; i0++) {
     const float f1689 = t1687[i0] + t1688[i0]; /* add */
     t1691[i0] = f1689 + t1690[i0];
@@ -7344,10 +7404,12 @@ static TT_NOINLINE void layer12(float *t1598, float *t1597, float *t1600, float 
   }
   /* tinygpt.tt:107:31  reshape [1,1,128] -> [128]: a view of t1698, no copy */
   /* tinygpt.tt:107:31  t1700 = mul [16,64,128] * [128] -> [16,64,128]   131072 FLOPs, 1049088 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t1700[i0 * 128 + i1] = t1694[i0 * 128 + i1] * transformer_h_3_ln_1_weight[i1];
   /* tinygpt.tt:107:31  t1701 = mul [16,64,128] * [16,64,128] -> [16,64,128]   131072 FLOPs, 1572864 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++)
     t1701[i0] = t1694[i0] * t716_2[i0];
   /* tinygpt.tt:107:31  t1702 = sum [16,64,128] dims=(0,1) keepdim -> [1,1,128]   131072 FLOPs, 524800 B, 0.25 FLOP/B */
@@ -7376,6 +7438,7 @@ static TT_NOINLINE void layer12(float *t1598, float *t1597, float *t1600, float 
   /* tinygpt.tt:107:31  mul [16,64,128] * [16,64,1] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:107:31  add [16,64,128] + [16,64,128] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:107:31  t1707 = mul [16,64,128] * [16,64,128] -> [16,64,128]   131072 FLOPs, 1572864 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++)
     t1707[i0] = t1700[i0] * x_27[i0];
   /* tinygpt.tt:107:31  t1708 = sum [16,64,128] dims=(2) keepdim -> [16,64,1]   131072 FLOPs, 528384 B, 0.25 FLOP/B */
@@ -7414,11 +7477,13 @@ static TT_NOINLINE void layer12(float *t1598, float *t1597, float *t1600, float 
     for (int64_t i1 = 0; i1 < 128; i1++)
       t1718[i0 * 128 + i1] = t1717[i0];
   /* tinygpt.tt:107:31  t1720 = mul [16,64,128] * [] -> [16,64,128]   131072 FLOPs, 1048580 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++)
     t1720[i0] = t1718[i0] * train_step_t1719[0];
   /* tinygpt.tt:107:31  mul [16,64,128] * [16,64,128] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:107:31  mul [16,64,128] * [16,64,128] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:107:31  t1723 = add [16,64,128] + [16,64,128] with 2 fused ops -> [16,64,128]   131072 FLOPs, 2621440 B, 0.05 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++) {
     const float f1721 = t1720[i0] * t707_2[i0]; /* mul */
     const float f1722 = t1720[i0] * t707_2[i0]; /* mul */
@@ -7426,6 +7491,7 @@ static TT_NOINLINE void layer12(float *t1598, float *t1597, float *t1600, float 
   }
   /* tinygpt.tt:107:31  add [16,64,128] + [16,64,128] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:107:31  t1725 = neg [16,64,128] -> [16,64,128]   131072 FLOPs, 1048576 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++)
     t1725[i0] = -t1723[i0];
   /* tinygpt.tt:107:31  t1726 = sum [16,64,128] dims=(2) keepdim -> [16,64,1]   131072 FLOPs, 528384 B, 0.25 FLOP/B */
@@ -7453,6 +7519,7 @@ static TT_NOINLINE void layer12(float *t1598, float *t1597, float *t1600, float 
       t1728[i0 * 128 + i1] = t1727[i0];
   /* tinygpt.tt:107:31  mul [16,64,128] * [] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:107:31  t1731 = add [16,64,128] + [16,64,128] with 4 fused ops -> [16,64,128]   131072 FLOPs, 2625540 B, 0.05 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++) {
       const float f1705 = t1700[i0 * 128 + i1] * t712[i0]; /* mul */
@@ -7500,6 +7567,7 @@ static TT_NOINLINE void layer13(float *transformer_h_0_ln_1_weight_grad, float *
     transformer_h_0_ln_2_bias_grad[i0] = transformer_h_0_ln_2_bias_grad[i0] + t2028[i0];
   /* tinygpt.tt:202:9  store into transformer_h_0_ln_2_bias_grad: computed there, nothing to copy */
   /* tinygpt.tt:202:9  transformer_h_0_mlp_c_fc_weight_grad = add [512,128] + [512,128] -> [512,128]   65536 FLOPs, 786432 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 65536; i0++)
     transformer_h_0_mlp_c_fc_weight_grad[i0] = transformer_h_0_mlp_c_fc_weight_grad[i0] + t2026[i0];
   /* tinygpt.tt:202:9  store into transformer_h_0_mlp_c_fc_weight_grad: computed there, nothing to copy */
@@ -7508,6 +7576,7 @@ static TT_NOINLINE void layer13(float *transformer_h_0_ln_1_weight_grad, float *
     transformer_h_0_mlp_c_fc_bias_grad[i0] = transformer_h_0_mlp_c_fc_bias_grad[i0] + t2022[i0];
   /* tinygpt.tt:202:9  store into transformer_h_0_mlp_c_fc_bias_grad: computed there, nothing to copy */
   /* tinygpt.tt:202:9  transformer_h_0_mlp_c_proj_weight_grad = add [128,512] + [128,512] -> [128,512]   65536 FLOPs, 786432 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 65536; i0++)
     transformer_h_0_mlp_c_proj_weight_grad[i0] = transformer_h_0_mlp_c_proj_weight_grad[i0] + t2004[i0];
   /* tinygpt.tt:202:9  store into transformer_h_0_mlp_c_proj_weight_grad: computed there, nothing to copy */
@@ -7674,6 +7743,7 @@ static TT_NOINLINE void layer14(float *t966, float *t965, float *t968, float *tr
   /* tinygpt.tt:203:19  t998 = sqrt [] -> []   1 FLOPs, 8 B, 0.12 FLOP/B */
   t998[0] = sqrtf(t997[0]);
   /* tinygpt.tt:203:19  t1000 = mul [512,128] * [512,128] -> [512,128]   65536 FLOPs, 786432 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 65536; i0++)
     t1000[i0] = transformer_h_0_mlp_c_fc_weight_grad[i0] * transformer_h_0_mlp_c_fc_weight_grad[i0];
   /* tinygpt.tt:203:19  t1001 = sum [512,128] dims=(0,1) -> []   65536 FLOPs, 262148 B, 0.25 FLOP/B */
@@ -7712,6 +7782,7 @@ static TT_NOINLINE void layer14(float *t966, float *t965, float *t968, float *tr
   /* tinygpt.tt:203:19  t1006 = sqrt [] -> []   1 FLOPs, 8 B, 0.12 FLOP/B */
   t1006[0] = sqrtf(t1005[0]);
   /* tinygpt.tt:203:19  t1008 = mul [128,512] * [128,512] -> [128,512]   65536 FLOPs, 786432 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 65536; i0++)
     t1008[i0] = transformer_h_0_mlp_c_proj_weight_grad[i0] * transformer_h_0_mlp_c_proj_weight_grad[i0];
   /* tinygpt.tt:203:19  t1009 = sum [128,512] dims=(0,1) -> []   65536 FLOPs, 262148 B, 0.25 FLOP/B */
@@ -7828,6 +7899,7 @@ static TT_NOINLINE void layer17(float *transformer_h_0_ln_1_weight_grad, float *
     transformer_h_0_ln_2_bias_grad[i0] = transformer_h_0_ln_2_bias_grad[i0] * t1229[0];
   /* tinygpt.tt:203:19  store into transformer_h_0_ln_2_bias_grad: computed there, nothing to copy */
   /* tinygpt.tt:203:19  transformer_h_0_mlp_c_fc_weight_grad = mul [512,128] * [] -> [512,128]   65536 FLOPs, 524292 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 65536; i0++)
     transformer_h_0_mlp_c_fc_weight_grad[i0] = transformer_h_0_mlp_c_fc_weight_grad[i0] * t1229[0];
   /* tinygpt.tt:203:19  store into transformer_h_0_mlp_c_fc_weight_grad: computed there, nothing to copy */
@@ -7836,6 +7908,7 @@ static TT_NOINLINE void layer17(float *transformer_h_0_ln_1_weight_grad, float *
     transformer_h_0_mlp_c_fc_bias_grad[i0] = transformer_h_0_mlp_c_fc_bias_grad[i0] * t1229[0];
   /* tinygpt.tt:203:19  store into transformer_h_0_mlp_c_fc_bias_grad: computed there, nothing to copy */
   /* tinygpt.tt:203:19  transformer_h_0_mlp_c_proj_weight_grad = mul [128,512] * [] -> [128,512]   65536 FLOPs, 524292 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 65536; i0++)
     transformer_h_0_mlp_c_proj_weight_grad[i0] = transformer_h_0_mlp_c_proj_weight_grad[i0] * t1229[0];
   /* tinygpt.tt:203:19  store into transformer_h_0_mlp_c_proj_weight_grad: computed there, nothing to copy */
@@ -8390,6 +8463,7 @@ static TT_NOINLINE void train_step_part1(void) {
       wpe_out[i * 128 + j] = transformer_wpe_weight[k * 128 + j];
   }
   /* tinygpt.tt:139:39  x_21 = add [16,64,128] + [64,128] -> [16,64,128]   131072 FLOPs, 1081344 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 16; i0++)
     for (int64_t i1 = 0; i1 < 8192; i1++)
       x_21[i0 * 8192 + i1] = wte_out[i0 * 8192 + i1] + wpe_out[i1];
@@ -8412,10 +8486,12 @@ static TT_NOINLINE void train_step_part1(void) {
     t778[i0] = (float)(acc / 128);
   }
   /* tinygpt.tt:142:29  t779 = sub [16,64,128] - [16,64,1] -> [16,64,128]   131072 FLOPs, 1052672 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t779[i0 * 128 + i1] = x_29[i0 * 128 + i1] - t778[i0];
   /* tinygpt.tt:142:29  t780 = mul [16,64,128] * [16,64,128] -> [16,64,128]   131072 FLOPs, 1572864 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++)
     t780[i0] = t779[i0] * t779[i0];
   /* tinygpt.tt:142:29  t781 = mean [16,64,128] dims=(2) keepdim -> [16,64,1]   131072 FLOPs, 528384 B, 0.25 FLOP/B */
@@ -8446,6 +8522,7 @@ static TT_NOINLINE void train_step_part1(void) {
     t786[i0] = t785[i0] * t778[i0];
   /* tinygpt.tt:142:29  mul [16,64,128] * [16,64,1] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:142:29  t788_2 = add [16,64,128] + [16,64,1] with 1 fused op -> [16,64,128]   131072 FLOPs, 1056768 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++) {
       const float f787 = x_29[i0 * 128 + i1] * t784[i0]; /* mul */
@@ -8453,6 +8530,7 @@ static TT_NOINLINE void train_step_part1(void) {
     }
   /* tinygpt.tt:142:29  mul [16,64,128] * [128] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:142:29  ln_f_out = add [16,64,128] + [128] with 1 fused op -> [16,64,128]   131072 FLOPs, 1049600 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++) {
       const float f790 = t788_2[i0 * 128 + i1] * transformer_ln_f_weight[i1]; /* mul */
@@ -8463,15 +8541,13 @@ static TT_NOINLINE void train_step_part1(void) {
   /* tinygpt.tt:146:42  reshape [16,64,99] -> [1024,99]: a view of lm_head_out, no copy */
   /* tinygpt.tt:146:77  reshape [16,64] -> [1024]: a view of y_10, no copy */
   /* tinygpt.tt:146:21  t796 = log_softmax [1024,99] dim=1 -> [1024,99]   506880 FLOPs, 811008 B, 0.62 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 99; i1++)
-      if (lm_head_out[i0 * 99 + i1] > rmax) rmax = lm_head_out[i0 * 99 + i1];
+    float rmax = tt_row_max_f32(lm_head_out + i0 * 99, 99);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 99; i1++)
       t796[i0 * 99 + i1] = tt_expf(lm_head_out[i0 * 99 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 99; i1++)
-      rsum += t796[i0 * 99 + i1];
+    rsum = tt_row_sum_f32(t796 + i0 * 99, 99);
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 99; i1++)
       t796[i0 * 99 + i1] = (float)(lm_head_out[i0 * 99 + i1] - rmax - rsum);
@@ -8526,6 +8602,7 @@ static TT_NOINLINE void train_step_part2(void) {
     for (int64_t i1 = 0; i1 < 99; i1++)
       t1554[i0 * 99 + i1] = t1552[i0];
   /* tinygpt.tt:146:21  t1555 = mul [1024,99] * [1024,99] -> [1024,99]   101376 FLOPs, 1216512 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 101376; i0++)
     t1555[i0] = t1554[i0] * t797_2[i0];
   /* tinygpt.tt:146:21  t1556 = sum [1024,99] dims=(1) keepdim -> [1024,1]   101376 FLOPs, 409600 B, 0.25 FLOP/B */
@@ -8547,6 +8624,7 @@ static TT_NOINLINE void train_step_part2(void) {
   /* tinygpt.tt:146:21  exp [1024,99] fused into the loop below   101376 FLOPs */
   /* tinygpt.tt:146:21  mul [1024,99] * [1024,1] fused into the loop below   101376 FLOPs */
   /* tinygpt.tt:146:21  t1559 = sub [1024,99] - [1024,99] with 2 fused ops -> [1024,99]   101376 FLOPs, 1220608 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 99; i1++) {
       const float f1557 = tt_expf(t796[i0 * 99 + i1]); /* exp */
@@ -8577,10 +8655,12 @@ static TT_NOINLINE void train_step_part2(void) {
   }
   /* tinygpt.tt:142:29  reshape [1,1,128] -> [128]: a view of t1565, no copy */
   /* tinygpt.tt:142:29  t1567 = mul [16,64,128] * [128] -> [16,64,128]   131072 FLOPs, 1049088 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t1567[i0 * 128 + i1] = t1561[i0 * 128 + i1] * transformer_ln_f_weight[i1];
   /* tinygpt.tt:142:29  t1568 = mul [16,64,128] * [16,64,128] -> [16,64,128]   131072 FLOPs, 1572864 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++)
     t1568[i0] = t1561[i0] * t788_2[i0];
   /* tinygpt.tt:142:29  t1569 = sum [16,64,128] dims=(0,1) keepdim -> [1,1,128]   131072 FLOPs, 524800 B, 0.25 FLOP/B */
@@ -8608,6 +8688,7 @@ static TT_NOINLINE void train_step_part2(void) {
   }
   /* tinygpt.tt:142:29  mul [16,64,128] * [16,64,1] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:142:29  t1573 = mul [16,64,128] * [16,64,128] -> [16,64,128]   131072 FLOPs, 1572864 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++)
     t1573[i0] = t1567[i0] * x_29[i0];
   /* tinygpt.tt:142:29  t1574 = sum [16,64,128] dims=(2) keepdim -> [16,64,1]   131072 FLOPs, 528384 B, 0.25 FLOP/B */
@@ -8646,11 +8727,13 @@ static TT_NOINLINE void train_step_part2(void) {
     for (int64_t i1 = 0; i1 < 128; i1++)
       t1584[i0 * 128 + i1] = t1583[i0];
   /* tinygpt.tt:142:29  t1586 = mul [16,64,128] * [] -> [16,64,128]   131072 FLOPs, 1048580 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++)
     t1586[i0] = t1584[i0] * train_step_t1585[0];
   /* tinygpt.tt:142:29  mul [16,64,128] * [16,64,128] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:142:29  mul [16,64,128] * [16,64,128] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:142:29  t1589 = add [16,64,128] + [16,64,128] with 2 fused ops -> [16,64,128]   131072 FLOPs, 2621440 B, 0.05 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++) {
     const float f1587 = t1586[i0] * t779[i0]; /* mul */
     const float f1588 = t1586[i0] * t779[i0]; /* mul */
@@ -8658,6 +8741,7 @@ static TT_NOINLINE void train_step_part2(void) {
   }
   /* tinygpt.tt:142:29  add [16,64,128] + [16,64,128] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:142:29  t1591 = neg [16,64,128] -> [16,64,128]   131072 FLOPs, 1048576 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 131072; i0++)
     t1591[i0] = -t1589[i0];
   /* tinygpt.tt:142:29  t1592 = sum [16,64,128] dims=(2) keepdim -> [16,64,1]   131072 FLOPs, 528384 B, 0.25 FLOP/B */
@@ -8685,6 +8769,7 @@ static TT_NOINLINE void train_step_part2(void) {
       t1594[i0 * 128 + i1] = t1593[i0];
   /* tinygpt.tt:142:29  mul [16,64,128] * [] fused into the loop below   131072 FLOPs */
   /* tinygpt.tt:142:29  t1597 = add [16,64,128] + [16,64,128] with 3 fused ops -> [16,64,128]   131072 FLOPs, 2101252 B, 0.06 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1024; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++) {
       const float f1572 = t1567[i0 * 128 + i1] * t784[i0]; /* mul */
@@ -9352,14 +9437,11 @@ static TT_NOINLINE void layer20(float *t11, float *x_30, float *t12_3, float *t1
   /* tinygpt.tt:83:16  att_25 = softmax [1,4,B:64,B:64] dim=3 -> [1,4,B:64,B:64]   81920 FLOPs, 131072 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < 4; i0++)
     for (int64_t i1 = 0; i1 < B; i1++) {
-      float rmax = -INFINITY;
-      for (int64_t i2 = 0; i2 < B; i2++)
-        if (att_24[i0 * 4096 + i1 * 64 + i2] > rmax) rmax = att_24[i0 * 4096 + i1 * 64 + i2];
+      float rmax = tt_row_max_f32(att_24 + i0 * 4096 + i1 * 64, B);
       double rsum = 0;
       for (int64_t i2 = 0; i2 < B; i2++)
         att_25[i0 * 4096 + i1 * 64 + i2] = tt_expf(att_24[i0 * 4096 + i1 * 64 + i2] - rmax);
-      for (int64_t i2 = 0; i2 < B; i2++)
-        rsum += att_25[i0 * 4096 + i1 * 64 + i2];
+      rsum = tt_row_sum_f32(att_25 + i0 * 4096 + i1 * 64, B);
       float rinv = (float)1 / (float)rsum;
       for (int64_t i2 = 0; i2 < B; i2++)
         att_25[i0 * 4096 + i1 * 64 + i2] = att_25[i0 * 4096 + i1 * 64 + i2] * rinv;
@@ -9642,14 +9724,11 @@ static TT_NOINLINE void eval_step_2_part1(void) {
   }
   /* tinygpt.tt:158:22  probs = softmax [1,99] dim=1 -> [1,99]   495 FLOPs, 792 B, 0.62 FLOP/B */
   {
-    float rmax = -INFINITY;
-    for (int64_t i0 = 0; i0 < 99; i0++)
-      if (t407[i0] > rmax) rmax = t407[i0];
+    float rmax = tt_row_max_f32(t407, 99);
     double rsum = 0;
     for (int64_t i0 = 0; i0 < 99; i0++)
       probs[i0] = tt_expf(t407[i0] - rmax);
-    for (int64_t i0 = 0; i0 < 99; i0++)
-      rsum += probs[i0];
+    rsum = tt_row_sum_f32(probs, 99);
     float rinv = (float)1 / (float)rsum;
     for (int64_t i0 = 0; i0 < 99; i0++)
       probs[i0] = probs[i0] * rinv;
@@ -11932,14 +12011,11 @@ static void eval_step_2_kvcache(void) {
   }
   /* tinygpt.tt:158:22  probs_1 = softmax [1,99] dim=1 -> [1,99]   495 FLOPs, 792 B, 0.62 FLOP/B */
   {
-    float rmax = -INFINITY;
-    for (int64_t i0 = 0; i0 < 99; i0++)
-      if (t407_1[i0] > rmax) rmax = t407_1[i0];
+    float rmax = tt_row_max_f32(t407_1, 99);
     double rsum = 0;
     for (int64_t i0 = 0; i0 < 99; i0++)
       probs_1[i0] = tt_expf(t407_1[i0] - rmax);
-    for (int64_t i0 = 0; i0 < 99; i0++)
-      rsum += probs_1[i0];
+    rsum = tt_row_sum_f32(probs_1, 99);
     float rinv = (float)1 / (float)rsum;
     for (int64_t i0 = 0; i0 < 99; i0++)
       probs_1[i0] = probs_1[i0] * rinv;

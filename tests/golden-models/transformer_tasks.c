@@ -946,6 +946,7 @@ static TT_NOINLINE void layer1(float *t8, float *t7, float *t9, float *t10, floa
   /* transformer_tasks.tt:25:17  t25 = matmul [10,64,64] @ [192,64] (B transposed) -> [10,64,192]   15728640 FLOPs, 704512 B, 22.33 FLOP/B */
   tt_gemm_f32(640, 192, 64, t24, 64, false, in_proj_weight_1, 64, true, t25, 192, false);
   /* transformer_tasks.tt:25:17  t27 = add [10,64,192] + [192] -> [10,64,192]   122880 FLOPs, 983808 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 192; i1++)
       t27[i0 * 192 + i1] = t25[i0 * 192 + i1] + in_proj_bias_1[i1];
@@ -992,14 +993,11 @@ static TT_NOINLINE void layer1(float *t8, float *t7, float *t9, float *t10, floa
     tt_gemm_f32(10, 10, 16, t38 + i0 * 160, 16, false, t39 + i0 * 160, 10, false, t40 + i0 * 100, 10, false);
   /* transformer_tasks.tt:25:17  t41 = softmax [256,10,10] dim=2 -> [256,10,10]   128000 FLOPs, 204800 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < 2560; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (t40[i0 * 10 + i1] > rmax) rmax = t40[i0 * 10 + i1];
+    float rmax = tt_row_max_f32(t40 + i0 * 10, 10);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t41[i0 * 10 + i1] = tt_expf(t40[i0 * 10 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += t41[i0 * 10 + i1];
+    rsum = tt_row_sum_f32(t41 + i0 * 10, 10);
     float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t41[i0 * 10 + i1] = t41[i0 * 10 + i1] * rinv;
@@ -1093,6 +1091,7 @@ static TT_NOINLINE void layer1(float *t8, float *t7, float *t9, float *t10, floa
   tt_gemm_f32(640, 128, 64, t66, 64, false, weight_8, 64, true, t68, 128, false);
   /* transformer_tasks.tt:25:17  add [64,10,128] + [128] fused into the loop below   81920 FLOPs */
   /* transformer_tasks.tt:25:17  t71 = relu [64,10,128] with 1 fused op -> [64,10,128]   81920 FLOPs, 655872 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 640; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++) {
       const float f70 = t68[i0 * 128 + i1] + bias_6[i1]; /* add */
@@ -1189,6 +1188,7 @@ static TT_NOINLINE void layer3(float *t381, float *t377, float *t383, float *wei
   /* transformer_tasks.tt:25:17  reshape [1,64,128] -> [64,128]: a view of t385, no copy */
   /* transformer_tasks.tt:25:17  gt [64,10,128] > [] fused into the loop below   81920 FLOPs */
   /* transformer_tasks.tt:25:17  t389 = where [64,10,128], [64,10,128], [] with 1 fused op -> [64,10,128]   81920 FLOPs, 983048 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 81920; i0++) {
     const _Bool f388 = t140[i0] > train_step_1_t387[0]; /* gt */
     t389[i0] = (f388 ? t383[i0] : train_step_1_t387[0]);
@@ -1437,6 +1437,7 @@ static TT_NOINLINE void layer3(float *t381, float *t377, float *t383, float *wei
     for (int64_t i1 = 0; i1 < 64; i1++)
       t457[i0 * 192 + i1] = t452[i0 * 64 + i1];
   /* transformer_tasks.tt:25:17  t458 = add [10,64,192] + [10,64,192] with 1 fused op -> [10,64,192]   122880 FLOPs, 1966080 B, 0.06 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 122880; i0++) {
     const float f456 = t454[i0] + t455[i0]; /* add */
     t458[i0] = f456 + t457[i0];
@@ -1961,14 +1962,11 @@ static TT_NOINLINE void train_step_1_part1(void) {
   /* transformer_tasks.tt:39:57  reshape [64,10] -> [640]: a view of y, no copy */
   /* transformer_tasks.tt:39:17  t152 = log_softmax [640,10] dim=1 -> [640,10]   32000 FLOPs, 51200 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (head_out[i0 * 10 + i1] > rmax) rmax = head_out[i0 * 10 + i1];
+    float rmax = tt_row_max_f32(head_out + i0 * 10, 10);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t152[i0 * 10 + i1] = tt_expf(head_out[i0 * 10 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += t152[i0 * 10 + i1];
+    rsum = tt_row_sum_f32(t152 + i0 * 10, 10);
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t152[i0 * 10 + i1] = (float)(head_out[i0 * 10 + i1] - rmax - rsum);
@@ -2209,10 +2207,12 @@ static TT_NOINLINE void layer7(float *t10_1, float *t9_1, float *t11_1, float *t
     t10_1[i0] = (float)(acc / 64);
   }
   /* transformer_tasks.tt:25:17  t11_1 = sub [1000,10,64] - [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t11_1[i0 * 64 + i1] = t9_1[i0 * 64 + i1] - t10_1[i0];
   /* transformer_tasks.tt:25:17  t12 = mul [1000,10,64] * [1000,10,64] -> [1000,10,64]   640000 FLOPs, 7680000 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 640000; i0++)
     t12[i0] = t11_1[i0] * t11_1[i0];
   /* transformer_tasks.tt:25:17  t13 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
@@ -2248,6 +2248,7 @@ static TT_NOINLINE void layer7(float *t10_1, float *t9_1, float *t11_1, float *t
   /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs */
   /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs */
   /* transformer_tasks.tt:25:17  t22_1 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5200256 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f19 = t9_1[i0 * 64 + i1] * t16_1[i0]; /* mul */
@@ -2256,6 +2257,7 @@ static TT_NOINLINE void layer7(float *t10_1, float *t9_1, float *t11_1, float *t
     }
   /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t22_1, no copy */
   /* transformer_tasks.tt:25:17  t25_1 = add [1000,10,64] + [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t25_1[i0 * 64 + i1] = t22_1[i0 * 64 + i1] + bias_8[i1];
@@ -2269,6 +2271,7 @@ static TT_NOINLINE void layer7(float *t10_1, float *t9_1, float *t11_1, float *t
   tt_gemm_f32(10000, 192, 64, t28_1, 64, false, in_proj_weight_1, 64, true, t29_1, 192, false);
   /* transformer_tasks.tt:25:17  detach [10,1000,192] -> [10,1000,192]: a view of t29_1, no copy */
   /* transformer_tasks.tt:25:17  t32_1 = add [10,1000,192] + [192] -> [10,1000,192]   1920000 FLOPs, 15360768 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 192; i1++)
       t32_1[i0 * 192 + i1] = t29_1[i0 * 192 + i1] + in_proj_bias_1[i1];
@@ -2308,6 +2311,7 @@ static TT_NOINLINE void layer7(float *t10_1, float *t9_1, float *t11_1, float *t
     4.0f,
   };
   /* transformer_tasks.tt:25:17  t44 = div [4000,10,16] / [] -> [4000,10,16]   640000 FLOPs, 5120004 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 640000; i0++)
     t44[i0] = t38_1[i0] / t43_1[0];
   /* transformer_tasks.tt:25:17  t45 = permute [4000,10,16] order=(0,2,1) -> [4000,16,10]   0 FLOPs, 5120000 B */
@@ -2319,15 +2323,13 @@ static TT_NOINLINE void layer7(float *t10_1, float *t9_1, float *t11_1, float *t
   for (int64_t i0 = 0; i0 < 4000; i0++)
     tt_gemm_f32(10, 10, 16, t44 + i0 * 160, 16, false, t45 + i0 * 160, 10, false, t46_1 + i0 * 100, 10, false);
   /* transformer_tasks.tt:25:17  t47 = softmax [4000,10,10] dim=2 -> [4000,10,10]   2000000 FLOPs, 3200000 B, 0.62 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 40000; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (t46_1[i0 * 10 + i1] > rmax) rmax = t46_1[i0 * 10 + i1];
+    float rmax = tt_row_max_f32(t46_1 + i0 * 10, 10);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t47[i0 * 10 + i1] = tt_expf(t46_1[i0 * 10 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += t47[i0 * 10 + i1];
+    rsum = tt_row_sum_f32(t47 + i0 * 10, 10);
     float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t47[i0 * 10 + i1] = t47[i0 * 10 + i1] * rinv;
@@ -2345,6 +2347,7 @@ static TT_NOINLINE void layer7(float *t10_1, float *t9_1, float *t11_1, float *t
   tt_gemm_f32(10000, 64, 64, t49, 64, false, weight_7, 64, true, t52_1, 64, false);
   /* transformer_tasks.tt:25:17  detach [10000,64] -> [10000,64]: a view of t52_1, no copy */
   /* transformer_tasks.tt:25:17  t55_1 = add [10000,64] + [64] -> [10000,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t55_1[i0 * 64 + i1] = t52_1[i0 * 64 + i1] + bias_5[i1];
@@ -2356,6 +2359,7 @@ static TT_NOINLINE void layer7(float *t10_1, float *t9_1, float *t11_1, float *t
       for (int64_t i2 = 0; i2 < 64; i2++)
         t58_1[i0 * 640 + i1 * 64 + i2] = t55_1[i0 * 64 + i1 * 64000 + i2];
   /* transformer_tasks.tt:25:17  t59_1 = add [1000,10,64] + [1000,10,64] -> [1000,10,64]   640000 FLOPs, 7680000 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 640000; i0++)
     t59_1[i0] = t9_1[i0] + t58_1[i0];
   /* transformer_tasks.tt:25:17  t60_1 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
@@ -2373,10 +2377,12 @@ static TT_NOINLINE void layer7(float *t10_1, float *t9_1, float *t11_1, float *t
     t60_1[i0] = (float)(acc / 64);
   }
   /* transformer_tasks.tt:25:17  t61 = sub [1000,10,64] - [1000,10,1] -> [1000,10,64]   640000 FLOPs, 5160000 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t61[i0 * 64 + i1] = t59_1[i0 * 64 + i1] - t60_1[i0];
   /* transformer_tasks.tt:25:17  t62_1 = mul [1000,10,64] * [1000,10,64] -> [1000,10,64]   640000 FLOPs, 7680000 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 640000; i0++)
     t62_1[i0] = t61[i0] * t61[i0];
   /* transformer_tasks.tt:25:17  t63 = mean [1000,10,64] dims=(2) keepdim -> [1000,10,1]   640000 FLOPs, 2600000 B, 0.25 FLOP/B */
@@ -2412,6 +2418,7 @@ static TT_NOINLINE void layer7(float *t10_1, float *t9_1, float *t11_1, float *t
   /* transformer_tasks.tt:25:17  mul [1000,10,64] * [1000,10,1] fused into the loop below   640000 FLOPs */
   /* transformer_tasks.tt:25:17  add [1000,10,64] + [1000,10,1] fused into the loop below   640000 FLOPs */
   /* transformer_tasks.tt:25:17  t72 = mul [1000,10,64] * [64] with 2 fused ops -> [1000,10,64]   640000 FLOPs, 5200256 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++) {
       const float f69 = t59_1[i0 * 64 + i1] * t66_1[i0]; /* mul */
@@ -2420,6 +2427,7 @@ static TT_NOINLINE void layer7(float *t10_1, float *t9_1, float *t11_1, float *t
     }
   /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t72, no copy */
   /* transformer_tasks.tt:25:17  t75 = add [1000,10,64] + [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t75[i0 * 64 + i1] = t72[i0 * 64 + i1] + bias_9[i1];
@@ -2428,22 +2436,26 @@ static TT_NOINLINE void layer7(float *t10_1, float *t9_1, float *t11_1, float *t
   tt_gemm_f32(10000, 128, 64, t75, 64, false, weight_8, 64, true, t78_1, 128, false);
   /* transformer_tasks.tt:25:17  detach [1000,10,128] -> [1000,10,128]: a view of t78_1, no copy */
   /* transformer_tasks.tt:25:17  t81 = add [1000,10,128] + [128] -> [1000,10,128]   1280000 FLOPs, 10240512 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 128; i1++)
       t81[i0 * 128 + i1] = t78_1[i0 * 128 + i1] + bias_6[i1];
   /* transformer_tasks.tt:25:17  detach [1000,10,128] -> [1000,10,128]: a view of t81, no copy */
   /* transformer_tasks.tt:25:17  t83_1 = relu [1000,10,128] -> [1000,10,128]   1280000 FLOPs, 10240000 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1280000; i0++)
     t83_1[i0] = (t81[i0] < 0 ? (float)0 : t81[i0]);
   /* transformer_tasks.tt:25:17  t85_1 = matmul [1000,10,128] @ [64,128] (B transposed) -> [1000,10,64]   163840000 FLOPs, 7712768 B, 21.24 FLOP/B */
   tt_gemm_f32(10000, 64, 128, t83_1, 128, false, weight_9, 128, true, t85_1, 64, false);
   /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t85_1, no copy */
   /* transformer_tasks.tt:25:17  t88 = add [1000,10,64] + [64] -> [1000,10,64]   640000 FLOPs, 5120256 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       t88[i0 * 64 + i1] = t85_1[i0 * 64 + i1] + bias_7[i1];
   /* transformer_tasks.tt:25:17  detach [1000,10,64] -> [1000,10,64]: a view of t88, no copy */
   /* transformer_tasks.tt:25:17  t90 = add [1000,10,64] + [1000,10,64] -> [1000,10,64]   640000 FLOPs, 7680000 B, 0.08 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 640000; i0++)
     t90[i0] = t59_1[i0] + t88[i0];
 }
@@ -2573,6 +2585,7 @@ static void forward_2(void) {
   }
   /* transformer_tasks.tt:25:44  pos_out = detach [10,64] -> [10,64]: a view of t7_1, no copy */
   /* transformer_tasks.tt:25:38  t9_1 = add [1000,10,64] + [10,64] -> [1000,10,64]   640000 FLOPs, 5122560 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1000; i0++)
     for (int64_t i1 = 0; i1 < 640; i1++)
       t9_1[i0 * 640 + i1] = t4[i0 * 640 + i1] + t7_1[i1];
@@ -2582,6 +2595,7 @@ static void forward_2(void) {
   tt_gemm_f32(10000, 10, 64, encoder_out_1, 64, false, weight_17, 64, true, t173, 10, false);
   /* transformer_tasks.tt:26:20  detach [1000,10,10] -> [1000,10,10]: a view of t173, no copy */
   /* transformer_tasks.tt:26:20  t176 = add [1000,10,10] + [10] -> [1000,10,10]   100000 FLOPs, 800040 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++)
       t176[i0 * 10 + i1] = t173[i0 * 10 + i1] + bias_15[i1];
@@ -3073,14 +3087,11 @@ static TT_NOINLINE void train_step_2_part1(void) {
   /* transformer_tasks.tt:39:57  reshape [64,10] -> [640]: a view of y_1, no copy */
   /* transformer_tasks.tt:39:17  t155_1 = log_softmax [640,10] dim=1 -> [640,10]   32000 FLOPs, 51200 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < 640; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      if (head_out_1[i0 * 10 + i1] > rmax) rmax = head_out_1[i0 * 10 + i1];
+    float rmax = tt_row_max_f32(head_out_1 + i0 * 10, 10);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 10; i1++)
       t155_1[i0 * 10 + i1] = tt_expf(head_out_1[i0 * 10 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 10; i1++)
-      rsum += t155_1[i0 * 10 + i1];
+    rsum = tt_row_sum_f32(t155_1 + i0 * 10, 10);
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 10; i1++)
       t155_1[i0 * 10 + i1] = (float)(head_out_1[i0 * 10 + i1] - rmax - rsum);
@@ -3448,6 +3459,7 @@ static void forward_3(void) {
   }
   /* transformer_tasks.tt:25:44  pos_out = detach [10,64] -> [10,64]: a view of t10_2, no copy */
   /* transformer_tasks.tt:25:38  t12_1 = add [1000,10,64] + [10,64] -> [1000,10,64]   640000 FLOPs, 5122560 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 1000; i0++)
     for (int64_t i1 = 0; i1 < 640; i1++)
       t12_1[i0 * 640 + i1] = t7_1[i0 * 640 + i1] + t10_2[i1];
@@ -3457,6 +3469,7 @@ static void forward_3(void) {
   tt_gemm_f32(10000, 10, 64, encoder_out_2, 64, false, head_weight, 64, true, t176, 10, false);
   /* transformer_tasks.tt:26:20  detach [1000,10,10] -> [1000,10,10]: a view of t176, no copy */
   /* transformer_tasks.tt:26:20  t179 = add [1000,10,10] + [10] -> [1000,10,10]   100000 FLOPs, 800040 B, 0.12 FLOP/B */
+  TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < 10000; i0++)
     for (int64_t i1 = 0; i1 < 10; i1++)
       t179[i0 * 10 + i1] = t176[i0 * 10 + i1] + head_bias[i1];

@@ -25,14 +25,11 @@ static void forward(void) {
   };
   /* softmax-last-dim.tt:2:7  t = softmax [2,3] dim=1 -> [2,3]   30 FLOPs, 48 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 3; i1++)
-      if (x[i0 * 3 + i1] > rmax) rmax = x[i0 * 3 + i1];
+    float rmax = tt_row_max_f32(x + i0 * 3, 3);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 3; i1++)
       t[i0 * 3 + i1] = tt_expf(x[i0 * 3 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 3; i1++)
-      rsum += t[i0 * 3 + i1];
+    rsum = tt_row_sum_f32(t + i0 * 3, 3);
     float rinv = (float)1 / (float)rsum;
     for (int64_t i1 = 0; i1 < 3; i1++)
       t[i0 * 3 + i1] = t[i0 * 3 + i1] * rinv;
@@ -40,14 +37,11 @@ static void forward(void) {
   /* softmax-last-dim.tt:2:1  store into t: computed there, nothing to copy */
   /* softmax-last-dim.tt:3:7  t_1 = log_softmax [2,3] dim=1 -> [2,3]   30 FLOPs, 48 B, 0.62 FLOP/B */
   for (int64_t i0 = 0; i0 < 2; i0++) {
-    float rmax = -INFINITY;
-    for (int64_t i1 = 0; i1 < 3; i1++)
-      if (x[i0 * 3 + i1] > rmax) rmax = x[i0 * 3 + i1];
+    float rmax = tt_row_max_f32(x + i0 * 3, 3);
     double rsum = 0;
     for (int64_t i1 = 0; i1 < 3; i1++)
       t_1[i0 * 3 + i1] = tt_expf(x[i0 * 3 + i1] - rmax);
-    for (int64_t i1 = 0; i1 < 3; i1++)
-      rsum += t_1[i0 * 3 + i1];
+    rsum = tt_row_sum_f32(t_1 + i0 * 3, 3);
     rsum = log(rsum);
     for (int64_t i1 = 0; i1 < 3; i1++)
       t_1[i0 * 3 + i1] = (float)(x[i0 * 3 + i1] - rmax - rsum);
