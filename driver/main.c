@@ -587,6 +587,32 @@ static void cc_io_failure(const char *out, const char *dir, int io_err) {
       io_err == ENOSPC ? "no space left on device" : "disk quota exceeded", out, tmpdir);
 }
 
+/* The C compiler in a child of ttc (run_cc there), so that several compile at once: a cold
+ * build compiles the program's C while the runtime's files compile beside it. The child's
+ * status carries run_cc's: 0, 1 (failed), or a failure for want of space (io_err). */
+static pid_t cc_start(char **argv) {
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid < 0) die("fork: %s", strerror(errno));
+  if (pid == 0) {
+    int io_err;
+    int st = run_cc(argv, &io_err);
+    _exit(!st ? 0 : io_err == ENOSPC ? 101 : io_err == EFBIG ? 102 : io_err ? 103 : 1);
+  }
+  return pid;
+}
+
+static int cc_wait(pid_t pid, int *io_err) {
+  int st = wait_for(pid);
+#ifdef EDQUOT
+  *io_err = st == 101 ? ENOSPC : st == 102 ? EFBIG : st == 103 ? EDQUOT : 0;
+#else
+  *io_err = st == 101 ? ENOSPC : st == 102 ? EFBIG : 0;
+#endif
+  return st;
+}
+
 /* ---- the cache ----------------------------------------------------------------------
  *
  * `ttc run` executes what it finds in the cache, so the cache is trusted only as far as
@@ -802,6 +828,7 @@ static void av_words(Argv *a, const char *s) {
 static void av_free(Argv *a) {
   for (int i = 0; i < a->n; i++) free(a->v[i]);
   free(a->v);
+  *a = (Argv){0};
 }
 
 /* The runtime's source files, sorted, for hashing and compiling. */
@@ -820,9 +847,10 @@ static int rt_sources(char names[][256], int max) {
   return n;
 }
 
-/* Compiles the runtime once per (compiler, flags, runtime sources); returns the object
- * paths through objs. */
-static uint64_t runtime_objects(const Opts *o, Argv *objs) {
+/* Compiles the runtime once per (compiler, flags, runtime sources); returns that key, and
+ * the object paths through objs. compile false: the key only (a cached program needs no
+ * runtime objects; a new one compiles them in build_binary, beside its own C). */
+static uint64_t runtime_objects(const Opts *o, Argv *objs, bool compile) {
   char names[64][256];
   int n = rt_sources(names, 64);
   uint64_t h = 1469598103934665603ULL;
@@ -841,16 +869,34 @@ static uint64_t runtime_objects(const Opts *o, Argv *objs) {
   }
   char dir[1024];
   snprintf(dir, sizeof dir, "%s/rt-%016llx", cache_dir(), (unsigned long long)h);
+  if (!compile) return h; /* the key only (build_text) */
   private_dir(dir);
+  /* the missing objects compile as jobs, as many at once as there are CPUs (at most 8) */
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  int slots = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (int)ncpu;
+  struct {
+    pid_t pid;
+    char obj[1400], src[1400], tmp[1500];
+  } job[64];
+  int nj = 0, next = 0, running = 0;
   for (int i = 0; i < n; i++) {
     size_t l = strlen(names[i]);
     if (strcmp(names[i] + l - 2, ".c")) continue;
-    char obj[1400], src[1400], tmp[1500];
+    char obj[1400];
     snprintf(obj, sizeof obj, "%s/%.*s.o", dir, (int)(l - 2), names[i]);
-    snprintf(src, sizeof src, "%s/%s", TTC_RUNTIME_DIR, names[i]);
+    av_push(objs, obj);
     Cached c;
-    if (!cached_open(obj, &c)) {
-      snprintf(tmp, sizeof tmp, "%s.tmp%d", obj, (int)getpid());
+    if (cached_open(obj, &c)) {
+      cached_close(&c);
+      continue;
+    }
+    snprintf(job[nj].obj, sizeof job[nj].obj, "%s", obj);
+    snprintf(job[nj].src, sizeof job[nj].src, "%s/%s", TTC_RUNTIME_DIR, names[i]);
+    snprintf(job[nj].tmp, sizeof job[nj].tmp, "%s.tmp%d", obj, (int)getpid());
+    nj++;
+  }
+  for (int done = 0; done < nj;) {
+    while (next < nj && running < slots) {
       Argv a = {0};
       av_push(&a, o->cc);
       av_push(&a, "-std=c11");
@@ -858,21 +904,27 @@ static uint64_t runtime_objects(const Opts *o, Argv *objs) {
       av_words(&a, o->cflags);
       av_words(&a, TTC_EXTRA_CFLAGS);
       av_push(&a, "-c");
-      av_push(&a, src);
+      av_push(&a, job[next].src);
       av_push(&a, "-o");
-      av_push(&a, tmp);
-      int io_err;
-      int st = run_cc(a.v, &io_err);
+      av_push(&a, job[next].tmp);
+      job[next++].pid = cc_start(a.v);
       av_free(&a);
-      if (st) {
-        unlink(tmp);
-        cc_io_failure(obj, dir, io_err);
-        die("could not compile the runtime (%s) with %s", src, o->cc);
-      }
-      cached_commit(tmp, obj, 0644, &c);
+      running++;
     }
+    /* in order: the first failure reported is the first file's */
+    int io_err;
+    int st = cc_wait(job[done].pid, &io_err);
+    running--;
+    if (st) {
+      for (int k = done + 1; k < next; k++) wait_for(job[k].pid);
+      for (int k = done; k < next; k++) unlink(job[k].tmp);
+      cc_io_failure(job[done].obj, dir, io_err);
+      die("could not compile the runtime (%s) with %s", job[done].src, o->cc);
+    }
+    Cached c;
+    cached_commit(job[done].tmp, job[done].obj, 0644, &c);
     cached_close(&c);
-    av_push(objs, obj);
+    done++;
   }
   return h;
 }
@@ -904,10 +956,10 @@ static void mpi_flags(Argv *a, const char *what) {
  * it checked and open; mpi: with runtime/mpi/ and MPI's library. */
 static void build_binary(const Opts *o, const char *cpath, const char *dir, const char *bin,
                          bool mpi, Cached *c) {
-  Argv objs = {0};
-  runtime_objects(o, &objs);
-  char tmp[4400];
+  /* the program's C compiles (-c) while the runtime's missing objects do, then one link */
+  char tmp[4400], otmp[4400];
   snprintf(tmp, sizeof tmp, "%.4300s.tmp%d", bin, (int)getpid());
+  snprintf(otmp, sizeof otmp, "%.4300s.tmp%d.o", bin, (int)getpid());
   Argv a = {0};
   av_push(&a, o->cc);
   av_push(&a, "-std=c11");
@@ -920,18 +972,40 @@ static void build_binary(const Opts *o, const char *cpath, const char *dir, cons
   snprintf(incbin, sizeof incbin, "-Wa,-I%s", dir); /* the data file's .incbin */
   av_push(&a, incbin);
   if (mpi) mpi_flags(&a, "cflags");
+  av_push(&a, "-c");
   av_push(&a, cpath);
-  if (mpi) av_push(&a, TTC_RUNTIME_DIR "/mpi/dist.c");
-  for (int i = 0; i < objs.n; i++) av_push(&a, objs.v[i]);
   av_push(&a, "-o");
-  av_push(&a, tmp);
-  av_push(&a, "-lz");
-  av_push(&a, "-lcjson"); /* runtime/safetensors.c */
-  av_push(&a, "-lm");
-  if (mpi) mpi_flags(&a, "libs");
-  int io_err;
-  int st = run_cc(a.v, &io_err);
+  av_push(&a, otmp);
+  pid_t model = cc_start(a.v);
   av_free(&a);
+  Argv objs = {0};
+  runtime_objects(o, &objs, true);
+  int io_err;
+  int st = cc_wait(model, &io_err);
+  if (!st) {
+    av_push(&a, o->cc);
+    av_push(&a, "-std=c11");
+    av_words(&a, o->cflags);
+    av_words(&a, TTC_EXTRA_CFLAGS);
+    if (mpi) { /* dist.c compiles here */
+      av_push(&a, "-Wall");
+      av_push(&a, "-Wextra");
+      av_push(&a, "-I" TTC_RUNTIME_DIR);
+      mpi_flags(&a, "cflags");
+    }
+    av_push(&a, otmp);
+    if (mpi) av_push(&a, TTC_RUNTIME_DIR "/mpi/dist.c");
+    for (int i = 0; i < objs.n; i++) av_push(&a, objs.v[i]);
+    av_push(&a, "-o");
+    av_push(&a, tmp);
+    av_push(&a, "-lz");
+    av_push(&a, "-lcjson"); /* runtime/safetensors.c */
+    av_push(&a, "-lm");
+    if (mpi) mpi_flags(&a, "libs");
+    st = run_cc(a.v, &io_err);
+    av_free(&a);
+  }
+  unlink(otmp);
   av_free(&objs);
   if (st) {
     unlink(tmp);
@@ -1014,7 +1088,7 @@ static bool build_cached(const Opts *o, const Source *src, Cached *c, char bin[4
 void build_text(const Opts *o, const char *text, size_t n, const DataOut *d, bool mpi, Cached *c,
                 char bin[4200]) {
   Argv objs = {0};
-  uint64_t h = runtime_objects(o, &objs);
+  uint64_t h = runtime_objects(o, &objs, false);
   av_free(&objs);
   h = fnv(h, text, n);
   if (mpi) { /* linked from source: its text is part of the key */
