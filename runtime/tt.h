@@ -511,6 +511,29 @@ void tt_conv2d_s8s8_naive(const int8_t *x, int32_t xz, const int8_t *w, int32_t 
 void tt_im2row_u8(const uint8_t *x, uint8_t *rows, int32_t xz, int64_t C, int64_t H, int64_t W,
                   int64_t R, int64_t S, int64_t sh, int64_t sw, int64_t ph, int64_t pw);
 
+/* ---- sparse.c: x @ W^T for a weight that is mostly zeros (passes/prune.c) ------------ */
+
+/* SELL-16: 16 rows per slice side by side, each row's nonzeros in k order, cut at the
+ * GEMM's KC blocks so that the sums are tt_gemm_f32's bits (runtime/sparse.c). */
+#define TT_SPARSE_LANES 16
+#define TT_SPARSE_KC 256 /* keep in sync with runtime/gemm.c's KC */
+/* int32s of the index of a [N, K] weight with room for cap (padded) entries */
+#define TT_SPARSE_INDEX_LEN(N, K, cap)                                                      \
+  (8 + ((N) + 15) / 16 * 16 + ((N) + 15) / 16 * (((K) + TT_SPARSE_KC - 1) / TT_SPARSE_KC) + 1 + \
+   (cap))
+int64_t tt_sparse_index_len(int64_t N, int64_t K, int64_t cap);
+/* The index of W's nonzeros (marked dense when they need more than cap entries). */
+void tt_sparse_index_f32(const float *W, int64_t N, int64_t K, int64_t cap, int32_t *idx,
+                         int64_t len);
+/* vals[cap]: W's values in the index's order (0 at the padding). */
+void tt_sparse_values_f32(const float *W, const int32_t *idx, float *vals);
+/* y[M, N] = x[M, K] @ W[N, K]^T from the index and values (from W by tt_gemm_f32 when the
+ * index is dense); the same bits as tt_gemm_f32 but for signed zeros and inf/NaN inputs. */
+void tt_sparse_linear_f32(int64_t M, int64_t N, int64_t K, const float *x, const float *W,
+                          const int32_t *idx, const float *vals, float *y);
+void tt_sparse_linear_f32_naive(int64_t M, int64_t N, int64_t K, const float *x, const float *W,
+                                const int32_t *idx, const float *vals, float *y);
+
 /* ---- roofline.c: the machine's roofline and --profile's kernel timers ---------------- */
 
 /* Peak FLOP/s of an FMA loop and bytes/s of STREAM's triad (arrays past the caches, and
