@@ -265,6 +265,9 @@ bool cg_ew(Cg *cg, int id);
 bool cg_matmul(Cg *cg, int id);
 bool cg_qlinear(Cg *cg, int id); /* quant.c */
 bool cg_qconv2d(Cg *cg, int id);  /* quant.c */
+bool cg_sparse_index(Cg *cg, int id);  /* sparse.c */
+bool cg_sparse_values(Cg *cg, int id); /* sparse.c */
+bool cg_sparse_linear(Cg *cg, int id); /* sparse.c */
 bool cg_matmul_acc(Cg *cg, int id);
 bool cg_reduce(Cg *cg, int id);
 bool cg_softmax(Cg *cg, int id);

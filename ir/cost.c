@@ -91,6 +91,20 @@ static Cost cost_matmul(const Graph *g, const Node *n) {
   return (Cost){2.0 * (double)shape_numel(&n->shape) * k, bytes_in(g, n) + bytes_of(n)};
 }
 
+/* The sparse Linear (passes/prune.c): two FLOPs per proven nonzero (attr.i[0]) per row of
+ * x; x, the index's entries and values read once, y written. */
+static Cost cost_sparse_linear(const Graph *g, const Node *n) {
+  const Node *x = &g->nodes[n->in[0]];
+  double rows = (double)shape_numel(&x->shape) / (double)x->shape.d[x->shape.rank - 1];
+  double nz = (double)n->attr.i[0];
+  return (Cost){2.0 * rows * nz, bytes_of(x) + 8.0 * nz + bytes_of(n)};
+}
+
+/* Packing a weight: every element read once, the index or values written. */
+static Cost cost_sparse_pack(const Graph *g, const Node *n) {
+  return (Cost){(double)shape_numel(&g->nodes[n->in[0]].shape), bytes_in(g, n) + bytes_of(n)};
+}
+
 /* The product, and one add per element. */
 static Cost cost_matmul_acc(const Graph *g, const Node *n) {
   Cost c = cost_matmul(g, n);

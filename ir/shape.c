@@ -349,6 +349,56 @@ static bool shape_qlinear(const Graph *g, Node *n, IrErr *err) {
   return true;
 }
 
+/* The sparse Linear's ops (passes/prune.c, runtime/sparse.c): a float32 weight [N, K], its
+ * int32 index (length from runtime/tt.h's TT_SPARSE_INDEX_LEN, keep in sync) and values. */
+static int64_t sparse_index_len(int64_t N, int64_t K, int64_t cap) {
+  return 8 + (N + 15) / 16 * 16 + (N + 15) / 16 * ((K + 255) / 256) + 1 + cap;
+}
+
+static bool sparse_weight(const Node *w, const Node *n, IrErr *err) {
+  ShapeBufs sb = {.k = 0};
+  if (w->dtype != DT_F32 || w->shape.rank != 2 || w->shape.symm || n->attr.i[0] < 0)
+    return fail(err, "%s: the weight is %s%s (float32 [N, K] expected), room %lld", opname(n),
+                dt_name(w->dtype), ss(&sb, &w->shape), (long long)n->attr.i[0]);
+  return true;
+}
+
+static bool shape_sparse_index(const Graph *g, Node *n, IrErr *err) {
+  const Node *w = in(g, n, 0);
+  if (!sparse_weight(w, n, err)) return false;
+  n->dtype = DT_I32;
+  n->shape = shape_make(1, (int64_t[]){sparse_index_len(w->shape.d[0], w->shape.d[1], n->attr.i[0])});
+  return true;
+}
+
+static bool shape_sparse_values(const Graph *g, Node *n, IrErr *err) {
+  const Node *w = in(g, n, 0), *ix = in(g, n, 1);
+  if (!sparse_weight(w, n, err)) return false;
+  if (ix->dtype != DT_I32 || ix->shape.rank != 1 ||
+      ix->shape.d[0] != sparse_index_len(w->shape.d[0], w->shape.d[1], n->attr.i[0]))
+    return fail(err, "sparse_values: the index does not fit the weight and the room");
+  n->dtype = DT_F32;
+  n->shape = shape_make(1, (int64_t[]){n->attr.i[0] > 0 ? n->attr.i[0] : 1});
+  return true;
+}
+
+static bool shape_sparse_linear(const Graph *g, Node *n, IrErr *err) {
+  const Node *x = in(g, n, 0), *w = in(g, n, 1), *ix = in(g, n, 2), *v = in(g, n, 3);
+  ShapeBufs sb = {.k = 0};
+  if (!sparse_weight(w, n, err)) return false;
+  if (x->dtype != DT_F32 || x->shape.rank < 1 || sym_at(&x->shape, x->shape.rank - 1) ||
+      x->shape.d[x->shape.rank - 1] != w->shape.d[1])
+    return fail(err, "sparse_linear: x %s%s and the weight %s do not match", dt_name(x->dtype),
+                ss(&sb, &x->shape), ss(&sb, &w->shape));
+  if (ix->dtype != DT_I32 || ix->shape.rank != 1 || v->dtype != DT_F32 || v->shape.rank != 1 ||
+      ix->shape.d[0] != sparse_index_len(w->shape.d[0], w->shape.d[1], v->shape.d[0]))
+    return fail(err, "sparse_linear: the index and values do not fit the weight");
+  n->dtype = DT_F32;
+  n->shape = x->shape;
+  n->shape.d[n->shape.rank - 1] = w->shape.d[0];
+  return true;
+}
+
 /* ---- layout ----------------------------------------------------------------------- */
 
 /* The node's attr.ints as a shape (a target shape), or false if it is not one. */

@@ -28,6 +28,7 @@
  */
 #include "passes.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -498,10 +499,549 @@ static bool compact_layer(Program *p, int w1, PassCtx *cx, const char **why, boo
   return true;
 }
 
+/* ---- sparse Linears: unstructured pruning of 80% or more ---------------------------------- */
+
+/*
+ * What the pass can prove about zeros: for every node and, between statements, every
+ * variable, bounds on its number of nonzero elements (lo, hi) and whether its values are
+ * all 0 or 1 (a mask). A small abstract interpretation over the whole program: a graph's
+ * nodes in order (an INPUT reads its variable's bounds, a STORE sets them, an optimizer step
+ * or a checkpoint load knows nothing), loops to a fixed point, an if's branches joined.
+ * What makes the bounds tight is torch.nn.utils.prune's mask (frontend/prune.c): each
+ * entry's rank among the scores is a permutation of 0..n-1 (an argsort of an argsort), so
+ * `rank < k` has exactly k ones, and `1 - that` exactly n - k: the amount of the prune call.
+ * The weight then is `orig * mask` (at most n - k nonzeros), in the forward (a pruned
+ * module) or stored into the parameter by prune.remove().
+ */
+typedef struct Nz {
+  int64_t lo, hi; /* lo <= nonzero elements <= hi */
+  bool bin;       /* every element is 0 or 1 */
+} Nz;
+
+static Nz nz_top(int64_t n) { return (Nz){0, n, false}; }
+static Nz nz_join(Nz a, Nz b) {
+  return (Nz){a.lo < b.lo ? a.lo : b.lo, a.hi > b.hi ? a.hi : b.hi, a.bin && b.bin};
+}
+static bool nz_eq(Nz a, Nz b) { return a.lo == b.lo && a.hi == b.hi && a.bin == b.bin; }
+static int64_t clamp64(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* x's bounds for a node of n elements that broadcasts it (n a multiple of x's elements) */
+static Nz nz_bcast(Nz x, int64_t xn, int64_t n) {
+  if (xn <= 0 || n % xn) return nz_top(n);
+  return (Nz){x.lo * (n / xn), x.hi * (n / xn), x.bin};
+}
+
+typedef struct Zeros {
+  const Program *p;
+  Nz **node;      /* per graph, per node: joined over every run (NULL: never run) */
+  bool **perm;    /* per graph, per node: a permutation of 0..n-1 (1-D int) */
+} Zeros;
+
+/* a scalar constant or fill's value, or NAN */
+static double scalar_of(const Node *n) {
+  if (shape_numel(&n->shape) != 1) return NAN;
+  if (n->op == OP_FILL) return n->attr.f[0];
+  if (n->op != OP_CONST || !n->attr.data) return NAN;
+  switch (n->dtype) {
+  case DT_F32: return ((const float *)n->attr.data)[0];
+  case DT_F64: return ((const double *)n->attr.data)[0];
+  case DT_I64: return (double)((const int64_t *)n->attr.data)[0];
+  case DT_I32: return ((const int32_t *)n->attr.data)[0];
+  default: return NAN;
+  }
+}
+
+static Nz const_nz(const Node *n) {
+  int64_t len = shape_numel(&n->shape), nz = 0;
+  bool bin = true;
+  for (int64_t i = 0; i < len; i++) {
+    double v;
+    switch (n->dtype) {
+    case DT_F32: v = ((const float *)n->attr.data)[i]; break;
+    case DT_F64: v = ((const double *)n->attr.data)[i]; break;
+    case DT_I64: v = (double)((const int64_t *)n->attr.data)[i]; break;
+    case DT_I32: v = ((const int32_t *)n->attr.data)[i]; break;
+    case DT_I8: v = ((const int8_t *)n->attr.data)[i]; break;
+    default: v = ((const unsigned char *)n->attr.data)[i]; break;
+    }
+    nz += v != 0;
+    bin &= v == 0 || v == 1;
+  }
+  return (Nz){nz, nz, bin};
+}
+
+/* One run of graph gi with the variables' bounds vs (updated by its stores). */
+static void zeros_graph(Zeros *z, int gi, Nz *vs) {
+  const Program *p = z->p;
+  const Graph *g = p->graphs[gi];
+  Nz *nd = malloc(sizeof(Nz) * (size_t)(g->n + 1));
+  bool *perm = calloc((size_t)g->n + 1, 1);
+  for (int id = 0; id < g->n; id++) {
+    const Node *n = &g->nodes[id];
+    int64_t len = shape_numel(&n->shape);
+    Nz r = nz_top(len);
+    const Node *a = n->nin > 0 ? &g->nodes[n->in[0]] : NULL, *b = n->nin > 1 ? &g->nodes[n->in[1]] : NULL;
+    Nz A = a ? nd[n->in[0]] : r, Bz = b ? nd[n->in[1]] : r;
+    int64_t an = a ? shape_numel(&a->shape) : 0, bn = b ? shape_numel(&b->shape) : 0;
+    if (a) A = nz_bcast(A, an, len);
+    if (b) Bz = nz_bcast(Bz, bn, len);
+    switch (n->op) {
+    case OP_INPUT:
+      if (n->attr.var >= 0 && n->attr.var < p->nvars && shape_numel(&p->vars[n->attr.var].shape) == len)
+        r = vs[n->attr.var];
+      break;
+    case OP_STORE:
+      if (n->attr.var >= 0 && n->attr.var < p->nvars) vs[n->attr.var] = nd[n->in[0]];
+      break;
+    case OP_CONST:
+      if (n->attr.data) r = const_nz(n);
+      break;
+    case OP_FILL: {
+      double v = n->attr.f[0];
+      r = v == 0 ? (Nz){0, 0, true} : (Nz){len, len, v == 1};
+      break;
+    }
+    case OP_ARGSORT: /* the indices that sort a 1-D tensor: each of 0..n-1 once */
+      perm[id] = n->shape.rank == 1;
+      break;
+    case OP_LT: case OP_LE: case OP_GT: case OP_GE: {
+      r.bin = true;
+      double k = scalar_of(b);
+      if (perm[n->in[0]] && k == k && k == (double)(int64_t)k) { /* rank < k: exactly k ones */
+        int64_t kk = (int64_t)k, c = n->op == OP_LT ? clamp64(kk, 0, len) : n->op == OP_LE ? clamp64(kk + 1, 0, len)
+                                                   : n->op == OP_GE ? len - clamp64(kk, 0, len)
+                                                                    : len - clamp64(kk + 1, 0, len);
+        r = (Nz){c, c, true};
+      }
+      break;
+    }
+    case OP_EQ: case OP_NE:
+      r.bin = true;
+      break;
+    case OP_CAST: /* a bool or 0/1 value keeps its count; other casts may round to zero */
+      r = A.bin ? A : (Nz){0, A.hi, false};
+      break;
+    case OP_DETACH: case OP_RESHAPE: case OP_NEG: case OP_ABS: case OP_PERMUTE:
+      r = A;
+      if (n->op == OP_NEG) r.bin = A.hi == 0;
+      break;
+    case OP_RELU:
+      r = (Nz){0, A.hi, A.bin};
+      break;
+    case OP_MUL: /* a zero factor makes a zero; two nonzero floats may underflow to one */
+      r.hi = A.hi < Bz.hi ? A.hi : Bz.hi;
+      r.bin = A.bin && Bz.bin;
+      r.lo = r.bin && A.lo + Bz.lo - len > 0 ? A.lo + Bz.lo - len : 0;
+      break;
+    case OP_SUB: /* 1 - mask: its zeros and ones swapped */
+      if (scalar_of(a) == 1 && Bz.bin) r = (Nz){len - Bz.hi, len - Bz.lo, true};
+      else if (Bz.hi == 0) r = A;
+      else r.hi = A.hi + Bz.hi < len ? A.hi + Bz.hi : len;
+      break;
+    case OP_ADD:
+      r.hi = A.hi + Bz.hi < len ? A.hi + Bz.hi : len;
+      break;
+    default:
+      if (ir_ops[n->op].flags & OPF_CMP) r.bin = true;
+      if (ir_ops[n->op].flags & OPF_OPTIM)
+        for (int k = 0; k < n->attr.nints; k++)
+          if (n->attr.ints[k] >= 0 && n->attr.ints[k] < p->nvars)
+            vs[n->attr.ints[k]] = nz_top(shape_numel(&p->vars[n->attr.ints[k]].shape));
+      break;
+    }
+    nd[id] = r;
+  }
+  if (!z->node[gi]) {
+    z->node[gi] = nd;
+    z->perm[gi] = perm;
+    return;
+  }
+  for (int id = 0; id < g->n; id++) {
+    z->node[gi][id] = nz_join(z->node[gi][id], nd[id]);
+    z->perm[gi][id] &= perm[id];
+  }
+  free(nd);
+  free(perm);
+}
+
+static void top_var(const Program *p, Nz *vs, int v) {
+  if (v >= 0 && v < p->nvars) vs[v] = nz_top(shape_numel(&p->vars[v].shape));
+}
+
+/* Whether a break or continue of this loop is among s (not inside a nested loop). */
+static bool jumps(const Stmt *s, int n) {
+  for (int i = 0; i < n; i++) {
+    if (s[i].kind == ST_BREAK || s[i].kind == ST_CONTINUE) return true;
+    if (s[i].kind == ST_IF && (jumps(s[i].body, s[i].nbody) || jumps(s[i].orelse, s[i].norelse))) return true;
+  }
+  return false;
+}
+
+static void zeros_stmts(Zeros *z, const Stmt *s, int n, Nz *vs);
+
+/* A loop's body, run any number of times: the bounds at its head joined to a fixed point. */
+static void zeros_loop(Zeros *z, const Stmt *t, Nz *vs) {
+  const Program *p = z->p;
+  if (jumps(t->body, t->nbody)) /* a jump leaves mid-body: what the body writes is unknown */
+    for (int v = 0; v < p->nvars; v++)
+      if (stmts_write(p, t->body, t->nbody, v)) top_var(p, vs, v);
+  Nz *w = malloc(sizeof(Nz) * (size_t)(p->nvars + 1));
+  for (int round = 0;; round++) {
+    memcpy(w, vs, sizeof(Nz) * (size_t)p->nvars);
+    zeros_stmts(z, t->body, t->nbody, w);
+    bool same = true;
+    for (int v = 0; v < p->nvars; v++) {
+      Nz j = nz_join(vs[v], w[v]);
+      if (!nz_eq(j, vs[v])) {
+        same = false;
+        vs[v] = round < 3 ? j : nz_top(shape_numel(&p->vars[v].shape)); /* widen */
+      }
+    }
+    if (same) break;
+  }
+  free(w);
+}
+
+static void zeros_stmts(Zeros *z, const Stmt *s, int n, Nz *vs) {
+  const Program *p = z->p;
+  for (int i = 0; i < n; i++) {
+    const Stmt *t = &s[i];
+    switch (t->kind) {
+    case ST_GRAPH:
+      if (t->graph >= 0) zeros_graph(z, t->graph, vs);
+      break;
+    case ST_LOAD: case ST_CALL:
+      for (int k = 0; k < t->nkeys; k++) top_var(p, vs, t->vars[k]);
+      break;
+    case ST_APPEND:
+      if (t->vars) top_var(p, vs, t->vars[0]);
+      break;
+    case ST_LOADER:
+      if (t->loader >= 0) {
+        top_var(p, vs, p->loaders[t->loader].xvar);
+        top_var(p, vs, p->loaders[t->loader].yvar);
+      }
+      zeros_loop(z, t, vs);
+      break;
+    case ST_FOR:
+      zeros_loop(z, t, vs);
+      break;
+    case ST_IF: {
+      Nz *e = malloc(sizeof(Nz) * (size_t)(p->nvars + 1));
+      memcpy(e, vs, sizeof(Nz) * (size_t)p->nvars);
+      zeros_stmts(z, t->body, t->nbody, vs);
+      zeros_stmts(z, t->orelse, t->norelse, e);
+      for (int v = 0; v < p->nvars; v++) vs[v] = nz_join(vs[v], e[v]);
+      free(e);
+      break;
+    }
+    default:
+      break;
+    }
+  }
+}
+
+/*
+ * When the sparse kernel is faster than the dense GEMM, from bench/sparse_bench.c (W
+ * [256, 784], one thread, the 2-core Xeon with AVX-512; docs/PRUNING.md): at one row of x it
+ * wins below about 40% nonzeros, at 4 rows below 14%, at 16 below 10%, at 64 never above 5%
+ * (the GEMM reuses each weight for every row; the gathers do not). The limits are set below
+ * those crossovers: the padding of a skewed mask costs more than a random one's.
+ */
+static double sparse_max_density(int64_t rows) {
+  return rows <= 1 ? 0.30 : rows <= 4 ? 0.10 : rows <= 16 ? 0.05 : 0.0;
+}
+
+/* One weight that gets a sparse kernel: its sources (the INPUT vars W is made of: W itself,
+ * or orig and mask), and what the pass adds for it. */
+typedef struct Packed {
+  int src[2], nsrc;
+  int64_t N, K, hi, cap;
+  int wvar;             /* the var the names come from */
+  int idx, vals, stale; /* vars, host var */
+  int graph;            /* the pack graph */
+  Loc loc;
+} Packed;
+
+/* W's sources: in[1] through detaches, an INPUT or a MUL of two INPUTs of W's shape. */
+static int weight_sources(const Graph *g, int w, int src[2]) {
+  while (g->nodes[w].op == OP_DETACH) w = g->nodes[w].in[0];
+  const Node *n = &g->nodes[w];
+  if (n->op == OP_INPUT) return src[0] = n->attr.var, 1;
+  if (n->op != OP_MUL) return 0;
+  for (int k = 0; k < 2; k++) {
+    int a = n->in[k];
+    while (g->nodes[a].op == OP_DETACH) a = g->nodes[a].in[0];
+    if (g->nodes[a].op != OP_INPUT || !shape_eq(&g->nodes[a].shape, &n->shape)) return 0;
+    src[k] = g->nodes[a].attr.var;
+  }
+  return 2;
+}
+
+typedef struct SparseCtx {
+  const int32_t *uids; /* the matmuls to replace, by uid */
+  const int *unit;     /* and their Packed */
+  int n;
+  const Packed *packs;
+} SparseCtx;
+
+static int rule_sparse(IrRewrite *rw, int id) {
+  const SparseCtx *sc = rw->ctx;
+  const Node *n = &rw->in->nodes[id];
+  int k = 0;
+  while (k < sc->n && sc->uids[k] != n->uid) k++;
+  if (k == sc->n) return IR_KEEP;
+  const Packed *u = &sc->packs[sc->unit[k]];
+  const Program *p = rw->p;
+  Attr ai = {0}, av = {0};
+  ai.var = u->idx;
+  av.var = u->vals;
+  int xi = ir_add_source(rw->out, OP_INPUT, DT_I32, p->vars[u->idx].shape, &ai, n->loc);
+  int vi = ir_add_source(rw->out, OP_INPUT, DT_F32, p->vars[u->vals].shape, &av, n->loc);
+  Attr at = {0};
+  at.i[0] = u->hi;
+  int r = ir_add(rw->out, OP_SPARSE_LINEAR, (int32_t[]){rw->map[n->in[0]], rw->map[n->in[1]], xi, vi}, 4, &at, n->loc,
+                 &rw->err);
+  if (r < 0) return IR_FAIL;
+  rw->out->nodes[r].name = n->name ? arena_strdup(rw->out->arena, n->name) : NULL;
+  rw->out->nodes[r].backward = n->backward;
+  return r;
+}
+
+static bool stmt_writes_srcs(const Program *p, const Stmt *t, const Packed *u) {
+  for (int k = 0; k < u->nsrc; k++) {
+    int v = u->src[k];
+    if (t->kind == ST_GRAPH && t->graph >= 0 && graph_writes(p->graphs[t->graph], v)) return true;
+    if (t->kind == ST_LOAD || t->kind == ST_CALL)
+      for (int j = 0; j < t->nkeys; j++)
+        if (t->vars[j] == v) return true;
+    if (t->kind == ST_APPEND && t->vars && t->vars[0] == v) return true;
+  }
+  return false;
+}
+
+static Stmt *list_at(Program *p, Stmt *parent, bool orelse, int i) {
+  return parent ? (orelse ? &parent->orelse[i] : &parent->body[i]) : &p->stmts[i];
+}
+static int list_len(const Program *p, const Stmt *parent, bool orelse) {
+  return parent ? (orelse ? parent->norelse : parent->nbody) : p->nstmts;
+}
+
+static void set_stale(Program *p, Stmt *s, int hvar, int64_t v) {
+  s->hvar = hvar;
+  s->expr = ir_hx(p, HX_INT);
+  s->expr->i = v;
+}
+
+/* Around every statement of a list (and the lists inside): the index marked stale after a
+ * statement that writes the weight's sources, and packed again, if stale, before a
+ * statement that runs a graph with a sparse product. */
+static void place(Program *p, Stmt *parent, bool orelse, const Packed *u, const bool *uses) {
+  for (int i = 0; i < list_len(p, parent, orelse); i++) {
+    Stmt *t = list_at(p, parent, orelse, i);
+    if (t->nbody) place(p, t, false, u, uses);
+    t = list_at(p, parent, orelse, i);
+    if (t->norelse) place(p, t, true, u, uses);
+    t = list_at(p, parent, orelse, i);
+    bool w = stmt_writes_srcs(p, t, u);
+    Loc loc = t->loc;
+    if (t->kind == ST_GRAPH && t->graph >= 0 && uses[t->graph]) {
+      Stmt *c = ir_stmt_insert(p, parent, orelse, i, ST_IF, loc);
+      HostExpr *e = ir_hx(p, HX_VAR);
+      e->hvar = u->stale;
+      c->expr = e;
+      Stmt *g = ir_stmt_push(p, &c->body, &c->nbody, &c->capbody, ST_GRAPH, loc);
+      g->graph = u->graph;
+      set_stale(p, ir_stmt_push(p, &c->body, &c->nbody, &c->capbody, ST_ASSIGN, loc), u->stale, 0);
+      i++;
+    }
+    if (w) {
+      set_stale(p, ir_stmt_insert(p, parent, orelse, i + 1, ST_ASSIGN, loc), u->stale, 1);
+      i++;
+    }
+  }
+}
+
+/* "base", or "base_2", ... where a var or host var has that name already */
+static const char *fresh_name(Program *p, const char *base) {
+  for (int k = 1;; k++) {
+    const char *name = k == 1 ? base : arena_printf(p->arena, "%s_%d", base, k);
+    bool taken = false;
+    for (int v = 0; v < p->nvars && !taken; v++) taken = !strcmp(p->vars[v].name, name);
+    for (int h = 0; h < p->nhvars && !taken; h++) taken = !strcmp(p->hvars[h].name, name);
+    for (int g = 0; g < p->ngraphs && !taken; g++) taken = p->graphs[g]->name && !strcmp(p->graphs[g]->name, name);
+    if (!taken) return name;
+  }
+}
+
+/* A line of --explain=prune about the product at loc: "prune: F.tt:LINE:COL: ..." */
+static void explain_at(PassCtx *cx, const Program *p, Loc loc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void explain_at(PassCtx *cx, const Program *p, Loc loc, const char *fmt, ...) {
+  if (!cx || !cx->explain) return;
+  int line, col;
+  ir_linecol(p->src, loc.off, &line, &col);
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(cx->explain, "prune: %s:%d:%d: ", p->filename ? p->filename : "<input>", line, col);
+  vfprintf(cx->explain, fmt, ap);
+  fputc('\n', cx->explain);
+  va_end(ap);
+}
+
+static const char *shape_text(const Shape *s, char *buf, size_t len) {
+  size_t o = (size_t)snprintf(buf, len, "[");
+  for (int i = 0; i < s->rank && o < len; i++)
+    o += (size_t)snprintf(buf + o, len - o, "%s%s%lld", i ? "," : "", (s->symm >> i & 1u) ? "B:" : "",
+                          (long long)s->d[i]);
+  if (o < len) snprintf(buf + o, len - o, "]");
+  return buf;
+}
+
+/* Every Linear (x @ W^T) of a graph that runs: sparse where the weight is proven sparse
+ * enough for its rows, else dense, each said under --explain=prune. p is modified. */
+static bool sparse_linears(Program *p, PassCtx *cx, bool *changed) {
+  Zeros z = {p, calloc((size_t)p->ngraphs + 1, sizeof(Nz *)), calloc((size_t)p->ngraphs + 1, sizeof(bool *))};
+  Nz *vs = malloc(sizeof(Nz) * (size_t)(p->nvars + 1));
+  for (int v = 0; v < p->nvars; v++) vs[v] = nz_top(shape_numel(&p->vars[v].shape));
+  zeros_stmts(&z, p->stmts, p->nstmts, vs);
+  free(vs);
+  Packed *packs = NULL;
+  int npacks = 0, nsel = 0, ngr = p->ngraphs;
+  int32_t *uids = NULL;
+  int *unit = NULL, *ugraph = NULL;
+  for (int gi = 0; gi < ngr; gi++) {
+    const Graph *g = p->graphs[gi];
+    if (!z.node[gi]) continue;
+    bool has_backward = false;
+    for (int id = 0; id < g->n; id++) has_backward |= g->nodes[id].op == OP_BACKWARD;
+    for (int id = 0; id < g->n; id++) {
+      const Node *n = &g->nodes[id];
+      if (n->op != OP_MATMUL || n->attr.i[0] != 1 || n->attr.i[1] != 0 || n->dtype != DT_F32) continue;
+      const Node *x = &g->nodes[n->in[0]], *w = &g->nodes[n->in[1]];
+      if (w->shape.rank != 2 || w->shape.symm || x->shape.rank < 1 || (x->shape.symm & ~1u)) continue;
+      int src[2], ns = weight_sources(g, n->in[1], src);
+      int64_t N = w->shape.d[0], K = w->shape.d[1], total = N * K, rows = shape_numel(&x->shape) / K;
+      Nz wz = z.node[gi][n->in[1]];
+      char ws[64], xs[64];
+      /* named after its variable, or the factor of orig * mask that is not the mask */
+      const char *wname = ns == 0 ? "the weight"
+                                  : p->vars[ns == 2 && strstr(p->vars[src[0]].name, "_mask") ? src[1] : src[0]].name;
+      double dens = total ? (double)wz.hi / (double)total : 1.0, lim = sparse_max_density(rows);
+      const char *why = NULL;
+      if (ns == 0) why = "the weight is not a variable or a pruned module's orig * mask";
+      else if (has_backward) why = "autodiff has not run yet (the sparse product has no gradient)";
+      else if (wz.hi >= total) why = "no zeros proven (unstructured pruning's amount is what proves them)";
+      else if (dens > lim)
+        why = arena_printf(p->arena, "at most %.1f%% of it is nonzero, and at %lld row%s of x the sparse kernel is "
+                           "faster only at or below %.0f%% (docs/PRUNING.md)", 100 * dens, (long long)rows,
+                           rows == 1 ? "" : "s", 100 * lim);
+      for (int k = 0; k < ns && !why; k++) {
+        if (graph_writes(g, src[k]))
+          why = "the graph that multiplies by the weight also writes it (a training step): packing it on every "
+                "run would cost more than the sparse product saves";
+        for (int l = 0; l < p->nloaders && !why; l++)
+          if (p->loaders[l].xvar == src[k] || p->loaders[l].yvar == src[k]) why = "the weight is a loader's batch";
+      }
+      if (why) {
+        explain_at(cx, p, n->loc, "%s %s @ x %s: dense: %s", wname, shape_text(&w->shape, ws, sizeof ws),
+                shape_text(&x->shape, xs, sizeof xs), why);
+        continue;
+      }
+      int u = 0;
+      while (u < npacks && !(packs[u].nsrc == ns && packs[u].src[0] == src[0] && (ns == 1 || packs[u].src[1] == src[1])))
+        u++;
+      if (u == npacks) {
+        packs = realloc(packs, sizeof(Packed) * (size_t)(npacks + 1));
+        Packed *pk = &packs[npacks++];
+        memset(pk, 0, sizeof *pk);
+        pk->nsrc = ns, pk->src[0] = src[0], pk->src[1] = ns == 2 ? src[1] : -1;
+        pk->N = N, pk->K = K, pk->loc = n->loc;
+        pk->wvar = ns == 1 ? src[0] : src[strstr(p->vars[src[0]].name, "_mask") ? 1 : 0];
+      }
+      if (wz.hi > packs[u].hi) packs[u].hi = wz.hi;
+      uids = realloc(uids, sizeof(int32_t) * (size_t)(nsel + 1));
+      unit = realloc(unit, sizeof(int) * (size_t)(nsel + 1));
+      ugraph = realloc(ugraph, sizeof(int) * (size_t)(nsel + 1));
+      uids[nsel] = n->uid, unit[nsel] = u, ugraph[nsel++] = gi;
+      explain_at(cx, p, n->loc, "%s %s @ x %s: sparse kernel (sliced ELLPACK): at most %lld of %lld weights "
+                 "(%.1f%%) are nonzero, proven from the pruning mask; at %lld row%s of x it is faster up to %.0f%%; "
+                 "packed again after any statement that writes the weight", wname, shape_text(&w->shape, ws, sizeof ws),
+              shape_text(&x->shape, xs, sizeof xs), (long long)wz.hi, (long long)total, 100 * dens, (long long)rows,
+              rows == 1 ? "" : "s", 100 * lim);
+    }
+  }
+  bool ok = true;
+  /* the index, values and stale flag of each weight, and the graph that packs them */
+  for (int u = 0; u < npacks && ok; u++) {
+    Packed *pk = &packs[u];
+    int64_t nslice = (pk->N + 15) / 16, nkb = (pk->K + 255) / 256, room = nslice * 16 * pk->K;
+    pk->cap = 2 * pk->hi + 16 * nslice * nkb; /* the padding of a skewed mask; past it: dense */
+    if (pk->cap > room) pk->cap = room;
+    if (pk->cap < 1) pk->cap = 1;
+    const char *base = p->vars[pk->wvar].name;
+    int64_t len = 8 + nslice * 16 + nslice * nkb + 1 + pk->cap; /* runtime/tt.h's TT_SPARSE_INDEX_LEN */
+    pk->idx = ir_var_new(p, fresh_name(p, arena_printf(p->arena, "%s_sparse_index", base)), VAR_VALUE, DT_I32,
+                         shape_make(1, &len));
+    pk->vals = ir_var_new(p, fresh_name(p, arena_printf(p->arena, "%s_sparse_values", base)), VAR_VALUE, DT_F32,
+                          shape_make(1, &pk->cap));
+    pk->stale = ir_hvar_new(p, fresh_name(p, arena_printf(p->arena, "%s_sparse_stale", base)), false);
+    const char *gname = fresh_name(p, arena_printf(p->arena, "%s_sparse_pack", base));
+    Graph *g = ir_graph_new(p, pk->loc);
+    g->name = gname;
+    pk->graph = g->id;
+    int w = input(g, p, pk->src[0], pk->loc);
+    if (pk->nsrc == 2) {
+      int m = input(g, p, pk->src[1], pk->loc);
+      w = add_or_fail(g, OP_MUL, (int32_t[]){w, m}, 2, NULL, pk->loc, &cx->err, &ok);
+    }
+    Attr at = {0};
+    at.i[0] = pk->cap;
+    int ix = add_or_fail(g, OP_SPARSE_INDEX, (int32_t[]){w}, 1, &at, pk->loc, &cx->err, &ok);
+    store(g, ix, pk->idx, pk->loc, &cx->err, &ok);
+    int vx = add_or_fail(g, OP_SPARSE_VALUES, (int32_t[]){w, ix}, 2, &at, pk->loc, &cx->err, &ok);
+    store(g, vx, pk->vals, pk->loc, &cx->err, &ok);
+  }
+  /* the products */
+  for (int gi = 0; gi < ngr && ok; gi++) {
+    int k0 = nsel;
+    for (int k = 0; k < nsel; k++)
+      if (ugraph[k] == gi && k < k0) k0 = k;
+    if (k0 == nsel) continue;
+    SparseCtx sc = {uids, unit, nsel, packs};
+    Graph *ng = ir_rewrite(p, p->graphs[gi], (IrRule[]){{OP_MATMUL, rule_sparse}}, 1, NULL, &sc, &cx->err);
+    if (!ng) {
+      ok = false;
+      break;
+    }
+    if (ng != p->graphs[gi]) {
+      ir_graph_free(p->graphs[gi]);
+      p->graphs[gi] = ng;
+    }
+  }
+  /* stale from the start; marked after each write, packed before each use */
+  for (int u = 0; u < npacks && ok; u++) {
+    bool *uses = calloc((size_t)p->ngraphs + 1, 1);
+    for (int k = 0; k < nsel; k++)
+      if (unit[k] == u) uses[ugraph[k]] = true;
+    place(p, NULL, false, &packs[u], uses);
+    set_stale(p, ir_stmt_insert(p, NULL, false, 0, ST_ASSIGN, packs[u].loc), packs[u].stale, 1);
+    free(uses);
+    *changed = true;
+  }
+  for (int gi = 0; gi < ngr; gi++) {
+    free(z.node[gi]);
+    free(z.perm[gi]);
+  }
+  free(z.node);
+  free(z.perm);
+  free(packs);
+  free(uids);
+  free(unit);
+  free(ugraph);
+  return ok;
+}
+
 Program *pass_prune(const Program *in, PassCtx *cx) {
-  bool any = false;
-  for (int v = 0; v < in->nvars; v++) any |= in->vars[v].prune_keep > 0;
-  if (!any) return (Program *)in;
   Program *p = ir_program_clone(in);
   bool changed = false;
   int nv0 = p->nvars;
@@ -520,10 +1060,17 @@ Program *pass_prune(const Program *in, PassCtx *cx) {
       explain(cx, in, "%s: kept as it is (and every layer with it): %s", in->vars[v].name, why);
       cx->err.msg[0] = '\0';
       ir_program_free(p);
-      return (Program *)in;
+      p = ir_program_clone(in);
+      changed = false;
+      break;
     } else {
       explain(cx, p, "%s: kept as it is: %s", p->vars[v].name, why);
     }
+  }
+  cx->err.msg[0] = '\0';
+  if (!sparse_linears(p, cx, &changed)) {
+    ir_program_free(p);
+    return NULL;
   }
   if (!changed) {
     ir_program_free(p);
