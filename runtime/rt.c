@@ -35,6 +35,17 @@ void tt_init(int argc, char **argv) {
   tt_argv = argv;
   tt_manual_seed(TT_DEFAULT_SEED);
 #ifdef _OPENMP
+  /* libgomp's idle threads spin for about 300000 pauses (10-20 ms on a Xeon) before they
+     sleep, and a parallel loop waits for all of them: on a machine whose cores are busy
+     with other work, a spinning thread loses its core and each loop then waits for a time
+     slice (a GPT training step went from 0.1 s to 1-3 s with two compilers running).
+     libgomp reads GOMP_SPINCOUNT only when it is loaded, before main, so the program sets
+     a short spin (about 0.1 ms; as fast on a quiet machine) and runs itself again, once.
+     OMP_WAIT_POLICY or GOMP_SPINCOUNT set by the user are kept as they are. */
+  if (!getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT") && argc > 0) {
+    setenv("GOMP_SPINCOUNT", "3000", 1);
+    execv("/proc/self/exe", argv); /* returns only if it failed: go on with the defaults */
+  }
   /* TT_THREADS=1: the generated parallel loops (TT_PARALLEL_FOR) on one thread too */
   const char *e = getenv("TT_THREADS");
   if (e && atoi(e) == 1) omp_set_num_threads(1);
