@@ -931,6 +931,10 @@ static bool sparse_linears(Program *p, PassCtx *cx, bool *changed) {
       if (ns == 0) why = "the weight is not a variable or a pruned module's orig * mask";
       else if (has_backward) why = "autodiff has not run yet (the sparse product has no gradient)";
       else if (wz.hi >= total) why = "no zeros proven (unstructured pruning's amount is what proves them)";
+      else if (dens > lim && lim == 0)
+        why = arena_printf(p->arena, "at most %.1f%% of it is nonzero, but at %lld rows of x the dense GEMM is "
+                           "faster (the sparse kernel only wins at 16 rows or fewer; docs/PRUNING.md)", 100 * dens,
+                           (long long)rows);
       else if (dens > lim)
         why = arena_printf(p->arena, "at most %.1f%% of it is nonzero, and at %lld row%s of x the sparse kernel is "
                            "faster only at or below %.0f%% (docs/PRUNING.md)", 100 * dens, (long long)rows,
