@@ -85,8 +85,8 @@ static int64_t flat_range(int64_t H, int64_t W, int64_t OH, int64_t r, int64_t s
   valid_range(r - ph, sh, H, OH, &lo, &hi);
   *i0 = lo * W > -shift ? lo * W : -shift;
   *i1 = hi * W < H * W - shift ? hi * W : H * W - shift;
-  if (*i1 < *i0)
-    *i1 = *i0;
+  if (*i1 <= *i0) /* nothing to copy: the whole row is padding (an image shorter than R) */
+    *i0 = *i1 = 0;
   return shift;
 }
 
@@ -166,6 +166,360 @@ void tt_col2im_f32(const float *cols, float *x, int64_t C, int64_t H, int64_t W,
       }
 }
 
+/* ---- direct convolution (AVX-512) ----------------------------------------------------- */
+
+/*
+ * With the few channels of small CNNs (1 -> 8 -> 16), im2col + GEMM spends more time
+ * copying than multiplying: every image's cols are written by im2col, packed again by the
+ * GEMM, and (for the input gradient) scattered back by col2im, for a contraction of only 9
+ * or 72. For stride-1 convolutions whose contraction fits one GEMM K block, these kernels
+ * compute the same numbers straight from a zero-padded copy of the image, with the pixels
+ * of an output row in the vector lanes and a block of channels in registers.
+ *
+ * They are bit-identical to the im2col + GEMM path, by construction, not by tolerance:
+ *  - forward: each output is one fused multiply-add chain from zero over (c, r, s) in
+ *    order, padding contributing w * 0 as in the zero entries of cols, then b[k] + chain
+ *    (the GEMM's k order, its single K block, and its bias epilogue);
+ *  - input gradient: for each (r, s) the chain over k of w[k, c, r, s] * dy[k, ...] from
+ *    zero (the GEMM's element of w^T dy), added in (r, s) order to a sum that starts at
+ *    +0, and only where the output pixel exists (col2im drops the others; here a masked
+ *    add skips them, so a NaN or an infinite weight reaches exactly the same pixels).
+ * The unit tests compare them with tt_im2col_f32 + tt_gemm_f32 + tt_col2im_f32 bit for bit.
+ */
+#if defined(__AVX512F__) && !defined(TT_CONV_PORTABLE)
+#define TT_CONV_DIRECT 1
+#include <immintrin.h>
+
+/* the GEMM's K block (runtime/gemm.c's KC): a longer contraction is two chains there */
+#define DIRECT_MAX_CRS 256
+#define DIRECT_SLACK 16 /* zero floats after the padded planes: a vector's masked-off lanes */
+
+/* x [C, H, W] -> xp [C, H + 2*ph, W + 2*pw] with zeros around, then DIRECT_SLACK zeros. */
+static void pad_planes(const float *x, float *xp, int64_t C, int64_t H, int64_t W, int64_t ph,
+                       int64_t pw) {
+  int64_t Hp = H + 2 * ph, Wp = W + 2 * pw;
+  memset(xp, 0, ((size_t)(C * Hp * Wp) + DIRECT_SLACK) * sizeof(float));
+  for (int64_t c = 0; c < C; c++)
+    for (int64_t h = 0; h < H; h++)
+      memcpy(xp + (c * Hp + h + ph) * Wp + pw, x + (c * H + h) * W, (size_t)W * sizeof(float));
+}
+
+/* The output vectors of a plane: row oh, lanes ow0 .. ow0+15 of OW, t = oh * nch + chunk. */
+typedef struct Vecs {
+  int64_t OW, nch;
+} Vecs;
+
+static inline void vec_at(const Vecs *v, int64_t t, int64_t *oh, int64_t *ow0, __mmask16 *m) {
+  *oh = t / v->nch;
+  *ow0 = (t % v->nch) * 16;
+  int64_t n = v->OW - *ow0;
+  *m = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+}
+
+/* Forward, one image: y [K, OH, OW] for channels k0 .. k0+KB-1 and the PB output vectors
+ * from t, from xp [C, Hp, Wp] (padded). */
+static inline __attribute__((always_inline)) void direct_fwd_block(
+    const int KB, const int PB, const float *xp, const float *w, const float *b, float *y,
+    int64_t C, int64_t Hp, int64_t Wp, int64_t R, int64_t S, int64_t OH, const Vecs *vs,
+    int64_t k0, int64_t t) {
+  int64_t off[4], dst[4];
+  __mmask16 m[4];
+  for (int v = 0; v < PB; v++) {
+    int64_t oh, ow0;
+    vec_at(vs, t + v, &oh, &ow0, &m[v]);
+    off[v] = oh * Wp + ow0;
+    dst[v] = oh * vs->OW + ow0;
+  }
+  int64_t CRS = C * R * S, P = OH * vs->OW;
+  __m512 acc[8][4];
+#pragma GCC unroll 8
+  for (int i = 0; i < KB; i++)
+#pragma GCC unroll 4
+    for (int v = 0; v < PB; v++)
+      acc[i][v] = _mm512_setzero_ps();
+  const float *wk = w + k0 * CRS;
+  for (int64_t c = 0; c < C; c++)
+    for (int64_t r = 0; r < R; r++) {
+      const float *xr = xp + (c * Hp + r) * Wp;
+      for (int64_t s = 0; s < S; s++, wk++) {
+        __m512 xv[4];
+#pragma GCC unroll 4
+        for (int v = 0; v < PB; v++)
+          xv[v] = _mm512_loadu_ps(xr + off[v] + s);
+#pragma GCC unroll 8
+        for (int i = 0; i < KB; i++) {
+          __m512 wv = _mm512_set1_ps(wk[i * CRS]);
+#pragma GCC unroll 4
+          for (int v = 0; v < PB; v++)
+            acc[i][v] = _mm512_fmadd_ps(wv, xv[v], acc[i][v]);
+        }
+      }
+    }
+#pragma GCC unroll 8
+  for (int i = 0; i < KB; i++) {
+    float *yk = y + (k0 + i) * P;
+#pragma GCC unroll 4
+    for (int v = 0; v < PB; v++) {
+      __m512 o = b ? _mm512_add_ps(_mm512_set1_ps(b[k0 + i]), acc[i][v]) : acc[i][v];
+      _mm512_mask_storeu_ps(yk + dst[v], m[v], o);
+    }
+  }
+}
+
+/* y_n [K, OH, OW] = conv(x_n) + b, stride 1, from the padded planes xp. */
+static void direct_fwd_image(const float *xp, const float *w, const float *b, float *y, int64_t C,
+                             int64_t Hp, int64_t Wp, int64_t K, int64_t R, int64_t S) {
+  int64_t OH = Hp - R + 1, OW = Wp - S + 1;
+  Vecs vs = {OW, (OW + 15) / 16};
+  int64_t V = OH * vs.nch;
+  int64_t k0 = 0;
+#define FWD_ROWS(KB)                                                                          \
+  do {                                                                                        \
+    int64_t t = 0;                                                                            \
+    for (; t + 3 <= V; t += 3)                                                                \
+      direct_fwd_block(KB, 3, xp, w, b, y, C, Hp, Wp, R, S, OH, &vs, k0, t);                  \
+    if (V - t == 2)                                                                           \
+      direct_fwd_block(KB, 2, xp, w, b, y, C, Hp, Wp, R, S, OH, &vs, k0, t);                  \
+    else if (V - t == 1)                                                                      \
+      direct_fwd_block(KB, 1, xp, w, b, y, C, Hp, Wp, R, S, OH, &vs, k0, t);                  \
+  } while (0)
+  for (; k0 + 8 <= K; k0 += 8)
+    FWD_ROWS(8);
+  for (; k0 + 4 <= K; k0 += 4)
+    FWD_ROWS(4);
+  for (; k0 < K; k0++)
+    FWD_ROWS(1);
+#undef FWD_ROWS
+}
+
+/* Input gradient, one image: dx [C, H, W] for channels c0 .. c0+CB-1 and the PB vectors
+ * from t, from dyp [K, H + R - 1, W + S - 1] (dy with R-1-ph rows and S-1-pw columns of
+ * zeros each side). Term (r, s) of pixel (h, w) is dy[h + ph - r, w + pw - s], at
+ * dyp[h + R-1 - r, w + S-1 - s]. */
+static inline __attribute__((always_inline)) void direct_dx_block(
+    const int CB, const int PB, const float *dyp, const float *w, float *dx, int64_t C,
+    int64_t H, int64_t K, int64_t R, int64_t S, int64_t ph, int64_t pw, int64_t OH, int64_t OW,
+    const Vecs *vs, int64_t c0, int64_t t) {
+  int64_t Hq = H + R - 1, Wq = vs->OW + S - 1; /* vs->OW is W here: dx's vectors */
+  int64_t hh[4], ww[4];
+  __mmask16 m[4];
+  for (int v = 0; v < PB; v++)
+    vec_at(vs, t + v, &hh[v], &ww[v], &m[v]);
+  int64_t RS = R * S, CRS = C * RS, HW = H * vs->OW;
+  __m512 acc[4][4];
+#pragma GCC unroll 4
+  for (int i = 0; i < CB; i++)
+#pragma GCC unroll 4
+    for (int v = 0; v < PB; v++)
+      acc[i][v] = _mm512_setzero_ps();
+  for (int64_t r = 0; r < R; r++)
+    for (int64_t s = 0; s < S; s++) {
+      /* the lanes whose output pixel (h + ph - r, w + pw - s) exists */
+      __mmask16 mv[4];
+      const float *src[4];
+      for (int v = 0; v < PB; v++) {
+        int64_t oh = hh[v] + ph - r, ow = ww[v] + pw - s;
+        int64_t lo = ow < 0 ? -ow : 0, hi = OW - ow < 16 ? OW - ow : 16;
+        uint32_t bits = oh >= 0 && oh < OH && lo < hi ? ((1u << hi) - 1) & ~((1u << lo) - 1) : 0;
+        mv[v] = (__mmask16)(bits & m[v]);
+        src[v] = dyp + (hh[v] + R - 1 - r) * Wq + ww[v] + S - 1 - s;
+      }
+      __m512 tv[4][4];
+#pragma GCC unroll 4
+      for (int i = 0; i < CB; i++)
+#pragma GCC unroll 4
+        for (int v = 0; v < PB; v++)
+          tv[i][v] = _mm512_setzero_ps();
+      const float *wk = w + c0 * RS + r * S + s;
+      for (int64_t k = 0; k < K; k++) {
+        __m512 dv[4];
+#pragma GCC unroll 4
+        for (int v = 0; v < PB; v++)
+          dv[v] = _mm512_loadu_ps(src[v] + k * Hq * Wq);
+#pragma GCC unroll 4
+        for (int i = 0; i < CB; i++) {
+          __m512 wv = _mm512_set1_ps(wk[k * CRS + i * RS]);
+#pragma GCC unroll 4
+          for (int v = 0; v < PB; v++)
+            tv[i][v] = _mm512_fmadd_ps(wv, dv[v], tv[i][v]);
+        }
+      }
+#pragma GCC unroll 4
+      for (int i = 0; i < CB; i++)
+#pragma GCC unroll 4
+        for (int v = 0; v < PB; v++)
+          acc[i][v] = _mm512_mask_add_ps(acc[i][v], mv[v], acc[i][v], tv[i][v]);
+    }
+#pragma GCC unroll 4
+  for (int i = 0; i < CB; i++)
+#pragma GCC unroll 4
+    for (int v = 0; v < PB; v++)
+      _mm512_mask_storeu_ps(dx + (c0 + i) * HW + hh[v] * vs->OW + ww[v], m[v], acc[i][v]);
+}
+
+/* dx_n [C, H, W] (overwritten) from the padded dyp. */
+static void direct_dx_image(const float *dyp, const float *w, float *dx, int64_t C, int64_t H,
+                            int64_t W, int64_t K, int64_t R, int64_t S, int64_t ph, int64_t pw,
+                            int64_t OH, int64_t OW) {
+  Vecs vs = {W, (W + 15) / 16};
+  int64_t V = H * vs.nch;
+  int64_t c0 = 0;
+#define DX_ROWS(CB)                                                                           \
+  do {                                                                                        \
+    int64_t t = 0;                                                                            \
+    for (; t + 3 <= V; t += 3)                                                                \
+      direct_dx_block(CB, 3, dyp, w, dx, C, H, K, R, S, ph, pw, OH, OW, &vs, c0, t);          \
+    if (V - t == 2)                                                                           \
+      direct_dx_block(CB, 2, dyp, w, dx, C, H, K, R, S, ph, pw, OH, OW, &vs, c0, t);          \
+    else if (V - t == 1)                                                                      \
+      direct_dx_block(CB, 1, dyp, w, dx, C, H, K, R, S, ph, pw, OH, OW, &vs, c0, t);          \
+  } while (0)
+  for (; c0 + 4 <= C; c0 += 4)
+    DX_ROWS(4);
+  for (; c0 < C; c0++)
+    DX_ROWS(1);
+#undef DX_ROWS
+}
+
+/* dyT [P, KV] = dy_n [K, P] transposed, 16 x 16 blocks at a time in registers (four
+ * butterfly stages, stage b swapping bit b of the row and column indices); the lanes past
+ * K are zero. */
+static void transpose_to_lanes(const float *dy, float *dyT, int64_t K, int64_t P, int64_t KV) {
+  __m512i lo[4], hi[4];
+  for (int b = 0; b < 4; b++) {
+    int bit = 1 << b;
+    int32_t l[16], h[16];
+    for (int j = 0; j < 16; j++) {
+      l[j] = (j & bit) ? 16 + (j ^ bit) : j;
+      h[j] = (j & bit) ? 16 + j : (j | bit);
+    }
+    lo[b] = _mm512_loadu_si512(l);
+    hi[b] = _mm512_loadu_si512(h);
+  }
+  for (int64_t k0 = 0; k0 < KV; k0 += 16)
+    for (int64_t p0 = 0; p0 < P; p0 += 16) {
+      int64_t np = P - p0 < 16 ? P - p0 : 16;
+      __mmask16 m = np >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << np) - 1);
+      __m512 r[16];
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; i++)
+        r[i] = k0 + i < K ? _mm512_maskz_loadu_ps(m, dy + (k0 + i) * P + p0)
+                          : _mm512_setzero_ps();
+#pragma GCC unroll 4
+      for (int b = 0; b < 4; b++)
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++) {
+          if (i & (1 << b))
+            continue;
+          __m512 x = r[i], y = r[i | (1 << b)];
+          r[i] = _mm512_permutex2var_ps(x, lo[b], y);
+          r[i | (1 << b)] = _mm512_permutex2var_ps(x, hi[b], y);
+        }
+      for (int64_t j = 0; j < np; j++)
+        _mm512_storeu_ps(dyT + (p0 + j) * KV + k0, r[j]);
+    }
+}
+
+/* Weight gradient of a 3x3 stride-1 layer, one image's contribution for the channels
+ * c0 .. c0+CC-1 of x and the output channels kv .. kv+15 (the vector lanes), over the
+ * pixels [p0, p1) of one GEMM K block: dwT [C*9, KV] += the chain over p of
+ * dyT [p, k] * x[c, oh + r, ow + s] (the GEMM's element of dy_n @ cols^T, as it adds it
+ * to the accumulated gradient). dyT is dy_n transposed, its lanes past K zero. */
+static inline __attribute__((always_inline)) void direct_dw_block(
+    const int CC, const float *xp, const float *dyT, float *dwT, int64_t KV, int64_t plane,
+    int64_t Wp, int64_t OW, int64_t c0, int64_t kv, int64_t p0, int64_t p1) {
+  __m512 acc[3 * 9];
+#pragma GCC unroll 27
+  for (int i = 0; i < CC * 9; i++)
+    acc[i] = _mm512_setzero_ps();
+  int64_t oh = p0 / OW, ow = p0 % OW;
+  for (int64_t p = p0; p < p1; p++) {
+    __m512 d = _mm512_loadu_ps(dyT + p * KV + kv);
+    const float *xs = xp + c0 * plane + oh * Wp + ow;
+#pragma GCC unroll 3
+    for (int cc = 0; cc < CC; cc++)
+#pragma GCC unroll 3
+      for (int r = 0; r < 3; r++)
+#pragma GCC unroll 3
+        for (int s = 0; s < 3; s++)
+          acc[(cc * 3 + r) * 3 + s] = _mm512_fmadd_ps(
+              d, _mm512_set1_ps(xs[cc * plane + r * Wp + s]), acc[(cc * 3 + r) * 3 + s]);
+    if (++ow == OW)
+      ow = 0, oh++;
+  }
+#pragma GCC unroll 27
+  for (int i = 0; i < CC * 9; i++) {
+    float *o = dwT + (c0 * 9 + i) * KV + kv;
+    _mm512_storeu_ps(o, _mm512_add_ps(_mm512_loadu_ps(o), acc[i]));
+  }
+}
+
+/* dwT [C*9, KV] += image n's weight gradient, 3x3 stride 1: xp padded [C, Hp, Wp], dyT
+ * [P, KV]; the pixels in blocks of DIRECT_MAX_CRS, each block's chains added in turn. */
+static void direct_dw_image(const float *xp, const float *dyT, float *dwT, int64_t C, int64_t KV,
+                            int64_t Hp, int64_t Wp) {
+  int64_t OH = Hp - 2, OW = Wp - 2, P = OH * OW, plane = Hp * Wp;
+  for (int64_t p0 = 0; p0 < P; p0 += DIRECT_MAX_CRS) {
+    int64_t p1 = P - p0 < DIRECT_MAX_CRS ? P : p0 + DIRECT_MAX_CRS;
+    for (int64_t kv = 0; kv < KV; kv += 16) {
+      int64_t c0 = 0;
+      for (; c0 + 2 <= C; c0 += 2)
+        direct_dw_block(2, xp, dyT, dwT, KV, plane, Wp, OW, c0, kv, p0, p1);
+      for (; c0 < C; c0++)
+        direct_dw_block(1, xp, dyT, dwT, KV, plane, Wp, OW, c0, kv, p0, p1);
+    }
+  }
+}
+#endif
+
+/* Floats of workspace the direct weight gradient needs: the padded image, dy transposed
+ * [P, KV] and the gradient transposed [C*9, KV], KV = K rounded up to 16 lanes. */
+#ifdef TT_CONV_DIRECT
+static size_t direct_dw_floats(int64_t C, int64_t H, int64_t W, int64_t K, int64_t ph,
+                               int64_t pw, int64_t P) {
+  int64_t KV = (K + 15) / 16 * 16;
+  return (size_t)(C * (H + 2 * ph) * (W + 2 * pw) + 16 + P * KV + C * 9 * KV);
+}
+#endif
+
+static bool direct_dw_ok(int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S,
+                         int64_t sh, int64_t sw, int64_t ph, int64_t pw, size_t ws) {
+#ifdef TT_CONV_DIRECT
+  int64_t OH = out_dim(H, R, sh, ph), OW = out_dim(W, S, sw, pw);
+  return R == 3 && S == 3 && sh == 1 && sw == 1 && OH * OW > 0 &&
+         direct_dw_floats(C, H, W, K, ph, pw, OH * OW) <= ws;
+#else
+  (void)C, (void)H, (void)W, (void)K, (void)R, (void)S, (void)sh, (void)sw, (void)ph, (void)pw;
+  (void)ws;
+  return false;
+#endif
+}
+
+/* Whether the direct kernels serve this convolution, whose im2col workspace is ws floats:
+ * stride 1, one K block, padding at most kernel - 1, and the padded copy fits. */
+static bool direct_fwd_ok(int64_t C, int64_t H, int64_t W, int64_t R, int64_t S, int64_t sh,
+                          int64_t sw, int64_t ph, int64_t pw, size_t ws) {
+#ifdef TT_CONV_DIRECT
+  return sh == 1 && sw == 1 && C * R * S <= DIRECT_MAX_CRS &&
+         (size_t)(C * (H + 2 * ph) * (W + 2 * pw) + DIRECT_SLACK) <= ws;
+#else
+  (void)C, (void)H, (void)W, (void)R, (void)S, (void)sh, (void)sw, (void)ph, (void)pw, (void)ws;
+  return false;
+#endif
+}
+
+static bool direct_dx_ok(int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t sh,
+                         int64_t sw, int64_t ph, int64_t pw, size_t ws) {
+#ifdef TT_CONV_DIRECT
+  /* the GEMM w^T dy contracts over K, in one block up to KC */
+  return sh == 1 && sw == 1 && K <= DIRECT_MAX_CRS && ph <= R - 1 && pw <= S - 1 &&
+         (size_t)(K * (H + R - 1) * (W + S - 1) + DIRECT_SLACK) <= ws;
+#else
+  (void)H, (void)W, (void)K, (void)R, (void)S, (void)sh, (void)sw, (void)ph, (void)pw, (void)ws;
+  return false;
+#endif
+}
+
 /* ---- im2col + GEMM convolution -------------------------------------------------------- */
 
 /*
@@ -194,6 +548,7 @@ typedef struct ConvJob {
   const float *x, *w, *b, *dy;
   float *y, *dx, *ws[2];
   int64_t N, C, H, W, K, R, S, sh, sw, ph, pw, half;
+  bool direct; /* the direct kernels above serve it */
 } ConvJob;
 
 static void conv_images(const ConvJob *j, int64_t n0, int64_t n1, float *ws) {
@@ -204,11 +559,19 @@ static void conv_images(const ConvJob *j, int64_t n0, int64_t n1, float *ws) {
                    j->pw == 0;
   for (int64_t n = n0; n < n1; n++) {
     const float *cols = j->x + n * j->C * j->H * j->W;
+    float *yn = j->y + n * K * P;
+#ifdef TT_CONV_DIRECT
+    if (j->direct) {
+      pad_planes(cols, ws, j->C, j->H, j->W, j->ph, j->pw);
+      direct_fwd_image(ws, j->w, j->b, yn, j->C, j->H + 2 * j->ph, j->W + 2 * j->pw, K, j->R,
+                       j->S);
+      continue;
+    }
+#endif
     if (!pointwise) {
       tt_im2col_f32(cols, ws, j->C, j->H, j->W, j->R, j->S, j->sh, j->sw, j->ph, j->pw);
       cols = ws;
     }
-    float *yn = j->y + n * K * P;
     /* The bias goes in first so that the GEMM accumulates onto it: no second pass. */
     if (j->b)
       for (int64_t k = 0; k < K; k++)
@@ -226,6 +589,13 @@ static void grad_input_images(const ConvJob *j, int64_t n0, int64_t n1, float *w
   for (int64_t n = n0; n < n1; n++) {
     float *dxn = j->dx + n * j->C * j->H * j->W;
     const float *dyn = j->dy + n * K * P;
+#ifdef TT_CONV_DIRECT
+    if (j->direct) {
+      pad_planes(dyn, ws, K, OH, OW, j->R - 1 - j->ph, j->S - 1 - j->pw);
+      direct_dx_image(ws, j->w, dxn, j->C, j->H, j->W, K, j->R, j->S, j->ph, j->pw, OH, OW);
+      continue;
+    }
+#endif
     if (pointwise) {
       /* cols is the image itself, so the GEMM can write dx directly. */
       tt_gemm_f32(CRS, P, K, j->w, CRS, true, dyn, P, false, dxn, P, false);
@@ -273,6 +643,8 @@ void tt_conv2d_f32(const float *x, const float *w, const float *b, float *y, int
     return;
   ConvJob j = {.x = x, .w = w, .b = b, .y = y, .N = N, .C = C, .H = H, .W = W, .K = K,
                .R = R, .S = S, .sh = sh, .sw = sw, .ph = ph, .pw = pw};
+  j.direct = direct_fwd_ok(C, H, W, R, S, sh, sw, ph, pw,
+                           tt_conv2d_workspace(C, H, W, R, S, sh, sw, ph, pw));
   over_batch(&j, conv_part, ws);
 }
 
@@ -282,12 +654,16 @@ void tt_conv2d_grad_input_f32(const float *dy, const float *w, float *dx, int64_
                               int64_t sw, int64_t ph, int64_t pw, float *ws) {
   int64_t OH = out_dim(H, R, sh, ph), OW = out_dim(W, S, sw, pw);
   size_t nx = count4(N, C, H, W);
-  if (nx)
+  ConvJob j = {.dy = dy, .w = w, .dx = dx, .N = N, .C = C, .H = H, .W = W, .K = K,
+               .R = R, .S = S, .sh = sh, .sw = sw, .ph = ph, .pw = pw};
+  /* the direct kernel writes every pixel; col2im adds into zeros */
+  j.direct = OH * OW > 0 && K > 0 &&
+             direct_dx_ok(H, W, K, R, S, sh, sw, ph, pw,
+                          tt_conv2d_workspace(C, H, W, R, S, sh, sw, ph, pw));
+  if (nx && !j.direct)
     memset(dx, 0, nx * sizeof(float));
   if (OH * OW == 0 || nx == 0 || K <= 0)
     return;
-  ConvJob j = {.dy = dy, .w = w, .dx = dx, .N = N, .C = C, .H = H, .W = W, .K = K,
-               .R = R, .S = S, .sh = sh, .sw = sw, .ph = ph, .pw = pw};
   over_batch(&j, grad_input_part, ws);
 }
 
@@ -349,6 +725,25 @@ static void grad_weight_images(const ConvJob *j, int64_t n0, int64_t n1, float *
   int64_t P = OH * OW, CRS = j->C * j->R * j->S, K = j->K;
   bool pointwise = j->R == 1 && j->S == 1 && j->sh == 1 && j->sw == 1 && j->ph == 0 &&
                    j->pw == 0;
+#ifdef TT_CONV_DIRECT
+  if (j->direct) {
+    /* the workspace: the padded image, dy_n transposed, the gradient transposed */
+    int64_t C = j->C, Hp = j->H + 2 * j->ph, Wp = j->W + 2 * j->pw, KV = (K + 15) / 16 * 16;
+    float *xp = ws, *dyT = xp + C * Hp * Wp + DIRECT_SLACK, *dwT = dyT + P * KV;
+    memset(dwT, 0, (size_t)(CRS * KV) * sizeof(float));
+    for (int64_t n = n0; n < n1; n++) {
+      pad_planes(j->x + n * C * j->H * j->W, xp, C, j->H, j->W, j->ph, j->pw);
+      const float *dyn = j->dy + n * K * P;
+      transpose_to_lanes(dyn, dyT, K, P, KV);
+      direct_dw_image(xp, dyT, dwT, C, KV, Hp, Wp);
+    }
+    /* dw is zero here (each half starts from zero): the sums are moved, not added */
+    for (int64_t k = 0; k < K; k++)
+      for (int64_t i = 0; i < CRS; i++)
+        dw[k * CRS + i] = dwT[i * KV + k];
+    return;
+  }
+#endif
   for (int64_t n = n0; n < n1; n++) {
     const float *cols = j->x + n * j->C * j->H * j->W;
     if (!pointwise) {
@@ -380,6 +775,10 @@ void tt_conv2d_grad_weight_f32(const float *x, const float *dy, float *dw, int64
     return;
   ConvJob j = {.x = x, .dy = dy, .dx = dw, .N = N, .C = C, .H = H, .W = W, .K = K,
                .R = R, .S = S, .sh = sh, .sw = sw, .ph = ph, .pw = pw, .half = N / 2};
+  /* the dot products serve small layers; the direct kernel replaces the GEMM */
+  j.direct = K * C * R * S > DOT_MAX_WEIGHTS &&
+             direct_dw_ok(C, H, W, K, R, S, sh, sw, ph, pw,
+                          tt_conv2d_workspace(C, H, W, R, S, sh, sw, ph, pw));
   j.ws[0] = ws;
   j.ws[1] = NULL;
   if (nw > worker_dw_len) {
@@ -544,6 +943,119 @@ static void run_planes(PlaneJob *j) {
     j->body(j, 0, j->planes);
 }
 
+/*
+ * The 2x2 pooling rows with AVX-512: 16 windows at a time, the even and odd columns of the
+ * two input rows pulled apart by permutes (a window row of the CNNs' 14 or 7 windows is
+ * too short for gcc's vector loop, and scalar code spent a dozen instructions a window).
+ * The same operations, lane by lane, as the scalar loops below: vmaxps(v, m) is
+ * "v > m ? v : m", the compares are ordered, a gradient not taken is +0, and the NaN test
+ * is the same sum; a row with a NaN is then redone by the exact rule as before. They
+ * return how many windows they did (all of them; the float64 twins do none).
+ */
+#ifdef TT_CONV_DIRECT
+typedef struct Quad {
+  __m512 a, b, c, d; /* each window's top-left, top-right, bottom-left, bottom-right */
+  __mmask16 lo, hi;  /* the lanes of the two input vectors of one row */
+} Quad;
+
+static const int32_t even_odd[2][16] = {
+    {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30},
+    {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31}};
+static const int32_t interleave[2][16] = {
+    {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23},
+    {8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31}};
+
+static inline Quad quad_load(const float *r0, const float *r1, int64_t n) {
+  Quad q;
+  int64_t n2 = 2 * n;
+  q.lo = n2 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n2) - 1);
+  q.hi = n2 >= 32 ? (__mmask16)0xFFFF : n2 > 16 ? (__mmask16)((1u << (n2 - 16)) - 1) : 0;
+  __m512i ev = _mm512_loadu_si512(even_odd[0]), od = _mm512_loadu_si512(even_odd[1]);
+  __m512 x0 = _mm512_maskz_loadu_ps(q.lo, r0), x1 = _mm512_maskz_loadu_ps(q.hi, r0 + 16);
+  q.a = _mm512_permutex2var_ps(x0, ev, x1);
+  q.b = _mm512_permutex2var_ps(x0, od, x1);
+  x0 = _mm512_maskz_loadu_ps(q.lo, r1), x1 = _mm512_maskz_loadu_ps(q.hi, r1 + 16);
+  q.c = _mm512_permutex2var_ps(x0, ev, x1);
+  q.d = _mm512_permutex2var_ps(x0, od, x1);
+  return q;
+}
+
+static inline __m512 quad_max(const Quad *q) {
+  __m512 m = _mm512_max_ps(q->b, q->a);
+  m = _mm512_max_ps(q->c, m);
+  return _mm512_max_ps(q->d, m);
+}
+
+static inline __mmask16 quad_nan(const Quad *q) {
+  __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(q->a, q->b), q->c), q->d);
+  return _mm512_cmp_ps_mask(s, s, _CMP_UNORD_Q);
+}
+
+static inline __mmask16 lanes(int64_t n) {
+  return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
+}
+
+static inline int64_t pool_row_f32(const float *r0, const float *r1, float *yr, int64_t OW,
+                                   int *nan) {
+  __mmask16 bad = 0;
+  for (int64_t ow = 0; ow < OW; ow += 16) {
+    Quad q = quad_load(r0 + 2 * ow, r1 + 2 * ow, OW - ow);
+    _mm512_mask_storeu_ps(yr + ow, lanes(OW - ow), quad_max(&q));
+    bad |= quad_nan(&q);
+  }
+  *nan |= bad != 0;
+  return OW;
+}
+
+static inline int64_t pool_grad_row_f32(const float *r0, const float *r1, const float *g,
+                                        float *d0, float *d1, int64_t OW, int *nan) {
+  __mmask16 bad = 0;
+  __m512i il = _mm512_loadu_si512(interleave[0]), ih = _mm512_loadu_si512(interleave[1]);
+  for (int64_t ow = 0; ow < OW; ow += 16) {
+    Quad q = quad_load(r0 + 2 * ow, r1 + 2 * ow, OW - ow);
+    __m512 m = quad_max(&q), gv = _mm512_maskz_loadu_ps(lanes(OW - ow), g + ow);
+    __mmask16 ea = _mm512_cmp_ps_mask(q.a, m, _CMP_EQ_OQ);
+    __mmask16 eb = _mm512_cmp_ps_mask(q.b, m, _CMP_EQ_OQ);
+    __mmask16 ec = _mm512_cmp_ps_mask(q.c, m, _CMP_EQ_OQ);
+    __mmask16 na = (__mmask16)~ea, nab = (__mmask16)(na & ~eb);
+    __m512 ga = _mm512_maskz_mov_ps(ea, gv), gb = _mm512_maskz_mov_ps(na & eb, gv);
+    __m512 gc = _mm512_maskz_mov_ps(nab & ec, gv);
+    __m512 gd = _mm512_maskz_mov_ps((__mmask16)(nab & ~ec), gv);
+    _mm512_mask_storeu_ps(d0 + 2 * ow, q.lo, _mm512_permutex2var_ps(ga, il, gb));
+    _mm512_mask_storeu_ps(d0 + 2 * ow + 16, q.hi, _mm512_permutex2var_ps(ga, ih, gb));
+    _mm512_mask_storeu_ps(d1 + 2 * ow, q.lo, _mm512_permutex2var_ps(gc, il, gd));
+    _mm512_mask_storeu_ps(d1 + 2 * ow + 16, q.hi, _mm512_permutex2var_ps(gc, ih, gd));
+    bad |= quad_nan(&q);
+  }
+  *nan |= bad != 0;
+  return OW;
+}
+#else
+static inline int64_t pool_row_f32(const float *r0, const float *r1, float *yr, int64_t OW,
+                                   int *nan) {
+  (void)r0, (void)r1, (void)yr, (void)OW, (void)nan;
+  return 0;
+}
+
+static inline int64_t pool_grad_row_f32(const float *r0, const float *r1, const float *g,
+                                        float *d0, float *d1, int64_t OW, int *nan) {
+  (void)r0, (void)r1, (void)g, (void)d0, (void)d1, (void)OW, (void)nan;
+  return 0;
+}
+#endif
+
+static inline int64_t pool_row_f64(const double *r0, const double *r1, double *yr, int64_t OW,
+                                   int *nan) {
+  (void)r0, (void)r1, (void)yr, (void)OW, (void)nan;
+  return 0;
+}
+
+static inline int64_t pool_grad_row_f64(const double *r0, const double *r1, const double *g,
+                                        double *d0, double *d1, int64_t OW, int *nan) {
+  (void)r0, (void)r1, (void)g, (void)d0, (void)d1, (void)OW, (void)nan;
+  return 0;
+}
+
 #define DEFINE_POOL(T, U, SUF, ISNAN)                                                           \
   /* The flat index in the [H, W] plane of window (oh, ow)'s maximum. */                     \
   static int64_t argmax_##SUF(const T *xp, int64_t H, int64_t W, int64_t oh, int64_t ow,    \
@@ -597,7 +1109,7 @@ static void run_planes(PlaneJob *j) {
         const T *r0 = x + ((int64_t)p * H + 2 * oh) * W, *r1 = r0 + W;                       \
         T *yr = y + ((int64_t)p * OH + oh) * OW;                                             \
         int nan = 0;                                                                         \
-        for (int64_t ow = 0; ow < OW; ow++) {                                                \
+        for (int64_t ow = pool_row_##SUF(r0, r1, yr, OW, &nan); ow < OW; ow++) {             \
           T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1], m = a;   \
           m = b > m ? b : m;                                                                 \
           m = c > m ? c : m;                                                                 \
@@ -640,7 +1152,7 @@ static void run_planes(PlaneJob *j) {
         T *d0 = dx + ((int64_t)p * H + 2 * oh) * W, *d1 = d0 + W;                            \
         const T *g = dy + ((int64_t)p * OH + oh) * OW;                                       \
         int nan = 0;                                                                         \
-        for (int64_t ow = 0; ow < OW; ow++) {                                                \
+        for (int64_t ow = pool_grad_row_##SUF(r0, r1, g, d0, d1, OW, &nan); ow < OW; ow++) { \
           T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1], m = a;   \
           m = b > m ? b : m;                                                                 \
           m = c > m ? c : m;                                                                 \

@@ -259,6 +259,68 @@ static void test_im2col_matches_naive(void **state) {
     check_random_shape();
 }
 
+/* The direct stride-1 kernels (runtime/conv.c, AVX-512) give the bits of the im2col path
+ * they replace: forward = im2col + GEMM with the bias preloaded, input gradient = GEMM
+ * w^T dy + col2im into zeros, weight gradient = the GEMM dy cols^T accumulated image by
+ * image over each half of the batch, the halves then added (layers past the dot products'
+ * 256 weights). Shapes of all sorts, padding up to the kernel's, contractions past one GEMM
+ * K block, images shorter than the kernel, NaN and infinite weights. */
+static void test_direct_is_im2col_gemm(void **state) {
+  (void)state;
+  for (int t = 0; t < 400; t++) {
+    int64_t N = irand(1, 4), C = irand(1, t % 5 == 0 ? 40 : 10), K = irand(1, 36);
+    int64_t R = irand(1, 4), S = t % 3 ? R : irand(1, 4), ph = irand(0, 2), pw = irand(0, 2);
+    if (t % 4 == 0)
+      R = S = 3, ph = pw = 1;
+    int64_t H = irand(1, 18), W = irand(1, 36);
+    if (H + 2 * ph < R || W + 2 * pw < S)
+      continue;
+    int64_t OH = odim(H, R, 1, ph), OW = odim(W, S, 1, pw), P = OH * OW, CRS = C * R * S;
+    size_t nx = (size_t)(N * C * H * W), nw = (size_t)(K * CRS), ny = (size_t)(N * K * P);
+    size_t nws = tt_conv2d_workspace(C, H, W, R, S, 1, 1, ph, pw);
+    float *x = fbuf(nx, true), *w = fbuf(nw, true), *b = fbuf((size_t)K, true);
+    float *dy = fbuf(ny, true), *ws = fbuf(nws, false), *cols = fbuf(nws, false);
+    if (t % 9 == 0)
+      w[irand(0, (int64_t)nw - 1)] = t % 2 ? NAN : INFINITY;
+    float *y1 = fbuf(ny, false), *y2 = fbuf(ny, false), *dx1 = fbuf(nx, false);
+    float *dx2 = fbuf(nx, false), *dw1 = fbuf(nw, false), *dw2 = fbuf(nw, false);
+    float *dwb = fbuf(nw, false);
+    bool bias = t % 2;
+#define SIZES N, C, H, W, K, R, S, 1, 1, ph, pw
+    tt_conv2d_f32(x, w, bias ? b : NULL, y1, SIZES, ws);
+    tt_conv2d_grad_input_f32(dy, w, dx1, SIZES, ws);
+    tt_conv2d_grad_weight_f32(x, dy, dw1, SIZES, ws);
+#undef SIZES
+    memset(dx2, 0, nx * sizeof(float));
+    memset(dw2, 0, nw * sizeof(float));
+    memset(dwb, 0, nw * sizeof(float));
+    int64_t half = N >= 2 ? N / 2 : N;
+    for (int64_t n = 0; n < N; n++) {
+      tt_im2col_f32(x + n * C * H * W, cols, C, H, W, R, S, 1, 1, ph, pw);
+      float *yn = y2 + n * K * P;
+      for (int64_t k = 0; k < K; k++)
+        for (int64_t p = 0; p < P; p++)
+          yn[k * P + p] = bias ? b[k] : 0;
+      tt_gemm_f32(K, P, CRS, w, CRS, false, cols, P, false, yn, P, bias);
+      tt_gemm_f32(K, CRS, P, dy + n * K * P, P, false, cols, P, true, n < half ? dw2 : dwb, CRS,
+                  true);
+      tt_gemm_f32(CRS, P, K, w, CRS, true, dy + n * K * P, P, false, cols, P, false);
+      tt_col2im_f32(cols, dx2 + n * C * H * W, C, H, W, R, S, 1, 1, ph, pw);
+    }
+    for (size_t i = 0; i < nw; i++)
+      dw2[i] += dwb[i];
+    assert_memory_equal(y1, y2, ny * sizeof(float));
+    assert_memory_equal(dx1, dx2, nx * sizeof(float));
+    if (K * CRS > 256) /* smaller layers take the 16-lane dot products */
+      assert_memory_equal(dw1, dw2, nw * sizeof(float));
+    assert_true(guards_ok(y1, ny) && guards_ok(dx1, nx) && guards_ok(dw1, nw));
+    assert_true(guards_ok(ws, nws) && guards_ok(cols, nws));
+    tt_free(x), tt_free(w), tt_free(b), tt_free(dy), tt_free(ws), tt_free(cols);
+    tt_free(y1), tt_free(y2), tt_free(dx1), tt_free(dx2), tt_free(dw1), tt_free(dw2);
+    tt_free(dwb);
+  }
+}
+
 /* A batch split over two threads gives the same bits as one thread, workspaces included:
  * the worker's half uses its own workspace, so the halves cannot trample each other. */
 static void test_threads_bit_identical(void **state) {
@@ -457,7 +519,7 @@ int main(void) {
       cmocka_unit_test(test_im2col_matches_naive), cmocka_unit_test(test_col2im_is_adjoint),
       cmocka_unit_test(test_col2im_accumulates),   cmocka_unit_test(test_bad_sizes),
       cmocka_unit_test(test_threads_bit_identical), cmocka_unit_test(test_pool_threads),
-      cmocka_unit_test(test_pool2x2_exact_rule),
+      cmocka_unit_test(test_pool2x2_exact_rule),   cmocka_unit_test(test_direct_is_im2col_gemm),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
