@@ -373,7 +373,9 @@ bool cg_ew(Cg *cg, int id) {
   if (nlocal) extra = arena_printf(cg->arena, "%s%swith %d fused op%s", extra ? extra : "", extra ? ", " : "",
                                    nlocal, nlocal > 1 ? "s" : "");
   cg_kernel_comment(cg, id, extra);
-  cg_nest_parallel(cg, &nest, 1);
+  /* a loop that can stop the program (an integer division by zero names its line in a
+     string) stays on one thread, so that it stops once, at the first bad element */
+  if (!strchr(expr, '"') && !strchr(body, '"')) cg_nest_parallel(cg, &nest, 1);
   cg_nest_open(cg, &nest, nlocal > 0);
   for (char *line = body; nlocal && *line;) {
     char *e = strchr(line, '\n');

@@ -11,6 +11,7 @@
 set -u
 ttc=$(realpath "$1")
 src=$(realpath "$2")/threads
+runtime=$(dirname "$(realpath "$2")")/runtime
 work="$(realpath -m "${3:-$(mktemp -d)}")"
 rm -rf "$work"
 mkdir -p "$work"
@@ -47,7 +48,7 @@ for cc in gcc clang; do
   command -v $cc > /dev/null || continue
   for omp in "" -fopenmp; do
     [ $cc = clang ] && [ -n "$omp" ] && continue # clang's -fopenmp needs libomp's headers
-    if $cc -std=c11 -O1 $omp -Wall -Wextra -Werror -I"$(dirname "$(realpath "$2")")/runtime" -c attn.c -o /dev/null 2> cc.log
+    if $cc -std=c11 -O1 $omp -Wall -Wextra -Werror -I"$runtime" -c attn.c -o /dev/null 2> cc.log
     then ok; else bad "$cc $omp: $(head -5 cc.log)"; fi
   done
 done
