@@ -784,6 +784,8 @@ static bool emit_node(Cg *cg, int id) {
   }
   if (!ok) {
     if (cg->err && !cg->err->msg[0]) cg_fail(cg, "%s: cannot emit node %%%d", ir_ops[n->op].name, id);
+    /* the first failure's node names the line (the driver prints file:line:col) */
+    if (cg->err && cg->err->off < 0 && n->loc.off >= 0) cg->err->off = n->loc.off;
     return false;
   }
   if (cg->opt->detect_anomaly) check_finite(cg, id);
@@ -1027,6 +1029,7 @@ bool cg_emit_program(FILE *out, const Program *p, const CgOptions *o, IrErr *err
   IrErr scratch;
   if (!err) err = &scratch;
   err->msg[0] = '\0';
+  err->off = -1;
   if (!out || !p) {
     snprintf(err->msg, sizeof err->msg, "codegen: no program or no output");
     return false;

@@ -343,7 +343,13 @@ static bool emit(const Opts *o, Program *p, const char *what, FILE *f, DataOut *
   bool ok = cg_emit_program(f, p, &co, &err);
   if (co.data && fclose(co.data) && ok) die("out of memory");
   if (!ok) {
-    fprintf(stderr, "%s: error: %s\n", p->filename, err.msg);
+    if (err.off >= 0 && p->src) { /* a kernel that cannot be emitted: its line */
+      int line, col;
+      ir_linecol(p->src, err.off, &line, &col);
+      fprintf(stderr, "%s:%d:%d: error: %s\n", p->filename, line, col, err.msg);
+    } else {
+      fprintf(stderr, "%s: error: %s\n", p->filename, err.msg);
+    }
     return false;
   }
   return true;
