@@ -25,6 +25,20 @@
  *   with a bias), nothing later writes W1, b1 or W2 (no training after the point: a pruned
  *   neuron would get gradients in PyTorch), no graph runs both before and after the point,
  *   and nothing later prints or otherwise reads them.
+ *
+ * Second part, unstructured pruning (the sparse Linear, docs/PRUNING.md):
+ * Purpose: a Linear's product x @ W^T whose weight is proven mostly zeros, at few rows of x,
+ *   computed by runtime/sparse.c's sparse kernel (the dense GEMM's bits) instead of the GEMM.
+ * Requires: nothing from the front end: the pass bounds every value's nonzeros itself (the
+ *   mask of l1/random_unstructured has exactly n - k ones, k the call's amount).
+ * Produces: per weight (a variable, or a pruned module's orig * mask), the variables
+ *   NAME_sparse_index and NAME_sparse_values, the graph NAME_sparse_pack that fills them
+ *   and the host flag NAME_sparse_stale: 1 at the start and after every statement that
+ *   writes the weight's variables, and `if (stale) { pack; stale = 0 }` before every
+ *   statement that runs a graph with a sparse product. The product becomes sparse_linear
+ *   where the proven density is at or below the measured crossover for its rows
+ *   (sparse_max_density) and its graph does not write the weight; --explain=prune says,
+ *   for every Linear of a graph that runs, which kernel and why, at its .tt line.
  */
 #include "passes.h"
 
@@ -601,8 +615,8 @@ static void zeros_graph(Zeros *z, int gi, Nz *vs) {
       r = v == 0 ? (Nz){0, 0, true} : (Nz){len, len, v == 1};
       break;
     }
-    case OP_ARGSORT: /* the indices that sort a 1-D tensor: each of 0..n-1 once */
-      perm[id] = n->shape.rank == 1;
+    case OP_ARGSORT: /* the positions that order a 1-D tensor (either mode): each of 0..n-1 once */
+      perm[id] = n->shape.rank == 1 && n->dtype == DT_I64;
       break;
     case OP_LT: case OP_LE: case OP_GT: case OP_GE: {
       r.bin = true;

@@ -192,11 +192,11 @@ static inline __attribute__((always_inline)) void segment(const int R, const flo
         s[m][r] = FMA(x[m * K + col[t * S + r]], val[t * S + r], s[m][r]);
 }
 
-/* rows [m0, m0 + R) of y: every slice, every block */
-static inline __attribute__((always_inline)) void rows(const int R, int64_t m0, int64_t N,
-                                                       int64_t K, const float *x, const View *v,
+/* rows [m0, m0 + R) of y, slices [s0, s1), every block */
+static inline __attribute__((always_inline)) void rows(const int R, int64_t m0, int64_t s0, int64_t s1,
+                                                       int64_t N, int64_t K, const float *x, const View *v,
                                                        const float *vals, float *y) {
-  for (int64_t s = 0; s < v->nslice; s++) {
+  for (int64_t s = s0; s < s1; s++) {
     const int32_t *perm = v->perm + s * S;
     for (int64_t kb = 0; kb < v->nkb; kb++) {
       int64_t e0 = v->seg[s * v->nkb + kb], L = (v->seg[s * v->nkb + kb + 1] - e0) / S;
@@ -211,6 +211,39 @@ static inline __attribute__((always_inline)) void rows(const int R, int64_t m0, 
   }
 }
 
+typedef struct Job {
+  int64_t M, N, K, half;
+  const float *x, *vals;
+  float *y;
+  const View *v;
+} Job;
+
+/* slices [s0, s1) for every row of x */
+static void slices(const Job *j, int64_t s0, int64_t s1) {
+  int64_t m = 0;
+  for (; m + 4 <= j->M; m += 4) rows(4, m, s0, s1, j->N, j->K, j->x, j->v, j->vals, j->y);
+  switch (j->M - m) {
+  case 3: rows(3, m, s0, s1, j->N, j->K, j->x, j->v, j->vals, j->y); break;
+  case 2: rows(2, m, s0, s1, j->N, j->K, j->x, j->v, j->vals, j->y); break;
+  case 1: rows(1, m, s0, s1, j->N, j->K, j->x, j->v, j->vals, j->y); break;
+  default: break;
+  }
+}
+
+static void part(void *arg, int p) {
+  const Job *j = arg;
+  slices(j, p ? j->half : 0, p ? j->v->nslice : j->half);
+}
+
+/* The second thread where the dense GEMM would take it (runtime/gemm.c: from 1M weights and
+ * 256 outputs at up to 4 rows, from 2 MFLOP beyond), so that both kernels run on as many
+ * threads and the pass's crossovers, measured on one, hold. Each thread computes whole
+ * slices: the result does not depend on the split. */
+static bool two_threads(int64_t M, int64_t N, int64_t K) {
+  if (M <= 4) return (double)N * (double)K >= (double)(1 << 20) && N >= 256;
+  return (double)M * (double)N * (double)K >= 2e6;
+}
+
 /* y[M, N] = x[M, K] @ W[N, K]^T through the index (W itself when the index is dense) */
 void tt_sparse_linear_f32(int64_t M, int64_t N, int64_t K, const float *x, const float *W,
                           const int32_t *idx, const float *vals, float *y) {
@@ -220,14 +253,11 @@ void tt_sparse_linear_f32(int64_t M, int64_t N, int64_t K, const float *x, const
     return;
   }
   View v = view((int32_t *)idx, N, K);
-  int64_t m = 0;
-  for (; m + 4 <= M; m += 4) rows(4, m, N, K, x, &v, vals, y);
-  switch (M - m) {
-  case 3: rows(3, m, N, K, x, &v, vals, y); break;
-  case 2: rows(2, m, N, K, x, &v, vals, y); break;
-  case 1: rows(1, m, N, K, x, &v, vals, y); break;
-  default: break;
-  }
+  Job j = {M, N, K, v.nslice / 2, x, vals, y, &v};
+  if (two_threads(M, N, K) && v.nslice >= 2 && tt_parallel2_available())
+    tt_parallel2(part, &j);
+  else
+    slices(&j, 0, v.nslice);
 }
 
 /* The reference: the same index walked one row at a time, scalar. */

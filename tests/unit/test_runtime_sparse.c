@@ -132,12 +132,25 @@ static void test_sparse_mlp_layer(void **state) {
   assert_true(check(64, 256, 784, 0.1, 0, 256 * 784 / 10 * 3 / 2));
 }
 
+/* one thread or two (slices split between them): the same bits */
+static void test_sparse_threads_same_bits(void **state) {
+  (void)state;
+  int bad = 0;
+  for (int threads = 1; threads <= 2; threads++) {
+    tt_gemm_threads(threads);
+    bad += !check(64, 256, 784, 0.1, 0, -1);
+    bad += !check(3, 1024, 1100, 0.2, 0, -1); /* the few-row split: 1M weights */
+  }
+  assert_int_equal(bad, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sparse_matches_gemm_bits),
       cmocka_unit_test(test_sparse_skewed_rows),
       cmocka_unit_test(test_sparse_over_capacity_is_dense),
       cmocka_unit_test(test_sparse_mlp_layer),
+      cmocka_unit_test(test_sparse_threads_same_bits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
