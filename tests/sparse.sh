@@ -67,5 +67,14 @@ has sparse-choice 'fc1_weight \[64,200\] @ x \[B:16,200\]: dense: at most 20\.0%
 has sparse-choice 'fc2_weight_orig \[32,64\] @ x \[B:1,64\]: dense: at most 50\.0% of it is nonzero, and at 1 row of x the sparse kernel is faster only at or below 30%'
 has sparse-choice 'fc3_weight \[5,32\] @ x \[B:1,32\]: dense: no zeros proven'
 
+# epochs: fine-tuning with the masks and a batch-1 evaluation in each epoch: the evaluation
+# is sparse, the flag set after each training step and the index packed before evaluating
+if [ "$(grep -c 'tt_sparse_linear_f32(' sparse-epochs.c)" -eq 1 ]; then ok
+else bad "sparse-epochs: expected one sparse product: $(grep 'tt_sparse_linear_f32(' sparse-epochs.c)"; fi
+if grep -A2 'train_step();' sparse-epochs.c | grep -q 'model_0_weight_orig_sparse_stale = 1;' &&
+   grep -B4 'eval_step();' sparse-epochs.c | grep -q 'model_0_weight_orig_sparse_pack();'; then ok
+else bad "sparse-epochs: the index is not marked stale after the training step and packed before the evaluation"; fi
+has sparse-epochs 'sparse-epochs\.tt:27:26: model_0_weight_orig \[48,120\] @ x \[B:1,120\]: sparse kernel .*at most 576 of 5760 weights \(10\.0%\)'
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
