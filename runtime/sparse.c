@@ -20,10 +20,11 @@
  * KC = 256 values of k, each block one chain of fused multiply-adds from zero in k order,
  * then added to the element (the first block stored). The sliced layout keeps each row's
  * nonzeros in k order and cuts them at the same block edges (segments), and the kernel
- * sums each segment the same way. Skipping a zero weight skips fma(x, 0, s) = s, so the
- * result is the dense kernel's bit for bit, except for a sum that is exactly -0 (dense:
- * +0) and inputs holding inf or NaN (dense: NaN from inf * 0 at every zero weight; here only
- * at a padding entry's column).
+ * sums each segment the same way. Skipping a zero weight skips fma(x, 0, s) = x * 0 + s,
+ * which is s for a finite x (a chain from +0 never holds -0 in round-to-nearest, so the sign
+ * of a zero cannot differ either): the result is the dense kernel's bit for bit, for every
+ * finite x. An x holding inf or NaN gives NaN in the dense kernel at every zero weight
+ * (inf * 0), here only at a padding entry's column.
  *
  * The index (int32, TT_SPARSE_INDEX_LEN elements) holds a header, the row order, each
  * segment's start and every entry's column; the values (float) are a separate array that

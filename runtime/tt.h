@@ -528,7 +528,7 @@ void tt_sparse_index_f32(const float *W, int64_t N, int64_t K, int64_t cap, int3
 /* vals[cap]: W's values in the index's order (0 at the padding). */
 void tt_sparse_values_f32(const float *W, const int32_t *idx, float *vals);
 /* y[M, N] = x[M, K] @ W[N, K]^T from the index and values (from W by tt_gemm_f32 when the
- * index is dense); the same bits as tt_gemm_f32 but for signed zeros and inf/NaN inputs. */
+ * index is dense); the same bits as tt_gemm_f32 for finite x. */
 void tt_sparse_linear_f32(int64_t M, int64_t N, int64_t K, const float *x, const float *W,
                           const int32_t *idx, const float *vals, float *y);
 void tt_sparse_linear_f32_naive(int64_t M, int64_t N, int64_t K, const float *x, const float *W,
