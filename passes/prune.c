@@ -1016,7 +1016,9 @@ static bool sparse_linears(Program *p, PassCtx *cx, bool *changed) {
     at.i[0] = pk->cap;
     int ix = add_or_fail(g, OP_SPARSE_INDEX, (int32_t[]){w}, 1, &at, pk->loc, &cx->err, &ok);
     store(g, ix, pk->idx, pk->loc, &cx->err, &ok);
-    int vx = add_or_fail(g, OP_SPARSE_VALUES, (int32_t[]){w, ix}, 2, &at, pk->loc, &cx->err, &ok);
+    /* the values read the index back from its variable: it is built there, with no copy */
+    int ixv = input(g, p, pk->idx, pk->loc);
+    int vx = add_or_fail(g, OP_SPARSE_VALUES, (int32_t[]){w, ixv}, 2, &at, pk->loc, &cx->err, &ok);
     store(g, vx, pk->vals, pk->loc, &cx->err, &ok);
   }
   /* the products */
