@@ -45,7 +45,8 @@ bool cg_sparse_linear(Cg *cg, int id) {
   if (x->dtype != DT_F32 || r < 1 || x->shape.d[r - 1] != w->shape.d[1])
     return cg_fail(cg, "sparse_linear: x is not a float32 [*, K]");
   /* the rows are contiguous up to the run-time extent only when it is the leading dim */
-  if (x->shape.symm & ~1u) return cg_fail(cg, "sparse_linear: a run-time extent that is not the leading dimension");
+  if (x->shape.symm & ~1u)
+    return cg_fail(cg, "sparse_linear: a run-time extent that is not the leading dimension");
   cg_kernel_comment(cg, id, arena_printf(cg->arena, "(B transposed; sparse: at most %lld nonzeros)",
                                          (long long)n->attr.i[0]));
   cg_line(cg, "tt_sparse_linear_f32(%s, %lld, %lld, %s, %s, %s, %s, %s);",

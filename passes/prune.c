@@ -889,7 +889,8 @@ static const char *fresh_name(Program *p, const char *base) {
 }
 
 /* A line of --explain=prune about the product at loc: "prune: F.tt:LINE:COL: ..." */
-static void explain_at(PassCtx *cx, const Program *p, Loc loc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void explain_at(PassCtx *cx, const Program *p, Loc loc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 static void explain_at(PassCtx *cx, const Program *p, Loc loc, const char *fmt, ...) {
   if (!cx || !cx->explain) return;
   int line, col;
@@ -966,7 +967,8 @@ static bool sparse_linears(Program *p, PassCtx *cx, bool *changed) {
         continue;
       }
       int u = 0;
-      while (u < npacks && !(packs[u].nsrc == ns && packs[u].src[0] == src[0] && (ns == 1 || packs[u].src[1] == src[1])))
+      while (u < npacks &&
+             !(packs[u].nsrc == ns && packs[u].src[0] == src[0] && (ns == 1 || packs[u].src[1] == src[1])))
         u++;
       if (u == npacks) {
         packs = realloc(packs, sizeof(Packed) * (size_t)(npacks + 1));
