@@ -21,7 +21,7 @@ const PassInfo pass_registry[] = {
    PASS_GRAPH, pass_fuse, NULL},
   {"dce", "dead-code elimination: drop nodes nothing uses (random draws are kept)", PASS_GRAPH,
    pass_dce, NULL},
-  {"prune", "structured pruning made permanent: removed neurons leave the arrays and loops",
+  {"prune", "pruning in the code: removed neurons leave the arrays; 80%+ zeros use a sparse kernel",
    PASS_PROGRAM, NULL, pass_prune},
   {"quantize", "int8 models hold only int8 weights: float weights nothing needs leave", PASS_PROGRAM, NULL, pass_quantize},
   {"memplan", "static memory planning: intermediates share one arena by lifetime (best fit)",
