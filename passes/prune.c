@@ -604,8 +604,9 @@ static void zeros_graph(Zeros *z, int gi, Nz *vs) {
       if (n->attr.var >= 0 && n->attr.var < p->nvars && shape_numel(&p->vars[n->attr.var].shape) == len)
         r = vs[n->attr.var];
       break;
-    case OP_STORE:
-      if (n->attr.var >= 0 && n->attr.var < p->nvars) vs[n->attr.var] = nd[n->in[0]];
+    case OP_STORE: /* a run-time extent writes only its first rows: the others stay */
+      if (n->attr.var >= 0 && n->attr.var < p->nvars)
+        vs[n->attr.var] = a->shape.symm ? nz_top(shape_numel(&p->vars[n->attr.var].shape)) : nd[n->in[0]];
       break;
     case OP_CONST:
       if (n->attr.data) r = const_nz(n);
