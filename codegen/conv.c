@@ -56,7 +56,31 @@ int64_t cg_conv_workspace_floats(const Cg *cg) {
   return most;
 }
 
+/* Whether the program has a max_pool2d_grad with the ReLU mask (the fuse pass's rule). */
+static bool has_fused(const Cg *cg, Op op) {
+  for (int gi = 0; gi < cg->p->ngraphs; gi++) {
+    const Graph *g = cg->p->graphs[gi];
+    for (int id = 0; id < g->n; id++)
+      if (g->nodes[id].op == op && g->nodes[id].attr.i[1]) return true;
+  }
+  return false;
+}
+
 void cg_conv_workspace(Cg *cg) {
+  if (has_fused(cg, OP_CONV2D)) {
+    /* runtime/conv.c's kernel, not yet declared in runtime/tt.h */
+    cg_line(cg, "void tt_conv2d_relu_f32(const float *x, const float *w, const float *b, float *y, int64_t N, int64_t C,");
+    cg_line(cg, "                        int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t sh, int64_t sw,");
+    cg_line(cg, "                        int64_t ph, int64_t pw, float *ws);");
+    fputc('\n', cg->out);
+  }
+  if (has_fused(cg, OP_MAXPOOL2D_GRAD)) {
+    /* runtime/conv.c's kernel, not yet declared in runtime/tt.h */
+    cg_line(cg, "void tt_maxpool2d_grad_relu_f32(const float *x, const float *dy, float *dx, int64_t N, int64_t C,");
+    cg_line(cg, "                                int64_t H, int64_t W, int64_t kh, int64_t kw, int64_t sh, int64_t sw,");
+    cg_line(cg, "                                int64_t ph, int64_t pw);");
+    fputc('\n', cg->out);
+  }
   int64_t most = cg_conv_workspace_floats(cg);
   if (!most) return;
   cg_line(cg, "/* the im2col workspace, shared by every convolution (one image's columns) */");
@@ -72,9 +96,10 @@ static const char *window(Cg *cg, const int64_t *a) {
 bool cg_conv2d(Cg *cg, int id) {
   const Node *n = cg_node(cg, id);
   const Node *x = cg_in(cg, id, 0), *w = cg_in(cg, id, 1);
-  cg_kernel_comment(cg, id, im2col(n) ? "im2col + GEMM" : "direct loops");
+  bool relu = im2col(n) && n->attr.i[1];
+  cg_kernel_comment(cg, id, relu ? "im2col + GEMM, then relu" : im2col(n) ? "im2col + GEMM" : "direct loops");
   const char *b = n->nin == 3 ? cg_buf(cg, n->in[2]) : "NULL";
-  cg_line(cg, "tt_conv2d%s_%s(%s, %s, %s, %s, %s, %lld, %lld, %lld, %s%s);", im2col(n) ? "" : "_naive", sfx(n->dtype),
+  cg_line(cg, "tt_conv2d%s_%s(%s, %s, %s, %s, %s, %lld, %lld, %lld, %s%s);", relu ? "_relu" : im2col(n) ? "" : "_naive", sfx(n->dtype),
           cg_buf(cg, n->in[0]), cg_buf(cg, n->in[1]), b, cg_buf(cg, id), nchw(cg, &x->shape),
           (long long)w->shape.d[0], (long long)w->shape.d[2], (long long)w->shape.d[3], window(cg, n->attr.ints),
           im2col(n) ? ", conv_workspace" : "");
@@ -119,8 +144,11 @@ bool cg_pool2d(Cg *cg, int id) {
 
 bool cg_pool2d_grad(Cg *cg, int id) {
   const Node *n = cg_node(cg, id);
-  cg_kernel_comment(cg, id, NULL);
-  if (n->op == OP_MAXPOOL2D_GRAD)
+  cg_kernel_comment(cg, id, n->attr.i[1] ? "with the ReLU's gradient (kept where x > 0)" : NULL);
+  if (n->op == OP_MAXPOOL2D_GRAD && n->attr.i[1])
+    cg_line(cg, "tt_maxpool2d_grad_relu_f32(%s, %s, %s, %s, %s);",
+            cg_buf(cg, n->in[0]), cg_buf(cg, n->in[1]), cg_buf(cg, id), nchw(cg, &n->shape), pool_args(cg, n->attr.ints));
+  else if (n->op == OP_MAXPOOL2D_GRAD)
     cg_line(cg, "tt_maxpool2d_grad_%s(%s, %s, %s, %s, %s);", sfx(n->dtype), cg_buf(cg, n->in[0]),
             cg_buf(cg, n->in[1]), cg_buf(cg, id), nchw(cg, &n->shape), pool_args(cg, n->attr.ints));
   else

@@ -1,20 +1,25 @@
 /*
  * fuse.c — kernel fusion: a producer's work done in its consumer's kernel.
  *
- * Purpose:  fewer passes over memory and fewer buffers. Two rules so far:
+ * Purpose:  fewer passes over memory and fewer buffers. Four rules so far:
  *           - a matmul whose only use is an add of a tensor of its exact shape
  *             (`w.grad = w.grad + X^T G`, the weight gradient accumulated into .grad)
  *             becomes one matmul_acc, a GEMM whose epilogue adds into the accumulator.
  *             The [out, in] temporary and its add loop disappear; with the result stored
  *             into the .grad variable, the GEMM writes there directly (ir_store_into);
+ *           - relu(conv2d(...)) is one convolution with the ReLU as its epilogue after
+ *             the bias (attr.i[1]; float32, im2col path);
+ *           - the ReLU's gradient behind a max pooling's, where(x > 0, max_pool2d_grad(x,
+ *             dy), 0) with x the ReLU's output, is the pooling gradient with the mask
+ *             applied as it writes (attr.i[1]; float32);
  *           - an elementwise chain is one loop: an elementwise value used only by an
  *             elementwise op of its shape is marked fused (Node.fused) and computed inside
  *             its user's loop, one statement per op, into a local (`const float f7 = ...;`),
  *             so each op rounds as it did alone (no FMA contraction across ops: C11 does
  *             not contract across statements) and owns no buffer (memplan skips it).
  * Requires: autodiff done (it makes the adds; matmul_acc has no gradient rule).
- * Produces: the graph with matmul_acc nodes (the matmul it replaced is left for dce) and
- *           fused flags.
+ * Produces: the graph with matmul_acc nodes, conv2d nodes with a ReLU epilogue and masked
+ *           max_pool2d_grad nodes (the nodes they replaced are left for dce) and fused flags.
  *
  * Exactness: the add computed acc + product, rounding the product first; the GEMM rounds
  * the product of one K block in registers and adds it to acc, which is the same number
@@ -25,7 +30,7 @@
  * Not fused: an op whose value has several users (it is kept in memory once), a broadcast
  * producer (its loop is smaller than its user's), an op that can stop the program ($w:
  * integer division by zero), which would change which error comes first. Still to come
- * (issue 12): bias and activation as a GEMM epilogue, reductions (softmax, layer norm)
+ * (issue 12): bias and activation as a matmul's epilogue, reductions (softmax, layer norm)
  * with their producers, and --explain=fuse.
  */
 #include "passes.h"
@@ -111,6 +116,82 @@ static int matmul_add_rule(IrRewrite *rw, int id) {
   return IR_KEEP;
 }
 
+/* A float32 constant holding +0.0 (every element, of any shape: a broadcast scalar). */
+static bool is_pos_zero(const Graph *g, int id) {
+  const Node *n = &g->nodes[id];
+  if (n->op != OP_CONST || n->dtype != DT_F32 || !n->attr.data) return false;
+  int64_t cnt = shape_numel(&n->shape);
+  for (int64_t i = 0; i < cnt; i++) {
+    uint32_t bits;
+    memcpy(&bits, (const char *)n->attr.data + i * 4, 4);
+    if (bits) return false;
+  }
+  return true;
+}
+
+/* where(x > 0, max_pool2d_grad(x, dy), 0): the gradient of max_pool2d(relu(...)) through
+ * the ReLU, x being the ReLU's output. The pooling gradient applies the mask as it writes
+ * dx (attr.i[1] = 1: tt_maxpool2d_grad_relu_f32): the same values, one pass over dx
+ * instead of two, and no buffer for the unmasked gradient. */
+static int where_pool_rule(IrRewrite *rw, int id) {
+  const Graph *g = rw->in;
+  const Node *wn = &g->nodes[id];
+  const Node *gt = &g->nodes[wn->in[0]], *pg = &g->nodes[wn->in[1]];
+  if (wn->dtype != DT_F32 || gt->op != OP_GT || pg->op != OP_MAXPOOL2D_GRAD || pg->attr.i[1]) return IR_KEEP;
+  if (pg->dtype != DT_F32 || !shape_eq(&pg->shape, &wn->shape) || gt->in[0] != pg->in[0]) return IR_KEEP;
+  if (!is_pos_zero(g, gt->in[1]) || !is_pos_zero(g, wn->in[2])) return IR_KEEP;
+  char b1[64], b2[64];
+  if (rw->uses[wn->in[0]] != 1 || rw->uses[wn->in[1]] != 1) {
+    if (((Fuse *)rw->ctx)->round == 1)
+      explain(((Fuse *)rw->ctx)->cx, g, "rejected: %s into %s: the pooling gradient or the mask has other users",
+              where(rw->p, pg, b1, sizeof b1), where(rw->p, wn, b2, sizeof b2));
+    return IR_KEEP;
+  }
+  int32_t ins[2] = {rw->map[pg->in[0]], rw->map[pg->in[1]]};
+  Attr at = pg->attr;
+  at.i[1] = 1;
+  int r = ir_add(rw->out, OP_MAXPOOL2D_GRAD, ins, 2, &at, wn->loc, &rw->err);
+  if (r < 0) return IR_FAIL;
+  Node *nr = &rw->out->nodes[r];
+  nr->name = wn->name ? arena_strdup(rw->out->arena, wn->name) : NULL;
+  nr->backward = wn->backward;
+  explain(((Fuse *)rw->ctx)->cx, g, "group: %s + %s -> max_pool2d_grad with the ReLU mask (one pass over dx)",
+          where(rw->p, pg, b1, sizeof b1), where(rw->p, wn, b2, sizeof b2));
+  return r;
+}
+
+/* relu(conv2d(x, w, b)), the convolution used only by the relu: the ReLU becomes the
+ * epilogue of the im2col-path convolution (attr.i[1] = 1: tt_conv2d_relu_f32), applied to
+ * each output as it is stored, after the bias: the same values, and the pre-activation
+ * never goes to memory. The direct-loop convolution (--conv=naive, float64) keeps its
+ * relu. */
+static int conv_relu_rule(IrRewrite *rw, int id) {
+  const Graph *g = rw->in;
+  const Node *rn = &g->nodes[id];
+  const Node *cv = &g->nodes[rn->in[0]];
+  if (cv->op != OP_CONV2D || cv->dtype != DT_F32 || rn->dtype != DT_F32 || cv->attr.i[0] != 1 || cv->attr.i[1])
+    return IR_KEEP;
+  char b1[64], b2[64];
+  if (rw->uses[rn->in[0]] != 1) {
+    if (((Fuse *)rw->ctx)->round == 1)
+      explain(((Fuse *)rw->ctx)->cx, g, "rejected: %s into %s: the convolution's output has other users",
+              where(rw->p, cv, b1, sizeof b1), where(rw->p, rn, b2, sizeof b2));
+    return IR_KEEP;
+  }
+  int32_t ins[3];
+  for (int i = 0; i < cv->nin; i++) ins[i] = rw->map[cv->in[i]];
+  Attr at = cv->attr;
+  at.i[1] = 1;
+  int r = ir_add(rw->out, OP_CONV2D, ins, cv->nin, &at, rn->loc, &rw->err);
+  if (r < 0) return IR_FAIL;
+  Node *nr = &rw->out->nodes[r];
+  nr->name = rn->name ? arena_strdup(rw->out->arena, rn->name) : NULL;
+  nr->backward = rn->backward;
+  explain(((Fuse *)rw->ctx)->cx, g, "group: %s + %s -> conv2d with a bias + ReLU epilogue",
+          where(rw->p, cv, b1, sizeof b1), where(rw->p, rn, b2, sizeof b2));
+  return r;
+}
+
 /* Elementwise chains: each elementwise value used once, by an elementwise op of its shape,
  * is computed in its user's loop (Node.fused), as long as the loop reads at most
  * FUSE_MAX_LEAVES arrays. */
@@ -148,9 +229,9 @@ static void mark_ew_chains(Graph *g, PassCtx *cx) {
 }
 
 Graph *pass_fuse(const Graph *in, PassCtx *cx) {
-  static const IrRule rules[] = {{OP_ADD, matmul_add_rule}};
+  static const IrRule rules[] = {{OP_ADD, matmul_add_rule}, {OP_WHERE, where_pool_rule}, {OP_RELU, conv_relu_rule}};
   Fuse f = {cx, 0};
-  Graph *g = ir_rewrite(cx->p, in, rules, 1, fuse_begin, &f, &cx->err);
+  Graph *g = ir_rewrite(cx->p, in, rules, 3, fuse_begin, &f, &cx->err);
   if (!g) return NULL;
   if (g == in) g = ir_graph_clone(in);
   mark_ew_chains(g, cx);

@@ -221,7 +221,7 @@ static inline void vec_at(const Vecs *v, int64_t t, int64_t *oh, int64_t *ow0, _
 static inline __attribute__((always_inline)) void direct_fwd_block(
     const int KB, const int PB, const float *xp, const float *w, const float *b, float *y,
     int64_t C, int64_t Hp, int64_t Wp, int64_t R, int64_t S, int64_t OH, const Vecs *vs,
-    int64_t k0, int64_t t) {
+    int64_t k0, int64_t t, bool relu) {
   int64_t off[4], dst[4];
   __mmask16 m[4];
   for (int v = 0; v < PB; v++) {
@@ -261,6 +261,9 @@ static inline __attribute__((always_inline)) void direct_fwd_block(
 #pragma GCC unroll 4
     for (int v = 0; v < PB; v++) {
       __m512 o = b ? _mm512_add_ps(_mm512_set1_ps(b[k0 + i]), acc[i][v]) : acc[i][v];
+      if (relu) /* relu's "v < 0 ? 0 : v": NaN and -0 stay */
+        o = _mm512_mask_mov_ps(o, _mm512_cmp_ps_mask(o, _mm512_setzero_ps(), _CMP_LT_OQ),
+                               _mm512_setzero_ps());
       _mm512_mask_storeu_ps(yk + dst[v], m[v], o);
     }
   }
@@ -268,7 +271,7 @@ static inline __attribute__((always_inline)) void direct_fwd_block(
 
 /* y_n [K, OH, OW] = conv(x_n) + b, stride 1, from the padded planes xp. */
 static void direct_fwd_image(const float *xp, const float *w, const float *b, float *y, int64_t C,
-                             int64_t Hp, int64_t Wp, int64_t K, int64_t R, int64_t S) {
+                             int64_t Hp, int64_t Wp, int64_t K, int64_t R, int64_t S, bool relu) {
   int64_t OH = Hp - R + 1, OW = Wp - S + 1;
   Vecs vs = {OW, (OW + 15) / 16};
   int64_t V = OH * vs.nch;
@@ -277,11 +280,11 @@ static void direct_fwd_image(const float *xp, const float *w, const float *b, fl
   do {                                                                                        \
     int64_t t = 0;                                                                            \
     for (; t + 3 <= V; t += 3)                                                                \
-      direct_fwd_block(KB, 3, xp, w, b, y, C, Hp, Wp, R, S, OH, &vs, k0, t);                  \
+      direct_fwd_block(KB, 3, xp, w, b, y, C, Hp, Wp, R, S, OH, &vs, k0, t, relu);            \
     if (V - t == 2)                                                                           \
-      direct_fwd_block(KB, 2, xp, w, b, y, C, Hp, Wp, R, S, OH, &vs, k0, t);                  \
+      direct_fwd_block(KB, 2, xp, w, b, y, C, Hp, Wp, R, S, OH, &vs, k0, t, relu);            \
     else if (V - t == 1)                                                                      \
-      direct_fwd_block(KB, 1, xp, w, b, y, C, Hp, Wp, R, S, OH, &vs, k0, t);                  \
+      direct_fwd_block(KB, 1, xp, w, b, y, C, Hp, Wp, R, S, OH, &vs, k0, t, relu);            \
   } while (0)
   for (; k0 + 8 <= K; k0 += 8)
     FWD_ROWS(8);
@@ -549,6 +552,7 @@ typedef struct ConvJob {
   float *y, *dx, *ws[2];
   int64_t N, C, H, W, K, R, S, sh, sw, ph, pw, half;
   bool direct; /* the direct kernels above serve it */
+  bool relu;   /* the forward's output goes through relu (tt_conv2d_relu_f32) */
 } ConvJob;
 
 static void conv_images(const ConvJob *j, int64_t n0, int64_t n1, float *ws) {
@@ -564,7 +568,7 @@ static void conv_images(const ConvJob *j, int64_t n0, int64_t n1, float *ws) {
     if (j->direct) {
       pad_planes(cols, ws, j->C, j->H, j->W, j->ph, j->pw);
       direct_fwd_image(ws, j->w, j->b, yn, j->C, j->H + 2 * j->ph, j->W + 2 * j->pw, K, j->R,
-                       j->S);
+                       j->S, j->relu);
       continue;
     }
 #endif
@@ -578,6 +582,9 @@ static void conv_images(const ConvJob *j, int64_t n0, int64_t n1, float *ws) {
         for (int64_t p = 0; p < P; p++)
           yn[k * P + p] = j->b[k];
     tt_gemm_f32(K, P, CRS, j->w, CRS, false, cols, P, false, yn, P, j->b != NULL);
+    if (j->relu)
+      for (int64_t i = 0; i < K * P; i++)
+        yn[i] = yn[i] < 0 ? 0 : yn[i];
   }
 }
 
@@ -634,18 +641,37 @@ static void over_batch(ConvJob *j, void (*part)(void *, int), float *ws) {
   }
 }
 
-/* y [N, K, OH, OW] = conv2d(x [N, C, H, W], w [K, C, R, S]) + b [K]. */
-void tt_conv2d_f32(const float *x, const float *w, const float *b, float *y, int64_t N,
+static void conv2d(const float *x, const float *w, const float *b, float *y, int64_t N,
                    int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t sh,
-                   int64_t sw, int64_t ph, int64_t pw, float *ws) {
+                   int64_t sw, int64_t ph, int64_t pw, float *ws, bool relu) {
   int64_t OH = out_dim(H, R, sh, ph), OW = out_dim(W, S, sw, pw);
   if (OH * OW == 0 || N <= 0 || K <= 0 || C <= 0)
     return;
   ConvJob j = {.x = x, .w = w, .b = b, .y = y, .N = N, .C = C, .H = H, .W = W, .K = K,
-               .R = R, .S = S, .sh = sh, .sw = sw, .ph = ph, .pw = pw};
+               .R = R, .S = S, .sh = sh, .sw = sw, .ph = ph, .pw = pw, .relu = relu};
   j.direct = direct_fwd_ok(C, H, W, R, S, sh, sw, ph, pw,
                            tt_conv2d_workspace(C, H, W, R, S, sh, sw, ph, pw));
   over_batch(&j, conv_part, ws);
+}
+
+/* y [N, K, OH, OW] = conv2d(x [N, C, H, W], w [K, C, R, S]) + b [K]. */
+void tt_conv2d_f32(const float *x, const float *w, const float *b, float *y, int64_t N,
+                   int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t sh,
+                   int64_t sw, int64_t ph, int64_t pw, float *ws) {
+  conv2d(x, w, b, y, N, C, H, W, K, R, S, sh, sw, ph, pw, ws, false);
+}
+
+/* y = relu(conv2d(x, w) + b): the fuse pass's bias + ReLU epilogue, applied to each output
+ * as it is stored (the same "v < 0 ? 0 : v" as relu's loop, on the same values), so the
+ * pre-activation never goes to memory. Generated code declares it itself (runtime/tt.h has
+ * no line for it yet). */
+void tt_conv2d_relu_f32(const float *x, const float *w, const float *b, float *y, int64_t N,
+                        int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S,
+                        int64_t sh, int64_t sw, int64_t ph, int64_t pw, float *ws);
+void tt_conv2d_relu_f32(const float *x, const float *w, const float *b, float *y, int64_t N,
+                        int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S,
+                        int64_t sh, int64_t sw, int64_t ph, int64_t pw, float *ws) {
+  conv2d(x, w, b, y, N, C, H, W, K, R, S, sh, sw, ph, pw, ws, true);
 }
 
 /* dx [N, C, H, W] from dy [N, K, OH, OW]: cols = w^T @ dy_n, then col2im. */
@@ -684,35 +710,57 @@ void tt_conv2d_grad_input_f32(const float *dy, const float *w, float *dx, int64_
 #define DOT_LANES 16
 #define DOT_MAX_WEIGHTS 256
 
-/* dw [K, CRS] += dyn [K, P] . cols [CRS, P]^T */
+/* dw [k0 .. k0+KB-1, c .. c+NB-1] += the dots of those rows of dyn [K, P] and cols [CRS, P]:
+ * KB x NB dots at once, so each vector of dy and of cols loaded serves several (the loads
+ * were the bound with one row of dy). Each dot is still its own 16 lanes summed in p order,
+ * halved lane by lane, then the tail: the same sums whatever the blocking. Rows past the
+ * layer (nk, nb short) repeat the block's first row and are not stored. */
+static inline __attribute__((always_inline)) void dots_block(const int KB, const int NB,
+                                                             const float *dyn,
+                                                             const float *cols, float *dw,
+                                                             int64_t CRS, int64_t P, int64_t k0,
+                                                             int nk, int64_t c, int nb) {
+  int64_t P16 = P / DOT_LANES * DOT_LANES;
+  const float *a[2], *b[4];
+  for (int i = 0; i < KB; i++)
+    a[i] = dyn + (k0 + (i < nk ? i : 0)) * P;
+  for (int i = 0; i < NB; i++)
+    b[i] = cols + (c + (i < nb ? i : 0)) * P;
+  float acc[2][4][DOT_LANES] = {{{0}}};
+  for (int64_t p = 0; p < P16; p += DOT_LANES)
+    for (int l = 0; l < DOT_LANES; l++)
+#pragma GCC unroll 2
+      for (int kk = 0; kk < KB; kk++) {
+        float av = a[kk][p + l];
+#pragma GCC unroll 4
+        for (int i = 0; i < NB; i++)
+          acc[kk][i][l] += av * b[i][p + l];
+      }
+  for (int kk = 0; kk < nk; kk++)
+    for (int i = 0; i < nb; i++) {
+      for (int w = DOT_LANES; w > 1; w /= 2)
+        for (int l = 0; l < w / 2; l++)
+          acc[kk][i][l] += acc[kk][i][l + w / 2];
+      float s = acc[kk][i][0];
+      for (int64_t p = P16; p < P; p++)
+        s += a[kk][p] * b[i][p];
+      dw[(k0 + kk) * CRS + c + i] += s;
+    }
+}
+
+/* dw [K, CRS] += dyn [K, P] . cols [CRS, P]^T: two rows of dy by three or four of cols. */
 static void add_dots(const float *dyn, const float *cols, float *dw, int64_t K, int64_t CRS,
                      int64_t P) {
-  int64_t P16 = P / DOT_LANES * DOT_LANES;
-  for (int64_t k = 0; k < K; k++) {
-    const float *a = dyn + k * P;
-    for (int64_t c = 0; c < CRS; c += 4) {
-      int nb = CRS - c < 4 ? (int)(CRS - c) : 4;
-      const float *b[4];
-      for (int i = 0; i < 4; i++)
-        b[i] = cols + (c + (i < nb ? i : 0)) * P; /* a short block repeats its first row */
-      float acc[4][DOT_LANES] = {{0}};
-      for (int64_t p = 0; p < P16; p += DOT_LANES)
-        for (int l = 0; l < DOT_LANES; l++) {
-          float av = a[p + l];
-          acc[0][l] += av * b[0][p + l];
-          acc[1][l] += av * b[1][p + l];
-          acc[2][l] += av * b[2][p + l];
-          acc[3][l] += av * b[3][p + l];
-        }
-      for (int i = 0; i < nb; i++) {
-        for (int w = DOT_LANES; w > 1; w /= 2)
-          for (int l = 0; l < w / 2; l++)
-            acc[i][l] += acc[i][l + w / 2];
-        float s = acc[i][0];
-        for (int64_t p = P16; p < P; p++)
-          s += a[p] * b[i][p];
-        dw[k * CRS + c + i] += s;
-      }
+  /* blocks of 3 when they divide the rows and 4 do not (a 3x3 layer's 9) */
+  bool by3 = CRS % 3 == 0 && CRS % 4 != 0;
+  for (int64_t k = 0; k < K; k += 2) {
+    int nk = K - k < 2 ? 1 : 2;
+    for (int64_t c = 0; c < CRS; c += by3 ? 3 : 4) {
+      int nb = (int)(CRS - c < (by3 ? 3 : 4) ? CRS - c : (by3 ? 3 : 4));
+      if (by3)
+        dots_block(2, 3, dyn, cols, dw, CRS, P, k, nk, c, nb);
+      else
+        dots_block(2, 4, dyn, cols, dw, CRS, P, k, nk, c, nb);
     }
   }
 }
@@ -923,6 +971,7 @@ struct PlaneJob {
   void *y;
   int64_t H, W, OH, OW;
   size_t planes;
+  bool relu; /* the gradient is kept only where x > 0 (tt_maxpool2d_grad_relu_f32) */
 };
 
 static void plane_part(void *arg, int part) {
@@ -1174,6 +1223,11 @@ static inline int64_t pool_grad_row_f64(const double *r0, const double *r1, cons
             d1[2 * ow] = at == 2 ? g[ow] : 0;                                                \
             d1[2 * ow + 1] = at == 3 ? g[ow] : 0;                                            \
           }                                                                                  \
+        if (j->relu)                                                                         \
+          for (int64_t i = 0; i < 2 * OW; i++) {                                             \
+            d0[i] = r0[i] > 0 ? d0[i] : 0;                                                   \
+            d1[i] = r1[i] > 0 ? d1[i] : 0;                                                   \
+          }                                                                                  \
       }                                                                                      \
     }                                                                                        \
   }                                                                                          \
@@ -1185,7 +1239,7 @@ static inline int64_t pool_grad_row_f64(const double *r0, const double *r1, cons
     int64_t OH = out_dim(H, kh, sh, ph), OW = out_dim(W, kw, sw, pw);                        \
     size_t planes = count4(N, C, 1, 1);                                                      \
     if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0 && OH > 0 && OW > 0) {\
-      PlaneJob j = {maxpool2x2_##SUF, x, NULL, y, H, W, OH, OW, planes};                     \
+      PlaneJob j = {maxpool2x2_##SUF, x, NULL, y, H, W, OH, OW, planes, false};              \
       run_planes(&j);                                                                        \
       return;                                                                                \
     }                                                                                        \
@@ -1203,7 +1257,7 @@ static inline int64_t pool_grad_row_f64(const double *r0, const double *r1, cons
     int64_t OH = out_dim(H, kh, sh, ph), OW = out_dim(W, kw, sw, pw);                        \
     size_t planes = count4(N, C, 1, 1), nx = count4(N, C, H, W);                             \
     if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0 && OH > 0 && OW > 0) {\
-      PlaneJob j = {maxpool2x2_grad_##SUF, x, dy, dx, H, W, OH, OW, planes};                 \
+      PlaneJob j = {maxpool2x2_grad_##SUF, x, dy, dx, H, W, OH, OW, planes, false};          \
       run_planes(&j);                                                                        \
       return;                                                                                \
     }                                                                                        \
@@ -1265,3 +1319,28 @@ static inline int64_t pool_grad_row_f64(const double *r0, const double *r1, cons
 
 DEFINE_POOL(float, uint32_t, f32, isnan)
 DEFINE_POOL(double, uint64_t, f64, isnan)
+
+/*
+ * dx = where(x > 0, max_pool2d_grad(x, dy), 0): the pooling gradient of a ReLU's output
+ * with the ReLU's own gradient applied (the fuse pass's pool-ReLU rule; x is the ReLU's
+ * output, so x > 0 is its mask). The same values as the two kernels one after the other,
+ * +0 where x <= 0 or x is NaN, in one pass over dx instead of two. Generated code declares
+ * it itself (runtime/tt.h has no line for it yet).
+ */
+void tt_maxpool2d_grad_relu_f32(const float *x, const float *dy, float *dx, int64_t N,
+                                int64_t C, int64_t H, int64_t W, int64_t kh, int64_t kw,
+                                int64_t sh, int64_t sw, int64_t ph, int64_t pw);
+void tt_maxpool2d_grad_relu_f32(const float *x, const float *dy, float *dx, int64_t N,
+                                int64_t C, int64_t H, int64_t W, int64_t kh, int64_t kw,
+                                int64_t sh, int64_t sw, int64_t ph, int64_t pw) {
+  int64_t OH = out_dim(H, kh, sh, ph), OW = out_dim(W, kw, sw, pw);
+  size_t planes = count4(N, C, 1, 1), nx = count4(N, C, H, W);
+  if (kh == 2 && kw == 2 && sh == 2 && sw == 2 && ph == 0 && pw == 0 && OH > 0 && OW > 0) {
+    PlaneJob j = {maxpool2x2_grad_f32, x, dy, dx, H, W, OH, OW, planes, true};
+    run_planes(&j);
+    return;
+  }
+  tt_maxpool2d_grad_f32(x, dy, dx, N, C, H, W, kh, kw, sh, sw, ph, pw);
+  for (size_t i = 0; i < nx; i++)
+    dx[i] = x[i] > 0 ? dx[i] : 0;
+}

@@ -5,12 +5,12 @@
  * gradients               455720       0.43 MiB
  * optimizer state         456512       0.44 MiB  (and running statistics)
  * values                 6934952       6.61 MiB  (batches and tensors kept between statements)
- * intermediates        132128768     126.01 MiB  (memplan's arena; 486.63 MiB as separate arrays)
- * constants                  200       0.00 MiB
+ * intermediates        132128768     126.01 MiB  (memplan's arena; 470.63 MiB as separate arrays)
+ * constants                  188       0.00 MiB
  * conv workspace          294912       0.28 MiB  (im2col columns)
- * total                140726784     134.21 MiB
+ * total                140726772     134.21 MiB
  * graphs with 256 KiB or more of intermediates (arrays -> arena):
- *   train_step               lines 23-43:    234.63 MiB -> 58.53 MiB
+ *   train_step               lines 23-43:    218.63 MiB -> 58.53 MiB
  *   eval_step                lines 23-49:    252.00 MiB -> 125.01 MiB
  */
 #include <math.h>
@@ -106,6 +106,14 @@ static TtLoader *loader0;
 static int64_t loader0_batch; /* samples in loader0's current batch */
 static TtLoader *loader1;
 static int64_t loader1_batch; /* samples in loader1's current batch */
+
+void tt_conv2d_relu_f32(const float *x, const float *w, const float *b, float *y, int64_t N, int64_t C,
+                        int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t sh, int64_t sw,
+                        int64_t ph, int64_t pw, float *ws);
+
+void tt_maxpool2d_grad_relu_f32(const float *x, const float *dy, float *dx, int64_t N, int64_t C,
+                                int64_t H, int64_t W, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                                int64_t ph, int64_t pw);
 
 /* the im2col workspace, shared by every convolution (one image's columns) */
 static TT_ALIGN float conv_workspace[73728];
@@ -224,8 +232,7 @@ static void train_step(void) {
   float *const t116 = arena_f32 + 10485760; /* [B:64,64,16,16], elements 10485760..11534336 */
   float *const t119 = arena_f32 + 11534336; /* [B:64,64,16,16], elements 11534336..12582912 */
   float *const x_1 = arena_f32 + 14155776; /* [B:64,64,8,8], elements 14155776..14417920 */
-  float *const conv3_out = arena_f32 + 12582912; /* [B:64,128,8,8], elements 12582912..13107200 */
-  float *const t124 = arena_f32 + 12582912; /* [B:64,128,8,8], elements 12582912..13107200 */
+  float *const t358 = arena_f32 + 12582912; /* [B:64,128,8,8], elements 12582912..13107200 */
   float *const x_2 = arena_f32 + 14876672; /* [B:64,128,4,4], elements 14876672..15007744 */
   double *const t127 = arena_f64 + 0; /* [B:64,2048], elements 0..131072 */
   float *const t132 = arena_f32 + 14417920; /* [B:64,2048], elements 14417920..14548992 */
@@ -246,13 +253,11 @@ static void train_step(void) {
   float *const t237 = arena_f32 + 15082272; /* [1,10], elements 15082272..15082282 */
   float *const t240 = arena_f32 + 14548992; /* [B:64,2048], elements 14548992..14680064 */
   float *const t242 = arena_f32 + 14548992; /* [B:64,2048], elements 14548992..14680064 */
-  float *const t244 = arena_f32 + 13107200; /* [B:64,128,8,8], elements 13107200..13631488 */
-  float *const t247 = arena_f32 + 13107200; /* [B:64,128,8,8], elements 13107200..13631488 */
+  float *const t359 = arena_f32 + 13107200; /* [B:64,128,8,8], elements 13107200..13631488 */
   float *const t248 = arena_f32 + 14417920; /* [B:64,64,8,8], elements 14417920..14680064 */
   float *const t249 = arena_f32 + 15007744; /* [128,64,3,3], elements 15007744..15081472 */
   float *const t250 = arena_f32 + 14175072; /* [128], elements 14175072..14175200 */
-  float *const t251 = arena_f32 + 12582912; /* [B:64,64,16,16], elements 12582912..13631488 */
-  float *const t254 = arena_f32 + 12582912; /* [B:64,64,16,16], elements 12582912..13631488 */
+  float *const t360 = arena_f32 + 12582912; /* [B:64,64,16,16], elements 12582912..13631488 */
   float *const t255 = arena_f32 + 14175200; /* [1,64,1,1], elements 14175200..14175264 */
   float *const t256 = arena_f32 + 11534336; /* [B:64,64,16,16], elements 11534336..12582912 */
   float *const t257 = arena_f32 + 12582912; /* [B:64,64,16,16], elements 12582912..13631488 */
@@ -274,8 +279,7 @@ static void train_step(void) {
   float *const t284 = arena_f32 + 10485760; /* [B:64,32,16,16], elements 10485760..11010048 */
   float *const t285 = arena_f32 + 14155776; /* [64,32,3,3], elements 14155776..14174208 */
   float *const t286 = arena_f32 + 14175328; /* [64], elements 14175328..14175392 */
-  float *const t287 = arena_f32 + 8388608; /* [B:64,32,32,32], elements 8388608..10485760 */
-  float *const t290 = arena_f32 + 8388608; /* [B:64,32,32,32], elements 8388608..10485760 */
+  float *const t361 = arena_f32 + 8388608; /* [B:64,32,32,32], elements 8388608..10485760 */
   float *const t291 = arena_f32 + 15082112; /* [1,32,1,1], elements 15082112..15082144 */
   float *const t292 = arena_f32 + 6291456; /* [B:64,32,32,32], elements 6291456..8388608 */
   float *const t293 = arena_f32 + 8388608; /* [B:64,32,32,32], elements 8388608..10485760 */
@@ -654,14 +658,10 @@ static void train_step(void) {
       }
   /* cifar10_cnn.tt:24:13  x_1 = max_pool2d [B:64,64,16,16] -> [B:64,64,8,8]   1048576 FLOPs, 5242880 B, 0.20 FLOP/B */
   tt_maxpool2d_f32(t119, x_1, B, 64, 16, 16, 2, 2, 2, 2, 0, 0);
-  /* cifar10_cnn.tt:25:33  conv3_out = conv2d [B:64,64,8,8], [128,64,3,3], [128] im2col + GEMM -> [B:64,128,8,8]   603979776 FLOPs, 3441152 B, 175.52 FLOP/B */
-  tt_conv2d_f32(x_1, conv3_weight, conv3_bias, conv3_out, B, 64, 8, 8, 128, 3, 3, 1, 1, 1, 1, conv_workspace);
-  /* cifar10_cnn.tt:25:24  t124 = relu [B:64,128,8,8] -> [B:64,128,8,8]   524288 FLOPs, 4194304 B, 0.12 FLOP/B */
-  TT_PARALLEL_FOR
-  for (int64_t i0 = 0; i0 < B * 8192; i0++)
-    t124[i0] = (conv3_out[i0] < 0 ? (float)0 : conv3_out[i0]);
+  /* cifar10_cnn.tt:25:24  t358 = conv2d [B:64,64,8,8], [128,64,3,3], [128] im2col + GEMM, then relu -> [B:64,128,8,8]   603979776 FLOPs, 3441152 B, 175.52 FLOP/B */
+  tt_conv2d_relu_f32(x_1, conv3_weight, conv3_bias, t358, B, 64, 8, 8, 128, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* cifar10_cnn.tt:25:13  x_2 = max_pool2d [B:64,128,8,8] -> [B:64,128,4,4]   524288 FLOPs, 2621440 B, 0.20 FLOP/B */
-  tt_maxpool2d_f32(t124, x_2, B, 128, 8, 8, 2, 2, 2, 2, 0, 0);
+  tt_maxpool2d_f32(t358, x_2, B, 128, 8, 8, 2, 2, 2, 2, 0, 0);
   /* cifar10_cnn.tt:26:35  reshape [B:64,128,4,4] -> [B:64,2048]: a view of x_2, no copy */
   /* cifar10_cnn.tt:26:28  t127 = uniform lo=0.0 hi=1.0 -> [B:64,2048]   0 FLOPs, 1048576 B */
   tt_uniform_f64(t127, B * 2048, 0.0, 1.0);
@@ -813,29 +813,18 @@ static void train_step(void) {
   for (int64_t i0 = 0; i0 < B * 2048; i0++)
     t242[i0] = t240[i0] * t132[i0];
   /* cifar10_cnn.tt:26:35  reshape [B:64,2048] -> [B:64,128,4,4]: a view of t242, no copy */
-  /* cifar10_cnn.tt:25:13  t244 = max_pool2d_grad [B:64,128,8,8], [B:64,128,4,4] -> [B:64,128,8,8]   2097152 FLOPs, 4718592 B, 0.44 FLOP/B */
-  tt_maxpool2d_grad_f32(t124, t242, t244, B, 128, 8, 8, 2, 2, 2, 2, 0, 0);
-  /* cifar10_cnn.tt:25:24  t245 = const -> [] */
-  static const float t245[1] = { /* [] */
-    0.0f,
-  };
-  /* cifar10_cnn.tt:25:24  gt [B:64,128,8,8] > [] fused into the loop below   524288 FLOPs */
-  /* cifar10_cnn.tt:25:24  t247 = where [B:64,128,8,8], [B:64,128,8,8], [] with 1 fused op -> [B:64,128,8,8]   524288 FLOPs, 6291464 B, 0.08 FLOP/B */
-  TT_PARALLEL_FOR
-  for (int64_t i0 = 0; i0 < B * 8192; i0++) {
-    const _Bool f246 = t124[i0] > t245[0]; /* gt */
-    t247[i0] = (f246 ? t244[i0] : t245[0]);
-  }
+  /* cifar10_cnn.tt:25:24  t359 = max_pool2d_grad [B:64,128,8,8], [B:64,128,4,4] with the ReLU's gradient (kept where x > 0) -> [B:64,128,8,8]   2097152 FLOPs, 4718592 B, 0.44 FLOP/B */
+  tt_maxpool2d_grad_relu_f32(t358, t242, t359, B, 128, 8, 8, 2, 2, 2, 2, 0, 0);
   /* cifar10_cnn.tt:25:33  t248 = conv2d_grad_input [B:64,128,8,8], [128,64,3,3] GEMM + col2im -> [B:64,64,8,8]   603979776 FLOPs, 3440640 B, 175.54 FLOP/B */
-  tt_conv2d_grad_input_f32(t247, conv3_weight, t248, B, 64, 8, 8, 128, 3, 3, 1, 1, 1, 1, conv_workspace);
+  tt_conv2d_grad_input_f32(t359, conv3_weight, t248, B, 64, 8, 8, 128, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* cifar10_cnn.tt:25:33  t249 = conv2d_grad_weight [B:64,64,8,8], [B:64,128,8,8] im2col + GEMM, summed over the batch -> [128,64,3,3]   603979776 FLOPs, 3440640 B, 175.54 FLOP/B */
-  tt_conv2d_grad_weight_f32(x_1, t247, t249, B, 64, 8, 8, 128, 3, 3, 1, 1, 1, 1, conv_workspace);
+  tt_conv2d_grad_weight_f32(x_1, t359, t249, B, 64, 8, 8, 128, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* cifar10_cnn.tt:25:33  t250 = sum [B:64,128,8,8] dims=(0,2,3) -> [128]   524288 FLOPs, 2097664 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 128; i0++) {
     double acc = 0;
     double lane[16] = {0};
     for (int64_t i1 = 0; i1 < B; i1++) {
-      const float *row = t247 + i0 * 64 + i1 * 8192;
+      const float *row = t359 + i0 * 64 + i1 * 8192;
       for (int64_t i2 = 0; i2 < 64; i2 += 16)
         for (int l = 0; l < 16; l++)
           lane[l] += row[i2 + l];
@@ -846,25 +835,14 @@ static void train_step(void) {
     acc += lane[0];
     t250[i0] = (float)acc;
   }
-  /* cifar10_cnn.tt:24:13  t251 = max_pool2d_grad [B:64,64,16,16], [B:64,64,8,8] -> [B:64,64,16,16]   4194304 FLOPs, 9437184 B, 0.44 FLOP/B */
-  tt_maxpool2d_grad_f32(t119, t248, t251, B, 64, 16, 16, 2, 2, 2, 2, 0, 0);
-  /* cifar10_cnn.tt:24:24  t252 = const -> [] */
-  static const float t252[1] = { /* [] */
-    0.0f,
-  };
-  /* cifar10_cnn.tt:24:24  gt [B:64,64,16,16] > [] fused into the loop below   1048576 FLOPs */
-  /* cifar10_cnn.tt:24:24  t254 = where [B:64,64,16,16], [B:64,64,16,16], [] with 1 fused op -> [B:64,64,16,16]   1048576 FLOPs, 12582920 B, 0.08 FLOP/B */
-  TT_PARALLEL_FOR
-  for (int64_t i0 = 0; i0 < B * 16384; i0++) {
-    const _Bool f253 = t119[i0] > t252[0]; /* gt */
-    t254[i0] = (f253 ? t251[i0] : t252[0]);
-  }
+  /* cifar10_cnn.tt:24:24  t360 = max_pool2d_grad [B:64,64,16,16], [B:64,64,8,8] with the ReLU's gradient (kept where x > 0) -> [B:64,64,16,16]   4194304 FLOPs, 9437184 B, 0.44 FLOP/B */
+  tt_maxpool2d_grad_relu_f32(t119, t248, t360, B, 64, 16, 16, 2, 2, 2, 2, 0, 0);
   /* cifar10_cnn.tt:24:33  t255 = sum [B:64,64,16,16] dims=(0,2,3) keepdim -> [1,64,1,1]   1048576 FLOPs, 4194560 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++) {
     double acc = 0;
     double lane[16] = {0};
     for (int64_t i1 = 0; i1 < B; i1++) {
-      const float *row = t254 + i0 * 256 + i1 * 16384;
+      const float *row = t360 + i0 * 256 + i1 * 16384;
       for (int64_t i2 = 0; i2 < 256; i2 += 16)
         for (int l = 0; l < 16; l++)
           lane[l] += row[i2 + l];
@@ -880,11 +858,11 @@ static void train_step(void) {
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 64; i1++)
       for (int64_t i2 = 0; i2 < 256; i2++)
-        t256[i0 * 16384 + i1 * 256 + i2] = t254[i0 * 16384 + i1 * 256 + i2] * bn2_weight[i1];
+        t256[i0 * 16384 + i1 * 256 + i2] = t360[i0 * 16384 + i1 * 256 + i2] * bn2_weight[i1];
   /* cifar10_cnn.tt:24:33  t257 = mul [B:64,64,16,16] * [B:64,64,16,16] -> [B:64,64,16,16]   1048576 FLOPs, 12582912 B, 0.08 FLOP/B */
   TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 16384; i0++)
-    t257[i0] = t254[i0] * t116[i0];
+    t257[i0] = t360[i0] * t116[i0];
   /* cifar10_cnn.tt:24:33  t258 = sum [B:64,64,16,16] dims=(0,2,3) keepdim -> [1,64,1,1]   1048576 FLOPs, 4194560 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++) {
     double acc = 0;
@@ -1043,25 +1021,14 @@ static void train_step(void) {
     acc += lane[0];
     t286[i0] = (float)acc;
   }
-  /* cifar10_cnn.tt:23:13  t287 = max_pool2d_grad [B:64,32,32,32], [B:64,32,16,16] -> [B:64,32,32,32]   8388608 FLOPs, 18874368 B, 0.44 FLOP/B */
-  tt_maxpool2d_grad_f32(t62, t284, t287, B, 32, 32, 32, 2, 2, 2, 2, 0, 0);
-  /* cifar10_cnn.tt:23:24  t288 = const -> [] */
-  static const float t288[1] = { /* [] */
-    0.0f,
-  };
-  /* cifar10_cnn.tt:23:24  gt [B:64,32,32,32] > [] fused into the loop below   2097152 FLOPs */
-  /* cifar10_cnn.tt:23:24  t290 = where [B:64,32,32,32], [B:64,32,32,32], [] with 1 fused op -> [B:64,32,32,32]   2097152 FLOPs, 25165832 B, 0.08 FLOP/B */
-  TT_PARALLEL_FOR
-  for (int64_t i0 = 0; i0 < B * 32768; i0++) {
-    const _Bool f289 = t62[i0] > t288[0]; /* gt */
-    t290[i0] = (f289 ? t287[i0] : t288[0]);
-  }
+  /* cifar10_cnn.tt:23:24  t361 = max_pool2d_grad [B:64,32,32,32], [B:64,32,16,16] with the ReLU's gradient (kept where x > 0) -> [B:64,32,32,32]   8388608 FLOPs, 18874368 B, 0.44 FLOP/B */
+  tt_maxpool2d_grad_relu_f32(t62, t284, t361, B, 32, 32, 32, 2, 2, 2, 2, 0, 0);
   /* cifar10_cnn.tt:23:33  t291 = sum [B:64,32,32,32] dims=(0,2,3) keepdim -> [1,32,1,1]   2097152 FLOPs, 8388736 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++) {
     double acc = 0;
     double lane[16] = {0};
     for (int64_t i1 = 0; i1 < B; i1++) {
-      const float *row = t290 + i0 * 1024 + i1 * 32768;
+      const float *row = t361 + i0 * 1024 + i1 * 32768;
       for (int64_t i2 = 0; i2 < 1024; i2 += 16)
         for (int l = 0; l < 16; l++)
           lane[l] += row[i2 + l];
@@ -1077,11 +1044,11 @@ static void train_step(void) {
   for (int64_t i0 = 0; i0 < B; i0++)
     for (int64_t i1 = 0; i1 < 32; i1++)
       for (int64_t i2 = 0; i2 < 1024; i2++)
-        t292[i0 * 32768 + i1 * 1024 + i2] = t290[i0 * 32768 + i1 * 1024 + i2] * bn1_weight[i1];
+        t292[i0 * 32768 + i1 * 1024 + i2] = t361[i0 * 32768 + i1 * 1024 + i2] * bn1_weight[i1];
   /* cifar10_cnn.tt:23:33  t293 = mul [B:64,32,32,32] * [B:64,32,32,32] -> [B:64,32,32,32]   2097152 FLOPs, 25165824 B, 0.08 FLOP/B */
   TT_PARALLEL_FOR
   for (int64_t i0 = 0; i0 < B * 32768; i0++)
-    t293[i0] = t290[i0] * t59[i0];
+    t293[i0] = t361[i0] * t59[i0];
   /* cifar10_cnn.tt:23:33  t294 = sum [B:64,32,32,32] dims=(0,2,3) keepdim -> [1,32,1,1]   2097152 FLOPs, 8388736 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++) {
     double acc = 0;

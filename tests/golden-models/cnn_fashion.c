@@ -5,12 +5,12 @@
  * gradients              1686568       1.61 MiB
  * optimizer state        3373144       3.22 MiB  (and running statistics)
  * values                 3345228       3.19 MiB  (batches and tensors kept between statements)
- * intermediates        125521536     119.71 MiB  (memplan's arena; 366.24 MiB as separate arrays)
- * constants                   32       0.00 MiB
+ * intermediates        125521536     119.71 MiB  (memplan's arena; 347.87 MiB as separate arrays)
+ * constants                   24       0.00 MiB
  * conv workspace          225792       0.22 MiB  (im2col columns)
- * total                135838868     129.55 MiB
+ * total                135838860     129.55 MiB
  * graphs with 256 KiB or more of intermediates (arrays -> arena):
- *   train_step               lines 19-36:     41.69 MiB -> 16.28 MiB
+ *   train_step               lines 19-36:     23.31 MiB -> 16.28 MiB
  *   eval_step                lines 19-43:    324.55 MiB -> 119.64 MiB
  */
 #include <math.h>
@@ -99,6 +99,14 @@ static int64_t loader0_batch; /* samples in loader0's current batch */
 static TtLoader *loader1;
 static int64_t loader1_batch; /* samples in loader1's current batch */
 
+void tt_conv2d_relu_f32(const float *x, const float *w, const float *b, float *y, int64_t N, int64_t C,
+                        int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t sh, int64_t sw,
+                        int64_t ph, int64_t pw, float *ws);
+
+void tt_maxpool2d_grad_relu_f32(const float *x, const float *dy, float *dx, int64_t N, int64_t C,
+                                int64_t H, int64_t W, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                                int64_t ph, int64_t pw);
+
 /* the im2col workspace, shared by every convolution (one image's columns) */
 static TT_ALIGN float conv_workspace[56448];
 
@@ -133,11 +141,9 @@ static void init(void) {
 /* cnn_fashion.tt lines 19-36 */
 static void train_step(void) {
   const int64_t B = loader0_batch; /* the batch size: extent of every B:... dim */
-  float *const conv1_out = arena_f32 + 0; /* [B:64,32,28,28], elements 0..1605632 */
-  float *const t4 = arena_f32 + 0; /* [B:64,32,28,28], elements 0..1605632 */
+  float *const t164 = arena_f32 + 0; /* [B:64,32,28,28], elements 0..1605632 */
   float *const x = arena_f32 + 3211264; /* [B:64,32,14,14], elements 3211264..3612672 */
-  float *const conv2_out = arena_f32 + 1605632; /* [B:64,64,14,14], elements 1605632..2408448 */
-  float *const t9 = arena_f32 + 1605632; /* [B:64,64,14,14], elements 1605632..2408448 */
+  float *const t165 = arena_f32 + 1605632; /* [B:64,64,14,14], elements 1605632..2408448 */
   float *const x_1 = arena_f32 + 4014080; /* [B:64,64,7,7], elements 4014080..4214784 */
   float *const t13 = arena_f32 + 3612672; /* [B:64,128], elements 3612672..3620864 */
   float *const t16 = arena_f32 + 3620864; /* [B:64,128], elements 3620864..3629056 */
@@ -166,34 +172,24 @@ static void train_step(void) {
   float *const t120 = arena_f32 + 4241408; /* [B:64,128], elements 4241408..4249600 */
   float *const t121 = arena_f32 + 4250240; /* [1,128], elements 4250240..4250368 */
   float *const t124 = arena_f32 + 3612672; /* [B:64,3136], elements 3612672..3813376 */
-  float *const t127 = arena_f32 + 2408448; /* [B:64,64,14,14], elements 2408448..3211264 */
-  float *const t130 = arena_f32 + 2408448; /* [B:64,64,14,14], elements 2408448..3211264 */
+  float *const t166 = arena_f32 + 2408448; /* [B:64,64,14,14], elements 2408448..3211264 */
   float *const t131 = arena_f32 + 3612672; /* [B:64,32,14,14], elements 3612672..4014080 */
   float *const t132 = arena_f32 + 4214784; /* [64,32,3,3], elements 4214784..4233216 */
   float *const t133 = arena_f32 + 3211552; /* [64], elements 3211552..3211616 */
-  float *const t134 = arena_f32 + 1605632; /* [B:64,32,28,28], elements 1605632..3211264 */
-  float *const t137 = arena_f32 + 1605632; /* [B:64,32,28,28], elements 1605632..3211264 */
+  float *const t167 = arena_f32 + 1605632; /* [B:64,32,28,28], elements 1605632..3211264 */
   float *const t138 = arena_f32 + 3211264; /* [32,1,3,3], elements 3211264..3211552 */
   float *const t139 = arena_f32 + 3211616; /* [32], elements 3211616..3211648 */
   double *const t62 = arena_f64 + 0; /* [], elements 0..1 */
   int64_t *const t65 = arena_i64 + 0; /* [], elements 0..1 */
 
-  /* cnn_fashion.tt:19:33  conv1_out = conv2d [B:64,1,28,28], [32,1,3,3], [32] im2col + GEMM -> [B:64,32,28,28]   28901376 FLOPs, 6624512 B, 4.36 FLOP/B */
-  tt_conv2d_f32(loader0_x, conv1_weight, conv1_bias, conv1_out, B, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, conv_workspace);
-  /* cnn_fashion.tt:19:24  t4 = relu [B:64,32,28,28] -> [B:64,32,28,28]   1605632 FLOPs, 12845056 B, 0.12 FLOP/B */
-  TT_PARALLEL_FOR
-  for (int64_t i0 = 0; i0 < B * 25088; i0++)
-    t4[i0] = (conv1_out[i0] < 0 ? (float)0 : conv1_out[i0]);
+  /* cnn_fashion.tt:19:24  t164 = conv2d [B:64,1,28,28], [32,1,3,3], [32] im2col + GEMM, then relu -> [B:64,32,28,28]   28901376 FLOPs, 6624512 B, 4.36 FLOP/B */
+  tt_conv2d_relu_f32(loader0_x, conv1_weight, conv1_bias, t164, B, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* cnn_fashion.tt:19:13  x = max_pool2d [B:64,32,28,28] -> [B:64,32,14,14]   1605632 FLOPs, 8028160 B, 0.20 FLOP/B */
-  tt_maxpool2d_f32(t4, x, B, 32, 28, 28, 2, 2, 2, 2, 0, 0);
-  /* cnn_fashion.tt:20:33  conv2_out = conv2d [B:64,32,14,14], [64,32,3,3], [64] im2col + GEMM -> [B:64,64,14,14]   462422016 FLOPs, 4890880 B, 94.55 FLOP/B */
-  tt_conv2d_f32(x, conv2_weight, conv2_bias, conv2_out, B, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, conv_workspace);
-  /* cnn_fashion.tt:20:24  t9 = relu [B:64,64,14,14] -> [B:64,64,14,14]   802816 FLOPs, 6422528 B, 0.12 FLOP/B */
-  TT_PARALLEL_FOR
-  for (int64_t i0 = 0; i0 < B * 12544; i0++)
-    t9[i0] = (conv2_out[i0] < 0 ? (float)0 : conv2_out[i0]);
+  tt_maxpool2d_f32(t164, x, B, 32, 28, 28, 2, 2, 2, 2, 0, 0);
+  /* cnn_fashion.tt:20:24  t165 = conv2d [B:64,32,14,14], [64,32,3,3], [64] im2col + GEMM, then relu -> [B:64,64,14,14]   462422016 FLOPs, 4890880 B, 94.55 FLOP/B */
+  tt_conv2d_relu_f32(x, conv2_weight, conv2_bias, t165, B, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* cnn_fashion.tt:20:13  x_1 = max_pool2d [B:64,64,14,14] -> [B:64,64,7,7]   802816 FLOPs, 4014080 B, 0.20 FLOP/B */
-  tt_maxpool2d_f32(t9, x_1, B, 64, 14, 14, 2, 2, 2, 2, 0, 0);
+  tt_maxpool2d_f32(t165, x_1, B, 64, 14, 14, 2, 2, 2, 2, 0, 0);
   /* cnn_fashion.tt:21:50  reshape [B:64,64,7,7] -> [B:64,3136]: a view of x_1, no copy */
   /* cnn_fashion.tt:21:44  t13 = matmul [B:64,3136] @ [128,3136] (B transposed) -> [B:64,128]   51380224 FLOPs, 2441216 B, 21.05 FLOP/B */
   tt_gemm_f32(B, 128, 3136, x_1, 3136, false, fc1_weight, 3136, true, t13, 128, false);
@@ -378,29 +374,18 @@ static void train_step(void) {
   /* cnn_fashion.tt:21:44  t124 = matmul [B:64,128] @ [128,3136] -> [B:64,3136]   51380224 FLOPs, 2441216 B, 21.05 FLOP/B */
   tt_gemm_f32(B, 3136, 128, t120, 128, false, fc1_weight, 3136, false, t124, 3136, false);
   /* cnn_fashion.tt:21:50  reshape [B:64,3136] -> [B:64,64,7,7]: a view of t124, no copy */
-  /* cnn_fashion.tt:20:13  t127 = max_pool2d_grad [B:64,64,14,14], [B:64,64,7,7] -> [B:64,64,14,14]   3211264 FLOPs, 7225344 B, 0.44 FLOP/B */
-  tt_maxpool2d_grad_f32(t9, t124, t127, B, 64, 14, 14, 2, 2, 2, 2, 0, 0);
-  /* cnn_fashion.tt:20:24  t128 = const -> [] */
-  static const float t128[1] = { /* [] */
-    0.0f,
-  };
-  /* cnn_fashion.tt:20:24  gt [B:64,64,14,14] > [] fused into the loop below   802816 FLOPs */
-  /* cnn_fashion.tt:20:24  t130 = where [B:64,64,14,14], [B:64,64,14,14], [] with 1 fused op -> [B:64,64,14,14]   802816 FLOPs, 9633800 B, 0.08 FLOP/B */
-  TT_PARALLEL_FOR
-  for (int64_t i0 = 0; i0 < B * 12544; i0++) {
-    const _Bool f129 = t9[i0] > t128[0]; /* gt */
-    t130[i0] = (f129 ? t127[i0] : t128[0]);
-  }
+  /* cnn_fashion.tt:20:24  t166 = max_pool2d_grad [B:64,64,14,14], [B:64,64,7,7] with the ReLU's gradient (kept where x > 0) -> [B:64,64,14,14]   3211264 FLOPs, 7225344 B, 0.44 FLOP/B */
+  tt_maxpool2d_grad_relu_f32(t165, t124, t166, B, 64, 14, 14, 2, 2, 2, 2, 0, 0);
   /* cnn_fashion.tt:20:33  t131 = conv2d_grad_input [B:64,64,14,14], [64,32,3,3] GEMM + col2im -> [B:64,32,14,14]   462422016 FLOPs, 4890624 B, 94.55 FLOP/B */
-  tt_conv2d_grad_input_f32(t130, conv2_weight, t131, B, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, conv_workspace);
+  tt_conv2d_grad_input_f32(t166, conv2_weight, t131, B, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* cnn_fashion.tt:20:33  t132 = conv2d_grad_weight [B:64,32,14,14], [B:64,64,14,14] im2col + GEMM, summed over the batch -> [64,32,3,3]   462422016 FLOPs, 4890624 B, 94.55 FLOP/B */
-  tt_conv2d_grad_weight_f32(x, t130, t132, B, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, conv_workspace);
+  tt_conv2d_grad_weight_f32(x, t166, t132, B, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* cnn_fashion.tt:20:33  t133 = sum [B:64,64,14,14] dims=(0,2,3) -> [64]   802816 FLOPs, 3211520 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++) {
     double acc = 0;
     double lane[16] = {0};
     for (int64_t i1 = 0; i1 < B; i1++) {
-      const float *row = t130 + i0 * 196 + i1 * 12544;
+      const float *row = t166 + i0 * 196 + i1 * 12544;
       for (int64_t i2 = 0; i2 < 192; i2 += 16)
         for (int l = 0; l < 16; l++)
           lane[l] += row[i2 + l];
@@ -413,27 +398,16 @@ static void train_step(void) {
     acc += lane[0];
     t133[i0] = (float)acc;
   }
-  /* cnn_fashion.tt:19:13  t134 = max_pool2d_grad [B:64,32,28,28], [B:64,32,14,14] -> [B:64,32,28,28]   6422528 FLOPs, 14450688 B, 0.44 FLOP/B */
-  tt_maxpool2d_grad_f32(t4, t131, t134, B, 32, 28, 28, 2, 2, 2, 2, 0, 0);
-  /* cnn_fashion.tt:19:24  t135 = const -> [] */
-  static const float t135[1] = { /* [] */
-    0.0f,
-  };
-  /* cnn_fashion.tt:19:24  gt [B:64,32,28,28] > [] fused into the loop below   1605632 FLOPs */
-  /* cnn_fashion.tt:19:24  t137 = where [B:64,32,28,28], [B:64,32,28,28], [] with 1 fused op -> [B:64,32,28,28]   1605632 FLOPs, 19267592 B, 0.08 FLOP/B */
-  TT_PARALLEL_FOR
-  for (int64_t i0 = 0; i0 < B * 25088; i0++) {
-    const _Bool f136 = t4[i0] > t135[0]; /* gt */
-    t137[i0] = (f136 ? t134[i0] : t135[0]);
-  }
+  /* cnn_fashion.tt:19:24  t167 = max_pool2d_grad [B:64,32,28,28], [B:64,32,14,14] with the ReLU's gradient (kept where x > 0) -> [B:64,32,28,28]   6422528 FLOPs, 14450688 B, 0.44 FLOP/B */
+  tt_maxpool2d_grad_relu_f32(t164, t131, t167, B, 32, 28, 28, 2, 2, 2, 2, 0, 0);
   /* cnn_fashion.tt:19:33  t138 = conv2d_grad_weight [B:64,1,28,28], [B:64,32,28,28] im2col + GEMM, summed over the batch -> [32,1,3,3]   28901376 FLOPs, 6624384 B, 4.36 FLOP/B */
-  tt_conv2d_grad_weight_f32(loader0_x, t137, t138, B, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, conv_workspace);
+  tt_conv2d_grad_weight_f32(loader0_x, t167, t138, B, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* cnn_fashion.tt:19:33  t139 = sum [B:64,32,28,28] dims=(0,2,3) -> [32]   1605632 FLOPs, 6422656 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++) {
     double acc = 0;
     double lane[16] = {0};
     for (int64_t i1 = 0; i1 < B; i1++) {
-      const float *row = t137 + i0 * 784 + i1 * 25088;
+      const float *row = t167 + i0 * 784 + i1 * 25088;
       for (int64_t i2 = 0; i2 < 784; i2 += 16)
         for (int l = 0; l < 16; l++)
           lane[l] += row[i2 + l];

@@ -5,12 +5,12 @@
  * gradients              2640808       2.52 MiB
  * optimizer state        5281672       5.04 MiB  (and running statistics)
  * values                 3345308       3.19 MiB  (batches and tensors kept between statements)
- * intermediates        125521536     119.71 MiB  (memplan's arena; 410.56 MiB as separate arrays)
- * constants                  296       0.00 MiB
+ * intermediates        125521536     119.71 MiB  (memplan's arena; 392.18 MiB as separate arrays)
+ * constants                  288       0.00 MiB
  * conv workspace          225792       0.22 MiB  (im2col columns)
- * total                139656220     133.19 MiB
+ * total                139656212     133.19 MiB
  * graphs with 256 KiB or more of intermediates (arrays -> arena):
- *   train_step_1             lines 42-77:     41.69 MiB -> 16.28 MiB
+ *   train_step_1             lines 42-77:     23.31 MiB -> 16.28 MiB
  *   eval_step_1              lines 42-83:    324.55 MiB -> 119.64 MiB
  *   train_step_2             lines 42-116:     22.39 MiB -> 7.66 MiB
  *   eval_step_2              lines 53-127:      7.31 MiB -> 3.20 MiB
@@ -241,6 +241,14 @@ static TtLoader *loader0;
 static int64_t loader0_batch; /* samples in loader0's current batch */
 static TtLoader *loader1;
 static int64_t loader1_batch; /* samples in loader1's current batch */
+
+void tt_conv2d_relu_f32(const float *x, const float *w, const float *b, float *y, int64_t N, int64_t C,
+                        int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t sh, int64_t sw,
+                        int64_t ph, int64_t pw, float *ws);
+
+void tt_maxpool2d_grad_relu_f32(const float *x, const float *dy, float *dx, int64_t N, int64_t C,
+                                int64_t H, int64_t W, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                                int64_t ph, int64_t pw);
 
 /* the im2col workspace, shared by every convolution (one image's columns) */
 static TT_ALIGN float conv_workspace[56448];
@@ -516,11 +524,9 @@ static void init(void) {
 /* distill.tt lines 42-77 */
 static void train_step_1(void) {
   const int64_t B = loader0_batch; /* the batch size: extent of every B:... dim */
-  float *const conv1_out = arena_f32 + 0; /* [B:64,32,28,28], elements 0..1605632 */
-  float *const t4 = arena_f32 + 0; /* [B:64,32,28,28], elements 0..1605632 */
+  float *const t165 = arena_f32 + 0; /* [B:64,32,28,28], elements 0..1605632 */
   float *const x = arena_f32 + 3211264; /* [B:64,32,14,14], elements 3211264..3612672 */
-  float *const conv2_out = arena_f32 + 1605632; /* [B:64,64,14,14], elements 1605632..2408448 */
-  float *const t9 = arena_f32 + 1605632; /* [B:64,64,14,14], elements 1605632..2408448 */
+  float *const t166 = arena_f32 + 1605632; /* [B:64,64,14,14], elements 1605632..2408448 */
   float *const x_1 = arena_f32 + 4014080; /* [B:64,64,7,7], elements 4014080..4214784 */
   float *const t13 = arena_f32 + 3612672; /* [B:64,128], elements 3612672..3620864 */
   float *const t16 = arena_f32 + 3620864; /* [B:64,128], elements 3620864..3629056 */
@@ -550,34 +556,24 @@ static void train_step_1(void) {
   float *const t121 = arena_f32 + 4241408; /* [B:64,128], elements 4241408..4249600 */
   float *const t122 = arena_f32 + 4250240; /* [1,128], elements 4250240..4250368 */
   float *const t125 = arena_f32 + 3612672; /* [B:64,3136], elements 3612672..3813376 */
-  float *const t128 = arena_f32 + 2408448; /* [B:64,64,14,14], elements 2408448..3211264 */
-  float *const t131 = arena_f32 + 2408448; /* [B:64,64,14,14], elements 2408448..3211264 */
+  float *const t167 = arena_f32 + 2408448; /* [B:64,64,14,14], elements 2408448..3211264 */
   float *const t132 = arena_f32 + 3612672; /* [B:64,32,14,14], elements 3612672..4014080 */
   float *const t133 = arena_f32 + 4214784; /* [64,32,3,3], elements 4214784..4233216 */
   float *const t134 = arena_f32 + 3211552; /* [64], elements 3211552..3211616 */
-  float *const t135 = arena_f32 + 1605632; /* [B:64,32,28,28], elements 1605632..3211264 */
-  float *const t138 = arena_f32 + 1605632; /* [B:64,32,28,28], elements 1605632..3211264 */
+  float *const t168 = arena_f32 + 1605632; /* [B:64,32,28,28], elements 1605632..3211264 */
   float *const t139 = arena_f32 + 3211264; /* [32,1,3,3], elements 3211264..3211552 */
   float *const t140 = arena_f32 + 3211616; /* [32], elements 3211616..3211648 */
   double *const t62 = arena_f64 + 0; /* [], elements 0..1 */
   int64_t *const t65 = arena_i64 + 0; /* [], elements 0..1 */
 
-  /* distill.tt:42:37  conv1_out = conv2d [B:64,1,28,28], [32,1,3,3], [32] im2col + GEMM -> [B:64,32,28,28]   28901376 FLOPs, 6624512 B, 4.36 FLOP/B */
-  tt_conv2d_f32(loader0_x, conv1_weight, conv1_bias, conv1_out, B, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, conv_workspace);
-  /* distill.tt:42:27  t4 = relu [B:64,32,28,28] -> [B:64,32,28,28]   1605632 FLOPs, 12845056 B, 0.12 FLOP/B */
-  TT_PARALLEL_FOR
-  for (int64_t i0 = 0; i0 < B * 25088; i0++)
-    t4[i0] = (conv1_out[i0] < 0 ? (float)0 : conv1_out[i0]);
+  /* distill.tt:42:27  t165 = conv2d [B:64,1,28,28], [32,1,3,3], [32] im2col + GEMM, then relu -> [B:64,32,28,28]   28901376 FLOPs, 6624512 B, 4.36 FLOP/B */
+  tt_conv2d_relu_f32(loader0_x, conv1_weight, conv1_bias, t165, B, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* distill.tt:42:14  x = max_pool2d [B:64,32,28,28] -> [B:64,32,14,14]   1605632 FLOPs, 8028160 B, 0.20 FLOP/B */
-  tt_maxpool2d_f32(t4, x, B, 32, 28, 28, 2, 2, 2, 2, 0, 0);
-  /* distill.tt:43:37  conv2_out = conv2d [B:64,32,14,14], [64,32,3,3], [64] im2col + GEMM -> [B:64,64,14,14]   462422016 FLOPs, 4890880 B, 94.55 FLOP/B */
-  tt_conv2d_f32(x, conv2_weight, conv2_bias, conv2_out, B, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, conv_workspace);
-  /* distill.tt:43:27  t9 = relu [B:64,64,14,14] -> [B:64,64,14,14]   802816 FLOPs, 6422528 B, 0.12 FLOP/B */
-  TT_PARALLEL_FOR
-  for (int64_t i0 = 0; i0 < B * 12544; i0++)
-    t9[i0] = (conv2_out[i0] < 0 ? (float)0 : conv2_out[i0]);
+  tt_maxpool2d_f32(t165, x, B, 32, 28, 28, 2, 2, 2, 2, 0, 0);
+  /* distill.tt:43:27  t166 = conv2d [B:64,32,14,14], [64,32,3,3], [64] im2col + GEMM, then relu -> [B:64,64,14,14]   462422016 FLOPs, 4890880 B, 94.55 FLOP/B */
+  tt_conv2d_relu_f32(x, conv2_weight, conv2_bias, t166, B, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* distill.tt:43:14  x_1 = max_pool2d [B:64,64,14,14] -> [B:64,64,7,7]   802816 FLOPs, 4014080 B, 0.20 FLOP/B */
-  tt_maxpool2d_f32(t9, x_1, B, 64, 14, 14, 2, 2, 2, 2, 0, 0);
+  tt_maxpool2d_f32(t166, x_1, B, 64, 14, 14, 2, 2, 2, 2, 0, 0);
   /* distill.tt:44:52  reshape [B:64,64,7,7] -> [B:64,3136]: a view of x_1, no copy */
   /* distill.tt:44:46  t13 = matmul [B:64,3136] @ [128,3136] (B transposed) -> [B:64,128]   51380224 FLOPs, 2441216 B, 21.05 FLOP/B */
   tt_gemm_f32(B, 128, 3136, x_1, 3136, false, fc1_weight, 3136, true, t13, 128, false);
@@ -762,29 +758,18 @@ static void train_step_1(void) {
   /* distill.tt:44:46  t125 = matmul [B:64,128] @ [128,3136] -> [B:64,3136]   51380224 FLOPs, 2441216 B, 21.05 FLOP/B */
   tt_gemm_f32(B, 3136, 128, t121, 128, false, fc1_weight, 3136, false, t125, 3136, false);
   /* distill.tt:44:52  reshape [B:64,3136] -> [B:64,64,7,7]: a view of t125, no copy */
-  /* distill.tt:43:14  t128 = max_pool2d_grad [B:64,64,14,14], [B:64,64,7,7] -> [B:64,64,14,14]   3211264 FLOPs, 7225344 B, 0.44 FLOP/B */
-  tt_maxpool2d_grad_f32(t9, t125, t128, B, 64, 14, 14, 2, 2, 2, 2, 0, 0);
-  /* distill.tt:43:27  t129 = const -> [] */
-  static const float t129[1] = { /* [] */
-    0.0f,
-  };
-  /* distill.tt:43:27  gt [B:64,64,14,14] > [] fused into the loop below   802816 FLOPs */
-  /* distill.tt:43:27  t131 = where [B:64,64,14,14], [B:64,64,14,14], [] with 1 fused op -> [B:64,64,14,14]   802816 FLOPs, 9633800 B, 0.08 FLOP/B */
-  TT_PARALLEL_FOR
-  for (int64_t i0 = 0; i0 < B * 12544; i0++) {
-    const _Bool f130 = t9[i0] > t129[0]; /* gt */
-    t131[i0] = (f130 ? t128[i0] : t129[0]);
-  }
+  /* distill.tt:43:27  t167 = max_pool2d_grad [B:64,64,14,14], [B:64,64,7,7] with the ReLU's gradient (kept where x > 0) -> [B:64,64,14,14]   3211264 FLOPs, 7225344 B, 0.44 FLOP/B */
+  tt_maxpool2d_grad_relu_f32(t166, t125, t167, B, 64, 14, 14, 2, 2, 2, 2, 0, 0);
   /* distill.tt:43:37  t132 = conv2d_grad_input [B:64,64,14,14], [64,32,3,3] GEMM + col2im -> [B:64,32,14,14]   462422016 FLOPs, 4890624 B, 94.55 FLOP/B */
-  tt_conv2d_grad_input_f32(t131, conv2_weight, t132, B, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, conv_workspace);
+  tt_conv2d_grad_input_f32(t167, conv2_weight, t132, B, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* distill.tt:43:37  t133 = conv2d_grad_weight [B:64,32,14,14], [B:64,64,14,14] im2col + GEMM, summed over the batch -> [64,32,3,3]   462422016 FLOPs, 4890624 B, 94.55 FLOP/B */
-  tt_conv2d_grad_weight_f32(x, t131, t133, B, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, conv_workspace);
+  tt_conv2d_grad_weight_f32(x, t167, t133, B, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* distill.tt:43:37  t134 = sum [B:64,64,14,14] dims=(0,2,3) -> [64]   802816 FLOPs, 3211520 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 64; i0++) {
     double acc = 0;
     double lane[16] = {0};
     for (int64_t i1 = 0; i1 < B; i1++) {
-      const float *row = t131 + i0 * 196 + i1 * 12544;
+      const float *row = t167 + i0 * 196 + i1 * 12544;
       for (int64_t i2 = 0; i2 < 192; i2 += 16)
         for (int l = 0; l < 16; l++)
           lane[l] += row[i2 + l];
@@ -797,27 +782,16 @@ static void train_step_1(void) {
     acc += lane[0];
     t134[i0] = (float)acc;
   }
-  /* distill.tt:42:14  t135 = max_pool2d_grad [B:64,32,28,28], [B:64,32,14,14] -> [B:64,32,28,28]   6422528 FLOPs, 14450688 B, 0.44 FLOP/B */
-  tt_maxpool2d_grad_f32(t4, t132, t135, B, 32, 28, 28, 2, 2, 2, 2, 0, 0);
-  /* distill.tt:42:27  t136 = const -> [] */
-  static const float t136[1] = { /* [] */
-    0.0f,
-  };
-  /* distill.tt:42:27  gt [B:64,32,28,28] > [] fused into the loop below   1605632 FLOPs */
-  /* distill.tt:42:27  t138 = where [B:64,32,28,28], [B:64,32,28,28], [] with 1 fused op -> [B:64,32,28,28]   1605632 FLOPs, 19267592 B, 0.08 FLOP/B */
-  TT_PARALLEL_FOR
-  for (int64_t i0 = 0; i0 < B * 25088; i0++) {
-    const _Bool f137 = t4[i0] > t136[0]; /* gt */
-    t138[i0] = (f137 ? t135[i0] : t136[0]);
-  }
+  /* distill.tt:42:27  t168 = max_pool2d_grad [B:64,32,28,28], [B:64,32,14,14] with the ReLU's gradient (kept where x > 0) -> [B:64,32,28,28]   6422528 FLOPs, 14450688 B, 0.44 FLOP/B */
+  tt_maxpool2d_grad_relu_f32(t165, t132, t168, B, 32, 28, 28, 2, 2, 2, 2, 0, 0);
   /* distill.tt:42:37  t139 = conv2d_grad_weight [B:64,1,28,28], [B:64,32,28,28] im2col + GEMM, summed over the batch -> [32,1,3,3]   28901376 FLOPs, 6624384 B, 4.36 FLOP/B */
-  tt_conv2d_grad_weight_f32(loader0_x, t138, t139, B, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, conv_workspace);
+  tt_conv2d_grad_weight_f32(loader0_x, t168, t139, B, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* distill.tt:42:37  t140 = sum [B:64,32,28,28] dims=(0,2,3) -> [32]   1605632 FLOPs, 6422656 B, 0.25 FLOP/B */
   for (int64_t i0 = 0; i0 < 32; i0++) {
     double acc = 0;
     double lane[16] = {0};
     for (int64_t i1 = 0; i1 < B; i1++) {
-      const float *row = t138 + i0 * 784 + i1 * 25088;
+      const float *row = t168 + i0 * 784 + i1 * 25088;
       for (int64_t i2 = 0; i2 < 784; i2 += 16)
         for (int l = 0; l < 16; l++)
           lane[l] += row[i2 + l];

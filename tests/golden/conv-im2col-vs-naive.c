@@ -6,9 +6,9 @@
  * optimizer state              0       0.00 MiB  (and running statistics)
  * values                       0       0.00 MiB  (batches and tensors kept between statements)
  * intermediates              960       0.00 MiB  (memplan's arena; 0.00 MiB as separate arrays)
- * constants                    4       0.00 MiB
+ * constants                    0       0.00 MiB
  * conv workspace            1800       0.00 MiB  (im2col columns)
- * total                     3220       0.00 MiB
+ * total                     3216       0.00 MiB
  */
 #include <math.h>
 #include <string.h>
@@ -24,18 +24,24 @@ static TT_ALIGN TT_MAYBE_UNUSED float conv_bias_grad[3]; /* [3] gradient of conv
  * offset where no value alive at the same time is (graphs run one at a time) */
 static TT_ALIGN float arena_f32[240];
 
+void tt_conv2d_relu_f32(const float *x, const float *w, const float *b, float *y, int64_t N, int64_t C,
+                        int64_t H, int64_t W, int64_t K, int64_t R, int64_t S, int64_t sh, int64_t sw,
+                        int64_t ph, int64_t pw, float *ws);
+
+void tt_maxpool2d_grad_relu_f32(const float *x, const float *dy, float *dx, int64_t N, int64_t C,
+                                int64_t H, int64_t W, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                                int64_t ph, int64_t pw);
+
 /* the im2col workspace, shared by every convolution (one image's columns) */
 static TT_ALIGN float conv_workspace[450];
 
 /* conv-im2col-vs-naive.tt lines 3-6 */
 static void backward_step(void) {
   float *const x = arena_f32 + 160; /* [1,2,5,5], elements 160..210 */
-  float *const t7 = arena_f32 + 0; /* [1,3,5,5], elements 0..75 */
-  float *const t8 = arena_f32 + 0; /* [1,3,5,5], elements 0..75 */
+  float *const t24 = arena_f32 + 0; /* [1,3,5,5], elements 0..75 */
   float *const t13 = arena_f32 + 80; /* [], elements 80..81 */
   float *const t15 = arena_f32 + 224; /* [1,3,2,2], elements 224..236 */
-  float *const t16 = arena_f32 + 80; /* [1,3,5,5], elements 80..155 */
-  float *const t19 = arena_f32 + 80; /* [1,3,5,5], elements 80..155 */
+  float *const t25 = arena_f32 + 80; /* [1,3,5,5], elements 80..155 */
 
   /* conv-im2col-vs-naive.tt:3:8  conv_weight = uniform lo=-0.23570226039551587 hi=0.23570226039551587 -> [3,2,3,3]   0 FLOPs, 216 B */
   tt_uniform_f32(conv_weight, 54, -0.23570226039551587, 0.23570226039551587);
@@ -45,36 +51,23 @@ static void backward_step(void) {
   /* conv-im2col-vs-naive.tt:3:8  store into conv_bias: computed there, nothing to copy */
   /* conv-im2col-vs-naive.tt:4:5  x = normal mean=0.0 std=1.0 -> [1,2,5,5]   0 FLOPs, 200 B */
   tt_normal_f32(x, 50, 0.0, 1.0);
-  /* conv-im2col-vs-naive.tt:5:21  t7 = conv2d [1,2,5,5], [3,2,3,3], [3] im2col + GEMM -> [1,3,5,5]   2700 FLOPs, 728 B, 3.71 FLOP/B */
-  tt_conv2d_f32(x, conv_weight, conv_bias, t7, 1, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1, conv_workspace);
-  /* conv-im2col-vs-naive.tt:5:16  t8 = relu [1,3,5,5] -> [1,3,5,5]   75 FLOPs, 600 B, 0.12 FLOP/B */
-  for (int64_t i0 = 0; i0 < 75; i0++)
-    t8[i0] = (t7[i0] < 0 ? (float)0 : t7[i0]);
+  /* conv-im2col-vs-naive.tt:5:16  t24 = conv2d [1,2,5,5], [3,2,3,3], [3] im2col + GEMM, then relu -> [1,3,5,5]   2700 FLOPs, 728 B, 3.71 FLOP/B */
+  tt_conv2d_relu_f32(x, conv_weight, conv_bias, t24, 1, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* conv-im2col-vs-naive.tt:6:8  t13 = fill value=1.0f -> []   0 FLOPs, 4 B */
   t13[0] = 1.0f;
   /* conv-im2col-vs-naive.tt:6:2  reshape [] -> [1,1,1,1]: a view of t13, no copy */
   /* conv-im2col-vs-naive.tt:6:2  t15 = expand [1,1,1,1] -> [1,3,2,2]   0 FLOPs, 52 B */
   for (int64_t i0 = 0; i0 < 12; i0++)
     t15[i0] = t13[0];
-  /* conv-im2col-vs-naive.tt:5:5  t16 = max_pool2d_grad [1,3,5,5], [1,3,2,2] -> [1,3,5,5]   300 FLOPs, 648 B, 0.46 FLOP/B */
-  tt_maxpool2d_grad_f32(t8, t15, t16, 1, 3, 5, 5, 2, 2, 2, 2, 0, 0);
-  /* conv-im2col-vs-naive.tt:5:16  t17 = const -> [] */
-  static const float t17[1] = { /* [] */
-    0.0f,
-  };
-  /* conv-im2col-vs-naive.tt:5:16  gt [1,3,5,5] > [] fused into the loop below   75 FLOPs */
-  /* conv-im2col-vs-naive.tt:5:16  t19 = where [1,3,5,5], [1,3,5,5], [] with 1 fused op -> [1,3,5,5]   75 FLOPs, 908 B, 0.08 FLOP/B */
-  for (int64_t i0 = 0; i0 < 75; i0++) {
-    const _Bool f18 = t8[i0] > t17[0]; /* gt */
-    t19[i0] = (f18 ? t16[i0] : t17[0]);
-  }
+  /* conv-im2col-vs-naive.tt:5:16  t25 = max_pool2d_grad [1,3,5,5], [1,3,2,2] with the ReLU's gradient (kept where x > 0) -> [1,3,5,5]   300 FLOPs, 648 B, 0.46 FLOP/B */
+  tt_maxpool2d_grad_relu_f32(t24, t15, t25, 1, 3, 5, 5, 2, 2, 2, 2, 0, 0);
   /* conv-im2col-vs-naive.tt:5:21  conv_weight_grad = conv2d_grad_weight [1,2,5,5], [1,3,5,5] im2col + GEMM, summed over the batch -> [3,2,3,3]   2700 FLOPs, 716 B, 3.77 FLOP/B */
-  tt_conv2d_grad_weight_f32(x, t19, conv_weight_grad, 1, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1, conv_workspace);
+  tt_conv2d_grad_weight_f32(x, t25, conv_weight_grad, 1, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1, conv_workspace);
   /* conv-im2col-vs-naive.tt:5:21  conv_bias_grad = sum [1,3,5,5] dims=(0,2,3) -> [3]   75 FLOPs, 312 B, 0.24 FLOP/B */
   for (int64_t i0 = 0; i0 < 3; i0++) {
     double acc = 0;
     for (int64_t i1 = 0; i1 < 25; i1++)
-      acc += t19[i0 * 25 + i1];
+      acc += t25[i0 * 25 + i1];
     conv_bias_grad[i0] = (float)acc;
   }
   /* conv-im2col-vs-naive.tt:6:8  store into conv_weight_grad: computed there, nothing to copy */

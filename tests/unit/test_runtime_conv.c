@@ -321,6 +321,63 @@ static void test_direct_is_im2col_gemm(void **state) {
   }
 }
 
+/* The fuse pass's fused kernels (runtime/conv.c declares them; runtime/tt.h does not yet):
+ * conv2d with the ReLU as its epilogue is relu(conv2d) bit for bit, NaN and -0 included,
+ * and the masked pooling gradient is where(x > 0, max_pool2d_grad(x, dy), 0). */
+void tt_conv2d_relu_f32(const float *x, const float *w, const float *b, float *y, int64_t N,
+                        int64_t C, int64_t H, int64_t W, int64_t K, int64_t R, int64_t S,
+                        int64_t sh, int64_t sw, int64_t ph, int64_t pw, float *ws);
+void tt_maxpool2d_grad_relu_f32(const float *x, const float *dy, float *dx, int64_t N,
+                                int64_t C, int64_t H, int64_t W, int64_t kh, int64_t kw,
+                                int64_t sh, int64_t sw, int64_t ph, int64_t pw);
+
+static void test_fused_relu_kernels(void **state) {
+  (void)state;
+  for (int t = 0; t < 200; t++) {
+    int64_t N = irand(1, 5), C = irand(1, 9), K = irand(1, 20), R = irand(1, 3), S = R;
+    int64_t sh = irand(1, 2), sw = sh, ph = irand(0, R - 1), pw = ph;
+    int64_t H = irand(R, 20), W = irand(S, 30);
+    int64_t OH = odim(H, R, sh, ph), OW = odim(W, S, sw, pw);
+    size_t nx = (size_t)(N * C * H * W), nw = (size_t)(K * C * R * S);
+    size_t ny = (size_t)(N * K * OH * OW);
+    size_t nws = tt_conv2d_workspace(C, H, W, R, S, sh, sw, ph, pw);
+    float *x = fbuf(nx, true), *w = fbuf(nw, true), *b = fbuf((size_t)K, true);
+    float *ws = fbuf(nws, false), *y1 = fbuf(ny, false), *y2 = fbuf(ny, false);
+    if (t % 5 == 0)
+      x[irand(0, (int64_t)nx - 1)] = NAN;
+    if (t % 7 == 0) /* outputs of -0: zero weights and bias */
+      for (size_t i = 0; i < nw; i++)
+        w[i] = t % 2 ? -0.0f : 0.0f, b[i % (size_t)K] = -0.0f;
+#define SIZES N, C, H, W, K, R, S, sh, sw, ph, pw
+    tt_conv2d_relu_f32(x, w, t % 3 ? b : NULL, y1, SIZES, ws);
+    tt_conv2d_f32(x, w, t % 3 ? b : NULL, y2, SIZES, ws);
+#undef SIZES
+    for (size_t i = 0; i < ny; i++)
+      y2[i] = y2[i] < 0 ? 0 : y2[i];
+    assert_memory_equal(y1, y2, ny * sizeof(float));
+    assert_true(guards_ok(y1, ny) && guards_ok(ws, nws));
+    tt_free(x), tt_free(w), tt_free(b), tt_free(ws), tt_free(y1), tt_free(y2);
+  }
+  for (int t = 0; t < 200; t++) {
+    int64_t N = irand(1, 3), C = irand(1, 6), H = irand(2, 33), W = irand(2, 40);
+    int64_t k = t % 4 ? 2 : 3, s = t % 4 ? 2 : irand(1, 3);
+    int64_t OH = odim(H, k, s, 0), OW = odim(W, k, s, 0);
+    size_t nx = (size_t)(N * C * H * W), ny = (size_t)(N * C * OH * OW);
+    float *x = fbuf(nx, true), *dy = fbuf(ny, true), *d1 = fbuf(nx, false), *d2 = fbuf(nx, false);
+    for (size_t i = 0; i < nx; i += 5)
+      x[i] = i % 3 ? 0.0f : x[i] < 0 ? -x[i] : x[i]; /* ties and zeros, as after a relu */
+    if (t % 6 == 0)
+      x[irand(0, (int64_t)nx - 1)] = NAN;
+    tt_maxpool2d_grad_relu_f32(x, dy, d1, N, C, H, W, k, k, s, s, 0, 0);
+    tt_maxpool2d_grad_f32(x, dy, d2, N, C, H, W, k, k, s, s, 0, 0);
+    for (size_t i = 0; i < nx; i++)
+      d2[i] = x[i] > 0 ? d2[i] : 0;
+    assert_memory_equal(d1, d2, nx * sizeof(float));
+    assert_true(guards_ok(d1, nx));
+    tt_free(x), tt_free(dy), tt_free(d1), tt_free(d2);
+  }
+}
+
 /* A batch split over two threads gives the same bits as one thread, workspaces included:
  * the worker's half uses its own workspace, so the halves cannot trample each other. */
 static void test_threads_bit_identical(void **state) {
@@ -520,6 +577,7 @@ int main(void) {
       cmocka_unit_test(test_col2im_accumulates),   cmocka_unit_test(test_bad_sizes),
       cmocka_unit_test(test_threads_bit_identical), cmocka_unit_test(test_pool_threads),
       cmocka_unit_test(test_pool2x2_exact_rule),   cmocka_unit_test(test_direct_is_im2col_gemm),
+      cmocka_unit_test(test_fused_relu_kernels),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
