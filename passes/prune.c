@@ -963,8 +963,8 @@ static bool sparse_linears(Program *p, PassCtx *cx, bool *changed) {
           if (p->loaders[l].xvar == src[k] || p->loaders[l].yvar == src[k]) why = "the weight is a loader's batch";
       }
       if (why) {
-        explain_at(cx, p, n->loc, "%s %s @ x %s: dense: %s", wname, shape_text(&w->shape, ws, sizeof ws),
-                shape_text(&x->shape, xs, sizeof xs), why);
+        explain_at(cx, p, n->loc, "in %s: %s %s @ x %s: dense: %s", g->name, wname,
+                   shape_text(&w->shape, ws, sizeof ws), shape_text(&x->shape, xs, sizeof xs), why);
         continue;
       }
       int u = 0;
@@ -984,9 +984,10 @@ static bool sparse_linears(Program *p, PassCtx *cx, bool *changed) {
       unit = realloc(unit, sizeof(int) * (size_t)(nsel + 1));
       ugraph = realloc(ugraph, sizeof(int) * (size_t)(nsel + 1));
       uids[nsel] = n->uid, unit[nsel] = u, ugraph[nsel++] = gi;
-      explain_at(cx, p, n->loc, "%s %s @ x %s: sparse kernel (sliced ELLPACK): at most %lld of %lld weights "
-                 "(%.1f%%) are nonzero, proven from the pruning mask; at %lld row%s of x it is faster up to %.0f%%; "
-                 "packed again after any statement that writes the weight", wname, shape_text(&w->shape, ws, sizeof ws),
+      explain_at(cx, p, n->loc, "in %s: %s %s @ x %s: sparse kernel (sliced ELLPACK): at most %lld of %lld "
+                 "weights (%.1f%%) are nonzero, proven from the pruning mask; at %lld row%s of x it is faster up to "
+                 "%.0f%%; packed again after any statement that writes the weight", g->name, wname,
+                 shape_text(&w->shape, ws, sizeof ws),
               shape_text(&x->shape, xs, sizeof xs), (long long)wz.hi, (long long)total, 100 * dens, (long long)rows,
               rows == 1 ? "" : "s", 100 * lim);
     }
