@@ -1,6 +1,7 @@
 /*
- * conv_bench.c — milliseconds per call of the im2col + GEMM convolution kernels against the
- * naive loops, on the layers of the curriculum's MNIST CNN training step (batch 64, 3x3
+ * conv_bench.c — milliseconds per call of the fast convolution kernels (the "im2col"
+ * column: tt_conv2d_f32 and its gradients, which on AVX-512 run the direct stride-1
+ * kernels for these layers, im2col + GEMM elsewhere) against the naive loops, on the layers of the curriculum's MNIST CNN training step (batch 64, 3x3
  * kernels, padding 1): conv1 1 -> 8 channels at 28x28, conv2 8 -> 16 at 14x14. Forward,
  * input gradient and weight gradient are timed separately, then summed as one step.
  *
