@@ -1,11 +1,15 @@
 /*
  * conv_bench.c — milliseconds per call of the fast convolution kernels (the "im2col"
  * column: tt_conv2d_f32 and its gradients, which on AVX-512 run the direct stride-1
- * kernels for these layers, im2col + GEMM elsewhere) against the naive loops, on the layers of the curriculum's MNIST CNN training step (batch 64, 3x3
- * kernels, padding 1): conv1 1 -> 8 channels at 28x28, conv2 8 -> 16 at 14x14. Forward,
- * input gradient and weight gradient are timed separately, then summed as one step.
+ * kernels for these layers, im2col + GEMM elsewhere) against the naive loops, on the
+ * layers of the curriculum's MNIST CNN training step (batch 64, 3x3 kernels, padding 1):
+ * conv1 1 -> 8 channels at 28x28, conv2 8 -> 16 at 14x14. Forward, input gradient and
+ * weight gradient are timed separately, then summed as one step. Built as ttc builds the
+ * runtime (ISO C: no contraction of a * b + c, which -std=gnu11 would allow), with
+ * -fopenmp for the second core as ttc's default flags have it:
  *
- *   cc -std=gnu11 -O3 -march=native -Iruntime bench/conv_bench.c runtime/[a-z]*.c -lm -lz -lcjson -lpthread
+ *   cc -std=c11 -D_POSIX_C_SOURCE=200809L -O3 -march=native -fno-math-errno -fno-trapping-math \
+ *     -fopenmp -Iruntime bench/conv_bench.c runtime/[a-z]*.c -lm -lz -lcjson -lpthread
  */
 #define _POSIX_C_SOURCE 200809L
 #include "tt.h"
