@@ -40,7 +40,7 @@ typedef struct GraphCost {
  * bound, as the kernel comments count them. */
 static double graph_flops(const Graph *g, bool fwd, bool one) {
   Node *nodes = xmalloc((size_t)(g->n ? g->n : 1) * sizeof *nodes);
-  memcpy(nodes, g->nodes, (size_t)g->n * sizeof *nodes);
+  if (g->n) memcpy(nodes, g->nodes, (size_t)g->n * sizeof *nodes); /* an emptied graph has no nodes array */
   if (one)
     for (int i = 0; i < g->n; i++)
       for (int k = 0; k < nodes[i].shape.rank; k++)
