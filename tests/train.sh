@@ -142,7 +142,7 @@ if [ -r /usr/share/games/fortunes/people ]; then
     "$src/../models/tinygpt.tt" > "$work/out/tinygpt20.tt"
   if ! grep -q '^max_iters = 20$' "$work/out/tinygpt20.tt"; then
     bad "models/tinygpt.tt: its max_iters line changed; update tests/train.sh's sed"
-  elif ! timeout "${TTC_TEST_TIMEOUT:-300}" "$ttc" run "$work/out/tinygpt20.tt" > "$work/out/tinygpt.out" 2> "$work/out/tinygpt.err"; then
+  elif ! timeout "${TTC_TEST_TIMEOUT:-900}" "$ttc" run "$work/out/tinygpt20.tt" > "$work/out/tinygpt.out" 2> "$work/out/tinygpt.err"; then
     bad "models/tinygpt.tt (20 steps): ttc run failed: $(grep -m1 . "$work/out/tinygpt.err")"
   elif ! cmp -s "$dir/models/tinygpt20.expected" "$work/out/tinygpt.out"; then
     bad "models/tinygpt.tt (20 steps): output differs from python3's: $(diff "$dir/models/tinygpt20.expected" "$work/out/tinygpt.out" | head -3 | tr '\n' ' ')"
